@@ -1,0 +1,158 @@
+# tensord — top-level Makefile (plain make, objects in build/, -MMD dependencies).
+#   make            build daemon, libtensord, Python package into build/
+#   make test       install deps, build, run every suite (Check + pytest)
+#   make demo       install deps, build, run the demo on a private daemon
+#   make install    PREFIX=/usr/local
+#   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
+#   V=1             verbose commands
+PYTHON ?= /usr/bin/python3
+PREFIX ?= /usr/local
+CC ?= gcc
+BUILD := build
+VERSION := 0.1.0
+
+Q := $(if $(V),,@)
+say = $(if $(V),,@printf '  %-7s %s\n' $(1) $(2);)
+
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
+	-I$(BUILD)/gen $(OPENBLAS_CFLAGS)
+CFLAGS ?= -O2
+ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+GRPC_LIBS := -lgrpc -lgpr -lprotobuf-c
+SYS_LIBS := -lpthread -lm
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
+
+PROTO_C := $(BUILD)/gen/tensord.pb-c.c
+META_SRC := kernels/status.c kernels/dtype.c kernels/op.c kernels/shape.c kernels/shape_view.c
+CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CLIENT_SRC := $(wildcard client_c/*.c) daemon/address.c
+CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC)
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
+PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['include'])" 2>/dev/null)
+PY_DIR := $(BUILD)/python/tensord
+PY_SRC := $(wildcard client_py/tensord/*.py)
+
+DAEMON := $(BUILD)/tensord
+DAEMON_ASAN := $(BUILD)/asan/tensord
+LIBTD := $(BUILD)/libtensord.so
+PY_EXT := $(PY_DIR)/_C$(PY_EXT_SUFFIX)
+CHECK_SRC := $(wildcard tests/check_*.c)
+CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
+EXAMPLE := $(BUILD)/example_c
+
+all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
+.PHONY: all deps test check pytest demo install gen check-gen python bench clean
+
+# ---- generated code
+$(PROTO_C): proto/tensord.proto
+	@mkdir -p $(BUILD)/gen
+	$(call say,PROTOC,$<)protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+$(BUILD)/gen/tensord.pb-c.h: $(PROTO_C)
+
+gen:
+	$(PYTHON) proto/gen_ops.py
+check-gen:
+	$(PYTHON) proto/gen_ops.py --check
+
+# ---- objects: release (opt) and sanitized (asan)
+$(BUILD)/opt/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS_BASE) $(CFLAGS) $(HAVE_SYSTEMD) -c $< -o $@
+$(BUILD)/asan/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,CC-ASAN,$<)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) $(HAVE_SYSTEMD) -c $< -o $@
+$(BUILD)/opt/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Wno-error -c $< -o $@
+$(BUILD)/asan/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Wno-error -c $< -o $@
+
+PB_OPT := $(BUILD)/opt/gen/tensord.pb-c.o
+PB_ASAN := $(BUILD)/asan/gen/tensord.pb-c.o
+
+# ---- daemon (jemalloc in release; ASan brings its own allocator)
+$(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
+$(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
+	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+
+# ---- libtensord and its C example
+$(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC)) $(PB_OPT)
+	$(call say,LINK,$@)$(CC) -shared -Wl,-soname,libtensord.so -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS)
+$(EXAMPLE): client_c/example/example.c $(LIBTD)
+	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c,$^) -L$(BUILD) -ltensord -Wl,-rpath,'$$ORIGIN'
+
+# ---- Python package: pure-Python files + the _C extension over libtensord
+python: $(PY_EXT) $(patsubst client_py/tensord/%,$(PY_DIR)/%,$(PY_SRC)) $(PY_DIR)/libtensord.so
+$(PY_DIR)/%.py: client_py/tensord/%.py
+	@mkdir -p $(PY_DIR)
+	$(Q)cp $< $@
+$(PY_DIR)/libtensord.so: $(LIBTD)
+	@mkdir -p $(PY_DIR)
+	$(Q)cp $< $@
+$(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)/libtensord.so
+	@mkdir -p $(PY_DIR)
+	$(call say,PYEXT,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Wno-missing-field-initializers \
+		-fno-strict-aliasing -I$(PY_INC) -Iclient_c -shared -o $@ $(wildcard client_py/ext/*.c) \
+		-L$(PY_DIR) -ltensord -Wl,-rpath,'$$ORIGIN'
+
+# ---- tests (Check suites built with ASan/UBSan against the daemon's objects)
+$(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(filter-out daemon/address.c,$(CLIENT_SRC))) $(PB_ASAN)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+
+deps:
+	@sh tests/install_deps.sh
+
+check: $(CHECKS) $(DAEMON_ASAN)
+	@set -e; for t in $(CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(DAEMON_ASAN)) \
+		CK_DEFAULT_TIMEOUT=60 $$t; done
+
+pytest: all
+	TENSORD_BIN=$(abspath $(DAEMON_ASAN)) TENSORD_EXAMPLE=$(abspath $(EXAMPLE)) \
+		PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check-gen
+	$(MAKE) check
+	$(MAKE) pytest
+
+demo: deps
+	$(MAKE) all
+	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) client_py/examples/demo.py
+
+bench: all
+	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
+
+PY_SITE := $(PREFIX)/lib/python3/dist-packages
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PY_SITE)/tensord
+	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/tensord
+	install -m 755 $(LIBTD) $(DESTDIR)$(PREFIX)/lib/libtensord.so
+	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
+		$(DESTDIR)$(PREFIX)/include/tensord/proto
+	install -m 644 client_c/tensord.h $(DESTDIR)$(PREFIX)/include/tensord/client_c/
+	install -m 644 kernels/meta.h kernels/dtype.h kernels/op.h kernels/status.h \
+		$(DESTDIR)$(PREFIX)/include/tensord/kernels/
+	install -m 644 proto/td_record.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
+	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
+	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
+	@echo "installed; python: $(PY_SITE)/tensord"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

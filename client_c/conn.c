@@ -1,0 +1,442 @@
+/*
+ * conn.c — libtensord's gRPC transport (gRPC C core 1.51 + protobuf-c); see conn.h.
+ *
+ * Synchronous by design: every batch is started on the connection's own pluck
+ * completion queue and plucked at once, so no thread is needed and nothing completes
+ * behind the caller's back.  One connection = one channel + one Session stream.
+ *
+ * Deadlines: the Session stream itself has none (it lives as long as the session);
+ * only the attach wait is bounded (timeout_ms), and detach at close is bounded so a
+ * hung daemon cannot hang the client's exit.  Stats has a 5 s deadline.
+ *
+ * Failure model: once a batch fails, the stream is dead (the daemon died or dropped
+ * us): the status is collected for the message, every later call answers UNAVAILABLE
+ * "lost connection to tensord at TARGET", and close just frees.
+ */
+#include "conn.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../daemon/session.h"
+#include "../proto/td_record.h"
+#include "tensord.pb-c.h"
+
+#define SESSION_METHOD "/tensord.v1.Tensord/Session"
+#define STATS_METHOD "/tensord.v1.Tensord/Stats"
+#define MAX_MESSAGE (256 << 20) /* same as the daemon's TD_RPC_MAX_MESSAGE */
+#define CLOSE_TIMEOUT_MS 10000
+#define STATS_TIMEOUT_MS 5000
+
+struct td_conn {
+    grpc_channel *ch;
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_metadata_array initial_md;
+    uint64_t session_id, seq;
+    bool dead;        /* the stream failed or ended: only close is left */
+    bool status_done; /* RECV_STATUS_ON_CLIENT completed */
+    char target[256];
+};
+
+/* ---- helpers shared by the stream and Stats */
+
+static gpr_timespec deadline_in(int ms)
+{
+    if (ms < 0)
+        return gpr_inf_future(GPR_CLOCK_REALTIME);
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+static grpc_channel *channel_new(const char *target)
+{
+    grpc_arg args[2] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE},
+    };
+    grpc_channel_args ch_args = {.num_args = 2, .args = args};
+    grpc_channel_credentials *cc = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, cc, &ch_args);
+    grpc_channel_credentials_release(cc);
+    return ch;
+}
+
+/* Destroys channel and queue (all tags must have been plucked). */
+static void channel_free(grpc_channel *ch, grpc_completion_queue *cq)
+{
+    grpc_channel_destroy(ch);
+    grpc_completion_queue_shutdown(cq);
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+    }
+    grpc_completion_queue_destroy(cq);
+}
+
+static grpc_byte_buffer *pack_msg(const ProtobufCMessage *m)
+{
+    grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* Unpacks and destroys bb; NULL when it is not a message of desc. */
+static ProtobufCMessage *unpack_msg(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader rd;
+    ProtobufCMessage *m = NULL;
+    if (grpc_byte_buffer_reader_init(&rd, bb)) {
+        grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
+        grpc_byte_buffer_reader_destroy(&rd);
+        m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+        grpc_slice_unref(s);
+    }
+    grpc_byte_buffer_destroy(bb);
+    return m;
+}
+
+/* Copies a status_details slice into buf. */
+static void slice_to_str(grpc_slice s, char *buf, size_t len)
+{
+    size_t n = GRPC_SLICE_LENGTH(s);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, GRPC_SLICE_START_PTR(s), n);
+    buf[n] = 0;
+}
+
+/* ---- the Session stream */
+
+/* Starts ops and waits up to timeout_ms (< 0: forever); on timeout cancels the call
+ * and waits for the batch to come back.  Returns the batch's success. */
+static bool run_batch(struct td_conn *c, const grpc_op *ops, size_t n, int timeout_ms, bool *timed_out)
+{
+    void *tag = (void *)ops;
+    *timed_out = false;
+    if (grpc_call_start_batch(c->call, ops, n, tag, NULL) != GRPC_CALL_OK)
+        return false;
+    grpc_event ev = grpc_completion_queue_pluck(c->cq, tag, deadline_in(timeout_ms), NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        *timed_out = true;
+        grpc_call_cancel(c->call, NULL);
+        ev = grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    }
+    return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+/* Collects the call's final status (cancelling first unless the daemon already ended
+ * the stream, so this never blocks on a live stream).  details may be NULL. */
+static grpc_status_code recv_status(struct td_conn *c, bool cancel, char *details, size_t len)
+{
+    grpc_status_code code = GRPC_STATUS_UNKNOWN;
+    grpc_slice slice = grpc_empty_slice();
+    grpc_metadata_array trailing;
+    bool timed_out;
+
+    if (details)
+        details[0] = 0;
+    if (c->status_done)
+        return GRPC_STATUS_UNAVAILABLE;
+    if (cancel)
+        grpc_call_cancel(c->call, NULL);
+    grpc_metadata_array_init(&trailing);
+    grpc_op op = {.op = GRPC_OP_RECV_STATUS_ON_CLIENT};
+    op.data.recv_status_on_client.trailing_metadata = &trailing;
+    op.data.recv_status_on_client.status = &code;
+    op.data.recv_status_on_client.status_details = &slice;
+    if (run_batch(c, &op, 1, CLOSE_TIMEOUT_MS, &timed_out) && details)
+        slice_to_str(slice, details, len);
+    c->status_done = true;
+    grpc_slice_unref(slice);
+    grpc_metadata_array_destroy(&trailing);
+    return code;
+}
+
+/* The stream broke: collect the status for the message, mark the conn dead. */
+static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
+{
+    char details[200];
+    grpc_status_code code = recv_status(c, cancel, details, sizeof details);
+    c->dead = true;
+    if (code == GRPC_STATUS_OK || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
+        code == GRPC_STATUS_UNKNOWN || code == GRPC_STATUS_DEADLINE_EXCEEDED)
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s%s%s%s",
+                             c->target, details[0] ? " (" : "", details, details[0] ? ")" : "");
+    return td_status_set(st, (enum td_code)code, "tensord ended the session: %s", details);
+}
+
+static void conn_free(struct td_conn *c)
+{
+    if (!c->status_done)
+        recv_status(c, true, NULL, 0);
+    grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->initial_md);
+    channel_free(c->ch, c->cq);
+    free(c);
+    grpc_shutdown();
+}
+
+/* Sends attach and waits for the answer; fills session_id. */
+static enum td_code attach(struct td_conn *c, const char *client_desc, int timeout_ms,
+                           struct td_status *st)
+{
+    Tensord__V1__Attach a = TENSORD__V1__ATTACH__INIT;
+    a.wire_version = TD_WIRE_VERSION;
+    a.client = (char *)(client_desc ? client_desc : "");
+    a.pid = (uint32_t)getpid();
+    Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
+    m.seq = ++c->seq;
+    m.attach = &a;
+
+    grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+    grpc_op ops[4] = {
+        {.op = GRPC_OP_SEND_INITIAL_METADATA, .flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY},
+        {.op = GRPC_OP_SEND_MESSAGE},
+        {.op = GRPC_OP_RECV_INITIAL_METADATA},
+        {.op = GRPC_OP_RECV_MESSAGE},
+    };
+    ops[1].data.send_message.send_message = sbb;
+    ops[2].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+    ops[3].data.recv_message.recv_message = &rbb;
+    bool timed_out;
+    bool ok = run_batch(c, ops, 4, timeout_ms, &timed_out);
+    grpc_byte_buffer_destroy(sbb);
+
+    if (timed_out || !ok || !rbb) {
+        if (rbb)
+            grpc_byte_buffer_destroy(rbb);
+        char details[200];
+        grpc_status_code code = recv_status(c, timed_out || !ok, details, sizeof details);
+        c->dead = true;
+        if (timed_out || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
+            code == GRPC_STATUS_OK || code == GRPC_STATUS_DEADLINE_EXCEEDED)
+            return td_status_set(st, TD_CODE_UNAVAILABLE, "no tensord daemon answers at %s",
+                                 c->target);
+        return td_status_set(st, (enum td_code)code, "tensord refused the session: %s", details);
+    }
+    Tensord__V1__ServerMsg *r =
+        (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
+    enum td_code code = TD_CODE_OK;
+    if (!r)
+        code = td_status_set(st, TD_CODE_INTERNAL, "malformed attach answer from tensord at %s", c->target);
+    else if (r->code != 0)
+        code = td_status_set(st, (enum td_code)r->code, "tensord refused the session: %s", r->message);
+    else
+        c->session_id = r->session_id;
+    if (r)
+        tensord__v1__server_msg__free_unpacked(r, NULL);
+    if (code != TD_CODE_OK)
+        c->dead = true;
+    return code;
+}
+
+struct td_conn *td__conn_open(const char *target, const char *client_desc, int timeout_ms,
+                              struct td_status *st)
+{
+    struct td_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    grpc_init();
+    snprintf(c->target, sizeof c->target, "%s", target);
+    grpc_metadata_array_init(&c->initial_md);
+    c->ch = channel_new(target);
+    c->cq = grpc_completion_queue_create_for_pluck(NULL);
+    c->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
+                                       grpc_slice_from_static_string(SESSION_METHOD), NULL,
+                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (attach(c, client_desc, timeout_ms, st) != TD_CODE_OK) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+uint64_t td__conn_session_id(const struct td_conn *c) { return c->session_id; }
+
+static void reply_fill(struct td_conn_reply *reply, const Tensord__V1__ServerMsg *r)
+{
+    reply->code = (enum td_code)r->code;
+    snprintf(reply->message, sizeof reply->message, "%s", r->message ? r->message : "");
+    reply->failed_record = r->failed_record;
+    if (r->payload.len) {
+        reply->payload = r->payload.data; /* steal the unpacked bytes: no second copy */
+        reply->payload_len = r->payload.len;
+    }
+}
+
+enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, const uint8_t *payload,
+                           size_t payload_len, bool sync, struct td_conn_reply *reply,
+                           struct td_status *st)
+{
+    if (reply)
+        memset(reply, 0, sizeof *reply);
+    if (c->dead)
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s", c->target);
+
+    Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
+    m.seq = ++c->seq;
+    m.records.data = (uint8_t *)records;
+    m.records.len = records ? n : 0;
+    m.payload.data = (uint8_t *)payload;
+    m.payload.len = payload ? payload_len : 0;
+    m.sync = sync;
+    size_t size = protobuf_c_message_get_packed_size(&m.base);
+    if (size > MAX_MESSAGE)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "message of %zu bytes exceeds the %d MiB limit of one batch", size,
+                             MAX_MESSAGE >> 20);
+
+    grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+    grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_RECV_MESSAGE}};
+    ops[0].data.send_message.send_message = sbb;
+    ops[1].data.recv_message.recv_message = &rbb;
+    bool timed_out;
+    bool ok = run_batch(c, ops, sync ? 2 : 1, -1, &timed_out);
+    grpc_byte_buffer_destroy(sbb);
+    if (!ok) {
+        if (rbb)
+            grpc_byte_buffer_destroy(rbb);
+        return lost(c, true, st);
+    }
+    if (!sync)
+        return TD_CODE_OK;
+    if (!rbb) /* the daemon ended the stream: its status says why */
+        return lost(c, false, st);
+
+    Tensord__V1__ServerMsg *r =
+        (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
+    if (!r) {
+        lost(c, true, NULL);
+        return td_status_set(st, TD_CODE_INTERNAL, "malformed answer from tensord at %s", c->target);
+    }
+    if (reply) {
+        reply_fill(reply, r);
+        if (reply->payload)
+            r->payload.data = NULL, r->payload.len = 0; /* now owned by the reply */
+    }
+    tensord__v1__server_msg__free_unpacked(r, NULL);
+    return TD_CODE_OK;
+}
+
+void td__conn_close(struct td_conn *c)
+{
+    if (!c)
+        return;
+    if (!c->dead) {
+        Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
+        m.seq = ++c->seq;
+        m.detach = true;
+        grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+        grpc_op ops[3] = {
+            {.op = GRPC_OP_SEND_MESSAGE},
+            {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT},
+            {.op = GRPC_OP_RECV_MESSAGE},
+        };
+        ops[0].data.send_message.send_message = sbb;
+        ops[2].data.recv_message.recv_message = &rbb;
+        bool timed_out;
+        bool ok = run_batch(c, ops, 3, CLOSE_TIMEOUT_MS, &timed_out);
+        grpc_byte_buffer_destroy(sbb);
+        if (rbb)
+            grpc_byte_buffer_destroy(rbb);
+        recv_status(c, !ok, NULL, 0);
+    }
+    conn_free(c);
+}
+
+/* ---- Stats */
+
+static void stats_fill(struct td_stats *out, const Tensord__V1__StatsReply *r)
+{
+    out->sessions = r->sessions;
+    out->sessions_total = r->sessions_total;
+    out->tensors = r->tensors;
+    out->storages = r->storages;
+    out->bytes_in_use = r->bytes_in_use;
+    out->bytes_peak = r->bytes_peak;
+    out->ops_executed = r->ops_executed;
+    out->errors = r->errors;
+    out->bad_messages = r->bad_messages;
+}
+
+enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_status *st)
+{
+    grpc_init();
+    grpc_channel *ch = channel_new(target);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               grpc_slice_from_static_string(STATS_METHOD), NULL,
+                                               deadline_in(STATS_TIMEOUT_MS), NULL);
+    Tensord__V1__StatsRequest req = TENSORD__V1__STATS_REQUEST__INIT;
+    grpc_byte_buffer *sbb = pack_msg(&req.base), *rbb = NULL;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_metadata_array_init(&initial_md);
+    grpc_metadata_array_init(&trailing_md);
+    grpc_status_code code = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+
+    grpc_op ops[6] = {
+        {.op = GRPC_OP_SEND_INITIAL_METADATA, .flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY},
+        {.op = GRPC_OP_SEND_MESSAGE},
+        {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT},
+        {.op = GRPC_OP_RECV_INITIAL_METADATA},
+        {.op = GRPC_OP_RECV_MESSAGE},
+        {.op = GRPC_OP_RECV_STATUS_ON_CLIENT},
+    };
+    ops[1].data.send_message.send_message = sbb;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+    ops[4].data.recv_message.recv_message = &rbb;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
+    ops[5].data.recv_status_on_client.status = &code;
+    ops[5].data.recv_status_on_client.status_details = &details;
+
+    enum td_code rc = TD_CODE_OK;
+    grpc_event ev = {.type = GRPC_QUEUE_TIMEOUT};
+    if (grpc_call_start_batch(call, ops, 6, ops, NULL) == GRPC_CALL_OK)
+        ev = grpc_completion_queue_pluck(cq, ops, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type != GRPC_OP_COMPLETE || !ev.success || code == GRPC_STATUS_DEADLINE_EXCEEDED ||
+        code == GRPC_STATUS_UNAVAILABLE) {
+        rc = td_status_set(st, TD_CODE_UNAVAILABLE, "no tensord daemon answers at %s", target);
+    } else if (code != GRPC_STATUS_OK) {
+        char msg[200];
+        slice_to_str(details, msg, sizeof msg);
+        rc = td_status_set(st, (enum td_code)code, "Stats call to %s failed: %s", target, msg);
+    } else {
+        Tensord__V1__StatsReply *r = NULL;
+        if (rbb) {
+            r = (Tensord__V1__StatsReply *)unpack_msg(&tensord__v1__stats_reply__descriptor, rbb);
+            rbb = NULL;
+        }
+        if (r) {
+            stats_fill(out, r);
+            tensord__v1__stats_reply__free_unpacked(r, NULL);
+        } else {
+            rc = td_status_set(st, TD_CODE_INTERNAL, "malformed Stats answer from %s", target);
+        }
+    }
+    if (rbb)
+        grpc_byte_buffer_destroy(rbb);
+    grpc_byte_buffer_destroy(sbb);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial_md);
+    grpc_metadata_array_destroy(&trailing_md);
+    grpc_call_unref(call);
+    channel_free(ch, cq);
+    grpc_shutdown();
+    return rc;
+}

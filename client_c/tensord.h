@@ -1,0 +1,85 @@
+/*
+ * tensord.h — libtensord, the C client of the tensord daemon.
+ *
+ * A client holds one session with a daemon.  Every call computes the result's shape
+ * and dtype locally (the shared meta layer), so argument errors come back at once from
+ * the call that made them; the op itself is recorded and sent in batches, executed in
+ * order by the daemon.  Execution errors (out of memory, ...) are sticky and returned by
+ * the next sync point: td_sync, td_download, td_item_*.
+ *
+ * Tensors are plain values (struct td_t: a handle plus its metadata) that the caller
+ * owns; td_release drops one when it is no longer needed.  Functions return
+ * enum td_code and fill `st` (may be NULL) with a PyTorch-like message.
+ * Thread safety: one client may be used from several threads (calls are serialized).
+ */
+#ifndef TENSORD_H
+#define TENSORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../kernels/meta.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_client td_client_t;
+
+struct td_t {
+    uint64_t handle;
+    struct td_meta m;
+};
+
+/* Connects: address NULL means $TENSORD_ADDRESS, else the default socket.  Waits up to
+ * timeout_ms (<= 0: 5000) for the daemon.  NULL + UNAVAILABLE when none answers. */
+td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_status *st);
+/* Flushes, ends the session (the daemon frees everything it held) and frees. NULL ok. */
+void td_client_free(td_client_t *c);
+/* Session id assigned by the daemon. */
+uint64_t td_client_session(const td_client_t *c);
+/* Daemon counters over a separate call (address as in td_client_connect). */
+struct td_stats;
+enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);
+
+/*
+ * The generic op call every wrapper below uses: op from proto/ops.def, flags TD_RF_*,
+ * inputs, attributes as documented in proto/td_record.h.  Fills out[0..n_out) with new
+ * tensors (nothing for TD_RF_INPLACE).
+ */
+enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                   const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
+/* Queues the release of a tensor handle (sent in the same ordered stream). */
+void td_release(td_client_t *c, struct td_t *t);
+/* Sends everything queued and waits until the daemon has run it; reports sticky errors. */
+enum td_code td_sync(td_client_t *c, struct td_status *st);
+
+/* New contiguous tensor from host bytes (row-major, nbytes = numel * element size). */
+enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, const void *data,
+                          struct td_t *out, struct td_status *st);
+/* Copies a tensor's elements (row-major, any strides) to host memory; a sync point. */
+enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_t nbytes, struct td_status *st);
+
+/* Scalar attribute words (kind, bits). */
+void td_scalar_f64(int64_t *w, double v);
+void td_scalar_i64(int64_t *w, int64_t v);
+
+/* Convenience wrappers. */
+enum td_code td_full(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, double value,
+                     struct td_t *out, struct td_status *st);
+enum td_code td_binary(td_client_t *c, enum td_op op, const struct td_t *a, const struct td_t *b,
+                       struct td_t *out, struct td_status *st);
+enum td_code td_binary_scalar(td_client_t *c, enum td_op op, const struct td_t *a, double b, struct td_t *out,
+                              struct td_status *st);
+enum td_code td_unary(td_client_t *c, enum td_op op, const struct td_t *a, struct td_t *out, struct td_status *st);
+/* Reduce over dims (NULL/0 dims: all), keepdim. */
+enum td_code td_reduce(td_client_t *c, enum td_op op, const struct td_t *a, const int64_t *dims, int n_dims,
+                       int keepdim, struct td_t *out, struct td_status *st);
+enum td_code td_matmul(td_client_t *c, const struct td_t *a, const struct td_t *b, struct td_t *out,
+                       struct td_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * ext.h — shared declarations of the tensord._C extension (module.c, tensor.c).
+ * The extension is a thin skin over libtensord: the Tensor is a C type holding a
+ * struct td_t inline; every op goes through td_op, so shape/dtype errors come from
+ * the one C meta layer and surface as Python exceptions at the user's line.
+ */
+#ifndef TD_EXT_H
+#define TD_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "tensord.h"
+
+typedef struct {
+    PyObject_HEAD
+    struct td_t t;
+} TensorObject;
+
+extern PyTypeObject TensorBase_Type;
+extern td_client_t *td_ext_client;     /* the global client; NULL until connect() */
+extern PyTypeObject *td_ext_tensor_cls; /* Python subclass to instantiate */
+extern PyObject *td_ext_size_cls;
+extern PyObject *td_ext_dtypes;         /* tuple indexed by enum td_dtype */
+
+/* Raises the Python exception matching st->code; returns NULL. */
+PyObject *td_ext_raise(const struct td_status *st);
+/* The client or a ConnectionError. */
+td_client_t *td_ext_get_client(void);
+/* New Python tensor owning t (steals the handle). */
+PyObject *td_ext_wrap(const struct td_t *t);
+static inline int td_ext_is_tensor(PyObject *o) { return PyObject_TypeCheck(o, &TensorBase_Type); }
+/* Python bool/int/float -> scalar words; 0 ok, -1 not a scalar (no exception set). */
+int td_ext_scalar(PyObject *o, int64_t *w);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * module.c — tensord._C module functions: connection, the generic op entry, data
+ * transfer and the exception mapping.  Interface documented in API.md beside this file.
+ */
+#include <string.h>
+
+#include "ext.h"
+#include "../../daemon/address.h"
+#include "../../daemon/session.h"
+
+td_client_t *td_ext_client;
+PyTypeObject *td_ext_tensor_cls;
+PyObject *td_ext_size_cls;
+PyObject *td_ext_dtypes;
+
+PyObject *td_ext_raise(const struct td_status *st)
+{
+    PyObject *exc;
+    switch (st->code) {
+    case TD_CODE_OUT_OF_RANGE: exc = PyExc_IndexError; break;
+    case TD_CODE_FAILED_PRECONDITION: exc = PyExc_TypeError; break;
+    case TD_CODE_UNIMPLEMENTED: exc = PyExc_NotImplementedError; break;
+    case TD_CODE_UNAVAILABLE: exc = PyExc_ConnectionError; break;
+    default: exc = PyExc_RuntimeError; break;
+    }
+    PyErr_SetString(exc, st->msg[0] ? st->msg : td_code_name(st->code));
+    return NULL;
+}
+
+td_client_t *td_ext_get_client(void)
+{
+    if (!td_ext_client)
+        PyErr_SetString(PyExc_ConnectionError, "tensord: not connected to a daemon");
+    return td_ext_client;
+}
+
+int td_ext_scalar(PyObject *o, int64_t *w)
+{
+    if (PyBool_Check(o)) {
+        w[0] = TD_SCALAR_BOOL;
+        w[1] = o == Py_True;
+        return 0;
+    }
+    if (PyLong_Check(o)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow) {
+            /* beyond int64: PyTorch fails too; use the float value */
+            td_scalar_f64(w, PyLong_AsDouble(o));
+            return 0;
+        }
+        td_scalar_i64(w, v);
+        return 0;
+    }
+    if (PyFloat_Check(o)) {
+        td_scalar_f64(w, PyFloat_AS_DOUBLE(o));
+        return 0;
+    }
+    return -1;
+}
+
+static PyObject *m_connect(PyObject *self, PyObject *args)
+{
+    const char *addr = NULL;
+    int timeout_ms = 5000;
+    if (!PyArg_ParseTuple(args, "|zi", &addr, &timeout_ms))
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    td_client_t *c;
+    Py_BEGIN_ALLOW_THREADS
+    c = td_client_connect(addr, timeout_ms, &st);
+    Py_END_ALLOW_THREADS
+    if (!c)
+        return td_ext_raise(&st);
+    td_client_t *old = td_ext_client;
+    td_ext_client = c;
+    if (old) {
+        Py_BEGIN_ALLOW_THREADS
+        td_client_free(old);
+        Py_END_ALLOW_THREADS
+    }
+    return PyLong_FromUnsignedLongLong(td_client_session(c));
+}
+
+static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
+{
+    td_client_t *c = td_ext_client;
+    td_ext_client = NULL;
+    if (c) {
+        Py_BEGIN_ALLOW_THREADS
+        td_client_free(c);
+        Py_END_ALLOW_THREADS
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_connected(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_ext_client != NULL); }
+
+static PyObject *m_default_address(PyObject *self, PyObject *noargs)
+{
+    char buf[512];
+    return PyUnicode_FromString(td_default_address(buf, sizeof buf));
+}
+
+static PyObject *m_stats(PyObject *self, PyObject *args)
+{
+    const char *addr = NULL;
+    if (!PyArg_ParseTuple(args, "|z", &addr))
+        return NULL;
+    struct td_stats s;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_client_stats(addr, &s, &st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsK}", "sessions", (unsigned long long)s.sessions, "sessions_total",
+                         (unsigned long long)s.sessions_total, "tensors", (unsigned long long)s.tensors, "storages",
+                         (unsigned long long)s.storages, "bytes_in_use", (unsigned long long)s.bytes_in_use,
+                         "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
+                         (unsigned long long)s.ops_executed, "errors", (unsigned long long)s.errors,
+                         "bad_messages", (unsigned long long)s.bad_messages);
+}
+
+static PyObject *m_set_classes(PyObject *self, PyObject *args)
+{
+    PyObject *tcls, *scls, *dtypes;
+    if (!PyArg_ParseTuple(args, "OOO!", &tcls, &scls, &PyTuple_Type, &dtypes))
+        return NULL;
+    if (!PyType_Check(tcls) || !PyType_IsSubtype((PyTypeObject *)tcls, &TensorBase_Type)) {
+        PyErr_SetString(PyExc_TypeError, "set_classes: tensor class must subclass TensorBase");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(dtypes) != TD_DTYPE_COUNT) {
+        PyErr_Format(PyExc_TypeError, "set_classes: expected %d dtypes", TD_DTYPE_COUNT);
+        return NULL;
+    }
+    Py_INCREF(tcls);
+    Py_INCREF(scls);
+    Py_INCREF(dtypes);
+    Py_XSETREF(td_ext_tensor_cls, (PyTypeObject *)tcls);
+    Py_XSETREF(td_ext_size_cls, scls);
+    Py_XSETREF(td_ext_dtypes, dtypes);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_scalar(PyObject *self, PyObject *o)
+{
+    int64_t w[2];
+    if (td_ext_scalar(o, w)) {
+        PyErr_Format(PyExc_TypeError, "expected a Python bool, int or float, got %s", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    return Py_BuildValue("(LL)", (long long)w[0], (long long)w[1]);
+}
+
+/* op(opnum, inputs, attrs, flags=0) */
+static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 4) {
+        PyErr_SetString(PyExc_TypeError, "op(opnum, inputs, attrs, flags=0)");
+        return NULL;
+    }
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    long op = PyLong_AsLong(args[0]);
+    long flags = nargs == 4 ? PyLong_AsLong(args[3]) : 0;
+    if (PyErr_Occurred())
+        return NULL;
+    if (op < 0 || op >= TD_OP_COUNT) {
+        PyErr_Format(PyExc_ValueError, "unknown op %ld", op);
+        return NULL;
+    }
+    PyObject *ins = PySequence_Fast(args[1], "inputs must be a sequence of tensors");
+    if (!ins)
+        return NULL;
+    PyObject *ats = PySequence_Fast(args[2], "attrs must be a sequence of ints");
+    if (!ats) {
+        Py_DECREF(ins);
+        return NULL;
+    }
+    PyObject *res = NULL;
+    Py_ssize_t n_in = PySequence_Fast_GET_SIZE(ins), n_attr = PySequence_Fast_GET_SIZE(ats);
+    const struct td_t *in[TD_MAX_INPUTS];
+    int64_t attrs[256];
+    if (n_in > TD_MAX_INPUTS || n_attr > 255) {
+        PyErr_SetString(PyExc_ValueError, "too many inputs or attributes");
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n_in; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(ins, i);
+        if (!td_ext_is_tensor(o)) {
+            PyErr_Format(PyExc_TypeError, "expected Tensor as element %zd in argument, but got %s", i,
+                         Py_TYPE(o)->tp_name);
+            goto out;
+        }
+        in[i] = &((TensorObject *)o)->t;
+    }
+    for (Py_ssize_t i = 0; i < n_attr; i++) {
+        attrs[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ats, i));
+        if (attrs[i] == -1 && PyErr_Occurred())
+            goto out;
+    }
+    struct td_t out[2];
+    struct td_status st = TD_STATUS_INIT;
+    if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
+        td_ext_raise(&st);
+        goto out;
+    }
+    int n_out = (flags & TD_RF_INPLACE) ? 0 : td_op_table[op].n_out;
+    res = PyTuple_New(n_out);
+    for (int j = 0; res && j < n_out; j++) {
+        PyObject *t = td_ext_wrap(&out[j]);
+        if (!t) {
+            Py_CLEAR(res);
+            break;
+        }
+        PyTuple_SET_ITEM(res, j, t);
+    }
+out:
+    Py_DECREF(ins);
+    Py_DECREF(ats);
+    return res;
+}
+
+static int parse_sizes(PyObject *seq, int64_t *sizes, int *ndim)
+{
+    PyObject *f = PySequence_Fast(seq, "sizes must be a sequence of ints");
+    if (!f)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(f);
+    if (n > TD_MAX_DIMS) {
+        Py_DECREF(f);
+        PyErr_Format(PyExc_RuntimeError, "tensors have at most %d dims", TD_MAX_DIMS);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        sizes[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(f, i));
+        if (sizes[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(f);
+            return -1;
+        }
+    }
+    *ndim = (int)n;
+    Py_DECREF(f);
+    return 0;
+}
+
+static PyObject *m_from_buffer(PyObject *self, PyObject *args)
+{
+    int dtype;
+    PyObject *sizes_o;
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "iOy*", &dtype, &sizes_o, &buf))
+        return NULL;
+    PyObject *res = NULL;
+    int64_t sizes[TD_MAX_DIMS];
+    int ndim;
+    td_client_t *c = td_ext_get_client();
+    if (!c || parse_sizes(sizes_o, sizes, &ndim))
+        goto out;
+    if (dtype < 0 || dtype >= TD_DTYPE_COUNT) {
+        PyErr_Format(PyExc_ValueError, "invalid dtype %d", dtype);
+        goto out;
+    }
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++)
+        numel *= sizes[i] >= 0 ? sizes[i] : 0;
+    if (numel * (int64_t)td_dtype_size(dtype) != buf.len) {
+        PyErr_Format(PyExc_ValueError, "from_buffer: %zd bytes for %lld elements of %s", buf.len,
+                     (long long)numel, td_dtype_names[dtype]);
+        goto out;
+    }
+    struct td_t t;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_from_data(c, (enum td_dtype)dtype, ndim, sizes, buf.buf, &t, &st);
+    Py_END_ALLOW_THREADS
+    res = code ? td_ext_raise(&st) : td_ext_wrap(&t);
+out:
+    PyBuffer_Release(&buf);
+    return res;
+}
+
+static PyObject *m_to_bytes(PyObject *self, PyObject *o)
+{
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    if (!td_ext_is_tensor(o)) {
+        PyErr_SetString(PyExc_TypeError, "to_bytes expects a Tensor");
+        return NULL;
+    }
+    const struct td_t *t = &((TensorObject *)o)->t;
+    Py_ssize_t n = (Py_ssize_t)(td_meta_numel(&t->m) * (int64_t)td_dtype_size(t->m.dtype));
+    PyObject *b = PyBytes_FromStringAndSize(NULL, n);
+    if (!b)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    char *dst = PyBytes_AS_STRING(b);
+    Py_BEGIN_ALLOW_THREADS
+    code = td_download(c, t, dst, (size_t)n, &st);
+    Py_END_ALLOW_THREADS
+    if (code) {
+        Py_DECREF(b);
+        return td_ext_raise(&st);
+    }
+    return b;
+}
+
+static PyObject *m_sync(PyObject *self, PyObject *noargs)
+{
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_sync(c, &st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
+    {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
+    {"connected", m_connected, METH_NOARGS, "whether a client is attached"},
+    {"default_address", m_default_address, METH_NOARGS, "the default daemon address"},
+    {"stats", m_stats, METH_VARARGS, "stats(address=None) -> dict of daemon counters"},
+    {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},
+    {"scalar", m_scalar, METH_O, "scalar(v) -> (kind, bits)"},
+    {"op", (PyCFunction)(void (*)(void))m_op, METH_FASTCALL, "op(opnum, inputs, attrs, flags=0) -> tuple"},
+    {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
+    {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
+    {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_C", "tensord C extension", -1, methods};
+
+PyMODINIT_FUNC PyInit__C(void)
+{
+    if (PyType_Ready(&TensorBase_Type) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    Py_INCREF(&TensorBase_Type);
+    if (PyModule_AddObject(m, "TensorBase", (PyObject *)&TensorBase_Type) < 0) {
+        Py_DECREF(&TensorBase_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "MAX_DIMS", TD_MAX_DIMS);
+    return m;
+}

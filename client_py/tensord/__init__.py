@@ -1,0 +1,86 @@
+"""tensord: PyTorch's tensor API over the tensord compute daemon.
+
+    import tensord as torch
+
+The first op connects to $TENSORD_ADDRESS, else the default socket, else starts a
+private daemon for this process (see _daemon.py).
+"""
+from . import _C
+from . import _ops
+from ._dtype import (dtype, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
+                     get_default_dtype, set_default_dtype, DTYPES as _DTYPES)
+from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
+from ._size import Size, device
+from ._tensor import Tensor
+from ._ops_py import return_types
+from ._ops_py import (
+    add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, pow, remainder,
+    maximum, minimum, eq, ne, lt, le, gt, ge, not_equal, less, less_equal, greater, greater_equal,
+    logical_and, logical_or, logical_xor, logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+    neg, negative, abs, absolute, exp, log, log1p, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, floor, ceil,
+    round, trunc, fix, sign, reciprocal, where, clamp, clip, clamp_min, clamp_max,
+    sum, mean, prod, amax, amin, max, min, argmax, argmin, all, any,
+    matmul, mm, bmm, view as _view, reshape, permute, transpose, swapaxes, swapdims, t, squeeze, unsqueeze,
+    flatten, narrow, select, clone, cat, concat, concatenate, stack, numel, is_tensor, is_floating_point,
+    isclose, allclose, equal, as_strided,
+    neg_, abs_, exp_, log_, log1p_, sqrt_, rsqrt_, sin_, cos_, tanh_, sigmoid_, relu_, floor_, ceil_,
+    round_, trunc_, sign_, reciprocal_, clamp_, clip_,
+)
+from ._creation import (tensor, as_tensor, asarray, from_numpy, empty, zeros, ones, full, arange, linspace, eye,
+                        rand, randn, randint, manual_seed, empty_like, zeros_like, ones_like, full_like, rand_like,
+                        randn_like, randint_like, Generator)
+from ._printing import set_printoptions
+from . import _daemon
+
+__version__ = "0.1.0"
+
+# aliases with torch's names (shadowing builtins inside this namespace only, like torch)
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+cpu_device = device("cpu")
+strided = "torch.strided"
+
+_C.set_classes(Tensor, Size, _DTYPES)
+
+
+def synchronize():
+    """Waits for every recorded op (raises the session's sticky error, if any)."""
+    _daemon.ensure()
+    _C.sync()
+
+
+def stats():
+    """The daemon's counters (sessions, tensors, bytes_in_use, ...)."""
+    return _C.stats(_daemon.address())
+
+
+def promote_types(type1, type2):
+    if not isinstance(type1, dtype) or not isinstance(type2, dtype):
+        raise TypeError("promote_types(): arguments must be torch.dtype")
+    return where(tensor(True), zeros((1,), dtype=type1), zeros((1,), dtype=type2)).dtype
+
+
+def result_type(tensor1, tensor2):
+    a = tensor1 if isinstance(tensor1, Tensor) else tensor1
+    return add(zeros_like(a) if isinstance(a, Tensor) else a,
+               zeros_like(tensor2) if isinstance(tensor2, Tensor) else tensor2).dtype
+
+
+class no_grad:
+    """Autograd does not exist yet: a context manager/decorator that does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, fn):
+        return fn
+
+
+enable_grad = no_grad

@@ -1,0 +1,414 @@
+"""Creation ops: tensor(), from_numpy, factories and random numbers."""
+import builtins
+import math as _math
+import struct as _struct
+
+import numpy as _np
+
+from . import _C, _daemon
+from . import _ops as O
+from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
+    get_default_dtype
+from ._ops_py import TB, index_int, is_scalar, scalar_words, sizes_arg, cast, _op1
+from ._size import check_device
+
+_ensure = _daemon.ensure
+
+
+def _factory_sizes(args, kw_size, fname):
+    if kw_size is not None:
+        if args:
+            raise TypeError("%s() got multiple values for argument 'size'" % fname)
+        args = (kw_size,)
+    if len(args) == 1 and isinstance(args[0], (builtins.float, str)) or (
+            len(args) == 1 and not isinstance(args[0], (tuple, list, builtins.int, _np.integer, TB))):
+        raise TypeError("%s(): argument 'size' (position 1) must be tuple of SymInts, not %s"
+                        % (fname, type(args[0]).__name__))
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for i, s in enumerate(args):
+        if isinstance(s, (builtins.bool, _np.bool_)) or not (
+                isinstance(s, (builtins.int, _np.integer)) or
+                (isinstance(s, TB) and s.ndim == 0 and not s.dtype.is_floating_point)):
+            raise TypeError("%s(): argument 'size' must be tuple of SymInts, but found element of type %s at pos %d"
+                            % (fname, type(s).__name__, i + 1))
+        out.append(builtins.int(s))
+    return out
+
+
+def _common(dtype, device, fname):
+    check_dtype(dtype)
+    check_device(device)
+    _ensure()
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# ---------------------------------------------------------------- tensor()
+
+def _leaf_value(x):
+    if isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+        return x
+    if isinstance(x, (_np.bool_, _np.integer, _np.floating)):
+        return x.item()
+    if isinstance(x, TB):
+        if x.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return x.item()
+    if isinstance(x, complex):
+        raise NotImplementedError("complex tensors are not supported by tensord")
+    raise RuntimeError("Could not infer dtype of %s" % type(x).__name__)
+
+
+def _is_seq(x):
+    return isinstance(x, (list, tuple, _np.ndarray)) or (isinstance(x, TB) and x.ndim > 0)
+
+
+def _flatten(data):
+    """Nested sequences -> (shape, flat list of Python scalars), torch's rules."""
+    shape = []
+    p = data
+    while _is_seq(p):
+        n = len(p)
+        shape.append(n)
+        if n == 0:
+            break
+        p = p[0]
+    if isinstance(p, str):
+        raise ValueError("too many dimensions 'str'")
+    flat = []
+    nd = len(shape)
+
+    def rec(obj, d):
+        if d == nd:
+            if _is_seq(obj):
+                raise TypeError("'%s' object cannot be interpreted as an integer" % type(obj).__name__)
+            flat.append(_leaf_value(obj))
+            return
+        if not _is_seq(obj):
+            raise TypeError("not a sequence")
+        if isinstance(obj, _np.ndarray) or isinstance(obj, TB):
+            obj = obj.tolist()
+        if len(obj) != shape[d]:
+            raise ValueError("expected sequence of length %d at dim %d (got %d)" % (shape[d], d, len(obj)))
+        for x in obj:
+            rec(x, d + 1)
+
+    rec(data, 0)
+    return shape, flat
+
+
+def _natural_dtype(flat):
+    kind = -1
+    for v in flat:
+        if type(v) is builtins.bool:
+            k = 0
+        elif type(v) is builtins.int:
+            k = 1
+        else:
+            k = 2
+        if k > kind:
+            kind = k
+            if k == 2:
+                break
+    return (get_default_dtype(), bool_, int64, get_default_dtype())[kind + 1]
+
+
+def _upload(arr, dt):
+    """numpy array -> new tensor of dtype dt (arr is converted here)."""
+    _ensure()
+    if dt is bfloat16:
+        t = _upload(arr, float32)
+        return _op1(O.CAST, (t,), [bfloat16._index])
+    with _np.errstate(all="ignore"):
+        a = _np.array(arr, dtype=dt._np, order="C", copy=False)  # keeps 0-d (ascontiguousarray does not)
+    return _C.from_buffer(dt._index, tuple(a.shape), memoryview(a.reshape(-1).view(_np.uint8)))
+
+
+def _from_ndarray(arr, dtype):
+    src = from_numpy_dtype(arr.dtype) if arr.dtype.kind != "V" else None
+    return _upload(arr, dtype or src)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    _common(dtype, device, "tensor")
+    if isinstance(data, TB):
+        t = data.to(dtype) if dtype is not None else data
+        return _finish(_op1(O.CLONE, (t,)) if t is data else t, requires_grad)
+    if isinstance(data, _np.ndarray):
+        return _finish(_from_ndarray(data, dtype), requires_grad)
+    if isinstance(data, _np.generic):
+        return _finish(_from_ndarray(_np.asarray(data), dtype), requires_grad)
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    shape, flat = _flatten(data)
+    dt = dtype or _natural_dtype(flat)
+    if dt.is_floating_point or (dt is not bool_ and builtins.any(type(v) is builtins.float for v in flat)):
+        arr = _np.array(flat, dtype=_np.float64)
+    elif dt is bool_:
+        arr = _np.array([builtins.bool(v) for v in flat], dtype=_np.bool_)
+    else:
+        try:
+            arr = _np.array(flat, dtype=_np.int64)
+        except OverflowError:
+            raise RuntimeError("Overflow when unpacking long") from None
+        except (ValueError, TypeError):
+            with _np.errstate(all="ignore"):
+                arr = _np.array(flat, dtype=_np.float64).astype(_np.int64)
+    if not dt.is_floating_point and dt is not bool_ and arr.size:
+        _check_int_range(arr, dt)
+    return _finish(_upload(arr.reshape(shape), dt), requires_grad)
+
+
+_INT_RANGE = {"int64": (-(1 << 63), (1 << 63) - 1), "int32": (-(1 << 31), (1 << 31) - 1),
+              "int16": (-(1 << 15), (1 << 15) - 1), "int8": (-128, 127), "uint8": (-255, 255)}
+
+
+def _check_int_range(arr, dt):
+    """torch.tensor(data, dtype=<int>) refuses values that overflow (uint8 wraps negatives)."""
+    lo, hi = _INT_RANGE[dt._name]
+    if arr.dtype.kind == "f":
+        bad = _np.isnan(arr).any() or arr.max() > hi or arr.min() < lo
+    else:
+        bad = int(arr.max()) > hi or int(arr.min()) < lo
+    if bad:
+        raise RuntimeError("value cannot be converted to type %s without overflow" % dt._name)
+
+
+def as_tensor(data, dtype=None, device=None):
+    check_dtype(dtype)
+    if isinstance(data, TB):
+        return data if dtype is None or data.dtype is dtype else cast(data, dtype)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray):
+    if not isinstance(ndarray, _np.ndarray):
+        raise TypeError("expected np.ndarray (got %s)" % type(ndarray).__name__)
+    return _from_ndarray(ndarray, None)
+
+
+# ---------------------------------------------------------------- factories
+
+def _create(opn, dt, sizes, extra=()):
+    return _op1(opn, (), [dt._index, len(sizes)] + list(sizes) + list(extra))
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None, **kw):
+    s = _factory_sizes(size, kw.pop("size", None), "empty")
+    _common(dtype, device, "empty")
+    return _finish(_create(O.EMPTY, dtype or get_default_dtype(), s), requires_grad)
+
+
+def _full_dtype(v):
+    if isinstance(v, (builtins.bool, _np.bool_)):
+        return bool_
+    if isinstance(v, (builtins.int, _np.integer)):
+        return int64
+    return get_default_dtype()
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    s = _factory_sizes((size,), None, "full")
+    _common(dtype, device, "full")
+    if isinstance(fill_value, TB):
+        fill_value = fill_value.item()
+    w = scalar_words(fill_value, "full", "fill_value", 2)
+    return _finish(_create(O.FULL, dtype or _full_dtype(fill_value), s, w), requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+    s = _factory_sizes(size, kw.pop("size", None), "zeros")
+    _common(dtype, device, "zeros")
+    return _finish(_create(O.FULL, dtype or get_default_dtype(), s, _C.scalar(0)), requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+    s = _factory_sizes(size, kw.pop("size", None), "ones")
+    _common(dtype, device, "ones")
+    return _finish(_create(O.FULL, dtype or get_default_dtype(), s, _C.scalar(1)), requires_grad)
+
+
+def _like(t, dtype):
+    if not isinstance(t, TB):
+        raise TypeError("argument 'input' (position 1) must be Tensor, not %s" % type(t).__name__)
+    check_dtype(dtype)
+    return list(t.shape), dtype or t.dtype
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    s, dt = _like(input, dtype)
+    return _finish(_create(O.EMPTY, dt, s), requires_grad)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    s, dt = _like(input, dtype)
+    return _finish(_create(O.FULL, dt, s, _C.scalar(0)), requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    s, dt = _like(input, dtype)
+    return _finish(_create(O.FULL, dt, s, _C.scalar(1)), requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    s, dt = _like(input, dtype)
+    if isinstance(fill_value, TB):
+        fill_value = fill_value.item()
+    return _finish(_create(O.FULL, dt, s, scalar_words(fill_value, "full_like", "fill_value", 2)), requires_grad)
+
+
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    s, dt = _like(input, dtype)
+    return _finish(_create(O.RAND, dt, s), requires_grad)
+
+
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    s, dt = _like(input, dtype)
+    return _finish(_create(O.RANDN, dt, s), requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
+                 memory_format=None):
+    if high is None:
+        low, high = 0, low
+    s, dt = _like(input, dtype)
+    return _create(O.RANDINT, dt, s, [index_int(low), index_int(high)])
+
+
+def _num(v, name):
+    if isinstance(v, TB):
+        v = v.item()
+    if isinstance(v, (_np.bool_, _np.integer, _np.floating)):
+        v = v.item()
+    if not isinstance(v, (builtins.int, builtins.float)):
+        raise TypeError("arange(): argument '%s' must be Number, not %s" % (name, type(v).__name__))
+    return v
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    start, end, step = _num(start, "start"), _num(end, "end"), _num(step, "step")
+    _common(dtype, device, "arange")
+    isf = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
+    dt = dtype or (get_default_dtype() if isf else int64)
+    fs, fe, fst = builtins.float(start), builtins.float(end), builtins.float(step)
+    if not (_math.isfinite(fs) and _math.isfinite(fe)):
+        raise RuntimeError("unsupported range: %s -> %s" % (_fmt_num(start), _fmt_num(end)))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (fst > 0 and fe < fs) or (fst < 0 and fe > fs):
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if isf:
+        n = _math.ceil((fe - fs) / fst)
+    else:
+        n = -((start - end) // step)  # exact ceil((end - start) / step)
+    n = builtins.max(0, n)
+    return _finish(_create(O.ARANGE, dt, [n], list(_C.scalar(start)) + list(_C.scalar(step))), requires_grad)
+
+
+def _fmt_num(v):
+    if isinstance(v, builtins.float) and _math.isnan(v):
+        return "nan"
+    if isinstance(v, builtins.float) and _math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return str(v)
+
+
+def _f64_bits(v):
+    return _struct.unpack("<q", _struct.pack("<d", builtins.float(v)))[0]
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    start, end = _num(start, "start"), _num(end, "end")
+    steps = index_int(steps)
+    _common(dtype, device, "linspace")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = dtype or get_default_dtype()
+    return _finish(_create(O.LINSPACE, dt, [steps], [_f64_bits(start), _f64_bits(end)]), requires_grad)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    n = index_int(n)
+    m = n if m is None else index_int(m)
+    _common(dtype, device, "eye")
+    if n < 0:
+        raise RuntimeError("n must be greater or equal to 0, got %d" % n)
+    if m < 0:
+        raise RuntimeError("m must be greater or equal to 0, got %d" % m)
+    return _finish(_create(O.EYE, dtype or get_default_dtype(), [n, m]), requires_grad)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+    s = _factory_sizes(size, kw.pop("size", None), "rand")
+    _common(dtype, device, "rand")
+    return _finish(_create(O.RAND, dtype or get_default_dtype(), s), requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
+    s = _factory_sizes(size, kw.pop("size", None), "randn")
+    _common(dtype, device, "randn")
+    return _finish(_create(O.RANDN, dtype or get_default_dtype(), s), requires_grad)
+
+
+def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False, low=None, high=None):
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if low is not None:
+        args.insert(0, low)
+    if high is not None:
+        args.append(high)
+    if size is None:
+        raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+    if len(args) == 1:
+        lo, hi = 0, args[0]
+    elif len(args) == 2:
+        lo, hi = args
+    else:
+        raise TypeError("randint() received an invalid combination of arguments")
+    s = _factory_sizes((size,), None, "randint")
+    _common(dtype, device, "randint")
+    return _finish(_create(O.RANDINT, dtype or int64, s, [index_int(lo), index_int(hi)]), requires_grad)
+
+
+class Generator:
+    """What manual_seed returns (the default CPU generator lives in the daemon)."""
+
+    def __init__(self, seed):
+        self._seed = seed
+        self.device = "cpu"
+
+    def initial_seed(self):
+        return self._seed
+
+    def manual_seed(self, seed):
+        return manual_seed(seed)
+
+
+def manual_seed(seed):
+    seed = index_int(seed)
+    if seed < -(1 << 63) or seed >= (1 << 64):
+        raise RuntimeError("Overflow when unpacking long")
+    _ensure()
+    w = seed & ((1 << 64) - 1)
+    if w >= 1 << 63:
+        w -= 1 << 64
+    _C.op(O.MANUAL_SEED, (), [w], 0)
+    return Generator(seed)
+
+
+seed_bits = _f64_bits

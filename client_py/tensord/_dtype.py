@@ -1,0 +1,104 @@
+"""dtype objects, in the order of enum td_dtype (kernels/dtype.h)."""
+import builtins
+
+import numpy as _np
+
+
+class dtype:
+    """A tensor element type (torch.dtype)."""
+
+    __slots__ = ("_index", "_name", "is_floating_point", "is_signed", "itemsize", "_np", "_torch_name")
+
+    is_complex = False
+
+    def __init__(self, index, name, itemsize, kind, npdtype, torch_name):
+        self._index = index
+        self._name = name
+        self.itemsize = itemsize
+        self.is_floating_point = kind == 2
+        self.is_signed = name not in ("uint8", "bool")
+        self._np = npdtype
+        self._torch_name = torch_name
+
+    def __repr__(self):
+        return "torch." + self._name
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self._name,))
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):
+        raise NotImplementedError("complex dtypes are not supported by tensord")
+
+
+# index, name, itemsize, kind (0 bool, 1 int, 2 float), numpy dtype, torch's display name
+_TABLE = (
+    (0, "float32", 4, 2, _np.float32, "Float"),
+    (1, "float64", 8, 2, _np.float64, "Double"),
+    (2, "float16", 2, 2, _np.float16, "Half"),
+    (3, "bfloat16", 2, 2, None, "BFloat16"),
+    (4, "int64", 8, 1, _np.int64, "Long"),
+    (5, "int32", 4, 1, _np.int32, "Int"),
+    (6, "int16", 2, 1, _np.int16, "Short"),
+    (7, "int8", 1, 1, _np.int8, "Char"),
+    (8, "uint8", 1, 1, _np.uint8, "Byte"),
+    (9, "bool", 1, 0, _np.bool_, "Bool"),
+)
+
+DTYPES = tuple(dtype(*row) for row in _TABLE)
+float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_ = DTYPES
+
+_BY_NAME = {d._name: d for d in DTYPES}
+_BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64,
+                 "int": int32, "short": int16})
+
+# numpy dtype -> tensord dtype
+_FROM_NP = {_np.dtype(d._np): d for d in DTYPES if d._np is not None}
+
+
+def _dtype_by_name(name):
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(npdt):
+    d = _FROM_NP.get(_np.dtype(npdt))
+    if d is None:
+        raise TypeError(
+            "can't convert np.ndarray of type numpy.%s. The only supported types are: float64, float32, "
+            "float16, complex64, complex128, int64, int32, int16, int8, uint8, and bool." % _np.dtype(npdt).name)
+    return d
+
+
+_default = [float32]
+
+
+def get_default_dtype():
+    return _default[0]
+
+
+def set_default_dtype(d):
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
+    if d not in (float32, float64):
+        raise TypeError("only floating-point types are supported as the default type")
+    _default[0] = d
+
+
+def check_dtype(d, what="dtype"):
+    """None or a dtype; anything else is a TypeError like torch's argument parser."""
+    if d is None or isinstance(d, dtype):
+        return d
+    raise TypeError("argument '%s' must be torch.dtype, not %s" % (what, type(d).__name__))
+
+
+def scalar_dtype(v):
+    """The dtype a Python scalar gets when it becomes a tensor."""
+    if isinstance(v, (builtins.bool, _np.bool_)):
+        return bool_
+    if isinstance(v, (builtins.int, _np.integer)):
+        return int64
+    return _default[0]

@@ -1,0 +1,106 @@
+"""Basic indexing: ints, slices with positive steps, None, Ellipsis and bools become a
+chain of SELECT / SLICE / UNSQUEEZE views; assignment writes through that view."""
+import builtins
+
+import numpy as _np
+
+from . import _C
+from . import _ops as O
+from ._ops_py import TB, alias, copy_, fill_, is_scalar, index_int
+
+_END = (1 << 63) - 1
+
+
+def _is_int_index(x):
+    if isinstance(x, (builtins.bool, _np.bool_)):
+        return False
+    if isinstance(x, (builtins.int, _np.integer)):
+        return True
+    if isinstance(x, TB):
+        return x.ndim == 0 and not x.dtype.is_floating_point and x.dtype._name != "bool"
+    return False
+
+
+def _is_bool_index(x):
+    if isinstance(x, (builtins.bool, _np.bool_)):
+        return True
+    return isinstance(x, TB) and x.ndim == 0 and x.dtype._name == "bool"
+
+
+def _normalize(t, idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    consumed, n_ell = 0, 0
+    for x in idx:
+        if x is Ellipsis:
+            n_ell += 1
+        elif x is None or _is_bool_index(x):
+            pass
+        else:
+            consumed += 1
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    nd = t.ndim
+    if consumed > nd:
+        if nd == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        raise IndexError("too many indices for tensor of dimension %d" % nd)
+    return idx, nd - consumed
+
+
+def getitem(t, idx):
+    idx, fill = _normalize(t, idx)
+    r, d = t, 0
+    for x in idx:
+        if x is Ellipsis:
+            d += fill
+        elif x is None:
+            r = _C.op(O.UNSQUEEZE, (r,), (d,), 0)[0]
+            d += 1
+        elif _is_bool_index(x):
+            r = _C.op(O.UNSQUEEZE, (r,), (d,), 0)[0]
+            if not builtins.bool(x):
+                r = _C.op(O.SLICE, (r,), (d, 0, 0, 1), 0)[0]
+            d += 1
+        elif isinstance(x, slice):
+            step = 1 if x.step is None else index_int(x.step)
+            if step == 0:
+                raise ValueError("slice step cannot be zero")
+            if step < 0:
+                raise ValueError("step must be greater than zero")
+            start = 0 if x.start is None else index_int(x.start)
+            stop = _END if x.stop is None else index_int(x.stop)
+            if not (start == 0 and stop == _END and step == 1):
+                r = _C.op(O.SLICE, (r,), (d, start, stop, step), 0)[0]
+            d += 1
+        elif _is_int_index(x):
+            r = _C.op(O.SELECT, (r,), (d, index_int(x)), 0)[0]
+        elif isinstance(x, (TB, list, _np.ndarray)):
+            raise NotImplementedError("advanced indexing (tensor, list or array indices) is not implemented "
+                                      "by tensord yet")
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                             "are valid indices (got %s)" % type(x).__name__)
+    if r is t:
+        r = alias(t)
+    return r
+
+
+def setitem(t, idx, value):
+    v = getitem(t, idx)
+    if isinstance(value, TB):
+        # torch drops leading size-1 dims of the value (slicePrefix1sSize) before copying
+        while value.ndim > v.ndim and value.shape[0] == 1:
+            value = _C.op(O.SELECT, (value,), (0, 0), 0)[0]
+        if tuple(value.shape) != tuple(v.shape):
+            s = list(v.shape)
+            value = _C.op(O.EXPAND, (value,), [len(s)] + s, 0)[0]
+        copy_(v, value)
+    elif is_scalar(value):
+        fill_(v, value)
+    else:
+        from ._creation import tensor
+        if not isinstance(value, (list, tuple, _np.ndarray)):
+            raise TypeError("can't assign a %s to a %s" % (type(value).__name__, t.type()))
+        setitem(t, idx, tensor(value, dtype=t.dtype))

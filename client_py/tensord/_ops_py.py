@@ -1,0 +1,748 @@
+"""Functional ops: turn Python arguments into op records (numbers in _ops, attribute
+layouts in proto/td_record.h).  Shape/dtype inference and most error messages come
+from the C meta layer through _C.op; only argument normalization lives here."""
+import builtins
+import math as _math
+
+import numpy as _np
+
+from . import _C
+from . import _ops as O
+from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype
+
+TB = _C.TensorBase
+INPLACE = 1
+SCALAR_LHS = 2
+_NUMBER = (builtins.bool, builtins.int, builtins.float)
+
+
+def _op(n, ins, attrs, flags=0):
+    return _C.op(n, ins, attrs, flags)
+
+
+def _op1(n, ins, attrs=()):
+    return _C.op(n, ins, attrs, 0)[0]
+
+
+def is_scalar(v):
+    return isinstance(v, _NUMBER) or isinstance(v, (_np.bool_, _np.integer, _np.floating))
+
+
+def _pyscalar(v):
+    if isinstance(v, _NUMBER):
+        return v
+    if isinstance(v, (_np.bool_, _np.integer, _np.floating)):
+        return v.item()
+    raise TypeError
+
+
+def scalar_words(v, fname="", arg="other", pos=2):
+    """The two attribute words of a scalar; a non-scalar is torch's TypeError."""
+    if isinstance(v, _NUMBER):
+        return _C.scalar(v)
+    if isinstance(v, (_np.bool_, _np.integer, _np.floating)):
+        return _C.scalar(v.item())
+    raise TypeError("%s(): argument '%s' (position %d) must be Number, not %s"
+                    % (fname, arg, pos, type(v).__name__))
+
+
+def _type_error(fname, arg, pos, v, want="Tensor"):
+    return TypeError("%s(): argument '%s' (position %d) must be %s, not %s"
+                     % (fname, arg, pos, want, type(v).__name__))
+
+
+def _check_tensor(t, fname, arg="input", pos=1):
+    if not isinstance(t, TB):
+        raise _type_error(fname, arg, pos, t)
+
+
+def index_int(v, what="an integer"):
+    """Python int from an int-like (bool excluded where torch excludes it)."""
+    if isinstance(v, builtins.int):
+        return builtins.int(v)
+    if isinstance(v, TB):
+        return v.__index__()
+    if hasattr(v, "__index__"):
+        return v.__index__()
+    raise TypeError("'%s' object cannot be interpreted as %s" % (type(v).__name__, what))
+
+
+def wrap_dim(d, nd):
+    """Normalizes a dim with PyTorch's IndexError (needed to build dim masks)."""
+    d = index_int(d)
+    n = nd if nd > 0 else 1
+    if d < -n or d >= n:
+        raise IndexError("Dimension out of range (expected to be in range of [%d, %d], but got %d)" % (-n, n - 1, d))
+    return d + n if d < 0 else d
+
+
+# ---------------------------------------------------------------- binary ops
+
+def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
+    if isinstance(a, TB):
+        if isinstance(b, TB):
+            ins, attrs, flags = (a, b), [0, 0], 0
+        elif is_scalar(b):
+            ins, attrs, flags = (a,), list(_C.scalar(_pyscalar(b))), 0
+        else:
+            raise _type_error(fname, "other", 2, b)
+    elif scalar_lhs_ok and is_scalar(a) and isinstance(b, TB):
+        ins, attrs, flags = (b,), list(_C.scalar(_pyscalar(a))), SCALAR_LHS
+    else:
+        raise _type_error(fname, "input", 1, a)
+    attrs.extend(attrs_tail)
+    if inplace:
+        _C.op(opn, ins, attrs, flags | INPLACE)
+        return a
+    return _C.op(opn, ins, attrs, flags)[0]
+
+
+def _is_float_operand(v):
+    if isinstance(v, TB):
+        return v.dtype.is_floating_point
+    return isinstance(v, (builtins.float, _np.floating))
+
+
+def _alpha_words(a, b, alpha, fname):
+    if alpha is None or (alpha == 1 and isinstance(alpha, builtins.int) and not isinstance(alpha, builtins.bool)):
+        return ()
+    if not is_scalar(alpha):
+        raise TypeError("%s(): argument 'alpha' must be Number, not %s" % (fname, type(alpha).__name__))
+    if isinstance(alpha, (builtins.float, _np.floating)) and not (_is_float_operand(a) or _is_float_operand(b)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if isinstance(alpha, (builtins.bool, _np.bool_)):
+        is_bool = lambda v: (isinstance(v, TB) and v.dtype is DTYPES[9]) or isinstance(v, (builtins.bool, _np.bool_))
+        if not (is_bool(a) and is_bool(b)):
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    return tuple(_C.scalar(_pyscalar(alpha)))
+
+
+def add(input, other, *, alpha=1, out=None):
+    return _out(binary(O.ADD, input, other, "add", _alpha_words(input, other, alpha, "add")), out)
+
+
+_SUB_BOOL_MSG = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                 "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _no_bool_scalar(other):
+    # the C meta layer sees tensor dtypes; a Python bool operand is only known here
+    if isinstance(other, (builtins.bool, _np.bool_)):
+        raise RuntimeError(_SUB_BOOL_MSG)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    _no_bool_scalar(other)
+    _no_bool_scalar(input)
+    return _out(binary(O.SUB, input, other, "sub", _alpha_words(input, other, alpha, "sub")), out)
+
+
+subtract = sub
+
+
+def add_(self, other, *, alpha=1):
+    return binary(O.ADD, self, other, "add_", _alpha_words(self, other, alpha, "add_"), inplace=True)
+
+
+def sub_(self, other, *, alpha=1):
+    _no_bool_scalar(other)
+    return binary(O.SUB, self, other, "sub_", _alpha_words(self, other, alpha, "sub_"), inplace=True)
+
+
+def mul(input, other, *, out=None):
+    return _out(binary(O.MUL, input, other, "mul"), out)
+
+
+multiply = mul
+
+_ROUND = {None: 0, "trunc": 1, "floor": 2}
+
+
+def _round_mode(m):
+    try:
+        return _ROUND[m]
+    except (KeyError, TypeError):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'" % (m,))
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    return _out(binary(O.DIV, input, other, "div", (_round_mode(rounding_mode),)), out)
+
+
+divide = div
+
+
+def true_divide(input, other, *, out=None):
+    return _out(binary(O.DIV, input, other, "true_divide", (0,)), out)
+
+
+def floor_divide(input, other, *, out=None):
+    return _out(binary(O.DIV, input, other, "floor_divide", (2,)), out)
+
+
+def pow(input, exponent, *, out=None):
+    return _out(binary(O.POW, input, exponent, "pow", scalar_lhs_ok=True), out)
+
+
+def remainder(input, other, *, out=None):
+    return _out(binary(O.REMAINDER, input, other, "remainder", scalar_lhs_ok=True), out)
+
+
+def fmod_unsupported(*a, **k):
+    raise NotImplementedError("fmod is not implemented by tensord yet")
+
+
+def _binfn(opn, name):
+    def f(input, other, *, out=None):
+        return _out(binary(opn, input, other, name), out)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+maximum = _binfn(O.MAXIMUM, "maximum")
+minimum = _binfn(O.MINIMUM, "minimum")
+eq = _binfn(O.EQ, "eq")
+ne = _binfn(O.NE, "ne")
+lt = _binfn(O.LT, "lt")
+le = _binfn(O.LE, "le")
+gt = _binfn(O.GT, "gt")
+ge = _binfn(O.GE, "ge")
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+logical_and = _binfn(O.LOGICAL_AND, "logical_and")
+logical_or = _binfn(O.LOGICAL_OR, "logical_or")
+logical_xor = _binfn(O.LOGICAL_XOR, "logical_xor")
+bitwise_and = _binfn(O.BITWISE_AND, "bitwise_and")
+bitwise_or = _binfn(O.BITWISE_OR, "bitwise_or")
+bitwise_xor = _binfn(O.BITWISE_XOR, "bitwise_xor")
+
+# name -> (op, attrs tail) for the in-place methods generated in _tensor.py
+BINARY_INPLACE = {
+    "mul_": (O.MUL, ()), "true_divide_": (O.DIV, (0,)), "floor_divide_": (O.DIV, (2,)),
+    "pow_": (O.POW, ()), "remainder_": (O.REMAINDER, ()), "eq_": (O.EQ, ()), "ne_": (O.NE, ()), "lt_": (O.LT, ()),
+    "le_": (O.LE, ()), "gt_": (O.GT, ()), "ge_": (O.GE, ()), "logical_and_": (O.LOGICAL_AND, ()),
+    "logical_or_": (O.LOGICAL_OR, ()), "logical_xor_": (O.LOGICAL_XOR, ()),
+    "bitwise_and_": (O.BITWISE_AND, ()), "bitwise_or_": (O.BITWISE_OR, ()),
+    "bitwise_xor_": (O.BITWISE_XOR, ()),
+}
+
+
+def div_(self, other, *, rounding_mode=None):
+    return binary(O.DIV, self, other, "div_", (_round_mode(rounding_mode),), inplace=True)
+
+
+def _out(r, out):
+    if out is None:
+        return r
+    if not isinstance(out, TB):
+        raise TypeError("argument 'out' must be Tensor, not %s" % type(out).__name__)
+    if tuple(out.shape) != tuple(r.shape):
+        raise RuntimeError("out= tensor of shape %s does not match the result shape %s (tensord does not resize "
+                           "out= tensors)" % (list(out.shape), list(r.shape)))
+    copy_(out, r)
+    return out
+
+
+# ---------------------------------------------------------------- unary ops
+
+UNARY = {
+    "neg": O.NEG, "abs": O.ABS, "exp": O.EXP, "log": O.LOG, "log1p": O.LOG1P, "sqrt": O.SQRT,
+    "rsqrt": O.RSQRT, "sin": O.SIN, "cos": O.COS, "tanh": O.TANH, "sigmoid": O.SIGMOID,
+    "relu": O.RELU, "floor": O.FLOOR, "ceil": O.CEIL, "round": O.ROUND, "trunc": O.TRUNC,
+    "sign": O.SIGN, "reciprocal": O.RECIPROCAL, "logical_not": O.LOGICAL_NOT,
+    "bitwise_not": O.BITWISE_NOT,
+}
+UNARY_ALIASES = {"negative": "neg", "absolute": "abs", "fix": "trunc"}
+
+
+def _unfn(opn, name):
+    def f(input, *, out=None):
+        _check_tensor(input, name)
+        return _out(_C.op(opn, (input,), (), 0)[0], out)
+
+    def f_(self):
+        _C.op(opn, (self,), (), INPLACE)
+        return self
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+_g = globals()
+for _n, _o in UNARY.items():
+    _g[_n], _g[_n + "_"] = _unfn(_o, _n)
+for _a, _n in UNARY_ALIASES.items():
+    _g[_a], _g[_a + "_"] = _g[_n], _g[_n + "_"]
+
+
+def round(input, *, decimals=0, out=None):
+    _check_tensor(input, "round")
+    if decimals:
+        raise NotImplementedError("round(decimals=...) is not implemented by tensord yet")
+    return _out(_op1(O.ROUND, (input,)), out)
+
+
+# ---------------------------------------------------------------- where / clamp
+
+def _as_0d(v, like):
+    from ._creation import tensor
+    return tensor(_pyscalar(v))
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        raise NotImplementedError("where(condition) (nonzero) is not implemented by tensord yet")
+    _check_tensor(condition, "where", "condition", 1)
+    if not isinstance(input, TB):
+        if not is_scalar(input):
+            raise _type_error("where", "input", 2, input)
+        input = _as_0d(input, other)
+    if not isinstance(other, TB):
+        if not is_scalar(other):
+            raise _type_error("where", "other", 3, other)
+        other = _as_0d(other, input)
+    return _op1(O.WHERE, (condition, input, other))
+
+
+def _clamp_attrs(min, max):
+    a = []
+    for v, name in ((min, "min"), (max, "max")):
+        if v is None:
+            a += [0, 0, 0]
+        else:
+            a += [1] + list(scalar_words(v, "clamp", name, 2))
+    return a
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    _check_tensor(input, "clamp")
+    if isinstance(min, TB) or isinstance(max, TB):
+        r = input
+        if min is not None:
+            r = maximum(r, min)
+        if max is not None:
+            r = minimum(r, max)
+        if r is input:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        return _out(r, out)
+    return _out(_op1(O.CLAMP, (input,), _clamp_attrs(min, max)), out)
+
+
+def clamp_(self, min=None, max=None):
+    if isinstance(min, TB) or isinstance(max, TB):
+        return copy_(self, clamp(self, min, max))
+    _C.op(O.CLAMP, (self,), _clamp_attrs(min, max), INPLACE)
+    return self
+
+
+clip, clip_ = clamp, clamp_
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+# ---------------------------------------------------------------- reductions
+
+def _full_mask(nd):
+    return (1 << nd) - 1 if nd else 1
+
+
+def dim_mask(t, dim):
+    nd = t.ndim
+    if dim is None:
+        return _full_mask(nd)
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return _full_mask(nd)
+        mask = 0
+        for d in dim:
+            w = wrap_dim(d, nd)
+            if (mask >> w) & 1:
+                raise RuntimeError("dim %d appears multiple times in the list of dims" % w)
+            mask |= 1 << w
+        return mask
+    return 1 << wrap_dim(dim, nd)
+
+
+def _reduce(opn, input, dim, keepdim, dtype=None, flatten=0, name=""):
+    _check_tensor(input, name)
+    check_dtype(dtype)
+    return _op1(opn, (input,), [dim_mask(input, dim), builtins.int(builtins.bool(keepdim)),
+                                -1 if dtype is None else dtype._index, flatten])
+
+
+def _dim_or_dtype(dim, dtype):
+    if isinstance(dim, _dtype_cls):
+        return None, dim
+    return dim, dtype
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    dim, dtype = _dim_or_dtype(dim, dtype)
+    return _reduce(O.SUM, input, dim, keepdim, dtype, name="sum")
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    dim, dtype = _dim_or_dtype(dim, dtype)
+    return _reduce(O.MEAN, input, dim, keepdim, dtype, name="mean")
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    dim, dtype = _dim_or_dtype(dim, dtype)
+    if dim is not None and isinstance(dim, (list, tuple)):
+        raise TypeError("prod(): argument 'dim' (position 2) must be int, not %s" % type(dim).__name__)
+    return _reduce(O.PROD, input, dim, keepdim, dtype, name="prod")
+
+
+def amax(input, dim=(), keepdim=False):
+    return _reduce(O.AMAX, input, dim, keepdim, name="amax")
+
+
+def amin(input, dim=(), keepdim=False):
+    return _reduce(O.AMIN, input, dim, keepdim, name="amin")
+
+
+def all(input, dim=None, keepdim=False):
+    return _reduce(O.ALL, input, dim, keepdim, name="all")
+
+
+def any(input, dim=None, keepdim=False):
+    return _reduce(O.ANY, input, dim, keepdim, name="any")
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        return _reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax")
+    return _reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        return _reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin")
+    return _reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin")
+
+
+class _ReturnType(tuple):
+    """torch.return_types.max / min: a (values, indices) structseq."""
+
+    __slots__ = ()
+    _name = "?"
+    n_fields = n_sequence_fields = 2
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self):
+        return "torch.return_types.%s(\nvalues=%r,\nindices=%r)" % (self._name, self[0], self[1])
+
+    def __reduce__(self):
+        return (type(self), (self[0], self[1]))
+
+
+class return_types:
+    class max(_ReturnType):
+        __slots__ = ()
+        _name = "max"
+
+    class min(_ReturnType):
+        __slots__ = ()
+        _name = "min"
+
+
+def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, other=None):
+    _check_tensor(input, name)
+    if isinstance(dim, TB):
+        return binop(input, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError("%s() received an invalid combination of arguments - got (Tensor, keepdim=bool)" % name)
+        try:
+            return _op1(red_op, (input,), [_full_mask(input.ndim), 0, -1, 0])
+        except RuntimeError as e:
+            msg = str(e)
+            if msg.startswith("a"):  # "amax(): ..." -> "max(): ..."
+                raise RuntimeError(msg[1:]) from None
+            raise
+    d = wrap_dim(dim, input.ndim)
+    v, i = _C.op(dim_op, (input,), [1 << d, builtins.int(builtins.bool(keepdim)), -1, 0], 0)
+    return cls(v, i)
+
+
+def max(input, dim=None, keepdim=False):
+    return _minmax("max", O.AMAX, O.MAX_DIM, return_types.max, maximum, input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):
+    return _minmax("min", O.AMIN, O.MIN_DIM, return_types.min, minimum, input, dim, keepdim)
+
+
+# ---------------------------------------------------------------- matmul
+
+def matmul(input, other, *, out=None):
+    _check_tensor(input, "matmul")
+    _check_tensor(other, "matmul", "other", 2)
+    return _out(_op1(O.MATMUL, (input, other)), out)
+
+
+def mm(input, mat2, *, out=None):
+    _check_tensor(input, "mm")
+    _check_tensor(mat2, "mm", "mat2", 2)
+    return _out(_op1(O.MM, (input, mat2)), out)
+
+
+def bmm(input, mat2, *, out=None):
+    _check_tensor(input, "bmm")
+    _check_tensor(mat2, "bmm", "mat2", 2)
+    return _out(_op1(O.BMM, (input, mat2)), out)
+
+
+# ---------------------------------------------------------------- views
+
+def sizes_arg(args, fname, argname="size"):
+    """Sizes given as varargs or one tuple/list/Size -> list of ints."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for i, s in enumerate(args):
+        if isinstance(s, builtins.bool) or not (isinstance(s, (builtins.int, _np.integer)) or
+                                                (isinstance(s, TB) and s.ndim == 0 and not s.dtype.is_floating_point)):
+            if len(args) == 1 or not isinstance(args, (tuple, list)):
+                raise TypeError("%s(): argument '%s' (position 1) must be tuple of ints, not %s"
+                                % (fname, argname, type(s).__name__))
+            raise TypeError("%s(): argument '%s' must be tuple of ints, but found element of type %s at pos %d"
+                            % (fname, argname, type(s).__name__, i + 1))
+        out.append(builtins.int(s))
+    return out
+
+
+def view(input, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
+        raise NotImplementedError("view(dtype) is not implemented by tensord yet")
+    s = sizes_arg(shape, "view")
+    return _op1(O.VIEW, (input,), [len(s)] + s)
+
+
+def reshape(input, *shape):
+    s = sizes_arg(shape, "reshape")
+    attrs = [len(s)] + s
+    try:
+        return _op1(O.VIEW, (input,), attrs)
+    except RuntimeError as e:
+        if "view size is not compatible" not in str(e):
+            raise
+    return _op1(O.VIEW, (_op1(O.CLONE, (input,)),), attrs)
+
+
+def alias(input):
+    """A new tensor object viewing exactly the same elements."""
+    nd = input.ndim
+    return _op1(O.AS_STRIDED, (input,), [nd, input._offset] + list(input.shape) + list(input._strides))
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    size, stride = list(size), list(stride)
+    off = input._offset if storage_offset is None else builtins.int(storage_offset)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    return _op1(O.AS_STRIDED, (input,), [len(size), off] + size + stride)
+
+
+def permute(input, *dims):
+    d = sizes_arg(dims, "permute", "dims")
+    return _op1(O.PERMUTE, (input,), [len(d)] + d)
+
+
+def transpose(input, dim0, dim1):
+    return _op1(O.TRANSPOSE, (input,), [index_int(dim0), index_int(dim1)])
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError("t() expects a tensor with <= 2 dimensions, but self is %dD" % input.ndim)
+    if input.ndim < 2:
+        return alias(input)
+    return _op1(O.TRANSPOSE, (input,), [0, 1])
+
+
+def expand(input, *sizes):
+    s = sizes_arg(sizes, "expand")
+    return _op1(O.EXPAND, (input,), [len(s)] + s)
+
+
+def expand_as(input, other):
+    return expand(input, tuple(other.shape))
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        return _op1(O.SQUEEZE, (input,), [-1])
+    return _op1(O.SQUEEZE, (input,), [dim_mask(input, dim)])
+
+
+def unsqueeze(input, dim):
+    return _op1(O.UNSQUEEZE, (input,), [index_int(dim)])
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input.ndim
+    if nd == 0:
+        return reshape(input, 1)
+    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return alias(input)
+    shape = list(input.shape)
+    n = 1
+    for x in shape[s:e + 1]:
+        n *= x
+    return reshape(input, shape[:s] + [n] + shape[e + 1:])
+
+
+def narrow(input, dim, start, length):
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, input.ndim)
+    start, length = index_int(start), index_int(length)
+    n = input.shape[d]
+    if start < -n or start > n:
+        raise IndexError("start out of range (expected to be in range of [%d, %d], but got %d)" % (-n, n, start))
+    if start < 0:
+        start += n
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise RuntimeError("start (%d) + length (%d) exceeds dimension size (%d)." % (start, length, n))
+    return _op1(O.SLICE, (input,), [d, start, start + length, 1])
+
+
+def select(input, dim, index):
+    return _op1(O.SELECT, (input,), [index_int(dim), index_int(index)])
+
+
+def contiguous(input, memory_format=None):
+    if input.is_contiguous():
+        return input
+    return _op1(O.CLONE, (input,))
+
+
+def clone(input, *, memory_format=None):
+    _check_tensor(input, "clone")
+    return _op1(O.CLONE, (input,))
+
+
+def copy_(self, src, non_blocking=False):
+    if not isinstance(src, TB):
+        raise TypeError("copy_(): argument 'other' (position 1) must be Tensor, not %s" % type(src).__name__)
+    _C.op(O.COPY_, (self, src), (), 0)
+    return self
+
+
+def fill_(self, value):
+    if isinstance(value, TB):
+        if value.ndim != 0:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
+                               % value.ndim)
+        return copy_(self, value)
+    _C.op(O.FILL_, (self,), list(scalar_words(value, "fill_", "value", 1)), 0)
+    return self
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def cast(input, dt):
+    if input.dtype is dt:
+        return input
+    return _op1(O.CAST, (input,), [dt._index])
+
+
+def cat(tensors, dim=0, *, out=None):
+    if isinstance(tensors, TB) or not isinstance(tensors, (list, tuple)):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not %s"
+                        % type(tensors).__name__)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, TB):
+            raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(x).__name__))
+    dim = index_int(dim)
+    if dim < 0:  # normalized against the first tensor that is not a legacy empty [0]
+        ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0] if tensors else None)
+        if ref is not None and ref.ndim > 0:
+            dim = wrap_dim(dim, ref.ndim)
+    return _out(_op1(O.CAT, tuple(tensors), [dim]), out)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    if isinstance(tensors, TB) or not isinstance(tensors, (list, tuple)):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, not %s"
+                        % type(tensors).__name__)
+    if len(tensors) == 0:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, x in enumerate(tensors):
+        if not isinstance(x, TB):
+            raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(x).__name__))
+    s0 = tuple(tensors[0].shape)
+    for i, x in enumerate(tensors):
+        if tuple(x.shape) != s0:
+            raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
+                               % (list(s0), list(x.shape), i))
+    d = wrap_dim(dim, len(s0) + 1)
+    return _out(_op1(O.CAT, tuple(unsqueeze(x, d) for x in tensors), [d]), out)
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_tensor(obj):
+    return isinstance(obj, TB)
+
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def _isclose_impl(a, b, rtol, atol, equal_nan):
+    d = abs(sub(a, b)) if not (a.dtype is DTYPES[9]) else ne(a, b)
+    tol = add(mul(abs(b), rtol), atol) if b.dtype.is_floating_point or rtol else atol
+    r = le(d, tol)
+    if equal_nan and a.dtype.is_floating_point:
+        r = logical_or(r, logical_and(ne(a, a), ne(b, b)))
+    return r
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if input.dtype is not other.dtype:
+        raise RuntimeError("%s did not match %s" % (input.dtype, other.dtype))
+    if not input.dtype.is_floating_point:
+        input, other = cast(input, DTYPES[1]), cast(other, DTYPES[1])
+    return logical_or(eq(input, other), _isclose_impl(input, other, rtol, atol, equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(all(isclose(input, other, rtol, atol, equal_nan)).item())
+
+
+def equal(input, other):
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return builtins.bool(all(eq(input, other)).item())

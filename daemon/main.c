@@ -1,0 +1,211 @@
+/*
+ * main.c — the `tensord` command: parse flags, bind the gRPC listeners, serve until
+ * SIGTERM/SIGINT, shut down cleanly (every session ended and freed), exit 0.
+ *
+ * Where to listen: --listen (repeatable), else TENSORD_LISTEN (comma-separated), else
+ * the default unix socket of daemon/address.h, whose directory is created 0700.
+ * The signal handler only sets a flag; td_rpc_run notices it within 100 ms.
+ * Not here yet: config file, socket activation, watchdog.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../kernels/kernel.h"
+#include "address.h"
+#include "log.h"
+#include "rpc.h"
+
+#ifndef TD_VERSION
+#define TD_VERSION "unknown"
+#endif
+
+#define MAX_LISTEN 16
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    stop_requested = sig;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tensord [options]\n"
+            "  --listen ADDRESS   unix:/path, unix-abstract:name or HOST:PORT (repeatable;\n"
+            "                     default $TENSORD_LISTEN, else the per-user unix socket)\n"
+            "  --threads N        intra-op threads (default: online CPUs)\n"
+            "  --log-level LEVEL  debug, info, warn or error (default info)\n"
+            "  --help             this text\n"
+            "  --version          print the version\n");
+}
+
+struct options {
+    const char *listen[MAX_LISTEN];
+    int n_listen;
+    int threads;
+    char *env_copy; /* TENSORD_LISTEN split in place */
+};
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    enum td_log_level level;
+    char *end;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            if (o->n_listen == MAX_LISTEN) {
+                fprintf(stderr, "tensord: at most %d --listen addresses\n", MAX_LISTEN);
+                return 2;
+            }
+            o->listen[o->n_listen++] = optarg;
+            break;
+        case 't': {
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || *end || n < 1 || n > 4096) {
+                fprintf(stderr, "tensord: --threads wants a number from 1 to 4096, got '%s'\n", optarg);
+                return 2;
+            }
+            o->threads = (int)n;
+            break;
+        }
+        case 'L':
+            if (!td_log_parse_level(optarg, &level)) {
+                fprintf(stderr, "tensord: unknown log level '%s' (debug, info, warn, error)\n", optarg);
+                return 2;
+            }
+            td_log_set_level(level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("tensord %s\n", TD_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tensord: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+/* Fills o->listen from TENSORD_LISTEN or the default socket; false on error (logged). */
+static bool default_listen(struct options *o, char *def, size_t def_len)
+{
+    const char *env = getenv("TENSORD_LISTEN");
+    if (env && *env) {
+        o->env_copy = strdup(env);
+        if (!o->env_copy)
+            return false;
+        char *save = NULL;
+        for (char *a = strtok_r(o->env_copy, ",", &save); a && o->n_listen < MAX_LISTEN;
+             a = strtok_r(NULL, ",", &save))
+            o->listen[o->n_listen++] = a;
+        if (o->n_listen > 0)
+            return true;
+    }
+    char dir[512];
+    td_default_socket_dir(dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        td_log(TD_LOG_ERROR, "cannot create %s: %s", dir, strerror(errno));
+        return false;
+    }
+    td_default_address(def, def_len);
+    o->listen[o->n_listen++] = def;
+    return true;
+}
+
+/* "HOST:0" is logged with the port gRPC picked. */
+static void log_listening(const char *addr, int port)
+{
+    char status[600];
+    size_t n = strlen(addr);
+    if (n >= 2 && strcmp(addr + n - 2, ":0") == 0)
+        snprintf(status, sizeof status, "%.*s:%d", (int)(n - 2), addr, port);
+    else
+        snprintf(status, sizeof status, "%s", addr);
+    td_log(TD_LOG_INFO, "listening on %s", status);
+    char line[640];
+    snprintf(line, sizeof line, "STATUS=listening on %s", status);
+    td_notify(line);
+}
+
+static int serve(struct options *o)
+{
+    struct td_status st = TD_STATUS_INIT;
+    struct td_rpc *rpc = td_rpc_new(&st);
+    if (!rpc) {
+        td_log(TD_LOG_ERROR, "cannot start: %s", st.msg);
+        return 1;
+    }
+    int ports[MAX_LISTEN];
+    for (int i = 0; i < o->n_listen; i++) {
+        if (td_rpc_listen(rpc, o->listen[i], &ports[i], &st) != TD_CODE_OK) {
+            td_log(TD_LOG_ERROR, "%s", st.msg);
+            td_rpc_free(rpc);
+            return 1;
+        }
+    }
+    td_rpc_start(rpc, &st);
+    for (int i = 0; i < o->n_listen; i++)
+        log_listening(o->listen[i], ports[i]);
+    td_notify("READY=1");
+
+    td_rpc_run(rpc, &stop_requested);
+
+    td_log(TD_LOG_INFO, "shutting down (%s)", strsignal(stop_requested));
+    td_notify("STOPPING=1\nSTATUS=shutting down");
+    td_rpc_free(rpc);
+    td_log(TD_LOG_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.threads = 0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char def[600];
+    if (o.n_listen == 0 && !default_listen(&o, def, sizeof def))
+        return 1;
+    if (o.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o.threads = n > 0 ? (int)n : 1;
+    }
+    td_parallel_init(o.threads);
+    td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
+
+    rc = serve(&o);
+    td_parallel_fini();
+    free(o.env_copy);
+    return rc;
+}

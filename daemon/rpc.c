@@ -1,0 +1,930 @@
+/*
+ * rpc.c — the daemon's gRPC server (gRPC C core 1.51 + protobuf-c); see rpc.h.
+ *
+ * Shape of the code:
+ *   - One completion queue, driven by the thread in td_rpc_run / td_rpc_free.  Every
+ *     pending operation has a `struct tag` naming what completed and for whom.
+ *   - A Session stream is a `struct scall`.  Its state is protected by scall.mu and it
+ *     is refcounted: one reference per pending gRPC batch (close, recv, send, status)
+ *     plus one for its worker thread.  Whoever drops the last reference frees it, so
+ *     nothing is freed while gRPC may still write into it.
+ *   - The worker thread owns the td_session: it pops received ClientMsgs from the
+ *     scall's FIFO, executes them and queues ServerMsgs to send.  Only one SEND_MESSAGE
+ *     is in flight per call; the next one starts when the previous completes.
+ *   - RECV_MESSAGE is re-armed after each message unless the FIFO holds more than
+ *     TD_RPC_QUEUE_LIMIT bytes; then the worker re-arms it once it drains below.
+ *   - RECV_CLOSE_ON_SERVER is started with the call and completes when the call ends
+ *     (our status sent, client cancelled, connection lost): that is how a session
+ *     whose client died is noticed even while we are not reading.
+ *
+ * End of a session (half-close, detach, protocol error, cancellation): `ending` is set,
+ * the worker finishes the message it is executing, drops the queued ones, frees the
+ * session; then the status is sent once every queued reply is out (unless the call is
+ * already dead).  Never trusted: the bytes, their order, the attach.  A bad message
+ * gets a ServerMsg with the error, then that error as the call's status.
+ *
+ * Not here: authentication (SO_PEERCRED), TLS, socket activation, shared memory.
+ */
+#include "rpc.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/td_record.h"
+#include "log.h"
+#include "session.h"
+#include "tensord.pb-c.h"
+
+#ifndef TD_VERSION
+#define TD_VERSION "unknown"
+#endif
+
+#define SESSION_METHOD "/tensord.v1.Tensord/Session"
+#define STATS_METHOD "/tensord.v1.Tensord/Stats"
+
+enum tag_kind {
+    TAG_SESSION_NEW, /* a Session call arrived (request_registered_call) */
+    TAG_STATS_NEW,   /* a Stats call arrived with its request */
+    TAG_STATS_DONE,  /* the Stats reply batch completed */
+    TAG_RECV,        /* RECV_MESSAGE on a Session call */
+    TAG_SEND,        /* SEND_MESSAGE on a Session call */
+    TAG_CLOSE,       /* SEND_INITIAL_METADATA + RECV_CLOSE_ON_SERVER */
+    TAG_STATUS,      /* SEND_STATUS_FROM_SERVER */
+    TAG_SHUTDOWN,    /* grpc_server_shutdown_and_notify */
+};
+
+struct tag {
+    enum tag_kind kind;
+    void *owner;
+};
+
+/* A session worker, kept so the loop can join it once it has finished. */
+struct worker {
+    struct worker *next;
+    pthread_t tid;
+    bool done; /* under td_rpc.mu */
+};
+
+struct msg_node {
+    struct msg_node *next;
+    Tensord__V1__ClientMsg *msg;
+    size_t bytes; /* wire size, for backpressure */
+};
+
+struct send_node {
+    struct send_node *next;
+    grpc_byte_buffer *bb;
+};
+
+struct td_rpc {
+    grpc_server *srv;
+    grpc_completion_queue *cq;
+    void *m_session, *m_stats;
+    struct tag t_shutdown;
+    bool started, shutting_down, shutdown_done;
+    atomic_int live_calls; /* accepted calls not yet freed (Session and Stats) */
+    atomic_uint_fast64_t next_id;
+    pthread_mutex_t mu; /* guards workers */
+    struct worker *workers;
+};
+
+/* One Session stream.  Fields below `mu` are guarded by it. */
+struct scall {
+    struct td_rpc *rpc;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array request_md;
+    struct tag t_new, t_recv, t_send, t_close, t_status;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* the worker waits here for messages or the end */
+    int refs;
+    grpc_byte_buffer *recv_bb, *send_bb;
+    grpc_slice status_details;
+    int close_cancelled;
+    struct msg_node *q_head, *q_tail;
+    size_t q_bytes;
+    struct send_node *s_head, *s_tail;
+    bool recv_busy, recv_paused, recv_stop, send_busy;
+    bool attached, ending, dead, worker_done, status_started;
+    const char *reason; /* why the session ended: "detach", "cancelled", "error" */
+    grpc_status_code status_code;
+    char status_msg[320];
+
+    struct td_session *session;
+    uint64_t id;
+    char peer[320];
+    struct worker *worker;
+};
+
+/* One Stats call: request in, reply out, one batch. */
+struct stats_call {
+    struct td_rpc *rpc;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array request_md;
+    grpc_byte_buffer *request, *reply;
+    int cancelled;
+    struct tag t_new, t_done;
+};
+
+/* ---- byte buffers <-> protobuf */
+
+static grpc_byte_buffer *pack_msg(const ProtobufCMessage *m)
+{
+    grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* Unpacks a ClientMsg; NULL when the bytes are not one.  *n gets the wire size. */
+static Tensord__V1__ClientMsg *unpack_client_msg(grpc_byte_buffer *bb, size_t *n)
+{
+    grpc_byte_buffer_reader rd;
+    *n = 0;
+    if (!grpc_byte_buffer_reader_init(&rd, bb))
+        return NULL;
+    grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
+    grpc_byte_buffer_reader_destroy(&rd);
+    *n = GRPC_SLICE_LENGTH(s);
+    Tensord__V1__ClientMsg *m = tensord__v1__client_msg__unpack(NULL, *n, GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    return m;
+}
+
+/* ---- Session call: refcount, sends, status */
+
+static void scall_free(struct scall *c)
+{
+    struct td_rpc *r = c->rpc;
+    if (c->call)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->request_md);
+    if (c->recv_bb)
+        grpc_byte_buffer_destroy(c->recv_bb);
+    while (c->s_head) {
+        struct send_node *n = c->s_head;
+        c->s_head = n->next;
+        grpc_byte_buffer_destroy(n->bb);
+        free(n);
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    bool accepted = c->call != NULL;
+    free(c);
+    if (accepted)
+        atomic_fetch_sub(&r->live_calls, 1);
+}
+
+/* Drops one reference; true when it was the last (the caller frees after unlocking). */
+static bool put_locked(struct scall *c) { return --c->refs == 0; }
+
+static void drop_sends_locked(struct scall *c)
+{
+    while (c->s_head) {
+        struct send_node *n = c->s_head;
+        c->s_head = n->next;
+        grpc_byte_buffer_destroy(n->bb);
+        free(n);
+    }
+    c->s_tail = NULL;
+}
+
+static void drop_queue_locked(struct scall *c)
+{
+    while (c->q_head) {
+        struct msg_node *n = c->q_head;
+        c->q_head = n->next;
+        tensord__v1__client_msg__free_unpacked(n->msg, NULL);
+        free(n);
+    }
+    c->q_tail = NULL;
+    c->q_bytes = 0;
+}
+
+/* The call cannot carry anything more: stop starting ops, make sure it ends. */
+static void mark_dead_locked(struct scall *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    drop_sends_locked(c);
+    grpc_call_cancel(c->call, NULL); /* guarantees RECV_CLOSE_ON_SERVER completes */
+}
+
+/* Sends the final status once the session is over and every reply is out. */
+static void maybe_finish_locked(struct scall *c)
+{
+    if (!c->ending || !c->worker_done || c->send_busy || c->s_head || c->status_started ||
+        c->dead)
+        return;
+    c->status_started = true;
+    c->status_details = grpc_slice_from_copied_string(c->status_msg);
+    grpc_op op = {.op = GRPC_OP_SEND_STATUS_FROM_SERVER};
+    op.data.send_status_from_server.status = c->status_code;
+    op.data.send_status_from_server.status_details = &c->status_details;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_status, NULL) == GRPC_CALL_OK) {
+        c->refs++;
+    } else {
+        grpc_slice_unref(c->status_details);
+        mark_dead_locked(c);
+    }
+}
+
+/* Starts the next queued send if none is in flight. */
+static void pump_send_locked(struct scall *c)
+{
+    if (c->send_busy)
+        return;
+    if (c->dead) {
+        drop_sends_locked(c);
+        return;
+    }
+    struct send_node *n = c->s_head;
+    if (!n) {
+        maybe_finish_locked(c);
+        return;
+    }
+    c->s_head = n->next;
+    if (!c->s_head)
+        c->s_tail = NULL;
+    c->send_bb = n->bb;
+    free(n);
+    grpc_op op = {.op = GRPC_OP_SEND_MESSAGE};
+    op.data.send_message.send_message = c->send_bb;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_send, NULL) == GRPC_CALL_OK) {
+        c->send_busy = true;
+        c->refs++;
+    } else {
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+        mark_dead_locked(c);
+    }
+}
+
+static void queue_send_locked(struct scall *c, const Tensord__V1__ServerMsg *m)
+{
+    if (c->dead)
+        return;
+    struct send_node *n = malloc(sizeof *n);
+    if (!n) {
+        td_log(TD_LOG_ERROR, "session %llu: out of memory queueing a reply", (unsigned long long)c->id);
+        mark_dead_locked(c);
+        return;
+    }
+    n->bb = pack_msg(&m->base);
+    n->next = NULL;
+    if (c->s_tail)
+        c->s_tail->next = n;
+    else
+        c->s_head = n;
+    c->s_tail = n;
+    pump_send_locked(c);
+}
+
+static void queue_reply_locked(struct scall *c, uint64_t seq, int code, const char *message)
+{
+    Tensord__V1__ServerMsg m = TENSORD__V1__SERVER_MSG__INIT;
+    m.seq = seq;
+    m.session_id = c->id;
+    m.code = code;
+    m.message = (char *)message;
+    queue_send_locked(c, &m);
+}
+
+/* Ends the session: the worker drops queued messages and the status follows. */
+static void end_locked(struct scall *c, const char *reason, grpc_status_code code, const char *msg)
+{
+    if (!c->ending) {
+        c->ending = true;
+        c->reason = reason;
+        c->status_code = code;
+        snprintf(c->status_msg, sizeof c->status_msg, "%s", msg);
+    }
+    pthread_cond_signal(&c->cv);
+    maybe_finish_locked(c);
+}
+
+static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code,
+                                  const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    td_stats_count_bad_message();
+    td_log(TD_LOG_WARN, "session %llu (%s): bad message: %s", (unsigned long long)c->id, c->peer,
+           msg);
+    queue_reply_locked(c, seq, (int)code, msg);
+    end_locked(c, "error", code, msg);
+}
+
+static void start_recv_locked(struct scall *c)
+{
+    if (c->recv_busy || c->dead)
+        return;
+    grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+    op.data.recv_message.recv_message = &c->recv_bb;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_recv, NULL) == GRPC_CALL_OK) {
+        c->recv_busy = true;
+        c->refs++;
+    } else {
+        mark_dead_locked(c);
+        end_locked(c, "error", GRPC_STATUS_INTERNAL, "cannot read the stream");
+    }
+}
+
+/* ---- the session worker */
+
+static void reply_to(struct scall *c, const Tensord__V1__ClientMsg *m, const struct td_reply *rep)
+{
+    Tensord__V1__ServerMsg out = TENSORD__V1__SERVER_MSG__INIT;
+    out.seq = m->seq;
+    out.session_id = c->id;
+    out.code = (int32_t)rep->code;
+    out.message = (char *)rep->message;
+    out.failed_record = rep->failed_record;
+    out.payload.data = rep->payload;
+    out.payload.len = rep->payload_len;
+    pthread_mutex_lock(&c->mu);
+    queue_send_locked(c, &out);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Executes one message; returns true when it asked to detach. */
+static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
+{
+    bool answer = m->sync || m->detach;
+    struct td_reply rep;
+    td_reply_init(&rep);
+    td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len,
+                    answer, &rep);
+    if (answer)
+        reply_to(c, m, &rep);
+    td_reply_fini(&rep);
+    return m->detach;
+}
+
+static void *worker_main(void *arg)
+{
+    struct scall *c = arg;
+    struct td_rpc *r = c->rpc;
+
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->q_head && !c->ending)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->ending)
+            break;
+        struct msg_node *n = c->q_head;
+        c->q_head = n->next;
+        if (!c->q_head)
+            c->q_tail = NULL;
+        c->q_bytes -= n->bytes;
+        if (c->recv_paused && c->q_bytes <= TD_RPC_QUEUE_LIMIT) {
+            c->recv_paused = false;
+            td_log(TD_LOG_DEBUG, "session %llu: reading resumed", (unsigned long long)c->id);
+            start_recv_locked(c);
+        }
+        pthread_mutex_unlock(&c->mu);
+
+        bool detach = run_msg(c, n->msg);
+        tensord__v1__client_msg__free_unpacked(n->msg, NULL);
+        free(n);
+
+        pthread_mutex_lock(&c->mu);
+        if (detach)
+            end_locked(c, "detach", GRPC_STATUS_OK, "");
+    }
+    drop_queue_locked(c);
+    const char *reason = c->reason;
+    pthread_mutex_unlock(&c->mu);
+
+    /* The session is touched by this thread only, so no lock around it. */
+    td_session_free(c->session);
+    c->session = NULL;
+    td_stats_session_closed();
+    td_log(TD_LOG_INFO, "session %llu closed (%s): %s", (unsigned long long)c->id, c->peer,
+           reason);
+
+    pthread_mutex_lock(&c->mu);
+    struct worker *w = c->worker;
+    c->worker_done = true;
+    maybe_finish_locked(c);
+    bool last = put_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        scall_free(c);
+
+    pthread_mutex_lock(&r->mu);
+    w->done = true;
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Joins finished workers (all of them when `all`: at shutdown, when none can block). */
+static void reap_workers(struct td_rpc *r, bool all)
+{
+    struct worker *dead = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (struct worker **p = &r->workers; *p;) {
+        struct worker *w = *p;
+        if (w->done || all) {
+            *p = w->next;
+            w->next = dead;
+            dead = w;
+        } else {
+            p = &w->next;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    while (dead) {
+        struct worker *w = dead;
+        dead = w->next;
+        pthread_join(w->tid, NULL);
+        free(w);
+    }
+}
+
+/* ---- the Session protocol */
+
+static bool start_worker_locked(struct scall *c)
+{
+    struct td_rpc *r = c->rpc;
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return false;
+    c->worker = w;
+    c->worker_done = false;
+    c->refs++;
+    pthread_mutex_lock(&r->mu);
+    if (pthread_create(&w->tid, NULL, worker_main, c) != 0) {
+        pthread_mutex_unlock(&r->mu);
+        c->worker = NULL;
+        c->worker_done = true;
+        c->refs--;
+        free(w);
+        return false;
+    }
+    w->next = r->workers;
+    r->workers = w;
+    pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+/* The first message: check the wire version, create the session and its worker. */
+static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
+{
+    const Tensord__V1__Attach *a = m->attach;
+    if (a->wire_version != TD_WIRE_VERSION) {
+        protocol_error_locked(c, m->seq, GRPC_STATUS_FAILED_PRECONDITION,
+                              "client speaks tensord wire version %u, this daemon (%s) speaks %d",
+                              a->wire_version, TD_VERSION, TD_WIRE_VERSION);
+        return;
+    }
+    c->id = atomic_fetch_add(&c->rpc->next_id, 1);
+    size_t len = strlen(c->peer);
+    snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "",
+             a->pid);
+    c->session = td_session_new(c->id, c->peer);
+    if (!c->session || !start_worker_locked(c)) {
+        td_session_free(c->session);
+        c->session = NULL;
+        td_log(TD_LOG_ERROR, "session %llu (%s): cannot create session", (unsigned long long)c->id,
+               c->peer);
+        queue_reply_locked(c, m->seq, GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon cannot create a session");
+        end_locked(c, "error", GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon cannot create a session");
+        return;
+    }
+    td_stats_session_opened();
+    c->attached = true;
+    td_log(TD_LOG_INFO, "session %llu opened (%s)", (unsigned long long)c->id, c->peer);
+
+    Tensord__V1__ServerMsg out = TENSORD__V1__SERVER_MSG__INIT;
+    out.seq = m->seq;
+    out.session_id = c->id;
+    out.wire_version = TD_WIRE_VERSION;
+    out.daemon_version = TD_VERSION;
+    queue_send_locked(c, &out);
+}
+
+static void enqueue_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t bytes)
+{
+    struct msg_node *n = malloc(sizeof *n);
+    if (!n) {
+        uint64_t seq = m->seq;
+        tensord__v1__client_msg__free_unpacked(m, NULL);
+        td_log(TD_LOG_ERROR, "session %llu: out of memory queueing a message", (unsigned long long)c->id);
+        queue_reply_locked(c, seq, GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon out of memory");
+        end_locked(c, "error", GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon out of memory");
+        return;
+    }
+    n->msg = m;
+    n->bytes = bytes;
+    n->next = NULL;
+    if (c->q_tail)
+        c->q_tail->next = n;
+    else
+        c->q_head = n;
+    c->q_tail = n;
+    c->q_bytes += bytes;
+    pthread_cond_signal(&c->cv);
+}
+
+/* Takes ownership of m (NULL: the bytes did not parse). */
+static void handle_msg_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t bytes)
+{
+    if (c->ending)
+        goto out_free;
+    if (!m) {
+        protocol_error_locked(c, 0, GRPC_STATUS_INVALID_ARGUMENT,
+                              "malformed ClientMsg (%zu bytes are not a tensord.v1.ClientMsg)", bytes);
+        return;
+    }
+    bool work = true;
+    if (!c->attached) {
+        if (!m->attach) {
+            protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT,
+                                  "the first message of a Session stream must carry attach");
+            goto out_free;
+        }
+        attach_locked(c, m);
+        if (!c->attached)
+            goto out_free;
+        /* An attach may carry work too; otherwise it is done with. */
+        work = m->records.len || m->payload.len || m->sync || m->detach;
+    } else if (m->attach) {
+        protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT,
+                              "attach sent twice on one Session stream");
+        goto out_free;
+    }
+    if (m->detach)
+        c->recv_stop = true; /* the stream's last message: read no further */
+    if (work)
+        enqueue_locked(c, m, bytes);
+    else
+        tensord__v1__client_msg__free_unpacked(m, NULL);
+    if (c->recv_stop || c->ending)
+        return;
+    if (c->q_bytes > TD_RPC_QUEUE_LIMIT) {
+        c->recv_paused = true; /* the worker re-arms once it drains */
+        td_log(TD_LOG_DEBUG, "session %llu: %zu bytes queued, reading paused",
+               (unsigned long long)c->id, c->q_bytes);
+    } else
+        start_recv_locked(c);
+    return;
+
+out_free:
+    tensord__v1__client_msg__free_unpacked(m, NULL);
+}
+
+static void on_recv(struct scall *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->recv_busy = false;
+    grpc_byte_buffer *bb = c->recv_bb;
+    c->recv_bb = NULL;
+    if (!c->ending && (!ok || !bb)) {
+        /* NULL with ok: the client half-closed; !ok: the call failed. */
+        if (ok)
+            end_locked(c, "detach", GRPC_STATUS_OK, "");
+        else
+            end_locked(c, "cancelled", GRPC_STATUS_CANCELLED, "call failed");
+    }
+    if (c->ending || !bb) {
+        if (bb)
+            grpc_byte_buffer_destroy(bb);
+        bool last = put_locked(c);
+        pthread_mutex_unlock(&c->mu);
+        if (last)
+            scall_free(c);
+        return;
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    size_t n; /* unpacking can be slow for big messages: not under the lock */
+    Tensord__V1__ClientMsg *m = unpack_client_msg(bb, &n);
+    grpc_byte_buffer_destroy(bb);
+
+    pthread_mutex_lock(&c->mu);
+    handle_msg_locked(c, m, n);
+    bool last = put_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        scall_free(c);
+}
+
+/* A completion of a Session call other than RECV_MESSAGE. */
+static void on_call_op(struct scall *c, enum tag_kind kind, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    switch (kind) {
+    case TAG_SEND:
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+        c->send_busy = false;
+        if (!ok) {
+            mark_dead_locked(c);
+            end_locked(c, "cancelled", GRPC_STATUS_CANCELLED, "send failed");
+        }
+        pump_send_locked(c);
+        break;
+    case TAG_STATUS:
+        grpc_slice_unref(c->status_details);
+        break;
+    case TAG_CLOSE:
+        /* Completes when the call is over; cancelled: client gone or connection lost. */
+        if (!ok || c->close_cancelled) {
+            mark_dead_locked(c);
+            end_locked(c, c->rpc->shutting_down ? "shutdown" : "cancelled", GRPC_STATUS_CANCELLED,
+                       "cancelled");
+        }
+        break;
+    default:
+        break;
+    }
+    bool last = put_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        scall_free(c);
+}
+
+/* ---- accepting calls */
+
+static void arm_session(struct td_rpc *r)
+{
+    struct scall *c = calloc(1, sizeof *c);
+    if (!c) {
+        td_log(TD_LOG_ERROR, "out of memory: cannot accept Session calls");
+        return;
+    }
+    c->rpc = r;
+    c->t_new = (struct tag){TAG_SESSION_NEW, c};
+    c->t_recv = (struct tag){TAG_RECV, c};
+    c->t_send = (struct tag){TAG_SEND, c};
+    c->t_close = (struct tag){TAG_CLOSE, c};
+    c->t_status = (struct tag){TAG_STATUS, c};
+    c->worker_done = true; /* no worker until attach */
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    grpc_metadata_array_init(&c->request_md);
+    grpc_call_error e = grpc_server_request_registered_call(
+        r->srv, r->m_session, &c->call, &c->deadline, &c->request_md, NULL, r->cq, r->cq, &c->t_new);
+    if (e != GRPC_CALL_OK) {
+        td_log(TD_LOG_ERROR, "cannot request Session calls (grpc error %d)", (int)e);
+        scall_free(c);
+    }
+}
+
+static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
+{
+    if (!ok) { /* server shutting down: no call came */
+        scall_free(c);
+        return;
+    }
+    atomic_fetch_add(&r->live_calls, 1);
+    if (!r->shutting_down)
+        arm_session(r);
+
+    char *peer = grpc_call_get_peer(c->call);
+    snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
+    gpr_free(peer);
+
+    grpc_op ops[2] = {{.op = GRPC_OP_SEND_INITIAL_METADATA}, {.op = GRPC_OP_RECV_CLOSE_ON_SERVER}};
+    ops[1].data.recv_close_on_server.cancelled = &c->close_cancelled;
+    pthread_mutex_lock(&c->mu);
+    if (grpc_call_start_batch(c->call, ops, 2, &c->t_close, NULL) != GRPC_CALL_OK) {
+        pthread_mutex_unlock(&c->mu);
+        td_log(TD_LOG_ERROR, "cannot start a Session call from %s", c->peer);
+        grpc_call_cancel(c->call, NULL);
+        scall_free(c);
+        return;
+    }
+    c->refs = 1;
+    start_recv_locked(c);
+    if (r->shutting_down)
+        mark_dead_locked(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void arm_stats(struct td_rpc *r)
+{
+    struct stats_call *s = calloc(1, sizeof *s);
+    if (!s) {
+        td_log(TD_LOG_ERROR, "out of memory: cannot accept Stats calls");
+        return;
+    }
+    s->rpc = r;
+    s->t_new = (struct tag){TAG_STATS_NEW, s};
+    s->t_done = (struct tag){TAG_STATS_DONE, s};
+    grpc_metadata_array_init(&s->request_md);
+    grpc_call_error e = grpc_server_request_registered_call(
+        r->srv, r->m_stats, &s->call, &s->deadline, &s->request_md, &s->request, r->cq, r->cq, &s->t_new);
+    if (e != GRPC_CALL_OK) {
+        td_log(TD_LOG_ERROR, "cannot request Stats calls (grpc error %d)", (int)e);
+        grpc_metadata_array_destroy(&s->request_md);
+        free(s);
+    }
+}
+
+static void stats_free(struct stats_call *s)
+{
+    struct td_rpc *r = s->rpc;
+    bool accepted = s->call != NULL;
+    if (s->call)
+        grpc_call_unref(s->call);
+    if (s->request)
+        grpc_byte_buffer_destroy(s->request);
+    if (s->reply)
+        grpc_byte_buffer_destroy(s->reply);
+    grpc_metadata_array_destroy(&s->request_md);
+    free(s);
+    if (accepted)
+        atomic_fetch_sub(&r->live_calls, 1);
+}
+
+/* StatsRequest is empty: its bytes are not even parsed, so no request can be bad. */
+static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
+{
+    if (!ok) {
+        stats_free(s);
+        return;
+    }
+    atomic_fetch_add(&r->live_calls, 1);
+    if (!r->shutting_down)
+        arm_stats(r);
+
+    struct td_stats st;
+    td_stats_get(&st);
+    Tensord__V1__StatsReply m = TENSORD__V1__STATS_REPLY__INIT;
+    m.version = TD_VERSION;
+    m.sessions = st.sessions;
+    m.sessions_total = st.sessions_total;
+    m.tensors = st.tensors;
+    m.storages = st.storages;
+    m.bytes_in_use = st.bytes_in_use;
+    m.bytes_peak = st.bytes_peak;
+    m.ops_executed = st.ops_executed;
+    m.errors = st.errors;
+    m.bad_messages = st.bad_messages;
+    s->reply = pack_msg(&m.base);
+
+    grpc_op ops[4] = {
+        {.op = GRPC_OP_SEND_INITIAL_METADATA},
+        {.op = GRPC_OP_SEND_MESSAGE},
+        {.op = GRPC_OP_SEND_STATUS_FROM_SERVER},
+        {.op = GRPC_OP_RECV_CLOSE_ON_SERVER},
+    };
+    ops[1].data.send_message.send_message = s->reply;
+    ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[3].data.recv_close_on_server.cancelled = &s->cancelled;
+    if (grpc_call_start_batch(s->call, ops, 4, &s->t_done, NULL) != GRPC_CALL_OK) {
+        td_log(TD_LOG_ERROR, "cannot answer a Stats call");
+        grpc_call_cancel(s->call, NULL);
+        stats_free(s);
+    }
+}
+
+/* ---- the loop */
+
+static void handle_event(struct td_rpc *r, grpc_event ev)
+{
+    struct tag *t = ev.tag;
+    bool ok = ev.success != 0;
+    switch (t->kind) {
+    case TAG_SESSION_NEW:
+        on_session_new(r, t->owner, ok);
+        break;
+    case TAG_STATS_NEW:
+        on_stats_new(r, t->owner, ok);
+        break;
+    case TAG_STATS_DONE:
+        stats_free(t->owner);
+        break;
+    case TAG_RECV:
+        on_recv(t->owner, ok);
+        break;
+    case TAG_SEND:
+    case TAG_CLOSE:
+    case TAG_STATUS:
+        on_call_op(t->owner, t->kind, ok);
+        break;
+    case TAG_SHUTDOWN:
+        r->shutdown_done = true;
+        break;
+    }
+}
+
+/* Waits up to ms for one completion and handles it; false once the queue is shut down. */
+static bool poll_once(struct td_rpc *r, int ms)
+{
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_next(r->cq, until, NULL);
+    if (ev.type == GRPC_OP_COMPLETE)
+        handle_event(r, ev);
+    reap_workers(r, false);
+    return ev.type != GRPC_QUEUE_SHUTDOWN;
+}
+
+struct td_rpc *td_rpc_new(struct td_status *st)
+{
+    struct td_rpc *r = calloc(1, sizeof *r);
+    if (!r) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    grpc_init();
+    /* Keepalive pings let the daemon notice a TCP client whose host vanished without
+     * closing the connection (a unix socket peer's death is seen at once), so its
+     * session is freed; 0 pings-without-data keeps pinging idle streams. */
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = TD_RPC_MAX_MESSAGE},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = TD_RPC_MAX_MESSAGE},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, .value.integer = 0},
+    };
+    grpc_channel_args ch_args = {.num_args = sizeof args / sizeof args[0], .args = args};
+    r->srv = grpc_server_create(&ch_args, NULL);
+    r->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(r->srv, r->cq, NULL);
+    r->m_session = grpc_server_register_method(r->srv, SESSION_METHOD, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
+    r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL,
+                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
+    atomic_init(&r->live_calls, 0);
+    atomic_init(&r->next_id, 1);
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
+}
+
+enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st)
+{
+    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+    int p = grpc_server_add_http2_port(r->srv, addr, cr);
+    grpc_server_credentials_release(cr);
+    if (port)
+        *port = p;
+    if (p == 0)
+        return td_status_set(st, TD_CODE_UNAVAILABLE,
+                             "cannot listen on %s (bad address, in use, or no permission)", addr);
+    return TD_CODE_OK;
+}
+
+enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
+{
+    grpc_server_start(r->srv);
+    r->started = true;
+    arm_session(r);
+    arm_stats(r);
+    return TD_CODE_OK;
+}
+
+void td_rpc_run(struct td_rpc *r, const volatile sig_atomic_t *stop)
+{
+    while (!*stop && poll_once(r, 100))
+        ;
+}
+
+void td_rpc_free(struct td_rpc *r)
+{
+    if (!r)
+        return;
+    if (r->started) {
+        r->shutting_down = true;
+        grpc_server_shutdown_and_notify(r->srv, r->cq, &r->t_shutdown);
+        grpc_server_cancel_all_calls(r->srv);
+        /* Pending requests come back failed, calls cancelled; workers finish the
+         * message they execute and free their sessions. */
+        while (!r->shutdown_done || atomic_load(&r->live_calls) > 0)
+            poll_once(r, 100);
+    }
+    grpc_server_destroy(r->srv);
+    grpc_completion_queue_shutdown(r->cq);
+    while (poll_once(r, 100))
+        ;
+    grpc_completion_queue_destroy(r->cq);
+    reap_workers(r, true);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    grpc_shutdown();
+}

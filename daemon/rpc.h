@@ -1,0 +1,50 @@
+/*
+ * rpc.h — the daemon's gRPC server: the Session stream and the Stats call of
+ * proto/tensord.proto over gRPC C core + protobuf-c.  The only daemon file that includes
+ * grpc headers is rpc.c.
+ *
+ * Threading: one thread (the caller of td_rpc_run) drives the completion queue for all
+ * calls.  Every Session stream gets its own worker thread that executes the session's
+ * messages in order (td_session_exec), so a slow session never blocks another.
+ *
+ * Lifetime: td_rpc_new -> td_rpc_listen (one or more) -> td_rpc_start -> td_rpc_run
+ * (returns when *stop becomes non-zero) -> td_rpc_free (cancels every call, waits for
+ * the workers, frees every session).  td_rpc_new calls grpc_init, td_rpc_free
+ * grpc_shutdown.  None of these are thread-safe against each other: call them from the
+ * main thread.
+ */
+#ifndef TD_RPC_H
+#define TD_RPC_H
+
+#include <signal.h>
+
+#include "../kernels/status.h"
+
+struct td_rpc;
+
+/* Largest message either side accepts (gRPC's default of 4 MiB is too small). */
+#define TD_RPC_MAX_MESSAGE (256 << 20)
+/* Received but not yet executed bytes per session above which the daemon stops
+ * reading that stream (flow control then pushes back on the client). */
+#define TD_RPC_QUEUE_LIMIT (64 << 20)
+
+/* A server with no ports yet.  NULL with st filled on failure. */
+struct td_rpc *td_rpc_new(struct td_status *st);
+
+/* Binds addr ("unix:/path", "unix-abstract:name", "HOST:PORT"; port 0 picks one).
+ * Before td_rpc_start.  *port (may be NULL) gets the bound TCP port (1 for unix).
+ * UNAVAILABLE with a message naming addr when gRPC cannot bind. */
+enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st);
+
+/* Starts serving (calls are accepted once td_rpc_run runs). */
+enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st);
+
+/* Serves until *stop is non-zero (checked at least every 100 ms; a signal handler may
+ * set it).  Returns without shutting down: td_rpc_free does that. */
+void td_rpc_run(struct td_rpc *r, const volatile sig_atomic_t *stop);
+
+/* Shuts down: stops accepting, cancels every call, lets each session's worker finish
+ * the message it is executing, frees all sessions, destroys the server.  NULL ok. */
+void td_rpc_free(struct td_rpc *r);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * create.c — creation ops: EMPTY FULL ARANGE LINSPACE EYE RAND RANDN RANDINT.
+ *
+ * The executor allocated out[0] (contiguous) with the dtype and sizes of attrs
+ * 0 .. 1+ndim; the op-specific attributes follow the sizes (proto/td_record.h).
+ * Output dtypes are never float16/bfloat16 here (the executor casts).  Values are
+ * computed as PyTorch does: arange as start + i*step (double for float outputs, int64
+ * for integer ones), linspace from both ends in the output's own precision, random
+ * draws in row-major order from the session generator (sequential, so a seed gives one
+ * sequence whatever the thread count).
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../rng.h"
+#include "iter.h"
+
+/* Index of the first op-specific attribute, or -1 when attrs are malformed. */
+static int64_t extra_at(const struct td_kctx *k, uint32_t need)
+{
+    if (k->n_out < 1 || k->n_attr < 2 || k->attrs[1] < 0 || k->attrs[1] > TD_MAX_DIMS)
+        return -1;
+    int64_t at = 2 + k->attrs[1];
+    if (k->n_attr < at + need || k->out[0]->m.dtype != k->attrs[0])
+        return -1;
+    return at;
+}
+
+static int64_t numel(const struct td_kt *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->m.ndim; d++)
+        n *= t->m.sizes[d];
+    return n;
+}
+
+/* Element i of contiguous t. */
+static char *elem(const struct td_kt *t, int64_t i)
+{
+    size_t es = td_dtype_size((enum td_dtype)t->m.dtype);
+    return t->data + (t->m.offset + i) * (int64_t)es;
+}
+
+enum td_code td_cpu_empty(struct td_kctx *k) { (void)k; return TD_CODE_OK; }
+
+enum td_code td_cpu_full(struct td_kctx *k)
+{
+    int64_t at = extra_at(k, 2);
+    char v[8];
+    if (at < 0 || !td__scalar_kind_ok(k->attrs[at]))
+        return TD_CODE_INVALID_ARGUMENT;
+    td__scalar_store((enum td_dtype)k->out[0]->m.dtype, v, k->attrs[at], k->attrs[at + 1]);
+    td__fill(k->out[0], v);
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_arange(struct td_kctx *k)
+{
+    int64_t at = extra_at(k, 4);
+    if (at < 0 || !td__scalar_kind_ok(k->attrs[at]) || !td__scalar_kind_ok(k->attrs[at + 2]))
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *o = k->out[0];
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    int64_t n = numel(o);
+    if (td_dtype_is_float(dt)) {
+        double start = td__scalar_f64(k->attrs[at], k->attrs[at + 1]);
+        double step = td__scalar_f64(k->attrs[at + 2], k->attrs[at + 3]);
+        for (int64_t i = 0; i < n; i++)
+            td_store_f64(dt, elem(o, i), start + (double)i * step);
+    } else {
+        /* integer outputs: integer start/step (float ones truncated, as PyTorch's cast) */
+        int64_t start = k->attrs[at] == TD_SCALAR_FLOAT
+                            ? (int64_t)td__scalar_f64(k->attrs[at], k->attrs[at + 1])
+                            : k->attrs[at + 1];
+        int64_t step = k->attrs[at + 2] == TD_SCALAR_FLOAT
+                           ? (int64_t)td__scalar_f64(k->attrs[at + 2], k->attrs[at + 3])
+                           : k->attrs[at + 3];
+        for (int64_t i = 0; i < n; i++)
+            td_store_i64(dt, elem(o, i), (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)step));
+    }
+    return TD_CODE_OK;
+}
+
+/* PyTorch's linspace kernel: step from both ends, first half from start. */
+#define LINSPACE_FILL(T, S, start_, end_)                                   \
+    do {                                                                    \
+        const T s0 = (T)(start_), s1 = (T)(end_);                           \
+        const S step = ((S)s1 - (S)s0) / (S)(n - 1);                        \
+        for (int64_t i = 0; i < n; i++)                                     \
+            vals[i] = i < n / 2 ? (double)(T)(s0 + step * (S)i)             \
+                                : (double)(T)(s1 - step * (S)(n - i - 1));  \
+    } while (0)
+
+enum td_code td_cpu_linspace(struct td_kctx *k)
+{
+    int64_t at = extra_at(k, 2);
+    if (at < 0)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *o = k->out[0];
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    int64_t n = numel(o);
+    double start, end;
+    memcpy(&start, &k->attrs[at], 8);
+    memcpy(&end, &k->attrs[at + 1], 8);
+    if (n == 0)
+        return TD_CODE_OK;
+    if (n == 1) {
+        td_store_f64(dt, elem(o, 0), start);
+        return TD_CODE_OK;
+    }
+    double *vals = malloc((size_t)n * sizeof(double));
+    if (!vals)
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    if (dt == TD_DTYPE_FLOAT32)
+        LINSPACE_FILL(float, float, start, end);
+    else if (dt == TD_DTYPE_FLOAT64)
+        LINSPACE_FILL(double, double, start, end);
+    else /* integers: ends converted first, steps in double, then truncated */
+        LINSPACE_FILL(int64_t, double, start, end);
+    for (int64_t i = 0; i < n; i++)
+        td_store_f64(dt, elem(o, i), vals[i]);
+    free(vals);
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_eye(struct td_kctx *k)
+{
+    struct td_kt *o = k->out[0];
+    char zero[8] = {0}, one[8];
+    if (extra_at(k, 0) < 0 || o->m.ndim != 2)
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    size_t es = td_dtype_size(dt);
+    td_store_i64(dt, one, 1);
+    td__fill(o, zero);
+    int64_t n = o->m.sizes[0] < o->m.sizes[1] ? o->m.sizes[0] : o->m.sizes[1];
+    for (int64_t i = 0; i < n; i++)
+        memcpy(o->data + (o->m.offset + i * (o->m.strides[0] + o->m.strides[1])) * (int64_t)es,
+               one, es);
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_rand(struct td_kctx *k)
+{
+    struct td_kt *o = k->out[0];
+    if (extra_at(k, 0) < 0 || !k->rng)
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    int64_t n = numel(o);
+    if (dt == TD_DTYPE_FLOAT32) { /* 24 random bits: a double rounded to float could be 1.0 */
+        for (int64_t i = 0; i < n; i++)
+            *(float *)elem(o, i) = (float)(td_rng_next(k->rng) >> 40) * 0x1.0p-24f;
+        return TD_CODE_OK;
+    }
+    if (!td_dtype_is_float(dt))
+        return TD_CODE_INVALID_ARGUMENT;
+    for (int64_t i = 0; i < n; i++)
+        td_store_f64(dt, elem(o, i), td_rng_uniform(k->rng));
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_randn(struct td_kctx *k)
+{
+    struct td_kt *o = k->out[0];
+    if (extra_at(k, 0) < 0 || !k->rng || !td_dtype_is_float((enum td_dtype)o->m.dtype))
+        return TD_CODE_INVALID_ARGUMENT;
+    int64_t n = numel(o);
+    for (int64_t i = 0; i < n; i++)
+        td_store_f64((enum td_dtype)o->m.dtype, elem(o, i), td_rng_normal(k->rng));
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_randint(struct td_kctx *k)
+{
+    int64_t at = extra_at(k, 2);
+    if (at < 0 || !k->rng)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *o = k->out[0];
+    int64_t low = k->attrs[at], high = k->attrs[at + 1], n = numel(o);
+    if (high <= low)
+        return n == 0 ? TD_CODE_OK : TD_CODE_INVALID_ARGUMENT;
+    uint64_t range = (uint64_t)high - (uint64_t)low;
+    for (int64_t i = 0; i < n; i++)
+        td_store_i64((enum td_dtype)o->m.dtype, elem(o, i),
+                     (int64_t)((uint64_t)low + td_rng_below(k->rng, range)));
+    return TD_CODE_OK;
+}

@@ -1,0 +1,148 @@
+/*
+ * parallel.c — the intra-op thread pool behind td_parallel_for.
+ *
+ * A fixed set of nthreads-1 workers sleeps on a condition variable; the calling
+ * thread publishes one job (fn, ctx, n, chunk), wakes them and works on it too.
+ * Chunks are handed out through an atomic counter, so a slow thread delays nobody.
+ *
+ * Several session threads may call td_parallel_for at once: the pool runs one job at
+ * a time, and a caller that finds it busy (trylock fails) runs its job serially
+ * instead of waiting.  The same rule makes nested calls (fn itself calling
+ * td_parallel_for, from a worker or from the dispatching thread) run serially, so
+ * nothing here can deadlock.  Before td_parallel_init (or with 1 thread) every call is
+ * serial.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../kernel.h"
+
+struct pool {
+    pthread_mutex_t lock; /* guards gen, stop, busy_workers */
+    pthread_cond_t wake;  /* workers wait here for a new generation */
+    pthread_cond_t done;  /* the dispatcher waits here for busy_workers == 0 */
+    pthread_t *threads;
+    int nworkers;
+    uint64_t gen;
+    int stop;
+    int busy_workers;
+    /* the current job: written by the dispatcher before gen is bumped */
+    td_range_fn fn;
+    void *ctx;
+    int64_t n, chunk;
+    int64_t next; /* atomic: next unclaimed chunk start */
+};
+
+static struct pool pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+/* held by the one caller whose job owns the pool */
+static pthread_mutex_t dispatch = PTHREAD_MUTEX_INITIALIZER;
+
+static void run_chunks(void)
+{
+    for (;;) {
+        int64_t b = __atomic_fetch_add(&pool.next, pool.chunk, __ATOMIC_RELAXED);
+        if (b >= pool.n)
+            return;
+        int64_t e = b + pool.chunk < pool.n ? b + pool.chunk : pool.n;
+        pool.fn(pool.ctx, b, e);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    uint64_t seen = 0;
+    (void)arg;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.gen == seen && !pool.stop)
+            pthread_cond_wait(&pool.wake, &pool.lock);
+        if (pool.stop)
+            break;
+        seen = pool.gen;
+        pthread_mutex_unlock(&pool.lock);
+        run_chunks();
+        pthread_mutex_lock(&pool.lock);
+        if (--pool.busy_workers == 0)
+            pthread_cond_signal(&pool.done);
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return NULL;
+}
+
+void td_parallel_init(int nthreads)
+{
+    td_parallel_fini();
+    if (nthreads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = n > 0 ? (int)n : 1;
+    }
+    if (nthreads <= 1)
+        return;
+    pool.threads = calloc((size_t)nthreads - 1, sizeof(pthread_t));
+    if (!pool.threads)
+        return; /* stay serial */
+    pool.stop = 0;
+    for (int i = 0; i < nthreads - 1; i++) {
+        if (pthread_create(&pool.threads[i], NULL, worker_main, NULL) != 0)
+            break;
+        pool.nworkers++;
+    }
+}
+
+void td_parallel_fini(void)
+{
+    if (!pool.threads)
+        return;
+    pthread_mutex_lock(&dispatch); /* let a running job finish */
+    pthread_mutex_lock(&pool.lock);
+    pool.stop = 1;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < pool.nworkers; i++)
+        pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.nworkers = 0;
+    pool.stop = 0;
+    pthread_mutex_unlock(&dispatch);
+}
+
+void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
+{
+    if (n <= 0)
+        return;
+    if (grain < 1)
+        grain = 1;
+    if (pool.nworkers == 0 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int nt = pool.nworkers + 1;
+    /* a few chunks per thread for balance, never below grain */
+    int64_t chunk = (n + 4 * nt - 1) / (4 * nt);
+    if (chunk < grain)
+        chunk = grain;
+    pthread_mutex_lock(&pool.lock);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.chunk = chunk;
+    pool.next = 0;
+    pool.busy_workers = pool.nworkers;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+
+    run_chunks();
+
+    pthread_mutex_lock(&pool.lock);
+    while (pool.busy_workers > 0)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&dispatch);
+}

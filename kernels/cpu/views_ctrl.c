@@ -1,0 +1,32 @@
+/*
+ * views_ctrl.c — the rows that are not computed by a CPU kernel.
+ *
+ * VIEW family (VIEW AS_STRIDED PERMUTE TRANSPOSE EXPAND SQUEEZE UNSQUEEZE SLICE
+ * SELECT): the executor builds the output meta (td_meta_infer) and aliases the input's
+ * storage, so there is nothing to compute and the kernel only says OK.
+ * CTRL family (NONE RELEASE UPLOAD READ MANUAL_SEED): stream controls the session
+ * executes itself; reaching a kernel means a dispatch bug, hence INTERNAL.
+ * They exist so the kernel table has an entry for every row of proto/ops.def.
+ */
+#include "../kernel.h"
+
+#define VIEW_KERNEL(name) \
+    enum td_code td_cpu_##name(struct td_kctx *k) { (void)k; return TD_CODE_OK; }
+#define CTRL_KERNEL(name) \
+    enum td_code td_cpu_##name(struct td_kctx *k) { (void)k; return TD_CODE_INTERNAL; }
+
+VIEW_KERNEL(view)
+VIEW_KERNEL(as_strided)
+VIEW_KERNEL(permute)
+VIEW_KERNEL(transpose)
+VIEW_KERNEL(expand)
+VIEW_KERNEL(squeeze)
+VIEW_KERNEL(unsqueeze)
+VIEW_KERNEL(slice)
+VIEW_KERNEL(select)
+
+CTRL_KERNEL(none)
+CTRL_KERNEL(release)
+CTRL_KERNEL(upload)
+CTRL_KERNEL(read)
+CTRL_KERNEL(manual_seed)

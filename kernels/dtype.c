@@ -1,0 +1,173 @@
+/* dtype.c — dtype tables, promotion lattice and the scalar conversions. */
+#include "dtype.h"
+
+#include <math.h>
+
+const char *const td_dtype_names[TD_DTYPE_COUNT] = {
+#define X(E, n, c, s, k) #n,
+    TD_DTYPE_MAP(X)
+#undef X
+};
+const uint8_t td_dtype_sizes[TD_DTYPE_COUNT] = {
+#define X(E, n, c, s, k) s,
+    TD_DTYPE_MAP(X)
+#undef X
+};
+const uint8_t td_dtype_kinds[TD_DTYPE_COUNT] = {
+#define X(E, n, c, s, k) k,
+    TD_DTYPE_MAP(X)
+#undef X
+};
+
+const char *td_dtype_torch_name(enum td_dtype d)
+{
+    static const char *const names[TD_DTYPE_COUNT] = {
+        [TD_DTYPE_FLOAT32] = "Float", [TD_DTYPE_FLOAT64] = "Double",
+        [TD_DTYPE_FLOAT16] = "Half",  [TD_DTYPE_BFLOAT16] = "BFloat16",
+        [TD_DTYPE_INT64] = "Long",    [TD_DTYPE_INT32] = "Int",
+        [TD_DTYPE_INT16] = "Short",   [TD_DTYPE_INT8] = "Char",
+        [TD_DTYPE_UINT8] = "Byte",    [TD_DTYPE_BOOL] = "Bool",
+    };
+    return td_dtype_valid(d) ? names[d] : "?";
+}
+
+/* Rank within a kind: wider types rank higher. */
+static int int_rank(enum td_dtype d)
+{
+    switch (d) {
+    case TD_DTYPE_UINT8: return 0;
+    case TD_DTYPE_INT8: return 0;
+    case TD_DTYPE_INT16: return 1;
+    case TD_DTYPE_INT32: return 2;
+    default: return 3; /* INT64 */
+    }
+}
+
+enum td_dtype td_promote_types(enum td_dtype a, enum td_dtype b)
+{
+    if (a == b)
+        return a;
+    int ka = td_dtype_kinds[a], kb = td_dtype_kinds[b];
+    if (ka != kb)
+        return ka > kb ? a : b;
+    if (ka == TD_KIND_FLOAT) {
+        /* half with bfloat16 has no common 16-bit type */
+        if (td_dtype_sizes[a] == 2 && td_dtype_sizes[b] == 2)
+            return TD_DTYPE_FLOAT32;
+        return td_dtype_sizes[a] >= td_dtype_sizes[b] ? a : b;
+    }
+    /* integers: uint8 with int8 needs int16 */
+    if ((a == TD_DTYPE_UINT8 && b == TD_DTYPE_INT8) || (a == TD_DTYPE_INT8 && b == TD_DTYPE_UINT8))
+        return TD_DTYPE_INT16;
+    return int_rank(a) >= int_rank(b) ? a : b;
+}
+
+bool td_can_cast(enum td_dtype from, enum td_dtype to)
+{
+    return td_dtype_kinds[from] <= td_dtype_kinds[to];
+}
+
+float td_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ffu, u;
+    if (exp == 0) {
+        /* zero or subnormal: value = man * 2^-24 */
+        float f = ldexpf((float)man, -24);
+        return sign ? -f : f;
+    }
+    if (exp == 31)
+        u = sign | 0x7f800000u | (man << 13);
+    else
+        u = sign | ((exp + 112) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+uint16_t td_float_to_half(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u)
+        return sign | 0x7e00u; /* NaN */
+    if (a >= 0x477ff000u)     /* rounds to >= 65520: infinity */
+        return sign | 0x7c00u;
+    if (a < 0x38800000u) {    /* below the smallest normal half: subnormal or zero */
+        float af;
+        memcpy(&af, &a, 4);
+        return sign | (uint16_t)lrintf(af * 16777216.0f); /* 2^24, round to even */
+    }
+    uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - (112u << 23);
+    return sign | (uint16_t)(r >> 13);
+}
+
+double td_load_f64(enum td_dtype d, const void *p)
+{
+    switch (d) {
+    case TD_DTYPE_FLOAT32: return *(const float *)p;
+    case TD_DTYPE_FLOAT64: return *(const double *)p;
+    case TD_DTYPE_FLOAT16: return td_half_to_float(*(const uint16_t *)p);
+    case TD_DTYPE_BFLOAT16: return td_bf16_to_float(*(const uint16_t *)p);
+    case TD_DTYPE_INT64: return (double)*(const int64_t *)p;
+    case TD_DTYPE_INT32: return *(const int32_t *)p;
+    case TD_DTYPE_INT16: return *(const int16_t *)p;
+    case TD_DTYPE_INT8: return *(const int8_t *)p;
+    case TD_DTYPE_UINT8: return *(const uint8_t *)p;
+    case TD_DTYPE_BOOL: return *(const bool *)p;
+    default: return 0;
+    }
+}
+
+/* float -> int conversion the way C on x86 does it for in-range values; out of range
+ * values are undefined in C, so saturate them instead (PyTorch leaves them unspecified). */
+static int64_t f2i(double v)
+{
+    if (v != v)
+        return INT64_MIN;
+    if (v >= 9.2233720368547758e18)
+        return INT64_MAX;
+    if (v <= -9.2233720368547758e18)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+int64_t td_load_i64(enum td_dtype d, const void *p)
+{
+    switch (d) {
+    case TD_DTYPE_INT64: return *(const int64_t *)p;
+    case TD_DTYPE_INT32: return *(const int32_t *)p;
+    case TD_DTYPE_INT16: return *(const int16_t *)p;
+    case TD_DTYPE_INT8: return *(const int8_t *)p;
+    case TD_DTYPE_UINT8: return *(const uint8_t *)p;
+    case TD_DTYPE_BOOL: return *(const bool *)p;
+    default: return f2i(td_load_f64(d, p));
+    }
+}
+
+void td_store_f64(enum td_dtype d, void *p, double v)
+{
+    switch (d) {
+    case TD_DTYPE_FLOAT32: *(float *)p = (float)v; break;
+    case TD_DTYPE_FLOAT64: *(double *)p = v; break;
+    case TD_DTYPE_FLOAT16: *(uint16_t *)p = td_float_to_half((float)v); break;
+    case TD_DTYPE_BFLOAT16: *(uint16_t *)p = td_float_to_bf16((float)v); break;
+    case TD_DTYPE_BOOL: *(bool *)p = v != 0; break;
+    default: td_store_i64(d, p, f2i(v)); break;
+    }
+}
+
+void td_store_i64(enum td_dtype d, void *p, int64_t v)
+{
+    switch (d) {
+    case TD_DTYPE_INT64: *(int64_t *)p = v; break;
+    case TD_DTYPE_INT32: *(int32_t *)p = (int32_t)v; break;
+    case TD_DTYPE_INT16: *(int16_t *)p = (int16_t)v; break;
+    case TD_DTYPE_INT8: *(int8_t *)p = (int8_t)v; break;
+    case TD_DTYPE_UINT8: *(uint8_t *)p = (uint8_t)v; break;
+    case TD_DTYPE_BOOL: *(bool *)p = v != 0; break;
+    default: td_store_f64(d, p, (double)v); break;
+    }
+}

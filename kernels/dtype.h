@@ -1,0 +1,83 @@
+/*
+ * dtype.h — the element types, their sizes and PyTorch's promotion rules.
+ *
+ * The enum values go over the wire (record attributes, proto): append only.
+ * float16 and bfloat16 are stored as raw 16-bit patterns; kernels compute them in
+ * float32 (the executor casts), so only the conversions below know their layout.
+ */
+#ifndef TD_DTYPE_H
+#define TD_DTYPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* X(ENUM, name, ctype, size, kind) — kind: 0 bool, 1 integer, 2 floating */
+#define TD_DTYPE_MAP(X)                              \
+    X(FLOAT32, float32, float, 4, 2)                 \
+    X(FLOAT64, float64, double, 8, 2)                \
+    X(FLOAT16, float16, uint16_t, 2, 2)              \
+    X(BFLOAT16, bfloat16, uint16_t, 2, 2)            \
+    X(INT64, int64, int64_t, 8, 1)                   \
+    X(INT32, int32, int32_t, 4, 1)                   \
+    X(INT16, int16, int16_t, 2, 1)                   \
+    X(INT8, int8, int8_t, 1, 1)                      \
+    X(UINT8, uint8, uint8_t, 1, 1)                   \
+    X(BOOL, bool, bool, 1, 0)
+
+enum td_dtype {
+#define X(E, n, c, s, k) TD_DTYPE_##E,
+    TD_DTYPE_MAP(X)
+#undef X
+    TD_DTYPE_COUNT
+};
+
+enum td_dtype_kind { TD_KIND_BOOL = 0, TD_KIND_INT = 1, TD_KIND_FLOAT = 2 };
+
+extern const char *const td_dtype_names[TD_DTYPE_COUNT];
+extern const uint8_t td_dtype_sizes[TD_DTYPE_COUNT];
+extern const uint8_t td_dtype_kinds[TD_DTYPE_COUNT];
+
+static inline bool td_dtype_valid(int64_t d) { return d >= 0 && d < TD_DTYPE_COUNT; }
+static inline size_t td_dtype_size(enum td_dtype d) { return td_dtype_sizes[d]; }
+static inline bool td_dtype_is_float(enum td_dtype d) { return td_dtype_kinds[d] == TD_KIND_FLOAT; }
+static inline bool td_dtype_is_int(enum td_dtype d) { return td_dtype_kinds[d] == TD_KIND_INT; }
+
+/* PyTorch's display names for errors: "Float", "Long", "Bool", ... */
+const char *td_dtype_torch_name(enum td_dtype d);
+
+/* torch.promote_types. */
+enum td_dtype td_promote_types(enum td_dtype a, enum td_dtype b);
+
+/* torch.can_cast(from, to): no casting to a lower kind (float -> int, int -> bool). */
+bool td_can_cast(enum td_dtype from, enum td_dtype to);
+
+/* IEEE half and bfloat16 <-> float32 (round to nearest even). */
+float td_half_to_float(uint16_t h);
+uint16_t td_float_to_half(float f);
+
+static inline float td_bf16_to_float(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline uint16_t td_float_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN stays a quiet NaN */
+        return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* Read element i of a contiguous-or-not buffer as double / int64 (slow path helpers). */
+double td_load_f64(enum td_dtype d, const void *p);
+int64_t td_load_i64(enum td_dtype d, const void *p);
+void td_store_f64(enum td_dtype d, void *p, double v);
+void td_store_i64(enum td_dtype d, void *p, int64_t v);
+
+#endif

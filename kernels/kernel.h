@@ -1,0 +1,61 @@
+/*
+ * kernel.h — the contract between the executor and the CPU kernels.
+ *
+ * The executor (daemon/exec.c) has already validated the record with td_meta_infer,
+ * allocated the outputs (contiguous, uninitialized) and cast every input whose dtype
+ * differs from the op's compute dtype, so a kernel sees:
+ *   - inputs of one dtype (the compute dtype), arbitrary strides incl. 0 (broadcast),
+ *     except WHERE's condition (bool) and ops whose inputs keep their own dtype (CAST,
+ *     COPY_, CLONE, comparisons produce bool outputs from compute-dtype inputs);
+ *   - outputs in their final dtype; for TD_RF_INPLACE the output is input 0's view,
+ *     possibly strided;
+ *   - never float16/bfloat16: the executor computes those in float32 and casts back.
+ * Kernels return a code only; the executor adds op name and shapes to the message.
+ * Kernels must not allocate tensor storage (scratch via malloc is fine, freed before
+ * return) and may run pieces on the intra-op pool (td_parallel_for).
+ */
+#ifndef TD_KERNEL_H
+#define TD_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meta.h"
+
+/* A tensor as a kernel sees it: metadata plus the base of its storage. */
+struct td_kt {
+    struct td_meta m;
+    char *data; /* element (i0..ik) is at data + (offset + sum i*stride) * elsize */
+};
+
+struct td_rng; /* per-session generator, kernels/rng.h */
+
+struct td_kctx {
+    uint16_t op;
+    uint8_t flags; /* TD_RF_* */
+    uint8_t compute_dtype;
+    int n_in, n_out;
+    struct td_kt *in[TD_MAX_INPUTS];
+    struct td_kt *out[2];
+    const int64_t *attrs;
+    uint32_t n_attr;
+    struct td_rng *rng;
+};
+
+typedef enum td_code (*td_kernel_fn)(struct td_kctx *k);
+
+/* One declaration per op row: a row without a CPU kernel fails to link. */
+#define TD_OP(NAME, name, nin, nout, fam, flags) enum td_code td_cpu_##name(struct td_kctx *k);
+#include "../proto/ops.def"
+#undef TD_OP
+
+extern const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
+
+/* Intra-op parallelism: fn(ctx, begin, end) over [0, n) in chunks of at least grain. */
+typedef void (*td_range_fn)(void *ctx, int64_t begin, int64_t end);
+void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx);
+/* Threads used by td_parallel_for (1 = serial); set once at start-up. */
+void td_parallel_init(int nthreads);
+void td_parallel_fini(void);
+
+#endif

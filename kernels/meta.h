@@ -1,0 +1,73 @@
+/*
+ * meta.h — tensor metadata and shape/dtype inference ("meta"), shared by the daemon
+ * (which re-validates every record) and libtensord (which raises errors at the call
+ * site before recording).  Pure functions, no allocation, no dependencies.
+ *
+ * A tensor is a view (dtype, sizes, strides in elements, offset in elements) on a
+ * storage of storage_nbytes bytes.  Every view this layer produces lies inside its
+ * storage: td_meta_check_bounds is the single place that proves it.
+ */
+#ifndef TD_META_H
+#define TD_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../proto/td_record.h"
+#include "dtype.h"
+#include "op.h"
+#include "status.h"
+
+#define TD_MAX_NUMEL (INT64_C(1) << 40) /* absurd-size guard: 1 Ti elements */
+#define TD_MAX_INPUTS 255
+
+struct td_meta {
+    uint8_t dtype; /* enum td_dtype */
+    uint8_t ndim;
+    int64_t offset;         /* elements */
+    int64_t storage_nbytes; /* size of the storage this views */
+    int64_t sizes[TD_MAX_DIMS];
+    int64_t strides[TD_MAX_DIMS];
+};
+
+/* One op application, as the record (or the client call) describes it. */
+struct td_op_args {
+    uint16_t op;
+    uint8_t flags;  /* TD_RF_* */
+    uint16_t n_in;
+    const struct td_meta *const *in;
+    const int64_t *attrs;
+    uint32_t n_attr;
+    enum td_dtype default_float; /* the session's default float dtype */
+};
+
+/* What inference produces besides the output metas. */
+struct td_infer {
+    uint8_t n_out;
+    uint8_t compute_dtype; /* inputs are cast to this before the kernel runs */
+    bool out_is_view;      /* outputs share input 0's storage */
+};
+
+/* Fills out[0..n_out) and *inf, or returns an error with a PyTorch-like message.
+ * INVALID_ARGUMENT: shape/dtype mismatch (RuntimeError); OUT_OF_RANGE: a dim or index
+ * out of range (IndexError); FAILED_PRECONDITION: wrong argument kind (TypeError). */
+enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                           struct td_status *st);
+
+/* Contiguous meta of the given sizes on a fresh storage. */
+enum td_code td_meta_contiguous(struct td_meta *m, enum td_dtype dt, int ndim,
+                                const int64_t *sizes, struct td_status *st);
+
+int64_t td_meta_numel(const struct td_meta *m);
+bool td_meta_is_contiguous(const struct td_meta *m);
+/* Every reachable element lies in [0, storage_nbytes). */
+bool td_meta_check_bounds(const struct td_meta *m);
+/* Normalize dim (may be negative) against ndim; OUT_OF_RANGE like PyTorch. */
+enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st);
+/* "[2, 3]" into buf. */
+const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
+
+/* Dtype a scalar attribute contributes to promotion. */
+enum td_dtype td_scalar_dtype(int64_t kind, enum td_dtype default_float);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * op.h — the op table of proto/ops.def expanded into C: enum td_op, names, arities,
+ * shape families and flags.  Nothing here is written by hand per op.
+ */
+#ifndef TD_OP_H
+#define TD_OP_H
+
+#include <stdint.h>
+
+enum td_op_flag {
+    TD_F_DIFF = 1u << 0,        /* has a backward formula (autograd/) */
+    TD_F_INPLACE_OK = 1u << 1,  /* accepts TD_RF_INPLACE */
+    TD_F_ELEMENTWISE = 1u << 2, /* output element i depends on input element i only */
+    TD_F_FLOAT_OUT = 1u << 3,   /* integer inputs give the default float dtype */
+    TD_F_DEPRECATED = 1u << 4,  /* retired: kept for its number, rejected */
+};
+
+enum td_family {
+    TD_FAM_CTRL, TD_FAM_CREATE, TD_FAM_BINARY, TD_FAM_UNARY, TD_FAM_WHERE, TD_FAM_CLAMP,
+    TD_FAM_CAST, TD_FAM_COPY, TD_FAM_FILL, TD_FAM_REDUCE, TD_FAM_MATMUL, TD_FAM_VIEW,
+    TD_FAM_CAT,
+};
+
+enum td_op {
+#define TD_OP(NAME, name, nin, nout, fam, flags) TD_OP_##NAME,
+#include "../proto/ops.def"
+#undef TD_OP
+    TD_OP_COUNT
+};
+
+struct td_op_info {
+    const char *name;
+    int8_t n_in; /* -1: variadic */
+    int8_t n_out;
+    uint8_t family;
+    uint8_t flags;
+};
+
+extern const struct td_op_info td_op_table[TD_OP_COUNT];
+
+static inline const char *td_op_name(unsigned op)
+{
+    return op < TD_OP_COUNT ? td_op_table[op].name : "unknown_op";
+}
+
+#endif

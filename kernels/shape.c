@@ -1,0 +1,477 @@
+/*
+ * shape.c — meta inference for the element-wise, creation, reduction and control
+ * families: output sizes, dtypes and the compute dtype, with PyTorch's messages.
+ * View, matmul and cat rules live in shape_view.c.  Shared by daemon and client: the
+ * daemon runs exactly this code on every record it receives, so nothing here trusts
+ * its input (counts, dims, dtypes and sizes are all range-checked).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "meta.h"
+#include "shape_internal.h"
+
+int64_t td_meta_numel(const struct td_meta *m)
+{
+    /* saturates instead of overflowing: metas may come from the network */
+    int64_t n = 1;
+    for (int i = 0; i < m->ndim; i++)
+        if (__builtin_mul_overflow(n, m->sizes[i], &n))
+            return INT64_MAX;
+    return n;
+}
+
+bool td_meta_is_contiguous(const struct td_meta *m)
+{
+    int64_t expect = 1;
+    for (int i = m->ndim - 1; i >= 0; i--) {
+        if (m->sizes[i] == 0)
+            return true;
+        if (m->sizes[i] != 1 && m->strides[i] != expect)
+            return false;
+        expect *= m->sizes[i];
+    }
+    return true;
+}
+
+bool td_meta_check_bounds(const struct td_meta *m)
+{
+    if (!td_dtype_valid(m->dtype) || m->ndim > TD_MAX_DIMS || m->offset < 0 || m->storage_nbytes < 0)
+        return false;
+    int64_t max_off = m->offset;
+    for (int i = 0; i < m->ndim; i++) {
+        if (m->sizes[i] < 0 || m->strides[i] < 0 || m->sizes[i] > TD_MAX_NUMEL)
+            return false;
+        if (m->sizes[i] == 0)
+            return true; /* no element is ever touched */
+        if (m->strides[i] > TD_MAX_NUMEL)
+            return false;
+        int64_t span;
+        if (__builtin_mul_overflow(m->sizes[i] - 1, m->strides[i], &span) || span > TD_MAX_NUMEL)
+            return false;
+        max_off += span;
+        if (max_off > TD_MAX_NUMEL)
+            return false;
+    }
+    return (max_off + 1) * (int64_t)td_dtype_size(m->dtype) <= m->storage_nbytes;
+}
+
+enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st)
+{
+    int64_t n = ndim > 0 ? ndim : 1; /* a 0-d tensor accepts dim 0 and -1 */
+    if (*dim < -n || *dim >= n)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE,
+                             "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
+                             (long long)-n, (long long)(n - 1), (long long)*dim);
+    if (*dim < 0)
+        *dim += n;
+    return TD_CODE_OK;
+}
+
+const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len)
+{
+    return td__sizes_str(m->sizes, m->ndim, buf, len);
+}
+
+const char *td__sizes_str(const int64_t *sizes, int ndim, char *buf, int len)
+{
+    int p = snprintf(buf, len, "[");
+    for (int i = 0; i < ndim && p < len; i++)
+        p += snprintf(buf + p, len - p, i ? ", %lld" : "%lld", (long long)sizes[i]);
+    if (p < len)
+        snprintf(buf + p, len - p, "]");
+    return buf;
+}
+
+enum td_code td_meta_contiguous(struct td_meta *m, enum td_dtype dt, int ndim, const int64_t *sizes,
+                                struct td_status *st)
+{
+    if (!td_dtype_valid(dt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %d", (int)dt);
+    if (ndim < 0 || ndim > TD_MAX_DIMS)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims, got %d",
+                             TD_MAX_DIMS, ndim);
+    memset(m, 0, sizeof *m);
+    m->dtype = (uint8_t)dt;
+    m->ndim = (uint8_t)ndim;
+    int64_t n = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        if (sizes[i] < 0) {
+            char b[200];
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Trying to create tensor with negative dimension %lld: %s",
+                                 (long long)sizes[i], td__sizes_str(sizes, ndim, b, sizeof b));
+        }
+        m->sizes[i] = sizes[i];
+        m->strides[i] = n;
+        if (sizes[i] > 0 && n > TD_MAX_NUMEL / sizes[i])
+            n = TD_MAX_NUMEL + 1;
+        else
+            n *= sizes[i] ? sizes[i] : 1;
+    }
+    if (td_meta_numel(m) > TD_MAX_NUMEL || n > TD_MAX_NUMEL)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED,
+                             "tensor of %s elements is too large (limit 2^40 elements)", "more than 2^40");
+    m->storage_nbytes = td_meta_numel(m) * (int64_t)td_dtype_size(dt);
+    return TD_CODE_OK;
+}
+
+enum td_dtype td_scalar_dtype(int64_t kind, enum td_dtype default_float)
+{
+    if (kind == TD_SCALAR_BOOL)
+        return TD_DTYPE_BOOL;
+    if (kind == TD_SCALAR_INT)
+        return TD_DTYPE_INT64;
+    return default_float;
+}
+
+/* ---- shared checks ---- */
+
+enum td_code td__need_attrs(const struct td_op_args *a, uint32_t n, struct td_status *st)
+{
+    if (a->n_attr < n)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: expected at least %u attributes, got %u",
+                             td_op_name(a->op), n, a->n_attr);
+    return TD_CODE_OK;
+}
+
+enum td_code td__need_inputs(const struct td_op_args *a, int lo, int hi, struct td_status *st)
+{
+    if (a->n_in < lo || a->n_in > hi)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: expected %d to %d inputs, got %d",
+                             td_op_name(a->op), lo, hi, a->n_in);
+    return TD_CODE_OK;
+}
+
+enum td_code td__check_scalar(const int64_t *w, struct td_status *st)
+{
+    if (w[0] < TD_SCALAR_BOOL || w[0] > TD_SCALAR_FLOAT)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid scalar kind %lld", (long long)w[0]);
+    return TD_CODE_OK;
+}
+
+/* Right-aligned broadcast of b into (sizes, ndim). */
+enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, struct td_status *st)
+{
+    int nd = *ndim > b->ndim ? *ndim : b->ndim;
+    int64_t out[TD_MAX_DIMS];
+    for (int i = 0; i < nd; i++) {
+        int ia = i - (nd - *ndim), ib = i - (nd - b->ndim);
+        int64_t sa = ia >= 0 ? sizes[ia] : 1, sb = ib >= 0 ? b->sizes[ib] : 1;
+        if (sa != sb && sa != 1 && sb != 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "The size of tensor a (%lld) must match the size of tensor b (%lld) at "
+                                 "non-singleton dimension %d",
+                                 (long long)sa, (long long)sb, i);
+        out[i] = sa == 1 ? sb : sa;
+    }
+    memcpy(sizes, out, sizeof(int64_t) * nd);
+    *ndim = nd;
+    return TD_CODE_OK;
+}
+
+/*
+ * PyTorch's result_type: dimensioned tensors outrank 0-d tensors, which outrank
+ * Python scalars; a lower tier only counts when its kind (bool < int < float) is higher.
+ */
+enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const int64_t *scalar,
+                              enum td_dtype default_float)
+{
+    int tier[3] = {-1, -1, -1}; /* 0: dimensioned tensors, 1: 0-d tensors, 2: Python scalar */
+    for (int i = 0; i < n_in; i++) {
+        int t = in[i]->ndim ? 0 : 1;
+        tier[t] = tier[t] < 0 ? in[i]->dtype : td_promote_types(tier[t], in[i]->dtype);
+    }
+    if (scalar)
+        tier[2] = td_scalar_dtype(scalar[0], default_float);
+    int r = -1;
+    for (int t = 0; t < 3; t++) {
+        if (tier[t] < 0)
+            continue;
+        if (r < 0)
+            r = tier[t];
+        else if (td_dtype_kinds[tier[t]] > td_dtype_kinds[r])
+            r = td_promote_types(r, tier[t]);
+    }
+    return r < 0 ? default_float : (enum td_dtype)r;
+}
+
+/* f16/bf16 are computed in float32 (the executor casts in and out). */
+static uint8_t compute_of(enum td_dtype d)
+{
+    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
+}
+
+/* Output of an element-wise op: contiguous, broadcast sizes; in-place checks. */
+static enum td_code elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd,
+                                    enum td_dtype out_dt, struct td_meta *out, struct td_infer *inf,
+                                    struct td_status *st)
+{
+    if (a->flags & TD_RF_INPLACE) {
+        const struct td_meta *self = a->in[0];
+        char b1[200], b2[200];
+        if (!(td_op_table[a->op].flags & TD_F_INPLACE_OK))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s has no in-place variant",
+                                 td_op_name(a->op));
+        if (nd != self->ndim || memcmp(sizes, self->sizes, sizeof(int64_t) * nd))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "output with shape %s doesn't match the broadcast shape %s",
+                                 td_meta_shape_str(self, b1, sizeof b1), td__sizes_str(sizes, nd, b2, sizeof b2));
+        if (!td_can_cast(out_dt, self->dtype))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "result type %s can't be cast to the desired output type %s",
+                                 td_dtype_torch_name(out_dt), td_dtype_torch_name(self->dtype));
+    }
+    inf->n_out = 1;
+    return td_meta_contiguous(out, out_dt, nd, sizes, st);
+}
+
+static bool is_compare(unsigned op) { return op >= TD_OP_EQ && op <= TD_OP_GE; }
+static bool is_logical(unsigned op) { return op >= TD_OP_LOGICAL_AND && op <= TD_OP_LOGICAL_XOR; }
+static bool is_bitwise(unsigned op) { return op >= TD_OP_BITWISE_AND && op <= TD_OP_BITWISE_XOR; }
+
+static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st)
+{
+    if (td__need_inputs(a, 1, 2, st) || td__need_attrs(a, 2, st))
+        return st->code;
+    const int64_t *scalar = a->n_in == 1 ? a->attrs : NULL;
+    if (scalar && td__check_scalar(scalar, st))
+        return st->code;
+    if ((a->flags & TD_RF_SCALAR_LHS) && (a->flags & TD_RF_INPLACE))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: in-place op needs a tensor on the left",
+                             td_op_name(a->op));
+    int64_t sizes[TD_MAX_DIMS];
+    int nd = a->in[0]->ndim;
+    memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * nd);
+    if (a->n_in == 2 && td__broadcast(sizes, &nd, a->in[1], st))
+        return st->code;
+    enum td_dtype rt = td__result_type(a->in, a->n_in, scalar, a->default_float);
+    enum td_dtype out_dt = rt;
+    unsigned op = a->op;
+    bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
+    if (op == TD_OP_SUB && any_bool)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+    if ((op == TD_OP_ADD || op == TD_OP_SUB) && a->n_attr >= 4 && td__check_scalar(a->attrs + 2, st))
+        return st->code;
+    if (op == TD_OP_DIV) {
+        int64_t mode = a->n_attr >= 3 ? a->attrs[2] : TD_ROUND_NONE;
+        if (mode < TD_ROUND_NONE || mode > TD_ROUND_FLOOR)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "div: invalid rounding mode %lld",
+                                 (long long)mode);
+        if (mode == TD_ROUND_NONE && !td_dtype_is_float(rt))
+            out_dt = rt = a->default_float;
+    }
+    if (is_bitwise(op) && td_dtype_is_float(rt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
+                             td_op_name(op), td_dtype_torch_name(rt));
+    if (is_compare(op) || is_logical(op))
+        out_dt = TD_DTYPE_BOOL;
+    inf->compute_dtype = compute_of(rt);
+    return elementwise_out(a, sizes, nd, out_dt, out, inf, st);
+}
+
+static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                struct td_status *st)
+{
+    if (td__need_inputs(a, 1, 1, st))
+        return st->code;
+    const struct td_meta *x = a->in[0];
+    enum td_dtype dt = x->dtype, out_dt = dt;
+    unsigned op = a->op;
+    if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_float(dt))
+        out_dt = dt = a->default_float;
+    if (op == TD_OP_NEG && dt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                             "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+    if (op == TD_OP_BITWISE_NOT && td_dtype_is_float(dt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"bitwise_not_cpu\" not implemented for '%s'",
+                             td_dtype_torch_name(dt));
+    if (op == TD_OP_LOGICAL_NOT)
+        out_dt = TD_DTYPE_BOOL;
+    inf->compute_dtype = compute_of(dt);
+    return elementwise_out(a, x->sizes, x->ndim, out_dt, out, inf, st);
+}
+
+static enum td_code infer_where(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                struct td_status *st)
+{
+    if (td__need_inputs(a, 3, 3, st))
+        return st->code;
+    if (a->in[0]->dtype != TD_DTYPE_BOOL && a->in[0]->dtype != TD_DTYPE_UINT8)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "where expected condition to be a boolean tensor, but got a tensor with dtype %s",
+                             td_dtype_torch_name(a->in[0]->dtype));
+    int64_t sizes[TD_MAX_DIMS];
+    int nd = a->in[0]->ndim;
+    memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * nd);
+    if (td__broadcast(sizes, &nd, a->in[1], st) || td__broadcast(sizes, &nd, a->in[2], st))
+        return st->code;
+    enum td_dtype rt = td__result_type(a->in + 1, 2, NULL, a->default_float);
+    inf->compute_dtype = compute_of(rt);
+    return elementwise_out(a, sizes, nd, rt, out, inf, st);
+}
+
+static enum td_code infer_clamp(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                struct td_status *st)
+{
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 6, st))
+        return st->code;
+    bool has_min = a->attrs[0] != 0, has_max = a->attrs[3] != 0;
+    if (!has_min && !has_max)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "torch.clamp: At least one of 'min' or 'max' must not be None");
+    enum td_dtype rt = a->in[0]->dtype;
+    for (int i = 0; i < 2; i++) {
+        const int64_t *s = a->attrs + 1 + 3 * i;
+        if (!a->attrs[3 * i])
+            continue;
+        if (td__check_scalar(s, st))
+            return st->code;
+        const struct td_meta *x = a->in[0];
+        enum td_dtype r = td__result_type(&x, 1, s, a->default_float);
+        rt = td_promote_types(rt, r);
+    }
+    inf->compute_dtype = compute_of(rt);
+    return elementwise_out(a, a->in[0]->sizes, a->in[0]->ndim, rt, out, inf, st);
+}
+
+static enum td_code infer_cast(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                               struct td_status *st)
+{
+    if (td__need_inputs(a, 1, 1, st))
+        return st->code;
+    enum td_dtype dt = a->in[0]->dtype;
+    if (a->op == TD_OP_CAST) {
+        if (td__need_attrs(a, 1, st))
+            return st->code;
+        if (!td_dtype_valid(a->attrs[0]))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)a->attrs[0]);
+        dt = (enum td_dtype)a->attrs[0];
+    }
+    inf->compute_dtype = a->in[0]->dtype; /* CAST/CLONE read their input as it is */
+    inf->n_out = 1;
+    return td_meta_contiguous(out, dt, a->in[0]->ndim, a->in[0]->sizes, st);
+}
+
+static enum td_code infer_copy(const struct td_op_args *a, struct td_infer *inf, struct td_status *st)
+{
+    if (td__need_inputs(a, a->op == TD_OP_COPY_ ? 2 : 1, a->op == TD_OP_COPY_ ? 2 : 1, st))
+        return st->code;
+    const struct td_meta *dst = a->in[0];
+    inf->n_out = 0;
+    inf->compute_dtype = dst->dtype;
+    if (a->op == TD_OP_FILL_)
+        return td__need_attrs(a, 2, st) ? st->code : td__check_scalar(a->attrs, st);
+    int64_t sizes[TD_MAX_DIMS];
+    int nd = dst->ndim;
+    memcpy(sizes, dst->sizes, sizeof(int64_t) * nd);
+    if (td__broadcast(sizes, &nd, a->in[1], st))
+        return st->code;
+    if (nd != dst->ndim || memcmp(sizes, dst->sizes, sizeof(int64_t) * nd)) {
+        char b1[200], b2[200];
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "output with shape %s doesn't match the broadcast shape %s",
+                             td_meta_shape_str(dst, b1, sizeof b1), td__sizes_str(sizes, nd, b2, sizeof b2));
+    }
+    return TD_CODE_OK;
+}
+
+static enum td_code infer_create(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st)
+{
+    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 2, st))
+        return st->code;
+    int64_t dt = a->attrs[0], nd = a->attrs[1];
+    if (!td_dtype_valid(dt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)dt);
+    if (nd < 0 || nd > TD_MAX_DIMS)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims, got %lld",
+                             TD_MAX_DIMS, (long long)nd);
+    static const uint8_t extra[TD_OP_COUNT] = {
+        [TD_OP_FULL] = 2, [TD_OP_ARANGE] = 4, [TD_OP_LINSPACE] = 2, [TD_OP_RANDINT] = 2,
+    };
+    if (td__need_attrs(a, 2 + (uint32_t)nd + extra[a->op], st))
+        return st->code;
+    const int64_t *x = a->attrs + 2 + nd;
+    if ((a->op == TD_OP_FULL && td__check_scalar(x, st)) ||
+        (a->op == TD_OP_ARANGE && (td__check_scalar(x, st) || td__check_scalar(x + 2, st))))
+        return st->code;
+    if ((a->op == TD_OP_RAND || a->op == TD_OP_RANDN) && !td_dtype_is_float(dt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for '%s'",
+                             a->op == TD_OP_RAND ? "check_uniform_bounds" : "normal_kernel_cpu",
+                             td_dtype_torch_name(dt));
+    if (a->op == TD_OP_RANDINT && x[0] >= x[1])
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
+                             (long long)x[0], (long long)x[1]);
+    if ((a->op == TD_OP_ARANGE || a->op == TD_OP_LINSPACE) && nd != 1)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: output must be 1-D", td_op_name(a->op));
+    if (a->op == TD_OP_EYE && nd != 2)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "eye: output must be 2-D");
+    inf->n_out = 1;
+    inf->compute_dtype = compute_of(dt);
+    return td_meta_contiguous(out, dt, (int)nd, a->attrs + 2, st);
+}
+
+static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf, struct td_status *st)
+{
+    inf->n_out = 0;
+    if (a->op == TD_OP_NONE)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "op 0 (none) is not executable");
+    if (a->op == TD_OP_MANUAL_SEED)
+        return td__need_attrs(a, 1, st);
+    if (a->op == TD_OP_RELEASE)
+        return TD_CODE_OK;
+    /* UPLOAD and READ address the contiguous bytes of their input */
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? 3 : 2, st))
+        return st->code;
+    const struct td_meta *m = a->in[0];
+    int64_t nbytes = td_meta_numel(m) * (int64_t)td_dtype_size(m->dtype);
+    int64_t off = a->attrs[0], len = a->attrs[1];
+    if (!td_meta_is_contiguous(m))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: tensor must be contiguous", td_op_name(a->op));
+    if (off < 0 || len < 0 || off > nbytes || len > nbytes - off)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s: byte range [%lld, +%lld) outside tensor of %lld bytes",
+                             td_op_name(a->op), (long long)off, (long long)len, (long long)nbytes);
+    return TD_CODE_OK;
+}
+
+static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st)
+{
+    switch (td_op_table[a->op].family) {
+    case TD_FAM_CTRL: return infer_ctrl(a, inf, st);
+    case TD_FAM_CREATE: return infer_create(a, out, inf, st);
+    case TD_FAM_BINARY: return infer_binary(a, out, inf, st);
+    case TD_FAM_UNARY: return infer_unary(a, out, inf, st);
+    case TD_FAM_WHERE: return infer_where(a, out, inf, st);
+    case TD_FAM_CLAMP: return infer_clamp(a, out, inf, st);
+    case TD_FAM_CAST: return infer_cast(a, out, inf, st);
+    case TD_FAM_COPY:
+    case TD_FAM_FILL: return infer_copy(a, inf, st);
+    case TD_FAM_REDUCE: return td__infer_reduce(a, out, inf, st);
+    case TD_FAM_MATMUL: return td__infer_matmul(a, out, inf, st);
+    case TD_FAM_VIEW: return td__infer_view(a, out, inf, st);
+    case TD_FAM_CAT: return td__infer_cat(a, out, inf, st);
+    }
+    return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
+}
+
+enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                           struct td_status *st)
+{
+    memset(inf, 0, sizeof *inf);
+    if (a->op >= TD_OP_COUNT || (td_op_table[a->op].flags & TD_F_DEPRECATED))
+        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "unknown op %u", a->op);
+    if ((a->flags & TD_RF_INPLACE) && (a->n_in < 1 || !(td_op_table[a->op].flags & TD_F_INPLACE_OK)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s has no in-place variant", td_op_name(a->op));
+    for (int i = 0; i < a->n_in; i++)
+        if (!td_meta_check_bounds(a->in[i]))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: input %d lies outside its storage",
+                                 td_op_name(a->op), i);
+    return infer_family(a, out, inf, st);
+}

@@ -1,0 +1,79 @@
+/*
+ * td_record.h — the binary op record, part of the wire contract (version TD_WIRE_VERSION).
+ *
+ * A batch is a byte string of records packed back to back, each 8-byte aligned:
+ *
+ *   struct td_rec_hdr            8 bytes
+ *   uint64_t handles[n_out+n_in] outputs first, then inputs
+ *   int64_t  attrs[n_attr]       op-specific, layouts below
+ *
+ * `words` is the whole record's length in 8-byte words, so a reader can skip a record
+ * it does not understand and validate that every count fits inside it.  The common op
+ * (binary, scalar slot, alpha) is 8 + 24 + 32 = 64 bytes: one cache line.
+ * The same bytes travel in the gRPC `OpBatch.records` field and (later) in the shared
+ * memory ring.  All integers are little-endian (the only byte order we build for).
+ *
+ * Scalars take two attribute words: TD_SCALAR_{BOOL,INT,FLOAT} and the bits (an int64
+ * or a double reinterpreted).  Dtypes are enum td_dtype values (kernels/dtype.h).
+ *
+ * Attribute layouts (index: meaning):
+ *   RELEASE     no attrs; the handles to drop are the inputs (up to 255 per record)
+ *   UPLOAD      0 byte offset in the input's contiguous bytes, 1 length, 2 payload offset
+ *   READ        0 byte offset in the input's contiguous bytes, 1 length (reply payload)
+ *   MANUAL_SEED 0 seed
+ *   CREATE      0 dtype, 1 ndim, 2.. sizes[ndim], then per op:
+ *                 FULL: value scalar (2 words); ARANGE: start, step scalars (4 words);
+ *                 LINSPACE: start, end as doubles (2 words); RANDINT: low, high
+ *   BINARY      0-1 scalar operand (used when n_in == 1; TD_RF_SCALAR_LHS puts it first),
+ *               2-3 alpha scalar (ADD, SUB), 2 rounding mode (DIV: TD_ROUND_*)
+ *   UNARY       none
+ *   WHERE       none (cond, a, b)
+ *   CLAMP       0 has_min, 1-2 min scalar, 3 has_max, 4-5 max scalar
+ *   CAST        0 dtype (CLONE: none)
+ *   COPY_       none (dst, src); FILL_: 0-1 value scalar
+ *   REDUCE      0 dim mask (bit d = reduce dim d; all dims when reducing everything),
+ *               1 keepdim, 2 output dtype or -1 (SUM, PROD, MEAN), 3 1 = flatten
+ *               (ARGMAX/ARGMIN over all elements give a 0-d flat index)
+ *   MATMUL      none
+ *   VIEW        0 ndim, 1.. sizes (a -1 is inferred)
+ *   AS_STRIDED  0 ndim, 1 storage offset, 2.. sizes, then strides
+ *   PERMUTE     0 ndim, 1.. dims
+ *   TRANSPOSE   0 dim0, 1 dim1
+ *   EXPAND      0 ndim, 1.. sizes (-1 keeps)
+ *   SQUEEZE     0 dim mask (all size-1 dims when the mask is all ones)
+ *   UNSQUEEZE   0 dim
+ *   SLICE       0 dim, 1 start, 2 end, 3 step (already clamped by the client; re-checked)
+ *   SELECT      0 dim, 1 index
+ *   CAT         0 dim
+ */
+#ifndef TD_RECORD_H
+#define TD_RECORD_H
+
+#include <stdint.h>
+
+#define TD_WIRE_VERSION 1
+
+/* A record never exceeds this many words (guards the daemon's parser). */
+#define TD_REC_MAX_WORDS 1024
+#define TD_MAX_DIMS 16
+
+struct td_rec_hdr {
+    uint16_t words;     /* whole record, 8-byte words */
+    uint16_t op;        /* enum td_op */
+    uint8_t n_out;
+    uint8_t n_in;
+    uint8_t n_attr;
+    uint8_t flags;      /* TD_RF_* */
+};
+_Static_assert(sizeof(struct td_rec_hdr) == 8, "record header is one word");
+
+enum td_rec_flag {
+    TD_RF_INPLACE = 1u << 0,    /* write into input 0, create no output */
+    TD_RF_SCALAR_LHS = 1u << 1, /* the scalar attribute is the left operand */
+};
+
+enum td_scalar_kind { TD_SCALAR_BOOL = 0, TD_SCALAR_INT = 1, TD_SCALAR_FLOAT = 2 };
+
+enum td_round_mode { TD_ROUND_NONE = 0, TD_ROUND_TRUNC = 1, TD_ROUND_FLOOR = 2 };
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * check_session.c — the record codec and executor (daemon/session.c, exec.c) driven
+ * directly, without RPC: record framing, malformed and hostile records, unknown
+ * handles, sticky errors (releases still run), uploads/reads, views writing through to
+ * their base, dtype plumbing, and allocation failure injection with no leaks.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../daemon/alloc.h"
+#include "../daemon/session.h"
+#include "../kernels/meta.h"
+
+/* A little record writer. */
+struct batch {
+    uint64_t w[4096];
+    size_t n; /* words */
+    uint8_t payload[1 << 16];
+    size_t np;
+};
+
+static void rec(struct batch *b, unsigned op, unsigned flags, int n_out, const uint64_t *outs, int n_in,
+                const uint64_t *ins, int n_attr, const int64_t *attrs)
+{
+    struct td_rec_hdr h = {(uint16_t)(1 + n_out + n_in + n_attr), (uint16_t)op, (uint8_t)n_out, (uint8_t)n_in,
+                           (uint8_t)n_attr, (uint8_t)flags};
+    memcpy(&b->w[b->n++], &h, 8);
+    for (int i = 0; i < n_out; i++)
+        b->w[b->n++] = outs[i];
+    for (int i = 0; i < n_in; i++)
+        b->w[b->n++] = ins[i];
+    for (int i = 0; i < n_attr; i++)
+        b->w[b->n++] = (uint64_t)attrs[i];
+}
+
+static void upload_f32(struct batch *b, uint64_t h, const float *v, int n)
+{
+    int64_t attrs[3] = {0, (int64_t)sizeof(float) * n, (int64_t)b->np};
+    memcpy(b->payload + b->np, v, sizeof(float) * n);
+    b->np += sizeof(float) * n;
+    rec(b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs);
+}
+
+static void empty_f32(struct batch *b, uint64_t h, int64_t n0, int64_t n1)
+{
+    int64_t attrs[4] = {TD_DTYPE_FLOAT32, 2, n0, n1};
+    rec(b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 4, attrs);
+}
+
+static void run(struct td_session *s, struct batch *b, struct td_reply *r)
+{
+    td_reply_init(r);
+    td_session_exec(s, (const uint8_t *)b->w, b->n * 8, b->payload, b->np, 1, r);
+    b->n = b->np = 0;
+}
+
+START_TEST(test_add_and_read)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    empty_f32(&b, 1, 2, 3);
+    upload_f32(&b, 1, x, 6);
+    uint64_t in[2] = {1, 1}, out = 2;
+    int64_t scal[2] = {0, 0};
+    rec(&b, TD_OP_ADD, 0, 1, &out, 2, in, 2, scal);
+    int64_t rd[2] = {0, 24};
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out, 2, rd);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 24);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(((float *)r.payload)[i], 2 * x[i]);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+START_TEST(test_view_writes_through)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[6] = {0};
+    empty_f32(&b, 1, 2, 3);
+    upload_f32(&b, 1, x, 6);
+    int64_t tr[2] = {0, 1}, sel[2] = {0, 2}, fill[2] = {TD_SCALAR_FLOAT, 0};
+    double v = 7.5;
+    memcpy(&fill[1], &v, 8);
+    uint64_t one = 1, two = 2, three = 3;
+    rec(&b, TD_OP_TRANSPOSE, 0, 1, &two, 1, &one, 2, tr); /* (3,2) view */
+    rec(&b, TD_OP_SELECT, 0, 1, &three, 1, &two, 2, sel); /* row 2 of the transpose = column 2 */
+    rec(&b, TD_OP_FILL_, 0, 0, NULL, 1, &three, 2, fill);
+    int64_t rd[2] = {0, 24};
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &one, 2, rd);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    const float *y = (const float *)r.payload;
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(y[i], i % 3 == 2 ? 7.5f : 0.0f);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+START_TEST(test_sticky_error_and_releases)
+{
+    uint64_t base_bytes, peak, base_storages;
+    td_alloc_counters(&base_bytes, &peak, &base_storages);
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    empty_f32(&b, 1, 4, 4);
+    uint64_t in[2] = {1, 99}, out = 2; /* 99 does not exist */
+    int64_t scal[2] = {0, 0};
+    rec(&b, TD_OP_MUL, 0, 1, &out, 2, in, 2, scal);
+    empty_f32(&b, 3, 4, 4); /* skipped: the error is sticky */
+    uint64_t rel[2] = {1, 3};
+    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 2, rel, 0, NULL);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_NOT_FOUND);
+    ck_assert_uint_eq(r.failed_record, 1);
+    ck_assert_ptr_nonnull(strstr(r.message, "unknown tensor handle 99"));
+    td_reply_fini(&r);
+    uint64_t bytes, storages;
+    td_alloc_counters(&bytes, &peak, &storages);
+    ck_assert_uint_eq(bytes, base_bytes); /* the release ran despite the error */
+    ck_assert_uint_eq(storages, base_storages);
+    /* the error was reported once; the session goes on */
+    empty_f32(&b, 4, 1, 1);
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    td_reply_fini(&r);
+    td_session_free(s);
+    td_alloc_counters(&bytes, &peak, &storages);
+    ck_assert_uint_eq(bytes, base_bytes);
+}
+END_TEST
+
+/* Hostile framing: every cut of a valid batch and every corrupted header word. */
+START_TEST(test_malformed_records)
+{
+    td_alloc_set_limit(1 << 24); /* corrupted sizes must not make real 4 GiB tensors */
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    empty_f32(&b, 1, 2, 2);
+    uint64_t in[2] = {1, 1}, out = 2;
+    int64_t scal[2] = {0, 0};
+    rec(&b, TD_OP_ADD, 0, 1, &out, 2, in, 2, scal);
+    uint64_t copy[64];
+    size_t n = b.n;
+    memcpy(copy, b.w, n * 8);
+    for (size_t cut = 0; cut < n * 8; cut++) {
+        struct td_reply r;
+        td_reply_init(&r);
+        td_session_exec(s, (const uint8_t *)copy, cut, NULL, 0, 1, &r);
+        td_reply_fini(&r);
+        uint64_t rel[2] = {1, 2};
+        b.n = 0;
+        rec(&b, TD_OP_RELEASE, 0, 0, NULL, 2, rel, 0, NULL);
+        run(s, &b, &r);
+        td_reply_fini(&r);
+    }
+    srand(7);
+    for (int iter = 0; iter < 2000; iter++) {
+        uint64_t w[64];
+        memcpy(w, copy, n * 8);
+        w[rand() % n] ^= (uint64_t)rand() << (rand() % 40);
+        struct td_reply r;
+        td_reply_init(&r);
+        td_session_exec(s, (const uint8_t *)w, n * 8, NULL, 0, 1, &r);
+        td_reply_fini(&r);
+        uint64_t rel[2] = {1, 2};
+        b.n = 0;
+        rec(&b, TD_OP_RELEASE, 0, 0, NULL, 2, rel, 0, NULL);
+        run(s, &b, &r);
+        td_reply_fini(&r);
+    }
+    td_session_free(s);
+    uint64_t bytes, peak, storages;
+    td_alloc_counters(&bytes, &peak, &storages);
+    ck_assert_uint_eq(storages, 0);
+}
+END_TEST
+
+START_TEST(test_upload_bounds)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    empty_f32(&b, 1, 2, 2);
+    int64_t attrs[3] = {8, 16, 0}; /* 8 + 16 > 16 bytes */
+    uint64_t h = 1;
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OUT_OF_RANGE);
+    td_reply_fini(&r);
+    int64_t attrs2[3] = {0, 16, 0}; /* payload too short */
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs2);
+    b.np = 4;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OUT_OF_RANGE);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+START_TEST(test_dtype_plumbing)
+{
+    /* int32 tensor + float16 tensor -> float16, computed in float32 */
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    int64_t e1[3] = {TD_DTYPE_INT32, 1, 3}, e2[3] = {TD_DTYPE_FLOAT16, 1, 3};
+    uint64_t h1 = 1, h2 = 2;
+    rec(&b, TD_OP_EMPTY, 0, 1, &h1, 0, NULL, 3, e1);
+    rec(&b, TD_OP_EMPTY, 0, 1, &h2, 0, NULL, 3, e2);
+    int32_t xi[3] = {1, -2, 3};
+    uint16_t xh[3] = {td_float_to_half(0.5f), td_float_to_half(0.25f), td_float_to_half(-1.0f)};
+    int64_t u1[3] = {0, 12, 0}, u2[3] = {0, 6, 12};
+    memcpy(b.payload, xi, 12);
+    memcpy(b.payload + 12, xh, 6);
+    b.np = 18;
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h1, 3, u1);
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h2, 3, u2);
+    uint64_t in[2] = {1, 2}, out = 3;
+    int64_t scal[2] = {0, 0};
+    rec(&b, TD_OP_ADD, 0, 1, &out, 2, in, 2, scal);
+    int64_t rd[2] = {0, 6};
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out, 2, rd);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    const uint16_t *y = (const uint16_t *)r.payload;
+    ck_assert_float_eq(td_half_to_float(y[0]), 1.5f);
+    ck_assert_float_eq(td_half_to_float(y[1]), -1.75f);
+    ck_assert_float_eq(td_half_to_float(y[2]), 2.0f);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+/* SQLite-style: fail the n-th allocation for growing n until the batch succeeds;
+ * every failure must be a clean status and leave no storage behind. */
+START_TEST(test_alloc_failures)
+{
+    for (int n = 0;; n++) {
+        struct td_session *s = td_session_new(1, "test");
+        struct batch b = {.n = 0};
+        int64_t e[4] = {TD_DTYPE_INT16, 2, 3, 5};
+        uint64_t h1 = 1, h2 = 2, h3 = 3;
+        rec(&b, TD_OP_EMPTY, 0, 1, &h1, 0, NULL, 4, e);
+        int64_t f[6] = {TD_DTYPE_FLOAT64, 2, 3, 5, TD_SCALAR_INT, 2};
+        rec(&b, TD_OP_FULL, 0, 1, &h2, 0, NULL, 6, f);
+        uint64_t in[2] = {1, 2};
+        int64_t scal[2] = {0, 0};
+        rec(&b, TD_OP_MUL, 0, 1, &h3, 2, in, 2, scal);
+        td_alloc_fail_after(n);
+        struct td_reply r;
+        run(s, &b, &r);
+        td_alloc_fail_after(-1);
+        enum td_code code = r.code;
+        ck_assert(code == TD_CODE_OK || code == TD_CODE_RESOURCE_EXHAUSTED);
+        td_reply_fini(&r);
+        td_session_free(s);
+        uint64_t bytes, peak, storages;
+        td_alloc_counters(&bytes, &peak, &storages);
+        ck_assert_uint_eq(storages, 0);
+        ck_assert_uint_eq(bytes, 0);
+        if (code == TD_CODE_OK)
+            break;
+        ck_assert_int_lt(n, 50);
+    }
+}
+END_TEST
+
+START_TEST(test_absurd_sizes)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    int64_t e[4] = {TD_DTYPE_FLOAT64, 2, INT64_C(1) << 20, INT64_C(1) << 19}; /* 4 TiB */
+    uint64_t h = 1;
+    rec(&b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 4, e);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_RESOURCE_EXHAUSTED);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("exec");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_add_and_read);
+    tcase_add_test(tc, test_view_writes_through);
+    tcase_add_test(tc, test_sticky_error_and_releases);
+    tcase_add_test(tc, test_upload_bounds);
+    tcase_add_test(tc, test_dtype_plumbing);
+    tcase_add_test(tc, test_absurd_sizes);
+    suite_add_tcase(s, tc);
+    TCase *tf = tcase_create("faults");
+    tcase_set_timeout(tf, 120);
+    tcase_add_test(tf, test_malformed_records);
+    tcase_add_test(tf, test_alloc_failures);
+    suite_add_tcase(s, tf);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

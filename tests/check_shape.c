@@ -1,0 +1,328 @@
+/*
+ * check_shape.c — the meta layer (kernels/shape*.c): broadcasting, type promotion,
+ * reductions, matmul, views and their bounds, error codes and messages, and a loop
+ * over every op row feeding garbage attributes that must be rejected, never crash.
+ * Reference values are PyTorch 1.13's documented behaviour.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/meta.h"
+
+static struct td_meta mk(enum td_dtype dt, int nd, const int64_t *sizes)
+{
+    struct td_meta m;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(td_meta_contiguous(&m, dt, nd, sizes, &st), TD_CODE_OK);
+    return m;
+}
+
+static enum td_code infer(unsigned op, unsigned flags, const struct td_meta *const *in, int n_in, const int64_t *attrs,
+                          int n_attr, struct td_meta *out, struct td_infer *inf, struct td_status *st)
+{
+    struct td_op_args a = {.op = (uint16_t)op, .flags = (uint8_t)flags, .n_in = (uint16_t)n_in, .in = in,
+                           .attrs = attrs, .n_attr = (uint32_t)n_attr, .default_float = TD_DTYPE_FLOAT32};
+    return td_meta_infer(&a, out, inf, st);
+}
+
+START_TEST(test_broadcast)
+{
+    int64_t s1[] = {3, 1, 5}, s2[] = {4, 1};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 3, s1), b = mk(TD_DTYPE_FLOAT32, 2, s2), out[2];
+    const struct td_meta *in[] = {&a, &b};
+    int64_t attrs[2] = {0, 0};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, in, 2, attrs, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].ndim, 3);
+    ck_assert_int_eq(out[0].sizes[0], 3);
+    ck_assert_int_eq(out[0].sizes[1], 4);
+    ck_assert_int_eq(out[0].sizes[2], 5);
+    int64_t s3[] = {3, 4};
+    struct td_meta c = mk(TD_DTYPE_FLOAT32, 2, s3);
+    in[1] = &c;
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, in, 2, attrs, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "The size of tensor a (5) must match the size of tensor b (4) at non-singleton dimension 2");
+}
+END_TEST
+
+/* (a dtype, a 0-d?, b dtype or scalar kind, expected) from torch.result_type */
+START_TEST(test_promotion)
+{
+    int64_t s[] = {2};
+    struct {
+        enum td_dtype a;
+        int a_dim;
+        int b; /* >= 0 dtype of a 1-d tensor; -1 int scalar; -2 float scalar; -3 bool scalar */
+        enum td_dtype want;
+    } cases[] = {
+        {TD_DTYPE_INT32, 1, -2, TD_DTYPE_FLOAT32},  {TD_DTYPE_INT8, 1, -1, TD_DTYPE_INT8},
+        {TD_DTYPE_BOOL, 1, -1, TD_DTYPE_INT64},     {TD_DTYPE_UINT8, 1, TD_DTYPE_INT8, TD_DTYPE_INT16},
+        {TD_DTYPE_FLOAT16, 1, TD_DTYPE_BFLOAT16, TD_DTYPE_FLOAT32},
+        {TD_DTYPE_FLOAT64, 0, TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT32}, /* 0-d double loses to 1-d float */
+        {TD_DTYPE_INT64, 1, TD_DTYPE_FLOAT16, TD_DTYPE_FLOAT16},  {TD_DTYPE_FLOAT16, 1, -2, TD_DTYPE_FLOAT16},
+        {TD_DTYPE_BOOL, 1, -3, TD_DTYPE_BOOL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct td_meta a = mk(cases[i].a, cases[i].a_dim, s), b, out[2];
+        const struct td_meta *in[2] = {&a, &b};
+        int64_t attrs[2] = {0, 0};
+        int n_in = 2;
+        if (cases[i].b >= 0) {
+            b = mk((enum td_dtype)cases[i].b, 1, s);
+        } else {
+            n_in = 1;
+            attrs[0] = cases[i].b == -1 ? TD_SCALAR_INT : cases[i].b == -2 ? TD_SCALAR_FLOAT : TD_SCALAR_BOOL;
+            attrs[1] = 1;
+        }
+        if (cases[i].a_dim == 0) { /* put the 0-d tensor second, as a + b with a 1-d float */
+            in[0] = &b;
+            in[1] = &a;
+        }
+        struct td_infer inf;
+        struct td_status st = TD_STATUS_INIT;
+        ck_assert_int_eq(infer(TD_OP_MUL, 0, in, n_in, attrs, 2, out, &inf, &st), TD_CODE_OK);
+        ck_assert_msg(out[0].dtype == cases[i].want, "case %zu: got %s want %s", i, td_dtype_names[out[0].dtype],
+                      td_dtype_names[cases[i].want]);
+    }
+}
+END_TEST
+
+START_TEST(test_inplace_rules)
+{
+    int64_t s[] = {2, 3}, s1[] = {3};
+    struct td_meta a = mk(TD_DTYPE_INT64, 2, s), b = mk(TD_DTYPE_FLOAT32, 1, s1), out[2];
+    const struct td_meta *in[] = {&a, &b};
+    int64_t attrs[2] = {0, 0};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_ADD, TD_RF_INPLACE, in, 2, attrs, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "result type Float can't be cast to the desired output type Long");
+    td_status_clear(&st);
+    in[0] = &b; /* (3,) += (2,3) cannot broadcast into the output */
+    in[1] = &a;
+    ck_assert_int_eq(infer(TD_OP_ADD, TD_RF_INPLACE, in, 2, attrs, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "output with shape [3] doesn't match the broadcast shape [2, 3]");
+}
+END_TEST
+
+START_TEST(test_unary_and_div_dtypes)
+{
+    int64_t s[] = {4};
+    struct td_meta a = mk(TD_DTYPE_INT32, 1, s), out[2];
+    const struct td_meta *in[] = {&a, &a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_EXP, 0, in, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_FLOAT32);
+    ck_assert_int_eq(infer(TD_OP_ABS, 0, in, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_INT32);
+    int64_t div_true[3] = {0, 0, TD_ROUND_NONE}, div_floor[3] = {0, 0, TD_ROUND_FLOOR};
+    ck_assert_int_eq(infer(TD_OP_DIV, 0, in, 2, div_true, 3, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_FLOAT32);
+    ck_assert_int_eq(infer(TD_OP_DIV, 0, in, 2, div_floor, 3, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_INT32);
+    ck_assert_int_eq(infer(TD_OP_LT, 0, in, 2, div_floor, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_BOOL);
+    struct td_meta f = mk(TD_DTYPE_FLOAT32, 1, s);
+    in[0] = &f;
+    ck_assert_int_eq(infer(TD_OP_BITWISE_AND, 0, in, 2, div_floor, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "\"bitwise_and_cpu\" not implemented for 'Float'");
+}
+END_TEST
+
+START_TEST(test_reduce)
+{
+    int64_t s[] = {2, 3, 4};
+    struct td_meta a = mk(TD_DTYPE_INT32, 3, s), out[2];
+    const struct td_meta *in[] = {&a};
+    int64_t attrs[4] = {0x5, 0, -1, 0}; /* dims 0 and 2 */
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_SUM, 0, in, 1, attrs, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].ndim, 1);
+    ck_assert_int_eq(out[0].sizes[0], 3);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_INT64);
+    attrs[1] = 1;
+    ck_assert_int_eq(infer(TD_OP_AMAX, 0, in, 1, attrs, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].ndim, 3);
+    ck_assert_int_eq(out[0].sizes[0], 1);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_INT32);
+    ck_assert_int_eq(infer(TD_OP_MEAN, 0, in, 1, attrs, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    td_status_clear(&st);
+    int64_t maxdim[4] = {0x2, 0, -1, 0};
+    ck_assert_int_eq(infer(TD_OP_MAX_DIM, 0, in, 1, maxdim, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(inf.n_out, 2);
+    ck_assert_int_eq(out[1].dtype, TD_DTYPE_INT64);
+    int64_t bad[4] = {0x10, 0, -1, 0};
+    ck_assert_int_eq(infer(TD_OP_SUM, 0, in, 1, bad, 4, out, &inf, &st), TD_CODE_OUT_OF_RANGE);
+}
+END_TEST
+
+START_TEST(test_matmul)
+{
+    int64_t s1[] = {5, 1, 2, 3}, s2[] = {4, 3, 7}, s3[] = {3};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 4, s1), b = mk(TD_DTYPE_FLOAT32, 3, s2), v = mk(TD_DTYPE_FLOAT32, 1, s3),
+                   out[2];
+    const struct td_meta *in[] = {&a, &b};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_MATMUL, 0, in, 2, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    int64_t want[] = {5, 4, 2, 7};
+    ck_assert_int_eq(out[0].ndim, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(out[0].sizes[i], want[i]);
+    in[1] = &v; /* (5,1,2,3) @ (3,) -> (5,1,2) */
+    ck_assert_int_eq(infer(TD_OP_MATMUL, 0, in, 2, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].ndim, 3);
+    in[0] = &v; /* (3,) @ (3,) -> 0-d */
+    ck_assert_int_eq(infer(TD_OP_MATMUL, 0, in, 2, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].ndim, 0);
+    int64_t m1[] = {2, 3}, m2[] = {4, 5};
+    struct td_meta x = mk(TD_DTYPE_FLOAT32, 2, m1), y = mk(TD_DTYPE_FLOAT32, 2, m2);
+    in[0] = &x;
+    in[1] = &y;
+    ck_assert_int_eq(infer(TD_OP_MM, 0, in, 2, NULL, 0, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+}
+END_TEST
+
+START_TEST(test_views)
+{
+    int64_t s[] = {2, 3, 4};
+    struct td_meta a = mk(TD_DTYPE_FLOAT64, 3, s), out[2];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t tr[2] = {0, 2};
+    ck_assert_int_eq(infer(TD_OP_TRANSPOSE, 0, in, 1, tr, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert(inf.out_is_view);
+    ck_assert_int_eq(out[0].sizes[0], 4);
+    ck_assert_int_eq(out[0].strides[0], 1);
+    ck_assert_int_eq(out[0].strides[2], 12);
+    struct td_meta t = out[0];
+    in[0] = &t; /* viewing a transposed tensor flat is impossible */
+    int64_t flat[2] = {1, -1};
+    ck_assert_int_eq(infer(TD_OP_VIEW, 0, in, 1, flat, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    td_status_clear(&st);
+    in[0] = &a;
+    ck_assert_int_eq(infer(TD_OP_VIEW, 0, in, 1, flat, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[0], 24);
+    int64_t sl[4] = {2, -3, 100, 2}; /* a[..., -3::2] -> indices 1, 3 */
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[2], 2);
+    ck_assert_int_eq(out[0].offset, 1);
+    ck_assert_int_eq(out[0].strides[2], 2);
+    int64_t sel[2] = {1, 3};
+    ck_assert_int_eq(infer(TD_OP_SELECT, 0, in, 1, sel, 2, out, &inf, &st), TD_CODE_OUT_OF_RANGE);
+    ck_assert_str_eq(st.msg, "index 3 is out of bounds for dimension 1 with size 3");
+    td_status_clear(&st);
+    int64_t ex[4] = {3, 5, -1, -1}; /* expand (2,3,4) to (5,2,3,4)? needs 4 dims: wrong count */
+    ck_assert_int_eq(infer(TD_OP_EXPAND, 0, in, 1, ex, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    td_status_clear(&st);
+    /* as_strided beyond the storage is refused */
+    int64_t as[6] = {2, 0, 4, 7, 7, 1};
+    ck_assert_int_eq(infer(TD_OP_AS_STRIDED, 0, in, 1, as, 6, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    td_status_clear(&st);
+    int64_t as_ok[6] = {2, 1, 4, 5, 5, 1};
+    ck_assert_int_eq(infer(TD_OP_AS_STRIDED, 0, in, 1, as_ok, 6, out, &inf, &st), TD_CODE_OK);
+}
+END_TEST
+
+START_TEST(test_cat)
+{
+    int64_t s1[] = {2, 3}, s2[] = {2, 5}, e[] = {0};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 2, s1), b = mk(TD_DTYPE_FLOAT64, 2, s2), z = mk(TD_DTYPE_FLOAT32, 1, e),
+                   out[2];
+    const struct td_meta *in[] = {&a, &z, &b};
+    int64_t dim[1] = {-1};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_CAT, 0, in, 3, dim, 1, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[1], 8);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_FLOAT64);
+    dim[0] = 0;
+    ck_assert_int_eq(infer(TD_OP_CAT, 0, in, 3, dim, 1, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 5 "
+                             "for tensor number 2 in the list.");
+}
+END_TEST
+
+START_TEST(test_create_limits)
+{
+    int64_t attrs[4] = {TD_DTYPE_FLOAT32, 2, -1, 3};
+    struct td_meta out[2];
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_EMPTY, 0, NULL, 0, attrs, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "Trying to create tensor with negative dimension -1: [-1, 3]");
+    td_status_clear(&st);
+    int64_t huge[4] = {TD_DTYPE_FLOAT32, 2, INT64_C(1) << 32, INT64_C(1) << 32};
+    ck_assert_int_eq(infer(TD_OP_EMPTY, 0, NULL, 0, huge, 4, out, &inf, &st), TD_CODE_RESOURCE_EXHAUSTED);
+    td_status_clear(&st);
+    int64_t bad_dtype[3] = {99, 1, 4};
+    ck_assert_int_eq(infer(TD_OP_EMPTY, 0, NULL, 0, bad_dtype, 3, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* Every row, fed random attributes and inputs (including hostile metas): any code is
+ * fine, but outputs that claim success must lie inside their storage. */
+START_TEST(test_fuzz_every_op)
+{
+    srand(1234u + (unsigned)_i);
+    for (int iter = 0; iter < 400; iter++) {
+        int64_t s[3] = {rand() % 4, rand() % 4, 1 + rand() % 3};
+        struct td_meta m[3];
+        for (int k = 0; k < 3; k++)
+            m[k] = mk((enum td_dtype)(rand() % TD_DTYPE_COUNT), rand() % 4, s);
+        if (iter % 7 == 0)
+            m[0].strides[0] = INT64_MAX / 2; /* out of bounds view: must be rejected */
+        const struct td_meta *in[3] = {&m[0], &m[1], &m[2]};
+        int64_t attrs[24];
+        for (int k = 0; k < 24; k++)
+            attrs[k] = (rand() % 3 == 0) ? (int64_t)rand() - RAND_MAX / 2 : rand() % 4 - 1;
+        struct td_meta out[2];
+        struct td_infer inf;
+        struct td_status st = TD_STATUS_INIT;
+        enum td_code c = infer((unsigned)_i, (unsigned)(rand() % 4), in, rand() % 4, attrs, rand() % 25, out, &inf, &st);
+        if (c == TD_CODE_OK)
+            for (int j = 0; j < inf.n_out; j++)
+                ck_assert_msg(td_meta_check_bounds(&out[j]), "op %s produced an out-of-bounds output",
+                              td_op_name((unsigned)_i));
+        else
+            ck_assert_msg(st.msg[0] != 0, "op %s failed without a message", td_op_name((unsigned)_i));
+    }
+}
+END_TEST
+
+static Suite *shape_suite(void)
+{
+    Suite *s = suite_create("shape");
+    TCase *tc = tcase_create("rules");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_broadcast);
+    tcase_add_test(tc, test_promotion);
+    tcase_add_test(tc, test_inplace_rules);
+    tcase_add_test(tc, test_unary_and_div_dtypes);
+    tcase_add_test(tc, test_reduce);
+    tcase_add_test(tc, test_matmul);
+    tcase_add_test(tc, test_views);
+    tcase_add_test(tc, test_cat);
+    tcase_add_test(tc, test_create_limits);
+    suite_add_tcase(s, tc);
+    TCase *fz = tcase_create("fuzz");
+    tcase_set_timeout(fz, 60);
+    tcase_add_loop_test(fz, test_fuzz_every_op, 0, TD_OP_COUNT);
+    suite_add_tcase(s, fz);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(shape_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# install_deps.sh — every Debian 12 package tensord needs to build, test and run.
+# Idempotent: installs only what is missing.  Uses sudo when not root.
+set -e
+PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+libopenblas-dev libjemalloc-dev libsystemd-dev check valgrind
+python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "deps: all installed"; exit 0; }
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,87 @@
+"""Shared helpers: build the same data in tensord and in torch 1.13 (the reference) and
+compare results, dtypes included."""
+import numpy as np
+import torch
+
+import tensord as td
+
+DTYPE_NAMES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+FLOAT_NAMES = DTYPE_NAMES[:4]
+INT_NAMES = DTYPE_NAMES[4:9]
+
+
+def tdt(name):
+    return getattr(td, name)
+
+
+def tht(name):
+    return getattr(torch, name)
+
+
+def rand_data(shape, name, rng, low=-5, high=5, nonzero=False):
+    """numpy float64/int64/bool data suited to dtype `name`."""
+    if name == "bool":
+        return rng.random(shape) < 0.5
+    if name in FLOAT_NAMES:
+        a = rng.uniform(low, high, shape)
+        if nonzero:
+            a = np.where(np.abs(a) < 0.25, 1.5, a)
+        return a
+    lo = 0 if name == "uint8" else low
+    a = rng.integers(lo, high + 1, shape)
+    if nonzero:
+        a = np.where(a == 0, 3, a)
+    return a
+
+
+def pair(data, name):
+    """The same values as (tensord tensor, torch tensor) of dtype `name`."""
+    t = torch.tensor(np.asarray(data)).to(tht(name))
+    return from_torch(t), t
+
+
+def from_torch(t):
+    if t.dtype == torch.bfloat16:
+        return td.tensor(t.float().numpy(), dtype=td.bfloat16)
+    return td.tensor(t.numpy())
+
+
+def to_torch(x):
+    if x.dtype is td.bfloat16:
+        return torch.from_numpy(x.float().numpy()).bfloat16()
+    return torch.from_numpy(x.numpy())
+
+
+_TOL = {"float16": (2e-3, 1e-3), "bfloat16": (1.6e-2, 1e-2), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}
+
+
+def assert_same(got, want, rtol=None, atol=None):
+    """got: tensord tensor, want: torch tensor; same dtype, shape and values."""
+    assert isinstance(got, td.Tensor), type(got)
+    assert str(got.dtype) == str(want.dtype), (got.dtype, want.dtype)
+    assert tuple(got.shape) == tuple(want.shape), (got.shape, want.shape)
+    g = to_torch(got)
+    if want.dtype.is_floating_point:
+        r, a = _TOL[str(want.dtype)[6:]]
+        r, a = rtol or r, atol or a
+        ok = torch.allclose(g.double(), want.double(), rtol=r, atol=a, equal_nan=True)
+        assert ok, "values differ:\n got %s\nwant %s" % (g, want)
+    else:
+        assert torch.equal(g, want), "values differ:\n got %s\nwant %s" % (g, want)
+
+
+def assert_raises_like(fn_td, fn_torch):
+    """Both raise: same exception type and message."""
+    try:
+        fn_torch()
+    except Exception as e:
+        want = e
+    else:
+        raise AssertionError("torch did not raise")
+    try:
+        fn_td()
+    except Exception as e:
+        assert type(e) is type(want), (type(e), type(want), str(e), str(want))
+        assert str(e) == str(want), (str(e), str(want))
+        return e
+    raise AssertionError("tensord did not raise %r" % (want,))

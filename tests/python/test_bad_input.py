@@ -1,0 +1,239 @@
+"""Crafted messages on a raw gRPC stream get an error code, never a crash; the daemon keeps
+serving other clients.  Protobuf fields are encoded by hand (no protoc)."""
+import queue
+import struct
+import subprocess
+import sys
+import os
+
+import grpc
+import pytest
+
+import tensord._C as _C
+from tensord import _ops as O
+
+METHOD = "/tensord.v1.Tensord/Session"
+
+
+# ---- minimal protobuf: varints and length-delimited fields
+def varint(n):
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field_varint(num, v):
+    return varint(num << 3) + varint(v)
+
+
+def field_bytes(num, b):
+    return varint((num << 3) | 2) + varint(len(b)) + b
+
+
+def decode(buf):
+    """{field number: value} (varints as signed 64-bit ints, LEN fields as bytes)."""
+    out, i = {}, 0
+    while i < len(buf):
+        key, i = _read_varint(buf, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _read_varint(buf, i)
+            out[num] = v - (1 << 64) if v >= 1 << 63 else v
+        elif wt == 2:
+            n, i = _read_varint(buf, i)
+            out[num] = buf[i:i + n]
+            i += n
+        elif wt == 1:
+            out[num] = buf[i:i + 8]
+            i += 8
+        elif wt == 5:
+            out[num] = buf[i:i + 4]
+            i += 4
+        else:
+            raise ValueError("bad wire type %d" % wt)
+    return out
+
+
+def _read_varint(buf, i):
+    shift = v = 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
+ATTACH = field_varint(1, 1) + b"\x12\x02\x08\x01"  # seq 1, attach{wire_version=1}
+
+
+def msg(seq, records=b"", payload=b"", sync=True):
+    m = field_varint(1, seq) + field_bytes(3, records)
+    if payload:
+        m += field_bytes(4, payload)
+    if sync:
+        m += field_varint(5, 1)
+    return m
+
+
+def record(op, outs=(), ins=(), attrs=(), flags=0, words=None, n_attr=None):
+    body = struct.pack("<%dQ" % (len(outs) + len(ins)), *(list(outs) + list(ins)))
+    body += struct.pack("<%dq" % len(attrs), *attrs)
+    w = 1 + len(body) // 8 if words is None else words
+    na = len(attrs) if n_attr is None else n_attr
+    return struct.pack("<HHBBBB", w, op, len(outs), len(ins), na, flags) + body
+
+
+class Stream:
+    """One Session call driven message by message."""
+
+    def __init__(self, address):
+        self.ch = grpc.insecure_channel(address)
+        self.q = queue.Queue()
+        call = self.ch.stream_stream(METHOD, request_serializer=None, response_deserializer=None)
+        self.replies = call(iter(self.q.get, None), timeout=30)
+
+    def send(self, m):
+        self.q.put(m)
+
+    def reply(self):
+        """The next ServerMsg as a dict, or None when the call ended with a status instead."""
+        try:
+            return decode(next(self.replies))
+        except (StopIteration, grpc.RpcError):
+            return None
+
+    def close(self):
+        self.q.put(None)
+        self.ch.close()
+
+
+def attached(address):
+    s = Stream(address)
+    s.send(ATTACH)
+    r = s.reply()
+    assert r is not None and r.get(2, 0) > 0, r  # session id
+    return s
+
+
+EMPTY4 = record(O.EMPTY, outs=(1,), attrs=(0, 1, 4))  # float32 [4] as handle 1
+
+BAD_RECORDS = {
+    "truncated_header": b"\x01\x00\x05",
+    "header_only_words_zero": struct.pack("<HHBBBB", 0, O.ADD, 0, 0, 0, 0),
+    "huge_word_count": struct.pack("<HHBBBB", 1000, O.ADD, 1, 2, 0, 0) + b"\0" * 8,
+    "max_word_count": struct.pack("<HHBBBB", 0xFFFF, O.EMPTY, 1, 0, 2, 0) + b"\0" * 24,
+    "counts_exceed_words": record(O.ADD, outs=(5,), ins=(1, 1), attrs=(0, 0), words=2),
+    "n_attr_exceeds_words": record(O.EMPTY, outs=(5,), attrs=(0, 0), n_attr=200),
+    "unknown_op": record(999, outs=(5,), attrs=(0,)),
+    "op_none": record(O.NONE),
+    "unknown_handles": record(O.ADD, outs=(5,), ins=(12345, 12346), attrs=(0, 0)),
+    "handle_zero": record(O.NEG, outs=(0,), ins=(0,)),
+    "as_strided_oob": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(1, 0, 100, 1)),
+    "as_strided_negative": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(1, -5, 2, 1)),
+    "as_strided_huge_stride": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(2, 0, 2, 2, 1 << 62, 1)),
+    "empty_2_pow_41": record(O.EMPTY, outs=(1,), attrs=(0, 3, 1 << 20, 1 << 20, 2)),
+    "empty_overflow": record(O.EMPTY, outs=(1,), attrs=(0, 2, 1 << 62, 1 << 62)),
+    "empty_negative": record(O.EMPTY, outs=(1,), attrs=(0, 1, -1)),
+    "empty_bad_dtype": record(O.EMPTY, outs=(1,), attrs=(42, 1, 4)),
+    "empty_many_dims": record(O.EMPTY, outs=(1,), attrs=(0, 40) + (1,) * 40),
+    "read_beyond": EMPTY4 + record(O.READ, ins=(1,), attrs=(0, 1000)),
+    "read_negative": EMPTY4 + record(O.READ, ins=(1,), attrs=(-8, 8)),
+    "upload_beyond_payload": EMPTY4 + record(O.UPLOAD, ins=(1,), attrs=(0, 16, 1 << 40)),
+    "duplicate_output": EMPTY4 + EMPTY4,
+    "view_bad_ndim": EMPTY4 + record(O.VIEW, outs=(2,), ins=(1,), attrs=(-3,)),
+    "cat_no_inputs": record(O.CAT, outs=(2,), attrs=(0,)),
+    "binary_bad_scalar_kind": EMPTY4 + record(O.ADD, outs=(2,), ins=(1,), attrs=(9, 0)),
+    "reduce_bad_mask": EMPTY4 + record(O.SUM, outs=(2,), ins=(1,), attrs=(1 << 40, 0, -1, 0)),
+    "inplace_no_variant": EMPTY4 + record(O.MATMUL, ins=(1, 1), flags=1),
+}
+
+
+def _serves_normal_client(address):
+    env = dict(os.environ, TENSORD_ADDRESS=address)
+    out = subprocess.run([sys.executable, "-c", "import tensord as t; print((t.ones(3) + 2).sum().item())"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "9.0"
+
+
+@pytest.fixture(scope="module")
+def bad_daemon(tmp_path_factory):
+    from conftest import start_daemon, stop_daemon
+    d = str(tmp_path_factory.mktemp("bad"))
+    proc, addr, errp = start_daemon(d)
+    yield addr
+    rc, err = stop_daemon(proc, errp)
+    assert "ERROR: AddressSanitizer" not in err, err
+    assert "runtime error:" not in err, err
+    assert rc == 0, "tensord exited with %r; stderr:\n%s" % (rc, err)
+
+
+@pytest.mark.parametrize("name", list(BAD_RECORDS))
+def test_malformed_records(bad_daemon, name):
+    before = _C.stats(bad_daemon)
+    s = attached(bad_daemon)
+    try:
+        s.send(msg(2, BAD_RECORDS[name]))
+        r = s.reply()
+        assert r is not None, "no reply to a synced message"
+        assert r.get(3, 0) != 0, "code 0 for %s: %r" % (name, r)
+        assert r.get(1) == 2
+    finally:
+        s.close()
+    after = _C.stats(bad_daemon)
+    assert after["errors"] + after["bad_messages"] > before["errors"] + before["bad_messages"]
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xff\xff\xff", b"\x0a\x05abc", b"\x12\x02\x08\x07",
+                                     field_varint(1, 1) + field_bytes(3, b"x" * 8), b"\x12\x80"], ids=repr)
+def test_garbage_first_message(bad_daemon, garbage):
+    s = Stream(bad_daemon)
+    try:
+        s.send(garbage)
+        r = s.reply()
+        # either an error reply (code != 0) or the call ends with an error status
+        assert r is None or r.get(3, 0) != 0 or r.get(2, 0) == 0, r
+    finally:
+        s.close()
+
+
+def test_garbage_after_attach(bad_daemon):
+    s = attached(bad_daemon)
+    try:
+        s.send(b"\xff" * 7)
+        r = s.reply()
+        assert r is None or r.get(3, 0) != 0, r
+    finally:
+        s.close()
+
+
+def test_valid_read_then_daemon_still_serves(bad_daemon):
+    s = attached(bad_daemon)
+    try:
+        full = record(O.FULL, outs=(1,), attrs=(5, 1, 3) + tuple(_C.scalar(7)))  # int32 [3] = 7
+        s.send(msg(2, full + record(O.READ, ins=(1,), attrs=(0, 12))))
+        r = s.reply()
+        assert r is not None and r.get(3, 0) == 0, r
+        assert struct.unpack("<3i", r[6]) == (7, 7, 7)
+        s.send(msg(3, record(O.READ, ins=(1,), attrs=(4, 100))))
+        r = s.reply()
+        assert r is not None and r.get(3, 0) != 0
+    finally:
+        s.close()
+    _serves_normal_client(bad_daemon)
+    for _ in range(50):
+        st = _C.stats(bad_daemon)
+        if st["sessions"] == 0:
+            break
+        import time
+        time.sleep(0.1)
+    assert _C.stats(bad_daemon)["sessions"] == 0

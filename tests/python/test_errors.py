@@ -1,0 +1,137 @@
+"""Errors raise at the call site with torch's exception type and message."""
+import pytest
+import torch
+
+import tensord as td
+from tdhelpers import assert_raises_like, from_torch
+
+
+def both(shape, dtype=torch.float32):
+    t = torch.zeros(shape, dtype=dtype)
+    return from_torch(t), t
+
+
+CASES = {
+    "broadcast": lambda m, a, b: a + b,
+    "broadcast_sub": lambda m, a, b: m.sub(a, b),
+    "broadcast_cmp": lambda m, a, b: a < b,
+    "broadcast_where": lambda m, a, b: m.where(a > 0, a, b),
+    "maximum": lambda m, a, b: m.maximum(a, b),
+    "inplace_shape": lambda m, a, b: b.t().add_(a),
+    "matmul": lambda m, a, b: a @ b,
+    "mm": lambda m, a, b: m.mm(a, b),
+    "view": lambda m, a, b: a.view(7),
+    "view_infer": lambda m, a, b: a.view(-1, 4),
+    "view_stride": lambda m, a, b: a.t().view(6),
+    "expand": lambda m, a, b: a.expand(3, 3),
+    "expand_fewer": lambda m, a, b: a.expand(3),
+    "permute": lambda m, a, b: a.permute(0, 1, 2),
+    "permute_dup": lambda m, a, b: a.permute(0, 0),
+    "cat": lambda m, a, b: m.cat([a, b.t()]),
+    "cat_dims": lambda m, a, b: m.cat([a, a[0]]),
+    "cat_empty": lambda m, a, b: m.cat([]),
+    "stack": lambda m, a, b: m.stack([a, b]),
+    "narrow": lambda m, a, b: a.narrow(1, 2, 2),
+    "t3d": lambda m, a, b: a.unsqueeze(0).t(),
+    "bool_sub": lambda m, a, b: (a > 0) - (a > 0),
+    "bool_neg": lambda m, a, b: -(a > 0),
+    "bitwise_float": lambda m, a, b: a & a,
+    "bitwise_not_float": lambda m, a, b: ~a,
+    "mean_int": lambda m, a, b: a.long().mean(),
+    "inplace_cast": lambda m, a, b: a.long().add_(1.5),
+    "inplace_div_int": lambda m, a, b: a.long().div_(2),
+    "where_cond": lambda m, a, b: m.where(a, a, a),
+    "clamp_none": lambda m, a, b: m.clamp(a),
+    "alpha_float_int": lambda m, a, b: m.add(a.long(), a.long(), alpha=0.5),
+    "randint_range": lambda m, a, b: m.randint(3, 3, (2,)),
+    "arange_step": lambda m, a, b: m.arange(0, 5, 0),
+    "arange_sign": lambda m, a, b: m.arange(0, 5, -1),
+    "eye_neg": lambda m, a, b: m.eye(-2),
+    "linspace_neg": lambda m, a, b: m.linspace(0, 1, -3),
+    "neg_size": lambda m, a, b: m.zeros(2, -3),
+    "bool_multi": lambda m, a, b: bool(a),
+    "bool_empty": lambda m, a, b: bool(a[:0]),
+    "item_multi": lambda m, a, b: a.item(),
+    "int_multi": lambda m, a, b: int(a),
+    "float_multi": lambda m, a, b: float(a),
+    "index_float": lambda m, a, b: [1, 2][a[0, 0]],
+    "len_0d": lambda m, a, b: len(a[0, 0]),
+    "iter_0d": lambda m, a, b: iter(a[0, 0]),
+    "fill_tensor": lambda m, a, b: a.fill_(a[0]),
+    "step_negative": lambda m, a, b: a[::-1],
+    "step_zero": lambda m, a, b: a[:, ::0],
+    "idx_range": lambda m, a, b: a[5],
+    "idx_range_neg": lambda m, a, b: a[:, -4],
+    "idx_too_many": lambda m, a, b: a[0, 0, 0],
+    "idx_0d": lambda m, a, b: a[0, 0][0],
+    "idx_two_ellipsis": lambda m, a, b: a[..., ...],
+    "idx_type": lambda m, a, b: a["x"],
+    "setitem_shape": lambda m, a, b: a.__setitem__(0, m.zeros(2)),
+    "dim_range_sum": lambda m, a, b: a.sum(2),
+    "dim_range_neg": lambda m, a, b: a.sum(-3),
+    "dim_dup": lambda m, a, b: a.sum((1, -1)),
+    "dim_range_transpose": lambda m, a, b: a.transpose(0, 2),
+    "dim_range_unsqueeze": lambda m, a, b: a.unsqueeze(3),
+    "dim_range_select": lambda m, a, b: a.select(2, 0),
+    "dim_range_squeeze": lambda m, a, b: a.squeeze(2),
+    "dim_range_argmax": lambda m, a, b: a.argmax(5),
+    "dim_range_max": lambda m, a, b: a.max(2),
+    "dim_range_flatten": lambda m, a, b: a.flatten(3),
+    "dim_range_cat": lambda m, a, b: m.cat([a, a], 2),
+    "select_range": lambda m, a, b: a.select(1, 3),
+    "max_empty": lambda m, a, b: m.max(a[:0]),
+    "amax_empty_dim": lambda m, a, b: m.amax(a[:0], 0),
+    "sub_bool_scalar": lambda m, a, b: m.sub(a, True),
+    "abs_bool": lambda m, a, b: m.abs(a > 0),
+    "pow_int_negative_scalar": lambda m, a, b: a.long() ** -1,
+    "add_str": lambda m, a, b: m.add(a, "x"),
+    "add_str_lhs": lambda m, a, b: m.add("x", a),
+    "method_str": lambda m, a, b: a.add("x"),
+    "zeros_float": lambda m, a, b: m.zeros(2.5),
+    "zeros_str": lambda m, a, b: m.zeros((2, "a")),
+    "numpy_bf16": lambda m, a, b: a.bfloat16().numpy(),
+    "tensor_ragged": lambda m, a, b: m.tensor([[1, 2], [3]]),
+    "tensor_overflow": lambda m, a, b: m.tensor([2 ** 63]),
+    "tensor_str": lambda m, a, b: m.tensor(["a"]),
+    "op_list": lambda m, a, b: a + [1, 2],
+    "op_none": lambda m, a, b: a * None,
+    "floordiv_str": lambda m, a, b: a // "s",
+    "div_mode": lambda m, a, b: m.div(a, a, rounding_mode="bad"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_error_matches_torch(name):
+    f = CASES[name]
+    a, ta = both((2, 3))
+    b, tb = both((3, 2))
+    assert_raises_like(lambda: f(td, a, b), lambda: f(torch, ta, tb))
+
+
+def test_error_types():
+    x = td.zeros(2, 3)
+    with pytest.raises(IndexError):
+        x[2]
+    with pytest.raises(IndexError):
+        x.sum(5)
+    with pytest.raises(RuntimeError):
+        x + td.zeros(4)
+    with pytest.raises(TypeError):
+        td.add(x, object())
+    with pytest.raises(TypeError):
+        x.to(object())
+    with pytest.raises(AssertionError):
+        x.to("cuda")
+    with pytest.raises(AssertionError):
+        td.zeros(2, device="cuda")
+
+
+def test_session_still_usable_after_errors():
+    x = td.ones(3)
+    for _ in range(20):
+        with pytest.raises(RuntimeError):
+            x + td.ones(4)
+        with pytest.raises(IndexError):
+            x[7]
+    assert (x * 2).tolist() == [2.0, 2.0, 2.0]
+    td.synchronize()
