@@ -173,8 +173,8 @@ static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
     c->dead = true;
     if (code == GRPC_STATUS_OK || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
         code == GRPC_STATUS_UNKNOWN || code == GRPC_STATUS_DEADLINE_EXCEEDED)
-        return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s%s%s%s",
-                             c->target, details[0] ? " (" : "", details, details[0] ? ")" : "");
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s%s%s%s", c->target,
+                             details[0] ? " (" : "", details, details[0] ? ")" : "");
     return td_status_set(st, (enum td_code)code, "tensord ended the session: %s", details);
 }
 
@@ -190,8 +190,7 @@ static void conn_free(struct td_conn *c)
 }
 
 /* Sends attach and waits for the answer; fills session_id. */
-static enum td_code attach(struct td_conn *c, const char *client_desc, int timeout_ms,
-                           struct td_status *st)
+static enum td_code attach(struct td_conn *c, const char *client_desc, int timeout_ms, struct td_status *st)
 {
     Tensord__V1__Attach a = TENSORD__V1__ATTACH__INIT;
     a.wire_version = TD_WIRE_VERSION;
@@ -221,14 +220,12 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
         char details[200];
         grpc_status_code code = recv_status(c, timed_out || !ok, details, sizeof details);
         c->dead = true;
-        if (timed_out || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
-            code == GRPC_STATUS_OK || code == GRPC_STATUS_DEADLINE_EXCEEDED)
-            return td_status_set(st, TD_CODE_UNAVAILABLE, "no tensord daemon answers at %s",
-                                 c->target);
+        if (timed_out || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED || code == GRPC_STATUS_OK ||
+            code == GRPC_STATUS_DEADLINE_EXCEEDED)
+            return td_status_set(st, TD_CODE_UNAVAILABLE, "no tensord daemon answers at %s", c->target);
         return td_status_set(st, (enum td_code)code, "tensord refused the session: %s", details);
     }
-    Tensord__V1__ServerMsg *r =
-        (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
+    Tensord__V1__ServerMsg *r = (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
     enum td_code code = TD_CODE_OK;
     if (!r)
         code = td_status_set(st, TD_CODE_INTERNAL, "malformed attach answer from tensord at %s", c->target);
@@ -243,8 +240,7 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
     return code;
 }
 
-struct td_conn *td__conn_open(const char *target, const char *client_desc, int timeout_ms,
-                              struct td_status *st)
+struct td_conn *td__conn_open(const char *target, const char *client_desc, int timeout_ms, struct td_status *st)
 {
     struct td_conn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -266,7 +262,10 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
     return c;
 }
 
-uint64_t td__conn_session_id(const struct td_conn *c) { return c->session_id; }
+uint64_t td__conn_session_id(const struct td_conn *c)
+{
+    return c->session_id;
+}
 
 static void reply_fill(struct td_conn_reply *reply, const Tensord__V1__ServerMsg *r)
 {
@@ -280,8 +279,7 @@ static void reply_fill(struct td_conn_reply *reply, const Tensord__V1__ServerMsg
 }
 
 enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, const uint8_t *payload,
-                           size_t payload_len, bool sync, struct td_conn_reply *reply,
-                           struct td_status *st)
+                           size_t payload_len, bool sync, struct td_conn_reply *reply, struct td_status *st)
 {
     if (reply)
         memset(reply, 0, sizeof *reply);
@@ -297,9 +295,8 @@ enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, 
     m.sync = sync;
     size_t size = protobuf_c_message_get_packed_size(&m.base);
     if (size > MAX_MESSAGE)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "message of %zu bytes exceeds the %d MiB limit of one batch", size,
-                             MAX_MESSAGE >> 20);
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "message of %zu bytes exceeds the %d MiB limit of one batch",
+                             size, MAX_MESSAGE >> 20);
 
     grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
     grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_RECV_MESSAGE}};
@@ -318,8 +315,7 @@ enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, 
     if (!rbb) /* the daemon ended the stream: its status says why */
         return lost(c, false, st);
 
-    Tensord__V1__ServerMsg *r =
-        (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
+    Tensord__V1__ServerMsg *r = (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
     if (!r) {
         lost(c, true, NULL);
         return td_status_set(st, TD_CODE_INTERNAL, "malformed answer from tensord at %s", c->target);
@@ -379,9 +375,9 @@ enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_
     grpc_init();
     grpc_channel *ch = channel_new(target);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               grpc_slice_from_static_string(STATS_METHOD), NULL,
-                                               deadline_in(STATS_TIMEOUT_MS), NULL);
+    grpc_call *call =
+        grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, grpc_slice_from_static_string(STATS_METHOD),
+                                 NULL, deadline_in(STATS_TIMEOUT_MS), NULL);
     Tensord__V1__StatsRequest req = TENSORD__V1__STATS_REQUEST__INIT;
     grpc_byte_buffer *sbb = pack_msg(&req.base), *rbb = NULL;
     grpc_metadata_array initial_md, trailing_md;

@@ -24,9 +24,15 @@ static const char *const level_names[] = {
     [TD_LOG_ERROR] = "ERROR",
 };
 
-void td_log_set_level(enum td_log_level level) { atomic_store(&log_threshold, (int)level); }
+void td_log_set_level(enum td_log_level level)
+{
+    atomic_store(&log_threshold, (int)level);
+}
 
-enum td_log_level td_log_get_level(void) { return (enum td_log_level)atomic_load(&log_threshold); }
+enum td_log_level td_log_get_level(void)
+{
+    return (enum td_log_level)atomic_load(&log_threshold);
+}
 
 bool td_log_parse_level(const char *name, enum td_log_level *out)
 {
@@ -34,7 +40,7 @@ bool td_log_parse_level(const char *name, enum td_log_level *out)
         const char *name;
         enum td_log_level level;
     } map[] = {
-        {"debug", TD_LOG_DEBUG}, {"info", TD_LOG_INFO},   {"warn", TD_LOG_WARN},
+        {"debug", TD_LOG_DEBUG},  {"info", TD_LOG_INFO},   {"warn", TD_LOG_WARN},
         {"warning", TD_LOG_WARN}, {"error", TD_LOG_ERROR},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

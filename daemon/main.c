@@ -37,14 +37,13 @@ static void on_stop_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tensord [options]\n"
-            "  --listen ADDRESS   unix:/path, unix-abstract:name or HOST:PORT (repeatable;\n"
-            "                     default $TENSORD_LISTEN, else the per-user unix socket)\n"
-            "  --threads N        intra-op threads (default: online CPUs)\n"
-            "  --log-level LEVEL  debug, info, warn or error (default info)\n"
-            "  --help             this text\n"
-            "  --version          print the version\n");
+    fprintf(f, "usage: tensord [options]\n"
+               "  --listen ADDRESS   unix:/path, unix-abstract:name or HOST:PORT (repeatable;\n"
+               "                     default $TENSORD_LISTEN, else the per-user unix socket)\n"
+               "  --threads N        intra-op threads (default: online CPUs)\n"
+               "  --log-level LEVEL  debug, info, warn or error (default info)\n"
+               "  --help             this text\n"
+               "  --version          print the version\n");
 }
 
 struct options {
@@ -58,9 +57,9 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'},    {"threads", required_argument, NULL, 't'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
     enum td_log_level level;
     char *end;
@@ -119,8 +118,7 @@ static bool default_listen(struct options *o, char *def, size_t def_len)
         if (!o->env_copy)
             return false;
         char *save = NULL;
-        for (char *a = strtok_r(o->env_copy, ",", &save); a && o->n_listen < MAX_LISTEN;
-             a = strtok_r(NULL, ",", &save))
+        for (char *a = strtok_r(o->env_copy, ",", &save); a && o->n_listen < MAX_LISTEN; a = strtok_r(NULL, ",", &save))
             o->listen[o->n_listen++] = a;
         if (o->n_listen > 0)
             return true;

@@ -33,6 +33,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
 #include <pthread.h>
@@ -120,7 +121,8 @@ struct scall {
     struct send_node *s_head, *s_tail;
     bool recv_busy, recv_paused, recv_stop, send_busy;
     bool attached, ending, dead, worker_done, status_started;
-    const char *reason; /* why the session ended: "detach", "cancelled", "error" */
+    const char *reason; /* why the session ended: "detach", "cancelled", "error", "shutdown" */
+    bool reason_soft;   /* reason guessed from a half-close; the close op may correct it */
     grpc_status_code status_code;
     char status_msg[320];
 
@@ -192,7 +194,10 @@ static void scall_free(struct scall *c)
 }
 
 /* Drops one reference; true when it was the last (the caller frees after unlocking). */
-static bool put_locked(struct scall *c) { return --c->refs == 0; }
+static bool put_locked(struct scall *c)
+{
+    return --c->refs == 0;
+}
 
 static void drop_sends_locked(struct scall *c)
 {
@@ -230,8 +235,7 @@ static void mark_dead_locked(struct scall *c)
 /* Sends the final status once the session is over and every reply is out. */
 static void maybe_finish_locked(struct scall *c)
 {
-    if (!c->ending || !c->worker_done || c->send_busy || c->s_head || c->status_started ||
-        c->dead)
+    if (!c->ending || !c->worker_done || c->send_busy || c->s_head || c->status_started || c->dead)
         return;
     c->status_started = true;
     c->status_details = grpc_slice_from_copied_string(c->status_msg);
@@ -277,17 +281,19 @@ static void pump_send_locked(struct scall *c)
     }
 }
 
-static void queue_send_locked(struct scall *c, const Tensord__V1__ServerMsg *m)
+/* Queues a packed ServerMsg; takes ownership of bb. */
+static void queue_bb_locked(struct scall *c, grpc_byte_buffer *bb)
 {
-    if (c->dead)
-        return;
-    struct send_node *n = malloc(sizeof *n);
+    struct send_node *n = c->dead ? NULL : malloc(sizeof *n);
     if (!n) {
-        td_log(TD_LOG_ERROR, "session %llu: out of memory queueing a reply", (unsigned long long)c->id);
-        mark_dead_locked(c);
+        grpc_byte_buffer_destroy(bb);
+        if (!c->dead) {
+            td_log(TD_LOG_ERROR, "session %llu: out of memory queueing a reply", (unsigned long long)c->id);
+            mark_dead_locked(c);
+        }
         return;
     }
-    n->bb = pack_msg(&m->base);
+    n->bb = bb;
     n->next = NULL;
     if (c->s_tail)
         c->s_tail->next = n;
@@ -295,6 +301,12 @@ static void queue_send_locked(struct scall *c, const Tensord__V1__ServerMsg *m)
         c->s_head = n;
     c->s_tail = n;
     pump_send_locked(c);
+}
+
+static void queue_send_locked(struct scall *c, const Tensord__V1__ServerMsg *m)
+{
+    if (!c->dead)
+        queue_bb_locked(c, pack_msg(&m->base));
 }
 
 static void queue_reply_locked(struct scall *c, uint64_t seq, int code, const char *message)
@@ -320,11 +332,10 @@ static void end_locked(struct scall *c, const char *reason, grpc_status_code cod
     maybe_finish_locked(c);
 }
 
-static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code,
-                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code,
-                                  const char *fmt, ...)
+static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_code code, const char *fmt, ...)
 {
     char msg[300];
     va_list ap;
@@ -332,8 +343,7 @@ static void protocol_error_locked(struct scall *c, uint64_t seq, grpc_status_cod
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     td_stats_count_bad_message();
-    td_log(TD_LOG_WARN, "session %llu (%s): bad message: %s", (unsigned long long)c->id, c->peer,
-           msg);
+    td_log(TD_LOG_WARN, "session %llu (%s): bad message: %s", (unsigned long long)c->id, c->peer, msg);
     queue_reply_locked(c, seq, (int)code, msg);
     end_locked(c, "error", code, msg);
 }
@@ -365,8 +375,22 @@ static void reply_to(struct scall *c, const Tensord__V1__ClientMsg *m, const str
     out.failed_record = rep->failed_record;
     out.payload.data = rep->payload;
     out.payload.len = rep->payload_len;
+    char msg[200];
+    size_t size = protobuf_c_message_get_packed_size(&out.base);
+    if (size > TD_RPC_MAX_MESSAGE - 1024) {
+        /* gRPC would refuse to send it and kill the stream: answer an error instead. */
+        snprintf(msg, sizeof msg,
+                 "answer of %zu bytes exceeds the %d MiB message limit; "
+                 "read fewer bytes per sync",
+                 size, TD_RPC_MAX_MESSAGE >> 20);
+        out.code = TD_CODE_RESOURCE_EXHAUSTED;
+        out.message = msg;
+        out.payload.data = NULL;
+        out.payload.len = 0;
+    }
+    grpc_byte_buffer *bb = pack_msg(&out.base); /* not under the lock: can be big */
     pthread_mutex_lock(&c->mu);
-    queue_send_locked(c, &out);
+    queue_bb_locked(c, bb);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -376,8 +400,7 @@ static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
     bool answer = m->sync || m->detach;
     struct td_reply rep;
     td_reply_init(&rep);
-    td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len,
-                    answer, &rep);
+    td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len, answer, &rep);
     if (answer)
         reply_to(c, m, &rep);
     td_reply_fini(&rep);
@@ -416,15 +439,16 @@ static void *worker_main(void *arg)
             end_locked(c, "detach", GRPC_STATUS_OK, "");
     }
     drop_queue_locked(c);
-    const char *reason = c->reason;
     pthread_mutex_unlock(&c->mu);
 
     /* The session is touched by this thread only, so no lock around it. */
     td_session_free(c->session);
     c->session = NULL;
     td_stats_session_closed();
-    td_log(TD_LOG_INFO, "session %llu closed (%s): %s", (unsigned long long)c->id, c->peer,
-           reason);
+    pthread_mutex_lock(&c->mu);
+    const char *reason = c->reason;
+    pthread_mutex_unlock(&c->mu);
+    td_log(TD_LOG_INFO, "session %llu closed (%s): %s", (unsigned long long)c->id, c->peer, reason);
 
     pthread_mutex_lock(&c->mu);
     struct worker *w = c->worker;
@@ -497,20 +521,18 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
     const Tensord__V1__Attach *a = m->attach;
     if (a->wire_version != TD_WIRE_VERSION) {
         protocol_error_locked(c, m->seq, GRPC_STATUS_FAILED_PRECONDITION,
-                              "client speaks tensord wire version %u, this daemon (%s) speaks %d",
-                              a->wire_version, TD_VERSION, TD_WIRE_VERSION);
+                              "client speaks tensord wire version %u, this daemon (%s) speaks %d", a->wire_version,
+                              TD_VERSION, TD_WIRE_VERSION);
         return;
     }
     c->id = atomic_fetch_add(&c->rpc->next_id, 1);
     size_t len = strlen(c->peer);
-    snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "",
-             a->pid);
+    snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
     c->session = td_session_new(c->id, c->peer);
     if (!c->session || !start_worker_locked(c)) {
         td_session_free(c->session);
         c->session = NULL;
-        td_log(TD_LOG_ERROR, "session %llu (%s): cannot create session", (unsigned long long)c->id,
-               c->peer);
+        td_log(TD_LOG_ERROR, "session %llu (%s): cannot create session", (unsigned long long)c->id, c->peer);
         queue_reply_locked(c, m->seq, GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon cannot create a session");
         end_locked(c, "error", GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon cannot create a session");
         return;
@@ -573,8 +595,7 @@ static void handle_msg_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t
         /* An attach may carry work too; otherwise it is done with. */
         work = m->records.len || m->payload.len || m->sync || m->detach;
     } else if (m->attach) {
-        protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT,
-                              "attach sent twice on one Session stream");
+        protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT, "attach sent twice on one Session stream");
         goto out_free;
     }
     if (m->detach)
@@ -587,8 +608,7 @@ static void handle_msg_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t
         return;
     if (c->q_bytes > TD_RPC_QUEUE_LIMIT) {
         c->recv_paused = true; /* the worker re-arms once it drains */
-        td_log(TD_LOG_DEBUG, "session %llu: %zu bytes queued, reading paused",
-               (unsigned long long)c->id, c->q_bytes);
+        td_log(TD_LOG_DEBUG, "session %llu: %zu bytes queued, reading paused", (unsigned long long)c->id, c->q_bytes);
     } else
         start_recv_locked(c);
     return;
@@ -605,9 +625,10 @@ static void on_recv(struct scall *c, bool ok)
     c->recv_bb = NULL;
     if (!c->ending && (!ok || !bb)) {
         /* NULL with ok: the client half-closed; !ok: the call failed. */
-        if (ok)
+        if (ok) {
             end_locked(c, "detach", GRPC_STATUS_OK, "");
-        else
+            c->reason_soft = true; /* a lost connection can look like this too */
+        } else
             end_locked(c, "cancelled", GRPC_STATUS_CANCELLED, "call failed");
     }
     if (c->ending || !bb) {
@@ -655,8 +676,10 @@ static void on_call_op(struct scall *c, enum tag_kind kind, bool ok)
         /* Completes when the call is over; cancelled: client gone or connection lost. */
         if (!ok || c->close_cancelled) {
             mark_dead_locked(c);
-            end_locked(c, c->rpc->shutting_down ? "shutdown" : "cancelled", GRPC_STATUS_CANCELLED,
-                       "cancelled");
+            const char *why = c->rpc->shutting_down ? "shutdown" : "cancelled";
+            if (c->reason_soft)
+                c->reason = why;
+            end_locked(c, why, GRPC_STATUS_CANCELLED, "cancelled");
         }
         break;
     default:
@@ -687,8 +710,8 @@ static void arm_session(struct td_rpc *r)
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     grpc_metadata_array_init(&c->request_md);
-    grpc_call_error e = grpc_server_request_registered_call(
-        r->srv, r->m_session, &c->call, &c->deadline, &c->request_md, NULL, r->cq, r->cq, &c->t_new);
+    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_session, &c->call, &c->deadline,
+                                                            &c->request_md, NULL, r->cq, r->cq, &c->t_new);
     if (e != GRPC_CALL_OK) {
         td_log(TD_LOG_ERROR, "cannot request Session calls (grpc error %d)", (int)e);
         scall_free(c);
@@ -737,8 +760,8 @@ static void arm_stats(struct td_rpc *r)
     s->t_new = (struct tag){TAG_STATS_NEW, s};
     s->t_done = (struct tag){TAG_STATS_DONE, s};
     grpc_metadata_array_init(&s->request_md);
-    grpc_call_error e = grpc_server_request_registered_call(
-        r->srv, r->m_stats, &s->call, &s->deadline, &s->request_md, &s->request, r->cq, r->cq, &s->t_new);
+    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_stats, &s->call, &s->deadline, &s->request_md,
+                                                            &s->request, r->cq, r->cq, &s->t_new);
     if (e != GRPC_CALL_OK) {
         td_log(TD_LOG_ERROR, "cannot request Stats calls (grpc error %d)", (int)e);
         grpc_metadata_array_destroy(&s->request_md);
@@ -845,6 +868,13 @@ static bool poll_once(struct td_rpc *r, int ms)
     return ev.type != GRPC_QUEUE_SHUTDOWN;
 }
 
+/* gRPC's own log lines, in our format (its errors are operator warnings to us). */
+static void grpc_log_to_td(gpr_log_func_args *a)
+{
+    enum td_log_level level = a->severity == GPR_LOG_SEVERITY_ERROR ? TD_LOG_WARN : TD_LOG_DEBUG;
+    td_log(level, "grpc: %s (%s:%d)", a->message, a->file, a->line);
+}
+
 struct td_rpc *td_rpc_new(struct td_status *st)
 {
     struct td_rpc *r = calloc(1, sizeof *r);
@@ -852,6 +882,7 @@ struct td_rpc *td_rpc_new(struct td_status *st)
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
     }
+    gpr_set_log_function(grpc_log_to_td);
     grpc_init();
     /* Keepalive pings let the daemon notice a TCP client whose host vanished without
      * closing the connection (a unix socket peer's death is seen at once), so its
@@ -868,8 +899,7 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     r->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(r->srv, r->cq, NULL);
     r->m_session = grpc_server_register_method(r->srv, SESSION_METHOD, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
-    r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL,
-                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
     atomic_init(&r->live_calls, 0);
     atomic_init(&r->next_id, 1);
@@ -885,8 +915,8 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
     if (port)
         *port = p;
     if (p == 0)
-        return td_status_set(st, TD_CODE_UNAVAILABLE,
-                             "cannot listen on %s (bad address, in use, or no permission)", addr);
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s (bad address, in use, or no permission)",
+                             addr);
     return TD_CODE_OK;
 }
 

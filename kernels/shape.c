@@ -155,7 +155,7 @@ enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, s
 {
     int nd = *ndim > b->ndim ? *ndim : b->ndim;
     int64_t out[TD_MAX_DIMS];
-    for (int i = 0; i < nd; i++) {
+    for (int i = nd - 1; i >= 0; i--) { /* from the last dim, so errors name what PyTorch names */
         int ia = i - (nd - *ndim), ib = i - (nd - b->ndim);
         int64_t sa = ia >= 0 ? sizes[ia] : 1, sb = ib >= 0 ? b->sizes[ib] : 1;
         if (sa != sb && sa != 1 && sb != 1)

@@ -135,18 +135,21 @@ static void wait_sessions(uint64_t want)
     double t0 = now_s();
     struct td_stats s;
     while ((s = get_stats()).sessions != want) {
-        ck_assert_msg(now_s() - t0 < 10, "sessions stayed %llu, want %llu",
-                      (unsigned long long)s.sessions, (unsigned long long)want);
+        ck_assert_msg(now_s() - t0 < 10, "sessions stayed %llu, want %llu", (unsigned long long)s.sessions,
+                      (unsigned long long)want);
         usleep(20000);
     }
 }
 
 /* Packs records into buf; returns the next free word. */
-static uint64_t *rec_put(uint64_t *w, enum td_op op, int n_out, int n_in, const uint64_t *handles,
-                         int n_attr, const int64_t *attrs)
+static uint64_t *rec_put(uint64_t *w, enum td_op op, int n_out, int n_in, const uint64_t *handles, int n_attr,
+                         const int64_t *attrs)
 {
-    struct td_rec_hdr h = {.words = (uint16_t)(1 + n_out + n_in + n_attr), .op = (uint16_t)op,
-                           .n_out = (uint8_t)n_out, .n_in = (uint8_t)n_in, .n_attr = (uint8_t)n_attr};
+    struct td_rec_hdr h = {.words = (uint16_t)(1 + n_out + n_in + n_attr),
+                           .op = (uint16_t)op,
+                           .n_out = (uint8_t)n_out,
+                           .n_in = (uint8_t)n_in,
+                           .n_attr = (uint8_t)n_attr};
     memcpy(w, &h, sizeof h);
     if (n_out + n_in)
         memcpy(w + 1, handles, (size_t)(n_out + n_in) * 8);
@@ -168,8 +171,7 @@ static void roundtrip(struct td_conn *c, uint64_t handle, const uint8_t *data, s
 
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    enum td_code rc = td__conn_send(c, (const uint8_t *)rec, (size_t)(w - rec) * 8, data, len, true,
-                                    &rep, &st);
+    enum td_code rc = td__conn_send(c, (const uint8_t *)rec, (size_t)(w - rec) * 8, data, len, true, &rep, &st);
     ck_assert_msg(rc == TD_CODE_OK, "send: %s", st.msg);
     ck_assert_msg(rep.code == TD_CODE_OK, "reply: %s %s", td_code_name(rep.code), rep.message);
     ck_assert_uint_eq(rep.payload_len, len);
@@ -253,13 +255,12 @@ START_TEST(test_stream_many)
     struct td_status st = TD_STATUS_INIT;
     for (int i = 0; i < 96; i++) {
         data[0] = (uint8_t)i;
-        ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, data, len, false,
-                                       NULL, &st), TD_CODE_OK);
+        ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, data, len, false, NULL, &st),
+                         TD_CODE_OK);
     }
     w = rec_put(rec, TD_OP_READ, 0, 1, &h, 2, (int64_t[]){0, 1});
     struct td_conn_reply rep;
-    ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st),
-                     TD_CODE_OK);
+    ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st), TD_CODE_OK);
     ck_assert_msg(rep.code == TD_CODE_OK, "%s", rep.message);
     ck_assert_uint_eq(rep.payload_len, 1);
     ck_assert_uint_eq(rep.payload[0], 95); /* executed in order */
@@ -376,9 +377,9 @@ static struct raw_result raw_session(const grpc_slice *msgs, int n)
     grpc_channel_credentials_release(cc);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(20, GPR_TIMESPAN));
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               grpc_slice_from_static_string("/tensord.v1.Tensord/Session"),
-                                               NULL, deadline, NULL);
+    grpc_call *call =
+        grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                 grpc_slice_from_static_string("/tensord.v1.Tensord/Session"), NULL, deadline, NULL);
     grpc_metadata_array md, trailing;
     grpc_metadata_array_init(&md);
     grpc_metadata_array_init(&trailing);
@@ -430,8 +431,7 @@ static struct raw_result raw_session(const grpc_slice *msgs, int n)
     grpc_call_unref(call);
     grpc_channel_destroy(ch);
     grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(cq);
     return res;

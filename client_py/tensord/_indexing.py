@@ -38,8 +38,10 @@ def _normalize(t, idx):
             pass
         else:
             consumed += 1
+    # torch accepts several ellipses; only the first one expands
     if n_ell > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        first = idx.index(Ellipsis)
+        idx = tuple(x for i, x in enumerate(idx) if x is not Ellipsis or i == first)
     nd = t.ndim
     if consumed > nd:
         if nd == 0:
@@ -79,6 +81,8 @@ def getitem(t, idx):
         elif isinstance(x, (TB, list, _np.ndarray)):
             raise NotImplementedError("advanced indexing (tensor, list or array indices) is not implemented "
                                       "by tensord yet")
+        elif isinstance(x, str):
+            raise TypeError("new(): invalid data type 'str'")
         else:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                              "are valid indices (got %s)" % type(x).__name__)

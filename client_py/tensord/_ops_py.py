@@ -632,7 +632,15 @@ def narrow(input, dim, start, length):
 
 
 def select(input, dim, index):
-    return _op1(O.SELECT, (input,), [index_int(dim), index_int(index)])
+    index = index_int(index)
+    try:
+        return _op1(O.SELECT, (input,), [index_int(dim), index])
+    except IndexError as e:
+        if "out of bounds" not in str(e):
+            raise
+        d = wrap_dim(dim, input.ndim)
+        raise IndexError("select(): index %d out of range for tensor of size %s at dimension %d"
+                         % (index, list(input.shape), d)) from None
 
 
 def contiguous(input, memory_format=None):

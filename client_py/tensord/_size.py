@@ -93,7 +93,7 @@ def check_device(d):
     dv = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
     if dv is None:
         if isinstance(d, int):
-            raise RuntimeError("Torch not compiled with CUDA enabled")
+            raise AssertionError("Torch not compiled with CUDA enabled")
         raise TypeError("device must be a str or torch.device, not %s" % type(d).__name__)
     if dv.type != "cpu":
-        raise RuntimeError("Torch not compiled with CUDA enabled")
+        raise AssertionError("Torch not compiled with CUDA enabled")

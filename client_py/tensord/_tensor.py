@@ -38,6 +38,18 @@ _TYPE_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTe
                uint8: "ByteTensor", bool_: "BoolTensor"}
 
 
+class _method_pos:
+    """Tensor.add(x) reports `other` as position 1 where torch.add(t, x) says position 2."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, e, tb):
+        if et is TypeError and "(position 2)" in str(e):
+            raise TypeError(str(e).replace("(position 2)", "(position 1)")) from None
+        return False
+
+
 class Tensor(TB):
     """A tensor living in the tensord daemon."""
 
@@ -107,7 +119,7 @@ class Tensor(TB):
     def item(self):
         n = self.numel()
         if n != 1:
-            raise RuntimeError("a Tensor with %d elements cannot be converted to Scalar" % n)
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return _host_array(self).reshape(-1)[0].item()
 
     def tolist(self):
@@ -324,6 +336,8 @@ class Tensor(TB):
     def __ixor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor_", inplace=True)
 
     def __invert__(self):
+        if self.dtype.is_floating_point:
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return F.bitwise_not(self)
 
     def __abs__(self):
@@ -342,10 +356,22 @@ class Tensor(TB):
 
     # ---- methods with torch's method signatures
     def add(self, other, *, alpha=1):
-        return F.add(self, other, alpha=alpha)
+        with _method_pos():
+            return F.add(self, other, alpha=alpha)
 
     def sub(self, other, *, alpha=1):
-        return F.sub(self, other, alpha=alpha)
+        with _method_pos():
+            return F.sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        with _method_pos():
+            return F.mul(self, other)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        with _method_pos():
+            return F.div(self, other, rounding_mode=rounding_mode)
 
     subtract = sub
 
@@ -356,9 +382,6 @@ class Tensor(TB):
         return F.sub_(self, other, alpha=alpha)
 
     subtract_ = sub_
-
-    def div(self, other, *, rounding_mode=None):
-        return F.div(self, other, rounding_mode=rounding_mode)
 
     divide = div
 
@@ -507,7 +530,7 @@ def _rebuild(arr, dtname):
 
 
 # methods that are the functional op with self first
-_SAME = ("mul", "multiply", "true_divide", "floor_divide", "pow", "remainder", "maximum", "minimum", "eq", "ne",
+_SAME = ("true_divide", "floor_divide", "pow", "remainder", "maximum", "minimum", "eq", "ne",
          "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
          "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "matmul", "mm", "bmm",
          "transpose", "swapaxes", "swapdims", "t", "expand_as", "unsqueeze", "flatten", "narrow", "select",
