@@ -118,7 +118,8 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         if (poff < 0 || (size_t)poff > payload_len || len > payload_len - (size_t)poff)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "upload: payload range [%lld, +%zu) outside %zu bytes",
                                  (long long)poff, len, payload_len);
-        memcpy(base, payload + poff, len);
+        if (len) /* payload may be NULL when empty */
+            memcpy(base, payload + poff, len);
         return TD_CODE_OK;
     }
     if (sync && !reply_append(reply, base, len))

@@ -250,6 +250,11 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     enum td_dtype out_dt = rt;
     unsigned op = a->op;
     bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
+    bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && (a->n_in == 1 || a->in[1]->dtype == TD_DTYPE_BOOL);
+    if (op == TD_OP_SUB && all_bool && a->n_in == 2)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                             "`^` or `logical_xor()` operator instead.");
     if (op == TD_OP_SUB && any_bool)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
@@ -264,6 +269,9 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
         if (mode == TD_ROUND_NONE && !td_dtype_is_float(rt))
             out_dt = rt = a->default_float;
     }
+    if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
+        scalar[1] < 0 && !td_dtype_is_float(rt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
     if (is_bitwise(op) && td_dtype_is_float(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
                              td_op_name(op), td_dtype_torch_name(rt));
@@ -287,6 +295,11 @@ static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out,
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                              "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+    bool no_bool = op == TD_OP_ABS || op == TD_OP_RELU || op == TD_OP_FLOOR || op == TD_OP_CEIL ||
+                   op == TD_OP_ROUND || op == TD_OP_TRUNC;
+    if (no_bool && dt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for 'Bool'",
+                             op == TD_OP_RELU ? "clamp_min" : td_op_name(op));
     if (op == TD_OP_BITWISE_NOT && td_dtype_is_float(dt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"bitwise_not_cpu\" not implemented for '%s'",
                              td_dtype_torch_name(dt));

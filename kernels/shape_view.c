@@ -14,6 +14,12 @@ static uint8_t compute_of(enum td_dtype d)
 
 /* ---- reductions ---- */
 
+/* The name PyTorch's messages use (max/min for the (values, indices) forms). */
+static const char *reduce_name(unsigned op)
+{
+    return op == TD_OP_MAX_DIM ? "max" : op == TD_OP_MIN_DIM ? "min" : td_op_name(op);
+}
+
 static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, struct td_status *st)
 {
     int64_t want = a->attrs[2];
@@ -78,10 +84,14 @@ enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, s
     }
     bool needs_elem = a->op == TD_OP_AMAX || a->op == TD_OP_AMIN || a->op == TD_OP_ARGMAX ||
                       a->op == TD_OP_ARGMIN || two_out;
-    if (needs_elem && (empty_reduced || td_meta_numel(x) == 0))
+    if (needs_elem && (flatten || nd == 0 || mask == full) && td_meta_numel(x) == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "%s(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                             "the reduction dim with the 'dim' argument.", td_op_name(a->op));
+                             "the reduction dim with the 'dim' argument.", reduce_name(a->op));
+    for (int d = 0; needs_elem && empty_reduced && d < nd; d++)
+        if (((mask >> d) & 1) && x->sizes[d] == 0)
+            return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s(): Expected reduction dim %d to have non-zero size.",
+                                 reduce_name(a->op), d);
     /* compute in the output dtype for sums/means, in the input dtype otherwise */
     bool acc = a->op == TD_OP_SUM || a->op == TD_OP_PROD || a->op == TD_OP_MEAN;
     inf->compute_dtype = compute_of(acc ? odt : x->dtype);
@@ -325,9 +335,10 @@ static enum td_code infer_expand(const struct td_op_args *a, struct td_meta *o, 
     char b1[200], b2[200];
     if (nd < x->ndim)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "expand(torch.FloatTensor{%s}, size=[%lld]): the number of sizes provided (%lld) "
+                             "expand(torch.%sTensor{%s}, size=%s): the number of sizes provided (%lld) "
                              "must be greater or equal to the number of dimensions in the tensor (%d)",
-                             td_meta_shape_str(x, b1, sizeof b1), (long long)nd, (long long)nd, x->ndim);
+                             td_dtype_torch_name(x->dtype), td_meta_shape_str(x, b1, sizeof b1),
+                             td__sizes_str(a->attrs + 1, (int)nd, b2, sizeof b2), (long long)nd, x->ndim);
     o->ndim = (uint8_t)nd;
     for (int i = (int)nd - 1; i >= 0; i--) {
         int xi = i - ((int)nd - x->ndim);

@@ -61,10 +61,9 @@ static inline int64_t irem(int64_t a, int64_t b, int *err)
 static inline int64_t ipow(int64_t a, int64_t b, int *err)
 {
     uint64_t r = 1, base = (uint64_t)a;
-    if (b < 0) {
-        flag_err(err);
-        return 0;
-    }
+    (void)err;
+    if (b < 0) /* PyTorch: 1 and -1 keep a magnitude of 1, everything else truncates to 0 */
+        return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
     while (b) {
         if (b & 1)
             r *= base;

@@ -24,6 +24,8 @@ enum td_code td_cpu_cat(struct td_kctx *k)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *out = k->out[0];
     int64_t dim = k->attrs[0], at = 0;
+    if (dim < 0) /* the meta layer accepted a negative dim */
+        dim += out->m.ndim;
     if (dim < 0 || dim >= out->m.ndim)
         return TD_CODE_INVALID_ARGUMENT;
     for (int i = 0; i < k->n_in; i++) {

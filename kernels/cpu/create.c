@@ -21,7 +21,7 @@ static int64_t extra_at(const struct td_kctx *k, uint32_t need)
     if (k->n_out < 1 || k->n_attr < 2 || k->attrs[1] < 0 || k->attrs[1] > TD_MAX_DIMS)
         return -1;
     int64_t at = 2 + k->attrs[1];
-    if (k->n_attr < at + need || k->out[0]->m.dtype != k->attrs[0])
+    if (k->n_attr < at + need) /* out dtype may differ: f16/bf16 are produced in float32 */
         return -1;
     return at;
 }
@@ -147,9 +147,13 @@ enum td_code td_cpu_rand(struct td_kctx *k)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     int64_t n = numel(o);
-    if (dt == TD_DTYPE_FLOAT32) { /* 24 random bits: a double rounded to float could be 1.0 */
+    if (dt == TD_DTYPE_FLOAT32) {
+        /* as many random bits as the requested dtype's mantissa holds (attrs[0]; half and
+         * bfloat16 are produced here in float32), so rounding can never reach 1.0 */
+        int bits = k->attrs[0] == TD_DTYPE_FLOAT16 ? 11 : k->attrs[0] == TD_DTYPE_BFLOAT16 ? 8 : 24;
+        float scale = 1.0f / (float)(1u << bits);
         for (int64_t i = 0; i < n; i++)
-            *(float *)elem(o, i) = (float)(td_rng_next(k->rng) >> 40) * 0x1.0p-24f;
+            *(float *)elem(o, i) = (float)(td_rng_next(k->rng) >> (64 - bits)) * scale;
         return TD_CODE_OK;
     }
     if (!td_dtype_is_float(dt))
