@@ -15,7 +15,7 @@ Q := $(if $(V),,@)
 say = $(if $(V),,@printf '  %-7s %s\n' $(1) $(2);)
 
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-OPENBLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+OPENBLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -llapacke
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
 	-I$(BUILD)/gen $(OPENBLAS_CFLAGS)
@@ -27,7 +27,7 @@ SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
 HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
-META_SRC := kernels/status.c kernels/dtype.c kernels/op.c kernels/shape.c kernels/shape_view.c
+META_SRC := kernels/status.c kernels/dtype.c kernels/op.c $(wildcard kernels/shape*.c)
 CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client_c/*.c) daemon/address.c

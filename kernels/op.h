@@ -19,6 +19,10 @@ enum td_family {
     TD_FAM_CTRL, TD_FAM_CREATE, TD_FAM_BINARY, TD_FAM_UNARY, TD_FAM_WHERE, TD_FAM_CLAMP,
     TD_FAM_CAST, TD_FAM_COPY, TD_FAM_FILL, TD_FAM_REDUCE, TD_FAM_MATMUL, TD_FAM_VIEW,
     TD_FAM_CAT,
+    /* math families (issue 3) */
+    /* linear algebra families (issue 3) */
+    /* indexing/sorting families (issue 3) */
+    /* shape/random families (issue 3) */
 };
 
 enum td_op {

@@ -470,6 +470,10 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     case TD_FAM_MATMUL: return td__infer_matmul(a, out, inf, st);
     case TD_FAM_VIEW: return td__infer_view(a, out, inf, st);
     case TD_FAM_CAT: return td__infer_cat(a, out, inf, st);
+    /* math families (issue 3) */
+    /* linear algebra families (issue 3) */
+    /* indexing/sorting families (issue 3) */
+    /* shape/random families (issue 3) */
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
 }

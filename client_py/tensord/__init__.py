@@ -84,3 +84,5 @@ class no_grad:
 
 
 enable_grad = no_grad
+
+# ---- issue 3 areas: each module attaches its functions here and its methods to Tensor ----
