@@ -343,8 +343,14 @@ START_TEST(test_binary_errors)
     k.n_in = 2, k.in[0] = a, k.in[1] = b, k.n_out = 1, k.out[0] = o, k.attrs = attrs, k.n_attr = 3;
     ck_assert_int_eq(td_cpu_div(&k), TD_CODE_INVALID_ARGUMENT);
     ck_assert_int_eq(td_cpu_remainder(&k), TD_CODE_INVALID_ARGUMENT);
+    /* integer pow with a negative exponent follows PyTorch: 7^2 = 49, 1^-1 = 1, 7^-1 = 0 */
     set(b, 1, -1);
-    ck_assert_int_eq(td_cpu_pow(&k), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(td_cpu_pow(&k), TD_CODE_OK);
+    ck_assert_int_eq(((int32_t *)o->data)[0], 49);
+    ck_assert_int_eq(((int32_t *)o->data)[1], 1);
+    set(a, 1, 7);
+    ck_assert_int_eq(td_cpu_pow(&k), TD_CODE_OK);
+    ck_assert_int_eq(((int32_t *)o->data)[1], 0);
     /* INT_MIN floor-divided by -1 wraps instead of trapping */
     struct td_kt *m = mk(TD_DTYPE_INT64, 1, s2), *d = mk(TD_DTYPE_INT64, 1, s2), *r = mk(TD_DTYPE_INT64, 1, s2);
     *(int64_t *)m->data = INT64_MIN, ((int64_t *)m->data)[1] = -7;
