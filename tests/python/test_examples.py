@@ -1,0 +1,32 @@
+"""The shipped examples run for real: the C example against the test daemon, and the
+Python demo with no TENSORD_ADDRESS, so it starts (and stops) its own private daemon."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def test_c_example():
+    exe = os.environ.get("TENSORD_EXAMPLE", os.path.join(ROOT, "build", "example_c"))
+    out = subprocess.run([exe, os.environ["TENSORD_ADDRESS"]], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "a @ b + 1 = [[8.5, 9], [19, 15]], sum = 51.5" in out.stdout
+    assert "must match the size of tensor b" in out.stdout
+
+
+def test_demo_starts_private_daemon(tmp_path):
+    env = dict(os.environ)
+    env.pop("TENSORD_ADDRESS", None)
+    env["XDG_RUNTIME_DIR"] = str(tmp_path)  # no default daemon there: a private one must start
+    env["ASAN_OPTIONS"] = "allocator_may_return_null=1:detect_leaks=1"
+    demo = os.path.join(ROOT, "client_py", "examples", "demo.py")
+    proc = subprocess.Popen([sys.executable, demo], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    # the private daemon of that process is gone with it
+    left = subprocess.run(["pgrep", "-f", "private-%d.sock" % proc.pid], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "private daemon still running: " + left.stdout
