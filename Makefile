@@ -37,7 +37,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['include'])" 2>/dev/null)
 PY_DIR := $(BUILD)/python/tensord
-PY_SRC := $(wildcard client_py/tensord/*.py)
+PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py)
 
 DAEMON := $(BUILD)/tensord
 DAEMON_ASAN := $(BUILD)/asan/tensord
@@ -93,7 +93,7 @@ $(EXAMPLE): client_c/example/example.c $(LIBTD)
 # ---- Python package: pure-Python files + the _C extension over libtensord
 python: $(PY_EXT) $(patsubst client_py/tensord/%,$(PY_DIR)/%,$(PY_SRC)) $(PY_DIR)/libtensord.so
 $(PY_DIR)/%.py: client_py/tensord/%.py
-	@mkdir -p $(PY_DIR)
+	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 $(PY_DIR)/libtensord.so: $(LIBTD)
 	@mkdir -p $(PY_DIR)
@@ -134,7 +134,8 @@ demo: deps
 bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
 
-PY_SITE := $(PREFIX)/lib/python3/dist-packages
+# Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
+PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PY_SITE)/tensord
