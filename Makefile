@@ -48,7 +48,7 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
-.PHONY: all deps test check pytest demo install gen check-gen python bench clean
+.PHONY: all deps test check valgrind pytest demo install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -110,6 +110,17 @@ $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(filte
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
 		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
+# the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
+$(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(filter-out daemon/address.c,$(CLIENT_SRC))) $(PB_OPT)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+
+VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session
+valgrind: $(VALGRIND_CHECKS)
+	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q \
+		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
+
 deps:
 	@sh tests/install_deps.sh
 
@@ -125,6 +136,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) check-gen
 	$(MAKE) check
+	$(MAKE) valgrind
 	$(MAKE) pytest
 
 demo: deps
