@@ -107,7 +107,9 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
         .op = a->op, .flags = a->flags, .compute_dtype = inf->compute_dtype, .n_in = a->n_in,
         .attrs = a->attrs, .n_attr = a->n_attr, .rng = rng,
     };
-    bool inplace = a->flags & TD_RF_INPLACE, cast_family = td_op_table[a->op].family == TD_FAM_CAST;
+    /* CAST/CLONE handle every dtype; EMPTY writes nothing, so it needs no float32 stand-in */
+    bool inplace = a->flags & TD_RF_INPLACE,
+         cast_family = td_op_table[a->op].family == TD_FAM_CAST || a->op == TD_OP_EMPTY;
     int n_res = 0;
     if (prepare_inputs(a, inf, in, kin, &t, st))
         goto out_fail;
