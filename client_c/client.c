@@ -189,7 +189,7 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
         .op = (uint16_t)op, .flags = (uint8_t)flags, .n_in = (uint16_t)n_in, .in = metas,
         .attrs = attrs, .n_attr = (uint32_t)n_attr, .default_float = c->default_float,
     };
-    struct td_meta om[2];
+    struct td_meta om[TD_MAX_OUTPUTS];
     struct td_infer inf;
     if (td_meta_infer(&a, om, &inf, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
@@ -201,12 +201,24 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
         out[j].m = om[j];
+        out[j].storage_id = inf.out_is_view ? in[0]->storage_id : out[j].handle;
         *w++ = out[j].handle;
     }
     for (int i = 0; i < n_in; i++)
         *w++ = in[i]->handle;
     memcpy(w, attrs, sizeof(int64_t) * n_attr);
     return maybe_flush(c, st);
+}
+
+enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
+{
+    int64_t attr = dt;
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = op_locked(c, TD_OP_SET_DEFAULT_DTYPE, 0, NULL, 0, &attr, 1, NULL, st);
+    if (!code)
+        c->default_float = dt;
+    pthread_mutex_unlock(&c->lock);
+    return code;
 }
 
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,

@@ -29,6 +29,7 @@ typedef struct td_client td_client_t;
 struct td_t {
     uint64_t handle;
     struct td_meta m;
+    uint64_t storage_id; /* handle of the tensor that created the storage (views inherit it) */
 };
 
 /* Connects: address NULL means $TENSORD_ADDRESS, else the default socket.  Waits up to
@@ -38,6 +39,9 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
 void td_client_free(td_client_t *c);
 /* Session id assigned by the daemon. */
 uint64_t td_client_session(const td_client_t *c);
+/* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
+ * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */
+enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st);
 /* Daemon counters over a separate call (address as in td_client_connect). */
 struct td_stats;
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exec.h"
+#include "../kernels/shape_internal.h"
 
 #define MAX_TEMPS (TD_MAX_INPUTS + 4)
 
@@ -77,6 +78,7 @@ static int wanted_input_dtype(const struct td_op_args *a, const struct td_infer 
     case TD_FAM_COPY:
     case TD_FAM_FILL: return -1; /* as it is */
     case TD_FAM_WHERE: return i == 0 ? TD_DTYPE_BOOL : inf->compute_dtype;
+    case TD_FAM_INDEX: return td__index_input_is_index(a->op, i) ? -1 : inf->compute_dtype;
     default: return inf->compute_dtype;
     }
 }
@@ -102,7 +104,7 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
                              struct td_status *st)
 {
     struct temps t = {.n = 0};
-    struct td_kt kin[TD_MAX_INPUTS], kout[2], final[2];
+    struct td_kt kin[TD_MAX_INPUTS], kout[TD_MAX_OUTPUTS], final[TD_MAX_OUTPUTS];
     struct td_kctx k = {
         .op = a->op, .flags = a->flags, .compute_dtype = inf->compute_dtype, .n_in = a->n_in,
         .attrs = a->attrs, .n_attr = a->n_attr, .rng = rng,
@@ -136,7 +138,13 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
         }
         k.out[j] = &kout[j];
     }
+    char kmsg[TD_KMSG_LEN] = "";
+    k.msg = kmsg;
     enum td_code c = td_cpu_kernels[a->op](&k);
+    if (c && kmsg[0]) {
+        td_status_set(st, c, "%s", kmsg);
+        goto out_fail;
+    }
     if (c) {
         td_status_set(st, c, "%s: kernel failed (%s)", td_op_name(a->op),
                       c == TD_CODE_INVALID_ARGUMENT && a->op == TD_OP_DIV ? "ZeroDivisionError" : td_code_name(c));

@@ -22,6 +22,7 @@ struct td_session {
     char peer[128];
     struct td_handles handles;
     struct td_rng rng;
+    uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
     uint64_t records_seen;
     struct td_status err;    /* sticky */
     uint64_t err_record;
@@ -63,6 +64,7 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     snprintf(s->peer, sizeof s->peer, "%s", peer ? peer : "?");
     td_handles_init(&s->handles);
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
+    s->default_float = TD_DTYPE_FLOAT32;
     atomic_fetch_add(&st_sessions_total, 1);
     return s;
 }
@@ -109,6 +111,10 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
 {
     if (a->op == TD_OP_MANUAL_SEED) {
         td_rng_seed(&s->rng, (uint64_t)a->attrs[0]);
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_SET_DEFAULT_DTYPE) {
+        s->default_float = (uint8_t)a->attrs[0];
         return TD_CODE_OK;
     }
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[0];
@@ -181,9 +187,9 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, const 
     struct td_op_args a = {
         .op = h->op, .flags = h->flags, .n_in = h->n_in, .in = in_m,
         .attrs = (const int64_t *)(ins + h->n_in), .n_attr = h->n_attr,
-        .default_float = TD_DTYPE_FLOAT32,
+        .default_float = (enum td_dtype)s->default_float,
     };
-    struct td_meta out_m[2];
+    struct td_meta out_m[TD_MAX_OUTPUTS];
     struct td_infer inf;
     if (td_meta_infer(&a, out_m, &inf, st))
         return;
@@ -191,7 +197,7 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, const 
         do_ctrl(s, &a, h->n_in ? in[0] : NULL, payload, payload_len, sync, reply, st);
         return;
     }
-    struct td_tensor res[2] = {{.storage = NULL}};
+    struct td_tensor res[TD_MAX_OUTPUTS] = {{.storage = NULL}};
     if (inf.out_is_view) {
         res[0].m = out_m[0];
         res[0].storage = in[0]->storage;

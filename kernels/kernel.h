@@ -36,11 +36,16 @@ struct td_kctx {
     uint8_t compute_dtype;
     int n_in, n_out;
     struct td_kt *in[TD_MAX_INPUTS];
-    struct td_kt *out[2];
+    struct td_kt *out[TD_MAX_OUTPUTS];
     const int64_t *attrs;
     uint32_t n_attr;
     struct td_rng *rng;
+    /* optional: a failing kernel may write PyTorch's message here (TD_KMSG_LEN bytes, NUL-terminated);
+     * the executor then uses it as the error message instead of its generic one */
+    char *msg;
 };
+
+#define TD_KMSG_LEN 200
 
 typedef enum td_code (*td_kernel_fn)(struct td_kctx *k);
 

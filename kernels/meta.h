@@ -20,6 +20,7 @@
 
 #define TD_MAX_NUMEL (INT64_C(1) << 40) /* absurd-size guard: 1 Ti elements */
 #define TD_MAX_INPUTS 255
+#define TD_MAX_OUTPUTS 3 /* most outputs one op creates (linalg.svd: U, S, Vh) */
 
 struct td_meta {
     uint8_t dtype; /* enum td_dtype */
@@ -48,7 +49,7 @@ struct td_infer {
     bool out_is_view;      /* outputs share input 0's storage */
 };
 
-/* Fills out[0..n_out) and *inf, or returns an error with a PyTorch-like message.
+/* Fills out[0..n_out) (out holds TD_MAX_OUTPUTS metas) and *inf, or returns an error with a PyTorch-like message.
  * INVALID_ARGUMENT: shape/dtype mismatch (RuntimeError); OUT_OF_RANGE: a dim or index
  * out of range (IndexError); FAILED_PRECONDITION: wrong argument kind (TypeError). */
 enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,

@@ -20,9 +20,13 @@ enum td_family {
     TD_FAM_CAST, TD_FAM_COPY, TD_FAM_FILL, TD_FAM_REDUCE, TD_FAM_MATMUL, TD_FAM_VIEW,
     TD_FAM_CAT,
     /* math families (issue 3) */
+    TD_FAM_MUNARY, TD_FAM_MBINARY, TD_FAM_MTERNARY, TD_FAM_SOFTMAX, TD_FAM_CUMULATIVE, TD_FAM_STAT,
     /* linear algebra families (issue 3) */
+    TD_FAM_LINALG,
     /* indexing/sorting families (issue 3) */
+    TD_FAM_INDEX, TD_FAM_SORT,
     /* shape/random families (issue 3) */
+    TD_FAM_MOVE, TD_FAM_RANDOM,
 };
 
 enum td_op {

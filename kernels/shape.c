@@ -437,6 +437,8 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "op 0 (none) is not executable");
     if (a->op == TD_OP_MANUAL_SEED)
         return td__need_attrs(a, 1, st);
+    if (a->op == TD_OP_SET_DEFAULT_DTYPE)
+        return td__infer_set_default_dtype(a, st);
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
     /* UPLOAD and READ address the contiguous bytes of their input */
@@ -471,9 +473,20 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     case TD_FAM_VIEW: return td__infer_view(a, out, inf, st);
     case TD_FAM_CAT: return td__infer_cat(a, out, inf, st);
     /* math families (issue 3) */
+    case TD_FAM_MUNARY:
+    case TD_FAM_MBINARY:
+    case TD_FAM_MTERNARY: return td__infer_math_elem(a, out, inf, st);
+    case TD_FAM_SOFTMAX:
+    case TD_FAM_CUMULATIVE: return td__infer_math_dim(a, out, inf, st);
+    case TD_FAM_STAT: return td__infer_math_stat(a, out, inf, st);
     /* linear algebra families (issue 3) */
+    case TD_FAM_LINALG: return td__infer_linalg(a, out, inf, st);
     /* indexing/sorting families (issue 3) */
+    case TD_FAM_INDEX: return td__infer_index(a, out, inf, st);
+    case TD_FAM_SORT: return td__infer_sort(a, out, inf, st);
     /* shape/random families (issue 3) */
+    case TD_FAM_MOVE: return td__infer_move(a, out, inf, st);
+    case TD_FAM_RANDOM: return td__infer_random(a, out, inf, st);
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
 }

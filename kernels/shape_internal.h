@@ -21,4 +21,30 @@ enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, str
 enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st);
 
+/* shape_move.c: FLIP, TRIL, TRIU; the random family (issue 3) */
+enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                            struct td_status *st);
+enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                              struct td_status *st);
+enum td_code td__infer_set_default_dtype(const struct td_op_args *a, struct td_status *st);
+/* shape_math.c (issue 3 math): MUNARY/MBINARY/MTERNARY, SOFTMAX/CUMULATIVE, STAT */
+enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st);
+enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                struct td_status *st);
+enum td_code td__infer_math_stat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st);
+
+/* shape_index.c (issue 3 indexing): GATHER/SCATTER/INDEX/INDEX_PUT, SORT/SEARCHSORTED/HISTC */
+enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                             struct td_status *st);
+enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                            struct td_status *st);
+/* true when input i of an INDEX-family op is an index tensor the kernel reads as int64 as it is */
+bool td__index_input_is_index(unsigned op, int i);
+
+/* shape_linalg.c (issue 3 linear algebra): the LINALG family (LAPACK-backed ops) */
+enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                              struct td_status *st);
+
 #endif

@@ -45,6 +45,43 @@
  *   SLICE       0 dim, 1 start, 2 end, 3 step (already clamped by the client; re-checked)
  *   SELECT      0 dim, 1 index
  *   CAT         0 dim
+ *   LINALG_*    A (and B) are batches of matrices in the last two dims, batch dims equal
+ *               (the client broadcasts); outputs and info semantics: kernels/shape_linalg.c.
+ *               CHOLESKY 0 upper; QR 0 mode (0 reduced, 1 complete, 2 r); SVD 0 full_matrices,
+ *               1 compute_uv; EIGH 0 upper, 1 compute_v; LSTSQ 0 rcond (double bits, < 0:
+ *               default), 1 driver (0 gelsy, 1 gelsd, 2 gelss, 3 gels); INV, SOLVE, DET,
+ *               SLOGDET, EIG: none
+ *   GATHER      0 dim (self, index int64);  SCATTER: 0 dim, 1 reduce (0 none, 1 add, 2 multiply)
+ *               (self, index int64, src of self's dtype)
+ *   INDEX       0 first indexed dim, 1 mode; inputs (self, idx0..idxk-1): int64, one shape, on
+ *               dims [dim, dim+k); output self[:dim] + idx shape + self[dim+k:].  Modes set negative
+ *               wrapping and torch's message: 0 advanced indexing, 1 index_select/index_add_
+ *               ("index out of range in self"), 2 take/put_, 3 index_fill_, 4 index_copy_
+ *   INDEX_PUT   0 dim, 1 mode, 2 accumulate; inputs (self, values of the indexed shape, idx...)
+ *   NONZERO     0 count of non-zero elements (learned first); output (count, ndim) int64
+ *   SORT        0 dim, 1 descending, 2 stable (always stable); outputs values, int64 indices
+ *   SEARCHSORTED 0 right, 1 out_int32; inputs (sorted_sequence, values)
+ *   HISTC       0 bins, 1 min, 2 max (double bits; the client resolves min == max)
+ *   MUNARY      LOGIT: 0 has_eps, 1 eps (double bits); NAN_TO_NUM: 0 nan, 1 posinf, 2 neginf
+ *               (double bits, the client fills torch's defaults); predicates, FRAC: none
+ *   MBINARY     like BINARY: 0-1 scalar operand when n_in == 1 (TD_RF_SCALAR_LHS: XLOGY)
+ *   MTERNARY    LERP: inputs (start, end[, weight]), 0-1 weight scalar when n_in == 2;
+ *               ADDCMUL/ADDCDIV: inputs (self, tensor1, tensor2), 0-1 value scalar
+ *   SOFTMAX     0 dim, 1 dtype or -1;  CUMULATIVE: 0 dim, 1 dtype or -1 (CUMSUM, CUMPROD)
+ *   STAT        0 dim mask, 1 keepdim, 2 dtype or -1 (NORM, NANSUM, NANMEAN), 3 per op:
+ *               VAR/STD/VAR_MEAN/STD_MEAN correction; NORM p (double bits);
+ *               AMINMAX 1 = a dim was given; MEDIAN ignores 0-1 (all elements, 0-d)
+ *   FLIP        0 dim mask (bit d = flip dim d)
+ *   TRIL, TRIU  0 diagonal
+ *   UNIFORM_    0 from, 1 to (doubles as bits), 2 the tensor's dtype (bits drawn fit its mantissa)
+ *   NORMAL_, LOG_NORMAL_  0 mean, 1 std (doubles); CAUCHY_: 0 median, 1 sigma
+ *   EXPONENTIAL_ 0 lambda; GEOMETRIC_, BERNOULLI_: 0 p (doubles)
+ *   RANDOM_     0 from, 1 to (int64, to exclusive)
+ *   BERNOULLI_P none (input: the probabilities; output like it)
+ *   MULTINOMIAL 0 num_samples, 1 replacement
+ *   RANDPERM    0 dtype, 1 n
+ *   GET_RNG_STATE, SET_RNG_STATE  none; input: contiguous uint8[32], the session generator's state
+ *   SET_DEFAULT_DTYPE  0 dtype (floating): the session's default float for promotion (CTRL)
  */
 #ifndef TD_RECORD_H
 #define TD_RECORD_H

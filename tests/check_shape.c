@@ -282,7 +282,7 @@ START_TEST(test_fuzz_every_op)
         int64_t attrs[24];
         for (int k = 0; k < 24; k++)
             attrs[k] = (rand() % 3 == 0) ? (int64_t)rand() - RAND_MAX / 2 : rand() % 4 - 1;
-        struct td_meta out[2];
+        struct td_meta out[TD_MAX_OUTPUTS];
         struct td_infer inf;
         struct td_status st = TD_STATUS_INIT;
         enum td_code c = infer((unsigned)_i, (unsigned)(rand() % 4), in, rand() % 4, attrs, rand() % 25, out, &inf, &st);

@@ -203,7 +203,7 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (attrs[i] == -1 && PyErr_Occurred())
             goto out;
     }
-    struct td_t out[2];
+    struct td_t out[TD_MAX_OUTPUTS];
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
         td_ext_raise(&st);
@@ -312,6 +312,20 @@ static PyObject *m_to_bytes(PyObject *self, PyObject *o)
     return b;
 }
 
+static PyObject *m_set_default_float(PyObject *self, PyObject *arg)
+{
+    long dt = PyLong_AsLong(arg);
+    if (dt == -1 && PyErr_Occurred())
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_client_set_default_float(c, (enum td_dtype)dt, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
 static PyObject *m_sync(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_get_client();
@@ -339,6 +353,7 @@ static PyMethodDef methods[] = {
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
     {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
+    {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
     {NULL, NULL, 0, NULL},
 };
 

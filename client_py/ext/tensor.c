@@ -163,6 +163,7 @@ static PyObject *get_ndim(TensorObject *self, void *c) { return PyLong_FromLong(
 static PyObject *get_strides(TensorObject *self, void *c) { return int_tuple(self->t.m.strides, self->t.m.ndim); }
 static PyObject *get_offset(TensorObject *self, void *c) { return PyLong_FromLongLong(self->t.m.offset); }
 static PyObject *get_nbytes(TensorObject *self, void *c) { return PyLong_FromLongLong(self->t.m.storage_nbytes); }
+static PyObject *get_storage_key(TensorObject *self, void *c) { return PyLong_FromUnsignedLongLong(self->t.storage_id); }
 
 static PyGetSetDef getset[] = {
     {"shape", (getter)get_shape, NULL, "the tensor's sizes", NULL},
@@ -173,6 +174,7 @@ static PyGetSetDef getset[] = {
     {"_strides", (getter)get_strides, NULL, NULL, NULL},
     {"_offset", (getter)get_offset, NULL, NULL, NULL},
     {"_storage_nbytes", (getter)get_nbytes, NULL, NULL, NULL},
+    {"_storage_key", (getter)get_storage_key, NULL, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -86,3 +86,7 @@ class no_grad:
 enable_grad = no_grad
 
 # ---- issue 3 areas: each module attaches its functions here and its methods to Tensor ----
+from ._shape import *  # shape, data movement, random, dtype control, interop (also tensord.nn)
+from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
+from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
+from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique

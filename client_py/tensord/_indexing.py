@@ -1,5 +1,6 @@
 """Basic indexing: ints, slices with positive steps, None, Ellipsis and bools become a
-chain of SELECT / SLICE / UNSQUEEZE views; assignment writes through that view."""
+chain of SELECT / SLICE / UNSQUEEZE views; assignment writes through that view.
+Indices with tensors, lists or arrays (advanced indexing) go to _advindex."""
 import builtins
 
 import numpy as _np
@@ -27,6 +28,13 @@ def _is_bool_index(x):
     return isinstance(x, TB) and x.ndim == 0 and x.dtype._name == "bool"
 
 
+def _needs_advanced(idx):
+    for x in (idx if isinstance(idx, tuple) else (idx,)):
+        if isinstance(x, (list, _np.ndarray)) or (isinstance(x, TB) and x.ndim > 0):
+            return True
+    return False
+
+
 def _normalize(t, idx):
     if not isinstance(idx, tuple):
         idx = (idx,)
@@ -52,6 +60,9 @@ def _normalize(t, idx):
 
 
 def getitem(t, idx):
+    if _needs_advanced(idx):
+        from ._advindex import adv_getitem  # imported late: _advindex needs the Tensor class
+        return adv_getitem(t, idx)
     idx, fill = _normalize(t, idx)
     r, d = t, 0
     for x in idx:
@@ -78,9 +89,8 @@ def getitem(t, idx):
             d += 1
         elif _is_int_index(x):
             r = _C.op(O.SELECT, (r,), (d, index_int(x)), 0)[0]
-        elif isinstance(x, (TB, list, _np.ndarray)):
-            raise NotImplementedError("advanced indexing (tensor, list or array indices) is not implemented "
-                                      "by tensord yet")
+        elif isinstance(x, (TB, list, _np.ndarray)):  # a 0-d float/bool tensor: not an index
+            raise IndexError("tensors used as indices must be long, byte or bool tensors")
         elif isinstance(x, str):
             raise TypeError("new(): invalid data type 'str'")
         else:
@@ -92,6 +102,9 @@ def getitem(t, idx):
 
 
 def setitem(t, idx, value):
+    if _needs_advanced(idx):
+        from ._advindex import adv_setitem
+        return adv_setitem(t, idx, value)
     v = getitem(t, idx)
     if isinstance(value, TB):
         # torch drops leading size-1 dims of the value (slicePrefix1sSize) before copying

@@ -83,6 +83,98 @@ UNSQUEEZE = 79
 SLICE = 80
 SELECT = 81
 CAT = 82
+TAN = 83
+ASIN = 84
+ACOS = 85
+ATAN = 86
+SINH = 87
+COSH = 88
+ASINH = 89
+ACOSH = 90
+ATANH = 91
+EXP2 = 92
+EXPM1 = 93
+LOG2 = 94
+LOG10 = 95
+ERF = 96
+ERFC = 97
+ERFINV = 98
+LGAMMA = 99
+DIGAMMA = 100
+FRAC = 101
+LOGIT = 102
+NAN_TO_NUM = 103
+ISNAN = 104
+ISINF = 105
+ISPOSINF = 106
+ISNEGINF = 107
+ISFINITE = 108
+SIGNBIT = 109
+ATAN2 = 110
+HYPOT = 111
+COPYSIGN = 112
+XLOGY = 113
+LOGADDEXP = 114
+LOGADDEXP2 = 115
+FMOD = 116
+LERP = 117
+ADDCMUL = 118
+ADDCDIV = 119
+SOFTMAX = 120
+LOG_SOFTMAX = 121
+CUMSUM = 122
+CUMPROD = 123
+CUMMAX = 124
+CUMMIN = 125
+LOGCUMSUMEXP = 126
+VAR = 127
+STD = 128
+VAR_MEAN = 129
+STD_MEAN = 130
+LOGSUMEXP = 131
+NORM = 132
+NANSUM = 133
+NANMEAN = 134
+COUNT_NONZERO = 135
+AMINMAX = 136
+MEDIAN = 137
+MEDIAN_DIM = 138
+MODE = 139
+LINALG_INV = 140
+LINALG_SOLVE = 141
+LINALG_DET = 142
+LINALG_SLOGDET = 143
+LINALG_CHOLESKY = 144
+LINALG_QR = 145
+LINALG_SVD = 146
+LINALG_EIGH = 147
+LINALG_EIG = 148
+LINALG_LSTSQ = 149
+GATHER = 150
+SCATTER = 151
+INDEX = 152
+INDEX_PUT = 153
+SORT = 154
+SEARCHSORTED = 155
+HISTC = 156
+NONZERO = 157
+FLIP = 158
+TRIL = 159
+TRIU = 160
+UNIFORM_ = 161
+NORMAL_ = 162
+EXPONENTIAL_ = 163
+CAUCHY_ = 164
+LOG_NORMAL_ = 165
+GEOMETRIC_ = 166
+RANDOM_ = 167
+BERNOULLI_ = 168
+BERNOULLI_P = 169
+MULTINOMIAL = 170
+RANDPERM = 171
+GET_RNG_STATE = 172
+SET_RNG_STATE = 173
+SET_DEFAULT_DTYPE = 174
 
 NAMES = (
     "none",
@@ -168,4 +260,96 @@ NAMES = (
     "slice",
     "select",
     "cat",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "exp2",
+    "expm1",
+    "log2",
+    "log10",
+    "erf",
+    "erfc",
+    "erfinv",
+    "lgamma",
+    "digamma",
+    "frac",
+    "logit",
+    "nan_to_num",
+    "isnan",
+    "isinf",
+    "isposinf",
+    "isneginf",
+    "isfinite",
+    "signbit",
+    "atan2",
+    "hypot",
+    "copysign",
+    "xlogy",
+    "logaddexp",
+    "logaddexp2",
+    "fmod",
+    "lerp",
+    "addcmul",
+    "addcdiv",
+    "softmax",
+    "log_softmax",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "logsumexp",
+    "norm",
+    "nansum",
+    "nanmean",
+    "count_nonzero",
+    "aminmax",
+    "median",
+    "median_dim",
+    "mode",
+    "linalg_inv",
+    "linalg_solve",
+    "linalg_det",
+    "linalg_slogdet",
+    "linalg_cholesky",
+    "linalg_qr",
+    "linalg_svd",
+    "linalg_eigh",
+    "linalg_eig",
+    "linalg_lstsq",
+    "gather",
+    "scatter",
+    "index",
+    "index_put",
+    "sort",
+    "searchsorted",
+    "histc",
+    "nonzero",
+    "flip",
+    "tril",
+    "triu",
+    "uniform_",
+    "normal_",
+    "exponential_",
+    "cauchy_",
+    "log_normal_",
+    "geometric_",
+    "random_",
+    "bernoulli_",
+    "bernoulli_p",
+    "multinomial",
+    "randperm",
+    "get_rng_state",
+    "set_rng_state",
+    "set_default_dtype",
 )

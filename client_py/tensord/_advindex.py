@@ -1,0 +1,827 @@
+"""Indexing, sorting and searching (issue 3): gather/scatter, index_* ops, masked ops,
+take/put, nonzero, advanced indexing (used by _indexing for tensor/list/mask indices),
+sort/argsort/topk/kthvalue, unique, bincount, histc, searchsorted, bucketize.
+
+Everything is built on a handful of C ops (ops.def): GATHER, SCATTER, INDEX (self
+indexed by k broadcast int64 tensors on consecutive dims from `dim`), INDEX_PUT (the
+write form, with accumulate), NONZERO, SORT, SEARCHSORTED, HISTC.  Index values are
+checked by the daemon when the op runs, so an out-of-range index raises at the next
+sync (IndexError/RuntimeError with PyTorch's message).  Ops whose output size depends
+on data (nonzero, boolean masks, unique, bincount) read a count first (a sync).
+"""
+import builtins
+
+import numpy as _np
+
+from . import _C
+from . import _ops as O
+from . import _ops_py as F
+from ._dtype import DTYPES
+from ._ops_py import TB, _op1, _check_tensor, _type_error, index_int, is_scalar, wrap_dim, INPLACE
+
+_INT64, _INT32, _UINT8, _BOOL = DTYPES[4], DTYPES[5], DTYPES[8], DTYPES[9]
+_FLOAT64 = DTYPES[1]
+
+# INDEX / INDEX_PUT modes (kernels/cpu/index.c): negative wrapping and PyTorch's message
+M_ADV, M_SELF, M_TAKE, M_FILL, M_COPY = 0, 1, 2, 3, 4
+
+__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_fill",
+           "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "index_put", "nonzero",
+           "argwhere", "where", "sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
+           "bincount", "histc", "searchsorted", "bucketize"]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _tensor(data, dtype=None):
+    from ._creation import tensor
+    return tensor(data, dtype=dtype)
+
+
+def _expand(t, sizes):
+    sizes = list(sizes)
+    if list(t.shape) == sizes:
+        return t
+    return _op1(O.EXPAND, (t,), [len(sizes)] + sizes)
+
+
+def _view(t, sizes):
+    sizes = list(sizes)
+    return F.reshape(t, sizes)
+
+
+def _shape_str(s):
+    return "[" + ", ".join(str(x) for x in s) + "]"
+
+
+def _broadcast_shapes(shapes, msg):
+    nd = builtins.max((len(s) for s in shapes), default=0)
+    out = [1] * nd
+    for s in shapes:
+        for i, v in enumerate(s):
+            j = nd - len(s) + i
+            if v != 1:
+                if out[j] != 1 and out[j] != v:
+                    raise msg()
+                out[j] = v
+    return out
+
+
+def _scalar_tensor(v, dtype):
+    """0-d tensor of dtype from a Python number or a 0-d tensor."""
+    if isinstance(v, TB):
+        return F.cast(v, dtype)
+    from ._creation import full
+    return full((), F._pyscalar(v), dtype=dtype)
+
+
+def _item(t):
+    return t.item()
+
+
+def _index_tensor(x):
+    """A tensor/list/ndarray index as a tensor (int64 or bool)."""
+    if isinstance(x, TB):
+        return x
+    if isinstance(x, _np.ndarray):
+        return _tensor(x)
+    t = _tensor(x)
+    if t.numel() == 0 and t.dtype.is_floating_point:  # [] indexes nothing
+        t = F.cast(t, _INT64)
+    return t
+
+
+def _count_nonzero(x):
+    if x.numel() == 0:
+        return 0
+    return builtins.int(_item(F.sum(F.ne(x, 0) if x.dtype is not _BOOL else x)))
+
+
+def _nonzero_2d(x):
+    """(count, ndim) int64 coordinates of the non-zero elements of x."""
+    return _op1(O.NONZERO, (x,), [_count_nonzero(x)])
+
+
+def _mask_to_indices(mask):
+    """Bool mask -> one int64 index tensor per mask dim."""
+    nz = _nonzero_2d(mask)
+    return [_op1(O.SELECT, (nz,), (1, j)) for j in range(mask.ndim)]
+
+
+def _long_index(t, msg="tensors used as indices must be long, byte or bool tensors", exc=IndexError):
+    if t.dtype is _INT64:
+        return t
+    raise exc(msg)
+
+
+# ---------------------------------------------------------------- advanced indexing core
+
+def _adv_entries(r, entries):
+    """entries: [(dim, tensor)] on view r, ascending dims -> [(dim, int64 tensor)] with
+    bool masks turned into coordinate tensors (one per mask dim)."""
+    out = []
+    for d, t in entries:
+        if t.dtype is _BOOL or t.dtype is _UINT8:
+            for j in range(t.ndim):
+                if d + j >= r.ndim or t.shape[j] != r.shape[d + j]:
+                    raise IndexError("The shape of the mask %s at index %d does not match the shape of the indexed "
+                                     "tensor %s at index %d" % (_shape_str(t.shape), j, _shape_str(r.shape), d + j))
+            for j, it in enumerate(_mask_to_indices(t)):
+                out.append((d + j, it))
+        else:
+            out.append((d, _long_index(t)))
+    return out
+
+
+def _adv_plan(r, entries):
+    """(base view, index tensors broadcast to one shape, first indexed dim) for INDEX."""
+    entries = _adv_entries(r, entries)
+    shapes = [list(t.shape) for _, t in entries]
+    bshape = _broadcast_shapes(shapes, lambda: IndexError(
+        "shape mismatch: indexing tensors could not be broadcast together with shapes "
+        + ", ".join(_shape_str(s) for s in shapes)))
+    idx = tuple(_expand(t, bshape) for _, t in entries)
+    dims = [d for d, _ in entries]
+    adjacent = builtins.all(dims[i] + 1 == dims[i + 1] for i in range(len(dims) - 1))
+    if adjacent:
+        return r, idx, dims[0]
+    rest = [d for d in range(r.ndim) if d not in dims]
+    perm = dims + rest
+    return _op1(O.PERMUTE, (r,), [len(perm)] + perm), idx, 0
+
+
+def _indexed_shape(base, idx, dim):
+    k = len(idx)
+    return list(base.shape[:dim]) + list(idx[0].shape) + list(base.shape[dim + k:])
+
+
+def _is_adv(x):
+    if isinstance(x, (list, _np.ndarray)):
+        return True
+    return isinstance(x, TB) and x.ndim > 0
+
+
+def _basic_pass(t, idx):
+    """Applies ints/slices/None/Ellipsis (torch applies these first) and returns the view
+    plus [(dim in the view, index tensor)] for the advanced indices."""
+    from ._indexing import _is_bool_index, _is_int_index, getitem as _basic_getitem
+    idx = tuple(_index_tensor(x) if isinstance(x, (list, _np.ndarray)) else x for x in idx)
+    consumed, n_ell = 0, 0
+    for x in idx:
+        if x is Ellipsis:
+            n_ell += 1
+        elif x is None or _is_bool_index(x):
+            pass
+        elif isinstance(x, TB) and x.ndim > 0 and (x.dtype is _BOOL or x.dtype is _UINT8):
+            consumed += x.ndim
+        else:
+            consumed += 1
+    if n_ell > 1:
+        first = idx.index(Ellipsis)
+        idx = tuple(x for i, x in enumerate(idx) if x is not Ellipsis or i == first)
+    if consumed > t.ndim:
+        raise IndexError("too many indices for tensor of dimension %d" % t.ndim)
+    fill = t.ndim - consumed
+    basic, entries, d = [], [], 0
+    for x in idx:
+        if x is Ellipsis:
+            basic.append(x)
+            d += fill
+        elif x is None or _is_bool_index(x) or isinstance(x, slice):
+            basic.append(x)
+            d += 1
+        elif isinstance(x, TB) and x.ndim > 0:
+            if x.dtype is not _BOOL and x.dtype is not _UINT8 and x.dtype is not _INT64:
+                raise IndexError("tensors used as indices must be long, byte or bool tensors")
+            m = x.ndim if x.dtype in (_BOOL, _UINT8) else 1
+            entries.append((d, x))
+            basic.extend([slice(None)] * m)
+            d += m
+        elif _is_int_index(x):
+            basic.append(x)
+        else:
+            basic.append(x)  # the basic path raises the right error
+    return _basic_getitem(t, tuple(basic)), entries
+
+
+def needs_advanced(idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    return builtins.any(_is_adv(x) for x in idx)
+
+
+def adv_getitem(t, idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    r, entries = _basic_pass(t, idx)
+    base, ix, dim = _adv_plan(r, entries)
+    return _C.op(O.INDEX, (base,) + ix, [dim, M_ADV], 0)[0]
+
+
+def _value_for(base, ix, dim, value, dtype):
+    """value as a tensor of dtype broadcast to the indexed shape."""
+    shape = _indexed_shape(base, ix, dim)
+    if isinstance(value, TB):
+        if value.dtype is not dtype:  # torch's index_put_ does not convert tensors
+            raise RuntimeError("Index put requires the source and destination dtypes match, got %s for the "
+                               "destination and %s for the source." % (_tname(dtype), _tname(value.dtype)))
+        v = value
+        if v._storage_key == base._storage_key:
+            v = F.clone(v)
+    elif is_scalar(value):
+        v = _scalar_tensor(value, dtype)
+    else:
+        v = _tensor(value, dtype=dtype)
+    while v.ndim > len(shape) and v.shape[0] == 1:  # torch drops leading 1s of the value
+        v = _op1(O.SELECT, (v,), (0, 0))
+    vs = list(v.shape)
+    if len(vs) > len(shape) or builtins.any(x != 1 and x != y for x, y in zip(vs[::-1], shape[::-1])):
+        raise RuntimeError("shape mismatch: value tensor of shape %s cannot be broadcast to indexing result of "
+                           "shape %s" % (_shape_str(vs), _shape_str(shape)))
+    return _expand(v, shape)
+
+
+def adv_setitem(t, idx, value, accumulate=False):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    r, entries = _basic_pass(t, idx)
+    base, ix, dim = _adv_plan(r, entries)
+    v = _value_for(base, ix, dim, value, t.dtype)
+    _C.op(O.INDEX_PUT, (base, v) + ix, [dim, M_ADV, builtins.int(builtins.bool(accumulate))], INPLACE)
+
+
+# ---------------------------------------------------------------- gather / scatter
+
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    _check_tensor(input, "gather")
+    _check_tensor(index, "gather", "index", 3)
+    return F._out(_op1(O.GATHER, (input, index), [index_int(dim)]), out)
+
+
+_REDUCE = {None: 0, "add": 1, "multiply": 2}
+
+
+def _scatter(input, dim, index, src, value, reduce, inplace, fname):
+    _check_tensor(input, fname)
+    _check_tensor(index, fname, "index", 3)
+    if src is None:
+        src = value
+    if reduce not in _REDUCE:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if not isinstance(src, TB):
+        if not is_scalar(src):
+            raise _type_error(fname, "src", 4, src)
+        src = _expand(_scalar_tensor(src, input.dtype), index.shape)
+        if index.ndim == 0:
+            src = _op1(O.UNSQUEEZE, (src,), (0,)) if input.ndim else src
+    attrs = [index_int(dim), _REDUCE[reduce]]
+    if inplace:
+        _C.op(O.SCATTER, (input, index, src), attrs, INPLACE)
+        return input
+    return _op1(O.SCATTER, (input, index, src), attrs)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    return _scatter(input, dim, index, src, value, reduce, False, "scatter")
+
+
+def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    return _scatter(self, dim, index, src, value, reduce, True, "scatter_")
+
+
+def scatter_add(input, dim, index, src):
+    _check_tensor(src, "scatter_add", "src", 4)
+    return _scatter(input, dim, index, src, None, "add", False, "scatter_add")
+
+
+def scatter_add_(self, dim, index, src):
+    _check_tensor(src, "scatter_add_", "src", 4)
+    return _scatter(self, dim, index, src, None, "add", True, "scatter_add_")
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    _check_tensor(input, "take_along_dim")
+    _check_tensor(indices, "take_along_dim", "indices", 2)
+    if indices.dtype is not _INT64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got %s"
+                           % _tname(indices.dtype))
+    if dim is None:
+        return F._out(_op1(O.GATHER, (F.reshape(input, [-1]), F.reshape(indices, [-1])), [0]), out)
+    d = wrap_dim(dim, input.ndim)
+    if input.ndim != indices.ndim:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                           "but got %d dimensions for input, and %d dimensions for indices"
+                           % (input.ndim, indices.ndim))
+    si, sx = list(indices.shape), list(input.shape)
+    si[d], sx[d] = 1, 1
+    b = _broadcast_shapes([si, sx], lambda: RuntimeError(
+        "shape mismatch: indexing tensors could not be broadcast together"))
+    bi, bx = list(b), list(b)
+    bi[d], bx[d] = indices.shape[d], input.shape[d]
+    return F._out(_op1(O.GATHER, (_expand(input, bx), _expand(indices, bi)), [d]), out)
+
+
+# ---------------------------------------------------------------- index_* ops
+
+def _index_vector(index, fname):
+    if not isinstance(index, TB):
+        raise _type_error(fname, "index", 3, index)
+    if index.ndim > 1:
+        raise IndexError("%s(): Index is supposed to be a vector" % fname)
+    if index.dtype is _INT32:
+        index = F.cast(index, _INT64)
+    if index.dtype is not _INT64:
+        raise RuntimeError("%s(): Expected dtype int32 or int64 for index" % fname)
+    return F.reshape(index, [-1])
+
+
+def index_select(input, dim, index, *, out=None):
+    _check_tensor(input, "index_select")
+    idx = _index_vector(index, "index_select")
+    d = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        r = _C.op(O.INDEX, (F.unsqueeze(input, 0), idx), [0, M_SELF], 0)[0]
+        return F._out(F.reshape(r, []) if r.numel() == 1 else r, out)
+    return F._out(_C.op(O.INDEX, (input, idx), [d, M_SELF], 0)[0], out)
+
+
+def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
+    """self.index_{add,copy}_(dim, index, source) through INDEX_PUT."""
+    _check_tensor(self, fname)
+    idx = _index_vector(index, fname)
+    d = wrap_dim(dim, self.ndim)
+    base = self if self.ndim else F.unsqueeze(self, 0)
+    src = source if source.ndim else F.unsqueeze(source, 0)
+    n = idx.shape[0]
+    if src.ndim and src.ndim > d and src.shape[d] != n or (src.ndim <= d and n != 1):
+        if mode == M_COPY:
+            raise IndexError("index_copy_(): Number of indices (%d) should be equal to source.size(dim) (%d)"
+                             % (n, src.shape[d] if src.ndim > d else 1))
+        raise RuntimeError("%s(): Number of indices (%d) should be equal to source.size(dim): (%d), for dim: %d"
+                           % (fname.rstrip("_") + "_", n, src.shape[d] if src.ndim > d else 1, d))
+    if source.dtype is not self.dtype:
+        if mode == M_COPY:
+            raise RuntimeError("index_copy_(): self and source expected to have the same dtype, but got (self) %s "
+                               "and (source) %s" % (_tname(self.dtype), _tname(source.dtype)))
+        raise RuntimeError("%s(): self (%s) and source (%s) must have the same scalar type"
+                           % (fname.rstrip("_") + "_", _tname(self.dtype), _tname(source.dtype)))
+    attrs = [d, mode, builtins.int(accumulate)]
+    if inplace:
+        _C.op(O.INDEX_PUT, (base, src, idx), attrs, INPLACE)
+        return self
+    r = _C.op(O.INDEX_PUT, (base, src, idx), attrs, 0)[0]
+    return r if self.ndim else F.reshape(r, [])
+
+
+def _tname(dt):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt._name]
+
+
+def _alpha_source(source, alpha, fname):
+    if alpha is None or (not isinstance(alpha, builtins.bool) and alpha == 1):
+        return source
+    return F.mul(source, alpha)
+
+
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    _check_tensor(source, "index_add", "source", 4)
+    return F._out(_index_put_dim(input, dim, index, _alpha_source(source, alpha, "index_add"), M_SELF, True,
+                                 False, "index_add"), out)
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    _check_tensor(source, "index_add_", "source", 4)
+    return _index_put_dim(self, dim, index, _alpha_source(source, alpha, "index_add_"), M_SELF, True, True,
+                          "index_add_")
+
+
+def index_copy(input, dim, index, source):
+    _check_tensor(source, "index_copy", "source", 4)
+    return _index_put_dim(input, dim, index, source, M_COPY, False, False, "index_copy")
+
+
+def index_copy_(self, dim, index, source):
+    _check_tensor(source, "index_copy_", "source", 4)
+    return _index_put_dim(self, dim, index, source, M_COPY, False, True, "index_copy_")
+
+
+def _index_fill(self, dim, index, value, inplace):
+    fname = "index_fill_" if inplace else "index_fill"
+    _check_tensor(self, fname)
+    if isinstance(value, TB) and value.ndim != 0:
+        raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with %d "
+                           "dimension(s)." % value.ndim)
+    if not isinstance(value, TB) and not is_scalar(value):
+        raise _type_error(fname, "value", 3, value, "Number")
+    idx = _index_vector(index, fname)
+    d = wrap_dim(dim, self.ndim)
+    base = self if self.ndim else F.unsqueeze(self, 0)
+    shape = list(base.shape)
+    shape[d] = idx.shape[0]
+    v = _expand(_scalar_tensor(value, self.dtype), shape)
+    attrs = [d, M_FILL, 0]
+    if inplace:
+        _C.op(O.INDEX_PUT, (base, v, idx), attrs, INPLACE)
+        return self
+    r = _C.op(O.INDEX_PUT, (base, v, idx), attrs, 0)[0]
+    return r if self.ndim else F.reshape(r, [])
+
+
+def index_fill(input, dim, index, value):
+    return _index_fill(input, dim, index, value, False)
+
+
+def index_fill_(self, dim, index, value):
+    return _index_fill(self, dim, index, value, True)
+
+
+def _indices_tuple(indices, fname):
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError("%s(): argument 'indices' (position 1) must be tuple of Tensors, not %s"
+                        % (fname, type(indices).__name__))
+    return tuple(indices)
+
+
+def index_put_(self, indices, values, accumulate=False):
+    indices = _indices_tuple(indices, "index_put_")
+    _check_tensor(values, "index_put_", "values", 2)
+    if values.dtype is not self.dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got %s for the destination "
+                           "and %s for the source." % (_tname(self.dtype), _tname(values.dtype)))
+    if len(indices) > self.ndim:
+        raise IndexError("too many indices for tensor of dimension %d" % self.ndim)
+    adv_setitem(self, tuple(x if x is not None else slice(None) for x in indices), values, accumulate)
+    return self
+
+
+def index_put(input, indices, values, accumulate=False):
+    return index_put_(F.clone(input), indices, values, accumulate)
+
+
+# ---------------------------------------------------------------- take / put
+
+def take(input, index):
+    _check_tensor(input, "take")
+    _check_tensor(index, "take", "index", 2)
+    if index.dtype is not _INT64:
+        raise RuntimeError("take(): Expected a long tensor for index, but got %s" % _tname(index.dtype))
+    flat = F.reshape(input, [-1])
+    return _C.op(O.INDEX, (flat, index), [0, M_TAKE], 0)[0]
+
+
+def put_(self, index, source, accumulate=False):
+    _check_tensor(index, "put_", "index", 1)
+    _check_tensor(source, "put_", "source", 2)
+    if index.dtype is not _INT64:
+        raise RuntimeError("put_(): Expected a long tensor for index, but got %s" % _tname(index.dtype))
+    if source.dtype is not self.dtype:
+        raise RuntimeError("put_(): self and source expected to have the same dtype, but got self.dtype = %s and "
+                           "source.dtype = %s" % (_tname(self.dtype), _tname(source.dtype)))
+    if source.numel() != index.numel():
+        raise RuntimeError("put_(): Expected source and index to have the same number of elements, but got source "
+                           "with %d elements and index with %d" % (source.numel(), index.numel()))
+    target = self if self.is_contiguous() else F.clone(self)
+    flat = F.reshape(target, [-1])
+    src = F.reshape(source, list(index.shape))
+    _C.op(O.INDEX_PUT, (flat, src, index), [0, M_TAKE, builtins.int(builtins.bool(accumulate))], INPLACE)
+    if target is not self:
+        F.copy_(self, target)
+    return self
+
+
+def put(input, index, source, accumulate=False):
+    return put_(F.clone(input), index, source, accumulate)
+
+
+# ---------------------------------------------------------------- masks
+
+def _check_mask(mask, fname):
+    _check_tensor(mask, fname, "mask", 2)
+    if mask.dtype is _UINT8:
+        return F.cast(mask, _BOOL)
+    if mask.dtype is not _BOOL:
+        raise RuntimeError("%s only supports boolean masks, but got mask with dtype %s"
+                           % (fname, mask.dtype._name if mask.dtype._name != "uint8" else "unsigned char"))
+    return mask
+
+
+def _mask_value(input, value, fname):
+    if isinstance(value, TB):
+        if value.ndim != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with %d "
+                               "dimension(s)." % value.ndim)
+        return F.cast(value, input.dtype)
+    if not is_scalar(value):
+        raise _type_error(fname, "value", 3, value, "Number")
+    return _scalar_tensor(value, input.dtype)
+
+
+def masked_fill(input, mask, value):
+    _check_tensor(input, "masked_fill")
+    mask = _check_mask(mask, "masked_fill_")
+    return _op1(O.WHERE, (mask, _mask_value(input, value, "masked_fill"), input))
+
+
+def masked_fill_(self, mask, value):
+    mask = _check_mask(mask, "masked_fill_")
+    r = _op1(O.WHERE, (mask, _mask_value(self, value, "masked_fill_"), self))
+    if tuple(r.shape) != tuple(self.shape):
+        raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
+                           % (_shape_str(self.shape), _shape_str(r.shape)))
+    return F.copy_(self, r)
+
+
+def _broadcast_pair(a, b):
+    s = _broadcast_shapes([list(a.shape), list(b.shape)], lambda: RuntimeError(
+        "The size of tensor a (%s) must match the size of tensor b (%s) at non-singleton dimension"
+        % (a.shape, b.shape)))
+    return _expand(a, s), _expand(b, s)
+
+
+def masked_select(input, mask):
+    _check_tensor(input, "masked_select")
+    mask = _check_mask(mask, "masked_select:")
+    x, m = _broadcast_pair(input, mask)
+    if x.ndim == 0:
+        x, m = F.reshape(x, [1]), F.reshape(m, [1])
+    ix = tuple(_mask_to_indices(m))
+    return _C.op(O.INDEX, (x,) + ix, [0, M_ADV], 0)[0]
+
+
+def masked_scatter_(self, mask, source):
+    mask = _check_mask(mask, "masked_scatter_")
+    _check_tensor(source, "masked_scatter_", "source", 2)
+    if source.dtype is not self.dtype:
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but gotFloat and Double")
+    m = _expand(mask, list(self.shape))
+    ix = tuple(_mask_to_indices(m)) if self.ndim else None
+    n = ix[0].shape[0] if ix else _count_nonzero(m)
+    if source.numel() < n:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    vals = _op1(O.SLICE, (F.reshape(source, [-1]),), (0, 0, n, 1))
+    if not self.ndim:
+        if n:
+            F.copy_(self, F.reshape(vals, []))
+        return self
+    _C.op(O.INDEX_PUT, (self, vals) + ix, [0, M_ADV, 0], INPLACE)
+    return self
+
+
+def masked_scatter(input, mask, source):
+    m = _check_mask(mask, "masked_scatter")
+    x, m = _broadcast_pair(input, m)
+    return masked_scatter_(F.clone(x), m, source)
+
+
+# ---------------------------------------------------------------- nonzero / where
+
+def nonzero(input, *, out=None, as_tuple=False):
+    _check_tensor(input, "nonzero")
+    if as_tuple:
+        x = input if input.ndim else F.reshape(input, [1])
+        nz = _nonzero_2d(x)
+        return tuple(F.contiguous(_op1(O.SELECT, (nz,), (1, j))) for j in range(x.ndim))
+    return F._out(_nonzero_2d(input), out)
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+_where2 = F.where
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        _check_tensor(condition, "where", "condition", 1)
+        return nonzero(condition, as_tuple=True)
+    return _where2(condition, input, other)
+
+
+# ---------------------------------------------------------------- sorting
+
+class _sort_rt(F._ReturnType):
+    __slots__ = ()
+    _name = "sort"
+
+
+class _topk_rt(F._ReturnType):
+    __slots__ = ()
+    _name = "topk"
+
+
+class _kthvalue_rt(F._ReturnType):
+    __slots__ = ()
+    _name = "kthvalue"
+
+
+F.return_types.sort, F.return_types.topk, F.return_types.kthvalue = _sort_rt, _topk_rt, _kthvalue_rt
+
+
+def _sort_raw(input, dim, descending):
+    return _C.op(O.SORT, (input,), [index_int(dim), builtins.int(builtins.bool(descending)), 1], 0)
+
+
+def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    _check_tensor(input, "sort")
+    if isinstance(dim, builtins.bool):  # sort(x, stable=..) positional forms are rare; dim must be int
+        raise TypeError("sort(): argument 'dim' must be int, not bool")
+    v, i = _sort_raw(input, dim, descending)
+    return _sort_rt(v, i)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    _check_tensor(input, "argsort")
+    return _sort_raw(input, dim, descending)[1]
+
+
+def msort(input):
+    _check_tensor(input, "msort")
+    return _sort_raw(input, 0, False)[0]
+
+
+def _narrow(t, d, n):
+    if t.ndim == 0:
+        return t
+    return F.contiguous(_op1(O.SLICE, (t,), (d, 0, n, 1)))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    _check_tensor(input, "topk")
+    k = index_int(k)
+    d = wrap_dim(dim, input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if k < 0 or k > size:
+        raise RuntimeError("selected index k out of range")
+    v, i = _sort_raw(input, d, largest)
+    return _topk_rt(_narrow(v, d, k), _narrow(i, d, k))
+
+
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    _check_tensor(input, "kthvalue")
+    k = index_int(k)
+    d = wrap_dim(dim, input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if k < 1 or k > size:
+        raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
+    v, i = _sort_raw(input, d, False)
+    if input.ndim == 0:
+        return _kthvalue_rt(v, i)
+    if keepdim:
+        return _kthvalue_rt(F.contiguous(_op1(O.SLICE, (v,), (d, k - 1, k, 1))),
+                            F.contiguous(_op1(O.SLICE, (i,), (d, k - 1, k, 1))))
+    return _kthvalue_rt(F.contiguous(_op1(O.SELECT, (v,), (d, k - 1))),
+                        F.contiguous(_op1(O.SELECT, (i,), (d, k - 1))))
+
+
+# ---------------------------------------------------------------- unique / bincount / histc
+
+def _runs(flat):
+    """For a 1-D tensor: (start positions of runs of equal values, int64)."""
+    n = flat.shape[0]
+    if n == 0:
+        return _tensor([], dtype=_INT64)
+    head = _op1(O.SLICE, (flat,), (0, 1, n, 1))
+    prev = _op1(O.SLICE, (flat,), (0, 0, n - 1, 1))
+    first = _scalar_tensor(True, _BOOL)
+    change = F.cat([F.reshape(first, [1]), F.ne(head, prev)])
+    return F.reshape(_op1(O.SELECT, (_nonzero_2d(change),), (1, 0)), [-1])
+
+
+def _run_outputs(flat, starts, values, shape, return_inverse, return_counts, inverse_fn):
+    out = [values]
+    if return_inverse:
+        out.append(F.reshape(inverse_fn(), list(shape)))
+    if return_counts:
+        n = flat.shape[0]
+        m = starts.shape[0]
+        ends = F.cat([_op1(O.SLICE, (starts,), (0, 1, m, 1)), _tensor([n], dtype=_INT64)]) if m else starts
+        out.append(F.sub(ends, starts))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    _check_tensor(input, "unique")
+    if dim is not None:
+        raise NotImplementedError("unique(dim=...) is not implemented by tensord yet")
+    flat = F.reshape(input, [-1])
+    s = _sort_raw(flat, 0, False)[0]
+    starts = _runs(s)
+    values = _C.op(O.INDEX, (s, starts), [0, M_ADV], 0)[0]
+
+    def inv():
+        if values.dtype is _BOOL:  # searchsorted has no bool kernel (as in torch)
+            return searchsorted(F.cast(values, _UINT8), F.cast(flat, _UINT8))
+        return searchsorted(values, flat)
+    return _run_outputs(s, starts, values, input.shape, return_inverse, return_counts, inv)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    _check_tensor(input, "unique_consecutive")
+    if dim is not None:
+        raise NotImplementedError("unique_consecutive(dim=...) is not implemented by tensord yet")
+    flat = F.reshape(input, [-1])
+    starts = _runs(flat)
+    values = _C.op(O.INDEX, (flat, starts), [0, M_ADV], 0)[0]
+
+    def inv():
+        from ._creation import arange
+        return F.sub(searchsorted(starts, arange(flat.shape[0]), right=True), 1)
+    return _run_outputs(flat, starts, values, input.shape, return_inverse, return_counts, inv)
+
+
+def bincount(input, weights=None, minlength=0):
+    _check_tensor(input, "bincount")
+    minlength = index_int(minlength)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if input.ndim != 1 or input.dtype.is_floating_point or input.dtype is _BOOL:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is not None and (weights.ndim != 1 or weights.shape[0] != input.shape[0]):
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    n = input.shape[0]
+    size = minlength
+    if n:
+        if _item(F.amin(input)) < 0:
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        size = builtins.max(size, builtins.int(_item(F.amax(input))) + 1)
+    from ._creation import zeros
+    if weights is None:
+        dt = _INT64
+        vals = _expand(_scalar_tensor(1, dt), [n])
+    else:
+        dt = weights.dtype if weights.dtype in (DTYPES[0], DTYPES[1]) else _FLOAT64
+        vals = F.cast(weights, dt)
+    r = zeros(size, dtype=dt)
+    idx = F.cast(input, _INT64)
+    if n:
+        _C.op(O.INDEX_PUT, (r, vals, idx), [0, M_ADV, 1], INPLACE)
+    return r
+
+
+def histc(input, bins=100, min=0, max=0, *, out=None):
+    _check_tensor(input, "histc")
+    bins = index_int(bins)
+    lo, hi = builtins.float(min), builtins.float(max)
+    if input.dtype.is_floating_point and bins > 0 and lo == hi and input.numel():
+        lo, hi = builtins.float(_item(F.amin(input))), builtins.float(_item(F.amax(input)))
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    bits = lambda v: builtins.int(_np.array(v, dtype=_np.float64).view(_np.int64))  # noqa: E731
+    return F._out(_op1(O.HISTC, (input,), [bins, bits(lo), bits(hi)]), out)
+
+
+# ---------------------------------------------------------------- searching
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
+    _check_tensor(sorted_sequence, "searchsorted", "sorted_sequence", 1)
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError("torch.searchsorted(): side can only be 'left' or 'right' but got %s" % side)
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    scalar = not isinstance(input, TB)
+    if scalar:
+        if not is_scalar(input):
+            raise _type_error("searchsorted", "input", 2, input)
+        input = _tensor(F._pyscalar(input))
+    if sorter is not None:
+        if sorter.dtype is not _INT64:
+            raise RuntimeError("torch.searchsorted(): sorter must be a tensor of long dtype but got dtype %s"
+                               % _tname(sorter.dtype))
+        if tuple(sorter.shape) != tuple(sorted_sequence.shape):
+            raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same size, but got "
+                               "boundary tensor %s and got sorter tensor %s"
+                               % (_shape_str(sorted_sequence.shape), _shape_str(sorter.shape)))
+        sorted_sequence = _op1(O.GATHER, (sorted_sequence, sorter), [sorted_sequence.ndim - 1])
+    r = _op1(O.SEARCHSORTED, (sorted_sequence, input),
+             [builtins.int(builtins.bool(right)), builtins.int(builtins.bool(out_int32))])
+    return F._out(r, out)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    _check_tensor(boundaries, "bucketize", "boundaries", 2)
+    if boundaries.ndim != 1:
+        raise RuntimeError("boundaries tensor must be 1 dimension, but got dim(%d)" % boundaries.ndim)
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
+
+
+# ---------------------------------------------------------------- Tensor methods
+
+def _attach():
+    from ._tensor import Tensor
+    same = ["gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
+            "index_add_", "index_copy", "index_copy_", "index_fill", "index_fill_", "masked_fill", "masked_fill_",
+            "masked_select", "masked_scatter", "masked_scatter_", "take", "take_along_dim", "put_", "put",
+            "index_put_", "index_put", "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue",
+            "unique", "unique_consecutive", "bincount", "histc"]
+    g = globals()
+    for n in same:
+        setattr(Tensor, n, g[n])
+    Tensor.where = lambda self, condition, y: where(condition, self, y)
+
+
+_attach()

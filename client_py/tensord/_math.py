@@ -1,0 +1,452 @@
+"""Math functions of issue 3: elementwise functions (trig, special, predicates, binary and
+ternary), softmax/log_softmax, cumulative ops and statistics (var/std, norm, median, mode,
+...).  Each function records one op of proto/ops.def (the C meta layer checks shapes and
+dtypes and raises torch's errors); only argument normalization lives here.  Imported by
+the package __init__, which re-exports __all__; methods are attached to Tensor below."""
+import builtins
+
+from . import _C
+from . import _ops as O
+from . import _ops_py as F
+from ._dtype import DTYPES, check_dtype, get_default_dtype
+from ._tensor import Tensor
+
+TB = _C.TensorBase
+INPLACE, SCALAR_LHS = F.INPLACE, F.SCALAR_LHS
+_BOOL, _F32, _F64, _F16, _BF16 = DTYPES[9], DTYPES[0], DTYPES[1], DTYPES[2], DTYPES[3]
+
+__all__ = []
+# in-place variants torch has only as Tensor methods (not torch.<name>_)
+_METHOD_ONLY = {"erfinv", "lgamma", "digamma", "atan2", "arctan2", "hypot", "copysign", "fmod", "lerp",
+                "addcmul", "addcdiv", "cumsum", "cumprod"}
+
+
+def _export(name, fn, method=True, inplace=None):
+    globals()[name] = fn
+    __all__.append(name)
+    if method:
+        setattr(Tensor, name, fn)
+    if inplace is not None:
+        globals()[name + "_"] = inplace
+        if name not in _METHOD_ONLY:
+            __all__.append(name + "_")
+        setattr(Tensor, name + "_", inplace)
+
+
+def _dt_index(dtype):
+    check_dtype(dtype)
+    return -1 if dtype is None else dtype._index
+
+
+# ---------------------------------------------------------------- unary
+
+def _unary(opn, name):
+    def f(input, *, out=None):
+        F._check_tensor(input, name)
+        return F._out(_C.op(opn, (input,), (), 0)[0], out)
+
+    def f_(self):
+        _C.op(opn, (self,), (), INPLACE)
+        return self
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+_UNARY = {
+    "tan": O.TAN, "asin": O.ASIN, "acos": O.ACOS, "atan": O.ATAN, "sinh": O.SINH, "cosh": O.COSH,
+    "asinh": O.ASINH, "acosh": O.ACOSH, "atanh": O.ATANH, "exp2": O.EXP2, "expm1": O.EXPM1,
+    "log2": O.LOG2, "log10": O.LOG10, "erf": O.ERF, "erfc": O.ERFC, "erfinv": O.ERFINV,
+    "lgamma": O.LGAMMA, "digamma": O.DIGAMMA, "frac": O.FRAC,
+}
+_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+            "arctanh": "atanh"}
+for _n, _o in _UNARY.items():
+    _f, _f_ = _unary(_o, _n)
+    _export(_n, _f, inplace=_f_)
+for _a, _n in _ALIASES.items():
+    _export(_a, globals()[_n], inplace=globals()[_n + "_"])
+
+_PRED = {"isnan": O.ISNAN, "isinf": O.ISINF, "isposinf": O.ISPOSINF, "isneginf": O.ISNEGINF,
+         "isfinite": O.ISFINITE, "signbit": O.SIGNBIT}
+for _n, _o in _PRED.items():
+    _export(_n, _unary(_o, _n)[0])
+
+
+def _f64_words(v):
+    return _C.scalar(builtins.float(v))[1]
+
+
+def _logit_attrs(eps):
+    return [0, 0] if eps is None else [1, _f64_words(eps)]
+
+
+def logit(input, eps=None, *, out=None):
+    F._check_tensor(input, "logit")
+    return F._out(_C.op(O.LOGIT, (input,), _logit_attrs(eps), 0)[0], out)
+
+
+def logit_(self, eps=None):
+    _C.op(O.LOGIT, (self,), _logit_attrs(eps), INPLACE)
+    return self
+
+
+_export("logit", logit, inplace=logit_)
+
+_FMAX = {0: 3.4028234663852886e38, 1: 1.7976931348623157e308, 2: 65504.0, 3: 3.3895313892515355e38}
+
+
+def _nan_to_num_attrs(t, nan, posinf, neginf):
+    big = _FMAX.get(t.dtype._index, 0.0)
+    vals = (0.0 if nan is None else nan, big if posinf is None else posinf, -big if neginf is None else neginf)
+    return [_f64_words(v) for v in vals]
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    F._check_tensor(input, "nan_to_num")
+    return F._out(_C.op(O.NAN_TO_NUM, (input,), _nan_to_num_attrs(input, nan, posinf, neginf), 0)[0], out)
+
+
+def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    _C.op(O.NAN_TO_NUM, (self,), _nan_to_num_attrs(self, nan, posinf, neginf), INPLACE)
+    return self
+
+
+_export("nan_to_num", nan_to_num, inplace=nan_to_num_)
+
+
+def square(input, *, out=None):
+    F._check_tensor(input, "square")
+    return F.pow(input, 2, out=out)
+
+
+def square_(self):
+    return F.binary(O.POW, self, 2, "square_", inplace=True)
+
+
+_export("square", square, inplace=square_)
+
+
+# ---------------------------------------------------------------- binary
+
+def _binary(opn, name, scalar_ok, scalar_lhs_ok=False):
+    """torch's binding: Tensor other always; a Number where torch has that overload."""
+    def check(a, b):
+        if not scalar_ok:
+            F._check_tensor(a, name)
+            F._check_tensor(b, name, "other", 2)
+        elif not isinstance(a, TB) and not (scalar_lhs_ok and isinstance(b, TB)):
+            if isinstance(b, TB) and F.is_scalar(a):
+                raise TypeError("%s() received an invalid combination of arguments - got (%s, Tensor)"
+                                % (name, type(a).__name__))
+            F._check_tensor(a, name)
+
+    def f(input, other, *, out=None):
+        check(input, other)
+        return F._out(F.binary(opn, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
+
+    def f_(self, other):
+        check(self, other)
+        return F.binary(opn, self, other, name + "_", inplace=True)
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+for _n, _o, _s, _l in (("atan2", O.ATAN2, False, False), ("hypot", O.HYPOT, False, False),
+                       ("copysign", O.COPYSIGN, True, False), ("xlogy", O.XLOGY, True, True),
+                       ("fmod", O.FMOD, True, False)):
+    _f, _f_ = _binary(_o, _n, _s, _l)
+    _export(_n, _f, inplace=_f_)
+_export("arctan2", atan2, inplace=atan2_)  # noqa: F821 (defined by _export)
+for _n, _o in (("logaddexp", O.LOGADDEXP), ("logaddexp2", O.LOGADDEXP2)):
+    _export(_n, _binary(_o, _n, False)[0])
+
+_fmod_tensor = fmod  # noqa: F821
+
+
+def fmod(input, other, *, out=None):  # noqa: F811
+    if isinstance(input, TB) and not input.dtype.is_floating_point and isinstance(other, (builtins.int, builtins.bool)) \
+            and other == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _fmod_tensor(input, other, out=out)
+
+
+_export("fmod", fmod, inplace=fmod_)  # noqa: F821
+
+
+# ---------------------------------------------------------------- ternary
+
+def lerp(input, end, weight, *, out=None):
+    F._check_tensor(input, "lerp")
+    F._check_tensor(end, "lerp", "end", 2)
+    if isinstance(weight, TB):
+        return F._out(_C.op(O.LERP, (input, end, weight), (), 0)[0], out)
+    return F._out(_C.op(O.LERP, (input, end), list(F.scalar_words(weight, "lerp", "weight", 3)), 0)[0], out)
+
+
+def lerp_(self, end, weight):
+    if isinstance(weight, TB):
+        _C.op(O.LERP, (self, end, weight), (), INPLACE)
+    else:
+        _C.op(O.LERP, (self, end), list(F.scalar_words(weight, "lerp_", "weight", 2)), INPLACE)
+    return self
+
+
+_export("lerp", lerp, inplace=lerp_)
+
+
+_ADDCDIV_MSG = (
+    "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true "
+    "division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + value * "
+    "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+    "for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+    "tensor2), for all dtypes.")
+
+
+def _check_addcdiv(opn, t1, t2):
+    # the C layer has the same check, but its status message is capped at 256 bytes
+    if opn == O.ADDCDIV and isinstance(t1, TB) and isinstance(t2, TB) and not t1.dtype.is_floating_point \
+            and not t2.dtype.is_floating_point:
+        raise RuntimeError(_ADDCDIV_MSG)
+
+
+def _addc(opn, name):
+    def attrs(value):
+        return list(F.scalar_words(value, name, "value", 4))
+
+    def f(input, tensor1, tensor2, *, value=1, out=None):
+        F._check_tensor(input, name)
+        F._check_tensor(tensor1, name, "tensor1", 2)
+        F._check_tensor(tensor2, name, "tensor2", 3)
+        _check_addcdiv(opn, tensor1, tensor2)
+        return F._out(_C.op(opn, (input, tensor1, tensor2), attrs(value), 0)[0], out)
+
+    def f_(self, tensor1, tensor2, *, value=1):
+        _check_addcdiv(opn, tensor1, tensor2)
+        _C.op(opn, (self, tensor1, tensor2), attrs(value), INPLACE)
+        return self
+    f.__name__ = f.__qualname__ = name
+    return f, f_
+
+
+for _n, _o in (("addcmul", O.ADDCMUL), ("addcdiv", O.ADDCDIV)):
+    _f, _f_ = _addc(_o, _n)
+    _export(_n, _f, inplace=_f_)
+
+
+# ---------------------------------------------------------------- isclose / allclose / equal
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    F._check_tensor(input, "isclose")
+    F._check_tensor(other, "isclose", "other", 2)
+    if input.dtype is not other.dtype:
+        raise RuntimeError("%s did not match %s" % (_C_NAMES[input.dtype._index], _C_NAMES[other.dtype._index]))
+    if rtol < 0:
+        raise RuntimeError("rtol must be greater than or equal to zero, but got %s" % rtol)
+    if atol < 0:
+        raise RuntimeError("atol must be greater than or equal to zero, but got %s" % atol)
+    close = F.eq(input, other)
+    if equal_nan and input.dtype.is_floating_point:
+        close = F.logical_or(close, F.logical_and(F.ne(input, input), F.ne(other, other)))
+    if rtol == 0 and atol == 0:
+        return close
+    a, b = input, other
+    if not a.dtype.is_floating_point:  # torch 1.13 measures integer errors in the default float
+        a, b = F.cast(a, get_default_dtype()), F.cast(b, get_default_dtype())
+    allowed = F.add(F.abs(F.mul(b, rtol)), atol)
+    actual = F.abs(F.sub(a, b))
+    return F.logical_or(close, F.logical_and(isfinite(actual), F.le(actual, allowed)))  # noqa: F821
+
+
+_C_NAMES = ["Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"]
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(F.all(isclose(input, other, rtol, atol, equal_nan)).item())
+
+
+_export("isclose", isclose)
+_export("allclose", allclose)
+
+
+# ---------------------------------------------------------------- softmax / cumulative
+
+def _dim_op(opn, name, input, dim, dtype):
+    F._check_tensor(input, name)
+    if dim is None:
+        raise TypeError("%s() missing required argument 'dim' (pos 2)" % name)
+    return _C.op(opn, (input,), [F.index_int(dim), _dt_index(dtype)], 0)
+
+
+def softmax(input, dim, dtype=None):
+    return _dim_op(O.SOFTMAX, "softmax", input, dim, dtype)[0]
+
+
+def log_softmax(input, dim, dtype=None):
+    return _dim_op(O.LOG_SOFTMAX, "log_softmax", input, dim, dtype)[0]
+
+
+def cumsum(input, dim, *, dtype=None, out=None):
+    return F._out(_dim_op(O.CUMSUM, "cumsum", input, dim, dtype)[0], out)
+
+
+def cumprod(input, dim, *, dtype=None, out=None):
+    return F._out(_dim_op(O.CUMPROD, "cumprod", input, dim, dtype)[0], out)
+
+
+def cumsum_(self, dim, *, dtype=None):
+    _C.op(O.CUMSUM, (self,), [F.index_int(dim), _dt_index(dtype)], INPLACE)
+    return self
+
+
+def cumprod_(self, dim, *, dtype=None):
+    _C.op(O.CUMPROD, (self,), [F.index_int(dim), _dt_index(dtype)], INPLACE)
+    return self
+
+
+def logcumsumexp(input, dim, *, out=None):
+    return F._out(_dim_op(O.LOGCUMSUMEXP, "logcumsumexp", input, dim, None)[0], out)
+
+
+class _Named2(tuple):
+    """A torch.return_types structseq of two tensors."""
+    __slots__ = ()
+    _name, _fields = "?", ("values", "indices")
+    n_fields = n_sequence_fields = 2
+
+    def __new__(cls, a, b):
+        return tuple.__new__(cls, (a, b))
+
+    def __getattr__(self, k):
+        try:
+            return self[type(self)._fields.index(k)]
+        except ValueError:
+            raise AttributeError(k) from None
+
+    def __repr__(self):
+        f = type(self)._fields
+        return "torch.return_types.%s(\n%s=%r,\n%s=%r)" % (self._name, f[0], self[0], f[1], self[1])
+
+    def __reduce__(self):
+        return (type(self), (self[0], self[1]))
+
+
+def _rt(name, fields=("values", "indices")):
+    cls = type(name, (_Named2,), {"__slots__": (), "_name": name, "_fields": fields})
+    setattr(F.return_types, name, cls)
+    return cls
+
+
+_RT = {n: _rt(n) for n in ("cummax", "cummin", "median", "mode", "nanmedian")}
+_RT["aminmax"] = _rt("aminmax", ("min", "max"))
+
+
+def cummax(input, dim, *, out=None):
+    return _RT["cummax"](*_dim_op(O.CUMMAX, "cummax", input, dim, None))
+
+
+def cummin(input, dim, *, out=None):
+    return _RT["cummin"](*_dim_op(O.CUMMIN, "cummin", input, dim, None))
+
+
+for _n in ("softmax", "log_softmax", "logcumsumexp", "cummax", "cummin"):
+    _export(_n, globals()[_n])
+_export("cumsum", cumsum, inplace=cumsum_)
+_export("cumprod", cumprod, inplace=cumprod_)
+
+
+# ---------------------------------------------------------------- statistics
+
+def _stat(opn, name, input, dim, keepdim, dtype=None, extra=0):
+    F._check_tensor(input, name)
+    mask = F.dim_mask(input, dim)
+    return _C.op(opn, (input,), [mask, builtins.int(builtins.bool(keepdim)), _dt_index(dtype), extra], 0)
+
+
+def _correction(unbiased, correction, name):
+    if correction is not None:
+        if unbiased is not None:
+            raise RuntimeError("%s: can't specify both unbiased and correction" % name)
+        return builtins.int(correction)
+    return 0 if unbiased is False else 1
+
+
+def _var_args(name, dim, unbiased, keepdim, correction):
+    if isinstance(dim, builtins.bool):  # var(x, False): the unbiased overload
+        dim, unbiased = None, dim
+    return dim, _correction(unbiased, correction, name), keepdim
+
+
+def _mk_var(opn, name, two):
+    def f(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+        d, c, k = _var_args(name, dim, unbiased, keepdim, correction)
+        r = _stat(opn, name, input, d, k, extra=c)
+        return tuple(r) if two else F._out(r[0], out)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+for _n, _o, _two in (("var", O.VAR, False), ("std", O.STD, False), ("var_mean", O.VAR_MEAN, True),
+                     ("std_mean", O.STD_MEAN, True)):
+    _export(_n, _mk_var(_o, _n, _two), method=not _two)
+
+
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    return F._out(_stat(O.LOGSUMEXP, "logsumexp", input, dim, keepdim)[0], out)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    F._check_tensor(input, "norm")
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm(p='nuc') is not implemented by tensord yet")
+        if p != "fro":
+            raise RuntimeError("norm(): unsupported norm type %s" % p)
+        if dtype is not None:
+            raise ValueError("dtype argument is not supported in frobenius norm")
+        p = 2.0
+    elif p is None:
+        p = 2.0
+    if isinstance(dim, (builtins.int,)) and not isinstance(dim, builtins.bool):
+        dim = (dim,)
+    return F._out(_stat(O.NORM, "norm", input, dim, keepdim, dtype, _f64_words(p))[0], out)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    dim, dtype = F._dim_or_dtype(dim, dtype)
+    return _stat(O.NANSUM, "nansum", input, dim, keepdim, dtype)[0]
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    dim, dtype = F._dim_or_dtype(dim, dtype)
+    return F._out(_stat(O.NANMEAN, "nanmean", input, dim, keepdim, dtype)[0], out)
+
+
+def count_nonzero(input, dim=None):
+    return _stat(O.COUNT_NONZERO, "count_nonzero", input, dim, False)[0]
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    F._check_tensor(input, "aminmax")
+    if dim is None:
+        r = _stat(O.AMINMAX, "aminmax", input, None, keepdim)
+    else:
+        r = _stat(O.AMINMAX, "aminmax", input, F.index_int(dim), keepdim, extra=1)
+    return _RT["aminmax"](*r)
+
+
+def median(input, dim=None, keepdim=False):
+    F._check_tensor(input, "median")
+    if dim is None:
+        return _stat(O.MEDIAN, "median", input, None, False)[0]
+    return _RT["median"](*_stat(O.MEDIAN_DIM, "median", input, F.index_int(dim), keepdim))
+
+
+def mode(input, dim=-1, keepdim=False):
+    F._check_tensor(input, "mode")
+    return _RT["mode"](*_stat(O.MODE, "mode", input, F.index_int(dim), keepdim))
+
+
+for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "mode"):
+    _export(_n, globals()[_n])

@@ -1,0 +1,362 @@
+"""Random numbers (issue 3): Generator objects, the in-place distributions, normal,
+bernoulli, multinomial, randperm, and generator= on the random factories.
+
+The generator that draws is always the session's, in the daemon (kernels/rng.h:
+xoshiro256**, 32 bytes of state).  The default generator *is* that one.  Any other
+Generator keeps its own 32-byte state in a daemon uint8 tensor; an op called with
+generator=g is recorded between two state swaps (GET_RNG_STATE/SET_RNG_STATE records),
+so it draws from g's stream and leaves the default stream untouched.  No swap needs a
+round trip: they are ordinary records in the session's ordered stream.
+
+get_state() returns that 32-byte uint8 tensor (torch's CPU state is 5056 bytes; the
+two are not interchangeable).  Same seed, same sequence, in every process and run."""
+import builtins
+import os as _os
+
+from . import _C, _daemon
+from . import _creation as _cr
+from . import _ops as O
+from . import _ops_py as F
+from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
+    check_dtype, get_default_dtype
+
+TB = _C.TensorBase
+STATE_BYTES = 32
+DEFAULT_SEED = 67280421310721  # what the daemon seeds every session with (and torch's default)
+
+__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial"]
+
+
+def _new_state():
+    return _cr.empty(STATE_BYTES, dtype=uint8)
+
+
+def _get(into):
+    _C.op(O.GET_RNG_STATE, (into,), (), 0)
+    return into
+
+
+def _set(state):
+    _C.op(O.SET_RNG_STATE, (state,), (), 0)
+
+
+def _seed_word(seed):
+    seed = F.index_int(seed)
+    if seed < -(1 << 63) or seed >= (1 << 64):
+        raise RuntimeError("Overflow when unpacking long")
+    return seed
+
+
+class Generator:
+    """torch.Generator for the CPU device (see the module docstring for how it draws)."""
+
+    def __init__(self, device="cpu"):
+        from ._size import CPU, check_device
+        check_device(device)
+        self.device = CPU
+        self._is_default = False
+        self._initial = DEFAULT_SEED
+        self._state = None  # created lazily: the daemon may not be reachable yet
+
+    def _ensure_state(self):
+        if self._state is None:
+            self._seed_state(self._initial)
+        return self._state
+
+    def _seed_state(self, s):
+        _daemon.ensure()
+        saved = _get(_new_state())
+        _cr.manual_seed(s)
+        self._state = _get(_new_state())
+        _set(saved)
+
+    def manual_seed(self, seed):
+        s = _seed_word(seed)
+        if self._is_default:
+            _cr.manual_seed(s)
+        else:
+            self._seed_state(s)
+        self._initial = s
+        return self
+
+    def seed(self):
+        s = builtins.int.from_bytes(_os.urandom(8), "little") & ((1 << 63) - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._initial
+
+    def get_state(self):
+        if self._is_default:
+            _daemon.ensure()
+            return _get(_new_state())
+        return F.clone(self._ensure_state())
+
+    def set_state(self, new_state):
+        if not isinstance(new_state, TB) or new_state.dtype is not uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        if new_state.numel() != STATE_BYTES:
+            raise RuntimeError("Expected a tensord generator state of size %d but found the input RNG state size "
+                               "to be %d" % (STATE_BYTES, new_state.numel()))
+        if not any(new_state.reshape(-1).tolist()):
+            raise RuntimeError("invalid generator state: all zeros")
+        st = F.clone(F.reshape(new_state, -1))
+        if self._is_default:
+            _set(st)
+        else:
+            self._state = st
+        return self
+
+    def __repr__(self):
+        return "<torch._C.Generator object at 0x%x>" % id(self)
+
+
+default_generator = Generator()
+default_generator._is_default = True
+
+
+class _use:
+    """Records the enclosed ops between swaps to and from generator g's state."""
+
+    __slots__ = ("g", "saved")
+
+    def __init__(self, g):
+        if g is not None and not isinstance(g, Generator):
+            raise TypeError("generator must be a torch.Generator, not %s" % type(g).__name__)
+        self.g = None if g is None or g._is_default else g
+        self.saved = None
+
+    def __enter__(self):
+        if self.g is not None:
+            st = self.g._ensure_state()
+            self.saved = _get(_new_state())
+            _set(st)
+        return self
+
+    def __exit__(self, *exc):
+        if self.g is not None:
+            _get(self.g._state)
+            _set(self.saved)
+        return False
+
+
+def manual_seed(seed):
+    s = _seed_word(seed)
+    _cr.manual_seed(s)
+    default_generator._initial = s
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
+
+
+# ---------------------------------------------------------------- factories with generator=
+
+def rand(*size, generator=None, **kw):
+    with _use(generator):
+        return _cr.rand(*size, **kw)
+
+
+def randn(*size, generator=None, **kw):
+    with _use(generator):
+        return _cr.randn(*size, **kw)
+
+
+def randint(*args, generator=None, **kw):
+    with _use(generator):
+        return _cr.randint(*args, **kw)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False):
+    n = F.index_int(n)
+    check_dtype(dtype)
+    _cr.check_device(device)
+    _daemon.ensure()
+    dt = dtype or int64
+    with _use(generator):
+        r = F._op1(O.RANDPERM, (), [dt._index, n])
+    return F._out(r, out)
+
+
+# ---------------------------------------------------------------- in-place distributions
+
+_bits = _cr._f64_bits
+
+
+def _dist(self, opn, attrs, generator):
+    F._check_tensor(self, "random")
+    with _use(generator):
+        _C.op(opn, (self,), attrs, F.INPLACE)
+    return self
+
+
+def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+    from_ = kw.pop("from", from_)
+    return _dist(self, O.UNIFORM_, [_bits(from_), _bits(to), self.dtype._index], generator)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _dist(self, O.NORMAL_, [_bits(mean), _bits(std)], generator)
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    return _dist(self, O.LOG_NORMAL_, [_bits(mean), _bits(std)], generator)
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    return _dist(self, O.CAUCHY_, [_bits(median), _bits(sigma)], generator)
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    return _dist(self, O.EXPONENTIAL_, [_bits(lambd)], generator)
+
+
+def geometric_(self, p, *, generator=None):
+    return _dist(self, O.GEOMETRIC_, [_bits(p)], generator)
+
+
+_CNAME = {uint8: "unsigned char", int8: "signed char", int16: "short", int32: "int", int64: "long", bool_: "bool"}
+_IRANGE = {uint8: (0, 255), int8: (-128, 127), int16: (-32768, 32767), int32: (-2 ** 31, 2 ** 31 - 1),
+           int64: (-2 ** 63, 2 ** 63 - 1), bool_: (0, 1)}
+_FMAX = {float32: 2 ** 24, float64: 2 ** 53, float16: 2 ** 11, bfloat16: 2 ** 8}
+
+
+def random_(self, *args, generator=None, **kw):
+    """random_(from=0, to=None) / random_(to): integers in [from, to) (to=None: the dtype's range)."""
+    args = list(args)
+    if "from" in kw:
+        args.insert(0, kw.pop("from"))
+    if "to" in kw:
+        while len(args) < 1:
+            args.append(0)
+        args.append(kw.pop("to"))
+    if kw:
+        raise TypeError("random_() got an unexpected keyword argument '%s'" % next(iter(kw)))
+    dt = self.dtype
+    if len(args) == 0:
+        lo, hi = 0, None
+    elif len(args) == 1:
+        lo, hi = 0, F.index_int(args[0])
+    else:
+        lo = F.index_int(args[0])
+        hi = None if args[1] is None else F.index_int(args[1])
+    if dt in _IRANGE:
+        mn, mx = _IRANGE[dt]
+        if hi is None:
+            hi = builtins.min(mx + 1, (1 << 63) - 1)
+        if lo < hi:
+            if not mn <= lo <= mx:
+                raise RuntimeError("from is out of bounds for %s" % _CNAME[dt])
+            if not mn <= hi - 1 <= mx:
+                raise RuntimeError("to - 1 is out of bounds for %s" % _CNAME[dt])
+    elif hi is None:
+        hi = _FMAX[dt] + 1
+    return _dist(self, O.RANDOM_, [lo, hi], generator)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    if isinstance(p, TB):
+        q = F.expand(p, tuple(self.shape))
+        if not q.dtype.is_floating_point:
+            q = F.cast(q, float32)
+        with _use(generator):
+            r = F._op1(O.BERNOULLI_P, (q,))
+        return F.copy_(self, r)
+    return _dist(self, O.BERNOULLI_, [_bits(p)], generator)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    F._check_tensor(input, "bernoulli")
+    if p is not None:
+        return F._out(bernoulli_(F._op1(O.EMPTY, (), [input.dtype._index, input.ndim] + list(input.shape)),
+                                 p, generator=generator), out)
+    with _use(generator):
+        return F._out(F._op1(O.BERNOULLI_P, (input,)), out)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+           pin_memory=False, requires_grad=False):
+    mt, stt = isinstance(mean, TB), isinstance(std, TB)
+    if not mt and not stt:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got (%s, %s), but expected "
+                            "one of: (Tensor mean, Tensor std), (Tensor mean, float std), (float mean, Tensor std),"
+                            " (float mean, float std, tuple of ints size)" % (type(mean).__name__, type(std).__name__))
+        check_dtype(dtype)
+        _daemon.ensure()
+        sz = _cr._factory_sizes((size,), None, "normal")
+        t = F._op1(O.EMPTY, (), [(dtype or get_default_dtype())._index, len(sz)] + sz)
+        return F._out(normal_(t, mean, std, generator=generator), out)
+    if not F.is_scalar(std) and not stt:
+        raise TypeError("normal(): argument 'std' must be float or Tensor, not %s" % type(std).__name__)
+    ref = [x for x in (mean, std) if isinstance(x, TB)]
+    for r in ref:
+        if not r.dtype.is_floating_point:
+            raise RuntimeError("normal expects floating point tensors for mean and std, got %s" % r.dtype)
+    if len(ref) == 2:
+        from ._shape import broadcast_shapes
+        from ._interop import promote_types
+        shape = list(broadcast_shapes(tuple(mean.shape), tuple(std.shape)))
+        dt = promote_types(mean.dtype, std.dtype)
+    else:
+        shape, dt = list(ref[0].shape), ref[0].dtype
+    z = normal_(F._op1(O.EMPTY, (), [dt._index, len(shape)] + shape), 0.0, 1.0, generator=generator)
+    return F._out(F.add(F.mul(z, std), mean), out)
+
+
+def _check_probs(input):
+    """The data checks torch makes before sampling (one sync)."""
+    ok_vals = F.all(F.logical_and(F.ge(input, 0), F.lt(input, float("inf"))))
+    ok_sum = F.all(F.gt(F.sum(input, -1), 0)) if input.numel() else ok_vals
+    ok = F.stack([F.cast(ok_vals, bool_), F.cast(ok_sum, bool_)]).tolist()
+    if not ok[0]:
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not ok[1]:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    F._check_tensor(input, "multinomial")
+    n = F.index_int(num_samples)
+    if input.dtype.is_floating_point and input.ndim in (1, 2) and n > 0 and input.numel() > 0 and \
+            input.dtype is not float16 and (replacement or n <= input.shape[-1]):
+        _check_probs(input)
+    if input.ndim in (1, 2) and input.shape[-1] == 0 and n > 0 and not replacement:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    with _use(generator):
+        return F._out(F._op1(O.MULTINOMIAL, (input,), [n, builtins.int(builtins.bool(replacement))]), out)
+
+
+# ---------------------------------------------------------------- Tensor methods
+
+def _attach():
+    from ._tensor import Tensor
+    Tensor.uniform_ = uniform_
+    Tensor.normal_ = normal_
+    Tensor.log_normal_ = log_normal_
+    Tensor.cauchy_ = cauchy_
+    Tensor.exponential_ = exponential_
+    Tensor.geometric_ = geometric_
+    Tensor.random_ = random_
+    Tensor.bernoulli_ = bernoulli_
+    Tensor.bernoulli = bernoulli
+    Tensor.multinomial = multinomial
+
+
+_attach()

@@ -1,0 +1,394 @@
+/*
+ * index.c — the indexing kernels: GATHER, SCATTER, INDEX, INDEX_PUT (issue 3).
+ *
+ * All four move whole elements between a data tensor and positions named by int64
+ * index tensors (which the executor passes as they are; data operands arrive in the
+ * compute dtype).  Moves are byte copies of one element; only the accumulating forms
+ * (scatter with reduce, index_put with accumulate) look at the dtype.
+ *
+ * Index values depend on data, so every one is checked here before it is used; a bad
+ * one fails the op with PyTorch's message in k->msg (when given) and the code PyTorch's
+ * exception maps to (OUT_OF_RANGE -> IndexError, INVALID_ARGUMENT -> RuntimeError).
+ * Writes already made before a bad index is found stay made (as in PyTorch).
+ *
+ * Traversal: an odometer over a shape with one element-stride set per operand (a 0-d
+ * tensor is treated as shape [1]).  Work is serial; these ops are memory bound and the
+ * index lookups dominate.  Out-of-place SCATTER/INDEX_PUT first copy self to the output.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "iter.h"
+
+#define MAXOP 4
+
+/* Modes of INDEX/INDEX_PUT: negative wrapping and the message PyTorch gives. */
+enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4 };
+
+static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
+{
+    if (k->msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->msg, TD_KMSG_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return c;
+}
+
+static inline void mov(char *d, const char *s, size_t es)
+{
+    switch (es) {
+    case 1: *d = *s; break;
+    case 2: memcpy(d, s, 2); break;
+    case 4: memcpy(d, s, 4); break;
+    default: memcpy(d, s, 8); break;
+    }
+}
+
+/* *d = *d (+ or *) *s in dtype dt; integers wrap like PyTorch (unsigned arithmetic). */
+static void acc(enum td_dtype dt, char *d, const char *s, bool mul)
+{
+#define ACC(T, UT)                                                                      \
+    {                                                                                   \
+        T a, b;                                                                         \
+        memcpy(&a, d, sizeof a);                                                        \
+        memcpy(&b, s, sizeof b);                                                        \
+        a = mul ? (T)((UT)a * (UT)b) : (T)((UT)a + (UT)b);                              \
+        memcpy(d, &a, sizeof a);                                                        \
+        break;                                                                          \
+    }
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: {
+        float a, b;
+        memcpy(&a, d, 4), memcpy(&b, s, 4);
+        a = mul ? a * b : a + b;
+        memcpy(d, &a, 4);
+        break;
+    }
+    case TD_DTYPE_FLOAT64: {
+        double a, b;
+        memcpy(&a, d, 8), memcpy(&b, s, 8);
+        a = mul ? a * b : a + b;
+        memcpy(d, &a, 8);
+        break;
+    }
+    case TD_DTYPE_INT64: ACC(int64_t, uint64_t)
+    case TD_DTYPE_INT32: ACC(int32_t, uint32_t)
+    case TD_DTYPE_INT16: ACC(int16_t, uint32_t)
+    case TD_DTYPE_INT8: ACC(int8_t, uint32_t)
+    case TD_DTYPE_UINT8: ACC(uint8_t, uint32_t)
+    case TD_DTYPE_BOOL: {
+        bool a = *d != 0, b = *s != 0;
+        *d = (char)(mul ? (a && b) : (a || b));
+        break;
+    }
+    default: break;
+    }
+#undef ACC
+}
+
+/* Odometer over sizes[nd] (last dim fastest): advances ix and the operand offsets. */
+static inline void odo_step(int nd, const int64_t *size, int64_t *ix, int nop, int64_t st[][TD_MAX_DIMS],
+                            int64_t *off)
+{
+    for (int d = nd - 1; d >= 0; d--) {
+        ix[d]++;
+        for (int o = 0; o < nop; o++)
+            off[o] += st[o][d];
+        if (ix[d] < size[d])
+            return;
+        for (int o = 0; o < nop; o++)
+            off[o] -= st[o][d] * size[d];
+        ix[d] = 0;
+    }
+}
+
+static int64_t numel_of(int nd, const int64_t *size)
+{
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        n *= size[d];
+    return n;
+}
+
+/* A 0-d tensor seen as [1] so every op has a dim to index. */
+static struct td_meta as_1d(const struct td_meta *m)
+{
+    struct td_meta r = *m;
+    if (r.ndim == 0) {
+        r.ndim = 1;
+        r.sizes[0] = 1;
+        r.strides[0] = 0;
+    }
+    return r;
+}
+
+static inline char *elem(struct td_kt *t, int64_t off)
+{
+    return t->data + (t->m.offset + off) * (int64_t)td_dtype_size(t->m.dtype);
+}
+
+/* out = self unless they are the same view (the in-place case). */
+static enum td_code copy_self(struct td_kctx *k)
+{
+    struct td_kt *out = k->out[0], *self = k->in[0];
+    if (out->data == self->data && out->m.offset == self->m.offset &&
+        !memcmp(out->m.strides, self->m.strides, sizeof(int64_t) * self->m.ndim))
+        return TD_CODE_OK;
+    return td__copy(out, self);
+}
+
+/* ---- GATHER / SCATTER: out[i][j] = self[index[i][j]][j] and the reverse ---- */
+
+/* Walks index's shape; a is the tensor indexed along dim (self for GATHER, the output
+ * for SCATTER), b the other one (output / src). */
+static enum td_code gather_scatter(struct td_kctx *k, struct td_kt *ti, struct td_kt *ta, struct td_kt *tb,
+                                   int64_t dim, int reduce)
+{
+    struct td_meta mi = as_1d(&ti->m), ma = as_1d(&ta->m), mb = as_1d(&tb->m);
+    int nd = mi.ndim;
+    int64_t n = numel_of(nd, mi.sizes), st[3][TD_MAX_DIMS], ix[TD_MAX_DIMS] = {0}, off[3] = {0};
+    if (n == 0)
+        return TD_CODE_OK;
+    if (ma.ndim != nd || mb.ndim != nd || dim >= nd)
+        return TD_CODE_INVALID_ARGUMENT;
+    for (int d = 0; d < nd; d++) {
+        st[0][d] = mi.strides[d];
+        st[1][d] = d == dim ? 0 : ma.strides[d];
+        st[2][d] = mb.strides[d];
+    }
+    int64_t lim = ma.sizes[dim], sa = ma.strides[dim];
+    size_t es = td_dtype_size(ma.dtype);
+    bool scatter = k->op == TD_OP_SCATTER;
+    for (int64_t p = 0; p < n; p++) {
+        int64_t v;
+        memcpy(&v, elem(ti, off[0]), 8);
+        if (v < 0 || v >= lim)
+            return fail(k, TD_CODE_INVALID_ARGUMENT, "index %lld is out of bounds for dimension %d with size %lld",
+                        (long long)v, (int)dim, (long long)lim);
+        char *pa = elem(ta, off[1] + v * sa), *pb = elem(tb, off[2]);
+        if (!scatter)
+            mov(pb, pa, es);
+        else if (reduce == 0)
+            mov(pa, pb, es);
+        else
+            acc((enum td_dtype)ma.dtype, pa, pb, reduce == 2);
+        odo_step(nd, mi.sizes, ix, 3, st, off);
+    }
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_gather(struct td_kctx *k)
+{
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 1 || k->in[1]->m.dtype != TD_DTYPE_INT64)
+        return TD_CODE_INVALID_ARGUMENT;
+    int64_t dim = k->attrs[0];
+    if (dim < 0)
+        dim += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
+    if (dim < 0)
+        return TD_CODE_INVALID_ARGUMENT;
+    return gather_scatter(k, k->in[1], k->in[0], k->out[0], dim, 0);
+}
+
+enum td_code td_cpu_scatter(struct td_kctx *k)
+{
+    if (k->n_in != 3 || k->n_out < 1 || k->n_attr < 2 || k->in[1]->m.dtype != TD_DTYPE_INT64 ||
+        k->in[2]->m.dtype != k->out[0]->m.dtype || k->attrs[1] < 0 || k->attrs[1] > 2)
+        return TD_CODE_INVALID_ARGUMENT;
+    int64_t dim = k->attrs[0];
+    if (dim < 0)
+        dim += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
+    if (dim < 0)
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_code c = copy_self(k);
+    return c ? c : gather_scatter(k, k->in[1], k->out[0], k->in[2], dim, (int)k->attrs[1]);
+}
+
+/* ---- INDEX / INDEX_PUT: self[:dim] x (idx0..idxk-1) x self[dim+k:] ---- */
+
+struct ix_plan {
+    int64_t dim, mode;
+    int k;
+    struct td_kt **idx;
+    struct td_meta self;          /* the indexed tensor (input self or output) */
+    int nout;                     /* dims of the outer walk: pre + index dims */
+    int64_t osize[TD_MAX_DIMS];   /* outer sizes */
+    int npost;                    /* trailing dims copied whole */
+    int64_t psize[TD_MAX_DIMS];
+};
+
+/* Self offset for index position (its offset in each index tensor is ioff[j]). */
+static enum td_code resolve(struct td_kctx *k, const struct ix_plan *p, const int64_t *ioff, int64_t *soff)
+{
+    for (int j = 0; j < p->k; j++) {
+        int64_t v, lim = p->self.sizes[p->dim + j], raw;
+        memcpy(&v, elem(p->idx[j], ioff[j]), 8);
+        raw = v;
+        bool wrap = p->mode == M_ADV || p->mode == M_TAKE || p->mode == M_FILL;
+        if (wrap && v < 0)
+            v += lim;
+        if (v < 0 || v >= lim) {
+            switch (p->mode) {
+            case M_SELF: return fail(k, TD_CODE_OUT_OF_RANGE, "index out of range in self");
+            case M_TAKE:
+                return fail(k, TD_CODE_OUT_OF_RANGE, "out of range: tried to access index %lld on a tensor of %lld "
+                            "elements.", (long long)raw, (long long)lim);
+            case M_COPY:
+                return fail(k, TD_CODE_OUT_OF_RANGE, "index_copy_(): index %lld is out of bounds for dimension %d "
+                            "with size %lld", (long long)raw, (int)(p->dim + j), (long long)lim);
+            default:
+                return fail(k, TD_CODE_OUT_OF_RANGE, "index %lld is out of bounds for dimension %d with size %lld",
+                            (long long)raw, (int)(p->mode == M_FILL ? p->dim + j : j), (long long)lim);
+            }
+        }
+        *soff += v * p->self.strides[p->dim + j];
+    }
+    return TD_CODE_OK;
+}
+
+/* Walks the outer positions; at each, moves the trailing block between self (at the
+ * resolved offset) and other (the indexed-shape tensor: INDEX's output, INDEX_PUT's values). */
+static enum td_code index_walk(struct td_kctx *k, struct ix_plan *p, struct td_kt *self, struct td_kt *other,
+                               bool put, bool accumulate)
+{
+    const struct td_meta *om = &other->m;
+    int k_ = p->k, ni = p->idx[0]->m.ndim, pre = (int)p->dim;
+    /* operands of the outer walk: 0 self (pre dims), 1 other, 2.. index tensors */
+    int nop = 2 + k_;
+    int64_t (*st)[TD_MAX_DIMS] = calloc((size_t)nop, sizeof *st);
+    int64_t *off = calloc((size_t)nop, sizeof *off);
+    enum td_code c = TD_CODE_OK;
+    if (!st || !off) {
+        c = TD_CODE_RESOURCE_EXHAUSTED;
+        goto out_free;
+    }
+    for (int d = 0; d < p->nout; d++) {
+        st[0][d] = d < pre ? p->self.strides[d] : 0;
+        st[1][d] = om->ndim ? om->strides[d] : 0;
+        for (int j = 0; j < k_; j++)
+            st[2 + j][d] = d < pre ? 0 : p->idx[j]->m.strides[d - pre];
+    }
+    int64_t pst[2][TD_MAX_DIMS];
+    for (int d = 0; d < p->npost; d++) {
+        pst[0][d] = p->self.strides[pre + k_ + d];
+        pst[1][d] = om->strides[pre + ni + d];
+    }
+    int64_t n = numel_of(p->nout, p->osize), pn = numel_of(p->npost, p->psize), ix[TD_MAX_DIMS] = {0};
+    size_t es = td_dtype_size(p->self.dtype);
+    for (int64_t q = 0; q < n; q++) {
+        int64_t soff = off[0];
+        if ((c = resolve(k, p, off + 2, &soff)))
+            goto out_free;
+        int64_t pix[TD_MAX_DIMS] = {0}, poff[2] = {soff, off[1]};
+        for (int64_t r = 0; r < pn; r++) {
+            char *ps = elem(self, poff[0]), *po = elem(other, poff[1]);
+            if (!put)
+                mov(po, ps, es);
+            else if (accumulate)
+                acc((enum td_dtype)p->self.dtype, ps, po, false);
+            else
+                mov(ps, po, es);
+            odo_step(p->npost, p->psize, pix, 2, pst, poff);
+        }
+        odo_step(p->nout, p->osize, ix, nop, st, off);
+    }
+out_free:
+    free(st);
+    free(off);
+    return c;
+}
+
+static enum td_code plan_index(struct td_kctx *k, int first, struct ix_plan *p, const struct td_meta *self)
+{
+    p->k = k->n_in - first;
+    p->idx = k->in + first;
+    p->dim = k->attrs[0];
+    p->mode = k->attrs[1];
+    p->self = *self;
+    if (p->k < 1 || p->dim < 0 || p->dim + p->k > self->ndim || p->mode < 0 || p->mode > M_COPY)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_meta *i0 = &p->idx[0]->m;
+    for (int j = 0; j < p->k; j++)
+        if (p->idx[j]->m.dtype != TD_DTYPE_INT64 || p->idx[j]->m.ndim != i0->ndim ||
+            memcmp(p->idx[j]->m.sizes, i0->sizes, sizeof(int64_t) * i0->ndim))
+            return TD_CODE_INVALID_ARGUMENT;
+    int pre = (int)p->dim;
+    p->nout = pre + i0->ndim;
+    p->npost = self->ndim - pre - p->k;
+    if (p->nout + p->npost > TD_MAX_DIMS)
+        return TD_CODE_INVALID_ARGUMENT;
+    memcpy(p->osize, self->sizes, sizeof(int64_t) * pre);
+    memcpy(p->osize + pre, i0->sizes, sizeof(int64_t) * i0->ndim);
+    memcpy(p->psize, self->sizes + pre + p->k, sizeof(int64_t) * p->npost);
+    return TD_CODE_OK;
+}
+
+/* other must have the indexed shape: osize + psize. */
+static bool indexed_shape_ok(const struct ix_plan *p, const struct td_meta *m)
+{
+    if (m->ndim != p->nout + p->npost)
+        return false;
+    return !memcmp(m->sizes, p->osize, sizeof(int64_t) * p->nout) &&
+           !memcmp(m->sizes + p->nout, p->psize, sizeof(int64_t) * p->npost);
+}
+
+enum td_code td_cpu_index(struct td_kctx *k)
+{
+    struct ix_plan p;
+    if (k->n_out < 1 || k->n_attr < 2 || plan_index(k, 1, &p, &k->in[0]->m) || !indexed_shape_ok(&p, &k->out[0]->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    return index_walk(k, &p, k->in[0], k->out[0], false, false);
+}
+
+enum td_code td_cpu_index_put(struct td_kctx *k)
+{
+    struct ix_plan p;
+    if (k->n_out < 1 || k->n_attr < 3 || k->n_in < 3 || k->in[1]->m.dtype != k->out[0]->m.dtype ||
+        plan_index(k, 2, &p, &k->out[0]->m) || !indexed_shape_ok(&p, &k->in[1]->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_code c = copy_self(k);
+    return c ? c : index_walk(k, &p, k->out[0], k->in[1], true, k->attrs[2] != 0);
+}
+
+/* ---- NONZERO: (count, ndim) coordinates of the non-zero elements, row-major ---- */
+
+static bool is_nonzero(enum td_dtype dt, const char *p)
+{
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: return *(const float *)p != 0;
+    case TD_DTYPE_FLOAT64: return *(const double *)p != 0;
+    case TD_DTYPE_INT64: return *(const int64_t *)p != 0;
+    case TD_DTYPE_INT32: return *(const int32_t *)p != 0;
+    case TD_DTYPE_INT16: return *(const int16_t *)p != 0;
+    default: return *p != 0; /* int8, uint8, bool */
+    }
+}
+
+enum td_code td_cpu_nonzero(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 1)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0], *o = k->out[0];
+    int nd = x->m.ndim;
+    int64_t n = td_meta_numel(&x->m), count = k->attrs[0], found = 0;
+    int64_t st[1][TD_MAX_DIMS], ix[TD_MAX_DIMS] = {0}, off[1] = {0};
+    if (o->m.ndim != 2 || o->m.sizes[0] != count || o->m.sizes[1] != nd || o->m.dtype != TD_DTYPE_INT64 ||
+        !td_meta_is_contiguous(&o->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    memcpy(st[0], x->m.strides, sizeof st[0]);
+    int64_t *dst = (int64_t *)o->data + o->m.offset;
+    for (int64_t p = 0; p < n; p++) {
+        if (is_nonzero((enum td_dtype)x->m.dtype, elem(x, off[0]))) {
+            if (found == count)
+                return fail(k, TD_CODE_INVALID_ARGUMENT, "nonzero: the input changed after its count was taken");
+            memcpy(dst + found * nd, ix, sizeof(int64_t) * nd);
+            found++;
+        }
+        odo_step(nd, x->m.sizes, ix, 1, st, off);
+    }
+    if (found != count)
+        return fail(k, TD_CODE_INVALID_ARGUMENT, "nonzero: the input changed after its count was taken");
+    return TD_CODE_OK;
+}

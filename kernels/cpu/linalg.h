@@ -1,0 +1,75 @@
+/*
+ * linalg.h — helpers shared by the LAPACK-backed kernels (linalg.c, linalg_decomp.c).
+ *
+ * Each kernel walks the batch dims of its operands (equal for every operand, the meta
+ * rule guarantees it; placeholder outputs of shape (0) are never touched), copies one
+ * matrix at a time into a column-major scratch buffer (so any strides, including the
+ * 0 strides of an expanded operand, are fine), calls LAPACKE in column-major layout
+ * and copies the results out.  Batches are spread over td_parallel_for in ranges;
+ * each range allocates its own scratch.  Only float32 and float64 reach these kernels.
+ * LAPACK's int is 32-bit: matrices with a dim above INT32_MAX are refused.
+ */
+#ifndef TD_CPU_LINALG_H
+#define TD_CPU_LINALG_H
+
+#include <lapacke.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../kernel.h"
+
+/* LA(f64, getrf, args...): LAPACKE_dgetrf or LAPACKE_sgetrf in column-major layout.
+ * Buffers are passed as void * so one call site serves both precisions. */
+#define LA(f64, fn, ...) \
+    ((f64) ? LAPACKE_d##fn(LAPACK_COL_MAJOR, __VA_ARGS__) : LAPACKE_s##fn(LAPACK_COL_MAJOR, __VA_ARGS__))
+
+/* One kernel invocation, as every range of batches sees it. */
+struct la_job {
+    struct td_kctx *k;
+    bool f64;
+    size_t es;                     /* element size of the compute dtype */
+    int nb;                        /* batch dims */
+    const int64_t *bsizes;         /* batch sizes (input 0's leading dims) */
+    int64_t m, n, r;               /* A is m x n; B (solve, lstsq) m x r */
+    enum td_code (*fn)(struct la_job *j, int64_t b0, int64_t b1);
+    int failed;                    /* first failure code of any range (atomic) */
+};
+
+/* Validates counts, dtypes and shapes against the meta rule and fills j (minus fn).
+ * INVALID_ARGUMENT when anything disagrees. */
+enum td_code td__la_setup(struct td_kctx *k, struct la_job *j);
+/* Runs j->fn over all batches, in parallel when the matrices are small. */
+enum td_code td__la_run(struct la_job *j);
+/* Both: the whole kernel for a range function fn. */
+enum td_code td__la_exec(struct td_kctx *k, enum td_code (*fn)(struct la_job *j, int64_t b0, int64_t b1));
+
+/* Address of batch b's first element in t (t's first nb dims are the batch). */
+char *td__la_batch_ptr(const struct td_kt *t, const struct la_job *j, int64_t b);
+/* t's matrix at p (its last two dims) into buf, column-major with leading dim ld. */
+void td__la_load(const struct td_kt *t, const char *p, void *buf, int64_t ld, size_t es);
+/* buf (column-major, leading dim ld) into the matrix at p of t (t's last two dims). */
+void td__la_store(struct td_kt *t, char *p, const void *buf, int64_t ld, size_t es);
+/* n values of buf into the vector at p (t's last dim). */
+void td__la_store_vec(struct td_kt *t, char *p, const void *buf, int64_t n, size_t es);
+/* v into the element at p of t (any dtype the linalg outputs use). */
+void td__la_put(const struct td_kt *t, char *p, double v);
+
+static inline double td__la_get(const void *buf, int64_t i, bool f64)
+{
+    return f64 ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
+}
+
+static inline void td__la_set(void *buf, int64_t i, bool f64, double v)
+{
+    if (f64)
+        ((double *)buf)[i] = v;
+    else
+        ((float *)buf)[i] = (float)v;
+}
+
+static inline lapack_int td__la_ld(int64_t rows)
+{
+    return rows > 1 ? (lapack_int)rows : 1;
+}
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * sort.c — SORT (stable, ascending or descending, values + int64 indices),
+ * SEARCHSORTED (left/right insertion points) and HISTC (equal-width histogram).
+ *
+ * SORT works slice by slice along its dim: the slice is copied into a contiguous key
+ * buffer, a permutation is merge-sorted (stable, so equal keys keep their order in
+ * both directions, as torch's stable sort), then values and indices are written out.
+ * NaN sorts as the largest value (last ascending, first descending), as in PyTorch.
+ * Slices are spread over td_parallel_for; each range allocates its own scratch.
+ * Data operands arrive in the compute dtype (never float16/bfloat16).
+ */
+#pragma GCC diagnostic ignored "-Wtype-limits"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "iter.h"
+
+/* a < b in the sort order: NaN is larger than everything (and equal to NaN). */
+#define LESS_FLOAT(a, b) (!isnan(a) && (isnan(b) || (a) < (b)))
+#define LESS_PLAIN(a, b) ((a) < (b))
+
+/* Stable bottom-up merge sort of perm[0..n) by keys (tmp: n scratch). */
+#define GEN_SORT(sfx, T, LESS)                                                               \
+    static void msort_##sfx(const T *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc) \
+    {                                                                                        \
+        for (int64_t w = 1; w < n; w *= 2) {                                                 \
+            for (int64_t lo = 0; lo < n; lo += 2 * w) {                                      \
+                int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
+                int64_t i = lo, j = mid, o = lo;                                             \
+                while (i < mid && j < hi) {                                                  \
+                    T a = key[perm[i]], b = key[perm[j]];                                    \
+                    bool take_j = desc ? LESS(a, b) : LESS(b, a);                            \
+                    tmp[o++] = take_j ? perm[j++] : perm[i++];                               \
+                }                                                                            \
+                while (i < mid)                                                              \
+                    tmp[o++] = perm[i++];                                                    \
+                while (j < hi)                                                               \
+                    tmp[o++] = perm[j++];                                                    \
+            }                                                                                \
+            memcpy(perm, tmp, sizeof(int64_t) * n);                                          \
+        }                                                                                    \
+    }
+GEN_SORT(f32, float, LESS_FLOAT)
+GEN_SORT(f64, double, LESS_FLOAT)
+GEN_SORT(i64, int64_t, LESS_PLAIN)
+GEN_SORT(i32, int32_t, LESS_PLAIN)
+GEN_SORT(i16, int16_t, LESS_PLAIN)
+GEN_SORT(i8, int8_t, LESS_PLAIN)
+GEN_SORT(u8, uint8_t, LESS_PLAIN)
+GEN_SORT(b, bool, LESS_PLAIN)
+
+static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc)
+{
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: msort_f32(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_FLOAT64: msort_f64(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_INT64: msort_i64(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_INT32: msort_i32(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_INT16: msort_i16(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_INT8: msort_i8(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_UINT8: msort_u8(key, perm, tmp, n, desc); break;
+    default: msort_b(key, perm, tmp, n, desc); break;
+    }
+}
+
+/* The slices of x along dim: `outer` of them, element j of slice s at base(s) + j * st. */
+struct sort_job {
+    struct td_kt *x, *vals, *idx;
+    int dim;
+    int64_t len;
+    bool desc;
+    bool failed;
+};
+
+/* Offset (elements, before m->offset) of slice s of m: s counts the other dims row-major. */
+static int64_t slice_base(const struct td_meta *m, int dim, int64_t s)
+{
+    int64_t off = 0;
+    for (int d = m->ndim - 1; d >= 0; d--) {
+        if (d == dim)
+            continue;
+        off += (s % m->sizes[d]) * m->strides[d];
+        s /= m->sizes[d];
+    }
+    return off;
+}
+
+static void sort_range(void *ctx, int64_t begin, int64_t end)
+{
+    struct sort_job *j = ctx;
+    int64_t n = j->len;
+    size_t es = td_dtype_size(j->x->m.dtype);
+    char *key = malloc(n * es + 1);
+    int64_t *perm = malloc(sizeof(int64_t) * (n + 1)), *tmp = malloc(sizeof(int64_t) * (n + 1));
+    if (!key || !perm || !tmp) {
+        j->failed = true;
+        goto out_free;
+    }
+    const struct td_meta *xm = &j->x->m, *vm = &j->vals->m, *im = &j->idx->m;
+    int64_t xs = xm->ndim ? xm->strides[j->dim] : 0, vs = vm->ndim ? vm->strides[j->dim] : 0;
+    int64_t is = im->ndim ? im->strides[j->dim] : 0;
+    for (int64_t s = begin; s < end; s++) {
+        const char *xb = j->x->data + (xm->offset + slice_base(xm, j->dim, s)) * (int64_t)es;
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(key + i * es, xb + i * xs * (int64_t)es, es);
+            perm[i] = i;
+        }
+        sort_keys((enum td_dtype)xm->dtype, key, perm, tmp, n, j->desc);
+        char *vb = j->vals->data + (vm->offset + slice_base(vm, j->dim, s)) * (int64_t)es;
+        int64_t *ib = (int64_t *)j->idx->data + im->offset + slice_base(im, j->dim, s);
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(vb + i * vs * (int64_t)es, key + perm[i] * es, es);
+            ib[i * is] = perm[i];
+        }
+    }
+out_free:
+    free(key);
+    free(perm);
+    free(tmp);
+}
+
+enum td_code td_cpu_sort(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 2 || k->n_attr < 3)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0];
+    int nd = x->m.ndim;
+    int64_t dim = k->attrs[0];
+    if (dim < 0)
+        dim += nd ? nd : 1;
+    if (dim < 0 || dim >= (nd ? nd : 1) || k->out[0]->m.dtype != x->m.dtype ||
+        k->out[1]->m.dtype != TD_DTYPE_INT64 || k->out[0]->m.ndim != nd || k->out[1]->m.ndim != nd)
+        return TD_CODE_INVALID_ARGUMENT;
+    int64_t total = td_meta_numel(&x->m), len = nd ? x->m.sizes[dim] : 1;
+    if (total == 0)
+        return TD_CODE_OK;
+    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, k->attrs[1] != 0, false};
+    int64_t grain = len >= 4096 ? 1 : 4096 / len;
+    td_parallel_for(total / len, grain, sort_range, &j);
+    return j.failed ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;
+}
+
+/* ---- SEARCHSORTED ---- */
+
+/* First position in row[0..n) (stride st) whose value is > v (right) or >= v (left). */
+#define GEN_BOUND(sfx, T, LESS)                                                                \
+    static int64_t bound_##sfx(const char *row_, int64_t n, int64_t st, const char *vp, bool right) \
+    {                                                                                          \
+        const T *row = (const T *)row_;                                                        \
+        T v;                                                                                   \
+        memcpy(&v, vp, sizeof v);                                                              \
+        int64_t lo = 0, hi = n;                                                                \
+        while (lo < hi) {                                                                      \
+            int64_t mid = lo + (hi - lo) / 2;                                                  \
+            T r = row[mid * st];                                                               \
+            bool go_right = right ? !LESS(v, r) : LESS(r, v);                                  \
+            if (go_right)                                                                      \
+                lo = mid + 1;                                                                  \
+            else                                                                               \
+                hi = mid;                                                                      \
+        }                                                                                      \
+        return lo;                                                                             \
+    }
+GEN_BOUND(f32, float, LESS_FLOAT)
+GEN_BOUND(f64, double, LESS_FLOAT)
+GEN_BOUND(i64, int64_t, LESS_PLAIN)
+GEN_BOUND(i32, int32_t, LESS_PLAIN)
+GEN_BOUND(i16, int16_t, LESS_PLAIN)
+GEN_BOUND(i8, int8_t, LESS_PLAIN)
+GEN_BOUND(u8, uint8_t, LESS_PLAIN)
+
+typedef int64_t (*bound_fn)(const char *row, int64_t n, int64_t st, const char *vp, bool right);
+
+static bound_fn bound_for(enum td_dtype dt)
+{
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: return bound_f32;
+    case TD_DTYPE_FLOAT64: return bound_f64;
+    case TD_DTYPE_INT64: return bound_i64;
+    case TD_DTYPE_INT32: return bound_i32;
+    case TD_DTYPE_INT16: return bound_i16;
+    case TD_DTYPE_INT8: return bound_i8;
+    case TD_DTYPE_UINT8: return bound_u8;
+    default: return NULL;
+    }
+}
+
+enum td_code td_cpu_searchsorted(struct td_kctx *k)
+{
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 2)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *s = k->in[0], *v = k->in[1], *o = k->out[0];
+    const struct td_meta *sm = &s->m, *vm = &v->m;
+    bound_fn bound = bound_for((enum td_dtype)sm->dtype);
+    if (!bound || sm->dtype != vm->dtype || sm->ndim < 1 || o->m.ndim != vm->ndim ||
+        (sm->ndim > 1 && sm->ndim != vm->ndim))
+        return TD_CODE_INVALID_ARGUMENT;
+    int64_t n = td_meta_numel(vm), len = sm->sizes[sm->ndim - 1], sst = sm->strides[sm->ndim - 1];
+    size_t es = td_dtype_size(sm->dtype);
+    bool right = k->attrs[0] != 0, i32 = o->m.dtype == TD_DTYPE_INT32;
+    for (int64_t p = 0; p < n; p++) {
+        /* p counts values row-major; a batched sequence pairs its rows with the value rows */
+        int64_t voff = 0, rem = p, soff = 0;
+        for (int d = vm->ndim - 1; d >= 0; d--) {
+            int64_t i = rem % vm->sizes[d];
+            rem /= vm->sizes[d];
+            voff += i * vm->strides[d];
+            if (sm->ndim > 1 && d < vm->ndim - 1)
+                soff += i * sm->strides[d];
+        }
+        const char *row = s->data + (sm->offset + soff) * (int64_t)es;
+        int64_t r = bound(row, len, sst, v->data + (vm->offset + voff) * (int64_t)es, right);
+        if (i32)
+            ((int32_t *)o->data)[o->m.offset + p] = (int32_t)r;
+        else
+            ((int64_t *)o->data)[o->m.offset + p] = r;
+    }
+    return TD_CODE_OK;
+}
+
+/* ---- HISTC ---- */
+
+enum td_code td_cpu_histc(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 3)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0], *o = k->out[0];
+    enum td_dtype dt = (enum td_dtype)x->m.dtype;
+    int64_t bins = k->attrs[0];
+    double lo, hi;
+    memcpy(&lo, &k->attrs[1], sizeof lo);
+    memcpy(&hi, &k->attrs[2], sizeof hi);
+    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64) || o->m.dtype != dt || o->m.ndim != 1 ||
+        o->m.sizes[0] != bins || bins <= 0 || !(lo <= hi) || !td_meta_is_contiguous(&o->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    double *cnt = calloc((size_t)bins, sizeof *cnt);
+    if (!cnt)
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    struct td_meta m = x->m;
+    int64_t n = td_meta_numel(&m), ix[TD_MAX_DIMS] = {0}, off[1] = {0}, st[1][TD_MAX_DIMS];
+    memcpy(st[0], m.strides, sizeof st[0]);
+    size_t es = td_dtype_size(dt);
+    for (int64_t p = 0; p < n; p++) {
+        const char *ep = x->data + (m.offset + off[0]) * (int64_t)es;
+        double v = dt == TD_DTYPE_FLOAT32 ? (double)*(const float *)ep : *(const double *)ep;
+        if (v >= lo && v <= hi) {
+            int64_t b = hi > lo ? (int64_t)((v - lo) * (double)bins / (hi - lo)) : 0;
+            if (b >= bins)
+                b = bins - 1;
+            cnt[b] += 1;
+        }
+        for (int d = m.ndim - 1; d >= 0; d--) {
+            off[0] += st[0][d];
+            if (++ix[d] < m.sizes[d])
+                break;
+            off[0] -= st[0][d] * m.sizes[d];
+            ix[d] = 0;
+        }
+    }
+    for (int64_t b = 0; b < bins; b++)
+        td_store_f64(dt, o->data + (o->m.offset + b) * (int64_t)es, cnt[b]);
+    free(cnt);
+    return TD_CODE_OK;
+}

@@ -1,0 +1,256 @@
+/*
+ * shape_index.c — meta inference for the indexing and sorting families (issue 3):
+ *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...]), INDEX_PUT, NONZERO;
+ *   SORT:  SORT, SEARCHSORTED, HISTC.
+ * Attribute layouts are documented in proto/td_record.h.  Index tensors must be int64
+ * (the client converts int32 and bool masks first); whether an index value is in range
+ * depends on data, so the kernels check that (kernels/cpu/index.c) and report the error
+ * with PyTorch's message through the kernel message buffer.  Nothing here trusts its
+ * input: counts, dims and dtypes are all range-checked because the daemon runs this on
+ * every record.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "shape_internal.h"
+
+static uint8_t compute_of(enum td_dtype d)
+{
+    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
+}
+
+bool td__index_input_is_index(unsigned op, int i)
+{
+    switch (op) {
+    case TD_OP_GATHER:
+    case TD_OP_SCATTER: return i == 1;
+    case TD_OP_INDEX: return i >= 1;
+    case TD_OP_INDEX_PUT: return i >= 2;
+    default: return false;
+    }
+}
+
+static enum td_code need_long(const struct td_meta *m, const char *what, struct td_status *st)
+{
+    if (m->dtype != TD_DTYPE_INT64)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s", what);
+    return TD_CODE_OK;
+}
+
+static bool same_sizes(const struct td_meta *a, const struct td_meta *b)
+{
+    return a->ndim == b->ndim && !memcmp(a->sizes, b->sizes, sizeof(int64_t) * a->ndim);
+}
+
+/* GATHER (self, index): index.size(d) <= self.size(d) for d != dim. */
+static enum td_code infer_gather(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
+{
+    const struct td_meta *self = a->in[0], *idx = a->in[1];
+    int64_t dim = a->attrs[0];
+    char b1[200], b2[200];
+    if (td_meta_wrap_dim(&dim, self->ndim, st) || need_long(idx, "gather(): Expected dtype int64 for index", st))
+        return st->code;
+    if (idx->ndim != self->ndim && td_meta_numel(idx) != 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "Index tensor must have the same number of dimensions as input tensor");
+    for (int d = 0; d < idx->ndim && idx->ndim == self->ndim; d++)
+        if (d != dim && idx->sizes[d] > self->sizes[d])
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Size does not match at dimension %d expected index %s to be smaller than self %s "
+                                 "apart from dimension %d",
+                                 d, td_meta_shape_str(idx, b1, sizeof b1), td_meta_shape_str(self, b2, sizeof b2),
+                                 (int)dim);
+    return td_meta_contiguous(out, self->dtype, idx->ndim, idx->sizes, st);
+}
+
+/* SCATTER (self, index, src): index fits in self (but along dim) and in src. */
+static enum td_code infer_scatter(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
+{
+    const struct td_meta *self = a->in[0], *idx = a->in[1], *src = a->in[2];
+    int64_t dim = a->attrs[0];
+    char b1[200], b2[200], b3[200];
+    if (td_meta_wrap_dim(&dim, self->ndim, st) ||
+        need_long(idx, "scatter(): Expected dtype int64 for index", st))
+        return st->code;
+    if (a->attrs[1] < 0 || a->attrs[1] > 2)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "reduce argument must be either add or multiply.");
+    if (src->dtype != self->dtype)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "scatter(): Expected self.dtype to be equal to src.dtype");
+    if (td_meta_numel(idx) != 0) {
+        if (idx->ndim != self->ndim)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Index tensor must have the same number of dimensions as self tensor");
+        if (idx->ndim != src->ndim)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Index tensor must have the same number of dimensions as src tensor");
+        for (int d = 0; d < idx->ndim; d++)
+            if ((d != dim && idx->sizes[d] > self->sizes[d]) || idx->sizes[d] > src->sizes[d])
+                return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                     "Expected index %s to be smaller than self %s apart from dimension %d and to "
+                                     "be smaller size than src %s",
+                                     td_meta_shape_str(idx, b1, sizeof b1), td_meta_shape_str(self, b2, sizeof b2),
+                                     (int)dim, td_meta_shape_str(src, b3, sizeof b3));
+    }
+    return td_meta_contiguous(out, self->dtype, self->ndim, self->sizes, st);
+}
+
+/* Output sizes of self[dim: dim+k] indexed by k index tensors of one shape. */
+static enum td_code indexed_sizes(const struct td_meta *self, const struct td_meta *idx, int64_t dim, int k,
+                                  int64_t *sizes, int *nd, struct td_status *st)
+{
+    if (dim < 0 || k < 1 || dim + k > self->ndim)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE, "too many indices for tensor of dimension %d",
+                             self->ndim);
+    int n = self->ndim - k + idx->ndim;
+    if (n > TD_MAX_DIMS)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "index: result has more than %d dims", TD_MAX_DIMS);
+    memcpy(sizes, self->sizes, sizeof(int64_t) * dim);
+    memcpy(sizes + dim, idx->sizes, sizeof(int64_t) * idx->ndim);
+    memcpy(sizes + dim + idx->ndim, self->sizes + dim + k, sizeof(int64_t) * (self->ndim - dim - k));
+    *nd = n;
+    return TD_CODE_OK;
+}
+
+/* INDEX (self, idx...) and INDEX_PUT (self, values, idx...). */
+static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
+{
+    bool put = a->op == TD_OP_INDEX_PUT;
+    int first = put ? 2 : 1, k = a->n_in - first;
+    if (td__need_attrs(a, put ? 3 : 2, st) || td__need_inputs(a, first + 1, TD_MAX_INPUTS, st))
+        return st->code;
+    if (a->attrs[1] < 0 || a->attrs[1] > 4)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: invalid mode %lld", td_op_name(a->op),
+                             (long long)a->attrs[1]);
+    const struct td_meta *self = a->in[0], *idx = a->in[first];
+    for (int j = 0; j < k; j++) {
+        if (need_long(a->in[first + j], "tensors used as indices must be long, byte or bool tensors", st))
+            return st->code;
+        if (!same_sizes(a->in[first + j], idx))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: index tensors must have one shape",
+                                 td_op_name(a->op));
+    }
+    int64_t sizes[TD_MAX_DIMS];
+    int nd = 0;
+    if (indexed_sizes(self, idx, a->attrs[0], k, sizes, &nd, st))
+        return st->code;
+    if (!put)
+        return td_meta_contiguous(out, self->dtype, nd, sizes, st);
+    const struct td_meta *v = a->in[1];
+    char b1[200], b2[200];
+    if (v->dtype != self->dtype)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "Index put requires the source and destination dtypes match, got %s for the "
+                             "destination and %s for the source.",
+                             td_dtype_torch_name(self->dtype), td_dtype_torch_name(v->dtype));
+    if (v->ndim != nd || memcmp(v->sizes, sizes, sizeof(int64_t) * nd))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "shape mismatch: value tensor of shape %s cannot be broadcast to indexing result "
+                             "of shape %s",
+                             td_meta_shape_str(v, b1, sizeof b1), td__sizes_str(sizes, nd, b2, sizeof b2));
+    return td_meta_contiguous(out, self->dtype, self->ndim, self->sizes, st);
+}
+
+/* NONZERO (x): attrs[0] is the count of non-zero elements the client learned first. */
+static enum td_code infer_nonzero(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
+{
+    int64_t count = a->attrs[0], sizes[2] = {count, a->in[0]->ndim};
+    if (count < 0 || count > td_meta_numel(a->in[0]))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nonzero: count %lld does not fit the input",
+                             (long long)count);
+    return td_meta_contiguous(out, TD_DTYPE_INT64, 2, sizes, st);
+}
+
+enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                             struct td_status *st)
+{
+    enum td_code c;
+    switch (a->op) {
+    case TD_OP_GATHER:
+        c = td__need_inputs(a, 2, 2, st) || td__need_attrs(a, 1, st) ? st->code : infer_gather(a, out, st);
+        break;
+    case TD_OP_SCATTER:
+        c = td__need_inputs(a, 3, 3, st) || td__need_attrs(a, 2, st) ? st->code : infer_scatter(a, out, st);
+        break;
+    case TD_OP_INDEX:
+    case TD_OP_INDEX_PUT: c = infer_index(a, out, st); break;
+    case TD_OP_NONZERO:
+        c = td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 1, st) ? st->code : infer_nonzero(a, out, st);
+        break;
+    default: return td_status_set(st, TD_CODE_INTERNAL, "op %u is not an indexing op", a->op);
+    }
+    if (c)
+        return c;
+    inf->n_out = 1;
+    inf->compute_dtype = compute_of(a->in[0]->dtype);
+    return TD_CODE_OK;
+}
+
+/* ---- SORT family ---- */
+
+static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                       struct td_status *st)
+{
+    const struct td_meta *s = a->in[0], *v = a->in[1];
+    char b1[200], b2[200];
+    if (td__need_inputs(a, 2, 2, st) || td__need_attrs(a, 2, st))
+        return st->code;
+    if (s->ndim == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
+                             "dimension");
+    if (s->ndim != 1 && (s->ndim != v->ndim || memcmp(s->sizes, v->sizes, sizeof(int64_t) * (s->ndim - 1))))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                             "dimensions of boundaries tensor and input value tensor must match, but we got "
+                             "boundaries tensor %s and input value tensor %s",
+                             td_meta_shape_str(s, b1, sizeof b1), td_meta_shape_str(v, b2, sizeof b2));
+    if (s->dtype == TD_DTYPE_BOOL || v->dtype == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"searchsorted_out_cpu\" not implemented for 'Bool'");
+    inf->n_out = 1;
+    inf->compute_dtype = compute_of(td_promote_types(s->dtype, v->dtype));
+    return td_meta_contiguous(out, a->attrs[1] ? TD_DTYPE_INT32 : TD_DTYPE_INT64, v->ndim, v->sizes, st);
+}
+
+static enum td_code infer_histc(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                struct td_status *st)
+{
+    const struct td_meta *x = a->in[0];
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 3, st))
+        return st->code;
+    if (!td_dtype_is_float(x->dtype))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"histogram_cpu\" not implemented for '%s'",
+                             td_dtype_torch_name(x->dtype));
+    if (a->attrs[0] <= 0 || a->attrs[0] > TD_MAX_NUMEL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.histc: bins must be > 0, but got %lld for bins",
+                             (long long)a->attrs[0]);
+    double lo, hi;
+    memcpy(&lo, &a->attrs[1], sizeof lo);
+    memcpy(&hi, &a->attrs[2], sizeof hi);
+    if (!(lo <= hi))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.histc: max must be larger than min");
+    inf->n_out = 1;
+    inf->compute_dtype = compute_of(x->dtype);
+    return td_meta_contiguous(out, x->dtype, 1, &a->attrs[0], st);
+}
+
+enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                            struct td_status *st)
+{
+    if (a->op == TD_OP_SEARCHSORTED)
+        return infer_searchsorted(a, out, inf, st);
+    if (a->op == TD_OP_HISTC)
+        return infer_histc(a, out, inf, st);
+    if (a->op != TD_OP_SORT)
+        return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a sorting op", a->op);
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 3, st))
+        return st->code;
+    const struct td_meta *x = a->in[0];
+    int64_t dim = a->attrs[0];
+    if (td_meta_wrap_dim(&dim, x->ndim, st))
+        return st->code;
+    inf->n_out = 2;
+    inf->compute_dtype = compute_of(x->dtype);
+    if (td_meta_contiguous(&out[0], x->dtype, x->ndim, x->sizes, st))
+        return st->code;
+    return td_meta_contiguous(&out[1], TD_DTYPE_INT64, x->ndim, x->sizes, st);
+}

@@ -1,0 +1,132 @@
+"""Sorting and searching against torch 1.13: sort/argsort/msort/topk/kthvalue, unique,
+unique_consecutive, bincount, histc, searchsorted, bucketize."""
+import numpy as np
+import pytest
+import torch
+
+import tensord as td
+from tdhelpers import assert_raises_like, assert_same, pair, rand_data
+
+RNG = np.random.default_rng(11)
+
+
+def distinct(shape, dt):
+    """Values without ties (so every sort order is unique)."""
+    n = int(np.prod(shape))
+    hi = 120 if dt in ("int8",) else 250 if dt == "uint8" else 1000
+    v = RNG.permutation(hi)[:n]
+    if dt == "int8":
+        v = v - 60
+    if dt in ("float32", "float64", "float16", "bfloat16"):
+        v = v / 8.0 - 20
+    return pair(v.reshape(shape), dt)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "bfloat16", "int64", "int8", "uint8"])
+@pytest.mark.parametrize("shape,dim", [((7,), 0), ((3, 5), 1), ((3, 5), 0), ((2, 3, 4), -2), ((), 0), ((0, 3), 1)])
+def test_sort_family(dt, shape, dim):
+    a, b = distinct(shape, dt)
+    for desc in (False, True):
+        g, w = td.sort(a, dim=dim, descending=desc), torch.sort(b, dim=dim, descending=desc)
+        assert_same(g.values, w.values)
+        assert_same(g.indices, w.indices)
+        assert_same(a.argsort(dim, desc), b.argsort(dim, desc))
+    if len(shape):
+        assert_same(td.msort(a), torch.msort(b))
+        n = b.shape[dim]
+        for k in {0, 1, n}:
+            for largest in (True, False):
+                g, w = td.topk(a, k, dim, largest), torch.topk(b, k, dim, largest)
+                assert_same(g.values, w.values)
+                assert_same(g.indices, w.indices)
+        if n:
+            for keep in (False, True):
+                g, w = td.kthvalue(a, n, dim, keep), torch.kthvalue(b, n, dim, keep)
+                assert_same(g[0], w[0])
+                assert_same(g[1], w[1])
+
+
+def test_sort_stable_nan_bool_noncontig():
+    v = torch.tensor([3., float("nan"), 1., 3., float("nan"), -1., 1.])
+    a = td.tensor(v.numpy())
+    for desc in (False, True):
+        g, w = td.sort(a, descending=desc, stable=True), torch.sort(v, descending=desc, stable=True)
+        assert_same(g.values, w.values)
+        assert_same(g.indices, w.indices)
+    g, w = td.topk(a, 3), torch.topk(v, 3)
+    assert_same(g.values, w.values)
+    bb = torch.tensor([True, False, True, False])
+    g, w = td.sort(td.tensor(bb.numpy()), stable=True), torch.sort(bb, stable=True)
+    assert_same(g.values, w.values)
+    assert_same(g.indices, w.indices)
+    a, b = distinct((4, 6), "float32")
+    g, w = a.t().sort(1), b.t().sort(1)
+    assert_same(g.values, w.values)
+    assert_same(g.indices, w.indices)
+    assert_same(a.t().sort(dim=1, stable=True)[1], b.t().sort(dim=1, stable=True)[1])
+
+
+def test_sort_errors():
+    a, b = distinct((3, 4), "float32")
+    assert_raises_like(lambda: td.topk(a, 5), lambda: torch.topk(b, 5))
+    assert_raises_like(lambda: td.kthvalue(a, 5), lambda: torch.kthvalue(b, 5))
+    assert_raises_like(lambda: td.sort(a, 2), lambda: torch.sort(b, 2))
+
+
+@pytest.mark.parametrize("dt", ["int64", "float32", "bool", "int16"])
+@pytest.mark.parametrize("shape", [(0,), (9,), (3, 4)])
+def test_unique(dt, shape):
+    a, b = pair(rand_data(shape, dt, RNG, low=-3, high=3), dt)
+    assert_same(td.unique(a), torch.unique(b))
+    g = td.unique(a, return_inverse=True, return_counts=True)
+    w = torch.unique(b, return_inverse=True, return_counts=True)
+    for x, y in zip(g, w):
+        assert_same(x, y)
+    g = a.unique_consecutive(return_inverse=True, return_counts=True)
+    w = b.unique_consecutive(return_inverse=True, return_counts=True)
+    for x, y in zip(g, w):
+        assert_same(x, y)
+    assert_same(td.unique_consecutive(a), torch.unique_consecutive(b))
+    g, w = td.unique(a, return_counts=True), torch.unique(b, return_counts=True)
+    assert_same(g[1], w[1])
+
+
+def test_bincount_histc():
+    x, rx = pair(RNG.integers(0, 6, 20), "int64")
+    assert_same(td.bincount(x), torch.bincount(rx))
+    assert_same(x.bincount(minlength=10), rx.bincount(minlength=10))
+    for wdt in ("float32", "float64", "int64"):
+        w, rw = pair(rand_data((20,), wdt, RNG), wdt)
+        assert_same(td.bincount(x, w), torch.bincount(rx, rw))
+    e, re = pair(np.zeros(0, np.int64), "int64")
+    assert_same(td.bincount(e), torch.bincount(re))
+    assert_same(td.bincount(e, minlength=3), torch.bincount(re, minlength=3))
+    assert_raises_like(lambda: td.bincount(td.tensor([-1, 2])), lambda: torch.bincount(torch.tensor([-1, 2])))
+    assert_raises_like(lambda: td.bincount(td.tensor([[1]])), lambda: torch.bincount(torch.tensor([[1]])))
+    for dt in ("float32", "float64"):
+        a, b = pair(rand_data((4, 5), dt, RNG), dt)
+        assert_same(td.histc(a), torch.histc(b))
+        assert_same(a.histc(bins=7, min=-3, max=3), b.histc(bins=7, min=-3, max=3))
+        assert_same(td.histc(a, bins=4, min=-1, max=1), torch.histc(b, bins=4, min=-1, max=1))
+    c, rc = pair(np.full(3, 2.0), "float32")
+    assert_same(td.histc(c, bins=4), torch.histc(rc, bins=4))
+    assert_raises_like(lambda: td.histc(td.tensor([1, 2])), lambda: torch.histc(torch.tensor([1, 2])))
+
+
+@pytest.mark.parametrize("dt", ["float32", "int64", "int32"])
+def test_searchsorted_bucketize(dt):
+    s, rs = pair(np.sort(rand_data((10,), dt, RNG, low=-20, high=20)), dt)
+    v, rv = pair(rand_data((3, 4), dt, RNG, low=-25, high=25), dt)
+    for right in (False, True):
+        assert_same(td.searchsorted(s, v, right=right), torch.searchsorted(rs, rv, right=right))
+        assert_same(td.bucketize(v, s, right=right), torch.bucketize(rv, rs, right=right))
+        assert_same(td.searchsorted(s, v, side="right" if right else "left", out_int32=True),
+                    torch.searchsorted(rs, rv, side="right" if right else "left", out_int32=True))
+    assert_same(td.searchsorted(s, 3), torch.searchsorted(rs, 3))
+    b2, rb2 = pair(np.sort(rand_data((3, 6), dt, RNG), axis=1), dt)
+    assert_same(td.searchsorted(b2, v), torch.searchsorted(rb2, rv))
+    u, ru = pair(rand_data((8,), dt, RNG), dt)
+    order = torch.argsort(ru)
+    assert_same(td.searchsorted(u, v, sorter=td.tensor(order.numpy())), torch.searchsorted(ru, rv, sorter=order))
+    assert_raises_like(lambda: td.searchsorted(b2, s), lambda: torch.searchsorted(rb2, rs))
+    assert_raises_like(lambda: td.bucketize(v, b2), lambda: torch.bucketize(rv, rb2))
