@@ -96,12 +96,122 @@ def big_sum():
     return "sum 16M float32", nbytes / t_td / 1e9, nbytes / t_pt / 1e9, "GB/s", t_td / t_pt
 
 
+def timed_pair(name, td_fn, pt_fn, work, unit):
+    """work / time for both; ratio of times.  td_fn must end with a sync."""
+    t_td, t_pt = both(td_fn, pt_fn)
+    return name, work / t_td, work / t_pt, unit, t_td / t_pt
+
+
+def both_tensors(a_np):
+    return tensord.from_numpy(a_np), torch.from_numpy(a_np)
+
+
+def gather_rows():
+    x = np.random.rand(4096, 256).astype(np.float32)
+    idx = np.random.randint(0, 256, size=(4096, 256)).astype(np.int64)
+    tx, px = both_tensors(x)
+    ti, pi = both_tensors(idx)
+
+    def td():
+        tx.gather(1, ti)
+        tensord.synchronize()
+
+    return timed_pair("gather (4096,256) dim 1", td, lambda: px.gather(1, pi), x.nbytes / 1e9, "GB/s")
+
+
+def bool_mask():
+    x = np.random.rand(1 << 22).astype(np.float32)
+    tx, px = both_tensors(x)
+    tm, pm = tx > 0.5, px > 0.5
+
+    def td():
+        tx[tm]  # the count is read first: a sync inside
+        tensord.synchronize()
+
+    return timed_pair("boolean mask 4M float32", td, lambda: px[pm], x.nbytes / 1e9, "GB/s")
+
+
+def sort_topk():
+    x = np.random.rand(256, 4096).astype(np.float32)
+    tx, px = both_tensors(x)
+
+    def td_sort():
+        tx.sort(dim=1)
+        tensord.synchronize()
+
+    def td_topk():
+        tx.topk(16, dim=1)
+        tensord.synchronize()
+
+    n = x.size / 1e6
+    return [timed_pair("sort (256,4096) dim 1", td_sort, lambda: px.sort(dim=1), n, "Melem/s"),
+            timed_pair("topk 16 of (256,4096)", td_topk, lambda: px.topk(16, dim=1), n, "Melem/s")]
+
+
+def reduce_dim():
+    x = np.random.rand(4096, 4096).astype(np.float32)
+    tx, px = both_tensors(x)
+
+    def td0():
+        tx.sum(dim=0)
+        tensord.synchronize()
+
+    def td1():
+        tx.amax(dim=1)
+        tensord.synchronize()
+
+    gb = x.nbytes / 1e9
+    return [timed_pair("sum (4096,4096) dim 0", td0, lambda: px.sum(dim=0), gb, "GB/s"),
+            timed_pair("amax (4096,4096) dim 1", td1, lambda: px.amax(dim=1), gb, "GB/s")]
+
+
+def softmax():
+    x = np.random.rand(4096, 1024).astype(np.float32)
+    tx, px = both_tensors(x)
+
+    def td():
+        tensord.softmax(tx, dim=1)
+        tensord.synchronize()
+
+    return timed_pair("softmax (4096,1024) dim 1", td, lambda: torch.softmax(px, dim=1), x.nbytes / 1e9, "GB/s")
+
+
+def einsum():
+    a = np.random.rand(64, 128, 64).astype(np.float32)
+    b = np.random.rand(64, 64, 128).astype(np.float32)
+    ta, pa = both_tensors(a)
+    tb, pb = both_tensors(b)
+
+    def td():
+        tensord.einsum("bij,bjk->bik", ta, tb)
+        tensord.synchronize()
+
+    flop = 2.0 * 64 * 128 * 64 * 128
+    return timed_pair("einsum bij,bjk->bik", td, lambda: torch.einsum("bij,bjk->bik", pa, pb), flop / 1e9,
+                      "GFLOP/s")
+
+
+def batched_solve():
+    a = (np.random.rand(256, 32, 32) + 32 * np.eye(32)).astype(np.float64)
+    b = np.random.rand(256, 32, 4).astype(np.float64)
+    ta, pa = both_tensors(a)
+    tb, pb = both_tensors(b)
+
+    def td():
+        tensord.linalg.solve(ta, tb)
+        tensord.synchronize()
+
+    return timed_pair("linalg.solve 256x(32,32)", td, lambda: torch.linalg.solve(pa, pb), 256 / 1e3,
+                      "K solves/s")
+
+
 def main():
     torch.set_num_threads(os.cpu_count() or 1)  # same cores as the daemon uses
     rows = [small_adds(), matmul(1024), matmul(2048), big_add(), big_sum()]
-    print("%-28s %12s %12s %-8s %s" % ("workload", "tensord", "pytorch", "unit", "time ratio"))
+    rows += [gather_rows(), bool_mask()] + sort_topk() + reduce_dim() + [softmax(), einsum(), batched_solve()]
+    print("%-28s %12s %12s %-11s %s" % ("workload", "tensord", "pytorch", "unit", "time ratio"))
     for name, v_td, v_pt, unit, ratio in rows:
-        print("%-28s %12.2f %12.2f %-8s %.2f" % (name, v_td, v_pt, unit, ratio))
+        print("%-28s %12.2f %12.2f %-11s %.2f" % (name, v_td, v_pt, unit, ratio))
     print("(torch %s, %d threads)" % (torch.__version__, torch.get_num_threads()))
 
 
