@@ -196,14 +196,8 @@ enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const i
     return r < 0 ? default_float : (enum td_dtype)r;
 }
 
-/* f16/bf16 are computed in float32 (the executor casts in and out). */
-static uint8_t compute_of(enum td_dtype d)
-{
-    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
-}
 
-/* Output of an element-wise op: contiguous, broadcast sizes; in-place checks. */
-static enum td_code elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd,
+enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd,
                                     enum td_dtype out_dt, struct td_meta *out, struct td_infer *inf,
                                     struct td_status *st)
 {
@@ -230,7 +224,7 @@ static bool is_compare(unsigned op) { return op >= TD_OP_EQ && op <= TD_OP_GE; }
 static bool is_logical(unsigned op) { return op >= TD_OP_LOGICAL_AND && op <= TD_OP_LOGICAL_XOR; }
 static bool is_bitwise(unsigned op) { return op >= TD_OP_BITWISE_AND && op <= TD_OP_BITWISE_XOR; }
 
-static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int *nd, enum td_dtype *rt,
                                  struct td_status *st)
 {
     if (td__need_inputs(a, 1, 2, st) || td__need_attrs(a, 2, st))
@@ -241,12 +235,23 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if ((a->flags & TD_RF_SCALAR_LHS) && (a->flags & TD_RF_INPLACE))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: in-place op needs a tensor on the left",
                              td_op_name(a->op));
-    int64_t sizes[TD_MAX_DIMS];
-    int nd = a->in[0]->ndim;
-    memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * nd);
-    if (a->n_in == 2 && td__broadcast(sizes, &nd, a->in[1], st))
+    *nd = a->in[0]->ndim;
+    memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * *nd);
+    if (a->n_in == 2 && td__broadcast(sizes, nd, a->in[1], st))
         return st->code;
-    enum td_dtype rt = td__result_type(a->in, a->n_in, scalar, a->default_float);
+    *rt = td__result_type(a->in, a->n_in, scalar, a->default_float);
+    return TD_CODE_OK;
+}
+
+static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st)
+{
+    int64_t sizes[TD_MAX_DIMS];
+    int nd;
+    enum td_dtype rt;
+    if (td__binary_operands(a, sizes, &nd, &rt, st))
+        return st->code;
+    const int64_t *scalar = a->n_in == 1 ? a->attrs : NULL;
     enum td_dtype out_dt = rt;
     unsigned op = a->op;
     bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
@@ -277,8 +282,8 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
                              td_op_name(op), td_dtype_torch_name(rt));
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
-    inf->compute_dtype = compute_of(rt);
-    return elementwise_out(a, sizes, nd, out_dt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(rt);
+    return td__elementwise_out(a, sizes, nd, out_dt, out, inf, st);
 }
 
 static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -305,8 +310,8 @@ static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out,
                              td_dtype_torch_name(dt));
     if (op == TD_OP_LOGICAL_NOT)
         out_dt = TD_DTYPE_BOOL;
-    inf->compute_dtype = compute_of(dt);
-    return elementwise_out(a, x->sizes, x->ndim, out_dt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(dt);
+    return td__elementwise_out(a, x->sizes, x->ndim, out_dt, out, inf, st);
 }
 
 static enum td_code infer_where(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -324,8 +329,8 @@ static enum td_code infer_where(const struct td_op_args *a, struct td_meta *out,
     if (td__broadcast(sizes, &nd, a->in[1], st) || td__broadcast(sizes, &nd, a->in[2], st))
         return st->code;
     enum td_dtype rt = td__result_type(a->in + 1, 2, NULL, a->default_float);
-    inf->compute_dtype = compute_of(rt);
-    return elementwise_out(a, sizes, nd, rt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(rt);
+    return td__elementwise_out(a, sizes, nd, rt, out, inf, st);
 }
 
 static enum td_code infer_clamp(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -348,8 +353,8 @@ static enum td_code infer_clamp(const struct td_op_args *a, struct td_meta *out,
         enum td_dtype r = td__result_type(&x, 1, s, a->default_float);
         rt = td_promote_types(rt, r);
     }
-    inf->compute_dtype = compute_of(rt);
-    return elementwise_out(a, a->in[0]->sizes, a->in[0]->ndim, rt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(rt);
+    return td__elementwise_out(a, a->in[0]->sizes, a->in[0]->ndim, rt, out, inf, st);
 }
 
 static enum td_code infer_cast(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -426,7 +431,7 @@ static enum td_code infer_create(const struct td_op_args *a, struct td_meta *out
     if (a->op == TD_OP_EYE && nd != 2)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "eye: output must be 2-D");
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(dt);
+    inf->compute_dtype = td__compute_dtype(dt);
     return td_meta_contiguous(out, dt, (int)nd, a->attrs + 2, st);
 }
 

@@ -47,4 +47,21 @@ bool td__index_input_is_index(unsigned op, int i);
 enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
 
+
+/* f16/bf16 are computed in float32 (the executor casts in and out). */
+static inline uint8_t td__compute_dtype(enum td_dtype d)
+{
+    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
+}
+
+/* Contiguous element-wise output of the given sizes; for in-place records also checks
+ * that self keeps its shape and can hold the result dtype. */
+enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd, enum td_dtype out_dt,
+                                 struct td_meta *out, struct td_infer *inf, struct td_status *st);
+
+/* The operand checks every broadcasting binary op starts with: one or two inputs (the
+ * other a scalar attribute), broadcast sizes into sizes/nd and the result type. */
+enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int *nd, enum td_dtype *rt,
+                                 struct td_status *st);
+
 #endif

@@ -14,35 +14,10 @@
 
 #include "shape_internal.h"
 
-static uint8_t compute_of(enum td_dtype d)
-{
-    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
-}
-
 static enum td_code not_impl(const char *kernel, enum td_dtype d, struct td_status *st)
 {
     return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for '%s'", kernel,
                          td_dtype_torch_name(d));
-}
-
-/* Contiguous output of broadcast sizes; in-place ops must keep self's shape and kind. */
-static enum td_code elem_out(const struct td_op_args *a, const int64_t *sizes, int nd, enum td_dtype odt,
-                             struct td_meta *out, struct td_infer *inf, struct td_status *st)
-{
-    if (a->flags & TD_RF_INPLACE) {
-        const struct td_meta *self = a->in[0];
-        char b1[200], b2[200];
-        if (nd != self->ndim || memcmp(sizes, self->sizes, sizeof(int64_t) * nd))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "output with shape %s doesn't match the broadcast shape %s",
-                                 td_meta_shape_str(self, b1, sizeof b1), td__sizes_str(sizes, nd, b2, sizeof b2));
-        if (!td_can_cast(odt, self->dtype))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "result type %s can't be cast to the desired output type %s",
-                                 td_dtype_torch_name(odt), td_dtype_torch_name(self->dtype));
-    }
-    inf->n_out = 1;
-    return td_meta_contiguous(out, odt, nd, sizes, st);
 }
 
 static bool is_pred(unsigned op) { return op >= TD_OP_ISNAN && op <= TD_OP_SIGNBIT; }
@@ -74,27 +49,18 @@ static enum td_code infer_munary(const struct td_op_args *a, struct td_meta *out
             return td_status_set(st, TD_CODE_INTERNAL, "%s: not a math unary op", td_op_name(a->op));
         odt = TD_DTYPE_BOOL;
     }
-    inf->compute_dtype = compute_of(dt);
-    return elem_out(a, x->sizes, x->ndim, odt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(dt);
+    return td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st);
 }
 
 static enum td_code infer_mbinary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                   struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 2, st) || td__need_attrs(a, 2, st))
-        return st->code;
-    const int64_t *scalar = a->n_in == 1 ? a->attrs : NULL;
-    if (scalar && td__check_scalar(scalar, st))
-        return st->code;
-    if ((a->flags & TD_RF_SCALAR_LHS) && (a->flags & TD_RF_INPLACE))
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: in-place op needs a tensor on the left",
-                             td_op_name(a->op));
     int64_t sizes[TD_MAX_DIMS];
-    int nd = a->in[0]->ndim;
-    memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * nd);
-    if (a->n_in == 2 && td__broadcast(sizes, &nd, a->in[1], st))
+    int nd;
+    enum td_dtype rt;
+    if (td__binary_operands(a, sizes, &nd, &rt, st))
         return st->code;
-    enum td_dtype rt = td__result_type(a->in, a->n_in, scalar, a->default_float);
     unsigned op = a->op;
     if (op == TD_OP_FMOD && rt == TD_DTYPE_BOOL)
         return not_impl("fmod_cpu", rt, st);
@@ -103,8 +69,8 @@ static enum td_code infer_mbinary(const struct td_op_args *a, struct td_meta *ou
                              td_op_name(op), td_dtype_torch_name(rt));
     if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_float(rt))
         rt = a->default_float;
-    inf->compute_dtype = compute_of(rt);
-    return elem_out(a, sizes, nd, rt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(rt);
+    return td__elementwise_out(a, sizes, nd, rt, out, inf, st);
 }
 
 /* The C++ type names torch's lerp messages print ("expected dtype float ..."). */
@@ -129,8 +95,8 @@ static enum td_code infer_lerp(const struct td_op_args *a, int64_t *sizes, int n
                                  cpp_name(dt), i == 1 ? "end" : "weight", cpp_name(a->in[i]->dtype));
     if (!td_dtype_is_float(dt))
         return not_impl(a->n_in == 3 ? "lerp_kernel_tensor" : "lerp_kernel_scalar", dt, st);
-    inf->compute_dtype = compute_of(dt);
-    return elem_out(a, sizes, nd, dt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(dt);
+    return td__elementwise_out(a, sizes, nd, dt, out, inf, st);
 }
 
 static enum td_code infer_mternary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -159,8 +125,8 @@ static enum td_code infer_mternary(const struct td_op_args *a, struct td_meta *o
     enum td_dtype rt = td__result_type(a->in, 3, NULL, a->default_float);
     if (rt == TD_DTYPE_BOOL)
         return not_impl(a->op == TD_OP_ADDCMUL ? "addcmul_cpu_out" : "addcdiv_cpu_out", rt, st);
-    inf->compute_dtype = compute_of(rt);
-    return elem_out(a, sizes, nd, rt, out, inf, st);
+    inf->compute_dtype = td__compute_dtype(rt);
+    return td__elementwise_out(a, sizes, nd, rt, out, inf, st);
 }
 
 enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -223,14 +189,14 @@ enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out,
     default: /* CUMMAX, CUMMIN */
         break;
     }
-    inf->compute_dtype = compute_of(odt);
+    inf->compute_dtype = td__compute_dtype(odt);
     if (op == TD_OP_CUMMAX || op == TD_OP_CUMMIN) {
         inf->n_out = 2;
         if (td_meta_contiguous(&out[0], odt, x->ndim, x->sizes, st))
             return st->code;
         return td_meta_contiguous(&out[1], TD_DTYPE_INT64, x->ndim, x->sizes, st);
     }
-    return elem_out(a, x->sizes, x->ndim, odt, out, inf, st);
+    return td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st);
 }
 
 /* ---- STAT: attrs 0 dim mask, 1 keepdim, 2 dtype or -1, 3 correction / p (double bits) ---- */
@@ -335,7 +301,7 @@ enum td_code td__infer_math_stat(const struct td_op_args *a, struct td_meta *out
     }
     bool cast_in = a->op == TD_OP_LOGSUMEXP || a->op == TD_OP_NORM || a->op == TD_OP_NANSUM ||
                    a->op == TD_OP_NANMEAN;
-    inf->compute_dtype = compute_of(cast_in ? odt : x->dtype);
+    inf->compute_dtype = td__compute_dtype(cast_in ? odt : x->dtype);
     inf->n_out = td_op_table[a->op].n_out;
     if (td_meta_contiguous(&out[0], odt, ond, sizes, st))
         return st->code;

@@ -12,11 +12,6 @@
 
 #define TD_RNG_STATE_BYTES 32 /* struct td_rng: four uint64 words of xoshiro256** */
 
-static uint8_t compute_of(enum td_dtype d)
-{
-    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
-}
-
 static double f64_of(int64_t bits)
 {
     double v;
@@ -30,7 +25,7 @@ static enum td_code same_as_input(const struct td_op_args *a, struct td_meta *ou
 {
     const struct td_meta *x = a->in[0];
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(x->dtype);
+    inf->compute_dtype = td__compute_dtype(x->dtype);
     return td_meta_contiguous(out, x->dtype, x->ndim, x->sizes, st);
 }
 
@@ -152,7 +147,7 @@ static enum td_code infer_multinomial(const struct td_op_args *a, struct td_meta
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "multinomial: prob_dist has no categories");
     int64_t sizes[2] = {x->sizes[0], n};
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(x->dtype);
+    inf->compute_dtype = td__compute_dtype(x->dtype);
     return td_meta_contiguous(out, TD_DTYPE_INT64, x->ndim, x->ndim == 1 ? sizes + 1 : sizes, st);
 }
 
@@ -175,7 +170,7 @@ enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, s
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "n must be at most %lld for randperm with dtype %s, got %lld",
                                  (long long)lim, td_dtype_torch_name((enum td_dtype)dt), (long long)n);
         inf->n_out = 1;
-        inf->compute_dtype = compute_of((enum td_dtype)dt);
+        inf->compute_dtype = td__compute_dtype((enum td_dtype)dt);
         return td_meta_contiguous(out, (enum td_dtype)dt, 1, &n, st);
     }
     if (td__need_inputs(a, 1, 1, st))

@@ -7,11 +7,6 @@
 
 #include "shape_internal.h"
 
-static uint8_t compute_of(enum td_dtype d)
-{
-    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
-}
-
 /* ---- reductions ---- */
 
 /* The name PyTorch's messages use (max/min for the (values, indices) forms). */
@@ -94,7 +89,7 @@ enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, s
                                  reduce_name(a->op), d);
     /* compute in the output dtype for sums/means, in the input dtype otherwise */
     bool acc = a->op == TD_OP_SUM || a->op == TD_OP_PROD || a->op == TD_OP_MEAN;
-    inf->compute_dtype = compute_of(acc ? odt : x->dtype);
+    inf->compute_dtype = td__compute_dtype(acc ? odt : x->dtype);
     inf->n_out = two_out ? 2 : 1;
     if (td_meta_contiguous(&out[0], odt, ond, sizes, st))
         return st->code;
@@ -156,7 +151,7 @@ enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, s
     if (y->ndim >= 2)
         sizes[nd++] = y->sizes[y->ndim - 1];
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(x->dtype);
+    inf->compute_dtype = td__compute_dtype(x->dtype);
     return td_meta_contiguous(out, x->dtype, nd, sizes, st);
 }
 
@@ -205,7 +200,7 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
         sizes[dim] += m->sizes[dim];
     }
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(dt);
+    inf->compute_dtype = td__compute_dtype(dt);
     return td_meta_contiguous(out, dt, ref->ndim, sizes, st);
 }
 
