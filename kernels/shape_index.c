@@ -1,9 +1,10 @@
 /*
  * shape_index.c — meta inference for the indexing and sorting families (issue 3):
- *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...]), INDEX_PUT, NONZERO;
+ *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...], or self[..., mask, ...]
+ *          in mode 5), INDEX_PUT, NONZERO;
  *   SORT:  SORT, SEARCHSORTED, HISTC.
  * Attribute layouts are documented in proto/td_record.h.  Index tensors must be int64
- * (the client converts int32 and bool masks first); whether an index value is in range
+ * (the client converts int32 and bool masks first, except for INDEX's mask mode); whether an index value is in range
  * depends on data, so the kernels check that (kernels/cpu/index.c) and report the error
  * with PyTorch's message through the kernel message buffer.  Nothing here trusts its
  * input: counts, dims and dtypes are all range-checked because the daemon runs this on
@@ -13,11 +14,6 @@
 #include <string.h>
 
 #include "shape_internal.h"
-
-static uint8_t compute_of(enum td_dtype d)
-{
-    return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
-}
 
 bool td__index_input_is_index(unsigned op, int i)
 {
@@ -111,11 +107,44 @@ static enum td_code indexed_sizes(const struct td_meta *self, const struct td_me
     return TD_CODE_OK;
 }
 
+/* INDEX mask mode (5): (self, mask bool/uint8 over self's dims dim..dim+km-1), attrs
+ * [dim, 5, count of set mask elements, learned first]: self[..., mask, ...] in one op,
+ * shape self.shape[:dim] + [count] + self.shape[dim+km:]. */
+static enum td_code infer_index_mask(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
+{
+    if (td__need_attrs(a, 3, st) || td__need_inputs(a, 2, 2, st))
+        return st->code;
+    const struct td_meta *self = a->in[0], *m = a->in[1];
+    int64_t dim = a->attrs[0], count = a->attrs[2], sizes[TD_MAX_DIMS];
+    char b1[200], b2[200];
+    if (m->dtype != TD_DTYPE_BOOL && m->dtype != TD_DTYPE_UINT8)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "index: a mask must be a bool or uint8 tensor");
+    if (m->ndim < 1 || dim < 0 || dim + m->ndim > self->ndim)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE, "too many indices for tensor of dimension %d", self->ndim);
+    for (int j = 0; j < m->ndim; j++)
+        if (m->sizes[j] != self->sizes[dim + j])
+            return td_status_set(st, TD_CODE_OUT_OF_RANGE,
+                                 "The shape of the mask %s at index %d does not match the shape of the indexed "
+                                 "tensor %s at index %d",
+                                 td_meta_shape_str(m, b1, sizeof b1), j, td_meta_shape_str(self, b2, sizeof b2),
+                                 (int)dim + j);
+    if (count < 0 || count > td_meta_numel(m))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "index: count %lld does not fit the mask",
+                             (long long)count);
+    int nd = self->ndim - m->ndim + 1;
+    memcpy(sizes, self->sizes, sizeof(int64_t) * dim);
+    sizes[dim] = count;
+    memcpy(sizes + dim + 1, self->sizes + dim + m->ndim, sizeof(int64_t) * (nd - dim - 1));
+    return td_meta_contiguous(out, self->dtype, nd, sizes, st);
+}
+
 /* INDEX (self, idx...) and INDEX_PUT (self, values, idx...). */
 static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     bool put = a->op == TD_OP_INDEX_PUT;
     int first = put ? 2 : 1, k = a->n_in - first;
+    if (!put && a->n_attr >= 2 && a->attrs[1] == 5)
+        return infer_index_mask(a, out, st);
     if (td__need_attrs(a, put ? 3 : 2, st) || td__need_inputs(a, first + 1, TD_MAX_INPUTS, st))
         return st->code;
     if (a->attrs[1] < 0 || a->attrs[1] > 4)
@@ -150,10 +179,16 @@ static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out,
     return td_meta_contiguous(out, self->dtype, self->ndim, self->sizes, st);
 }
 
-/* NONZERO (x): attrs[0] is the count of non-zero elements the client learned first. */
+/* NONZERO (x): attrs[0] is the count of non-zero elements the client learned first.
+ * With attrs[1] == 1 (count mode) it is that count instead: a 0-d int64 (attrs[0] unused). */
 static enum td_code infer_nonzero(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     int64_t count = a->attrs[0], sizes[2] = {count, a->in[0]->ndim};
+    if (a->n_attr >= 2 && a->attrs[1] != 0) {
+        if (a->attrs[1] != 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nonzero: invalid mode %lld", (long long)a->attrs[1]);
+        return td_meta_contiguous(out, TD_DTYPE_INT64, 0, sizes, st);
+    }
     if (count < 0 || count > td_meta_numel(a->in[0]))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nonzero: count %lld does not fit the input",
                              (long long)count);
@@ -181,7 +216,7 @@ enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, st
     if (c)
         return c;
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(a->in[0]->dtype);
+    inf->compute_dtype = td__compute_dtype(a->in[0]->dtype);
     return TD_CODE_OK;
 }
 
@@ -207,7 +242,7 @@ static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_met
     if (s->dtype == TD_DTYPE_BOOL || v->dtype == TD_DTYPE_BOOL)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"searchsorted_out_cpu\" not implemented for 'Bool'");
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(td_promote_types(s->dtype, v->dtype));
+    inf->compute_dtype = td__compute_dtype(td_promote_types(s->dtype, v->dtype));
     return td_meta_contiguous(out, a->attrs[1] ? TD_DTYPE_INT32 : TD_DTYPE_INT64, v->ndim, v->sizes, st);
 }
 
@@ -229,7 +264,7 @@ static enum td_code infer_histc(const struct td_op_args *a, struct td_meta *out,
     if (!(lo <= hi))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.histc: max must be larger than min");
     inf->n_out = 1;
-    inf->compute_dtype = compute_of(x->dtype);
+    inf->compute_dtype = td__compute_dtype(x->dtype);
     return td_meta_contiguous(out, x->dtype, 1, &a->attrs[0], st);
 }
 
@@ -248,9 +283,18 @@ enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, str
     int64_t dim = a->attrs[0];
     if (td_meta_wrap_dim(&dim, x->ndim, st))
         return st->code;
+    int64_t sizes[TD_MAX_DIMS];
+    memcpy(sizes, x->sizes, sizeof(int64_t) * x->ndim);
+    if (a->n_attr >= 4 && a->attrs[3] >= 0) { /* partial: the first k of the sorted order */
+        int64_t len = x->ndim ? x->sizes[dim] : 1;
+        if (a->attrs[3] > len)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "selected index k out of range");
+        if (x->ndim) /* a 0-d input keeps its one element */
+            sizes[dim] = a->attrs[3];
+    }
     inf->n_out = 2;
-    inf->compute_dtype = compute_of(x->dtype);
-    if (td_meta_contiguous(&out[0], x->dtype, x->ndim, x->sizes, st))
+    inf->compute_dtype = td__compute_dtype(x->dtype);
+    if (td_meta_contiguous(&out[0], x->dtype, x->ndim, sizes, st))
         return st->code;
-    return td_meta_contiguous(&out[1], TD_DTYPE_INT64, x->ndim, x->sizes, st);
+    return td_meta_contiguous(&out[1], TD_DTYPE_INT64, x->ndim, sizes, st);
 }

@@ -56,10 +56,15 @@
  *   INDEX       0 first indexed dim, 1 mode; inputs (self, idx0..idxk-1): int64, one shape, on
  *               dims [dim, dim+k); output self[:dim] + idx shape + self[dim+k:].  Modes set negative
  *               wrapping and torch's message: 0 advanced indexing, 1 index_select/index_add_
- *               ("index out of range in self"), 2 take/put_, 3 index_fill_, 4 index_copy_
+ *               ("index out of range in self"), 2 take/put_, 3 index_fill_, 4 index_copy_,
+ *               5 boolean mask: inputs (self, bool/uint8 mask over dims [dim, dim+mask.ndim)),
+ *               attr 2 the number of true elements (learned first); output (count,) + the rest
  *   INDEX_PUT   0 dim, 1 mode, 2 accumulate; inputs (self, values of the indexed shape, idx...)
- *   NONZERO     0 count of non-zero elements (learned first); output (count, ndim) int64
- *   SORT        0 dim, 1 descending, 2 stable (always stable); outputs values, int64 indices
+ *   NONZERO     0 count of non-zero elements (learned first); output (count, ndim) int64;
+ *               with 1 = 1 (count mode) the output is that count itself, a 0-d int64
+ *   SORT        0 dim, 1 descending, 2 stable (always stable), 3 k (optional; absent or < 0: the
+ *               whole dim); outputs values, int64 indices, k long along dim: the first k of the
+ *               stable sorted order (topk, kthvalue)
  *   SEARCHSORTED 0 right, 1 out_int32; inputs (sorted_sequence, values)
  *   HISTC       0 bins, 1 min, 2 max (double bits; the client resolves min == max)
  *   MUNARY      LOGIT: 0 has_eps, 1 eps (double bits); NAN_TO_NUM: 0 nan, 1 posinf, 2 neginf

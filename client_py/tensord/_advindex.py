@@ -24,6 +24,7 @@ _FLOAT64 = DTYPES[1]
 
 # INDEX / INDEX_PUT modes (kernels/cpu/index.c): negative wrapping and PyTorch's message
 M_ADV, M_SELF, M_TAKE, M_FILL, M_COPY = 0, 1, 2, 3, 4
+M_MASK = 5  # INDEX only: (self, bool mask) -> the selected elements in one op
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_fill",
            "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "index_put", "nonzero",
@@ -92,9 +93,11 @@ def _index_tensor(x):
 
 
 def _count_nonzero(x):
+    """The number of non-zero elements of x (a sync): NONZERO in count mode, one
+    parallel pass over x in its own dtype."""
     if x.numel() == 0:
         return 0
-    return builtins.int(_item(F.sum(F.ne(x, 0) if x.dtype is not _BOOL else x)))
+    return builtins.int(_item(_op1(O.NONZERO, (x,), [0, 1])))
 
 
 def _nonzero_2d(x):
@@ -116,16 +119,26 @@ def _long_index(t, msg="tensors used as indices must be long, byte or bool tenso
 
 # ---------------------------------------------------------------- advanced indexing core
 
+def _check_mask_shape(r, d, t):
+    for j in range(t.ndim):
+        if d + j >= r.ndim or t.shape[j] != r.shape[d + j]:
+            raise IndexError("The shape of the mask %s at index %d does not match the shape of the indexed "
+                             "tensor %s at index %d" % (_shape_str(t.shape), j, _shape_str(r.shape), d + j))
+
+
+def _mask_select(r, d, mask):
+    """r[..., mask, ...] with the mask over r's dims d..d+mask.ndim-1: a count (one sync)
+    and one INDEX op in mask mode, which writes the selected elements directly."""
+    return _C.op(O.INDEX, (r, mask), [d, M_MASK, _count_nonzero(mask)], 0)[0]
+
+
 def _adv_entries(r, entries):
     """entries: [(dim, tensor)] on view r, ascending dims -> [(dim, int64 tensor)] with
     bool masks turned into coordinate tensors (one per mask dim)."""
     out = []
     for d, t in entries:
         if t.dtype is _BOOL or t.dtype is _UINT8:
-            for j in range(t.ndim):
-                if d + j >= r.ndim or t.shape[j] != r.shape[d + j]:
-                    raise IndexError("The shape of the mask %s at index %d does not match the shape of the indexed "
-                                     "tensor %s at index %d" % (_shape_str(t.shape), j, _shape_str(r.shape), d + j))
+            _check_mask_shape(r, d, t)
             for j, it in enumerate(_mask_to_indices(t)):
                 out.append((d + j, it))
         else:
@@ -214,6 +227,10 @@ def adv_getitem(t, idx):
     if not isinstance(idx, tuple):
         idx = (idx,)
     r, entries = _basic_pass(t, idx)
+    if len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and entries[0][1].ndim > 0:
+        d, mask = entries[0]
+        _check_mask_shape(r, d, mask)
+        return _mask_select(r, d, mask)
     base, ix, dim = _adv_plan(r, entries)
     return _C.op(O.INDEX, (base,) + ix, [dim, M_ADV], 0)[0]
 
@@ -545,8 +562,7 @@ def masked_select(input, mask):
     x, m = _broadcast_pair(input, mask)
     if x.ndim == 0:
         x, m = F.reshape(x, [1]), F.reshape(m, [1])
-    ix = tuple(_mask_to_indices(m))
-    return _C.op(O.INDEX, (x,) + ix, [0, M_ADV], 0)[0]
+    return _mask_select(x, 0, m)
 
 
 def masked_scatter_(self, mask, source):
@@ -619,8 +635,12 @@ class _kthvalue_rt(F._ReturnType):
 F.return_types.sort, F.return_types.topk, F.return_types.kthvalue = _sort_rt, _topk_rt, _kthvalue_rt
 
 
-def _sort_raw(input, dim, descending):
-    return _C.op(O.SORT, (input,), [index_int(dim), builtins.int(builtins.bool(descending)), 1], 0)
+def _sort_raw(input, dim, descending, k=None):
+    """SORT; with k, only the first k of the sorted order along dim (a partial selection)."""
+    attrs = [index_int(dim), builtins.int(builtins.bool(descending)), 1]
+    if k is not None:
+        attrs.append(k)
+    return _C.op(O.SORT, (input,), attrs, 0)
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
@@ -641,12 +661,6 @@ def msort(input):
     return _sort_raw(input, 0, False)[0]
 
 
-def _narrow(t, d, n):
-    if t.ndim == 0:
-        return t
-    return F.contiguous(_op1(O.SLICE, (t,), (d, 0, n, 1)))
-
-
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     _check_tensor(input, "topk")
     k = index_int(k)
@@ -654,8 +668,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     size = input.shape[d] if input.ndim else 1
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
-    v, i = _sort_raw(input, d, largest)
-    return _topk_rt(_narrow(v, d, k), _narrow(i, d, k))
+    if input.ndim == 0:
+        return _topk_rt(*_sort_raw(input, d, largest))
+    return _topk_rt(*_sort_raw(input, d, largest, k))
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
@@ -665,9 +680,9 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     size = input.shape[d] if input.ndim else 1
     if k < 1 or k > size:
         raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
-    v, i = _sort_raw(input, d, False)
     if input.ndim == 0:
-        return _kthvalue_rt(v, i)
+        return _kthvalue_rt(*_sort_raw(input, d, False))
+    v, i = _sort_raw(input, d, False, k)  # the k smallest in order: the last is the answer
     if keepdim:
         return _kthvalue_rt(F.contiguous(_op1(O.SLICE, (v,), (d, k - 1, k, 1))),
                             F.contiguous(_op1(O.SLICE, (i,), (d, k - 1, k, 1))))

@@ -14,6 +14,9 @@
  * Traversal: an odometer over a shape with one element-stride set per operand (a 0-d
  * tensor is treated as shape [1]).  Work is serial; these ops are memory bound and the
  * index lookups dominate.  Out-of-place SCATTER/INDEX_PUT first copy self to the output.
+ * The exceptions are the data-dependent selections, NONZERO and INDEX's mask mode
+ * (x[mask] in one op): both count the selected elements per chunk in parallel, turn the
+ * counts into each chunk's first output row (a prefix sum), then write in parallel.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,9 +25,11 @@
 #include "iter.h"
 
 #define MAXOP 4
+#define SEL_CHUNK 65536 /* mask elements per counting/writing chunk */
 
-/* Modes of INDEX/INDEX_PUT: negative wrapping and the message PyTorch gives. */
-enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4 };
+/* Modes of INDEX/INDEX_PUT: negative wrapping and the message PyTorch gives; INDEX's
+ * M_MASK takes one bool mask instead of int64 index tensors (see index_mask). */
+enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4, M_MASK = 5 };
 
 static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
 {
@@ -334,9 +339,13 @@ static bool indexed_shape_ok(const struct ix_plan *p, const struct td_meta *m)
            !memcmp(m->sizes + p->nout, p->psize, sizeof(int64_t) * p->npost);
 }
 
+static enum td_code index_mask(struct td_kctx *k);
+
 enum td_code td_cpu_index(struct td_kctx *k)
 {
     struct ix_plan p;
+    if (k->n_attr >= 2 && k->attrs[1] == M_MASK)
+        return index_mask(k);
     if (k->n_out < 1 || k->n_attr < 2 || plan_index(k, 1, &p, &k->in[0]->m) || !indexed_shape_ok(&p, &k->out[0]->m))
         return TD_CODE_INVALID_ARGUMENT;
     return index_walk(k, &p, k->in[0], k->out[0], false, false);
@@ -352,7 +361,13 @@ enum td_code td_cpu_index_put(struct td_kctx *k)
     return c ? c : index_walk(k, &p, k->out[0], k->in[1], true, k->attrs[2] != 0);
 }
 
-/* ---- NONZERO: (count, ndim) coordinates of the non-zero elements, row-major ---- */
+/* ---- selections: NONZERO and INDEX's mask mode ----
+ *
+ * Both select the elements of one tensor t that are non-zero, in row-major order.  t is
+ * cut into chunks of SEL_CHUNK elements; pass 1 counts each chunk (in parallel), a prefix
+ * sum gives each chunk its first output row, pass 2 lets every chunk write its rows (in
+ * parallel again).  A count that disagrees with the one the client learned first fails
+ * the op before anything is written. */
 
 static bool is_nonzero(enum td_dtype dt, const char *p)
 {
@@ -366,29 +381,285 @@ static bool is_nonzero(enum td_dtype dt, const char *p)
     }
 }
 
+struct sel {
+    struct td_kctx *k;
+    struct td_kt *t;          /* the tested tensor */
+    struct td_meta tm;        /* its meta, a 0-d tensor as [1] */
+    bool flat8;               /* contiguous 1-byte elements: tested 8 at a time */
+    int64_t n, nch, *rows;    /* elements, chunks, first row of each chunk (nch + 1) */
+    void (*write)(const struct sel *s, int64_t b, int64_t e, int64_t row, int64_t cnt);
+    /* INDEX mask mode: out[p][row][q] = x[pre p][mask position][post q] */
+    struct td_kt *x, *out;
+    int64_t xst[TD_MAX_DIMS]; /* x's strides over the mask dims */
+    int64_t P, Q, count, *preoff, *postoff;
+    bool xflat;               /* x's offset of mask position i is i * s1 */
+    int64_t s1;
+};
+
+/* 1 per non-zero byte of w, summed (bytes may hold any value, not only 0/1). */
+static inline int64_t nz8(uint64_t w)
+{
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, hi = 0x8080808080808080ULL;
+    uint64_t t = ((((w & lo7) + lo7) | w) & hi) >> 7;
+    return (int64_t)((t * 0x0101010101010101ULL) >> 56);
+}
+
+/* Multi-index of row-major position i and its offsets for nop stride sets. */
+static void unflatten(int64_t i, int nd, const int64_t *size, int64_t *ix, int nop, int64_t st[][TD_MAX_DIMS],
+                      int64_t *off)
+{
+    for (int d = nd - 1; d >= 0; d--) {
+        ix[d] = i % size[d];
+        i /= size[d];
+    }
+    for (int o = 0; o < nop; o++) {
+        off[o] = 0;
+        for (int d = 0; d < nd; d++)
+            off[o] += ix[d] * st[o][d];
+    }
+}
+
+static int64_t sel_count(const struct sel *s, int64_t b, int64_t e)
+{
+    int64_t c = 0;
+    if (s->flat8) {
+        const uint8_t *p = (const uint8_t *)s->t->data + s->t->m.offset;
+        int64_t i = b;
+        for (; i + 8 <= e; i += 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            c += nz8(w);
+        }
+        for (; i < e; i++)
+            c += p[i] != 0;
+        return c;
+    }
+    int nd = s->tm.ndim;
+    int64_t st[1][TD_MAX_DIMS], ix[TD_MAX_DIMS], off[1];
+    memcpy(st[0], s->tm.strides, sizeof st[0]);
+    unflatten(b, nd, s->tm.sizes, ix, 1, st, off);
+    enum td_dtype dt = (enum td_dtype)s->tm.dtype;
+    for (int64_t i = b; i < e; i++) {
+        c += is_nonzero(dt, elem(s->t, off[0]));
+        odo_step(nd, s->tm.sizes, ix, 1, st, off);
+    }
+    return c;
+}
+
+static void sel_count_range(void *ctx, int64_t c0, int64_t c1)
+{
+    struct sel *s = ctx;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t b = c * SEL_CHUNK, e = b + SEL_CHUNK < s->n ? b + SEL_CHUNK : s->n;
+        s->rows[c] = sel_count(s, b, e);
+    }
+}
+
+static void sel_write_range(void *ctx, int64_t c0, int64_t c1)
+{
+    const struct sel *s = ctx;
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t b = c * SEL_CHUNK, e = b + SEL_CHUNK < s->n ? b + SEL_CHUNK : s->n;
+        if (s->rows[c + 1] > s->rows[c])
+            s->write(s, b, e, s->rows[c], s->rows[c + 1] - s->rows[c]);
+    }
+}
+
+/* Pass 1: s->rows[c] = first row of chunk c, s->rows[s->nch] = the total.  The caller
+ * frees s->rows. */
+static enum td_code sel_prepare(struct sel *s)
+{
+    s->tm = as_1d(&s->t->m);
+    s->n = td_meta_numel(&s->tm);
+    s->flat8 = td_dtype_size(s->tm.dtype) == 1 && td_meta_is_contiguous(&s->tm);
+    s->nch = (s->n + SEL_CHUNK - 1) / SEL_CHUNK;
+    s->rows = malloc(sizeof(int64_t) * (size_t)(s->nch + 1));
+    if (!s->rows)
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    td_parallel_for(s->nch, 1, sel_count_range, s);
+    int64_t total = 0;
+    for (int64_t c = 0; c < s->nch; c++) {
+        int64_t v = s->rows[c];
+        s->rows[c] = total;
+        total += v;
+    }
+    s->rows[s->nch] = total;
+    return TD_CODE_OK;
+}
+
+/* Counts, checks the total against count, writes.  s->t, s->write and the writer's
+ * fields are set by the caller. */
+static enum td_code sel_run(struct sel *s, int64_t count, const char *what)
+{
+    enum td_code c = sel_prepare(s);
+    if (c)
+        return c;
+    if (s->rows[s->nch] != count) {
+        free(s->rows);
+        return fail(s->k, TD_CODE_INVALID_ARGUMENT, "%s: the input changed after its count was taken", what);
+    }
+    td_parallel_for(s->nch, 1, sel_write_range, s);
+    free(s->rows);
+    return TD_CODE_OK;
+}
+
+/* The fast case of the mask mode: no pre/post dims, a contiguous mask, x flat over it.
+ * Branch-free: every position is stored at the next row, which only advances when the
+ * mask is set; stops once the chunk's cnt rows are written, so nothing lands past them. */
+#define SEL_FLAT(T)                                                                     \
+    {                                                                                   \
+        for (int64_t i = 0, w = 0; i < n && w < cnt; i++) {                             \
+            memcpy(o + w * (int64_t)sizeof(T), xs + i * s1 * (int64_t)sizeof(T), sizeof(T)); \
+            w += m[i] != 0;                                                             \
+        }                                                                               \
+        break;                                                                          \
+    }
+
+static void write_mask(const struct sel *s, int64_t b, int64_t e, int64_t row, int64_t cnt)
+{
+    size_t es = td_dtype_size(s->x->m.dtype);
+    if (s->flat8 && s->xflat && s->P == 1 && s->Q == 1) {
+        const uint8_t *m = (const uint8_t *)s->t->data + s->t->m.offset + b;
+        const char *xs = elem(s->x, b * s->s1);
+        char *o = elem(s->out, row);
+        int64_t n = e - b, s1 = s->s1;
+        switch (es) {
+        case 1: SEL_FLAT(uint8_t)
+        case 2: SEL_FLAT(uint16_t)
+        case 4: SEL_FLAT(uint32_t)
+        default: SEL_FLAT(uint64_t)
+        }
+        return;
+    }
+    int nd = s->tm.ndim;
+    int64_t st[2][TD_MAX_DIMS], ix[TD_MAX_DIMS], off[2];
+    memcpy(st[0], s->tm.strides, sizeof st[0]);
+    memcpy(st[1], s->xst, sizeof st[1]);
+    unflatten(b, nd, s->tm.sizes, ix, 2, st, off);
+    enum td_dtype dt = (enum td_dtype)s->tm.dtype;
+    for (int64_t i = b; i < e; i++) {
+        if (is_nonzero(dt, elem(s->t, off[0]))) {
+            for (int64_t p = 0; p < s->P; p++)
+                for (int64_t q = 0; q < s->Q; q++)
+                    mov(elem(s->out, (p * s->count + row) * s->Q + q), elem(s->x, s->preoff[p] + off[1] + s->postoff[q]),
+                        es);
+            row++;
+        }
+        odo_step(nd, s->tm.sizes, ix, 2, st, off);
+    }
+}
+#undef SEL_FLAT
+
+/* Offsets of every position of a (sizes, strides) walk, row-major; NULL on no memory. */
+static int64_t *walk_offsets(int nd, const int64_t *size, const int64_t *stride, int64_t n)
+{
+    int64_t *r = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1)), st[1][TD_MAX_DIMS], ix[TD_MAX_DIMS] = {0},
+            off[1] = {0};
+    if (!r)
+        return NULL;
+    memcpy(st[0], stride, sizeof(int64_t) * nd);
+    for (int64_t i = 0; i < n; i++) {
+        r[i] = off[0];
+        odo_step(nd, size, ix, 1, st, off);
+    }
+    return r;
+}
+
+/* INDEX mode M_MASK: inputs (x, mask bool/uint8 of x's dims dim..dim+km-1), attrs
+ * [dim, M_MASK, count]; output x.shape[:dim] + [count] + x.shape[dim+km:], contiguous. */
+static enum td_code index_mask(struct td_kctx *k)
+{
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 3)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0], *mk = k->in[1], *o = k->out[0];
+    const struct td_meta *xm = &x->m, *mm = &mk->m, *om = &o->m;
+    int64_t dim = k->attrs[0], count = k->attrs[2];
+    int km = mm->ndim;
+    if ((mm->dtype != TD_DTYPE_BOOL && mm->dtype != TD_DTYPE_UINT8) || km < 1 || dim < 0 || dim + km > xm->ndim ||
+        memcmp(mm->sizes, xm->sizes + dim, sizeof(int64_t) * km) || count < 0 || count > td_meta_numel(mm))
+        return TD_CODE_INVALID_ARGUMENT;
+    int pre = (int)dim, post = xm->ndim - pre - km;
+    if (om->ndim != pre + 1 + post || om->dtype != xm->dtype || !td_meta_is_contiguous(om) ||
+        memcmp(om->sizes, xm->sizes, sizeof(int64_t) * pre) || om->sizes[pre] != count ||
+        memcmp(om->sizes + pre + 1, xm->sizes + pre + km, sizeof(int64_t) * post))
+        return TD_CODE_INVALID_ARGUMENT;
+    struct sel s = {.k = k, .t = mk, .write = write_mask, .x = x, .out = o, .count = count};
+    memcpy(s.xst, xm->strides + pre, sizeof(int64_t) * km);
+    s.P = numel_of(pre, xm->sizes);
+    s.Q = numel_of(post, xm->sizes + pre + km);
+    /* x flat over the mask dims: stride of dim d = s1 * (elements after d) */
+    s.s1 = xm->strides[pre + km - 1];
+    s.xflat = true;
+    int64_t inner = 1;
+    for (int d = km - 1; d >= 0; d--) {
+        if (mm->sizes[d] > 1 && xm->strides[pre + d] != s.s1 * inner)
+            s.xflat = false;
+        inner *= mm->sizes[d] > 0 ? mm->sizes[d] : 1;
+    }
+    s.preoff = walk_offsets(pre, xm->sizes, xm->strides, s.P);
+    s.postoff = walk_offsets(post, xm->sizes + pre + km, xm->strides + pre + km, s.Q);
+    enum td_code c = s.preoff && s.postoff ? sel_run(&s, count, "index") : TD_CODE_RESOURCE_EXHAUSTED;
+    free(s.preoff);
+    free(s.postoff);
+    return c;
+}
+
+/* ---- NONZERO: (count, ndim) coordinates of the non-zero elements, row-major ---- */
+
+/* NONZERO's writer: the coordinates of each selected position, one row of ndim each. */
+static void write_coords(const struct sel *s, int64_t b, int64_t e, int64_t row, int64_t cnt)
+{
+    int nd = s->t->m.ndim; /* 0 for a 0-d input: rows of no coordinates */
+    int64_t *dst = (int64_t *)s->out->data + s->out->m.offset + row * nd;
+    if (nd == 0)
+        return;
+    if (s->flat8 && nd == 1) { /* branch-free, as SEL_FLAT */
+        const uint8_t *m = (const uint8_t *)s->t->data + s->t->m.offset;
+        for (int64_t i = b, w = 0; i < e && w < cnt; i++) {
+            dst[w] = i;
+            w += m[i] != 0;
+        }
+        return;
+    }
+    int64_t st[1][TD_MAX_DIMS], ix[TD_MAX_DIMS], off[1];
+    memcpy(st[0], s->tm.strides, sizeof st[0]);
+    unflatten(b, nd, s->tm.sizes, ix, 1, st, off);
+    enum td_dtype dt = (enum td_dtype)s->tm.dtype;
+    for (int64_t i = b; i < e; i++) {
+        if (is_nonzero(dt, elem(s->t, off[0]))) {
+            memcpy(dst, ix, sizeof(int64_t) * nd);
+            dst += nd;
+        }
+        odo_step(nd, s->tm.sizes, ix, 1, st, off);
+    }
+}
+
+/* NONZERO's count mode: the number of non-zero elements into a 0-d int64. */
+static enum td_code count_nonzero(struct td_kctx *k, struct td_kt *x, struct td_kt *o)
+{
+    if (o->m.ndim != 0 || o->m.dtype != TD_DTYPE_INT64)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct sel s = {.k = k, .t = x};
+    enum td_code c = sel_prepare(&s);
+    if (c)
+        return c;
+    int64_t total = s.rows[s.nch];
+    free(s.rows);
+    memcpy(elem(o, 0), &total, sizeof total);
+    return TD_CODE_OK;
+}
+
 enum td_code td_cpu_nonzero(struct td_kctx *k)
 {
     if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 1)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *x = k->in[0], *o = k->out[0];
-    int nd = x->m.ndim;
-    int64_t n = td_meta_numel(&x->m), count = k->attrs[0], found = 0;
-    int64_t st[1][TD_MAX_DIMS], ix[TD_MAX_DIMS] = {0}, off[1] = {0};
-    if (o->m.ndim != 2 || o->m.sizes[0] != count || o->m.sizes[1] != nd || o->m.dtype != TD_DTYPE_INT64 ||
+    int64_t count = k->attrs[0];
+    if (k->n_attr >= 2 && k->attrs[1] == 1)
+        return count_nonzero(k, x, o);
+    if (o->m.ndim != 2 || o->m.sizes[0] != count || o->m.sizes[1] != x->m.ndim || o->m.dtype != TD_DTYPE_INT64 ||
         !td_meta_is_contiguous(&o->m))
         return TD_CODE_INVALID_ARGUMENT;
-    memcpy(st[0], x->m.strides, sizeof st[0]);
-    int64_t *dst = (int64_t *)o->data + o->m.offset;
-    for (int64_t p = 0; p < n; p++) {
-        if (is_nonzero((enum td_dtype)x->m.dtype, elem(x, off[0]))) {
-            if (found == count)
-                return fail(k, TD_CODE_INVALID_ARGUMENT, "nonzero: the input changed after its count was taken");
-            memcpy(dst + found * nd, ix, sizeof(int64_t) * nd);
-            found++;
-        }
-        odo_step(nd, x->m.sizes, ix, 1, st, off);
-    }
-    if (found != count)
-        return fail(k, TD_CODE_INVALID_ARGUMENT, "nonzero: the input changed after its count was taken");
-    return TD_CODE_OK;
+    struct sel s = {.k = k, .t = x, .write = write_coords, .out = o};
+    return sel_run(&s, count, "nonzero");
 }

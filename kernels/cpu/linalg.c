@@ -90,14 +90,45 @@ char *td__la_batch_ptr(const struct td_kt *t, const struct la_job *j, int64_t b)
     return t->data + off * (int64_t)td_dtype_size((enum td_dtype)t->m.dtype);
 }
 
+/* The copies below run once per matrix of a batch, so they move typed elements (the
+ * compute dtype is float32 or float64) instead of calling memcpy
+ * per element; dst[i * ds0 + j * ds1] = src[i * ss0 + j * ss1] for i < n0, j < n1,
+ * strides in elements. */
+#define LA_COPY2(T)                                                                     \
+    {                                                                                   \
+        T *d = dst;                                                                     \
+        const T *s = src;                                                               \
+        for (int64_t i = 0; i < n0; i++)                                                \
+            for (int64_t j = 0; j < n1; j++)                                            \
+                d[i * ds0 + j * ds1] = s[i * ss0 + j * ss1];                            \
+        return;                                                                         \
+    }
+
+static void copy2(void *dst, int64_t ds0, int64_t ds1, const void *src, int64_t ss0, int64_t ss1, int64_t n0,
+                  int64_t n1, size_t es)
+{
+    switch (es) {
+    case 4: LA_COPY2(float)
+    case 8: LA_COPY2(double)
+    default:
+        for (int64_t i = 0; i < n0; i++)
+            for (int64_t j = 0; j < n1; j++)
+                memcpy((char *)dst + (i * ds0 + j * ds1) * (int64_t)es,
+                       (const char *)src + (i * ss0 + j * ss1) * (int64_t)es, es);
+    }
+}
+#undef LA_COPY2
+
 void td__la_load(const struct td_kt *t, const char *p, void *buf, int64_t ld, size_t es)
 {
     int nd = t->m.ndim;
     int64_t rows = t->m.sizes[nd - 2], cols = t->m.sizes[nd - 1];
     int64_t rs = t->m.strides[nd - 2], cs = t->m.strides[nd - 1];
-    for (int64_t c = 0; c < cols; c++)
-        for (int64_t r = 0; r < rows; r++)
-            memcpy((char *)buf + (r + c * ld) * (int64_t)es, p + (r * rs + c * cs) * (int64_t)es, es);
+    /* walk the source's smaller stride innermost */
+    if (cs <= rs)
+        copy2(buf, 1, ld, p, rs, cs, rows, cols, es);
+    else
+        copy2(buf, ld, 1, p, cs, rs, cols, rows, es);
 }
 
 void td__la_store(struct td_kt *t, char *p, const void *buf, int64_t ld, size_t es)
@@ -105,16 +136,15 @@ void td__la_store(struct td_kt *t, char *p, const void *buf, int64_t ld, size_t 
     int nd = t->m.ndim;
     int64_t rows = t->m.sizes[nd - 2], cols = t->m.sizes[nd - 1];
     int64_t rs = t->m.strides[nd - 2], cs = t->m.strides[nd - 1];
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++)
-            memcpy(p + (r * rs + c * cs) * (int64_t)es, (const char *)buf + (r + c * ld) * (int64_t)es, es);
+    if (cs <= rs)
+        copy2(p, rs, cs, buf, 1, ld, rows, cols, es);
+    else
+        copy2(p, cs, rs, buf, ld, 1, cols, rows, es);
 }
 
 void td__la_store_vec(struct td_kt *t, char *p, const void *buf, int64_t n, size_t es)
 {
-    int64_t s = t->m.strides[t->m.ndim - 1];
-    for (int64_t i = 0; i < n; i++)
-        memcpy(p + i * s * (int64_t)es, (const char *)buf + i * (int64_t)es, es);
+    copy2(p, 0, t->m.strides[t->m.ndim - 1], buf, 0, 1, 1, n, es);
 }
 
 void td__la_put(const struct td_kt *t, char *p, double v)

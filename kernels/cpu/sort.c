@@ -5,6 +5,8 @@
  * SORT works slice by slice along its dim: the slice is copied into a contiguous key
  * buffer, a permutation is merge-sorted (stable, so equal keys keep their order in
  * both directions, as torch's stable sort), then values and indices are written out.
+ * With attribute k (topk, kthvalue) only the first k of that order are written; when k
+ * is small against the slice a bounded heap selects them instead (same result).
  * NaN sorts as the largest value (last ascending, first descending), as in PyTorch.
  * Slices are spread over td_parallel_for; each range allocates its own scratch.
  * Data operands arrive in the compute dtype (never float16/bfloat16).
@@ -64,12 +66,91 @@ static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t 
     }
 }
 
+/* Partial selection (SORT with k): a heap of the k best seen so far whose root is the
+ * worst of them; an element replaces the root only when it sorts strictly before it, so
+ * equal keys keep the lower index, as the stable sort would.  Then a heap sort puts the
+ * k winners in order.  O(n log k), usually ~n compares with the root. */
+#define GEN_TOPK(sfx, T, LESS)                                                               \
+    static inline bool bef_##sfx(T a, int64_t ia, T b, int64_t ib, bool desc)                 \
+    {                                                                                        \
+        if (desc ? LESS(b, a) : LESS(a, b))                                                  \
+            return true;                                                                     \
+        return !(desc ? LESS(a, b) : LESS(b, a)) && ia < ib;                                 \
+    }                                                                                        \
+    static void sift_##sfx(T *hv, int64_t *hi, int64_t p, int64_t m, bool desc)              \
+    {                                                                                        \
+        T v = hv[p];                                                                         \
+        int64_t iv = hi[p];                                                                  \
+        for (;;) {                                                                           \
+            int64_t c = 2 * p + 1;                                                           \
+            if (c >= m)                                                                      \
+                break;                                                                       \
+            if (c + 1 < m && bef_##sfx(hv[c], hi[c], hv[c + 1], hi[c + 1], desc))            \
+                c++;                                                                         \
+            if (!bef_##sfx(v, iv, hv[c], hi[c], desc))                                       \
+                break;                                                                       \
+            hv[p] = hv[c], hi[p] = hi[c], p = c;                                             \
+        }                                                                                    \
+        hv[p] = v, hi[p] = iv;                                                               \
+    }                                                                                        \
+    static void topk_##sfx(const void *xb_, int64_t xs, int64_t n, int64_t k, bool desc, T *hv, int64_t *hi) \
+    {                                                                                        \
+        const T *xb = xb_;                                                                   \
+        int64_t m = 0;                                                                       \
+        for (int64_t i = 0; i < n; i++) {                                                    \
+            T v = xb[i * xs];                                                                \
+            if (m < k) { /* sift up */                                                       \
+                int64_t p = m++;                                                             \
+                while (p > 0 && bef_##sfx(hv[(p - 1) / 2], hi[(p - 1) / 2], v, i, desc)) {   \
+                    hv[p] = hv[(p - 1) / 2], hi[p] = hi[(p - 1) / 2];                        \
+                    p = (p - 1) / 2;                                                         \
+                }                                                                            \
+                hv[p] = v, hi[p] = i;                                                        \
+                continue;                                                                    \
+            }                                                                                \
+            if (!(desc ? LESS(hv[0], v) : LESS(v, hv[0])))                                   \
+                continue;                                                                    \
+            hv[0] = v, hi[0] = i;                                                            \
+            sift_##sfx(hv, hi, 0, m, desc);                                                  \
+        }                                                                                    \
+        for (int64_t e = m - 1; e > 0; e--) {                                                \
+            T tv = hv[0];                                                                    \
+            int64_t ti = hi[0];                                                              \
+            hv[0] = hv[e], hi[0] = hi[e], hv[e] = tv, hi[e] = ti;                            \
+            sift_##sfx(hv, hi, 0, e, desc);                                                  \
+        }                                                                                    \
+    }
+GEN_TOPK(f32, float, LESS_FLOAT)
+GEN_TOPK(f64, double, LESS_FLOAT)
+GEN_TOPK(i64, int64_t, LESS_PLAIN)
+GEN_TOPK(i32, int32_t, LESS_PLAIN)
+GEN_TOPK(i16, int16_t, LESS_PLAIN)
+GEN_TOPK(i8, int8_t, LESS_PLAIN)
+GEN_TOPK(u8, uint8_t, LESS_PLAIN)
+GEN_TOPK(b, bool, LESS_PLAIN)
+
+/* The k first of slice xb (n elements, stride xs elements) into hv (values) and hi. */
+static void topk_keys(enum td_dtype dt, const void *xb, int64_t xs, int64_t n, int64_t k, bool desc, void *hv,
+                      int64_t *hi)
+{
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: topk_f32(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_FLOAT64: topk_f64(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_INT64: topk_i64(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_INT32: topk_i32(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_INT16: topk_i16(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_INT8: topk_i8(xb, xs, n, k, desc, hv, hi); break;
+    case TD_DTYPE_UINT8: topk_u8(xb, xs, n, k, desc, hv, hi); break;
+    default: topk_b(xb, xs, n, k, desc, hv, hi); break;
+    }
+}
+
 /* The slices of x along dim: `outer` of them, element j of slice s at base(s) + j * st. */
 struct sort_job {
     struct td_kt *x, *vals, *idx;
     int dim;
-    int64_t len;
-    bool desc;
+    int64_t len, k; /* k: outputs' length along dim (len for a full sort) */
+    bool desc, heap; /* heap: partial selection (topk_keys) instead of the merge sort */
     bool failed;
 };
 
@@ -89,11 +170,11 @@ static int64_t slice_base(const struct td_meta *m, int dim, int64_t s)
 static void sort_range(void *ctx, int64_t begin, int64_t end)
 {
     struct sort_job *j = ctx;
-    int64_t n = j->len;
+    int64_t n = j->len, kk = j->k, nbuf = j->heap ? kk : n;
     size_t es = td_dtype_size(j->x->m.dtype);
-    char *key = malloc(n * es + 1);
-    int64_t *perm = malloc(sizeof(int64_t) * (n + 1)), *tmp = malloc(sizeof(int64_t) * (n + 1));
-    if (!key || !perm || !tmp) {
+    char *key = malloc(nbuf * es + 1);
+    int64_t *perm = malloc(sizeof(int64_t) * (nbuf + 1)), *tmp = j->heap ? NULL : malloc(sizeof(int64_t) * (n + 1));
+    if (!key || !perm || (!j->heap && !tmp)) {
         j->failed = true;
         goto out_free;
     }
@@ -102,14 +183,22 @@ static void sort_range(void *ctx, int64_t begin, int64_t end)
     int64_t is = im->ndim ? im->strides[j->dim] : 0;
     for (int64_t s = begin; s < end; s++) {
         const char *xb = j->x->data + (xm->offset + slice_base(xm, j->dim, s)) * (int64_t)es;
+        char *vb = j->vals->data + (vm->offset + slice_base(vm, j->dim, s)) * (int64_t)es;
+        int64_t *ib = (int64_t *)j->idx->data + im->offset + slice_base(im, j->dim, s);
+        if (j->heap) { /* key[i], perm[i]: the i-th winner's value and index */
+            topk_keys((enum td_dtype)xm->dtype, xb, xs, n, kk, j->desc, key, perm);
+            for (int64_t i = 0; i < kk; i++) {
+                memcpy(vb + i * vs * (int64_t)es, key + i * es, es);
+                ib[i * is] = perm[i];
+            }
+            continue;
+        }
         for (int64_t i = 0; i < n; i++) {
             memcpy(key + i * es, xb + i * xs * (int64_t)es, es);
             perm[i] = i;
         }
         sort_keys((enum td_dtype)xm->dtype, key, perm, tmp, n, j->desc);
-        char *vb = j->vals->data + (vm->offset + slice_base(vm, j->dim, s)) * (int64_t)es;
-        int64_t *ib = (int64_t *)j->idx->data + im->offset + slice_base(im, j->dim, s);
-        for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; i < kk; i++) {
             memcpy(vb + i * vs * (int64_t)es, key + perm[i] * es, es);
             ib[i * is] = perm[i];
         }
@@ -133,9 +222,15 @@ enum td_code td_cpu_sort(struct td_kctx *k)
         k->out[1]->m.dtype != TD_DTYPE_INT64 || k->out[0]->m.ndim != nd || k->out[1]->m.ndim != nd)
         return TD_CODE_INVALID_ARGUMENT;
     int64_t total = td_meta_numel(&x->m), len = nd ? x->m.sizes[dim] : 1;
-    if (total == 0)
+    int64_t kk = nd ? k->out[0]->m.sizes[dim] : 1;
+    if (kk > len || (nd && k->out[1]->m.sizes[dim] != kk) ||
+        (k->n_attr >= 4 && k->attrs[3] >= 0 && nd && k->attrs[3] != kk))
+        return TD_CODE_INVALID_ARGUMENT;
+    if (total == 0 || kk == 0)
         return TD_CODE_OK;
-    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, k->attrs[1] != 0, false};
+    /* the heap wins while k is a small part of the slice; beyond that sort it all */
+    bool heap = kk < len && kk <= len / 8;
+    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, kk, k->attrs[1] != 0, heap, false};
     int64_t grain = len >= 4096 ? 1 : 4096 / len;
     td_parallel_for(total / len, grain, sort_range, &j);
     return j.failed ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;

@@ -190,3 +190,29 @@ def test_aminmax_median_mode():
     g, w = td.aminmax(b), torch.aminmax(tb)
     assert_same(g.max, w.max)
     assert "return_types.mode" in repr(td.mode(m))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_softmax_fast_paths(dt):
+    """The vectorized row and column paths: odd lengths, every dim, strided views, large
+    magnitudes, NaN / inf lanes (which take the exact fallback)."""
+    for shape in [(3, 37), (5, 16), (2, 7, 33), (4, 1), (1, 5), (3, 600, 2)]:
+        x, tx = pair(rand_data(shape, "float64", RNG, -30, 30), dt)
+        for name in ("softmax", "log_softmax"):
+            for d in cases(shape):
+                assert_same(*both(name, x, tx, d))
+    x, tx = pair(rand_data((6, 40, 9), "float64", RNG, -5, 5), dt)
+    for name in ("softmax", "log_softmax"):
+        for xv, txv in [(x.transpose(0, 2), tx.transpose(0, 2)), (x[:, ::3, 1:], tx[:, ::3, 1:]),
+                        (x.permute(1, 0, 2), tx.permute(1, 0, 2))]:
+            for d in range(3):
+                assert_same(*both(name, xv, txv, d))
+    big = rand_data((4, 50), "float64", RNG, -1, 1) * (3e4 if dt == "float32" else 1e300)
+    big[1, 3] = np.nan
+    big[2, :] = -np.inf
+    big[3, 7] = np.inf
+    for v in (big, big.T.copy()):
+        x, tx = pair(v, dt)
+        for name in ("softmax", "log_softmax"):
+            for d in (0, 1):
+                assert_same(*both(name, x, tx, d))

@@ -130,3 +130,49 @@ def test_searchsorted_bucketize(dt):
     assert_same(td.searchsorted(u, v, sorter=td.tensor(order.numpy())), torch.searchsorted(ru, rv, sorter=order))
     assert_raises_like(lambda: td.searchsorted(b2, s), lambda: torch.searchsorted(rb2, rs))
     assert_raises_like(lambda: td.bucketize(v, b2), lambda: torch.bucketize(rv, rb2))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int64", "int16", "uint8"])
+def test_topk_kthvalue_partial_vs_stable_sort(dt):
+    """topk/kthvalue select with SORT's k attribute (a bounded heap when k is small): values
+    match torch; on ties the indices follow the stable sort (lowest index first), NaN is
+    the largest value."""
+    rng = np.random.default_rng(5)
+    data = rand_data((5, 700), dt, rng, -20, 20)  # many ties
+    if dt.startswith("float"):
+        data[rng.random(data.shape) < 0.03] = np.nan
+        data[0, ::7] = np.inf
+        data[1, ::5] = -np.inf
+    a, b = pair(data, dt)
+    for dim in (1, 0):  # dim 0: strided slices
+        n = b.shape[dim]
+        for k in sorted(k for k in {0, 1, 5, 16, n // 8, n // 8 + 1, n // 2, n} if k <= n):
+            for largest in (True, False):
+                g, w = td.topk(a, k, dim, largest), torch.topk(b, k, dim, largest)
+                assert_same(g.values, w.values)
+                s = torch.sort(b, dim=dim, descending=largest, stable=True).indices.narrow(dim, 0, k)
+                assert_same(g.indices, s)
+        s = torch.sort(b, dim=dim, stable=True)
+        for k in sorted({1, 3, n // 2, n}):
+            for keep in (False, True):
+                g, w = td.kthvalue(a, k, dim, keep), torch.kthvalue(b, k, dim, keep)
+                assert_same(g[0], w[0])
+                want_i = s.indices.narrow(dim, k - 1, 1)
+                assert_same(g[1], want_i if keep else want_i.squeeze(dim))
+
+
+def test_topk_sorted_inputs_and_views():
+    x = torch.arange(3000, dtype=torch.float32)
+    for t in (x, x.flip(0)):
+        a = td.tensor(t.numpy())
+        for largest in (True, False):
+            g, w = td.topk(a, 10, largest=largest), torch.topk(t, 10, largest=largest)
+            assert_same(g.values, w.values)
+            assert_same(g.indices, w.indices)
+    a, b = distinct((40, 25), "float64")
+    g, w = a.t()[:, ::2].topk(3, 1), b.t()[:, ::2].topk(3, 1)
+    assert_same(g.values, w.values)
+    assert_same(g.indices, w.indices)
+    g, w = td.topk(td.tensor(2.5), 1), torch.topk(torch.tensor(2.5), 1)
+    assert_same(g.values, w.values)
+    assert_same(g.indices, w.indices)
