@@ -368,6 +368,7 @@ static void stats_fill(struct td_stats *out, const Tensord__V1__StatsReply *r)
     out->ops_executed = r->ops_executed;
     out->errors = r->errors;
     out->bad_messages = r->bad_messages;
+    out->bytes_cached = r->bytes_cached;
 }
 
 enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_status *st)

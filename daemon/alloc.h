@@ -6,7 +6,8 @@
  * pointers freely), and counted: bytes in use, peak, live storages.  A daemon-wide
  * limit (--max-memory, default: physical RAM) turns absurd requests into a clean
  * RESOURCE_EXHAUSTED instead of the kernel's OOM killer.  Thread-safe.
- * A caching pool and the shared-memory arenas come later behind this same interface.
+ * Freed large blocks are cached for reuse (alloc.c says why); the shared-memory
+ * arenas come later behind this same interface.
  */
 #ifndef TD_ALLOC_H
 #define TD_ALLOC_H
@@ -30,6 +31,10 @@ void td_storage_unref(struct td_storage *s);
 
 /* Counters for Stats. */
 void td_alloc_counters(uint64_t *in_use, uint64_t *peak, uint64_t *storages);
+/* Idle bytes held by the block cache (not in use, counted against the limit). */
+uint64_t td_alloc_cached_bytes(void);
+/* Frees every cached block (torch.cuda.empty_cache's CPU counterpart). */
+void td_alloc_empty_cache(void);
 /* Upper bound on bytes in use; 0 = physical memory. */
 void td_alloc_set_limit(uint64_t bytes);
 /* Test hook: the n-th allocation from now fails (n < 0: never). */

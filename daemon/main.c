@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../kernels/kernel.h"
+#include "alloc.h"
 #include "address.h"
 #include "log.h"
 #include "rpc.h"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
                "                     default $TENSORD_LISTEN, else the per-user unix socket)\n"
                "  --threads N        intra-op threads (default: online CPUs)\n"
                "  --log-level LEVEL  debug, info, warn or error (default info)\n"
+               "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
                "  --help             this text\n"
                "  --version          print the version\n");
 }
@@ -59,7 +61,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},    {"threads", required_argument, NULL, 't'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},         {"max-memory", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
     };
     enum td_log_level level;
     char *end;
@@ -81,6 +84,17 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return 2;
             }
             o->threads = (int)n;
+            break;
+        }
+        case 'm': {
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 0;
+            if (errno || end == optarg || (shift && end[1]) || (!shift && *end) || !n || n > (~0ull >> shift)) {
+                fprintf(stderr, "tensord: --max-memory wants a size such as 512M or 8G, got '%s'\n", optarg);
+                return 2;
+            }
+            td_alloc_set_limit(n << shift);
             break;
         }
         case 'L':
@@ -204,6 +218,7 @@ int main(int argc, char **argv)
 
     rc = serve(&o);
     td_parallel_fini();
+    td_alloc_empty_cache();
     free(o.env_copy);
     return rc;
 }

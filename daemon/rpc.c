@@ -809,6 +809,7 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
     m.ops_executed = st.ops_executed;
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
+    m.bytes_cached = st.bytes_cached;
     s->reply = pack_msg(&m.base);
 
     grpc_op ops[4] = {

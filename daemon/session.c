@@ -93,6 +93,7 @@ void td_stats_get(struct td_stats *o)
     o->ops_executed = atomic_load(&st_ops);
     o->errors = atomic_load(&st_errors);
     o->bad_messages = atomic_load(&st_bad);
+    o->bytes_cached = td_alloc_cached_bytes();
     td_alloc_counters(&o->bytes_in_use, &o->bytes_peak, &o->storages);
 }
 

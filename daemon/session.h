@@ -50,6 +50,7 @@ uint64_t td_session_id(const struct td_session *s);
 struct td_stats {
     uint64_t sessions, sessions_total, tensors, storages;
     uint64_t bytes_in_use, bytes_peak, ops_executed, errors, bad_messages;
+    uint64_t bytes_cached; /* idle blocks kept by the allocator for reuse */
 };
 void td_stats_get(struct td_stats *out);
 void td_stats_count_bad_message(void);

@@ -115,7 +115,7 @@ static PyObject *m_stats(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (code)
         return td_ext_raise(&st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsK}", "sessions", (unsigned long long)s.sessions, "sessions_total",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsK}", "bytes_cached", (unsigned long long)s.bytes_cached, "sessions", (unsigned long long)s.sessions, "sessions_total",
                          (unsigned long long)s.sessions_total, "tensors", (unsigned long long)s.tensors, "storages",
                          (unsigned long long)s.storages, "bytes_in_use", (unsigned long long)s.bytes_in_use,
                          "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
