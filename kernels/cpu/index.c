@@ -12,9 +12,11 @@
  * Writes already made before a bad index is found stay made (as in PyTorch).
  *
  * Traversal: an odometer over a shape with one element-stride set per operand (a 0-d
- * tensor is treated as shape [1]).  Work is serial; these ops are memory bound and the
- * index lookups dominate.  Out-of-place SCATTER/INDEX_PUT first copy self to the output.
- * The exceptions are the data-dependent selections, NONZERO and INDEX's mask mode
+ * tensor is treated as shape [1]).  INDEX/INDEX_PUT work serially; these ops are memory
+ * bound and the index lookups dominate.  Out-of-place SCATTER/INDEX_PUT first copy self to
+ * the output.  GATHER/SCATTER walk rows (index's last dim) with a loop per element size
+ * and check each index as they use it; large ones split the rows over td_parallel_for
+ * where that cannot change the result (see gather_scatter).  The other exceptions are the data-dependent selections, NONZERO and INDEX's mask mode
  * (x[mask] in one op): both count the selected elements per chunk in parallel, turn the
  * counts into each chunk's first output row (a prefix sum), then write in parallel.
  */
@@ -118,6 +120,21 @@ static int64_t numel_of(int nd, const int64_t *size)
     return n;
 }
 
+/* Multi-index of row-major position i and its offsets for nop stride sets. */
+static void unflatten(int64_t i, int nd, const int64_t *size, int64_t *ix, int nop, int64_t st[][TD_MAX_DIMS],
+                      int64_t *off)
+{
+    for (int d = nd - 1; d >= 0; d--) {
+        ix[d] = i % size[d];
+        i /= size[d];
+    }
+    for (int o = 0; o < nop; o++) {
+        off[o] = 0;
+        for (int d = 0; d < nd; d++)
+            off[o] += ix[d] * st[o][d];
+    }
+}
+
 /* A 0-d tensor seen as [1] so every op has a dim to index. */
 static struct td_meta as_1d(const struct td_meta *m)
 {
@@ -147,42 +164,155 @@ static enum td_code copy_self(struct td_kctx *k)
 
 /* ---- GATHER / SCATTER: out[i][j] = self[index[i][j]][j] and the reverse ---- */
 
-/* Walks index's shape; a is the tensor indexed along dim (self for GATHER, the output
- * for SCATTER), b the other one (output / src). */
+/* Walks index's shape row by row (a row is index's last dim); a is the tensor indexed
+ * along dim (self for GATHER, the output for SCATTER), b the other one (output / src).
+ * Rows are split over td_parallel_for when that cannot change the result: GATHER always
+ * (it only reads a), SCATTER when dim is the last dim (each row then writes its own row
+ * of a, in order) and the output is fresh (not in place, so writes past a bad index are
+ * never seen).  A bad index stops its chunk; the first bad row is found again serially,
+ * so the message names the same index the serial walk would. */
+struct gs {
+    struct td_kctx *k;
+    int nouter;                     /* dims of the row walk: index's dims but the last */
+    int64_t osize[TD_MAX_DIMS];
+    int64_t st[3][TD_MAX_DIMS];     /* element strides of index, a, b over those dims */
+    char *base[3];                  /* index, a, b at their offsets */
+    int64_t inner, is[3];           /* row length and the element strides along it */
+    int64_t lim, sa;                /* a's size and stride along dim */
+    size_t es;
+    enum td_dtype dt;
+    int reduce;
+    bool scatter;
+    int64_t bad;                    /* first failing row, INT64_MAX when none */
+};
+
+/* One row for an element type T: returns false at the first bad index (its value in
+ * *badv); scatter and unit strides are constants at each call so both loops are tight. */
+#define GS_ROW(sfx, T)                                                                  \
+    static inline bool gs_row_##sfx(const char *pi, char *pa, char *pb, int64_t n, int64_t si, int64_t sa_, \
+                                    int64_t sb, int64_t lim, int64_t sd, bool scatter, int64_t *badv) \
+    {                                                                                   \
+        for (int64_t j = 0; j < n; j++) {                                               \
+            int64_t v;                                                                  \
+            memcpy(&v, pi + j * si * 8, 8);                                             \
+            if ((uint64_t)v >= (uint64_t)lim) {                                         \
+                *badv = v;                                                              \
+                return false;                                                           \
+            }                                                                           \
+            char *x = pa + (j * sa_ + v * sd) * (int64_t)sizeof(T), *y = pb + j * sb * (int64_t)sizeof(T); \
+            if (scatter)                                                                \
+                memcpy(x, y, sizeof(T));                                                \
+            else                                                                        \
+                memcpy(y, x, sizeof(T));                                                \
+        }                                                                               \
+        return true;                                                                    \
+    }
+GS_ROW(1, uint8_t)
+GS_ROW(2, uint16_t)
+GS_ROW(4, uint32_t)
+GS_ROW(8, uint64_t)
+#undef GS_ROW
+
+/* The accumulating scatter (reduce 1 add, 2 multiply): per element through acc. */
+static bool gs_row_acc(const struct gs *g, const char *pi, char *pa, char *pb, int64_t *badv)
+{
+    int64_t es = (int64_t)g->es;
+    for (int64_t j = 0; j < g->inner; j++) {
+        int64_t v;
+        memcpy(&v, pi + j * g->is[0] * 8, 8);
+        if ((uint64_t)v >= (uint64_t)g->lim) {
+            *badv = v;
+            return false;
+        }
+        acc(g->dt, pa + (j * g->is[1] + v * g->sa) * es, pb + j * g->is[2] * es, g->reduce == 2);
+    }
+    return true;
+}
+
+#define GS_CALL(sfx)                                                                    \
+    (contig ? (g->scatter ? gs_row_##sfx(pi, pa, pb, n, 1, g->is[1], 1, g->lim, g->sa, true, badv)            \
+                          : gs_row_##sfx(pi, pa, pb, n, 1, g->is[1], 1, g->lim, g->sa, false, badv))          \
+            : (g->scatter ? gs_row_##sfx(pi, pa, pb, n, g->is[0], g->is[1], g->is[2], g->lim, g->sa, true, badv) \
+                          : gs_row_##sfx(pi, pa, pb, n, g->is[0], g->is[1], g->is[2], g->lim, g->sa, false, badv)))
+
+/* The row at element offsets off[3]; false (value in *badv) on a bad index. */
+static bool gs_row(const struct gs *g, const int64_t *off, int64_t *badv)
+{
+    const char *pi = g->base[0] + off[0] * 8;
+    char *pa = g->base[1] + off[1] * (int64_t)g->es, *pb = g->base[2] + off[2] * (int64_t)g->es;
+    int64_t n = g->inner;
+    /* unit strides for index and b; a steps 1 along the row, or 0 when dim is the row */
+    bool contig = g->is[0] == 1 && (g->is[1] == 1 || g->is[1] == 0) && g->is[2] == 1;
+    if (g->reduce)
+        return gs_row_acc(g, pi, pa, pb, badv);
+    switch (g->es) {
+    case 1: return GS_CALL(1);
+    case 2: return GS_CALL(2);
+    case 4: return GS_CALL(4);
+    default: return GS_CALL(8);
+    }
+}
+#undef GS_CALL
+
+static void gs_range(void *ctx, int64_t r0, int64_t r1)
+{
+    struct gs *g = ctx;
+    int64_t ix[TD_MAX_DIMS], off[3], badv;
+    if (r0 > __atomic_load_n(&g->bad, __ATOMIC_RELAXED))
+        return; /* an earlier row already failed */
+    unflatten(r0, g->nouter, g->osize, ix, 3, g->st, off);
+    for (int64_t r = r0; r < r1; r++) {
+        if (!gs_row(g, off, &badv)) {
+            int64_t cur = __atomic_load_n(&g->bad, __ATOMIC_RELAXED);
+            while (r < cur && !__atomic_compare_exchange_n(&g->bad, &cur, r, true, __ATOMIC_RELAXED,
+                                                           __ATOMIC_RELAXED))
+                ;
+            return;
+        }
+        odo_step(g->nouter, g->osize, ix, 3, g->st, off);
+    }
+}
+
 static enum td_code gather_scatter(struct td_kctx *k, struct td_kt *ti, struct td_kt *ta, struct td_kt *tb,
                                    int64_t dim, int reduce)
 {
     struct td_meta mi = as_1d(&ti->m), ma = as_1d(&ta->m), mb = as_1d(&tb->m);
     int nd = mi.ndim;
-    int64_t n = numel_of(nd, mi.sizes), st[3][TD_MAX_DIMS], ix[TD_MAX_DIMS] = {0}, off[3] = {0};
+    int64_t n = numel_of(nd, mi.sizes);
     if (n == 0)
         return TD_CODE_OK;
     if (ma.ndim != nd || mb.ndim != nd || dim >= nd)
         return TD_CODE_INVALID_ARGUMENT;
-    for (int d = 0; d < nd; d++) {
-        st[0][d] = mi.strides[d];
-        st[1][d] = d == dim ? 0 : ma.strides[d];
-        st[2][d] = mb.strides[d];
+    struct gs g = {.k = k, .nouter = nd - 1, .inner = mi.sizes[nd - 1], .lim = ma.sizes[dim], .sa = ma.strides[dim],
+                   .es = td_dtype_size(ma.dtype), .dt = (enum td_dtype)ma.dtype, .reduce = reduce,
+                   .scatter = k->op == TD_OP_SCATTER, .bad = INT64_MAX};
+    const struct td_meta *m[3] = {&mi, &ma, &mb};
+    struct td_kt *t[3] = {ti, ta, tb};
+    for (int o = 0; o < 3; o++) {
+        g.base[o] = t[o]->data + m[o]->offset * (int64_t)td_dtype_size(m[o]->dtype);
+        for (int d = 0; d < nd - 1; d++)
+            g.st[o][d] = o == 1 && d == dim ? 0 : m[o]->strides[d];
+        g.is[o] = o == 1 && dim == nd - 1 ? 0 : m[o]->strides[nd - 1];
     }
-    int64_t lim = ma.sizes[dim], sa = ma.strides[dim];
-    size_t es = td_dtype_size(ma.dtype);
-    bool scatter = k->op == TD_OP_SCATTER;
-    for (int64_t p = 0; p < n; p++) {
-        int64_t v;
-        memcpy(&v, elem(ti, off[0]), 8);
-        if (v < 0 || v >= lim)
-            return fail(k, TD_CODE_INVALID_ARGUMENT, "index %lld is out of bounds for dimension %d with size %lld",
-                        (long long)v, (int)dim, (long long)lim);
-        char *pa = elem(ta, off[1] + v * sa), *pb = elem(tb, off[2]);
-        if (!scatter)
-            mov(pb, pa, es);
-        else if (reduce == 0)
-            mov(pa, pb, es);
-        else
-            acc((enum td_dtype)ma.dtype, pa, pb, reduce == 2);
-        odo_step(nd, mi.sizes, ix, 3, st, off);
+    memcpy(g.osize, mi.sizes, sizeof(int64_t) * (size_t)(nd - 1));
+    int64_t rows = n / g.inner;
+    bool par = !g.scatter || (dim == nd - 1 && !(k->flags & TD_RF_INPLACE));
+    if (par && n > TD_GRAIN)
+        td_parallel_for(rows, TD_GRAIN / g.inner + 1, gs_range, &g);
+    else
+        gs_range(&g, 0, rows);
+    if (g.bad == INT64_MAX)
+        return TD_CODE_OK;
+    int64_t ix[TD_MAX_DIMS], off[3], v = 0;
+    unflatten(g.bad, g.nouter, g.osize, ix, 3, g.st, off);
+    const char *pi = g.base[0] + off[0] * 8; /* the failing row: its first bad value */
+    for (int64_t j = 0; j < g.inner; j++) {
+        memcpy(&v, pi + j * g.is[0] * 8, 8);
+        if ((uint64_t)v >= (uint64_t)g.lim)
+            break;
     }
-    return TD_CODE_OK;
+    return fail(k, TD_CODE_INVALID_ARGUMENT, "index %lld is out of bounds for dimension %d with size %lld",
+                (long long)v, (int)dim, (long long)g.lim);
 }
 
 enum td_code td_cpu_gather(struct td_kctx *k)
@@ -402,21 +532,6 @@ static inline int64_t nz8(uint64_t w)
     const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, hi = 0x8080808080808080ULL;
     uint64_t t = ((((w & lo7) + lo7) | w) & hi) >> 7;
     return (int64_t)((t * 0x0101010101010101ULL) >> 56);
-}
-
-/* Multi-index of row-major position i and its offsets for nop stride sets. */
-static void unflatten(int64_t i, int nd, const int64_t *size, int64_t *ix, int nop, int64_t st[][TD_MAX_DIMS],
-                      int64_t *off)
-{
-    for (int d = nd - 1; d >= 0; d--) {
-        ix[d] = i % size[d];
-        i /= size[d];
-    }
-    for (int o = 0; o < nop; o++) {
-        off[o] = 0;
-        for (int d = 0; d < nd; d++)
-            off[o] += ix[d] * st[o][d];
-    }
 }
 
 static int64_t sel_count(const struct sel *s, int64_t b, int64_t e)

@@ -22,6 +22,49 @@ def idx(data):
     return from_torch(t), t
 
 
+@pytest.mark.parametrize("dt", ["float32", "float64", "int16", "uint8"])
+@pytest.mark.parametrize("dim", [0, 1])
+@pytest.mark.parametrize("noncontig", [False, True])
+def test_gather_scatter_large(dt, dim, noncontig):
+    # large enough for the parallel row split; index and self possibly strided
+    a, b = both((300, 260), dt, noncontig=noncontig)  # (260, 300) when transposed
+    shape = (b.shape[0] - 3, b.shape[1] - 5)
+    r = torch.from_numpy(RNG.integers(0, b.shape[dim], shape if not noncontig else shape[::-1]))
+    ri = r.t() if noncontig else r
+    ti = from_torch(r).transpose(0, 1) if noncontig else from_torch(r)
+    assert_same(a.gather(dim, ti), b.gather(dim, ri))
+    tf, rf = idx(RNG.integers(0, b.shape[dim], tuple(b.shape)))
+    assert_same(td.take_along_dim(a, tf, dim), torch.take_along_dim(b, rf, dim))
+    # scatter with one index per target (a permutation along dim) and scatter_add with duplicates
+    n = b.shape[dim]
+    perm = np.stack([RNG.permutation(n) for _ in range(b.shape[1 - dim])], 1 - dim)
+    tp, rp = idx(perm)
+    s, rs = both(tuple(b.shape), dt)
+    assert_same(a.scatter(dim, tp, s), b.scatter(dim, rp, rs))
+    if dt in ("float64", "int16"):
+        small = torch.from_numpy(RNG.integers(-3, 4, shape)).to(rs.dtype)
+        assert_same(a.scatter_add(dim, ti, from_torch(small)), b.scatter_add(dim, ri, small))
+    a2, b2 = a.clone(), b.clone()
+    a2.scatter_(dim, tp, s)
+    b2.scatter_(dim, rp, rs)
+    assert_same(a2, b2)
+
+
+@pytest.mark.parametrize("bad", [-1, 256, 1 << 40])
+@pytest.mark.parametrize("pos", [(0, 0), (2000, 100), (4095, 255)])
+def test_gather_scatter_large_errors(bad, pos):
+    x, rx = both((4096, 256))
+    r = torch.from_numpy(RNG.integers(0, 256, (4096, 256)))
+    r[pos] = bad
+    ti = from_torch(r)
+    assert_raises_like(lambda: x.gather(1, ti), lambda: rx.gather(1, r))
+    assert_raises_like(lambda: x.scatter(1, ti, 1.0), lambda: rx.scatter(1, r, 1.0))
+    assert_raises_like(lambda: x.scatter_add(1, ti, x), lambda: rx.scatter_add(1, r, rx))
+    rt = r.t().contiguous()
+    assert_raises_like(lambda: x.gather(0, from_torch(rt)[:256]), lambda: rx.gather(0, rt[:256]))
+    assert_same(x + 1, rx + 1)
+
+
 @pytest.mark.parametrize("dt", ["float32", "float16", "int64", "bool", "uint8"])
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_gather_scatter(dt, dim):
