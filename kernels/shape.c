@@ -273,6 +273,9 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
                                  (long long)mode);
         if (mode == TD_ROUND_NONE && !td_dtype_is_float(rt))
             out_dt = rt = a->default_float;
+        if (mode != TD_ROUND_NONE && rt == TD_DTYPE_BOOL)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"div_%s_cpu\" not implemented for 'Bool'",
+                                 mode == TD_ROUND_FLOOR ? "floor" : "trunc");
     }
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
         scalar[1] < 0 && !td_dtype_is_float(rt))

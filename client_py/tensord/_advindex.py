@@ -716,10 +716,77 @@ def _run_outputs(flat, starts, values, shape, return_inverse, return_counts, inv
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def _unique_dim(input, dim, consecutive, return_inverse, return_counts, argname):
+    """unique / unique_consecutive along dim: the slices along dim compared as rows
+    (dim swapped with dim 0, the rest flattened, as torch does); unique sorts the rows
+    lexicographically with one stable sort per column, last column first."""
+    if isinstance(dim, (builtins.bool, builtins.float)) or not isinstance(dim, builtins.int):
+        raise TypeError("%s must be int, not %s" % (argname, type(dim).__name__))
+    from ._creation import empty, zeros
+    nd = input.ndim
+    if nd == 0:
+        raise IndexError("Dimension specified as %d but tensor has no dimensions" % dim)
+    d = wrap_dim(dim, nd)
+    sizes = list(input.shape)
+    if sizes[d] == 0:
+        if sizes.count(0) != 1:
+            raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be applied ")
+        out = [empty(sizes, dtype=input.dtype)]
+        if return_inverse:
+            out.append(empty(0, dtype=_INT64))
+        if return_counts:
+            out.append(empty(0, dtype=_INT64))
+        return out[0] if len(out) == 1 else tuple(out)
+    if 0 in sizes:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
+    order = list(range(nd))  # torch flattens transpose(dim, 0) (not movedim): that fixes the order
+    order[0], order[d] = d, 0
+    rest = [sizes[i] for i in order[1:]]
+    n = sizes[d]
+    x = F.reshape(F.contiguous(F.permute(input, order)), [n, -1])
+    m = x.shape[1]
+    if consecutive:
+        xs, perm = x, None
+    else:
+        key = x if input.dtype not in (DTYPES[2], DTYPES[3]) else F.cast(x, DTYPES[0])  # no f16 sort kernel
+        perm = None
+        for j in range(m - 1, -1, -1):
+            col = _op1(O.SELECT, (key,), (1, j))
+            if perm is not None:
+                col = _C.op(O.INDEX, (col, perm), [0, M_ADV], 0)[0]
+            o = _sort_raw(col, 0, False)[1]
+            perm = o if perm is None else _C.op(O.INDEX, (perm, o), [0, M_ADV], 0)[0]
+        xs = _C.op(O.INDEX, (x, perm), [0, M_ADV], 0)[0]
+    first = F.reshape(_scalar_tensor(True, _BOOL), [1])
+    if n > 1:
+        diff = F.ne(_op1(O.SLICE, (xs,), (0, 1, n, 1)), _op1(O.SLICE, (xs,), (0, 0, n - 1, 1)))
+        change = F.cat([first, F.any(diff, 1)])
+    else:
+        change = first
+    starts = F.reshape(_op1(O.SELECT, (_nonzero_2d(change),), (1, 0)), [-1])
+    u = starts.shape[0]
+    vals = F.reshape(_C.op(O.INDEX, (xs, starts), [0, M_ADV], 0)[0], [u] + rest)
+    out = [F.contiguous(F.permute(vals, order))]
+    if return_inverse:
+        from ._math import cumsum
+        gid = F.sub(cumsum(change, 0, dtype=_INT64), 1)
+        if perm is None:
+            inv = gid
+        else:
+            inv = zeros(n, dtype=_INT64)
+            _C.op(O.INDEX_PUT, (inv, gid, perm), [0, M_ADV, 0], INPLACE)
+        out.append(inv)
+    if return_counts:
+        ends = F.cat([_op1(O.SLICE, (starts,), (0, 1, u, 1)), _tensor([n], dtype=_INT64)])
+        out.append(F.sub(ends, starts))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     _check_tensor(input, "unique")
     if dim is not None:
-        raise NotImplementedError("unique(dim=...) is not implemented by tensord yet")
+        return _unique_dim(input, dim, False, return_inverse, return_counts,
+                           "unique_dim(): argument 'dim' (position 2)")
     flat = F.reshape(input, [-1])
     s = _sort_raw(flat, 0, False)[0]
     starts = _runs(s)
@@ -735,7 +802,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     _check_tensor(input, "unique_consecutive")
     if dim is not None:
-        raise NotImplementedError("unique_consecutive(dim=...) is not implemented by tensord yet")
+        return _unique_dim(input, dim, True, return_inverse, return_counts,
+                           "unique_consecutive(): argument 'dim'")
     flat = F.reshape(input, [-1])
     starts = _runs(flat)
     values = _C.op(O.INDEX, (flat, starts), [0, M_ADV], 0)[0]

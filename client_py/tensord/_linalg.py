@@ -1086,6 +1086,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         ord = float(ord)
         if abs(ord) == 2:
             S = svdvals(F.permute(A, [d for d in range(A.ndim) if d not in (d0, d1)] + [d0, d1]))
+            if S.shape[-1] == 0:  # torch reduces the empty singular values with amax/amin
+                raise IndexError("%s(): Expected reduction dim -1 to have non-zero size."
+                                 % ("amax" if ord > 0 else "amin"))
             r = (F.amax if ord > 0 else F.amin)(S, -1)
         else:
             # 1: max column sum (sum over rows d0, then max over d1); inf: rows and columns swapped
@@ -1114,7 +1117,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     if A.ndim not in (1, 2):
         raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got %dD."
                            % A.ndim)
-    if A.ndim == 1:
+    if A.ndim == 1 and not isinstance(ord, str):
         return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
     return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
 

@@ -396,13 +396,38 @@ def logsumexp(input, dim, keepdim=False, *, out=None):
     return F._out(_stat(O.LOGSUMEXP, "logsumexp", input, dim, keepdim)[0], out)
 
 
+def _nuclear_norm(input, dim, keepdim, dtype):
+    """torch.norm(p='nuc'): the sum of the singular values of the matrices on dim (2 dims)."""
+    if dtype is not None:
+        raise ValueError("dtype argument is not supported in nuclear norm")
+    nd = input.ndim
+    if dim is None:
+        if nd != 2:
+            raise RuntimeError("Expected a tensor with 2 dimensions, but got a tensor with %d dimension%s instead."
+                               % (nd, "" if nd == 1 else "s"))
+        dim = (0, 1)
+    if isinstance(dim, builtins.int) and not isinstance(dim, builtins.bool):
+        dim = (dim,)
+    if len(dim) != 2:
+        raise RuntimeError("nuclear norm requires a 'dim' argument of size 2")
+    d0, d1 = F.wrap_dim(dim[0], nd), F.wrap_dim(dim[1], nd)
+    if d0 == d1:
+        raise RuntimeError("duplicate or invalid dimensions")
+    from ._linalg import svdvals
+    S = svdvals(F.permute(input, [d for d in range(nd) if d not in (d0, d1)] + [d0, d1]))
+    r = F.sum(S, -1)
+    if keepdim:
+        r = F.unsqueeze(F.unsqueeze(r, builtins.min(d0, d1)), builtins.max(d0, d1))
+    return r
+
+
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     F._check_tensor(input, "norm")
     if isinstance(p, str):
         if p == "nuc":
-            raise NotImplementedError("norm(p='nuc') is not implemented by tensord yet")
+            return F._out(_nuclear_norm(input, dim, keepdim, dtype), out)
         if p != "fro":
-            raise RuntimeError("norm(): unsupported norm type %s" % p)
+            raise RuntimeError("only valid string values are 'fro' and 'nuc', found %s" % p)
         if dtype is not None:
             raise ValueError("dtype argument is not supported in frobenius norm")
         p = 2.0
@@ -443,10 +468,49 @@ def median(input, dim=None, keepdim=False):
     return _RT["median"](*_stat(O.MEDIAN_DIM, "median", input, F.index_int(dim), keepdim))
 
 
+def nanmedian(input, dim=None, keepdim=False):
+    """median ignoring NaN (the lower median of the non-NaN values; NaN where a slice is
+    all NaN): a stable sort (NaN sorts last), the count of non-NaN values per slice and
+    a gather at (count - 1) // 2.  Non-float dtypes have no NaN: median itself."""
+    F._check_tensor(input, "nanmedian")
+    if input.dtype not in (_F32, _F64):
+        if dim is None:
+            return median(input)
+        return _RT["nanmedian"](*median(input, dim, keepdim))
+    from ._advindex import sort, gather
+    from ._creation import full, empty
+    if dim is None:
+        if input.numel() == 0:
+            return full((), float("nan"), dtype=input.dtype)
+        flat = F.reshape(input, [-1])
+        k = F.floor_divide(F.clamp_min(F.sub(F.sum(F.eq(flat, flat)), 1), 0), 2)
+        return F.reshape(gather(sort(flat)[0], 0, F.reshape(k, [1])), [])
+    nd = input.ndim
+    d = F.wrap_dim(dim, nd)
+    x = input if nd else F.reshape(input, [1])
+    if x.shape[d] == 0:
+        raise IndexError("median(): Expected reduction dim %d to have non-zero size." % d)
+    if x.numel() == 0:
+        shape = list(x.shape)
+        if keepdim:
+            shape[d] = 1
+        else:
+            del shape[d]
+        return _RT["nanmedian"](empty(shape, dtype=x.dtype), empty(shape, dtype=DTYPES[4]))
+    v, i = sort(x, d)
+    k = F.floor_divide(F.clamp_min(F.sub(F.sum(F.eq(x, x), d, True, dtype=DTYPES[4]), 1), 0), 2)
+    vals, idx = gather(v, d, k), gather(i, d, k)
+    if nd == 0:
+        vals, idx = F.reshape(vals, []), F.reshape(idx, [])
+    elif not keepdim:
+        vals, idx = F.squeeze(vals, d), F.squeeze(idx, d)
+    return _RT["nanmedian"](vals, idx)
+
+
 def mode(input, dim=-1, keepdim=False):
     F._check_tensor(input, "mode")
     return _RT["mode"](*_stat(O.MODE, "mode", input, F.index_int(dim), keepdim))
 
 
-for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "mode"):
+for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "nanmedian", "mode"):
     _export(_n, globals()[_n])

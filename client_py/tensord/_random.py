@@ -334,8 +334,10 @@ def _check_probs(input):
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     F._check_tensor(input, "multinomial")
     n = F.index_int(num_samples)
+    # without replacement torch checks every value at the call; with replacement it checks
+    # row by row while sampling, which the kernel does (its message arrives at the next sync)
     if input.dtype.is_floating_point and input.ndim in (1, 2) and n > 0 and input.numel() > 0 and \
-            input.dtype is not float16 and (replacement or n <= input.shape[-1]):
+            input.dtype is not float16 and not replacement and n <= input.shape[-1]:
         _check_probs(input)
     if input.ndim in (1, 2) and input.shape[-1] == 0 and n > 0 and not replacement:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")

@@ -17,6 +17,7 @@
 #pragma GCC optimize("O3")
 #pragma GCC diagnostic ignored "-Wtype-limits" /* x < 0 on unsigned T in shared rows */
 
+#include <stdio.h>
 #include <tgmath.h>
 
 #include "iter.h"
@@ -279,7 +280,12 @@ static enum td_code binary(struct td_kctx *k, int row, bool cmp)
     if (!td_iter_init(&it, 3, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, fn, &c);
-    return c.err ? TD_CODE_INVALID_ARGUMENT : TD_CODE_OK;
+    if (c.err) { /* only integer division / remainder by zero flag it */
+        if (k->msg)
+            snprintf(k->msg, TD_KMSG_LEN, "ZeroDivisionError");
+        return TD_CODE_INVALID_ARGUMENT;
+    }
+    return TD_CODE_OK;
 }
 
 enum td_code td_cpu_add(struct td_kctx *k) { return binary(k, B_add, false); }

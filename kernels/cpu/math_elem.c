@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wtype-limits"
 
 #include <math.h>
+#include <stdio.h>
 #include <tgmath.h>
 
 #include "iter.h"
@@ -342,7 +343,10 @@ static enum td_code binary_m(struct td_kctx *k, int row)
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
     int fi = fidx(dt);
     td_loop_fn fn = fi >= 0 ? f2_tab[row][fi] : row == G_fmodr ? fmodi_tab[dt] : NULL;
-    return run(ops, 3, fn, &c);
+    enum td_code rc = run(ops, 3, fn, &c);
+    if (rc && c.err && k->msg) /* integer fmod by zero */
+        snprintf(k->msg, TD_KMSG_LEN, "ZeroDivisionError");
+    return rc;
 }
 
 enum td_code td_cpu_atan2(struct td_kctx *k) { return binary_m(k, G_atan2); }

@@ -9,6 +9,8 @@
  * (kernels/shape_move.c); kernels re-check only what could crash.
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,20 @@
 #include "iter.h"
 
 #define RNG_STATE_BYTES 32
+
+/* Fails with code c and, when the executor gave a buffer, PyTorch's message for it. */
+static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
+{
+    if (k->msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->msg, TD_KMSG_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return c;
+}
 
 static double f64_attr(const struct td_kctx *k, uint32_t i)
 {
@@ -165,8 +181,11 @@ enum td_code td_cpu_bernoulli_(struct td_kctx *k) { return run_dist(k, gen_berno
 
 enum td_code td_cpu_random_(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 2 || k->attrs[0] >= k->attrs[1])
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 2)
         return TD_CODE_INVALID_ARGUMENT;
+    if (k->attrs[0] >= k->attrs[1])
+        return fail(k, TD_CODE_INVALID_ARGUMENT, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
+                    (long long)k->attrs[0], (long long)k->attrs[1]);
     struct td_kt *o = k->out[0];
     struct irange c = {(enum td_dtype)o->m.dtype, k->attrs[0], (uint64_t)k->attrs[1] - (uint64_t)k->attrs[0]};
     each_elem(k, o, gen_random, &c);
@@ -188,7 +207,9 @@ enum td_code td_cpu_bernoulli_p(struct td_kctx *k)
     for (int64_t i = 0; i < n; i++) {
         double pv = td_load_f64(pd, pp);
         if (!(pv >= 0 && pv <= 1))
-            return TD_CODE_INVALID_ARGUMENT;
+            return fail(k, TD_CODE_INVALID_ARGUMENT,
+                        "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
+                        "improved?  If so, please report an enhancement request to PyTorch.)");
         td_store_f64(od, op + i * (int64_t)td_dtype_size(od), td_rng_uniform(k->rng) < pv ? 1.0 : 0.0);
         for (int d = p->m.ndim - 1; d >= 0; d--) {
             pp += p->m.strides[d] * pes;
@@ -262,13 +283,26 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
     int64_t rows = nd == 2 ? p->m.sizes[0] : 1, cats = p->m.sizes[nd - 1], n = k->attrs[0];
     int64_t rs = nd == 2 ? p->m.strides[0] : 0, cs = p->m.strides[nd - 1], es = (int64_t)td_dtype_size(pd);
     bool repl = k->attrs[1] != 0;
-    if (cats <= 0 || n <= 0 || (!repl && n > cats) || o->m.sizes[nd - 1] != n)
+    if (o->m.sizes[nd - 1] != n)
         return TD_CODE_INVALID_ARGUMENT;
+    if (n <= 0)
+        return fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
+    if (cats <= 0 || (!repl && n > cats))
+        return fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+    /* torch checks every value first without replacement; with it, row by row (entry, then sum) */
+    if (!repl)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cats; c++) {
+                double v = td_load_f64(pd, p->data + (p->m.offset + r * rs + c * cs) * es);
+                if (!(v >= 0) || isinf(v))
+                    return fail(k, TD_CODE_INVALID_ARGUMENT,
+                                "probability tensor contains either `inf`, `nan` or element < 0");
+            }
     double *w = malloc(sizeof(double) * (size_t)cats * 2);
     struct key *keys = malloc(sizeof(struct key) * (size_t)cats);
     enum td_code rc = TD_CODE_OK;
     if (!w || !keys) {
-        rc = TD_CODE_RESOURCE_EXHAUSTED;
+        rc = fail(k, TD_CODE_RESOURCE_EXHAUSTED, "multinomial: out of memory for %lld categories", (long long)cats);
         goto out;
     }
     int64_t *ob = (int64_t *)o->data + o->m.offset;
@@ -278,13 +312,14 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
         for (int64_t c = 0; c < cats; c++) {
             w[c] = td_load_f64(pd, row + c * cs * es);
             if (!(w[c] >= 0) || isinf(w[c])) {
-                rc = TD_CODE_INVALID_ARGUMENT;
+                rc = fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (encountering probability entry %s)",
+                          w[c] >= 0 ? "= infinity or NaN" : "< 0");
                 goto out;
             }
             total += w[c];
         }
         if (!(total > 0)) {
-            rc = TD_CODE_INVALID_ARGUMENT;
+            rc = fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (sum of probabilities <= 0)");
             goto out;
         }
         int64_t *orow = ob + (nd == 2 ? r * o->m.strides[0] : 0);
@@ -342,7 +377,7 @@ enum td_code td_cpu_set_rng_state(struct td_kctx *k)
     uint64_t s[4];
     memcpy(s, k->in[0]->data + k->in[0]->m.offset, RNG_STATE_BYTES);
     if (!(s[0] | s[1] | s[2] | s[3])) /* xoshiro's one fixed point: it would emit zeros forever */
-        return TD_CODE_INVALID_ARGUMENT;
+        return fail(k, TD_CODE_INVALID_ARGUMENT, "set_rng_state: the generator state must not be all zeros");
     memcpy(k->rng->s, s, RNG_STATE_BYTES);
     return TD_CODE_OK;
 }
