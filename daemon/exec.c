@@ -146,8 +146,7 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
         goto out_fail;
     }
     if (c) {
-        td_status_set(st, c, "%s: kernel failed (%s)", td_op_name(a->op),
-                      c == TD_CODE_INVALID_ARGUMENT && a->op == TD_OP_DIV ? "ZeroDivisionError" : td_code_name(c));
+        td_status_set(st, c, "%s: kernel failed (%s)", td_op_name(a->op), td_code_name(c));
         goto out_fail;
     }
     for (int j = 0; j < inf->n_out; j++)

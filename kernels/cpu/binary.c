@@ -280,11 +280,8 @@ static enum td_code binary(struct td_kctx *k, int row, bool cmp)
     if (!td_iter_init(&it, 3, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, fn, &c);
-    if (c.err) { /* only integer division / remainder by zero flag it */
-        if (k->msg)
-            snprintf(k->msg, TD_KMSG_LEN, "ZeroDivisionError");
-        return TD_CODE_INVALID_ARGUMENT;
-    }
+    if (c.err) /* only integer division / remainder by zero flag it */
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "ZeroDivisionError");
     return TD_CODE_OK;
 }
 

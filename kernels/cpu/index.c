@@ -33,16 +33,6 @@
  * M_MASK takes one bool mask instead of int64 index tensors (see index_mask). */
 enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4, M_MASK = 5 };
 
-static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
-{
-    if (k->msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(k->msg, TD_KMSG_LEN, fmt, ap);
-        va_end(ap);
-    }
-    return c;
-}
 
 static inline void mov(char *d, const char *s, size_t es)
 {
@@ -311,7 +301,7 @@ static enum td_code gather_scatter(struct td_kctx *k, struct td_kt *ti, struct t
         if ((uint64_t)v >= (uint64_t)g.lim)
             break;
     }
-    return fail(k, TD_CODE_INVALID_ARGUMENT, "index %lld is out of bounds for dimension %d with size %lld",
+    return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "index %lld is out of bounds for dimension %d with size %lld",
                 (long long)v, (int)dim, (long long)g.lim);
 }
 
@@ -366,15 +356,15 @@ static enum td_code resolve(struct td_kctx *k, const struct ix_plan *p, const in
             v += lim;
         if (v < 0 || v >= lim) {
             switch (p->mode) {
-            case M_SELF: return fail(k, TD_CODE_OUT_OF_RANGE, "index out of range in self");
+            case M_SELF: return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "index out of range in self");
             case M_TAKE:
-                return fail(k, TD_CODE_OUT_OF_RANGE, "out of range: tried to access index %lld on a tensor of %lld "
+                return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "out of range: tried to access index %lld on a tensor of %lld "
                             "elements.", (long long)raw, (long long)lim);
             case M_COPY:
-                return fail(k, TD_CODE_OUT_OF_RANGE, "index_copy_(): index %lld is out of bounds for dimension %d "
+                return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "index_copy_(): index %lld is out of bounds for dimension %d "
                             "with size %lld", (long long)raw, (int)(p->dim + j), (long long)lim);
             default:
-                return fail(k, TD_CODE_OUT_OF_RANGE, "index %lld is out of bounds for dimension %d with size %lld",
+                return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "index %lld is out of bounds for dimension %d with size %lld",
                             (long long)raw, (int)(p->mode == M_FILL ? p->dim + j : j), (long long)lim);
             }
         }
@@ -611,7 +601,7 @@ static enum td_code sel_run(struct sel *s, int64_t count, const char *what)
         return c;
     if (s->rows[s->nch] != count) {
         free(s->rows);
-        return fail(s->k, TD_CODE_INVALID_ARGUMENT, "%s: the input changed after its count was taken", what);
+        return td__kernel_fail(s->k, TD_CODE_INVALID_ARGUMENT, "%s: the input changed after its count was taken", what);
     }
     td_parallel_for(s->nch, 1, sel_write_range, s);
     free(s->rows);

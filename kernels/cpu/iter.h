@@ -198,6 +198,10 @@ static inline bool td__scalar_kind_ok(int64_t kind)
 
 /* copy.c: dst = src elementwise (src broadcast to dst, any dtypes, dst may be strided).
  * INVALID_ARGUMENT when src does not broadcast. */
+/* Returns c, first writing PyTorch's message for it into k->msg when the executor gave
+ * a buffer (Check tests call kernels without one). */
+enum td_code td__kernel_fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 enum td_code td__copy(struct td_kt *dst, struct td_kt *src);
 /* copy.c: every element of t set to the td_dtype_size(t) bytes at elem. */
 void td__fill(struct td_kt *t, const void *elem);

@@ -344,8 +344,8 @@ static enum td_code binary_m(struct td_kctx *k, int row)
     int fi = fidx(dt);
     td_loop_fn fn = fi >= 0 ? f2_tab[row][fi] : row == G_fmodr ? fmodi_tab[dt] : NULL;
     enum td_code rc = run(ops, 3, fn, &c);
-    if (rc && c.err && k->msg) /* integer fmod by zero */
-        snprintf(k->msg, TD_KMSG_LEN, "ZeroDivisionError");
+    if (rc && c.err) /* integer fmod by zero */
+        return td__kernel_fail(k, rc, "ZeroDivisionError");
     return rc;
 }
 

@@ -19,19 +19,6 @@
 
 #define RNG_STATE_BYTES 32
 
-/* Fails with code c and, when the executor gave a buffer, PyTorch's message for it. */
-static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum td_code fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
-{
-    if (k->msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(k->msg, TD_KMSG_LEN, fmt, ap);
-        va_end(ap);
-    }
-    return c;
-}
 
 static double f64_attr(const struct td_kctx *k, uint32_t i)
 {
@@ -184,7 +171,7 @@ enum td_code td_cpu_random_(struct td_kctx *k)
     if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 2)
         return TD_CODE_INVALID_ARGUMENT;
     if (k->attrs[0] >= k->attrs[1])
-        return fail(k, TD_CODE_INVALID_ARGUMENT, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
                     (long long)k->attrs[0], (long long)k->attrs[1]);
     struct td_kt *o = k->out[0];
     struct irange c = {(enum td_dtype)o->m.dtype, k->attrs[0], (uint64_t)k->attrs[1] - (uint64_t)k->attrs[0]};
@@ -207,7 +194,7 @@ enum td_code td_cpu_bernoulli_p(struct td_kctx *k)
     for (int64_t i = 0; i < n; i++) {
         double pv = td_load_f64(pd, pp);
         if (!(pv >= 0 && pv <= 1))
-            return fail(k, TD_CODE_INVALID_ARGUMENT,
+            return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT,
                         "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
                         "improved?  If so, please report an enhancement request to PyTorch.)");
         td_store_f64(od, op + i * (int64_t)td_dtype_size(od), td_rng_uniform(k->rng) < pv ? 1.0 : 0.0);
@@ -286,23 +273,23 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
     if (o->m.sizes[nd - 1] != n)
         return TD_CODE_INVALID_ARGUMENT;
     if (n <= 0)
-        return fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
     if (cats <= 0 || (!repl && n > cats))
-        return fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
     /* torch checks every value first without replacement; with it, row by row (entry, then sum) */
     if (!repl)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < cats; c++) {
                 double v = td_load_f64(pd, p->data + (p->m.offset + r * rs + c * cs) * es);
                 if (!(v >= 0) || isinf(v))
-                    return fail(k, TD_CODE_INVALID_ARGUMENT,
+                    return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT,
                                 "probability tensor contains either `inf`, `nan` or element < 0");
             }
     double *w = malloc(sizeof(double) * (size_t)cats * 2);
     struct key *keys = malloc(sizeof(struct key) * (size_t)cats);
     enum td_code rc = TD_CODE_OK;
     if (!w || !keys) {
-        rc = fail(k, TD_CODE_RESOURCE_EXHAUSTED, "multinomial: out of memory for %lld categories", (long long)cats);
+        rc = td__kernel_fail(k, TD_CODE_RESOURCE_EXHAUSTED, "multinomial: out of memory for %lld categories", (long long)cats);
         goto out;
     }
     int64_t *ob = (int64_t *)o->data + o->m.offset;
@@ -312,14 +299,14 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
         for (int64_t c = 0; c < cats; c++) {
             w[c] = td_load_f64(pd, row + c * cs * es);
             if (!(w[c] >= 0) || isinf(w[c])) {
-                rc = fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (encountering probability entry %s)",
+                rc = td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (encountering probability entry %s)",
                           w[c] >= 0 ? "= infinity or NaN" : "< 0");
                 goto out;
             }
             total += w[c];
         }
         if (!(total > 0)) {
-            rc = fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (sum of probabilities <= 0)");
+            rc = td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "invalid multinomial distribution (sum of probabilities <= 0)");
             goto out;
         }
         int64_t *orow = ob + (nd == 2 ? r * o->m.strides[0] : 0);
@@ -377,7 +364,7 @@ enum td_code td_cpu_set_rng_state(struct td_kctx *k)
     uint64_t s[4];
     memcpy(s, k->in[0]->data + k->in[0]->m.offset, RNG_STATE_BYTES);
     if (!(s[0] | s[1] | s[2] | s[3])) /* xoshiro's one fixed point: it would emit zeros forever */
-        return fail(k, TD_CODE_INVALID_ARGUMENT, "set_rng_state: the generator state must not be all zeros");
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "set_rng_state: the generator state must not be all zeros");
     memcpy(k->rng->s, s, RNG_STATE_BYTES);
     return TD_CODE_OK;
 }
