@@ -91,10 +91,9 @@ static enum td_code check_dist(const struct td_op_args *a, struct td_status *st)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "log_normal_ expects std > 0.0, but found std=%g", p1);
         return TD_CODE_OK;
     case TD_OP_CAUCHY_:
+        /* torch 1.13 accepts any sigma here (a negative one mirrors the distribution) */
         if (float_only(x, "cauchy_cpu", st) || td__need_attrs(a, 2, st))
             return st->code;
-        if (!(p1 > 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cauchy_ expects sigma > 0.0, but found sigma=%g", p1);
         return TD_CODE_OK;
     case TD_OP_EXPONENTIAL_:
         if (float_only(x, "exponential_cpu", st))

@@ -309,6 +309,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     for r in ref:
         if not r.dtype.is_floating_point:
             raise RuntimeError("normal expects floating point tensors for mean and std, got %s" % r.dtype)
+    if stt and std.numel() and not F.all(F.ge(std, 0.0)).item():  # torch checks at the call: one sync
+        raise RuntimeError("normal expects all elements of std >= 0.0")
     if len(ref) == 2:
         from ._shape import broadcast_shapes
         from ._interop import promote_types

@@ -150,3 +150,18 @@ def test_bool_rounding_division_raises_at_the_call(mode):
     with pytest.raises(type(want)) as ei:
         td.div(td.tensor([True]), td.tensor([True]), rounding_mode=mode)
     assert str(ei.value) == str(want)
+
+
+def test_normal_rejects_negative_std_tensor_at_the_call():
+    for args in (lambda m: (m.zeros(2), m.tensor([1.0, -1.0])), lambda m: (0.0, m.tensor([1.0, -1.0]))):
+        want = torch_error(lambda m: m.normal(*args(m)))
+        with pytest.raises(type(want)) as ei:
+            td.normal(*args(td))
+        assert str(ei.value) == str(want)
+    assert td.normal(td.zeros(3), td.ones(3)).shape == (3,)
+
+
+def test_cauchy_accepts_negative_sigma_like_torch():
+    torch.empty(3).cauchy_(0, -1)  # the reference accepts it
+    x = td.empty(1000).cauchy_(0, -1)
+    assert x.shape == (1000,) and bool(td.isfinite(x).all())
