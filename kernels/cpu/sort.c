@@ -23,7 +23,18 @@
 #define LESS_PLAIN(a, b) ((a) < (b))
 
 /* Stable bottom-up merge sort of perm[0..n) by keys (tmp: n scratch). */
-#define GEN_SORT(sfx, T, LESS)                                                               \
+/* The key types sort, topk and searchsorted instantiate (f16/bf16 arrive as float32). */
+#define NUM_KEY_TYPES(X)                   \
+    X(f32, float, LESS_FLOAT, FLOAT32)     \
+    X(f64, double, LESS_FLOAT, FLOAT64)    \
+    X(i64, int64_t, LESS_PLAIN, INT64)     \
+    X(i32, int32_t, LESS_PLAIN, INT32)     \
+    X(i16, int16_t, LESS_PLAIN, INT16)     \
+    X(i8, int8_t, LESS_PLAIN, INT8)        \
+    X(u8, uint8_t, LESS_PLAIN, UINT8)
+#define KEY_TYPES(X) NUM_KEY_TYPES(X) X(b, bool, LESS_PLAIN, BOOL)
+
+#define GEN_SORT(sfx, T, LESS, DT)                                                               \
     static void msort_##sfx(const T *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc) \
     {                                                                                        \
         for (int64_t w = 1; w < n; w *= 2) {                                                 \
@@ -43,26 +54,16 @@
             memcpy(perm, tmp, sizeof(int64_t) * n);                                          \
         }                                                                                    \
     }
-GEN_SORT(f32, float, LESS_FLOAT)
-GEN_SORT(f64, double, LESS_FLOAT)
-GEN_SORT(i64, int64_t, LESS_PLAIN)
-GEN_SORT(i32, int32_t, LESS_PLAIN)
-GEN_SORT(i16, int16_t, LESS_PLAIN)
-GEN_SORT(i8, int8_t, LESS_PLAIN)
-GEN_SORT(u8, uint8_t, LESS_PLAIN)
-GEN_SORT(b, bool, LESS_PLAIN)
+KEY_TYPES(GEN_SORT)
 
 static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc)
 {
     switch (dt) {
-    case TD_DTYPE_FLOAT32: msort_f32(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_FLOAT64: msort_f64(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_INT64: msort_i64(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_INT32: msort_i32(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_INT16: msort_i16(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_INT8: msort_i8(key, perm, tmp, n, desc); break;
-    case TD_DTYPE_UINT8: msort_u8(key, perm, tmp, n, desc); break;
-    default: msort_b(key, perm, tmp, n, desc); break;
+#define SORT_CASE(sfx, T, LESS, DT) \
+    case TD_DTYPE_##DT: msort_##sfx(key, perm, tmp, n, desc); break;
+        KEY_TYPES(SORT_CASE)
+#undef SORT_CASE
+    default: break; /* f16/bf16 never reach kernels */
     }
 }
 
@@ -70,7 +71,7 @@ static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t 
  * worst of them; an element replaces the root only when it sorts strictly before it, so
  * equal keys keep the lower index, as the stable sort would.  Then a heap sort puts the
  * k winners in order.  O(n log k), usually ~n compares with the root. */
-#define GEN_TOPK(sfx, T, LESS)                                                               \
+#define GEN_TOPK(sfx, T, LESS, DT)                                                               \
     static inline bool bef_##sfx(T a, int64_t ia, T b, int64_t ib, bool desc)                 \
     {                                                                                        \
         if (desc ? LESS(b, a) : LESS(a, b))                                                  \
@@ -120,28 +121,18 @@ static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t 
             sift_##sfx(hv, hi, 0, e, desc);                                                  \
         }                                                                                    \
     }
-GEN_TOPK(f32, float, LESS_FLOAT)
-GEN_TOPK(f64, double, LESS_FLOAT)
-GEN_TOPK(i64, int64_t, LESS_PLAIN)
-GEN_TOPK(i32, int32_t, LESS_PLAIN)
-GEN_TOPK(i16, int16_t, LESS_PLAIN)
-GEN_TOPK(i8, int8_t, LESS_PLAIN)
-GEN_TOPK(u8, uint8_t, LESS_PLAIN)
-GEN_TOPK(b, bool, LESS_PLAIN)
+KEY_TYPES(GEN_TOPK)
 
 /* The k first of slice xb (n elements, stride xs elements) into hv (values) and hi. */
 static void topk_keys(enum td_dtype dt, const void *xb, int64_t xs, int64_t n, int64_t k, bool desc, void *hv,
                       int64_t *hi)
 {
     switch (dt) {
-    case TD_DTYPE_FLOAT32: topk_f32(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_FLOAT64: topk_f64(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_INT64: topk_i64(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_INT32: topk_i32(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_INT16: topk_i16(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_INT8: topk_i8(xb, xs, n, k, desc, hv, hi); break;
-    case TD_DTYPE_UINT8: topk_u8(xb, xs, n, k, desc, hv, hi); break;
-    default: topk_b(xb, xs, n, k, desc, hv, hi); break;
+#define TOPK_CASE(sfx, T, LESS, DT) \
+    case TD_DTYPE_##DT: topk_##sfx(xb, xs, n, k, desc, hv, hi); break;
+        KEY_TYPES(TOPK_CASE)
+#undef TOPK_CASE
+    default: break; /* f16/bf16 never reach kernels */
     }
 }
 
@@ -239,7 +230,7 @@ enum td_code td_cpu_sort(struct td_kctx *k)
 /* ---- SEARCHSORTED ---- */
 
 /* First position in row[0..n) (stride st) whose value is > v (right) or >= v (left). */
-#define GEN_BOUND(sfx, T, LESS)                                                                \
+#define GEN_BOUND(sfx, T, LESS, DT)                                                                \
     static int64_t bound_##sfx(const char *row_, int64_t n, int64_t st, const char *vp, bool right) \
     {                                                                                          \
         const T *row = (const T *)row_;                                                        \
@@ -257,26 +248,17 @@ enum td_code td_cpu_sort(struct td_kctx *k)
         }                                                                                      \
         return lo;                                                                             \
     }
-GEN_BOUND(f32, float, LESS_FLOAT)
-GEN_BOUND(f64, double, LESS_FLOAT)
-GEN_BOUND(i64, int64_t, LESS_PLAIN)
-GEN_BOUND(i32, int32_t, LESS_PLAIN)
-GEN_BOUND(i16, int16_t, LESS_PLAIN)
-GEN_BOUND(i8, int8_t, LESS_PLAIN)
-GEN_BOUND(u8, uint8_t, LESS_PLAIN)
+NUM_KEY_TYPES(GEN_BOUND)
 
 typedef int64_t (*bound_fn)(const char *row, int64_t n, int64_t st, const char *vp, bool right);
 
 static bound_fn bound_for(enum td_dtype dt)
 {
     switch (dt) {
-    case TD_DTYPE_FLOAT32: return bound_f32;
-    case TD_DTYPE_FLOAT64: return bound_f64;
-    case TD_DTYPE_INT64: return bound_i64;
-    case TD_DTYPE_INT32: return bound_i32;
-    case TD_DTYPE_INT16: return bound_i16;
-    case TD_DTYPE_INT8: return bound_i8;
-    case TD_DTYPE_UINT8: return bound_u8;
+#define BOUND_CASE(sfx, T, LESS, DT) \
+    case TD_DTYPE_##DT: return bound_##sfx;
+        NUM_KEY_TYPES(BOUND_CASE)
+#undef BOUND_CASE
     default: return NULL;
     }
 }
