@@ -40,17 +40,7 @@ def _dt_index(dtype):
 
 # ---------------------------------------------------------------- unary
 
-def _unary(opn, name):
-    def f(input, *, out=None):
-        F._check_tensor(input, name)
-        return F._out(_C.op(opn, (input,), (), 0)[0], out)
-
-    def f_(self):
-        _C.op(opn, (self,), (), INPLACE)
-        return self
-    f.__name__ = f.__qualname__ = name
-    f_.__name__ = f_.__qualname__ = name + "_"
-    return f, f_
+_unary = F._unfn  # one wrapper for every table-driven unary op
 
 
 _UNARY = {
