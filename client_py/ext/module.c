@@ -341,6 +341,24 @@ static PyObject *m_sync(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+/* Exchanges what two tensor objects refer to (handle and metadata).  Python code uses it
+ * to rebind a tensor in place: out= resizing, resize_, set_ and the in-place view ops
+ * (squeeze_, t_, ...) build the new tensor, then swap it into the user's object. */
+static PyObject *m_swap(PyObject *self, PyObject *args)
+{
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "OO", &a, &b))
+        return NULL;
+    if (!td_ext_is_tensor(a) || !td_ext_is_tensor(b)) {
+        PyErr_SetString(PyExc_TypeError, "swap(): arguments must be tensors");
+        return NULL;
+    }
+    struct td_t tmp = ((TensorObject *)a)->t;
+    ((TensorObject *)a)->t = ((TensorObject *)b)->t;
+    ((TensorObject *)b)->t = tmp;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
@@ -353,6 +371,7 @@ static PyMethodDef methods[] = {
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
     {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
+    {"swap", m_swap, METH_VARARGS, "swap(a, b): exchange the tensors two objects refer to"},
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
     {NULL, NULL, 0, NULL},
 };

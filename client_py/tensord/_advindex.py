@@ -556,20 +556,21 @@ def _broadcast_pair(a, b):
     return _expand(a, s), _expand(b, s)
 
 
-def masked_select(input, mask):
+def masked_select(input, mask, *, out=None):
     _check_tensor(input, "masked_select")
     mask = _check_mask(mask, "masked_select:")
     x, m = _broadcast_pair(input, mask)
     if x.ndim == 0:
         x, m = F.reshape(x, [1]), F.reshape(m, [1])
-    return _mask_select(x, 0, m)
+    return F._out(_mask_select(x, 0, m), out, "masked_select")
 
 
 def masked_scatter_(self, mask, source):
     mask = _check_mask(mask, "masked_scatter_")
     _check_tensor(source, "masked_scatter_", "source", 2)
     if source.dtype is not self.dtype:
-        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but gotFloat and Double")
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but got%s and %s"
+                           % (self.dtype._torch_name, source.dtype._torch_name))
     m = _expand(mask, list(self.shape))
     ix = tuple(_mask_to_indices(m)) if self.ndim else None
     n = ix[0].shape[0] if ix else _count_nonzero(m)
@@ -648,7 +649,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if isinstance(dim, builtins.bool):  # sort(x, stable=..) positional forms are rare; dim must be int
         raise TypeError("sort(): argument 'dim' must be int, not bool")
     v, i = _sort_raw(input, dim, descending)
-    return _sort_rt(v, i)
+    return F._outs(_sort_rt(v, i), out, "sort")
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -656,9 +657,9 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return _sort_raw(input, dim, descending)[1]
 
 
-def msort(input):
+def msort(input, *, out=None):
     _check_tensor(input, "msort")
-    return _sort_raw(input, 0, False)[0]
+    return F._out(_sort_raw(input, 0, False)[0], out, "msort")
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
@@ -669,8 +670,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
     if input.ndim == 0:
-        return _topk_rt(*_sort_raw(input, d, largest))
-    return _topk_rt(*_sort_raw(input, d, largest, k))
+        return F._outs(_topk_rt(*_sort_raw(input, d, largest)), out, "topk")
+    return F._outs(_topk_rt(*_sort_raw(input, d, largest, k)), out, "topk")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
@@ -681,13 +682,13 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     if k < 1 or k > size:
         raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
     if input.ndim == 0:
-        return _kthvalue_rt(*_sort_raw(input, d, False))
+        return F._outs(_kthvalue_rt(*_sort_raw(input, d, False)), out, "kthvalue")
     v, i = _sort_raw(input, d, False, k)  # the k smallest in order: the last is the answer
     if keepdim:
-        return _kthvalue_rt(F.contiguous(_op1(O.SLICE, (v,), (d, k - 1, k, 1))),
-                            F.contiguous(_op1(O.SLICE, (i,), (d, k - 1, k, 1))))
-    return _kthvalue_rt(F.contiguous(_op1(O.SELECT, (v,), (d, k - 1))),
-                        F.contiguous(_op1(O.SELECT, (i,), (d, k - 1))))
+        return F._outs(_kthvalue_rt(F.contiguous(_op1(O.SLICE, (v,), (d, k - 1, k, 1))),
+                                    F.contiguous(_op1(O.SLICE, (i,), (d, k - 1, k, 1)))), out, "kthvalue")
+    return F._outs(_kthvalue_rt(F.contiguous(_op1(O.SELECT, (v,), (d, k - 1))),
+                                F.contiguous(_op1(O.SELECT, (i,), (d, k - 1)))), out, "kthvalue")
 
 
 # ---------------------------------------------------------------- unique / bincount / histc

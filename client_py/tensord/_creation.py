@@ -1,5 +1,6 @@
 """Creation ops: tensor(), from_numpy, factories and random numbers."""
 import builtins
+import functools
 import math as _math
 import struct as _struct
 
@@ -9,7 +10,7 @@ from . import _C, _daemon
 from . import _ops as O
 from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
     get_default_dtype
-from ._ops_py import TB, index_int, is_scalar, scalar_words, sizes_arg, cast, _op1
+from ._ops_py import TB, index_int, is_scalar, scalar_words, sizes_arg, cast, _op1, _out
 from ._size import check_device
 
 _ensure = _daemon.ensure
@@ -198,10 +199,31 @@ def from_numpy(ndarray):
 
 # ---------------------------------------------------------------- factories
 
+def _factory_out(f):
+    """out= for a factory as in PyTorch: the result takes out's dtype unless dtype= says
+    otherwise, then lands in out (resized if its shape differs)."""
+    @functools.wraps(f)
+    def g(*args, out=None, dtype=None, **kw):
+        if out is None:
+            return f(*args, dtype=dtype, **kw)
+        if not isinstance(out, TB):
+            raise TypeError("%s(): argument 'out' must be Tensor, not %s" % (f.__name__, type(out).__name__))
+        r = f(*args, dtype=dtype or out.dtype, **kw)
+        if f.__name__ == "arange" and out.numel() and out.numel() != r.numel():
+            import warnings
+            warnings.warn("The number of elements in the out tensor of shape %s is %d which does not match the "
+                          "computed number of elements %d. Note that this may occur as a result of rounding error. "
+                          "The out tensor will be resized to a tensor of shape (%d,)."
+                          % (list(out.shape), out.numel(), r.numel(), r.numel()), UserWarning, stacklevel=2)
+        return _out(r, out, f.__name__, warn=False)
+    return g
+
+
 def _create(opn, dt, sizes, extra=()):
     return _op1(opn, (), [dt._index, len(sizes)] + list(sizes) + list(extra))
 
 
+@_factory_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "empty")
@@ -217,6 +239,7 @@ def _full_dtype(v):
     return get_default_dtype()
 
 
+@_factory_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     s = _factory_sizes((size,), None, "full")
     _common(dtype, device, "full")
@@ -226,12 +249,14 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     return _finish(_create(O.FULL, dtype or _full_dtype(fill_value), s, w), requires_grad)
 
 
+@_factory_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "zeros")
     _common(dtype, device, "zeros")
     return _finish(_create(O.FULL, dtype or get_default_dtype(), s, _C.scalar(0)), requires_grad)
 
 
+@_factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "ones")
     _common(dtype, device, "ones")
@@ -296,6 +321,7 @@ def _num(v, name):
     return v
 
 
+@_factory_out
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
@@ -330,6 +356,7 @@ def _f64_bits(v):
     return _struct.unpack("<q", _struct.pack("<d", builtins.float(v)))[0]
 
 
+@_factory_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     start, end = _num(start, "start"), _num(end, "end")
     steps = index_int(steps)
@@ -340,6 +367,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _finish(_create(O.LINSPACE, dt, [steps], [_f64_bits(start), _f64_bits(end)]), requires_grad)
 
 
+@_factory_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     n = index_int(n)
     m = n if m is None else index_int(m)
@@ -351,18 +379,21 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     return _finish(_create(O.EYE, dtype or get_default_dtype(), [n, m]), requires_grad)
 
 
+@_factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "rand")
     _common(dtype, device, "rand")
     return _finish(_create(O.RAND, dtype or get_default_dtype(), s), requires_grad)
 
 
+@_factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "randn")
     _common(dtype, device, "randn")
     return _finish(_create(O.RANDN, dtype or get_default_dtype(), s), requires_grad)
 
 
+@_factory_out
 def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False, low=None, high=None):
     args = list(args)

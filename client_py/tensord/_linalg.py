@@ -646,7 +646,7 @@ def inv(A, *, out=None):
 
 
 def inv_ex(A, *, check_errors=False, out=None):
-    return _RT["linalg_inv_ex"](*_inv_ex(A, check_errors, "linalg.inv_ex"))
+    return F._outs(_RT["linalg_inv_ex"](*_inv_ex(A, check_errors, "linalg.inv_ex")), out, "linalg_inv_ex")
 
 
 def inverse(input, *, out=None):
@@ -696,7 +696,7 @@ def solve(A, B, *, left=True, out=None):
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    return _RT["linalg_solve_ex"](*_solve_ex(A, B, left, check_errors))
+    return F._outs(_RT["linalg_solve_ex"](*_solve_ex(A, B, left, check_errors)), out, "linalg_solve_ex")
 
 
 def det(A, *, out=None):
@@ -710,7 +710,7 @@ def _slogdet(A):
 
 
 def _linalg_slogdet(A, *, out=None):
-    return _RT["linalg_slogdet"](*_slogdet(A))
+    return F._outs(_RT["linalg_slogdet"](*_slogdet(A)), out, "linalg_slogdet")
 
 
 def slogdet(input):
@@ -745,7 +745,7 @@ def _linalg_cholesky(A, *, upper=False, out=None):
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    return _RT["linalg_cholesky_ex"](*_cholesky_ex(A, upper, check_errors))
+    return F._outs(_RT["linalg_cholesky_ex"](*_cholesky_ex(A, upper, check_errors)), out, "linalg_cholesky_ex")
 
 
 def cholesky(input, upper=False, *, out=None):
@@ -788,11 +788,11 @@ def _qr(A, mode):
 
 
 def _linalg_qr(A, mode="reduced", *, out=None):
-    return _RT["linalg_qr"](*_qr(A, mode))
+    return F._outs(_RT["linalg_qr"](*_qr(A, mode)), out, "linalg_qr")
 
 
 def qr(input, some=True, *, out=None):
-    return _RT["qr"](*_qr(input, "reduced" if some else "complete"))
+    return F._outs(_RT["qr"](*_qr(input, "reduced" if some else "complete")), out, "qr")
 
 
 def _svd_check(A, S):
@@ -813,7 +813,7 @@ def _svd(A, full_matrices, compute_uv):
 
 
 def _linalg_svd(A, full_matrices=True, *, driver=None, out=None):
-    return _RT["linalg_svd"](*_svd(A, full_matrices, True))
+    return F._outs(_RT["linalg_svd"](*_svd(A, full_matrices, True)), out, "linalg_svd")
 
 
 def svdvals(A, *, driver=None, out=None):
@@ -822,6 +822,10 @@ def svdvals(A, *, driver=None, out=None):
 
 def svd(input, some=True, compute_uv=True, *, out=None):
     """torch.svd: V (not Vh); compute_uv=False gives zero-filled full-size U and V."""
+    return F._outs(_svd_legacy(input, some, compute_uv), out, "svd")
+
+
+def _svd_legacy(input, some, compute_uv):
     _tensor_arg(input, "svd")
     if input.ndim < 2:
         raise RuntimeError("linalg.svd: input should have at least 2 dimensions, but has %d dimensions instead"
@@ -851,7 +855,7 @@ def _eigh(A, UPLO, compute_v, fname):
 
 
 def eigh(A, UPLO="L", *, out=None):
-    return _RT["linalg_eigh"](*_eigh(A, UPLO, True, "linalg.eigh"))
+    return F._outs(_RT["linalg_eigh"](*_eigh(A, UPLO, True, "linalg.eigh")), out, "linalg_eigh")
 
 
 def eigvalsh(A, UPLO="L", *, out=None):

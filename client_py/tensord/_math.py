@@ -333,11 +333,11 @@ _RT["aminmax"] = _rt("aminmax", ("min", "max"))
 
 
 def cummax(input, dim, *, out=None):
-    return _RT["cummax"](*_dim_op(O.CUMMAX, "cummax", input, dim, None))
+    return F._outs(_RT["cummax"](*_dim_op(O.CUMMAX, "cummax", input, dim, None)), out, "cummax")
 
 
 def cummin(input, dim, *, out=None):
-    return _RT["cummin"](*_dim_op(O.CUMMIN, "cummin", input, dim, None))
+    return F._outs(_RT["cummin"](*_dim_op(O.CUMMIN, "cummin", input, dim, None)), out, "cummin")
 
 
 for _n in ("softmax", "log_softmax", "logcumsumexp", "cummax", "cummin"):
@@ -428,9 +428,10 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     return F._out(_stat(O.NORM, "norm", input, dim, keepdim, dtype, _f64_words(p))[0], out)
 
 
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = F._dim_or_dtype(dim, dtype)
-    return _stat(O.NANSUM, "nansum", input, dim, keepdim, dtype)[0]
+    dtype = F._out_dtype(dtype, out)
+    return F._out(_stat(O.NANSUM, "nansum", input, dim, keepdim, dtype)[0], out, "nansum")
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -442,23 +443,28 @@ def count_nonzero(input, dim=None):
     return _stat(O.COUNT_NONZERO, "count_nonzero", input, dim, False)[0]
 
 
-def aminmax(input, *, dim=None, keepdim=False):
+def aminmax(input, *, dim=None, keepdim=False, out=None):
     F._check_tensor(input, "aminmax")
     if dim is None:
         r = _stat(O.AMINMAX, "aminmax", input, None, keepdim)
     else:
         r = _stat(O.AMINMAX, "aminmax", input, F.index_int(dim), keepdim, extra=1)
-    return _RT["aminmax"](*r)
+    return F._outs(_RT["aminmax"](*r), out, "aminmax")
 
 
-def median(input, dim=None, keepdim=False):
+def median(input, dim=None, keepdim=False, *, out=None):
     F._check_tensor(input, "median")
     if dim is None:
-        return _stat(O.MEDIAN, "median", input, None, False)[0]
-    return _RT["median"](*_stat(O.MEDIAN_DIM, "median", input, F.index_int(dim), keepdim))
+        return F._out(_stat(O.MEDIAN, "median", input, None, False)[0], out, "median")
+    return F._outs(_RT["median"](*_stat(O.MEDIAN_DIM, "median", input, F.index_int(dim), keepdim)), out, "median")
 
 
-def nanmedian(input, dim=None, keepdim=False):
+def nanmedian(input, dim=None, keepdim=False, *, out=None):
+    r = _nanmedian(input, dim, keepdim)
+    return F._outs(r, out, "nanmedian") if isinstance(r, tuple) else F._out(r, out, "nanmedian")
+
+
+def _nanmedian(input, dim, keepdim):
     """median ignoring NaN (the lower median of the non-NaN values; NaN where a slice is
     all NaN): a stable sort (NaN sorts last), the count of non-NaN values per slice and
     a gather at (count - 1) // 2.  Non-float dtypes have no NaN: median itself."""
@@ -497,9 +503,9 @@ def nanmedian(input, dim=None, keepdim=False):
     return _RT["nanmedian"](vals, idx)
 
 
-def mode(input, dim=-1, keepdim=False):
+def mode(input, dim=-1, keepdim=False, *, out=None):
     F._check_tensor(input, "mode")
-    return _RT["mode"](*_stat(O.MODE, "mode", input, F.index_int(dim), keepdim))
+    return F._outs(_RT["mode"](*_stat(O.MODE, "mode", input, F.index_int(dim), keepdim)), out, "mode")
 
 
 for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "nanmedian", "mode"):

@@ -230,16 +230,47 @@ def div_(self, other, *, rounding_mode=None):
     return binary(O.DIV, self, other, "div_", (_round_mode(rounding_mode),), inplace=True)
 
 
-def _out(r, out):
+_RESIZE_WARNING = (
+    "An output with one or more elements was resized since it had shape %s, which does not match the required "
+    "output shape %s. This behavior is deprecated, and in a future PyTorch release outputs will not be resized "
+    "unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+    "elements with t.resize_(0).")
+
+
+def _out(r, out, fname=None, warn=True):
+    """Stores result r into the user's out= tensor the way PyTorch does: the result
+    dtype must be castable to out's; a wrongly shaped out is resized (rebound to new
+    storage; ops warn unless it was empty, factories resize silently)."""
     if out is None:
         return r
     if not isinstance(out, TB):
-        raise TypeError("argument 'out' must be Tensor, not %s" % type(out).__name__)
-    if tuple(out.shape) != tuple(r.shape):
-        raise RuntimeError("out= tensor of shape %s does not match the result shape %s (tensord does not resize "
-                           "out= tensors)" % (list(out.shape), list(r.shape)))
-    copy_(out, r)
+        raise TypeError("%sargument 'out' must be Tensor, not %s"
+                        % (fname + "(): " if fname else "", type(out).__name__))
+    from ._interop import can_cast
+    if not can_cast(r.dtype, out.dtype):
+        raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                           % (r.dtype._torch_name, out.dtype._torch_name))
+    if tuple(out.shape) == tuple(r.shape):
+        copy_(out, r)
+        return out
+    if warn and out.numel():
+        import warnings
+        warnings.warn(_RESIZE_WARNING % (list(out.shape), list(r.shape)), UserWarning, stacklevel=3)
+    # a fresh tensor, never r itself: r may be one of the caller's tensors
+    fresh = _op1(O.EMPTY, (), (out.dtype._index, len(r.shape)) + tuple(r.shape))
+    copy_(fresh, r)
+    _C.swap(out, fresh)
     return out
+
+
+def _outs(rs, out, fname):
+    """_out for each result of a multi-output op; out must be a tuple of as many tensors."""
+    if out is None:
+        return rs
+    if not isinstance(out, (tuple, list)) or len(out) != len(rs):
+        raise TypeError("%s(): argument 'out' must be tuple of %d Tensors" % (fname, len(rs)))
+    res = [_out(r, o, fname) for r, o in zip(rs, out)]
+    return type(rs)(res) if type(rs) in (tuple, list) else type(rs)(*res)  # return_types take fields
 
 
 # ---------------------------------------------------------------- unary ops
@@ -337,12 +368,12 @@ def clamp_(self, min=None, max=None):
 clip, clip_ = clamp, clamp_
 
 
-def clamp_min(input, min):
-    return clamp(input, min=min)
+def clamp_min(input, min, *, out=None):
+    return clamp(input, min=min, out=out)
 
 
-def clamp_max(input, max):
-    return clamp(input, max=max)
+def clamp_max(input, max, *, out=None):
+    return clamp(input, max=max, out=out)
 
 
 # ---------------------------------------------------------------- reductions
@@ -381,49 +412,64 @@ def _dim_or_dtype(dim, dtype):
     return dim, dtype
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def _out_dtype(dtype, out):
+    """sum/prod/nansum with out= compute in out's dtype (the input is cast first), as torch."""
+    return out.dtype if dtype is None and isinstance(out, TB) else dtype
+
+
+def _same_dtype_out(input, out):
+    if isinstance(out, TB) and isinstance(input, TB) and out.dtype is not input.dtype:
+        raise RuntimeError("Expected the dtype for input and out to match, but got %s for input's dtype and %s for "
+                           "out's dtype." % (input.dtype._torch_name, out.dtype._torch_name))
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
-    return _reduce(O.SUM, input, dim, keepdim, dtype, name="sum")
+    dtype = _out_dtype(dtype, out)
+    return _out(_reduce(O.SUM, input, dim, keepdim, dtype, name="sum"), out, "sum")
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
-    return _reduce(O.MEAN, input, dim, keepdim, dtype, name="mean")
+    return _out(_reduce(O.MEAN, input, dim, keepdim, dtype, name="mean"), out, "mean")
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
+    dtype = _out_dtype(dtype, out)
     if dim is not None and isinstance(dim, (list, tuple)):
         raise TypeError("prod(): argument 'dim' (position 2) must be int, not %s" % type(dim).__name__)
-    return _reduce(O.PROD, input, dim, keepdim, dtype, name="prod")
+    return _out(_reduce(O.PROD, input, dim, keepdim, dtype, name="prod"), out, "prod")
 
 
-def amax(input, dim=(), keepdim=False):
-    return _reduce(O.AMAX, input, dim, keepdim, name="amax")
+def amax(input, dim=(), keepdim=False, *, out=None):
+    _same_dtype_out(input, out)
+    return _out(_reduce(O.AMAX, input, dim, keepdim, name="amax"), out, "amax")
 
 
-def amin(input, dim=(), keepdim=False):
-    return _reduce(O.AMIN, input, dim, keepdim, name="amin")
+def amin(input, dim=(), keepdim=False, *, out=None):
+    _same_dtype_out(input, out)
+    return _out(_reduce(O.AMIN, input, dim, keepdim, name="amin"), out, "amin")
 
 
-def all(input, dim=None, keepdim=False):
-    return _reduce(O.ALL, input, dim, keepdim, name="all")
+def all(input, dim=None, keepdim=False, *, out=None):
+    return _out(_reduce(O.ALL, input, dim, keepdim, name="all"), out, "all")
 
 
-def any(input, dim=None, keepdim=False):
-    return _reduce(O.ANY, input, dim, keepdim, name="any")
+def any(input, dim=None, keepdim=False, *, out=None):
+    return _out(_reduce(O.ANY, input, dim, keepdim, name="any"), out, "any")
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax")
-    return _reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax")
+        return _out(_reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax"), out, "argmax")
+    return _out(_reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax"), out, "argmax")
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin")
-    return _reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin")
+        return _out(_reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin"), out, "argmin")
+    return _out(_reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin"), out, "argmin")
 
 
 class _ReturnType(tuple):
@@ -480,12 +526,16 @@ def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, ot
     return cls(v, i)
 
 
-def max(input, dim=None, keepdim=False):
-    return _minmax("max", O.AMAX, O.MAX_DIM, return_types.max, maximum, input, dim, keepdim)
+def _minmax_out(name, r, out):
+    return _outs(r, out, name) if isinstance(r, tuple) else _out(r, out, name)
 
 
-def min(input, dim=None, keepdim=False):
-    return _minmax("min", O.AMIN, O.MIN_DIM, return_types.min, minimum, input, dim, keepdim)
+def max(input, dim=None, keepdim=False, *, out=None):
+    return _minmax_out("max", _minmax("max", O.AMAX, O.MAX_DIM, return_types.max, maximum, input, dim, keepdim), out)
+
+
+def min(input, dim=None, keepdim=False, *, out=None):
+    return _minmax_out("min", _minmax("min", O.AMIN, O.MIN_DIM, return_types.min, minimum, input, dim, keepdim), out)
 
 
 # ---------------------------------------------------------------- matmul

@@ -466,7 +466,11 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return out
 
 
-def diag(input, diagonal=0):
+def diag(input, diagonal=0, *, out=None):
+    return F._out(_diag(input, diagonal), out, "diag")
+
+
+def _diag(input, diagonal):
     F._check_tensor(input, "diag")
     from ._creation import zeros
     k = _int(diagonal)
@@ -481,7 +485,7 @@ def diag(input, diagonal=0):
 
 
 def diagflat(input, offset=0):
-    return diag(F.reshape(input, -1), offset)
+    return _diag(F.reshape(input, -1), offset)
 
 
 def tril(input, diagonal=0, *, out=None):

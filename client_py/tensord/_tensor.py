@@ -50,6 +50,14 @@ class _method_pos:
         return False
 
 
+def _contiguous_strides(sizes):
+    strides, acc = [0] * len(sizes), 1
+    for i in builtins.range(len(sizes) - 1, -1, -1):
+        strides[i] = acc
+        acc *= builtins.max(sizes[i], 1)
+    return strides
+
+
 class Tensor(TB):
     """A tensor living in the tensord daemon."""
 
@@ -475,6 +483,67 @@ class Tensor(TB):
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)
+
+    # In-place metadata changes: build the new view (or storage), then rebind this object
+    # to it; other views of the old storage keep what they had, as in PyTorch.
+    def _rebind(self, new):
+        _C.swap(self, new)
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._rebind(F.squeeze(self, dim))
+
+    def unsqueeze_(self, dim):
+        return self._rebind(F.unsqueeze(self, dim))
+
+    def t_(self):
+        return self._rebind(F.t(self))
+
+    def transpose_(self, dim0, dim1):
+        return self._rebind(F.transpose(self, dim0, dim1))
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def as_strided_(self, size, stride, storage_offset=None):
+        return self._rebind(F.as_strided(self, size, stride, storage_offset))
+
+    def resize_(self, *sizes, memory_format=None):
+        """Contiguous with the new sizes from the same storage offset; the storage grows
+        (old elements kept, the rest uninitialized) when it is too small."""
+        s = list(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else list(sizes)
+        s = [F.index_int(v) for v in s]
+        if builtins.any(n < 0 for n in s):
+            raise RuntimeError("numel: integer multiplication overflow")  # torch's words
+        strides, n = _contiguous_strides(s), 1
+        for v in s:
+            n *= v
+        have = self._storage_nbytes // self.element_size()
+        if self._offset + n <= have:
+            return self._rebind(F.as_strided(self, s, strides, self._offset))
+        grown = F._op1(O.EMPTY, (), (self.dtype._index, 1, self._offset + n))
+        if have:
+            F.copy_(F.as_strided(grown, [have], [1], 0), F.as_strided(self, [have], [1], 0))
+        return self._rebind(F.as_strided(grown, s, strides, self._offset))
+
+    def resize_as_(self, the_template, memory_format=None):
+        return self.resize_(tuple(the_template.shape))
+
+    def set_(self, source=None, storage_offset=None, size=None, stride=None):
+        """set_() empties the tensor; set_(t) makes it a view of all of t; with offset,
+        size and stride it views t's storage (tensord has no separate Storage objects)."""
+        if source is None:
+            return self._rebind(F._op1(O.EMPTY, (), (self.dtype._index, 1, 0)))
+        if not isinstance(source, _C.TensorBase):
+            raise TypeError("set_(): argument 'source' must be Tensor, not %s" % type(source).__name__)
+        if source.dtype is not self.dtype:
+            raise RuntimeError("Could not set tensor of type %s to a tensor of type %s"
+                               % (source.dtype._torch_name, self.dtype._torch_name))
+        if size is None:
+            return self._rebind(F.as_strided(source, tuple(source.shape), source._strides, source._offset))
+        size = F.sizes_arg((size,), "set_")
+        if stride is None:
+            stride = _contiguous_strides(size)
+        return self._rebind(F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset))
 
     def contiguous(self, memory_format=None):
         return F.contiguous(self)

@@ -1,0 +1,209 @@
+"""out= arguments (dtype check, resizing with PyTorch's warning, tuples for multi-output
+ops), resize_/resize_as_/set_ and the in-place view ops, all against torch 1.13."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import tensord as td
+
+RNG = np.random.default_rng(11)
+A = RNG.standard_normal((3, 4)).astype(np.float32)
+SQ = (RNG.standard_normal((3, 3)) + 3 * np.eye(3)).astype(np.float64)
+
+
+def _mk(mod, v):
+    return mod.tensor(v) if isinstance(v, np.ndarray) else v
+
+
+def _run(mod, fn, args, kwargs, out):
+    f = mod
+    for part in fn.split("."):
+        f = getattr(f, part)
+    args = [_mk(mod, a) for a in args]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = f(*args, out=out, **kwargs)
+    return r, [str(x.message) for x in w if issubclass(x.category, UserWarning)]
+
+
+def _as_np(t):
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+
+
+# (function, positional args, kwargs, out dtypes (one per output))
+SINGLE = [
+    ("add", [A, A], {}, ["float32"]),
+    ("sum", [A, 0], {}, ["float32"]),
+    ("sum", [A, 1], {}, ["float64"]),
+    ("mean", [A, (0, 1)], {"keepdim": True}, ["float32"]),
+    ("prod", [A, 1], {}, ["float32"]),
+    ("amax", [A, 0], {}, ["float32"]),
+    ("amin", [A, 1], {}, ["float32"]),
+    ("all", [A > 0, 1], {}, ["bool"]),
+    ("any", [A > 0, 0], {}, ["bool"]),
+    ("argmax", [A, 1], {}, ["int64"]),
+    ("nansum", [A, 0], {}, ["float32"]),
+    ("clamp_min", [A, 0.0], {}, ["float32"]),
+    ("clamp_max", [A, 0.0], {}, ["float32"]),
+    ("msort", [A], {}, ["float32"]),
+    ("masked_select", [A, A > 0], {}, ["float32"]),
+    ("diag", [A], {}, ["float32"]),
+    ("matmul", [A, A.T.copy()], {}, ["float32"]),
+    ("logsumexp", [A, 1], {}, ["float32"]),
+    ("zeros", [(2, 3)], {}, ["int32"]),
+    ("ones", [(4,)], {}, ["float64"]),
+    ("arange", [5], {}, ["float32"]),
+    ("linspace", [0, 1, 5], {}, ["float64"]),
+    ("eye", [3], {}, ["int64"]),
+    ("full", [(2,), 7], {}, ["int16"]),
+    ("linalg.inv", [SQ], {}, ["float64"]),
+    ("linalg.svdvals", [SQ], {}, ["float64"]),
+]
+MULTI = [
+    ("sort", [A, 1], {}, ["float32", "int64"]),
+    ("topk", [A, 2], {}, ["float32", "int64"]),
+    ("kthvalue", [A, 2, 0], {}, ["float32", "int64"]),
+    ("max", [A, 1], {}, ["float32", "int64"]),
+    ("min", [A, 0, True], {}, ["float32", "int64"]),
+    ("median", [A, 1], {}, ["float32", "int64"]),
+    ("mode", [A, 1], {}, ["float32", "int64"]),
+    ("cummax", [A, 1], {}, ["float32", "int64"]),
+    ("cummin", [A, 0], {}, ["float32", "int64"]),
+    ("aminmax", [A], {"dim": 1}, ["float32", "float32"]),
+    ("linalg.eigh", [SQ @ SQ.T], {}, ["float64", "float64"]),
+    ("linalg.qr", [SQ], {}, ["float64", "float64"]),
+    ("linalg.slogdet", [SQ], {}, ["float64", "float64"]),
+]
+
+
+def _outs(mod, dts, shape):
+    return [mod.zeros(shape, dtype=getattr(mod, d)) for d in dts]
+
+
+@pytest.mark.parametrize("shape", [(0,), (2,), (3, 4)], ids=["empty", "wrong", "maybe_right"])
+@pytest.mark.parametrize("case", SINGLE, ids=lambda c: c[0])
+def test_single_out_matches_torch(case, shape):
+    fn, args, kw, dts = case
+    o_t, o_d = _outs(torch, dts, shape)[0], _outs(td, dts, shape)[0]
+    r_t, w_t = _run(torch, fn, args, kw, o_t)
+    r_d, w_d = _run(td, fn, args, kw, o_d)
+    assert r_t is o_t and r_d is o_d
+    assert tuple(o_d.shape) == tuple(o_t.shape) and str(o_d.dtype) == str(o_t.dtype)
+    np.testing.assert_allclose(_as_np(o_d), _as_np(o_t), rtol=1e-5, atol=1e-6)
+    assert len(w_d) == len(w_t)
+    if w_t:
+        assert w_d[0] == w_t[0].split(" (Triggered internally")[0]
+
+
+@pytest.mark.parametrize("case", MULTI, ids=lambda c: c[0])
+def test_multi_out_matches_torch(case):
+    fn, args, kw, dts = case
+    o_t, o_d = _outs(torch, dts, (0,)), _outs(td, dts, (0,))
+    r_t, _ = _run(torch, fn, args, kw, tuple(o_t))
+    r_d, _ = _run(td, fn, args, kw, tuple(o_d))
+    assert type(r_d).__name__ == type(r_t).__name__.replace("_out", "") or isinstance(r_d, tuple)
+    for a, b, x in zip(o_d, o_t, r_d):
+        assert x is a
+        assert tuple(a.shape) == tuple(b.shape) and str(a.dtype) == str(b.dtype)
+        if fn.startswith("linalg."):  # factors are unique up to signs
+            np.testing.assert_allclose(np.abs(_as_np(a)), np.abs(_as_np(b)), rtol=1e-6, atol=1e-8)
+        else:
+            np.testing.assert_allclose(_as_np(a), _as_np(b), rtol=1e-6, atol=1e-6)
+
+
+def test_out_dtype_that_cannot_hold_the_result():
+    for mod in (torch, td):
+        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+            mod.add(mod.ones(3), mod.ones(3), out=mod.zeros(3, dtype=mod.int64))
+        with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
+            mod.add(mod.ones(3, dtype=mod.int64), 1, out=mod.zeros(3, dtype=mod.bool))
+        with pytest.raises(RuntimeError, match="Expected the dtype for input and out to match, but got Float for "
+                           "input's dtype and Long for out's dtype."):
+            mod.amax(mod.ones(2, 3), 0, out=mod.zeros(3, dtype=mod.int64))
+        # sum and prod cast the input to out's dtype first
+        o = mod.zeros(3, dtype=mod.int64)
+        mod.sum(mod.full((2, 3), 1.5), 0, out=o)
+        assert o.tolist() == [2, 2, 2]
+
+
+def test_out_is_not_a_tensor_or_tuple():
+    with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
+        td.add(td.ones(2), 1, out=[1, 2])
+    with pytest.raises(TypeError, match="argument 'out' must be tuple of 2 Tensors"):
+        td.sort(td.ones(3), out=td.ones(3))
+
+
+def test_resized_out_does_not_alias_the_input():
+    # a composite may hand back one of its inputs; resizing must copy, not rebind to it
+    x = td.arange(4.0)
+    o = td.zeros(1)
+    with pytest.warns(UserWarning, match="An output with one or more elements was resized"):
+        td.clamp(x, min=-10.0, out=o)
+    o.fill_(5.0)
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0] and o.tolist() == [5.0] * 4
+
+
+def test_views_of_a_resized_out_keep_the_old_storage():
+    # documented difference: torch grows the shared storage, tensord rebinds out alone
+    o = td.zeros(2)
+    v = o[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        td.add(td.ones(3), 1, out=o)
+    o.fill_(9)
+    assert v.tolist() == [0.0] and o.tolist() == [9.0, 9.0, 9.0]
+
+
+@pytest.mark.parametrize("op,args", [
+    ("t_", ()), ("transpose_", (0, 1)), ("swapaxes_", (1, 0)), ("swapdims_", (0, 1)),
+    ("unsqueeze_", (1,)), ("unsqueeze_", (-1,)), ("squeeze_", ()), ("squeeze_", (0,)),
+    ("as_strided_", ((2, 2), (1, 2))), ("as_strided_", ((3,), (2,), 1)),
+])
+def test_inplace_view_ops(op, args):
+    res = []
+    for mod in (torch, td):
+        x = mod.arange(6.0).reshape(1, 2, 3)[0]
+        base = x
+        r = getattr(x, op)(*args)
+        assert r is x is base
+        x.mul_(10)  # still a view of the same storage
+        res.append((tuple(x.shape), x.stride(), x.storage_offset(), x.tolist()))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("start,sizes", [
+    (0, (2, 2)), (0, (6,)), (2, (2, 2)), (0, (3, 3)), (1, (4, 2)), (0, (0,)), (0, ()), (3, (2, 0, 5)),
+])
+def test_resize_(start, sizes):
+    got = []
+    for mod in (torch, td):
+        base = mod.arange(6.0)
+        x = base[start:]
+        x.resize_(sizes)
+        n = int(np.prod(sizes)) if sizes else 1
+        keep = max(0, min(n, 6 - start))
+        vals = x.reshape(-1)[:keep].tolist()
+        got.append((tuple(x.shape), x.stride(), x.storage_offset(), x.is_contiguous(), vals))
+        if start + n <= 6:  # fits: still a view of base's storage
+            x.fill_(-1) if n else None
+            assert (base.tolist()[start:start + n] == [-1.0] * n) or n == 0
+    assert got[0] == got[1]
+
+
+def test_resize_as_and_set_():
+    for mod in (torch, td):
+        x = mod.arange(4)
+        x.resize_as_(mod.zeros(2, 2))
+        assert tuple(x.shape) == (2, 2) and x.tolist() == [[0, 1], [2, 3]]
+        s = mod.arange(10.0)
+        w = mod.empty(0)
+        w.set_(s)
+        assert w.data_ptr() == s.data_ptr() and w.tolist() == s.tolist()
+        w.set_()
+        assert tuple(w.shape) == (0,)
+        with pytest.raises(RuntimeError):
+            mod.empty(0, dtype=mod.int64).set_(s)
+        with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
+            mod.zeros(2).resize_(-1, 2)
