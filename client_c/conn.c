@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../daemon/session.h"
+#include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "tensord.pb-c.h"
 
@@ -84,26 +85,11 @@ static void channel_free(grpc_channel *ch, grpc_completion_queue *cq)
     grpc_completion_queue_destroy(cq);
 }
 
-static grpc_byte_buffer *pack_msg(const ProtobufCMessage *m)
-{
-    grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
-    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
-}
-
 /* Unpacks and destroys bb; NULL when it is not a message of desc. */
 static ProtobufCMessage *unpack_msg(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb)
 {
-    grpc_byte_buffer_reader rd;
-    ProtobufCMessage *m = NULL;
-    if (grpc_byte_buffer_reader_init(&rd, bb)) {
-        grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
-        grpc_byte_buffer_reader_destroy(&rd);
-        m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-        grpc_slice_unref(s);
-    }
+    size_t n;
+    ProtobufCMessage *m = td_unpack_msg(desc, bb, &n);
     grpc_byte_buffer_destroy(bb);
     return m;
 }
@@ -200,7 +186,7 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
     m.seq = ++c->seq;
     m.attach = &a;
 
-    grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+    grpc_byte_buffer *sbb = td_pack_msg(&m.base), *rbb = NULL;
     grpc_op ops[4] = {
         {.op = GRPC_OP_SEND_INITIAL_METADATA, .flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY},
         {.op = GRPC_OP_SEND_MESSAGE},
@@ -298,7 +284,7 @@ enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, 
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "message of %zu bytes exceeds the %d MiB limit of one batch",
                              size, MAX_MESSAGE >> 20);
 
-    grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+    grpc_byte_buffer *sbb = td_pack_msg(&m.base), *rbb = NULL;
     grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_RECV_MESSAGE}};
     ops[0].data.send_message.send_message = sbb;
     ops[1].data.recv_message.recv_message = &rbb;
@@ -337,7 +323,7 @@ void td__conn_close(struct td_conn *c)
         Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
         m.seq = ++c->seq;
         m.detach = true;
-        grpc_byte_buffer *sbb = pack_msg(&m.base), *rbb = NULL;
+        grpc_byte_buffer *sbb = td_pack_msg(&m.base), *rbb = NULL;
         grpc_op ops[3] = {
             {.op = GRPC_OP_SEND_MESSAGE},
             {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT},
@@ -380,7 +366,7 @@ enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_
         grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, grpc_slice_from_static_string(STATS_METHOD),
                                  NULL, deadline_in(STATS_TIMEOUT_MS), NULL);
     Tensord__V1__StatsRequest req = TENSORD__V1__STATS_REQUEST__INIT;
-    grpc_byte_buffer *sbb = pack_msg(&req.base), *rbb = NULL;
+    grpc_byte_buffer *sbb = td_pack_msg(&req.base), *rbb = NULL;
     grpc_metadata_array initial_md, trailing_md;
     grpc_metadata_array_init(&initial_md);
     grpc_metadata_array_init(&trailing_md);

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "log.h"
 #include "session.h"
@@ -145,28 +146,10 @@ struct stats_call {
 
 /* ---- byte buffers <-> protobuf */
 
-static grpc_byte_buffer *pack_msg(const ProtobufCMessage *m)
-{
-    grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
-    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
-}
-
 /* Unpacks a ClientMsg; NULL when the bytes are not one.  *n gets the wire size. */
 static Tensord__V1__ClientMsg *unpack_client_msg(grpc_byte_buffer *bb, size_t *n)
 {
-    grpc_byte_buffer_reader rd;
-    *n = 0;
-    if (!grpc_byte_buffer_reader_init(&rd, bb))
-        return NULL;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
-    grpc_byte_buffer_reader_destroy(&rd);
-    *n = GRPC_SLICE_LENGTH(s);
-    Tensord__V1__ClientMsg *m = tensord__v1__client_msg__unpack(NULL, *n, GRPC_SLICE_START_PTR(s));
-    grpc_slice_unref(s);
-    return m;
+    return (Tensord__V1__ClientMsg *)td_unpack_msg(&tensord__v1__client_msg__descriptor, bb, n);
 }
 
 /* ---- Session call: refcount, sends, status */
@@ -306,7 +289,7 @@ static void queue_bb_locked(struct scall *c, grpc_byte_buffer *bb)
 static void queue_send_locked(struct scall *c, const Tensord__V1__ServerMsg *m)
 {
     if (!c->dead)
-        queue_bb_locked(c, pack_msg(&m->base));
+        queue_bb_locked(c, td_pack_msg(&m->base));
 }
 
 static void queue_reply_locked(struct scall *c, uint64_t seq, int code, const char *message)
@@ -388,7 +371,7 @@ static void reply_to(struct scall *c, const Tensord__V1__ClientMsg *m, const str
         out.payload.data = NULL;
         out.payload.len = 0;
     }
-    grpc_byte_buffer *bb = pack_msg(&out.base); /* not under the lock: can be big */
+    grpc_byte_buffer *bb = td_pack_msg(&out.base); /* not under the lock: can be big */
     pthread_mutex_lock(&c->mu);
     queue_bb_locked(c, bb);
     pthread_mutex_unlock(&c->mu);
@@ -810,7 +793,7 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
     m.bytes_cached = st.bytes_cached;
-    s->reply = pack_msg(&m.base);
+    s->reply = td_pack_msg(&m.base);
 
     grpc_op ops[4] = {
         {.op = GRPC_OP_SEND_INITIAL_METADATA},

@@ -177,21 +177,9 @@ def _is_adv(x):
 def _basic_pass(t, idx):
     """Applies ints/slices/None/Ellipsis (torch applies these first) and returns the view
     plus [(dim in the view, index tensor)] for the advanced indices."""
-    from ._indexing import _is_bool_index, _is_int_index, getitem as _basic_getitem
+    from ._indexing import _consumed_dims, _is_bool_index, _is_int_index, getitem as _basic_getitem
     idx = tuple(_index_tensor(x) if isinstance(x, (list, _np.ndarray)) else x for x in idx)
-    consumed, n_ell = 0, 0
-    for x in idx:
-        if x is Ellipsis:
-            n_ell += 1
-        elif x is None or _is_bool_index(x):
-            pass
-        elif isinstance(x, TB) and x.ndim > 0 and (x.dtype is _BOOL or x.dtype is _UINT8):
-            consumed += x.ndim
-        else:
-            consumed += 1
-    if n_ell > 1:
-        first = idx.index(Ellipsis)
-        idx = tuple(x for i, x in enumerate(idx) if x is not Ellipsis or i == first)
+    idx, consumed = _consumed_dims(idx)
     if consumed > t.ndim:
         raise IndexError("too many indices for tensor of dimension %d" % t.ndim)
     fill = t.ndim - consumed

@@ -35,21 +35,30 @@ def _needs_advanced(idx):
     return False
 
 
-def _normalize(t, idx):
-    if not isinstance(idx, tuple):
-        idx = (idx,)
+def _consumed_dims(idx):
+    """(idx with only its first Ellipsis kept, how many tensor dims its entries consume):
+    None and scalar bools consume none, a bool/uint8 mask as many as it has dims."""
     consumed, n_ell = 0, 0
     for x in idx:
         if x is Ellipsis:
             n_ell += 1
         elif x is None or _is_bool_index(x):
             pass
+        elif isinstance(x, TB) and x.ndim > 0 and x.dtype._name in ("bool", "uint8"):
+            consumed += x.ndim
         else:
             consumed += 1
     # torch accepts several ellipses; only the first one expands
     if n_ell > 1:
         first = idx.index(Ellipsis)
         idx = tuple(x for i, x in enumerate(idx) if x is not Ellipsis or i == first)
+    return idx, consumed
+
+
+def _normalize(t, idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    idx, consumed = _consumed_dims(idx)
     nd = t.ndim
     if consumed > nd:
         if nd == 0:
