@@ -3,7 +3,8 @@
  *
  * Kernels see one dtype per op (kernels/kernel.h), so dtype plumbing happens here:
  * inputs of another dtype are copied into compute-dtype temporaries, float16/bfloat16
- * outputs are produced in float32 and converted, and in-place results that cannot be
+ * outputs are produced in float32 and converted (complex never takes that path: it is
+ * computed as it is, by kernels/cpu/complex.c where that file has the op), and in-place results that cannot be
  * written directly (other dtype) go through a temporary and a copy_ into the view.
  * All temporaries are freed before returning, on every path.
  */
@@ -140,7 +141,9 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
     }
     char kmsg[TD_KMSG_LEN] = "";
     k.msg = kmsg;
-    enum td_code c = td_cpu_kernels[a->op](&k);
+    /* complex compute dtypes go to kernels/cpu/complex.c where it has the op */
+    td_kernel_fn fn = td_dtype_is_complex((enum td_dtype)inf->compute_dtype) ? td__cpu_complex_kernel(a->op) : NULL;
+    enum td_code c = (fn ? fn : td_cpu_kernels[a->op])(&k);
     if (c && kmsg[0]) {
         td_status_set(st, c, "%s", kmsg);
         goto out_fail;

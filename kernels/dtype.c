@@ -27,6 +27,7 @@ const char *td_dtype_torch_name(enum td_dtype d)
         [TD_DTYPE_INT64] = "Long",    [TD_DTYPE_INT32] = "Int",
         [TD_DTYPE_INT16] = "Short",   [TD_DTYPE_INT8] = "Char",
         [TD_DTYPE_UINT8] = "Byte",    [TD_DTYPE_BOOL] = "Bool",
+        [TD_DTYPE_COMPLEX64] = "ComplexFloat", [TD_DTYPE_COMPLEX128] = "ComplexDouble",
     };
     return td_dtype_valid(d) ? names[d] : "?";
 }
@@ -43,11 +44,28 @@ static int int_rank(enum td_dtype d)
     }
 }
 
+enum td_dtype td_dtype_to_real(enum td_dtype d)
+{
+    return d == TD_DTYPE_COMPLEX64 ? TD_DTYPE_FLOAT32 : d == TD_DTYPE_COMPLEX128 ? TD_DTYPE_FLOAT64 : d;
+}
+
+enum td_dtype td_dtype_to_complex(enum td_dtype d)
+{
+    if (d == TD_DTYPE_FLOAT64 || d == TD_DTYPE_COMPLEX128)
+        return TD_DTYPE_COMPLEX128;
+    return TD_DTYPE_COMPLEX64; /* torch has complex32 for half; tensord widens to complex64 */
+}
+
 enum td_dtype td_promote_types(enum td_dtype a, enum td_dtype b)
 {
     if (a == b)
         return a;
     int ka = td_dtype_kinds[a], kb = td_dtype_kinds[b];
+    if (ka == TD_KIND_COMPLEX || kb == TD_KIND_COMPLEX) {
+        /* the complex type whose real part holds both: complex64 + float64 -> complex128 */
+        enum td_dtype r = td_promote_types(td_dtype_to_real(a), td_dtype_to_real(b));
+        return r == TD_DTYPE_FLOAT64 ? TD_DTYPE_COMPLEX128 : TD_DTYPE_COMPLEX64;
+    }
     if (ka != kb)
         return ka > kb ? a : b;
     if (ka == TD_KIND_FLOAT) {
@@ -117,6 +135,8 @@ double td_load_f64(enum td_dtype d, const void *p)
     case TD_DTYPE_INT8: return *(const int8_t *)p;
     case TD_DTYPE_UINT8: return *(const uint8_t *)p;
     case TD_DTYPE_BOOL: return *(const bool *)p;
+    case TD_DTYPE_COMPLEX64: return *(const float *)p;   /* real part */
+    case TD_DTYPE_COMPLEX128: return *(const double *)p;
     default: return 0;
     }
 }
@@ -155,6 +175,8 @@ void td_store_f64(enum td_dtype d, void *p, double v)
     case TD_DTYPE_FLOAT16: *(uint16_t *)p = td_float_to_half((float)v); break;
     case TD_DTYPE_BFLOAT16: *(uint16_t *)p = td_float_to_bf16((float)v); break;
     case TD_DTYPE_BOOL: *(bool *)p = v != 0; break;
+    case TD_DTYPE_COMPLEX64: ((float *)p)[0] = (float)v, ((float *)p)[1] = 0; break;
+    case TD_DTYPE_COMPLEX128: ((double *)p)[0] = v, ((double *)p)[1] = 0; break;
     default: td_store_i64(d, p, f2i(v)); break;
     }
 }
@@ -168,6 +190,6 @@ void td_store_i64(enum td_dtype d, void *p, int64_t v)
     case TD_DTYPE_INT8: *(int8_t *)p = (int8_t)v; break;
     case TD_DTYPE_UINT8: *(uint8_t *)p = (uint8_t)v; break;
     case TD_DTYPE_BOOL: *(bool *)p = v != 0; break;
-    default: td_store_f64(d, p, (double)v); break;
+    default: td_store_f64(d, p, (double)v); break; /* floating and complex */
     }
 }

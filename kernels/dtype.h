@@ -4,6 +4,8 @@
  * The enum values go over the wire (record attributes, proto): append only.
  * float16 and bfloat16 are stored as raw 16-bit patterns; kernels compute them in
  * float32 (the executor casts), so only the conversions below know their layout.
+ * complex64/complex128 are (real, imag) pairs of float/double (C99 _Complex layout);
+ * only the ops whose rows carry TD_F_COMPLEX ever see them (the meta layer's gate).
  */
 #ifndef TD_DTYPE_H
 #define TD_DTYPE_H
@@ -12,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* X(ENUM, name, ctype, size, kind) — kind: 0 bool, 1 integer, 2 floating */
+/* X(ENUM, name, ctype, size, kind) — kind: 0 bool, 1 integer, 2 floating, 3 complex */
 #define TD_DTYPE_MAP(X)                              \
     X(FLOAT32, float32, float, 4, 2)                 \
     X(FLOAT64, float64, double, 8, 2)                \
@@ -23,7 +25,9 @@
     X(INT16, int16, int16_t, 2, 1)                   \
     X(INT8, int8, int8_t, 1, 1)                      \
     X(UINT8, uint8, uint8_t, 1, 1)                   \
-    X(BOOL, bool, bool, 1, 0)
+    X(BOOL, bool, bool, 1, 0)                        \
+    X(COMPLEX64, complex64, float _Complex, 8, 3)    \
+    X(COMPLEX128, complex128, double _Complex, 16, 3)
 
 enum td_dtype {
 #define X(E, n, c, s, k) TD_DTYPE_##E,
@@ -32,7 +36,7 @@ enum td_dtype {
     TD_DTYPE_COUNT
 };
 
-enum td_dtype_kind { TD_KIND_BOOL = 0, TD_KIND_INT = 1, TD_KIND_FLOAT = 2 };
+enum td_dtype_kind { TD_KIND_BOOL = 0, TD_KIND_INT = 1, TD_KIND_FLOAT = 2, TD_KIND_COMPLEX = 3 };
 
 extern const char *const td_dtype_names[TD_DTYPE_COUNT];
 extern const uint8_t td_dtype_sizes[TD_DTYPE_COUNT];
@@ -42,8 +46,15 @@ static inline bool td_dtype_valid(int64_t d) { return d >= 0 && d < TD_DTYPE_COU
 static inline size_t td_dtype_size(enum td_dtype d) { return td_dtype_sizes[d]; }
 static inline bool td_dtype_is_float(enum td_dtype d) { return td_dtype_kinds[d] == TD_KIND_FLOAT; }
 static inline bool td_dtype_is_int(enum td_dtype d) { return td_dtype_kinds[d] == TD_KIND_INT; }
+static inline bool td_dtype_is_complex(enum td_dtype d) { return td_dtype_kinds[d] == TD_KIND_COMPLEX; }
+/* floating or complex: what torch calls "floating point or complex" (true division, mean) */
+static inline bool td_dtype_is_inexact(enum td_dtype d) { return td_dtype_kinds[d] >= TD_KIND_FLOAT; }
+/* complex64 <-> float32, complex128 <-> float64; other dtypes map to themselves */
+enum td_dtype td_dtype_to_real(enum td_dtype d);
+/* float32/float16/bfloat16 and integers -> complex64, float64 -> complex128 */
+enum td_dtype td_dtype_to_complex(enum td_dtype d);
 
-/* PyTorch's display names for errors: "Float", "Long", "Bool", ... */
+/* PyTorch's display names for errors: "Float", "Long", "Bool", "ComplexFloat", ... */
 const char *td_dtype_torch_name(enum td_dtype d);
 
 /* torch.promote_types. */
@@ -74,7 +85,8 @@ static inline uint16_t td_float_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
-/* Read element i of a contiguous-or-not buffer as double / int64 (slow path helpers). */
+/* Read element i of a contiguous-or-not buffer as double / int64 (slow path helpers).
+ * Complex elements load their real part and store (v, 0). */
 double td_load_f64(enum td_dtype d, const void *p);
 int64_t td_load_i64(enum td_dtype d, const void *p);
 void td_store_f64(enum td_dtype d, void *p, double v);

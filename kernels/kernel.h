@@ -9,7 +9,9 @@
  *     COPY_, CLONE, comparisons produce bool outputs from compute-dtype inputs);
  *   - outputs in their final dtype; for TD_RF_INPLACE the output is input 0's view,
  *     possibly strided;
- *   - never float16/bfloat16: the executor computes those in float32 and casts back.
+ *   - never float16/bfloat16: the executor computes those in float32 and casts back;
+ *   - complex64/complex128 only for TD_F_COMPLEX rows, and then the complex.c kernel
+ *     when td__cpu_complex_kernel names one (the executor dispatches).
  * Kernels return a code only; the executor adds op name and shapes to the message.
  * Kernels must not allocate tensor storage (scratch via malloc is fine, freed before
  * return) and may run pieces on the intra-op pool (td_parallel_for).
@@ -55,6 +57,10 @@ typedef enum td_code (*td_kernel_fn)(struct td_kctx *k);
 #undef TD_OP
 
 extern const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
+
+/* kernels/cpu/complex.c: the kernel for op when its compute dtype is complex, or NULL
+ * when td_cpu_kernels[op] handles complex itself (byte movers, matmul). */
+td_kernel_fn td__cpu_complex_kernel(unsigned op);
 
 /* Intra-op parallelism: fn(ctx, begin, end) over [0, n) in chunks of at least grain. */
 typedef void (*td_range_fn)(void *ctx, int64_t begin, int64_t end);

@@ -13,6 +13,7 @@ enum td_op_flag {
     TD_F_ELEMENTWISE = 1u << 2, /* output element i depends on input element i only */
     TD_F_FLOAT_OUT = 1u << 3,   /* integer inputs give the default float dtype */
     TD_F_DEPRECATED = 1u << 4,  /* retired: kept for its number, rejected */
+    TD_F_COMPLEX = 1u << 5,     /* accepts/produces complex64/complex128 (the gate in shape_complex.c) */
 };
 
 enum td_family {

@@ -172,7 +172,8 @@ enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, s
 
 /*
  * PyTorch's result_type: dimensioned tensors outrank 0-d tensors, which outrank
- * Python scalars; a lower tier only counts when its kind (bool < int < float) is higher.
+ * Python scalars; a lower tier only counts when its kind (bool < int < float < complex)
+ * is higher, and a complex lower tier keeps a float higher tier's precision.
  */
 enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const int64_t *scalar,
                               enum td_dtype default_float)
@@ -190,6 +191,8 @@ enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const i
             continue;
         if (r < 0)
             r = tier[t];
+        else if (td_dtype_is_complex(tier[t]) && td_dtype_is_float(r))
+            r = td_dtype_to_complex(r); /* float32 tensor + 0-d complex128 -> complex64 */
         else if (td_dtype_kinds[tier[t]] > td_dtype_kinds[r])
             r = td_promote_types(r, tier[t]);
     }
@@ -271,14 +274,14 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
         if (mode < TD_ROUND_NONE || mode > TD_ROUND_FLOOR)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "div: invalid rounding mode %lld",
                                  (long long)mode);
-        if (mode == TD_ROUND_NONE && !td_dtype_is_float(rt))
+        if (mode == TD_ROUND_NONE && !td_dtype_is_inexact(rt))
             out_dt = rt = a->default_float;
         if (mode != TD_ROUND_NONE && rt == TD_DTYPE_BOOL)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"div_%s_cpu\" not implemented for 'Bool'",
                                  mode == TD_ROUND_FLOOR ? "floor" : "trunc");
     }
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
-        scalar[1] < 0 && !td_dtype_is_float(rt))
+        scalar[1] < 0 && !td_dtype_is_inexact(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
     if (is_bitwise(op) && td_dtype_is_float(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
@@ -297,8 +300,10 @@ static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out,
     const struct td_meta *x = a->in[0];
     enum td_dtype dt = x->dtype, out_dt = dt;
     unsigned op = a->op;
-    if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_float(dt))
+    if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_inexact(dt))
         out_dt = dt = a->default_float;
+    if (op == TD_OP_ABS && td_dtype_is_complex(dt))
+        out_dt = td_dtype_to_real(dt); /* |z| is real; computed from the complex input */
     if (op == TD_OP_NEG && dt == TD_DTYPE_BOOL)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Negation, the `-` operator, on a bool tensor is not supported. If you are "
@@ -511,5 +516,8 @@ enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, stru
         if (!td_meta_check_bounds(a->in[i]))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: input %d lies outside its storage",
                                  td_op_name(a->op), i);
-    return infer_family(a, out, inf, st);
+    /* the complex gate: only TD_F_COMPLEX rows see or make complex tensors */
+    if (td__complex_gate_inputs(a, st) || infer_family(a, out, inf, st))
+        return st->code;
+    return td__complex_gate_outputs(a, out, inf->n_out, st);
 }

@@ -48,6 +48,13 @@ enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, s
                               struct td_status *st);
 
 
+/* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with
+ * PyTorch's message) and VIEW_AS_REAL / VIEW_AS_COMPLEX (out starts as a copy of input 0) */
+enum td_code td__complex_gate_inputs(const struct td_op_args *a, struct td_status *st);
+enum td_code td__complex_gate_outputs(const struct td_op_args *a, const struct td_meta *out, int n_out,
+                                      struct td_status *st);
+enum td_code td__infer_complex_view(const struct td_op_args *a, struct td_meta *out, struct td_status *st);
+
 /* f16/bf16 are computed in float32 (the executor casts in and out). */
 static inline uint8_t td__compute_dtype(enum td_dtype d)
 {

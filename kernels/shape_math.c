@@ -78,7 +78,7 @@ static const char *cpp_name(enum td_dtype d)
 {
     static const char *const n[TD_DTYPE_COUNT] = {
         "float", "double", "c10::Half", "c10::BFloat16", "long int", "int", "short int",
-        "signed char", "unsigned char", "bool",
+        "signed char", "unsigned char", "bool", "c10::complex<float>", "c10::complex<double>",
     };
     return td_dtype_valid(d) ? n[d] : "?";
 }

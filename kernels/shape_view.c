@@ -27,10 +27,10 @@ static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, 
     case TD_OP_PROD:
         if (want >= 0)
             return (enum td_dtype)want;
-        return td_dtype_is_float(in) ? in : TD_DTYPE_INT64;
+        return td_dtype_is_inexact(in) ? in : TD_DTYPE_INT64;
     case TD_OP_MEAN: {
         enum td_dtype d = want >= 0 ? (enum td_dtype)want : in;
-        if (!td_dtype_is_float(d))
+        if (!td_dtype_is_inexact(d))
             td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                           "mean(): could not infer output dtype. Input dtype must be either a floating "
                           "point or complex dtype. Got: %s", td_dtype_torch_name(d));
@@ -475,6 +475,8 @@ enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, str
     case TD_OP_AS_STRIDED: return infer_as_strided(a, out, st);
     case TD_OP_PERMUTE: return infer_permute(a, out, st);
     case TD_OP_EXPAND: return infer_expand(a, out, st);
+    case TD_OP_VIEW_AS_REAL:
+    case TD_OP_VIEW_AS_COMPLEX: return td__infer_complex_view(a, out, st);
     default: return infer_dims_op(a, out, st);
     }
 }

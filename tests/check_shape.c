@@ -286,13 +286,104 @@ START_TEST(test_fuzz_every_op)
         struct td_infer inf;
         struct td_status st = TD_STATUS_INIT;
         enum td_code c = infer((unsigned)_i, (unsigned)(rand() % 4), in, rand() % 4, attrs, rand() % 25, out, &inf, &st);
+        bool gated = !(td_op_table[_i].flags & TD_F_COMPLEX);
         if (c == TD_CODE_OK)
-            for (int j = 0; j < inf.n_out; j++)
+            for (int j = 0; j < inf.n_out; j++) {
                 ck_assert_msg(td_meta_check_bounds(&out[j]), "op %s produced an out-of-bounds output",
                               td_op_name((unsigned)_i));
+                /* the complex gate: a row without TD_F_COMPLEX never makes a complex tensor */
+                ck_assert_msg(!gated || !td_dtype_is_complex(out[j].dtype), "op %s passed the complex gate",
+                              td_op_name((unsigned)_i));
+            }
         else
             ck_assert_msg(st.msg[0] != 0, "op %s failed without a message", td_op_name((unsigned)_i));
     }
+}
+END_TEST
+
+/* complex64/complex128 promotion against torch.promote_types / torch.result_type */
+START_TEST(test_complex_promotion)
+{
+    static const struct {
+        enum td_dtype a, b, want;
+    } pt[] = {
+        {TD_DTYPE_COMPLEX64, TD_DTYPE_FLOAT64, TD_DTYPE_COMPLEX128},
+        {TD_DTYPE_FLOAT16, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX64},
+        {TD_DTYPE_BFLOAT16, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX64},
+        {TD_DTYPE_INT64, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX64},
+        {TD_DTYPE_BOOL, TD_DTYPE_COMPLEX128, TD_DTYPE_COMPLEX128},
+        {TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX128, TD_DTYPE_COMPLEX128},
+        {TD_DTYPE_FLOAT32, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX64},
+    };
+    for (size_t i = 0; i < sizeof pt / sizeof pt[0]; i++) {
+        ck_assert_int_eq(td_promote_types(pt[i].a, pt[i].b), pt[i].want);
+        ck_assert_int_eq(td_promote_types(pt[i].b, pt[i].a), pt[i].want);
+    }
+    ck_assert(td_can_cast(TD_DTYPE_FLOAT64, TD_DTYPE_COMPLEX64));
+    ck_assert(!td_can_cast(TD_DTYPE_COMPLEX64, TD_DTYPE_FLOAT64));
+    ck_assert(td_can_cast(TD_DTYPE_COMPLEX128, TD_DTYPE_COMPLEX64));
+    ck_assert_str_eq(td_dtype_torch_name(TD_DTYPE_COMPLEX128), "ComplexDouble");
+    /* a 0-d complex128 keeps a dimensioned float32's precision: complex64 (torch) */
+    int64_t s1[1] = {3};
+    struct td_meta f = mk(TD_DTYPE_FLOAT32, 1, s1), z = mk(TD_DTYPE_COMPLEX128, 0, NULL),
+                   i = mk(TD_DTYPE_INT32, 1, s1), out[TD_MAX_OUTPUTS];
+    const struct td_meta *fz[2] = {&f, &z}, *iz[2] = {&i, &z};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, fz, 2, (int64_t[4]){0}, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_COMPLEX64);
+    ck_assert_int_eq(infer(TD_OP_MUL, 0, iz, 2, (int64_t[4]){0}, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_COMPLEX128);
+    /* abs of complex is real; true division keeps complex */
+    struct td_meta c = mk(TD_DTYPE_COMPLEX64, 1, s1);
+    const struct td_meta *cc[2] = {&c, &c};
+    ck_assert_int_eq(infer(TD_OP_ABS, 0, cc, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_FLOAT32);
+    ck_assert_int_eq(infer(TD_OP_DIV, 0, cc, 2, (int64_t[4]){0}, 3, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_COMPLEX64);
+}
+END_TEST
+
+/* rows without TD_F_COMPLEX refuse complex operands with torch's message */
+START_TEST(test_complex_gate)
+{
+    int64_t s1[1] = {3}, attrs[8] = {0};
+    struct td_meta c = mk(TD_DTYPE_COMPLEX64, 1, s1), d = mk(TD_DTYPE_COMPLEX128, 1, s1), out[TD_MAX_OUTPUTS];
+    const struct td_meta *cc[2] = {&c, &c}, *dd[2] = {&d, &d};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_LT, 0, cc, 2, attrs, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "\"lt_cpu\" not implemented for 'ComplexFloat'");
+    td_status_clear(&st);
+    ck_assert_int_eq(infer(TD_OP_MAXIMUM, 0, dd, 2, attrs, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "maximum not implemented for complex tensors.");
+    td_status_clear(&st);
+    int64_t sort_attrs[4] = {0, 0, 1, -1};
+    ck_assert_int_eq(infer(TD_OP_SORT, 0, dd, 1, sort_attrs, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "\"sorting_kernel_method_name\" not implemented for 'ComplexDouble'");
+    td_status_clear(&st);
+    int64_t clamp_attrs[6] = {1, TD_SCALAR_INT, 0, 0, 0, 0};
+    ck_assert_int_eq(infer(TD_OP_CLAMP, 0, cc, 1, clamp_attrs, 6, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "clamp is not supported for complex types");
+    td_status_clear(&st);
+    /* a complex output from a gated creation row */
+    int64_t ar[7] = {TD_DTYPE_COMPLEX64, 1, 3, TD_SCALAR_INT, 0, TD_SCALAR_INT, 1};
+    ck_assert_int_eq(infer(TD_OP_ARANGE, 0, NULL, 0, ar, 7, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "\"arange_cpu\" not implemented for 'ComplexFloat'");
+    td_status_clear(&st);
+    int64_t div_floor[3] = {0, 0, TD_ROUND_FLOOR};
+    ck_assert_int_eq(infer(TD_OP_DIV, 0, cc, 2, div_floor, 3, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "\"div_floor_cpu\" not implemented for 'ComplexFloat'");
+    td_status_clear(&st);
+    /* view_as_real: a dtype-changing view on the same storage */
+    ck_assert_int_eq(infer(TD_OP_VIEW_AS_REAL, 0, cc, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert(inf.out_is_view && out[0].dtype == TD_DTYPE_FLOAT32 && out[0].ndim == 2);
+    ck_assert(out[0].sizes[1] == 2 && out[0].strides[0] == 2 && out[0].strides[1] == 1);
+    ck_assert(td_meta_check_bounds(&out[0]));
+    struct td_meta r = out[0];
+    const struct td_meta *rr[1] = {&r};
+    ck_assert_int_eq(infer(TD_OP_VIEW_AS_COMPLEX, 0, rr, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert(out[0].dtype == TD_DTYPE_COMPLEX64 && out[0].ndim == 1 && out[0].strides[0] == 1);
 }
 END_TEST
 
@@ -310,6 +401,8 @@ static Suite *shape_suite(void)
     tcase_add_test(tc, test_views);
     tcase_add_test(tc, test_cat);
     tcase_add_test(tc, test_create_limits);
+    tcase_add_test(tc, test_complex_promotion);
+    tcase_add_test(tc, test_complex_gate);
     suite_add_tcase(s, tc);
     TCase *fz = tcase_create("fuzz");
     tcase_set_timeout(fz, 60);

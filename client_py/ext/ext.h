@@ -22,6 +22,9 @@ extern td_client_t *td_ext_client;     /* the global client; NULL until connect(
 extern PyTypeObject *td_ext_tensor_cls; /* Python subclass to instantiate */
 extern PyObject *td_ext_size_cls;
 extern PyObject *td_ext_dtypes;         /* tuple indexed by enum td_dtype */
+/* fn(opnum, a, b, flags) for operator slots whose scalar operand is a Python complex
+ * (set_binary_fallback); NULL: such operands give NotImplemented */
+extern PyObject *td_ext_binary_fallback;
 
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);

@@ -12,6 +12,7 @@ td_client_t *td_ext_client;
 PyTypeObject *td_ext_tensor_cls;
 PyObject *td_ext_size_cls;
 PyObject *td_ext_dtypes;
+PyObject *td_ext_binary_fallback;
 
 PyObject *td_ext_raise(const struct td_status *st)
 {
@@ -359,6 +360,17 @@ static PyObject *m_swap(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *m_set_binary_fallback(PyObject *self, PyObject *fn)
+{
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "set_binary_fallback(): expected a callable");
+        return NULL;
+    }
+    Py_INCREF(fn);
+    Py_XSETREF(td_ext_binary_fallback, fn);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
@@ -373,6 +385,8 @@ static PyMethodDef methods[] = {
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
     {"swap", m_swap, METH_VARARGS, "swap(a, b): exchange the tensors two objects refer to"},
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
+    {"set_binary_fallback", m_set_binary_fallback, METH_O,
+     "set_binary_fallback(fn): fn(opnum, a, b, flags) handles operator slots with a complex scalar"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -56,6 +56,9 @@ static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
         in[0] = &((TensorObject *)b)->t;
         n_in = 1;
         flags |= TD_RF_SCALAR_LHS;
+    } else if (td_ext_binary_fallback && (PyComplex_Check(a) || PyComplex_Check(b))) {
+        /* a complex scalar has no wire form: the Python side makes it a 0-d tensor */
+        return PyObject_CallFunction(td_ext_binary_fallback, "iOOI", (int)op, a, b, flags);
     } else {
         Py_RETURN_NOTIMPLEMENTED;
     }

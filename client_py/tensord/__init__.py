@@ -8,7 +8,7 @@ private daemon for this process (see _daemon.py).
 from . import _C
 from . import _ops
 from ._dtype import (dtype, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
-                     get_default_dtype, set_default_dtype, DTYPES as _DTYPES)
+                     complex64, complex128, get_default_dtype, set_default_dtype, DTYPES as _DTYPES)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
 from ._size import Size, device
 from ._tensor import Tensor
@@ -41,6 +41,8 @@ half = float16
 long = int64
 int = int32
 short = int16
+cfloat = complex64
+cdouble = complex128
 cpu_device = device("cpu")
 strided = "torch.strided"
 
@@ -90,3 +92,8 @@ from ._shape import *  # shape, data movement, random, dtype control, interop (a
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
 from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
+from ._complex import *  # complex dtypes: view_as_real/complex, real/imag, conj, angle, complex, polar
+from ._apifill import *  # API-gap fill: composed functions (fmax, cov, quantile, scatter_reduce, windows, ...)
+from ._apifill_linalg import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
+from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
+from . import special  # noqa: E402

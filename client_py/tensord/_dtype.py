@@ -7,15 +7,15 @@ import numpy as _np
 class dtype:
     """A tensor element type (torch.dtype)."""
 
-    __slots__ = ("_index", "_name", "is_floating_point", "is_signed", "itemsize", "_np", "_torch_name")
-
-    is_complex = False
+    __slots__ = ("_index", "_name", "is_floating_point", "is_complex", "is_signed", "itemsize", "_np",
+                 "_torch_name")
 
     def __init__(self, index, name, itemsize, kind, npdtype, torch_name):
         self._index = index
         self._name = name
         self.itemsize = itemsize
         self.is_floating_point = kind == 2
+        self.is_complex = kind == 3
         self.is_signed = name not in ("uint8", "bool")
         self._np = npdtype
         self._torch_name = torch_name
@@ -29,13 +29,22 @@ class dtype:
         return (_dtype_by_name, (self._name,))
 
     def to_real(self):
-        return self
+        """complex64 -> float32, complex128 -> float64; real dtypes are returned as they are."""
+        return _TO_REAL.get(self, self)
 
     def to_complex(self):
-        raise NotImplementedError("complex dtypes are not supported by tensord")
+        """float32 -> complex64, float64 -> complex128 (float16 too gives complex64: tensord has no
+        complex32); complex dtypes are returned as they are."""
+        if self.is_complex:
+            return self
+        if self._name == "float64":
+            return complex128
+        if self.is_floating_point:
+            return complex64
+        raise RuntimeError("Unknown Complex ScalarType for %s" % self._torch_name)
 
 
-# index, name, itemsize, kind (0 bool, 1 int, 2 float), numpy dtype, torch's display name
+# index, name, itemsize, kind (0 bool, 1 int, 2 float, 3 complex), numpy dtype, torch's display name
 _TABLE = (
     (0, "float32", 4, 2, _np.float32, "Float"),
     (1, "float64", 8, 2, _np.float64, "Double"),
@@ -47,14 +56,17 @@ _TABLE = (
     (7, "int8", 1, 1, _np.int8, "Char"),
     (8, "uint8", 1, 1, _np.uint8, "Byte"),
     (9, "bool", 1, 0, _np.bool_, "Bool"),
+    (10, "complex64", 8, 3, _np.complex64, "ComplexFloat"),
+    (11, "complex128", 16, 3, _np.complex128, "ComplexDouble"),
 )
 
 DTYPES = tuple(dtype(*row) for row in _TABLE)
-float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_ = DTYPES
+float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_, complex64, complex128 = DTYPES
+_TO_REAL = {complex64: float32, complex128: float64}
 
 _BY_NAME = {d._name: d for d in DTYPES}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64,
-                 "int": int32, "short": int16})
+                 "int": int32, "short": int16, "cfloat": complex64, "cdouble": complex128})
 
 # numpy dtype -> tensord dtype
 _FROM_NP = {_np.dtype(d._np): d for d in DTYPES if d._np is not None}
@@ -95,10 +107,29 @@ def check_dtype(d, what="dtype"):
     raise TypeError("argument '%s' must be torch.dtype, not %s" % (what, type(d).__name__))
 
 
+def default_complex():
+    """complex128 when the default dtype is float64, else complex64 (torch's rule)."""
+    return complex128 if _default[0] is float64 else complex64
+
+
 def scalar_dtype(v):
     """The dtype a Python scalar gets when it becomes a tensor."""
     if isinstance(v, (builtins.bool, _np.bool_)):
         return bool_
     if isinstance(v, (builtins.int, _np.integer)):
         return int64
+    if isinstance(v, (builtins.complex, _np.complexfloating)):
+        return default_complex()
     return _default[0]
+
+
+def complex_scalar_result(t, v):
+    """torch.result_type(t, v) for a tensor t and a Python complex v (a wrapped number):
+    a complex t keeps its dtype, a floating one becomes its complex counterpart, an
+    integer or bool one takes the default complex dtype."""
+    d = t.dtype
+    if d.is_complex:
+        return d
+    if d.is_floating_point:
+        return d.to_complex()
+    return default_complex()

@@ -7,13 +7,13 @@ import numpy as _np
 
 from . import _C
 from ._dtype import DTYPES, bool_, dtype as _dtype_cls, float16, bfloat16, float32, get_default_dtype, int64, \
-    uint8
+    uint8, default_complex
 
 TB = _C.TensorBase
 
 __all__ = ["promote_types", "result_type", "can_cast", "set_default_dtype", "from_dlpack", "is_tensor", "is_storage"]
 
-_KIND = {d: (0 if d is bool_ else 2 if d.is_floating_point else 1) for d in DTYPES}
+_KIND = {d: (0 if d is bool_ else 3 if d.is_complex else 2 if d.is_floating_point else 1) for d in DTYPES}
 
 
 def _check(d, fname, arg, pos):
@@ -26,6 +26,8 @@ def _promote(a, b):
     if a is b:
         return a
     ka, kb = _KIND[a], _KIND[b]
+    if ka == 3 or kb == 3:  # the complex type whose real part holds both
+        return _promote(a.to_real(), b.to_real()).to_complex()
     if ka != kb:
         return a if ka > kb else b
     if ka == 2:
@@ -52,14 +54,15 @@ def _scalar_dtype(v):
         return int64
     if isinstance(v, (builtins.float, _np.floating)):
         return get_default_dtype()
-    if isinstance(v, builtins.complex):
-        raise RuntimeError("tensord has no complex dtypes")
+    if isinstance(v, (builtins.complex, _np.complexfloating)):
+        return default_complex()
     raise TypeError("result_type(): argument must be Tensor or Number, not %s" % type(v).__name__)
 
 
 def result_type(tensor1, tensor2):
     """PyTorch's tiers: dimensioned tensors, then 0-d tensors, then Python scalars; a lower
-    tier only counts when its kind (bool < int < float) is higher."""
+    tier only counts when its kind (bool < int < float < complex) is higher; a complex lower
+    tier keeps a float higher tier's precision (float32 tensor + 1j -> complex64)."""
     tiers = [None, None, None]
     for v in (tensor1, tensor2):
         if isinstance(v, TB):
@@ -74,6 +77,8 @@ def result_type(tensor1, tensor2):
             continue
         if r is None:
             r = d
+        elif _KIND[d] == 3 and _KIND[r] == 2:
+            r = r.to_complex()
         elif _KIND[d] > _KIND[r]:
             r = _promote(r, d)
     return r
@@ -92,7 +97,9 @@ def set_default_dtype(d):
 def can_cast(from_, to):
     _check(from_, "can_cast", "from", 1)
     _check(to, "can_cast", "to", 2)
-    if from_.is_floating_point and not to.is_floating_point:
+    if from_.is_complex and not to.is_complex:
+        return False
+    if from_.is_floating_point and not (to.is_floating_point or to.is_complex):
         return False
     if from_ is not bool_ and to is bool_:
         return False

@@ -175,6 +175,8 @@ RANDPERM = 171
 GET_RNG_STATE = 172
 SET_RNG_STATE = 173
 SET_DEFAULT_DTYPE = 174
+VIEW_AS_REAL = 175
+VIEW_AS_COMPLEX = 176
 
 NAMES = (
     "none",
@@ -352,4 +354,6 @@ NAMES = (
     "get_rng_state",
     "set_rng_state",
     "set_default_dtype",
+    "view_as_real",
+    "view_as_complex",
 )

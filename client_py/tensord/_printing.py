@@ -95,6 +95,27 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
+class _ComplexFormatter:
+    """Complex elements: one formatter for the real parts, one for the imaginary parts,
+    printed as "<re>+<im>j" / "<re>-<im>j" (torch 1.13's _val_formatter)."""
+
+    def __init__(self, arr):
+        self.re = _Formatter(arr.real, True)
+        self.im = _Formatter(arr.imag, True)
+
+    def width(self):
+        # the real width plus the imaginary width and its "j"
+        return self.re.width() + self.im.width() + 1
+
+    def format(self, value):
+        value = complex(value)
+        real_str = self.re.format(value.real)
+        imag_str = (self.im.format(value.imag) + "j").lstrip()
+        if imag_str[0] == "+" or imag_str[0] == "-":
+            return real_str + imag_str
+        return real_str + "+" + imag_str
+
+
 def _vector_str(a, indent, summarize, formatter):
     element_length = formatter.width() + 2
     elements_per_line = max(1, int(math.floor((PRINT_OPTS.linewidth - indent) / element_length)))
@@ -142,6 +163,9 @@ def _array_str(a, floating, indent):
     if a.size == 0:
         return "[]"
     summarize = a.size > PRINT_OPTS.threshold
+    if _np.iscomplexobj(a):
+        formatter = _ComplexFormatter(_summarized(a) if summarize else a)
+        return _tensor_str_with_formatter(a, indent, summarize, formatter)
     formatter = _Formatter(_summarized(a) if summarize else a, floating)
     return _tensor_str_with_formatter(a, indent, summarize, formatter)
 
@@ -164,11 +188,11 @@ def _add_suffixes(tensor_str, suffixes, indent, force_newline):
 
 def tensor_repr(t, host_array, default_dtype, prefix="tensor("):
     """t: the tensor; host_array(t): its elements as numpy (f16/bf16 as float32)."""
-    from ._dtype import int64, bool_
+    from ._dtype import int64, bool_, default_complex
     indent = len(prefix)
     suffixes = []
     dt = t.dtype
-    has_default_dtype = dt in (default_dtype, int64, bool_)
+    has_default_dtype = dt in (default_dtype, default_complex(), int64, bool_)
     if t.numel() == 0:
         if t.ndim != 1:
             suffixes.append("size=" + str(tuple(t.shape)))

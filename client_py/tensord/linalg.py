@@ -1,7 +1,9 @@
 """tensord.linalg: torch.linalg's functions (implemented in _linalg.py).
 
-Complex results are not available (tensord has no complex dtype): eig and eigvals return
-real tensors and raise NotImplementedError for matrices with complex eigenvalues.
+eig and eigvals return complex tensors (complex64 for float32 input, complex128 for
+float64), as torch does, for every real input matrix: eigenvalues in LAPACK geev's order,
+eigenvectors normalized as geev does (unit 2-norm, largest component real).  Complex
+input matrices are not accepted yet (RuntimeError), nor by the other LAPACK-backed ops.
 """
 from . import _linalg as _L
 from ._ops_py import matmul  # noqa: F401  (torch.linalg.matmul)
@@ -17,7 +19,14 @@ lstsq, pinv, matrix_rank = _L.lstsq, _L.pinv, _L.matrix_rank
 matrix_norm, vector_norm, norm, cond = _L.matrix_norm, _L.vector_norm, _L.norm, _L.cond
 matrix_power, multi_dot, vecdot = _L.matrix_power, _L.multi_dot, _L.vecdot
 cross = _L._linalg_cross
+from . import _apifill_linalg as _A  # noqa: E402  (LU family, triangular solves, matrix_exp, ...)
+lu_factor, lu_factor_ex, lu, lu_solve = _A.lu_factor, _A.lu_factor_ex, _A._linalg_lu, _A._linalg_lu_solve
+solve_triangular, matrix_exp, vander, diagonal = _A.solve_triangular, _A.matrix_exp, _A._linalg_vander, \
+    _A._linalg_diagonal
+tensorinv, tensorsolve = _A.tensorinv, _A.tensorsolve
 
 __all__ = ["LinAlgError", "inv", "inv_ex", "solve", "solve_ex", "det", "slogdet", "cholesky", "cholesky_ex", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "lstsq", "pinv", "matrix_rank", "matrix_norm",
-           "vector_norm", "norm", "cond", "matrix_power", "multi_dot", "vecdot", "cross", "matmul"]
+           "vector_norm", "norm", "cond", "matrix_power", "multi_dot", "vecdot", "cross", "matmul",
+           "lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_triangular", "matrix_exp", "vander", "diagonal",
+           "tensorinv", "tensorsolve"]

@@ -8,7 +8,10 @@
  * either.  That is 30 small loops instead of 100 pairwise ones, and the only
  * double-rounding is int64 -> float, which never passes through double.
  * Float -> integer conversion saturates out-of-range values (C leaves them undefined).
- * Same-dtype copies only move bytes (memcpy on contiguous runs).
+ * Complex sources load their real part (the client warns, as torch does, that the
+ * imaginary part is discarded) and real sources store (v, 0); complex64 <-> complex128
+ * converts both parts.  Same-dtype copies only move bytes (memcpy on contiguous runs),
+ * by element size 1, 2, 4, 8 or 16 (complex128), as do FILL_ and WHERE.
  */
 #pragma GCC optimize("O3")
 
@@ -76,15 +79,55 @@ static inline int64_t sat_i64(double v)
     }
 CONV_TYPES(GEN_CONV)
 
+/* complex elements: (re, im) of RT; loads give the real part, stores write (v, 0) */
+#define GEN_CONV_COMPLEX(sfx, RT)                                                        \
+    static void load_##sfx(void *tmp_, const char *p, int64_t ps, int64_t n)             \
+    {                                                                                    \
+        double *tmp = tmp_;                                                              \
+        for (int64_t i = 0; i < n; i++)                                                  \
+            tmp[i] = (double)*(const RT *)(p + i * ps);                                  \
+    }                                                                                    \
+    static void stored_##sfx(char *p, int64_t ps, const double *tmp, int64_t n)          \
+    {                                                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            RT *o = (RT *)(p + i * ps);                                                  \
+            o[0] = (RT)tmp[i], o[1] = 0;                                                 \
+        }                                                                                \
+    }                                                                                    \
+    static void storei_##sfx(char *p, int64_t ps, const int64_t *tmp, int64_t n)         \
+    {                                                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            RT *o = (RT *)(p + i * ps);                                                  \
+            o[0] = (RT)tmp[i], o[1] = 0;                                                 \
+        }                                                                                \
+    }
+GEN_CONV_COMPLEX(c64, float)
+GEN_CONV_COMPLEX(c128, double)
+
 typedef void (*load_fn)(void *tmp, const char *p, int64_t ps, int64_t n);
 typedef void (*stored_fn)(char *p, int64_t ps, const double *tmp, int64_t n);
 typedef void (*storei_fn)(char *p, int64_t ps, const int64_t *tmp, int64_t n);
 #define LOAD_ENTRY(sfx, DT, ...) [TD_DTYPE_##DT] = load_##sfx,
 #define STORED_ENTRY(sfx, DT, ...) [TD_DTYPE_##DT] = stored_##sfx,
 #define STOREI_ENTRY(sfx, DT, ...) [TD_DTYPE_##DT] = storei_##sfx,
-static const load_fn load_tab[TD_DTYPE_COUNT] = {CONV_TYPES(LOAD_ENTRY)};
-static const stored_fn stored_tab[TD_DTYPE_COUNT] = {CONV_TYPES(STORED_ENTRY)};
-static const storei_fn storei_tab[TD_DTYPE_COUNT] = {CONV_TYPES(STOREI_ENTRY)};
+#define COMPLEX_ENTRIES(kind) [TD_DTYPE_COMPLEX64] = kind##_c64, [TD_DTYPE_COMPLEX128] = kind##_c128,
+static const load_fn load_tab[TD_DTYPE_COUNT] = {CONV_TYPES(LOAD_ENTRY) COMPLEX_ENTRIES(load)};
+static const stored_fn stored_tab[TD_DTYPE_COUNT] = {CONV_TYPES(STORED_ENTRY) COMPLEX_ENTRIES(stored)};
+static const storei_fn storei_tab[TD_DTYPE_COUNT] = {CONV_TYPES(STOREI_ENTRY) COMPLEX_ENTRIES(storei)};
+
+/* complex64 <-> complex128: both parts converted */
+static void conv_complex(void *ctx, char **p, const int64_t *s, int64_t n)
+{
+    const bool widen = *(const enum td_dtype *)ctx == TD_DTYPE_COMPLEX128;
+    for (int64_t i = 0; i < n; i++) {
+        char *o = p[0] + i * s[0];
+        const char *x = p[1] + i * s[1];
+        if (widen)
+            ((double *)o)[0] = ((const float *)x)[0], ((double *)o)[1] = ((const float *)x)[1];
+        else
+            ((float *)o)[0] = (float)((const double *)x)[0], ((float *)o)[1] = (float)((const double *)x)[1];
+    }
+}
 
 struct conv_ctx {
     enum td_dtype dst, src;
@@ -97,7 +140,7 @@ static void conv_loop(void *ctx, char **p, const int64_t *s, int64_t n)
         double d[CHUNK];
         int64_t i[CHUNK];
     } tmp;
-    bool via_double = td_dtype_is_float(c->src);
+    bool via_double = td_dtype_is_inexact(c->src);
     for (int64_t done = 0; done < n; done += CHUNK) {
         int64_t m = n - done < CHUNK ? n - done : CHUNK;
         load_tab[c->src](&tmp, p[1] + done * s[1], s[1], m);
@@ -129,13 +172,32 @@ GEN_MOVE(16)
 GEN_MOVE(32)
 GEN_MOVE(64)
 
+/* 16-byte elements (complex128): memcpy, which never assumes 16-byte alignment */
+static void move_128(void *ctx, char **p, const int64_t *s, int64_t n)
+{
+    (void)ctx;
+    if (s[0] == 16 && s[1] == 16) {
+        memcpy(p[0], p[1], (size_t)n * 16);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        memcpy(p[0] + i * s[0], p[1] + i * s[1], 16);
+}
+
+static void fill_128(void *ctx, char **p, const int64_t *s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        memcpy(p[0] + i * s[0], ctx, 16);
+}
+
 static td_loop_fn by_size(size_t size, td_loop_fn f8, td_loop_fn f16, td_loop_fn f32,
-                          td_loop_fn f64)
+                          td_loop_fn f64, td_loop_fn f128)
 {
     switch (size) {
     case 1: return f8;
     case 2: return f16;
     case 4: return f32;
+    case 16: return f128;
     default: return f64;
     }
 }
@@ -148,7 +210,9 @@ enum td_code td__copy(struct td_kt *dst, struct td_kt *src)
     if (!td_dtype_valid(c.dst) || !td_dtype_valid(c.src) || !td_iter_init(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     if (c.dst == c.src)
-        td_iter_run(&it, by_size(td_dtype_size(c.dst), move_8, move_16, move_32, move_64), NULL);
+        td_iter_run(&it, by_size(td_dtype_size(c.dst), move_8, move_16, move_32, move_64, move_128), NULL);
+    else if (td_dtype_is_complex(c.dst) && td_dtype_is_complex(c.src))
+        td_iter_run(&it, conv_complex, &c.dst);
     else
         td_iter_run(&it, conv_loop, &c);
     return TD_CODE_OK;
@@ -158,14 +222,14 @@ void td__fill(struct td_kt *t, const void *elem)
 {
     struct td_iter it;
     union {
-        uint64_t u;
-        char b[8];
-    } v = {0};
+        uint64_t u[2];
+        char b[16];
+    } v = {{0}};
     size_t size = td_dtype_size((enum td_dtype)t->m.dtype);
     memcpy(v.b, elem, size);
     if (!td_iter_init(&it, 1, &t))
         return;
-    td_iter_run(&it, by_size(size, fill_8, fill_16, fill_32, fill_64), v.b);
+    td_iter_run(&it, by_size(size, fill_8, fill_16, fill_32, fill_64, fill_128), v.b);
 }
 
 enum td_code td_cpu_cast(struct td_kctx *k)
@@ -192,7 +256,7 @@ enum td_code td_cpu_copy_(struct td_kctx *k)
 
 enum td_code td_cpu_fill_(struct td_kctx *k)
 {
-    char elem[8];
+    char elem[16];
     if (k->n_in != 1 || k->n_attr < 2 || !td__scalar_kind_ok(k->attrs[0]) ||
         !td_dtype_valid(k->in[0]->m.dtype))
         return TD_CODE_INVALID_ARGUMENT;
@@ -224,6 +288,13 @@ GEN_WHERE(16)
 GEN_WHERE(32)
 GEN_WHERE(64)
 
+static void where_128(void *ctx, char **p, const int64_t *s, int64_t n)
+{
+    (void)ctx;
+    for (int64_t i = 0; i < n; i++)
+        memcpy(p[0] + i * s[0], *(const bool *)(p[1] + i * s[1]) ? p[2] + i * s[2] : p[3] + i * s[3], 16);
+}
+
 enum td_code td_cpu_where(struct td_kctx *k)
 {
     if (k->n_in != 3 || k->n_out < 1)
@@ -236,7 +307,7 @@ enum td_code td_cpu_where(struct td_kctx *k)
     struct td_iter it;
     if (!td_iter_init(&it, 4, ops))
         return TD_CODE_INVALID_ARGUMENT;
-    td_iter_run(&it, by_size(td_dtype_size(dt), where_8, where_16, where_32, where_64), NULL);
+    td_iter_run(&it, by_size(td_dtype_size(dt), where_8, where_16, where_32, where_64, where_128), NULL);
     return TD_CODE_OK;
 }
 

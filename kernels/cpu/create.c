@@ -46,7 +46,7 @@ enum td_code td_cpu_empty(struct td_kctx *k) { (void)k; return TD_CODE_OK; }
 enum td_code td_cpu_full(struct td_kctx *k)
 {
     int64_t at = extra_at(k, 2);
-    char v[8];
+    char v[16]; /* complex128 is the widest element */
     if (at < 0 || !td__scalar_kind_ok(k->attrs[at]))
         return TD_CODE_INVALID_ARGUMENT;
     td__scalar_store((enum td_dtype)k->out[0]->m.dtype, v, k->attrs[at], k->attrs[at + 1]);
@@ -126,7 +126,7 @@ enum td_code td_cpu_linspace(struct td_kctx *k)
 enum td_code td_cpu_eye(struct td_kctx *k)
 {
     struct td_kt *o = k->out[0];
-    char zero[8] = {0}, one[8];
+    char zero[16] = {0}, one[16];
     if (extra_at(k, 0) < 0 || o->m.ndim != 2)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_dtype dt = (enum td_dtype)o->m.dtype;

@@ -4,7 +4,7 @@
  * Every case is reduced to a batch of (n x k) @ (k x m) products over strided
  * matrices: a 1-D left operand is a 1 x k row, a 1-D right operand a k x 1 column,
  * and batch dims broadcast like elementwise ops (size 1 or missing = stride 0).
- * float32/float64 go to OpenBLAS sgemm/dgemm; a matrix with unit stride in one dim is
+ * float32/float64 go to OpenBLAS sgemm/dgemm (complex64/128: cgemm/zgemm); a matrix with unit stride in one dim is
  * passed as is (transposed when its columns are contiguous), anything else is packed
  * into a contiguous scratch first.  Integer and bool products use a plain loop that
  * wraps (uint64 accumulation).  An empty inner dim gives zeros.
@@ -99,7 +99,15 @@ static enum td_code blas_gemm(enum td_dtype dt, struct mat a, struct mat b, stru
         ldc = c->cols > 1 ? c->cols : 1;
     }
     enum CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
-    if (dt == TD_DTYPE_FLOAT32)
+    static const float c1f[2] = {1, 0}, c0f[2] = {0, 0};
+    static const double c1d[2] = {1, 0}, c0d[2] = {0, 0};
+    if (dt == TD_DTYPE_COMPLEX64)
+        cblas_cgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, c1f, a.p,
+                    (blasint)lda, b.p, (blasint)ldb, c0f, cc.p, (blasint)ldc);
+    else if (dt == TD_DTYPE_COMPLEX128)
+        cblas_zgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, c1d, a.p,
+                    (blasint)lda, b.p, (blasint)ldb, c0d, cc.p, (blasint)ldc);
+    else if (dt == TD_DTYPE_FLOAT32)
         cblas_sgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, 1.0f,
                     (const float *)a.p, (blasint)lda, (const float *)b.p, (blasint)ldb, 0.0f,
                     (float *)cc.p, (blasint)ldc);
@@ -133,7 +141,7 @@ static enum td_code gemm(enum td_dtype dt, const struct mat *a, const struct mat
                 memset(c->p + (i * c->rs + j * c->cs) * (int64_t)es, 0, es);
         return TD_CODE_OK;
     }
-    if (dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64)
+    if (td_dtype_is_float(dt) || td_dtype_is_complex(dt)) /* f32, f64, c64 (cgemm), c128 (zgemm) */
         return blas_gemm(dt, *a, *b, c, k);
     igemm_tab[dt](a, b, c, k);
     return TD_CODE_OK;
@@ -175,7 +183,7 @@ static bool batch_stride(const struct td_meta *tm, int tb, int nb, int j, int64_
 static enum td_code matmul(struct td_kctx *k)
 {
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
-    if (k->n_in != 2 || k->n_out < 1 || !td_dtype_valid(dt) || !igemm_tab[dt])
+    if (k->n_in != 2 || k->n_out < 1 || !td_dtype_valid(dt) || (!igemm_tab[dt] && !td_dtype_is_complex(dt)))
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *ta = k->in[0], *tb = k->in[1];
     struct td_kt *tc = k->out[0];

@@ -157,11 +157,43 @@ def test_eigh_eig(dt, batch):
     tri = from_torch(ttri)
     w, v = td.linalg.eig(tri)
     tw, tv = torch.linalg.eig(ttri)
-    close(w, tw.real, dt, 10)
-    close(v.abs(), tv.real.abs(), dt, 100)
-    close(td.linalg.eigvals(tri), torch.linalg.eigvals(ttri).real, dt, 10)
-    with pytest.raises(NotImplementedError):
-        td.linalg.eig(td.tensor([[0., 1], [-1, 0]]))
+    close_complex(w, tw, dt, 10)
+    close_complex(v, tv, dt, 100)
+    close_complex(td.linalg.eigvals(tri), torch.linalg.eigvals(ttri), dt, 10)
+
+
+def close_complex(got, want, dt, scale=1.0):
+    """complex results: same complex dtype and shape, values close (numpy compares complex)."""
+    assert str(got.dtype) == str(want.dtype), (got.dtype, want.dtype)
+    assert tuple(got.shape) == tuple(want.shape)
+    r = TOL[dt]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=r["rtol"] * scale, atol=r["atol"] * scale)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("batch", [(), (2,), (2, 3)], ids=str)
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_eig_complex_spectrum(dt, batch, n):
+    """General real matrices (complex conjugate pairs): complex64/complex128 results like torch's,
+    A @ V == V @ diag(w), and the same eigenvalues as torch (LAPACK's order and vectors)."""
+    a, ta = mk(batch + (n, n), dt)
+    w, v = td.linalg.eig(a)
+    tw, tv = torch.linalg.eig(ta)
+    want = "torch.complex64" if dt == "float32" else "torch.complex128"
+    assert str(w.dtype) == str(v.dtype) == want
+    close_complex(w, tw, dt, 100)
+    av = (a.to(w.dtype) @ v).numpy()
+    np.testing.assert_allclose(av, (v * w.unsqueeze(-2)).numpy(), rtol=0, atol=TOL[dt]["atol"] * 100 * max(n, 1))
+    key = lambda z: np.sort_complex(np.round(z, 3))  # noqa: E731
+    np.testing.assert_allclose(key(td.linalg.eigvals(a).numpy()), key(torch.linalg.eigvals(ta).numpy()), atol=1e-2)
+    close_complex(v, tv, dt, 1000)
+
+
+def test_eig_rotation():
+    w, v = td.linalg.eig(td.tensor([[0., 1], [-1, 0]]))
+    tw, tv = torch.linalg.eig(torch.tensor([[0., 1], [-1, 0]]))
+    assert repr(w) == repr(tw)
+    close_complex(v, tv, "float32")
 
 
 @pytest.mark.parametrize("driver", [None, "gelsy", "gelsd", "gelss", "gels"])
