@@ -1,0 +1,835 @@
+"""torch functions that compose from existing ops (the API-gap audit): elementwise helpers
+(fmax, gcd, sinc, ldexp, frexp, nextafter, float_power, ...), creation (logspace, range,
+tril_indices, vander, windows, frombuffer, ...), statistics (cov, quantile, histogram,
+cdist, trapezoid, ...) and the scatter family (scatter_reduce, index_reduce, *_scatter).
+
+Each function checks its arguments with torch 1.13's messages and records ordinary ops;
+no op here needs a kernel of its own.  Imported by the package __init__, which re-exports
+__all__; methods are attached to Tensor by _export."""
+import builtins
+import math as _math
+import sys as _sys
+import warnings as _warnings
+
+import numpy as _np
+
+from . import _C
+from . import _ops_py as F
+from ._dtype import DTYPES, check_dtype, get_default_dtype
+from ._linalg import _structseq
+from ._tensor import Tensor
+
+TB = _C.TensorBase
+_F32, _F64, _F16, _BF16, _I64, _I32, _I16, _I8, _U8, _BOOL = (DTYPES[i] for i in builtins.range(10))
+_INTS = (_U8, _I8, _I16, _I32, _I64)
+_T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
+
+__all__ = []
+for _n, _f in (("frexp", ("mantissa", "exponent")), ("histogram", ("hist", "bin_edges")),
+               ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
+               ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")),
+               ("_lu_with_info", ("LU", "pivots", "info")), ("triangular_solve", ("solution", "cloned_coefficient"))):
+    setattr(F.return_types, _n, _structseq(_n, _f))
+
+
+def _rs(s, t):
+    """s - t for a Python number s."""
+    return _T.add(_T.neg(t), s)
+
+
+def _export(name, fn, method=True, function=True):
+    globals()[name] = fn
+    if function:
+        __all__.append(name)
+    if method:
+        setattr(Tensor, name, fn)
+
+
+def _tname(dt):
+    return {_F32: "Float", _F64: "Double", _F16: "Half", _BF16: "BFloat16", _I64: "Long", _I32: "Int",
+            _I16: "Short", _I8: "Char", _U8: "Byte", _BOOL: "Bool"}[dt]
+
+
+def _check(t, fname, arg="input", pos=1):
+    F._check_tensor(t, fname, arg, pos)
+
+
+def _not_impl(kernel, dt):
+    return RuntimeError('"%s" not implemented for \'%s\'' % (kernel, _tname(dt)))
+
+
+def _float_of(t):
+    """torch's float result dtype of an elementwise function of `t` (ints -> default dtype)."""
+    return t.dtype if t.dtype.is_floating_point else get_default_dtype()
+
+
+def _full_like_dt(t, v, dt):
+    return _T.full(tuple(t.shape), v, dtype=dt)
+
+
+def _scalar_t(v, dt):
+    return _T.full((), v, dtype=dt)
+
+
+# ---------------------------------------------------------------- elementwise
+
+def trace(input):
+    _check(input, "trace")
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim %d" % input.ndim)
+    if input.dtype in (_BOOL, _F16, _BF16):
+        raise _not_impl("trace", input.dtype)
+    return _T.sum(_T.diagonal(input))
+
+
+_export("trace", trace)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
+    _check(input, "diff")
+    if input.ndim < 1:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    n = builtins.max(F.index_int(n), 0)  # torch 1.13 returns the input for a negative order
+    d = F.wrap_dim(dim, input.ndim)
+    for extra in (prepend, append):
+        if extra is None:
+            continue
+        _check(extra, "diff", "prepend" if extra is prepend else "append", 4 if extra is prepend else 5)
+        if extra.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        for i in builtins.range(input.ndim):
+            if i != d and extra.shape[i] != input.shape[i]:
+                raise RuntimeError("diff expects the shape of tensor to prepend or append to match that of input "
+                                   "except along the differencing dimension; input.size(%d) = %d, but got "
+                                   "tensor.size(%d) = %d" % (i, input.shape[i], i, extra.shape[i]))
+    x = input
+    if prepend is not None or append is not None:
+        x = _T.cat([t for t in (prepend, input, append) if t is not None], d)
+    for _ in builtins.range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        hi, lo = F.narrow(x, d, 1, m - 1), F.narrow(x, d, 0, m - 1)
+        x = _T.logical_xor(hi, lo) if x.dtype is _BOOL else _T.sub(hi, lo)
+    if n == 0 or x is input:
+        x = _T.clone(x)
+    return F._out(x, out)
+
+
+_export("diff", diff)
+
+
+def _fminmax(name, pick):
+    def f(input, other, *, out=None):
+        _check(input, name)
+        _check(other, name, "other", 2)
+        m = pick(input, other)
+        r = _T.where(_T.isnan(other), input, m) if m.dtype.is_floating_point else m
+        if m.dtype.is_floating_point:
+            r = _T.where(_T.isnan(input), other, r)
+        return F._out(F.cast(r, m.dtype) if r.dtype is not m.dtype else r, out)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+fmax = _fminmax("fmax", lambda a, b: _T.maximum(a, b))
+fmin = _fminmax("fmin", lambda a, b: _T.minimum(a, b))
+_export("fmax", fmax)
+_export("fmin", fmin)
+
+
+def _int_binary_check(a, b, fname, kernel):
+    _check(a, fname)
+    _check(b, fname, "other", 2)
+    dt = _T.promote_types(a.dtype, b.dtype)
+    if dt not in _INTS:
+        raise _not_impl(kernel, dt)
+    return dt
+
+
+def _gcd(a, b, dt):
+    a, b = _T.abs(F.cast(a, dt)), _T.abs(F.cast(b, dt))
+    a, b = _T.broadcast_tensors(a, b)
+    a, b = _T.clone(a), _T.clone(b)
+    zero = _scalar_t(0, dt)
+    while builtins.bool(_T.any(b != 0)):
+        for _ in builtins.range(4):  # a few Euclid steps per sync
+            nz = b != 0
+            r = _T.fmod(a, _T.where(nz, b, _scalar_t(1, dt)))
+            a, b = _T.where(nz, b, a), _T.where(nz, r, zero)
+    return a
+
+
+def gcd(input, other, *, out=None):
+    dt = _int_binary_check(input, other, "gcd", "gcd_cpu")
+    return F._out(_gcd(input, other, dt), out)
+
+
+def lcm(input, other, *, out=None):
+    dt = _int_binary_check(input, other, "lcm", "lcm_cpu")
+    g = _gcd(input, other, dt)
+    a, b = F.cast(input, dt), F.cast(other, dt)
+    q = _T.div(a, _T.where(g == 0, _scalar_t(1, dt), g), rounding_mode="trunc")
+    # a / g * b is computed in int (C promotion) and wraps to dt only at the end, as torch's kernel
+    r = _T.where(g == 0, _scalar_t(0, dt), F.cast(_T.abs(_T.mul(F.cast(q, _I64), F.cast(b, _I64))), dt))
+    return F._out(r, out)
+
+
+def _inplace_of(fn, name):
+    def f_(self, other):
+        r = fn(self, other)
+        if r.dtype is not self.dtype and not _T.can_cast(r.dtype, self.dtype):
+            raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                               % (_tname(r.dtype), _tname(self.dtype)))
+        if tuple(r.shape) != tuple(self.shape):
+            raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
+                               % (list(self.shape), list(r.shape)))
+        return F.copy_(self, r)
+    f_.__name__ = f_.__qualname__ = name
+    return f_
+
+
+gcd_, lcm_ = _inplace_of(gcd, "gcd_"), _inplace_of(lcm, "lcm_")
+for _n in ("gcd", "lcm", "gcd_", "lcm_"):
+    _export(_n, globals()[_n])
+
+
+def _unary_float(name, body, allow_half=True, kernel=None):
+    """An elementwise function whose result is floating (ints/bool -> default dtype)."""
+    def f(input, *, out=None):
+        _check(input, name)
+        if not allow_half and input.dtype in (_F16,):
+            raise _not_impl(kernel or name + "_cpu", input.dtype)
+        x = input if input.dtype.is_floating_point else F.cast(input, get_default_dtype())
+        return F._out(body(x), out)
+
+    def f_(self):
+        if not self.dtype.is_floating_point:
+            raise RuntimeError("result type Float can't be cast to the desired output type %s" % _tname(self.dtype))
+        return F.copy_(self, f(self))
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+def _sinc(x):
+    px = _T.mul(x, _math.pi)
+    wide = F.cast(px, _F64) if x.dtype is not _F64 else px
+    r = _T.div(_T.sin(wide), wide)
+    r = _T.where(x == 0, _scalar_t(1.0, r.dtype), r)
+    return F.cast(r, x.dtype)
+
+
+for _n, _b, _h in (("deg2rad", lambda x: _T.mul(x, _math.pi / 180.0), True),
+                   ("rad2deg", lambda x: _T.mul(x, 180.0 / _math.pi), True),
+                   ("sinc", _sinc, False)):
+    _f, _f_ = _unary_float(_n, _b, _h)
+    _export(_n, _f)
+    _export(_n + "_", _f_)
+
+
+def heaviside(input, values, *, out=None):
+    _check(input, "heaviside")
+    _check(values, "heaviside", "values", 2)
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    dt = input.dtype
+    if dt is _BOOL:
+        r = _T.where(input, _scalar_t(True, dt), values)
+    else:
+        r = _T.where(input == 0, values, F.cast(input > 0, dt))
+    return F._out(r, out)
+
+
+def heaviside_(self, values):
+    return F.copy_(self, heaviside(self, values))
+
+
+_export("heaviside", heaviside)
+_export("heaviside_", heaviside_, function=False)
+
+
+def ldexp(input, other, *, out=None):
+    _check(input, "ldexp")
+    _check(other, "ldexp", "other", 2)
+    return F._out(_T.mul(input, _T.pow(2.0, other)), out)
+
+
+def ldexp_(self, other):
+    _check(other, "ldexp_", "other", 1)
+    return self.mul_(_T.pow(2.0, other))
+
+
+_export("ldexp", ldexp)
+_export("ldexp_", ldexp_)
+
+# (precision bits, minimum normal exponent) of each float dtype
+_FLOAT_FMT = {_F64: (53, -1022), _F32: (24, -126), _F16: (11, -14), _BF16: (8, -126)}
+
+
+def _pow2(e, dt=_F64):
+    """2**e exactly for an integer tensor e in [-1074, 1023] (products of exact powers of two)."""
+    e = F.cast(e, _I64)
+    neg = e < 0
+    a = _T.abs(e)
+    r = _T.ones(tuple(e.shape), dtype=dt)
+    for k in builtins.range(11):
+        bit = _T.remainder(_T.div(a, 1 << k, rounding_mode="floor"), 2) != 0
+        up, down = 2.0 ** (1 << k) if (1 << k) < 1024 else _math.inf, 2.0 ** -(1 << k)
+        r = _T.where(bit, _T.mul(r, _T.where(neg, _scalar_t(down, dt), _scalar_t(up, dt))), r)
+    return r
+
+
+def _exponent(ax):
+    """floor(log2(ax)) as int64 for finite ax > 0 (float64 input), exact."""
+    e = F.cast(_T.floor(_T.log2(ax)), _I64)
+    e = _T.clamp(e, -1074, 1023)
+    e = _T.where(_T.mul(_pow2(e), 1.0) > ax, e - 1, e)
+    e = _T.where(_T.mul(_pow2(_T.clamp(e + 1, max=1023)), 1.0) <= ax, _T.clamp(e + 1, max=1023), e)
+    return e
+
+
+def _scale2(x, e):
+    """x * 2**e without overflow of the power (e in [-2100, 2100])."""
+    h = _T.div(e, 2, rounding_mode="floor")
+    return _T.mul(_T.mul(x, _pow2(h)), _pow2(e - h))
+
+
+def frexp(input, *, out=None):
+    _check(input, "frexp")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    x = F.cast(input, _F64)
+    ax = _T.abs(x)
+    ok = _T.logical_and(_T.isfinite(x), x != 0)
+    safe = _T.where(ok, ax, _scalar_t(1.0, _F64))
+    e = _T.where(ok, _exponent(safe) + 1, _scalar_t(0, _I64))
+    m = _T.where(ok, _scale2(x, -e), x)
+    r = F.return_types.frexp(F.cast(m, input.dtype), F.cast(e, _I32))
+    if out is not None:
+        F._out(r[0], out[0])
+        F._out(r[1], out[1])
+        return F.return_types.frexp(out[0], out[1])
+    return r
+
+
+_export("frexp", frexp)
+
+
+def nextafter(input, other, *, out=None):
+    _check(input, "nextafter")
+    _check(other, "nextafter", "other", 2)
+    dt = _T.promote_types(input.dtype, other.dtype)
+    if dt not in (_F32, _F64, _BF16):
+        raise _not_impl("nextafter_cpu", dt)
+    p, emin = _FLOAT_FMT[dt]
+    x, y = F.cast(F.cast(input, dt), _F64), F.cast(F.cast(other, dt), _F64)
+    x, y = _T.broadcast_tensors(x, y)
+    ax = _T.abs(x)
+    fin = _T.logical_and(_T.isfinite(x), x != 0)
+    e = _T.clamp(_exponent(_T.where(fin, ax, _scalar_t(1.0, _F64))), min=emin)
+    ulp = _pow2(e - (p - 1))
+    # stepping toward zero from an exact power of two (normal range) takes half a spacing
+    pow2_exact = _T.logical_and(_T.mul(_pow2(e), 1.0) == ax, e > emin)
+    ulp_down = _T.where(pow2_exact, _T.mul(ulp, 0.5), ulp)
+    away = _T.logical_xor(y > x, x < 0)  # moving away from zero
+    step = _T.where(away, ulp, ulp_down)
+    toward_up = y > x
+    r = _T.where(toward_up, _T.add(x, step), _T.sub(x, step))
+    tiny = _scalar_t(2.0 ** (emin - p + 1), _F64)
+    r = _T.where(x == 0, _T.where(y > 0, tiny, _T.neg(tiny)), r)
+    big = {_F64: 1.7976931348623157e308, _F32: 3.4028234663852886e38, _BF16: 3.3895313892515355e38}[dt]
+    r = _T.where(_T.isinf(x), _T.where(toward_up, _scalar_t(-big, _F64), _scalar_t(big, _F64)), r)
+    r = _T.where(x == y, y, r)
+    r = _T.where(_T.logical_or(_T.isnan(x), _T.isnan(y)), _T.add(x, y), r)
+    return F._out(F.cast(r, dt), out)
+
+
+def nextafter_(self, other):
+    return F.copy_(self, nextafter(self, other))
+
+
+_export("nextafter", nextafter)
+_export("nextafter_", nextafter_, function=False)
+
+
+def float_power(input, exponent, *, out=None):
+    if not isinstance(input, TB):
+        if not F.is_scalar(input) or not isinstance(exponent, TB):
+            _check(input, "float_power")
+        return F._out(_T.pow(builtins.float(input), F.cast(exponent, _F64)), out)
+    e = F.cast(exponent, _F64) if isinstance(exponent, TB) else builtins.float(exponent)
+    return F._out(_T.pow(F.cast(input, _F64), e), out)
+
+
+def float_power_(self, exponent):
+    if self.dtype is not _F64:
+        raise RuntimeError("the base given to float_power_ has dtype %s but the operation's result requires dtype "
+                           "Double" % _tname(self.dtype))
+    return F.copy_(self, float_power(self, exponent))
+
+
+_export("float_power", float_power)
+_export("float_power_", float_power_, function=False)
+
+
+def positive(input):
+    _check(input, "positive")
+    if input.dtype is _BOOL:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+_export("positive", positive)
+
+
+def rsub(input, other, *, alpha=1):
+    if not isinstance(input, TB):
+        raise TypeError("rsub() received an invalid combination of arguments - got (%s, %s), but expected one of:\n"
+                        " * (Tensor input, Tensor other, *, Number alpha)\n"
+                        " * (Tensor input, Number other, Number alpha)"
+                        % (type(input).__name__, type(other).__name__))
+    if input.dtype is _BOOL and isinstance(other, TB) and other.dtype is _BOOL:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if isinstance(other, TB):
+        return _T.sub(other, input, alpha=alpha)
+    F._alpha_words(input, other, alpha, "rsub")
+    a = input if alpha == 1 else _T.mul(input, alpha)
+    return _T.add(_T.neg(a), other)
+
+
+_export("rsub", rsub, method=False)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    if not isinstance(elements, TB) and not isinstance(test_elements, TB):
+        raise TypeError("isin() received an invalid combination of arguments - got (%s, %s)"
+                        % (type(elements).__name__, type(test_elements).__name__))
+    e = elements if isinstance(elements, TB) else _T.tensor(elements)
+    t = test_elements if isinstance(test_elements, TB) else _T.tensor(test_elements)
+    for x in (e, t):
+        if x.dtype is _BOOL:
+            raise RuntimeError("Unsupported input type encountered for isin(): Bool")
+    dt = _T.promote_types(e.dtype, t.dtype)
+    ef, tf = F.cast(e, dt), F.reshape(F.cast(t, dt), -1)
+    if tf.numel() == 0:
+        r = _T.zeros(tuple(e.shape), dtype=_BOOL)
+    else:
+        s, _ = _T.sort(tf)
+        flat = F.reshape(ef, -1)
+        pos = _T.clamp(_T.searchsorted(s, flat), max=s.numel() - 1)
+        r = F.reshape(_T.eq(_T.take(s, pos), flat), tuple(e.shape))
+    return _T.logical_not(r) if invert else r
+
+
+_export("isin", isin, method=False)
+
+
+def isreal(input):
+    _check(input, "isreal")
+    return _T.ones(tuple(input.shape), dtype=_BOOL)
+
+
+_export("isreal", isreal)
+
+
+def is_nonzero(input):
+    _check(input, "is_nonzero")
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input.item())
+
+
+def is_same_size(input, other):
+    _check(input, "is_same_size")
+    _check(other, "is_same_size", "other", 2)
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input):
+    _check(input, "is_signed")
+    return input.dtype not in (_U8, _BOOL)
+
+
+for _n in ("is_nonzero", "is_same_size", "is_signed"):
+    _export(_n, globals()[_n])
+
+
+# ---------------------------------------------------------------- creation
+
+def _factory_dtype(dtype, fname):
+    check_dtype(dtype)
+    return get_default_dtype() if dtype is None else dtype
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    dt = _factory_dtype(dtype, "logspace")
+    steps = F.index_int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    lin = _T.linspace(builtins.float(start), builtins.float(end), steps, dtype=_F64)
+    r = _T.pow(builtins.float(base), lin)
+    if dt in _INTS:
+        r = _T.round(r)
+    return F._out(F.cast(r, dt), out)
+
+
+_export("logspace", logspace, method=False)
+
+
+def _range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    _warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                   "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                   "[start, end).", UserWarning, stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    dt = _factory_dtype(dtype, "range")
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    n = builtins.int(_math.floor((end - start) / step)) + 1
+    r = _T.add(_T.mul(_T.arange(n, dtype=_F64), builtins.float(step)), builtins.float(start))
+    return F._out(F.cast(r, dt), out)
+
+
+_export("range", _range, method=False)
+
+
+def _tri_indices(row, col, offset, dtype, lower, fname):
+    row, col, offset = F.index_int(row), F.index_int(col), F.index_int(offset)
+    check_dtype(dtype)
+    dt = _I64 if dtype is None else dtype
+    if dt not in (_I64, _I32, _I16, _I8, _U8):
+        raise _not_impl(fname, dt)
+    if row < 0:
+        raise RuntimeError("row must be non-negative, got%d" % row)
+    if col < 0:
+        raise RuntimeError("col must be non-negative, got%d" % col)
+    r, c = _np.indices((row, col))
+    m = (c - r <= offset) if lower else (c - r >= offset)
+    idx = _np.stack([r[m], c[m]]).astype(_np.int64)
+    return F.cast(_T.tensor(idx, dtype=_I64), dt) if idx.size else _T.zeros((2, 0), dtype=dt)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _tri_indices(row, col, offset, dtype, True, "tril_indices")
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    return _tri_indices(row, col, offset, dtype, False, "triu_indices")
+
+
+_export("tril_indices", tril_indices, method=False)
+_export("triu_indices", triu_indices, method=False)
+
+
+def vander(x, N=None, increasing=False):
+    _check(x, "vander", "x")
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else F.index_int(N)
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dt = _T.promote_types(x.dtype, _I64)
+    if dt is _F16:
+        raise _not_impl("cumprod_out_cpu", dt)
+    xv = F.cast(x, dt)
+    if n == 0:
+        return _T.empty((x.shape[0], 0), dtype=dt)
+    cols = [_T.ones((x.shape[0], 1), dtype=dt)]
+    if n > 1:
+        rep = F.expand(F.unsqueeze(xv, 1), x.shape[0], n - 1)
+        cols.append(_T.cumprod(rep, 1))
+    r = _T.cat(cols, 1)
+    return r if increasing else _T.flip(r, (1,))
+
+
+_export("vander", vander, method=False)
+
+
+def block_diag(*tensors):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, TB):
+            raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(t).__name__))
+        if t.ndim > 2:
+            raise RuntimeError("torch.block_diag: Input tensors must have 2 or fewer dimensions. Input %d has %d "
+                               "dimensions" % (i, t.ndim))
+    if not tensors:
+        return _T.empty((1, 0))
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = _T.promote_types(dt, t.dtype)
+    mats = [F.reshape(t, (1, -1) if t.ndim < 2 else tuple(t.shape)) if t.ndim < 2 else t for t in tensors]
+    mats = [F.reshape(t, (1, 1)) if t.ndim == 0 else m for t, m in zip(tensors, mats)]
+    rows = builtins.sum(m.shape[0] for m in mats)
+    cols = builtins.sum(m.shape[1] for m in mats)
+    r = _T.zeros((rows, cols), dtype=dt)
+    i = j = 0
+    for m in mats:
+        h, w = m.shape
+        if h and w:
+            F.copy_(r[i:i + h, j:j + w], m)
+        i, j = i + h, j + w
+    return r
+
+
+_export("block_diag", block_diag, method=False)
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False, requires_grad=False):
+    if not F.is_scalar(s):
+        raise TypeError("scalar_tensor(): argument 's' (position 1) must be Number, not %s" % type(s).__name__)
+    return _T.full((), s, dtype=_factory_dtype(dtype, "scalar_tensor"))
+
+
+_export("scalar_tensor", scalar_tensor, method=False)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    size, stride = [F.index_int(s) for s in size], [F.index_int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    n = 1 + builtins.sum((s - 1) * st for s, st in zip(size, stride)) if all(s > 0 for s in size) else 0
+    base = _T.empty((n,), dtype=_factory_dtype(dtype, "empty_strided"))
+    return F.as_strided(base, size, stride, 0)
+
+
+_export("empty_strided", empty_strided, method=False)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A copy of the buffer's elements (tensord tensors live in the daemon, so the buffer is not shared)."""
+    check_dtype(dtype)
+    mv = memoryview(buffer).cast("B")
+    n, esz = len(mv), dtype.itemsize
+    if n == 0:
+        raise ValueError("both buffer length (0) and count (%d) must not be 0" % count)
+    if offset < 0 or offset >= n:
+        raise ValueError("offset (%d bytes) must be non-negative and no greater than buffer length (%d bytes) "
+                         "minus 1" % (offset, n))
+    if count < 0:
+        if (n - offset) % esz:
+            raise ValueError("buffer length (%d bytes) after offset (%d bytes) must be a multiple of element size "
+                             "(%d)" % (n - offset, offset, esz))
+        count = (n - offset) // esz
+    elif offset + count * esz > n:
+        raise ValueError("requested buffer length (%d * %d bytes) after offset (%d bytes) must not be greater than "
+                         "actual buffer length (%d bytes)" % (count, esz, offset, n))
+    raw = bytes(mv[offset:offset + count * esz])
+    if dtype is _BF16:
+        u = _np.frombuffer(raw, dtype=_np.uint16).astype(_np.uint32) << 16
+        return F.cast(_T.from_numpy(u.view(_np.float32).copy()), _BF16)
+    return _T.from_numpy(_np.frombuffer(raw, dtype=dtype._np).copy())
+
+
+_export("frombuffer", frombuffer, method=False)
+
+_num_threads = [0]
+
+
+def get_num_threads():
+    """The daemon owns its compute threads: this reports the value last set here (else the host's CPU count)."""
+    import os
+    return _num_threads[0] or os.cpu_count() or 1
+
+
+def set_num_threads(int):  # noqa: A002  (torch's argument name)
+    """Accepted for compatibility; the daemon sizes its own thread pool (see docs/guide.md)."""
+    n = F.index_int(int)
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _num_threads[0] = n
+
+
+_export("get_num_threads", get_num_threads, method=False)
+_export("set_num_threads", set_num_threads, method=False)
+
+
+def _window(name, n, periodic, dtype, body):
+    n = F.index_int(n)
+    check_dtype(dtype)
+    dt = get_default_dtype() if dtype is None else dtype
+    if not dt.is_floating_point:
+        raise RuntimeError("%s expects floating point dtypes, got: TensorOptions(dtype=%s, device=cpu, layout=Strided "
+                           "(default), requires_grad=false (default), pinned_memory=false, memory_format=(nullopt))"
+                           % (name, {_I64: "long int", _I32: "int", _I16: "short int", _I8: "signed char",
+                                     _U8: "unsigned char", _BOOL: "bool"}[dt]))
+    if n < 0:
+        raise RuntimeError("%s requires non-negative window_length, got window_length=%d" % (name, n))
+    if n == 0:
+        return _T.empty((0,), dtype=dt)
+    if n == 1:
+        return _T.ones((1,), dtype=dt)
+    m = n + 1 if periodic else n
+    k = _T.arange(n, dtype=_F64)
+    return F.cast(body(k, m), dt)
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
+    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, _name="hann_window")
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, _name="hamming_window"):
+    return _window(_name, window_length, periodic, dtype,
+                   lambda k, m: _rs(alpha, _T.mul(_T.cos(_T.mul(k, 2 * _math.pi / (m - 1))), beta)))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
+    def body(k, m):
+        a = _T.mul(k, 2 * _math.pi / (m - 1))
+        return _T.add(_rs(0.42, _T.mul(_T.cos(a), 0.5)), _T.mul(_T.cos(_T.mul(a, 2.0)), 0.08))
+    return _window("blackman_window", window_length, periodic, dtype, body)
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None, requires_grad=False):
+    def body(k, m):
+        v = _T.mul(k, 2.0 / (m - 1))
+        return _T.where(v <= 1.0, v, _rs(2.0, v))
+    return _window("bartlett_window", window_length, periodic, dtype, body)
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None, device=None,
+                  requires_grad=False):
+    from . import _special as S
+
+    def body(k, m):
+        a = (m - 1) / 2.0
+        t = _T.div(_T.sub(k, a), a)
+        inner = _T.sqrt(_T.clamp(_rs(1.0, _T.mul(t, t)), min=0.0))
+        return _T.div(S.i0(_T.mul(inner, builtins.float(beta))), S.i0(_scalar_t(builtins.float(beta), _F64)))
+    return _window("kaiser_window", window_length, periodic, dtype, body)
+
+
+for _n in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
+    _export(_n, globals()[_n], method=False)
+
+
+# ---------------------------------------------------------------- small tensor utilities
+
+def fill(input, value):
+    _check(input, "fill")
+    return F.fill_(_T.empty_like(input), value)
+
+
+def fill_(input, value):
+    _check(input, "fill_")
+    return F.fill_(input, value)
+
+
+def zero_(input):
+    _check(input, "zero_")
+    return F.fill_(input, 0)
+
+
+_export("fill", fill, method=False)
+_export("fill_", fill_, method=False)
+_export("zero_", zero_, method=False)
+
+
+def clamp_min_(input, min):
+    return F.clamp_(input, min=min)
+
+
+def clamp_max_(input, max):
+    return F.clamp_(input, max=max)
+
+
+_export("clamp_min_", clamp_min_)
+_export("clamp_max_", clamp_max_)
+for _n, _o in (("greater_", "gt_"), ("less_", "lt_"), ("greater_equal_", "ge_"), ("less_equal_", "le_")):
+    _export(_n, getattr(Tensor, _o), function=False)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    _check(input, "split_with_sizes")
+    sizes = [F.index_int(s) for s in split_sizes]
+    d = F.wrap_dim(dim, input.ndim)
+    n = input.shape[d]
+    if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
+        raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
+                           "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+    out, start = [], 0
+    for s in sizes:
+        out.append(F.narrow(input, d, start, s))
+        start += s
+    return tuple(out)
+
+
+_export("split_with_sizes", split_with_sizes)
+
+
+def detach(input):
+    """A view sharing storage with input (tensord has no autograd graph to detach from yet)."""
+    _check(input, "detach")
+    return F.alias(input)
+
+
+_export("detach", detach, method=False)
+
+
+def sum_to_size(self, *size):
+    s = F.sizes_arg(size, "sum_to_size", "size")
+    shape = list(self.shape)
+    lead = len(shape) - len(s)
+    ok = lead >= 0 and builtins.all(t == 1 or t == shape[lead + i] for i, t in enumerate(s))
+    if not ok:
+        raise RuntimeError("size {%s} is not expandable to size {%s}." % (list(s), shape))
+    dims = list(builtins.range(lead)) + [lead + i for i, t in enumerate(s) if t == 1 and shape[lead + i] != 1]
+    r = _T.sum(self, dims, keepdim=True) if dims else self
+    return F.reshape(r, tuple(s)) if lead or dims else self
+
+
+_export("sum_to_size", sum_to_size, function=False)
+
+
+_CNAME = {_F32: "float", _F64: "double", _F16: "c10::Half", _BF16: "c10::BFloat16", _I64: "long int", _I32: "int",
+          _I16: "short int", _I8: "signed char", _U8: "unsigned char", _BOOL: "bool"}
+
+
+def _opts(dt):
+    return ("dtype=%s, device=cpu, layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
+            "memory_format=(nullopt)" % _CNAME[dt])
+
+
+def new(self, *args, **kw):
+    """Legacy Tensor.new: new(*sizes) is uninitialized, new(sequence) holds the data, new(tensor)
+    views it; all with self's dtype."""
+    dt = self.dtype
+    if len(args) == 1 and isinstance(args[0], TB):
+        if args[0].dtype is not dt:
+            raise TypeError("expected TensorOptions(%s) (got TensorOptions(%s))" % (_opts(dt), _opts(args[0].dtype)))
+        return F.alias(args[0])
+    if len(args) == 1 and isinstance(args[0], (list, tuple)) and not isinstance(args[0], _T.Size):
+        return _T.tensor(args[0], dtype=dt)
+    if not args:
+        return _T.empty((0,), dtype=dt)
+    return _T.empty(*args, dtype=dt)
+
+
+_export("new", new, function=False)
+
+
+def is_shared(self):
+    """Every tensord tensor lives in the daemon, shared by whoever holds its handle; this reports
+    torch's answer for process-private CPU tensors (False)."""
+    return False
+
+
+def share_memory_(self):
+    """A no-op: tensord tensors already live outside the process (in the daemon)."""
+    return self
+
+
+_export("is_shared", is_shared, function=False)
+_export("share_memory_", share_memory_, function=False)
+
+from ._apifill_stats import *  # noqa: E402,F401,F403
+from ._apifill_stats import __all__ as _stats_all  # noqa: E402
+
+__all__ += _stats_all

@@ -1,0 +1,633 @@
+"""The statistics and scatter half of the API-gap fill (see _apifill.py): cdist, dist, cov,
+corrcoef, combinations, trapezoid, quantile, histogram, renorm, scatter_reduce,
+index_reduce, select/slice/diagonal/as_strided_scatter and fill_diagonal_.  Composed from
+existing ops with torch 1.13's argument checks and messages."""
+import builtins
+import itertools as _it
+import sys as _sys
+
+from . import _C
+from . import _ops_py as F
+from ._dtype import DTYPES
+from ._tensor import Tensor
+
+TB = _C.TensorBase
+_F32, _F64, _F16, _BF16, _I64, _I32, _I16, _I8, _U8, _BOOL = (DTYPES[i] for i in range(10))
+_T = _sys.modules[__name__.rpartition(".")[0]]
+
+__all__ = []
+
+
+def _rs(s, t):
+    """s - t for a Python number s."""
+    return _T.add(_T.neg(t), s)
+
+
+def _export(name, fn, method=True, function=True):
+    globals()[name] = fn
+    if function:
+        __all__.append(name)
+    if method:
+        setattr(Tensor, name, fn)
+
+
+def _tname(dt):
+    return {_F32: "Float", _F64: "Double", _F16: "Half", _BF16: "BFloat16", _I64: "Long", _I32: "Int",
+            _I16: "Short", _I8: "Char", _U8: "Byte", _BOOL: "Bool"}[dt]
+
+
+def _check(t, fname, arg="input", pos=1):
+    F._check_tensor(t, fname, arg, pos)
+
+
+def _scalar_t(v, dt):
+    return _T.full((), v, dtype=dt)
+
+
+# ---------------------------------------------------------------- distances
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    _check(x1, "cdist", "x1")
+    _check(x2, "cdist", "x2", 2)
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError("cdist only supports at least 2D tensors, %s got: %dD" % (name, x.ndim))
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not x.dtype.is_floating_point:
+            raise RuntimeError("cdist only supports floating-point dtypes, %s got: %s" % (name, _tname(x.dtype)))
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError("X1 and X2 must have the same number of columns. X1: %d X2: %d"
+                           % (x1.shape[-1], x2.shape[-1]))
+    if x1.dtype is not x2.dtype:
+        raise RuntimeError("expected scalar type %s but found %s" % (_tname(x1.dtype), _tname(x2.dtype)))
+    p = builtins.float(p)
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    d = _T.sub(F.unsqueeze(x1, -2), F.unsqueeze(x2, -3))
+    return _T.linalg.vector_norm(d, p, -1)
+
+
+_export("cdist", cdist, method=False)
+
+
+def dist(input, other, p=2):
+    _check(input, "dist")
+    _check(other, "dist", "other", 2)
+    d = _T.sub(input, other)
+    if not d.dtype.is_floating_point:
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got %s instead."
+                           % _tname(d.dtype))
+    return _T.linalg.vector_norm(d, builtins.float(p))
+
+
+_export("dist", dist)
+
+
+# ---------------------------------------------------------------- cov, corrcoef
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    _check(input, "cov")
+    if input.ndim > 2:
+        raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an input with %d "
+                           "dimensions" % input.ndim)
+    x = input if input.ndim == 2 else F.reshape(input, (1, -1))
+    n_obs = x.shape[1]
+    w = None
+    if fweights is not None:
+        if fweights.ndim > 1:
+            raise RuntimeError("cov(): expected fweights to have one or fewer dimensions but got fweights with %d "
+                               "dimensions" % fweights.ndim)
+        if fweights.dtype.is_floating_point or fweights.dtype is _BOOL:
+            raise RuntimeError("cov(): expected fweights to have integral dtype but got fweights with %s dtype"
+                               % _tname(fweights.dtype))
+        if fweights.numel() != n_obs:
+            raise RuntimeError("cov(): expected fweights to have the same numel as there are observations in the "
+                               "input but got %d != %d" % (fweights.numel(), n_obs))
+        if n_obs and builtins.bool(_T.any(fweights < 0)):
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if aweights.ndim > 1:
+            raise RuntimeError("cov(): expected aweights to have one or fewer dimensions but got aweights with %d "
+                               "dimensions" % aweights.ndim)
+        if not aweights.dtype.is_floating_point:
+            raise RuntimeError("cov(): expected aweights to have floating point dtype but got aweights with %s "
+                               "dtype" % _tname(aweights.dtype))
+        if aweights.numel() != n_obs:
+            raise RuntimeError("cov(): expected aweights to have the same numel as there are observations in the "
+                               "input but got %d != %d" % (aweights.numel(), n_obs))
+        if n_obs and builtins.bool(_T.any(aweights < 0)):
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else _T.mul(w, aweights)
+    if w is not None:
+        w_sum = _T.sum(w)
+        avg = _T.div(_T.sum(_T.mul(x, w), 1), w_sum)
+    else:
+        w_sum = n_obs
+        avg = _T.div(_T.sum(x, 1), n_obs)
+    if w is not None and correction != 0:
+        if aweights is not None:
+            norm = _T.sub(w_sum, _T.div(_T.mul(_T.sum(_T.mul(w, aweights)), correction), w_sum))
+        else:
+            norm = _T.sub(w_sum, correction)
+    else:
+        norm = _T.sub(_T.full((), w_sum, dtype=avg.dtype), correction) if not isinstance(w_sum, TB) \
+            else _T.sub(w_sum, correction)
+    norm = _T.clamp(norm, min=0)  # torch warns "degrees of freedom is <= 0" and uses 0
+    xc = _T.sub(x, F.unsqueeze(avg, 1))
+    xw = xc if w is None else _T.mul(xc, w)
+    c = _T.mm(xc, F.t(xw))
+    return F.squeeze(_T.div(c, norm))
+
+
+_export("cov", cov)
+
+
+def corrcoef(input):
+    _check(input, "corrcoef")
+    if input.ndim > 2:
+        raise RuntimeError("corrcoef(): expected input to have two or fewer dimensions but got an input with %d "
+                           "dimensions" % input.ndim)
+    c = cov(input)
+    if c.ndim == 0:
+        return _T.div(c, c)
+    sd = _T.sqrt(_T.diagonal(c))
+    c = _T.div(c, F.unsqueeze(sd, 1))
+    c = _T.div(c, F.unsqueeze(sd, 0))
+    return _T.clamp(c, -1, 1)
+
+
+_export("corrcoef", corrcoef)
+
+
+def combinations(input, r=2, with_replacement=False):
+    _check(input, "combinations")
+    if input.ndim != 1:
+        raise RuntimeError("Expect a 1D vector, but got shape %s" % list(input.shape))
+    r = F.index_int(r)
+    if r < 0:
+        raise RuntimeError("Expect a non-negative number, but got %d" % r)
+    if r == 0:
+        return _T.empty((0,), dtype=input.dtype)
+    gen = _it.combinations_with_replacement if with_replacement else _it.combinations
+    idx = list(gen(builtins.range(input.shape[0]), r))
+    if not idx:
+        return _T.empty((0, r), dtype=input.dtype)
+    it = _T.tensor(idx, dtype=_I64)
+    return F.reshape(_T.index_select(input, 0, F.reshape(it, (-1,))), (len(idx), r))
+
+
+_export("combinations", combinations, method=False)
+
+
+# ---------------------------------------------------------------- trapezoid
+
+def _trap(y, x, dx, dim, cumulative, fname):
+    _check(y, fname, "y")
+    if y.dtype is _BOOL:
+        raise RuntimeError("%s: received a bool input for `y`, but bool is not supported" % fname)
+    d = F.wrap_dim(dim, y.ndim)
+    n = y.shape[d]
+
+    def total(t):
+        return _T.cumsum(t, d) if cumulative else _T.sum(t, d)
+    if n == 0 or (cumulative and n == 1):
+        shape = list(y.shape)
+        if cumulative:
+            shape[d] = builtins.max(n - 1, 0)
+        else:
+            del shape[d]
+        dt = y.dtype if y.dtype.is_floating_point else _T.get_default_dtype()
+        return _T.zeros(tuple(shape), dtype=dt)
+    ysum = _T.add(F.narrow(y, d, 1, n - 1), F.narrow(y, d, 0, n - 1))
+    if x is None:
+        return _T.mul(total(ysum), builtins.float(dx) / 2.0 if F.is_scalar(dx) else _T.div(dx, 2.0))
+    if x.dtype is _BOOL:
+        raise RuntimeError("%s: received a bool input for `x`, but bool is not supported" % fname)
+    if x.ndim == 1:
+        if x.shape[0] != n:
+            raise RuntimeError("%s: There must be one `x` value for each sample point" % fname)
+        shape = [1] * y.ndim
+        shape[d] = n
+        xv = F.reshape(x, tuple(shape))
+    else:
+        xv = x
+    m = xv.shape[d] if xv.ndim > d else 0
+    dxs = _T.sub(F.narrow(xv, d, 1, m - 1), F.narrow(xv, d, 0, m - 1))
+    return _T.div(total(_T.mul(dxs, ysum)), 2.0)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    if x is not None and not isinstance(x, TB):
+        if dx is not None:
+            raise TypeError("trapezoid() received an invalid combination of arguments")
+        x, dx = None, x
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments - got (Tensor, Tensor, dx=%s)"
+                        % type(dx).__name__)
+    return _trap(y, x, 1 if dx is None else dx, dim, False, "trapezoid")
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    if x is not None and not isinstance(x, TB):
+        x, dx = None, x
+    return _trap(y, x, 1 if dx is None else dx, dim, True, "cumulative_trapezoid")
+
+
+for _n in ("trapezoid", "trapz", "cumulative_trapezoid"):
+    _export(_n, globals()[_n], method=False)
+
+
+# ---------------------------------------------------------------- quantile
+
+_INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, fname, out):
+    _check(input, fname)
+    if input.numel() == 0:
+        raise RuntimeError("%s() input tensor must be non-empty" % fname)
+    if input.dtype not in (_F32, _F64):
+        raise RuntimeError("%s() input tensor must be either float or double dtype" % fname)
+    if isinstance(q, TB):
+        if q.ndim > 1:
+            raise RuntimeError("%s() q must be a scalar or 1D tensor" % fname)
+        if q.dtype is not input.dtype:
+            raise RuntimeError("%s() q tensor must be same dtype as the input tensor" % fname)
+        if q.numel() and not builtins.bool(_T.all(_T.logical_and(q >= 0, q <= 1))):
+            raise RuntimeError("%s() q values must be in the range [0, 1]" % fname)
+        scalar_q = q.ndim == 0
+        qt = F.reshape(q, (-1,))
+    else:
+        qf = builtins.float(q)
+        if not 0 <= qf <= 1:
+            raise RuntimeError("%s() q must be in the range [0, 1] but got %s" % (fname, q))
+        scalar_q = True
+        qt = _T.full((1,), qf, dtype=input.dtype)
+    if interpolation not in _INTERP:
+        raise RuntimeError("%s() interpolation must be one of linear, lower, higher, midpoint or nearest, but got %s"
+                           % (fname, interpolation))
+    if dim is None:
+        x = F.reshape(input, (-1,))
+        red = [1] * input.ndim if keepdim else []
+    else:
+        d = F.wrap_dim(dim, input.ndim)
+        x = _T.movedim(input, d, -1) if input.ndim else F.reshape(input, (1,))
+        red = list(input.shape)
+        if input.ndim:
+            if keepdim:
+                red[d] = 1
+            else:
+                del red[d]
+    s = _T.sort(x, -1)[0]
+    n = s.shape[-1]
+    if ignore_nan:
+        valid = _T.sum(_T.logical_not(_T.isnan(s)), -1, keepdim=True)
+        ranks = _T.mul(qt, _T.sub(valid, 1))
+        ranks = _T.where(ranks < 0, _scalar_t(0, ranks.dtype), ranks)
+    else:
+        ranks = _T.mul(qt, n - 1)
+        ranks = _T.where(_T.any(_T.isnan(s), -1, keepdim=True), _scalar_t(n - 1, ranks.dtype), ranks)
+    ranks = F.cast(ranks, input.dtype)
+    if interpolation == "lower":
+        ranks = _T.floor(ranks)
+    elif interpolation == "higher":
+        ranks = _T.ceil(ranks)
+    elif interpolation == "nearest":
+        ranks = _T.round(ranks)
+    below = F.cast(_T.floor(ranks), _I64)
+    lead = list(s.shape[:-1])
+    if ranks.ndim != s.ndim:
+        ranks = F.expand(ranks, *(lead + [qt.shape[0]]))
+        below = F.expand(below, *(lead + [qt.shape[0]]))
+    r = _T.gather(s, -1, below)
+    if interpolation in ("linear", "midpoint"):
+        above = F.cast(_T.ceil(ranks), _I64)
+        va = _T.gather(s, -1, above)
+        w = _T.sub(ranks, F.cast(below, input.dtype)) if interpolation == "linear" else 0.5
+        r = _T.lerp(r, va, w if isinstance(w, TB) else _T.full_like(r, w))
+    r = _T.movedim(r, -1, 0)
+    r = F.reshape(r, tuple(red) if scalar_q else tuple([qt.shape[0]] + red))
+    return F._out(r, out)
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile", out)
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    return _quantile(input, q, dim, keepdim, interpolation, True, "quantile", out)  # torch's messages say quantile()
+
+
+_export("quantile", quantile)
+_export("nanquantile", nanquantile)
+
+
+# ---------------------------------------------------------------- histogram
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    _check(input, "histogram")
+    if input.dtype not in (_F32, _F64):
+        raise RuntimeError('"histogramdd" not implemented for \'%s\'' % _tname(input.dtype))
+    dt = input.dtype
+    x = F.reshape(input, (-1,))
+    if isinstance(bins, TB):
+        if bins.dtype is not dt:
+            raise RuntimeError("torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
+                               "input with dtype %s and bins for dimension 0 with dtype %s"
+                               % (str(dt).split(".")[-1].replace("float32", "float").replace("float64", "double"),
+                                  str(bins.dtype).split(".")[-1].replace("float32", "float")
+                                  .replace("float64", "double")))
+        if bins.ndim != 1:
+            raise RuntimeError("torch.histogramdd: bins tensor should have one dimension, but got %d dimensions in "
+                               "the bins tensor for dimension 0" % bins.ndim)
+        edges = _T.clone(bins)
+        nb = bins.shape[0] - 1
+    else:
+        nb = F.index_int(bins)
+        if nb <= 0:
+            raise RuntimeError("torch.histogramdd(): bins must be > 0, but got %d for dimension 0" % nb)
+        if range is not None:
+            lo, hi = builtins.float(range[0]), builtins.float(range[1])
+        elif x.numel():
+            lo, hi = builtins.float(_T.min(x).item()), builtins.float(_T.max(x).item())
+        else:
+            lo, hi = 0.0, 0.0
+        if lo > hi:
+            raise RuntimeError("torch.histogramdd: min should not exceed max, but got min %g max %g for dimension 0"
+                               % (lo, hi))
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5 if x.numel() or range is not None else hi + 1.0
+            if not x.numel() and range is None:
+                lo, hi = 0.0, 1.0
+        edges = _T.linspace(lo, hi, nb + 1, dtype=dt)
+    if weight is not None:
+        _check(weight, "histogram", "weight", 3)
+        if tuple(weight.shape) != tuple(input.shape):
+            raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as the "
+                               "input tensor excluding its innermost dimension, but got input with shape %s and "
+                               "weight with shape %s" % (list(input.shape), list(weight.shape)))
+    if nb < 0:
+        raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements")
+    hist = _T.zeros((builtins.max(nb, 0),), dtype=dt)
+    if x.numel() and nb > 0:
+        lo_e, hi_e = edges[0], edges[nb]
+        inside = _T.logical_and(x >= lo_e, x <= hi_e)
+        pos = _T.sub(_T.searchsorted(edges, x, right=True), 1)
+        pos = _T.clamp(pos, 0, nb - 1)
+        pos = _T.masked_select(pos, inside)
+        if pos.numel():
+            wv = _T.ones((pos.shape[0],), dtype=dt) if weight is None else \
+                _T.masked_select(F.cast(F.reshape(weight, (-1,)), dt), inside)
+            hist = F.cast(_T.index_put(hist, (pos,), wv, accumulate=True), dt)
+    if density:
+        hist = _T.div(hist, _T.mul(_T.sum(hist), _T.diff(edges)))
+    r = F.return_types.histogram(hist, edges)
+    if out is not None:
+        F._out(r[0], out[0])
+        F._out(r[1], out[1])
+        return F.return_types.histogram(out[0], out[1])
+    return r
+
+
+_export("histogram", histogram)
+
+
+# ---------------------------------------------------------------- renorm
+
+def renorm(input, p, dim, maxnorm, *, out=None):
+    _check(input, "renorm")
+    p, maxnorm = builtins.float(p), builtins.float(maxnorm)
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError("renorm: expected maxnorm to be >= 0 but got %s" % _num(maxnorm))
+    if input.ndim <= 1:
+        raise RuntimeError("renorm: input needs at least 2 dimensions, got %d dimensions" % input.ndim)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got %s"
+                           % _tname(input.dtype))
+    d = F.wrap_dim(dim, input.ndim)
+    dims = [i for i in builtins.range(input.ndim) if i != d]
+    norm = _T.linalg.vector_norm(input, p, dims, keepdim=True)
+    factor = _T.where(norm > maxnorm, _T.mul(_T.reciprocal(_T.add(norm, 1e-7)), maxnorm), _scalar_t(1.0, norm.dtype))
+    return F._out(_T.mul(input, F.cast(factor, input.dtype)), out)
+
+
+def _num(v):
+    return "%d" % v if v == builtins.int(v) else "%g" % v
+
+
+def renorm_(self, p, dim, maxnorm):
+    return F.copy_(self, renorm(self, p, dim, maxnorm))
+
+
+_export("renorm", renorm)
+_export("renorm_", renorm_, function=False)
+
+
+# ---------------------------------------------------------------- scatter family
+
+_SCATTER_REDUCE = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _targets(shape, dim, index):
+    """Flat positions in a contiguous tensor of `shape` that scatter(dim, index) writes."""
+    strides = [1] * len(shape)
+    for i in builtins.range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    ishape = tuple(index.shape)
+    t = _T.mul(index, strides[dim]) if shape else F.cast(index, _I64)
+    for k in builtins.range(len(ishape)):
+        if k == dim:
+            continue
+        view = [1] * len(ishape)
+        view[k] = ishape[k]
+        t = _T.add(t, F.reshape(_T.mul(_T.arange(ishape[k]), strides[k]), tuple(view)))
+    return F.reshape(t, (-1,))
+
+
+def _scatter_reduce(input, dim, index, src, reduce, include_self, fname):
+    _check(input, fname)
+    _check(index, fname, "index", 3)
+    _check(src, fname, "src", 4)
+    if reduce not in _SCATTER_REDUCE:
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin.")
+    d = F.wrap_dim(dim, input.ndim)
+    if index.dtype is not _I64:
+        raise RuntimeError("scatter(): Expected dtype int64 for index")
+    if input.dtype is not src.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    nd = builtins.max(input.ndim, 1)
+    if builtins.max(index.ndim, 1) != nd or builtins.max(src.ndim, 1) != nd:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    ishape = list(index.shape) or [1]
+    sshape, xshape = list(src.shape) or [1], list(input.shape) or [1]
+    for k in builtins.range(nd):
+        if ishape[k] > sshape[k] or (k != d and ishape[k] > xshape[k]):
+            raise RuntimeError("Expected index %s to be smaller than self %s apart from dimension %d and to be "
+                               "smaller size than src %s" % (ishape, xshape, d, sshape))
+    out = _T.clone(input)
+    if index.numel() == 0:
+        return out
+    idx = F.reshape(index, tuple(ishape))
+    n = xshape[d]
+    bad = _T.logical_or(idx < 0, idx >= n)
+    if builtins.bool(_T.any(bad)):
+        v = _T.masked_select(idx, bad)[0].item()
+        raise RuntimeError("index %d is out of bounds for dimension %d with size %d" % (v, d, n))
+    srcv = F.reshape(src, tuple(sshape))
+    for k in builtins.range(nd):
+        srcv = F.narrow(srcv, k, 0, ishape[k])
+    tgt = _targets(xshape, d, idx)
+    vals = F.reshape(_T.contiguous(srcv) if hasattr(_T, "contiguous") else F.contiguous(srcv), (-1,))
+    flat = F.reshape(out, (-1,))
+    dt = input.dtype
+    touched = _T.index_put(_T.zeros(flat.shape, dtype=_BOOL), (tgt,), _scalar_t(True, _BOOL))
+    if reduce in ("sum", "mean"):
+        base = flat if include_self else _T.where(touched, _scalar_t(0, dt), flat)
+        r = _T.index_put(base, (tgt,), vals, accumulate=True)
+        if reduce == "mean":
+            cnt = _T.index_put(_T.zeros(flat.shape, dtype=dt), (tgt,), _T.ones(vals.shape, dtype=dt),
+                               accumulate=True)
+            if include_self:
+                cnt = _T.add(cnt, 1)
+            cnt = _T.where(cnt == 0, _scalar_t(1, dt), cnt)
+            q = _T.div(r, cnt, rounding_mode=None if dt.is_floating_point else "floor")
+            r = _T.where(touched, F.cast(q, dt), flat)
+    elif reduce == "prod":
+        base = flat if include_self else _T.where(touched, _scalar_t(1, dt), flat)
+        r = _T.scatter(base, 0, tgt, vals, reduce="multiply")
+    else:
+        perm = _T.argsort(vals, stable=True)
+        t1, v1 = _T.take(tgt, perm), _T.take(vals, perm)
+        order = _T.argsort(t1, stable=True)
+        ts, vs = _T.take(t1, order), _T.take(v1, order)
+        m = ts.shape[0]
+        edge = _T.ne(F.narrow(ts, 0, 1, m - 1), F.narrow(ts, 0, 0, m - 1)) if m > 1 else _T.zeros((0,), dtype=_BOOL)
+        one = _T.ones((1,), dtype=_BOOL)
+        sel = _T.cat([edge, one]) if reduce == "amax" else _T.cat([one, edge])
+        seg = _T.index_put(flat, (_T.masked_select(ts, sel),), _T.masked_select(vs, sel))
+        if dt.is_floating_point:
+            hasnan = _T.index_put(_T.zeros(flat.shape, dtype=_BOOL), (tgt,), _T.isnan(vals), accumulate=True)
+            seg = _T.where(hasnan, _scalar_t(float("nan"), dt), seg)
+        if include_self:
+            r = _T.maximum(flat, seg) if reduce == "amax" else _T.minimum(flat, seg)
+        else:
+            r = seg
+    return F.reshape(r, tuple(input.shape))
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
+    return F._out(_scatter_reduce(input, dim, index, src, reduce, include_self, "scatter_reduce"), out)
+
+
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    return F.copy_(self, _scatter_reduce(self, dim, index, src, reduce, include_self, "scatter_reduce_"))
+
+
+_export("scatter_reduce", scatter_reduce)
+_export("scatter_reduce_", scatter_reduce_, function=False)
+
+
+def _index_reduce(input, dim, index, source, reduce, include_self, fname):
+    _check(input, fname)
+    _check(index, fname, "index", 3)
+    _check(source, fname, "source", 4)
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got %s."
+                           % (reduce,))
+    if index.ndim > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    if index.dtype not in (_I64, _I32):
+        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index but got: %s" % index.dtype)
+    if input.dtype is not source.dtype:
+        raise RuntimeError("index_reduce_(): self (%s) and source (%s) must have the same scalar type"
+                           % (input.dtype, source.dtype))
+    d = F.wrap_dim(dim, input.ndim)
+    nd = builtins.max(input.ndim, 1)
+    sshape = list(source.shape) or [1]
+    if index.numel() != sshape[d]:
+        raise IndexError("index_reduce_(): Number of indices (%d) should be equal to source.size(dim) (%d)"
+                         % (index.numel(), sshape[d]))
+    view = [1] * nd
+    view[d] = index.numel()
+    idx = F.expand(F.reshape(F.cast(index, _I64), tuple(view)), *sshape)
+    src = F.reshape(source, tuple(sshape))
+    return _scatter_reduce(input, d, _T.contiguous(idx) if hasattr(_T, "contiguous") else F.contiguous(idx),
+                           src, reduce, include_self, fname)
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=None):
+    return F._out(_index_reduce(input, dim, index, source, reduce, include_self, "index_reduce"), out)
+
+
+def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    return F.copy_(self, _index_reduce(self, dim, index, source, reduce, include_self, "index_reduce_"))
+
+
+_export("index_reduce", index_reduce)
+_export("index_reduce_", index_reduce_, function=False)
+
+
+def _embed(input, src, view_fn, fname):
+    _check(input, fname)
+    _check(src, fname, "src", 2)
+    out = _T.clone(input)
+    v = view_fn(out)
+    if tuple(v.shape) != tuple(src.shape):
+        raise RuntimeError("expected src to have a size equal to the slice of self. src size = %s, slice size = %s"
+                           % (list(src.shape), list(v.shape)))
+    F.copy_(v, src)
+    return out
+
+
+def select_scatter(input, src, dim, index):
+    return _embed(input, src, lambda t: F.select(t, dim, index), "select_scatter")
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    def view(t):
+        dd = F.wrap_dim(dim, t.ndim)
+        sl = [builtins.slice(None)] * t.ndim
+        sl[dd] = builtins.slice(start, end, step)
+        return t[tuple(sl)]
+    return _embed(input, src, view, "slice_scatter")
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    return _embed(input, src, lambda t: _T.diagonal(t, offset, dim1, dim2), "diagonal_scatter")
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    return _embed(input, src, lambda t: F.as_strided(t, size, stride, storage_offset), "as_strided_scatter")
+
+
+for _n in ("select_scatter", "slice_scatter", "diagonal_scatter", "as_strided_scatter"):
+    _export(_n, globals()[_n])
+
+
+def fill_diagonal_(self, fill_value, wrap=False):
+    nd = self.ndim
+    if nd < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    h, w = self.shape[0], self.shape[1]
+    if nd > 2 and builtins.any(s != h for s in self.shape):
+        raise RuntimeError("all dimensions of input must be of equal length")
+    strides = self._strides
+    size = builtins.min(h, w)
+    step = builtins.sum(strides)
+    if size:
+        F.fill_(F.as_strided(self, [size], [step], self._offset), fill_value)
+    if wrap and nd == 2 and h > w + 1:
+        wrap_size = (self.numel() + w) // (w + 1) - size
+        if wrap_size > 0:
+            F.fill_(F.as_strided(self, [wrap_size], [step], self._offset + strides[0] * (w + 1)), fill_value)
+    return self
+
+
+_export("fill_diagonal_", fill_diagonal_, function=False)
