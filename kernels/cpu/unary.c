@@ -10,6 +10,9 @@
  * PyTorch details kept: ROUND is half-to-even (nearbyint), SIGN(NaN) is 0, RELU keeps
  * NaN and -0.0, integer NEG/ABS wrap (abs(INT8_MIN) stays INT8_MIN), rounding ops are
  * identities on integers.
+ *
+ * Float32 EXP LOG SIN COS TANH SIGMOID go through the vector functions of vmath.h
+ * (evaluated in double, rounded once: at least as accurate as libm's float versions).
  */
 #pragma GCC optimize("O3")
 #pragma GCC diagnostic ignored "-Wtype-limits" /* x < 0 on unsigned T in shared rows */
@@ -18,6 +21,7 @@
 #include <tgmath.h>
 
 #include "iter.h"
+#include "vmath.h"
 
 #define KF 1
 #define KI 2
@@ -96,6 +100,70 @@ UN_OPS(GEN_UN)
     },
 #define SAME_ROW(nm, ...) TAB_ROW(nm, )
 #define BOOL_ROW(nm, ...) TAB_ROW(nm, b)
+/* ---- float32 vector paths: X(name, vector expression of v, lanes the vector handles) */
+#define ALL_OK(v) ((vm_i4)(v) == (vm_i4)(v))
+#define VEC_F32_OPS(X)                                   \
+    X(exp, vm_expf(v), ALL_OK(v))                        \
+    X(log, vm_logf(v), ALL_OK(v))                        \
+    X(sin, vm_sincos(v, false), vm_trig_ok(v))           \
+    X(cos, vm_sincos(v, true), vm_trig_ok(v))            \
+    X(tanh, vm_tanhf(v), ALL_OK(v))                      \
+    X(sigmoid, vm_sigmoidf(v), ALL_OK(v))
+
+/* o[0..n) = f(a[0..n)) eight at a time (o == a allowed); a block with a lane the vector
+ * does not handle goes through the scalar expression. */
+#define GEN_VEC(nm, VEXPR, OK)                                                              \
+    static inline __attribute__((always_inline)) vm_d4 nm##_vf(vm_d4 v) { return VEXPR; }   \
+    static inline __attribute__((always_inline)) vm_i4 nm##_ok(vm_d4 v) { return OK; }      \
+    TD_CLONES static void nm##_f32v_c(float *o, const float *a, int64_t n)                  \
+    {                                                                                       \
+        for (int64_t i = 0; i < n; i += 8) {                                                \
+            int64_t m = n - i < 8 ? n - i : 8;                                              \
+            float buf[8] = {0};                                                             \
+            vm_f4 h0, h1;                                                                   \
+            memcpy(buf, a + i, sizeof(float) * m);                                          \
+            memcpy(&h0, buf, sizeof h0);                                                    \
+            memcpy(&h1, buf + 4, sizeof h1);                                                \
+            vm_d4 v0 = __builtin_convertvector(h0, vm_d4), v1 = __builtin_convertvector(h1, vm_d4); \
+            vm_i4 ok = nm##_ok(v0) & nm##_ok(v1);                                           \
+            if (!(ok[0] & ok[1] & ok[2] & ok[3])) {                                         \
+                for (int64_t j = 0; j < m; j++) {                                           \
+                    float x = a[i + j];                                                     \
+                    o[i + j] = nm##_f32_scalar(x);                                          \
+                }                                                                           \
+                continue;                                                                   \
+            }                                                                               \
+            h0 = __builtin_convertvector(nm##_vf(v0), vm_f4);                               \
+            h1 = __builtin_convertvector(nm##_vf(v1), vm_f4);                               \
+            memcpy(buf, &h0, sizeof h0);                                                    \
+            memcpy(buf + 4, &h1, sizeof h1);                                                \
+            memcpy(o + i, buf, sizeof(float) * m);                                          \
+        }                                                                                   \
+    }                                                                                       \
+    static void nm##_f32v(void *ctx, char **p, const int64_t *s, int64_t n)                 \
+    {                                                                                       \
+        if (s[0] == sizeof(float) && s[1] == sizeof(float)) {                               \
+            nm##_f32v_c((float *)p[0], (const float *)p[1], n);                             \
+            return;                                                                         \
+        }                                                                                   \
+        float tmp[256];                                                                     \
+        for (int64_t i = 0; i < n; i += 256) {                                              \
+            int64_t m = n - i < 256 ? n - i : 256;                                          \
+            for (int64_t j = 0; j < m; j++)                                                 \
+                tmp[j] = *(const float *)(p[1] + (i + j) * s[1]);                           \
+            nm##_f32v_c(tmp, tmp, m);                                                       \
+            for (int64_t j = 0; j < m; j++)                                                 \
+                *(float *)(p[0] + (i + j) * s[0]) = tmp[j];                                 \
+        }                                                                                   \
+    }
+static inline float exp_f32_scalar(float x) { return expf(x); }
+static inline float log_f32_scalar(float x) { return logf(x); }
+static inline float sin_f32_scalar(float x) { return sinf(x); }
+static inline float cos_f32_scalar(float x) { return cosf(x); }
+static inline float tanh_f32_scalar(float x) { return tanhf(x); }
+static inline float sigmoid_f32_scalar(float x) { return 1 / (1 + expf(-x)); }
+VEC_F32_OPS(GEN_VEC)
+
 #define UN_ENUM(nm, ...) U_##nm,
 #define UN_KINDS(nm, K, ...) K,
 
@@ -103,6 +171,8 @@ enum { UN_OPS(UN_ENUM) U_COUNT };
 static const td_loop_fn same_tab[U_COUNT][TD_DTYPE_COUNT] = {UN_OPS(SAME_ROW)};
 static const td_loop_fn bool_tab[U_COUNT][TD_DTYPE_COUNT] = {UN_OPS(BOOL_ROW)};
 static const uint8_t un_kinds[U_COUNT] = {UN_OPS(UN_KINDS)};
+#define VEC_ROW(nm, ...) [U_##nm] = nm##_f32v,
+static const td_loop_fn vec_f32_tab[U_COUNT] = {VEC_F32_OPS(VEC_ROW)};
 
 static enum td_code unary(struct td_kctx *k, int row)
 {
@@ -116,6 +186,8 @@ static enum td_code unary(struct td_kctx *k, int row)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_dtype odt = (enum td_dtype)k->out[0]->m.dtype;
     td_loop_fn fn = odt == dt ? same_tab[row][dt] : NULL;
+    if (fn && dt == TD_DTYPE_FLOAT32 && vec_f32_tab[row])
+        fn = vec_f32_tab[row];
     if (row == U_logical_not && odt == TD_DTYPE_BOOL)
         fn = bool_tab[row][dt];
     if (!fn)

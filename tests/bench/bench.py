@@ -4,7 +4,8 @@
 Prints one line per workload with both figures and the ratio tensord/PyTorch of the
 time taken (below 1.0 means tensord is faster).  Medians of several repetitions after
 a warm-up; tensord timings include waiting for the daemon (a sync) at the end.
-Run: make bench   (starts a private release daemon; --quick for a short run)
+Run: make bench   (starts a private release daemon; --quick for a short run;
+--only WORD[,WORD] runs the workloads whose name contains one of the words)
 """
 import os
 import statistics
@@ -16,6 +17,7 @@ import torch
 import tensord
 
 QUICK = "--quick" in sys.argv
+ONLY = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
 REPS = 3 if QUICK else 7
 
 
@@ -205,10 +207,36 @@ def batched_solve():
                       "K solves/s")
 
 
+def big_unary(name):
+    n = 16 << 20
+    a_np = (np.random.rand(n).astype(np.float32) - 0.5) * 20
+    ta, pa = both_tensors(a_np)
+    tf, pf = getattr(tensord, name), getattr(torch, name)
+
+    def td():
+        tf(ta)
+        tensord.synchronize()
+
+    return timed_pair("%s 16M float32" % name, td, lambda: pf(pa), 8 * n / 1e9, "GB/s")
+
+
+# (name as printed, function giving one row or a list of rows)
+WORKLOADS = [("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
+             ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
+             ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
+             ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
+             ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
+             ("linalg.solve", batched_solve)]
+
+
 def main():
     torch.set_num_threads(os.cpu_count() or 1)  # same cores as the daemon uses
-    rows = [small_adds(), matmul(1024), matmul(2048), big_add(), big_sum()]
-    rows += [gather_rows(), bool_mask()] + sort_topk() + reduce_dim() + [softmax(), einsum(), batched_solve()]
+    rows = []
+    for name, fn in WORKLOADS:
+        if ONLY and not any(w in name for w in ONLY):
+            continue
+        r = fn()
+        rows += r if isinstance(r, list) else [r]
     print("%-28s %12s %12s %-11s %s" % ("workload", "tensord", "pytorch", "unit", "time ratio"))
     for name, v_td, v_pt, unit, ratio in rows:
         print("%-28s %12.2f %12.2f %-11s %.2f" % (name, v_td, v_pt, unit, ratio))
