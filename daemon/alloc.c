@@ -14,10 +14,12 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define CACHE_MIN (256u << 10)            /* smaller blocks come from malloc's own pools */
 #define CACHE_MAX ((uint64_t)2 << 30)     /* at most this many idle bytes */
+#define HUGE_MIN (2u << 20)               /* blocks from here on get huge pages */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CACHE_ENABLED 0
@@ -67,6 +69,23 @@ static uint64_t block_size(int64_t nbytes)
         return (n + 0xffffu) & ~(uint64_t)0xffff;
     n = (n + 63) & ~(uint64_t)63;
     return n ? n : 64;
+}
+
+/* A new block.  Large ones are 2 MiB aligned and asked to be backed by transparent huge
+ * pages (the system default here is "madvise"): a kernel streaming through 64 MB of 4 KiB
+ * pages spends much of its time on TLB misses (amax over a 4096x4096 float32 matrix ran
+ * 1.6x slower than over numpy's buffers, which numpy madvises the same way), and a
+ * first touch faults once per 2 MiB instead of once per 4 KiB. */
+static char *block_alloc(uint64_t size)
+{
+    if (size < HUGE_MIN)
+        return aligned_alloc(64, size);
+    char *p = aligned_alloc(HUGE_MIN, (size + HUGE_MIN - 1) & ~(uint64_t)(HUGE_MIN - 1));
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, size & ~(uint64_t)(HUGE_MIN - 1), MADV_HUGEPAGE); /* advice only: errors ignored */
+#endif
+    return p;
 }
 
 static char *cache_take(uint64_t size)
@@ -138,7 +157,7 @@ struct td_storage *td_storage_new(int64_t nbytes, struct td_status *st)
         goto out_fail;
     s->data = cache_take(size);
     if (!s->data)
-        s->data = aligned_alloc(64, size);
+        s->data = block_alloc(size);
     if (!s->data)
         goto out_free_s;
     atomic_init(&s->refs, 1);
