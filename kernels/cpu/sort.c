@@ -2,8 +2,8 @@
  * sort.c — SORT (stable, ascending or descending, values + int64 indices),
  * SEARCHSORTED (left/right insertion points) and HISTC (equal-width histogram).
  *
- * SORT works slice by slice along its dim: the slice is copied into a contiguous key
- * buffer, a permutation is merge-sorted (stable, so equal keys keep their order in
+ * SORT works slice by slice along its dim: the slice is copied into a buffer of
+ * (value, index) pairs, which is merge-sorted (stable, so equal keys keep their order in
  * both directions, as torch's stable sort), then values and indices are written out.
  * With attribute k (topk, kthvalue) only the first k of that order are written; when k
  * is small against the slice a bounded heap selects them instead (same result).
@@ -22,7 +22,6 @@
 #define LESS_FLOAT(a, b) (!isnan(a) && (isnan(b) || (a) < (b)))
 #define LESS_PLAIN(a, b) ((a) < (b))
 
-/* Stable bottom-up merge sort of perm[0..n) by keys (tmp: n scratch). */
 /* The key types sort, topk and searchsorted instantiate (f16/bf16 arrive as float32). */
 #define NUM_KEY_TYPES(X)                   \
     X(f32, float, LESS_FLOAT, FLOAT32)     \
@@ -34,33 +33,77 @@
     X(u8, uint8_t, LESS_PLAIN, UINT8)
 #define KEY_TYPES(X) NUM_KEY_TYPES(X) X(b, bool, LESS_PLAIN, BOOL)
 
+/* Stable sort of (value, index) pairs: insertion sort of runs of RUN, then bottom-up
+ * merges ping-ponging between a and b.  The pairs carry their values, so merging reads
+ * memory in order (sorting a permutation by key[perm[i]] jumped around the keys).
+ * Returns the buffer holding the result.  x goes before y only when it sorts strictly
+ * before, so equal keys keep their order in both directions. */
+#define RUN 16
 #define GEN_SORT(sfx, T, LESS, DT)                                                               \
-    static void msort_##sfx(const T *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc) \
+    struct kv_##sfx {                                                                        \
+        T v;                                                                                 \
+        int64_t i;                                                                           \
+    };                                                                                       \
+    static inline __attribute__((always_inline)) struct kv_##sfx *                           \
+    msort_##sfx##_dir(struct kv_##sfx *a, struct kv_##sfx *b, int64_t n, const bool desc)   \
     {                                                                                        \
-        for (int64_t w = 1; w < n; w *= 2) {                                                 \
+        for (int64_t lo = 0; lo < n; lo += RUN) {                                            \
+            int64_t hi = lo + RUN < n ? lo + RUN : n;                                        \
+            for (int64_t k = lo + 1; k < hi; k++) {                                          \
+                struct kv_##sfx x = a[k];                                                    \
+                int64_t j = k;                                                               \
+                for (; j > lo && (desc ? LESS(a[j - 1].v, x.v) : LESS(x.v, a[j - 1].v)); j--) \
+                    a[j] = a[j - 1];                                                         \
+                a[j] = x;                                                                    \
+            }                                                                                \
+        }                                                                                    \
+        for (int64_t w = RUN; w < n; w *= 2) {                                               \
             for (int64_t lo = 0; lo < n; lo += 2 * w) {                                      \
                 int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
                 int64_t i = lo, j = mid, o = lo;                                             \
                 while (i < mid && j < hi) {                                                  \
-                    T a = key[perm[i]], b = key[perm[j]];                                    \
-                    bool take_j = desc ? LESS(a, b) : LESS(b, a);                            \
-                    tmp[o++] = take_j ? perm[j++] : perm[i++];                               \
+                    bool take_j = desc ? LESS(a[i].v, a[j].v) : LESS(a[j].v, a[i].v);        \
+                    b[o++] = take_j ? a[j++] : a[i++];                                       \
                 }                                                                            \
                 while (i < mid)                                                              \
-                    tmp[o++] = perm[i++];                                                    \
+                    b[o++] = a[i++];                                                         \
                 while (j < hi)                                                               \
-                    tmp[o++] = perm[j++];                                                    \
+                    b[o++] = a[j++];                                                         \
             }                                                                                \
-            memcpy(perm, tmp, sizeof(int64_t) * n);                                          \
+            struct kv_##sfx *t = a;                                                          \
+            a = b, b = t;                                                                    \
         }                                                                                    \
+        return a;                                                                            \
+    }                                                                                        \
+    /* slice xb (n elements, stride xs) sorted into values vb (stride vs), indices ib (is) */ \
+    static bool sort_slice_##sfx(const void *xb_, int64_t xs, int64_t n, int64_t k, bool desc, \
+                                 void *vb_, int64_t vs, int64_t *ib, int64_t is, void *scratch) \
+    {                                                                                        \
+        const T *xb = xb_;                                                                   \
+        T *vb = vb_;                                                                         \
+        struct kv_##sfx *a = scratch, *b = a + n, *r;                                        \
+        for (int64_t i = 0; i < n; i++)                                                      \
+            a[i].v = xb[i * xs], a[i].i = i;                                                 \
+        r = desc ? msort_##sfx##_dir(a, b, n, true) : msort_##sfx##_dir(a, b, n, false);     \
+        for (int64_t i = 0; i < k; i++)                                                      \
+            vb[i * vs] = r[i].v, ib[i * is] = r[i].i;                                        \
+        return true;                                                                         \
     }
 KEY_TYPES(GEN_SORT)
 
-static void sort_keys(enum td_dtype dt, const void *key, int64_t *perm, int64_t *tmp, int64_t n, bool desc)
+/* bytes of sort scratch for n pairs of dtype dt (both ping-pong buffers) */
+static size_t sort_scratch(enum td_dtype dt, int64_t n)
+{
+    size_t pair = td_dtype_size(dt) <= 8 ? 16 : 2 * td_dtype_size(dt);
+    return 2 * (size_t)n * pair + 16;
+}
+
+static void sort_keys(enum td_dtype dt, const void *xb, int64_t xs, int64_t n, int64_t k, bool desc, void *vb,
+                      int64_t vs, int64_t *ib, int64_t is, void *scratch)
 {
     switch (dt) {
 #define SORT_CASE(sfx, T, LESS, DT) \
-    case TD_DTYPE_##DT: msort_##sfx(key, perm, tmp, n, desc); break;
+    case TD_DTYPE_##DT: sort_slice_##sfx(xb, xs, n, k, desc, vb, vs, ib, is, scratch); break;
         KEY_TYPES(SORT_CASE)
 #undef SORT_CASE
     default: break; /* f16/bf16 never reach kernels */
@@ -161,11 +204,14 @@ static int64_t slice_base(const struct td_meta *m, int dim, int64_t s)
 static void sort_range(void *ctx, int64_t begin, int64_t end)
 {
     struct sort_job *j = ctx;
-    int64_t n = j->len, kk = j->k, nbuf = j->heap ? kk : n;
-    size_t es = td_dtype_size(j->x->m.dtype);
-    char *key = malloc(nbuf * es + 1);
-    int64_t *perm = malloc(sizeof(int64_t) * (nbuf + 1)), *tmp = j->heap ? NULL : malloc(sizeof(int64_t) * (n + 1));
-    if (!key || !perm || (!j->heap && !tmp)) {
+    int64_t n = j->len, kk = j->k;
+    enum td_dtype dt = (enum td_dtype)j->x->m.dtype;
+    size_t es = td_dtype_size(dt);
+    /* heap: key[i], perm[i] hold the i-th winner; sort: pairs in scratch */
+    char *key = j->heap ? malloc(kk * es + 1) : NULL;
+    int64_t *perm = j->heap ? malloc(sizeof(int64_t) * (kk + 1)) : NULL;
+    void *scratch = j->heap ? NULL : malloc(sort_scratch(dt, n));
+    if (j->heap ? !key || !perm : !scratch) {
         j->failed = true;
         goto out_free;
     }
@@ -176,28 +222,20 @@ static void sort_range(void *ctx, int64_t begin, int64_t end)
         const char *xb = j->x->data + (xm->offset + slice_base(xm, j->dim, s)) * (int64_t)es;
         char *vb = j->vals->data + (vm->offset + slice_base(vm, j->dim, s)) * (int64_t)es;
         int64_t *ib = (int64_t *)j->idx->data + im->offset + slice_base(im, j->dim, s);
-        if (j->heap) { /* key[i], perm[i]: the i-th winner's value and index */
-            topk_keys((enum td_dtype)xm->dtype, xb, xs, n, kk, j->desc, key, perm);
-            for (int64_t i = 0; i < kk; i++) {
-                memcpy(vb + i * vs * (int64_t)es, key + i * es, es);
-                ib[i * is] = perm[i];
-            }
+        if (!j->heap) {
+            sort_keys(dt, xb, xs, n, kk, j->desc, vb, vs, ib, is, scratch);
             continue;
         }
-        for (int64_t i = 0; i < n; i++) {
-            memcpy(key + i * es, xb + i * xs * (int64_t)es, es);
-            perm[i] = i;
-        }
-        sort_keys((enum td_dtype)xm->dtype, key, perm, tmp, n, j->desc);
+        topk_keys(dt, xb, xs, n, kk, j->desc, key, perm);
         for (int64_t i = 0; i < kk; i++) {
-            memcpy(vb + i * vs * (int64_t)es, key + perm[i] * es, es);
+            memcpy(vb + i * vs * (int64_t)es, key + i * es, es);
             ib[i * is] = perm[i];
         }
     }
 out_free:
     free(key);
     free(perm);
-    free(tmp);
+    free(scratch);
 }
 
 enum td_code td_cpu_sort(struct td_kctx *k)
