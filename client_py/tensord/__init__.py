@@ -22,7 +22,7 @@ from ._ops_py import (
     sum, mean, prod, amax, amin, max, min, argmax, argmin, all, any,
     matmul, mm, bmm, view as _view, reshape, permute, transpose, swapaxes, swapdims, t, squeeze, unsqueeze,
     flatten, narrow, select, clone, cat, concat, concatenate, stack, numel, is_tensor, is_floating_point,
-    isclose, allclose, equal, as_strided,
+    equal, as_strided,
     neg_, abs_, exp_, log_, log1p_, sqrt_, rsqrt_, sin_, cos_, tanh_, sigmoid_, relu_, floor_, ceil_,
     round_, trunc_, sign_, reciprocal_, clamp_, clip_,
 )

@@ -1,6 +1,6 @@
 """Complex tensors: view_as_real/view_as_complex, real/imag views, conj, angle, complex(),
-polar(), the Tensor methods that go with them, and the complex-aware forms of the
-creation and operand helpers (see "complex-aware wrappers" below).
+polar(), and the Tensor methods that go with them.  Complex Python scalars in operators
+and factories are handled where those live (_ops_py.binary, _creation.full, ...).
 
 real/imag are views (selects on view_as_real), as in torch.  conj() returns a conjugated
 copy (torch returns a lazy conjugate view whose is_conj() is True; tensord has no conj bit,
@@ -9,17 +9,12 @@ here is composed from op records; the daemon's complex kernels are kernels/cpu/c
 """
 import builtins
 import math as _math
-import sys
-import warnings
-
-import numpy as _np
 
 from . import _C
-from . import _creation as _CR
 from . import _ops as O
 from . import _ops_py as F
 from . import _tensor as _T
-from ._dtype import DTYPES, complex64, complex128, complex_scalar_result, default_complex
+from ._dtype import complex64, complex128
 from ._tensor import Tensor
 
 TB = _C.TensorBase
@@ -105,7 +100,7 @@ def _check_parts(a, b, fname):
                            % (a.dtype._torch_name, b.dtype._torch_name))
 
 
-def _from_parts(re, im):
+def from_parts(re, im):
     shape = list(F.add(F.mul(re, 0), F.mul(im, 0)).shape)  # the broadcast shape, errors as torch's
     out = F._op1(O.EMPTY, (), [re.dtype.to_complex()._index, len(shape)] + shape)
     pairs = view_as_real(out)
@@ -116,12 +111,12 @@ def _from_parts(re, im):
 
 def complex(real, imag, *, out=None):
     _check_parts(real, imag, "complex")
-    return F._out(_from_parts(real, imag), out)
+    return F._out(from_parts(real, imag), out)
 
 
 def polar(abs, angle, *, out=None):
     _check_parts(abs, angle, "polar")
-    return F._out(_from_parts(F.mul(abs, F.cos(angle)), F.mul(abs, F.sin(angle))), out)
+    return F._out(from_parts(F.mul(abs, F.cos(angle)), F.mul(abs, F.sin(angle))), out)
 
 
 def sgn(input):
@@ -133,295 +128,13 @@ def sgn(input):
     return F.where(F.eq(a, 0), 0.0, F.div(input, F.cast(a, input.dtype)))
 
 
-# ---------------------------------------------------------------- complex-aware wrappers
-# Complex Python scalars have no wire form (a scalar attribute is bool/int/float), and the
-# creation and operand helpers predate complex dtypes.  The wrappers below add the complex
-# cases in front of them and leave every other call to the original.  A complex scalar
-# operand becomes the 0-d tensor of torch.result_type(tensor, scalar): it then promotes
-# with the tensor exactly as the wrapped number would.
-
-
-def _is_complex_scalar(v):
-    return isinstance(v, (builtins.complex, _np.complexfloating))
-
-
-def _complex_operand(t, v):
-    return _CR.tensor(builtins.complex(v), dtype=complex_scalar_result(t, v))
-
-
-def _w_binary(orig):
-    def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
-        if isinstance(a, TB) and _is_complex_scalar(b):
-            b = _complex_operand(a, b)
-        elif scalar_lhs_ok and isinstance(b, TB) and _is_complex_scalar(a):
-            a = _complex_operand(b, a)
-        return orig(opn, a, b, fname, attrs_tail, inplace, scalar_lhs_ok)
-    return binary
-
-
 def binary_fallback(opn, a, b, flags):
     """_C's operator slots call this when a scalar operand is a Python complex."""
     inplace = builtins.bool(flags & F.INPLACE)
     return F.binary(opn, a, b, O.NAMES[opn] + ("_" if inplace else ""), inplace=inplace, scalar_lhs_ok=True)
 
 
-def _w_where(orig):
-    def where(condition, input=None, other=None):
-        if _is_complex_scalar(input):
-            input = _complex_operand(other, input) if isinstance(other, TB) else _CR.tensor(builtins.complex(input))
-        if _is_complex_scalar(other):
-            other = _complex_operand(input, other) if isinstance(input, TB) else _CR.tensor(builtins.complex(other))
-        if input is None and other is None:
-            return orig(condition)
-        return orig(condition, input, other)
-    return where
-
-
-_DISCARD_IMAG = "Casting complex values to real discards the imaginary part"
-
-
-def _warn_discard_imag(src, dst):
-    if src.is_complex and not dst.is_complex:
-        warnings.warn(_DISCARD_IMAG, UserWarning, stacklevel=4)
-
-
-def _w_copy(orig):
-    def copy_(self, src, *args, **kw):
-        if isinstance(self, TB) and isinstance(src, TB):
-            _warn_discard_imag(src.dtype, self.dtype)
-        return orig(self, src, *args, **kw)
-    return copy_
-
-
-def _w_cast(orig):
-    def cast(input, dt):
-        if input.dtype is not dt:
-            _warn_discard_imag(input.dtype, dt)
-        return orig(input, dt)
-    return cast
-
-
-# the C++ type torch names in "value cannot be converted to type ... without overflow"
-_CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-              "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
-              "bool": "bool"}
-
-
-def _fill_value(v, dt):
-    """A complex fill value as a 0-d tensor of dt; a real dt takes it only without an imaginary part."""
-    v = builtins.complex(v)
-    if not dt.is_complex:
-        if v.imag != 0:
-            raise RuntimeError("value cannot be converted to type %s without overflow" % _CPP_TYPES[dt._name])
-        return _CR.tensor(v.real, dtype=dt)
-    return _CR.tensor(v, dtype=dt)
-
-
-def _w_fill(orig):
-    def fill_(self, value):
-        if _is_complex_scalar(value) and isinstance(self, TB):
-            return F.copy_(self, _fill_value(value, self.dtype))
-        return orig(self, value)
-    return fill_
-
-
-def _isclose_complex(input, other, rtol, atol, equal_nan):
-    r = F.logical_or(F.eq(input, other), F.le(F.abs(F.sub(input, other)), F.add(F.mul(F.abs(other), rtol), atol)))
-    if equal_nan:
-        r = F.logical_or(r, F.logical_and(F.ne(input, input), F.ne(other, other)))
-    return r
-
-
-def _w_isclose(orig):
-    def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        if isinstance(input, TB) and isinstance(other, TB) and input.dtype.is_complex and other.dtype is input.dtype:
-            return _isclose_complex(input, other, rtol, atol, equal_nan)
-        return orig(input, other, rtol, atol, equal_nan)
-    return isclose
-
-
-def _w_allclose(orig):
-    def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        if isinstance(input, TB) and isinstance(other, TB) and input.dtype.is_complex and other.dtype is input.dtype:
-            return builtins.bool(F.all(_isclose_complex(input, other, rtol, atol, equal_nan)).item())
-        return orig(input, other, rtol, atol, equal_nan)
-    return allclose
-
-
-# ---- creation
-
-
-def _has_complex(data):
-    if _is_complex_scalar(data):
-        return True
-    if isinstance(data, (list, tuple)):
-        return builtins.any(_has_complex(x) for x in data)
-    return isinstance(data, TB) and data.dtype.is_complex and data.ndim > 0
-
-
-def _plain(data):
-    """Nested lists of Python numbers (tensors and numpy scalars turned into their values)."""
-    if isinstance(data, TB):
-        return data.tolist()
-    if isinstance(data, _np.generic):
-        return data.item()
-    if isinstance(data, (list, tuple)):
-        return [_plain(x) for x in data]
-    return data
-
-
-def _w_tensor(orig):
-    def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-        if isinstance(data, (TB, _np.ndarray, _np.generic, str)) or not (
-                (dtype is not None and dtype.is_complex) or _has_complex(data)):
-            return orig(data, dtype=dtype, device=device, requires_grad=requires_grad, pin_memory=pin_memory)
-        F.check_dtype(dtype)
-        arr = _np.array(_plain(data), dtype=_np.complex128)
-        if dtype is None:
-            dtype = default_complex()
-        elif not dtype.is_complex:
-            if dtype.is_floating_point:
-                raise TypeError("must be real number, not complex")
-            raise TypeError("'complex' object cannot be interpreted as an integer")
-        return _CR._finish(_CR._upload(arr, dtype), requires_grad)
-    return tensor
-
-
-def _full_complex(s, v, dt):
-    t = F._op1(O.EMPTY, (), [dt._index, len(s)] + list(s))
-    return F.copy_(t, _fill_value(v, dt))
-
-
-def _w_full(orig):
-    def full(size, fill_value, *, out=None, dtype=None, **kw):
-        if isinstance(fill_value, TB) and fill_value.numel() == 1 and fill_value.dtype.is_complex:
-            fill_value = fill_value.item()
-        if not _is_complex_scalar(fill_value):
-            return orig(size, fill_value, out=out, dtype=dtype, **kw)
-        s = _CR._factory_sizes((size,), None, "full")
-        _CR._common(dtype, kw.get("device"), "full")
-        return F._out(_full_complex(s, fill_value, dtype or default_complex()), out)
-    return full
-
-
-def _w_full_like(orig):
-    def full_like(input, fill_value, *, dtype=None, **kw):
-        if not _is_complex_scalar(fill_value):
-            return orig(input, fill_value, dtype=dtype, **kw)
-        s, dt = _CR._like(input, dtype)
-        return _full_complex(s, fill_value, dt)
-    return full_like
-
-
-def _random_complex(opn, dt, s):
-    """A complex dtype draws its real and imaginary parts as pairs of its real dtype
-    (randn: each part with variance 1/2, as torch)."""
-    pairs = F._op1(opn, (), [dt.to_real()._index, len(s) + 1] + list(s) + [2])
-    if opn == O.RANDN:
-        _C.op(O.MUL, (pairs,), list(_C.scalar(_math.sqrt(0.5))), F.INPLACE)
-    return view_as_complex(pairs)
-
-
-def _mk_random(opn, fname):
-    def wrap(orig):
-        def f(*size, dtype=None, **kw):
-            if dtype is None or not dtype.is_complex:
-                return orig(*size, dtype=dtype, **kw)
-            s = _CR._factory_sizes(size, kw.pop("size", None), fname)
-            return _random_complex(opn, dtype, s)
-        f.__name__ = f.__qualname__ = fname
-        return f
-    return wrap
-
-
-def _mk_random_like(opn, fname):
-    def wrap(orig):
-        def f(input, *, dtype=None, **kw):
-            dt = dtype or (input.dtype if isinstance(input, TB) else None)
-            if dt is None or not dt.is_complex:
-                return orig(input, dtype=dtype, **kw)
-            return _random_complex(opn, dt, list(input.shape))
-        f.__name__ = f.__qualname__ = fname
-        return f
-    return wrap
-
-
-_WRAPPERS = {
-    "binary": _w_binary, "where": _w_where, "copy_": _w_copy, "cast": _w_cast, "fill_": _w_fill,
-    "isclose": _w_isclose, "allclose": _w_allclose, "tensor": _w_tensor, "full": _w_full,
-    "full_like": _w_full_like, "rand": _mk_random(O.RAND, "rand"), "randn": _mk_random(O.RANDN, "randn"),
-    "rand_like": _mk_random_like(O.RAND, "rand_like"), "randn_like": _mk_random_like(O.RANDN, "randn_like"),
-}
-
-
-# ---- linalg.eig / eigvals: complex results from LAPACK geev's real packed form
-
-def _eig(A, fname):
-    """(w, V) as complex tensors, like torch: geev gives wr, wi and V where a conjugate pair
-    (wi[j] > 0, wi[j+1] < 0) stores its eigenvector's real part in column j and imaginary part
-    in column j+1; real eigenvalues have real eigenvectors.  LAPACK's order and normalization
-    (unit 2-norm, largest component real) are kept."""
-    from . import _linalg as L
-    L._tensor_arg(A, fname.replace(".", "_"), "A")
-    try:
-        wr, wi, V = L._la_op(O.LINALG_EIG, (A,))
-    except RuntimeError as e:
-        raise L._rename(e, "linalg.eig:", fname + ":") from None
-    if wr.numel() and F.any(F.ne(wr, wr)).item():
-        raise L.LinAlgError("%s: The algorithm failed to converge because the input matrix is ill-conditioned or "
-                            "has too many repeated eigenvalues (error code: 1)." % fname)
-    w = _from_parts(wr, wi)
-    first, second = F.unsqueeze(F.gt(wi, 0), -2), F.unsqueeze(F.lt(wi, 0), -2)  # (..., 1, n) column masks
-    n = V.shape[-1]
-    zero = F.mul(F.narrow(V, -1, 0, builtins.min(n, 1)), 0)
-    nxt = F.cat([F.narrow(V, -1, builtins.min(n, 1), builtins.max(n - 1, 0)), zero], -1)  # column j+1 at j
-    prv = F.cat([zero, F.narrow(V, -1, 0, builtins.max(n - 1, 0))], -1)  # column j-1 at j
-    re = F.where(second, prv, V)
-    im = F.where(first, nxt, F.where(second, F.neg(V), F.mul(V, 0)))
-    return w, _from_parts(re, im)
-
-
-def _mk_vdot(orig):
-    def vdot(input, other, *, out=None):
-        """conj(input) . other"""
-        if isinstance(input, TB) and input.dtype.is_complex:
-            input = conj_physical(input)
-        return orig(input, other, out=out)
-    vdot.__name__ = vdot.__qualname__ = "vdot"
-    return vdot
-
-
-def _alpha_words_complex(orig):
-    def f(a, b, alpha, fname):
-        # a float alpha is fine for complex operands (the integral-input rule does not apply)
-        if isinstance(alpha, (builtins.float, _np.floating)) and builtins.any(
-                isinstance(v, TB) and v.dtype.is_complex for v in (a, b)):
-            return tuple(_C.scalar(builtins.float(alpha)))
-        return orig(a, b, alpha, fname)
-    return f
-
-
-def _install():
-    """Wraps whatever each name is bound to where callers look it up (the helper modules'
-    globals, which their own functions call through; the tensord namespace; the Tensor
-    methods), so later definitions by other modules keep working underneath."""
-    pkg = sys.modules[__package__]
-    for ns in (F, _CR, pkg, Tensor):
-        for name, wrap in _WRAPPERS.items():
-            if ns is Tensor and name not in ("isclose", "allclose"):
-                continue  # Tensor.where etc. take self first: they call the functions above
-            cur = ns.__dict__.get(name) if ns is Tensor else getattr(ns, name, None)
-            if cur is not None and callable(cur) and not isinstance(cur, type):
-                setattr(ns, name, wrap(cur))
-    from . import _linalg
-    _linalg._eig = _eig  # eig and eigvals call it through the module global
-    _linalg.vdot = _mk_vdot(_linalg.vdot)
-    for target in (pkg, Tensor):
-        if hasattr(target, "vdot"):
-            setattr(target, "vdot", _linalg.vdot)
-    if hasattr(F, "_alpha_words"):
-        F._alpha_words = _alpha_words_complex(F._alpha_words)
-    _C.set_binary_fallback(binary_fallback)
+_C.set_binary_fallback(binary_fallback)
 
 
 # ---- Tensor methods and properties
@@ -467,4 +180,3 @@ def _index(self):
 
 
 Tensor.__index__ = _index
-_install()

@@ -9,8 +9,9 @@ import numpy as _np
 from . import _C, _daemon
 from . import _ops as O
 from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
-    get_default_dtype
-from ._ops_py import TB, index_int, is_scalar, scalar_words, sizes_arg, cast, _op1, _out
+    get_default_dtype, default_complex
+from ._ops_py import TB, index_int, is_scalar, is_complex_scalar, scalar_words, sizes_arg, cast, _op1, _out, \
+    complex_fill_value
 from ._size import check_device
 
 _ensure = _daemon.ensure
@@ -53,16 +54,14 @@ def _finish(t, requires_grad):
 # ---------------------------------------------------------------- tensor()
 
 def _leaf_value(x):
-    if isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+    if isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex)):
         return x
-    if isinstance(x, (_np.bool_, _np.integer, _np.floating)):
+    if isinstance(x, (_np.bool_, _np.integer, _np.floating, _np.complexfloating)):
         return x.item()
     if isinstance(x, TB):
         if x.numel() != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return x.item()
-    if isinstance(x, complex):
-        raise NotImplementedError("complex tensors are not supported by tensord")
     raise RuntimeError("Could not infer dtype of %s" % type(x).__name__)
 
 
@@ -111,13 +110,15 @@ def _natural_dtype(flat):
             k = 0
         elif type(v) is builtins.int:
             k = 1
+        elif type(v) is builtins.complex:
+            k = 3
         else:
             k = 2
         if k > kind:
             kind = k
-            if k == 2:
+            if k == 3:
                 break
-    return (get_default_dtype(), bool_, int64, get_default_dtype())[kind + 1]
+    return (get_default_dtype(), bool_, int64, get_default_dtype(), default_complex())[kind + 1]
 
 
 def _upload(arr, dt):
@@ -149,7 +150,14 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         raise TypeError("new(): invalid data type 'str'")
     shape, flat = _flatten(data)
     dt = dtype or _natural_dtype(flat)
-    if dt.is_floating_point or (dt is not bool_ and builtins.any(type(v) is builtins.float for v in flat)):
+    has_complex = builtins.any(type(v) is builtins.complex for v in flat)
+    if has_complex and not dt.is_complex:
+        if dt.is_floating_point:
+            raise TypeError("must be real number, not complex")
+        raise TypeError("'complex' object cannot be interpreted as an integer")
+    if dt.is_complex:
+        arr = _np.array(flat, dtype=_np.complex128)
+    elif dt.is_floating_point or (dt is not bool_ and builtins.any(type(v) is builtins.float for v in flat)):
         arr = _np.array(flat, dtype=_np.float64)
     elif dt is bool_:
         arr = _np.array([builtins.bool(v) for v in flat], dtype=_np.bool_)
@@ -161,7 +169,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         except (ValueError, TypeError):
             with _np.errstate(all="ignore"):
                 arr = _np.array(flat, dtype=_np.float64).astype(_np.int64)
-    if not dt.is_floating_point and dt is not bool_ and arr.size:
+    if not (dt.is_floating_point or dt.is_complex) and dt is not bool_ and arr.size:
         _check_int_range(arr, dt)
     return _finish(_upload(arr.reshape(shape), dt), requires_grad)
 
@@ -236,7 +244,29 @@ def _full_dtype(v):
         return bool_
     if isinstance(v, (builtins.int, _np.integer)):
         return int64
+    if is_complex_scalar(v):
+        return default_complex()
     return get_default_dtype()
+
+
+def _filled(dt, s, v, fname):
+    """FULL; a complex value (no scalar-attribute form) is copied in from a 0-d tensor."""
+    if is_complex_scalar(v):
+        t = _create(O.EMPTY, dt, s)
+        _C.op(O.COPY_, (t, complex_fill_value(v, dt)), (), 0)
+        return t
+    return _create(O.FULL, dt, s, scalar_words(v, fname, "fill_value", 2))
+
+
+def _random(opn, dt, s):
+    """RAND/RANDN; a complex dtype draws (re, im) pairs of its real dtype (randn: each
+    part with variance 1/2, as torch) and views them as complex."""
+    if not dt.is_complex:
+        return _create(opn, dt, s)
+    pairs = _create(opn, dt.to_real(), list(s) + [2])
+    if opn == O.RANDN:
+        _C.op(O.MUL, (pairs,), list(_C.scalar(_math.sqrt(0.5))), 1)
+    return _op1(O.VIEW_AS_COMPLEX, (pairs,))
 
 
 @_factory_out
@@ -245,8 +275,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     _common(dtype, device, "full")
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    w = scalar_words(fill_value, "full", "fill_value", 2)
-    return _finish(_create(O.FULL, dtype or _full_dtype(fill_value), s, w), requires_grad)
+    return _finish(_filled(dtype or _full_dtype(fill_value), s, fill_value, "full"), requires_grad)
 
 
 @_factory_out
@@ -290,17 +319,17 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     s, dt = _like(input, dtype)
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    return _finish(_create(O.FULL, dt, s, scalar_words(fill_value, "full_like", "fill_value", 2)), requires_grad)
+    return _finish(_filled(dt, s, fill_value, "full_like"), requires_grad)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_create(O.RAND, dt, s), requires_grad)
+    return _finish(_random(O.RAND, dt, s), requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_create(O.RANDN, dt, s), requires_grad)
+    return _finish(_random(O.RANDN, dt, s), requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -383,14 +412,14 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "rand")
     _common(dtype, device, "rand")
-    return _finish(_create(O.RAND, dtype or get_default_dtype(), s), requires_grad)
+    return _finish(_random(O.RAND, dtype or get_default_dtype(), s), requires_grad)
 
 
 @_factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "randn")
     _common(dtype, device, "randn")
-    return _finish(_create(O.RANDN, dtype or get_default_dtype(), s), requires_grad)
+    return _finish(_random(O.RANDN, dtype or get_default_dtype(), s), requires_grad)
 
 
 @_factory_out

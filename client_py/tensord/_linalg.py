@@ -7,8 +7,8 @@ layouts in kernels/shape_linalg.c).  Their data-dependent failures (a singular m
 no convergence) come back as an `info` output: functions that must raise read it,
 which is a sync, so the LinAlgError is raised at the user's call as in torch.
 
-Not supported: complex dtypes (tensord has none) -- linalg.eig/eigvals return real
-tensors and raise NotImplementedError when an eigenvalue is complex; autograd.
+linalg.eig/eigvals return complex tensors (as torch); the other LAPACK functions take
+real input only (complex matrices are not supported yet).  No autograd yet.
 """
 import builtins
 
@@ -145,7 +145,11 @@ def dot(input, other, *, out=None):
 
 
 def vdot(input, other, *, out=None):
+    """conj(input) . other"""
     _dot_checks(input, other, "vdot")
+    if input.dtype.is_complex:
+        from ._complex import conj_physical
+        input = conj_physical(input)
     return F._out(F.matmul(input, other), out)
 
 
@@ -863,19 +867,28 @@ def eigvalsh(A, UPLO="L", *, out=None):
 
 
 def _eig(A, fname):
+    """(w, V) as complex tensors, like torch: geev gives wr, wi and V where a conjugate pair
+    (wi[j] > 0, wi[j+1] < 0) stores its eigenvector's real part in column j and imaginary part
+    in column j+1; real eigenvalues have real eigenvectors.  LAPACK's order and normalization
+    (unit 2-norm, largest component real) are kept."""
+    from ._complex import from_parts
     _tensor_arg(A, fname.replace(".", "_"), "A")
     try:
         wr, wi, V = _la_op(O.LINALG_EIG, (A,))
     except RuntimeError as e:
         raise _rename(e, "linalg.eig:", fname + ":") from None
-    if wr.numel():
-        if F.any(F.ne(wr, wr)).item():
-            raise LinAlgError("%s: The algorithm failed to converge because the input matrix is ill-conditioned or "
-                              "has too many repeated eigenvalues (error code: 1)." % fname)
-        if F.any(F.ne(wi, 0)).item():
-            raise NotImplementedError("%s: the matrix has complex eigenvalues, and tensord has no complex dtype "
-                                      "(only matrices with real eigenvalues are supported)" % fname)
-    return wr, V
+    if wr.numel() and F.any(F.ne(wr, wr)).item():
+        raise LinAlgError("%s: The algorithm failed to converge because the input matrix is ill-conditioned or "
+                          "has too many repeated eigenvalues (error code: 1)." % fname)
+    w = from_parts(wr, wi)
+    first, second = F.unsqueeze(F.gt(wi, 0), -2), F.unsqueeze(F.lt(wi, 0), -2)  # (..., 1, n) column masks
+    n = V.shape[-1]
+    zero = F.mul(F.narrow(V, -1, 0, builtins.min(n, 1)), 0)
+    nxt = F.cat([F.narrow(V, -1, builtins.min(n, 1), builtins.max(n - 1, 0)), zero], -1)  # column j+1 at j
+    prv = F.cat([zero, F.narrow(V, -1, 0, builtins.max(n - 1, 0))], -1)  # column j-1 at j
+    re = F.where(second, prv, V)
+    im = F.where(first, nxt, F.where(second, F.neg(V), F.mul(V, 0)))
+    return w, from_parts(re, im)
 
 
 def eig(A, *, out=None):

@@ -231,25 +231,22 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     F._check_tensor(input, "isclose")
     F._check_tensor(other, "isclose", "other", 2)
     if input.dtype is not other.dtype:
-        raise RuntimeError("%s did not match %s" % (_C_NAMES[input.dtype._index], _C_NAMES[other.dtype._index]))
+        raise RuntimeError("%s did not match %s" % (input.dtype._torch_name, other.dtype._torch_name))
     if rtol < 0:
         raise RuntimeError("rtol must be greater than or equal to zero, but got %s" % rtol)
     if atol < 0:
         raise RuntimeError("atol must be greater than or equal to zero, but got %s" % atol)
     close = F.eq(input, other)
-    if equal_nan and input.dtype.is_floating_point:
+    if equal_nan and (input.dtype.is_floating_point or input.dtype.is_complex):
         close = F.logical_or(close, F.logical_and(F.ne(input, input), F.ne(other, other)))
     if rtol == 0 and atol == 0:
         return close
     a, b = input, other
-    if not a.dtype.is_floating_point:  # torch 1.13 measures integer errors in the default float
+    if not (a.dtype.is_floating_point or a.dtype.is_complex):  # torch 1.13: integers in the default float
         a, b = F.cast(a, get_default_dtype()), F.cast(b, get_default_dtype())
     allowed = F.add(F.abs(F.mul(b, rtol)), atol)
     actual = F.abs(F.sub(a, b))
     return F.logical_or(close, F.logical_and(isfinite(actual), F.le(actual, allowed)))  # noqa: F821
-
-
-_C_NAMES = ["Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"]
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -8,7 +8,7 @@ import numpy as _np
 
 from . import _C
 from . import _ops as O
-from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype
+from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
 
 TB = _C.TensorBase
 INPLACE = 1
@@ -26,6 +26,17 @@ def _op1(n, ins, attrs=()):
 
 def is_scalar(v):
     return isinstance(v, _NUMBER) or isinstance(v, (_np.bool_, _np.integer, _np.floating))
+
+
+def is_complex_scalar(v):
+    return isinstance(v, (builtins.complex, _np.complexfloating))
+
+
+def _complex_operand(t, v):
+    """A Python complex has no scalar-attribute wire form: it travels as the 0-d tensor
+    of torch.result_type(t, v), which then promotes with t as the wrapped number would."""
+    from ._creation import tensor
+    return tensor(builtins.complex(v), dtype=complex_scalar_result(t, v) if isinstance(t, TB) else None)
 
 
 def _pyscalar(v):
@@ -79,6 +90,10 @@ def wrap_dim(d, nd):
 # ---------------------------------------------------------------- binary ops
 
 def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
+    if isinstance(a, TB) and is_complex_scalar(b):
+        b = _complex_operand(a, b)
+    elif scalar_lhs_ok and isinstance(b, TB) and is_complex_scalar(a):
+        a = _complex_operand(b, a)
     if isinstance(a, TB):
         if isinstance(b, TB):
             ins, attrs, flags = (a, b), [0, 0], 0
@@ -99,7 +114,7 @@ def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
 
 def _is_float_operand(v):
     if isinstance(v, TB):
-        return v.dtype.is_floating_point
+        return v.dtype.is_floating_point or v.dtype.is_complex
     return isinstance(v, (builtins.float, _np.floating))
 
 
@@ -315,6 +330,8 @@ def round(input, *, decimals=0, out=None):
 # ---------------------------------------------------------------- where / clamp
 
 def _as_0d(v, like):
+    if is_complex_scalar(v):
+        return _complex_operand(like, v)
     from ._creation import tensor
     return tensor(_pyscalar(v))
 
@@ -324,11 +341,11 @@ def where(condition, input=None, other=None):
         raise NotImplementedError("where(condition) (nonzero) is not implemented by tensord yet")
     _check_tensor(condition, "where", "condition", 1)
     if not isinstance(input, TB):
-        if not is_scalar(input):
+        if not (is_scalar(input) or is_complex_scalar(input)):
             raise _type_error("where", "input", 2, input)
         input = _as_0d(input, other)
     if not isinstance(other, TB):
-        if not is_scalar(other):
+        if not (is_scalar(other) or is_complex_scalar(other)):
             raise _type_error("where", "other", 3, other)
         other = _as_0d(other, input)
     return _op1(O.WHERE, (condition, input, other))
@@ -704,14 +721,43 @@ def clone(input, *, memory_format=None):
     return _op1(O.CLONE, (input,))
 
 
+_DISCARD_IMAG = "Casting complex values to real discards the imaginary part"
+
+
+def _warn_discard_imag(src, dst):
+    if src.is_complex and not dst.is_complex:
+        import warnings
+        warnings.warn(_DISCARD_IMAG, UserWarning, stacklevel=3)
+
+
 def copy_(self, src, non_blocking=False):
     if not isinstance(src, TB):
         raise TypeError("copy_(): argument 'other' (position 1) must be Tensor, not %s" % type(src).__name__)
+    _warn_discard_imag(src.dtype, self.dtype)
     _C.op(O.COPY_, (self, src), (), 0)
     return self
 
 
+# the C++ type torch names in "value cannot be converted to type ... without overflow"
+CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
+             "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def complex_fill_value(v, dt):
+    """A complex fill value as a 0-d tensor of dt; a real dt takes it only without an imaginary part."""
+    from ._creation import tensor
+    v = builtins.complex(v)
+    if not dt.is_complex:
+        if v.imag != 0:
+            raise RuntimeError("value cannot be converted to type %s without overflow" % CPP_TYPES[dt._name])
+        return tensor(v.real, dtype=dt)
+    return tensor(v, dtype=dt)
+
+
 def fill_(self, value):
+    if is_complex_scalar(value) and isinstance(self, TB):
+        return copy_(self, complex_fill_value(value, self.dtype))
     if isinstance(value, TB):
         if value.ndim != 0:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
@@ -728,6 +774,7 @@ def zero_(self):
 def cast(input, dt):
     if input.dtype is dt:
         return input
+    _warn_discard_imag(input.dtype, dt)
     return _op1(O.CAST, (input,), [dt._index])
 
 
@@ -777,27 +824,6 @@ def is_tensor(obj):
 
 def is_floating_point(input):
     return input.dtype.is_floating_point
-
-
-def _isclose_impl(a, b, rtol, atol, equal_nan):
-    d = abs(sub(a, b)) if not (a.dtype is DTYPES[9]) else ne(a, b)
-    tol = add(mul(abs(b), rtol), atol) if b.dtype.is_floating_point or rtol else atol
-    r = le(d, tol)
-    if equal_nan and a.dtype.is_floating_point:
-        r = logical_or(r, logical_and(ne(a, a), ne(b, b)))
-    return r
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    if input.dtype is not other.dtype:
-        raise RuntimeError("%s did not match %s" % (input.dtype, other.dtype))
-    if not input.dtype.is_floating_point:
-        input, other = cast(input, DTYPES[1]), cast(other, DTYPES[1])
-    return logical_or(eq(input, other), _isclose_impl(input, other, rtol, atol, equal_nan))
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return builtins.bool(all(isclose(input, other, rtol, atol, equal_nan)).item())
 
 
 def equal(input, other):

@@ -603,7 +603,7 @@ _SAME = ("true_divide", "floor_divide", "pow", "remainder", "maximum", "minimum"
          "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
          "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "matmul", "mm", "bmm",
          "transpose", "swapaxes", "swapdims", "t", "expand_as", "unsqueeze", "flatten", "narrow", "select",
-         "clone", "isclose", "allclose", "equal", "as_strided", "round")
+         "clone", "equal", "as_strided", "round")  # isclose/allclose: _math attaches them
 for _n in _SAME:
     setattr(Tensor, _n, getattr(F, _n))
 for _n in list(F.UNARY) + list(F.UNARY_ALIASES):
