@@ -226,6 +226,7 @@ enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *size
 static bool is_compare(unsigned op) { return op >= TD_OP_EQ && op <= TD_OP_GE; }
 static bool is_logical(unsigned op) { return op >= TD_OP_LOGICAL_AND && op <= TD_OP_LOGICAL_XOR; }
 static bool is_bitwise(unsigned op) { return op >= TD_OP_BITWISE_AND && op <= TD_OP_BITWISE_XOR; }
+static bool is_shift(unsigned op) { return op == TD_OP_LSHIFT || op == TD_OP_RSHIFT; }
 
 enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int *nd, enum td_dtype *rt,
                                  struct td_status *st)
@@ -283,7 +284,7 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
         scalar[1] < 0 && !td_dtype_is_inexact(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
-    if (is_bitwise(op) && td_dtype_is_float(rt))
+    if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
                              td_op_name(op), td_dtype_torch_name(rt));
     if (is_compare(op) || is_logical(op))

@@ -17,6 +17,7 @@ from ._ops_py import (
     add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, pow, remainder,
     maximum, minimum, eq, ne, lt, le, gt, ge, not_equal, less, less_equal, greater, greater_equal,
     logical_and, logical_or, logical_xor, logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+    bitwise_left_shift, bitwise_right_shift,
     neg, negative, abs, absolute, exp, log, log1p, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, floor, ceil,
     round, trunc, fix, sign, reciprocal, where, clamp, clip, clamp_min, clamp_max,
     sum, mean, prod, amax, amin, max, min, argmax, argmin, all, any,

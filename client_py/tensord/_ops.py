@@ -177,6 +177,8 @@ SET_RNG_STATE = 173
 SET_DEFAULT_DTYPE = 174
 VIEW_AS_REAL = 175
 VIEW_AS_COMPLEX = 176
+LSHIFT = 177
+RSHIFT = 178
 
 NAMES = (
     "none",
@@ -356,4 +358,6 @@ NAMES = (
     "set_default_dtype",
     "view_as_real",
     "view_as_complex",
+    "lshift",
+    "rshift",
 )

@@ -230,6 +230,14 @@ bitwise_and = _binfn(O.BITWISE_AND, "bitwise_and")
 bitwise_or = _binfn(O.BITWISE_OR, "bitwise_or")
 bitwise_xor = _binfn(O.BITWISE_XOR, "bitwise_xor")
 
+
+def bitwise_left_shift(input, other, *, out=None):
+    return _out(binary(O.LSHIFT, input, other, "bitwise_left_shift", scalar_lhs_ok=True), out)
+
+
+def bitwise_right_shift(input, other, *, out=None):
+    return _out(binary(O.RSHIFT, input, other, "bitwise_right_shift", scalar_lhs_ok=True), out)
+
 # name -> (op, attrs tail) for the in-place methods generated in _tensor.py
 BINARY_INPLACE = {
     "mul_": (O.MUL, ()), "true_divide_": (O.DIV, (0,)), "floor_divide_": (O.DIV, (2,)),
@@ -237,7 +245,8 @@ BINARY_INPLACE = {
     "le_": (O.LE, ()), "gt_": (O.GT, ()), "ge_": (O.GE, ()), "logical_and_": (O.LOGICAL_AND, ()),
     "logical_or_": (O.LOGICAL_OR, ()), "logical_xor_": (O.LOGICAL_XOR, ()),
     "bitwise_and_": (O.BITWISE_AND, ()), "bitwise_or_": (O.BITWISE_OR, ()),
-    "bitwise_xor_": (O.BITWISE_XOR, ()),
+    "bitwise_xor_": (O.BITWISE_XOR, ()), "bitwise_left_shift_": (O.LSHIFT, ()),
+    "bitwise_right_shift_": (O.RSHIFT, ()),
 }
 
 

@@ -342,6 +342,12 @@ class Tensor(TB):
     def __xor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor")
     def __rxor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor", lhs=True)
     def __ixor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor_", inplace=True)
+    def __lshift__(self, o): return self._bitop(O.LSHIFT, o, "__lshift__")
+    def __rlshift__(self, o): return self._bitop(O.LSHIFT, o, "__rlshift__", lhs=True)
+    def __ilshift__(self, o): return self._bitop(O.LSHIFT, o, "__ilshift__", inplace=True)
+    def __rshift__(self, o): return self._bitop(O.RSHIFT, o, "__rshift__")
+    def __rrshift__(self, o): return self._bitop(O.RSHIFT, o, "__rrshift__", lhs=True)
+    def __irshift__(self, o): return self._bitop(O.RSHIFT, o, "__irshift__", inplace=True)
 
     def __invert__(self):
         if self.dtype.is_floating_point:
@@ -601,7 +607,8 @@ def _rebuild(arr, dtname):
 # methods that are the functional op with self first
 _SAME = ("true_divide", "floor_divide", "pow", "remainder", "maximum", "minimum", "eq", "ne",
          "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
-         "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "matmul", "mm", "bmm",
+         "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+         "bitwise_right_shift", "matmul", "mm", "bmm",
          "transpose", "swapaxes", "swapdims", "t", "expand_as", "unsqueeze", "flatten", "narrow", "select",
          "clone", "equal", "as_strided", "round")  # isclose/allclose: _math attaches them
 for _n in _SAME:

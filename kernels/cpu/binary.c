@@ -1,5 +1,5 @@
 /*
- * binary.c — elementwise binary ops (ADD ... BITWISE_XOR) on the CPU.
+ * binary.c — elementwise binary ops (ADD ... BITWISE_XOR, LSHIFT, RSHIFT) on the CPU.
  *
  * Every op is one row of BIN_ARITH or BIN_CMP below: an expression per dtype kind
  * (float, integer, bool) in terms of x, y (the operands, type T), al (alpha, ADD/SUB)
@@ -74,6 +74,22 @@ static inline int64_t ipow(int64_t a, int64_t b, int *err)
     return (int64_t)r;
 }
 
+/* Shifts as PyTorch 1.13 computes them on x86: in C's promoted type (int32 for the
+ * narrow types, int64 for int64) with the count masked to its width, then truncated. */
+static inline int64_t ishl(int64_t a, int64_t b, bool wide)
+{
+    if (wide)
+        return (int64_t)((uint64_t)a << (b & 63));
+    return (int32_t)((uint32_t)(int32_t)a << (b & 31));
+}
+
+static inline int64_t ishr(int64_t a, int64_t b, bool wide)
+{
+    if (wide)
+        return a >> (b & 63);
+    return (int32_t)a >> (b & 31);
+}
+
 /* PyTorch's div_floor_floating and remainder for float and double. */
 #define FLOAT_HELPERS(T, sfx)                                          \
     static inline T floordiv_##sfx(T a, T b)                           \
@@ -115,7 +131,9 @@ FLOAT_HELPERS(double, d)
     X(min, KF | KI | KB, (x < y || x != x) ? x : y, x < y ? x : y, x && y)              \
     X(band, KI | KB, 0, (T)(x & y), x && y)                                             \
     X(bor, KI | KB, 0, (T)(x | y), x || y)                                              \
-    X(bxor, KI | KB, 0, (T)(x ^ y), x != y)
+    X(bxor, KI | KB, 0, (T)(x ^ y), x != y)                                             \
+    X(shl, KI, 0, (T)ishl(x, y, sizeof(T) == 8), 0)                                      \
+    X(shr, KI, 0, (T)ishr(x, y, sizeof(T) == 8), 0)
 
 /* X(name, expr): same expression for every dtype, output bool (or T in place). */
 #define BIN_CMP(X)                            \
@@ -293,6 +311,8 @@ enum td_code td_cpu_remainder(struct td_kctx *k) { return binary(k, B_rem, false
 enum td_code td_cpu_maximum(struct td_kctx *k) { return binary(k, B_max, false); }
 enum td_code td_cpu_minimum(struct td_kctx *k) { return binary(k, B_min, false); }
 enum td_code td_cpu_bitwise_and(struct td_kctx *k) { return binary(k, B_band, false); }
+enum td_code td_cpu_lshift(struct td_kctx *k) { return binary(k, B_shl, false); }
+enum td_code td_cpu_rshift(struct td_kctx *k) { return binary(k, B_shr, false); }
 enum td_code td_cpu_bitwise_or(struct td_kctx *k) { return binary(k, B_bor, false); }
 enum td_code td_cpu_bitwise_xor(struct td_kctx *k) { return binary(k, B_bxor, false); }
 

@@ -7,7 +7,7 @@
  * for floating, int64 for integers and bool) and each destination dtype stores from
  * either.  That is 30 small loops instead of 100 pairwise ones, and the only
  * double-rounding is int64 -> float, which never passes through double.
- * Float -> integer conversion saturates out-of-range values (C leaves them undefined).
+ * Float -> integer conversion of NaN and out-of-range values follows PyTorch on x86.
  * Complex sources load their real part (the client warns, as torch does, that the
  * imaginary part is discarded) and real sources store (v, 0); complex64 <-> complex128
  * converts both parts.  Same-dtype copies only move bytes (memcpy on contiguous runs),
@@ -21,15 +21,17 @@
 
 #define CHUNK 256
 
-static inline int64_t sat_i64(double v)
+/* Float -> integer as PyTorch gets it on x86 (cvttsd2si): NaN and out-of-range values
+ * become the "integer indefinite" INT64_MIN / INT32_MIN; the narrower types truncate
+ * the 32-bit result (so NaN -> 0 in int16, int8 and uint8), as static_cast does there. */
+static inline int64_t cvt_i64(double v)
 {
-    if (v != v)
-        return INT64_MIN;
-    if (v >= 9.2233720368547758e18)
-        return INT64_MAX;
-    if (v <= -9.2233720368547758e18)
-        return INT64_MIN;
-    return (int64_t)v;
+    return v >= -9.2233720368547758e18 && v < 9.2233720368547758e18 ? (int64_t)v : INT64_MIN;
+}
+
+static inline int32_t cvt_i32(double v)
+{
+    return v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : INT32_MIN;
 }
 
 /* X(sfx, DT, CT, TMP, load expr of s, store expr of double v, store expr of int64 v) */
@@ -40,11 +42,11 @@ static inline int64_t sat_i64(double v)
       td_float_to_half((float)v))                                                              \
     X(bf16, BFLOAT16, uint16_t, double, (double)td_bf16_to_float(s),                           \
       td_float_to_bf16((float)v), td_float_to_bf16((float)v))                                  \
-    X(i64, INT64, int64_t, int64_t, (int64_t)s, sat_i64(v), v)                                 \
-    X(i32, INT32, int32_t, int64_t, (int64_t)s, (int32_t)sat_i64(v), (int32_t)v)               \
-    X(i16, INT16, int16_t, int64_t, (int64_t)s, (int16_t)sat_i64(v), (int16_t)v)               \
-    X(i8, INT8, int8_t, int64_t, (int64_t)s, (int8_t)sat_i64(v), (int8_t)v)                    \
-    X(u8, UINT8, uint8_t, int64_t, (int64_t)s, (uint8_t)sat_i64(v), (uint8_t)v)                \
+    X(i64, INT64, int64_t, int64_t, (int64_t)s, cvt_i64(v), v)                                 \
+    X(i32, INT32, int32_t, int64_t, (int64_t)s, cvt_i32(v), (int32_t)v)                        \
+    X(i16, INT16, int16_t, int64_t, (int64_t)s, (int16_t)cvt_i32(v), (int16_t)v)               \
+    X(i8, INT8, int8_t, int64_t, (int64_t)s, (int8_t)cvt_i32(v), (int8_t)v)                    \
+    X(u8, UINT8, uint8_t, int64_t, (int64_t)s, (uint8_t)cvt_i32(v), (uint8_t)v)                \
     X(b, BOOL, bool, int64_t, (int64_t)s, v != 0, v != 0)
 
 /* A strided loop with a contiguous twin the compiler can vectorize. */

@@ -117,3 +117,16 @@ def test_out_argument():
     assert_same(o2, torch.tril(b).double())
     with pytest.raises(TypeError):
         td.add(a, 1, out=[1])
+
+
+@pytest.mark.parametrize("src", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("dst", ["int64", "int32", "int16", "int8", "uint8", "bool"])
+def test_float_to_int_edge_values_as_torch(src, dst):
+    # NaN, infinities and out-of-range values: torch (x86) gives the "integer indefinite"
+    # value of the conversion width, truncated for the narrow types
+    vals = [float("nan"), float("inf"), -float("inf"), 1e10, -1e10, 3e9, -3e9, 2.0**31, -2.0**31, 300.7, -1.5,
+            1e30, -1e30, 65504.0, 0.0, -0.0]
+    t = torch.tensor(vals, dtype=getattr(torch, src))
+    want = t.to(getattr(torch, dst))
+    got = td.tensor(t.float().tolist(), dtype=getattr(td, src)).to(getattr(td, dst))
+    assert got.tolist() == want.tolist(), (got.tolist(), want.tolist())

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import tensord as td
-from tdhelpers import DTYPE_NAMES, FLOAT_NAMES, INT_NAMES, assert_same, pair, rand_data, tdt, tht
+from tdhelpers import DTYPE_NAMES, FLOAT_NAMES, INT_NAMES, assert_raises_like, assert_same, pair, rand_data, tdt, tht
 
 RNG = np.random.default_rng(1234)
 
@@ -326,3 +326,42 @@ def test_scalar_lhs_ops():
     assert_same(td.pow(2, x), torch.pow(2, tx))
     assert_same(7 % x, 7 % tx)
     assert_same(7 // x, 7 // tx)
+
+
+SHIFT_INTS = ["int64", "int32", "int16", "int8", "uint8"]
+
+
+@pytest.mark.parametrize("dt", SHIFT_INTS)
+@pytest.mark.parametrize("cdt", ["int64", "int8", "uint8"])
+def test_bit_shifts_as_torch(dt, cdt):
+    # counts past the width and negative ones: torch 1.13 shifts in C's promoted type
+    # with the count masked (x86), then truncates
+    vals = [1, -8, 100, -1, 0, 5, 127, -128] if dt != "uint8" else [1, 8, 100, 255, 0, 5, 127, 200]
+    counts = [0, 1, 2, 7, 9, 31, 33, 63] if cdt != "uint8" else [0, 1, 2, 7, 9, 31, 33, 63]
+    if cdt != "uint8":
+        counts[3] = -1
+    for x, tx in [pair(vals, dt)]:
+        c, tc = pair(counts, cdt)
+        assert_same(x << c, tx << tc)
+        assert_same(x >> c, tx >> tc)
+        assert_same(td.bitwise_left_shift(x, 3), torch.bitwise_left_shift(tx, 3))
+        assert_same(td.bitwise_right_shift(x, 65), torch.bitwise_right_shift(tx, 65))
+        assert_same(2 << c.abs() if cdt != "uint8" else 2 << c, 2 << (tc.abs() if cdt != "uint8" else tc))
+        y, ty = x.clone(), tx.clone()
+        y <<= 2
+        ty <<= 2
+        assert_same(y, ty)
+        y.bitwise_right_shift_(1)
+        ty.bitwise_right_shift_(1)
+        assert_same(y, ty)
+
+
+def test_bit_shift_errors_as_torch():
+    f, tf = pair([1.5, 2.0], "float32")
+    b, tb = pair([True, False], "bool")
+    i, ti = pair([1, 2], "int64")
+    assert_raises_like(lambda: f << 1, lambda: tf << 1)
+    assert_raises_like(lambda: i >> f, lambda: ti >> tf)
+    assert_raises_like(lambda: b << b, lambda: tb << tb)
+    assert_raises_like(lambda: b >> True, lambda: tb >> True)
+    assert_same(b << 1, tb << 1)  # bool with an int scalar promotes to int64
