@@ -379,8 +379,7 @@ def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
 
 
 def _tname(dt):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dt._name]
+    return dt._torch_name
 
 
 def _alpha_source(source, alpha, fname):

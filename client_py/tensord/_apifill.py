@@ -25,6 +25,11 @@ _INTS = (_U8, _I8, _I16, _I32, _I64)
 _T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
 
 __all__ = []
+
+_rs = F.number_minus
+_check = F._check_tensor
+_export = F.exporter(globals(), __all__)
+
 for _n, _f in (("frexp", ("mantissa", "exponent")), ("histogram", ("hist", "bin_edges")),
                ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
                ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")),
@@ -32,30 +37,8 @@ for _n, _f in (("frexp", ("mantissa", "exponent")), ("histogram", ("hist", "bin_
     setattr(F.return_types, _n, _structseq(_n, _f))
 
 
-def _rs(s, t):
-    """s - t for a Python number s."""
-    return _T.add(_T.neg(t), s)
-
-
-def _export(name, fn, method=True, function=True):
-    globals()[name] = fn
-    if function:
-        __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
-
-
-def _tname(dt):
-    return {_F32: "Float", _F64: "Double", _F16: "Half", _BF16: "BFloat16", _I64: "Long", _I32: "Int",
-            _I16: "Short", _I8: "Char", _U8: "Byte", _BOOL: "Bool"}[dt]
-
-
-def _check(t, fname, arg="input", pos=1):
-    F._check_tensor(t, fname, arg, pos)
-
-
 def _not_impl(kernel, dt):
-    return RuntimeError('"%s" not implemented for \'%s\'' % (kernel, _tname(dt)))
+    return RuntimeError('"%s" not implemented for \'%s\'' % (kernel, dt._torch_name))
 
 
 def _float_of(t):
@@ -180,7 +163,7 @@ def _inplace_of(fn, name):
         r = fn(self, other)
         if r.dtype is not self.dtype and not _T.can_cast(r.dtype, self.dtype):
             raise RuntimeError("result type %s can't be cast to the desired output type %s"
-                               % (_tname(r.dtype), _tname(self.dtype)))
+                               % (r.dtype._torch_name, self.dtype._torch_name))
         if tuple(r.shape) != tuple(self.shape):
             raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
                                % (list(self.shape), list(r.shape)))
@@ -205,7 +188,7 @@ def _unary_float(name, body, allow_half=True, kernel=None):
 
     def f_(self):
         if not self.dtype.is_floating_point:
-            raise RuntimeError("result type Float can't be cast to the desired output type %s" % _tname(self.dtype))
+            raise RuntimeError("result type Float can't be cast to the desired output type %s" % self.dtype._torch_name)
         return F.copy_(self, f(self))
     f.__name__ = f.__qualname__ = name
     f_.__name__ = f_.__qualname__ = name + "_"
@@ -365,7 +348,7 @@ def float_power(input, exponent, *, out=None):
 def float_power_(self, exponent):
     if self.dtype is not _F64:
         raise RuntimeError("the base given to float_power_ has dtype %s but the operation's result requires dtype "
-                           "Double" % _tname(self.dtype))
+                           "Double" % self.dtype._torch_name)
     return F.copy_(self, float_power(self, exponent))
 
 

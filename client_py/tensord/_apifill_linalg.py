@@ -20,19 +20,13 @@ _T = _sys.modules[__name__.rpartition(".")[0]]
 __all__ = ["matrix_exp", "lu", "lu_unpack", "lu_solve", "triangular_solve"]
 
 
-def _tname(dt):
-    return str(dt).split(".")[-1].replace("float32", "Float").replace("float64", "Double").replace(
-        "int64", "Long").replace("int32", "Int").replace("float16", "Half").replace("bfloat16", "BFloat16").replace(
-        "int16", "Short").replace("int8", "Char").replace("uint8", "Byte").replace("bool", "Bool")
-
-
 def _float_mat(A, fname, arg="A"):
     F._check_tensor(A, fname)
     if A.ndim < 2:
         raise RuntimeError("%s: The input tensor %s must have at least 2 dimensions." % (fname, arg))
     if A.dtype not in (_F32, _F64):
         raise RuntimeError("%s: Expected a floating point or complex tensor as input. Got %s"
-                           % (fname, _tname(A.dtype)))
+                           % (fname, A.dtype._torch_name))
 
 
 def _square(A, fname):
@@ -83,7 +77,7 @@ def _lu_checks(A, pivot, fname):
         raise RuntimeError("%s: Expected tensor with 2 or more dimensions. Got size: %s instead"
                            % (fname, list(A.shape)))
     if A.dtype not in (_F32, _F64):
-        raise RuntimeError('"lu_cpu" not implemented for \'%s\'' % _tname(A.dtype))
+        raise RuntimeError('"lu_cpu" not implemented for \'%s\'' % A.dtype._torch_name)
     if not pivot:
         raise RuntimeError("LU without pivoting is not implemented on the CPU")
 
@@ -190,7 +184,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
             raise RuntimeError("linalg.solve_triangular: The input tensor %s must have at least 2 dimensions." % name)
     dt = _T.promote_types(A.dtype, B.dtype)
     if dt not in (_F32, _F64):
-        raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % _tname(dt))
+        raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % dt._torch_name)
     A, B = F.cast(A, dt), F.cast(B, dt)
     _square(A, "linalg.solve_triangular")
     return F._out(_T.linalg.solve(_tri(A, upper, unitriangular), B, left=left), out)
@@ -205,7 +199,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                                % name)
     if A.dtype is not b.dtype:
         raise RuntimeError("triangular_solve: Expected b and A to have the same dtype, but found b of type %s and A "
-                           "of type %s instead." % (_tname(b.dtype), _tname(A.dtype)))
+                           "of type %s instead." % (b.dtype._torch_name, A.dtype._torch_name))
     _square(A, "torch.triangular_solve")
     T = _tri(A, upper, unitriangular)
     if transpose:
@@ -236,7 +230,7 @@ def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     _square(LU, "linalg.lu_solve")
     if LU.dtype is not B.dtype:
         raise RuntimeError("linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type %s and B "
-                           "of type %s instead" % (_tname(LU.dtype), _tname(B.dtype)))
+                           "of type %s instead" % (LU.dtype._torch_name, B.dtype._torch_name))
     return F._out(_lu_solve(LU, pivots, B, left, adjoint), out)
 
 
@@ -253,7 +247,7 @@ def matrix_exp(A):
     _square(A, "linalg.matrix_exp")
     if A.dtype not in (_F32, _F64):
         raise RuntimeError("matrix_exp: Expected a floating point or complex tensor as input. Got %s"
-                           % _tname(A.dtype))
+                           % A.dtype._torch_name)
     n = A.shape[-1]
     if A.numel() == 0:
         return _T.clone(A)

@@ -17,27 +17,9 @@ _T = _sys.modules[__name__.rpartition(".")[0]]
 
 __all__ = []
 
-
-def _rs(s, t):
-    """s - t for a Python number s."""
-    return _T.add(_T.neg(t), s)
-
-
-def _export(name, fn, method=True, function=True):
-    globals()[name] = fn
-    if function:
-        __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
-
-
-def _tname(dt):
-    return {_F32: "Float", _F64: "Double", _F16: "Half", _BF16: "BFloat16", _I64: "Long", _I32: "Int",
-            _I16: "Short", _I8: "Char", _U8: "Byte", _BOOL: "Bool"}[dt]
-
-
-def _check(t, fname, arg="input", pos=1):
-    F._check_tensor(t, fname, arg, pos)
+_rs = F.number_minus
+_check = F._check_tensor
+_export = F.exporter(globals(), __all__)
 
 
 def _scalar_t(v, dt):
@@ -54,12 +36,12 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
             raise RuntimeError("cdist only supports at least 2D tensors, %s got: %dD" % (name, x.ndim))
     for name, x in (("X1", x1), ("X2", x2)):
         if not x.dtype.is_floating_point:
-            raise RuntimeError("cdist only supports floating-point dtypes, %s got: %s" % (name, _tname(x.dtype)))
+            raise RuntimeError("cdist only supports floating-point dtypes, %s got: %s" % (name, x.dtype._torch_name))
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError("X1 and X2 must have the same number of columns. X1: %d X2: %d"
                            % (x1.shape[-1], x2.shape[-1]))
     if x1.dtype is not x2.dtype:
-        raise RuntimeError("expected scalar type %s but found %s" % (_tname(x1.dtype), _tname(x2.dtype)))
+        raise RuntimeError("expected scalar type %s but found %s" % (x1.dtype._torch_name, x2.dtype._torch_name))
     p = builtins.float(p)
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
@@ -76,7 +58,7 @@ def dist(input, other, p=2):
     d = _T.sub(input, other)
     if not d.dtype.is_floating_point:
         raise RuntimeError("norm(): input dtype should be either floating point or complex. Got %s instead."
-                           % _tname(d.dtype))
+                           % d.dtype._torch_name)
     return _T.linalg.vector_norm(d, builtins.float(p))
 
 
@@ -99,7 +81,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                                "dimensions" % fweights.ndim)
         if fweights.dtype.is_floating_point or fweights.dtype is _BOOL:
             raise RuntimeError("cov(): expected fweights to have integral dtype but got fweights with %s dtype"
-                               % _tname(fweights.dtype))
+                               % fweights.dtype._torch_name)
         if fweights.numel() != n_obs:
             raise RuntimeError("cov(): expected fweights to have the same numel as there are observations in the "
                                "input but got %d != %d" % (fweights.numel(), n_obs))
@@ -112,7 +94,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                                "dimensions" % aweights.ndim)
         if not aweights.dtype.is_floating_point:
             raise RuntimeError("cov(): expected aweights to have floating point dtype but got aweights with %s "
-                               "dtype" % _tname(aweights.dtype))
+                               "dtype" % aweights.dtype._torch_name)
         if aweights.numel() != n_obs:
             raise RuntimeError("cov(): expected aweights to have the same numel as there are observations in the "
                                "input but got %d != %d" % (aweights.numel(), n_obs))
@@ -332,7 +314,7 @@ _export("nanquantile", nanquantile)
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     _check(input, "histogram")
     if input.dtype not in (_F32, _F64):
-        raise RuntimeError('"histogramdd" not implemented for \'%s\'' % _tname(input.dtype))
+        raise RuntimeError('"histogramdd" not implemented for \'%s\'' % input.dtype._torch_name)
     dt = input.dtype
     x = F.reshape(input, (-1,))
     if isinstance(bins, TB):
@@ -410,7 +392,7 @@ def renorm(input, p, dim, maxnorm, *, out=None):
         raise RuntimeError("renorm: input needs at least 2 dimensions, got %d dimensions" % input.ndim)
     if not input.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got %s"
-                           % _tname(input.dtype))
+                           % input.dtype._torch_name)
     d = F.wrap_dim(dim, input.ndim)
     dims = [i for i in builtins.range(input.ndim) if i != d]
     norm = _T.linalg.vector_norm(input, p, dims, keepdim=True)

@@ -72,8 +72,7 @@ def _tensor_arg(t, fname, arg="input", pos=1):
 
 
 def _dname(dt):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[str(dt)[6:]]
+    return dt._torch_name
 
 
 def _shape(t):

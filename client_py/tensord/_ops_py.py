@@ -57,6 +57,24 @@ def scalar_words(v, fname="", arg="other", pos=2):
                     % (fname, arg, pos, type(v).__name__))
 
 
+def exporter(namespace, names):
+    """export(name, fn, method=True, function=True) for a module that adds functions:
+    binds fn in the module, lists it in its __all__ and attaches it as a Tensor method."""
+    def export(name, fn, method=True, function=True):
+        namespace[name] = fn
+        if function:
+            names.append(name)
+        if method:
+            from ._tensor import Tensor
+            setattr(Tensor, name, fn)
+    return export
+
+
+def number_minus(s, t):
+    """s - t for a Python number s."""
+    return binary(O.SUB, s, t, "sub", scalar_lhs_ok=True)
+
+
 def _type_error(fname, arg, pos, v, want="Tensor"):
     return TypeError("%s(): argument '%s' (position %d) must be %s, not %s"
                      % (fname, arg, pos, want, type(v).__name__))

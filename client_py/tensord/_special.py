@@ -20,10 +20,7 @@ _T = _sys.modules[__name__.rpartition(".")[0]]
 
 __all__ = []
 
-
-def _rs(s, t):
-    """s - t for a Python number s."""
-    return _T.add(_T.neg(t), s)
+_rs = F.number_minus
 
 
 def _res_dt(*ts):
