@@ -14,7 +14,8 @@
  * memory ring.  All integers are little-endian (the only byte order we build for).
  *
  * Scalars take two attribute words: TD_SCALAR_{BOOL,INT,FLOAT} and the bits (an int64
- * or a double reinterpreted).  Dtypes are enum td_dtype values (kernels/dtype.h).
+ * or a double reinterpreted); a complex value has no scalar form and travels as a 0-d
+ * tensor input.  Dtypes are enum td_dtype values (kernels/dtype.h).
  *
  * Attribute layouts (index: meaning):
  *   RELEASE     no attrs; the handles to drop are the inputs (up to 255 per record)
@@ -25,7 +26,8 @@
  *                 FULL: value scalar (2 words); ARANGE: start, step scalars (4 words);
  *                 LINSPACE: start, end as doubles (2 words); RANDINT: low, high
  *   BINARY      0-1 scalar operand (used when n_in == 1; TD_RF_SCALAR_LHS puts it first),
- *               2-3 alpha scalar (ADD, SUB), 2 rounding mode (DIV: TD_ROUND_*)
+ *               2-3 alpha scalar (ADD, SUB), 2 rounding mode (DIV: TD_ROUND_*);
+ *               LSHIFT, RSHIFT like the others (integer dtypes only)
  *   UNARY       none
  *   WHERE       none (cond, a, b)
  *   CLAMP       0 has_min, 1-2 min scalar, 3 has_max, 4-5 max scalar
@@ -35,7 +37,7 @@
  *               1 keepdim, 2 output dtype or -1 (SUM, PROD, MEAN), 3 1 = flatten
  *               (ARGMAX/ARGMIN over all elements give a 0-d flat index)
  *   MATMUL      none
- *   VIEW        0 ndim, 1.. sizes (a -1 is inferred)
+ *   VIEW        0 ndim, 1.. sizes (a -1 is inferred); VIEW_AS_REAL, VIEW_AS_COMPLEX: none
  *   AS_STRIDED  0 ndim, 1 storage offset, 2.. sizes, then strides
  *   PERMUTE     0 ndim, 1.. dims
  *   TRANSPOSE   0 dim0, 1 dim1
