@@ -605,22 +605,7 @@ def where(condition, input=None, other=None):
 
 # ---------------------------------------------------------------- sorting
 
-class _sort_rt(F._ReturnType):
-    __slots__ = ()
-    _name = "sort"
-
-
-class _topk_rt(F._ReturnType):
-    __slots__ = ()
-    _name = "topk"
-
-
-class _kthvalue_rt(F._ReturnType):
-    __slots__ = ()
-    _name = "kthvalue"
-
-
-F.return_types.sort, F.return_types.topk, F.return_types.kthvalue = _sort_rt, _topk_rt, _kthvalue_rt
+_sort_rt, _topk_rt, _kthvalue_rt = (F.structseq(n) for n in ("sort", "topk", "kthvalue"))
 
 
 def _sort_raw(input, dim, descending, k=None):

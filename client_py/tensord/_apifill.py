@@ -16,7 +16,6 @@ import numpy as _np
 from . import _C
 from . import _ops_py as F
 from ._dtype import DTYPES, check_dtype, get_default_dtype
-from ._linalg import _structseq
 from ._tensor import Tensor
 
 TB = _C.TensorBase
@@ -34,7 +33,7 @@ for _n, _f in (("frexp", ("mantissa", "exponent")), ("histogram", ("hist", "bin_
                ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
                ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")),
                ("_lu_with_info", ("LU", "pivots", "info")), ("triangular_solve", ("solution", "cloned_coefficient"))):
-    setattr(F.return_types, _n, _structseq(_n, _f))
+    F.structseq(_n, _f)
 
 
 def _not_impl(kernel, dt):

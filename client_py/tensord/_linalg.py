@@ -31,27 +31,7 @@ class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: a RuntimeError for data-dependent linalg failures."""
 
 
-def _structseq(name, fields):
-    """A torch.return_types.<name> look-alike: a tuple with named fields."""
-
-    def __new__(cls, *vals):
-        return tuple.__new__(cls, vals)
-
-    def __repr__(self):
-        body = ",\n".join("%s=%r" % (f, v) for f, v in zip(fields, self))
-        return "torch.return_types.%s(\n%s)" % (name, body)
-
-    def __reduce__(self):
-        return (type(self), tuple(self))
-
-    ns = {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__reduce__": __reduce__,
-          "n_fields": len(fields), "n_sequence_fields": len(fields), "_fields": tuple(fields)}
-    for i, f in enumerate(fields):
-        ns[f] = property(lambda self, i=i: self[i])
-    return type(name, (tuple,), ns)
-
-
-_RT = {n: _structseq(n, f) for n, f in [
+_RT = {n: F.structseq(n, f) for n, f in [
     ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
     ("linalg_cholesky_ex", ("L", "info")), ("linalg_slogdet", ("sign", "logabsdet")),
     ("slogdet", ("sign", "logabsdet")), ("linalg_qr", ("Q", "R")), ("qr", ("Q", "R")),

@@ -296,37 +296,8 @@ def logcumsumexp(input, dim, *, out=None):
     return F._out(_dim_op(O.LOGCUMSUMEXP, "logcumsumexp", input, dim, None)[0], out)
 
 
-class _Named2(tuple):
-    """A torch.return_types structseq of two tensors."""
-    __slots__ = ()
-    _name, _fields = "?", ("values", "indices")
-    n_fields = n_sequence_fields = 2
-
-    def __new__(cls, a, b):
-        return tuple.__new__(cls, (a, b))
-
-    def __getattr__(self, k):
-        try:
-            return self[type(self)._fields.index(k)]
-        except ValueError:
-            raise AttributeError(k) from None
-
-    def __repr__(self):
-        f = type(self)._fields
-        return "torch.return_types.%s(\n%s=%r,\n%s=%r)" % (self._name, f[0], self[0], f[1], self[1])
-
-    def __reduce__(self):
-        return (type(self), (self[0], self[1]))
-
-
-def _rt(name, fields=("values", "indices")):
-    cls = type(name, (_Named2,), {"__slots__": (), "_name": name, "_fields": fields})
-    setattr(F.return_types, name, cls)
-    return cls
-
-
-_RT = {n: _rt(n) for n in ("cummax", "cummin", "median", "mode", "nanmedian")}
-_RT["aminmax"] = _rt("aminmax", ("min", "max"))
+_RT = {n: F.structseq(n) for n in ("cummax", "cummin", "median", "mode", "nanmedian")}
+_RT["aminmax"] = F.structseq("aminmax", ("min", "max"))
 
 
 def cummax(input, dim, *, out=None):

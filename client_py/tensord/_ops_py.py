@@ -516,39 +516,38 @@ def argmin(input, dim=None, keepdim=False, *, out=None):
     return _out(_reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin"), out, "argmin")
 
 
-class _ReturnType(tuple):
-    """torch.return_types.max / min: a (values, indices) structseq."""
+class return_types:
+    """torch.return_types: the named tuples multi-output functions return (structseq)."""
 
-    __slots__ = ()
-    _name = "?"
-    n_fields = n_sequence_fields = 2
 
-    def __new__(cls, values, indices):
-        return tuple.__new__(cls, (values, indices))
+def structseq(name, fields=("values", "indices")):
+    """torch.return_types.<name>: a tuple with named fields, registered on return_types
+    (where pickle finds it)."""
 
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
+    def __new__(cls, *vals):
+        if len(vals) != len(fields):
+            raise TypeError("torch.return_types.%s takes a sequence of length %d" % (name, len(fields)))
+        return tuple.__new__(cls, vals)
 
     def __repr__(self):
-        return "torch.return_types.%s(\nvalues=%r,\nindices=%r)" % (self._name, self[0], self[1])
+        body = ",\n".join("%s=%r" % (f, v) for f, v in zip(fields, self))
+        return "torch.return_types.%s(\n%s)" % (name, body)
 
     def __reduce__(self):
-        return (type(self), (self[0], self[1]))
+        return (type(self), tuple(self))
+
+    ns = {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__reduce__": __reduce__,
+          "n_fields": len(fields), "n_sequence_fields": len(fields), "_fields": tuple(fields),
+          "__module__": __name__, "__qualname__": "return_types." + name}
+    for k, f in enumerate(fields):
+        ns[f] = property(lambda self, k=k: self[k])
+    cls = type(name, (tuple,), ns)
+    setattr(return_types, name, cls)
+    return cls
 
 
-class return_types:
-    class max(_ReturnType):
-        __slots__ = ()
-        _name = "max"
-
-    class min(_ReturnType):
-        __slots__ = ()
-        _name = "min"
+structseq("max")
+structseq("min")
 
 
 def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, other=None):
