@@ -4,8 +4,9 @@
  *
  * Every op works on a batch of matrices: the last two dims of input 0 (A) are the
  * matrix, the leading dims the batch.  Outputs are contiguous, with A's batch dims
- * first.  Only float32/float64 are computed (torch rejects integer and low-precision
- * inputs with the messages reproduced here).  Batch broadcasting between A and B
+ * first.  float32/float64 and complex64/complex128 are computed (torch rejects integer
+ * and low-precision inputs with the messages reproduced here); for complex A the
+ * outputs marked "real" below have A's real dtype (float32 for complex64).  Batch broadcasting between A and B
  * (solve, lstsq) is the client's job: this rule wants equal batch dims, so the kernel
  * never has to broadcast.  Data-dependent failures (singular matrix, not positive
  * definite) are not errors here: kernels report them in an int32 `info` output that
@@ -15,19 +16,20 @@
  *   LINALG_INV       (b, n, n) inverse, (b) int32 info (getrf: i > 0 = U(i,i) is zero)
  *   LINALG_SOLVE     A (b, n, n), B (b, n, r): (b, n, r) X, (b) int32 info
  *   LINALG_DET       (b) det
- *   LINALG_SLOGDET   (b) sign, (b) logabsdet
+ *   LINALG_SLOGDET   (b) sign, (b) logabsdet (real)
  *   LINALG_CHOLESKY  attr 0 upper: (b, n, n) factor, (b) int32 info (potrf minor order)
  *   LINALG_QR        attr 0 mode (0 reduced, 1 complete, 2 r): Q (b, m, k|m) or (0),
  *                    R (b, k|m, n)
- *   LINALG_SVD       attr 0 full_matrices, 1 compute_uv: U (b, m, k|m) or (0), S (b, k),
+ *   LINALG_SVD       attr 0 full_matrices, 1 compute_uv: U (b, m, k|m) or (0), S (b, k) real,
  *                    Vh (b, k|n, n) or (0); non-finite or unconverged input gives NaN S
- *   LINALG_EIGH      attr 0 upper (UPLO='U'), 1 compute_v: w (b, n) ascending,
+ *   LINALG_EIGH      attr 0 upper (UPLO='U'), 1 compute_v: w (b, n) real ascending,
  *                    V (b, n, n) or (0), (b) int32 info (syevd)
- *   LINALG_EIG       wr (b, n), wi (b, n), V (b, n, n) in LAPACK's real packed form
+ *   LINALG_EIG       real A: wr (b, n), wi (b, n), V (b, n, n) in LAPACK's real packed form;
+ *                    complex A: w (b, n), (0) placeholder, V (b, n, n) (geev's complex form)
  *   LINALG_LSTSQ     A (b, m, n), B (b, m, r); attr 0 rcond (double bits, < 0: default
  *                    eps * max(m, n)), 1 driver (0 gelsy, 1 gelsd, 2 gelss, 3 gels):
  *                    (b, max(m, n), r) LAPACK's B (solution in the first n rows),
- *                    (b) int64 rank, (b, k) singular values (gelsd/gelss)
+ *                    (b) int64 rank, (b, k) real singular values (gelsd/gelss)
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +65,7 @@ static const struct la_info *la_info_of(unsigned op)
 
 static enum td_code check_dtype(const struct la_info *li, enum td_dtype dt, struct td_status *st)
 {
-    if (dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64)
+    if (dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 || td_dtype_is_complex(dt))
         return TD_CODE_OK;
     bool low = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
     const char *kern = low ? li->low_kern : li->int_kern;
@@ -166,7 +168,7 @@ static enum td_code bool_attr(const struct td_op_args *a, uint32_t i, const char
 static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    enum td_dtype dt = (enum td_dtype)x->dtype;
+    enum td_dtype dt = (enum td_dtype)x->dtype, rt = td_dtype_to_real(dt);
     int64_t m = x->sizes[x->ndim - 2], n = x->sizes[x->ndim - 1], k = m < n ? m : n;
     switch (a->op) {
     case TD_OP_LINALG_INV:
@@ -179,7 +181,7 @@ static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *ou
     }
     case TD_OP_LINALG_DET: return batch_out(x, dt, 0, 0, 0, &out[0], st);
     case TD_OP_LINALG_SLOGDET:
-        return batch_out(x, dt, 0, 0, 0, &out[0], st) || batch_out(x, dt, 0, 0, 0, &out[1], st);
+        return batch_out(x, dt, 0, 0, 0, &out[0], st) || batch_out(x, rt, 0, 0, 0, &out[1], st);
     case TD_OP_LINALG_QR: {
         int64_t mode = a->attrs[0];
         int64_t rr = mode == 1 ? m : k;
@@ -191,23 +193,25 @@ static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *ou
         bool full = a->attrs[0], uv = a->attrs[1];
         if (uv ? batch_out(x, dt, 2, m, full ? m : k, &out[0], st) : empty_out(dt, &out[0], st))
             return st->code;
-        if (batch_out(x, dt, 1, k, 0, &out[1], st))
+        if (batch_out(x, rt, 1, k, 0, &out[1], st))
             return st->code;
         return uv ? batch_out(x, dt, 2, full ? n : k, n, &out[2], st) : empty_out(dt, &out[2], st);
     }
     case TD_OP_LINALG_EIGH:
-        if (batch_out(x, dt, 1, n, 0, &out[0], st))
+        if (batch_out(x, rt, 1, n, 0, &out[0], st))
             return st->code;
         if (a->attrs[1] ? batch_out(x, dt, 2, n, n, &out[1], st) : empty_out(dt, &out[1], st))
             return st->code;
         return batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
     case TD_OP_LINALG_EIG:
-        return batch_out(x, dt, 1, n, 0, &out[0], st) || batch_out(x, dt, 1, n, 0, &out[1], st) ||
-               batch_out(x, dt, 2, n, n, &out[2], st);
+        if (batch_out(x, dt, 1, n, 0, &out[0], st) ||
+            (dt != rt ? empty_out(dt, &out[1], st) : batch_out(x, dt, 1, n, 0, &out[1], st)))
+            return st->code;
+        return batch_out(x, dt, 2, n, n, &out[2], st);
     case TD_OP_LINALG_LSTSQ: {
         const struct td_meta *y = a->in[1];
         return batch_out(x, dt, 2, m > n ? m : n, y->sizes[y->ndim - 1], &out[0], st) ||
-               batch_out(x, TD_DTYPE_INT64, 0, 0, 0, &out[1], st) || batch_out(x, dt, 1, k, 0, &out[2], st);
+               batch_out(x, TD_DTYPE_INT64, 0, 0, 0, &out[1], st) || batch_out(x, rt, 1, k, 0, &out[2], st);
     }
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a linalg op", a->op);

@@ -3,7 +3,9 @@
 update), lu_unpack/lu_solve, solve_triangular/triangular_solve (the triangle handed to
 linalg.solve), matrix_exp (scaling and squaring of a degree-18 Taylor polynomial),
 linalg.vander, tensorinv, tensorsolve.  Registered on tensord and tensord.linalg by
-__init__/linalg.py."""
+__init__/linalg.py.  Complex matrices work throughout: the LU pivot is the largest
+|re| + |im| (LAPACK's icamax, so the pivots are torch's), adjoints are conjugate
+transposes, and matrix_exp computes in complex128."""
 import builtins
 import math as _math
 import sys as _sys
@@ -15,6 +17,8 @@ from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _I64, _I32 = DTYPES[0], DTYPES[1], DTYPES[4], DTYPES[5]
+_C64, _C128 = DTYPES[10], DTYPES[11]
+_LA_DTYPES = (_F32, _F64, _C64, _C128)
 _T = _sys.modules[__name__.rpartition(".")[0]]
 
 __all__ = ["matrix_exp", "lu", "lu_unpack", "lu_solve", "triangular_solve"]
@@ -24,7 +28,7 @@ def _float_mat(A, fname, arg="A"):
     F._check_tensor(A, fname)
     if A.ndim < 2:
         raise RuntimeError("%s: The input tensor %s must have at least 2 dimensions." % (fname, arg))
-    if A.dtype not in (_F32, _F64):
+    if A.dtype not in _LA_DTYPES:
         raise RuntimeError("%s: Expected a floating point or complex tensor as input. Got %s"
                            % (fname, A.dtype._torch_name))
 
@@ -47,13 +51,17 @@ def _lu(A):
     rows = _T.arange(m)
     piv_cols, info = [], _T.zeros(batch, dtype=_I64)
     for j in builtins.range(k):
-        col = _T.abs(U[..., j:, j])
+        col = U[..., j:, j]
+        if col.dtype.is_complex:  # LAPACK's icamax: |re| + |im|
+            col = _T.add(_T.abs(_T.real(col)), _T.abs(_T.imag(col)))
+        else:
+            col = _T.abs(col)
         p = _T.add(_T.argmax(col, -1), j)  # (...,)
         piv_cols.append(p)
         pe = F.unsqueeze(p, -1)
         idx = _T.where(rows == j, pe, _T.where(rows == pe, _T.full((), j, dtype=_I64), rows))  # (..., m)
         idx = F.expand(F.unsqueeze(idx, -1), *(batch + (m, n)))
-        F.copy_(U, _T.gather(_T.clone(U), -2, idx))
+        F.copy_(U, _T.gather(_T.clone(U), len(batch), idx))  # the row dim, counted from the front
         pv = U[..., j, j]
         zero = pv == 0
         info = _T.where(_T.logical_and(zero, info == 0), _T.full((), j + 1, dtype=_I64), info)
@@ -76,7 +84,7 @@ def _lu_checks(A, pivot, fname):
     if A.ndim < 2:
         raise RuntimeError("%s: Expected tensor with 2 or more dimensions. Got size: %s instead"
                            % (fname, list(A.shape)))
-    if A.dtype not in (_F32, _F64):
+    if A.dtype not in _LA_DTYPES:
         raise RuntimeError('"lu_cpu" not implemented for \'%s\'' % A.dtype._torch_name)
     if not pivot:
         raise RuntimeError("LU without pivoting is not implemented on the CPU")
@@ -170,7 +178,7 @@ def _tri(A, upper, unitriangular):
     if unitriangular:
         n = A.shape[-1]
         eye = _T.eye(n, dtype=A.dtype)
-        T = _T.add(_T.mul(T, _T.logical_not(F.cast(eye, DTYPES[9]))), eye)
+        T = _T.add(_T.mul(T, _T.logical_not(_T.eye(n, dtype=DTYPES[9]))), eye)
     return T
 
 
@@ -183,7 +191,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
         if t.ndim < 2:
             raise RuntimeError("linalg.solve_triangular: The input tensor %s must have at least 2 dimensions." % name)
     dt = _T.promote_types(A.dtype, B.dtype)
-    if dt not in (_F32, _F64):
+    if dt not in _LA_DTYPES:
         raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % dt._torch_name)
     A, B = F.cast(A, dt), F.cast(B, dt)
     _square(A, "linalg.solve_triangular")
@@ -208,14 +216,19 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
     return F.return_types.triangular_solve(x, _T.clone(A))
 
 
+def _mH(t):
+    from ._linalg import _mH as mh
+    return mh(t)
+
+
 def _lu_solve(LU, pivots, B, left, adjoint):
     P, L, U = lu_unpack(LU, pivots)
     if not left:  # X A = B  <=>  A^H X^H = B^H
-        X = _lu_solve(LU, pivots, F.transpose(B, -2, -1), True, not adjoint)
-        return F.transpose(X, -2, -1)
-    if adjoint:  # (P L U)^T X = B  ->  X = P (L^T \\ (U^T \\ B))
-        y = _T.linalg.solve(F.transpose(U, -2, -1), B)
-        z = _T.linalg.solve(F.transpose(L, -2, -1), y)
+        X = _lu_solve(LU, pivots, _mH(B), True, not adjoint)
+        return _mH(X)
+    if adjoint:  # (P L U)^H X = B  ->  X = P (L^H \\ (U^H \\ B))
+        y = _T.linalg.solve(_mH(U), B)
+        z = _T.linalg.solve(_mH(L), y)
         return _T.matmul(P, z)
     y = _T.linalg.solve(L, _T.matmul(F.transpose(P, -2, -1), B))
     return _T.linalg.solve(U, y)
@@ -245,19 +258,20 @@ def matrix_exp(A):
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
     _square(A, "linalg.matrix_exp")
-    if A.dtype not in (_F32, _F64):
+    if A.dtype not in _LA_DTYPES:
         raise RuntimeError("matrix_exp: Expected a floating point or complex tensor as input. Got %s"
                            % A.dtype._torch_name)
     n = A.shape[-1]
     if A.numel() == 0:
         return _T.clone(A)
-    X = F.cast(A, _F64)
+    wide = _C128 if A.dtype.is_complex else _F64
+    X = F.cast(A, wide)
     norm = builtins.float(_T.max(_T.sum(_T.abs(X), -1)).item())
     if not _math.isfinite(norm):
-        return F.cast(_T.full(tuple(A.shape), float("nan"), dtype=_F64), A.dtype)
+        return F.cast(_T.full(tuple(A.shape), float("nan"), dtype=wide), A.dtype)
     s = builtins.max(0, builtins.int(_math.ceil(_math.log2(norm))) + 1) if norm > 0.5 else 0
     X = _T.mul(X, 0.5 ** s)
-    eye = _T.eye(n, dtype=_F64)
+    eye = _T.eye(n, dtype=wide)
     R, term = F.expand(eye, *tuple(X.shape)), F.expand(eye, *tuple(X.shape))
     for k in builtins.range(1, 19):
         term = _T.mul(_T.matmul(term, X), 1.0 / k)

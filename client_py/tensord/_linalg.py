@@ -7,8 +7,12 @@ layouts in kernels/shape_linalg.c).  Their data-dependent failures (a singular m
 no convergence) come back as an `info` output: functions that must raise read it,
 which is a sync, so the LinAlgError is raised at the user's call as in torch.
 
-linalg.eig/eigvals return complex tensors (as torch); the other LAPACK functions take
-real input only (complex matrices are not supported yet).  No autograd yet.
+Every function takes float32/float64 and complex64/complex128 input, as torch: the
+kernels call LAPACK's c/z routines for complex matrices, and the compositions here use
+the conjugate transpose (_mH) where torch's definitions do (Vh = V^H, A = L L^H, pinv,
+vecdot, lu_solve's adjoint).  Singular values, eigh's eigenvalues, slogdet's logabsdet,
+lstsq's residuals and every norm are real for complex input; linalg.eig/eigvals always
+return complex tensors.  No autograd yet.
 """
 import builtins
 
@@ -20,6 +24,8 @@ from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _I64 = DTYPES[0], DTYPES[1], DTYPES[4]
+_C64, _C128 = DTYPES[10], DTYPES[11]
+_LA_DTYPES = (_F32, _F64, _C64, _C128)  # what the LAPACK-backed functions compute in
 _INF = float("inf")
 
 __all__ = ["dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "kron",
@@ -57,6 +63,19 @@ def _dname(dt):
 
 def _shape(t):
     return list(t.shape)
+
+
+def _mH(t):
+    """The conjugate transpose of the last two dims (the transpose for real t)."""
+    t = F.transpose(t, -2, -1)
+    if t.dtype.is_complex:
+        from ._complex import conj_physical
+        t = conj_physical(t)
+    return t
+
+
+def _inexact(dt):
+    return dt.is_floating_point or dt.is_complex
 
 
 def _broadcast_shapes(a, b):
@@ -180,7 +199,7 @@ def _add_scaled(input, prod, beta, alpha, fname):
         inp = F.expand(input, shape)
     except RuntimeError as e:
         raise RuntimeError(str(e)) from None
-    if not input.dtype.is_floating_point and not prod.dtype.is_floating_point:
+    if not _inexact(input.dtype) and not _inexact(prod.dtype):
         for v, n in ((beta, "beta"), (alpha, "alpha")):
             if isinstance(v, builtins.float) and v != int(v):
                 raise RuntimeError("For integral input tensors, argument %s must not be a floating point number."
@@ -642,7 +661,7 @@ def _solve_ex(A, B, left, check_errors):
     _tensor_arg(B, "linalg_solve", "B", 2)
     if A.ndim < 2:
         raise RuntimeError("%s: The input tensor A must have at least 2 dimensions." % fname)
-    if A.dtype not in (_F32, _F64):
+    if A.dtype not in _LA_DTYPES:
         _la_op(O.LINALG_SOLVE, (A, A))  # raises: the meta layer words the dtype error
     if B.ndim == 0:
         raise RuntimeError("%s: The input tensor B must have at least 2 dimensions." % fname)
@@ -702,10 +721,14 @@ def slogdet(input):
 
 
 def logdet(input):
+    """log(det(input)): NaN for a negative real determinant; complex input gives the
+    complex logarithm logabsdet + log(sign), as torch."""
     try:
         sign, la = _slogdet(input)
     except RuntimeError as e:
         raise _rename(e, "linalg.slogdet:", "logdet:") from None
+    if input.dtype.is_complex:
+        return F.add(F.log(sign), la)
     from ._creation import full_like
     return F.where(F.lt(sign, 0), full_like(la, float("nan")), la)
 
@@ -734,7 +757,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 def cholesky(input, upper=False, *, out=None):
     """torch.cholesky (deprecated in torch, same factor as linalg.cholesky)."""
     _tensor_arg(input, "cholesky")
-    if not input.dtype.is_floating_point:
+    if not _inexact(input.dtype):
         raise RuntimeError("\"cholesky_cpu\" not implemented for '%s'" % _dname(input.dtype))
     try:
         return F._out(_cholesky_ex(input, upper, True, "cholesky")[0], out)
@@ -745,18 +768,18 @@ def cholesky(input, upper=False, *, out=None):
 
 
 def cholesky_solve(input, input2, upper=False, *, out=None):
-    """Solves A X = B given A's Cholesky factor input2 (two triangular solves)."""
+    """Solves A X = B given A's Cholesky factor input2 (A = L L^H, or U^H U when upper)."""
     _tensor_arg(input, "cholesky_solve")
     _tensor_arg(input2, "cholesky_solve", "input2", 2)
-    L = F.transpose(input2, -2, -1) if upper else input2
-    a = F.matmul(L, F.transpose(L, -2, -1))
+    L = _mH(input2) if upper else input2
+    a = F.matmul(L, _mH(L))
     return F._out(solve(a, input), out)
 
 
 def cholesky_inverse(input, upper=False, *, out=None):
     _tensor_arg(input, "cholesky_inverse")
-    L = F.transpose(input, -2, -1) if upper else input
-    return F._out(inv(F.matmul(L, F.transpose(L, -2, -1))), out)
+    L = _mH(input) if upper else input
+    return F._out(inv(F.matmul(L, _mH(L))), out)
 
 
 _QR_MODES = {"reduced": 0, "complete": 1, "r": 2}
@@ -819,7 +842,7 @@ def _svd_legacy(input, some, compute_uv):
         b, m, n = _shape(input)[:-2], input.shape[-2], input.shape[-1]
         return _RT["svd"](zeros(b + [m, m], dtype=input.dtype), S, zeros(b + [n, n], dtype=input.dtype))
     U, S, Vh = _svd(input, not some, True)
-    return _RT["svd"](U, S, F.transpose(Vh, -2, -1))
+    return _RT["svd"](U, S, _mH(Vh))
 
 
 def _uplo(UPLO):
@@ -849,7 +872,8 @@ def _eig(A, fname):
     """(w, V) as complex tensors, like torch: geev gives wr, wi and V where a conjugate pair
     (wi[j] > 0, wi[j+1] < 0) stores its eigenvector's real part in column j and imaginary part
     in column j+1; real eigenvalues have real eigenvectors.  LAPACK's order and normalization
-    (unit 2-norm, largest component real) are kept."""
+    (unit 2-norm, largest component real) are kept.  Complex A: the kernel's w and V are
+    the result as they are."""
     from ._complex import from_parts
     _tensor_arg(A, fname.replace(".", "_"), "A")
     try:
@@ -859,6 +883,8 @@ def _eig(A, fname):
     if wr.numel() and F.any(F.ne(wr, wr)).item():
         raise LinAlgError("%s: The algorithm failed to converge because the input matrix is ill-conditioned or "
                           "has too many repeated eigenvalues (error code: 1)." % fname)
+    if A.dtype.is_complex:
+        return wr, V
     w = from_parts(wr, wi)
     first, second = F.unsqueeze(F.gt(wi, 0), -2), F.unsqueeze(F.lt(wi, 0), -2)  # (..., 1, n) column masks
     n = V.shape[-1]
@@ -890,7 +916,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if B.ndim < 1:
         raise RuntimeError("%s: other must have at least 1 dimension." % fname)
     for t in (A, B):
-        if t.dtype not in (_F32, _F64):
+        if t.dtype not in _LA_DTYPES:
             raise RuntimeError("This function doesn't handle types other than float and double")
     if A.dtype is not B.dtype:
         raise RuntimeError("%s: Expected input and other to have the same dtype, but got input's dtype %s and "
@@ -925,15 +951,18 @@ def lstsq(A, B, rcond=None, *, driver=None):
             raise LinAlgError("%s: The algorithm failed to converge because the input matrix is ill-conditioned or "
                               "has too many repeated singular values (error code: %d)." % (fname, -bad))
     sol = F.contiguous(F.narrow(X, -2, 0, n))
-    residuals = tensor([], dtype=A.dtype)
+    real_dt = _F64 if A.dtype in (_F64, _C128) else _F32
+    residuals = tensor([], dtype=real_dt)
     if m > n and drv != 0:
         if drv == 3 or all(v == n for v in vals):
             tail = F.narrow(X, -2, n, m - n)
+            if tail.dtype.is_complex:
+                tail = F.abs(tail)
             residuals = F.sum(F.mul(tail, tail), -2)
     if vector:
         sol = F.squeeze(sol, -1)
     rank_out = tensor([], dtype=_I64) if drv == 3 else _unbroadcast(rank, _shape(A)[:-2], 0)
-    sv_out = _unbroadcast(sv, _shape(A)[:-2], 1) if drv in (1, 2) else tensor([], dtype=A.dtype)
+    sv_out = _unbroadcast(sv, _shape(A)[:-2], 1) if drv in (1, 2) else tensor([], dtype=real_dt)
     return _RT["linalg_lstsq"](sol, residuals, rank_out, sv_out)
 
 
@@ -961,7 +990,7 @@ def _tol(S, atol, rtol, m, n, smax):
 
 
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
-    if not isinstance(A, TB) or A.ndim < 2 or A.dtype not in (_F32, _F64):
+    if not isinstance(A, TB) or A.ndim < 2 or A.dtype not in _LA_DTYPES:
         d = "%s{%s}" % (_dname(A.dtype), _shape(A)) if isinstance(A, TB) else type(A).__name__
         raise RuntimeError("linalg.pinv(%s): expected a tensor with 2 or more dimensions of float, double, cfloat or "
                            "cdouble types" % d)
@@ -975,13 +1004,13 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
         w, V = _eigh(A, "L", True, "linalg.eigh")
         aw = F.abs(w)
         tol = _tol(w, atol, rtol, m, n, F.unsqueeze(F.amax(aw, -1), -1))
-        winv = F.where(F.gt(aw, tol), F.reciprocal(w), zeros((), dtype=A.dtype))
-        r = F.matmul(F.mul(V, F.unsqueeze(winv, -2)), F.transpose(V, -2, -1))
+        winv = F.where(F.gt(aw, tol), F.reciprocal(w), zeros((), dtype=w.dtype))
+        r = F.matmul(F.mul(V, F.unsqueeze(winv, -2)), _mH(V))
         return F._out(r, out)
     U, S, Vh = _svd(A, False, True)
     tol = _tol(S, atol, rtol, m, n, F.unsqueeze(F.amax(S, -1), -1))
-    sinv = F.where(F.gt(S, tol), F.reciprocal(S), zeros((), dtype=A.dtype))
-    r = F.matmul(F.mul(F.transpose(Vh, -2, -1), F.unsqueeze(sinv, -2)), F.transpose(U, -2, -1))
+    sinv = F.where(F.gt(S, tol), F.reciprocal(S), zeros((), dtype=S.dtype))
+    r = F.matmul(F.mul(_mH(Vh), F.unsqueeze(sinv, -2)), _mH(U))
     return F._out(r, out)
 
 
@@ -993,7 +1022,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     _tensor_arg(A, "linalg_matrix_rank")
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
-    if A.dtype not in (_F32, _F64):
+    if A.dtype not in _LA_DTYPES:
         raise RuntimeError("This function doesn't handle types other than float and double")
     if tol is not None:
         atol, rtol = tol, 0.0
@@ -1009,7 +1038,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
 # ---------------------------------------------------------------- norms
 
 def _float_check(A, fname):
-    if not A.dtype.is_floating_point:
+    if not _inexact(A.dtype):
         raise RuntimeError("%s: Expected a floating point or complex tensor as input. Got %s"
                            % (fname, _dname(A.dtype)))
 
@@ -1028,7 +1057,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
         raise TypeError("linalg_vector_norm(): argument 'ord' must be Number, not %s" % type(ord).__name__)
     _float_check(x, "linalg.vector_norm")
     if dtype is not None:
+        if x.dtype.is_complex and not dtype.is_complex:
+            raise RuntimeError("linalg.vector_norm: dtype should be complex for complex inputs, but got %s"
+                               % _dname(dtype))
         x = F.cast(x, dtype)
+    if x.dtype.is_complex:  # every norm of x is one of |x|
+        x = F.abs(x)
     dims = _dims_list(x, dim)
     red = None if dim is None else dims
     ord = float(ord)
@@ -1219,8 +1253,12 @@ def multi_dot(tensors, *, out=None):
 
 
 def vecdot(x, y, *, dim=-1, out=None):
+    """sum(conj(x) * y) over dim."""
     _tensor_arg(x, "linalg_vecdot", "x")
     _tensor_arg(y, "linalg_vecdot", "y", 2)
+    if x.dtype.is_complex:
+        from ._complex import conj_physical
+        x = conj_physical(x)
     return F._out(F.sum(F.mul(x, y), dim), out)
 
 
@@ -1237,5 +1275,7 @@ _METHODS = {
 }
 for _n, _f in _METHODS.items():
     setattr(Tensor, _n, _f)
+Tensor.mH = property(_mH)
+Tensor.adjoint = _mH
 
 from . import linalg  # noqa: E402  (the namespace module; it imports from this one)

@@ -1,9 +1,17 @@
 """tensord.linalg: torch.linalg's functions (implemented in _linalg.py).
 
-eig and eigvals return complex tensors (complex64 for float32 input, complex128 for
-float64), as torch does, for every real input matrix: eigenvalues in LAPACK geev's order,
-eigenvectors normalized as geev does (unit 2-norm, largest component real).  Complex
-input matrices are not accepted yet (RuntimeError), nor by the other LAPACK-backed ops.
+Every function takes float32, float64, complex64 and complex128 matrices (batched over
+the leading dims, any strides), as torch 1.13.  For complex input the results follow
+torch's conventions: singular values (svd, svdvals), eigh/eigvalsh's eigenvalues,
+slogdet's logabsdet, lstsq's residuals and singular values and every norm are real;
+svd's Vh is V^H, qr's Q has Q^H Q = I, cholesky gives A = L L^H (reading the lower
+triangle, or the upper one with upper=True), eigh reads the lower triangle by default,
+lu_solve(adjoint=True) solves A^H X = B, vecdot conjugates x.
+
+eig and eigvals return complex tensors (complex64 for float32/complex64 input, complex128
+for float64/complex128): eigenvalues in LAPACK geev's order, eigenvectors normalized as
+geev does (unit 2-norm, largest component real).  Eigenvector and singular-vector phases
+are LAPACK's and may differ from another library's by a unit factor per column.
 """
 from . import _linalg as _L
 from ._ops_py import matmul  # noqa: F401  (torch.linalg.matmul)

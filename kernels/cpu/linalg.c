@@ -7,8 +7,12 @@
  * int32 output (the client raises torch's LinAlgError from it), and the numeric outputs
  * hold whatever LAPACK left (inf/nan for a singular solve, as torch's inv_ex does).
  * LAPACKE's NaN check is switched off once: a NaN input must give NaN results, not a
- * refusal.  Output shapes, layouts and info semantics: kernels/shape_linalg.c.
+ * refusal.  Complex inputs use the c/z routines on the same buffers (getrs with 'T', a
+ * plain transpose, still undoes the transposed load); det and slogdet multiply the
+ * diagonal in double complex, slogdet's sign being prod(sgn(U(i,i))) as torch's.
+ * Output shapes, layouts and info semantics: kernels/shape_linalg.c.
  */
+#include <complex.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,7 +31,8 @@ enum td_code td__la_setup(struct td_kctx *k, struct la_job *j)
     pthread_once(&nancheck_once, nancheck_off);
     if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LINALG ||
         k->n_in != td_op_table[k->op].n_in || k->n_out != td_op_table[k->op].n_out ||
-        (k->compute_dtype != TD_DTYPE_FLOAT32 && k->compute_dtype != TD_DTYPE_FLOAT64))
+        (k->compute_dtype != TD_DTYPE_FLOAT32 && k->compute_dtype != TD_DTYPE_FLOAT64 &&
+         k->compute_dtype != TD_DTYPE_COMPLEX64 && k->compute_dtype != TD_DTYPE_COMPLEX128))
         return TD_CODE_INVALID_ARGUMENT;
     /* re-run the meta rule: every shape the kernel indexes with is then known good */
     const struct td_meta *in_m[2];
@@ -49,8 +54,10 @@ enum td_code td__la_setup(struct td_kctx *k, struct la_job *j)
             return TD_CODE_INVALID_ARGUMENT;
     }
     const struct td_meta *x = in_m[0];
+    enum td_dtype cd = (enum td_dtype)k->compute_dtype;
     *j = (struct la_job){
-        .k = k, .f64 = k->compute_dtype == TD_DTYPE_FLOAT64, .es = td_dtype_size(k->compute_dtype),
+        .k = k, .f64 = cd == TD_DTYPE_FLOAT64 || cd == TD_DTYPE_COMPLEX128, .cx = td_dtype_is_complex(cd),
+        .es = td_dtype_size(cd), .rs = td_dtype_size(td_dtype_to_real(cd)),
         .nb = x->ndim - 2, .bsizes = x->sizes, .m = x->sizes[x->ndim - 2], .n = x->sizes[x->ndim - 1],
         .r = k->n_in == 2 ? in_m[1]->sizes[in_m[1]->ndim - 1] : 0,
     };
@@ -90,10 +97,14 @@ char *td__la_batch_ptr(const struct td_kt *t, const struct la_job *j, int64_t b)
     return t->data + off * (int64_t)td_dtype_size((enum td_dtype)t->m.dtype);
 }
 
-/* The copies below run once per matrix of a batch, so they move typed elements (the
- * compute dtype is float32 or float64) instead of calling memcpy
+/* The copies below run once per matrix of a batch, so they move typed elements (4, 8
+ * or 16 bytes: float32, float64 or complex64, complex128) instead of calling memcpy
  * per element; dst[i * ds0 + j * ds1] = src[i * ss0 + j * ss1] for i < n0, j < n1,
- * strides in elements. */
+ * strides in elements.  Integer types: the bits move unchanged, NaN payloads too. */
+struct la_pair64 {
+    uint64_t re, im;
+};
+
 #define LA_COPY2(T)                                                                     \
     {                                                                                   \
         T *d = dst;                                                                     \
@@ -108,8 +119,9 @@ static void copy2(void *dst, int64_t ds0, int64_t ds1, const void *src, int64_t 
                   int64_t n1, size_t es)
 {
     switch (es) {
-    case 4: LA_COPY2(float)
-    case 8: LA_COPY2(double)
+    case 4: LA_COPY2(uint32_t)
+    case 8: LA_COPY2(uint64_t)
+    case 16: LA_COPY2(struct la_pair64)
     default:
         for (int64_t i = 0; i < n0; i++)
             for (int64_t j = 0; j < n1; j++)
@@ -154,7 +166,20 @@ void td__la_put(const struct td_kt *t, char *p, double v)
     case TD_DTYPE_FLOAT64: *(double *)p = v; break;
     case TD_DTYPE_INT32: *(int32_t *)p = (int32_t)v; break;
     case TD_DTYPE_INT64: *(int64_t *)p = (int64_t)v; break;
+    case TD_DTYPE_COMPLEX64:
+    case TD_DTYPE_COMPLEX128: td__la_putc(t, p, v, 0.0); break;
     default: break; /* the meta rule allows no other output dtype */
+    }
+}
+
+void td__la_putc(const struct td_kt *t, char *p, double re, double im)
+{
+    if (t->m.dtype == TD_DTYPE_COMPLEX64) {
+        ((float *)p)[0] = (float)re;
+        ((float *)p)[1] = (float)im;
+    } else {
+        ((double *)p)[0] = re;
+        ((double *)p)[1] = im;
     }
 }
 
@@ -182,20 +207,29 @@ static void lu_free(struct lu_scratch *s)
     free(s->ipiv);
 }
 
-/* A^T = P L U of batch b into s->a; returns getrf's info.  Factoring the transpose (and
- * solving with trans = 'T') is what torch does -- its row-major A is LAPACK's A^T -- so
- * the index of the first zero pivot it reports for a singular matrix is the same. */
+/* A^T = P L U (real) or A = P L U (complex) of batch b into s->a; returns getrf's info.
+ * That is what torch does -- its row-major real A is LAPACK's A^T, which it factors and
+ * solves with trans = 'T'; a complex A would need the conjugate, so torch copies it and
+ * factors A itself -- so the index of the first zero pivot it reports for a singular
+ * matrix is the same.  lu_trans is the getrs trans that goes with it. */
+static char lu_trans(const struct la_job *j)
+{
+    return j->cx ? 'N' : 'T';
+}
+
 static lapack_int lu_factor(const struct la_job *j, struct lu_scratch *s, int64_t b)
 {
     struct td_kt at = *j->k->in[0];
     int nd = at.m.ndim;
-    at.m.strides[nd - 2] = j->k->in[0]->m.strides[nd - 1];
-    at.m.strides[nd - 1] = j->k->in[0]->m.strides[nd - 2];
+    if (!j->cx) {
+        at.m.strides[nd - 2] = j->k->in[0]->m.strides[nd - 1];
+        at.m.strides[nd - 1] = j->k->in[0]->m.strides[nd - 2];
+    }
     lapack_int n = (lapack_int)j->n;
     td__la_load(&at, td__la_batch_ptr(&at, j, b), s->a, td__la_ld(n), j->es);
     if (n == 0)
         return 0;
-    return LA(j->f64, getrf, n, n, s->a, td__la_ld(n), s->ipiv);
+    return LA(j, getrf, n, n, s->a, td__la_ld(n), s->ipiv);
 }
 
 /* INV (B = identity) and SOLVE (B = input 1): X = A^-1 B, info. */
@@ -214,13 +248,13 @@ static enum td_code solve_range(struct la_job *j, int64_t b0, int64_t b1)
         if (inv) {
             memset(s.b, 0, (size_t)(n * r) * j->es);
             for (int64_t i = 0; i < n; i++)
-                td__la_set(s.b, i * (n + 1), j->f64, 1.0);
+                td__la_setx(j, s.b, i * (n + 1), 1.0, 0.0);
         } else {
             td__la_load(k->in[1], td__la_batch_ptr(k->in[1], j, b), s.b, ld, j->es);
         }
         /* singular (info > 0) still solves: inf/nan like torch's inv_ex */
         if (n > 0 && r > 0 && info >= 0)
-            LA(j->f64, getrs, 'T', n, (lapack_int)r, s.a, ld, s.ipiv, s.b, ld);
+            LA(j, getrs, lu_trans(j), n, (lapack_int)r, s.a, ld, s.ipiv, s.b, ld);
         td__la_store(k->out[0], td__la_batch_ptr(k->out[0], j, b), s.b, ld, j->es);
         td__la_put(k->out[1], td__la_batch_ptr(k->out[1], j, b), info);
     }
@@ -235,6 +269,13 @@ static double sign_of(double d)
     return d > 0 ? 1.0 : d < 0 ? -1.0 : d == 0 ? 0.0 : NAN;
 }
 
+/* d / |d|, 0 for 0 (torch.sgn); NaN stays NaN. */
+static double complex sgn_of(double complex d)
+{
+    double a = cabs(d);
+    return a == 0 ? 0.0 : d / a;
+}
+
 /* DET: det; SLOGDET: sign, log|det| — from the diagonal of U and the pivots' parity. */
 static enum td_code det_range(struct la_job *j, int64_t b0, int64_t b1)
 {
@@ -247,19 +288,31 @@ static enum td_code det_range(struct la_job *j, int64_t b0, int64_t b1)
     for (int64_t b = b0; b < b1; b++) {
         lu_factor(j, &s, b);
         double det = 1.0, sign = 1.0, logabs = 0.0;
+        double complex cdet = 1.0, csign = 1.0;
         for (lapack_int i = 0; i < n; i++) {
-            double d = td__la_get(s.a, (int64_t)i * (ld + 1), j->f64);
+            int64_t at = (int64_t)i * (ld + 1);
+            double d = td__la_re(j, s.a, at);
             double p = s.ipiv[i] != i + 1 ? -1.0 : 1.0;
+            if (j->cx) {
+                double complex dc = CMPLX(d, td__la_im(j, s.a, at));
+                cdet *= dc * p;
+                csign *= sgn_of(dc) * p;
+                logabs += log(cabs(dc));
+                continue;
+            }
             det *= d * p;
             sign *= sign_of(d) * p;
             logabs += log(fabs(d));
         }
-        if (k->op == TD_OP_LINALG_DET) {
-            td__la_put(k->out[0], td__la_batch_ptr(k->out[0], j, b), det);
-            continue;
+        char *o0 = td__la_batch_ptr(k->out[0], j, b);
+        if (j->cx) {
+            double complex v = k->op == TD_OP_LINALG_DET ? cdet : csign;
+            td__la_putc(k->out[0], o0, creal(v), cimag(v));
+        } else {
+            td__la_put(k->out[0], o0, k->op == TD_OP_LINALG_DET ? det : sign);
         }
-        td__la_put(k->out[0], td__la_batch_ptr(k->out[0], j, b), sign);
-        td__la_put(k->out[1], td__la_batch_ptr(k->out[1], j, b), logabs);
+        if (k->op == TD_OP_LINALG_SLOGDET)
+            td__la_put(k->out[1], td__la_batch_ptr(k->out[1], j, b), logabs);
     }
     rc = TD_CODE_OK;
 out_free:
@@ -278,11 +331,11 @@ static enum td_code cholesky_range(struct la_job *j, int64_t b0, int64_t b1)
         return TD_CODE_RESOURCE_EXHAUSTED;
     for (int64_t b = b0; b < b1; b++) {
         td__la_load(k->in[0], td__la_batch_ptr(k->in[0], j, b), a, ld, j->es);
-        lapack_int info = n ? LA(j->f64, potrf, upper ? 'U' : 'L', n, a, ld) : 0;
+        lapack_int info = n ? LA(j, potrf, upper ? 'U' : 'L', n, a, ld) : 0;
         for (lapack_int c = 0; c < n; c++)
             for (lapack_int r = 0; r < n; r++)
                 if (upper ? r > c : r < c)
-                    td__la_set(a, r + (int64_t)c * ld, j->f64, 0.0);
+                    td__la_setx(j, a, r + (int64_t)c * ld, 0.0, 0.0);
         td__la_store(k->out[0], td__la_batch_ptr(k->out[0], j, b), a, ld, j->es);
         td__la_put(k->out[1], td__la_batch_ptr(k->out[1], j, b), info);
     }
