@@ -7,7 +7,7 @@
  * ("\"lt_cpu\" not implemented for 'ComplexFloat'", "clamp is not supported for complex
  * types", ...), so no kernel that does not understand complex ever sees one — whatever
  * arrives from the wire.  Rows with the flag may still refuse particular forms (div with
- * a rounding mode, in-place abs, scatter with multiply); those checks live here too.
+ * a rounding mode, in-place abs); those checks live here too.
  *
  * The views: VIEW_AS_REAL and VIEW_AS_COMPLEX reinterpret a storage as (re, im) pairs of
  * the real dtype and back, as torch.view_as_real/view_as_complex do; torch.real/imag are
@@ -39,6 +39,7 @@ static const char *kernel_name(const struct td_op_args *a, char *buf, size_t len
     case TD_OP_ERF: return "erf_vml_cpu";
     case TD_OP_LOG1P: return "log1p_vml_cpu";
     case TD_OP_EXPM1: return "expm1_vml_cpu";
+    case TD_OP_ERFINV: return "erfinv_vml_cpu";
     case TD_OP_ROUND: return "round_vml_cpu";
     case TD_OP_LGAMMA: return "lgamma_vml_cpu";
     case TD_OP_EXP2: return "exp2";
@@ -82,6 +83,18 @@ static enum td_code refuse(const struct td_op_args *a, enum td_dtype dt, struct 
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "signbit is not implemented for complex tensors.");
     case TD_OP_NANSUM:
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nansum does not support complex inputs");
+    case TD_OP_NANMEAN:
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "nanmean(): expected input to have floating point dtype but got %s",
+                             td_dtype_torch_name(dt));
+    case TD_OP_LOGSUMEXP:
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "logsumexp(): Expected floating point type for result tensor, but got: %s",
+                             td_dtype_torch_name(dt));
+    case TD_OP_MAX_DIM:
+    case TD_OP_MIN_DIM:
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s(): does not support complex input",
+                             a->op == TD_OP_MAX_DIM ? "max" : "min");
     case TD_OP_MULTINOMIAL:
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "multinomial only supports floating-point dtypes for input, got: %s",
@@ -111,11 +124,6 @@ static enum td_code check_flagged(const struct td_op_args *a, enum td_dtype dt, 
     case TD_OP_ABS:
         if (inplace && td_dtype_is_complex(a->in[0]->dtype))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "In-place abs is not supported for complex tensors.");
-        return TD_CODE_OK;
-    case TD_OP_SCATTER:
-        if (a->n_attr >= 2 && a->attrs[1] == 2)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"scatter_mul_\" not implemented for '%s'",
-                                 td_dtype_torch_name(dt));
         return TD_CODE_OK;
     default: return TD_CODE_OK;
     }

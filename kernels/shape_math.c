@@ -93,7 +93,7 @@ static enum td_code infer_lerp(const struct td_op_args *a, int64_t *sizes, int n
         if (a->in[i]->dtype != dt)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expected dtype %s for `%s` but got dtype %s",
                                  cpp_name(dt), i == 1 ? "end" : "weight", cpp_name(a->in[i]->dtype));
-    if (!td_dtype_is_float(dt))
+    if (!td_dtype_is_inexact(dt))
         return not_impl(a->n_in == 3 ? "lerp_kernel_tensor" : "lerp_kernel_scalar", dt, st);
     inf->compute_dtype = td__compute_dtype(dt);
     return td__elementwise_out(a, sizes, nd, dt, out, inf, st);
@@ -114,7 +114,7 @@ static enum td_code infer_mternary(const struct td_op_args *a, struct td_meta *o
         return infer_lerp(a, sizes, nd, out, inf, st);
     if (td__need_attrs(a, 2, st) || td__check_scalar(a->attrs, st))
         return st->code;
-    if (a->op == TD_OP_ADDCDIV && !td_dtype_is_float(a->in[1]->dtype) && !td_dtype_is_float(a->in[2]->dtype))
+    if (a->op == TD_OP_ADDCDIV && !td_dtype_is_inexact(a->in[1]->dtype) && !td_dtype_is_inexact(a->in[2]->dtype))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Integer division with addcdiv is no longer supported, and in a future  release "
                              "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
@@ -179,7 +179,7 @@ enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out,
         break;
     case TD_OP_CUMSUM:
     case TD_OP_CUMPROD:
-        odt = has_dtype ? want : td_dtype_is_float(odt) ? odt : TD_DTYPE_INT64;
+        odt = has_dtype ? want : td_dtype_is_inexact(odt) ? odt : TD_DTYPE_INT64;
         break;
     case TD_OP_LOGCUMSUMEXP:
         odt = want;
@@ -212,23 +212,25 @@ static enum td_code stat_dtype(const struct td_op_args *a, enum td_dtype in, enu
     switch (a->op) {
     case TD_OP_VAR:
     case TD_OP_STD:
-        if (!td_dtype_is_float(in))
+        if (!td_dtype_is_inexact(in))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "std and var only support floating point and complex dtypes");
+        *odt = td_dtype_to_real(in); /* |x - mean|^2 is real */
         break;
     case TD_OP_VAR_MEAN:
     case TD_OP_STD_MEAN:
-        if (!td_dtype_is_float(in))
+        if (!td_dtype_is_inexact(in))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "%s only support floating point and complex dtypes", td_op_name(a->op));
+        *odt = td_dtype_to_real(in); /* the mean (output 1) keeps the input dtype */
         break;
     case TD_OP_LOGSUMEXP: *odt = td_dtype_is_float(in) ? in : a->default_float; break;
     case TD_OP_NORM:
-        if (!td_dtype_is_float(in))
+        if (!td_dtype_is_inexact(in))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "norm(): input dtype should be either floating point or complex. Got %s instead.",
                                  td_dtype_torch_name(in));
-        *odt = want;
+        *odt = td_dtype_to_real(want); /* a complex input's norm is real (dtype= names the precision) */
         break;
     case TD_OP_NANSUM: *odt = has ? want : td_dtype_is_float(in) ? in : TD_DTYPE_INT64; break;
     case TD_OP_NANMEAN:
@@ -301,12 +303,17 @@ enum td_code td__infer_math_stat(const struct td_op_args *a, struct td_meta *out
     }
     bool cast_in = a->op == TD_OP_LOGSUMEXP || a->op == TD_OP_NORM || a->op == TD_OP_NANSUM ||
                    a->op == TD_OP_NANMEAN;
-    inf->compute_dtype = td__compute_dtype(cast_in ? odt : x->dtype);
+    bool cx = td_dtype_is_complex(x->dtype);
+    enum td_dtype cdt = cast_in ? odt : x->dtype;
+    if (cx && a->op == TD_OP_NORM)
+        cdt = td_dtype_to_complex(odt); /* |z| is taken in the requested precision */
+    inf->compute_dtype = td__compute_dtype(cdt);
     inf->n_out = td_op_table[a->op].n_out;
     if (td_meta_contiguous(&out[0], odt, ond, sizes, st))
         return st->code;
     if (inf->n_out == 1)
         return TD_CODE_OK;
     bool idx = a->op == TD_OP_MEDIAN_DIM || a->op == TD_OP_MODE;
-    return td_meta_contiguous(&out[1], idx ? TD_DTYPE_INT64 : odt, ond, sizes, st);
+    bool mean = a->op == TD_OP_VAR_MEAN || a->op == TD_OP_STD_MEAN;
+    return td_meta_contiguous(&out[1], idx ? TD_DTYPE_INT64 : mean ? x->dtype : odt, ond, sizes, st);
 }

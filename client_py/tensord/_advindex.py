@@ -274,7 +274,7 @@ def _scatter(input, dim, index, src, value, reduce, inplace, fname):
     if reduce not in _REDUCE:
         raise RuntimeError("reduce argument must be either add or multiply.")
     if not isinstance(src, TB):
-        if not is_scalar(src):
+        if not (is_scalar(src) or F.is_complex_scalar(src)):
             raise _type_error(fname, "src", 4, src)
         src = _expand(_scalar_tensor(src, input.dtype), index.shape)
         if index.ndim == 0:
@@ -416,7 +416,7 @@ def _index_fill(self, dim, index, value, inplace):
     if isinstance(value, TB) and value.ndim != 0:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with %d "
                            "dimension(s)." % value.ndim)
-    if not isinstance(value, TB) and not is_scalar(value):
+    if not isinstance(value, TB) and not (is_scalar(value) or F.is_complex_scalar(value)):
         raise _type_error(fname, "value", 3, value, "Number")
     idx = _index_vector(index, fname)
     d = wrap_dim(dim, self.ndim)
@@ -516,7 +516,7 @@ def _mask_value(input, value, fname):
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with %d "
                                "dimension(s)." % value.ndim)
         return F.cast(value, input.dtype)
-    if not is_scalar(value):
+    if not (is_scalar(value) or F.is_complex_scalar(value)):
         raise _type_error(fname, "value", 3, value, "Number")
     return _scalar_tensor(value, input.dtype)
 
@@ -648,6 +648,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     _check_tensor(input, "kthvalue")
+    if input.dtype.is_complex:
+        raise RuntimeError("\"kthvalue_cpu\" not implemented for '%s'" % input.dtype._torch_name)
     k = index_int(k)
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
@@ -757,6 +759,8 @@ def _unique_dim(input, dim, consecutive, return_inverse, return_counts, argname)
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     _check_tensor(input, "unique")
+    if input.dtype.is_complex:
+        raise RuntimeError("\"unique\" not implemented for '%s'" % input.dtype._torch_name)
     if dim is not None:
         return _unique_dim(input, dim, False, return_inverse, return_counts,
                            "unique_dim(): argument 'dim' (position 2)")
@@ -774,6 +778,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     _check_tensor(input, "unique_consecutive")
+    if input.dtype.is_complex:
+        raise RuntimeError("\"unique\" not implemented for '%s'" % input.dtype._torch_name)
     if dim is not None:
         return _unique_dim(input, dim, True, return_inverse, return_counts,
                            "unique_consecutive(): argument 'dim'")
@@ -789,6 +795,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 def bincount(input, weights=None, minlength=0):
     _check_tensor(input, "bincount")
+    if input.dtype.is_complex:
+        raise RuntimeError("\"bincount_cpu\" not implemented for '%s'" % input.dtype._torch_name)
     minlength = index_int(minlength)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")

@@ -105,6 +105,8 @@ def _fminmax(name, pick):
     def f(input, other, *, out=None):
         _check(input, name)
         _check(other, name, "other", 2)
+        if input.dtype.is_complex or other.dtype.is_complex:
+            raise RuntimeError("%s not implemented for complex tensors." % name)
         m = pick(input, other)
         r = _T.where(_T.isnan(other), input, m) if m.dtype.is_floating_point else m
         if m.dtype.is_floating_point:
@@ -182,11 +184,12 @@ def _unary_float(name, body, allow_half=True, kernel=None):
         _check(input, name)
         if not allow_half and input.dtype in (_F16,):
             raise _not_impl(kernel or name + "_cpu", input.dtype)
-        x = input if input.dtype.is_floating_point else F.cast(input, get_default_dtype())
+        keep = input.dtype.is_floating_point or (input.dtype.is_complex and name == "sinc")
+        x = input if keep else F.cast(input, get_default_dtype())
         return F._out(body(x), out)
 
     def f_(self):
-        if not self.dtype.is_floating_point:
+        if not (self.dtype.is_floating_point or (self.dtype.is_complex and name == "sinc")):
             raise RuntimeError("result type Float can't be cast to the desired output type %s" % self.dtype._torch_name)
         return F.copy_(self, f(self))
     f.__name__ = f.__qualname__ = name
@@ -196,7 +199,8 @@ def _unary_float(name, body, allow_half=True, kernel=None):
 
 def _sinc(x):
     px = _T.mul(x, _math.pi)
-    wide = F.cast(px, _F64) if x.dtype is not _F64 else px
+    wide_dt = DTYPES[11] if x.dtype.is_complex else _F64  # complex sinc: sin(pi z) / (pi z) too
+    wide = F.cast(px, wide_dt) if x.dtype is not wide_dt else px
     r = _T.div(_T.sin(wide), wide)
     r = _T.where(x == 0, _scalar_t(1.0, r.dtype), r)
     return F.cast(r, x.dtype)
@@ -213,6 +217,8 @@ for _n, _b, _h in (("deg2rad", lambda x: _T.mul(x, _math.pi / 180.0), True),
 def heaviside(input, values, *, out=None):
     _check(input, "heaviside")
     _check(values, "heaviside", "values", 2)
+    if input.dtype.is_complex or values.dtype.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     dt = input.dtype
@@ -449,10 +455,14 @@ def _factory_dtype(dtype, fname):
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    dt = _factory_dtype(dtype, "logspace")
+    cx = any(F.is_complex_scalar(v.item() if isinstance(v, F.TB) else v) for v in (start, end, base))
+    dt = _factory_dtype(dtype, "logspace") if dtype is not None or not cx else get_default_dtype().to_complex()
     steps = F.index_int(steps)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    if cx:  # complex endpoints: base ** (complex linspace), in complex128 then cast
+        lin = _T.linspace(start, end, steps, dtype=DTYPES[11])
+        return F._out(F.cast(_T.pow(base, lin), dt), out)
     lin = _T.linspace(builtins.float(start), builtins.float(end), steps, dtype=_F64)
     r = _T.pow(builtins.float(base), lin)
     if dt in _INTS:

@@ -56,7 +56,7 @@ def dist(input, other, p=2):
     _check(input, "dist")
     _check(other, "dist", "other", 2)
     d = _T.sub(input, other)
-    if not d.dtype.is_floating_point:
+    if not (d.dtype.is_floating_point or d.dtype.is_complex):
         raise RuntimeError("norm(): input dtype should be either floating point or complex. Got %s instead."
                            % d.dtype._torch_name)
     return _T.linalg.vector_norm(d, builtins.float(p))

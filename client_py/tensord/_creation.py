@@ -385,8 +385,25 @@ def _f64_bits(v):
     return _struct.unpack("<q", _struct.pack("<d", builtins.float(v)))[0]
 
 
+def _cnum(v):
+    v = v.item() if isinstance(v, TB) else v
+    return builtins.complex(v) if is_complex_scalar(v) else None
+
+
 @_factory_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    cs, ce = _cnum(start), _cnum(end)
+    if cs is not None or ce is not None:
+        # complex endpoints: torch's complex step is (end - start) / (steps - 1) part by part
+        cs = builtins.complex(_num(start, "start")) if cs is None else cs
+        ce = builtins.complex(_num(end, "end")) if ce is None else ce
+        dt = dtype or get_default_dtype().to_complex()
+        rdt = dt.to_real() if dt.is_complex else dt
+        re = linspace(cs.real, ce.real, steps, dtype=rdt, device=device)
+        im = linspace(cs.imag, ce.imag, steps, dtype=rdt, device=device)
+        from ._complex import from_parts
+        r = from_parts(re, im) if dt.is_complex else cast(from_parts(re, im), dt)
+        return _finish(r, requires_grad)
     start, end = _num(start, "start"), _num(end, "end")
     steps = index_int(steps)
     _common(dtype, device, "linspace")

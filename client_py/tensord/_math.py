@@ -167,15 +167,25 @@ _export("fmod", fmod, inplace=fmod_)  # noqa: F821
 
 # ---------------------------------------------------------------- ternary
 
+def _cweight(input, weight):
+    # a complex scalar travels as a 0-d tensor of input's dtype (scalar attributes are real)
+    if F.is_complex_scalar(weight) and isinstance(input, TB) and input.dtype.is_complex:
+        from ._creation import full
+        return full((), builtins.complex(weight), dtype=input.dtype)
+    return weight
+
+
 def lerp(input, end, weight, *, out=None):
     F._check_tensor(input, "lerp")
     F._check_tensor(end, "lerp", "end", 2)
+    weight = _cweight(input, weight)
     if isinstance(weight, TB):
         return F._out(_C.op(O.LERP, (input, end, weight), (), 0)[0], out)
     return F._out(_C.op(O.LERP, (input, end), list(F.scalar_words(weight, "lerp", "weight", 3)), 0)[0], out)
 
 
 def lerp_(self, end, weight):
+    weight = _cweight(self, weight)
     if isinstance(weight, TB):
         _C.op(O.LERP, (self, end, weight), (), INPLACE)
     else:
@@ -196,8 +206,8 @@ _ADDCDIV_MSG = (
 
 def _check_addcdiv(opn, t1, t2):
     # the C layer has the same check, but its status message is capped at 256 bytes
-    if opn == O.ADDCDIV and isinstance(t1, TB) and isinstance(t2, TB) and not t1.dtype.is_floating_point \
-            and not t2.dtype.is_floating_point:
+    inexact = lambda t: t.dtype.is_floating_point or t.dtype.is_complex
+    if opn == O.ADDCDIV and isinstance(t1, TB) and isinstance(t2, TB) and not inexact(t1) and not inexact(t2):
         raise RuntimeError(_ADDCDIV_MSG)
 
 
@@ -210,12 +220,20 @@ def _addc(opn, name):
         F._check_tensor(tensor1, name, "tensor1", 2)
         F._check_tensor(tensor2, name, "tensor2", 3)
         _check_addcdiv(opn, tensor1, tensor2)
+        if F.is_complex_scalar(value):
+            return F._out(F.add(input, scaled(value, tensor1, tensor2)), out)
         return F._out(_C.op(opn, (input, tensor1, tensor2), attrs(value), 0)[0], out)
 
     def f_(self, tensor1, tensor2, *, value=1):
         _check_addcdiv(opn, tensor1, tensor2)
+        if F.is_complex_scalar(value):
+            return F.add_(self, scaled(value, tensor1, tensor2))
         _C.op(opn, (self, tensor1, tensor2), attrs(value), INPLACE)
         return self
+
+    def scaled(value, t1, t2):
+        # a complex value (the wire's scalar is real): torch's value * t1 * t2 (or / t2), composed
+        return (F.mul if opn == O.ADDCMUL else F.div)(F.mul(t1, value), t2)
     f.__name__ = f.__qualname__ = name
     return f, f_
 

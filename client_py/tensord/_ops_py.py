@@ -42,6 +42,8 @@ def _complex_operand(t, v):
 def _pyscalar(v):
     if isinstance(v, _NUMBER):
         return v
+    if is_complex_scalar(v):
+        return builtins.complex(v)
     if isinstance(v, (_np.bool_, _np.integer, _np.floating)):
         return v.item()
     raise TypeError
@@ -150,7 +152,17 @@ def _alpha_words(a, b, alpha, fname):
     return tuple(_C.scalar(_pyscalar(alpha)))
 
 
+def _complex_alpha(a, b, alpha):
+    """other * alpha for a complex alpha (the wire's alpha is real), as torch's a + alpha * b."""
+    cx = lambda v: (isinstance(v, TB) and v.dtype.is_complex) or is_complex_scalar(v)
+    if not (cx(a) or cx(b)):
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    return mul(b, alpha) if isinstance(b, TB) else b * alpha
+
+
 def add(input, other, *, alpha=1, out=None):
+    if is_complex_scalar(alpha):
+        return _out(binary(O.ADD, input, _complex_alpha(input, other, alpha), "add"), out)
     return _out(binary(O.ADD, input, other, "add", _alpha_words(input, other, alpha, "add")), out)
 
 
@@ -167,6 +179,8 @@ def _no_bool_scalar(other):
 def sub(input, other, *, alpha=1, out=None):
     _no_bool_scalar(other)
     _no_bool_scalar(input)
+    if is_complex_scalar(alpha):
+        return _out(binary(O.SUB, input, _complex_alpha(input, other, alpha), "sub"), out)
     return _out(binary(O.SUB, input, other, "sub", _alpha_words(input, other, alpha, "sub")), out)
 
 
@@ -174,11 +188,15 @@ subtract = sub
 
 
 def add_(self, other, *, alpha=1):
+    if is_complex_scalar(alpha):
+        return binary(O.ADD, self, _complex_alpha(self, other, alpha), "add_", inplace=True)
     return binary(O.ADD, self, other, "add_", _alpha_words(self, other, alpha, "add_"), inplace=True)
 
 
 def sub_(self, other, *, alpha=1):
     _no_bool_scalar(other)
+    if is_complex_scalar(alpha):
+        return binary(O.SUB, self, _complex_alpha(self, other, alpha), "sub_", inplace=True)
     return binary(O.SUB, self, other, "sub_", _alpha_words(self, other, alpha, "sub_"), inplace=True)
 
 
@@ -496,11 +514,19 @@ def amin(input, dim=(), keepdim=False, *, out=None):
     return _out(_reduce(O.AMIN, input, dim, keepdim, name="amin"), out, "amin")
 
 
+def _truthy(input):
+    # torch 1.13's all/any cast a complex input to bool first, which keeps only the real part
+    # (with the "discards the imaginary part" warning); count_nonzero/nonzero/logical_* test z != 0
+    return cast(input, DTYPES[9]) if isinstance(input, TB) and input.dtype.is_complex else input
+
+
 def all(input, dim=None, keepdim=False, *, out=None):
+    input = _truthy(input)
     return _out(_reduce(O.ALL, input, dim, keepdim, name="all"), out, "all")
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
+    input = _truthy(input)
     return _out(_reduce(O.ANY, input, dim, keepdim, name="any"), out, "any")
 
 
@@ -573,11 +599,19 @@ def _minmax_out(name, r, out):
     return _outs(r, out, name) if isinstance(r, tuple) else _out(r, out, name)
 
 
+def _no_complex_all(input, name, dim):
+    # torch names its all-elements kernel here; the C gate cannot tell max() from amax()
+    if dim is None and isinstance(input, TB) and input.dtype.is_complex:
+        raise RuntimeError("\"%s_all\" not implemented for '%s'" % (name, input.dtype._torch_name))
+
+
 def max(input, dim=None, keepdim=False, *, out=None):
+    _no_complex_all(input, "max", dim)
     return _minmax_out("max", _minmax("max", O.AMAX, O.MAX_DIM, return_types.max, maximum, input, dim, keepdim), out)
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
+    _no_complex_all(input, "min", dim)
     return _minmax_out("min", _minmax("min", O.AMIN, O.MIN_DIM, return_types.min, minimum, input, dim, keepdim), out)
 
 

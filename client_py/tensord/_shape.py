@@ -252,6 +252,8 @@ def rot90(input, k=1, dims=(0, 1)):
 
 def tile(input, dims):
     F._check_tensor(input, "tile")
+    if isinstance(dims, builtins.int) and not isinstance(dims, builtins.bool):
+        dims = (dims,)  # torch's int[] argument takes a single int
     if not isinstance(dims, (tuple, list)):
         raise TypeError("tile(): argument 'dims' (position 2) must be tuple of ints, not %s" % type(dims).__name__)
     dims = [_int(x) for x in dims]

@@ -81,8 +81,22 @@ static void acc(enum td_dtype dt, char *d, const char *s, bool mul)
         *d = (char)(mul ? (a && b) : (a || b));
         break;
     }
+#define ACC_CX(T)                                                                       \
+    {                                                                                   \
+        T a[2], b[2];                                                                   \
+        memcpy(a, d, sizeof a);                                                         \
+        memcpy(b, s, sizeof b);                                                         \
+        T re = mul ? a[0] * b[0] - a[1] * b[1] : a[0] + b[0];                           \
+        a[1] = mul ? a[0] * b[1] + a[1] * b[0] : a[1] + b[1];                           \
+        a[0] = re;                                                                      \
+        memcpy(d, a, sizeof a);                                                         \
+        break;                                                                          \
+    }
+    case TD_DTYPE_COMPLEX64: ACC_CX(float)    /* torch 1.13's textbook product */
+    case TD_DTYPE_COMPLEX128: ACC_CX(double)
     default: break;
     }
+#undef ACC_CX
 #undef ACC
 }
 

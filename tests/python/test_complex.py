@@ -379,3 +379,152 @@ def test_repr_summarized_and_empty():
     assert repr(td.zeros(0, 2, dtype=td.complex128)) == repr(torch.zeros(0, 2, dtype=torch.complex128))
     r = cdata((3, 5)).astype(np.complex64)
     assert repr(td.tensor(r)) == repr(torch.tensor(r))
+
+
+# ---------------------------------------------------------------- elementwise and reductions added later
+
+def _shapes_nc(name):
+    """(td, torch) pairs: contiguous, transposed (non-contiguous) and a strided slice."""
+    x, tx = cpair((4, 5), name)
+    return [(x, tx), (x.t(), tx.t()), (x[::2, 1:], tx[::2, 1:])]
+
+
+@pytest.mark.parametrize("name", CDT)
+def test_cumulative_and_statistics(name):
+    tol = dict(rtol=1e-4, atol=1e-4) if name == "complex64" else None
+    for x, tx in _shapes_nc(name):
+        for f in (lambda t: t.cumsum(0), lambda t: t.cumsum(-1), lambda t: t.cumprod(1), lambda t: t.cumprod(-2),
+                  lambda t: t.var(), lambda t: t.std(1), lambda t: t.var(0, unbiased=False, keepdim=True),
+                  lambda t: t.var(1, correction=0), lambda t: t.norm(), lambda t: t.norm(1, 0), lambda t: t.norm(3),
+                  lambda t: t.norm(float("inf")), lambda t: t.norm(float("-inf"), 1), lambda t: t.norm(0),
+                  lambda t: t.abs(), lambda t: t.sgn(), lambda t: t.angle(), lambda t: t.reciprocal(),
+                  lambda t: t.square(), lambda t: t.pow(1 + 1j), lambda t: t.prod(1), lambda t: t.sum(0),
+                  lambda t: t.mean(1, keepdim=True)):
+            same(f(x), f(tx), tol)
+        for f in (lambda m, t: m.var_mean(t, 1), lambda m, t: m.std_mean(t), lambda m, t: m.std_mean(t, 0, True)):
+            for g, w in zip(f(td, x), f(torch, tx)):
+                same(g, w, tol)
+        for f in (lambda m, t: m.linalg.vector_norm(t), lambda m, t: m.linalg.vector_norm(t, 3, 1),
+                  lambda m, t: m.linalg.vector_norm(t, float("inf")), lambda m, t: m.linalg.vector_norm(t, 0),
+                  lambda m, t: m.linalg.vector_norm(t, -1, 0),
+                  lambda m, t: m.linalg.vector_norm(t, dtype=getattr(m, "complex128")),
+                  lambda m, t: m.linalg.matrix_norm(t), lambda m, t: m.linalg.matrix_norm(t, 1),
+                  lambda m, t: m.linalg.matrix_norm(t, float("-inf")), lambda m, t: m.linalg.norm(t),
+                  lambda m, t: m.dist(t, t * 1j), lambda m, t: m.dist(t, t.conj(), 3),
+                  lambda m, t: m.cumsum(t, 0, dtype=getattr(m, "complex128"))):
+            same(f(td, x), f(torch, tx), tol)
+    y = td.zeros(3, dtype=getattr(td, name))
+    ty = torch.zeros(3, dtype=getattr(torch, name))
+    same(y.cumsum_(0), ty.cumsum_(0))
+    same(td.arange(4).cumsum(0, dtype=td.complex64), torch.arange(4).cumsum(0, dtype=torch.complex64))
+    same(td.arange(4).mean(dtype=getattr(td, name)), torch.arange(4).mean(dtype=getattr(torch, name)))
+    same(td.arange(1, 5).prod(dtype=getattr(td, name)), torch.arange(1, 5).prod(dtype=getattr(torch, name)))
+    e, te = td.zeros(0, 3, dtype=getattr(td, name)), torch.zeros(0, 3, dtype=getattr(torch, name))
+    same(e.var(0), te.var(0))
+    same(e.norm(), te.norm())
+
+
+SPECIAL = [complex(np.nan, 1), complex(1, np.inf), complex(-np.inf, 0), 1 + 1j, 0j, 1j, -2.5 + 0j]
+
+
+@pytest.mark.parametrize("name", CDT)
+def test_nonzero_and_logical(name):
+    for x, tx in _shapes_nc(name) + [(td.tensor(np.array(SPECIAL, dtype=name)), torch.tensor(np.array(SPECIAL, dtype=name)))]:
+        x = td.where(x.real > 0.3, td.zeros((), dtype=x.dtype), x) if x.ndim == 2 else x
+        tx = torch.where(tx.real > 0.3, torch.zeros((), dtype=tx.dtype), tx) if tx.ndim == 2 else tx
+        x = td.where(x.real < -0.5, x.imag * 1j, x) if x.ndim == 2 else x  # pure imaginary values
+        tx = torch.where(tx.real < -0.5, tx.imag * 1j, tx) if tx.ndim == 2 else tx
+        for f in (lambda m, t: m.count_nonzero(t), lambda m, t: m.count_nonzero(t, 0), lambda m, t: t.nonzero(),
+                  lambda m, t: m.argwhere(t), lambda m, t: t[t != 0], lambda m, t: t.masked_select(t.imag > 0),
+                  lambda m, t: m.logical_not(t), lambda m, t: m.logical_and(t, t.real),
+                  lambda m, t: m.logical_or(t, t * 0), lambda m, t: m.logical_xor(t, t.conj().imag),
+                  lambda m, t: t.logical_and(m.ones(t.shape[-1], dtype=m.bool)), lambda m, t: t.isclose(t),
+                  lambda m, t: m.isclose(t, t + 1e-9j, equal_nan=True)):
+            same(f(td, x), f(torch, tx))
+        for f in (lambda m, t: t.all(), lambda m, t: t.any(), lambda m, t: t.all(-1)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch 1.13 casts to bool: real part only
+                same(f(td, x), f(torch, tx))
+        for g, w in zip(x.nonzero(as_tuple=True), tx.nonzero(as_tuple=True)):
+            same(g, w)
+        assert td.allclose(x, x.clone(), equal_nan=True) == torch.allclose(tx, tx.clone(), equal_nan=True)
+
+
+@pytest.mark.parametrize("name", CDT)
+def test_ternary_and_alpha(name):
+    tol = dict(rtol=1e-4, atol=1e-5) if name == "complex64" else None
+    a, ta = cpair((3, 4), name)
+    b, tb = cpair((4,), name)
+    w, tw = cpair((3, 1), name)
+    for f in (lambda m, x, y, z: m.lerp(x, y, 0.3), lambda m, x, y, z: m.lerp(x, y, 0.7),
+              lambda m, x, y, z: m.lerp(x, y, 0.3 + 0.6j), lambda m, x, y, z: m.lerp(x, y, z),
+              lambda m, x, y, z: m.lerp(x.t(), x.t() * 2, 0.1j),
+              lambda m, x, y, z: m.addcmul(x, y, z), lambda m, x, y, z: m.addcmul(x, y, z, value=2),
+              lambda m, x, y, z: m.addcmul(x, y, z, value=1j), lambda m, x, y, z: m.addcdiv(x, y, z, value=0.5),
+              lambda m, x, y, z: m.addcdiv(x, y, z, value=2 - 1j), lambda m, x, y, z: m.addcdiv(x.t(), z.t(), x.t() + 1, value=3),
+              lambda m, x, y, z: m.add(x, y, alpha=1j), lambda m, x, y, z: m.sub(x, y, alpha=2 - 1j),
+              lambda m, x, y, z: x.add(2, alpha=1j), lambda m, x, y, z: m.add(x, m.ones(4), alpha=0.5j),
+              lambda m, x, y, z: x.clone().add_(y, alpha=-1j), lambda m, x, y, z: x.clone().sub_(y, alpha=1j),
+              lambda m, x, y, z: x.clone().lerp_(y, 0.2j), lambda m, x, y, z: x.clone().addcmul_(y, z, value=1j),
+              lambda m, x, y, z: m.linspace(0, 1 + 1j, 5), lambda m, x, y, z: m.linspace(-1j, 2, 7),
+              lambda m, x, y, z: m.linspace(1 + 1j, 3 - 2j, 4, dtype=m.complex128),
+              lambda m, x, y, z: m.logspace(0, 1 + 1j, 5), lambda m, x, y, z: m.logspace(1j, 2, 3, base=2)):
+        same(f(td, a, b, w), f(torch, ta, tb, tw), tol)
+    assert_raises_like(lambda: td.add(td.ones(2), td.ones(2), alpha=1j),
+                       lambda: torch.add(torch.ones(2), torch.ones(2), alpha=1j))
+
+
+@pytest.mark.parametrize("name", CDT)
+def test_fills_and_index_ops(name):
+    x, tx = cpair((3, 4), name)
+    idx, tidx = td.tensor([[0, 2], [1, 1], [0, 0]]), torch.tensor([[0, 2], [1, 1], [0, 0]])
+    m, tm = x.real > 0, tx.real > 0
+    for f in (lambda t, i, k: t.masked_fill(k, 1j), lambda t, i, k: t.masked_fill(k, 2),
+              lambda t, i, k: t.index_fill(1, i[:, 0], 2 - 1j), lambda t, i, k: t.clone().fill_(3j),
+              lambda t, i, k: t.clone().masked_fill_(k, -1j),
+              lambda t, i, k: t.scatter(1, i, t[:, :2], reduce="multiply"),
+              lambda t, i, k: t.scatter(1, i, 2j, reduce="multiply"), lambda t, i, k: t.scatter(1, i, 1j),
+              lambda t, i, k: t.scatter(1, i, t[:, 1:3], reduce="add"),
+              lambda t, i, k: t.clone().scatter_(0, i[:2], t[:2, :2] * 1j, reduce="multiply"),
+              lambda t, i, k: t.index_add(0, i[:, 0], t * 1j), lambda t, i, k: t.index_add(1, i[0], t[:, :2], alpha=2),
+              lambda t, i, k: t.index_add(1, i[0], t[:, :2], alpha=1j),
+              lambda t, i, k: t.index_copy(0, i[:, 1][:2], t[:2] * 2), lambda t, i, k: t.take(i),
+              lambda t, i, k: t.clone().put_(i, t[:, :2] * 1j), lambda t, i, k: t.clone().put_(i, t[:, :2], True),
+              lambda t, i, k: t.flip(1), lambda t, i, k: t.roll(1), lambda t, i, k: t.roll(2, 1),
+              lambda t, i, k: t.repeat(2, 1), lambda t, i, k: t.tile(2), lambda t, i, k: t.t().tile((2, 1)),
+              lambda t, i, k: t.t().flip(0), lambda t, i, k: t.masked_select(k)):
+        same(f(x, idx, m), f(tx, tidx, tm))
+    for f in (lambda mod, t, k: mod.where(k, 1j, 2.0), lambda mod, t, k: mod.where(k, t, 1 - 1j),
+              lambda mod, t, k: mod.where(k, 1j, t.t().t())):
+        same(f(td, x, m), f(torch, tx, tm))
+    same(td.sinc(x), torch.sinc(tx), dict(rtol=1e-4, atol=1e-5) if name == "complex64" else None)
+
+
+def test_division_like_torch():
+    """torch 1.13 divides and multiplies complex numbers with the textbook formulas."""
+    a = np.array([1 + 1j, 1 + 0j, complex(np.inf, 0), 1e30 + 1e30j, 0j, 2 + 3j, complex(np.inf, np.inf)])
+    b = np.array([0j, 0j, 1 + 0j, 1e30 + 1e30j, 0j, complex(np.inf, 0), 1 + 1j])
+    for name in CDT:
+        x, y = td.tensor(a.astype(name)), td.tensor(b.astype(name))
+        tx, ty = torch.tensor(a.astype(name)), torch.tensor(b.astype(name))
+        same(x[:1] / y[:1], tx[:1] / ty[:1])
+        for i in range(len(a)):  # one element at a time: torch's scalar (not vectorized) path
+            same(x[i:i + 1] / y[i:i + 1], tx[i:i + 1] / ty[i:i + 1])
+            same(x[i:i + 1] * y[i:i + 1], tx[i:i + 1] * ty[i:i + 1])
+        same(td.tensor([0j, 2j], dtype=x.dtype).reciprocal(), torch.tensor([0j, 2j], dtype=tx.dtype).reciprocal())
+
+
+MORE_REFUSED = [
+    ("logcumsumexp", lambda m, x: x.logcumsumexp(0)), ("exp2", lambda m, x: x.exp2()),
+    ("expm1", lambda m, x: x.expm1()), ("log1p", lambda m, x: x.log1p()), ("cummax", lambda m, x: x.cummax(0)),
+    ("median", lambda m, x: x.median()), ("topk", lambda m, x: x.topk(1)), ("aminmax", lambda m, x: x.aminmax()),
+    ("argsort", lambda m, x: x.argsort()), ("mode", lambda m, x: x.mode()), ("softmax", lambda m, x: x.softmax(0)),
+    ("heaviside", lambda m, x: m.heaviside(x, x)), ("msort", lambda m, x: m.msort(x)),
+    ("nanmedian", lambda m, x: x.nanmedian()),
+]
+
+
+@pytest.mark.parametrize("case", MORE_REFUSED, ids=[c[0] for c in MORE_REFUSED])
+def test_more_refusals(case):
+    x, tx = cpair((3,))
+    assert_raises_like(lambda: case[1](td, x), lambda: case[1](torch, tx))
