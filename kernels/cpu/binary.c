@@ -221,16 +221,9 @@ BIN_ARITH(GEN_ARITH)
     GEN_CMP1(nm##_b, bool, uint32_t, , PRE_B, E)
 BIN_CMP(GEN_CMP)
 
-#define TAB_ROW(nm, S)                                                                    \
-    {                                                                                     \
-        [TD_DTYPE_FLOAT32] = nm##_f32##S, [TD_DTYPE_FLOAT64] = nm##_f64##S,               \
-        [TD_DTYPE_INT64] = nm##_i64##S, [TD_DTYPE_INT32] = nm##_i32##S,                   \
-        [TD_DTYPE_INT16] = nm##_i16##S, [TD_DTYPE_INT8] = nm##_i8##S,                     \
-        [TD_DTYPE_UINT8] = nm##_u8##S, [TD_DTYPE_BOOL] = nm##_b##S,                       \
-    },
-#define ARITH_ROW(nm, ...) TAB_ROW(nm, )
-#define CMP_ROW(nm, E) TAB_ROW(nm, )
-#define CMPS_ROW(nm, E) TAB_ROW(nm, s)
+#define ARITH_ROW(nm, ...) TD_DTYPE_TAB_ROW(nm, )
+#define CMP_ROW(nm, E) TD_DTYPE_TAB_ROW(nm, )
+#define CMPS_ROW(nm, E) TD_DTYPE_TAB_ROW(nm, s)
 #define ARITH_ENUM(nm, ...) B_##nm,
 #define CMP_ENUM(nm, E) C_##nm,
 #define ARITH_KINDS(nm, K, ...) K,

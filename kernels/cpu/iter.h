@@ -46,6 +46,16 @@
 
 typedef void (*td_loop_fn)(void *ctx, char **ptr, const int64_t *stride, int64_t n);
 
+/* One row of a loop table indexed by enum td_dtype: the functions nm##_<sfx>##S stamped
+ * for the eight compute dtypes of TD_COMPUTE_TYPES (float16/bfloat16 run as float32). */
+#define TD_DTYPE_TAB_ROW(nm, S)                                                           \
+    {                                                                                     \
+        [TD_DTYPE_FLOAT32] = nm##_f32##S, [TD_DTYPE_FLOAT64] = nm##_f64##S,               \
+        [TD_DTYPE_INT64] = nm##_i64##S, [TD_DTYPE_INT32] = nm##_i32##S,                   \
+        [TD_DTYPE_INT16] = nm##_i16##S, [TD_DTYPE_INT8] = nm##_i8##S,                     \
+        [TD_DTYPE_UINT8] = nm##_u8##S, [TD_DTYPE_BOOL] = nm##_b##S,                       \
+    },
+
 struct td_iter {
     int nop, ndim;
     int64_t numel;

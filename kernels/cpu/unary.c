@@ -91,15 +91,8 @@
     UN_LOOP2(nm##_b, bool, uint32_t, , EB)
 UN_OPS(GEN_UN)
 
-#define TAB_ROW(nm, S)                                                                    \
-    {                                                                                     \
-        [TD_DTYPE_FLOAT32] = nm##_f32##S, [TD_DTYPE_FLOAT64] = nm##_f64##S,               \
-        [TD_DTYPE_INT64] = nm##_i64##S, [TD_DTYPE_INT32] = nm##_i32##S,                   \
-        [TD_DTYPE_INT16] = nm##_i16##S, [TD_DTYPE_INT8] = nm##_i8##S,                     \
-        [TD_DTYPE_UINT8] = nm##_u8##S, [TD_DTYPE_BOOL] = nm##_b##S,                       \
-    },
-#define SAME_ROW(nm, ...) TAB_ROW(nm, )
-#define BOOL_ROW(nm, ...) TAB_ROW(nm, b)
+#define SAME_ROW(nm, ...) TD_DTYPE_TAB_ROW(nm, )
+#define BOOL_ROW(nm, ...) TD_DTYPE_TAB_ROW(nm, b)
 /* ---- float32 vector paths: X(name, vector expression of v, lanes the vector handles) */
 #define ALL_OK(v) ((vm_i4)(v) == (vm_i4)(v))
 #define VEC_F32_OPS(X)                                   \
