@@ -47,6 +47,10 @@ cdouble = complex128
 cpu_device = device("cpu")
 strided = "torch.strided"
 
+import math as _math
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan  # as torch.pi ...
+
 _C.set_classes(Tensor, Size, _DTYPES)
 
 

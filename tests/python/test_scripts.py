@@ -1,0 +1,145 @@
+"""Ordinary PyTorch tensor code, run unchanged: each script below is executed twice,
+once with `torch` bound to PyTorch 1.13 and once bound to tensord, and every value it
+reports must agree.  The scripts use no autograd (tensord has none yet): gradients are
+written out by hand, as numerical code often does."""
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import tensord
+
+SCRIPTS = {
+    "linear_regression_gd": """
+        g = torch.Generator().manual_seed(0)
+        X = torch.tensor(DATA_X)
+        y = X @ torch.tensor([1.5, -2.0, 0.5]) + 0.25
+        w = torch.zeros(3)
+        b = torch.tensor(0.0)
+        for step in range(200):
+            pred = X @ w + b
+            err = pred - y
+            w -= 0.1 * (X.T @ err) / X.shape[0]
+            b -= 0.1 * err.mean()
+        report(w, b, ((X @ w + b - y) ** 2).mean())
+    """,
+    "kmeans": """
+        pts = torch.tensor(DATA_PTS)
+        centers = pts[[0, 50, 100]].clone()
+        for it in range(10):
+            d = torch.cdist(pts, centers)
+            assign = d.argmin(dim=1)
+            for k in range(3):
+                members = pts[assign == k]
+                if members.shape[0] > 0:
+                    centers[k] = members.mean(dim=0)
+        report(centers, torch.bincount(assign, minlength=3))
+    """,
+    "pca_svd": """
+        A = torch.tensor(DATA_X)
+        A = A - A.mean(dim=0, keepdim=True)
+        U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+        explained = S ** 2 / (S ** 2).sum()
+        proj = A @ Vh.T[:, :2]
+        report(S, explained, proj.abs().sum(dim=0), torch.linalg.matrix_rank(A))
+    """,
+    "softmax_classifier_forward": """
+        X = torch.tensor(DATA_X, dtype=torch.float64)
+        W = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4)
+        logits = X @ W
+        p = torch.softmax(logits, dim=1)
+        labels = logits.argmax(dim=1)
+        nll = -torch.log_softmax(logits, dim=1).gather(1, labels[:, None]).mean()
+        top2 = torch.topk(p, 2, dim=1)
+        report(p.sum(dim=1), nll, top2.values[:5], top2.indices[:5], torch.unique(labels, return_counts=True))
+    """,
+    "solve_and_stats": """
+        A = torch.tensor(DATA_SPD)
+        b = torch.arange(4, dtype=A.dtype)
+        x = torch.linalg.solve(A, b)
+        L = torch.linalg.cholesky(A)
+        w, V = torch.linalg.eigh(A)
+        report(x, torch.dist(A @ x, b), torch.diagonal(L), w,
+               torch.var_mean(A, dim=0, correction=1), torch.quantile(A.flatten(), 0.3), torch.median(A))
+    """,
+    "image_like_ops": """
+        img = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8) / 100
+        x = torch.nn.functional.pad(img, (1, 1, 1, 1), mode="reflect")
+        patches = x.unfold(2, 3, 2).unfold(3, 3, 2)
+        pooled = patches.amax(dim=(-1, -2))
+        flipped = torch.flip(img, dims=[3])
+        rolled = torch.roll(img, shifts=(1, -2), dims=(2, 3))
+        mask = img > img.mean()
+        report(pooled.shape, pooled.sum(), (flipped - rolled).abs().max(), mask.sum(), img[mask].std(),
+               torch.where(mask, img, torch.zeros_like(img)).sum(dim=(2, 3)))
+    """,
+    "complex_fft_like": """
+        n = 8
+        k = torch.arange(n, dtype=torch.float64)
+        M = torch.exp(-2j * torch.pi * torch.outer(k, k) / n)
+        sig = torch.cos(2 * torch.pi * 2 * k / n) + 0.5 * torch.sin(2 * torch.pi * 3 * k / n)
+        spec = M @ sig.to(torch.complex128)
+        w = torch.linalg.eigvals(torch.tensor([[0.0, -1.0], [1.0, 0.0]]))
+        report(spec.abs(), spec.angle()[2:4], torch.view_as_real(spec)[2], w.imag.sort().values)  # bins 2, 3: the signal
+    """,
+    "dtype_juggling": """
+        a = torch.tensor([250, 5, 7], dtype=torch.uint8)
+        b = a + 10
+        c = a.to(torch.int16) * 300
+        d = torch.tensor([1.5, -2.5, 3.5]).round()
+        e = torch.tensor([7, -7]) // 2
+        f = torch.full((2, 2), 3, dtype=torch.float16) / 7
+        g = torch.tensor([1, 2, 3]).float().cumsum(0) / torch.tensor(2)
+        report(b, c, d, e, f.float(), g, torch.result_type(a, 1.0), (a > 6).sum().item())
+    """,
+}
+
+DATA = {
+    "DATA_X": np.random.default_rng(0).standard_normal((64, 3)).round(3).tolist(),
+    "DATA_PTS": np.concatenate([np.random.default_rng(1).normal(c, 0.3, (50, 2))
+                                for c in ((0, 0), (3, 3), (0, 4))]).round(3).tolist(),
+    "DATA_SPD": (lambda m: (m @ m.T + 4 * np.eye(4)).round(6).tolist())(
+        np.random.default_rng(2).standard_normal((4, 4))),
+}
+
+
+def _flat(v):
+    """Reported values as nested Python data (tensors -> (dtype, values))."""
+    if isinstance(v, (torch.Tensor, tensord.Tensor)):
+        return ("tensor", str(v.dtype), v.tolist())
+    if isinstance(v, (tuple, list)):
+        return [_flat(x) for x in v]
+    if isinstance(v, (torch.dtype, tensord.dtype)):
+        return str(v)
+    return v
+
+
+def _run(mod, src):
+    out = []
+    ns = {"torch": mod, "report": lambda *vs: out.extend(_flat(v) for v in vs)}
+    ns.update(DATA)
+    exec(textwrap.dedent(src), ns)  # noqa: S102 - the scripts above, nothing external
+    return out
+
+
+def _close(a, b, path="value"):
+    if isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), (path, a, b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, "%s[%d]" % (path, i))
+    elif isinstance(a, tuple) and a and a[0] == "tensor":
+        assert a[1] == b[1], (path, a[1], b[1])
+        _close(a[2], b[2], path)
+    elif isinstance(a, float) or isinstance(b, float) or isinstance(a, complex) or isinstance(b, complex):
+        np.testing.assert_allclose(np.asarray(a, dtype=complex), np.asarray(b, dtype=complex),
+                                   rtol=2e-5, atol=2e-5, err_msg=path)
+    else:
+        assert a == b, (path, a, b)
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_script_runs_unchanged(name):
+    want = _run(torch, SCRIPTS[name])
+    got = _run(tensord, SCRIPTS[name])
+    _close(got, want)
