@@ -207,21 +207,43 @@ static void lu_free(struct lu_scratch *s)
     free(s->ipiv);
 }
 
-/* A^T = P L U (real) or A = P L U (complex) of batch b into s->a; returns getrf's info.
- * That is what torch does -- its row-major real A is LAPACK's A^T, which it factors and
- * solves with trans = 'T'; a complex A would need the conjugate, so torch copies it and
- * factors A itself -- so the index of the first zero pivot it reports for a singular
- * matrix is the same.  lu_trans is the getrs trans that goes with it. */
-static char lu_trans(const struct la_job *j)
+/* Whether t is contiguous (row-major) as torch's is_contiguous() sees it.  (A solve's A
+ * that the client broadcast to B's batch dims is not, where torch factors it before
+ * broadcasting; its info then has A's batch shape, not B's, anyway.) */
+static bool row_major(const struct td_kt *t)
 {
-    return j->cx ? 'N' : 'T';
+    int64_t want = 1;
+    for (int d = t->m.ndim - 1; d >= 0; d--) {
+        if (t->m.sizes[d] == 1)
+            continue;
+        if (t->m.strides[d] != want)
+            return false;
+        want *= t->m.sizes[d];
+    }
+    return true;
 }
 
+/* Factor A^T, and solve with trans = 'T', rather than A: torch's inv and solve do that
+ * when A is real and contiguous (its row-major A is LAPACK's A^T, no copy needed) and
+ * factor A itself otherwise, as det and slogdet always do; the index of the first zero
+ * pivot reported for a singular matrix (inv's message, the info outputs) and the
+ * rounding of a singular determinant depend on it. */
+static bool lu_transposed(const struct la_job *j)
+{
+    return j->k->op != TD_OP_LINALG_DET && j->k->op != TD_OP_LINALG_SLOGDET && !j->cx && row_major(j->k->in[0]);
+}
+
+static char lu_trans(const struct la_job *j)
+{
+    return lu_transposed(j) ? 'T' : 'N';
+}
+
+/* A^T = P L U (lu_transposed) or A = P L U of batch b into s->a; returns getrf's info. */
 static lapack_int lu_factor(const struct la_job *j, struct lu_scratch *s, int64_t b)
 {
     struct td_kt at = *j->k->in[0];
     int nd = at.m.ndim;
-    if (!j->cx) {
+    if (lu_transposed(j)) {
         at.m.strides[nd - 2] = j->k->in[0]->m.strides[nd - 1];
         at.m.strides[nd - 1] = j->k->in[0]->m.strides[nd - 2];
     }

@@ -19,9 +19,14 @@
 
 #include "linalg.h"
 
+/* A rows x cols buffer, plus SCRATCH_PAD bytes: OpenBLAS's vector kernels (zgemv_n on
+ * Zen, called from zgesdd's reflectors) read a little past the end of a column, which
+ * faults when a small buffer ends a heap mapping (seen under ASan). */
+enum { SCRATCH_PAD = 256 };
+
 static void *scratch(int64_t rows, int64_t cols, size_t es)
 {
-    return malloc((size_t)(rows > 1 ? rows : 1) * (size_t)(cols > 1 ? cols : 1) * es);
+    return malloc((size_t)(rows > 1 ? rows : 1) * (size_t)(cols > 1 ? cols : 1) * es + SCRATCH_PAD);
 }
 
 /* n floats (doubles when f64) := v; reals(j, count) is the n of count complex elements. */

@@ -488,3 +488,19 @@ def test_product_errors(dt):
     tr = torch.ones(4, 2)
     assert_raises_like(lambda: td.mv(m, r[:, 0]), lambda: torch.mv(tm, tr[:, 0]))
     assert_raises_like(lambda: td.dot(m[0], r[:, 0]), lambda: torch.dot(tm[0], tr[:, 0]))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"] + CX)
+def test_singular_pivot_index_follows_layout(dt):
+    """torch factors a contiguous real A as LAPACK's A^T and any other A (complex, or a
+    transposed view) as A, so inv's 'diagonal element k' and inv_ex's info depend on the
+    layout; tensord follows."""
+    m = [[1., 2, 3], [2, 4, 6], [1, 1, 1]]
+    s = td.tensor(m, dtype=getattr(td, dt))
+    ts = torch.tensor(m, dtype=getattr(torch, dt))
+    for a, ta in ((s, ts), (s.mT.contiguous().mT, ts.mT.contiguous().mT), (s.mT, ts.mT),
+                  (s.expand(2, 3, 3), ts.expand(2, 3, 3))):
+        _raises_linalg(lambda: td.linalg.inv(a), lambda: torch.linalg.inv(ta))
+        assert td.linalg.inv_ex(a).info.tolist() == torch.linalg.inv_ex(ta).info.tolist()
+        assert td.linalg.solve_ex(a, a).info.tolist() == torch.linalg.solve_ex(ta, ta).info.tolist()
+        np.testing.assert_allclose(td.linalg.det(a).numpy(), torch.linalg.det(ta).numpy(), atol=1e-6)
