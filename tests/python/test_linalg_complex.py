@@ -445,8 +445,10 @@ def test_products(dt):
     for alpha, beta in ((1, 1), (2, 0.5), (2 - 1j, 0.5j), (1, 0)):
         close(td.addmm(c, m, n, beta=beta, alpha=alpha), torch.addmm(tc, tm, tn, beta=beta, alpha=alpha), dt, 10)
         close(td.addmv(w, m, v, beta=beta, alpha=alpha), torch.addmv(tw, tm, tv, beta=beta, alpha=alpha), dt, 10)
-        close(td.baddbmm(c, b1, b2, beta=beta, alpha=alpha), torch.baddbmm(tc, tb1, tb2, beta=beta, alpha=alpha),
-              dt, 10)
+        # torch 1.13's complex baddbmm with beta=0 now and then leaves NaN from uninitialized
+        # memory in its result; the reference is then the product alone (what beta=0 means)
+        want = torch.baddbmm(tc, tb1, tb2, beta=beta, alpha=alpha) if beta != 0 else alpha * torch.bmm(tb1, tb2)
+        close(td.baddbmm(c, b1, b2, beta=beta, alpha=alpha), want, dt, 10)
         close(td.addbmm(c, b1, b2, beta=beta, alpha=alpha), torch.addbmm(tc, tb1, tb2, beta=beta, alpha=alpha),
               dt, 10)
         close(td.addr(m, w, v, beta=beta, alpha=alpha), torch.addr(tm, tw, tv, beta=beta, alpha=alpha), dt, 10)
