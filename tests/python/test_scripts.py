@@ -79,9 +79,9 @@ SCRIPTS = {
         k = torch.arange(n, dtype=torch.float64)
         M = torch.exp(-2j * torch.pi * torch.outer(k, k) / n)
         sig = torch.cos(2 * torch.pi * 2 * k / n) + 0.5 * torch.sin(2 * torch.pi * 3 * k / n)
-        spec = M @ sig.to(torch.complex128)
+        spec = M @ sig.to(torch.complex128)  # the signal is in bins 2 and 3
         w = torch.linalg.eigvals(torch.tensor([[0.0, -1.0], [1.0, 0.0]]))
-        report(spec.abs(), spec.angle()[2:4], torch.view_as_real(spec)[2], w.imag.sort().values)  # bins 2, 3: the signal
+        report(spec.abs(), spec.angle()[2:4], torch.view_as_real(spec)[2], w.imag.sort().values)
     """,
     "dtype_juggling": """
         a = torch.tensor([250, 5, 7], dtype=torch.uint8)
@@ -92,6 +92,51 @@ SCRIPTS = {
         f = torch.full((2, 2), 3, dtype=torch.float16) / 7
         g = torch.tensor([1, 2, 3]).float().cumsum(0) / torch.tensor(2)
         report(b, c, d, e, f.float(), g, torch.result_type(a, 1.0), (a > 6).sum().item())
+    """,
+
+    "attention": """
+        torch.manual_seed(0)
+        q = torch.tensor(DATA_X[:8]).reshape(2, 4, 3)
+        k = q.flip(1) * 0.5
+        v = q.transpose(1, 2).contiguous().transpose(1, 2) + 1
+        scores = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+        mask = torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float('-inf'))
+        att = scores.softmax(dim=-1)
+        out = torch.einsum('bij,bjd->bid', att, v)
+        report(att, out, repr(att[0, 0]), f"{out.sum().item():.4f}", out.new_zeros(2).tolist(),
+               out.new_tensor([1, 2]).dtype)
+    """,
+    "one_hot_scatter": """
+        labels = torch.tensor([2, 0, 1, 2, 1])
+        oh = torch.nn.functional.one_hot(labels, num_classes=3)
+        z = torch.zeros(5, 3).scatter_(1, labels.unsqueeze(1), 1.0)
+        ranks = torch.argsort(torch.argsort(torch.tensor([3.0, 1.0, 2.0, 5.0, 4.0])))
+        counts = torch.zeros(3, dtype=torch.long).index_add_(0, labels, torch.ones(5, dtype=torch.long))
+        report(oh, z, ranks, counts, oh.dtype, torch.stack([labels * i for i in range(3)]).sum(0))
+    """,
+    "layernorm_manual": """
+        x = torch.tensor(DATA_X).reshape(16, 12)
+        mu = x.mean(-1, keepdim=True)
+        var = x.var(-1, unbiased=False, keepdim=True)
+        y = (x - mu) / torch.sqrt(var + 1e-5)
+        with torch.no_grad():
+            z = y.clamp(min=-1.0, max=1.0)
+        report(y.mean(-1), y.std(-1, unbiased=False), z.abs().max(), x.numpy().shape,
+               torch.from_numpy(x.numpy()).sum())
+    """,
+    "misc_idioms": """
+        a = torch.arange(12).view(3, 4)
+        b = a.permute(1, 0).contiguous().view(-1)
+        c = torch.cat([a, a * 2], dim=0)[::2, 1::2]
+        d = a.float().div_(3).floor_()
+        e = torch.where(a % 2 == 0, a, -a)
+        f = a.max(dim=1)
+        g, h = torch.chunk(a, 2, dim=1)
+        i = torch.nonzero(a > 8)
+        j = a.sum().item() + len(a) + a.numel()
+        k = torch.tensor([[1, 2], [3, 4]]).T.flatten().tolist()
+        report(b, c, d, e, f.values, f.indices, g, h, i, j, k, a.dtype, a.is_contiguous(), a.t().is_contiguous())
     """,
 }
 

@@ -1,6 +1,7 @@
-"""tensord.nn.functional: pad (constant, reflect, replicate, circular) and dropout.
+"""tensord.nn.functional: pad (constant, reflect, replicate, circular), dropout, and the
+stateless tensor functions of _activation.py (softmax, activations, one_hot, ...).
 
-Both are compositions of view ops, flip, cat and copy_ (no kernels of their own)."""
+All are compositions of existing ops (no kernels of their own)."""
 import builtins
 
 from .. import _C
@@ -10,6 +11,11 @@ from .. import _ops_py as F
 TB = _C.TensorBase
 
 __all__ = ["pad", "dropout"]
+
+from ._activation import *  # noqa: E402,F401,F403
+from ._activation import __all__ as _activation_all  # noqa: E402
+
+__all__ += _activation_all
 
 
 def _slice(x, d, start, end):
