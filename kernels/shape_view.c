@@ -122,8 +122,8 @@ enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, s
                              x->ndim, y->ndim);
     if (x->dtype != y->dtype)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "expected m1 and m2 to have the same dtype, but got: %s != %s",
-                             td_dtype_names[x->dtype], td_dtype_names[y->dtype]);
+                             "expected scalar type %s but found %s", td_dtype_torch_name(x->dtype),
+                             td_dtype_torch_name(y->dtype));
     if (x->dtype == TD_DTYPE_BOOL)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
     int64_t k_x = x->sizes[x->ndim - 1], k_y = y->ndim >= 2 ? y->sizes[y->ndim - 2] : y->sizes[0];

@@ -655,6 +655,17 @@ def inverse(input, *, out=None):
     return inv(input, out=out)
 
 
+def _info_of_a(info, a_batch):
+    """info over the broadcast batch -> over A's batch, as torch reports it (it depends on
+    A's factorization only): broadcast copies of one A collapse to it."""
+    for _ in range(info.ndim - len(a_batch)):
+        info = F.select(info, 0, 0)
+    for d, n in enumerate(a_batch):
+        if n == 1 and info.shape[d] != 1:
+            info = F.narrow(info, d, 0, 1)
+    return F.contiguous(info)
+
+
 def _solve_ex(A, B, left, check_errors):
     fname = "linalg.solve"
     _tensor_arg(A, "linalg_solve", "A")
@@ -684,6 +695,7 @@ def _solve_ex(A, B, left, check_errors):
     A2 = _expand_batch(A, batch, [n, n])
     B2 = _expand_batch(Bm, batch, _shape(Bm)[-2:])
     X, info = _la_op(O.LINALG_SOLVE, (A2, B2))
+    info = _info_of_a(info, _shape(A)[:-2])
     if check_errors:
         _raise_info(info, "torch.linalg.solve", lambda v: "The solver failed because the input matrix is singular.")
     if not left:

@@ -504,13 +504,16 @@ static enum td_code cx_pairs(struct td_kctx *k)
         return TD_CODE_INVALID_ARGUMENT;
     if (k->op == TD_OP_SCATTER && k->n_attr >= 2 && k->attrs[1] == 2)
         return td_cpu_scatter(k); /* a product is not componentwise: index.c multiplies complex */
-    int64_t attrs[1];
-    if (k->op == TD_OP_CUMSUM) { /* the pair dim is last: a negative dim would name it */
-        if (k->n_attr < 1)
+    int64_t attrs[2];
+    if (k->op == TD_OP_CUMSUM || gs) { /* attr 0 is a dim; the pair dim is last: a negative dim would name it */
+        if (k->n_attr < 1 || k->n_attr > 2)
             return TD_CODE_INVALID_ARGUMENT;
-        attrs[0] = k->attrs[0] < 0 ? k->attrs[0] + (k->in[0]->m.ndim ? k->in[0]->m.ndim : 1) : k->attrs[0];
+        memcpy(attrs, k->attrs, sizeof(int64_t) * (size_t)k->n_attr);
+        if (attrs[0] < 0)
+            attrs[0] += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
         r.attrs = attrs;
-        r.n_attr = 1;
+        if (k->op == TD_OP_CUMSUM)
+            r.n_attr = 1; /* its dtype attr names the complex dtype: the pairs are real */
     }
     for (int i = 0; i < k->n_in; i++) {
         in[i] = *k->in[i];

@@ -528,3 +528,17 @@ MORE_REFUSED = [
 def test_more_refusals(case):
     x, tx = cpair((3,))
     assert_raises_like(lambda: case[1](td, x), lambda: case[1](torch, tx))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, -2])
+def test_gather_scatter_negative_dims(dim):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    idx = rng.integers(0, 3 if dim in (0, -2) else 4, (2, 3))
+    x, tx = td.tensor(a.astype(np.complex64)), torch.tensor(a.astype(np.complex64))
+    i, ti = td.tensor(idx), torch.tensor(idx)
+    assert np.array_equal(td.gather(x, dim, i).numpy(), torch.gather(tx, dim, ti).numpy())
+    src, tsrc = td.ones(2, 3, dtype=td.complex64) * 2j, torch.ones(2, 3, dtype=torch.complex64) * 2j
+    assert np.array_equal(x.scatter(dim, i, src).numpy(), tx.scatter(dim, ti, tsrc).numpy())
+    assert np.array_equal(x.scatter_add(dim, i, src).numpy(), tx.scatter_add(dim, ti, tsrc).numpy())
+    assert np.array_equal(x.cumsum(dim).numpy(), tx.cumsum(dim).numpy())

@@ -316,3 +316,17 @@ ERRORS = [lambda T, z: T.linalg.inv(z(2, 3)), lambda T, z: T.linalg.inv(z(3)),
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors_match_torch(i):
     assert_raises_like(*_err(ERRORS[i]))
+
+
+@pytest.mark.parametrize("sa,sb", [((2, 2), (3, 2, 2)), ((4, 2, 2), (2,)), ((1, 2, 2), (5, 2, 1)), ((3, 1, 2, 2), (4, 2, 3))])
+def test_solve_ex_info_has_a_batch_shape(sa, sb):
+    for mod in (torch, td):
+        A = mod.eye(2).expand(*sa) * 2
+        if len(sa) > 2:
+            A = A.clone()
+            A[(0,) * (len(sa) - 2)] = 0  # one singular matrix
+        r = mod.linalg.solve_ex(A, mod.ones(*sb))
+        if mod is torch:
+            want = (tuple(r.info.shape), r.info.tolist(), tuple(r.result.shape))
+        else:
+            assert (tuple(r.info.shape), r.info.tolist(), tuple(r.result.shape)) == want

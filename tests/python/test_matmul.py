@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import tensord as td
-from tdhelpers import assert_same, pair, rand_data
+from tdhelpers import assert_raises_like, assert_same, pair, rand_data
 
 RNG = np.random.default_rng(3)
 
@@ -58,5 +58,7 @@ def test_matmul_errors_match_torch():
         td.mm(td.zeros(3), td.zeros(3, 3))
     with pytest.raises(RuntimeError, match="batch1 must be a 3D tensor"):
         td.bmm(td.zeros(3, 3), td.zeros(3, 3, 3))
-    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype"):
-        td.zeros(2, 2) @ td.zeros(2, 2, dtype=td.float64)
+    for f in (lambda m: m.zeros(2, 2) @ m.zeros(2, 2, dtype=m.float64),
+              lambda m: m.bmm(m.zeros(1, 2, 2, dtype=m.int64), m.zeros(1, 2, 2)),
+              lambda m: m.mv(m.zeros(2, 2), m.zeros(2, dtype=m.float16))):
+        assert_raises_like(lambda: f(td), lambda: f(torch))
