@@ -1,5 +1,7 @@
 """tensord.nn.functional: pad (constant, reflect, replicate, circular), dropout, and the
-stateless tensor functions of _activation.py (softmax, activations, one_hot, ...).
+stateless tensor functions of _activation.py (softmax, activations, one_hot, ...), and the
+top-level functions torch also exposes here (threshold, hardshrink, pdist,
+pairwise_distance, cosine_similarity; from _apifill_dist).
 
 All are compositions of existing ops (no kernels of their own)."""
 import builtins
@@ -10,7 +12,8 @@ from .. import _ops_py as F
 
 TB = _C.TensorBase
 
-__all__ = ["pad", "dropout"]
+__all__ = ["pad", "dropout", "threshold", "threshold_", "hardshrink", "pdist", "pairwise_distance",
+           "cosine_similarity"]
 
 from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
@@ -122,3 +125,16 @@ def dropout(input, p=0.5, training=True, inplace=False):
         mask = bernoulli_(F._op1(O.EMPTY, (), [input.dtype._index, input.ndim] + list(input.shape)), 1 - p)
         r = F.mul(F.mul(input, mask), 1.0 / (1 - p))
     return F.copy_(input, r) if inplace else r
+
+
+def threshold(input, threshold, value, inplace=False):
+    from .. import _apifill_dist as D
+    return D.threshold_(input, threshold, value) if inplace else D.threshold(input, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    from .. import _apifill_dist as D
+    return D.threshold_(input, threshold, value)
+
+
+# hardshrink, pdist, pairwise_distance, cosine_similarity: set here by _apifill_dist (the top-level functions)

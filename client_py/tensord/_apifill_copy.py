@@ -1,0 +1,450 @@
+"""The second API-gap fill, part 1: conjugate transposes (H mH mT adjoint), the *_copy
+variants of view functions and the unsafe_* splits, a few in-place aliases and top-level
+spellings of methods, grad-mode state, process knobs, and torch 1.13's removed linear
+algebra functions with their own errors (symeig still works, with its warning).
+
+All of it composes existing ops; no kernel.  Imported by the package __init__, which
+re-exports __all__; methods are attached to Tensor by _export."""
+import builtins
+import sys as _sys
+import warnings as _warnings
+
+from . import _C
+from . import _ops_py as F
+from ._tensor import Tensor
+
+TB = _C.TensorBase
+_T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
+
+__all__ = []
+
+_check = F._check_tensor
+_export = F.exporter(globals(), __all__)
+
+
+# ---------------------------------------------------------------- conjugate transposes
+
+def _mT(self):
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return F.transpose(self, -2, -1) if self.ndim else F.alias(self)
+
+
+def _mH(self, what="tensor.mH"):
+    if self.ndim == 1:
+        raise RuntimeError("%s is only supported on matrices or batches of matrices. Got 1-D tensor." % what)
+    t = F.transpose(self, -2, -1) if self.ndim else F.alias(self)
+    return _T.conj(t) if t.dtype.is_complex else t  # conj is an eager copy in tensord
+
+
+def _H(self):
+    if self.ndim not in (0, 2):
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got %d-D tensor.%s"
+                           % (self.ndim, " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""))
+    return _mH(self)
+
+
+def adjoint(input):
+    _check(input, "adjoint")
+    return _mH(input, "tensor.adjoint()")
+
+
+Tensor.mT = property(_mT)
+Tensor.mH = property(_mH)
+Tensor.H = property(_H)
+_export("adjoint", adjoint)
+
+
+# ---------------------------------------------------------------- predicates and modes
+
+def is_neg(input):
+    _check(input, "is_neg")
+    return False  # tensord has no lazy negation views
+
+
+_export("is_neg", is_neg)
+Tensor.is_cpu = property(lambda self: True)
+
+
+def is_inference(input):
+    """False: tensord does not tag tensors made under inference_mode (there is no autograd to opt out of)."""
+    _check(input, "is_inference")
+    return False
+
+
+_export("is_inference", is_inference)
+
+_grad = {"enabled": True, "inference": False}
+
+
+def is_grad_enabled():
+    return _grad["enabled"]
+
+
+def is_inference_mode_enabled():
+    return _grad["inference"]
+
+
+class _GradMode:
+    """A context manager and decorator that sets the grad mode for its extent, as torch's
+    grad-mode classes do.  tensord records no autograd graph yet, so only the state
+    that is_grad_enabled()/is_inference_mode_enabled() report changes."""
+    _target = None
+
+    def _set(self):
+        return {"enabled": self._target}
+
+    def __enter__(self):
+        self._prev = dict(_grad)
+        _grad.update(self._set())
+        return None
+
+    def __exit__(self, *exc):
+        _grad.update(self._prev)
+        return False
+
+    def __call__(self, fn):
+        def wrapped(*a, **k):
+            with self.__class__(*self._args):
+                return fn(*a, **k)
+        wrapped.__name__, wrapped.__qualname__, wrapped.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        return wrapped
+
+    def clone(self):
+        return self.__class__(*self._args)
+
+
+class no_grad(_GradMode):
+    _target, _args = False, ()
+
+
+class enable_grad(_GradMode):
+    _target, _args = True, ()
+
+
+class set_grad_enabled(_GradMode):
+    """Sets the mode at once (usable as a plain call), and restores it at the end of a with block."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, builtins.bool):
+            raise TypeError("enabled must be a bool (got %s)" % type(mode).__name__)
+        self._prev = dict(_grad)
+        self._args = (mode,)
+        _grad["enabled"] = mode
+
+    def __enter__(self):
+        return None
+
+
+class inference_mode(_GradMode):
+    def __init__(self, mode=True):
+        self._args = (mode,)
+
+    def _set(self):
+        m = builtins.bool(self._args[0])
+        return {"enabled": not m, "inference": m}
+
+
+for _n in ("is_grad_enabled", "is_inference_mode_enabled", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode"):
+    _export(_n, globals()[_n], method=False)
+
+
+# ---------------------------------------------------------------- in-place aliases, top-level spellings
+
+def detach_(input):
+    """The tensor itself: tensord has no autograd graph to cut yet."""
+    _check(input, "detach_")
+    return input
+
+
+_export("detach_", detach_)
+
+
+def negative_(input):
+    _check(input, "negative_")
+    return input.neg_()
+
+
+def fix_(input):
+    _check(input, "fix_")
+    return input.trunc_()
+
+
+def sgn_(self):
+    return F.copy_(self, _T.sgn(self))
+
+
+_export("negative_", negative_)
+_export("fix_", fix_)
+_export("sgn_", sgn_, function=False)
+for _n in ("index_put_", "put", "resize_as_"):
+    _export(_n, getattr(Tensor, _n), method=False)
+
+
+def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, pin_memory=False,
+                      requires_grad=False):
+    return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype)
+
+
+_export("new_empty_strided", new_empty_strided, function=False)
+
+
+# ---------------------------------------------------------------- unsafe splits (views, as in torch)
+
+def unsafe_chunk(input, chunks, dim=0):
+    _check(input, "unsafe_chunk")
+    return _T.chunk(input, chunks, dim)
+
+
+def unsafe_split(input, split_size, dim=0):
+    _check(input, "unsafe_split")
+    return _T.split(input, split_size, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    _check(input, "unsafe_split_with_sizes")
+    return _T.split_with_sizes(input, split_sizes, dim)
+
+
+for _n in ("unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"):
+    _export(_n, globals()[_n])
+
+
+# ---------------------------------------------------------------- *_copy: a view function, then a copy
+
+def _non_overlapping_and_dense(sizes, strides):
+    """c10's test: the dims of size >= 2, ordered by stride, tile memory with no gap or overlap."""
+    perm = sorted((d for d in builtins.range(len(sizes)) if sizes[d] >= 2), key=lambda d: strides[d])
+    need = 1
+    for d in perm:
+        if strides[d] != need:
+            return False
+        need *= sizes[d]
+    return True
+
+
+def _dense_strides(sizes, strides):
+    """ATen's infer_dense_strides: dense strides in the memory order of `strides` (stable
+    insertion sort from the innermost dim; 0-stride dims keep their place)."""
+    nd = len(sizes)
+    perm = list(builtins.range(nd - 1, -1, -1))
+
+    def swap(d0, d1):
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return -1 if s0 < s1 else 1
+        return 1 if sizes[d0] > sizes[d1] else 0
+    for i in builtins.range(1, nd):
+        d1 = i
+        for j in builtins.range(1, i + 1):
+            d0 = i - j
+            c = swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    out, cur = [0] * nd, 1
+    for d in perm:
+        out[d] = cur
+        if sizes[d] > 1:
+            cur *= sizes[d]
+    return out
+
+
+def _copy(t):
+    """A fresh tensor with t's values and the strides torch's clone (preserve_format) gives:
+    t's own when t is non-overlapping and dense, else dense ones in t's memory order."""
+    sizes, strides = list(t.shape), list(t._strides)
+    if not _non_overlapping_and_dense(sizes, strides):
+        strides = _dense_strides(sizes, strides)
+    return F.copy_(_T.empty_strided(sizes, strides, dtype=t.dtype), t)
+
+
+def _copy_out(r, out, fname):
+    """torch 1.13's *_copy out=: copies into out, broadcasting (no resize), casting."""
+    if out is None:
+        return r
+    if not isinstance(out, TB):
+        raise TypeError("%s(): argument 'out' must be Tensor, not %s" % (fname, type(out).__name__))
+    F.copy_(out, r)
+    return out
+
+
+def _copy_outs(rs, out, fname):
+    rs = tuple(_copy(r) for r in rs)
+    if out is None:
+        return rs
+    if not isinstance(out, (list, tuple)) or not builtins.all(isinstance(o, TB) for o in out):
+        raise TypeError("%s(): argument 'out' must be tuple of Tensors, not %s" % (fname, type(out).__name__))
+    if len(out) != len(rs):
+        raise RuntimeError("%s_Tensor_out() expected an out= argument of size %d, got size %d"
+                           % (fname, len(rs), len(out)))
+    for o, r in zip(out, rs):
+        F.copy_(o, r)
+    return None
+
+
+def _view_copy(name, view):
+    fname = name + "_copy"
+
+    def f(input, *args, out=None, **kw):
+        _check(input, fname)
+        return _copy_out(_copy(view(input, *args, **kw)), out, fname)
+    f.__name__ = f.__qualname__ = fname
+    return f
+
+
+def _slice_view(input, dim=0, start=None, end=None, step=1):
+    d = F.wrap_dim(dim, input.ndim)
+    step = F.index_int(step)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    return input[(builtins.slice(None),) * d + (builtins.slice(start, end, step),)]
+
+
+def _expand_view(input, size, *, implicit=False):
+    return F.expand(input, size)
+
+
+def _squeeze_view(input, dim=None):
+    return F.squeeze(input) if dim is None else F.squeeze(input, F.index_int(dim))
+
+
+def _view_view(input, size):
+    """view_copy copies first, so any input takes any compatible size (a reshape)."""
+    if isinstance(size, _T.dtype):
+        return input.view(size)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError("view_copy() received an invalid combination of arguments - got (Tensor, %s), but expected "
+                        "one of:\n * (Tensor input, torch.dtype dtype, *, Tensor out)\n * (Tensor input, tuple of "
+                        "SymInts size, *, Tensor out)\n" % type(size).__name__)
+    return F.reshape(input, *size)
+
+
+_VIEWS = {
+    "alias": F.alias, "detach": F.alias, "as_strided": F.as_strided, "diagonal": lambda x, offset=0, dim1=0, dim2=1:
+    _T.diagonal(x, offset, dim1, dim2), "expand": _expand_view, "permute": lambda x, dims: F.permute(x, dims),
+    "select": F.select, "slice": _slice_view, "squeeze": _squeeze_view, "t": F.t, "transpose": F.transpose,
+    "unfold": lambda x, dimension, size, step: x.unfold(dimension, size, step), "unsqueeze": F.unsqueeze,
+    "view": _view_view, "view_as_real": lambda x: _T.view_as_real(x), "view_as_complex": lambda x: _T.view_as_complex(x),
+}
+for _n, _v in _VIEWS.items():
+    _export(_n + "_copy", _view_copy(_n, _v), method=False)
+
+
+def split_copy(input, split_size, dim=0, *, out=None):
+    _check(input, "split_copy")
+    return _copy_outs(_T.split(input, split_size, dim), out, "split_copy")
+
+
+def split_with_sizes_copy(input, split_sizes, dim=0, *, out=None):
+    _check(input, "split_with_sizes_copy")
+    return _copy_outs(_T.split_with_sizes(input, split_sizes, dim), out, "split_with_sizes_copy")
+
+
+def unbind_copy(input, dim=0, *, out=None):
+    _check(input, "unbind_copy")
+    return _copy_outs(_T.unbind(input, dim), out, "unbind_copy")
+
+
+for _n in ("split_copy", "split_with_sizes_copy", "unbind_copy"):
+    _export(_n, globals()[_n], method=False)
+
+
+# ---------------------------------------------------------------- removed in torch 1.13 (symeig still works)
+
+def _removed(name, msg):
+    def f(*args, **kw):
+        raise RuntimeError(msg)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+_GONE = "This function was deprecated since version 1.9 and is now removed."
+for _n, _m in (("eig", _GONE + " Please use the `torch.linalg.eig` function instead."),
+               ("solve", _GONE + " Please use the `torch.linalg.solve` function instead."),
+               ("lstsq", str((_GONE, "Please use the `torch.linalg.lstsq` function instead."))),
+               ("matrix_rank", str((_GONE, "Please use the `torch.linalg.matrix_rank` function instead.")))):
+    _export(_n, _removed(_n, _m), method=_n != "matrix_rank")
+
+_SYMEIG_WARNING = (
+    "torch.symeig is deprecated in favor of torch.linalg.eigh and will be removed in a future PyTorch release.\n"
+    "The default behavior has changed from using the upper triangular portion of the matrix by default to using "
+    "the lower triangular portion.\nL, _ = torch.symeig(A, upper=upper)\nshould be replaced with\n"
+    "L = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\nand\nL, V = torch.symeig(A, eigenvectors=True)\n"
+    "should be replaced with\nL, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
+_warned = set()
+
+
+def symeig(input, eigenvectors=False, upper=True, *, out=None):
+    """torch 1.13's deprecated symeig: linalg.eigh on the chosen triangle, warning once per process."""
+    _check(input, "symeig")
+    if "symeig" not in _warned:
+        _warned.add("symeig")
+        _warnings.warn(_SYMEIG_WARNING, UserWarning, stacklevel=2)
+    uplo = "U" if upper else "L"
+    try:
+        if eigenvectors:
+            w, v = _T.linalg.eigh(input, UPLO=uplo)
+        else:
+            w = _T.linalg.eigvalsh(input, UPLO=uplo)
+            v = _T.empty((0,), dtype=input.dtype)
+    except RuntimeError as e:  # torch 1.13 names its own kernel in these messages
+        m = str(e).replace("linalg.eigh:", "linalg.symeig:").replace('"linalg_eigh_cpu"', '"symeig_cpu"')
+        raise type(e)(m) from None
+    return F._outs(F.return_types.symeig(w, v), out, "symeig")
+
+
+setattr(F.return_types, "symeig", __import__("tensord._linalg", fromlist=["_structseq"])._structseq(
+    "symeig", ("eigenvalues", "eigenvectors")))
+_export("symeig", symeig)
+
+
+# ---------------------------------------------------------------- process knobs
+
+def set_flush_denormal(mode):
+    """torch answers whether this CPU can flush denormals (x86 with SSE3: True) and sets the
+    mode for its own threads.  tensord computes in the daemon, whose floating-point mode
+    this does not change; it answers as torch does on x86-64."""
+    if not isinstance(mode, builtins.bool):
+        raise TypeError("set_flush_denormal(): argument 'mode' (position 1) must be bool, not %s"
+                        % type(mode).__name__)
+    return True
+
+
+_interop = {"n": 1}
+
+
+def get_num_interop_threads():
+    """What was set (1 by default): the daemon sizes its own thread pool."""
+    return _interop["n"]
+
+
+def set_num_interop_threads(num):
+    """Accepted and reported back by get_num_interop_threads; the daemon sizes its own pool."""
+    n = F.index_int(num)
+    if n <= 0:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    _interop["n"] = n
+
+
+def typename(o):
+    """torch.typename: o.type() for tensors ('torch.FloatTensor'), else module.qualname as torch spells it."""
+    if isinstance(o, TB):
+        return o.type()
+    module = ""
+    if getattr(o, "__module__", None) not in (None, "builtins", "__builtin__"):
+        module = o.__module__ + "."
+    if hasattr(o, "__qualname__"):
+        return module + o.__qualname__
+    if hasattr(o, "__name__"):
+        return module + o.__name__
+    return module + o.__class__.__name__
+
+
+for _n in ("set_flush_denormal", "get_num_interop_threads", "set_num_interop_threads", "typename"):
+    _export(_n, globals()[_n], method=False)
