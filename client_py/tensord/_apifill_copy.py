@@ -399,8 +399,7 @@ def symeig(input, eigenvectors=False, upper=True, *, out=None):
     return F._outs(F.return_types.symeig(w, v), out, "symeig")
 
 
-setattr(F.return_types, "symeig", __import__("tensord._linalg", fromlist=["_structseq"])._structseq(
-    "symeig", ("eigenvalues", "eigenvectors")))
+F.structseq("symeig", ("eigenvalues", "eigenvectors"))
 _export("symeig", symeig)
 
 
