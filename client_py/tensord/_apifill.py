@@ -294,11 +294,7 @@ def frexp(input, *, out=None):
     e = _T.where(ok, _exponent(safe) + 1, _scalar_t(0, _I64))
     m = _T.where(ok, _scale2(x, -e), x)
     r = F.return_types.frexp(F.cast(m, input.dtype), F.cast(e, _I32))
-    if out is not None:
-        F._out(r[0], out[0])
-        F._out(r[1], out[1])
-        return F.return_types.frexp(out[0], out[1])
-    return r
+    return F._outs(r, out, "frexp")
 
 
 _export("frexp", frexp)

@@ -369,11 +369,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     if density:
         hist = _T.div(hist, _T.mul(_T.sum(hist), _T.diff(edges)))
     r = F.return_types.histogram(hist, edges)
-    if out is not None:
-        F._out(r[0], out[0])
-        F._out(r[1], out[1])
-        return F.return_types.histogram(out[0], out[1])
-    return r
+    return F._outs(r, out, "histogram")
 
 
 _export("histogram", histogram)
