@@ -28,6 +28,8 @@ enum td_family {
     TD_FAM_INDEX, TD_FAM_SORT,
     /* shape/random families (issue 3) */
     TD_FAM_MOVE, TD_FAM_RANDOM,
+    /* Householder and LDL building blocks (geqrf, orgqr, ormqr, sytrf, sytrs) */
+    TD_FAM_LAPACK,
 };
 
 enum td_op {

@@ -46,6 +46,9 @@ bool td__index_input_is_index(unsigned op, int i);
 /* shape_linalg.c (issue 3 linear algebra): the LINALG family (LAPACK-backed ops) */
 enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
+/* shape_lapack.c: the LAPACK family (geqrf, orgqr, ormqr, ldl_factor, ldl_solve) */
+enum td_code td__infer_lapack(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                              struct td_status *st);
 
 
 /* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with

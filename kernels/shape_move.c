@@ -172,10 +172,29 @@ enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, s
         inf->compute_dtype = td__compute_dtype((enum td_dtype)dt);
         return td_meta_contiguous(out, (enum td_dtype)dt, 1, &n, st);
     }
+    if (a->op == TD_OP_BINOMIAL) { /* count, prob: one float dtype, one shape (the client broadcasts) */
+        if (td__need_inputs(a, 2, 2, st))
+            return st->code;
+        const struct td_meta *c = a->in[0], *p = a->in[1];
+        if (p->dtype != c->dtype)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Found dtype %s but expected %s",
+                                 td_dtype_torch_name(p->dtype), td_dtype_torch_name(c->dtype));
+        if (!td_dtype_is_float(c->dtype) || c->dtype == TD_DTYPE_FLOAT16)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"binomial_cpu\" not implemented for '%s'",
+                                 td_dtype_torch_name(c->dtype));
+        if (c->ndim != p->ndim || memcmp(c->sizes, p->sizes, sizeof(int64_t) * (size_t)c->ndim))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "binomial: count and prob must have the same shape");
+        return same_as_input(a, out, inf, st);
+    }
     if (td__need_inputs(a, 1, 1, st))
         return st->code;
     const struct td_meta *x = a->in[0];
     switch (a->op) {
+    case TD_OP_POISSON:
+        if (!td_dtype_is_float(x->dtype) || x->dtype == TD_DTYPE_FLOAT16)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"poisson_cpu\" not implemented for '%s'",
+                                 td_dtype_torch_name(x->dtype));
+        return same_as_input(a, out, inf, st);
     case TD_OP_GET_RNG_STATE:
     case TD_OP_SET_RNG_STATE:
         if (x->dtype != TD_DTYPE_UINT8 || td_meta_numel(x) != TD_RNG_STATE_BYTES || !td_meta_is_contiguous(x))

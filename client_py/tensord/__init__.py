@@ -87,5 +87,7 @@ from ._apifill import *  # API-gap fill: composed functions (fmax, cov, quantile
 from ._apifill_linalg import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
 from ._apifill_copy import *  # H/mH/adjoint, *_copy views, unsafe splits, grad mode, removed linalg
 from ._apifill_dist import *  # pdist, pairwise_distance, cosine_similarity, threshold, hardshrink, norms
+from ._apifill_lapack import *  # geqrf, orgqr, ormqr; linalg.householder_product, ldl_factor(_ex), ldl_solve
+from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import special  # noqa: E402

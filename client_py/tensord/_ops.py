@@ -179,6 +179,13 @@ VIEW_AS_REAL = 175
 VIEW_AS_COMPLEX = 176
 LSHIFT = 177
 RSHIFT = 178
+GEQRF = 179
+ORGQR = 180
+ORMQR = 181
+LDL_FACTOR = 182
+LDL_SOLVE = 183
+POISSON = 184
+BINOMIAL = 185
 
 NAMES = (
     "none",
@@ -360,4 +367,11 @@ NAMES = (
     "view_as_complex",
     "lshift",
     "rshift",
+    "geqrf",
+    "orgqr",
+    "ormqr",
+    "ldl_factor",
+    "ldl_solve",
+    "poisson",
+    "binomial",
 )

@@ -364,3 +364,29 @@ def _attach():
 
 
 _attach()
+
+
+def poisson(input, generator=None):
+    """Poisson samples with the rates in input (float32/float64/bfloat16, as torch)."""
+    F._check_tensor(input, "poisson")
+    if input.dtype not in (float32, float64, bfloat16):
+        raise RuntimeError("\"poisson_cpu\" not implemented for '%s'" % input.dtype._torch_name)
+    with _use(generator):
+        return F._op1(O.POISSON, (input,))
+
+
+def binomial(count, prob, generator=None):
+    """Binomial(count, prob) samples; count and prob share one float dtype and broadcast."""
+    F._check_tensor(count, "binomial", "count", 1)
+    F._check_tensor(prob, "binomial", "prob", 2)
+    if prob.dtype is not count.dtype:
+        raise RuntimeError("Found dtype %s but expected %s" % (prob.dtype._torch_name, count.dtype._torch_name))
+    if count.dtype not in (float32, float64, bfloat16):
+        raise RuntimeError("\"binomial_cpu\" not implemented for '%s'" % count.dtype._torch_name)
+    from ._shape import broadcast_tensors
+    c, p = broadcast_tensors(count, prob)
+    with _use(generator):
+        return F._op1(O.BINOMIAL, (c, p))
+
+
+__all__ += ["poisson", "binomial"]

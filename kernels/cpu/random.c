@@ -369,5 +369,126 @@ enum td_code td_cpu_set_rng_state(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
+/* ---- samplers with a parameter tensor: poisson(rate), binomial(count, prob) */
+
+/* Poisson(lam): multiplication of uniforms below 10, Hormann's PTRS (transformed
+ * rejection with squeeze) above, as torch does; inf gives INT64_MIN as a double
+ * (what torch 1.13 returns), the meta rule's caller has refused negative and NaN rates. */
+static double poisson_draw(struct td_rng *r, double lam)
+{
+    if (lam == 0)
+        return 0;
+    if (isinf(lam))
+        return (double)INT64_MIN;
+    if (lam < 10) {
+        double e = exp(-lam), p = 1.0;
+        int64_t x = -1;
+        do {
+            p *= td_rng_uniform(r);
+            x++;
+        } while (p > e);
+        return (double)x;
+    }
+    double slam = sqrt(lam), loglam = log(lam), b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
+    double inv_alpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
+    for (;;) {
+        double u = td_rng_uniform(r) - 0.5, v = td_rng_uniform(r), us = 0.5 - fabs(u);
+        double k = floor((2 * a / us + b) * u + lam + 0.43);
+        if (us >= 0.07 && v <= vr)
+            return k;
+        if (k < 0 || (us < 0.013 && v > us))
+            continue;
+        if (log(v) + log(inv_alpha) - log(a / (us * us) + b) <= -lam + k * loglam - lgamma(k + 1))
+            return k;
+    }
+}
+
+/* Binomial(n, p) for p <= 0.5: inversion (waiting times of a geometric) when n p < 10,
+ * Hormann's BTRS above. */
+static double binomial_small_p(struct td_rng *r, double n, double p)
+{
+    if (n * p < 10) {
+        double q = -log1p(-p), x = 0, sum = 0;
+        for (;;) {
+            sum += ceil(log(1.0 - td_rng_uniform(r)) / -q);
+            if (sum > n)
+                return x;
+            x++;
+        }
+    }
+    double spq = sqrt(n * p * (1 - p)), b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p;
+    double c = n * p + 0.5, vr = 0.92 - 4.2 / b, alpha = (2.83 + 5.1 / b) * spq, lpq = log(p / (1 - p));
+    double m = floor((n + 1) * p), h = lgamma(m + 1) + lgamma(n - m + 1);
+    for (;;) {
+        double u = td_rng_uniform(r) - 0.5, v = td_rng_uniform(r), us = 0.5 - fabs(u);
+        double k = floor((2 * a / us + b) * u + c);
+        if (k < 0 || k > n)
+            continue;
+        if (us >= 0.07 && v <= vr)
+            return k;
+        v = log(v * alpha / (a / (us * us) + b));
+        if (v <= h - lgamma(k + 1) - lgamma(n - k + 1) + (k - m) * lpq)
+            return k;
+    }
+}
+
+static double binomial_draw(struct td_rng *r, double n, double p)
+{
+    if (isnan(n) || isnan(p))
+        return NAN;
+    n = floor(n);
+    if (n <= 0 || p <= 0)
+        return 0;
+    if (p >= 1)
+        return n;
+    return p <= 0.5 ? binomial_small_p(r, n, p) : n - binomial_small_p(r, n, 1 - p);
+}
+
+/* Element i (row-major) of t as a double. */
+static double elem_at(const struct td_kt *t, int64_t i)
+{
+    const struct td_meta *m = &t->m;
+    int64_t off = m->offset;
+    for (int d = m->ndim - 1; d >= 0; d--) {
+        off += (i % m->sizes[d]) * m->strides[d];
+        i /= m->sizes[d];
+    }
+    enum td_dtype dt = (enum td_dtype)m->dtype;
+    return td_load_f64(dt, t->data + off * (int64_t)td_dtype_size(dt));
+}
+
+enum td_code td_cpu_poisson(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || !td_meta_is_contiguous(&k->out[0]->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *o = k->out[0];
+    enum td_dtype od = (enum td_dtype)o->m.dtype;
+    int64_t n = td_meta_numel(&o->m), es = (int64_t)td_dtype_size(od);
+    if (td_meta_numel(&k->in[0]->m) != n)
+        return TD_CODE_INVALID_ARGUMENT;
+    for (int64_t i = 0; i < n; i++) {
+        double lam = elem_at(k->in[0], i);
+        if (!(lam >= 0))
+            return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "invalid Poisson rate, expected rate to be non-negative");
+        td_store_f64(od, o->data + (o->m.offset + i) * es, poisson_draw(k->rng, lam));
+    }
+    return TD_CODE_OK;
+}
+
+enum td_code td_cpu_binomial(struct td_kctx *k)
+{
+    if (k->n_in != 2 || k->n_out != 1 || !k->rng || !td_meta_is_contiguous(&k->out[0]->m))
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *o = k->out[0];
+    enum td_dtype od = (enum td_dtype)o->m.dtype;
+    int64_t n = td_meta_numel(&o->m), es = (int64_t)td_dtype_size(od);
+    if (td_meta_numel(&k->in[0]->m) != n || td_meta_numel(&k->in[1]->m) != n)
+        return TD_CODE_INVALID_ARGUMENT;
+    for (int64_t i = 0; i < n; i++)
+        td_store_f64(od, o->data + (o->m.offset + i) * es,
+                     binomial_draw(k->rng, elem_at(k->in[0], i), elem_at(k->in[1], i)));
+    return TD_CODE_OK;
+}
+
 /* SET_DEFAULT_DTYPE is a stream control the session executes; it never reaches a kernel. */
 enum td_code td_cpu_set_default_dtype(struct td_kctx *k) { return TD_CODE_INTERNAL; }
