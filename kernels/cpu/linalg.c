@@ -45,7 +45,8 @@ enum td_code td__la_setup(struct td_kctx *k, struct la_job *j)
                            .n_attr = k->n_attr, .default_float = TD_DTYPE_FLOAT32};
     struct td_meta want[TD_MAX_OUTPUTS];
     struct td_infer inf;
-    if (td_meta_infer(&a, want, &inf, NULL) || inf.n_out != k->n_out)
+    struct td_status st = TD_STATUS_INIT; /* meta rules read st->code: never pass NULL */
+    if (td_meta_infer(&a, want, &inf, &st) || inf.n_out != k->n_out)
         return TD_CODE_INVALID_ARGUMENT;
     for (int o = 0; o < k->n_out; o++) {
         const struct td_meta *got = &k->out[o]->m;
