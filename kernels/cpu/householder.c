@@ -154,28 +154,16 @@ static enum td_code ldl_solve_range(struct la_job *j, int64_t b0, int64_t b1)
 /* Re-runs the meta rule (so every size the kernels index with is known good) and runs fn. */
 static enum td_code exec(struct td_kctx *k, enum td_code (*fn)(struct la_job *j, int64_t b0, int64_t b1))
 {
-    const struct td_meta *in_m[3];
     if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LAPACK || k->n_in != td_op_table[k->op].n_in ||
         k->n_in > 3 || k->n_out != td_op_table[k->op].n_out)
         return TD_CODE_INVALID_ARGUMENT;
-    for (int i = 0; i < k->n_in; i++)
-        in_m[i] = &k->in[i]->m;
-    struct td_op_args a = {.op = k->op, .n_in = (uint16_t)k->n_in, .in = in_m, .attrs = k->attrs,
-                           .n_attr = k->n_attr, .default_float = TD_DTYPE_FLOAT32};
-    struct td_meta want[TD_MAX_OUTPUTS];
     struct td_infer inf;
-    struct td_status ist = TD_STATUS_INIT;
-    if (td_meta_infer(&a, want, &inf, &ist))
-        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "%s", ist.msg);
-    if (inf.n_out != k->n_out || inf.compute_dtype != k->compute_dtype)
+    enum td_code c = td__kernel_recheck(k, &inf);
+    if (c)
+        return c;
+    if (inf.compute_dtype != k->compute_dtype)
         return TD_CODE_INVALID_ARGUMENT;
-    for (int o = 0; o < k->n_out; o++) {
-        const struct td_meta *got = &k->out[o]->m;
-        if (got->dtype != want[o].dtype || got->ndim != want[o].ndim ||
-            memcmp(got->sizes, want[o].sizes, sizeof(int64_t) * got->ndim) || !td_meta_check_bounds(got))
-            return TD_CODE_INVALID_ARGUMENT;
-    }
-    const struct td_meta *x = in_m[0];
+    const struct td_meta *x = &k->in[0]->m;
     if (x->sizes[x->ndim - 2] > INT32_MAX || x->sizes[x->ndim - 1] > INT32_MAX)
         return TD_CODE_INVALID_ARGUMENT; /* LAPACK counts in 32-bit ints */
     LAPACKE_set_nancheck(0); /* NaN input gives NaN results, as in torch, not an argument error */

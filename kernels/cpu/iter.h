@@ -206,12 +206,19 @@ static inline bool td__scalar_kind_ok(int64_t kind)
     return kind == TD_SCALAR_BOOL || kind == TD_SCALAR_INT || kind == TD_SCALAR_FLOAT;
 }
 
-/* copy.c: dst = src elementwise (src broadcast to dst, any dtypes, dst may be strided).
- * INVALID_ARGUMENT when src does not broadcast. */
 /* Returns c, first writing PyTorch's message for it into k->msg when the executor gave
  * a buffer (Check tests call kernels without one). */
 enum td_code td__kernel_fail(struct td_kctx *k, enum td_code c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Re-runs k's meta rule over its operands (for kernels that index with shapes, so every
+ * size is known good) and checks each output has the inferred dtype and sizes and lies
+ * inside its storage.  inf gets the inference; INVALID_ARGUMENT (with the rule's message)
+ * when anything disagrees. */
+enum td_code td__kernel_recheck(struct td_kctx *k, struct td_infer *inf);
+
+/* copy.c: dst = src elementwise (src broadcast to dst, any dtypes, dst may be strided).
+ * INVALID_ARGUMENT when src does not broadcast. */
 enum td_code td__copy(struct td_kt *dst, struct td_kt *src);
 /* copy.c: every element of t set to the td_dtype_size(t) bytes at elem. */
 void td__fill(struct td_kt *t, const void *elem);

@@ -34,33 +34,20 @@ enum td_code td__la_setup(struct td_kctx *k, struct la_job *j)
         (k->compute_dtype != TD_DTYPE_FLOAT32 && k->compute_dtype != TD_DTYPE_FLOAT64 &&
          k->compute_dtype != TD_DTYPE_COMPLEX64 && k->compute_dtype != TD_DTYPE_COMPLEX128))
         return TD_CODE_INVALID_ARGUMENT;
-    /* re-run the meta rule: every shape the kernel indexes with is then known good */
-    const struct td_meta *in_m[2];
-    for (int i = 0; i < k->n_in; i++) {
-        in_m[i] = &k->in[i]->m;
-        if (in_m[i]->dtype != k->compute_dtype)
+    for (int i = 0; i < k->n_in; i++)
+        if (k->in[i]->m.dtype != k->compute_dtype)
             return TD_CODE_INVALID_ARGUMENT;
-    }
-    struct td_op_args a = {.op = k->op, .n_in = (uint16_t)k->n_in, .in = in_m, .attrs = k->attrs,
-                           .n_attr = k->n_attr, .default_float = TD_DTYPE_FLOAT32};
-    struct td_meta want[TD_MAX_OUTPUTS];
     struct td_infer inf;
-    struct td_status st = TD_STATUS_INIT; /* meta rules read st->code: never pass NULL */
-    if (td_meta_infer(&a, want, &inf, &st) || inf.n_out != k->n_out)
-        return TD_CODE_INVALID_ARGUMENT;
-    for (int o = 0; o < k->n_out; o++) {
-        const struct td_meta *got = &k->out[o]->m;
-        if (got->dtype != want[o].dtype || got->ndim != want[o].ndim ||
-            memcmp(got->sizes, want[o].sizes, sizeof(int64_t) * got->ndim) || !td_meta_check_bounds(got))
-            return TD_CODE_INVALID_ARGUMENT;
-    }
-    const struct td_meta *x = in_m[0];
+    enum td_code c = td__kernel_recheck(k, &inf); /* every shape the kernel indexes with is good */
+    if (c)
+        return c;
+    const struct td_meta *x = &k->in[0]->m;
     enum td_dtype cd = (enum td_dtype)k->compute_dtype;
     *j = (struct la_job){
         .k = k, .f64 = cd == TD_DTYPE_FLOAT64 || cd == TD_DTYPE_COMPLEX128, .cx = td_dtype_is_complex(cd),
         .es = td_dtype_size(cd), .rs = td_dtype_size(td_dtype_to_real(cd)),
         .nb = x->ndim - 2, .bsizes = x->sizes, .m = x->sizes[x->ndim - 2], .n = x->sizes[x->ndim - 1],
-        .r = k->n_in == 2 ? in_m[1]->sizes[in_m[1]->ndim - 1] : 0,
+        .r = k->n_in == 2 ? k->in[1]->m.sizes[k->in[1]->m.ndim - 1] : 0,
     };
     if (j->m > INT32_MAX || j->n > INT32_MAX || j->r > INT32_MAX)
         return TD_CODE_INVALID_ARGUMENT; /* LAPACK counts in 32-bit ints */

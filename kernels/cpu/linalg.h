@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../kernel.h"
+#include "iter.h"
 
 /* LAX(j, orgqr, ungqr, args...): LAPACKE_{s,d}orgqr or LAPACKE_{c,z}ungqr, as job j's
  * dtype wants, in column-major layout; LA(j, getrf, args...) when the real and complex
