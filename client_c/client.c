@@ -1,10 +1,18 @@
 /*
  * client.c — libtensord's session: handle assignment, local validation through the
- * meta layer, op recording into batches, flushing, sync and data transfer.
+ * meta layer, op recording into batches, flushing, the run-ahead window, sync and data
+ * transfer.
  *
  * Records accumulate in `rec` (and upload bytes in `payload`) until a sync point or a
- * size threshold; then one ClientMsg carries them (conn.c).  Releases are queued and
- * packed up to 255 per record, always after the ops that used the handles.
+ * threshold (records, bytes); then one ClientMsg carries them (conn.c).  A release is
+ * appended to the stream at once, right after the ops that used the handle (adjacent
+ * releases share one record), so the daemon's memory follows the program's live set.
+ *
+ * Every message is answered once the daemon has run it.  The answers say how far the
+ * daemon has got (`executed`) and which records failed.  The client never runs more
+ * than `depth` records ahead of the daemon: past that, recording waits for answers, like
+ * a GPU launch queue.  Failures go to failures.c and are raised by the recording
+ * thread's next sync.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,12 +23,15 @@
 #include "../daemon/address.h"
 #include "../daemon/session.h"
 #include "conn.h"
+#include "failures.h"
 #include "tensord.h"
 
 #define FLUSH_RECORD_BYTES (256 * 1024)
 #define CHUNK_BYTES (1 << 20)         /* one UPLOAD/READ record moves at most this */
 #define MSG_PAYLOAD_BYTES (4 << 20)   /* flush (or sync) once a message carries this */
-#define MAX_RELEASES 255
+#define MAX_RELEASES 255              /* handles per RELEASE record (n_in is 8 bits) */
+#define DEFAULT_DEPTH 1024            /* records the client may run ahead of the daemon */
+#define MAX_DEPTH (1 << 20)
 
 struct buf {
     uint8_t *p;
@@ -33,8 +44,12 @@ struct td_client {
     char target[512];
     uint64_t next_handle;
     struct buf rec, payload;
-    uint64_t releases[MAX_RELEASES];
-    int n_releases;
+    size_t release_at;     /* offset of the open RELEASE record at the end of rec, or SIZE_MAX */
+    uint64_t rec_index;    /* index of the next record (the daemon counts the same way) */
+    uint64_t unsent;       /* records in rec */
+    uint64_t executed;     /* records the daemon has run, from its latest answer */
+    uint64_t depth, flush_records;
+    struct td_failures *failures;
     enum td_dtype default_float;
 };
 
@@ -64,10 +79,31 @@ static void resolve_target(const char *address, char *out, size_t len)
         td_default_address(out, len);
 }
 
+/* $TENSORD_QUEUE_DEPTH, else the default; always within [1, MAX_DEPTH]. */
+static uint64_t depth_from_env(void)
+{
+    const char *e = getenv("TENSORD_QUEUE_DEPTH");
+    long long v = e && *e ? atoll(e) : DEFAULT_DEPTH;
+    return v < 1 ? 1 : v > MAX_DEPTH ? MAX_DEPTH : (uint64_t)v;
+}
+
+static void set_depth(td_client_t *c, uint64_t depth)
+{
+    c->depth = depth;
+    c->flush_records = depth / 4 ? depth / 4 : 1;
+}
+
 td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_status *st)
 {
     td_client_t *c = calloc(1, sizeof *c);
     if (!c) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    set_depth(c, depth_from_env());
+    c->failures = td__failures_new(MAX_DEPTH + MAX_DEPTH / 4 + 64);
+    if (!c->failures) {
+        free(c);
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
     }
@@ -76,11 +112,13 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
     snprintf(desc, sizeof desc, "libtensord pid %d", (int)getpid());
     c->conn = td__conn_open(c->target, desc, timeout_ms > 0 ? timeout_ms : 5000, st);
     if (!c->conn) {
+        td__failures_free(c->failures);
         free(c);
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
     c->next_handle = 1;
+    c->release_at = SIZE_MAX;
     c->default_float = TD_DTYPE_FLOAT32;
     return c;
 }
@@ -92,6 +130,21 @@ enum td_code td_client_stats(const char *address, struct td_stats *out, struct t
     char target[512];
     resolve_target(address, target, sizeof target);
     return td__conn_stats(target, out, st);
+}
+
+void td_client_set_queue_depth(td_client_t *c, uint64_t records)
+{
+    pthread_mutex_lock(&c->lock);
+    set_depth(c, records < 1 ? 1 : records > MAX_DEPTH ? MAX_DEPTH : records);
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t td_client_queue_depth(td_client_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t d = c->depth;
+    pthread_mutex_unlock(&c->lock);
+    return d;
 }
 
 /* ---- recording ---- */
@@ -109,59 +162,132 @@ static struct td_rec_hdr *rec_begin(td_client_t *c, unsigned op, unsigned flags,
     h->n_attr = (uint8_t)n_attr;
     h->flags = (uint8_t)flags;
     c->rec.len += words * 8;
+    c->release_at = SIZE_MAX;
+    td__failures_note(c->failures, c->rec_index++);
+    c->unsent++;
     return h;
 }
 
-static void pack_releases(td_client_t *c)
+/* Appends a handle to the open RELEASE record, or opens one.  false on OOM (the
+ * handle then lives until the session ends, which frees it). */
+static bool release_locked(td_client_t *c, uint64_t handle)
 {
-    if (!c->n_releases)
-        return;
-    struct td_rec_hdr *h = rec_begin(c, TD_OP_RELEASE, 0, 0, c->n_releases, 0);
-    if (h) /* on OOM the handles leak until the session ends, which frees them */
-        memcpy(h + 1, c->releases, sizeof(uint64_t) * c->n_releases);
-    c->n_releases = 0;
+    if (c->release_at != SIZE_MAX) {
+        struct td_rec_hdr *h = (struct td_rec_hdr *)(c->rec.p + c->release_at);
+        if (h->n_in < MAX_RELEASES && buf_reserve(&c->rec, 8)) {
+            h = (struct td_rec_hdr *)(c->rec.p + c->release_at); /* the buffer may have moved */
+            memcpy(c->rec.p + c->rec.len, &handle, 8);
+            c->rec.len += 8;
+            h->n_in++;
+            h->words++;
+            return true;
+        }
+    }
+    size_t at = c->rec.len;
+    struct td_rec_hdr *h = rec_begin(c, TD_OP_RELEASE, 0, 0, 1, 0);
+    if (!h)
+        return false;
+    memcpy(h + 1, &handle, 8);
+    c->release_at = at;
+    return true;
 }
 
-static enum td_code send_locked(td_client_t *c, bool sync, struct td_conn_reply *reply, struct td_status *st)
+/* Takes in one answer: progress and failures. */
+static void absorb(td_client_t *c, const struct td_conn_reply *r)
 {
-    pack_releases(c);
-    if (!sync && !c->rec.len)
-        return TD_CODE_OK;
-    enum td_code code = td__conn_send(c->conn, c->rec.p, c->rec.len, c->payload.p, c->payload.len, sync, reply, st);
+    if (r->executed > c->executed)
+        c->executed = r->executed;
+    for (int i = 0; i < r->n_errors; i++)
+        td__failures_report(c->failures, &r->errors[i]);
+}
+
+/* Reads the answers that are already there, without waiting. */
+static enum td_code drain_ready(td_client_t *c, struct td_status *st)
+{
+    for (;;) {
+        struct td_conn_reply r;
+        bool got;
+        if (td__conn_recv(c->conn, false, &r, &got, st))
+            return st ? st->code : TD_CODE_UNAVAILABLE;
+        if (!got)
+            return TD_CODE_OK;
+        absorb(c, &r);
+        td__conn_reply_fini(&r);
+    }
+}
+
+/* Sends what is recorded; *seq gets the message's number. */
+static enum td_code send_locked(td_client_t *c, bool sync, uint64_t *seq, struct td_status *st)
+{
+    enum td_code code = td__conn_send(c->conn, c->rec.p, c->rec.len, c->payload.p, c->payload.len, sync, seq, st);
     c->rec.len = 0;
     c->payload.len = 0;
+    c->unsent = 0;
+    c->release_at = SIZE_MAX;
     return code;
 }
 
+/* Past a threshold: send, then keep within the window (wait for answers if needed). */
 static enum td_code maybe_flush(td_client_t *c, struct td_status *st)
 {
-    if (c->rec.len < FLUSH_RECORD_BYTES && c->payload.len < MSG_PAYLOAD_BYTES)
+    if (c->unsent < c->flush_records && c->rec.len < FLUSH_RECORD_BYTES && c->payload.len < MSG_PAYLOAD_BYTES)
         return TD_CODE_OK;
-    return send_locked(c, false, NULL, st);
-}
-
-/* Sync with the daemon; READ bytes (if any) land in reply->payload. */
-static enum td_code sync_locked(td_client_t *c, struct td_conn_reply *reply, struct td_status *st)
-{
-    memset(reply, 0, sizeof *reply);
-    if (send_locked(c, true, reply, st))
+    if (send_locked(c, false, NULL, st) || drain_ready(c, st))
         return st ? st->code : TD_CODE_UNAVAILABLE;
-    if (reply->code) {
-        td_status_set(st, reply->code, "%s", reply->message);
-        free(reply->payload);
-        reply->payload = NULL;
-        return reply->code;
+    while (c->rec_index - c->executed > c->depth && td__conn_pending(c->conn)) {
+        struct td_conn_reply r;
+        bool got;
+        if (td__conn_recv(c->conn, true, &r, &got, st))
+            return st ? st->code : TD_CODE_UNAVAILABLE;
+        absorb(c, &r);
+        td__conn_reply_fini(&r);
     }
     return TD_CODE_OK;
 }
 
+/*
+ * Sync with the daemon: send everything, read every answer up to this message's.
+ * READ bytes (if any) land in *payload (malloc'd, may be NULL).  Then the calling
+ * thread's first deferred failure, if any, is returned.
+ */
+static enum td_code sync_locked(td_client_t *c, uint8_t **payload, size_t *payload_len, struct td_status *st)
+{
+    uint64_t seq;
+    if (payload)
+        *payload = NULL, *payload_len = 0;
+    if (send_locked(c, true, &seq, st))
+        return st ? st->code : TD_CODE_UNAVAILABLE;
+    for (;;) {
+        struct td_conn_reply r;
+        bool got;
+        if (td__conn_recv(c->conn, true, &r, &got, st))
+            return st ? st->code : TD_CODE_UNAVAILABLE;
+        absorb(c, &r);
+        if (r.seq != seq) {
+            td__conn_reply_fini(&r);
+            continue;
+        }
+        enum td_code code = r.code ? td_status_set(st, r.code, "%s", r.message) : TD_CODE_OK;
+        if (!code && payload) {
+            *payload = r.payload, *payload_len = r.payload_len;
+            r.payload = NULL;
+        }
+        td__conn_reply_fini(&r);
+        if (!code)
+            code = td__failures_take(c->failures, st);
+        if (code && payload) {
+            free(*payload);
+            *payload = NULL;
+        }
+        return code;
+    }
+}
+
 enum td_code td_sync(td_client_t *c, struct td_status *st)
 {
-    struct td_conn_reply r;
     pthread_mutex_lock(&c->lock);
-    enum td_code code = sync_locked(c, &r, st);
+    enum td_code code = sync_locked(c, NULL, NULL, st);
     pthread_mutex_unlock(&c->lock);
-    free(r.payload);
     return code;
 }
 
@@ -170,15 +296,15 @@ void td_release(td_client_t *c, struct td_t *t)
     if (!c || !t || !t->handle)
         return;
     pthread_mutex_lock(&c->lock);
-    c->releases[c->n_releases++] = t->handle;
-    if (c->n_releases == MAX_RELEASES)
-        pack_releases(c);
+    release_locked(c, t->handle);
     t->handle = 0;
+    maybe_flush(c, NULL); /* a transport failure shows at the next call */
     pthread_mutex_unlock(&c->lock);
 }
 
-static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
-                              int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
+/* Validates and records one op, without flushing. */
+static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
+                                  int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
     const struct td_meta *metas[TD_MAX_INPUTS];
     if (n_in < 0 || n_in > TD_MAX_INPUTS || n_attr < 0 || n_attr > 255)
@@ -207,6 +333,14 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
     for (int i = 0; i < n_in; i++)
         *w++ = in[i]->handle;
     memcpy(w, attrs, sizeof(int64_t) * n_attr);
+    return TD_CODE_OK;
+}
+
+static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
+                              int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
+{
+    if (record_locked(c, op, flags, in, n_in, attrs, n_attr, out, st))
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     return maybe_flush(c, st);
 }
 
@@ -235,10 +369,12 @@ void td_client_free(td_client_t *c)
     if (!c)
         return;
     pthread_mutex_lock(&c->lock);
-    send_locked(c, false, NULL, NULL);
+    if (c->rec.len || c->payload.len)
+        send_locked(c, false, NULL, NULL);
     td__conn_close(c->conn);
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_destroy(&c->lock);
+    td__failures_free(c->failures);
     free(c->rec.p);
     free(c->payload.p);
     free(c);
@@ -282,35 +418,33 @@ enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int6
     return code;
 }
 
+/* READs of one tensor's bytes, synced in messages of at most MSG_PAYLOAD_BYTES. */
 static enum td_code download_locked(td_client_t *c, const struct td_t *t, uint8_t *data, size_t nbytes,
                                     struct td_status *st)
 {
     const struct td_t *in[1] = {t};
-    for (size_t off = 0; off < nbytes;) {
+    size_t off = 0;
+    do {
         size_t batch_end = off + MSG_PAYLOAD_BYTES < nbytes ? off + MSG_PAYLOAD_BYTES : nbytes;
         for (size_t o = off; o < batch_end; o += CHUNK_BYTES) {
             int64_t attrs[2] = {(int64_t)o, (int64_t)(batch_end - o < CHUNK_BYTES ? batch_end - o : CHUNK_BYTES)};
-            if (op_locked(c, TD_OP_READ, 0, in, 1, attrs, 2, NULL, st))
+            /* not flushed before the sync: a READ's bytes travel only in a sync answer */
+            if (record_locked(c, TD_OP_READ, 0, in, 1, attrs, 2, NULL, st))
                 return st ? st->code : TD_CODE_INTERNAL;
         }
-        struct td_conn_reply r;
-        if (sync_locked(c, &r, st))
+        uint8_t *p;
+        size_t len;
+        if (sync_locked(c, &p, &len, st))
             return st ? st->code : TD_CODE_INTERNAL;
-        if (r.payload_len != batch_end - off) {
-            free(r.payload);
-            return td_status_set(st, TD_CODE_INTERNAL, "download: expected %zu bytes, got %zu", batch_end - off,
-                                 r.payload_len);
+        if (len != batch_end - off) {
+            free(p);
+            return td_status_set(st, TD_CODE_INTERNAL, "download: expected %zu bytes, got %zu", batch_end - off, len);
         }
-        memcpy(data + off, r.payload, r.payload_len);
-        free(r.payload);
+        if (len)
+            memcpy(data + off, p, len);
+        free(p);
         off = batch_end;
-    }
-    if (nbytes == 0) {
-        struct td_conn_reply r;
-        if (sync_locked(c, &r, st))
-            return st ? st->code : TD_CODE_INTERNAL;
-        free(r.payload);
-    }
+    } while (off < nbytes);
     return TD_CODE_OK;
 }
 
@@ -327,12 +461,10 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
     } else {
         struct td_t tmp;
         const struct td_t *in[1] = {t};
-        code = op_locked(c, TD_OP_CLONE, 0, in, 1, NULL, 0, &tmp, st);
+        code = record_locked(c, TD_OP_CLONE, 0, in, 1, NULL, 0, &tmp, st);
         if (!code) {
             code = download_locked(c, &tmp, data, need, st);
-            c->releases[c->n_releases++] = tmp.handle;
-            if (c->n_releases == MAX_RELEASES)
-                pack_releases(c);
+            release_locked(c, tmp.handle);
         }
     }
     pthread_mutex_unlock(&c->lock);

@@ -1,9 +1,11 @@
 /*
  * conn.c — libtensord's gRPC transport (gRPC C core 1.51 + protobuf-c); see conn.h.
  *
- * Synchronous by design: every batch is started on the connection's own pluck
- * completion queue and plucked at once, so no thread is needed and nothing completes
- * behind the caller's back.  One connection = one channel + one Session stream.
+ * No thread of its own: every batch is started on the connection's own pluck
+ * completion queue and plucked by the caller, so nothing completes behind its back.
+ * Sends are plucked at once.  Answers (one per message, in order) are read through
+ * one RECV_MESSAGE kept armed between calls: td__conn_recv polls it or waits for it.
+ * One connection = one channel + one Session stream.
  *
  * Deadlines: the Session stream itself has none (it lives as long as the session);
  * only the attach wait is bounded (timeout_ms), and detach at close is bounded so a
@@ -45,6 +47,10 @@ struct td_conn {
     grpc_call *call;
     grpc_metadata_array initial_md;
     uint64_t session_id, seq;
+    unsigned pending;          /* messages sent whose answer was not received yet */
+    bool recv_armed;           /* a RECV_MESSAGE batch is in flight (tag: &recv_tag) */
+    int recv_tag;
+    grpc_byte_buffer *recv_bb; /* where it lands */
     bool dead;        /* the stream failed or ended: only close is left */
     bool status_done; /* RECV_STATUS_ON_CLIENT completed */
     char target[256];
@@ -164,10 +170,24 @@ static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
     return td_status_set(st, (enum td_code)code, "tensord ended the session: %s", details);
 }
 
+/* Cancels a RECV_MESSAGE still in flight and collects it (before the call is freed). */
+static void disarm_recv(struct td_conn *c)
+{
+    if (!c->recv_armed)
+        return;
+    grpc_call_cancel(c->call, NULL);
+    grpc_completion_queue_pluck(c->cq, &c->recv_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    c->recv_armed = false;
+    if (c->recv_bb)
+        grpc_byte_buffer_destroy(c->recv_bb);
+    c->recv_bb = NULL;
+}
+
 static void conn_free(struct td_conn *c)
 {
     if (!c->status_done)
         recv_status(c, true, NULL, 0);
+    disarm_recv(c);
     grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->initial_md);
     channel_free(c->ch, c->cq);
@@ -253,27 +273,52 @@ uint64_t td__conn_session_id(const struct td_conn *c)
     return c->session_id;
 }
 
-static void reply_fill(struct td_conn_reply *reply, const Tensord__V1__ServerMsg *r)
+void td__conn_reply_fini(struct td_conn_reply *r)
 {
+    free(r->errors);
+    free(r->payload);
+    memset(r, 0, sizeof *r);
+}
+
+unsigned td__conn_pending(const struct td_conn *c) { return c->pending; }
+
+static void reply_fill(struct td_conn_reply *reply, Tensord__V1__ServerMsg *r)
+{
+    memset(reply, 0, sizeof *reply);
+    reply->seq = r->seq;
     reply->code = (enum td_code)r->code;
     snprintf(reply->message, sizeof reply->message, "%s", r->message ? r->message : "");
-    reply->failed_record = r->failed_record;
+    reply->executed = r->executed;
+    reply->errors_dropped = r->errors_dropped;
+    if (r->n_errors && (reply->errors = calloc(r->n_errors, sizeof *reply->errors)) != NULL) {
+        for (size_t i = 0; i < r->n_errors; i++) {
+            struct td_conn_error *e = &reply->errors[i];
+            e->record = r->errors[i]->record;
+            e->origin = r->errors[i]->origin;
+            e->code = (enum td_code)r->errors[i]->code;
+            e->op = (uint16_t)r->errors[i]->op;
+            snprintf(e->msg, sizeof e->msg, "%s", r->errors[i]->message ? r->errors[i]->message : "");
+        }
+        reply->n_errors = (int)r->n_errors;
+    } else if (r->n_errors) {
+        reply->errors_dropped += (uint32_t)r->n_errors; /* out of memory: counted, not listed */
+    }
     if (r->payload.len) {
         reply->payload = r->payload.data; /* steal the unpacked bytes: no second copy */
         reply->payload_len = r->payload.len;
+        r->payload.data = NULL;
+        r->payload.len = 0;
     }
 }
 
 enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, const uint8_t *payload,
-                           size_t payload_len, bool sync, struct td_conn_reply *reply, struct td_status *st)
+                           size_t payload_len, bool sync, uint64_t *seq, struct td_status *st)
 {
-    if (reply)
-        memset(reply, 0, sizeof *reply);
     if (c->dead)
         return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s", c->target);
 
     Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
-    m.seq = ++c->seq;
+    m.seq = c->seq + 1;
     m.records.data = (uint8_t *)records;
     m.records.len = records ? n : 0;
     m.payload.data = (uint8_t *)payload;
@@ -283,36 +328,71 @@ enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, 
     if (size > MAX_MESSAGE)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "message of %zu bytes exceeds the %d MiB limit of one batch",
                              size, MAX_MESSAGE >> 20);
-
-    grpc_byte_buffer *sbb = td_pack_msg(&m.base), *rbb = NULL;
-    grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_RECV_MESSAGE}};
-    ops[0].data.send_message.send_message = sbb;
-    ops[1].data.recv_message.recv_message = &rbb;
+    c->seq++;
+    grpc_byte_buffer *sbb = td_pack_msg(&m.base);
+    grpc_op op = {.op = GRPC_OP_SEND_MESSAGE};
+    op.data.send_message.send_message = sbb;
     bool timed_out;
-    bool ok = run_batch(c, ops, sync ? 2 : 1, -1, &timed_out);
+    bool ok = run_batch(c, &op, 1, -1, &timed_out);
     grpc_byte_buffer_destroy(sbb);
-    if (!ok) {
-        if (rbb)
-            grpc_byte_buffer_destroy(rbb);
+    if (!ok)
+        return lost(c, true, st);
+    c->pending++;
+    if (seq)
+        *seq = m.seq;
+    return TD_CODE_OK;
+}
+
+/* Waits up to timeout_ms (0: poll, < 0: forever) for the next answer. */
+static enum td_code recv_answer(struct td_conn *c, int timeout_ms, struct td_conn_reply *reply, bool *got,
+                                struct td_status *st)
+{
+    *got = false;
+    if (c->dead)
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s", c->target);
+    if (!c->pending)
+        return TD_CODE_OK;
+    if (!c->recv_armed) {
+        grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+        op.data.recv_message.recv_message = &c->recv_bb;
+        if (grpc_call_start_batch(c->call, &op, 1, &c->recv_tag, NULL) != GRPC_CALL_OK)
+            return lost(c, true, st);
+        c->recv_armed = true;
+    }
+    gpr_timespec until = timeout_ms == 0 ? gpr_inf_past(GPR_CLOCK_REALTIME) : deadline_in(timeout_ms);
+    grpc_event ev = grpc_completion_queue_pluck(c->cq, &c->recv_tag, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        if (timeout_ms == 0)
+            return TD_CODE_OK;
+        disarm_recv(c);
         return lost(c, true, st);
     }
-    if (!sync)
-        return TD_CODE_OK;
-    if (!rbb) /* the daemon ended the stream: its status says why */
+    c->recv_armed = false;
+    grpc_byte_buffer *bb = c->recv_bb;
+    c->recv_bb = NULL;
+    if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
+        if (bb)
+            grpc_byte_buffer_destroy(bb);
+        return lost(c, true, st);
+    }
+    if (!bb) /* the daemon ended the stream: its status says why */
         return lost(c, false, st);
-
-    Tensord__V1__ServerMsg *r = (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, rbb);
+    Tensord__V1__ServerMsg *r = (Tensord__V1__ServerMsg *)unpack_msg(&tensord__v1__server_msg__descriptor, bb);
     if (!r) {
         lost(c, true, NULL);
         return td_status_set(st, TD_CODE_INTERNAL, "malformed answer from tensord at %s", c->target);
     }
-    if (reply) {
-        reply_fill(reply, r);
-        if (reply->payload)
-            r->payload.data = NULL, r->payload.len = 0; /* now owned by the reply */
-    }
+    reply_fill(reply, r);
     tensord__v1__server_msg__free_unpacked(r, NULL);
+    c->pending--;
+    *got = true;
     return TD_CODE_OK;
+}
+
+enum td_code td__conn_recv(struct td_conn *c, bool block, struct td_conn_reply *reply, bool *got,
+                           struct td_status *st)
+{
+    return recv_answer(c, block ? -1 : 0, reply, got, st);
 }
 
 void td__conn_close(struct td_conn *c)
@@ -323,20 +403,24 @@ void td__conn_close(struct td_conn *c)
         Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
         m.seq = ++c->seq;
         m.detach = true;
-        grpc_byte_buffer *sbb = td_pack_msg(&m.base), *rbb = NULL;
-        grpc_op ops[3] = {
-            {.op = GRPC_OP_SEND_MESSAGE},
-            {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT},
-            {.op = GRPC_OP_RECV_MESSAGE},
-        };
+        grpc_byte_buffer *sbb = td_pack_msg(&m.base);
+        grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT}};
         ops[0].data.send_message.send_message = sbb;
-        ops[2].data.recv_message.recv_message = &rbb;
         bool timed_out;
-        bool ok = run_batch(c, ops, 3, CLOSE_TIMEOUT_MS, &timed_out);
+        bool ok = run_batch(c, ops, 2, CLOSE_TIMEOUT_MS, &timed_out);
         grpc_byte_buffer_destroy(sbb);
-        if (rbb)
-            grpc_byte_buffer_destroy(rbb);
-        recv_status(c, !ok, NULL, 0);
+        if (ok)
+            c->pending++;
+        /* the answers still owed, the detach's last: then the daemon has freed everything */
+        while (ok && c->pending) {
+            struct td_conn_reply r;
+            bool got;
+            ok = !recv_answer(c, CLOSE_TIMEOUT_MS, &r, &got, NULL) && got;
+            if (got)
+                td__conn_reply_fini(&r);
+        }
+        if (!c->dead)
+            recv_status(c, !ok, NULL, 0);
     }
     conn_free(c);
 }

@@ -14,14 +14,28 @@
 
 struct td_conn;
 
-/* What a sync answer carries; payload is malloc'd, caller frees. */
-struct td_conn_reply {
+/* One failed record as the daemon reported it. */
+struct td_conn_error {
+    uint64_t record, origin;
     enum td_code code;
+    uint16_t op;
+    char msg[512];
+};
+
+/* One answer of the daemon; errors and payload are malloc'd (td__conn_reply_fini). */
+struct td_conn_reply {
+    uint64_t seq;            /* of the message answered */
+    enum td_code code;       /* message-level error */
     char message[512];
-    uint64_t failed_record;
-    uint8_t *payload;
+    uint64_t executed;       /* records of the session executed so far */
+    struct td_conn_error *errors;
+    int n_errors;
+    uint32_t errors_dropped;
+    uint8_t *payload;        /* READ bytes (sync messages only) */
     size_t payload_len;
 };
+
+void td__conn_reply_fini(struct td_conn_reply *r);
 
 /* Connects to target ("unix:/path", "unix-abstract:name" or "host:port"), opens the
  * Session stream and attaches.  Waits at most timeout_ms for the daemon to answer.
@@ -32,11 +46,19 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 /* Session id the daemon assigned. */
 uint64_t td__conn_session_id(const struct td_conn *c);
 
-/* Sends one message (records and upload payload are copied into it).  With sync, waits
- * for the answer and fills *reply.  Transport failure (daemon gone) returns UNAVAILABLE
- * and the connection is dead from then on. */
+/* Sends one message (records and upload payload are copied into it) without waiting
+ * for its answer; *seq (may be NULL) gets its sequence number.  Every message is
+ * answered, in order: collect the answers with td__conn_recv.  Transport failure
+ * (daemon gone) returns UNAVAILABLE and the connection is dead from then on. */
 enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, const uint8_t *payload,
-                           size_t payload_len, bool sync, struct td_conn_reply *reply,
+                           size_t payload_len, bool sync, uint64_t *seq, struct td_status *st);
+
+/* Answers sent but not yet received. */
+unsigned td__conn_pending(const struct td_conn *c);
+
+/* The next answer, in order.  With `block` waits for it; otherwise *got says whether
+ * one was ready.  A dead stream returns UNAVAILABLE (or the daemon's status). */
+enum td_code td__conn_recv(struct td_conn *c, bool block, struct td_conn_reply *reply, bool *got,
                            struct td_status *st);
 
 /* Ends the session cleanly (detach, half-close, wait for the status) and frees. NULL ok. */

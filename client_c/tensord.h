@@ -4,8 +4,12 @@
  * A client holds one session with a daemon.  Every call computes the result's shape
  * and dtype locally (the shared meta layer), so argument errors come back at once from
  * the call that made them; the op itself is recorded and sent in batches, executed in
- * order by the daemon.  Execution errors (out of memory, ...) are sticky and returned by
- * the next sync point: td_sync, td_download, td_item_*.
+ * order by the daemon.  An op that fails while executing (out of memory, an index only
+ * the data shows to be out of range, ...) fails only the tensors it produces or writes,
+ * and everything computed from them; its error is returned by the next sync point
+ * (td_sync, td_download) of the thread that recorded it, naming the op (and, with
+ * td_location_set, where it was recorded).  Nothing else is lost.
+ * The client runs at most td_client_queue_depth() records ahead of the daemon.
  *
  * Tensors are plain values (struct td_t: a handle plus its metadata) that the caller
  * owns; td_release drops one when it is no longer needed.  Functions return
@@ -53,10 +57,26 @@ enum td_code td_client_stats(const char *address, struct td_stats *out, struct t
  */
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
-/* Queues the release of a tensor handle (sent in the same ordered stream). */
+/* Releases a tensor handle: a record right after the ops that used it, in the same
+ * ordered stream (the daemon frees the storage once no handle refers to it). */
 void td_release(td_client_t *c, struct td_t *t);
-/* Sends everything queued and waits until the daemon has run it; reports sticky errors. */
+/* Sends everything recorded and waits until the daemon has run it; returns the calling
+ * thread's first deferred failure (see above), which is then cleared. */
 enum td_code td_sync(td_client_t *c, struct td_status *st);
+
+/* How many records the client may run ahead of execution (default 1024, or
+ * $TENSORD_QUEUE_DEPTH); recording waits for the daemon beyond it. */
+void td_client_set_queue_depth(td_client_t *c, uint64_t records);
+uint64_t td_client_queue_depth(td_client_t *c);
+
+/* Locations for deferred errors.  td_location_set tells, for the calling thread, where
+ * the records it makes from now on come from (an opaque value, 0 = unknown); the
+ * process-wide format function turns such a value into text ("train.py:12") when an
+ * error is raised.  It is called with the client's lock held, from any thread, and
+ * must not call back into libtensord. */
+typedef void (*td_location_format_fn)(uint64_t where, char *buf, size_t len);
+void td_location_set(uint64_t where);
+void td_location_set_format(td_location_format_fn fn);
 
 /* New contiguous tensor from host bytes (row-major, nbytes = numel * element size). */
 enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, const void *data,

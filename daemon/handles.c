@@ -11,6 +11,19 @@ static size_t slot_of(uint64_t id, size_t cap)
     return (size_t)id & (cap - 1);
 }
 
+struct td_failure *td_failure_ref(struct td_failure *f)
+{
+    if (f)
+        f->refs++;
+    return f;
+}
+
+void td_failure_unref(struct td_failure *f)
+{
+    if (f && --f->refs == 0)
+        free(f);
+}
+
 void td_handles_init(struct td_handles *h)
 {
     h->keys = NULL;
@@ -21,8 +34,10 @@ void td_handles_init(struct td_handles *h)
 void td_handles_fini(struct td_handles *h)
 {
     for (size_t i = 0; i < h->cap; i++)
-        if (h->keys[i])
+        if (h->keys[i]) {
             td_storage_unref(h->vals[i].storage);
+            td_failure_unref(h->vals[i].fail);
+        }
     free(h->keys);
     free(h->vals);
     td_handles_init(h);
@@ -87,6 +102,7 @@ bool td_handles_del(struct td_handles *h, uint64_t id)
         return false;
     size_t i = (size_t)(t - h->vals);
     td_storage_unref(t->storage);
+    td_failure_unref(t->fail);
     h->keys[i] = 0;
     h->count--;
     /* backward-shift: pull later entries of the probe run into the hole */

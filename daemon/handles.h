@@ -13,9 +13,24 @@
 #include "../kernels/meta.h"
 #include "alloc.h"
 
+/* Why a tensor holds no valid data: the op that produced (or last wrote) it failed.
+ * Shared by every tensor that inherited the failure; refcounted by the one session
+ * thread that owns them (no atomics). */
+struct td_failure {
+    uint32_t refs;
+    uint16_t op;     /* the op that failed first */
+    enum td_code code;
+    uint64_t origin; /* its record index in the session's stream */
+    char msg[512];
+};
+
+struct td_failure *td_failure_ref(struct td_failure *f);
+void td_failure_unref(struct td_failure *f); /* NULL ok */
+
 struct td_tensor {
     struct td_meta m;
-    struct td_storage *storage; /* one reference held */
+    struct td_storage *storage; /* one reference held; NULL for a failed output */
+    struct td_failure *fail;    /* one reference held; NULL while the data is valid */
 };
 
 struct td_handles {
@@ -25,12 +40,12 @@ struct td_handles {
 };
 
 void td_handles_init(struct td_handles *h);
-/* Releases every tensor's storage reference and the table itself. */
+/* Releases every tensor's storage and failure references and the table itself. */
 void td_handles_fini(struct td_handles *h);
 struct td_tensor *td_handles_get(struct td_handles *h, uint64_t id);
 /* Inserts (takes over t's storage reference).  false on OOM. */
 bool td_handles_put(struct td_handles *h, uint64_t id, const struct td_tensor *t);
-/* Removes and unrefs; false if absent. */
+/* Removes and unrefs (storage and failure); false if absent. */
 bool td_handles_del(struct td_handles *h, uint64_t id);
 
 #endif

@@ -122,6 +122,7 @@ struct scall {
     struct send_node *s_head, *s_tail;
     bool recv_busy, recv_paused, recv_stop, send_busy;
     bool attached, ending, dead, worker_done, status_started;
+    atomic_bool cancel; /* raised with `ending`: the worker abandons queued and running work */
     const char *reason; /* why the session ended: "detach", "cancelled", "error", "shutdown" */
     bool reason_soft;   /* reason guessed from a half-close; the close op may correct it */
     grpc_status_code status_code;
@@ -307,6 +308,7 @@ static void end_locked(struct scall *c, const char *reason, grpc_status_code cod
 {
     if (!c->ending) {
         c->ending = true;
+        atomic_store(&c->cancel, true);
         c->reason = reason;
         c->status_code = code;
         snprintf(c->status_msg, sizeof c->status_msg, "%s", msg);
@@ -351,13 +353,27 @@ static void start_recv_locked(struct scall *c)
 static void reply_to(struct scall *c, const Tensord__V1__ClientMsg *m, const struct td_reply *rep)
 {
     Tensord__V1__ServerMsg out = TENSORD__V1__SERVER_MSG__INIT;
+    Tensord__V1__RecordError errs[TD_REPLY_MAX_ERRORS], *errp[TD_REPLY_MAX_ERRORS];
     out.seq = m->seq;
     out.session_id = c->id;
     out.code = (int32_t)rep->code;
     out.message = (char *)rep->message;
-    out.failed_record = rep->failed_record;
+    out.executed = rep->executed;
     out.payload.data = rep->payload;
     out.payload.len = rep->payload_len;
+    for (int i = 0; i < rep->n_errors; i++) {
+        const struct td_record_error *e = &rep->errors[i];
+        tensord__v1__record_error__init(&errs[i]);
+        errs[i].record = e->record;
+        errs[i].origin = e->origin;
+        errs[i].code = (int32_t)e->code;
+        errs[i].op = e->op;
+        errs[i].message = (char *)e->msg;
+        errp[i] = &errs[i];
+    }
+    out.n_errors = (size_t)rep->n_errors;
+    out.errors = errp;
+    out.errors_dropped = rep->errors_dropped;
     char msg[200];
     size_t size = protobuf_c_message_get_packed_size(&out.base);
     if (size > TD_RPC_MAX_MESSAGE - 1024) {
@@ -377,14 +393,15 @@ static void reply_to(struct scall *c, const Tensord__V1__ClientMsg *m, const str
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Executes one message; returns true when it asked to detach. */
+/* Executes one message and answers it (every message: the answers are the client's
+ * run-ahead window and carry its failures); returns true when it asked to detach. */
 static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
 {
-    bool answer = m->sync || m->detach;
     struct td_reply rep;
     td_reply_init(&rep);
-    td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len, answer, &rep);
-    if (answer)
+    td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len,
+                    m->sync || m->detach, &rep);
+    if (!atomic_load(&c->cancel))
         reply_to(c, m, &rep);
     td_reply_fini(&rep);
     return m->detach;
@@ -512,6 +529,8 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
     size_t len = strlen(c->peer);
     snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
     c->session = td_session_new(c->id, c->peer);
+    if (c->session)
+        td_session_set_cancel(c->session, &c->cancel);
     if (!c->session || !start_worker_locked(c)) {
         td_session_free(c->session);
         c->session = NULL;
@@ -683,6 +702,7 @@ static void arm_session(struct td_rpc *r)
         td_log(TD_LOG_ERROR, "out of memory: cannot accept Session calls");
         return;
     }
+    atomic_init(&c->cancel, false);
     c->rpc = r;
     c->t_new = (struct tag){TAG_SESSION_NEW, c};
     c->t_recv = (struct tag){TAG_RECV, c};

@@ -4,8 +4,13 @@
  * td_session_exec walks a batch record by record: parse and bound-check the header,
  * resolve handles, re-run the meta layer (the daemon never trusts the client), then
  * execute: stream controls here, views by aliasing storage, everything else through
- * the CPU kernel table (exec_kernel in exec.c).  The first failure becomes the sticky
- * error; later records are skipped (releases still run) until a sync reports it.
+ * the CPU kernel table (exec_kernel in exec.c).
+ *
+ * Failures are data, not session state: a record that fails gives its outputs (or the
+ * destination it writes) a shared td_failure instead of valid data, and a record that
+ * reads such a tensor passes the same failure on without running.  So one bad op
+ * costs exactly the tensors that depend on it; every failure is listed in the reply of
+ * the message it happened in, and the client raises it at its next sync.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +22,9 @@
 #include "handles.h"
 #include "session.h"
 
+/* A failed READ answers zeros in place of its bytes, up to this (clients read <= 1 MiB). */
+#define READ_PAD_LIMIT (16 << 20)
+
 struct td_session {
     uint64_t id;
     char peer[128];
@@ -24,8 +32,7 @@ struct td_session {
     struct td_rng rng;
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
     uint64_t records_seen;
-    struct td_status err;    /* sticky */
-    uint64_t err_record;
+    const atomic_bool *cancel; /* raised by the transport when the session ends */
 };
 
 static atomic_uint_fast64_t st_sessions, st_sessions_total, st_tensors, st_ops, st_errors, st_bad;
@@ -35,11 +42,15 @@ void td_reply_init(struct td_reply *r) { memset(r, 0, sizeof *r); }
 void td_reply_fini(struct td_reply *r)
 {
     free(r->payload);
+    free(r->errors);
     td_reply_init(r);
 }
 
+/* Appends n bytes (p NULL: zeros). */
 static bool reply_append(struct td_reply *r, const void *p, size_t n)
 {
+    if (n == 0)
+        return true;
     if (r->payload_len + n > r->payload_cap) {
         size_t cap = r->payload_cap ? r->payload_cap : 4096;
         while (cap < r->payload_len + n)
@@ -50,9 +61,28 @@ static bool reply_append(struct td_reply *r, const void *p, size_t n)
         r->payload = np;
         r->payload_cap = cap;
     }
-    memcpy(r->payload + r->payload_len, p, n);
+    if (p)
+        memcpy(r->payload + r->payload_len, p, n);
+    else
+        memset(r->payload + r->payload_len, 0, n);
     r->payload_len += n;
     return true;
+}
+
+static void reply_add_error(struct td_reply *r, uint64_t record, const struct td_failure *f)
+{
+    if (!r->errors)
+        r->errors = malloc(TD_REPLY_MAX_ERRORS * sizeof *r->errors);
+    if (!r->errors || r->n_errors == TD_REPLY_MAX_ERRORS) {
+        r->errors_dropped++;
+        return;
+    }
+    struct td_record_error *e = &r->errors[r->n_errors++];
+    e->record = record;
+    e->origin = f->origin;
+    e->code = f->code;
+    e->op = f->op;
+    memcpy(e->msg, f->msg, sizeof e->msg);
 }
 
 struct td_session *td_session_new(uint64_t id, const char *peer)
@@ -80,6 +110,8 @@ void td_session_free(struct td_session *s)
 
 uint64_t td_session_id(const struct td_session *s) { return s->id; }
 
+void td_session_set_cancel(struct td_session *s, const atomic_bool *cancel) { s->cancel = cancel; }
+
 void td_stats_count_bad_message(void) { atomic_fetch_add(&st_bad, 1); }
 void td_stats_session_opened(void) { atomic_fetch_add(&st_sessions, 1); }
 void td_stats_session_closed(void) { atomic_fetch_sub(&st_sessions, 1); }
@@ -106,6 +138,7 @@ static void do_release(struct td_session *s, const uint64_t *ids, int n)
             atomic_fetch_sub(&st_tensors, 1);
 }
 
+/* Stream controls: seeds, default dtype, UPLOAD and READ. */
 static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, struct td_tensor *t,
                             const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
                             struct td_status *st)
@@ -138,93 +171,186 @@ static enum td_code add_output(struct td_session *s, uint64_t id, const struct t
 {
     if (!td_handles_put(&s->handles, id, t)) {
         td_storage_unref(t->storage);
+        td_failure_unref(t->fail);
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "handle table: out of memory");
     }
     atomic_fetch_add(&st_tensors, 1);
     return TD_CODE_OK;
 }
 
-/* Executes one validated-length record.  Errors go to st. */
-static void exec_record(struct td_session *s, const struct td_rec_hdr *h, const uint8_t *payload,
-                        size_t payload_len, int sync, struct td_reply *reply, struct td_status *st)
+/* Whether the record writes its first input (in-place ops, copy_, fill_, upload). */
+static bool writes_input0(const struct td_rec_hdr *h)
 {
-    const uint64_t *handles = (const uint64_t *)(h + 1);
-    const uint64_t *outs = handles, *ins = handles + h->n_out;
-    if (h->op == TD_OP_RELEASE) {
-        do_release(s, ins, h->n_in);
-        return;
+    return (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ || h->op == TD_OP_UPLOAD ||
+           h->op == TD_OP_GET_RNG_STATE;
+}
+
+/* What one record needs while it runs: its parsed handles and, once known, its failure. */
+struct rec_ctx {
+    const struct td_rec_hdr *h;
+    const uint64_t *outs, *ins;
+    struct td_tensor *in[TD_MAX_INPUTS];
+    bool outs_valid; /* the output handles may be bound (counts checked, ids fresh) */
+};
+
+/*
+ * The record failed: bind its outputs (or mark its destination) with failure f, which
+ * this takes over, and list it in the reply.  READ answers zeros so later READs of the
+ * same message keep their offsets.
+ */
+static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index, struct td_failure *f, int sync,
+                        struct td_reply *reply)
+{
+    const struct td_rec_hdr *h = r->h;
+    reply_add_error(reply, index, f);
+    atomic_fetch_add(&st_errors, 1);
+    if (h->op == TD_OP_READ && sync && h->n_in == 1 && h->n_attr >= 2) {
+        const int64_t *attrs = (const int64_t *)(r->ins + h->n_in);
+        if (attrs[1] > 0 && attrs[1] <= READ_PAD_LIMIT)
+            reply_append(reply, NULL, (size_t)attrs[1]);
     }
-    if (st->code)
-        return; /* sticky: skip everything but releases */
-    if (h->op >= TD_OP_COUNT) {
-        td_status_set(st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
-        return;
+    if (writes_input0(h) && r->in[0] && r->in[0]->fail != f) {
+        td_failure_unref(r->in[0]->fail);
+        r->in[0]->fail = td_failure_ref(f);
     }
+    if (r->outs_valid)
+        for (int i = 0; i < h->n_out; i++) {
+            struct td_tensor t = {.storage = NULL, .fail = td_failure_ref(f)};
+            memset(&t.m, 0, sizeof t.m);
+            add_output(s, r->outs[i], &t, NULL);
+        }
+    td_failure_unref(f);
+}
+
+static struct td_failure *failure_new(uint16_t op, uint64_t index, const struct td_status *st)
+{
+    struct td_failure *f = malloc(sizeof *f);
+    if (!f)
+        return NULL;
+    f->refs = 1;
+    f->op = op;
+    f->code = st->code;
+    f->origin = index;
+    snprintf(f->msg, sizeof f->msg, "%s", st->msg);
+    return f;
+}
+
+/* Checks counts and resolves handles.  NULL failure pointer out: all inputs valid. */
+static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct td_failure **inherited,
+                                struct td_status *st)
+{
+    const struct td_rec_hdr *h = r->h;
     const struct td_op_info *info = &td_op_table[h->op];
     int want_in = info->n_in;
+    *inherited = NULL;
     if ((want_in >= 0 && h->n_in != want_in && !(info->family == TD_FAM_BINARY && h->n_in == 1)) ||
-        h->n_out != ((h->flags & TD_RF_INPLACE) ? 0 : info->n_out)) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
-                      h->n_in, h->n_out);
-        return;
-    }
-    struct td_tensor *in[TD_MAX_INPUTS];
-    const struct td_meta *in_m[TD_MAX_INPUTS];
-    for (int i = 0; i < h->n_in; i++) {
-        in[i] = td_handles_get(&s->handles, ins[i]);
-        if (!in[i]) {
-            td_status_set(st, TD_CODE_NOT_FOUND, "%s: unknown tensor handle %llu", info->name,
-                          (unsigned long long)ins[i]);
-            return;
-        }
-        in_m[i] = &in[i]->m;
-    }
+        h->n_out != ((h->flags & TD_RF_INPLACE) ? 0 : info->n_out))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
+                             h->n_in, h->n_out);
     for (int i = 0; i < h->n_out; i++)
-        if (!outs[i] || td_handles_get(&s->handles, outs[i])) {
-            td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu is zero or already in use",
-                          info->name, (unsigned long long)outs[i]);
-            return;
-        }
+        if (!r->outs[i] || td_handles_get(&s->handles, r->outs[i]))
+            return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu is zero or already in use",
+                                 info->name, (unsigned long long)r->outs[i]);
+    for (int i = 0; i < h->n_out; i++)
+        for (int j = 0; j < i; j++)
+            if (r->outs[i] == r->outs[j])
+                return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu named twice", info->name,
+                                     (unsigned long long)r->outs[i]);
+    r->outs_valid = true;
+    for (int i = 0; i < h->n_in; i++) {
+        r->in[i] = td_handles_get(&s->handles, r->ins[i]);
+        if (!r->in[i])
+            return td_status_set(st, TD_CODE_NOT_FOUND, "%s: unknown tensor handle %llu", info->name,
+                                 (unsigned long long)r->ins[i]);
+        if (r->in[i]->fail && !*inherited)
+            *inherited = r->in[i]->fail;
+    }
+    return TD_CODE_OK;
+}
+
+/* Runs a bound record whose inputs are all valid.  Errors go to st. */
+static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const uint8_t *payload, size_t payload_len,
+                               int sync, struct td_reply *reply, struct td_status *st)
+{
+    const struct td_rec_hdr *h = r->h;
+    const struct td_op_info *info = &td_op_table[h->op];
+    const struct td_meta *in_m[TD_MAX_INPUTS];
+    for (int i = 0; i < h->n_in; i++)
+        in_m[i] = &r->in[i]->m;
     struct td_op_args a = {
         .op = h->op, .flags = h->flags, .n_in = h->n_in, .in = in_m,
-        .attrs = (const int64_t *)(ins + h->n_in), .n_attr = h->n_attr,
+        .attrs = (const int64_t *)(r->ins + h->n_in), .n_attr = h->n_attr,
         .default_float = (enum td_dtype)s->default_float,
     };
     struct td_meta out_m[TD_MAX_OUTPUTS];
     struct td_infer inf;
     if (td_meta_infer(&a, out_m, &inf, st))
-        return;
-    if (info->family == TD_FAM_CTRL) {
-        do_ctrl(s, &a, h->n_in ? in[0] : NULL, payload, payload_len, sync, reply, st);
-        return;
-    }
+        return st->code;
+    if (info->family == TD_FAM_CTRL)
+        return do_ctrl(s, &a, h->n_in ? r->in[0] : NULL, payload, payload_len, sync, reply, st);
     struct td_tensor res[TD_MAX_OUTPUTS] = {{.storage = NULL}};
     if (inf.out_is_view) {
         res[0].m = out_m[0];
-        res[0].storage = in[0]->storage;
-        if (!td_meta_check_bounds(&res[0].m)) {
-            td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: view lies outside its storage", info->name);
-            return;
-        }
-        td_storage_ref(in[0]->storage);
-    } else if (td__exec_kernel(&a, &inf, in, out_m, res, &s->rng, st)) {
-        return;
+        res[0].storage = r->in[0]->storage;
+        if (!td_meta_check_bounds(&res[0].m))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: view lies outside its storage", info->name);
+        td_storage_ref(r->in[0]->storage);
+    } else if (td__exec_kernel(&a, &inf, r->in, out_m, res, &s->rng, st)) {
+        return st->code;
     }
     for (int i = 0; i < h->n_out; i++)
-        if (add_output(s, outs[i], &res[i], st))
+        if (add_output(s, r->outs[i], &res[i], st)) {
             for (int j = i + 1; j < h->n_out; j++)
                 td_storage_unref(res[j].storage);
+            r->outs_valid = false; /* some are bound already: the error says why */
+            return st->code;
+        }
+    return TD_CODE_OK;
+}
+
+/* Executes one record of validated length; a failure is recorded, never sticky. */
+static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64_t index, const uint8_t *payload,
+                        size_t payload_len, int sync, struct td_reply *reply)
+{
+    const uint64_t *handles = (const uint64_t *)(h + 1);
+    struct rec_ctx r = {.h = h, .outs = handles, .ins = handles + h->n_out};
+    if (h->op == TD_OP_RELEASE) {
+        do_release(s, r.ins, h->n_in);
+        return;
+    }
+    struct td_status st = TD_STATUS_INIT;
+    struct td_failure *inherited = NULL;
+    if (h->op >= TD_OP_COUNT)
+        td_status_set(&st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
+    else if (!bind_record(s, &r, &inherited, &st) && !inherited &&
+             !run_record(s, &r, payload, payload_len, sync, reply, &st)) {
+        atomic_fetch_add(&st_ops, 1);
+        return;
+    }
+    struct td_failure *f = inherited ? td_failure_ref(inherited) : failure_new(h->op, index, &st);
+    if (!f) { /* out of memory for the failure itself: report it without marking */
+        struct td_failure tmp = {.refs = 2, .op = h->op, .code = st.code, .origin = index};
+        snprintf(tmp.msg, sizeof tmp.msg, "%s", st.msg);
+        reply_add_error(reply, index, &tmp);
+        return;
+    }
+    fail_record(s, &r, index, f, sync, reply);
+}
+
+static bool cancelled(const struct td_session *s)
+{
+    return s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed);
 }
 
 void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const uint8_t *payload,
                      size_t payload_len, int sync, struct td_reply *reply)
 {
     size_t pos = 0;
-    while (pos < n) {
+    td_parallel_set_cancel(s->cancel);
+    while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;
         struct td_status st = TD_STATUS_INIT;
-        bool had_error = s->err.code != TD_CODE_OK;
         if (n - pos < sizeof h) {
             td_status_set(&st, TD_CODE_INVALID_ARGUMENT, "truncated record header (%zu bytes left)", n - pos);
             pos = n;
@@ -241,26 +367,16 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
                 uint64_t buf[TD_REC_MAX_WORDS];
                 memcpy(buf, rec + pos, (size_t)h.words * 8);
                 pos += (size_t)h.words * 8;
-                if (had_error)
-                    st = s->err;
-                exec_record(s, (const struct td_rec_hdr *)buf, payload, payload_len, sync, reply, &st);
-                if (!had_error && !st.code)
-                    atomic_fetch_add(&st_ops, 1);
+                exec_record(s, (const struct td_rec_hdr *)buf, index, payload, payload_len, sync, reply);
             }
         }
-        if (!had_error && st.code) {
-            s->err = st;
-            s->err_record = index;
+        if (st.code) { /* a malformed record names no tensors: nothing to mark */
+            struct td_failure f = {.refs = 1, .op = TD_OP_NONE, .code = st.code, .origin = index};
+            snprintf(f.msg, sizeof f.msg, "%s", st.msg);
+            reply_add_error(reply, index, &f);
             atomic_fetch_add(&st_errors, 1);
         }
     }
-    if (sync) {
-        reply->code = s->err.code;
-        if (s->err.code) {
-            snprintf(reply->message, sizeof reply->message, "%s", s->err.msg);
-            reply->failed_record = s->err_record;
-            reply->payload_len = 0; /* reads after an error are not meaningful */
-        }
-        td_status_clear(&s->err);
-    }
+    td_parallel_set_cancel(NULL);
+    reply->executed = s->records_seen;
 }

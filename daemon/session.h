@@ -1,5 +1,5 @@
 /*
- * session.h — one client's session: its handle table, generator and sticky error, and
+ * session.h — one client's session: its handle table (failed tensors included), generator, and
  * the executor that runs its op records in order.
  *
  * Threading: a session is driven by exactly one thread at a time (the transport gives
@@ -9,6 +9,8 @@
 #ifndef TD_SESSION_H
 #define TD_SESSION_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,11 +18,24 @@
 
 struct td_session;
 
-/* What one client message produced.  payload is malloc'd, owned by the reply. */
+/* One record that failed in a message (the ServerMsg's RecordError). */
+struct td_record_error {
+    uint64_t record, origin; /* this record; the record that failed first */
+    enum td_code code;
+    uint16_t op;             /* the op of the first failure */
+    char msg[512];
+};
+
+#define TD_REPLY_MAX_ERRORS 64
+
+/* What one client message produced.  payload and errors are malloc'd, owned by the reply. */
 struct td_reply {
-    enum td_code code;       /* first error since the last sync, or OK */
+    enum td_code code;       /* message-level error (none yet: kept for the transport) */
     char message[512];
-    uint64_t failed_record;  /* index in the session's record stream */
+    uint64_t executed;       /* records of the session executed so far */
+    struct td_record_error *errors;
+    int n_errors;
+    uint32_t errors_dropped; /* failures beyond TD_REPLY_MAX_ERRORS */
     uint8_t *payload;        /* READ results in record order */
     size_t payload_len, payload_cap;
 };
@@ -32,11 +47,20 @@ void td_reply_fini(struct td_reply *r);
 struct td_session *td_session_new(uint64_t id, const char *peer);
 
 /*
+ * Optional: a flag the transport raises when the session ends (client gone, detach,
+ * shutdown).  td_session_exec then stops between records, and long kernels stop
+ * between blocks (td_parallel_for), so abandoned work ends within one block.  The flag
+ * is borrowed and must outlive the session's last td_session_exec.
+ */
+void td_session_set_cancel(struct td_session *s, const atomic_bool *cancel);
+
+/*
  * Executes the records of one client message in order.  records/payload are borrowed
- * for the call.  Malformed bytes never crash: they make the session's sticky error.
- * When `sync` is set the sticky error (if any) and READ bytes are moved into *reply and
- * the error is cleared; otherwise READ bytes are discarded and errors stay sticky.
- * Releases are executed even while an error is sticky, so nothing leaks.
+ * for the call.  Malformed bytes never crash.  A record that fails marks only its
+ * outputs (an in-place op: its destination) as failed; a record that reads a failed
+ * tensor fails with the original error; every other record runs.  Each failure is
+ * listed in reply->errors.  READ bytes land in reply->payload when `sync` is set
+ * (zeros stand in for a failed READ), and are discarded otherwise.
  */
 void td_session_exec(struct td_session *s, const uint8_t *records, size_t n_records_bytes,
                      const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply);

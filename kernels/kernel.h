@@ -19,6 +19,8 @@
 #ifndef TD_KERNEL_H
 #define TD_KERNEL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,5 +70,9 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx);
 /* Threads used by td_parallel_for (1 = serial); set once at start-up. */
 void td_parallel_init(int nthreads);
 void td_parallel_fini(void);
+/* The calling thread's cancellation flag (NULL: none).  While it is raised,
+ * td_parallel_for skips the chunks not yet started, so a kernel whose session ended
+ * stops within one chunk; its output is garbage and is never read. */
+void td_parallel_set_cancel(const atomic_bool *flag);
 
 #endif

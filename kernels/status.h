@@ -42,7 +42,7 @@ enum td_code {
  */
 struct td_status {
     enum td_code code;
-    char msg[256];
+    char msg[512]; /* room for a deferred error with its op and locations */
 };
 
 #define TD_STATUS_INIT {TD_CODE_OK, {0}}

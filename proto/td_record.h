@@ -95,7 +95,7 @@
 
 #include <stdint.h>
 
-#define TD_WIRE_VERSION 1
+#define TD_WIRE_VERSION 2 /* 2: every message answered; per-record failures */
 
 /* A record never exceeds this many words (guards the daemon's parser). */
 #define TD_REC_MAX_WORDS 1024

@@ -141,6 +141,30 @@ static void wait_sessions(uint64_t want)
     }
 }
 
+/* Sends one message; with rep, waits for its answer (earlier answers are dropped).
+ * A record failure counts as the answer's code, as it would for a client. */
+static enum td_code send_msg(struct td_conn *c, const void *rec, size_t n, const void *payload, size_t plen,
+                             bool sync, struct td_conn_reply *rep, struct td_status *st)
+{
+    uint64_t seq;
+    enum td_code rc = td__conn_send(c, rec, n, payload, plen, sync, &seq, st);
+    if (rc || !rep)
+        return rc;
+    for (;;) {
+        bool got;
+        if ((rc = td__conn_recv(c, true, rep, &got, st)) != TD_CODE_OK)
+            return rc;
+        if (rep->seq == seq)
+            break;
+        td__conn_reply_fini(rep);
+    }
+    if (!rep->code && rep->n_errors) {
+        rep->code = rep->errors[0].code;
+        snprintf(rep->message, sizeof rep->message, "%s", rep->errors[0].msg);
+    }
+    return TD_CODE_OK;
+}
+
 /* Packs records into buf; returns the next free word. */
 static uint64_t *rec_put(uint64_t *w, enum td_op op, int n_out, int n_in, const uint64_t *handles, int n_attr,
                          const int64_t *attrs)
@@ -171,22 +195,22 @@ static void roundtrip(struct td_conn *c, uint64_t handle, const uint8_t *data, s
 
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    enum td_code rc = td__conn_send(c, (const uint8_t *)rec, (size_t)(w - rec) * 8, data, len, true, &rep, &st);
+    enum td_code rc = send_msg(c, (const uint8_t *)rec, (size_t)(w - rec) * 8, data, len, true, &rep, &st);
     ck_assert_msg(rc == TD_CODE_OK, "send: %s", st.msg);
     ck_assert_msg(rep.code == TD_CODE_OK, "reply: %s %s", td_code_name(rep.code), rep.message);
     ck_assert_uint_eq(rep.payload_len, len);
     ck_assert_msg(memcmp(rep.payload, data, len) == 0, "READ bytes differ from UPLOAD bytes");
-    free(rep.payload);
+    td__conn_reply_fini(&rep);
 }
 
 static void send_ok(struct td_conn *c, const void *rec, size_t n, bool sync)
 {
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    ck_assert_msg(td__conn_send(c, rec, n, NULL, 0, sync, &rep, &st) == TD_CODE_OK, "send: %s", st.msg);
+    ck_assert_msg(send_msg(c, rec, n, NULL, 0, sync, &rep, &st) == TD_CODE_OK, "send: %s", st.msg);
     ck_assert_msg(rep.code == TD_CODE_OK, "reply: %s", rep.message);
     ck_assert_uint_eq(rep.payload_len, 0);
-    free(rep.payload);
+    td__conn_reply_fini(&rep);
 }
 
 /* ---- attach, messages, sync */
@@ -196,7 +220,7 @@ START_TEST(test_attach_and_sync)
     struct td_conn *c = open_conn();
     ck_assert_uint_ge(td__conn_session_id(c), 1);
 
-    send_ok(c, NULL, 0, false); /* empty, no answer */
+    send_ok(c, NULL, 0, false); /* empty */
     send_ok(c, NULL, 0, true);  /* empty sync: an OK answer */
     uint64_t rec[4];
     uint64_t *w = rec_put(rec, TD_OP_MANUAL_SEED, 0, 0, NULL, 1, (int64_t[]){42});
@@ -219,10 +243,10 @@ START_TEST(test_bad_records_keep_session)
     uint8_t junk[13] = {0xff, 0xff, 0xff};
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    ck_assert_int_eq(td__conn_send(c, junk, sizeof junk, NULL, 0, true, &rep, &st), TD_CODE_OK);
+    ck_assert_int_eq(send_msg(c, junk, sizeof junk, NULL, 0, true, &rep, &st), TD_CODE_OK);
     ck_assert_int_ne(rep.code, TD_CODE_OK);
     ck_assert_msg(rep.message[0], "an error reply names the problem");
-    free(rep.payload);
+    td__conn_reply_fini(&rep);
     send_ok(c, NULL, 0, true); /* the error was cleared by the sync */
     td__conn_close(c);
 }
@@ -255,16 +279,16 @@ START_TEST(test_stream_many)
     struct td_status st = TD_STATUS_INIT;
     for (int i = 0; i < 96; i++) {
         data[0] = (uint8_t)i;
-        ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, data, len, false, NULL, &st),
+        ck_assert_int_eq(send_msg(c, (uint8_t *)rec, (size_t)(w - rec) * 8, data, len, false, NULL, &st),
                          TD_CODE_OK);
     }
     w = rec_put(rec, TD_OP_READ, 0, 1, &h, 2, (int64_t[]){0, 1});
     struct td_conn_reply rep;
-    ck_assert_int_eq(td__conn_send(c, (uint8_t *)rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st), TD_CODE_OK);
+    ck_assert_int_eq(send_msg(c, (uint8_t *)rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st), TD_CODE_OK);
     ck_assert_msg(rep.code == TD_CODE_OK, "%s", rep.message);
     ck_assert_uint_eq(rep.payload_len, 1);
     ck_assert_uint_eq(rep.payload[0], 95); /* executed in order */
-    free(rep.payload);
+    td__conn_reply_fini(&rep);
     free(data);
     td__conn_close(c);
 }
@@ -528,10 +552,10 @@ START_TEST(test_sigterm_exits_zero)
 
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    ck_assert_int_eq(td__conn_send(c, NULL, 0, NULL, 0, true, &rep, &st), TD_CODE_UNAVAILABLE);
+    ck_assert_int_eq(send_msg(c, NULL, 0, NULL, 0, true, &rep, &st), TD_CODE_UNAVAILABLE);
     ck_assert_msg(strstr(st.msg, "lost connection to tensord at unix:"), "%s", st.msg);
     td_status_clear(&st);
-    ck_assert_int_eq(td__conn_send(c, NULL, 0, NULL, 0, false, NULL, &st), TD_CODE_UNAVAILABLE);
+    ck_assert_int_eq(send_msg(c, NULL, 0, NULL, 0, false, NULL, &st), TD_CODE_UNAVAILABLE);
     td__conn_close(c);
 }
 END_TEST
@@ -543,7 +567,7 @@ START_TEST(test_daemon_killed)
     ck_assert_int_ne(daemon_wait(30), -1);
     struct td_conn_reply rep;
     struct td_status st = TD_STATUS_INIT;
-    ck_assert_int_eq(td__conn_send(c, NULL, 0, NULL, 0, true, &rep, &st), TD_CODE_UNAVAILABLE);
+    ck_assert_int_eq(send_msg(c, NULL, 0, NULL, 0, true, &rep, &st), TD_CODE_UNAVAILABLE);
     ck_assert_msg(strstr(st.msg, "lost connection"), "%s", st.msg);
     td__conn_close(c);
 }

@@ -1,8 +1,8 @@
 /*
  * check_session.c — the record codec and executor (daemon/session.c, exec.c) driven
  * directly, without RPC: record framing, malformed and hostile records, unknown
- * handles, sticky errors (releases still run), uploads/reads, views writing through to
- * their base, dtype plumbing, and allocation failure injection with no leaks.
+ * handles, failures that mark only what depends on them (releases still run),
+ * cancellation, uploads/reads, views writing through to their base, dtype plumbing, and allocation failure injection with no leaks.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -48,6 +48,12 @@ static void empty_f32(struct batch *b, uint64_t h, int64_t n0, int64_t n1)
     rec(b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 4, attrs);
 }
 
+/* The first failure of a message (a record's or the message's own), or OK. */
+static enum td_code first_code(const struct td_reply *r)
+{
+    return r->n_errors ? r->errors[0].code : r->code;
+}
+
 static void run(struct td_session *s, struct batch *b, struct td_reply *r)
 {
     td_reply_init(r);
@@ -69,7 +75,7 @@ START_TEST(test_add_and_read)
     rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out, 2, rd);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
     ck_assert_uint_eq(r.payload_len, 24);
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(((float *)r.payload)[i], 2 * x[i]);
@@ -96,7 +102,7 @@ START_TEST(test_view_writes_through)
     rec(&b, TD_OP_READ, 0, 0, NULL, 1, &one, 2, rd);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
     const float *y = (const float *)r.payload;
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(y[i], i % 3 == 2 ? 7.5f : 0.0f);
@@ -105,37 +111,91 @@ START_TEST(test_view_writes_through)
 }
 END_TEST
 
-START_TEST(test_sticky_error_and_releases)
+START_TEST(test_failure_marks_only_dependents)
 {
     uint64_t base_bytes, peak, base_storages;
     td_alloc_counters(&base_bytes, &peak, &base_storages);
     struct td_session *s = td_session_new(1, "test");
     struct batch b = {.n = 0};
-    empty_f32(&b, 1, 4, 4);
-    uint64_t in[2] = {1, 99}, out = 2; /* 99 does not exist */
+    float x[4] = {1, 2, 3, 4};
+    empty_f32(&b, 1, 2, 2);                   /* record 0 */
+    upload_f32(&b, 1, x, 4);                  /* 1 */
+    uint64_t in[2] = {1, 99}, out = 2;        /* 99 does not exist */
     int64_t scal[2] = {0, 0};
-    rec(&b, TD_OP_MUL, 0, 1, &out, 2, in, 2, scal);
-    empty_f32(&b, 3, 4, 4); /* skipped: the error is sticky */
-    uint64_t rel[2] = {1, 3};
-    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 2, rel, 0, NULL);
+    rec(&b, TD_OP_MUL, 0, 1, &out, 2, in, 2, scal); /* 2: fails, marks 2 */
+    uint64_t in2[2] = {1, 1}, out3 = 3;
+    rec(&b, TD_OP_ADD, 0, 1, &out3, 2, in2, 2, scal); /* 3: independent, runs */
+    uint64_t in4[2] = {2, 1}, out4 = 4;
+    rec(&b, TD_OP_ADD, 0, 1, &out4, 2, in4, 2, scal); /* 4: reads 2, inherits */
+    int64_t rd[2] = {0, 16};
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out4, 2, rd);  /* 5: fails, answers zeros */
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out3, 2, rd);  /* 6: fine */
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_NOT_FOUND);
-    ck_assert_uint_eq(r.failed_record, 1);
-    ck_assert_ptr_nonnull(strstr(r.message, "unknown tensor handle 99"));
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_int_eq(r.n_errors, 3);
+    ck_assert_uint_eq(r.executed, 7);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(r.errors[i].code, TD_CODE_NOT_FOUND);
+        ck_assert_uint_eq(r.errors[i].origin, 2);
+        ck_assert_int_eq(r.errors[i].op, TD_OP_MUL);
+        ck_assert_ptr_nonnull(strstr(r.errors[i].msg, "unknown tensor handle 99"));
+    }
+    ck_assert_uint_eq(r.errors[0].record, 2);
+    ck_assert_uint_eq(r.errors[1].record, 4);
+    ck_assert_uint_eq(r.errors[2].record, 5);
+    ck_assert_uint_eq(r.payload_len, 32);
+    const float *y = (const float *)r.payload;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_float_eq(y[i], 0.0f);         /* the failed READ */
+        ck_assert_float_eq(y[4 + i], 2 * x[i]); /* the independent result */
+    }
+    td_reply_fini(&r);
+    /* an in-place op that fails marks its destination; the session goes on */
+    uint64_t in5[2] = {3, 2};
+    rec(&b, TD_OP_ADD, TD_RF_INPLACE, 0, NULL, 2, in5, 2, scal);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out3, 2, rd);
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 2);
+    ck_assert_uint_eq(r.errors[1].origin, 2);
+    td_reply_fini(&r);
+    uint64_t rel[4] = {1, 2, 3, 4};
+    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 4, rel, 0, NULL);
+    empty_f32(&b, 5, 1, 1);
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 0);
     td_reply_fini(&r);
     uint64_t bytes, storages;
     td_alloc_counters(&bytes, &peak, &storages);
-    ck_assert_uint_eq(bytes, base_bytes); /* the release ran despite the error */
-    ck_assert_uint_eq(storages, base_storages);
-    /* the error was reported once; the session goes on */
-    empty_f32(&b, 4, 1, 1);
-    run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OK);
-    td_reply_fini(&r);
+    ck_assert_uint_eq(storages, base_storages + 1);
     td_session_free(s);
     td_alloc_counters(&bytes, &peak, &storages);
     ck_assert_uint_eq(bytes, base_bytes);
+}
+END_TEST
+
+START_TEST(test_cancel_stops_between_records)
+{
+    struct td_session *s = td_session_new(1, "test");
+    atomic_bool cancel;
+    atomic_init(&cancel, true);
+    td_session_set_cancel(s, &cancel);
+    struct batch b = {.n = 0};
+    empty_f32(&b, 1, 2, 2);
+    empty_f32(&b, 2, 2, 2);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.executed, 0); /* nothing ran once the session was cancelled */
+    td_reply_fini(&r);
+    atomic_store(&cancel, false);
+    empty_f32(&b, 1, 2, 2);
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.executed, 1);
+    td_reply_fini(&r);
+    td_session_free(s);
+    uint64_t bytes, peak, storages;
+    td_alloc_counters(&bytes, &peak, &storages);
+    ck_assert_uint_eq(storages, 0);
 }
 END_TEST
 
@@ -195,13 +255,13 @@ START_TEST(test_upload_bounds)
     rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OUT_OF_RANGE);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OUT_OF_RANGE);
     td_reply_fini(&r);
     int64_t attrs2[3] = {0, 16, 0}; /* payload too short */
     rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs2);
     b.np = 4;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OUT_OF_RANGE);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OUT_OF_RANGE);
     td_reply_fini(&r);
     td_session_free(s);
 }
@@ -231,7 +291,7 @@ START_TEST(test_dtype_plumbing)
     rec(&b, TD_OP_READ, 0, 0, NULL, 1, &out, 2, rd);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
     const uint16_t *y = (const uint16_t *)r.payload;
     ck_assert_float_eq(td_half_to_float(y[0]), 1.5f);
     ck_assert_float_eq(td_half_to_float(y[1]), -1.75f);
@@ -260,7 +320,7 @@ START_TEST(test_alloc_failures)
         struct td_reply r;
         run(s, &b, &r);
         td_alloc_fail_after(-1);
-        enum td_code code = r.code;
+        enum td_code code = first_code(&r);
         ck_assert(code == TD_CODE_OK || code == TD_CODE_RESOURCE_EXHAUSTED);
         td_reply_fini(&r);
         td_session_free(s);
@@ -284,7 +344,7 @@ START_TEST(test_absurd_sizes)
     rec(&b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 4, e);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.code, TD_CODE_RESOURCE_EXHAUSTED);
+    ck_assert_int_eq(first_code(&r), TD_CODE_RESOURCE_EXHAUSTED);
     td_reply_fini(&r);
     td_session_free(s);
 }
@@ -327,7 +387,8 @@ static Suite *session_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_add_and_read);
     tcase_add_test(tc, test_view_writes_through);
-    tcase_add_test(tc, test_sticky_error_and_releases);
+    tcase_add_test(tc, test_failure_marks_only_dependents);
+    tcase_add_test(tc, test_cancel_stops_between_records);
     tcase_add_test(tc, test_upload_bounds);
     tcase_add_test(tc, test_dtype_plumbing);
     tcase_add_test(tc, test_absurd_sizes);

@@ -26,9 +26,15 @@ extern PyObject *td_ext_dtypes;         /* tuple indexed by enum td_dtype */
  * (set_binary_fallback); NULL: such operands give NotImplemented */
 extern PyObject *td_ext_binary_fallback;
 
+/* location.c: tells libtensord the user's file:line for the records made next (the
+ * innermost frame outside the tensord package); init once with the package dir. */
+void td_ext_note_location(void);
+int td_ext_location_init(PyObject *package_dir);
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
-/* The client or a ConnectionError. */
+/* The client or a ConnectionError; also notes the caller's location for the records
+ * the call makes (td_ext_note_location). */
 td_client_t *td_ext_get_client(void);
 /* New Python tensor owning t (steals the handle). */
 PyObject *td_ext_wrap(const struct td_t *t);

@@ -30,6 +30,7 @@ PyObject *td_ext_raise(const struct td_status *st)
 
 td_client_t *td_ext_get_client(void)
 {
+    td_ext_note_location();
     if (!td_ext_client)
         PyErr_SetString(PyExc_ConnectionError, "tensord: not connected to a daemon");
     return td_ext_client;
@@ -143,6 +144,25 @@ static PyObject *m_set_classes(PyObject *self, PyObject *args)
     Py_XSETREF(td_ext_tensor_cls, (PyTypeObject *)tcls);
     Py_XSETREF(td_ext_size_cls, scls);
     Py_XSETREF(td_ext_dtypes, dtypes);
+    /* the package's own frames are skipped when locating the user's line */
+    PyObject *mod = PyObject_GetAttrString(tcls, "__module__"), *pkg = NULL, *path = NULL;
+    if (mod && PyUnicode_Check(mod)) {
+        PyObject *dot = PyUnicode_FromString(".");
+        PyObject *parts = dot ? PyUnicode_Split(mod, dot, 1) : NULL;
+        if (parts && PyList_GET_SIZE(parts) > 0)
+            pkg = PyImport_Import(PyList_GET_ITEM(parts, 0));
+        Py_XDECREF(parts);
+        Py_XDECREF(dot);
+    }
+    if (pkg)
+        path = PyObject_GetAttrString(pkg, "__path__");
+    PyErr_Clear();
+    int rc = td_ext_location_init(path && PyList_Check(path) && PyList_GET_SIZE(path) ? PyList_GET_ITEM(path, 0) : NULL);
+    Py_XDECREF(path);
+    Py_XDECREF(pkg);
+    Py_XDECREF(mod);
+    if (rc < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 

@@ -11,6 +11,10 @@
  * td_parallel_for, from a worker or from the dispatching thread) run serially, so
  * nothing here can deadlock.  Before td_parallel_init (or with 1 thread) every call is
  * serial.
+ *
+ * Cancellation: a session thread may name a flag (td_parallel_set_cancel); jobs check
+ * it before each chunk, and a serial job is cut into chunks while a flag is named, so
+ * work of an ended session stops within one chunk.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,6 +36,7 @@ struct pool {
     void *ctx;
     int64_t n, chunk;
     int64_t next; /* atomic: next unclaimed chunk start */
+    const atomic_bool *cancel;
 };
 
 static struct pool pool = {
@@ -42,9 +47,20 @@ static struct pool pool = {
 /* held by the one caller whose job owns the pool */
 static pthread_mutex_t dispatch = PTHREAD_MUTEX_INITIALIZER;
 
+static _Thread_local const atomic_bool *my_cancel;
+
+void td_parallel_set_cancel(const atomic_bool *flag) { my_cancel = flag; }
+
+static bool is_cancelled(const atomic_bool *flag)
+{
+    return flag && atomic_load_explicit(flag, memory_order_relaxed);
+}
+
 static void run_chunks(void)
 {
     for (;;) {
+        if (is_cancelled(pool.cancel))
+            return;
         int64_t b = __atomic_fetch_add(&pool.next, pool.chunk, __ATOMIC_RELAXED);
         if (b >= pool.n)
             return;
@@ -112,6 +128,18 @@ void td_parallel_fini(void)
     pthread_mutex_unlock(&dispatch);
 }
 
+/* Serial: one call, or chunks of >= 1/8 of the job checking the cancellation flag. */
+static void run_serial(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
+{
+    if (!my_cancel) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t chunk = n / 8 > grain ? n / 8 : grain;
+    for (int64_t b = 0; b < n && !is_cancelled(my_cancel); b += chunk)
+        fn(ctx, b, b + chunk < n ? b + chunk : n);
+}
+
 void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
 {
     if (n <= 0)
@@ -119,7 +147,7 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
     if (grain < 1)
         grain = 1;
     if (pool.nworkers == 0 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
-        fn(ctx, 0, n);
+        run_serial(n, grain, fn, ctx);
         return;
     }
     int nt = pool.nworkers + 1;
@@ -133,6 +161,7 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
     pool.n = n;
     pool.chunk = chunk;
     pool.next = 0;
+    pool.cancel = my_cancel;
     pool.busy_workers = pool.nworkers;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
