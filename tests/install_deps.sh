@@ -2,7 +2,7 @@
 # install_deps.sh — every Debian 12 package tensord needs to build, test and run.
 # Idempotent: installs only what is missing.  Uses sudo when not root.
 set -e
-PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+PKGS="build-essential pkg-config procps libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
 libopenblas-dev liblapacke-dev libjemalloc-dev libsystemd-dev check valgrind
 python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio"
 missing=""

@@ -33,7 +33,15 @@ def _binary():
     raise RuntimeError("set TENSORD_BIN to the tensord binary")
 
 
-def start_daemon(tmpdir, name="tensord.sock", extra_env=None):
+def release_binary():
+    """The release daemon beside the sanitized one (for tests that move gigabytes), or the
+    sanitized one when there is none."""
+    b = _binary()
+    cand = os.path.join(os.path.dirname(os.path.dirname(b)), "tensord") if "/asan/" in b else b
+    return cand if os.path.isfile(cand) else b
+
+
+def start_daemon(tmpdir, name="tensord.sock", extra_env=None, binary=None):
     """Starts a daemon on unix:tmpdir/name; returns (proc, address, stderr_path)."""
     sock = os.path.join(tmpdir, name)
     addr = "unix:" + sock
@@ -45,7 +53,7 @@ def start_daemon(tmpdir, name="tensord.sock", extra_env=None):
     if extra_env:
         env.update(extra_env)
     with open(errp, "wb") as err:
-        proc = subprocess.Popen([_binary(), "--listen", addr, "--log-level", "warn", "--threads", "2"],
+        proc = subprocess.Popen([binary or _binary(), "--listen", addr, "--log-level", "warn", "--threads", "2"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
     deadline = time.monotonic() + 30
     while not os.path.exists(sock):

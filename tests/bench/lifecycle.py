@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""lifecycle.py — memory and teardown of the execution model, measured against PyTorch.
+
+Rows:
+  loop peak memory   `for i in range(300): c = a + b` on 16 MiB tensors: the daemon's peak
+                     resident memory over its idle baseline, against the peak of the same
+                     program under PyTorch over its baseline (ratio: aim <= 1.1)
+  SIGKILL -> freed   a client with a deep backlog of 16 MiB ops is SIGKILLed: seconds
+                     until the daemon has ended its session and freed its memory
+                     (median of 5; aim <= 0.1 s; PyTorch has no daemon, so no ratio)
+Run: make bench (after bench.py), or directly with PYTHONPATH=build/python.
+"""
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import tensord._C as _C
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DAEMON = os.environ.get("TENSORD_BIN") or os.path.join(ROOT, "build", "tensord")
+
+PROGRAM = """
+    import os
+    def kib(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1])
+    {setup}
+    base = kib("VmRSS:")
+    a = torch.full((1 << 22,), 1.0)
+    b = torch.full((1 << 22,), 2.0)
+    for i in range(300):
+        c = a + b
+    assert c[0].item() == 3.0
+    print(base, kib("VmHWM:"))
+"""
+
+HOG = """
+    import tensord as torch
+    a = torch.full((1 << 22,), 1.0)
+    b = torch.full((1 << 22,), 2.0)
+    i = 0
+    while True:
+        c = (a + b) * 2
+        if i == 20:
+            torch.synchronize()
+            print("running", flush=True)
+        i += 1
+"""
+
+
+def kib_of(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def start_daemon(tmp):
+    sock = os.path.join(tmp, "bench.sock")
+    proc = subprocess.Popen([DAEMON, "--listen", "unix:" + sock, "--log-level", "warn"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    while not os.path.exists(sock):
+        if proc.poll() is not None:
+            sys.exit("tensord exited with %s" % proc.returncode)
+        time.sleep(0.01)
+    return proc, "unix:" + sock
+
+
+def run(code, env):
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                         timeout=600)
+    if out.returncode:
+        sys.exit(out.stderr)
+    return out.stdout
+
+
+def loop_peak(tmp):
+    env = dict(os.environ)
+    base, hwm = map(int, run(PROGRAM.format(setup="import torch"), env).split())
+    torch_mib = (hwm - base) / 1024
+    proc, addr = start_daemon(tmp)
+    try:
+        idle = kib_of(proc.pid, "VmRSS:")
+        run(PROGRAM.format(setup="import tensord as torch"), dict(env, TENSORD_ADDRESS=addr))
+        daemon_mib = (kib_of(proc.pid, "VmHWM:") - idle) / 1024
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    return "loop peak memory (16 MiB)", daemon_mib, torch_mib, "MiB", daemon_mib / torch_mib
+
+
+def kill_to_free(tmp):
+    proc, addr = start_daemon(tmp)
+    env = dict(os.environ, TENSORD_ADDRESS=addr)
+    script = os.path.join(tmp, "hog.py")
+    with open(script, "w") as f:
+        f.write(textwrap.dedent(HOG))
+    times = []
+    try:
+        base = _C.stats(addr)
+        for _ in range(5):
+            p = subprocess.Popen([sys.executable, script], env=env, stdout=subprocess.PIPE, text=True)
+            p.stdout.readline()
+            time.sleep(0.3)  # a backlog builds up
+            t0 = time.perf_counter()
+            p.send_signal(signal.SIGKILL)
+            while True:
+                s = _C.stats(addr)
+                if s["sessions"] == base["sessions"] and s["bytes_in_use"] == base["bytes_in_use"]:
+                    break
+                time.sleep(0.001)
+            times.append(time.perf_counter() - t0)
+            p.wait()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    return "SIGKILL -> memory freed", statistics.median(times), float("nan"), "s", float("nan")
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="tensord-bench-") as tmp:
+        rows = [loop_peak(tmp), kill_to_free(tmp)]
+    print("%-28s %12s %12s %-11s %s" % ("workload", "tensord", "pytorch", "unit", "ratio"))
+    for name, v_td, v_pt, unit, ratio in rows:
+        print("%-28s %12.3f %12.3f %-11s %.2f" % (name, v_td, v_pt, unit, ratio))
+
+
+if __name__ == "__main__":
+    main()
