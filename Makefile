@@ -1,6 +1,7 @@
 # tensord — top-level Makefile (plain make, objects in build/, -MMD dependencies).
 #   make            build daemon, libtensord, Python package into build/
-#   make test       install deps, build, run every suite (Check + pytest)
+#   make test       install deps, build, run every suite (Check + pytest + a short fuzz run)
+#   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
 #   make demo       install deps, build, run the demo on a private daemon
 #   make install    PREFIX=/usr/local
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
@@ -48,7 +49,7 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
-.PHONY: all deps test check valgrind pytest demo install gen check-gen python bench clean
+.PHONY: all deps test check valgrind pytest fuzz demo install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -121,6 +122,26 @@ valgrind: $(VALGRIND_CHECKS)
 	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q \
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
+# ---- libFuzzer target over the record decoder, meta layer and executor (clang, ASan/UBSan).
+# Only the objects a session needs (no gRPC); one CPU ISA (no ifunc clones under the fuzzer).
+# The run is bounded (FUZZ_TIME seconds) for make test; new inputs land in build/fuzz/corpus.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 30
+FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/alloc.c daemon/log.c
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_records
+$(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,CC-FUZZ,$<)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BIN): tests/fuzz/fuzz_records.c $(call obj,fuzz/obj,$(FUZZ_SRC))
+	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
+		$(OPENBLAS_LIBS) $(SYS_LIBS)
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+
 deps:
 	@sh tests/install_deps.sh
 
@@ -138,6 +159,7 @@ test: deps
 	$(MAKE) check
 	$(MAKE) valgrind
 	$(MAKE) pytest
+	$(MAKE) fuzz
 
 demo: deps
 	$(MAKE) all
@@ -157,7 +179,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
 		$(DESTDIR)$(PREFIX)/include/tensord/proto
 	install -m 644 client_c/tensord.h $(DESTDIR)$(PREFIX)/include/tensord/client_c/
-	install -m 644 kernels/meta.h kernels/dtype.h kernels/op.h kernels/status.h \
+	install -m 644 kernels/meta.h kernels/checked.h kernels/dtype.h kernels/op.h kernels/status.h \
 		$(DESTDIR)$(PREFIX)/include/tensord/kernels/
 	install -m 644 proto/td_record.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
 	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h

@@ -9,11 +9,19 @@
  * The cache is bounded (CACHE_MAX, and the global limit counts cached bytes) and is
  * emptied before an allocation is refused.  Sanitizer builds do not cache, so
  * use-after-free stays visible to ASan.
+ *
+ * What a block may hold when handed out: blocks are shared by all sessions and are not
+ * cleared here (a memset per allocation would cost as much as the kernel writing the
+ * output; docs/performance.md has the figures).  Every producer writes its whole output
+ * before a client can read it, except EMPTY, which zeroes its block (kernels/cpu/create.c),
+ * so no session sees another's freed data.  The free-list link is scrubbed on reuse all
+ * the same, so the allocator's own pointers never reach a tensor.
  */
 #include "alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -102,6 +110,8 @@ static char *cache_take(uint64_t size)
             break;
         }
     pthread_mutex_unlock(&cache_lock);
+    if (b)
+        memset(b, 0, sizeof *b); /* the link is a heap pointer: never let it reach a tensor */
     return (char *)b;
 }
 

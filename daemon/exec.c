@@ -7,6 +7,8 @@
  * computed as it is, by kernels/cpu/complex.c where that file has the op), and in-place results that cannot be
  * written directly (other dtype) go through a temporary and a copy_ into the view.
  * All temporaries are freed before returning, on every path.
+ * UPLOAD's byte copy lives here too (td__exec_upload), because it is where the bool
+ * rule is enforced on bytes that arrive from the network.
  */
 #include <string.h>
 
@@ -166,4 +168,16 @@ out_fail:
     }
     temps_free(&t);
     return st->code;
+}
+
+void td__exec_upload(enum td_dtype dt, char *dst, const uint8_t *src, size_t len)
+{
+    if (!len)
+        return; /* src is NULL for an empty payload */
+    if (dt != TD_DTYPE_BOOL) {
+        memcpy(dst, src, len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++)
+        dst[i] = src[i] != 0;
 }

@@ -15,4 +15,10 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
                              struct td_status *st);
 
+/* UPLOAD's copy of len payload bytes into tensor bytes at dst (dtype dt): a plain copy,
+ * except that bool tensors get each byte normalized to 0 or 1 (nonzero is true, as
+ * numpy's astype(bool) reads it), so bool storage never holds another value and kernels
+ * may load it as _Bool.  len may be 0 (then src may be NULL). */
+void td__exec_upload(enum td_dtype dt, char *dst, const uint8_t *src, size_t len);
+
 #endif

@@ -159,7 +159,7 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "upload: payload range [%lld, +%zu) outside %zu bytes",
                                  (long long)poff, len, payload_len);
         if (len) /* payload may be NULL when empty */
-            memcpy(base, payload + poff, len);
+            td__exec_upload((enum td_dtype)t->m.dtype, base, payload + poff, len);
         return TD_CODE_OK;
     }
     if (sync && !reply_append(reply, base, len))

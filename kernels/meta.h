@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../proto/td_record.h"
+#include "checked.h"
 #include "dtype.h"
 #include "op.h"
 #include "status.h"
@@ -59,9 +60,14 @@ enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, stru
 enum td_code td_meta_contiguous(struct td_meta *m, enum td_dtype dt, int ndim,
                                 const int64_t *sizes, struct td_status *st);
 
+/* Number of elements; INT64_MAX when the product overflows (unchecked metas). */
 int64_t td_meta_numel(const struct td_meta *m);
 bool td_meta_is_contiguous(const struct td_meta *m);
-/* Every reachable element lies in [0, storage_nbytes). */
+/* Every reachable element lies in [0, storage_nbytes), and every size, stride and offset
+ * is small enough (TD_MAX_NUMEL) that kernels may multiply them by an item size, and the
+ * sizes together (size-0 dims counted as 1), without overflow.  Empty views get the same
+ * size/stride/offset limits: no element is touched, but iterators still do arithmetic
+ * with their strides.  Overflow anywhere means false. */
 bool td_meta_check_bounds(const struct td_meta *m);
 /* Normalize dim (may be negative) against ndim; OUT_OF_RANGE like PyTorch. */
 enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st);

@@ -16,7 +16,7 @@ int64_t td_meta_numel(const struct td_meta *m)
     /* saturates instead of overflowing: metas may come from the network */
     int64_t n = 1;
     for (int i = 0; i < m->ndim; i++)
-        if (__builtin_mul_overflow(n, m->sizes[i], &n))
+        if (td_mul_overflow(n, m->sizes[i], &n))
             return INT64_MAX;
     return n;
 }
@@ -29,31 +29,37 @@ bool td_meta_is_contiguous(const struct td_meta *m)
             return true;
         if (m->sizes[i] != 1 && m->strides[i] != expect)
             return false;
-        expect *= m->sizes[i];
+        if (td_mul_overflow(expect, m->sizes[i], &expect))
+            return false; /* no stride can match any more */
     }
     return true;
 }
 
 bool td_meta_check_bounds(const struct td_meta *m)
 {
-    if (!td_dtype_valid(m->dtype) || m->ndim > TD_MAX_DIMS || m->offset < 0 || m->storage_nbytes < 0)
+    if (!td_dtype_valid(m->dtype) || m->ndim > TD_MAX_DIMS || m->offset < 0 || m->offset > TD_MAX_NUMEL ||
+        m->storage_nbytes < 0)
         return false;
-    int64_t max_off = m->offset;
+    /* limits first, for empty views too: kernels form offset * itemsize, stride * itemsize
+     * and products of the sizes before they notice there is nothing to do */
+    bool empty = false;
+    int64_t extent = 1; /* product of the sizes, size-0 dims counted as 1 */
     for (int i = 0; i < m->ndim; i++) {
-        if (m->sizes[i] < 0 || m->strides[i] < 0 || m->sizes[i] > TD_MAX_NUMEL)
+        if (m->sizes[i] < 0 || m->strides[i] < 0 || m->sizes[i] > TD_MAX_NUMEL || m->strides[i] > TD_MAX_NUMEL)
             return false;
-        if (m->sizes[i] == 0)
-            return true; /* no element is ever touched */
-        if (m->strides[i] > TD_MAX_NUMEL)
-            return false;
-        int64_t span;
-        if (__builtin_mul_overflow(m->sizes[i] - 1, m->strides[i], &span) || span > TD_MAX_NUMEL)
-            return false;
-        max_off += span;
-        if (max_off > TD_MAX_NUMEL)
+        empty |= m->sizes[i] == 0;
+        if (m->sizes[i] && (td_mul_overflow(extent, m->sizes[i], &extent) || extent > TD_MAX_NUMEL))
             return false;
     }
-    return (max_off + 1) * (int64_t)td_dtype_size(m->dtype) <= m->storage_nbytes;
+    if (empty)
+        return true; /* no element is ever touched */
+    int64_t last = m->offset, nbytes; /* element offset of the last element reached */
+    for (int i = 0; i < m->ndim; i++)
+        if (td_muladd_overflow(&last, m->sizes[i] - 1, m->strides[i]) || last > TD_MAX_NUMEL)
+            return false;
+    if (td_mul_overflow(last + 1, (int64_t)td_dtype_size(m->dtype), &nbytes))
+        return false;
+    return nbytes <= m->storage_nbytes;
 }
 
 enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st)
@@ -104,10 +110,9 @@ enum td_code td_meta_contiguous(struct td_meta *m, enum td_dtype dt, int ndim, c
         }
         m->sizes[i] = sizes[i];
         m->strides[i] = n;
-        if (sizes[i] > 0 && n > TD_MAX_NUMEL / sizes[i])
+        /* strides multiply the sizes (size-0 dims as 1): keep them under the limit too */
+        if (td_mul_overflow(n, sizes[i] ? sizes[i] : 1, &n) || n > TD_MAX_NUMEL)
             n = TD_MAX_NUMEL + 1;
-        else
-            n *= sizes[i] ? sizes[i] : 1;
     }
     if (td_meta_numel(m) > TD_MAX_NUMEL || n > TD_MAX_NUMEL)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED,
@@ -459,13 +464,17 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? 3 : 2, st))
         return st->code;
     const struct td_meta *m = a->in[0];
-    int64_t nbytes = td_meta_numel(m) * (int64_t)td_dtype_size(m->dtype);
-    int64_t off = a->attrs[0], len = a->attrs[1];
+    int64_t nbytes, off = a->attrs[0], len = a->attrs[1];
+    if (td_mul_overflow(td_meta_numel(m), (int64_t)td_dtype_size(m->dtype), &nbytes))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: tensor too large", td_op_name(a->op));
     if (!td_meta_is_contiguous(m))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: tensor must be contiguous", td_op_name(a->op));
     if (off < 0 || len < 0 || off > nbytes || len > nbytes - off)
         return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s: byte range [%lld, +%lld) outside tensor of %lld bytes",
                              td_op_name(a->op), (long long)off, (long long)len, (long long)nbytes);
+    /* an empty READ returns nothing a client could want; clients never send one */
+    if (a->op == TD_OP_READ && len == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "read: empty byte range at %lld", (long long)off);
     return TD_CODE_OK;
 }
 

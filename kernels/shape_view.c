@@ -1,7 +1,7 @@
 /*
  * shape_view.c — meta inference for reductions, matmul, cat and the view family.
- * View rules produce metas that alias input 0's storage; td_meta_infer's caller must
- * still prove every output in bounds (td_meta_check_bounds), which AS_STRIDED needs.
+ * View rules produce metas that alias input 0's storage; td__infer_view proves every one
+ * in bounds (td_meta_check_bounds) before returning it, and the daemon checks again.
  */
 #include <string.h>
 
@@ -207,25 +207,32 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
 /* ---- views ---- */
 
 /* PyTorch's computeStride: strides for viewing (sizes, strides) as new sizes without a
- * copy, or false when a new dim would span two non-contiguous chunks. */
-static bool view_strides(const struct td_meta *x, const int64_t *ns, int nnd, int64_t *out)
+ * copy, or false when a new dim would span two non-contiguous chunks.  *overflow is set
+ * when the strides of an empty view would not fit (sizes multiply past TD_MAX_NUMEL);
+ * numel equal on both sides bounds every other product by the input's extent. */
+static bool view_strides(const struct td_meta *x, const int64_t *ns, int nnd, int64_t *out, bool *overflow)
 {
+    *overflow = false;
     if (td_meta_numel(x) == 0 || x->ndim == 0) {
         int64_t s = 1;
         for (int i = nnd - 1; i >= 0; i--) {
             out[i] = s;
-            s *= ns[i] > 1 ? ns[i] : 1;
+            if (td_mul_overflow(s, ns[i] > 1 ? ns[i] : 1, &s) || s > TD_MAX_NUMEL)
+                return !(*overflow = true);
         }
         return true;
     }
     int view_d = nnd - 1;
     int64_t chunk_base_stride = x->strides[x->ndim - 1], tensor_numel = 1, view_numel = 1;
     for (int td = x->ndim - 1; td >= 0; td--) {
-        tensor_numel *= x->sizes[td];
-        if (td == 0 || (x->sizes[td - 1] != 1 && x->strides[td - 1] != tensor_numel * chunk_base_stride)) {
+        int64_t span; /* overflow: no stride (at most TD_MAX_NUMEL) can continue the chunk */
+        tensor_numel *= x->sizes[td]; /* a factor of numel(x), which is checked */
+        bool ovf = td_mul_overflow(tensor_numel, chunk_base_stride, &span);
+        if (td == 0 || (x->sizes[td - 1] != 1 && (ovf || x->strides[td - 1] != span))) {
             while (view_d >= 0 && (view_numel < tensor_numel || ns[view_d] == 1)) {
-                out[view_d] = view_numel * chunk_base_stride;
-                view_numel *= ns[view_d];
+                if (td_mul_overflow(view_numel, chunk_base_stride, &out[view_d]) ||
+                    td_mul_overflow(view_numel, ns[view_d], &view_numel))
+                    return !(*overflow = true);
                 view_d--;
             }
             if (view_numel != tensor_numel)
@@ -267,7 +274,12 @@ static enum td_code infer_view_sizes(const struct td_op_args *a, struct td_meta 
                              td__sizes_str(a->attrs + 1, (int)nd, b, sizeof b), (long long)numel);
     memcpy(o->sizes, sizes, sizeof(int64_t) * nd);
     o->ndim = (uint8_t)nd;
-    if (!view_strides(x, sizes, (int)nd, o->strides))
+    bool overflow, ok = view_strides(x, sizes, (int)nd, o->strides, &overflow);
+    if (overflow)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "view: shape '%s' is too large (its strides pass the 2^40-element limit)",
+                             td__sizes_str(sizes, (int)nd, b, sizeof b));
+    if (!ok)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "view size is not compatible with input tensor's size and stride (at least one "
                              "dimension spans across two contiguous subspaces). Use .reshape(...) instead.");
@@ -393,9 +405,22 @@ static enum td_code infer_slice(const struct td_op_args *a, struct td_meta *o, s
         end = n;
     if (end < start)
         end = start;
-    o->offset += start * o->strides[dim];
-    o->sizes[dim] = (end - start + step - 1) / step;
-    o->strides[dim] *= step;
+    /* ceil((end - start) / step) without forming end - start + step, which overflows for
+     * steps near INT64_MAX */
+    int64_t len = end > start ? (end - start - 1) / step + 1 : 0, stride;
+    if (td_muladd_overflow(&o->offset, start, o->strides[dim]))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "slice: storage offset overflows (start %lld)",
+                             (long long)start);
+    if (td_mul_overflow(o->strides[dim], step, &stride) || stride > TD_MAX_NUMEL) {
+        /* a dim of 0 or 1 elements never steps, so any stride is right: PyTorch's x[::2**62]
+         * is one element, not an error (its stride would wrap there) */
+        if (len > 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "slice: stride %lld times step %lld overflows",
+                                 (long long)o->strides[dim], (long long)step);
+        stride = o->strides[dim];
+    }
+    o->sizes[dim] = len;
+    o->strides[dim] = stride;
     return TD_CODE_OK;
 }
 
@@ -412,7 +437,8 @@ static enum td_code infer_select(const struct td_op_args *a, struct td_meta *o, 
                              (long long)idx, (long long)dim, (long long)n);
     if (idx < 0)
         idx += n;
-    o->offset += idx * o->strides[dim];
+    if (td_muladd_overflow(&o->offset, idx, o->strides[dim])) /* not for checked inputs: defensive */
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "select: storage offset overflows");
     drop_dim(o, (int)dim);
     return TD_CODE_OK;
 }
@@ -447,7 +473,12 @@ static enum td_code infer_dims_op(const struct td_op_args *a, struct td_meta *o,
         memmove(o->sizes + d + 1, o->sizes + d, sizeof(int64_t) * (o->ndim - d));
         memmove(o->strides + d + 1, o->strides + d, sizeof(int64_t) * (o->ndim - d));
         o->sizes[d] = 1;
-        o->strides[d] = d + 1 < o->ndim + 1 ? o->sizes[d + 1] * o->strides[d + 1] : 1;
+        o->strides[d] = 1;
+        /* an empty view's size * stride need not fit (only each factor is bounded); the
+         * new dim has one element, so its stride is free: keep it within the bounds rule */
+        if (d + 1 < o->ndim + 1 &&
+            (td_mul_overflow(o->sizes[d + 1], o->strides[d + 1], &o->strides[d]) || o->strides[d] > TD_MAX_NUMEL))
+            o->strides[d] = TD_MAX_NUMEL;
         o->ndim++;
         return TD_CODE_OK;
     }
@@ -470,13 +501,26 @@ enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, str
     inf->n_out = 1;
     inf->out_is_view = true;
     inf->compute_dtype = a->in[0]->dtype;
+    enum td_code c;
     switch (a->op) {
-    case TD_OP_VIEW: return infer_view_sizes(a, out, st);
-    case TD_OP_AS_STRIDED: return infer_as_strided(a, out, st);
-    case TD_OP_PERMUTE: return infer_permute(a, out, st);
-    case TD_OP_EXPAND: return infer_expand(a, out, st);
+    case TD_OP_VIEW: c = infer_view_sizes(a, out, st); break;
+    case TD_OP_AS_STRIDED: c = infer_as_strided(a, out, st); break;
+    case TD_OP_PERMUTE: c = infer_permute(a, out, st); break;
+    case TD_OP_EXPAND: c = infer_expand(a, out, st); break;
     case TD_OP_VIEW_AS_REAL:
-    case TD_OP_VIEW_AS_COMPLEX: return td__infer_complex_view(a, out, st);
-    default: return infer_dims_op(a, out, st);
+    case TD_OP_VIEW_AS_COMPLEX: c = td__infer_complex_view(a, out, st); break;
+    default: c = infer_dims_op(a, out, st); break;
     }
+    /* one proof for every rule: the view is inside its storage and within the size limits
+     * (an expand to 2^50 elements is in bounds, stride 0, but no kernel could walk it) */
+    if (c == TD_CODE_OK && !td_meta_check_bounds(out)) {
+        char b1[200], b2[200];
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "%s: view with sizes %s, strides %s and storage offset %lld lies outside its storage "
+                             "of %lld bytes or exceeds 2^40 elements", td_op_name(a->op),
+                             td__sizes_str(out->sizes, out->ndim, b1, sizeof b1),
+                             td__sizes_str(out->strides, out->ndim, b2, sizeof b2), (long long)out->offset,
+                             (long long)out->storage_nbytes);
+    }
+    return c;
 }

@@ -2,7 +2,9 @@
  * check_session.c — the record codec and executor (daemon/session.c, exec.c) driven
  * directly, without RPC: record framing, malformed and hostile records, unknown
  * handles, failures that mark only what depends on them (releases still run),
- * cancellation, uploads/reads, views writing through to their base, dtype plumbing, and allocation failure injection with no leaks.
+ * cancellation, uploads/reads, views writing through to their base, dtype plumbing, and
+ * allocation failure injection with no leaks; the bool rule (storage holds 0 or 1) and
+ * the zeroing rule (EMPTY never shows freed data).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -380,6 +382,70 @@ START_TEST(test_block_cache)
 }
 END_TEST
 
+/* Bool storage holds only 0 and 1: uploaded bytes are normalized (nonzero is true) and
+ * EMPTY zeroes its block; ops then read valid _Bools (UBSan aborts on an invalid load). */
+START_TEST(test_bool_storage_is_0_or_1)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    int64_t e[3] = {TD_DTYPE_BOOL, 1, 4};
+    uint64_t h = 1, h2 = 2, h3 = 3;
+    rec(&b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 3, e);
+    rec(&b, TD_OP_EMPTY, 0, 1, &h2, 0, NULL, 3, e);
+    const uint8_t bytes[4] = {0, 1, 2, 255};
+    memcpy(b.payload, bytes, 4);
+    b.np = 4;
+    int64_t up[3] = {0, 4, 0}, rd[2] = {0, 4};
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, up);
+    rec(&b, TD_OP_EXP, 0, 1, &h3, 1, &h, 0, NULL);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &h, 2, rd);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &h2, 2, rd);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 8);
+    const uint8_t want[8] = {0, 1, 1, 1, 0, 0, 0, 0};
+    ck_assert_mem_eq(r.payload, want, 8);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
+/* A block one session freed, handed to another by EMPTY, reads as zeros: not the first
+ * session's values, not the block cache's free-list link (release builds reuse the very
+ * block; sanitizer builds get ASan's fill pattern unless EMPTY zeroes). */
+START_TEST(test_empty_shows_no_other_session)
+{
+    struct td_session *a = td_session_new(1, "a"), *c = td_session_new(2, "b");
+    struct batch b = {.n = 0};
+    const int64_t n = 1 << 18; /* 1 MiB of float32: a cached block size */
+    double v = 42.0;
+    int64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int64_t full[5] = {TD_DTYPE_FLOAT32, 1, n, TD_SCALAR_FLOAT, bits};
+    uint64_t h = 1;
+    rec(&b, TD_OP_FULL, 0, 1, &h, 0, NULL, 5, full);
+    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 1, &h, 0, NULL);
+    struct td_reply r;
+    run(a, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    td_reply_fini(&r);
+    int64_t e[3] = {TD_DTYPE_FLOAT32, 1, n}, rd[2] = {0, 4096};
+    h = 7;
+    rec(&b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 3, e);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, &h, 2, rd);
+    run(c, &b, &r);
+    ck_assert_int_eq(r.code, TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 4096);
+    for (int i = 0; i < 4096; i++)
+        ck_assert_msg(r.payload[i] == 0, "byte %d of a fresh EMPTY is %u", i, r.payload[i]);
+    td_reply_fini(&r);
+    td_session_free(a);
+    td_session_free(c);
+    td_alloc_empty_cache();
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -393,6 +459,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_dtype_plumbing);
     tcase_add_test(tc, test_absurd_sizes);
     tcase_add_test(tc, test_block_cache);
+    tcase_add_test(tc, test_bool_storage_is_0_or_1);
+    tcase_add_test(tc, test_empty_shows_no_other_session);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("faults");
     tcase_set_timeout(tf, 120);

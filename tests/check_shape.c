@@ -1,7 +1,8 @@
 /*
  * check_shape.c — the meta layer (kernels/shape*.c): broadcasting, type promotion,
  * reductions, matmul, views and their bounds, error codes and messages, and a loop
- * over every op row feeding garbage attributes that must be rejected, never crash.
+ * over every op row feeding garbage attributes that must be rejected, never crash; the
+ * "overflow" case holds the protocol fuzzer's size/stride/offset reproducers.
  * Reference values are PyTorch 1.13's documented behaviour.
  */
 #include <check.h>
@@ -387,6 +388,156 @@ START_TEST(test_complex_gate)
 }
 END_TEST
 
+/* ---- crafted sizes, strides and offsets (the protocol fuzzer's cases): each is refused
+ * with a status, or answered as PyTorch would, without signed overflow (this suite runs
+ * under UBSan, which aborts on it) ---- */
+
+/* A hand-made view on a storage of nbytes, as a hostile record could describe it. */
+static struct td_meta raw_view(int nd, const int64_t *sizes, const int64_t *strides, int64_t offset,
+                               int64_t nbytes)
+{
+    struct td_meta m = {.dtype = TD_DTYPE_FLOAT32, .ndim = (uint8_t)nd, .offset = offset, .storage_nbytes = nbytes};
+    for (int i = 0; i < nd; i++)
+        m.sizes[i] = sizes[i], m.strides[i] = strides[i];
+    return m;
+}
+
+START_TEST(test_overflow_bounds_offset)
+{
+    int64_t one[1] = {1}, big[1] = {INT64_C(1) << 40};
+    /* offset + span and (last + 1) * itemsize used to wrap */
+    struct td_meta m = raw_view(1, one, one, INT64_MAX, 4);
+    ck_assert(!td_meta_check_bounds(&m));
+    m = raw_view(0, NULL, NULL, INT64_C(1) << 62, 4);
+    ck_assert(!td_meta_check_bounds(&m));
+    m = raw_view(1, big, big, 0, INT64_MAX); /* (size - 1) * stride past the limit */
+    ck_assert(!td_meta_check_bounds(&m));
+    m = raw_view(1, one, one, 0, 4);
+    ck_assert(td_meta_check_bounds(&m));
+
+    /* the same through AS_STRIDED, as the record arrives */
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 1, one), out[TD_MAX_OUTPUTS];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t as[4] = {1, INT64_MAX, 4, 1};
+    ck_assert_int_eq(infer(TD_OP_AS_STRIDED, 0, in, 1, as, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(st.msg, "out of bounds for storage of size 4"), "%s", st.msg);
+    td_status_clear(&st);
+    int64_t as0[2] = {0, INT64_C(1) << 62}; /* 0-d view at a huge offset */
+    ck_assert_int_eq(infer(TD_OP_AS_STRIDED, 0, in, 1, as0, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_overflow_slice_step)
+{
+    int64_t s[2] = {2, 4};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 2, s), out[TD_MAX_OUTPUTS];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    /* x[::2**62] is one row, as in PyTorch; the stride of a 1-element dim is free */
+    int64_t sl[4] = {0, 0, 4, INT64_C(1) << 62};
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[0], 1);
+    ck_assert(td_meta_check_bounds(&out[0]));
+    int64_t sl_max[4] = {1, 1, INT64_MAX, INT64_MAX}; /* end - start + step used to wrap */
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl_max, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[1], 1);
+    ck_assert_int_eq(out[0].offset, 1);
+    ck_assert(td_meta_check_bounds(&out[0]));
+
+    /* an empty view may have a large size and stride in another dim: start * stride overflows */
+    int64_t es[2] = {0, INT64_C(1) << 40}, et[2] = {1, INT64_C(1) << 40};
+    struct td_meta e = raw_view(2, es, et, 0, 0);
+    ck_assert(td_meta_check_bounds(&e));
+    in[0] = &e;
+    int64_t sl_e[4] = {1, INT64_C(1) << 40, INT64_MAX, 1};
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl_e, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(st.msg, "slice: storage offset overflows"), "%s", st.msg);
+    td_status_clear(&st);
+    /* unsqueeze multiplies size by stride for the new dim: no overflow, a view in bounds */
+    int64_t us[1] = {1}; /* the new dim 1 takes size 2^40 * stride 2^40 */
+    ck_assert_int_eq(infer(TD_OP_UNSQUEEZE, 0, in, 1, us, 1, out, &inf, &st), TD_CODE_OK);
+    ck_assert(td_meta_check_bounds(&out[0]));
+}
+END_TEST
+
+START_TEST(test_overflow_empty_view)
+{
+    int64_t one[1] = {1}, zero[1] = {0}, huge[1] = {INT64_C(1) << 62};
+    /* a size-0 dim used to end the check before the strides were looked at */
+    struct td_meta e = raw_view(1, zero, huge, 0, 4);
+    ck_assert(!td_meta_check_bounds(&e));
+    e = raw_view(1, zero, one, INT64_MAX, 4);
+    ck_assert(!td_meta_check_bounds(&e));
+    int64_t sz3[3] = {0, INT64_C(1) << 40, INT64_C(1) << 40}, st3[3] = {1, 1, 1};
+    e = raw_view(3, sz3, st3, 0, 0); /* empty, but the other sizes multiply past 2^40 */
+    ck_assert(!td_meta_check_bounds(&e));
+
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 1, one), out[TD_MAX_OUTPUTS];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t as[4] = {1, 0, 0, INT64_C(1) << 62};
+    ck_assert_int_eq(infer(TD_OP_AS_STRIDED, 0, in, 1, as, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    td_status_clear(&st);
+    /* a binary op on such a view (a record naming a crafted handle) is refused at its input */
+    e = raw_view(1, zero, huge, 0, 4);
+    in[0] = &e;
+    int64_t scal[2] = {TD_SCALAR_INT, 3};
+    ck_assert_int_eq(infer(TD_OP_MUL, 0, in, 1, scal, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "mul: input 0 lies outside its storage");
+    td_status_clear(&st);
+    /* empty views that PyTorch allows still pass: x[4:, 3:] of a 4x3 tensor */
+    int64_t s43[2] = {4, 3};
+    struct td_meta x = mk(TD_DTYPE_FLOAT32, 2, s43), y;
+    in[0] = &x;
+    int64_t sl0[4] = {0, 4, 4, 1}, sl1[4] = {1, 3, 3, 1};
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl0, 4, out, &inf, &st), TD_CODE_OK);
+    y = out[0];
+    in[0] = &y;
+    ck_assert_int_eq(infer(TD_OP_SLICE, 0, in, 1, sl1, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].offset, 15);
+    ck_assert(td_meta_check_bounds(&out[0]));
+}
+END_TEST
+
+START_TEST(test_overflow_view_of_empty)
+{
+    int64_t zero[1] = {0};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 1, zero), out[TD_MAX_OUTPUTS];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t v[4] = {3, 0, INT64_C(1) << 40, INT64_C(1) << 40};
+    ck_assert_int_eq(infer(TD_OP_VIEW, 0, in, 1, v, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "view: shape '[0, 1099511627776, 1099511627776]' is too large (its strides pass "
+                             "the 2^40-element limit)");
+    td_status_clear(&st);
+    int64_t ok[4] = {3, 0, 5, 7};
+    ck_assert_int_eq(infer(TD_OP_VIEW, 0, in, 1, ok, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].strides[0], 35);
+    ck_assert(td_meta_check_bounds(&out[0]));
+}
+END_TEST
+
+START_TEST(test_read_empty_range)
+{
+    int64_t s[1] = {4};
+    struct td_meta a = mk(TD_DTYPE_FLOAT32, 1, s), out[TD_MAX_OUTPUTS];
+    const struct td_meta *in[] = {&a};
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t rd[2] = {0, 0};
+    ck_assert_int_eq(infer(TD_OP_READ, 0, in, 1, rd, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "read: empty byte range at 0");
+    td_status_clear(&st);
+    int64_t up[3] = {0, 0, 0}; /* an empty UPLOAD is what td_from_data sends for an empty tensor */
+    ck_assert_int_eq(infer(TD_OP_UPLOAD, 0, in, 1, up, 3, out, &inf, &st), TD_CODE_OK);
+}
+END_TEST
+
 static Suite *shape_suite(void)
 {
     Suite *s = suite_create("shape");
@@ -404,6 +555,14 @@ static Suite *shape_suite(void)
     tcase_add_test(tc, test_complex_promotion);
     tcase_add_test(tc, test_complex_gate);
     suite_add_tcase(s, tc);
+    TCase *ov = tcase_create("overflow");
+    tcase_set_timeout(ov, 30);
+    tcase_add_test(ov, test_overflow_bounds_offset);
+    tcase_add_test(ov, test_overflow_slice_step);
+    tcase_add_test(ov, test_overflow_empty_view);
+    tcase_add_test(ov, test_overflow_view_of_empty);
+    tcase_add_test(ov, test_read_empty_range);
+    suite_add_tcase(s, ov);
     TCase *fz = tcase_create("fuzz");
     tcase_set_timeout(fz, 60);
     tcase_add_loop_test(fz, test_fuzz_every_op, 0, TD_OP_COUNT);

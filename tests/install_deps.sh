@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential pkg-config procps libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
 libopenblas-dev liblapacke-dev libjemalloc-dev libsystemd-dev check valgrind
-python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio"
+python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio
+clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../rng.h"
 #include "iter.h"
@@ -41,7 +42,18 @@ static char *elem(const struct td_kt *t, int64_t i)
     return t->data + (t->m.offset + i) * (int64_t)es;
 }
 
-enum td_code td_cpu_empty(struct td_kctx *k) { (void)k; return TD_CODE_OK; }
+/* torch.empty promises nothing about the values, but the daemon does: the block may have
+ * held another session's tensor (or, from the block cache, the allocator's free-list
+ * link), and a bool tensor must hold only 0 and 1 (kernels load it as _Bool).  Zeros
+ * satisfy both; the cost is one memset, measured in docs/performance.md. */
+enum td_code td_cpu_empty(struct td_kctx *k)
+{
+    if (k->n_out < 1)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_kt *o = k->out[0];
+    memset(elem(o, 0), 0, (size_t)numel(o) * td_dtype_size((enum td_dtype)o->m.dtype));
+    return TD_CODE_OK;
+}
 
 enum td_code td_cpu_full(struct td_kctx *k)
 {

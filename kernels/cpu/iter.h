@@ -64,7 +64,11 @@ struct td_iter {
     char *base[TD_ITER_MAXOP];
 };
 
-/* Sets up it over the shape of ops[0]; false when an operand does not broadcast. */
+/* Sets up it over the shape of ops[0]; false when an operand does not broadcast or its
+ * byte strides do not fit in int64 (metas that passed td_meta_check_bounds always fit;
+ * the check is here so that no caller has to prove it).  The arithmetic is checked even
+ * for empty shapes: an empty view's strides are never used to address memory, but they
+ * are still multiplied here. */
 static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const *ops)
 {
     const struct td_meta *shape = &ops[0]->m;
@@ -78,9 +82,12 @@ static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const
             return false;
         it->base[o] = ops[o]->data + m->offset * (int64_t)td_dtype_size(m->dtype);
     }
+    bool empty = false;
     for (int d = nd - 1; d >= 0; d--) { /* innermost first */
         int64_t sz = shape->sizes[d];
-        it->numel *= sz;
+        empty |= sz == 0;
+        if (!empty && td_mul_overflow(it->numel, sz, &it->numel))
+            return false;
         if (sz == 1)
             continue;
         int k = it->ndim++;
@@ -90,22 +97,30 @@ static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const
             int od = d - (nd - m->ndim);
             int64_t s = 0;
             if (od >= 0) {
-                if (m->sizes[od] == sz)
-                    s = m->strides[od] * (int64_t)td_dtype_size(m->dtype);
-                else if (m->sizes[od] != 1)
+                if (m->sizes[od] == sz) {
+                    if (td_mul_overflow(m->strides[od], (int64_t)td_dtype_size(m->dtype), &s))
+                        return false;
+                } else if (m->sizes[od] != 1) {
                     return false;
+                }
             }
             it->stride[k][o] = s;
         }
+    }
+    if (empty) { /* nothing to walk; the dims above only had to broadcast */
+        it->numel = 0;
+        it->ndim = 0;
+        return true;
     }
     /* merge dim k+1 into k when every operand steps through both as one */
     int w = 0;
     for (int k = 1; k < it->ndim; k++) {
         bool ok = true;
+        int64_t step;
         for (int o = 0; o < nop && ok; o++)
-            ok = it->stride[k][o] == it->stride[w][o] * it->size[w];
+            ok = !td_mul_overflow(it->stride[w][o], it->size[w], &step) && it->stride[k][o] == step;
         if (ok) {
-            it->size[w] *= it->size[k];
+            it->size[w] *= it->size[k]; /* a factor of numel, which fits */
         } else {
             w++;
             it->size[w] = it->size[k];

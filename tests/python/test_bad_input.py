@@ -161,6 +161,17 @@ BAD_RECORDS = {
     "binary_bad_scalar_kind": EMPTY4 + record(O.ADD, outs=(2,), ins=(1,), attrs=(9, 0)),
     "reduce_bad_mask": EMPTY4 + record(O.SUM, outs=(2,), ins=(1,), attrs=(1 << 40, 0, -1, 0)),
     "inplace_no_variant": EMPTY4 + record(O.MATMUL, ins=(1, 1), flags=1),
+    # the protocol fuzzer's cases (size/stride/offset arithmetic that used to overflow)
+    "read_zero_bytes": EMPTY4 + record(O.READ, ins=(1,), attrs=(0, 0)),
+    "as_strided_max_offset": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(1, 2**63 - 1, 4, 1)),
+    "as_strided_0d_huge_offset": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(0, 2**62)),
+    "empty_view_huge_stride_then_mul": EMPTY4 + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(1, 0, 0, 2**62))
+    + record(O.MUL, outs=(3,), ins=(2,), attrs=(1, 3)),
+    "view_of_empty_huge": record(O.EMPTY, outs=(1,), attrs=(0, 1, 0))
+    + record(O.VIEW, outs=(2,), ins=(1,), attrs=(3, 0, 2**40, 2**40)),
+    "slice_offset_overflow_empty": record(O.EMPTY, outs=(1,), attrs=(0, 1, 0))
+    + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(2, 0, 0, 2**40, 1, 2**40))
+    + record(O.SLICE, outs=(3,), ins=(2,), attrs=(1, 2**40, 2**62, 1)),
 }
 
 
@@ -244,3 +255,67 @@ def test_valid_read_then_daemon_still_serves(bad_daemon):
         import time
         time.sleep(0.1)
     assert _C.stats(bad_daemon)["sessions"] == 0
+
+
+# ---- crafted records that are valid: answered as PyTorch would, never a sanitizer report
+
+def _one_message(address, records, payload=b""):
+    """Runs one synced message in a fresh session; returns the reply dict."""
+    s = attached(address)
+    try:
+        s.send(msg(2, records, payload))
+        r = s.reply()
+        assert r is not None, "no reply to a synced message"
+        return r
+    finally:
+        s.close()
+
+
+def test_slice_huge_step_is_one_row(bad_daemon):
+    # x[::2**62] of a 2x4 tensor is its first row (the stride * step product used to overflow)
+    data = struct.pack("<8f", *range(8))
+    recs = (record(O.EMPTY, outs=(1,), attrs=(0, 2, 2, 4)) + record(O.UPLOAD, ins=(1,), attrs=(0, 32, 0))
+            + record(O.SLICE, outs=(2,), ins=(1,), attrs=(0, 0, 4, 2**62))
+            + record(O.CLONE, outs=(3,), ins=(2,)) + record(O.READ, ins=(3,), attrs=(0, 16)))
+    r = _one_message(bad_daemon, recs, data)
+    assert err_code(r) == 0, r
+    assert struct.unpack("<4f", r[6]) == (0, 1, 2, 3)
+    _serves_normal_client(bad_daemon)
+
+
+def test_bool_upload_is_normalized(bad_daemon):
+    # bytes 2 and 255 uploaded into a bool tensor read back as True (1): bool storage holds only 0/1
+    recs = (record(O.EMPTY, outs=(1,), attrs=(9, 1, 4)) + record(O.UPLOAD, ins=(1,), attrs=(0, 4, 0))
+            + record(O.EXP, outs=(2,), ins=(1,)) + record(O.READ, ins=(1,), attrs=(0, 4))
+            + record(O.READ, ins=(2,), attrs=(0, 16)))
+    r = _one_message(bad_daemon, recs, b"\x00\x01\x02\xff")
+    assert err_code(r) == 0, r
+    assert r[6][:4] == b"\x00\x01\x01\x01"
+    e = 2.7182817459106445  # float32(e)
+    assert struct.unpack("<4f", r[6][4:]) == (1.0, e, e, e)
+    _serves_normal_client(bad_daemon)
+
+
+def test_empty_bool_is_false(bad_daemon):
+    recs = (record(O.EMPTY, outs=(1,), attrs=(9, 1, 64)) + record(O.EXP, outs=(2,), ins=(1,))
+            + record(O.READ, ins=(1,), attrs=(0, 64)))
+    r = _one_message(bad_daemon, recs)
+    assert err_code(r) == 0, r
+    assert r[6] == bytes(64)
+
+
+def test_empty_never_shows_another_sessions_data(bad_daemon):
+    # session A fills 1 MiB with 42.0 and frees it; session B's EMPTY of the same size (the
+    # release build hands back the very block) reads zeros: no 42.0, no free-list pointer
+    n = 1 << 18
+    full = record(O.FULL, outs=(1,), attrs=(0, 1, n) + tuple(_C.scalar(42.0)))
+    r = _one_message(bad_daemon, full + record(O.RELEASE, ins=(1,)))
+    assert err_code(r) == 0, r
+    chunk = 1 << 16
+    recs = record(O.EMPTY, outs=(7,), attrs=(0, 1, n))
+    recs += b"".join(record(O.READ, ins=(7,), attrs=(off, chunk)) for off in range(0, 4 * n, chunk))
+    r = _one_message(bad_daemon, recs)
+    assert err_code(r) == 0, r
+    assert len(r[6]) == 4 * n
+    assert r[6] == bytes(len(r[6]))
+    _serves_normal_client(bad_daemon)

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""make_corpus.py -- writes the seed corpus of fuzz_records (tests/fuzz/corpus/).
+
+Each seed is one client message in fuzz_records.c's input layout: a 2-byte payload
+length, the payload, then op records (proto/td_record.h).  The seeds are the protocol
+fuzzer's minimized cases (the byte-level cases of the "Execution you can trust" issue)
+plus a few ordinary programs, so the fuzzer starts from deep paths.  Op numbers are
+read from proto/ops.def (row order).  Run: /usr/bin/python3 tests/fuzz/make_corpus.py
+"""
+import os
+import re
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPS = {}
+with open(os.path.join(HERE, "..", "..", "proto", "ops.def")) as f:
+    for line in f:
+        m = re.match(r"\s*TD_OP\((\w+),", line)
+        if m:
+            OPS[m.group(1)] = len(OPS)
+
+F32, BOOL, INT = 0, 9, 1  # enum td_dtype values used below; scalar kind INT = 1
+
+
+def rec(op, outs=(), ins=(), attrs=(), flags=0):
+    w = [h & (2**64 - 1) for h in (*outs, *ins, *attrs)]
+    return struct.pack("<HHBBBB%dQ" % len(w), 1 + len(w), OPS[op], len(outs), len(ins), len(attrs), flags, *w)
+
+
+def f64bits(v):
+    return struct.unpack("<q", struct.pack("<d", v))[0]
+
+
+SEEDS = {
+    "read_zero_bytes": (rec("EMPTY", [1], attrs=[F32, 1, 4]) + rec("READ", ins=[1], attrs=[0, 0]), b""),
+    "slice_huge_step": (rec("EMPTY", [1], attrs=[F32, 2, 4, 2]) + rec("SLICE", [2], [1], [0, 0, 4, 2**62]), b""),
+    "bool_upload": (rec("EMPTY", [1], attrs=[BOOL, 1, 4]) + rec("UPLOAD", ins=[1], attrs=[0, 4, 0])
+                    + rec("EXP", [2], [1]), b"\x00\x01\x02\xff"),
+    "bool_empty": (rec("EMPTY", [1], attrs=[BOOL, 1, 4]) + rec("EXP", [2], [1]), b""),
+    "as_strided_offset": (rec("EMPTY", [1], attrs=[F32, 1, 4])
+                          + rec("AS_STRIDED", [2], [1], [1, 2**63 - 1, 4, 1]), b""),
+    "empty_view_stride": (rec("EMPTY", [1], attrs=[F32, 1, 4]) + rec("AS_STRIDED", [2], [1], [1, 0, 0, 2**62])
+                          + rec("MUL", [3], [2], [INT, 3]), b""),
+    "view_of_empty": (rec("EMPTY", [1], attrs=[F32, 1, 0]) + rec("VIEW", [2], [1], [3, 0, 2**40, 2**40]), b""),
+    "full_release_empty_read": (rec("FULL", [1], attrs=[F32, 1, 64, 2, f64bits(42.0)]) + rec("RELEASE", ins=[1])
+                                + rec("EMPTY", [7], attrs=[F32, 1, 64]) + rec("READ", ins=[7], attrs=[0, 64]), b""),
+    "add_views_read": (rec("EMPTY", [1], attrs=[F32, 2, 2, 3]) + rec("UPLOAD", ins=[1], attrs=[0, 24, 0])
+                       + rec("TRANSPOSE", [2], [1], [0, 1]) + rec("ADD", [3], [1, 1], [0, 0])
+                       + rec("SUM", [4], [2], [1, 0, -1, 0]) + rec("READ", ins=[3], attrs=[0, 24]),
+                       struct.pack("<6f", 1, 2, 3, 4, 5, 6)),
+}
+
+if __name__ == "__main__":
+    out = os.path.join(HERE, "corpus")
+    os.makedirs(out, exist_ok=True)
+    for name, (records, payload) in SEEDS.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(struct.pack("<H", len(payload)) + payload + records)
+    print("wrote %d seeds to %s" % (len(SEEDS), out))
