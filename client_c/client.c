@@ -15,6 +15,7 @@
 #include "../daemon/address.h"
 #include "../daemon/session.h"
 #include "conn.h"
+#include "fork.h"
 #include "tensord.h"
 
 #define FLUSH_RECORD_BYTES (256 * 1024)
@@ -36,7 +37,15 @@ struct td_client {
     uint64_t releases[MAX_RELEASES];
     int n_releases;
     enum td_dtype default_float;
+    unsigned fork_gen; /* td__fork_generation() at connect: another value = inherited by fork */
 };
+
+/* A client inherited through fork() belongs to the parent's session (fork.h). */
+#define FORK_CHECK(c, st)                                                                       \
+    if ((c)->fork_gen != td__fork_generation())                                                 \
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "tensord: this client belongs to " \
+                             "the parent process's session (inherited through fork); connect "  \
+                             "a new client in the child")
 
 static bool buf_reserve(struct buf *b, size_t extra)
 {
@@ -74,12 +83,17 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
     resolve_target(address, c->target, sizeof c->target);
     char desc[64];
     snprintf(desc, sizeof desc, "libtensord pid %d", (int)getpid());
+    td__fork_init();
+    td__fork_hold();
     c->conn = td__conn_open(c->target, desc, timeout_ms > 0 ? timeout_ms : 5000, st);
+    td__fork_release();
     if (!c->conn) {
         free(c);
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->fork_gen = td__fork_generation();
+    td__fork_track(&c->lock);
     c->next_handle = 1;
     c->default_float = TD_DTYPE_FLOAT32;
     return c;
@@ -91,7 +105,11 @@ enum td_code td_client_stats(const char *address, struct td_stats *out, struct t
 {
     char target[512];
     resolve_target(address, target, sizeof target);
-    return td__conn_stats(target, out, st);
+    td__fork_init();
+    td__fork_hold();
+    enum td_code code = td__conn_stats(target, out, st);
+    td__fork_release();
+    return code;
 }
 
 /* ---- recording ---- */
@@ -158,6 +176,7 @@ static enum td_code sync_locked(td_client_t *c, struct td_conn_reply *reply, str
 enum td_code td_sync(td_client_t *c, struct td_status *st)
 {
     struct td_conn_reply r;
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = sync_locked(c, &r, st);
     pthread_mutex_unlock(&c->lock);
@@ -167,7 +186,7 @@ enum td_code td_sync(td_client_t *c, struct td_status *st)
 
 void td_release(td_client_t *c, struct td_t *t)
 {
-    if (!c || !t || !t->handle)
+    if (!c || !t || !t->handle || c->fork_gen != td__fork_generation())
         return;
     pthread_mutex_lock(&c->lock);
     c->releases[c->n_releases++] = t->handle;
@@ -213,6 +232,7 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
 {
     int64_t attr = dt;
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, TD_OP_SET_DEFAULT_DTYPE, 0, NULL, 0, &attr, 1, NULL, st);
     if (!code)
@@ -224,6 +244,7 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, op, flags, in, n_in, attrs, n_attr, out, st);
     pthread_mutex_unlock(&c->lock);
@@ -234,10 +255,13 @@ void td_client_free(td_client_t *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&c->lock);
-    send_locked(c, false, NULL, NULL);
-    td__conn_close(c->conn);
-    pthread_mutex_unlock(&c->lock);
+    if (c->fork_gen == td__fork_generation()) {
+        pthread_mutex_lock(&c->lock);
+        send_locked(c, false, NULL, NULL);
+        td__conn_close(c->conn);
+        pthread_mutex_unlock(&c->lock);
+        td__fork_untrack(&c->lock);
+    } /* else inherited by fork: its gRPC objects are the parent's, abandoned unfreed */
     pthread_mutex_destroy(&c->lock);
     free(c->rec.p);
     free(c->payload.p);
@@ -274,6 +298,7 @@ enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int6
     attrs[0] = dt;
     attrs[1] = ndim;
     memcpy(attrs + 2, sizes, sizeof(int64_t) * ndim);
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 2 + ndim, out, st);
     if (!code)
@@ -320,6 +345,7 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
     if (nbytes < need)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "download: buffer of %zu bytes, tensor needs %zu", nbytes,
                              need);
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code;
     if (td_meta_is_contiguous(&t->m)) {

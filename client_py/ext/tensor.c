@@ -17,12 +17,14 @@ PyObject *td_ext_wrap(const struct td_t *t)
         return NULL;
     }
     o->t = *t;
+    o->epoch = td_ext_epoch;
     return (PyObject *)o;
 }
 
 static void tensor_dealloc(TensorObject *self)
 {
-    if (td_ext_client && self->t.handle)
+    /* a handle of another session (the parent's, after fork) is not ours to release */
+    if (td_ext_client && self->t.handle && self->epoch == td_ext_epoch)
         td_release(td_ext_client, &self->t);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -62,6 +64,8 @@ static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
     } else {
         Py_RETURN_NOTIMPLEMENTED;
     }
+    if ((ta && td_ext_check(a)) || (tb && td_ext_check(b)))
+        return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, op, flags, in, n_in, attrs, 2, &out, &st))
@@ -87,7 +91,7 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
     if (!td_ext_is_tensor(a) || !td_ext_is_tensor(b))
         Py_RETURN_NOTIMPLEMENTED;
     td_client_t *c = td_ext_get_client();
-    if (!c)
+    if (!c || td_ext_check(a) || td_ext_check(b))
         return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
@@ -99,7 +103,7 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
 static PyObject *nb_neg(PyObject *a)
 {
     td_client_t *c = td_ext_get_client();
-    if (!c)
+    if (!c || td_ext_check(a))
         return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
