@@ -93,7 +93,7 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
     }
     pthread_mutex_init(&c->lock, NULL);
     c->fork_gen = td__fork_generation();
-    td__fork_track(&c->lock);
+    td__fork_track(&c->lock, c->target);
     c->next_handle = 1;
     c->default_float = TD_DTYPE_FLOAT32;
     return c;

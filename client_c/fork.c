@@ -22,8 +22,15 @@
  */
 #include "fork.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* void grpc_prefork(); void grpc_postfork_parent(); void grpc_postfork_child(); */
 void td_grpc_prefork(void) __asm__("_Z12grpc_preforkv");
@@ -41,13 +48,17 @@ static pthread_rwlock_t gate = PTHREAD_RWLOCK_INITIALIZER;
 
 /* The tracked client locks; `mu` guards the array and is held across fork(). */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t **locks;
+struct tracked {
+    pthread_mutex_t *lock;
+    const char *target;
+};
+static struct tracked *locks;
 static size_t n_locks, cap_locks;
 
 static void unlock_all(void)
 {
     for (size_t i = n_locks; i-- > 0;)
-        pthread_mutex_unlock(locks[i]);
+        pthread_mutex_unlock(locks[i].lock);
     pthread_mutex_unlock(&mu);
     pthread_rwlock_unlock(&gate);
 }
@@ -57,7 +68,7 @@ static void on_prepare(void)
     pthread_rwlock_wrlock(&gate);
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < n_locks; i++)
-        pthread_mutex_lock(locks[i]);
+        pthread_mutex_lock(locks[i].lock);
     td_grpc_prefork();
 }
 
@@ -67,17 +78,89 @@ static void on_parent(void)
     unlock_all();
 }
 
+/* True when fd is a unix socket connected to one of the tracked unix: targets. */
+static bool is_parent_conn(int fd)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0 || sa.sun_family != AF_UNIX)
+        return false;
+    for (size_t i = 0; i < n_locks; i++) {
+        const char *t = locks[i].target;
+        if (strncmp(t, "unix:", 5) == 0 && strncmp(t + 5, sa.sun_path, sizeof sa.sun_path) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* True when fd is an epoll instance. */
+static bool is_epoll(int dirfd_, const char *name)
+{
+    char link[64];
+    ssize_t n = readlinkat(dirfd_, name, link, sizeof link - 1);
+    if (n <= 0)
+        return false;
+    link[n] = 0;
+    return strcmp(link, "anon_inode:[eventpoll]") == 0;
+}
+
+/* Cuts what the child inherited from the parent's gRPC:
+ *  - an epoll instance is shared across fork (one interest list, one event queue): every
+ *    inherited one is replaced by a fresh, empty one under the same number, so nothing
+ *    the child registers can be delivered to the parent (whose event data would be
+ *    pointers into the child's memory: a crash there).  gRPC's iomgr resets its own set
+ *    in grpc_postfork_child; this also covers the EventEngine poller, whose fork
+ *    handlers this libgrpc build compiles to no-ops.
+ *  - the child's copies of the parent's connections become a socket whose peer is
+ *    gone: the abandoned transports fail on it instead of reaching the parent's socket
+ *    (shutdown() acts on the socket, not the descriptor), and the number stays taken, so
+ *    a new connection cannot inherit their writes.  Only unix targets are matched; a TCP
+ *    connection relies on gRPC's reset alone. */
+static void isolate_from_parent(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int sv[2] = {-1, -1};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd <= 2 || fd == dirfd(d))
+            continue;
+        if (is_epoll(dirfd(d), e->d_name)) {
+            int ep = epoll_create1(EPOLL_CLOEXEC);
+            if (ep >= 0) {
+                dup3(ep, fd, O_CLOEXEC);
+                close(ep);
+            }
+            continue;
+        }
+        if (!is_parent_conn(fd))
+            continue;
+        if (sv[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            break;
+        dup3(sv[0], fd, O_CLOEXEC);
+    }
+    closedir(d);
+    if (sv[0] >= 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
 static void on_child(void)
 {
     static const pthread_rwlock_t fresh_gate = PTHREAD_RWLOCK_INITIALIZER;
     static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
 
+    isolate_from_parent();
     td_grpc_postfork_child();
     generation++;
     /* The parent's clients are stale here: fork must not wait for them again (their
      * owner frees them with td_client_free, which untracks a lock it cannot find). */
     for (size_t i = 0; i < n_locks; i++)
-        pthread_mutex_unlock(locks[i]);
+        pthread_mutex_unlock(locks[i].lock);
     n_locks = 0;
     /* Re-initialised, not unlocked: glibc recognises a write-locked rwlock's owner by
      * thread id, and the child's thread has a new one (unlock would corrupt it). */
@@ -101,12 +184,12 @@ unsigned td__fork_generation(void)
     return generation;
 }
 
-void td__fork_track(pthread_mutex_t *lock)
+void td__fork_track(pthread_mutex_t *lock, const char *target)
 {
     pthread_mutex_lock(&mu);
     if (n_locks == cap_locks) {
         size_t cap = cap_locks ? 2 * cap_locks : 8;
-        pthread_mutex_t **p = realloc(locks, cap * sizeof *p);
+        struct tracked *p = realloc(locks, cap * sizeof *p);
         if (!p) {
             /* untracked: a fork while this client is mid-call may leave the child
              * without gRPC; everything else still works */
@@ -116,7 +199,7 @@ void td__fork_track(pthread_mutex_t *lock)
         locks = p;
         cap_locks = cap;
     }
-    locks[n_locks++] = lock;
+    locks[n_locks++] = (struct tracked){lock, target};
     pthread_mutex_unlock(&mu);
 }
 
@@ -124,7 +207,7 @@ void td__fork_untrack(pthread_mutex_t *lock)
 {
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < n_locks; i++) {
-        if (locks[i] == lock) {
+        if (locks[i].lock == lock) {
             locks[i] = locks[--n_locks];
             break;
         }

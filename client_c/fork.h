@@ -23,9 +23,12 @@ unsigned td__fork_generation(void);
 
 /* A client's lock, held by the fork handlers across fork() so that no thread is inside
  * a gRPC call when the process forks (gRPC's own fork handlers give up when one is,
- * and the child would then share the parent's polling state).  Track after the lock
- * is initialised, untrack before it is destroyed.  Thread-safe. */
-void td__fork_track(pthread_mutex_t *lock);
+ * and the child would then share the parent's polling state), and its target: in the
+ * child, inherited descriptors of unix sockets connected to it are replaced by a dead
+ * socket, so nothing the child does (gRPC tearing down an abandoned transport calls
+ * shutdown()) can reach the parent's connection.  target is borrowed until untrack.
+ * Track after the lock is initialised, untrack before it is destroyed.  Thread-safe. */
+void td__fork_track(pthread_mutex_t *lock, const char *target);
 void td__fork_untrack(pthread_mutex_t *lock);
 
 /* Brackets gRPC use that holds no tracked lock (connect, Stats): fork() waits until no

@@ -124,6 +124,13 @@ static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
 
 static PyObject *m_connected(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_ext_client != NULL); }
 
+static PyObject *m_session(PyObject *self, PyObject *noargs)
+{
+    if (!td_ext_client)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong(td_client_session(td_ext_client));
+}
+
 static PyObject *m_default_address(PyObject *self, PyObject *noargs)
 {
     char buf[512];
@@ -190,9 +197,7 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "op(opnum, inputs, attrs, flags=0)");
         return NULL;
     }
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
+    td_client_t *c;
     long op = PyLong_AsLong(args[0]);
     long flags = nargs == 4 ? PyLong_AsLong(args[3]) : 0;
     if (PyErr_Occurred())
@@ -233,6 +238,8 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (attrs[i] == -1 && PyErr_Occurred())
             goto out;
     }
+    if (!(c = td_ext_get_client()))
+        goto out;
     struct td_t out[TD_MAX_OUTPUTS];
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
@@ -317,14 +324,12 @@ out:
 
 static PyObject *m_to_bytes(PyObject *self, PyObject *o)
 {
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
     if (!td_ext_is_tensor(o)) {
         PyErr_SetString(PyExc_TypeError, "to_bytes expects a Tensor");
         return NULL;
     }
-    if (td_ext_check(o))
+    td_client_t *c;
+    if (td_ext_check(o) || !(c = td_ext_get_client()))
         return NULL;
     const struct td_t *t = &((TensorObject *)o)->t;
     Py_ssize_t n = (Py_ssize_t)(td_meta_numel(&t->m) * (int64_t)td_dtype_size(t->m.dtype));
@@ -409,6 +414,7 @@ static PyMethodDef methods[] = {
     {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
     {"connected", m_connected, METH_NOARGS, "whether a client is attached"},
+    {"session", m_session, METH_NOARGS, "this process's session id, or None"},
     {"default_address", m_default_address, METH_NOARGS, "the default daemon address"},
     {"stats", m_stats, METH_VARARGS, "stats(address=None) -> dict of daemon counters"},
     {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},

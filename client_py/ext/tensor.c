@@ -40,9 +40,6 @@ static PyObject *tensor_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 /* Records op on (a, b) where either may be a Python scalar; NotImplemented otherwise. */
 static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
 {
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
     const struct td_t *in[2];
     int64_t attrs[2] = {0, 0};
     int n_in;
@@ -64,7 +61,11 @@ static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
     } else {
         Py_RETURN_NOTIMPLEMENTED;
     }
+    /* the tensors first: in a forked child, "not connected" would hide the real cause */
     if ((ta && td_ext_check(a)) || (tb && td_ext_check(b)))
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
         return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
@@ -90,8 +91,10 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
 {
     if (!td_ext_is_tensor(a) || !td_ext_is_tensor(b))
         Py_RETURN_NOTIMPLEMENTED;
+    if (td_ext_check(a) || td_ext_check(b))
+        return NULL;
     td_client_t *c = td_ext_get_client();
-    if (!c || td_ext_check(a) || td_ext_check(b))
+    if (!c)
         return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
@@ -102,8 +105,10 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
 
 static PyObject *nb_neg(PyObject *a)
 {
+    if (td_ext_check(a))
+        return NULL;
     td_client_t *c = td_ext_get_client();
-    if (!c || td_ext_check(a))
+    if (!c)
         return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
