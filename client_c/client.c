@@ -24,6 +24,7 @@
 #include "../daemon/session.h"
 #include "conn.h"
 #include "failures.h"
+#include "fork.h"
 #include "tensord.h"
 
 #define FLUSH_RECORD_BYTES (256 * 1024)
@@ -31,7 +32,7 @@
 #define MSG_PAYLOAD_BYTES (4 << 20)   /* flush (or sync) once a message carries this */
 #define MAX_RELEASES 255              /* handles per RELEASE record (n_in is 8 bits) */
 #define DEFAULT_DEPTH 1024            /* records the client may run ahead of the daemon */
-#define MAX_DEPTH (1 << 20)
+#define MAX_DEPTH (1 << 16)
 
 struct buf {
     uint8_t *p;
@@ -51,7 +52,15 @@ struct td_client {
     uint64_t depth, flush_records;
     struct td_failures *failures;
     enum td_dtype default_float;
+    unsigned fork_gen; /* td__fork_generation() at connect: another value = inherited by fork */
 };
+
+/* A client inherited through fork() belongs to the parent's session (fork.h). */
+#define FORK_CHECK(c, st)                                                                       \
+    if ((c)->fork_gen != td__fork_generation())                                                 \
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "tensord: this client belongs to " \
+                             "the parent process's session (inherited through fork); connect "  \
+                             "a new client in the child")
 
 static bool buf_reserve(struct buf *b, size_t extra)
 {
@@ -87,10 +96,20 @@ static uint64_t depth_from_env(void)
     return v < 1 ? 1 : v > MAX_DEPTH ? MAX_DEPTH : (uint64_t)v;
 }
 
-static void set_depth(td_client_t *c, uint64_t depth)
+/* The window: records recorded but not known to be executed, at most depth plus one
+ * unsent batch; the location ring must cover all of them. */
+static size_t window_of(uint64_t depth)
 {
+    return (size_t)(depth + depth / 4 + 64);
+}
+
+static bool set_depth(td_client_t *c, uint64_t depth)
+{
+    if (c->failures && !td__failures_set_window(c->failures, window_of(depth)))
+        return false;
     c->depth = depth;
     c->flush_records = depth / 4 ? depth / 4 : 1;
+    return true;
 }
 
 td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_status *st)
@@ -101,7 +120,7 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
         return NULL;
     }
     set_depth(c, depth_from_env());
-    c->failures = td__failures_new(MAX_DEPTH + MAX_DEPTH / 4 + 64);
+    c->failures = td__failures_new(window_of(c->depth));
     if (!c->failures) {
         free(c);
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
@@ -110,13 +129,18 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
     resolve_target(address, c->target, sizeof c->target);
     char desc[64];
     snprintf(desc, sizeof desc, "libtensord pid %d", (int)getpid());
+    td__fork_init();
+    td__fork_hold();
     c->conn = td__conn_open(c->target, desc, timeout_ms > 0 ? timeout_ms : 5000, st);
+    td__fork_release();
     if (!c->conn) {
         td__failures_free(c->failures);
         free(c);
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->fork_gen = td__fork_generation();
+    td__fork_track(&c->lock, c->target);
     c->next_handle = 1;
     c->release_at = SIZE_MAX;
     c->default_float = TD_DTYPE_FLOAT32;
@@ -129,14 +153,20 @@ enum td_code td_client_stats(const char *address, struct td_stats *out, struct t
 {
     char target[512];
     resolve_target(address, target, sizeof target);
-    return td__conn_stats(target, out, st);
+    td__fork_init();
+    td__fork_hold();
+    enum td_code code = td__conn_stats(target, out, st);
+    td__fork_release();
+    return code;
 }
 
-void td_client_set_queue_depth(td_client_t *c, uint64_t records)
+enum td_code td_client_set_queue_depth(td_client_t *c, uint64_t records, struct td_status *st)
 {
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
-    set_depth(c, records < 1 ? 1 : records > MAX_DEPTH ? MAX_DEPTH : records);
+    bool ok = set_depth(c, records < 1 ? 1 : records > MAX_DEPTH ? MAX_DEPTH : records);
     pthread_mutex_unlock(&c->lock);
+    return ok ? TD_CODE_OK : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
 }
 
 uint64_t td_client_queue_depth(td_client_t *c)
@@ -285,6 +315,7 @@ static enum td_code sync_locked(td_client_t *c, uint8_t **payload, size_t *paylo
 
 enum td_code td_sync(td_client_t *c, struct td_status *st)
 {
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = sync_locked(c, NULL, NULL, st);
     pthread_mutex_unlock(&c->lock);
@@ -293,7 +324,7 @@ enum td_code td_sync(td_client_t *c, struct td_status *st)
 
 void td_release(td_client_t *c, struct td_t *t)
 {
-    if (!c || !t || !t->handle)
+    if (!c || !t || !t->handle || c->fork_gen != td__fork_generation())
         return;
     pthread_mutex_lock(&c->lock);
     release_locked(c, t->handle);
@@ -347,6 +378,7 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
 {
     int64_t attr = dt;
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, TD_OP_SET_DEFAULT_DTYPE, 0, NULL, 0, &attr, 1, NULL, st);
     if (!code)
@@ -358,6 +390,7 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, op, flags, in, n_in, attrs, n_attr, out, st);
     pthread_mutex_unlock(&c->lock);
@@ -368,11 +401,14 @@ void td_client_free(td_client_t *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&c->lock);
-    if (c->rec.len || c->payload.len)
-        send_locked(c, false, NULL, NULL);
-    td__conn_close(c->conn);
-    pthread_mutex_unlock(&c->lock);
+    if (c->fork_gen == td__fork_generation()) {
+        pthread_mutex_lock(&c->lock);
+        if (c->rec.len || c->payload.len)
+            send_locked(c, false, NULL, NULL);
+        td__conn_close(c->conn);
+        pthread_mutex_unlock(&c->lock);
+        td__fork_untrack(&c->lock);
+    } /* else inherited by fork: its gRPC objects are the parent's, abandoned unfreed */
     pthread_mutex_destroy(&c->lock);
     td__failures_free(c->failures);
     free(c->rec.p);
@@ -410,6 +446,7 @@ enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int6
     attrs[0] = dt;
     attrs[1] = ndim;
     memcpy(attrs + 2, sizes, sizeof(int64_t) * ndim);
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 2 + ndim, out, st);
     if (!code)
@@ -454,6 +491,7 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
     if (nbytes < need)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "download: buffer of %zu bytes, tensor needs %zu", nbytes,
                              need);
+    FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code;
     if (td_meta_is_contiguous(&t->m)) {

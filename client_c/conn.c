@@ -67,11 +67,14 @@ static gpr_timespec deadline_in(int ms)
 
 static grpc_channel *channel_new(const char *target)
 {
-    grpc_arg args[2] = {
+    grpc_arg args[3] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = MAX_MESSAGE},
+        /* never share a connection with another channel: after fork() the shared one
+         * would be the parent's socket (see fork.c) */
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1},
     };
-    grpc_channel_args ch_args = {.num_args = 2, .args = args};
+    grpc_channel_args ch_args = {.num_args = 3, .args = args};
     grpc_channel_credentials *cc = grpc_insecure_credentials_create();
     grpc_channel *ch = grpc_channel_create(target, cc, &ch_args);
     grpc_channel_credentials_release(cc);

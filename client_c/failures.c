@@ -56,18 +56,29 @@ void td_location_set(uint64_t where) { my_where = where; }
 
 void td_location_set_format(td_location_format_fn fn) { format_fn = fn; }
 
-struct td_failures *td__failures_new(size_t window)
+bool td__failures_set_window(struct td_failures *f, size_t window)
 {
-    struct td_failures *f = calloc(1, sizeof *f);
     size_t n = 64;
     while (n < 2 * window)
         n *= 2;
-    if (f && !(f->ring = calloc(n, sizeof *f->ring))) {
+    if (f->ring && n == f->ring_mask + 1)
+        return true;
+    struct slot *ring = calloc(n, sizeof *ring); /* in-flight locations are forgotten */
+    if (!ring)
+        return false;
+    free(f->ring);
+    f->ring = ring;
+    f->ring_mask = n - 1;
+    return true;
+}
+
+struct td_failures *td__failures_new(size_t window)
+{
+    struct td_failures *f = calloc(1, sizeof *f);
+    if (f && !td__failures_set_window(f, window)) {
         free(f);
         return NULL;
     }
-    if (f)
-        f->ring_mask = n - 1;
     return f;
 }
 

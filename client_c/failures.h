@@ -25,6 +25,8 @@ struct td_failures;
 /* window: how many records may be unanswered at once (sizes the location ring). */
 struct td_failures *td__failures_new(size_t window);
 void td__failures_free(struct td_failures *f); /* NULL ok */
+/* Resizes the location ring for a new window; false on OOM (the old ring stays). */
+bool td__failures_set_window(struct td_failures *f, size_t window);
 
 /* Record `index` was recorded now, by the calling thread, at its current location. */
 void td__failures_note(struct td_failures *f, uint64_t index);

@@ -5,6 +5,15 @@
  * Where to listen: --listen (repeatable), else TENSORD_LISTEN (comma-separated), else
  * the default unix socket of daemon/address.h, whose directory is created 0700.
  * The signal handler only sets a flag; td_rpc_run notices it within 100 ms.
+ *
+ * Private mode (--parent-pid PID, how the Python client starts its embedded daemon):
+ * tensord lives only as long as process PID, its parent, however that dies.  The
+ * kernel signals us when our parent goes (PR_SET_PDEATHSIG); the signal also comes when
+ * merely the *thread* that forked us exits (we are then reparented to a sibling thread),
+ * so the handler stops only when getppid() is no longer PID.  Checking getppid() once
+ * after prctl closes the race of a parent that died before prctl ran.  On exit it
+ * removes its unix sockets and their directories when empty (the client makes a fresh
+ * 0700 mkdtemp directory, so no other user can reach the socket).
  * Not here yet: config file, socket activation, watchdog.
  */
 #include <errno.h>
@@ -14,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,10 +40,36 @@
 #define MAX_LISTEN 16
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t parent_gone;
+static pid_t parent_pid; /* --parent-pid; 0: not in private mode */
 
 static void on_stop_signal(int sig)
 {
     stop_requested = sig;
+}
+
+/* PR_SET_PDEATHSIG's signal: the thread that forked us exited; was it the whole process? */
+static void on_parent_signal(int sig)
+{
+    if (getppid() != parent_pid) {
+        parent_gone = 1;
+        stop_requested = sig;
+    }
+}
+
+/* Private mode: stop with the parent.  False when it is already gone. */
+static bool watch_parent(void)
+{
+    struct sigaction sa = {.sa_handler = on_parent_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0)
+        td_log(TD_LOG_WARN, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+    if (getppid() != parent_pid) {
+        td_log(TD_LOG_WARN, "parent process %d is not running: exiting", (int)parent_pid);
+        return false;
+    }
+    return true;
 }
 
 static void usage(FILE *f)
@@ -44,6 +80,8 @@ static void usage(FILE *f)
                "  --threads N        intra-op threads (default: online CPUs)\n"
                "  --log-level LEVEL  debug, info, warn or error (default info)\n"
                "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
+               "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
+               "                     remove the unix sockets' directories at exit\n"
                "  --help             this text\n"
                "  --version          print the version\n");
 }
@@ -55,6 +93,24 @@ struct options {
     char *env_copy; /* TENSORD_LISTEN split in place */
 };
 
+/* Private mode, after a clean shutdown: the socket files and their (then empty) dirs. */
+static void remove_private_sockets(const struct options *o)
+{
+    for (int i = 0; i < o->n_listen; i++) {
+        const char *a = o->listen[i];
+        if (strncmp(a, "unix:", 5) != 0 || a[5] != '/')
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s", a + 5);
+        unlink(path); /* gRPC removes it on shutdown, not after a failed bind */
+        char *slash = strrchr(path, '/');
+        if (slash && slash != path) {
+            *slash = 0;
+            rmdir(path); /* fails harmlessly when something else lives there */
+        }
+    }
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -62,6 +118,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"listen", required_argument, NULL, 'l'},    {"threads", required_argument, NULL, 't'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"max-memory", required_argument, NULL, 'm'},
+        {"parent-pid", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     enum td_log_level level;
@@ -95,6 +152,16 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return 2;
             }
             td_alloc_set_limit(n << shift);
+            break;
+        }
+        case 'p': {
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || *end || n < 2 || n > 0x3fffffff) {
+                fprintf(stderr, "tensord: --parent-pid wants a process id, got '%s'\n", optarg);
+                return 2;
+            }
+            parent_pid = (pid_t)n;
             break;
         }
         case 'L':
@@ -186,7 +253,10 @@ static int serve(struct options *o)
 
     td_rpc_run(rpc, &stop_requested);
 
-    td_log(TD_LOG_INFO, "shutting down (%s)", strsignal(stop_requested));
+    if (parent_gone)
+        td_log(TD_LOG_INFO, "shutting down (parent process %d exited)", (int)parent_pid);
+    else
+        td_log(TD_LOG_INFO, "shutting down (%s)", strsignal(stop_requested));
     td_notify("STOPPING=1\nSTATUS=shutting down");
     td_rpc_free(rpc);
     td_log(TD_LOG_INFO, "stopped");
@@ -205,6 +275,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (parent_pid && !watch_parent())
+        return 0;
 
     char def[600];
     if (o.n_listen == 0 && !default_listen(&o, def, sizeof def))
@@ -217,6 +289,8 @@ int main(int argc, char **argv)
     td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
 
     rc = serve(&o);
+    if (parent_pid)
+        remove_private_sockets(&o);
     td_parallel_fini();
     td_alloc_empty_cache();
     free(o.env_copy);

@@ -15,10 +15,16 @@
 typedef struct {
     PyObject_HEAD
     struct td_t t;
+    unsigned epoch; /* td_ext_epoch when made: the client (session) its handle belongs to */
 } TensorObject;
 
 extern PyTypeObject TensorBase_Type;
 extern td_client_t *td_ext_client;     /* the global client; NULL until connect() */
+/* Which client a handle belongs to: bumped by connect, disconnect and (in the child) by
+ * fork, which abandons the parent's client without any call on it.  A tensor whose
+ * epoch differs names a handle of another session; td_ext_process_epoch is this
+ * process's first epoch, so an older one means "inherited from the parent process". */
+extern unsigned td_ext_epoch, td_ext_process_epoch;
 extern PyTypeObject *td_ext_tensor_cls; /* Python subclass to instantiate */
 extern PyObject *td_ext_size_cls;
 extern PyObject *td_ext_dtypes;         /* tuple indexed by enum td_dtype */
@@ -30,6 +36,14 @@ extern PyObject *td_ext_binary_fallback;
  * innermost frame outside the tensord package); init once with the package dir. */
 void td_ext_note_location(void);
 int td_ext_location_init(PyObject *package_dir);
+
+/* 0 when o's handle belongs to the current client; else -1 with a RuntimeError naming
+ * the cause (a parent process's session, or a closed one).  One integer compare. */
+int td_ext_tensor_stale(TensorObject *o);
+static inline int td_ext_check(PyObject *o)
+{
+    return ((TensorObject *)o)->epoch == td_ext_epoch ? 0 : td_ext_tensor_stale((TensorObject *)o);
+}
 
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);

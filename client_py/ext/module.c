@@ -2,6 +2,7 @@
  * module.c — tensord._C module functions: connection, the generic op entry, data
  * transfer and the exception mapping.  Interface documented in API.md beside this file.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "ext.h"
@@ -9,6 +10,7 @@
 #include "../../daemon/session.h"
 
 td_client_t *td_ext_client;
+unsigned td_ext_epoch, td_ext_process_epoch;
 PyTypeObject *td_ext_tensor_cls;
 PyObject *td_ext_size_cls;
 PyObject *td_ext_dtypes;
@@ -26,6 +28,29 @@ PyObject *td_ext_raise(const struct td_status *st)
     }
     PyErr_SetString(exc, st->msg[0] ? st->msg : td_code_name(st->code));
     return NULL;
+}
+
+int td_ext_tensor_stale(TensorObject *o)
+{
+    if (o->epoch < td_ext_process_epoch)
+        PyErr_SetString(PyExc_RuntimeError,
+                        "tensord: this tensor belongs to the parent process's session (it was inherited "
+                        "through fork) and cannot be used in the child; create it in the child "
+                        "(sharing tensors between processes comes with tensord.multiprocessing)");
+    else
+        PyErr_SetString(PyExc_RuntimeError,
+                        "tensord: this tensor belongs to a session that was closed (disconnect); "
+                        "its data is gone");
+    return -1;
+}
+
+/* Runs in the child inside fork(), one thread: the parent's client is abandoned, never
+ * freed or called (its session and stream are the parent's); the next connect() makes
+ * the child's own.  Tensors inherited from the parent keep their older epoch. */
+static void after_fork_child(void)
+{
+    td_ext_client = NULL;
+    td_ext_process_epoch = ++td_ext_epoch;
 }
 
 td_client_t *td_ext_get_client(void)
@@ -76,6 +101,7 @@ static PyObject *m_connect(PyObject *self, PyObject *args)
         return td_ext_raise(&st);
     td_client_t *old = td_ext_client;
     td_ext_client = c;
+    td_ext_epoch++;
     if (old) {
         Py_BEGIN_ALLOW_THREADS
         td_client_free(old);
@@ -88,6 +114,7 @@ static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_client;
     td_ext_client = NULL;
+    td_ext_epoch++;
     if (c) {
         Py_BEGIN_ALLOW_THREADS
         td_client_free(c);
@@ -97,6 +124,13 @@ static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
 }
 
 static PyObject *m_connected(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_ext_client != NULL); }
+
+static PyObject *m_session(PyObject *self, PyObject *noargs)
+{
+    if (!td_ext_client)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong(td_client_session(td_ext_client));
+}
 
 static PyObject *m_default_address(PyObject *self, PyObject *noargs)
 {
@@ -183,9 +217,7 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "op(opnum, inputs, attrs, flags=0)");
         return NULL;
     }
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
+    td_client_t *c;
     long op = PyLong_AsLong(args[0]);
     long flags = nargs == 4 ? PyLong_AsLong(args[3]) : 0;
     if (PyErr_Occurred())
@@ -217,6 +249,8 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                          Py_TYPE(o)->tp_name);
             goto out;
         }
+        if (td_ext_check(o))
+            goto out;
         in[i] = &((TensorObject *)o)->t;
     }
     for (Py_ssize_t i = 0; i < n_attr; i++) {
@@ -224,6 +258,8 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (attrs[i] == -1 && PyErr_Occurred())
             goto out;
     }
+    if (!(c = td_ext_get_client()))
+        goto out;
     struct td_t out[TD_MAX_OUTPUTS];
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
@@ -308,13 +344,13 @@ out:
 
 static PyObject *m_to_bytes(PyObject *self, PyObject *o)
 {
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
     if (!td_ext_is_tensor(o)) {
         PyErr_SetString(PyExc_TypeError, "to_bytes expects a Tensor");
         return NULL;
     }
+    td_client_t *c;
+    if (td_ext_check(o) || !(c = td_ext_get_client()))
+        return NULL;
     const struct td_t *t = &((TensorObject *)o)->t;
     Py_ssize_t n = (Py_ssize_t)(td_meta_numel(&t->m) * (int64_t)td_dtype_size(t->m.dtype));
     PyObject *b = PyBytes_FromStringAndSize(NULL, n);
@@ -375,8 +411,11 @@ static PyObject *m_swap(PyObject *self, PyObject *args)
         return NULL;
     }
     struct td_t tmp = ((TensorObject *)a)->t;
+    unsigned tmp_epoch = ((TensorObject *)a)->epoch;
     ((TensorObject *)a)->t = ((TensorObject *)b)->t;
+    ((TensorObject *)a)->epoch = ((TensorObject *)b)->epoch;
     ((TensorObject *)b)->t = tmp;
+    ((TensorObject *)b)->epoch = tmp_epoch;
     Py_RETURN_NONE;
 }
 
@@ -395,6 +434,7 @@ static PyMethodDef methods[] = {
     {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
     {"connected", m_connected, METH_NOARGS, "whether a client is attached"},
+    {"session", m_session, METH_NOARGS, "this process's session id, or None"},
     {"default_address", m_default_address, METH_NOARGS, "the default daemon address"},
     {"stats", m_stats, METH_VARARGS, "stats(address=None) -> dict of daemon counters"},
     {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},
@@ -426,5 +466,6 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     PyModule_AddIntConstant(m, "MAX_DIMS", TD_MAX_DIMS);
+    pthread_atfork(NULL, NULL, after_fork_child);
     return m;
 }

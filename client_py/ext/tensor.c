@@ -17,12 +17,14 @@ PyObject *td_ext_wrap(const struct td_t *t)
         return NULL;
     }
     o->t = *t;
+    o->epoch = td_ext_epoch;
     return (PyObject *)o;
 }
 
 static void tensor_dealloc(TensorObject *self)
 {
-    if (td_ext_client && self->t.handle)
+    /* a handle of another session (the parent's, after fork) is not ours to release */
+    if (td_ext_client && self->t.handle && self->epoch == td_ext_epoch)
         td_release(td_ext_client, &self->t);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -38,9 +40,6 @@ static PyObject *tensor_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 /* Records op on (a, b) where either may be a Python scalar; NotImplemented otherwise. */
 static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
 {
-    td_client_t *c = td_ext_get_client();
-    if (!c)
-        return NULL;
     const struct td_t *in[2];
     int64_t attrs[2] = {0, 0};
     int n_in;
@@ -62,6 +61,12 @@ static PyObject *binary(PyObject *a, PyObject *b, enum td_op op, unsigned flags)
     } else {
         Py_RETURN_NOTIMPLEMENTED;
     }
+    /* the tensors first: in a forked child, "not connected" would hide the real cause */
+    if ((ta && td_ext_check(a)) || (tb && td_ext_check(b)))
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, op, flags, in, n_in, attrs, 2, &out, &st))
@@ -86,6 +91,8 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
 {
     if (!td_ext_is_tensor(a) || !td_ext_is_tensor(b))
         Py_RETURN_NOTIMPLEMENTED;
+    if (td_ext_check(a) || td_ext_check(b))
+        return NULL;
     td_client_t *c = td_ext_get_client();
     if (!c)
         return NULL;
@@ -98,6 +105,8 @@ static PyObject *nb_matmul(PyObject *a, PyObject *b)
 
 static PyObject *nb_neg(PyObject *a)
 {
+    if (td_ext_check(a))
+        return NULL;
     td_client_t *c = td_ext_get_client();
     if (!c)
         return NULL;

@@ -1,20 +1,34 @@
 """Finding or starting the daemon (the embedded default) and connecting to it.
 
-Order: $TENSORD_ADDRESS; else the default socket when it exists and answers; else a
-private daemon started for this process: $TENSORD_BIN, else the `tensord` next to the
-package in the build tree (build/python/tensord/ -> build/tensord), else `tensord` on
-PATH.  It listens on unix:/tmp/tensord-<uid>/private-<pid>.sock and is stopped at exit.
+Order: $TENSORD_ADDRESS; else the default socket when it exists and answers (a daemon
+that is shutting down does not answer: we fall back); else a private daemon started for
+this process: $TENSORD_BIN, else the `tensord` next to the package in the build tree
+(build/python/tensord/ -> build/tensord), else `tensord` on PATH.
+
+The private daemon listens on a socket in a fresh 0700 directory (mkdtemp: no
+guessable path, only this user can reach it) and is started with --parent-pid: it
+shuts down when this process exits, however it dies (SIGKILL included), and removes
+its directory.  It runs in its own session, so a Ctrl-C in the terminal reaches only
+this process.
+
+Threads: one connection per process, made once under a lock (ensure() is cheap after
+that).  Fork: the child keeps the address but not the connection; its first call
+connects its own session (the C extension abandons the parent's client in the child
+without a call on it), and it never stops the parent's private daemon.
 """
 import atexit
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 
 from . import _C
 
-_state = {"connected": False, "proc": None, "address": None}
+_state = {"connected": False, "proc": None, "address": None, "dir": None}
+_lock = threading.Lock()
 
 CONNECT_TIMEOUT_MS = 10000
 
@@ -45,29 +59,36 @@ def _default_alive():
             return None
     try:
         _C.connect(addr, 1000)
+        # a daemon that got SIGTERM may still accept the attach and end the session
+        # right after: one round trip proves it serves, else fall back
+        _C.sync()
         return addr
-    except ConnectionError:
+    except (ConnectionError, RuntimeError):
+        _C.disconnect()
         return None
+
+
+def _private_dir():
+    # a unix socket path has at most 107 bytes: a long $TMPDIR falls back to /tmp
+    base = tempfile.gettempdir()
+    if len(base) > 80:
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix="tensord-", dir=base)
 
 
 def _start_private():
     binary = _find_binary()
-    d = "/tmp/tensord-%d" % os.getuid()
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    try:
-        os.chmod(d, 0o700)
-    except OSError:
-        pass
-    path = os.path.join(d, "private-%d.sock" % os.getpid())
-    if os.path.exists(path):
-        os.unlink(path)
+    d = _private_dir()
+    _state["dir"] = d
+    path = os.path.join(d, "tensord.sock")
     addr = "unix:" + path
-    proc = subprocess.Popen([binary, "--listen", addr, "--log-level", "warn"],
-                            stdin=subprocess.DEVNULL, close_fds=True, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen([binary, "--listen", addr, "--parent-pid", str(os.getpid()), "--log-level", "warn"],
+                            stdin=subprocess.DEVNULL, close_fds=True, start_new_session=True)
     _state["proc"] = proc
     deadline = time.monotonic() + CONNECT_TIMEOUT_MS / 1000.0
     while True:
         if proc.poll() is not None:
+            _stop_private()
             raise RuntimeError("tensord: the private daemon %s exited with status %d" % (binary, proc.returncode))
         if os.path.exists(path):
             try:
@@ -82,28 +103,21 @@ def _start_private():
         time.sleep(0.02)
 
 
-def _die_with_parent():
-    # the private daemon must not outlive a client killed before its atexit hook runs
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 def _stop_private():
-    proc = _state["proc"]
-    _state["proc"] = None
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    except OSError:
-        pass
+    proc, d = _state["proc"], _state["dir"]
+    _state["proc"] = _state["dir"] = None
+    if proc is not None and proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        except OSError:
+            pass
+    if d is not None:
+        # the daemon removes it on a clean exit; this covers one that was killed
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _at_exit():
@@ -116,18 +130,35 @@ def _at_exit():
     _stop_private()
 
 
+def _after_fork_child():
+    # The connection is the parent's (the extension already dropped it without a call);
+    # the private daemon, its directory and the lock state are the parent's too.
+    global _lock
+    _lock = threading.Lock()
+    _state["connected"] = False
+    _state["proc"] = None
+    _state["dir"] = None
+
+
+def _connect():
+    addr = _state["address"] or os.environ.get("TENSORD_ADDRESS")
+    if addr:
+        # an address known from before (a forked child reaches its parent's daemon)
+        _C.connect(addr, CONNECT_TIMEOUT_MS)
+        return addr
+    return _default_alive() or _start_private()
+
+
 def ensure():
-    """Connects on first use; cheap afterwards."""
+    """Connects on first use (once per process, whichever thread comes first); cheap
+    afterwards."""
     if _state["connected"]:
         return
-    env = os.environ.get("TENSORD_ADDRESS")
-    if env:
-        _C.connect(env, CONNECT_TIMEOUT_MS)
-        addr = env
-    else:
-        addr = _default_alive() or _start_private()
-    _state["address"] = addr
-    _state["connected"] = True
+    with _lock:
+        if _state["connected"]:
+            return
+        _state["address"] = _connect()
+        _state["connected"] = True
 
 
 def address():
@@ -141,3 +172,4 @@ def private_daemon_pid():
 
 
 atexit.register(_at_exit)
+os.register_at_fork(after_in_child=_after_fork_child)

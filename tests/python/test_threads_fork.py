@@ -1,0 +1,236 @@
+"""Threads and fork, with the real daemon and real processes.
+
+Threads: one connection per process, created once whichever thread comes first; ops from
+many threads interleave safely.  Fork: the child gets its own session at its first call,
+the parent's session is untouched, and a tensor inherited from the parent raises a clear
+RuntimeError in the child.  Every scenario runs in a fresh Python process (first use is
+what races), against the session's daemon ($TENSORD_ADDRESS) unless said otherwise.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def _run(script, timeout=240, env=None, args=()):
+    env = dict(os.environ if env is None else env)
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(script)] + [str(a) for a in args], env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, "rc %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
+    return p.stdout
+
+
+# 8 threads whose first tensord call happens at the same instant; repeated in-process by
+# dropping the connection between rounds (the first round is a real first use).
+THREADS = """
+    import sys, threading
+    import tensord as torch
+    from tensord import _C, _daemon
+
+    N, ROUNDS = 8, int(sys.argv[1])
+    for rnd in range(ROUNDS):
+        barrier = threading.Barrier(N)
+        errors, sessions = [], set()
+
+        def work(k):
+            try:
+                barrier.wait()
+                x = torch.full((64,), float(k))          # first call of this thread
+                sessions.add(_C.session())
+                for i in range(10):
+                    y = (x * 2 + i).sum()
+                    assert y.item() == 64 * (2 * k + i), (k, i, y.item())
+                    z = torch.arange(10) + k
+                    assert z.tolist() == [j + k for j in range(10)]
+            except BaseException as e:
+                errors.append("%d: %r" % (k, e))
+
+        ts = [threading.Thread(target=work, args=(k,)) for k in range(N)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, (rnd, errors)
+        assert len(sessions) == 1 and None not in sessions, (rnd, sessions)
+        _C.disconnect()
+        _daemon._state["connected"] = False
+    print("ok")
+"""
+
+
+def test_threads_first_use_at_once():
+    # 50 repetitions: 5 fresh processes x 10 rounds
+    for _ in range(5):
+        assert _run(THREADS, args=(10,)).strip() == "ok"
+
+
+def test_threads_first_use_starts_one_private_daemon(tmp_path):
+    """No daemon reachable: the threads race to start the private daemon; exactly one
+    starts, and it survives the exit of the thread that started it."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("TENSORD_ADDRESS", None)
+    out = _run(THREADS.replace('    print("ok")', """
+    import os, time
+    pid = _daemon.private_daemon_pid()
+    assert pid is not None
+    time.sleep(0.5)     # the starting thread has exited long ago: the daemon must live on
+    assert (torch.arange(4) * 3).tolist() == [0, 3, 6, 9]
+    assert _daemon.private_daemon_pid() == pid
+    print("ok")"""), env=env, args=(3,))
+    assert out.strip() == "ok"
+
+
+FORK = """
+    import gc, os, sys
+    import tensord as torch
+    from tensord import _C
+
+    reps = int(sys.argv[1])
+    a = torch.arange(1000, dtype=torch.float64) * 2
+    parent_session = _C.session()
+    for rep in range(reps):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            code = 1
+            try:
+                assert _C.session() is None              # the parent's client is dropped
+                b = torch.arange(1000, dtype=torch.float64) * 3 + rep
+                s = b.sum().item()
+                assert s == 3 * 499500 + 1000 * rep, s
+                child_session = _C.session()
+                assert child_session not in (None, parent_session)
+                os.write(w, b"%d" % child_session)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        # the parent keeps computing while the child does
+        c = a + rep
+        assert c.sum().item() == 999000 + 1000 * rep
+        child_session = int(os.read(r, 64) or b"0")
+        os.close(r)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (rep, status)
+        assert child_session and child_session != parent_session
+        assert _C.session() == parent_session            # untouched
+        assert a.sum().item() == 999000                  # the parent's tensor is intact
+    print("ok")
+"""
+
+
+def test_fork_parent_and_child_both_compute():
+    assert _run(FORK, args=(50,)).strip() == "ok"
+
+
+def test_fork_parent_and_child_both_compute_private_daemon(tmp_path):
+    """Same with the embedded private daemon: the child reaches its parent's daemon and
+    its exit (atexit included) neither stops that daemon nor touches the parent."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("TENSORD_ADDRESS", None)
+    assert _run(FORK, env=env, args=(10,)).strip() == "ok"
+
+
+INHERITED = """
+    import gc, os, sys
+    import tensord as torch
+    from tensord import _C, _daemon
+
+    a = torch.arange(10) * 2
+    a.sum().item()
+    pid = os.fork()
+    if pid == 0:
+        # a normal exit: atexit runs in the child (it must not stop anything of the parent's)
+        msgs = []
+        for f in (lambda: a + 1, lambda: a.sum(), lambda: a.tolist(), lambda: torch.add(a, a),
+                  lambda: a @ a, lambda: -a):
+            try:
+                f()
+                msgs.append("no error")
+            except RuntimeError as e:
+                msgs.append(str(e))
+        assert all("belongs to the parent process's session" in m for m in msgs), msgs
+        assert all("tensord.multiprocessing" in m for m in msgs), msgs
+        assert a.shape == (10,)                            # metadata stays readable
+        b = torch.arange(10) * 5                           # the child's own tensors work
+        assert b.sum().item() == 225
+        del a                                              # must not release on any session
+        gc.collect()
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert a.tolist() == [2 * i for i in range(10)]       # still alive in the parent
+    assert (a + 1).sum().item() == 100
+    print("ok")
+"""
+
+
+def test_fork_inherited_tensor_raises_in_child():
+    assert _run(INHERITED).strip() == "ok"
+
+
+def test_fork_inherited_tensor_private_daemon(tmp_path):
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("TENSORD_ADDRESS", None)
+    assert _run(INHERITED, env=env).strip() == "ok"
+
+
+def test_fork_while_other_threads_sync():
+    """fork() while other threads are inside tensord calls (a sync in flight): the fork
+    handlers wait for them, so gRPC's own fork handling runs and the child works."""
+    script = """
+        import os, threading
+        import tensord as torch
+
+        stop = threading.Event()
+        errors = []
+
+        def busy(k):
+            x = torch.full((256,), float(k))
+            while not stop.is_set():
+                try:
+                    assert (x * 2).sum().item() == 512 * k
+                except BaseException as e:
+                    errors.append(repr(e))
+                    return
+
+        ts = [threading.Thread(target=busy, args=(k,)) for k in range(1, 4)]
+        for t in ts:
+            t.start()
+        for rep in range(20):
+            pid = os.fork()
+            if pid == 0:
+                ok = (torch.arange(100) + rep).sum().item() == 4950 + 100 * rep
+                os._exit(0 if ok else 1)
+            _, status = os.waitpid(pid, 0)
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (rep, status)
+        stop.set()
+        for t in ts:
+            t.join()
+        assert not errors, errors
+        print("ok")
+    """
+    assert _run(script).strip() == "ok"
+
+
+@pytest.mark.parametrize("closed", ["disconnect"])
+def test_tensor_of_closed_session_raises(closed):
+    script = """
+        import tensord as torch
+        from tensord import _C, _daemon
+        a = torch.arange(3)
+        a.sum().item()
+        _C.disconnect()
+        _daemon._state["connected"] = False
+        torch.zeros(1).item()                      # reconnects: a new session
+        try:
+            a + 1
+            raise SystemExit("no error")
+        except RuntimeError as e:
+            assert "session that was closed" in str(e), e
+        print("ok")
+    """
+    assert _run(script).strip() == "ok"
