@@ -64,7 +64,7 @@ void td_release(td_client_t *c, struct td_t *t);
  * thread's first deferred failure (see above), which is then cleared. */
 enum td_code td_sync(td_client_t *c, struct td_status *st);
 
-/* How many records the client may run ahead of execution (default 1024, or
+/* How many records the client may run ahead of execution (default 2048, or
  * $TENSORD_QUEUE_DEPTH; at most 65536); recording waits for the daemon beyond it. */
 enum td_code td_client_set_queue_depth(td_client_t *c, uint64_t records, struct td_status *st);
 uint64_t td_client_queue_depth(td_client_t *c);
