@@ -161,9 +161,10 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, const 
         return;
     }
     const struct td_op_info *info = &td_op_table[h->op];
-    int want_in = info->n_in;
-    if ((want_in >= 0 && h->n_in != want_in && !(info->family == TD_FAM_BINARY && h->n_in == 1)) ||
-        h->n_out != ((h->flags & TD_RF_INPLACE) ? 0 : info->n_out)) {
+    /* out= destinations (TD_RF_OUT) trail the operands; the meta layer checks them */
+    int want_in = info->n_in, n_dst = (h->flags & TD_RF_OUT) ? info->n_out : 0, n_ops = h->n_in - n_dst;
+    if ((want_in >= 0 && n_ops != want_in && !(info->family == TD_FAM_BINARY && n_ops == 1)) ||
+        h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out)) {
         td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
                       h->n_in, h->n_out);
         return;
