@@ -23,6 +23,7 @@ struct td_session {
     struct td_handles handles;
     struct td_rng rng;
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
+    int num_threads;       /* set_num_threads of the client (0: the whole pool) */
     uint64_t records_seen;
     struct td_status err;    /* sticky */
     uint64_t err_record;
@@ -116,6 +117,11 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
     }
     if (a->op == TD_OP_SET_DEFAULT_DTYPE) {
         s->default_float = (uint8_t)a->attrs[0];
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_SET_NUM_THREADS) {
+        s->num_threads = (int)a->attrs[0];
+        td_parallel_set_limit(s->num_threads);
         return TD_CODE_OK;
     }
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[0];
@@ -221,6 +227,7 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
                      size_t payload_len, int sync, struct td_reply *reply)
 {
     size_t pos = 0;
+    td_parallel_set_limit(s->num_threads); /* this thread runs the session's kernels now */
     while (pos < n) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;

@@ -21,6 +21,7 @@
 #define TD_MAX_NUMEL (INT64_C(1) << 40) /* absurd-size guard: 1 Ti elements */
 #define TD_MAX_INPUTS 255
 #define TD_MAX_OUTPUTS 3 /* most outputs one op creates (linalg.svd: U, S, Vh) */
+#define TD_MAX_THREADS 4096 /* largest intra-op thread count (daemon --threads, set_num_threads) */
 
 struct td_meta {
     uint8_t dtype; /* enum td_dtype */

@@ -453,6 +453,14 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
         return td__need_attrs(a, 1, st);
     if (a->op == TD_OP_SET_DEFAULT_DTYPE)
         return td__infer_set_default_dtype(a, st);
+    if (a->op == TD_OP_SET_NUM_THREADS) {
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
+            return st->code;
+        if (a->attrs[0] < 1 || a->attrs[0] > TD_MAX_THREADS)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "set_num_threads: %lld threads (1 to %d)",
+                                 (long long)a->attrs[0], TD_MAX_THREADS);
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
     /* UPLOAD and READ address the contiguous bytes of their input */

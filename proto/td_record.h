@@ -89,6 +89,8 @@
  *   RANDPERM    0 dtype, 1 n
  *   GET_RNG_STATE, SET_RNG_STATE  none; input: contiguous uint8[32], the session generator's state
  *   SET_DEFAULT_DTYPE  0 dtype (floating): the session's default float for promotion (CTRL)
+ *   SET_NUM_THREADS    0 n in [1, 4096]: the session's intra-op thread limit (CTRL); the
+ *               records after it run on at most n threads (fewer when the pool is smaller)
  */
 #ifndef TD_RECORD_H
 #define TD_RECORD_H

@@ -11,7 +11,14 @@
  * td_parallel_for, from a worker or from the dispatching thread) run serially, so
  * nothing here can deadlock.  Before td_parallel_init (or with 1 thread) every call is
  * serial.
+ *
+ * A session's torch.set_num_threads arrives as a thread-local limit set by the thread
+ * that executes its records (td_parallel_set_limit): a job then takes only limit-1
+ * helpers; the other workers wake, find no seat and go back to sleep.  OpenBLAS is
+ * made single-threaded here, once: its thread count is process-wide, so it could not
+ * follow one session's limit; GEMM is split over this pool instead (matmul.c).
  */
+#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -32,6 +39,8 @@ struct pool {
     void *ctx;
     int64_t n, chunk;
     int64_t next; /* atomic: next unclaimed chunk start */
+    int helpers;  /* workers that may take chunks (the caller's limit - 1) */
+    int seats;    /* atomic: workers that have claimed one of them */
 };
 
 static struct pool pool = {
@@ -41,6 +50,18 @@ static struct pool pool = {
 };
 /* held by the one caller whose job owns the pool */
 static pthread_mutex_t dispatch = PTHREAD_MUTEX_INITIALIZER;
+/* this thread's intra-op thread limit (0: the whole pool) */
+static _Thread_local int limit;
+
+void td_parallel_set_limit(int nthreads) { limit = nthreads > 0 ? nthreads : 0; }
+
+int td_parallel_get_limit(void) { return limit; }
+
+int td_parallel_threads(void)
+{
+    int nt = pool.nworkers + 1;
+    return limit && limit < nt ? limit : nt;
+}
 
 static void run_chunks(void)
 {
@@ -65,7 +86,8 @@ static void *worker_main(void *arg)
             break;
         seen = pool.gen;
         pthread_mutex_unlock(&pool.lock);
-        run_chunks();
+        if (__atomic_fetch_add(&pool.seats, 1, __ATOMIC_RELAXED) < pool.helpers)
+            run_chunks();
         pthread_mutex_lock(&pool.lock);
         if (--pool.busy_workers == 0)
             pthread_cond_signal(&pool.done);
@@ -77,6 +99,7 @@ static void *worker_main(void *arg)
 void td_parallel_init(int nthreads)
 {
     td_parallel_fini();
+    openblas_set_num_threads(1);
     if (nthreads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         nthreads = n > 0 ? (int)n : 1;
@@ -118,11 +141,11 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
         return;
     if (grain < 1)
         grain = 1;
-    if (pool.nworkers == 0 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
+    int nt = td_parallel_threads();
+    if (nt <= 1 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
         fn(ctx, 0, n);
         return;
     }
-    int nt = pool.nworkers + 1;
     /* a few chunks per thread for balance, never below grain */
     int64_t chunk = (n + 4 * nt - 1) / (4 * nt);
     if (chunk < grain)
@@ -133,6 +156,8 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
     pool.n = n;
     pool.chunk = chunk;
     pool.next = 0;
+    pool.helpers = nt - 1;
+    pool.seats = 0;
     pool.busy_workers = pool.nworkers;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
