@@ -183,6 +183,22 @@ static bool writes_through(unsigned op, const struct td_kt *dst, struct td_kt *c
     return true;
 }
 
+/* copy_(dst, src) where src overlaps dst other than element for element
+ * (x[1:].copy_(x[:-1])): the kernel's chunked copy would read what it already wrote, so
+ * src is set aside first, giving the out-of-place result (PyTorch refuses the overlap). */
+static enum td_code copy_src_aside(struct td_kt *kin, struct temps *t, struct td_status *st)
+{
+    const char *lo, *hi, *slo, *shi;
+    span_of(&kin[0], &lo, &hi);
+    span_of(&kin[1], &slo, &shi);
+    if (!(slo < hi && lo < shi) || same_layout(&kin[0], &kin[1]))
+        return TD_CODE_OK;
+    struct td_kt orig = kin[1];
+    if (new_temp(&orig.m, orig.m.dtype, &kin[1], t, st) || run_copy(&kin[1], &orig, st))
+        return st->code;
+    return TD_CODE_OK;
+}
+
 /* dst as a non-element-wise kernel expects an output: contiguous at offset 0. */
 static void at_offset_zero(struct td_kt *k, const struct td_kt *dst)
 {
@@ -246,7 +262,7 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
     bool inplace = a->flags & TD_RF_INPLACE, into = a->flags & TD_RF_OUT,
          cast_family = td_op_table[a->op].family == TD_FAM_CAST || a->op == TD_OP_EMPTY;
     int n_res = 0;
-    if (prepare_inputs(&ops, inf, in, kin, &t, st))
+    if (prepare_inputs(&ops, inf, in, kin, &t, st) || (a->op == TD_OP_COPY_ && copy_src_aside(kin, &t, st)))
         goto out_fail;
     for (int i = 0; i < ops.n_in; i++)
         k.in[i] = &kin[i];

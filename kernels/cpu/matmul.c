@@ -4,10 +4,11 @@
  * Every case is reduced to a batch of (n x k) @ (k x m) products over strided
  * matrices: a 1-D left operand is a 1 x k row, a 1-D right operand a k x 1 column,
  * and batch dims broadcast like elementwise ops (size 1 or missing = stride 0).
- * float32/float64 go to OpenBLAS sgemm/dgemm (complex64/128: cgemm/zgemm), one single-threaded
- * call per panel of C on the intra-op pool; a matrix with unit stride in one dim is
- * passed as is (transposed when its columns are contiguous), anything else is packed
- * into a contiguous scratch first.  Integer and bool products use a plain loop that
+ * float32/float64 go to OpenBLAS sgemm/dgemm (complex64/128: cgemm/zgemm), one
+ * single-threaded call per panel of C on the intra-op pool (a batch is spread by
+ * product instead); a matrix with unit stride in one dim is passed as is (transposed
+ * when its columns are contiguous), anything else is packed into a contiguous scratch
+ * first.  Integer and bool products use a plain loop that
  * wraps (uint64 accumulation).  An empty inner dim gives zeros.
  * Not here: shape checking for the client (kernels/shape.c); this file re-checks only
  * what it indexes with.
@@ -232,6 +233,40 @@ static bool batch_stride(const struct td_meta *tm, int tb, int nb, int j, int64_
     return tm->sizes[d] == size;
 }
 
+/* A batch of products spread over the pool by batch (each product then runs on one
+ * thread: nested td_parallel_for calls are serial), so small matrices in a batch still
+ * use every thread. */
+struct batch_job {
+    enum td_dtype dt;
+    struct mat a, b, c; /* batch 0 */
+    int64_t k;
+    int nbo;
+    const int64_t *sizes, *ostrides, *sa, *sb; /* out batch dims; operand batch strides */
+    enum td_code rc;                           /* the first failure (atomic) */
+};
+
+static void batch_range(void *ctx, int64_t begin, int64_t end)
+{
+    struct batch_job *j = ctx;
+    int64_t es = (int64_t)td_dtype_size(j->dt);
+    for (int64_t t = begin; t < end; t++) {
+        struct mat ab = j->a, bb = j->b, cb = j->c;
+        int64_t r = t;
+        for (int d = j->nbo - 1; d >= 0; d--) {
+            int64_t i = r % j->sizes[d];
+            r /= j->sizes[d];
+            ab.p += i * j->sa[d] * es;
+            bb.p += i * j->sb[d] * es;
+            cb.p += i * j->ostrides[d] * es;
+        }
+        enum td_code rc = gemm(j->dt, &ab, &bb, &cb, j->k);
+        if (rc != TD_CODE_OK) {
+            enum td_code ok = TD_CODE_OK;
+            __atomic_compare_exchange_n(&j->rc, &ok, rc, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 static enum td_code matmul(struct td_kctx *k)
 {
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
@@ -263,22 +298,16 @@ static enum td_code matmul(struct td_kctx *k)
             return TD_CODE_INVALID_ARGUMENT;
         nbatch *= om->sizes[j];
     }
-    int64_t es = (int64_t)td_dtype_size(dt);
-    for (int64_t t = 0; t < nbatch; t++) {
-        struct mat ab = a, bb = b, cb = c;
-        int64_t r = t;
-        for (int j = nbo - 1; j >= 0; j--) {
-            int64_t i = r % om->sizes[j];
-            r /= om->sizes[j];
-            ab.p += i * sa[j] * es;
-            bb.p += i * sb[j] * es;
-            cb.p += i * om->strides[j] * es;
-        }
-        enum td_code rc = gemm(dt, &ab, &bb, &cb, a.cols);
-        if (rc != TD_CODE_OK)
-            return rc;
-    }
-    return TD_CODE_OK;
+    struct batch_job j = {.dt = dt, .a = a, .b = b, .c = c, .k = a.cols, .nbo = nbo, .sizes = om->sizes,
+                          .ostrides = om->strides, .sa = sa, .sb = sb, .rc = TD_CODE_OK};
+    if (nbatch == 1) /* one product: its panels spread over the pool instead */
+        return gemm(dt, &a, &b, &c, a.cols);
+    /* enough multiply-adds per chunk to be worth a thread (GEMM_PANEL_MIN_WORK) */
+    int64_t unit = a.rows * b.cols, grain = 1;
+    if (unit > 0 && a.cols > 0 && unit <= GEMM_PANEL_MIN_WORK / a.cols)
+        grain = GEMM_PANEL_MIN_WORK / (unit * a.cols);
+    td_parallel_for(nbatch, grain, batch_range, &j);
+    return j.rc;
 }
 
 enum td_code td_cpu_matmul(struct td_kctx *k) { return matmul(k); }

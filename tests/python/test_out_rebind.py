@@ -301,3 +301,23 @@ def test_direct_out_errors_at_the_call():
     with pytest.raises(RuntimeError, match="must match the size"):
         td.add(td.ones(3, 4), td.ones(5), out=o)
     assert o.tolist() == [[0.0] * 4] * 3
+
+
+@pytest.mark.parametrize("case", ["shift_right", "shift_left", "transpose", "itself"])
+def test_copy_into_overlapping_self(case):
+    """copy_ writes straight into the tensor; a source overlapping it is read whole first
+    (torch refuses partial overlaps; the result here is numpy's)."""
+    x, n = td.arange(70000.0), np.arange(70000.0)
+    if case == "shift_right":
+        x[1:].copy_(x[:-1])
+        n[1:] = n[:-1].copy()
+    elif case == "shift_left":
+        x[:-1].copy_(x[1:])
+        n[:-1] = n[1:].copy()
+    elif case == "transpose":
+        x, n = x[:40000].view(200, 200), n[:40000].reshape(200, 200)
+        x.copy_(x.t())
+        n[:] = n.T.copy()
+    else:
+        x.copy_(x)
+    np.testing.assert_array_equal(x.numpy(), n)
