@@ -352,7 +352,7 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     struct td_infer inf;
     if (td_meta_infer(&a, om, &inf, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
-    int n_out = (flags & TD_RF_INPLACE) ? 0 : inf.n_out;
+    int n_out = (flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : inf.n_out;
     struct td_rec_hdr *h = rec_begin(c, op, flags, n_out, n_in, n_attr);
     if (!h)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording %s", td_op_name(op));

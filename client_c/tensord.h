@@ -101,6 +101,9 @@ enum td_code td_reduce(td_client_t *c, enum td_op op, const struct td_t *a, cons
                        int keepdim, struct td_t *out, struct td_status *st);
 enum td_code td_matmul(td_client_t *c, const struct td_t *a, const struct td_t *b, struct td_t *out,
                        struct td_status *st);
+/* torch.set_num_threads: the ops recorded after it run on at most n (1..4096) of the
+ * daemon's intra-op threads, BLAS included; other sessions are unaffected.  One record. */
+enum td_code td_client_set_num_threads(td_client_t *c, int n, struct td_status *st);
 
 #ifdef __cplusplus
 }

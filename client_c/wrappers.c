@@ -75,3 +75,9 @@ enum td_code td_matmul(td_client_t *c, const struct td_t *a, const struct td_t *
     const struct td_t *in[2] = {a, b};
     return td_op(c, TD_OP_MATMUL, 0, in, 2, NULL, 0, out, st);
 }
+
+enum td_code td_client_set_num_threads(td_client_t *c, int n, struct td_status *st)
+{
+    int64_t attr = n;
+    return td_op(c, TD_OP_SET_NUM_THREADS, 0, NULL, 0, &attr, 1, NULL, st);
+}

@@ -31,6 +31,7 @@ struct td_session {
     struct td_handles handles;
     struct td_rng rng;
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
+    int num_threads;       /* set_num_threads of the client (0: the whole pool) */
     uint64_t records_seen;
     const atomic_bool *cancel; /* raised by the transport when the session ends */
 };
@@ -151,6 +152,11 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         s->default_float = (uint8_t)a->attrs[0];
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_SET_NUM_THREADS) {
+        s->num_threads = (int)a->attrs[0];
+        td_parallel_set_limit(s->num_threads);
+        return TD_CODE_OK;
+    }
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[0];
     size_t len = (size_t)a->attrs[1];
     if (a->op == TD_OP_UPLOAD) {
@@ -178,11 +184,18 @@ static enum td_code add_output(struct td_session *s, uint64_t id, const struct t
     return TD_CODE_OK;
 }
 
-/* Whether the record writes its first input (in-place ops, copy_, fill_, upload). */
-static bool writes_input0(const struct td_rec_hdr *h)
+/* The inputs a record writes, [*first, returned end): input 0 for in-place ops, copy_,
+ * fill_, upload; the trailing out= tensors of a TD_RF_OUT record; none otherwise. */
+static int written_inputs(const struct td_rec_hdr *h, int *first)
 {
-    return (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ || h->op == TD_OP_UPLOAD ||
-           h->op == TD_OP_GET_RNG_STATE;
+    *first = 0;
+    if ((h->flags & TD_RF_OUT) && h->op < TD_OP_COUNT) {
+        *first = h->n_in - td_op_table[h->op].n_out;
+        return *first >= 0 ? h->n_in : 0;
+    }
+    bool in0 = (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ ||
+               h->op == TD_OP_UPLOAD || h->op == TD_OP_GET_RNG_STATE;
+    return in0 && h->n_in > 0 ? 1 : 0;
 }
 
 /* What one record needs while it runs: its parsed handles and, once known, its failure. */
@@ -209,10 +222,12 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
         if (attrs[1] > 0 && attrs[1] <= READ_PAD_LIMIT)
             reply_append(reply, NULL, (size_t)attrs[1]);
     }
-    if (writes_input0(h) && r->in[0] && r->in[0]->fail != f) {
-        td_failure_unref(r->in[0]->fail);
-        r->in[0]->fail = td_failure_ref(f);
-    }
+    int first, end = written_inputs(h, &first);
+    for (int i = first; i < end; i++)
+        if (r->in[i] && r->in[i]->fail != f) {
+            td_failure_unref(r->in[i]->fail);
+            r->in[i]->fail = td_failure_ref(f);
+        }
     if (r->outs_valid)
         for (int i = 0; i < h->n_out; i++) {
             struct td_tensor t = {.storage = NULL, .fail = td_failure_ref(f)};
@@ -241,10 +256,11 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
 {
     const struct td_rec_hdr *h = r->h;
     const struct td_op_info *info = &td_op_table[h->op];
-    int want_in = info->n_in;
+    /* out= destinations (TD_RF_OUT) trail the operands; the meta layer checks them */
+    int want_in = info->n_in, n_dst = (h->flags & TD_RF_OUT) ? info->n_out : 0, n_ops = h->n_in - n_dst;
     *inherited = NULL;
-    if ((want_in >= 0 && h->n_in != want_in && !(info->family == TD_FAM_BINARY && h->n_in == 1)) ||
-        h->n_out != ((h->flags & TD_RF_INPLACE) ? 0 : info->n_out))
+    if ((want_in >= 0 && n_ops != want_in && !(info->family == TD_FAM_BINARY && n_ops == 1)) ||
+        h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
                              h->n_in, h->n_out);
     for (int i = 0; i < h->n_out; i++)
@@ -347,6 +363,7 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
 {
     size_t pos = 0;
     td_parallel_set_cancel(s->cancel);
+    td_parallel_set_limit(s->num_threads); /* this thread runs the session's kernels now */
     while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;

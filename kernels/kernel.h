@@ -67,12 +67,20 @@ td_kernel_fn td__cpu_complex_kernel(unsigned op);
 /* Intra-op parallelism: fn(ctx, begin, end) over [0, n) in chunks of at least grain. */
 typedef void (*td_range_fn)(void *ctx, int64_t begin, int64_t end);
 void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx);
-/* Threads used by td_parallel_for (1 = serial); set once at start-up. */
+/* Threads used by td_parallel_for (1 = serial); set once at start-up.  Also makes
+ * OpenBLAS single-threaded: GEMM parallelism goes through this pool (matmul.c). */
 void td_parallel_init(int nthreads);
 void td_parallel_fini(void);
 /* The calling thread's cancellation flag (NULL: none).  While it is raised,
  * td_parallel_for skips the chunks not yet started, so a kernel whose session ended
  * stops within one chunk; its output is garbage and is never read. */
 void td_parallel_set_cancel(const atomic_bool *flag);
+/* The calling thread's intra-op limit (torch.set_num_threads of the session it runs):
+ * td_parallel_for from this thread uses at most nthreads threads, itself included;
+ * 0 (or less) lifts the limit.  Thread-local, so sessions on other threads are unaffected. */
+void td_parallel_set_limit(int nthreads);
+int td_parallel_get_limit(void);
+/* Threads a td_parallel_for from this thread would use: min(limit, pool size). */
+int td_parallel_threads(void);
 
 #endif

@@ -22,6 +22,7 @@
 #define TD_MAX_NUMEL (INT64_C(1) << 40) /* absurd-size guard: 1 Ti elements */
 #define TD_MAX_INPUTS 255
 #define TD_MAX_OUTPUTS 3 /* most outputs one op creates (linalg.svd: U, S, Vh) */
+#define TD_MAX_THREADS 4096 /* largest intra-op thread count (daemon --threads, set_num_threads) */
 
 struct td_meta {
     uint8_t dtype; /* enum td_dtype */
@@ -52,9 +53,16 @@ struct td_infer {
 
 /* Fills out[0..n_out) (out holds TD_MAX_OUTPUTS metas) and *inf, or returns an error with a PyTorch-like message.
  * INVALID_ARGUMENT: shape/dtype mismatch (RuntimeError); OUT_OF_RANGE: a dim or index
- * out of range (IndexError); FAILED_PRECONDITION: wrong argument kind (TypeError). */
+ * out of range (IndexError); FAILED_PRECONDITION: wrong argument kind (TypeError).
+ * With TD_RF_OUT the trailing td_meta_n_dst(a) inputs are destinations, not operands:
+ * out[] describes the result computed from the others, and ABORTED (no message
+ * needed by the caller) says a destination's sizes or dtype differ from it, so the
+ * client computes out of place and lets out= cast or resize instead. */
 enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st);
+
+/* Destination inputs a TD_RF_OUT record carries after its operands (0 without the flag). */
+int td_meta_n_dst(const struct td_op_args *a);
 
 /* Contiguous meta of the given sizes on a fresh storage. */
 enum td_code td_meta_contiguous(struct td_meta *m, enum td_dtype dt, int ndim,

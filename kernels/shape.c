@@ -458,6 +458,14 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
         return td__need_attrs(a, 1, st);
     if (a->op == TD_OP_SET_DEFAULT_DTYPE)
         return td__infer_set_default_dtype(a, st);
+    if (a->op == TD_OP_SET_NUM_THREADS) {
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
+            return st->code;
+        if (a->attrs[0] < 1 || a->attrs[0] > TD_MAX_THREADS)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "set_num_threads: %lld threads (1 to %d)",
+                                 (long long)a->attrs[0], TD_MAX_THREADS);
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
     /* UPLOAD and READ address the contiguous bytes of their input */
@@ -515,12 +523,48 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
 }
 
+int td_meta_n_dst(const struct td_op_args *a)
+{
+    return (a->flags & TD_RF_OUT) && a->op < TD_OP_COUNT ? td_op_table[a->op].n_out : 0;
+}
+
+/* TD_RF_OUT: infers the op on its operands, then holds each destination to the result's
+ * sizes and dtype.  Views and stream controls have nothing to write into. */
+static enum td_code infer_into(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                               struct td_status *st)
+{
+    int n_dst = td_meta_n_dst(a);
+    struct td_op_args ops = *a;
+    if (n_dst < 1 || a->n_in < n_dst || (a->flags & TD_RF_INPLACE))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: no out= form with %u inputs", td_op_name(a->op),
+                             a->n_in);
+    ops.n_in = (uint16_t)(a->n_in - n_dst);
+    ops.flags = a->flags & ~TD_RF_OUT;
+    if (td_meta_infer(&ops, out, inf, st))
+        return st->code;
+    if (inf->out_is_view || inf->n_out != n_dst)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: no out= form", td_op_name(a->op));
+    for (int j = 0; j < n_dst; j++) {
+        const struct td_meta *d = a->in[ops.n_in + j];
+        if (!td_meta_check_bounds(d))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: out= tensor %d lies outside its storage",
+                                 td_op_name(a->op), j);
+        if (d->dtype != out[j].dtype || d->ndim != out[j].ndim ||
+            memcmp(d->sizes, out[j].sizes, sizeof(int64_t) * d->ndim))
+            return td_status_set(st, TD_CODE_ABORTED, "%s: out= tensor %d is not shaped like the result",
+                                 td_op_name(a->op), j);
+    }
+    return TD_CODE_OK;
+}
+
 enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st)
 {
     memset(inf, 0, sizeof *inf);
     if (a->op >= TD_OP_COUNT || (td_op_table[a->op].flags & TD_F_DEPRECATED))
         return td_status_set(st, TD_CODE_UNIMPLEMENTED, "unknown op %u", a->op);
+    if (a->flags & TD_RF_OUT)
+        return infer_into(a, out, inf, st);
     if ((a->flags & TD_RF_INPLACE) && (a->n_in < 1 || !(td_op_table[a->op].flags & TD_F_INPLACE_OK)))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s has no in-place variant", td_op_name(a->op));
     for (int i = 0; i < a->n_in; i++)

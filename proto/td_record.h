@@ -89,6 +89,8 @@
  *   RANDPERM    0 dtype, 1 n
  *   GET_RNG_STATE, SET_RNG_STATE  none; input: contiguous uint8[32], the session generator's state
  *   SET_DEFAULT_DTYPE  0 dtype (floating): the session's default float for promotion (CTRL)
+ *   SET_NUM_THREADS    0 n in [1, 4096]: the session's intra-op thread limit (CTRL); the
+ *               records after it run on at most n threads (fewer when the pool is smaller)
  */
 #ifndef TD_RECORD_H
 #define TD_RECORD_H
@@ -114,6 +116,9 @@ _Static_assert(sizeof(struct td_rec_hdr) == 8, "record header is one word");
 enum td_rec_flag {
     TD_RF_INPLACE = 1u << 0,    /* write into input 0, create no output */
     TD_RF_SCALAR_LHS = 1u << 1, /* the scalar attribute is the left operand */
+    /* out=: the last n_out inputs (n_out of the op's row) are existing tensors of exactly
+     * the result's sizes and dtype; the op writes into them and creates no output */
+    TD_RF_OUT = 1u << 2,
 };
 
 enum td_scalar_kind { TD_SCALAR_BOOL = 0, TD_SCALAR_INT = 1, TD_SCALAR_FLOAT = 2 };

@@ -8,6 +8,7 @@
  * for integer semantics) and compare with a relative tolerance; NaN equals NaN.
  * Every test frees what it allocates (free_all), so LeakSanitizer stays quiet.
  */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -978,6 +979,77 @@ START_TEST(test_parallel)
 }
 END_TEST
 
+/* Distinct threads that ran chunks of one td_parallel_for (each chunk sleeps a little so
+ * idle workers get a chance to join when they are allowed to). */
+struct seen_threads {
+    pthread_mutex_t lock;
+    pthread_t ids[8];
+    int n;
+};
+
+static void note_thread(void *ctx_, int64_t b, int64_t e)
+{
+    struct seen_threads *s = ctx_;
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&s->lock);
+    int i = 0;
+    while (i < s->n && !pthread_equal(s->ids[i], pthread_self()))
+        i++;
+    if (i == s->n && s->n < 8)
+        s->ids[s->n++] = pthread_self();
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int threads_used(void)
+{
+    struct seen_threads s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    td_parallel_for(64, 1, note_thread, &s);
+    return s.n;
+}
+
+static void *limit_elsewhere(void *arg)
+{
+    *(int *)arg = td_parallel_get_limit() * 100 + td_parallel_threads();
+    return NULL;
+}
+
+/* torch.set_num_threads: the calling thread's limit caps td_parallel_for (and so the
+ * GEMM panels: OpenBLAS itself is single-threaded), and only on that thread. */
+START_TEST(test_thread_limit)
+{
+    td_parallel_init(4);
+    ck_assert_int_eq(openblas_get_num_threads(), 1);
+    ck_assert_int_eq(td_parallel_threads(), 4);
+    td_parallel_set_limit(1);
+    ck_assert_int_eq(td_parallel_get_limit(), 1);
+    ck_assert_int_eq(td_parallel_threads(), 1);
+    for (int r = 0; r < 5; r++)
+        ck_assert_int_eq(threads_used(), 1);
+    td_parallel_set_limit(2);
+    for (int r = 0; r < 5; r++)
+        ck_assert_int_le(threads_used(), 2);
+    td_parallel_set_limit(64);
+    ck_assert_int_eq(td_parallel_threads(), 4); /* capped by the pool */
+    td_parallel_set_limit(1);
+    pthread_t th;
+    int other = -1;
+    pthread_create(&th, NULL, limit_elsewhere, &other);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(other, 4); /* no limit there: the whole pool */
+    /* GEMM panels: rows split (200 > 150), then columns (400 > 40); serial under limit 1 */
+    for (int lim = 1; lim <= 4; lim += 3) {
+        td_parallel_set_limit(lim);
+        check_matmul(TD_OP_MM, rmk(TD_DTYPE_FLOAT64, 2, S(200, 160)), rmk(TD_DTYPE_FLOAT64, 2, S(160, 150)), 2,
+                     S(200, 150));
+        check_matmul(TD_OP_MM, rmk(TD_DTYPE_FLOAT64, 2, S(40, 300)), transposed(rmk(TD_DTYPE_FLOAT64, 2, S(400, 300))),
+                     2, S(40, 400));
+    }
+    td_parallel_set_limit(0);
+    free_all();
+}
+END_TEST
+
 static void pool_up(void) { td_parallel_init(2); }
 static void pool_down(void) { td_parallel_fini(); }
 
@@ -1003,6 +1075,7 @@ static Suite *ops_cpu_suite(void)
         {"cat", test_cat, 1, 10},
         {"table", test_table, 1, 10},
         {"parallel", test_parallel, 1, 60},
+        {"thread_limit", test_thread_limit, 1, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -210,7 +210,10 @@ static PyObject *m_scalar(PyObject *self, PyObject *o)
     return Py_BuildValue("(LL)", (long long)w[0], (long long)w[1]);
 }
 
-/* op(opnum, inputs, attrs, flags=0) */
+/* op(opnum, inputs, attrs, flags=0) -> tuple of the new outputs (empty for in-place and
+ * out=).  With TD_RF_OUT the inputs end with the out= tensors; None (nothing recorded)
+ * when they are not shaped and typed like the result: the caller then computes out of
+ * place and casts or resizes into them. */
 static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs < 3 || nargs > 4) {
@@ -263,10 +266,14 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     struct td_t out[TD_MAX_OUTPUTS];
     struct td_status st = TD_STATUS_INIT;
     if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
+        if ((flags & TD_RF_OUT) && st.code == TD_CODE_ABORTED) {
+            res = Py_NewRef(Py_None);
+            goto out;
+        }
         td_ext_raise(&st);
         goto out;
     }
-    int n_out = (flags & TD_RF_INPLACE) ? 0 : td_op_table[op].n_out;
+    int n_out = (flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : td_op_table[op].n_out;
     res = PyTuple_New(n_out);
     for (int j = 0; res && j < n_out; j++) {
         PyObject *t = td_ext_wrap(&out[j]);

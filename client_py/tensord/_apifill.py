@@ -14,6 +14,7 @@ import warnings as _warnings
 import numpy as _np
 
 from . import _C
+from . import _ops as O
 from . import _ops_py as F
 from ._dtype import DTYPES, check_dtype, get_default_dtype
 from ._tensor import Tensor
@@ -621,16 +622,21 @@ _num_threads = [0]
 
 
 def get_num_threads():
-    """The daemon owns its compute threads: this reports the value last set here (else the host's CPU count)."""
+    """The session's intra-op thread limit last set by set_num_threads, else the host's CPU count
+    (the daemon's default pool size)."""
     import os
     return _num_threads[0] or os.cpu_count() or 1
 
 
 def set_num_threads(int):  # noqa: A002  (torch's argument name)
-    """Accepted for compatibility; the daemon sizes its own thread pool (see docs/guide.md)."""
+    """The session's intra-op thread limit: the ops recorded after it run on at most that
+    many of the daemon's threads, BLAS included (a SET_NUM_THREADS record in the stream)."""
     n = F.index_int(int)
     if n <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
+    from . import _daemon
+    _daemon.ensure()
+    _C.op(O.SET_NUM_THREADS, (), (builtins.min(n, 4096),), 0)
     _num_threads[0] = n
 
 

@@ -186,6 +186,7 @@ LDL_FACTOR = 182
 LDL_SOLVE = 183
 POISSON = 184
 BINOMIAL = 185
+SET_NUM_THREADS = 186
 
 NAMES = (
     "none",
@@ -374,4 +375,5 @@ NAMES = (
     "ldl_solve",
     "poisson",
     "binomial",
+    "set_num_threads",
 )

@@ -13,6 +13,7 @@ from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype,
 TB = _C.TensorBase
 INPLACE = 1
 SCALAR_LHS = 2
+OUT = 4  # TD_RF_OUT: the inputs end with out= tensors the op writes into
 _NUMBER = (builtins.bool, builtins.int, builtins.float)
 
 
@@ -109,7 +110,7 @@ def wrap_dim(d, nd):
 
 # ---------------------------------------------------------------- binary ops
 
-def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
+def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False, out=None):
     if isinstance(a, TB) and is_complex_scalar(b):
         b = _complex_operand(a, b)
     elif scalar_lhs_ok and isinstance(b, TB) and is_complex_scalar(a):
@@ -129,6 +130,8 @@ def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False):
     if inplace:
         _C.op(opn, ins, attrs, flags | INPLACE)
         return a
+    if out is not None:
+        return _into(opn, ins, attrs, flags, out, fname)
     return _C.op(opn, ins, attrs, flags)[0]
 
 
@@ -163,7 +166,7 @@ def _complex_alpha(a, b, alpha):
 def add(input, other, *, alpha=1, out=None):
     if is_complex_scalar(alpha):
         return _out(binary(O.ADD, input, _complex_alpha(input, other, alpha), "add"), out)
-    return _out(binary(O.ADD, input, other, "add", _alpha_words(input, other, alpha, "add")), out)
+    return binary(O.ADD, input, other, "add", _alpha_words(input, other, alpha, "add"), out=out)
 
 
 _SUB_BOOL_MSG = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
@@ -181,7 +184,7 @@ def sub(input, other, *, alpha=1, out=None):
     _no_bool_scalar(input)
     if is_complex_scalar(alpha):
         return _out(binary(O.SUB, input, _complex_alpha(input, other, alpha), "sub"), out)
-    return _out(binary(O.SUB, input, other, "sub", _alpha_words(input, other, alpha, "sub")), out)
+    return binary(O.SUB, input, other, "sub", _alpha_words(input, other, alpha, "sub"), out=out)
 
 
 subtract = sub
@@ -201,7 +204,7 @@ def sub_(self, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
-    return _out(binary(O.MUL, input, other, "mul"), out)
+    return binary(O.MUL, input, other, "mul", out=out)
 
 
 multiply = mul
@@ -217,26 +220,26 @@ def _round_mode(m):
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    return _out(binary(O.DIV, input, other, "div", (_round_mode(rounding_mode),)), out)
+    return binary(O.DIV, input, other, "div", (_round_mode(rounding_mode),), out=out)
 
 
 divide = div
 
 
 def true_divide(input, other, *, out=None):
-    return _out(binary(O.DIV, input, other, "true_divide", (0,)), out)
+    return binary(O.DIV, input, other, "true_divide", (0,), out=out)
 
 
 def floor_divide(input, other, *, out=None):
-    return _out(binary(O.DIV, input, other, "floor_divide", (2,)), out)
+    return binary(O.DIV, input, other, "floor_divide", (2,), out=out)
 
 
 def pow(input, exponent, *, out=None):
-    return _out(binary(O.POW, input, exponent, "pow", scalar_lhs_ok=True), out)
+    return binary(O.POW, input, exponent, "pow", scalar_lhs_ok=True, out=out)
 
 
 def remainder(input, other, *, out=None):
-    return _out(binary(O.REMAINDER, input, other, "remainder", scalar_lhs_ok=True), out)
+    return binary(O.REMAINDER, input, other, "remainder", scalar_lhs_ok=True, out=out)
 
 
 def fmod_unsupported(*a, **k):
@@ -245,7 +248,7 @@ def fmod_unsupported(*a, **k):
 
 def _binfn(opn, name):
     def f(input, other, *, out=None):
-        return _out(binary(opn, input, other, name), out)
+        return binary(opn, input, other, name, out=out)
     f.__name__ = f.__qualname__ = name
     return f
 
@@ -268,11 +271,11 @@ bitwise_xor = _binfn(O.BITWISE_XOR, "bitwise_xor")
 
 
 def bitwise_left_shift(input, other, *, out=None):
-    return _out(binary(O.LSHIFT, input, other, "bitwise_left_shift", scalar_lhs_ok=True), out)
+    return binary(O.LSHIFT, input, other, "bitwise_left_shift", scalar_lhs_ok=True, out=out)
 
 
 def bitwise_right_shift(input, other, *, out=None):
-    return _out(binary(O.RSHIFT, input, other, "bitwise_right_shift", scalar_lhs_ok=True), out)
+    return binary(O.RSHIFT, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
 
 # name -> (op, attrs tail) for the in-place methods generated in _tensor.py
 BINARY_INPLACE = {
@@ -297,7 +300,7 @@ _RESIZE_WARNING = (
     "elements with t.resize_(0).")
 
 
-def _out(r, out, fname=None, warn=True):
+def _out(r, out, fname=None, warn=True, stacklevel=3):
     """Stores result r into the user's out= tensor the way PyTorch does: the result
     dtype must be castable to out's; a wrongly shaped out is resized (rebound to new
     storage; ops warn unless it was empty, factories resize silently)."""
@@ -315,12 +318,22 @@ def _out(r, out, fname=None, warn=True):
         return out
     if warn and out.numel():
         import warnings
-        warnings.warn(_RESIZE_WARNING % (list(out.shape), list(r.shape)), UserWarning, stacklevel=3)
+        warnings.warn(_RESIZE_WARNING % (list(out.shape), list(r.shape)), UserWarning, stacklevel=stacklevel)
     # a fresh tensor, never r itself: r may be one of the caller's tensors
     fresh = _op1(O.EMPTY, (), (out.dtype._index, len(r.shape)) + tuple(r.shape))
     copy_(fresh, r)
     _C.swap(out, fresh)
     return out
+
+
+def _into(opn, ins, attrs, flags, out, fname=None, stacklevel=5):
+    """The op with its result written straight into out when out has the result's exact
+    shape and dtype (one record, no temporary; the daemon keeps PyTorch's semantics when
+    out overlaps an input); otherwise computed out of place and stored by _out.
+    stacklevel: frames from _out up to the user's call (user, op, [binary,] _into, _out)."""
+    if isinstance(out, TB) and _C.op(opn, tuple(ins) + (out,), attrs, flags | OUT) is not None:
+        return out
+    return _out(_C.op(opn, ins, attrs, flags)[0], out, fname, stacklevel=stacklevel)
 
 
 def _outs(rs, out, fname):
@@ -348,7 +361,9 @@ UNARY_ALIASES = {"negative": "neg", "absolute": "abs", "fix": "trunc"}
 def _unfn(opn, name):
     def f(input, *, out=None):
         _check_tensor(input, name)
-        return _out(_C.op(opn, (input,), (), 0)[0], out)
+        if out is not None:
+            return _into(opn, (input,), (), 0, out, name, stacklevel=4)
+        return _C.op(opn, (input,), (), 0)[0]
 
     def f_(self):
         _C.op(opn, (self,), (), INPLACE)

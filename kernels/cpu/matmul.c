@@ -4,9 +4,11 @@
  * Every case is reduced to a batch of (n x k) @ (k x m) products over strided
  * matrices: a 1-D left operand is a 1 x k row, a 1-D right operand a k x 1 column,
  * and batch dims broadcast like elementwise ops (size 1 or missing = stride 0).
- * float32/float64 go to OpenBLAS sgemm/dgemm (complex64/128: cgemm/zgemm); a matrix with unit stride in one dim is
- * passed as is (transposed when its columns are contiguous), anything else is packed
- * into a contiguous scratch first.  Integer and bool products use a plain loop that
+ * float32/float64 go to OpenBLAS sgemm/dgemm (complex64/128: cgemm/zgemm), one
+ * single-threaded call per panel of C on the intra-op pool (a batch is spread by
+ * product instead); a matrix with unit stride in one dim is passed as is (transposed
+ * when its columns are contiguous), anything else is packed into a contiguous scratch
+ * first.  Integer and bool products use a plain loop that
  * wraps (uint64 accumulation).  An empty inner dim gives zeros.
  * Not here: shape checking for the client (kernels/shape.c); this file re-checks only
  * what it indexes with.
@@ -78,6 +80,69 @@ static bool pack(struct mat *m, size_t es, char **scratch)
     return true;
 }
 
+/* One BLAS product, split into row (or column) panels of C over the intra-op pool:
+ * OpenBLAS itself runs single-threaded (parallel.c), so a session's thread limit holds
+ * for GEMM too, and a limit of 1 is one plain single-threaded call. */
+struct gemm_job {
+    enum td_dtype dt;
+    enum CBLAS_TRANSPOSE tA, tB;
+    struct mat a, b, c; /* c: row-major with unit column stride (ldc = c.rs) */
+    int64_t lda, ldb, ldc, k;
+    bool by_rows;
+};
+
+static void gemm_panel(void *ctx, int64_t begin, int64_t end)
+{
+    const struct gemm_job *j = ctx;
+    int64_t es = (int64_t)td_dtype_size(j->dt), m = j->c.rows, n = j->c.cols;
+    const char *ap = j->a.p, *bp = j->b.p;
+    char *cp = j->c.p;
+    if (j->by_rows) {
+        ap += begin * j->a.rs * es;
+        cp += begin * j->c.rs * es;
+        m = end - begin;
+    } else {
+        bp += begin * j->b.cs * es;
+        cp += begin * j->c.cs * es;
+        n = end - begin;
+    }
+    static const float c1f[2] = {1, 0}, c0f[2] = {0, 0};
+    static const double c1d[2] = {1, 0}, c0d[2] = {0, 0};
+    blasint M = (blasint)m, N = (blasint)n, K = (blasint)j->k, lda = (blasint)j->lda, ldb = (blasint)j->ldb,
+            ldc = (blasint)j->ldc;
+    if (j->dt == TD_DTYPE_COMPLEX64)
+        cblas_cgemm(CblasRowMajor, j->tA, j->tB, M, N, K, c1f, ap, lda, bp, ldb, c0f, cp, ldc);
+    else if (j->dt == TD_DTYPE_COMPLEX128)
+        cblas_zgemm(CblasRowMajor, j->tA, j->tB, M, N, K, c1d, ap, lda, bp, ldb, c0d, cp, ldc);
+    else if (j->dt == TD_DTYPE_FLOAT32)
+        cblas_sgemm(CblasRowMajor, j->tA, j->tB, M, N, K, 1.0f, (const float *)ap, lda, (const float *)bp, ldb,
+                    0.0f, (float *)cp, ldc);
+    else
+        cblas_dgemm(CblasRowMajor, j->tA, j->tB, M, N, K, 1.0, (const double *)ap, lda, (const double *)bp, ldb,
+                    0.0, (double *)cp, ldc);
+}
+
+/* Below this many multiply-adds per panel, splitting costs more than it gains. */
+#define GEMM_PANEL_MIN_WORK (INT64_C(1) << 21)
+
+static void run_gemm(struct gemm_job *j)
+{
+    int nt = td_parallel_threads();
+    int64_t m = j->c.rows, n = j->c.cols;
+    j->by_rows = m >= n;
+    /* per row (column) of C: n*k (m*k) <= the numel of B (A), so no overflow */
+    int64_t len = j->by_rows ? m : n, unit = (j->by_rows ? n : m) * j->k;
+    /* one panel per thread: each packs its own copy of the shared operand, so fewer,
+     * larger panels; none smaller than GEMM_PANEL_MIN_WORK or 32 rows/columns */
+    int64_t grain = nt > 1 ? (len + nt - 1) / nt : len;
+    int64_t min_len = GEMM_PANEL_MIN_WORK / (unit > 0 ? unit : 1);
+    if (grain < min_len)
+        grain = min_len;
+    if (grain < 32)
+        grain = 32;
+    td_parallel_for(len, grain, gemm_panel, j);
+}
+
 static enum td_code blas_gemm(enum td_dtype dt, struct mat a, struct mat b, struct mat *c,
                               int64_t k)
 {
@@ -98,23 +163,11 @@ static enum td_code blas_gemm(enum td_dtype dt, struct mat a, struct mat b, stru
         cc = (struct mat){sc, c->rows, c->cols, c->cols, 1};
         ldc = c->cols > 1 ? c->cols : 1;
     }
-    enum CBLAS_TRANSPOSE tA = ta ? CblasTrans : CblasNoTrans, tB = tb ? CblasTrans : CblasNoTrans;
-    static const float c1f[2] = {1, 0}, c0f[2] = {0, 0};
-    static const double c1d[2] = {1, 0}, c0d[2] = {0, 0};
-    if (dt == TD_DTYPE_COMPLEX64)
-        cblas_cgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, c1f, a.p,
-                    (blasint)lda, b.p, (blasint)ldb, c0f, cc.p, (blasint)ldc);
-    else if (dt == TD_DTYPE_COMPLEX128)
-        cblas_zgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, c1d, a.p,
-                    (blasint)lda, b.p, (blasint)ldb, c0d, cc.p, (blasint)ldc);
-    else if (dt == TD_DTYPE_FLOAT32)
-        cblas_sgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, 1.0f,
-                    (const float *)a.p, (blasint)lda, (const float *)b.p, (blasint)ldb, 0.0f,
-                    (float *)cc.p, (blasint)ldc);
-    else
-        cblas_dgemm(CblasRowMajor, tA, tB, (blasint)c->rows, (blasint)c->cols, (blasint)k, 1.0,
-                    (const double *)a.p, (blasint)lda, (const double *)b.p, (blasint)ldb, 0.0,
-                    (double *)cc.p, (blasint)ldc);
+    struct gemm_job job = {
+        .dt = dt, .tA = ta ? CblasTrans : CblasNoTrans, .tB = tb ? CblasTrans : CblasNoTrans,
+        .a = a, .b = b, .c = cc, .lda = lda, .ldb = ldb, .ldc = ldc, .k = k,
+    };
+    run_gemm(&job);
     if (sc)
         for (int64_t i = 0; i < c->rows; i++)
             for (int64_t j = 0; j < c->cols; j++)
@@ -180,6 +233,40 @@ static bool batch_stride(const struct td_meta *tm, int tb, int nb, int j, int64_
     return tm->sizes[d] == size;
 }
 
+/* A batch of products spread over the pool by batch (each product then runs on one
+ * thread: nested td_parallel_for calls are serial), so small matrices in a batch still
+ * use every thread. */
+struct batch_job {
+    enum td_dtype dt;
+    struct mat a, b, c; /* batch 0 */
+    int64_t k;
+    int nbo;
+    const int64_t *sizes, *ostrides, *sa, *sb; /* out batch dims; operand batch strides */
+    enum td_code rc;                           /* the first failure (atomic) */
+};
+
+static void batch_range(void *ctx, int64_t begin, int64_t end)
+{
+    struct batch_job *j = ctx;
+    int64_t es = (int64_t)td_dtype_size(j->dt);
+    for (int64_t t = begin; t < end; t++) {
+        struct mat ab = j->a, bb = j->b, cb = j->c;
+        int64_t r = t;
+        for (int d = j->nbo - 1; d >= 0; d--) {
+            int64_t i = r % j->sizes[d];
+            r /= j->sizes[d];
+            ab.p += i * j->sa[d] * es;
+            bb.p += i * j->sb[d] * es;
+            cb.p += i * j->ostrides[d] * es;
+        }
+        enum td_code rc = gemm(j->dt, &ab, &bb, &cb, j->k);
+        if (rc != TD_CODE_OK) {
+            enum td_code ok = TD_CODE_OK;
+            __atomic_compare_exchange_n(&j->rc, &ok, rc, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 static enum td_code matmul(struct td_kctx *k)
 {
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
@@ -211,22 +298,16 @@ static enum td_code matmul(struct td_kctx *k)
             return TD_CODE_INVALID_ARGUMENT;
         nbatch *= om->sizes[j];
     }
-    int64_t es = (int64_t)td_dtype_size(dt);
-    for (int64_t t = 0; t < nbatch; t++) {
-        struct mat ab = a, bb = b, cb = c;
-        int64_t r = t;
-        for (int j = nbo - 1; j >= 0; j--) {
-            int64_t i = r % om->sizes[j];
-            r /= om->sizes[j];
-            ab.p += i * sa[j] * es;
-            bb.p += i * sb[j] * es;
-            cb.p += i * om->strides[j] * es;
-        }
-        enum td_code rc = gemm(dt, &ab, &bb, &cb, a.cols);
-        if (rc != TD_CODE_OK)
-            return rc;
-    }
-    return TD_CODE_OK;
+    struct batch_job j = {.dt = dt, .a = a, .b = b, .c = c, .k = a.cols, .nbo = nbo, .sizes = om->sizes,
+                          .ostrides = om->strides, .sa = sa, .sb = sb, .rc = TD_CODE_OK};
+    if (nbatch == 1) /* one product: its panels spread over the pool instead */
+        return gemm(dt, &a, &b, &c, a.cols);
+    /* enough multiply-adds per chunk to be worth a thread (GEMM_PANEL_MIN_WORK) */
+    int64_t unit = a.rows * b.cols, grain = 1;
+    if (unit > 0 && a.cols > 0 && unit <= GEMM_PANEL_MIN_WORK / a.cols)
+        grain = GEMM_PANEL_MIN_WORK / (unit * a.cols);
+    td_parallel_for(nbatch, grain, batch_range, &j);
+    return j.rc;
 }
 
 enum td_code td_cpu_matmul(struct td_kctx *k) { return matmul(k); }

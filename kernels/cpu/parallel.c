@@ -15,7 +15,14 @@
  * Cancellation: a session thread may name a flag (td_parallel_set_cancel); jobs check
  * it before each chunk, and a serial job is cut into chunks while a flag is named, so
  * work of an ended session stops within one chunk.
+ *
+ * A session's torch.set_num_threads arrives as a thread-local limit set by the thread
+ * that executes its records (td_parallel_set_limit): a job then takes only limit-1
+ * helpers; the other workers wake, find no seat and go back to sleep.  OpenBLAS is
+ * made single-threaded here, once: its thread count is process-wide, so it could not
+ * follow one session's limit; GEMM is split over this pool instead (matmul.c).
  */
+#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -37,6 +44,8 @@ struct pool {
     int64_t n, chunk;
     int64_t next; /* atomic: next unclaimed chunk start */
     const atomic_bool *cancel;
+    int helpers;  /* workers that may take chunks (the caller's limit - 1) */
+    int seats;    /* atomic: workers that have claimed one of them */
 };
 
 static struct pool pool = {
@@ -46,6 +55,18 @@ static struct pool pool = {
 };
 /* held by the one caller whose job owns the pool */
 static pthread_mutex_t dispatch = PTHREAD_MUTEX_INITIALIZER;
+/* this thread's intra-op thread limit (0: the whole pool) */
+static _Thread_local int limit;
+
+void td_parallel_set_limit(int nthreads) { limit = nthreads > 0 ? nthreads : 0; }
+
+int td_parallel_get_limit(void) { return limit; }
+
+int td_parallel_threads(void)
+{
+    int nt = pool.nworkers + 1;
+    return limit && limit < nt ? limit : nt;
+}
 
 static _Thread_local const atomic_bool *my_cancel;
 
@@ -81,7 +102,8 @@ static void *worker_main(void *arg)
             break;
         seen = pool.gen;
         pthread_mutex_unlock(&pool.lock);
-        run_chunks();
+        if (__atomic_fetch_add(&pool.seats, 1, __ATOMIC_RELAXED) < pool.helpers)
+            run_chunks();
         pthread_mutex_lock(&pool.lock);
         if (--pool.busy_workers == 0)
             pthread_cond_signal(&pool.done);
@@ -93,6 +115,7 @@ static void *worker_main(void *arg)
 void td_parallel_init(int nthreads)
 {
     td_parallel_fini();
+    openblas_set_num_threads(1);
     if (nthreads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         nthreads = n > 0 ? (int)n : 1;
@@ -146,11 +169,11 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
         return;
     if (grain < 1)
         grain = 1;
-    if (pool.nworkers == 0 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
+    int nt = td_parallel_threads();
+    if (nt <= 1 || n < 2 * grain || pthread_mutex_trylock(&dispatch) != 0) {
         run_serial(n, grain, fn, ctx);
         return;
     }
-    int nt = pool.nworkers + 1;
     /* a few chunks per thread for balance, never below grain */
     int64_t chunk = (n + 4 * nt - 1) / (4 * nt);
     if (chunk < grain)
@@ -162,6 +185,8 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
     pool.chunk = chunk;
     pool.next = 0;
     pool.cancel = my_cancel;
+    pool.helpers = nt - 1;
+    pool.seats = 0;
     pool.busy_workers = pool.nworkers;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);

@@ -220,13 +220,40 @@ def big_unary(name):
     return timed_pair("%s 16M float32" % name, td, lambda: pf(pa), 8 * n / 1e9, "GB/s")
 
 
+def into_existing():
+    """Results written into tensors that already exist: add with out=, mul_ in place,
+    copy_ into a preallocated tensor (16M float32 each; no output allocation on either side)."""
+    n = 16 << 20
+    a_np = np.random.rand(n).astype(np.float32)
+    b_np = np.random.rand(n).astype(np.float32)
+    ta, pa = both_tensors(a_np)
+    tb, pb = both_tensors(b_np)
+    to, po = tensord.empty(n), torch.empty(n)
+
+    def td_add():
+        tensord.add(ta, tb, out=to)
+        tensord.synchronize()
+
+    def td_mul():
+        to.mul_(tb)
+        tensord.synchronize()
+
+    def td_copy():
+        to.copy_(ta)
+        tensord.synchronize()
+
+    return [timed_pair("add 16M float32 out=", td_add, lambda: torch.add(pa, pb, out=po), 12 * n / 1e9, "GB/s"),
+            timed_pair("mul_ 16M float32", td_mul, lambda: po.mul_(pb), 12 * n / 1e9, "GB/s"),
+            timed_pair("copy_ 16M float32", td_copy, lambda: po.copy_(pa), 8 * n / 1e9, "GB/s")]
+
+
 # (name as printed, function giving one row or a list of rows)
 WORKLOADS = [("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
              ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
-             ("linalg.solve", batched_solve)]
+             ("linalg.solve", batched_solve), ("into existing", into_existing)]
 
 
 def main():

@@ -207,3 +207,117 @@ def test_resize_as_and_set_():
             mod.empty(0, dtype=mod.int64).set_(s)
         with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
             mod.zeros(2).resize_(-1, 2)
+
+
+# ---- out= written straight into the destination (TD_RF_OUT records)
+
+def _ops_executed():
+    td.synchronize()
+    return td.stats()["ops_executed"]
+
+
+def test_direct_out_is_one_record():
+    """A correctly shaped out of the result dtype takes one record (no temporary, no copy_);
+    another dtype goes through the result and a copy_."""
+    a, b = td.ones(64), td.arange(64.0)
+    o = td.empty(64)
+    h = o._handle
+    head, a32 = o[:32], a[:32]  # views are records too: made before counting
+    n0 = _ops_executed()
+    td.add(a, b, out=o)
+    td.mul(o, 2, out=o)
+    td.exp(a32, out=head)
+    assert _ops_executed() - n0 == 3
+    assert o._handle == h
+    want = (np.arange(64.0) + 1) * 2
+    want[:32] = np.e
+    np.testing.assert_allclose(o.numpy(), want, rtol=1e-6)
+    o64 = td.empty(64, dtype=td.float64)
+    n0 = _ops_executed()
+    td.add(a, b, out=o64)
+    assert _ops_executed() - n0 > 1
+    np.testing.assert_allclose(o64.numpy(), np.arange(64.0) + 1)
+
+
+@pytest.mark.parametrize("case", [
+    "transposed", "strided", "offset", "alias_lhs", "alias_rhs", "broadcast_into", "shifted", "row_of_out",
+    "compare_bool", "int_scalar", "expanded_out",
+])
+def test_direct_out_matches_torch(case):
+    res = []
+    for mod in (torch, td):
+        a = mod.arange(12.0).reshape(3, 4)
+        b = mod.arange(4.0) - 1.5
+        if case == "transposed":
+            o = mod.zeros(4, 3).t()
+            r = mod.add(a, b, alpha=2, out=o)
+        elif case == "strided":
+            o = mod.zeros(3, 8)[:, ::2]
+            r = mod.mul(a, b, out=o)
+        elif case == "offset":
+            o = mod.zeros(20)[5:17].view(3, 4)
+            r = mod.sub(a, 1, out=o)
+        elif case == "alias_lhs":
+            o = a
+            r = mod.add(a, b, out=a)
+        elif case == "alias_rhs":
+            o = a
+            r = mod.div(b, a + 1, out=a)
+        elif case == "broadcast_into":
+            o = mod.zeros(3, 4)
+            r = mod.maximum(a[:1], b, out=o)
+        elif case == "shifted":  # partial overlap: torch refuses it, tensord gives the out-of-place result
+            x = mod.arange(8.0)
+            try:
+                mod.add(x[1:], 1, out=x[:-1])
+            except RuntimeError as e:
+                assert "refer to a single memory location" in str(e)
+                x = mod.tensor([2.0, 3, 4, 5, 6, 7, 8, 7])
+            res.append(x.tolist())
+            continue
+        elif case == "row_of_out":  # same: the row is read whole before any of it is written
+            try:
+                a.add_(a[0])
+            except RuntimeError:
+                a = mod.tensor([[0.0, 2, 4, 6], [4, 6, 8, 10], [8, 10, 12, 14]])
+            res.append(a.tolist())
+            continue
+        elif case == "compare_bool":
+            o = mod.zeros(3, 4, dtype=mod.bool)
+            r = mod.gt(a, 5, out=o)
+        elif case == "int_scalar":
+            o = mod.zeros(3, 4, dtype=mod.int64)
+            r = mod.remainder(a.long(), 5, out=o)
+        else:
+            o = mod.zeros(1, 4).expand(3, 4)
+            r = mod.neg(b, out=o[0])
+        assert r is o or case == "expanded_out"
+        res.append(o.tolist())
+    assert res[0] == res[1]
+
+
+def test_direct_out_errors_at_the_call():
+    o = td.zeros(3, 4)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        td.add(td.ones(3, 4), td.ones(5), out=o)
+    assert o.tolist() == [[0.0] * 4] * 3
+
+
+@pytest.mark.parametrize("case", ["shift_right", "shift_left", "transpose", "itself"])
+def test_copy_into_overlapping_self(case):
+    """copy_ writes straight into the tensor; a source overlapping it is read whole first
+    (torch refuses partial overlaps; the result here is numpy's)."""
+    x, n = td.arange(70000.0), np.arange(70000.0)
+    if case == "shift_right":
+        x[1:].copy_(x[:-1])
+        n[1:] = n[:-1].copy()
+    elif case == "shift_left":
+        x[:-1].copy_(x[1:])
+        n[:-1] = n[1:].copy()
+    elif case == "transpose":
+        x, n = x[:40000].view(200, 200), n[:40000].reshape(200, 200)
+        x.copy_(x.t())
+        n[:] = n.T.copy()
+    else:
+        x.copy_(x)
+    np.testing.assert_array_equal(x.numpy(), n)
