@@ -17,6 +17,8 @@ PyObject *td_ext_wrap(const struct td_t *t)
         return NULL;
     }
     o->t = *t;
+    o->known = NULL;
+    o->known_version = 0;
     return (PyObject *)o;
 }
 
@@ -24,6 +26,7 @@ static void tensor_dealloc(TensorObject *self)
 {
     if (td_ext_client && self->t.handle)
         td_release(td_ext_client, &self->t);
+    Py_CLEAR(self->known);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
