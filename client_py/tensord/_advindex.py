@@ -392,7 +392,11 @@ def index_select(input, dim, index, *, out=None):
     idx = _index_vector(index, "index_select")
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
-    err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
+    if input.ndim > 1 and d == 1:  # torch 1.13 has a separate dim-1 kernel, with its own message
+        err = _known.range_error(_known.values(index), size, False, RuntimeError,
+                                 "INDICES element is out of DATA bounds, id=%%d axis_dim=%d" % size)
+    else:
+        err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
     _known.raise_before(err, O.INDEX, (input if input.ndim else F.unsqueeze(input, 0), idx),
                         [d if input.ndim else 0, M_SELF])
     if input.ndim == 0:
