@@ -13,6 +13,11 @@
  * than `depth` records ahead of the daemon: past that, recording waits for answers, like
  * a GPU launch queue.  Failures go to failures.c and are raised by the recording
  * thread's next sync.
+ *
+ * The client also keeps a small table of "known" storages (td_known_register): a
+ * storage whose contents the caller knows, with a version that every record writing
+ * the storage bumps.  Only writing records pay for it (one hash probe), and only while
+ * the table is not empty.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -33,10 +38,18 @@
 #define MAX_RELEASES 255              /* handles per RELEASE record (n_in is 8 bits) */
 #define DEFAULT_DEPTH 2048            /* records the client may run ahead of the daemon */
 #define MAX_DEPTH (1 << 16)
+#define KNOWN_SLOTS (1u << 16)        /* known-storage table: open addressing, power of two */
+#define KNOWN_MAX (KNOWN_SLOTS / 2)   /* beyond this many entries the table starts over */
 
 struct buf {
     uint8_t *p;
     size_t len, cap;
+};
+
+/* A known storage: its id (0: free slot) and its current version. */
+struct known_slot {
+    uint64_t storage;
+    uint64_t version;
 };
 
 struct td_client {
@@ -53,6 +66,9 @@ struct td_client {
     struct td_failures *failures;
     enum td_dtype default_float;
     unsigned fork_gen; /* td__fork_generation() at connect: another value = inherited by fork */
+    struct known_slot *known; /* KNOWN_SLOTS slots once the first storage is registered */
+    uint32_t known_n;
+    uint64_t known_next;      /* next version: never reused, so a stale version never matches */
 };
 
 /* A client inherited through fork() belongs to the parent's session (fork.h). */
@@ -335,6 +351,66 @@ void td_release(td_client_t *c, struct td_t *t)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* ---- known storages ---- */
+
+/* The slot of storage id s, or the free slot where it would go (the table is never full). */
+static struct known_slot *known_slot(td_client_t *c, uint64_t s)
+{
+    uint32_t i = (uint32_t)((s * 0x9E3779B97F4A7C15ull) >> 48) & (KNOWN_SLOTS - 1);
+    while (c->known[i].storage && c->known[i].storage != s)
+        i = (i + 1) & (KNOWN_SLOTS - 1);
+    return &c->known[i];
+}
+
+/* Whether a record writes its input 0: the daemon's rule (writes_input0 in session.c). */
+static bool record_writes_input0(enum td_op op, unsigned flags)
+{
+    return (flags & TD_RF_INPLACE) || op == TD_OP_COPY_ || op == TD_OP_FILL_ || op == TD_OP_UPLOAD ||
+           op == TD_OP_GET_RNG_STATE;
+}
+
+/* A record writes storage s: a known storage gets a new version. */
+static void known_bump(td_client_t *c, uint64_t s)
+{
+    struct known_slot *k = known_slot(c, s);
+    if (k->storage)
+        k->version = c->known_next++;
+}
+
+uint64_t td_known_register(td_client_t *c, const struct td_t *t)
+{
+    uint64_t v = 0;
+    pthread_mutex_lock(&c->lock);
+    if (!c->known)
+        c->known = calloc(KNOWN_SLOTS, sizeof *c->known);
+    if (c->known && t->storage_id) {
+        if (c->known_n >= KNOWN_MAX) { /* storage ids are never reused, so old entries only pile up */
+            memset(c->known, 0, KNOWN_SLOTS * sizeof *c->known);
+            c->known_n = 0;
+        }
+        if (!c->known_next)
+            c->known_next = 1;
+        struct known_slot *k = known_slot(c, t->storage_id);
+        if (!k->storage) {
+            k->storage = t->storage_id;
+            c->known_n++;
+        }
+        v = k->version = c->known_next++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+uint64_t td_known_version(td_client_t *c, const struct td_t *t)
+{
+    uint64_t v = 0;
+    pthread_mutex_lock(&c->lock);
+    if (c->known_n && t->storage_id)
+        v = known_slot(c, t->storage_id)->version;
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
 /* Validates and records one op, without flushing. */
 static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                                   int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
@@ -356,6 +432,11 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     struct td_rec_hdr *h = rec_begin(c, op, flags, n_out, n_in, n_attr);
     if (!h)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording %s", td_op_name(op));
+    if (c->known_n && n_in > 0 && record_writes_input0(op, flags))
+        known_bump(c, in[0]->storage_id);
+    if (c->known_n && (flags & TD_RF_OUT)) /* the trailing out= tensors are written */
+        for (int i = n_in - td_op_table[op].n_out; i >= 0 && i < n_in; i++)
+            known_bump(c, in[i]->storage_id);
     uint64_t *w = (uint64_t *)(h + 1);
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
@@ -413,6 +494,7 @@ void td_client_free(td_client_t *c)
     } /* else inherited by fork: its gRPC objects are the parent's, abandoned unfreed */
     pthread_mutex_destroy(&c->lock);
     td__failures_free(c->failures);
+    free(c->known);
     free(c->rec.p);
     free(c->payload.p);
     free(c);

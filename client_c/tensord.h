@@ -78,6 +78,20 @@ typedef void (*td_location_format_fn)(uint64_t where, char *buf, size_t len);
 void td_location_set(uint64_t where);
 void td_location_set_format(td_location_format_fn fn);
 
+/*
+ * Known storages, for callers that keep a copy of what they uploaded (the Python client
+ * checks index values at the call with it).  td_known_register marks t's storage as
+ * known and returns its version (> 0; 0 when out of memory).  Every record that writes
+ * the storage afterwards, through any view (in-place ops, copy_, fill_, upload, ...),
+ * gives it a new version, so the caller's copy is still the storage's contents exactly
+ * while td_known_version(t) returns the version it got.  td_known_version returns 0 for
+ * a storage not (or no longer) known: the table is bounded and may forget any entry.
+ * Versions are never reused within a client.  Writes made by other sessions to a
+ * storage shared with them are not seen.  Thread-safe.
+ */
+uint64_t td_known_register(td_client_t *c, const struct td_t *t);
+uint64_t td_known_version(td_client_t *c, const struct td_t *t);
+
 /* New contiguous tensor from host bytes (row-major, nbytes = numel * element size). */
 enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, const void *data,
                           struct td_t *out, struct td_status *st);

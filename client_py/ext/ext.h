@@ -16,6 +16,10 @@ typedef struct {
     PyObject_HEAD
     struct td_t t;
     unsigned epoch; /* td_ext_epoch when made: the client (session) its handle belongs to */
+    /* The tensor's values as the client uploaded them (a numpy array), valid while the
+     * storage's known version is still known_version (td_known_version); NULL: unknown. */
+    PyObject *known;
+    uint64_t known_version;
 } TensorObject;
 
 extern PyTypeObject TensorBase_Type;

@@ -210,70 +210,91 @@ static PyObject *m_scalar(PyObject *self, PyObject *o)
     return Py_BuildValue("(LL)", (long long)w[0], (long long)w[1]);
 }
 
+/* The arguments of op() and check(): op number, inputs, attributes, flags. */
+struct op_call {
+    long op, flags;
+    PyObject *ins, *ats; /* PySequence_Fast, released by op_call_fini */
+    const struct td_t *in[TD_MAX_INPUTS];
+    int64_t attrs[256];
+    int n_in, n_attr;
+};
+
+static void op_call_fini(struct op_call *a)
+{
+    Py_XDECREF(a->ins);
+    Py_XDECREF(a->ats);
+}
+
+/* Parses (opnum, inputs, attrs, flags=0); -1 with an exception set (call op_call_fini). */
+static int op_call_parse(PyObject *const *args, Py_ssize_t nargs, struct op_call *a)
+{
+    a->ins = a->ats = NULL;
+    if (nargs < 3 || nargs > 4) {
+        PyErr_SetString(PyExc_TypeError, "op(opnum, inputs, attrs, flags=0)");
+        return -1;
+    }
+    a->op = PyLong_AsLong(args[0]);
+    a->flags = nargs == 4 ? PyLong_AsLong(args[3]) : 0;
+    if (PyErr_Occurred())
+        return -1;
+    if (a->op < 0 || a->op >= TD_OP_COUNT) {
+        PyErr_Format(PyExc_ValueError, "unknown op %ld", a->op);
+        return -1;
+    }
+    a->ins = PySequence_Fast(args[1], "inputs must be a sequence of tensors");
+    if (!a->ins)
+        return -1;
+    a->ats = PySequence_Fast(args[2], "attrs must be a sequence of ints");
+    if (!a->ats)
+        return -1;
+    Py_ssize_t n_in = PySequence_Fast_GET_SIZE(a->ins), n_attr = PySequence_Fast_GET_SIZE(a->ats);
+    if (n_in > TD_MAX_INPUTS || n_attr > 255) {
+        PyErr_SetString(PyExc_ValueError, "too many inputs or attributes");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n_in; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(a->ins, i);
+        if (!td_ext_is_tensor(o)) {
+            PyErr_Format(PyExc_TypeError, "expected Tensor as element %zd in argument, but got %s", i,
+                         Py_TYPE(o)->tp_name);
+            return -1;
+        }
+        if (td_ext_check(o))
+            return -1;
+        a->in[i] = &((TensorObject *)o)->t;
+    }
+    for (Py_ssize_t i = 0; i < n_attr; i++) {
+        a->attrs[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(a->ats, i));
+        if (a->attrs[i] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    a->n_in = (int)n_in;
+    a->n_attr = (int)n_attr;
+    return 0;
+}
+
 /* op(opnum, inputs, attrs, flags=0) -> tuple of the new outputs (empty for in-place and
  * out=).  With TD_RF_OUT the inputs end with the out= tensors; None (nothing recorded)
  * when they are not shaped and typed like the result: the caller then computes out of
  * place and casts or resizes into them. */
 static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 3 || nargs > 4) {
-        PyErr_SetString(PyExc_TypeError, "op(opnum, inputs, attrs, flags=0)");
-        return NULL;
-    }
     td_client_t *c;
-    long op = PyLong_AsLong(args[0]);
-    long flags = nargs == 4 ? PyLong_AsLong(args[3]) : 0;
-    if (PyErr_Occurred())
-        return NULL;
-    if (op < 0 || op >= TD_OP_COUNT) {
-        PyErr_Format(PyExc_ValueError, "unknown op %ld", op);
-        return NULL;
-    }
-    PyObject *ins = PySequence_Fast(args[1], "inputs must be a sequence of tensors");
-    if (!ins)
-        return NULL;
-    PyObject *ats = PySequence_Fast(args[2], "attrs must be a sequence of ints");
-    if (!ats) {
-        Py_DECREF(ins);
-        return NULL;
-    }
+    struct op_call a;
     PyObject *res = NULL;
-    Py_ssize_t n_in = PySequence_Fast_GET_SIZE(ins), n_attr = PySequence_Fast_GET_SIZE(ats);
-    const struct td_t *in[TD_MAX_INPUTS];
-    int64_t attrs[256];
-    if (n_in > TD_MAX_INPUTS || n_attr > 255) {
-        PyErr_SetString(PyExc_ValueError, "too many inputs or attributes");
-        goto out;
-    }
-    for (Py_ssize_t i = 0; i < n_in; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(ins, i);
-        if (!td_ext_is_tensor(o)) {
-            PyErr_Format(PyExc_TypeError, "expected Tensor as element %zd in argument, but got %s", i,
-                         Py_TYPE(o)->tp_name);
-            goto out;
-        }
-        if (td_ext_check(o))
-            goto out;
-        in[i] = &((TensorObject *)o)->t;
-    }
-    for (Py_ssize_t i = 0; i < n_attr; i++) {
-        attrs[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ats, i));
-        if (attrs[i] == -1 && PyErr_Occurred())
-            goto out;
-    }
-    if (!(c = td_ext_get_client()))
+    if (op_call_parse(args, nargs, &a) || !(c = td_ext_get_client()))
         goto out;
     struct td_t out[TD_MAX_OUTPUTS];
     struct td_status st = TD_STATUS_INIT;
-    if (td_op(c, (enum td_op)op, (unsigned)flags, in, (int)n_in, attrs, (int)n_attr, out, &st)) {
-        if ((flags & TD_RF_OUT) && st.code == TD_CODE_ABORTED) {
-            res = Py_NewRef(Py_None);
+    if (td_op(c, (enum td_op)a.op, (unsigned)a.flags, a.in, a.n_in, a.attrs, a.n_attr, out, &st)) {
+        if ((a.flags & TD_RF_OUT) && st.code == TD_CODE_ABORTED) {
+            res = Py_NewRef(Py_None); /* out= of another shape or dtype: the caller falls back */
             goto out;
         }
         td_ext_raise(&st);
         goto out;
     }
-    int n_out = (flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : td_op_table[op].n_out;
+    int n_out = (a.flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : td_op_table[a.op].n_out;
     res = PyTuple_New(n_out);
     for (int j = 0; res && j < n_out; j++) {
         PyObject *t = td_ext_wrap(&out[j]);
@@ -284,8 +305,35 @@ static PyObject *m_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyTuple_SET_ITEM(res, j, t);
     }
 out:
-    Py_DECREF(ins);
-    Py_DECREF(ats);
+    op_call_fini(&a);
+    return res;
+}
+
+/* check(opnum, inputs, attrs, flags=0): the meta layer's verdict on op() with these
+ * arguments, recording nothing.  A check of values made before an op calls it so that
+ * the op's own argument errors come first, as in torch. */
+static PyObject *m_check(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    struct op_call a;
+    PyObject *res = NULL;
+    if (op_call_parse(args, nargs, &a))
+        goto out;
+    const struct td_meta *metas[TD_MAX_INPUTS];
+    for (int i = 0; i < a.n_in; i++)
+        metas[i] = &a.in[i]->m;
+    struct td_op_args oa = {
+        .op = (uint16_t)a.op, .flags = (uint8_t)a.flags, .n_in = (uint16_t)a.n_in, .in = metas,
+        .attrs = a.attrs, .n_attr = (uint32_t)a.n_attr, .default_float = TD_DTYPE_FLOAT32,
+    };
+    struct td_meta om[TD_MAX_OUTPUTS];
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_meta_infer(&oa, om, &inf, &st))
+        td_ext_raise(&st);
+    else
+        res = Py_NewRef(Py_None);
+out:
+    op_call_fini(&a);
     return res;
 }
 
@@ -423,7 +471,51 @@ static PyObject *m_swap(PyObject *self, PyObject *args)
     ((TensorObject *)a)->epoch = ((TensorObject *)b)->epoch;
     ((TensorObject *)b)->t = tmp;
     ((TensorObject *)b)->epoch = tmp_epoch;
+    /* the known values described the old views: drop them rather than reason about it */
+    Py_CLEAR(((TensorObject *)a)->known);
+    Py_CLEAR(((TensorObject *)b)->known);
     Py_RETURN_NONE;
+}
+
+/* known_set(t, values): t's storage holds exactly `values` (what the caller uploaded);
+ * kept on t until a record writes the storage (see td_known_register). */
+static PyObject *m_known_set(PyObject *self, PyObject *args)
+{
+    PyObject *o, *values;
+    if (!PyArg_ParseTuple(args, "OO", &o, &values))
+        return NULL;
+    if (!td_ext_is_tensor(o)) {
+        PyErr_SetString(PyExc_TypeError, "known_set(): expected a Tensor");
+        return NULL;
+    }
+    TensorObject *t = (TensorObject *)o;
+    if (!td_ext_client)
+        Py_RETURN_NONE;
+    uint64_t v = td_known_register(td_ext_client, &t->t);
+    Py_INCREF(values);
+    Py_XSETREF(t->known, v ? values : NULL);
+    if (!v)
+        Py_DECREF(values);
+    t->known_version = v;
+    Py_RETURN_NONE;
+}
+
+/* known_get(t) -> the values given to known_set while the storage is unwritten, else None. */
+static PyObject *m_known_get(PyObject *self, PyObject *o)
+{
+    if (!td_ext_is_tensor(o)) {
+        PyErr_SetString(PyExc_TypeError, "known_get(): expected a Tensor");
+        return NULL;
+    }
+    TensorObject *t = (TensorObject *)o;
+    if (!t->known)
+        Py_RETURN_NONE;
+    if (!td_ext_client || td_known_version(td_ext_client, &t->t) != t->known_version) {
+        Py_CLEAR(t->known);
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(t->known);
+    return t->known;
 }
 
 static PyObject *m_set_binary_fallback(PyObject *self, PyObject *fn)
@@ -447,10 +539,14 @@ static PyMethodDef methods[] = {
     {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},
     {"scalar", m_scalar, METH_O, "scalar(v) -> (kind, bits)"},
     {"op", (PyCFunction)(void (*)(void))m_op, METH_FASTCALL, "op(opnum, inputs, attrs, flags=0) -> tuple"},
+    {"check", (PyCFunction)(void (*)(void))m_check, METH_FASTCALL,
+     "check(opnum, inputs, attrs, flags=0): raise op()'s argument error, record nothing"},
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
     {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
     {"swap", m_swap, METH_VARARGS, "swap(a, b): exchange the tensors two objects refer to"},
+    {"known_set", m_known_set, METH_VARARGS, "known_set(t, values): t's storage holds values (until written)"},
+    {"known_get", m_known_get, METH_O, "known_get(t) -> the known values of t, or None"},
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
     {"set_binary_fallback", m_set_binary_fallback, METH_O,
      "set_binary_fallback(fn): fn(opnum, a, b, flags) handles operator slots with a complex scalar"},

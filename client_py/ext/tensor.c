@@ -18,6 +18,8 @@ PyObject *td_ext_wrap(const struct td_t *t)
     }
     o->t = *t;
     o->epoch = td_ext_epoch;
+    o->known = NULL;
+    o->known_version = 0;
     return (PyObject *)o;
 }
 
@@ -26,6 +28,7 @@ static void tensor_dealloc(TensorObject *self)
     /* a handle of another session (the parent's, after fork) is not ours to release */
     if (td_ext_client && self->t.handle && self->epoch == td_ext_epoch)
         td_release(td_ext_client, &self->t);
+    Py_CLEAR(self->known);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -5,15 +5,17 @@ sort/argsort/topk/kthvalue, unique, bincount, histc, searchsorted, bucketize.
 Everything is built on a handful of C ops (ops.def): GATHER, SCATTER, INDEX (self
 indexed by k broadcast int64 tensors on consecutive dims from `dim`), INDEX_PUT (the
 write form, with accumulate), NONZERO, SORT, SEARCHSORTED, HISTC.  Index values are
-checked by the daemon when the op runs, so an out-of-range index raises at the next
-sync (IndexError/RuntimeError with PyTorch's message).  Ops whose output size depends
-on data (nonzero, boolean masks, unique, bincount) read a count first (a sync).
+checked by the daemon when the op runs; when the client knows them (lists, ranges,
+numpy arrays, tensor()/arange indices: _known) the same check is made at the call,
+as torch does, and otherwise an out-of-range index raises at the next sync
+(IndexError/RuntimeError with PyTorch's message).  Ops whose output size depends on
+data (nonzero, boolean masks, unique, bincount) read a count first (a sync).
 """
 import builtins
 
 import numpy as _np
 
-from . import _C
+from . import _C, _known
 from . import _ops as O
 from . import _ops_py as F
 from ._dtype import DTYPES
@@ -81,10 +83,15 @@ def _item(t):
 
 
 def _index_tensor(x):
-    """A tensor/list/ndarray index as a tensor (int64 or bool)."""
+    """A tensor/list/range/ndarray index as a tensor (int64 or bool); a sequence of
+    Python or numpy values gives a known tensor (_known), checked at the call."""
     if isinstance(x, TB):
         return x
+    if isinstance(x, range):
+        x = list(x)
     if isinstance(x, _np.ndarray):
+        if x.dtype.kind in "iu" and x.dtype != _np.uint8 and x.dtype != _np.int64:
+            x = x.astype(_np.int64)  # torch reads an integer array as a sequence of ints
         return _tensor(x)
     t = _tensor(x)
     if t.numel() == 0 and t.dtype.is_floating_point:  # [] indexes nothing
@@ -146,6 +153,18 @@ def _adv_entries(r, entries):
     return out
 
 
+def _known_entries(r, entries):
+    """[(size of the indexed dim, values)] when every index's values are known, else None
+    (a mask's coordinates are computed by the daemon: not known)."""
+    known = []
+    for d, t in entries:
+        v = _known.values(t) if t.dtype is _INT64 else None
+        if v is None:
+            return None
+        known.append((r.shape[d], v))
+    return known
+
+
 def _adv_plan(r, entries):
     """(base view, index tensors broadcast to one shape, first indexed dim) for INDEX."""
     entries = _adv_entries(r, entries)
@@ -153,6 +172,9 @@ def _adv_plan(r, entries):
     bshape = _broadcast_shapes(shapes, lambda: IndexError(
         "shape mismatch: indexing tensors could not be broadcast together with shapes "
         + ", ".join(_shape_str(s) for s in shapes)))
+    if 0 not in bshape and builtins.any(r.shape[d] == 0 for d, _ in entries):
+        # no value indexes an empty dim (torch's AdvancedIndex says so before any kernel)
+        raise IndexError("index is out of bounds for dimension with size 0")
     idx = tuple(_expand(t, bshape) for _, t in entries)
     dims = [d for d, _ in entries]
     adjacent = builtins.all(dims[i] + 1 == dims[i + 1] for i in range(len(dims) - 1))
@@ -169,7 +191,7 @@ def _indexed_shape(base, idx, dim):
 
 
 def _is_adv(x):
-    if isinstance(x, (list, _np.ndarray)):
+    if isinstance(x, (list, range, _np.ndarray)):
         return True
     return isinstance(x, TB) and x.ndim > 0
 
@@ -178,7 +200,7 @@ def _basic_pass(t, idx):
     """Applies ints/slices/None/Ellipsis (torch applies these first) and returns the view
     plus [(dim in the view, index tensor)] for the advanced indices."""
     from ._indexing import _consumed_dims, _is_bool_index, _is_int_index, getitem as _basic_getitem
-    idx = tuple(_index_tensor(x) if isinstance(x, (list, _np.ndarray)) else x for x in idx)
+    idx = tuple(_index_tensor(x) if isinstance(x, (list, range, _np.ndarray)) else x for x in idx)
     idx, consumed = _consumed_dims(idx)
     if consumed > t.ndim:
         raise IndexError("too many indices for tensor of dimension %d" % t.ndim)
@@ -219,7 +241,10 @@ def adv_getitem(t, idx):
         d, mask = entries[0]
         _check_mask_shape(r, d, mask)
         return _mask_select(r, d, mask)
+    known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
+    if known:
+        _known.check_advanced(known)
     return _C.op(O.INDEX, (base,) + ix, [dim, M_ADV], 0)[0]
 
 
@@ -250,8 +275,11 @@ def adv_setitem(t, idx, value, accumulate=False):
     if not isinstance(idx, tuple):
         idx = (idx,)
     r, entries = _basic_pass(t, idx)
+    known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
     v = _value_for(base, ix, dim, value, t.dtype)
+    if known:
+        _known.check_advanced(known)
     _C.op(O.INDEX_PUT, (base, v) + ix, [dim, M_ADV, builtins.int(builtins.bool(accumulate))], INPLACE)
 
 
@@ -260,7 +288,20 @@ def adv_setitem(t, idx, value, accumulate=False):
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     _check_tensor(input, "gather")
     _check_tensor(index, "gather", "index", 3)
-    return F._out(_op1(O.GATHER, (input, index), [index_int(dim)]), out)
+    attrs = [index_int(dim)]
+    _known.raise_before(_gather_error(input, index, attrs[0]), O.GATHER, (input, index), attrs)
+    return F._out(_op1(O.GATHER, (input, index), attrs), out)
+
+
+def _gather_error(self, index, dim):
+    """gather/scatter with known index values: the first outside [0, self.size(dim))."""
+    vals = _known.values(index)
+    if vals is None or not -builtins.max(self.ndim, 1) <= dim < builtins.max(self.ndim, 1):
+        return None
+    d = dim % builtins.max(self.ndim, 1)
+    size = self.shape[d] if self.ndim else 1
+    return _known.range_error(vals, size, False, RuntimeError,
+                              "index %%d is out of bounds for dimension %d with size %d" % (d, size))
 
 
 _REDUCE = {None: 0, "add": 1, "multiply": 2}
@@ -280,6 +321,8 @@ def _scatter(input, dim, index, src, value, reduce, inplace, fname):
         if index.ndim == 0:
             src = _op1(O.UNSQUEEZE, (src,), (0,)) if input.ndim else src
     attrs = [index_int(dim), _REDUCE[reduce]]
+    _known.raise_before(_gather_error(input, index, attrs[0]), O.SCATTER, (input, index, src), attrs,
+                        INPLACE if inplace else 0)
     if inplace:
         _C.op(O.SCATTER, (input, index, src), attrs, INPLACE)
         return input
@@ -311,7 +354,9 @@ def take_along_dim(input, indices, dim=None, *, out=None):
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got %s"
                            % _tname(indices.dtype))
     if dim is None:
-        return F._out(_op1(O.GATHER, (F.reshape(input, [-1]), F.reshape(indices, [-1])), [0]), out)
+        flat = F.reshape(input, [-1])
+        _known.raise_before(_gather_error(flat, indices, 0), O.GATHER, (flat, F.reshape(indices, [-1])), [0])
+        return F._out(_op1(O.GATHER, (flat, F.reshape(indices, [-1])), [0]), out)
     d = wrap_dim(dim, input.ndim)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of dimensions, "
@@ -323,7 +368,9 @@ def take_along_dim(input, indices, dim=None, *, out=None):
         "shape mismatch: indexing tensors could not be broadcast together"))
     bi, bx = list(b), list(b)
     bi[d], bx[d] = indices.shape[d], input.shape[d]
-    return F._out(_op1(O.GATHER, (_expand(input, bx), _expand(indices, bi)), [d]), out)
+    ex, ei = _expand(input, bx), _expand(indices, bi)
+    _known.raise_before(_gather_error(input, indices, d), O.GATHER, (ex, ei), [d])
+    return F._out(_op1(O.GATHER, (ex, ei), [d]), out)
 
 
 # ---------------------------------------------------------------- index_* ops
@@ -344,6 +391,14 @@ def index_select(input, dim, index, *, out=None):
     _check_tensor(input, "index_select")
     idx = _index_vector(index, "index_select")
     d = wrap_dim(dim, input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if input.ndim > 1 and d == 1:  # torch 1.13 has a separate dim-1 kernel, with its own message
+        err = _known.range_error(_known.values(index), size, False, RuntimeError,
+                                 "INDICES element is out of DATA bounds, id=%%d axis_dim=%d" % size)
+    else:
+        err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
+    _known.raise_before(err, O.INDEX, (input if input.ndim else F.unsqueeze(input, 0), idx),
+                        [d if input.ndim else 0, M_SELF])
     if input.ndim == 0:
         r = _C.op(O.INDEX, (F.unsqueeze(input, 0), idx), [0, M_SELF], 0)[0]
         return F._out(F.reshape(r, []) if r.numel() == 1 else r, out)
@@ -371,6 +426,13 @@ def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
         raise RuntimeError("%s(): self (%s) and source (%s) must have the same scalar type"
                            % (fname.rstrip("_") + "_", _tname(self.dtype), _tname(source.dtype)))
     attrs = [d, mode, builtins.int(accumulate)]
+    size = base.shape[d]
+    if mode == M_COPY:
+        err = _known.range_error(_known.values(index), size, False, IndexError,
+                                 "index_copy_(): index %%d is out of bounds for dimension %d with size %d" % (d, size))
+    else:
+        err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
+    _known.raise_before(err, O.INDEX_PUT, (base, src, idx), attrs, INPLACE if inplace else 0)
     if inplace:
         _C.op(O.INDEX_PUT, (base, src, idx), attrs, INPLACE)
         return self
@@ -425,6 +487,9 @@ def _index_fill(self, dim, index, value, inplace):
     shape[d] = idx.shape[0]
     v = _expand(_scalar_tensor(value, self.dtype), shape)
     attrs = [d, M_FILL, 0]
+    err = _known.range_error(_known.values(index), base.shape[d], True, IndexError,
+                             "index %%d is out of bounds for dimension %d with size %d" % (d, base.shape[d]))
+    _known.raise_before(err, O.INDEX_PUT, (base, v, idx), attrs, INPLACE if inplace else 0)
     if inplace:
         _C.op(O.INDEX_PUT, (base, v, idx), attrs, INPLACE)
         return self
@@ -471,6 +536,12 @@ def take(input, index):
     if index.dtype is not _INT64:
         raise RuntimeError("take(): Expected a long tensor for index, but got %s" % _tname(index.dtype))
     flat = F.reshape(input, [-1])
+    n = flat.shape[0]
+    if n == 0 and index.numel():
+        raise IndexError("take(): tried to take from an empty tensor")
+    err = _known.range_error(_known.values(index), n, True, IndexError,
+                             "out of range: tried to access index %%d on a tensor of %d elements." % n)
+    _known.raise_before(err, O.INDEX, (flat, index), [0, M_TAKE])
     return _C.op(O.INDEX, (flat, index), [0, M_TAKE], 0)[0]
 
 
@@ -485,6 +556,13 @@ def put_(self, index, source, accumulate=False):
     if source.numel() != index.numel():
         raise RuntimeError("put_(): Expected source and index to have the same number of elements, but got source "
                            "with %d elements and index with %d" % (source.numel(), index.numel()))
+    n = self.numel()
+    if n == 0 and index.numel():
+        raise IndexError("put_(): Tried to put elements into an empty tensor")
+    err = _known.range_error(_known.values(index), n, True, IndexError,
+                             "out of range: tried to access index %%d on a tensor of %d elements." % n)
+    if err is not None:
+        raise err
     target = self if self.is_contiguous() else F.clone(self)
     flat = F.reshape(target, [-1])
     src = F.reshape(source, list(index.shape))

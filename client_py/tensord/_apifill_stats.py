@@ -6,7 +6,7 @@ import builtins
 import itertools as _it
 import sys as _sys
 
-from . import _C
+from . import _C, _known
 from . import _ops_py as F
 from ._dtype import DTYPES
 from ._tensor import Tensor
@@ -454,9 +454,13 @@ def _scatter_reduce(input, dim, index, src, reduce, include_self, fname):
         return out
     idx = F.reshape(index, tuple(ishape))
     n = xshape[d]
-    bad = _T.logical_or(idx < 0, idx >= n)
-    if builtins.bool(_T.any(bad)):
-        v = _T.masked_select(idx, bad)[0].item()
+    known = _known.values(index)
+    if known is not None:  # no sync needed: the client has the values
+        v = _known.first_out_of_range(known, n, False)
+    else:
+        bad = _T.logical_or(idx < 0, idx >= n)
+        v = _T.masked_select(idx, bad)[0].item() if builtins.bool(_T.any(bad)) else None
+    if v is not None:
         raise RuntimeError("index %d is out of bounds for dimension %d with size %d" % (v, d, n))
     srcv = F.reshape(src, tuple(sshape))
     for k in builtins.range(nd):

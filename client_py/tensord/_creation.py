@@ -6,7 +6,7 @@ import struct as _struct
 
 import numpy as _np
 
-from . import _C, _daemon
+from . import _C, _daemon, _known
 from . import _ops as O
 from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
     get_default_dtype, default_complex
@@ -129,7 +129,8 @@ def _upload(arr, dt):
         return _op1(O.CAST, (t,), [bfloat16._index])
     with _np.errstate(all="ignore"):
         a = _np.array(arr, dtype=dt._np, order="C", copy=False)  # keeps 0-d (ascontiguousarray does not)
-    return _C.from_buffer(dt._index, tuple(a.shape), memoryview(a.reshape(-1).view(_np.uint8)))
+    t = _C.from_buffer(dt._index, tuple(a.shape), memoryview(a.reshape(-1).view(_np.uint8)))
+    return _known.remember(t, a)  # index values and probabilities are then checked at the call
 
 
 def _from_ndarray(arr, dtype):
@@ -370,7 +371,14 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     else:
         n = -((start - end) // step)  # exact ceil((end - start) / step)
     n = builtins.max(0, n)
-    return _finish(_create(O.ARANGE, dt, [n], list(_C.scalar(start)) + list(_C.scalar(step))), requires_grad)
+    t = _create(O.ARANGE, dt, [n], list(_C.scalar(start)) + list(_C.scalar(step)))
+    if not isf and dt._name in _INT_RANGE and n <= _known.MAX_KNOWN and builtins.abs(step) < (1 << 62):
+        # integer ranges are exact: known like tensor()'s values (when they fit the dtype)
+        lo, hi = _INT_RANGE[dt._name]
+        last = start + (n - 1) * step
+        if n and lo <= builtins.min(start, last) and builtins.max(start, last) <= hi and dt._name != "uint8":
+            _known.remember(t, _np.arange(n, dtype=_np.int64) * step + start)
+    return _finish(t, requires_grad)
 
 
 def _fmt_num(v):

@@ -30,7 +30,7 @@ def _is_bool_index(x):
 
 def _needs_advanced(idx):
     for x in (idx if isinstance(idx, tuple) else (idx,)):
-        if isinstance(x, (list, _np.ndarray)) or (isinstance(x, TB) and x.ndim > 0):
+        if isinstance(x, (list, range, _np.ndarray)) or (isinstance(x, TB) and x.ndim > 0):
             return True
     return False
 
@@ -74,7 +74,7 @@ def getitem(t, idx):
         return adv_getitem(t, idx)
     idx, fill = _normalize(t, idx)
     r, d = t, 0
-    for x in idx:
+    for pos, x in enumerate(idx):
         if x is Ellipsis:
             d += fill
         elif x is None:
@@ -97,7 +97,11 @@ def getitem(t, idx):
                 r = _C.op(O.SLICE, (r,), (d, start, stop, step), 0)[0]
             d += 1
         elif _is_int_index(x):
-            r = _C.op(O.SELECT, (r,), (d, index_int(x)), 0)[0]
+            i, size = index_int(x), r.shape[d]
+            if not -size <= i < size:
+                # torch names the index's position in the subscript, not the view's dim
+                raise IndexError("index %d is out of bounds for dimension %d with size %d" % (i, pos, size))
+            r = _C.op(O.SELECT, (r,), (d, i), 0)[0]
         elif isinstance(x, (TB, list, _np.ndarray)):  # a 0-d float/bool tensor: not an index
             raise IndexError("tensors used as indices must be long, byte or bool tensors")
         elif isinstance(x, str):

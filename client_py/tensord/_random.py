@@ -13,7 +13,7 @@ two are not interchangeable).  Same seed, same sequence, in every process and ru
 import builtins
 import os as _os
 
-from . import _C, _daemon
+from . import _C, _known, _daemon
 from . import _creation as _cr
 from . import _ops as O
 from . import _ops_py as F
@@ -273,6 +273,7 @@ def random_(self, *args, generator=None, **kw):
 def bernoulli_(self, p=0.5, *, generator=None):
     if isinstance(p, TB):
         q = F.expand(p, tuple(self.shape))
+        _known.raise_before(_known.bernoulli_p_error(p), O.BERNOULLI_P, (q,), ())
         if not q.dtype.is_floating_point:
             q = F.cast(q, float32)
         with _use(generator):
@@ -286,6 +287,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     if p is not None:
         return F._out(bernoulli_(F._op1(O.EMPTY, (), [input.dtype._index, input.ndim] + list(input.shape)),
                                  p, generator=generator), out)
+    _known.raise_before(_known.bernoulli_p_error(input), O.BERNOULLI_P, (input,), ())
     with _use(generator):
         return F._out(F._op1(O.BERNOULLI_P, (input,)), out)
 
@@ -336,10 +338,16 @@ def _check_probs(input):
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     F._check_tensor(input, "multinomial")
     n = F.index_int(num_samples)
-    # without replacement torch checks every value at the call; with replacement it checks
-    # row by row while sampling, which the kernel does (its message arrives at the next sync)
-    if input.dtype.is_floating_point and input.ndim in (1, 2) and n > 0 and input.numel() > 0 and \
-            input.dtype is not float16 and not replacement and n <= input.shape[-1]:
+    # torch checks the weights at the call: without replacement every value, then the
+    # sums (here with one sync, unless the client knows the values); with replacement row
+    # by row while sampling, which the kernel does when the values are not known (its
+    # message then arrives at the next sync)
+    checked = input.dtype.is_floating_point and input.ndim in (1, 2) and n > 0 and input.numel() > 0 and \
+        input.dtype is not float16 and (replacement or n <= input.shape[-1])
+    known = _known.values(input) if checked else None
+    if known is not None:
+        _known.check_multinomial(known, replacement)
+    elif checked and not replacement:
         _check_probs(input)
     if input.ndim in (1, 2) and input.shape[-1] == 0 and n > 0 and not replacement:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
