@@ -252,6 +252,16 @@ enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int
     return TD_CODE_OK;
 }
 
+enum td_code td__check_scalar_zero_divisor(const struct td_op_args *a, const struct td_meta *out,
+                                           const struct td_infer *inf, struct td_status *st)
+{
+    bool by_scalar = a->n_in == 1 && a->n_attr >= 2 && !(a->flags & TD_RF_SCALAR_LHS);
+    if (by_scalar && a->attrs[0] != TD_SCALAR_FLOAT && a->attrs[1] == 0 &&
+        !td_dtype_is_inexact((enum td_dtype)inf->compute_dtype) && td_meta_numel(out) > 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "ZeroDivisionError");
+    return TD_CODE_OK;
+}
+
 static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st)
 {
@@ -295,7 +305,10 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
     inf->compute_dtype = td__compute_dtype(rt);
-    return td__elementwise_out(a, sizes, nd, out_dt, out, inf, st);
+    if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st))
+        return st->code;
+    bool divides = op == TD_OP_REMAINDER || (op == TD_OP_DIV && a->n_attr >= 3 && a->attrs[2] != TD_ROUND_NONE);
+    return divides ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;
 }
 
 static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,

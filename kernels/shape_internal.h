@@ -8,6 +8,11 @@ const char *td__sizes_str(const int64_t *sizes, int ndim, char *buf, int len);
 enum td_code td__need_attrs(const struct td_op_args *a, uint32_t n, struct td_status *st);
 enum td_code td__need_inputs(const struct td_op_args *a, int lo, int hi, struct td_status *st);
 enum td_code td__check_scalar(const int64_t *w, struct td_status *st);
+/* Integer division, remainder or fmod of a non-empty result by a Python scalar 0: torch
+ * raises "ZeroDivisionError" at the call, so the meta layer does too (a zero inside a
+ * tensor divisor is data: the kernel finds it).  Call after out is inferred. */
+enum td_code td__check_scalar_zero_divisor(const struct td_op_args *a, const struct td_meta *out,
+                                           const struct td_infer *inf, struct td_status *st);
 enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, struct td_status *st);
 enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const int64_t *scalar,
                               enum td_dtype default_float);

@@ -70,7 +70,9 @@ static enum td_code infer_mbinary(const struct td_op_args *a, struct td_meta *ou
     if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_float(rt))
         rt = a->default_float;
     inf->compute_dtype = td__compute_dtype(rt);
-    return td__elementwise_out(a, sizes, nd, rt, out, inf, st);
+    if (td__elementwise_out(a, sizes, nd, rt, out, inf, st))
+        return st->code;
+    return op == TD_OP_FMOD ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;
 }
 
 /* The C++ type names torch's lerp messages print ("expected dtype float ..."). */

@@ -250,3 +250,26 @@ def test_computed_indices_stay_deferred():
     """Values made by the daemon are not known: their errors come at the next sync."""
     at_sync(lambda m: x(m).index_select(0, m.ones(1, dtype=m.int64) * 3))
     at_sync(lambda m: x(m)[m.ones(2, dtype=m.int64) * 3])
+
+
+ZERO_SCALAR = {
+    "floordiv": lambda m: m.tensor([5, 3]) // 0,
+    "mod": lambda m: m.tensor([5, 3]) % 0,
+    "remainder_u8": lambda m: m.remainder(m.tensor([5, 3], dtype=m.uint8), 0),
+    "fmod": lambda m: m.fmod(m.tensor([5, 3]), 0),
+    "div_trunc": lambda m: m.div(m.tensor([5, 3]), 0, rounding_mode="trunc"),
+    "bool_floordiv": lambda m: m.tensor([True]) // 0,
+    "inplace": lambda m: m.tensor([5, 3]).remainder_(0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_SCALAR))
+def test_integer_division_by_scalar_zero_at_call(name):
+    at_call(ZERO_SCALAR[name])
+
+
+def test_division_by_scalar_zero_that_torch_allows():
+    for fn in (lambda m: m.tensor([], dtype=m.int64) // 0, lambda m: m.tensor([5, 3]) // 0.0,
+               lambda m: m.tensor([5.0]) % 0):
+        got, want = fn(td), fn(torch)
+        assert got.tolist() == want.tolist() or (got.isnan().tolist() == want.isnan().tolist())
