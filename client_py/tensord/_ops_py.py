@@ -432,7 +432,9 @@ def clamp(input, min=None, max=None, *, out=None):
         if r is input:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         return _out(r, out)
-    return _out(_op1(O.CLAMP, (input,), _clamp_attrs(min, max)), out)
+    if out is not None:
+        return _into(O.CLAMP, (input,), _clamp_attrs(min, max), 0, out, "clamp", stacklevel=4)
+    return _op1(O.CLAMP, (input,), _clamp_attrs(min, max))
 
 
 def clamp_(self, min=None, max=None):
@@ -476,11 +478,15 @@ def dim_mask(t, dim):
     return 1 << wrap_dim(dim, nd)
 
 
-def _reduce(opn, input, dim, keepdim, dtype=None, flatten=0, name=""):
+def _reduce(opn, input, dim, keepdim, dtype=None, flatten=0, name="", out=None):
+    """The reduction; with out, written straight into it when it fits (_into)."""
     _check_tensor(input, name)
     check_dtype(dtype)
-    return _op1(opn, (input,), [dim_mask(input, dim), builtins.int(builtins.bool(keepdim)),
-                                -1 if dtype is None else dtype._index, flatten])
+    attrs = [dim_mask(input, dim), builtins.int(builtins.bool(keepdim)), -1 if dtype is None else dtype._index,
+             flatten]
+    if out is not None:
+        return _into(opn, (input,), attrs, 0, out, name)
+    return _op1(opn, (input,), attrs)
 
 
 def _dim_or_dtype(dim, dtype):
@@ -503,12 +509,12 @@ def _same_dtype_out(input, out):
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
     dtype = _out_dtype(dtype, out)
-    return _out(_reduce(O.SUM, input, dim, keepdim, dtype, name="sum"), out, "sum")
+    return _reduce(O.SUM, input, dim, keepdim, dtype, name="sum", out=out)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
-    return _out(_reduce(O.MEAN, input, dim, keepdim, dtype, name="mean"), out, "mean")
+    return _reduce(O.MEAN, input, dim, keepdim, dtype, name="mean", out=out)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -516,17 +522,17 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dtype = _out_dtype(dtype, out)
     if dim is not None and isinstance(dim, (list, tuple)):
         raise TypeError("prod(): argument 'dim' (position 2) must be int, not %s" % type(dim).__name__)
-    return _out(_reduce(O.PROD, input, dim, keepdim, dtype, name="prod"), out, "prod")
+    return _reduce(O.PROD, input, dim, keepdim, dtype, name="prod", out=out)
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
-    return _out(_reduce(O.AMAX, input, dim, keepdim, name="amax"), out, "amax")
+    return _reduce(O.AMAX, input, dim, keepdim, name="amax", out=out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
-    return _out(_reduce(O.AMIN, input, dim, keepdim, name="amin"), out, "amin")
+    return _reduce(O.AMIN, input, dim, keepdim, name="amin", out=out)
 
 
 def _truthy(input):
@@ -537,24 +543,24 @@ def _truthy(input):
 
 def all(input, dim=None, keepdim=False, *, out=None):
     input = _truthy(input)
-    return _out(_reduce(O.ALL, input, dim, keepdim, name="all"), out, "all")
+    return _reduce(O.ALL, input, dim, keepdim, name="all", out=out)
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
     input = _truthy(input)
-    return _out(_reduce(O.ANY, input, dim, keepdim, name="any"), out, "any")
+    return _reduce(O.ANY, input, dim, keepdim, name="any", out=out)
 
 
 def argmax(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _out(_reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax"), out, "argmax")
-    return _out(_reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax"), out, "argmax")
+        return _reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax", out=out)
+    return _reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax", out=out)
 
 
 def argmin(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _out(_reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin"), out, "argmin")
-    return _out(_reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin"), out, "argmin")
+        return _reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin", out=out)
+    return _reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin", out=out)
 
 
 class return_types:
@@ -635,19 +641,19 @@ def min(input, dim=None, keepdim=False, *, out=None):
 def matmul(input, other, *, out=None):
     _check_tensor(input, "matmul")
     _check_tensor(other, "matmul", "other", 2)
-    return _out(_op1(O.MATMUL, (input, other)), out)
+    return _op1(O.MATMUL, (input, other)) if out is None else _into(O.MATMUL, (input, other), (), 0, out, "matmul", stacklevel=4)
 
 
 def mm(input, mat2, *, out=None):
     _check_tensor(input, "mm")
     _check_tensor(mat2, "mm", "mat2", 2)
-    return _out(_op1(O.MM, (input, mat2)), out)
+    return _op1(O.MM, (input, mat2)) if out is None else _into(O.MM, (input, mat2), (), 0, out, "mm", stacklevel=4)
 
 
 def bmm(input, mat2, *, out=None):
     _check_tensor(input, "bmm")
     _check_tensor(mat2, "bmm", "mat2", 2)
-    return _out(_op1(O.BMM, (input, mat2)), out)
+    return _op1(O.BMM, (input, mat2)) if out is None else _into(O.BMM, (input, mat2), (), 0, out, "bmm", stacklevel=4)
 
 
 # ---------------------------------------------------------------- views
@@ -865,7 +871,9 @@ def cat(tensors, dim=0, *, out=None):
         ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0] if tensors else None)
         if ref is not None and ref.ndim > 0:
             dim = wrap_dim(dim, ref.ndim)
-    return _out(_op1(O.CAT, tuple(tensors), [dim]), out)
+    if out is not None:
+        return _into(O.CAT, tuple(tensors), [dim], 0, out, "cat", stacklevel=4)
+    return _op1(O.CAT, tuple(tensors), [dim])
 
 
 concat = concatenate = cat

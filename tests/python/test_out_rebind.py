@@ -239,6 +239,29 @@ def test_direct_out_is_one_record():
     np.testing.assert_allclose(o64.numpy(), np.arange(64.0) + 1)
 
 
+def test_direct_out_reductions_matmul_cat_clamp():
+    """sum/mean/amax/argmax, matmul/mm/bmm, cat and clamp write into a fitting out with one
+    record each, into views too, with torch's values."""
+    res = []
+    for mod in (torch, td):
+        a = mod.arange(12.0).reshape(3, 4) - 5
+        at, a2, at2, a4 = a.t(), a.expand(2, 3, 4), a.t().expand(2, 4, 3), a.expand(4, 3, 4)
+        o = [mod.zeros(4), mod.zeros(3, 1), mod.zeros(3, dtype=mod.int64), mod.zeros(3, 3), mod.zeros(2, 3, 3),
+             mod.zeros(6, 4), mod.zeros(8, 4)[::2, :][:3], mod.zeros(3, 4)]
+        ops = [lambda: mod.sum(a, 0, out=o[0]), lambda: mod.mean(a, 1, keepdim=True, out=o[1]),
+               lambda: mod.argmax(a, 1, out=o[2]), lambda: mod.matmul(a, at, out=o[3]),
+               lambda: mod.bmm(a2, at2, out=o[4]), lambda: mod.cat([a, a], 0, out=o[5]),
+               lambda: mod.amax(a4, 0, out=o[6]), lambda: mod.clamp(a, -1, 2, out=o[7])]
+        if mod is td:
+            n0 = _ops_executed()
+        for f in ops:
+            assert f() is not None
+        if mod is td:
+            assert _ops_executed() - n0 == len(ops)  # one record each: no temporary, no copy_
+        res.append([x.tolist() for x in o])
+    assert res[0] == res[1]
+
+
 @pytest.mark.parametrize("case", [
     "transposed", "strided", "offset", "alias_lhs", "alias_rhs", "broadcast_into", "shifted", "row_of_out",
     "compare_bool", "int_scalar", "expanded_out",
