@@ -70,6 +70,15 @@ def assert_same(got, want, rtol=None, atol=None):
         assert torch.equal(g, want), "values differ:\n got %s\nwant %s" % (g, want)
 
 
+def torch_error(fn):
+    """The exception fn(torch) raises (fn takes the module: torch or tensord)."""
+    try:
+        fn(torch)
+    except Exception as e:  # noqa: BLE001
+        return e
+    raise AssertionError("torch did not raise")
+
+
 DEFERRED = "\n  [tensord: "
 
 

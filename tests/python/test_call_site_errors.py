@@ -12,15 +12,7 @@ import pytest
 import torch
 
 import tensord as td
-from tdhelpers import torch_message
-
-
-def torch_error(fn):
-    try:
-        fn(torch)
-    except Exception as e:  # noqa: BLE001
-        return e
-    raise AssertionError("torch did not raise")
+from tdhelpers import torch_error, torch_message
 
 
 def at_call(fn):

@@ -5,18 +5,10 @@ import pytest
 import torch
 
 import tensord as td
-from tdhelpers import torch_message
+from tdhelpers import torch_error, torch_message
 
 BERN = ("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
         "improved?  If so, please report an enhancement request to PyTorch.)")
-
-
-def torch_error(fn):
-    try:
-        fn(torch)
-    except Exception as e:  # noqa: BLE001
-        return e
-    raise AssertionError("torch did not raise")
 
 
 def check_at_sync(fn, sync):
