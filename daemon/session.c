@@ -190,8 +190,11 @@ static int written_inputs(const struct td_rec_hdr *h, int *first)
 {
     *first = 0;
     if ((h->flags & TD_RF_OUT) && h->op < TD_OP_COUNT) {
-        *first = h->n_in - td_op_table[h->op].n_out;
-        return *first >= 0 ? h->n_in : 0;
+        int n_dst = td_op_table[h->op].n_out;
+        if (n_dst > h->n_in)
+            return 0; /* a malformed record: it names no destination */
+        *first = h->n_in - n_dst;
+        return h->n_in;
     }
     bool in0 = (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ ||
                h->op == TD_OP_UPLOAD || h->op == TD_OP_GET_RNG_STATE;

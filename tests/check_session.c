@@ -176,6 +176,24 @@ START_TEST(test_failure_marks_only_dependents)
 }
 END_TEST
 
+/* An out= record (TD_RF_OUT) naming fewer inputs than the op has outputs is refused;
+ * marking its "destinations" must not index before its inputs (found by the fuzzer). */
+START_TEST(test_out_record_without_destinations)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    uint64_t in = 77;
+    int64_t attrs[2] = {0, 0};
+    rec(&b, TD_OP_MAX_DIM, TD_RF_OUT, 0, NULL, 1, &in, 2, attrs); /* 2 outputs, 1 input */
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 1);
+    ck_assert_int_eq(r.errors[0].code, TD_CODE_INVALID_ARGUMENT);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
 START_TEST(test_cancel_stops_between_records)
 {
     struct td_session *s = td_session_new(1, "test");
@@ -455,6 +473,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_view_writes_through);
     tcase_add_test(tc, test_failure_marks_only_dependents);
     tcase_add_test(tc, test_cancel_stops_between_records);
+    tcase_add_test(tc, test_out_record_without_destinations);
     tcase_add_test(tc, test_upload_bounds);
     tcase_add_test(tc, test_dtype_plumbing);
     tcase_add_test(tc, test_absurd_sizes);
