@@ -49,6 +49,11 @@ static inline int td_ext_check(PyObject *o)
     return ((TensorObject *)o)->epoch == td_ext_epoch ? 0 : td_ext_tensor_stale((TensorObject *)o);
 }
 
+/* fastcall.c: fast_binary(opnum, flags, takes_alpha, fallback), the C entry point of
+ * torch.add/sub/mul/div and their methods in front of their Python functions. */
+extern PyTypeObject FastBinary_Type;
+PyObject *td_ext_fast_binary(PyObject *self, PyObject *args);
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
 /* The client or a ConnectionError; also notes the caller's location for the records

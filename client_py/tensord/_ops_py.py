@@ -293,6 +293,16 @@ def div_(self, other, *, rounding_mode=None):
     return binary(O.DIV, self, other, "div_", (_round_mode(rounding_mode),), inplace=True)
 
 
+# the hot spellings go straight to C (ext/fastcall.c) in front of the functions above
+add = _C.fast_binary(O.ADD, 0, True, add)
+sub = subtract = _C.fast_binary(O.SUB, 0, True, sub)
+mul = multiply = _C.fast_binary(O.MUL, 0, False, mul)
+div = divide = _C.fast_binary(O.DIV, 0, False, div)
+add_ = _C.fast_binary(O.ADD, INPLACE, True, add_)
+sub_ = _C.fast_binary(O.SUB, INPLACE, True, sub_)
+div_ = _C.fast_binary(O.DIV, INPLACE, False, div_)
+
+
 _RESIZE_WARNING = (
     "An output with one or more elements was resized since it had shape %s, which does not match the required "
     "output shape %s. This behavior is deprecated, and in a future PyTorch release outputs will not be resized "

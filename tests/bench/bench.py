@@ -54,6 +54,30 @@ def small_adds():
     return "small add (1000,) per op", t_td / n * 1e6, t_pt / n * 1e6, "us/op", t_td / t_pt
 
 
+def spellings():
+    """Per-op time of the function and method spellings against the operator a + b
+    (tensord only: the ratio is spelling / operator; aim <= 1.1)."""
+    n = 2000 if QUICK else 20000
+    a = tensord.from_numpy(np.random.rand(1000).astype(np.float32))
+    b = tensord.from_numpy(np.random.rand(1000).astype(np.float32))
+
+    def loop(f):
+        def run():
+            for _ in range(n):
+                f()
+            tensord.synchronize()
+        return median_time(run) / n * 1e6
+
+    base = loop(lambda: a + b)
+    rows = []
+    for name, f in (("torch.add(a, b)", lambda: tensord.add(a, b)), ("a.add(b)", lambda: a.add(b)),
+                    ("torch.add(a, b, alpha=2)", lambda: tensord.add(a, b, alpha=2)),
+                    ("a.mul(b)", lambda: a.mul(b))):
+        t = loop(f)
+        rows.append((name + " vs a + b", t, base, "us/op", t / base))
+    return rows
+
+
 def matmul(n):
     a_np = np.random.rand(n, n).astype(np.float32)
     b_np = np.random.rand(n, n).astype(np.float32)
@@ -248,7 +272,7 @@ def into_existing():
 
 
 # (name as printed, function giving one row or a list of rows)
-WORKLOADS = [("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
+WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
              ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),

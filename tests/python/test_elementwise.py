@@ -365,3 +365,28 @@ def test_bit_shift_errors_as_torch():
     assert_raises_like(lambda: b << b, lambda: tb << tb)
     assert_raises_like(lambda: b >> True, lambda: tb >> True)
     assert_same(b << 1, tb << 1)  # bool with an int scalar promotes to int64
+
+
+def test_function_and_method_spellings_match_torch():
+    """torch.add/sub/mul/div and their methods (C fast paths in front of the Python
+    functions) agree with torch in the common and the rare cases, errors included."""
+    import numpy as _np
+    import torch as _torch
+    for mod in (td, _torch):
+        a = mod.arange(6.0).reshape(2, 3) - 2
+        i = mod.arange(6).reshape(2, 3)
+        got = [mod.add(a, a), a.add(a), mod.add(a, 2, alpha=3), a.sub(1.5, alpha=2), mod.mul(a, a),
+               a.div(2), mod.div(i, 4), a.div(a + 10, rounding_mode="floor"), mod.add(i, i, alpha=2),
+               mod.add(a, _np.float64(1.5)), mod.sub(i, 1, alpha=2), a.clone().add_(a, alpha=0.5),
+               a.clone().mul_(2), a.clone().div_(4), mod.add(a, a, out=mod.empty(2, 3))]
+        if mod is td:
+            mine = [g.tolist() for g in got]
+        else:
+            assert mine == [g.tolist() for g in got]
+    for fn in (lambda m: m.add(m.arange(3), m.arange(3), alpha=1.5), lambda m: m.sub(m.ones(2), True),
+               lambda m: m.arange(3).add("x"), lambda m: m.add(m.ones(2), m.ones(3))):
+        with pytest.raises(Exception) as got_e:
+            fn(td)
+        with pytest.raises(Exception) as want_e:
+            fn(_torch)
+        assert type(got_e.value) is type(want_e.value) and str(got_e.value) == str(want_e.value)
