@@ -21,7 +21,7 @@ enum td_family {
     TD_FAM_CAST, TD_FAM_COPY, TD_FAM_FILL, TD_FAM_REDUCE, TD_FAM_MATMUL, TD_FAM_VIEW,
     TD_FAM_CAT,
     /* math families (issue 3) */
-    TD_FAM_MUNARY, TD_FAM_MBINARY, TD_FAM_MTERNARY, TD_FAM_SOFTMAX, TD_FAM_CUMULATIVE, TD_FAM_STAT,
+    TD_FAM_MATH_UNARY, TD_FAM_MATH_BINARY, TD_FAM_MATH_TERNARY, TD_FAM_SOFTMAX, TD_FAM_CUMULATIVE, TD_FAM_STAT,
     /* linear algebra families (issue 3) */
     TD_FAM_LINALG,
     /* indexing/sorting families (issue 3) */
@@ -29,7 +29,7 @@ enum td_family {
     /* shape/random families (issue 3) */
     TD_FAM_MOVE, TD_FAM_RANDOM,
     /* Householder and LDL building blocks (geqrf, orgqr, ormqr, sytrf, sytrs) */
-    TD_FAM_LAPACK,
+    TD_FAM_LINALG_PACKED,
 };
 
 enum td_op {

@@ -15,7 +15,7 @@
 
 #include "shape_internal.h"
 
-bool td__index_input_is_index(unsigned op, int i)
+bool td_meta_input_is_index(enum td_op op, int i)
 {
     switch (op) {
     case TD_OP_GATHER:

@@ -135,8 +135,8 @@ enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out
                                  struct td_status *st)
 {
     switch (td_op_table[a->op].family) {
-    case TD_FAM_MUNARY: return infer_munary(a, out, inf, st);
-    case TD_FAM_MBINARY: return infer_mbinary(a, out, inf, st);
+    case TD_FAM_MATH_UNARY: return infer_munary(a, out, inf, st);
+    case TD_FAM_MATH_BINARY: return infer_mbinary(a, out, inf, st);
     default: return infer_mternary(a, out, inf, st);
     }
 }

@@ -48,8 +48,8 @@ static enum td_code batch_out(const struct td_meta *x, enum td_dtype dt, int n_t
     return td_meta_contiguous(out, dt, nb + n_tail, sizes, st);
 }
 
-enum td_code td__infer_lapack(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                              struct td_status *st)
+enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                     struct td_status *st)
 {
     int n_in = td_op_table[a->op].n_in;
     if (td__need_inputs(a, n_in, n_in, st))

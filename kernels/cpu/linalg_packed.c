@@ -154,7 +154,7 @@ static enum td_code ldl_solve_range(struct la_job *j, int64_t b0, int64_t b1)
 /* Re-runs the meta rule (so every size the kernels index with is known good) and runs fn. */
 static enum td_code exec(struct td_kctx *k, enum td_code (*fn)(struct la_job *j, int64_t b0, int64_t b1))
 {
-    if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LAPACK || k->n_in != td_op_table[k->op].n_in ||
+    if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LINALG_PACKED || k->n_in != td_op_table[k->op].n_in ||
         k->n_in > 3 || k->n_out != td_op_table[k->op].n_out)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_infer inf;
