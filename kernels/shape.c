@@ -542,19 +542,19 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     case TD_FAM_MATMUL: return td__infer_matmul(a, out, inf, st);
     case TD_FAM_VIEW: return td__infer_view(a, out, inf, st);
     case TD_FAM_CAT: return td__infer_cat(a, out, inf, st);
-    /* math families (issue 3) */
+    /* math (shape_math.c) */
     case TD_FAM_MATH_UNARY:
     case TD_FAM_MATH_BINARY:
     case TD_FAM_MATH_TERNARY: return td__infer_math_elem(a, out, inf, st);
     case TD_FAM_SOFTMAX:
     case TD_FAM_CUMULATIVE: return td__infer_math_dim(a, out, inf, st);
     case TD_FAM_STAT: return td__infer_math_stat(a, out, inf, st);
-    /* linear algebra families (issue 3) */
+    /* linear algebra (shape_linalg.c, shape_linalg_packed.c) */
     case TD_FAM_LINALG: return td__infer_linalg(a, out, inf, st);
-    /* indexing/sorting families (issue 3) */
+    /* indexing and sorting (shape_index.c) */
     case TD_FAM_INDEX: return td__infer_index(a, out, inf, st);
     case TD_FAM_SORT: return td__infer_sort(a, out, inf, st);
-    /* shape/random families (issue 3) */
+    /* data movement and random sampling (shape_move.c, shape_random.c) */
     case TD_FAM_MOVE: return td__infer_move(a, out, inf, st);
     case TD_FAM_RANDOM: return td__infer_random(a, out, inf, st);
     case TD_FAM_LINALG_PACKED: return td__infer_linalg_packed(a, out, inf, st);

@@ -1,5 +1,5 @@
 /*
- * shape_index.c — meta inference for the indexing and sorting families (issue 3):
+ * shape_index.c — meta inference for the indexing and sorting families:
  *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...], or self[..., mask, ...]
  *          in mode 5), INDEX_PUT, NONZERO;
  *   SORT:  SORT, SEARCHSORTED, HISTC.

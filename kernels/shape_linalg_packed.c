@@ -1,6 +1,7 @@
 /*
- * shape_lapack.c — meta inference for the LAPACK family: the Householder and LDL ops
- * torch exposes below torch.linalg's decompositions (geqrf, householder_product/orgqr,
+ * shape_linalg_packed.c — meta inference for the LINALG_PACKED family: the Householder
+ * and LDL ops whose results are LAPACK's packed factor forms, which torch exposes below
+ * torch.linalg's decompositions (geqrf, householder_product/orgqr,
  * ormqr, ldl_factor, ldl_solve).
  *
  * As in the LINALG family (shape_linalg.c): the last two dims of each matrix operand
@@ -99,5 +100,5 @@ enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta 
         return batch_out(b, dt, 2, n, b->sizes[b->ndim - 1], &out[0], st);
     }
     }
-    return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a LAPACK-family op", a->op);
+    return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a LINALG_PACKED-family op", a->op);
 }

@@ -1,11 +1,13 @@
 /*
- * householder.c — the LAPACK family: GEQRF (geqrf), ORGQR (orgqr, torch's
- * householder_product), ORMQR (ormqr), LDL_FACTOR (sytrf, lower) and LDL_SOLVE (sytrs).
+ * linalg_packed.c — the LINALG_PACKED family, whose results are LAPACK's packed factor
+ * forms: GEQRF (geqrf), ORGQR (orgqr, torch's householder_product), ORMQR (ormqr) on
+ * Householder reflectors + tau, LDL_FACTOR (sytrf, lower) and LDL_SOLVE (sytrs) on
+ * LDL^T with sytrf's pivots.
  *
  * Same scheme as the LINALG kernels (linalg.h): every batch's matrices are copied into
  * column-major scratch, LAPACKE runs there, the results are copied out; batches are
  * spread over td_parallel_for.  Empty matrices never reach LAPACK.  Shapes and attrs:
- * kernels/shape_lapack.c.
+ * kernels/shape_linalg_packed.c.
  */
 #include <stdlib.h>
 #include <string.h>
