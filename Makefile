@@ -4,6 +4,7 @@
 #   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
 #   make demo       install deps, build, run the demo on a private daemon
 #   make install    PREFIX=/usr/local
+#   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   V=1             verbose commands
 PYTHON ?= /usr/bin/python3
@@ -51,7 +52,7 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
-.PHONY: all deps test check valgrind pytest fuzz demo install gen check-gen python bench clean
+.PHONY: all deps test check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -161,6 +162,7 @@ test: deps
 	$(MAKE) check
 	$(MAKE) valgrind
 	$(MAKE) pytest
+	$(MAKE) check-install
 	$(MAKE) fuzz
 
 demo: deps
@@ -189,6 +191,14 @@ install: all
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
 	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
 	@echo "installed; python: $(PY_SITE)/tensord"
+
+# The installed-header test: what `make install` ships must be enough to build and run a
+# client (tests/install/check_install.sh says how).
+STAGE := $(abspath $(BUILD)/stage)
+check-install: all
+	@rm -rf $(STAGE)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
+	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON))
 
 clean:
 	rm -rf $(BUILD)
