@@ -4,6 +4,7 @@
 #   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
 #   make demo       install deps, build, run the demo on a private daemon
 #   make install    PREFIX=/usr/local
+#   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   V=1             verbose commands
 PYTHON ?= /usr/bin/python3
@@ -30,9 +31,11 @@ HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
 META_SRC := kernels/status.c kernels/dtype.c kernels/op.c $(wildcard kernels/shape*.c)
 CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
+# the contract code daemon and clients share (the default address)
+PROTO_SRC := proto/td_address.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-CLIENT_SRC := $(wildcard client_c/*.c) daemon/address.c
-CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC)
+CLIENT_SRC := $(wildcard client_c/*.c)
+CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC) $(PROTO_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
@@ -49,7 +52,7 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
-.PHONY: all deps test check valgrind pytest fuzz demo install gen check-gen python bench clean
+.PHONY: all deps test check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -86,7 +89,7 @@ $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
 	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
 # ---- libtensord and its C example
-$(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC)) $(PB_OPT)
+$(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
 	$(call say,LINK,$@)$(CC) -shared -Wl,-soname,libtensord.so -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS)
 $(EXAMPLE): client_c/example/example.c $(LIBTD)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c,$^) -L$(BUILD) -ltensord -Wl,-rpath,'$$ORIGIN'
@@ -106,13 +109,13 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 		-L$(PY_DIR) -ltensord -Wl,-rpath,'$$ORIGIN'
 
 # ---- tests (Check suites built with ASan/UBSan against the daemon's objects)
-$(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(filter-out daemon/address.c,$(CLIENT_SRC))) $(PB_ASAN)
+$(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
 		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
 # the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
-$(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(filter-out daemon/address.c,$(CLIENT_SRC))) $(PB_OPT)
+$(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
 		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
@@ -159,6 +162,7 @@ test: deps
 	$(MAKE) check
 	$(MAKE) valgrind
 	$(MAKE) pytest
+	$(MAKE) check-install
 	$(MAKE) fuzz
 
 demo: deps
@@ -181,12 +185,20 @@ install: all
 	install -m 644 client_c/tensord.h $(DESTDIR)$(PREFIX)/include/tensord/client_c/
 	install -m 644 kernels/meta.h kernels/checked.h kernels/dtype.h kernels/op.h kernels/status.h \
 		$(DESTDIR)$(PREFIX)/include/tensord/kernels/
-	install -m 644 proto/td_record.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
+	install -m 644 proto/td_record.h proto/td_address.h proto/td_stats.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
 	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
 	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
 	@echo "installed; python: $(PY_SITE)/tensord"
+
+# The installed-header test: what `make install` ships must be enough to build and run a
+# client (tests/install/check_install.sh says how).
+STAGE := $(abspath $(BUILD)/stage)
+check-install: all
+	@rm -rf $(STAGE)
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
+	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON))
 
 clean:
 	rm -rf $(BUILD)

@@ -25,8 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../daemon/address.h"
-#include "../daemon/session.h"
 #include "conn.h"
 #include "failures.h"
 #include "fork.h"

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../daemon/session.h"
+#include "../proto/td_stats.h"
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "tensord.pb-c.h"

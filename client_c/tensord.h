@@ -23,6 +23,8 @@
 #include <stdint.h>
 
 #include "../kernels/meta.h"
+#include "../proto/td_address.h"
+#include "../proto/td_stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,8 +48,8 @@ uint64_t td_client_session(const td_client_t *c);
 /* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
  * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st);
-/* Daemon counters over a separate call (address as in td_client_connect). */
-struct td_stats;
+/* Daemon counters (struct td_stats, proto/td_stats.h) over a separate call: address as
+ * in td_client_connect; no session is needed.  UNAVAILABLE when no daemon answers. */
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);
 
 /*

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "exec.h"
-#include "../kernels/shape_internal.h"
 
 #define MAX_TEMPS (TD_MAX_INPUTS + 4)
 
@@ -90,8 +89,8 @@ static int wanted_input_dtype(const struct td_op_args *a, const struct td_infer 
     case TD_FAM_COPY:
     case TD_FAM_FILL: return -1; /* as it is */
     case TD_FAM_WHERE: return i == 0 ? TD_DTYPE_BOOL : inf->compute_dtype;
-    case TD_FAM_INDEX: return td__index_input_is_index(a->op, i) ? -1 : inf->compute_dtype;
-    case TD_FAM_LAPACK: return a->op == TD_OP_LDL_SOLVE && i == 1 ? -1 : inf->compute_dtype; /* int32 pivots */
+    case TD_FAM_INDEX: return td_meta_input_is_index((enum td_op)a->op, i) ? -1 : inf->compute_dtype;
+    case TD_FAM_LINALG_PACKED: return a->op == TD_OP_LDL_SOLVE && i == 1 ? -1 : inf->compute_dtype; /* int32 pivots */
     default: return inf->compute_dtype;
     }
 }

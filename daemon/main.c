@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT, shut down cleanly (every session ended and freed), exit 0.
  *
  * Where to listen: --listen (repeatable), else TENSORD_LISTEN (comma-separated), else
- * the default unix socket of daemon/address.h, whose directory is created 0700.
+ * the default unix socket of proto/td_address.h, whose directory is created 0700.
  * The signal handler only sets a flag; td_rpc_run notices it within 100 ms.
  *
  * Private mode (--parent-pid PID, how the Python client starts its embedded daemon):
@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "../kernels/kernel.h"
+#include "../proto/td_address.h"
 #include "alloc.h"
-#include "address.h"
 #include "log.h"
 #include "rpc.h"
 

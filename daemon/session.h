@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../kernels/status.h"
+#include "../proto/td_stats.h"
 
 struct td_session;
 
@@ -70,12 +71,8 @@ void td_session_free(struct td_session *s);
 
 uint64_t td_session_id(const struct td_session *s);
 
-/* Daemon-wide counters, updated atomically by sessions and the allocator. */
-struct td_stats {
-    uint64_t sessions, sessions_total, tensors, storages;
-    uint64_t bytes_in_use, bytes_peak, ops_executed, errors, bad_messages;
-    uint64_t bytes_cached; /* idle blocks kept by the allocator for reuse */
-};
+/* The daemon-wide counters (struct td_stats, proto/td_stats.h), updated atomically by
+ * sessions and the allocator. */
 void td_stats_get(struct td_stats *out);
 void td_stats_count_bad_message(void);
 void td_stats_session_opened(void);

@@ -81,6 +81,9 @@ bool td_meta_check_bounds(const struct td_meta *m);
 enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st);
 /* "[2, 3]" into buf. */
 const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
+/* True when input i of an INDEX-family op (GATHER, SCATTER, INDEX, INDEX_PUT) is an index
+ * tensor, which kernels read as the int64 it is (no cast to the compute dtype). */
+bool td_meta_input_is_index(enum td_op op, int i);
 
 /* Dtype a scalar attribute contributes to promotion. */
 enum td_dtype td_scalar_dtype(int64_t kind, enum td_dtype default_float);

@@ -20,16 +20,17 @@ enum td_family {
     TD_FAM_CTRL, TD_FAM_CREATE, TD_FAM_BINARY, TD_FAM_UNARY, TD_FAM_WHERE, TD_FAM_CLAMP,
     TD_FAM_CAST, TD_FAM_COPY, TD_FAM_FILL, TD_FAM_REDUCE, TD_FAM_MATMUL, TD_FAM_VIEW,
     TD_FAM_CAT,
-    /* math families (issue 3) */
-    TD_FAM_MUNARY, TD_FAM_MBINARY, TD_FAM_MTERNARY, TD_FAM_SOFTMAX, TD_FAM_CUMULATIVE, TD_FAM_STAT,
-    /* linear algebra families (issue 3) */
+    /* math: pointwise functions with their own dtype rules, ops along one dim, statistics */
+    TD_FAM_MATH_UNARY, TD_FAM_MATH_BINARY, TD_FAM_MATH_TERNARY, TD_FAM_SOFTMAX, TD_FAM_CUMULATIVE, TD_FAM_STAT,
+    /* linear algebra: torch.linalg's LAPACK-backed ops */
     TD_FAM_LINALG,
-    /* indexing/sorting families (issue 3) */
+    /* indexing and sorting */
     TD_FAM_INDEX, TD_FAM_SORT,
-    /* shape/random families (issue 3) */
+    /* data movement that needs a kernel (flip, tril, triu) and random sampling */
     TD_FAM_MOVE, TD_FAM_RANDOM,
-    /* Householder and LDL building blocks (geqrf, orgqr, ormqr, sytrf, sytrs) */
-    TD_FAM_LAPACK,
+    /* LAPACK's packed factor forms: Householder reflectors + tau (geqrf, orgqr, ormqr) and
+     * LDL^T with sytrf pivots (ldl_factor, ldl_solve) */
+    TD_FAM_LINALG_PACKED,
 };
 
 enum td_op {

@@ -1,7 +1,11 @@
 /*
- * shape.c — meta inference for the element-wise, creation, reduction and control
- * families: output sizes, dtypes and the compute dtype, with PyTorch's messages.
- * View, matmul and cat rules live in shape_view.c.  Shared by daemon and client: the
+ * shape.c — meta inference for the control, creation, element-wise (UNARY, BINARY,
+ * WHERE, CLAMP) and cast/copy/fill families, the helpers every family rule shares
+ * (declared in shape_internal.h), and td_meta_infer, which hands each other family to
+ * its own file (shape_reduce.c, shape_view.c, shape_move.c, shape_math.c, shape_index.c,
+ * shape_random.c, shape_linalg.c, shape_linalg_packed.c; the complex gate in
+ * shape_complex.c): output sizes, dtypes and the compute dtype, with PyTorch's messages.
+ * Shared by daemon and client: the
  * daemon runs exactly this code on every record it receives, so nothing here trusts
  * its input (counts, dims, dtypes and sizes are all range-checked).
  */
@@ -252,6 +256,16 @@ enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int
     return TD_CODE_OK;
 }
 
+/* Output like input 0 (contiguous), or input 0 itself for TD_RF_INPLACE. */
+enum td_code td__same_as_input(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                               struct td_status *st)
+{
+    const struct td_meta *x = a->in[0];
+    inf->n_out = 1;
+    inf->compute_dtype = td__compute_dtype(x->dtype);
+    return td_meta_contiguous(out, x->dtype, x->ndim, x->sizes, st);
+}
+
 enum td_code td__check_scalar_zero_divisor(const struct td_op_args *a, const struct td_meta *out,
                                            const struct td_infer *inf, struct td_status *st)
 {
@@ -462,6 +476,18 @@ static enum td_code infer_create(const struct td_op_args *a, struct td_meta *out
     return td_meta_contiguous(out, dt, (int)nd, a->attrs + 2, st);
 }
 
+/* SET_DEFAULT_DTYPE (a CTRL row, called from infer_ctrl): attr 0 a floating dtype. */
+static enum td_code infer_set_default_dtype(const struct td_op_args *a, struct td_status *st)
+{
+    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
+        return st->code;
+    int64_t dt = a->attrs[0];
+    if (!td_dtype_valid(dt) || !td_dtype_is_float((enum td_dtype)dt))
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "only floating-point types are supported as the default type");
+    return TD_CODE_OK;
+}
+
 static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf, struct td_status *st)
 {
     inf->n_out = 0;
@@ -470,7 +496,7 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
     if (a->op == TD_OP_MANUAL_SEED)
         return td__need_attrs(a, 1, st);
     if (a->op == TD_OP_SET_DEFAULT_DTYPE)
-        return td__infer_set_default_dtype(a, st);
+        return infer_set_default_dtype(a, st);
     if (a->op == TD_OP_SET_NUM_THREADS) {
         if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
             return st->code;
@@ -516,22 +542,22 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     case TD_FAM_MATMUL: return td__infer_matmul(a, out, inf, st);
     case TD_FAM_VIEW: return td__infer_view(a, out, inf, st);
     case TD_FAM_CAT: return td__infer_cat(a, out, inf, st);
-    /* math families (issue 3) */
-    case TD_FAM_MUNARY:
-    case TD_FAM_MBINARY:
-    case TD_FAM_MTERNARY: return td__infer_math_elem(a, out, inf, st);
+    /* math (shape_math.c) */
+    case TD_FAM_MATH_UNARY:
+    case TD_FAM_MATH_BINARY:
+    case TD_FAM_MATH_TERNARY: return td__infer_math_elem(a, out, inf, st);
     case TD_FAM_SOFTMAX:
     case TD_FAM_CUMULATIVE: return td__infer_math_dim(a, out, inf, st);
     case TD_FAM_STAT: return td__infer_math_stat(a, out, inf, st);
-    /* linear algebra families (issue 3) */
+    /* linear algebra (shape_linalg.c, shape_linalg_packed.c) */
     case TD_FAM_LINALG: return td__infer_linalg(a, out, inf, st);
-    /* indexing/sorting families (issue 3) */
+    /* indexing and sorting (shape_index.c) */
     case TD_FAM_INDEX: return td__infer_index(a, out, inf, st);
     case TD_FAM_SORT: return td__infer_sort(a, out, inf, st);
-    /* shape/random families (issue 3) */
+    /* data movement and random sampling (shape_move.c, shape_random.c) */
     case TD_FAM_MOVE: return td__infer_move(a, out, inf, st);
     case TD_FAM_RANDOM: return td__infer_random(a, out, inf, st);
-    case TD_FAM_LAPACK: return td__infer_lapack(a, out, inf, st);
+    case TD_FAM_LINALG_PACKED: return td__infer_linalg_packed(a, out, inf, st);
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
 }

@@ -1,5 +1,5 @@
 /*
- * shape_index.c — meta inference for the indexing and sorting families (issue 3):
+ * shape_index.c — meta inference for the indexing and sorting families:
  *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...], or self[..., mask, ...]
  *          in mode 5), INDEX_PUT, NONZERO;
  *   SORT:  SORT, SEARCHSORTED, HISTC.
@@ -15,7 +15,7 @@
 
 #include "shape_internal.h"
 
-bool td__index_input_is_index(unsigned op, int i)
+bool td_meta_input_is_index(enum td_op op, int i)
 {
     switch (op) {
     case TD_OP_GATHER:

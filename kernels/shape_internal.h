@@ -1,4 +1,8 @@
-/* shape_internal.h — helpers shared by shape.c and shape_view.c (not public). */
+/*
+ * shape_internal.h — what the meta layer's files (kernels/shape*.c) share among
+ * themselves: the operand and dtype helpers of shape.c and each family's rule.  Not
+ * public and not installed: the daemon and the clients see only meta.h.
+ */
 #ifndef TD_SHAPE_INTERNAL_H
 #define TD_SHAPE_INTERNAL_H
 
@@ -17,22 +21,28 @@ enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, s
 enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const int64_t *scalar,
                               enum td_dtype default_float);
 
+/* shape.c: output like input 0 (contiguous), or input 0 itself for TD_RF_INPLACE */
+enum td_code td__same_as_input(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                               struct td_status *st);
+
+/* shape_reduce.c: the REDUCE and MATMUL families */
 enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
 enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
+/* shape_view.c: the VIEW family */
 enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st);
+/* shape_move.c: CAT and the MOVE family (FLIP, TRIL, TRIU) */
 enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st);
-
-/* shape_move.c: FLIP, TRIL, TRIU; the random family (issue 3) */
 enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st);
+/* shape_random.c: the RANDOM family */
 enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
-enum td_code td__infer_set_default_dtype(const struct td_op_args *a, struct td_status *st);
-/* shape_math.c (issue 3 math): MUNARY/MBINARY/MTERNARY, SOFTMAX/CUMULATIVE, STAT */
+
+/* shape_math.c: MATH_UNARY/MATH_BINARY/MATH_TERNARY, SOFTMAX/CUMULATIVE, STAT */
 enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st);
 enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -40,21 +50,19 @@ enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out,
 enum td_code td__infer_math_stat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st);
 
-/* shape_index.c (issue 3 indexing): GATHER/SCATTER/INDEX/INDEX_PUT, SORT/SEARCHSORTED/HISTC */
+/* shape_index.c: the INDEX (GATHER/SCATTER/INDEX/INDEX_PUT/NONZERO) and SORT
+ * (SORT/SEARCHSORTED/HISTC) families; td_meta_input_is_index (meta.h) lives there too */
 enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                              struct td_status *st);
 enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st);
-/* true when input i of an INDEX-family op is an index tensor the kernel reads as int64 as it is */
-bool td__index_input_is_index(unsigned op, int i);
 
-/* shape_linalg.c (issue 3 linear algebra): the LINALG family (LAPACK-backed ops) */
+/* shape_linalg.c: the LINALG family (torch.linalg's LAPACK-backed ops) */
 enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
-/* shape_lapack.c: the LAPACK family (geqrf, orgqr, ormqr, ldl_factor, ldl_solve) */
-enum td_code td__infer_lapack(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                              struct td_status *st);
-
+/* shape_linalg_packed.c: the LINALG_PACKED family (geqrf, orgqr, ormqr, ldl_factor, ldl_solve) */
+enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                     struct td_status *st);
 
 /* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with
  * PyTorch's message) and VIEW_AS_REAL / VIEW_AS_COMPLEX (out starts as a copy of input 0) */

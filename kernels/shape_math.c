@@ -1,8 +1,10 @@
 /*
- * shape_math.c — meta inference for the math families of issue 3:
- *   MUNARY    FRAC LOGIT NAN_TO_NUM and the bool predicates (ISNAN ... SIGNBIT)
- *   MBINARY   ATAN2 HYPOT COPYSIGN XLOGY LOGADDEXP LOGADDEXP2 FMOD
- *   MTERNARY  LERP ADDCMUL ADDCDIV
+ * shape_math.c — meta inference for the math families:
+ *   MATH_UNARY    FRAC LOGIT NAN_TO_NUM and the bool predicates (ISNAN ... SIGNBIT)
+ *   MATH_BINARY   ATAN2 HYPOT COPYSIGN XLOGY LOGADDEXP LOGADDEXP2 FMOD
+ *   MATH_TERNARY  LERP ADDCMUL ADDCDIV
+ *   (pointwise functions whose dtype rules differ op by op, unlike UNARY/BINARY's
+ *   shared ones: each is checked here with torch's message)
  *   SOFTMAX / CUMULATIVE  one dim, output shaped like the input
  *   STAT      reductions over a dim mask (var, std, norm, median, mode, ...)
  * Attribute layouts are in proto/td_record.h.  Like shape.c, nothing here trusts its
@@ -22,7 +24,7 @@ static enum td_code not_impl(const char *kernel, enum td_dtype d, struct td_stat
 
 static bool is_pred(unsigned op) { return op >= TD_OP_ISNAN && op <= TD_OP_SIGNBIT; }
 
-static enum td_code infer_munary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+static enum td_code infer_math_unary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st)
 {
     if (td__need_inputs(a, 1, 1, st))
@@ -53,7 +55,7 @@ static enum td_code infer_munary(const struct td_op_args *a, struct td_meta *out
     return td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st);
 }
 
-static enum td_code infer_mbinary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+static enum td_code infer_math_binary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                   struct td_status *st)
 {
     int64_t sizes[TD_MAX_DIMS];
@@ -101,7 +103,7 @@ static enum td_code infer_lerp(const struct td_op_args *a, int64_t *sizes, int n
     return td__elementwise_out(a, sizes, nd, dt, out, inf, st);
 }
 
-static enum td_code infer_mternary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+static enum td_code infer_math_ternary(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                    struct td_status *st)
 {
     if (td__need_inputs(a, a->op == TD_OP_LERP ? 2 : 3, 3, st))
@@ -135,9 +137,9 @@ enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out
                                  struct td_status *st)
 {
     switch (td_op_table[a->op].family) {
-    case TD_FAM_MUNARY: return infer_munary(a, out, inf, st);
-    case TD_FAM_MBINARY: return infer_mbinary(a, out, inf, st);
-    default: return infer_mternary(a, out, inf, st);
+    case TD_FAM_MATH_UNARY: return infer_math_unary(a, out, inf, st);
+    case TD_FAM_MATH_BINARY: return infer_math_binary(a, out, inf, st);
+    default: return infer_math_ternary(a, out, inf, st);
     }
 }
 

@@ -1,32 +1,61 @@
 /*
- * shape_move.c — meta inference for the data-movement ops that need a kernel (FLIP,
- * TRIL, TRIU) and for the random family (in-place distributions, bernoulli,
- * multinomial, randperm and the generator-state transfers).  Attribute layouts are in
- * proto/td_record.h.  Everything else of torch's shape surface (split, roll, repeat,
- * pad, diagonal, ...) is composed from views and these ops by the Python client.
+ * shape_move.c — meta inference for the data-movement ops that need a kernel: CAT (joins
+ * its inputs along one dim, promoting their dtypes) and the MOVE family (FLIP, TRIL,
+ * TRIU).  Attribute layouts are in proto/td_record.h.  Everything else of torch's shape
+ * surface (split, roll, repeat, pad, diagonal, ...) is composed from views and these ops
+ * by the Python client.
  */
-#include <math.h>
 #include <string.h>
 
 #include "shape_internal.h"
 
-#define TD_RNG_STATE_BYTES 32 /* struct td_rng: four uint64 words of xoshiro256** */
+/* ---- cat ---- */
 
-static double f64_of(int64_t bits)
-{
-    double v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
+static bool legacy_empty(const struct td_meta *m) { return m->ndim == 1 && m->sizes[0] == 0; }
 
-/* Output like input 0 (contiguous), or input 0 itself for TD_RF_INPLACE. */
-static enum td_code same_as_input(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                                  struct td_status *st)
+enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                           struct td_status *st)
 {
-    const struct td_meta *x = a->in[0];
+    if (a->n_in == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
+    if (td__need_attrs(a, 1, st))
+        return st->code;
+    const struct td_meta *ref = NULL;
+    enum td_dtype dt = a->in[0]->dtype;
+    for (int i = 0; i < a->n_in; i++) {
+        dt = td_promote_types(dt, a->in[i]->dtype);
+        if (!ref && !legacy_empty(a->in[i]))
+            ref = a->in[i];
+    }
+    if (!ref)
+        ref = a->in[0];
+    if (ref->ndim == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "zero-dimensional tensor (at position 0) cannot be concatenated");
+    int64_t dim = a->attrs[0];
+    if (td_meta_wrap_dim(&dim, ref->ndim, st))
+        return st->code;
+    int64_t sizes[TD_MAX_DIMS];
+    memcpy(sizes, ref->sizes, sizeof sizes);
+    sizes[dim] = 0;
+    for (int i = 0; i < a->n_in; i++) {
+        const struct td_meta *m = a->in[i];
+        if (legacy_empty(m) && m != ref)
+            continue;
+        if (m->ndim != ref->ndim)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Tensors must have same number of dimensions: got %d and %d", ref->ndim, m->ndim);
+        for (int d = 0; d < m->ndim; d++)
+            if (d != dim && m->sizes[d] != ref->sizes[d])
+                return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                     "Sizes of tensors must match except in dimension %lld. Expected size %lld "
+                                     "but got size %lld for tensor number %d in the list.",
+                                     (long long)dim, (long long)ref->sizes[d], (long long)m->sizes[d], i);
+        sizes[dim] += m->sizes[dim];
+    }
     inf->n_out = 1;
-    inf->compute_dtype = td__compute_dtype(x->dtype);
-    return td_meta_contiguous(out, x->dtype, x->ndim, x->sizes, st);
+    inf->compute_dtype = td__compute_dtype(dt);
+    return td_meta_contiguous(out, dt, ref->ndim, sizes, st);
 }
 
 enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -39,7 +68,7 @@ enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, str
         uint64_t full = x->ndim ? ((1ull << x->ndim) - 1) : 1;
         if ((uint64_t)a->attrs[0] & ~full)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "flip: dims out of range for a %d-d tensor", x->ndim);
-        return same_as_input(a, out, inf, st);
+        return td__same_as_input(a, out, inf, st);
     }
     /* TRIL, TRIU: the last two dims are the matrix */
     if (x->ndim == 0)
@@ -48,183 +77,5 @@ enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, str
         int64_t d = -2;
         return td_meta_wrap_dim(&d, x->ndim, st);
     }
-    return same_as_input(a, out, inf, st);
-}
-
-/* ---- random ---- */
-
-static enum td_code float_only(const struct td_meta *x, const char *kname, struct td_status *st)
-{
-    if (!td_dtype_is_float(x->dtype))
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for '%s'", kname,
-                             td_dtype_torch_name(x->dtype));
-    return TD_CODE_OK;
-}
-
-/* Parameter checks of the in-place distributions, with torch's messages. */
-static enum td_code check_dist(const struct td_op_args *a, struct td_status *st)
-{
-    const struct td_meta *x = a->in[0];
-    double p0 = f64_of(a->attrs[0]), p1 = a->n_attr > 1 ? f64_of(a->attrs[1]) : 0;
-    switch (a->op) {
-    case TD_OP_UNIFORM_:
-        if (float_only(x, "check_uniform_bounds", st))
-            return st->code;
-        if (td__need_attrs(a, 3, st))
-            return st->code;
-        if (a->attrs[2] != x->dtype)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "uniform_: attribute 2 must be the tensor's dtype");
-        if (!(p0 <= p1))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "uniform_ expects to return a [from, to) range, but found from=%g > to=%g", p0, p1);
-        return TD_CODE_OK;
-    case TD_OP_NORMAL_:
-        if (float_only(x, "normal_kernel_cpu", st) || td__need_attrs(a, 2, st))
-            return st->code;
-        if (!(p1 >= 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "normal expects std >= 0.0, but found std %g", p1);
-        return TD_CODE_OK;
-    case TD_OP_LOG_NORMAL_:
-        if (float_only(x, "log_normal_cpu", st) || td__need_attrs(a, 2, st))
-            return st->code;
-        if (!(p1 > 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "log_normal_ expects std > 0.0, but found std=%g", p1);
-        return TD_CODE_OK;
-    case TD_OP_CAUCHY_:
-        /* torch 1.13 accepts any sigma here (a negative one mirrors the distribution) */
-        if (float_only(x, "cauchy_cpu", st) || td__need_attrs(a, 2, st))
-            return st->code;
-        return TD_CODE_OK;
-    case TD_OP_EXPONENTIAL_:
-        if (float_only(x, "exponential_cpu", st))
-            return st->code;
-        if (!(p0 >= 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "exponential_ expects lambda >= 0.0, but found lambda=%g", p0);
-        return TD_CODE_OK;
-    case TD_OP_GEOMETRIC_:
-        if (!(p0 > 0 && p0 < 1))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "geometric_ expects p to be in (0, 1), but got p=%g", p0);
-        return TD_CODE_OK;
-    case TD_OP_BERNOULLI_:
-        if (!(p0 >= 0 && p0 <= 1))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "bernoulli_ expects p to be in [0, 1], but got p=%g", p0);
-        return TD_CODE_OK;
-    default: /* RANDOM_ */
-        if (td__need_attrs(a, 2, st))
-            return st->code;
-        if (a->attrs[0] >= a->attrs[1])
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
-                                 (long long)a->attrs[0], (long long)a->attrs[1]);
-        return TD_CODE_OK;
-    }
-}
-
-static enum td_code infer_multinomial(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                                      struct td_status *st)
-{
-    const struct td_meta *x = a->in[0];
-    if (td__need_attrs(a, 2, st))
-        return st->code;
-    int64_t n = a->attrs[0];
-    if (!td_dtype_is_float(x->dtype))
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "multinomial only supports floating-point dtypes for input, got: %s",
-                             td_dtype_torch_name(x->dtype));
-    if (x->dtype == TD_DTYPE_FLOAT16)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "multinomial is not implemented for half on CPU");
-    if (x->ndim != 1 && x->ndim != 2)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "prob_dist must be 1 or 2 dim");
-    if (n <= 0)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
-    int64_t cats = x->sizes[x->ndim - 1];
-    if (!a->attrs[1] && n > cats)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
-    if (cats == 0)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "multinomial: prob_dist has no categories");
-    int64_t sizes[2] = {x->sizes[0], n};
-    inf->n_out = 1;
-    inf->compute_dtype = td__compute_dtype(x->dtype);
-    return td_meta_contiguous(out, TD_DTYPE_INT64, x->ndim, x->ndim == 1 ? sizes + 1 : sizes, st);
-}
-
-enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                              struct td_status *st)
-{
-    if (a->op == TD_OP_RANDPERM) {
-        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 2, st))
-            return st->code;
-        int64_t dt = a->attrs[0], n = a->attrs[1];
-        if (!td_dtype_valid(dt))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)dt);
-        if (dt == TD_DTYPE_BOOL)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"randperm\" not implemented for 'Bool'");
-        /* every value n-1 must be representable (exactly, for floats) */
-        int64_t lim = dt == TD_DTYPE_UINT8 ? 256 : dt == TD_DTYPE_INT8 ? 128 : dt == TD_DTYPE_INT16 ? 32768
-                    : dt == TD_DTYPE_INT32 ? INT64_C(2147483648) : dt == TD_DTYPE_FLOAT16 ? 2049
-                    : dt == TD_DTYPE_BFLOAT16 ? 257 : dt == TD_DTYPE_FLOAT32 ? (INT64_C(1) << 24) + 1 : INT64_MAX;
-        if (n > lim)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "n must be at most %lld for randperm with dtype %s, got %lld",
-                                 (long long)lim, td_dtype_torch_name((enum td_dtype)dt), (long long)n);
-        inf->n_out = 1;
-        inf->compute_dtype = td__compute_dtype((enum td_dtype)dt);
-        return td_meta_contiguous(out, (enum td_dtype)dt, 1, &n, st);
-    }
-    if (a->op == TD_OP_BINOMIAL) { /* count, prob: one float dtype, one shape (the client broadcasts) */
-        if (td__need_inputs(a, 2, 2, st))
-            return st->code;
-        const struct td_meta *c = a->in[0], *p = a->in[1];
-        if (p->dtype != c->dtype)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Found dtype %s but expected %s",
-                                 td_dtype_torch_name(p->dtype), td_dtype_torch_name(c->dtype));
-        if (!td_dtype_is_float(c->dtype) || c->dtype == TD_DTYPE_FLOAT16)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"binomial_cpu\" not implemented for '%s'",
-                                 td_dtype_torch_name(c->dtype));
-        if (c->ndim != p->ndim || memcmp(c->sizes, p->sizes, sizeof(int64_t) * (size_t)c->ndim))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "binomial: count and prob must have the same shape");
-        return same_as_input(a, out, inf, st);
-    }
-    if (td__need_inputs(a, 1, 1, st))
-        return st->code;
-    const struct td_meta *x = a->in[0];
-    switch (a->op) {
-    case TD_OP_POISSON:
-        if (!td_dtype_is_float(x->dtype) || x->dtype == TD_DTYPE_FLOAT16)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"poisson_cpu\" not implemented for '%s'",
-                                 td_dtype_torch_name(x->dtype));
-        return same_as_input(a, out, inf, st);
-    case TD_OP_GET_RNG_STATE:
-    case TD_OP_SET_RNG_STATE:
-        if (x->dtype != TD_DTYPE_UINT8 || td_meta_numel(x) != TD_RNG_STATE_BYTES || !td_meta_is_contiguous(x))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "%s: expected a contiguous uint8 tensor of %d elements", td_op_name(a->op),
-                                 TD_RNG_STATE_BYTES);
-        inf->n_out = 0;
-        inf->compute_dtype = TD_DTYPE_UINT8;
-        return TD_CODE_OK;
-    case TD_OP_MULTINOMIAL: return infer_multinomial(a, out, inf, st);
-    case TD_OP_BERNOULLI_P:
-        if (!td_dtype_is_float(x->dtype))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"bernoulli_tensor_cpu_p_\" not implemented for '%s'",
-                                 td_dtype_torch_name(x->dtype));
-        return same_as_input(a, out, inf, st);
-    default:
-        if (td__need_attrs(a, 1, st) || check_dist(a, st))
-            return st->code;
-        return same_as_input(a, out, inf, st);
-    }
-}
-
-/* SET_DEFAULT_DTYPE (a CTRL row, called from infer_ctrl): attr 0 a floating dtype. */
-enum td_code td__infer_set_default_dtype(const struct td_op_args *a, struct td_status *st)
-{
-    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
-        return st->code;
-    int64_t dt = a->attrs[0];
-    if (!td_dtype_valid(dt) || !td_dtype_is_float((enum td_dtype)dt))
-        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
-                             "only floating-point types are supported as the default type");
-    return TD_CODE_OK;
+    return td__same_as_input(a, out, inf, st);
 }

@@ -69,10 +69,10 @@
  *               stable sorted order (topk, kthvalue)
  *   SEARCHSORTED 0 right, 1 out_int32; inputs (sorted_sequence, values)
  *   HISTC       0 bins, 1 min, 2 max (double bits; the client resolves min == max)
- *   MUNARY      LOGIT: 0 has_eps, 1 eps (double bits); NAN_TO_NUM: 0 nan, 1 posinf, 2 neginf
+ *   MATH_UNARY  LOGIT: 0 has_eps, 1 eps (double bits); NAN_TO_NUM: 0 nan, 1 posinf, 2 neginf
  *               (double bits, the client fills torch's defaults); predicates, FRAC: none
- *   MBINARY     like BINARY: 0-1 scalar operand when n_in == 1 (TD_RF_SCALAR_LHS: XLOGY)
- *   MTERNARY    LERP: inputs (start, end[, weight]), 0-1 weight scalar when n_in == 2;
+ *   MATH_BINARY like BINARY: 0-1 scalar operand when n_in == 1 (TD_RF_SCALAR_LHS: XLOGY)
+ *   MATH_TERNARY LERP: inputs (start, end[, weight]), 0-1 weight scalar when n_in == 2;
  *               ADDCMUL/ADDCDIV: inputs (self, tensor1, tensor2), 0-1 value scalar
  *   SOFTMAX     0 dim, 1 dtype or -1;  CUMULATIVE: 0 dim, 1 dtype or -1 (CUMSUM, CUMPROD)
  *   STAT        0 dim mask, 1 keepdim, 2 dtype or -1 (NORM, NANSUM, NANMEAN), 3 per op:

@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "ext.h"
-#include "../../daemon/address.h"
-#include "../../daemon/session.h"
 
 td_client_t *td_ext_client;
 unsigned td_ext_epoch, td_ext_process_epoch;

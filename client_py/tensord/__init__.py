@@ -77,13 +77,13 @@ def result_type(tensor1, tensor2):
                zeros_like(tensor2) if isinstance(tensor2, Tensor) else tensor2).dtype
 
 
-# ---- issue 3 areas: each module attaches its functions here and its methods to Tensor ----
+# ---- the function areas: each module attaches its functions here and its methods to Tensor ----
 from ._shape import *  # shape, data movement, random, dtype control, interop (also tensord.nn)
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
 from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
 from ._complex import *  # complex dtypes: view_as_real/complex, real/imag, conj, angle, complex, polar
-from ._apifill import *  # API-gap fill: composed functions (fmax, cov, quantile, scatter_reduce, windows, ...)
+from ._apifill import *  # composed functions (fmax, cov, quantile, scatter_reduce, windows, ...)
 from ._apifill_linalg import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
 from ._apifill_copy import *  # H/mH/adjoint, *_copy views, unsafe splits, grad mode, removed linalg
 from ._apifill_dist import *  # pdist, pairwise_distance, cosine_similarity, threshold, hardshrink, norms

@@ -1,4 +1,4 @@
-"""Indexing, sorting and searching (issue 3): gather/scatter, index_* ops, masked ops,
+"""Indexing, sorting and searching: gather/scatter, index_* ops, masked ops,
 take/put, nonzero, advanced indexing (used by _indexing for tensor/list/mask indices),
 sort/argsort/topk/kthvalue, unique, bincount, histc, searchsorted, bucketize.
 

@@ -1,4 +1,4 @@
-"""torch functions that compose from existing ops (the API-gap audit): elementwise helpers
+"""torch functions that compose from existing ops: elementwise helpers
 (fmax, gcd, sinc, ldexp, frexp, nextafter, float_power, ...), creation (logspace, range,
 tril_indices, vander, windows, frombuffer, ...), statistics (cov, quantile, histogram,
 cdist, trapezoid, ...) and the scatter family (scatter_reduce, index_reduce, *_scatter).

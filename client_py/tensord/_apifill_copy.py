@@ -1,4 +1,4 @@
-"""The second API-gap fill, part 1: conjugate transposes (H mH mT adjoint), the *_copy
+"""Conjugate transposes (H mH mT adjoint), the *_copy
 variants of view functions and the unsafe_* splits, a few in-place aliases and top-level
 spellings of methods, grad-mode state, process knobs, and torch 1.13's removed linear
 algebra functions with their own errors (symeig still works, with its warning).

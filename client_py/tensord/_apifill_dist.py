@@ -1,4 +1,4 @@
-"""The second API-gap fill, part 2: distances and similarities (pdist, pairwise_distance,
+"""Distances and similarities (pdist, pairwise_distance,
 cosine_similarity), the deprecated top-level norms (frobenius_norm, nuclear_norm) and the
 thresholding activations (threshold, threshold_, hardshrink), with torch 1.13's checks.
 

@@ -1,6 +1,6 @@
 """torch's Householder and LDL building blocks: geqrf, linalg.householder_product (and its
-alias orgqr), ormqr, linalg.ldl_factor(_ex) and linalg.ldl_solve, on the LAPACK family's
-rows (kernels/shape_lapack.c, kernels/cpu/householder.c: LAPACK geqrf, orgqr, ormqr,
+alias orgqr), ormqr, linalg.ldl_factor(_ex) and linalg.ldl_solve, on the LINALG_PACKED
+family's rows (kernels/shape_linalg_packed.c, kernels/cpu/linalg_packed.c: LAPACK geqrf, orgqr, ormqr,
 sytrf, sytrs).  Arguments are checked here with torch 1.13's messages, in its order.
 float32 and float64 only (torch also takes complex: refused here with a clear message)."""
 import builtins

@@ -1,4 +1,4 @@
-"""Linear algebra of the API-gap fill, composed from existing ops: LU with partial pivoting
+"""Linear algebra composed from existing ops: LU with partial pivoting
 (one batched elimination step per column: argmax pivot, row swap by gather, rank-1
 update), lu_unpack/lu_solve, solve_triangular/triangular_solve (the triangle handed to
 linalg.solve), matrix_exp (scaling and squaring of a degree-18 Taylor polynomial),

@@ -1,4 +1,4 @@
-"""The statistics and scatter half of the API-gap fill (see _apifill.py): cdist, dist, cov,
+"""Statistics and the scatter family, composed (re-exported by _apifill.py): cdist, dist, cov,
 corrcoef, combinations, trapezoid, quantile, histogram, renorm, scatter_reduce,
 index_reduce, select/slice/diagonal/as_strided_scatter and fill_diagonal_.  Composed from
 existing ops with torch 1.13's argument checks and messages."""

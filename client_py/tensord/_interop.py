@@ -1,4 +1,4 @@
-"""Dtype control and interop (issue 3): promote_types, result_type, can_cast (PyTorch's
+"""Dtype control and interop: promote_types, result_type, can_cast (PyTorch's
 promotion lattice, the same rule as td_promote_types / td__result_type in C, written
 out here so no daemon round trip is needed), Tensor.data_ptr-like identity."""
 import builtins

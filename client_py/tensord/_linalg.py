@@ -1,4 +1,4 @@
-"""Linear algebra (issue 3): dot/mv/outer/addmm family, kron, tensordot, cross, einsum,
+"""Linear algebra: dot/mv/outer/addmm family, kron, tensordot, cross, einsum,
 and the implementations behind the `tensord.linalg` namespace (linalg.py).
 
 The BLAS-level functions and einsum are compositions of existing ops (matmul, bmm,

@@ -1,4 +1,4 @@
-"""Math functions of issue 3: elementwise functions (trig, special, predicates, binary and
+"""Math functions: elementwise functions (trig, special, predicates, binary and
 ternary), softmax/log_softmax, cumulative ops and statistics (var/std, norm, median, mode,
 ...).  Each function records one op of proto/ops.def (the C meta layer checks shapes and
 dtypes and raises torch's errors); only argument normalization lives here.  Imported by

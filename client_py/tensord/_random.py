@@ -1,4 +1,4 @@
-"""Random numbers (issue 3): Generator objects, the in-place distributions, normal,
+"""Random numbers: Generator objects, the in-place distributions, normal,
 bernoulli, multinomial, randperm, and generator= on the random factories.
 
 The generator that draws is always the session's, in the daemon (kernels/rng.h:

@@ -1,4 +1,4 @@
-"""Shape and data movement (issue 3): split/chunk/unbind, flip/roll/rot90, repeat/tile/
+"""Shape and data movement: split/chunk/unbind, flip/roll/rot90, repeat/tile/
 repeat_interleave, broadcasting helpers, movedim, unflatten, diag/diagonal/diag_embed,
 tril/triu, meshgrid/cartesian_prod, Tensor.unfold, stacking helpers.
 

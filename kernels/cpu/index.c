@@ -1,5 +1,5 @@
 /*
- * index.c — the indexing kernels: GATHER, SCATTER, INDEX, INDEX_PUT (issue 3).
+ * index.c — the indexing kernels: GATHER, SCATTER, INDEX, INDEX_PUT.
  *
  * All four move whole elements between a data tensor and positions named by int64
  * index tensors (which the executor passes as they are; data operands arrive in the

@@ -1,5 +1,6 @@
 /*
- * linalg.h — helpers shared by the LAPACK-backed kernels (linalg.c, linalg_decomp.c).
+ * linalg.h — helpers shared by the LAPACK-backed kernels (linalg.c, linalg_decomp.c,
+ * linalg_packed.c).
  *
  * Each kernel walks the batch dims of its operands (equal for every operand, the meta
  * rule guarantees it; placeholder outputs of shape (0) are never touched), copies one

@@ -1,11 +1,11 @@
 /*
- * math_elem.c — the elementwise math ops of issue 3 on the CPU:
+ * math_elem.c — the elementwise math functions on the CPU:
  *   UNARY rows  TAN ... DIGAMMA (float compute dtypes only: the meta rule gave integer
  *               inputs the default float dtype)
- *   MUNARY      FRAC, LOGIT (eps), NAN_TO_NUM, the bool predicates ISNAN ... SIGNBIT
- *   MBINARY     ATAN2 HYPOT COPYSIGN XLOGY LOGADDEXP LOGADDEXP2 FMOD (scalar operand
+ *   MATH_UNARY  FRAC, LOGIT (eps), NAN_TO_NUM, the bool predicates ISNAN ... SIGNBIT
+ *   MATH_BINARY ATAN2 HYPOT COPYSIGN XLOGY LOGADDEXP LOGADDEXP2 FMOD (scalar operand
  *               in attrs 0-1 when there is one input, TD_RF_SCALAR_LHS puts it first)
- *   MTERNARY    LERP (weight tensor or scalar), ADDCMUL, ADDCDIV (value scalar)
+ *   MATH_TERNARY LERP (weight tensor or scalar), ADDCMUL, ADDCDIV (value scalar)
  * Each op is a row of a table of expressions stamped into typed loops over the shared
  * strided iterator (iter.h).  PyTorch's formulas are kept where they differ from the
  * naive one: lerp's two-sided form, logaddexp's infinity case, xlogy(0, y) = 0,
@@ -321,7 +321,7 @@ static bool scalar_operand(struct td_kctx *k, struct td_kt *sc, char *buf)
     return true;
 }
 
-/* MBINARY: out = f(x, y) */
+/* MATH_BINARY: out = f(x, y) */
 static enum td_code binary_m(struct td_kctx *k, int row)
 {
     struct mctx c = {.err = 0};

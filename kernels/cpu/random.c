@@ -6,7 +6,7 @@
  * Every kernel draws from the session generator (k->rng) serially, in row-major order
  * of the output's logical elements, so the same seed gives the same values whatever
  * the output's strides, on every machine.  Parameters were validated by the meta rule
- * (kernels/shape_move.c); kernels re-check only what could crash.
+ * (kernels/shape_random.c); kernels re-check only what could crash.
  */
 #include <math.h>
 #include <stdarg.h>

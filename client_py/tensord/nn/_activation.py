@@ -1,7 +1,7 @@
 """The stateless tensor functions of torch.nn.functional that plain tensor code uses:
 softmax/log_softmax/softmin, the elementwise activations, one_hot, normalize, linear.
 Compositions of tensord ops with torch 1.13's argument rules (losses, convolution and
-pooling come with the nn issue)."""
+pooling are not here yet)."""
 import builtins
 import math
 import warnings

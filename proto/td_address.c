@@ -1,5 +1,5 @@
-/* address.c — default socket location; see address.h. */
-#include "address.h"
+/* td_address.c — the default socket location of daemon and clients; see td_address.h. */
+#include "td_address.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /*
- * shape_lapack.c — meta inference for the LAPACK family: the Householder and LDL ops
- * torch exposes below torch.linalg's decompositions (geqrf, householder_product/orgqr,
+ * shape_linalg_packed.c — meta inference for the LINALG_PACKED family: the Householder
+ * and LDL ops whose results are LAPACK's packed factor forms, which torch exposes below
+ * torch.linalg's decompositions (geqrf, householder_product/orgqr,
  * ormqr, ldl_factor, ldl_solve).
  *
  * As in the LINALG family (shape_linalg.c): the last two dims of each matrix operand
@@ -48,8 +49,8 @@ static enum td_code batch_out(const struct td_meta *x, enum td_dtype dt, int n_t
     return td_meta_contiguous(out, dt, nb + n_tail, sizes, st);
 }
 
-enum td_code td__infer_lapack(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
-                              struct td_status *st)
+enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                     struct td_status *st)
 {
     int n_in = td_op_table[a->op].n_in;
     if (td__need_inputs(a, n_in, n_in, st))
@@ -99,5 +100,5 @@ enum td_code td__infer_lapack(const struct td_op_args *a, struct td_meta *out, s
         return batch_out(b, dt, 2, n, b->sizes[b->ndim - 1], &out[0], st);
     }
     }
-    return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a LAPACK-family op", a->op);
+    return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a LINALG_PACKED-family op", a->op);
 }

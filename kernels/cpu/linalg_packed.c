@@ -1,11 +1,13 @@
 /*
- * householder.c — the LAPACK family: GEQRF (geqrf), ORGQR (orgqr, torch's
- * householder_product), ORMQR (ormqr), LDL_FACTOR (sytrf, lower) and LDL_SOLVE (sytrs).
+ * linalg_packed.c — the LINALG_PACKED family, whose results are LAPACK's packed factor
+ * forms: GEQRF (geqrf), ORGQR (orgqr, torch's householder_product), ORMQR (ormqr) on
+ * Householder reflectors + tau, LDL_FACTOR (sytrf, lower) and LDL_SOLVE (sytrs) on
+ * LDL^T with sytrf's pivots.
  *
  * Same scheme as the LINALG kernels (linalg.h): every batch's matrices are copied into
  * column-major scratch, LAPACKE runs there, the results are copied out; batches are
  * spread over td_parallel_for.  Empty matrices never reach LAPACK.  Shapes and attrs:
- * kernels/shape_lapack.c.
+ * kernels/shape_linalg_packed.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +156,7 @@ static enum td_code ldl_solve_range(struct la_job *j, int64_t b0, int64_t b1)
 /* Re-runs the meta rule (so every size the kernels index with is known good) and runs fn. */
 static enum td_code exec(struct td_kctx *k, enum td_code (*fn)(struct la_job *j, int64_t b0, int64_t b1))
 {
-    if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LAPACK || k->n_in != td_op_table[k->op].n_in ||
+    if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LINALG_PACKED || k->n_in != td_op_table[k->op].n_in ||
         k->n_in > 3 || k->n_out != td_op_table[k->op].n_out)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_infer inf;

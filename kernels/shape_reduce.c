@@ -1,0 +1,158 @@
+/*
+ * shape_reduce.c — meta inference for the REDUCE family (sum, mean, prod, amax/amin,
+ * all/any, argmax/argmin, max/min over a dim: reductions over a dim mask, keepdim, the
+ * dtype= argument) and the MATMUL family (matmul/mm/bmm: a sum of products over the
+ * inner dim, batch dims broadcast).  Attribute layouts are in proto/td_record.h.  Like
+ * shape.c, nothing here trusts its input: the daemon runs these rules on every record.
+ */
+#include <string.h>
+
+#include "shape_internal.h"
+
+/* ---- reductions ---- */
+
+/* The name PyTorch's messages use (max/min for the (values, indices) forms). */
+static const char *reduce_name(unsigned op)
+{
+    return op == TD_OP_MAX_DIM ? "max" : op == TD_OP_MIN_DIM ? "min" : td_op_name(op);
+}
+
+static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, struct td_status *st)
+{
+    int64_t want = a->attrs[2];
+    if (want >= 0 && !td_dtype_valid(want)) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)want);
+        return in;
+    }
+    switch (a->op) {
+    case TD_OP_SUM:
+    case TD_OP_PROD:
+        if (want >= 0)
+            return (enum td_dtype)want;
+        return td_dtype_is_inexact(in) ? in : TD_DTYPE_INT64;
+    case TD_OP_MEAN: {
+        enum td_dtype d = want >= 0 ? (enum td_dtype)want : in;
+        if (!td_dtype_is_inexact(d))
+            td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                          "mean(): could not infer output dtype. Input dtype must be either a floating "
+                          "point or complex dtype. Got: %s", td_dtype_torch_name(d));
+        return d;
+    }
+    case TD_OP_ALL:
+    case TD_OP_ANY: return in == TD_DTYPE_UINT8 ? TD_DTYPE_UINT8 : TD_DTYPE_BOOL;
+    case TD_OP_ARGMAX:
+    case TD_OP_ARGMIN: return TD_DTYPE_INT64;
+    default: return in; /* AMAX, AMIN, MAX_DIM, MIN_DIM */
+    }
+}
+
+enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                              struct td_status *st)
+{
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 4, st))
+        return st->code;
+    const struct td_meta *x = a->in[0];
+    uint64_t mask = (uint64_t)a->attrs[0];
+    bool keepdim = a->attrs[1] != 0, flatten = a->attrs[3] != 0;
+    int nd = x->ndim;
+    uint64_t full = nd ? ((1ull << nd) - 1) : 1;
+    if (mask & ~full)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s: reduction dims out of range for a %d-d tensor",
+                             td_op_name(a->op), nd);
+    bool two_out = a->op == TD_OP_MAX_DIM || a->op == TD_OP_MIN_DIM;
+    if (two_out && __builtin_popcountll(mask) != 1)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: expects exactly one dim", td_op_name(a->op));
+    if (flatten)
+        mask = full;
+    enum td_dtype odt = reduce_dtype(a, x->dtype, st);
+    if (st->code)
+        return st->code;
+    int64_t sizes[TD_MAX_DIMS];
+    int ond = 0;
+    bool empty_reduced = false;
+    for (int d = 0; d < nd; d++) {
+        bool r = (mask >> d) & 1;
+        if (r && x->sizes[d] == 0)
+            empty_reduced = true;
+        if (!r)
+            sizes[ond++] = x->sizes[d];
+        else if (keepdim)
+            sizes[ond++] = 1;
+    }
+    bool needs_elem = a->op == TD_OP_AMAX || a->op == TD_OP_AMIN || a->op == TD_OP_ARGMAX ||
+                      a->op == TD_OP_ARGMIN || two_out;
+    if (needs_elem && (flatten || nd == 0 || mask == full) && td_meta_numel(x) == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "%s(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                             "the reduction dim with the 'dim' argument.", reduce_name(a->op));
+    for (int d = 0; needs_elem && empty_reduced && d < nd; d++)
+        if (((mask >> d) & 1) && x->sizes[d] == 0)
+            return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s(): Expected reduction dim %d to have non-zero size.",
+                                 reduce_name(a->op), d);
+    /* compute in the output dtype for sums/means, in the input dtype otherwise */
+    bool acc = a->op == TD_OP_SUM || a->op == TD_OP_PROD || a->op == TD_OP_MEAN;
+    inf->compute_dtype = td__compute_dtype(acc ? odt : x->dtype);
+    inf->n_out = two_out ? 2 : 1;
+    if (td_meta_contiguous(&out[0], odt, ond, sizes, st))
+        return st->code;
+    return two_out ? td_meta_contiguous(&out[1], TD_DTYPE_INT64, ond, sizes, st) : TD_CODE_OK;
+}
+
+/* ---- matmul ---- */
+
+static enum td_code matmul_dims_err(const struct td_meta *x, const struct td_meta *y, struct td_status *st)
+{
+    int64_t xr = x->ndim >= 2 ? x->sizes[x->ndim - 2] : 1, xc = x->sizes[x->ndim - 1];
+    int64_t yr = y->ndim >= 2 ? y->sizes[y->ndim - 2] : y->sizes[0], yc = y->ndim >= 2 ? y->sizes[y->ndim - 1] : 1;
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
+                         (long long)xr, (long long)xc, (long long)yr, (long long)yc);
+}
+
+enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                              struct td_status *st)
+{
+    if (td__need_inputs(a, 2, 2, st))
+        return st->code;
+    const struct td_meta *x = a->in[0], *y = a->in[1];
+    if (a->op == TD_OP_MM && (x->ndim != 2 || y->ndim != 2))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s must be a matrix", x->ndim != 2 ? "self" : "mat2");
+    if (a->op == TD_OP_BMM && (x->ndim != 3 || y->ndim != 3))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "batch%d must be a 3D tensor", x->ndim != 3 ? 1 : 2);
+    if (x->ndim == 0 || y->ndim == 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "both arguments to matmul need to be at least 1D, but they are %dD and %dD",
+                             x->ndim, y->ndim);
+    if (x->dtype != y->dtype)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "expected scalar type %s but found %s", td_dtype_torch_name(x->dtype),
+                             td_dtype_torch_name(y->dtype));
+    if (x->dtype == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+    int64_t k_x = x->sizes[x->ndim - 1], k_y = y->ndim >= 2 ? y->sizes[y->ndim - 2] : y->sizes[0];
+    if (x->ndim == 1 && y->ndim == 1 && k_x != k_y)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have the "
+                             "same number of elements, but got %lld and %lld elements respectively",
+                             (long long)k_x, (long long)k_y, (long long)k_x, (long long)k_y);
+    if (k_x != k_y)
+        return matmul_dims_err(x, y, st);
+    if (a->op == TD_OP_BMM && x->sizes[0] != y->sizes[0])
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "batch1 and batch2 must have same number of batches, got %lld and %lld",
+                             (long long)x->sizes[0], (long long)y->sizes[0]);
+    /* batch dims broadcast; a 1-D operand contributes no batch and no row/col */
+    struct td_meta bx = *x, by = *y;
+    bx.ndim = x->ndim > 2 ? x->ndim - 2 : 0;
+    by.ndim = y->ndim > 2 ? y->ndim - 2 : 0;
+    int64_t sizes[TD_MAX_DIMS];
+    int nd = bx.ndim;
+    memcpy(sizes, bx.sizes, sizeof(int64_t) * nd);
+    if (td__broadcast(sizes, &nd, &by, st))
+        return st->code;
+    if (x->ndim >= 2)
+        sizes[nd++] = x->sizes[x->ndim - 2];
+    if (y->ndim >= 2)
+        sizes[nd++] = y->sizes[y->ndim - 1];
+    inf->n_out = 1;
+    inf->compute_dtype = td__compute_dtype(x->dtype);
+    return td_meta_contiguous(out, x->dtype, nd, sizes, st);
+}
