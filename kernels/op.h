@@ -30,6 +30,8 @@ enum td_family {
     TD_FAM_MOVE, TD_FAM_RANDOM,
     /* Householder and LDL building blocks (geqrf, orgqr, ormqr, sytrf, sytrs) */
     TD_FAM_LAPACK,
+    /* discrete Fourier transforms over a set of dims (FFTW) */
+    TD_FAM_FFT,
 };
 
 enum td_op {

@@ -92,4 +92,4 @@ from ._apifill_lapack import *  # geqrf, orgqr, ormqr; linalg.householder_produc
 from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import special  # noqa: E402
-from . import backends, cuda, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.testing)
+from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)
