@@ -18,6 +18,8 @@ say = $(if $(V),,@printf '  %-7s %s\n' $(1) $(2);)
 
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -llapacke
+# FFTW 3 (Debian libfftw3-dev) for torch.fft: double and single precision (kernels/cpu/fft.c)
+FFTW_LIBS := -lfftw3 -lfftw3f
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
 	-I$(BUILD)/gen $(OPENBLAS_CFLAGS)
@@ -41,7 +43,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['include'])" 2>/dev/null)
 PY_DIR := $(BUILD)/python/tensord
-PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py)
+PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py client_py/tensord/*/*/*.py)
 
 DAEMON := $(BUILD)/tensord
 DAEMON_ASAN := $(BUILD)/asan/tensord
@@ -84,9 +86,9 @@ PB_ASAN := $(BUILD)/asan/gen/tensord.pb-c.o
 
 # ---- daemon (jemalloc in release; ASan brings its own allocator)
 $(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
-	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
 $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
-	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
 # ---- libtensord and its C example
 $(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
@@ -112,13 +114,13 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
 # the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
 $(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
 
 VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session
 valgrind: $(VALGRIND_CHECKS)
@@ -139,7 +141,7 @@ $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	$(call say,CC-FUZZ,$<)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BIN): tests/fuzz/fuzz_records.c $(call obj,fuzz/obj,$(FUZZ_SRC))
 	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
-		$(OPENBLAS_LIBS) $(SYS_LIBS)
+		$(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -31,6 +31,8 @@ enum td_family {
     /* LAPACK's packed factor forms: Householder reflectors + tau (geqrf, orgqr, ormqr) and
      * LDL^T with sytrf pivots (ldl_factor, ldl_solve) */
     TD_FAM_LINALG_PACKED,
+    /* discrete Fourier transforms over a set of dims (FFTW) */
+    TD_FAM_FFT,
 };
 
 enum td_op {

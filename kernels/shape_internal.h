@@ -63,6 +63,9 @@ enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, s
 /* shape_linalg_packed.c: the LINALG_PACKED family (geqrf, orgqr, ormqr, ldl_factor, ldl_solve) */
 enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                      struct td_status *st);
+/* shape_fft.c: the FFT family (fft_c2c, fft_r2c, fft_c2r) */
+enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                           struct td_status *st);
 
 /* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with
  * PyTorch's message) and VIEW_AS_REAL / VIEW_AS_COMPLEX (out starts as a copy of input 0) */

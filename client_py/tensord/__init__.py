@@ -8,10 +8,11 @@ private daemon for this process (see _daemon.py).
 from . import _C
 from . import _ops
 from ._dtype import (dtype, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
-                     complex64, complex128, get_default_dtype, set_default_dtype, DTYPES as _DTYPES)
+                     complex64, complex128, get_default_dtype, set_default_dtype, finfo, iinfo, DTYPES as _DTYPES)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
 from ._size import Size, device
-from ._tensor import Tensor
+from ._tensor import (Tensor, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,
+                      ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from ._ops_py import return_types
 from ._ops_py import (
     add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, pow, remainder,
@@ -91,3 +92,4 @@ from ._apifill_lapack import *  # geqrf, orgqr, ormqr; linalg.householder_produc
 from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import special  # noqa: E402
+from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)

@@ -133,3 +133,79 @@ def complex_scalar_result(t, v):
     if d.is_floating_point:
         return d.to_complex()
     return default_complex()
+
+
+# ---- torch.finfo / torch.iinfo: machine limits of the floating-point and integer dtypes
+# (bits, eps, max, min, tiny, smallest_normal, resolution) for float32/64/16: numpy's
+# finfo; bfloat16: 8 exponent bits, 7 mantissa bits, as torch reports; a complex dtype
+# reports its real counterpart.
+_BF16 = {"bits": 16, "eps": 2.0 ** -7, "max": float.fromhex("0x1.fep127"), "tiny": 2.0 ** -126, "resolution": 0.01}
+
+
+def _fmt(v):
+    return "%g" % v
+
+
+class finfo:
+    """Machine limits of a floating-point dtype (torch.finfo)."""
+
+    __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+
+    def __init__(self, type=None):  # noqa: A002  (torch's argument name)
+        d = _default[0] if type is None else type
+        if not isinstance(d, dtype):
+            raise TypeError("finfo(): argument 'type' (position 1) must be torch.dtype, not %s"
+                            % builtins.type(d).__name__)
+        if not (d.is_floating_point or d.is_complex):
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        d = d.to_real()
+        if d is bfloat16:
+            lim = _BF16
+        else:
+            f = _np.finfo(d._np)
+            lim = {"bits": f.bits, "eps": float(f.eps), "max": float(f.max), "tiny": float(f.tiny),
+                   "resolution": 10.0 ** -builtins.int(f.precision)}
+        self.bits, self.eps, self.max, self.tiny = lim["bits"], lim["eps"], lim["max"], lim["tiny"]
+        self.min, self.smallest_normal, self.resolution, self.dtype = -self.max, self.tiny, lim["resolution"], d._name
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self):
+        return "finfo(resolution=%s, min=%s, max=%s, eps=%s, smallest_normal=%s, tiny=%s, dtype=%s)" % (
+            _fmt(self.resolution), _fmt(self.min), _fmt(self.max), _fmt(self.eps), _fmt(self.smallest_normal),
+            _fmt(self.tiny), self.dtype)
+
+    __str__ = __repr__
+
+
+class iinfo:
+    """Machine limits of an integer dtype (torch.iinfo)."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, type):  # noqa: A002
+        if not isinstance(type, dtype):
+            raise TypeError("iinfo(): argument 'type' (position 1) must be torch.dtype, not %s"
+                            % builtins.type(type).__name__)
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if type.is_floating_point or type.is_complex:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        i = _np.iinfo(type._np)
+        self.bits, self.max, self.min, self.dtype = i.bits, builtins.int(i.max), builtins.int(i.min), type._name
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self):
+        return "iinfo(min=%s, max=%s, dtype=%s)" % (_fmt(self.min), _fmt(self.max), self.dtype)
+
+    __str__ = __repr__

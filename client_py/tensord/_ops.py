@@ -187,6 +187,9 @@ LDL_SOLVE = 183
 POISSON = 184
 BINOMIAL = 185
 SET_NUM_THREADS = 186
+FFT_C2C = 187
+FFT_R2C = 188
+FFT_C2R = 189
 
 NAMES = (
     "none",
@@ -376,4 +379,7 @@ NAMES = (
     "poisson",
     "binomial",
     "set_num_threads",
+    "fft_c2c",
+    "fft_r2c",
+    "fft_c2r",
 )

@@ -58,10 +58,48 @@ def _contiguous_strides(sizes):
     return strides
 
 
+def _legacy_new(dt, args, device):
+    """torch.Tensor(...) and the legacy constructors (FloatTensor, ...) as torch 1.13:
+    no argument: an empty 1-d tensor; ints or a torch.Size: uninitialized of that shape;
+    a tensor: that tensor (an alias; a legacy type checks its dtype); data: a copy."""
+    from ._creation import empty, tensor
+    from ._size import Size
+    check_device(device)
+    want = dt or get_default_dtype()
+    if not args:
+        return empty(0, dtype=want)
+    if len(args) == 1 and isinstance(args[0], TB):
+        if dt is not None and args[0].dtype is not dt:
+            raise TypeError("expected %s (got %s)" % (dt, args[0].dtype))
+        return F.alias(args[0])
+    if builtins.all(isinstance(a, builtins.int) and not isinstance(a, builtins.bool) for a in args) or \
+            (len(args) == 1 and isinstance(args[0], Size)):
+        sizes = tuple(args[0]) if isinstance(args[0], Size) else args
+        for s in sizes:
+            if s < 0:
+                raise RuntimeError("Trying to create tensor with negative dimension %d: %s" % (s, list(sizes)))
+        return empty(sizes, dtype=want)
+    if len(args) == 1:
+        data = args[0]
+        if isinstance(data, (builtins.str, builtins.bytes)):
+            raise TypeError("new(): invalid data type '%s'" % type(data).__name__)
+        if isinstance(data, (builtins.float, builtins.complex, builtins.bool)) or not hasattr(data, "__len__"):
+            raise TypeError("new(): data must be a sequence (got %s)" % type(data).__name__)
+        return tensor(data, dtype=want)
+    raise TypeError("new() received an invalid combination of arguments - got (%s)"
+                    % ", ".join(type(a).__name__ for a in args))
+
+
 class Tensor(TB):
-    """A tensor living in the tensord daemon."""
+    """A tensor living in the tensord daemon.
+
+    Tensor(...) constructs as torch 1.13's torch.Tensor (see _legacy_new); tensors
+    are otherwise made by tensord's functions (tensor, zeros, ...)."""
 
     __slots__ = ()
+
+    def __new__(cls, *args, device=None):
+        return _legacy_new(None, args, device)
     __array_priority__ = 1000
     requires_grad = False
     grad = None
@@ -239,6 +277,8 @@ class Tensor(TB):
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
             return "torch." + _TYPE_NAMES[self.dtype]
+        if isinstance(dtype, _LegacyType):
+            dtype = dtype.dtype
         if isinstance(dtype, str):
             for d, n in _TYPE_NAMES.items():
                 if dtype in ("torch." + n, n):
@@ -605,6 +645,31 @@ class Tensor(TB):
     add_ = _C.fast_binary(O.ADD, F.INPLACE, True, add_)
     sub_ = subtract_ = _C.fast_binary(O.SUB, F.INPLACE, True, sub_)
     div_ = divide_ = _C.fast_binary(O.DIV, F.INPLACE, False, div_)
+
+
+class _LegacyType(type):
+    """The metaclass of the legacy tensor types: FloatTensor(...) constructs a float32
+    tensor as Tensor(...) does, and isinstance(t, FloatTensor) checks t's dtype (as torch's
+    tensortype; they are not subclasses of Tensor)."""
+
+    def __call__(cls, *args, device=None):
+        return _legacy_new(cls.dtype, args, device)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
+
+    def __repr__(cls):
+        return "<class 'torch.%s'>" % cls.__name__
+
+
+def _legacy_type(dt):
+    name = _TYPE_NAMES[dt]
+    return _LegacyType(name, (), {"dtype": dt, "is_cuda": False, "is_sparse": False, "__module__": "torch",
+                                  "__doc__": "torch 1.13's legacy %s: a %s tensor." % (name, dt)})
+
+
+FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor, CharTensor, \
+    ByteTensor, BoolTensor = (_legacy_type(d) for d in _TYPE_NAMES)
 
 
 def _rebuild(arr, dtname):

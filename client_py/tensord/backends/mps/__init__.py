@@ -1,0 +1,9 @@
+"""tensord.backends.mps (torch.backends.mps): Apple's Metal Performance Shaders is not used by tensord."""
+
+
+def is_available():
+    return False
+
+
+def is_built():
+    return False
