@@ -1,6 +1,6 @@
 """Complex tensors: view_as_real/view_as_complex, real/imag views, conj, angle, complex(),
 polar(), and the Tensor methods that go with them.  Complex Python scalars in operators
-and factories are handled where those live (_ops_py.binary, _creation.full, ...).
+and factories are handled where those live (_records.binary, _creation.full, ...).
 
 real/imag are views (selects on view_as_real), as in torch.  conj() returns a conjugated
 copy (torch returns a lazy conjugate view whose is_conj() is True; tensord has no conj bit,
@@ -11,8 +11,8 @@ import builtins
 import math as _math
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from . import _tensor as _T
 from ._dtype import complex64, complex128
 from ._tensor import Tensor

@@ -10,8 +10,8 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import int64
 
 TB = _C.TensorBase

@@ -4,8 +4,8 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from . import _indexing, _printing
 from ._dtype import DTYPES, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     dtype as _dtype_cls, get_default_dtype

@@ -7,7 +7,7 @@ import builtins
 import sys as _sys
 
 from . import _C
-from . import _ops_py as F
+from . import _records as F
 from ._tensor import Tensor
 
 TB = _C.TensorBase
