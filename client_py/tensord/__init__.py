@@ -79,7 +79,9 @@ def result_type(tensor1, tensor2):
 
 
 # ---- the function areas: each module attaches its functions here and its methods to Tensor ----
-from ._shape import *  # shape, data movement, random, dtype control, interop (also tensord.nn)
+from ._shape import *  # shape and data movement: split/chunk, flip/roll, repeat, broadcasting, diag, tril/triu, stacking
+from ._random import *  # random sampling: Generator, seeds, in-place distributions, normal, bernoulli, multinomial
+from ._interop import *  # dtype control and interop: promote_types, result_type, can_cast, dlpack
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
 from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
@@ -99,4 +101,5 @@ from ._linalg_householder import *  # geqrf, orgqr, ormqr; linalg.householder_pr
 from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import special  # noqa: E402
+from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)

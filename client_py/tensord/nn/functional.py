@@ -9,6 +9,8 @@ import builtins
 from .. import _C
 from .. import _op_numbers as O
 from .. import _records as F
+from .. import _distance as D
+from .._distance import hardshrink, pdist, pairwise_distance, cosine_similarity  # noqa: F401  (torch's top-level ones)
 
 TB = _C.TensorBase
 
@@ -128,13 +130,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def threshold(input, threshold, value, inplace=False):
-    from .. import _distance as D
     return D.threshold_(input, threshold, value) if inplace else D.threshold(input, threshold, value)
 
 
 def threshold_(input, threshold, value):
-    from .. import _distance as D
     return D.threshold_(input, threshold, value)
 
 
-# hardshrink, pdist, pairwise_distance, cosine_similarity: set here by _distance (the top-level functions)
