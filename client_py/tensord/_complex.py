@@ -153,30 +153,5 @@ def _conj_physical_(self):
 Tensor.conj_physical_ = _conj_physical_
 Tensor.cfloat = lambda self: F.cast(self, complex64)
 Tensor.cdouble = lambda self: F.cast(self, complex128)
-Tensor.is_complex = lambda self: self.dtype.is_complex
 _T._TYPE_NAMES.update({complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"})
 
-
-def _real_value(self, ctype):
-    if self.numel() != 1:
-        raise ValueError("only one element tensors can be converted to Python scalars")
-    v = self.item()
-    if isinstance(v, builtins.complex):
-        if v.imag != 0:
-            raise RuntimeError("value cannot be converted to type %s without overflow" % ctype)
-        v = v.real
-    return v
-
-
-Tensor.__int__ = lambda self: builtins.int(_real_value(self, "int64_t"))
-Tensor.__float__ = lambda self: builtins.float(_real_value(self, "double"))
-_index0 = Tensor.__index__
-
-
-def _index(self):
-    if self.dtype.is_complex:
-        raise TypeError("only integer tensors of a single element can be converted to an index")
-    return _index0(self)
-
-
-Tensor.__index__ = _index

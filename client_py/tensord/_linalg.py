@@ -1287,7 +1287,5 @@ _METHODS = {
 }
 for _n, _f in _METHODS.items():
     setattr(Tensor, _n, _f)
-Tensor.mH = property(_mH)
-Tensor.adjoint = _mH
 
 from . import linalg  # noqa: E402  (the namespace module; it imports from this one)

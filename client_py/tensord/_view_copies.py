@@ -19,12 +19,6 @@ _export = F.exporter(globals(), __all__)
 
 # ---------------------------------------------------------------- conjugate transposes
 
-def _mT(self):
-    if self.ndim == 1:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
-    return F.transpose(self, -2, -1) if self.ndim else F.alias(self)
-
-
 def _mH(self, what="tensor.mH"):
     if self.ndim == 1:
         raise RuntimeError("%s is only supported on matrices or batches of matrices. Got 1-D tensor." % what)
@@ -44,7 +38,6 @@ def adjoint(input):
     return _mH(input, "tensor.adjoint()")
 
 
-Tensor.mT = property(_mT)
 Tensor.mH = property(_mH)
 Tensor.H = property(_H)
 _export("adjoint", adjoint)
