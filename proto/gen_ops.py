@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """gen_ops.py - expand proto/ops.def into the generated parts of other files.
 
-Writes the OpKind enum block of proto/tensord.proto and client_py/tensord/_ops.py
+Writes the OpKind enum block of proto/tensord.proto and client_py/tensord/_op_numbers.py
 (op numbers and names for the Python package).  Stdlib only.  With --check, exits 1
 when a generated file is stale instead of writing it (make check-gen).
 """
@@ -50,7 +50,7 @@ def main():
     rows = read_rows()
     targets = {
         os.path.join(HERE, "tensord.proto"): proto_text(rows),
-        os.path.join(ROOT, "client_py", "tensord", "_ops.py"): py_text(rows),
+        os.path.join(ROOT, "client_py", "tensord", "_op_numbers.py"): py_text(rows),
     }
     stale = []
     for path, text in targets.items():

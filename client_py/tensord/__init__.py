@@ -6,15 +6,15 @@ The first op connects to $TENSORD_ADDRESS, else the default socket, else starts 
 private daemon for this process (see _daemon.py).
 """
 from . import _C
-from . import _ops
+from . import _op_numbers
 from ._dtype import (dtype, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
                      complex64, complex128, get_default_dtype, set_default_dtype, finfo, iinfo, DTYPES as _DTYPES)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
 from ._size import Size, device
 from ._tensor import (Tensor, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,
                       ShortTensor, CharTensor, ByteTensor, BoolTensor)
-from ._ops_py import return_types
-from ._ops_py import (
+from ._records import return_types
+from ._records import (
     add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, pow, remainder,
     maximum, minimum, eq, ne, lt, le, gt, ge, not_equal, less, less_equal, greater, greater_equal,
     logical_and, logical_or, logical_xor, logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
@@ -79,17 +79,27 @@ def result_type(tensor1, tensor2):
 
 
 # ---- the function areas: each module attaches its functions here and its methods to Tensor ----
-from ._shape import *  # shape, data movement, random, dtype control, interop (also tensord.nn)
+from ._shape import *  # shape and data movement: split/chunk, flip/roll, repeat, broadcasting, diag, tril/triu, stacking
+from ._random import *  # random sampling: Generator, seeds, in-place distributions, normal, bernoulli, multinomial
+from ._interop import *  # dtype control and interop: promote_types, result_type, can_cast, dlpack
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
 from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
 from ._complex import *  # complex dtypes: view_as_real/complex, real/imag, conj, angle, complex, polar
-from ._apifill import *  # composed functions (fmax, cov, quantile, scatter_reduce, windows, ...)
-from ._apifill_linalg import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
-from ._apifill_copy import *  # H/mH/adjoint, *_copy views, unsafe splits, grad mode, removed linalg
-from ._apifill_dist import *  # pdist, pairwise_distance, cosine_similarity, threshold, hardshrink, norms
-from ._apifill_lapack import *  # geqrf, orgqr, ormqr; linalg.householder_product, ldl_factor(_ex), ldl_solve
+from ._pointwise import *  # pointwise math composed (fmax, gcd, sinc, ldexp, frexp, nextafter, ...), trace, diff
+from ._factories import *  # logspace, range, tril/triu_indices, vander, block_diag, frombuffer, windows
+from ._runtime import *  # get/set_num_threads, get/set_num_interop_threads, set_flush_denormal, typename
+from ._tensor_utils import *  # fill, zero_, clamp_min_/clamp_max_, split_with_sizes, detach, new, share_memory_
+from ._statistics import *  # cdist, dist, cov, corrcoef, combinations, trapezoid, quantile, histogram, renorm
+from ._scatter import *  # scatter_reduce, index_reduce, *_scatter, fill_diagonal_
+from ._linalg_lu import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
+from ._view_copies import *  # H/mH/mT/adjoint, *_copy views, unsafe splits, in-place aliases
+from ._grad_mode import *  # no_grad, enable_grad, set_grad_enabled, inference_mode, is_inference, is_neg
+from ._linalg_utils import *  # torch 1.13's removed linalg functions (eig, lstsq, solve, matrix_rank), symeig
+from ._distance import *  # pdist, pairwise_distance, cosine_similarity, threshold, hardshrink, norms
+from ._linalg_householder import *  # geqrf, orgqr, ormqr; linalg.householder_product, ldl_factor(_ex), ldl_solve
 from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import special  # noqa: E402
+from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)

@@ -16,10 +16,10 @@ import builtins
 import numpy as _np
 
 from . import _C, _known
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import DTYPES
-from ._ops_py import TB, _op1, _check_tensor, _type_error, index_int, is_scalar, wrap_dim, INPLACE
+from ._records import TB, _op1, _check_tensor, _type_error, index_int, is_scalar, wrap_dim, INPLACE
 
 _INT64, _INT32, _UINT8, _BOOL = DTYPES[4], DTYPES[5], DTYPES[8], DTYPES[9]
 _FLOAT64 = DTYPES[1]

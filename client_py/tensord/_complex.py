@@ -1,6 +1,6 @@
 """Complex tensors: view_as_real/view_as_complex, real/imag views, conj, angle, complex(),
 polar(), and the Tensor methods that go with them.  Complex Python scalars in operators
-and factories are handled where those live (_ops_py.binary, _creation.full, ...).
+and factories are handled where those live (_records.binary, _creation.full, ...).
 
 real/imag are views (selects on view_as_real), as in torch.  conj() returns a conjugated
 copy (torch returns a lazy conjugate view whose is_conj() is True; tensord has no conj bit,
@@ -11,8 +11,8 @@ import builtins
 import math as _math
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from . import _tensor as _T
 from ._dtype import complex64, complex128
 from ._tensor import Tensor
@@ -153,30 +153,5 @@ def _conj_physical_(self):
 Tensor.conj_physical_ = _conj_physical_
 Tensor.cfloat = lambda self: F.cast(self, complex64)
 Tensor.cdouble = lambda self: F.cast(self, complex128)
-Tensor.is_complex = lambda self: self.dtype.is_complex
 _T._TYPE_NAMES.update({complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"})
 
-
-def _real_value(self, ctype):
-    if self.numel() != 1:
-        raise ValueError("only one element tensors can be converted to Python scalars")
-    v = self.item()
-    if isinstance(v, builtins.complex):
-        if v.imag != 0:
-            raise RuntimeError("value cannot be converted to type %s without overflow" % ctype)
-        v = v.real
-    return v
-
-
-Tensor.__int__ = lambda self: builtins.int(_real_value(self, "int64_t"))
-Tensor.__float__ = lambda self: builtins.float(_real_value(self, "double"))
-_index0 = Tensor.__index__
-
-
-def _index(self):
-    if self.dtype.is_complex:
-        raise TypeError("only integer tensors of a single element can be converted to an index")
-    return _index0(self)
-
-
-Tensor.__index__ = _index

@@ -7,10 +7,10 @@ import struct as _struct
 import numpy as _np
 
 from . import _C, _daemon, _known
-from . import _ops as O
+from . import _op_numbers as O
 from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
     get_default_dtype, default_complex
-from ._ops_py import TB, index_int, is_scalar, is_complex_scalar, scalar_words, sizes_arg, cast, _op1, _out, \
+from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_words, sizes_arg, cast, _op1, _out, \
     complex_fill_value
 from ._size import check_device
 

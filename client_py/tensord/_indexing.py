@@ -6,8 +6,8 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _ops as O
-from ._ops_py import TB, alias, copy_, fill_, is_scalar, index_int
+from . import _op_numbers as O
+from ._records import TB, alias, copy_, fill_, is_scalar, index_int
 
 _END = (1 << 63) - 1
 

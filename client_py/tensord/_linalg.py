@@ -17,8 +17,8 @@ return complex tensors.  No autograd yet.
 import builtins
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import DTYPES
 from ._tensor import Tensor
 
@@ -1287,7 +1287,5 @@ _METHODS = {
 }
 for _n, _f in _METHODS.items():
     setattr(Tensor, _n, _f)
-Tensor.mH = property(_mH)
-Tensor.adjoint = _mH
 
 from . import linalg  # noqa: E402  (the namespace module; it imports from this one)

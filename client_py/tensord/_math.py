@@ -6,8 +6,8 @@ the package __init__, which re-exports __all__; methods are attached to Tensor b
 import builtins
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import DTYPES, check_dtype, get_default_dtype
 from ._tensor import Tensor
 

@@ -15,8 +15,8 @@ import os as _os
 
 from . import _C, _known, _daemon
 from . import _creation as _cr
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     check_dtype, get_default_dtype
 

@@ -10,8 +10,8 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._dtype import int64
 
 TB = _C.TensorBase
@@ -636,13 +636,3 @@ def _attach():
 
 
 _attach()
-
-
-# the random and interop modules of this area are exported through this one import
-from ._random import *  # noqa: E402,F401,F403
-from ._random import __all__ as _random_all  # noqa: E402
-from ._interop import *  # noqa: E402,F401,F403
-from ._interop import __all__ as _interop_all  # noqa: E402
-from . import nn  # noqa: E402,F401
-
-__all__ += _random_all + _interop_all + ["nn"]

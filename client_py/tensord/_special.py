@@ -10,7 +10,7 @@ import sys as _sys
 from fractions import Fraction as _Fr
 
 from . import _C
-from . import _ops_py as F
+from . import _records as F
 from ._dtype import DTYPES, get_default_dtype
 from ._tensor import Tensor
 

@@ -4,8 +4,8 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from . import _indexing, _printing
 from ._dtype import DTYPES, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     dtype as _dtype_cls, get_default_dtype
@@ -129,7 +129,9 @@ class Tensor(TB):
 
     @property
     def mT(self):
-        return F.transpose(self, -2, -1)
+        if self.ndim == 1:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        return F.transpose(self, -2, -1) if self.ndim else F.alias(self)
 
     @property
     def layout(self):
@@ -159,7 +161,7 @@ class Tensor(TB):
         return self.dtype.is_floating_point
 
     def is_complex(self):
-        return False
+        return self.dtype.is_complex
 
     # ---- conversions
     def item(self):
@@ -191,17 +193,27 @@ class Tensor(TB):
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return builtins.bool(self.item())
 
+    def _real_value(self, ctype):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        v = self.item()
+        if isinstance(v, builtins.complex):
+            if v.imag != 0:
+                raise RuntimeError("value cannot be converted to type %s without overflow" % ctype)
+            v = v.real
+        return v
+
     def __int__(self):
-        return builtins.int(self._scalar_value("int"))
+        return builtins.int(self._real_value("int64_t"))
 
     def __float__(self):
-        return builtins.float(self._scalar_value("float"))
+        return builtins.float(self._real_value("double"))
 
     def __complex__(self):
         return complex(self._scalar_value("complex"))
 
     def __index__(self):
-        if self.numel() != 1 or self.dtype.is_floating_point or self.dtype is bool_:
+        if self.numel() != 1 or self.dtype.is_floating_point or self.dtype.is_complex or self.dtype is bool_:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
 

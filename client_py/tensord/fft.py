@@ -10,8 +10,8 @@ scaling mode.  fftfreq/rfftfreq/fftshift/ifftshift are compositions, as in torch
 import builtins
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 from ._complex import conj
 from ._creation import arange, zeros
 from ._dtype import dtype as _dtype_cls, get_default_dtype

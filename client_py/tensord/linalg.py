@@ -14,7 +14,7 @@ geev does (unit 2-norm, largest component real).  Eigenvector and singular-vecto
 are LAPACK's and may differ from another library's by a unit factor per column.
 """
 from . import _linalg as _L
-from ._ops_py import matmul  # noqa: F401  (torch.linalg.matmul)
+from ._records import matmul  # noqa: F401  (torch.linalg.matmul)
 
 LinAlgError = _L.LinAlgError
 inv, inv_ex, solve, solve_ex, det = _L.inv, _L.inv_ex, _L.solve, _L.solve_ex, _L.det
@@ -27,7 +27,7 @@ lstsq, pinv, matrix_rank = _L.lstsq, _L.pinv, _L.matrix_rank
 matrix_norm, vector_norm, norm, cond = _L.matrix_norm, _L.vector_norm, _L.norm, _L.cond
 matrix_power, multi_dot, vecdot = _L.matrix_power, _L.multi_dot, _L.vecdot
 cross = _L._linalg_cross
-from . import _apifill_linalg as _A  # noqa: E402  (LU family, triangular solves, matrix_exp, ...)
+from . import _linalg_lu as _A  # noqa: E402  (LU family, triangular solves, matrix_exp, ...)
 lu_factor, lu_factor_ex, lu, lu_solve = _A.lu_factor, _A.lu_factor_ex, _A._linalg_lu, _A._linalg_lu_solve
 solve_triangular, matrix_exp, vander, diagonal = _A.solve_triangular, _A.matrix_exp, _A._linalg_vander, \
     _A._linalg_diagonal

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 import tensord._C as _C
-from tensord import _ops as O
+from tensord import _op_numbers as O
 
 METHOD = "/tensord.v1.Tensord/Session"
 

@@ -6,7 +6,7 @@ import builtins
 import math
 import warnings
 
-from .. import _ops_py as F
+from .. import _records as F
 
 __all__ = ["softmax", "log_softmax", "softmin", "relu", "relu_", "relu6", "sigmoid", "tanh", "gelu", "silu",
            "elu", "elu_", "leaky_relu", "leaky_relu_", "softplus", "logsigmoid", "hardtanh", "hardtanh_",

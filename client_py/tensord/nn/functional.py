@@ -1,14 +1,16 @@
 """tensord.nn.functional: pad (constant, reflect, replicate, circular), dropout, and the
 stateless tensor functions of _activation.py (softmax, activations, one_hot, ...), and the
 top-level functions torch also exposes here (threshold, hardshrink, pdist,
-pairwise_distance, cosine_similarity; from _apifill_dist).
+pairwise_distance, cosine_similarity; from _distance).
 
 All are compositions of existing ops (no kernels of their own)."""
 import builtins
 
 from .. import _C
-from .. import _ops as O
-from .. import _ops_py as F
+from .. import _op_numbers as O
+from .. import _records as F
+from .. import _distance as D
+from .._distance import hardshrink, pdist, pairwise_distance, cosine_similarity  # noqa: F401  (torch's top-level ones)
 
 TB = _C.TensorBase
 
@@ -128,13 +130,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def threshold(input, threshold, value, inplace=False):
-    from .. import _apifill_dist as D
     return D.threshold_(input, threshold, value) if inplace else D.threshold(input, threshold, value)
 
 
 def threshold_(input, threshold, value):
-    from .. import _apifill_dist as D
     return D.threshold_(input, threshold, value)
 
 
-# hardshrink, pdist, pairwise_distance, cosine_similarity: set here by _apifill_dist (the top-level functions)

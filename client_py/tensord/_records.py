@@ -1,4 +1,4 @@
-"""Functional ops: turn Python arguments into op records (numbers in _ops, attribute
+"""Functional ops: turn Python arguments into op records (numbers in _op_numbers, attribute
 layouts in proto/td_record.h).  Shape/dtype inference and most error messages come
 from the C meta layer through _C.op; only argument normalization lives here."""
 import builtins
@@ -7,7 +7,7 @@ import math as _math
 import numpy as _np
 
 from . import _C
-from . import _ops as O
+from . import _op_numbers as O
 from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
 
 TB = _C.TensorBase

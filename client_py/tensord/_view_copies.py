@@ -1,16 +1,11 @@
-"""Conjugate transposes (H mH mT adjoint), the *_copy
-variants of view functions and the unsafe_* splits, a few in-place aliases and top-level
-spellings of methods, grad-mode state, process knobs, and torch 1.13's removed linear
-algebra functions with their own errors (symeig still works, with its warning).
-
-All of it composes existing ops; no kernel.  Imported by the package __init__, which
-re-exports __all__; methods are attached to Tensor by _export."""
+"""Conjugate transposes (H mH mT adjoint), the *_copy variants of view functions and the
+unsafe_* splits, and a few in-place aliases and top-level spellings of methods.  All of it
+composes existing view ops; no kernel."""
 import builtins
 import sys as _sys
-import warnings as _warnings
 
 from . import _C
-from . import _ops_py as F
+from . import _records as F
 from ._tensor import Tensor
 
 TB = _C.TensorBase
@@ -23,12 +18,6 @@ _export = F.exporter(globals(), __all__)
 
 
 # ---------------------------------------------------------------- conjugate transposes
-
-def _mT(self):
-    if self.ndim == 1:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
-    return F.transpose(self, -2, -1) if self.ndim else F.alias(self)
-
 
 def _mH(self, what="tensor.mH"):
     if self.ndim == 1:
@@ -49,105 +38,10 @@ def adjoint(input):
     return _mH(input, "tensor.adjoint()")
 
 
-Tensor.mT = property(_mT)
 Tensor.mH = property(_mH)
 Tensor.H = property(_H)
 _export("adjoint", adjoint)
 
-
-# ---------------------------------------------------------------- predicates and modes
-
-def is_neg(input):
-    _check(input, "is_neg")
-    return False  # tensord has no lazy negation views
-
-
-_export("is_neg", is_neg)
-Tensor.is_cpu = property(lambda self: True)
-
-
-def is_inference(input):
-    """False: tensord does not tag tensors made under inference_mode (there is no autograd to opt out of)."""
-    _check(input, "is_inference")
-    return False
-
-
-_export("is_inference", is_inference)
-
-_grad = {"enabled": True, "inference": False}
-
-
-def is_grad_enabled():
-    return _grad["enabled"]
-
-
-def is_inference_mode_enabled():
-    return _grad["inference"]
-
-
-class _GradMode:
-    """A context manager and decorator that sets the grad mode for its extent, as torch's
-    grad-mode classes do.  tensord records no autograd graph yet, so only the state
-    that is_grad_enabled()/is_inference_mode_enabled() report changes."""
-    _target = None
-
-    def _set(self):
-        return {"enabled": self._target}
-
-    def __enter__(self):
-        self._prev = dict(_grad)
-        _grad.update(self._set())
-        return None
-
-    def __exit__(self, *exc):
-        _grad.update(self._prev)
-        return False
-
-    def __call__(self, fn):
-        def wrapped(*a, **k):
-            with self.__class__(*self._args):
-                return fn(*a, **k)
-        wrapped.__name__, wrapped.__qualname__, wrapped.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
-        return wrapped
-
-    def clone(self):
-        return self.__class__(*self._args)
-
-
-class no_grad(_GradMode):
-    _target, _args = False, ()
-
-
-class enable_grad(_GradMode):
-    _target, _args = True, ()
-
-
-class set_grad_enabled(_GradMode):
-    """Sets the mode at once (usable as a plain call), and restores it at the end of a with block."""
-
-    def __init__(self, mode):
-        if not isinstance(mode, builtins.bool):
-            raise TypeError("enabled must be a bool (got %s)" % type(mode).__name__)
-        self._prev = dict(_grad)
-        self._args = (mode,)
-        _grad["enabled"] = mode
-
-    def __enter__(self):
-        return None
-
-
-class inference_mode(_GradMode):
-    def __init__(self, mode=True):
-        self._args = (mode,)
-
-    def _set(self):
-        m = builtins.bool(self._args[0])
-        return {"enabled": not m, "inference": m}
-
-
-for _n in ("is_grad_enabled", "is_inference_mode_enabled", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode"):
-    _export(_n, globals()[_n], method=False)
 
 
 # ---------------------------------------------------------------- in-place aliases, top-level spellings
@@ -352,98 +246,4 @@ def unbind_copy(input, dim=0, *, out=None):
 
 
 for _n in ("split_copy", "split_with_sizes_copy", "unbind_copy"):
-    _export(_n, globals()[_n], method=False)
-
-
-# ---------------------------------------------------------------- removed in torch 1.13 (symeig still works)
-
-def _removed(name, msg):
-    def f(*args, **kw):
-        raise RuntimeError(msg)
-    f.__name__ = f.__qualname__ = name
-    return f
-
-
-_GONE = "This function was deprecated since version 1.9 and is now removed."
-for _n, _m in (("eig", _GONE + " Please use the `torch.linalg.eig` function instead."),
-               ("solve", _GONE + " Please use the `torch.linalg.solve` function instead."),
-               ("lstsq", str((_GONE, "Please use the `torch.linalg.lstsq` function instead."))),
-               ("matrix_rank", str((_GONE, "Please use the `torch.linalg.matrix_rank` function instead.")))):
-    _export(_n, _removed(_n, _m), method=_n != "matrix_rank")
-
-_SYMEIG_WARNING = (
-    "torch.symeig is deprecated in favor of torch.linalg.eigh and will be removed in a future PyTorch release.\n"
-    "The default behavior has changed from using the upper triangular portion of the matrix by default to using "
-    "the lower triangular portion.\nL, _ = torch.symeig(A, upper=upper)\nshould be replaced with\n"
-    "L = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\nand\nL, V = torch.symeig(A, eigenvectors=True)\n"
-    "should be replaced with\nL, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
-_warned = set()
-
-
-def symeig(input, eigenvectors=False, upper=True, *, out=None):
-    """torch 1.13's deprecated symeig: linalg.eigh on the chosen triangle, warning once per process."""
-    _check(input, "symeig")
-    if "symeig" not in _warned:
-        _warned.add("symeig")
-        _warnings.warn(_SYMEIG_WARNING, UserWarning, stacklevel=2)
-    uplo = "U" if upper else "L"
-    try:
-        if eigenvectors:
-            w, v = _T.linalg.eigh(input, UPLO=uplo)
-        else:
-            w = _T.linalg.eigvalsh(input, UPLO=uplo)
-            v = _T.empty((0,), dtype=input.dtype)
-    except RuntimeError as e:  # torch 1.13 names its own kernel in these messages
-        m = str(e).replace("linalg.eigh:", "linalg.symeig:").replace('"linalg_eigh_cpu"', '"symeig_cpu"')
-        raise type(e)(m) from None
-    return F._outs(F.return_types.symeig(w, v), out, "symeig")
-
-
-F.structseq("symeig", ("eigenvalues", "eigenvectors"))
-_export("symeig", symeig)
-
-
-# ---------------------------------------------------------------- process knobs
-
-def set_flush_denormal(mode):
-    """torch answers whether this CPU can flush denormals (x86 with SSE3: True) and sets the
-    mode for its own threads.  tensord computes in the daemon, whose floating-point mode
-    this does not change; it answers as torch does on x86-64."""
-    if not isinstance(mode, builtins.bool):
-        raise TypeError("set_flush_denormal(): argument 'mode' (position 1) must be bool, not %s"
-                        % type(mode).__name__)
-    return True
-
-
-_interop = {"n": 1}
-
-
-def get_num_interop_threads():
-    """What was set (1 by default): the daemon sizes its own thread pool."""
-    return _interop["n"]
-
-
-def set_num_interop_threads(num):
-    """Accepted and reported back by get_num_interop_threads; the daemon sizes its own pool."""
-    n = F.index_int(num)
-    if n <= 0:
-        raise RuntimeError("set_num_interop_threads expects a positive integer")
-    _interop["n"] = n
-
-
-def typename(o):
-    """torch.typename: o.type() for tensors ('torch.FloatTensor'), else module.qualname as torch spells it."""
-    if isinstance(o, TB):
-        return o.type()
-    module = ""
-    if getattr(o, "__module__", None) not in (None, "builtins", "__builtin__"):
-        module = o.__module__ + "."
-    if hasattr(o, "__qualname__"):
-        return module + o.__qualname__
-    if hasattr(o, "__name__"):
-        return module + o.__name__
-    return module + o.__class__.__name__
-
-
-for _n in ("set_flush_denormal", "get_num_interop_threads", "set_num_interop_threads", "typename"):
     _export(_n, globals()[_n], method=False)

@@ -7,8 +7,8 @@ import builtins
 import sys as _sys
 
 from . import _C
-from . import _ops as O
-from . import _ops_py as F
+from . import _op_numbers as O
+from . import _records as F
 
 TB = _C.TensorBase
 _T = _sys.modules[__name__.rpartition(".")[0]]

@@ -7,7 +7,7 @@ import builtins
 import sys as _sys
 
 from . import _C
-from . import _ops_py as F
+from . import _records as F
 from ._tensor import Tensor
 
 TB = _C.TensorBase
@@ -161,8 +161,3 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 for _n in ("pdist", "pairwise_distance", "cosine_similarity"):
     _export(_n, globals()[_n], method=False)
-
-from .nn import functional as _nnf  # noqa: E402  (torch exposes these there too)
-
-for _n in ("hardshrink", "pdist", "pairwise_distance", "cosine_similarity"):
-    setattr(_nnf, _n, globals()[_n])

@@ -11,7 +11,7 @@ import math as _math
 import sys as _sys
 
 from . import _C
-from . import _ops_py as F
+from . import _records as F
 from ._dtype import DTYPES
 from ._tensor import Tensor
 
@@ -22,6 +22,11 @@ _LA_DTYPES = (_F32, _F64, _C64, _C128)
 _T = _sys.modules[__name__.rpartition(".")[0]]
 
 __all__ = ["matrix_exp", "lu", "lu_unpack", "lu_solve", "triangular_solve"]
+
+for _n, _f in (("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
+               ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")),
+               ("_lu_with_info", ("LU", "pivots", "info")), ("triangular_solve", ("solution", "cloned_coefficient"))):
+    F.structseq(_n, _f)
 
 
 def _float_mat(A, fname, arg="A"):

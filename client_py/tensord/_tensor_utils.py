@@ -1,0 +1,140 @@
+"""Small tensor utilities composed from existing ops: fill/fill_/zero_, clamp_min_/clamp_max_,
+split_with_sizes, detach, sum_to_size, Tensor.new, is_shared/share_memory_."""
+import builtins
+import sys as _sys
+
+
+from . import _C
+from . import _records as F
+from ._dtype import DTYPES
+from ._tensor import Tensor
+
+TB = _C.TensorBase
+_F32, _F64, _F16, _BF16, _I64, _I32, _I16, _I8, _U8, _BOOL = (DTYPES[i] for i in builtins.range(10))
+_INTS = (_U8, _I8, _I16, _I32, _I64)
+_T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
+
+__all__ = []
+
+_rs = F.number_minus
+_check = F._check_tensor
+_export = F.exporter(globals(), __all__)
+
+# ---------------------------------------------------------------- small tensor utilities
+
+def fill(input, value):
+    _check(input, "fill")
+    return F.fill_(_T.empty_like(input), value)
+
+
+def fill_(input, value):
+    _check(input, "fill_")
+    return F.fill_(input, value)
+
+
+def zero_(input):
+    _check(input, "zero_")
+    return F.fill_(input, 0)
+
+
+_export("fill", fill, method=False)
+_export("fill_", fill_, method=False)
+_export("zero_", zero_, method=False)
+
+
+def clamp_min_(input, min):
+    return F.clamp_(input, min=min)
+
+
+def clamp_max_(input, max):
+    return F.clamp_(input, max=max)
+
+
+_export("clamp_min_", clamp_min_)
+_export("clamp_max_", clamp_max_)
+for _n, _o in (("greater_", "gt_"), ("less_", "lt_"), ("greater_equal_", "ge_"), ("less_equal_", "le_")):
+    _export(_n, getattr(Tensor, _o), function=False)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    _check(input, "split_with_sizes")
+    sizes = [F.index_int(s) for s in split_sizes]
+    d = F.wrap_dim(dim, input.ndim)
+    n = input.shape[d]
+    if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
+        raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
+                           "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+    out, start = [], 0
+    for s in sizes:
+        out.append(F.narrow(input, d, start, s))
+        start += s
+    return tuple(out)
+
+
+_export("split_with_sizes", split_with_sizes)
+
+
+def detach(input):
+    """A view sharing storage with input (tensord has no autograd graph to detach from yet)."""
+    _check(input, "detach")
+    return F.alias(input)
+
+
+_export("detach", detach, method=False)
+
+
+def sum_to_size(self, *size):
+    s = F.sizes_arg(size, "sum_to_size", "size")
+    shape = list(self.shape)
+    lead = len(shape) - len(s)
+    ok = lead >= 0 and builtins.all(t == 1 or t == shape[lead + i] for i, t in enumerate(s))
+    if not ok:
+        raise RuntimeError("size {%s} is not expandable to size {%s}." % (list(s), shape))
+    dims = list(builtins.range(lead)) + [lead + i for i, t in enumerate(s) if t == 1 and shape[lead + i] != 1]
+    r = _T.sum(self, dims, keepdim=True) if dims else self
+    return F.reshape(r, tuple(s)) if lead or dims else self
+
+
+_export("sum_to_size", sum_to_size, function=False)
+
+
+_CNAME = {_F32: "float", _F64: "double", _F16: "c10::Half", _BF16: "c10::BFloat16", _I64: "long int", _I32: "int",
+          _I16: "short int", _I8: "signed char", _U8: "unsigned char", _BOOL: "bool"}
+
+
+def _opts(dt):
+    return ("dtype=%s, device=cpu, layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
+            "memory_format=(nullopt)" % _CNAME[dt])
+
+
+def new(self, *args, **kw):
+    """Legacy Tensor.new: new(*sizes) is uninitialized, new(sequence) holds the data, new(tensor)
+    views it; all with self's dtype."""
+    dt = self.dtype
+    if len(args) == 1 and isinstance(args[0], TB):
+        if args[0].dtype is not dt:
+            raise TypeError("expected TensorOptions(%s) (got TensorOptions(%s))" % (_opts(dt), _opts(args[0].dtype)))
+        return F.alias(args[0])
+    if len(args) == 1 and isinstance(args[0], (list, tuple)) and not isinstance(args[0], _T.Size):
+        return _T.tensor(args[0], dtype=dt)
+    if not args:
+        return _T.empty((0,), dtype=dt)
+    return _T.empty(*args, dtype=dt)
+
+
+_export("new", new, function=False)
+
+
+def is_shared(self):
+    """Every tensord tensor lives in the daemon, shared by whoever holds its handle; this reports
+    torch's answer for process-private CPU tensors (False)."""
+    return False
+
+
+def share_memory_(self):
+    """A no-op: tensord tensors already live outside the process (in the daemon)."""
+    return self
+
+
+_export("is_shared", is_shared, function=False)
+_export("share_memory_", share_memory_, function=False)
