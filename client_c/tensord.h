@@ -25,6 +25,7 @@
 #include "../kernels/meta.h"
 #include "../proto/td_address.h"
 #include "../proto/td_stats.h"
+#include "td_ops.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,17 +4,17 @@
 #include <math.h>
 
 const char *const td_dtype_names[TD_DTYPE_COUNT] = {
-#define X(E, n, c, s, k) #n,
+#define X(E, n, c, s, k, t) #n,
     TD_DTYPE_MAP(X)
 #undef X
 };
 const uint8_t td_dtype_sizes[TD_DTYPE_COUNT] = {
-#define X(E, n, c, s, k) s,
+#define X(E, n, c, s, k, t) s,
     TD_DTYPE_MAP(X)
 #undef X
 };
 const uint8_t td_dtype_kinds[TD_DTYPE_COUNT] = {
-#define X(E, n, c, s, k) k,
+#define X(E, n, c, s, k, t) k,
     TD_DTYPE_MAP(X)
 #undef X
 };
@@ -22,12 +22,9 @@ const uint8_t td_dtype_kinds[TD_DTYPE_COUNT] = {
 const char *td_dtype_torch_name(enum td_dtype d)
 {
     static const char *const names[TD_DTYPE_COUNT] = {
-        [TD_DTYPE_FLOAT32] = "Float", [TD_DTYPE_FLOAT64] = "Double",
-        [TD_DTYPE_FLOAT16] = "Half",  [TD_DTYPE_BFLOAT16] = "BFloat16",
-        [TD_DTYPE_INT64] = "Long",    [TD_DTYPE_INT32] = "Int",
-        [TD_DTYPE_INT16] = "Short",   [TD_DTYPE_INT8] = "Char",
-        [TD_DTYPE_UINT8] = "Byte",    [TD_DTYPE_BOOL] = "Bool",
-        [TD_DTYPE_COMPLEX64] = "ComplexFloat", [TD_DTYPE_COMPLEX128] = "ComplexDouble",
+#define X(E, n, c, s, k, t) #t,
+        TD_DTYPE_MAP(X)
+#undef X
     };
     return td_dtype_valid(d) ? names[d] : "?";
 }

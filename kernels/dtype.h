@@ -14,23 +14,24 @@
 #include <stdint.h>
 #include <string.h>
 
-/* X(ENUM, name, ctype, size, kind) — kind: 0 bool, 1 integer, 2 floating, 3 complex */
-#define TD_DTYPE_MAP(X)                              \
-    X(FLOAT32, float32, float, 4, 2)                 \
-    X(FLOAT64, float64, double, 8, 2)                \
-    X(FLOAT16, float16, uint16_t, 2, 2)              \
-    X(BFLOAT16, bfloat16, uint16_t, 2, 2)            \
-    X(INT64, int64, int64_t, 8, 1)                   \
-    X(INT32, int32, int32_t, 4, 1)                   \
-    X(INT16, int16, int16_t, 2, 1)                   \
-    X(INT8, int8, int8_t, 1, 1)                      \
-    X(UINT8, uint8, uint8_t, 1, 1)                   \
-    X(BOOL, bool, bool, 1, 0)                        \
-    X(COMPLEX64, complex64, float _Complex, 8, 3)    \
-    X(COMPLEX128, complex128, double _Complex, 16, 3)
+/* X(ENUM, name, ctype, size, kind, torch's name) — kind: 0 bool, 1 integer, 2 floating,
+ * 3 complex.  proto/gen_ops.py reads this table for the Python package's dtypes. */
+#define TD_DTYPE_MAP(X)                                             \
+    X(FLOAT32, float32, float, 4, 2, Float)                         \
+    X(FLOAT64, float64, double, 8, 2, Double)                       \
+    X(FLOAT16, float16, uint16_t, 2, 2, Half)                       \
+    X(BFLOAT16, bfloat16, uint16_t, 2, 2, BFloat16)                 \
+    X(INT64, int64, int64_t, 8, 1, Long)                            \
+    X(INT32, int32, int32_t, 4, 1, Int)                             \
+    X(INT16, int16, int16_t, 2, 1, Short)                           \
+    X(INT8, int8, int8_t, 1, 1, Char)                               \
+    X(UINT8, uint8, uint8_t, 1, 1, Byte)                            \
+    X(BOOL, bool, bool, 1, 0, Bool)                                 \
+    X(COMPLEX64, complex64, float _Complex, 8, 3, ComplexFloat)     \
+    X(COMPLEX128, complex128, double _Complex, 16, 3, ComplexDouble)
 
 enum td_dtype {
-#define X(E, n, c, s, k) TD_DTYPE_##E,
+#define X(E, n, c, s, k, t) TD_DTYPE_##E,
     TD_DTYPE_MAP(X)
 #undef X
     TD_DTYPE_COUNT

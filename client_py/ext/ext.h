@@ -49,10 +49,17 @@ static inline int td_ext_check(PyObject *o)
     return ((TensorObject *)o)->epoch == td_ext_epoch ? 0 : td_ext_tensor_stale((TensorObject *)o);
 }
 
-/* fastcall.c: fast_binary(opnum, flags, takes_alpha, fallback), the C entry point of
- * torch.add/sub/mul/div and their methods in front of their Python functions. */
-extern PyTypeObject FastBinary_Type;
-PyObject *td_ext_fast_binary(PyObject *self, PyObject *args);
+/* ops.c: records op from Python arguments parsed by its schema (proto/ops.args), flags
+ * TD_RF_* added; fname NULL is the fast paths' try mode (NULL, maybe with an exception
+ * to clear, whenever the arguments are not plain; nothing recorded). */
+PyObject *td_ext_op_call(enum td_op op, const char *fname, unsigned flags, PyObject *const *args, size_t nargsf,
+                         PyObject *kwnames);
+/* ops.c: the module tensord._C.ops, one entry point per op */
+PyObject *td_ext_ops_module(void);
+/* fast.c: fast(opnum, fallback, inplace=False), a C entry point in front of a Python
+ * function (torch.add, Tensor.sum, ...) */
+extern PyTypeObject FastOp_Type;
+PyObject *td_ext_fast(PyObject *self, PyObject *args);
 
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);

@@ -537,8 +537,7 @@ static PyMethodDef methods[] = {
     {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},
     {"scalar", m_scalar, METH_O, "scalar(v) -> (kind, bits)"},
     {"op", (PyCFunction)(void (*)(void))m_op, METH_FASTCALL, "op(opnum, inputs, attrs, flags=0) -> tuple"},
-    {"fast_binary", td_ext_fast_binary, METH_VARARGS,
-     "fast_binary(opnum, flags, takes_alpha, fallback) -> a C fast path in front of fallback"},
+    {"fast", td_ext_fast, METH_VARARGS, "fast(opnum, fallback, inplace=False) -> a C fast path in front of fallback"},
     {"check", (PyCFunction)(void (*)(void))m_check, METH_FASTCALL,
      "check(opnum, inputs, attrs, flags=0): raise op()'s argument error, record nothing"},
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
@@ -557,7 +556,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_C", "tensord C exte
 
 PyMODINIT_FUNC PyInit__C(void)
 {
-    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastBinary_Type) < 0)
+    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastOp_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)
@@ -569,6 +568,12 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     PyModule_AddIntConstant(m, "MAX_DIMS", TD_MAX_DIMS);
+    PyObject *ops = td_ext_ops_module();
+    if (!ops || PyModule_AddObject(m, "ops", ops) < 0) {
+        Py_XDECREF(ops);
+        Py_DECREF(m);
+        return NULL;
+    }
     pthread_atfork(NULL, NULL, after_fork_child);
     return m;
 }

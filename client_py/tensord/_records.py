@@ -293,14 +293,14 @@ def div_(self, other, *, rounding_mode=None):
     return binary(O.DIV, self, other, "div_", (_round_mode(rounding_mode),), inplace=True)
 
 
-# the hot spellings go straight to C (ext/fastcall.c) in front of the functions above
-add = _C.fast_binary(O.ADD, 0, True, add)
-sub = subtract = _C.fast_binary(O.SUB, 0, True, sub)
-mul = multiply = _C.fast_binary(O.MUL, 0, False, mul)
-div = divide = _C.fast_binary(O.DIV, 0, False, div)
-add_ = _C.fast_binary(O.ADD, INPLACE, True, add_)
-sub_ = _C.fast_binary(O.SUB, INPLACE, True, sub_)
-div_ = _C.fast_binary(O.DIV, INPLACE, False, div_)
+# the hot spellings go straight to C (ext/fast.c) in front of the functions above
+add = _C.fast(O.ADD, add)
+sub = subtract = _C.fast(O.SUB, sub)
+mul = multiply = _C.fast(O.MUL, mul)
+div = divide = _C.fast(O.DIV, div)
+add_ = _C.fast(O.ADD, add_, True)
+sub_ = _C.fast(O.SUB, sub_, True)
+div_ = _C.fast(O.DIV, div_, True)
 
 
 _RESIZE_WARNING = (

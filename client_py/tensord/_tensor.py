@@ -649,14 +649,14 @@ class Tensor(TB):
             r = r * std + mean
         return F.copy_(self, r)
 
-    # the hot spellings go straight to C (ext/fastcall.c) in front of the methods above
-    add = _C.fast_binary(O.ADD, 0, True, add)
-    sub = subtract = _C.fast_binary(O.SUB, 0, True, sub)
-    mul = multiply = _C.fast_binary(O.MUL, 0, False, mul)
-    div = divide = _C.fast_binary(O.DIV, 0, False, div)
-    add_ = _C.fast_binary(O.ADD, F.INPLACE, True, add_)
-    sub_ = subtract_ = _C.fast_binary(O.SUB, F.INPLACE, True, sub_)
-    div_ = divide_ = _C.fast_binary(O.DIV, F.INPLACE, False, div_)
+    # the hot spellings go straight to C (ext/fast.c) in front of the methods above
+    add = _C.fast(O.ADD, add)
+    sub = subtract = _C.fast(O.SUB, sub)
+    mul = multiply = _C.fast(O.MUL, mul)
+    div = divide = _C.fast(O.DIV, div)
+    add_ = _C.fast(O.ADD, add_, True)
+    sub_ = subtract_ = _C.fast(O.SUB, sub_, True)
+    div_ = divide_ = _C.fast(O.DIV, div_, True)
 
 
 class _LegacyType(type):
@@ -714,5 +714,5 @@ def _mk_inplace(name, opn, tail):
 
 for _n, (_o, _tail) in F.BINARY_INPLACE.items():
     setattr(Tensor, _n, _mk_inplace(_n, _o, _tail))
-Tensor.mul_ = Tensor.multiply_ = _C.fast_binary(O.MUL, F.INPLACE, False, Tensor.mul_)
+Tensor.mul_ = Tensor.multiply_ = _C.fast(O.MUL, Tensor.mul_, True)
 Tensor.not_equal_ = Tensor.ne_
