@@ -3,13 +3,15 @@
  * arguments by the schema of proto/ops.args (td_op_schemas, generated) with keywords,
  * defaults and kind conversions in C, then recording it through td_op_values.
  *
- *   ops.<name>(inputs..., attrs..., *, inplace=False, out=None)
+ *   ops.<name>(inputs..., attrs..., *, inplace=False, out=None, check=False)
  *
  * Inputs are positional tensors (an operand may be a Python scalar instead; a scalar
  * first operand sets TD_RF_SCALAR_LHS), attributes follow positionally or by name.
  * Returns the op's result: its one output, a tuple of several, None for none; with
  * inplace=True the first input; with out= the out tensor(s), or None (nothing recorded)
- * when out= is not of the result's exact sizes and dtype (the caller resizes).
+ * when out= is not of the result's exact sizes and dtype (the caller resizes).  With
+ * check=True it records nothing and returns None, or raises the error recording would
+ * (the meta layer's: a value check made first defers to the op's own argument errors).
  *
  * The same parser serves the fast paths (fast.c) in "try" mode (no fname): anything it
  * would not take exactly as the Python function does makes it give up, recording nothing.
@@ -28,7 +30,7 @@ struct parse {
     PyObject *obj[MAX_ARGS];
     PyObject *const *rest; /* TD_ARG_TENSORS: the positional tail */
     Py_ssize_t n_rest;
-    PyObject *out, *inplace;
+    PyObject *out, *inplace, *check;
     const struct td_t *in[TD_MAX_INPUTS];
     int n_in;
     unsigned flags;
@@ -85,6 +87,10 @@ static int place_keywords(struct parse *p, PyObject *const *kwvals, PyObject *kw
         }
         if (!strcmp(name, "inplace")) {
             p->inplace = kwvals[j];
+            continue;
+        }
+        if (!strcmp(name, "check")) {
+            p->check = kwvals[j];
             continue;
         }
         int i = 0;
@@ -424,6 +430,28 @@ static PyObject *result(struct parse *p, enum td_op op, PyObject *self, const st
     return res;
 }
 
+/* check=True: the meta layer's verdict on these arguments, recording nothing. */
+static PyObject *check_only(struct parse *p, enum td_op op)
+{
+    int64_t w[255];
+    struct td_status st = TD_STATUS_INIT;
+    int n = td_op_pack(op, p->val, p->s->n_args - p->s->n_inputs, w, 255, &st);
+    if (n < 0)
+        return td_ext_raise(&st);
+    const struct td_meta *metas[TD_MAX_INPUTS];
+    for (int i = 0; i < p->n_in; i++)
+        metas[i] = &p->in[i]->m;
+    struct td_op_args oa = {
+        .op = (uint16_t)op, .flags = (uint8_t)p->flags, .n_in = (uint16_t)p->n_in, .in = metas,
+        .attrs = w, .n_attr = (uint32_t)n, .default_float = TD_DTYPE_FLOAT32,
+    };
+    struct td_meta om[TD_MAX_OUTPUTS];
+    struct td_infer inf;
+    if (td_meta_infer(&oa, om, &inf, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
 PyObject *td_ext_op_call(enum td_op op, const char *fname, unsigned flags, PyObject *const *args, size_t nargsf,
                          PyObject *kwnames)
 {
@@ -436,6 +464,11 @@ PyObject *td_ext_op_call(enum td_op op, const char *fname, unsigned flags, PyObj
     }
     if (parse_all(&p, args, nargsf, kwnames, store))
         return NULL;
+    if (p.check && !try_mode) {
+        int t = PyObject_IsTrue(p.check);
+        if (t)
+            return t < 0 ? NULL : check_only(&p, op);
+    }
     td_client_t *c = td_ext_get_client();
     if (!c) {
         if (try_mode)
