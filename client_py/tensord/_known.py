@@ -55,11 +55,12 @@ def range_error(vals, size, wrap, exc, fmt):
     return None if v is None else exc(fmt % v if "%d" in fmt else fmt)
 
 
-def raise_before(err, opnum, inputs, attrs, flags=0):
-    """Raises err, a value error found before recording op(opnum, ...) — unless the op's
-    arguments are themselves wrong: torch checks those first, so that error wins."""
+def raise_before(err, entry, *args, **kw):
+    """Raises err, a value error found before recording entry(*args, **kw) (a _C.ops entry)
+    — unless the op's arguments are themselves wrong: torch checks those first, so that
+    error wins."""
     if err is not None:
-        _C.check(opnum, inputs, attrs, flags)
+        entry(*args, check=True, **kw)
         raise err
 
 

@@ -368,7 +368,7 @@ def rsub(input, other, *, alpha=1):
                            "`logical_xor()` operator instead.")
     if isinstance(other, TB):
         return _T.sub(other, input, alpha=alpha)
-    F._alpha_words(input, other, alpha, "rsub")
+    F._alpha(input, other, alpha, "rsub")
     a = input if alpha == 1 else _T.mul(input, alpha)
     return _T.add(_T.neg(a), other)
 

@@ -1,6 +1,6 @@
-"""Functional ops: turn Python arguments into op records (numbers in _op_numbers, attribute
-layouts in proto/td_record.h).  Shape/dtype inference and most error messages come
-from the C meta layer through _C.op; only argument normalization lives here."""
+"""Functional ops: turn Python arguments into op records through the _C.ops entry points
+(arguments named by proto/ops.args, packed in C).  Shape/dtype inference and most error
+messages come from the C meta layer; only argument normalization lives here."""
 import builtins
 import math as _math
 
@@ -8,6 +8,7 @@ import numpy as _np
 
 from . import _C
 from . import _op_numbers as O
+from ._C import ops
 from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
 
 TB = _C.TensorBase
@@ -15,14 +16,6 @@ INPLACE = 1
 SCALAR_LHS = 2
 OUT = 4  # TD_RF_OUT: the inputs end with out= tensors the op writes into
 _NUMBER = (builtins.bool, builtins.int, builtins.float)
-
-
-def _op(n, ins, attrs, flags=0):
-    return _C.op(n, ins, attrs, flags)
-
-
-def _op1(n, ins, attrs=()):
-    return _C.op(n, ins, attrs, 0)[0]
 
 
 def is_scalar(v):
@@ -50,12 +43,12 @@ def _pyscalar(v):
     raise TypeError
 
 
-def scalar_words(v, fname="", arg="other", pos=2):
-    """The two attribute words of a scalar; a non-scalar is torch's TypeError."""
+def scalar_arg(v, fname="", arg="other", pos=2):
+    """A real scalar argument as a Python number; a non-scalar is torch's TypeError."""
     if isinstance(v, _NUMBER):
-        return _C.scalar(v)
+        return v
     if isinstance(v, (_np.bool_, _np.integer, _np.floating)):
-        return _C.scalar(v.item())
+        return v.item()
     raise TypeError("%s(): argument '%s' (position %d) must be Number, not %s"
                     % (fname, arg, pos, type(v).__name__))
 
@@ -75,7 +68,7 @@ def exporter(namespace, names):
 
 def number_minus(s, t):
     """s - t for a Python number s."""
-    return binary(O.SUB, s, t, "sub", scalar_lhs_ok=True)
+    return binary(ops.sub, s, t, "sub", scalar_lhs_ok=True)
 
 
 def _type_error(fname, arg, pos, v, want="Tensor"):
@@ -110,29 +103,27 @@ def wrap_dim(d, nd):
 
 # ---------------------------------------------------------------- binary ops
 
-def binary(opn, a, b, fname, attrs_tail=(), inplace=False, scalar_lhs_ok=False, out=None):
+def binary(entry, a, b, fname, inplace=False, scalar_lhs_ok=False, out=None, **attrs):
+    """entry (a binary _C.ops entry) on a and b, either of which may be a Python scalar
+    (the left one only when scalar_lhs_ok); attrs: the op's named attributes."""
     if isinstance(a, TB) and is_complex_scalar(b):
         b = _complex_operand(a, b)
     elif scalar_lhs_ok and isinstance(b, TB) and is_complex_scalar(a):
         a = _complex_operand(b, a)
     if isinstance(a, TB):
-        if isinstance(b, TB):
-            ins, attrs, flags = (a, b), [0, 0], 0
-        elif is_scalar(b):
-            ins, attrs, flags = (a,), list(_C.scalar(_pyscalar(b))), 0
-        else:
-            raise _type_error(fname, "other", 2, b)
+        if not isinstance(b, TB):
+            if not is_scalar(b):
+                raise _type_error(fname, "other", 2, b)
+            b = _pyscalar(b)
     elif scalar_lhs_ok and is_scalar(a) and isinstance(b, TB):
-        ins, attrs, flags = (b,), list(_C.scalar(_pyscalar(a))), SCALAR_LHS
+        a = _pyscalar(a)
     else:
         raise _type_error(fname, "input", 1, a)
-    attrs.extend(attrs_tail)
     if inplace:
-        _C.op(opn, ins, attrs, flags | INPLACE)
-        return a
+        return entry(a, b, inplace=True, **attrs)
     if out is not None:
-        return _into(opn, ins, attrs, flags, out, fname)
-    return _C.op(opn, ins, attrs, flags)[0]
+        return _into(entry, (a, b), attrs, out, fname)
+    return entry(a, b, **attrs)
 
 
 def _is_float_operand(v):
@@ -141,9 +132,10 @@ def _is_float_operand(v):
     return isinstance(v, (builtins.float, _np.floating))
 
 
-def _alpha_words(a, b, alpha, fname):
+def _alpha(a, b, alpha, fname):
+    """alpha= as the record takes it: None for 1 (no multiply), else the checked number."""
     if alpha is None or (alpha == 1 and isinstance(alpha, builtins.int) and not isinstance(alpha, builtins.bool)):
-        return ()
+        return None
     if not is_scalar(alpha):
         raise TypeError("%s(): argument 'alpha' must be Number, not %s" % (fname, type(alpha).__name__))
     if isinstance(alpha, (builtins.float, _np.floating)) and not (_is_float_operand(a) or _is_float_operand(b)):
@@ -152,7 +144,7 @@ def _alpha_words(a, b, alpha, fname):
         is_bool = lambda v: (isinstance(v, TB) and v.dtype is DTYPES[9]) or isinstance(v, (builtins.bool, _np.bool_))
         if not (is_bool(a) and is_bool(b)):
             raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    return tuple(_C.scalar(_pyscalar(alpha)))
+    return _pyscalar(alpha)
 
 
 def _complex_alpha(a, b, alpha):
@@ -165,8 +157,8 @@ def _complex_alpha(a, b, alpha):
 
 def add(input, other, *, alpha=1, out=None):
     if is_complex_scalar(alpha):
-        return _out(binary(O.ADD, input, _complex_alpha(input, other, alpha), "add"), out)
-    return binary(O.ADD, input, other, "add", _alpha_words(input, other, alpha, "add"), out=out)
+        return _out(binary(ops.add, input, _complex_alpha(input, other, alpha), "add"), out)
+    return binary(ops.add, input, other, "add", out=out, alpha=_alpha(input, other, alpha, "add"))
 
 
 _SUB_BOOL_MSG = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
@@ -183,8 +175,8 @@ def sub(input, other, *, alpha=1, out=None):
     _no_bool_scalar(other)
     _no_bool_scalar(input)
     if is_complex_scalar(alpha):
-        return _out(binary(O.SUB, input, _complex_alpha(input, other, alpha), "sub"), out)
-    return binary(O.SUB, input, other, "sub", _alpha_words(input, other, alpha, "sub"), out=out)
+        return _out(binary(ops.sub, input, _complex_alpha(input, other, alpha), "sub"), out)
+    return binary(ops.sub, input, other, "sub", out=out, alpha=_alpha(input, other, alpha, "sub"))
 
 
 subtract = sub
@@ -192,105 +184,101 @@ subtract = sub
 
 def add_(self, other, *, alpha=1):
     if is_complex_scalar(alpha):
-        return binary(O.ADD, self, _complex_alpha(self, other, alpha), "add_", inplace=True)
-    return binary(O.ADD, self, other, "add_", _alpha_words(self, other, alpha, "add_"), inplace=True)
+        return binary(ops.add, self, _complex_alpha(self, other, alpha), "add_", inplace=True)
+    return binary(ops.add, self, other, "add_", inplace=True, alpha=_alpha(self, other, alpha, "add_"))
 
 
 def sub_(self, other, *, alpha=1):
     _no_bool_scalar(other)
     if is_complex_scalar(alpha):
-        return binary(O.SUB, self, _complex_alpha(self, other, alpha), "sub_", inplace=True)
-    return binary(O.SUB, self, other, "sub_", _alpha_words(self, other, alpha, "sub_"), inplace=True)
+        return binary(ops.sub, self, _complex_alpha(self, other, alpha), "sub_", inplace=True)
+    return binary(ops.sub, self, other, "sub_", inplace=True, alpha=_alpha(self, other, alpha, "sub_"))
 
 
 def mul(input, other, *, out=None):
-    return binary(O.MUL, input, other, "mul", out=out)
+    return binary(ops.mul, input, other, "mul", out=out)
 
 
 multiply = mul
 
-_ROUND = {None: 0, "trunc": 1, "floor": 2}
-
-
 def _round_mode(m):
-    try:
-        return _ROUND[m]
-    except (KeyError, TypeError):
-        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'" % (m,))
+    if m is None or (isinstance(m, str) and m in ("trunc", "floor")):
+        return m
+    raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'" % (m,))
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    return binary(O.DIV, input, other, "div", (_round_mode(rounding_mode),), out=out)
+    return binary(ops.div, input, other, "div", out=out, rounding_mode=_round_mode(rounding_mode))
 
 
 divide = div
 
 
 def true_divide(input, other, *, out=None):
-    return binary(O.DIV, input, other, "true_divide", (0,), out=out)
+    return binary(ops.div, input, other, "true_divide", out=out)
 
 
 def floor_divide(input, other, *, out=None):
-    return binary(O.DIV, input, other, "floor_divide", (2,), out=out)
+    return binary(ops.div, input, other, "floor_divide", out=out, rounding_mode="floor")
 
 
 def pow(input, exponent, *, out=None):
-    return binary(O.POW, input, exponent, "pow", scalar_lhs_ok=True, out=out)
+    return binary(ops.pow, input, exponent, "pow", scalar_lhs_ok=True, out=out)
 
 
 def remainder(input, other, *, out=None):
-    return binary(O.REMAINDER, input, other, "remainder", scalar_lhs_ok=True, out=out)
+    return binary(ops.remainder, input, other, "remainder", scalar_lhs_ok=True, out=out)
 
 
 def fmod_unsupported(*a, **k):
     raise NotImplementedError("fmod is not implemented by tensord yet")
 
 
-def _binfn(opn, name):
+def _binfn(entry, name):
     def f(input, other, *, out=None):
-        return binary(opn, input, other, name, out=out)
+        return binary(entry, input, other, name, out=out)
     f.__name__ = f.__qualname__ = name
     return f
 
 
-maximum = _binfn(O.MAXIMUM, "maximum")
-minimum = _binfn(O.MINIMUM, "minimum")
-eq = _binfn(O.EQ, "eq")
-ne = _binfn(O.NE, "ne")
-lt = _binfn(O.LT, "lt")
-le = _binfn(O.LE, "le")
-gt = _binfn(O.GT, "gt")
-ge = _binfn(O.GE, "ge")
+maximum = _binfn(ops.maximum, "maximum")
+minimum = _binfn(ops.minimum, "minimum")
+eq = _binfn(ops.eq, "eq")
+ne = _binfn(ops.ne, "ne")
+lt = _binfn(ops.lt, "lt")
+le = _binfn(ops.le, "le")
+gt = _binfn(ops.gt, "gt")
+ge = _binfn(ops.ge, "ge")
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
-logical_and = _binfn(O.LOGICAL_AND, "logical_and")
-logical_or = _binfn(O.LOGICAL_OR, "logical_or")
-logical_xor = _binfn(O.LOGICAL_XOR, "logical_xor")
-bitwise_and = _binfn(O.BITWISE_AND, "bitwise_and")
-bitwise_or = _binfn(O.BITWISE_OR, "bitwise_or")
-bitwise_xor = _binfn(O.BITWISE_XOR, "bitwise_xor")
+logical_and = _binfn(ops.logical_and, "logical_and")
+logical_or = _binfn(ops.logical_or, "logical_or")
+logical_xor = _binfn(ops.logical_xor, "logical_xor")
+bitwise_and = _binfn(ops.bitwise_and, "bitwise_and")
+bitwise_or = _binfn(ops.bitwise_or, "bitwise_or")
+bitwise_xor = _binfn(ops.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_left_shift(input, other, *, out=None):
-    return binary(O.LSHIFT, input, other, "bitwise_left_shift", scalar_lhs_ok=True, out=out)
+    return binary(ops.lshift, input, other, "bitwise_left_shift", scalar_lhs_ok=True, out=out)
 
 
 def bitwise_right_shift(input, other, *, out=None):
-    return binary(O.RSHIFT, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
+    return binary(ops.rshift, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
 
-# name -> (op, attrs tail) for the in-place methods generated in _tensor.py
+# name -> (entry, attributes) for the in-place methods generated in _tensor.py
 BINARY_INPLACE = {
-    "mul_": (O.MUL, ()), "true_divide_": (O.DIV, (0,)), "floor_divide_": (O.DIV, (2,)),
-    "pow_": (O.POW, ()), "remainder_": (O.REMAINDER, ()), "eq_": (O.EQ, ()), "ne_": (O.NE, ()), "lt_": (O.LT, ()),
-    "le_": (O.LE, ()), "gt_": (O.GT, ()), "ge_": (O.GE, ()), "logical_and_": (O.LOGICAL_AND, ()),
-    "logical_or_": (O.LOGICAL_OR, ()), "logical_xor_": (O.LOGICAL_XOR, ()),
-    "bitwise_and_": (O.BITWISE_AND, ()), "bitwise_or_": (O.BITWISE_OR, ()),
-    "bitwise_xor_": (O.BITWISE_XOR, ()), "bitwise_left_shift_": (O.LSHIFT, ()),
-    "bitwise_right_shift_": (O.RSHIFT, ()),
+    "mul_": (ops.mul, {}), "true_divide_": (ops.div, {}), "floor_divide_": (ops.div, {"rounding_mode": "floor"}),
+    "pow_": (ops.pow, {}), "remainder_": (ops.remainder, {}), "eq_": (ops.eq, {}), "ne_": (ops.ne, {}),
+    "lt_": (ops.lt, {}), "le_": (ops.le, {}), "gt_": (ops.gt, {}), "ge_": (ops.ge, {}),
+    "logical_and_": (ops.logical_and, {}), "logical_or_": (ops.logical_or, {}),
+    "logical_xor_": (ops.logical_xor, {}), "bitwise_and_": (ops.bitwise_and, {}),
+    "bitwise_or_": (ops.bitwise_or, {}), "bitwise_xor_": (ops.bitwise_xor, {}),
+    "bitwise_left_shift_": (ops.lshift, {}), "bitwise_right_shift_": (ops.rshift, {}),
 }
 
 
 def div_(self, other, *, rounding_mode=None):
-    return binary(O.DIV, self, other, "div_", (_round_mode(rounding_mode),), inplace=True)
+    return binary(ops.div, self, other, "div_", inplace=True, rounding_mode=_round_mode(rounding_mode))
 
 
 # the hot spellings go straight to C (ext/fast.c) in front of the functions above
@@ -330,20 +318,20 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
         import warnings
         warnings.warn(_RESIZE_WARNING % (list(out.shape), list(r.shape)), UserWarning, stacklevel=stacklevel)
     # a fresh tensor, never r itself: r may be one of the caller's tensors
-    fresh = _op1(O.EMPTY, (), (out.dtype._index, len(r.shape)) + tuple(r.shape))
+    fresh = ops.empty(out.dtype, r.shape)
     copy_(fresh, r)
     _C.swap(out, fresh)
     return out
 
 
-def _into(opn, ins, attrs, flags, out, fname=None, stacklevel=5):
-    """The op with its result written straight into out when out has the result's exact
-    shape and dtype (one record, no temporary; the daemon keeps PyTorch's semantics when
-    out overlaps an input); otherwise computed out of place and stored by _out.
-    stacklevel: frames from _out up to the user's call (user, op, [binary,] _into, _out)."""
-    if isinstance(out, TB) and _C.op(opn, tuple(ins) + (out,), attrs, flags | OUT) is not None:
+def _into(entry, args, attrs, out, fname=None, stacklevel=5):
+    """entry(*args, **attrs) with its result written straight into out when out has the
+    result's exact shape and dtype (one record, no temporary; the daemon keeps PyTorch's
+    semantics when out overlaps an input); otherwise computed out of place and stored by
+    _out.  stacklevel: frames from _out up to the user's call (user, op, [binary,] _into, _out)."""
+    if isinstance(out, TB) and entry(*args, out=out, **attrs) is not None:
         return out
-    return _out(_C.op(opn, ins, attrs, flags)[0], out, fname, stacklevel=stacklevel)
+    return _out(entry(*args, **attrs), out, fname, stacklevel=stacklevel)
 
 
 def _outs(rs, out, fname):
@@ -358,34 +346,28 @@ def _outs(rs, out, fname):
 
 # ---------------------------------------------------------------- unary ops
 
-UNARY = {
-    "neg": O.NEG, "abs": O.ABS, "exp": O.EXP, "log": O.LOG, "log1p": O.LOG1P, "sqrt": O.SQRT,
-    "rsqrt": O.RSQRT, "sin": O.SIN, "cos": O.COS, "tanh": O.TANH, "sigmoid": O.SIGMOID,
-    "relu": O.RELU, "floor": O.FLOOR, "ceil": O.CEIL, "round": O.ROUND, "trunc": O.TRUNC,
-    "sign": O.SIGN, "reciprocal": O.RECIPROCAL, "logical_not": O.LOGICAL_NOT,
-    "bitwise_not": O.BITWISE_NOT,
-}
+UNARY = ("neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "floor",
+         "ceil", "round", "trunc", "sign", "reciprocal", "logical_not", "bitwise_not")
 UNARY_ALIASES = {"negative": "neg", "absolute": "abs", "fix": "trunc"}
 
 
-def _unfn(opn, name):
+def _unfn(entry, name):
     def f(input, *, out=None):
         _check_tensor(input, name)
         if out is not None:
-            return _into(opn, (input,), (), 0, out, name, stacklevel=4)
-        return _C.op(opn, (input,), (), 0)[0]
+            return _into(entry, (input,), {}, out, name, stacklevel=4)
+        return entry(input)
 
     def f_(self):
-        _C.op(opn, (self,), (), INPLACE)
-        return self
+        return entry(self, inplace=True)
     f.__name__ = f.__qualname__ = name
     f_.__name__ = f_.__qualname__ = name + "_"
     return f, f_
 
 
 _g = globals()
-for _n, _o in UNARY.items():
-    _g[_n], _g[_n + "_"] = _unfn(_o, _n)
+for _n in UNARY:
+    _g[_n], _g[_n + "_"] = _unfn(getattr(ops, _n), _n)
 for _a, _n in UNARY_ALIASES.items():
     _g[_a], _g[_a + "_"] = _g[_n], _g[_n + "_"]
 
@@ -394,7 +376,7 @@ def round(input, *, decimals=0, out=None):
     _check_tensor(input, "round")
     if decimals:
         raise NotImplementedError("round(decimals=...) is not implemented by tensord yet")
-    return _out(_op1(O.ROUND, (input,)), out)
+    return _out(ops.round(input), out)
 
 
 # ---------------------------------------------------------------- where / clamp
@@ -418,17 +400,12 @@ def where(condition, input=None, other=None):
         if not (is_scalar(other) or is_complex_scalar(other)):
             raise _type_error("where", "other", 3, other)
         other = _as_0d(other, input)
-    return _op1(O.WHERE, (condition, input, other))
+    return ops.where(condition, input, other)
 
 
 def _clamp_attrs(min, max):
-    a = []
-    for v, name in ((min, "min"), (max, "max")):
-        if v is None:
-            a += [0, 0, 0]
-        else:
-            a += [1] + list(scalar_words(v, "clamp", name, 2))
-    return a
+    return {"has_min": min is not None, "min": 0 if min is None else scalar_arg(min, "clamp", "min", 2),
+            "has_max": max is not None, "max": 0 if max is None else scalar_arg(max, "clamp", "max", 2)}
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -443,15 +420,14 @@ def clamp(input, min=None, max=None, *, out=None):
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         return _out(r, out)
     if out is not None:
-        return _into(O.CLAMP, (input,), _clamp_attrs(min, max), 0, out, "clamp", stacklevel=4)
-    return _op1(O.CLAMP, (input,), _clamp_attrs(min, max))
+        return _into(ops.clamp, (input,), _clamp_attrs(min, max), out, "clamp", stacklevel=4)
+    return ops.clamp(input, **_clamp_attrs(min, max))
 
 
 def clamp_(self, min=None, max=None):
     if isinstance(min, TB) or isinstance(max, TB):
         return copy_(self, clamp(self, min, max))
-    _C.op(O.CLAMP, (self,), _clamp_attrs(min, max), INPLACE)
-    return self
+    return ops.clamp(self, inplace=True, **_clamp_attrs(min, max))
 
 
 clip, clip_ = clamp, clamp_
@@ -488,15 +464,16 @@ def dim_mask(t, dim):
     return 1 << wrap_dim(dim, nd)
 
 
-def _reduce(opn, input, dim, keepdim, dtype=None, flatten=0, name="", out=None):
+def _reduce(entry, input, dim, keepdim, dtype=None, flatten=False, name="", out=None):
     """The reduction; with out, written straight into it when it fits (_into)."""
     _check_tensor(input, name)
     check_dtype(dtype)
-    attrs = [dim_mask(input, dim), builtins.int(builtins.bool(keepdim)), -1 if dtype is None else dtype._index,
-             flatten]
+    if isinstance(dim, (list, tuple)) and len(dim) == 0:
+        dim = None
+    args = (input, dim, builtins.bool(keepdim), dtype, flatten)
     if out is not None:
-        return _into(opn, (input,), attrs, 0, out, name)
-    return _op1(opn, (input,), attrs)
+        return _into(entry, args, {}, out, name)
+    return entry(*args)
 
 
 def _dim_or_dtype(dim, dtype):
@@ -519,12 +496,12 @@ def _same_dtype_out(input, out):
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
     dtype = _out_dtype(dtype, out)
-    return _reduce(O.SUM, input, dim, keepdim, dtype, name="sum", out=out)
+    return _reduce(ops.sum, input, dim, keepdim, dtype, name="sum", out=out)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
-    return _reduce(O.MEAN, input, dim, keepdim, dtype, name="mean", out=out)
+    return _reduce(ops.mean, input, dim, keepdim, dtype, name="mean", out=out)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -532,17 +509,17 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dtype = _out_dtype(dtype, out)
     if dim is not None and isinstance(dim, (list, tuple)):
         raise TypeError("prod(): argument 'dim' (position 2) must be int, not %s" % type(dim).__name__)
-    return _reduce(O.PROD, input, dim, keepdim, dtype, name="prod", out=out)
+    return _reduce(ops.prod, input, dim, keepdim, dtype, name="prod", out=out)
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
-    return _reduce(O.AMAX, input, dim, keepdim, name="amax", out=out)
+    return _reduce(ops.amax, input, dim, keepdim, name="amax", out=out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
-    return _reduce(O.AMIN, input, dim, keepdim, name="amin", out=out)
+    return _reduce(ops.amin, input, dim, keepdim, name="amin", out=out)
 
 
 def _truthy(input):
@@ -553,24 +530,24 @@ def _truthy(input):
 
 def all(input, dim=None, keepdim=False, *, out=None):
     input = _truthy(input)
-    return _reduce(O.ALL, input, dim, keepdim, name="all", out=out)
+    return _reduce(ops.all, input, dim, keepdim, name="all", out=out)
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
     input = _truthy(input)
-    return _reduce(O.ANY, input, dim, keepdim, name="any", out=out)
+    return _reduce(ops.any, input, dim, keepdim, name="any", out=out)
 
 
 def argmax(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _reduce(O.ARGMAX, input, None, keepdim, flatten=1, name="argmax", out=out)
-    return _reduce(O.ARGMAX, input, index_int(dim), keepdim, name="argmax", out=out)
+        return _reduce(ops.argmax, input, None, keepdim, flatten=True, name="argmax", out=out)
+    return _reduce(ops.argmax, input, index_int(dim), keepdim, name="argmax", out=out)
 
 
 def argmin(input, dim=None, keepdim=False, *, out=None):
     if dim is None:
-        return _reduce(O.ARGMIN, input, None, keepdim, flatten=1, name="argmin", out=out)
-    return _reduce(O.ARGMIN, input, index_int(dim), keepdim, name="argmin", out=out)
+        return _reduce(ops.argmin, input, None, keepdim, flatten=True, name="argmin", out=out)
+    return _reduce(ops.argmin, input, index_int(dim), keepdim, name="argmin", out=out)
 
 
 class return_types:
@@ -615,15 +592,13 @@ def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, ot
         if keepdim:
             raise TypeError("%s() received an invalid combination of arguments - got (Tensor, keepdim=bool)" % name)
         try:
-            return _op1(red_op, (input,), [_full_mask(input.ndim), 0, -1, 0])
+            return red_op(input)
         except RuntimeError as e:
             msg = str(e)
             if msg.startswith("a"):  # "amax(): ..." -> "max(): ..."
                 raise RuntimeError(msg[1:]) from None
             raise
-    d = wrap_dim(dim, input.ndim)
-    v, i = _C.op(dim_op, (input,), [1 << d, builtins.int(builtins.bool(keepdim)), -1, 0], 0)
-    return cls(v, i)
+    return cls(*dim_op(input, index_int(dim), builtins.bool(keepdim)))
 
 
 def _minmax_out(name, r, out):
@@ -638,12 +613,12 @@ def _no_complex_all(input, name, dim):
 
 def max(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "max", dim)
-    return _minmax_out("max", _minmax("max", O.AMAX, O.MAX_DIM, return_types.max, maximum, input, dim, keepdim), out)
+    return _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out)
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "min", dim)
-    return _minmax_out("min", _minmax("min", O.AMIN, O.MIN_DIM, return_types.min, minimum, input, dim, keepdim), out)
+    return _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out)
 
 
 # ---------------------------------------------------------------- matmul
@@ -651,19 +626,19 @@ def min(input, dim=None, keepdim=False, *, out=None):
 def matmul(input, other, *, out=None):
     _check_tensor(input, "matmul")
     _check_tensor(other, "matmul", "other", 2)
-    return _op1(O.MATMUL, (input, other)) if out is None else _into(O.MATMUL, (input, other), (), 0, out, "matmul", stacklevel=4)
+    return ops.matmul(input, other) if out is None else _into(ops.matmul, (input, other), {}, out, "matmul", stacklevel=4)
 
 
 def mm(input, mat2, *, out=None):
     _check_tensor(input, "mm")
     _check_tensor(mat2, "mm", "mat2", 2)
-    return _op1(O.MM, (input, mat2)) if out is None else _into(O.MM, (input, mat2), (), 0, out, "mm", stacklevel=4)
+    return ops.mm(input, mat2) if out is None else _into(ops.mm, (input, mat2), {}, out, "mm", stacklevel=4)
 
 
 def bmm(input, mat2, *, out=None):
     _check_tensor(input, "bmm")
     _check_tensor(mat2, "bmm", "mat2", 2)
-    return _op1(O.BMM, (input, mat2)) if out is None else _into(O.BMM, (input, mat2), (), 0, out, "bmm", stacklevel=4)
+    return ops.bmm(input, mat2) if out is None else _into(ops.bmm, (input, mat2), {}, out, "bmm", stacklevel=4)
 
 
 # ---------------------------------------------------------------- views
@@ -689,24 +664,22 @@ def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
         raise NotImplementedError("view(dtype) is not implemented by tensord yet")
     s = sizes_arg(shape, "view")
-    return _op1(O.VIEW, (input,), [len(s)] + s)
+    return ops.view(input, s)
 
 
 def reshape(input, *shape):
     s = sizes_arg(shape, "reshape")
-    attrs = [len(s)] + s
     try:
-        return _op1(O.VIEW, (input,), attrs)
+        return ops.view(input, s)
     except RuntimeError as e:
         if "view size is not compatible" not in str(e):
             raise
-    return _op1(O.VIEW, (_op1(O.CLONE, (input,)),), attrs)
+    return ops.view(ops.clone(input), s)
 
 
 def alias(input):
     """A new tensor object viewing exactly the same elements."""
-    nd = input.ndim
-    return _op1(O.AS_STRIDED, (input,), [nd, input._offset] + list(input.shape) + list(input._strides))
+    return ops.as_strided(input, input._offset, input.shape, input._strides)
 
 
 def as_strided(input, size, stride, storage_offset=None):
@@ -714,16 +687,16 @@ def as_strided(input, size, stride, storage_offset=None):
     off = input._offset if storage_offset is None else builtins.int(storage_offset)
     if len(size) != len(stride):
         raise RuntimeError("mismatch in length of strides and shape")
-    return _op1(O.AS_STRIDED, (input,), [len(size), off] + size + stride)
+    return ops.as_strided(input, off, size, stride)
 
 
 def permute(input, *dims):
     d = sizes_arg(dims, "permute", "dims")
-    return _op1(O.PERMUTE, (input,), [len(d)] + d)
+    return ops.permute(input, d)
 
 
 def transpose(input, dim0, dim1):
-    return _op1(O.TRANSPOSE, (input,), [index_int(dim0), index_int(dim1)])
+    return ops.transpose(input, index_int(dim0), index_int(dim1))
 
 
 swapaxes = swapdims = transpose
@@ -734,12 +707,12 @@ def t(input):
         raise RuntimeError("t() expects a tensor with <= 2 dimensions, but self is %dD" % input.ndim)
     if input.ndim < 2:
         return alias(input)
-    return _op1(O.TRANSPOSE, (input,), [0, 1])
+    return ops.transpose(input, 0, 1)
 
 
 def expand(input, *sizes):
     s = sizes_arg(sizes, "expand")
-    return _op1(O.EXPAND, (input,), [len(s)] + s)
+    return ops.expand(input, s)
 
 
 def expand_as(input, other):
@@ -747,13 +720,11 @@ def expand_as(input, other):
 
 
 def squeeze(input, dim=None):
-    if dim is None:
-        return _op1(O.SQUEEZE, (input,), [-1])
-    return _op1(O.SQUEEZE, (input,), [dim_mask(input, dim)])
+    return ops.squeeze(input, dim)
 
 
 def unsqueeze(input, dim):
-    return _op1(O.UNSQUEEZE, (input,), [index_int(dim)])
+    return ops.unsqueeze(input, index_int(dim))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -786,13 +757,13 @@ def narrow(input, dim, start, length):
         raise RuntimeError("narrow(): length must be non-negative.")
     if start + length > n:
         raise RuntimeError("start (%d) + length (%d) exceeds dimension size (%d)." % (start, length, n))
-    return _op1(O.SLICE, (input,), [d, start, start + length, 1])
+    return ops.slice(input, d, start, start + length)
 
 
 def select(input, dim, index):
     index = index_int(index)
     try:
-        return _op1(O.SELECT, (input,), [index_int(dim), index])
+        return ops.select(input, index_int(dim), index)
     except IndexError as e:
         if "out of bounds" not in str(e):
             raise
@@ -804,12 +775,12 @@ def select(input, dim, index):
 def contiguous(input, memory_format=None):
     if input.is_contiguous():
         return input
-    return _op1(O.CLONE, (input,))
+    return ops.clone(input)
 
 
 def clone(input, *, memory_format=None):
     _check_tensor(input, "clone")
-    return _op1(O.CLONE, (input,))
+    return ops.clone(input)
 
 
 _DISCARD_IMAG = "Casting complex values to real discards the imaginary part"
@@ -825,7 +796,7 @@ def copy_(self, src, non_blocking=False):
     if not isinstance(src, TB):
         raise TypeError("copy_(): argument 'other' (position 1) must be Tensor, not %s" % type(src).__name__)
     _warn_discard_imag(src.dtype, self.dtype)
-    _C.op(O.COPY_, (self, src), (), 0)
+    ops.copy_(self, src)
     return self
 
 
@@ -854,7 +825,7 @@ def fill_(self, value):
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
                                % value.ndim)
         return copy_(self, value)
-    _C.op(O.FILL_, (self,), list(scalar_words(value, "fill_", "value", 1)), 0)
+    ops.fill_(self, scalar_arg(value, "fill_", "value", 1))
     return self
 
 
@@ -866,7 +837,7 @@ def cast(input, dt):
     if input.dtype is dt:
         return input
     _warn_discard_imag(input.dtype, dt)
-    return _op1(O.CAST, (input,), [dt._index])
+    return ops.cast(input, dt)
 
 
 def cat(tensors, dim=0, *, out=None):
@@ -882,8 +853,8 @@ def cat(tensors, dim=0, *, out=None):
         if ref is not None and ref.ndim > 0:
             dim = wrap_dim(dim, ref.ndim)
     if out is not None:
-        return _into(O.CAT, tuple(tensors), [dim], 0, out, "cat", stacklevel=4)
-    return _op1(O.CAT, tuple(tensors), [dim])
+        return _into(ops.cat, tuple(tensors), {"dim": dim}, out, "cat", stacklevel=4)
+    return ops.cat(*tensors, dim=dim)
 
 
 concat = concatenate = cat
@@ -904,7 +875,7 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
                                % (list(s0), list(x.shape), i))
     d = wrap_dim(dim, len(s0) + 1)
-    return _out(_op1(O.CAT, tuple(unsqueeze(x, d) for x in tensors), [d]), out)
+    return _out(ops.cat(*(unsqueeze(x, d) for x in tensors), dim=d), out)
 
 
 def numel(input):
@@ -923,3 +894,16 @@ def equal(input, other):
     if tuple(input.shape) != tuple(other.shape):
         return False
     return builtins.bool(all(eq(input, other)).item())
+
+
+# TEMPORARY shims while the modules move to _C.ops (removed before commit)
+def _op(n, ins, attrs, flags=0):
+    return _C.op(n, ins, attrs, flags)
+
+
+def _op1(n, ins, attrs=()):
+    return _C.op(n, ins, attrs, 0)[0]
+
+
+def scalar_words(v, fname="", arg="other", pos=2):
+    return _C.scalar(scalar_arg(v, fname, arg, pos))

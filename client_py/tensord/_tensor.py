@@ -4,6 +4,7 @@ import builtins
 import numpy as _np
 
 from . import _C
+from ._C import ops
 from . import _op_numbers as O
 from . import _records as F
 from . import _indexing, _printing
@@ -347,10 +348,10 @@ class Tensor(TB):
     def __rfloordiv__(self, other):
         if not F.is_scalar(other):
             return NotImplemented
-        return F.binary(O.DIV, other, self, "floor_divide", (2,), scalar_lhs_ok=True)
+        return F.binary(ops.div, other, self, "floor_divide", scalar_lhs_ok=True, rounding_mode="floor")
 
     def __ifloordiv__(self, other):
-        return F.binary(O.DIV, self, other, "floor_divide_", (2,), inplace=True)
+        return F.binary(ops.div, self, other, "floor_divide_", inplace=True, rounding_mode="floor")
 
     def __mod__(self, other):
         if not (isinstance(other, TB) or F.is_scalar(other)):
@@ -360,10 +361,10 @@ class Tensor(TB):
     def __rmod__(self, other):
         if not F.is_scalar(other):
             return NotImplemented
-        return F.binary(O.REMAINDER, other, self, "remainder", scalar_lhs_ok=True)
+        return F.binary(ops.remainder, other, self, "remainder", scalar_lhs_ok=True)
 
     def __imod__(self, other):
-        return F.binary(O.REMAINDER, self, other, "remainder_", inplace=True)
+        return F.binary(ops.remainder, self, other, "remainder_", inplace=True)
 
     def __pow__(self, other, mod=None):
         if not (isinstance(other, TB) or F.is_scalar(other)):
@@ -373,33 +374,33 @@ class Tensor(TB):
     def __rpow__(self, other):
         if not F.is_scalar(other):
             return NotImplemented
-        return F.binary(O.POW, other, self, "pow", scalar_lhs_ok=True)
+        return F.binary(ops.pow, other, self, "pow", scalar_lhs_ok=True)
 
     def __ipow__(self, other):
-        return F.binary(O.POW, self, other, "pow_", inplace=True)
+        return F.binary(ops.pow, self, other, "pow_", inplace=True)
 
-    def _bitop(self, opn, other, name, lhs=False, inplace=False):
+    def _bitop(self, entry, other, name, lhs=False, inplace=False):
         if not (isinstance(other, TB) or F.is_scalar(other)):
             return NotImplemented
         if lhs:
-            return F.binary(opn, other, self, name, scalar_lhs_ok=True)
-        return F.binary(opn, self, other, name, inplace=inplace)
+            return F.binary(entry, other, self, name, scalar_lhs_ok=True)
+        return F.binary(entry, self, other, name, inplace=inplace)
 
-    def __and__(self, o): return self._bitop(O.BITWISE_AND, o, "bitwise_and")
-    def __rand__(self, o): return self._bitop(O.BITWISE_AND, o, "bitwise_and", lhs=True)
-    def __iand__(self, o): return self._bitop(O.BITWISE_AND, o, "bitwise_and_", inplace=True)
-    def __or__(self, o): return self._bitop(O.BITWISE_OR, o, "bitwise_or")
-    def __ror__(self, o): return self._bitop(O.BITWISE_OR, o, "bitwise_or", lhs=True)
-    def __ior__(self, o): return self._bitop(O.BITWISE_OR, o, "bitwise_or_", inplace=True)
-    def __xor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor")
-    def __rxor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor", lhs=True)
-    def __ixor__(self, o): return self._bitop(O.BITWISE_XOR, o, "bitwise_xor_", inplace=True)
-    def __lshift__(self, o): return self._bitop(O.LSHIFT, o, "__lshift__")
-    def __rlshift__(self, o): return self._bitop(O.LSHIFT, o, "__rlshift__", lhs=True)
-    def __ilshift__(self, o): return self._bitop(O.LSHIFT, o, "__ilshift__", inplace=True)
-    def __rshift__(self, o): return self._bitop(O.RSHIFT, o, "__rshift__")
-    def __rrshift__(self, o): return self._bitop(O.RSHIFT, o, "__rrshift__", lhs=True)
-    def __irshift__(self, o): return self._bitop(O.RSHIFT, o, "__irshift__", inplace=True)
+    def __and__(self, o): return self._bitop(ops.bitwise_and, o, "bitwise_and")
+    def __rand__(self, o): return self._bitop(ops.bitwise_and, o, "bitwise_and", lhs=True)
+    def __iand__(self, o): return self._bitop(ops.bitwise_and, o, "bitwise_and_", inplace=True)
+    def __or__(self, o): return self._bitop(ops.bitwise_or, o, "bitwise_or")
+    def __ror__(self, o): return self._bitop(ops.bitwise_or, o, "bitwise_or", lhs=True)
+    def __ior__(self, o): return self._bitop(ops.bitwise_or, o, "bitwise_or_", inplace=True)
+    def __xor__(self, o): return self._bitop(ops.bitwise_xor, o, "bitwise_xor")
+    def __rxor__(self, o): return self._bitop(ops.bitwise_xor, o, "bitwise_xor", lhs=True)
+    def __ixor__(self, o): return self._bitop(ops.bitwise_xor, o, "bitwise_xor_", inplace=True)
+    def __lshift__(self, o): return self._bitop(ops.lshift, o, "__lshift__")
+    def __rlshift__(self, o): return self._bitop(ops.lshift, o, "__rlshift__", lhs=True)
+    def __ilshift__(self, o): return self._bitop(ops.lshift, o, "__ilshift__", inplace=True)
+    def __rshift__(self, o): return self._bitop(ops.rshift, o, "__rshift__")
+    def __rrshift__(self, o): return self._bitop(ops.rshift, o, "__rrshift__", lhs=True)
+    def __irshift__(self, o): return self._bitop(ops.rshift, o, "__irshift__", inplace=True)
 
     def __invert__(self):
         if self.dtype.is_floating_point:
@@ -578,7 +579,7 @@ class Tensor(TB):
         have = self._storage_nbytes // self.element_size()
         if self._offset + n <= have:
             return self._rebind(F.as_strided(self, s, strides, self._offset))
-        grown = F._op1(O.EMPTY, (), (self.dtype._index, 1, self._offset + n))
+        grown = ops.empty(self.dtype, [self._offset + n])
         if have:
             F.copy_(F.as_strided(grown, [have], [1], 0), F.as_strided(self, [have], [1], 0))
         return self._rebind(F.as_strided(grown, s, strides, self._offset))
@@ -590,7 +591,7 @@ class Tensor(TB):
         """set_() empties the tensor; set_(t) makes it a view of all of t; with offset,
         size and stride it views t's storage (tensord has no separate Storage objects)."""
         if source is None:
-            return self._rebind(F._op1(O.EMPTY, (), (self.dtype._index, 1, 0)))
+            return self._rebind(ops.empty(self.dtype, [0]))
         if not isinstance(source, _C.TensorBase):
             raise TypeError("set_(): argument 'source' must be Tensor, not %s" % type(source).__name__)
         if source.dtype is not self.dtype:
@@ -705,9 +706,9 @@ for _n in list(F.UNARY) + list(F.UNARY_ALIASES):
     setattr(Tensor, _n + "_", getattr(F, _n + "_"))
 
 
-def _mk_inplace(name, opn, tail):
+def _mk_inplace(name, entry, attrs):
     def f(self, other):
-        return F.binary(opn, self, other, name, tail, inplace=True)
+        return F.binary(entry, self, other, name, inplace=True, **attrs)
     f.__name__ = f.__qualname__ = name
     return f
 
