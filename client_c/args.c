@@ -55,6 +55,29 @@ int td_op_pack(enum td_op op, const struct td_argval *vals, int n_vals, int64_t 
     return n;
 }
 
+int td_op_default_values(enum td_op op, struct td_argval *vals, int cap)
+{
+    const struct td_op_schema *s = &td_op_schemas[op];
+    int n = s->args ? s->n_args - s->n_inputs : 0;
+    for (int i = 0; i < n && i < cap; i++) {
+        const struct td_arg *a = &s->args[s->n_inputs + i];
+        vals[i] = (struct td_argval){.w = {a->def[0], a->def[1]}};
+        vals[i].absent = a->deflt == TD_DEF_NONE && (a->kind == TD_ARG_SCALAR || a->kind == TD_ARG_INT);
+        if (a->deflt == TD_DEF_NONE && a->kind == TD_ARG_DTYPE)
+            vals[i].w[0] = -1;
+    }
+    return n < cap ? n : cap;
+}
+
+struct td_argval *td_op_value(enum td_op op, struct td_argval *vals, const char *name)
+{
+    const struct td_op_schema *s = &td_op_schemas[op];
+    for (int i = s->n_inputs; s->args && i < s->n_args; i++)
+        if (!strcmp(s->args[i].name, name))
+            return &vals[i - s->n_inputs];
+    return NULL;
+}
+
 enum td_code td_op_values(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const struct td_argval *vals, int n_vals, struct td_t *out, struct td_status *st)
 {
@@ -63,6 +86,6 @@ enum td_code td_op_values(td_client_t *c, enum td_op op, unsigned flags, const s
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "unknown op %d", (int)op);
     int n = td_op_pack(op, vals, n_vals, w, 255, st);
     if (n < 0)
-        return st->code;
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     return td_op(c, op, flags, in, n_in, w, n, out, st);
 }

@@ -458,7 +458,10 @@ static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, con
 
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
 {
-    int64_t attr = dt;
+    int64_t attr;
+    const struct td_argval v[1] = {{.w = {dt}}};
+    if (td_op_pack(TD_OP_SET_DEFAULT_DTYPE, v, 1, &attr, 1, st) < 0)
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, TD_OP_SET_DEFAULT_DTYPE, 0, NULL, 0, &attr, 1, NULL, st);
@@ -507,8 +510,11 @@ static enum td_code upload_locked(td_client_t *c, const struct td_t *t, const ui
         size_t len = nbytes - off < CHUNK_BYTES ? nbytes - off : CHUNK_BYTES;
         if (!buf_reserve(&c->payload, len))
             return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory for upload");
-        int64_t attrs[3] = {(int64_t)off, (int64_t)len, (int64_t)c->payload.len};
+        const struct td_argval v[3] = {{.w = {(int64_t)off}}, {.w = {(int64_t)len}}, {.w = {(int64_t)c->payload.len}}};
+        int64_t attrs[3];
         const struct td_t *in[1] = {t};
+        if (td_op_pack(TD_OP_UPLOAD, v, 3, attrs, 3, st) < 0)
+            return st ? st->code : TD_CODE_INVALID_ARGUMENT;
         memcpy(c->payload.p + c->payload.len, data + off, len);
         c->payload.len += len;
         if (op_locked(c, TD_OP_UPLOAD, 0, in, 1, attrs, 3, NULL, st))
@@ -525,12 +531,13 @@ enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int6
     int64_t attrs[2 + TD_MAX_DIMS];
     if (ndim < 0 || ndim > TD_MAX_DIMS)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims", TD_MAX_DIMS);
-    attrs[0] = dt;
-    attrs[1] = ndim;
-    memcpy(attrs + 2, sizes, sizeof(int64_t) * ndim);
+    const struct td_argval v[3] = {{.w = {dt}}, {.w = {0}}, {.list = sizes, .n = ndim}};
+    int n = td_op_pack(TD_OP_EMPTY, v, 3, attrs, 2 + TD_MAX_DIMS, st);
+    if (n < 0)
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 2 + ndim, out, st);
+    enum td_code code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, n, out, st);
     if (!code)
         code = upload_locked(c, out, data, (size_t)out->m.storage_nbytes, st);
     pthread_mutex_unlock(&c->lock);
@@ -546,7 +553,11 @@ static enum td_code download_locked(td_client_t *c, const struct td_t *t, uint8_
     do {
         size_t batch_end = off + MSG_PAYLOAD_BYTES < nbytes ? off + MSG_PAYLOAD_BYTES : nbytes;
         for (size_t o = off; o < batch_end; o += CHUNK_BYTES) {
-            int64_t attrs[2] = {(int64_t)o, (int64_t)(batch_end - o < CHUNK_BYTES ? batch_end - o : CHUNK_BYTES)};
+            size_t len = batch_end - o < CHUNK_BYTES ? batch_end - o : CHUNK_BYTES;
+            const struct td_argval v[2] = {{.w = {(int64_t)o}}, {.w = {(int64_t)len}}};
+            int64_t attrs[2];
+            if (td_op_pack(TD_OP_READ, v, 2, attrs, 2, st) < 0)
+                return st ? st->code : TD_CODE_INVALID_ARGUMENT;
             /* not flushed before the sync: a READ's bytes travel only in a sync answer */
             if (record_locked(c, TD_OP_READ, 0, in, 1, attrs, 2, NULL, st))
                 return st ? st->code : TD_CODE_INTERNAL;

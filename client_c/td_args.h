@@ -81,6 +81,12 @@ struct td_argval {
  * w[0..cap); returns the word count, or -1 with st set. */
 int td_op_pack(enum td_op op, const struct td_argval *vals, int n_vals, int64_t *w, int cap,
                struct td_status *st);
+/* Fills vals with the defaults of op's attributes (required ones zero, optional ones
+ * absent); returns their count (at most cap). */
+int td_op_default_values(enum td_op op, struct td_argval *vals, int cap);
+/* The value of op's attribute `name` in vals (as td_op_default_values lays them out), or
+ * NULL when op has no such attribute. */
+struct td_argval *td_op_value(enum td_op op, struct td_argval *vals, const char *name);
 /* td_op_pack, then td_op (tensord.h) with these inputs and flags. */
 enum td_code td_op_values(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const struct td_argval *vals, int n_vals, struct td_t *out, struct td_status *st);

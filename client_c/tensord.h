@@ -54,9 +54,10 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);
 
 /*
- * The generic op call every wrapper below uses: op from proto/ops.def, flags TD_RF_*,
- * inputs, attributes as documented in proto/td_record.h.  Fills out[0..n_out) with new
- * tensors (nothing for TD_RF_INPLACE).
+ * The generic op call under every builder: op from proto/ops.def, flags TD_RF_*, inputs,
+ * attribute words as laid out in proto/ops.args (prefer the typed builders td_rec_<name>
+ * of td_ops.h, which pack them).  Fills out[0..n_out) with new tensors (nothing for
+ * TD_RF_INPLACE).
  */
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);

@@ -1,12 +1,14 @@
-/* wrappers.c — typed conveniences over td_op for C users; each is one record. */
+/* wrappers.c — conveniences for C users over the typed builders (td_ops.h); each is one
+ * record. */
 #include <string.h>
 
 #include "tensord.h"
 
 void td_scalar_f64(int64_t *w, double v)
 {
-    w[0] = TD_SCALAR_FLOAT;
-    memcpy(&w[1], &v, 8);
+    struct td_scalar s = td_scalar_of_f64(v);
+    w[0] = s.kind;
+    w[1] = s.bits;
 }
 
 void td_scalar_i64(int64_t *w, int64_t v)
@@ -18,37 +20,47 @@ void td_scalar_i64(int64_t *w, int64_t v)
 enum td_code td_full(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, double value,
                      struct td_t *out, struct td_status *st)
 {
-    int64_t attrs[4 + TD_MAX_DIMS];
+    struct td_full_args a = {.dtype = dt, .size = sizes, .n_size = ndim, .fill_value = td_scalar_of_f64(value)};
     if (ndim < 0 || ndim > TD_MAX_DIMS)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims", TD_MAX_DIMS);
-    attrs[0] = dt;
-    attrs[1] = ndim;
-    memcpy(attrs + 2, sizes, sizeof(int64_t) * ndim);
-    td_scalar_f64(attrs + 2 + ndim, value);
-    return td_op(c, TD_OP_FULL, 0, NULL, 0, attrs, 4 + ndim, out, st);
+    return td_rec_full(c, 0, NULL, 0, &a, out, st);
+}
+
+/* A binary op of any family with operands: the attributes at their defaults, the scalar
+ * (when b is NULL) in the operand slot. */
+static enum td_code binary_op(td_client_t *c, enum td_op op, const struct td_t *a, const struct td_t *b,
+                              const struct td_scalar *sc, struct td_t *out, struct td_status *st)
+{
+    struct td_argval v[8];
+    int n = td_op_default_values(op, v, 8);
+    struct td_argval *slot = td_op_value(op, v, "operand");
+    if (!slot)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s is not a binary op", td_op_name(op));
+    if (sc) {
+        slot->w[0] = sc->kind;
+        slot->w[1] = sc->bits;
+    }
+    const struct td_t *in[2] = {a, b};
+    return td_op_values(c, op, 0, in, b ? 2 : 1, v, n, out, st);
 }
 
 enum td_code td_binary(td_client_t *c, enum td_op op, const struct td_t *a, const struct td_t *b,
                        struct td_t *out, struct td_status *st)
 {
-    const struct td_t *in[2] = {a, b};
-    int64_t attrs[2] = {0, 0};
-    return td_op(c, op, 0, in, 2, attrs, 2, out, st);
+    return binary_op(c, op, a, b, NULL, out, st);
 }
 
 enum td_code td_binary_scalar(td_client_t *c, enum td_op op, const struct td_t *a, double b, struct td_t *out,
                               struct td_status *st)
 {
-    const struct td_t *in[1] = {a};
-    int64_t attrs[2];
-    td_scalar_f64(attrs, b);
-    return td_op(c, op, 0, in, 1, attrs, 2, out, st);
+    struct td_scalar sc = td_scalar_of_f64(b);
+    return binary_op(c, op, a, NULL, &sc, out, st);
 }
 
 enum td_code td_unary(td_client_t *c, enum td_op op, const struct td_t *a, struct td_t *out, struct td_status *st)
 {
     const struct td_t *in[1] = {a};
-    return td_op(c, op, 0, in, 1, NULL, 0, out, st);
+    return td_op_values(c, op, 0, in, 1, NULL, 0, out, st);
 }
 
 enum td_code td_reduce(td_client_t *c, enum td_op op, const struct td_t *a, const int64_t *dims, int n_dims,
@@ -64,20 +76,26 @@ enum td_code td_reduce(td_client_t *c, enum td_op op, const struct td_t *a, cons
     }
     if (!dims || !n_dims)
         mask = nd ? (1ull << nd) - 1 : 1;
-    int64_t attrs[4] = {(int64_t)mask, keepdim, -1, 0};
+    struct td_argval v[8];
+    int n = td_op_default_values(op, v, 8);
+    struct td_argval *dim = td_op_value(op, v, "dim"), *kd = td_op_value(op, v, "keepdim");
+    if (!dim || !kd || td_op_table[op].family != TD_FAM_REDUCE)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s is not a reduction", td_op_name(op));
+    dim->w[0] = (int64_t)mask;
+    kd->w[0] = keepdim;
     const struct td_t *in[1] = {a};
-    return td_op(c, op, 0, in, 1, attrs, 4, out, st);
+    return td_op_values(c, op, 0, in, 1, v, n, out, st);
 }
 
 enum td_code td_matmul(td_client_t *c, const struct td_t *a, const struct td_t *b, struct td_t *out,
                        struct td_status *st)
 {
     const struct td_t *in[2] = {a, b};
-    return td_op(c, TD_OP_MATMUL, 0, in, 2, NULL, 0, out, st);
+    return td_rec_matmul(c, 0, in, 2, out, st);
 }
 
 enum td_code td_client_set_num_threads(td_client_t *c, int n, struct td_status *st)
 {
-    int64_t attr = n;
-    return td_op(c, TD_OP_SET_NUM_THREADS, 0, NULL, 0, &attr, 1, NULL, st);
+    struct td_set_num_threads_args a = {.n = n};
+    return td_rec_set_num_threads(c, 0, NULL, 0, &a, NULL, st);
 }

@@ -3,7 +3,7 @@
  *   INDEX: GATHER, SCATTER, INDEX (self[..., idx0, ..., idxk-1, ...], or self[..., mask, ...]
  *          in mode 5), INDEX_PUT, NONZERO;
  *   SORT:  SORT, SEARCHSORTED, HISTC.
- * Attribute layouts are documented in proto/td_record.h.  Index tensors must be int64
+ * Attribute layouts are documented in proto/ops.args.  Index tensors must be int64
  * (the client converts int32 and bool masks first, except for INDEX's mask mode); whether an index value is in range
  * depends on data, so the kernels check that (kernels/cpu/index.c) and report the error
  * with PyTorch's message through the kernel message buffer.  Nothing here trusts its

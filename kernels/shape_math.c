@@ -7,7 +7,7 @@
  *   shared ones: each is checked here with torch's message)
  *   SOFTMAX / CUMULATIVE  one dim, output shaped like the input
  *   STAT      reductions over a dim mask (var, std, norm, median, mode, ...)
- * Attribute layouts are in proto/td_record.h.  Like shape.c, nothing here trusts its
+ * Attribute layouts are in proto/ops.args.  Like shape.c, nothing here trusts its
  * input: the daemon runs these rules on every record.  Float16/bfloat16 are computed
  * in float32 (the executor casts), so they are accepted where torch 1.13's CPU lacks
  * a kernel — more permissive than torch, never less.

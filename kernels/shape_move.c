@@ -1,7 +1,7 @@
 /*
  * shape_move.c — meta inference for the data-movement ops that need a kernel: CAT (joins
  * its inputs along one dim, promoting their dtypes) and the MOVE family (FLIP, TRIL,
- * TRIU).  Attribute layouts are in proto/td_record.h.  Everything else of torch's shape
+ * TRIU).  Attribute layouts are in proto/ops.args.  Everything else of torch's shape
  * surface (split, roll, repeat, pad, diagonal, ...) is composed from views and these ops
  * by the Python client.
  */

@@ -3,7 +3,7 @@
  * (uniform_, normal_, exponential_, cauchy_, log_normal_, geometric_, random_,
  * bernoulli_), bernoulli with a probability tensor, binomial, poisson, multinomial,
  * randperm and the generator-state transfers (get/set_rng_state).  Attribute layouts
- * are in proto/td_record.h.  Whether a probability lies in [0, 1] inside a tensor is
+ * are in proto/ops.args.  Whether a probability lies in [0, 1] inside a tensor is
  * data: the kernels (kernels/cpu/random.c) check that.
  */
 #include <math.h>

@@ -2,7 +2,7 @@
  * shape_reduce.c — meta inference for the REDUCE family (sum, mean, prod, amax/amin,
  * all/any, argmax/argmin, max/min over a dim: reductions over a dim mask, keepdim, the
  * dtype= argument) and the MATMUL family (matmul/mm/bmm: a sum of products over the
- * inner dim, batch dims broadcast).  Attribute layouts are in proto/td_record.h.  Like
+ * inner dim, batch dims broadcast).  Attribute layouts are in proto/ops.args.  Like
  * shape.c, nothing here trusts its input: the daemon runs these rules on every record.
  */
 #include <string.h>

@@ -15,11 +15,11 @@ import builtins
 
 import numpy as _np
 
-from . import _C, _known
-from . import _op_numbers as O
+from . import _known
+from ._C import ops
 from . import _records as F
 from ._dtype import DTYPES
-from ._records import TB, _op1, _check_tensor, _type_error, index_int, is_scalar, wrap_dim, INPLACE
+from ._records import TB, _check_tensor, _type_error, index_int, is_scalar, wrap_dim
 
 _INT64, _INT32, _UINT8, _BOOL = DTYPES[4], DTYPES[5], DTYPES[8], DTYPES[9]
 _FLOAT64 = DTYPES[1]
@@ -45,7 +45,7 @@ def _expand(t, sizes):
     sizes = list(sizes)
     if list(t.shape) == sizes:
         return t
-    return _op1(O.EXPAND, (t,), [len(sizes)] + sizes)
+    return ops.expand(t, sizes)
 
 
 def _view(t, sizes):
@@ -104,18 +104,18 @@ def _count_nonzero(x):
     parallel pass over x in its own dtype."""
     if x.numel() == 0:
         return 0
-    return builtins.int(_item(_op1(O.NONZERO, (x,), [0, 1])))
+    return builtins.int(_item(ops.nonzero(x, 0, count_only=True)))
 
 
 def _nonzero_2d(x):
     """(count, ndim) int64 coordinates of the non-zero elements of x."""
-    return _op1(O.NONZERO, (x,), [_count_nonzero(x)])
+    return ops.nonzero(x, _count_nonzero(x))
 
 
 def _mask_to_indices(mask):
     """Bool mask -> one int64 index tensor per mask dim."""
     nz = _nonzero_2d(mask)
-    return [_op1(O.SELECT, (nz,), (1, j)) for j in range(mask.ndim)]
+    return [ops.select(nz, 1, j) for j in range(mask.ndim)]
 
 
 def _long_index(t, msg="tensors used as indices must be long, byte or bool tensors", exc=IndexError):
@@ -136,7 +136,7 @@ def _check_mask_shape(r, d, t):
 def _mask_select(r, d, mask):
     """r[..., mask, ...] with the mask over r's dims d..d+mask.ndim-1: a count (one sync)
     and one INDEX op in mask mode, which writes the selected elements directly."""
-    return _C.op(O.INDEX, (r, mask), [d, M_MASK, _count_nonzero(mask)], 0)[0]
+    return ops.index(r, mask, dim=d, mode=M_MASK, count=_count_nonzero(mask))
 
 
 def _adv_entries(r, entries):
@@ -182,7 +182,7 @@ def _adv_plan(r, entries):
         return r, idx, dims[0]
     rest = [d for d in range(r.ndim) if d not in dims]
     perm = dims + rest
-    return _op1(O.PERMUTE, (r,), [len(perm)] + perm), idx, 0
+    return ops.permute(r, perm), idx, 0
 
 
 def _indexed_shape(base, idx, dim):
@@ -245,7 +245,7 @@ def adv_getitem(t, idx):
     base, ix, dim = _adv_plan(r, entries)
     if known:
         _known.check_advanced(known)
-    return _C.op(O.INDEX, (base,) + ix, [dim, M_ADV], 0)[0]
+    return ops.index(base, *ix, dim=dim, mode=M_ADV)
 
 
 def _value_for(base, ix, dim, value, dtype):
@@ -263,7 +263,7 @@ def _value_for(base, ix, dim, value, dtype):
     else:
         v = _tensor(value, dtype=dtype)
     while v.ndim > len(shape) and v.shape[0] == 1:  # torch drops leading 1s of the value
-        v = _op1(O.SELECT, (v,), (0, 0))
+        v = ops.select(v, 0, 0)
     vs = list(v.shape)
     if len(vs) > len(shape) or builtins.any(x != 1 and x != y for x, y in zip(vs[::-1], shape[::-1])):
         raise RuntimeError("shape mismatch: value tensor of shape %s cannot be broadcast to indexing result of "
@@ -280,7 +280,7 @@ def adv_setitem(t, idx, value, accumulate=False):
     v = _value_for(base, ix, dim, value, t.dtype)
     if known:
         _known.check_advanced(known)
-    _C.op(O.INDEX_PUT, (base, v) + ix, [dim, M_ADV, builtins.int(builtins.bool(accumulate))], INPLACE)
+    ops.index_put(base, v, *ix, dim=dim, mode=M_ADV, accumulate=builtins.bool(accumulate), inplace=True)
 
 
 # ---------------------------------------------------------------- gather / scatter
@@ -288,9 +288,9 @@ def adv_setitem(t, idx, value, accumulate=False):
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     _check_tensor(input, "gather")
     _check_tensor(index, "gather", "index", 3)
-    attrs = [index_int(dim)]
-    _known.raise_before(_gather_error(input, index, attrs[0]), O.GATHER, (input, index), attrs)
-    return F._out(_op1(O.GATHER, (input, index), attrs), out)
+    d = index_int(dim)
+    _known.raise_before(_gather_error(input, index, d), ops.gather, input, index, d)
+    return F._out(ops.gather(input, index, d), out)
 
 
 def _gather_error(self, index, dim):
@@ -319,14 +319,10 @@ def _scatter(input, dim, index, src, value, reduce, inplace, fname):
             raise _type_error(fname, "src", 4, src)
         src = _expand(_scalar_tensor(src, input.dtype), index.shape)
         if index.ndim == 0:
-            src = _op1(O.UNSQUEEZE, (src,), (0,)) if input.ndim else src
-    attrs = [index_int(dim), _REDUCE[reduce]]
-    _known.raise_before(_gather_error(input, index, attrs[0]), O.SCATTER, (input, index, src), attrs,
-                        INPLACE if inplace else 0)
-    if inplace:
-        _C.op(O.SCATTER, (input, index, src), attrs, INPLACE)
-        return input
-    return _op1(O.SCATTER, (input, index, src), attrs)
+            src = ops.unsqueeze(src, 0) if input.ndim else src
+    d = index_int(dim)
+    _known.raise_before(_gather_error(input, index, d), ops.scatter, input, index, src, d, reduce, inplace=inplace)
+    return ops.scatter(input, index, src, d, reduce, inplace=inplace)
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
@@ -355,8 +351,8 @@ def take_along_dim(input, indices, dim=None, *, out=None):
                            % _tname(indices.dtype))
     if dim is None:
         flat = F.reshape(input, [-1])
-        _known.raise_before(_gather_error(flat, indices, 0), O.GATHER, (flat, F.reshape(indices, [-1])), [0])
-        return F._out(_op1(O.GATHER, (flat, F.reshape(indices, [-1])), [0]), out)
+        _known.raise_before(_gather_error(flat, indices, 0), ops.gather, flat, F.reshape(indices, [-1]), 0)
+        return F._out(ops.gather(flat, F.reshape(indices, [-1]), 0), out)
     d = wrap_dim(dim, input.ndim)
     if input.ndim != indices.ndim:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of dimensions, "
@@ -369,8 +365,8 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     bi, bx = list(b), list(b)
     bi[d], bx[d] = indices.shape[d], input.shape[d]
     ex, ei = _expand(input, bx), _expand(indices, bi)
-    _known.raise_before(_gather_error(input, indices, d), O.GATHER, (ex, ei), [d])
-    return F._out(_op1(O.GATHER, (ex, ei), [d]), out)
+    _known.raise_before(_gather_error(input, indices, d), ops.gather, ex, ei, d)
+    return F._out(ops.gather(ex, ei, d), out)
 
 
 # ---------------------------------------------------------------- index_* ops
@@ -397,12 +393,12 @@ def index_select(input, dim, index, *, out=None):
                                  "INDICES element is out of DATA bounds, id=%%d axis_dim=%d" % size)
     else:
         err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
-    _known.raise_before(err, O.INDEX, (input if input.ndim else F.unsqueeze(input, 0), idx),
-                        [d if input.ndim else 0, M_SELF])
+    _known.raise_before(err, ops.index, input if input.ndim else F.unsqueeze(input, 0), idx,
+                        dim=d if input.ndim else 0, mode=M_SELF)
     if input.ndim == 0:
-        r = _C.op(O.INDEX, (F.unsqueeze(input, 0), idx), [0, M_SELF], 0)[0]
+        r = ops.index(F.unsqueeze(input, 0), idx, dim=0, mode=M_SELF)
         return F._out(F.reshape(r, []) if r.numel() == 1 else r, out)
-    return F._out(_C.op(O.INDEX, (input, idx), [d, M_SELF], 0)[0], out)
+    return F._out(ops.index(input, idx, dim=d, mode=M_SELF), out)
 
 
 def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
@@ -425,18 +421,18 @@ def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
                                "and (source) %s" % (_tname(self.dtype), _tname(source.dtype)))
         raise RuntimeError("%s(): self (%s) and source (%s) must have the same scalar type"
                            % (fname.rstrip("_") + "_", _tname(self.dtype), _tname(source.dtype)))
-    attrs = [d, mode, builtins.int(accumulate)]
     size = base.shape[d]
     if mode == M_COPY:
         err = _known.range_error(_known.values(index), size, False, IndexError,
                                  "index_copy_(): index %%d is out of bounds for dimension %d with size %d" % (d, size))
     else:
         err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
-    _known.raise_before(err, O.INDEX_PUT, (base, src, idx), attrs, INPLACE if inplace else 0)
+    _known.raise_before(err, ops.index_put, base, src, idx, dim=d, mode=mode, accumulate=accumulate,
+                        inplace=inplace)
     if inplace:
-        _C.op(O.INDEX_PUT, (base, src, idx), attrs, INPLACE)
+        ops.index_put(base, src, idx, dim=d, mode=mode, accumulate=accumulate, inplace=True)
         return self
-    r = _C.op(O.INDEX_PUT, (base, src, idx), attrs, 0)[0]
+    r = ops.index_put(base, src, idx, dim=d, mode=mode, accumulate=accumulate)
     return r if self.ndim else F.reshape(r, [])
 
 
@@ -486,14 +482,13 @@ def _index_fill(self, dim, index, value, inplace):
     shape = list(base.shape)
     shape[d] = idx.shape[0]
     v = _expand(_scalar_tensor(value, self.dtype), shape)
-    attrs = [d, M_FILL, 0]
     err = _known.range_error(_known.values(index), base.shape[d], True, IndexError,
                              "index %%d is out of bounds for dimension %d with size %d" % (d, base.shape[d]))
-    _known.raise_before(err, O.INDEX_PUT, (base, v, idx), attrs, INPLACE if inplace else 0)
+    _known.raise_before(err, ops.index_put, base, v, idx, dim=d, mode=M_FILL, inplace=inplace)
     if inplace:
-        _C.op(O.INDEX_PUT, (base, v, idx), attrs, INPLACE)
+        ops.index_put(base, v, idx, dim=d, mode=M_FILL, inplace=True)
         return self
-    r = _C.op(O.INDEX_PUT, (base, v, idx), attrs, 0)[0]
+    r = ops.index_put(base, v, idx, dim=d, mode=M_FILL)
     return r if self.ndim else F.reshape(r, [])
 
 
@@ -541,8 +536,8 @@ def take(input, index):
         raise IndexError("take(): tried to take from an empty tensor")
     err = _known.range_error(_known.values(index), n, True, IndexError,
                              "out of range: tried to access index %%d on a tensor of %d elements." % n)
-    _known.raise_before(err, O.INDEX, (flat, index), [0, M_TAKE])
-    return _C.op(O.INDEX, (flat, index), [0, M_TAKE], 0)[0]
+    _known.raise_before(err, ops.index, flat, index, dim=0, mode=M_TAKE)
+    return ops.index(flat, index, dim=0, mode=M_TAKE)
 
 
 def put_(self, index, source, accumulate=False):
@@ -566,7 +561,7 @@ def put_(self, index, source, accumulate=False):
     target = self if self.is_contiguous() else F.clone(self)
     flat = F.reshape(target, [-1])
     src = F.reshape(source, list(index.shape))
-    _C.op(O.INDEX_PUT, (flat, src, index), [0, M_TAKE, builtins.int(builtins.bool(accumulate))], INPLACE)
+    ops.index_put(flat, src, index, dim=0, mode=M_TAKE, accumulate=builtins.bool(accumulate), inplace=True)
     if target is not self:
         F.copy_(self, target)
     return self
@@ -602,12 +597,12 @@ def _mask_value(input, value, fname):
 def masked_fill(input, mask, value):
     _check_tensor(input, "masked_fill")
     mask = _check_mask(mask, "masked_fill_")
-    return _op1(O.WHERE, (mask, _mask_value(input, value, "masked_fill"), input))
+    return ops.where(mask, _mask_value(input, value, "masked_fill"), input)
 
 
 def masked_fill_(self, mask, value):
     mask = _check_mask(mask, "masked_fill_")
-    r = _op1(O.WHERE, (mask, _mask_value(self, value, "masked_fill_"), self))
+    r = ops.where(mask, _mask_value(self, value, "masked_fill_"), self)
     if tuple(r.shape) != tuple(self.shape):
         raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
                            % (_shape_str(self.shape), _shape_str(r.shape)))
@@ -641,12 +636,12 @@ def masked_scatter_(self, mask, source):
     n = ix[0].shape[0] if ix else _count_nonzero(m)
     if source.numel() < n:
         raise RuntimeError("Number of elements of source < number of ones in mask")
-    vals = _op1(O.SLICE, (F.reshape(source, [-1]),), (0, 0, n, 1))
+    vals = ops.slice(F.reshape(source, [-1]), 0, 0, n)
     if not self.ndim:
         if n:
             F.copy_(self, F.reshape(vals, []))
         return self
-    _C.op(O.INDEX_PUT, (self, vals) + ix, [0, M_ADV, 0], INPLACE)
+    ops.index_put(self, vals, *ix, dim=0, mode=M_ADV, inplace=True)
     return self
 
 
@@ -663,7 +658,7 @@ def nonzero(input, *, out=None, as_tuple=False):
     if as_tuple:
         x = input if input.ndim else F.reshape(input, [1])
         nz = _nonzero_2d(x)
-        return tuple(F.contiguous(_op1(O.SELECT, (nz,), (1, j))) for j in range(x.ndim))
+        return tuple(F.contiguous(ops.select(nz, 1, j)) for j in range(x.ndim))
     return F._out(_nonzero_2d(input), out)
 
 
@@ -688,10 +683,7 @@ _sort_rt, _topk_rt, _kthvalue_rt = (F.structseq(n) for n in ("sort", "topk", "kt
 
 def _sort_raw(input, dim, descending, k=None):
     """SORT; with k, only the first k of the sorted order along dim (a partial selection)."""
-    attrs = [index_int(dim), builtins.int(builtins.bool(descending)), 1]
-    if k is not None:
-        attrs.append(k)
-    return _C.op(O.SORT, (input,), attrs, 0)
+    return ops.sort(input, index_int(dim), builtins.bool(descending), True, k)
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
@@ -737,10 +729,10 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
         return F._outs(_kthvalue_rt(*_sort_raw(input, d, False)), out, "kthvalue")
     v, i = _sort_raw(input, d, False, k)  # the k smallest in order: the last is the answer
     if keepdim:
-        return F._outs(_kthvalue_rt(F.contiguous(_op1(O.SLICE, (v,), (d, k - 1, k, 1))),
-                                    F.contiguous(_op1(O.SLICE, (i,), (d, k - 1, k, 1)))), out, "kthvalue")
-    return F._outs(_kthvalue_rt(F.contiguous(_op1(O.SELECT, (v,), (d, k - 1))),
-                                F.contiguous(_op1(O.SELECT, (i,), (d, k - 1)))), out, "kthvalue")
+        return F._outs(_kthvalue_rt(F.contiguous(ops.slice(v, d, k - 1, k)),
+                                    F.contiguous(ops.slice(i, d, k - 1, k))), out, "kthvalue")
+    return F._outs(_kthvalue_rt(F.contiguous(ops.select(v, d, k - 1)),
+                                F.contiguous(ops.select(i, d, k - 1))), out, "kthvalue")
 
 
 # ---------------------------------------------------------------- unique / bincount / histc
@@ -750,11 +742,11 @@ def _runs(flat):
     n = flat.shape[0]
     if n == 0:
         return _tensor([], dtype=_INT64)
-    head = _op1(O.SLICE, (flat,), (0, 1, n, 1))
-    prev = _op1(O.SLICE, (flat,), (0, 0, n - 1, 1))
+    head = ops.slice(flat, 0, 1, n)
+    prev = ops.slice(flat, 0, 0, n - 1)
     first = _scalar_tensor(True, _BOOL)
     change = F.cat([F.reshape(first, [1]), F.ne(head, prev)])
-    return F.reshape(_op1(O.SELECT, (_nonzero_2d(change),), (1, 0)), [-1])
+    return F.reshape(ops.select(_nonzero_2d(change), 1, 0), [-1])
 
 
 def _run_outputs(flat, starts, values, shape, return_inverse, return_counts, inverse_fn):
@@ -764,7 +756,7 @@ def _run_outputs(flat, starts, values, shape, return_inverse, return_counts, inv
     if return_counts:
         n = flat.shape[0]
         m = starts.shape[0]
-        ends = F.cat([_op1(O.SLICE, (starts,), (0, 1, m, 1)), _tensor([n], dtype=_INT64)]) if m else starts
+        ends = F.cat([ops.slice(starts, 0, 1, m), _tensor([n], dtype=_INT64)]) if m else starts
         out.append(F.sub(ends, starts))
     return out[0] if len(out) == 1 else tuple(out)
 
@@ -804,21 +796,21 @@ def _unique_dim(input, dim, consecutive, return_inverse, return_counts, argname)
         key = x if input.dtype not in (DTYPES[2], DTYPES[3]) else F.cast(x, DTYPES[0])  # no f16 sort kernel
         perm = None
         for j in range(m - 1, -1, -1):
-            col = _op1(O.SELECT, (key,), (1, j))
+            col = ops.select(key, 1, j)
             if perm is not None:
-                col = _C.op(O.INDEX, (col, perm), [0, M_ADV], 0)[0]
+                col = ops.index(col, perm, dim=0, mode=M_ADV)
             o = _sort_raw(col, 0, False)[1]
-            perm = o if perm is None else _C.op(O.INDEX, (perm, o), [0, M_ADV], 0)[0]
-        xs = _C.op(O.INDEX, (x, perm), [0, M_ADV], 0)[0]
+            perm = o if perm is None else ops.index(perm, o, dim=0, mode=M_ADV)
+        xs = ops.index(x, perm, dim=0, mode=M_ADV)
     first = F.reshape(_scalar_tensor(True, _BOOL), [1])
     if n > 1:
-        diff = F.ne(_op1(O.SLICE, (xs,), (0, 1, n, 1)), _op1(O.SLICE, (xs,), (0, 0, n - 1, 1)))
+        diff = F.ne(ops.slice(xs, 0, 1, n), ops.slice(xs, 0, 0, n - 1))
         change = F.cat([first, F.any(diff, 1)])
     else:
         change = first
-    starts = F.reshape(_op1(O.SELECT, (_nonzero_2d(change),), (1, 0)), [-1])
+    starts = F.reshape(ops.select(_nonzero_2d(change), 1, 0), [-1])
     u = starts.shape[0]
-    vals = F.reshape(_C.op(O.INDEX, (xs, starts), [0, M_ADV], 0)[0], [u] + rest)
+    vals = F.reshape(ops.index(xs, starts, dim=0, mode=M_ADV), [u] + rest)
     out = [F.contiguous(F.permute(vals, order))]
     if return_inverse:
         from ._math import cumsum
@@ -827,10 +819,10 @@ def _unique_dim(input, dim, consecutive, return_inverse, return_counts, argname)
             inv = gid
         else:
             inv = zeros(n, dtype=_INT64)
-            _C.op(O.INDEX_PUT, (inv, gid, perm), [0, M_ADV, 0], INPLACE)
+            ops.index_put(inv, gid, perm, dim=0, mode=M_ADV, inplace=True)
         out.append(inv)
     if return_counts:
-        ends = F.cat([_op1(O.SLICE, (starts,), (0, 1, u, 1)), _tensor([n], dtype=_INT64)])
+        ends = F.cat([ops.slice(starts, 0, 1, u), _tensor([n], dtype=_INT64)])
         out.append(F.sub(ends, starts))
     return out[0] if len(out) == 1 else tuple(out)
 
@@ -845,7 +837,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     flat = F.reshape(input, [-1])
     s = _sort_raw(flat, 0, False)[0]
     starts = _runs(s)
-    values = _C.op(O.INDEX, (s, starts), [0, M_ADV], 0)[0]
+    values = ops.index(s, starts, dim=0, mode=M_ADV)
 
     def inv():
         if values.dtype is _BOOL:  # searchsorted has no bool kernel (as in torch)
@@ -863,7 +855,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
                            "unique_consecutive(): argument 'dim'")
     flat = F.reshape(input, [-1])
     starts = _runs(flat)
-    values = _C.op(O.INDEX, (flat, starts), [0, M_ADV], 0)[0]
+    values = ops.index(flat, starts, dim=0, mode=M_ADV)
 
     def inv():
         from ._creation import arange
@@ -898,7 +890,7 @@ def bincount(input, weights=None, minlength=0):
     r = zeros(size, dtype=dt)
     idx = F.cast(input, _INT64)
     if n:
-        _C.op(O.INDEX_PUT, (r, vals, idx), [0, M_ADV, 1], INPLACE)
+        ops.index_put(r, vals, idx, dim=0, mode=M_ADV, accumulate=True, inplace=True)
     return r
 
 
@@ -910,8 +902,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
         lo, hi = builtins.float(_item(F.amin(input))), builtins.float(_item(F.amax(input)))
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    bits = lambda v: builtins.int(_np.array(v, dtype=_np.float64).view(_np.int64))  # noqa: E731
-    return F._out(_op1(O.HISTC, (input,), [bins, bits(lo), bits(hi)]), out)
+    return F._out(ops.histc(input, bins, lo, hi), out)
 
 
 # ---------------------------------------------------------------- searching
@@ -938,9 +929,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same size, but got "
                                "boundary tensor %s and got sorter tensor %s"
                                % (_shape_str(sorted_sequence.shape), _shape_str(sorter.shape)))
-        sorted_sequence = _op1(O.GATHER, (sorted_sequence, sorter), [sorted_sequence.ndim - 1])
-    r = _op1(O.SEARCHSORTED, (sorted_sequence, input),
-             [builtins.int(builtins.bool(right)), builtins.int(builtins.bool(out_int32))])
+        sorted_sequence = ops.gather(sorted_sequence, sorter, sorted_sequence.ndim - 1)
+    r = ops.searchsorted(sorted_sequence, input, builtins.bool(right), builtins.bool(out_int32))
     return F._out(r, out)
 
 

@@ -12,6 +12,7 @@ import math as _math
 
 from . import _C
 from . import _op_numbers as O
+from ._C import ops
 from . import _records as F
 from . import _tensor as _T
 from ._dtype import complex64, complex128
@@ -25,12 +26,12 @@ __all__ = ["view_as_real", "view_as_complex", "real", "imag", "conj", "conj_phys
 
 def view_as_real(input):
     F._check_tensor(input, "view_as_real")
-    return F._op1(O.VIEW_AS_REAL, (input,))
+    return ops.view_as_real(input)
 
 
 def view_as_complex(input):
     F._check_tensor(input, "view_as_complex")
-    return F._op1(O.VIEW_AS_COMPLEX, (input,))
+    return ops.view_as_complex(input)
 
 
 def real(input):
@@ -52,7 +53,7 @@ def conj_physical(input):
     if not input.dtype.is_complex:
         return input
     out = F.clone(input)
-    _C.op(O.NEG, (imag(out),), (), F.INPLACE)
+    ops.neg(imag(out), inplace=True)
     return out
 
 
@@ -80,7 +81,7 @@ def angle(input):
     """Argument of each element; real inputs give 0 or pi (NaN stays NaN), as a float."""
     F._check_tensor(input, "angle")
     if input.dtype.is_complex:
-        return F._op1(O.ATAN2, (imag(input), real(input)), [0, 0])
+        return ops.atan2(imag(input), real(input))
     x = input if input.dtype.is_floating_point else F.cast(input, F.get_default_dtype())
     r = F.where(F.lt(x, 0), _math.pi, 0.0)
     r = F.cast(r, x.dtype)
@@ -102,10 +103,10 @@ def _check_parts(a, b, fname):
 
 def from_parts(re, im):
     shape = list(F.add(F.mul(re, 0), F.mul(im, 0)).shape)  # the broadcast shape, errors as torch's
-    out = F._op1(O.EMPTY, (), [re.dtype.to_complex()._index, len(shape)] + shape)
+    out = ops.empty(re.dtype.to_complex(), shape)
     pairs = view_as_real(out)
-    _C.op(O.COPY_, (F.select(pairs, -1, 0), re), (), 0)
-    _C.op(O.COPY_, (F.select(pairs, -1, 1), im), (), 0)
+    ops.copy_(F.select(pairs, -1, 0), re)
+    ops.copy_(F.select(pairs, -1, 1), im)
     return out
 
 
@@ -131,7 +132,8 @@ def sgn(input):
 def binary_fallback(opn, a, b, flags):
     """_C's operator slots call this when a scalar operand is a Python complex."""
     inplace = builtins.bool(flags & F.INPLACE)
-    return F.binary(opn, a, b, O.NAMES[opn] + ("_" if inplace else ""), inplace=inplace, scalar_lhs_ok=True)
+    name = O.NAMES[opn]  # opn: the slot's op number, naming its entry
+    return F.binary(getattr(ops, name), a, b, name + ("_" if inplace else ""), inplace=inplace, scalar_lhs_ok=True)
 
 
 _C.set_binary_fallback(binary_fallback)
@@ -146,7 +148,7 @@ for _n in ("conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "a
 
 def _conj_physical_(self):
     if self.dtype.is_complex:
-        _C.op(O.NEG, (imag(self),), (), F.INPLACE)
+        ops.neg(imag(self), inplace=True)
     return self
 
 

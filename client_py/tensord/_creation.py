@@ -2,15 +2,14 @@
 import builtins
 import functools
 import math as _math
-import struct as _struct
 
 import numpy as _np
 
 from . import _C, _daemon, _known
-from . import _op_numbers as O
+from ._C import ops
 from ._dtype import DTYPES, bfloat16, bool_, float32, float64, int64, check_dtype, from_numpy_dtype, \
     get_default_dtype, default_complex
-from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_words, sizes_arg, cast, _op1, _out, \
+from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
     complex_fill_value
 from ._size import check_device
 
@@ -126,7 +125,7 @@ def _upload(arr, dt):
     _ensure()
     if dt is bfloat16:
         t = _upload(arr, float32)
-        return _op1(O.CAST, (t,), [bfloat16._index])
+        return ops.cast(t, bfloat16)
     with _np.errstate(all="ignore"):
         a = _np.array(arr, dtype=dt._np, order="C", copy=False)  # keeps 0-d (ascontiguousarray does not)
     t = _C.from_buffer(dt._index, tuple(a.shape), memoryview(a.reshape(-1).view(_np.uint8)))
@@ -142,7 +141,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     _common(dtype, device, "tensor")
     if isinstance(data, TB):
         t = data.to(dtype) if dtype is not None else data
-        return _finish(_op1(O.CLONE, (t,)) if t is data else t, requires_grad)
+        return _finish(ops.clone(t) if t is data else t, requires_grad)
     if isinstance(data, _np.ndarray):
         return _finish(_from_ndarray(data, dtype), requires_grad)
     if isinstance(data, _np.generic):
@@ -228,16 +227,12 @@ def _factory_out(f):
     return g
 
 
-def _create(opn, dt, sizes, extra=()):
-    return _op1(opn, (), [dt._index, len(sizes)] + list(sizes) + list(extra))
-
-
 @_factory_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "empty")
     _common(dtype, device, "empty")
-    return _finish(_create(O.EMPTY, dtype or get_default_dtype(), s), requires_grad)
+    return _finish(ops.empty(dtype or get_default_dtype(), s), requires_grad)
 
 
 def _full_dtype(v):
@@ -253,21 +248,21 @@ def _full_dtype(v):
 def _filled(dt, s, v, fname):
     """FULL; a complex value (no scalar-attribute form) is copied in from a 0-d tensor."""
     if is_complex_scalar(v):
-        t = _create(O.EMPTY, dt, s)
-        _C.op(O.COPY_, (t, complex_fill_value(v, dt)), (), 0)
+        t = ops.empty(dt, s)
+        ops.copy_(t, complex_fill_value(v, dt))
         return t
-    return _create(O.FULL, dt, s, scalar_words(v, fname, "fill_value", 2))
+    return ops.full(dt, s, scalar_arg(v, fname, "fill_value", 2))
 
 
-def _random(opn, dt, s):
+def _random(entry, dt, s):
     """RAND/RANDN; a complex dtype draws (re, im) pairs of its real dtype (randn: each
     part with variance 1/2, as torch) and views them as complex."""
     if not dt.is_complex:
-        return _create(opn, dt, s)
-    pairs = _create(opn, dt.to_real(), list(s) + [2])
-    if opn == O.RANDN:
-        _C.op(O.MUL, (pairs,), list(_C.scalar(_math.sqrt(0.5))), 1)
-    return _op1(O.VIEW_AS_COMPLEX, (pairs,))
+        return entry(dt, s)
+    pairs = entry(dt.to_real(), list(s) + [2])
+    if entry is ops.randn:
+        ops.mul(pairs, _math.sqrt(0.5), inplace=True)
+    return ops.view_as_complex(pairs)
 
 
 @_factory_out
@@ -283,14 +278,14 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "zeros")
     _common(dtype, device, "zeros")
-    return _finish(_create(O.FULL, dtype or get_default_dtype(), s, _C.scalar(0)), requires_grad)
+    return _finish(ops.full(dtype or get_default_dtype(), s, 0), requires_grad)
 
 
 @_factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "ones")
     _common(dtype, device, "ones")
-    return _finish(_create(O.FULL, dtype or get_default_dtype(), s, _C.scalar(1)), requires_grad)
+    return _finish(ops.full(dtype or get_default_dtype(), s, 1), requires_grad)
 
 
 def _like(t, dtype):
@@ -302,17 +297,17 @@ def _like(t, dtype):
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_create(O.EMPTY, dt, s), requires_grad)
+    return _finish(ops.empty(dt, s), requires_grad)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_create(O.FULL, dt, s, _C.scalar(0)), requires_grad)
+    return _finish(ops.full(dt, s, 0), requires_grad)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_create(O.FULL, dt, s, _C.scalar(1)), requires_grad)
+    return _finish(ops.full(dt, s, 1), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -325,12 +320,12 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_random(O.RAND, dt, s), requires_grad)
+    return _finish(_random(ops.rand, dt, s), requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt = _like(input, dtype)
-    return _finish(_random(O.RANDN, dt, s), requires_grad)
+    return _finish(_random(ops.randn, dt, s), requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -338,7 +333,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
     if high is None:
         low, high = 0, low
     s, dt = _like(input, dtype)
-    return _create(O.RANDINT, dt, s, [index_int(low), index_int(high)])
+    return ops.randint(dt, s, index_int(low), index_int(high))
 
 
 def _num(v, name):
@@ -371,7 +366,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     else:
         n = -((start - end) // step)  # exact ceil((end - start) / step)
     n = builtins.max(0, n)
-    t = _create(O.ARANGE, dt, [n], list(_C.scalar(start)) + list(_C.scalar(step)))
+    t = ops.arange(dt, [n], start, step)
     if not isf and dt._name in _INT_RANGE and n <= _known.MAX_KNOWN and builtins.abs(step) < (1 << 62):
         # integer ranges are exact: known like tensor()'s values (when they fit the dtype)
         lo, hi = _INT_RANGE[dt._name]
@@ -387,10 +382,6 @@ def _fmt_num(v):
     if isinstance(v, builtins.float) and _math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return str(v)
-
-
-def _f64_bits(v):
-    return _struct.unpack("<q", _struct.pack("<d", builtins.float(v)))[0]
 
 
 def _cnum(v):
@@ -418,7 +409,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = dtype or get_default_dtype()
-    return _finish(_create(O.LINSPACE, dt, [steps], [_f64_bits(start), _f64_bits(end)]), requires_grad)
+    return _finish(ops.linspace(dt, [steps], builtins.float(start), builtins.float(end)), requires_grad)
 
 
 @_factory_out
@@ -430,21 +421,21 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
         raise RuntimeError("n must be greater or equal to 0, got %d" % n)
     if m < 0:
         raise RuntimeError("m must be greater or equal to 0, got %d" % m)
-    return _finish(_create(O.EYE, dtype or get_default_dtype(), [n, m]), requires_grad)
+    return _finish(ops.eye(dtype or get_default_dtype(), [n, m]), requires_grad)
 
 
 @_factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "rand")
     _common(dtype, device, "rand")
-    return _finish(_random(O.RAND, dtype or get_default_dtype(), s), requires_grad)
+    return _finish(_random(ops.rand, dtype or get_default_dtype(), s), requires_grad)
 
 
 @_factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "randn")
     _common(dtype, device, "randn")
-    return _finish(_random(O.RANDN, dtype or get_default_dtype(), s), requires_grad)
+    return _finish(_random(ops.randn, dtype or get_default_dtype(), s), requires_grad)
 
 
 @_factory_out
@@ -467,7 +458,7 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
         raise TypeError("randint() received an invalid combination of arguments")
     s = _factory_sizes((size,), None, "randint")
     _common(dtype, device, "randint")
-    return _finish(_create(O.RANDINT, dtype or int64, s, [index_int(lo), index_int(hi)]), requires_grad)
+    return _finish(ops.randint(dtype or int64, s, index_int(lo), index_int(hi)), requires_grad)
 
 
 class Generator:
@@ -492,8 +483,5 @@ def manual_seed(seed):
     w = seed & ((1 << 64) - 1)
     if w >= 1 << 63:
         w -= 1 << 64
-    _C.op(O.MANUAL_SEED, (), [w], 0)
+    ops.manual_seed(w)
     return Generator(seed)
-
-
-seed_bits = _f64_bits

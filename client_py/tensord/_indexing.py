@@ -5,8 +5,7 @@ import builtins
 
 import numpy as _np
 
-from . import _C
-from . import _op_numbers as O
+from ._C import ops
 from ._records import TB, alias, copy_, fill_, is_scalar, index_int
 
 _END = (1 << 63) - 1
@@ -78,12 +77,12 @@ def getitem(t, idx):
         if x is Ellipsis:
             d += fill
         elif x is None:
-            r = _C.op(O.UNSQUEEZE, (r,), (d,), 0)[0]
+            r = ops.unsqueeze(r, d)
             d += 1
         elif _is_bool_index(x):
-            r = _C.op(O.UNSQUEEZE, (r,), (d,), 0)[0]
+            r = ops.unsqueeze(r, d)
             if not builtins.bool(x):
-                r = _C.op(O.SLICE, (r,), (d, 0, 0, 1), 0)[0]
+                r = ops.slice(r, d, 0, 0)
             d += 1
         elif isinstance(x, slice):
             step = 1 if x.step is None else index_int(x.step)
@@ -94,14 +93,14 @@ def getitem(t, idx):
             start = 0 if x.start is None else index_int(x.start)
             stop = _END if x.stop is None else index_int(x.stop)
             if not (start == 0 and stop == _END and step == 1):
-                r = _C.op(O.SLICE, (r,), (d, start, stop, step), 0)[0]
+                r = ops.slice(r, d, start, stop, step)
             d += 1
         elif _is_int_index(x):
             i, size = index_int(x), r.shape[d]
             if not -size <= i < size:
                 # torch names the index's position in the subscript, not the view's dim
                 raise IndexError("index %d is out of bounds for dimension %d with size %d" % (i, pos, size))
-            r = _C.op(O.SELECT, (r,), (d, i), 0)[0]
+            r = ops.select(r, d, i)
         elif isinstance(x, (TB, list, _np.ndarray)):  # a 0-d float/bool tensor: not an index
             raise IndexError("tensors used as indices must be long, byte or bool tensors")
         elif isinstance(x, str):
@@ -122,10 +121,10 @@ def setitem(t, idx, value):
     if isinstance(value, TB):
         # torch drops leading size-1 dims of the value (slicePrefix1sSize) before copying
         while value.ndim > v.ndim and value.shape[0] == 1:
-            value = _C.op(O.SELECT, (value,), (0, 0), 0)[0]
+            value = ops.select(value, 0, 0)
         if tuple(value.shape) != tuple(v.shape):
             s = list(v.shape)
-            value = _C.op(O.EXPAND, (value,), [len(s)] + s, 0)[0]
+            value = ops.expand(value, s)
         copy_(v, value)
     elif is_scalar(value):
         fill_(v, value)

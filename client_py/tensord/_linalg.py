@@ -17,8 +17,8 @@ return complex tensors.  No autograd yet.
 import builtins
 
 from . import _C
-from . import _op_numbers as O
 from . import _records as F
+from ._C import ops
 from ._dtype import DTYPES
 from ._tensor import Tensor
 
@@ -611,10 +611,6 @@ def einsum(*args):
 
 # ---------------------------------------------------------------- LAPACK-backed: torch.linalg
 
-def _la_op(opn, ins, attrs=()):
-    return _C.op(opn, tuple(ins), list(attrs), 0)
-
-
 def _rename(e, old, new):
     msg = str(e)
     if msg.startswith(old):
@@ -637,7 +633,7 @@ def _inv_msg(v):
 
 def _inv_ex(A, check_errors=False, fname="linalg.inv"):
     _tensor_arg(A, fname.replace(".", "_"), "A")
-    X, info = _la_op(O.LINALG_INV, (A,))
+    X, info = ops.linalg_inv(A)
     if check_errors:
         _raise_info(info, fname, _inv_msg)
     return X, info
@@ -673,7 +669,7 @@ def _solve_ex(A, B, left, check_errors):
     if A.ndim < 2:
         raise RuntimeError("%s: The input tensor A must have at least 2 dimensions." % fname)
     if A.dtype not in _LA_DTYPES:
-        _la_op(O.LINALG_SOLVE, (A, A))  # raises: the meta layer words the dtype error
+        ops.linalg_solve(A, A, check=True)  # raises: the meta layer words the dtype error
     if B.ndim == 0:
         raise RuntimeError("%s: The input tensor B must have at least 2 dimensions." % fname)
     if A.dtype is not B.dtype:
@@ -694,7 +690,7 @@ def _solve_ex(A, B, left, check_errors):
     batch = _broadcast_shapes(_shape(A)[:-2], _shape(Bm)[:-2])
     A2 = _expand_batch(A, batch, [n, n])
     B2 = _expand_batch(Bm, batch, _shape(Bm)[-2:])
-    X, info = _la_op(O.LINALG_SOLVE, (A2, B2))
+    X, info = ops.linalg_solve(A2, B2)
     info = _info_of_a(info, _shape(A)[:-2])
     if check_errors:
         _raise_info(info, "torch.linalg.solve", lambda v: "The solver failed because the input matrix is singular.")
@@ -715,12 +711,12 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
 
 def det(A, *, out=None):
     _tensor_arg(A, "linalg_det", "A")
-    return F._out(_la_op(O.LINALG_DET, (A,))[0], out)
+    return F._out(ops.linalg_det(A), out)
 
 
 def _slogdet(A):
     _tensor_arg(A, "linalg_slogdet", "A")
-    return _la_op(O.LINALG_SLOGDET, (A,))
+    return ops.linalg_slogdet(A)
 
 
 def _linalg_slogdet(A, *, out=None):
@@ -752,7 +748,7 @@ def _chol_msg(v):
 
 def _cholesky_ex(A, upper, check_errors, fname="linalg.cholesky"):
     _tensor_arg(A, "linalg_cholesky", "A")
-    L, info = _la_op(O.LINALG_CHOLESKY, (A,), (int(bool(upper)),))
+    L, info = ops.linalg_cholesky(A, bool(upper))
     if check_errors:
         _raise_info(info, fname, _chol_msg)
     return L, info
@@ -794,7 +790,7 @@ def cholesky_inverse(input, upper=False, *, out=None):
     return F._out(inv(F.matmul(L, _mH(L))), out)
 
 
-_QR_MODES = {"reduced": 0, "complete": 1, "r": 2}
+_QR_MODES = ("reduced", "complete", "r")
 
 
 def _qr(A, mode):
@@ -802,7 +798,7 @@ def _qr(A, mode):
     if mode not in _QR_MODES:
         raise RuntimeError("qr received unrecognized mode '%s' but expected one of 'reduced' (default), 'r', or "
                            "'complete'" % (mode,))
-    return _la_op(O.LINALG_QR, (A,), (_QR_MODES[mode],))
+    return ops.linalg_qr(A, mode)
 
 
 def _linalg_qr(A, mode="reduced", *, out=None):
@@ -825,7 +821,7 @@ def _svd_check(A, S):
 
 def _svd(A, full_matrices, compute_uv):
     _tensor_arg(A, "linalg_svd", "A")
-    U, S, Vh = _la_op(O.LINALG_SVD, (A,), (int(bool(full_matrices)), int(bool(compute_uv))))
+    U, S, Vh = ops.linalg_svd(A, bool(full_matrices), bool(compute_uv))
     _svd_check(A, S)
     return U, S, Vh
 
@@ -860,13 +856,13 @@ def _svd_legacy(input, some, compute_uv):
 def _uplo(UPLO):
     if UPLO not in ("L", "U", "l", "u"):
         raise RuntimeError("Expected UPLO argument to be 'L' or 'U', but got %s" % (UPLO,))
-    return int(UPLO in ("U", "u"))
+    return UPLO in ("U", "u")
 
 
 def _eigh(A, UPLO, compute_v, fname):
     _tensor_arg(A, fname.replace(".", "_"), "A")
     up = _uplo(UPLO)
-    w, V, info = _la_op(O.LINALG_EIGH, (A,), (up, int(compute_v)))
+    w, V, info = ops.linalg_eigh(A, up, bool(compute_v))
     _raise_info(info, "linalg.eigh", lambda v: "The algorithm failed to converge because the input matrix is "
                 "ill-conditioned or has too many repeated eigenvalues (error code: %d)." % v)
     return w, V
@@ -889,7 +885,7 @@ def _eig(A, fname):
     from ._complex import from_parts
     _tensor_arg(A, fname.replace(".", "_"), "A")
     try:
-        wr, wi, V = _la_op(O.LINALG_EIG, (A,))
+        wr, wi, V = ops.linalg_eig(A)
     except RuntimeError as e:
         raise _rename(e, "linalg.eig:", fname + ":") from None
     if wr.numel() and F.any(F.ne(wr, wr)).item():
@@ -951,7 +947,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     A2 = _expand_batch(A, batch, [m, n])
     B2 = _expand_batch(B, batch, _shape(B)[-2:])
     rc = -1.0 if rcond is None else float(rcond)
-    X, rank, sv = _la_op(O.LINALG_LSTSQ, (A2, B2), (_C.scalar(rc)[1], drv))
+    X, rank, sv = ops.linalg_lstsq(A2, B2, rc, driver)
     from ._creation import tensor
     if drv != 0:
         vals = _read(rank)

@@ -7,8 +7,8 @@ import builtins
 import sys as _sys
 
 from . import _C
-from . import _op_numbers as O
 from . import _records as F
+from ._C import ops
 
 TB = _C.TensorBase
 _T = _sys.modules[__name__.rpartition(".")[0]]
@@ -35,7 +35,7 @@ def geqrf(input, *, out=None):
     if input.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     _real_kernel(input, "geqrf_cpu")
-    a, tau = _C.op(O.GEQRF, (input,), (), 0)
+    a, tau = ops.geqrf(input)
     return F._outs(F.return_types.geqrf(a, tau), out, "geqrf")
 
 
@@ -59,7 +59,7 @@ def householder_product(input, tau, *, out=None):
         raise RuntimeError("%s: tau dtype %s does not match input dtype %s"
                            % (fn, tau.dtype._torch_name, input.dtype._torch_name))
     _real_kernel(input, "orgqr_cpu")
-    return F._out(F._op1(O.ORGQR, (input, tau)), out)
+    return F._out(ops.orgqr(input, tau), out)
 
 
 def orgqr(input, tau):
@@ -100,7 +100,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
             raise RuntimeError("%s: Expected input and %s to have the same dtype, but input has dtype%s and %s has "
                                "dtype %s" % (fn, name, input.dtype._torch_name, name, t.dtype._torch_name))
     _real_kernel(input, "ormqr_cpu")
-    r = F._op1(O.ORMQR, (input, tau, other), [builtins.int(builtins.bool(left)), builtins.int(builtins.bool(transpose))])
+    r = ops.ormqr(input, tau, other, builtins.bool(left), builtins.bool(transpose))
     return F._out(r, out)
 
 
@@ -128,7 +128,7 @@ def _ldl_raise(info, fn):
 
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     _ldl_check(A, "linalg_ldl_factor_ex")
-    LD, piv, info = _C.op(O.LDL_FACTOR, (A,), [builtins.int(builtins.bool(hermitian))], 0)
+    LD, piv, info = ops.ldl_factor(A, builtins.bool(hermitian))
     if check_errors:
         _ldl_raise(info, "torch.linalg.ldl_factor_ex")
     return F._outs(F.return_types.linalg_ldl_factor_ex(LD, piv, info), out, "linalg_ldl_factor_ex")
@@ -136,7 +136,7 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
 
 def ldl_factor(A, *, hermitian=False, out=None):
     _ldl_check(A, "linalg_ldl_factor")
-    LD, piv, info = _C.op(O.LDL_FACTOR, (A,), [builtins.int(builtins.bool(hermitian))], 0)
+    LD, piv, info = ops.ldl_factor(A, builtins.bool(hermitian))
     _ldl_raise(info, "torch.linalg.ldl_factor")
     return F._outs(F.return_types.linalg_ldl_factor(LD, piv), out, "linalg_ldl_factor")
 
@@ -169,7 +169,7 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     LDb = F.expand(LD, tuple(batch) + (n, n))
     pb = F.expand(F.cast(pivots, _T.int32), tuple(batch) + (n,))
     Bb = F.expand(B, tuple(batch) + tuple(B.shape[-2:]))
-    return F._out(F._op1(O.LDL_SOLVE, (LDb, pb, Bb), [builtins.int(builtins.bool(hermitian))]), out)
+    return F._out(ops.ldl_solve(LDb, pb, Bb, builtins.bool(hermitian)), out)
 
 
 _export("geqrf", geqrf)

@@ -6,13 +6,12 @@ the package __init__, which re-exports __all__; methods are attached to Tensor b
 import builtins
 
 from . import _C
-from . import _op_numbers as O
 from . import _records as F
+from ._C import ops
 from ._dtype import DTYPES, check_dtype, get_default_dtype
 from ._tensor import Tensor
 
 TB = _C.TensorBase
-INPLACE, SCALAR_LHS = F.INPLACE, F.SCALAR_LHS
 _BOOL, _F32, _F64, _F16, _BF16 = DTYPES[9], DTYPES[0], DTYPES[1], DTYPES[2], DTYPES[3]
 
 __all__ = []
@@ -33,52 +32,37 @@ def _export(name, fn, method=True, inplace=None):
         setattr(Tensor, name + "_", inplace)
 
 
-def _dt_index(dtype):
-    check_dtype(dtype)
-    return -1 if dtype is None else dtype._index
-
-
 # ---------------------------------------------------------------- unary
 
 _unary = F._unfn  # one wrapper for every table-driven unary op
 
 
-_UNARY = {
-    "tan": O.TAN, "asin": O.ASIN, "acos": O.ACOS, "atan": O.ATAN, "sinh": O.SINH, "cosh": O.COSH,
-    "asinh": O.ASINH, "acosh": O.ACOSH, "atanh": O.ATANH, "exp2": O.EXP2, "expm1": O.EXPM1,
-    "log2": O.LOG2, "log10": O.LOG10, "erf": O.ERF, "erfc": O.ERFC, "erfinv": O.ERFINV,
-    "lgamma": O.LGAMMA, "digamma": O.DIGAMMA, "frac": O.FRAC,
-}
+_UNARY = ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "exp2", "expm1", "log2",
+          "log10", "erf", "erfc", "erfinv", "lgamma", "digamma", "frac")
 _ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
             "arctanh": "atanh"}
-for _n, _o in _UNARY.items():
-    _f, _f_ = _unary(_o, _n)
+for _n in _UNARY:
+    _f, _f_ = _unary(getattr(ops, _n), _n)
     _export(_n, _f, inplace=_f_)
 for _a, _n in _ALIASES.items():
     _export(_a, globals()[_n], inplace=globals()[_n + "_"])
 
-_PRED = {"isnan": O.ISNAN, "isinf": O.ISINF, "isposinf": O.ISPOSINF, "isneginf": O.ISNEGINF,
-         "isfinite": O.ISFINITE, "signbit": O.SIGNBIT}
-for _n, _o in _PRED.items():
-    _export(_n, _unary(_o, _n)[0])
-
-
-def _f64_words(v):
-    return _C.scalar(builtins.float(v))[1]
+_PRED = ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "signbit")
+for _n in _PRED:
+    _export(_n, _unary(getattr(ops, _n), _n)[0])
 
 
 def _logit_attrs(eps):
-    return [0, 0] if eps is None else [1, _f64_words(eps)]
+    return {"has_eps": False} if eps is None else {"has_eps": True, "eps": builtins.float(eps)}
 
 
 def logit(input, eps=None, *, out=None):
     F._check_tensor(input, "logit")
-    return F._out(_C.op(O.LOGIT, (input,), _logit_attrs(eps), 0)[0], out)
+    return F._out(ops.logit(input, **_logit_attrs(eps)), out)
 
 
 def logit_(self, eps=None):
-    _C.op(O.LOGIT, (self,), _logit_attrs(eps), INPLACE)
-    return self
+    return ops.logit(self, inplace=True, **_logit_attrs(eps))
 
 
 _export("logit", logit, inplace=logit_)
@@ -89,17 +73,16 @@ _FMAX = {0: 3.4028234663852886e38, 1: 1.7976931348623157e308, 2: 65504.0, 3: 3.3
 def _nan_to_num_attrs(t, nan, posinf, neginf):
     big = _FMAX.get(t.dtype._index, 0.0)
     vals = (0.0 if nan is None else nan, big if posinf is None else posinf, -big if neginf is None else neginf)
-    return [_f64_words(v) for v in vals]
+    return [builtins.float(v) for v in vals]
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     F._check_tensor(input, "nan_to_num")
-    return F._out(_C.op(O.NAN_TO_NUM, (input,), _nan_to_num_attrs(input, nan, posinf, neginf), 0)[0], out)
+    return F._out(ops.nan_to_num(input, *_nan_to_num_attrs(input, nan, posinf, neginf)), out)
 
 
 def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
-    _C.op(O.NAN_TO_NUM, (self,), _nan_to_num_attrs(self, nan, posinf, neginf), INPLACE)
-    return self
+    return ops.nan_to_num(self, *_nan_to_num_attrs(self, nan, posinf, neginf), inplace=True)
 
 
 _export("nan_to_num", nan_to_num, inplace=nan_to_num_)
@@ -111,7 +94,7 @@ def square(input, *, out=None):
 
 
 def square_(self):
-    return F.binary(O.POW, self, 2, "square_", inplace=True)
+    return F.binary(ops.pow, self, 2, "square_", inplace=True)
 
 
 _export("square", square, inplace=square_)
@@ -119,7 +102,7 @@ _export("square", square, inplace=square_)
 
 # ---------------------------------------------------------------- binary
 
-def _binary(opn, name, scalar_ok, scalar_lhs_ok=False):
+def _binary(entry, name, scalar_ok, scalar_lhs_ok=False):
     """torch's binding: Tensor other always; a Number where torch has that overload."""
     def check(a, b):
         if not scalar_ok:
@@ -133,24 +116,23 @@ def _binary(opn, name, scalar_ok, scalar_lhs_ok=False):
 
     def f(input, other, *, out=None):
         check(input, other)
-        return F._out(F.binary(opn, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
+        return F._out(F.binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
 
     def f_(self, other):
         check(self, other)
-        return F.binary(opn, self, other, name + "_", inplace=True)
+        return F.binary(entry, self, other, name + "_", inplace=True)
     f.__name__ = f.__qualname__ = name
     f_.__name__ = f_.__qualname__ = name + "_"
     return f, f_
 
 
-for _n, _o, _s, _l in (("atan2", O.ATAN2, False, False), ("hypot", O.HYPOT, False, False),
-                       ("copysign", O.COPYSIGN, True, False), ("xlogy", O.XLOGY, True, True),
-                       ("fmod", O.FMOD, True, False)):
-    _f, _f_ = _binary(_o, _n, _s, _l)
+for _n, _s, _l in (("atan2", False, False), ("hypot", False, False), ("copysign", True, False),
+                   ("xlogy", True, True), ("fmod", True, False)):
+    _f, _f_ = _binary(getattr(ops, _n), _n, _s, _l)
     _export(_n, _f, inplace=_f_)
 _export("arctan2", atan2, inplace=atan2_)  # noqa: F821 (defined by _export)
-for _n, _o in (("logaddexp", O.LOGADDEXP), ("logaddexp2", O.LOGADDEXP2)):
-    _export(_n, _binary(_o, _n, False)[0])
+for _n in ("logaddexp", "logaddexp2"):
+    _export(_n, _binary(getattr(ops, _n), _n, False)[0])
 
 _fmod_tensor = fmod  # noqa: F821
 
@@ -179,18 +161,16 @@ def lerp(input, end, weight, *, out=None):
     F._check_tensor(input, "lerp")
     F._check_tensor(end, "lerp", "end", 2)
     weight = _cweight(input, weight)
-    if isinstance(weight, TB):
-        return F._out(_C.op(O.LERP, (input, end, weight), (), 0)[0], out)
-    return F._out(_C.op(O.LERP, (input, end), list(F.scalar_words(weight, "lerp", "weight", 3)), 0)[0], out)
+    if not isinstance(weight, TB):
+        weight = F.scalar_arg(weight, "lerp", "weight", 3)
+    return F._out(ops.lerp(input, end, weight), out)
 
 
 def lerp_(self, end, weight):
     weight = _cweight(self, weight)
-    if isinstance(weight, TB):
-        _C.op(O.LERP, (self, end, weight), (), INPLACE)
-    else:
-        _C.op(O.LERP, (self, end), list(F.scalar_words(weight, "lerp_", "weight", 2)), INPLACE)
-    return self
+    if not isinstance(weight, TB):
+        weight = F.scalar_arg(weight, "lerp_", "weight", 2)
+    return ops.lerp(self, end, weight, inplace=True)
 
 
 _export("lerp", lerp, inplace=lerp_)
@@ -204,42 +184,41 @@ _ADDCDIV_MSG = (
     "tensor2), for all dtypes.")
 
 
-def _check_addcdiv(opn, t1, t2):
+def _check_addcdiv(entry, t1, t2):
     # the C layer has the same check, but its status message is capped at 256 bytes
     inexact = lambda t: t.dtype.is_floating_point or t.dtype.is_complex
-    if opn == O.ADDCDIV and isinstance(t1, TB) and isinstance(t2, TB) and not inexact(t1) and not inexact(t2):
+    if entry is ops.addcdiv and isinstance(t1, TB) and isinstance(t2, TB) and not inexact(t1) and not inexact(t2):
         raise RuntimeError(_ADDCDIV_MSG)
 
 
-def _addc(opn, name):
-    def attrs(value):
-        return list(F.scalar_words(value, name, "value", 4))
+def _addc(entry, name):
+    def scalar(value):
+        return F.scalar_arg(value, name, "value", 4)
 
     def f(input, tensor1, tensor2, *, value=1, out=None):
         F._check_tensor(input, name)
         F._check_tensor(tensor1, name, "tensor1", 2)
         F._check_tensor(tensor2, name, "tensor2", 3)
-        _check_addcdiv(opn, tensor1, tensor2)
+        _check_addcdiv(entry, tensor1, tensor2)
         if F.is_complex_scalar(value):
             return F._out(F.add(input, scaled(value, tensor1, tensor2)), out)
-        return F._out(_C.op(opn, (input, tensor1, tensor2), attrs(value), 0)[0], out)
+        return F._out(entry(input, tensor1, tensor2, scalar(value)), out)
 
     def f_(self, tensor1, tensor2, *, value=1):
-        _check_addcdiv(opn, tensor1, tensor2)
+        _check_addcdiv(entry, tensor1, tensor2)
         if F.is_complex_scalar(value):
             return F.add_(self, scaled(value, tensor1, tensor2))
-        _C.op(opn, (self, tensor1, tensor2), attrs(value), INPLACE)
-        return self
+        return entry(self, tensor1, tensor2, scalar(value), inplace=True)
 
     def scaled(value, t1, t2):
         # a complex value (the wire's scalar is real): torch's value * t1 * t2 (or / t2), composed
-        return (F.mul if opn == O.ADDCMUL else F.div)(F.mul(t1, value), t2)
+        return (F.mul if entry is ops.addcmul else F.div)(F.mul(t1, value), t2)
     f.__name__ = f.__qualname__ = name
     return f, f_
 
 
-for _n, _o in (("addcmul", O.ADDCMUL), ("addcdiv", O.ADDCDIV)):
-    _f, _f_ = _addc(_o, _n)
+for _n in ("addcmul", "addcdiv"):
+    _f, _f_ = _addc(getattr(ops, _n), _n)
     _export(_n, _f, inplace=_f_)
 
 
@@ -277,41 +256,42 @@ _export("allclose", allclose)
 
 # ---------------------------------------------------------------- softmax / cumulative
 
-def _dim_op(opn, name, input, dim, dtype):
+def _dim_op(entry, name, input, dim, dtype):
     F._check_tensor(input, name)
     if dim is None:
         raise TypeError("%s() missing required argument 'dim' (pos 2)" % name)
-    return _C.op(opn, (input,), [F.index_int(dim), _dt_index(dtype)], 0)
+    dim = F.index_int(dim)
+    return entry(input, dim, check_dtype(dtype))
 
 
 def softmax(input, dim, dtype=None):
-    return _dim_op(O.SOFTMAX, "softmax", input, dim, dtype)[0]
+    return _dim_op(ops.softmax, "softmax", input, dim, dtype)
 
 
 def log_softmax(input, dim, dtype=None):
-    return _dim_op(O.LOG_SOFTMAX, "log_softmax", input, dim, dtype)[0]
+    return _dim_op(ops.log_softmax, "log_softmax", input, dim, dtype)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    return F._out(_dim_op(O.CUMSUM, "cumsum", input, dim, dtype)[0], out)
+    return F._out(_dim_op(ops.cumsum, "cumsum", input, dim, dtype), out)
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    return F._out(_dim_op(O.CUMPROD, "cumprod", input, dim, dtype)[0], out)
+    return F._out(_dim_op(ops.cumprod, "cumprod", input, dim, dtype), out)
 
 
 def cumsum_(self, dim, *, dtype=None):
-    _C.op(O.CUMSUM, (self,), [F.index_int(dim), _dt_index(dtype)], INPLACE)
-    return self
+    dim = F.index_int(dim)
+    return ops.cumsum(self, dim, check_dtype(dtype), inplace=True)
 
 
 def cumprod_(self, dim, *, dtype=None):
-    _C.op(O.CUMPROD, (self,), [F.index_int(dim), _dt_index(dtype)], INPLACE)
-    return self
+    dim = F.index_int(dim)
+    return ops.cumprod(self, dim, check_dtype(dtype), inplace=True)
 
 
 def logcumsumexp(input, dim, *, out=None):
-    return F._out(_dim_op(O.LOGCUMSUMEXP, "logcumsumexp", input, dim, None)[0], out)
+    return F._out(_dim_op(ops.logcumsumexp, "logcumsumexp", input, dim, None), out)
 
 
 _RT = {n: F.structseq(n) for n in ("cummax", "cummin", "median", "mode", "nanmedian")}
@@ -319,11 +299,11 @@ _RT["aminmax"] = F.structseq("aminmax", ("min", "max"))
 
 
 def cummax(input, dim, *, out=None):
-    return F._outs(_RT["cummax"](*_dim_op(O.CUMMAX, "cummax", input, dim, None)), out, "cummax")
+    return F._outs(_RT["cummax"](*_dim_op(ops.cummax, "cummax", input, dim, None)), out, "cummax")
 
 
 def cummin(input, dim, *, out=None):
-    return F._outs(_RT["cummin"](*_dim_op(O.CUMMIN, "cummin", input, dim, None)), out, "cummin")
+    return F._outs(_RT["cummin"](*_dim_op(ops.cummin, "cummin", input, dim, None)), out, "cummin")
 
 
 for _n in ("softmax", "log_softmax", "logcumsumexp", "cummax", "cummin"):
@@ -334,10 +314,10 @@ _export("cumprod", cumprod, inplace=cumprod_)
 
 # ---------------------------------------------------------------- statistics
 
-def _stat(opn, name, input, dim, keepdim, dtype=None, extra=0):
+def _stat(entry, name, input, dim, keepdim, dtype=None, extra=0):
+    """entry, a @STAT row (NORM: extra is p), over dim (None, an int or a list of dims)."""
     F._check_tensor(input, name)
-    mask = F.dim_mask(input, dim)
-    return _C.op(opn, (input,), [mask, builtins.int(builtins.bool(keepdim)), _dt_index(dtype), extra], 0)
+    return entry(input, dim, builtins.bool(keepdim), check_dtype(dtype), extra)
 
 
 def _correction(unbiased, correction, name):
@@ -354,22 +334,21 @@ def _var_args(name, dim, unbiased, keepdim, correction):
     return dim, _correction(unbiased, correction, name), keepdim
 
 
-def _mk_var(opn, name, two):
+def _mk_var(entry, name, two):
     def f(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
         d, c, k = _var_args(name, dim, unbiased, keepdim, correction)
-        r = _stat(opn, name, input, d, k, extra=c)
-        return tuple(r) if two else F._out(r[0], out)
+        r = _stat(entry, name, input, d, k, extra=c)
+        return tuple(r) if two else F._out(r, out)
     f.__name__ = f.__qualname__ = name
     return f
 
 
-for _n, _o, _two in (("var", O.VAR, False), ("std", O.STD, False), ("var_mean", O.VAR_MEAN, True),
-                     ("std_mean", O.STD_MEAN, True)):
-    _export(_n, _mk_var(_o, _n, _two), method=not _two)
+for _n, _two in (("var", False), ("std", False), ("var_mean", True), ("std_mean", True)):
+    _export(_n, _mk_var(getattr(ops, _n), _n, _two), method=not _two)
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
-    return F._out(_stat(O.LOGSUMEXP, "logsumexp", input, dim, keepdim)[0], out)
+    return F._out(_stat(ops.logsumexp, "logsumexp", input, dim, keepdim), out)
 
 
 def _nuclear_norm(input, dim, keepdim, dtype):
@@ -411,38 +390,38 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         p = 2.0
     if isinstance(dim, (builtins.int,)) and not isinstance(dim, builtins.bool):
         dim = (dim,)
-    return F._out(_stat(O.NORM, "norm", input, dim, keepdim, dtype, _f64_words(p))[0], out)
+    return F._out(_stat(ops.norm, "norm", input, dim, keepdim, dtype, builtins.float(p)), out)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = F._dim_or_dtype(dim, dtype)
     dtype = F._out_dtype(dtype, out)
-    return F._out(_stat(O.NANSUM, "nansum", input, dim, keepdim, dtype)[0], out, "nansum")
+    return F._out(_stat(ops.nansum, "nansum", input, dim, keepdim, dtype), out, "nansum")
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = F._dim_or_dtype(dim, dtype)
-    return F._out(_stat(O.NANMEAN, "nanmean", input, dim, keepdim, dtype)[0], out)
+    return F._out(_stat(ops.nanmean, "nanmean", input, dim, keepdim, dtype), out)
 
 
 def count_nonzero(input, dim=None):
-    return _stat(O.COUNT_NONZERO, "count_nonzero", input, dim, False)[0]
+    return _stat(ops.count_nonzero, "count_nonzero", input, dim, False)
 
 
 def aminmax(input, *, dim=None, keepdim=False, out=None):
     F._check_tensor(input, "aminmax")
     if dim is None:
-        r = _stat(O.AMINMAX, "aminmax", input, None, keepdim)
+        r = _stat(ops.aminmax, "aminmax", input, None, keepdim)
     else:
-        r = _stat(O.AMINMAX, "aminmax", input, F.index_int(dim), keepdim, extra=1)
+        r = _stat(ops.aminmax, "aminmax", input, F.index_int(dim), keepdim, extra=1)
     return F._outs(_RT["aminmax"](*r), out, "aminmax")
 
 
 def median(input, dim=None, keepdim=False, *, out=None):
     F._check_tensor(input, "median")
     if dim is None:
-        return F._out(_stat(O.MEDIAN, "median", input, None, False)[0], out, "median")
-    return F._outs(_RT["median"](*_stat(O.MEDIAN_DIM, "median", input, F.index_int(dim), keepdim)), out, "median")
+        return F._out(_stat(ops.median, "median", input, None, False), out, "median")
+    return F._outs(_RT["median"](*_stat(ops.median_dim, "median", input, F.index_int(dim), keepdim)), out, "median")
 
 
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
@@ -491,7 +470,7 @@ def _nanmedian(input, dim, keepdim):
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
     F._check_tensor(input, "mode")
-    return F._outs(_RT["mode"](*_stat(O.MODE, "mode", input, F.index_int(dim), keepdim)), out, "mode")
+    return F._outs(_RT["mode"](*_stat(ops.mode, "mode", input, F.index_int(dim), keepdim)), out, "mode")
 
 
 for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "nanmedian", "mode"):

@@ -15,8 +15,8 @@ import os as _os
 
 from . import _C, _known, _daemon
 from . import _creation as _cr
-from . import _op_numbers as O
 from . import _records as F
+from ._C import ops
 from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     check_dtype, get_default_dtype
 
@@ -33,12 +33,12 @@ def _new_state():
 
 
 def _get(into):
-    _C.op(O.GET_RNG_STATE, (into,), (), 0)
+    ops.get_rng_state(into)
     return into
 
 
 def _set(state):
-    _C.op(O.SET_RNG_STATE, (state,), (), 0)
+    ops.set_rng_state(state)
 
 
 def _seed_word(seed):
@@ -190,45 +190,45 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     _daemon.ensure()
     dt = dtype or int64
     with _use(generator):
-        r = F._op1(O.RANDPERM, (), [dt._index, n])
+        r = ops.randperm(dt, n)
     return F._out(r, out)
 
 
 # ---------------------------------------------------------------- in-place distributions
 
-_bits = _cr._f64_bits
+_f = builtins.float  # the f64 attributes, converted as float() does
 
 
-def _dist(self, opn, attrs, generator):
+def _dist(self, entry, args, generator):
     F._check_tensor(self, "random")
     with _use(generator):
-        _C.op(opn, (self,), attrs, F.INPLACE)
+        entry(self, *args, inplace=True)
     return self
 
 
 def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
     from_ = kw.pop("from", from_)
-    return _dist(self, O.UNIFORM_, [_bits(from_), _bits(to), self.dtype._index], generator)
+    return _dist(self, ops.uniform_, (_f(from_), _f(to), self.dtype), generator)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    return _dist(self, O.NORMAL_, [_bits(mean), _bits(std)], generator)
+    return _dist(self, ops.normal_, (_f(mean), _f(std)), generator)
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-    return _dist(self, O.LOG_NORMAL_, [_bits(mean), _bits(std)], generator)
+    return _dist(self, ops.log_normal_, (_f(mean), _f(std)), generator)
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-    return _dist(self, O.CAUCHY_, [_bits(median), _bits(sigma)], generator)
+    return _dist(self, ops.cauchy_, (_f(median), _f(sigma)), generator)
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    return _dist(self, O.EXPONENTIAL_, [_bits(lambd)], generator)
+    return _dist(self, ops.exponential_, (_f(lambd),), generator)
 
 
 def geometric_(self, p, *, generator=None):
-    return _dist(self, O.GEOMETRIC_, [_bits(p)], generator)
+    return _dist(self, ops.geometric_, (_f(p),), generator)
 
 
 _CNAME = {uint8: "unsigned char", int8: "signed char", int16: "short", int32: "int", int64: "long", bool_: "bool"}
@@ -267,29 +267,28 @@ def random_(self, *args, generator=None, **kw):
                 raise RuntimeError("to - 1 is out of bounds for %s" % _CNAME[dt])
     elif hi is None:
         hi = _FMAX[dt] + 1
-    return _dist(self, O.RANDOM_, [lo, hi], generator)
+    return _dist(self, ops.random_, (lo, hi), generator)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     if isinstance(p, TB):
         q = F.expand(p, tuple(self.shape))
-        _known.raise_before(_known.bernoulli_p_error(p), O.BERNOULLI_P, (q,), ())
+        _known.raise_before(_known.bernoulli_p_error(p), ops.bernoulli_p, q)
         if not q.dtype.is_floating_point:
             q = F.cast(q, float32)
         with _use(generator):
-            r = F._op1(O.BERNOULLI_P, (q,))
+            r = ops.bernoulli_p(q)
         return F.copy_(self, r)
-    return _dist(self, O.BERNOULLI_, [_bits(p)], generator)
+    return _dist(self, ops.bernoulli_, (_f(p),), generator)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     F._check_tensor(input, "bernoulli")
     if p is not None:
-        return F._out(bernoulli_(F._op1(O.EMPTY, (), [input.dtype._index, input.ndim] + list(input.shape)),
-                                 p, generator=generator), out)
-    _known.raise_before(_known.bernoulli_p_error(input), O.BERNOULLI_P, (input,), ())
+        return F._out(bernoulli_(ops.empty(input.dtype, input.shape), p, generator=generator), out)
+    _known.raise_before(_known.bernoulli_p_error(input), ops.bernoulli_p, input)
     with _use(generator):
-        return F._out(F._op1(O.BERNOULLI_P, (input,)), out)
+        return F._out(ops.bernoulli_p(input), out)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -303,7 +302,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         check_dtype(dtype)
         _daemon.ensure()
         sz = _cr._factory_sizes((size,), None, "normal")
-        t = F._op1(O.EMPTY, (), [(dtype or get_default_dtype())._index, len(sz)] + sz)
+        t = ops.empty(dtype or get_default_dtype(), sz)
         return F._out(normal_(t, mean, std, generator=generator), out)
     if not F.is_scalar(std) and not stt:
         raise TypeError("normal(): argument 'std' must be float or Tensor, not %s" % type(std).__name__)
@@ -320,7 +319,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         dt = promote_types(mean.dtype, std.dtype)
     else:
         shape, dt = list(ref[0].shape), ref[0].dtype
-    z = normal_(F._op1(O.EMPTY, (), [dt._index, len(shape)] + shape), 0.0, 1.0, generator=generator)
+    z = normal_(ops.empty(dt, shape), 0.0, 1.0, generator=generator)
     return F._out(F.add(F.mul(z, std), mean), out)
 
 
@@ -352,7 +351,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if input.ndim in (1, 2) and input.shape[-1] == 0 and n > 0 and not replacement:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     with _use(generator):
-        return F._out(F._op1(O.MULTINOMIAL, (input,), [n, builtins.int(builtins.bool(replacement))]), out)
+        return F._out(ops.multinomial(input, n, builtins.bool(replacement)), out)
 
 
 # ---------------------------------------------------------------- Tensor methods
@@ -380,7 +379,7 @@ def poisson(input, generator=None):
     if input.dtype not in (float32, float64, bfloat16):
         raise RuntimeError("\"poisson_cpu\" not implemented for '%s'" % input.dtype._torch_name)
     with _use(generator):
-        return F._op1(O.POISSON, (input,))
+        return ops.poisson(input)
 
 
 def binomial(count, prob, generator=None):
@@ -394,7 +393,7 @@ def binomial(count, prob, generator=None):
     from ._shape import broadcast_tensors
     c, p = broadcast_tensors(count, prob)
     with _use(generator):
-        return F._op1(O.BINOMIAL, (c, p))
+        return ops.binomial(c, p)
 
 
 __all__ += ["poisson", "binomial"]

@@ -238,7 +238,7 @@ def _binfn(entry, name):
     def f(input, other, *, out=None):
         return binary(entry, input, other, name, out=out)
     f.__name__ = f.__qualname__ = name
-    return f
+    return _C.fast(entry.op, f)
 
 
 maximum = _binfn(ops.maximum, "maximum")
@@ -281,7 +281,8 @@ def div_(self, other, *, rounding_mode=None):
     return binary(ops.div, self, other, "div_", inplace=True, rounding_mode=_round_mode(rounding_mode))
 
 
-# the hot spellings go straight to C (ext/fast.c) in front of the functions above
+# the hot spellings go straight to C (ext/fast.c) in front of the functions above (the
+# table-driven unary and binary functions are wrapped where they are made)
 add = _C.fast(O.ADD, add)
 sub = subtract = _C.fast(O.SUB, sub)
 mul = multiply = _C.fast(O.MUL, mul)
@@ -362,7 +363,7 @@ def _unfn(entry, name):
         return entry(self, inplace=True)
     f.__name__ = f.__qualname__ = name
     f_.__name__ = f_.__qualname__ = name + "_"
-    return f, f_
+    return _C.fast(entry.op, f), _C.fast(entry.op, f_, True) if O.FLAGS[entry.op] & O.F_INPLACE_OK else f_
 
 
 _g = globals()
@@ -504,6 +505,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _reduce(ops.mean, input, dim, keepdim, dtype, name="mean", out=out)
 
 
+sum = _C.fast(O.SUM, sum)
+mean = _C.fast(O.MEAN, mean)
+
+
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dim, dtype = _dim_or_dtype(dim, dtype)
     dtype = _out_dtype(dtype, out)
@@ -627,6 +632,9 @@ def matmul(input, other, *, out=None):
     _check_tensor(input, "matmul")
     _check_tensor(other, "matmul", "other", 2)
     return ops.matmul(input, other) if out is None else _into(ops.matmul, (input, other), {}, out, "matmul", stacklevel=4)
+
+
+matmul = _C.fast(O.MATMUL, matmul)
 
 
 def mm(input, mat2, *, out=None):

@@ -5,8 +5,8 @@ import sys as _sys
 
 
 from . import _C
-from . import _op_numbers as O
 from . import _records as F
+from ._C import ops
 from ._dtype import DTYPES
 
 TB = _C.TensorBase
@@ -38,7 +38,7 @@ def set_num_threads(int):  # noqa: A002  (torch's argument name)
         raise RuntimeError("set_num_threads expects a positive integer")
     from . import _daemon
     _daemon.ensure()
-    _C.op(O.SET_NUM_THREADS, (), (builtins.min(n, 4096),), 0)
+    ops.set_num_threads(builtins.min(n, 4096))
     _num_threads[0] = n
 
 

@@ -10,7 +10,7 @@ import builtins
 import numpy as _np
 
 from . import _C
-from . import _op_numbers as O
+from ._C import ops
 from . import _records as F
 from ._dtype import int64
 
@@ -41,7 +41,7 @@ def _int_list(v, fname, arg):
 
 
 def _slice(x, d, start, end):
-    return F._op1(O.SLICE, (x,), [d, start, end, 1])
+    return ops.slice(x, d, start, end)
 
 
 def _need_1d(x, fname):
@@ -98,7 +98,7 @@ def unbind(input, dim=0):
     if input.ndim == 0:
         raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(dim))
     d = F.wrap_dim(dim, input.ndim)
-    return tuple(F._op1(O.SELECT, (input,), [d, i]) for i in range(input.shape[d]))
+    return tuple(ops.select(input, d, i) for i in range(input.shape[d]))
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -164,22 +164,14 @@ def dsplit(input, indices_or_sections):
 
 # ---------------------------------------------------------------- flips, rolls, rotations
 
-def _dims_mask(x, dims, fname):
-    if isinstance(dims, _INT) and not isinstance(dims, builtins.bool):
-        dims = [dims]
-    mask = 0
-    for dd in _int_list(dims, fname, "dims"):
-        w = F.wrap_dim(dd, x.ndim)
-        if (mask >> w) & 1:
-            raise RuntimeError("dim %d appears multiple times in the list of dims" % w)
-        mask |= 1 << w
-    return mask
-
-
 def flip(input, dims):
     F._check_tensor(input, "flip")
-    mask = _dims_mask(input, dims, "flip")
-    return F._op1(O.FLIP, (input,), [mask if input.ndim else 0])
+    if isinstance(dims, _INT) and not isinstance(dims, builtins.bool):
+        dims = [dims]
+    dims = _int_list(dims, "flip", "dims")
+    if not dims:  # torch flips nothing; FLIP's dims kind reads [] as every dim
+        return F.clone(input)
+    return ops.flip(input, dims)  # wrapped, and checked for repeats, in C
 
 
 def fliplr(input):
@@ -201,7 +193,7 @@ def _roll1(x, shift, d):
     s = shift % n
     if s == 0:
         return F.clone(x)
-    return F._op1(O.CAT, (_slice(x, d, n - s, n), _slice(x, d, 0, n - s)), [d])
+    return ops.cat(_slice(x, d, n - s, n), _slice(x, d, 0, n - s), dim=d)
 
 
 def roll(input, shifts, dims=None):
@@ -265,8 +257,8 @@ def tile(input, dims):
 def _cat_many(pieces, d):
     """CAT takes at most 255 inputs per record: join in rounds."""
     while len(pieces) > 200:
-        pieces = [F._op1(O.CAT, tuple(pieces[i:i + 200]), [d]) for i in range(0, len(pieces), 200)]
-    return F._op1(O.CAT, tuple(pieces), [d])
+        pieces = [ops.cat(*pieces[i:i + 200], dim=d) for i in range(0, len(pieces), 200)]
+    return ops.cat(*pieces, dim=d)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -445,7 +437,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     keep = [i for i in range(nd) if i not in (d1, d2)]
     sizes = [sh[i] for i in keep] + [n]
     strides = [st[i] for i in keep] + [st[d1] + st[d2]]
-    return F._op1(O.AS_STRIDED, (input,), [len(sizes), off] + sizes + strides)
+    return ops.as_strided(input, off, sizes, strides)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -492,21 +484,21 @@ def diagflat(input, offset=0):
 
 def tril(input, diagonal=0, *, out=None):
     F._check_tensor(input, "tril")
-    return F._out(F._op1(O.TRIL, (input,), [_int(diagonal)]), out)
+    return F._out(ops.tril(input, _int(diagonal)), out)
 
 
 def triu(input, diagonal=0, *, out=None):
     F._check_tensor(input, "triu")
-    return F._out(F._op1(O.TRIU, (input,), [_int(diagonal)]), out)
+    return F._out(ops.triu(input, _int(diagonal)), out)
 
 
 def tril_(self, diagonal=0):
-    _C.op(O.TRIL, (self,), [_int(diagonal)], F.INPLACE)
+    ops.tril(self, _int(diagonal), inplace=True)
     return self
 
 
 def triu_(self, diagonal=0):
-    _C.op(O.TRIU, (self,), [_int(diagonal)], F.INPLACE)
+    ops.triu(self, _int(diagonal), inplace=True)
     return self
 
 
@@ -568,10 +560,10 @@ def unfold(self, dimension, size, step):
         raise RuntimeError("size is %d but must be >= 0" % size)
     sh, st = list(self.shape), list(self._strides)
     if nd == 0:
-        return F._op1(O.AS_STRIDED, (self,), [1, self._offset, size, 1])
+        return ops.as_strided(self, self._offset, [size], [1])
     sizes = sh[:d] + [(n - size) // step + 1] + sh[d + 1:] + [size]
     strides = st[:d] + [st[d] * step] + st[d + 1:] + [st[d]]
-    return F._op1(O.AS_STRIDED, (self,), [len(sizes), self._offset] + sizes + strides)
+    return ops.as_strided(self, self._offset, sizes, strides)
 
 
 def atleast_1d(*tensors):

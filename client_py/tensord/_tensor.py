@@ -413,14 +413,6 @@ class Tensor(TB):
     def __pos__(self):
         return self
 
-    def __matmul__(self, other):
-        if not isinstance(other, TB):
-            return NotImplemented
-        return F.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return NotImplemented
-
     # ---- methods with torch's method signatures
     def add(self, other, *, alpha=1):
         with _method_pos():
@@ -481,6 +473,9 @@ class Tensor(TB):
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         return F.mean(self, dim, keepdim, dtype=dtype)
+
+    sum = _C.fast(O.SUM, sum)
+    mean = _C.fast(O.MEAN, mean)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         return F.prod(self, dim, keepdim, dtype=dtype)

@@ -2,7 +2,7 @@
  * create.c — creation ops: EMPTY FULL ARANGE LINSPACE EYE RAND RANDN RANDINT.
  *
  * The executor allocated out[0] (contiguous) with the dtype and sizes of attrs
- * 0 .. 1+ndim; the op-specific attributes follow the sizes (proto/td_record.h).
+ * 0 .. 1+ndim; the op-specific attributes follow the sizes (proto/ops.args).
  * Output dtypes are never float16/bfloat16 here (the executor casts).  Values are
  * computed as PyTorch does: arange as start + i*step (double for float outputs, int64
  * for integer ones), linspace from both ends in the output's own precision, random

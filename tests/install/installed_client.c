@@ -49,6 +49,17 @@ int main(int argc, char **argv)
         bad |= hy[i] != 3.0f + host[i];
     printf("y = [%g %g %g; %g %g %g], sum = %g\n", hy[0], hy[1], hy[2], hy[3], hy[4], hy[5], hs);
 
+    /* a typed record builder (td_ops.h): y.sum(dim=1, keepdim=True) -> [[15], [24]] */
+    struct td_sum_args sa = {.dim = 1u << 1, .keepdim = 1, .dtype = -1};
+    const struct td_t *yin[1] = {&y};
+    struct td_t r;
+    float hr[2];
+    if (td_rec_sum(c, 0, yin, 1, &sa, &r, &st) || td_download(c, &r, hr, sizeof hr, &st))
+        return fail("td_rec_sum", &st);
+    bad |= r.m.ndim != 2 || r.m.sizes[0] != 2 || r.m.sizes[1] != 1 || hr[0] != 15.0f || hr[1] != 24.0f;
+    printf("y.sum(1, keepdim) = [%g; %g]\n", hr[0], hr[1]);
+    td_release(c, &r);
+
     /* the daemon's counters, over their own call, while this session still holds tensors */
     struct td_stats stats;
     if (td_client_stats(argv[1], &stats, &st))

@@ -7,8 +7,9 @@ All are compositions of existing ops (no kernels of their own)."""
 import builtins
 
 from .. import _C
-from .. import _op_numbers as O
+from .. import _op_numbers as O  # noqa: F401  (unused, but a public name in tests/python/surface_baseline.txt)
 from .. import _records as F
+from .._C import ops
 from .. import _distance as D
 from .._distance import hardshrink, pdist, pairwise_distance, cosine_similarity  # noqa: F401  (torch's top-level ones)
 
@@ -24,7 +25,7 @@ __all__ += _activation_all
 
 
 def _slice(x, d, start, end):
-    return F._op1(O.SLICE, (x,), [d, start, end, 1])
+    return ops.slice(x, d, start, end)
 
 
 def _pad_constant(x, pads, value):
@@ -70,10 +71,10 @@ def _pad_dim(x, d, lo, hi, mode):
             raise RuntimeError("Argument #4: Padding size should be less than the corresponding input dimension, "
                                "but got: padding (%d, %d) at dimension %d of input %s" % (lo, hi, d, list(x.shape)))
         if lo:
-            parts.append(F._op1(O.FLIP, (_slice(x, d, 1, lo + 1),), [1 << d]))
+            parts.append(ops.flip(_slice(x, d, 1, lo + 1), d))
         parts.append(x)
         if hi:
-            parts.append(F._op1(O.FLIP, (_slice(x, d, n - 1 - hi, n - 1),), [1 << d]))
+            parts.append(ops.flip(_slice(x, d, n - 1 - hi, n - 1), d))
     elif mode == "replicate":
         if n == 0:
             raise RuntimeError("input tensor must be non-empty along the padded dimensions")
@@ -92,7 +93,7 @@ def _pad_dim(x, d, lo, hi, mode):
         parts.append(x)
         if hi:
             parts.append(_slice(x, d, 0, hi))
-    return F._op1(O.CAT, tuple(parts), [d])
+    return ops.cat(*parts, dim=d)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -124,7 +125,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p == 1.0:
         r = F.mul(input, 0)
     else:
-        mask = bernoulli_(F._op1(O.EMPTY, (), [input.dtype._index, input.ndim] + list(input.shape)), 1 - p)
+        mask = bernoulli_(ops.empty(input.dtype, input.shape), 1 - p)
         r = F.mul(F.mul(input, mask), 1.0 / (1 - p))
     return F.copy_(input, r) if inplace else r
 
