@@ -3,6 +3,8 @@ import builtins
 
 import numpy as _np
 
+from . import _op_numbers as _O
+
 
 class dtype:
     """A tensor element type (torch.dtype)."""
@@ -44,23 +46,12 @@ class dtype:
         raise RuntimeError("Unknown Complex ScalarType for %s" % self._torch_name)
 
 
-# index, name, itemsize, kind (0 bool, 1 int, 2 float, 3 complex), numpy dtype, torch's display name
-_TABLE = (
-    (0, "float32", 4, 2, _np.float32, "Float"),
-    (1, "float64", 8, 2, _np.float64, "Double"),
-    (2, "float16", 2, 2, _np.float16, "Half"),
-    (3, "bfloat16", 2, 2, None, "BFloat16"),
-    (4, "int64", 8, 1, _np.int64, "Long"),
-    (5, "int32", 4, 1, _np.int32, "Int"),
-    (6, "int16", 2, 1, _np.int16, "Short"),
-    (7, "int8", 1, 1, _np.int8, "Char"),
-    (8, "uint8", 1, 1, _np.uint8, "Byte"),
-    (9, "bool", 1, 0, _np.bool_, "Bool"),
-    (10, "complex64", 8, 3, _np.complex64, "ComplexFloat"),
-    (11, "complex128", 16, 3, _np.complex128, "ComplexDouble"),
-)
+def _np_dtype(name):
+    return None if name == "bfloat16" else _np.dtype(name).type
 
-DTYPES = tuple(dtype(*row) for row in _TABLE)
+
+# kernels/dtype.h's table, through _op_numbers (generated): enum order, name, itemsize, kind
+DTYPES = tuple(dtype(i, n, size, kind, _np_dtype(n), tn) for i, (n, size, kind, tn) in enumerate(_O.DTYPES))
 float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_, complex64, complex128 = DTYPES
 _TO_REAL = {complex64: float32, complex128: float64}
 

@@ -12,9 +12,9 @@ from ._C import ops
 from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
 
 TB = _C.TensorBase
-INPLACE = 1
-SCALAR_LHS = 2
-OUT = 4  # TD_RF_OUT: the inputs end with out= tensors the op writes into
+INPLACE = O.RF_INPLACE
+SCALAR_LHS = O.RF_SCALAR_LHS
+OUT = O.RF_OUT  # the inputs end with out= tensors the op writes into
 _NUMBER = (builtins.bool, builtins.int, builtins.float)
 
 
