@@ -13,7 +13,6 @@ import sys as _sys
 from . import _C
 from . import _records as F
 from ._dtype import DTYPES
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _I64, _I32 = DTYPES[0], DTYPES[1], DTYPES[4], DTYPES[5]
@@ -337,8 +336,3 @@ def tensorsolve(A, B, dims=None, *, out=None):
     x = _T.linalg.solve(F.reshape(A, (B.numel(), q)), F.reshape(B, (B.numel(),)))
     return F._out(F.reshape(x, tuple(rest)), out)
 
-
-Tensor.matrix_exp = matrix_exp
-Tensor.lu = lu
-Tensor.lu_solve = lu_solve
-Tensor.triangular_solve = triangular_solve

@@ -373,7 +373,7 @@ def rsub(input, other, *, alpha=1):
     return _T.add(_T.neg(a), other)
 
 
-_export("rsub", rsub, method=False)
+_export("rsub", rsub)
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
@@ -397,7 +397,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return _T.logical_not(r) if invert else r
 
 
-_export("isin", isin, method=False)
+_export("isin", isin)
 
 
 def isreal(input):

@@ -8,7 +8,8 @@ import numpy as _np
 
 from . import _C
 from . import _op_numbers as O
-from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
+from ._dtype import DTYPES, dtype as _dtype_cls, can_cast, check_dtype, get_default_dtype, \
+    complex_scalar_result
 
 TB = _C.TensorBase
 INPLACE = 1
@@ -36,7 +37,7 @@ def is_complex_scalar(v):
 def _complex_operand(t, v):
     """A Python complex has no scalar-attribute wire form: it travels as the 0-d tensor
     of torch.result_type(t, v), which then promotes with t as the wrapped number would."""
-    from ._creation import tensor
+    from ._tensor_new import tensor
     return tensor(builtins.complex(v), dtype=complex_scalar_result(t, v) if isinstance(t, TB) else None)
 
 
@@ -61,15 +62,13 @@ def scalar_words(v, fname="", arg="other", pos=2):
 
 
 def exporter(namespace, names):
-    """export(name, fn, method=True, function=True) for a module that adds functions:
-    binds fn in the module, lists it in its __all__ and attaches it as a Tensor method."""
-    def export(name, fn, method=True, function=True):
+    """export(name, fn, function=True) for a module that adds functions: binds fn in the
+    module and, unless function=False (a method-only name), lists it in its __all__.
+    Tensor's methods are declared in _tensor.py, never here."""
+    def export(name, fn, function=True):
         namespace[name] = fn
         if function:
             names.append(name)
-        if method:
-            from ._tensor import Tensor
-            setattr(Tensor, name, fn)
     return export
 
 
@@ -277,7 +276,7 @@ def bitwise_left_shift(input, other, *, out=None):
 def bitwise_right_shift(input, other, *, out=None):
     return binary(O.RSHIFT, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
 
-# name -> (op, attrs tail) for the in-place methods generated in _tensor.py
+# name -> (op, attrs tail) of the in-place binary ops made below
 BINARY_INPLACE = {
     "mul_": (O.MUL, ()), "true_divide_": (O.DIV, (0,)), "floor_divide_": (O.DIV, (2,)),
     "pow_": (O.POW, ()), "remainder_": (O.REMAINDER, ()), "eq_": (O.EQ, ()), "ne_": (O.NE, ()), "lt_": (O.LT, ()),
@@ -287,6 +286,18 @@ BINARY_INPLACE = {
     "bitwise_xor_": (O.BITWISE_XOR, ()), "bitwise_left_shift_": (O.LSHIFT, ()),
     "bitwise_right_shift_": (O.RSHIFT, ()),
 }
+
+
+def _binary_inplace(name, opn, tail):
+    def f(self, other):
+        return binary(opn, self, other, name, tail, inplace=True)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+for _n, (_o, _tail) in BINARY_INPLACE.items():
+    globals()[_n] = _binary_inplace(_n, _o, _tail)
+not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_  # noqa: F821 (made above)
 
 
 def div_(self, other, *, rounding_mode=None):
@@ -301,6 +312,7 @@ div = divide = _C.fast_binary(O.DIV, 0, False, div)
 add_ = _C.fast_binary(O.ADD, INPLACE, True, add_)
 sub_ = _C.fast_binary(O.SUB, INPLACE, True, sub_)
 div_ = _C.fast_binary(O.DIV, INPLACE, False, div_)
+mul_ = multiply_ = _C.fast_binary(O.MUL, INPLACE, False, mul_)  # noqa: F821
 
 
 _RESIZE_WARNING = (
@@ -319,7 +331,6 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
     if not isinstance(out, TB):
         raise TypeError("%sargument 'out' must be Tensor, not %s"
                         % (fname + "(): " if fname else "", type(out).__name__))
-    from ._interop import can_cast
     if not can_cast(r.dtype, out.dtype):
         raise RuntimeError("result type %s can't be cast to the desired output type %s"
                            % (r.dtype._torch_name, out.dtype._torch_name))
@@ -402,7 +413,7 @@ def round(input, *, decimals=0, out=None):
 def _as_0d(v, like):
     if is_complex_scalar(v):
         return _complex_operand(like, v)
-    from ._creation import tensor
+    from ._tensor_new import tensor
     return tensor(_pyscalar(v))
 
 
@@ -837,7 +848,7 @@ CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "b
 
 def complex_fill_value(v, dt):
     """A complex fill value as a 0-d tensor of dt; a real dt takes it only without an imaginary part."""
-    from ._creation import tensor
+    from ._tensor_new import tensor
     v = builtins.complex(v)
     if not dt.is_complex:
         if v.imag != 0:
