@@ -224,7 +224,6 @@ def heaviside_(self, values):
 
 
 _export("heaviside", heaviside)
-_export("heaviside_", heaviside_, function=False)
 
 
 def ldexp(input, other, *, out=None):
@@ -324,7 +323,6 @@ def nextafter_(self, other):
 
 
 _export("nextafter", nextafter)
-_export("nextafter_", nextafter_, function=False)
 
 
 def float_power(input, exponent, *, out=None):
@@ -344,7 +342,6 @@ def float_power_(self, exponent):
 
 
 _export("float_power", float_power)
-_export("float_power_", float_power_, function=False)
 
 
 def positive(input):

@@ -62,13 +62,11 @@ def scalar_words(v, fname="", arg="other", pos=2):
 
 
 def exporter(namespace, names):
-    """export(name, fn, function=True) for a module that adds functions: binds fn in the
-    module and, unless function=False (a method-only name), lists it in its __all__.
-    Tensor's methods are declared in _tensor.py, never here."""
-    def export(name, fn, function=True):
+    """export(name, fn) for a module that adds functions: binds fn in the module and lists
+    it in its __all__.  Tensor's methods are declared in _tensor.py, never here."""
+    def export(name, fn):
         namespace[name] = fn
-        if function:
-            names.append(name)
+        names.append(name)
     return export
 
 

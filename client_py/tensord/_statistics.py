@@ -404,4 +404,3 @@ def renorm_(self, p, dim, maxnorm):
 
 
 _export("renorm", renorm)
-_export("renorm_", renorm_, function=False)

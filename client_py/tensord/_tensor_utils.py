@@ -92,7 +92,6 @@ def sum_to_size(self, *size):
     return F.reshape(r, tuple(s)) if lead or dims else self
 
 
-_export("sum_to_size", sum_to_size, function=False)
 
 
 _CNAME = {_F32: "float", _F64: "double", _F16: "c10::Half", _BF16: "c10::BFloat16", _I64: "long int", _I32: "int",
@@ -119,7 +118,6 @@ def new(self, *args, **kw):
     return _T.empty(*args, dtype=dt)
 
 
-_export("new", new, function=False)
 
 
 def is_shared(self):
@@ -133,5 +131,3 @@ def share_memory_(self):
     return self
 
 
-_export("is_shared", is_shared, function=False)
-_export("share_memory_", share_memory_, function=False)

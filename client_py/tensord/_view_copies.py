@@ -68,7 +68,6 @@ def sgn_(self):
 
 _export("negative_", negative_)
 _export("fix_", fix_)
-_export("sgn_", sgn_, function=False)
 _export("index_put_", _advindex.index_put_)
 _export("put", _advindex.put)
 
@@ -85,7 +84,6 @@ def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=Non
     return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype)
 
 
-_export("new_empty_strided", new_empty_strided, function=False)
 
 
 # ---------------------------------------------------------------- unsafe splits (views, as in torch)
