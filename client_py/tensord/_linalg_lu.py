@@ -16,6 +16,7 @@ from . import _C
 from . import _op_numbers as O
 from . import _records as F
 from ._dtype import DTYPES
+from ._linalg import _broadcast_shapes, _mH
 from ._tensor import Tensor
 
 TB = _C.TensorBase
@@ -38,9 +39,10 @@ def _square(A, fname):
                            % (fname, A.shape[-2], A.shape[-1]))
 
 
-def _batch(*ts):
-    """The broadcast of the batch dims (all but the last two) of ts, as a tuple."""
-    return tuple(_T.broadcast_shapes(*(tuple(t.shape[:-2]) for t in ts)))
+def _batch(A, B):
+    """The broadcast of the batch dims (all but the last two) of A and B, with torch's
+    message (which names B's size first)."""
+    return tuple(_broadcast_shapes(list(B.shape[:-2]), list(A.shape[:-2])))
 
 
 def _expand(t, batch, tail_dims=2):
@@ -91,12 +93,12 @@ def lu_factor(A, *, pivot=True, out=None):
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
-    """torch.lu (deprecated in torch): (LU, pivots) or (LU, pivots, infos)."""
+    """torch.lu (deprecated in torch): (LU, pivots) or (LU, pivots, infos); never raises for
+    a singular A, as torch 1.13's does not."""
     _lu_checks(A, pivot, "torch.lu_factor", "_lu_with_info", "input")
     LU, piv, info = _lu(A)
     if get_infos:
         return F._outs(F.return_types._lu_with_info(LU, piv, info), out, "lu")
-    _raise_lu_info(info, "torch.linalg.lu_factor")
     return F._outs((LU, piv), out, "lu")
 
 
@@ -141,11 +143,6 @@ def _linalg_lu(A, *, pivot=True, out=None):
     _lu_checks(A, pivot, "linalg.lu", "linalg_lu")
     LU, piv, _ = _lu(A)
     return F._outs(F.return_types.linalg_lu(*lu_unpack(LU, piv)), out, "linalg_lu")
-
-
-def _mH(t):
-    from ._linalg import _mH as mh
-    return mh(t)
 
 
 def _lu_solve_checks(LU, pivots, B):
@@ -214,14 +211,16 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
         if t.ndim < 2:
             raise RuntimeError("%s: The input tensor %s must have at least 2 dimensions." % (fn, name))
     _square(A, fn)
-    dt = _T.promote_types(A.dtype, B.dtype)
+    dt = A.dtype  # torch 1.13 solves in A's dtype: B is cast to it (a complex B loses its imaginary part)
     if dt not in _LA_DTYPES:
         raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % dt._torch_name)
     n = A.shape[-1]
     if (B.shape[-2] if left else B.shape[-1]) != n:
         raise RuntimeError("%s: Incompatible shapes of A and B for the equation %s (%dx%d and %dx%d)"
                            % (fn, "AX = B" if left else "XA = B", n, n, B.shape[-2], B.shape[-1]))
-    X, _ = _trsm(F.cast(A, dt), F.cast(B, dt), upper, left, unitriangular, 0)
+    if B.dtype.is_complex and not dt.is_complex:
+        B = _T.real(B)
+    X, _ = _trsm(A, F.cast(B, dt), upper, left, unitriangular, 0)
     return F._out(X, out)
 
 
@@ -234,7 +233,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
             raise RuntimeError("%s: Expected %s to have at least 2 dimensions, but it has %d dimensions instead"
                                % (fn, name, t.ndim))
     if A.dtype is not b.dtype:
-        raise RuntimeError("triangular_solve: Expected b and A to have the same dtype, but found b of type %s and A "
+        raise RuntimeError("Expected b and A to have the same dtype, but found b of type %s and A "
                            "of type %s instead." % (b.dtype._torch_name, A.dtype._torch_name))
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError("A must be batches of square matrices, but they are %d by %d matrices"
