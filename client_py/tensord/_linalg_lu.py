@@ -145,7 +145,7 @@ def _linalg_lu(A, *, pivot=True, out=None):
     return F._outs(F.return_types.linalg_lu(*lu_unpack(LU, piv)), out, "linalg_lu")
 
 
-def _lu_solve_checks(LU, pivots, B):
+def _lu_solve_checks(LU, pivots, B, left):
     fn = "linalg.lu_solve"
     F._check_tensor(LU, "linalg_lu_solve", "LU")
     F._check_tensor(pivots, "linalg_lu_solve", "pivots", 2)
@@ -163,6 +163,10 @@ def _lu_solve_checks(LU, pivots, B):
     if LU.dtype is not B.dtype:
         raise RuntimeError("%s: Expected LU and B to have the same dtype, but found LU of type %s and B of type %s "
                            "instead" % (fn, LU.dtype._torch_name, B.dtype._torch_name))
+    n = LU.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError("%s: Incompatible shapes of A and B for the equation %s (%dx%d and %dx%d)"
+                           % (fn, "AX = B" if left else "XA = B", n, n, B.shape[-2], B.shape[-1]))
     if pivots.dtype is not _I32:
         raise RuntimeError("%s: pivots should be a Tensor of scalar type torch.int32" % fn)
     if pivots.ndim == 0 or pivots.shape[-1] != LU.shape[-1]:
@@ -173,14 +177,9 @@ def _lu_solve_checks(LU, pivots, B):
 
 
 def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
-    _lu_solve_checks(LU, pivots, B)
-    n = LU.shape[-1]
+    _lu_solve_checks(LU, pivots, B, left)
     # X A = B is A^T X^T = B^T, and X A^H = B is A X^H = B^H: one getrs either way
     rhs = B if left else (_mH(B) if adjoint else F.transpose(B, -2, -1))
-    if rhs.shape[-2] != n:
-        r, c = (B.shape[-2], B.shape[-1])
-        raise RuntimeError("linalg.lu_solve: Incompatible shapes of A and B for the equation %s (%dx%d and %dx%d)"
-                           % ("AX = B" if left else "XA = B", n, n, r, c))
     trans = (2 if adjoint else 0) if left else (0 if adjoint else 1)
     batch = _batch(LU, rhs)
     X = F._op1(O.LU_SOLVE, (_expand(LU, batch), _expand(pivots, batch, 1), _expand(rhs, batch)), [trans])

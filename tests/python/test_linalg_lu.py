@@ -160,7 +160,8 @@ def test_lu_solve_errors():
         (tlu, tpiv, torch.randn(3)), (tlu, tpiv, torch.randn(2, 4, 2)), (tlu, tpiv.long(), B),
         (tlu, tpiv[..., :2], B), (tlu, tpiv[0], B), (tlu, tpiv, B.double()), (tlu[..., :2], tpiv, B),
         (tlu.int(), tpiv, B.int()), (tlu[0, 0], tpiv, B), (tlu.half(), tpiv, B.half()),
-        (tlu, tpiv, B.to(torch.complex64)),
+        (tlu, tpiv, B.to(torch.complex64)), (tlu, tpiv[..., :2], torch.randn(2, 4, 2)),
+        (tlu, tpiv.long()[..., :2], B),
     ]
     for tl, tp, tb in bad:
         assert_raises_like(lambda: td.linalg.lu_solve(from_torch(tl), from_torch(tp), from_torch(tb)),
