@@ -190,6 +190,10 @@ SET_NUM_THREADS = 186
 FFT_C2C = 187
 FFT_R2C = 188
 FFT_C2R = 189
+LU_FACTOR = 190
+LU_SOLVE = 191
+TRIANGULAR_SOLVE = 192
+MATRIX_EXP = 193
 
 NAMES = (
     "none",
@@ -382,4 +386,8 @@ NAMES = (
     "fft_c2c",
     "fft_r2c",
     "fft_c2r",
+    "lu_factor",
+    "lu_solve",
+    "triangular_solve",
+    "matrix_exp",
 )
