@@ -891,6 +891,26 @@ static const struct td_arg args_fft_c2r[] = {
     {"x", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"dims", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_lu_factor[] = {
+    {"A", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_lu_solve[] = {
+    {"LU", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"pivots", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"B", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"trans", "none/transpose/adjoint", {0LL, 0LL}, TD_ARG_ENUM, TD_DEF_VALUE, -1},
+};
+static const struct td_arg args_triangular_solve[] = {
+    {"A", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"B", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"upper", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_REQUIRED, -1},
+    {"left", NULL, {1LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"unitriangular", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"trans", "none/transpose/adjoint", {0LL, 0LL}, TD_ARG_ENUM, TD_DEF_VALUE, -1},
+};
+static const struct td_arg args_matrix_exp[] = {
+    {"A", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1082,6 +1102,10 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_FFT_C2C] = {args_fft_c2c, 4, 1},
     [TD_OP_FFT_R2C] = {args_fft_r2c, 4, 1},
     [TD_OP_FFT_C2R] = {args_fft_c2r, 4, 1},
+    [TD_OP_LU_FACTOR] = {args_lu_factor, 1, 1},
+    [TD_OP_LU_SOLVE] = {args_lu_solve, 4, 3},
+    [TD_OP_TRIANGULAR_SOLVE] = {args_triangular_solve, 6, 2},
+    [TD_OP_MATRIX_EXP] = {args_matrix_exp, 1, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -2734,4 +2758,37 @@ enum td_code td_rec_fft_c2r(td_client_t *c, unsigned flags, const struct td_t *c
         {.list = p->dims, .n = p->n_dims},
     };
     return td_op_values(c, TD_OP_FFT_C2R, flags, in, n_in, v, 3, out, st);
+}
+
+enum td_code td_rec_lu_factor(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_LU_FACTOR, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_lu_solve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_lu_solve_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->trans}},
+    };
+    return td_op_values(c, TD_OP_LU_SOLVE, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_triangular_solve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_triangular_solve_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[4] = {
+        {.w = {(int64_t)p->upper}},
+        {.w = {(int64_t)p->left}},
+        {.w = {(int64_t)p->unitriangular}},
+        {.w = {(int64_t)p->trans}},
+    };
+    return td_op_values(c, TD_OP_TRIANGULAR_SOLVE, flags, in, n_in, v, 4, out, st);
+}
+
+enum td_code td_rec_matrix_exp(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_MATRIX_EXP, flags, in, n_in, NULL, 0, out, st);
 }

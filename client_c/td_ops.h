@@ -1108,6 +1108,27 @@ struct td_fft_c2r_args {
 /* FFT_C2R: inputs input; 1 output */
 enum td_code td_rec_fft_c2r(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_fft_c2r_args *p, struct td_t *out, struct td_status *st);
+/* LU_FACTOR: inputs A; 3 outputs */
+enum td_code td_rec_lu_factor(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
+struct td_lu_solve_args {
+    int trans; /* 0 none, 1 transpose, 2 adjoint */
+};
+/* LU_SOLVE: inputs LU, pivots, B; 1 output */
+enum td_code td_rec_lu_solve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_lu_solve_args *p, struct td_t *out, struct td_status *st);
+struct td_triangular_solve_args {
+    int upper;
+    int left;
+    int unitriangular;
+    int trans; /* 0 none, 1 transpose, 2 adjoint */
+};
+/* TRIANGULAR_SOLVE: inputs A, B; 1 output */
+enum td_code td_rec_triangular_solve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_triangular_solve_args *p, struct td_t *out, struct td_status *st);
+/* MATRIX_EXP: inputs A; 1 output */
+enum td_code td_rec_matrix_exp(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

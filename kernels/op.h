@@ -33,6 +33,8 @@ enum td_family {
     TD_FAM_LINALG_PACKED,
     /* discrete Fourier transforms over a set of dims (FFTW) */
     TD_FAM_FFT,
+    /* LU factors and triangular solves (getrf, getrs, trsm) and matrix_exp */
+    TD_FAM_LINALG_LU,
 };
 
 enum td_op {

@@ -538,6 +538,44 @@ START_TEST(test_read_empty_range)
 }
 END_TEST
 
+/* the LINALG_LU rows: output shapes and dtypes, and the operands they refuse */
+START_TEST(test_linalg_lu)
+{
+    int64_t sa[3] = {2, 3, 4}, sq[3] = {2, 3, 3}, sp[2] = {2, 3}, sb[3] = {2, 3, 5}, sr[3] = {2, 5, 3};
+    struct td_meta a = mk(TD_DTYPE_COMPLEX64, 3, sa), q = mk(TD_DTYPE_FLOAT64, 3, sq), p = mk(TD_DTYPE_INT32, 2, sp),
+                   p64 = mk(TD_DTYPE_INT64, 2, sp), b = mk(TD_DTYPE_FLOAT64, 3, sb), r = mk(TD_DTYPE_FLOAT64, 3, sr),
+                   out[TD_MAX_OUTPUTS];
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    const struct td_meta *fa[1] = {&a};
+    ck_assert_int_eq(infer(TD_OP_LU_FACTOR, 0, fa, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(inf.n_out, 3);
+    ck_assert_int_eq(out[0].dtype, TD_DTYPE_COMPLEX64);
+    ck_assert_int_eq(out[1].dtype, TD_DTYPE_INT32);
+    ck_assert_int_eq(out[1].ndim, 2);
+    ck_assert_int_eq(out[1].sizes[1], 3); /* min(m, n) pivots */
+    ck_assert_int_eq(out[2].ndim, 1);
+    const struct td_meta *ls[3] = {&q, &p, &b};
+    int64_t trans[1] = {2};
+    ck_assert_int_eq(infer(TD_OP_LU_SOLVE, 0, ls, 3, trans, 1, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[2], 5);
+    ls[1] = &p64;
+    ck_assert_int_eq(infer(TD_OP_LU_SOLVE, 0, ls, 3, trans, 1, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32");
+    td_status_clear(&st);
+    const struct td_meta *ts[2] = {&q, &r};
+    int64_t right[4] = {1, 0, 0, 0}, left[4] = {1, 1, 0, 0};
+    ck_assert_int_eq(infer(TD_OP_TRIANGULAR_SOLVE, 0, ts, 2, right, 4, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].sizes[1], 5);
+    ck_assert_int_eq(infer(TD_OP_TRIANGULAR_SOLVE, 0, ts, 2, left, 4, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B "
+                             "(3x3 and 5x3)");
+    td_status_clear(&st);
+    ck_assert_int_eq(infer(TD_OP_MATRIX_EXP, 0, fa, 1, NULL, 0, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "linalg.matrix_exp: A must be batches of square matrices, but they are 3 by 4 matrices");
+}
+END_TEST
+
 static Suite *shape_suite(void)
 {
     Suite *s = suite_create("shape");
@@ -554,6 +592,7 @@ static Suite *shape_suite(void)
     tcase_add_test(tc, test_create_limits);
     tcase_add_test(tc, test_complex_promotion);
     tcase_add_test(tc, test_complex_gate);
+    tcase_add_test(tc, test_linalg_lu);
     suite_add_tcase(s, tc);
     TCase *ov = tcase_create("overflow");
     tcase_set_timeout(ov, 30);

@@ -78,12 +78,12 @@ def result_type(tensor1, tensor2):
                zeros_like(tensor2) if isinstance(tensor2, Tensor) else tensor2).dtype
 
 
-# ---- the function areas: each module attaches its functions here and its methods to Tensor ----
+# ---- the function areas: each module lists its functions in __all__ (Tensor's methods: _tensor.py) ----
 from ._shape import *  # shape and data movement: split/chunk, flip/roll, repeat, broadcasting, diag, tril/triu, stacking
 from ._random import *  # random sampling: Generator, seeds, in-place distributions, normal, bernoulli, multinomial
 from ._interop import *  # dtype control and interop: promote_types, result_type, can_cast, dlpack
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
-from ._linalg import *  # linear algebra: dot/mm family, einsum, tensord.linalg (LAPACK)
+from ._linalg import *  # linear algebra: dot/mm family, einsum (tensord.linalg: linalg.py)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
 from ._complex import *  # complex dtypes: view_as_real/complex, real/imag, conj, angle, complex, polar
 from ._pointwise import *  # pointwise math composed (fmax, gcd, sinc, ldexp, frexp, nextafter, ...), trace, diff
@@ -100,6 +100,6 @@ from ._distance import *  # pdist, pairwise_distance, cosine_similarity, thresho
 from ._linalg_householder import *  # geqrf, orgqr, ormqr; linalg.householder_product, ldl_factor(_ex), ldl_solve
 from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
-from . import special  # noqa: E402
+from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)

@@ -1,5 +1,5 @@
 """Indexing, sorting and searching: gather/scatter, index_* ops, masked ops,
-take/put, nonzero, advanced indexing (used by _indexing for tensor/list/mask indices),
+take/put, nonzero, advanced indexing (Tensor.__getitem__/__setitem__ with tensor/list/mask indices),
 sort/argsort/topk/kthvalue, unique, bincount, histc, searchsorted, bucketize.
 
 Everything is built on a handful of C ops (ops.def): GATHER, SCATTER, INDEX (self
@@ -19,6 +19,7 @@ from . import _known
 from ._C import ops
 from . import _records as F
 from ._dtype import DTYPES
+from ._indexing import _consumed_dims, _is_bool_index, _is_int_index, getitem as _basic_getitem
 from ._records import TB, _check_tensor, _type_error, index_int, is_scalar, wrap_dim
 
 _INT64, _INT32, _UINT8, _BOOL = DTYPES[4], DTYPES[5], DTYPES[8], DTYPES[9]
@@ -199,7 +200,6 @@ def _is_adv(x):
 def _basic_pass(t, idx):
     """Applies ints/slices/None/Ellipsis (torch applies these first) and returns the view
     plus [(dim in the view, index tensor)] for the advanced indices."""
-    from ._indexing import _consumed_dims, _is_bool_index, _is_int_index, getitem as _basic_getitem
     idx = tuple(_index_tensor(x) if isinstance(x, (list, range, _np.ndarray)) else x for x in idx)
     idx, consumed = _consumed_dims(idx)
     if consumed > t.ndim:
@@ -813,8 +813,7 @@ def _unique_dim(input, dim, consecutive, return_inverse, return_counts, argname)
     vals = F.reshape(ops.index(xs, starts, dim=0, mode=M_ADV), [u] + rest)
     out = [F.contiguous(F.permute(vals, order))]
     if return_inverse:
-        from ._math import cumsum
-        gid = F.sub(cumsum(change, 0, dtype=_INT64), 1)
+        gid = F.sub(ops.cumsum(change, 0, _INT64), 1)
         if perm is None:
             inv = gid
         else:
@@ -939,21 +938,3 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if boundaries.ndim != 1:
         raise RuntimeError("boundaries tensor must be 1 dimension, but got dim(%d)" % boundaries.ndim)
     return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
-
-
-# ---------------------------------------------------------------- Tensor methods
-
-def _attach():
-    from ._tensor import Tensor
-    same = ["gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
-            "index_add_", "index_copy", "index_copy_", "index_fill", "index_fill_", "masked_fill", "masked_fill_",
-            "masked_select", "masked_scatter", "masked_scatter_", "take", "take_along_dim", "put_", "put",
-            "index_put_", "index_put", "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue",
-            "unique", "unique_consecutive", "bincount", "histc"]
-    g = globals()
-    for n in same:
-        setattr(Tensor, n, g[n])
-    Tensor.where = lambda self, condition, y: where(condition, self, y)
-
-
-_attach()

@@ -1,6 +1,7 @@
 """Complex tensors: view_as_real/view_as_complex, real/imag views, conj, angle, complex(),
-polar(), and the Tensor methods that go with them.  Complex Python scalars in operators
-and factories are handled where those live (_records.binary, _creation.full, ...).
+polar(), and the method-only spellings that go with them (declared on Tensor in _tensor.py).
+Complex Python scalars in operators and factories are handled where those live
+(_records.binary, _creation.full, ...).
 
 real/imag are views (selects on view_as_real), as in torch.  conj() returns a conjugated
 copy (torch returns a lazy conjugate view whose is_conj() is True; tensord has no conj bit,
@@ -14,9 +15,7 @@ from . import _C
 from . import _op_numbers as O
 from ._C import ops
 from . import _records as F
-from . import _tensor as _T
 from ._dtype import complex64, complex128
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 
@@ -139,12 +138,7 @@ def binary_fallback(opn, a, b, flags):
 _C.set_binary_fallback(binary_fallback)
 
 
-# ---- Tensor methods and properties
-Tensor.real = property(real)
-Tensor.imag = property(imag)
-for _n in ("conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "angle", "sgn"):
-    setattr(Tensor, _n, globals()[_n])
-
+# ---- method-only spellings (Tensor declares its methods in _tensor.py)
 
 def _conj_physical_(self):
     if self.dtype.is_complex:
@@ -152,8 +146,9 @@ def _conj_physical_(self):
     return self
 
 
-Tensor.conj_physical_ = _conj_physical_
-Tensor.cfloat = lambda self: F.cast(self, complex64)
-Tensor.cdouble = lambda self: F.cast(self, complex128)
-_T._TYPE_NAMES.update({complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"})
+def cfloat(self):
+    return F.cast(self, complex64)
 
+
+def cdouble(self):
+    return F.cast(self, complex128)

@@ -8,7 +8,6 @@ import sys as _sys
 
 from . import _C
 from . import _records as F
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _T = _sys.modules[__name__.rpartition(".")[0]]
@@ -66,8 +65,8 @@ def hardshrink(input, lambd=0.5, *, out=None):
     return F._out(_T.where(inside, _T.zeros((), dtype=input.dtype), input), out)
 
 
-_export("threshold", threshold, method=False)
-_export("threshold_", threshold_, method=False)
+_export("threshold", threshold)
+_export("threshold_", threshold_)
 _export("hardshrink", hardshrink)
 
 
@@ -114,8 +113,8 @@ def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
     return F._out(_T.linalg.matrix_norm(input, "nuc", dim=tuple(dims), keepdim=builtins.bool(keepdim)), out)
 
 
-_export("frobenius_norm", frobenius_norm, method=False)
-_export("nuclear_norm", nuclear_norm, method=False)
+_export("frobenius_norm", frobenius_norm)
+_export("nuclear_norm", nuclear_norm)
 
 
 # ---------------------------------------------------------------- distances
@@ -160,4 +159,4 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 for _n in ("pdist", "pairwise_distance", "cosine_similarity"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])

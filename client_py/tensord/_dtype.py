@@ -133,6 +133,24 @@ def complex_scalar_result(t, v):
 _BF16 = {"bits": 16, "eps": 2.0 ** -7, "max": float.fromhex("0x1.fep127"), "tiny": 2.0 ** -126, "resolution": 0.01}
 
 
+def check_dtype_arg(d, fname, arg, pos):
+    if not isinstance(d, dtype):
+        raise TypeError("%s(): argument '%s' (position %d) must be torch.dtype, not %s"
+                        % (fname, arg, pos, type(d).__name__))
+
+
+def can_cast(from_, to):
+    check_dtype_arg(from_, "can_cast", "from", 1)
+    check_dtype_arg(to, "can_cast", "to", 2)
+    if from_.is_complex and not to.is_complex:
+        return False
+    if from_.is_floating_point and not (to.is_floating_point or to.is_complex):
+        return False
+    if from_ is not bool_ and to is bool_:
+        return False
+    return True
+
+
 def _fmt(v):
     return "%g" % v
 

@@ -66,7 +66,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return F._out(F.cast(r, dt), out)
 
 
-_export("logspace", logspace, method=False)
+_export("logspace", logspace)
 
 
 def _range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
@@ -85,7 +85,7 @@ def _range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     return F._out(F.cast(r, dt), out)
 
 
-_export("range", _range, method=False)
+_export("range", _range)
 
 
 def _tri_indices(row, col, offset, dtype, lower, fname):
@@ -112,8 +112,8 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _tri_indices(row, col, offset, dtype, False, "triu_indices")
 
 
-_export("tril_indices", tril_indices, method=False)
-_export("triu_indices", triu_indices, method=False)
+_export("tril_indices", tril_indices)
+_export("triu_indices", triu_indices)
 
 
 def vander(x, N=None, increasing=False):
@@ -137,7 +137,7 @@ def vander(x, N=None, increasing=False):
     return r if increasing else _T.flip(r, (1,))
 
 
-_export("vander", vander, method=False)
+_export("vander", vander)
 
 
 def block_diag(*tensors):
@@ -166,7 +166,7 @@ def block_diag(*tensors):
     return r
 
 
-_export("block_diag", block_diag, method=False)
+_export("block_diag", block_diag)
 
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False, requires_grad=False):
@@ -175,7 +175,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False, 
     return _T.full((), s, dtype=_factory_dtype(dtype, "scalar_tensor"))
 
 
-_export("scalar_tensor", scalar_tensor, method=False)
+_export("scalar_tensor", scalar_tensor)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -187,7 +187,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return F.as_strided(base, size, stride, 0)
 
 
-_export("empty_strided", empty_strided, method=False)
+_export("empty_strided", empty_strided)
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
@@ -215,7 +215,7 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     return _T.from_numpy(_np.frombuffer(raw, dtype=dtype._np).copy())
 
 
-_export("frombuffer", frombuffer, method=False)
+_export("frombuffer", frombuffer)
 
 
 
@@ -276,4 +276,4 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
 
 
 for _n in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])

@@ -6,7 +6,6 @@ import sys as _sys
 
 from . import _C
 from . import _records as F
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
@@ -24,7 +23,6 @@ def is_neg(input):
 
 
 _export("is_neg", is_neg)
-Tensor.is_cpu = property(lambda self: True)
 
 
 def is_inference(input):
@@ -108,4 +106,4 @@ class inference_mode(_GradMode):
 
 for _n in ("is_grad_enabled", "is_inference_mode_enabled", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])

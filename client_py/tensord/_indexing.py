@@ -1,6 +1,7 @@
 """Basic indexing: ints, slices with positive steps, None, Ellipsis and bools become a
 chain of SELECT / SLICE / UNSQUEEZE views; assignment writes through that view.
-Indices with tensors, lists or arrays (advanced indexing) go to _advindex."""
+Indices with tensors, lists or arrays (advanced indexing) are _advindex's: Tensor.__getitem__
+and __setitem__ send them there (_needs_advanced), and _advindex builds on the helpers here."""
 import builtins
 
 import numpy as _np
@@ -68,9 +69,6 @@ def _normalize(t, idx):
 
 
 def getitem(t, idx):
-    if _needs_advanced(idx):
-        from ._advindex import adv_getitem  # imported late: _advindex needs the Tensor class
-        return adv_getitem(t, idx)
     idx, fill = _normalize(t, idx)
     r, d = t, 0
     for pos, x in enumerate(idx):
@@ -114,9 +112,6 @@ def getitem(t, idx):
 
 
 def setitem(t, idx, value):
-    if _needs_advanced(idx):
-        from ._advindex import adv_setitem
-        return adv_setitem(t, idx, value)
     v = getitem(t, idx)
     if isinstance(value, TB):
         # torch drops leading size-1 dims of the value (slicePrefix1sSize) before copying

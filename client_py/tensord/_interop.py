@@ -6,20 +6,14 @@ import builtins
 import numpy as _np
 
 from . import _C
-from ._dtype import DTYPES, bool_, dtype as _dtype_cls, float16, bfloat16, float32, get_default_dtype, int64, \
-    uint8, default_complex
+from ._dtype import DTYPES, bool_, float16, bfloat16, float32, get_default_dtype, int64, \
+    uint8, default_complex, can_cast, check_dtype_arg as _check
 
 TB = _C.TensorBase
 
 __all__ = ["promote_types", "result_type", "can_cast", "set_default_dtype", "from_dlpack", "is_tensor", "is_storage"]
 
 _KIND = {d: (0 if d is bool_ else 3 if d.is_complex else 2 if d.is_floating_point else 1) for d in DTYPES}
-
-
-def _check(d, fname, arg, pos):
-    if not isinstance(d, _dtype_cls):
-        raise TypeError("%s(): argument '%s' (position %d) must be torch.dtype, not %s"
-                        % (fname, arg, pos, type(d).__name__))
 
 
 def _promote(a, b):
@@ -94,18 +88,6 @@ def set_default_dtype(d):
     _C.set_default_float(d._index)
 
 
-def can_cast(from_, to):
-    _check(from_, "can_cast", "from", 1)
-    _check(to, "can_cast", "to", 2)
-    if from_.is_complex and not to.is_complex:
-        return False
-    if from_.is_floating_point and not (to.is_floating_point or to.is_complex):
-        return False
-    if from_ is not bool_ and to is bool_:
-        return False
-    return True
-
-
 def data_ptr(self):
     """An address-like identity: equal for views starting at the same element of one storage.
     Not a host address (the data lives in the daemon)."""
@@ -170,14 +152,3 @@ def from_dlpack(ext_tensor):
         raise RuntimeError("from_dlpack: tensord only imports CPU tensors (device type %d)" % int(dev[0]))
     from ._creation import tensor
     return tensor(_np.from_dlpack(ext_tensor))
-
-
-def _attach():
-    from ._tensor import Tensor
-    if not hasattr(Tensor, "data_ptr"):
-        Tensor.data_ptr = data_ptr
-    Tensor.__dlpack__ = __dlpack__
-    Tensor.__dlpack_device__ = __dlpack_device__
-
-
-_attach()

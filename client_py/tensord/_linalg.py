@@ -20,7 +20,6 @@ from . import _C
 from . import _records as F
 from ._C import ops
 from ._dtype import DTYPES
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _I64 = DTYPES[0], DTYPES[1], DTYPES[4]
@@ -30,7 +29,7 @@ _INF = float("inf")
 
 __all__ = ["dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "kron",
            "tensordot", "cross", "einsum", "chain_matmul", "inverse", "det", "logdet", "slogdet", "cholesky",
-           "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "linalg"]
+           "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power"]
 
 
 class LinAlgError(RuntimeError):
@@ -44,9 +43,7 @@ _RT = {n: F.structseq(n, f) for n, f in [
     ("linalg_svd", ("U", "S", "Vh")), ("svd", ("U", "S", "V")), ("linalg_eigh", ("eigenvalues", "eigenvectors")),
     ("linalg_eig", ("eigenvalues", "eigenvectors")),
     ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
-]}
-for _n, _c in _RT.items():
-    setattr(F.return_types, _n, _c)
+]}  # F.structseq registers each on return_types
 
 
 # ---------------------------------------------------------------- helpers
@@ -1270,18 +1267,6 @@ def vecdot(x, y, *, dim=-1, out=None):
     return F._out(F.sum(F.mul(x, y), dim), out)
 
 
-# ---------------------------------------------------------------- Tensor methods
+# ---------------------------------------------------------------- in-place methods
 
-_METHODS = {
-    "dot": dot, "vdot": vdot, "inner": inner, "outer": outer, "ger": outer, "mv": mv, "addmm": addmm,
-    "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "kron": kron, "cross": cross,
-    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet, "cholesky": cholesky,
-    "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "qr": qr, "svd": svd,
-    "pinverse": pinverse, "matrix_power": matrix_power,
-    "addmm_": _inplace(addmm), "addmv_": _inplace(addmv), "addbmm_": _inplace(addbmm),
-    "baddbmm_": _inplace(baddbmm), "addr_": _inplace(addr),
-}
-for _n, _f in _METHODS.items():
-    setattr(Tensor, _n, _f)
-
-from . import linalg  # noqa: E402  (the namespace module; it imports from this one)
+addmm_, addmv_, addbmm_, baddbmm_, addr_ = (_inplace(f) for f in (addmm, addmv, addbmm, baddbmm, addr))

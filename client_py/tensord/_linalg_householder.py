@@ -175,5 +175,3 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
 _export("geqrf", geqrf)
 _export("orgqr", orgqr)
 _export("ormqr", ormqr)
-for _n in ("householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"):
-    setattr(_T.linalg, _n, globals()[_n])

@@ -1,21 +1,25 @@
-"""Linear algebra composed from existing ops: LU with partial pivoting
-(one batched elimination step per column: argmax pivot, row swap by gather, rank-1
-update), lu_unpack/lu_solve, solve_triangular/triangular_solve (the triangle handed to
-linalg.solve), matrix_exp (scaling and squaring of a degree-18 Taylor polynomial),
+"""torch's LU family, triangular solves and matrix_exp on the LINALG_LU rows
+(kernels/shape_linalg_lu.c; kernels/cpu/linalg_lu.c: LAPACK getrf/getrs and BLAS trsm;
+kernels/cpu/linalg_matrix_exp.c: scaling and squaring of a Pade approximant), plus what
+torch itself composes: lu_unpack (pivots to a permutation), linalg.lu (factor + unpack),
 linalg.vander, tensorinv, tensorsolve.  Registered on tensord and tensord.linalg by
-__init__/linalg.py.  Complex matrices work throughout: the LU pivot is the largest
-|re| + |im| (LAPACK's icamax, so the pivots are torch's), adjoints are conjugate
-transposes, and matrix_exp computes in complex128."""
+__init__/linalg.py.  Arguments are checked here with torch 1.13's messages in its order;
+batch dims are broadcast here, so every operand of a row has the same batch.  A singular
+matrix is getrf's info (an int32 output): the raising functions read it (a sync), the
+solves return inf/nan as torch's CPU kernels do.  Complex matrices use LAPACK's c/z
+routines; adjoints are conjugate transposes."""
 import builtins
 import math as _math
 import sys as _sys
 
 from . import _C
+from ._C import ops
 from . import _records as F
 from ._dtype import DTYPES
-from ._tensor import Tensor
+from ._linalg import _broadcast_shapes, _mH
 
 TB = _C.TensorBase
+_TRANS = ("none", "transpose", "adjoint")  # op(A) of the solves: A, A^T, A^H
 _F32, _F64, _I64, _I32 = DTYPES[0], DTYPES[1], DTYPES[4], DTYPES[5]
 _C64, _C128 = DTYPES[10], DTYPES[11]
 _LA_DTYPES = (_F32, _F64, _C64, _C128)
@@ -29,113 +33,79 @@ for _n, _f in (("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", (
     F.structseq(_n, _f)
 
 
-def _float_mat(A, fname, arg="A"):
-    F._check_tensor(A, fname)
-    if A.ndim < 2:
-        raise RuntimeError("%s: The input tensor %s must have at least 2 dimensions." % (fname, arg))
-    if A.dtype not in _LA_DTYPES:
-        raise RuntimeError("%s: Expected a floating point or complex tensor as input. Got %s"
-                           % (fname, A.dtype._torch_name))
-
-
 def _square(A, fname):
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError("%s: A must be batches of square matrices, but they are %d by %d matrices"
                            % (fname, A.shape[-2], A.shape[-1]))
 
 
+def _batch(A, B):
+    """The broadcast of the batch dims (all but the last two) of A and B, with torch's
+    message (which names B's size first)."""
+    return tuple(_broadcast_shapes(list(B.shape[:-2]), list(A.shape[:-2])))
+
+
+def _expand(t, batch, tail_dims=2):
+    return F.expand(t, batch + tuple(t.shape[t.ndim - tail_dims:]))
+
+
 # ---------------------------------------------------------------- LU
 
-def _lu(A):
-    """(LU, pivots int32, info int32) of A (..., m, n) by Doolittle elimination with partial pivoting."""
-    m, n = A.shape[-2], A.shape[-1]
-    k = builtins.min(m, n)
-    batch = tuple(A.shape[:-2])
-    U = _T.clone(_T.contiguous(A)) if hasattr(_T, "contiguous") else _T.clone(A)
-    U = F.reshape(_T.clone(U), batch + (m, n))
-    rows = _T.arange(m)
-    piv_cols, info = [], _T.zeros(batch, dtype=_I64)
-    for j in builtins.range(k):
-        col = U[..., j:, j]
-        if col.dtype.is_complex:  # LAPACK's icamax: |re| + |im|
-            col = _T.add(_T.abs(_T.real(col)), _T.abs(_T.imag(col)))
-        else:
-            col = _T.abs(col)
-        p = _T.add(_T.argmax(col, -1), j)  # (...,)
-        piv_cols.append(p)
-        pe = F.unsqueeze(p, -1)
-        idx = _T.where(rows == j, pe, _T.where(rows == pe, _T.full((), j, dtype=_I64), rows))  # (..., m)
-        idx = F.expand(F.unsqueeze(idx, -1), *(batch + (m, n)))
-        F.copy_(U, _T.gather(_T.clone(U), len(batch), idx))  # the row dim, counted from the front
-        pv = U[..., j, j]
-        zero = pv == 0
-        info = _T.where(_T.logical_and(zero, info == 0), _T.full((), j + 1, dtype=_I64), info)
-        if j + 1 < m:
-            below = U[..., j + 1:, j]
-            lcol = _T.where(F.unsqueeze(zero, -1), below, _T.div(below, F.unsqueeze(_T.where(zero, 1.0, pv), -1)))
-            F.copy_(below, lcol)
-            if j + 1 < n:
-                blk = U[..., j + 1:, j + 1:]
-                F.copy_(blk, _T.sub(blk, _T.mul(F.unsqueeze(lcol, -1), F.unsqueeze(U[..., j, j + 1:], -2))))
-    if k:
-        pivots = F.cast(_T.add(_T.stack(piv_cols, -1), 1), _I32)
-    else:
-        pivots = _T.zeros(batch + (0,), dtype=_I32)
-    return U, pivots, F.cast(info, _I32)
-
-
-def _lu_checks(A, pivot, fname):
-    F._check_tensor(A, fname)
+def _lu_checks(A, pivot, fname, api, arg="A"):
+    F._check_tensor(A, api, arg)
     if A.ndim < 2:
         raise RuntimeError("%s: Expected tensor with 2 or more dimensions. Got size: %s instead"
                            % (fname, list(A.shape)))
     if A.dtype not in _LA_DTYPES:
         raise RuntimeError('"lu_cpu" not implemented for \'%s\'' % A.dtype._torch_name)
     if not pivot:
-        raise RuntimeError("LU without pivoting is not implemented on the CPU")
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+
+
+def _lu(A):
+    """(LU, int32 pivots, int32 info) of A (..., m, n): one LU_FACTOR record (getrf)."""
+    return ops.lu_factor(A)
 
 
 def _raise_lu_info(info, fname):
-    if info.numel() and builtins.bool(_T.any(info > 0)):
-        flat = F.reshape(info, (-1,))
-        i = builtins.int(_T.argmax(F.cast(flat > 0, _I32)).item())
-        v = builtins.int(flat[i].item())
-        pre = "(Batch element %d): " % i if info.ndim else ""
-        raise RuntimeError("%s: %sU[%d,%d] is zero and using it on lu_solve would result in a division by zero. If "
-                          "you still want to perform the factorization, consider calling linalg.lu(A, pivot) or "
-                          "linalg.lu_factor_ex(A, pivot)" % (fname, pre, v, v))
+    """torch's error for the first batch element whose U has an exact zero pivot (a sync)."""
+    for i, v in enumerate(info.reshape(-1).tolist()):
+        if v > 0:
+            pre = "(Batch element %d): " % i if info.ndim else ""
+            raise RuntimeError("%s: %sU[%d,%d] is zero and using it on lu_solve would result in a division by zero. "
+                               "If you still want to perform the factorization, consider calling linalg.lu(A, pivot) "
+                               "or linalg.lu_factor_ex(A, pivot)" % (fname, pre, v, v))
 
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
-    _lu_checks(A, pivot, "torch.lu_factor_ex")
+    _lu_checks(A, pivot, "torch.lu_factor", "linalg_lu_factor_ex")
     LU, piv, info = _lu(A)
     if check_errors:
         _raise_lu_info(info, "torch.linalg.lu_factor_ex")
-    return F.return_types.linalg_lu_factor_ex(LU, piv, info)
+    return F._outs(F.return_types.linalg_lu_factor_ex(LU, piv, info), out, "linalg_lu_factor_ex")
 
 
 def lu_factor(A, *, pivot=True, out=None):
-    _lu_checks(A, pivot, "torch.lu_factor")
+    _lu_checks(A, pivot, "torch.lu_factor", "linalg_lu_factor")
     LU, piv, info = _lu(A)
     _raise_lu_info(info, "torch.linalg.lu_factor")
-    return F.return_types.linalg_lu_factor(LU, piv)
+    return F._outs(F.return_types.linalg_lu_factor(LU, piv), out, "linalg_lu_factor")
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
-    """torch.lu (deprecated in torch): (LU, pivots) or (LU, pivots, infos)."""
-    _lu_checks(A, pivot, "torch.lu_factor")
+    """torch.lu (deprecated in torch): (LU, pivots) or (LU, pivots, infos); never raises for
+    a singular A, as torch 1.13's does not."""
+    _lu_checks(A, pivot, "torch.lu_factor", "_lu_with_info", "input")
     LU, piv, info = _lu(A)
     if get_infos:
-        return F.return_types._lu_with_info(LU, piv, info)
-    _raise_lu_info(info, "torch.linalg.lu_factor")
-    return LU, piv
+        return F._outs(F.return_types._lu_with_info(LU, piv, info), out, "lu")
+    return F._outs((LU, piv), out, "lu")
 
 
 def _perm_from_pivots(piv, m):
-    """perm[..., i] = the row of A that sits at row i of P^T A."""
+    """perm[..., i] = the row of A that sits at row i of P^T A (torch composes this too)."""
     batch = tuple(piv.shape[:-1])
-    perm = F.expand(_T.arange(m), *(batch + (m,)))
-    perm = _T.clone(perm)
+    perm = _T.clone(F.expand(_T.arange(m), *(batch + (m,))))
     rows = _T.arange(m)
     p = F.cast(piv, _I64)
     for j in builtins.range(piv.shape[-1]):
@@ -166,124 +136,121 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         P = F.cast(_T.eq(F.unsqueeze(_T.arange(m), -1), F.unsqueeze(perm, -2)), LU_data.dtype)
     else:
         P = empty
-    return F.return_types.lu_unpack(P, L, U)
+    return F._outs(F.return_types.lu_unpack(P, L, U), out, "lu_unpack")
 
 
 def _linalg_lu(A, *, pivot=True, out=None):
-    _lu_checks(A, pivot, "linalg.lu")
+    _lu_checks(A, pivot, "linalg.lu", "linalg_lu")
     LU, piv, _ = _lu(A)
-    P, L, U = lu_unpack(LU, piv)
-    return F.return_types.linalg_lu(P, L, U)
+    return F._outs(F.return_types.linalg_lu(*lu_unpack(LU, piv)), out, "linalg_lu")
 
 
-# ---------------------------------------------------------------- triangular solves
-
-def _tri(A, upper, unitriangular):
-    T = _T.triu(A) if upper else _T.tril(A)
-    if unitriangular:
-        n = A.shape[-1]
-        eye = _T.eye(n, dtype=A.dtype)
-        T = _T.add(_T.mul(T, _T.logical_not(_T.eye(n, dtype=DTYPES[9]))), eye)
-    return T
-
-
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
-    """linalg.solve_triangular; the triangle of A goes to linalg.solve (an exactly singular
-    triangle raises LinAlgError where torch returns inf/nan)."""
-    F._check_tensor(A, "linalg_solve_triangular")
-    F._check_tensor(B, "linalg_solve_triangular", "B", 2)
-    for name, t in (("A", A), ("B", B)):
-        if t.ndim < 2:
-            raise RuntimeError("linalg.solve_triangular: The input tensor %s must have at least 2 dimensions." % name)
-    dt = _T.promote_types(A.dtype, B.dtype)
-    if dt not in _LA_DTYPES:
-        raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % dt._torch_name)
-    A, B = F.cast(A, dt), F.cast(B, dt)
-    _square(A, "linalg.solve_triangular")
-    return F._out(_T.linalg.solve(_tri(A, upper, unitriangular), B, left=left), out)
-
-
-def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
-    F._check_tensor(b, "triangular_solve")
-    F._check_tensor(A, "triangular_solve", "A", 2)
-    for name, t in (("b", b), ("A", A)):
-        if t.ndim < 2:
-            raise RuntimeError("torch.triangular_solve: The input tensor %s must have at least 2 dimensions."
-                               % name)
-    if A.dtype is not b.dtype:
-        raise RuntimeError("triangular_solve: Expected b and A to have the same dtype, but found b of type %s and A "
-                           "of type %s instead." % (b.dtype._torch_name, A.dtype._torch_name))
-    _square(A, "torch.triangular_solve")
-    T = _tri(A, upper, unitriangular)
-    if transpose:
-        T = F.transpose(T, -2, -1)
-    x = _T.linalg.solve(T, b)
-    return F.return_types.triangular_solve(x, _T.clone(A))
-
-
-def _mH(t):
-    from ._linalg import _mH as mh
-    return mh(t)
-
-
-def _lu_solve(LU, pivots, B, left, adjoint):
-    P, L, U = lu_unpack(LU, pivots)
-    if not left:  # X A = B  <=>  A^H X^H = B^H
-        X = _lu_solve(LU, pivots, _mH(B), True, not adjoint)
-        return _mH(X)
-    if adjoint:  # (P L U)^H X = B  ->  X = P (L^H \\ (U^H \\ B))
-        y = _T.linalg.solve(_mH(U), B)
-        z = _T.linalg.solve(_mH(L), y)
-        return _T.matmul(P, z)
-    y = _T.linalg.solve(L, _T.matmul(F.transpose(P, -2, -1), B))
-    return _T.linalg.solve(U, y)
-
-
-def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+def _lu_solve_checks(LU, pivots, B, left):
+    fn = "linalg.lu_solve"
     F._check_tensor(LU, "linalg_lu_solve", "LU")
     F._check_tensor(pivots, "linalg_lu_solve", "pivots", 2)
     F._check_tensor(B, "linalg_lu_solve", "B", 3)
+    if LU.dtype in (DTYPES[2], DTYPES[3]):
+        raise RuntimeError('"linalg.lu_solve_cpu" not implemented for \'%s\'' % LU.dtype._torch_name)
+    if LU.dtype not in _LA_DTYPES:
+        raise RuntimeError("torch.linalg.lu_solve: Expected a floating point or complex tensor as input. Got %s"
+                           % LU.dtype._torch_name)
+    if LU.ndim < 2:
+        raise RuntimeError("torch.linalg.lu_solve: The input tensor A must have at least 2 dimensions.")
+    _square(LU, "torch.linalg.lu_solve")
     if B.ndim < 2:
-        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
-    _square(LU, "linalg.lu_solve")
+        raise RuntimeError("%s: The input tensor B must have at least 2 dimensions." % fn)
     if LU.dtype is not B.dtype:
-        raise RuntimeError("linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type %s and B "
-                           "of type %s instead" % (LU.dtype._torch_name, B.dtype._torch_name))
-    return F._out(_lu_solve(LU, pivots, B, left, adjoint), out)
+        raise RuntimeError("%s: Expected LU and B to have the same dtype, but found LU of type %s and B of type %s "
+                           "instead" % (fn, LU.dtype._torch_name, B.dtype._torch_name))
+    n = LU.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError("%s: Incompatible shapes of A and B for the equation %s (%dx%d and %dx%d)"
+                           % (fn, "AX = B" if left else "XA = B", n, n, B.shape[-2], B.shape[-1]))
+    if pivots.dtype is not _I32:
+        raise RuntimeError("%s: pivots should be a Tensor of scalar type torch.int32" % fn)
+    if pivots.ndim == 0 or pivots.shape[-1] != LU.shape[-1]:
+        raise RuntimeError("%s: Number of pivots per batch should be same as the dimension of the matrix" % fn)
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError("%s: Expected LU.shape[:-1] and pivots.shape to be the same, but got pivots with shape %s "
+                           "instead" % (fn, list(pivots.shape)))
+
+
+def _linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    _lu_solve_checks(LU, pivots, B, left)
+    # X A = B is A^T X^T = B^T, and X A^H = B is A X^H = B^H: one getrs either way
+    rhs = B if left else (_mH(B) if adjoint else F.transpose(B, -2, -1))
+    trans = (2 if adjoint else 0) if left else (0 if adjoint else 1)
+    batch = _batch(LU, rhs)
+    X = ops.lu_solve(_expand(LU, batch), _expand(pivots, batch, 1), _expand(rhs, batch), _TRANS[trans])
+    if not left:
+        X = _mH(X) if adjoint else F.transpose(X, -2, -1)
+    return F._out(X, out)
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     return _linalg_lu_solve(LU_data, LU_pivots, b, out=out)
 
 
+# ---------------------------------------------------------------- triangular solves
+
+def _trsm(A, B, upper, left, unitriangular, trans):
+    """One TRIANGULAR_SOLVE record on A and B broadcast to a common batch."""
+    batch = _batch(A, B)
+    X = ops.triangular_solve(_expand(A, batch), _expand(B, batch), builtins.bool(upper), builtins.bool(left),
+                             builtins.bool(unitriangular), _TRANS[trans])
+    return X, batch
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    fn = "linalg.solve_triangular"
+    F._check_tensor(A, "linalg_solve_triangular")
+    F._check_tensor(B, "linalg_solve_triangular", "B", 2)
+    for name, t in (("A", A), ("B", B)):
+        if t.ndim < 2:
+            raise RuntimeError("%s: The input tensor %s must have at least 2 dimensions." % (fn, name))
+    _square(A, fn)
+    dt = A.dtype  # torch 1.13 solves in A's dtype: B is cast to it (a complex B loses its imaginary part)
+    if dt not in _LA_DTYPES:
+        raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % dt._torch_name)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError("%s: Incompatible shapes of A and B for the equation %s (%dx%d and %dx%d)"
+                           % (fn, "AX = B" if left else "XA = B", n, n, B.shape[-2], B.shape[-1]))
+    if B.dtype.is_complex and not dt.is_complex:
+        B = _T.real(B)
+    X, _ = _trsm(A, F.cast(B, dt), upper, left, unitriangular, 0)
+    return F._out(X, out)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    fn = "torch.triangular_solve"
+    F._check_tensor(b, "triangular_solve")
+    F._check_tensor(A, "triangular_solve", "A", 2)
+    for name, t in (("b", b), ("A", A)):
+        if t.ndim < 2:
+            raise RuntimeError("%s: Expected %s to have at least 2 dimensions, but it has %d dimensions instead"
+                               % (fn, name, t.ndim))
+    if A.dtype is not b.dtype:
+        raise RuntimeError("Expected b and A to have the same dtype, but found b of type %s and A "
+                           "of type %s instead." % (b.dtype._torch_name, A.dtype._torch_name))
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError("A must be batches of square matrices, but they are %d by %d matrices"
+                           % (A.shape[-2], A.shape[-1]))
+    if A.dtype not in _LA_DTYPES:
+        raise RuntimeError('"triangular_solve_cpu" not implemented for \'%s\'' % A.dtype._torch_name)
+    if b.shape[-2] != A.shape[-1]:
+        raise RuntimeError("Incompatible matrix sizes for triangular_solve: each A matrix is %d by %d but each b "
+                           "matrix is %d by %d" % (A.shape[-2], A.shape[-1], b.shape[-2], b.shape[-1]))
+    x, batch = _trsm(A, b, upper, True, unitriangular, 1 if transpose else 0)  # torch transposes, never conjugates
+    return F._outs(F.return_types.triangular_solve(x, _T.clone(_expand(A, batch))), out, "triangular_solve")
+
+
 # ---------------------------------------------------------------- matrix_exp
 
 def matrix_exp(A):
     F._check_tensor(A, "matrix_exp")
-    if A.ndim < 2:
-        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
-    _square(A, "linalg.matrix_exp")
-    if A.dtype not in _LA_DTYPES:
-        raise RuntimeError("matrix_exp: Expected a floating point or complex tensor as input. Got %s"
-                           % A.dtype._torch_name)
-    n = A.shape[-1]
-    if A.numel() == 0:
-        return _T.clone(A)
-    wide = _C128 if A.dtype.is_complex else _F64
-    X = F.cast(A, wide)
-    norm = builtins.float(_T.max(_T.sum(_T.abs(X), -1)).item())
-    if not _math.isfinite(norm):
-        return F.cast(_T.full(tuple(A.shape), float("nan"), dtype=wide), A.dtype)
-    s = builtins.max(0, builtins.int(_math.ceil(_math.log2(norm))) + 1) if norm > 0.5 else 0
-    X = _T.mul(X, 0.5 ** s)
-    eye = _T.eye(n, dtype=wide)
-    R, term = F.expand(eye, *tuple(X.shape)), F.expand(eye, *tuple(X.shape))
-    for k in builtins.range(1, 19):
-        term = _T.mul(_T.matmul(term, X), 1.0 / k)
-        R = _T.add(R, term)
-    for _ in builtins.range(s):
-        R = _T.matmul(R, R)
-    return F.cast(R, A.dtype)
+    return ops.matrix_exp(A)  # the meta layer words torch's rank, square and dtype errors
 
 
 # ---------------------------------------------------------------- linalg extras
@@ -337,8 +304,3 @@ def tensorsolve(A, B, dims=None, *, out=None):
     x = _T.linalg.solve(F.reshape(A, (B.numel(), q)), F.reshape(B, (B.numel(),)))
     return F._out(F.reshape(x, tuple(rest)), out)
 
-
-Tensor.matrix_exp = matrix_exp
-Tensor.lu = lu
-Tensor.lu_solve = lu_solve
-Tensor.triangular_solve = triangular_solve

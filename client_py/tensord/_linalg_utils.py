@@ -28,7 +28,7 @@ for _n, _m in (("eig", _GONE + " Please use the `torch.linalg.eig` function inst
                ("solve", _GONE + " Please use the `torch.linalg.solve` function instead."),
                ("lstsq", str((_GONE, "Please use the `torch.linalg.lstsq` function instead."))),
                ("matrix_rank", str((_GONE, "Please use the `torch.linalg.matrix_rank` function instead.")))):
-    _export(_n, _removed(_n, _m), method=_n != "matrix_rank")
+    _export(_n, _removed(_n, _m))
 
 _SYMEIG_WARNING = (
     "torch.symeig is deprecated in favor of torch.linalg.eigh and will be removed in a future PyTorch release.\n"

@@ -2,14 +2,13 @@
 ternary), softmax/log_softmax, cumulative ops and statistics (var/std, norm, median, mode,
 ...).  Each function records one op of proto/ops.def (the C meta layer checks shapes and
 dtypes and raises torch's errors); only argument normalization lives here.  Imported by
-the package __init__, which re-exports __all__; methods are attached to Tensor below."""
+the package __init__, which re-exports __all__; Tensor's methods for them are declared in _tensor.py."""
 import builtins
 
 from . import _C
 from . import _records as F
 from ._C import ops
 from ._dtype import DTYPES, check_dtype, get_default_dtype
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _BOOL, _F32, _F64, _F16, _BF16 = DTYPES[9], DTYPES[0], DTYPES[1], DTYPES[2], DTYPES[3]
@@ -20,16 +19,13 @@ _METHOD_ONLY = {"erfinv", "lgamma", "digamma", "atan2", "arctan2", "hypot", "cop
                 "addcmul", "addcdiv", "cumsum", "cumprod"}
 
 
-def _export(name, fn, method=True, inplace=None):
+def _export(name, fn, inplace=None):
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
     if inplace is not None:
         globals()[name + "_"] = inplace
         if name not in _METHOD_ONLY:
             __all__.append(name + "_")
-        setattr(Tensor, name + "_", inplace)
 
 
 # ---------------------------------------------------------------- unary
@@ -344,7 +340,7 @@ def _mk_var(entry, name, two):
 
 
 for _n, _two in (("var", False), ("std", False), ("var_mean", True), ("std_mean", True)):
-    _export(_n, _mk_var(getattr(ops, _n), _n, _two), method=not _two)
+    _export(_n, _mk_var(getattr(ops, _n), _n, _two))
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):

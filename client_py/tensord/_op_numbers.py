@@ -192,6 +192,10 @@ SET_NUM_THREADS = 186
 FFT_C2C = 187
 FFT_R2C = 188
 FFT_C2R = 189
+LU_FACTOR = 190
+LU_SOLVE = 191
+TRIANGULAR_SOLVE = 192
+MATRIX_EXP = 193
 
 NAMES = (
     "none",
@@ -384,6 +388,10 @@ NAMES = (
     "fft_c2c",
     "fft_r2c",
     "fft_c2r",
+    "lu_factor",
+    "lu_solve",
+    "triangular_solve",
+    "matrix_exp",
 )
 
 # TD_F_* of each row
@@ -584,6 +592,10 @@ FLAGS = (
     32,  # FFT_C2C
     32,  # FFT_R2C
     32,  # FFT_C2R
+    32,  # LU_FACTOR
+    32,  # LU_SOLVE
+    32,  # TRIANGULAR_SOLVE
+    32,  # MATRIX_EXP
 )
 
 # TD_RF_*: record flags

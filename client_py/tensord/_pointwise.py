@@ -224,7 +224,6 @@ def heaviside_(self, values):
 
 
 _export("heaviside", heaviside)
-_export("heaviside_", heaviside_, function=False)
 
 
 def ldexp(input, other, *, out=None):
@@ -324,7 +323,6 @@ def nextafter_(self, other):
 
 
 _export("nextafter", nextafter)
-_export("nextafter_", nextafter_, function=False)
 
 
 def float_power(input, exponent, *, out=None):
@@ -344,7 +342,6 @@ def float_power_(self, exponent):
 
 
 _export("float_power", float_power)
-_export("float_power_", float_power_, function=False)
 
 
 def positive(input):
@@ -373,7 +370,7 @@ def rsub(input, other, *, alpha=1):
     return _T.add(_T.neg(a), other)
 
 
-_export("rsub", rsub, method=False)
+_export("rsub", rsub)
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
@@ -397,7 +394,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return _T.logical_not(r) if invert else r
 
 
-_export("isin", isin, method=False)
+_export("isin", isin)
 
 
 def isreal(input):

@@ -354,25 +354,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         return F._out(ops.multinomial(input, n, builtins.bool(replacement)), out)
 
 
-# ---------------------------------------------------------------- Tensor methods
-
-def _attach():
-    from ._tensor import Tensor
-    Tensor.uniform_ = uniform_
-    Tensor.normal_ = normal_
-    Tensor.log_normal_ = log_normal_
-    Tensor.cauchy_ = cauchy_
-    Tensor.exponential_ = exponential_
-    Tensor.geometric_ = geometric_
-    Tensor.random_ = random_
-    Tensor.bernoulli_ = bernoulli_
-    Tensor.bernoulli = bernoulli
-    Tensor.multinomial = multinomial
-
-
-_attach()
-
-
 def poisson(input, generator=None):
     """Poisson samples with the rates in input (float32/float64/bfloat16, as torch)."""
     F._check_tensor(input, "poisson")

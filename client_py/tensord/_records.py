@@ -9,7 +9,8 @@ import numpy as _np
 from . import _C
 from . import _op_numbers as O
 from ._C import ops
-from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype, complex_scalar_result
+from ._dtype import DTYPES, dtype as _dtype_cls, can_cast, check_dtype, get_default_dtype, \
+    complex_scalar_result
 
 TB = _C.TensorBase
 INPLACE = O.RF_INPLACE
@@ -29,7 +30,7 @@ def is_complex_scalar(v):
 def _complex_operand(t, v):
     """A Python complex has no scalar-attribute wire form: it travels as the 0-d tensor
     of torch.result_type(t, v), which then promotes with t as the wrapped number would."""
-    from ._creation import tensor
+    from ._tensor_new import tensor
     return tensor(builtins.complex(v), dtype=complex_scalar_result(t, v) if isinstance(t, TB) else None)
 
 
@@ -54,15 +55,11 @@ def scalar_arg(v, fname="", arg="other", pos=2):
 
 
 def exporter(namespace, names):
-    """export(name, fn, method=True, function=True) for a module that adds functions:
-    binds fn in the module, lists it in its __all__ and attaches it as a Tensor method."""
-    def export(name, fn, method=True, function=True):
+    """export(name, fn) for a module that adds functions: binds fn in the module and lists
+    it in its __all__.  Tensor's methods are declared in _tensor.py, never here."""
+    def export(name, fn):
         namespace[name] = fn
-        if function:
-            names.append(name)
-        if method:
-            from ._tensor import Tensor
-            setattr(Tensor, name, fn)
+        names.append(name)
     return export
 
 
@@ -265,7 +262,7 @@ def bitwise_left_shift(input, other, *, out=None):
 def bitwise_right_shift(input, other, *, out=None):
     return binary(ops.rshift, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
 
-# name -> (entry, attributes) for the in-place methods generated in _tensor.py
+# name -> (entry, attributes) of the in-place binary ops made below
 BINARY_INPLACE = {
     "mul_": (ops.mul, {}), "true_divide_": (ops.div, {}), "floor_divide_": (ops.div, {"rounding_mode": "floor"}),
     "pow_": (ops.pow, {}), "remainder_": (ops.remainder, {}), "eq_": (ops.eq, {}), "ne_": (ops.ne, {}),
@@ -275,6 +272,18 @@ BINARY_INPLACE = {
     "bitwise_or_": (ops.bitwise_or, {}), "bitwise_xor_": (ops.bitwise_xor, {}),
     "bitwise_left_shift_": (ops.lshift, {}), "bitwise_right_shift_": (ops.rshift, {}),
 }
+
+
+def _binary_inplace(name, entry, attrs):
+    def f(self, other):
+        return binary(entry, self, other, name, inplace=True, **attrs)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+for _n, (_o, _tail) in BINARY_INPLACE.items():
+    globals()[_n] = _binary_inplace(_n, _o, _tail)
+not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_  # noqa: F821 (made above)
 
 
 def div_(self, other, *, rounding_mode=None):
@@ -290,6 +299,7 @@ div = divide = _C.fast(O.DIV, div)
 add_ = _C.fast(O.ADD, add_, True)
 sub_ = _C.fast(O.SUB, sub_, True)
 div_ = _C.fast(O.DIV, div_, True)
+mul_ = multiply_ = _C.fast(O.MUL, mul_, True)  # noqa: F821
 
 
 _RESIZE_WARNING = (
@@ -308,7 +318,6 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
     if not isinstance(out, TB):
         raise TypeError("%sargument 'out' must be Tensor, not %s"
                         % (fname + "(): " if fname else "", type(out).__name__))
-    from ._interop import can_cast
     if not can_cast(r.dtype, out.dtype):
         raise RuntimeError("result type %s can't be cast to the desired output type %s"
                            % (r.dtype._torch_name, out.dtype._torch_name))
@@ -385,7 +394,7 @@ def round(input, *, decimals=0, out=None):
 def _as_0d(v, like):
     if is_complex_scalar(v):
         return _complex_operand(like, v)
-    from ._creation import tensor
+    from ._tensor_new import tensor
     return tensor(_pyscalar(v))
 
 
@@ -816,7 +825,7 @@ CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "b
 
 def complex_fill_value(v, dt):
     """A complex fill value as a 0-d tensor of dt; a real dt takes it only without an imaginary part."""
-    from ._creation import tensor
+    from ._tensor_new import tensor
     v = builtins.complex(v)
     if not dt.is_complex:
         if v.imag != 0:
@@ -902,16 +911,3 @@ def equal(input, other):
     if tuple(input.shape) != tuple(other.shape):
         return False
     return builtins.bool(all(eq(input, other)).item())
-
-
-# TEMPORARY shims while the modules move to _C.ops (removed before commit)
-def _op(n, ins, attrs, flags=0):
-    return _C.op(n, ins, attrs, flags)
-
-
-def _op1(n, ins, attrs=()):
-    return _C.op(n, ins, attrs, 0)[0]
-
-
-def scalar_words(v, fname="", arg="other", pos=2):
-    return _C.scalar(scalar_arg(v, fname, arg, pos))

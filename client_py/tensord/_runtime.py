@@ -42,8 +42,8 @@ def set_num_threads(int):  # noqa: A002  (torch's argument name)
     _num_threads[0] = n
 
 
-_export("get_num_threads", get_num_threads, method=False)
-_export("set_num_threads", set_num_threads, method=False)
+_export("get_num_threads", get_num_threads)
+_export("set_num_threads", set_num_threads)
 # ---------------------------------------------------------------- process knobs
 
 def set_flush_denormal(mode):
@@ -87,4 +87,4 @@ def typename(o):
 
 
 for _n in ("set_flush_denormal", "get_num_interop_threads", "set_num_interop_threads", "typename"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])

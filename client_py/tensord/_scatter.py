@@ -128,7 +128,6 @@ def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
 
 
 _export("scatter_reduce", scatter_reduce)
-_export("scatter_reduce_", scatter_reduce_, function=False)
 
 
 def _index_reduce(input, dim, index, source, reduce, include_self, fname):
@@ -168,7 +167,6 @@ def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
 
 
 _export("index_reduce", index_reduce)
-_export("index_reduce_", index_reduce_, function=False)
 
 
 def _embed(input, src, view_fn, fname):
@@ -227,4 +225,3 @@ def fill_diagonal_(self, fill_value, wrap=False):
     return self
 
 
-_export("fill_diagonal_", fill_diagonal_, function=False)

@@ -614,17 +614,3 @@ def dstack(tensors, *, out=None):
 def column_stack(tensors, *, out=None):
     ts = [F.reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors]
     return F.cat(ts, 1, out=out)
-
-
-# ---------------------------------------------------------------- Tensor methods
-
-def _attach():
-    from ._tensor import Tensor
-    for name in ("split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit", "flip", "fliplr",
-                 "flipud", "roll", "rot90", "tile", "repeat_interleave", "broadcast_to", "movedim", "moveaxis",
-                 "unflatten", "diag", "diagonal", "diag_embed", "diagflat", "tril", "triu", "tril_", "triu_",
-                 "ravel", "unfold", "narrow_copy"):
-        setattr(Tensor, name, globals()[name])
-
-
-_attach()

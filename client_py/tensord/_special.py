@@ -12,7 +12,6 @@ from fractions import Fraction as _Fr
 from . import _C
 from . import _records as F
 from ._dtype import DTYPES, get_default_dtype
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _F16, _BF16, _I64, _BOOL = DTYPES[0], DTYPES[1], DTYPES[2], DTYPES[3], DTYPES[4], DTYPES[9]
@@ -414,8 +413,5 @@ def _polygamma_method(self, n):
     return polygamma(n, self)
 
 
-# top-level torch functions and Tensor methods that live here
+# top-level torch functions that live here (their Tensor methods are declared in _tensor.py)
 __all__ += ["i0", "i0_", "igamma", "igammac", "polygamma", "mvlgamma"]
-for _n in ("i0", "i0_", "igamma", "igamma_", "igammac", "igammac_", "polygamma_", "mvlgamma", "mvlgamma_"):
-    setattr(Tensor, _n, globals()[_n])
-Tensor.polygamma = _polygamma_method

@@ -48,7 +48,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     return _T.linalg.vector_norm(d, p, -1)
 
 
-_export("cdist", cdist, method=False)
+_export("cdist", cdist)
 
 
 def dist(input, other, p=2):
@@ -158,7 +158,7 @@ def combinations(input, r=2, with_replacement=False):
     return F.reshape(_T.index_select(input, 0, F.reshape(it, (-1,))), (len(idx), r))
 
 
-_export("combinations", combinations, method=False)
+_export("combinations", combinations)
 
 
 # ---------------------------------------------------------------- trapezoid
@@ -220,7 +220,7 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 
 for _n in ("trapezoid", "trapz", "cumulative_trapezoid"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])
 
 
 # ---------------------------------------------------------------- quantile
@@ -404,4 +404,3 @@ def renorm_(self, p, dim, maxnorm):
 
 
 _export("renorm", renorm)
-_export("renorm_", renorm_, function=False)

@@ -1,4 +1,8 @@
-"""tensord.Tensor: the Python subclass of the C type _C.TensorBase."""
+"""tensord.Tensor: the Python subclass of the C type _C.TensorBase, and the one place its
+methods are declared: those written here (metadata, conversions, operators, in-place
+metadata changes), then the functions of the other modules that are also methods, in a
+table at the end of the class body grouped as PyTorch's docs group them.  No other module
+sets attributes on Tensor; the function modules only know _C.TensorBase."""
 import builtins
 
 import numpy as _np
@@ -7,9 +11,11 @@ from . import _C
 from ._C import ops
 from . import _op_numbers as O
 from . import _records as F
-from . import _indexing, _printing
-from ._dtype import DTYPES, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
-    dtype as _dtype_cls, get_default_dtype
+from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _linalg, _linalg_householder, \
+    _linalg_lu, _linalg_utils, _math, _pointwise, _printing, _random, _records, _scatter, _shape, _special, \
+    _statistics, _tensor_utils, _view_copies
+from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
+    int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
 from ._size import CPU, check_device, device as _device_cls
 
 TB = _C.TensorBase
@@ -106,6 +112,7 @@ class Tensor(TB):
     grad = None
     grad_fn = None
     is_leaf = True
+    is_cpu = property(lambda self: True)
     is_cuda = False
     is_sparse = False
     is_quantized = False
@@ -145,9 +152,6 @@ class Tensor(TB):
 
     def detach(self):
         return F.alias(self)
-
-    def detach_(self):
-        return self
 
     def nelement(self):
         return self.numel()
@@ -334,9 +338,13 @@ class Tensor(TB):
 
     # ---- indexing
     def __getitem__(self, idx):
+        if _indexing._needs_advanced(idx):
+            return _advindex.adv_getitem(self, idx)
         return _indexing.getitem(self, idx)
 
     def __setitem__(self, idx, value):
+        if _indexing._needs_advanced(idx):
+            return _advindex.adv_setitem(self, idx, value)
         _indexing.setitem(self, idx, value)
 
     # ---- operators not in C slots
@@ -465,8 +473,8 @@ class Tensor(TB):
     def clamp_max(self, max):
         return F.clamp(self, max=max)
 
-    def where(self, condition, other):
-        return F.where(condition, self, other)
+    def where(self, condition, y):
+        return _advindex.where(condition, self, y)
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         return F.sum(self, dim, keepdim, dtype=dtype)
@@ -631,19 +639,443 @@ class Tensor(TB):
         from ._creation import full
         return full(size, fill_value, dtype=dtype or self.dtype)
 
-    def uniform_(self, a=0.0, b=1.0):
-        from ._creation import rand
-        r = rand(*self.shape, dtype=self.dtype if self.dtype.is_floating_point else float32)
-        if a != 0.0 or b != 1.0:
-            r = r * (b - a) + a
-        return F.copy_(self, r)
+    # ================================================================ methods defined with the functions
+    # The methods below are the module-level functions (self as their first argument), declared
+    # here so that this class body is the one place Tensor gets its methods from; grouped as
+    # PyTorch's docs group the functions, sorted by name within a group.
 
-    def normal_(self, mean=0.0, std=1.0):
-        from ._creation import randn
-        r = randn(*self.shape, dtype=self.dtype if self.dtype.is_floating_point else float32)
-        if mean != 0.0 or std != 1.0:
-            r = r * std + mean
-        return F.copy_(self, r)
+    # ---- Tensor attributes, predicates and conversions
+    __dlpack__ = _interop.__dlpack__
+    __dlpack_device__ = _interop.__dlpack_device__
+    cdouble = _complex.cdouble
+    cfloat = _complex.cfloat
+    data_ptr = _interop.data_ptr
+    detach_ = _view_copies.detach_
+    imag = property(_complex.imag)
+    is_conj = _complex.is_conj
+    is_inference = _grad_mode.is_inference
+    is_neg = _grad_mode.is_neg
+    is_nonzero = _pointwise.is_nonzero
+    is_same_size = _pointwise.is_same_size
+    is_shared = _tensor_utils.is_shared
+    is_signed = _pointwise.is_signed
+    new = _tensor_utils.new
+    new_empty_strided = _view_copies.new_empty_strided
+    real = property(_complex.real)
+    resolve_conj = _complex.resolve_conj
+    resolve_neg = _complex.resolve_neg
+    share_memory_ = _tensor_utils.share_memory_
+
+    # ---- Indexing, slicing, joining, mutating
+    adjoint = _view_copies.adjoint
+    argwhere = _advindex.argwhere
+    as_strided = _records.as_strided
+    as_strided_scatter = _scatter.as_strided_scatter
+    broadcast_to = _shape.broadcast_to
+    chunk = _shape.chunk
+    clone = _records.clone
+    diagonal_scatter = _scatter.diagonal_scatter
+    dsplit = _shape.dsplit
+    expand_as = _records.expand_as
+    fill_diagonal_ = _scatter.fill_diagonal_
+    flatten = _records.flatten
+    gather = _advindex.gather
+    H = property(_view_copies._H)
+    hsplit = _shape.hsplit
+    index_add = _advindex.index_add
+    index_add_ = _advindex.index_add_
+    index_copy = _advindex.index_copy
+    index_copy_ = _advindex.index_copy_
+    index_fill = _advindex.index_fill
+    index_fill_ = _advindex.index_fill_
+    index_put = _advindex.index_put
+    index_put_ = _advindex.index_put_
+    index_reduce = _scatter.index_reduce
+    index_reduce_ = _scatter.index_reduce_
+    index_select = _advindex.index_select
+    masked_fill = _advindex.masked_fill
+    masked_fill_ = _advindex.masked_fill_
+    masked_scatter = _advindex.masked_scatter
+    masked_scatter_ = _advindex.masked_scatter_
+    masked_select = _advindex.masked_select
+    mH = property(_view_copies._mH)
+    moveaxis = _shape.moveaxis
+    movedim = _shape.movedim
+    narrow = _records.narrow
+    narrow_copy = _shape.narrow_copy
+    nonzero = _advindex.nonzero
+    put = _advindex.put
+    put_ = _advindex.put_
+    ravel = _shape.ravel
+    scatter = _advindex.scatter
+    scatter_ = _advindex.scatter_
+    scatter_add = _advindex.scatter_add
+    scatter_add_ = _advindex.scatter_add_
+    scatter_reduce = _scatter.scatter_reduce
+    scatter_reduce_ = _scatter.scatter_reduce_
+    select = _records.select
+    select_scatter = _scatter.select_scatter
+    slice_scatter = _scatter.slice_scatter
+    split = _shape.split
+    split_with_sizes = _tensor_utils.split_with_sizes
+    swapaxes = _records.swapaxes
+    swapdims = _records.swapdims
+    t = _records.t
+    take = _advindex.take
+    take_along_dim = _advindex.take_along_dim
+    tensor_split = _shape.tensor_split
+    tile = _shape.tile
+    transpose = _records.transpose
+    unbind = _shape.unbind
+    unflatten = _shape.unflatten
+    unfold = _shape.unfold
+    unsafe_chunk = _view_copies.unsafe_chunk
+    unsafe_split = _view_copies.unsafe_split
+    unsafe_split_with_sizes = _view_copies.unsafe_split_with_sizes
+    unsqueeze = _records.unsqueeze
+    vsplit = _shape.vsplit
+
+    # ---- Random sampling (in place)
+    bernoulli = _random.bernoulli
+    bernoulli_ = _random.bernoulli_
+    cauchy_ = _random.cauchy_
+    exponential_ = _random.exponential_
+    geometric_ = _random.geometric_
+    log_normal_ = _random.log_normal_
+    multinomial = _random.multinomial
+    normal_ = _random.normal_
+    random_ = _random.random_
+    uniform_ = _random.uniform_
+
+    # ---- Pointwise ops
+    abs = _records.abs
+    abs_ = _records.abs_
+    absolute = _records.absolute
+    absolute_ = _records.absolute_
+    acos = _math.acos
+    acos_ = _math.acos_
+    acosh = _math.acosh
+    acosh_ = _math.acosh_
+    addcdiv = _math.addcdiv
+    addcdiv_ = _math.addcdiv_
+    addcmul = _math.addcmul
+    addcmul_ = _math.addcmul_
+    angle = _complex.angle
+    arccos = _math.arccos
+    arccos_ = _math.arccos_
+    arccosh = _math.arccosh
+    arccosh_ = _math.arccosh_
+    arcsin = _math.arcsin
+    arcsin_ = _math.arcsin_
+    arcsinh = _math.arcsinh
+    arcsinh_ = _math.arcsinh_
+    arctan = _math.arctan
+    arctan_ = _math.arctan_
+    arctan2 = _math.arctan2
+    arctan2_ = _math.arctan2_
+    arctanh = _math.arctanh
+    arctanh_ = _math.arctanh_
+    asin = _math.asin
+    asin_ = _math.asin_
+    asinh = _math.asinh
+    asinh_ = _math.asinh_
+    atan = _math.atan
+    atan_ = _math.atan_
+    atan2 = _math.atan2
+    atan2_ = _math.atan2_
+    atanh = _math.atanh
+    atanh_ = _math.atanh_
+    bitwise_and = _records.bitwise_and
+    bitwise_and_ = _records.bitwise_and_
+    bitwise_left_shift = _records.bitwise_left_shift
+    bitwise_left_shift_ = _records.bitwise_left_shift_
+    bitwise_not = _records.bitwise_not
+    bitwise_not_ = _records.bitwise_not_
+    bitwise_or = _records.bitwise_or
+    bitwise_or_ = _records.bitwise_or_
+    bitwise_right_shift = _records.bitwise_right_shift
+    bitwise_right_shift_ = _records.bitwise_right_shift_
+    bitwise_xor = _records.bitwise_xor
+    bitwise_xor_ = _records.bitwise_xor_
+    ceil = _records.ceil
+    ceil_ = _records.ceil_
+    clamp_max_ = _tensor_utils.clamp_max_
+    clamp_min_ = _tensor_utils.clamp_min_
+    conj = _complex.conj
+    conj_physical = _complex.conj_physical
+    conj_physical_ = _complex._conj_physical_
+    copysign = _math.copysign
+    copysign_ = _math.copysign_
+    cos = _records.cos
+    cos_ = _records.cos_
+    cosh = _math.cosh
+    cosh_ = _math.cosh_
+    deg2rad = _pointwise.deg2rad
+    deg2rad_ = _pointwise.deg2rad_
+    digamma = _math.digamma
+    digamma_ = _math.digamma_
+    erf = _math.erf
+    erf_ = _math.erf_
+    erfc = _math.erfc
+    erfc_ = _math.erfc_
+    erfinv = _math.erfinv
+    erfinv_ = _math.erfinv_
+    exp = _records.exp
+    exp_ = _records.exp_
+    exp2 = _math.exp2
+    exp2_ = _math.exp2_
+    expm1 = _math.expm1
+    expm1_ = _math.expm1_
+    fix = _records.fix
+    fix_ = _view_copies.fix_
+    float_power = _pointwise.float_power
+    float_power_ = _pointwise.float_power_
+    floor = _records.floor
+    floor_ = _records.floor_
+    floor_divide = _records.floor_divide
+    floor_divide_ = _records.floor_divide_
+    fmod = _math.fmod
+    fmod_ = _math.fmod_
+    frac = _math.frac
+    frac_ = _math.frac_
+    frexp = _pointwise.frexp
+    gcd = _pointwise.gcd
+    gcd_ = _pointwise.gcd_
+    hardshrink = _distance.hardshrink
+    heaviside = _pointwise.heaviside
+    heaviside_ = _pointwise.heaviside_
+    hypot = _math.hypot
+    hypot_ = _math.hypot_
+    i0 = _special.i0
+    i0_ = _special.i0_
+    igamma = _special.igamma
+    igamma_ = _special.igamma_
+    igammac = _special.igammac
+    igammac_ = _special.igammac_
+    lcm = _pointwise.lcm
+    lcm_ = _pointwise.lcm_
+    ldexp = _pointwise.ldexp
+    ldexp_ = _pointwise.ldexp_
+    lerp = _math.lerp
+    lerp_ = _math.lerp_
+    lgamma = _math.lgamma
+    lgamma_ = _math.lgamma_
+    log = _records.log
+    log_ = _records.log_
+    log10 = _math.log10
+    log10_ = _math.log10_
+    log1p = _records.log1p
+    log1p_ = _records.log1p_
+    log2 = _math.log2
+    log2_ = _math.log2_
+    logaddexp = _math.logaddexp
+    logaddexp2 = _math.logaddexp2
+    logical_and = _records.logical_and
+    logical_and_ = _records.logical_and_
+    logical_not = _records.logical_not
+    logical_not_ = _records.logical_not_
+    logical_or = _records.logical_or
+    logical_or_ = _records.logical_or_
+    logical_xor = _records.logical_xor
+    logical_xor_ = _records.logical_xor_
+    logit = _math.logit
+    logit_ = _math.logit_
+    mul_ = _records.mul_
+    multiply_ = _records.multiply_
+    mvlgamma = _special.mvlgamma
+    mvlgamma_ = _special.mvlgamma_
+    nan_to_num = _math.nan_to_num
+    nan_to_num_ = _math.nan_to_num_
+    neg = _records.neg
+    neg_ = _records.neg_
+    negative = _records.negative
+    negative_ = _view_copies.negative_
+    nextafter = _pointwise.nextafter
+    nextafter_ = _pointwise.nextafter_
+    polygamma = _special._polygamma_method
+    polygamma_ = _special.polygamma_
+    positive = _pointwise.positive
+    pow = _records.pow
+    pow_ = _records.pow_
+    rad2deg = _pointwise.rad2deg
+    rad2deg_ = _pointwise.rad2deg_
+    reciprocal = _records.reciprocal
+    reciprocal_ = _records.reciprocal_
+    relu = _records.relu
+    relu_ = _records.relu_
+    remainder = _records.remainder
+    remainder_ = _records.remainder_
+    round = _records.round
+    round_ = _records.round_
+    rsqrt = _records.rsqrt
+    rsqrt_ = _records.rsqrt_
+    sgn = _complex.sgn
+    sgn_ = _view_copies.sgn_
+    sigmoid = _records.sigmoid
+    sigmoid_ = _records.sigmoid_
+    sign = _records.sign
+    sign_ = _records.sign_
+    signbit = _math.signbit
+    sin = _records.sin
+    sin_ = _records.sin_
+    sinc = _pointwise.sinc
+    sinc_ = _pointwise.sinc_
+    sinh = _math.sinh
+    sinh_ = _math.sinh_
+    sqrt = _records.sqrt
+    sqrt_ = _records.sqrt_
+    square = _math.square
+    square_ = _math.square_
+    tan = _math.tan
+    tan_ = _math.tan_
+    tanh = _records.tanh
+    tanh_ = _records.tanh_
+    true_divide = _records.true_divide
+    true_divide_ = _records.true_divide_
+    trunc = _records.trunc
+    trunc_ = _records.trunc_
+    xlogy = _math.xlogy
+    xlogy_ = _math.xlogy_
+
+    # ---- Reduction ops
+    aminmax = _math.aminmax
+    count_nonzero = _math.count_nonzero
+    dist = _statistics.dist
+    logsumexp = _math.logsumexp
+    median = _math.median
+    mode = _math.mode
+    nanmean = _math.nanmean
+    nanmedian = _math.nanmedian
+    nanquantile = _statistics.nanquantile
+    nansum = _math.nansum
+    norm = _math.norm
+    quantile = _statistics.quantile
+    std = _math.std
+    sum_to_size = _tensor_utils.sum_to_size
+    unique = _advindex.unique
+    unique_consecutive = _advindex.unique_consecutive
+    var = _math.var
+
+    # ---- Comparison ops
+    allclose = _math.allclose
+    argsort = _advindex.argsort
+    eq = _records.eq
+    eq_ = _records.eq_
+    equal = _records.equal
+    fmax = _pointwise.fmax
+    fmin = _pointwise.fmin
+    ge = _records.ge
+    ge_ = _records.ge_
+    greater = _records.greater
+    greater_ = _records.gt_
+    greater_equal = _records.greater_equal
+    greater_equal_ = _records.ge_
+    gt = _records.gt
+    gt_ = _records.gt_
+    isclose = _math.isclose
+    isfinite = _math.isfinite
+    isinf = _math.isinf
+    isnan = _math.isnan
+    isneginf = _math.isneginf
+    isposinf = _math.isposinf
+    isreal = _pointwise.isreal
+    kthvalue = _advindex.kthvalue
+    le = _records.le
+    le_ = _records.le_
+    less = _records.less
+    less_ = _records.lt_
+    less_equal = _records.less_equal
+    less_equal_ = _records.le_
+    lt = _records.lt
+    lt_ = _records.lt_
+    maximum = _records.maximum
+    minimum = _records.minimum
+    msort = _advindex.msort
+    ne = _records.ne
+    ne_ = _records.ne_
+    not_equal = _records.not_equal
+    not_equal_ = _records.ne_
+    sort = _advindex.sort
+    topk = _advindex.topk
+
+    # ---- Other operations
+    bincount = _advindex.bincount
+    corrcoef = _statistics.corrcoef
+    cov = _statistics.cov
+    cummax = _math.cummax
+    cummin = _math.cummin
+    cumprod = _math.cumprod
+    cumprod_ = _math.cumprod_
+    cumsum = _math.cumsum
+    cumsum_ = _math.cumsum_
+    diag = _shape.diag
+    diag_embed = _shape.diag_embed
+    diagflat = _shape.diagflat
+    diagonal = _shape.diagonal
+    diff = _pointwise.diff
+    flip = _shape.flip
+    fliplr = _shape.fliplr
+    flipud = _shape.flipud
+    histc = _advindex.histc
+    histogram = _statistics.histogram
+    log_softmax = _math.log_softmax
+    logcumsumexp = _math.logcumsumexp
+    renorm = _statistics.renorm
+    renorm_ = _statistics.renorm_
+    repeat_interleave = _shape.repeat_interleave
+    roll = _shape.roll
+    rot90 = _shape.rot90
+    softmax = _math.softmax
+    trace = _pointwise.trace
+    tril = _shape.tril
+    tril_ = _shape.tril_
+    triu = _shape.triu
+    triu_ = _shape.triu_
+
+    # ---- BLAS and LAPACK ops
+    addbmm = _linalg.addbmm
+    addbmm_ = _linalg.addbmm_
+    addmm = _linalg.addmm
+    addmm_ = _linalg.addmm_
+    addmv = _linalg.addmv
+    addmv_ = _linalg.addmv_
+    addr = _linalg.addr
+    addr_ = _linalg.addr_
+    baddbmm = _linalg.baddbmm
+    baddbmm_ = _linalg.baddbmm_
+    bmm = _records.bmm
+    cholesky = _linalg.cholesky
+    cholesky_inverse = _linalg.cholesky_inverse
+    cholesky_solve = _linalg.cholesky_solve
+    cross = _linalg.cross
+    det = _linalg.det
+    dot = _linalg.dot
+    eig = _linalg_utils.eig
+    geqrf = _linalg_householder.geqrf
+    ger = _linalg.ger
+    inner = _linalg.inner
+    inverse = _linalg.inverse
+    kron = _linalg.kron
+    logdet = _linalg.logdet
+    lstsq = _linalg_utils.lstsq
+    lu = _linalg_lu.lu
+    lu_solve = _linalg_lu.lu_solve
+    matmul = _records.matmul
+    matrix_exp = _linalg_lu.matrix_exp
+    matrix_power = _linalg.matrix_power
+    mm = _records.mm
+    mv = _linalg.mv
+    orgqr = _linalg_householder.orgqr
+    ormqr = _linalg_householder.ormqr
+    outer = _linalg.outer
+    pinverse = _linalg.pinverse
+    qr = _linalg.qr
+    slogdet = _linalg.slogdet
+    solve = _linalg_utils.solve
+    svd = _linalg.svd
+    symeig = _linalg_utils.symeig
+    triangular_solve = _linalg_lu.triangular_solve
+    vdot = _linalg.vdot
 
     # the hot spellings go straight to C (ext/fast.c) in front of the methods above
     add = _C.fast(O.ADD, add)
@@ -678,37 +1110,11 @@ def _legacy_type(dt):
 
 FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor, CharTensor, \
     ByteTensor, BoolTensor = (_legacy_type(d) for d in _TYPE_NAMES)
+# type()'s names of the complex dtypes (tensord has no legacy constructors for them)
+_TYPE_NAMES.update({complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"})
 
 
 def _rebuild(arr, dtname):
     from ._creation import tensor
     from ._dtype import _dtype_by_name
     return tensor(arr, dtype=_dtype_by_name(dtname))
-
-
-# methods that are the functional op with self first
-_SAME = ("true_divide", "floor_divide", "pow", "remainder", "maximum", "minimum", "eq", "ne",
-         "lt", "le", "gt", "ge", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
-         "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
-         "bitwise_right_shift", "matmul", "mm", "bmm",
-         "transpose", "swapaxes", "swapdims", "t", "expand_as", "unsqueeze", "flatten", "narrow", "select",
-         "clone", "equal", "as_strided", "round")  # isclose/allclose: _math attaches them
-for _n in _SAME:
-    setattr(Tensor, _n, getattr(F, _n))
-for _n in list(F.UNARY) + list(F.UNARY_ALIASES):
-    if _n != "round":
-        setattr(Tensor, _n, getattr(F, _n))
-    setattr(Tensor, _n + "_", getattr(F, _n + "_"))
-
-
-def _mk_inplace(name, entry, attrs):
-    def f(self, other):
-        return F.binary(entry, self, other, name, inplace=True, **attrs)
-    f.__name__ = f.__qualname__ = name
-    return f
-
-
-for _n, (_o, _tail) in F.BINARY_INPLACE.items():
-    setattr(Tensor, _n, _mk_inplace(_n, _o, _tail))
-Tensor.mul_ = Tensor.multiply_ = _C.fast(O.MUL, Tensor.mul_, True)
-Tensor.not_equal_ = Tensor.ne_

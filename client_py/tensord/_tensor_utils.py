@@ -7,7 +7,6 @@ import sys as _sys
 from . import _C
 from . import _records as F
 from ._dtype import DTYPES
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _F32, _F64, _F16, _BF16, _I64, _I32, _I16, _I8, _U8, _BOOL = (DTYPES[i] for i in builtins.range(10))
@@ -37,9 +36,9 @@ def zero_(input):
     return F.fill_(input, 0)
 
 
-_export("fill", fill, method=False)
-_export("fill_", fill_, method=False)
-_export("zero_", zero_, method=False)
+_export("fill", fill)
+_export("fill_", fill_)
+_export("zero_", zero_)
 
 
 def clamp_min_(input, min):
@@ -52,8 +51,6 @@ def clamp_max_(input, max):
 
 _export("clamp_min_", clamp_min_)
 _export("clamp_max_", clamp_max_)
-for _n, _o in (("greater_", "gt_"), ("less_", "lt_"), ("greater_equal_", "ge_"), ("less_equal_", "le_")):
-    _export(_n, getattr(Tensor, _o), function=False)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -80,7 +77,7 @@ def detach(input):
     return F.alias(input)
 
 
-_export("detach", detach, method=False)
+_export("detach", detach)
 
 
 def sum_to_size(self, *size):
@@ -95,7 +92,6 @@ def sum_to_size(self, *size):
     return F.reshape(r, tuple(s)) if lead or dims else self
 
 
-_export("sum_to_size", sum_to_size, function=False)
 
 
 _CNAME = {_F32: "float", _F64: "double", _F16: "c10::Half", _BF16: "c10::BFloat16", _I64: "long int", _I32: "int",
@@ -122,7 +118,6 @@ def new(self, *args, **kw):
     return _T.empty(*args, dtype=dt)
 
 
-_export("new", new, function=False)
 
 
 def is_shared(self):
@@ -136,5 +131,3 @@ def share_memory_(self):
     return self
 
 
-_export("is_shared", is_shared, function=False)
-_export("share_memory_", share_memory_, function=False)

@@ -4,9 +4,8 @@ composes existing view ops; no kernel."""
 import builtins
 import sys as _sys
 
-from . import _C
+from . import _C, _advindex
 from . import _records as F
-from ._tensor import Tensor
 
 TB = _C.TensorBase
 _T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
@@ -38,8 +37,6 @@ def adjoint(input):
     return _mH(input, "tensor.adjoint()")
 
 
-Tensor.mH = property(_mH)
-Tensor.H = property(_H)
 _export("adjoint", adjoint)
 
 
@@ -71,9 +68,15 @@ def sgn_(self):
 
 _export("negative_", negative_)
 _export("fix_", fix_)
-_export("sgn_", sgn_, function=False)
-for _n in ("index_put_", "put", "resize_as_"):
-    _export(_n, getattr(Tensor, _n), method=False)
+_export("index_put_", _advindex.index_put_)
+_export("put", _advindex.put)
+
+
+def resize_as_(input, the_template, memory_format=None):
+    return input.resize_as_(the_template, memory_format=memory_format)
+
+
+_export("resize_as_", resize_as_)
 
 
 def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, pin_memory=False,
@@ -81,7 +84,6 @@ def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=Non
     return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype)
 
 
-_export("new_empty_strided", new_empty_strided, function=False)
 
 
 # ---------------------------------------------------------------- unsafe splits (views, as in torch)
@@ -227,7 +229,7 @@ _VIEWS = {
     "view": _view_view, "view_as_real": lambda x: _T.view_as_real(x), "view_as_complex": lambda x: _T.view_as_complex(x),
 }
 for _n, _v in _VIEWS.items():
-    _export(_n + "_copy", _view_copy(_n, _v), method=False)
+    _export(_n + "_copy", _view_copy(_n, _v))
 
 
 def split_copy(input, split_size, dim=0, *, out=None):
@@ -246,4 +248,4 @@ def unbind_copy(input, dim=0, *, out=None):
 
 
 for _n in ("split_copy", "split_with_sizes_copy", "unbind_copy"):
-    _export(_n, globals()[_n], method=False)
+    _export(_n, globals()[_n])

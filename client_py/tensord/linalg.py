@@ -32,6 +32,7 @@ lu_factor, lu_factor_ex, lu, lu_solve = _A.lu_factor, _A.lu_factor_ex, _A._linal
 solve_triangular, matrix_exp, vander, diagonal = _A.solve_triangular, _A.matrix_exp, _A._linalg_vander, \
     _A._linalg_diagonal
 tensorinv, tensorsolve = _A.tensorinv, _A.tensorsolve
+from ._linalg_householder import householder_product, ldl_factor, ldl_factor_ex, ldl_solve  # noqa: E402
 
 __all__ = ["LinAlgError", "inv", "inv_ex", "solve", "solve_ex", "det", "slogdet", "cholesky", "cholesky_ex", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "lstsq", "pinv", "matrix_rank", "matrix_norm",

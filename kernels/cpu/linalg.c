@@ -29,25 +29,27 @@ static void nancheck_off(void) { LAPACKE_set_nancheck(0); }
 enum td_code td__la_setup(struct td_kctx *k, struct la_job *j)
 {
     pthread_once(&nancheck_once, nancheck_off);
-    if (k->op >= TD_OP_COUNT || td_op_table[k->op].family != TD_FAM_LINALG ||
+    if (k->op >= TD_OP_COUNT ||
+        (td_op_table[k->op].family != TD_FAM_LINALG && td_op_table[k->op].family != TD_FAM_LINALG_LU) ||
         k->n_in != td_op_table[k->op].n_in || k->n_out != td_op_table[k->op].n_out ||
         (k->compute_dtype != TD_DTYPE_FLOAT32 && k->compute_dtype != TD_DTYPE_FLOAT64 &&
          k->compute_dtype != TD_DTYPE_COMPLEX64 && k->compute_dtype != TD_DTYPE_COMPLEX128))
         return TD_CODE_INVALID_ARGUMENT;
-    for (int i = 0; i < k->n_in; i++)
-        if (k->in[i]->m.dtype != k->compute_dtype)
-            return TD_CODE_INVALID_ARGUMENT;
     struct td_infer inf;
     enum td_code c = td__kernel_recheck(k, &inf); /* every shape the kernel indexes with is good */
     if (c)
         return c;
+    /* the rule fixes every input's dtype (A's, or int32 for pivots), so the kernel may read
+       them as the compute dtype once that is the rule's */
+    if (inf.compute_dtype != k->compute_dtype)
+        return TD_CODE_INVALID_ARGUMENT;
     const struct td_meta *x = &k->in[0]->m;
     enum td_dtype cd = (enum td_dtype)k->compute_dtype;
     *j = (struct la_job){
         .k = k, .f64 = cd == TD_DTYPE_FLOAT64 || cd == TD_DTYPE_COMPLEX128, .cx = td_dtype_is_complex(cd),
         .es = td_dtype_size(cd), .rs = td_dtype_size(td_dtype_to_real(cd)),
         .nb = x->ndim - 2, .bsizes = x->sizes, .m = x->sizes[x->ndim - 2], .n = x->sizes[x->ndim - 1],
-        .r = k->n_in == 2 ? k->in[1]->m.sizes[k->in[1]->m.ndim - 1] : 0,
+        .r = k->n_in >= 2 ? k->in[k->n_in - 1]->m.sizes[k->in[k->n_in - 1]->m.ndim - 1] : 0, /* B's columns */
     };
     if (j->m > INT32_MAX || j->n > INT32_MAX || j->r > INT32_MAX)
         return TD_CODE_INVALID_ARGUMENT; /* LAPACK counts in 32-bit ints */

@@ -1,6 +1,7 @@
 /*
  * linalg.h — helpers shared by the LAPACK-backed kernels (linalg.c, linalg_decomp.c,
- * linalg_packed.c).
+ * linalg_packed.c, linalg_lu.c, linalg_matrix_exp.c).  td__la_setup serves the LINALG
+ * and LINALG_LU families (linalg_packed.c has its own, real-only).
  *
  * Each kernel walks the batch dims of its operands (equal for every operand, the meta
  * rule guarantees it; placeholder outputs of shape (0) are never touched), copies one

@@ -246,6 +246,18 @@ def batched_solve():
                       "K solves/s")
 
 
+def batched_lu_factor():
+    a = np.random.rand(256, 32, 32).astype(np.float64)
+    ta, pa = both_tensors(a)
+
+    def td():
+        tensord.linalg.lu_factor_ex(ta)
+        tensord.synchronize()
+
+    return timed_pair("lu_factor_ex 256x(32,32)", td, lambda: torch.linalg.lu_factor_ex(pa), 256 / 1e3,
+                      "K factors/s")
+
+
 def big_unary(name):
     n = 16 << 20
     a_np = (np.random.rand(n).astype(np.float32) - 0.5) * 20
@@ -292,7 +304,8 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024"
              ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
-             ("linalg.solve", batched_solve), ("into existing", into_existing)]
+             ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
+             ("into existing", into_existing)]
 
 
 def main():
