@@ -78,7 +78,7 @@ def read_schemas():
     fams, ops = {}, {}
     for line in read("proto/ops.args").splitlines():
         line = line.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or line.startswith("py "):
             continue
         head, _, attrs = line.partition("|")
         toks = head.split()
@@ -86,6 +86,21 @@ def read_schemas():
         args = ins + [parse_attr(t) for t in attrs.split()]
         (fams if key.startswith("@") else ops)[key.lstrip("@")] = args
     return fams, ops
+
+
+def read_python_names(rows):
+    """The `py` lines: (name, NAME, aliases, variants) per torch function that is one op."""
+    known = {r["NAME"] for r in rows}
+    out = []
+    for line in read("proto/ops.args").splitlines():
+        if not line.startswith("py "):
+            continue
+        _, op, names, variants = line.split()
+        if op not in known or not re.match(r"^(-|[imslM]+)$", variants):
+            raise SystemExit("ops.args: bad py line %r" % line)
+        names = names.split(",")
+        out.append((names[0], op, tuple(names[1:]), variants.strip("-")))
+    return out
 
 
 def schema_of(row, fams, ops):
@@ -279,6 +294,13 @@ def py_text(rows, schemas):
     out += ["FLAGS = ("] + ["    %d,  # %s" % (sum(fl[f] for f in r["flags"]), r["NAME"]) for r in rows] + [")", ""]
     out += ["# TD_RF_*: record flags"]
     out += ["RF_%s = %d" % (k[6:], v) for k, v in rf.items()]
+    out += ["", "# the torch functions that are one op each (ops.args `py` lines): name, op, aliases, variants",
+            "PYTHON = ("]
+    out += ['    ("%s", %s, (%s), "%s"),' % (n, op, "".join('"%s", ' % a for a in al).rstrip(" "), v)
+            for n, op, al, v in read_python_names(rows)]
+    out += [")", ""]
+    out += ["# each row's family (kernels/op.h)", "FAMILIES = ("]
+    out += ['    "%s",' % r["family"] for r in rows] + [")"]
     out += ["", "# enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)",
             "DTYPES = ("]
     out += ['    ("%s", %s, %s, "%s"),' % (n, s, k, t) for _, n, s, k, t in dtype_rows()]

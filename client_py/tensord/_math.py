@@ -6,6 +6,7 @@ the package __init__, which re-exports __all__; Tensor's methods for them are de
 import builtins
 
 from . import _C
+from . import _op_numbers as O
 from . import _records as F
 from ._C import ops
 from ._dtype import DTYPES, check_dtype, get_default_dtype
@@ -15,8 +16,8 @@ _BOOL, _F32, _F64, _F16, _BF16 = DTYPES[9], DTYPES[0], DTYPES[1], DTYPES[2], DTY
 
 __all__ = []
 # in-place variants torch has only as Tensor methods (not torch.<name>_)
-_METHOD_ONLY = {"erfinv", "lgamma", "digamma", "atan2", "arctan2", "hypot", "copysign", "fmod", "lerp",
-                "addcmul", "addcdiv", "cumsum", "cumprod"}
+_METHOD_ONLY = {"lerp", "addcmul", "addcdiv", "cumsum", "cumprod"} | {
+    a for n, _, al, v in O.PYTHON if "m" in v for a in (n,) + al}
 
 
 def _export(name, fn, inplace=None):
@@ -30,22 +31,11 @@ def _export(name, fn, inplace=None):
 
 # ---------------------------------------------------------------- unary
 
-_unary = F._unfn  # one wrapper for every table-driven unary op
-
-
-_UNARY = ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "exp2", "expm1", "log2",
-          "log10", "erf", "erfc", "erfinv", "lgamma", "digamma", "frac")
-_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
-            "arctanh": "atanh"}
-for _n in _UNARY:
-    _f, _f_ = _unary(getattr(ops, _n), _n)
-    _export(_n, _f, inplace=_f_)
-for _a, _n in _ALIASES.items():
-    _export(_a, globals()[_n], inplace=globals()[_n + "_"])
-
-_PRED = ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "signbit")
-for _n in _PRED:
-    _export(_n, _unary(getattr(ops, _n), _n)[0])
+# the table-driven functions of this section (op table `py` lines marked M), made by _records
+for _n, _op, _aliases, _v in O.PYTHON:
+    if "M" in _v:
+        for _a in (_n,) + _aliases:
+            _export(_a, getattr(F, _a), inplace=getattr(F, _a + "_") if "i" in _v else None)
 
 
 def _logit_attrs(eps):
@@ -97,38 +87,6 @@ _export("square", square, inplace=square_)
 
 
 # ---------------------------------------------------------------- binary
-
-def _binary(entry, name, scalar_ok, scalar_lhs_ok=False):
-    """torch's binding: Tensor other always; a Number where torch has that overload."""
-    def check(a, b):
-        if not scalar_ok:
-            F._check_tensor(a, name)
-            F._check_tensor(b, name, "other", 2)
-        elif not isinstance(a, TB) and not (scalar_lhs_ok and isinstance(b, TB)):
-            if isinstance(b, TB) and F.is_scalar(a):
-                raise TypeError("%s() received an invalid combination of arguments - got (%s, Tensor)"
-                                % (name, type(a).__name__))
-            F._check_tensor(a, name)
-
-    def f(input, other, *, out=None):
-        check(input, other)
-        return F._out(F.binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
-
-    def f_(self, other):
-        check(self, other)
-        return F.binary(entry, self, other, name + "_", inplace=True)
-    f.__name__ = f.__qualname__ = name
-    f_.__name__ = f_.__qualname__ = name + "_"
-    return f, f_
-
-
-for _n, _s, _l in (("atan2", False, False), ("hypot", False, False), ("copysign", True, False),
-                   ("xlogy", True, True), ("fmod", True, False)):
-    _f, _f_ = _binary(getattr(ops, _n), _n, _s, _l)
-    _export(_n, _f, inplace=_f_)
-_export("arctan2", atan2, inplace=atan2_)  # noqa: F821 (defined by _export)
-for _n in ("logaddexp", "logaddexp2"):
-    _export(_n, _binary(getattr(ops, _n), _n, False)[0])
 
 _fmod_tensor = fmod  # noqa: F821
 

@@ -238,21 +238,29 @@ def _binfn(entry, name):
     return _C.fast(entry.op, f)
 
 
-maximum = _binfn(ops.maximum, "maximum")
-minimum = _binfn(ops.minimum, "minimum")
-eq = _binfn(ops.eq, "eq")
-ne = _binfn(ops.ne, "ne")
-lt = _binfn(ops.lt, "lt")
-le = _binfn(ops.le, "le")
-gt = _binfn(ops.gt, "gt")
-ge = _binfn(ops.ge, "ge")
-not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
-logical_and = _binfn(ops.logical_and, "logical_and")
-logical_or = _binfn(ops.logical_or, "logical_or")
-logical_xor = _binfn(ops.logical_xor, "logical_xor")
-bitwise_and = _binfn(ops.bitwise_and, "bitwise_and")
-bitwise_or = _binfn(ops.bitwise_or, "bitwise_or")
-bitwise_xor = _binfn(ops.bitwise_xor, "bitwise_xor")
+def _math_binary(entry, name, scalar_ok, scalar_lhs_ok=False):
+    """torch's binding of the MATH_BINARY functions: Tensor other always; a Number where
+    torch has that overload (scalar_ok; the first operand too with scalar_lhs_ok)."""
+    def check(a, b):
+        if not scalar_ok:
+            _check_tensor(a, name)
+            _check_tensor(b, name, "other", 2)
+        elif not isinstance(a, TB) and not (scalar_lhs_ok and isinstance(b, TB)):
+            if isinstance(b, TB) and is_scalar(a):
+                raise TypeError("%s() received an invalid combination of arguments - got (%s, Tensor)"
+                                % (name, type(a).__name__))
+            _check_tensor(a, name)
+
+    def f(input, other, *, out=None):
+        check(input, other)
+        return _out(binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
+
+    def f_(self, other):
+        check(self, other)
+        return binary(entry, self, other, name + "_", inplace=True)
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
 
 
 def bitwise_left_shift(input, other, *, out=None):
@@ -262,14 +270,11 @@ def bitwise_left_shift(input, other, *, out=None):
 def bitwise_right_shift(input, other, *, out=None):
     return binary(ops.rshift, input, other, "bitwise_right_shift", scalar_lhs_ok=True, out=out)
 
-# name -> (entry, attributes) of the in-place binary ops made below
+# name -> (entry, attributes) of the in-place binary ops whose functions are written out
+# above (those of the op table's `py` lines are made with the table, below)
 BINARY_INPLACE = {
     "mul_": (ops.mul, {}), "true_divide_": (ops.div, {}), "floor_divide_": (ops.div, {"rounding_mode": "floor"}),
-    "pow_": (ops.pow, {}), "remainder_": (ops.remainder, {}), "eq_": (ops.eq, {}), "ne_": (ops.ne, {}),
-    "lt_": (ops.lt, {}), "le_": (ops.le, {}), "gt_": (ops.gt, {}), "ge_": (ops.ge, {}),
-    "logical_and_": (ops.logical_and, {}), "logical_or_": (ops.logical_or, {}),
-    "logical_xor_": (ops.logical_xor, {}), "bitwise_and_": (ops.bitwise_and, {}),
-    "bitwise_or_": (ops.bitwise_or, {}), "bitwise_xor_": (ops.bitwise_xor, {}),
+    "pow_": (ops.pow, {}), "remainder_": (ops.remainder, {}),
     "bitwise_left_shift_": (ops.lshift, {}), "bitwise_right_shift_": (ops.rshift, {}),
 }
 
@@ -283,7 +288,6 @@ def _binary_inplace(name, entry, attrs):
 
 for _n, (_o, _tail) in BINARY_INPLACE.items():
     globals()[_n] = _binary_inplace(_n, _o, _tail)
-not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_  # noqa: F821 (made above)
 
 
 def div_(self, other, *, rounding_mode=None):
@@ -356,11 +360,6 @@ def _outs(rs, out, fname):
 
 # ---------------------------------------------------------------- unary ops
 
-UNARY = ("neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "floor",
-         "ceil", "round", "trunc", "sign", "reciprocal", "logical_not", "bitwise_not")
-UNARY_ALIASES = {"negative": "neg", "absolute": "abs", "fix": "trunc"}
-
-
 def _unfn(entry, name):
     def f(input, *, out=None):
         _check_tensor(input, name)
@@ -375,11 +374,24 @@ def _unfn(entry, name):
     return _C.fast(entry.op, f), _C.fast(entry.op, f_, True) if O.FLAGS[entry.op] & O.F_INPLACE_OK else f_
 
 
+def _table_functions(name, op, variants):
+    """The function (and in-place variant or None) of an op table `py` line, by family."""
+    entry, fam = getattr(ops, O.NAMES[op]), O.FAMILIES[op]
+    if fam in ("UNARY", "MATH_UNARY"):
+        return _unfn(entry, name)
+    if fam == "BINARY":
+        return _binfn(entry, name), _binary_inplace(name + "_", entry, {})
+    return _math_binary(entry, name, "s" in variants, "l" in variants)
+
+
+# every torch function that is exactly one op (the `py` lines of proto/ops.args), aliases too
 _g = globals()
-for _n in UNARY:
-    _g[_n], _g[_n + "_"] = _unfn(getattr(ops, _n), _n)
-for _a, _n in UNARY_ALIASES.items():
-    _g[_a], _g[_a + "_"] = _g[_n], _g[_n + "_"]
+for _n, _op, _aliases, _v in O.PYTHON:
+    _f, _f_ = _table_functions(_n, _op, _v)
+    for _a in (_n,) + _aliases:
+        _g[_a] = _f
+        if "i" in _v:
+            _g[_a + "_"] = _f_
 
 
 def round(input, *, decimals=0, out=None):
