@@ -58,16 +58,11 @@ def _shape_str(s):
 
 
 def _broadcast_shapes(shapes, msg):
-    nd = builtins.max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for s in shapes:
-        for i, v in enumerate(s):
-            j = nd - len(s) + i
-            if v != 1:
-                if out[j] != 1 and out[j] != v:
-                    raise msg()
-                out[j] = v
-    return out
+    """torch.broadcast_shapes(*shapes) as a list, raising msg() instead of its error."""
+    try:
+        return list(_C.broadcast_shapes(*shapes))
+    except RuntimeError:
+        raise msg() from None
 
 
 def _scalar_tensor(v, dtype):

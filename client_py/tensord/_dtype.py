@@ -123,18 +123,6 @@ def scalar_dtype(v):
     return _default[0]
 
 
-def complex_scalar_result(t, v):
-    """torch.result_type(t, v) for a tensor t and a Python complex v (a wrapped number):
-    a complex t keeps its dtype, a floating one becomes its complex counterpart, an
-    integer or bool one takes the default complex dtype."""
-    d = t.dtype
-    if d.is_complex:
-        return d
-    if d.is_floating_point:
-        return d.to_complex()
-    return default_complex()
-
-
 # ---- torch.finfo / torch.iinfo: machine limits of the floating-point and integer dtypes
 # (bits, eps, max, min, tiny, smallest_normal, resolution) for float32/64/16: numpy's
 # finfo; bfloat16: 8 exponent bits, 7 mantissa bits, as torch reports; a complex dtype
