@@ -95,9 +95,9 @@ def chunk(input, chunks, dim=0):
 
 def unbind(input, dim=0):
     F._check_tensor(input, "unbind")
+    d = F.wrap_dim(dim, input.ndim)  # first, as torch: a 0-d tensor's dim 1 is out of range
     if input.ndim == 0:
-        raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(dim))
-    d = F.wrap_dim(dim, input.ndim)
+        raise IndexError("Dimension specified as %d but tensor has no dimensions" % d)
     return tuple(F._op1(O.SELECT, (input,), [d, i]) for i in range(input.shape[d]))
 
 
