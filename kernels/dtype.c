@@ -82,6 +82,33 @@ bool td_can_cast(enum td_dtype from, enum td_dtype to)
     return td_dtype_kinds[from] <= td_dtype_kinds[to];
 }
 
+void td_result_type_init(struct td_result_type *r)
+{
+    r->tier[0] = r->tier[1] = r->tier[2] = -1;
+}
+
+void td_result_type_add(struct td_result_type *r, enum td_dtype d, enum td_tier t)
+{
+    r->tier[t] = (int8_t)(r->tier[t] < 0 ? d : td_promote_types((enum td_dtype)r->tier[t], d));
+}
+
+enum td_dtype td_result_type_get(const struct td_result_type *r, enum td_dtype default_float)
+{
+    int res = -1;
+    for (int t = 0; t < 3; t++) {
+        enum td_dtype d = (enum td_dtype)r->tier[t];
+        if (r->tier[t] < 0)
+            continue;
+        if (res < 0)
+            res = d;
+        else if (td_dtype_is_complex(d) && td_dtype_is_float((enum td_dtype)res))
+            res = td_dtype_to_complex((enum td_dtype)res); /* float32 tensor + 0-d complex128 -> complex64 */
+        else if (td_dtype_kinds[d] > td_dtype_kinds[res])
+            res = td_promote_types((enum td_dtype)res, d);
+    }
+    return res < 0 ? default_float : (enum td_dtype)res;
+}
+
 float td_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;

@@ -64,6 +64,23 @@ enum td_dtype td_promote_types(enum td_dtype a, enum td_dtype b);
 /* torch.can_cast(from, to): no casting to a lower kind (float -> int, int -> bool). */
 bool td_can_cast(enum td_dtype from, enum td_dtype to);
 
+/*
+ * PyTorch's result_type, operand by operand (torch's ResultTypeState): dimensioned
+ * tensors outrank 0-d tensors, which outrank Python numbers; a lower tier only counts
+ * when its kind (bool < int < float < complex) is higher, and a complex lower tier keeps
+ * a float higher tier's precision (float32 tensor + 1j -> complex64).  A number's dtype is
+ * what td_scalar_dtype (meta.h) gives it; a Python complex is td_dtype_to_complex of the
+ * default float.  Init, add every operand, then get; pure, no allocation.
+ */
+enum td_tier { TD_TIER_DIM = 0, TD_TIER_ZERO_DIM = 1, TD_TIER_NUMBER = 2 };
+struct td_result_type {
+    int8_t tier[3]; /* promoted dtype of each tier's operands, -1 while it has none */
+};
+void td_result_type_init(struct td_result_type *r);
+void td_result_type_add(struct td_result_type *r, enum td_dtype d, enum td_tier t);
+/* default_float when no operand was added */
+enum td_dtype td_result_type_get(const struct td_result_type *r, enum td_dtype default_float);
+
 /* IEEE half and bfloat16 <-> float32 (round to nearest even). */
 float td_half_to_float(uint16_t h);
 uint16_t td_float_to_half(float f);

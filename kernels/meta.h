@@ -79,6 +79,17 @@ bool td_meta_is_contiguous(const struct td_meta *m);
 bool td_meta_check_bounds(const struct td_meta *m);
 /* Normalize dim (may be negative) against ndim; OUT_OF_RANGE like PyTorch. */
 enum td_code td_meta_wrap_dim(int64_t *dim, int ndim, struct td_status *st);
+/* Broadcasts sizes b (b_ndim dims) into (sizes, *ndim), right-aligned, the way a binary
+ * op broadcasts its operands (torch.broadcast_tensors too).  sizes holds TD_MAX_DIMS;
+ * b_ndim <= TD_MAX_DIMS.  INVALID_ARGUMENT: "The size of tensor a (3) must match the size
+ * of tensor b (4) at non-singleton dimension 1"; sizes is unchanged then. */
+enum td_code td_meta_broadcast(int64_t *sizes, int *ndim, const int64_t *b, int b_ndim, struct td_status *st);
+/* One shape of torch.broadcast_shapes(*shapes): folds s into (sizes, *ndim), which start
+ * empty (*ndim = 0); sizes holds TD_MAX_DIMS.  Unlike td_meta_broadcast, s is unchecked
+ * user input: INVALID_ARGUMENT with torch.broadcast_shapes' messages for a negative size
+ * or a mismatch (checked from the last dim, as torch does), or for more than TD_MAX_DIMS. */
+enum td_code td_meta_broadcast_shapes_add(int64_t *sizes, int *ndim, const int64_t *s, int s_ndim,
+                                          struct td_status *st);
 /* "[2, 3]" into buf. */
 const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
 /* True when input i of an INDEX-family op (GATHER, SCATTER, INDEX, INDEX_PUT) is an index

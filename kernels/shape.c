@@ -159,14 +159,13 @@ enum td_code td__check_scalar(const int64_t *w, struct td_status *st)
     return TD_CODE_OK;
 }
 
-/* Right-aligned broadcast of b into (sizes, ndim). */
-enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, struct td_status *st)
+enum td_code td_meta_broadcast(int64_t *sizes, int *ndim, const int64_t *b, int b_ndim, struct td_status *st)
 {
-    int nd = *ndim > b->ndim ? *ndim : b->ndim;
+    int nd = *ndim > b_ndim ? *ndim : b_ndim;
     int64_t out[TD_MAX_DIMS];
     for (int i = nd - 1; i >= 0; i--) { /* from the last dim, so errors name what PyTorch names */
-        int ia = i - (nd - *ndim), ib = i - (nd - b->ndim);
-        int64_t sa = ia >= 0 ? sizes[ia] : 1, sb = ib >= 0 ? b->sizes[ib] : 1;
+        int ia = i - (nd - *ndim), ib = i - (nd - b_ndim);
+        int64_t sa = ia >= 0 ? sizes[ia] : 1, sb = ib >= 0 ? b[ib] : 1;
         if (sa != sb && sa != 1 && sb != 1)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "The size of tensor a (%lld) must match the size of tensor b (%lld) at "
@@ -179,35 +178,53 @@ enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, s
     return TD_CODE_OK;
 }
 
-/*
- * PyTorch's result_type: dimensioned tensors outrank 0-d tensors, which outrank
- * Python scalars; a lower tier only counts when its kind (bool < int < float < complex)
- * is higher, and a complex lower tier keeps a float higher tier's precision.
- */
+enum td_code td_meta_broadcast_shapes_add(int64_t *sizes, int *ndim, const int64_t *s, int s_ndim,
+                                          struct td_status *st)
+{
+    if (s_ndim > TD_MAX_DIMS)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "broadcast_shapes: tensors have at most %d dims, "
+                             "got a shape of %d", TD_MAX_DIMS, s_ndim);
+    if (s_ndim > *ndim) { /* right-align: new leading dims start as 1 */
+        int grow = s_ndim - *ndim;
+        memmove(sizes + grow, sizes, sizeof(int64_t) * *ndim);
+        for (int i = 0; i < grow; i++)
+            sizes[i] = 1;
+        *ndim = s_ndim;
+    }
+    /* torch checks each size from the last, sign before match: keep its order of errors */
+    for (int i = 1; i <= s_ndim; i++) {
+        int64_t v = s[s_ndim - i], *r = &sizes[*ndim - i];
+        if (v < 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Trying to create tensor with negative dimension (%lld): (%lld)",
+                                 (long long)v, (long long)v);
+        if (v == 1 || v == *r)
+            continue;
+        if (*r != 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Shape mismatch: objects cannot be broadcast to a single shape");
+        *r = v;
+    }
+    return TD_CODE_OK;
+}
+
+enum td_code td__broadcast(int64_t *sizes, int *ndim, const struct td_meta *b, struct td_status *st)
+{
+    return td_meta_broadcast(sizes, ndim, b->sizes, b->ndim, st);
+}
+
+/* Tensors rank by whether they have dims; the scalar attribute is a Python number. */
 enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const int64_t *scalar,
                               enum td_dtype default_float)
 {
-    int tier[3] = {-1, -1, -1}; /* 0: dimensioned tensors, 1: 0-d tensors, 2: Python scalar */
-    for (int i = 0; i < n_in; i++) {
-        int t = in[i]->ndim ? 0 : 1;
-        tier[t] = tier[t] < 0 ? in[i]->dtype : td_promote_types(tier[t], in[i]->dtype);
-    }
+    struct td_result_type r;
+    td_result_type_init(&r);
+    for (int i = 0; i < n_in; i++)
+        td_result_type_add(&r, (enum td_dtype)in[i]->dtype, in[i]->ndim ? TD_TIER_DIM : TD_TIER_ZERO_DIM);
     if (scalar)
-        tier[2] = td_scalar_dtype(scalar[0], default_float);
-    int r = -1;
-    for (int t = 0; t < 3; t++) {
-        if (tier[t] < 0)
-            continue;
-        if (r < 0)
-            r = tier[t];
-        else if (td_dtype_is_complex(tier[t]) && td_dtype_is_float(r))
-            r = td_dtype_to_complex(r); /* float32 tensor + 0-d complex128 -> complex64 */
-        else if (td_dtype_kinds[tier[t]] > td_dtype_kinds[r])
-            r = td_promote_types(r, tier[t]);
-    }
-    return r < 0 ? default_float : (enum td_dtype)r;
+        td_result_type_add(&r, td_scalar_dtype(scalar[0], default_float), TD_TIER_NUMBER);
+    return td_result_type_get(&r, default_float);
 }
-
 
 enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd,
                                     enum td_dtype out_dt, struct td_meta *out, struct td_infer *inf,

@@ -302,6 +302,49 @@ START_TEST(test_fuzz_every_op)
 }
 END_TEST
 
+/* The helpers _C exposes: result_type operand by operand (torch.result_type), and both
+ * broadcasting rules (binary ops; torch.broadcast_shapes with its checks and their order). */
+START_TEST(test_meta_helpers)
+{
+    struct td_result_type r;
+    td_result_type_init(&r);
+    ck_assert_int_eq(td_result_type_get(&r, TD_DTYPE_FLOAT64), TD_DTYPE_FLOAT64);
+    td_result_type_add(&r, TD_DTYPE_INT32, TD_TIER_DIM);
+    td_result_type_add(&r, TD_DTYPE_INT64, TD_TIER_ZERO_DIM); /* same kind, lower tier: ignored */
+    ck_assert_int_eq(td_result_type_get(&r, TD_DTYPE_FLOAT32), TD_DTYPE_INT32);
+    td_result_type_add(&r, TD_DTYPE_FLOAT32, TD_TIER_NUMBER); /* int32 tensor * 2.5 */
+    ck_assert_int_eq(td_result_type_get(&r, TD_DTYPE_FLOAT32), TD_DTYPE_FLOAT32);
+    td_result_type_init(&r);
+    td_result_type_add(&r, TD_DTYPE_FLOAT64, TD_TIER_DIM);
+    td_result_type_add(&r, TD_DTYPE_COMPLEX64, TD_TIER_NUMBER); /* float64 tensor * 1j */
+    ck_assert_int_eq(td_result_type_get(&r, TD_DTYPE_FLOAT32), TD_DTYPE_COMPLEX128);
+
+    int64_t sz[TD_MAX_DIMS] = {2, 1}, b[2] = {3, 4}, c[2] = {5, 4};
+    int nd = 2;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(td_meta_broadcast(sz, &nd, b + 1, 1, &st), TD_CODE_OK);
+    ck_assert(nd == 2 && sz[0] == 2 && sz[1] == 4);
+    ck_assert_int_eq(td_meta_broadcast(sz, &nd, c, 2, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "The size of tensor a (2) must match the size of tensor b (5) at non-singleton "
+                             "dimension 0");
+    ck_assert(nd == 2 && sz[0] == 2); /* unchanged by the failed call */
+
+    int64_t acc[TD_MAX_DIMS], neg[2] = {-1, 4}, ok[3] = {7, 1, 4};
+    nd = 0;
+    ck_assert_int_eq(td_meta_broadcast_shapes_add(acc, &nd, b, 2, NULL), TD_CODE_OK);
+    ck_assert_int_eq(td_meta_broadcast_shapes_add(acc, &nd, ok, 3, NULL), TD_CODE_OK);
+    ck_assert(nd == 3 && acc[0] == 7 && acc[1] == 3 && acc[2] == 4);
+    struct td_status s2 = TD_STATUS_INIT;
+    neg[1] = 5; /* the last dim mismatches before the negative one is seen, as in torch */
+    ck_assert_int_eq(td_meta_broadcast_shapes_add(acc, &nd, neg, 2, &s2), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(s2.msg, "Shape mismatch: objects cannot be broadcast to a single shape");
+    struct td_status s3 = TD_STATUS_INIT;
+    neg[1] = 4;
+    ck_assert_int_eq(td_meta_broadcast_shapes_add(acc, &nd, neg, 2, &s3), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(s3.msg, "Trying to create tensor with negative dimension (-1): (-1)");
+}
+END_TEST
+
 /* complex64/complex128 promotion against torch.promote_types / torch.result_type */
 START_TEST(test_complex_promotion)
 {
@@ -591,6 +634,7 @@ static Suite *shape_suite(void)
     tcase_add_test(tc, test_cat);
     tcase_add_test(tc, test_create_limits);
     tcase_add_test(tc, test_complex_promotion);
+    tcase_add_test(tc, test_meta_helpers);
     tcase_add_test(tc, test_complex_gate);
     tcase_add_test(tc, test_linalg_lu);
     suite_add_tcase(s, tc);

@@ -61,6 +61,12 @@ PyObject *td_ext_ops_module(void);
 extern PyTypeObject FastOp_Type;
 PyObject *td_ext_fast(PyObject *self, PyObject *args);
 
+/* meta.c: the meta layer's promotion, dim and shape rules as module functions (added to
+ * the module at init), and the default float they give Python floats, kept by
+ * set_default_float. */
+extern PyMethodDef td_ext_meta_methods[];
+extern enum td_dtype td_ext_default_float;
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
 /* The client or a ConnectionError; also notes the caller's location for the records

@@ -427,6 +427,8 @@ static PyObject *m_set_default_float(PyObject *self, PyObject *arg)
     long dt = PyLong_AsLong(arg);
     if (dt == -1 && PyErr_Occurred())
         return NULL;
+    if (td_dtype_valid(dt) && td_dtype_is_float((enum td_dtype)dt))
+        td_ext_default_float = (enum td_dtype)dt; /* result_type follows it, connected or not */
     td_client_t *c = td_ext_get_client();
     if (!c)
         return NULL;
@@ -564,6 +566,10 @@ PyMODINIT_FUNC PyInit__C(void)
     Py_INCREF(&TensorBase_Type);
     if (PyModule_AddObject(m, "TensorBase", (PyObject *)&TensorBase_Type) < 0) {
         Py_DECREF(&TensorBase_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddFunctions(m, td_ext_meta_methods) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -66,18 +66,6 @@ def stats():
     return _C.stats(_daemon.address())
 
 
-def promote_types(type1, type2):
-    if not isinstance(type1, dtype) or not isinstance(type2, dtype):
-        raise TypeError("promote_types(): arguments must be torch.dtype")
-    return where(tensor(True), zeros((1,), dtype=type1), zeros((1,), dtype=type2)).dtype
-
-
-def result_type(tensor1, tensor2):
-    a = tensor1 if isinstance(tensor1, Tensor) else tensor1
-    return add(zeros_like(a) if isinstance(a, Tensor) else a,
-               zeros_like(tensor2) if isinstance(tensor2, Tensor) else tensor2).dtype
-
-
 # ---- the function areas: each module lists its functions in __all__ (Tensor's methods: _tensor.py) ----
 from ._shape import *  # shape and data movement: split/chunk, flip/roll, repeat, broadcasting, diag, tril/triu, stacking
 from ._random import *  # random sampling: Generator, seeds, in-place distributions, normal, bernoulli, multinomial

@@ -15,7 +15,7 @@ import builtins
 
 import numpy as _np
 
-from . import _known
+from . import _C, _known
 from ._C import ops
 from . import _records as F
 from ._dtype import DTYPES
@@ -59,16 +59,11 @@ def _shape_str(s):
 
 
 def _broadcast_shapes(shapes, msg):
-    nd = builtins.max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for s in shapes:
-        for i, v in enumerate(s):
-            j = nd - len(s) + i
-            if v != 1:
-                if out[j] != 1 and out[j] != v:
-                    raise msg()
-                out[j] = v
-    return out
+    """torch.broadcast_shapes(*shapes) as a list, raising msg() instead of its error."""
+    try:
+        return list(_C.broadcast_shapes(*shapes))
+    except RuntimeError:
+        raise msg() from None
 
 
 def _scalar_tensor(v, dtype):

@@ -114,41 +114,11 @@ def scalar_dtype(v):
     return _default[0]
 
 
-def complex_scalar_result(t, v):
-    """torch.result_type(t, v) for a tensor t and a Python complex v (a wrapped number):
-    a complex t keeps its dtype, a floating one becomes its complex counterpart, an
-    integer or bool one takes the default complex dtype."""
-    d = t.dtype
-    if d.is_complex:
-        return d
-    if d.is_floating_point:
-        return d.to_complex()
-    return default_complex()
-
-
 # ---- torch.finfo / torch.iinfo: machine limits of the floating-point and integer dtypes
 # (bits, eps, max, min, tiny, smallest_normal, resolution) for float32/64/16: numpy's
 # finfo; bfloat16: 8 exponent bits, 7 mantissa bits, as torch reports; a complex dtype
 # reports its real counterpart.
 _BF16 = {"bits": 16, "eps": 2.0 ** -7, "max": float.fromhex("0x1.fep127"), "tiny": 2.0 ** -126, "resolution": 0.01}
-
-
-def check_dtype_arg(d, fname, arg, pos):
-    if not isinstance(d, dtype):
-        raise TypeError("%s(): argument '%s' (position %d) must be torch.dtype, not %s"
-                        % (fname, arg, pos, type(d).__name__))
-
-
-def can_cast(from_, to):
-    check_dtype_arg(from_, "can_cast", "from", 1)
-    check_dtype_arg(to, "can_cast", "to", 2)
-    if from_.is_complex and not to.is_complex:
-        return False
-    if from_.is_floating_point and not (to.is_floating_point or to.is_complex):
-        return False
-    if from_ is not bool_ and to is bool_:
-        return False
-    return True
 
 
 def _fmt(v):

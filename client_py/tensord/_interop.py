@@ -1,81 +1,21 @@
-"""Dtype control and interop: promote_types, result_type, can_cast (PyTorch's
-promotion lattice, the same rule as td_promote_types / td__result_type in C, written
-out here so no daemon round trip is needed), Tensor.data_ptr-like identity."""
-import builtins
-
+"""Dtype control and interop: promote_types, result_type, can_cast (PyTorch's promotion
+lattice: the C meta layer's td_promote_types / td_result_type / td_can_cast through _C,
+no daemon round trip), Tensor.data_ptr-like identity."""
 import numpy as _np
 
 from . import _C
-from ._dtype import DTYPES, bool_, float16, bfloat16, float32, get_default_dtype, int64, \
-    uint8, default_complex, can_cast, check_dtype_arg as _check
+from ._dtype import bool_
 
 TB = _C.TensorBase
 
 __all__ = ["promote_types", "result_type", "can_cast", "set_default_dtype", "from_dlpack", "is_tensor", "is_storage"]
 
-_KIND = {d: (0 if d is bool_ else 3 if d.is_complex else 2 if d.is_floating_point else 1) for d in DTYPES}
-
-
-def _promote(a, b):
-    if a is b:
-        return a
-    ka, kb = _KIND[a], _KIND[b]
-    if ka == 3 or kb == 3:  # the complex type whose real part holds both
-        return _promote(a.to_real(), b.to_real()).to_complex()
-    if ka != kb:
-        return a if ka > kb else b
-    if ka == 2:
-        if {a, b} == {float16, bfloat16}:
-            return float32
-        return a if a.itemsize > b.itemsize else b
-    # integers: uint8 with a signed type needs a wider signed type
-    if a is uint8 or b is uint8:
-        other = b if a is uint8 else a
-        return DTYPES[6] if other.itemsize == 1 else other  # int16 for int8
-    return a if a.itemsize > b.itemsize else b
-
-
-def promote_types(type1, type2):
-    _check(type1, "promote_types", "type1", 1)
-    _check(type2, "promote_types", "type2", 2)
-    return _promote(type1, type2)
-
-
-def _scalar_dtype(v):
-    if isinstance(v, (builtins.bool, _np.bool_)):
-        return bool_
-    if isinstance(v, (builtins.int, _np.integer)):
-        return int64
-    if isinstance(v, (builtins.float, _np.floating)):
-        return get_default_dtype()
-    if isinstance(v, (builtins.complex, _np.complexfloating)):
-        return default_complex()
-    raise TypeError("result_type(): argument must be Tensor or Number, not %s" % type(v).__name__)
+promote_types = _C.promote_types
+can_cast = _C.can_cast
 
 
 def result_type(tensor1, tensor2):
-    """PyTorch's tiers: dimensioned tensors, then 0-d tensors, then Python scalars; a lower
-    tier only counts when its kind (bool < int < float < complex) is higher; a complex lower
-    tier keeps a float higher tier's precision (float32 tensor + 1j -> complex64)."""
-    tiers = [None, None, None]
-    for v in (tensor1, tensor2):
-        if isinstance(v, TB):
-            t = 0 if v.ndim else 1
-            d = v.dtype
-        else:
-            t, d = 2, _scalar_dtype(v)
-        tiers[t] = d if tiers[t] is None else _promote(tiers[t], d)
-    r = None
-    for d in tiers:
-        if d is None:
-            continue
-        if r is None:
-            r = d
-        elif _KIND[d] == 3 and _KIND[r] == 2:
-            r = r.to_complex()
-        elif _KIND[d] > _KIND[r]:
-            r = _promote(r, d)
-    return r
+    return _C.result_type(tensor1, tensor2)
 
 
 def set_default_dtype(d):

@@ -76,17 +76,8 @@ def _inexact(dt):
 
 
 def _broadcast_shapes(a, b):
-    """Broadcast two size lists with torch's message."""
-    nd = builtins.max(len(a), len(b))
-    a = [1] * (nd - len(a)) + list(a)
-    b = [1] * (nd - len(b)) + list(b)
-    out = []
-    for i in range(nd):
-        if a[i] != b[i] and a[i] != 1 and b[i] != 1:
-            raise RuntimeError("The size of tensor a (%d) must match the size of tensor b (%d) at non-singleton "
-                               "dimension %d" % (a[i], b[i], i))
-        out.append(b[i] if a[i] == 1 else a[i])
-    return out
+    """Broadcast two size lists with torch's message (the meta layer's td_meta_broadcast)."""
+    return list(_C.broadcast_sizes(a, b))
 
 
 def _expand_batch(t, batch, tail):

@@ -9,8 +9,7 @@ import numpy as _np
 from . import _C
 from . import _op_numbers as O
 from ._C import ops
-from ._dtype import DTYPES, dtype as _dtype_cls, can_cast, check_dtype, get_default_dtype, \
-    complex_scalar_result
+from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype
 
 TB = _C.TensorBase
 INPLACE = O.RF_INPLACE
@@ -31,7 +30,7 @@ def _complex_operand(t, v):
     """A Python complex has no scalar-attribute wire form: it travels as the 0-d tensor
     of torch.result_type(t, v), which then promotes with t as the wrapped number would."""
     from ._tensor_new import tensor
-    return tensor(builtins.complex(v), dtype=complex_scalar_result(t, v) if isinstance(t, TB) else None)
+    return tensor(builtins.complex(v), dtype=_C.result_type(t, v) if isinstance(t, TB) else None)
 
 
 def _pyscalar(v):
@@ -89,13 +88,8 @@ def index_int(v, what="an integer"):
     raise TypeError("'%s' object cannot be interpreted as %s" % (type(v).__name__, what))
 
 
-def wrap_dim(d, nd):
-    """Normalizes a dim with PyTorch's IndexError (needed to build dim masks)."""
-    d = index_int(d)
-    n = nd if nd > 0 else 1
-    if d < -n or d >= n:
-        raise IndexError("Dimension out of range (expected to be in range of [%d, %d], but got %d)" % (-n, n - 1, d))
-    return d + n if d < 0 else d
+# wrap_dim(d, nd): a dim in [0, nd) or PyTorch's IndexError (the meta layer's td_meta_wrap_dim)
+wrap_dim = _C.wrap_dim
 
 
 # ---------------------------------------------------------------- binary ops
@@ -322,7 +316,7 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
     if not isinstance(out, TB):
         raise TypeError("%sargument 'out' must be Tensor, not %s"
                         % (fname + "(): " if fname else "", type(out).__name__))
-    if not can_cast(r.dtype, out.dtype):
+    if not _C.can_cast(r.dtype, out.dtype):
         raise RuntimeError("result type %s can't be cast to the desired output type %s"
                            % (r.dtype._torch_name, out.dtype._torch_name))
     if tuple(out.shape) == tuple(r.shape):

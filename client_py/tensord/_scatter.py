@@ -30,9 +30,7 @@ _SCATTER_REDUCE = ("sum", "prod", "mean", "amax", "amin")
 
 def _targets(shape, dim, index):
     """Flat positions in a contiguous tensor of `shape` that scatter(dim, index) writes."""
-    strides = [1] * len(shape)
-    for i in builtins.range(len(shape) - 2, -1, -1):
-        strides[i] = strides[i + 1] * shape[i + 1]
+    strides = _C.contiguous_strides(shape)
     ishape = tuple(index.shape)
     t = _T.mul(index, strides[dim]) if shape else F.cast(index, _I64)
     for k in builtins.range(len(ishape)):

@@ -95,9 +95,9 @@ def chunk(input, chunks, dim=0):
 
 def unbind(input, dim=0):
     F._check_tensor(input, "unbind")
+    d = F.wrap_dim(dim, input.ndim)  # first, as torch: a 0-d tensor's dim 1 is out of range
     if input.ndim == 0:
-        raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(dim))
-    d = F.wrap_dim(dim, input.ndim)
+        raise IndexError("Dimension specified as %d but tensor has no dimensions" % d)
     return tuple(ops.select(input, d, i) for i in range(input.shape[d]))
 
 
@@ -315,23 +315,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 # ---------------------------------------------------------------- broadcasting
 
-def broadcast_shapes(*shapes):
-    out = []
-    for s in shapes:
-        s = [s] if isinstance(s, _INT) else list(s)
-        for v in s:
-            if _int(v) < 0:
-                raise RuntimeError("Trying to create tensor with negative dimension (%d): (%d)" % (v, v))
-        if len(s) > len(out):
-            out = [1] * (len(s) - len(out)) + out
-        for i in range(1, len(s) + 1):
-            a, b = out[-i], s[-i]
-            if a == 1:
-                out[-i] = b
-            elif b != 1 and a != b:
-                raise RuntimeError("Shape mismatch: objects cannot be broadcast to a single shape")
-    from ._size import Size
-    return Size(out)
+# torch.broadcast_shapes, its checks and messages included (td_meta_broadcast_shapes_add)
+broadcast_shapes = _C.broadcast_shapes
 
 
 def broadcast_to(input, size):
@@ -345,17 +330,7 @@ def broadcast_tensors(*tensors):
     for i, t in enumerate(tensors):
         if not isinstance(t, TB):
             raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(t).__name__))
-    shape = list(tensors[0].shape) if tensors else []
-    for t in tensors[1:]:
-        sizes = list(t.shape)
-        nd = builtins.max(len(shape), len(sizes))
-        a = [1] * (nd - len(shape)) + shape
-        b = [1] * (nd - len(sizes)) + sizes
-        for i in range(nd - 1, -1, -1):
-            if a[i] != b[i] and a[i] != 1 and b[i] != 1:
-                raise RuntimeError("The size of tensor a (%d) must match the size of tensor b (%d) at non-singleton "
-                                   "dimension %d" % (a[i], b[i], i))
-        shape = [y if x == 1 else x for x, y in zip(a, b)]
+    shape = _C.broadcast_sizes(*(t.shape for t in tensors))
     return tuple(F.expand(t, shape) for t in tensors)
 
 

@@ -57,12 +57,7 @@ class _method_pos:
         return False
 
 
-def _contiguous_strides(sizes):
-    strides, acc = [0] * len(sizes), 1
-    for i in builtins.range(len(sizes) - 1, -1, -1):
-        strides[i] = acc
-        acc *= builtins.max(sizes[i], 1)
-    return strides
+_contiguous_strides = _C.contiguous_strides  # the meta layer's (td_meta_contiguous)
 
 
 def _legacy_new(dt, args, device):
