@@ -1,4 +1,4 @@
-"""Dtype control (issue 3): promote_types, result_type, can_cast over every dtype pair
+"""Dtype control: promote_types, result_type, can_cast over every dtype pair
 against torch 1.13; integer division and overflow semantics; out= on common ops."""
 import itertools
 

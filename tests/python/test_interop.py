@@ -1,4 +1,4 @@
-"""Interop (issue 3): numpy()/__array__ for every dtype, DLPack both ways (copies),
+"""Interop: numpy()/__array__ for every dtype, DLPack both ways (copies),
 is_tensor, element_size, data_ptr identity for views, torch.Size as a tuple, printoptions."""
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Math ops of issue 3 (elementwise functions, softmax, cumulative ops, statistics)
+"""Math ops (elementwise functions, softmax, cumulative ops, statistics)
 against torch 1.13: shapes (0-d, empty, non-contiguous, broadcast, negative dims), dtypes,
 in-place variants, error types and messages."""
 import math

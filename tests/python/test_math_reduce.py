@@ -1,4 +1,4 @@
-"""softmax/log_softmax, cumulative ops and the statistics reductions of issue 3 against
+"""softmax/log_softmax, cumulative ops and the statistics reductions against
 torch 1.13: dims (negative, tuples), keepdim, dtype=, 0-d/empty/non-contiguous inputs,
 errors."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""The C meta layer's rules as the Python package sees them through _C (issue 8): promotion
+"""The C meta layer's rules as the Python package sees them through _C: promotion
 (promote_types, can_cast, result_type), wrap_dim, broadcasting and contiguous strides,
 against torch 1.13, errors (type and message) included."""
 import itertools

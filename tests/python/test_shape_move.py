@@ -1,4 +1,4 @@
-"""Shape and data movement (issue 3) against torch 1.13: split/chunk/unbind/tensor_split,
+"""Shape and data movement against torch 1.13: split/chunk/unbind/tensor_split,
 flip/roll/rot90, repeat/tile/repeat_interleave, broadcasting, movedim, unflatten,
 diag/diagonal/diag_embed, tril/triu, meshgrid, cartesian_prod, unfold, pad."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""Gaps closed in Python against torch 1.13: unique / unique_consecutive with dim,
+"""Compositions against torch 1.13: unique / unique_consecutive with dim,
 nanmedian (global and per dim), nuclear norms (torch.norm(p='nuc'), linalg.matrix_norm /
 linalg.norm with ord='nuc', 2, -2)."""
 import numpy as np

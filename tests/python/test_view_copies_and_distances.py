@@ -1,5 +1,5 @@
-"""The second API-gap fill (_apifill_copy.py, _apifill_dist.py, the geqrf/householder/ldl
-rows, binomial/poisson) against torch 1.13: values, dtypes, shapes, strides of the *_copy
+"""The *_copy view functions (_view_copies.py), distances (_distance.py), grad-mode and
+predicate knobs, in-place aliases, splits, removed linalg names, activations against torch 1.13: values, dtypes, shapes, strides of the *_copy
 results, non-contiguous inputs, errors and their messages."""
 import warnings
 

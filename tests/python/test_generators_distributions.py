@@ -1,4 +1,4 @@
-"""Random (issue 3): Generator objects and state, the in-place distributions, normal,
+"""Random sampling: Generator objects and state, the in-place distributions, normal,
 bernoulli, multinomial, randperm, dropout; reproducibility across clients; errors like torch."""
 import os
 import subprocess

@@ -1,5 +1,5 @@
-"""The API-gap fill (_apifill*.py, _special.py, tensord.special, the new tensord.linalg
-functions) against torch 1.13: values, dtypes, shapes, non-contiguous inputs, errors."""
+"""Functions composed in Python from the op rows (pointwise extras, statistics, windows,
+distances, tensord.special, tensord.linalg extras) against torch 1.13: values, dtypes, shapes, non-contiguous inputs, errors."""
 import warnings
 
 import numpy as np
