@@ -60,6 +60,10 @@ enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, str
 /* shape_linalg.c: the LINALG family (torch.linalg's LAPACK-backed ops) */
 enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st);
+/* shape_linalg.c, for every linalg family: out = (x's batch dims, i.e. all but its last
+ * two, then n_tail (0-2) trailing sizes t0, t1) of dtype dt, contiguous. */
+enum td_code td__la_batch_out(const struct td_meta *x, enum td_dtype dt, int n_tail, int64_t t0, int64_t t1,
+                              struct td_meta *out, struct td_status *st);
 /* shape_linalg_packed.c: the LINALG_PACKED family (geqrf, orgqr, ormqr, ldl_factor, ldl_solve) */
 enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                      struct td_status *st);

@@ -136,8 +136,7 @@ static enum td_code check_b(const struct td_op_args *a, const struct la_info *li
     return TD_CODE_OK;
 }
 
-/* out = (A's batch dims, then the n_tail trailing sizes) of dtype dt. */
-static enum td_code batch_out(const struct td_meta *x, enum td_dtype dt, int n_tail, int64_t t0, int64_t t1,
+enum td_code td__la_batch_out(const struct td_meta *x, enum td_dtype dt, int n_tail, int64_t t0, int64_t t1,
                               struct td_meta *out, struct td_status *st)
 {
     int64_t sizes[TD_MAX_DIMS];
@@ -173,45 +172,45 @@ static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *ou
     switch (a->op) {
     case TD_OP_LINALG_INV:
     case TD_OP_LINALG_CHOLESKY:
-        return batch_out(x, dt, 2, n, n, &out[0], st) || batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[1], st);
+        return td__la_batch_out(x, dt, 2, n, n, &out[0], st) || td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[1], st);
     case TD_OP_LINALG_SOLVE: {
         const struct td_meta *y = a->in[1];
-        return batch_out(x, dt, 2, n, y->sizes[y->ndim - 1], &out[0], st) ||
-               batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[1], st);
+        return td__la_batch_out(x, dt, 2, n, y->sizes[y->ndim - 1], &out[0], st) ||
+               td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[1], st);
     }
-    case TD_OP_LINALG_DET: return batch_out(x, dt, 0, 0, 0, &out[0], st);
+    case TD_OP_LINALG_DET: return td__la_batch_out(x, dt, 0, 0, 0, &out[0], st);
     case TD_OP_LINALG_SLOGDET:
-        return batch_out(x, dt, 0, 0, 0, &out[0], st) || batch_out(x, rt, 0, 0, 0, &out[1], st);
+        return td__la_batch_out(x, dt, 0, 0, 0, &out[0], st) || td__la_batch_out(x, rt, 0, 0, 0, &out[1], st);
     case TD_OP_LINALG_QR: {
         int64_t mode = a->attrs[0];
         int64_t rr = mode == 1 ? m : k;
-        if (mode == 2 ? empty_out(dt, &out[0], st) : batch_out(x, dt, 2, m, rr, &out[0], st))
+        if (mode == 2 ? empty_out(dt, &out[0], st) : td__la_batch_out(x, dt, 2, m, rr, &out[0], st))
             return st->code;
-        return batch_out(x, dt, 2, rr, n, &out[1], st);
+        return td__la_batch_out(x, dt, 2, rr, n, &out[1], st);
     }
     case TD_OP_LINALG_SVD: {
         bool full = a->attrs[0], uv = a->attrs[1];
-        if (uv ? batch_out(x, dt, 2, m, full ? m : k, &out[0], st) : empty_out(dt, &out[0], st))
+        if (uv ? td__la_batch_out(x, dt, 2, m, full ? m : k, &out[0], st) : empty_out(dt, &out[0], st))
             return st->code;
-        if (batch_out(x, rt, 1, k, 0, &out[1], st))
+        if (td__la_batch_out(x, rt, 1, k, 0, &out[1], st))
             return st->code;
-        return uv ? batch_out(x, dt, 2, full ? n : k, n, &out[2], st) : empty_out(dt, &out[2], st);
+        return uv ? td__la_batch_out(x, dt, 2, full ? n : k, n, &out[2], st) : empty_out(dt, &out[2], st);
     }
     case TD_OP_LINALG_EIGH:
-        if (batch_out(x, rt, 1, n, 0, &out[0], st))
+        if (td__la_batch_out(x, rt, 1, n, 0, &out[0], st))
             return st->code;
-        if (a->attrs[1] ? batch_out(x, dt, 2, n, n, &out[1], st) : empty_out(dt, &out[1], st))
+        if (a->attrs[1] ? td__la_batch_out(x, dt, 2, n, n, &out[1], st) : empty_out(dt, &out[1], st))
             return st->code;
-        return batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
+        return td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
     case TD_OP_LINALG_EIG:
-        if (batch_out(x, dt, 1, n, 0, &out[0], st) ||
-            (dt != rt ? empty_out(dt, &out[1], st) : batch_out(x, dt, 1, n, 0, &out[1], st)))
+        if (td__la_batch_out(x, dt, 1, n, 0, &out[0], st) ||
+            (dt != rt ? empty_out(dt, &out[1], st) : td__la_batch_out(x, dt, 1, n, 0, &out[1], st)))
             return st->code;
-        return batch_out(x, dt, 2, n, n, &out[2], st);
+        return td__la_batch_out(x, dt, 2, n, n, &out[2], st);
     case TD_OP_LINALG_LSTSQ: {
         const struct td_meta *y = a->in[1];
-        return batch_out(x, dt, 2, m > n ? m : n, y->sizes[y->ndim - 1], &out[0], st) ||
-               batch_out(x, TD_DTYPE_INT64, 0, 0, 0, &out[1], st) || batch_out(x, rt, 1, k, 0, &out[2], st);
+        return td__la_batch_out(x, dt, 2, m > n ? m : n, y->sizes[y->ndim - 1], &out[0], st) ||
+               td__la_batch_out(x, TD_DTYPE_INT64, 0, 0, 0, &out[1], st) || td__la_batch_out(x, rt, 1, k, 0, &out[2], st);
     }
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a linalg op", a->op);

@@ -96,18 +96,6 @@ static enum td_code flag_attr(const struct td_op_args *a, uint32_t i, int64_t hi
     return TD_CODE_OK;
 }
 
-/* out = (input 0's batch dims, then nt trailing sizes) of dtype dt. */
-static enum td_code batch_out(const struct td_meta *x, enum td_dtype dt, int nt, int64_t t0, int64_t t1,
-                              struct td_meta *out, struct td_status *st)
-{
-    int64_t sizes[TD_MAX_DIMS];
-    int nb = x->ndim - 2;
-    memcpy(sizes, x->sizes, sizeof(int64_t) * (size_t)nb);
-    sizes[nb] = t0;
-    sizes[nb + 1] = t1;
-    return td_meta_contiguous(out, dt, nb + nt, sizes, st);
-}
-
 static enum td_code infer_lu_factor(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
@@ -120,9 +108,9 @@ static enum td_code infer_lu_factor(const struct td_op_args *a, struct td_meta *
     if (check_a(a, "linalg.lu_factor", st))
         return st->code;
     int64_t m = x->sizes[x->ndim - 2], n = x->sizes[x->ndim - 1];
-    return batch_out(x, (enum td_dtype)x->dtype, 2, m, n, &out[0], st) ||
-           batch_out(x, TD_DTYPE_INT32, 1, m < n ? m : n, 0, &out[1], st) ||
-           batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
+    return td__la_batch_out(x, (enum td_dtype)x->dtype, 2, m, n, &out[0], st) ||
+           td__la_batch_out(x, TD_DTYPE_INT32, 1, m < n ? m : n, 0, &out[1], st) ||
+           td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
 }
 
 static enum td_code infer_lu_solve(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
@@ -139,7 +127,7 @@ static enum td_code infer_lu_solve(const struct td_op_args *a, struct td_meta *o
     if (!batch_ok(a, 1, TD_DTYPE_INT32, 1, &n))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "%s: Expected LU.shape[:-1] and pivots.shape to be the same", fn);
-    return batch_out(b, (enum td_dtype)b->dtype, 2, n, b->sizes[b->ndim - 1], &out[0], st);
+    return td__la_batch_out(b, (enum td_dtype)b->dtype, 2, n, b->sizes[b->ndim - 1], &out[0], st);
 }
 
 static enum td_code infer_triangular_solve(const struct td_op_args *a, struct td_meta *out, struct td_status *st)

@@ -38,17 +38,6 @@ static bool batch_ok(const struct td_op_args *a, int i, bool mat, enum td_dtype 
     return y->dtype == dt && y->ndim == nb + (mat ? 2 : 1) && !memcmp(x->sizes, y->sizes, sizeof(int64_t) * (size_t)nb);
 }
 
-static enum td_code batch_out(const struct td_meta *x, enum td_dtype dt, int n_tail, int64_t t0, int64_t t1,
-                              struct td_meta *out, struct td_status *st)
-{
-    int64_t sizes[TD_MAX_DIMS];
-    int nb = x->ndim - 2;
-    memcpy(sizes, x->sizes, sizeof(int64_t) * (size_t)nb);
-    sizes[nb] = t0;
-    sizes[nb + 1] = t1;
-    return td_meta_contiguous(out, dt, nb + n_tail, sizes, st);
-}
-
 enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                      struct td_status *st)
 {
@@ -67,14 +56,14 @@ enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta 
     inf->compute_dtype = dt;
     switch (a->op) {
     case TD_OP_GEQRF:
-        return batch_out(x, dt, 2, m, n, &out[0], st) || batch_out(x, dt, 1, m < n ? m : n, 0, &out[1], st);
+        return td__la_batch_out(x, dt, 2, m, n, &out[0], st) || td__la_batch_out(x, dt, 1, m < n ? m : n, 0, &out[1], st);
     case TD_OP_ORGQR: {
         if (!batch_ok(a, 1, false, dt))
             return fail(a, "tau must have input's dtype and batch dims", st);
         int64_t k = a->in[1]->sizes[a->in[1]->ndim - 1];
         if (m < n || n < k)
             return fail(a, "expected input.shape[-2] >= input.shape[-1] >= tau.shape[-1]", st);
-        return batch_out(x, dt, 2, m, n, &out[0], st);
+        return td__la_batch_out(x, dt, 2, m, n, &out[0], st);
     }
     case TD_OP_ORMQR: {
         if (td__need_attrs(a, 2, st))
@@ -85,19 +74,19 @@ enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta 
         int64_t k = a->in[1]->sizes[a->in[1]->ndim - 1], cm = c->sizes[c->ndim - 2], cn = c->sizes[c->ndim - 1];
         if (m != (a->attrs[0] ? cm : cn) || k > n || k > m)
             return fail(a, "incompatible shapes of input, tau and other", st);
-        return batch_out(c, dt, 2, cm, cn, &out[0], st);
+        return td__la_batch_out(c, dt, 2, cm, cn, &out[0], st);
     }
     case TD_OP_LDL_FACTOR:
         if (m != n)
             return fail(a, "A must be batches of square matrices", st);
-        return batch_out(x, dt, 2, n, n, &out[0], st) || batch_out(x, TD_DTYPE_INT32, 1, n, 0, &out[1], st) ||
-               batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
+        return td__la_batch_out(x, dt, 2, n, n, &out[0], st) || td__la_batch_out(x, TD_DTYPE_INT32, 1, n, 0, &out[1], st) ||
+               td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
     case TD_OP_LDL_SOLVE: {
         const struct td_meta *b = a->in[2];
         if (m != n || !batch_ok(a, 1, false, TD_DTYPE_INT32) || a->in[1]->sizes[a->in[1]->ndim - 1] != n ||
             !batch_ok(a, 2, true, dt) || b->sizes[b->ndim - 2] != n)
             return fail(a, "expected LD (*, n, n), int32 pivots (*, n) and B (*, n, k) of LD's dtype", st);
-        return batch_out(b, dt, 2, n, b->sizes[b->ndim - 1], &out[0], st);
+        return td__la_batch_out(b, dt, 2, n, b->sizes[b->ndim - 1], &out[0], st);
     }
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a LINALG_PACKED-family op", a->op);
