@@ -185,7 +185,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
 		$(DESTDIR)$(PREFIX)/include/tensord/proto
 	install -m 644 client_c/tensord.h client_c/td_args.h client_c/td_ops.h $(DESTDIR)$(PREFIX)/include/tensord/client_c/
-	install -m 644 kernels/meta.h kernels/checked.h kernels/dtype.h kernels/op.h kernels/status.h \
+	install -m 644 kernels/meta.h kernels/checked.h kernels/dtype.h kernels/op.h kernels/op_attrs.h kernels/status.h \
 		$(DESTDIR)$(PREFIX)/include/tensord/kernels/
 	install -m 644 proto/td_record.h proto/td_address.h proto/td_stats.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
 	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h

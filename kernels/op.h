@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "op_attrs.h" /* generated: the attribute word offsets of every op (proto/ops.args) */
+
 enum td_op_flag {
     TD_F_DIFF = 1u << 0,        /* has a backward formula (autograd/) */
     TD_F_INPLACE_OK = 1u << 1,  /* accepts TD_RF_INPLACE */
