@@ -36,7 +36,7 @@ CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
 # the contract code daemon and clients share (the default address)
 PROTO_SRC := proto/td_address.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-CLIENT_SRC := $(wildcard client_c/*.c)
+CLIENT_SRC := $(wildcard client_c/*.c) $(wildcard autograd/*.c)
 CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC) $(PROTO_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
@@ -64,8 +64,10 @@ $(BUILD)/gen/tensord.pb-c.h: $(PROTO_C)
 
 gen:
 	$(PYTHON) proto/gen_ops.py
+	$(PYTHON) proto/gen_derivatives.py
 check-gen:
 	$(PYTHON) proto/gen_ops.py --check
+	$(PYTHON) proto/gen_derivatives.py --check
 
 # ---- objects: release (opt) and sanitized (asan)
 $(BUILD)/opt/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h

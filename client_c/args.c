@@ -89,3 +89,27 @@ enum td_code td_op_values(td_client_t *c, enum td_op op, unsigned flags, const s
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     return td_op(c, op, flags, in, n_in, w, n, out, st);
 }
+
+enum td_code td_op_apply(td_client_t *c, enum td_op op, unsigned flags, int n, const struct td_t *const *t,
+                         const struct td_scalar *s, struct td_t *out, struct td_status *st)
+{
+    struct td_argval v[16];
+    int nv = td_op_default_values(op, v, 16);
+    const struct td_t *in[TD_MAX_INPUTS];
+    int n_in = 0;
+    for (int i = 0; i < n && n_in < TD_MAX_INPUTS; i++) {
+        if (t[i]) {
+            in[n_in++] = t[i];
+            continue;
+        }
+        struct td_argval *slot = td_op_value(op, v, "operand");
+        if (!slot)
+            return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "%s: expected a tensor for operand %d",
+                                 td_op_name(op), i);
+        slot->w[0] = s[i].kind;
+        slot->w[1] = s[i].bits;
+        if (i == 0)
+            flags |= TD_RF_SCALAR_LHS;
+    }
+    return td_op_values(c, op, flags, in, n_in, v, nv, out, st);
+}

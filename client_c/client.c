@@ -29,6 +29,7 @@
 #include "failures.h"
 #include "fork.h"
 #include "tensord.h"
+#include "../autograd/tape.h"
 
 #define FLUSH_RECORD_BYTES (256 * 1024)
 #define CHUNK_BYTES (1 << 20)         /* one UPLOAD/READ record moves at most this */
@@ -38,10 +39,17 @@
 #define MAX_DEPTH (1 << 16)
 #define KNOWN_SLOTS (1u << 16)        /* known-storage table: open addressing, power of two */
 #define KNOWN_MAX (KNOWN_SLOTS / 2)   /* beyond this many entries the table starts over */
+#define PIN_MIN_SLOTS 64u             /* retained-handle table: open addressing, grows */
 
 struct buf {
     uint8_t *p;
     size_t len, cap;
+};
+
+/* A handle td_retain'ed: the releases it takes before its release record is sent. */
+struct pin_slot {
+    uint64_t handle; /* 0: free */
+    uint64_t extra;
 };
 
 /* A known storage: its id (0: free slot) and its current version. */
@@ -67,6 +75,8 @@ struct td_client {
     struct known_slot *known; /* KNOWN_SLOTS slots once the first storage is registered */
     uint32_t known_n;
     uint64_t known_next;      /* next version: never reused, so a stale version never matches */
+    struct pin_slot *pins;    /* retained handles (td_retain); pin_cap slots, a power of two */
+    uint32_t pin_n, pin_cap;
 };
 
 /* A client inherited through fork() belongs to the parent's session (fork.h). */
@@ -338,15 +348,124 @@ enum td_code td_sync(td_client_t *c, struct td_status *st)
     return code;
 }
 
+/* ---- retained handles: a small table of extra references, probed only while not empty ---- */
+
+static uint32_t pin_hash(uint64_t h, uint32_t cap)
+{
+    return (uint32_t)((h * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static struct pin_slot *pin_find(td_client_t *c, uint64_t h)
+{
+    uint32_t i = pin_hash(h, c->pin_cap);
+    while (c->pins[i].handle && c->pins[i].handle != h)
+        i = (i + 1) & (c->pin_cap - 1);
+    return &c->pins[i];
+}
+
+static bool pin_grow(td_client_t *c)
+{
+    uint32_t old_cap = c->pin_cap, cap = old_cap ? old_cap * 2 : PIN_MIN_SLOTS;
+    struct pin_slot *old = c->pins, *p = calloc(cap, sizeof *p);
+    if (!p)
+        return false;
+    c->pins = p;
+    c->pin_cap = cap;
+    for (uint32_t i = 0; i < old_cap; i++)
+        if (old[i].handle)
+            *pin_find(c, old[i].handle) = old[i];
+    free(old);
+    return true;
+}
+
+/* Removes slot s, shifting back the entries its removal would cut off (linear probing). */
+static void pin_remove(td_client_t *c, struct pin_slot *s)
+{
+    uint32_t i = (uint32_t)(s - c->pins), mask = c->pin_cap - 1;
+    c->pins[i].handle = 0;
+    c->pin_n--;
+    for (uint32_t j = (i + 1) & mask; c->pins[j].handle; j = (j + 1) & mask) {
+        uint32_t home = pin_hash(c->pins[j].handle, c->pin_cap);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            c->pins[i] = c->pins[j];
+            c->pins[j].handle = 0;
+            i = j;
+        }
+    }
+}
+
+/* One reference less: true when it was the last (the release record is due). */
+static bool unpin_locked(td_client_t *c, uint64_t h)
+{
+    if (!c->pin_n)
+        return true;
+    struct pin_slot *s = pin_find(c, h);
+    if (!s->handle)
+        return true;
+    if (--s->extra == 0)
+        pin_remove(c, s);
+    return false;
+}
+
 void td_release(td_client_t *c, struct td_t *t)
 {
-    if (!c || !t || !t->handle || c->fork_gen != td__fork_generation())
+    if (!t)
+        return;
+    if (t->ag) {
+        td__ag_meta_unref(t->ag);
+        t->ag = NULL;
+    }
+    if (!c || !t->handle || c->fork_gen != td__fork_generation())
         return;
     pthread_mutex_lock(&c->lock);
-    release_locked(c, t->handle);
+    if (unpin_locked(c, t->handle)) {
+        release_locked(c, t->handle);
+        maybe_flush(c, NULL); /* a transport failure shows at the next call */
+    }
     t->handle = 0;
-    maybe_flush(c, NULL); /* a transport failure shows at the next call */
     pthread_mutex_unlock(&c->lock);
+}
+
+struct td_t td_retain(td_client_t *c, const struct td_t *t)
+{
+    struct td_t r = *t;
+    if (r.ag)
+        td__ag_meta_ref(r.ag);
+    if (!c || !t->handle)
+        return r;
+    pthread_mutex_lock(&c->lock);
+    if (c->pin_n + 1 > c->pin_cap / 2 && !pin_grow(c)) {
+        /* out of memory: a copy of the tensor instead, on its own handle */
+        pthread_mutex_unlock(&c->lock);
+        const struct td_t *in[1] = {t};
+        if (td__op_plain(c, TD_OP_CLONE, 0, in, 1, NULL, 0, &r, NULL) != TD_CODE_OK)
+            r.handle = 0;
+        return r;
+    }
+    struct td_ag_meta *keep = r.ag;
+    struct pin_slot *s = pin_find(c, t->handle);
+    if (!s->handle) {
+        s->handle = t->handle;
+        s->extra = 0;
+        c->pin_n++;
+    }
+    s->extra++;
+    pthread_mutex_unlock(&c->lock);
+    r.ag = keep;
+    return r;
+}
+
+/* How many references t's handle has (1 + its retains). */
+uint64_t td__handle_refs(td_client_t *c, const struct td_t *t)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t n = 1;
+    if (c->pin_n) {
+        struct pin_slot *s = pin_find(c, t->handle);
+        n += s->handle ? s->extra : 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 /* ---- known storages ---- */
@@ -391,9 +510,10 @@ uint64_t td_known_register(td_client_t *c, const struct td_t *t)
         struct known_slot *k = known_slot(c, t->storage_id);
         if (!k->storage) {
             k->storage = t->storage_id;
+            k->version = c->known_next++;
             c->known_n++;
         }
-        v = k->version = c->known_next++;
+        v = k->version; /* unchanged since it was last written, so still exact */
     }
     pthread_mutex_unlock(&c->lock);
     return v;
@@ -440,6 +560,7 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
         out[j].handle = c->next_handle++;
         out[j].m = om[j];
         out[j].storage_id = inf.out_is_view ? in[0]->storage_id : out[j].handle;
+        out[j].ag = NULL;
         *w++ = out[j].handle;
     }
     for (int i = 0; i < n_in; i++)
@@ -471,14 +592,22 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
     return code;
 }
 
-enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
-                   const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
+enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                          const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
     enum td_code code = op_locked(c, op, flags, in, n_in, attrs, n_attr, out, st);
     pthread_mutex_unlock(&c->lock);
     return code;
+}
+
+enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                   const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
+{
+    if (td__ag_wants(op, in, n_in))
+        return td__ag_op(c, op, flags, in, n_in, attrs, n_attr, out, st);
+    return td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
 }
 
 void td_client_free(td_client_t *c)
@@ -496,6 +625,7 @@ void td_client_free(td_client_t *c)
     pthread_mutex_destroy(&c->lock);
     td__failures_free(c->failures);
     free(c->known);
+    free(c->pins);
     free(c->rec.p);
     free(c->payload.p);
     free(c);

@@ -91,6 +91,12 @@ struct td_argval *td_op_value(enum td_op op, struct td_argval *vals, const char 
 enum td_code td_op_values(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const struct td_argval *vals, int n_vals, struct td_t *out, struct td_status *st);
 
+/* op on n operands, its attributes at their defaults, record flags TD_RF_*: t[i] a tensor,
+ * or NULL for the scalar s[i] in the operand slot (of ops with one; the left one when
+ * i == 0). */
+enum td_code td_op_apply(td_client_t *c, enum td_op op, unsigned flags, int n, const struct td_t *const *t,
+                         const struct td_scalar *s, struct td_t *out, struct td_status *st);
+
 #ifdef __cplusplus
 }
 #endif

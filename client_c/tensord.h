@@ -32,11 +32,13 @@ extern "C" {
 #endif
 
 typedef struct td_client td_client_t;
+struct td_ag_meta;
 
 struct td_t {
     uint64_t handle;
     struct td_meta m;
     uint64_t storage_id; /* handle of the tensor that created the storage (views inherit it) */
+    struct td_ag_meta *ag; /* autograd state (requires_grad, grad_fn, grad); NULL: none */
 };
 
 /* Connects: address NULL means $TENSORD_ADDRESS, else the default socket.  Waits up to
@@ -62,8 +64,11 @@ enum td_code td_client_stats(const char *address, struct td_stats *out, struct t
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
 /* Releases a tensor handle: a record right after the ops that used it, in the same
- * ordered stream (the daemon frees the storage once no handle refers to it). */
+ * ordered stream (the daemon frees the storage once no handle refers to it).  A handle
+ * td_retain'ed n times is released by its (n + 1)th td_release. */
 void td_release(td_client_t *c, struct td_t *t);
+/* Another reference to t's handle (and autograd state), released with td_release. */
+struct td_t td_retain(td_client_t *c, const struct td_t *t);
 /* Sends everything recorded and waits until the daemon has run it; returns the calling
  * thread's first deferred failure (see above), which is then cleared. */
 enum td_code td_sync(td_client_t *c, struct td_status *st);
@@ -122,6 +127,81 @@ enum td_code td_matmul(td_client_t *c, const struct td_t *a, const struct td_t *
 /* torch.set_num_threads: the ops recorded after it run on at most n (1..4096) of the
  * daemon's intra-op threads, BLAS included; other sessions are unaffected.  One record. */
 enum td_code td_client_set_num_threads(td_client_t *c, int n, struct td_status *st);
+
+/*
+ * Autograd (autograd/).  While grad mode is on (per thread, default on), every op with
+ * an input that requires grad records a node; td_backward runs the graph backwards,
+ * recording the gradient ops (proto/derivatives.def) into the same stream, and adds
+ * the gradients into the leaves' .grad.  With TD_AG_CREATE_GRAPH the gradient ops are
+ * recorded with grad mode on, so gradients can be differentiated again.  Without
+ * TD_AG_RETAIN_GRAPH the graph's saved tensors are freed by the pass.
+ */
+enum { TD_AG_RETAIN_GRAPH = 1, TD_AG_CREATE_GRAPH = 2, TD_AG_ALLOW_UNUSED = 4, TD_AG_ACCUMULATE = 8 };
+struct td_ag_node;
+
+bool td_grad_enabled(void);
+void td_grad_set_enabled(bool on);
+/* torch's requires_grad_: only floating point and complex leaves. */
+enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st);
+bool td_requires_grad(const struct td_t *t);
+bool td_is_leaf(const struct td_t *t);
+/* Makes a non-leaf keep its gradient in .grad (torch's retain_grad). */
+enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st);
+/* t.grad: a new reference in *out, or false (out untouched) when there is none. */
+bool td_grad_get(td_client_t *c, const struct td_t *t, struct td_t *out);
+/* t.grad = g (a new reference to g), or = None when g is NULL. */
+enum td_code td_grad_set(td_client_t *c, struct td_t *t, const struct td_t *g, struct td_status *st);
+/* Drops t's autograd state: t becomes a leaf that does not require grad (detach_). */
+void td_detach_(struct td_t *t);
+/* The same for a tensor whose client is gone: frees the graph's memory, sends nothing. */
+void td_ag_forget(struct td_t *t);
+
+/* Backward from roots[0..n): grads[i] NULL (or grads NULL) stands for ones, allowed for
+ * one-element roots only.  Flags TD_AG_RETAIN_GRAPH, TD_AG_CREATE_GRAPH.  With inputs
+ * (n_inputs > 0) only those leaves accumulate. */
+enum td_code td_backward(td_client_t *c, int n, const struct td_t *const *roots, const struct td_t *const *grads,
+                         int n_inputs, const struct td_t *const *inputs, unsigned flags, struct td_status *st);
+/* torch.autograd.grad: the gradients of outputs with respect to inputs into
+ * grads[0..n_in) (new references; handle 0 for an input the outputs do not depend on,
+ * allowed with TD_AG_ALLOW_UNUSED).  .grad fields are left alone. */
+enum td_code td_grad(td_client_t *c, int n_out, const struct td_t *const *outputs,
+                     const struct td_t *const *grad_outputs, int n_in, const struct td_t *const *inputs,
+                     struct td_t *grads, unsigned flags, struct td_status *st);
+
+/* The graph, read-only: t's grad_fn (a new reference, NULL for leaves), a node's name
+ * (torch's, e.g. "MulBackward0"), its inputs' edges (fn NULL: none; fn a new reference). */
+struct td_ag_node *td_grad_fn(const struct td_t *t);
+const char *td_ag_node_name(const struct td_ag_node *n);
+int td_ag_node_n_next(const struct td_ag_node *n);
+struct td_ag_node *td_ag_node_next(const struct td_ag_node *n, int i, uint32_t *output_nr);
+/* For a leaf's accumulator node: the leaf's gradient owner (else NULL), not a reference. */
+const struct td_ag_meta *td_ag_node_leaf(const struct td_ag_node *n);
+void td_ag_node_unref(struct td_ag_node *n);
+/* td_ag_node_unref once the client is gone: frees memory, sends nothing. */
+void td_ag_node_forget(struct td_ag_node *n);
+
+/* Tensor hooks (register_hook): fn may replace *grad (release the old one, store an owned
+ * reference) before it is used or accumulated.  Returns an id for td_ag_hook_remove. */
+typedef enum td_code (*td_ag_hook_fn)(void *ctx, td_client_t *c, struct td_t *grad, struct td_status *st);
+int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, void (*free_ctx)(void *),
+                   struct td_status *st);
+void td_ag_hook_remove(struct td_t *t, int id);
+
+/* Functions with a backward of the caller's own (torch.autograd.Function): backward gets
+ * the outputs' gradients (handle 0: none) and fills grad_in[i] with new references
+ * (handle 0: none) for the n_in inputs. */
+typedef enum td_code (*td_ag_backward_fn)(void *ctx, td_client_t *c, const struct td_t *grad_out, int n_out,
+                                          struct td_t *grad_in, int n_in, struct td_status *st);
+struct td_ag_custom {
+    td_ag_backward_fn backward;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
+    const char *name; /* e.g. "MyFunctionBackward"; must outlive the node */
+};
+/* Makes out[0..n_out) (tensors computed from in[] with grad mode off) the outputs of a
+ * node running fn backward; out[i] that are not floating point stay without grad. */
+enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, const struct td_t *const *in,
+                                int n_in, struct td_t *out, int n_out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -26,35 +26,19 @@ enum td_code td_full(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *
     return td_rec_full(c, 0, NULL, 0, &a, out, st);
 }
 
-/* A binary op of any family with operands: the attributes at their defaults, the scalar
- * (when b is NULL) in the operand slot. */
-static enum td_code binary_op(td_client_t *c, enum td_op op, const struct td_t *a, const struct td_t *b,
-                              const struct td_scalar *sc, struct td_t *out, struct td_status *st)
-{
-    struct td_argval v[8];
-    int n = td_op_default_values(op, v, 8);
-    struct td_argval *slot = td_op_value(op, v, "operand");
-    if (!slot)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s is not a binary op", td_op_name(op));
-    if (sc) {
-        slot->w[0] = sc->kind;
-        slot->w[1] = sc->bits;
-    }
-    const struct td_t *in[2] = {a, b};
-    return td_op_values(c, op, 0, in, b ? 2 : 1, v, n, out, st);
-}
-
 enum td_code td_binary(td_client_t *c, enum td_op op, const struct td_t *a, const struct td_t *b,
                        struct td_t *out, struct td_status *st)
 {
-    return binary_op(c, op, a, b, NULL, out, st);
+    const struct td_t *in[2] = {a, b};
+    return td_op_apply(c, op, 0, 2, in, NULL, out, st);
 }
 
 enum td_code td_binary_scalar(td_client_t *c, enum td_op op, const struct td_t *a, double b, struct td_t *out,
                               struct td_status *st)
 {
-    struct td_scalar sc = td_scalar_of_f64(b);
-    return binary_op(c, op, a, NULL, &sc, out, st);
+    struct td_scalar sc[2] = {{0, 0}, td_scalar_of_f64(b)};
+    const struct td_t *in[2] = {a, NULL};
+    return td_op_apply(c, op, 0, 2, in, sc, out, st);
 }
 
 enum td_code td_unary(td_client_t *c, enum td_op op, const struct td_t *a, struct td_t *out, struct td_status *st)

@@ -67,6 +67,20 @@ PyObject *td_ext_fast(PyObject *self, PyObject *args);
 extern PyMethodDef td_ext_meta_methods[];
 extern enum td_dtype td_ext_default_float;
 
+/* autograd.c: Tensor's autograd attributes and methods, the Node type and the module
+ * functions (added at init) */
+PyObject *td_ext_get_requires_grad(TensorObject *self, void *c);
+int td_ext_set_requires_grad(TensorObject *self, PyObject *v, void *c);
+PyObject *td_ext_get_is_leaf(TensorObject *self, void *c);
+PyObject *td_ext_get_grad_fn(TensorObject *self, void *c);
+PyObject *td_ext_get_grad(TensorObject *self, void *c);
+int td_ext_set_grad(TensorObject *self, PyObject *v, void *c);
+PyObject *td_ext_retain_grad(TensorObject *self, PyObject *noargs);
+PyObject *td_ext_detach_(TensorObject *self, PyObject *noargs);
+PyObject *td_ext_register_hook(TensorObject *self, PyObject *fn);
+PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id);
+int td_ext_autograd_init(PyObject *m);
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
 /* The client or a ConnectionError; also notes the caller's location for the records

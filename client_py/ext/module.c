@@ -569,7 +569,7 @@ PyMODINIT_FUNC PyInit__C(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (PyModule_AddFunctions(m, td_ext_meta_methods) < 0) {
+    if (td_ext_autograd_init(m) < 0 || PyModule_AddFunctions(m, td_ext_meta_methods) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -28,6 +28,8 @@ static void tensor_dealloc(TensorObject *self)
     /* a handle of another session (the parent's, after fork) is not ours to release */
     if (td_ext_client && self->t.handle && self->epoch == td_ext_epoch)
         td_release(td_ext_client, &self->t);
+    else
+        td_ag_forget(&self->t); /* another session's (or a closed one's): nothing to send */
     Py_CLEAR(self->known);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -190,6 +192,10 @@ static PyGetSetDef getset[] = {
     {"_offset", (getter)get_offset, NULL, NULL, NULL},
     {"_storage_nbytes", (getter)get_nbytes, NULL, NULL, NULL},
     {"_storage_key", (getter)get_storage_key, NULL, NULL, NULL},
+    {"requires_grad", (getter)td_ext_get_requires_grad, (setter)td_ext_set_requires_grad, NULL, NULL},
+    {"is_leaf", (getter)td_ext_get_is_leaf, NULL, NULL, NULL},
+    {"grad_fn", (getter)td_ext_get_grad_fn, NULL, NULL, NULL},
+    {"grad", (getter)td_ext_get_grad, (setter)td_ext_set_grad, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -253,6 +259,10 @@ static PyMethodDef tensor_methods[] = {
     {"element_size", (PyCFunction)m_element_size, METH_NOARGS, "bytes per element"},
     {"is_contiguous", (PyCFunction)m_is_contiguous, METH_NOARGS, "row-major contiguous?"},
     {"storage_offset", (PyCFunction)m_storage_offset, METH_NOARGS, "offset in elements"},
+    {"retain_grad", (PyCFunction)td_ext_retain_grad, METH_NOARGS, "keep this non-leaf's gradient in .grad"},
+    {"detach_", (PyCFunction)td_ext_detach_, METH_NOARGS, "drop the autograd history, in place"},
+    {"_register_hook", (PyCFunction)td_ext_register_hook, METH_O, "hook(grad) -> id"},
+    {"_remove_hook", (PyCFunction)td_ext_remove_hook, METH_O, "remove a hook by id"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -91,3 +91,4 @@ from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...),
 from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)
+from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)

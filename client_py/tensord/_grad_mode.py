@@ -1,6 +1,6 @@
 """Grad-mode state (is_grad_enabled, no_grad, enable_grad, set_grad_enabled, inference_mode,
 is_inference_mode_enabled) and the tensor predicates that go with it (is_inference, is_neg).
-tensord records no graph: the state is kept so code that toggles it runs unchanged."""
+The grad mode itself lives in libtensord (per thread), where autograd/ records the graph."""
 import builtins
 import sys as _sys
 
@@ -33,11 +33,21 @@ def is_inference(input):
 
 _export("is_inference", is_inference)
 
-_grad = {"enabled": True, "inference": False}
+_grad = {"inference": False}
+
+
+def _apply(state):
+    """Sets the mode: grad mode in libtensord, the rest here."""
+    _C.set_grad_enabled(state.get("enabled", _C.is_grad_enabled()))
+    _grad["inference"] = state.get("inference", _grad["inference"])
+
+
+def _state():
+    return {"enabled": _C.is_grad_enabled(), "inference": _grad["inference"]}
 
 
 def is_grad_enabled():
-    return _grad["enabled"]
+    return _C.is_grad_enabled()
 
 
 def is_inference_mode_enabled():
@@ -47,19 +57,20 @@ def is_inference_mode_enabled():
 class _GradMode:
     """A context manager and decorator that sets the grad mode for its extent, as torch's
     grad-mode classes do.  tensord records no autograd graph yet, so only the state
-    that is_grad_enabled()/is_inference_mode_enabled() report changes."""
+    that is_grad_enabled()/is_inference_mode_enabled() report changes; grad mode off means
+    ops record no autograd graph."""
     _target = None
 
     def _set(self):
         return {"enabled": self._target}
 
     def __enter__(self):
-        self._prev = dict(_grad)
-        _grad.update(self._set())
+        self._prev = _state()
+        _apply(self._set())
         return None
 
     def __exit__(self, *exc):
-        _grad.update(self._prev)
+        _apply(self._prev)
         return False
 
     def __call__(self, fn):
@@ -87,9 +98,9 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode):
         if not isinstance(mode, builtins.bool):
             raise TypeError("enabled must be a bool (got %s)" % type(mode).__name__)
-        self._prev = dict(_grad)
+        self._prev = _state()
         self._args = (mode,)
-        _grad["enabled"] = mode
+        _apply({"enabled": mode})
 
     def __enter__(self):
         return None

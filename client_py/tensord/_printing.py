@@ -203,6 +203,8 @@ def tensor_repr(t, host_array, default_dtype, prefix="tensor("):
         if not has_default_dtype:
             suffixes.append("dtype=" + str(dt))
         tensor_str = _array_str(host_array(t), dt.is_floating_point, indent)
-    if getattr(t, "requires_grad", False):
+    if t.grad_fn is not None:
+        suffixes.append("grad_fn=<%s>" % t.grad_fn.name())
+    elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + tensor_str, suffixes, indent, force_newline=False)

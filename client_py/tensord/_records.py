@@ -705,6 +705,15 @@ def alias(input):
     return ops.as_strided(input, input._offset, input.shape, input._strides)
 
 
+def detach(input):
+    """An alias of input outside the autograd graph (recorded with grad mode off)."""
+    prev = _C.set_grad_enabled(False)
+    try:
+        return alias(input)
+    finally:
+        _C.set_grad_enabled(prev)
+
+
 def as_strided(input, size, stride, storage_offset=None):
     size, stride = list(size), list(stride)
     off = input._offset if storage_offset is None else builtins.int(storage_offset)

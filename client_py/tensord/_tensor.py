@@ -103,10 +103,6 @@ class Tensor(TB):
     def __new__(cls, *args, device=None):
         return _legacy_new(None, args, device)
     __array_priority__ = 1000
-    requires_grad = False
-    grad = None
-    grad_fn = None
-    is_leaf = True
     is_cpu = property(lambda self: True)
     is_cuda = False
     is_sparse = False
@@ -122,7 +118,11 @@ class Tensor(TB):
 
     @property
     def data(self):
-        return self
+        return F.detach(self)
+
+    @data.setter
+    def data(self, new):
+        raise NotImplementedError("tensord: assigning Tensor.data is not supported; use copy_ under no_grad()")
 
     @property
     def T(self):
@@ -141,12 +141,21 @@ class Tensor(TB):
         return "torch.strided"
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad:
-            raise NotImplementedError("autograd is not implemented by tensord yet")
+        self.requires_grad = requires_grad
         return self
 
     def detach(self):
-        return F.alias(self)
+        return F.detach(self)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Computes the gradient of this tensor with respect to the graph's leaves (autograd/ in C)."""
+        from . import autograd
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement gradient, called when this tensor's gradient is computed."""
+        from .utils.hooks import RemovableHandle
+        return RemovableHandle(self, self._register_hook(hook))
 
     def nelement(self):
         return self.numel()

@@ -72,9 +72,9 @@ _export("split_with_sizes", split_with_sizes)
 
 
 def detach(input):
-    """A view sharing storage with input (tensord has no autograd graph to detach from yet)."""
+    """A view sharing storage with input, outside the autograd graph."""
     _check(input, "detach")
-    return F.alias(input)
+    return F.detach(input)
 
 
 _export("detach", detach)

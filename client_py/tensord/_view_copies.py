@@ -44,9 +44,9 @@ _export("adjoint", adjoint)
 # ---------------------------------------------------------------- in-place aliases, top-level spellings
 
 def detach_(input):
-    """The tensor itself: tensord has no autograd graph to cut yet."""
+    """input, cut from the autograd graph in place."""
     _check(input, "detach_")
-    return input
+    return input.detach_()
 
 
 _export("detach_", detach_)
@@ -222,7 +222,7 @@ def _view_view(input, size):
 
 
 _VIEWS = {
-    "alias": F.alias, "detach": F.alias, "as_strided": F.as_strided, "diagonal": lambda x, offset=0, dim1=0, dim2=1:
+    "alias": F.alias, "detach": F.detach, "as_strided": F.as_strided, "diagonal": lambda x, offset=0, dim1=0, dim2=1:
     _T.diagonal(x, offset, dim1, dim2), "expand": _expand_view, "permute": lambda x, dims: F.permute(x, dims),
     "select": F.select, "slice": _slice_view, "squeeze": _squeeze_view, "t": F.t, "transpose": F.transpose,
     "unfold": lambda x, dimension, size, step: x.unfold(dimension, size, step), "unsqueeze": F.unsqueeze,

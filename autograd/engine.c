@@ -1,0 +1,415 @@
+/*
+ * engine.c — the backward pass: collects the nodes reachable from the roots, runs them
+ * newest first (edges point to older nodes, so that is a topological order), sums the
+ * gradients arriving at each node's outputs, runs its formulas (formula.c) or the
+ * client's function, and hands each input's gradient, summed to the input's shape and
+ * cast to its dtype, to the node behind it.  Leaves' accumulators add into .grad.
+ * Everything it does is ordinary op records in the session's stream.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formulas.h"
+#include "tape.h"
+
+/* one pass at a time: nodes carry the pass's scratch (recursive: a hook may run one) */
+static pthread_mutex_t engine_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static uint64_t pass_ids;
+
+struct pass {
+    td_client_t *c;
+    struct td_status *st;
+    unsigned flags;
+    uint64_t id;
+    struct td_ag_node **nodes;
+    size_t n, cap;
+    /* td_grad: the gradients flowing along these edges are captured, not accumulated */
+    int n_cap;
+    const struct td_ag_edge *cap_edges;
+    struct td_t *captured;
+    bool accumulate;
+    int n_only; /* td_backward(inputs=): only these tensors' gradients are kept */
+    const struct td_t *const *only;
+};
+
+/* ---- collecting the graph ---- */
+
+static bool add_node(struct pass *p, struct td_ag_node *n)
+{
+    if (!n || n->visit == p->id)
+        return true;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct td_ag_node **a = realloc(p->nodes, cap * sizeof *a);
+        if (!a)
+            return false;
+        p->nodes = a;
+        p->cap = cap;
+    }
+    n->visit = p->id;
+    p->nodes[p->n++] = n;
+    return true;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    uint64_t x = (*(struct td_ag_node *const *)a)->seq, y = (*(struct td_ag_node *const *)b)->seq;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* every node reachable from the roots, newest first; the list doubles as the DFS stack */
+static enum td_code collect(struct pass *p, const struct td_ag_edge *roots, int n_roots)
+{
+    for (int i = 0; i < n_roots; i++)
+        if (!add_node(p, roots[i].fn))
+            return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory walking the graph");
+    for (size_t at = 0; at < p->n; at++) {
+        struct td_ag_node *n = p->nodes[at];
+        for (int i = 0; i < n->n_in; i++)
+            if (!add_node(p, n->next[i].fn))
+                return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory walking the graph");
+    }
+    qsort(p->nodes, p->n, sizeof *p->nodes, newest_first);
+    return TD_CODE_OK;
+}
+
+/* ---- gradient buffers ---- */
+
+static enum td_code add(struct pass *p, const struct td_t *a, const struct td_t *b, struct td_t *out)
+{
+    const struct td_t *in[2] = {a, b};
+    return td_op_apply(p->c, TD_OP_ADD, 0, 2, in, NULL, out, p->st);
+}
+
+/* adds g (owned; consumed) into output k of n */
+static enum td_code deliver(struct pass *p, struct td_ag_node *n, uint32_t k, struct td_t *g)
+{
+    if (!n->buf && !(n->buf = calloc(n->n_out ? n->n_out : 1, sizeof *n->buf))) {
+        td_release(p->c, g);
+        return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
+    }
+    if (!n->buf[k].handle) {
+        n->buf[k] = *g;
+        return TD_CODE_OK;
+    }
+    struct td_t sum;
+    enum td_code code = add(p, &n->buf[k], g, &sum);
+    td_release(p->c, g);
+    if (code)
+        return code;
+    td_release(p->c, &n->buf[k]);
+    n->buf[k] = sum;
+    return TD_CODE_OK;
+}
+
+static void clear_buf(struct pass *p, struct td_ag_node *n)
+{
+    for (int k = 0; n->buf && k < n->n_out; k++)
+        if (n->buf[k].handle)
+            td_release(p->c, &n->buf[k]);
+    free(n->buf);
+    n->buf = NULL;
+}
+
+enum td_code td__ag_sum_to(td_client_t *c, struct td_t *g, const struct td_meta *m, struct td_status *st)
+{
+    int lead = g->m.ndim - m->ndim;
+    uint64_t mask = 0;
+    for (int d = 0; d < g->m.ndim; d++)
+        if (d < lead || (m->sizes[d - lead] == 1 && g->m.sizes[d] != 1))
+            mask |= 1ull << d;
+    if (lead < 0 || (!mask && lead == 0 && memcmp(g->m.sizes, m->sizes, sizeof(int64_t) * m->ndim)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "autograd: a gradient of %d dims cannot be "
+                             "summed to an input of %d", g->m.ndim, m->ndim);
+    enum td_code code = TD_CODE_OK;
+    if (mask) {
+        struct td_sum_args a = {.dim = mask, .keepdim = 1, .dtype = -1};
+        const struct td_t *in[1] = {g};
+        struct td_t s, v;
+        if ((code = td_rec_sum(c, 0, in, 1, &a, &s, st)))
+            return code;
+        struct td_view_args va = {.size = m->sizes, .n_size = m->ndim};
+        const struct td_t *sin[1] = {&s};
+        code = td_rec_view(c, 0, sin, 1, &va, &v, st);
+        td_release(c, &s);
+        if (code)
+            return code;
+        td_release(c, g);
+        *g = v;
+    }
+    if (g->m.dtype != m->dtype) {
+        struct td_cast_args a = {.dtype = m->dtype};
+        const struct td_t *in[1] = {g};
+        struct td_t cast;
+        if ((code = td_rec_cast(c, 0, in, 1, &a, &cast, st)))
+            return code;
+        td_release(c, g);
+        *g = cast;
+    }
+    return TD_CODE_OK;
+}
+
+/* ---- running nodes ---- */
+
+static enum td_code run_hooks(struct pass *p, struct td_ag_meta *m, struct td_t *g)
+{
+    for (struct td_ag_hook *h = m ? m->hooks : NULL; h && g->handle; h = h->next)
+        if (h->fn(h->ctx, p->c, g, p->st))
+            return p->st->code;
+    return TD_CODE_OK;
+}
+
+static bool wanted(const struct pass *p, const struct td_ag_meta *m)
+{
+    if (!p->n_only)
+        return true;
+    for (int i = 0; i < p->n_only; i++)
+        if (p->only[i]->ag == m)
+            return true;
+    return false;
+}
+
+/* m.grad += g (g consumed): in place, or as a new tensor while building a graph of it */
+static enum td_code accumulate(struct pass *p, struct td_ag_meta *m, struct td_t *g)
+{
+    bool create = p->flags & TD_AG_CREATE_GRAPH;
+    struct td_t sum;
+    enum td_code code = TD_CODE_OK;
+    if (!m->grad.handle) {
+        bool own = td__handle_refs(p->c, g) == 1 && g->storage_id == g->handle && td_meta_is_contiguous(&g->m);
+        if (own || create) {
+            m->grad = *g;
+            return TD_CODE_OK;
+        }
+        const struct td_t *in[1] = {g}; /* the caller's tensor, or a view: .grad gets its own copy */
+        code = td_op(p->c, TD_OP_CLONE, 0, in, 1, NULL, 0, &m->grad, p->st);
+    } else if (create || m->grad.ag) {
+        if (!(code = add(p, &m->grad, g, &sum))) {
+            td_release(p->c, &m->grad);
+            m->grad = sum;
+        }
+    } else {
+        const struct td_t *in[2] = {&m->grad, g};
+        code = td_op_apply(p->c, TD_OP_ADD, TD_RF_INPLACE, 2, in, NULL, NULL, p->st);
+    }
+    td_release(p->c, g);
+    return code;
+}
+
+static enum td_code run_leaf(struct pass *p, struct td_ag_node *n)
+{
+    struct td_ag_meta *m = n->leaf;
+    struct td_t *g = &n->buf[0];
+    if (!m || !g->handle || run_hooks(p, m, g) || !g->handle)
+        return p->st->code;
+    if (!p->accumulate || !wanted(p, m))
+        return TD_CODE_OK;
+    struct td_t mine = *g;
+    g->handle = 0;
+    return accumulate(p, m, &mine);
+}
+
+static const char *const freed_msg =
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
+    "you need to access saved tensors after calling backward.";
+
+/* the gradients of n's inputs into gin[0..n_in) (handle 0: none) */
+static enum td_code run_formulas(struct pass *p, struct td_ag_node *n, struct td_t *gin)
+{
+    if (n->op == TD_AG_CUSTOM)
+        return n->custom.backward(n->custom.ctx, p->c, n->buf, n->n_out, gin, n->n_in, p->st);
+    const struct td_ag_op *f = &td_ag_ops[n->op];
+    if (n->freed && (f->save_in || f->save_out))
+        return td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "%s", freed_msg);
+    for (int i = 0; i < n->n_in; i++) {
+        if (!n->next[i].fn)
+            continue;
+        int slot = td__ag_slot_of_input(n, i), fi = -1;
+        for (int j = f->first; j < f->first + f->n; j++)
+            if (td_ag_formulas[j].slot == slot)
+                fi = j;
+        if (fi < 0)
+            return td_status_set(p->st, TD_CODE_UNIMPLEMENTED, "the derivative for '%s' is not implemented.",
+                                 td_op_name(n->op));
+        if (td__ag_formula(p->c, n, fi, n->buf, &gin[i], p->st))
+            return p->st->code;
+    }
+    return TD_CODE_OK;
+}
+
+/* the node's saved tensors, dropped once a pass without retain_graph has used them */
+static void free_saved(struct pass *p, struct td_ag_node *n)
+{
+    for (int i = 0; n->saved_in && i < n->n_in; i++)
+        if (n->saved_in[i].handle)
+            td_release(p->c, &n->saved_in[i]);
+    for (int k = 0; n->saved_out && k < n->n_out; k++)
+        if (n->saved_out[k].handle)
+            td_release(p->c, &n->saved_out[k]);
+    n->freed = true;
+}
+
+static enum td_code run_node(struct pass *p, struct td_ag_node *n)
+{
+    for (int j = 0; j < p->n_cap; j++)
+        if (p->cap_edges[j].fn == n && n->buf[p->cap_edges[j].nr].handle && !p->captured[j].handle)
+            p->captured[j] = td_retain(p->c, &n->buf[p->cap_edges[j].nr]);
+    if (n->op == TD_AG_LEAF)
+        return run_leaf(p, n);
+    for (int k = 0; n->retained && k < n->n_out; k++) {
+        struct td_ag_meta *m = n->retained[k];
+        if (!m || !n->buf[k].handle || run_hooks(p, m, &n->buf[k]))
+            continue;
+        if (m->retains_grad && p->accumulate && n->buf[k].handle) {
+            struct td_t g = td_retain(p->c, &n->buf[k]);
+            if (accumulate(p, m, &g))
+                return p->st->code;
+        }
+    }
+    if (p->st->code)
+        return p->st->code;
+    struct td_t *gin = calloc(n->n_in ? n->n_in : 1, sizeof *gin);
+    if (!gin)
+        return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
+    enum td_code code = run_formulas(p, n, gin);
+    for (int i = 0; i < n->n_in; i++) {
+        if (!gin[i].handle)
+            continue;
+        if (!code && n->next[i].fn)
+            code = td__ag_sum_to(p->c, &gin[i], &n->in_meta[i], p->st);
+        if (!code && n->next[i].fn)
+            code = deliver(p, n->next[i].fn, n->next[i].nr, &gin[i]);
+        else
+            td_release(p->c, &gin[i]);
+    }
+    free(gin);
+    if (!code && !(p->flags & TD_AG_RETAIN_GRAPH) && n->op != TD_AG_CUSTOM)
+        free_saved(p, n);
+    return code;
+}
+
+static bool has_grad(const struct td_ag_node *n)
+{
+    for (int k = 0; n->buf && k < n->n_out; k++)
+        if (n->buf[k].handle)
+            return true;
+    return false;
+}
+
+/* ---- entry points ---- */
+
+/* the pass reads st->code after each step: a status of its own when the caller gave none */
+static struct td_status *fresh_status(struct td_status *st, struct td_status *local)
+{
+    st = st ? st : local;
+    st->code = TD_CODE_OK;
+    st->msg[0] = 0;
+    return st;
+}
+
+static enum td_code root_grad(struct pass *p, const struct td_t *root, const struct td_t *given, int i,
+                              struct td_t *out)
+{
+    if (given) {
+        if (given->m.ndim != root->m.ndim || memcmp(given->m.sizes, root->m.sizes, sizeof(int64_t) * root->m.ndim))
+            return td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "Mismatch in shape: grad_output[%d] has a "
+                                 "shape different from output[%d]'s", i, i);
+        *out = td_retain(p->c, given);
+        return TD_CODE_OK;
+    }
+    if (td_meta_numel(&root->m) != 1)
+        return td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "grad can be implicitly created only for scalar outputs");
+    return td_full(p->c, (enum td_dtype)root->m.dtype, root->m.ndim, root->m.sizes, 1, out, p->st);
+}
+
+static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *roots, const struct td_t *const *grads)
+{
+    struct td_ag_edge *edges = calloc(n ? n : 1, sizeof *edges);
+    if (!edges)
+        return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
+    enum td_code code = TD_CODE_OK;
+    for (int i = 0; !code && i < n; i++) {
+        edges[i] = td__ag_edge_of(roots[i]);
+        if (!edges[i].fn)
+            code = td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "element %d of tensors does not require grad "
+                                 "and does not have a grad_fn", i);
+    }
+    pthread_mutex_lock(&engine_lock);
+    p->id = ++pass_ids;
+    if (!code)
+        code = collect(p, edges, n);
+    for (int i = 0; !code && i < n; i++) {
+        struct td_t g;
+        if (!(code = root_grad(p, roots[i], grads ? grads[i] : NULL, i, &g)))
+            code = deliver(p, edges[i].fn, edges[i].nr, &g);
+    }
+    bool was = td_grad_enabled();
+    td_grad_set_enabled(p->flags & TD_AG_CREATE_GRAPH);
+    for (size_t i = 0; !code && i < p->n; i++)
+        if (has_grad(p->nodes[i]))
+            code = run_node(p, p->nodes[i]);
+    td_grad_set_enabled(was);
+    for (size_t i = 0; i < p->n; i++)
+        clear_buf(p, p->nodes[i]);
+    pthread_mutex_unlock(&engine_lock);
+    for (int i = 0; i < n; i++)
+        td__ag_node_unref(edges[i].fn);
+    free(edges);
+    free(p->nodes);
+    return code;
+}
+
+enum td_code td_backward(td_client_t *c, int n, const struct td_t *const *roots, const struct td_t *const *grads,
+                         int n_inputs, const struct td_t *const *inputs, unsigned flags, struct td_status *st)
+{
+    struct td_status local0;
+    st = fresh_status(st, &local0);
+    for (int i = 0; i < n_inputs; i++)
+        if (!td_requires_grad(inputs[i]))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "One of the differentiated Tensors does not "
+                                 "require grad");
+    struct td_status local;
+    st = fresh_status(st, &local);
+    struct pass p = {.c = c, .st = st, .flags = flags, .accumulate = true, .n_only = n_inputs, .only = inputs};
+    return run_pass(&p, n, roots, grads);
+}
+
+enum td_code td_grad(td_client_t *c, int n_out, const struct td_t *const *outputs,
+                     const struct td_t *const *grad_outputs, int n_in, const struct td_t *const *inputs,
+                     struct td_t *grads, unsigned flags, struct td_status *st)
+{
+    struct td_status local;
+    st = fresh_status(st, &local);
+    struct td_ag_edge *cap = calloc(n_in ? n_in : 1, sizeof *cap);
+    if (!cap)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in autograd.grad");
+    memset(grads, 0, sizeof *grads * n_in);
+    enum td_code code = TD_CODE_OK;
+    for (int j = 0; !code && j < n_in; j++) {
+        cap[j] = td__ag_edge_of(inputs[j]);
+        if (!cap[j].fn)
+            code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "One of the differentiated Tensors does not "
+                                 "require grad");
+    }
+    struct pass p = {.c = c, .st = st, .flags = flags, .n_cap = n_in, .cap_edges = cap, .captured = grads};
+    if (!code)
+        code = run_pass(&p, n_out, outputs, grad_outputs);
+    for (int j = 0; !code && j < n_in; j++) {
+        if (!grads[j].handle && !(flags & TD_AG_ALLOW_UNUSED))
+            code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "One of the differentiated Tensors appears to not "
+                                 "have been used in the graph. Set allow_unused=True if this is the desired "
+                                 "behavior.");
+        else if (grads[j].handle)
+            code = td__ag_sum_to(c, &grads[j], &inputs[j]->m, st);
+    }
+    for (int j = 0; j < n_in; j++) {
+        if (code && grads[j].handle)
+            td_release(c, &grads[j]);
+        td__ag_node_unref(cap[j].fn);
+    }
+    free(cap);
+    return code;
+}

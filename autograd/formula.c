@@ -1,0 +1,512 @@
+/*
+ * formula.c — runs a backward formula of proto/derivatives.def (compiled by
+ * gen_derivatives.py into autograd/formulas.h): a stack machine over tensors and scalars
+ * whose instructions record ordinary ops, plus the helpers formulas call where one op
+ * is not enough (reductions' and matmul's shapes, views).  Values on the stack are
+ * either owned (released when popped) or borrowed from the node and the engine.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "formulas.h"
+#include "tape.h"
+
+#define STACK 16
+
+struct val {
+    struct td_t t;
+    struct td_scalar s;
+    bool scalar, owned;
+    bool own_ag; /* t.ag is a meta made for this value (a saved output under create_graph) */
+};
+
+struct run {
+    td_client_t *c;
+    struct td_ag_node *n;
+    struct td_status *st;
+};
+
+static void drop(struct run *r, struct val *v)
+{
+    if (v->own_ag) {
+        td__ag_meta_unref(v->t.ag);
+        v->t.ag = NULL;
+        v->own_ag = false;
+    }
+    if (!v->scalar && v->owned && v->t.handle)
+        td_release(r->c, &v->t);
+    v->owned = false;
+}
+
+static const char *const torch_type[TD_DTYPE_COUNT] = {
+#define X(E, n, c, s, k, t) #t,
+    TD_DTYPE_MAP(X)
+#undef X
+};
+
+static double scalar_f64(struct td_scalar s)
+{
+    if (s.kind == TD_SCALAR_FLOAT) {
+        double d;
+        memcpy(&d, &s.bits, 8);
+        return d;
+    }
+    return (double)s.bits;
+}
+
+static struct val scalar_val(struct td_scalar s) { return (struct val){.s = s, .scalar = true}; }
+static struct val owned_val(struct td_t t) { return (struct val){.t = t, .owned = true}; }
+static struct val meta_val(const struct td_meta *m) { return (struct val){.t = {.m = *m}}; }
+
+/* ---- ops on values ---- */
+
+/* Scalar arithmetic, for formulas whose operands are both scalars (pow's exponent - 1). */
+static enum td_code scalar_op(struct run *r, enum td_op op, const struct val *v, int n, struct val *out)
+{
+    bool ints = true;
+    double x[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        x[i] = scalar_f64(v[i].s);
+        ints &= v[i].s.kind != TD_SCALAR_FLOAT;
+    }
+    double y;
+    switch (op) {
+    case TD_OP_ADD: y = x[0] + x[1]; break;
+    case TD_OP_SUB: y = x[0] - x[1]; break;
+    case TD_OP_MUL: y = x[0] * x[1]; break;
+    case TD_OP_DIV: y = x[0] / x[1]; ints = false; break;
+    case TD_OP_POW: y = pow(x[0], x[1]); break;
+    case TD_OP_NEG: y = -x[0]; break;
+    case TD_OP_LOG: y = log(x[0]); ints = false; break;
+    case TD_OP_EXP: y = exp(x[0]); ints = false; break;
+    default:
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s of scalars in a formula", td_op_name(op));
+    }
+    *out = scalar_val(ints ? td_scalar_of_i64((int64_t)y) : td_scalar_of_f64(y));
+    return TD_CODE_OK;
+}
+
+static enum td_code call(struct run *r, enum td_op op, const struct val *v, int n, struct val *out)
+{
+    const struct td_t *t[3];
+    struct td_scalar s[3];
+    bool any_tensor = false;
+    for (int i = 0; i < n; i++) {
+        t[i] = v[i].scalar ? NULL : &v[i].t;
+        s[i] = v[i].s;
+        any_tensor |= !v[i].scalar;
+    }
+    if (!any_tensor)
+        return scalar_op(r, op, v, n, out);
+    struct td_t res;
+    if (td_op_apply(r->c, op, 0, n, t, s, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+static enum td_code op1(struct run *r, enum td_op op, const struct td_t *x, const int64_t *attrs, int n_attr,
+                        struct td_t *out)
+{
+    const struct td_t *in[1] = {x};
+    return td_op(r->c, op, 0, in, 1, attrs, n_attr, out, r->st);
+}
+
+static enum td_code zeros(struct run *r, const struct td_meta *m, struct td_t *out)
+{
+    return td_full(r->c, (enum td_dtype)m->dtype, m->ndim, m->sizes, 0, out, r->st);
+}
+
+/* x reshaped to sizes (a copy first when x's layout does not allow a view). */
+static enum td_code reshape(struct run *r, const struct td_t *x, int ndim, const int64_t *sizes, struct td_t *out)
+{
+    int64_t w[1 + TD_MAX_DIMS];
+    w[TD_A_VIEW_NDIM] = ndim;
+    memcpy(w + TD_A_VIEW_SIZE, sizes, sizeof(int64_t) * ndim);
+    if (td_meta_is_contiguous(&x->m))
+        return op1(r, TD_OP_VIEW, x, w, 1 + ndim, out);
+    struct td_t dense;
+    if (op1(r, TD_OP_CLONE, x, NULL, 0, &dense))
+        return r->st->code;
+    enum td_code code = op1(r, TD_OP_VIEW, &dense, w, 1 + ndim, out);
+    td_release(r->c, &dense);
+    return code;
+}
+
+static enum td_code transpose_last(struct run *r, const struct td_t *x, struct td_t *out)
+{
+    int64_t w[2];
+    w[TD_A_TRANSPOSE_DIM0] = x->m.ndim - 2;
+    w[TD_A_TRANSPOSE_DIM1] = x->m.ndim - 1;
+    return op1(r, TD_OP_TRANSPOSE, x, w, 2, out);
+}
+
+static enum td_code unsqueeze(struct run *r, const struct td_t *x, int64_t dim, struct td_t *out)
+{
+    int64_t w[1];
+    w[TD_A_UNSQUEEZE_DIM] = dim < 0 ? dim + x->m.ndim + 1 : dim;
+    return op1(r, TD_OP_UNSQUEEZE, x, w, 1, out);
+}
+
+static enum td_code matmul(struct run *r, const struct td_t *a, const struct td_t *b, struct td_t *out)
+{
+    const struct td_t *in[2] = {a, b};
+    return td_op(r->c, TD_OP_MATMUL, 0, in, 2, NULL, 0, out, r->st);
+}
+
+/* a @ f(b), where f transposes b's last two dims (b is released) */
+static enum td_code matmul_t(struct run *r, const struct td_t *a, struct td_t *b, bool t_first, struct td_t *out)
+{
+    struct td_t bt;
+    enum td_code code = transpose_last(r, b, &bt);
+    if (!code)
+        code = t_first ? matmul(r, &bt, a, out) : matmul(r, a, &bt, out);
+    if (!code)
+        td_release(r->c, &bt);
+    return code;
+}
+
+/* ---- helpers: pop n values (v[0..n)), set *out ---- */
+
+/* SUM/MEAN: grad spread back over the reduced dims of input (v[1], meta only) */
+static enum td_code h_reduce_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *in = &v[1].t.m;
+    const int64_t *a = r->n->attrs;
+    uint64_t mask = (uint64_t)a[TD_A_REDUCE_DIM];
+    if (a[TD_A_REDUCE_FLATTEN] || in->ndim == 0)
+        mask = ~0ull;
+    int64_t kept[TD_MAX_DIMS];
+    for (int d = 0; d < in->ndim; d++)
+        kept[d] = (mask >> d) & 1 ? 1 : in->sizes[d];
+    struct td_t g, e;
+    if (reshape(r, &v[0].t, in->ndim, kept, &g))
+        return r->st->code;
+    int64_t w[1 + TD_MAX_DIMS];
+    w[TD_A_EXPAND_NDIM] = in->ndim;
+    memcpy(w + TD_A_EXPAND_SIZE, in->sizes, sizeof(int64_t) * in->ndim);
+    enum td_code code = op1(r, TD_OP_EXPAND, &g, w, 1 + in->ndim, &e);
+    td_release(r->c, &g);
+    if (!code)
+        *out = owned_val(e);
+    return code;
+}
+
+/* MEAN: how many input elements each output element averages */
+static enum td_code h_reduce_count(struct run *r, struct val *v, struct val *out)
+{
+    int64_t ni = td_meta_numel(&v[0].t.m), no = td_meta_numel(&v[1].t.m);
+    *out = scalar_val(td_scalar_of_f64(no ? (double)ni / (double)no : 0));
+    return TD_CODE_OK;
+}
+
+static enum td_code h_zeros_like(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t z;
+    if (zeros(r, &v[0].t.m, &z))
+        return r->st->code;
+    *out = owned_val(z);
+    return TD_CODE_OK;
+}
+
+/* matmul's gradient for its first operand: grad @ other^T, with torch's 1-d rules
+ * (the engine sums broadcast batch dims back to the input's shape) */
+static enum td_code h_mm_input(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_t *g = &v[0].t, *b = &v[2].t;
+    int na = v[1].t.m.ndim, nb = b->m.ndim;
+    struct td_t res, tmp, tmp2;
+    enum td_code code;
+    if (na == 1 && nb == 1)
+        return call(r, TD_OP_MUL, (struct val[]){v[0], v[2]}, 2, out);
+    if (nb == 1) { /* (..., n) x (k) -> outer products */
+        if ((code = unsqueeze(r, g, -1, &tmp)))
+            return code;
+        code = unsqueeze(r, b, 0, &tmp2);
+        if (!code)
+            code = matmul(r, &tmp, &tmp2, &res);
+        td_release(r->c, &tmp);
+        if (tmp2.handle)
+            td_release(r->c, &tmp2);
+    } else if (na == 1) { /* (k) x (..., k, m): g (..., m) -> (..., 1, m) @ b^T */
+        if ((code = unsqueeze(r, g, -2, &tmp)))
+            return code;
+        struct td_t bb = td_retain(r->c, b);
+        code = matmul_t(r, &tmp, &bb, false, &res);
+        td_release(r->c, &bb);
+        td_release(r->c, &tmp);
+    } else {
+        struct td_t bb = td_retain(r->c, b);
+        code = matmul_t(r, g, &bb, false, &res);
+        td_release(r->c, &bb);
+    }
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* matmul's gradient for its second operand: input^T @ grad, with torch's 1-d rules */
+static enum td_code h_mm_other(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_t *g = &v[0].t, *a = &v[1].t;
+    int na = a->m.ndim, nb = v[2].t.m.ndim;
+    struct td_t res, tmp, tmp2;
+    enum td_code code;
+    if (na == 1 && nb == 1)
+        return call(r, TD_OP_MUL, (struct val[]){v[0], v[1]}, 2, out);
+    if (nb == 1) { /* (..., n, k) x (k): sum over n of a * g[..., None] (the engine sums) */
+        if ((code = unsqueeze(r, g, -1, &tmp)))
+            return code;
+        const struct td_t *in[2] = {a, &tmp};
+        code = td_op_apply(r->c, TD_OP_MUL, 0, 2, in, NULL, &res, r->st);
+        td_release(r->c, &tmp);
+    } else if (na == 1) { /* (k) x (..., k, m): a[:, None] @ g[..., None, :] */
+        if ((code = unsqueeze(r, a, -1, &tmp)))
+            return code;
+        code = unsqueeze(r, g, -2, &tmp2);
+        if (!code)
+            code = matmul(r, &tmp, &tmp2, &res);
+        td_release(r->c, &tmp);
+        if (tmp2.handle)
+            td_release(r->c, &tmp2);
+    } else {
+        struct td_t aa = td_retain(r->c, a);
+        code = matmul_t(r, g, &aa, true, &res);
+        td_release(r->c, &aa);
+    }
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+static enum td_code h_view_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t res;
+    if (reshape(r, &v[0].t, v[1].t.m.ndim, v[1].t.m.sizes, &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* the node's own view op applied to grad (a transpose undoes itself) */
+static enum td_code h_same_view(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t res;
+    if (op1(r, (enum td_op)r->n->op, &v[0].t, r->n->attrs, (int)r->n->n_attr, &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+static enum td_code h_permute_back(struct run *r, struct val *v, struct val *out)
+{
+    const int64_t *a = r->n->attrs;
+    int64_t nd = a[TD_A_PERMUTE_NDIM], w[1 + TD_MAX_DIMS];
+    w[TD_A_PERMUTE_NDIM] = nd;
+    for (int64_t i = 0; i < nd && i < TD_MAX_DIMS; i++) {
+        int64_t d = a[TD_A_PERMUTE_DIMS + i];
+        w[TD_A_PERMUTE_DIMS + (d < 0 ? d + nd : d)] = i;
+    }
+    struct td_t res;
+    if (op1(r, TD_OP_PERMUTE, &v[0].t, w, (int)(1 + nd), &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* SLICE/SELECT/AS_STRIDED: zeros of the input's shape with grad written through the same view */
+static enum td_code h_into_view(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t z, view;
+    if (zeros(r, &v[1].t.m, &z))
+        return r->st->code;
+    bool was = td_grad_enabled();
+    td_grad_set_enabled(false); /* writing into a view is not differentiable here (tape.c) */
+    enum td_code code = op1(r, (enum td_op)r->n->op, &z, r->n->attrs, (int)r->n->n_attr, &view);
+    if (!code) {
+        const struct td_t *in[2] = {&view, &v[0].t};
+        code = td_op(r->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, r->st);
+        td_release(r->c, &view);
+    }
+    td_grad_set_enabled(was);
+    if (code) {
+        td_release(r->c, &z);
+        return code;
+    }
+    *out = owned_val(z);
+    return TD_CODE_OK;
+}
+
+/* SOFTMAX/LOG_SOFTMAX: x summed over the node's dim, kept */
+static enum td_code h_sum_dim(struct run *r, struct val *v, struct val *out)
+{
+    int64_t d = r->n->attrs[TD_A_SOFTMAX_DIM];
+    int nd = v[0].t.m.ndim;
+    if (d < 0)
+        d += nd;
+    struct td_sum_args a = {.dim = nd ? 1ull << d : 1, .keepdim = 1, .dtype = -1};
+    const struct td_t *in[1] = {&v[0].t};
+    struct td_t res;
+    if (td_rec_sum(r->c, 0, in, 1, &a, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* CLAMP: where input lies within [min, max] (the bounds the record has) */
+static enum td_code h_clamp_mask(struct run *r, struct val *v, struct val *out)
+{
+    const int64_t *a = r->n->attrs;
+    struct val lo = scalar_val((struct td_scalar){a[TD_A_CLAMP_MIN], a[TD_A_CLAMP_MIN + 1]});
+    struct val hi = scalar_val((struct td_scalar){a[TD_A_CLAMP_MAX], a[TD_A_CLAMP_MAX + 1]});
+    struct val ge = {.scalar = true}, le = {.scalar = true};
+    enum td_code code = TD_CODE_OK;
+    if (a[TD_A_CLAMP_HAS_MIN])
+        code = call(r, TD_OP_GE, (struct val[]){v[0], lo}, 2, &ge);
+    if (!code && a[TD_A_CLAMP_HAS_MAX])
+        code = call(r, TD_OP_LE, (struct val[]){v[0], hi}, 2, &le);
+    if (!code && !ge.scalar && !le.scalar)
+        code = call(r, TD_OP_LOGICAL_AND, (struct val[]){ge, le}, 2, out);
+    else if (!code)
+        *out = ge.scalar ? (le.scalar ? scalar_val(td_scalar_of_bool(true)) : le) : ge;
+    if (!code && !ge.scalar && !le.scalar) {
+        drop(r, &ge);
+        drop(r, &le);
+    }
+    return code;
+}
+
+typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
+static const helper_fn helpers[TD_AGH_COUNT] = {
+    [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
+    [TD_AGH_REDUCE_COUNT - TD_AGH_FIRST] = h_reduce_count,
+    [TD_AGH_ZEROS_LIKE - TD_AGH_FIRST] = h_zeros_like,
+    [TD_AGH_MM_INPUT - TD_AGH_FIRST] = h_mm_input,
+    [TD_AGH_MM_OTHER - TD_AGH_FIRST] = h_mm_other,
+    [TD_AGH_VIEW_BACK - TD_AGH_FIRST] = h_view_back,
+    [TD_AGH_SAME_VIEW - TD_AGH_FIRST] = h_same_view,
+    [TD_AGH_PERMUTE_BACK - TD_AGH_FIRST] = h_permute_back,
+    [TD_AGH_INTO_VIEW - TD_AGH_FIRST] = h_into_view,
+    [TD_AGH_SUM_DIM - TD_AGH_FIRST] = h_sum_dim,
+    [TD_AGH_CLAMP_MASK - TD_AGH_FIRST] = h_clamp_mask,
+};
+
+/* ---- the machine ---- */
+
+/* A saved tensor, checked against in-place changes since it was saved. */
+static enum td_code saved(struct run *r, const struct td_t *t, uint64_t version, int k, bool output,
+                          struct val *out)
+{
+    if (!t->handle)
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s read a tensor it did not save",
+                             td_ag_node_name(r->n));
+    uint64_t now = td_known_version(r->c, t);
+    if (version && now && now != version)
+        return td_status_set(r->st, TD_CODE_INVALID_ARGUMENT, "one of the variables needed for gradient "
+                             "computation has been modified by an inplace operation: [torch.%sTensor], which "
+                             "is %s %d of %s, has been modified since it was saved. Hint: the backtrace "
+                             "further above can help find the operation that modified it.",
+                             torch_type[t->m.dtype], output ? "output" : "input", k, td_ag_node_name(r->n));
+    *out = (struct val){.t = *t};
+    if (output && td_grad_enabled()) { /* create_graph: the output as the node's own, so
+                                          its formula's use of it is differentiated too */
+        struct td_ag_meta *m = td__ag_meta_new(r->c);
+        if (m) {
+            m->requires_grad = true;
+            m->grad_fn = r->n;
+            m->output_nr = (uint32_t)k;
+            td__ag_node_ref(r->n);
+            out->t.ag = m;
+            out->own_ag = true;
+        }
+    }
+    return TD_CODE_OK;
+}
+
+static enum td_code push(struct run *r, const int32_t *ins, const struct td_t *grads, struct val *out)
+{
+    struct td_ag_node *n = r->n;
+    int a = ins[1];
+    switch (ins[0]) {
+    case TD_AG_GRAD:
+        if (grads[a].handle) {
+            *out = (struct val){.t = grads[a]};
+            return TD_CODE_OK;
+        }
+        return h_zeros_like(r, &(struct val){.t = {.m = n->out_meta[a]}}, out);
+    case TD_AG_INPUT:
+    case TD_AG_INPUT_META: {
+        if (n->scalar_slot == a) /* the scalar operand: the first attribute's two words */
+            return *out = scalar_val((struct td_scalar){n->attrs[0], n->attrs[1]}), TD_CODE_OK;
+        int i = n->scalar_slot != TD_AG_NO_SLOT && a > n->scalar_slot ? a - 1 : a;
+        if (ins[0] == TD_AG_INPUT_META)
+            return *out = meta_val(&n->in_meta[i]), TD_CODE_OK;
+        return saved(r, &n->saved_in[i], n->versions[i], i, false, out);
+    }
+    case TD_AG_RESULT:
+        return saved(r, &n->saved_out[a], n->versions[n->n_in + a], a, true, out);
+    case TD_AG_RESULT_META:
+        return *out = meta_val(&n->out_meta[a]), TD_CODE_OK;
+    case TD_AG_ATTR_SCALAR:
+        if ((uint32_t)a + 2 <= n->n_attr)
+            return *out = scalar_val((struct td_scalar){n->attrs[a], n->attrs[a + 1]}), TD_CODE_OK;
+        if (ins[2] < 0)
+            return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s lacks a scalar", td_ag_node_name(n));
+        return *out = scalar_val(td_scalar_of_f64(td_ag_consts[ins[2]])), TD_CODE_OK;
+    case TD_AG_ATTR_INT:
+        return *out = scalar_val(td_scalar_of_i64((uint32_t)a < n->n_attr ? n->attrs[a] : 0)), TD_CODE_OK;
+    case TD_AG_CONST:
+        return *out = scalar_val(td_scalar_of_f64(td_ag_consts[a])), TD_CODE_OK;
+    }
+    return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: bad instruction %d", ins[0]);
+}
+
+static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *grads, struct val *stack, int *sp)
+{
+    if (ins[0] < TD_AG_CALL) {
+        if (*sp == STACK)
+            return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula too deep");
+        if (push(r, ins, grads, &stack[*sp]))
+            return r->st->code;
+        (*sp)++;
+        return TD_CODE_OK;
+    }
+    int nargs = ins[0] == TD_AG_CALL ? ins[2] : ins[1];
+    if (nargs > *sp || nargs > 3)
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula stack underflow");
+    struct val *args = stack + *sp - nargs, res;
+    enum td_code code;
+    if (ins[0] == TD_AG_CALL)
+        code = call(r, (enum td_op)ins[1], args, nargs, &res);
+    else
+        code = helpers[ins[0] - TD_AGH_FIRST](r, args, &res);
+    for (int i = 0; i < nargs; i++)
+        drop(r, &args[i]);
+    *sp -= nargs;
+    if (code)
+        return code;
+    stack[(*sp)++] = res;
+    return TD_CODE_OK;
+}
+
+enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, const struct td_t *grads,
+                            struct td_t *out, struct td_status *st)
+{
+    struct run r = {c, n, st};
+    const struct td_ag_formula *f = &td_ag_formulas[formula];
+    struct val stack[STACK];
+    int sp = 0;
+    enum td_code code = TD_CODE_OK;
+    for (int pc = f->start; !code && pc < f->start + f->len; pc++)
+        code = step(&r, td_ag_code[pc], grads, stack, &sp);
+    if (!code && (sp != 1 || stack[0].scalar))
+        code = td_status_set(st, TD_CODE_INTERNAL, "autograd: %s's formula gave no tensor", td_ag_node_name(n));
+    if (!code) {
+        *out = stack[0].owned ? stack[0].t : td_retain(c, &stack[0].t);
+        stack[0].owned = true; /* now *out's: only its own meta is dropped below */
+        stack[0].t.handle = 0;
+    }
+    for (int i = 0; i < sp; i++)
+        drop(&r, &stack[i]);
+    return code;
+}

@@ -1,0 +1,533 @@
+/*
+ * tape.c — recording the graph: autograd metas on tensors, nodes for ops, the grad mode,
+ * and the accessors tensord.h gives clients (requires_grad_, grad, grad_fn, hooks,
+ * custom functions).  Recording a node is a few stores and one retain per saved tensor;
+ * the backward pass is engine.c.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formulas.h"
+#include "tape.h"
+
+static _Thread_local bool grad_off; /* per thread, as torch's grad mode */
+static _Thread_local bool forgetting; /* td_ag_forget: free memory, touch no client */
+
+/* td_release for what autograd holds; only memory while forgetting (the client is gone) */
+static void ag_release(td_client_t *c, struct td_t *t)
+{
+    if (forgetting) {
+        td__ag_meta_unref(t->ag);
+        t->ag = NULL;
+        t->handle = 0;
+        return;
+    }
+    td_release(c, t);
+}
+static _Atomic uint64_t next_seq = 1;
+
+bool td_grad_enabled(void) { return !grad_off; }
+void td_grad_set_enabled(bool on) { grad_off = !on; }
+
+/* ---- metas ---- */
+
+struct td_ag_meta *td__ag_meta_new(td_client_t *c)
+{
+    struct td_ag_meta *m = calloc(1, sizeof *m);
+    if (m) {
+        m->refs = 1;
+        m->client = c;
+    }
+    return m;
+}
+
+void td__ag_meta_ref(struct td_ag_meta *m) { __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED); }
+
+static void hooks_free(struct td_ag_hook *h)
+{
+    while (h) {
+        struct td_ag_hook *next = h->next;
+        if (h->free_ctx)
+            h->free_ctx(h->ctx);
+        free(h);
+        h = next;
+    }
+}
+
+void td__ag_meta_unref(struct td_ag_meta *m)
+{
+    if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (m->grad.handle)
+        ag_release(m->client, &m->grad);
+    if (m->retains_grad && m->grad_fn && m->grad_fn->retained)
+        m->grad_fn->retained[m->output_nr] = NULL;
+    if (m->accum) {
+        m->accum->leaf = NULL; /* the accumulator may outlive us in someone's graph */
+        td__ag_node_unref(m->accum);
+    }
+    td__ag_node_unref(m->grad_fn);
+    hooks_free(m->hooks);
+    free(m);
+}
+
+/* t's meta, made on demand (NULL when out of memory). */
+static struct td_ag_meta *meta_of(td_client_t *c, struct td_t *t)
+{
+    if (!t->ag)
+        t->ag = td__ag_meta_new(c);
+    return t->ag;
+}
+
+/* ---- nodes ---- */
+
+void td__ag_node_ref(struct td_ag_node *n)
+{
+    if (n)
+        __atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drops what a node holds; the nodes it points to are pushed on `stack` for the caller
+ * (iterative, so freeing a chain of a million nodes does not recurse). */
+static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *len, size_t *cap)
+{
+    for (int i = 0; i < n->n_in; i++) {
+        if (n->saved_in && n->saved_in[i].handle)
+            ag_release(n->client, &n->saved_in[i]);
+        struct td_ag_node *next = n->next ? n->next[i].fn : NULL;
+        if (next && __atomic_sub_fetch(&next->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+            if (*len == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                struct td_ag_node **p = realloc(*stack, nc * sizeof *p);
+                if (!p)
+                    continue; /* out of memory: that subgraph leaks rather than crash */
+                *stack = p;
+                *cap = nc;
+            }
+            (*stack)[(*len)++] = next;
+        }
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->saved_out && n->saved_out[k].handle)
+            ag_release(n->client, &n->saved_out[k]);
+        if (n->retained && n->retained[k])
+            n->retained[k]->retains_grad = false; /* weak: the tensor outlives its graph */
+    }
+    if (n->op == TD_AG_CUSTOM && n->custom.free_ctx)
+        n->custom.free_ctx(n->custom.ctx);
+    free(n->attrs);
+    free(n->next);
+    free(n->in_meta);
+    free(n->out_meta);
+    free(n->saved_in);
+    free(n->saved_out);
+    free(n->versions);
+    free(n->retained);
+    free(n);
+}
+
+void td__ag_node_unref(struct td_ag_node *n)
+{
+    if (!n || __atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    struct td_ag_node **stack = NULL;
+    size_t len = 0, cap = 0;
+    node_free(n, &stack, &len, &cap);
+    while (len)
+        node_free(stack[--len], &stack, &len, &cap);
+    free(stack);
+}
+
+void td_ag_node_unref(struct td_ag_node *n) { td__ag_node_unref(n); }
+
+static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_out)
+{
+    struct td_ag_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->refs = 1;
+    n->op = op;
+    n->n_in = (uint8_t)n_in;
+    n->n_out = (uint8_t)n_out;
+    n->scalar_slot = TD_AG_NO_SLOT;
+    n->client = c;
+    n->seq = atomic_fetch_add(&next_seq, 1);
+    n->next = calloc(n_in ? n_in : 1, sizeof *n->next);
+    n->in_meta = calloc(n_in ? n_in : 1, sizeof *n->in_meta);
+    n->out_meta = calloc(n_out ? n_out : 1, sizeof *n->out_meta);
+    n->buf = NULL;
+    if (!n->next || !n->in_meta || !n->out_meta) {
+        td__ag_node_unref(n);
+        return NULL;
+    }
+    return n;
+}
+
+struct td_ag_edge td__ag_edge_of(const struct td_t *t)
+{
+    struct td_ag_edge e = {NULL, 0};
+    struct td_ag_meta *m = t->ag;
+    if (!m || !m->requires_grad)
+        return e;
+    if (m->grad_fn) {
+        e.fn = m->grad_fn;
+        e.nr = m->output_nr;
+    } else {
+        if (!m->accum) {
+            struct td_ag_node *acc = node_new(m->client, TD_AG_LEAF, 0, 1);
+            if (!acc)
+                return e;
+            acc->out_meta[0] = t->m;
+            acc->leaf = m;
+            acc->seq = 0; /* a sink, made lazily: it must sort after every node feeding it */
+            m->accum = acc;
+        }
+        e.fn = m->accum;
+    }
+    td__ag_node_ref(e.fn);
+    return e;
+}
+
+static bool needs_grad(const struct td_t *t) { return t->ag && t->ag->requires_grad; }
+
+static bool differentiable_dtype(enum td_dtype d) { return td_dtype_is_float(d) || td_dtype_is_complex(d); }
+
+bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in)
+{
+    if (grad_off)
+        return false;
+    for (int i = 0; i < n_in; i++)
+        if (needs_grad(in[i]))
+            return true;
+    return false;
+}
+
+/* ---- recording ---- */
+
+int td__ag_slot_of_input(const struct td_ag_node *n, int i)
+{
+    return n->scalar_slot != TD_AG_NO_SLOT && i >= n->scalar_slot ? i + 1 : i;
+}
+
+/* Which schema slot the scalar operand fills: a binary op recorded with one tensor. */
+static uint8_t scalar_slot_of(enum td_op op, unsigned flags, int n_in)
+{
+    const struct td_op_schema *s = &td_op_schemas[op];
+    if (n_in >= s->n_inputs)
+        return TD_AG_NO_SLOT;
+    for (int i = 0; i < s->n_inputs; i++)
+        if (s->args[i].kind == TD_ARG_OPERAND)
+            return (flags & TD_RF_SCALAR_LHS) ? 0 : (uint8_t)(s->n_inputs - 1);
+    return TD_AG_NO_SLOT;
+}
+
+/* A saved copy of t: one more reference, its storage version noted for the check that
+ * it was not modified in place before backward uses it. */
+static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version, bool drop_ag)
+{
+    struct td_t s = td_retain(c, t);
+    if (drop_ag && s.ag) {
+        td__ag_meta_unref(s.ag);
+        s.ag = NULL;
+    }
+    *version = td_known_register(c, &s);
+    return s;
+}
+
+static enum td_code save_tensors(td_client_t *c, struct td_ag_node *n, const struct td_t *const *in,
+                                 const struct td_t *out, struct td_status *st)
+{
+    const struct td_ag_op *f = &td_ag_ops[n->op];
+    n->saved_in = calloc(n->n_in ? n->n_in : 1, sizeof *n->saved_in);
+    n->saved_out = calloc(n->n_out, sizeof *n->saved_out);
+    n->versions = calloc((size_t)n->n_in + n->n_out, sizeof *n->versions);
+    if (!n->saved_in || !n->saved_out || !n->versions)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory saving tensors for backward");
+    for (int i = 0; i < n->n_in; i++)
+        if (f->save_in & (1u << td__ag_slot_of_input(n, i)))
+            n->saved_in[i] = save(c, in[i], &n->versions[i], false);
+    for (int k = 0; k < n->n_out; k++)
+        if (f->save_out & (1u << k))
+            n->saved_out[k] = save(c, &out[k], &n->versions[n->n_in + k], true);
+    return TD_CODE_OK;
+}
+
+static enum td_code check_record(enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                                 struct td_status *st)
+{
+    const char *name = td_op_name(op);
+    if (flags & TD_RF_OUT)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s(): functions with out=... arguments don't "
+                             "support automatic differentiation, but one of the arguments requires grad.", name);
+    if (!(flags & TD_RF_INPLACE))
+        return TD_CODE_OK;
+    const struct td_ag_meta *m = in[0]->ag;
+    if (m && m->requires_grad && !m->grad_fn)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "a leaf Variable that requires grad is being used in an in-place operation.");
+    if (in[0]->storage_id != in[0]->handle)
+        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "%s_: in-place operations on a view are not "
+                             "differentiable in tensord yet; use the out-of-place op", name);
+    return TD_CODE_OK;
+}
+
+static struct td_ag_node *node_for(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
+                                   int n_in, const int64_t *attrs, int n_attr, int n_out)
+{
+    struct td_ag_node *n = node_new(c, (uint16_t)op, n_in, n_out);
+    if (!n)
+        return NULL;
+    n->flags = (uint8_t)flags;
+    n->scalar_slot = scalar_slot_of(op, flags, n_in);
+    n->n_attr = (uint32_t)n_attr;
+    n->attrs = malloc(sizeof(int64_t) * (n_attr ? n_attr : 1));
+    if (!n->attrs) {
+        td__ag_node_unref(n);
+        return NULL;
+    }
+    memcpy(n->attrs, attrs, sizeof(int64_t) * n_attr);
+    for (int i = 0; i < n_in; i++) {
+        n->next[i] = td__ag_edge_of(in[i]);
+        n->in_meta[i] = in[i]->m;
+    }
+    return n;
+}
+
+/* Points t (an output) at output k of n. */
+static void attach(td_client_t *c, struct td_t *t, struct td_ag_node *n, int k)
+{
+    struct td_ag_meta *m = td__ag_meta_new(c);
+    if (!m)
+        return; /* out of memory: the output simply does not require grad */
+    m->requires_grad = true;
+    m->grad_fn = n;
+    m->output_nr = (uint32_t)k;
+    td__ag_node_ref(n);
+    td__ag_meta_unref(t->ag);
+    t->ag = m;
+}
+
+/* In place: the clone of input 0 the formulas read, since the op overwrites it. */
+static enum td_code clone_first(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *clone,
+                                struct td_status *st)
+{
+    memset(clone, 0, sizeof *clone);
+    if (!(td_ag_ops[op].save_in & 1u))
+        return TD_CODE_OK;
+    const struct td_t *src[1] = {in0};
+    return td_op(c, TD_OP_CLONE, 0, src, 1, NULL, 0, clone, st);
+}
+
+enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                       const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
+{
+    if (check_record(op, flags, in, n_in, st))
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+    bool inplace = flags & TD_RF_INPLACE, diff = td_op_table[op].flags & TD_F_DIFF;
+    struct td_t clone;
+    if (inplace && diff && clone_first(c, op, in[0], &clone, st))
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+    struct td_ag_node *n = node_for(c, op, flags, in, n_in, attrs, n_attr, inplace ? 1 : td_op_table[op].n_out);
+    enum td_code code = n ? td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st)
+                          : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
+    if (code || (!diff && !inplace)) {
+        td__ag_node_unref(n);
+        if (inplace && diff)
+            td_release(c, &clone);
+        return code;
+    }
+    struct td_t *res = inplace ? (struct td_t *)in[0] : out;
+    const struct td_t *ins[TD_MAX_INPUTS];
+    memcpy(ins, in, sizeof *ins * n_in);
+    if (inplace && clone.handle)
+        ins[0] = &clone;
+    for (int k = 0; k < n->n_out; k++)
+        n->out_meta[k] = res[k].m;
+    if (diff)
+        code = save_tensors(c, n, ins, res, st);
+    if (inplace && diff)
+        td_release(c, &clone);
+    for (int k = 0; !code && k < n->n_out; k++)
+        if (differentiable_dtype(res[k].m.dtype))
+            attach(c, &res[k], n, k);
+    td__ag_node_unref(n);
+    return code;
+}
+
+/* ---- accessors ---- */
+
+bool td_requires_grad(const struct td_t *t) { return needs_grad(t); }
+bool td_is_leaf(const struct td_t *t) { return !t->ag || !t->ag->grad_fn; }
+
+enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st)
+{
+    if (!on) {
+        if (t->ag && t->ag->grad_fn)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "you can only change requires_grad flags of "
+                                 "leaf variables. If you want to use a computed variable in a subgraph that "
+                                 "doesn't require differentiation use var_no_grad = var.detach().");
+        if (t->ag)
+            t->ag->requires_grad = false;
+        return TD_CODE_OK;
+    }
+    if (!differentiable_dtype(t->m.dtype))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "only Tensors of floating point and complex dtype can require gradients");
+    if (!meta_of(c, t))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    t->ag->requires_grad = true;
+    return TD_CODE_OK;
+}
+
+enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st)
+{
+    struct td_ag_meta *m = t->ag;
+    if (!m || !m->requires_grad)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "can't retain_grad on Tensor that has requires_grad=False");
+    if (!m->grad_fn || m->retains_grad)
+        return TD_CODE_OK;
+    struct td_ag_node *n = m->grad_fn;
+    if (!n->retained && !(n->retained = calloc(n->n_out, sizeof *n->retained)))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    /* weak both ways: the meta clears it when its tensor goes (td__ag_meta_unref) */
+    n->retained[m->output_nr] = m;
+    m->retains_grad = true;
+    return TD_CODE_OK;
+}
+
+bool td_grad_get(td_client_t *c, const struct td_t *t, struct td_t *out)
+{
+    if (!t->ag || !t->ag->grad.handle)
+        return false;
+    *out = td_retain(c, &t->ag->grad);
+    return true;
+}
+
+enum td_code td_grad_set(td_client_t *c, struct td_t *t, const struct td_t *g, struct td_status *st)
+{
+    if (g && (g->m.dtype != t->m.dtype || g->m.ndim != t->m.ndim ||
+              memcmp(g->m.sizes, t->m.sizes, sizeof(int64_t) * t->m.ndim)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "assigned grad has data of a different size or type");
+    if (!g && !t->ag)
+        return TD_CODE_OK;
+    if (!meta_of(c, t))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    if (t->ag->grad.handle)
+        td_release(c, &t->ag->grad);
+    if (g) {
+        t->ag->grad = td_retain(c, g);
+        td__ag_meta_unref(t->ag->grad.ag); /* a gradient's own history is not kept with it */
+        t->ag->grad.ag = NULL;
+    }
+    return TD_CODE_OK;
+}
+
+void td_detach_(struct td_t *t)
+{
+    td__ag_meta_unref(t->ag);
+    t->ag = NULL;
+}
+
+void td_ag_forget(struct td_t *t)
+{
+    bool was = forgetting;
+    forgetting = true;
+    td_detach_(t);
+    forgetting = was;
+}
+
+void td_ag_node_forget(struct td_ag_node *n)
+{
+    bool was = forgetting;
+    forgetting = true;
+    td__ag_node_unref(n);
+    forgetting = was;
+}
+
+struct td_ag_node *td_grad_fn(const struct td_t *t)
+{
+    struct td_ag_node *n = t->ag ? t->ag->grad_fn : NULL;
+    td__ag_node_ref(n);
+    return n;
+}
+
+const char *td_ag_node_name(const struct td_ag_node *n)
+{
+    if (n->op == TD_AG_LEAF)
+        return "AccumulateGrad";
+    if (n->op == TD_AG_CUSTOM)
+        return n->custom.name ? n->custom.name : "BackwardCFunction";
+    const char *s = td_ag_ops[n->op].name;
+    return s ? s : td_op_name(n->op);
+}
+
+int td_ag_node_n_next(const struct td_ag_node *n) { return n->n_in; }
+
+struct td_ag_node *td_ag_node_next(const struct td_ag_node *n, int i, uint32_t *output_nr)
+{
+    if (i < 0 || i >= n->n_in)
+        return NULL;
+    if (output_nr)
+        *output_nr = n->next[i].nr;
+    td__ag_node_ref(n->next[i].fn);
+    return n->next[i].fn;
+}
+
+const struct td_ag_meta *td_ag_node_leaf(const struct td_ag_node *n) { return n->op == TD_AG_LEAF ? n->leaf : NULL; }
+
+/* ---- hooks and custom functions ---- */
+
+int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, void (*free_ctx)(void *),
+                   struct td_status *st)
+{
+    if (!needs_grad(t)) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cannot register a hook on a tensor that doesn't require gradient");
+        return -1;
+    }
+    struct td_ag_hook *h = calloc(1, sizeof *h), **tail = &t->ag->hooks;
+    if (!h) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    int id = 1;
+    for (; *tail; tail = &(*tail)->next)
+        id = (*tail)->id + 1;
+    *h = (struct td_ag_hook){.fn = fn, .ctx = ctx, .free_ctx = free_ctx, .id = id};
+    *tail = h;
+    return id;
+}
+
+void td_ag_hook_remove(struct td_t *t, int id)
+{
+    for (struct td_ag_hook **p = t->ag ? &t->ag->hooks : NULL; p && *p; p = &(*p)->next)
+        if ((*p)->id == id) {
+            struct td_ag_hook *h = *p;
+            *p = h->next;
+            h->next = NULL;
+            hooks_free(h);
+            return;
+        }
+}
+
+enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, const struct td_t *const *in,
+                                int n_in, struct td_t *out, int n_out, struct td_status *st)
+{
+    if (n_in > TD_MAX_INPUTS || n_out > 255)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "too many inputs or outputs for a custom function");
+    struct td_ag_node *n = node_new(c, TD_AG_CUSTOM, n_in, n_out);
+    if (!n)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
+    n->custom = *fn;
+    for (int i = 0; i < n_in; i++) {
+        n->next[i] = td__ag_edge_of(in[i]);
+        n->in_meta[i] = in[i]->m;
+    }
+    for (int k = 0; k < n_out; k++) {
+        n->out_meta[k] = out[k].m;
+        if (differentiable_dtype(out[k].m.dtype))
+            attach(c, &out[k], n, k);
+    }
+    td__ag_node_unref(n);
+    return TD_CODE_OK;
+}

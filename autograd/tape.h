@@ -1,0 +1,110 @@
+/*
+ * tape.h — autograd's insides, shared by tape.c (recording nodes), engine.c (the
+ * backward pass) and formula.c (running derivatives.def's formulas).  Not installed:
+ * clients use tensord.h's td_backward, td_grad, td_requires_grad_ ...
+ *
+ * A tensor that requires grad carries a td_ag_meta (struct td_t.ag): a leaf keeps its
+ * accumulated .grad, a computed tensor points at the node that made it (grad_fn) and
+ * which of its outputs it is.  A node is one recorded op: its attribute words, an edge
+ * per tensor input to the node that produced that input's gradient path, the metas of
+ * its inputs and outputs, and the tensors its formulas read (saved handles, retained
+ * through td_retain so they outlive the caller's references).  Nodes are refcounted;
+ * edges only point to older nodes, so the graph is acyclic and nodes sorted by
+ * decreasing sequence number are in topological order.
+ */
+#ifndef TD_AG_TAPE_H
+#define TD_AG_TAPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../client_c/tensord.h"
+
+#define TD_AG_LEAF 0xFFFF  /* node op of a leaf's gradient accumulator */
+#define TD_AG_CUSTOM 0xFFFE /* node op of a client-defined function (td_ag_custom) */
+#define TD_AG_NO_SLOT 0xFF
+
+struct td_ag_node;
+
+struct td_ag_edge {
+    struct td_ag_node *fn; /* NULL: that input needs no gradient */
+    uint32_t nr;           /* which output of fn */
+};
+
+struct td_ag_meta {
+    int refs;
+    bool requires_grad;
+    bool retains_grad;
+    struct td_ag_node *grad_fn; /* NULL for a leaf */
+    uint32_t output_nr;
+    struct td_ag_node *accum;   /* a leaf's accumulator, made on first use (weak: it points back) */
+    struct td_t grad;           /* handle 0: none */
+    td_client_t *client;        /* where grad lives */
+    struct td_ag_hook *hooks;   /* called on the gradient before it is used or stored */
+};
+
+struct td_ag_hook {
+    struct td_ag_hook *next;
+    td_ag_hook_fn fn;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
+    int id;
+};
+
+struct td_ag_node {
+    int refs;
+    uint16_t op;            /* enum td_op, TD_AG_LEAF or TD_AG_CUSTOM */
+    uint8_t flags;          /* the record's TD_RF_* */
+    uint8_t n_in, n_out;    /* tensor inputs (edges) and outputs */
+    uint8_t scalar_slot;    /* the schema slot a scalar operand fills, or TD_AG_NO_SLOT */
+    bool freed;             /* saved tensors dropped by a backward without retain_graph */
+    uint64_t seq;
+    td_client_t *client;
+    int64_t *attrs;
+    uint32_t n_attr;
+    struct td_ag_edge *next;        /* [n_in] */
+    struct td_meta *in_meta;        /* [n_in] */
+    struct td_meta *out_meta;       /* [n_out] */
+    struct td_t *saved_in;          /* [n_in], handle 0: not saved */
+    struct td_t *saved_out;         /* [n_out], ag NULL (the output's meta points here) */
+    uint64_t *versions;             /* [n_in + n_out] known-storage versions when saved */
+    struct td_ag_meta **retained;   /* [n_out] metas with retain_grad (weak), or NULL */
+    struct td_ag_meta *leaf;        /* TD_AG_LEAF: the leaf (not owned: it owns us) */
+    struct td_ag_custom custom;     /* TD_AG_CUSTOM */
+    /* engine scratch, valid during one backward pass */
+    struct td_t *buf;               /* [n_out] gradients summed so far, handle 0: none */
+    uint64_t visit;
+};
+
+/* client.c: td_op without autograd; the reference count of t's handle */
+enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                          const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
+uint64_t td__handle_refs(td_client_t *c, const struct td_t *t);
+
+/* tape.c */
+struct td_ag_meta *td__ag_meta_new(td_client_t *c);
+void td__ag_meta_ref(struct td_ag_meta *m);
+void td__ag_meta_unref(struct td_ag_meta *m);
+void td__ag_node_ref(struct td_ag_node *n);
+void td__ag_node_unref(struct td_ag_node *n);
+/* The edge a gradient for t flows along: its grad_fn output, or its leaf accumulator
+ * (made on demand); fn NULL when t needs no gradient. */
+struct td_ag_edge td__ag_edge_of(const struct td_t *t);
+/* Whether the record needs a node: grad mode on and an input requires grad. */
+bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in);
+/* td_op for records td__ag_wants: checks, records, makes the node. */
+enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
+                       const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
+
+/* formula.c: the gradient of input slot `slot` of node n into *out (an owned reference),
+ * given the gradients of its outputs (grads[k].handle 0: zero). */
+enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, const struct td_t *grads,
+                            struct td_t *out, struct td_status *st);
+/* the schema slot of n's tensor input i (slots count the scalar operand) */
+int td__ag_slot_of_input(const struct td_ag_node *n, int i);
+
+/* engine.c: sums g (an owned reference) to the shape and dtype of m (undoing
+ * broadcasting), in place of g. */
+enum td_code td__ag_sum_to(td_client_t *c, struct td_t *g, const struct td_meta *m, struct td_status *st);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * autograd.c — the Python face of libtensord's autograd (autograd/ in C): Tensor's
+ * requires_grad, grad, grad_fn, is_leaf, retain_grad, register_hook; the grad_fn Node
+ * type; and the module functions backward, grad, set_grad_enabled, custom_apply that
+ * tensord.autograd builds on.  Hooks and custom backwards are Python callables called
+ * back from the C engine.
+ */
+#include "ext.h"
+
+/* ---- Node: a grad_fn ---- */
+
+typedef struct {
+    PyObject_HEAD
+    struct td_ag_node *n;
+    unsigned epoch; /* the client the node's tensors belong to (td_ext_epoch) */
+} NodeObject;
+
+static PyTypeObject Node_Type;
+
+static PyObject *node_wrap(struct td_ag_node *n) /* steals the reference */
+{
+    if (!n)
+        Py_RETURN_NONE;
+    NodeObject *o = PyObject_New(NodeObject, &Node_Type);
+    if (!o) {
+        td_ag_node_unref(n);
+        return NULL;
+    }
+    o->n = n;
+    o->epoch = td_ext_epoch;
+    return (PyObject *)o;
+}
+
+static void node_dealloc(NodeObject *o)
+{
+    if (o->epoch == td_ext_epoch && td_ext_client)
+        td_ag_node_unref(o->n);
+    else
+        td_ag_node_forget(o->n);
+    PyObject_Free(o);
+}
+
+static PyObject *node_name(NodeObject *o, PyObject *noargs) { return PyUnicode_FromString(td_ag_node_name(o->n)); }
+
+static PyObject *node_repr(NodeObject *o)
+{
+    return PyUnicode_FromFormat("<%s object at %p>", td_ag_node_name(o->n), (void *)o->n);
+}
+
+static PyObject *node_next_functions(NodeObject *o, void *c)
+{
+    int n = td_ag_node_n_next(o->n);
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) {
+        uint32_t nr = 0;
+        PyObject *fn = node_wrap(td_ag_node_next(o->n, i, &nr));
+        PyObject *pair = fn ? Py_BuildValue("(NI)", fn, (unsigned)nr) : NULL;
+        if (!pair) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, pair);
+    }
+    return t;
+}
+
+static Py_hash_t node_hash(NodeObject *o) { return _Py_HashPointer(o->n); }
+
+static PyObject *node_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(b, &Node_Type))
+        Py_RETURN_NOTIMPLEMENTED;
+    bool same = ((NodeObject *)a)->n == ((NodeObject *)b)->n;
+    return PyBool_FromLong(op == Py_EQ ? same : !same);
+}
+
+static PyMethodDef node_methods[] = {
+    {"name", (PyCFunction)node_name, METH_NOARGS, "the node's name, as torch's"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef node_getset[] = {
+    {"next_functions", (getter)node_next_functions, NULL, "(node, output index) per input", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject Node_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tensord._C.Node",
+    .tp_basicsize = sizeof(NodeObject),
+    .tp_dealloc = (destructor)node_dealloc,
+    .tp_repr = (reprfunc)node_repr,
+    .tp_hash = (hashfunc)node_hash,
+    .tp_richcompare = node_richcompare,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A node of the autograd graph (a tensor's grad_fn).",
+    .tp_methods = node_methods,
+    .tp_getset = node_getset,
+};
+
+/* ---- Tensor attributes ---- */
+
+static td_client_t *client_of(TensorObject *self)
+{
+    if (td_ext_check((PyObject *)self))
+        return NULL;
+    return td_ext_get_client();
+}
+
+PyObject *td_ext_get_requires_grad(TensorObject *self, void *c) { return PyBool_FromLong(td_requires_grad(&self->t)); }
+
+int td_ext_set_requires_grad(TensorObject *self, PyObject *v, void *c)
+{
+    if (!v) {
+        PyErr_SetString(PyExc_TypeError, "cannot delete requires_grad");
+        return -1;
+    }
+    int on = PyObject_IsTrue(v);
+    td_client_t *cl = on < 0 ? NULL : client_of(self);
+    if (!cl)
+        return -1;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_requires_grad_(cl, &self->t, on, &st)) {
+        td_ext_raise(&st);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *td_ext_get_is_leaf(TensorObject *self, void *c) { return PyBool_FromLong(td_is_leaf(&self->t)); }
+PyObject *td_ext_get_grad_fn(TensorObject *self, void *c) { return node_wrap(td_grad_fn(&self->t)); }
+
+PyObject *td_ext_get_grad(TensorObject *self, void *c)
+{
+    struct td_t g;
+    if (!self->t.ag || !td_ext_client || !td_grad_get(td_ext_client, &self->t, &g))
+        Py_RETURN_NONE;
+    return td_ext_wrap(&g);
+}
+
+int td_ext_set_grad(TensorObject *self, PyObject *v, void *c)
+{
+    if (v && v != Py_None && !td_ext_is_tensor(v)) {
+        PyErr_SetString(PyExc_TypeError, "assigned grad expected to be a Tensor or None");
+        return -1;
+    }
+    td_client_t *cl = client_of(self);
+    if (!cl)
+        return -1;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_grad_set(cl, &self->t, v && v != Py_None ? &((TensorObject *)v)->t : NULL, &st)) {
+        td_ext_raise(&st);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *td_ext_retain_grad(TensorObject *self, PyObject *noargs)
+{
+    td_client_t *cl = client_of(self);
+    struct td_status st = TD_STATUS_INIT;
+    if (!cl)
+        return NULL;
+    if (td_retain_grad(cl, &self->t, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
+PyObject *td_ext_detach_(TensorObject *self, PyObject *noargs)
+{
+    td_detach_(&self->t);
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+/* a hook: fn(grad) -> None or a replacement; called from the engine with the GIL held
+ * by the thread that called backward */
+static enum td_code call_hook(void *ctx, td_client_t *c, struct td_t *grad, struct td_status *st)
+{
+    PyObject *g = td_ext_wrap(&(struct td_t){0});
+    if (!g)
+        return td_status_set(st, TD_CODE_INTERNAL, "out of memory calling a hook");
+    ((TensorObject *)g)->t = td_retain(c, grad);
+    PyObject *r = PyObject_CallOneArg((PyObject *)ctx, g);
+    Py_DECREF(g);
+    if (!r)
+        return td_status_set(st, TD_CODE_ABORTED, "a hook raised"); /* the Python error stays set */
+    if (r != Py_None && td_ext_is_tensor(r)) {
+        td_release(c, grad);
+        *grad = td_retain(c, &((TensorObject *)r)->t);
+    }
+    Py_DECREF(r);
+    return TD_CODE_OK;
+}
+
+static void decref_ctx(void *ctx)
+{
+    PyGILState_STATE s = PyGILState_Ensure();
+    Py_DECREF((PyObject *)ctx);
+    PyGILState_Release(s);
+}
+
+PyObject *td_ext_register_hook(TensorObject *self, PyObject *fn)
+{
+    td_client_t *cl = client_of(self);
+    if (!cl)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    Py_INCREF(fn);
+    int id = td_ag_hook_add(cl, &self->t, call_hook, fn, decref_ctx, &st);
+    if (id < 0) {
+        Py_DECREF(fn);
+        return td_ext_raise(&st);
+    }
+    return PyLong_FromLong(id);
+}
+
+PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id)
+{
+    long i = PyLong_AsLong(id);
+    if (i == -1 && PyErr_Occurred())
+        return NULL;
+    td_ag_hook_remove(&self->t, (int)i);
+    Py_RETURN_NONE;
+}
+
+/* ---- module functions ---- */
+
+/* a sequence of tensors (None allowed where none_ok) into t[0..n); -1 on error */
+static Py_ssize_t tensors_of(PyObject *seq, const struct td_t **t, Py_ssize_t cap, bool none_ok, const char *what)
+{
+    PyObject *f = PySequence_Fast(seq, what);
+    if (!f)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(f);
+    if (n > cap) {
+        Py_DECREF(f);
+        PyErr_Format(PyExc_ValueError, "%s: at most %zd tensors", what, cap);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(f, i);
+        if (o == Py_None && none_ok) {
+            t[i] = NULL;
+        } else if (td_ext_is_tensor(o) && !td_ext_check(o)) {
+            t[i] = &((TensorObject *)o)->t;
+        } else {
+            Py_DECREF(f);
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s: expected a sequence of Tensors, got %s", what,
+                             Py_TYPE(o)->tp_name);
+            return -1;
+        }
+    }
+    Py_DECREF(f); /* the items stay alive: the caller holds the sequence */
+    return n;
+}
+
+#define MAX_ROOTS 1024
+
+static PyObject *raise_pass(struct td_status *st)
+{
+    if (st->code == TD_CODE_ABORTED && PyErr_Occurred())
+        return NULL; /* a hook or custom backward raised: its exception goes up */
+    return td_ext_raise(st);
+}
+
+/* backward(tensors, grad_tensors, inputs, retain_graph, create_graph) */
+static PyObject *m_backward(PyObject *self, PyObject *args)
+{
+    PyObject *ts, *gs, *ins;
+    int retain, create;
+    if (!PyArg_ParseTuple(args, "OOOpp", &ts, &gs, &ins, &retain, &create))
+        return NULL;
+    static const struct td_t *t[MAX_ROOTS], *g[MAX_ROOTS], *in[MAX_ROOTS];
+    Py_ssize_t n = tensors_of(ts, t, MAX_ROOTS, false, "backward"), ng, ni;
+    if (n < 0 || (ng = tensors_of(gs, g, MAX_ROOTS, true, "backward")) < 0 ||
+        (ni = tensors_of(ins, in, MAX_ROOTS, false, "backward")) < 0)
+        return NULL;
+    if (ng != n)
+        return PyErr_Format(PyExc_RuntimeError, "grad_tensors has %zd elements, tensors %zd", ng, n);
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    unsigned flags = (retain ? TD_AG_RETAIN_GRAPH : 0) | (create ? TD_AG_CREATE_GRAPH : 0);
+    if (td_backward(c, (int)n, t, g, (int)ni, in, flags, &st))
+        return raise_pass(&st);
+    Py_RETURN_NONE;
+}
+
+/* grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused) -> tuple */
+static PyObject *m_grad(PyObject *self, PyObject *args)
+{
+    PyObject *os, *is, *gs;
+    int retain, create, unused;
+    if (!PyArg_ParseTuple(args, "OOOppp", &os, &is, &gs, &retain, &create, &unused))
+        return NULL;
+    static const struct td_t *o[MAX_ROOTS], *g[MAX_ROOTS], *in[MAX_ROOTS];
+    static struct td_t res[MAX_ROOTS];
+    Py_ssize_t n = tensors_of(os, o, MAX_ROOTS, false, "grad"), ng, ni;
+    if (n < 0 || (ng = tensors_of(gs, g, MAX_ROOTS, true, "grad")) < 0 ||
+        (ni = tensors_of(is, in, MAX_ROOTS, false, "grad")) < 0)
+        return NULL;
+    if (ng != n)
+        return PyErr_Format(PyExc_RuntimeError, "grad_outputs has %zd elements, outputs %zd", ng, n);
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    unsigned flags = (retain ? TD_AG_RETAIN_GRAPH : 0) | (create ? TD_AG_CREATE_GRAPH : 0) |
+                     (unused ? TD_AG_ALLOW_UNUSED : 0);
+    if (td_grad(c, (int)n, o, g, (int)ni, in, res, flags, &st))
+        return raise_pass(&st);
+    PyObject *out = PyTuple_New(ni);
+    for (Py_ssize_t i = 0; i < ni; i++) {
+        PyObject *x = !out ? NULL : res[i].handle ? td_ext_wrap(&res[i]) : Py_NewRef(Py_None);
+        if (!x) {
+            for (Py_ssize_t j = i + 1; j < ni; j++)
+                td_release(c, &res[j]);
+            Py_XDECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, x);
+    }
+    return out;
+}
+
+static PyObject *m_set_grad_enabled(PyObject *self, PyObject *on)
+{
+    int v = PyObject_IsTrue(on);
+    if (v < 0)
+        return NULL;
+    bool was = td_grad_enabled();
+    td_grad_set_enabled(v);
+    return PyBool_FromLong(was);
+}
+
+static PyObject *m_is_grad_enabled(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_grad_enabled()); }
+
+/* a custom function's backward: ctx is fn(*grads) -> a tuple of gradients (or None) per input */
+struct custom_ctx {
+    PyObject *fn;
+    char name[128];
+};
+
+static enum td_code call_custom(void *ctx, td_client_t *c, const struct td_t *grad_out, int n_out,
+                                struct td_t *grad_in, int n_in, struct td_status *st)
+{
+    struct custom_ctx *cc = ctx;
+    PyObject *args = PyTuple_New(n_out);
+    for (int k = 0; args && k < n_out; k++) {
+        PyObject *g = grad_out[k].handle ? td_ext_wrap(&(struct td_t){0}) : Py_NewRef(Py_None);
+        if (!g) {
+            Py_CLEAR(args);
+            break;
+        }
+        if (grad_out[k].handle)
+            ((TensorObject *)g)->t = td_retain(c, &grad_out[k]);
+        PyTuple_SET_ITEM(args, k, g);
+    }
+    PyObject *r = args ? PyObject_Call(cc->fn, args, NULL) : NULL;
+    Py_XDECREF(args);
+    if (!r)
+        return td_status_set(st, TD_CODE_ABORTED, "a custom backward raised");
+    PyObject *f = PySequence_Fast(r, "backward must return a tuple");
+    Py_DECREF(r);
+    if (!f)
+        return td_status_set(st, TD_CODE_ABORTED, "bad backward result");
+    enum td_code code = TD_CODE_OK;
+    if (PySequence_Fast_GET_SIZE(f) < n_in) {
+        PyErr_Format(PyExc_RuntimeError, "function %s returned an incorrect number of gradients (expected %d, "
+                     "got %zd)", cc->name, n_in, PySequence_Fast_GET_SIZE(f));
+        code = td_status_set(st, TD_CODE_ABORTED, "bad backward result");
+    }
+    for (int i = 0; !code && i < n_in; i++) {
+        PyObject *g = PySequence_Fast_GET_ITEM(f, i);
+        if (td_ext_is_tensor(g))
+            grad_in[i] = td_retain(c, &((TensorObject *)g)->t);
+    }
+    Py_DECREF(f);
+    return code;
+}
+
+static void free_custom(void *ctx)
+{
+    struct custom_ctx *cc = ctx;
+    PyGILState_STATE s = PyGILState_Ensure();
+    Py_DECREF(cc->fn);
+    PyGILState_Release(s);
+    PyMem_RawFree(cc);
+}
+
+/* custom_apply(backward_fn, name, inputs, outputs): outputs become the node's */
+static PyObject *m_custom_apply(PyObject *self, PyObject *args)
+{
+    PyObject *fn, *ins, *outs;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "OsOO", &fn, &name, &ins, &outs))
+        return NULL;
+    static const struct td_t *in[MAX_ROOTS], *out_p[MAX_ROOTS];
+    Py_ssize_t ni = tensors_of(ins, in, MAX_ROOTS, false, "Function"), no;
+    if (ni < 0 || (no = tensors_of(outs, out_p, 255, false, "Function")) < 0)
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    struct custom_ctx *cc = c ? PyMem_RawMalloc(sizeof *cc) : NULL;
+    if (!cc)
+        return c ? PyErr_NoMemory() : NULL;
+    Py_INCREF(fn);
+    cc->fn = fn;
+    snprintf(cc->name, sizeof cc->name, "%s", name);
+    struct td_t o[255];
+    for (Py_ssize_t k = 0; k < no; k++)
+        o[k] = *out_p[k];
+    struct td_ag_custom spec = {call_custom, cc, free_custom, cc->name};
+    struct td_status st = TD_STATUS_INIT;
+    if (td_ag_custom_apply(c, &spec, in, (int)ni, o, (int)no, &st)) {
+        free_custom(cc);
+        return td_ext_raise(&st);
+    }
+    for (Py_ssize_t k = 0; k < no; k++) /* the outputs' new autograd state */
+        ((struct td_t *)out_p[k])->ag = o[k].ag;
+    Py_RETURN_NONE;
+}
+
+PyMethodDef td_ext_autograd_methods[] = {
+    {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
+    {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
+    {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},
+    {"is_grad_enabled", m_is_grad_enabled, METH_NOARGS, "this thread's grad mode"},
+    {"custom_apply", m_custom_apply, METH_VARARGS, "custom_apply(backward, name, inputs, outputs)"},
+    {NULL, NULL, 0, NULL},
+};
+
+int td_ext_autograd_init(PyObject *m)
+{
+    if (PyType_Ready(&Node_Type) < 0)
+        return -1;
+    Py_INCREF(&Node_Type);
+    if (PyModule_AddObject(m, "Node", (PyObject *)&Node_Type) < 0)
+        return -1;
+    return PyModule_AddFunctions(m, td_ext_autograd_methods);
+}
