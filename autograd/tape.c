@@ -257,10 +257,11 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
                                  struct td_status *st)
 {
     const char *name = td_op_name(op);
+    bool inplace = (flags & TD_RF_INPLACE) || td_op_table[op].n_out == 0;
     if (flags & TD_RF_OUT)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s(): functions with out=... arguments don't "
                              "support automatic differentiation, but one of the arguments requires grad.", name);
-    if (!(flags & TD_RF_INPLACE))
+    if (!inplace)
         return TD_CODE_OK;
     const struct td_ag_meta *m = in[0]->ag;
     if (m && m->requires_grad && !m->grad_fn)
@@ -324,7 +325,8 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
 {
     if (check_record(op, flags, in, n_in, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
-    bool inplace = flags & TD_RF_INPLACE, diff = td_op_table[op].flags & TD_F_DIFF;
+    /* in place: TD_RF_INPLACE, or an op that writes its input 0 (copy_, fill_) */
+    bool inplace = (flags & TD_RF_INPLACE) || td_op_table[op].n_out == 0, diff = td_op_table[op].flags & TD_F_DIFF;
     struct td_t clone;
     if (inplace && diff && clone_first(c, op, in[0], &clone, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
@@ -455,7 +457,7 @@ struct td_ag_node *td_grad_fn(const struct td_t *t)
 const char *td_ag_node_name(const struct td_ag_node *n)
 {
     if (n->op == TD_AG_LEAF)
-        return "AccumulateGrad";
+        return "torch::autograd::AccumulateGrad"; /* torch 1.13's name */
     if (n->op == TD_AG_CUSTOM)
         return n->custom.name ? n->custom.name : "BackwardCFunction";
     const char *s = td_ag_ops[n->op].name;

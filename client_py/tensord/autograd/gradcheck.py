@@ -4,7 +4,6 @@ backward per output element) against central finite differences, in the inputs' 
 import numpy as _np
 
 from .. import _C
-from .._grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -31,9 +30,9 @@ def _numerical(fn, inputs, i, eps):
             pert = base.copy().reshape(-1)
             pert[j] += sign * eps
             args = list(inputs)
-            args[i] = tensor(pert.reshape(base.shape), dtype=x.dtype)
-            with no_grad():
-                vals.append([o.numpy().astype(_np.float64).reshape(-1) for o in _flat_outputs(fn, args)])
+            # requires_grad kept: gradgradcheck's function differentiates inside
+            args[i] = tensor(pert.reshape(base.shape), dtype=x.dtype, requires_grad=x.requires_grad)
+            vals.append([o.detach().numpy().astype(_np.float64).reshape(-1) for o in _flat_outputs(fn, args)])
         cols.append([(a - b) / (2 * eps) for a, b in zip(*vals)])
     return [_np.stack([c[k] for c in cols], axis=1) if cols else _np.zeros((0, 0)) for k in range(len(cols[0]))] \
         if cols else []

@@ -1,0 +1,326 @@
+"""Autograd (autograd/ in C, tensord.autograd): every row of proto/derivatives.def checked
+against finite differences (gradcheck, float64) and against PyTorch 1.13's gradients
+for the same inputs; then the API's behaviour and errors, compared with PyTorch's."""
+import os
+import re
+
+import numpy as np
+import pytest
+import torch as T
+
+import tensord as td
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def derivative_rows():
+    rows = []
+    with open(os.path.join(ROOT, "proto", "derivatives.def")) as f:
+        for line in f:
+            m = re.match(r"^([A-Z_0-9]+)\s", line)
+            if m:
+                rows.append(m.group(1))
+    return rows
+
+
+# domain: "any" normal values, "pos" in [0.5, 2], "unit" in (-0.9, 0.9), "gt1" in [1.2, 3],
+# "away" |x| in [0.3, 2] (no kinks or poles at 0)
+def _case(fn, *shapes, domain="any", check=True):
+    return fn, shapes, domain, check
+
+
+CASES = {
+    "ADD": _case(lambda m, a, b: m.add(a, b, alpha=2), (2, 3), (3,)),
+    "SUB": _case(lambda m, a, b: m.sub(a, b, alpha=0.5), (2, 1), (2, 3)),
+    "MUL": _case(lambda m, a, b: a * b + 3 * a, (2, 3), (2, 3)),
+    "DIV": _case(lambda m, a, b: a / b + 1 / b, (2, 3), (3,), domain="away"),
+    "POW": _case(lambda m, a, b: a ** b + a ** 2 + 2 ** b, (2, 3), (2, 3), domain="pos"),
+    "MAXIMUM": _case(lambda m, a, b: m.maximum(a, b), (2, 3), (2, 3)),
+    "MINIMUM": _case(lambda m, a, b: m.minimum(a, b), (2, 3), (2, 3)),
+    "ATAN2": _case(lambda m, a, b: m.atan2(a, b), (2, 3), (2, 3), domain="away"),
+    "HYPOT": _case(lambda m, a, b: m.hypot(a, b), (2, 3), (2, 3), domain="away"),
+    "LOGADDEXP": _case(lambda m, a, b: m.logaddexp(a, b), (2, 3), (2, 3)),
+    "XLOGY": _case(lambda m, a, b: m.xlogy(a, b), (2, 3), (2, 3), domain="pos"),
+    "ADDCMUL": _case(lambda m, a, b, c: m.addcmul(a, b, c, value=0.5), (2, 3), (2, 3), (2, 3)),
+    "ADDCDIV": _case(lambda m, a, b, c: m.addcdiv(a, b, c, value=0.5), (2, 3), (2, 3), (2, 3), domain="away"),
+    "WHERE": _case(lambda m, a, b: m.where(a > b, a, b * 2), (2, 3), (2, 3)),
+    "NEG": _case(lambda m, a: -a, (2, 3)),
+    "ABS": _case(lambda m, a: a.abs(), (2, 3), domain="away"),
+    "EXP": _case(lambda m, a: a.exp(), (2, 3)),
+    "EXP2": _case(lambda m, a: m.exp2(a), (2, 3)),
+    "EXPM1": _case(lambda m, a: m.expm1(a), (2, 3)),
+    "LOG": _case(lambda m, a: a.log(), (2, 3), domain="pos"),
+    "LOG2": _case(lambda m, a: m.log2(a), (2, 3), domain="pos"),
+    "LOG10": _case(lambda m, a: m.log10(a), (2, 3), domain="pos"),
+    "LOG1P": _case(lambda m, a: m.log1p(a), (2, 3), domain="pos"),
+    "SQRT": _case(lambda m, a: a.sqrt(), (2, 3), domain="pos"),
+    "RSQRT": _case(lambda m, a: a.rsqrt(), (2, 3), domain="pos"),
+    "RECIPROCAL": _case(lambda m, a: a.reciprocal(), (2, 3), domain="away"),
+    "SIN": _case(lambda m, a: a.sin(), (2, 3)),
+    "COS": _case(lambda m, a: a.cos(), (2, 3)),
+    "TAN": _case(lambda m, a: a.tan(), (2, 3), domain="unit"),
+    "ASIN": _case(lambda m, a: a.asin(), (2, 3), domain="unit"),
+    "ACOS": _case(lambda m, a: a.acos(), (2, 3), domain="unit"),
+    "ATAN": _case(lambda m, a: a.atan(), (2, 3)),
+    "SINH": _case(lambda m, a: a.sinh(), (2, 3)),
+    "COSH": _case(lambda m, a: a.cosh(), (2, 3)),
+    "TANH": _case(lambda m, a: a.tanh(), (2, 3)),
+    "ASINH": _case(lambda m, a: a.asinh(), (2, 3)),
+    "ACOSH": _case(lambda m, a: a.acosh(), (2, 3), domain="gt1"),
+    "ATANH": _case(lambda m, a: a.atanh(), (2, 3), domain="unit"),
+    "SIGMOID": _case(lambda m, a: a.sigmoid(), (2, 3)),
+    "RELU": _case(lambda m, a: a.relu(), (2, 3), domain="away"),
+    "ERF": _case(lambda m, a: m.erf(a), (2, 3)),
+    "ERFC": _case(lambda m, a: m.erfc(a), (2, 3)),
+    "FLOOR": _case(lambda m, a: a.floor() + a, (2, 3), domain="away"),
+    "CEIL": _case(lambda m, a: a.ceil() + a, (2, 3), domain="away"),
+    "ROUND": _case(lambda m, a: a.round() + a, (2, 3), domain="away"),
+    "TRUNC": _case(lambda m, a: a.trunc() + a, (2, 3), domain="away"),
+    "SIGN": _case(lambda m, a: a.sign() + a, (2, 3), domain="away"),
+    "FRAC": _case(lambda m, a: m.frac(a), (2, 3), domain="away"),
+    "CLAMP": _case(lambda m, a: a.clamp(-0.25, 0.25) + a.clamp(min=0.1), (2, 3), domain="away"),
+    "CAST": _case(lambda m, a: a.float().double() * a, (2, 3), check=False),
+    "CLONE": _case(lambda m, a: a.clone() * a, (2, 3)),
+    "COPY_": _case(lambda m, a, b: (a * 1).copy_(b * 2) * a, (2, 3), (2, 3)),
+    "SUM": _case(lambda m, a: a.sum(dim=1) + a.sum(), (2, 3)),
+    "MEAN": _case(lambda m, a: a.mean(dim=0, keepdim=True) * a.mean(), (2, 3)),
+    "SOFTMAX": _case(lambda m, a: m.softmax(a, dim=1) * a, (2, 3)),
+    "LOG_SOFTMAX": _case(lambda m, a: m.log_softmax(a, dim=0) * a, (2, 3)),
+    "MATMUL": _case(lambda m, a, b: a @ b, (2, 3, 4), (4, 2)),
+    "MM": _case(lambda m, a, b: m.mm(a, b), (2, 3), (3, 4)),
+    "BMM": _case(lambda m, a, b: m.bmm(a, b), (2, 2, 3), (2, 3, 2)),
+    "VIEW": _case(lambda m, a: a.view(6) * a.view(6), (2, 3)),
+    "SQUEEZE": _case(lambda m, a: a.squeeze(1), (2, 1, 3)),
+    "UNSQUEEZE": _case(lambda m, a: a.unsqueeze(0) * 2, (2, 3)),
+    "EXPAND": _case(lambda m, a: a.expand(4, 3) * 2, (1, 3)),
+    "TRANSPOSE": _case(lambda m, a: a.transpose(0, 1) @ a, (2, 3)),
+    "PERMUTE": _case(lambda m, a: a.permute(2, 0, 1) * 2, (2, 3, 4)),
+    "SLICE": _case(lambda m, a: a[:, 1:3] * 2, (2, 4)),
+    "SELECT": _case(lambda m, a: a[1] * 2, (3, 2)),
+    "AS_STRIDED": _case(lambda m, a: m.as_strided(a, (2, 2), (1, 2)) * 2, (2, 3)),
+}
+
+# matmul's 1-d rules, each a gradient path of its own
+MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)), ((1, 2, 3), (2, 3, 2))]
+
+
+def _data(shape, domain, rng):
+    x = rng.standard_normal(shape)
+    if domain == "pos":
+        x = rng.uniform(0.5, 2.0, shape)
+    elif domain == "unit":
+        x = rng.uniform(-0.9, 0.9, shape)
+    elif domain == "gt1":
+        x = rng.uniform(1.2, 3.0, shape)
+    elif domain == "away":
+        x = rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return x
+
+
+def _grads(mod, fn, arrays):
+    xs = [mod.tensor(a, dtype=mod.float64, requires_grad=True) for a in arrays]
+    out = fn(mod, *xs)
+    weights = np.linspace(-1.0, 1.0, int(np.prod(out.shape)) or 1).reshape(tuple(out.shape))
+    out.backward(mod.tensor(weights, dtype=out.dtype))
+    return [None if x.grad is None else x.grad.numpy() for x in xs]
+
+
+def test_every_derivative_row_has_a_case():
+    assert sorted(derivative_rows()) == sorted(CASES), "add a case for each row of proto/derivatives.def"
+
+
+@pytest.mark.parametrize("op", sorted(CASES))
+def test_gradient_matches_pytorch(op):
+    fn, shapes, domain, _ = CASES[op]
+    rng = np.random.default_rng(abs(hash(op)) % 2**32)
+    arrays = [_data(s, domain, rng) for s in shapes]
+    ours, theirs = _grads(td, fn, arrays), _grads(T, fn, arrays)
+    for g, r in zip(ours, theirs):
+        assert (g is None) == (r is None)
+        if r is not None:
+            np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("op", sorted(op for op in CASES if CASES[op][3]))
+def test_gradcheck(op):
+    fn, shapes, domain, _ = CASES[op]
+    rng = np.random.default_rng(7)
+    xs = [td.tensor(_data(s, domain, rng), dtype=td.float64, requires_grad=True) for s in shapes]
+    assert td.autograd.gradcheck(lambda *a: fn(td, *a), xs)
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)
+def test_matmul_ranks_match_pytorch(sa, sb):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(sa), rng.standard_normal(sb)]
+    for g, r in zip(_grads(td, lambda m, a, b: a @ b, arrays), _grads(T, lambda m, a, b: a @ b, arrays)):
+        np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM"])
+def test_gradgradcheck(op):
+    fn, shapes, domain, _ = CASES[op]
+    rng = np.random.default_rng(11)
+    xs = [td.tensor(_data(s, domain, rng), dtype=td.float64, requires_grad=True) for s in shapes]
+    assert td.autograd.gradgradcheck(lambda *a: fn(td, *a), xs)
+
+
+# ---------------------------------------------------------------- the API
+
+def test_leaf_flags_and_grad_fn_names():
+    for mod in (td, T):
+        x = mod.ones(3, requires_grad=True)
+        y = (x * 2).sum()
+        assert x.is_leaf and x.grad_fn is None and x.requires_grad
+        assert not y.is_leaf and y.grad_fn.name() == "SumBackward0"
+        (fn, nr), = y.grad_fn.next_functions
+        assert fn.name() == "MulBackward0" and nr == 0
+        assert fn.next_functions[0][0].name() == "torch::autograd::AccumulateGrad"
+        assert repr(y).endswith("grad_fn=<SumBackward0>)")
+        assert repr(x).endswith("requires_grad=True)")
+
+
+def test_gradients_accumulate_and_reset():
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, 7.0])
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_no_grad_and_detach():
+    x = td.ones(2, requires_grad=True)
+    with td.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert not x.detach().requires_grad and not td.is_grad_enabled() is False
+    with td.set_grad_enabled(False):
+        assert not (x + 1).requires_grad
+    assert (x + 1).requires_grad
+
+
+def test_errors_match_pytorch():
+    for mod in (td, T):
+        x = mod.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+            (x * 2).backward()
+        y = (x.exp()).sum()
+        y.backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            y.backward()
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            x.add_(1)
+        with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+            mod.ones(2, dtype=mod.int64).requires_grad_()
+        with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+            mod.ones(2).sum().backward()
+        z = x.exp()
+        w = z.sum()
+        z.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            w.backward()
+
+
+def test_retain_graph_and_retain_grad():
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    y = (h * 3).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [12.0, 24.0])
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 6.0])
+
+
+def test_inplace_on_non_leaf_rebases_history():
+    for mod in (td, T):
+        x = mod.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        y.mul_(x)
+        y.add_(1)
+        y.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0, 12.0])
+
+
+def test_hooks():
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    h = x.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(seen[0], [2.0, 2.0])
+    np.testing.assert_allclose(x.grad.numpy(), [20.0, 20.0])
+    h.remove()
+    x.grad = None
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_autograd_grad_and_higher_order():
+    x = td.tensor([0.5, 1.5], dtype=td.float64, requires_grad=True)
+    (g,) = td.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 3 * np.array([0.5, 1.5]) ** 2)
+    (g2,) = td.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(g2.numpy(), 6 * np.array([0.5, 1.5]))
+    assert x.grad is None
+    y = td.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        td.autograd.grad((x * 2).sum(), [x, y])
+    _, none = td.autograd.grad((x * 2).sum(), [x, y], allow_unused=True)
+    assert none is None
+
+
+def test_backward_inputs_limits_accumulation():
+    a = td.ones(2, requires_grad=True)
+    b = td.ones(2, requires_grad=True)
+    (a * b).sum().backward(inputs=[a])
+    assert a.grad is not None and b.grad is None
+
+
+def test_custom_function():
+    class Cube(td.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x ** 3 * k
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2 * ctx.k, None
+
+    x = td.tensor([1.0, 2.0], dtype=td.float64, requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward"
+    (y.sin()).sum().backward()
+    ref = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True)
+    (T.sin(ref ** 3 * 2)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref.grad.numpy())
+
+
+def test_jacobian_and_hessian():
+    from torch.autograd.functional import hessian as th, jacobian as tj
+    f = lambda x: (x ** 2).sum() * x  # noqa: E731
+    a = np.array([0.5, -1.0, 2.0])
+    j = td.autograd.functional.jacobian(f, td.tensor(a, dtype=td.float64))
+    np.testing.assert_allclose(j.numpy(), tj(f, T.tensor(a, dtype=T.float64)).numpy())
+    h = td.autograd.functional.hessian(lambda x: (x ** 3).sum(), td.tensor(a, dtype=td.float64))
+    np.testing.assert_allclose(h.numpy(), th(lambda x: (x ** 3).sum(), T.tensor(a, dtype=T.float64)).numpy())
+
+
+def test_out_argument_with_grad_raises():
+    x = td.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        td.add(x, x, out=td.empty(2))
+
+
+def test_long_chain_frees_without_recursion():
+    x = td.ones(4, requires_grad=True)
+    y = x
+    for _ in range(3000):
+        y = y * 1.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.ones(4))
+    del y
