@@ -287,7 +287,8 @@ static struct td_ag_node *node_for(td_client_t *c, enum td_op op, unsigned flags
         td__ag_node_unref(n);
         return NULL;
     }
-    memcpy(n->attrs, attrs, sizeof(int64_t) * n_attr);
+    if (n_attr)
+        memcpy(n->attrs, attrs, sizeof(int64_t) * n_attr);
     for (int i = 0; i < n_in; i++) {
         n->next[i] = td__ag_edge_of(in[i]);
         n->in_meta[i] = in[i]->m;

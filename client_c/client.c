@@ -565,7 +565,8 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     }
     for (int i = 0; i < n_in; i++)
         *w++ = in[i]->handle;
-    memcpy(w, attrs, sizeof(int64_t) * n_attr);
+    if (n_attr)
+        memcpy(w, attrs, sizeof(int64_t) * n_attr);
     return TD_CODE_OK;
 }
 

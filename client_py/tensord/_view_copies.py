@@ -46,7 +46,7 @@ _export("adjoint", adjoint)
 def detach_(input):
     """input, cut from the autograd graph in place."""
     _check(input, "detach_")
-    return input.detach_()
+    return _C.TensorBase.detach_(input)
 
 
 _export("detach_", detach_)

@@ -1,0 +1,276 @@
+/*
+ * check_autograd.c — autograd from C (autograd/ through tensord.h) against a real daemon:
+ * gradients of small programs against their closed forms, higher order through
+ * TD_AG_CREATE_GRAPH, the errors, custom functions and hooks, retained handles.  The
+ * suite runs under ASan/LSan: a node, meta or handle left behind fails it.
+ */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "check_daemon.h"
+#include "tensord.h"
+
+static td_client_t *c;
+
+static void setup(void)
+{
+    daemon_start();
+    struct td_status st = TD_STATUS_INIT;
+    c = td_client_connect(target, 20000, &st);
+    ck_assert_msg(c != NULL, "connect: %s", st.msg);
+}
+
+static void teardown(void)
+{
+    td_client_free(c);
+    c = NULL;
+    daemon_stop();
+}
+
+#define OK(call)                                                                   \
+    do {                                                                           \
+        struct td_status st_ = TD_STATUS_INIT;                                     \
+        struct td_status *st = &st_;                                               \
+        enum td_code code_ = (call);                                               \
+        ck_assert_msg(code_ == TD_CODE_OK, "%s: %s", #call, st_.msg);              \
+    } while (0)
+
+static struct td_t vec(const double *v, int n, bool grad)
+{
+    struct td_t t;
+    int64_t sizes[1] = {n};
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 1, sizes, v, &t, st));
+    if (grad)
+        OK(td_requires_grad_(c, &t, true, st));
+    return t;
+}
+
+static void expect(const struct td_t *t, const double *want, int n)
+{
+    double got[16];
+    ck_assert_int_le(n, 16);
+    OK(td_download(c, t, got, sizeof(double) * n, st));
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(fabs(got[i] - want[i]) < 1e-9, "element %d: %g, want %g", i, got[i], want[i]);
+}
+
+static struct td_t bin(enum td_op op, const struct td_t *a, const struct td_t *b)
+{
+    struct td_t o;
+    OK(td_binary(c, op, a, b, &o, st));
+    return o;
+}
+
+static struct td_t total(const struct td_t *a)
+{
+    struct td_t o;
+    OK(td_reduce(c, TD_OP_SUM, a, NULL, 0, 0, &o, st));
+    return o;
+}
+
+START_TEST(test_sum_of_squares)
+{
+    double xv[3] = {1, -2, 3};
+    struct td_t x = vec(xv, 3, true), sq = bin(TD_OP_MUL, &x, &x), y = total(&sq);
+    ck_assert(td_requires_grad(&y) && !td_is_leaf(&y) && td_is_leaf(&x));
+    struct td_ag_node *fn = td_grad_fn(&y);
+    ck_assert_str_eq(td_ag_node_name(fn), "SumBackward0");
+    td_ag_node_unref(fn);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g));
+    double want[3] = {2, -4, 6};
+    expect(&g, want, 3);
+    /* a second pass accumulates; MUL saved x, so the graph must have been retained */
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_ne(td_backward(c, 1, roots, NULL, 0, NULL, 0, &st), TD_CODE_OK);
+    ck_assert_msg(strstr(st.msg, "backward through the graph a second time"), "%s", st.msg);
+    td_release(c, &g);
+    td_release(c, &y);
+    td_release(c, &sq);
+    td_release(c, &x);
+}
+END_TEST
+
+START_TEST(test_broadcast_matmul_closed_form)
+{
+    /* y = sum((A @ x + b)^2): dy/dx = 2 A^T (A x + b), dy/db = 2 (A x + b) */
+    double av[6] = {1, 2, 3, -1, 0.5, 2}, xv[3] = {0.5, -1, 2}, bv[1] = {0.25};
+    int64_t as[2] = {2, 3}, bs[1] = {1};
+    struct td_t A, b, x = vec(xv, 3, true), ax, r, sq, y;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, as, av, &A, st));
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 1, bs, bv, &b, st));
+    OK(td_requires_grad_(c, &b, true, st));
+    OK(td_matmul(c, &A, &x, &ax, st));
+    r = bin(TD_OP_ADD, &ax, &b); /* b broadcasts: its gradient sums */
+    sq = bin(TD_OP_MUL, &r, &r);
+    y = total(&sq);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, TD_AG_RETAIN_GRAPH, st));
+    double res[2] = {0.25, 0.25}, gx[3] = {0}, gb = 0;
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 3; k++)
+            res[i] += av[i * 3 + k] * xv[k];
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 2; i++)
+            gx[k] += 2 * av[i * 3 + k] * res[i];
+    gb = 2 * (res[0] + res[1]);
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g));
+    expect(&g, gx, 3);
+    td_release(c, &g);
+    ck_assert(td_grad_get(c, &b, &g));
+    expect(&g, &gb, 1);
+    td_release(c, &g);
+    struct td_t *all[] = {&A, &b, &x, &ax, &r, &sq, &y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+START_TEST(test_second_derivative)
+{
+    double xv[2] = {0.5, 2};
+    struct td_t x = vec(xv, 2, true), x2 = bin(TD_OP_MUL, &x, &x), x3 = bin(TD_OP_MUL, &x2, &x), y = total(&x3);
+    const struct td_t *out[1] = {&y}, *in[1] = {&x};
+    struct td_t g1[1], g2[1];
+    OK(td_grad(c, 1, out, NULL, 1, in, g1, TD_AG_CREATE_GRAPH | TD_AG_RETAIN_GRAPH, st));
+    double d1[2] = {3 * 0.25, 3 * 4};
+    expect(&g1[0], d1, 2);
+    struct td_t s = total(&g1[0]);
+    const struct td_t *out2[1] = {&s};
+    OK(td_grad(c, 1, out2, NULL, 1, in, g2, 0, st));
+    double d2[2] = {6 * 0.5, 6 * 2};
+    expect(&g2[0], d2, 2);
+    struct td_t none;
+    ck_assert(!td_grad_get(c, &x, &none)); /* td_grad leaves .grad alone */
+    struct td_t *all[] = {&x, &x2, &x3, &y, &g1[0], &g2[0], &s};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    double xv[2] = {1, 2};
+    struct td_t x = vec(xv, 2, true), y = bin(TD_OP_MUL, &x, &x);
+    struct td_status st = TD_STATUS_INIT;
+    const struct td_t *roots[1] = {&y};
+    ck_assert_int_ne(td_backward(c, 1, roots, NULL, 0, NULL, 0, &st), TD_CODE_OK);
+    ck_assert_msg(strstr(st.msg, "only for scalar outputs"), "%s", st.msg);
+    st = (struct td_status)TD_STATUS_INIT;
+    const struct td_t *in[2] = {&x, &x};
+    struct td_argval v[4];
+    int n = td_op_default_values(TD_OP_ADD, v, 4);
+    ck_assert_int_ne(td_op_values(c, TD_OP_ADD, TD_RF_INPLACE, in, 2, v, n, NULL, &st), TD_CODE_OK);
+    ck_assert_msg(strstr(st.msg, "leaf Variable that requires grad"), "%s", st.msg);
+    struct td_t i64;
+    int64_t iv[1] = {1}, is[1] = {1};
+    OK(td_from_data(c, TD_DTYPE_INT64, 1, is, iv, &i64, st));
+    st = (struct td_status)TD_STATUS_INIT;
+    ck_assert_int_ne(td_requires_grad_(c, &i64, true, &st), TD_CODE_OK);
+    ck_assert_msg(strstr(st.msg, "floating point"), "%s", st.msg);
+    /* grad mode off: nothing is recorded */
+    td_grad_set_enabled(false);
+    struct td_t z = bin(TD_OP_MUL, &x, &x);
+    td_grad_set_enabled(true);
+    ck_assert(!td_requires_grad(&z));
+    struct td_t *all[] = {&x, &y, &i64, &z};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+/* a custom backward: twice the incoming gradient for its one input */
+static enum td_code twice(void *ctx, td_client_t *cl, const struct td_t *gout, int n_out, struct td_t *gin, int n_in,
+                          struct td_status *st)
+{
+    ++*(int *)ctx;
+    return td_binary_scalar(cl, TD_OP_MUL, &gout[0], 2.0, &gin[0], st);
+}
+
+/* a hook that replaces the gradient by its triple */
+static enum td_code triple(void *ctx, td_client_t *cl, struct td_t *g, struct td_status *st)
+{
+    struct td_t t;
+    enum td_code code = td_binary_scalar(cl, TD_OP_MUL, g, 3.0, &t, st);
+    if (!code) {
+        td_release(cl, g);
+        *g = t;
+    }
+    return code;
+}
+
+START_TEST(test_custom_function_and_hook)
+{
+    double xv[2] = {1, 2};
+    struct td_t x = vec(xv, 2, true), out;
+    td_grad_set_enabled(false);
+    out = bin(TD_OP_ADD, &x, &x); /* the function's forward, outside the graph */
+    td_grad_set_enabled(true);
+    int calls = 0;
+    struct td_ag_custom fn = {.backward = twice, .ctx = &calls, .name = "TwiceBackward"};
+    const struct td_t *in[1] = {&x};
+    OK(td_ag_custom_apply(c, &fn, in, 1, &out, 1, st));
+    struct td_ag_node *node = td_grad_fn(&out);
+    ck_assert_str_eq(td_ag_node_name(node), "TwiceBackward");
+    td_ag_node_unref(node);
+    int id = -1;
+    {
+        struct td_status st = TD_STATUS_INIT;
+        id = td_ag_hook_add(c, &x, triple, NULL, NULL, &st);
+        ck_assert_int_gt(id, 0);
+    }
+    struct td_t y = total(&out);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    ck_assert_int_eq(calls, 1);
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g));
+    double want[2] = {6, 6};
+    expect(&g, want, 2);
+    td_ag_hook_remove(&x, id);
+    struct td_t *all[] = {&x, &out, &y, &g};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+START_TEST(test_retained_handle_outlives_release)
+{
+    double xv[3] = {4, 5, 6};
+    struct td_t x = vec(xv, 3, false);
+    struct td_t y = td_retain(c, &x);
+    td_release(c, &x);
+    expect(&y, xv, 3); /* still there: one reference left */
+    td_release(c, &y);
+    OK(td_sync(c, st));
+}
+END_TEST
+
+Suite *autograd_suite(void)
+{
+    Suite *s = suite_create("autograd");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_sum_of_squares);
+    tcase_add_test(tc, test_broadcast_matmul_closed_form);
+    tcase_add_test(tc, test_second_derivative);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_custom_function_and_hook);
+    tcase_add_test(tc, test_retained_handle_outlives_release);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(autograd_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
