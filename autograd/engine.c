@@ -16,6 +16,10 @@
 /* one pass at a time: nodes carry the pass's scratch (recursive: a hook may run one) */
 static pthread_mutex_t engine_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static uint64_t pass_ids;
+static bool anomaly; /* torch.autograd.set_detect_anomaly: check every gradient for NaN */
+
+void td_ag_set_anomaly(bool on) { anomaly = on; }
+bool td_ag_anomaly(void) { return anomaly; }
 
 struct pass {
     td_client_t *c;
@@ -240,6 +244,26 @@ static enum td_code run_formulas(struct pass *p, struct td_ag_node *n, struct td
     return TD_CODE_OK;
 }
 
+/* anomaly mode: whether g has a NaN (a sync: the mode trades speed for the check) */
+static enum td_code nan_check(struct pass *p, struct td_ag_node *n, int i, const struct td_t *g)
+{
+    struct td_t isnan, any;
+    const struct td_t *in[1] = {g};
+    if (td_op(p->c, TD_OP_ISNAN, 0, in, 1, NULL, 0, &isnan, p->st))
+        return p->st->code;
+    enum td_code code = td_reduce(p->c, TD_OP_ANY, &isnan, NULL, 0, 0, &any, p->st);
+    td_release(p->c, &isnan);
+    bool bad = false;
+    if (!code) {
+        code = td_download(p->c, &any, &bad, 1, p->st);
+        td_release(p->c, &any);
+    }
+    if (!code && bad)
+        code = td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "Function '%s' returned nan values in its %dth "
+                             "output.", td_ag_node_name(n), i);
+    return code;
+}
+
 /* the node's saved tensors, dropped once a pass without retain_graph has used them */
 static void free_saved(struct pass *p, struct td_ag_node *n)
 {
@@ -278,6 +302,8 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
     for (int i = 0; i < n->n_in; i++) {
         if (!gin[i].handle)
             continue;
+        if (!code && anomaly && td_dtype_is_float(gin[i].m.dtype))
+            code = nan_check(p, n, i, &gin[i]);
         if (!code && n->next[i].fn)
             code = td__ag_sum_to(p->c, &gin[i], &n->in_meta[i], p->st);
         if (!code && n->next[i].fn)

@@ -141,6 +141,10 @@ struct td_ag_node;
 
 bool td_grad_enabled(void);
 void td_grad_set_enabled(bool on);
+/* Anomaly mode (process-wide): every gradient a node computes is checked for NaN, at the
+ * cost of a sync per node; a NaN fails the pass naming the node. */
+void td_ag_set_anomaly(bool on);
+bool td_ag_anomaly(void);
 /* torch's requires_grad_: only floating point and complex leaves. */
 enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st);
 bool td_requires_grad(const struct td_t *t);

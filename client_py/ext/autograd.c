@@ -338,6 +338,16 @@ static PyObject *m_set_grad_enabled(PyObject *self, PyObject *on)
 
 static PyObject *m_is_grad_enabled(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_grad_enabled()); }
 
+static PyObject *m_set_anomaly(PyObject *self, PyObject *on)
+{
+    int v = PyObject_IsTrue(on);
+    if (v < 0)
+        return NULL;
+    bool was = td_ag_anomaly();
+    td_ag_set_anomaly(v);
+    return PyBool_FromLong(was);
+}
+
 /* a custom function's backward: ctx is fn(*grads) -> a tuple of gradients (or None) per input */
 struct custom_ctx {
     PyObject *fn;
@@ -428,6 +438,7 @@ PyMethodDef td_ext_autograd_methods[] = {
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},
     {"is_grad_enabled", m_is_grad_enabled, METH_NOARGS, "this thread's grad mode"},
+    {"set_anomaly_enabled", m_set_anomaly, METH_O, "sets anomaly mode; returns the previous one"},
     {"custom_apply", m_custom_apply, METH_VARARGS, "custom_apply(backward, name, inputs, outputs)"},
     {NULL, NULL, 0, NULL},
 };

@@ -297,6 +297,34 @@ def into_existing():
             timed_pair("mul_ 16M float32", td_mul, lambda: po.mul_(pb), 12 * n / 1e9, "GB/s"),
             timed_pair("copy_ 16M float32", td_copy, lambda: po.copy_(pa), 8 * n / 1e9, "GB/s")]
 
+def autograd_chain():
+    """Forward + backward of a 100-op elementwise chain on small tensors: the cost of
+    recording nodes and running the backward pass (aim <= 0.5x PyTorch's time)."""
+    n = 5 if QUICK else 20
+    x_np = np.random.rand(64).astype(np.float32)
+
+    def chain(mod, x):
+        y = x
+        for i in range(25):
+            y = (y * 1.01 + 0.1).tanh() - y * 0.5
+        return y.sum()
+
+    def td():
+        for _ in range(n):
+            x = tensord.tensor(x_np, requires_grad=True)
+            chain(tensord, x).backward()
+            x.grad
+        tensord.synchronize()
+
+    def pt():
+        for _ in range(n):
+            x = torch.tensor(x_np, requires_grad=True)
+            chain(torch, x).backward()
+            x.grad
+
+    t_td, t_pt = both(td, pt)
+    return "autograd 100-op chain f+b", t_td / n * 1e3, t_pt / n * 1e3, "ms/pass", t_td / t_pt
+
 
 # (name as printed, function giving one row or a list of rows)
 WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
@@ -305,7 +333,7 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024"
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
-             ("into existing", into_existing)]
+             ("into existing", into_existing), ("autograd chain", autograd_chain)]
 
 
 def main():

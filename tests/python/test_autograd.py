@@ -324,3 +324,18 @@ def test_long_chain_frees_without_recursion():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.ones(4))
     del y
+
+
+def test_anomaly_mode_names_the_node():
+    x = td.tensor([0.0, 1.0], requires_grad=True)
+    with td.autograd.detect_anomaly():
+        assert td.autograd.anomaly_mode.is_anomaly_enabled()
+        y = (x.sqrt() * 0).sum()  # sqrt's gradient at 0 is inf; times 0 is nan
+        with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output"):
+            y.backward()
+    assert not td.autograd.anomaly_mode.is_anomaly_enabled()
+    (x.sqrt() * 0).sum().backward()  # off again: no check
+    ref = T.tensor([0.0, 1.0], requires_grad=True)
+    with T.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output"):
+            (ref.sqrt() * 0).sum().backward()

@@ -3,12 +3,20 @@ autograd/ (C) records for every op on tensors that require grad; Function for ba
 written in Python; gradcheck and gradgradcheck against finite differences."""
 from .. import _C
 from .._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 from .function import Function, once_differentiable  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
-from . import function, functional, gradcheck as _gradcheck_mod  # noqa: F401
+from . import anomaly_mode, function, functional, gradcheck as _gradcheck_mod  # noqa: F401
 
 __all__ = ["Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
-           "set_grad_enabled", "inference_mode", "functional"]
+           "set_grad_enabled", "inference_mode", "functional", "detect_anomaly", "set_detect_anomaly", "Variable"]
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 wrapper, as torch keeps it: the tensor itself (requires_grad set)."""
+    if requires_grad:
+        data.requires_grad_()
+    return data
 
 
 def _as_tuple(x, what):
