@@ -145,22 +145,23 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
                             struct td_status *st)
 {
     if (a->op == TD_OP_MANUAL_SEED) {
-        td_rng_seed(&s->rng, (uint64_t)a->attrs[0]);
+        td_rng_seed(&s->rng, (uint64_t)a->attrs[TD_A_MANUAL_SEED_SEED]);
         return TD_CODE_OK;
     }
     if (a->op == TD_OP_SET_DEFAULT_DTYPE) {
-        s->default_float = (uint8_t)a->attrs[0];
+        s->default_float = (uint8_t)a->attrs[TD_A_SET_DEFAULT_DTYPE_DTYPE];
         return TD_CODE_OK;
     }
     if (a->op == TD_OP_SET_NUM_THREADS) {
-        s->num_threads = (int)a->attrs[0];
+        s->num_threads = (int)a->attrs[TD_A_SET_NUM_THREADS_N];
         td_parallel_set_limit(s->num_threads);
         return TD_CODE_OK;
     }
-    char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[0];
-    size_t len = (size_t)a->attrs[1];
+    /* UPLOAD's byte range is READ's words (kernels/op.c) */
+    char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[TD_A_READ_OFFSET];
+    size_t len = (size_t)a->attrs[TD_A_READ_LENGTH];
     if (a->op == TD_OP_UPLOAD) {
-        int64_t poff = a->attrs[2];
+        int64_t poff = a->attrs[TD_A_UPLOAD_PAYLOAD];
         if (poff < 0 || (size_t)poff > payload_len || len > payload_len - (size_t)poff)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "upload: payload range [%lld, +%zu) outside %zu bytes",
                                  (long long)poff, len, payload_len);
@@ -220,10 +221,10 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
     const struct td_rec_hdr *h = r->h;
     reply_add_error(reply, index, f);
     atomic_fetch_add(&st_errors, 1);
-    if (h->op == TD_OP_READ && sync && h->n_in == 1 && h->n_attr >= 2) {
-        const int64_t *attrs = (const int64_t *)(r->ins + h->n_in);
-        if (attrs[1] > 0 && attrs[1] <= READ_PAD_LIMIT)
-            reply_append(reply, NULL, (size_t)attrs[1]);
+    if (h->op == TD_OP_READ && sync && h->n_in == 1 && h->n_attr >= TD_N_READ) {
+        int64_t len = ((const int64_t *)(r->ins + h->n_in))[TD_A_READ_LENGTH];
+        if (len > 0 && len <= READ_PAD_LIMIT)
+            reply_append(reply, NULL, (size_t)len);
     }
     int first, end = written_inputs(h, &first);
     for (int i = first; i < end; i++)

@@ -9,3 +9,26 @@ const struct td_op_info td_op_table[TD_OP_COUNT] = {
 #include "../proto/ops.def"
 #undef TD_OP
 };
+
+/* Rows whose rules and kernels share code without sharing a family read one row's
+ * attribute words for all of them (TD_A_* of kernels/op_attrs.h); a layout change in
+ * proto/ops.args that breaks this stops the build here.  (make gen checks that a row
+ * with a line of its own agrees with its family's TD_A_<FAMILY>_*.) */
+_Static_assert(TD_A_UPLOAD_OFFSET == TD_A_READ_OFFSET && TD_A_UPLOAD_LENGTH == TD_A_READ_LENGTH,
+               "UPLOAD's byte range is READ's");
+_Static_assert(TD_A_SUB_ALPHA == TD_A_ADD_ALPHA && TD_N_SUB == TD_N_ADD, "SUB's alpha is ADD's");
+_Static_assert(TD_A_MATH_BINARY_OPERAND == TD_A_BINARY_OPERAND && TD_N_MATH_BINARY == TD_N_BINARY &&
+                   TD_A_LERP_OPERAND == TD_A_MATH_BINARY_OPERAND && TD_N_LERP == TD_N_MATH_BINARY,
+               "MATH_BINARY's and LERP's operand slot is BINARY's");
+_Static_assert(TD_A_ADDCDIV_VALUE == TD_A_ADDCMUL_VALUE && TD_N_ADDCDIV == TD_N_ADDCMUL,
+               "ADDCDIV's value is ADDCMUL's");
+_Static_assert(TD_A_CUMULATIVE_DIM == TD_A_SOFTMAX_DIM && TD_A_CUMULATIVE_DTYPE == TD_A_SOFTMAX_DTYPE &&
+                   TD_N_CUMULATIVE == TD_N_SOFTMAX,
+               "CUMULATIVE's layout is SOFTMAX's");
+_Static_assert(TD_A_GATHER_DIM == TD_A_CUMULATIVE_DIM && TD_A_SCATTER_DIM == TD_A_CUMULATIVE_DIM &&
+                   TD_N_GATHER <= TD_N_CUMULATIVE && TD_N_SCATTER <= TD_N_CUMULATIVE &&
+                   TD_A_CUMULATIVE_DTYPE == TD_N_CUMULATIVE - 1,
+               "the complex pair kernels rewrite GATHER's, SCATTER's and CUMSUM's dim alike (cpu/complex.c)");
+_Static_assert(TD_A_INDEX_PUT_DIM == TD_A_INDEX_DIM && TD_A_INDEX_PUT_MODE == TD_A_INDEX_MODE,
+               "INDEX_PUT's dim and mode are INDEX's");
+_Static_assert(TD_A_TRIU_DIAGONAL == TD_A_TRIL_DIAGONAL && TD_N_TRIU == TD_N_TRIL, "TRIU's layout is TRIL's");

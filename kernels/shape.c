@@ -257,9 +257,9 @@ static bool is_shift(unsigned op) { return op == TD_OP_LSHIFT || op == TD_OP_RSH
 enum td_code td__binary_operands(const struct td_op_args *a, int64_t *sizes, int *nd, enum td_dtype *rt,
                                  struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 2, st) || td__need_attrs(a, 2, st))
+    if (td__need_inputs(a, 1, 2, st) || td__need_attrs(a, TD_N_BINARY, st)) /* MATH_BINARY's slot alike */
         return st->code;
-    const int64_t *scalar = a->n_in == 1 ? a->attrs : NULL;
+    const int64_t *scalar = a->n_in == 1 ? a->attrs + TD_A_BINARY_OPERAND : NULL;
     if (scalar && td__check_scalar(scalar, st))
         return st->code;
     if ((a->flags & TD_RF_SCALAR_LHS) && (a->flags & TD_RF_INPLACE))
@@ -286,8 +286,9 @@ enum td_code td__same_as_input(const struct td_op_args *a, struct td_meta *out, 
 enum td_code td__check_scalar_zero_divisor(const struct td_op_args *a, const struct td_meta *out,
                                            const struct td_infer *inf, struct td_status *st)
 {
-    bool by_scalar = a->n_in == 1 && a->n_attr >= 2 && !(a->flags & TD_RF_SCALAR_LHS);
-    if (by_scalar && a->attrs[0] != TD_SCALAR_FLOAT && a->attrs[1] == 0 &&
+    const int64_t *s = a->attrs + TD_A_BINARY_OPERAND; /* MATH_BINARY's slot alike */
+    bool by_scalar = a->n_in == 1 && a->n_attr >= TD_N_BINARY && !(a->flags & TD_RF_SCALAR_LHS);
+    if (by_scalar && s[0] != TD_SCALAR_FLOAT && s[1] == 0 &&
         !td_dtype_is_inexact((enum td_dtype)inf->compute_dtype) && td_meta_numel(out) > 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "ZeroDivisionError");
     return TD_CODE_OK;
@@ -301,7 +302,7 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     enum td_dtype rt;
     if (td__binary_operands(a, sizes, &nd, &rt, st))
         return st->code;
-    const int64_t *scalar = a->n_in == 1 ? a->attrs : NULL;
+    const int64_t *scalar = a->n_in == 1 ? a->attrs + TD_A_BINARY_OPERAND : NULL;
     enum td_dtype out_dt = rt;
     unsigned op = a->op;
     bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
@@ -314,10 +315,11 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
                              "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-    if ((op == TD_OP_ADD || op == TD_OP_SUB) && a->n_attr >= 4 && td__check_scalar(a->attrs + 2, st))
+    if ((op == TD_OP_ADD || op == TD_OP_SUB) && a->n_attr >= TD_N_ADD && /* SUB's alpha alike (op.c) */
+        td__check_scalar(a->attrs + TD_A_ADD_ALPHA, st))
         return st->code;
     if (op == TD_OP_DIV) {
-        int64_t mode = a->n_attr >= 3 ? a->attrs[2] : TD_ROUND_NONE;
+        int64_t mode = a->n_attr >= TD_N_DIV ? a->attrs[TD_A_DIV_ROUNDING_MODE] : TD_ROUND_NONE;
         if (mode < TD_ROUND_NONE || mode > TD_ROUND_FLOOR)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "div: invalid rounding mode %lld",
                                  (long long)mode);
@@ -338,7 +340,8 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     inf->compute_dtype = td__compute_dtype(rt);
     if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st))
         return st->code;
-    bool divides = op == TD_OP_REMAINDER || (op == TD_OP_DIV && a->n_attr >= 3 && a->attrs[2] != TD_ROUND_NONE);
+    bool divides = op == TD_OP_REMAINDER ||
+                   (op == TD_OP_DIV && a->n_attr >= TD_N_DIV && a->attrs[TD_A_DIV_ROUNDING_MODE] != TD_ROUND_NONE);
     return divides ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;
 }
 
@@ -394,16 +397,17 @@ static enum td_code infer_where(const struct td_op_args *a, struct td_meta *out,
 static enum td_code infer_clamp(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                 struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 6, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_CLAMP, st))
         return st->code;
-    bool has_min = a->attrs[0] != 0, has_max = a->attrs[3] != 0;
+    bool has_min = a->attrs[TD_A_CLAMP_HAS_MIN] != 0, has_max = a->attrs[TD_A_CLAMP_HAS_MAX] != 0;
     if (!has_min && !has_max)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "torch.clamp: At least one of 'min' or 'max' must not be None");
     enum td_dtype rt = a->in[0]->dtype;
+    static const uint8_t has[2] = {TD_A_CLAMP_HAS_MIN, TD_A_CLAMP_HAS_MAX}, at[2] = {TD_A_CLAMP_MIN, TD_A_CLAMP_MAX};
     for (int i = 0; i < 2; i++) {
-        const int64_t *s = a->attrs + 1 + 3 * i;
-        if (!a->attrs[3 * i])
+        const int64_t *s = a->attrs + at[i];
+        if (!a->attrs[has[i]])
             continue;
         if (td__check_scalar(s, st))
             return st->code;
@@ -422,11 +426,12 @@ static enum td_code infer_cast(const struct td_op_args *a, struct td_meta *out, 
         return st->code;
     enum td_dtype dt = a->in[0]->dtype;
     if (a->op == TD_OP_CAST) {
-        if (td__need_attrs(a, 1, st))
+        if (td__need_attrs(a, TD_N_CAST, st))
             return st->code;
-        if (!td_dtype_valid(a->attrs[0]))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)a->attrs[0]);
-        dt = (enum td_dtype)a->attrs[0];
+        int64_t want = a->attrs[TD_A_CAST_DTYPE];
+        if (!td_dtype_valid(want))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)want);
+        dt = (enum td_dtype)want;
     }
     inf->compute_dtype = a->in[0]->dtype; /* CAST/CLONE read their input as it is */
     inf->n_out = 1;
@@ -441,7 +446,7 @@ static enum td_code infer_copy(const struct td_op_args *a, struct td_infer *inf,
     inf->n_out = 0;
     inf->compute_dtype = dst->dtype;
     if (a->op == TD_OP_FILL_)
-        return td__need_attrs(a, 2, st) ? st->code : td__check_scalar(a->attrs, st);
+        return td__need_attrs(a, TD_N_FILL_, st) ? st->code : td__check_scalar(a->attrs + TD_A_FILL__VALUE, st);
     int64_t sizes[TD_MAX_DIMS];
     int nd = dst->ndim;
     memcpy(sizes, dst->sizes, sizeof(int64_t) * nd);
@@ -459,46 +464,48 @@ static enum td_code infer_copy(const struct td_op_args *a, struct td_infer *inf,
 static enum td_code infer_create(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st)
 {
-    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 2, st))
+    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_A_CREATE_SIZE, st))
         return st->code;
-    int64_t dt = a->attrs[0], nd = a->attrs[1];
+    int64_t dt = a->attrs[TD_A_CREATE_DTYPE], nd = a->attrs[TD_A_CREATE_NDIM];
     if (!td_dtype_valid(dt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)dt);
     if (nd < 0 || nd > TD_MAX_DIMS)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims, got %lld",
                              TD_MAX_DIMS, (long long)nd);
     static const uint8_t extra[TD_OP_COUNT] = {
-        [TD_OP_FULL] = 2, [TD_OP_ARANGE] = 4, [TD_OP_LINSPACE] = 2, [TD_OP_RANDINT] = 2,
+        [TD_OP_FULL] = TD_N_FULL_TAIL, [TD_OP_ARANGE] = TD_N_ARANGE_TAIL,
+        [TD_OP_LINSPACE] = TD_N_LINSPACE_TAIL, [TD_OP_RANDINT] = TD_N_RANDINT_TAIL,
     };
-    if (td__need_attrs(a, 2 + (uint32_t)nd + extra[a->op], st))
+    if (td__need_attrs(a, TD_A_CREATE_SIZE + (uint32_t)nd + extra[a->op], st))
         return st->code;
-    const int64_t *x = a->attrs + 2 + nd;
-    if ((a->op == TD_OP_FULL && td__check_scalar(x, st)) ||
-        (a->op == TD_OP_ARANGE && (td__check_scalar(x, st) || td__check_scalar(x + 2, st))))
+    const int64_t *x = a->attrs + TD_A_CREATE_SIZE + nd; /* the row's own attributes follow the sizes */
+    if ((a->op == TD_OP_FULL && td__check_scalar(x + TD_A_FULL_FILL_VALUE_TAIL, st)) ||
+        (a->op == TD_OP_ARANGE &&
+         (td__check_scalar(x + TD_A_ARANGE_START_TAIL, st) || td__check_scalar(x + TD_A_ARANGE_STEP_TAIL, st))))
         return st->code;
     if ((a->op == TD_OP_RAND || a->op == TD_OP_RANDN) && !td_dtype_is_float(dt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for '%s'",
                              a->op == TD_OP_RAND ? "check_uniform_bounds" : "normal_kernel_cpu",
                              td_dtype_torch_name(dt));
-    if (a->op == TD_OP_RANDINT && x[0] >= x[1])
+    if (a->op == TD_OP_RANDINT && x[TD_A_RANDINT_LOW_TAIL] >= x[TD_A_RANDINT_HIGH_TAIL])
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
-                             (long long)x[0], (long long)x[1]);
+                             (long long)x[TD_A_RANDINT_LOW_TAIL], (long long)x[TD_A_RANDINT_HIGH_TAIL]);
     if ((a->op == TD_OP_ARANGE || a->op == TD_OP_LINSPACE) && nd != 1)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: output must be 1-D", td_op_name(a->op));
     if (a->op == TD_OP_EYE && nd != 2)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "eye: output must be 2-D");
     inf->n_out = 1;
     inf->compute_dtype = td__compute_dtype(dt);
-    return td_meta_contiguous(out, dt, (int)nd, a->attrs + 2, st);
+    return td_meta_contiguous(out, dt, (int)nd, a->attrs + TD_A_CREATE_SIZE, st);
 }
 
 /* SET_DEFAULT_DTYPE (a CTRL row, called from infer_ctrl): attr 0 a floating dtype. */
 static enum td_code infer_set_default_dtype(const struct td_op_args *a, struct td_status *st)
 {
-    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
+    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_SET_DEFAULT_DTYPE, st))
         return st->code;
-    int64_t dt = a->attrs[0];
+    int64_t dt = a->attrs[TD_A_SET_DEFAULT_DTYPE_DTYPE];
     if (!td_dtype_valid(dt) || !td_dtype_is_float((enum td_dtype)dt))
         return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
                              "only floating-point types are supported as the default type");
@@ -511,24 +518,25 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
     if (a->op == TD_OP_NONE)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "op 0 (none) is not executable");
     if (a->op == TD_OP_MANUAL_SEED)
-        return td__need_attrs(a, 1, st);
+        return td__need_attrs(a, TD_N_MANUAL_SEED, st);
     if (a->op == TD_OP_SET_DEFAULT_DTYPE)
         return infer_set_default_dtype(a, st);
     if (a->op == TD_OP_SET_NUM_THREADS) {
-        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st))
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_SET_NUM_THREADS, st))
             return st->code;
-        if (a->attrs[0] < 1 || a->attrs[0] > TD_MAX_THREADS)
+        int64_t n = a->attrs[TD_A_SET_NUM_THREADS_N];
+        if (n < 1 || n > TD_MAX_THREADS)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "set_num_threads: %lld threads (1 to %d)",
-                                 (long long)a->attrs[0], TD_MAX_THREADS);
+                                 (long long)n, TD_MAX_THREADS);
         return TD_CODE_OK;
     }
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
-    /* UPLOAD and READ address the contiguous bytes of their input */
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? 3 : 2, st))
+    /* UPLOAD and READ address the contiguous bytes of their input (the same words, op.c) */
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? TD_N_UPLOAD : TD_N_READ, st))
         return st->code;
     const struct td_meta *m = a->in[0];
-    int64_t nbytes, off = a->attrs[0], len = a->attrs[1];
+    int64_t nbytes, off = a->attrs[TD_A_READ_OFFSET], len = a->attrs[TD_A_READ_LENGTH];
     if (td_mul_overflow(td_meta_numel(m), (int64_t)td_dtype_size(m->dtype), &nbytes))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: tensor too large", td_op_name(a->op));
     if (!td_meta_is_contiguous(m))

@@ -31,7 +31,8 @@ static bool any_complex_input(const struct td_op_args *a)
 static const char *kernel_name(const struct td_op_args *a, char *buf, size_t len)
 {
     switch (a->op) {
-    case TD_OP_SORT: return a->n_attr >= 4 && a->attrs[3] >= 0 ? "topk_cpu" : "sorting_kernel_method_name";
+    case TD_OP_SORT:
+        return a->n_attr >= TD_N_SORT && a->attrs[TD_A_SORT_K] >= 0 ? "topk_cpu" : "sorting_kernel_method_name";
     case TD_OP_AMAX: return "max_values_cpu";
     case TD_OP_AMIN: return "min_values_cpu";
     case TD_OP_MAX_DIM: return "max_cpu";
@@ -115,7 +116,7 @@ static enum td_code check_flagged(const struct td_op_args *a, enum td_dtype dt, 
     bool inplace = a->flags & TD_RF_INPLACE;
     switch (a->op) {
     case TD_OP_DIV: {
-        int64_t mode = a->n_attr >= 3 ? a->attrs[2] : TD_ROUND_NONE;
+        int64_t mode = a->n_attr >= TD_N_DIV ? a->attrs[TD_A_DIV_ROUNDING_MODE] : TD_ROUND_NONE;
         if (mode == TD_ROUND_TRUNC || mode == TD_ROUND_FLOOR)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"div_%s_cpu\" not implemented for '%s'",
                                  mode == TD_ROUND_FLOOR ? "floor" : "trunc", td_dtype_torch_name(dt));

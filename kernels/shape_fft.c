@@ -24,18 +24,20 @@ static enum td_code fail(const struct td_op_args *a, const char *what, struct td
 enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 3, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_A_FFT_DIMS + 1, st)) /* at least one dim */
         return st->code;
     const struct td_meta *x = a->in[0];
     enum td_dtype dt = (enum td_dtype)x->dtype;
-    int k = (int)(a->n_attr - 2);
+    const int64_t *dims = a->attrs + TD_A_FFT_DIMS; /* the last attribute: k words */
+    int64_t n = a->attrs[TD_A_FFT_X];
+    int k = (int)(a->n_attr - TD_A_FFT_DIMS);
     bool seen[TD_MAX_DIMS] = {false};
     if (k > x->ndim)
         return fail(a, "more dims than the input has", st);
-    if (a->attrs[0] < 0 || a->attrs[0] > 2)
+    if (a->attrs[TD_A_FFT_NORM] < 0 || a->attrs[TD_A_FFT_NORM] > 2)
         return fail(a, "invalid norm mode", st);
     for (int i = 0; i < k; i++) {
-        int64_t d = a->attrs[2 + i];
+        int64_t d = dims[i];
         if (d < 0 || d >= x->ndim || seen[d])
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s: dims must be distinct and in [0, %d)",
                                  td_op_name(a->op), x->ndim);
@@ -48,11 +50,11 @@ enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, stru
     int64_t sizes[TD_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++)
         sizes[i] = x->sizes[i];
-    int last = (int)a->attrs[2 + k - 1];
+    int last = (int)dims[k - 1];
     enum td_dtype odt = dt;
     switch (a->op) {
     case TD_OP_FFT_C2C:
-        if (a->attrs[1] != 0 && a->attrs[1] != 1)
+        if (n != 0 && n != 1)
             return fail(a, "direction must be 0 or 1", st);
         break;
     case TD_OP_FFT_R2C:
@@ -60,17 +62,17 @@ enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, stru
         sizes[last] = x->sizes[last] / 2 + 1;
         break;
     case TD_OP_FFT_C2R:
-        if (a->attrs[1] < 1 || a->attrs[1] > TD_MAX_NUMEL || x->sizes[last] != a->attrs[1] / 2 + 1)
+        if (n < 1 || n > TD_MAX_NUMEL || x->sizes[last] != n / 2 + 1)
             return fail(a, "the last dim must hold n/2 + 1 elements of the n-point signal", st);
         odt = td_dtype_to_real(dt);
-        sizes[last] = a->attrs[1];
+        sizes[last] = n;
         break;
     default: return td_status_set(st, TD_CODE_INTERNAL, "op %u is not an FFT-family op", a->op);
     }
     for (int i = 0; i < k; i++)
-        if (x->sizes[a->attrs[2 + i]] < 1)
+        if (x->sizes[dims[i]] < 1)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Invalid number of data points (%lld) specified",
-                                 (long long)x->sizes[a->attrs[2 + i]]);
+                                 (long long)x->sizes[dims[i]]);
     inf->n_out = 1;
     inf->compute_dtype = dt;
     return td_meta_contiguous(&out[0], odt, x->ndim, sizes, st);

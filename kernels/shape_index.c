@@ -42,7 +42,7 @@ static bool same_sizes(const struct td_meta *a, const struct td_meta *b)
 static enum td_code infer_gather(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const struct td_meta *self = a->in[0], *idx = a->in[1];
-    int64_t dim = a->attrs[0];
+    int64_t dim = a->attrs[TD_A_GATHER_DIM];
     char b1[200], b2[200];
     if (td_meta_wrap_dim(&dim, self->ndim, st) || need_long(idx, "gather(): Expected dtype int64 for index", st))
         return st->code;
@@ -63,12 +63,12 @@ static enum td_code infer_gather(const struct td_op_args *a, struct td_meta *out
 static enum td_code infer_scatter(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const struct td_meta *self = a->in[0], *idx = a->in[1], *src = a->in[2];
-    int64_t dim = a->attrs[0];
+    int64_t dim = a->attrs[TD_A_SCATTER_DIM];
     char b1[200], b2[200], b3[200];
     if (td_meta_wrap_dim(&dim, self->ndim, st) ||
         need_long(idx, "scatter(): Expected dtype int64 for index", st))
         return st->code;
-    if (a->attrs[1] < 0 || a->attrs[1] > 2)
+    if (a->attrs[TD_A_SCATTER_REDUCE] < 0 || a->attrs[TD_A_SCATTER_REDUCE] > 2)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "reduce argument must be either add or multiply.");
     if (src->dtype != self->dtype)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "scatter(): Expected self.dtype to be equal to src.dtype");
@@ -112,10 +112,10 @@ static enum td_code indexed_sizes(const struct td_meta *self, const struct td_me
  * shape self.shape[:dim] + [count] + self.shape[dim+km:]. */
 static enum td_code infer_index_mask(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
-    if (td__need_attrs(a, 3, st) || td__need_inputs(a, 2, 2, st))
+    if (td__need_attrs(a, TD_N_INDEX, st) || td__need_inputs(a, 2, 2, st))
         return st->code;
     const struct td_meta *self = a->in[0], *m = a->in[1];
-    int64_t dim = a->attrs[0], count = a->attrs[2], sizes[TD_MAX_DIMS];
+    int64_t dim = a->attrs[TD_A_INDEX_DIM], count = a->attrs[TD_A_INDEX_COUNT], sizes[TD_MAX_DIMS];
     char b1[200], b2[200];
     if (m->dtype != TD_DTYPE_BOOL && m->dtype != TD_DTYPE_UINT8)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "index: a mask must be a bool or uint8 tensor");
@@ -138,18 +138,21 @@ static enum td_code infer_index_mask(const struct td_op_args *a, struct td_meta 
     return td_meta_contiguous(out, self->dtype, nd, sizes, st);
 }
 
-/* INDEX (self, idx...) and INDEX_PUT (self, values, idx...). */
+/* INDEX (self, idx...) and INDEX_PUT (self, values, idx...): dim and mode are the same
+ * words in both (op.c); INDEX's count may be left out. */
 static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     bool put = a->op == TD_OP_INDEX_PUT;
     int first = put ? 2 : 1, k = a->n_in - first;
-    if (!put && a->n_attr >= 2 && a->attrs[1] == 5)
+    if (!put && a->n_attr > TD_A_INDEX_MODE && a->attrs[TD_A_INDEX_MODE] == 5)
         return infer_index_mask(a, out, st);
-    if (td__need_attrs(a, put ? 3 : 2, st) || td__need_inputs(a, first + 1, TD_MAX_INPUTS, st))
+    if (td__need_attrs(a, put ? TD_N_INDEX_PUT : TD_A_INDEX_COUNT, st) ||
+        td__need_inputs(a, first + 1, TD_MAX_INPUTS, st))
         return st->code;
-    if (a->attrs[1] < 0 || a->attrs[1] > 4)
+    int64_t mode = a->attrs[TD_A_INDEX_MODE];
+    if (mode < 0 || mode > 4)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: invalid mode %lld", td_op_name(a->op),
-                             (long long)a->attrs[1]);
+                             (long long)mode);
     const struct td_meta *self = a->in[0], *idx = a->in[first];
     for (int j = 0; j < k; j++) {
         if (need_long(a->in[first + j], "tensors used as indices must be long, byte or bool tensors", st))
@@ -160,7 +163,7 @@ static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out,
     }
     int64_t sizes[TD_MAX_DIMS];
     int nd = 0;
-    if (indexed_sizes(self, idx, a->attrs[0], k, sizes, &nd, st))
+    if (indexed_sizes(self, idx, a->attrs[TD_A_INDEX_DIM], k, sizes, &nd, st))
         return st->code;
     if (!put)
         return td_meta_contiguous(out, self->dtype, nd, sizes, st);
@@ -179,14 +182,16 @@ static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out,
     return td_meta_contiguous(out, self->dtype, self->ndim, self->sizes, st);
 }
 
-/* NONZERO (x): attrs[0] is the count of non-zero elements the client learned first.
- * With attrs[1] == 1 (count mode) it is that count instead: a 0-d int64 (attrs[0] unused). */
+/* NONZERO (x): count is the count of non-zero elements the client learned first.  With
+ * count_only == 1 (count mode; it may be left out) the output is that count instead: a
+ * 0-d int64 (count unused). */
 static enum td_code infer_nonzero(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
-    int64_t count = a->attrs[0], sizes[2] = {count, a->in[0]->ndim};
-    if (a->n_attr >= 2 && a->attrs[1] != 0) {
-        if (a->attrs[1] != 1)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nonzero: invalid mode %lld", (long long)a->attrs[1]);
+    int64_t count = a->attrs[TD_A_NONZERO_COUNT], sizes[2] = {count, a->in[0]->ndim};
+    int64_t count_only = a->n_attr >= TD_N_NONZERO ? a->attrs[TD_A_NONZERO_COUNT_ONLY] : 0;
+    if (count_only != 0) {
+        if (count_only != 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "nonzero: invalid mode %lld", (long long)count_only);
         return td_meta_contiguous(out, TD_DTYPE_INT64, 0, sizes, st);
     }
     if (count < 0 || count > td_meta_numel(a->in[0]))
@@ -201,15 +206,16 @@ enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, st
     enum td_code c;
     switch (a->op) {
     case TD_OP_GATHER:
-        c = td__need_inputs(a, 2, 2, st) || td__need_attrs(a, 1, st) ? st->code : infer_gather(a, out, st);
+        c = td__need_inputs(a, 2, 2, st) || td__need_attrs(a, TD_N_GATHER, st) ? st->code : infer_gather(a, out, st);
         break;
     case TD_OP_SCATTER:
-        c = td__need_inputs(a, 3, 3, st) || td__need_attrs(a, 2, st) ? st->code : infer_scatter(a, out, st);
+        c = td__need_inputs(a, 3, 3, st) || td__need_attrs(a, TD_N_SCATTER, st) ? st->code : infer_scatter(a, out, st);
         break;
     case TD_OP_INDEX:
     case TD_OP_INDEX_PUT: c = infer_index(a, out, st); break;
-    case TD_OP_NONZERO:
-        c = td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 1, st) ? st->code : infer_nonzero(a, out, st);
+    case TD_OP_NONZERO: /* count_only may be left out */
+        c = td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_A_NONZERO_COUNT_ONLY, st) ? st->code
+                                                                                           : infer_nonzero(a, out, st);
         break;
     default: return td_status_set(st, TD_CODE_INTERNAL, "op %u is not an indexing op", a->op);
     }
@@ -227,7 +233,7 @@ static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_met
 {
     const struct td_meta *s = a->in[0], *v = a->in[1];
     char b1[200], b2[200];
-    if (td__need_inputs(a, 2, 2, st) || td__need_attrs(a, 2, st))
+    if (td__need_inputs(a, 2, 2, st) || td__need_attrs(a, TD_N_SEARCHSORTED, st))
         return st->code;
     if (s->ndim == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
@@ -243,29 +249,31 @@ static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_met
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"searchsorted_out_cpu\" not implemented for 'Bool'");
     inf->n_out = 1;
     inf->compute_dtype = td__compute_dtype(td_promote_types(s->dtype, v->dtype));
-    return td_meta_contiguous(out, a->attrs[1] ? TD_DTYPE_INT32 : TD_DTYPE_INT64, v->ndim, v->sizes, st);
+    enum td_dtype odt = a->attrs[TD_A_SEARCHSORTED_OUT_INT32] ? TD_DTYPE_INT32 : TD_DTYPE_INT64;
+    return td_meta_contiguous(out, odt, v->ndim, v->sizes, st);
 }
 
 static enum td_code infer_histc(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                 struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 3, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_HISTC, st))
         return st->code;
     if (!td_dtype_is_float(x->dtype))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"histogram_cpu\" not implemented for '%s'",
                              td_dtype_torch_name(x->dtype));
-    if (a->attrs[0] <= 0 || a->attrs[0] > TD_MAX_NUMEL)
+    const int64_t *bins = &a->attrs[TD_A_HISTC_BINS];
+    if (*bins <= 0 || *bins > TD_MAX_NUMEL)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.histc: bins must be > 0, but got %lld for bins",
-                             (long long)a->attrs[0]);
+                             (long long)*bins);
     double lo, hi;
-    memcpy(&lo, &a->attrs[1], sizeof lo);
-    memcpy(&hi, &a->attrs[2], sizeof hi);
+    memcpy(&lo, &a->attrs[TD_A_HISTC_MIN], sizeof lo);
+    memcpy(&hi, &a->attrs[TD_A_HISTC_MAX], sizeof hi);
     if (!(lo <= hi))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.histc: max must be larger than min");
     inf->n_out = 1;
     inf->compute_dtype = td__compute_dtype(x->dtype);
-    return td_meta_contiguous(out, x->dtype, 1, &a->attrs[0], st);
+    return td_meta_contiguous(out, x->dtype, 1, bins, st);
 }
 
 enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -277,20 +285,20 @@ enum td_code td__infer_sort(const struct td_op_args *a, struct td_meta *out, str
         return infer_histc(a, out, inf, st);
     if (a->op != TD_OP_SORT)
         return td_status_set(st, TD_CODE_INTERNAL, "op %u is not a sorting op", a->op);
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 3, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_A_SORT_K, st)) /* k may be left out */
         return st->code;
     const struct td_meta *x = a->in[0];
-    int64_t dim = a->attrs[0];
+    int64_t dim = a->attrs[TD_A_SORT_DIM], k = a->n_attr >= TD_N_SORT ? a->attrs[TD_A_SORT_K] : -1;
     if (td_meta_wrap_dim(&dim, x->ndim, st))
         return st->code;
     int64_t sizes[TD_MAX_DIMS];
     memcpy(sizes, x->sizes, sizeof(int64_t) * x->ndim);
-    if (a->n_attr >= 4 && a->attrs[3] >= 0) { /* partial: the first k of the sorted order */
+    if (k >= 0) { /* partial: the first k of the sorted order */
         int64_t len = x->ndim ? x->sizes[dim] : 1;
-        if (a->attrs[3] > len)
+        if (k > len)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "selected index k out of range");
         if (x->ndim) /* a 0-d input keeps its one element */
-            sizes[dim] = a->attrs[3];
+            sizes[dim] = k;
     }
     inf->n_out = 2;
     inf->compute_dtype = td__compute_dtype(x->dtype);

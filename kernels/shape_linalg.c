@@ -182,14 +182,14 @@ static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *ou
     case TD_OP_LINALG_SLOGDET:
         return td__la_batch_out(x, dt, 0, 0, 0, &out[0], st) || td__la_batch_out(x, rt, 0, 0, 0, &out[1], st);
     case TD_OP_LINALG_QR: {
-        int64_t mode = a->attrs[0];
+        int64_t mode = a->attrs[TD_A_LINALG_QR_MODE];
         int64_t rr = mode == 1 ? m : k;
         if (mode == 2 ? empty_out(dt, &out[0], st) : td__la_batch_out(x, dt, 2, m, rr, &out[0], st))
             return st->code;
         return td__la_batch_out(x, dt, 2, rr, n, &out[1], st);
     }
     case TD_OP_LINALG_SVD: {
-        bool full = a->attrs[0], uv = a->attrs[1];
+        bool full = a->attrs[TD_A_LINALG_SVD_FULL_MATRICES], uv = a->attrs[TD_A_LINALG_SVD_COMPUTE_UV];
         if (uv ? td__la_batch_out(x, dt, 2, m, full ? m : k, &out[0], st) : empty_out(dt, &out[0], st))
             return st->code;
         if (td__la_batch_out(x, rt, 1, k, 0, &out[1], st))
@@ -199,7 +199,8 @@ static enum td_code infer_outputs(const struct td_op_args *a, struct td_meta *ou
     case TD_OP_LINALG_EIGH:
         if (td__la_batch_out(x, rt, 1, n, 0, &out[0], st))
             return st->code;
-        if (a->attrs[1] ? td__la_batch_out(x, dt, 2, n, n, &out[1], st) : empty_out(dt, &out[1], st))
+        if (a->attrs[TD_A_LINALG_EIGH_COMPUTE_V] ? td__la_batch_out(x, dt, 2, n, n, &out[1], st)
+                                                 : empty_out(dt, &out[1], st))
             return st->code;
         return td__la_batch_out(x, TD_DTYPE_INT32, 0, 0, 0, &out[2], st);
     case TD_OP_LINALG_EIG:
@@ -226,9 +227,11 @@ enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, s
     if (td__need_inputs(a, n_in, n_in, st))
         return st->code;
     static const uint8_t n_attrs[] = {
-        [TD_OP_LINALG_CHOLESKY - TD_OP_LINALG_INV] = 1, [TD_OP_LINALG_QR - TD_OP_LINALG_INV] = 1,
-        [TD_OP_LINALG_SVD - TD_OP_LINALG_INV] = 2, [TD_OP_LINALG_EIGH - TD_OP_LINALG_INV] = 2,
-        [TD_OP_LINALG_LSTSQ - TD_OP_LINALG_INV] = 2,
+        [TD_OP_LINALG_CHOLESKY - TD_OP_LINALG_INV] = TD_N_LINALG_CHOLESKY,
+        [TD_OP_LINALG_QR - TD_OP_LINALG_INV] = TD_N_LINALG_QR,
+        [TD_OP_LINALG_SVD - TD_OP_LINALG_INV] = TD_N_LINALG_SVD,
+        [TD_OP_LINALG_EIGH - TD_OP_LINALG_INV] = TD_N_LINALG_EIGH,
+        [TD_OP_LINALG_LSTSQ - TD_OP_LINALG_INV] = TD_N_LINALG_LSTSQ,
     };
     if (td__need_attrs(a, n_attrs[a->op - TD_OP_LINALG_INV], st) || check_a(a, li, st))
         return st->code;
@@ -242,23 +245,27 @@ enum td_code td__infer_linalg(const struct td_op_args *a, struct td_meta *out, s
         return st->code;
     switch (a->op) {
     case TD_OP_LINALG_CHOLESKY:
-        if (bool_attr(a, 0, "upper", st))
+        if (bool_attr(a, TD_A_LINALG_CHOLESKY_UPPER, "upper", st))
             return st->code;
         break;
     case TD_OP_LINALG_QR:
-        if (a->attrs[0] < 0 || a->attrs[0] > 2)
+        if (a->attrs[TD_A_LINALG_QR_MODE] < 0 || a->attrs[TD_A_LINALG_QR_MODE] > 2)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "qr received unrecognized mode %lld but expected one of 'reduced' (default), "
-                                 "'r', or 'complete'", (long long)a->attrs[0]);
+                                 "'r', or 'complete'", (long long)a->attrs[TD_A_LINALG_QR_MODE]);
         break;
     case TD_OP_LINALG_SVD:
+        if (bool_attr(a, TD_A_LINALG_SVD_FULL_MATRICES, "full_matrices", st) ||
+            bool_attr(a, TD_A_LINALG_SVD_COMPUTE_UV, "compute_uv", st))
+            return st->code;
+        break;
     case TD_OP_LINALG_EIGH:
-        if (bool_attr(a, 0, a->op == TD_OP_LINALG_SVD ? "full_matrices" : "upper", st) ||
-            bool_attr(a, 1, a->op == TD_OP_LINALG_SVD ? "compute_uv" : "compute_v", st))
+        if (bool_attr(a, TD_A_LINALG_EIGH_UPPER, "upper", st) ||
+            bool_attr(a, TD_A_LINALG_EIGH_COMPUTE_V, "compute_v", st))
             return st->code;
         break;
     case TD_OP_LINALG_LSTSQ:
-        if (a->attrs[1] < 0 || a->attrs[1] > 3)
+        if (a->attrs[TD_A_LINALG_LSTSQ_DRIVER] < 0 || a->attrs[TD_A_LINALG_LSTSQ_DRIVER] > 3)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "%s: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)", li->name);
         break;

@@ -116,8 +116,8 @@ static enum td_code infer_lu_factor(const struct td_op_args *a, struct td_meta *
 static enum td_code infer_lu_solve(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const char *fn = "linalg.lu_solve";
-    if (td__need_attrs(a, 1, st) || flag_attr(a, 0, 2, "trans", st) || check_a(a, fn, st) ||
-        check_b(a, 2, true, fn, st))
+    if (td__need_attrs(a, TD_N_LU_SOLVE, st) || flag_attr(a, TD_A_LU_SOLVE_TRANS, 2, "trans", st) ||
+        check_a(a, fn, st) || check_b(a, 2, true, fn, st))
         return st->code;
     const struct td_meta *x = a->in[0], *piv = a->in[1], *b = a->in[2];
     if (piv->dtype != TD_DTYPE_INT32)
@@ -133,9 +133,11 @@ static enum td_code infer_lu_solve(const struct td_op_args *a, struct td_meta *o
 static enum td_code infer_triangular_solve(const struct td_op_args *a, struct td_meta *out, struct td_status *st)
 {
     const char *fn = "linalg.solve_triangular";
-    if (td__need_attrs(a, 4, st) || flag_attr(a, 0, 1, "upper", st) || flag_attr(a, 1, 1, "left", st) ||
-        flag_attr(a, 2, 1, "unitriangular", st) || flag_attr(a, 3, 2, "trans", st) || check_a(a, fn, st) ||
-        check_b(a, 1, a->attrs[1] != 0, fn, st))
+    if (td__need_attrs(a, TD_N_TRIANGULAR_SOLVE, st) || flag_attr(a, TD_A_TRIANGULAR_SOLVE_UPPER, 1, "upper", st) ||
+        flag_attr(a, TD_A_TRIANGULAR_SOLVE_LEFT, 1, "left", st) ||
+        flag_attr(a, TD_A_TRIANGULAR_SOLVE_UNITRIANGULAR, 1, "unitriangular", st) ||
+        flag_attr(a, TD_A_TRIANGULAR_SOLVE_TRANS, 2, "trans", st) || check_a(a, fn, st) ||
+        check_b(a, 1, a->attrs[TD_A_TRIANGULAR_SOLVE_LEFT] != 0, fn, st))
         return st->code;
     const struct td_meta *b = a->in[1];
     return td_meta_contiguous(&out[0], (enum td_dtype)b->dtype, b->ndim, b->sizes, st);

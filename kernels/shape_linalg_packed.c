@@ -66,13 +66,13 @@ enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta 
         return td__la_batch_out(x, dt, 2, m, n, &out[0], st);
     }
     case TD_OP_ORMQR: {
-        if (td__need_attrs(a, 2, st))
+        if (td__need_attrs(a, TD_N_ORMQR, st))
             return st->code;
         if (!batch_ok(a, 1, false, dt) || !batch_ok(a, 2, true, dt))
             return fail(a, "tau and other must have input's dtype and batch dims", st);
         const struct td_meta *c = a->in[2];
         int64_t k = a->in[1]->sizes[a->in[1]->ndim - 1], cm = c->sizes[c->ndim - 2], cn = c->sizes[c->ndim - 1];
-        if (m != (a->attrs[0] ? cm : cn) || k > n || k > m)
+        if (m != (a->attrs[TD_A_ORMQR_LEFT] ? cm : cn) || k > n || k > m)
             return fail(a, "incompatible shapes of input, tau and other", st);
         return td__la_batch_out(c, dt, 2, cm, cn, &out[0], st);
     }

@@ -37,13 +37,13 @@ static enum td_code infer_math_unary(const struct td_op_args *a, struct td_meta 
             return not_impl("frac_cpu", dt, st);
         break;
     case TD_OP_LOGIT:
-        if (td__need_attrs(a, 2, st))
+        if (td__need_attrs(a, TD_N_LOGIT, st))
             return st->code;
         if (!td_dtype_is_float(dt))
             odt = dt = a->default_float;
         break;
     case TD_OP_NAN_TO_NUM:
-        if (td__need_attrs(a, 3, st))
+        if (td__need_attrs(a, TD_N_NAN_TO_NUM, st))
             return st->code;
         break;
     default:
@@ -91,7 +91,7 @@ static enum td_code infer_lerp(const struct td_op_args *a, int64_t *sizes, int n
                                struct td_infer *inf, struct td_status *st)
 {
     enum td_dtype dt = a->in[0]->dtype;
-    if (a->n_in == 2 && (td__need_attrs(a, 2, st) || td__check_scalar(a->attrs, st)))
+    if (a->n_in == 2 && (td__need_attrs(a, TD_N_LERP, st) || td__check_scalar(a->attrs + TD_A_LERP_OPERAND, st)))
         return st->code;
     for (int i = 1; i < a->n_in; i++)
         if (a->in[i]->dtype != dt)
@@ -116,7 +116,7 @@ static enum td_code infer_math_ternary(const struct td_op_args *a, struct td_met
             return st->code;
     if (a->op == TD_OP_LERP)
         return infer_lerp(a, sizes, nd, out, inf, st);
-    if (td__need_attrs(a, 2, st) || td__check_scalar(a->attrs, st))
+    if (td__need_attrs(a, TD_N_ADDCMUL, st) || td__check_scalar(a->attrs + TD_A_ADDCMUL_VALUE, st)) /* ADDCDIV alike */
         return st->code;
     if (a->op == TD_OP_ADDCDIV && !td_dtype_is_inexact(a->in[1]->dtype) && !td_dtype_is_inexact(a->in[2]->dtype))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
@@ -143,7 +143,7 @@ enum td_code td__infer_math_elem(const struct td_op_args *a, struct td_meta *out
     }
 }
 
-/* ---- SOFTMAX, CUMULATIVE: attrs 0 dim, 1 dtype or -1 ---- */
+/* ---- SOFTMAX, CUMULATIVE: dim, dtype or -1 (one layout, op.c) ---- */
 
 static enum td_code dtype_attr(const struct td_op_args *a, int64_t w, enum td_dtype *dt, struct td_status *st)
 {
@@ -158,15 +158,15 @@ static enum td_code dtype_attr(const struct td_op_args *a, int64_t w, enum td_dt
 enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                 struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 2, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_SOFTMAX, st))
         return st->code;
     const struct td_meta *x = a->in[0];
-    int64_t dim = a->attrs[0];
+    int64_t dim = a->attrs[TD_A_SOFTMAX_DIM];
     if (td_meta_wrap_dim(&dim, x->ndim, st))
         return st->code;
     enum td_dtype odt = x->dtype, want = odt;
-    bool has_dtype = a->attrs[1] >= 0;
-    if (dtype_attr(a, a->attrs[1], &want, st))
+    bool has_dtype = a->attrs[TD_A_SOFTMAX_DTYPE] >= 0;
+    if (dtype_attr(a, a->attrs[TD_A_SOFTMAX_DTYPE], &want, st))
         return st->code;
     unsigned op = a->op;
     bool last = dim == x->ndim - 1 || x->ndim == 0;
@@ -203,14 +203,14 @@ enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out,
     return td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st);
 }
 
-/* ---- STAT: attrs 0 dim mask, 1 keepdim, 2 dtype or -1, 3 correction / p (double bits) ---- */
+/* ---- STAT: dim mask, keepdim, dtype or -1, extra: correction / p (double bits) ---- */
 
 static enum td_code stat_dtype(const struct td_op_args *a, enum td_dtype in, enum td_dtype *odt,
                                struct td_status *st)
 {
     enum td_dtype want = in;
-    bool has = a->attrs[2] >= 0;
-    if (dtype_attr(a, a->attrs[2], &want, st))
+    bool has = a->attrs[TD_A_STAT_DTYPE] >= 0;
+    if (dtype_attr(a, a->attrs[TD_A_STAT_DTYPE], &want, st))
         return st->code;
     *odt = in;
     switch (a->op) {
@@ -260,7 +260,7 @@ static enum td_code stat_nonempty(const struct td_op_args *a, uint64_t mask, str
 {
     const struct td_meta *x = a->in[0];
     unsigned op = a->op;
-    bool one_dim = op == TD_OP_MEDIAN_DIM || op == TD_OP_MODE || (op == TD_OP_AMINMAX && a->attrs[3]);
+    bool one_dim = op == TD_OP_MEDIAN_DIM || op == TD_OP_MODE || (op == TD_OP_AMINMAX && a->attrs[TD_A_AMINMAX_EXTRA]);
     if (op == TD_OP_AMINMAX && !one_dim && td_meta_numel(x) == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
@@ -280,11 +280,11 @@ static enum td_code stat_nonempty(const struct td_op_args *a, uint64_t mask, str
 enum td_code td__infer_math_stat(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 4, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_STAT, st))
         return st->code;
     const struct td_meta *x = a->in[0];
-    uint64_t mask = (uint64_t)a->attrs[0];
-    bool keepdim = a->attrs[1] != 0;
+    uint64_t mask = (uint64_t)a->attrs[TD_A_STAT_DIM];
+    bool keepdim = a->attrs[TD_A_STAT_KEEPDIM] != 0;
     int nd = x->ndim;
     uint64_t full = nd ? ((1ull << nd) - 1) : 1;
     if (mask & ~full)

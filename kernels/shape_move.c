@@ -18,7 +18,7 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
 {
     if (a->n_in == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
-    if (td__need_attrs(a, 1, st))
+    if (td__need_attrs(a, TD_N_CAT, st))
         return st->code;
     const struct td_meta *ref = NULL;
     enum td_dtype dt = a->in[0]->dtype;
@@ -32,7 +32,7 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
     if (ref->ndim == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "zero-dimensional tensor (at position 0) cannot be concatenated");
-    int64_t dim = a->attrs[0];
+    int64_t dim = a->attrs[TD_A_CAT_DIM];
     if (td_meta_wrap_dim(&dim, ref->ndim, st))
         return st->code;
     int64_t sizes[TD_MAX_DIMS];
@@ -61,12 +61,13 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
 enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 1, st))
+    /* TRIU's diagonal is TRIL's word (op.c) */
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_FLIP ? TD_N_FLIP : TD_N_TRIL, st))
         return st->code;
     const struct td_meta *x = a->in[0];
     if (a->op == TD_OP_FLIP) {
         uint64_t full = x->ndim ? ((1ull << x->ndim) - 1) : 1;
-        if ((uint64_t)a->attrs[0] & ~full)
+        if ((uint64_t)a->attrs[TD_A_FLIP_DIMS] & ~full)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "flip: dims out of range for a %d-d tensor", x->ndim);
         return td__same_as_input(a, out, inf, st);
     }

@@ -28,63 +28,79 @@ static enum td_code float_only(const struct td_meta *x, const char *kname, struc
     return TD_CODE_OK;
 }
 
+/* The distributions of one parameter, and RANDOM_'s range. */
+static enum td_code check_dist_one(const struct td_op_args *a, struct td_status *st)
+{
+    switch (a->op) {
+    case TD_OP_EXPONENTIAL_: {
+        if (td__need_attrs(a, TD_N_EXPONENTIAL_, st) || float_only(a->in[0], "exponential_cpu", st))
+            return st->code;
+        double lambd = f64_of(a->attrs[TD_A_EXPONENTIAL__LAMBD]);
+        if (!(lambd >= 0))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "exponential_ expects lambda >= 0.0, but found lambda=%g", lambd);
+        return TD_CODE_OK;
+    }
+    case TD_OP_GEOMETRIC_: {
+        if (td__need_attrs(a, TD_N_GEOMETRIC_, st))
+            return st->code;
+        double p = f64_of(a->attrs[TD_A_GEOMETRIC__P]);
+        if (!(p > 0 && p < 1))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "geometric_ expects p to be in (0, 1), but got p=%g", p);
+        return TD_CODE_OK;
+    }
+    case TD_OP_BERNOULLI_: {
+        if (td__need_attrs(a, TD_N_BERNOULLI_, st))
+            return st->code;
+        double p = f64_of(a->attrs[TD_A_BERNOULLI__P]);
+        if (!(p >= 0 && p <= 1))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "bernoulli_ expects p to be in [0, 1], but got p=%g", p);
+        return TD_CODE_OK;
+    }
+    default: /* RANDOM_ */
+        if (td__need_attrs(a, TD_N_RANDOM_, st))
+            return st->code;
+        if (a->attrs[TD_A_RANDOM__FROM] >= a->attrs[TD_A_RANDOM__TO])
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
+                                 (long long)a->attrs[TD_A_RANDOM__FROM], (long long)a->attrs[TD_A_RANDOM__TO]);
+        return TD_CODE_OK;
+    }
+}
+
 /* Parameter checks of the in-place distributions, with torch's messages. */
 static enum td_code check_dist(const struct td_op_args *a, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    double p0 = f64_of(a->attrs[0]), p1 = a->n_attr > 1 ? f64_of(a->attrs[1]) : 0;
     switch (a->op) {
     case TD_OP_UNIFORM_:
-        if (float_only(x, "check_uniform_bounds", st))
+        if (td__need_attrs(a, TD_N_UNIFORM_, st) || float_only(x, "check_uniform_bounds", st))
             return st->code;
-        if (td__need_attrs(a, 3, st))
-            return st->code;
-        if (a->attrs[2] != x->dtype)
+        if (a->attrs[TD_A_UNIFORM__DTYPE] != x->dtype)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "uniform_: attribute 2 must be the tensor's dtype");
-        if (!(p0 <= p1))
+        if (!(f64_of(a->attrs[TD_A_UNIFORM__FROM]) <= f64_of(a->attrs[TD_A_UNIFORM__TO])))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "uniform_ expects to return a [from, to) range, but found from=%g > to=%g", p0, p1);
+                                 "uniform_ expects to return a [from, to) range, but found from=%g > to=%g",
+                                 f64_of(a->attrs[TD_A_UNIFORM__FROM]), f64_of(a->attrs[TD_A_UNIFORM__TO]));
         return TD_CODE_OK;
     case TD_OP_NORMAL_:
-        if (float_only(x, "normal_kernel_cpu", st) || td__need_attrs(a, 2, st))
+        if (td__need_attrs(a, TD_N_NORMAL_, st) || float_only(x, "normal_kernel_cpu", st))
             return st->code;
-        if (!(p1 >= 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "normal expects std >= 0.0, but found std %g", p1);
+        if (!(f64_of(a->attrs[TD_A_NORMAL__STD]) >= 0))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "normal expects std >= 0.0, but found std %g",
+                                 f64_of(a->attrs[TD_A_NORMAL__STD]));
         return TD_CODE_OK;
     case TD_OP_LOG_NORMAL_:
-        if (float_only(x, "log_normal_cpu", st) || td__need_attrs(a, 2, st))
+        if (td__need_attrs(a, TD_N_LOG_NORMAL_, st) || float_only(x, "log_normal_cpu", st))
             return st->code;
-        if (!(p1 > 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "log_normal_ expects std > 0.0, but found std=%g", p1);
+        if (!(f64_of(a->attrs[TD_A_LOG_NORMAL__STD]) > 0))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "log_normal_ expects std > 0.0, but found std=%g",
+                                 f64_of(a->attrs[TD_A_LOG_NORMAL__STD]));
         return TD_CODE_OK;
     case TD_OP_CAUCHY_:
         /* torch 1.13 accepts any sigma here (a negative one mirrors the distribution) */
-        if (float_only(x, "cauchy_cpu", st) || td__need_attrs(a, 2, st))
-            return st->code;
-        return TD_CODE_OK;
-    case TD_OP_EXPONENTIAL_:
-        if (float_only(x, "exponential_cpu", st))
-            return st->code;
-        if (!(p0 >= 0))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "exponential_ expects lambda >= 0.0, but found lambda=%g", p0);
-        return TD_CODE_OK;
-    case TD_OP_GEOMETRIC_:
-        if (!(p0 > 0 && p0 < 1))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "geometric_ expects p to be in (0, 1), but got p=%g", p0);
-        return TD_CODE_OK;
-    case TD_OP_BERNOULLI_:
-        if (!(p0 >= 0 && p0 <= 1))
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "bernoulli_ expects p to be in [0, 1], but got p=%g", p0);
-        return TD_CODE_OK;
-    default: /* RANDOM_ */
-        if (td__need_attrs(a, 2, st))
-            return st->code;
-        if (a->attrs[0] >= a->attrs[1])
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                                 "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
-                                 (long long)a->attrs[0], (long long)a->attrs[1]);
-        return TD_CODE_OK;
+        return td__need_attrs(a, TD_N_CAUCHY_, st) ? st->code : float_only(x, "cauchy_cpu", st);
+    default: return check_dist_one(a, st);
     }
 }
 
@@ -92,9 +108,9 @@ static enum td_code infer_multinomial(const struct td_op_args *a, struct td_meta
                                       struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    if (td__need_attrs(a, 2, st))
+    if (td__need_attrs(a, TD_N_MULTINOMIAL, st))
         return st->code;
-    int64_t n = a->attrs[0];
+    int64_t n = a->attrs[TD_A_MULTINOMIAL_NUM_SAMPLES];
     if (!td_dtype_is_float(x->dtype))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "multinomial only supports floating-point dtypes for input, got: %s",
@@ -106,7 +122,7 @@ static enum td_code infer_multinomial(const struct td_op_args *a, struct td_meta
     if (n <= 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
     int64_t cats = x->sizes[x->ndim - 1];
-    if (!a->attrs[1] && n > cats)
+    if (!a->attrs[TD_A_MULTINOMIAL_REPLACEMENT] && n > cats)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
     if (cats == 0)
@@ -121,9 +137,9 @@ enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, s
                               struct td_status *st)
 {
     if (a->op == TD_OP_RANDPERM) {
-        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 2, st))
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_RANDPERM, st))
             return st->code;
-        int64_t dt = a->attrs[0], n = a->attrs[1];
+        int64_t dt = a->attrs[TD_A_RANDPERM_DTYPE], n = a->attrs[TD_A_RANDPERM_N];
         if (!td_dtype_valid(dt))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)dt);
         if (dt == TD_DTYPE_BOOL)
@@ -178,7 +194,7 @@ enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, s
                                  td_dtype_torch_name(x->dtype));
         return td__same_as_input(a, out, inf, st);
     default:
-        if (td__need_attrs(a, 1, st) || check_dist(a, st))
+        if (check_dist(a, st)) /* each distribution checks its own words */
             return st->code;
         return td__same_as_input(a, out, inf, st);
     }

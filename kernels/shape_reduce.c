@@ -19,7 +19,7 @@ static const char *reduce_name(unsigned op)
 
 static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, struct td_status *st)
 {
-    int64_t want = a->attrs[2];
+    int64_t want = a->attrs[TD_A_REDUCE_DTYPE];
     if (want >= 0 && !td_dtype_valid(want)) {
         td_status_set(st, TD_CODE_INVALID_ARGUMENT, "invalid dtype %lld", (long long)want);
         return in;
@@ -49,11 +49,11 @@ static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, 
 enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                               struct td_status *st)
 {
-    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, 4, st))
+    if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_REDUCE, st))
         return st->code;
     const struct td_meta *x = a->in[0];
-    uint64_t mask = (uint64_t)a->attrs[0];
-    bool keepdim = a->attrs[1] != 0, flatten = a->attrs[3] != 0;
+    uint64_t mask = (uint64_t)a->attrs[TD_A_REDUCE_DIM];
+    bool keepdim = a->attrs[TD_A_REDUCE_KEEPDIM] != 0, flatten = a->attrs[TD_A_REDUCE_FLATTEN] != 0;
     int nd = x->ndim;
     uint64_t full = nd ? ((1ull << nd) - 1) : 1;
     if (mask & ~full)

@@ -54,12 +54,12 @@ static bool view_strides(const struct td_meta *x, const int64_t *ns, int nnd, in
 static enum td_code infer_view_sizes(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    int64_t nd = a->attrs[0];
-    if (nd < 0 || nd > TD_MAX_DIMS || td__need_attrs(a, 1 + (uint32_t)nd, st))
+    int64_t nd = a->attrs[TD_A_VIEW_NDIM];
+    if (nd < 0 || nd > TD_MAX_DIMS || td__need_attrs(a, TD_A_VIEW_SIZE + (uint32_t)nd, st))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "view: invalid number of dims %lld", (long long)nd);
     int64_t sizes[TD_MAX_DIMS], known = 1, infer = -1, numel = td_meta_numel(x);
     for (int i = 0; i < nd; i++) {
-        sizes[i] = a->attrs[1 + i];
+        sizes[i] = a->attrs[TD_A_VIEW_SIZE + i];
         if (sizes[i] == -1) {
             if (infer >= 0)
                 return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "only one dimension can be inferred");
@@ -75,7 +75,7 @@ static enum td_code infer_view_sizes(const struct td_op_args *a, struct td_meta 
     char b[200];
     if ((infer >= 0 && (known == 0 || numel % known)) || (infer < 0 && known != numel))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "shape '%s' is invalid for input of size %lld",
-                             td__sizes_str(a->attrs + 1, (int)nd, b, sizeof b), (long long)numel);
+                             td__sizes_str(a->attrs + TD_A_VIEW_SIZE, (int)nd, b, sizeof b), (long long)numel);
     memcpy(o->sizes, sizes, sizeof(int64_t) * nd);
     o->ndim = (uint8_t)nd;
     bool overflow, ok = view_strides(x, sizes, (int)nd, o->strides, &overflow);
@@ -92,14 +92,17 @@ static enum td_code infer_view_sizes(const struct td_op_args *a, struct td_meta 
 
 static enum td_code infer_as_strided(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
-    int64_t nd = a->attrs[0];
-    if (nd < 0 || nd > TD_MAX_DIMS || td__need_attrs(a, 2 + 2 * (uint32_t)nd, st))
+    int64_t nd = a->attrs[TD_A_AS_STRIDED_NDIM];
+    /* size and stride, nd words each: stride's offset follows from nd */
+    if (nd < 0 || nd > TD_MAX_DIMS ||
+        td__need_attrs(a, TD_A_AS_STRIDED_SIZE + (uint32_t)nd + TD_A_AS_STRIDED_STRIDE_TAIL + (uint32_t)nd, st))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "as_strided: invalid number of dims %lld", (long long)nd);
+    const int64_t *size = a->attrs + TD_A_AS_STRIDED_SIZE, *stride = size + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
     o->ndim = (uint8_t)nd;
-    o->offset = a->attrs[1];
+    o->offset = a->attrs[TD_A_AS_STRIDED_STORAGE_OFFSET];
     for (int i = 0; i < nd; i++) {
-        o->sizes[i] = a->attrs[2 + i];
-        o->strides[i] = a->attrs[2 + nd + i];
+        o->sizes[i] = size[i];
+        o->strides[i] = stride[i];
         if (o->sizes[i] < 0 || o->strides[i] < 0)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "as_strided: negative size or stride");
     }
@@ -117,15 +120,15 @@ static enum td_code infer_as_strided(const struct td_op_args *a, struct td_meta 
 static enum td_code infer_permute(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    int64_t nd = a->attrs[0];
-    if (nd != x->ndim || td__need_attrs(a, 1 + (uint32_t)x->ndim, st))
+    int64_t nd = a->attrs[TD_A_PERMUTE_NDIM];
+    if (nd != x->ndim || td__need_attrs(a, TD_A_PERMUTE_DIMS + (uint32_t)x->ndim, st))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "permute(sparse_coo): number of dimensions in the tensor input does not match the "
                              "length of the desired ordering of dimensions i.e. input.dim() = %d is not equal "
                              "to len(dims) = %lld", x->ndim, (long long)nd);
     uint32_t seen = 0;
     for (int i = 0; i < nd; i++) {
-        int64_t d = a->attrs[1 + i];
+        int64_t d = a->attrs[TD_A_PERMUTE_DIMS + i];
         if (td_meta_wrap_dim(&d, x->ndim, st))
             return st->code;
         if (seen & (1u << d))
@@ -140,8 +143,9 @@ static enum td_code infer_permute(const struct td_op_args *a, struct td_meta *o,
 static enum td_code infer_expand(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
     const struct td_meta *x = a->in[0];
-    int64_t nd = a->attrs[0];
-    if (nd < 0 || nd > TD_MAX_DIMS || td__need_attrs(a, 1 + (uint32_t)nd, st))
+    int64_t nd = a->attrs[TD_A_EXPAND_NDIM];
+    const int64_t *size = a->attrs + TD_A_EXPAND_SIZE;
+    if (nd < 0 || nd > TD_MAX_DIMS || td__need_attrs(a, TD_A_EXPAND_SIZE + (uint32_t)nd, st))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expand: invalid number of dims %lld", (long long)nd);
     char b1[200], b2[200];
     if (nd < x->ndim)
@@ -149,11 +153,11 @@ static enum td_code infer_expand(const struct td_op_args *a, struct td_meta *o, 
                              "expand(torch.%sTensor{%s}, size=%s): the number of sizes provided (%lld) "
                              "must be greater or equal to the number of dimensions in the tensor (%d)",
                              td_dtype_torch_name(x->dtype), td_meta_shape_str(x, b1, sizeof b1),
-                             td__sizes_str(a->attrs + 1, (int)nd, b2, sizeof b2), (long long)nd, x->ndim);
+                             td__sizes_str(size, (int)nd, b2, sizeof b2), (long long)nd, x->ndim);
     o->ndim = (uint8_t)nd;
     for (int i = (int)nd - 1; i >= 0; i--) {
         int xi = i - ((int)nd - x->ndim);
-        int64_t want = a->attrs[1 + i];
+        int64_t want = size[i];
         if (xi < 0) {
             if (want < 0)
                 return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
@@ -170,7 +174,7 @@ static enum td_code infer_expand(const struct td_op_args *a, struct td_meta *o, 
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "The expanded size of the tensor (%lld) must match the existing size (%lld) at "
                                  "non-singleton dimension %d.  Target sizes: %s.  Tensor sizes: %s",
-                                 (long long)want, (long long)have, i, td__sizes_str(a->attrs + 1, (int)nd, b2, sizeof b2),
+                                 (long long)want, (long long)have, i, td__sizes_str(size, (int)nd, b2, sizeof b2),
                                  td_meta_shape_str(x, b1, sizeof b1));
         if (want < 0)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expand: invalid size %lld", (long long)want);
@@ -190,7 +194,8 @@ static void drop_dim(struct td_meta *o, int d)
 
 static enum td_code infer_slice(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
-    int64_t dim = a->attrs[0], start = a->attrs[1], end = a->attrs[2], step = a->attrs[3];
+    int64_t dim = a->attrs[TD_A_SLICE_DIM], start = a->attrs[TD_A_SLICE_START], end = a->attrs[TD_A_SLICE_END];
+    int64_t step = a->attrs[TD_A_SLICE_STEP];
     if (o->ndim == 0)
         return td_status_set(st, TD_CODE_OUT_OF_RANGE, "slice() cannot be applied to a 0-dim tensor.");
     if (td_meta_wrap_dim(&dim, o->ndim, st))
@@ -230,7 +235,7 @@ static enum td_code infer_slice(const struct td_op_args *a, struct td_meta *o, s
 
 static enum td_code infer_select(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
-    int64_t dim = a->attrs[0], idx = a->attrs[1];
+    int64_t dim = a->attrs[TD_A_SELECT_DIM], idx = a->attrs[TD_A_SELECT_INDEX];
     if (o->ndim == 0)
         return td_status_set(st, TD_CODE_OUT_OF_RANGE, "select() cannot be applied to a 0-dim tensor.");
     if (td_meta_wrap_dim(&dim, o->ndim, st))
@@ -251,7 +256,7 @@ static enum td_code infer_dims_op(const struct td_op_args *a, struct td_meta *o,
 {
     switch (a->op) {
     case TD_OP_TRANSPOSE: {
-        int64_t d0 = a->attrs[0], d1 = a->attrs[1];
+        int64_t d0 = a->attrs[TD_A_TRANSPOSE_DIM0], d1 = a->attrs[TD_A_TRANSPOSE_DIM1];
         if (td_meta_wrap_dim(&d0, o->ndim, st) || td_meta_wrap_dim(&d1, o->ndim, st))
             return st->code;
         if (o->ndim == 0)
@@ -262,14 +267,14 @@ static enum td_code infer_dims_op(const struct td_op_args *a, struct td_meta *o,
         return TD_CODE_OK;
     }
     case TD_OP_SQUEEZE: {
-        uint64_t mask = (uint64_t)a->attrs[0];
+        uint64_t mask = (uint64_t)a->attrs[TD_A_SQUEEZE_DIM];
         for (int d = o->ndim - 1; d >= 0; d--)
             if (((mask >> d) & 1) && o->sizes[d] == 1)
                 drop_dim(o, d);
         return TD_CODE_OK;
     }
     case TD_OP_UNSQUEEZE: {
-        int64_t d = a->attrs[0];
+        int64_t d = a->attrs[TD_A_UNSQUEEZE_DIM];
         if (o->ndim >= TD_MAX_DIMS)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims", TD_MAX_DIMS);
         if (td_meta_wrap_dim(&d, o->ndim + 1, st))
@@ -294,10 +299,12 @@ static enum td_code infer_dims_op(const struct td_op_args *a, struct td_meta *o,
 enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st)
 {
+    /* fixed layouts whole, list layouts up to their list (each rule checks the list) */
     static const uint8_t min_attrs[TD_OP_COUNT] = {
-        [TD_OP_VIEW] = 1, [TD_OP_AS_STRIDED] = 2, [TD_OP_PERMUTE] = 1, [TD_OP_TRANSPOSE] = 2,
-        [TD_OP_EXPAND] = 1, [TD_OP_SQUEEZE] = 1, [TD_OP_UNSQUEEZE] = 1, [TD_OP_SLICE] = 4,
-        [TD_OP_SELECT] = 2,
+        [TD_OP_VIEW] = TD_A_VIEW_SIZE, [TD_OP_AS_STRIDED] = TD_A_AS_STRIDED_SIZE,
+        [TD_OP_PERMUTE] = TD_A_PERMUTE_DIMS, [TD_OP_TRANSPOSE] = TD_N_TRANSPOSE, [TD_OP_EXPAND] = TD_A_EXPAND_SIZE,
+        [TD_OP_SQUEEZE] = TD_N_SQUEEZE, [TD_OP_UNSQUEEZE] = TD_N_UNSQUEEZE, [TD_OP_SLICE] = TD_N_SLICE,
+        [TD_OP_SELECT] = TD_N_SELECT,
     };
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, min_attrs[a->op], st))
         return st->code;

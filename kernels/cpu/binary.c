@@ -259,9 +259,9 @@ static enum td_code binary(struct td_kctx *k, int row, bool cmp)
     if (k->n_in == 2) {
         ops[1] = k->in[0];
         ops[2] = k->in[1];
-    } else if (k->n_in == 1 && k->n_attr >= 2 && td__scalar_kind_ok(k->attrs[0])) {
+    } else if (k->n_in == 1 && k->n_attr >= TD_N_BINARY && td__scalar_kind_ok(k->attrs[TD_A_BINARY_OPERAND])) {
         scalar.m.dtype = (uint8_t)dt;
-        td__scalar_store(dt, sbuf.b, k->attrs[0], k->attrs[1]);
+        td__scalar_store(dt, sbuf.b, k->attrs[TD_A_BINARY_OPERAND], k->attrs[TD_A_BINARY_OPERAND + 1]);
         bool lhs = k->flags & TD_RF_SCALAR_LHS;
         ops[1] = lhs ? &scalar : k->in[0];
         ops[2] = lhs ? k->in[0] : &scalar;
@@ -277,11 +277,12 @@ static enum td_code binary(struct td_kctx *k, int row, bool cmp)
         fn = odt == TD_DTYPE_BOOL ? cmp_tab[row][dt] : odt == dt ? cmps_tab[row][dt] : NULL;
     } else {
         fn = odt == dt && kind_ok(arith_kinds[row], dt) ? arith_tab[row][dt] : NULL;
-        if ((row == B_add || row == B_sub) && k->n_attr >= 4) {
-            if (!td__scalar_kind_ok(k->attrs[2]))
+        if ((row == B_add || row == B_sub) && k->n_attr >= TD_N_ADD) { /* SUB's alpha alike (op.c) */
+            const int64_t *alpha = k->attrs + TD_A_ADD_ALPHA;
+            if (!td__scalar_kind_ok(alpha[0]))
                 return TD_CODE_INVALID_ARGUMENT;
-            c.alpha_f = td__scalar_f64(k->attrs[2], k->attrs[3]);
-            c.alpha_i = k->attrs[2] == TD_SCALAR_FLOAT ? (int64_t)c.alpha_f : k->attrs[3];
+            c.alpha_f = td__scalar_f64(alpha[0], alpha[1]);
+            c.alpha_i = alpha[0] == TD_SCALAR_FLOAT ? (int64_t)c.alpha_f : alpha[1];
         }
     }
     if (!fn)
@@ -311,7 +312,7 @@ enum td_code td_cpu_bitwise_xor(struct td_kctx *k) { return binary(k, B_bxor, fa
 
 enum td_code td_cpu_div(struct td_kctx *k)
 {
-    int64_t mode = k->n_attr >= 3 ? k->attrs[2] : TD_ROUND_NONE;
+    int64_t mode = k->n_attr >= TD_N_DIV ? k->attrs[TD_A_DIV_ROUNDING_MODE] : TD_ROUND_NONE;
     switch (mode) {
     case TD_ROUND_NONE: return binary(k, B_div, false);
     case TD_ROUND_TRUNC: return binary(k, B_divt, false);

@@ -1,5 +1,5 @@
 /*
- * cat.c — CAT: joins its inputs along attrs[0] (already normalized by the meta layer).
+ * cat.c — CAT: joins its inputs along its dim attribute (already normalized by the meta layer).
  *
  * Each input is copied into the slice of the output it occupies: a view of out[0]
  * with the input's sizes and the output's strides, offset along dim by the inputs
@@ -20,10 +20,10 @@ static int64_t numel(const struct td_meta *m)
 
 enum td_code td_cpu_cat(struct td_kctx *k)
 {
-    if (k->n_out < 1 || k->n_attr < 1)
+    if (k->n_out < 1 || k->n_attr < TD_N_CAT)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *out = k->out[0];
-    int64_t dim = k->attrs[0], at = 0;
+    int64_t dim = k->attrs[TD_A_CAT_DIM], at = 0;
     if (dim < 0) /* the meta layer accepted a negative dim */
         dim += out->m.ndim;
     if (dim < 0 || dim >= out->m.ndim)

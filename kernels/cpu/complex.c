@@ -115,15 +115,16 @@ static enum td_code cx_binary(struct td_kctx *k)
     struct bin b = {.op = k->op, .in = (enum td_dtype)k->compute_dtype, .alpha = 1};
     char sbuf[16] = {0};
     struct td_kt scalar = {.data = sbuf}, *ops[3];
-    if (k->n_out < 1 || (k->op == TD_OP_DIV && k->n_attr >= 3 && k->attrs[2] != TD_ROUND_NONE))
+    if (k->n_out < 1 ||
+        (k->op == TD_OP_DIV && k->n_attr >= TD_N_DIV && k->attrs[TD_A_DIV_ROUNDING_MODE] != TD_ROUND_NONE))
         return TD_CODE_INVALID_ARGUMENT;
     ops[0] = k->out[0];
     b.out = (enum td_dtype)ops[0]->m.dtype;
     if (k->n_in == 2) {
         ops[1] = k->in[0], ops[2] = k->in[1];
-    } else if (k->n_in == 1 && k->n_attr >= 2 && td__scalar_kind_ok(k->attrs[0])) {
+    } else if (k->n_in == 1 && k->n_attr >= TD_N_BINARY && td__scalar_kind_ok(k->attrs[TD_A_BINARY_OPERAND])) {
         scalar.m.dtype = (uint8_t)b.in;
-        store_cx(b.in, sbuf, td__scalar_f64(k->attrs[0], k->attrs[1]));
+        store_cx(b.in, sbuf, td__scalar_f64(k->attrs[TD_A_BINARY_OPERAND], k->attrs[TD_A_BINARY_OPERAND + 1]));
         bool lhs = k->flags & TD_RF_SCALAR_LHS;
         ops[1] = lhs ? &scalar : k->in[0];
         ops[2] = lhs ? k->in[0] : &scalar;
@@ -136,10 +137,10 @@ static enum td_code cx_binary(struct td_kctx *k)
                k->op == TD_OP_LOGICAL_XOR;
     if (cmp ? (b.out != TD_DTYPE_BOOL && b.out != b.in) : b.out != b.in)
         return TD_CODE_INVALID_ARGUMENT;
-    if ((k->op == TD_OP_ADD || k->op == TD_OP_SUB) && k->n_attr >= 4) {
-        if (!td__scalar_kind_ok(k->attrs[2]))
+    if ((k->op == TD_OP_ADD || k->op == TD_OP_SUB) && k->n_attr >= TD_N_ADD) { /* SUB's alpha alike (op.c) */
+        if (!td__scalar_kind_ok(k->attrs[TD_A_ADD_ALPHA]))
             return TD_CODE_INVALID_ARGUMENT;
-        b.alpha = td__scalar_f64(k->attrs[2], k->attrs[3]);
+        b.alpha = td__scalar_f64(k->attrs[TD_A_ADD_ALPHA], k->attrs[TD_A_ADD_ALPHA + 1]);
     }
     struct td_iter it;
     if (!td_iter_init(&it, 3, ops))
@@ -211,17 +212,17 @@ static enum td_code cx_unary(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
-/* ---- SUM PROD MEAN: attrs 0 dim mask, 1 keepdim (the output meta already says it) */
+/* ---- SUM PROD MEAN: the dim mask and keepdim (the output meta already says it) */
 
 static enum td_code cx_reduce(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 2)
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM)
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *x = k->in[0];
     struct td_kt *o = k->out[0];
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
     const struct td_meta *xm = &x->m;
-    uint64_t mask = (uint64_t)k->attrs[0];
+    uint64_t mask = (uint64_t)k->attrs[TD_A_REDUCE_DIM];
     int nd = xm->ndim;
     if (xm->dtype != dt || o->m.dtype != dt || !td_meta_is_contiguous(&o->m))
         return TD_CODE_INVALID_ARGUMENT;
@@ -308,13 +309,13 @@ static void step_dev(void *ctx, int64_t o, dcx v)
     a->m2[o] += creal(d) * creal(d) + cimag(d) * cimag(d);
 }
 
-/* ---- VAR STD VAR_MEAN STD_MEAN: attrs 0 dim mask, 1 keepdim, 2 dtype, 3 correction */
+/* ---- VAR STD VAR_MEAN STD_MEAN: the STAT layout, its extra word the correction */
 
 static enum td_code cx_var(struct td_kctx *k)
 {
     bool with_mean = k->op == TD_OP_VAR_MEAN || k->op == TD_OP_STD_MEAN;
     bool sd = k->op == TD_OP_STD || k->op == TD_OP_STD_MEAN;
-    if (k->n_in != 1 || k->n_out != 1 + with_mean || k->n_attr < 4)
+    if (k->n_in != 1 || k->n_out != 1 + with_mean || k->n_attr < TD_N_STAT)
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *x = k->in[0];
     enum td_dtype dt = (enum td_dtype)k->compute_dtype, rdt = td_dtype_to_real(dt);
@@ -323,7 +324,7 @@ static enum td_code cx_var(struct td_kctx *k)
         (om && (om->m.dtype != dt || !td_meta_is_contiguous(&om->m))))
         return TD_CODE_INVALID_ARGUMENT;
     int64_t ostride[TD_MAX_DIMS], count;
-    uint64_t mask = x->m.ndim ? (uint64_t)k->attrs[0] : 0;
+    uint64_t mask = x->m.ndim ? (uint64_t)k->attrs[TD_A_STAT_DIM] : 0;
     int64_t on = out_strides(&x->m, mask, ostride, &count);
     if (on != td_meta_numel(&o->m))
         return TD_CODE_INVALID_ARGUMENT;
@@ -336,7 +337,7 @@ static enum td_code cx_var(struct td_kctx *k)
     for (int64_t j = 0; j < on; j++)
         acc.mean[j] /= (double)count;
     walk(x, &acc, ostride, step_dev);
-    double c = (double)count - (double)k->attrs[3];
+    double c = (double)count - (double)k->attrs[TD_A_STAT_EXTRA];
     int64_t res = (int64_t)td_dtype_size(rdt), ces = (int64_t)td_dtype_size(dt);
     for (int64_t j = 0; j < on; j++) {
         double var = acc.m2[j] / (c > 0 ? c : 0);
@@ -348,17 +349,17 @@ static enum td_code cx_var(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
-/* ---- CUMPROD along attrs[0] (CUMSUM runs on pairs) */
+/* ---- CUMPROD along its dim (CUMSUM runs on pairs) */
 
 static enum td_code cx_cumprod(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 1)
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_CUMULATIVE_DIM)
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *x = k->in[0];
     struct td_kt *o = k->out[0];
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
     int nd = x->m.ndim;
-    int64_t d = k->attrs[0];
+    int64_t d = k->attrs[TD_A_CUMULATIVE_DIM];
     if (d < 0)
         d += nd ? nd : 1;
     if (x->m.dtype != dt || o->m.dtype != dt || o->m.ndim != nd || d < 0 || d >= (nd ? nd : 1))
@@ -423,10 +424,11 @@ static enum td_code cx_ternary(struct td_kctx *k)
     t.scalar_w = k->op == TD_OP_LERP && k->n_in == 2;
     if (k->n_out < 1 || k->n_in != (t.scalar_w ? 2 : 3))
         return TD_CODE_INVALID_ARGUMENT;
-    if (t.scalar_w || k->op != TD_OP_LERP) {
-        if (k->n_attr < 2 || !td__scalar_kind_ok(k->attrs[0]))
+    if (t.scalar_w || k->op != TD_OP_LERP) { /* ADDCDIV's value alike (op.c) */
+        const int64_t *s = k->attrs + (k->op == TD_OP_LERP ? TD_A_LERP_OPERAND : TD_A_ADDCMUL_VALUE);
+        if (k->n_attr < (k->op == TD_OP_LERP ? TD_N_LERP : TD_N_ADDCMUL) || !td__scalar_kind_ok(s[0]))
             return TD_CODE_INVALID_ARGUMENT;
-        t.s = td__scalar_f64(k->attrs[0], k->attrs[1]);
+        t.s = td__scalar_f64(s[0], s[1]);
     }
     struct td_kt *ops[4] = {k->out[0], k->in[0], k->in[1], t.scalar_w ? k->in[1] : k->in[2]};
     for (int i = 0; i < 4; i++)
@@ -502,18 +504,18 @@ static enum td_code cx_pairs(struct td_kctx *k)
     bool gs = k->op == TD_OP_GATHER || k->op == TD_OP_SCATTER;
     if (k->n_in < 1 || k->n_in > TD_MAX_INPUTS || k->n_out > TD_MAX_OUTPUTS)
         return TD_CODE_INVALID_ARGUMENT;
-    if (k->op == TD_OP_SCATTER && k->n_attr >= 2 && k->attrs[1] == 2)
+    if (k->op == TD_OP_SCATTER && k->n_attr >= TD_N_SCATTER && k->attrs[TD_A_SCATTER_REDUCE] == 2)
         return td_cpu_scatter(k); /* a product is not componentwise: index.c multiplies complex */
-    int64_t attrs[2];
-    if (k->op == TD_OP_CUMSUM || gs) { /* attr 0 is a dim; the pair dim is last: a negative dim would name it */
-        if (k->n_attr < 1 || k->n_attr > 2)
+    int64_t attrs[TD_N_CUMULATIVE]; /* GATHER's and SCATTER's fit, their dim the same word (op.c) */
+    if (k->op == TD_OP_CUMSUM || gs) { /* the pair dim is last: a negative dim would name it */
+        if (k->n_attr <= TD_A_CUMULATIVE_DIM || k->n_attr > TD_N_CUMULATIVE)
             return TD_CODE_INVALID_ARGUMENT;
         memcpy(attrs, k->attrs, sizeof(int64_t) * (size_t)k->n_attr);
-        if (attrs[0] < 0)
-            attrs[0] += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
+        if (attrs[TD_A_CUMULATIVE_DIM] < 0)
+            attrs[TD_A_CUMULATIVE_DIM] += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
         r.attrs = attrs;
         if (k->op == TD_OP_CUMSUM)
-            r.n_attr = 1; /* its dtype attr names the complex dtype: the pairs are real */
+            r.n_attr = TD_A_CUMULATIVE_DTYPE; /* its dtype names the complex dtype: the pairs are real */
     }
     for (int i = 0; i < k->n_in; i++) {
         in[i] = *k->in[i];

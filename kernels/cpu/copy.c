@@ -236,7 +236,7 @@ void td__fill(struct td_kt *t, const void *elem)
 
 enum td_code td_cpu_cast(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 1 || k->attrs[0] != k->out[0]->m.dtype)
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_CAST || k->attrs[TD_A_CAST_DTYPE] != k->out[0]->m.dtype)
         return TD_CODE_INVALID_ARGUMENT;
     return td__copy(k->out[0], k->in[0]);
 }
@@ -259,10 +259,10 @@ enum td_code td_cpu_copy_(struct td_kctx *k)
 enum td_code td_cpu_fill_(struct td_kctx *k)
 {
     char elem[16];
-    if (k->n_in != 1 || k->n_attr < 2 || !td__scalar_kind_ok(k->attrs[0]) ||
-        !td_dtype_valid(k->in[0]->m.dtype))
+    const int64_t *v = k->attrs + TD_A_FILL__VALUE;
+    if (k->n_in != 1 || k->n_attr < TD_N_FILL_ || !td__scalar_kind_ok(v[0]) || !td_dtype_valid(k->in[0]->m.dtype))
         return TD_CODE_INVALID_ARGUMENT;
-    td__scalar_store((enum td_dtype)k->in[0]->m.dtype, elem, k->attrs[0], k->attrs[1]);
+    td__scalar_store((enum td_dtype)k->in[0]->m.dtype, elem, v[0], v[1]);
     td__fill(k->in[0], elem);
     return TD_CODE_OK;
 }
@@ -361,18 +361,18 @@ enum td_code td_cpu_clamp(struct td_kctx *k)
 {
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
     struct clamp_ctx c = {0};
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 6 || !td_dtype_valid(dt) || !clamp_tab[dt] ||
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_CLAMP || !td_dtype_valid(dt) || !clamp_tab[dt] ||
         k->in[0]->m.dtype != dt || k->out[0]->m.dtype != dt)
         return TD_CODE_INVALID_ARGUMENT;
-    c.has_lo = k->attrs[0] != 0;
-    c.has_hi = k->attrs[3] != 0;
-    if ((c.has_lo && !td__scalar_kind_ok(k->attrs[1])) ||
-        (c.has_hi && !td__scalar_kind_ok(k->attrs[4])))
+    const int64_t *lo = k->attrs + TD_A_CLAMP_MIN, *hi = k->attrs + TD_A_CLAMP_MAX;
+    c.has_lo = k->attrs[TD_A_CLAMP_HAS_MIN] != 0;
+    c.has_hi = k->attrs[TD_A_CLAMP_HAS_MAX] != 0;
+    if ((c.has_lo && !td__scalar_kind_ok(lo[0])) || (c.has_hi && !td__scalar_kind_ok(hi[0])))
         return TD_CODE_INVALID_ARGUMENT;
     if (c.has_lo)
-        td__scalar_store(dt, &c.lo, k->attrs[1], k->attrs[2]);
+        td__scalar_store(dt, &c.lo, lo[0], lo[1]);
     if (c.has_hi)
-        td__scalar_store(dt, &c.hi, k->attrs[4], k->attrs[5]);
+        td__scalar_store(dt, &c.hi, hi[0], hi[1]);
     struct td_kt *ops[2] = {k->out[0], k->in[0]};
     struct td_iter it;
     if (!td_iter_init(&it, 2, ops))

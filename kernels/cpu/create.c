@@ -1,8 +1,8 @@
 /*
  * create.c — creation ops: EMPTY FULL ARANGE LINSPACE EYE RAND RANDN RANDINT.
  *
- * The executor allocated out[0] (contiguous) with the dtype and sizes of attrs
- * 0 .. 1+ndim; the op-specific attributes follow the sizes (proto/ops.args).
+ * The executor allocated out[0] (contiguous) with the dtype and sizes of the CREATE
+ * layout; the op-specific attributes follow the sizes (proto/ops.args: TD_A_*_TAIL).
  * Output dtypes are never float16/bfloat16 here (the executor casts).  Values are
  * computed as PyTorch does: arange as start + i*step (double for float outputs, int64
  * for integer ones), linspace from both ends in the output's own precision, random
@@ -16,15 +16,17 @@
 #include "../rng.h"
 #include "iter.h"
 
-/* Index of the first op-specific attribute, or -1 when attrs are malformed. */
-static int64_t extra_at(const struct td_kctx *k, uint32_t need)
+/* The op-specific attributes (need words after the sizes), or NULL when attrs are
+ * malformed. */
+static const int64_t *own_attrs(const struct td_kctx *k, uint32_t need)
 {
-    if (k->n_out < 1 || k->n_attr < 2 || k->attrs[1] < 0 || k->attrs[1] > TD_MAX_DIMS)
-        return -1;
-    int64_t at = 2 + k->attrs[1];
+    int64_t nd = k->n_attr >= TD_A_CREATE_SIZE ? k->attrs[TD_A_CREATE_NDIM] : -1;
+    if (k->n_out < 1 || nd < 0 || nd > TD_MAX_DIMS)
+        return NULL;
+    int64_t at = TD_A_CREATE_SIZE + nd; /* the sizes' nd words come first */
     if (k->n_attr < at + need) /* out dtype may differ: f16/bf16 are produced in float32 */
-        return -1;
-    return at;
+        return NULL;
+    return k->attrs + at;
 }
 
 static int64_t numel(const struct td_kt *t)
@@ -57,36 +59,34 @@ enum td_code td_cpu_empty(struct td_kctx *k)
 
 enum td_code td_cpu_full(struct td_kctx *k)
 {
-    int64_t at = extra_at(k, 2);
+    const int64_t *x = own_attrs(k, TD_N_FULL_TAIL);
     char v[16]; /* complex128 is the widest element */
-    if (at < 0 || !td__scalar_kind_ok(k->attrs[at]))
+    if (!x || !td__scalar_kind_ok(x[TD_A_FULL_FILL_VALUE_TAIL]))
         return TD_CODE_INVALID_ARGUMENT;
-    td__scalar_store((enum td_dtype)k->out[0]->m.dtype, v, k->attrs[at], k->attrs[at + 1]);
+    const int64_t *fill = x + TD_A_FULL_FILL_VALUE_TAIL;
+    td__scalar_store((enum td_dtype)k->out[0]->m.dtype, v, fill[0], fill[1]);
     td__fill(k->out[0], v);
     return TD_CODE_OK;
 }
 
 enum td_code td_cpu_arange(struct td_kctx *k)
 {
-    int64_t at = extra_at(k, 4);
-    if (at < 0 || !td__scalar_kind_ok(k->attrs[at]) || !td__scalar_kind_ok(k->attrs[at + 2]))
+    const int64_t *x = own_attrs(k, TD_N_ARANGE_TAIL);
+    if (!x || !td__scalar_kind_ok(x[TD_A_ARANGE_START_TAIL]) || !td__scalar_kind_ok(x[TD_A_ARANGE_STEP_TAIL]))
         return TD_CODE_INVALID_ARGUMENT;
+    const int64_t *a0 = x + TD_A_ARANGE_START_TAIL, *a1 = x + TD_A_ARANGE_STEP_TAIL; /* kind, bits */
     struct td_kt *o = k->out[0];
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     int64_t n = numel(o);
     if (td_dtype_is_float(dt)) {
-        double start = td__scalar_f64(k->attrs[at], k->attrs[at + 1]);
-        double step = td__scalar_f64(k->attrs[at + 2], k->attrs[at + 3]);
+        double start = td__scalar_f64(a0[0], a0[1]);
+        double step = td__scalar_f64(a1[0], a1[1]);
         for (int64_t i = 0; i < n; i++)
             td_store_f64(dt, elem(o, i), start + (double)i * step);
     } else {
         /* integer outputs: integer start/step (float ones truncated, as PyTorch's cast) */
-        int64_t start = k->attrs[at] == TD_SCALAR_FLOAT
-                            ? (int64_t)td__scalar_f64(k->attrs[at], k->attrs[at + 1])
-                            : k->attrs[at + 1];
-        int64_t step = k->attrs[at + 2] == TD_SCALAR_FLOAT
-                           ? (int64_t)td__scalar_f64(k->attrs[at + 2], k->attrs[at + 3])
-                           : k->attrs[at + 3];
+        int64_t start = a0[0] == TD_SCALAR_FLOAT ? (int64_t)td__scalar_f64(a0[0], a0[1]) : a0[1];
+        int64_t step = a1[0] == TD_SCALAR_FLOAT ? (int64_t)td__scalar_f64(a1[0], a1[1]) : a1[1];
         for (int64_t i = 0; i < n; i++)
             td_store_i64(dt, elem(o, i), (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)step));
     }
@@ -105,15 +105,15 @@ enum td_code td_cpu_arange(struct td_kctx *k)
 
 enum td_code td_cpu_linspace(struct td_kctx *k)
 {
-    int64_t at = extra_at(k, 2);
-    if (at < 0)
+    const int64_t *x = own_attrs(k, TD_N_LINSPACE_TAIL);
+    if (!x)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *o = k->out[0];
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     int64_t n = numel(o);
     double start, end;
-    memcpy(&start, &k->attrs[at], 8);
-    memcpy(&end, &k->attrs[at + 1], 8);
+    memcpy(&start, &x[TD_A_LINSPACE_START_TAIL], 8);
+    memcpy(&end, &x[TD_A_LINSPACE_END_TAIL], 8);
     if (n == 0)
         return TD_CODE_OK;
     if (n == 1) {
@@ -139,7 +139,7 @@ enum td_code td_cpu_eye(struct td_kctx *k)
 {
     struct td_kt *o = k->out[0];
     char zero[16] = {0}, one[16];
-    if (extra_at(k, 0) < 0 || o->m.ndim != 2)
+    if (!own_attrs(k, 0) || o->m.ndim != 2)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     size_t es = td_dtype_size(dt);
@@ -155,14 +155,15 @@ enum td_code td_cpu_eye(struct td_kctx *k)
 enum td_code td_cpu_rand(struct td_kctx *k)
 {
     struct td_kt *o = k->out[0];
-    if (extra_at(k, 0) < 0 || !k->rng)
+    if (!own_attrs(k, 0) || !k->rng)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     int64_t n = numel(o);
     if (dt == TD_DTYPE_FLOAT32) {
-        /* as many random bits as the requested dtype's mantissa holds (attrs[0]; half and
-         * bfloat16 are produced here in float32), so rounding can never reach 1.0 */
-        int bits = k->attrs[0] == TD_DTYPE_FLOAT16 ? 11 : k->attrs[0] == TD_DTYPE_BFLOAT16 ? 8 : 24;
+        /* as many random bits as the requested dtype's mantissa holds (the dtype attribute;
+         * half and bfloat16 are produced here in float32), so rounding can never reach 1.0 */
+        int64_t want = k->attrs[TD_A_CREATE_DTYPE];
+        int bits = want == TD_DTYPE_FLOAT16 ? 11 : want == TD_DTYPE_BFLOAT16 ? 8 : 24;
         float scale = 1.0f / (float)(1u << bits);
         for (int64_t i = 0; i < n; i++)
             *(float *)elem(o, i) = (float)(td_rng_next(k->rng) >> (64 - bits)) * scale;
@@ -178,7 +179,7 @@ enum td_code td_cpu_rand(struct td_kctx *k)
 enum td_code td_cpu_randn(struct td_kctx *k)
 {
     struct td_kt *o = k->out[0];
-    if (extra_at(k, 0) < 0 || !k->rng || !td_dtype_is_float((enum td_dtype)o->m.dtype))
+    if (!own_attrs(k, 0) || !k->rng || !td_dtype_is_float((enum td_dtype)o->m.dtype))
         return TD_CODE_INVALID_ARGUMENT;
     int64_t n = numel(o);
     for (int64_t i = 0; i < n; i++)
@@ -188,11 +189,11 @@ enum td_code td_cpu_randn(struct td_kctx *k)
 
 enum td_code td_cpu_randint(struct td_kctx *k)
 {
-    int64_t at = extra_at(k, 2);
-    if (at < 0 || !k->rng)
+    const int64_t *x = own_attrs(k, TD_N_RANDINT_TAIL);
+    if (!x || !k->rng)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *o = k->out[0];
-    int64_t low = k->attrs[at], high = k->attrs[at + 1], n = numel(o);
+    int64_t low = x[TD_A_RANDINT_LOW_TAIL], high = x[TD_A_RANDINT_HIGH_TAIL], n = numel(o);
     if (high <= low)
         return n == 0 ? TD_CODE_OK : TD_CODE_INVALID_ARGUMENT;
     uint64_t range = (uint64_t)high - (uint64_t)low;

@@ -8,7 +8,7 @@
  * copy is made, except for C2R: FFTW's complex-to-real transforms overwrite their input,
  * so that input is first copied into contiguous scratch.  Plans are made with
  * FFTW_ESTIMATE (no measuring, arrays untouched) under a lock, since FFTW's planner is
- * not thread-safe; executing a plan is.  The normalization (attrs[0]: 0 none, 1 by 1/N,
+ * not thread-safe; executing a plan is.  The normalization (the norm attribute: 0 none, 1 by 1/N,
  * 2 by 1/sqrt(N)) is a scaling pass over the contiguous output.  Shapes and attributes:
  * kernels/shape_fft.c.  Not here: resizing the signal to n/s, dim wrapping (the client).
  */
@@ -94,11 +94,11 @@ static void scale(struct td_kt *y, int64_t numel, double f)
 static enum td_code fft(struct td_kctx *k)
 {
     struct td_kt *x = k->in[0], *y = k->out[0];
-    int rank = (int)k->n_attr - 2;
-    const int64_t *tdims = k->attrs + 2;
+    int rank = (int)k->n_attr - TD_A_FFT_DIMS; /* the dims list is the last attribute */
+    const int64_t *tdims = k->attrs + TD_A_FFT_DIMS;
     size_t xes = td_dtype_size((enum td_dtype)x->m.dtype);
     int64_t in_numel = td_meta_numel(&x->m), out_numel = td_meta_numel(&y->m);
-    struct fft_job j = {.rank = rank, .sign = k->attrs[1] ? FFTW_FORWARD : FFTW_BACKWARD};
+    struct fft_job j = {.rank = rank, .sign = k->attrs[TD_A_FFT_X] ? FFTW_FORWARD : FFTW_BACKWARD};
     bool is_tr[TD_MAX_DIMS] = {false};
     double n_signal = 1;
     if (out_numel == 0)
@@ -129,8 +129,9 @@ static enum td_code fft(struct td_kctx *k)
     bool dbl = x->m.dtype == TD_DTYPE_FLOAT64 || x->m.dtype == TD_DTYPE_COMPLEX128;
     enum td_code rc = dbl ? run_fftw(k->op, &j) : run_fftwf(k->op, &j);
     free(scratch);
-    if (!rc && k->attrs[0])
-        scale(y, out_numel, k->attrs[0] == 1 ? 1.0 / n_signal : 1.0 / sqrt(n_signal));
+    int64_t norm = k->attrs[TD_A_FFT_NORM];
+    if (!rc && norm)
+        scale(y, out_numel, norm == 1 ? 1.0 / n_signal : 1.0 / sqrt(n_signal));
     return rc;
 }
 

@@ -321,9 +321,9 @@ static enum td_code gather_scatter(struct td_kctx *k, struct td_kt *ti, struct t
 
 enum td_code td_cpu_gather(struct td_kctx *k)
 {
-    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 1 || k->in[1]->m.dtype != TD_DTYPE_INT64)
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < TD_N_GATHER || k->in[1]->m.dtype != TD_DTYPE_INT64)
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t dim = k->attrs[0];
+    int64_t dim = k->attrs[TD_A_GATHER_DIM];
     if (dim < 0)
         dim += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
     if (dim < 0)
@@ -333,16 +333,17 @@ enum td_code td_cpu_gather(struct td_kctx *k)
 
 enum td_code td_cpu_scatter(struct td_kctx *k)
 {
-    if (k->n_in != 3 || k->n_out < 1 || k->n_attr < 2 || k->in[1]->m.dtype != TD_DTYPE_INT64 ||
-        k->in[2]->m.dtype != k->out[0]->m.dtype || k->attrs[1] < 0 || k->attrs[1] > 2)
+    if (k->n_in != 3 || k->n_out < 1 || k->n_attr < TD_N_SCATTER || k->in[1]->m.dtype != TD_DTYPE_INT64 ||
+        k->in[2]->m.dtype != k->out[0]->m.dtype || k->attrs[TD_A_SCATTER_REDUCE] < 0 ||
+        k->attrs[TD_A_SCATTER_REDUCE] > 2)
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t dim = k->attrs[0];
+    int64_t dim = k->attrs[TD_A_SCATTER_DIM];
     if (dim < 0)
         dim += k->in[0]->m.ndim ? k->in[0]->m.ndim : 1;
     if (dim < 0)
         return TD_CODE_INVALID_ARGUMENT;
     enum td_code c = copy_self(k);
-    return c ? c : gather_scatter(k, k->in[1], k->out[0], k->in[2], dim, (int)k->attrs[1]);
+    return c ? c : gather_scatter(k, k->in[1], k->out[0], k->in[2], dim, (int)k->attrs[TD_A_SCATTER_REDUCE]);
 }
 
 /* ---- INDEX / INDEX_PUT: self[:dim] x (idx0..idxk-1) x self[dim+k:] ---- */
@@ -443,8 +444,8 @@ static enum td_code plan_index(struct td_kctx *k, int first, struct ix_plan *p, 
 {
     p->k = k->n_in - first;
     p->idx = k->in + first;
-    p->dim = k->attrs[0];
-    p->mode = k->attrs[1];
+    p->dim = k->attrs[TD_A_INDEX_DIM]; /* INDEX_PUT's dim and mode alike (op.c) */
+    p->mode = k->attrs[TD_A_INDEX_MODE];
     p->self = *self;
     if (p->k < 1 || p->dim < 0 || p->dim + p->k > self->ndim || p->mode < 0 || p->mode > M_COPY)
         return TD_CODE_INVALID_ARGUMENT;
@@ -478,9 +479,10 @@ static enum td_code index_mask(struct td_kctx *k);
 enum td_code td_cpu_index(struct td_kctx *k)
 {
     struct ix_plan p;
-    if (k->n_attr >= 2 && k->attrs[1] == M_MASK)
+    if (k->n_attr > TD_A_INDEX_MODE && k->attrs[TD_A_INDEX_MODE] == M_MASK)
         return index_mask(k);
-    if (k->n_out < 1 || k->n_attr < 2 || plan_index(k, 1, &p, &k->in[0]->m) || !indexed_shape_ok(&p, &k->out[0]->m))
+    if (k->n_out < 1 || k->n_attr < TD_A_INDEX_COUNT || plan_index(k, 1, &p, &k->in[0]->m) || /* count: M_MASK's */
+        !indexed_shape_ok(&p, &k->out[0]->m))
         return TD_CODE_INVALID_ARGUMENT;
     return index_walk(k, &p, k->in[0], k->out[0], false, false);
 }
@@ -488,11 +490,11 @@ enum td_code td_cpu_index(struct td_kctx *k)
 enum td_code td_cpu_index_put(struct td_kctx *k)
 {
     struct ix_plan p;
-    if (k->n_out < 1 || k->n_attr < 3 || k->n_in < 3 || k->in[1]->m.dtype != k->out[0]->m.dtype ||
+    if (k->n_out < 1 || k->n_attr < TD_N_INDEX_PUT || k->n_in < 3 || k->in[1]->m.dtype != k->out[0]->m.dtype ||
         plan_index(k, 2, &p, &k->out[0]->m) || !indexed_shape_ok(&p, &k->in[1]->m))
         return TD_CODE_INVALID_ARGUMENT;
     enum td_code c = copy_self(k);
-    return c ? c : index_walk(k, &p, k->out[0], k->in[1], true, k->attrs[2] != 0);
+    return c ? c : index_walk(k, &p, k->out[0], k->in[1], true, k->attrs[TD_A_INDEX_PUT_ACCUMULATE] != 0);
 }
 
 /* ---- selections: NONZERO and INDEX's mask mode ----
@@ -684,15 +686,15 @@ static int64_t *walk_offsets(int nd, const int64_t *size, const int64_t *stride,
     return r;
 }
 
-/* INDEX mode M_MASK: inputs (x, mask bool/uint8 of x's dims dim..dim+km-1), attrs
- * [dim, M_MASK, count]; output x.shape[:dim] + [count] + x.shape[dim+km:], contiguous. */
+/* INDEX mode M_MASK: inputs (x, mask bool/uint8 of x's dims dim..dim+km-1), attributes
+ * dim, mode M_MASK, count; output x.shape[:dim] + [count] + x.shape[dim+km:], contiguous. */
 static enum td_code index_mask(struct td_kctx *k)
 {
-    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 3)
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < TD_N_INDEX)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *x = k->in[0], *mk = k->in[1], *o = k->out[0];
     const struct td_meta *xm = &x->m, *mm = &mk->m, *om = &o->m;
-    int64_t dim = k->attrs[0], count = k->attrs[2];
+    int64_t dim = k->attrs[TD_A_INDEX_DIM], count = k->attrs[TD_A_INDEX_COUNT];
     int km = mm->ndim;
     if ((mm->dtype != TD_DTYPE_BOOL && mm->dtype != TD_DTYPE_UINT8) || km < 1 || dim < 0 || dim + km > xm->ndim ||
         memcmp(mm->sizes, xm->sizes + dim, sizeof(int64_t) * km) || count < 0 || count > td_meta_numel(mm))
@@ -770,11 +772,11 @@ static enum td_code count_nonzero(struct td_kctx *k, struct td_kt *x, struct td_
 
 enum td_code td_cpu_nonzero(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 1)
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_A_NONZERO_COUNT_ONLY) /* count_only may be left out */
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *x = k->in[0], *o = k->out[0];
-    int64_t count = k->attrs[0];
-    if (k->n_attr >= 2 && k->attrs[1] == 1)
+    int64_t count = k->attrs[TD_A_NONZERO_COUNT];
+    if (k->n_attr >= TD_N_NONZERO && k->attrs[TD_A_NONZERO_COUNT_ONLY] == 1)
         return count_nonzero(k, x, o);
     if (o->m.ndim != 2 || o->m.sizes[0] != count || o->m.sizes[1] != x->m.ndim || o->m.dtype != TD_DTYPE_INT64 ||
         !td_meta_is_contiguous(&o->m))

@@ -336,7 +336,7 @@ out_free:
 static enum td_code cholesky_range(struct la_job *j, int64_t b0, int64_t b1)
 {
     struct td_kctx *k = j->k;
-    bool upper = k->attrs[0] != 0;
+    bool upper = k->attrs[TD_A_LINALG_CHOLESKY_UPPER] != 0;
     lapack_int n = (lapack_int)j->n, ld = td__la_ld(n);
     void *a = malloc((size_t)n * (size_t)n * j->es + 1);
     if (!a)

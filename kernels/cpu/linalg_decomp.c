@@ -55,7 +55,7 @@ static int64_t reals(const struct la_job *j, int64_t n)
 static enum td_code qr_range(struct la_job *j, int64_t b0, int64_t b1)
 {
     struct td_kctx *k = j->k;
-    int64_t m = j->m, n = j->n, kk = m < n ? m : n, mode = k->attrs[0];
+    int64_t m = j->m, n = j->n, kk = m < n ? m : n, mode = k->attrs[TD_A_LINALG_QR_MODE];
     int64_t qc = mode == 1 ? m : kk; /* Q's columns */
     lapack_int ld = td__la_ld(m);
     void *a = scratch(ld, n, j->es), *q = scratch(ld, qc > n ? qc : n, j->es), *tau = scratch(kk, 1, j->es);
@@ -89,7 +89,7 @@ out_free:
 static enum td_code svd_range(struct la_job *j, int64_t b0, int64_t b1)
 {
     struct td_kctx *k = j->k;
-    bool full = k->attrs[0], uv = k->attrs[1];
+    bool full = k->attrs[TD_A_LINALG_SVD_FULL_MATRICES], uv = k->attrs[TD_A_LINALG_SVD_COMPUTE_UV];
     int64_t m = j->m, n = j->n, kk = m < n ? m : n;
     int64_t ucols = uv ? (full ? m : kk) : 1, vrows = uv ? (full ? n : kk) : 1;
     lapack_int lda = td__la_ld(m), ldv = td__la_ld(vrows);
@@ -135,7 +135,7 @@ out_free:
 static enum td_code eigh_range(struct la_job *j, int64_t b0, int64_t b1)
 {
     struct td_kctx *k = j->k;
-    bool upper = k->attrs[0], cv = k->attrs[1];
+    bool upper = k->attrs[TD_A_LINALG_EIGH_UPPER], cv = k->attrs[TD_A_LINALG_EIGH_COMPUTE_V];
     int64_t n = j->n;
     lapack_int ld = td__la_ld(n);
     void *a = scratch(ld, n, j->es), *w = scratch(n, 1, j->rs);
@@ -205,7 +205,7 @@ static lapack_int lstsq_one(const struct la_job *j, void *a, void *bb, void *s, 
 {
     lapack_int m = (lapack_int)j->m, n = (lapack_int)j->n, r = (lapack_int)j->r;
     lapack_int lda = td__la_ld(m), ldb = td__la_ld(m > n ? m : n), rank = 0, info = 0;
-    switch (j->k->attrs[1]) {
+    switch (j->k->attrs[TD_A_LINALG_LSTSQ_DRIVER]) {
     case DRIVER_GELSY:
         memset(jpvt, 0, sizeof(lapack_int) * (size_t)n);
         info = LA(j, gelsy, m, n, r, a, lda, bb, ldb, jpvt, rcond, &rank);
@@ -223,7 +223,7 @@ static enum td_code lstsq_range(struct la_job *j, int64_t b0, int64_t b1)
     int64_t m = j->m, n = j->n, mx = m > n ? m : n, kk = m < n ? m : n;
     lapack_int lda = td__la_ld(m), ldb = td__la_ld(mx);
     double rcond;
-    memcpy(&rcond, &k->attrs[0], sizeof rcond);
+    memcpy(&rcond, &k->attrs[TD_A_LINALG_LSTSQ_RCOND], sizeof rcond);
     if (!(rcond >= 0))
         rcond = (j->f64 ? DBL_EPSILON : FLT_EPSILON) * (double)mx;
     void *a = scratch(lda, n, j->es), *bb = scratch(ldb, j->r, j->es), *s = scratch(kk, 1, j->rs);

@@ -89,7 +89,7 @@ static enum td_code lu_solve_range(struct la_job *j, int64_t b0, int64_t b1)
             if ((rc = load_pivots(j, b, ipiv)))
                 break;
             td__la_load(k->in[0], td__la_batch_ptr(k->in[0], j, b), a, ld, j->es);
-            LA(j, getrs, trans[k->attrs[0]], (lapack_int)n, (lapack_int)r, a, ld, ipiv, x, ld);
+            LA(j, getrs, trans[k->attrs[TD_A_LU_SOLVE_TRANS]], (lapack_int)n, (lapack_int)r, a, ld, ipiv, x, ld);
         }
         td__la_store(k->out[0], td__la_batch_ptr(k->out[0], j, b), x, ld, j->es);
     }
@@ -130,8 +130,11 @@ static enum td_code triangular_solve_range(struct la_job *j, int64_t b0, int64_t
         td__la_load(bt, td__la_batch_ptr(bt, j, b), x, ldb, j->es);
         if (bm > 0 && bn > 0) { /* only A's triangle is read: the other one may hold anything */
             td__la_load(k->in[0], td__la_batch_ptr(k->in[0], j, b), a, lda, j->es);
-            trsm(j, k->attrs[1] ? CblasLeft : CblasRight, k->attrs[0] ? CblasUpper : CblasLower, trans[k->attrs[3]],
-                 k->attrs[2] ? CblasUnit : CblasNonUnit, (blasint)bm, (blasint)bn, a, lda, x, ldb);
+            trsm(j, k->attrs[TD_A_TRIANGULAR_SOLVE_LEFT] ? CblasLeft : CblasRight,
+                 k->attrs[TD_A_TRIANGULAR_SOLVE_UPPER] ? CblasUpper : CblasLower,
+                 trans[k->attrs[TD_A_TRIANGULAR_SOLVE_TRANS]],
+                 k->attrs[TD_A_TRIANGULAR_SOLVE_UNITRIANGULAR] ? CblasUnit : CblasNonUnit, (blasint)bm, (blasint)bn, a,
+                 lda, x, ldb);
         }
         td__la_store(k->out[0], td__la_batch_ptr(k->out[0], j, b), x, ldb, j->es);
     }

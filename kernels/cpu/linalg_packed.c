@@ -73,7 +73,7 @@ static enum td_code ormqr_range(struct la_job *j, int64_t b0, int64_t b1)
     struct td_kctx *k = j->k;
     struct td_kt *c = k->in[2];
     int64_t r = j->m, ka = j->n, kk = cols(k->in[1]), cm = rows(c), cn = cols(c);
-    char side = k->attrs[0] ? 'L' : 'R', trans = k->attrs[1] ? 'T' : 'N';
+    char side = k->attrs[TD_A_ORMQR_LEFT] ? 'L' : 'R', trans = k->attrs[TD_A_ORMQR_TRANSPOSE] ? 'T' : 'N';
     lapack_int lda = td__la_ld(r), ldc = td__la_ld(cm);
     void *a = scratch(lda, ka, j->es), *tau = scratch(kk, 1, j->es), *cb = scratch(ldc, cn, j->es);
     enum td_code rc = a && tau && cb ? TD_CODE_OK : TD_CODE_RESOURCE_EXHAUSTED;

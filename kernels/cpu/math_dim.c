@@ -447,10 +447,10 @@ static enum td_code along_dim(struct td_kctx *k)
 {
     const struct td_meta *x = &k->in[0]->m;
     int two = k->op == TD_OP_CUMMAX || k->op == TD_OP_CUMMIN;
-    if (k->n_in != 1 || k->n_out < 1 + two || k->n_attr < 1 || x->dtype != k->compute_dtype)
+    if (k->n_in != 1 || k->n_out < 1 + two || k->n_attr <= TD_A_SOFTMAX_DIM || x->dtype != k->compute_dtype)
         return TD_CODE_INVALID_ARGUMENT;
     struct lanes L = {.k = k, .nt = 2 + two, .nd = x->ndim, .t = {k->in[0], k->out[0], two ? k->out[1] : NULL}};
-    int64_t d = k->attrs[0];
+    int64_t d = k->attrs[TD_A_SOFTMAX_DIM]; /* CUMULATIVE's dim alike (op.c) */
     if (d < 0)
         d += x->ndim ? x->ndim : 1;
     if (d < 0 || d >= (x->ndim ? x->ndim : 1))

@@ -279,13 +279,14 @@ static enum td_code unary_f(struct td_kctx *k, int row)
     int fi = fidx((enum td_dtype)k->compute_dtype);
     if (k->out[0]->m.dtype != k->compute_dtype)
         return TD_CODE_INVALID_ARGUMENT;
-    if (row == F_logit && k->n_attr >= 2)
-        c.f[0] = k->attrs[0] ? attr_f64(&k->attrs[1]) : -1;
+    if (row == F_logit && k->n_attr >= TD_N_LOGIT)
+        c.f[0] = k->attrs[TD_A_LOGIT_HAS_EPS] ? attr_f64(&k->attrs[TD_A_LOGIT_EPS]) : -1;
     if (row == F_nan_to_num) {
-        if (k->n_attr < 3)
+        static const uint8_t at[3] = {TD_A_NAN_TO_NUM_NAN, TD_A_NAN_TO_NUM_POSINF, TD_A_NAN_TO_NUM_NEGINF};
+        if (k->n_attr < TD_N_NAN_TO_NUM)
             return TD_CODE_INVALID_ARGUMENT;
         for (int i = 0; i < 3; i++)
-            c.f[i] = attr_f64(&k->attrs[i]);
+            c.f[i] = attr_f64(&k->attrs[at[i]]);
     }
     td_loop_fn fn = fi >= 0 ? f1_tab[row][fi] : row == F_nan_to_num ? id_tab[k->compute_dtype] : NULL;
     struct td_kt *ops[2] = {k->out[0], k->in[0]};
@@ -309,15 +310,17 @@ static enum td_code pred(struct td_kctx *k, int row)
     enum td_code td_cpu_##nm(struct td_kctx *k) { return pred(k, P_##nm); }
 PRED(PRED_KERNEL)
 
-/* The scalar attribute (attrs 0-1) as a 0-d operand of the compute dtype. */
+/* The operand slot's scalar (MATH_BINARY's; LERP's alike, op.c) as a 0-d operand of the
+ * compute dtype. */
 static bool scalar_operand(struct td_kctx *k, struct td_kt *sc, char *buf)
 {
-    if (k->n_attr < 2 || !td__scalar_kind_ok(k->attrs[0]))
+    const int64_t *s = k->attrs + TD_A_MATH_BINARY_OPERAND;
+    if (k->n_attr < TD_N_MATH_BINARY || !td__scalar_kind_ok(s[0]))
         return false;
     memset(sc, 0, sizeof *sc);
     sc->m.dtype = k->compute_dtype;
     sc->data = buf;
-    td__scalar_store((enum td_dtype)k->compute_dtype, buf, k->attrs[0], k->attrs[1]);
+    td__scalar_store((enum td_dtype)k->compute_dtype, buf, s[0], s[1]);
     return true;
 }
 
@@ -379,11 +382,12 @@ enum td_code td_cpu_lerp(struct td_kctx *k)
 static enum td_code addc(struct td_kctx *k, int row)
 {
     struct mctx c = {.err = 0};
-    if (!valid_compute(k) || k->n_in != 3 || k->n_attr < 2 || !td__scalar_kind_ok(k->attrs[0]) ||
+    const int64_t *v = k->attrs + TD_A_ADDCMUL_VALUE; /* ADDCDIV's alike (op.c) */
+    if (!valid_compute(k) || k->n_in != 3 || k->n_attr < TD_N_ADDCMUL || !td__scalar_kind_ok(v[0]) ||
         k->out[0]->m.dtype != k->compute_dtype)
         return TD_CODE_INVALID_ARGUMENT;
-    c.f[0] = td__scalar_f64(k->attrs[0], k->attrs[1]);
-    c.vi = k->attrs[0] == TD_SCALAR_FLOAT ? (int64_t)c.f[0] : k->attrs[1];
+    c.f[0] = td__scalar_f64(v[0], v[1]);
+    c.vi = v[0] == TD_SCALAR_FLOAT ? (int64_t)c.f[0] : v[1];
     enum td_dtype dt = (enum td_dtype)k->compute_dtype;
     int fi = fidx(dt);
     td_loop_fn fn = fi >= 0 ? f2_tab[row][fi] : row == G_addcmul ? addcmuli_tab[dt] : NULL;

@@ -117,7 +117,7 @@ static void row_f(const struct splan *P, double *f, void *scratch, double *r, in
         double mean = sum / (double)n, m2 = 0;
         for (int64_t j = 0; j < n; j++)
             m2 += (f[j] - mean) * (f[j] - mean);
-        c = (double)n - (double)a[3];
+        c = (double)n - (double)a[TD_A_STAT_EXTRA]; /* the correction */
         double var = m2 / (c > 0 ? c : 0);
         r[0] = (P->k->op == TD_OP_STD || P->k->op == TD_OP_STD_MEAN) ? sqrt(var) : var;
         r[1] = mean;
@@ -133,7 +133,7 @@ static void row_f(const struct splan *P, double *f, void *scratch, double *r, in
             sum += exp(f[j] - mx);
         r[0] = log(sum) + mx;
         return;
-    case TD_OP_NORM: memcpy(&c, &a[3], sizeof c); r[0] = norm_row(f, n, c); return;
+    case TD_OP_NORM: memcpy(&c, &a[TD_A_NORM_P], sizeof c); r[0] = norm_row(f, n, c); return;
     case TD_OP_NANSUM:
     case TD_OP_NANMEAN:
         for (int64_t j = 0; j < n; j++)
@@ -268,12 +268,12 @@ static void stat_task(void *ctx, int64_t b, int64_t e)
 static enum td_code stat(struct td_kctx *k)
 {
     const struct td_meta *x = &k->in[0]->m;
-    if (k->n_in != 1 || k->n_attr < 4 || k->n_out != td_op_table[k->op].n_out || x->dtype != k->compute_dtype ||
+    if (k->n_in != 1 || k->n_attr < TD_N_STAT || k->n_out != td_op_table[k->op].n_out || x->dtype != k->compute_dtype ||
         x->dtype == TD_DTYPE_FLOAT16 || x->dtype == TD_DTYPE_BFLOAT16)
         return TD_CODE_INVALID_ARGUMENT;
     struct splan P = {.k = k, .kcount = 1, .rcount = 1, .idt = (enum td_dtype)x->dtype};
     int nd = x->ndim;
-    uint64_t mask = (uint64_t)k->attrs[0];
+    uint64_t mask = (uint64_t)k->attrs[TD_A_STAT_DIM];
     if (k->op == TD_OP_MEDIAN)
         mask = ~0ull;
     size_t esz = td_dtype_size(P.idt);

@@ -9,10 +9,10 @@
 
 enum td_code td_cpu_flip(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < 1)
+    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < TD_N_FLIP)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt src = *k->in[0];
-    uint64_t mask = (uint64_t)k->attrs[0];
+    uint64_t mask = (uint64_t)k->attrs[TD_A_FLIP_DIMS];
     if (src.m.dtype != k->out[0]->m.dtype)
         return TD_CODE_INVALID_ARGUMENT;
     /* the iterator walks negative strides as well as positive ones */
@@ -38,14 +38,14 @@ static char *batch_base(const struct td_kt *t, int64_t lin, int nbatch)
 
 static enum td_code tri(struct td_kctx *k, bool lower)
 {
-    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < 1)
+    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < TD_N_TRIL) /* TRIU's layout alike (op.c) */
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *x = k->in[0];
     struct td_kt *o = k->out[0];
     int nd = x->m.ndim;
     if (nd < 2 || o->m.ndim != nd || x->m.dtype != o->m.dtype)
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t diag = k->attrs[0], rows = x->m.sizes[nd - 2], cols = x->m.sizes[nd - 1], batch = 1;
+    int64_t diag = k->attrs[TD_A_TRIL_DIAGONAL], rows = x->m.sizes[nd - 2], cols = x->m.sizes[nd - 1], batch = 1;
     for (int d = 0; d < nd - 2; d++)
         batch *= x->m.sizes[d];
     size_t es = td_dtype_size((enum td_dtype)x->m.dtype);

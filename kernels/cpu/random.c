@@ -20,6 +20,8 @@
 #define RNG_STATE_BYTES 32
 
 
+#define NO_WORD UINT32_MAX /* a parameter the row does not have: f64_attr reads 0 */
+
 static double f64_attr(const struct td_kctx *k, uint32_t i)
 {
     double v = 0;
@@ -145,36 +147,65 @@ static int mantissa_bits(int64_t dt)
     return dt == TD_DTYPE_FLOAT16 ? 11 : dt == TD_DTYPE_BFLOAT16 ? 8 : dt == TD_DTYPE_FLOAT32 ? 24 : 53;
 }
 
-static enum td_code run_dist(struct td_kctx *k, elem_fn fn)
+/* fn draws with the row's parameters at words i0 and i1. */
+static enum td_code run_dist(struct td_kctx *k, elem_fn fn, uint32_t i0, uint32_t i1)
 {
-    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 1)
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= i0)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *o = k->out[0];
-    struct dist c = {(enum td_dtype)o->m.dtype, f64_attr(k, 0), f64_attr(k, 1), 53, (enum td_dtype)o->m.dtype};
-    if (fn == gen_uniform && k->n_attr > 2 && td_dtype_valid(k->attrs[2]))
-        c.final = (enum td_dtype)k->attrs[2];
+    struct dist c = {(enum td_dtype)o->m.dtype, f64_attr(k, i0), f64_attr(k, i1), 53, (enum td_dtype)o->m.dtype};
+    if (fn == gen_uniform && k->n_attr > TD_A_UNIFORM__DTYPE && td_dtype_valid(k->attrs[TD_A_UNIFORM__DTYPE]))
+        c.final = (enum td_dtype)k->attrs[TD_A_UNIFORM__DTYPE];
     c.bits = mantissa_bits(c.final);
     each_elem(k, o, fn, &c);
     return TD_CODE_OK;
 }
 
-enum td_code td_cpu_uniform_(struct td_kctx *k) { return run_dist(k, gen_uniform); }
-enum td_code td_cpu_normal_(struct td_kctx *k) { return run_dist(k, gen_normal); }
-enum td_code td_cpu_log_normal_(struct td_kctx *k) { return run_dist(k, gen_log_normal); }
-enum td_code td_cpu_exponential_(struct td_kctx *k) { return run_dist(k, gen_exponential); }
-enum td_code td_cpu_cauchy_(struct td_kctx *k) { return run_dist(k, gen_cauchy); }
-enum td_code td_cpu_geometric_(struct td_kctx *k) { return run_dist(k, gen_geometric); }
-enum td_code td_cpu_bernoulli_(struct td_kctx *k) { return run_dist(k, gen_bernoulli); }
+enum td_code td_cpu_uniform_(struct td_kctx *k)
+{
+    return run_dist(k, gen_uniform, TD_A_UNIFORM__FROM, TD_A_UNIFORM__TO);
+}
+
+enum td_code td_cpu_normal_(struct td_kctx *k)
+{
+    return run_dist(k, gen_normal, TD_A_NORMAL__MEAN, TD_A_NORMAL__STD);
+}
+
+enum td_code td_cpu_log_normal_(struct td_kctx *k)
+{
+    return run_dist(k, gen_log_normal, TD_A_LOG_NORMAL__MEAN, TD_A_LOG_NORMAL__STD);
+}
+
+enum td_code td_cpu_exponential_(struct td_kctx *k)
+{
+    return run_dist(k, gen_exponential, TD_A_EXPONENTIAL__LAMBD, NO_WORD);
+}
+
+enum td_code td_cpu_cauchy_(struct td_kctx *k)
+{
+    return run_dist(k, gen_cauchy, TD_A_CAUCHY__MEDIAN, TD_A_CAUCHY__SIGMA);
+}
+
+enum td_code td_cpu_geometric_(struct td_kctx *k)
+{
+    return run_dist(k, gen_geometric, TD_A_GEOMETRIC__P, NO_WORD);
+}
+
+enum td_code td_cpu_bernoulli_(struct td_kctx *k)
+{
+    return run_dist(k, gen_bernoulli, TD_A_BERNOULLI__P, NO_WORD);
+}
 
 enum td_code td_cpu_random_(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 2)
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < TD_N_RANDOM_)
         return TD_CODE_INVALID_ARGUMENT;
-    if (k->attrs[0] >= k->attrs[1])
+    int64_t from = k->attrs[TD_A_RANDOM__FROM], to = k->attrs[TD_A_RANDOM__TO];
+    if (from >= to)
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
-                    (long long)k->attrs[0], (long long)k->attrs[1]);
+                    (long long)from, (long long)to);
     struct td_kt *o = k->out[0];
-    struct irange c = {(enum td_dtype)o->m.dtype, k->attrs[0], (uint64_t)k->attrs[1] - (uint64_t)k->attrs[0]};
+    struct irange c = {(enum td_dtype)o->m.dtype, from, (uint64_t)to - (uint64_t)from};
     each_elem(k, o, gen_random, &c);
     return TD_CODE_OK;
 }
@@ -260,16 +291,16 @@ static enum td_code multinomial_row(struct td_rng *r, const double *w, int64_t c
 
 enum td_code td_cpu_multinomial(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < 2)
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < TD_N_MULTINOMIAL)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *p = k->in[0], *o = k->out[0];
     enum td_dtype pd = (enum td_dtype)p->m.dtype;
     int nd = p->m.ndim;
     if ((nd != 1 && nd != 2) || o->m.dtype != TD_DTYPE_INT64 || o->m.ndim != nd || !td_dtype_is_float(pd))
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t rows = nd == 2 ? p->m.sizes[0] : 1, cats = p->m.sizes[nd - 1], n = k->attrs[0];
+    int64_t rows = nd == 2 ? p->m.sizes[0] : 1, cats = p->m.sizes[nd - 1], n = k->attrs[TD_A_MULTINOMIAL_NUM_SAMPLES];
     int64_t rs = nd == 2 ? p->m.strides[0] : 0, cs = p->m.strides[nd - 1], es = (int64_t)td_dtype_size(pd);
-    bool repl = k->attrs[1] != 0;
+    bool repl = k->attrs[TD_A_MULTINOMIAL_REPLACEMENT] != 0;
     if (o->m.sizes[nd - 1] != n)
         return TD_CODE_INVALID_ARGUMENT;
     if (n <= 0)

@@ -227,10 +227,10 @@ static enum td_code make_plan(struct plan *pl, struct td_kctx *k, int rid, enum 
 {
     const struct td_meta *im = &k->in[0]->m, *om = &k->out[0]->m;
     int nd = im->ndim, od = 0;
-    if (k->n_in != 1 || k->n_attr < 2 || !td_dtype_valid(im->dtype) || !td_dtype_valid(om->dtype))
+    if (k->n_in != 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM || !td_dtype_valid(im->dtype) || !td_dtype_valid(om->dtype))
         return TD_CODE_INVALID_ARGUMENT;
-    uint64_t mask = (uint64_t)k->attrs[0] & (nd >= 64 ? ~0ull : ((1ull << nd) - 1));
-    bool keep = k->attrs[1] != 0;
+    uint64_t mask = (uint64_t)k->attrs[TD_A_REDUCE_DIM] & (nd >= 64 ? ~0ull : ((1ull << nd) - 1));
+    bool keep = k->attrs[TD_A_REDUCE_KEEPDIM] != 0;
     int nred = __builtin_popcountll(mask);
     if (om->ndim != (keep ? nd : nd - nred))
         return TD_CODE_INVALID_ARGUMENT;

@@ -240,11 +240,11 @@ out_free:
 
 enum td_code td_cpu_sort(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 2 || k->n_attr < 3)
+    if (k->n_in != 1 || k->n_out < 2 || k->n_attr < TD_A_SORT_K) /* k may be left out */
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *x = k->in[0];
     int nd = x->m.ndim;
-    int64_t dim = k->attrs[0];
+    int64_t dim = k->attrs[TD_A_SORT_DIM], want = k->n_attr >= TD_N_SORT ? k->attrs[TD_A_SORT_K] : -1;
     if (dim < 0)
         dim += nd ? nd : 1;
     if (dim < 0 || dim >= (nd ? nd : 1) || k->out[0]->m.dtype != x->m.dtype ||
@@ -253,13 +253,13 @@ enum td_code td_cpu_sort(struct td_kctx *k)
     int64_t total = td_meta_numel(&x->m), len = nd ? x->m.sizes[dim] : 1;
     int64_t kk = nd ? k->out[0]->m.sizes[dim] : 1;
     if (kk > len || (nd && k->out[1]->m.sizes[dim] != kk) ||
-        (k->n_attr >= 4 && k->attrs[3] >= 0 && nd && k->attrs[3] != kk))
+        (want >= 0 && nd && want != kk))
         return TD_CODE_INVALID_ARGUMENT;
     if (total == 0 || kk == 0)
         return TD_CODE_OK;
     /* the heap wins while k is a small part of the slice; beyond that sort it all */
     bool heap = kk < len && kk <= len / 8;
-    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, kk, k->attrs[1] != 0, heap, false};
+    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, kk, k->attrs[TD_A_SORT_DESCENDING] != 0, heap, false};
     int64_t grain = len >= 4096 ? 1 : 4096 / len;
     td_parallel_for(total / len, grain, sort_range, &j);
     return j.failed ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;
@@ -303,7 +303,7 @@ static bound_fn bound_for(enum td_dtype dt)
 
 enum td_code td_cpu_searchsorted(struct td_kctx *k)
 {
-    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < 2)
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < TD_N_SEARCHSORTED)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *s = k->in[0], *v = k->in[1], *o = k->out[0];
     const struct td_meta *sm = &s->m, *vm = &v->m;
@@ -313,7 +313,7 @@ enum td_code td_cpu_searchsorted(struct td_kctx *k)
         return TD_CODE_INVALID_ARGUMENT;
     int64_t n = td_meta_numel(vm), len = sm->sizes[sm->ndim - 1], sst = sm->strides[sm->ndim - 1];
     size_t es = td_dtype_size(sm->dtype);
-    bool right = k->attrs[0] != 0, i32 = o->m.dtype == TD_DTYPE_INT32;
+    bool right = k->attrs[TD_A_SEARCHSORTED_RIGHT] != 0, i32 = o->m.dtype == TD_DTYPE_INT32;
     for (int64_t p = 0; p < n; p++) {
         /* p counts values row-major; a batched sequence pairs its rows with the value rows */
         int64_t voff = 0, rem = p, soff = 0;
@@ -338,14 +338,14 @@ enum td_code td_cpu_searchsorted(struct td_kctx *k)
 
 enum td_code td_cpu_histc(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < 3)
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_HISTC)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *x = k->in[0], *o = k->out[0];
     enum td_dtype dt = (enum td_dtype)x->m.dtype;
-    int64_t bins = k->attrs[0];
+    int64_t bins = k->attrs[TD_A_HISTC_BINS];
     double lo, hi;
-    memcpy(&lo, &k->attrs[1], sizeof lo);
-    memcpy(&hi, &k->attrs[2], sizeof hi);
+    memcpy(&lo, &k->attrs[TD_A_HISTC_MIN], sizeof lo);
+    memcpy(&hi, &k->attrs[TD_A_HISTC_MAX], sizeof hi);
     if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64) || o->m.dtype != dt || o->m.ndim != 1 ||
         o->m.sizes[0] != bins || bins <= 0 || !(lo <= hi) || !td_meta_is_contiguous(&o->m))
         return TD_CODE_INVALID_ARGUMENT;
