@@ -116,15 +116,8 @@ static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *
     }
     if (n->op == TD_AG_CUSTOM && n->custom.free_ctx)
         n->custom.free_ctx(n->custom.ctx);
-    free(n->attrs);
-    free(n->next);
-    free(n->in_meta);
-    free(n->out_meta);
-    free(n->saved_in);
-    free(n->saved_out);
-    free(n->versions);
     free(n->retained);
-    free(n);
+    free(n); /* the arrays live in the node's own block (node_new) */
 }
 
 void td__ag_node_unref(struct td_ag_node *n)
@@ -141,11 +134,25 @@ void td__ag_node_unref(struct td_ag_node *n)
 
 void td_ag_node_unref(struct td_ag_node *n) { td__ag_node_unref(n); }
 
-static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_out)
+/* One allocation per node: its arrays follow the struct (recording a node is on the
+ * path of every op that requires grad, so mallocs count). */
+static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_out, int n_attr)
 {
-    struct td_ag_node *n = calloc(1, sizeof *n);
+    size_t ni = n_in ? (size_t)n_in : 1, no = n_out ? (size_t)n_out : 1;
+    size_t size = sizeof(struct td_ag_node) + ni * (sizeof(struct td_ag_edge) + sizeof(struct td_meta) +
+                  sizeof(struct td_t)) + no * (sizeof(struct td_meta) + sizeof(struct td_t)) +
+                  (ni + no) * sizeof(uint64_t) + (n_attr ? (size_t)n_attr : 1) * sizeof(int64_t);
+    struct td_ag_node *n = calloc(1, size);
     if (!n)
         return NULL;
+    uint8_t *p = (uint8_t *)(n + 1); /* metas and tensors first: they are 8-aligned multiples */
+    n->in_meta = (struct td_meta *)p, p += ni * sizeof(struct td_meta);
+    n->out_meta = (struct td_meta *)p, p += no * sizeof(struct td_meta);
+    n->saved_in = (struct td_t *)p, p += ni * sizeof(struct td_t);
+    n->saved_out = (struct td_t *)p, p += no * sizeof(struct td_t);
+    n->next = (struct td_ag_edge *)p, p += ni * sizeof(struct td_ag_edge);
+    n->versions = (uint64_t *)p, p += (ni + no) * sizeof(uint64_t);
+    n->attrs = (int64_t *)p;
     n->refs = 1;
     n->op = op;
     n->n_in = (uint8_t)n_in;
@@ -153,14 +160,6 @@ static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_
     n->scalar_slot = TD_AG_NO_SLOT;
     n->client = c;
     n->seq = atomic_fetch_add(&next_seq, 1);
-    n->next = calloc(n_in ? n_in : 1, sizeof *n->next);
-    n->in_meta = calloc(n_in ? n_in : 1, sizeof *n->in_meta);
-    n->out_meta = calloc(n_out ? n_out : 1, sizeof *n->out_meta);
-    n->buf = NULL;
-    if (!n->next || !n->in_meta || !n->out_meta) {
-        td__ag_node_unref(n);
-        return NULL;
-    }
     return n;
 }
 
@@ -175,7 +174,7 @@ struct td_ag_edge td__ag_edge_of(const struct td_t *t)
         e.nr = m->output_nr;
     } else {
         if (!m->accum) {
-            struct td_ag_node *acc = node_new(m->client, TD_AG_LEAF, 0, 1);
+            struct td_ag_node *acc = node_new(m->client, TD_AG_LEAF, 0, 1, 0);
             if (!acc)
                 return e;
             acc->out_meta[0] = t->m;
@@ -226,12 +225,11 @@ static uint8_t scalar_slot_of(enum td_op op, unsigned flags, int n_in)
  * it was not modified in place before backward uses it. */
 static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version, bool drop_ag)
 {
-    struct td_t s = td_retain(c, t);
+    struct td_t s = td__retain_known(c, t, version);
     if (drop_ag && s.ag) {
         td__ag_meta_unref(s.ag);
         s.ag = NULL;
     }
-    *version = td_known_register(c, &s);
     return s;
 }
 
@@ -239,11 +237,6 @@ static enum td_code save_tensors(td_client_t *c, struct td_ag_node *n, const str
                                  const struct td_t *out, struct td_status *st)
 {
     const struct td_ag_op *f = &td_ag_ops[n->op];
-    n->saved_in = calloc(n->n_in ? n->n_in : 1, sizeof *n->saved_in);
-    n->saved_out = calloc(n->n_out, sizeof *n->saved_out);
-    n->versions = calloc((size_t)n->n_in + n->n_out, sizeof *n->versions);
-    if (!n->saved_in || !n->saved_out || !n->versions)
-        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory saving tensors for backward");
     for (int i = 0; i < n->n_in; i++)
         if (f->save_in & (1u << td__ag_slot_of_input(n, i)))
             n->saved_in[i] = save(c, in[i], &n->versions[i], false);
@@ -276,17 +269,12 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
 static struct td_ag_node *node_for(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                                    int n_in, const int64_t *attrs, int n_attr, int n_out)
 {
-    struct td_ag_node *n = node_new(c, (uint16_t)op, n_in, n_out);
+    struct td_ag_node *n = node_new(c, (uint16_t)op, n_in, n_out, n_attr);
     if (!n)
         return NULL;
     n->flags = (uint8_t)flags;
     n->scalar_slot = scalar_slot_of(op, flags, n_in);
     n->n_attr = (uint32_t)n_attr;
-    n->attrs = malloc(sizeof(int64_t) * (n_attr ? n_attr : 1));
-    if (!n->attrs) {
-        td__ag_node_unref(n);
-        return NULL;
-    }
     if (n_attr)
         memcpy(n->attrs, attrs, sizeof(int64_t) * n_attr);
     for (int i = 0; i < n_in; i++) {
@@ -518,7 +506,7 @@ enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, c
 {
     if (n_in > TD_MAX_INPUTS || n_out > 255)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "too many inputs or outputs for a custom function");
-    struct td_ag_node *n = node_new(c, TD_AG_CUSTOM, n_in, n_out);
+    struct td_ag_node *n = node_new(c, TD_AG_CUSTOM, n_in, n_out, 0);
     if (!n)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
     n->custom = *fn;

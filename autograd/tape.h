@@ -80,6 +80,8 @@ struct td_ag_node {
 enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
 uint64_t td__handle_refs(td_client_t *c, const struct td_t *t);
+/* td_retain and td_known_register under one lock: a saved tensor and its version */
+struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *version);
 
 /* tape.c */
 struct td_ag_meta *td__ag_meta_new(td_client_t *c);

@@ -426,33 +426,51 @@ void td_release(td_client_t *c, struct td_t *t)
     pthread_mutex_unlock(&c->lock);
 }
 
-struct td_t td_retain(td_client_t *c, const struct td_t *t)
+/* one more reference to h; false when out of memory */
+static bool pin_locked(td_client_t *c, uint64_t h)
 {
-    struct td_t r = *t;
-    if (r.ag)
-        td__ag_meta_ref(r.ag);
-    if (!c || !t->handle)
-        return r;
-    pthread_mutex_lock(&c->lock);
-    if (c->pin_n + 1 > c->pin_cap / 2 && !pin_grow(c)) {
-        /* out of memory: a copy of the tensor instead, on its own handle */
-        pthread_mutex_unlock(&c->lock);
-        const struct td_t *in[1] = {t};
-        if (td__op_plain(c, TD_OP_CLONE, 0, in, 1, NULL, 0, &r, NULL) != TD_CODE_OK)
-            r.handle = 0;
-        return r;
-    }
-    struct td_ag_meta *keep = r.ag;
-    struct pin_slot *s = pin_find(c, t->handle);
+    if (c->pin_n + 1 > c->pin_cap / 2 && !pin_grow(c))
+        return false;
+    struct pin_slot *s = pin_find(c, h);
     if (!s->handle) {
-        s->handle = t->handle;
+        s->handle = h;
         s->extra = 0;
         c->pin_n++;
     }
     s->extra++;
+    return true;
+}
+
+static uint64_t known_register_locked(td_client_t *c, const struct td_t *t);
+
+/* td_retain, and with version non-NULL td_known_register, under one lock */
+static struct td_t retain(td_client_t *c, const struct td_t *t, uint64_t *version)
+{
+    struct td_t r = *t;
+    if (r.ag)
+        td__ag_meta_ref(r.ag);
+    if (version)
+        *version = 0;
+    if (!c || !t->handle)
+        return r;
+    pthread_mutex_lock(&c->lock);
+    bool ok = pin_locked(c, t->handle);
+    if (ok && version)
+        *version = known_register_locked(c, t);
     pthread_mutex_unlock(&c->lock);
-    r.ag = keep;
+    if (!ok) { /* out of memory: a copy of the tensor instead, on its own handle */
+        const struct td_t *in[1] = {t};
+        if (td__op_plain(c, TD_OP_CLONE, 0, in, 1, NULL, 0, &r, NULL) != TD_CODE_OK)
+            r.handle = 0;
+    }
     return r;
+}
+
+struct td_t td_retain(td_client_t *c, const struct td_t *t) { return retain(c, t, NULL); }
+
+struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *version)
+{
+    return retain(c, t, version);
 }
 
 /* How many references t's handle has (1 + its retains). */
@@ -494,10 +512,9 @@ static void known_bump(td_client_t *c, uint64_t s)
         k->version = c->known_next++;
 }
 
-uint64_t td_known_register(td_client_t *c, const struct td_t *t)
+static uint64_t known_register_locked(td_client_t *c, const struct td_t *t)
 {
     uint64_t v = 0;
-    pthread_mutex_lock(&c->lock);
     if (!c->known)
         c->known = calloc(KNOWN_SLOTS, sizeof *c->known);
     if (c->known && t->storage_id) {
@@ -515,6 +532,13 @@ uint64_t td_known_register(td_client_t *c, const struct td_t *t)
         }
         v = k->version; /* unchanged since it was last written, so still exact */
     }
+    return v;
+}
+
+uint64_t td_known_register(td_client_t *c, const struct td_t *t)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t v = known_register_locked(c, t);
     pthread_mutex_unlock(&c->lock);
     return v;
 }
