@@ -576,6 +576,9 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording %s", td_op_name(op));
     if (c->known_n && n_in > 0 && record_writes_input0(op, flags))
         known_bump(c, in[0]->storage_id);
+    if (c->known_n && td_op_table[op].family == TD_FAM_OPTIM) /* writes params and states */
+        for (int i = 0; i < n_in; i++)
+            known_bump(c, in[i]->storage_id);
     if (c->known_n && (flags & TD_RF_OUT)) /* the trailing out= tensors are written */
         for (int i = n_in - td_op_table[op].n_out; i >= 0 && i < n_in; i++)
             known_bump(c, in[i]->storage_id);

@@ -911,6 +911,28 @@ static const struct td_arg args_triangular_solve[] = {
 static const struct td_arg args_matrix_exp[] = {
     {"A", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_sgd_step[] = {
+    {"tensors", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"lr", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_REQUIRED, -1},
+    {"momentum", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
+    {"dampening", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
+    {"weight_decay", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
+    {"nesterov", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"maximize", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"first", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+};
+static const struct td_arg args_adam_step[] = {
+    {"tensors", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"lr", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_REQUIRED, -1},
+    {"beta1", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_REQUIRED, -1},
+    {"beta2", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_REQUIRED, -1},
+    {"eps", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_REQUIRED, -1},
+    {"weight_decay", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
+    {"step", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"amsgrad", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"maximize", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"decoupled", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1106,6 +1128,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_LU_SOLVE] = {args_lu_solve, 4, 3},
     [TD_OP_TRIANGULAR_SOLVE] = {args_triangular_solve, 6, 2},
     [TD_OP_MATRIX_EXP] = {args_matrix_exp, 1, 1},
+    [TD_OP_SGD_STEP] = {args_sgd_step, 8, 1},
+    [TD_OP_ADAM_STEP] = {args_adam_step, 10, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -2791,4 +2815,36 @@ enum td_code td_rec_matrix_exp(td_client_t *c, unsigned flags, const struct td_t
     struct td_t *out, struct td_status *st)
 {
     return td_op_values(c, TD_OP_MATRIX_EXP, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_sgd_step(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_sgd_step_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[7] = {
+        {.w = {td_f64_bits(p->lr)}},
+        {.w = {td_f64_bits(p->momentum)}},
+        {.w = {td_f64_bits(p->dampening)}},
+        {.w = {td_f64_bits(p->weight_decay)}},
+        {.w = {(int64_t)p->nesterov}},
+        {.w = {(int64_t)p->maximize}},
+        {.w = {(int64_t)p->first}},
+    };
+    return td_op_values(c, TD_OP_SGD_STEP, flags, in, n_in, v, 7, out, st);
+}
+
+enum td_code td_rec_adam_step(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adam_step_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[9] = {
+        {.w = {td_f64_bits(p->lr)}},
+        {.w = {td_f64_bits(p->beta1)}},
+        {.w = {td_f64_bits(p->beta2)}},
+        {.w = {td_f64_bits(p->eps)}},
+        {.w = {td_f64_bits(p->weight_decay)}},
+        {.w = {(int64_t)p->step}},
+        {.w = {(int64_t)p->amsgrad}},
+        {.w = {(int64_t)p->maximize}},
+        {.w = {(int64_t)p->decoupled}},
+    };
+    return td_op_values(c, TD_OP_ADAM_STEP, flags, in, n_in, v, 9, out, st);
 }

@@ -1129,6 +1129,32 @@ enum td_code td_rec_triangular_solve(td_client_t *c, unsigned flags, const struc
 /* MATRIX_EXP: inputs A; 1 output */
 enum td_code td_rec_matrix_exp(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     struct td_t *out, struct td_status *st);
+struct td_sgd_step_args {
+    double lr;
+    double momentum;
+    double dampening;
+    double weight_decay;
+    int nesterov;
+    int maximize;
+    int first;
+};
+/* SGD_STEP: inputs tensors...; 0 outputs */
+enum td_code td_rec_sgd_step(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_sgd_step_args *p, struct td_t *out, struct td_status *st);
+struct td_adam_step_args {
+    double lr;
+    double beta1;
+    double beta2;
+    double eps;
+    double weight_decay;
+    int64_t step;
+    int amsgrad;
+    int maximize;
+    int decoupled;
+};
+/* ADAM_STEP: inputs tensors...; 0 outputs */
+enum td_code td_rec_adam_step(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adam_step_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -87,7 +87,8 @@ static int wanted_input_dtype(const struct td_op_args *a, const struct td_infer 
     switch (td_op_table[a->op].family) {
     case TD_FAM_CAST:
     case TD_FAM_COPY:
-    case TD_FAM_FILL: return -1; /* as it is */
+    case TD_FAM_FILL:
+    case TD_FAM_OPTIM: return -1; /* as it is (OPTIM writes its inputs in place) */
     case TD_FAM_WHERE: return i == 0 ? TD_DTYPE_BOOL : inf->compute_dtype;
     case TD_FAM_INDEX: return td_meta_input_is_index((enum td_op)a->op, i) ? -1 : inf->compute_dtype;
     case TD_FAM_LINALG_PACKED: return a->op == TD_OP_LDL_SOLVE && i == 1 ? -1 : inf->compute_dtype; /* int32 pivots */

@@ -197,6 +197,8 @@ static int written_inputs(const struct td_rec_hdr *h, int *first)
         *first = h->n_in - n_dst;
         return h->n_in;
     }
+    if (h->op < TD_OP_COUNT && td_op_table[h->op].family == TD_FAM_OPTIM)
+        return h->n_in; /* params and states, in place (grads too, conservatively) */
     bool in0 = (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ ||
                h->op == TD_OP_UPLOAD || h->op == TD_OP_GET_RNG_STATE;
     return in0 && h->n_in > 0 ? 1 : 0;

@@ -37,6 +37,8 @@ enum td_family {
     TD_FAM_FFT,
     /* LU factors and triangular solves (getrf, getrs, trsm) and matrix_exp */
     TD_FAM_LINALG_LU,
+    /* fused optimizer steps writing a parameter group in place */
+    TD_FAM_OPTIM,
 };
 
 enum td_op {

@@ -70,6 +70,8 @@ enum td_code td__infer_linalg_packed(const struct td_op_args *a, struct td_meta 
 /* shape_linalg_lu.c: the LINALG_LU family (lu_factor, lu_solve, triangular_solve, matrix_exp) */
 enum td_code td__infer_linalg_lu(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                  struct td_status *st);
+/* shape_optim.c: fused optimizer steps (no outputs: params and states in place) */
+enum td_code td__infer_optim(const struct td_op_args *a, struct td_infer *inf, struct td_status *st);
 /* shape_fft.c: the FFT family (fft_c2c, fft_r2c, fft_c2r) */
 enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st);

@@ -196,6 +196,8 @@ LU_FACTOR = 190
 LU_SOLVE = 191
 TRIANGULAR_SOLVE = 192
 MATRIX_EXP = 193
+SGD_STEP = 194
+ADAM_STEP = 195
 
 NAMES = (
     "none",
@@ -392,6 +394,8 @@ NAMES = (
     "lu_solve",
     "triangular_solve",
     "matrix_exp",
+    "sgd_step",
+    "adam_step",
 )
 
 # TD_F_* of each row
@@ -596,6 +600,8 @@ FLAGS = (
     32,  # LU_SOLVE
     32,  # TRIANGULAR_SOLVE
     32,  # MATRIX_EXP
+    0,  # SGD_STEP
+    0,  # ADAM_STEP
 )
 
 # TD_RF_*: record flags
@@ -869,6 +875,8 @@ FAMILIES = (
     "LINALG_LU",
     "LINALG_LU",
     "LINALG_LU",
+    "OPTIM",
+    "OPTIM",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)
