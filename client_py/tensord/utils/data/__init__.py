@@ -6,9 +6,8 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, S
                       WeightedRandomSampler)
 from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .dataloader import DataLoader, _DatasetKind, get_worker_info, default_collate, default_convert
-from ._utils.collate import collate
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
            "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-           "WeightedRandomSampler", "_DatasetKind", "collate", "default_collate", "default_convert",
+           "WeightedRandomSampler", "_DatasetKind", "default_collate", "default_convert",
            "get_worker_info", "random_split"]

@@ -20,7 +20,7 @@ class Dataset:
     but expected by the default samplers.  dataset + other is a ConcatDataset."""
 
     def __getitem__(self, index):
-        raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
+        raise NotImplementedError
 
     def __add__(self, other):
         return ConcatDataset([self, other])
