@@ -433,6 +433,14 @@ def _restore(base, location, map_location):
     return base
 
 
+def _encode(text, encoding="utf-8"):
+    """What protocol-2 pickles of bytes call (_codecs.encode(str, 'latin1')), narrowed to
+    str.encode: weights_only allows it as torch 2.x does."""
+    if not isinstance(text, str) or not isinstance(encoding, str):
+        raise RuntimeError("_codecs.encode: expected (str, str)")
+    return text.encode(encoding)
+
+
 def _unpickler_class(base, loader, weights_only):
     class Unpickler(base):
         def find_class(self, module, name):
@@ -442,6 +450,8 @@ def _unpickler_class(base, loader, weights_only):
             if weights_only:
                 if module == "collections" and name == "OrderedDict":
                     return collections.OrderedDict
+                if module == "_codecs" and name == "encode":
+                    return _encode
                 raise RuntimeError("Unsupported class %s.%s" % (module, name))
             if module == "torch" or module.startswith("torch."):
                 raise pickle.UnpicklingError("tensord.load: the checkpoint refers to %s.%s, which tensord does not "
