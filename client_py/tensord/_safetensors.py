@@ -19,7 +19,7 @@ import json
 import os
 import struct
 
-from . import _C
+from . import _C, _daemon
 from ._dtype import bfloat16, bool_, complex64, float16, float32, float64, int8, int16, int32, int64, uint8
 
 __all__ = ["save_safetensors", "load_safetensors", "read_safetensors_metadata"]
@@ -174,6 +174,8 @@ def load_safetensors(path):
     buf = _read_all(path)
     entries, _, start = _parse_header(buf)
     out = {}
+    if entries:
+        _daemon.ensure()  # this may be the process's first use of tensord
     for name in sorted(entries):
         dt, shape, begin, end = entries[name]
         raw = buf[start + begin:start + end]

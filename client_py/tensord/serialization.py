@@ -35,7 +35,7 @@ import zipfile
 
 import numpy as np
 
-from . import _C
+from . import _C, _daemon
 from . import _records as F
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, dtype as _dtype_cls, float16, float32, \
     float64, int8, int16, int32, int64, uint8
@@ -391,6 +391,7 @@ class _Loader:
         if self.big_endian and dt.itemsize > 1:
             word = dt.itemsize // 2 if dt.is_complex else dt.itemsize
             raw = np.frombuffer(raw, np.uint8).reshape(-1, word)[:, ::-1].tobytes()
+        _daemon.ensure()  # load may be the process's first use of tensord
         base = _C.from_buffer(dt._index, (numel,), raw)
         return _restore(base, location, self.map_location)
 

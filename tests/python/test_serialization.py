@@ -644,3 +644,17 @@ def test_safetensors_save_errors(tmp_path):
     buf = io.BytesIO()
     save({"a": td.ones(2)}, buf)
     assert td.serialization.load_safetensors(buf.getvalue())["a"].tolist() == [1, 1]
+
+
+def test_load_as_first_use(tmp_path):
+    """load (and load_safetensors) connect to the daemon when nothing else has yet."""
+    import subprocess
+    import sys
+    torch.save({"a": torch.arange(3)}, tmp_path / "x.pt")
+    td.serialization.save_safetensors({"b": td.ones(2)}, tmp_path / "x.safetensors")
+    code = ("import tensord; print(tensord.load(%r)['a'].tolist(), "
+            "tensord.serialization.load_safetensors(%r)['b'].tolist())" % (str(tmp_path / "x.pt"),
+                                                                         str(tmp_path / "x.safetensors")))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[0, 1, 2] [1.0, 1.0]"
