@@ -43,7 +43,8 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['include'])" 2>/dev/null)
 PY_DIR := $(BUILD)/python/tensord
-PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py client_py/tensord/*/*/*.py)
+PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py client_py/tensord/*/*/*.py \
+	client_py/tensord/*/*/*/*.py)
 
 DAEMON := $(BUILD)/tensord
 DAEMON_ASAN := $(BUILD)/asan/tensord

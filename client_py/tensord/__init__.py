@@ -93,3 +93,5 @@ from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
+from . import serialization  # noqa: E402  (torch.serialization)
+from .serialization import save, load  # noqa: E402
