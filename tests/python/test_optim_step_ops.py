@@ -80,3 +80,42 @@ def test_bad_groups_are_refused():
     p = z(3)
     ops.sgd_step(p, td.ones(3), lr=0.5)  # the session goes on
     np.testing.assert_allclose(p.numpy(), [-0.5] * 3)
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("SGD", dict(lr=0.1)),
+                                     ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01))])
+def test_optimizers_fused_path_matches_single_tensor_path(name, kw):
+    """Mixed groups: float32 and float64, a non-contiguous parameter (single-tensor
+    fallback), a parameter added later (its own step count), one without a gradient."""
+    rng = np.random.default_rng(5)
+
+    def params():
+        base = rng.standard_normal((4, 3))
+        return [td.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+                td.tensor(rng.standard_normal(5).astype(np.float32), requires_grad=True),
+                td.tensor(base).t().requires_grad_(), td.tensor(rng.standard_normal(2), requires_grad=True)]
+
+    state = rng.bit_generator.state
+    a = params()
+    rng.bit_generator.state = state
+    b = params()
+    refs = [[T.tensor(p.detach().numpy(), requires_grad=True) for p in a]]
+    opts = [getattr(td.optim, name)(a[:3], **kw), getattr(td.optim, name)(b[:3], foreach=False, **kw),
+            getattr(T.optim, name)(refs[0][:3], **kw)]
+    for step in range(12):
+        if step == 4:
+            for o, ps in zip(opts, (a, b, refs[0])):
+                o.add_param_group({"params": [ps[3]]})
+        for ps in (a, b, refs[0]):
+            loss = sum(((p * p).sum() * (i + 1)) for i, p in enumerate(ps[:2])) + (ps[2] ** 3).sum() + \
+                (ps[3] * 2).sum()
+            loss.backward()
+        a[1].grad = None if step % 3 == 0 else a[1].grad
+        b[1].grad = None if step % 3 == 0 else b[1].grad
+        refs[0][1].grad = None if step % 3 == 0 else refs[0][1].grad
+        for o in opts:
+            o.step()
+            o.zero_grad()
+    for x, y, r in zip(a, b, refs[0]):
+        np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(x.detach().numpy(), r.detach().numpy(), rtol=1e-5, atol=1e-6)

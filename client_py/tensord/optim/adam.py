@@ -9,6 +9,7 @@ from .._grad_mode import enable_grad
 from .._records import maximum
 from .._tensor import Tensor
 from .._tensor_new import tensor
+from . import _fused
 from .optimizer import Optimizer, _no_differentiable, _use_grad_for_differentiable
 
 __all__ = ['Adam']
@@ -112,12 +113,28 @@ class Adam(Optimizer):
             params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = _gather_adam_group(
                 self, group, 'Adam does not support sparse gradients, please consider SparseAdam instead')
             beta1, beta2 = group['betas']
-            _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
-                                self._advance_steps(params), amsgrad=group['amsgrad'],
-                                beta1=beta1, beta2=beta2, lr=group['lr'],
-                                weight_decay=group['weight_decay'], eps=group['eps'],
-                                maximize=group['maximize'])
+            _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, self._advance_steps(params),
+                        _single_tensor_adam, group, amsgrad=group['amsgrad'], beta1=beta1, beta2=beta2,
+                        lr=group['lr'], weight_decay=group['weight_decay'], eps=group['eps'],
+                        maximize=group['maximize'])
         return loss
+
+
+def _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, single, group, *,
+                decoupled=False, **kw):
+    """Adam/AdamW over one group: fused records (optim/_fused.py) unless foreach=False,
+    the single-tensor function for what they cannot take."""
+    columns = [params, grads, exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if kw['amsgrad'] else [])
+    if group.get('foreach') is False or not params:
+        runs, rest = [], list(range(len(params)))
+    else:
+        runs, rest = _fused.split(columns, steps)
+    for step, idx in runs:
+        _fused.adam(_fused.flat(columns, idx), step=step, decoupled=decoupled, **kw)
+    if rest:
+        pick = lambda xs: [xs[i] for i in rest] if xs else []  # noqa: E731
+        single(pick(params), pick(grads), pick(exp_avgs), pick(exp_avg_sqs), pick(max_exp_avg_sqs),
+               pick(steps), **kw)
 
 
 def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,

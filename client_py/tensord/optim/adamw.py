@@ -6,7 +6,7 @@ import math
 from .._complex import view_as_real
 from .._grad_mode import enable_grad, no_grad
 from .._records import maximum
-from .adam import _check_betas, _gather_adam_group, _steps_as_tensors
+from .adam import _adam_group, _check_betas, _gather_adam_group, _steps_as_tensors
 from .optimizer import Optimizer
 
 __all__ = ['AdamW']
@@ -47,11 +47,10 @@ class AdamW(Optimizer):
             params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = _gather_adam_group(
                 self, group, 'AdamW does not support sparse gradients')
             beta1, beta2 = group['betas']
-            _single_tensor_adamw(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
-                                 self._advance_steps(params), amsgrad=group['amsgrad'],
-                                 beta1=beta1, beta2=beta2, lr=group['lr'],
-                                 weight_decay=group['weight_decay'], eps=group['eps'],
-                                 maximize=group['maximize'])
+            _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, self._advance_steps(params),
+                        _single_tensor_adamw, group, decoupled=True, amsgrad=group['amsgrad'], beta1=beta1,
+                        beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'], eps=group['eps'],
+                        maximize=group['maximize'])
         return loss
 
 

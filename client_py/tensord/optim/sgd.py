@@ -1,6 +1,8 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize, as torch
 1.13's single-tensor algorithm.  State: 'momentum_buffer' (None while momentum is 0)."""
+from .._creation import empty_like
 from .._grad_mode import enable_grad
+from . import _fused
 from .optimizer import Optimizer, _no_differentiable, _use_grad_for_differentiable, required
 
 __all__ = ['SGD']
@@ -59,14 +61,39 @@ class SGD(Optimizer):
                     d_p_list.append(p.grad)
                     momentum_buffer_list.append(self.state[p].get('momentum_buffer'))
 
-            _single_tensor_sgd(params_with_grad, d_p_list, momentum_buffer_list,
-                               weight_decay=group['weight_decay'], momentum=group['momentum'],
-                               lr=group['lr'], dampening=group['dampening'],
-                               nesterov=group['nesterov'], maximize=group['maximize'])
+            _sgd_group(params_with_grad, d_p_list, momentum_buffer_list, group,
+                       weight_decay=group['weight_decay'], momentum=group['momentum'],
+                       lr=group['lr'], dampening=group['dampening'],
+                       nesterov=group['nesterov'], maximize=group['maximize'])
 
             for p, momentum_buffer in zip(params_with_grad, momentum_buffer_list):
                 self.state[p]['momentum_buffer'] = momentum_buffer
         return loss
+
+
+def _sgd_group(params, grads, bufs, group, **kw):
+    """SGD over one group: fused records (optim/_fused.py) unless foreach=False, the
+    single-tensor function for what they cannot take.  Buffers a first step creates are
+    set in bufs."""
+    if group.get('foreach') is False or not params:
+        return _single_tensor_sgd(params, grads, bufs, **kw)
+    momentum = kw['momentum']
+    # one record takes buffers that all exist, or all start now (torch's first step)
+    first = [i for i, b in enumerate(bufs) if b is None]
+    if momentum != 0:
+        for i in first:
+            bufs[i] = empty_like(params[i])
+    columns = [params, grads] + ([bufs] if momentum != 0 else [])
+    keys = [i in set(first) for i in range(len(params))]
+    runs, rest = _fused.split(columns, keys)
+    for is_first, idx in runs:
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        _fused.sgd(pick(params), pick(grads), pick(bufs), first=bool(is_first), **kw)
+    if rest:
+        sub = [None if i in set(first) else bufs[i] for i in rest]
+        _single_tensor_sgd([params[i] for i in rest], [grads[i] for i in rest], sub, **kw)
+        for i, b in zip(rest, sub):
+            bufs[i] = b
 
 
 def _single_tensor_sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr,
