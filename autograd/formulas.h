@@ -568,6 +568,9 @@ static const int32_t td_ag_code[][3] = {
     {TD_AGH_ZEROS_LIKE, 1, 0},
     /* src: grad */
     {TD_AG_GRAD, 0, 0},
+    /* self: zeros_like(grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
 };
 
 struct td_ag_formula {
@@ -663,6 +666,7 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 431, 3},
     {0, 434, 2},
     {1, 436, 1},
+    {0, 437, 2},
 };
 
 struct td_ag_op {
@@ -739,6 +743,7 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_SELECT] = {"SelectBackward0", 84, 1, 0x0, 0x0},
     [TD_OP_AS_STRIDED] = {"AsStridedBackward0", 85, 1, 0x0, 0x0},
     [TD_OP_COPY_] = {"CopyBackward0", 86, 2, 0x0, 0x0},
+    [TD_OP_FILL_] = {"FillBackward0", 88, 1, 0x0, 0x0},
 };
 
 #endif

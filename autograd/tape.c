@@ -322,7 +322,10 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
     struct td_ag_node *n = node_for(c, op, flags, in, n_in, attrs, n_attr, inplace ? 1 : td_op_table[op].n_out);
     enum td_code code = n ? td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st)
                           : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
-    if (code || (!diff && !inplace)) {
+    /* an op without TD_F_DIFF still gets a node for its floating point outputs: a
+     * backward pass that reaches it raises "not implemented" (torch's not_implemented)
+     * instead of losing the gradient */
+    if (code) {
         td__ag_node_unref(n);
         if (inplace && diff)
             td_release(c, &clone);

@@ -464,7 +464,7 @@ FLAGS = (
     37,  # CAST
     37,  # CLONE
     33,  # COPY_
-    32,  # FILL_
+    33,  # FILL_
     33,  # SUM
     33,  # MEAN
     33,  # PROD

@@ -82,6 +82,7 @@ CASES = {
     "CAST": _case(lambda m, a: a.float().double() * a, (2, 3), check=False),
     "CLONE": _case(lambda m, a: a.clone() * a, (2, 3)),
     "COPY_": _case(lambda m, a, b: (a * 1).copy_(b * 2) * a, (2, 3), (2, 3)),
+    "FILL_": _case(lambda m, a: (a * 2).fill_(3.0) * a + a, (2, 3)),
     "SUM": _case(lambda m, a: a.sum(dim=1) + a.sum(), (2, 3)),
     "MEAN": _case(lambda m, a: a.mean(dim=0, keepdim=True) * a.mean(), (2, 3)),
     "SOFTMAX": _case(lambda m, a: m.softmax(a, dim=1) * a, (2, 3)),
@@ -339,3 +340,14 @@ def test_anomaly_mode_names_the_node():
     with T.autograd.detect_anomaly():
         with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output"):
             (ref.sqrt() * 0).sum().backward()
+
+
+def test_op_without_formula_raises_at_backward():
+    """A float result of an op with no derivative yet keeps the graph and raises at
+    backward, never silently drops the gradient (torch's not_implemented)."""
+    x = td.tensor([[3.0, 1.0], [2.0, 4.0]], requires_grad=True)
+    y = td.histc(x, bins=4)
+    assert y.requires_grad
+    with pytest.raises(RuntimeError, match="the derivative for 'histc' is not implemented"):
+        y.sum().backward()
+    assert not x.argmax().requires_grad  # integer results never require grad
