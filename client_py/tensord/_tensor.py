@@ -154,8 +154,8 @@ class Tensor(TB):
 
     def register_hook(self, hook):
         """hook(grad) -> None or a replacement gradient, called when this tensor's gradient is computed."""
-        from .utils.hooks import RemovableHandle
-        return RemovableHandle(self, self._register_hook(hook))
+        from .utils.hooks import _TensorHookHandle
+        return _TensorHookHandle(self, self._register_hook(hook))
 
     def nelement(self):
         return self.numel()
