@@ -273,7 +273,7 @@ class Module:
                             % dtype)
 
         def convert(t):
-            return t.to(dtype if t.is_floating_point() or t.is_complex() else None)
+            return t.to(dtype) if dtype is not None and (t.is_floating_point() or t.is_complex()) else t
         return self._apply(convert)
 
     def share_memory(self):
