@@ -13,6 +13,8 @@ from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, Fea
 from .sparse import Embedding
 from .normalization import LayerNorm, GroupNorm
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .distance import PairwiseDistance, CosineSimilarity
 from .flatten import Flatten, Unflatten
 
 __all__ = [
@@ -25,5 +27,6 @@ __all__ = [
     "MarginRankingLoss", "CrossEntropyLoss", "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
     "FeatureAlphaDropout", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-    "Flatten", "Unflatten",
+    "Flatten", "Unflatten", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance",
+    "CosineSimilarity",
 ]
