@@ -238,7 +238,7 @@ static enum td_code run_formulas(struct pass *p, struct td_ag_node *n, struct td
         if (fi < 0)
             return td_status_set(p->st, TD_CODE_UNIMPLEMENTED, "the derivative for '%s' is not implemented.",
                                  td_op_name(n->op));
-        if (td__ag_formula(p->c, n, fi, n->buf, &gin[i], p->st))
+        if (td__ag_formula(p->c, n, fi, i, n->buf, &gin[i], p->st))
             return p->st->code;
     }
     return TD_CODE_OK;

@@ -24,6 +24,7 @@ struct run {
     td_client_t *c;
     struct td_ag_node *n;
     struct td_status *st;
+    int input; /* the node's tensor input whose gradient is being formed (variadic slots) */
 };
 
 static void drop(struct run *r, struct val *v)
@@ -166,16 +167,24 @@ static enum td_code matmul_t(struct run *r, const struct td_t *a, struct td_t *b
     return code;
 }
 
+/* The dims a REDUCE or STAT node reduced over an input of ndim dims (both families keep
+ * the mask in word 0; only REDUCE rows have the flatten word). */
+static uint64_t node_mask(struct run *r, int ndim)
+{
+    const int64_t *a = r->n->attrs;
+    uint64_t mask = r->n->n_attr ? (uint64_t)a[TD_A_REDUCE_DIM] : ~0ull;
+    bool flat = td_op_table[r->n->op].family == TD_FAM_REDUCE && r->n->n_attr > TD_A_REDUCE_FLATTEN &&
+                a[TD_A_REDUCE_FLATTEN];
+    return flat || ndim == 0 ? ~0ull : mask;
+}
+
 /* ---- helpers: pop n values (v[0..n)), set *out ---- */
 
 /* SUM/MEAN: grad spread back over the reduced dims of input (v[1], meta only) */
 static enum td_code h_reduce_back(struct run *r, struct val *v, struct val *out)
 {
     const struct td_meta *in = &v[1].t.m;
-    const int64_t *a = r->n->attrs;
-    uint64_t mask = (uint64_t)a[TD_A_REDUCE_DIM];
-    if (a[TD_A_REDUCE_FLATTEN] || in->ndim == 0)
-        mask = ~0ull;
+    uint64_t mask = node_mask(r, in->ndim);
     int64_t kept[TD_MAX_DIMS];
     for (int d = 0; d < in->ndim; d++)
         kept[d] = (mask >> d) & 1 ? 1 : in->sizes[d];
@@ -376,6 +385,359 @@ static enum td_code h_clamp_mask(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* ---- helpers for indexing, joins and value-selecting reductions ---- */
+
+/* v moved out (the caller's copy no longer owns it) */
+static struct val take(struct val *v)
+{
+    struct val t = *v;
+    v->owned = false;
+    v->own_ag = false;
+    return t;
+}
+
+/* v without ownership: a second use of a value that is dropped elsewhere */
+static struct val borrow(const struct val *v)
+{
+    struct val b = *v;
+    b.owned = false;
+    b.own_ag = false;
+    return b;
+}
+
+static struct val scalar_f(double x) { return scalar_val(td_scalar_of_f64(x)); }
+
+/* op on values that it consumes; after a failure (r->st holds it, *err set) it only
+ * drops them, so a sequence of K calls needs one check at its end */
+static struct val K(struct run *r, enum td_code *err, enum td_op op, int n, struct val a, struct val b,
+                    struct val c)
+{
+    struct val args[3] = {a, b, c}, res = {.scalar = true};
+    if (!*err)
+        *err = call(r, op, args, n, &res);
+    for (int i = 0; i < n; i++)
+        drop(r, &args[i]);
+    return res;
+}
+#define K1(op, a) K(r, &code, TD_OP_##op, 1, a, (struct val){.scalar = true}, (struct val){.scalar = true})
+#define K2(op, a, b) K(r, &code, TD_OP_##op, 2, a, b, (struct val){.scalar = true})
+#define K3(op, a, b, c) K(r, &code, TD_OP_##op, 3, a, b, c)
+
+/* td_op on tensors, the result owned in *out */
+static enum td_code opv(struct run *r, enum td_op op, const struct td_t *const *in, int n_in, const int64_t *w,
+                        int nw, struct val *out)
+{
+    struct td_t res;
+    if (td_op(r->c, op, 0, in, n_in, w, nw, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* x reduced by op (SUM/MEAN) over the node's dims, kept: broadcasts against the input */
+static enum td_code reduce_dims(struct run *r, enum td_op op, const struct td_t *x, struct val *out)
+{
+    int nd = x->m.ndim;
+    uint64_t mask = nd ? node_mask(r, nd) & ((nd < 64 ? 1ull << nd : 0) - 1) : 1;
+    int64_t w[4] = {(int64_t)mask, 1, -1, 0};
+    return opv(r, op, (const struct td_t *[]){x}, 1, w, 4, out);
+}
+
+static enum td_code h_sum_dims(struct run *r, struct val *v, struct val *out)
+{
+    return reduce_dims(r, TD_OP_SUM, &v[0].t, out);
+}
+
+static enum td_code h_mean_dims(struct run *r, struct val *v, struct val *out)
+{
+    return reduce_dims(r, TD_OP_MEAN, &v[0].t, out);
+}
+
+/* CAT: the part of grad that input r->input filled (a legacy empty 1-d input, which
+ * cat skips, gets zeros) */
+static enum td_code h_cat_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_ag_node *n = r->n;
+    const struct td_meta *om = &n->out_meta[0], *im = &n->in_meta[r->input];
+    if (im->ndim != om->ndim)
+        return h_zeros_like(r, &(struct val){.t = {.m = *im}}, out);
+    int64_t d = n->n_attr ? n->attrs[TD_A_CAT_DIM] : 0, start = 0;
+    if (d < 0)
+        d += om->ndim;
+    for (int j = 0; j < r->input; j++)
+        if (n->in_meta[j].ndim == om->ndim)
+            start += n->in_meta[j].sizes[d];
+    int64_t w[4];
+    w[TD_A_SLICE_DIM] = d;
+    w[TD_A_SLICE_START] = start;
+    w[TD_A_SLICE_END] = start + im->sizes[d];
+    w[TD_A_SLICE_STEP] = 1;
+    return opv(r, TD_OP_SLICE, (const struct td_t *[]){&v[0].t}, 1, w, 4, out);
+}
+
+/* INDEX/INDEX_PUT: grad (v[0]) through INDEX_PUT into base, with the node's saved index
+ * tensors (inputs first.. of the node), dim and mode */
+static enum td_code put_indexed(struct run *r, const struct td_t *base, const struct td_t *vals, int first,
+                                bool accumulate, struct val *out)
+{
+    const struct td_ag_node *n = r->n;
+    const struct td_t *in[TD_MAX_INPUTS];
+    int k = n->n_in - first;
+    if (k < 1 || k + 2 > TD_MAX_INPUTS)
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s has no indices", td_ag_node_name(n));
+    in[0] = base;
+    in[1] = vals;
+    for (int j = 0; j < k; j++)
+        in[2 + j] = &n->saved_in[first + j];
+    int64_t w[3] = {n->attrs[0], n->attrs[1], accumulate};
+    return opv(r, TD_OP_INDEX_PUT, in, 2 + k, w, 3, out);
+}
+
+/* INDEX in mask mode (x[mask]): the mask's true positions (NONZERO, one index tensor
+ * per mask dim) receive grad's rows, in zeros of the input's shape (v[1]) */
+static enum td_code mask_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_ag_node *n = r->n;
+    const struct td_t *mask = &n->saved_in[1];
+    int km = mask->m.ndim;
+    if (km < 1 || km + 2 > TD_MAX_INPUTS || n->n_attr <= TD_A_INDEX_COUNT)
+        return td_status_set(r->st, TD_CODE_UNIMPLEMENTED, "the derivative for 'index' with this mask is not "
+                             "implemented.");
+    int64_t nzw[2] = {n->attrs[TD_A_INDEX_COUNT], 0};
+    struct td_t nz, cols[TD_MAX_DIMS], z;
+    if (op1(r, TD_OP_NONZERO, mask, nzw, 2, &nz))
+        return r->st->code;
+    enum td_code code = TD_CODE_OK;
+    int made = 0;
+    for (; !code && made < km; made++) {
+        int64_t w[2] = {1, made};
+        code = op1(r, TD_OP_SELECT, &nz, w, 2, &cols[made]);
+    }
+    if (code)
+        made--;
+    if (!code && !(code = zeros(r, &v[1].t.m, &z))) {
+        const struct td_t *in[TD_MAX_INPUTS] = {&z, &v[0].t};
+        for (int j = 0; j < km; j++)
+            in[2 + j] = &cols[j];
+        int64_t w[3] = {n->attrs[TD_A_INDEX_DIM], 0, 1};
+        code = opv(r, TD_OP_INDEX_PUT, in, 2 + km, w, 3, out);
+        td_release(r->c, &z);
+    }
+    for (int j = 0; j < made; j++)
+        td_release(r->c, &cols[j]);
+    td_release(r->c, &nz);
+    return code;
+}
+
+/* INDEX: grad summed into zeros of the input's shape (v[1]) at the positions read */
+static enum td_code h_index_back(struct run *r, struct val *v, struct val *out)
+{
+    if (r->n->attrs[TD_A_INDEX_MODE] == 5)
+        return mask_back(r, v, out);
+    struct td_t z;
+    if (zeros(r, &v[1].t.m, &z))
+        return r->st->code;
+    enum td_code code = put_indexed(r, &z, &v[0].t, 1, true, out);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* INDEX_PUT's input: grad with the written positions zeroed, or all of it when the op
+ * accumulated (v[1]: values' meta) */
+static enum td_code h_index_put_back(struct run *r, struct val *v, struct val *out)
+{
+    if (r->n->attrs[TD_A_INDEX_PUT_ACCUMULATE]) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    struct td_t z;
+    if (zeros(r, &v[1].t.m, &z))
+        return r->st->code;
+    enum td_code code = put_indexed(r, &v[0].t, &z, 2, false, out);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* INDEX_PUT's values: grad read at the written positions */
+static enum td_code h_index_values(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_ag_node *n = r->n;
+    const struct td_t *in[TD_MAX_INPUTS];
+    int k = n->n_in - 2;
+    if (k < 1)
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: index_put has no indices");
+    in[0] = &v[0].t;
+    for (int j = 0; j < k; j++)
+        in[1 + j] = &n->saved_in[2 + j];
+    int64_t w[2] = {n->attrs[0], n->attrs[1]};
+    return opv(r, TD_OP_INDEX, in, 1 + k, w, 2, out);
+}
+
+/* GATHER: grad added into zeros of the input's shape (v[1]) along the node's dim at
+ * index (v[2]) */
+static enum td_code h_gather_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t z;
+    if (zeros(r, &v[1].t.m, &z))
+        return r->st->code;
+    int64_t w[2] = {r->n->attrs[TD_A_GATHER_DIM], 1 /* add */};
+    enum td_code code = opv(r, TD_OP_SCATTER, (const struct td_t *[]){&z, &v[2].t, &v[0].t}, 3, w, 2, out);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* SCATTER's input: grad where src did not land (reduce add: all of it); v[1] index,
+ * v[2] src's meta */
+static enum td_code h_scatter_back(struct run *r, struct val *v, struct val *out)
+{
+    int64_t reduce = r->n->attrs[TD_A_SCATTER_REDUCE];
+    if (reduce == 1) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    if (reduce != 0)
+        return td_status_set(r->st, TD_CODE_UNIMPLEMENTED, "the derivative for 'scatter' with reduce='multiply' "
+                             "is not implemented.");
+    struct td_t z;
+    if (zeros(r, &v[2].t.m, &z))
+        return r->st->code;
+    int64_t w[2] = {r->n->attrs[TD_A_SCATTER_DIM], 0};
+    enum td_code code = opv(r, TD_OP_SCATTER, (const struct td_t *[]){&v[0].t, &v[1].t, &z}, 3, w, 2, out);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* SCATTER's src, GATHER of grad: grad read along the node's dim at index (v[1]) */
+static enum td_code h_gather_grad(struct run *r, struct val *v, struct val *out)
+{
+    if (r->n->attrs[TD_A_SCATTER_REDUCE] > 1)
+        return td_status_set(r->st, TD_CODE_UNIMPLEMENTED, "the derivative for 'scatter' with reduce='multiply' "
+                             "is not implemented.");
+    int64_t w[1] = {r->n->attrs[TD_A_SCATTER_DIM]};
+    return opv(r, TD_OP_GATHER, (const struct td_t *[]){&v[0].t, &v[1].t}, 2, w, 1, out);
+}
+
+/* MAX_DIM/MIN_DIM: grad placed at the selected indices (v[2]) in zeros of the input's
+ * shape (v[1]) */
+static enum td_code h_select_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *im = &v[1].t.m;
+    if (im->ndim == 0) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    uint64_t mask = node_mask(r, im->ndim);
+    int64_t d = mask ? __builtin_ctzll(mask) : 0;
+    bool keep = r->n->attrs[TD_A_MAX_DIM_KEEPDIM];
+    struct td_t g = v[0].t, ix = v[2].t, z;
+    enum td_code code = TD_CODE_OK;
+    if (!keep && (code = unsqueeze(r, &v[0].t, d, &g)))
+        return code;
+    if (!keep && (code = unsqueeze(r, &v[2].t, d, &ix)))
+        goto out_g;
+    if ((code = zeros(r, im, &z)))
+        goto out_ix;
+    int64_t w[2] = {d, 0};
+    code = opv(r, TD_OP_SCATTER, (const struct td_t *[]){&z, &ix, &g}, 3, w, 2, out);
+    td_release(r->c, &z);
+out_ix:
+    if (!keep)
+        td_release(r->c, &ix);
+out_g:
+    if (!keep)
+        td_release(r->c, &g);
+    return code;
+}
+
+/* CUMSUM: the reversed cumulative sum of grad along the node's dim */
+static enum td_code h_cumsum_back(struct run *r, struct val *v, struct val *out)
+{
+    int nd = v[0].t.m.ndim;
+    if (nd == 0) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    int64_t d = r->n->attrs[TD_A_CUMSUM_DIM];
+    if (d < 0)
+        d += nd;
+    int64_t flip[1] = {(int64_t)(1ull << d)}, cum[2] = {d, -1};
+    struct td_t a, b;
+    if (op1(r, TD_OP_FLIP, &v[0].t, flip, 1, &a))
+        return r->st->code;
+    enum td_code code = op1(r, TD_OP_CUMSUM, &a, cum, 2, &b);
+    td_release(r->c, &a);
+    if (code)
+        return code;
+    code = op1(r, TD_OP_FLIP, &b, flip, 1, &a);
+    td_release(r->c, &b);
+    if (!code)
+        *out = owned_val(a);
+    return code;
+}
+
+/* LOGIT: where the gradient flows (inside [eps, 1 - eps] when eps was given) */
+static enum td_code h_logit_mask(struct run *r, struct val *v, struct val *out)
+{
+    const int64_t *a = r->n->attrs;
+    if (r->n->n_attr <= TD_A_LOGIT_EPS || !a[TD_A_LOGIT_HAS_EPS]) {
+        struct td_t t;
+        if (td_full(r->c, TD_DTYPE_BOOL, v[0].t.m.ndim, v[0].t.m.sizes, 1, &t, r->st))
+            return r->st->code;
+        *out = owned_val(t);
+        return TD_CODE_OK;
+    }
+    double eps;
+    memcpy(&eps, &a[TD_A_LOGIT_EPS], sizeof eps);
+    enum td_code code = TD_CODE_OK;
+    struct val ge = K2(GE, borrow(&v[0]), scalar_f(eps));
+    struct val le = K2(LE, borrow(&v[0]), scalar_f(1 - eps));
+    *out = K2(LOGICAL_AND, ge, le);
+    return code;
+}
+
+/* NORM: d|x|_p / dx times grad, as torch: 0 where the norm is 0 (p > 1), the gradient
+ * shared among the maxima for p = inf (v[0] grad, v[1] input, v[2] result) */
+static enum td_code h_norm_back(struct run *r, struct val *v, struct val *out)
+{
+    double p;
+    memcpy(&p, &r->n->attrs[TD_A_NORM_P], sizeof p);
+    if (p == 0)
+        return h_zeros_like(r, &v[1], out);
+    struct val g, res = {.scalar = true}, x = borrow(&v[1]);
+    enum td_code code = h_reduce_back(r, (struct val[]){v[0], v[1]}, &g);
+    if (code)
+        return code;
+    if (p == 1) {
+        *out = K2(MUL, g, K1(SIGN, x));
+        return code;
+    }
+    if ((code = h_reduce_back(r, (struct val[]){v[2], v[1]}, &res))) {
+        drop(r, &g);
+        return code;
+    }
+    struct val s;
+    if (isinf(p)) {
+        struct val mask = K2(EQ, K1(ABS, x), res), cnt = {.scalar = true};
+        if (!code)
+            code = h_sum_dims(r, &mask, &cnt);
+        s = K2(DIV, K2(MUL, K1(SIGN, x), mask), cnt);
+        *out = K2(MUL, g, s);
+        return code;
+    }
+    if (p == 2) {
+        s = K2(DIV, x, borrow(&res));
+    } else {
+        struct val num = K2(MUL, x, K2(POW, K1(ABS, x), scalar_f(p - 2)));
+        s = K2(DIV, num, K2(POW, borrow(&res), scalar_f(p - 1)));
+    }
+    struct val z = {.scalar = true};
+    if (!code)
+        code = h_zeros_like(r, &s, &z);
+    s = K3(WHERE, K2(EQ, res, scalar_f(0)), z, s);
+    *out = K2(MUL, g, s);
+    return code;
+}
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -389,6 +751,19 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_INTO_VIEW - TD_AGH_FIRST] = h_into_view,
     [TD_AGH_SUM_DIM - TD_AGH_FIRST] = h_sum_dim,
     [TD_AGH_CLAMP_MASK - TD_AGH_FIRST] = h_clamp_mask,
+    [TD_AGH_SUM_DIMS - TD_AGH_FIRST] = h_sum_dims,
+    [TD_AGH_MEAN_DIMS - TD_AGH_FIRST] = h_mean_dims,
+    [TD_AGH_CAT_BACK - TD_AGH_FIRST] = h_cat_back,
+    [TD_AGH_INDEX_BACK - TD_AGH_FIRST] = h_index_back,
+    [TD_AGH_INDEX_PUT_BACK - TD_AGH_FIRST] = h_index_put_back,
+    [TD_AGH_INDEX_VALUES - TD_AGH_FIRST] = h_index_values,
+    [TD_AGH_GATHER_BACK - TD_AGH_FIRST] = h_gather_back,
+    [TD_AGH_SCATTER_BACK - TD_AGH_FIRST] = h_scatter_back,
+    [TD_AGH_GATHER_GRAD - TD_AGH_FIRST] = h_gather_grad,
+    [TD_AGH_SELECT_BACK - TD_AGH_FIRST] = h_select_back,
+    [TD_AGH_CUMSUM_BACK - TD_AGH_FIRST] = h_cumsum_back,
+    [TD_AGH_LOGIT_MASK - TD_AGH_FIRST] = h_logit_mask,
+    [TD_AGH_NORM_BACK - TD_AGH_FIRST] = h_norm_back,
 };
 
 /* ---- the machine ---- */
@@ -489,10 +864,10 @@ static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *g
     return TD_CODE_OK;
 }
 
-enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, const struct td_t *grads,
+enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, int input, const struct td_t *grads,
                             struct td_t *out, struct td_status *st)
 {
-    struct run r = {c, n, st};
+    struct run r = {c, n, st, input};
     const struct td_ag_formula *f = &td_ag_formulas[formula];
     struct val stack[STACK];
     int sp = 0;

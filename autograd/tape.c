@@ -206,7 +206,16 @@ bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in)
 
 int td__ag_slot_of_input(const struct td_ag_node *n, int i)
 {
-    return n->scalar_slot != TD_AG_NO_SLOT && i >= n->scalar_slot ? i + 1 : i;
+    int s = n->scalar_slot != TD_AG_NO_SLOT && i >= n->scalar_slot ? i + 1 : i;
+    if (n->op >= TD_OP_COUNT)
+        return s;
+    /* a variadic last input (CAT's *tensors, INDEX's *indices): every tensor past it
+     * fills that one slot, shares its formula and is saved when it is */
+    const struct td_op_schema *sc = &td_op_schemas[n->op];
+    int last = sc->n_inputs - 1;
+    if (last >= 0 && s > last && sc->args[last].kind == TD_ARG_TENSORS)
+        return last;
+    return s;
 }
 
 /* Which schema slot the scalar operand fills: a binary op recorded with one tensor. */

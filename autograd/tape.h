@@ -98,9 +98,10 @@ bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in);
 enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                        const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
 
-/* formula.c: the gradient of input slot `slot` of node n into *out (an owned reference),
- * given the gradients of its outputs (grads[k].handle 0: zero). */
-enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, const struct td_t *grads,
+/* formula.c: the gradient of tensor input `input` of node n by td_ag_formulas[formula]
+ * into *out (an owned reference), given the gradients of its outputs (grads[k].handle 0:
+ * zero). */
+enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, int input, const struct td_t *grads,
                             struct td_t *out, struct td_status *st);
 /* the schema slot of n's tensor input i (slots count the scalar operand) */
 int td__ag_slot_of_input(const struct td_ag_node *n, int i);

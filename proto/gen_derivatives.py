@@ -30,6 +30,19 @@ HELPERS = {
     "into_view": (2, {1}),
     "sum_dim": (1, set()),
     "clamp_mask": (1, set()),
+    "sum_dims": (1, set()),
+    "mean_dims": (1, set()),
+    "cat_back": (1, set()),
+    "index_back": (3, {1}),
+    "index_put_back": (3, {1}),
+    "index_values": (2, set()),
+    "gather_back": (3, {1}),
+    "scatter_back": (3, {2}),
+    "gather_grad": (2, set()),
+    "select_back": (3, {1}),
+    "cumsum_back": (1, set()),
+    "logit_mask": (1, set()),
+    "norm_back": (3, set()),
 }
 CALLABLE = {"UNARY", "BINARY", "MATH_UNARY", "MATH_BINARY", "WHERE"}
 TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\d+|-\d+\.\d*|-\d+)|(\w+)(\?(-?[\d.]+))?|([(),]))")

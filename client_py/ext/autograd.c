@@ -433,7 +433,47 @@ static PyObject *m_custom_apply(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* _make_subclass(cls, t, requires_grad=False): an instance of cls (a Tensor subclass)
+ * holding another reference to t's handle, so the same storage, with autograd state of
+ * its own: a leaf (nn.Parameter, as torch's Tensor._make_subclass) */
+static PyObject *m_make_subclass(PyObject *self, PyObject *args)
+{
+    PyObject *cls, *src;
+    int rg = 0;
+    if (!PyArg_ParseTuple(args, "OO|p", &cls, &src, &rg))
+        return NULL;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &TensorBase_Type)) {
+        PyErr_SetString(PyExc_TypeError, "_make_subclass(): cls must be a subclass of Tensor");
+        return NULL;
+    }
+    if (!td_ext_is_tensor(src)) {
+        PyErr_Format(PyExc_TypeError, "_make_subclass(): argument 'data' must be Tensor, not %s",
+                     Py_TYPE(src)->tp_name);
+        return NULL;
+    }
+    if (td_ext_check(src))
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    TensorObject *o = (TensorObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
+    if (!o)
+        return NULL;
+    o->t = td_retain(c, &((TensorObject *)src)->t);
+    td_detach_(&o->t); /* the retained reference shared src's autograd state */
+    o->epoch = td_ext_epoch;
+    o->known = NULL;
+    o->known_version = 0;
+    struct td_status st = TD_STATUS_INIT;
+    if (rg && td_requires_grad_(c, &o->t, true, &st)) {
+        Py_DECREF(o);
+        return td_ext_raise(&st);
+    }
+    return (PyObject *)o;
+}
+
 PyMethodDef td_ext_autograd_methods[] = {
+    {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False)"},
     {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},

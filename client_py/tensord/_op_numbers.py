@@ -556,10 +556,10 @@ FLAGS = (
     32,  # LINALG_EIGH
     32,  # LINALG_EIG
     32,  # LINALG_LSTSQ
-    32,  # GATHER
-    34,  # SCATTER
-    32,  # INDEX
-    34,  # INDEX_PUT
+    33,  # GATHER
+    35,  # SCATTER
+    33,  # INDEX
+    35,  # INDEX_PUT
     0,  # SORT
     0,  # SEARCHSORTED
     0,  # HISTC

@@ -154,8 +154,8 @@ class Tensor(TB):
 
     def register_hook(self, hook):
         """hook(grad) -> None or a replacement gradient, called when this tensor's gradient is computed."""
-        from .utils.hooks import RemovableHandle
-        return RemovableHandle(self, self._register_hook(hook))
+        from .utils.hooks import _TensorHookHandle
+        return _TensorHookHandle(self, self._register_hook(hook))
 
     def nelement(self):
         return self.numel()
@@ -253,12 +253,21 @@ class Tensor(TB):
         return object.__format__(self, spec)
 
     def __reduce_ex__(self, proto):
-        from ._creation import tensor
+        # the values (numpy bytes), the dtype and requires_grad: unpickled as a leaf, as torch's
         return (_rebuild, (self.numpy() if self.dtype is not bfloat16 else F.cast(self, float32).numpy(),
-                           self.dtype._name))
+                           self.dtype._name, self.requires_grad))
 
     def __deepcopy__(self, memo):
-        return F.clone(self)
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment")
+        if id(self) in memo:
+            return memo[id(self)]
+        r = F.detach(F.clone(self)) if self.requires_grad else F.clone(self)
+        if self.requires_grad:
+            r.requires_grad_(True)
+        memo[id(self)] = r
+        return r
 
     # ---- dtype / device conversions
     def to(self, *args, **kwargs):
@@ -1118,7 +1127,7 @@ FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, Sh
 _TYPE_NAMES.update({complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"})
 
 
-def _rebuild(arr, dtname):
+def _rebuild(arr, dtname, requires_grad=False):
     from ._creation import tensor
     from ._dtype import _dtype_by_name
-    return tensor(arr, dtype=_dtype_by_name(dtname))
+    return tensor(arr, dtype=_dtype_by_name(dtname), requires_grad=requires_grad)

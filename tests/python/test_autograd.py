@@ -99,6 +99,28 @@ CASES = {
     "SLICE": _case(lambda m, a: a[:, 1:3] * 2, (2, 4)),
     "SELECT": _case(lambda m, a: a[1] * 2, (3, 2)),
     "AS_STRIDED": _case(lambda m, a: m.as_strided(a, (2, 2), (1, 2)) * 2, (2, 3)),
+    "AMAX": _case(lambda m, a: m.amax(a, 1) * 2 + m.amax(a), (2, 3)),
+    "AMIN": _case(lambda m, a: m.amin(a, 0, keepdim=True) * 2, (2, 3)),
+    "MAX_DIM": _case(lambda m, a: m.max(a, 1)[0] * 2, (2, 3)),
+    "MIN_DIM": _case(lambda m, a: m.min(a, 0, keepdim=True)[0] * 2, (2, 3)),
+    "LOGSUMEXP": _case(lambda m, a: m.logsumexp(a, 1) * 2 + m.logsumexp(a, (0, 1)), (2, 3)),
+    "VAR": _case(lambda m, a: m.var(a, 1) + m.var(a, unbiased=False), (2, 3)),
+    "STD": _case(lambda m, a: m.std(a, 0) + m.std(a), (3, 2)),
+    "NORM": _case(lambda m, a: m.norm(a, dim=1) + m.norm(a, p=3) + m.norm(a, p=1, dim=0).sum()
+                  + m.norm(a, p=float("inf")), (2, 3), domain="away"),
+    "CUMSUM": _case(lambda m, a: m.cumsum(a, 1) * a, (2, 3)),
+    "LOGIT": _case(lambda m, a: m.logit((a + 1) / 2.5) + m.logit((a + 1) / 2.5, eps=0.3), (2, 3), domain="unit"),
+    "CAT": _case(lambda m, a, b: m.cat([a, b * 2, a], 1), (2, 3), (2, 2)),
+    "FLIP": _case(lambda m, a: m.flip(a, [0, 1]) * a, (2, 3)),
+    "TRIL": _case(lambda m, a: m.tril(a, -1) * 2 + m.tril(a), (3, 3)),
+    "TRIU": _case(lambda m, a: m.triu(a, 1) * 2 + m.triu(a), (3, 3)),
+    "GATHER": _case(lambda m, a: m.gather(a, 1, m.tensor([[0, 0, 2], [1, 2, 1]])), (2, 3)),
+    "SCATTER": _case(lambda m, a, b: m.scatter(a, 1, m.tensor([[0, 1], [1, 2]]), b)
+                     + m.scatter_add(a, 1, m.tensor([[0, 0], [2, 2]]), b), (2, 3), (2, 2)),
+    "INDEX": _case(lambda m, a: m.index_select(a, 0, m.tensor([0, 2, 0])).sum(1) + a[m.tensor([1, 1]),
+                   m.tensor([0, 1])].sum() + a[a > 0].sum(), (3, 2)),
+    "INDEX_PUT": _case(lambda m, a, b: m.index_put(a, (m.tensor([0, 2]),), b)
+                       + m.index_put(a, (m.tensor([1, 1]),), b, accumulate=True), (3, 2), (2, 2)),
 }
 
 # matmul's 1-d rules, each a gradient path of its own

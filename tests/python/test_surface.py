@@ -1,7 +1,7 @@
 """The public surface of tensord against torch 1.13's, and a ratchet that it only grows.
 
-Public names are the dir() entries not starting with "_" of tensord, tensord.linalg,
-tensord.special, tensord.fft, tensord.nn.functional and of Tensor (its methods and
+Public names are the dir() entries not starting with "_" of tensord, tensord.linalg, tensord.nn,
+tensord.special, tensord.fft, tensord.nn.functional, nn.init, nn.utils and of Tensor (its methods and
 properties).  Each test prints the coverage of torch's names (visible with pytest -s,
 and as a warning in the summary) and fails when a name of tests/python/surface_baseline.txt
 is gone.  Names tensord has that torch lacks are fine.
@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "surface_baseline.txt")
-NAMESPACES = ("", "linalg", "special", "fft", "nn.functional", "Tensor")
+NAMESPACES = ("", "linalg", "special", "fft", "nn", "nn.functional", "nn.init", "nn.utils", "Tensor")
 
 
 def _public(obj):

@@ -1,7 +1,7 @@
-"""The stateless tensor functions of torch.nn.functional that plain tensor code uses:
-softmax/log_softmax/softmin, the elementwise activations, one_hot, normalize, linear.
-Compositions of tensord ops with torch 1.13's argument rules (losses, convolution and
-pooling are not here yet)."""
+"""The activation functions of torch.nn.functional (softmax/log_softmax/softmin and the
+elementwise ones: relu ... glu, prelu, rrelu) and the tensor helpers plain code uses
+(one_hot, normalize, linear).  Compositions of tensord ops with torch 1.13's argument
+rules, differentiable through them; losses are in _loss.py, the rest in functional.py."""
 import builtins
 import math
 import warnings
@@ -10,7 +10,8 @@ from .. import _records as F
 
 __all__ = ["softmax", "log_softmax", "softmin", "relu", "relu_", "relu6", "sigmoid", "tanh", "gelu", "silu",
            "elu", "elu_", "leaky_relu", "leaky_relu_", "softplus", "logsigmoid", "hardtanh", "hardtanh_",
-           "one_hot", "normalize", "linear"]
+           "one_hot", "normalize", "linear", "selu", "selu_", "celu", "celu_", "mish", "softsign", "tanhshrink",
+           "softshrink", "hardsigmoid", "hardswish", "glu", "prelu", "rrelu", "rrelu_"]
 
 
 def _pkg():
@@ -150,3 +151,90 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def linear(input, weight, bias=None):
     r = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
     return r if bias is None else F.add(r, bias)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    neg = F.mul(_pkg().expm1(input), _SELU_ALPHA)
+    return _inplace(input, F.mul(F.where(F.gt(input, 0), input, neg), _SELU_SCALE), inplace)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    neg = F.mul(_pkg().expm1(F.div(input, alpha)), alpha)
+    return _inplace(input, F.where(F.gt(input, 0), input, neg), inplace)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def mish(input, inplace=False):
+    return _inplace(input, F.mul(input, F.tanh(softplus(input))), inplace)
+
+
+def softsign(input):
+    return F.div(input, F.add(F.abs(input), 1))
+
+
+def tanhshrink(input):
+    return F.sub(input, F.tanh(input))
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError("softshrink: lambda (%s) must be non-negative" % lambd)
+    shrunk = F.sub(input, F.mul(F.sign(input), lambd))
+    return F.where(F.gt(F.abs(input), lambd), shrunk, F.mul(input, 0))
+
+
+def hardsigmoid(input, inplace=False):
+    return _inplace(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _inplace(input, F.mul(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0)), inplace)
+
+
+def glu(input, dim=-1):
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = F.wrap_dim(dim, input.ndim)
+    n = input.shape[d]
+    if n % 2:
+        raise RuntimeError("Halving dimension must be even, but dimension %d is size %d" % (d, n))
+    a, b = F.narrow(input, d, 0, n // 2), F.narrow(input, d, n // 2, n // 2)
+    return F.mul(a, F.sigmoid(b))
+
+
+def prelu(input, weight):
+    w = weight
+    if weight.numel() != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.numel() != channels:
+            raise RuntimeError("Mismatch of parameter numbers and input channel size. Found parameter numbers = %d "
+                               "and channel size = %d." % (weight.numel(), channels))
+        if input.ndim >= 2:  # one slope per channel (dim 1)
+            w = F.reshape(weight, [channels] + [1] * (input.ndim - 2))
+    return F.where(F.gt(input, 0), input, F.mul(w, input))
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from .._random import uniform_
+    from .._creation import empty
+    slope = uniform_(empty(tuple(input.shape), dtype=input.dtype), lower, upper)
+    return _inplace(input, F.where(F.ge(input, 0), input, F.mul(input, slope)), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)

@@ -1,10 +1,13 @@
-"""tensord.nn.functional: pad (constant, reflect, replicate, circular), dropout, and the
-stateless tensor functions of _activation.py (softmax, activations, one_hot, ...), and the
-top-level functions torch also exposes here (threshold, hardshrink, pdist,
-pairwise_distance, cosine_similarity; from _distance).
+"""tensord.nn.functional: pad (constant, reflect, replicate, circular), the dropouts,
+bilinear, embedding, the normalizations (batch, instance, layer, group), the activations
+of _activation.py (softmax, relu ... glu, one_hot, normalize, linear), the losses of
+_loss.py, and the top-level functions torch also exposes here (threshold, hardshrink,
+pdist, pairwise_distance, cosine_similarity; from _distance).
 
-All are compositions of existing ops (no kernels of their own)."""
+All are compositions of existing ops (no kernels of their own), differentiable through
+them.  Convolution and pooling are not here."""
 import builtins
+import warnings
 
 from .. import _C
 from .. import _op_numbers as O  # noqa: F401  (unused, but a public name in tests/python/surface_baseline.txt)
@@ -12,16 +15,20 @@ from .. import _records as F
 from .._C import ops
 from .. import _distance as D
 from .._distance import hardshrink, pdist, pairwise_distance, cosine_similarity  # noqa: F401  (torch's top-level ones)
+from ._activation import _pkg
 
 TB = _C.TensorBase
 
 __all__ = ["pad", "dropout", "threshold", "threshold_", "hardshrink", "pdist", "pairwise_distance",
-           "cosine_similarity"]
+           "cosine_similarity", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
+           "bilinear", "embedding", "batch_norm", "instance_norm", "layer_norm", "group_norm"]
 
 from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
+from ._loss import *  # noqa: E402,F401,F403
+from ._loss import __all__ as _loss_all  # noqa: E402
 
-__all__ += _activation_all
+__all__ += _activation_all + _loss_all
 
 
 def _slice(x, d, start, end):
@@ -116,18 +123,279 @@ def pad(input, pad, mode="constant", value=None):
     return F.clone(x) if x is input else x
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def _check_p(p):
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got %s" % p)
+
+
+def _keep_mask(input, p, shape):
+    """Bernoulli(1 - p) draws of shape from tensord's generator, in input's dtype."""
+    from .._random import bernoulli_
+    return bernoulli_(ops.empty(input.dtype, list(shape)), 1 - p)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
     if not training or p == 0.0:
         return input
-    from .._random import bernoulli_
     if p == 1.0:
         r = F.mul(input, 0)
     else:
-        mask = bernoulli_(ops.empty(input.dtype, input.shape), 1 - p)
-        r = F.mul(F.mul(input, mask), 1.0 / (1 - p))
+        r = F.mul(F.mul(input, _keep_mask(input, p, input.shape)), 1.0 / (1 - p))
     return F.copy_(input, r) if inplace else r
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    """Whole channels zeroed: one draw per (N, C), broadcast over the feature dims
+    (batched False: the input has no batch dim)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    lead = 2 if batched else 1
+    shape = list(input.shape[:lead]) + [1] * (input.ndim - lead)
+    r = F.mul(input, 0) if p == 1.0 else F.mul(F.mul(input, _keep_mask(input, p, shape)), 1.0 / (1 - p))
+    return F.copy_(input, r) if inplace else r
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    if input.ndim not in (2, 3):
+        raise RuntimeError("dropout1d: Expected 2D or 3D input, but received a %dD input. Note that dropout1d exists "
+                           "to provide channel-wise dropout on inputs with 1 spatial dimension, a channel dimension, "
+                           "and an optional batch dimension (i.e. 2D or 3D inputs)." % input.ndim)
+    return _feature_dropout(input, p, training, inplace, input.ndim == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    if input.ndim not in (3, 4):
+        warnings.warn("dropout2d: Received a %d-D input to dropout2d, which is deprecated and will result in an error "
+                      "in a future release. To retain the behavior and silence this warning, please use dropout "
+                      "instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs)."
+                      % input.ndim)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This "
+                      "behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.")
+    return _feature_dropout(input, p, training, inplace, True)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    if input.ndim not in (4, 5):
+        warnings.warn("dropout3d: Received a %d-D input to dropout3d, which is deprecated and will result in an error "
+                      "in a future release. To retain the behavior and silence this warning, please use dropout "
+                      "instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs)."
+                      % input.ndim)
+    return _feature_dropout(input, p, training, inplace, input.ndim == 5)
+
+
+_ALPHA_DROP = 1.7580993408473766  # SELU's -scale * alpha, negated: where a dropped unit lands
+
+
+def _alpha_dropout(input, p, training, inplace, shape):
+    """Dropped units set to SELU's saturation value, then an affine map a*x + b that keeps
+    the mean and variance (torch's alpha dropout)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        r = F.mul(input, 0)
+    else:
+        keep = _keep_mask(input, p, shape)
+        a = 1.0 / ((_ALPHA_DROP ** 2 * p + 1) * (1 - p)) ** 0.5
+        b = F.add(F.mul(F.sub(keep, 1), _ALPHA_DROP * a), _ALPHA_DROP * a * p)
+        r = F.add(F.mul(input, F.mul(keep, a)), b)
+    return F.copy_(input, r) if inplace else r
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _alpha_dropout(input, p, training, inplace, input.shape)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    shape = list(input.shape[:2]) + [1] * (input.ndim - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)
+
+
+# ---------------------------------------------------------------- linear and sparse layers
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o], as one matmul and a sum."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input batch dimensions do not match: got %s and %s"
+                           % (list(input1.shape[:-1]), list(input2.shape[:-1])))
+    out_f, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError("bilinear(): input%d size does not match weight size: got %d but expected %d"
+                           % ((1, input1.shape[-1], in1) if input1.shape[-1] != in1 else (2, input2.shape[-1], in2)))
+    lead = list(input1.shape[:-1])
+    x1, x2 = F.reshape(input1, [-1, in1]), F.reshape(input2, [-1, in2])
+    w = F.reshape(F.permute(weight, [1, 0, 2]), [in1, out_f * in2])
+    t = F.reshape(F.matmul(x1, w), [-1, out_f, in2])
+    y = F.sum(F.mul(t, F.unsqueeze(x2, 1)), -1)
+    if bias is not None:
+        y = F.add(y, bias)
+    return F.reshape(y, lead + [out_f])
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    """Rows of weight that input names rescaled in place to norm at most max_norm (torch's
+    embedding_renorm_: scale max_norm / (norm + 1e-7)), outside autograd."""
+    from .. import _grad_mode
+    from .._advindex import unique, index_select
+    with _grad_mode.no_grad():
+        rows = unique(F.reshape(input, [-1]))
+        sel = index_select(weight, 0, rows)
+        norms = _pkg().norm(sel, norm_type, 1, True)
+        scale = F.where(F.gt(norms, max_norm), F.div(max_norm, F.add(norms, 1e-7)), F.add(F.mul(norms, 0), 1))
+        weight.index_copy_(0, rows, F.mul(sel, scale))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight's rows named by input (int64); the row padding_idx takes no gradient."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < weight.size(0), "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -weight.size(0), "Padding_idx must be within num_embeddings"
+            padding_idx = weight.size(0) + padding_idx
+    if input.dtype.is_floating_point or input.dtype.is_complex:
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           "Long, Int; but got torch.%sTensor instead (while checking arguments for embedding)"
+                           % {"float32": "Float", "float64": "Double"}.get(input.dtype._name, input.dtype._name))
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    from .._advindex import index_select
+    idx = F.reshape(input if input.dtype._name == "int64" else F.cast(input, _int64()), [-1])
+    out = F.reshape(index_select(weight, 0, idx), list(input.shape) + [weight.shape[1]])
+    if padding_idx is not None or scale_grad_by_freq:
+        out = _embedding_grad_shaping(out, input, padding_idx, scale_grad_by_freq)
+    return out
+
+
+def _int64():
+    return _pkg().int64
+
+
+def _embedding_grad_shaping(out, input, padding_idx, scale_grad_by_freq):
+    """Same values; the gradient zero at padding_idx and, with scale_grad_by_freq, divided by
+    how often each index occurs in input (torch's embedding_backward)."""
+    t = _pkg()
+    g = F.unsqueeze(F.cast(F.ne(input, -1 if padding_idx is None else padding_idx), out.dtype), -1)
+    if scale_grad_by_freq:
+        flat = F.reshape(input, [-1])
+        _, inverse, counts = t.unique(flat, return_inverse=True, return_counts=True)
+        freq = F.reshape(t.index_select(counts, 0, F.reshape(inverse, [-1])), list(input.shape))
+        g = F.div(g, F.unsqueeze(F.cast(freq, out.dtype), -1))
+    # out * g + out.detach() * (1 - g): the values of out, the gradient scaled by g
+    return F.add(F.mul(out, g), F.mul(F.detach(out), F.sub(1, g)))
+
+
+# ---------------------------------------------------------------- normalization
+
+def _stats(input, dims):
+    """Mean and biased variance over dims, kept for broadcasting."""
+    mean = F.mean(input, dims, True)
+    d = F.sub(input, mean)
+    return mean, F.mean(F.mul(d, d), dims, True)
+
+
+def _verify_batch_size(size):
+    n = size[0]
+    for s in size[2:]:
+        n *= s
+    if n == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size %s" % (size,))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalized over every dim but the channels (dim 1); in training the running stats
+    move by momentum towards the batch's mean and unbiased variance."""
+    if training:
+        _verify_batch_size(input.size())
+    C = input.shape[1]
+    shape = [1, C] + [1] * (input.ndim - 2)
+    dims = [0] + list(range(2, input.ndim))
+    if training or running_mean is None or running_var is None:
+        mean, var = _stats(input, dims)
+        if training and running_mean is not None and running_var is not None:
+            from .. import _grad_mode
+            n = input.numel() // C
+            with _grad_mode.no_grad():
+                F.copy_(running_mean, F.add(F.mul(running_mean, 1 - momentum),
+                                            F.mul(F.reshape(mean, [C]), momentum)))
+                unbiased = F.mul(F.reshape(var, [C]), n / builtins.max(n - 1, 1))
+                F.copy_(running_var, F.add(F.mul(running_var, 1 - momentum), F.mul(unbiased, momentum)))
+    else:
+        mean, var = F.reshape(running_mean, shape), F.reshape(running_var, shape)
+    out = F.mul(F.sub(input, mean), F.rsqrt(F.add(var, eps)))
+    if weight is not None:
+        out = F.mul(out, F.reshape(weight, shape))
+    if bias is not None:
+        out = F.add(out, F.reshape(bias, shape))
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Each (sample, channel) normalized over its own feature dims."""
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    N, C = input.shape[0], input.shape[1]
+    mean, var = _stats(input, list(range(2, input.ndim)))
+    if running_mean is not None and running_var is not None:
+        from .. import _grad_mode
+        n = input.numel() // (N * C)
+        with _grad_mode.no_grad():
+            m = F.mean(F.reshape(mean, [N, C]), 0)
+            v = F.mul(F.mean(F.reshape(var, [N, C]), 0), n / builtins.max(n - 1, 1))
+            F.copy_(running_mean, F.add(F.mul(running_mean, 1 - momentum), F.mul(m, momentum)))
+            F.copy_(running_var, F.add(F.mul(running_var, 1 - momentum), F.mul(v, momentum)))
+    out = F.mul(F.sub(input, mean), F.rsqrt(F.add(var, eps)))
+    shape = [1, C] + [1] * (input.ndim - 2)
+    if weight is not None:
+        out = F.mul(out, F.reshape(weight, shape))
+    if bias is not None:
+        out = F.add(out, F.reshape(bias, shape))
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalized over the last len(normalized_shape) dims."""
+    ns = [normalized_shape] if isinstance(normalized_shape, builtins.int) else list(normalized_shape)
+    k = len(ns)
+    if k == 0 or input.ndim < k or list(input.shape[input.ndim - k:]) != ns:
+        raise RuntimeError("Given normalized_shape=%s, expected input with shape [*, %s], but got input of size%s"
+                           % (ns, ", ".join(str(n) for n in ns), input.size()))
+    mean, var = _stats(input, list(range(input.ndim - k, input.ndim)))
+    out = F.mul(F.sub(input, mean), F.rsqrt(F.add(var, eps)))
+    if weight is not None:
+        out = F.mul(out, weight)
+    if bias is not None:
+        out = F.add(out, bias)
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """The channels split into num_groups groups, each normalized over its channels and features."""
+    if input.ndim < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received %d" % input.ndim)
+    N, C = input.shape[0], input.shape[1]
+    if C % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
+                           "shape %s and num_groups=%d" % (input.size(), num_groups))
+    x = F.reshape(input, [N, num_groups, -1])
+    mean, var = _stats(x, [2])
+    out = F.reshape(F.mul(F.sub(x, mean), F.rsqrt(F.add(var, eps))), list(input.shape))
+    shape = [1, C] + [1] * (input.ndim - 2)
+    if weight is not None:
+        out = F.mul(out, F.reshape(weight, shape))
+    if bias is not None:
+        out = F.add(out, F.reshape(bias, shape))
+    return out
 
 
 def threshold(input, threshold, value, inplace=False):

@@ -1,0 +1,353 @@
+"""The loss functions of torch.nn.functional (l1 ... multilabel_soft_margin), composed from
+tensord ops the way torch 1.13 defines them (its formulas, its reductions, its argument
+checks and warnings), so autograd differentiates them through those ops.  The legacy
+size_average/reduce arguments map to `reduction` as torch's _Reduction does.
+
+Not here: ctc_loss, multi_margin_loss, multilabel_margin_loss."""
+import math
+import sys
+import warnings
+
+from .. import _grad_mode
+from .. import _records as F
+
+_T = sys.modules[__name__.rpartition(".")[0].rpartition(".")[0]]  # tensord (attributes read at call time)
+
+__all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div", "nll_loss", "cross_entropy", "poisson_nll_loss",
+           "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+           "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+           "multilabel_soft_margin_loss"]
+
+
+# ---------------------------------------------------------------- reductions (torch.nn._reduction)
+
+def _legacy_get_string(size_average, reduce, emit_warning=True):
+    if size_average is None:
+        size_average = True
+    if reduce is None:
+        reduce = True
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if emit_warning:
+        warnings.warn("size_average and reduce args will be deprecated, please use reduction='%s' instead." % ret)
+    return ret
+
+
+def _reduction(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        return _legacy_get_string(size_average, reduce)
+    return reduction
+
+
+def _check_reduction(reduction):
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated, please use reduction='mean' instead.")
+        return "mean"
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError("%s is not a valid value for reduction" % reduction)
+    return reduction
+
+
+def _reduce(loss, reduction):
+    reduction = _check_reduction(reduction)
+    if reduction == "mean":
+        return F.mean(loss)
+    if reduction == "sum":
+        return F.sum(loss)
+    return loss
+
+
+def _warn_size(input, target, stacklevel=3):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn("Using a target size (%s) that is different to the input size (%s). This will likely lead to "
+                      "incorrect results due to broadcasting. Please ensure they have the same size."
+                      % (target.size(), input.size()), stacklevel=stacklevel)
+
+
+# ---------------------------------------------------------------- regression
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    return _reduce(F.abs(F.sub(input, target)), reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    d = F.sub(input, target)
+    return _reduce(F.mul(d, d), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    z = F.abs(F.sub(input, target))
+    if beta == 0:
+        return _reduce(z, reduction)
+    loss = F.where(F.lt(z, beta), F.div(F.mul(F.mul(z, z), 0.5), beta), F.sub(z, 0.5 * beta))
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    _warn_size(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    z = F.abs(F.sub(input, target))
+    loss = F.where(F.lt(z, delta), F.mul(F.mul(z, z), 0.5), F.mul(F.sub(z, 0.5 * delta), delta))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = F.unsqueeze(var, -1)  # homoscedastic: one variance per sample
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass  # heteroscedastic with a trailing 1
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if F.any(F.lt(var, 0)).item():
+        raise ValueError("var has negative entry/entries")
+    var = F.clone(var)
+    with _grad_mode.no_grad():  # clamped for stability, the gradient passing as if it were not
+        F.clamp_(var, min=eps)
+    d = F.sub(input, target)
+    loss = F.mul(F.add(F.log(var), F.div(F.mul(d, d), var)), 0.5)
+    if full:
+        loss = F.add(loss, 0.5 * math.log(2 * math.pi))
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = F.sub(F.exp(input), F.mul(target, input))
+    else:
+        loss = F.sub(input, F.mul(target, F.log(F.add(input, eps))))
+    if full:
+        # Stirling's approximation of log(target!), for targets above 1
+        t = target
+        stirling = F.add(F.sub(F.mul(t, F.log(t)), t), F.mul(F.log(F.mul(t, 2 * math.pi)), 0.5))
+        loss = F.add(loss, F.where(F.le(t, 1), _T.zeros_like(stirling), stirling))
+    return _reduce(loss, _check_reduction(reduction))
+
+
+# ---------------------------------------------------------------- probabilities and classes
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError("Using a target size (%s) that is different to the input size (%s) is deprecated. Please "
+                         "ensure they have the same size." % (target.size(), input.size()))
+    # torch clamps the logs at -100, so a 0 or 1 input gives a finite loss
+    log_x = F.clamp(F.log(input), min=-100.0)
+    log_1mx = F.clamp(F.log(F.sub(1, input)), min=-100.0)
+    loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_1mx)))
+    if weight is not None:
+        loss = F.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError("Target size (%s) must be the same as input size (%s)" % (target.size(), input.size()))
+    # (1 - t) x + w_t log(1 + exp(-x)), with log(1 + exp(-x)) = log1p(exp(-|x|)) + max(-x, 0)
+    softplus_neg = F.add(F.log1p(F.exp(F.neg(F.abs(input)))), F.clamp(F.neg(input), min=0))
+    if pos_weight is not None:
+        softplus_neg = F.mul(F.add(F.mul(F.sub(pos_weight, 1), target), 1), softplus_neg)
+    loss = F.add(F.mul(F.sub(1, target), input), softplus_neg)
+    if weight is not None:
+        loss = F.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    if log_target:
+        loss = F.mul(F.exp(target), F.sub(target, input))
+    else:
+        loss = F.sub(_T.xlogy(target, target), F.mul(target, input))
+    if reduction == "batchmean":
+        s = F.sum(loss)
+        return F.div(s, input.shape[0]) if input.ndim else s
+    return _reduce(loss, reduction)
+
+
+def _class_weight(weight, target, ignore_index, C):
+    """Per-element weight of each target: weight[target] (1 without weights), 0 where ignored."""
+    keep = F.ne(target, ignore_index)
+    safe = F.where(keep, target, F.mul(target, 0))
+    w = F.cast(keep, weight.dtype if weight is not None else _T.get_default_dtype())
+    if weight is not None:
+        if weight.ndim != 1 or weight.shape[0] != C:
+            raise RuntimeError("weight tensor should be defined either for all %d classes or no classes but got "
+                               "weight tensor of shape: %s" % (C, list(weight.shape)))
+        w = F.mul(w, F.reshape(_T.index_select(weight, 0, F.reshape(safe, [-1])), list(target.shape)))
+    return safe, w
+
+
+def _check_nll_shapes(input, target):
+    if input.ndim < 1:
+        raise ValueError("Expected 1 or more dimensions (got %d)" % input.ndim)
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    if input.shape[0] != (target.shape[0] if target.ndim else 1):
+        raise ValueError("Expected input batch_size (%d) to match target batch_size (%d)."
+                         % (input.shape[0], target.shape[0] if target.ndim else 0))
+    if input.ndim > 2 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError("Expected target size %s, got %s"
+                           % (_T.Size([input.shape[0]] + list(input.shape[2:])), target.size()))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    reduction = _check_reduction(_reduction(size_average, reduce, reduction))
+    _check_nll_shapes(input, target)
+    if input.ndim == 1:  # one sample, no batch dim
+        input, target = F.unsqueeze(input, 0), F.unsqueeze(target, 0)
+        r = nll_loss(input, target, weight, None, ignore_index, None, reduction)
+        return F.squeeze(r, 0) if reduction == "none" else r
+    safe, w = _class_weight(weight, target, ignore_index, input.shape[1])
+    picked = F.squeeze(_T.gather(input, 1, F.unsqueeze(safe, 1)), 1)
+    loss = F.neg(F.mul(picked, w))
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return F.sum(loss)
+    return F.div(F.sum(loss), F.sum(w))
+
+
+def _class_dim_shape(input, C):
+    shape = [1] * input.ndim
+    shape[0 if input.ndim == 1 else 1] = C
+    return shape
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    reduction = _check_reduction(_reduction(size_average, reduce, reduction))
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError("label_smoothing must be between 0.0 and 1.0. Got: %s" % label_smoothing)
+    cdim = 0 if input.ndim == 1 else 1
+    C = input.shape[cdim]
+    logp = _T.log_softmax(input, cdim)
+    if target.dtype.is_floating_point:  # class probabilities, input's shape
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError("Expected target size %s, got %s" % (input.size(), target.size()))
+        t = target if label_smoothing == 0 else F.add(F.mul(target, 1 - label_smoothing), label_smoothing / C)
+        prod = F.mul(logp, t)
+        if weight is not None:
+            prod = F.mul(prod, F.reshape(weight, _class_dim_shape(input, C)))
+        if reduction == "none":
+            return F.neg(F.sum(prod, cdim))
+        total = F.neg(F.sum(prod))
+        return F.div(total, input.numel() // C if input.numel() else float("nan")) if reduction == "mean" else total
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0:
+        return nll
+    # torch's label smoothing: a uniform target's loss, mixed in
+    keep = F.ne(target, ignore_index)
+    lp = logp if weight is None else F.mul(logp, F.reshape(weight, _class_dim_shape(input, C)))
+    smooth = F.neg(F.sum(lp, cdim))
+    smooth = F.where(keep, smooth, F.mul(smooth, 0))
+    if reduction == "mean":
+        if weight is not None:
+            _, w = _class_weight(weight, target, ignore_index, C)
+            smooth = F.div(F.sum(smooth), F.sum(w))
+        else:
+            smooth = F.div(F.sum(smooth), F.sum(keep))
+    elif reduction == "sum":
+        smooth = F.sum(smooth)
+    return F.add(F.mul(nll, 1 - label_smoothing), F.mul(smooth, label_smoothing / C))
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    from ._activation import logsigmoid
+    loss = F.neg(F.add(F.mul(target, logsigmoid(input)), F.mul(F.sub(1, target), logsigmoid(F.neg(input)))))
+    if weight is not None:
+        loss = F.mul(loss, weight)
+    class_dim = input.ndim - 1
+    loss = F.div(F.sum(loss, class_dim), input.shape[class_dim])
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- margins and embeddings
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           "input1: %s, input2: %s, target: %s " % (input1.size(), input2.size(), target.size()))
+    loss = F.clamp(F.add(F.mul(F.neg(target), F.sub(input1, input2)), margin), min=0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    zeros = F.mul(input, 0)
+    margin_clamp = F.clamp(F.sub(margin, input), min=0)
+    loss = F.add(F.where(F.ne(target, 1), margin_clamp, zeros), F.where(F.ne(target, -1), input, zeros))
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _reduce(F.log1p(F.exp(F.mul(F.neg(target), input))), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim:
+        raise RuntimeError("cosine_embedding_loss : All input tensors should have same dimension but got sizes: "
+                           "input1: %s, input2: %s, target: %s " % (input1.size(), input2.size(), target.size()))
+    d = target.ndim
+    eps = 1e-12
+    prod = F.sum(F.mul(input1, input2), d)
+    m1 = F.add(F.sum(F.mul(input1, input1), d), eps)
+    m2 = F.add(F.sum(F.mul(input2, input2), d), eps)
+    cos = F.div(prod, F.sqrt(F.mul(m1, m2)))
+    zeros = F.mul(cos, 0)
+    pos = F.where(F.eq(target, 1), F.sub(1, cos), zeros)
+    neg = F.where(F.eq(target, -1), F.clamp(F.sub(cos, margin), min=0), zeros)
+    return _reduce(F.add(pos, neg), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    a, pd, nd = anchor.ndim, positive.ndim, negative.ndim
+    if not (a == pd == nd):
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same number of "
+                           "dimensions, but got: anchor %dD, positive %dD, and negative %dD inputs" % (a, pd, nd))
+    d_pos = _T.pairwise_distance(anchor, positive, p, eps)
+    d_neg = _T.pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _T.minimum(d_neg, _T.pairwise_distance(positive, negative, p, eps))
+    return _reduce(F.clamp(F.sub(F.add(d_pos, margin), d_neg), min=0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    if margin <= 0:
+        raise ValueError("TripletMarginWithDistanceLoss: expected margin to be greater than 0, got %s instead"
+                         % margin)
+    dist = distance_function if distance_function is not None else _T.pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _T.minimum(d_neg, dist(positive, negative))
+    return _reduce(F.clamp(F.sub(F.add(d_pos, margin), d_neg), min=0), reduction)
+

@@ -1,0 +1,495 @@
+"""tensord.nn's layers and losses against PyTorch 1.13: each module built in both, torch's
+weights copied into ours through load_state_dict, the same float64 inputs; the outputs,
+the inputs' gradients and the parameters' gradients compared (every loss under each
+reduction).  Then initialization (nn.init) and nn.utils against torch."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch as T
+
+import tensord as td
+
+# input specs: ("f", shape[, domain]) a float input that requires grad, ("c", array) a float
+# constant, ("i", array) an int64 constant
+ACT = [("f", (3, 4))]
+
+
+def _f(shape, domain="any"):
+    return ("f", shape, domain)
+
+
+LAYERS = {
+    "Identity": (lambda nn: nn.Identity(), ACT),
+    "Linear": (lambda nn: nn.Linear(4, 3), [_f((2, 4))]),
+    "Linear3d": (lambda nn: nn.Linear(4, 3), [_f((2, 5, 4))]),
+    "LinearNoBias": (lambda nn: nn.Linear(4, 3, bias=False), [_f((2, 4))]),
+    "Bilinear": (lambda nn: nn.Bilinear(3, 2, 4), [_f((5, 3)), _f((5, 2))]),
+    "Flatten": (lambda nn: nn.Flatten(), [_f((2, 3, 4))]),
+    "Unflatten": (lambda nn: nn.Unflatten(1, (2, 2)), [_f((3, 4))]),
+    "Embedding": (lambda nn: nn.Embedding(6, 3), [("i", np.array([[0, 2, 5], [2, 2, 1]]))]),
+    "EmbeddingPadding": (lambda nn: nn.Embedding(6, 3, padding_idx=2), [("i", np.array([[0, 2, 5], [2, 2, 1]]))]),
+    "EmbeddingScaleFreq": (lambda nn: nn.Embedding(6, 3, scale_grad_by_freq=True),
+                           [("i", np.array([0, 2, 2, 1, 2]))]),
+    "LayerNorm": (lambda nn: nn.LayerNorm(4), [_f((3, 4))]),
+    "LayerNorm2": (lambda nn: nn.LayerNorm((3, 4), elementwise_affine=False), [_f((2, 3, 4))]),
+    "GroupNorm": (lambda nn: nn.GroupNorm(2, 4), [_f((3, 4, 5))]),
+    "BatchNorm1d": (lambda nn: nn.BatchNorm1d(4), [_f((5, 4))]),
+    "BatchNorm1d3": (lambda nn: nn.BatchNorm1d(3, momentum=None), [_f((4, 3, 2))]),
+    "BatchNorm2d": (lambda nn: nn.BatchNorm2d(3, affine=False), [_f((2, 3, 2, 2))]),
+    "BatchNorm2dNoStats": (lambda nn: nn.BatchNorm2d(3, track_running_stats=False), [_f((2, 3, 2, 2))]),
+    "InstanceNorm1d": (lambda nn: nn.InstanceNorm1d(3, affine=True, track_running_stats=True), [_f((2, 3, 5))]),
+    "InstanceNorm2d": (lambda nn: nn.InstanceNorm2d(3), [_f((2, 3, 2, 3))]),
+    "InstanceNorm1d_unbatched": (lambda nn: nn.InstanceNorm1d(3, affine=True), [_f((3, 4))]),
+    "PairwiseDistance": (lambda nn: nn.PairwiseDistance(p=3.0, keepdim=True), [_f((4, 3)), _f((4, 3))]),
+    "CosineSimilarity": (lambda nn: nn.CosineSimilarity(dim=0), [_f((4, 3)), _f((4, 3))]),
+    "Dropout_eval": (lambda nn: nn.Dropout(0.3).eval(), ACT),
+    "Sequential": (lambda nn: nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.LayerNorm(5), nn.Linear(5, 2)),
+                   [_f((3, 4))]),
+    # activations
+    "Threshold": (lambda nn: nn.Threshold(0.1, 20.0), [_f((3, 4), "away")]),
+    "ReLU": (lambda nn: nn.ReLU(), [_f((3, 4), "away")]),
+    "RReLU_eval": (lambda nn: nn.RReLU().eval(), [_f((3, 4), "away")]),
+    "Hardtanh": (lambda nn: nn.Hardtanh(-0.5, 0.7), ACT),
+    "ReLU6": (lambda nn: nn.ReLU6(), [("f", (3, 4), "wide")]),
+    "Sigmoid": (lambda nn: nn.Sigmoid(), ACT),
+    "Hardsigmoid": (lambda nn: nn.Hardsigmoid(), [("f", (3, 4), "wide")]),
+    "Tanh": (lambda nn: nn.Tanh(), ACT),
+    "SiLU": (lambda nn: nn.SiLU(), ACT),
+    "Mish": (lambda nn: nn.Mish(), ACT),
+    "Hardswish": (lambda nn: nn.Hardswish(), [("f", (3, 4), "wide")]),
+    "ELU": (lambda nn: nn.ELU(alpha=0.7), [_f((3, 4), "away")]),
+    "CELU": (lambda nn: nn.CELU(alpha=1.3), [_f((3, 4), "away")]),
+    "SELU": (lambda nn: nn.SELU(), [_f((3, 4), "away")]),
+    "GLU": (lambda nn: nn.GLU(), [_f((3, 4))]),
+    "GELU": (lambda nn: nn.GELU(), ACT),
+    "GELU_tanh": (lambda nn: nn.GELU(approximate="tanh"), ACT),
+    "Hardshrink": (lambda nn: nn.Hardshrink(0.3), ACT),
+    "LeakyReLU": (lambda nn: nn.LeakyReLU(0.2), [_f((3, 4), "away")]),
+    "LogSigmoid": (lambda nn: nn.LogSigmoid(), ACT),
+    "Softplus": (lambda nn: nn.Softplus(beta=2, threshold=1.5), ACT),
+    "Softshrink": (lambda nn: nn.Softshrink(0.3), ACT),
+    "PReLU": (lambda nn: nn.PReLU(), [_f((3, 4), "away")]),
+    "PReLU_channels": (lambda nn: nn.PReLU(4, init=0.1), [_f((2, 4, 3), "away")]),
+    "Softsign": (lambda nn: nn.Softsign(), ACT),
+    "Tanhshrink": (lambda nn: nn.Tanhshrink(), ACT),
+    "Softmin": (lambda nn: nn.Softmin(dim=1), ACT),
+    "Softmax": (lambda nn: nn.Softmax(dim=0), ACT),
+    "Softmax2d": (lambda nn: nn.Softmax2d(), [_f((2, 3, 2, 2))]),
+    "LogSoftmax": (lambda nn: nn.LogSoftmax(dim=1), ACT),
+}
+
+_PROB = ("f", (4, 3), "prob")
+
+
+def _labels(*v):
+    return ("i", np.array(v))
+
+
+LOSSES = {
+    "L1Loss": (lambda nn, r: nn.L1Loss(reduction=r), [_f((4, 3)), ("c", (4, 3))]),
+    "MSELoss": (lambda nn, r: nn.MSELoss(reduction=r), [_f((4, 3)), _f((4, 3))]),
+    "SmoothL1Loss": (lambda nn, r: nn.SmoothL1Loss(reduction=r, beta=0.5), [_f((4, 3)), ("c", (4, 3))]),
+    "HuberLoss": (lambda nn, r: nn.HuberLoss(reduction=r, delta=0.7), [_f((4, 3)), ("c", (4, 3))]),
+    "CrossEntropyLoss": (lambda nn, r: nn.CrossEntropyLoss(reduction=r), [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "CrossEntropyLoss_weight_ignore": (
+        lambda nn, r: nn.CrossEntropyLoss(weight=_w(nn, [0.2, 1.0, 2.5]), ignore_index=1, reduction=r),
+        [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "CrossEntropyLoss_smoothing": (
+        lambda nn, r: nn.CrossEntropyLoss(weight=_w(nn, [0.2, 1.0, 2.5]), label_smoothing=0.2, reduction=r),
+        [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "CrossEntropyLoss_smoothing_ignore": (
+        lambda nn, r: nn.CrossEntropyLoss(ignore_index=0, label_smoothing=0.1, reduction=r),
+        [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "CrossEntropyLoss_probs": (lambda nn, r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1,
+                                                                weight=_w(nn, [1.0, 0.5, 2.0])),
+                               [_f((4, 3)), ("c", (4, 3), "prob")]),
+    "CrossEntropyLoss_nd": (lambda nn, r: nn.CrossEntropyLoss(reduction=r),
+                            [_f((2, 3, 2, 2)), ("i", np.array([[[0, 1], [2, 2]], [[1, 1], [0, 2]]]))]),
+    "CrossEntropyLoss_unbatched": (lambda nn, r: nn.CrossEntropyLoss(reduction=r), [_f((3,)), ("i", np.array(2))]),
+    "NLLLoss": (lambda nn, r: nn.NLLLoss(reduction=r), [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "NLLLoss_weight_ignore": (lambda nn, r: nn.NLLLoss(weight=_w(nn, [0.5, 1.0, 3.0]), ignore_index=2, reduction=r),
+                              [_f((4, 3)), _labels(0, 2, 1, 2)]),
+    "BCELoss": (lambda nn, r: nn.BCELoss(reduction=r), [_PROB, ("c", (4, 3), "prob")]),
+    "BCELoss_weight": (lambda nn, r: nn.BCELoss(weight=_w(nn, [0.5, 1.0, 2.0]), reduction=r),
+                       [_PROB, ("c", (4, 3), "prob")]),
+    "BCEWithLogitsLoss": (lambda nn, r: nn.BCEWithLogitsLoss(reduction=r), [_f((4, 3)), ("c", (4, 3), "prob")]),
+    "BCEWithLogitsLoss_weights": (lambda nn, r: nn.BCEWithLogitsLoss(weight=_w(nn, [0.5, 1.0, 2.0]),
+                                                                     pos_weight=_w(nn, [2.0, 0.5, 1.5]), reduction=r),
+                                  [_f((4, 3)), ("c", (4, 3), "prob")]),
+    "KLDivLoss": (lambda nn, r: nn.KLDivLoss(reduction=r), [_f((4, 3)), ("c", (4, 3), "prob")]),
+    "KLDivLoss_log_target": (lambda nn, r: nn.KLDivLoss(reduction=r, log_target=True), [_f((4, 3)), _f((4, 3))]),
+    "SoftMarginLoss": (lambda nn, r: nn.SoftMarginLoss(reduction=r), [_f((4, 3)), ("c", (4, 3), "sign")]),
+    "MarginRankingLoss": (lambda nn, r: nn.MarginRankingLoss(margin=0.3, reduction=r),
+                          [_f((5,)), _f((5,)), ("c", (5,), "sign")]),
+    "HingeEmbeddingLoss": (lambda nn, r: nn.HingeEmbeddingLoss(margin=0.8, reduction=r),
+                           [_f((4, 3)), ("c", (4, 3), "sign")]),
+    "CosineEmbeddingLoss": (lambda nn, r: nn.CosineEmbeddingLoss(margin=0.1, reduction=r),
+                            [_f((4, 3)), _f((4, 3)), ("c", (4,), "sign")]),
+    "PoissonNLLLoss": (lambda nn, r: nn.PoissonNLLLoss(reduction=r), [_f((4, 3)), ("c", (4, 3), "pos")]),
+    "PoissonNLLLoss_full": (lambda nn, r: nn.PoissonNLLLoss(log_input=False, full=True, reduction=r),
+                            [("f", (4, 3), "pos"), ("c", (4, 3), "count")]),
+    "GaussianNLLLoss": (lambda nn, r: nn.GaussianNLLLoss(reduction=r), [_f((4, 3)), _f((4, 3)), ("f", (4, 3), "pos")]),
+    "GaussianNLLLoss_full_homo": (lambda nn, r: nn.GaussianNLLLoss(full=True, reduction=r),
+                                  [_f((4, 3)), _f((4, 3)), ("f", (4,), "pos")]),
+    "TripletMarginLoss": (lambda nn, r: nn.TripletMarginLoss(margin=2.0, reduction=r),
+                          [_f((4, 3)), _f((4, 3)), _f((4, 3))]),
+    "TripletMarginLoss_swap_p1": (lambda nn, r: nn.TripletMarginLoss(margin=2.0, p=1, swap=True, reduction=r),
+                                  [_f((4, 3)), _f((4, 3)), _f((4, 3))]),
+    "MultiLabelSoftMarginLoss": (lambda nn, r: nn.MultiLabelSoftMarginLoss(weight=_w(nn, [0.5, 1.0, 2.0]),
+                                                                           reduction=r),
+                                 [_f((4, 3)), ("c", (4, 3), "bits")]),
+}
+
+
+def _w(nn, values):
+    mod = td if nn is td.nn else T
+    return mod.tensor(values, dtype=mod.float64)
+
+
+def _data(spec, rng):
+    kind = spec[0]
+    if kind == "i":
+        return spec[1]
+    shape, domain = spec[1], spec[2] if len(spec) > 2 else "any"
+    x = rng.standard_normal(shape)
+    if domain == "away":
+        x = rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    elif domain == "wide":
+        x = rng.uniform(-8, 8, shape)
+    elif domain == "prob":
+        x = rng.uniform(0.05, 0.95, shape)
+    elif domain == "pos":
+        x = rng.uniform(0.5, 2.0, shape)
+    elif domain == "sign":
+        x = rng.choice([-1.0, 1.0], shape)
+    elif domain == "count":
+        x = rng.integers(0, 5, shape).astype(np.float64)
+    elif domain == "bits":
+        x = rng.integers(0, 2, shape).astype(np.float64)
+    return x
+
+
+def _run(mod, model, specs, arrays):
+    xs = []
+    for spec, a in zip(specs, arrays):
+        if spec[0] == "i":
+            xs.append(mod.tensor(a, dtype=mod.int64))
+        else:
+            xs.append(mod.tensor(a, dtype=mod.float64, requires_grad=spec[0] == "f"))
+    out = model(*xs)
+    w = np.linspace(-1.0, 1.5, max(int(np.prod(out.shape)), 1)).reshape(tuple(out.shape))
+    (out * mod.tensor(w, dtype=out.dtype)).sum().backward()
+    grads = [x.grad.numpy() if x.grad is not None else None for x in xs]
+    pgrads = {k: (p.grad.numpy() if p.grad is not None else None) for k, p in model.named_parameters()}
+    return out.detach().numpy(), grads, pgrads
+
+
+def _pair(factory):
+    """torch's module and ours, ours loaded with torch's weights (float64)."""
+    theirs = factory(T.nn).double()
+    ours = factory(td.nn).double()
+    ours.load_state_dict({k: td.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _compare(ours, theirs, specs, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [_data(s, rng) for s in specs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        o, g, pg = _run(td, ours, specs, arrays)
+        ro, rg, rpg = _run(T, theirs, specs, arrays)
+    np.testing.assert_allclose(o, ro, rtol=1e-7, atol=1e-9)
+    for a, b in zip(g, rg):
+        assert (a is None) == (b is None)
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    assert sorted(pg) == sorted(rpg)
+    for k in rpg:
+        np.testing.assert_allclose(pg[k], rpg[k], rtol=1e-7, atol=1e-9, err_msg=k)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_matches_pytorch(name):
+    factory, specs = LAYERS[name]
+    ours, theirs = _compare(*_pair(factory), specs, abs(hash(name)) % 2**32)
+    # running statistics and counters moved the same way
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-7, atol=1e-9, err_msg=k)
+    assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_loss_matches_pytorch(name, reduction):
+    factory, specs = LOSSES[name]
+    _compare(*_pair(lambda nn: factory(nn, reduction)), specs, abs(hash(name)) % 2**32)
+
+
+def test_kl_div_batchmean_and_warning():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.uniform(0.1, 0.9, (4, 3))
+    ours = td.nn.functional.kl_div(td.tensor(a), td.tensor(b), reduction="batchmean")
+    np.testing.assert_allclose(ours.item(), T.nn.functional.kl_div(T.tensor(a), T.tensor(b),
+                                                                   reduction="batchmean").item())
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        td.nn.functional.kl_div(td.tensor(a), td.tensor(b))
+
+
+def test_batchnorm_eval_uses_running_stats():
+    ours, theirs = _pair(lambda nn: nn.BatchNorm1d(3))
+    rng = np.random.default_rng(1)
+    for _ in range(3):  # move the running stats in training first
+        x = rng.standard_normal((6, 3)) * 2 + 1
+        ours(td.tensor(x))
+        theirs(T.tensor(x))
+    ours.eval()
+    theirs.eval()
+    _compare(ours, theirs, [_f((4, 3))], 5)
+    assert ours.num_batches_tracked.item() == 3
+
+
+def test_embedding_max_norm_renormalizes_rows():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((5, 3)) * 3
+    idx = np.array([[0, 3], [3, 4]])
+    ours = td.nn.Embedding.from_pretrained(td.tensor(w), freeze=False, max_norm=1.5)
+    theirs = T.nn.Embedding.from_pretrained(T.tensor(w), freeze=False, max_norm=1.5)
+    np.testing.assert_allclose(ours(td.tensor(idx)).detach().numpy(), theirs(T.tensor(idx)).detach().numpy())
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy())
+    assert repr(ours) == repr(theirs) == "Embedding(5, 3, max_norm=1.5)"
+
+
+def test_dropout_training_statistics_and_scaling():
+    td.manual_seed(0)
+    x = td.ones(20000)
+    y = td.nn.Dropout(0.3)(x).numpy()
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.02
+    np.testing.assert_allclose(y[kept], 1 / 0.7)
+    xg = td.ones(100, requires_grad=True)
+    out = td.nn.functional.dropout(xg, 0.5, training=True)
+    out.sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), (out.detach().numpy() != 0) * 2.0)
+    np.testing.assert_array_equal(td.nn.functional.dropout(x, 0.5, training=False).numpy(), x.numpy())
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        td.nn.Dropout(1.5)
+
+
+def test_dropout2d_zeroes_whole_channels():
+    td.manual_seed(1)
+    y = td.nn.Dropout2d(0.5)(td.ones(8, 16, 3, 3)).numpy()
+    per_channel = y.reshape(8, 16, 9)
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2.0).all(-1))
+
+
+def test_functional_activations_inplace_and_errors():
+    for mod in (td, T):
+        x = mod.tensor([-1.0, 0.5, 2.0])
+        mod.nn.functional.relu(x, inplace=True)
+        np.testing.assert_allclose(x.numpy(), [0.0, 0.5, 2.0])
+        with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+            mod.nn.functional.glu(mod.ones(3, 3))
+        with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+            mod.nn.functional.gelu(mod.ones(2), approximate="x")
+
+
+def test_loss_argument_errors_match_pytorch():
+    for mod in (td, T):
+        F = mod.nn.functional
+        with pytest.raises(ValueError, match="Using a target size .* is deprecated"):
+            F.binary_cross_entropy(mod.full((2, 2), 0.5), mod.ones(2))
+        with pytest.raises(ValueError, match=r"Target size \(torch.Size\(\[2\]\)\) must be the same as input size"):
+            F.binary_cross_entropy_with_logits(mod.ones(2, 2), mod.ones(2))
+        with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+            F.nll_loss(mod.ones(3, 4), mod.tensor([0, 1]))
+        with pytest.raises(ValueError, match="foo is not a valid value for reduction"):
+            F.mse_loss(mod.ones(2), mod.ones(2), reduction="foo")
+        with pytest.warns(UserWarning, match="Using a target size"):
+            F.mse_loss(mod.ones(2, 1), mod.ones(2))
+        with pytest.raises(ValueError, match="var has negative entry"):
+            F.gaussian_nll_loss(mod.ones(2), mod.ones(2), -mod.ones(2))
+        with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+            assert mod.nn.MSELoss(size_average=False).reduction == "sum"
+
+
+def test_layer_norm_and_group_norm_errors():
+    for mod in (td, T):
+        with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[5\], expected input with shape \[\*, 5\]"):
+            mod.nn.functional.layer_norm(mod.ones(2, 3), (5,))
+        with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
+            mod.nn.GroupNorm(3, 4)
+        with pytest.raises(ValueError, match="expected 4D input"):
+            mod.nn.BatchNorm2d(3)(mod.ones(2, 3))
+        with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+            mod.nn.BatchNorm1d(3)(mod.ones(1, 3))
+
+
+# ---------------------------------------------------------------- nn.init
+
+def test_init_deterministic_exact():
+    w = td.empty(3, 5)
+    td.nn.init.constant_(w, 0.25)
+    np.testing.assert_array_equal(w.numpy(), np.full((3, 5), 0.25, np.float32))
+    td.nn.init.eye_(w)
+    np.testing.assert_array_equal(w.numpy(), np.eye(3, 5, dtype=np.float32))
+    td.nn.init.ones_(w)
+    assert (w.numpy() == 1).all()
+    td.nn.init.zeros_(w)
+    assert (w.numpy() == 0).all()
+    c, r = td.empty(4, 2, 3, 3), T.empty(4, 2, 3, 3)
+    td.nn.init.dirac_(c, groups=2)
+    T.nn.init.dirac_(r, groups=2)
+    np.testing.assert_array_equal(c.numpy(), r.numpy())
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
+        td.nn.init.eye_(td.empty(2, 2, 2))
+
+
+@pytest.mark.parametrize("nonlin,param", [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+                                          ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None),
+                                          ("conv2d", None)])
+def test_calculate_gain_matches_pytorch(nonlin, param):
+    assert td.nn.init.calculate_gain(nonlin, param) == T.nn.init.calculate_gain(nonlin, param)
+
+
+def test_calculate_gain_errors():
+    with pytest.raises(ValueError, match="Unsupported nonlinearity foo"):
+        td.nn.init.calculate_gain("foo")
+    with pytest.raises(ValueError, match="negative_slope True not a valid number"):
+        td.nn.init.calculate_gain("leaky_relu", True)
+
+
+@pytest.mark.parametrize("fn,kwargs,shape", [
+    ("kaiming_uniform_", {"a": math.sqrt(5)}, (64, 48)),
+    ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}, (32, 16, 3, 3)),
+    ("xavier_uniform_", {"gain": 2.0}, (64, 48)),
+    ("uniform_", {"a": -0.3, "b": 0.7}, (64, 48)),
+])
+def test_uniform_inits_bounds_match_pytorch(fn, kwargs, shape):
+    td.manual_seed(0)
+    ours = getattr(td.nn.init, fn)(td.empty(*shape), **kwargs).numpy()
+    theirs = getattr(T.nn.init, fn)(T.empty(*shape), **kwargs).numpy()
+    # both draw uniformly in the same interval: the extremes agree to a few percent
+    span = theirs.max() - theirs.min()
+    assert abs(ours.max() - theirs.max()) < 0.03 * span and abs(ours.min() - theirs.min()) < 0.03 * span
+    assert abs(ours.mean() - theirs.mean()) < 0.03 * span and abs(ours.std() - theirs.std()) < 0.05 * theirs.std()
+
+
+@pytest.mark.parametrize("fn,kwargs,std", [
+    ("normal_", {"mean": 0.5, "std": 2.0}, 2.0),
+    ("kaiming_normal_", {"nonlinearity": "relu"}, math.sqrt(2.0 / 200)),
+    ("xavier_normal_", {}, math.sqrt(2.0 / 300)),
+])
+def test_normal_inits_statistics(fn, kwargs, std):
+    td.manual_seed(1)
+    w = getattr(td.nn.init, fn)(td.empty(100, 200), **kwargs).numpy()
+    assert abs(w.std() - std) < 0.03 * std
+    assert abs(w.mean() - kwargs.get("mean", 0.0)) < 0.03 * std
+
+
+def test_init_same_seed_same_values_and_no_grad():
+    p = td.nn.Parameter(td.empty(4, 4))
+    td.manual_seed(7)
+    a = td.nn.init.kaiming_uniform_(p).detach().numpy().copy()
+    td.manual_seed(7)
+    b = td.nn.init.kaiming_uniform_(p).detach().numpy()
+    np.testing.assert_array_equal(a, b)
+    assert p.is_leaf and p.grad_fn is None and p.requires_grad
+
+
+def test_trunc_normal_and_orthogonal():
+    td.manual_seed(3)
+    w = td.nn.init.trunc_normal_(td.empty(200, 100), std=1.0, a=-1.0, b=1.5).numpy()
+    assert w.min() >= -1.0 and w.max() <= 1.5 and abs(w.mean() - 0.153) < 0.02  # the truncated normal's mean
+    q = td.nn.init.orthogonal_(td.empty(6, 4), gain=2.0).numpy().astype(np.float64)
+    np.testing.assert_allclose(q.T @ q, 4 * np.eye(4), atol=1e-5)
+    q = td.nn.init.orthogonal_(td.empty(3, 5)).numpy().astype(np.float64)
+    np.testing.assert_allclose(q @ q.T, np.eye(3), atol=1e-5)
+
+
+def test_default_init_of_linear_within_torch_bounds():
+    td.manual_seed(0)
+    lin = td.nn.Linear(50, 30)
+    bound = 1 / math.sqrt(50)  # kaiming_uniform_(a=sqrt(5)) gives exactly 1/sqrt(fan_in)
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert np.abs(b).max() <= bound
+    emb = td.nn.Embedding(10, 4, padding_idx=3)
+    assert (emb.weight.detach().numpy()[3] == 0).all()
+
+
+# ---------------------------------------------------------------- nn.utils
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+def test_clip_grad_norm_matches_pytorch(norm_type):
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    res = []
+    for mod in (td, T):
+        ps = [mod.tensor(a, requires_grad=True) for a in arrays]
+        for p, a in zip(ps, arrays):
+            (p * mod.tensor(a * 3)).sum().backward()
+        total = mod.nn.utils.clip_grad_norm_(ps, 1.5, norm_type=norm_type)
+        res.append((total.item(), [p.grad.numpy() for p in ps]))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    for a, b in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_clip_grad_value_and_nonfinite():
+    for mod in (td, T):
+        p = mod.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        (p * mod.tensor([5.0, -5.0, 0.5])).sum().backward()
+        mod.nn.utils.clip_grad_value_([p], 1.0)
+        np.testing.assert_allclose(p.grad.numpy(), [1.0, -1.0, 0.5])
+        q = mod.tensor([1.0], requires_grad=True)
+        (q * float("inf")).sum().backward()
+        with pytest.raises(RuntimeError, match="The total norm of order 2.0 for gradients from `parameters` is "
+                                               "non-finite"):
+            mod.nn.utils.clip_grad_norm_(q, 1.0, error_if_nonfinite=True)
+
+
+def test_parameters_vector_roundtrip():
+    lin = td.nn.Linear(3, 2)
+    v = td.nn.utils.parameters_to_vector(lin.parameters())
+    assert tuple(v.shape) == (8,)
+    np.testing.assert_allclose(v.detach().numpy()[:6], lin.weight.detach().numpy().reshape(-1))
+    td.nn.utils.vector_to_parameters(td.arange(8.0), lin.parameters())
+    np.testing.assert_allclose(lin.weight.detach().numpy(), np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(lin.bias.detach().numpy(), [6.0, 7.0])
+    with pytest.raises(TypeError, match="expected torch.Tensor, but got: list"):
+        td.nn.utils.vector_to_parameters([1.0], lin.parameters())
+
+
+def test_training_steps_track_pytorch():
+    """Twenty SGD steps of a small classifier (Embedding, LayerNorm, Linear, GELU,
+    BatchNorm, CrossEntropy with label smoothing), by hand, from the same weights:
+    the parameters stay equal to torch's."""
+    def build(nn):
+        return nn.ModuleDict({"emb": nn.Embedding(7, 4, padding_idx=0), "norm": nn.LayerNorm(4),
+                              "fc": nn.Linear(8, 6), "act": nn.GELU(), "bn": nn.BatchNorm1d(6),
+                              "out": nn.Linear(6, 3)})
+
+    def step(mod, m, tokens, labels):
+        e = m["norm"](m["emb"](tokens)).flatten(1)
+        logits = m["out"](m["bn"](m["act"](m["fc"](e))))
+        loss = mod.nn.functional.cross_entropy(logits, labels, label_smoothing=0.05)
+        m.zero_grad()
+        loss.backward()
+        with mod.no_grad():
+            for p in m.parameters():
+                p.sub_(p.grad * 0.1)
+        return loss.item()
+
+    ours, theirs = _pair(build)
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        tokens, labels = rng.integers(0, 7, (5, 2)), rng.integers(0, 3, 5)
+        a = step(td, ours, td.tensor(tokens), td.tensor(labels))
+        b = step(T, theirs, T.tensor(tokens), T.tensor(labels))
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-8, atol=1e-10, err_msg=k)
