@@ -37,6 +37,8 @@ enum td_family {
     TD_FAM_FFT,
     /* LU factors and triangular solves (getrf, getrs, trsm) and matrix_exp */
     TD_FAM_LINALG_LU,
+    /* convolution and pooling over 1-3 spatial dims, forward and backward */
+    TD_FAM_CONV,
 };
 
 enum td_op {

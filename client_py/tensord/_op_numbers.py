@@ -196,6 +196,16 @@ LU_FACTOR = 190
 LU_SOLVE = 191
 TRIANGULAR_SOLVE = 192
 MATRIX_EXP = 193
+CONV = 194
+CONV_BACKWARD_INPUT = 195
+CONV_BACKWARD_WEIGHT = 196
+MAX_POOL = 197
+MAX_POOL_BACKWARD = 198
+AVG_POOL = 199
+AVG_POOL_BACKWARD = 200
+ADAPTIVE_AVG_POOL = 201
+ADAPTIVE_AVG_POOL_BACKWARD = 202
+ADAPTIVE_MAX_POOL = 203
 
 NAMES = (
     "none",
@@ -392,6 +402,16 @@ NAMES = (
     "lu_solve",
     "triangular_solve",
     "matrix_exp",
+    "conv",
+    "conv_backward_input",
+    "conv_backward_weight",
+    "max_pool",
+    "max_pool_backward",
+    "avg_pool",
+    "avg_pool_backward",
+    "adaptive_avg_pool",
+    "adaptive_avg_pool_backward",
+    "adaptive_max_pool",
 )
 
 # TD_F_* of each row
@@ -596,6 +616,16 @@ FLAGS = (
     32,  # LU_SOLVE
     32,  # TRIANGULAR_SOLVE
     32,  # MATRIX_EXP
+    1,  # CONV
+    1,  # CONV_BACKWARD_INPUT
+    1,  # CONV_BACKWARD_WEIGHT
+    1,  # MAX_POOL
+    1,  # MAX_POOL_BACKWARD
+    1,  # AVG_POOL
+    1,  # AVG_POOL_BACKWARD
+    1,  # ADAPTIVE_AVG_POOL
+    1,  # ADAPTIVE_AVG_POOL_BACKWARD
+    1,  # ADAPTIVE_MAX_POOL
 )
 
 # TD_RF_*: record flags
@@ -869,6 +899,16 @@ FAMILIES = (
     "LINALG_LU",
     "LINALG_LU",
     "LINALG_LU",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)
