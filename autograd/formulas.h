@@ -20,6 +20,7 @@ enum td_ag_instr {
     TD_AG_ATTR_INT,     /* push the integer attribute at word a */
     TD_AG_CONST,        /* push td_ag_consts[a] */
     TD_AG_CALL,         /* pop b values, push op a applied to them */
+    TD_AG_CALL_ATTRS,   /* pop b tensors, push op a applied to them with the node's attribute words */
 };
 
 /* the helpers of autograd/formula.c: pop a values, push one */
@@ -35,9 +36,11 @@ enum td_ag_helper {
     TD_AGH_INTO_VIEW = 108,
     TD_AGH_SUM_DIM = 109,
     TD_AGH_CLAMP_MASK = 110,
+    TD_AGH_CHANNEL_SUM = 111,
+    TD_AGH_POOL_GATHER = 112,
 };
 #define TD_AGH_FIRST 100
-#define TD_AGH_COUNT 11
+#define TD_AGH_COUNT 13
 
 static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126};
 
@@ -568,6 +571,80 @@ static const int32_t td_ag_code[][3] = {
     {TD_AGH_ZEROS_LIKE, 1, 0},
     /* src: grad */
     {TD_AG_GRAD, 0, 0},
+    /* input: with_attrs(conv_backward_input, grad, weight, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_INPUT, 3},
+    /* weight: with_attrs(conv_backward_weight, grad, input, weight) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_WEIGHT, 3},
+    /* bias: channel_sum(grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AGH_CHANNEL_SUM, 1, 0},
+    /* grad_output: with_attrs(conv, grad, weight) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV, 2},
+    /* weight: with_attrs(conv_backward_weight, grad_output, grad, weight) */
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_WEIGHT, 3},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 2, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* grad_output: with_attrs(conv, input, grad) */
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV, 2},
+    /* input: with_attrs(conv_backward_input, grad_output, grad, input) */
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_INPUT, 3},
+    /* weight: zeros_like(weight) */
+    {TD_AG_INPUT_META, 2, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: max_pool_backward(grad, input, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL, TD_OP_MAX_POOL_BACKWARD, 3},
+    /* grad_output: pool_gather(grad, indices) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 2, 0},
+    {TD_AGH_POOL_GATHER, 2, 0},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: with_attrs(avg_pool_backward, grad, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_AVG_POOL_BACKWARD, 2},
+    /* grad_output: with_attrs(avg_pool, grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_AVG_POOL, 1},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: with_attrs(adaptive_avg_pool_backward, grad, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_ADAPTIVE_AVG_POOL_BACKWARD, 2},
+    /* grad_output: with_attrs(adaptive_avg_pool, grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_ADAPTIVE_AVG_POOL, 1},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: max_pool_backward(grad, input, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL, TD_OP_MAX_POOL_BACKWARD, 3},
 };
 
 struct td_ag_formula {
@@ -663,6 +740,25 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 431, 3},
     {0, 434, 2},
     {1, 436, 1},
+    {0, 437, 4},
+    {1, 441, 4},
+    {2, 445, 2},
+    {0, 447, 3},
+    {1, 450, 4},
+    {2, 454, 2},
+    {0, 456, 3},
+    {1, 459, 4},
+    {2, 463, 2},
+    {0, 465, 4},
+    {0, 469, 3},
+    {1, 472, 2},
+    {0, 474, 3},
+    {0, 477, 2},
+    {1, 479, 2},
+    {0, 481, 3},
+    {0, 484, 2},
+    {1, 486, 2},
+    {0, 488, 4},
 };
 
 struct td_ag_op {
@@ -739,6 +835,16 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_SELECT] = {"SelectBackward0", 84, 1, 0x0, 0x0},
     [TD_OP_AS_STRIDED] = {"AsStridedBackward0", 85, 1, 0x0, 0x0},
     [TD_OP_COPY_] = {"CopyBackward0", 86, 2, 0x0, 0x0},
+    [TD_OP_CONV] = {"ConvolutionBackward0", 88, 3, 0x3, 0x0},
+    [TD_OP_CONV_BACKWARD_INPUT] = {"ConvolutionBackwardBackward0", 91, 3, 0x3, 0x0},
+    [TD_OP_CONV_BACKWARD_WEIGHT] = {"ConvolutionBackwardBackward0", 94, 3, 0x3, 0x0},
+    [TD_OP_MAX_POOL] = {"MaxPoolBackward0", 97, 1, 0x1, 0x2},
+    [TD_OP_MAX_POOL_BACKWARD] = {"MaxPoolBackwardBackward0", 98, 2, 0x4, 0x0},
+    [TD_OP_AVG_POOL] = {"AvgPoolBackward0", 100, 1, 0x1, 0x0},
+    [TD_OP_AVG_POOL_BACKWARD] = {"AvgPoolBackwardBackward0", 101, 2, 0x0, 0x0},
+    [TD_OP_ADAPTIVE_AVG_POOL] = {"AdaptiveAvgPoolBackward0", 103, 1, 0x1, 0x0},
+    [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {"AdaptiveAvgPoolBackwardBackward0", 104, 2, 0x0, 0x0},
+    [TD_OP_ADAPTIVE_MAX_POOL] = {"AdaptiveMaxPoolBackward0", 106, 1, 0x1, 0x2},
 };
 
 #endif
