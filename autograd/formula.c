@@ -106,6 +106,23 @@ static enum td_code call(struct run *r, enum td_op op, const struct val *v, int 
     return TD_CODE_OK;
 }
 
+/* op on tensors v with the node's own attribute words (a backward row whose layout is the
+ * forward row's: derivatives.def's with_attrs) */
+static enum td_code call_attrs(struct run *r, enum td_op op, const struct val *v, int n, struct val *out)
+{
+    const struct td_t *t[3];
+    for (int i = 0; i < n; i++) {
+        if (v[i].scalar)
+            return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s of a scalar in a formula", td_op_name(op));
+        t[i] = &v[i].t;
+    }
+    struct td_t res;
+    if (td_op(r->c, op, 0, t, n, r->n->attrs, (int)r->n->n_attr, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
 static enum td_code op1(struct run *r, enum td_op op, const struct td_t *x, const int64_t *attrs, int n_attr,
                         struct td_t *out)
 {
@@ -434,6 +451,19 @@ static enum td_code opv(struct run *r, enum td_op op, const struct td_t *const *
     return TD_CODE_OK;
 }
 
+/* CONV's bias: grad summed over every dim but the channels (dim 1) */
+static enum td_code h_channel_sum(struct run *r, struct val *v, struct val *out)
+{
+    int nd = v[0].t.m.ndim;
+    struct td_sum_args a = {.dim = ((nd < 64 ? 1ull << nd : 0) - 1) & ~2ull, .keepdim = 0, .dtype = -1};
+    const struct td_t *in[1] = {&v[0].t};
+    struct td_t res;
+    if (td_rec_sum(r->c, 0, in, 1, &a, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
 /* x reduced by op (SUM/MEAN) over the node's dims, kept: broadcasts against the input */
 static enum td_code reduce_dims(struct run *r, enum td_op op, const struct td_t *x, struct val *out)
 {
@@ -738,6 +768,38 @@ static enum td_code h_norm_back(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* MAX_POOL_BACKWARD's grad_output: x (N, C, *in) read at indices (N, C, *out), each an
+ * offset in its (n, c) plane: a gather over the flattened planes */
+static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *x = &v[0].t.m, *ix = &v[1].t.m;
+    if (x->ndim < 2 || ix->ndim != x->ndim)
+        return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: pool_gather of mismatched ranks");
+    int64_t xs[3] = {x->sizes[0], x->sizes[1], 1}, is[3] = {ix->sizes[0], ix->sizes[1], 1};
+    for (int d = 2; d < x->ndim; d++) {
+        xs[2] *= x->sizes[d];
+        is[2] *= ix->sizes[d];
+    }
+    struct td_t xf, jf, g;
+    if (reshape(r, &v[0].t, 3, xs, &xf))
+        return r->st->code;
+    enum td_code code = reshape(r, &v[1].t, 3, is, &jf);
+    if (!code) {
+        const struct td_t *in[2] = {&xf, &jf};
+        code = td_rec_gather(r->c, 0, in, 2, &(struct td_gather_args){.dim = 2}, &g, r->st);
+        td_release(r->c, &jf);
+    }
+    td_release(r->c, &xf);
+    if (code)
+        return code;
+    struct td_t res;
+    code = reshape(r, &g, ix->ndim, ix->sizes, &res);
+    td_release(r->c, &g);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -764,6 +826,8 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_CUMSUM_BACK - TD_AGH_FIRST] = h_cumsum_back,
     [TD_AGH_LOGIT_MASK - TD_AGH_FIRST] = h_logit_mask,
     [TD_AGH_NORM_BACK - TD_AGH_FIRST] = h_norm_back,
+    [TD_AGH_CHANNEL_SUM - TD_AGH_FIRST] = h_channel_sum,
+    [TD_AGH_POOL_GATHER - TD_AGH_FIRST] = h_pool_gather,
 };
 
 /* ---- the machine ---- */
@@ -783,8 +847,10 @@ static enum td_code saved(struct run *r, const struct td_t *t, uint64_t version,
                              "further above can help find the operation that modified it.",
                              torch_type[t->m.dtype], output ? "output" : "input", k, td_ag_node_name(r->n));
     *out = (struct val){.t = *t};
-    if (output && td_grad_enabled()) { /* create_graph: the output as the node's own, so
-                                          its formula's use of it is differentiated too */
+    enum td_dtype dt = (enum td_dtype)t->m.dtype;
+    if (output && td_grad_enabled() && (td_dtype_is_float(dt) || td_dtype_is_complex(dt))) {
+        /* create_graph: the output as the node's own, so its formula's use of it is
+           differentiated too (not integer outputs: max_pool's indices carry no gradient) */
         struct td_ag_meta *m = td__ag_meta_new(r->c);
         if (m) {
             m->requires_grad = true;
@@ -846,13 +912,16 @@ static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *g
         (*sp)++;
         return TD_CODE_OK;
     }
-    int nargs = ins[0] == TD_AG_CALL ? ins[2] : ins[1];
+    bool op_call = ins[0] == TD_AG_CALL || ins[0] == TD_AG_CALL_ATTRS;
+    int nargs = op_call ? ins[2] : ins[1];
     if (nargs > *sp || nargs > 3)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula stack underflow");
     struct val *args = stack + *sp - nargs, res;
     enum td_code code;
     if (ins[0] == TD_AG_CALL)
         code = call(r, (enum td_op)ins[1], args, nargs, &res);
+    else if (ins[0] == TD_AG_CALL_ATTRS)
+        code = call_attrs(r, (enum td_op)ins[1], args, nargs, &res);
     else
         code = helpers[ins[0] - TD_AGH_FIRST](r, args, &res);
     for (int i = 0; i < nargs; i++)

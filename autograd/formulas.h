@@ -20,6 +20,7 @@ enum td_ag_instr {
     TD_AG_ATTR_INT,     /* push the integer attribute at word a */
     TD_AG_CONST,        /* push td_ag_consts[a] */
     TD_AG_CALL,         /* pop b values, push op a applied to them */
+    TD_AG_CALL_ATTRS,   /* pop b tensors, push op a applied to them with the node's attribute words */
 };
 
 /* the helpers of autograd/formula.c: pop a values, push one */
@@ -48,9 +49,11 @@ enum td_ag_helper {
     TD_AGH_CUMSUM_BACK = 121,
     TD_AGH_LOGIT_MASK = 122,
     TD_AGH_NORM_BACK = 123,
+    TD_AGH_CHANNEL_SUM = 124,
+    TD_AGH_POOL_GATHER = 125,
 };
 #define TD_AGH_FIRST 100
-#define TD_AGH_COUNT 24
+#define TD_AGH_COUNT 26
 
 static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126};
 
@@ -734,6 +737,80 @@ static const int32_t td_ag_code[][3] = {
     {TD_AG_GRAD, 0, 0},
     {TD_AG_INPUT, 2, 0},
     {TD_AGH_INDEX_VALUES, 2, 0},
+    /* input: with_attrs(conv_backward_input, grad, weight, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_INPUT, 3},
+    /* weight: with_attrs(conv_backward_weight, grad, input, weight) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_WEIGHT, 3},
+    /* bias: channel_sum(grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AGH_CHANNEL_SUM, 1, 0},
+    /* grad_output: with_attrs(conv, grad, weight) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV, 2},
+    /* weight: with_attrs(conv_backward_weight, grad_output, grad, weight) */
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_WEIGHT, 3},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 2, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* grad_output: with_attrs(conv, input, grad) */
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV, 2},
+    /* input: with_attrs(conv_backward_input, grad_output, grad, input) */
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CONV_BACKWARD_INPUT, 3},
+    /* weight: zeros_like(weight) */
+    {TD_AG_INPUT_META, 2, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: max_pool_backward(grad, input, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL, TD_OP_MAX_POOL_BACKWARD, 3},
+    /* grad_output: pool_gather(grad, indices) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 2, 0},
+    {TD_AGH_POOL_GATHER, 2, 0},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: with_attrs(avg_pool_backward, grad, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_AVG_POOL_BACKWARD, 2},
+    /* grad_output: with_attrs(avg_pool, grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_AVG_POOL, 1},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: with_attrs(adaptive_avg_pool_backward, grad, input) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_ADAPTIVE_AVG_POOL_BACKWARD, 2},
+    /* grad_output: with_attrs(adaptive_avg_pool, grad) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_ADAPTIVE_AVG_POOL, 1},
+    /* input: zeros_like(input) */
+    {TD_AG_INPUT_META, 1, 0},
+    {TD_AGH_ZEROS_LIKE, 1, 0},
+    /* input: max_pool_backward(grad, input, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL, TD_OP_MAX_POOL_BACKWARD, 3},
 };
 
 struct td_ag_formula {
@@ -850,6 +927,25 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 558, 4},
     {0, 562, 4},
     {1, 566, 3},
+    {0, 569, 4},
+    {1, 573, 4},
+    {2, 577, 2},
+    {0, 579, 3},
+    {1, 582, 4},
+    {2, 586, 2},
+    {0, 588, 3},
+    {1, 591, 4},
+    {2, 595, 2},
+    {0, 597, 4},
+    {0, 601, 3},
+    {1, 604, 2},
+    {0, 606, 3},
+    {0, 609, 2},
+    {1, 611, 2},
+    {0, 613, 3},
+    {0, 616, 2},
+    {1, 618, 2},
+    {0, 620, 4},
 };
 
 struct td_ag_op {
@@ -945,6 +1041,16 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_SCATTER] = {"ScatterBackward0", 104, 2, 0x2, 0x0},
     [TD_OP_INDEX] = {"IndexBackward0", 106, 1, 0x2, 0x0},
     [TD_OP_INDEX_PUT] = {"IndexPutBackward0", 107, 2, 0x4, 0x0},
+    [TD_OP_CONV] = {"ConvolutionBackward0", 109, 3, 0x3, 0x0},
+    [TD_OP_CONV_BACKWARD_INPUT] = {"ConvolutionBackwardBackward0", 112, 3, 0x3, 0x0},
+    [TD_OP_CONV_BACKWARD_WEIGHT] = {"ConvolutionBackwardBackward0", 115, 3, 0x3, 0x0},
+    [TD_OP_MAX_POOL] = {"MaxPoolBackward0", 118, 1, 0x1, 0x2},
+    [TD_OP_MAX_POOL_BACKWARD] = {"MaxPoolBackwardBackward0", 119, 2, 0x4, 0x0},
+    [TD_OP_AVG_POOL] = {"AvgPoolBackward0", 121, 1, 0x1, 0x0},
+    [TD_OP_AVG_POOL_BACKWARD] = {"AvgPoolBackwardBackward0", 122, 2, 0x0, 0x0},
+    [TD_OP_ADAPTIVE_AVG_POOL] = {"AdaptiveAvgPoolBackward0", 124, 1, 0x1, 0x0},
+    [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {"AdaptiveAvgPoolBackwardBackward0", 125, 2, 0x0, 0x0},
+    [TD_OP_ADAPTIVE_MAX_POOL] = {"AdaptiveMaxPoolBackward0", 127, 1, 0x1, 0x2},
 };
 
 #endif

@@ -933,6 +933,100 @@ static const struct td_arg args_adam_step[] = {
     {"maximize", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
     {"decoupled", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
 };
+static const struct td_arg args_conv[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"weight", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"bias", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"groups", NULL, {1LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"n_dilation", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"dilation", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_conv_backward_input[] = {
+    {"grad_output", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"weight", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"groups", NULL, {1LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"n_dilation", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"dilation", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_conv_backward_weight[] = {
+    {"grad_output", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"weight", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"groups", NULL, {1LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"n_dilation", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"dilation", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_max_pool[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ceil_mode", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"n_kernel", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 7},
+    {"n_dilation", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 8},
+    {"kernel_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"dilation", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_max_pool_backward[] = {
+    {"grad_output", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"indices", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_avg_pool[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ceil_mode", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"count_include_pad", NULL, {1LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"divisor_override", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
+    {"n_kernel", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 7},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 8},
+    {"kernel_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_avg_pool_backward[] = {
+    {"grad_output", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ceil_mode", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"count_include_pad", NULL, {1LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
+    {"divisor_override", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
+    {"n_kernel", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 6},
+    {"n_stride", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 7},
+    {"n_padding", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 8},
+    {"kernel_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"padding", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_adaptive_avg_pool[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 1},
+    {"output_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_adaptive_avg_pool_backward[] = {
+    {"grad_output", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 1},
+    {"output_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_adaptive_max_pool[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 1},
+    {"output_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1130,6 +1224,16 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_MATRIX_EXP] = {args_matrix_exp, 1, 1},
     [TD_OP_SGD_STEP] = {args_sgd_step, 8, 1},
     [TD_OP_ADAM_STEP] = {args_adam_step, 10, 1},
+    [TD_OP_CONV] = {args_conv, 10, 3},
+    [TD_OP_CONV_BACKWARD_INPUT] = {args_conv_backward_input, 10, 3},
+    [TD_OP_CONV_BACKWARD_WEIGHT] = {args_conv_backward_weight, 10, 3},
+    [TD_OP_MAX_POOL] = {args_max_pool, 10, 1},
+    [TD_OP_MAX_POOL_BACKWARD] = {args_max_pool_backward, 3, 3},
+    [TD_OP_AVG_POOL] = {args_avg_pool, 10, 1},
+    [TD_OP_AVG_POOL_BACKWARD] = {args_avg_pool_backward, 11, 2},
+    [TD_OP_ADAPTIVE_AVG_POOL] = {args_adaptive_avg_pool, 3, 1},
+    [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {args_adaptive_avg_pool_backward, 4, 2},
+    [TD_OP_ADAPTIVE_MAX_POOL] = {args_adaptive_max_pool, 3, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -2847,4 +2951,136 @@ enum td_code td_rec_adam_step(td_client_t *c, unsigned flags, const struct td_t 
         {.w = {(int64_t)p->decoupled}},
     };
     return td_op_values(c, TD_OP_ADAM_STEP, flags, in, n_in, v, 9, out, st);
+}
+
+enum td_code td_rec_conv(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[7] = {
+        {.w = {(int64_t)p->groups}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+        {.list = p->dilation, .n = p->n_dilation},
+    };
+    return td_op_values(c, TD_OP_CONV, flags, in, n_in, v, 7, out, st);
+}
+
+enum td_code td_rec_conv_backward_input(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_backward_input_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[7] = {
+        {.w = {(int64_t)p->groups}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+        {.list = p->dilation, .n = p->n_dilation},
+    };
+    return td_op_values(c, TD_OP_CONV_BACKWARD_INPUT, flags, in, n_in, v, 7, out, st);
+}
+
+enum td_code td_rec_conv_backward_weight(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_backward_weight_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[7] = {
+        {.w = {(int64_t)p->groups}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+        {.list = p->dilation, .n = p->n_dilation},
+    };
+    return td_op_values(c, TD_OP_CONV_BACKWARD_WEIGHT, flags, in, n_in, v, 7, out, st);
+}
+
+enum td_code td_rec_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_max_pool_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[9] = {
+        {.w = {(int64_t)p->ceil_mode}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->kernel_size, .n = p->n_kernel_size},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+        {.list = p->dilation, .n = p->n_dilation},
+    };
+    return td_op_values(c, TD_OP_MAX_POOL, flags, in, n_in, v, 9, out, st);
+}
+
+enum td_code td_rec_max_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_MAX_POOL_BACKWARD, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_avg_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_avg_pool_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[9] = {
+        {.w = {(int64_t)p->ceil_mode}},
+        {.w = {(int64_t)p->count_include_pad}},
+        {.w = {(int64_t)p->divisor_override}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->kernel_size, .n = p->n_kernel_size},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+    };
+    return td_op_values(c, TD_OP_AVG_POOL, flags, in, n_in, v, 9, out, st);
+}
+
+enum td_code td_rec_avg_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_avg_pool_backward_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[9] = {
+        {.w = {(int64_t)p->ceil_mode}},
+        {.w = {(int64_t)p->count_include_pad}},
+        {.w = {(int64_t)p->divisor_override}},
+        {.w = {0}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->kernel_size, .n = p->n_kernel_size},
+        {.list = p->stride, .n = p->n_stride},
+        {.list = p->padding, .n = p->n_padding},
+    };
+    return td_op_values(c, TD_OP_AVG_POOL_BACKWARD, flags, in, n_in, v, 9, out, st);
+}
+
+enum td_code td_rec_adaptive_avg_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_avg_pool_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {0}},
+        {.list = p->output_size, .n = p->n_output_size},
+    };
+    return td_op_values(c, TD_OP_ADAPTIVE_AVG_POOL, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_adaptive_avg_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_avg_pool_backward_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {0}},
+        {.list = p->output_size, .n = p->n_output_size},
+    };
+    return td_op_values(c, TD_OP_ADAPTIVE_AVG_POOL_BACKWARD, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_max_pool_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {0}},
+        {.list = p->output_size, .n = p->n_output_size},
+    };
+    return td_op_values(c, TD_OP_ADAPTIVE_MAX_POOL, flags, in, n_in, v, 2, out, st);
 }

@@ -1155,6 +1155,108 @@ struct td_adam_step_args {
 /* ADAM_STEP: inputs tensors...; 0 outputs */
 enum td_code td_rec_adam_step(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_adam_step_args *p, struct td_t *out, struct td_status *st);
+struct td_conv_args {
+    int64_t groups;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+    const int64_t *dilation;
+    int n_dilation;
+};
+/* CONV: inputs input, weight, bias...; 1 output */
+enum td_code td_rec_conv(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_args *p, struct td_t *out, struct td_status *st);
+struct td_conv_backward_input_args {
+    int64_t groups;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+    const int64_t *dilation;
+    int n_dilation;
+};
+/* CONV_BACKWARD_INPUT: inputs grad_output, weight, input; 1 output */
+enum td_code td_rec_conv_backward_input(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_backward_input_args *p, struct td_t *out, struct td_status *st);
+struct td_conv_backward_weight_args {
+    int64_t groups;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+    const int64_t *dilation;
+    int n_dilation;
+};
+/* CONV_BACKWARD_WEIGHT: inputs grad_output, input, weight; 1 output */
+enum td_code td_rec_conv_backward_weight(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_conv_backward_weight_args *p, struct td_t *out, struct td_status *st);
+struct td_max_pool_args {
+    int ceil_mode;
+    const int64_t *kernel_size;
+    int n_kernel_size;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+    const int64_t *dilation;
+    int n_dilation;
+};
+/* MAX_POOL: inputs input; 2 outputs */
+enum td_code td_rec_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_max_pool_args *p, struct td_t *out, struct td_status *st);
+/* MAX_POOL_BACKWARD: inputs grad_output, input, indices; 1 output */
+enum td_code td_rec_max_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
+struct td_avg_pool_args {
+    int ceil_mode;
+    int count_include_pad;
+    int64_t divisor_override;
+    const int64_t *kernel_size;
+    int n_kernel_size;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+};
+/* AVG_POOL: inputs input; 1 output */
+enum td_code td_rec_avg_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_avg_pool_args *p, struct td_t *out, struct td_status *st);
+struct td_avg_pool_backward_args {
+    int ceil_mode;
+    int count_include_pad;
+    int64_t divisor_override;
+    const int64_t *kernel_size;
+    int n_kernel_size;
+    const int64_t *stride;
+    int n_stride;
+    const int64_t *padding;
+    int n_padding;
+};
+/* AVG_POOL_BACKWARD: inputs grad_output, input; 1 output */
+enum td_code td_rec_avg_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_avg_pool_backward_args *p, struct td_t *out, struct td_status *st);
+struct td_adaptive_avg_pool_args {
+    const int64_t *output_size;
+    int n_output_size;
+};
+/* ADAPTIVE_AVG_POOL: inputs input; 1 output */
+enum td_code td_rec_adaptive_avg_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_avg_pool_args *p, struct td_t *out, struct td_status *st);
+struct td_adaptive_avg_pool_backward_args {
+    const int64_t *output_size;
+    int n_output_size;
+};
+/* ADAPTIVE_AVG_POOL_BACKWARD: inputs grad_output, input; 1 output */
+enum td_code td_rec_adaptive_avg_pool_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_avg_pool_backward_args *p, struct td_t *out, struct td_status *st);
+struct td_adaptive_max_pool_args {
+    const int64_t *output_size;
+    int n_output_size;
+};
+/* ADAPTIVE_MAX_POOL: inputs input; 2 outputs */
+enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_adaptive_max_pool_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

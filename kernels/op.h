@@ -39,6 +39,8 @@ enum td_family {
     TD_FAM_LINALG_LU,
     /* fused optimizer steps writing a parameter group in place */
     TD_FAM_OPTIM,
+    /* convolution and pooling over 1-3 spatial dims, forward and backward */
+    TD_FAM_CONV,
 };
 
 enum td_op {

@@ -76,6 +76,10 @@ enum td_code td__infer_optim(const struct td_op_args *a, struct td_infer *inf, s
 enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st);
 
+/* shape_conv.c: the CONV family (convolution and pooling, forward and backward) */
+enum td_code td__infer_conv(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                            struct td_status *st);
+
 /* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with
  * PyTorch's message) and VIEW_AS_REAL / VIEW_AS_COMPLEX (out starts as a copy of input 0) */
 enum td_code td__complex_gate_inputs(const struct td_op_args *a, struct td_status *st);

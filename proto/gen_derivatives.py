@@ -43,7 +43,11 @@ HELPERS = {
     "cumsum_back": (1, set()),
     "logit_mask": (1, set()),
     "norm_back": (3, set()),
+    "channel_sum": (1, set()),
+    "pool_gather": (2, set()),
 }
+# ops a formula calls by name: the pointwise families, and any op without attributes;
+# with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words
 CALLABLE = {"UNARY", "BINARY", "MATH_UNARY", "MATH_BINARY", "WHERE"}
 TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\d+|-\d+\.\d*|-\d+)|(\w+)(\?(-?[\d.]+))?|([(),]))")
 
@@ -98,8 +102,9 @@ def read_rows():
 class Compiler:
     """Compiles one op's formulas to (code, saves) against its schema."""
 
-    def __init__(self, row, ins, attrs, rows_by_name, consts):
+    def __init__(self, row, ins, attrs, rows_by_name, consts, schemas):
         self.row, self.ins, self.rows_by_name, self.consts = row, ins, rows_by_name, consts
+        self.schemas, self.attr_list = schemas, attrs
         self.slots = [a.name for a in ins]
         self.attrs = {a.name: (self.offset_of(attrs, a), a) for a in attrs}
         self.save_in, self.save_out = set(), set()
@@ -156,15 +161,38 @@ class Compiler:
                 raise SystemExit("derivatives.def: %s takes %d arguments" % (name, arity))
             code = [ins for i, a in enumerate(args) for ins in self.compile(a, i in metas)]
             return code + [("TD_AGH_" + name.upper(), len(args), 0)]
+        if name == "with_attrs":
+            return self.with_attrs(args)
         target = self.rows_by_name.get(name)
-        if target is None or target["family"] not in CALLABLE:
+        if target is None or (target["family"] not in CALLABLE and self.schemas[target["NAME"]][1]):
             raise SystemExit("derivatives.def: %s: %r is neither a pointwise op nor a helper"
                              % (self.row["NAME"], name))
         code = [ins for a in args for ins in self.compile(a)]
         return code + [("TD_AG_CALL", "TD_OP_" + target["NAME"], len(args))]
 
 
+    def with_attrs(self, args):
+        """with_attrs(op, x, ...): op recorded on x, ... with the node's own attribute words,
+        which must be laid out as op's are."""
+        if not args or args[0][0] != "id" or args[0][1] not in self.rows_by_name:
+            raise SystemExit("derivatives.def: %s: with_attrs needs an op name first" % self.row["NAME"])
+        target = self.rows_by_name[args[0][1]]
+        layout = lambda attrs: [(a.name, a.kind, a.of) for a in attrs]
+        if layout(self.schemas[target["NAME"]][1]) != layout(self.attr_list):
+            raise SystemExit("derivatives.def: %s: with_attrs(%s): its attributes are not laid out as %s's"
+                             % (self.row["NAME"], target["name"], self.row["NAME"]))
+        code = [ins for a in args[1:] for ins in self.compile(a)]
+        return code + [("TD_AG_CALL_ATTRS", "TD_OP_" + target["NAME"], len(args) - 1)]
+
+
+# torch's node names where they are not the op's own (one name for every conv dimension)
+NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "ConvolutionBackwardBackward0",
+              "conv_backward_weight": "ConvolutionBackwardBackward0"}
+
+
 def camel(name):
+    if name in NODE_NAMES:
+        return NODE_NAMES[name]
     return "".join(p.capitalize() for p in name.split("_")) + "Backward0"
 
 
@@ -180,7 +208,7 @@ def build():
         if row is None or "TD_F_DIFF" not in row["flags"]:
             raise SystemExit("derivatives.def: %s is not a differentiable row of ops.def" % op)
         ins, attrs = schemas[op]
-        comp = Compiler(row, ins, attrs, by_lower, consts)
+        comp = Compiler(row, ins, attrs, by_lower, consts, schemas)
         first = len(formulas)
         for slot, text in slots:
             if slot not in comp.slots:
@@ -212,6 +240,7 @@ def header():
            "    TD_AG_ATTR_INT,     /* push the integer attribute at word a */",
            "    TD_AG_CONST,        /* push td_ag_consts[a] */",
            "    TD_AG_CALL,         /* pop b values, push op a applied to them */",
+           "    TD_AG_CALL_ATTRS,   /* pop b tensors, push op a applied to them with the node's attribute words */",
            "};", "",
            "/* the helpers of autograd/formula.c: pop a values, push one */",
            "enum td_ag_helper {"]

@@ -198,6 +198,16 @@ TRIANGULAR_SOLVE = 192
 MATRIX_EXP = 193
 SGD_STEP = 194
 ADAM_STEP = 195
+CONV = 196
+CONV_BACKWARD_INPUT = 197
+CONV_BACKWARD_WEIGHT = 198
+MAX_POOL = 199
+MAX_POOL_BACKWARD = 200
+AVG_POOL = 201
+AVG_POOL_BACKWARD = 202
+ADAPTIVE_AVG_POOL = 203
+ADAPTIVE_AVG_POOL_BACKWARD = 204
+ADAPTIVE_MAX_POOL = 205
 
 NAMES = (
     "none",
@@ -396,6 +406,16 @@ NAMES = (
     "matrix_exp",
     "sgd_step",
     "adam_step",
+    "conv",
+    "conv_backward_input",
+    "conv_backward_weight",
+    "max_pool",
+    "max_pool_backward",
+    "avg_pool",
+    "avg_pool_backward",
+    "adaptive_avg_pool",
+    "adaptive_avg_pool_backward",
+    "adaptive_max_pool",
 )
 
 # TD_F_* of each row
@@ -602,6 +622,16 @@ FLAGS = (
     32,  # MATRIX_EXP
     0,  # SGD_STEP
     0,  # ADAM_STEP
+    1,  # CONV
+    1,  # CONV_BACKWARD_INPUT
+    1,  # CONV_BACKWARD_WEIGHT
+    1,  # MAX_POOL
+    1,  # MAX_POOL_BACKWARD
+    1,  # AVG_POOL
+    1,  # AVG_POOL_BACKWARD
+    1,  # ADAPTIVE_AVG_POOL
+    1,  # ADAPTIVE_AVG_POOL_BACKWARD
+    1,  # ADAPTIVE_MAX_POOL
 )
 
 # TD_RF_*: record flags
@@ -877,6 +907,16 @@ FAMILIES = (
     "LINALG_LU",
     "OPTIM",
     "OPTIM",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
+    "CONV",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

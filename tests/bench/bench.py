@@ -326,6 +326,60 @@ def autograd_chain():
     return "autograd 100-op chain f+b", t_td / n * 1e3, t_pt / n * 1e3, "ms/pass", t_td / t_pt
 
 
+def conv2d():
+    """nn.functional.conv2d as a first layer (batch 64, 3->32 channels, 32x32, 3x3, padding 1):
+    forward alone, then forward and backward (input, weight and bias gradients); and a
+    2x2 max_pool2d over its output, forward and backward."""
+    import torch.nn.functional as PF
+    import tensord.nn.functional as TF
+    x_np = np.random.rand(64, 3, 32, 32).astype(np.float32)
+    w_np = (np.random.rand(32, 3, 3, 3).astype(np.float32) - 0.5) / 3
+    b_np = np.random.rand(32).astype(np.float32)
+    g_np = np.random.rand(64, 32, 32, 32).astype(np.float32)
+    p_np = np.random.rand(64, 32, 16, 16).astype(np.float32)
+    tx, px = both_tensors(x_np)
+    tw, pw = both_tensors(w_np)
+    tb, pb = both_tensors(b_np)
+    tg, pg = both_tensors(g_np)
+    tp, pp = both_tensors(p_np)
+    flop = 2.0 * 64 * 32 * 32 * 32 * 27  # multiply-adds of the forward
+
+    def td_fwd():
+        TF.conv2d(tx, tw, tb, padding=1)
+        tensord.synchronize()
+
+    rows = [timed_pair("conv2d 64x3x32x32 3x3 fwd", td_fwd, lambda: PF.conv2d(px, pw, pb, padding=1), flop / 1e9,
+                       "GFLOP/s")]
+    for t in (tx, tw, tb, px, pw, pb):
+        t.requires_grad_()
+
+    def td_fb():
+        tx.grad = tw.grad = tb.grad = None
+        TF.conv2d(tx, tw, tb, padding=1).backward(tg)
+        tensord.synchronize()
+
+    def pt_fb():
+        px.grad = pw.grad = pb.grad = None
+        PF.conv2d(px, pw, pb, padding=1).backward(pg)
+
+    rows.append(timed_pair("conv2d 64x3x32x32 3x3 fwd+bwd", td_fb, pt_fb, 3 * flop / 1e9, "GFLOP/s"))
+    ty, py = both_tensors(g_np)
+    ty.requires_grad_()
+    py.requires_grad_()
+
+    def td_pool():
+        ty.grad = None
+        TF.max_pool2d(ty, 2).backward(tp)
+        tensord.synchronize()
+
+    def pt_pool():
+        py.grad = None
+        PF.max_pool2d(py, 2).backward(pp)
+
+    rows.append(timed_pair("max_pool2d 64x32x32x32 f+b", td_pool, pt_pool, 64 * 32 * 32 * 32 * 4 / 1e9, "GB/s"))
+    return rows
+
+
 # (name as printed, function giving one row or a list of rows)
 WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
@@ -333,7 +387,7 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024"
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
-             ("into existing", into_existing), ("autograd chain", autograd_chain)]
+             ("into existing", into_existing), ("autograd chain", autograd_chain), ("conv2d", conv2d)]
 
 
 def main():

@@ -48,6 +48,15 @@ SEEDS = {
                        + rec("TRANSPOSE", [2], [1], [0, 1]) + rec("ADD", [3], [1, 1], [0, 0])
                        + rec("SUM", [4], [2], [1, 0, -1, 0]) + rec("READ", ins=[3], attrs=[0, 24]),
                        struct.pack("<6f", 1, 2, 3, 4, 5, 6)),
+    # convolution and pooling forward and backward on a (1, 1, 3, 3) image
+    "conv_pool": (rec("EMPTY", [1], attrs=[F32, 4, 1, 1, 3, 3]) + rec("EMPTY", [2], attrs=[F32, 4, 1, 1, 2, 2])
+                  + rec("CONV", [3], [1, 2], [1, 2, 2, 2, 1, 1, 1, 0, 1, 2])
+                  + rec("CONV_BACKWARD_INPUT", [4], [3, 2, 1], [1, 2, 2, 2, 1, 1, 1, 0, 1, 2])
+                  + rec("CONV_BACKWARD_WEIGHT", [5], [3, 1, 2], [1, 2, 2, 2, 1, 1, 1, 0, 1, 2])
+                  + rec("MAX_POOL", [6, 7], [1], [1, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1])
+                  + rec("MAX_POOL_BACKWARD", [8], [6, 1, 7])
+                  + rec("AVG_POOL", [9], [1], [1, 0, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1])
+                  + rec("ADAPTIVE_MAX_POOL", [10, 11], [1], [2, 4, 2]), b""),
 }
 
 if __name__ == "__main__":

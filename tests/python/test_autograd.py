@@ -121,6 +121,27 @@ CASES = {
                    m.tensor([0, 1])].sum() + a[a > 0].sum(), (3, 2)),
     "INDEX_PUT": _case(lambda m, a, b: m.index_put(a, (m.tensor([0, 2]),), b)
                        + m.index_put(a, (m.tensor([1, 1]),), b, accumulate=True), (3, 2), (2, 2)),
+    # convolution and pooling; a backward row is reached as the gradient of its forward op
+    # taken with create_graph (the double backward torch's own formulas give)
+    "CONV": _case(lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2),
+                                                            groups=2), (2, 4, 5, 6), (6, 2, 3, 2), (6,)),
+    "CONV_BACKWARD_INPUT": _case(lambda m, x, w: m.nn.functional.conv_transpose2d(x, w, stride=2, padding=1,
+                                                                                   output_padding=1),
+                                 (2, 4, 3, 3), (4, 3, 3, 3)),
+    "CONV_BACKWARD_WEIGHT": _case(lambda m, x, w: m.autograd.grad((m.nn.functional.conv2d(x, w, stride=2) ** 2).sum(),
+                                                                   w, create_graph=True)[0], (2, 3, 5, 5), (2, 3, 2, 2)),
+    "MAX_POOL": _case(lambda m, x: m.nn.functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+                      (2, 3, 7, 6)),
+    "MAX_POOL_BACKWARD": _case(lambda m, x: m.autograd.grad((m.nn.functional.max_pool2d(x, 2) ** 2).sum(), x,
+                                                            create_graph=True)[0], (2, 2, 4, 6)),
+    "AVG_POOL": _case(lambda m, x: m.nn.functional.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                                              count_include_pad=False), (2, 3, 7, 6)),
+    "AVG_POOL_BACKWARD": _case(lambda m, x: m.autograd.grad((m.nn.functional.avg_pool2d(x, 2, stride=1) ** 2).sum(),
+                                                            x, create_graph=True)[0], (2, 2, 4, 5)),
+    "ADAPTIVE_AVG_POOL": _case(lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 2)), (2, 3, 7, 5)),
+    "ADAPTIVE_AVG_POOL_BACKWARD": _case(lambda m, x: m.autograd.grad(
+        (m.nn.functional.adaptive_avg_pool2d(x, (3, 2)) ** 2).sum(), x, create_graph=True)[0], (2, 2, 7, 5)),
+    "ADAPTIVE_MAX_POOL": _case(lambda m, x: m.nn.functional.adaptive_max_pool2d(x, (3, 4)), (2, 3, 7, 5)),
 }
 
 # matmul's 1-d rules, each a gradient path of its own

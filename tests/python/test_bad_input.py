@@ -132,6 +132,8 @@ def attached(address):
 
 
 EMPTY4 = record(O.EMPTY, outs=(1,), attrs=(0, 1, 4))  # float32 [4] as handle 1
+IMG = record(O.EMPTY, outs=(1,), attrs=(0, 4, 1, 1, 3, 3))  # float32 (1, 1, 3, 3) as handle 1
+WGT = record(O.EMPTY, outs=(2,), attrs=(0, 4, 1, 1, 2, 2))  # float32 (1, 1, 2, 2) as handle 2
 
 BAD_RECORDS = {
     "truncated_header": b"\x01\x00\x05",
@@ -172,6 +174,22 @@ BAD_RECORDS = {
     "slice_offset_overflow_empty": record(O.EMPTY, outs=(1,), attrs=(0, 1, 0))
     + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(2, 0, 0, 2**40, 1, 2**40))
     + record(O.SLICE, outs=(3,), ins=(2,), attrs=(1, 2**40, 2**62, 1)),
+    # convolution and pooling (CONV family): hostile geometry, shapes that disagree, indices
+    # outside their plane (the kernel checks each before following it)
+    "conv_huge_stride": IMG + WGT + record(O.CONV, outs=(3,), ins=(1, 2), attrs=(1, 2, 2, 2, 1 << 62, 1, 0, 0, 1, 1)),
+    "conv_huge_dilation": IMG + WGT + record(O.CONV, outs=(3,), ins=(1, 2),
+                                             attrs=(1, 2, 2, 2, 1, 1, 0, 0, 1 << 40, 1 << 40)),
+    "conv_uneven_lists": IMG + WGT + record(O.CONV, outs=(3,), ins=(1, 2), attrs=(1, 2, 1, 2, 1, 1, 0, 1, 1)),
+    "conv_words_missing": IMG + WGT + record(O.CONV, outs=(3,), ins=(1, 2), attrs=(1, 2, 2, 2, 1, 1, 0, 0, 1)),
+    "conv_groups_huge": IMG + WGT + record(O.CONV, outs=(3,), ins=(1, 2), attrs=(1 << 62, 2, 2, 2, 1, 1, 0, 0, 1, 1)),
+    "conv_backward_input_wrong_grad": IMG + WGT + record(O.CONV_BACKWARD_INPUT, outs=(3,), ins=(1, 2, 1),
+                                                         attrs=(1, 2, 2, 2, 1, 1, 0, 0, 1, 1)),
+    "max_pool_huge_kernel": IMG + record(O.MAX_POOL, outs=(3, 4), ins=(1,),
+                                         attrs=(0, 2, 2, 2, 2, 1 << 40, 1 << 40, 1, 1, 0, 0, 1 << 40, 1 << 40)),
+    "max_pool_backward_bad_index": IMG + record(O.FULL, outs=(5,), attrs=(0, 4, 1, 1, 2, 2, 1, 1))
+    + record(O.FULL, outs=(6,), attrs=(4, 4, 1, 1, 2, 2, 1, 100))
+    + record(O.MAX_POOL_BACKWARD, outs=(7,), ins=(5, 1, 6)),
+    "adaptive_pool_huge_output": IMG + record(O.ADAPTIVE_AVG_POOL, outs=(3,), ins=(1,), attrs=(2, 1 << 30, 1 << 30)),
 }
 
 

@@ -406,3 +406,302 @@ def threshold_(input, threshold, value):
     return D.threshold_(input, threshold, value)
 
 
+
+
+# ---------------------------------------------------------------- convolution and pooling
+# conv1d/2d/3d, conv_transpose1d/2d/3d, max/avg/adaptive pooling: one CONV-family record each
+# (kernels/shape_conv.c; the backward rows in proto/derivatives.def).  Here only what the
+# record does not carry: torch's argument spellings (an int or a tuple per spatial dim,
+# padding='same'/'valid', stride=None), unbatched input (a batch of one), padding_mode via
+# pad, conv_transpose as the convolution's input gradient, and the argument errors torch
+# raises before its kernels run.
+
+__all__ += ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+            "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+            "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+            "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+            "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "adaptive_max_pool3d_with_indices"]
+
+
+def _conv_list(v, n, what):
+    """An int or a sequence of n ints -> a list of n ints (torch's convolution message)."""
+    if isinstance(v, (list, tuple)):
+        vals = [F.index_int(x) for x in v]
+        if len(vals) == 1:
+            vals = vals * n
+        if len(vals) != n:
+            raise RuntimeError("expected %s to be a single integer value or a list of %d values to match the "
+                               "convolution dimensions, but got %s=%s" % (what, n, what, vals))
+        return vals
+    return [F.index_int(v)] * n
+
+
+def _batched(input, n, name, msg):
+    """input as (N, C, *spatial) with n spatial dims, and whether it was unbatched; msg is
+    torch's error for another rank ({shape}: input's sizes)."""
+    if not isinstance(input, TB):
+        raise TypeError("%s(): argument 'input' (position 1) must be Tensor, not %s" % (name, type(input).__name__))
+    if input.ndim == n + 1:
+        return ops.unsqueeze(input, 0), True
+    if input.ndim != n + 2:
+        raise RuntimeError(msg.replace("{shape}", str(list(input.shape))))
+    return input, False
+
+
+def _unbatch(x, was):
+    return ops.squeeze(x, 0) if was else x
+
+
+def _conv(n, input, weight, bias, stride, padding, dilation, groups):
+    name = "conv%dd" % n
+    x, was = _batched(input, n, name, "Expected %dD (unbatched) or %dD (batched) input to %s, but got input of size: "
+                      "{shape}" % (n + 1, n + 2, name))
+    if not isinstance(weight, TB):
+        raise TypeError("%s(): argument 'weight' (position 2) must be Tensor, not %s" % (name, type(weight).__name__))
+    stride = _conv_list(stride, n, "stride")
+    dilation = _conv_list(dilation, n, "dilation")
+    trim = [0] * n
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = [0] * n
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            if weight.ndim != n + 2:
+                raise RuntimeError("Expected %d-dimensional weight for %d-dimensional input %s, but got "
+                                   "%d-dimensional weight of size %s instead"
+                                   % (n + 2, n + 2, list(x.shape), weight.ndim, list(weight.shape)))
+            # total padding dil * (k - 1) per dim; an odd total has its extra element on the
+            # right: padded by the larger half on both sides, the output's first row is extra
+            total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+            padding = [(t + 1) // 2 for t in total]
+            trim = [t % 2 for t in total]
+            if any(trim):
+                import warnings
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a "
+                              "zero-padded copy of the input be created", UserWarning, stacklevel=3)
+        else:
+            raise RuntimeError("Invalid padding string: '%s'" % padding)
+    else:
+        padding = _conv_list(padding, n, "padding")
+    ins = (x, weight) if bias is None else (x, weight, bias)
+    y = ops.conv(*ins, groups=F.index_int(groups), stride=stride, padding=padding, dilation=dilation)
+    for i, t in enumerate(trim):
+        if t:
+            y = _slice(y, 2 + i, 1, y.shape[2 + i])
+    return _unbatch(y, was)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(n, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    name = "conv_transpose%dd" % n
+    x, was = _batched(input, n, name, "Expected %dD (unbatched) or %dD (batched) input to %s, but got input of "
+                      "size: {shape}" % (n + 1, n + 2, name))
+    stride, padding = _conv_list(stride, n, "stride"), _conv_list(padding, n, "padding")
+    dilation, output_padding = _conv_list(dilation, n, "dilation"), _conv_list(output_padding, n, "output_padding")
+    groups = F.index_int(groups)
+    if weight.ndim != n + 2:
+        raise RuntimeError("Expected %d-dimensional weight for %d-dimensional input %s, but got %d-dimensional "
+                           "weight of size %s instead" % (n + 2, n + 2, list(x.shape), weight.ndim, list(weight.shape)))
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got %s"
+                           % " ".join("%s: %d" % kv for kv in zip(("output_padding", "stride", "dilation"),
+                                                                  (output_padding[0], stride[0], dilation[0]))))
+    if groups > 0 and x.shape[1] != weight.shape[0]:
+        raise RuntimeError("Given transposed=1, weight of size %s, expected input%s to have %d channels, but got %d "
+                           "channels instead" % (list(weight.shape), list(x.shape), weight.shape[0], x.shape[1]))
+    # the transposed convolution is the gradient of a convolution by its input: x plays
+    # grad_output, and a stand-in (no storage of its own) carries the output's shape
+    size = [x.shape[0], weight.shape[1] * groups]
+    size += [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
+             for i, s, p, d, k, op in zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)]
+    shape = F.expand(ops.empty(x.dtype, [1] * (n + 2)), size)
+    y = ops.conv_backward_input(x, weight, shape, groups=groups, stride=stride, padding=padding, dilation=dilation)
+    if bias is not None:
+        y = F.add(y, ops.view(bias, [1, bias.numel()] + [1] * n))
+    return _unbatch(y, was)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+_NUMBER_WORDS = {1: "a single int", 2: "a tuple of two ints", 3: "a tuple of three ints"}
+
+
+def _pool_list(v, n, name, what, default=None):
+    """torch's pooling spellings: an int, or a tuple of 1 or n ints (None/() for stride)."""
+    if default is not None and (v is None or (isinstance(v, (list, tuple)) and len(v) == 0)):
+        return list(default)
+    if isinstance(v, (list, tuple)):
+        vals = [F.index_int(x) for x in v]
+        if len(vals) == 1:
+            return vals * n
+        if len(vals) == n:
+            return vals
+        if n == 1:
+            raise RuntimeError("%s() %s must be an int, list of ints or tuple of ints of size 1 but got size %d"
+                               % (name, what, len(vals)))
+        how = {"stride": "must either be omitted, a single int, or %s",
+               "kernel_size": "must either be a single int, or %s"}.get(what, "must be either be a single int, or %s")
+        raise RuntimeError("%s: %s %s" % (name, what, how % _NUMBER_WORDS[n]))
+    return [F.index_int(v)] * n
+
+
+def _pool_input(input, n, name):
+    if n == 1:
+        msg = "%s: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape}" % name
+    else:
+        msg = "non-empty %dD or %dD (batch mode) tensor expected for input" % (n + 1, n + 2)
+    return _batched(input, n, name, msg)
+
+
+def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    name = "max_pool%dd" % n
+    x, was = _pool_input(input, n, name)
+    k = _pool_list(kernel_size, n, name, "kernel_size")
+    s = _pool_list(stride, n, name, "stride", default=k)
+    p = _pool_list(padding, n, name, "padding")
+    d = _pool_list(dilation, n, name, "dilation")
+    y, i = ops.max_pool(x, ceil_mode=bool(ceil_mode), kernel_size=k, stride=s, padding=p, dilation=d)
+    y, i = _unbatch(y, was), _unbatch(i, was)
+    return (y, i) if return_indices else y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    name = "avg_pool%dd" % n
+    if n == 1 and isinstance(input, TB) and input.ndim not in (2, 3):
+        raise RuntimeError("Expected 2 to 3 dimensions, but got %d-dimensional tensor for argument #1 'self' (while "
+                           "checking arguments for avg_pool1d)" % input.ndim)
+    x, was = _pool_input(input, n, name)
+    k = _pool_list(kernel_size, n, name, "kernel_size")
+    s = _pool_list(stride, n, name, "stride", default=k)
+    p = _pool_list(padding, n, name, "padding")
+    if divisor_override is not None and F.index_int(divisor_override) == 0:
+        raise RuntimeError("divisor must be not zero")
+    y = ops.avg_pool(x, ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
+                     divisor_override=0 if divisor_override is None else F.index_int(divisor_override),
+                     kernel_size=k, stride=s, padding=p)
+    return _unbatch(y, was)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _adaptive_size(output_size, x, n, name):
+    """torch's output_size: an int or n entries, None keeping the input's size."""
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != n:
+            raise RuntimeError("%s: output_size must be %d" % (name, n))
+        size = [x.shape[2 + i] if v is None else F.index_int(v) for i, v in enumerate(output_size)]
+    else:
+        size = [F.index_int(output_size)] * n
+    if any(v < 0 for v in size):
+        raise RuntimeError("%s: elements of output_size must be greater than or equal to 0 but received {%s}"
+                           % (name, ", ".join(str(v) for v in size)))
+    return size
+
+
+def _adaptive(n, kind, input, output_size, return_indices=False):
+    name = "adaptive_%s_pool%dd" % (kind, n)
+    x, was = _batched(input, n, name, "%s(): Expected %dD or %dD tensor, but got {shape}" % (name, n + 1, n + 2))
+    size = _adaptive_size(output_size, x, n, name)
+    if kind == "avg":
+        return _unbatch(ops.adaptive_avg_pool(x, output_size=size), was)
+    y, i = ops.adaptive_max_pool(x, output_size=size)
+    y, i = _unbatch(y, was), _unbatch(i, was)
+    return (y, i) if return_indices else y
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive(1, "avg", input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _adaptive(2, "avg", input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive(3, "avg", input, output_size)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive(1, "max", input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive(2, "max", input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return _adaptive(3, "max", input, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return _adaptive(1, "max", input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return _adaptive(2, "max", input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return _adaptive(3, "max", input, output_size, True)

@@ -1,0 +1,282 @@
+/*
+ * pool.c — the pooling kernels of the CONV family for float32/float64 over 1-3 spatial
+ * dims: MAX_POOL and ADAPTIVE_MAX_POOL (values and int64 indices), their shared backward
+ * MAX_POOL_BACKWARD (grad_output added at the indices), AVG_POOL / AVG_POOL_BACKWARD and
+ * ADAPTIVE_AVG_POOL / ADAPTIVE_AVG_POOL_BACKWARD.
+ *
+ * Every (n, c) plane is independent: planes are spread over the intra-op pool, and each
+ * output position walks its window.  The windows are torch's: max pooling's dilated
+ * window clipped to the input (a NaN wins, the last one; ties keep the first maximum),
+ * average pooling's window clipped to the padded input for count_include_pad's divisor
+ * and then to the input, adaptive windows [floor(o in / out), ceil((o + 1) in / out)).
+ * An index is the element's offset in its plane, as torch's; indices given to the
+ * backward are range-checked (they may come from anywhere).  Spatial dims are padded to 3
+ * (leading size-1 dims).  Not here: argument checks (kernels/shape_conv.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+
+enum pool_kind { P_MAX, P_AVG, P_ADAPTIVE_AVG, P_ADAPTIVE_MAX };
+
+struct pplan {
+    enum pool_kind kind;
+    bool f64, cip;   /* cip: count_include_pad */
+    int64_t divisor; /* 0: none */
+    int64_t es, planes, X, P; /* X, P: input and output plane sizes */
+    int64_t in[3], out[3], k[3], s[3], p[3], d[3];
+    const char *x, *go;
+    const int64_t *ix;
+    char *y, *gx;
+    int64_t *iy;
+    int bad; /* backward: an index outside its plane */
+};
+
+/* Output o's window along dim i: [*a, *b) in steps of *st; *padded is its length clipped
+ * to the padded input (average pooling's count_include_pad divisor). */
+static void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t *b, int64_t *st, double *padded)
+{
+    int64_t n = q->in[i];
+    *st = 1;
+    if (q->kind == P_ADAPTIVE_AVG || q->kind == P_ADAPTIVE_MAX) {
+        int64_t m = q->out[i]; /* o < m, products up to 2^80: computed in 128 bits */
+        *a = (int64_t)((__int128)o * n / m);
+        *b = (int64_t)(((__int128)(o + 1) * n + m - 1) / m);
+        *padded = (double)(*b - *a);
+        return;
+    }
+    int64_t s = o * q->s[i] - q->p[i];
+    if (q->kind == P_AVG) {
+        int64_t e = s + q->k[i] < n + q->p[i] ? s + q->k[i] : n + q->p[i];
+        *padded = (double)(e - s);
+        *a = s < 0 ? 0 : s;
+        *b = e < n ? e : n;
+        return;
+    }
+    int64_t d = q->d[i], e = s + (q->k[i] - 1) * d + 1;
+    if (s < 0)
+        s += (-s + d - 1) / d * d;
+    *a = s;
+    *b = e < n ? e : n;
+    *st = d;
+    *padded = 0;
+}
+
+/* Loops BODY over output positions (flat index `op`) and, inside, nothing: the kernels
+ * below walk each window themselves. */
+#define FOR_OUTPUTS(q, o, op)                                   \
+    for (int64_t o##0 = 0, op = 0; o##0 < (q)->out[0]; o##0++)   \
+        for (int64_t o##1 = 0; o##1 < (q)->out[1]; o##1++)      \
+            for (int64_t o##2 = 0; o##2 < (q)->out[2]; o##2++, op++)
+
+/* The window of output (o0, o1, o2): a, b, st per dim; true when it holds an element. */
+static bool window3(const struct pplan *q, int64_t o0, int64_t o1, int64_t o2, int64_t *a, int64_t *b, int64_t *st,
+                    double *padded)
+{
+    int64_t o[3] = {o0, o1, o2};
+    double len;
+    bool any = true;
+    *padded = 1;
+    for (int i = 0; i < 3; i++) {
+        window(q, i, o[i], &a[i], &b[i], &st[i], &len);
+        *padded *= len;
+        any &= b[i] > a[i];
+    }
+    return any;
+}
+
+#define FOR_WINDOW(q, a, b, st, idx)                                                  \
+    for (int64_t i0 = a[0]; i0 < b[0]; i0 += st[0])                                   \
+        for (int64_t i1 = a[1]; i1 < b[1]; i1 += st[1])                               \
+            for (int64_t i2 = a[2], idx = (i0 * (q)->in[1] + i1) * (q)->in[2] + i2; i2 < b[2]; \
+                 i2 += st[2], idx += st[2])
+
+/* average pooling's divisor for a window (the padded window's size may pass 2^63: a double) */
+static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *b, double padded)
+{
+    if (q->divisor)
+        return (double)q->divisor;
+    if (q->kind == P_AVG && q->cip)
+        return padded;
+    return (double)((b[0] - a[0]) * (b[1] - a[1]) * (b[2] - a[2]));
+}
+
+#define GEN_POOL(sfx, T)                                                                             \
+    static void max_plane_##sfx(const struct pplan *q, const T *x, T *y, int64_t *iy)                \
+    {                                                                                                \
+        int64_t a[3], b[3], st[3];                                                                   \
+        double padded;                                                           \
+        FOR_OUTPUTS(q, o, op)                                                                        \
+        {                                                                                            \
+            window3(q, o0, o1, o2, a, b, st, &padded);                                               \
+            int64_t best = (a[0] * q->in[1] + a[1]) * q->in[2] + a[2];                               \
+            T m = -INFINITY;                                                                         \
+            FOR_WINDOW(q, a, b, st, idx)                                                             \
+            {                                                                                        \
+                T v = x[idx];                                                                        \
+                if (v > m || isnan(v)) {                                                             \
+                    m = v;                                                                           \
+                    best = idx;                                                                      \
+                }                                                                                    \
+            }                                                                                        \
+            y[op] = m;                                                                               \
+            iy[op] = best;                                                                           \
+        }                                                                                            \
+    }                                                                                                \
+    static void avg_plane_##sfx(const struct pplan *q, const T *x, T *y)                             \
+    {                                                                                                \
+        int64_t a[3], b[3], st[3];                                                                   \
+        double padded;                                                           \
+        FOR_OUTPUTS(q, o, op)                                                                        \
+        {                                                                                            \
+            T sum = 0;                                                                               \
+            if (!window3(q, o0, o1, o2, a, b, st, &padded)) {                                        \
+                y[op] = 0;                                                                           \
+                continue;                                                                            \
+            }                                                                                        \
+            FOR_WINDOW(q, a, b, st, idx)                                                             \
+            sum += x[idx];                                                                           \
+            y[op] = sum / (T)divide_by(q, a, b, padded);                                             \
+        }                                                                                            \
+    }                                                                                                \
+    static void avg_back_plane_##sfx(const struct pplan *q, const T *go, T *gx)                      \
+    {                                                                                                \
+        int64_t a[3], b[3], st[3];                                                                   \
+        double padded;                                                           \
+        memset(gx, 0, sizeof(T) * (size_t)q->X);                                                     \
+        FOR_OUTPUTS(q, o, op)                                                                        \
+        {                                                                                            \
+            if (!window3(q, o0, o1, o2, a, b, st, &padded))                                          \
+                continue;                                                                            \
+            T g = go[op] / (T)divide_by(q, a, b, padded);                                            \
+            FOR_WINDOW(q, a, b, st, idx)                                                             \
+            gx[idx] += g;                                                                            \
+        }                                                                                            \
+    }                                                                                                \
+    static bool max_back_plane_##sfx(const struct pplan *q, const T *go, const int64_t *ix, T *gx)   \
+    {                                                                                                \
+        memset(gx, 0, sizeof(T) * (size_t)q->X);                                                     \
+        for (int64_t op = 0; op < q->P; op++) {                                                      \
+            if (ix[op] < 0 || ix[op] >= q->X)                                                        \
+                return false;                                                                        \
+            gx[ix[op]] += go[op];                                                                    \
+        }                                                                                            \
+        return true;                                                                                 \
+    }
+GEN_POOL(f32, float)
+GEN_POOL(f64, double)
+
+/* planes [p0, p1) of the op */
+static void forward_planes(void *ctx, int64_t p0, int64_t p1)
+{
+    const struct pplan *q = ctx;
+    for (int64_t pl = p0; pl < p1; pl++) {
+        const char *x = q->x + pl * q->X * q->es;
+        char *y = q->y + pl * q->P * q->es;
+        if (q->kind == P_MAX || q->kind == P_ADAPTIVE_MAX)
+            q->f64 ? max_plane_f64(q, (const double *)x, (double *)y, q->iy + pl * q->P)
+                   : max_plane_f32(q, (const float *)x, (float *)y, q->iy + pl * q->P);
+        else
+            q->f64 ? avg_plane_f64(q, (const double *)x, (double *)y) : avg_plane_f32(q, (const float *)x, (float *)y);
+    }
+}
+
+static void backward_planes(void *ctx, int64_t p0, int64_t p1)
+{
+    struct pplan *q = ctx;
+    for (int64_t pl = p0; pl < p1; pl++) {
+        const char *go = q->go + pl * q->P * q->es;
+        char *gx = q->gx + pl * q->X * q->es;
+        if (!q->ix)
+            q->f64 ? avg_back_plane_f64(q, (const double *)go, (double *)gx)
+                   : avg_back_plane_f32(q, (const float *)go, (float *)gx);
+        else if (!(q->f64 ? max_back_plane_f64(q, (const double *)go, q->ix + pl * q->P, (double *)gx)
+                          : max_back_plane_f32(q, (const float *)go, q->ix + pl * q->P, (float *)gx)))
+            __atomic_store_n(&q->bad, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static enum pool_kind kind_of(enum td_op op)
+{
+    switch (op) {
+    case TD_OP_MAX_POOL: return P_MAX;
+    case TD_OP_ADAPTIVE_MAX_POOL: return P_ADAPTIVE_MAX;
+    case TD_OP_ADAPTIVE_AVG_POOL:
+    case TD_OP_ADAPTIVE_AVG_POOL_BACKWARD: return P_ADAPTIVE_AVG;
+    default: return P_AVG; /* MAX_POOL_BACKWARD reads indices only */
+    }
+}
+
+static void plan_of(const struct td_conv_geom *g, enum td_op op, enum td_dtype dt, struct pplan *q)
+{
+    memset(q, 0, sizeof *q);
+    q->kind = kind_of(op);
+    q->f64 = dt == TD_DTYPE_FLOAT64;
+    q->es = (int64_t)td_dtype_size(dt);
+    q->cip = g->count_include_pad;
+    q->divisor = g->divisor;
+    q->planes = g->batch * g->c_in;
+    for (int i = 0; i < 3; i++) {
+        int j = i - (3 - g->nsp);
+        q->in[i] = j < 0 ? 1 : g->in[j];
+        q->out[i] = j < 0 ? 1 : g->out[j];
+        q->k[i] = j < 0 ? 1 : g->k[j];
+        q->s[i] = j < 0 ? 1 : g->stride[j];
+        q->p[i] = j < 0 ? 0 : g->pad[j];
+        q->d[i] = j < 0 ? 1 : g->dil[j];
+    }
+    q->X = q->in[0] * q->in[1] * q->in[2];
+    q->P = q->out[0] * q->out[1] * q->out[2];
+}
+
+static char *base(const struct td_kt *t) { return t->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype); }
+
+/* planes per chunk: about TD_GRAIN elements of work */
+static int64_t grain_of(const struct pplan *q)
+{
+    int64_t work = q->X > q->P ? q->X : q->P;
+    return work >= TD_GRAIN ? 1 : TD_GRAIN / (work ? work : 1);
+}
+
+static enum td_code run(struct td_kctx *k)
+{
+    struct td_conv_geom g;
+    enum td_code rc = td__conv_setup(k, &g);
+    if (rc)
+        return rc;
+    struct pplan q;
+    plan_of(&g, (enum td_op)k->op, (enum td_dtype)k->compute_dtype, &q);
+    bool backward = k->op == TD_OP_MAX_POOL_BACKWARD || k->op == TD_OP_AVG_POOL_BACKWARD ||
+                    k->op == TD_OP_ADAPTIVE_AVG_POOL_BACKWARD;
+    void *s[2] = {NULL, NULL};
+    if (backward) {
+        q.go = td__conv_dense(k->in[0], &s[0]);
+        q.gx = base(k->out[0]);
+        if (k->op == TD_OP_MAX_POOL_BACKWARD && !(q.ix = td__conv_dense(k->in[2], &s[1])))
+            q.go = NULL;
+        if (q.go)
+            td_parallel_for(q.planes, grain_of(&q), backward_planes, &q);
+    } else {
+        q.x = td__conv_dense(k->in[0], &s[0]);
+        q.y = base(k->out[0]);
+        q.iy = k->n_out > 1 ? (int64_t *)base(k->out[1]) : NULL;
+        if (q.x)
+            td_parallel_for(q.planes, grain_of(&q), forward_planes, &q);
+    }
+    rc = !(backward ? q.go : q.x) ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;
+    if (!rc && q.bad)
+        rc = td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "max_pool_backward: an index lies outside its input plane");
+    free(s[0]);
+    free(s[1]);
+    return rc;
+}
+
+enum td_code td_cpu_max_pool(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_max_pool_backward(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_avg_pool(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_avg_pool_backward(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_adaptive_avg_pool(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_adaptive_avg_pool_backward(struct td_kctx *k) { return run(k); }
+enum td_code td_cpu_adaptive_max_pool(struct td_kctx *k) { return run(k); }
