@@ -1,0 +1,110 @@
+"""Conv*, ConvTranspose* and the pooling layers against torch 1.13: default initialization
+shapes and bounds, identical results and gradients (input, weight, bias) for torch's
+weights loaded through load_state_dict, reprs, and torch's argument errors."""
+import numpy as np
+import pytest
+import torch as T
+
+import tensord as td
+
+
+def _both(name, args, kw, shape, **fw):
+    rng = np.random.default_rng(abs(hash((name, str(args), str(kw)))) % 2**32)
+    ref = getattr(T.nn, name)(*args, **kw).double()
+    ours = getattr(td.nn, name)(*args, **kw).double()
+    ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x = rng.standard_normal(shape)
+    xt, xo = T.tensor(x, requires_grad=True), td.tensor(x, requires_grad=True)
+    yt, yo = ref(xt, **fw), ours(xo, **fw)
+    if isinstance(yt, tuple):
+        np.testing.assert_array_equal(yo[1].numpy(), yt[1].numpy())
+        yt, yo = yt[0], yo[0]
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = rng.standard_normal(tuple(yt.shape))
+    yt.backward(T.tensor(w))
+    yo.backward(td.tensor(w))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for (n, p), (_, q) in zip(ref.named_parameters(), ours.named_parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=n)
+    assert repr(ours) == repr(ref)
+
+
+CONV = [
+    ("Conv1d", (3, 4, 3), dict(stride=2, padding=1), (2, 3, 9)),
+    ("Conv1d", (4, 4, 3), dict(padding="same", dilation=2, groups=2, padding_mode="reflect"), (2, 4, 9)),
+    ("Conv2d", (3, 6, (3, 2)), dict(stride=(2, 1), padding=(1, 0), bias=False), (2, 3, 7, 6)),
+    ("Conv2d", (4, 6, 3), dict(padding=1, groups=2, padding_mode="circular"), (1, 4, 5, 5)),
+    ("Conv2d", (2, 3, 3), dict(padding="valid"), (2, 6, 6)),
+    ("Conv3d", (2, 3, 2), dict(padding=1), (1, 2, 4, 3, 3)),
+    ("ConvTranspose1d", (3, 2, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
+    ("ConvTranspose2d", (4, 6, 3), dict(stride=2, groups=2, dilation=1, bias=False), (1, 4, 3, 4)),
+    ("ConvTranspose3d", (2, 2, 2), dict(stride=2), (1, 2, 2, 2, 3)),
+]
+POOL = [
+    ("MaxPool1d", (3,), dict(stride=2, padding=1), (2, 3, 9)),
+    ("MaxPool2d", (2,), dict(return_indices=True), (2, 3, 6, 6)),
+    ("MaxPool2d", ((3, 2),), dict(stride=1, dilation=(1, 2), ceil_mode=True), (1, 2, 6, 7)),
+    ("MaxPool3d", (2,), {}, (1, 2, 4, 4, 4)),
+    ("AvgPool1d", (3,), dict(stride=2, padding=1, count_include_pad=False), (2, 3, 8)),
+    ("AvgPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True, divisor_override=4), (2, 3, 7, 6)),
+    ("AvgPool3d", (2,), {}, (1, 2, 4, 4, 4)),
+    ("AdaptiveAvgPool1d", (4,), {}, (2, 3, 9)),
+    ("AdaptiveAvgPool2d", ((3, None),), {}, (2, 3, 7, 5)),
+    ("AdaptiveMaxPool2d", ((3, 2),), dict(return_indices=True), (2, 3, 7, 5)),
+    ("AdaptiveMaxPool1d", (3,), {}, (2, 3, 8)),
+]
+
+
+@pytest.mark.parametrize("name,args,kw,shape", CONV + POOL)
+def test_layer_matches_torch(name, args, kw, shape):
+    _both(name, args, kw, shape)
+
+
+def test_conv_transpose_output_size():
+    _both("ConvTranspose2d", (2, 3, 3), dict(stride=2, padding=1), (1, 2, 4, 4), output_size=[8, 8])
+    with pytest.raises(ValueError, match="requested an output size of"):
+        td.nn.ConvTranspose2d(2, 3, 3, stride=2)(td.zeros(1, 2, 4, 4), output_size=[20, 20])
+
+
+def test_default_init_bounds_and_shapes():
+    td.manual_seed(0)
+    c = td.nn.Conv2d(4, 8, 3, groups=2)
+    assert tuple(c.weight.shape) == (8, 2, 3, 3) and c.weight.requires_grad
+    bound = 1 / np.sqrt(2 * 9)  # kaiming_uniform_(a=sqrt(5)) gives 1/sqrt(fan_in), as the bias
+    w, b = c.weight.detach().numpy(), c.bias.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(b).max() <= bound and w.std() > bound / 3
+    t = td.nn.ConvTranspose2d(4, 6, 3, groups=2)
+    assert tuple(t.weight.shape) == (4, 3, 3, 3)
+
+
+def test_argument_errors_match_torch():
+    for mod in (td, T):
+        with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+            mod.nn.Conv2d(3, 4, 3, groups=2)
+        with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+            mod.nn.Conv1d(2, 2, 3, stride=2, padding="same")
+        with pytest.raises(ValueError, match="Invalid padding string 'full'"):
+            mod.nn.Conv1d(2, 2, 3, padding="full")
+        with pytest.raises(ValueError, match="padding_mode must be one of"):
+            mod.nn.Conv1d(2, 2, 3, padding_mode="mirror")
+        with pytest.raises(RuntimeError, match="expected input"):
+            mod.nn.Conv2d(3, 4, 3)(mod.zeros(1, 2, 5, 5))
+
+
+def test_small_cnn_trains_like_torch():
+    """Five SGD steps of conv-pool-linear: parameters stay equal to torch's."""
+    def build(m):
+        return m.nn.Sequential(m.nn.Conv2d(1, 4, 3, padding=1), m.nn.ReLU(), m.nn.MaxPool2d(2), m.nn.Flatten(),
+                               m.nn.Linear(4 * 4 * 4, 3)).double()
+    ref, ours = build(T), build(td)
+    ours.load_state_dict({k: td.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 1, 8, 8)), rng.integers(0, 3, 6)
+    opts = T.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9), td.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(5):
+        for m, model, opt in ((T, ref, opts[0]), (td, ours, opts[1])):
+            opt.zero_grad()
+            m.nn.functional.cross_entropy(model(m.tensor(x)), m.tensor(y)).backward()
+            opt.step()
+    for (n, p), (_, q) in zip(ref.named_parameters(), ours.named_parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-9, atol=1e-11, err_msg=n)
