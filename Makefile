@@ -2,7 +2,7 @@
 #   make            build daemon, libtensord, Python package into build/
 #   make test       install deps, build, run every suite (Check + pytest + a short fuzz run)
 #   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
-#   make demo       install deps, build, run the demo on a private daemon
+#   make demo       install deps, build, run the demo and train the digits CNN on a private daemon
 #   make install    PREFIX=/usr/local
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
@@ -173,6 +173,7 @@ test: deps
 demo: deps
 	$(MAKE) all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) client_py/examples/demo.py
+	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) client_py/examples/train_digits.py --out $(BUILD)/digits-run
 
 bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py

@@ -886,6 +886,15 @@ def cat(tensors, dim=0, *, out=None):
             dim = wrap_dim(dim, ref.ndim)
     if out is not None:
         return _into(ops.cat, tuple(tensors), {"dim": dim}, out, "cat", stacklevel=4)
+    return cat_many(tensors, dim)
+
+
+def cat_many(tensors, dim):
+    """ops.cat for any number of tensors: a record takes at most 255 inputs, so longer
+    lists are joined in rounds (each round's results in order)."""
+    tensors = list(tensors)
+    while len(tensors) > 254:
+        tensors = [ops.cat(*tensors[i:i + 254], dim=dim) for i in range(0, len(tensors), 254)]
     return ops.cat(*tensors, dim=dim)
 
 
@@ -907,7 +916,7 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
                                % (list(s0), list(x.shape), i))
     d = wrap_dim(dim, len(s0) + 1)
-    return _out(ops.cat(*(unsqueeze(x, d) for x in tensors), dim=d), out)
+    return _out(cat_many([unsqueeze(x, d) for x in tensors], d), out)
 
 
 def numel(input):

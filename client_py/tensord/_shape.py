@@ -254,13 +254,6 @@ def tile(input, dims):
     return input.repeat(*dims) if dims else F.clone(input)
 
 
-def _cat_many(pieces, d):
-    """CAT takes at most 255 inputs per record: join in rounds."""
-    while len(pieces) > 200:
-        pieces = [ops.cat(*pieces[i:i + 200], dim=d) for i in range(0, len(pieces), 200)]
-    return ops.cat(*pieces, dim=d)
-
-
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     from ._creation import arange, tensor
     if repeats is None:  # repeat_interleave(repeats): indices repeated repeats[i] times
@@ -302,7 +295,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                 sz = list(x.shape)
                 sz[d] = 0
                 return F.contiguous(F.expand(_slice(x, d, 0, 0), sz))
-            return _cat_many(pieces, d)
+            return F.cat_many(pieces, d)
     r = _int(repeats)
     if r < 0:
         raise RuntimeError("repeats can not be negative")

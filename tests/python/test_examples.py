@@ -30,3 +30,32 @@ def test_demo_starts_private_daemon(tmp_path):
     # the private daemon of that process is gone with it
     left = subprocess.run(["pgrep", "-f", "private-%d.sock" % proc.pid], capture_output=True, text=True)
     assert left.stdout.strip() == "", "private daemon still running: " + left.stdout
+
+
+def _digits(tmp_path, *args):
+    script = os.path.join(ROOT, "client_py", "examples", "train_digits.py")
+    out = subprocess.run([sys.executable, script, "--out", str(tmp_path), "--quiet", *args], capture_output=True,
+                         text=True, timeout=900, env=dict(os.environ))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_train_digits_reaches_97_percent(tmp_path):
+    """The README's training example: a CNN on scikit-learn's digits, 25 epochs."""
+    lines = _digits(tmp_path).splitlines()
+    acc = float(lines[-1].split()[3])
+    assert acc >= 0.97, "\n".join(lines)
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    import tensord
+    ckpt = tensord.load(str(tmp_path / "checkpoint.pt"))
+    assert ckpt["epoch"] == 25 and len(ckpt["history"]["test_acc"]) == 25
+
+
+def test_train_digits_checkpoint_resumes_and_loads_in_torch(tmp_path):
+    import torch
+    _digits(tmp_path, "--epochs", "2")
+    out = _digits(tmp_path, "--epochs", "3", "--resume")
+    assert "resumed from" in out and "epoch  3" in out and "epoch  1 " not in out
+    ckpt = torch.load(str(tmp_path / "checkpoint.pt"))  # tensord's checkpoint in real PyTorch
+    assert ckpt["epoch"] == 3 and set(ckpt["model"]) >= {"conv1.weight", "fc2.bias"}
+    assert isinstance(ckpt["model"]["conv1.weight"], torch.Tensor)
