@@ -39,7 +39,7 @@ enum td_ag_helper {
 #define TD_AGH_FIRST 100
 #define TD_AGH_COUNT 11
 
-static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126};
+static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126, 0.886226925452758};
 
 /* (instruction, a, b) triples */
 static const int32_t td_ag_code[][3] = {
@@ -568,6 +568,20 @@ static const int32_t td_ag_code[][3] = {
     {TD_AGH_ZEROS_LIKE, 1, 0},
     /* src: grad */
     {TD_AG_GRAD, 0, 0},
+    /* input: mul(grad, digamma(input)) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL, TD_OP_DIGAMMA, 1},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    /* input: mul(grad, mul(exp(mul(result, result)), 0.886226925452758)) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    {TD_AG_CALL, TD_OP_EXP, 1},
+    {TD_AG_CONST, 9, 0},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    {TD_AG_CALL, TD_OP_MUL, 2},
 };
 
 struct td_ag_formula {
@@ -663,6 +677,8 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 431, 3},
     {0, 434, 2},
     {1, 436, 1},
+    {0, 437, 4},
+    {0, 441, 8},
 };
 
 struct td_ag_op {
@@ -739,6 +755,8 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_SELECT] = {"SelectBackward0", 84, 1, 0x0, 0x0},
     [TD_OP_AS_STRIDED] = {"AsStridedBackward0", 85, 1, 0x0, 0x0},
     [TD_OP_COPY_] = {"CopyBackward0", 86, 2, 0x0, 0x0},
+    [TD_OP_LGAMMA] = {"LgammaBackward0", 88, 1, 0x1, 0x0},
+    [TD_OP_ERFINV] = {"ErfinvBackward0", 89, 1, 0x0, 0x1},
 };
 
 #endif

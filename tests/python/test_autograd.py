@@ -98,6 +98,9 @@ CASES = {
     "SLICE": _case(lambda m, a: a[:, 1:3] * 2, (2, 4)),
     "SELECT": _case(lambda m, a: a[1] * 2, (3, 2)),
     "AS_STRIDED": _case(lambda m, a: m.as_strided(a, (2, 2), (1, 2)) * 2, (2, 3)),
+    # special functions (branch dist)
+    "LGAMMA": _case(lambda m, a: m.lgamma(a), (2, 3), domain="pos"),
+    "ERFINV": _case(lambda m, a: m.erfinv(a), (2, 3), domain="unit"),
 }
 
 # matmul's 1-d rules, each a gradient path of its own
