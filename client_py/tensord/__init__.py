@@ -92,3 +92,4 @@ from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
+from . import distributions  # noqa: E402  (torch.distributions: needs autograd)
