@@ -55,7 +55,7 @@ enum td_ag_helper {
 #define TD_AGH_FIRST 100
 #define TD_AGH_COUNT 26
 
-static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126};
+static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126, 0.886226925452758};
 
 /* (instruction, a, b) triples */
 static const int32_t td_ag_code[][3] = {
@@ -811,6 +811,20 @@ static const int32_t td_ag_code[][3] = {
     {TD_AG_INPUT, 0, 0},
     {TD_AG_RESULT, 1, 0},
     {TD_AG_CALL, TD_OP_MAX_POOL_BACKWARD, 3},
+    /* input: mul(grad, digamma(input)) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_CALL, TD_OP_DIGAMMA, 1},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    /* input: mul(grad, mul(exp(mul(result, result)), 0.886226925452758)) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    {TD_AG_CALL, TD_OP_EXP, 1},
+    {TD_AG_CONST, 9, 0},
+    {TD_AG_CALL, TD_OP_MUL, 2},
+    {TD_AG_CALL, TD_OP_MUL, 2},
 };
 
 struct td_ag_formula {
@@ -946,6 +960,8 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 616, 2},
     {1, 618, 2},
     {0, 620, 4},
+    {0, 624, 4},
+    {0, 628, 8},
 };
 
 struct td_ag_op {
@@ -1051,6 +1067,8 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_ADAPTIVE_AVG_POOL] = {"AdaptiveAvgPoolBackward0", 124, 1, 0x1, 0x0},
     [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {"AdaptiveAvgPoolBackwardBackward0", 125, 2, 0x0, 0x0},
     [TD_OP_ADAPTIVE_MAX_POOL] = {"AdaptiveMaxPoolBackward0", 127, 1, 0x1, 0x2},
+    [TD_OP_LGAMMA] = {"LgammaBackward0", 128, 1, 0x1, 0x0},
+    [TD_OP_ERFINV] = {"ErfinvBackward0", 129, 1, 0x0, 0x1},
 };
 
 #endif

@@ -95,3 +95,4 @@ from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
 from . import serialization  # noqa: E402  (torch.serialization)
 from .serialization import save, load  # noqa: E402
+from . import distributions  # noqa: E402  (torch.distributions: needs autograd)

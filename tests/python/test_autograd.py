@@ -142,6 +142,9 @@ CASES = {
     "ADAPTIVE_AVG_POOL_BACKWARD": _case(lambda m, x: m.autograd.grad(
         (m.nn.functional.adaptive_avg_pool2d(x, (3, 2)) ** 2).sum(), x, create_graph=True)[0], (2, 2, 7, 5)),
     "ADAPTIVE_MAX_POOL": _case(lambda m, x: m.nn.functional.adaptive_max_pool2d(x, (3, 4)), (2, 3, 7, 5)),
+    # special functions (branch dist)
+    "LGAMMA": _case(lambda m, a: m.lgamma(a), (2, 3), domain="pos"),
+    "ERFINV": _case(lambda m, a: m.erfinv(a), (2, 3), domain="unit"),
 }
 
 # matmul's 1-d rules, each a gradient path of its own
