@@ -1,7 +1,7 @@
 """Ordinary PyTorch tensor code, run unchanged: each script below is executed twice,
 once with `torch` bound to PyTorch 1.13 and once bound to tensord, and every value it
-reports must agree.  The scripts use no autograd (tensord has none yet): gradients are
-written out by hand, as numerical code often does."""
+reports must agree.  The first ones write gradients out by hand, as numerical code often
+does; the training scripts at the end use autograd, nn, optim and DataLoader."""
 import textwrap
 
 import numpy as np
@@ -137,6 +137,67 @@ SCRIPTS = {
         j = a.sum().item() + len(a) + a.numel()
         k = torch.tensor([[1, 2], [3, 4]]).T.flatten().tolist()
         report(b, c, d, e, f.values, f.indices, g, h, i, j, k, a.dtype, a.is_contiguous(), a.t().is_contiguous())
+    """,
+    "autograd_regression": """
+        X = torch.tensor(DATA_X, dtype=torch.float64)
+        y = (X @ torch.tensor([1.5, -2.0, 0.5], dtype=torch.float64) + 0.25).sin()
+        w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        losses = []
+        for step in range(60):
+            loss = ((torch.tanh(X @ w + b) - y) ** 2).mean()
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.2 * w.grad
+                b -= 0.2 * b.grad
+            w.grad.zero_()
+            b.grad = None
+            losses.append(loss.item())
+        report(losses[::10], w, b, w.requires_grad, loss.grad_fn is not None)
+    """,
+    "mlp_adam_cross_entropy": """
+        torch.manual_seed(0)
+        X = torch.tensor(DATA_X, dtype=torch.float64)
+        labels = (X[:, 0] + X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+        model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)).double()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.linspace(-0.7, 0.9, p.numel(), dtype=torch.float64).reshape(p.shape).cos())
+        opt = torch.optim.Adam(model.parameters(), lr=0.05, weight_decay=1e-4)
+        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+        losses = []
+        for epoch in range(40):
+            opt.zero_grad()
+            loss = loss_fn(model(X), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            losses.append(loss.item())
+        acc = (model(X).argmax(dim=1) == labels).float().mean()
+        report(losses[::8], acc, model[0].weight[:2], opt.state_dict()["state"][0]["step"])
+    """,
+    "cnn_sgd_steplr_dataloader": """
+        imgs = torch.tensor(DATA_X, dtype=torch.float64).reshape(-1, 1, 4, 4)[:, :, :, :]
+        targets = (imgs.sum(dim=(1, 2, 3)) > 0).long()
+        ds = torch.utils.data.TensorDataset(imgs, targets)
+        loader = torch.utils.data.DataLoader(ds, batch_size=4, shuffle=False, drop_last=True)
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(12, 2)).double()
+        with torch.no_grad():
+            for i, p in enumerate(net.parameters()):
+                p.copy_(torch.linspace(-0.4, 0.5 + i, p.numel(), dtype=torch.float64).reshape(p.shape).sin())
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        history = []
+        for epoch in range(4):
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(net(xb), yb)
+                loss.backward()
+                opt.step()
+            sched.step()
+            history.append((loss.item(), sched.get_last_lr()[0]))
+        report(history, net[0].bias, net[4].weight.grad[0])
     """,
 }
 
