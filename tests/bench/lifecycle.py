@@ -5,6 +5,9 @@ Rows:
   loop peak memory   `for i in range(300): c = a + b` on 16 MiB tensors: the daemon's peak
                      resident memory over its idle baseline, against the peak of the same
                      program under PyTorch over its baseline (ratio: aim <= 1.1)
+  train peak memory  20 Adam steps of an MLP (1024-2048-2048-10, batch 512): the same
+                     comparison for a training loop (parameters, gradients, optimizer
+                     state, activations saved for backward)
   SIGKILL -> freed   a client with a deep backlog of 16 MiB ops is SIGKILLed: seconds
                      until the daemon has ended its session and freed its memory
                      (median of 5; aim <= 0.1 s; PyTorch has no daemon, so no ratio)
@@ -32,12 +35,30 @@ PROGRAM = """
                 return int(line.split()[1])
     {setup}
     base = kib("VmRSS:")
+{body}
+    print(base, kib("VmHWM:"))
+"""
+
+LOOP = """
     a = torch.full((1 << 22,), 1.0)
     b = torch.full((1 << 22,), 2.0)
     for i in range(300):
         c = a + b
     assert c[0].item() == 3.0
-    print(base, kib("VmHWM:"))
+"""
+
+TRAIN = """
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(1024, 2048), torch.nn.ReLU(), torch.nn.Linear(2048, 2048),
+                                torch.nn.ReLU(), torch.nn.Linear(2048, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(512, 1024), torch.randint(0, 10, (512,))
+    for step in range(20):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    assert loss.item() == loss.item()
 """
 
 HOG = """
@@ -81,19 +102,22 @@ def run(code, env):
     return out.stdout
 
 
-def loop_peak(tmp):
+def peak(tmp, name, body):
+    """The daemon's peak resident memory over its idle baseline while a client runs body,
+    against the PyTorch process's peak over its baseline for the same body."""
     env = dict(os.environ)
-    base, hwm = map(int, run(PROGRAM.format(setup="import torch"), env).split())
+    indented = textwrap.indent(textwrap.dedent(body), "    ")
+    base, hwm = map(int, run(PROGRAM.format(setup="import torch", body=indented), env).split())
     torch_mib = (hwm - base) / 1024
     proc, addr = start_daemon(tmp)
     try:
         idle = kib_of(proc.pid, "VmRSS:")
-        run(PROGRAM.format(setup="import tensord as torch"), dict(env, TENSORD_ADDRESS=addr))
+        run(PROGRAM.format(setup="import tensord as torch", body=indented), dict(env, TENSORD_ADDRESS=addr))
         daemon_mib = (kib_of(proc.pid, "VmHWM:") - idle) / 1024
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait()
-    return "loop peak memory (16 MiB)", daemon_mib, torch_mib, "MiB", daemon_mib / torch_mib
+    return name, daemon_mib, torch_mib, "MiB", daemon_mib / torch_mib
 
 
 def kill_to_free(tmp):
@@ -126,7 +150,8 @@ def kill_to_free(tmp):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="tensord-bench-") as tmp:
-        rows = [loop_peak(tmp), kill_to_free(tmp)]
+        rows = [peak(tmp, "loop peak memory (16 MiB)", LOOP), peak(tmp, "train peak memory (MLP)", TRAIN),
+                kill_to_free(tmp)]
     print("%-28s %12s %12s %-11s %s" % ("workload", "tensord", "pytorch", "unit", "ratio"))
     for name, v_td, v_pt, unit, ratio in rows:
         print("%-28s %12.3f %12.3f %-11s %.2f" % (name, v_td, v_pt, unit, ratio))
