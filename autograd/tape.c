@@ -362,6 +362,7 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
 
 bool td_requires_grad(const struct td_t *t) { return needs_grad(t); }
 bool td_is_leaf(const struct td_t *t) { return !t->ag || !t->ag->grad_fn; }
+bool td_retains_grad(const struct td_t *t) { return t->ag && t->ag->retains_grad; }
 
 enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st)
 {

@@ -423,3 +423,14 @@ def test_every_differentiable_row_has_a_derivative_or_is_listed():
     assert have <= diff, "derivatives.def rows for ops not flagged TD_F_DIFF: %s" % sorted(have - diff)
     assert diff - have == NOT_YET, "update NOT_YET: missing %s, listed but done %s" % (
         sorted(diff - have - NOT_YET), sorted(NOT_YET & have))
+
+
+def test_grad_of_non_leaf_warns_as_torch():
+    for mod in (td, T):
+        x = mod.ones(2, requires_grad=True)
+        y = x * 2
+        with pytest.warns(UserWarning, match="is not a leaf Tensor is being accessed"):
+            assert y.grad is None
+        y.retain_grad()
+        y.sum().backward()
+        np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0])
