@@ -16,6 +16,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .distance import PairwiseDistance, CosineSimilarity
 from .flatten import Flatten, Unflatten
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
 
 __all__ = [
     "Module", "Identity", "Linear", "Bilinear", "Container", "Sequential", "ModuleList", "ModuleDict",
@@ -28,5 +29,5 @@ __all__ = [
     "TripletMarginWithDistanceLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
     "FeatureAlphaDropout", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
     "Flatten", "Unflatten", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance",
-    "CosineSimilarity",
+    "CosineSimilarity", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
 ]
