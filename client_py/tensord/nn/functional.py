@@ -2,7 +2,8 @@
 bilinear, embedding, the normalizations (batch, instance, layer, group), the activations
 of _activation.py (softmax, relu ... glu, one_hot, normalize, linear), the losses of
 _loss.py, and the top-level functions torch also exposes here (threshold, hardshrink,
-pdist, pairwise_distance, cosine_similarity; from _distance).
+pdist, pairwise_distance, cosine_similarity; from _distance), and
+multi_head_attention_forward (_attention.py).
 
 All are compositions of existing ops (no kernels of their own), differentiable through
 them.  Convolution and pooling are not here."""
@@ -27,8 +28,9 @@ from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
 from ._loss import *  # noqa: E402,F401,F403
 from ._loss import __all__ as _loss_all  # noqa: E402
+from ._attention import multi_head_attention_forward  # noqa: E402,F401
 
-__all__ += _activation_all + _loss_all
+__all__ += _activation_all + _loss_all + ["multi_head_attention_forward"]
 
 
 def _slice(x, d, start, end):
