@@ -422,6 +422,49 @@ def digits_training():
         rows.append((name, n / t_td, n / t_pt, "samples/s", t_td / t_pt))
     return rows
 
+
+def lstm_step():
+    """One training step of a small LSTM language model, the same weights on both sides:
+    embedding (vocabulary 1000, 200) -> 2-layer LSTM (200 -> 200) -> Linear (200 -> 1000)
+    over a (35, 32) batch of token ids, cross-entropy, backward and an SGD step."""
+    vocab, emb, hidden, batch, seq = 1000, 200, 200, 32, 35
+
+    def build(mod):
+        nn = mod.nn
+
+        class LM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(vocab, emb)
+                self.rnn = nn.LSTM(emb, hidden, 2)
+                self.out = nn.Linear(hidden, vocab)
+
+            def forward(self, x):
+                return self.out(self.rnn(self.emb(x))[0])
+        return LM()
+
+    pm, tm = build(torch), build(tensord)
+    tm.load_state_dict({k: tensord.tensor(v.numpy()) for k, v in pm.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x_np, y_np = rng.integers(0, vocab, (seq, batch)), rng.integers(0, vocab, (seq, batch)).reshape(-1)
+
+    def stepper(mod, model):
+        opt = mod.optim.SGD(model.parameters(), lr=0.1)
+        x, y = mod.tensor(x_np), mod.tensor(y_np)
+
+        def step():
+            opt.zero_grad()
+            loss = mod.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y)
+            loss.backward()
+            opt.step()
+            if mod is tensord:
+                tensord.synchronize()
+        return step
+
+    t_td, t_pt = both(stepper(tensord, tm), stepper(torch, pm))
+    return "LSTM LM train step", t_td * 1e3, t_pt * 1e3, "ms/step", t_td / t_pt
+
+
 # (name as printed, function giving one row or a list of rows)
 WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
@@ -430,7 +473,7 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024"
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
              ("into existing", into_existing), ("autograd chain", autograd_chain), ("conv2d", conv2d),
-             ("digits training", digits_training)]
+             ("digits training", digits_training), ("LSTM step", lstm_step)]
 
 
 def main():

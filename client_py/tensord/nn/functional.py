@@ -2,7 +2,9 @@
 bilinear, embedding, the normalizations (batch, instance, layer, group), the activations
 of _activation.py (softmax, relu ... glu, one_hot, normalize, linear), the losses of
 _loss.py, and the top-level functions torch also exposes here (threshold, hardshrink,
-pdist, pairwise_distance, cosine_similarity; from _distance).
+pdist, pairwise_distance, cosine_similarity; from _distance), and
+multi_head_attention_forward (_attention.py), interpolate and the upsample functions
+(_interpolate.py), embedding_bag.
 
 All are compositions of existing ops (no kernels of their own), differentiable through
 them.  Convolution and pooling are not here."""
@@ -21,14 +23,17 @@ TB = _C.TensorBase
 
 __all__ = ["pad", "dropout", "threshold", "threshold_", "hardshrink", "pdist", "pairwise_distance",
            "cosine_similarity", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
-           "bilinear", "embedding", "batch_norm", "instance_norm", "layer_norm", "group_norm"]
+           "bilinear", "embedding", "embedding_bag", "batch_norm", "instance_norm", "layer_norm", "group_norm"]
 
 from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
 from ._loss import *  # noqa: E402,F401,F403
 from ._loss import __all__ as _loss_all  # noqa: E402
+from ._attention import multi_head_attention_forward  # noqa: E402,F401
+from ._interpolate import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402,F401
 
-__all__ += _activation_all + _loss_all
+__all__ += _activation_all + _loss_all + ["multi_head_attention_forward", "interpolate", "upsample",
+                                          "upsample_nearest", "upsample_bilinear"]
 
 
 def _slice(x, d, start, end):
@@ -278,6 +283,84 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 def _int64():
     return _pkg().int64
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embedding rows: input (B, N) is B bags of N, or
+    input (N,) is cut into bags at offsets.  Entries equal to padding_idx are left out
+    (of the count too); an empty bag gives zeros.  sum/mean are one matmul of a (B, N)
+    bag matrix (built here from the indices) by the looked-up rows; max pads every bag
+    to the longest with -inf rows and takes amax.  scale_grad_by_freq divides each row's
+    gradient by its index's count in input, as embedding does (torch 1.13's CPU
+    embedding_bag backward looks the counts up at the wrong positions)."""
+    import numpy as np
+    t = _pkg()
+    if weight.dtype == t.int64 and input.is_floating_point():
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage `embedding_bag(weight, input, "
+                      "...)` is deprecated, and should now be `embedding_bag(input, weight, ...)`.")
+        weight, input = input, weight
+    if per_sample_weights is not None and input.size() != per_sample_weights.size():
+        raise ValueError("embedding_bag: If per_sample_weights ({}) is not None, then it must have the same shape as "
+                         "the input ({})".format(per_sample_weights.shape, input.shape))
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed "
+                             "length sequences. However, found offsets of type {}".format(
+                                 "<class 'tensord.Tensor'>" if isinstance(offsets, TB) else type(offsets)))
+        starts = list(range(0, input.numel(), input.size(1))) if input.size(1) else [0] * input.size(0)
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = [int(v) for v in offsets.tolist()]
+    else:
+        raise ValueError("input has to be 1D or 2D Tensor, but got Tensor of dimension {}".format(input.dim()))
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    elif mode not in ("sum", "mean"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  "supported for mode='sum' (got mode='{}'). Please open a feature request on "
+                                  "GitHub.".format(mode))
+    if starts and starts[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           "position 0. However, got %d" % starts[0])
+    n = input.numel()
+    ends = starts[1:] if include_last_offset else starts[1:] + [n]
+    starts = starts[:len(ends)]
+    idx = np.asarray(input.tolist(), dtype=np.int64).reshape(-1)
+    keep = idx != (-1 if padding_idx is None else padding_idx % weight.shape[0])
+    rows = embedding(input, weight, None, None, norm_type, scale_grad_by_freq and mode != "max")
+    D = weight.shape[1]
+    if mode == "max":
+        longest = builtins.max([e - s for s, e in zip(starts, ends)] + [1])
+        pick = np.full((len(starts), longest), n, dtype=np.int64)
+        for b, (s, e) in enumerate(zip(starts, ends)):
+            members = np.arange(s, e)[keep[s:e]]
+            pick[b, :len(members)] = members
+        table = ops.cat(rows, F.expand(t.tensor(float("-inf"), dtype=weight.dtype), [1, D]), dim=0)
+        out = F.amax(F.reshape(t.index_select(table, 0, t.tensor(pick.reshape(-1))), [len(starts), longest, D]), 1)
+        empty = F.unsqueeze(t.tensor((pick == n).all(1)), 1)
+        return F.where(empty, t.zeros((), dtype=weight.dtype), out)
+    bags = np.zeros((len(starts), n))
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        bags[b, s:e] = keep[s:e]
+        if mode == "mean" and bags[b].sum() > 0:
+            bags[b] /= bags[b].sum()
+    if per_sample_weights is not None:
+        rows = F.mul(rows, F.unsqueeze(per_sample_weights, 1))
+    return F.matmul(t.tensor(bags, dtype=weight.dtype), rows)
 
 
 def _embedding_grad_shaping(out, input, padding_idx, scale_grad_by_freq):
