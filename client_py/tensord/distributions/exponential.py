@@ -1,10 +1,8 @@
 """torch.distributions.Exponential: density rate * exp(-rate * x) on x >= 0."""
-from numbers import Number
-
 import tensord as torch
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
+from .utils import _broadcast_params
 
 __all__ = ["Exponential"]
 
@@ -17,8 +15,7 @@ class Exponential(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, rate, validate_args=None):
-        self.rate, = broadcast_all(rate)
-        batch_shape = torch.Size() if isinstance(rate, Number) else self.rate.size()
+        (self.rate,), batch_shape = _broadcast_params(rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

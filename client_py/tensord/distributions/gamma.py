@@ -1,12 +1,10 @@
 """torch.distributions.Gamma: density rate^c x^(c-1) exp(-rate x) / Gamma(c), with
 reparameterized samples (see _standard_gamma.py)."""
-from numbers import Number
-
 import tensord as torch
 from . import constraints
 from ._standard_gamma import standard_gamma
 from .exp_family import ExponentialFamily
-from .utils import _clamp_values, _digamma, broadcast_all
+from .utils import _broadcast_params, _clamp_values, _digamma
 
 __all__ = ["Gamma"]
 
@@ -19,11 +17,7 @@ class Gamma(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, concentration, rate, validate_args=None):
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        if isinstance(concentration, Number) and isinstance(rate, Number):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.concentration.size()
+        (self.concentration, self.rate), batch_shape = _broadcast_params(concentration, rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

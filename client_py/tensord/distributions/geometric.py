@@ -5,19 +5,18 @@ from numbers import Number
 import tensord as torch
 from . import constraints
 from .distribution import Distribution
-from .utils import _bce_with_logits, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _bce_with_logits, _BinaryProbsLogits, _check_probs_or_logits, broadcast_all
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryProbsLogits, Distribution):
     """Geometric(probs=None, logits=None): exactly one of them; probs must be positive."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _check_probs_or_logits(probs, logits)
         if probs is not None:
             self.probs, = broadcast_all(probs)
         else:
@@ -49,14 +48,6 @@ class Geometric(Distribution):
     @property
     def variance(self):
         return (1. / self.probs - 1.) / self.probs
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)

@@ -108,6 +108,16 @@ def _infinite_like(tensor):
     return torch.full_like(tensor, inf)
 
 
+def _register_infinite(type_p, param, *types_q):
+    """Registers KL(p || q) = inf (shaped like p's parameter param) for p of type_p and q of
+    each of types_q, whose support misses part of p's: one function for all of them."""
+    def _kl_infinity(p, q):
+        return _infinite_like(getattr(p, param))
+    _kl_infinity.__name__ = "_kl_{}_infinity".format(type_p.__name__.lower())
+    for type_q in types_q:
+        register_kl(type_p, type_q)(_kl_infinity)
+
+
 def _x_log_x(tensor):
     return tensor * tensor.log()
 
@@ -289,6 +299,14 @@ def _kl_cauchy_cauchy(p, q):
 
 # ---- across families
 
+# q's support misses part of p's
+_register_infinite(Exponential, "rate", Beta, Uniform)
+_register_infinite(Gamma, "concentration", Beta, Uniform)
+_register_infinite(Laplace, "loc", Beta, Exponential, Gamma, Uniform)
+_register_infinite(Normal, "loc", Beta, Exponential, Gamma, Uniform)
+_register_infinite(Poisson, "rate", Bernoulli, Binomial)
+
+
 @register_kl(Bernoulli, Poisson)
 def _kl_bernoulli_poisson(p, q):
     return -p.entropy() - (p.probs * q.rate.log() - q.rate)
@@ -326,12 +344,6 @@ def _kl_beta_uniform(p, q):
     return _set(result, (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound), inf)
 
 
-@register_kl(Exponential, Beta)
-@register_kl(Exponential, Uniform)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
-
-
 @register_kl(Exponential, Gamma)
 def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
@@ -350,12 +362,6 @@ def _kl_exponential_normal(p, q):
     return t1 - 1 + (t2 - t3 + t4) / var_normal
 
 
-@register_kl(Gamma, Beta)
-@register_kl(Gamma, Uniform)
-def _kl_gamma_infinity(p, q):
-    return _infinite_like(p.concentration)
-
-
 @register_kl(Gamma, Exponential)
 def _kl_gamma_exponential(p, q):
     return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
@@ -372,14 +378,6 @@ def _kl_gamma_normal(p, q):
     return t1 + (p.concentration - 1) * _digamma(p.concentration) + (t2 - t3 + t4) / var_normal
 
 
-@register_kl(Laplace, Beta)
-@register_kl(Laplace, Exponential)
-@register_kl(Laplace, Gamma)
-@register_kl(Laplace, Uniform)
-def _kl_laplace_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
 @register_kl(Laplace, Normal)
 def _kl_laplace_normal(p, q):
     var_normal = q.scale.pow(2)
@@ -391,14 +389,6 @@ def _kl_laplace_normal(p, q):
     return -t1 + scale_sqr_var_ratio + (t2 - t3 + t4) / var_normal - 1
 
 
-@register_kl(Normal, Beta)
-@register_kl(Normal, Exponential)
-@register_kl(Normal, Gamma)
-@register_kl(Normal, Uniform)
-def _kl_normal_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
 @register_kl(Normal, Laplace)
 def _kl_normal_laplace(p, q):
     loc_diff = p.loc - q.loc
@@ -408,12 +398,6 @@ def _kl_normal_laplace(p, q):
     t2 = math.sqrt(2 / math.pi) * p.scale * torch.exp(-0.5 * loc_diff_scale_ratio.pow(2))
     t3 = loc_diff * torch.erf(math.sqrt(0.5) * loc_diff_scale_ratio)
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
-
-
-@register_kl(Poisson, Bernoulli)
-@register_kl(Poisson, Binomial)
-def _kl_poisson_infinity(p, q):
-    return _infinite_like(p.rate)
 
 
 @register_kl(Uniform, Beta)

@@ -1,10 +1,8 @@
 """torch.distributions.Poisson: counts with mean rate (sampled by tensord's POISSON op)."""
-from numbers import Number
-
 import tensord as torch
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
+from .utils import _broadcast_params, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -15,8 +13,7 @@ class Poisson(ExponentialFamily):
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
-        self.rate, = broadcast_all(rate)
-        batch_shape = torch.Size() if isinstance(rate, Number) else self.rate.size()
+        (self.rate,), batch_shape = _broadcast_params(rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

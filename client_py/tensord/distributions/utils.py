@@ -20,6 +20,15 @@ def broadcast_all(*values):
     return torch.broadcast_tensors(*values)
 
 
+def _broadcast_params(*values):
+    """broadcast_all(*values) and the batch shape of a distribution with those parameters:
+    () when every value is a Python number, else the broadcast shape."""
+    tensors = broadcast_all(*values)
+    if all(isinstance(v, Number) for v in values):
+        return tensors, torch.Size()
+    return tensors, tensors[0].size()
+
+
 def _standard_normal(shape, dtype, device=None):
     return torch.empty(shape, dtype=dtype).normal_()
 
@@ -107,6 +116,33 @@ class _lazy_property_and_property(lazy_property, property):
 
     def __init__(self, wrapped):
         property.__init__(self, wrapped)
+
+
+class _BinaryProbsLogits:
+    """Mixed in by the families of Bernoulli trials (Bernoulli, Binomial, Geometric): of
+    probs and logits (log odds) one is given, the other computed on first use."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+
+def _check_probs_or_logits(probs, logits):
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+
+def _enumerate_values(values, batch_shape, expand):
+    """enumerate_support's result: values along dim 0, then the batch dimensions (of size
+    1 unless expand)."""
+    values = values.view((-1,) + (1,) * len(batch_shape))
+    if expand:
+        values = values.expand((-1,) + tuple(batch_shape))
+    return values
 
 
 def _tril_mask(n, diag):

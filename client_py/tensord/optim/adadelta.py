@@ -2,8 +2,8 @@
 'step' (a Python int, as torch's), 'square_avg', 'acc_delta'."""
 from .._complex import view_as_complex, view_as_real
 from .._creation import zeros_like
-from .._grad_mode import enable_grad, no_grad
-from .optimizer import Optimizer
+from .._grad_mode import no_grad
+from .optimizer import Optimizer, _check_nonnegative, _decayed_grad
 
 __all__ = ['Adadelta']
 
@@ -14,69 +14,48 @@ class Adadelta(Optimizer):
     delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g,
     acc_delta = rho * acc_delta + (1 - rho) * delta^2, p -= lr * delta."""
 
+    _setstate_group_defaults = (('foreach', None), ('maximize', False))
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  maximize=False):
-        if not 0.0 <= lr:
-            raise ValueError("Invalid learning rate: {}".format(lr))
+        _check_nonnegative(lr=lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError("Invalid rho value: {}".format(rho))
-        if not 0.0 <= eps:
-            raise ValueError("Invalid epsilon value: {}".format(eps))
-        if not 0.0 <= weight_decay:
-            raise ValueError("Invalid weight_decay value: {}".format(weight_decay))
+        _check_nonnegative(eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach)
         super(Adadelta, self).__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('foreach', None)
-            group.setdefault('maximize', False)
 
     @no_grad()
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params_with_grad = []
-            grads = []
-            square_avgs = []
-            acc_deltas = []
-            for p in group['params']:
-                if p.grad is None:
-                    continue
-                params_with_grad.append(p)
-                if p.grad.is_sparse:
-                    raise RuntimeError('Adadelta does not support sparse gradients')
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state['step'] = 0
-                    state['square_avg'] = zeros_like(p)
-                    state['acc_delta'] = zeros_like(p)
-                square_avgs.append(state['square_avg'])
-                acc_deltas.append(state['acc_delta'])
-                state['step'] += 1
+    def _step_group(self, group):
+        params_with_grad, grads = self._params_with_grad(group, 'Adadelta does not support sparse gradients',
+                                                         _init_adadelta_state)
+        states = [self.state[p] for p in params_with_grad]
+        for state in states:
+            state['step'] += 1
 
-            _single_tensor_adadelta(params_with_grad, grads, square_avgs, acc_deltas,
-                                    lr=group['lr'], rho=group['rho'], eps=group['eps'],
-                                    weight_decay=group['weight_decay'], maximize=group['maximize'])
-        return loss
+        _single_tensor_adadelta(params_with_grad, grads, [s['square_avg'] for s in states],
+                                [s['acc_delta'] for s in states], lr=group['lr'], rho=group['rho'],
+                                eps=group['eps'], weight_decay=group['weight_decay'],
+                                maximize=group['maximize'])
+
+
+def _init_adadelta_state(p, state):
+    state['step'] = 0
+    state['square_avg'] = zeros_like(p)
+    state['acc_delta'] = zeros_like(p)
 
 
 def _single_tensor_adadelta(params, grads, square_avgs, acc_deltas, *, lr, rho, eps,
                             weight_decay, maximize):
     """One Adadelta update per parameter."""
     for param, grad, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
-        grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = _decayed_grad(param, grad, weight_decay, maximize)
 
         is_complex_param = param.is_complex()
         if is_complex_param:

@@ -3,10 +3,9 @@ torch 1.13's single-tensor algorithm for dense gradients.  State, created for ev
 parameter at construction as torch does: 'step' (a float32 0-d tensor) and 'sum'."""
 from .._complex import view_as_real
 from .._creation import full_like
-from .._grad_mode import enable_grad, no_grad
-from .._tensor import Tensor
+from .._grad_mode import no_grad
 from .._tensor_new import tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_nonnegative, _decayed_grad
 
 __all__ = ['Adagrad']
 
@@ -15,18 +14,13 @@ class Adagrad(Optimizer):
     r"""Implements the Adagrad algorithm, as torch.optim.Adagrad: sum += g^2,
     p -= clr * g / (sqrt(sum) + eps) with clr = lr / (1 + (step - 1) * lr_decay)."""
 
+    _setstate_group_defaults = (('foreach', None), ('maximize', False))
+    _setstate_tensor_scalars = ('step',)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False):
-        if not 0.0 <= lr:
-            raise ValueError("Invalid learning rate: {}".format(lr))
-        if not 0.0 <= lr_decay:
-            raise ValueError("Invalid lr_decay value: {}".format(lr_decay))
-        if not 0.0 <= weight_decay:
-            raise ValueError("Invalid weight_decay value: {}".format(weight_decay))
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError("Invalid initial_accumulator_value value: {}".format(initial_accumulator_value))
-        if not 0.0 <= eps:
-            raise ValueError("Invalid epsilon value: {}".format(eps))
+        _check_nonnegative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                           initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
                         foreach=foreach, maximize=maximize)
@@ -39,17 +33,6 @@ class Adagrad(Optimizer):
                     if p.is_complex() else initial_accumulator_value
                 self.state[p]['sum'] = full_like(p, init_value)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('foreach', None)
-            group.setdefault('maximize', False)
-        state_values = list(self.state.values())
-        step_is_tensor = len(state_values) != 0 and isinstance(state_values[0]['step'], Tensor)
-        if not step_is_tensor:
-            for s in state_values:
-                s['step'] = tensor(float(s['step']))
-
     def share_memory(self):
         """A no-op kept for torch's API: the state already lives in the daemon."""
         for group in self.param_groups:
@@ -60,36 +43,21 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params_with_grad = []
-            grads = []
-            state_sums = []
-            for p in group['params']:
-                if p.grad is not None:
-                    params_with_grad.append(p)
-                    grads.append(p.grad)
-                    state_sums.append(self.state[p]['sum'])
-
-            _single_tensor_adagrad(params_with_grad, grads, state_sums,
-                                   self._advance_steps(params_with_grad), lr=group['lr'],
-                                   weight_decay=group['weight_decay'], lr_decay=group['lr_decay'],
-                                   eps=group['eps'], maximize=group['maximize'])
-        return loss
+    def _step_group(self, group):
+        params_with_grad, grads = self._params_with_grad(group)
+        _single_tensor_adagrad(params_with_grad, grads, [self.state[p]['sum'] for p in params_with_grad],
+                               self._advance_steps(params_with_grad), lr=group['lr'],
+                               weight_decay=group['weight_decay'], lr_decay=group['lr_decay'],
+                               eps=group['eps'], maximize=group['maximize'])
 
 
 def _single_tensor_adagrad(params, grads, state_sums, steps, *, lr, weight_decay, lr_decay, eps,
                            maximize):
     """One Adagrad update per parameter; steps: each one's step count after this step."""
     for param, grad, state_sum, step in zip(params, grads, state_sums, steps):
-        grad = grad if not maximize else -grad
-
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        grad = _decayed_grad(param, grad, weight_decay, maximize)
 
         clr = lr / (1 + (step - 1) * lr_decay)
 

@@ -5,37 +5,12 @@ import math
 
 from .._complex import view_as_real
 from .._creation import zeros_like
-from .._grad_mode import enable_grad
 from .._records import maximum
-from .._tensor import Tensor
 from .._tensor_new import tensor
 from . import _fused
-from .optimizer import Optimizer, _no_differentiable, _use_grad_for_differentiable
+from .optimizer import Optimizer, _check_betas, _decayed_grad, _no_differentiable, _use_grad_for_differentiable
 
 __all__ = ['Adam']
-
-
-def _check_betas(lr, betas, eps, weight_decay):
-    """The argument checks Adam, AdamW, Adamax, NAdam and RAdam share (torch's messages)."""
-    if not 0.0 <= lr:
-        raise ValueError("Invalid learning rate: {}".format(lr))
-    if not 0.0 <= eps:
-        raise ValueError("Invalid epsilon value: {}".format(eps))
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError("Invalid beta parameter at index 0: {}".format(betas[0]))
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError("Invalid beta parameter at index 1: {}".format(betas[1]))
-    if not 0.0 <= weight_decay:
-        raise ValueError("Invalid weight_decay value: {}".format(weight_decay))
-
-
-def _steps_as_tensors(optimizer):
-    """torch's __setstate__ conversion of state saved with Python-number steps."""
-    state_values = list(optimizer.state.values())
-    step_is_tensor = len(state_values) != 0 and isinstance(state_values[0]['step'], Tensor)
-    if not step_is_tensor:
-        for s in state_values:
-            s['step'] = tensor(float(s['step']))
 
 
 def _init_adam_state(optimizer, p, amsgrad):
@@ -47,32 +22,27 @@ def _init_adam_state(optimizer, p, amsgrad):
         state['max_exp_avg_sq'] = zeros_like(p)
 
 
-def _gather_adam_group(optimizer, group, name):
+def _gather_adam_group(optimizer, group, sparse_error):
     """The group's parameters that have a gradient, with their grads and moment buffers
     (state created on the first step)."""
-    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = [], [], [], [], []
-    for p in group['params']:
-        if p.grad is None:
-            continue
-        params.append(p)
-        if p.grad.is_sparse:
-            raise RuntimeError(name)
-        grads.append(p.grad)
-        state = optimizer.state[p]
-        if len(state) == 0:
-            _init_adam_state(optimizer, p, group['amsgrad'])
-        exp_avgs.append(state['exp_avg'])
-        exp_avg_sqs.append(state['exp_avg_sq'])
-        if group['amsgrad']:
-            max_exp_avg_sqs.append(state['max_exp_avg_sq'])
-        if group['capturable']:
-            raise AssertionError('If capturable=True, params and state_steps must be CUDA tensors.')
-    return params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs
+    amsgrad = group['amsgrad']
+    params, grads = optimizer._params_with_grad(
+        group, sparse_error, lambda p, state: _init_adam_state(optimizer, p, amsgrad))
+    if group['capturable'] and params:
+        # torch's update asserts this for every parameter; none is a CUDA tensor here
+        raise AssertionError('If capturable=True, params and state_steps must be CUDA tensors.')
+    states = [optimizer.state[p] for p in params]
+    return (params, grads, [s['exp_avg'] for s in states], [s['exp_avg_sq'] for s in states],
+            [s['max_exp_avg_sq'] for s in states] if amsgrad else [])
 
 
 class Adam(Optimizer):
     r"""Implements the Adam algorithm, as torch.optim.Adam (L2 weight decay added to the
     gradient; amsgrad keeps the running maximum of the second moment)."""
+
+    _setstate_group_defaults = (('amsgrad', False), ('maximize', False), ('foreach', None),
+                                ('capturable', False), ('differentiable', False), ('fused', False))
+    _setstate_tensor_scalars = ('step',)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0, amsgrad=False, *, foreach=None,
@@ -89,35 +59,26 @@ class Adam(Optimizer):
             # tensord has no CUDA parameters, so torch's check always fails here
             raise RuntimeError("FusedAdam requires all the params to be CUDA, floating point")
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('amsgrad', False)
-            group.setdefault('maximize', False)
-            group.setdefault('foreach', None)
-            group.setdefault('capturable', False)
-            group.setdefault('differentiable', False)
-            group.setdefault('fused', False)
-        _steps_as_tensors(self)
-
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = _gather_adam_group(
-                self, group, 'Adam does not support sparse gradients, please consider SparseAdam instead')
-            beta1, beta2 = group['betas']
-            _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, self._advance_steps(params),
-                        _single_tensor_adam, group, amsgrad=group['amsgrad'], beta1=beta1, beta2=beta2,
-                        lr=group['lr'], weight_decay=group['weight_decay'], eps=group['eps'],
-                        maximize=group['maximize'])
-        return loss
+    def _step_group(self, group):
+        _adam_step_group(self, group, 'Adam does not support sparse gradients, please consider SparseAdam instead',
+                         _single_tensor_adam)
+
+
+def _adam_step_group(optimizer, group, sparse_error, single, decoupled=False):
+    """One group's Adam or AdamW step (single: the single-tensor function; decoupled:
+    AdamW's weight decay, for the fused kernel)."""
+    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = _gather_adam_group(optimizer, group, sparse_error)
+    beta1, beta2 = group['betas']
+    _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, optimizer._advance_steps(params),
+                single, group, decoupled=decoupled, amsgrad=group['amsgrad'], beta1=beta1, beta2=beta2,
+                lr=group['lr'], weight_decay=group['weight_decay'], eps=group['eps'],
+                maximize=group['maximize'])
 
 
 def _adam_group(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, single, group, *,
@@ -141,32 +102,38 @@ def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, s
                         amsgrad, beta1, beta2, lr, weight_decay, eps, maximize):
     """One Adam update per parameter; steps: each one's step count after this step."""
     for i, param in enumerate(params):
-        grad = grads[i] if not maximize else -grads[i]
-        exp_avg = exp_avgs[i]
-        exp_avg_sq = exp_avg_sqs[i]
-        step = steps[i]
+        grad = _decayed_grad(param, grads[i], weight_decay, maximize)
+        _adam_update(param, grad, exp_avgs[i], exp_avg_sqs[i], max_exp_avg_sqs[i] if amsgrad else None,
+                     steps[i], beta1=beta1, beta2=beta2, lr=lr, eps=eps)
 
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
 
-        if param.is_complex():
-            grad = view_as_real(grad)
-            exp_avg = view_as_real(exp_avg)
-            exp_avg_sq = view_as_real(exp_avg_sq)
-            param = view_as_real(param)
+def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, beta1, beta2, lr, eps,
+                 decay=None):
+    """The Adam update of one parameter from its gradient (L2 term included), as Adam and
+    AdamW do it; decay: AdamW's factor 1 - lr * weight_decay on the parameter first.
+    max_exp_avg_sq: the amsgrad running maximum, or None."""
+    if param.is_complex():
+        grad = view_as_real(grad)
+        exp_avg = view_as_real(exp_avg)
+        exp_avg_sq = view_as_real(exp_avg_sq)
+        param = view_as_real(param)
 
-        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad.conj(), value=1 - beta2)
+    if decay is not None:
+        param.mul_(decay)
 
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
-        step_size = lr / bias_correction1
-        bias_correction2_sqrt = math.sqrt(bias_correction2)
+    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad.conj(), value=1 - beta2)
 
-        if amsgrad:
-            maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
-            denom = (max_exp_avg_sqs[i].sqrt() / bias_correction2_sqrt).add_(eps)
-        else:
-            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = math.sqrt(bias_correction2)
 
-        param.addcdiv_(exp_avg, denom, value=-step_size)
+    if max_exp_avg_sq is not None:
+        # torch 1.13 keeps the complex maximum buffer as it is (no real view)
+        maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+    else:
+        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+
+    param.addcdiv_(exp_avg, denom, value=-step_size)

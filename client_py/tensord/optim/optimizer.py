@@ -19,9 +19,10 @@ from collections import abc as container_abcs, defaultdict
 from copy import deepcopy
 from itertools import chain
 
-from .._grad_mode import is_grad_enabled, set_grad_enabled
+from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .._runtime import typename
 from .._tensor import Tensor
+from .._tensor_new import tensor
 
 __all__ = ['Optimizer']
 
@@ -57,6 +58,32 @@ def _no_differentiable(differentiable):
         raise NotImplementedError("tensord.optim: differentiable=True is not supported")
 
 
+def _check_nonnegative(**options):
+    """torch's checks that options are >= 0 (NaN fails too), in the order given."""
+    for name, value in options.items():
+        if not 0.0 <= value:
+            label = {'lr': 'learning rate', 'eps': 'epsilon value'}.get(name, name + ' value')
+            raise ValueError("Invalid {}: {}".format(label, value))
+
+
+def _check_betas(lr, betas, eps, weight_decay):
+    """The argument checks Adam, AdamW, Adamax, NAdam and RAdam share."""
+    _check_nonnegative(lr=lr, eps=eps)
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError("Invalid beta parameter at index {}: {}".format(i, betas[i]))
+    _check_nonnegative(weight_decay=weight_decay)
+
+
+def _decayed_grad(param, grad, weight_decay, maximize=False):
+    """The gradient an update follows: negated for maximize, plus the L2 term
+    weight_decay * param (a new tensor; grad itself is left as it is)."""
+    grad = grad if not maximize else -grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    return grad
+
+
 class Optimizer(object):
     r"""Base class for all optimizers.
 
@@ -65,6 +92,12 @@ class Optimizer(object):
             plus the options that group overrides).
         defaults (dict): the default values of the optimization options.
     """
+
+    # What torch's __setstate__ fills in for a state saved by an older version: the group
+    # options (name, default) a subclass added later, and the per-parameter scalar state
+    # it now keeps as 0-d tensors where it was a Python number.
+    _setstate_group_defaults = ()
+    _setstate_tensor_scalars = ()
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -97,6 +130,15 @@ class Optimizer(object):
         self._host_scalars = {}
         self.__dict__.update(state)
         self.defaults.setdefault('differentiable', False)
+        for group in self.param_groups:
+            for name, default in self._setstate_group_defaults:
+                group.setdefault(name, default)
+        state_values = list(self.state.values())
+        for key in self._setstate_tensor_scalars:
+            # torch looks at the first parameter's state only
+            if not (len(state_values) != 0 and isinstance(state_values[0][key], Tensor)):
+                for s in state_values:
+                    s[key] = tensor(float(s[key]))
 
     def __repr__(self):
         format_string = self.__class__.__name__ + ' ('
@@ -241,6 +283,33 @@ class Optimizer(object):
                 loss. Optional for most optimizers.
         """
         raise NotImplementedError
+
+    def _step_groups(self, closure):
+        """The body of the optimizers' step(): the closure's loss (evaluated with grad
+        enabled, None without a closure), then self._step_group(group) for each group."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_group(group)
+        return loss
+
+    def _params_with_grad(self, group, sparse_error=None, init_state=None):
+        """The group's parameters that have a gradient, and those gradients.  A sparse
+        gradient raises RuntimeError(sparse_error) where one is given; init_state(p, state)
+        fills in the state of a parameter that has none yet (its first step)."""
+        params, grads = [], []
+        for p in group['params']:
+            if p.grad is None:
+                continue
+            if sparse_error is not None and p.grad.is_sparse:
+                raise RuntimeError(sparse_error)
+            params.append(p)
+            grads.append(p.grad)
+            if init_state is not None and len(self.state[p]) == 0:
+                init_state(p, self.state[p])
+        return params, grads
 
     def add_param_group(self, param_group):
         r"""Adds a parameter group (a dict: 'params' and the options it overrides) to the

@@ -3,10 +3,9 @@ algorithm.  State: 'step' (a float32 0-d tensor), 'exp_avg', 'exp_avg_sq'."""
 import math
 
 from .._creation import zeros_like
-from .._grad_mode import enable_grad, no_grad
+from .._grad_mode import no_grad
 from .._tensor_new import tensor
-from .adam import _check_betas, _steps_as_tensors
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_betas, _decayed_grad
 
 __all__ = ['RAdam']
 
@@ -15,66 +14,47 @@ class RAdam(Optimizer):
     r"""Implements the RAdam algorithm, as torch.optim.RAdam: the adaptive step is used
     once the approximated SMA length rho_t exceeds 5, plain momentum SGD before."""
 
+    _setstate_group_defaults = (('foreach', None),)
+    _setstate_tensor_scalars = ('step',)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None):
         _check_betas(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach)
         super(RAdam, self).__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('foreach', None)
-        _steps_as_tensors(self)
-
     @no_grad()
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params_with_grad = []
-            grads = []
-            exp_avgs = []
-            exp_avg_sqs = []
-            beta1, beta2 = group['betas']
-            for p in group['params']:
-                if p.grad is not None:
-                    params_with_grad.append(p)
-                    if p.grad.is_sparse:
-                        raise RuntimeError('RAdam does not support sparse gradients')
-                    grads.append(p.grad)
-                    state = self.state[p]
-                    if len(state) == 0:
-                        self._new_scalar_state(p, 'step', tensor(0.0), 0.0)
-                        state['exp_avg'] = zeros_like(p)
-                        state['exp_avg_sq'] = zeros_like(p)
-                    exp_avgs.append(state['exp_avg'])
-                    exp_avg_sqs.append(state['exp_avg_sq'])
+    def _step_group(self, group):
+        params_with_grad, grads = self._params_with_grad(group, 'RAdam does not support sparse gradients',
+                                                         self._init_state)
+        states = [self.state[p] for p in params_with_grad]
+        beta1, beta2 = group['betas']
+        _single_tensor_radam(params_with_grad, grads, [s['exp_avg'] for s in states],
+                             [s['exp_avg_sq'] for s in states], self._advance_steps(params_with_grad),
+                             beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
+                             eps=group['eps'])
 
-            _single_tensor_radam(params_with_grad, grads, exp_avgs, exp_avg_sqs,
-                                 self._advance_steps(params_with_grad), beta1=beta1, beta2=beta2,
-                                 lr=group['lr'], weight_decay=group['weight_decay'], eps=group['eps'])
-        return loss
+    def _init_state(self, p, state):
+        self._new_scalar_state(p, 'step', tensor(0.0), 0.0)
+        state['exp_avg'] = zeros_like(p)
+        state['exp_avg_sq'] = zeros_like(p)
 
 
 def _single_tensor_radam(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, beta2, lr,
                          weight_decay, eps):
     """One RAdam update per parameter; steps: each one's step count after this step."""
     for i, param in enumerate(params):
-        grad = grads[i]
+        grad = _decayed_grad(param, grads[i], weight_decay)
         exp_avg = exp_avgs[i]
         exp_avg_sq = exp_avg_sqs[i]
         step = steps[i]
 
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
-
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
 
         exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

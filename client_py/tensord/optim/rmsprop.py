@@ -3,8 +3,7 @@
 'momentum_buffer' (momentum > 0), 'grad_avg' (centered)."""
 from .._complex import view_as_real
 from .._creation import zeros_like
-from .._grad_mode import enable_grad
-from .optimizer import Optimizer, _no_differentiable, _use_grad_for_differentiable
+from .optimizer import Optimizer, _check_nonnegative, _decayed_grad, _no_differentiable, _use_grad_for_differentiable
 
 __all__ = ['RMSprop']
 
@@ -14,88 +13,55 @@ class RMSprop(Optimizer):
     (1 - alpha) * g^2, p -= lr * g / (sqrt(square_avg) + eps) (centered: the variance
     square_avg - grad_avg^2 replaces square_avg; momentum: a buffer of those updates)."""
 
+    _setstate_group_defaults = (('momentum', 0), ('centered', False), ('foreach', None),
+                                ('maximize', False), ('differentiable', False))
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, foreach=None, maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError("Invalid learning rate: {}".format(lr))
-        if not 0.0 <= eps:
-            raise ValueError("Invalid epsilon value: {}".format(eps))
-        if not 0.0 <= momentum:
-            raise ValueError("Invalid momentum value: {}".format(momentum))
-        if not 0.0 <= weight_decay:
-            raise ValueError("Invalid weight_decay value: {}".format(weight_decay))
-        if not 0.0 <= alpha:
-            raise ValueError("Invalid alpha value: {}".format(alpha))
+        _check_nonnegative(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         _no_differentiable(differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable)
         super(RMSprop, self).__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('momentum', 0)
-            group.setdefault('centered', False)
-            group.setdefault('foreach', None)
-            group.setdefault('maximize', False)
-            group.setdefault('differentiable', False)
-
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params_with_grad = []
-            grads = []
-            square_avgs = []
-            grad_avgs = []
-            momentum_buffer_list = []
-            for p in group['params']:
-                if p.grad is None:
-                    continue
-                params_with_grad.append(p)
-                if p.grad.is_sparse:
-                    raise RuntimeError('RMSprop does not support sparse gradients')
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state['step'] = 0
-                    state['square_avg'] = zeros_like(p)
-                    if group['momentum'] > 0:
-                        state['momentum_buffer'] = zeros_like(p)
-                    if group['centered']:
-                        state['grad_avg'] = zeros_like(p)
-                square_avgs.append(state['square_avg'])
-                if group['momentum'] > 0:
-                    momentum_buffer_list.append(state['momentum_buffer'])
-                if group['centered']:
-                    grad_avgs.append(state['grad_avg'])
-                state['step'] += 1
+    def _step_group(self, group):
+        momentum, centered = group['momentum'], group['centered']
 
-            _single_tensor_rmsprop(params_with_grad, grads, square_avgs, grad_avgs,
-                                   momentum_buffer_list, lr=group['lr'], alpha=group['alpha'],
-                                   eps=group['eps'], weight_decay=group['weight_decay'],
-                                   momentum=group['momentum'], centered=group['centered'],
-                                   maximize=group['maximize'])
-        return loss
+        def init_state(p, state):
+            state['step'] = 0
+            state['square_avg'] = zeros_like(p)
+            if momentum > 0:
+                state['momentum_buffer'] = zeros_like(p)
+            if centered:
+                state['grad_avg'] = zeros_like(p)
+
+        params_with_grad, grads = self._params_with_grad(group, 'RMSprop does not support sparse gradients',
+                                                         init_state)
+        states = [self.state[p] for p in params_with_grad]
+        for state in states:
+            state['step'] += 1
+
+        _single_tensor_rmsprop(params_with_grad, grads, [s['square_avg'] for s in states],
+                               [s['grad_avg'] for s in states] if centered else [],
+                               [s['momentum_buffer'] for s in states] if momentum > 0 else [],
+                               lr=group['lr'], alpha=group['alpha'], eps=group['eps'],
+                               weight_decay=group['weight_decay'], momentum=momentum,
+                               centered=centered, maximize=group['maximize'])
 
 
 def _single_tensor_rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, *,
                            lr, alpha, eps, weight_decay, momentum, centered, maximize):
     """One RMSprop update per parameter."""
     for i, param in enumerate(params):
-        grad = grads[i]
-        grad = grad if not maximize else -grad
+        grad = _decayed_grad(param, grads[i], weight_decay, maximize)
         square_avg = square_avgs[i]
-
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
 
         is_complex_param = param.is_complex()
         if is_complex_param:

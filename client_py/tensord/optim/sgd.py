@@ -1,9 +1,8 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize, as torch
 1.13's single-tensor algorithm.  State: 'momentum_buffer' (None while momentum is 0)."""
 from .._creation import empty_like
-from .._grad_mode import enable_grad
 from . import _fused
-from .optimizer import Optimizer, _no_differentiable, _use_grad_for_differentiable, required
+from .optimizer import Optimizer, _decayed_grad, _no_differentiable, _use_grad_for_differentiable, required
 
 __all__ = ['SGD']
 
@@ -15,6 +14,9 @@ class SGD(Optimizer):
     b_t = momentum * b_{t-1} + (1 - dampening) * g_t, and p -= lr * b_t (Nesterov:
     p -= lr * (g_t + momentum * b_t)).
     """
+
+    _setstate_group_defaults = (('nesterov', False), ('maximize', False), ('foreach', None),
+                                ('differentiable', False))
 
     def __init__(self, params, lr=required, momentum=0, dampening=0,
                  weight_decay=0, nesterov=False, *, maximize=False, foreach=None,
@@ -34,41 +36,23 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super(SGD, self).__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault('nesterov', False)
-            group.setdefault('maximize', False)
-            group.setdefault('foreach', None)
-            group.setdefault('differentiable', False)
-
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
         and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
+        return self._step_groups(closure)
 
-        for group in self.param_groups:
-            params_with_grad = []
-            d_p_list = []
-            momentum_buffer_list = []
-            for p in group['params']:
-                if p.grad is not None:
-                    params_with_grad.append(p)
-                    d_p_list.append(p.grad)
-                    momentum_buffer_list.append(self.state[p].get('momentum_buffer'))
+    def _step_group(self, group):
+        params_with_grad, d_p_list = self._params_with_grad(group)
+        momentum_buffer_list = [self.state[p].get('momentum_buffer') for p in params_with_grad]
 
-            _sgd_group(params_with_grad, d_p_list, momentum_buffer_list, group,
-                       weight_decay=group['weight_decay'], momentum=group['momentum'],
-                       lr=group['lr'], dampening=group['dampening'],
-                       nesterov=group['nesterov'], maximize=group['maximize'])
+        _sgd_group(params_with_grad, d_p_list, momentum_buffer_list, group,
+                   weight_decay=group['weight_decay'], momentum=group['momentum'],
+                   lr=group['lr'], dampening=group['dampening'],
+                   nesterov=group['nesterov'], maximize=group['maximize'])
 
-            for p, momentum_buffer in zip(params_with_grad, momentum_buffer_list):
-                self.state[p]['momentum_buffer'] = momentum_buffer
-        return loss
+        for p, momentum_buffer in zip(params_with_grad, momentum_buffer_list):
+            self.state[p]['momentum_buffer'] = momentum_buffer
 
 
 def _sgd_group(params, grads, bufs, group, **kw):
@@ -101,9 +85,7 @@ def _single_tensor_sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, 
     """One SGD update per parameter; momentum_buffer_list is updated in place (a None
     entry becomes the new buffer)."""
     for i, param in enumerate(params):
-        d_p = d_p_list[i] if not maximize else -d_p_list[i]
-        if weight_decay != 0:
-            d_p = d_p.add(param, alpha=weight_decay)
+        d_p = _decayed_grad(param, d_p_list[i], weight_decay, maximize)
         if momentum != 0:
             buf = momentum_buffer_list[i]
             if buf is None:
