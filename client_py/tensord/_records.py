@@ -916,6 +916,9 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
                                % (list(s0), list(x.shape), i))
     d = wrap_dim(dim, len(s0) + 1)
+    if s0 and d < len(s0) and len(tensors) <= 254:
+        # joined along dim d, then dim d split into (n, its size): two records, not n + 1
+        return _out(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]), out)
     return _out(cat_many([unsqueeze(x, d) for x in tensors], d), out)
 
 

@@ -351,6 +351,8 @@ class Tensor(TB):
 
     # ---- indexing
     def __getitem__(self, idx):
+        if type(idx) is int and self.ndim:  # x[i] (datasets, loops): one SELECT, torch's IndexError from C
+            return ops.select(self, 0, idx)
         if _indexing._needs_advanced(idx):
             return _advindex.adv_getitem(self, idx)
         return _indexing.getitem(self, idx)
