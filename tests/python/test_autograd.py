@@ -114,6 +114,12 @@ CASES = {
     "STD": _case(lambda m, a: m.std(a, 0) + m.std(a), (3, 2)),
     "NORM": _case(lambda m, a: m.norm(a, dim=1) + m.norm(a, p=3) + m.norm(a, p=1, dim=0).sum()
                   + m.norm(a, p=float("inf")), (2, 3), domain="away"),
+    "VAR_MEAN": _case(lambda m, a: m.var_mean(a, 1)[0] * 2 + m.var_mean(a, 1)[1] * a.sum(1)
+                      + m.var_mean(a, unbiased=False)[0], (2, 3)),
+    "STD_MEAN": _case(lambda m, a: m.std_mean(a, 0, keepdim=True)[0] * m.std_mean(a, 0, keepdim=True)[1]
+                      + m.std_mean(a)[1], (3, 2)),
+    "NANSUM": _case(lambda m, a: m.nansum(m.where(a > 1.2, a.log(), a), 1) + m.nansum(a), (2, 3)),
+    "NANMEAN": _case(lambda m, a: m.nanmean(m.where(a > 1.2, a.log(), a), 0) * 2 + m.nanmean(a), (3, 2)),
     "CUMSUM": _case(lambda m, a: m.cumsum(a, 1) * a, (2, 3)),
     "LOGIT": _case(lambda m, a: m.logit((a + 1) / 2.5) + m.logit((a + 1) / 2.5, eps=0.3), (2, 3), domain="unit"),
     "CAT": _case(lambda m, a, b: m.cat([a, b * 2, a], 1), (2, 3), (2, 2)),
@@ -409,7 +415,7 @@ def test_op_without_formula_raises_at_backward():
 # torch's "not implemented" error.  The list must be exact, so a new TD_F_DIFF row without
 # a formula (or a formula for one of these without removing it here) fails this test.
 NOT_YET = {"AMINMAX", "CUMMAX", "CUMMIN", "CUMPROD", "DIGAMMA", "LOGCUMSUMEXP", "MEDIAN", "MEDIAN_DIM", "MODE",
-           "NANMEAN", "NANSUM", "PROD", "STD_MEAN", "VAR_MEAN"}
+           "PROD"}
 
 
 def test_every_differentiable_row_has_a_derivative_or_is_listed():
@@ -434,3 +440,10 @@ def test_grad_of_non_leaf_warns_as_torch():
         y.retain_grad()
         y.sum().backward()
         np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0])
+
+
+def test_nan_reductions_give_nan_elements_no_gradient():
+    for mod in (td, T):
+        x = mod.tensor([[1.0, float("nan"), 2.0], [float("nan"), 4.0, 6.0]], requires_grad=True)
+        (mod.nansum(x) + mod.nanmean(x, 1).sum()).backward()
+        np.testing.assert_allclose(x.grad.numpy(), [[1.5, 0, 1.5], [0, 1.5, 1.5]])
