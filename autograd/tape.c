@@ -270,8 +270,9 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a leaf Variable that requires grad is being used in an in-place operation.");
     if (in[0]->storage_id != in[0]->handle)
-        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "%s_: in-place operations on a view are not "
-                             "differentiable in tensord yet; use the out-of-place op", name);
+        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "%s%s: in-place operations on a view are not "
+                             "differentiable in tensord yet; use the out-of-place op", name,
+                             name[strlen(name) - 1] == '_' ? "" : "_");
     return TD_CODE_OK;
 }
 

@@ -108,3 +108,18 @@ def test_small_cnn_trains_like_torch():
             opt.step()
     for (n, p), (_, q) in zip(ref.named_parameters(), ours.named_parameters()):
         np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-9, atol=1e-11, err_msg=n)
+
+
+PADS = [
+    ("ConstantPad1d", (2, 1.5), (2, 3, 4)), ("ConstantPad2d", ((1, 0, 2, 1), -1.0), (1, 2, 3, 3)),
+    ("ConstantPad3d", (1, 0.5), (1, 1, 2, 2, 2)), ("ZeroPad2d", ((1, 2, 0, 1),), (2, 3, 3)),
+    ("ConstantPad2d", ((-1, 2, 1, -1), 0.5), (1, 2, 4, 4)),
+    ("ReflectionPad1d", (2,), (2, 3, 5)), ("ReflectionPad2d", ((1, 2, 2, 1),), (1, 2, 4, 4)),
+    ("ReflectionPad3d", (1,), (1, 1, 3, 3, 3)), ("ReplicationPad1d", ((3, 1),), (2, 3, 4)),
+    ("ReplicationPad2d", (2,), (1, 2, 3, 3)), ("ReplicationPad3d", ((1, 0, 1, 2, 0, 1),), (1, 1, 2, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("name,args,shape", PADS)
+def test_padding_layers_match_torch(name, args, shape):
+    _both(name, args, {}, shape)

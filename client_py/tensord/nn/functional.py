@@ -40,6 +40,28 @@ def _slice(x, d, start, end):
     return ops.slice(x, d, start, end)
 
 
+def _pad_constant_joined(x, pads, value):
+    """Constant padding as crops and joins (SLICE, CAT): differentiable, for inputs in a
+    graph (writing into a view of the output is not)."""
+    from .._creation import full
+    y = x
+    for i in range(len(pads) // 2):
+        d = x.ndim - 1 - i
+        lo, hi = pads[2 * i], pads[2 * i + 1]
+        n = y.shape[d]
+        y = _slice(y, d, builtins.max(-lo, 0), builtins.max(n - builtins.max(-hi, 0), builtins.max(-lo, 0)))
+        parts = []
+        for k in (lo, hi):
+            if k > 0:
+                shape = list(y.shape)
+                shape[d] = k
+                parts.append(full(shape, value, dtype=x.dtype))
+        if parts:
+            parts.insert(1 if lo > 0 else 0, y)
+            y = ops.cat(*parts, dim=d)
+    return y
+
+
 def _pad_constant(x, pads, value):
     from .._creation import full
     nd = x.ndim
@@ -53,6 +75,8 @@ def _pad_constant(x, pads, value):
         if out_shape[d] < 0:
             raise RuntimeError("The input size %d, plus negative padding %d and %d resulted in a negative output "
                                "size, which is invalid. Check dimension %d of your input." % (shape[d], lo, hi, d))
+    if x.requires_grad and _C.is_grad_enabled():
+        return _pad_constant_joined(x, pads, 0 if value is None else value)
     out = full(out_shape, 0 if value is None else value, dtype=x.dtype)
     dst = out
     for i in range(len(pads) // 2):
