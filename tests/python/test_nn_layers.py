@@ -493,3 +493,37 @@ def test_training_steps_track_pytorch():
         np.testing.assert_allclose(a, b, rtol=1e-9)
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k].numpy(), v.numpy(), rtol=1e-8, atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("kw", [{}, {"p": 2, "margin": 0.5}, {"weight": True}, {"reduction": "none"},
+                                {"reduction": "sum"}])
+def test_multi_margin_loss_matches_torch(kw):
+    rng = np.random.default_rng(0)
+    x, y, w = rng.standard_normal((4, 5)), np.array([0, 3, 4, 1]), rng.random(5)
+    out = []
+    for m in (T, td):
+        xx = m.tensor(x, requires_grad=True)
+        k = dict(kw, weight=m.tensor(w)) if "weight" in kw else kw
+        loss = m.nn.MultiMarginLoss(**k)(xx, m.tensor(y))
+        loss.sum().backward()
+        out.append((loss.detach().numpy(), xx.grad.numpy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none", "sum"])
+def test_multilabel_margin_loss_matches_torch(reduction):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 5))
+    t = np.array([[3, 0, -1, 1, 2], [1, 2, 4, -1, 0], [0, 1, 2, 3, 4], [-1, 0, 0, 0, 0]])
+    out = []
+    for m in (T, td):
+        xx = m.tensor(x, requires_grad=True)
+        loss = m.nn.MultiLabelMarginLoss(reduction=reduction)(xx, m.tensor(t))
+        loss.sum().backward()
+        out.append((loss.detach().numpy(), xx.grad.numpy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for m in (T, td):
+        with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+            m.nn.MultiMarginLoss(p=3)

@@ -17,7 +17,7 @@ __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
            "binary_cross_entropy_with_logits", "kl_div", "nll_loss", "cross_entropy", "poisson_nll_loss",
            "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-           "multilabel_soft_margin_loss"]
+           "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss"]
 
 
 # ---------------------------------------------------------------- reductions (torch.nn._reduction)
@@ -286,6 +286,59 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 
 # ---------------------------------------------------------------- margins and embeddings
+
+def _class_rows(input, target, name):
+    """(N, C) input and (N,) targets from torch's accepted shapes ((C,) with a 0-d or 1-element target)."""
+    if input.ndim == 1 and target.ndim <= 1 and target.numel() == 1:
+        return F.unsqueeze(input, 0), F.reshape(target, 1)
+    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
+        raise RuntimeError("inconsistent target size, expected %d but got %s" % (
+            input.shape[0] if input.ndim else 1, list(target.shape)))
+    return input, target
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum over j != y of max(0, margin - x[y] + x[j])^p (times weight[y]), over C."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    flat = input.ndim <= 1
+    x, y = _class_rows(input, target, "multi_margin_loss")
+    C = x.shape[1]
+    xy = _T.gather(x, 1, F.unsqueeze(y, 1))
+    z = F.clamp(F.add(F.sub(x, xy), margin), min=0)
+    if p == 2:
+        z = F.mul(z, z)
+    if weight is not None:
+        z = F.mul(z, F.unsqueeze(_T.index_select(weight, 0, y), 1))
+    others = F.ne(F.unsqueeze(_T.arange(C), 0), F.unsqueeze(y, 1))
+    loss = F.div(F.sum(F.mul(z, others), 1), C)
+    if flat and reduction == "none":
+        loss = F.reshape(loss, ())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """For the target classes j (the leading non-negative entries of each target row) and
+    every other class k: max(0, 1 - (x[j] - x[k])), summed, over C."""
+    reduction = _reduction(size_average, reduce, reduction)
+    flat = input.ndim <= 1
+    x, t = (F.unsqueeze(input, 0), F.unsqueeze(target, 0)) if flat else (input, target)
+    if x.ndim != 2 or tuple(t.shape) != tuple(x.shape):
+        raise RuntimeError("inconsistent target size: %s for input of size: %s" % (list(target.shape),
+                                                                                   list(input.shape)))
+    C = x.shape[1]
+    valid = _T.cumprod(F.ne(t, -1).long(), 1)  # 1 up to the first -1
+    hits = _T.scatter_add(_T.zeros_like(t), 1, F.clamp(t, min=0), valid)
+    is_target = F.gt(hits, 0)
+    pair = F.clamp(F.sub(1, F.sub(F.unsqueeze(x, 2), F.unsqueeze(x, 1))), min=0)  # [n, j, k]
+    mask = F.logical_and(F.unsqueeze(is_target, 2), F.unsqueeze(F.logical_not(is_target), 1))
+    loss = F.div(F.sum(F.mul(pair, mask), (1, 2)), C)
+    if flat and reduction == "none":
+        loss = F.reshape(loss, ())
+    return _reduce(loss, reduction)
+
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
