@@ -527,3 +527,25 @@ def test_multilabel_margin_loss_matches_torch(reduction):
     for m in (T, td):
         with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
             m.nn.MultiMarginLoss(p=3)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_matches_torch(dim):
+    ref = T.nn.utils.weight_norm(T.nn.Linear(4, 3).double(), dim=dim)
+    ours = td.nn.utils.weight_norm(td.nn.Linear(4, 3).double(), dim=dim)
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict()) == ["bias", "weight_g", "weight_v"]
+    ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(0).random((2, 4))
+    a, b = ref(T.tensor(x)), ours(td.tensor(x))
+    (a ** 2).sum().backward()
+    (b ** 2).sum().backward()
+    np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-12)
+    theirs = dict(ref.named_parameters())
+    for n, q in ours.named_parameters():
+        np.testing.assert_allclose(q.grad.numpy(), theirs[n].grad.numpy(), rtol=1e-10, err_msg=n)
+    T.nn.utils.remove_weight_norm(ref)
+    td.nn.utils.remove_weight_norm(ours)
+    assert sorted(dict(ours.named_parameters())) == ["bias", "weight"]
+    np.testing.assert_allclose(ours.weight.detach().numpy(), ref.weight.detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        td.nn.utils.remove_weight_norm(ours)
