@@ -800,6 +800,98 @@ static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* AS_STRIDED: its elements may overlap (unfold's windows), so grad is added, not copied,
+ * into the input's elements: at storage position offset + sum(i * stride), as a flat index
+ * of the (contiguous) input.  A non-contiguous input takes the view-copy path, which is
+ * right for the non-overlapping views that other strided inputs give. */
+static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *in = &v[1].t.m;
+    if (!td_meta_is_contiguous(in))
+        return h_into_view(r, v, out);
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    int64_t one[TD_MAX_DIMS], numel = 1;
+    for (int d = 0; d < nd; d++) {
+        one[d] = 1;
+        numel *= sizes[d];
+    }
+    struct td_t pos, step, sum, flat, g, z, res;
+    struct td_full_args fa = {.dtype = TD_DTYPE_INT64, .size = one, .n_size = nd,
+                              .fill_value = td_scalar_of_i64(a[TD_A_AS_STRIDED_STORAGE_OFFSET] - in->offset)};
+    if (td_rec_full(r->c, 0, NULL, 0, &fa, &pos, r->st))
+        return r->st->code;
+    enum td_code code = TD_CODE_OK;
+    for (int d = 0; !code && d < nd; d++) { /* pos += arange(size_d) * stride_d along dim d */
+        one[d] = sizes[d];
+        struct td_arange_args ar = {.dtype = TD_DTYPE_INT64, .size = &sizes[d], .n_size = 1,
+                                    .start = td_scalar_of_i64(0), .step = td_scalar_of_i64(strides[d])};
+        struct td_t line;
+        if (!(code = td_rec_arange(r->c, 0, NULL, 0, &ar, &line, r->st))) {
+            code = reshape(r, &line, nd, one, &step);
+            td_release(r->c, &line);
+        }
+        if (!code) {
+            const struct td_t *in2[2] = {&pos, &step};
+            code = td_op_apply(r->c, TD_OP_ADD, 0, 2, in2, NULL, &sum, r->st);
+            td_release(r->c, &step);
+            if (!code) {
+                td_release(r->c, &pos);
+                pos = sum;
+            }
+        }
+        one[d] = 1;
+    }
+    int64_t n1[1] = {numel}, nin[1] = {td_meta_numel(in)};
+    /* positions outside the input's elements (as_strided may view the rest of the
+     * storage) get no gradient, as in torch: index 0 with a zero */
+    struct val inside = {.scalar = true};
+    if (!code) {
+        struct val p = {.t = pos}, lo = {.scalar = true}, hi = {.scalar = true};
+        if (!(code = call(r, TD_OP_GE, (struct val[]){p, scalar_val(td_scalar_of_i64(0))}, 2, &lo)) &&
+            !(code = call(r, TD_OP_LT, (struct val[]){p, scalar_val(td_scalar_of_i64(nin[0]))}, 2, &hi)))
+            code = call(r, TD_OP_LOGICAL_AND, (struct val[]){lo, hi}, 2, &inside);
+        drop(r, &lo);
+        drop(r, &hi);
+        struct val kept = {.scalar = true};
+        if (!code && !(code = call(r, TD_OP_MUL, (struct val[]){p, inside}, 2, &kept))) {
+            td_release(r->c, &pos);
+            pos = kept.t;
+        }
+    }
+    struct val gin = {.scalar = true};
+    if (!code)
+        code = call(r, TD_OP_MUL, (struct val[]){v[0], inside}, 2, &gin);
+    drop(r, &inside);
+    if (!code && !(code = reshape(r, &pos, 1, n1, &flat))) {
+        if (!(code = reshape(r, &gin.t, 1, n1, &g))) {
+            struct td_meta zm;
+            if (!(code = td_meta_contiguous(&zm, (enum td_dtype)v[0].t.m.dtype, 1, nin, r->st)) &&
+                !(code = zeros(r, &zm, &z))) {
+                const struct td_t *ins[3] = {&z, &g, &flat};
+                int64_t w[3];
+                w[TD_A_INDEX_PUT_DIM] = 0;
+                w[TD_A_INDEX_PUT_MODE] = 0; /* advanced indexing */
+                w[TD_A_INDEX_PUT_ACCUMULATE] = 1;
+                struct td_t put;
+                if (!(code = td_op(r->c, TD_OP_INDEX_PUT, 0, ins, 3, w, 3, &put, r->st))) {
+                    code = reshape(r, &put, in->ndim, in->sizes, &res);
+                    td_release(r->c, &put);
+                }
+                td_release(r->c, &z);
+            }
+            td_release(r->c, &g);
+        }
+        td_release(r->c, &flat);
+    }
+    drop(r, &gin);
+    td_release(r->c, &pos);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -828,6 +920,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_NORM_BACK - TD_AGH_FIRST] = h_norm_back,
     [TD_AGH_CHANNEL_SUM - TD_AGH_FIRST] = h_channel_sum,
     [TD_AGH_POOL_GATHER - TD_AGH_FIRST] = h_pool_gather,
+    [TD_AGH_STRIDED_BACK - TD_AGH_FIRST] = h_strided_back,
 };
 
 /* ---- the machine ---- */

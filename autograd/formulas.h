@@ -50,10 +50,11 @@ enum td_ag_helper {
     TD_AGH_LOGIT_MASK = 122,
     TD_AGH_NORM_BACK = 123,
     TD_AGH_CHANNEL_SUM = 124,
-    TD_AGH_POOL_GATHER = 125,
+    TD_AGH_STRIDED_BACK = 125,
+    TD_AGH_POOL_GATHER = 126,
 };
 #define TD_AGH_FIRST 100
-#define TD_AGH_COUNT 26
+#define TD_AGH_COUNT 27
 
 static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126, 0.886226925452758};
 
@@ -824,10 +825,10 @@ static const int32_t td_ag_code[][3] = {
     {TD_AG_GRAD, 0, 0},
     {TD_AG_INPUT_META, 0, 0},
     {TD_AGH_INTO_VIEW, 2, 0},
-    /* input: into_view(grad, input) */
+    /* input: strided_back(grad, input) */
     {TD_AG_GRAD, 0, 0},
     {TD_AG_INPUT_META, 0, 0},
-    {TD_AGH_INTO_VIEW, 2, 0},
+    {TD_AGH_STRIDED_BACK, 2, 0},
     /* self: zeros_like(grad) */
     {TD_AG_GRAD, 0, 0},
     {TD_AGH_ZEROS_LIKE, 1, 0},

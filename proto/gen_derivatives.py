@@ -44,6 +44,7 @@ HELPERS = {
     "logit_mask": (1, set()),
     "norm_back": (3, set()),
     "channel_sum": (1, set()),
+    "strided_back": (2, {1}),
     "pool_gather": (2, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;

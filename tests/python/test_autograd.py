@@ -447,3 +447,21 @@ def test_nan_reductions_give_nan_elements_no_gradient():
         x = mod.tensor([[1.0, float("nan"), 2.0], [float("nan"), 4.0, 6.0]], requires_grad=True)
         (mod.nansum(x) + mod.nanmean(x, 1).sum()).backward()
         np.testing.assert_allclose(x.grad.numpy(), [[1.5, 0, 1.5], [0, 1.5, 1.5]])
+
+
+def test_overlapping_strided_views_accumulate():
+    """unfold's windows and as_strided views overlap: each element's gradient sums over
+    every window that reads it (elements outside the input get none), as in torch."""
+    cases = [(5, lambda m, x: (x.unfold(0, 3, 1) * m.arange(9.0, dtype=m.float64).view(3, 3)).sum()),
+             (12, lambda m, x: (m.as_strided(x.view(3, 4)[1:], (3, 2), (1, 2), 1)
+                                * m.arange(6.0, dtype=m.float64).view(3, 2)).sum()),
+             (12, lambda m, x: (m.as_strided(x, (4, 3), (2, 1)) ** 2).sum())]
+    for n, fn in cases:
+        got = []
+        for m in (td, T):
+            x = m.arange(float(n), dtype=m.float64).requires_grad_()
+            fn(m, x).backward()
+            got.append(x.grad.numpy())
+        np.testing.assert_allclose(got[0], got[1])
+    x = td.tensor(np.random.default_rng(0).standard_normal(7), requires_grad=True)
+    assert td.autograd.gradcheck(lambda a: a.unfold(0, 3, 2) * 2, (x,))
