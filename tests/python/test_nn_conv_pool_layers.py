@@ -123,3 +123,32 @@ PADS = [
 @pytest.mark.parametrize("name,args,shape", PADS)
 def test_padding_layers_match_torch(name, args, shape):
     _both(name, args, {}, shape)
+
+
+FOLDS = [((2, 3, 5, 6), dict(kernel_size=3)), ((1, 2, 6, 5), dict(kernel_size=(2, 3), dilation=(2, 1), padding=1,
+                                                                    stride=(2, 1))),
+         ((3, 4, 4), dict(kernel_size=2, stride=2))]
+
+
+@pytest.mark.parametrize("shape,kw", FOLDS)
+def test_unfold_and_fold_match_torch(shape, kw):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    got = []
+    for m in (T, td):
+        xx = m.tensor(x, requires_grad=True)
+        cols = m.nn.Unfold(**kw)(xx)
+        back = m.nn.Fold(tuple(shape[-2:]), **kw)(cols * 1.5)
+        (back ** 2).sum().backward()
+        got.append((cols.detach().numpy(), back.detach().numpy(), xx.grad.numpy()))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    assert repr(td.nn.Unfold(**kw)) == repr(T.nn.Unfold(**kw))
+
+
+def test_fold_errors_match_torch():
+    for m in (td, T):
+        with pytest.raises(RuntimeError, match="expected size of input's dimension 2 to match"):
+            m.nn.functional.fold(m.zeros(1, 4, 5), (3, 3), 2)
+        with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
+            m.nn.functional.fold(m.zeros(1, 5, 4), (3, 3), 2)
