@@ -34,8 +34,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            "calculated shape of the array of sliding blocks as (%d, %d), but its components must "
                            "be at least one." % (h, w, k, d, p, oh, ow))
     if p != (0, 0):
-        from .functional import pad
-        x = pad(x, (p[1], p[1], p[0], p[0]))
+        from ._activation import _pkg
+        x = _pkg().nn.functional.pad(x, (p[1], p[1], p[0], p[0]))
     x = F.contiguous(x)
     hp, wp = h + 2 * p[0], w + 2 * p[1]
     win = F.as_strided(x, (n, c, k[0], k[1], oh, ow),
