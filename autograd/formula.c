@@ -87,6 +87,14 @@ static enum td_code scalar_op(struct run *r, enum td_op op, const struct val *v,
     return TD_CODE_OK;
 }
 
+/* A formula uses an op's first output (linalg_inv's inverse, not its info): the others go. */
+static struct val first_output(struct run *r, enum td_op op, struct td_t *res)
+{
+    for (int k = 1; k < td_op_table[op].n_out && k < TD_MAX_OUTPUTS; k++)
+        td_release(r->c, &res[k]);
+    return owned_val(res[0]);
+}
+
 static enum td_code call(struct run *r, enum td_op op, const struct val *v, int n, struct val *out)
 {
     const struct td_t *t[3];
@@ -99,10 +107,10 @@ static enum td_code call(struct run *r, enum td_op op, const struct val *v, int 
     }
     if (!any_tensor)
         return scalar_op(r, op, v, n, out);
-    struct td_t res;
-    if (td_op_apply(r->c, op, 0, n, t, s, &res, r->st))
+    struct td_t res[TD_MAX_OUTPUTS];
+    if (td_op_apply(r->c, op, 0, n, t, s, res, r->st))
         return r->st->code;
-    *out = owned_val(res);
+    *out = first_output(r, op, res);
     return TD_CODE_OK;
 }
 
@@ -116,10 +124,10 @@ static enum td_code call_attrs(struct run *r, enum td_op op, const struct val *v
             return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s of a scalar in a formula", td_op_name(op));
         t[i] = &v[i].t;
     }
-    struct td_t res;
-    if (td_op(r->c, op, 0, t, n, r->n->attrs, (int)r->n->n_attr, &res, r->st))
+    struct td_t res[TD_MAX_OUTPUTS];
+    if (td_op(r->c, op, 0, t, n, r->n->attrs, (int)r->n->n_attr, res, r->st))
         return r->st->code;
-    *out = owned_val(res);
+    *out = first_output(r, op, res);
     return TD_CODE_OK;
 }
 
@@ -892,6 +900,32 @@ static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out
     return code;
 }
 
+/* x with its last two dims swapped (the matrix transpose of linalg formulas) */
+static enum td_code h_mt(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t res;
+    if (transpose_last(r, &v[0].t, &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* a batch of scalars (b) as (b, 1, 1): to scale a batch of matrices */
+static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *m = &v[0].t.m;
+    int64_t sizes[TD_MAX_DIMS];
+    if (m->ndim + 2 > TD_MAX_DIMS)
+        return td_status_set(r->st, TD_CODE_INVALID_ARGUMENT, "autograd: too many dims");
+    memcpy(sizes, m->sizes, sizeof(int64_t) * m->ndim);
+    sizes[m->ndim] = sizes[m->ndim + 1] = 1;
+    struct td_t res;
+    if (reshape(r, &v[0].t, m->ndim + 2, sizes, &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -921,6 +955,8 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_CHANNEL_SUM - TD_AGH_FIRST] = h_channel_sum,
     [TD_AGH_POOL_GATHER - TD_AGH_FIRST] = h_pool_gather,
     [TD_AGH_STRIDED_BACK - TD_AGH_FIRST] = h_strided_back,
+    [TD_AGH_MT - TD_AGH_FIRST] = h_mt,
+    [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
 };
 
 /* ---- the machine ---- */

@@ -45,6 +45,8 @@ HELPERS = {
     "norm_back": (3, set()),
     "channel_sum": (1, set()),
     "strided_back": (2, {1}),
+    "mt": (1, set()),
+    "as_matrices": (1, set()),
     "pool_gather": (2, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;

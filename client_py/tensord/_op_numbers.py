@@ -566,10 +566,10 @@ FLAGS = (
     1,  # MEDIAN
     1,  # MEDIAN_DIM
     1,  # MODE
-    32,  # LINALG_INV
-    32,  # LINALG_SOLVE
-    32,  # LINALG_DET
-    32,  # LINALG_SLOGDET
+    33,  # LINALG_INV
+    33,  # LINALG_SOLVE
+    33,  # LINALG_DET
+    33,  # LINALG_SLOGDET
     32,  # LINALG_CHOLESKY
     32,  # LINALG_QR
     32,  # LINALG_SVD

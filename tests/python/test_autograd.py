@@ -96,6 +96,12 @@ CASES = {
     "MATMUL": _case(lambda m, a, b: a @ b, (2, 3, 4), (4, 2)),
     "MM": _case(lambda m, a, b: m.mm(a, b), (2, 3), (3, 4)),
     "BMM": _case(lambda m, a, b: m.bmm(a, b), (2, 2, 3), (2, 3, 2)),
+    "LINALG_INV": _case(lambda m, a: m.linalg.inv(a + 3 * m.eye(3, dtype=a.dtype)) * a, (2, 3, 3)),
+    "LINALG_DET": _case(lambda m, a: m.linalg.det(a + 2 * m.eye(3, dtype=a.dtype)) * 2, (2, 3, 3)),
+    "LINALG_SLOGDET": _case(lambda m, a: m.linalg.slogdet(a + 2 * m.eye(3, dtype=a.dtype))[1] * 2
+                            + m.logdet(a + 3 * m.eye(3, dtype=a.dtype)), (2, 3, 3)),
+    "LINALG_SOLVE": _case(lambda m, a, b: m.linalg.solve(a + 3 * m.eye(3, dtype=a.dtype), b) * b, (2, 3, 3),
+                          (2, 3, 2)),
     "VIEW": _case(lambda m, a: a.view(6) * a.view(6), (2, 3)),
     "SQUEEZE": _case(lambda m, a: a.squeeze(1), (2, 1, 3)),
     "UNSQUEEZE": _case(lambda m, a: a.unsqueeze(0) * 2, (2, 3)),
