@@ -3,6 +3,7 @@ against finite differences (gradcheck, float64) and against PyTorch 1.13's gradi
 for the same inputs; then the API's behaviour and errors, compared with PyTorch's."""
 import os
 import re
+import zlib
 
 import numpy as np
 import pytest
@@ -201,7 +202,7 @@ def test_every_derivative_row_has_a_case():
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_gradient_matches_pytorch(op):
     fn, shapes, domain, _ = CASES[op]
-    rng = np.random.default_rng(abs(hash(op)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(op.encode()))  # the same data every run
     arrays = [_data(s, domain, rng) for s in shapes]
     ours, theirs = _grads(td, fn, arrays), _grads(T, fn, arrays)
     for g, r in zip(ours, theirs):

@@ -1,6 +1,8 @@
 """Conv*, ConvTranspose* and the pooling layers against torch 1.13: default initialization
 shapes and bounds, identical results and gradients (input, weight, bias) for torch's
 weights loaded through load_state_dict, reprs, and torch's argument errors."""
+import zlib
+
 import numpy as np
 import pytest
 import torch as T
@@ -9,7 +11,7 @@ import tensord as td
 
 
 def _both(name, args, kw, shape, **fw):
-    rng = np.random.default_rng(abs(hash((name, str(args), str(kw)))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((name, args, kw)).encode()))  # the same data every run
     ref = getattr(T.nn, name)(*args, **kw).double()
     ours = getattr(td.nn, name)(*args, **kw).double()
     ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
