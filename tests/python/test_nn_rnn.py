@@ -5,6 +5,7 @@ parameter's gradient compared, for padded, batch_first, unbatched and packed inp
 Then the argument errors (type and message as torch's), init, repr and state_dict keys."""
 import math
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -93,7 +94,7 @@ def _state_shapes(m, batch):
 @pytest.mark.parametrize("with_hx", [False, True])
 def test_layer_matches_pytorch(name, with_hx):
     ours, theirs = _pair(LAYERS[name])
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same data every run
     seq, batch = 5, 3
     x = rng.standard_normal((batch, seq, 4) if ours.batch_first else (seq, batch, 4))
     states = [rng.standard_normal(s) for s in _state_shapes(ours, batch)] if with_hx else []
