@@ -131,6 +131,7 @@ CASES = {
     "CUMMIN": _case(lambda m, a: m.cummin(a, -1)[0] * 2, (3, 4)),
     "MEDIAN_DIM": _case(lambda m, a: m.median(a, 1)[0] * 2 + m.median(a, 0, keepdim=True)[0].sum(), (3, 5)),
     "MODE": _case(lambda m, a: m.mode(a, 1)[0] * a[:, 0] + m.mode(a, 0)[0].sum(), (3, 4)),
+    "PROD": _case(lambda m, a: m.prod(a, 1) * 2 + m.prod(a) + m.prod(a, 0, keepdim=True).sum(), (3, 4)),
     "CUMSUM": _case(lambda m, a: m.cumsum(a, 1) * a, (2, 3)),
     "LOGIT": _case(lambda m, a: m.logit((a + 1) / 2.5) + m.logit((a + 1) / 2.5, eps=0.3), (2, 3), domain="unit"),
     "CAT": _case(lambda m, a, b: m.cat([a, b * 2, a], 1), (2, 3), (2, 2)),
@@ -425,7 +426,7 @@ def test_op_without_formula_raises_at_backward():
 # Differentiable rows whose derivative is still to come: backward through them raises
 # torch's "not implemented" error.  The list must be exact, so a new TD_F_DIFF row without
 # a formula (or a formula for one of these without removing it here) fails this test.
-NOT_YET = {"AMINMAX", "CUMPROD", "DIGAMMA", "LOGCUMSUMEXP", "MEDIAN", "PROD"}
+NOT_YET = {"AMINMAX", "CUMPROD", "DIGAMMA", "LOGCUMSUMEXP", "MEDIAN"}
 
 
 def test_every_differentiable_row_has_a_derivative_or_is_listed():
@@ -475,3 +476,17 @@ def test_overlapping_strided_views_accumulate():
         np.testing.assert_allclose(got[0], got[1])
     x = td.tensor(np.random.default_rng(0).standard_normal(7), requires_grad=True)
     assert td.autograd.gradcheck(lambda a: a.unfold(0, 3, 2) * 2, (x,))
+
+
+def test_prod_gradient_with_zeros_matches_torch():
+    """One zero in a slice: the others' product goes to it; two zeros: nothing."""
+    x = np.array([[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 1.0], [1.5, 2.0, -1.0, 0.5]])
+    got = []
+    for m in (td, T):
+        t = m.tensor(x, requires_grad=True)
+        (m.prod(t, 1) * m.tensor([1.0, 2.0, 3.0], dtype=m.float64)).sum().backward()
+        u = m.tensor(x[0], requires_grad=True)
+        m.prod(u).backward()
+        got.append((t.grad.numpy(), u.grad.numpy()))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b)

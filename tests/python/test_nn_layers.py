@@ -549,3 +549,30 @@ def test_weight_norm_matches_torch(dim):
     np.testing.assert_allclose(ours.weight.detach().numpy(), ref.weight.detach().numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
         td.nn.utils.remove_weight_norm(ours)
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv", "conv_transpose"])
+def test_spectral_norm_matches_torch(kind):
+    """Same buffers in, same power iterations (training), same outputs, gradients and
+    buffers out; eval mode stops the iteration; remove_spectral_norm leaves w / sigma."""
+    def build(m):
+        return {"linear": lambda: m.nn.Linear(5, 4), "conv": lambda: m.nn.Conv2d(2, 3, 2),
+                "conv_transpose": lambda: m.nn.ConvTranspose2d(2, 3, 2)}[kind]().double()
+    ref = T.nn.utils.spectral_norm(build(T), n_power_iterations=2)
+    ours = td.nn.utils.spectral_norm(build(td), n_power_iterations=2)
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict())
+    ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((3, 5) if kind == "linear" else (1, 2, 4, 4))
+    for _ in range(3):
+        a, b = ref(T.tensor(x)), ours(td.tensor(x))
+        (a ** 2).sum().backward()
+        (b ** 2).sum().backward()
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.weight_u.numpy(), ref.weight_u.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.weight_orig.grad.numpy(), ref.weight_orig.grad.numpy(), rtol=1e-9)
+    ref.eval()
+    ours.eval()
+    np.testing.assert_allclose(ours(td.tensor(x)).detach().numpy(), ref(T.tensor(x)).detach().numpy(), rtol=1e-10)
+    T.nn.utils.remove_spectral_norm(ref)
+    td.nn.utils.remove_spectral_norm(ours)
+    np.testing.assert_allclose(ours.weight.detach().numpy(), ref.weight.detach().numpy(), rtol=1e-10)
