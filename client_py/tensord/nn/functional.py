@@ -32,9 +32,11 @@ from ._loss import __all__ as _loss_all  # noqa: E402
 from ._attention import multi_head_attention_forward  # noqa: E402,F401
 from ._interpolate import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402,F401
 from ._fold import fold, unfold  # noqa: E402,F401
+from ._grid import affine_grid, grid_sample  # noqa: E402,F401
 
 __all__ += _activation_all + _loss_all + ["multi_head_attention_forward", "interpolate", "upsample",
-                                          "upsample_nearest", "upsample_bilinear", "fold", "unfold"]
+                                          "upsample_nearest", "upsample_bilinear", "fold", "unfold",
+                                          "affine_grid", "grid_sample"]
 
 
 def _slice(x, d, start, end):
