@@ -423,14 +423,13 @@ enum td_code td_grad(td_client_t *c, int n_out, const struct td_t *const *output
     struct pass p = {.c = c, .st = st, .flags = flags, .n_cap = n_in, .cap_edges = cap, .captured = grads};
     if (!code)
         code = run_pass(&p, n_out, outputs, grad_outputs);
-    for (int j = 0; !code && j < n_in; j++) {
+    /* captured gradients already have their inputs' shapes and dtypes (run_node sums and
+     * casts every gradient to the tensor it is delivered for) */
+    for (int j = 0; !code && j < n_in; j++)
         if (!grads[j].handle && !(flags & TD_AG_ALLOW_UNUSED))
             code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "One of the differentiated Tensors appears to not "
                                  "have been used in the graph. Set allow_unused=True if this is the desired "
                                  "behavior.");
-        else if (grads[j].handle)
-            code = td__ag_sum_to(c, &grads[j], &inputs[j]->m, st);
-    }
     for (int j = 0; j < n_in; j++) {
         if (code && grads[j].handle)
             td_release(c, &grads[j]);

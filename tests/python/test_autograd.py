@@ -266,7 +266,7 @@ def test_no_grad_and_detach():
     with td.no_grad():
         y = x * 2
     assert not y.requires_grad and y.grad_fn is None
-    assert not x.detach().requires_grad and not td.is_grad_enabled() is False
+    assert not x.detach().requires_grad and td.is_grad_enabled()
     with td.set_grad_enabled(False):
         assert not (x + 1).requires_grad
     assert (x + 1).requires_grad
