@@ -14,6 +14,7 @@
  * after prctl closes the race of a parent that died before prctl ran.  On exit it
  * removes its unix sockets and their directories when empty (the client makes a fresh
  * 0700 mkdtemp directory, so no other user can reach the socket).
+ * A housekeeping thread gives idle cached tensor memory back to the system (alloc.h).
  * Not here yet: config file, socket activation, watchdog.
  */
 #include <errno.h>
@@ -80,6 +81,12 @@ static void usage(FILE *f)
                "  --threads N        intra-op threads (default: online CPUs)\n"
                "  --log-level LEVEL  debug, info, warn or error (default info)\n"
                "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
+               "  --session-memory-limit SIZE\n"
+               "                     cap on one session's tensor bytes (default: none;\n"
+               "                     $TENSORD_SESSION_MEMORY_LIMIT)\n"
+               "  --cache-idle-seconds S\n"
+               "                     free memory cached this long goes back to the system\n"
+               "                     (default 10; $TENSORD_CACHE_IDLE_SECONDS)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --help             this text\n"
@@ -111,6 +118,49 @@ static void remove_private_sockets(const struct options *o)
     }
 }
 
+/* A byte count such as 512M or 8G (K, M, G, T: powers of 1024); false (said) when bad. */
+static bool parse_size(const char *what, const char *arg, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(arg, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 0;
+    if (errno || end == arg || (shift && end[1]) || (!shift && *end) || !n || n > (~0ull >> shift)) {
+        fprintf(stderr, "tensord: %s wants a size such as 512M or 8G, got '%s'\n", what, arg);
+        return false;
+    }
+    *out = (uint64_t)n << shift;
+    return true;
+}
+
+/* Seconds a free block stays cached before its memory goes back (0: at the next tick). */
+static bool parse_idle(const char *what, const char *arg)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(arg, &end);
+    if (errno || end == arg || *end || !(s >= 0) || s > 1e6) {
+        fprintf(stderr, "tensord: %s wants seconds from 0 to 1000000, got '%s'\n", what, arg);
+        return false;
+    }
+    td_alloc_set_idle_ns((uint64_t)(s * 1e9));
+    return true;
+}
+
+/* Settings from the environment; flags, parsed after, override them. */
+static bool parse_env(void)
+{
+    const char *v = getenv("TENSORD_SESSION_MEMORY_LIMIT");
+    uint64_t n;
+    if (v && *v) {
+        if (!parse_size("TENSORD_SESSION_MEMORY_LIMIT", v, &n))
+            return false;
+        td_alloc_set_session_limit(n);
+    }
+    v = getenv("TENSORD_CACHE_IDLE_SECONDS");
+    return !(v && *v) || parse_idle("TENSORD_CACHE_IDLE_SECONDS", v);
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -119,11 +169,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"max-memory", required_argument, NULL, 'm'},
         {"parent-pid", required_argument, NULL, 'p'},
+        {"session-memory-limit", required_argument, NULL, 'q'},
+        {"cache-idle-seconds", required_argument, NULL, 'i'},
         {NULL, 0, NULL, 0},
     };
     enum td_log_level level;
     char *end;
     int ch;
+    if (!parse_env())
+        return 2;
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'l':
@@ -144,16 +198,23 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         }
         case 'm': {
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 0;
-            if (errno || end == optarg || (shift && end[1]) || (!shift && *end) || !n || n > (~0ull >> shift)) {
-                fprintf(stderr, "tensord: --max-memory wants a size such as 512M or 8G, got '%s'\n", optarg);
+            uint64_t n;
+            if (!parse_size("--max-memory", optarg, &n))
                 return 2;
-            }
-            td_alloc_set_limit(n << shift);
+            td_alloc_set_limit(n);
             break;
         }
+        case 'q': {
+            uint64_t n;
+            if (!parse_size("--session-memory-limit", optarg, &n))
+                return 2;
+            td_alloc_set_session_limit(n);
+            break;
+        }
+        case 'i':
+            if (!parse_idle("--cache-idle-seconds", optarg))
+                return 2;
+            break;
         case 'p': {
             errno = 0;
             long n = strtol(optarg, &end, 10);
@@ -286,12 +347,15 @@ int main(int argc, char **argv)
         o.threads = n > 0 ? (int)n : 1;
     }
     td_parallel_init(o.threads);
+    if (!td_alloc_housekeeping_start())
+        td_log(TD_LOG_WARN, "no housekeeping thread: idle cached memory is not given back");
     td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
 
     rc = serve(&o);
     if (parent_pid)
         remove_private_sockets(&o);
     td_parallel_fini();
+    td_alloc_housekeeping_stop();
     td_alloc_empty_cache();
     free(o.env_copy);
     return rc;

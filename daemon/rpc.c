@@ -813,6 +813,30 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
     m.bytes_cached = st.bytes_cached;
+    m.bytes_reserved = st.bytes_reserved;
+    m.bytes_reserved_peak = st.bytes_reserved_peak;
+    m.bytes_free = st.bytes_free;
+    m.bytes_largest_free = st.bytes_largest_free;
+    m.arenas = st.arenas;
+    m.arena_bytes = st.arena_bytes;
+    m.allocs = st.allocs;
+    m.alloc_cache_hits = st.alloc_cache_hits;
+    m.alloc_releases = st.alloc_releases;
+    m.alloc_ooms = st.alloc_ooms;
+    m.fragmentation = st.fragmentation;
+    Tensord__V1__SessionMemory sm[TD_STATS_MAX_SESSIONS], *smp[TD_STATS_MAX_SESSIONS];
+    for (uint32_t i = 0; i < st.n_session_memory; i++) {
+        const struct td_session_memory *u = &st.session_memory[i];
+        tensord__v1__session_memory__init(&sm[i]);
+        sm[i].session = u->session;
+        sm[i].uid = u->uid;
+        sm[i].bytes_in_use = u->bytes_in_use;
+        sm[i].bytes_peak = u->bytes_peak;
+        sm[i].limit = u->limit;
+        smp[i] = &sm[i];
+    }
+    m.n_session_memory = st.n_session_memory;
+    m.session_memory = smp;
     s->reply = td_pack_msg(&m.base);
 
     grpc_op ops[4] = {
