@@ -818,3 +818,60 @@ void td_alloc_housekeeping_stop(void)
     pthread_cond_destroy(&hk_cond);
     hk_running = false;
 }
+
+/* ---- self-check (tests) */
+
+static bool in_bin(const struct td__block *b)
+{
+    for (const struct td__block *f = b->arena->pool->bins[b->arena->kind][bin_of(b->size)]; f; f = f->fnext)
+        if (f == b)
+            return true;
+    return false;
+}
+
+bool td__alloc_verify(char *why, size_t n)
+{
+    bool ok = false;
+    uint64_t live = 0, freeb = 0, pages = 0, nfree = 0, nbinned = 0;
+    pthread_mutex_lock(&lock);
+    for (struct arena *a = arenas; a; a = a->next) {
+        uint64_t off = 0;
+        for (struct td__block *b = a->first; b; b = b->next) {
+            if (b->arena != a || b->off != off || !b->size || (b->next && b->next->prev != b)) {
+                snprintf(why, n, "arena %u: block at %llu breaks the chain", a->id, (unsigned long long)b->off);
+                goto out;
+            }
+            if (b->free && ((b->prev && b->prev->free) || !in_bin(b))) {
+                snprintf(why, n, "arena %u: free block at %llu not merged or not binned", a->id,
+                         (unsigned long long)b->off);
+                goto out;
+            }
+            *(b->free ? &freeb : &live) += b->size;
+            nfree += b->free;
+            off += b->size;
+        }
+        if (off != a->size) {
+            snprintf(why, n, "arena %u: blocks cover %llu of %llu bytes", a->id, (unsigned long long)off,
+                     (unsigned long long)a->size);
+            goto out;
+        }
+        for (uint64_t w = 0; w < (a->size / PAGE + 63) / 64; w++)
+            pages += (uint64_t)__builtin_popcountll(a->touched[w]);
+    }
+    for (struct pool *p = pools; p; p = p->next)
+        for (int k = 0; k < NKINDS; k++)
+            for (int i = 0; i < NBINS; i++)
+                for (struct td__block *b = p->bins[k][i]; b; b = b->fnext)
+                    nbinned++;
+    if (live != c.in_use || freeb != c.free_bytes || pages != c.backed_pages || nfree != nbinned) {
+        snprintf(why, n, "counters: live %llu/%llu free %llu/%llu pages %llu/%llu binned %llu/%llu",
+                 (unsigned long long)live, (unsigned long long)c.in_use, (unsigned long long)freeb,
+                 (unsigned long long)c.free_bytes, (unsigned long long)pages, (unsigned long long)c.backed_pages,
+                 (unsigned long long)nbinned, (unsigned long long)nfree);
+        goto out;
+    }
+    ok = true;
+out:
+    pthread_mutex_unlock(&lock);
+    return ok;
+}

@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../kernels/status.h"
@@ -121,6 +122,9 @@ int td_alloc_usage(struct td_alloc_usage *out, int max);
 void td_alloc_counters(uint64_t *in_use, uint64_t *peak, uint64_t *storages);
 uint64_t td_alloc_cached_bytes(void);
 
+/* Tests: walks every arena and checks the invariants (blocks tile each arena, free blocks
+ * are merged and binned, counters match); false with the reason in why. */
+bool td__alloc_verify(char *why, size_t n);
 /* Test hook: the n-th allocation from now fails (n < 0: never). */
 void td_alloc_fail_after(int64_t n);
 
