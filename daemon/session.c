@@ -188,6 +188,10 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         td_parallel_set_limit(s->num_threads);
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_EMPTY_CACHE) {
+        td_alloc_empty_cache(); /* in stream order: the releases before it are done */
+        return TD_CODE_OK;
+    }
     /* UPLOAD's byte range is READ's words (kernels/op.c) */
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[TD_A_READ_OFFSET];
     size_t len = (size_t)a->attrs[TD_A_READ_LENGTH];
