@@ -437,7 +437,8 @@ static void release_locked(uint64_t before)
 void td_alloc_release_idle(uint64_t now_ns)
 {
     pthread_mutex_lock(&lock);
-    release_locked(now_ns >= idle_ns ? now_ns - idle_ns : 0);
+    if (now_ns >= idle_ns)
+        release_locked(now_ns - idle_ns);
     pthread_mutex_unlock(&lock);
 }
 
@@ -450,19 +451,33 @@ void td_alloc_empty_cache(void)
 
 /* ---- limits */
 
+static uint64_t physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
+}
+
 void td_alloc_set_limit(uint64_t bytes)
 {
-    if (!bytes) {
-        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-        bytes = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
-    }
+    bytes = bytes ? bytes : physical_memory();
     pthread_mutex_lock(&lock);
     limit_bytes = bytes;
     pthread_mutex_unlock(&lock);
 }
 
-void td_alloc_set_session_limit(uint64_t bytes) { session_limit = bytes; }
-void td_alloc_set_idle_ns(uint64_t ns) { idle_ns = ns; }
+void td_alloc_set_session_limit(uint64_t bytes)
+{
+    pthread_mutex_lock(&lock);
+    session_limit = bytes;
+    pthread_mutex_unlock(&lock);
+}
+
+void td_alloc_set_idle_ns(uint64_t ns)
+{
+    pthread_mutex_lock(&lock);
+    idle_ns = ns;
+    pthread_mutex_unlock(&lock);
+}
 void td_alloc_fail_after(int64_t n) { atomic_store(&fail_countdown, n); }
 
 static bool injected_failure(void)
@@ -616,9 +631,9 @@ struct td_storage *td_storage_new(int64_t nbytes, struct td_status *st)
     uint64_t size = round_size(nbytes > 0 ? (uint64_t)nbytes : 0);
     struct td_storage *s = malloc(sizeof *s);
     char quota[160] = "";
-    if (!limit_bytes)
-        td_alloc_set_limit(0);
     pthread_mutex_lock(&lock);
+    if (!limit_bytes)
+        limit_bytes = physical_memory();
     struct td__block *b = NULL;
     if (!s || nbytes < 0 || injected_failure()) {
         /* refused as the system would */
@@ -776,7 +791,9 @@ static void *housekeeping(void *arg)
     (void)arg;
     pthread_mutex_lock(&hk_lock);
     while (!hk_stop) {
+        pthread_mutex_lock(&lock);
         uint64_t period = idle_ns / 4;
+        pthread_mutex_unlock(&lock);
         period = period > 1000000000ull ? 1000000000ull : period < 10000000ull ? 10000000ull : period;
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
