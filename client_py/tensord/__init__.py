@@ -62,7 +62,8 @@ def synchronize():
 
 
 def stats():
-    """The daemon's counters (sessions, tensors, bytes_in_use, ...)."""
+    """The daemon's counters (sessions, tensors, ops, and the CPU allocator's bytes_in_use,
+    bytes_reserved, bytes_cached, fragmentation, session_memory, ...: docs/operations.md)."""
     return _C.stats(_daemon.address())
 
 
