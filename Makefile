@@ -33,8 +33,8 @@ HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
 META_SRC := kernels/status.c kernels/dtype.c kernels/op.c $(wildcard kernels/shape*.c)
 CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
-# the contract code daemon and clients share (the default address)
-PROTO_SRC := proto/td_address.c
+# the contract code daemon and clients share (the default address, the rings)
+PROTO_SRC := proto/td_address.c proto/td_ring.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client_c/*.c) $(wildcard autograd/*.c)
 CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC) $(PROTO_SRC)
