@@ -157,9 +157,15 @@ check: $(CHECKS) $(DAEMON_ASAN)
 	@set -e; for t in $(CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(DAEMON_ASAN)) \
 		CK_DEFAULT_TIMEOUT=60 $$t; done
 
+# Local clients talk over the shared-memory rings; the suites that exercise the session
+# protocol run once more on gRPC, the transport of remote clients.
+GRPC_SUITES := test_execution test_client_kill test_multiclient test_bad_input test_lifetime test_threads_fork \
+	test_errors test_elementwise
 pytest: all
 	TENSORD_BIN=$(abspath $(DAEMON_ASAN)) TENSORD_EXAMPLE=$(abspath $(EXAMPLE)) \
 		PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
+	TENSORD_TRANSPORT=grpc TENSORD_BIN=$(abspath $(DAEMON_ASAN)) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(patsubst %,tests/python/%.py,$(GRPC_SUITES))
 
 test: deps
 	$(MAKE) all

@@ -167,10 +167,31 @@ static grpc_status_code recv_status(struct td_conn *c, bool cancel, char *detail
     return code;
 }
 
+/* Reads and drops what the daemon sent on the stream since attach (on the rings it
+ * sends only the error that ended the session): gRPC hands out the status only after
+ * every message was read. */
+static void drain_stream(struct td_conn *c)
+{
+    for (;;) {
+        grpc_byte_buffer *bb = NULL;
+        grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+        op.data.recv_message.recv_message = &bb;
+        bool timed_out;
+        bool ok = run_batch(c, &op, 1, CLOSE_TIMEOUT_MS, &timed_out);
+        if (!bb)
+            return;
+        grpc_byte_buffer_destroy(bb);
+        if (!ok)
+            return;
+    }
+}
+
 /* The stream broke: collect the status for the message, mark the conn dead. */
 static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
 {
     char details[200];
+    if (c->shm && !cancel && !c->status_done && !c->dead)
+        drain_stream(c);
     grpc_status_code code = recv_status(c, cancel, details, sizeof details);
     c->dead = true;
     if (code == GRPC_STATUS_OK || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
@@ -299,6 +320,8 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 }
 
 const char *td__conn_transport(const struct td_conn *c) { return c->shm ? "shm" : "grpc"; }
+
+void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ? td__shm_map(c->shm, bytes) : NULL; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)
 {

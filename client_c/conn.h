@@ -47,6 +47,10 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 /* "shm" when the session's messages travel through the shared-memory rings, else "grpc". */
 const char *td__conn_transport(const struct td_conn *c);
 
+/* Test hook (tests/check_rpc.c plays a hostile client with it): the rings' mapping
+ * and its size, NULL on gRPC. */
+void *td__conn_shm_map(const struct td_conn *c, size_t *bytes);
+
 /* Session id the daemon assigned. */
 uint64_t td__conn_session_id(const struct td_conn *c);
 

@@ -165,6 +165,12 @@ static void stash_free_all(struct td_shm *s)
     s->stash_tail = NULL;
 }
 
+void *td__shm_map(const struct td_shm *s, size_t *bytes)
+{
+    *bytes = s->map_bytes;
+    return s->map;
+}
+
 void td__shm_close(struct td_shm *s)
 {
     if (!s)

@@ -32,6 +32,9 @@ enum td_code td__shm_send(struct td_shm *s, uint64_t seq, const uint8_t *records
 enum td_code td__shm_recv(struct td_shm *s, bool block, struct td_conn_reply *reply, bool *got,
                           struct td_status *st);
 
+/* The mapping of the rings (conn.h's test hook). */
+void *td__shm_map(const struct td_shm *s, size_t *bytes);
+
 /* Unmaps and closes.  NULL ok. */
 void td__shm_close(struct td_shm *s);
 
