@@ -321,7 +321,17 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 
 const char *td__conn_transport(const struct td_conn *c) { return c->shm ? "shm" : "grpc"; }
 
+enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **base, size_t *size,
+                                struct td_status *st)
+{
+    if (!c->shm || c->dead)
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "tensor memory is mapped only over the shared-memory transport");
+    return td__shm_map_arena(c->shm, arena, base, size, st);
+}
+
 void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ? td__shm_map(c->shm, bytes) : NULL; }
+
+const uint8_t *td__conn_shm_secret(const struct td_conn *c) { return c->shm_secret; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)
 {

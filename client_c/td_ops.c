@@ -1027,6 +1027,9 @@ static const struct td_arg args_adaptive_max_pool[] = {
     {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 1},
     {"output_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_locate[] = {
+    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1234,6 +1237,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_ADAPTIVE_AVG_POOL] = {args_adaptive_avg_pool, 3, 1},
     [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {args_adaptive_avg_pool_backward, 4, 2},
     [TD_OP_ADAPTIVE_MAX_POOL] = {args_adaptive_max_pool, 3, 1},
+    [TD_OP_LOCATE] = {args_locate, 1, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3089,4 +3093,10 @@ enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_
     struct td_t *out, struct td_status *st)
 {
     return td_op_values(c, TD_OP_EMPTY_CACHE, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_LOCATE, flags, in, n_in, NULL, 0, out, st);
 }

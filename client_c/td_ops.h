@@ -1260,6 +1260,9 @@ enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const stru
 /* EMPTY_CACHE: no inputs; 0 outputs */
 enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     struct td_t *out, struct td_status *st);
+/* LOCATE: inputs self; 0 outputs */
+enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

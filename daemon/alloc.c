@@ -571,7 +571,7 @@ int td_alloc_arena_fd(uint32_t arena, uint32_t uid, uint64_t *size)
     for (struct arena *a = arenas; a; a = a->next)
         if (a->id == arena) {
             if (a->pool->uid == uid) {
-                fd = a->fd;
+                fd = fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
                 if (size)
                     *size = a->size;
             }

@@ -72,8 +72,9 @@ void td_alloc_bind(struct td_alloc_account *a);
 /*
  * The memfd of arena `arena` when it exists and belongs to uid's pool (the unidentified
  * pool never matches), with its size (fixed: arenas never grow or shrink); else -1.
- * Borrowed: the caller dups or sends it and must not close it.  It stays open while the
- * caller holds a storage in that arena (only wholly free arenas are ever closed).
+ * A duplicate made under the allocator's lock, owned by the caller (close it): the
+ * arena's own descriptor may be closed by the housekeeping thread at any time once the
+ * arena is wholly free, and a number used after that could name an unrelated file.
  */
 int td_alloc_arena_fd(uint32_t arena, uint32_t uid, uint64_t *size);
 

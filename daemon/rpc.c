@@ -58,6 +58,7 @@
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
+#include "alloc.h"
 #include "log.h"
 #include "session.h"
 #include "shm.h"
@@ -910,6 +911,9 @@ static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td
         } else {
             c->ring = ring;
             code = TD_CODE_OK;
+            /* its storage now comes from its uid's arenas, which its client may map
+             * (before its first record: the client asks right after attaching) */
+            td_alloc_account_set_uid(td_session_account(c->session), (uint32_t)ring->uid);
             wake_worker_locked(c);
             td_log(TD_LOG_INFO, "session %llu on shared memory (uid %u pid %d)", (unsigned long long)c->id,
                    (unsigned)ring->uid, (int)ring->pid);
@@ -919,6 +923,36 @@ static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td
     }
     pthread_mutex_unlock(&r->reg_mu);
     return code;
+}
+
+static int arena_fd(void *ctx, const struct td_shm_hello *h, uid_t uid, uint64_t *size, enum td_code *code,
+                    char *msg, size_t msg_len)
+{
+    struct td_rpc *r = ctx;
+    int fd = -1;
+    *code = TD_CODE_NOT_FOUND;
+    snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next) {
+        if (c->id != h->session_id)
+            continue;
+        pthread_mutex_lock(&c->mu);
+        if (!c->offered || !secret_equal(c->secret, h->secret)) {
+            *code = TD_CODE_PERMISSION_DENIED;
+            snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
+        } else if (!c->ring || c->ending || c->ring->uid != uid) {
+            *code = TD_CODE_FAILED_PRECONDITION;
+            snprintf(msg, msg_len, "session %llu is not on shared memory as uid %u", (unsigned long long)c->id,
+                     (unsigned)uid);
+        } else if ((fd = td_alloc_arena_fd((uint32_t)h->arena, (uint32_t)uid, size)) < 0) {
+            *code = TD_CODE_NOT_FOUND;
+            snprintf(msg, msg_len, "no arena %llu in uid %u's pool", (unsigned long long)h->arena, (unsigned)uid);
+        }
+        pthread_mutex_unlock(&c->mu);
+        break;
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+    return fd;
 }
 
 /* ---- accepting calls */
@@ -1196,7 +1230,7 @@ enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
     grpc_server_start(r->srv);
     r->started = true;
     for (int i = 0; i < r->n_side; i++)
-        if (td_shm_start(r->side[i], bind_ring, r, st) != TD_CODE_OK)
+        if (td_shm_start(r->side[i], bind_ring, arena_fd, r, st) != TD_CODE_OK)
             td_log(TD_LOG_WARN, "no shared-memory transport: %s", st->msg);
     arm_session(r);
     arm_stats(r);

@@ -192,6 +192,12 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         td_alloc_empty_cache(); /* in stream order: the releases before it are done */
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_LOCATE) {
+        const uint64_t loc[3] = {t->storage->arena, t->storage->offset, (uint64_t)t->storage->nbytes};
+        if (sync && !reply_append(reply, loc, sizeof loc))
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "locate: out of memory");
+        return TD_CODE_OK;
+    }
     /* UPLOAD's byte range is READ's words (kernels/op.c) */
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[TD_A_READ_OFFSET];
     size_t len = (size_t)a->attrs[TD_A_READ_LENGTH];
@@ -258,6 +264,8 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
     const struct td_rec_hdr *h = r->h;
     reply_add_error(reply, index, f);
     atomic_fetch_add(&st_errors, 1);
+    if (h->op == TD_OP_LOCATE && sync)
+        reply_append(reply, NULL, 3 * sizeof(uint64_t));
     if (h->op == TD_OP_READ && sync && h->n_in == 1 && h->n_attr >= TD_N_READ) {
         int64_t len = ((const int64_t *)(r->ins + h->n_in))[TD_A_READ_LENGTH];
         if (len > 0 && len <= READ_PAD_LIMIT)

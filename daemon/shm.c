@@ -32,6 +32,7 @@ struct td_shm_listener {
     bool running;
     atomic_bool stop;
     td_shm_bind_fn bind;
+    td_shm_arena_fn arena;
     void *ctx;
 };
 
@@ -128,9 +129,25 @@ static void handshake(struct td_shm_listener *l, int fd)
     ssize_t n = -1;
     if (poll(&p, 1, HANDSHAKE_TIMEOUT_MS) == 1)
         n = recv(fd, &h, sizeof h, MSG_DONTWAIT | MSG_TRUNC);
-    if (n != (ssize_t)sizeof h || h.magic != TD_SHM_HELLO_MAGIC || h.version != TD_RING_VERSION) {
+    if (n != (ssize_t)sizeof h || h.magic != TD_SHM_HELLO_MAGIC || h.version != TD_RING_VERSION ||
+        (h.kind != TD_SHM_RINGS && h.kind != TD_SHM_ARENA)) {
         refuse(fd, TD_CODE_INVALID_ARGUMENT, cred.uid,
                n < 0 ? "no hello within the handshake timeout" : "malformed hello");
+        return;
+    }
+    if (h.kind == TD_SHM_ARENA) {
+        char msg[200] = "";
+        enum td_code code = TD_CODE_INTERNAL;
+        uint64_t size = 0;
+        int memfd = l->arena(l->ctx, &h, cred.uid, &size, &code, msg, sizeof msg);
+        if (memfd < 0) {
+            refuse(fd, code, cred.uid, msg);
+            return;
+        }
+        struct td_shm_welcome w = {.magic = TD_SHM_HELLO_MAGIC, .uid = (uint32_t)cred.uid, .map_bytes = size};
+        send_welcome(fd, &w, memfd);
+        close(memfd);
+        close(fd);
         return;
     }
     struct td_shm_ring *r = ring_new();
@@ -228,9 +245,11 @@ struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
 
 const char *td_shm_address(const struct td_shm_listener *l) { return l->address; }
 
-enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, void *ctx, struct td_status *st)
+enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, td_shm_arena_fn arena, void *ctx,
+                          struct td_status *st)
 {
     l->bind = bind;
+    l->arena = arena;
     l->ctx = ctx;
     if (pthread_create(&l->thread, NULL, accept_main, l) != 0)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "cannot start the side socket's thread");

@@ -89,13 +89,18 @@ struct td_ring_error {
 };
 
 /* The side socket's handshake (SOCK_SEQPACKET): the client's hello, the daemon's
- * answer (with the ring memfd in SCM_RIGHTS when code is 0). */
+ * answer (with a memfd in SCM_RIGHTS when code is 0).  One connection per request:
+ * TD_SHM_RINGS (the session's rings; the connection then stays open for the session's
+ * life) or TD_SHM_ARENA (the memfd of one CPU storage arena of the session's uid, for
+ * zero-copy access to tensor bytes; the connection is closed after the answer). */
 #define TD_SHM_HELLO_MAGIC 0x4f4c4c4548445474ull /* "tTDHELLO" */
+enum td_shm_kind { TD_SHM_RINGS = 0, TD_SHM_ARENA = 1 };
 struct td_shm_hello {
     uint64_t magic;
-    uint32_t version, reserved;
+    uint32_t version, kind;
     uint64_t session_id;
     uint8_t secret[16];
+    uint64_t arena; /* TD_SHM_ARENA: the arena's id (from a LOCATE record) */
 };
 
 struct td_shm_welcome {

@@ -81,6 +81,10 @@ PyObject *td_ext_register_hook(TensorObject *self, PyObject *fn);
 PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id);
 int td_ext_autograd_init(PyObject *m);
 
+/* _C.storage_view (storage_view.c) and its type. */
+extern PyTypeObject td_ext_StorageView_Type;
+PyObject *td_ext_storage_view(PyObject *self, PyObject *o);
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
 /* The client or a ConnectionError; also notes the caller's location for the records

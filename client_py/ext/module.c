@@ -575,6 +575,8 @@ static PyMethodDef methods[] = {
      "check(opnum, inputs, attrs, flags=0): raise op()'s argument error, record nothing"},
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
     {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
+    {"storage_view", td_ext_storage_view, METH_O,
+     "storage_view(t) -> t's storage as a writable buffer in this process (zero-copy), or None"},
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
     {"swap", m_swap, METH_VARARGS, "swap(a, b): exchange the tensors two objects refer to"},
     {"known_set", m_known_set, METH_VARARGS, "known_set(t, values): t's storage holds values (until written)"},
@@ -589,7 +591,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_C", "tensord C exte
 
 PyMODINIT_FUNC PyInit__C(void)
 {
-    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastOp_Type) < 0)
+    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastOp_Type) < 0 ||
+        PyType_Ready(&td_ext_StorageView_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)
@@ -605,6 +608,12 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     PyModule_AddIntConstant(m, "MAX_DIMS", TD_MAX_DIMS);
+    Py_INCREF(&td_ext_StorageView_Type);
+    if (PyModule_AddObject(m, "StorageView", (PyObject *)&td_ext_StorageView_Type) < 0) {
+        Py_DECREF(&td_ext_StorageView_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
     PyObject *ops = td_ext_ops_module();
     if (!ops || PyModule_AddObject(m, "ops", ops) < 0) {
         Py_XDECREF(ops);

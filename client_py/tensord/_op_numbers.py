@@ -209,6 +209,7 @@ ADAPTIVE_AVG_POOL = 203
 ADAPTIVE_AVG_POOL_BACKWARD = 204
 ADAPTIVE_MAX_POOL = 205
 EMPTY_CACHE = 206
+LOCATE = 207
 
 NAMES = (
     "none",
@@ -418,6 +419,7 @@ NAMES = (
     "adaptive_avg_pool_backward",
     "adaptive_max_pool",
     "empty_cache",
+    "locate",
 )
 
 # TD_F_* of each row
@@ -635,6 +637,7 @@ FLAGS = (
     1,  # ADAPTIVE_AVG_POOL_BACKWARD
     1,  # ADAPTIVE_MAX_POOL
     0,  # EMPTY_CACHE
+    32,  # LOCATE
 )
 
 # TD_RF_*: record flags
@@ -920,6 +923,7 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
     "CTRL",
 )
 
