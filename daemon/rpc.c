@@ -33,13 +33,17 @@
  * The rings are never trusted: indices are checked, frames copied out before they are
  * parsed, sizes bounded; a broken ring ends the session with an error status.
  *
- * Not here: TLS, socket activation.
+ * Unix sockets are bound (or inherited from systemd) and accepted by listen.c, which
+ * identifies each connection's peer (SO_PEERCRED) and hands it to gRPC; a call's peer
+ * "fd:N" leads back to those credentials (struct td_peer), logged with the session.
+ * TCP addresses are gRPC's own.
  */
 #include "rpc.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
@@ -58,6 +62,7 @@
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
+#include "listen.h"
 #include "log.h"
 #include "session.h"
 #include "shm.h"
@@ -119,6 +124,9 @@ struct td_rpc {
     struct worker *workers;
     struct td_shm_listener *side[MAX_SIDE_SOCKETS];
     int n_side;
+    struct td_listen *lis;               /* the unix listeners (listen.h) */
+    grpc_server_credentials *fd_creds;   /* for the connections lis accepts */
+    atomic_uint_fast64_t heartbeat;      /* counts loop turns: the watchdog's proof of life */
     /* every accepted Session call, for the side socket's handshakes; lock order:
      * reg_mu before an scall's mu (never the other way) */
     pthread_mutex_t reg_mu;
@@ -153,6 +161,7 @@ struct scall {
     struct td_session *session;
     uint64_t id;
     char peer[320];
+    struct td_peer cred; /* the unix peer's uid, gid, pid (known=false for TCP) */
     struct worker *worker;
     uint8_t secret[16];        /* proves the side socket's peer is this session's client */
     bool offered;              /* the secret was sent (the rings may be asked for) */
@@ -966,7 +975,12 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
     pthread_mutex_unlock(&r->reg_mu);
 
     char *peer = grpc_call_get_peer(c->call);
-    snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
+    c->cred = td_listen_peer(r->lis, peer);
+    if (c->cred.known)
+        snprintf(c->peer, sizeof c->peer, "uid %u gid %u pid %d", (unsigned)c->cred.uid, (unsigned)c->cred.gid,
+                 (int)c->cred.pid);
+    else
+        snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
     gpr_free(peer);
 
     grpc_op ops[2] = {{.op = GRPC_OP_SEND_INITIAL_METADATA}, {.op = GRPC_OP_RECV_CLOSE_ON_SERVER}};
@@ -1100,6 +1114,7 @@ static bool poll_once(struct td_rpc *r, int ms)
 {
     gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(r->cq, until, NULL);
+    atomic_fetch_add(&r->heartbeat, 1);
     if (ev.type == GRPC_OP_COMPLETE)
         handle_event(r, ev);
     reap_workers(r, false);
@@ -1140,14 +1155,42 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
     atomic_init(&r->live_calls, 0);
+    atomic_init(&r->heartbeat, 0);
+    r->lis = td_listen_new();
+    r->fd_creds = grpc_insecure_server_credentials_create();
     atomic_init(&r->next_id, 1);
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->reg_mu, NULL);
     return r;
 }
 
+static bool is_unix(const char *addr)
+{
+    return strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
+}
+
+static void add_side(struct td_rpc *r, const char *addr)
+{
+    if (r->n_side == MAX_SIDE_SOCKETS || getenv("TENSORD_NO_SHM"))
+        return;
+    struct td_status sst = TD_STATUS_INIT;
+    struct td_shm_listener *l = td_shm_listen(addr, &sst);
+    if (l)
+        r->side[r->n_side++] = l;
+    else if (sst.code != TD_CODE_OK) /* gRPC still serves: say why local clients copy */
+        td_log(TD_LOG_WARN, "no shared-memory transport on %s: %s", addr, sst.msg);
+}
+
 enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st)
 {
+    if (is_unix(addr)) {
+        if (!r->lis || !td_listen_bind(r->lis, addr, st))
+            return st->code ? st->code : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        if (port)
+            *port = 1;
+        add_side(r, addr);
+        return TD_CODE_OK;
+    }
     grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
     int p = grpc_server_add_http2_port(r->srv, addr, cr);
     grpc_server_credentials_release(cr);
@@ -1156,21 +1199,48 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
     if (p == 0)
         return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s (bad address, in use, or no permission)",
                              addr);
-    if (r->n_side == MAX_SIDE_SOCKETS || getenv("TENSORD_NO_SHM"))
-        return TD_CODE_OK;
-    struct td_status sst = TD_STATUS_INIT;
-    struct td_shm_listener *l = td_shm_listen(addr, &sst);
-    if (l)
-        r->side[r->n_side++] = l;
-    else if (sst.code != TD_CODE_OK) /* gRPC still serves: say why local clients copy */
-        td_log(TD_LOG_WARN, "no shared-memory transport on %s: %s", addr, sst.msg);
     return TD_CODE_OK;
 }
+
+enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st)
+{
+    if (!r->lis || !td_listen_adopt(r->lis, fd, st))
+        return st->code ? st->code : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    *addr = td_listen_address(r->lis, td_listen_count(r->lis) - 1);
+    return TD_CODE_OK;
+}
+
+enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st)
+{
+    if (r->n_side == MAX_SIDE_SOCKETS)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "at most %d side sockets", MAX_SIDE_SOCKETS);
+    struct td_shm_listener *l = td_shm_adopt(fd, st);
+    if (!l)
+        return st->code;
+    r->side[r->n_side++] = l;
+    *addr = td_shm_address(l);
+    return TD_CODE_OK;
+}
+
+/* The accept thread's hand-off (listen.h). */
+static void add_connection(void *ctx, int fd)
+{
+    struct td_rpc *r = ctx;
+    grpc_server_add_channel_from_fd(r->srv, fd, r->fd_creds);
+}
+
+uint64_t td_rpc_heartbeat(struct td_rpc *r) { return atomic_load(&r->heartbeat); }
 
 enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
 {
     grpc_server_start(r->srv);
     r->started = true;
+    /* inherited gRPC sockets without an inherited side socket get one beside them */
+    for (int i = 0; r->n_side == 0 && i < td_listen_count(r->lis); i++)
+        if (td_listen_inherited(r->lis, i))
+            add_side(r, td_listen_address(r->lis, i));
+    if (!td_listen_start(r->lis, add_connection, r, st))
+        return st->code;
     for (int i = 0; i < r->n_side; i++)
         if (td_shm_start(r->side[i], bind_ring, r, st) != TD_CODE_OK)
             td_log(TD_LOG_WARN, "no shared-memory transport: %s", st->msg);
@@ -1189,6 +1259,8 @@ void td_rpc_free(struct td_rpc *r)
 {
     if (!r)
         return;
+    td_listen_free(r->lis); /* no connection arrives past this */
+    r->lis = NULL;
     for (int i = 0; i < r->n_side; i++) /* no handshake runs past this */
         td_shm_free(r->side[i]);
     r->n_side = 0;
@@ -1206,6 +1278,7 @@ void td_rpc_free(struct td_rpc *r)
     while (poll_once(r, 100))
         ;
     grpc_completion_queue_destroy(r->cq);
+    grpc_server_credentials_release(r->fd_creds);
     reap_workers(r, true);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->reg_mu);

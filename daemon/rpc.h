@@ -17,6 +17,7 @@
 #define TD_RPC_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "../kernels/status.h"
 
@@ -35,6 +36,16 @@ struct td_rpc *td_rpc_new(struct td_status *st);
  * Before td_rpc_start.  *port (may be NULL) gets the bound TCP port (1 for unix).
  * UNAVAILABLE with a message naming addr when gRPC cannot bind. */
 enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st);
+
+/* Socket activation: adopts an inherited listening unix stream socket for gRPC
+ * (*addr: its address, for logs), or a SOCK_SEQPACKET one as the side socket of the
+ * shared-memory transport.  Before td_rpc_start. */
+enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
+enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
+
+/* Advances while the serving loop turns (at least every 100 ms): the watchdog checks it.
+ * Thread-safe. */
+uint64_t td_rpc_heartbeat(struct td_rpc *r);
 
 /* Starts serving (calls are accepted once td_rpc_run runs). */
 enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st);
