@@ -9,6 +9,7 @@
 #   V=1             verbose commands
 PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
 CC ?= gcc
 BUILD := build
 VERSION := 0.1.0
@@ -202,6 +203,16 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
 	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(SYSCONFDIR)/tensord $(DESTDIR)$(PREFIX)/share/doc/tensord
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|' -e 's|/etc/tensord/|$(SYSCONFDIR)/tensord/|' deploy/tensord.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.service
+	install -m 644 deploy/tensord.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.socket
+	install -m 644 deploy/tensord.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/tensord.conf
+	install -m 644 deploy/tensord.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/tensord.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf ] || \
+		install -m 644 deploy/tensord.conf $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf
+	install -m 644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/tensord/operations.md
 	@echo "installed; python: $(PY_SITE)/tensord"
 
 # The installed-header test: what `make install` ships must be enough to build and run a

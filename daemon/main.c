@@ -327,7 +327,9 @@ static uint64_t watchdog_usec(void)
 static void *watchdog_main(void *arg)
 {
     struct watchdog *w = arg;
-    uint64_t last = td_rpc_heartbeat(w->rpc);
+    /* The loop turns at least every 100 ms, but a check can fall just before a turn:
+     * only a loop that did not move over two checks in a row counts as stuck. */
+    uint64_t seen[2] = {td_rpc_heartbeat(w->rpc), td_rpc_heartbeat(w->rpc) - 1};
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     pthread_mutex_lock(&w->mu);
@@ -340,12 +342,13 @@ static void *watchdog_main(void *arg)
         if (w->stop)
             break;
         uint64_t now = td_rpc_heartbeat(w->rpc);
-        if (now != last) /* a stuck loop gets no ping: systemd restarts the service */
+        if (now != seen[1]) /* a stuck loop gets no ping: systemd restarts the service */
             td_notify("WATCHDOG=1");
         else
             td_log(TD_LOG_WARN, "the serving loop has not turned for %llu ms: no watchdog ping",
-                   (unsigned long long)(w->usec / 2000));
-        last = now;
+                   (unsigned long long)(w->usec / 1000));
+        seen[1] = seen[0];
+        seen[0] = now;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -460,14 +463,18 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (parent_pid && !watch_parent())
+    if (parent_pid && !watch_parent()) {
+        td_config_fini(&o.cfg);
         return 0;
+    }
 
     td_log_init();
     int n_inherited = inherited_fds();
     char def[600];
-    if (o.n_listen == 0 && !n_inherited && !default_listen(&o, def, sizeof def))
+    if (o.n_listen == 0 && !n_inherited && !default_listen(&o, def, sizeof def)) {
+        td_config_fini(&o.cfg);
         return 1;
+    }
     if (o.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (int)n : 1;
