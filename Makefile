@@ -54,8 +54,9 @@ PY_EXT := $(PY_DIR)/_C$(PY_EXT_SUFFIX)
 CHECK_SRC := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
+CTL := $(BUILD)/tensordctl
 
-all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
+all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
 .PHONY: all deps test check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
@@ -93,6 +94,10 @@ $(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
 	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
 $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
 	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+
+# ---- tensordctl: a plain gRPC client of the daemon's admin calls (no libtensord)
+$(CTL): $(call obj,opt,tools/tensordctl.c proto/td_address.c) $(PB_OPT)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS)
 
 # ---- libtensord and its C example
 $(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
@@ -192,6 +197,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PY_SITE)/tensord
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/tensord
+	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/tensordctl
 	install -m 755 $(LIBTD) $(DESTDIR)$(PREFIX)/lib/libtensord.so
 	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
 		$(DESTDIR)$(PREFIX)/include/tensord/proto
@@ -226,4 +232,4 @@ check-install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

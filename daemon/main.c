@@ -400,6 +400,8 @@ static int serve(struct options *o, int n_inherited)
         td_log(TD_LOG_ERROR, "cannot start: %s", st.msg);
         return 1;
     }
+    if (o->cfg.admin_group)
+        td_rpc_set_admin_group(rpc, o->cfg.admin_group);
     for (int i = 0; i < n_inherited; i++) {
         if (!adopt_fd(rpc, LISTEN_FDS_START + i)) {
             td_rpc_free(rpc);

@@ -57,7 +57,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
@@ -73,15 +77,22 @@
 #endif
 
 #define SESSION_METHOD "/tensord.v1.Tensord/Session"
-#define STATS_METHOD "/tensord.v1.Tensord/Stats"
+
+/* The unary methods: request in, reply out, one batch each. */
+enum unary { U_STATS, U_LIST_SESSIONS, U_KILL_SESSION, N_UNARY };
+static const char *const unary_methods[N_UNARY] = {
+    [U_STATS] = "/tensord.v1.Tensord/Stats",
+    [U_LIST_SESSIONS] = "/tensord.v1.Tensord/ListSessions",
+    [U_KILL_SESSION] = "/tensord.v1.Tensord/KillSession",
+};
 #define MAX_SIDE_SOCKETS 16
 #define RING_SPIN_NS 50000 /* a worker spins this long for the next message before sleeping */
 #define RING_WAIT_MS 100   /* and sleeps at most this long between looks at `cancel` */
 
 enum tag_kind {
     TAG_SESSION_NEW, /* a Session call arrived (request_registered_call) */
-    TAG_STATS_NEW,   /* a Stats call arrived with its request */
-    TAG_STATS_DONE,  /* the Stats reply batch completed */
+    TAG_UNARY_NEW,   /* a unary call (Stats, ListSessions, KillSession) arrived with its request */
+    TAG_UNARY_DONE,  /* its reply batch completed */
     TAG_RECV,        /* RECV_MESSAGE on a Session call */
     TAG_SEND,        /* SEND_MESSAGE on a Session call */
     TAG_CLOSE,       /* SEND_INITIAL_METADATA + RECV_CLOSE_ON_SERVER */
@@ -115,7 +126,10 @@ struct send_node {
 struct td_rpc {
     grpc_server *srv;
     grpc_completion_queue *cq;
-    void *m_session, *m_stats;
+    void *m_session, *m_unary[N_UNARY];
+    gid_t admin_gid;     /* members may use admin calls */
+    bool has_admin_gid;
+    uint64_t started_ms; /* CLOCK_MONOTONIC at td_rpc_new */
     struct tag t_shutdown;
     bool started, shutting_down, shutdown_done;
     atomic_int live_calls; /* accepted calls not yet freed (Session and Stats) */
@@ -162,6 +176,11 @@ struct scall {
     uint64_t id;
     char peer[320];
     struct td_peer cred; /* the unix peer's uid, gid, pid (known=false for TCP) */
+    atomic_uint_fast64_t ops_executed; /* records executed (the worker's last reply) */
+    uint64_t attached_ms;              /* CLOCK_MONOTONIC at attach */
+    char client[104];                  /* Attach.client */
+    char cmdline[256];                 /* the peer's /proc/PID/cmdline */
+    uint32_t attach_pid;               /* Attach.pid: the client's claim */
     struct worker *worker;
     uint8_t secret[16];        /* proves the side socket's peer is this session's client */
     bool offered;              /* the secret was sent (the rings may be asked for) */
@@ -170,9 +189,12 @@ struct scall {
     bool registered;
 };
 
-/* One Stats call: request in, reply out, one batch. */
+/* One unary call: request in, reply out, one batch. */
 struct stats_call {
     struct td_rpc *rpc;
+    enum unary method;
+    grpc_status_code code;
+    grpc_slice details;
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array request_md;
@@ -180,6 +202,51 @@ struct stats_call {
     int cancelled;
     struct tag t_new, t_done;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The admin group by name; unknown: only root and the daemon's user are admins. */
+static bool set_admin_group(struct td_rpc *r, const char *name)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+    r->has_admin_gid = getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res;
+    if (r->has_admin_gid)
+        r->admin_gid = gr.gr_gid;
+    return r->has_admin_gid;
+}
+
+void td_rpc_set_admin_group(struct td_rpc *r, const char *name)
+{
+    if (!set_admin_group(r, name))
+        td_log(TD_LOG_WARN, "admin group '%s' does not exist: only root and uid %u may use admin calls", name,
+               (unsigned)geteuid());
+}
+
+/* The peer's command line from /proc, arguments joined by spaces ("" when unreadable). */
+static void read_cmdline(pid_t pid, char *out, size_t len)
+{
+    char path[64];
+    out[0] = 0;
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, len - 1, f);
+    fclose(f);
+    out[n] = 0;
+    while (n > 0 && out[n - 1] == 0)
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == 0 || (unsigned char)out[i] < 0x20)
+            out[i] = ' ';
+    out[n] = 0;
+}
 
 /* ---- byte buffers <-> protobuf */
 
@@ -461,6 +528,7 @@ static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
     td_reply_init(&rep);
     td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len,
                     m->sync || m->detach, &rep);
+    atomic_store(&c->ops_executed, rep.executed);
     if (!atomic_load(&c->cancel))
         reply_to(c, m, &rep);
     td_reply_fini(&rep);
@@ -572,6 +640,7 @@ static bool run_ring_msg(struct scall *c, struct td_shm_ring *ring)
         bool sync = (h.flags & (TD_RING_SYNC | TD_RING_DETACH)) != 0;
         td_session_exec(c->session, buf, (size_t)h.records_len, buf + h.records_len, (size_t)h.payload_len, sync,
                         &rep);
+        atomic_store(&c->ops_executed, rep.executed);
         if (!atomic_load(&c->cancel))
             ring_reply(c, &ring->cq, h.seq, &rep);
         td_reply_fini(&rep);
@@ -715,6 +784,9 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
     }
     size_t len = strlen(c->peer);
     snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
+    snprintf(c->client, sizeof c->client, "%s", a->client ? a->client : "");
+    c->attach_pid = a->pid;
+    c->attached_ms = now_ms();
     c->session = td_session_new(c->id, c->peer);
     if (c->session)
         td_session_set_cancel(c->session, &c->cancel);
@@ -977,6 +1049,8 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
     char *peer = grpc_call_get_peer(c->call);
     c->cred = td_listen_peer(r->lis, peer);
     if (c->cred.known)
+        read_cmdline(c->cred.pid, c->cmdline, sizeof c->cmdline);
+    if (c->cred.known)
         snprintf(c->peer, sizeof c->peer, "uid %u gid %u pid %d", (unsigned)c->cred.uid, (unsigned)c->cred.gid,
                  (int)c->cred.pid);
     else
@@ -1000,21 +1074,22 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void arm_stats(struct td_rpc *r)
+static void arm_unary(struct td_rpc *r, enum unary method)
 {
     struct stats_call *s = calloc(1, sizeof *s);
     if (!s) {
-        td_log(TD_LOG_ERROR, "out of memory: cannot accept Stats calls");
+        td_log(TD_LOG_ERROR, "out of memory: cannot accept %s calls", unary_methods[method]);
         return;
     }
     s->rpc = r;
-    s->t_new = (struct tag){TAG_STATS_NEW, s};
-    s->t_done = (struct tag){TAG_STATS_DONE, s};
+    s->method = method;
+    s->t_new = (struct tag){TAG_UNARY_NEW, s};
+    s->t_done = (struct tag){TAG_UNARY_DONE, s};
     grpc_metadata_array_init(&s->request_md);
-    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_stats, &s->call, &s->deadline, &s->request_md,
-                                                            &s->request, r->cq, r->cq, &s->t_new);
+    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_unary[method], &s->call, &s->deadline,
+                                                            &s->request_md, &s->request, r->cq, r->cq, &s->t_new);
     if (e != GRPC_CALL_OK) {
-        td_log(TD_LOG_ERROR, "cannot request Stats calls (grpc error %d)", (int)e);
+        td_log(TD_LOG_ERROR, "cannot request %s calls (grpc error %d)", unary_methods[method], (int)e);
         grpc_metadata_array_destroy(&s->request_md);
         free(s);
     }
@@ -1030,6 +1105,8 @@ static void stats_free(struct stats_call *s)
         grpc_byte_buffer_destroy(s->request);
     if (s->reply)
         grpc_byte_buffer_destroy(s->reply);
+    if (accepted)
+        grpc_slice_unref(s->details);
     grpc_metadata_array_destroy(&s->request_md);
     free(s);
     if (accepted)
@@ -1037,16 +1114,8 @@ static void stats_free(struct stats_call *s)
 }
 
 /* StatsRequest is empty: its bytes are not even parsed, so no request can be bad. */
-static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
+static grpc_byte_buffer *answer_stats(struct td_rpc *r)
 {
-    if (!ok) {
-        stats_free(s);
-        return;
-    }
-    atomic_fetch_add(&r->live_calls, 1);
-    if (!r->shutting_down)
-        arm_stats(r);
-
     struct td_stats st;
     td_stats_get(&st);
     Tensord__V1__StatsReply m = TENSORD__V1__STATS_REPLY__INIT;
@@ -1061,7 +1130,184 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
     m.bytes_cached = st.bytes_cached;
-    s->reply = td_pack_msg(&m.base);
+    m.uptime_ms = now_ms() - r->started_ms;
+    m.pid = (uint32_t)getpid();
+    Tensord__V1__DeviceMemory cpu = TENSORD__V1__DEVICE_MEMORY__INIT, *devs[1] = {&cpu};
+    cpu.name = "cpu";
+    cpu.allocated = st.bytes_in_use;
+    cpu.reserved = st.bytes_in_use + st.bytes_cached;
+    cpu.peak = st.bytes_peak;
+    cpu.fragmentation = 0; /* whole-block cache: no partly used blocks to fragment */
+    m.n_devices = 1;
+    m.devices = devs;
+    return td_pack_msg(&m.base);
+}
+
+/* Root, the daemon's own user and members of the admin group. */
+static bool is_admin(const struct td_rpc *r, const struct td_peer *p)
+{
+    if (!p->known)
+        return false;
+    if (p->uid == 0 || p->uid == geteuid())
+        return true;
+    if (!r->has_admin_gid)
+        return false;
+    if (p->gid == r->admin_gid)
+        return true;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r(p->uid, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return false;
+    gid_t groups[256];
+    int n = 256;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == r->admin_gid)
+            return true;
+    return false;
+}
+
+/* Whom this caller may see and kill: everyone (admin) or its own uid's sessions. */
+static bool may_touch(const struct td_rpc *r, const struct td_peer *caller, bool admin, const struct scall *c)
+{
+    (void)r;
+    return admin || (caller->known && c->cred.known && c->cred.uid == caller->uid);
+}
+
+static grpc_byte_buffer *answer_list(struct td_rpc *r, const struct td_peer *caller, bool admin)
+{
+    Tensord__V1__ListSessionsReply m = TENSORD__V1__LIST_SESSIONS_REPLY__INIT;
+    size_t cap = 0;
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next)
+        cap++;
+    Tensord__V1__SessionInfo *info = calloc(cap ? cap : 1, sizeof *info);
+    Tensord__V1__SessionInfo **ptrs = calloc(cap ? cap : 1, sizeof *ptrs);
+    uint64_t now = now_ms();
+    size_t n = 0;
+    for (struct scall *c = r->live; info && ptrs && c; c = c->reg_next) {
+        pthread_mutex_lock(&c->mu);
+        if (c->attached && !c->ending && may_touch(r, caller, admin, c)) {
+            Tensord__V1__SessionInfo *i = &info[n];
+            tensord__v1__session_info__init(i);
+            i->id = c->id;
+            i->pid = c->cred.known ? (uint32_t)c->cred.pid : c->attach_pid;
+            i->uid = c->cred.known ? (uint32_t)c->cred.uid : UINT32_MAX;
+            i->gid = c->cred.known ? (uint32_t)c->cred.gid : UINT32_MAX;
+            i->peer = strdup(c->peer);
+            i->client = strdup(c->client);
+            i->cmdline = strdup(c->cmdline);
+            i->transport = c->ring ? "shm" : "grpc";
+            i->ops_executed = atomic_load(&c->ops_executed);
+            i->age_ms = now - c->attached_ms;
+            ptrs[n++] = i;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+    m.n_sessions = n;
+    m.sessions = ptrs;
+    grpc_byte_buffer *bb = td_pack_msg(&m.base);
+    for (size_t k = 0; k < n; k++) {
+        free(info[k].peer);
+        free(info[k].client);
+        free(info[k].cmdline);
+    }
+    free(info);
+    free(ptrs);
+    return bb;
+}
+
+static grpc_status_code kill_session(struct td_rpc *r, uint64_t id, const struct td_peer *caller, bool admin,
+                                     char *msg, size_t len)
+{
+    grpc_status_code code = GRPC_STATUS_NOT_FOUND;
+    snprintf(msg, len, "no session %llu", (unsigned long long)id);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next) {
+        if (c->id != id)
+            continue;
+        pthread_mutex_lock(&c->mu);
+        if (!c->attached || c->ending) {
+            /* already ending: nothing to do, and not an error */
+            code = GRPC_STATUS_OK;
+            msg[0] = 0;
+        } else if (!may_touch(r, caller, admin, c)) {
+            code = GRPC_STATUS_PERMISSION_DENIED; /* says no more than NOT_FOUND would about others */
+            snprintf(msg, len, "session %llu belongs to another user", (unsigned long long)id);
+        } else {
+            char why[160];
+            snprintf(why, sizeof why, "session killed by an administrator (uid %u)", (unsigned)caller->uid);
+            td_log(TD_LOG_WARN, "session %llu (%s): killed by uid %u", (unsigned long long)c->id, c->peer,
+                   (unsigned)caller->uid);
+            end_locked(c, "killed", GRPC_STATUS_ABORTED, why);
+            code = GRPC_STATUS_OK;
+            msg[0] = 0;
+        }
+        pthread_mutex_unlock(&c->mu);
+        break;
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+    return code;
+}
+
+static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
+{
+    if (!ok) {
+        stats_free(s);
+        return;
+    }
+    atomic_fetch_add(&r->live_calls, 1);
+    if (!r->shutting_down)
+        arm_unary(r, s->method);
+
+    char msg[200] = "";
+    s->code = GRPC_STATUS_OK;
+    char *peer = grpc_call_get_peer(s->call);
+    struct td_peer caller = td_listen_peer(r->lis, peer);
+    gpr_free(peer);
+    bool admin = is_admin(r, &caller);
+    size_t n = 0;
+    switch (s->method) {
+    case U_STATS:
+        s->reply = answer_stats(r);
+        break;
+    case U_LIST_SESSIONS:
+        if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->reply = answer_list(r, &caller, admin);
+        }
+        break;
+    case U_KILL_SESSION: {
+        Tensord__V1__KillSessionRequest *q =
+            s->request ? (Tensord__V1__KillSessionRequest *)td_unpack_msg(&tensord__v1__kill_session_request__descriptor,
+                                                                          s->request, &n)
+                       : NULL;
+        if (!q) {
+            s->code = GRPC_STATUS_INVALID_ARGUMENT;
+            snprintf(msg, sizeof msg, "malformed KillSessionRequest");
+        } else if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->code = kill_session(r, q->id, &caller, admin, msg, sizeof msg);
+            if (s->code == GRPC_STATUS_OK) {
+                Tensord__V1__KillSessionReply k = TENSORD__V1__KILL_SESSION_REPLY__INIT;
+                s->reply = td_pack_msg(&k.base);
+            }
+        }
+        if (q)
+            tensord__v1__kill_session_request__free_unpacked(q, NULL);
+        break;
+    }
+    default:
+        s->code = GRPC_STATUS_UNIMPLEMENTED;
+        break;
+    }
+    s->details = grpc_slice_from_copied_string(msg);
 
     grpc_op ops[4] = {
         {.op = GRPC_OP_SEND_INITIAL_METADATA},
@@ -1070,10 +1316,16 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
         {.op = GRPC_OP_RECV_CLOSE_ON_SERVER},
     };
     ops[1].data.send_message.send_message = s->reply;
-    ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[2].data.send_status_from_server.status = s->code;
+    ops[2].data.send_status_from_server.status_details = &s->details;
     ops[3].data.recv_close_on_server.cancelled = &s->cancelled;
-    if (grpc_call_start_batch(s->call, ops, 4, &s->t_done, NULL) != GRPC_CALL_OK) {
-        td_log(TD_LOG_ERROR, "cannot answer a Stats call");
+    grpc_op *start = s->reply ? ops : NULL;
+    if (!s->reply) { /* an error: no message */
+        ops[1] = ops[0];
+        start = ops + 1;
+    }
+    if (grpc_call_start_batch(s->call, start, s->reply ? 4 : 3, &s->t_done, NULL) != GRPC_CALL_OK) {
+        td_log(TD_LOG_ERROR, "cannot answer a %s call", unary_methods[s->method]);
         grpc_call_cancel(s->call, NULL);
         stats_free(s);
     }
@@ -1089,10 +1341,10 @@ static void handle_event(struct td_rpc *r, grpc_event ev)
     case TAG_SESSION_NEW:
         on_session_new(r, t->owner, ok);
         break;
-    case TAG_STATS_NEW:
-        on_stats_new(r, t->owner, ok);
+    case TAG_UNARY_NEW:
+        on_unary_new(r, t->owner, ok);
         break;
-    case TAG_STATS_DONE:
+    case TAG_UNARY_DONE:
         stats_free(t->owner);
         break;
     case TAG_RECV:
@@ -1152,7 +1404,11 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     r->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(r->srv, r->cq, NULL);
     r->m_session = grpc_server_register_method(r->srv, SESSION_METHOD, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
-    r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    for (int i = 0; i < N_UNARY; i++)
+        r->m_unary[i] = grpc_server_register_method(r->srv, unary_methods[i], NULL,
+                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    r->started_ms = now_ms();
+    set_admin_group(r, "tensord");
     r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
     atomic_init(&r->live_calls, 0);
     atomic_init(&r->heartbeat, 0);
@@ -1245,7 +1501,8 @@ enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
         if (td_shm_start(r->side[i], bind_ring, r, st) != TD_CODE_OK)
             td_log(TD_LOG_WARN, "no shared-memory transport: %s", st->msg);
     arm_session(r);
-    arm_stats(r);
+    for (int i = 0; i < N_UNARY; i++)
+        arm_unary(r, (enum unary)i);
     return TD_CODE_OK;
 }
 

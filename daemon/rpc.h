@@ -43,6 +43,10 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
 enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
 enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
 
+/* Names the group whose members may use admin calls (default "tensord"; root and the
+ * daemon's own user always may).  Before td_rpc_start. */
+void td_rpc_set_admin_group(struct td_rpc *r, const char *name);
+
 /* Advances while the serving loop turns (at least every 100 ms): the watchdog checks it.
  * Thread-safe. */
 uint64_t td_rpc_heartbeat(struct td_rpc *r);
