@@ -29,6 +29,8 @@ ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 GRPC_LIBS := -lgrpc -lgpr -lprotobuf-c
 SYS_LIBS := -lpthread -lm
 SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+# the Prometheus endpoint (daemon/metrics_http.c; Debian libmicrohttpd-dev)
+MHD_LIBS := -lmicrohttpd
 HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
@@ -91,9 +93,9 @@ PB_ASAN := $(BUILD)/asan/gen/tensord.pb-c.o
 
 # ---- daemon (jemalloc in release; ASan brings its own allocator)
 $(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
-	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
-	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 # ---- tensordctl: a plain gRPC client of the daemon's admin calls (no libtensord)
 $(CTL): $(call obj,opt,tools/tensordctl.c proto/td_address.c) $(PB_OPT)
@@ -123,13 +125,13 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 # the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
 $(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session
 valgrind: $(VALGRIND_CHECKS)
@@ -143,7 +145,8 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
-FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/alloc.c daemon/log.c
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/alloc.c daemon/log.c \
+	daemon/metrics.c
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_records
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)

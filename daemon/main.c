@@ -42,6 +42,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "rpc.h"
 
 #ifndef TD_VERSION
@@ -429,6 +430,18 @@ static int serve(struct options *o, int n_inherited)
     for (int i = 0; i < o->n_listen; i++)
         if (ports[i])
             log_listening(o->listen[i], ports[i]);
+    struct td_metrics_server *metrics = NULL;
+    if (o->cfg.metrics) {
+        int port = 0;
+        metrics = td_metrics_serve(o->cfg.metrics, rpc, &port, &st);
+        if (!metrics) {
+            td_log(TD_LOG_ERROR, "%s", st.msg);
+            td_rpc_free(rpc);
+            return 1;
+        }
+        const char *colon = strrchr(o->cfg.metrics, ':');
+        td_log(TD_LOG_INFO, "metrics on http://%.*s:%d/metrics", (int)(colon - o->cfg.metrics), o->cfg.metrics, port);
+    }
     td_notify("READY=1");
     struct watchdog wd;
     watchdog_start(&wd, rpc);
@@ -441,6 +454,7 @@ static int serve(struct options *o, int n_inherited)
         td_log(TD_LOG_INFO, "shutting down (%s)", strsignal(stop_requested));
     td_notify("STOPPING=1\nSTATUS=shutting down");
     watchdog_stop(&wd);
+    td_metrics_server_free(metrics);
     td_rpc_free(rpc);
     td_log(TD_LOG_INFO, "stopped");
     return 0;

@@ -1487,6 +1487,27 @@ static void add_connection(void *ctx, int fd)
 
 uint64_t td_rpc_heartbeat(struct td_rpc *r) { return atomic_load(&r->heartbeat); }
 
+void td_rpc_gauges(struct td_rpc *r, struct td_rpc_gauges *g)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next) {
+        pthread_mutex_lock(&c->mu);
+        if (c->attached && !c->ending) {
+            if (c->ring)
+                g->sessions_shm++;
+            else
+                g->sessions_grpc++;
+        }
+        for (struct msg_node *n = c->q_head; n; n = n->next)
+            g->queued_msgs++;
+        g->queued_bytes += c->q_bytes;
+        g->paused += c->recv_paused;
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+}
+
 enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
 {
     grpc_server_start(r->srv);

@@ -47,6 +47,15 @@ enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, stru
  * daemon's own user always may).  Before td_rpc_start. */
 void td_rpc_set_admin_group(struct td_rpc *r, const char *name);
 
+/* Gauges for the metrics endpoint: sessions by transport, messages queued. */
+struct td_rpc_gauges {
+    uint64_t sessions_shm, sessions_grpc;
+    uint64_t queued_msgs, queued_bytes; /* received, not yet executed (all sessions) */
+    uint64_t paused;                    /* sessions whose stream is not read (queue full) */
+};
+/* Thread-safe (takes the session registry's lock briefly). */
+void td_rpc_gauges(struct td_rpc *r, struct td_rpc_gauges *g);
+
 /* Advances while the serving loop turns (at least every 100 ms): the watchdog checks it.
  * Thread-safe. */
 uint64_t td_rpc_heartbeat(struct td_rpc *r);

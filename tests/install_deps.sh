@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing.  Uses sudo when not root.
 set -e
 PKGS="build-essential pkg-config procps libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-libopenblas-dev liblapacke-dev libfftw3-dev libjemalloc-dev libsystemd-dev check valgrind
+libopenblas-dev liblapacke-dev libfftw3-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev check valgrind
 python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio
 python3-sklearn python3-tqdm python3-matplotlib
 clang libclang-rt-14-dev"
