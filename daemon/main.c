@@ -403,6 +403,11 @@ static int serve(struct options *o, int n_inherited)
     }
     if (o->cfg.admin_group)
         td_rpc_set_admin_group(rpc, o->cfg.admin_group);
+    if (td_rpc_set_tcp_auth(rpc, o->cfg.tls_cert, o->cfg.tls_key, o->cfg.token_file, o->cfg.insecure_tcp, &st)) {
+        td_log(TD_LOG_ERROR, "%s", st.msg);
+        td_rpc_free(rpc);
+        return 1;
+    }
     for (int i = 0; i < n_inherited; i++) {
         if (!adopt_fd(rpc, LISTEN_FDS_START + i)) {
             td_rpc_free(rpc);

@@ -36,7 +36,9 @@
  * Unix sockets are bound (or inherited from systemd) and accepted by listen.c, which
  * identifies each connection's peer (SO_PEERCRED) and hands it to gRPC; a call's peer
  * "fd:N" leads back to those credentials (struct td_peer), logged with the session.
- * TCP addresses are gRPC's own.
+ * TCP addresses are gRPC's own, with TLS (tls-cert/tls-key) and a bearer token every
+ * call must carry ("authorization: Bearer ..."); a call without it is answered
+ * UNAUTHENTICATED before anything else happens.
  */
 #include "rpc.h"
 
@@ -50,6 +52,7 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -127,6 +130,9 @@ struct td_rpc {
     grpc_server *srv;
     grpc_completion_queue *cq;
     void *m_session, *m_unary[N_UNARY];
+    char *tls_cert, *tls_key; /* PEM, for TCP listeners */
+    char *token;              /* bearer token TCP callers must send */
+    bool insecure_tcp;        /* plain TCP allowed on loopback */
     gid_t admin_gid;     /* members may use admin calls */
     bool has_admin_gid;
     uint64_t started_ms; /* CLOCK_MONOTONIC at td_rpc_new */
@@ -226,6 +232,74 @@ void td_rpc_set_admin_group(struct td_rpc *r, const char *name)
     if (!set_admin_group(r, name))
         td_log(TD_LOG_WARN, "admin group '%s' does not exist: only root and uid %u may use admin calls", name,
                (unsigned)geteuid());
+}
+
+static char *read_file(const char *path, struct td_status *st, const char *what)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        td_status_set(st, TD_CODE_FAILED_PRECONDITION, "cannot read the %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n;
+    char *buf = malloc(cap);
+    n = buf ? fread(buf, 1, cap - 1, f) : 0;
+    fclose(f);
+    if (!buf) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+enum td_code td_rpc_set_tcp_auth(struct td_rpc *r, const char *cert, const char *key, const char *token_file,
+                                 bool insecure_tcp, struct td_status *st)
+{
+    r->insecure_tcp = insecure_tcp;
+    if ((cert != NULL) != (key != NULL))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tls-cert and tls-key go together: set both");
+    if (cert && (!(r->tls_cert = read_file(cert, st, "TLS certificate")) ||
+                 !(r->tls_key = read_file(key, st, "TLS key"))))
+        return st->code;
+    if (token_file) {
+        if (!(r->token = read_file(token_file, st, "token file")))
+            return st->code;
+        r->token[strcspn(r->token, "\r\n")] = 0; /* the first line */
+        if (strlen(r->token) < 16)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "the token in %s is shorter than 16 characters: use a long random one", token_file);
+    }
+    return TD_CODE_OK;
+}
+
+/* Whether md carries "authorization: Bearer <token>"; compared in constant time. */
+static bool token_ok(const struct td_rpc *r, const grpc_metadata_array *md)
+{
+    if (!r->token)
+        return false;
+    size_t tlen = strlen(r->token);
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_slice *k = &md->metadata[i].key, *v = &md->metadata[i].value;
+        if (GRPC_SLICE_LENGTH(*k) != 13 || memcmp(GRPC_SLICE_START_PTR(*k), "authorization", 13) != 0)
+            continue;
+        const uint8_t *p = GRPC_SLICE_START_PTR(*v);
+        size_t n = GRPC_SLICE_LENGTH(*v);
+        if (n != 7 + tlen || memcmp(p, "Bearer ", 7) != 0)
+            return false;
+        uint8_t d = 0;
+        for (size_t j = 0; j < tlen; j++)
+            d |= (uint8_t)(p[7 + j] ^ (uint8_t)r->token[j]);
+        return d == 0;
+    }
+    return false;
+}
+
+/* A call may go on: unix peers (the socket's mode and group let them in), or TCP
+ * callers with the token. */
+static bool caller_allowed(const struct td_rpc *r, const struct td_peer *p, const grpc_metadata_array *md)
+{
+    return p->known || token_ok(r, md);
 }
 
 /* The peer's command line from /proc, arguments joined by spaces ("" when unreadable). */
@@ -1068,6 +1142,14 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
         return;
     }
     c->refs = 1;
+    if (!caller_allowed(r, &c->cred, &c->request_md)) {
+        td_stats_count_bad_message();
+        td_log(TD_LOG_WARN, "session %llu (%s): refused: missing or wrong bearer token", (unsigned long long)c->id,
+               c->peer);
+        end_locked(c, "unauthenticated", GRPC_STATUS_UNAUTHENTICATED, "missing or wrong bearer token");
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
     start_recv_locked(c);
     if (r->shutting_down)
         mark_dead_locked(c);
@@ -1269,7 +1351,14 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
     gpr_free(peer);
     bool admin = is_admin(r, &caller);
     size_t n = 0;
-    switch (s->method) {
+    enum unary method = s->method;
+    if (!caller_allowed(r, &caller, &s->request_md)) {
+        td_log(TD_LOG_WARN, "%s call refused: missing or wrong bearer token", unary_methods[method]);
+        s->code = GRPC_STATUS_UNAUTHENTICATED;
+        snprintf(msg, sizeof msg, "missing or wrong bearer token");
+        method = N_UNARY; /* answered below with the error */
+    }
+    switch (method) {
     case U_STATS:
         s->reply = answer_stats(r);
         break;
@@ -1304,7 +1393,6 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
         break;
     }
     default:
-        s->code = GRPC_STATUS_UNIMPLEMENTED;
         break;
     }
     s->details = grpc_slice_from_copied_string(msg);
@@ -1420,6 +1508,13 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     return r;
 }
 
+/* 127.x.x.x, localhost or [::1], before ":PORT". */
+static bool is_loopback(const char *host_port)
+{
+    return strncmp(host_port, "127.", 4) == 0 || strncmp(host_port, "localhost:", 10) == 0 ||
+           strncmp(host_port, "[::1]:", 6) == 0;
+}
+
 static bool is_unix(const char *addr)
 {
     return strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
@@ -1447,14 +1542,35 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
         add_side(r, addr);
         return TD_CODE_OK;
     }
-    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
-    int p = grpc_server_add_http2_port(r->srv, addr, cr);
-    grpc_server_credentials_release(cr);
+    char host_port[300];
+    if (addr[0] == ':') /* ":PORT": loopback unless told otherwise */
+        snprintf(host_port, sizeof host_port, "127.0.0.1%s", addr);
+    else
+        snprintf(host_port, sizeof host_port, "%s", addr);
+    if (!r->token)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "TCP address %s needs a bearer token: set token-file (and tls-cert, tls-key)", addr);
+    grpc_server_credentials *cr;
+    if (r->tls_cert) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = r->tls_key, .cert_chain = r->tls_cert};
+        cr = grpc_ssl_server_credentials_create(NULL, &pair, 1, 0, NULL);
+    } else if (r->insecure_tcp && is_loopback(host_port)) {
+        td_log(TD_LOG_WARN, "%s: plain TCP without TLS (insecure-tcp): for tests only", host_port);
+        cr = grpc_insecure_server_credentials_create();
+    } else {
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "TCP address %s needs TLS: set tls-cert and tls-key (insecure-tcp = yes allows plain "
+                             "TCP on loopback addresses only)",
+                             addr);
+    }
+    int p = cr ? grpc_server_add_http2_port(r->srv, host_port, cr) : 0;
+    if (cr)
+        grpc_server_credentials_release(cr);
     if (port)
         *port = p;
     if (p == 0)
-        return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s (bad address, in use, or no permission)",
-                             addr);
+        return td_status_set(st, TD_CODE_UNAVAILABLE,
+                             "cannot listen on %s (bad address or certificate, in use, or no permission)", addr);
     return TD_CODE_OK;
 }
 
@@ -1560,6 +1676,11 @@ void td_rpc_free(struct td_rpc *r)
     reap_workers(r, true);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->reg_mu);
+    free(r->tls_cert);
+    if (r->tls_key) /* no copy of the key stays in freed memory */
+        memset(r->tls_key, 0, strlen(r->tls_key));
+    free(r->tls_key);
+    free(r->token);
     free(r);
     grpc_shutdown();
 }

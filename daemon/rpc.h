@@ -17,6 +17,7 @@
 #define TD_RPC_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../kernels/status.h"
@@ -42,6 +43,12 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
  * shared-memory transport.  Before td_rpc_start. */
 enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
 enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
+
+/* TCP listeners: PEM certificate chain and key files (both or neither), the bearer
+ * token file (its first line; TCP needs one), and whether plain TCP is allowed on
+ * loopback addresses.  Before td_rpc_listen.  Errors name the file. */
+enum td_code td_rpc_set_tcp_auth(struct td_rpc *r, const char *cert, const char *key, const char *token_file,
+                                 bool insecure_tcp, struct td_status *st);
 
 /* Names the group whose members may use admin calls (default "tensord"; root and the
  * daemon's own user always may).  Before td_rpc_start. */

@@ -11,6 +11,9 @@
  * root, the daemon's user and members of the admin group see every session and may kill
  * any; other users see and kill only their own.
  *
+ * TCP daemons: TLS with $TENSORD_TLS_CA and the token of $TENSORD_TOKEN or
+ * $TENSORD_TOKEN_FILE (proto/td_client_auth.h), as for every client.
+ *
  * Exit status: 0 done, 1 the daemon refused or failed the call, 2 usage, 3 no daemon
  * answers (what a health check tests).
  */
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "../proto/td_address.h"
+#include "../proto/td_client_auth.h"
 #include "../proto/td_grpc_pb.h"
 #include "tensord.pb-c.h"
 
@@ -67,7 +71,7 @@ static void pick_target(const char *opt, char *buf, size_t len)
 static grpc_byte_buffer *call(const char *method, const ProtobufCMessage *req, grpc_status_code *code, char *msg,
                               size_t msg_len)
 {
-    grpc_channel_credentials *cc = grpc_insecure_credentials_create();
+    grpc_channel_credentials *cc = td_client_creds(target);
     grpc_channel *ch = grpc_channel_create(target, cc, NULL);
     grpc_channel_credentials_release(cc);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -89,6 +93,10 @@ static grpc_byte_buffer *call(const char *method, const ProtobufCMessage *req, g
         {.op = GRPC_OP_RECV_MESSAGE},
         {.op = GRPC_OP_RECV_STATUS_ON_CLIENT},
     };
+    grpc_metadata auth;
+    char auth_value[600];
+    ops[0].data.send_initial_metadata.count = td_client_auth_md(target, &auth, auth_value, sizeof auth_value);
+    ops[0].data.send_initial_metadata.metadata = &auth;
     ops[1].data.send_message.send_message = sbb;
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &imd;
     ops[4].data.recv_message.recv_message = &rbb;
