@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { K_LISTEN, K_THREADS, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL };
+enum kind { K_LISTEN, K_THREADS, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE };
 
 /* One row per setting: its key (also the flag's name and, upper-cased, TENSORD_<KEY>). */
 static const struct key {
@@ -29,6 +29,7 @@ static const struct key {
     {"token-file", K_STRING, offsetof(struct td_config, token_file)},
     {"insecure-tcp", K_BOOL, offsetof(struct td_config, insecure_tcp)},
     {"admin-group", K_STRING, offsetof(struct td_config, admin_group)},
+    {"socket-mode", K_MODE, offsetof(struct td_config, socket_mode)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -36,6 +37,7 @@ void td_config_init(struct td_config *c)
 {
     memset(c, 0, sizeof *c);
     c->log_level = TD_LOG_INFO;
+    c->socket_mode = -1;
 }
 
 void td_config_fini(struct td_config *c)
@@ -130,6 +132,15 @@ bool td_config_set(struct td_config *c, int src, const char *where, const char *
             return fail(err, err_len, where, "out of memory");
         free(*(char **)field);
         *(char **)field = copy;
+        return true;
+    }
+    case K_MODE: {
+        char *end;
+        errno = 0;
+        long m = strtol(value, &end, 8);
+        if (errno || end == value || *end || m < 0 || m > 0777)
+            return fail(err, err_len, where, "%s wants an octal file mode such as 0660, got '%s'", key, value);
+        *(int *)field = (int)m;
         return true;
     }
     case K_BOOL:
@@ -236,6 +247,8 @@ void td_config_print(const struct td_config *c, int fd)
     dprintf(fd, "threads = %d\n", c->threads);
     dprintf(fd, "log-level = %s\n", levels[c->log_level]);
     dprintf(fd, "max-memory = %llu\n", (unsigned long long)c->max_memory);
+    if (c->socket_mode >= 0)
+        dprintf(fd, "socket-mode = %04o\n", (unsigned)c->socket_mode);
     for (size_t k = 0; k < N_KEYS; k++) {
         if (keys[k].kind == K_STRING) {
             const char *v = *(char *const *)((const char *)c + keys[k].off);

@@ -34,6 +34,7 @@ struct td_config {
     char *token_file;     /* bearer token TCP clients must present */
     bool insecure_tcp;    /* allow TCP without TLS (loopback addresses only) */
     char *admin_group;    /* group whose members may use admin calls (root always may) */
+    int socket_mode;      /* mode of unix sockets the daemon binds; -1: from the umask */
     bool no_shm;          /* no side socket (TENSORD_NO_SHM) */
 };
 

@@ -100,6 +100,8 @@ static void usage(FILE *f)
                "  --token-file PATH  bearer token TCP clients must send\n"
                "  --insecure-tcp yes allow TCP without TLS on loopback addresses (tests)\n"
                "  --admin-group NAME group allowed admin calls besides root (default tensord)\n"
+               "  --socket-mode MODE mode of the unix sockets tensord binds, e.g. 0660\n"
+               "                     (default: from the umask)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --print-config     print the effective settings and exit\n"
@@ -157,6 +159,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"token-file", required_argument, NULL, OPT_KEY},
         {"insecure-tcp", required_argument, NULL, OPT_KEY},
         {"admin-group", required_argument, NULL, OPT_KEY},
+        {"socket-mode", required_argument, NULL, OPT_KEY},
         {NULL, 0, NULL, 0},
     };
     const char *flag_key[MAX_FLAGS], *flag_val[MAX_FLAGS];
@@ -403,6 +406,7 @@ static int serve(struct options *o, int n_inherited)
     }
     if (o->cfg.admin_group)
         td_rpc_set_admin_group(rpc, o->cfg.admin_group);
+    td_rpc_set_socket_mode(rpc, o->cfg.socket_mode);
     if (td_rpc_set_tcp_auth(rpc, o->cfg.tls_cert, o->cfg.tls_key, o->cfg.token_file, o->cfg.insecure_tcp, &st)) {
         td_log(TD_LOG_ERROR, "%s", st.msg);
         td_rpc_free(rpc);

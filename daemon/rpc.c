@@ -63,6 +63,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +134,7 @@ struct td_rpc {
     char *tls_cert, *tls_key; /* PEM, for TCP listeners */
     char *token;              /* bearer token TCP callers must send */
     bool insecure_tcp;        /* plain TCP allowed on loopback */
+    int socket_mode;          /* -1: the umask's */
     gid_t admin_gid;     /* members may use admin calls */
     bool has_admin_gid;
     uint64_t started_ms; /* CLOCK_MONOTONIC at td_rpc_new */
@@ -226,6 +228,8 @@ static bool set_admin_group(struct td_rpc *r, const char *name)
         r->admin_gid = gr.gr_gid;
     return r->has_admin_gid;
 }
+
+void td_rpc_set_socket_mode(struct td_rpc *r, int mode) { r->socket_mode = mode; }
 
 void td_rpc_set_admin_group(struct td_rpc *r, const char *name)
 {
@@ -1500,6 +1504,7 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
     atomic_init(&r->live_calls, 0);
     atomic_init(&r->heartbeat, 0);
+    r->socket_mode = -1;
     r->lis = td_listen_new();
     r->fd_creds = grpc_insecure_server_credentials_create();
     atomic_init(&r->next_id, 1);
@@ -1539,6 +1544,8 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
             return st->code ? st->code : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         if (port)
             *port = 1;
+        if (r->socket_mode >= 0 && strncmp(addr, "unix:", 5) == 0 && chmod(addr + 5, (mode_t)r->socket_mode) != 0)
+            return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot chmod %s: %s", addr + 5, strerror(errno));
         add_side(r, addr);
         return TD_CODE_OK;
     }

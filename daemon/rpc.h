@@ -50,6 +50,10 @@ enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, stru
 enum td_code td_rpc_set_tcp_auth(struct td_rpc *r, const char *cert, const char *key, const char *token_file,
                                  bool insecure_tcp, struct td_status *st);
 
+/* Mode for the unix sockets td_rpc_listen binds (and their side sockets); -1: leave
+ * the umask's.  Before td_rpc_listen. */
+void td_rpc_set_socket_mode(struct td_rpc *r, int mode);
+
 /* Names the group whose members may use admin calls (default "tensord"; root and the
  * daemon's own user always may).  Before td_rpc_start. */
 void td_rpc_set_admin_group(struct td_rpc *r, const char *name);

@@ -297,6 +297,7 @@ def test_config_layers(tmp_path):
     ("log-level = loud\n", 1, "unknown log level 'loud'"),
     ("just words\n", 1, "expected 'key = value'"),
     ("insecure-tcp = maybe\n", 1, "insecure-tcp wants yes or no"),
+    ("socket-mode = 0999\n", 1, "socket-mode wants an octal file mode"),
 ])
 def test_config_errors_name_file_and_line(tmp_path, text, line, words):
     conf = tmp_path / "bad.conf"
@@ -331,6 +332,20 @@ def test_daemon_serves_on_the_config_files_socket(tmp_path):
     assert "2 intra-op threads" in err
     # the peer, identified by SO_PEERCRED, is in the session's log lines
     assert "opened (uid %d gid %d pid " % (os.getuid(), os.getgid()) in err, err
+
+
+def test_socket_mode_applies_to_both_sockets(tmp_path):
+    sock = str(tmp_path / "m.sock")
+    errp = str(tmp_path / "err")
+    with open(errp, "wb") as err:
+        proc = subprocess.Popen([_binary(), "--listen", "unix:" + sock, "--socket-mode", "0660"], env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=err)
+    _wait_path(sock, proc, errp)
+    try:
+        assert os.stat(sock).st_mode & 0o777 == 0o660
+        assert os.stat(sock + ".shm").st_mode & 0o777 == 0o660
+    finally:
+        _stop(proc, errp)
 
 
 # ---- journald
