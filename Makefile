@@ -3,7 +3,8 @@
 #   make test       install deps, build, run every suite (Check + pytest + a short fuzz run)
 #   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
 #   make demo       install deps, build, run the demo and train the digits CNN on a private daemon
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local (install-daemon: the node service alone)
+#   make image      the container image (buildah); make check-image builds and runs it
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   V=1             verbose commands
@@ -59,7 +60,7 @@ EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+.PHONY: all deps test install-daemon image check-image check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -196,11 +197,26 @@ bench: all
 
 # Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
 PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PY_SITE)/tensord
+# The node service alone (daemon, tensordctl, units, settings, docs): the container
+# image's build stage runs this.
+install-daemon: $(DAEMON) $(CTL)
+	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/tensord
 	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/tensordctl
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(SYSCONFDIR)/tensord $(DESTDIR)$(PREFIX)/share/doc/tensord
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|' -e 's|/etc/tensord/|$(SYSCONFDIR)/tensord/|' deploy/tensord.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.service
+	install -m 644 deploy/tensord.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.socket
+	install -m 644 deploy/tensord.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/tensord.conf
+	install -m 644 deploy/tensord.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/tensord.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf ] || \
+		install -m 644 deploy/tensord.conf $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf
+	install -m 644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/tensord/operations.md
+
+install: all install-daemon
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PY_SITE)/tensord
 	install -m 755 $(LIBTD) $(DESTDIR)$(PREFIX)/lib/libtensord.so
 	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
 		$(DESTDIR)$(PREFIX)/include/tensord/proto
@@ -212,16 +228,6 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
 	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
-		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(SYSCONFDIR)/tensord $(DESTDIR)$(PREFIX)/share/doc/tensord
-	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|' -e 's|/etc/tensord/|$(SYSCONFDIR)/tensord/|' deploy/tensord.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.service
-	install -m 644 deploy/tensord.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.socket
-	install -m 644 deploy/tensord.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/tensord.conf
-	install -m 644 deploy/tensord.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/tensord.conf
-	[ -e $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf ] || \
-		install -m 644 deploy/tensord.conf $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf
-	install -m 644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/tensord/operations.md
 	@echo "installed; python: $(PY_SITE)/tensord"
 
 # The installed-header test: what `make install` ships must be enough to build and run a
@@ -231,6 +237,17 @@ check-install: all
 	@rm -rf $(STAGE)
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
 	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON))
+
+# ---- the container image (docker/Dockerfile; docs/operations.md "In a container").
+# buildah, chroot isolation; the base is Debian 12 from Debian's archive by debootstrap
+# when localhost/debian:12 is not in the image store yet (a few minutes, once).
+IMAGE ?= localhost/tensord:$(VERSION)
+image:
+	sh docker/build_image.sh $(IMAGE)
+# builds the image and runs it with a client on the host (slow: not part of make test)
+check-image: python
+	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
 
 clean:
 	rm -rf $(BUILD)
