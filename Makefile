@@ -245,7 +245,7 @@ IMAGE ?= localhost/tensord:$(VERSION)
 image:
 	sh docker/build_image.sh $(IMAGE)
 # builds the image and runs it with a client on the host (slow: not part of make test)
-check-image: python
+check-image: python image
 	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
 

@@ -296,7 +296,18 @@ static void open_shm(struct td_conn *c)
     if (!c->shm_address[0] || (want && strcmp(want, "grpc") == 0) || strncmp(c->target, "unix", 4) != 0)
         return;
     struct td_status st = TD_STATUS_INIT;
-    c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    /* The daemon's side socket is its gRPC socket's path + ".shm"; seen from another
+     * mount namespace (a container's socket volume) the daemon's name for it is wrong,
+     * so the one beside our own target goes first. */
+    char beside[sizeof c->target + 8];
+    snprintf(beside, sizeof beside, "%s.shm", c->target);
+    size_t n = strlen(c->shm_address);
+    if (strcmp(beside, c->shm_address) != 0 && n > 4 && strcmp(c->shm_address + n - 4, ".shm") == 0)
+        c->shm = td__shm_open(beside, c->session_id, c->shm_secret, &st);
+    if (!c->shm) {
+        td_status_clear(&st);
+        c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    }
     if (!c->shm && getenv("TENSORD_DEBUG_TRANSPORT"))
         fprintf(stderr, "tensord: staying on gRPC: %s\n", st.msg);
 }
