@@ -82,7 +82,7 @@ bool td_listen_bind(struct td_listen *l, const char *addr, struct td_status *st)
         if (lstat(name, &sb) == 0 && S_ISSOCK(sb.st_mode))
             unlink(name);
     }
-    x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (x->fd < 0 || bind(x->fd, (struct sockaddr *)&sa, len) != 0 || listen(x->fd, 128) != 0) {
         td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s: %s", addr, strerror(errno));
         if (x->fd >= 0)
@@ -118,6 +118,8 @@ bool td_listen_adopt(struct td_listen *l, int fd, struct td_status *st)
     else
         snprintf(x->address, sizeof x->address, "unix:%.*s", (int)strnlen(sa.sun_path, plen), sa.sun_path);
     fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* non-blocking: a connection that vanishes between poll and accept must not stall the loop */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     l->n++;
     return true;
 }
