@@ -532,6 +532,24 @@ static void stats_fill(struct td_stats *out, const Tensord__V1__StatsReply *r)
     out->errors = r->errors;
     out->bad_messages = r->bad_messages;
     out->bytes_cached = r->bytes_cached;
+    out->bytes_reserved = r->bytes_reserved;
+    out->bytes_reserved_peak = r->bytes_reserved_peak;
+    out->bytes_free = r->bytes_free;
+    out->bytes_largest_free = r->bytes_largest_free;
+    out->arenas = r->arenas;
+    out->arena_bytes = r->arena_bytes;
+    out->allocs = r->allocs;
+    out->alloc_cache_hits = r->alloc_cache_hits;
+    out->alloc_releases = r->alloc_releases;
+    out->alloc_ooms = r->alloc_ooms;
+    out->fragmentation = r->fragmentation;
+    out->n_session_memory = 0;
+    for (size_t i = 0; i < r->n_session_memory && i < TD_STATS_MAX_SESSIONS; i++) {
+        const Tensord__V1__SessionMemory *m = r->session_memory[i];
+        out->session_memory[out->n_session_memory++] = (struct td_session_memory){
+            .session = m->session, .uid = m->uid, .bytes_in_use = m->bytes_in_use,
+            .bytes_peak = m->bytes_peak, .limit = m->limit};
+    }
 }
 
 enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_status *st)

@@ -3084,3 +3084,9 @@ enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const stru
     };
     return td_op_values(c, TD_OP_ADAPTIVE_MAX_POOL, flags, in, n_in, v, 2, out, st);
 }
+
+enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_EMPTY_CACHE, flags, in, n_in, NULL, 0, out, st);
+}

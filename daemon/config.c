@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { K_LISTEN, K_THREADS, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE };
+enum kind { K_LISTEN, K_THREADS, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE, K_SECONDS };
 
 /* One row per setting: its key (also the flag's name and, upper-cased, TENSORD_<KEY>). */
 static const struct key {
@@ -23,6 +23,8 @@ static const struct key {
     {"threads", K_THREADS, offsetof(struct td_config, threads)},
     {"log-level", K_LOG_LEVEL, offsetof(struct td_config, log_level)},
     {"max-memory", K_SIZE, offsetof(struct td_config, max_memory)},
+    {"session-memory-limit", K_SIZE, offsetof(struct td_config, session_memory_limit)},
+    {"cache-idle-seconds", K_SECONDS, offsetof(struct td_config, cache_idle_seconds)},
     {"metrics", K_STRING, offsetof(struct td_config, metrics)},
     {"tls-cert", K_STRING, offsetof(struct td_config, tls_cert)},
     {"tls-key", K_STRING, offsetof(struct td_config, tls_key)},
@@ -38,6 +40,7 @@ void td_config_init(struct td_config *c)
     memset(c, 0, sizeof *c);
     c->log_level = TD_LOG_INFO;
     c->socket_mode = -1;
+    c->cache_idle_seconds = -1;
 }
 
 void td_config_fini(struct td_config *c)
@@ -132,6 +135,15 @@ bool td_config_set(struct td_config *c, int src, const char *where, const char *
             return fail(err, err_len, where, "out of memory");
         free(*(char **)field);
         *(char **)field = copy;
+        return true;
+    }
+    case K_SECONDS: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v >= 0) || v > 1e6)
+            return fail(err, err_len, where, "%s wants seconds from 0 to 1000000, got '%s'", key, value);
+        *(double *)field = v;
         return true;
     }
     case K_MODE: {
@@ -247,6 +259,10 @@ void td_config_print(const struct td_config *c, int fd)
     dprintf(fd, "threads = %d\n", c->threads);
     dprintf(fd, "log-level = %s\n", levels[c->log_level]);
     dprintf(fd, "max-memory = %llu\n", (unsigned long long)c->max_memory);
+    if (c->session_memory_limit)
+        dprintf(fd, "session-memory-limit = %llu\n", (unsigned long long)c->session_memory_limit);
+    if (c->cache_idle_seconds >= 0)
+        dprintf(fd, "cache-idle-seconds = %g\n", c->cache_idle_seconds);
     if (c->socket_mode >= 0)
         dprintf(fd, "socket-mode = %04o\n", (unsigned)c->socket_mode);
     for (size_t k = 0; k < N_KEYS; k++) {

@@ -28,6 +28,8 @@ struct td_config {
     int threads;    /* 0: online CPUs */
     enum td_log_level log_level;
     uint64_t max_memory;  /* 0: physical memory */
+    uint64_t session_memory_limit; /* per session; 0: none */
+    double cache_idle_seconds;     /* < 0: the allocator's default */
     char *metrics;        /* HOST:PORT of the Prometheus endpoint; NULL: off */
     char *tls_cert;       /* PEM server certificate chain for TCP listeners */
     char *tls_key;        /* its PEM private key */

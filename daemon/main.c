@@ -14,6 +14,7 @@
  * after prctl closes the race of a parent that died before prctl ran.  On exit it
  * removes its unix sockets and their directories when empty (the client makes a fresh
  * 0700 mkdtemp directory, so no other user can reach the socket).
+ * A housekeeping thread gives idle cached tensor memory back to the system (alloc.h).
  * Settings: config.h (config file, TENSORD_* environment, flags).
  *
  * systemd: READY=1 once every socket listens, STATUS= lines, STOPPING=1 at shutdown;
@@ -33,6 +34,7 @@
 #include <time.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +96,11 @@ static void usage(FILE *f)
                "  --threads N        intra-op threads (default: online CPUs)\n"
                "  --log-level LEVEL  debug, info, warn or error (default info)\n"
                "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
+               "  --session-memory-limit SIZE\n"
+               "                     cap on one session's tensor bytes (default: none)\n"
+               "  --cache-idle-seconds S\n"
+               "                     free memory cached this long goes back to the system\n"
+               "                     (default 10)\n"
                "  --metrics HOST:PORT  serve Prometheus metrics over HTTP there (default: off)\n"
                "  --tls-cert PATH    PEM certificate chain for TCP listeners\n"
                "  --tls-key PATH     its private key (TCP needs both, unless --insecure-tcp)\n"
@@ -153,6 +160,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"threads", required_argument, NULL, OPT_KEY},
         {"log-level", required_argument, NULL, OPT_KEY},
         {"max-memory", required_argument, NULL, OPT_KEY},
+        {"session-memory-limit", required_argument, NULL, OPT_KEY},
+        {"cache-idle-seconds", required_argument, NULL, OPT_KEY},
         {"metrics", required_argument, NULL, OPT_KEY},
         {"tls-cert", required_argument, NULL, OPT_KEY},
         {"tls-key", required_argument, NULL, OPT_KEY},
@@ -226,6 +235,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     td_log_set_level(o->cfg.log_level);
     if (o->cfg.max_memory)
         td_alloc_set_limit(o->cfg.max_memory);
+    if (o->cfg.session_memory_limit)
+        td_alloc_set_session_limit(o->cfg.session_memory_limit);
+    if (o->cfg.cache_idle_seconds >= 0)
+        td_alloc_set_idle_ns((uint64_t)(o->cfg.cache_idle_seconds * 1e9));
     o->threads = o->cfg.threads;
     for (int i = 0; i < o->cfg.n_listen; i++)
         o->listen[o->n_listen++] = o->cfg.listen[i];
@@ -504,13 +517,22 @@ int main(int argc, char **argv)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (int)n : 1;
     }
+    /* each arena is a descriptor: allow as many as the hard limit does */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     td_parallel_init(o.threads);
+    if (!td_alloc_housekeeping_start())
+        td_log(TD_LOG_WARN, "no housekeeping thread: idle cached memory is not given back");
     td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
 
     rc = serve(&o, n_inherited);
     if (parent_pid)
         remove_private_sockets(&o);
     td_parallel_fini();
+    td_alloc_housekeeping_stop();
     td_alloc_empty_cache();
     td_config_fini(&o.cfg);
     return rc;

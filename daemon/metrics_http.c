@@ -88,7 +88,7 @@ char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
     struct buf b = {.p = malloc(16384), .cap = 16384};
     if (!b.p)
         return NULL;
-    struct td_stats st;
+    static __thread struct td_stats st; /* big (per-session rows): not on MHD's thread stack */
     td_stats_get(&st);
     struct td_rpc_gauges g = {0};
     if (rpc)
@@ -138,19 +138,22 @@ char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
     for (int c = 1; c < TD_METRICS_CODES; c++)
         put(&b, "tensord_op_errors_total{code=\"%s\"} %llu\n", code_names[c],
             (unsigned long long)atomic_load(&td__metrics.errors[c]));
-    metric(&b, "tensord_ooms_total", "counter", "Allocations refused (records failed with RESOURCE_EXHAUSTED).");
-    put(&b, "tensord_ooms_total %llu\n", (unsigned long long)atomic_load(&td__metrics.ooms));
+    metric(&b, "tensord_ooms_total", "counter", "Allocations the allocator refused (limit, session quota, system).");
+    put(&b, "tensord_ooms_total %llu\n", (unsigned long long)st.alloc_ooms);
     metric(&b, "tensord_bad_messages_total", "counter", "Client messages rejected before execution.");
     put(&b, "tensord_bad_messages_total %llu\n", (unsigned long long)st.bad_messages);
 
     metric(&b, "tensord_memory_allocated_bytes", "gauge", "Bytes in tensors, by device.");
     put(&b, "tensord_memory_allocated_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_in_use);
     metric(&b, "tensord_memory_reserved_bytes", "gauge", "Bytes the allocator holds (allocated + cached), by device.");
-    put(&b, "tensord_memory_reserved_bytes{device=\"cpu\"} %llu\n",
-        (unsigned long long)(st.bytes_in_use + st.bytes_cached));
+    put(&b, "tensord_memory_reserved_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_reserved);
     metric(&b, "tensord_memory_peak_bytes", "gauge", "Most bytes allocated at once, by device.");
     put(&b, "tensord_memory_peak_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_peak);
 
+    metric(&b, "tensord_memory_fragmentation_ratio", "gauge", "1 - largest free block / free bytes, by device.");
+    put(&b, "tensord_memory_fragmentation_ratio{device=\"cpu\"} %.6f\n", st.fragmentation);
+    metric(&b, "tensord_memory_arenas", "gauge", "Open CPU arenas (memfds).");
+    put(&b, "tensord_memory_arenas %llu\n", (unsigned long long)st.arenas);
     metric(&b, "tensord_queue_messages", "gauge", "Client messages received and waiting to execute (all sessions).");
     put(&b, "tensord_queue_messages %llu\n", (unsigned long long)g.queued_msgs);
     metric(&b, "tensord_queue_bytes", "gauge", "Bytes of those messages.");

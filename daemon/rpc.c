@@ -1216,14 +1216,38 @@ static grpc_byte_buffer *answer_stats(struct td_rpc *r)
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
     m.bytes_cached = st.bytes_cached;
+    m.bytes_reserved = st.bytes_reserved;
+    m.bytes_reserved_peak = st.bytes_reserved_peak;
+    m.bytes_free = st.bytes_free;
+    m.bytes_largest_free = st.bytes_largest_free;
+    m.arenas = st.arenas;
+    m.arena_bytes = st.arena_bytes;
+    m.allocs = st.allocs;
+    m.alloc_cache_hits = st.alloc_cache_hits;
+    m.alloc_releases = st.alloc_releases;
+    m.alloc_ooms = st.alloc_ooms;
+    m.fragmentation = st.fragmentation;
+    Tensord__V1__SessionMemory sm[TD_STATS_MAX_SESSIONS], *smp[TD_STATS_MAX_SESSIONS];
+    for (uint32_t i = 0; i < st.n_session_memory; i++) {
+        const struct td_session_memory *u = &st.session_memory[i];
+        tensord__v1__session_memory__init(&sm[i]);
+        sm[i].session = u->session;
+        sm[i].uid = u->uid;
+        sm[i].bytes_in_use = u->bytes_in_use;
+        sm[i].bytes_peak = u->bytes_peak;
+        sm[i].limit = u->limit;
+        smp[i] = &sm[i];
+    }
+    m.n_session_memory = st.n_session_memory;
+    m.session_memory = smp;
     m.uptime_ms = now_ms() - r->started_ms;
     m.pid = (uint32_t)getpid();
     Tensord__V1__DeviceMemory cpu = TENSORD__V1__DEVICE_MEMORY__INIT, *devs[1] = {&cpu};
     cpu.name = "cpu";
     cpu.allocated = st.bytes_in_use;
-    cpu.reserved = st.bytes_in_use + st.bytes_cached;
+    cpu.reserved = st.bytes_reserved;
     cpu.peak = st.bytes_peak;
-    cpu.fragmentation = 0; /* whole-block cache: no partly used blocks to fragment */
+    cpu.fragmentation = st.fragmentation;
     m.n_devices = 1;
     m.devices = devs;
     return td_pack_msg(&m.base);
@@ -1265,6 +1289,9 @@ static grpc_byte_buffer *answer_list(struct td_rpc *r, const struct td_peer *cal
 {
     Tensord__V1__ListSessionsReply m = TENSORD__V1__LIST_SESSIONS_REPLY__INIT;
     size_t cap = 0;
+    struct td_stats *st = malloc(sizeof *st); /* the allocator's per-session accounts */
+    if (st)
+        td_stats_get(st);
     pthread_mutex_lock(&r->reg_mu);
     for (struct scall *c = r->live; c; c = c->reg_next)
         cap++;
@@ -1286,12 +1313,16 @@ static grpc_byte_buffer *answer_list(struct td_rpc *r, const struct td_peer *cal
             i->cmdline = strdup(c->cmdline);
             i->transport = c->ring ? "shm" : "grpc";
             i->ops_executed = atomic_load(&c->ops_executed);
+            for (uint32_t k = 0; st && k < st->n_session_memory; k++)
+                if (st->session_memory[k].session == c->id)
+                    i->bytes_in_use = st->session_memory[k].bytes_in_use;
             i->age_ms = now - c->attached_ms;
             ptrs[n++] = i;
         }
         pthread_mutex_unlock(&c->mu);
     }
     pthread_mutex_unlock(&r->reg_mu);
+    free(st);
     m.n_sessions = n;
     m.sessions = ptrs;
     grpc_byte_buffer *bb = td_pack_msg(&m.base);

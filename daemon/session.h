@@ -18,6 +18,7 @@
 #include "../proto/td_stats.h"
 
 struct td_session;
+struct td_alloc_account;
 
 /* One record that failed in a message (the ServerMsg's RecordError). */
 struct td_record_error {
@@ -70,6 +71,10 @@ void td_session_exec(struct td_session *s, const uint8_t *records, size_t n_reco
 void td_session_free(struct td_session *s);
 
 uint64_t td_session_id(const struct td_session *s);
+
+/* The session's allocation account (alloc.h): the transport sets its uid once the client
+ * is identified (td_alloc_account_set_uid), before the session allocates anything. */
+struct td_alloc_account *td_session_account(struct td_session *s);
 
 /* The daemon-wide counters (struct td_stats, proto/td_stats.h), updated atomically by
  * sessions and the allocator. */

@@ -532,6 +532,8 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
     }
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
+    if (a->op == TD_OP_EMPTY_CACHE)
+        return td__need_inputs(a, 0, 0, st);
     /* UPLOAD and READ address the contiguous bytes of their input (the same words, op.c) */
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? TD_N_UPLOAD : TD_N_READ, st))
         return st->code;

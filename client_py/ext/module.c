@@ -156,12 +156,35 @@ static PyObject *m_stats(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (code)
         return td_ext_raise(&st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsK}", "bytes_cached", (unsigned long long)s.bytes_cached, "sessions", (unsigned long long)s.sessions, "sessions_total",
-                         (unsigned long long)s.sessions_total, "tensors", (unsigned long long)s.tensors, "storages",
-                         (unsigned long long)s.storages, "bytes_in_use", (unsigned long long)s.bytes_in_use,
-                         "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
-                         (unsigned long long)s.ops_executed, "errors", (unsigned long long)s.errors,
-                         "bad_messages", (unsigned long long)s.bad_messages);
+    PyObject *sessions = PyList_New(0);
+    for (uint32_t i = 0; sessions && i < s.n_session_memory; i++) {
+        const struct td_session_memory *u = &s.session_memory[i];
+        PyObject *row = Py_BuildValue("{sKsIsKsKsK}", "session", (unsigned long long)u->session, "uid",
+                                      (unsigned int)u->uid, "bytes_in_use", (unsigned long long)u->bytes_in_use,
+                                      "bytes_peak", (unsigned long long)u->bytes_peak, "limit",
+                                      (unsigned long long)u->limit);
+        if (!row || PyList_Append(sessions, row) < 0) {
+            Py_XDECREF(row);
+            Py_CLEAR(sessions);
+            break;
+        }
+        Py_DECREF(row);
+    }
+    if (!sessions)
+        return NULL;
+    return Py_BuildValue(
+        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsN}", "bytes_cached", (unsigned long long)s.bytes_cached,
+        "sessions", (unsigned long long)s.sessions, "sessions_total", (unsigned long long)s.sessions_total,
+        "tensors", (unsigned long long)s.tensors, "storages", (unsigned long long)s.storages, "bytes_in_use",
+        (unsigned long long)s.bytes_in_use, "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
+        (unsigned long long)s.ops_executed, "errors", (unsigned long long)s.errors, "bad_messages",
+        (unsigned long long)s.bad_messages, "bytes_reserved", (unsigned long long)s.bytes_reserved,
+        "bytes_reserved_peak", (unsigned long long)s.bytes_reserved_peak, "bytes_free",
+        (unsigned long long)s.bytes_free, "bytes_largest_free", (unsigned long long)s.bytes_largest_free,
+        "arenas", (unsigned long long)s.arenas, "arena_bytes", (unsigned long long)s.arena_bytes, "allocs",
+        (unsigned long long)s.allocs, "alloc_cache_hits", (unsigned long long)s.alloc_cache_hits,
+        "alloc_releases", (unsigned long long)s.alloc_releases, "alloc_ooms", (unsigned long long)s.alloc_ooms,
+        "fragmentation", s.fragmentation, "session_memory", sessions);
 }
 
 static PyObject *m_set_classes(PyObject *self, PyObject *args)

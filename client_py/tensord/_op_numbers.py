@@ -208,6 +208,7 @@ AVG_POOL_BACKWARD = 202
 ADAPTIVE_AVG_POOL = 203
 ADAPTIVE_AVG_POOL_BACKWARD = 204
 ADAPTIVE_MAX_POOL = 205
+EMPTY_CACHE = 206
 
 NAMES = (
     "none",
@@ -416,6 +417,7 @@ NAMES = (
     "adaptive_avg_pool",
     "adaptive_avg_pool_backward",
     "adaptive_max_pool",
+    "empty_cache",
 )
 
 # TD_F_* of each row
@@ -632,6 +634,7 @@ FLAGS = (
     1,  # ADAPTIVE_AVG_POOL
     1,  # ADAPTIVE_AVG_POOL_BACKWARD
     1,  # ADAPTIVE_MAX_POOL
+    0,  # EMPTY_CACHE
 )
 
 # TD_RF_*: record flags
@@ -917,6 +920,7 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)
