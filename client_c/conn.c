@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../proto/td_stats.h"
+#include "../proto/td_client_auth.h"
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
@@ -82,7 +83,7 @@ static grpc_channel *channel_new(const char *target)
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1},
     };
     grpc_channel_args ch_args = {.num_args = 3, .args = args};
-    grpc_channel_credentials *cc = grpc_insecure_credentials_create();
+    grpc_channel_credentials *cc = td_client_creds(target); /* TLS for TCP with $TENSORD_TLS_CA */
     grpc_channel *ch = grpc_channel_create(target, cc, &ch_args);
     grpc_channel_credentials_release(cc);
     return ch;
@@ -245,6 +246,10 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
         {.op = GRPC_OP_RECV_INITIAL_METADATA},
         {.op = GRPC_OP_RECV_MESSAGE},
     };
+    grpc_metadata auth;
+    char auth_value[600];
+    ops[0].data.send_initial_metadata.count = td_client_auth_md(c->target, &auth, auth_value, sizeof auth_value);
+    ops[0].data.send_initial_metadata.metadata = &auth;
     ops[1].data.send_message.send_message = sbb;
     ops[2].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
     ops[3].data.recv_message.recv_message = &rbb;
@@ -291,7 +296,18 @@ static void open_shm(struct td_conn *c)
     if (!c->shm_address[0] || (want && strcmp(want, "grpc") == 0) || strncmp(c->target, "unix", 4) != 0)
         return;
     struct td_status st = TD_STATUS_INIT;
-    c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    /* The daemon's side socket is its gRPC socket's path + ".shm"; seen from another
+     * mount namespace (a container's socket volume) the daemon's name for it is wrong,
+     * so the one beside our own target goes first. */
+    char beside[sizeof c->target + 8];
+    snprintf(beside, sizeof beside, "%s.shm", c->target);
+    size_t n = strlen(c->shm_address);
+    if (strcmp(beside, c->shm_address) != 0 && n > 4 && strcmp(c->shm_address + n - 4, ".shm") == 0)
+        c->shm = td__shm_open(beside, c->session_id, c->shm_secret, &st);
+    if (!c->shm) {
+        td_status_clear(&st);
+        c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    }
     if (!c->shm && getenv("TENSORD_DEBUG_TRANSPORT"))
         fprintf(stderr, "tensord: staying on gRPC: %s\n", st.msg);
 }
@@ -570,6 +586,10 @@ enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_
         {.op = GRPC_OP_RECV_MESSAGE},
         {.op = GRPC_OP_RECV_STATUS_ON_CLIENT},
     };
+    grpc_metadata auth;
+    char auth_value[600];
+    ops[0].data.send_initial_metadata.count = td_client_auth_md(target, &auth, auth_value, sizeof auth_value);
+    ops[0].data.send_initial_metadata.metadata = &auth;
     ops[1].data.send_message.send_message = sbb;
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
     ops[4].data.recv_message.recv_message = &rbb;

@@ -20,6 +20,7 @@
 #include "../kernels/rng.h"
 #include "exec.h"
 #include "handles.h"
+#include "metrics.h"
 #include "session.h"
 
 /* A failed READ answers zeros in place of its bytes, up to this (clients read <= 1 MiB). */
@@ -393,13 +394,17 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
     struct td_status st;
     td_status_clear(&st);
     struct td_failure *inherited = NULL;
+    uint64_t t0 = td_metrics_now();
     if (h->op >= TD_OP_COUNT)
         td_status_set(&st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
     else if (!bind_record(s, &r, &inherited, &st) && !inherited &&
              !run_record(s, &r, payload, payload_len, sync, reply, &st)) {
         atomic_fetch_add(&st_ops, 1);
+        td_metrics_op(h->op, t0, TD_CODE_OK);
         return;
     }
+    if (!inherited) /* a consequence of an earlier failure is not counted twice */
+        td_metrics_op(h->op, t0, st.code);
     struct td_failure *f = inherited ? td_failure_ref(inherited) : failure_new(h->op, index, &st);
     if (!f) { /* out of memory for the failure itself: report it without marking */
         struct td_failure tmp = {.refs = 2, .op = h->op, .code = st.code, .origin = index};

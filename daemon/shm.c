@@ -26,7 +26,7 @@
 struct td_shm_listener {
     int fd;
     bool abstract;
-    char path[108]; /* filesystem path to unlink ("" when abstract) */
+    char path[108]; /* filesystem path to unlink ("" when abstract or inherited) */
     char address[140];
     pthread_t thread;
     bool running;
@@ -243,6 +243,32 @@ struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
     return l;
 }
 
+struct td_shm_listener *td_shm_adopt(int fd, struct td_status *st)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0 || sa.sun_family != AF_UNIX) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "inherited fd %d is not a unix socket", fd);
+        return NULL;
+    }
+    struct td_shm_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    l->abstract = n > 0 && sa.sun_path[0] == 0;
+    if (l->abstract)
+        snprintf(l->address, sizeof l->address, "unix-abstract:%.*s", (int)(n - 1), sa.sun_path + 1);
+    else
+        snprintf(l->address, sizeof l->address, "unix:%.*s", (int)strnlen(sa.sun_path, n), sa.sun_path);
+    l->fd = fd; /* l->path stays empty: systemd owns the file */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    atomic_init(&l->stop, false);
+    return l;
+}
+
 const char *td_shm_address(const struct td_shm_listener *l) { return l->address; }
 
 enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, td_shm_arena_fn arena, void *ctx,
@@ -265,7 +291,7 @@ void td_shm_free(struct td_shm_listener *l)
     if (l->running)
         pthread_join(l->thread, NULL);
     close(l->fd);
-    if (!l->abstract)
+    if (l->path[0])
         unlink(l->path);
     free(l);
 }

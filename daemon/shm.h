@@ -57,6 +57,10 @@ struct td_shm_listener;
 /* The side socket for the gRPC address addr; NULL with st OK when addr is not a unix
  * address (TCP clients use gRPC only), NULL with st filled when it cannot bind. */
 struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st);
+/* Adopts an inherited listening SOCK_SEQPACKET unix socket (socket activation:
+ * ListenSequentialPacket=); its address is read from the socket, and its file is left
+ * in place at exit.  NULL with st filled when fd is not a unix socket. */
+struct td_shm_listener *td_shm_adopt(int fd, struct td_status *st);
 /* "unix:PATH.shm" or "unix-abstract:NAME.shm", for attach answers. */
 const char *td_shm_address(const struct td_shm_listener *l);
 enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, td_shm_arena_fn arena, void *ctx,
