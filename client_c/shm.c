@@ -273,23 +273,11 @@ void td__shm_close(struct td_shm *s)
 }
 
 /* Reads exactly n bytes of an answer that has started (the daemon writes it whole). */
+static bool daemon_there(void *arg) { return !peer_gone(arg); }
+
 static enum td_code read_exact(struct td_shm *s, void *p, size_t n, struct td_status *st)
 {
-    uint8_t *q = p;
-    while (n) {
-        int64_t got = td_ring_get(&s->cq, q, n);
-        if (got < 0)
-            return hung_up(s, st);
-        q += got;
-        n -= (size_t)got;
-        if (n) {
-            td_ring_consume_done(&s->cq);
-            while (!td_ring_wait_data(&s->cq, SPIN_NS, WAIT_MS))
-                if (peer_gone(s))
-                    return hung_up(s, st);
-        }
-    }
-    return TD_CODE_OK;
+    return td_ring_read_all(&s->cq, p, n, SPIN_NS, WAIT_MS, daemon_there, s) ? hung_up(s, st) : TD_CODE_OK;
 }
 
 /* Reads one whole answer (one is readable). */
@@ -360,26 +348,30 @@ static enum td_code stash_ready_replies(struct td_shm *s, struct td_status *st)
     return TD_CODE_OK;
 }
 
+struct send_wait {
+    struct td_shm *s;
+    struct td_status *st;
+    bool failed; /* reading an answer failed: st says why */
+};
+
+/* Between waits for room: read the answers that are there (so the daemon is never
+ * stuck writing one while we wait for it to read), and give up if it is gone. */
+static bool keep_sending(void *arg)
+{
+    struct send_wait *w = arg;
+    if (stash_ready_replies(w->s, w->st)) {
+        w->failed = true;
+        return false;
+    }
+    return !peer_gone(w->s);
+}
+
 static enum td_code write_all(struct td_shm *s, const void *p, size_t n, struct td_status *st)
 {
-    const uint8_t *q = p;
-    while (n) {
-        int64_t put = td_ring_put(&s->sq, q, n);
-        if (put < 0)
-            return hung_up(s, st);
-        q += put;
-        n -= (size_t)put;
-        if (!n)
-            break;
-        td_ring_publish(&s->sq);
-        while (!td_ring_wait_space(&s->sq, SPIN_NS, 1)) {
-            if (stash_ready_replies(s, st))
-                return TD_CODE_UNAVAILABLE;
-            if (peer_gone(s))
-                return hung_up(s, st);
-        }
-    }
-    return TD_CODE_OK;
+    struct send_wait w = {s, st, false};
+    if (!td_ring_write_all(&s->sq, p, n, SPIN_NS, 1, keep_sending, &w))
+        return TD_CODE_OK;
+    return w.failed ? TD_CODE_UNAVAILABLE : hung_up(s, st);
 }
 
 enum td_code td__shm_send(struct td_shm *s, uint64_t seq, const uint8_t *records, size_t n, const uint8_t *payload,

@@ -54,24 +54,22 @@ int td_listen_count(const struct td_listen *l) { return l ? l->n : 0; }
 const char *td_listen_address(const struct td_listen *l, int i) { return l->ls[i].address; }
 bool td_listen_inherited(const struct td_listen *l, int i) { return l->ls[i].inherited; }
 
-bool td_listen_bind(struct td_listen *l, const char *addr, struct td_status *st)
+int td_unix_bind(const char *addr, int type, char *path, size_t path_len, struct td_status *st)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     socklen_t len;
     bool abstract = strncmp(addr, "unix-abstract:", 14) == 0;
+    if (!abstract && strncmp(addr, "unix:", 5) != 0) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cannot listen on %s (not a unix address)", addr);
+        return -1;
+    }
     const char *name = addr + (abstract ? 14 : 5);
     size_t n = strlen(name);
-    if (l->n == MAX_LISTENERS) {
-        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "at most %d unix listeners", MAX_LISTENERS);
-        return false;
-    }
-    if (n == 0 || n >= sizeof sa.sun_path - 1) {
+    if (n == 0 || n >= sizeof sa.sun_path - 1 || n >= path_len) {
         td_status_set(st, TD_CODE_INVALID_ARGUMENT, "cannot listen on %s (bad address)", addr);
-        return false;
+        return -1;
     }
-    struct listener *x = &l->ls[l->n];
-    memset(x, 0, sizeof *x);
-    snprintf(x->address, sizeof x->address, "%s", addr);
+    path[0] = 0;
     if (abstract) {
         memcpy(sa.sun_path + 1, name, n);
         len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
@@ -82,15 +80,48 @@ bool td_listen_bind(struct td_listen *l, const char *addr, struct td_status *st)
         if (lstat(name, &sb) == 0 && S_ISSOCK(sb.st_mode))
             unlink(name);
     }
-    x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (x->fd < 0 || bind(x->fd, (struct sockaddr *)&sa, len) != 0 || listen(x->fd, 128) != 0) {
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) != 0 || listen(fd, 128) != 0) {
         td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s: %s", addr, strerror(errno));
-        if (x->fd >= 0)
-            close(x->fd);
-        return false;
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
     if (!abstract)
-        snprintf(x->path, sizeof x->path, "%s", name);
+        memcpy(path, name, n + 1);
+    return fd;
+}
+
+bool td_unix_address_of(int fd, char *address, size_t len)
+{
+    struct sockaddr_un sa;
+    socklen_t sl = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0 || sa.sun_family != AF_UNIX)
+        return false;
+    size_t n = sl > offsetof(struct sockaddr_un, sun_path) ? sl - offsetof(struct sockaddr_un, sun_path) : 0;
+    if (n > 0 && sa.sun_path[0] == 0)
+        snprintf(address, len, "unix-abstract:%.*s", (int)(n - 1), sa.sun_path + 1);
+    else
+        snprintf(address, len, "unix:%.*s", (int)strnlen(sa.sun_path, n), sa.sun_path);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* non-blocking: a connection that vanishes between poll and accept must not stall the loop */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+bool td_listen_bind(struct td_listen *l, const char *addr, struct td_status *st)
+{
+    if (l->n == MAX_LISTENERS) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "at most %d unix listeners", MAX_LISTENERS);
+        return false;
+    }
+    struct listener *x = &l->ls[l->n];
+    memset(x, 0, sizeof *x);
+    snprintf(x->address, sizeof x->address, "%s", addr);
+    x->fd = td_unix_bind(addr, SOCK_STREAM, x->path, sizeof x->path, st);
+    if (x->fd < 0)
+        return false;
     l->n++;
     return true;
 }
@@ -101,25 +132,14 @@ bool td_listen_adopt(struct td_listen *l, int fd, struct td_status *st)
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "at most %d unix listeners", MAX_LISTENERS);
         return false;
     }
-    struct sockaddr_un sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0 || sa.sun_family != AF_UNIX) {
+    struct listener *x = &l->ls[l->n];
+    memset(x, 0, sizeof *x);
+    if (!td_unix_address_of(fd, x->address, sizeof x->address)) {
         td_status_set(st, TD_CODE_INVALID_ARGUMENT, "inherited fd %d is not a unix socket", fd);
         return false;
     }
-    struct listener *x = &l->ls[l->n];
-    memset(x, 0, sizeof *x);
     x->fd = fd;
     x->inherited = true;
-    size_t plen = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-    if (plen > 0 && sa.sun_path[0] == 0)
-        snprintf(x->address, sizeof x->address, "unix-abstract:%.*s", (int)(plen - 1), sa.sun_path + 1);
-    else
-        snprintf(x->address, sizeof x->address, "unix:%.*s", (int)strnlen(sa.sun_path, plen), sa.sun_path);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    /* non-blocking: a connection that vanishes between poll and accept must not stall the loop */
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     l->n++;
     return true;
 }

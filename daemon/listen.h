@@ -30,6 +30,19 @@ struct td_peer {
 /* Hands an accepted connection to gRPC (owns fd from then on). */
 typedef void (*td_listen_add_fn)(void *ctx, int fd);
 
+/*
+ * The socket code both kinds of unix listener share (these stream sockets and the
+ * shared-memory side sockets, shm.c).  td_unix_bind binds and listens on "unix:/path" or
+ * "unix-abstract:name" with the given socket type (SOCK_STREAM, SOCK_SEQPACKET), close-
+ * on-exec and non-blocking, replacing a stale socket file (never another kind of file);
+ * path gets the file to remove at exit ("" when abstract).  -1 with st filled.
+ * td_unix_address_of writes an inherited socket's "unix:..."/"unix-abstract:..." name
+ * and makes it close-on-exec and non-blocking like a bound one; false when fd is not a
+ * unix socket.
+ */
+int td_unix_bind(const char *addr, int type, char *path, size_t path_len, struct td_status *st);
+bool td_unix_address_of(int fd, char *address, size_t len);
+
 struct td_listen *td_listen_new(void);
 
 /* Binds "unix:/path" or "unix-abstract:name" (a stale socket file is replaced).

@@ -624,49 +624,29 @@ static void ring_error(struct scall *c, const char *what)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Between sleeps on a ring: go on waiting until the session ends. */
+static bool session_goes_on(void *arg)
+{
+    return !atomic_load(&((struct scall *)arg)->cancel);
+}
+
 /* Copies exactly n bytes of a message out of the submission ring, waiting for the
  * client to write them.  false when the session ends or the ring is broken. */
 static bool ring_read(struct scall *c, struct td_ring *sq, void *p, size_t n)
 {
-    uint8_t *q = p;
-    while (n) {
-        int64_t got = td_ring_get(sq, q, n);
-        if (got < 0) {
-            ring_error(c, "the submission ring's tail is out of range");
-            return false;
-        }
-        q += got;
-        n -= (size_t)got;
-        if (!n)
-            break;
-        td_ring_consume_done(sq);
-        while (!td_ring_wait_data(sq, RING_SPIN_NS, RING_WAIT_MS))
-            if (atomic_load(&c->cancel))
-                return false;
-    }
-    return true;
+    int rc = td_ring_read_all(sq, p, n, RING_SPIN_NS, RING_WAIT_MS, session_goes_on, c);
+    if (rc == TD_RING_BROKEN)
+        ring_error(c, "the submission ring's tail is out of range");
+    return rc == 0;
 }
 
 /* Writes n bytes of an answer, waiting for the client to make room. */
 static bool ring_write(struct scall *c, struct td_ring *cq, const void *p, size_t n)
 {
-    const uint8_t *q = p;
-    while (n) {
-        int64_t put = td_ring_put(cq, q, n);
-        if (put < 0) {
-            ring_error(c, "the completion ring's head is out of range");
-            return false;
-        }
-        q += put;
-        n -= (size_t)put;
-        if (!n)
-            break;
-        td_ring_publish(cq);
-        while (!td_ring_wait_space(cq, RING_SPIN_NS, RING_WAIT_MS))
-            if (atomic_load(&c->cancel))
-                return false;
-    }
-    return true;
+    int rc = td_ring_write_all(cq, p, n, RING_SPIN_NS, RING_WAIT_MS, session_goes_on, c);
+    if (rc == TD_RING_BROKEN)
+        ring_error(c, "the completion ring's head is out of range");
+    return rc == 0;
 }
 
 static void ring_reply(struct scall *c, struct td_ring *cq, uint64_t seq, const struct td_reply *rep)

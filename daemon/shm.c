@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 
 #define SQ_BYTES (2u << 20) /* a 4 MiB upload message streams through in two halves */
@@ -192,24 +193,9 @@ static void *accept_main(void *arg)
 
 struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    socklen_t len;
-    bool abstract;
-    const char *name;
-    if (strncmp(addr, "unix:", 5) == 0) {
-        name = addr + 5;
-        abstract = false;
-    } else if (strncmp(addr, "unix-abstract:", 14) == 0) {
-        name = addr + 14;
-        abstract = true;
-    } else {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    if (n + 5 > sizeof sa.sun_path - 1) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "socket path %s is too long for its side socket", name);
-        return NULL;
-    }
+    bool abstract = strncmp(addr, "unix-abstract:", 14) == 0;
+    if (!abstract && strncmp(addr, "unix:", 5) != 0)
+        return NULL; /* TCP clients use gRPC only */
     struct td_shm_listener *l = calloc(1, sizeof *l);
     if (!l) {
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
@@ -217,27 +203,13 @@ struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
     }
     l->abstract = abstract;
     snprintf(l->address, sizeof l->address, "%s.shm", addr);
-    if (abstract) {
-        memcpy(sa.sun_path + 1, name, n);
-        memcpy(sa.sun_path + 1 + n, ".shm", 4);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n + 4);
-    } else {
-        snprintf(l->path, sizeof l->path, "%s.shm", name);
-        memcpy(sa.sun_path, l->path, strlen(l->path) + 1);
-        len = (socklen_t)sizeof sa;
-        unlink(l->path); /* a stale socket of a daemon that died (gRPC does the same) */
-    }
-    l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, len) != 0 || listen(l->fd, 64) != 0) {
-        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on the side socket %s: %s", l->address,
-                      strerror(errno));
-        if (l->fd >= 0)
-            close(l->fd);
+    l->fd = td_unix_bind(l->address, SOCK_SEQPACKET, l->path, sizeof l->path, st);
+    if (l->fd < 0) {
         free(l);
         return NULL;
     }
     struct stat sb;
-    if (!abstract && stat(name, &sb) == 0) /* who may connect: exactly who may use gRPC */
+    if (!abstract && stat(addr + 5, &sb) == 0) /* who may connect: exactly who may use gRPC */
         chmod(l->path, sb.st_mode & 07777);
     atomic_init(&l->stop, false);
     return l;
@@ -245,26 +217,18 @@ struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
 
 struct td_shm_listener *td_shm_adopt(int fd, struct td_status *st)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0 || sa.sun_family != AF_UNIX) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "inherited fd %d is not a unix socket", fd);
-        return NULL;
-    }
     struct td_shm_listener *l = calloc(1, sizeof *l);
     if (!l) {
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return NULL;
     }
-    size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-    l->abstract = n > 0 && sa.sun_path[0] == 0;
-    if (l->abstract)
-        snprintf(l->address, sizeof l->address, "unix-abstract:%.*s", (int)(n - 1), sa.sun_path + 1);
-    else
-        snprintf(l->address, sizeof l->address, "unix:%.*s", (int)strnlen(sa.sun_path, n), sa.sun_path);
+    if (!td_unix_address_of(fd, l->address, sizeof l->address)) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "inherited fd %d is not a unix socket", fd);
+        free(l);
+        return NULL;
+    }
+    l->abstract = strncmp(l->address, "unix-abstract:", 14) == 0;
     l->fd = fd; /* l->path stays empty: systemd owns the file */
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
     atomic_init(&l->stop, false);
     return l;
 }

@@ -140,6 +140,21 @@ int64_t td_ring_readable(const struct td_ring *r);
  * timeout (the caller checks whatever else may have happened, and waits again). */
 bool td_ring_wait_data(struct td_ring *r, uint64_t spin_ns, int timeout_ms);
 bool td_ring_wait_space(struct td_ring *r, uint64_t spin_ns, int timeout_ms);
+/*
+ * Whole transfers: copy exactly n bytes out of (read_all) or into (write_all) the ring,
+ * handing space back / publishing as pieces move, and waiting in between (spin_ns, then
+ * sleeps of timeout_ms).  After each sleep that found nothing, keep_waiting(arg) decides
+ * whether to go on.  0 when all n bytes moved, TD_RING_BROKEN when the peer's index is
+ * impossible, TD_RING_GAVE_UP when keep_waiting said no.  read_all leaves the final
+ * consume_done to the caller (one per message), write_all the final publish.
+ */
+#define TD_RING_BROKEN (-1)
+#define TD_RING_GAVE_UP (-2)
+int td_ring_read_all(struct td_ring *r, void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                     bool (*keep_waiting)(void *arg), void *arg);
+int td_ring_write_all(struct td_ring *r, const void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                      bool (*keep_waiting)(void *arg), void *arg);
+
 /* Wakes a consumer sleeping on this ring regardless of data (used to make a daemon
  * worker notice that its session ended). */
 void td_ring_kick(struct td_ring *r);
