@@ -1027,23 +1027,45 @@ static bool secret_equal(const uint8_t *a, const uint8_t *b)
     return d == 0;
 }
 
+/*
+ * The accepted Session call with this id, returned with its mu held, or NULL.  A call
+ * whose last reference is gone is being freed (scall_free waits for reg_mu to unlink
+ * it) and does not count; one with references cannot be freed while we hold its mu.
+ */
+static struct scall *find_locked(struct td_rpc *r, uint64_t id)
+{
+    struct scall *found = NULL;
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next)
+        if (c->id == id) {
+            pthread_mutex_lock(&c->mu);
+            if (c->refs > 0)
+                found = c;
+            else
+                pthread_mutex_unlock(&c->mu);
+            break;
+        }
+    pthread_mutex_unlock(&r->reg_mu);
+    return found;
+}
+
 static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td_shm_ring *ring, char *msg,
                               size_t msg_len)
 {
-    struct td_rpc *r = ctx;
     enum td_code code = TD_CODE_NOT_FOUND;
     snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
-    pthread_mutex_lock(&r->reg_mu);
-    for (struct scall *c = r->live; c; c = c->reg_next) {
-        if (c->id != h->session_id)
-            continue;
-        pthread_mutex_lock(&c->mu);
+    struct scall *c = find_locked(ctx, h->session_id);
+    if (c) {
         if (!c->attached || !c->offered || c->ending || c->worker_done || c->refs == 0) {
             code = TD_CODE_FAILED_PRECONDITION;
             snprintf(msg, msg_len, "session %llu is not open", (unsigned long long)c->id);
         } else if (!secret_equal(c->secret, h->secret)) {
             code = TD_CODE_PERMISSION_DENIED;
             snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
+        } else if (c->cred.known && c->cred.uid != ring->uid) {
+            /* the stream's own peer is known (our unix listener): the rings go to its user only */
+            code = TD_CODE_PERMISSION_DENIED;
+            snprintf(msg, msg_len, "session %llu belongs to uid %u", (unsigned long long)c->id, (unsigned)c->cred.uid);
         } else if (c->ring) {
             code = TD_CODE_ALREADY_EXISTS;
             snprintf(msg, msg_len, "session %llu already has its rings", (unsigned long long)c->id);
@@ -1058,24 +1080,18 @@ static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td
                    (unsigned)ring->uid, (int)ring->pid);
         }
         pthread_mutex_unlock(&c->mu);
-        break;
     }
-    pthread_mutex_unlock(&r->reg_mu);
     return code;
 }
 
 static int arena_fd(void *ctx, const struct td_shm_hello *h, uid_t uid, uint64_t *size, enum td_code *code,
                     char *msg, size_t msg_len)
 {
-    struct td_rpc *r = ctx;
     int fd = -1;
     *code = TD_CODE_NOT_FOUND;
     snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
-    pthread_mutex_lock(&r->reg_mu);
-    for (struct scall *c = r->live; c; c = c->reg_next) {
-        if (c->id != h->session_id)
-            continue;
-        pthread_mutex_lock(&c->mu);
+    struct scall *c = find_locked(ctx, h->session_id);
+    if (c) {
         if (!c->offered || !secret_equal(c->secret, h->secret)) {
             *code = TD_CODE_PERMISSION_DENIED;
             snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
@@ -1088,9 +1104,7 @@ static int arena_fd(void *ctx, const struct td_shm_hello *h, uid_t uid, uint64_t
             snprintf(msg, msg_len, "no arena %llu in uid %u's pool", (unsigned long long)h->arena, (unsigned)uid);
         }
         pthread_mutex_unlock(&c->mu);
-        break;
     }
-    pthread_mutex_unlock(&r->reg_mu);
     return fd;
 }
 
@@ -1355,11 +1369,8 @@ static grpc_status_code kill_session(struct td_rpc *r, uint64_t id, const struct
 {
     grpc_status_code code = GRPC_STATUS_NOT_FOUND;
     snprintf(msg, len, "no session %llu", (unsigned long long)id);
-    pthread_mutex_lock(&r->reg_mu);
-    for (struct scall *c = r->live; c; c = c->reg_next) {
-        if (c->id != id)
-            continue;
-        pthread_mutex_lock(&c->mu);
+    struct scall *c = find_locked(r, id);
+    if (c) {
         if (!c->attached || c->ending) {
             /* already ending: nothing to do, and not an error */
             code = GRPC_STATUS_OK;
@@ -1377,9 +1388,7 @@ static grpc_status_code kill_session(struct td_rpc *r, uint64_t id, const struct
             msg[0] = 0;
         }
         pthread_mutex_unlock(&c->mu);
-        break;
     }
-    pthread_mutex_unlock(&r->reg_mu);
     return code;
 }
 
