@@ -137,7 +137,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
-FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/alloc.c daemon/log.c
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_records
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)

@@ -1257,6 +1257,37 @@ struct td_adaptive_max_pool_args {
 /* ADAPTIVE_MAX_POOL: inputs input; 2 outputs */
 enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_adaptive_max_pool_args *p, struct td_t *out, struct td_status *st);
+struct td_share_args {
+    int64_t mode;
+};
+/* SHARE: inputs self; 0 outputs */
+enum td_code td_rec_share(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_args *p, struct td_t *out, struct td_status *st);
+/* FORK_GRANT: no inputs; 0 outputs */
+enum td_code td_rec_fork_grant(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
+struct td_open_args {
+    int64_t token_lo;
+    int64_t token_hi;
+    int64_t handle;
+    int64_t dtype; /* enum td_dtype or -1 */
+    int64_t storage_nbytes;
+    int64_t storage_offset;
+    const int64_t *size;
+    int n_size;
+    const int64_t *stride;
+    int n_stride;
+};
+/* OPEN: no inputs; 1 output */
+enum td_code td_rec_open(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_open_args *p, struct td_t *out, struct td_status *st);
+struct td_revoke_args {
+    int64_t token_lo;
+    int64_t token_hi;
+};
+/* REVOKE: no inputs; 0 outputs */
+enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_revoke_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,7 @@
 #include "../kernels/kernel.h"
 #include "../proto/td_address.h"
 #include "alloc.h"
+#include "share.h"
 #include "log.h"
 #include "rpc.h"
 
@@ -80,6 +81,8 @@ static void usage(FILE *f)
                "  --threads N        intra-op threads (default: online CPUs)\n"
                "  --log-level LEVEL  debug, info, warn or error (default info)\n"
                "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
+               "  --share-linger SEC how long a pickled tensor's token outlives the process that\n"
+               "                     made it, unopened (default 30)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --help             this text\n"
@@ -119,6 +122,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {"max-memory", required_argument, NULL, 'm'},
         {"parent-pid", required_argument, NULL, 'p'},
+        {"share-linger", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     enum td_log_level level;
@@ -152,6 +156,16 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return 2;
             }
             td_alloc_set_limit(n << shift);
+            break;
+        }
+        case 's': {
+            errno = 0;
+            double sec = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(sec >= 0 && sec <= 86400)) {
+                fprintf(stderr, "tensord: --share-linger wants seconds from 0 to 86400, got '%s'\n", optarg);
+                return 2;
+            }
+            td_share_set_linger(sec);
             break;
         }
         case 'p': {
@@ -292,6 +306,7 @@ int main(int argc, char **argv)
     if (parent_pid)
         remove_private_sockets(&o);
     td_parallel_fini();
+    td_share_clear(); /* lingering tokens hold storages: LSan would count them */
     td_alloc_empty_cache();
     free(o.env_copy);
     return rc;

@@ -71,6 +71,12 @@ void td_session_free(struct td_session *s);
 
 uint64_t td_session_id(const struct td_session *s);
 
+struct td_storage;
+/* From any thread: a new reference to the storage of handle `handle` of live session
+ * `id` (fork grants, share.c).  NOT_FOUND naming the cause when the session ended or
+ * freed the handle. */
+enum td_code td_session_foreign_get(uint64_t id, uint64_t handle, struct td_storage **out, struct td_status *st);
+
 /* The daemon-wide counters (struct td_stats, proto/td_stats.h), updated atomically by
  * sessions and the allocator. */
 void td_stats_get(struct td_stats *out);

@@ -81,6 +81,12 @@ PyObject *td_ext_register_hook(TensorObject *self, PyObject *fn);
 PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id);
 int td_ext_autograd_init(PyObject *m);
 
+/* share.c: share/open/revoke/fork_prepare, and the child's first use of a tensor
+ * inherited through fork: 1 rebound to the child's session, 0 not openable (no
+ * exception), -1 error set. */
+extern PyMethodDef td_ext_share_methods[];
+int td_ext_open_inherited(TensorObject *o);
+
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);
 /* The client or a ConnectionError; also notes the caller's location for the records

@@ -140,6 +140,17 @@ def _after_fork_child():
     _state["dir"] = None
 
 
+def _before_fork():
+    # The session's fork grant, after everything recorded so far has run: the child opens
+    # the tensors it inherited through it (docs/design/sharing.md).  A failure only means
+    # the child cannot use inherited tensors (it says so at their first use).
+    if _state["connected"]:
+        try:
+            _C.fork_prepare()
+        except Exception:
+            pass
+
+
 def _connect():
     addr = _state["address"] or os.environ.get("TENSORD_ADDRESS")
     if addr:
@@ -172,4 +183,4 @@ def private_daemon_pid():
 
 
 atexit.register(_at_exit)
-os.register_at_fork(after_in_child=_after_fork_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)

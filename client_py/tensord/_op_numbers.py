@@ -208,6 +208,10 @@ AVG_POOL_BACKWARD = 202
 ADAPTIVE_AVG_POOL = 203
 ADAPTIVE_AVG_POOL_BACKWARD = 204
 ADAPTIVE_MAX_POOL = 205
+SHARE = 206
+FORK_GRANT = 207
+OPEN = 208
+REVOKE = 209
 
 NAMES = (
     "none",
@@ -416,6 +420,10 @@ NAMES = (
     "adaptive_avg_pool",
     "adaptive_avg_pool_backward",
     "adaptive_max_pool",
+    "share",
+    "fork_grant",
+    "open",
+    "revoke",
 )
 
 # TD_F_* of each row
@@ -632,6 +640,10 @@ FLAGS = (
     1,  # ADAPTIVE_AVG_POOL
     1,  # ADAPTIVE_AVG_POOL_BACKWARD
     1,  # ADAPTIVE_MAX_POOL
+    32,  # SHARE
+    0,  # FORK_GRANT
+    32,  # OPEN
+    0,  # REVOKE
 )
 
 # TD_RF_*: record flags
@@ -917,6 +929,10 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
+    "CTRL",
+    "CTRL",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)
