@@ -166,6 +166,7 @@ void td_stats_session_closed(void) { atomic_fetch_sub(&st_sessions, 1); }
 void td_stats_get(struct td_stats *o)
 {
     memset(o, 0, sizeof *o);
+    td_share_count(); /* drops lingering tokens whose time is up, so the counts below are live */
     o->sessions = atomic_load(&st_sessions);
     o->sessions_total = atomic_load(&st_sessions_total);
     o->tensors = atomic_load(&st_tensors);

@@ -177,6 +177,16 @@ def address():
     return _state["address"]
 
 
+def export_address():
+    """Connects if needed and puts the daemon's address in $TENSORD_ADDRESS, so that
+    processes started from here (multiprocessing's spawn and forkserver) reach the same
+    daemon."""
+    addr = address()
+    if addr and os.environ.get("TENSORD_ADDRESS") != addr:
+        os.environ["TENSORD_ADDRESS"] = addr
+    return addr
+
+
 def private_daemon_pid():
     p = _state["proc"]
     return p.pid if p is not None else None

@@ -121,13 +121,19 @@ def new(self, *args, **kw):
 
 
 def is_shared(self):
-    """Every tensord tensor lives in the daemon, shared by whoever holds its handle; this reports
-    torch's answer for process-private CPU tensors (False)."""
-    return False
+    """True after share_memory_(), for a tensor received from another process and for one
+    inherited through fork (its storage is the parent's); False otherwise, as torch answers
+    for process-private CPU tensors."""
+    from .multiprocessing import reductions
+    return reductions.is_shared(self)
 
 
 def share_memory_(self):
-    """A no-op: tensord tensors already live outside the process (in the daemon)."""
+    """Marks the tensor shared (is_shared()); its storage already lives in the daemon, where
+    any process given a token (tensord.multiprocessing) or a forked child reaches it, so
+    nothing moves."""
+    from .multiprocessing import reductions
+    reductions.mark_shared(self)
     return self
 
 
