@@ -6,6 +6,7 @@ import sys as _sys
 
 from . import _C
 from . import _records as F
+from . import _shared
 from ._dtype import DTYPES
 
 TB = _C.TensorBase
@@ -124,16 +125,14 @@ def is_shared(self):
     """True after share_memory_(), for a tensor received from another process and for one
     inherited through fork (its storage is the parent's); False otherwise, as torch answers
     for process-private CPU tensors."""
-    from .multiprocessing import reductions
-    return reductions.is_shared(self)
+    return _shared.is_shared(self)
 
 
 def share_memory_(self):
     """Marks the tensor shared (is_shared()); its storage already lives in the daemon, where
     any process given a token (tensord.multiprocessing) or a forked child reaches it, so
     nothing moves."""
-    from .multiprocessing import reductions
-    reductions.mark_shared(self)
+    _shared.mark_shared(self)
     return self
 
 

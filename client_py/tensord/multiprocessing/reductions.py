@@ -12,23 +12,11 @@ See docs/design/sharing.md."""
 from multiprocessing.reduction import ForkingPickler
 
 from .. import _C, _daemon
+from .._shared import mark_shared
 
 __all__ = ["init_reductions", "reduce_tensor", "rebuild_tensor"]
 
 ONE_SHOT, PINNED = 1, 2
-
-# storage keys of tensors marked shared in this process (share_memory_, opened from a token)
-_shared_keys = set()
-
-
-def mark_shared(t):
-    _shared_keys.add(t._storage_key)
-
-
-def is_shared(t):
-    # a tensor inherited through fork is opened on the parent's storage (the key's top bit)
-    k = t._storage_key
-    return k in _shared_keys or k >> 63 == 1
 
 
 def rebuild_tensor(token, desc, requires_grad):
