@@ -87,6 +87,17 @@ def _seed_worker(seed):
     np.random.seed(seed % (1 << 32))
 
 
+def _sync():
+    # a worker's writes to shared tensors (worker_init_fn's, say) reach the daemon at a sync;
+    # made at the points where torch's shared-memory writes are already visible to the parent
+    from .... import _C
+    if _C.connected():
+        try:
+            _C.sync()
+        except Exception:
+            pass
+
+
 def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation, collate_fn,
                  drop_last, base_seed, init_fn, worker_id, num_workers, persistent_workers):
     from ..dataloader import _DatasetKind
@@ -99,6 +110,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
         try:
             if init_fn is not None:
                 init_fn(worker_id)
+                _sync()
             fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation, collate_fn, drop_last)
         except Exception:
             init_exception = ExceptionWrapper(where="in DataLoader worker process {}".format(worker_id))
@@ -136,6 +148,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             del data, idx, index, r
     except KeyboardInterrupt:
         pass
+    _sync()
     if done_event.is_set():
         data_queue.cancel_join_thread()
         data_queue.close()
