@@ -219,7 +219,7 @@ def test_killed_worker_is_an_error_not_a_hang(lib):
     # torch says one or the other depending on which notices first (and its exit may then
     # trip over the dead worker's queue: only its message is compared)
     assert re.search(r"DataLoader worker \(pid(\(s\))? \d+\) (exited unexpectedly|is killed by signal: "
-                     r"Killed\.)", p.stdout), (p.stdout, p.stderr)
+                     r"Killed\.)", p.stdout + p.stderr), (p.stdout, p.stderr)
     if lib == "td":
         assert p.returncode == 0, p.stderr
         assert re.fullmatch(r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly\n", p.stdout)

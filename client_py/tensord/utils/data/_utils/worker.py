@@ -13,6 +13,7 @@ import queue
 import random
 
 from ...._utils import ExceptionWrapper
+from .fetch import _DatasetKind
 
 __all__ = ["get_worker_info", "WorkerInfo"]
 
@@ -100,7 +101,6 @@ def _sync():
 
 def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation, collate_fn,
                  drop_last, base_seed, init_fn, worker_id, num_workers, persistent_workers):
-    from ..dataloader import _DatasetKind
     global _worker_info
     try:
         seed = base_seed + worker_id
