@@ -178,6 +178,7 @@ demo: deps
 bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/lifecycle.py
+	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/sharing.py
 
 # Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
 PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages

@@ -22,11 +22,6 @@
 #include "../kernels/meta.h"
 #include "alloc.h"
 
-enum {
-    TD_SHARE_ONE_SHOT = 1, /* dies when opened */
-    TD_SHARE_PINNED = 2,   /* survives its owner session by the linger time */
-};
-
 struct td_token {
     uint64_t w[2];
 };
