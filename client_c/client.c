@@ -771,37 +771,50 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
 
 /* ---- sharing between sessions (daemon/share.c) ---- */
 
-/* Records one token-answering record (SHARE or FORK_GRANT) and syncs for its token.
- * take_failures false: the caller's deferred failures stay for its next sync. */
-static enum td_code token_locked(td_client_t *c, enum td_op op, const struct td_t *t, int64_t mode,
-                                 bool take_failures, struct td_token_bytes *tok, struct td_status *st)
+/* Records n token-answering records (SHARE of each ts[i], or one FORK_GRANT when ts is
+ * NULL) and syncs once for their tokens.  take_failures false: the caller's deferred
+ * failures stay for its next sync. */
+static enum td_code tokens_locked(td_client_t *c, int n, const struct td_t *const *ts, int64_t mode,
+                                  bool take_failures, struct td_token_bytes *tok, struct td_status *st)
 {
-    const struct td_t *in[1] = {t};
-    if (record_locked(c, op, 0, in, t ? 1 : 0, &mode, t ? 1 : 0, NULL, st))
-        return st ? st->code : TD_CODE_INTERNAL;
+    enum td_op op = ts ? TD_OP_SHARE : TD_OP_FORK_GRANT;
+    for (int i = 0; i < n; i++) {
+        const struct td_t *in[1] = {ts ? ts[i] : NULL};
+        if (record_locked(c, op, 0, in, ts ? 1 : 0, &mode, ts ? 1 : 0, NULL, st))
+            return st ? st->code : TD_CODE_INTERNAL;
+    }
     uint8_t *p;
     size_t len;
     if (sync_locked2(c, &p, &len, take_failures, st))
         return st ? st->code : TD_CODE_INTERNAL;
     enum td_code code = TD_CODE_OK;
-    if (len != sizeof tok->b)
-        code = td_status_set(st, TD_CODE_INTERNAL, "%s: expected a %zu-byte token, got %zu bytes", td_op_name(op),
-                             sizeof tok->b, len);
-    else
-        memcpy(tok->b, p, sizeof tok->b);
+    if (len != (size_t)n * sizeof tok->b)
+        code = td_status_set(st, TD_CODE_INTERNAL, "%s: expected %d tokens, got %zu bytes", td_op_name(op), n, len);
+    else if (n)
+        memcpy(tok, p, len);
     free(p);
-    if (!code && !memcmp(tok->b, (uint8_t[16]){0}, 16)) /* the record failed: its error came back */
-        code = td__failures_take(c->failures, st) ? st->code
-                                                  : td_status_set(st, TD_CODE_INTERNAL, "%s failed", td_op_name(op));
+    for (int i = 0; i < n && !code; i++)
+        if (!memcmp(tok[i].b, (uint8_t[16]){0}, 16)) /* the record failed: its error came back */
+            code = td__failures_take(c->failures, st) ? st->code
+                                                      : td_status_set(st, TD_CODE_INTERNAL, "%s failed",
+                                                                      td_op_name(op));
     return code;
 }
 
 enum td_code td_share(td_client_t *c, const struct td_t *t, unsigned mode, struct td_token_bytes *tok,
                       struct td_status *st)
 {
+    return td_share_many(c, 1, &t, mode, tok, st);
+}
+
+enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, unsigned mode,
+                           struct td_token_bytes *toks, struct td_status *st)
+{
     FORK_CHECK(c, st);
+    if (n < 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "share: %d tensors", n);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = token_locked(c, TD_OP_SHARE, t, (int64_t)mode, true, tok, st);
+    enum td_code code = tokens_locked(c, n, ts, (int64_t)mode, true, toks, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }
@@ -810,7 +823,7 @@ enum td_code td_client_fork_prepare(td_client_t *c, struct td_token_bytes *grant
 {
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = token_locked(c, TD_OP_FORK_GRANT, NULL, 0, false, grant, st);
+    enum td_code code = tokens_locked(c, 1, NULL, 0, false, grant, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

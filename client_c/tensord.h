@@ -46,6 +46,7 @@ struct td_t {
  * the daemon issues; any session that presents it may open what it names.
  * td_share: a token for t's storage (mode: TD_SHARE_ONE_SHOT 1, dies when opened;
  *   TD_SHARE_PINNED 2, outlives this session by the daemon's --share-linger); syncs.
+ *   td_share_many: tokens for n tensors in one round trip.
  * td_open: a new tensor of this session with view m on the token's storage (handle 0),
  *   or, with a fork grant, on the storage of the granting session's `handle`.  Recorded
  *   like an op: an unknown token fails the tensor, raised at the next sync.
@@ -91,6 +92,8 @@ enum td_code td_sync(td_client_t *c, struct td_status *st);
 
 enum td_code td_share(td_client_t *c, const struct td_t *t, unsigned mode, struct td_token_bytes *tok,
                       struct td_status *st);
+enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, unsigned mode,
+                           struct td_token_bytes *toks, struct td_status *st);
 enum td_code td_open(td_client_t *c, const struct td_token_bytes *tok, uint64_t handle, const struct td_meta *m,
                      struct td_t *out, struct td_status *st);
 enum td_code td_revoke(td_client_t *c, const struct td_token_bytes *tok, struct td_status *st);

@@ -90,6 +90,67 @@ static PyObject *m_share(PyObject *self, PyObject *args)
     return Py_BuildValue("(y#N)", (const char *)tok.b, (Py_ssize_t)sizeof tok.b, meta_tuple(&tt.m));
 }
 
+/* share_many(tensors, mode) -> [(token, description)]: one round trip for all. */
+static PyObject *m_share_many(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    unsigned mode;
+    if (!PyArg_ParseTuple(args, "OI", &seq, &mode))
+        return NULL;
+    PyObject *fast = PySequence_Fast(seq, "share_many: expected a sequence of tensors");
+    if (!fast)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    struct td_t *ts = PyMem_Calloc((size_t)n + 1, sizeof *ts);
+    const struct td_t **ptrs = PyMem_Calloc((size_t)n + 1, sizeof *ptrs);
+    struct td_token_bytes *toks = PyMem_Calloc((size_t)n + 1, sizeof *toks);
+    PyObject *out = NULL;
+    td_client_t *c = NULL;
+    if (!ts || !ptrs || !toks) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+        if (!td_ext_is_tensor(t)) {
+            PyErr_SetString(PyExc_TypeError, "share_many: expected tensors");
+            goto done;
+        }
+        if (td_ext_check(t))
+            goto done;
+        ts[i] = ((TensorObject *)t)->t;
+        ptrs[i] = &ts[i];
+    }
+    if (!(c = td_ext_get_client()))
+        goto done;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_share_many(c, (int)n, ptrs, mode, toks, &st);
+    Py_END_ALLOW_THREADS
+    if (code) {
+        td_ext_raise(&st);
+        goto done;
+    }
+    if (!(out = PyList_New(n)))
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = Py_BuildValue("(y#N)", (const char *)toks[i].b, (Py_ssize_t)sizeof toks[i].b,
+                                       meta_tuple(&ts[i].m));
+        if (!item) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+done:
+    PyMem_Free(ts);
+    PyMem_Free(ptrs);
+    PyMem_Free(toks);
+    Py_DECREF(fast);
+    return out;
+}
+
 /* open(token, description) -> Tensor (recorded; an unknown token fails at the next sync) */
 static PyObject *m_open(PyObject *self, PyObject *args)
 {
@@ -183,6 +244,7 @@ int td_ext_open_inherited(TensorObject *o)
 
 PyMethodDef td_ext_share_methods[] = {
     {"share", m_share, METH_VARARGS, "share(t, mode) -> (token, description): a capability token for t's storage"},
+    {"share_many", m_share_many, METH_VARARGS, "share_many(tensors, mode) -> [(token, description)] in one round trip"},
     {"open", m_open, METH_VARARGS, "open(token, description) -> Tensor on the token's storage"},
     {"revoke", m_revoke, METH_O, "revoke(token): drop one of this session's tokens"},
     {"fork_prepare", m_fork_prepare, METH_NOARGS, "before fork(): the session's fork grant; True when ready"},

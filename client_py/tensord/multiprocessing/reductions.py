@@ -18,6 +18,45 @@ __all__ = ["init_reductions", "reduce_tensor", "rebuild_tensor"]
 
 ONE_SHOT, PINNED = 1, 2
 
+# tokens made ahead of pickling (preshare): id(tensor) -> (tensor, token, description)
+_preshared = {}
+
+
+def preshare(obj):
+    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) in one round
+    trip, for the pickling that follows (a DataLoader batch: one sync, not one per tensor)."""
+    from .._tensor import Tensor
+    found = []
+
+    def walk(o):
+        if isinstance(o, Tensor):
+            if not (o.requires_grad and not o.is_leaf) and id(o) not in _preshared:
+                found.append(o)
+        elif isinstance(o, (list, tuple)):
+            for x in o:
+                walk(x)
+        elif isinstance(o, dict):
+            for x in o.values():
+                walk(x)
+
+    walk(obj)
+    if len(found) < 2:
+        return
+    _daemon.export_address()
+    for t, (token, desc) in zip(found, _C.share_many(found, ONE_SHOT | PINNED)):
+        mark_shared(t)
+        _preshared[id(t)] = (t, token, desc)
+
+
+def _token_of(tensor):
+    entry = _preshared.pop(id(tensor), None)
+    if entry is not None and entry[0] is tensor:
+        return entry[1], entry[2]
+    _daemon.export_address()
+    token, desc = _C.share(tensor, ONE_SHOT | PINNED)
+    mark_shared(tensor)
+    return token, desc
+
 
 def rebuild_tensor(token, desc, requires_grad):
     _daemon.ensure()
@@ -34,9 +73,7 @@ def reduce_tensor(tensor):
                            "autograd does not support crossing process boundaries.  If you just want to "
                            "transfer the data, call detach() on the tensor before serializing (e.g., putting "
                            "it on the queue).")
-    _daemon.export_address()
-    token, desc = _C.share(tensor, ONE_SHOT | PINNED)
-    mark_shared(tensor)
+    token, desc = _token_of(tensor)
     return (rebuild_tensor, (token, desc, tensor.requires_grad))
 
 
@@ -46,9 +83,7 @@ def rebuild_parameter(token, desc, requires_grad):
 
 
 def reduce_parameter(p):
-    _daemon.export_address()
-    token, desc = _C.share(p, ONE_SHOT | PINNED)
-    mark_shared(p)
+    token, desc = _token_of(p)
     return (rebuild_parameter, (token, desc, p.requires_grad))
 
 
