@@ -3,7 +3,8 @@
 
   handoff 100 MB    a fresh 100 MB float32 tensor put on a multiprocessing Queue until the
                     other process has it in hand (its get() returned): tensord passes a
-                    token, torch moves the storage into shared memory and passes an fd
+                    token, torch moves the storage into shared memory and passes an fd;
+                    the same with a 4-byte tensor (the fixed costs)
   dataloader        batches/s over a 60000x784 float32 TensorDataset (+ int64 labels),
                     batch 64, num_workers 0 and 2
   hogwild           samples/s of client_py/examples/hogwild_digits.py with 2 processes
@@ -29,14 +30,14 @@ def _receiver(q, ack):
         del t
 
 
-def handoff(torch, mp, reps):
+def handoff(torch, mp, reps, numel=25 * 1024 * 1024):
     ctx = mp.get_context("fork")
     q, ack = ctx.Queue(), ctx.Queue()
     p = ctx.Process(target=_receiver, args=(q, ack))
     p.start()
     times = []
     for i in range(reps + 1):
-        t = torch.full((25 * 1024 * 1024,), float(i))  # 100 MiB, fresh each time
+        t = torch.full((numel,), float(i))  # fresh each time
         t[0].item()  # made (tensord: the daemon has run it)
         t0 = time.perf_counter()
         q.put(t)
@@ -87,6 +88,8 @@ def main():
     rows = []
     a, b = handoff(tensord, dmp, reps), handoff(torch, tmp, reps)
     rows.append(("handoff 100 MB (Queue)", a * 1e3, b * 1e3, "ms", a / b))
+    a, b = handoff(tensord, dmp, reps, 1), handoff(torch, tmp, reps, 1)
+    rows.append(("handoff 4 B (Queue)", a * 1e3, b * 1e3, "ms", a / b))
     for w in (0, 2):
         a, b = dataloader(tensord, w, batches), dataloader(torch, w, batches)
         rows.append(("dataloader %d workers" % w, a, b, "batches/s", a / b))
