@@ -18,6 +18,7 @@ without a call on it), and it never stops the parent's private daemon.
 """
 import atexit
 import os
+import sys
 import shutil
 import signal
 import subprocess
@@ -170,6 +171,9 @@ def ensure():
             return
         _state["address"] = _connect()
         _state["connected"] = True
+        if "tensord.multiprocessing" in sys.modules and _state["address"]:
+            # processes it starts (spawn, forkserver) reach this daemon
+            os.environ["TENSORD_ADDRESS"] = _state["address"]
 
 
 def address():

@@ -45,14 +45,9 @@ def get_all_sharing_strategies():
     return set(_all_sharing_strategies)
 
 
-def _export_address_hook():
-    # a spawn/forkserver child reads $TENSORD_ADDRESS; a fork child keeps the parent's state
-    try:
-        _daemon.export_address()
-    except Exception:
-        pass
-
-
-_export_address_hook()
+# a spawn/forkserver child reads $TENSORD_ADDRESS (a fork child keeps the parent's state):
+# exported now if connected, else when this process connects (_daemon.ensure)
+if _daemon._state["connected"]:
+    _daemon.export_address()
 if sys.platform == "win32":  # pragma: no cover
     raise ImportError("tensord.multiprocessing needs a POSIX system")

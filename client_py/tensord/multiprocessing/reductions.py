@@ -16,46 +16,8 @@ from .._shared import mark_shared
 
 __all__ = ["init_reductions", "reduce_tensor", "rebuild_tensor"]
 
-ONE_SHOT, PINNED = 1, 2
-
-# tokens made ahead of pickling (preshare): id(tensor) -> (tensor, token, description)
-_preshared = {}
-
-
-def preshare(obj):
-    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) in one round
-    trip, for the pickling that follows (a DataLoader batch: one sync, not one per tensor)."""
-    from .._tensor import Tensor
-    found = []
-
-    def walk(o):
-        if isinstance(o, Tensor):
-            if not (o.requires_grad and not o.is_leaf) and id(o) not in _preshared:
-                found.append(o)
-        elif isinstance(o, (list, tuple)):
-            for x in o:
-                walk(x)
-        elif isinstance(o, dict):
-            for x in o.values():
-                walk(x)
-
-    walk(obj)
-    if len(found) < 2:
-        return
-    _daemon.export_address()
-    for t, (token, desc) in zip(found, _C.share_many(found, ONE_SHOT | PINNED)):
-        mark_shared(t)
-        _preshared[id(t)] = (t, token, desc)
-
-
-def _token_of(tensor):
-    entry = _preshared.pop(id(tensor), None)
-    if entry is not None and entry[0] is tensor:
-        return entry[1], entry[2]
-    _daemon.export_address()
-    token, desc = _C.share(tensor, ONE_SHOT | PINNED)
-    mark_shared(tensor)
-    return token, desc
+from .._shared import ONE_SHOT, PINNED, preshare  # noqa: F401 (part of this module's API)
+from .._shared import token_of as _token_of
 
 
 def rebuild_tensor(token, desc, requires_grad):

@@ -13,7 +13,7 @@ import queue
 import random
 
 from ...._utils import ExceptionWrapper
-from ....multiprocessing import reductions
+from .... import _shared
 from .fetch import _DatasetKind
 
 __all__ = ["get_worker_info", "WorkerInfo"]
@@ -147,7 +147,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                         data = ExceptionWrapper(where="in DataLoader worker process {}".format(worker_id))
             if not isinstance(data, (ExceptionWrapper, _IterableDatasetStopIteration)):
                 try:
-                    reductions.preshare(data)  # the batch's tokens in one round trip
+                    _shared.preshare(data)  # the batch's tokens in one round trip
                 except Exception:
                     pass  # pickling makes them one by one, and reports what fails
             data_queue.put((idx, data))
