@@ -247,3 +247,41 @@ def test_pinned_token_outlives_its_producer_then_expires(tmp_path):
     finally:
         rc, err = stop_daemon(proc, errp)
     assert rc == 0 and "AddressSanitizer" not in err, err
+
+
+PRIVATE = """
+import tensord as torch
+import tensord.multiprocessing as mp
+from tensord import _daemon
+
+def child(q, r):
+    t = q.get()
+    t.mul_(2)
+    r.put(t.sum())
+
+if __name__ == "__main__":
+    a = torch.arange(4.)
+    for m in ("spawn", "forkserver", "fork"):
+        ctx = mp.get_context(m)
+        q, r = ctx.Queue(), ctx.Queue()
+        p = ctx.Process(target=child, args=(q, r))
+        p.start()
+        q.put(a)
+        s = r.get()
+        p.join()
+        print(m, s.item(), a.tolist(), _daemon.private_daemon_pid() is not None)
+"""
+
+
+def test_children_reach_the_parents_private_daemon(tmp_path):
+    """No TENSORD_ADDRESS: the parent starts its private daemon, and spawn/forkserver
+    children find it through the address exported for them."""
+    f = tmp_path / "main.py"
+    f.write_text(PRIVATE)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("TENSORD_ADDRESS", None)
+    p = subprocess.run([sys.executable, str(f)], env=env, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:3] == ["spawn 12.0 [0.0, 2.0, 4.0, 6.0] True",
+                                        "forkserver 24.0 [0.0, 4.0, 8.0, 12.0] True",
+                                        "fork 48.0 [0.0, 8.0, 16.0, 24.0] True"]
