@@ -212,17 +212,25 @@ except RuntimeError as e:
 """
 
 
-@pytest.mark.parametrize("lib", ["td", "torch"])
-def test_killed_worker_is_an_error_not_a_hang(lib):
-    # in a process of its own: torch's SIGCHLD handler raises wherever the process is
-    p = subprocess.run([sys.executable, "-c", KILLS, lib], capture_output=True, text=True, timeout=120)
-    # torch says one or the other depending on which notices first (and its exit may then
-    # trip over the dead worker's queue: only its message is compared)
-    assert re.search(r"DataLoader worker \(pid(\(s\))? \d+\) (exited unexpectedly|is killed by signal: "
-                     r"Killed\.)", p.stdout + p.stderr), (p.stdout, p.stderr)
-    if lib == "td":
-        assert p.returncode == 0, p.stderr
-        assert re.fullmatch(r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly\n", p.stdout)
+def test_killed_worker_is_an_error_not_a_hang():
+    # each in a process of its own: torch's SIGCHLD handler raises wherever the process is
+    def run(lib):
+        return subprocess.run([sys.executable, "-c", KILLS, lib], capture_output=True, text=True, timeout=120)
+
+    p = run("td")
+    assert p.returncode == 0, p.stderr
+    assert re.fullmatch(r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly\n", p.stdout), p.stdout
+    # torch's wording, for reference: it says this or "is killed by signal" depending on
+    # which notices first, and now and then trips over the dead worker's queue instead
+    # (ConnectionResetError): a few tries give its message
+    said = []
+    for _ in range(4):
+        q = run("torch")
+        said.append(q.stdout + q.stderr)
+        if re.search(r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly", said[-1]):
+            break
+    assert any(re.search(r"DataLoader worker \(pid(\(s\))? \d+\) (exited unexpectedly|is killed by signal: "
+                         r"Killed\.)", t) for t in said), said
 
 
 class _Slow:
