@@ -33,8 +33,8 @@ HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
 META_SRC := kernels/status.c kernels/dtype.c kernels/op.c $(wildcard kernels/shape*.c)
 CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
-# the contract code daemon and clients share (the default address)
-PROTO_SRC := proto/td_address.c
+# the contract code daemon and clients share (the default address, the rings)
+PROTO_SRC := proto/td_address.c proto/td_ring.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client_c/*.c) $(wildcard autograd/*.c)
 CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC) $(PROTO_SRC)
@@ -157,9 +157,15 @@ check: $(CHECKS) $(DAEMON_ASAN)
 	@set -e; for t in $(CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(DAEMON_ASAN)) \
 		CK_DEFAULT_TIMEOUT=60 $$t; done
 
+# Local clients talk over the shared-memory rings; the suites that exercise the session
+# protocol run once more on gRPC, the transport of remote clients.
+GRPC_SUITES := test_execution test_client_kill test_multiclient test_bad_input test_lifetime test_threads_fork \
+	test_errors test_elementwise
 pytest: all
 	TENSORD_BIN=$(abspath $(DAEMON_ASAN)) TENSORD_EXAMPLE=$(abspath $(EXAMPLE)) \
 		PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python
+	TENSORD_TRANSPORT=grpc TENSORD_BIN=$(abspath $(DAEMON_ASAN)) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(patsubst %,tests/python/%.py,$(GRPC_SUITES))
 
 test: deps
 	$(MAKE) all

@@ -174,6 +174,7 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
 }
 
 uint64_t td_client_session(const td_client_t *c) { return td__conn_session_id(c->conn); }
+const char *td_client_transport(const td_client_t *c) { return td__conn_transport(c->conn); }
 
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st)
 {

@@ -33,6 +33,8 @@
 #include "../proto/td_stats.h"
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
+#include "../proto/td_ring.h"
+#include "shm.h"
 #include "tensord.pb-c.h"
 
 #define SESSION_METHOD "/tensord.v1.Tensord/Session"
@@ -54,6 +56,11 @@ struct td_conn {
     bool dead;        /* the stream failed or ended: only close is left */
     bool status_done; /* RECV_STATUS_ON_CLIENT completed */
     char target[256];
+    /* the shared-memory transport, when the daemon offered one and it opened: then
+     * every message after attach travels there (shm.h) */
+    struct td_shm *shm;
+    char shm_address[160];
+    uint8_t shm_secret[16];
 };
 
 /* ---- helpers shared by the stream and Stats */
@@ -160,10 +167,31 @@ static grpc_status_code recv_status(struct td_conn *c, bool cancel, char *detail
     return code;
 }
 
+/* Reads and drops what the daemon sent on the stream since attach (on the rings it
+ * sends only the error that ended the session): gRPC hands out the status only after
+ * every message was read. */
+static void drain_stream(struct td_conn *c)
+{
+    for (;;) {
+        grpc_byte_buffer *bb = NULL;
+        grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+        op.data.recv_message.recv_message = &bb;
+        bool timed_out;
+        bool ok = run_batch(c, &op, 1, CLOSE_TIMEOUT_MS, &timed_out);
+        if (!bb)
+            return;
+        grpc_byte_buffer_destroy(bb);
+        if (!ok)
+            return;
+    }
+}
+
 /* The stream broke: collect the status for the message, mark the conn dead. */
 static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
 {
     char details[200];
+    if (c->shm && !cancel && !c->status_done && !c->dead)
+        drain_stream(c);
     grpc_status_code code = recv_status(c, cancel, details, sizeof details);
     c->dead = true;
     if (code == GRPC_STATUS_OK || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
@@ -188,6 +216,7 @@ static void disarm_recv(struct td_conn *c)
 
 static void conn_free(struct td_conn *c)
 {
+    td__shm_close(c->shm);
     if (!c->status_done)
         recv_status(c, true, NULL, 0);
     disarm_recv(c);
@@ -242,11 +271,29 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
         code = td_status_set(st, (enum td_code)r->code, "tensord refused the session: %s", r->message);
     else
         c->session_id = r->session_id;
+    if (!code && r->shm_address && r->shm_address[0] && r->shm_secret.len == sizeof c->shm_secret) {
+        snprintf(c->shm_address, sizeof c->shm_address, "%s", r->shm_address);
+        memcpy(c->shm_secret, r->shm_secret.data, sizeof c->shm_secret);
+    }
     if (r)
         tensord__v1__server_msg__free_unpacked(r, NULL);
     if (code != TD_CODE_OK)
         c->dead = true;
     return code;
+}
+
+/* Moves the session onto the shared-memory rings when the daemon offered them and the
+ * target is local (TENSORD_TRANSPORT=grpc keeps it on gRPC).  A refusal is not an
+ * error: the session simply stays on gRPC. */
+static void open_shm(struct td_conn *c)
+{
+    const char *want = getenv("TENSORD_TRANSPORT");
+    if (!c->shm_address[0] || (want && strcmp(want, "grpc") == 0) || strncmp(c->target, "unix", 4) != 0)
+        return;
+    struct td_status st = TD_STATUS_INIT;
+    c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    if (!c->shm && getenv("TENSORD_DEBUG_TRANSPORT"))
+        fprintf(stderr, "tensord: staying on gRPC: %s\n", st.msg);
 }
 
 struct td_conn *td__conn_open(const char *target, const char *client_desc, int timeout_ms, struct td_status *st)
@@ -268,8 +315,13 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
         conn_free(c);
         return NULL;
     }
+    open_shm(c);
     return c;
 }
+
+const char *td__conn_transport(const struct td_conn *c) { return c->shm ? "shm" : "grpc"; }
+
+void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ? td__shm_map(c->shm, bytes) : NULL; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)
 {
@@ -320,6 +372,16 @@ enum td_code td__conn_send(struct td_conn *c, const uint8_t *records, size_t n, 
     if (c->dead)
         return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s", c->target);
 
+    if (c->shm) {
+        /* a hang-up's cause is the stream's status: lost() reads it */
+        if (td__shm_send(c->shm, c->seq + 1, records, n, payload, payload_len, sync ? TD_RING_SYNC : 0, NULL))
+            return lost(c, false, st);
+        c->seq++;
+        c->pending++;
+        if (seq)
+            *seq = c->seq;
+        return TD_CODE_OK;
+    }
     Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
     m.seq = c->seq + 1;
     m.records.data = (uint8_t *)records;
@@ -355,6 +417,13 @@ static enum td_code recv_answer(struct td_conn *c, int timeout_ms, struct td_con
         return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s", c->target);
     if (!c->pending)
         return TD_CODE_OK;
+    if (c->shm) {
+        if (td__shm_recv(c->shm, timeout_ms != 0, reply, got, NULL))
+            return lost(c, false, st);
+        if (*got)
+            c->pending--;
+        return TD_CODE_OK;
+    }
     if (!c->recv_armed) {
         grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
         op.data.recv_message.recv_message = &c->recv_bb;
@@ -406,11 +475,14 @@ void td__conn_close(struct td_conn *c)
         Tensord__V1__ClientMsg m = TENSORD__V1__CLIENT_MSG__INIT;
         m.seq = ++c->seq;
         m.detach = true;
+        bool shm_ok = c->shm && !td__shm_send(c->shm, m.seq, NULL, 0, NULL, 0, TD_RING_DETACH, NULL);
         grpc_byte_buffer *sbb = td_pack_msg(&m.base);
         grpc_op ops[2] = {{.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT}};
         ops[0].data.send_message.send_message = sbb;
         bool timed_out;
-        bool ok = run_batch(c, ops, 2, CLOSE_TIMEOUT_MS, &timed_out);
+        /* on the rings the detach goes there, and the stream is half-closed only once
+         * it is answered (a half-close seen first would abandon the work before it) */
+        bool ok = c->shm ? shm_ok : run_batch(c, ops, 2, CLOSE_TIMEOUT_MS, &timed_out);
         grpc_byte_buffer_destroy(sbb);
         if (ok)
             c->pending++;
@@ -422,6 +494,8 @@ void td__conn_close(struct td_conn *c)
             if (got)
                 td__conn_reply_fini(&r);
         }
+        if (ok && c->shm)
+            ok = run_batch(c, ops + 1, 1, CLOSE_TIMEOUT_MS, &timed_out);
         if (!c->dead)
             recv_status(c, !ok, NULL, 0);
     }

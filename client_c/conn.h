@@ -1,7 +1,8 @@
 /*
  * conn.h — libtensord's transport: one gRPC channel and one Session stream to the
- * daemon (internal; the public API is tensord.h).  The only file that knows gRPC on the
- * client side.  Not thread-safe: the caller (client.c) serializes calls.
+ * daemon, and for a local daemon the shared-memory rings that then carry the session's
+ * messages (shm.h) (internal; the public API is tensord.h).  The only file that knows
+ * gRPC on the client side.  Not thread-safe: the caller (client.c) serializes calls.
  */
 #ifndef TD_CONN_H
 #define TD_CONN_H
@@ -42,6 +43,13 @@ void td__conn_reply_fini(struct td_conn_reply *r);
  * UNAVAILABLE when nothing answers.  NULL on failure with st filled. */
 struct td_conn *td__conn_open(const char *target, const char *client_desc, int timeout_ms,
                               struct td_status *st);
+
+/* "shm" when the session's messages travel through the shared-memory rings, else "grpc". */
+const char *td__conn_transport(const struct td_conn *c);
+
+/* Test hook (tests/check_rpc.c plays a hostile client with it): the rings' mapping
+ * and its size, NULL on gRPC. */
+void *td__conn_shm_map(const struct td_conn *c, size_t *bytes);
 
 /* Session id the daemon assigned. */
 uint64_t td__conn_session_id(const struct td_conn *c);

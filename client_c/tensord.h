@@ -65,6 +65,9 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
 void td_client_free(td_client_t *c);
 /* Session id assigned by the daemon. */
 uint64_t td_client_session(const td_client_t *c);
+/* How the session's messages travel: "shm" (shared-memory rings, a local daemon that
+ * offered them) or "grpc" (remote daemons, TENSORD_TRANSPORT=grpc, or no side socket). */
+const char *td_client_transport(const td_client_t *c);
 /* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
  * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st);

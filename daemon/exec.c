@@ -252,16 +252,25 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
                              struct td_status *st)
 {
-    struct temps t = {.n = 0};
+    /* No initializers for the big arrays below (td_kctx and rec_ctx hold 255 input
+     * pointers): zeroing them cost more than a small op's kernel.  Only the entries
+     * below n_in / n_out are ever read. */
+    struct temps t;
+    t.n = 0;
     struct td_kt kin[TD_MAX_INPUTS], kout[TD_MAX_OUTPUTS], final[TD_MAX_OUTPUTS];
     /* out= destinations trail the operands; the kernel sees the operands only */
     struct td_op_args ops = *a;
     ops.n_in = (uint16_t)(a->n_in - td_meta_n_dst(a));
     ops.flags = a->flags & ~TD_RF_OUT;
-    struct td_kctx k = {
-        .op = a->op, .flags = ops.flags, .compute_dtype = inf->compute_dtype, .n_in = ops.n_in,
-        .attrs = a->attrs, .n_attr = a->n_attr, .rng = rng,
-    };
+    struct td_kctx k;
+    k.op = a->op;
+    k.flags = ops.flags;
+    k.compute_dtype = inf->compute_dtype;
+    k.n_in = ops.n_in;
+    k.n_out = 0;
+    k.attrs = a->attrs;
+    k.n_attr = a->n_attr;
+    k.rng = rng;
     /* CAST/CLONE handle every dtype; EMPTY writes nothing, so it needs no float32 stand-in */
     bool inplace = a->flags & TD_RF_INPLACE, into = a->flags & TD_RF_OUT,
          cast_family = td_op_table[a->op].family == TD_FAM_CAST || a->op == TD_OP_EMPTY;
@@ -279,7 +288,8 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
         n_res += !dst;
         k.out[j] = &kout[j];
     }
-    char kmsg[TD_KMSG_LEN] = "";
+    char kmsg[TD_KMSG_LEN];
+    kmsg[0] = 0;
     k.msg = kmsg;
     /* complex compute dtypes go to kernels/cpu/complex.c where it has the op */
     td_kernel_fn fn = td_dtype_is_complex((enum td_dtype)inf->compute_dtype) ? td__cpu_complex_kernel(a->op) : NULL;

@@ -23,7 +23,17 @@
  * already dead).  Never trusted: the bytes, their order, the attach.  A bad message
  * gets a ServerMsg with the error, then that error as the call's status.
  *
- * Not here: authentication (SO_PEERCRED), TLS, socket activation, shared memory.
+ * Shared memory (shm.h): for each unix address a side socket listens beside it; the
+ * answer to attach names it and carries a per-session secret.  A client that proves the
+ * secret there gets the session's rings (`ring`), and from then on the worker takes the
+ * session's messages from the submission ring (spinning briefly, then sleeping on its
+ * futex) and writes the answers into the completion ring; the gRPC stream still marks
+ * the session's life (its end, or the client's death, ends the session as before).
+ * Whatever is queued from the stream runs first, so order holds across the switch.
+ * The rings are never trusted: indices are checked, frames copied out before they are
+ * parsed, sizes bounded; a broken ring ends the session with an error status.
+ *
+ * Not here: TLS, socket activation.
  */
 #include "rpc.h"
 
@@ -43,11 +53,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
+#include "../proto/td_ring.h"
 #include "log.h"
 #include "session.h"
+#include "shm.h"
 #include "tensord.pb-c.h"
 
 #ifndef TD_VERSION
@@ -56,6 +69,9 @@
 
 #define SESSION_METHOD "/tensord.v1.Tensord/Session"
 #define STATS_METHOD "/tensord.v1.Tensord/Stats"
+#define MAX_SIDE_SOCKETS 16
+#define RING_SPIN_NS 50000 /* a worker spins this long for the next message before sleeping */
+#define RING_WAIT_MS 100   /* and sleeps at most this long between looks at `cancel` */
 
 enum tag_kind {
     TAG_SESSION_NEW, /* a Session call arrived (request_registered_call) */
@@ -101,6 +117,12 @@ struct td_rpc {
     atomic_uint_fast64_t next_id;
     pthread_mutex_t mu; /* guards workers */
     struct worker *workers;
+    struct td_shm_listener *side[MAX_SIDE_SOCKETS];
+    int n_side;
+    /* every accepted Session call, for the side socket's handshakes; lock order:
+     * reg_mu before an scall's mu (never the other way) */
+    pthread_mutex_t reg_mu;
+    struct scall *live;
 };
 
 /* One Session stream.  Fields below `mu` are guarded by it. */
@@ -132,6 +154,11 @@ struct scall {
     uint64_t id;
     char peer[320];
     struct worker *worker;
+    uint8_t secret[16];        /* proves the side socket's peer is this session's client */
+    bool offered;              /* the secret was sent (the rings may be asked for) */
+    struct td_shm_ring *ring;  /* set by the handshake, freed by the worker at its end */
+    struct scall *reg_next;    /* under rpc.reg_mu */
+    bool registered;
 };
 
 /* One Stats call: request in, reply out, one batch. */
@@ -155,9 +182,25 @@ static Tensord__V1__ClientMsg *unpack_client_msg(grpc_byte_buffer *bb, size_t *n
 
 /* ---- Session call: refcount, sends, status */
 
+static void unregister(struct scall *c)
+{
+    struct td_rpc *r = c->rpc;
+    if (!c->registered)
+        return;
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall **p = &r->live; *p; p = &(*p)->reg_next)
+        if (*p == c) {
+            *p = c->reg_next;
+            break;
+        }
+    pthread_mutex_unlock(&r->reg_mu);
+}
+
 static void scall_free(struct scall *c)
 {
     struct td_rpc *r = c->rpc;
+    unregister(c);
+    td_shm_ring_free(c->ring);
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->request_md);
@@ -303,6 +346,14 @@ static void queue_reply_locked(struct scall *c, uint64_t seq, int code, const ch
     queue_send_locked(c, &m);
 }
 
+/* Wakes the worker wherever it waits: on the condition, or on its ring's futex. */
+static void wake_worker_locked(struct scall *c)
+{
+    pthread_cond_signal(&c->cv);
+    if (c->ring)
+        td_ring_kick(&c->ring->sq);
+}
+
 /* Ends the session: the worker drops queued messages and the status follows. */
 static void end_locked(struct scall *c, const char *reason, grpc_status_code code, const char *msg)
 {
@@ -313,7 +364,7 @@ static void end_locked(struct scall *c, const char *reason, grpc_status_code cod
         c->status_code = code;
         snprintf(c->status_msg, sizeof c->status_msg, "%s", msg);
     }
-    pthread_cond_signal(&c->cv);
+    wake_worker_locked(c);
     maybe_finish_locked(c);
 }
 
@@ -407,6 +458,119 @@ static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
     return m->detach;
 }
 
+/* ---- the rings */
+
+/* The client broke its ring: the session ends with this error as its status. */
+static void ring_error(struct scall *c, const char *what)
+{
+    pthread_mutex_lock(&c->mu);
+    protocol_error_locked(c, 0, GRPC_STATUS_INVALID_ARGUMENT, "shared-memory transport: %s", what);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Copies exactly n bytes of a message out of the submission ring, waiting for the
+ * client to write them.  false when the session ends or the ring is broken. */
+static bool ring_read(struct scall *c, struct td_ring *sq, void *p, size_t n)
+{
+    uint8_t *q = p;
+    while (n) {
+        int64_t got = td_ring_get(sq, q, n);
+        if (got < 0) {
+            ring_error(c, "the submission ring's tail is out of range");
+            return false;
+        }
+        q += got;
+        n -= (size_t)got;
+        if (!n)
+            break;
+        td_ring_consume_done(sq);
+        while (!td_ring_wait_data(sq, RING_SPIN_NS, RING_WAIT_MS))
+            if (atomic_load(&c->cancel))
+                return false;
+    }
+    return true;
+}
+
+/* Writes n bytes of an answer, waiting for the client to make room. */
+static bool ring_write(struct scall *c, struct td_ring *cq, const void *p, size_t n)
+{
+    const uint8_t *q = p;
+    while (n) {
+        int64_t put = td_ring_put(cq, q, n);
+        if (put < 0) {
+            ring_error(c, "the completion ring's head is out of range");
+            return false;
+        }
+        q += put;
+        n -= (size_t)put;
+        if (!n)
+            break;
+        td_ring_publish(cq);
+        while (!td_ring_wait_space(cq, RING_SPIN_NS, RING_WAIT_MS))
+            if (atomic_load(&c->cancel))
+                return false;
+    }
+    return true;
+}
+
+static void ring_reply(struct scall *c, struct td_ring *cq, uint64_t seq, const struct td_reply *rep)
+{
+    struct td_ring_reply h = {
+        .seq = seq,
+        .executed = rep->executed,
+        .code = (int32_t)rep->code,
+        .n_errors = (uint32_t)rep->n_errors,
+        .errors_dropped = rep->errors_dropped,
+        .message_len = (uint32_t)strlen(rep->message),
+        .payload_len = rep->payload_len,
+    };
+    bool ok = ring_write(c, cq, &h, sizeof h) && ring_write(c, cq, rep->message, h.message_len);
+    for (int i = 0; ok && i < rep->n_errors; i++) {
+        const struct td_record_error *e = &rep->errors[i];
+        struct td_ring_error w = {.record = e->record, .origin = e->origin, .code = (int32_t)e->code, .op = e->op};
+        snprintf(w.msg, sizeof w.msg, "%s", e->msg);
+        ok = ring_write(c, cq, &w, sizeof w);
+    }
+    if (ok && ring_write(c, cq, rep->payload, rep->payload_len))
+        td_ring_publish(cq);
+}
+
+/* Takes one message from the submission ring (data is readable), executes it and
+ * answers it; true when it asked to detach. */
+static bool run_ring_msg(struct scall *c, struct td_shm_ring *ring)
+{
+    struct td_ring_msg h;
+    if (!ring_read(c, &ring->sq, &h, sizeof h))
+        return false;
+    if ((h.flags & ~(uint32_t)(TD_RING_SYNC | TD_RING_DETACH)) || h.records_len > TD_RPC_MAX_MESSAGE ||
+        h.payload_len > TD_RPC_MAX_MESSAGE - h.records_len) {
+        ring_error(c, "malformed message header");
+        return false;
+    }
+    size_t n = (size_t)(h.records_len + h.payload_len);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        pthread_mutex_lock(&c->mu);
+        end_locked(c, "error", GRPC_STATUS_RESOURCE_EXHAUSTED, "daemon out of memory");
+        pthread_mutex_unlock(&c->mu);
+        return false;
+    }
+    bool ok = ring_read(c, &ring->sq, buf, n);
+    td_ring_consume_done(&ring->sq);
+    if (ok) {
+        struct td_reply rep;
+        td_reply_init(&rep);
+        bool sync = (h.flags & (TD_RING_SYNC | TD_RING_DETACH)) != 0;
+        td_session_exec(c->session, buf, (size_t)h.records_len, buf + h.records_len, (size_t)h.payload_len, sync,
+                        &rep);
+        if (!atomic_load(&c->cancel))
+            ring_reply(c, &ring->cq, h.seq, &rep);
+        td_reply_fini(&rep);
+    }
+    free(buf);
+    return ok && (h.flags & TD_RING_DETACH);
+}
+
 static void *worker_main(void *arg)
 {
     struct scall *c = arg;
@@ -414,10 +578,19 @@ static void *worker_main(void *arg)
 
     pthread_mutex_lock(&c->mu);
     for (;;) {
-        while (!c->q_head && !c->ending)
+        while (!c->q_head && !c->ending && !c->ring)
             pthread_cond_wait(&c->cv, &c->mu);
         if (c->ending)
             break;
+        if (!c->q_head) { /* the rings: messages from the stream (none expected) go first */
+            struct td_shm_ring *ring = c->ring;
+            pthread_mutex_unlock(&c->mu);
+            bool detach = td_ring_wait_data(&ring->sq, RING_SPIN_NS, RING_WAIT_MS) && run_ring_msg(c, ring);
+            pthread_mutex_lock(&c->mu);
+            if (detach)
+                end_locked(c, "detach", GRPC_STATUS_OK, "");
+            continue;
+        }
         struct msg_node *n = c->q_head;
         c->q_head = n->next;
         if (!c->q_head)
@@ -445,6 +618,12 @@ static void *worker_main(void *arg)
     td_session_free(c->session);
     c->session = NULL;
     td_stats_session_closed();
+    /* closing the side socket tells a client on the rings that the session is over */
+    pthread_mutex_lock(&c->mu);
+    struct td_shm_ring *ring = c->ring;
+    c->ring = NULL;
+    pthread_mutex_unlock(&c->mu);
+    td_shm_ring_free(ring);
     pthread_mutex_lock(&c->mu);
     const char *reason = c->reason;
     pthread_mutex_unlock(&c->mu);
@@ -525,7 +704,6 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
                               TD_VERSION, TD_WIRE_VERSION);
         return;
     }
-    c->id = atomic_fetch_add(&c->rpc->next_id, 1);
     size_t len = strlen(c->peer);
     snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
     c->session = td_session_new(c->id, c->peer);
@@ -548,6 +726,12 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
     out.session_id = c->id;
     out.wire_version = TD_WIRE_VERSION;
     out.daemon_version = TD_VERSION;
+    if (c->rpc->n_side > 0 && getrandom(c->secret, sizeof c->secret, 0) == (ssize_t)sizeof c->secret) {
+        out.shm_address = (char *)td_shm_address(c->rpc->side[0]);
+        out.shm_secret.data = c->secret;
+        out.shm_secret.len = sizeof c->secret;
+        c->offered = true;
+    }
     queue_send_locked(c, &out);
 }
 
@@ -571,7 +755,7 @@ static void enqueue_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t by
         c->q_head = n;
     c->q_tail = n;
     c->q_bytes += bytes;
-    pthread_cond_signal(&c->cv);
+    wake_worker_locked(c);
 }
 
 /* Takes ownership of m (NULL: the bytes did not parse). */
@@ -693,6 +877,50 @@ static void on_call_op(struct scall *c, enum tag_kind kind, bool ok)
         scall_free(c);
 }
 
+/* ---- the side socket's handshake (its thread; shm.h) */
+
+static bool secret_equal(const uint8_t *a, const uint8_t *b)
+{
+    uint8_t d = 0; /* no early exit: the time taken says nothing about the secret */
+    for (int i = 0; i < 16; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td_shm_ring *ring, char *msg,
+                              size_t msg_len)
+{
+    struct td_rpc *r = ctx;
+    enum td_code code = TD_CODE_NOT_FOUND;
+    snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next) {
+        if (c->id != h->session_id)
+            continue;
+        pthread_mutex_lock(&c->mu);
+        if (!c->attached || !c->offered || c->ending || c->worker_done || c->refs == 0) {
+            code = TD_CODE_FAILED_PRECONDITION;
+            snprintf(msg, msg_len, "session %llu is not open", (unsigned long long)c->id);
+        } else if (!secret_equal(c->secret, h->secret)) {
+            code = TD_CODE_PERMISSION_DENIED;
+            snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
+        } else if (c->ring) {
+            code = TD_CODE_ALREADY_EXISTS;
+            snprintf(msg, msg_len, "session %llu already has its rings", (unsigned long long)c->id);
+        } else {
+            c->ring = ring;
+            code = TD_CODE_OK;
+            wake_worker_locked(c);
+            td_log(TD_LOG_INFO, "session %llu on shared memory (uid %u pid %d)", (unsigned long long)c->id,
+                   (unsigned)ring->uid, (int)ring->pid);
+        }
+        pthread_mutex_unlock(&c->mu);
+        break;
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+    return code;
+}
+
 /* ---- accepting calls */
 
 static void arm_session(struct td_rpc *r)
@@ -730,6 +958,12 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
     atomic_fetch_add(&r->live_calls, 1);
     if (!r->shutting_down)
         arm_session(r);
+    c->id = atomic_fetch_add(&r->next_id, 1);
+    pthread_mutex_lock(&r->reg_mu);
+    c->reg_next = r->live;
+    r->live = c;
+    c->registered = true;
+    pthread_mutex_unlock(&r->reg_mu);
 
     char *peer = grpc_call_get_peer(c->call);
     snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
@@ -908,6 +1142,7 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     atomic_init(&r->live_calls, 0);
     atomic_init(&r->next_id, 1);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->reg_mu, NULL);
     return r;
 }
 
@@ -921,6 +1156,14 @@ enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct
     if (p == 0)
         return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s (bad address, in use, or no permission)",
                              addr);
+    if (r->n_side == MAX_SIDE_SOCKETS || getenv("TENSORD_NO_SHM"))
+        return TD_CODE_OK;
+    struct td_status sst = TD_STATUS_INIT;
+    struct td_shm_listener *l = td_shm_listen(addr, &sst);
+    if (l)
+        r->side[r->n_side++] = l;
+    else if (sst.code != TD_CODE_OK) /* gRPC still serves: say why local clients copy */
+        td_log(TD_LOG_WARN, "no shared-memory transport on %s: %s", addr, sst.msg);
     return TD_CODE_OK;
 }
 
@@ -928,6 +1171,9 @@ enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
 {
     grpc_server_start(r->srv);
     r->started = true;
+    for (int i = 0; i < r->n_side; i++)
+        if (td_shm_start(r->side[i], bind_ring, r, st) != TD_CODE_OK)
+            td_log(TD_LOG_WARN, "no shared-memory transport: %s", st->msg);
     arm_session(r);
     arm_stats(r);
     return TD_CODE_OK;
@@ -943,6 +1189,9 @@ void td_rpc_free(struct td_rpc *r)
 {
     if (!r)
         return;
+    for (int i = 0; i < r->n_side; i++) /* no handshake runs past this */
+        td_shm_free(r->side[i]);
+    r->n_side = 0;
     if (r->started) {
         r->shutting_down = true;
         grpc_server_shutdown_and_notify(r->srv, r->cq, &r->t_shutdown);
@@ -959,6 +1208,7 @@ void td_rpc_free(struct td_rpc *r)
     grpc_completion_queue_destroy(r->cq);
     reap_workers(r, true);
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->reg_mu);
     free(r);
     grpc_shutdown();
 }

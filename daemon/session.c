@@ -374,7 +374,9 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
     struct td_infer inf;
     if (td_meta_infer(&a, out_m, &inf, st))
         return st->code;
-    struct td_tensor res[TD_MAX_OUTPUTS] = {{.storage = NULL}};
+    struct td_tensor res[TD_MAX_OUTPUTS];
+    for (int j = 0; j < TD_MAX_OUTPUTS; j++)
+        res[j].storage = NULL, res[j].fail = NULL;
     if (h->op == TD_OP_OPEN) { /* a handle on another session's storage (share.c) */
         struct td_token tok = {{(uint64_t)a.attrs[TD_A_OPEN_TOKEN_LO], (uint64_t)a.attrs[TD_A_OPEN_TOKEN_HI]}};
         res[0].m = out_m[0];
@@ -408,12 +410,18 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
                         size_t payload_len, int sync, struct td_reply *reply)
 {
     const uint64_t *handles = (const uint64_t *)(h + 1);
-    struct rec_ctx r = {.h = h, .outs = handles, .ins = handles + h->n_out};
+    struct rec_ctx r; /* no initializer: in[] has room for 255 inputs (see exec.c) */
+    r.h = h;
+    r.outs = handles;
+    r.ins = handles + h->n_out;
+    r.outs_valid = false;
+    memset(r.in, 0, (size_t)h->n_in * sizeof r.in[0]);
     if (h->op == TD_OP_RELEASE) {
         do_release(s, r.ins, h->n_in);
         return;
     }
-    struct td_status st = TD_STATUS_INIT;
+    struct td_status st;
+    td_status_clear(&st);
     struct td_failure *inherited = NULL;
     if (h->op >= TD_OP_COUNT)
         td_status_set(&st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
@@ -446,7 +454,8 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
     while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;
-        struct td_status st = TD_STATUS_INIT;
+        struct td_status st;
+        td_status_clear(&st);
         if (n - pos < sizeof h) {
             td_status_set(&st, TD_CODE_INVALID_ARGUMENT, "truncated record header (%zu bytes left)", n - pos);
             pos = n;

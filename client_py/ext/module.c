@@ -134,6 +134,13 @@ static PyObject *m_session(PyObject *self, PyObject *noargs)
     return PyLong_FromUnsignedLongLong(td_client_session(td_ext_client));
 }
 
+static PyObject *m_transport(PyObject *self, PyObject *noargs)
+{
+    if (!td_ext_client)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(td_client_transport(td_ext_client));
+}
+
 static PyObject *m_default_address(PyObject *self, PyObject *noargs)
 {
     char buf[512];
@@ -538,6 +545,7 @@ static PyMethodDef methods[] = {
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
     {"connected", m_connected, METH_NOARGS, "whether a client is attached"},
     {"session", m_session, METH_NOARGS, "this process's session id, or None"},
+    {"transport", m_transport, METH_NOARGS, "'shm' or 'grpc': how this process's session talks to tensord"},
     {"default_address", m_default_address, METH_NOARGS, "the default daemon address"},
     {"stats", m_stats, METH_VARARGS, "stats(address=None) -> dict of daemon counters"},
     {"set_classes", m_set_classes, METH_VARARGS, "set_classes(tensor_cls, size_cls, dtypes)"},

@@ -61,6 +61,13 @@ def synchronize():
     _C.sync()
 
 
+def transport():
+    """How this process talks to its daemon: ``'shm'`` (shared-memory rings, the local
+    fast path) or ``'grpc'`` (remote daemons, or ``TENSORD_TRANSPORT=grpc``)."""
+    _daemon.ensure()
+    return _C.transport()
+
+
 def stats():
     """The daemon's counters (sessions, tensors, bytes_in_use, ...)."""
     return _C.stats(_daemon.address())

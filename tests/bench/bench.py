@@ -54,6 +54,40 @@ def small_adds():
     return "small add (1000,) per op", t_td / n * 1e6, t_pt / n * 1e6, "us/op", t_td / t_pt
 
 
+RTT_SCRIPT = """
+import statistics, sys, time
+import tensord
+from tensord import _C
+x = tensord.ones(4)
+n = int(sys.argv[1])
+def one():
+    t0 = time.perf_counter()
+    for _ in range(n):
+        x.add_(1)
+        _C.sync()
+    return (time.perf_counter() - t0) / n
+one()
+print(tensord.transport(), statistics.median(one() for _ in range(5)) * 1e6)
+"""
+
+
+def sync_round_trip():
+    """One tiny op and a sync (the client waits for the daemon's answer), per iteration,
+    on this process's transport and, in a child process, on gRPC; PyTorch's column is
+    the same op without a daemon (what a round trip adds is the difference)."""
+    import subprocess
+    n = 2000 if QUICK else 20000
+    px = torch.ones(4)
+    t_pt = median_time(lambda: [px.add_(1) for _ in range(n)]) / n * 1e6
+    rows = []
+    for env in ({}, {"TENSORD_TRANSPORT": "grpc"}):
+        out = subprocess.run([sys.executable, "-c", RTT_SCRIPT, str(n // 4 if env else n)],
+                             env=dict(os.environ, TENSORD_ADDRESS=tensord._daemon.address(), **env),
+                             capture_output=True, text=True, check=True).stdout.split()
+        rows.append(("add_ + sync (%s)" % out[0], float(out[1]), t_pt, "us/op", float(out[1]) / t_pt))
+    return rows
+
+
 def spellings():
     """Per-op time of the function and method spellings against the operator spelling
     (tensord only: the ratio is spelling / operator; aim <= 1.1)."""
@@ -466,7 +500,7 @@ def lstm_step():
 
 
 # (name as printed, function giving one row or a list of rows)
-WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("matmul 1024", lambda: matmul(1024)),
+WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("sync round trip", sync_round_trip), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
              ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
