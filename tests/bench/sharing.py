@@ -98,7 +98,8 @@ def main():
     print("%-26s %12s %12s %-10s %s" % ("workload", "tensord", "pytorch", "unit", "tensord/pytorch"))
     for name, x, y, unit, r in rows:
         print("%-26s %12.3f %12.3f %-10s %.3f" % (name, x, y, unit, r))
-    print("(hogwild test accuracy: tensord %.3f, pytorch %.3f; torch %s)" % (acc_a, acc_b, torch.__version__))
+    print("(hogwild test accuracy: tensord %.3f, pytorch %.3f; tensord transport %s; torch %s)"
+          % (acc_a, acc_b, tensord.transport(), torch.__version__))
 
 
 if __name__ == "__main__":
