@@ -3,12 +3,14 @@
 #   make test       install deps, build, run every suite (Check + pytest + a short fuzz run)
 #   make fuzz       build the libFuzzer target (clang) and run it FUZZ_TIME seconds
 #   make demo       install deps, build, run the demo and train the digits CNN on a private daemon
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local (install-daemon: the node service alone)
+#   make image      the container image (buildah); make check-image builds and runs it
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   V=1             verbose commands
 PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
 CC ?= gcc
 BUILD := build
 VERSION := 0.1.0
@@ -28,6 +30,8 @@ ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 GRPC_LIBS := -lgrpc -lgpr -lprotobuf-c
 SYS_LIBS := -lpthread -lm
 SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+# the Prometheus endpoint (daemon/metrics_http.c; Debian libmicrohttpd-dev)
+MHD_LIBS := -lmicrohttpd
 HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
@@ -53,9 +57,10 @@ PY_EXT := $(PY_DIR)/_C$(PY_EXT_SUFFIX)
 CHECK_SRC := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
+CTL := $(BUILD)/tensordctl
 
-all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE)
-.PHONY: all deps test check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
+.PHONY: all deps test install-daemon image check-image check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -89,9 +94,13 @@ PB_ASAN := $(BUILD)/asan/gen/tensord.pb-c.o
 
 # ---- daemon (jemalloc in release; ASan brings its own allocator)
 $(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
-	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
-	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+
+# ---- tensordctl: a plain gRPC client of the daemon's admin calls (no libtensord)
+$(CTL): $(call obj,opt,client_c/tools/tensordctl.c proto/td_address.c) $(PB_OPT)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS)
 
 # ---- libtensord and its C example
 $(LIBTD): $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
@@ -117,13 +126,13 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 # the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
 $(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session
 valgrind: $(VALGRIND_CHECKS)
@@ -137,7 +146,8 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
-FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
+	daemon/metrics.c
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_records
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)
@@ -188,10 +198,26 @@ bench: all
 
 # Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
 PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages
-install: all
+# The node service alone (daemon, tensordctl, units, settings, docs): the container
+# image's build stage runs this.
+install-daemon: $(DAEMON) $(CTL)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/tensord
+	install -m 755 $(CTL) $(DESTDIR)$(PREFIX)/bin/tensordctl
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(SYSCONFDIR)/tensord $(DESTDIR)$(PREFIX)/share/doc/tensord
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|' -e 's|/etc/tensord/|$(SYSCONFDIR)/tensord/|' deploy/tensord.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.service
+	install -m 644 deploy/tensord.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/tensord.socket
+	install -m 644 deploy/tensord.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/tensord.conf
+	install -m 644 deploy/tensord.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/tensord.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf ] || \
+		install -m 644 deploy/tensord.conf $(DESTDIR)$(SYSCONFDIR)/tensord/tensord.conf
+	install -m 644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/tensord/operations.md
+
+install: all install-daemon
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PY_SITE)/tensord
-	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/tensord
 	install -m 755 $(LIBTD) $(DESTDIR)$(PREFIX)/lib/libtensord.so
 	install -d $(DESTDIR)$(PREFIX)/include/tensord/client_c $(DESTDIR)$(PREFIX)/include/tensord/kernels \
 		$(DESTDIR)$(PREFIX)/include/tensord/proto
@@ -213,7 +239,18 @@ check-install: all
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
 	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON))
 
+# ---- the container image (docker/Dockerfile; docs/operations.md "In a container").
+# buildah, chroot isolation; the base is Debian 12 from Debian's archive by debootstrap
+# when localhost/debian:12 is not in the image store yet (a few minutes, once).
+IMAGE ?= localhost/tensord:$(VERSION)
+image:
+	sh docker/build_image.sh $(IMAGE)
+# builds the image and runs it with a client on the host (slow: not part of make test)
+check-image: python image
+	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
+
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

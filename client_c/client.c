@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +78,12 @@ struct td_client {
     uint64_t known_next;      /* next version: never reused, so a stale version never matches */
     struct pin_slot *pins;    /* retained handles (td_retain); pin_cap slots, a power of two */
     uint32_t pin_n, pin_cap;
+    /* storages exported by td_storage_map (id and count of live exports), under their own
+     * lock so that an unmap from a destructor never waits for the client's lock */
+    pthread_mutex_t export_lock;
+    struct exported { uint64_t storage, count; } *exports;
+    size_t n_exports, cap_exports;
+    atomic_size_t n_exports_live; /* n_exports, read without the lock on every op */
 };
 
 /* A client inherited through fork() belongs to the parent's session (fork.h). */
@@ -165,6 +172,7 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->export_lock, NULL);
     c->fork_gen = td__fork_generation();
     td__fork_track(&c->lock, c->target);
     c->next_handle = 1;
@@ -607,12 +615,103 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     return TD_CODE_OK;
 }
 
+/* Does the record read or write an exported storage (td_storage_map)? */
+static bool touches_export(td_client_t *c, const struct td_t *const *in, int n_in)
+{
+    bool hit = false;
+    pthread_mutex_lock(&c->export_lock);
+    for (int i = 0; i < n_in && !hit; i++)
+        for (size_t j = 0; j < c->n_exports && !hit; j++)
+            hit = c->exports[j].storage == in[i]->storage_id;
+    pthread_mutex_unlock(&c->export_lock);
+    return hit;
+}
+
 static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                               int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
     if (record_locked(c, op, flags, in, n_in, attrs, n_attr, out, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+    /* memory shared with numpy: done before the caller can look at it (tensord.h) */
+    if (atomic_load_explicit(&c->n_exports_live, memory_order_relaxed) && touches_export(c, in, n_in))
+        return sync_locked(c, NULL, NULL, st);
     return maybe_flush(c, st);
+}
+
+static bool export_add(td_client_t *c, uint64_t storage)
+{
+    bool ok = true;
+    pthread_mutex_lock(&c->export_lock);
+    size_t j = 0;
+    while (j < c->n_exports && c->exports[j].storage != storage)
+        j++;
+    if (j == c->n_exports) {
+        if (c->n_exports == c->cap_exports) {
+            size_t cap = c->cap_exports ? 2 * c->cap_exports : 8;
+            struct exported *e = realloc(c->exports, cap * sizeof *e);
+            ok = e != NULL;
+            if (ok)
+                c->exports = e, c->cap_exports = cap;
+        }
+        if (ok)
+            c->exports[c->n_exports++] = (struct exported){storage, 0};
+    }
+    if (ok)
+        c->exports[j].count++;
+    atomic_store(&c->n_exports_live, c->n_exports);
+    pthread_mutex_unlock(&c->export_lock);
+    return ok;
+}
+
+void td_storage_unmap(td_client_t *c, uint64_t storage_id)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->export_lock);
+    for (size_t j = 0; j < c->n_exports; j++)
+        if (c->exports[j].storage == storage_id) {
+            if (--c->exports[j].count == 0)
+                c->exports[j] = c->exports[--c->n_exports];
+            break;
+        }
+    atomic_store(&c->n_exports_live, c->n_exports);
+    pthread_mutex_unlock(&c->export_lock);
+}
+
+enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, size_t *nbytes,
+                            struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    uint8_t *p = NULL;
+    size_t len = 0;
+    const struct td_t *in[1] = {t};
+    enum td_code code = record_locked(c, TD_OP_LOCATE, 0, in, 1, NULL, 0, NULL, st);
+    if (!code)
+        code = sync_locked(c, &p, &len, st);
+    uint64_t loc[3] = {0, 0, 0}; /* arena, offset, storage bytes */
+    if (!code && len != sizeof loc)
+        code = td_status_set(st, TD_CODE_INTERNAL, "locate: expected %zu bytes, got %zu", sizeof loc, len);
+    if (!code)
+        memcpy(loc, p, sizeof loc);
+    free(p);
+    uint8_t *abase = NULL;
+    size_t asize = 0;
+    if (!code && !loc[0])
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "the tensor's storage is in no shared arena");
+    if (!code && td__conn_map_arena(c->conn, loc[0], &abase, &asize, st))
+        code = st ? (st->code = TD_CODE_FAILED_PRECONDITION) : TD_CODE_FAILED_PRECONDITION;
+    if (!code && (loc[1] > asize || loc[2] > asize - loc[1]))
+        code = td_status_set(st, TD_CODE_INTERNAL, "storage [%llu, +%llu) lies outside its arena of %zu bytes",
+                             (unsigned long long)loc[1], (unsigned long long)loc[2], asize);
+    if (!code && !export_add(c, t->storage_id))
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    if (!code) {
+        *base = abase + loc[1];
+        *nbytes = (size_t)loc[2];
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
 }
 
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
@@ -661,6 +760,8 @@ void td_client_free(td_client_t *c)
         td__fork_untrack(&c->lock);
     } /* else inherited by fork: its gRPC objects are the parent's, abandoned unfreed */
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->export_lock);
+    free(c->exports);
     td__failures_free(c->failures);
     free(c->known);
     free(c->pins);

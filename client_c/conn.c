@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../proto/td_stats.h"
+#include "../proto/td_client_auth.h"
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
@@ -82,7 +83,7 @@ static grpc_channel *channel_new(const char *target)
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1},
     };
     grpc_channel_args ch_args = {.num_args = 3, .args = args};
-    grpc_channel_credentials *cc = grpc_insecure_credentials_create();
+    grpc_channel_credentials *cc = td_client_creds(target); /* TLS for TCP with $TENSORD_TLS_CA */
     grpc_channel *ch = grpc_channel_create(target, cc, &ch_args);
     grpc_channel_credentials_release(cc);
     return ch;
@@ -245,6 +246,10 @@ static enum td_code attach(struct td_conn *c, const char *client_desc, int timeo
         {.op = GRPC_OP_RECV_INITIAL_METADATA},
         {.op = GRPC_OP_RECV_MESSAGE},
     };
+    grpc_metadata auth;
+    char auth_value[600];
+    ops[0].data.send_initial_metadata.count = td_client_auth_md(c->target, &auth, auth_value, sizeof auth_value);
+    ops[0].data.send_initial_metadata.metadata = &auth;
     ops[1].data.send_message.send_message = sbb;
     ops[2].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
     ops[3].data.recv_message.recv_message = &rbb;
@@ -291,7 +296,18 @@ static void open_shm(struct td_conn *c)
     if (!c->shm_address[0] || (want && strcmp(want, "grpc") == 0) || strncmp(c->target, "unix", 4) != 0)
         return;
     struct td_status st = TD_STATUS_INIT;
-    c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    /* The daemon's side socket is its gRPC socket's path + ".shm"; seen from another
+     * mount namespace (a container's socket volume) the daemon's name for it is wrong,
+     * so the one beside our own target goes first. */
+    char beside[sizeof c->target + 8];
+    snprintf(beside, sizeof beside, "%s.shm", c->target);
+    size_t n = strlen(c->shm_address);
+    if (strcmp(beside, c->shm_address) != 0 && n > 4 && strcmp(c->shm_address + n - 4, ".shm") == 0)
+        c->shm = td__shm_open(beside, c->session_id, c->shm_secret, &st);
+    if (!c->shm) {
+        td_status_clear(&st);
+        c->shm = td__shm_open(c->shm_address, c->session_id, c->shm_secret, &st);
+    }
     if (!c->shm && getenv("TENSORD_DEBUG_TRANSPORT"))
         fprintf(stderr, "tensord: staying on gRPC: %s\n", st.msg);
 }
@@ -321,7 +337,17 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 
 const char *td__conn_transport(const struct td_conn *c) { return c->shm ? "shm" : "grpc"; }
 
+enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **base, size_t *size,
+                                struct td_status *st)
+{
+    if (!c->shm || c->dead)
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "tensor memory is mapped only over the shared-memory transport");
+    return td__shm_map_arena(c->shm, arena, base, size, st);
+}
+
 void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ? td__shm_map(c->shm, bytes) : NULL; }
+
+const uint8_t *td__conn_shm_secret(const struct td_conn *c) { return c->shm_secret; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)
 {
@@ -516,6 +542,24 @@ static void stats_fill(struct td_stats *out, const Tensord__V1__StatsReply *r)
     out->errors = r->errors;
     out->bad_messages = r->bad_messages;
     out->bytes_cached = r->bytes_cached;
+    out->bytes_reserved = r->bytes_reserved;
+    out->bytes_reserved_peak = r->bytes_reserved_peak;
+    out->bytes_free = r->bytes_free;
+    out->bytes_largest_free = r->bytes_largest_free;
+    out->arenas = r->arenas;
+    out->arena_bytes = r->arena_bytes;
+    out->allocs = r->allocs;
+    out->alloc_cache_hits = r->alloc_cache_hits;
+    out->alloc_releases = r->alloc_releases;
+    out->alloc_ooms = r->alloc_ooms;
+    out->fragmentation = r->fragmentation;
+    out->n_session_memory = 0;
+    for (size_t i = 0; i < r->n_session_memory && i < TD_STATS_MAX_SESSIONS; i++) {
+        const Tensord__V1__SessionMemory *m = r->session_memory[i];
+        out->session_memory[out->n_session_memory++] = (struct td_session_memory){
+            .session = m->session, .uid = m->uid, .bytes_in_use = m->bytes_in_use,
+            .bytes_peak = m->bytes_peak, .limit = m->limit};
+    }
 }
 
 enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_status *st)
@@ -542,6 +586,10 @@ enum td_code td__conn_stats(const char *target, struct td_stats *out, struct td_
         {.op = GRPC_OP_RECV_MESSAGE},
         {.op = GRPC_OP_RECV_STATUS_ON_CLIENT},
     };
+    grpc_metadata auth;
+    char auth_value[600];
+    ops[0].data.send_initial_metadata.count = td_client_auth_md(target, &auth, auth_value, sizeof auth_value);
+    ops[0].data.send_initial_metadata.metadata = &auth;
     ops[1].data.send_message.send_message = sbb;
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
     ops[4].data.recv_message.recv_message = &rbb;

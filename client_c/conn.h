@@ -47,9 +47,16 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 /* "shm" when the session's messages travel through the shared-memory rings, else "grpc". */
 const char *td__conn_transport(const struct td_conn *c);
 
+/* This process's mapping of CPU storage arena `arena` (shm.h): UNAVAILABLE on gRPC or
+ * when the daemon does not share it with us. */
+enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **base, size_t *size,
+                                struct td_status *st);
+
 /* Test hook (tests/check_rpc.c plays a hostile client with it): the rings' mapping
  * and its size, NULL on gRPC. */
 void *td__conn_shm_map(const struct td_conn *c, size_t *bytes);
+/* Test hook: the session's side-socket secret (16 bytes). */
+const uint8_t *td__conn_shm_secret(const struct td_conn *c);
 
 /* Session id the daemon assigned. */
 uint64_t td__conn_session_id(const struct td_conn *c);

@@ -30,7 +30,18 @@ struct stashed {
     struct td_conn_reply r;
 };
 
+struct mapped_arena {
+    uint64_t id;
+    uint8_t *base; /* NULL: the daemon refused it */
+    size_t size;
+};
+
 struct td_shm {
+    char address[160];
+    uint64_t session_id;
+    uint8_t secret[16];
+    struct mapped_arena *arenas;
+    size_t n_arenas, cap_arenas;
     int sock;
     uint8_t *map;
     size_t map_bytes;
@@ -77,30 +88,31 @@ static bool sockaddr_for(const char *address, struct sockaddr_un *sa, socklen_t 
     return false;
 }
 
-struct td_shm *td__shm_open(const char *address, uint64_t session_id, const uint8_t secret[16], struct td_status *st)
+/*
+ * One request on a fresh side-socket connection: hello of kind (arena: its id), the
+ * answer's memfd (returned) and size.  With keep, the connection stays open in *keep (the
+ * rings' connection lives as long as the session); else it is closed.  -1 + st on error.
+ */
+static int ask(struct td_shm *s, uint32_t kind, uint64_t arena, int *keep, uint64_t *size, struct td_status *st)
 {
     struct sockaddr_un sa;
     socklen_t len;
-    if (!sockaddr_for(address, &sa, &len)) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "side socket address %s is not a unix address", address);
-        return NULL;
-    }
-    struct td_shm *s = calloc(1, sizeof *s);
-    if (!s) {
-        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
-        return NULL;
-    }
     int memfd = -1;
-    s->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s->sock < 0 || connect(s->sock, (struct sockaddr *)&sa, len) != 0) {
-        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot connect to %s: %s", address, strerror(errno));
-        goto fail;
+    if (!sockaddr_for(s->address, &sa, &len)) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "side socket address %s is not a unix address", s->address);
+        return -1;
     }
-    struct td_shm_hello h = {.magic = TD_SHM_HELLO_MAGIC, .version = TD_RING_VERSION, .session_id = session_id};
-    memcpy(h.secret, secret, sizeof h.secret);
-    if (send(s->sock, &h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h) {
-        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot send the hello to %s: %s", address, strerror(errno));
-        goto fail;
+    int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&sa, len) != 0) {
+        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot connect to %s: %s", s->address, strerror(errno));
+        goto out;
+    }
+    struct td_shm_hello h = {.magic = TD_SHM_HELLO_MAGIC, .version = TD_RING_VERSION, .kind = kind,
+                             .session_id = s->session_id, .arena = arena};
+    memcpy(h.secret, s->secret, sizeof h.secret);
+    if (send(sock, &h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h) {
+        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot send the hello to %s: %s", s->address, strerror(errno));
+        goto out;
     }
     struct td_shm_welcome w;
     struct iovec iov = {.iov_base = &w, .iov_len = sizeof w};
@@ -109,27 +121,100 @@ struct td_shm *td__shm_open(const char *address, uint64_t session_id, const uint
         char buf[CMSG_SPACE(sizeof(int))];
     } ctl;
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-    struct pollfd p = {.fd = s->sock, .events = POLLIN};
+    struct pollfd p = {.fd = sock, .events = POLLIN};
     ssize_t n = -1;
     if (poll(&p, 1, CONNECT_TIMEOUT_MS) == 1)
-        n = recvmsg(s->sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
             memcpy(&memfd, CMSG_DATA(c), sizeof memfd);
     if (n != (ssize_t)sizeof w || w.magic != TD_SHM_HELLO_MAGIC) {
-        td_status_set(st, TD_CODE_UNAVAILABLE, "no handshake answer from %s", address);
-        goto fail;
+        td_status_set(st, TD_CODE_UNAVAILABLE, "no handshake answer from %s", s->address);
+    } else if (w.code != 0) {
+        w.message[sizeof w.message - 1] = 0;
+        td_status_set(st, (enum td_code)w.code, "tensord refused %s: %s",
+                      kind == TD_SHM_RINGS ? "the shared-memory transport" : "to share an arena", w.message);
+    } else if (memfd < 0) {
+        td_status_set(st, TD_CODE_INTERNAL, "malformed handshake answer from %s", s->address);
+    } else {
+        *size = w.map_bytes;
+        if (keep) {
+            *keep = sock;
+            sock = -1;
+        }
+        int fd = memfd;
+        memfd = -1;
+        if (sock >= 0)
+            close(sock);
+        return fd;
     }
-    w.message[sizeof w.message - 1] = 0;
-    if (w.code != 0) {
-        td_status_set(st, (enum td_code)w.code, "tensord refused the shared-memory transport: %s", w.message);
-        goto fail;
+out:
+    if (memfd >= 0)
+        close(memfd);
+    if (sock >= 0)
+        close(sock);
+    return -1;
+}
+
+enum td_code td__shm_map_arena(struct td_shm *s, uint64_t arena, uint8_t **base, size_t *size,
+                               struct td_status *st)
+{
+    for (size_t i = 0; i < s->n_arenas; i++)
+        if (s->arenas[i].id == arena) {
+            if (!s->arenas[i].base)
+                return td_status_set(st, TD_CODE_UNAVAILABLE, "arena %llu is not shared with this process",
+                                     (unsigned long long)arena);
+            *base = s->arenas[i].base;
+            *size = s->arenas[i].size;
+            return TD_CODE_OK;
+        }
+    if (s->n_arenas == s->cap_arenas) {
+        size_t cap = s->cap_arenas ? 2 * s->cap_arenas : 16;
+        struct mapped_arena *a = realloc(s->arenas, cap * sizeof *a);
+        if (!a)
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        s->arenas = a;
+        s->cap_arenas = cap;
     }
-    if (memfd < 0 || w.map_bytes < TD_RING_HDR_BYTES || w.map_bytes > (1ull << 32)) {
+    struct mapped_arena *a = &s->arenas[s->n_arenas++];
+    *a = (struct mapped_arena){.id = arena};
+    uint64_t bytes = 0;
+    int fd = ask(s, TD_SHM_ARENA, arena, NULL, &bytes, st);
+    if (fd < 0)
+        return st ? st->code : TD_CODE_UNAVAILABLE;
+    void *p = bytes && bytes <= SIZE_MAX ? mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                                         : MAP_FAILED;
+    close(fd);
+    if (p == MAP_FAILED)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "cannot map arena %llu (%llu bytes): %s",
+                             (unsigned long long)arena, (unsigned long long)bytes, strerror(errno));
+    a->base = p;
+    a->size = (size_t)bytes;
+    *base = a->base;
+    *size = a->size;
+    return TD_CODE_OK;
+}
+
+struct td_shm *td__shm_open(const char *address, uint64_t session_id, const uint8_t secret[16], struct td_status *st)
+{
+    struct td_shm *s = calloc(1, sizeof *s);
+    if (!s) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    s->sock = -1;
+    snprintf(s->address, sizeof s->address, "%s", address);
+    s->session_id = session_id;
+    memcpy(s->secret, secret, sizeof s->secret);
+    uint64_t map_bytes = 0;
+    int memfd = ask(s, TD_SHM_RINGS, 0, &s->sock, &map_bytes, st);
+    if (memfd < 0)
+        goto fail;
+    if (map_bytes < TD_RING_HDR_BYTES || map_bytes > (1ull << 32)) {
         td_status_set(st, TD_CODE_INTERNAL, "malformed handshake answer from %s", address);
         goto fail;
     }
-    s->map_bytes = (size_t)w.map_bytes;
+    s->map_bytes = (size_t)map_bytes;
     s->map = mmap(NULL, s->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
     close(memfd);
     memfd = -1;
@@ -176,6 +261,10 @@ void td__shm_close(struct td_shm *s)
     if (!s)
         return;
     stash_free_all(s);
+    for (size_t i = 0; i < s->n_arenas; i++)
+        if (s->arenas[i].base)
+            munmap(s->arenas[i].base, s->arenas[i].size);
+    free(s->arenas);
     if (s->map)
         munmap(s->map, s->map_bytes);
     if (s->sock >= 0)
@@ -184,23 +273,11 @@ void td__shm_close(struct td_shm *s)
 }
 
 /* Reads exactly n bytes of an answer that has started (the daemon writes it whole). */
+static bool daemon_there(void *arg) { return !peer_gone(arg); }
+
 static enum td_code read_exact(struct td_shm *s, void *p, size_t n, struct td_status *st)
 {
-    uint8_t *q = p;
-    while (n) {
-        int64_t got = td_ring_get(&s->cq, q, n);
-        if (got < 0)
-            return hung_up(s, st);
-        q += got;
-        n -= (size_t)got;
-        if (n) {
-            td_ring_consume_done(&s->cq);
-            while (!td_ring_wait_data(&s->cq, SPIN_NS, WAIT_MS))
-                if (peer_gone(s))
-                    return hung_up(s, st);
-        }
-    }
-    return TD_CODE_OK;
+    return td_ring_read_all(&s->cq, p, n, SPIN_NS, WAIT_MS, daemon_there, s) ? hung_up(s, st) : TD_CODE_OK;
 }
 
 /* Reads one whole answer (one is readable). */
@@ -271,26 +348,30 @@ static enum td_code stash_ready_replies(struct td_shm *s, struct td_status *st)
     return TD_CODE_OK;
 }
 
+struct send_wait {
+    struct td_shm *s;
+    struct td_status *st;
+    bool failed; /* reading an answer failed: st says why */
+};
+
+/* Between waits for room: read the answers that are there (so the daemon is never
+ * stuck writing one while we wait for it to read), and give up if it is gone. */
+static bool keep_sending(void *arg)
+{
+    struct send_wait *w = arg;
+    if (stash_ready_replies(w->s, w->st)) {
+        w->failed = true;
+        return false;
+    }
+    return !peer_gone(w->s);
+}
+
 static enum td_code write_all(struct td_shm *s, const void *p, size_t n, struct td_status *st)
 {
-    const uint8_t *q = p;
-    while (n) {
-        int64_t put = td_ring_put(&s->sq, q, n);
-        if (put < 0)
-            return hung_up(s, st);
-        q += put;
-        n -= (size_t)put;
-        if (!n)
-            break;
-        td_ring_publish(&s->sq);
-        while (!td_ring_wait_space(&s->sq, SPIN_NS, 1)) {
-            if (stash_ready_replies(s, st))
-                return TD_CODE_UNAVAILABLE;
-            if (peer_gone(s))
-                return hung_up(s, st);
-        }
-    }
-    return TD_CODE_OK;
+    struct send_wait w = {s, st, false};
+    if (!td_ring_write_all(&s->sq, p, n, SPIN_NS, 1, keep_sending, &w))
+        return TD_CODE_OK;
+    return w.failed ? TD_CODE_UNAVAILABLE : hung_up(s, st);
 }
 
 enum td_code td__shm_send(struct td_shm *s, uint64_t seq, const uint8_t *records, size_t n, const uint8_t *payload,

@@ -32,6 +32,15 @@ enum td_code td__shm_send(struct td_shm *s, uint64_t seq, const uint8_t *records
 enum td_code td__shm_recv(struct td_shm *s, bool block, struct td_conn_reply *reply, bool *got,
                           struct td_status *st);
 
+/* This process's mapping of CPU storage arena `arena` (asking the daemon for its memfd
+ * over a fresh side-socket connection the first time): *base and *size.  UNAVAILABLE
+ * when the daemon refuses it (another uid's pool, an arena gone); then remembered, so a
+ * refused arena costs one round trip only.  Mappings stay until td__shm_close (an arena
+ * the daemon closed stays valid memory here; its pages were punched, so it costs
+ * nothing). */
+enum td_code td__shm_map_arena(struct td_shm *s, uint64_t arena, uint8_t **base, size_t *size,
+                               struct td_status *st);
+
 /* The mapping of the rings (conn.h's test hook). */
 void *td__shm_map(const struct td_shm *s, size_t *bytes);
 

@@ -1027,6 +1027,9 @@ static const struct td_arg args_adaptive_max_pool[] = {
     {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 1},
     {"output_size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_locate[] = {
+    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
 static const struct td_arg args_share[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
     {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
@@ -1253,6 +1256,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_ADAPTIVE_AVG_POOL] = {args_adaptive_avg_pool, 3, 1},
     [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {args_adaptive_avg_pool_backward, 4, 2},
     [TD_OP_ADAPTIVE_MAX_POOL] = {args_adaptive_max_pool, 3, 1},
+    [TD_OP_LOCATE] = {args_locate, 1, 1},
     [TD_OP_SHARE] = {args_share, 2, 1},
     [TD_OP_OPEN] = {args_open, 9, 0},
     [TD_OP_REVOKE] = {args_revoke, 2, 0},
@@ -3105,6 +3109,18 @@ enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const stru
         {.list = p->output_size, .n = p->n_output_size},
     };
     return td_op_values(c, TD_OP_ADAPTIVE_MAX_POOL, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_EMPTY_CACHE, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_LOCATE, flags, in, n_in, NULL, 0, out, st);
 }
 
 enum td_code td_rec_share(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

@@ -1257,6 +1257,12 @@ struct td_adaptive_max_pool_args {
 /* ADAPTIVE_MAX_POOL: inputs input; 2 outputs */
 enum td_code td_rec_adaptive_max_pool(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_adaptive_max_pool_args *p, struct td_t *out, struct td_status *st);
+/* EMPTY_CACHE: no inputs; 0 outputs */
+enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
+/* LOCATE: inputs self; 0 outputs */
+enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
 struct td_share_args {
     int64_t mode;
 };

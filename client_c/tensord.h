@@ -68,6 +68,25 @@ uint64_t td_client_session(const td_client_t *c);
 /* How the session's messages travel: "shm" (shared-memory rings, a local daemon that
  * offered them) or "grpc" (remote daemons, TENSORD_TRANSPORT=grpc, or no side socket). */
 const char *td_client_transport(const td_client_t *c);
+
+/*
+ * Zero-copy access to a CPU tensor's bytes (numpy(), DLPack): waits for every recorded op
+ * (a sync), then maps the arena holding t's storage into this process and sets *base to
+ * the storage's first byte (t's element 0 is at base + t->m.offset * element size) and
+ * *nbytes to the storage's size.  The mapping stays valid while the client lives, and the
+ * bytes are the tensor's while its storage lives (hold t).  It also marks the storage
+ * *exported* until td_storage_unmap: from then on every op that reads or writes it syncs
+ * before returning, so the bytes are never read or written while the daemon works on
+ * them, and what is written through base is what later ops see — PyTorch's synchronous
+ * semantics for memory shared with numpy.  FAILED_PRECONDITION (nothing marked) when the
+ * storage cannot be mapped here: a remote daemon, the gRPC transport, another uid's
+ * storage (UNAVAILABLE still means the daemon is gone).
+ */
+enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, size_t *nbytes,
+                            struct td_status *st);
+/* Ends one td_storage_map's export of storage_id (t->storage_id).  Thread-safe, never
+ * blocks on the daemon (safe from a destructor). */
+void td_storage_unmap(td_client_t *c, uint64_t storage_id);
 /* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
  * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st);

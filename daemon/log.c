@@ -13,9 +13,23 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static atomic_int log_threshold = TD_LOG_INFO;
+static bool to_journal; /* set once by td_log_init, before any thread starts */
+
+static const int priorities[] = {[TD_LOG_DEBUG] = 7, [TD_LOG_INFO] = 6, [TD_LOG_WARN] = 4, [TD_LOG_ERROR] = 3};
+
+void td_log_init(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat sb;
+    to_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &sb) == 0 &&
+                 (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
 
 static const char *const level_names[] = {
     [TD_LOG_DEBUG] = "DEBUG",
@@ -61,7 +75,8 @@ void td_log(enum td_log_level level, const char *fmt, ...)
 
     char line[1200];
     int saved_errno = errno; /* callers may log between a failure and reading errno */
-    int n = snprintf(line, sizeof line, "tensord[%ld]: %s ", (long)getpid(), level_names[level]);
+    int n = to_journal ? snprintf(line, sizeof line, "<%d>%s ", priorities[level], level_names[level])
+                       : snprintf(line, sizeof line, "tensord[%ld]: %s ", (long)getpid(), level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

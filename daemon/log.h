@@ -25,6 +25,13 @@ enum td_log_level { TD_LOG_DEBUG, TD_LOG_INFO, TD_LOG_WARN, TD_LOG_ERROR };
  * than ~1 KiB is truncated.  Thread-safe: each line is a single write(2). */
 void td_log(enum td_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Checks once whether stderr is the journal's stream (JOURNAL_STREAM names its device
+ * and inode, as systemd sets it for StandardError=journal): then each line starts with
+ * a syslog priority "<3>" (error), "<4>" (warn), "<6>" (info), "<7>" (debug) that
+ * journald stores as the entry's PRIORITY field, and drops the "tensord[PID]:" prefix
+ * journald adds itself (SYSLOG_IDENTIFIER, _PID).  Call early in main. */
+void td_log_init(void);
+
 /* Sets / reads the threshold.  Thread-safe (atomic). */
 void td_log_set_level(enum td_log_level level);
 enum td_log_level td_log_get_level(void);

@@ -33,19 +33,26 @@
  * The rings are never trusted: indices are checked, frames copied out before they are
  * parsed, sizes bounded; a broken ring ends the session with an error status.
  *
- * Not here: TLS, socket activation.
+ * Unix sockets are bound (or inherited from systemd) and accepted by listen.c, which
+ * identifies each connection's peer (SO_PEERCRED) and hands it to gRPC; a call's peer
+ * "fd:N" leads back to those credentials (struct td_peer), logged with the session.
+ * TCP addresses are gRPC's own, with TLS (tls-cert/tls-key) and a bearer token every
+ * call must carry ("authorization: Bearer ..."); a call without it is answered
+ * UNAUTHENTICATED before anything else happens.
  */
 #include "rpc.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -53,11 +60,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../proto/td_grpc_pb.h"
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
+#include "alloc.h"
+#include "listen.h"
 #include "log.h"
 #include "session.h"
 #include "shm.h"
@@ -68,15 +82,22 @@
 #endif
 
 #define SESSION_METHOD "/tensord.v1.Tensord/Session"
-#define STATS_METHOD "/tensord.v1.Tensord/Stats"
+
+/* The unary methods: request in, reply out, one batch each. */
+enum unary { U_STATS, U_LIST_SESSIONS, U_KILL_SESSION, N_UNARY };
+static const char *const unary_methods[N_UNARY] = {
+    [U_STATS] = "/tensord.v1.Tensord/Stats",
+    [U_LIST_SESSIONS] = "/tensord.v1.Tensord/ListSessions",
+    [U_KILL_SESSION] = "/tensord.v1.Tensord/KillSession",
+};
 #define MAX_SIDE_SOCKETS 16
 #define RING_SPIN_NS 50000 /* a worker spins this long for the next message before sleeping */
 #define RING_WAIT_MS 100   /* and sleeps at most this long between looks at `cancel` */
 
 enum tag_kind {
     TAG_SESSION_NEW, /* a Session call arrived (request_registered_call) */
-    TAG_STATS_NEW,   /* a Stats call arrived with its request */
-    TAG_STATS_DONE,  /* the Stats reply batch completed */
+    TAG_UNARY_NEW,   /* a unary call (Stats, ListSessions, KillSession) arrived with its request */
+    TAG_UNARY_DONE,  /* its reply batch completed */
     TAG_RECV,        /* RECV_MESSAGE on a Session call */
     TAG_SEND,        /* SEND_MESSAGE on a Session call */
     TAG_CLOSE,       /* SEND_INITIAL_METADATA + RECV_CLOSE_ON_SERVER */
@@ -110,7 +131,14 @@ struct send_node {
 struct td_rpc {
     grpc_server *srv;
     grpc_completion_queue *cq;
-    void *m_session, *m_stats;
+    void *m_session, *m_unary[N_UNARY];
+    char *tls_cert, *tls_key; /* PEM, for TCP listeners */
+    char *token;              /* bearer token TCP callers must send */
+    bool insecure_tcp;        /* plain TCP allowed on loopback */
+    int socket_mode;          /* -1: the umask's */
+    gid_t admin_gid;     /* members may use admin calls */
+    bool has_admin_gid;
+    uint64_t started_ms; /* CLOCK_MONOTONIC at td_rpc_new */
     struct tag t_shutdown;
     bool started, shutting_down, shutdown_done;
     atomic_int live_calls; /* accepted calls not yet freed (Session and Stats) */
@@ -119,6 +147,9 @@ struct td_rpc {
     struct worker *workers;
     struct td_shm_listener *side[MAX_SIDE_SOCKETS];
     int n_side;
+    struct td_listen *lis;               /* the unix listeners (listen.h) */
+    grpc_server_credentials *fd_creds;   /* for the connections lis accepts */
+    atomic_uint_fast64_t heartbeat;      /* counts loop turns: the watchdog's proof of life */
     /* every accepted Session call, for the side socket's handshakes; lock order:
      * reg_mu before an scall's mu (never the other way) */
     pthread_mutex_t reg_mu;
@@ -153,6 +184,12 @@ struct scall {
     struct td_session *session;
     uint64_t id;
     char peer[320];
+    struct td_peer cred; /* the unix peer's uid, gid, pid (known=false for TCP) */
+    atomic_uint_fast64_t ops_executed; /* records executed (the worker's last reply) */
+    uint64_t attached_ms;              /* CLOCK_MONOTONIC at attach */
+    char client[104];                  /* Attach.client */
+    char cmdline[256];                 /* the peer's /proc/PID/cmdline */
+    uint32_t attach_pid;               /* Attach.pid: the client's claim */
     struct worker *worker;
     uint8_t secret[16];        /* proves the side socket's peer is this session's client */
     bool offered;              /* the secret was sent (the rings may be asked for) */
@@ -161,9 +198,12 @@ struct scall {
     bool registered;
 };
 
-/* One Stats call: request in, reply out, one batch. */
+/* One unary call: request in, reply out, one batch. */
 struct stats_call {
     struct td_rpc *rpc;
+    enum unary method;
+    grpc_status_code code;
+    grpc_slice details;
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array request_md;
@@ -171,6 +211,121 @@ struct stats_call {
     int cancelled;
     struct tag t_new, t_done;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The admin group by name; unknown: only root and the daemon's user are admins. */
+static bool set_admin_group(struct td_rpc *r, const char *name)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+    r->has_admin_gid = getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res;
+    if (r->has_admin_gid)
+        r->admin_gid = gr.gr_gid;
+    return r->has_admin_gid;
+}
+
+void td_rpc_set_socket_mode(struct td_rpc *r, int mode) { r->socket_mode = mode; }
+
+void td_rpc_set_admin_group(struct td_rpc *r, const char *name)
+{
+    if (!set_admin_group(r, name))
+        td_log(TD_LOG_WARN, "admin group '%s' does not exist: only root and uid %u may use admin calls", name,
+               (unsigned)geteuid());
+}
+
+static char *read_file(const char *path, struct td_status *st, const char *what)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        td_status_set(st, TD_CODE_FAILED_PRECONDITION, "cannot read the %s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n;
+    char *buf = malloc(cap);
+    n = buf ? fread(buf, 1, cap - 1, f) : 0;
+    fclose(f);
+    if (!buf) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+enum td_code td_rpc_set_tcp_auth(struct td_rpc *r, const char *cert, const char *key, const char *token_file,
+                                 bool insecure_tcp, struct td_status *st)
+{
+    r->insecure_tcp = insecure_tcp;
+    if ((cert != NULL) != (key != NULL))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tls-cert and tls-key go together: set both");
+    if (cert && (!(r->tls_cert = read_file(cert, st, "TLS certificate")) ||
+                 !(r->tls_key = read_file(key, st, "TLS key"))))
+        return st->code;
+    if (token_file) {
+        if (!(r->token = read_file(token_file, st, "token file")))
+            return st->code;
+        r->token[strcspn(r->token, "\r\n")] = 0; /* the first line */
+        if (strlen(r->token) < 16)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "the token in %s is shorter than 16 characters: use a long random one", token_file);
+    }
+    return TD_CODE_OK;
+}
+
+/* Whether md carries "authorization: Bearer <token>"; compared in constant time. */
+static bool token_ok(const struct td_rpc *r, const grpc_metadata_array *md)
+{
+    if (!r->token)
+        return false;
+    size_t tlen = strlen(r->token);
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_slice *k = &md->metadata[i].key, *v = &md->metadata[i].value;
+        if (GRPC_SLICE_LENGTH(*k) != 13 || memcmp(GRPC_SLICE_START_PTR(*k), "authorization", 13) != 0)
+            continue;
+        const uint8_t *p = GRPC_SLICE_START_PTR(*v);
+        size_t n = GRPC_SLICE_LENGTH(*v);
+        if (n != 7 + tlen || memcmp(p, "Bearer ", 7) != 0)
+            return false;
+        uint8_t d = 0;
+        for (size_t j = 0; j < tlen; j++)
+            d |= (uint8_t)(p[7 + j] ^ (uint8_t)r->token[j]);
+        return d == 0;
+    }
+    return false;
+}
+
+/* A call may go on: unix peers (the socket's mode and group let them in), or TCP
+ * callers with the token. */
+static bool caller_allowed(const struct td_rpc *r, const struct td_peer *p, const grpc_metadata_array *md)
+{
+    return p->known || token_ok(r, md);
+}
+
+/* The peer's command line from /proc, arguments joined by spaces ("" when unreadable). */
+static void read_cmdline(pid_t pid, char *out, size_t len)
+{
+    char path[64];
+    out[0] = 0;
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, len - 1, f);
+    fclose(f);
+    out[n] = 0;
+    while (n > 0 && out[n - 1] == 0)
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == 0 || (unsigned char)out[i] < 0x20)
+            out[i] = ' ';
+    out[n] = 0;
+}
 
 /* ---- byte buffers <-> protobuf */
 
@@ -452,6 +607,7 @@ static bool run_msg(struct scall *c, const Tensord__V1__ClientMsg *m)
     td_reply_init(&rep);
     td_session_exec(c->session, m->records.data, m->records.len, m->payload.data, m->payload.len,
                     m->sync || m->detach, &rep);
+    atomic_store(&c->ops_executed, rep.executed);
     if (!atomic_load(&c->cancel))
         reply_to(c, m, &rep);
     td_reply_fini(&rep);
@@ -468,49 +624,29 @@ static void ring_error(struct scall *c, const char *what)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Between sleeps on a ring: go on waiting until the session ends. */
+static bool session_goes_on(void *arg)
+{
+    return !atomic_load(&((struct scall *)arg)->cancel);
+}
+
 /* Copies exactly n bytes of a message out of the submission ring, waiting for the
  * client to write them.  false when the session ends or the ring is broken. */
 static bool ring_read(struct scall *c, struct td_ring *sq, void *p, size_t n)
 {
-    uint8_t *q = p;
-    while (n) {
-        int64_t got = td_ring_get(sq, q, n);
-        if (got < 0) {
-            ring_error(c, "the submission ring's tail is out of range");
-            return false;
-        }
-        q += got;
-        n -= (size_t)got;
-        if (!n)
-            break;
-        td_ring_consume_done(sq);
-        while (!td_ring_wait_data(sq, RING_SPIN_NS, RING_WAIT_MS))
-            if (atomic_load(&c->cancel))
-                return false;
-    }
-    return true;
+    int rc = td_ring_read_all(sq, p, n, RING_SPIN_NS, RING_WAIT_MS, session_goes_on, c);
+    if (rc == TD_RING_BROKEN)
+        ring_error(c, "the submission ring's tail is out of range");
+    return rc == 0;
 }
 
 /* Writes n bytes of an answer, waiting for the client to make room. */
 static bool ring_write(struct scall *c, struct td_ring *cq, const void *p, size_t n)
 {
-    const uint8_t *q = p;
-    while (n) {
-        int64_t put = td_ring_put(cq, q, n);
-        if (put < 0) {
-            ring_error(c, "the completion ring's head is out of range");
-            return false;
-        }
-        q += put;
-        n -= (size_t)put;
-        if (!n)
-            break;
-        td_ring_publish(cq);
-        while (!td_ring_wait_space(cq, RING_SPIN_NS, RING_WAIT_MS))
-            if (atomic_load(&c->cancel))
-                return false;
-    }
-    return true;
+    int rc = td_ring_write_all(cq, p, n, RING_SPIN_NS, RING_WAIT_MS, session_goes_on, c);
+    if (rc == TD_RING_BROKEN)
+        ring_error(c, "the completion ring's head is out of range");
+    return rc == 0;
 }
 
 static void ring_reply(struct scall *c, struct td_ring *cq, uint64_t seq, const struct td_reply *rep)
@@ -563,6 +699,7 @@ static bool run_ring_msg(struct scall *c, struct td_shm_ring *ring)
         bool sync = (h.flags & (TD_RING_SYNC | TD_RING_DETACH)) != 0;
         td_session_exec(c->session, buf, (size_t)h.records_len, buf + h.records_len, (size_t)h.payload_len, sync,
                         &rep);
+        atomic_store(&c->ops_executed, rep.executed);
         if (!atomic_load(&c->cancel))
             ring_reply(c, &ring->cq, h.seq, &rep);
         td_reply_fini(&rep);
@@ -706,6 +843,9 @@ static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
     }
     size_t len = strlen(c->peer);
     snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
+    snprintf(c->client, sizeof c->client, "%s", a->client ? a->client : "");
+    c->attach_pid = a->pid;
+    c->attached_ms = now_ms();
     c->session = td_session_new(c->id, c->peer);
     if (c->session)
         td_session_set_cancel(c->session, &c->cancel);
@@ -887,38 +1027,85 @@ static bool secret_equal(const uint8_t *a, const uint8_t *b)
     return d == 0;
 }
 
+/*
+ * The accepted Session call with this id, returned with its mu held, or NULL.  A call
+ * whose last reference is gone is being freed (scall_free waits for reg_mu to unlink
+ * it) and does not count; one with references cannot be freed while we hold its mu.
+ */
+static struct scall *find_locked(struct td_rpc *r, uint64_t id)
+{
+    struct scall *found = NULL;
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next)
+        if (c->id == id) {
+            pthread_mutex_lock(&c->mu);
+            if (c->refs > 0)
+                found = c;
+            else
+                pthread_mutex_unlock(&c->mu);
+            break;
+        }
+    pthread_mutex_unlock(&r->reg_mu);
+    return found;
+}
+
 static enum td_code bind_ring(void *ctx, const struct td_shm_hello *h, struct td_shm_ring *ring, char *msg,
                               size_t msg_len)
 {
-    struct td_rpc *r = ctx;
     enum td_code code = TD_CODE_NOT_FOUND;
     snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
-    pthread_mutex_lock(&r->reg_mu);
-    for (struct scall *c = r->live; c; c = c->reg_next) {
-        if (c->id != h->session_id)
-            continue;
-        pthread_mutex_lock(&c->mu);
+    struct scall *c = find_locked(ctx, h->session_id);
+    if (c) {
         if (!c->attached || !c->offered || c->ending || c->worker_done || c->refs == 0) {
             code = TD_CODE_FAILED_PRECONDITION;
             snprintf(msg, msg_len, "session %llu is not open", (unsigned long long)c->id);
         } else if (!secret_equal(c->secret, h->secret)) {
             code = TD_CODE_PERMISSION_DENIED;
             snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
+        } else if (c->cred.known && c->cred.uid != ring->uid) {
+            /* the stream's own peer is known (our unix listener): the rings go to its user only */
+            code = TD_CODE_PERMISSION_DENIED;
+            snprintf(msg, msg_len, "session %llu belongs to uid %u", (unsigned long long)c->id, (unsigned)c->cred.uid);
         } else if (c->ring) {
             code = TD_CODE_ALREADY_EXISTS;
             snprintf(msg, msg_len, "session %llu already has its rings", (unsigned long long)c->id);
         } else {
             c->ring = ring;
             code = TD_CODE_OK;
+            /* its storage now comes from its uid's arenas, which its client may map
+             * (before its first record: the client asks right after attaching) */
+            td_alloc_account_set_uid(td_session_account(c->session), (uint32_t)ring->uid);
             wake_worker_locked(c);
             td_log(TD_LOG_INFO, "session %llu on shared memory (uid %u pid %d)", (unsigned long long)c->id,
                    (unsigned)ring->uid, (int)ring->pid);
         }
         pthread_mutex_unlock(&c->mu);
-        break;
     }
-    pthread_mutex_unlock(&r->reg_mu);
     return code;
+}
+
+static int arena_fd(void *ctx, const struct td_shm_hello *h, uid_t uid, uint64_t *size, enum td_code *code,
+                    char *msg, size_t msg_len)
+{
+    int fd = -1;
+    *code = TD_CODE_NOT_FOUND;
+    snprintf(msg, msg_len, "no session %llu", (unsigned long long)h->session_id);
+    struct scall *c = find_locked(ctx, h->session_id);
+    if (c) {
+        if (!c->offered || !secret_equal(c->secret, h->secret)) {
+            *code = TD_CODE_PERMISSION_DENIED;
+            snprintf(msg, msg_len, "wrong secret for session %llu", (unsigned long long)c->id);
+        } else if (!c->ring || c->ending || c->ring->uid != uid) {
+            *code = TD_CODE_FAILED_PRECONDITION;
+            snprintf(msg, msg_len, "session %llu is not on shared memory as uid %u", (unsigned long long)c->id,
+                     (unsigned)uid);
+        } else if ((fd = td_alloc_arena_fd((uint32_t)h->arena, (uint32_t)uid, size)) < 0) {
+            *code = TD_CODE_NOT_FOUND;
+            snprintf(msg, msg_len, "no arena %llu in uid %u's pool", (unsigned long long)h->arena, (unsigned)uid);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return fd;
 }
 
 /* ---- accepting calls */
@@ -966,7 +1153,14 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
     pthread_mutex_unlock(&r->reg_mu);
 
     char *peer = grpc_call_get_peer(c->call);
-    snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
+    c->cred = td_listen_peer(r->lis, peer);
+    if (c->cred.known)
+        read_cmdline(c->cred.pid, c->cmdline, sizeof c->cmdline);
+    if (c->cred.known)
+        snprintf(c->peer, sizeof c->peer, "uid %u gid %u pid %d", (unsigned)c->cred.uid, (unsigned)c->cred.gid,
+                 (int)c->cred.pid);
+    else
+        snprintf(c->peer, sizeof c->peer, "%.200s", peer ? peer : "?");
     gpr_free(peer);
 
     grpc_op ops[2] = {{.op = GRPC_OP_SEND_INITIAL_METADATA}, {.op = GRPC_OP_RECV_CLOSE_ON_SERVER}};
@@ -980,27 +1174,36 @@ static void on_session_new(struct td_rpc *r, struct scall *c, bool ok)
         return;
     }
     c->refs = 1;
+    if (!caller_allowed(r, &c->cred, &c->request_md)) {
+        td_stats_count_bad_message();
+        td_log(TD_LOG_WARN, "session %llu (%s): refused: missing or wrong bearer token", (unsigned long long)c->id,
+               c->peer);
+        end_locked(c, "unauthenticated", GRPC_STATUS_UNAUTHENTICATED, "missing or wrong bearer token");
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
     start_recv_locked(c);
     if (r->shutting_down)
         mark_dead_locked(c);
     pthread_mutex_unlock(&c->mu);
 }
 
-static void arm_stats(struct td_rpc *r)
+static void arm_unary(struct td_rpc *r, enum unary method)
 {
     struct stats_call *s = calloc(1, sizeof *s);
     if (!s) {
-        td_log(TD_LOG_ERROR, "out of memory: cannot accept Stats calls");
+        td_log(TD_LOG_ERROR, "out of memory: cannot accept %s calls", unary_methods[method]);
         return;
     }
     s->rpc = r;
-    s->t_new = (struct tag){TAG_STATS_NEW, s};
-    s->t_done = (struct tag){TAG_STATS_DONE, s};
+    s->method = method;
+    s->t_new = (struct tag){TAG_UNARY_NEW, s};
+    s->t_done = (struct tag){TAG_UNARY_DONE, s};
     grpc_metadata_array_init(&s->request_md);
-    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_stats, &s->call, &s->deadline, &s->request_md,
-                                                            &s->request, r->cq, r->cq, &s->t_new);
+    grpc_call_error e = grpc_server_request_registered_call(r->srv, r->m_unary[method], &s->call, &s->deadline,
+                                                            &s->request_md, &s->request, r->cq, r->cq, &s->t_new);
     if (e != GRPC_CALL_OK) {
-        td_log(TD_LOG_ERROR, "cannot request Stats calls (grpc error %d)", (int)e);
+        td_log(TD_LOG_ERROR, "cannot request %s calls (grpc error %d)", unary_methods[method], (int)e);
         grpc_metadata_array_destroy(&s->request_md);
         free(s);
     }
@@ -1016,6 +1219,8 @@ static void stats_free(struct stats_call *s)
         grpc_byte_buffer_destroy(s->request);
     if (s->reply)
         grpc_byte_buffer_destroy(s->reply);
+    if (accepted)
+        grpc_slice_unref(s->details);
     grpc_metadata_array_destroy(&s->request_md);
     free(s);
     if (accepted)
@@ -1023,16 +1228,8 @@ static void stats_free(struct stats_call *s)
 }
 
 /* StatsRequest is empty: its bytes are not even parsed, so no request can be bad. */
-static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
+static grpc_byte_buffer *answer_stats(struct td_rpc *r)
 {
-    if (!ok) {
-        stats_free(s);
-        return;
-    }
-    atomic_fetch_add(&r->live_calls, 1);
-    if (!r->shutting_down)
-        arm_stats(r);
-
     struct td_stats st;
     td_stats_get(&st);
     Tensord__V1__StatsReply m = TENSORD__V1__STATS_REPLY__INIT;
@@ -1047,7 +1244,216 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
     m.errors = st.errors;
     m.bad_messages = st.bad_messages;
     m.bytes_cached = st.bytes_cached;
-    s->reply = td_pack_msg(&m.base);
+    m.bytes_reserved = st.bytes_reserved;
+    m.bytes_reserved_peak = st.bytes_reserved_peak;
+    m.bytes_free = st.bytes_free;
+    m.bytes_largest_free = st.bytes_largest_free;
+    m.arenas = st.arenas;
+    m.arena_bytes = st.arena_bytes;
+    m.allocs = st.allocs;
+    m.alloc_cache_hits = st.alloc_cache_hits;
+    m.alloc_releases = st.alloc_releases;
+    m.alloc_ooms = st.alloc_ooms;
+    m.fragmentation = st.fragmentation;
+    Tensord__V1__SessionMemory sm[TD_STATS_MAX_SESSIONS], *smp[TD_STATS_MAX_SESSIONS];
+    for (uint32_t i = 0; i < st.n_session_memory; i++) {
+        const struct td_session_memory *u = &st.session_memory[i];
+        tensord__v1__session_memory__init(&sm[i]);
+        sm[i].session = u->session;
+        sm[i].uid = u->uid;
+        sm[i].bytes_in_use = u->bytes_in_use;
+        sm[i].bytes_peak = u->bytes_peak;
+        sm[i].limit = u->limit;
+        smp[i] = &sm[i];
+    }
+    m.n_session_memory = st.n_session_memory;
+    m.session_memory = smp;
+    m.uptime_ms = now_ms() - r->started_ms;
+    m.pid = (uint32_t)getpid();
+    Tensord__V1__DeviceMemory cpu = TENSORD__V1__DEVICE_MEMORY__INIT, *devs[1] = {&cpu};
+    cpu.name = "cpu";
+    cpu.allocated = st.bytes_in_use;
+    cpu.reserved = st.bytes_reserved;
+    cpu.peak = st.bytes_peak;
+    cpu.fragmentation = st.fragmentation;
+    m.n_devices = 1;
+    m.devices = devs;
+    return td_pack_msg(&m.base);
+}
+
+/* Root, the daemon's own user and members of the admin group. */
+static bool is_admin(const struct td_rpc *r, const struct td_peer *p)
+{
+    if (!p->known)
+        return false;
+    if (p->uid == 0 || p->uid == geteuid())
+        return true;
+    if (!r->has_admin_gid)
+        return false;
+    if (p->gid == r->admin_gid)
+        return true;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r(p->uid, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return false;
+    gid_t groups[256];
+    int n = 256;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == r->admin_gid)
+            return true;
+    return false;
+}
+
+/* Whom this caller may see and kill: everyone (admin) or its own uid's sessions. */
+static bool may_touch(const struct td_rpc *r, const struct td_peer *caller, bool admin, const struct scall *c)
+{
+    (void)r;
+    return admin || (caller->known && c->cred.known && c->cred.uid == caller->uid);
+}
+
+static grpc_byte_buffer *answer_list(struct td_rpc *r, const struct td_peer *caller, bool admin)
+{
+    Tensord__V1__ListSessionsReply m = TENSORD__V1__LIST_SESSIONS_REPLY__INIT;
+    size_t cap = 0;
+    struct td_stats *st = malloc(sizeof *st); /* the allocator's per-session accounts */
+    if (st)
+        td_stats_get(st);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next)
+        cap++;
+    Tensord__V1__SessionInfo *info = calloc(cap ? cap : 1, sizeof *info);
+    Tensord__V1__SessionInfo **ptrs = calloc(cap ? cap : 1, sizeof *ptrs);
+    uint64_t now = now_ms();
+    size_t n = 0;
+    for (struct scall *c = r->live; info && ptrs && c; c = c->reg_next) {
+        pthread_mutex_lock(&c->mu);
+        if (c->attached && !c->ending && may_touch(r, caller, admin, c)) {
+            Tensord__V1__SessionInfo *i = &info[n];
+            tensord__v1__session_info__init(i);
+            i->id = c->id;
+            i->pid = c->cred.known ? (uint32_t)c->cred.pid : c->attach_pid;
+            i->uid = c->cred.known ? (uint32_t)c->cred.uid : UINT32_MAX;
+            i->gid = c->cred.known ? (uint32_t)c->cred.gid : UINT32_MAX;
+            i->peer = strdup(c->peer);
+            i->client = strdup(c->client);
+            i->cmdline = strdup(c->cmdline);
+            i->transport = c->ring ? "shm" : "grpc";
+            i->ops_executed = atomic_load(&c->ops_executed);
+            for (uint32_t k = 0; st && k < st->n_session_memory; k++)
+                if (st->session_memory[k].session == c->id)
+                    i->bytes_in_use = st->session_memory[k].bytes_in_use;
+            i->age_ms = now - c->attached_ms;
+            ptrs[n++] = i;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&r->reg_mu);
+    free(st);
+    m.n_sessions = n;
+    m.sessions = ptrs;
+    grpc_byte_buffer *bb = td_pack_msg(&m.base);
+    for (size_t k = 0; k < n; k++) {
+        free(info[k].peer);
+        free(info[k].client);
+        free(info[k].cmdline);
+    }
+    free(info);
+    free(ptrs);
+    return bb;
+}
+
+static grpc_status_code kill_session(struct td_rpc *r, uint64_t id, const struct td_peer *caller, bool admin,
+                                     char *msg, size_t len)
+{
+    grpc_status_code code = GRPC_STATUS_NOT_FOUND;
+    snprintf(msg, len, "no session %llu", (unsigned long long)id);
+    struct scall *c = find_locked(r, id);
+    if (c) {
+        if (!c->attached || c->ending) {
+            /* already ending: nothing to do, and not an error */
+            code = GRPC_STATUS_OK;
+            msg[0] = 0;
+        } else if (!may_touch(r, caller, admin, c)) {
+            code = GRPC_STATUS_PERMISSION_DENIED; /* says no more than NOT_FOUND would about others */
+            snprintf(msg, len, "session %llu belongs to another user", (unsigned long long)id);
+        } else {
+            char why[160];
+            snprintf(why, sizeof why, "session killed by an administrator (uid %u)", (unsigned)caller->uid);
+            td_log(TD_LOG_WARN, "session %llu (%s): killed by uid %u", (unsigned long long)c->id, c->peer,
+                   (unsigned)caller->uid);
+            end_locked(c, "killed", GRPC_STATUS_ABORTED, why);
+            code = GRPC_STATUS_OK;
+            msg[0] = 0;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return code;
+}
+
+static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
+{
+    if (!ok) {
+        stats_free(s);
+        return;
+    }
+    atomic_fetch_add(&r->live_calls, 1);
+    if (!r->shutting_down)
+        arm_unary(r, s->method);
+
+    char msg[200] = "";
+    s->code = GRPC_STATUS_OK;
+    char *peer = grpc_call_get_peer(s->call);
+    struct td_peer caller = td_listen_peer(r->lis, peer);
+    gpr_free(peer);
+    bool admin = is_admin(r, &caller);
+    size_t n = 0;
+    enum unary method = s->method;
+    if (!caller_allowed(r, &caller, &s->request_md)) {
+        td_log(TD_LOG_WARN, "%s call refused: missing or wrong bearer token", unary_methods[method]);
+        s->code = GRPC_STATUS_UNAUTHENTICATED;
+        snprintf(msg, sizeof msg, "missing or wrong bearer token");
+        method = N_UNARY; /* answered below with the error */
+    }
+    switch (method) {
+    case U_STATS:
+        s->reply = answer_stats(r);
+        break;
+    case U_LIST_SESSIONS:
+        if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->reply = answer_list(r, &caller, admin);
+        }
+        break;
+    case U_KILL_SESSION: {
+        Tensord__V1__KillSessionRequest *q =
+            s->request ? (Tensord__V1__KillSessionRequest *)td_unpack_msg(&tensord__v1__kill_session_request__descriptor,
+                                                                          s->request, &n)
+                       : NULL;
+        if (!q) {
+            s->code = GRPC_STATUS_INVALID_ARGUMENT;
+            snprintf(msg, sizeof msg, "malformed KillSessionRequest");
+        } else if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->code = kill_session(r, q->id, &caller, admin, msg, sizeof msg);
+            if (s->code == GRPC_STATUS_OK) {
+                Tensord__V1__KillSessionReply k = TENSORD__V1__KILL_SESSION_REPLY__INIT;
+                s->reply = td_pack_msg(&k.base);
+            }
+        }
+        if (q)
+            tensord__v1__kill_session_request__free_unpacked(q, NULL);
+        break;
+    }
+    default:
+        break;
+    }
+    s->details = grpc_slice_from_copied_string(msg);
 
     grpc_op ops[4] = {
         {.op = GRPC_OP_SEND_INITIAL_METADATA},
@@ -1056,10 +1462,16 @@ static void on_stats_new(struct td_rpc *r, struct stats_call *s, bool ok)
         {.op = GRPC_OP_RECV_CLOSE_ON_SERVER},
     };
     ops[1].data.send_message.send_message = s->reply;
-    ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[2].data.send_status_from_server.status = s->code;
+    ops[2].data.send_status_from_server.status_details = &s->details;
     ops[3].data.recv_close_on_server.cancelled = &s->cancelled;
-    if (grpc_call_start_batch(s->call, ops, 4, &s->t_done, NULL) != GRPC_CALL_OK) {
-        td_log(TD_LOG_ERROR, "cannot answer a Stats call");
+    grpc_op *start = s->reply ? ops : NULL;
+    if (!s->reply) { /* an error: no message */
+        ops[1] = ops[0];
+        start = ops + 1;
+    }
+    if (grpc_call_start_batch(s->call, start, s->reply ? 4 : 3, &s->t_done, NULL) != GRPC_CALL_OK) {
+        td_log(TD_LOG_ERROR, "cannot answer a %s call", unary_methods[s->method]);
         grpc_call_cancel(s->call, NULL);
         stats_free(s);
     }
@@ -1075,10 +1487,10 @@ static void handle_event(struct td_rpc *r, grpc_event ev)
     case TAG_SESSION_NEW:
         on_session_new(r, t->owner, ok);
         break;
-    case TAG_STATS_NEW:
-        on_stats_new(r, t->owner, ok);
+    case TAG_UNARY_NEW:
+        on_unary_new(r, t->owner, ok);
         break;
-    case TAG_STATS_DONE:
+    case TAG_UNARY_DONE:
         stats_free(t->owner);
         break;
     case TAG_RECV:
@@ -1100,6 +1512,7 @@ static bool poll_once(struct td_rpc *r, int ms)
 {
     gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(r->cq, until, NULL);
+    atomic_fetch_add(&r->heartbeat, 1);
     if (ev.type == GRPC_OP_COMPLETE)
         handle_event(r, ev);
     reap_workers(r, false);
@@ -1137,45 +1550,157 @@ struct td_rpc *td_rpc_new(struct td_status *st)
     r->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(r->srv, r->cq, NULL);
     r->m_session = grpc_server_register_method(r->srv, SESSION_METHOD, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
-    r->m_stats = grpc_server_register_method(r->srv, STATS_METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    for (int i = 0; i < N_UNARY; i++)
+        r->m_unary[i] = grpc_server_register_method(r->srv, unary_methods[i], NULL,
+                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    r->started_ms = now_ms();
+    set_admin_group(r, "tensord");
     r->t_shutdown = (struct tag){TAG_SHUTDOWN, r};
     atomic_init(&r->live_calls, 0);
+    atomic_init(&r->heartbeat, 0);
+    r->socket_mode = -1;
+    r->lis = td_listen_new();
+    r->fd_creds = grpc_insecure_server_credentials_create();
     atomic_init(&r->next_id, 1);
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->reg_mu, NULL);
     return r;
 }
 
-enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st)
+/* 127.x.x.x, localhost or [::1], before ":PORT". */
+static bool is_loopback(const char *host_port)
 {
-    grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
-    int p = grpc_server_add_http2_port(r->srv, addr, cr);
-    grpc_server_credentials_release(cr);
-    if (port)
-        *port = p;
-    if (p == 0)
-        return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on %s (bad address, in use, or no permission)",
-                             addr);
+    return strncmp(host_port, "127.", 4) == 0 || strncmp(host_port, "localhost:", 10) == 0 ||
+           strncmp(host_port, "[::1]:", 6) == 0;
+}
+
+static bool is_unix(const char *addr)
+{
+    return strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
+}
+
+static void add_side(struct td_rpc *r, const char *addr)
+{
     if (r->n_side == MAX_SIDE_SOCKETS || getenv("TENSORD_NO_SHM"))
-        return TD_CODE_OK;
+        return;
     struct td_status sst = TD_STATUS_INIT;
     struct td_shm_listener *l = td_shm_listen(addr, &sst);
     if (l)
         r->side[r->n_side++] = l;
     else if (sst.code != TD_CODE_OK) /* gRPC still serves: say why local clients copy */
         td_log(TD_LOG_WARN, "no shared-memory transport on %s: %s", addr, sst.msg);
+}
+
+enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st)
+{
+    if (is_unix(addr)) {
+        if (!r->lis || !td_listen_bind(r->lis, addr, st))
+            return st->code ? st->code : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        if (port)
+            *port = 1;
+        if (r->socket_mode >= 0 && strncmp(addr, "unix:", 5) == 0 && chmod(addr + 5, (mode_t)r->socket_mode) != 0)
+            return td_status_set(st, TD_CODE_UNAVAILABLE, "cannot chmod %s: %s", addr + 5, strerror(errno));
+        add_side(r, addr);
+        return TD_CODE_OK;
+    }
+    char host_port[300];
+    if (addr[0] == ':') /* ":PORT": loopback unless told otherwise */
+        snprintf(host_port, sizeof host_port, "127.0.0.1%s", addr);
+    else
+        snprintf(host_port, sizeof host_port, "%s", addr);
+    if (!r->token)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "TCP address %s needs a bearer token: set token-file (and tls-cert, tls-key)", addr);
+    grpc_server_credentials *cr;
+    if (r->tls_cert) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = r->tls_key, .cert_chain = r->tls_cert};
+        cr = grpc_ssl_server_credentials_create(NULL, &pair, 1, 0, NULL);
+    } else if (r->insecure_tcp && is_loopback(host_port)) {
+        td_log(TD_LOG_WARN, "%s: plain TCP without TLS (insecure-tcp): for tests only", host_port);
+        cr = grpc_insecure_server_credentials_create();
+    } else {
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "TCP address %s needs TLS: set tls-cert and tls-key (insecure-tcp = yes allows plain "
+                             "TCP on loopback addresses only)",
+                             addr);
+    }
+    int p = cr ? grpc_server_add_http2_port(r->srv, host_port, cr) : 0;
+    if (cr)
+        grpc_server_credentials_release(cr);
+    if (port)
+        *port = p;
+    if (p == 0)
+        return td_status_set(st, TD_CODE_UNAVAILABLE,
+                             "cannot listen on %s (bad address or certificate, in use, or no permission)", addr);
     return TD_CODE_OK;
+}
+
+enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st)
+{
+    if (!r->lis || !td_listen_adopt(r->lis, fd, st))
+        return st->code ? st->code : td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    *addr = td_listen_address(r->lis, td_listen_count(r->lis) - 1);
+    return TD_CODE_OK;
+}
+
+enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st)
+{
+    if (r->n_side == MAX_SIDE_SOCKETS)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "at most %d side sockets", MAX_SIDE_SOCKETS);
+    struct td_shm_listener *l = td_shm_adopt(fd, st);
+    if (!l)
+        return st->code;
+    r->side[r->n_side++] = l;
+    *addr = td_shm_address(l);
+    return TD_CODE_OK;
+}
+
+/* The accept thread's hand-off (listen.h). */
+static void add_connection(void *ctx, int fd)
+{
+    struct td_rpc *r = ctx;
+    grpc_server_add_channel_from_fd(r->srv, fd, r->fd_creds);
+}
+
+uint64_t td_rpc_heartbeat(struct td_rpc *r) { return atomic_load(&r->heartbeat); }
+
+void td_rpc_gauges(struct td_rpc *r, struct td_rpc_gauges *g)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_lock(&r->reg_mu);
+    for (struct scall *c = r->live; c; c = c->reg_next) {
+        pthread_mutex_lock(&c->mu);
+        if (c->attached && !c->ending) {
+            if (c->ring)
+                g->sessions_shm++;
+            else
+                g->sessions_grpc++;
+        }
+        for (struct msg_node *n = c->q_head; n; n = n->next)
+            g->queued_msgs++;
+        g->queued_bytes += c->q_bytes;
+        g->paused += c->recv_paused;
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&r->reg_mu);
 }
 
 enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st)
 {
     grpc_server_start(r->srv);
     r->started = true;
+    /* inherited gRPC sockets without an inherited side socket get one beside them */
+    for (int i = 0; r->n_side == 0 && i < td_listen_count(r->lis); i++)
+        if (td_listen_inherited(r->lis, i))
+            add_side(r, td_listen_address(r->lis, i));
+    if (!td_listen_start(r->lis, add_connection, r, st))
+        return st->code;
     for (int i = 0; i < r->n_side; i++)
-        if (td_shm_start(r->side[i], bind_ring, r, st) != TD_CODE_OK)
+        if (td_shm_start(r->side[i], bind_ring, arena_fd, r, st) != TD_CODE_OK)
             td_log(TD_LOG_WARN, "no shared-memory transport: %s", st->msg);
     arm_session(r);
-    arm_stats(r);
+    for (int i = 0; i < N_UNARY; i++)
+        arm_unary(r, (enum unary)i);
     return TD_CODE_OK;
 }
 
@@ -1189,6 +1714,8 @@ void td_rpc_free(struct td_rpc *r)
 {
     if (!r)
         return;
+    td_listen_free(r->lis); /* no connection arrives past this */
+    r->lis = NULL;
     for (int i = 0; i < r->n_side; i++) /* no handshake runs past this */
         td_shm_free(r->side[i]);
     r->n_side = 0;
@@ -1206,9 +1733,15 @@ void td_rpc_free(struct td_rpc *r)
     while (poll_once(r, 100))
         ;
     grpc_completion_queue_destroy(r->cq);
+    grpc_server_credentials_release(r->fd_creds);
     reap_workers(r, true);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->reg_mu);
+    free(r->tls_cert);
+    if (r->tls_key) /* no copy of the key stays in freed memory */
+        memset(r->tls_key, 0, strlen(r->tls_key));
+    free(r->tls_key);
+    free(r->token);
     free(r);
     grpc_shutdown();
 }

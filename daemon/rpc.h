@@ -17,6 +17,8 @@
 #define TD_RPC_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "../kernels/status.h"
 
@@ -35,6 +37,39 @@ struct td_rpc *td_rpc_new(struct td_status *st);
  * Before td_rpc_start.  *port (may be NULL) gets the bound TCP port (1 for unix).
  * UNAVAILABLE with a message naming addr when gRPC cannot bind. */
 enum td_code td_rpc_listen(struct td_rpc *r, const char *addr, int *port, struct td_status *st);
+
+/* Socket activation: adopts an inherited listening unix stream socket for gRPC
+ * (*addr: its address, for logs), or a SOCK_SEQPACKET one as the side socket of the
+ * shared-memory transport.  Before td_rpc_start. */
+enum td_code td_rpc_listen_fd(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
+enum td_code td_rpc_adopt_side(struct td_rpc *r, int fd, const char **addr, struct td_status *st);
+
+/* TCP listeners: PEM certificate chain and key files (both or neither), the bearer
+ * token file (its first line; TCP needs one), and whether plain TCP is allowed on
+ * loopback addresses.  Before td_rpc_listen.  Errors name the file. */
+enum td_code td_rpc_set_tcp_auth(struct td_rpc *r, const char *cert, const char *key, const char *token_file,
+                                 bool insecure_tcp, struct td_status *st);
+
+/* Mode for the unix sockets td_rpc_listen binds (and their side sockets); -1: leave
+ * the umask's.  Before td_rpc_listen. */
+void td_rpc_set_socket_mode(struct td_rpc *r, int mode);
+
+/* Names the group whose members may use admin calls (default "tensord"; root and the
+ * daemon's own user always may).  Before td_rpc_start. */
+void td_rpc_set_admin_group(struct td_rpc *r, const char *name);
+
+/* Gauges for the metrics endpoint: sessions by transport, messages queued. */
+struct td_rpc_gauges {
+    uint64_t sessions_shm, sessions_grpc;
+    uint64_t queued_msgs, queued_bytes; /* received, not yet executed (all sessions) */
+    uint64_t paused;                    /* sessions whose stream is not read (queue full) */
+};
+/* Thread-safe (takes the session registry's lock briefly). */
+void td_rpc_gauges(struct td_rpc *r, struct td_rpc_gauges *g);
+
+/* Advances while the serving loop turns (at least every 100 ms): the watchdog checks it.
+ * Thread-safe. */
+uint64_t td_rpc_heartbeat(struct td_rpc *r);
 
 /* Starts serving (calls are accepted once td_rpc_run runs). */
 enum td_code td_rpc_start(struct td_rpc *r, struct td_status *st);

@@ -21,6 +21,7 @@
 #include "../kernels/rng.h"
 #include "exec.h"
 #include "handles.h"
+#include "metrics.h"
 #include "session.h"
 #include "share.h"
 
@@ -36,6 +37,7 @@ struct td_session {
     int num_threads;       /* set_num_threads of the client (0: the whole pool) */
     uint64_t records_seen;
     const atomic_bool *cancel; /* raised by the transport when the session ends */
+    struct td_alloc_account *acct; /* pays for what its records allocate (quota, uid pool) */
     struct td_session *reg_next; /* the registry of live sessions (fork grants read it) */
 };
 
@@ -126,6 +128,11 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     if (!s)
         return NULL;
     s->id = id;
+    s->acct = td_alloc_account_new(id, TD_ALLOC_UID_NONE);
+    if (!s->acct) {
+        free(s);
+        return NULL;
+    }
     snprintf(s->peer, sizeof s->peer, "%s", peer ? peer : "?");
     td_handles_init(&s->handles);
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
@@ -152,10 +159,13 @@ void td_session_free(struct td_session *s)
     pthread_mutex_unlock(&reg_mu);
     atomic_fetch_sub(&st_tensors, s->handles.count);
     td_handles_fini(&s->handles);
+    td_alloc_account_free(s->acct);
     free(s);
 }
 
 uint64_t td_session_id(const struct td_session *s) { return s->id; }
+
+struct td_alloc_account *td_session_account(struct td_session *s) { return s->acct; }
 
 void td_session_set_cancel(struct td_session *s, const atomic_bool *cancel) { s->cancel = cancel; }
 
@@ -173,8 +183,30 @@ void td_stats_get(struct td_stats *o)
     o->ops_executed = atomic_load(&st_ops);
     o->errors = atomic_load(&st_errors);
     o->bad_messages = atomic_load(&st_bad);
-    o->bytes_cached = td_alloc_cached_bytes();
-    td_alloc_counters(&o->bytes_in_use, &o->bytes_peak, &o->storages);
+    struct td_alloc_stats a;
+    td_alloc_stats(&a);
+    o->storages = a.storages;
+    o->bytes_in_use = a.in_use;
+    o->bytes_peak = a.peak;
+    o->bytes_cached = a.cached;
+    o->bytes_reserved = a.reserved;
+    o->bytes_reserved_peak = a.reserved_peak;
+    o->bytes_free = a.free_bytes;
+    o->bytes_largest_free = a.largest_free;
+    o->arenas = a.arenas;
+    o->arena_bytes = a.arena_bytes;
+    o->allocs = a.allocs;
+    o->alloc_cache_hits = a.cache_hits;
+    o->alloc_releases = a.releases;
+    o->alloc_ooms = a.ooms;
+    o->fragmentation = a.fragmentation;
+    struct td_alloc_usage u[TD_STATS_MAX_SESSIONS];
+    int n = td_alloc_usage(u, TD_STATS_MAX_SESSIONS);
+    for (int i = 0; i < n; i++)
+        o->session_memory[i] = (struct td_session_memory){.session = u[i].session, .uid = u[i].uid,
+                                                          .bytes_in_use = u[i].in_use,
+                                                          .bytes_peak = u[i].peak, .limit = u[i].limit};
+    o->n_session_memory = (uint32_t)n;
 }
 
 /* ---- one record ---- */
@@ -202,6 +234,16 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
     if (a->op == TD_OP_SET_NUM_THREADS) {
         s->num_threads = (int)a->attrs[TD_A_SET_NUM_THREADS_N];
         td_parallel_set_limit(s->num_threads);
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_EMPTY_CACHE) {
+        td_alloc_empty_cache(); /* in stream order: the releases before it are done */
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_LOCATE) {
+        const uint64_t loc[3] = {t->storage->arena, t->storage->offset, (uint64_t)t->storage->nbytes};
+        if (sync && !reply_append(reply, loc, sizeof loc))
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "locate: out of memory");
         return TD_CODE_OK;
     }
     if (a->op == TD_OP_SHARE || a->op == TD_OP_FORK_GRANT) {
@@ -287,6 +329,8 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
     const struct td_rec_hdr *h = r->h;
     reply_add_error(reply, index, f);
     atomic_fetch_add(&st_errors, 1);
+    if (h->op == TD_OP_LOCATE && sync)
+        reply_append(reply, NULL, 3 * sizeof(uint64_t));
     if (h->op == TD_OP_READ && sync && h->n_in == 1 && h->n_attr >= TD_N_READ) {
         int64_t len = ((const int64_t *)(r->ins + h->n_in))[TD_A_READ_LENGTH];
         if (len > 0 && len <= READ_PAD_LIMIT)
@@ -423,13 +467,17 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
     struct td_status st;
     td_status_clear(&st);
     struct td_failure *inherited = NULL;
+    uint64_t t0 = td_metrics_now();
     if (h->op >= TD_OP_COUNT)
         td_status_set(&st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
     else if (!bind_record(s, &r, &inherited, &st) && !inherited &&
              !run_record(s, &r, payload, payload_len, sync, reply, &st)) {
         atomic_fetch_add(&st_ops, 1);
+        td_metrics_op(h->op, t0, TD_CODE_OK);
         return;
     }
+    if (!inherited) /* a consequence of an earlier failure is not counted twice */
+        td_metrics_op(h->op, t0, st.code);
     struct td_failure *f = inherited ? td_failure_ref(inherited) : failure_new(h->op, index, &st);
     if (!f) { /* out of memory for the failure itself: report it without marking */
         struct td_failure tmp = {.refs = 2, .op = h->op, .code = st.code, .origin = index};
@@ -451,6 +499,7 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
     size_t pos = 0;
     td_parallel_set_cancel(s->cancel);
     td_parallel_set_limit(s->num_threads); /* this thread runs the session's kernels now */
+    td_alloc_bind(s->acct);
     while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;
@@ -483,5 +532,6 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
         }
     }
     td_parallel_set_cancel(NULL);
+    td_alloc_bind(NULL);
     reply->executed = s->records_seen;
 }

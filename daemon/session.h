@@ -18,6 +18,7 @@
 #include "../proto/td_stats.h"
 
 struct td_session;
+struct td_alloc_account;
 
 /* One record that failed in a message (the ServerMsg's RecordError). */
 struct td_record_error {
@@ -71,6 +72,9 @@ void td_session_free(struct td_session *s);
 
 uint64_t td_session_id(const struct td_session *s);
 
+/* The session's allocation account (alloc.h): the transport sets its uid once the client
+ * is identified (td_alloc_account_set_uid), before the session allocates anything. */
+struct td_alloc_account *td_session_account(struct td_session *s);
 struct td_storage;
 /* From any thread: a new reference to the storage of handle `handle` of live session
  * `id` (fork grants, share.c).  NOT_FOUND naming the cause when the session ended or

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 
 #define SQ_BYTES (2u << 20) /* a 4 MiB upload message streams through in two halves */
@@ -26,12 +27,13 @@
 struct td_shm_listener {
     int fd;
     bool abstract;
-    char path[108]; /* filesystem path to unlink ("" when abstract) */
+    char path[108]; /* filesystem path to unlink ("" when abstract or inherited) */
     char address[140];
     pthread_t thread;
     bool running;
     atomic_bool stop;
     td_shm_bind_fn bind;
+    td_shm_arena_fn arena;
     void *ctx;
 };
 
@@ -128,9 +130,25 @@ static void handshake(struct td_shm_listener *l, int fd)
     ssize_t n = -1;
     if (poll(&p, 1, HANDSHAKE_TIMEOUT_MS) == 1)
         n = recv(fd, &h, sizeof h, MSG_DONTWAIT | MSG_TRUNC);
-    if (n != (ssize_t)sizeof h || h.magic != TD_SHM_HELLO_MAGIC || h.version != TD_RING_VERSION) {
+    if (n != (ssize_t)sizeof h || h.magic != TD_SHM_HELLO_MAGIC || h.version != TD_RING_VERSION ||
+        (h.kind != TD_SHM_RINGS && h.kind != TD_SHM_ARENA)) {
         refuse(fd, TD_CODE_INVALID_ARGUMENT, cred.uid,
                n < 0 ? "no hello within the handshake timeout" : "malformed hello");
+        return;
+    }
+    if (h.kind == TD_SHM_ARENA) {
+        char msg[200] = "";
+        enum td_code code = TD_CODE_INTERNAL;
+        uint64_t size = 0;
+        int memfd = l->arena(l->ctx, &h, cred.uid, &size, &code, msg, sizeof msg);
+        if (memfd < 0) {
+            refuse(fd, code, cred.uid, msg);
+            return;
+        }
+        struct td_shm_welcome w = {.magic = TD_SHM_HELLO_MAGIC, .uid = (uint32_t)cred.uid, .map_bytes = size};
+        send_welcome(fd, &w, memfd);
+        close(memfd);
+        close(fd);
         return;
     }
     struct td_shm_ring *r = ring_new();
@@ -175,24 +193,9 @@ static void *accept_main(void *arg)
 
 struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    socklen_t len;
-    bool abstract;
-    const char *name;
-    if (strncmp(addr, "unix:", 5) == 0) {
-        name = addr + 5;
-        abstract = false;
-    } else if (strncmp(addr, "unix-abstract:", 14) == 0) {
-        name = addr + 14;
-        abstract = true;
-    } else {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    if (n + 5 > sizeof sa.sun_path - 1) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "socket path %s is too long for its side socket", name);
-        return NULL;
-    }
+    bool abstract = strncmp(addr, "unix-abstract:", 14) == 0;
+    if (!abstract && strncmp(addr, "unix:", 5) != 0)
+        return NULL; /* TCP clients use gRPC only */
     struct td_shm_listener *l = calloc(1, sizeof *l);
     if (!l) {
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
@@ -200,37 +203,43 @@ struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st)
     }
     l->abstract = abstract;
     snprintf(l->address, sizeof l->address, "%s.shm", addr);
-    if (abstract) {
-        memcpy(sa.sun_path + 1, name, n);
-        memcpy(sa.sun_path + 1 + n, ".shm", 4);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n + 4);
-    } else {
-        snprintf(l->path, sizeof l->path, "%s.shm", name);
-        memcpy(sa.sun_path, l->path, strlen(l->path) + 1);
-        len = (socklen_t)sizeof sa;
-        unlink(l->path); /* a stale socket of a daemon that died (gRPC does the same) */
-    }
-    l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, len) != 0 || listen(l->fd, 64) != 0) {
-        td_status_set(st, TD_CODE_UNAVAILABLE, "cannot listen on the side socket %s: %s", l->address,
-                      strerror(errno));
-        if (l->fd >= 0)
-            close(l->fd);
+    l->fd = td_unix_bind(l->address, SOCK_SEQPACKET, l->path, sizeof l->path, st);
+    if (l->fd < 0) {
         free(l);
         return NULL;
     }
     struct stat sb;
-    if (!abstract && stat(name, &sb) == 0) /* who may connect: exactly who may use gRPC */
+    if (!abstract && stat(addr + 5, &sb) == 0) /* who may connect: exactly who may use gRPC */
         chmod(l->path, sb.st_mode & 07777);
+    atomic_init(&l->stop, false);
+    return l;
+}
+
+struct td_shm_listener *td_shm_adopt(int fd, struct td_status *st)
+{
+    struct td_shm_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    if (!td_unix_address_of(fd, l->address, sizeof l->address)) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "inherited fd %d is not a unix socket", fd);
+        free(l);
+        return NULL;
+    }
+    l->abstract = strncmp(l->address, "unix-abstract:", 14) == 0;
+    l->fd = fd; /* l->path stays empty: systemd owns the file */
     atomic_init(&l->stop, false);
     return l;
 }
 
 const char *td_shm_address(const struct td_shm_listener *l) { return l->address; }
 
-enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, void *ctx, struct td_status *st)
+enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, td_shm_arena_fn arena, void *ctx,
+                          struct td_status *st)
 {
     l->bind = bind;
+    l->arena = arena;
     l->ctx = ctx;
     if (pthread_create(&l->thread, NULL, accept_main, l) != 0)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "cannot start the side socket's thread");
@@ -246,7 +255,7 @@ void td_shm_free(struct td_shm_listener *l)
     if (l->running)
         pthread_join(l->thread, NULL);
     close(l->fd);
-    if (!l->abstract)
+    if (l->path[0])
         unlink(l->path);
     free(l);
 }

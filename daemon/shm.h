@@ -44,15 +44,27 @@ void td_shm_ring_free(struct td_shm_ring *r);
  */
 typedef enum td_code (*td_shm_bind_fn)(void *ctx, const struct td_shm_hello *hello, struct td_shm_ring *ring,
                                        char *msg, size_t msg_len);
+/*
+ * Called for a TD_SHM_ARENA hello from a peer with uid: the arena's memfd (a descriptor
+ * the caller closes after sending) and its size when the hello's session is on the rings
+ * with that uid and the arena is of its pool; else -1 with *code and msg filled.
+ */
+typedef int (*td_shm_arena_fn)(void *ctx, const struct td_shm_hello *hello, uid_t uid, uint64_t *size,
+                               enum td_code *code, char *msg, size_t msg_len);
 
 struct td_shm_listener;
 
 /* The side socket for the gRPC address addr; NULL with st OK when addr is not a unix
  * address (TCP clients use gRPC only), NULL with st filled when it cannot bind. */
 struct td_shm_listener *td_shm_listen(const char *addr, struct td_status *st);
+/* Adopts an inherited listening SOCK_SEQPACKET unix socket (socket activation:
+ * ListenSequentialPacket=); its address is read from the socket, and its file is left
+ * in place at exit.  NULL with st filled when fd is not a unix socket. */
+struct td_shm_listener *td_shm_adopt(int fd, struct td_status *st);
 /* "unix:PATH.shm" or "unix-abstract:NAME.shm", for attach answers. */
 const char *td_shm_address(const struct td_shm_listener *l);
-enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, void *ctx, struct td_status *st);
+enum td_code td_shm_start(struct td_shm_listener *l, td_shm_bind_fn bind, td_shm_arena_fn arena, void *ctx,
+                          struct td_status *st);
 /* Stops the thread, closes and unlinks the socket.  NULL ok. */
 void td_shm_free(struct td_shm_listener *l);
 

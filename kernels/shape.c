@@ -566,6 +566,10 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
     }
     if (a->op == TD_OP_RELEASE)
         return TD_CODE_OK;
+    if (a->op == TD_OP_EMPTY_CACHE)
+        return td__need_inputs(a, 0, 0, st);
+    if (a->op == TD_OP_LOCATE)
+        return td__need_inputs(a, 1, 1, st);
     if (a->op == TD_OP_FORK_GRANT)
         return td__need_inputs(a, 0, 0, st);
     if (a->op == TD_OP_REVOKE)

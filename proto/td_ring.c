@@ -111,6 +111,46 @@ void td_ring_consume_done(struct td_ring *r)
     }
 }
 
+int td_ring_read_all(struct td_ring *r, void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                     bool (*keep_waiting)(void *arg), void *arg)
+{
+    uint8_t *q = p;
+    while (n) {
+        int64_t got = td_ring_get(r, q, n);
+        if (got < 0)
+            return TD_RING_BROKEN;
+        q += got;
+        n -= (size_t)got;
+        if (!n)
+            break;
+        td_ring_consume_done(r); /* the producer may be waiting for this room */
+        while (!td_ring_wait_data(r, spin_ns, timeout_ms))
+            if (!keep_waiting(arg))
+                return TD_RING_GAVE_UP;
+    }
+    return 0;
+}
+
+int td_ring_write_all(struct td_ring *r, const void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                      bool (*keep_waiting)(void *arg), void *arg)
+{
+    const uint8_t *q = p;
+    while (n) {
+        int64_t put = td_ring_put(r, q, n);
+        if (put < 0)
+            return TD_RING_BROKEN;
+        q += put;
+        n -= (size_t)put;
+        if (!n)
+            break;
+        td_ring_publish(r); /* the consumer makes room by reading what is there */
+        while (!td_ring_wait_space(r, spin_ns, timeout_ms))
+            if (!keep_waiting(arg))
+                return TD_RING_GAVE_UP;
+    }
+    return 0;
+}
+
 void td_ring_kick(struct td_ring *r)
 {
     atomic_fetch_add(&r->ctl->data_seq, 1);

@@ -89,13 +89,18 @@ struct td_ring_error {
 };
 
 /* The side socket's handshake (SOCK_SEQPACKET): the client's hello, the daemon's
- * answer (with the ring memfd in SCM_RIGHTS when code is 0). */
+ * answer (with a memfd in SCM_RIGHTS when code is 0).  One connection per request:
+ * TD_SHM_RINGS (the session's rings; the connection then stays open for the session's
+ * life) or TD_SHM_ARENA (the memfd of one CPU storage arena of the session's uid, for
+ * zero-copy access to tensor bytes; the connection is closed after the answer). */
 #define TD_SHM_HELLO_MAGIC 0x4f4c4c4548445474ull /* "tTDHELLO" */
+enum td_shm_kind { TD_SHM_RINGS = 0, TD_SHM_ARENA = 1 };
 struct td_shm_hello {
     uint64_t magic;
-    uint32_t version, reserved;
+    uint32_t version, kind;
     uint64_t session_id;
     uint8_t secret[16];
+    uint64_t arena; /* TD_SHM_ARENA: the arena's id (from a LOCATE record) */
 };
 
 struct td_shm_welcome {
@@ -135,6 +140,21 @@ int64_t td_ring_readable(const struct td_ring *r);
  * timeout (the caller checks whatever else may have happened, and waits again). */
 bool td_ring_wait_data(struct td_ring *r, uint64_t spin_ns, int timeout_ms);
 bool td_ring_wait_space(struct td_ring *r, uint64_t spin_ns, int timeout_ms);
+/*
+ * Whole transfers: copy exactly n bytes out of (read_all) or into (write_all) the ring,
+ * handing space back / publishing as pieces move, and waiting in between (spin_ns, then
+ * sleeps of timeout_ms).  After each sleep that found nothing, keep_waiting(arg) decides
+ * whether to go on.  0 when all n bytes moved, TD_RING_BROKEN when the peer's index is
+ * impossible, TD_RING_GAVE_UP when keep_waiting said no.  read_all leaves the final
+ * consume_done to the caller (one per message), write_all the final publish.
+ */
+#define TD_RING_BROKEN (-1)
+#define TD_RING_GAVE_UP (-2)
+int td_ring_read_all(struct td_ring *r, void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                     bool (*keep_waiting)(void *arg), void *arg);
+int td_ring_write_all(struct td_ring *r, const void *p, size_t n, uint64_t spin_ns, int timeout_ms,
+                      bool (*keep_waiting)(void *arg), void *arg);
+
 /* Wakes a consumer sleeping on this ring regardless of data (used to make a daemon
  * worker notice that its session ended). */
 void td_ring_kick(struct td_ring *r);

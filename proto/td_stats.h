@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#define TD_STATS_MAX_SESSIONS 64 /* per-session rows a reply carries at most */
+
 struct td_stats {
     uint64_t sessions;       /* live sessions */
     uint64_t sessions_total; /* sessions since the daemon started */
@@ -22,7 +24,24 @@ struct td_stats {
     uint64_t ops_executed;   /* records executed */
     uint64_t errors;         /* records that failed */
     uint64_t bad_messages;   /* messages rejected before execution */
-    uint64_t bytes_cached;   /* idle blocks the allocator keeps for reuse */
+    uint64_t bytes_cached;   /* bytes_reserved - bytes_in_use: free but still backed */
+    /* the CPU caching allocator (docs/design/memory.md) */
+    uint64_t bytes_reserved;      /* arena bytes that may be backed by memory */
+    uint64_t bytes_reserved_peak; /* most bytes_reserved ever */
+    uint64_t bytes_free;          /* free blocks in arenas, backed or not */
+    uint64_t bytes_largest_free;  /* the largest of them */
+    uint64_t arenas;              /* open arenas (memfds) */
+    uint64_t arena_bytes;         /* their total size */
+    uint64_t allocs;              /* storages allocated since start */
+    uint64_t alloc_cache_hits;    /* of those, served by a cached (backed) free block */
+    uint64_t alloc_releases;      /* free blocks and arenas given back to the system */
+    uint64_t alloc_ooms;          /* requests refused (quota, limit, system) */
+    double fragmentation;         /* 1 - bytes_largest_free / bytes_free; 0 when nothing is free */
+    uint32_t n_session_memory;    /* entries used in session_memory */
+    struct td_session_memory {
+        uint64_t session, bytes_in_use, bytes_peak, limit; /* limit 0: none */
+        uint32_t uid;                                      /* UINT32_MAX: not identified */
+    } session_memory[TD_STATS_MAX_SESSIONS]; /* live sessions' accounts, newest first */
 };
 
 #endif

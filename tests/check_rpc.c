@@ -162,6 +162,43 @@ START_TEST(test_attach_and_sync)
 }
 END_TEST
 
+/* Handle numbers are per session: B naming A's live handle 7 gets "unknown", and A's
+ * tensor is untouched. */
+START_TEST(test_other_sessions_handles_unknown)
+{
+    struct td_conn *a = open_conn(), *b = open_conn();
+    uint64_t h = 7, rec[16], *w = rec;
+    uint8_t data[16];
+    for (int i = 0; i < 16; i++)
+        data[i] = (uint8_t)(100 + i);
+    w = rec_put(w, TD_OP_EMPTY, 1, 0, &h, 3, (int64_t[]){TD_DTYPE_UINT8, 1, 16});
+    w = rec_put(w, TD_OP_UPLOAD, 0, 1, &h, 3, (int64_t[]){0, 16, 0});
+    struct td_conn_reply rep;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(send_msg(a, rec, (size_t)(w - rec) * 8, data, 16, true, &rep, &st), TD_CODE_OK);
+    ck_assert_int_eq(rep.code, TD_CODE_OK);
+    td__conn_reply_fini(&rep);
+
+    w = rec_put(rec, TD_OP_READ, 0, 1, &h, 2, (int64_t[]){0, 16}); /* B reads "7" */
+    ck_assert_int_eq(send_msg(b, rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st), TD_CODE_OK);
+    ck_assert_int_eq(rep.code, TD_CODE_NOT_FOUND);
+    ck_assert_msg(strstr(rep.message, "unknown tensor handle 7"), "%s", rep.message);
+    td__conn_reply_fini(&rep);
+    w = rec_put(rec, TD_OP_RELEASE, 0, 1, &h, 0, NULL); /* and cannot release it */
+    send_ok(b, rec, (size_t)(w - rec) * 8, true);
+
+    w = rec_put(rec, TD_OP_READ, 0, 1, &h, 2, (int64_t[]){0, 16}); /* A's is intact */
+    ck_assert_int_eq(send_msg(a, rec, (size_t)(w - rec) * 8, NULL, 0, true, &rep, &st), TD_CODE_OK);
+    ck_assert_int_eq(rep.code, TD_CODE_OK);
+    ck_assert_uint_eq(rep.payload_len, 16);
+    ck_assert(memcmp(rep.payload, data, 16) == 0);
+    td__conn_reply_fini(&rep);
+    td__conn_close(a);
+    td__conn_close(b);
+    wait_sessions(0);
+}
+END_TEST
+
 /* Records the daemon rejects become the reply's error, and the stream goes on. */
 START_TEST(test_bad_records_keep_session)
 {
@@ -534,6 +571,7 @@ static Suite *rpc_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_attach_and_sync);
     tcase_add_test(tc, test_bad_records_keep_session);
+    tcase_add_test(tc, test_other_sessions_handles_unknown);
     tcase_add_test(tc, test_big_message);
     tcase_add_test(tc, test_stream_many);
     suite_add_tcase(s, tc);

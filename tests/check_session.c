@@ -370,33 +370,30 @@ START_TEST(test_absurd_sizes)
 }
 END_TEST
 
-/* Freed large blocks are reused for the same size (release builds); sanitizer builds
- * keep no cache so ASan still sees use-after-free. */
+/* A freed block is cached and handed out again for a request of the same rounded size
+ * (sanitizer builds too: free blocks are poisoned instead); cached blocks give way to a
+ * live allocation under the daemon's limit.  tests/check_alloc.c tests the allocator itself. */
 START_TEST(test_block_cache)
 {
     struct td_status st = TD_STATUS_INIT;
+    td_alloc_empty_cache();
     struct td_storage *a = td_storage_new(3 << 20, &st);
     ck_assert_ptr_nonnull(a);
     char *first = a->data;
     td_storage_unref(a);
-#if defined(__SANITIZE_ADDRESS__)
-    ck_assert_uint_eq(td_alloc_cached_bytes(), 0);
-#else
-    ck_assert_uint_eq(td_alloc_cached_bytes(), 3 << 20);
+    ck_assert_uint_ge(td_alloc_cached_bytes(), 3 << 20);
     struct td_storage *b = td_storage_new((3 << 20) - 100, &st); /* same rounded size */
     ck_assert_ptr_eq(b->data, first);
-    ck_assert_uint_eq(td_alloc_cached_bytes(), 0);
+    ck_assert_uint_lt(td_alloc_cached_bytes(), 3 << 20);
     td_storage_unref(b);
-    /* the limit counts idle blocks, and they give way to a live allocation */
     td_alloc_set_limit(4 << 20);
     struct td_storage *c = td_storage_new(2 << 20, &st);
     ck_assert_ptr_nonnull(c);
-    ck_assert_uint_eq(td_alloc_cached_bytes(), 0);
+    ck_assert_uint_lt(td_alloc_cached_bytes(), 1 << 20);
     td_storage_unref(c);
-#endif
-    (void)first;
+    td_alloc_set_limit(0);
     td_alloc_empty_cache();
-    ck_assert_uint_eq(td_alloc_cached_bytes(), 0);
+    ck_assert_uint_lt(td_alloc_cached_bytes(), 64 << 10);
 }
 END_TEST
 

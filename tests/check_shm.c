@@ -325,6 +325,103 @@ START_TEST(test_handshake_refusals)
 }
 END_TEST
 
+/* LOCATE of a fresh tensor holding len bytes of a pattern: its arena and offset. */
+static void locate(struct td_conn *c, uint64_t h, const uint8_t *data, size_t len, uint64_t loc[3])
+{
+    uint64_t rec[32], *w = rec;
+    w = rec_put(w, TD_OP_EMPTY, 1, 0, &h, 3, (int64_t[]){TD_DTYPE_UINT8, 1, (int64_t)len});
+    w = rec_put(w, TD_OP_UPLOAD, 0, 1, &h, 3, (int64_t[]){0, (int64_t)len, 0});
+    w = rec_put(w, TD_OP_LOCATE, 0, 1, &h, 0, NULL);
+    struct td_conn_reply rep;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_msg(exchange(c, rec, (size_t)(w - rec) * 8, data, len, &rep, &st) == TD_CODE_OK, "%s", st.msg);
+    ck_assert_msg(rep.n_errors == 0, "%s", rep.n_errors ? rep.errors[0].msg : "");
+    ck_assert_uint_eq(rep.payload_len, 24);
+    memcpy(loc, rep.payload, 24);
+    td__conn_reply_fini(&rep);
+}
+
+START_TEST(test_arena_mapped_both_ways)
+{
+    struct td_conn *c = open_conn();
+    uint8_t data[5000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    uint64_t loc[3];
+    locate(c, 5, data, sizeof data, loc);
+    ck_assert_uint_ne(loc[0], 0);
+    ck_assert_uint_eq(loc[2], sizeof data);
+    uint8_t *base;
+    size_t size;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_msg(td__conn_map_arena(c, loc[0], &base, &size, &st) == TD_CODE_OK, "%s", st.msg);
+    ck_assert_uint_le(loc[1] + loc[2], size);
+    ck_assert_msg(memcmp(base + loc[1], data, sizeof data) == 0, "the mapping shows other bytes");
+    memset(base + loc[1] + 100, 0xab, 10); /* written here, read back by the daemon */
+    uint64_t h = 5, rec[8], *w = rec;
+    w = rec_put(w, TD_OP_READ, 0, 1, &h, 2, (int64_t[]){100, 10});
+    struct td_conn_reply rep;
+    ck_assert_int_eq(exchange(c, rec, (size_t)(w - rec) * 8, NULL, 0, &rep, &st), TD_CODE_OK);
+    ck_assert_uint_eq(rep.payload_len, 10);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(rep.payload[i], 0xab);
+    td__conn_reply_fini(&rep);
+    td__conn_close(c);
+}
+END_TEST
+
+START_TEST(test_arena_refusals)
+{
+    struct td_conn *c = open_conn();
+    uint8_t data[64] = {1, 2, 3};
+    uint64_t loc[3];
+    locate(c, 9, data, sizeof data, loc);
+    char msg[200];
+    struct td_shm_hello h = {.magic = TD_SHM_HELLO_MAGIC, .version = TD_RING_VERSION, .kind = TD_SHM_ARENA,
+                             .session_id = td__conn_session_id(c), .arena = loc[0] + 1000};
+    memset(h.secret, 0x11, sizeof h.secret);
+    ck_assert_int_eq(side_say(&h, sizeof h, -1, msg, sizeof msg), TD_CODE_PERMISSION_DENIED);
+    /* the right secret is only in the client: ask through it for an arena that is not there */
+    uint8_t *base;
+    size_t size;
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_int_eq(td__conn_map_arena(c, loc[0] + 1000, &base, &size, &st), TD_CODE_NOT_FOUND);
+    ck_assert_msg(strstr(st.msg, "no arena"), "%s", st.msg);
+    h.kind = 7;
+    ck_assert_int_eq(side_say(&h, sizeof h, -1, msg, sizeof msg), TD_CODE_INVALID_ARGUMENT);
+    /* another uid may not map this session's arenas, even holding its id and secret */
+    if (geteuid() == 0) {
+        char side[200];
+        snprintf(side, sizeof side, "%s.shm", sock_path);
+        ck_assert_int_eq(chmod(dir_path, 0755), 0);
+        ck_assert_int_eq(chmod(side, 0777), 0);
+        h.kind = TD_SHM_ARENA;
+        h.arena = loc[0];
+        memcpy(h.secret, td__conn_shm_secret(c), sizeof h.secret);
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pid_t pid = fork();
+        if (pid == 0) { /* no Check asserts here: report the code through the pipe */
+            int32_t code = -1;
+            struct sockaddr_un sa = {.sun_family = AF_UNIX};
+            memcpy(sa.sun_path, side, strlen(side) + 1);
+            int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+            struct td_shm_welcome w;
+            if (setgid(65534) == 0 && setuid(65534) == 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+                send(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && recv(fd, &w, sizeof w, 0) == (ssize_t)sizeof w)
+                code = w.code;
+            (void)!write(p[1], &code, sizeof code);
+            _exit(0);
+        }
+        int32_t code = -2;
+        ck_assert_int_eq(read(p[0], &code, sizeof code), (ssize_t)sizeof code);
+        waitpid(pid, NULL, 0);
+        ck_assert_int_eq(code, TD_CODE_FAILED_PRECONDITION);
+    }
+    td__conn_close(c);
+}
+END_TEST
+
 START_TEST(test_daemon_killed_while_waiting)
 {
     struct td_conn *c = open_conn();
@@ -353,6 +450,7 @@ static Suite *shm_suite(void)
     tcase_add_test(t, test_grpc_when_asked);
     tcase_add_test(t, test_garbage_records_keep_session);
     tcase_add_test(t, test_daemon_killed_while_waiting);
+    tcase_add_test(t, test_arena_mapped_both_ways);
     suite_add_tcase(s, t);
     TCase *h = tcase_create("hostile");
     tcase_add_checked_fixture(h, daemon_start, daemon_stop);
@@ -361,6 +459,7 @@ static Suite *shm_suite(void)
     tcase_add_test(h, test_bad_head_ends_session);
     tcase_add_test(h, test_malformed_frame_ends_session);
     tcase_add_test(h, test_handshake_refusals);
+    tcase_add_test(h, test_arena_refusals);
     suite_add_tcase(s, h);
     return s;
 }

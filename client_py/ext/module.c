@@ -160,12 +160,35 @@ static PyObject *m_stats(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (code)
         return td_ext_raise(&st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsK}", "bytes_cached", (unsigned long long)s.bytes_cached, "sessions", (unsigned long long)s.sessions, "sessions_total",
-                         (unsigned long long)s.sessions_total, "tensors", (unsigned long long)s.tensors, "storages",
-                         (unsigned long long)s.storages, "bytes_in_use", (unsigned long long)s.bytes_in_use,
-                         "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
-                         (unsigned long long)s.ops_executed, "errors", (unsigned long long)s.errors,
-                         "bad_messages", (unsigned long long)s.bad_messages);
+    PyObject *sessions = PyList_New(0);
+    for (uint32_t i = 0; sessions && i < s.n_session_memory; i++) {
+        const struct td_session_memory *u = &s.session_memory[i];
+        PyObject *row = Py_BuildValue("{sKsIsKsKsK}", "session", (unsigned long long)u->session, "uid",
+                                      (unsigned int)u->uid, "bytes_in_use", (unsigned long long)u->bytes_in_use,
+                                      "bytes_peak", (unsigned long long)u->bytes_peak, "limit",
+                                      (unsigned long long)u->limit);
+        if (!row || PyList_Append(sessions, row) < 0) {
+            Py_XDECREF(row);
+            Py_CLEAR(sessions);
+            break;
+        }
+        Py_DECREF(row);
+    }
+    if (!sessions)
+        return NULL;
+    return Py_BuildValue(
+        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsN}", "bytes_cached", (unsigned long long)s.bytes_cached,
+        "sessions", (unsigned long long)s.sessions, "sessions_total", (unsigned long long)s.sessions_total,
+        "tensors", (unsigned long long)s.tensors, "storages", (unsigned long long)s.storages, "bytes_in_use",
+        (unsigned long long)s.bytes_in_use, "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
+        (unsigned long long)s.ops_executed, "errors", (unsigned long long)s.errors, "bad_messages",
+        (unsigned long long)s.bad_messages, "bytes_reserved", (unsigned long long)s.bytes_reserved,
+        "bytes_reserved_peak", (unsigned long long)s.bytes_reserved_peak, "bytes_free",
+        (unsigned long long)s.bytes_free, "bytes_largest_free", (unsigned long long)s.bytes_largest_free,
+        "arenas", (unsigned long long)s.arenas, "arena_bytes", (unsigned long long)s.arena_bytes, "allocs",
+        (unsigned long long)s.allocs, "alloc_cache_hits", (unsigned long long)s.alloc_cache_hits,
+        "alloc_releases", (unsigned long long)s.alloc_releases, "alloc_ooms", (unsigned long long)s.alloc_ooms,
+        "fragmentation", s.fragmentation, "session_memory", sessions);
 }
 
 static PyObject *m_set_classes(PyObject *self, PyObject *args)
@@ -556,6 +579,8 @@ static PyMethodDef methods[] = {
      "check(opnum, inputs, attrs, flags=0): raise op()'s argument error, record nothing"},
     {"from_buffer", m_from_buffer, METH_VARARGS, "from_buffer(dtype, sizes, data) -> tensor"},
     {"to_bytes", m_to_bytes, METH_O, "to_bytes(t) -> bytes (row-major)"},
+    {"storage_view", td_ext_storage_view, METH_O,
+     "storage_view(t) -> t's storage as a writable buffer in this process (zero-copy), or None"},
     {"sync", m_sync, METH_NOARGS, "wait for all recorded ops"},
     {"swap", m_swap, METH_VARARGS, "swap(a, b): exchange the tensors two objects refer to"},
     {"known_set", m_known_set, METH_VARARGS, "known_set(t, values): t's storage holds values (until written)"},
@@ -570,7 +595,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_C", "tensord C exte
 
 PyMODINIT_FUNC PyInit__C(void)
 {
-    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastOp_Type) < 0)
+    if (PyType_Ready(&TensorBase_Type) < 0 || PyType_Ready(&FastOp_Type) < 0 ||
+        PyType_Ready(&td_ext_StorageView_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)
@@ -587,6 +613,12 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     PyModule_AddIntConstant(m, "MAX_DIMS", TD_MAX_DIMS);
+    Py_INCREF(&td_ext_StorageView_Type);
+    if (PyModule_AddObject(m, "StorageView", (PyObject *)&td_ext_StorageView_Type) < 0) {
+        Py_DECREF(&td_ext_StorageView_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
     PyObject *ops = td_ext_ops_module();
     if (!ops || PyModule_AddObject(m, "ops", ops) < 0) {
         Py_XDECREF(ops);

@@ -69,7 +69,8 @@ def transport():
 
 
 def stats():
-    """The daemon's counters (sessions, tensors, bytes_in_use, ...)."""
+    """The daemon's counters (sessions, tensors, ops, and the CPU allocator's bytes_in_use,
+    bytes_reserved, bytes_cached, fragmentation, session_memory, ...: docs/operations.md)."""
     return _C.stats(_daemon.address())
 
 
@@ -97,7 +98,7 @@ from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
-from . import backends, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cuda, torch.fft, ...)
+from . import backends, cpu, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
 from . import serialization  # noqa: E402  (torch.serialization)

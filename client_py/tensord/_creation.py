@@ -7,7 +7,7 @@ import numpy as _np
 
 from . import _C, _daemon, _known
 from ._C import ops
-from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtype, default_complex
+from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtype, default_complex, from_numpy_dtype
 from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
     complex_fill_value
 from ._size import check_device
@@ -38,10 +38,33 @@ def _factory_sizes(args, kw_size, fname):
     return out
 
 
+def _aliased(arr):
+    """A tensor over the same memory as arr when arr lies in a tensor storage mapped into
+    this process (it came from numpy() of a tensord tensor), as torch shares memory
+    between from_numpy(t.numpy()) and t; None otherwise (the caller copies)."""
+    sv = arr
+    while sv is not None and not isinstance(sv, _C.StorageView):
+        sv = sv.obj if isinstance(sv, memoryview) else getattr(sv, "base", None)
+    if sv is None or arr.dtype.kind == "V" or not arr.dtype.isnative:
+        return None
+    t = sv.tensor
+    if from_numpy_dtype(arr.dtype) is not t.dtype:
+        return None
+    item = arr.itemsize
+    off = arr.__array_interface__["data"][0] - sv.address
+    if off < 0 or off % item or builtins.any(s < 0 or s % item for s in arr.strides):
+        return None
+    return t.detach().as_strided(arr.shape, [s // item for s in arr.strides], off // item)
+
+
 def as_tensor(data, dtype=None, device=None):
     check_dtype(dtype)
     if isinstance(data, TB):
         return data if dtype is None or data.dtype is dtype else cast(data, dtype)
+    if isinstance(data, _np.ndarray) and (dtype is None or from_numpy_dtype(data.dtype) is dtype):
+        t = _aliased(data)
+        if t is not None:
+            return t
     return tensor(data, dtype=dtype, device=device)
 
 
@@ -51,7 +74,8 @@ asarray = as_tensor
 def from_numpy(ndarray):
     if not isinstance(ndarray, _np.ndarray):
         raise TypeError("expected np.ndarray (got %s)" % type(ndarray).__name__)
-    return _from_ndarray(ndarray, None)
+    t = _aliased(ndarray)
+    return t if t is not None else _from_ndarray(ndarray, None)
 
 
 # ---------------------------------------------------------------- factories

@@ -46,9 +46,10 @@ def is_storage(obj):
 
 
 # ---------------------------------------------------------------- DLPack
-# The elements live in the daemon, so export hands out a host copy (numpy builds the
-# DLManagedTensor capsule and owns its memory) and import copies into the daemon.  Both
-# become zero-copy once CPU storage is mapped into clients (shared-memory transport).
+# Export goes through numpy(): over the shared-memory transport that is the tensor's own
+# storage mapped into this process (zero-copy; numpy builds the DLManagedTensor capsule,
+# which keeps the mapping's owner alive), over gRPC a host copy.  Import copies a
+# producer's memory into the daemon (only memory the daemon created can back a tensor).
 
 kDLCPU = 1
 

@@ -208,10 +208,12 @@ AVG_POOL_BACKWARD = 202
 ADAPTIVE_AVG_POOL = 203
 ADAPTIVE_AVG_POOL_BACKWARD = 204
 ADAPTIVE_MAX_POOL = 205
-SHARE = 206
-FORK_GRANT = 207
-OPEN = 208
-REVOKE = 209
+EMPTY_CACHE = 206
+LOCATE = 207
+SHARE = 208
+FORK_GRANT = 209
+OPEN = 210
+REVOKE = 211
 
 NAMES = (
     "none",
@@ -420,6 +422,8 @@ NAMES = (
     "adaptive_avg_pool",
     "adaptive_avg_pool_backward",
     "adaptive_max_pool",
+    "empty_cache",
+    "locate",
     "share",
     "fork_grant",
     "open",
@@ -640,6 +644,8 @@ FLAGS = (
     1,  # ADAPTIVE_AVG_POOL
     1,  # ADAPTIVE_AVG_POOL_BACKWARD
     1,  # ADAPTIVE_MAX_POOL
+    0,  # EMPTY_CACHE
+    32,  # LOCATE
     32,  # SHARE
     0,  # FORK_GRANT
     32,  # OPEN
@@ -929,6 +935,8 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
     "CTRL",
     "CTRL",
     "CTRL",

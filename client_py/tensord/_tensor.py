@@ -33,6 +33,27 @@ def _host_array(t, allow_bf16=True):
     return _np.frombuffer(b, dtype=dt._np).reshape(tuple(t.shape))
 
 
+def _numpy_view(t):
+    """t's elements as a numpy array over its storage, mapped into this process (zero-copy,
+    writable, shared both ways as torch's numpy()), or None when the storage cannot be
+    mapped here (a remote daemon, the gRPC transport).  The array keeps t's storage alive;
+    while it lives, ops on that storage finish before they return (libtensord's
+    td_storage_map), so reading or writing the array never races the daemon."""
+    if t.numel() == 0:
+        return None
+    sv = _C.storage_view(t)
+    if sv is None:
+        return None
+    npdt = _np.dtype(t.dtype._np)
+    item = npdt.itemsize
+    raw = _np.frombuffer(sv, dtype=_np.uint8)
+    start = t.storage_offset() * item
+    usable = (raw.size - start) // item * item
+    elems = raw[start:start + usable].view(npdt)
+    return _np.lib.stride_tricks.as_strided(elems, shape=tuple(t.shape), strides=[s * item for s in t.stride()],
+                                            writeable=True)
+
+
 def _print_array(t):
     a = _host_array(t)
     if a.dtype == _np.float16:
@@ -183,7 +204,10 @@ class Tensor(TB):
         return _host_array(self).tolist()
 
     def numpy(self, *, force=False):
-        return _host_array(self, allow_bf16=False).copy()
+        if self.dtype is bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
+        a = None if force else _numpy_view(self)
+        return a if a is not None else _host_array(self, allow_bf16=False).copy()
 
     def __array__(self, dtype=None):
         a = self.numpy()

@@ -11,6 +11,13 @@ Rows:
   SIGKILL -> freed   a client with a deep backlog of 16 MiB ops is SIGKILLed: seconds
                      until the daemon has ended its session and freed its memory
                      (median of 5; aim <= 0.1 s; PyTorch has no daemon, so no ratio)
+  soak: RSS after end  12 client sessions (3 at a time) allocate and free a shifting mix of
+                     tensors from 4 KiB to 96 MiB, then all end: the daemon's resident
+                     memory over its idle baseline right after the last session ended
+                     (blocks cached for reuse), and after the idle time (daemon started
+                     with --cache-idle-seconds SOAK_IDLE, default 2): idle memory goes back
+                     (aim: near 0; before the memfd allocator 2 GiB stayed resident).
+                     Peak RSS of the soak is printed beside them.
 Run: make bench (after bench.py), or directly with PYTHONPATH=build/python.
 """
 import os
@@ -83,9 +90,9 @@ def kib_of(pid, key):
     raise KeyError(key)
 
 
-def start_daemon(tmp):
+def start_daemon(tmp, *flags):
     sock = os.path.join(tmp, "bench.sock")
-    proc = subprocess.Popen([DAEMON, "--listen", "unix:" + sock, "--log-level", "warn"],
+    proc = subprocess.Popen([DAEMON, "--listen", "unix:" + sock, "--log-level", "warn", *flags],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     while not os.path.exists(sock):
         if proc.poll() is not None:
@@ -148,10 +155,64 @@ def kill_to_free(tmp):
     return "SIGKILL -> memory freed", statistics.median(times), float("nan"), "s", float("nan")
 
 
+SOAK = """
+    import sys
+    import tensord as torch
+    k = int(sys.argv[1])
+    torch.manual_seed(k)
+    live = []
+    for step in range(60):
+        n = [1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 3 << 22, 6 << 22][(step * 7 + k) % 7]
+        live.append(torch.rand(n + 977 * k))               # odd sizes: no two sessions alike
+        live.append(torch.arange(100 + step))              # small tensors between them
+        if len(live) > 10:
+            del live[(step * 5 + k) % len(live)]
+        if step % 10 == 9:
+            x = sum(t.sum() for t in live[:4])
+            x.item()
+    print("done")
+"""
+
+SOAK_IDLE = float(os.environ.get("SOAK_IDLE", "2"))
+
+
+def soak(tmp):
+    """Daemon RSS (MiB over idle) right after a soak's sessions ended and after the idle time."""
+    proc, addr = start_daemon(tmp, "--cache-idle-seconds", "%g" % SOAK_IDLE)
+    env = dict(os.environ, TENSORD_ADDRESS=addr)
+    script = os.path.join(tmp, "soak.py")
+    with open(script, "w") as f:
+        f.write(textwrap.dedent(SOAK))
+    try:
+        idle = kib_of(proc.pid, "VmRSS:")
+        for wave in range(4):
+            ps = [subprocess.Popen([sys.executable, script, str(wave * 3 + i)], env=env, stdout=subprocess.PIPE,
+                                   text=True) for i in range(3)]
+            for p in ps:
+                out, _ = p.communicate(timeout=600)
+                if p.returncode or out.strip() != "done":
+                    sys.exit("soak client failed")
+        while _C.stats(addr)["sessions"]:
+            time.sleep(0.01)
+        ended = (kib_of(proc.pid, "VmRSS:") - idle) / 1024
+        hwm = (kib_of(proc.pid, "VmHWM:") - idle) / 1024
+        time.sleep(SOAK_IDLE + 1.5)
+        after = (kib_of(proc.pid, "VmRSS:") - idle) / 1024
+        s = _C.stats(addr)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+    print("soak: peak RSS %.0f MiB over idle; after the idle time: %d arenas, %d bytes reserved"
+          % (hwm, s["arenas"], s["bytes_reserved"]))
+    nan = float("nan")
+    return [("soak: RSS after end", ended, nan, "MiB", nan),
+            ("soak: RSS after %gs idle" % SOAK_IDLE, after, nan, "MiB", nan)]
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="tensord-bench-") as tmp:
         rows = [peak(tmp, "loop peak memory (16 MiB)", LOOP), peak(tmp, "train peak memory (MLP)", TRAIN),
-                kill_to_free(tmp)]
+                kill_to_free(tmp)] + soak(tmp)
     print("%-28s %12s %12s %-11s %s" % ("workload", "tensord", "pytorch", "unit", "ratio"))
     for name, v_td, v_pt, unit, ratio in rows:
         print("%-28s %12.3f %12.3f %-11s %.2f" % (name, v_td, v_pt, unit, ratio))

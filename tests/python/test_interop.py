@@ -1,4 +1,5 @@
-"""Interop: numpy()/__array__ for every dtype, DLPack both ways (copies),
+"""Interop: numpy()/__array__ for every dtype, DLPack both ways (export shares memory on the
+shared-memory transport; import copies),
 is_tensor, element_size, data_ptr identity for views, torch.Size as a tuple, printoptions."""
 import numpy as np
 import pytest
@@ -38,10 +39,14 @@ def test_dlpack_roundtrips(dt):
     assert str(back.dtype) == str(b.dtype) and back.tolist() == b.tolist()
     assert td.from_dlpack(np.arange(4, dtype=dt)).tolist() == list(range(4))
     assert td.from_dlpack(torch.utils.dlpack.to_dlpack(b)).tolist() == b.tolist()
-    # copies: changing the tensord tensor does not change what was exported
-    n = np.from_dlpack(a)
+    n, nb = np.from_dlpack(a), np.from_dlpack(b)
+    before = n.tolist()
     a.fill_(0)
-    assert n.tolist() == b.tolist()
+    b.fill_(0)
+    if td.transport() == "shm":  # the tensor's own memory, as torch's is
+        assert n.tolist() == nb.tolist() == np.zeros((2, 3)).tolist()
+    else:  # over gRPC, a copy
+        assert n.tolist() == before
 
 
 def test_dlpack_errors():

@@ -41,3 +41,45 @@ def test_three_clients_at_once(daemon, tmp_path):
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         assert out.strip() == "ok %d" % k
+
+
+HEAVY = textwrap.dedent("""
+    import sys, time
+    import tensord as torch
+    a = torch.randn(384, 384)
+    torch.synchronize()
+    print("go", flush=True)
+    t0 = time.monotonic()
+    for _ in range(int(sys.argv[1])):
+        a = torch.tanh(a @ a) # a long stream of work, never read until the end
+    a.sum().item()
+    print("heavy done", flush=True)
+""")
+
+LIGHT = textwrap.dedent("""
+    import tensord as torch
+    x = torch.zeros(4)
+    for i in range(100):
+        x = x + 1
+        assert x[0].item() == i + 1   # a sync: waits for this session's work only
+    print("light done", flush=True)
+""")
+
+
+def test_busy_session_does_not_starve_another(fresh_daemon, tmp_path):
+    """A session with seconds of queued matmuls and one doing a hundred small syncs: the
+    small one finishes long before the busy one (each session runs on its own worker, the
+    busy one's queue is bounded), so neither waits behind the other's backlog."""
+    env = dict(os.environ, TENSORD_ADDRESS=fresh_daemon["address"])
+    heavy = subprocess.Popen([sys.executable, "-c", HEAVY, "1500"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert heavy.stdout.readline().strip() == "go", heavy.stderr.read()
+        light = subprocess.run([sys.executable, "-c", LIGHT], env=env, capture_output=True, text=True, timeout=300)
+        assert light.returncode == 0 and light.stdout.strip() == "light done", light.stderr
+        assert heavy.poll() is None, "the busy session finished first: it was not busy enough to show anything"
+    finally:
+        heavy.kill()
+        heavy.wait()
+        heavy.stdout.close()
+        heavy.stderr.close()

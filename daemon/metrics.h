@@ -1,0 +1,37 @@
+/*
+ * metrics.h — counters for Prometheus (docs/operations.md lists every metric) and the
+ * HTTP endpoint that serves them (--metrics HOST:PORT, libmicrohttpd).
+ *
+ * The counters are process-wide atomics, cheap enough to bump per record: a record's
+ * time (bind + kernel) goes into a latency histogram of its op family (the op table's
+ * families: binary, reduce, matmul, conv, ...), and a record that fails at its origin
+ * counts under its status code (RESOURCE_EXHAUSTED also as an OOM).  A record that
+ * fails because its input had failed is not counted again.
+ */
+#ifndef TD_METRICS_H
+#define TD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../kernels/status.h"
+
+struct td_rpc;
+struct td_metrics_server;
+
+/* CLOCK_MONOTONIC in ns, for td_metrics_op's start. */
+uint64_t td_metrics_now(void);
+
+/* A record of op `op` that started at t0 (td_metrics_now) ended with code. */
+void td_metrics_op(unsigned op, uint64_t t0, enum td_code code);
+
+/* Writes the exposition (text format 0.0.4) into a malloc'd string; NULL on OOM.
+ * rpc (may be NULL) adds the per-transport session and queue gauges. */
+char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len);
+
+/* Serves GET /metrics on addr ("HOST:PORT", port 0 picks one; *port gets it).  NULL
+ * with st filled when addr is bad or cannot be bound. */
+struct td_metrics_server *td_metrics_serve(const char *addr, struct td_rpc *rpc, int *port, struct td_status *st);
+void td_metrics_server_free(struct td_metrics_server *m);
+
+#endif
