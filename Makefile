@@ -146,7 +146,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
-FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/alloc.c daemon/log.c \
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
 	daemon/metrics.c
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_records
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
@@ -194,6 +194,7 @@ demo: deps
 bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/lifecycle.py
+	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/sharing.py
 
 # Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
 PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages

@@ -315,7 +315,16 @@ static enum td_code maybe_flush(td_client_t *c, struct td_status *st)
  * READ bytes (if any) land in *payload (malloc'd, may be NULL).  Then the calling
  * thread's first deferred failure, if any, is returned.
  */
+static enum td_code sync_locked2(td_client_t *c, uint8_t **payload, size_t *payload_len, bool take_failures,
+                                 struct td_status *st);
+
 static enum td_code sync_locked(td_client_t *c, uint8_t **payload, size_t *payload_len, struct td_status *st)
+{
+    return sync_locked2(c, payload, payload_len, true, st);
+}
+
+static enum td_code sync_locked2(td_client_t *c, uint8_t **payload, size_t *payload_len, bool take_failures,
+                                 struct td_status *st)
 {
     uint64_t seq;
     if (payload)
@@ -338,7 +347,7 @@ static enum td_code sync_locked(td_client_t *c, uint8_t **payload, size_t *paylo
             r.payload = NULL;
         }
         td__conn_reply_fini(&r);
-        if (!code)
+        if (!code && take_failures)
             code = td__failures_take(c->failures, st);
         if (code && payload) {
             free(*payload);
@@ -858,6 +867,96 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
             release_locked(c, tmp.handle);
         }
     }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+/* ---- sharing between sessions (daemon/share.c) ---- */
+
+/* Records n token-answering records (SHARE of each ts[i], or one FORK_GRANT when ts is
+ * NULL) and syncs once for their tokens.  take_failures false: the caller's deferred
+ * failures stay for its next sync. */
+static enum td_code tokens_locked(td_client_t *c, int n, const struct td_t *const *ts, int64_t mode,
+                                  bool take_failures, struct td_token_bytes *tok, struct td_status *st)
+{
+    enum td_op op = ts ? TD_OP_SHARE : TD_OP_FORK_GRANT;
+    for (int i = 0; i < n; i++) {
+        const struct td_t *in[1] = {ts ? ts[i] : NULL};
+        if (record_locked(c, op, 0, in, ts ? 1 : 0, &mode, ts ? 1 : 0, NULL, st))
+            return st ? st->code : TD_CODE_INTERNAL;
+    }
+    uint8_t *p;
+    size_t len;
+    if (sync_locked2(c, &p, &len, take_failures, st))
+        return st ? st->code : TD_CODE_INTERNAL;
+    enum td_code code = TD_CODE_OK;
+    if (len != (size_t)n * sizeof tok->b)
+        code = td_status_set(st, TD_CODE_INTERNAL, "%s: expected %d tokens, got %zu bytes", td_op_name(op), n, len);
+    else if (n)
+        memcpy(tok, p, len);
+    free(p);
+    for (int i = 0; i < n && !code; i++)
+        if (!memcmp(tok[i].b, (uint8_t[16]){0}, 16)) /* the record failed: its error came back */
+            code = td__failures_take(c->failures, st) ? st->code
+                                                      : td_status_set(st, TD_CODE_INTERNAL, "%s failed",
+                                                                      td_op_name(op));
+    return code;
+}
+
+enum td_code td_share(td_client_t *c, const struct td_t *t, unsigned mode, struct td_token_bytes *tok,
+                      struct td_status *st)
+{
+    return td_share_many(c, 1, &t, mode, tok, st);
+}
+
+enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, unsigned mode,
+                           struct td_token_bytes *toks, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    if (n < 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "share: %d tensors", n);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = tokens_locked(c, n, ts, (int64_t)mode, true, toks, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_client_fork_prepare(td_client_t *c, struct td_token_bytes *grant, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = tokens_locked(c, 1, NULL, 0, false, grant, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_open(td_client_t *c, const struct td_token_bytes *tok, uint64_t handle, const struct td_meta *m,
+                     struct td_t *out, struct td_status *st)
+{
+    int64_t w[2];
+    memcpy(w, tok->b, sizeof w);
+    const struct td_argval v[9] = {
+        {.w = {w[0]}}, {.w = {w[1]}}, {.w = {(int64_t)handle}}, {.w = {m->dtype}}, {.w = {m->storage_nbytes}},
+        {.w = {0}}, {.w = {m->offset}}, {.list = m->sizes, .n = m->ndim}, {.list = m->strides, .n = m->ndim},
+    };
+    int64_t attrs[8 + 2 * TD_MAX_DIMS];
+    int n = td_op_pack(TD_OP_OPEN, v, 9, attrs, 8 + 2 * TD_MAX_DIMS, st);
+    if (n < 0)
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = op_locked(c, TD_OP_OPEN, 0, NULL, 0, attrs, n, out, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_revoke(td_client_t *c, const struct td_token_bytes *tok, struct td_status *st)
+{
+    int64_t w[2];
+    memcpy(w, tok->b, sizeof w);
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = op_locked(c, TD_OP_REVOKE, 0, NULL, 0, w, 2, NULL, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

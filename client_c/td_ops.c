@@ -1030,6 +1030,25 @@ static const struct td_arg args_adaptive_max_pool[] = {
 static const struct td_arg args_locate[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_share[] = {
+    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_open[] = {
+    {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"handle", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"dtype", NULL, {0LL, 0LL}, TD_ARG_DTYPE, TD_DEF_REQUIRED, -1},
+    {"storage_nbytes", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"ndim", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 7},
+    {"storage_offset", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"size", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"stride", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_revoke[] = {
+    {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1238,6 +1257,9 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {args_adaptive_avg_pool_backward, 4, 2},
     [TD_OP_ADAPTIVE_MAX_POOL] = {args_adaptive_max_pool, 3, 1},
     [TD_OP_LOCATE] = {args_locate, 1, 1},
+    [TD_OP_SHARE] = {args_share, 2, 1},
+    [TD_OP_OPEN] = {args_open, 9, 0},
+    [TD_OP_REVOKE] = {args_revoke, 2, 0},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3099,4 +3121,46 @@ enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *co
     struct td_t *out, struct td_status *st)
 {
     return td_op_values(c, TD_OP_LOCATE, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_share(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->mode}},
+    };
+    return td_op_values(c, TD_OP_SHARE, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_fork_grant(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_FORK_GRANT, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_open(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_open_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[9] = {
+        {.w = {(int64_t)p->token_lo}},
+        {.w = {(int64_t)p->token_hi}},
+        {.w = {(int64_t)p->handle}},
+        {.w = {(int64_t)p->dtype}},
+        {.w = {(int64_t)p->storage_nbytes}},
+        {.w = {0}},
+        {.w = {(int64_t)p->storage_offset}},
+        {.list = p->size, .n = p->n_size},
+        {.list = p->stride, .n = p->n_stride},
+    };
+    return td_op_values(c, TD_OP_OPEN, flags, in, n_in, v, 9, out, st);
+}
+
+enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_revoke_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {(int64_t)p->token_lo}},
+        {.w = {(int64_t)p->token_hi}},
+    };
+    return td_op_values(c, TD_OP_REVOKE, flags, in, n_in, v, 2, out, st);
 }

@@ -1263,6 +1263,37 @@ enum td_code td_rec_empty_cache(td_client_t *c, unsigned flags, const struct td_
 /* LOCATE: inputs self; 0 outputs */
 enum td_code td_rec_locate(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     struct td_t *out, struct td_status *st);
+struct td_share_args {
+    int64_t mode;
+};
+/* SHARE: inputs self; 0 outputs */
+enum td_code td_rec_share(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_args *p, struct td_t *out, struct td_status *st);
+/* FORK_GRANT: no inputs; 0 outputs */
+enum td_code td_rec_fork_grant(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
+struct td_open_args {
+    int64_t token_lo;
+    int64_t token_hi;
+    int64_t handle;
+    int64_t dtype; /* enum td_dtype or -1 */
+    int64_t storage_nbytes;
+    int64_t storage_offset;
+    const int64_t *size;
+    int n_size;
+    const int64_t *stride;
+    int n_stride;
+};
+/* OPEN: no inputs; 1 output */
+enum td_code td_rec_open(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_open_args *p, struct td_t *out, struct td_status *st);
+struct td_revoke_args {
+    int64_t token_lo;
+    int64_t token_hi;
+};
+/* REVOKE: no inputs; 0 outputs */
+enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_revoke_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

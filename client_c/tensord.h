@@ -41,6 +41,23 @@ struct td_t {
     struct td_ag_meta *ag; /* autograd state (requires_grad, grad_fn, grad); NULL: none */
 };
 
+/*
+ * Sharing between sessions (docs/design/sharing.md).  A token is 16 random bytes that
+ * the daemon issues; any session that presents it may open what it names.
+ * td_share: a token for t's storage (mode: TD_SHARE_ONE_SHOT 1, dies when opened;
+ *   TD_SHARE_PINNED 2, outlives this session by the daemon's --share-linger); syncs.
+ *   td_share_many: tokens for n tensors in one round trip.
+ * td_open: a new tensor of this session with view m on the token's storage (handle 0),
+ *   or, with a fork grant, on the storage of the granting session's `handle`.  Recorded
+ *   like an op: an unknown token fails the tensor, raised at the next sync.
+ * td_revoke: drops one of this session's tokens.
+ * td_client_fork_prepare: the session's fork grant, after everything recorded so far
+ *   has run (for a child to open inherited handles); deferred failures stay queued.
+ */
+struct td_token_bytes {
+    uint8_t b[16];
+};
+
 /* Connects: address NULL means $TENSORD_ADDRESS, else the default socket.  Waits up to
  * timeout_ms (<= 0: 5000) for the daemon.  NULL + UNAVAILABLE when none answers. */
 td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_status *st);
@@ -94,6 +111,15 @@ struct td_t td_retain(td_client_t *c, const struct td_t *t);
 /* Sends everything recorded and waits until the daemon has run it; returns the calling
  * thread's first deferred failure (see above), which is then cleared. */
 enum td_code td_sync(td_client_t *c, struct td_status *st);
+
+enum td_code td_share(td_client_t *c, const struct td_t *t, unsigned mode, struct td_token_bytes *tok,
+                      struct td_status *st);
+enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, unsigned mode,
+                           struct td_token_bytes *toks, struct td_status *st);
+enum td_code td_open(td_client_t *c, const struct td_token_bytes *tok, uint64_t handle, const struct td_meta *m,
+                     struct td_t *out, struct td_status *st);
+enum td_code td_revoke(td_client_t *c, const struct td_token_bytes *tok, struct td_status *st);
+enum td_code td_client_fork_prepare(td_client_t *c, struct td_token_bytes *grant, struct td_status *st);
 
 /* How many records the client may run ahead of execution (default 2048, or
  * $TENSORD_QUEUE_DEPTH; at most 65536); recording waits for the daemon beyond it. */

@@ -25,6 +25,7 @@ static const struct key {
     {"max-memory", K_SIZE, offsetof(struct td_config, max_memory)},
     {"session-memory-limit", K_SIZE, offsetof(struct td_config, session_memory_limit)},
     {"cache-idle-seconds", K_SECONDS, offsetof(struct td_config, cache_idle_seconds)},
+    {"share-linger", K_SECONDS, offsetof(struct td_config, share_linger_seconds)},
     {"metrics", K_STRING, offsetof(struct td_config, metrics)},
     {"tls-cert", K_STRING, offsetof(struct td_config, tls_cert)},
     {"tls-key", K_STRING, offsetof(struct td_config, tls_key)},
@@ -41,6 +42,7 @@ void td_config_init(struct td_config *c)
     c->log_level = TD_LOG_INFO;
     c->socket_mode = -1;
     c->cache_idle_seconds = -1;
+    c->share_linger_seconds = -1;
 }
 
 void td_config_fini(struct td_config *c)
@@ -263,6 +265,8 @@ void td_config_print(const struct td_config *c, int fd)
         dprintf(fd, "session-memory-limit = %llu\n", (unsigned long long)c->session_memory_limit);
     if (c->cache_idle_seconds >= 0)
         dprintf(fd, "cache-idle-seconds = %g\n", c->cache_idle_seconds);
+    if (c->share_linger_seconds >= 0)
+        dprintf(fd, "share-linger = %g\n", c->share_linger_seconds);
     if (c->socket_mode >= 0)
         dprintf(fd, "socket-mode = %04o\n", (unsigned)c->socket_mode);
     for (size_t k = 0; k < N_KEYS; k++) {

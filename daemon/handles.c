@@ -24,11 +24,30 @@ void td_failure_unref(struct td_failure *f)
         free(f);
 }
 
-void td_handles_init(struct td_handles *h)
+static void reset(struct td_handles *h)
 {
     h->keys = NULL;
     h->vals = NULL;
     h->cap = h->count = 0;
+}
+
+void td_handles_init(struct td_handles *h)
+{
+    reset(h);
+    h->shared = false;
+    pthread_mutex_init(&h->mu, NULL);
+}
+
+static void wlock(struct td_handles *h)
+{
+    if (h->shared)
+        pthread_mutex_lock(&h->mu);
+}
+
+static void wunlock(struct td_handles *h)
+{
+    if (h->shared)
+        pthread_mutex_unlock(&h->mu);
 }
 
 void td_handles_fini(struct td_handles *h)
@@ -40,7 +59,8 @@ void td_handles_fini(struct td_handles *h)
         }
     free(h->keys);
     free(h->vals);
-    td_handles_init(h);
+    reset(h);
+    pthread_mutex_destroy(&h->mu);
 }
 
 struct td_tensor *td_handles_get(struct td_handles *h, uint64_t id)
@@ -84,14 +104,18 @@ static bool grow(struct td_handles *h)
 
 bool td_handles_put(struct td_handles *h, uint64_t id, const struct td_tensor *t)
 {
-    if ((h->count + 1) * 4 > h->cap * 3 && !grow(h))
+    wlock(h);
+    if ((h->count + 1) * 4 > h->cap * 3 && !grow(h)) {
+        wunlock(h);
         return false;
+    }
     size_t i = slot_of(id, h->cap);
     while (h->keys[i])
         i = (i + 1) & (h->cap - 1);
     h->keys[i] = id;
     h->vals[i] = *t;
     h->count++;
+    wunlock(h);
     return true;
 }
 
@@ -100,9 +124,10 @@ bool td_handles_del(struct td_handles *h, uint64_t id)
     struct td_tensor *t = td_handles_get(h, id);
     if (!t)
         return false;
+    wlock(h);
     size_t i = (size_t)(t - h->vals);
-    td_storage_unref(t->storage);
-    td_failure_unref(t->fail);
+    struct td_storage *storage = t->storage;
+    struct td_failure *fail = t->fail;
     h->keys[i] = 0;
     h->count--;
     /* backward-shift: pull later entries of the probe run into the hole */
@@ -116,5 +141,20 @@ bool td_handles_del(struct td_handles *h, uint64_t id)
             i = j;
         }
     }
+    wunlock(h);
+    td_storage_unref(storage); /* after the entry is gone: a foreign reader refs under mu */
+    td_failure_unref(fail);
     return true;
+}
+
+struct td_storage *td_handles_get_foreign(struct td_handles *h, uint64_t id, bool *failed)
+{
+    pthread_mutex_lock(&h->mu);
+    struct td_tensor *t = td_handles_get(h, id);
+    struct td_storage *s = t ? t->storage : NULL;
+    *failed = t && !s;
+    if (s)
+        td_storage_ref(s);
+    pthread_mutex_unlock(&h->mu);
+    return s;
 }

@@ -1,7 +1,11 @@
 /*
  * handles.h — a session's handle table: client-assigned 64-bit ids -> tensors.
  * Open addressing with linear probing and tombstone-free backward-shift deletion.
- * Not thread-safe (one session, one thread).  Handle 0 is never valid.
+ * Handle 0 is never valid.
+ * Threading: the owning session's thread reads and writes; once the table is `shared`
+ * (its session made a fork grant) other sessions may read one entry
+ * (td_handles_get_foreign), so from then on the owner's writes take `mu` too.  The
+ * owner's reads never lock: only the owner writes.
  */
 #ifndef TD_HANDLES_H
 #define TD_HANDLES_H
@@ -9,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include "../kernels/meta.h"
 #include "alloc.h"
@@ -37,6 +42,8 @@ struct td_handles {
     uint64_t *keys;
     struct td_tensor *vals;
     size_t cap, count; /* cap is a power of two */
+    bool shared;       /* foreign readers possible: writers lock mu (set by the owner) */
+    pthread_mutex_t mu;
 };
 
 void td_handles_init(struct td_handles *h);
@@ -47,5 +54,9 @@ struct td_tensor *td_handles_get(struct td_handles *h, uint64_t id);
 bool td_handles_put(struct td_handles *h, uint64_t id, const struct td_tensor *t);
 /* Removes and unrefs (storage and failure); false if absent. */
 bool td_handles_del(struct td_handles *h, uint64_t id);
+/* From another session's thread: a new reference to id's storage (NULL: absent, or a
+ * failed tensor), and its meta in *m when not NULL.  Only while the owner cannot free
+ * the table (session.c's registry lock). */
+struct td_storage *td_handles_get_foreign(struct td_handles *h, uint64_t id, bool *failed);
 
 #endif

@@ -43,6 +43,7 @@
 #include "../proto/td_address.h"
 #include "alloc.h"
 #include "config.h"
+#include "share.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
@@ -109,6 +110,8 @@ static void usage(FILE *f)
                "  --admin-group NAME group allowed admin calls besides root (default tensord)\n"
                "  --socket-mode MODE mode of the unix sockets tensord binds, e.g. 0660\n"
                "                     (default: from the umask)\n"
+               "  --share-linger S   how long an unopened pickled tensor's token outlives the\n"
+               "                     process that made it (default 30)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --print-config     print the effective settings and exit\n"
@@ -169,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"insecure-tcp", required_argument, NULL, OPT_KEY},
         {"admin-group", required_argument, NULL, OPT_KEY},
         {"socket-mode", required_argument, NULL, OPT_KEY},
+        {"share-linger", required_argument, NULL, OPT_KEY},
         {NULL, 0, NULL, 0},
     };
     const char *flag_key[MAX_FLAGS], *flag_val[MAX_FLAGS];
@@ -239,6 +243,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         td_alloc_set_session_limit(o->cfg.session_memory_limit);
     if (o->cfg.cache_idle_seconds >= 0)
         td_alloc_set_idle_ns((uint64_t)(o->cfg.cache_idle_seconds * 1e9));
+    if (o->cfg.share_linger_seconds >= 0)
+        td_share_set_linger(o->cfg.share_linger_seconds);
     o->threads = o->cfg.threads;
     for (int i = 0; i < o->cfg.n_listen; i++)
         o->listen[o->n_listen++] = o->cfg.listen[i];
@@ -533,6 +539,7 @@ int main(int argc, char **argv)
         remove_private_sockets(&o);
     td_parallel_fini();
     td_alloc_housekeeping_stop();
+    td_share_clear(); /* lingering tokens hold storages: LSan would count them */
     td_alloc_empty_cache();
     td_config_fini(&o.cfg);
     return rc;

@@ -12,6 +12,7 @@
  * costs exactly the tensors that depend on it; every failure is listed in the reply of
  * the message it happened in, and the client raises it at its next sync.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "handles.h"
 #include "metrics.h"
 #include "session.h"
+#include "share.h"
 
 /* A failed READ answers zeros in place of its bytes, up to this (clients read <= 1 MiB). */
 #define READ_PAD_LIMIT (16 << 20)
@@ -36,7 +38,39 @@ struct td_session {
     uint64_t records_seen;
     const atomic_bool *cancel; /* raised by the transport when the session ends */
     struct td_alloc_account *acct; /* pays for what its records allocate (quota, uid pool) */
+    struct td_session *reg_next; /* the registry of live sessions (fork grants read it) */
 };
+
+/* Live sessions, for td_session_foreign_get.  A session leaves it before its table is
+ * freed, and readers hold reg_mu while they read: no table is freed under a reader. */
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct td_session *reg_head;
+
+enum td_code td_session_foreign_get(uint64_t id, uint64_t handle, struct td_storage **out, struct td_status *st)
+{
+    *out = NULL;
+    pthread_mutex_lock(&reg_mu);
+    struct td_session *s = reg_head;
+    while (s && s->id != id)
+        s = s->reg_next;
+    bool failed = false;
+    if (s)
+        *out = td_handles_get_foreign(&s->handles, handle, &failed);
+    pthread_mutex_unlock(&reg_mu);
+    if (*out)
+        return TD_CODE_OK;
+    if (!s)
+        return td_status_set(st, TD_CODE_NOT_FOUND,
+                             "tensord: cannot open a tensor inherited through fork: the parent process's "
+                             "session has ended (the parent exited or disconnected)");
+    if (failed)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION,
+                             "tensord: the tensor inherited through fork holds no data in the parent process "
+                             "(the op that made it failed there)");
+    return td_status_set(st, TD_CODE_NOT_FOUND,
+                         "tensord: cannot use a tensor inherited through fork: the parent process has freed it "
+                         "(keep a reference to it in the parent while children use it)");
+}
 
 static atomic_uint_fast64_t st_sessions, st_sessions_total, st_tensors, st_ops, st_errors, st_bad;
 
@@ -104,6 +138,10 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
     s->default_float = TD_DTYPE_FLOAT32;
     atomic_fetch_add(&st_sessions_total, 1);
+    pthread_mutex_lock(&reg_mu);
+    s->reg_next = reg_head;
+    reg_head = s;
+    pthread_mutex_unlock(&reg_mu);
     return s;
 }
 
@@ -111,6 +149,14 @@ void td_session_free(struct td_session *s)
 {
     if (!s)
         return;
+    td_share_session_ended(s->id); /* first: no grant can lead here once it returns */
+    pthread_mutex_lock(&reg_mu);
+    for (struct td_session **pp = &reg_head; *pp; pp = &(*pp)->reg_next)
+        if (*pp == s) {
+            *pp = s->reg_next;
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
     atomic_fetch_sub(&st_tensors, s->handles.count);
     td_handles_fini(&s->handles);
     td_alloc_account_free(s->acct);
@@ -130,6 +176,7 @@ void td_stats_session_closed(void) { atomic_fetch_sub(&st_sessions, 1); }
 void td_stats_get(struct td_stats *o)
 {
     memset(o, 0, sizeof *o);
+    td_share_count(); /* drops lingering tokens whose time is up, so the counts below are live */
     o->sessions = atomic_load(&st_sessions);
     o->sessions_total = atomic_load(&st_sessions_total);
     o->tensors = atomic_load(&st_tensors);
@@ -198,6 +245,23 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         if (sync && !reply_append(reply, loc, sizeof loc))
             return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "locate: out of memory");
         return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_SHARE || a->op == TD_OP_FORK_GRANT) {
+        struct td_token tok;
+        if (a->op == TD_OP_FORK_GRANT)
+            s->handles.shared = true; /* before the grant exists: foreign readers need our writes locked */
+        if (a->op == TD_OP_SHARE ? td_share_add(s->id, t->storage, (unsigned)a->attrs[TD_A_SHARE_MODE], &tok, st)
+                                 : td_share_grant(s->id, &tok, st))
+            return st->code;
+        if (sync && !reply_append(reply, &tok, sizeof tok)) {
+            td_share_revoke(s->id, tok, NULL);
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "share: out of memory");
+        }
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_REVOKE) {
+        struct td_token tok = {{(uint64_t)a->attrs[TD_A_REVOKE_TOKEN_LO], (uint64_t)a->attrs[TD_A_REVOKE_TOKEN_HI]}};
+        return td_share_revoke(s->id, tok, st);
     }
     /* UPLOAD's byte range is READ's words (kernels/op.c) */
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[TD_A_READ_OFFSET];
@@ -272,6 +336,8 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
         if (len > 0 && len <= READ_PAD_LIMIT)
             reply_append(reply, NULL, (size_t)len);
     }
+    if ((h->op == TD_OP_SHARE || h->op == TD_OP_FORK_GRANT) && sync)
+        reply_append(reply, NULL, sizeof(struct td_token)); /* the zero token: never issued */
     int first, end = written_inputs(h, &first);
     for (int i = first; i < end; i++)
         if (r->in[i] && r->in[i]->fail != f) {
@@ -352,11 +418,18 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
     struct td_infer inf;
     if (td_meta_infer(&a, out_m, &inf, st))
         return st->code;
-    if (info->family == TD_FAM_CTRL)
-        return do_ctrl(s, &a, h->n_in ? r->in[0] : NULL, payload, payload_len, sync, reply, st);
     struct td_tensor res[TD_MAX_OUTPUTS];
     for (int j = 0; j < TD_MAX_OUTPUTS; j++)
         res[j].storage = NULL, res[j].fail = NULL;
+    if (h->op == TD_OP_OPEN) { /* a handle on another session's storage (share.c) */
+        struct td_token tok = {{(uint64_t)a.attrs[TD_A_OPEN_TOKEN_LO], (uint64_t)a.attrs[TD_A_OPEN_TOKEN_HI]}};
+        res[0].m = out_m[0];
+        if (td_share_open(s->id, tok, (uint64_t)a.attrs[TD_A_OPEN_HANDLE], &res[0].m, &res[0].storage, st))
+            return st->code;
+        return add_output(s, r->outs[0], &res[0], st);
+    }
+    if (info->family == TD_FAM_CTRL)
+        return do_ctrl(s, &a, h->n_in ? r->in[0] : NULL, payload, payload_len, sync, reply, st);
     if (inf.out_is_view) {
         res[0].m = out_m[0];
         res[0].storage = r->in[0]->storage;

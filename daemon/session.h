@@ -75,6 +75,11 @@ uint64_t td_session_id(const struct td_session *s);
 /* The session's allocation account (alloc.h): the transport sets its uid once the client
  * is identified (td_alloc_account_set_uid), before the session allocates anything. */
 struct td_alloc_account *td_session_account(struct td_session *s);
+struct td_storage;
+/* From any thread: a new reference to the storage of handle `handle` of live session
+ * `id` (fork grants, share.c).  NOT_FOUND naming the cause when the session ended or
+ * freed the handle. */
+enum td_code td_session_foreign_get(uint64_t id, uint64_t handle, struct td_storage **out, struct td_status *st);
 
 /* The daemon-wide counters (struct td_stats, proto/td_stats.h), updated atomically by
  * sessions and the allocator. */

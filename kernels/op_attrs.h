@@ -375,6 +375,18 @@ enum td_attr_offset {
     TD_A_ADAPTIVE_AVG_POOL_BACKWARD_OUTPUT_SIZE = 1,
     TD_A_ADAPTIVE_MAX_POOL_NDIM = 0,
     TD_A_ADAPTIVE_MAX_POOL_OUTPUT_SIZE = 1,
+    TD_A_SHARE_MODE = 0,
+    TD_A_OPEN_TOKEN_LO = 0,
+    TD_A_OPEN_TOKEN_HI = 1,
+    TD_A_OPEN_HANDLE = 2,
+    TD_A_OPEN_DTYPE = 3,
+    TD_A_OPEN_STORAGE_NBYTES = 4,
+    TD_A_OPEN_NDIM = 5,
+    TD_A_OPEN_STORAGE_OFFSET = 6,
+    TD_A_OPEN_SIZE = 7,
+    TD_A_OPEN_STRIDE_TAIL = 0,
+    TD_A_REVOKE_TOKEN_LO = 0,
+    TD_A_REVOKE_TOKEN_HI = 1,
 };
 
 enum td_attr_count {
@@ -499,6 +511,8 @@ enum td_attr_count {
     TD_N_TRIANGULAR_SOLVE = 4,
     TD_N_SGD_STEP = 7,
     TD_N_ADAM_STEP = 9,
+    TD_N_SHARE = 1,
+    TD_N_REVOKE = 2,
 };
 
 #endif

@@ -512,7 +512,41 @@ static enum td_code infer_set_default_dtype(const struct td_op_args *a, struct t
     return TD_CODE_OK;
 }
 
-static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf, struct td_status *st)
+/* OPEN (a CTRL row): the view the opener describes, on a storage of storage_nbytes
+ * bytes (the daemon checks that against the real storage, daemon/share.c). */
+static enum td_code infer_open(const struct td_op_args *a, struct td_meta *o, struct td_infer *inf,
+                               struct td_status *st)
+{
+    if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_A_OPEN_SIZE, st))
+        return st->code;
+    int64_t nd = a->attrs[TD_A_OPEN_NDIM], dt = a->attrs[TD_A_OPEN_DTYPE];
+    if (nd < 0 || nd > TD_MAX_DIMS ||
+        td__need_attrs(a, TD_A_OPEN_SIZE + (uint32_t)nd + TD_A_OPEN_STRIDE_TAIL + (uint32_t)nd, st))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "open: invalid number of dims %lld", (long long)nd);
+    if (!td_dtype_valid(dt))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "open: invalid dtype %lld", (long long)dt);
+    memset(o, 0, sizeof *o);
+    o->dtype = (uint8_t)dt;
+    o->ndim = (uint8_t)nd;
+    o->offset = a->attrs[TD_A_OPEN_STORAGE_OFFSET];
+    o->storage_nbytes = a->attrs[TD_A_OPEN_STORAGE_NBYTES];
+    const int64_t *size = a->attrs + TD_A_OPEN_SIZE, *stride = size + nd + TD_A_OPEN_STRIDE_TAIL;
+    for (int i = 0; i < nd; i++) {
+        o->sizes[i] = size[i];
+        o->strides[i] = stride[i];
+        if (size[i] < 0 || stride[i] < 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "open: negative size or stride");
+    }
+    if (o->storage_nbytes < 0 || !td_meta_check_bounds(o))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "open: the view lies outside its storage of %lld bytes",
+                             (long long)o->storage_nbytes);
+    inf->n_out = 1;
+    inf->compute_dtype = (enum td_dtype)dt;
+    return TD_CODE_OK;
+}
+
+static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                               struct td_status *st)
 {
     inf->n_out = 0;
     if (a->op == TD_OP_NONE)
@@ -536,6 +570,14 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_infer *inf,
         return td__need_inputs(a, 0, 0, st);
     if (a->op == TD_OP_LOCATE)
         return td__need_inputs(a, 1, 1, st);
+    if (a->op == TD_OP_FORK_GRANT)
+        return td__need_inputs(a, 0, 0, st);
+    if (a->op == TD_OP_REVOKE)
+        return td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_REVOKE, st) ? st->code : TD_CODE_OK;
+    if (a->op == TD_OP_SHARE)
+        return td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_SHARE, st) ? st->code : TD_CODE_OK;
+    if (a->op == TD_OP_OPEN)
+        return infer_open(a, out, inf, st);
     /* UPLOAD and READ address the contiguous bytes of their input (the same words, op.c) */
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, a->op == TD_OP_UPLOAD ? TD_N_UPLOAD : TD_N_READ, st))
         return st->code;
@@ -558,7 +600,7 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
                                  struct td_status *st)
 {
     switch (td_op_table[a->op].family) {
-    case TD_FAM_CTRL: return infer_ctrl(a, inf, st);
+    case TD_FAM_CTRL: return infer_ctrl(a, out, inf, st);
     case TD_FAM_CREATE: return infer_create(a, out, inf, st);
     case TD_FAM_BINARY: return infer_binary(a, out, inf, st);
     case TD_FAM_UNARY: return infer_unary(a, out, inf, st);

@@ -55,4 +55,8 @@ enum td_scalar_kind { TD_SCALAR_BOOL = 0, TD_SCALAR_INT = 1, TD_SCALAR_FLOAT = 2
 
 enum td_round_mode { TD_ROUND_NONE = 0, TD_ROUND_TRUNC = 1, TD_ROUND_FLOOR = 2 };
 
+/* SHARE's mode bits (daemon/share.h): the token dies when opened; it outlives its owner
+ * session by the daemon's --share-linger. */
+enum td_share_mode { TD_SHARE_ONE_SHOT = 1, TD_SHARE_PINNED = 2 };
+
 #endif

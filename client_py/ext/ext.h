@@ -84,6 +84,11 @@ int td_ext_autograd_init(PyObject *m);
 /* _C.storage_view (storage_view.c) and its type. */
 extern PyTypeObject td_ext_StorageView_Type;
 PyObject *td_ext_storage_view(PyObject *self, PyObject *o);
+/* share.c: share/open/revoke/fork_prepare, and the child's first use of a tensor
+ * inherited through fork: 1 rebound to the child's session, 0 not openable (no
+ * exception), -1 error set. */
+extern PyMethodDef td_ext_share_methods[];
+int td_ext_open_inherited(TensorObject *o);
 
 /* Raises the Python exception matching st->code; returns NULL. */
 PyObject *td_ext_raise(const struct td_status *st);

@@ -30,11 +30,15 @@ PyObject *td_ext_raise(const struct td_status *st)
 
 int td_ext_tensor_stale(TensorObject *o)
 {
+    int r = td_ext_open_inherited(o);
+    if (r)
+        return r > 0 ? 0 : -1;
     if (o->epoch < td_ext_process_epoch)
         PyErr_SetString(PyExc_RuntimeError,
                         "tensord: this tensor belongs to the parent process's session (it was inherited "
-                        "through fork) and cannot be used in the child; create it in the child "
-                        "(sharing tensors between processes comes with tensord.multiprocessing)");
+                        "through fork, but the parent made no fork grant: it forked before connecting, or "
+                        "from an older session) and cannot be used in the child; create it in the child, "
+                        "or pass it through tensord.multiprocessing");
     else
         PyErr_SetString(PyExc_RuntimeError,
                         "tensord: this tensor belongs to a session that was closed (disconnect); "
@@ -603,7 +607,8 @@ PyMODINIT_FUNC PyInit__C(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (td_ext_autograd_init(m) < 0 || PyModule_AddFunctions(m, td_ext_meta_methods) < 0) {
+    if (td_ext_autograd_init(m) < 0 || PyModule_AddFunctions(m, td_ext_meta_methods) < 0 ||
+        PyModule_AddFunctions(m, td_ext_share_methods) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -104,3 +104,12 @@ from . import optim  # noqa: E402  (torch.optim)
 from . import serialization  # noqa: E402  (torch.serialization)
 from .serialization import save, load  # noqa: E402
 from . import distributions  # noqa: E402  (torch.distributions: needs autograd)
+
+
+def __getattr__(name):
+    # tensord.multiprocessing on first use, as torch.multiprocessing is there after import torch
+    # (imported lazily: it registers pickling reductions and exports the daemon's address)
+    if name == "multiprocessing":
+        import importlib
+        return importlib.import_module(".multiprocessing", __name__)
+    raise AttributeError("module 'tensord' has no attribute '%s'" % name)

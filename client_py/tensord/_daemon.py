@@ -18,6 +18,7 @@ without a call on it), and it never stops the parent's private daemon.
 """
 import atexit
 import os
+import sys
 import shutil
 import signal
 import subprocess
@@ -140,6 +141,17 @@ def _after_fork_child():
     _state["dir"] = None
 
 
+def _before_fork():
+    # The session's fork grant, after everything recorded so far has run: the child opens
+    # the tensors it inherited through it (docs/design/sharing.md).  A failure only means
+    # the child cannot use inherited tensors (it says so at their first use).
+    if _state["connected"]:
+        try:
+            _C.fork_prepare()
+        except Exception:
+            pass
+
+
 def _connect():
     addr = _state["address"] or os.environ.get("TENSORD_ADDRESS")
     if addr:
@@ -159,11 +171,24 @@ def ensure():
             return
         _state["address"] = _connect()
         _state["connected"] = True
+        if "tensord.multiprocessing" in sys.modules and _state["address"]:
+            # processes it starts (spawn, forkserver) reach this daemon
+            os.environ["TENSORD_ADDRESS"] = _state["address"]
 
 
 def address():
     ensure()
     return _state["address"]
+
+
+def export_address():
+    """Connects if needed and puts the daemon's address in $TENSORD_ADDRESS, so that
+    processes started from here (multiprocessing's spawn and forkserver) reach the same
+    daemon."""
+    addr = address()
+    if addr and os.environ.get("TENSORD_ADDRESS") != addr:
+        os.environ["TENSORD_ADDRESS"] = addr
+    return addr
 
 
 def private_daemon_pid():
@@ -172,4 +197,4 @@ def private_daemon_pid():
 
 
 atexit.register(_at_exit)
-os.register_at_fork(after_in_child=_after_fork_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)

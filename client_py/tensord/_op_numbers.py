@@ -210,6 +210,10 @@ ADAPTIVE_AVG_POOL_BACKWARD = 204
 ADAPTIVE_MAX_POOL = 205
 EMPTY_CACHE = 206
 LOCATE = 207
+SHARE = 208
+FORK_GRANT = 209
+OPEN = 210
+REVOKE = 211
 
 NAMES = (
     "none",
@@ -420,6 +424,10 @@ NAMES = (
     "adaptive_max_pool",
     "empty_cache",
     "locate",
+    "share",
+    "fork_grant",
+    "open",
+    "revoke",
 )
 
 # TD_F_* of each row
@@ -638,6 +646,10 @@ FLAGS = (
     1,  # ADAPTIVE_MAX_POOL
     0,  # EMPTY_CACHE
     32,  # LOCATE
+    32,  # SHARE
+    0,  # FORK_GRANT
+    32,  # OPEN
+    0,  # REVOKE
 )
 
 # TD_RF_*: record flags
@@ -923,6 +935,10 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
+    "CTRL",
+    "CTRL",
     "CTRL",
     "CTRL",
 )

@@ -6,6 +6,7 @@ import sys as _sys
 
 from . import _C
 from . import _records as F
+from . import _shared
 from ._dtype import DTYPES
 
 TB = _C.TensorBase
@@ -121,13 +122,17 @@ def new(self, *args, **kw):
 
 
 def is_shared(self):
-    """Every tensord tensor lives in the daemon, shared by whoever holds its handle; this reports
-    torch's answer for process-private CPU tensors (False)."""
-    return False
+    """True after share_memory_(), for a tensor received from another process and for one
+    inherited through fork (its storage is the parent's); False otherwise, as torch answers
+    for process-private CPU tensors."""
+    return _shared.is_shared(self)
 
 
 def share_memory_(self):
-    """A no-op: tensord tensors already live outside the process (in the daemon)."""
+    """Marks the tensor shared (is_shared()); its storage already lives in the daemon, where
+    any process given a token (tensord.multiprocessing) or a forked child reaches it, so
+    nothing moves."""
+    _shared.mark_shared(self)
     return self
 
 

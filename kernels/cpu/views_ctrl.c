@@ -33,6 +33,10 @@ CTRL_KERNEL(manual_seed)
 CTRL_KERNEL(set_num_threads)
 CTRL_KERNEL(empty_cache)
 CTRL_KERNEL(locate)
+CTRL_KERNEL(share)
+CTRL_KERNEL(fork_grant)
+CTRL_KERNEL(open)
+CTRL_KERNEL(revoke)
 
 /* complex dtypes: dtype-changing views (kernels/shape_complex.c) */
 VIEW_KERNEL(view_as_real)

@@ -41,7 +41,7 @@ def release_binary():
     return cand if os.path.isfile(cand) else b
 
 
-def start_daemon(tmpdir, name="tensord.sock", extra_env=None, binary=None):
+def start_daemon(tmpdir, name="tensord.sock", extra_env=None, binary=None, args=()):
     """Starts a daemon on unix:tmpdir/name; returns (proc, address, stderr_path)."""
     sock = os.path.join(tmpdir, name)
     addr = "unix:" + sock
@@ -53,7 +53,8 @@ def start_daemon(tmpdir, name="tensord.sock", extra_env=None, binary=None):
     if extra_env:
         env.update(extra_env)
     with open(errp, "wb") as err:
-        proc = subprocess.Popen([binary or _binary(), "--listen", addr, "--log-level", "warn", "--threads", "2"],
+        proc = subprocess.Popen([binary or _binary(), "--listen", addr, "--log-level", "warn", "--threads", "2"]
+                                + list(args),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
     deadline = time.monotonic() + 30
     while not os.path.exists(sock):

@@ -329,11 +329,13 @@ def test_dataloader_shuffle():
     assert len(tdata.DataLoader(ds, batch_size=4, shuffle=True, drop_last=True)) == 5
 
 
-def test_dataloader_num_workers_falls_back():
-    with pytest.warns(UserWarning, match="num_workers=2.*main process"):
-        dl = tdata.DataLoader(list(range(5)), batch_size=2, num_workers=2, persistent_workers=True,
-                              prefetch_factor=4)
+def test_dataloader_workers_same_batches():
+    """num_workers > 0 loads in worker processes (tests/python/test_dataloader_workers.py
+    covers them); the batches are torch's, in order."""
+    dl = tdata.DataLoader(list(range(5)), batch_size=2, num_workers=2, persistent_workers=True,
+                          prefetch_factor=4)
     assert dl.num_workers == 2
+    assert_like(_batches(dl), _batches(Tdata.DataLoader(list(range(5)), batch_size=2)))
     assert_like(_batches(dl), _batches(Tdata.DataLoader(list(range(5)), batch_size=2)))
     assert tdata.get_worker_info() is None
 

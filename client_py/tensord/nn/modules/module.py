@@ -277,7 +277,8 @@ class Module:
         return self._apply(convert)
 
     def share_memory(self):
-        return self
+        """share_memory_() on every parameter and buffer (torch's Module.share_memory)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ---- hooks and calling
     def register_forward_pre_hook(self, hook):

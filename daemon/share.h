@@ -1,0 +1,53 @@
+/*
+ * share.h — capability tokens: how a tensor's storage reaches another session.
+ *
+ * A token is 128 random bits (getrandom) registered here; whoever presents it may open
+ * what it names in its own session (OPEN), nothing else.  Two kinds:
+ *   storage token (SHARE): holds one reference on a storage.  One-shot tokens die when
+ *     opened (a pickled tensor, like torch's fd passing); multi-use ones live on.
+ *   fork grant (FORK_GRANT): names its owner session; a forked child opens the
+ *     parent's handles through it (td_session_foreign_get), while that session lives.
+ * Every token belongs to the session that made it and dies with it (the storage
+ * reference is dropped), except a pinned storage token, which outlives its owner by the
+ * linger time (td_share_set_linger, --share-linger) so that a process may put a tensor
+ * on a queue and exit before the reader opens it; an unopened pinned token is reclaimed
+ * then.  Owners may revoke their tokens.  Thread-safe (one mutex).
+ */
+#ifndef TD_SHARE_H
+#define TD_SHARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../kernels/meta.h"
+#include "alloc.h"
+
+struct td_token {
+    uint64_t w[2];
+};
+
+/* Registers a storage token (takes one reference on s). */
+enum td_code td_share_add(uint64_t owner, struct td_storage *s, unsigned mode, struct td_token *out,
+                          struct td_status *st);
+/* The session's fork grant (made once per session, then the same token). */
+enum td_code td_share_grant(uint64_t owner, struct td_token *out, struct td_status *st);
+/*
+ * Opens token tok for session `opener` with the view m (the opener's description,
+ * checked here against the storage): *out gets a storage reference.  handle 0: tok
+ * must be a storage token; else tok must be a fork grant and handle one of its
+ * owner's handles.
+ */
+enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle, const struct td_meta *m,
+                           struct td_storage **out, struct td_status *st);
+/* Drops an owner's token; NOT_FOUND when it is not one of the owner's live tokens. */
+enum td_code td_share_revoke(uint64_t owner, struct td_token tok, struct td_status *st);
+/* The owner session ended: its tokens die, pinned ones start to linger. */
+void td_share_session_ended(uint64_t owner);
+/* Seconds a pinned token outlives its owner (default 30; 0: not at all). */
+void td_share_set_linger(double seconds);
+/* Live tokens (after dropping expired ones). */
+uint64_t td_share_count(void);
+/* Drops every token (daemon shutdown, tests). */
+void td_share_clear(void);
+
+#endif
