@@ -74,6 +74,7 @@
 #include "listen.h"
 #include "log.h"
 #include "session.h"
+#include "share.h"
 #include "shm.h"
 #include "tensord.pb-c.h"
 
@@ -84,11 +85,13 @@
 #define SESSION_METHOD "/tensord.v1.Tensord/Session"
 
 /* The unary methods: request in, reply out, one batch each. */
-enum unary { U_STATS, U_LIST_SESSIONS, U_KILL_SESSION, N_UNARY };
+enum unary { U_STATS, U_LIST_SESSIONS, U_KILL_SESSION, U_LIST_TOKENS, U_REVOKE_TOKEN, N_UNARY };
 static const char *const unary_methods[N_UNARY] = {
     [U_STATS] = "/tensord.v1.Tensord/Stats",
     [U_LIST_SESSIONS] = "/tensord.v1.Tensord/ListSessions",
     [U_KILL_SESSION] = "/tensord.v1.Tensord/KillSession",
+    [U_LIST_TOKENS] = "/tensord.v1.Tensord/ListTokens",
+    [U_REVOKE_TOKEN] = "/tensord.v1.Tensord/RevokeToken",
 };
 #define MAX_SIDE_SOCKETS 16
 #define RING_SPIN_NS 50000 /* a worker spins this long for the next message before sleeping */
@@ -1392,6 +1395,76 @@ static grpc_status_code kill_session(struct td_rpc *r, uint64_t id, const struct
     return code;
 }
 
+/* May the caller see or revoke the tokens of session `owner`? */
+static bool may_touch_session(struct td_rpc *r, const struct td_peer *caller, bool admin, uint64_t owner)
+{
+    if (admin)
+        return true;
+    struct scall *c = find_locked(r, owner); /* an ended owner's lingering tokens: admins only */
+    if (!c)
+        return false;
+    bool ok = may_touch(r, caller, admin, c);
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static grpc_byte_buffer *answer_tokens(struct td_rpc *r, const struct td_peer *caller, bool admin)
+{
+    uint64_t n = td_share_list(NULL, 0), cap = n + 16; /* tokens made meanwhile are left out */
+    struct td_share_info *info = malloc(cap * sizeof *info);
+    Tensord__V1__TokenInfo *t = calloc(cap, sizeof *t);
+    Tensord__V1__TokenInfo **tp = calloc(cap, sizeof *tp);
+    Tensord__V1__ListTokensReply m = TENSORD__V1__LIST_TOKENS_REPLY__INIT;
+    if (info && t && tp) {
+        n = td_share_list(info, cap);
+        for (uint64_t i = 0; i < n && i < cap; i++) {
+            if (!may_touch_session(r, caller, admin, info[i].owner))
+                continue;
+            Tensord__V1__TokenInfo *x = &t[m.n_tokens];
+            tensord__v1__token_info__init(x);
+            x->token.data = (uint8_t *)info[i].tok.w;
+            x->token.len = sizeof info[i].tok.w;
+            x->owner = info[i].owner;
+            x->grant = info[i].grant;
+            x->one_shot = (info[i].mode & TD_SHARE_ONE_SHOT) != 0;
+            x->pinned = (info[i].mode & TD_SHARE_PINNED) != 0;
+            x->bytes = info[i].bytes;
+            x->linger_s = info[i].linger_s;
+            tp[m.n_tokens++] = x;
+        }
+    }
+    m.tokens = tp;
+    grpc_byte_buffer *bb = td_pack_msg(&m.base);
+    free(info);
+    free(t);
+    free(tp);
+    return bb;
+}
+
+static grpc_status_code revoke_token(struct td_rpc *r, const ProtobufCBinaryData *tok, const struct td_peer *caller,
+                                     bool admin, char *msg, size_t len)
+{
+    struct td_token t;
+    uint64_t owner;
+    if (tok->len != sizeof t.w) {
+        snprintf(msg, len, "a token is %zu bytes, not %zu", sizeof t.w, tok->len);
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    }
+    memcpy(t.w, tok->data, sizeof t.w);
+    /* unknown and not-yours look the same: a token's existence is not disclosed */
+    if (!td_share_owner(t, &owner) || !may_touch_session(r, caller, admin, owner)) {
+        snprintf(msg, len, "no such token");
+        return GRPC_STATUS_NOT_FOUND;
+    }
+    struct td_status st = TD_STATUS_INIT;
+    if (td_share_revoke(owner, t, &st)) { /* opened or expired meanwhile */
+        snprintf(msg, len, "no such token");
+        return GRPC_STATUS_NOT_FOUND;
+    }
+    td_log(TD_LOG_INFO, "token of session %llu revoked by uid %u", (unsigned long long)owner, (unsigned)caller->uid);
+    return GRPC_STATUS_OK;
+}
+
 static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
 {
     if (!ok) {
@@ -1448,6 +1521,36 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
         }
         if (q)
             tensord__v1__kill_session_request__free_unpacked(q, NULL);
+        break;
+    }
+    case U_LIST_TOKENS:
+        if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->reply = answer_tokens(r, &caller, admin);
+        }
+        break;
+    case U_REVOKE_TOKEN: {
+        Tensord__V1__RevokeTokenRequest *q =
+            s->request ? (Tensord__V1__RevokeTokenRequest *)td_unpack_msg(
+                             &tensord__v1__revoke_token_request__descriptor, s->request, &n)
+                       : NULL;
+        if (!q) {
+            s->code = GRPC_STATUS_INVALID_ARGUMENT;
+            snprintf(msg, sizeof msg, "malformed RevokeTokenRequest");
+        } else if (!caller.known) {
+            s->code = GRPC_STATUS_PERMISSION_DENIED;
+            snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
+        } else {
+            s->code = revoke_token(r, &q->token, &caller, admin, msg, sizeof msg);
+            if (s->code == GRPC_STATUS_OK) {
+                Tensord__V1__RevokeTokenReply k = TENSORD__V1__REVOKE_TOKEN_REPLY__INIT;
+                s->reply = td_pack_msg(&k.base);
+            }
+        }
+        if (q)
+            tensord__v1__revoke_token_request__free_unpacked(q, NULL);
         break;
     }
     default:

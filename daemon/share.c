@@ -222,6 +222,39 @@ enum td_code td_share_revoke(uint64_t owner, struct td_token tok, struct td_stat
     return TD_CODE_OK;
 }
 
+uint64_t td_share_list(struct td_share_info *out, uint64_t max)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&mu);
+    sweep_locked();
+    int64_t now = now_ns();
+    for (int b = 0; b < BUCKETS; b++)
+        for (struct entry *e = buckets[b]; e; e = e->next, n++)
+            if (n < max)
+                out[n] = (struct td_share_info){
+                    .tok = e->tok,
+                    .owner = e->owner,
+                    .grant = e->kind == GRANT,
+                    .mode = e->mode,
+                    .bytes = e->storage ? (uint64_t)e->storage->nbytes : 0,
+                    .linger_s = e->expires_ns ? (double)(e->expires_ns - now) / 1e9 : -1.0,
+                };
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+bool td_share_owner(struct td_token tok, uint64_t *owner)
+{
+    pthread_mutex_lock(&mu);
+    sweep_locked();
+    struct entry **pp = find_locked(tok);
+    bool found = *pp != NULL;
+    if (found)
+        *owner = (*pp)->owner;
+    pthread_mutex_unlock(&mu);
+    return found;
+}
+
 void td_share_session_ended(uint64_t owner)
 {
     pthread_mutex_lock(&mu);

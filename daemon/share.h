@@ -41,6 +41,20 @@ enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle
                            struct td_storage **out, struct td_status *st);
 /* Drops an owner's token; NOT_FOUND when it is not one of the owner's live tokens. */
 enum td_code td_share_revoke(uint64_t owner, struct td_token tok, struct td_status *st);
+/* One live token as tensordctl lists it. */
+struct td_share_info {
+    struct td_token tok;
+    uint64_t owner;      /* the session that made it (it may have ended: lingering) */
+    bool grant;          /* a fork grant (else a storage token) */
+    unsigned mode;       /* TD_SHARE_* bits of a storage token */
+    uint64_t bytes;      /* the storage's size (0 for a grant) */
+    double linger_s;     /* seconds left for a lingering token; -1 while its owner lives */
+};
+/* Fills at most max entries (after dropping expired tokens); returns how many are live. */
+uint64_t td_share_list(struct td_share_info *out, uint64_t max);
+/* The owner of a live token, for permission checks; false when there is none. */
+bool td_share_owner(struct td_token tok, uint64_t *owner);
+
 /* The owner session ended: its tokens die, pinned ones start to linger. */
 void td_share_session_ended(uint64_t owner);
 /* Seconds a pinned token outlives its owner (default 30; 0: not at all). */

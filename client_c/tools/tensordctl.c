@@ -338,6 +338,79 @@ static int cmd_kill(const char *arg)
     return 0;
 }
 
+static void hex(char out[33], const ProtobufCBinaryData *b)
+{
+    out[0] = 0;
+    for (size_t i = 0; i < b->len && i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b->data[i]);
+}
+
+static int cmd_tokens(void)
+{
+    int rc = 0;
+    Tensord__V1__ListTokensRequest q = TENSORD__V1__LIST_TOKENS_REQUEST__INIT;
+    Tensord__V1__ListTokensReply *l =
+        get("/tensord.v1.Tensord/ListTokens", &q.base, &tensord__v1__list_tokens_reply__descriptor, &rc);
+    if (!l)
+        return rc;
+    if (!json)
+        printf("%-32s  %7s  %-8s  %10s  %s\n", "TOKEN", "SESSION", "KIND", "BYTES", "LINGER");
+    else
+        printf("[");
+    for (size_t i = 0; i < l->n_tokens; i++) {
+        const Tensord__V1__TokenInfo *t = l->tokens[i];
+        char h[33], buf[32];
+        hex(h, &t->token);
+        const char *kind = t->grant ? "grant" : t->one_shot ? "one-shot" : "multi";
+        if (json) {
+            printf("%s{\"token\": \"%s\", \"session\": %llu, \"kind\": \"%s\", \"pinned\": %s, \"bytes\": %llu, "
+                   "\"linger_s\": %.1f}",
+                   i ? ", " : "", h, (unsigned long long)t->owner, kind, t->pinned ? "true" : "false",
+                   (unsigned long long)t->bytes, t->linger_s);
+        } else {
+            char linger[32] = "-";
+            if (t->linger_s >= 0)
+                snprintf(linger, sizeof linger, "%.1fs", t->linger_s);
+            printf("%-32s  %7llu  %-8s  %10s  %s%s\n", h, (unsigned long long)t->owner, kind,
+                   t->grant ? "-" : human(t->bytes, buf, sizeof buf), linger, t->pinned ? " (pinned)" : "");
+        }
+    }
+    if (json)
+        printf("]\n");
+    tensord__v1__list_tokens_reply__free_unpacked(l, NULL);
+    return 0;
+}
+
+static int cmd_revoke(const char *arg)
+{
+    uint8_t tok[16];
+    bool ok = strlen(arg) == 32;
+    for (int i = 0; ok && i < 16; i++) {
+        unsigned v;
+        ok = sscanf(arg + 2 * i, "%2x", &v) == 1;
+        tok[i] = (uint8_t)v;
+    }
+    if (!ok) {
+        fprintf(stderr, "tensordctl: revoke wants a token: 32 hex digits (tensordctl tokens lists them), got '%s'\n",
+                arg);
+        return 2;
+    }
+    Tensord__V1__RevokeTokenRequest q = TENSORD__V1__REVOKE_TOKEN_REQUEST__INIT;
+    q.token.data = tok;
+    q.token.len = sizeof tok;
+    int rc = 0;
+    Tensord__V1__RevokeTokenReply *r =
+        get("/tensord.v1.Tensord/RevokeToken", &q.base, &tensord__v1__revoke_token_reply__descriptor, &rc);
+    if (!r)
+        return rc;
+    tensord__v1__revoke_token_reply__free_unpacked(r, NULL);
+    if (json)
+        printf("{\"revoked\": \"%s\"}\n", arg);
+    else
+        printf("token %s revoked\n", arg);
+    return 0;
+}
+
 /* A live view: status and sessions every interval, ops/s measured between refreshes.
  * --json prints one object per refresh (a stream of lines) instead of redrawing. */
 static int cmd_top(double interval, int iterations)
@@ -408,6 +481,8 @@ static void usage(FILE *f)
                "  top [-d SECONDS] [-n COUNT]\n"
                "                     status and sessions, refreshed (ops/s between refreshes)\n"
                "  kill SESSION       end a session (its tensors are freed; its client gets an error)\n"
+               "  tokens             live share tokens: token, owning session, kind, bytes, linger\n"
+               "  revoke TOKEN       drop a share token (opening it fails from then on)\n"
                "options:\n"
                "  --address ADDRESS  the daemon (default $TENSORD_ADDRESS, else\n"
                "                     unix:" SYSTEM_SOCKET " when it exists, else the per-user socket)\n"
@@ -483,7 +558,16 @@ int main(int argc, char **argv)
         rc = cmd_sessions();
     else if (strcmp(cmd, "top") == 0)
         rc = cmd_top(interval, iterations);
-    else if (strcmp(cmd, "kill") == 0) {
+    else if (strcmp(cmd, "tokens") == 0)
+        rc = cmd_tokens();
+    else if (strcmp(cmd, "revoke") == 0) {
+        const char *tok = optind < argc ? argv[optind] : NULL;
+        if (!tok) {
+            fprintf(stderr, "tensordctl: revoke wants a token\n");
+            rc = 2;
+        } else
+            rc = cmd_revoke(tok);
+    } else if (strcmp(cmd, "kill") == 0) {
         const char *id = optind < argc ? argv[optind] : NULL;
         if (!id) {
             fprintf(stderr, "tensordctl: kill wants a session id\n");

@@ -203,3 +203,56 @@ def test_other_uid_sees_and_kills_only_its_own(scratch):
     assert out_mine == "still-alive"
     assert out_theirs.startswith("error"), out_theirs
     assert rc == 0, err
+
+
+SHARER = textwrap.dedent("""
+    import sys, tensord as torch
+    from tensord import _C
+    t = torch.ones(1000)                       # 4000 bytes
+    tok, desc = _C.share(t, 0)                 # a multi-use token, not pinned
+    print(tok.hex(), repr(desc), flush=True)
+    sys.stdin.readline()                       # revoked meanwhile
+    try:
+        _C.open(tok, desc).sum().item()         # the failed OPEN shows at this sync
+        print("opened", flush=True)
+    except Exception as e:
+        print("error", type(e).__name__, flush=True)
+""")
+
+
+def test_tokens_listed_and_revoked(scratch):
+    proc, daemon1, errp = start_daemon(scratch, name="tokens.sock")
+    sock = daemon1[len("unix:"):]
+    os.chmod(sock, 0o666)       # let nobody connect: the daemon decides what it may see
+    env = dict(os.environ, TENSORD_ADDRESS=daemon1)
+    p = subprocess.Popen([sys.executable, "-c", SHARER], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        tok = p.stdout.readline().split()[0]
+        rows = json.loads(ctl(daemon1, "--json", "tokens").stdout)
+        sessions = json.loads(ctl(daemon1, "--json", "sessions").stdout)
+        mine = [r for r in rows if r["token"] == tok]
+        assert len(mine) == 1, rows
+        assert mine[0]["session"] == sessions[0]["id"] and mine[0]["kind"] == "multi"
+        assert mine[0]["bytes"] == 4000 and mine[0]["linger_s"] == -1 and not mine[0]["pinned"]
+        assert tok in ctl(daemon1, "tokens").stdout
+        # another uid sees none of root's tokens and cannot revoke them
+        if os.geteuid() == 0:
+            r = ctl(daemon1, "--json", "tokens", user=65534)
+            assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
+            r = ctl(daemon1, "revoke", tok, user=65534)
+            assert r.returncode == 1 and "no such token" in r.stderr, r.stderr
+        r = ctl(daemon1, "--json", "revoke", tok)
+        assert r.returncode == 0 and json.loads(r.stdout) == {"revoked": tok}, r.stderr
+        assert not [r for r in json.loads(ctl(daemon1, "--json", "tokens").stdout) if r["token"] == tok]
+        r = ctl(daemon1, "revoke", tok)
+        assert r.returncode == 1 and "no such token" in r.stderr
+        r = ctl(daemon1, "revoke", "xyz")
+        assert r.returncode == 2 and "32 hex digits" in r.stderr
+        out, err = p.communicate("go\n", timeout=60)
+        assert out.strip() == "error RuntimeError", out + err
+    finally:
+        if p.poll() is None:
+            p.kill()
+        rc, err = stop_daemon(proc, errp)
+    assert rc == 0 and "ERROR: AddressSanitizer" not in err, err
