@@ -79,9 +79,14 @@ UPLOADER = textwrap.dedent("""
 """)
 
 
+def _fds(pid):
+    return sorted(os.listdir("/proc/%d/fd" % pid))
+
+
 def test_client_killed_mid_upload_on_rings(fresh_daemon):
     addr = fresh_daemon["address"]
     base = _C.stats(addr)
+    fds = _fds(fresh_daemon["proc"].pid)
     env = dict(os.environ, TENSORD_ADDRESS=addr)
     p = subprocess.Popen([sys.executable, "-c", UPLOADER], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -106,6 +111,14 @@ def test_client_killed_mid_upload_on_rings(fresh_daemon):
             break
         assert time.monotonic() < deadline, s
         time.sleep(0.05)
+    # its ring memfd and side socket are closed (and its arenas, once the cache is
+    # emptied), and no file was ever made for them
+    _run(addr, script="import tensord; tensord.cpu.empty_cache(); tensord.synchronize()")
+    deadline = time.monotonic() + 10
+    while len(_fds(fresh_daemon["proc"].pid)) > len(fds) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_fds(fresh_daemon["proc"].pid)) <= len(fds), (fds, _fds(fresh_daemon["proc"].pid))
+    assert not [f for f in os.listdir("/dev/shm") if "tensord" in f]
     assert _run(addr) == "shm"  # the daemon goes on
 
 
