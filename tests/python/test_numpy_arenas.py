@@ -217,3 +217,13 @@ def test_threshold_from_env():
         print(t[0].item())
     """, TENSORD_NUMPY_ARENA_MIN="512")
     assert out == "1.0"
+
+
+def test_calloc_blocks_are_zero():
+    """np.zeros of a block relies on EMPTY's zeroing: reuse after a dirty block is freed."""
+    for _ in range(3):
+        a = np.full(1 << 16, 7.5)
+        del a
+        z = np.zeros(1 << 16)
+        assert not z.any()
+        assert td.from_numpy(z).abs().sum().item() == 0.0
