@@ -46,6 +46,7 @@ CORE_SRC := $(META_SRC) $(CPU_SRC) $(DAEMON_SRC) $(PROTO_SRC)
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))" 2>/dev/null)
 PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['include'])" 2>/dev/null)
+NP_INC := $(shell $(PYTHON) -c "import numpy;print(numpy.get_include())" 2>/dev/null)
 PY_DIR := $(BUILD)/python/tensord
 PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py client_py/tensord/*/*/*.py \
 	client_py/tensord/*/*/*/*.py)
@@ -119,7 +120,7 @@ $(PY_DIR)/libtensord.so: $(LIBTD)
 $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)/libtensord.so
 	@mkdir -p $(PY_DIR)
 	$(call say,PYEXT,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Wno-missing-field-initializers \
-		-fno-strict-aliasing -I$(PY_INC) -Iclient_c -shared -o $@ $(wildcard client_py/ext/*.c) \
+		-fno-strict-aliasing -I$(PY_INC) -I$(NP_INC) -Iclient_c -shared -o $@ $(wildcard client_py/ext/*.c) \
 		-L$(PY_DIR) -ltensord -Wl,-rpath,'$$ORIGIN'
 
 # ---- tests (Check suites built with ASan/UBSan against the daemon's objects)

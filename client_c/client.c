@@ -84,6 +84,10 @@ struct td_client {
     struct exported { uint64_t storage, count; } *exports;
     size_t n_exports, cap_exports;
     atomic_size_t n_exports_live; /* n_exports, read without the lock on every op */
+    /* releases of numpy arena blocks whose free could not take the lock (td_block_free),
+     * under export_lock; sent by the next call that holds the lock */
+    uint64_t *pend_rel;
+    size_t n_pend, cap_pend;
 };
 
 /* A client inherited through fork() belongs to the parent's session (fork.h). */
@@ -425,6 +429,19 @@ static bool unpin_locked(td_client_t *c, uint64_t h)
     return false;
 }
 
+/* Sends the releases td_block_free queued while the lock was busy. */
+static void drain_pending_locked(td_client_t *c)
+{
+    if (!__atomic_load_n(&c->n_pend, __ATOMIC_RELAXED))
+        return;
+    pthread_mutex_lock(&c->export_lock);
+    for (size_t i = 0; i < c->n_pend; i++)
+        if (unpin_locked(c, c->pend_rel[i]))
+            release_locked(c, c->pend_rel[i]);
+    __atomic_store_n(&c->n_pend, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&c->export_lock);
+}
+
 void td_release(td_client_t *c, struct td_t *t)
 {
     if (!t)
@@ -436,6 +453,7 @@ void td_release(td_client_t *c, struct td_t *t)
     if (!c || !t->handle || c->fork_gen != td__fork_generation())
         return;
     pthread_mutex_lock(&c->lock);
+    drain_pending_locked(c);
     if (unpin_locked(c, t->handle)) {
         release_locked(c, t->handle);
         maybe_flush(c, NULL); /* a transport failure shows at the next call */
@@ -714,6 +732,91 @@ enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, s
     return code;
 }
 
+/*
+ * Blocks for numpy's data-memory handler (client_py/ext/numpy_arena.c): never wait for the
+ * client's lock, since the allocator can run on a thread that already holds it (a Python
+ * hook called back from the autograd engine); busy means "use libc".
+ */
+enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void **base, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    if (nbytes > INT64_MAX)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "block too large");
+    int64_t sizes[1] = {(int64_t)nbytes}, attrs[3];
+    const struct td_argval v[3] = {{.w = {TD_DTYPE_UINT8}}, {.w = {0}}, {.list = sizes, .n = 1}};
+    if (td_op_pack(TD_OP_EMPTY, v, 3, attrs, 3, st) < 0)
+        return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+    if (pthread_mutex_trylock(&c->lock))
+        return td_status_set(st, TD_CODE_UNAVAILABLE, "client busy");
+    drain_pending_locked(c);
+    enum td_code code = record_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 3, out, st);
+    if (code) {
+        pthread_mutex_unlock(&c->lock);
+        return code;
+    }
+    const struct td_t *in[1] = {out};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    code = record_locked(c, TD_OP_LOCATE, 0, in, 1, NULL, 0, NULL, st);
+    /* an earlier op's deferred failure stays queued for its owner, not for the allocator */
+    if (!code)
+        code = sync_locked2(c, &p, &len, false, st);
+    uint64_t loc[3] = {0, 0, 0};
+    if (!code && len != sizeof loc)
+        code = td_status_set(st, TD_CODE_INTERNAL, "locate: expected %zu bytes, got %zu", sizeof loc, len);
+    if (!code)
+        memcpy(loc, p, sizeof loc);
+    free(p);
+    uint8_t *abase = NULL;
+    size_t asize = 0;
+    if (!code && (!loc[0] || loc[2] < nbytes))
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "the block is in no shared arena");
+    if (!code && td__conn_map_arena(c->conn, loc[0], &abase, &asize, st))
+        code = TD_CODE_FAILED_PRECONDITION;
+    if (!code)
+        td__conn_keep_arenas(c->conn);
+    if (!code && (loc[1] > asize || loc[2] > asize - loc[1]))
+        code = td_status_set(st, TD_CODE_INTERNAL, "block outside its arena");
+    if (!code && !export_add(c, out->storage_id))
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    if (!code)
+        *base = abase + loc[1];
+    else {
+        if (unpin_locked(c, out->handle))
+            release_locked(c, out->handle);
+        out->handle = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+void td_block_free(td_client_t *c, struct td_t *t)
+{
+    if (!c || !t->handle || c->fork_gen != td__fork_generation())
+        return;
+    td_storage_unmap(c, t->storage_id);
+    if (!pthread_mutex_trylock(&c->lock)) {
+        drain_pending_locked(c);
+        if (unpin_locked(c, t->handle)) {
+            release_locked(c, t->handle);
+            maybe_flush(c, NULL);
+        }
+        pthread_mutex_unlock(&c->lock);
+    } else {
+        pthread_mutex_lock(&c->export_lock);
+        if (c->n_pend == c->cap_pend) {
+            size_t cap = c->cap_pend ? 2 * c->cap_pend : 16;
+            uint64_t *q = realloc(c->pend_rel, cap * sizeof *q);
+            if (q)
+                c->pend_rel = q, c->cap_pend = cap;
+        }
+        if (c->n_pend < c->cap_pend) /* else out of memory: the handle lives until the session ends */
+            c->pend_rel[c->n_pend] = t->handle, __atomic_store_n(&c->n_pend, c->n_pend + 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&c->export_lock);
+    }
+    t->handle = 0;
+}
+
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st)
 {
     int64_t attr;
@@ -762,6 +865,7 @@ void td_client_free(td_client_t *c)
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->export_lock);
     free(c->exports);
+    free(c->pend_rel);
     td__failures_free(c->failures);
     free(c->known);
     free(c->pins);

@@ -337,6 +337,12 @@ struct td_conn *td__conn_open(const char *target, const char *client_desc, int t
 
 const char *td__conn_transport(const struct td_conn *c) { return c->shm ? "shm" : "grpc"; }
 
+void td__conn_keep_arenas(struct td_conn *c)
+{
+    if (c->shm)
+        td__shm_keep_arenas(c->shm);
+}
+
 enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **base, size_t *size,
                                 struct td_status *st)
 {

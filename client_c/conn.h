@@ -49,6 +49,7 @@ const char *td__conn_transport(const struct td_conn *c);
 
 /* This process's mapping of CPU storage arena `arena` (shm.h): UNAVAILABLE on gRPC or
  * when the daemon does not share it with us. */
+void td__conn_keep_arenas(struct td_conn *c);
 enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **base, size_t *size,
                                 struct td_status *st);
 

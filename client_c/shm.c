@@ -47,6 +47,7 @@ struct td_shm {
     size_t map_bytes;
     struct td_ring sq, cq; /* we produce sq, consume cq */
     bool dead;
+    bool keep_arenas; /* numpy blocks live in them: leave them mapped at close (td__shm_keep_arenas) */
     struct stashed *stash_head, *stash_tail; /* answers read while waiting to send */
 };
 
@@ -256,12 +257,14 @@ void *td__shm_map(const struct td_shm *s, size_t *bytes)
     return s->map;
 }
 
+void td__shm_keep_arenas(struct td_shm *s) { s->keep_arenas = true; }
+
 void td__shm_close(struct td_shm *s)
 {
     if (!s)
         return;
     stash_free_all(s);
-    for (size_t i = 0; i < s->n_arenas; i++)
+    for (size_t i = 0; i < s->n_arenas && !s->keep_arenas; i++)
         if (s->arenas[i].base)
             munmap(s->arenas[i].base, s->arenas[i].size);
     free(s->arenas);

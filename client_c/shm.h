@@ -38,6 +38,8 @@ enum td_code td__shm_recv(struct td_shm *s, bool block, struct td_conn_reply *re
  * refused arena costs one round trip only.  Mappings stay until td__shm_close (an arena
  * the daemon closed stays valid memory here; its pages were punched, so it costs
  * nothing). */
+/* Arenas stay mapped after close (numpy arrays may still point into them). */
+void td__shm_keep_arenas(struct td_shm *s);
 enum td_code td__shm_map_arena(struct td_shm *s, uint64_t arena, uint8_t **base, size_t *size,
                                struct td_status *st);
 

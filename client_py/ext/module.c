@@ -105,6 +105,7 @@ static PyObject *m_connect(PyObject *self, PyObject *args)
     td_ext_client = c;
     td_ext_epoch++;
     if (old) {
+        td_ext_numpy_arena_orphan(old);
         Py_BEGIN_ALLOW_THREADS
         td_client_free(old);
         Py_END_ALLOW_THREADS
@@ -118,6 +119,7 @@ static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
     td_ext_client = NULL;
     td_ext_epoch++;
     if (c) {
+        td_ext_numpy_arena_orphan(c);
         Py_BEGIN_ALLOW_THREADS
         td_client_free(c);
         Py_END_ALLOW_THREADS
@@ -608,7 +610,8 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     if (td_ext_autograd_init(m) < 0 || PyModule_AddFunctions(m, td_ext_meta_methods) < 0 ||
-        PyModule_AddFunctions(m, td_ext_share_methods) < 0) {
+        PyModule_AddFunctions(m, td_ext_share_methods) < 0 ||
+        PyModule_AddFunctions(m, td_ext_numpy_arena_methods) < 0) {
         Py_DECREF(m);
         return NULL;
     }

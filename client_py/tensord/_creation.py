@@ -45,8 +45,10 @@ def _aliased(arr):
     sv = arr
     while sv is not None and not isinstance(sv, _C.StorageView):
         sv = sv.obj if isinstance(sv, memoryview) else getattr(sv, "base", None)
-    if sv is None or arr.dtype.kind == "V" or not arr.dtype.isnative:
+    if arr.dtype.kind == "V" or not arr.dtype.isnative:
         return None
+    if sv is None:
+        return _arena_aliased(arr)
     t = sv.tensor
     if from_numpy_dtype(arr.dtype) is not t.dtype:
         return None
@@ -55,6 +57,26 @@ def _aliased(arr):
     if off < 0 or off % item or builtins.any(s < 0 or s % item for s in arr.strides):
         return None
     return t.detach().as_strided(arr.shape, [s // item for s in arr.strides], off // item)
+
+
+def _arena_aliased(arr):
+    """A tensor over arr's memory when numpy allocated it in tensord storage (numpy's
+    allocator, installed by _daemon.ensure: docs/design/shared_memory.md); else None."""
+    root = arr
+    while isinstance(root.base, _np.ndarray):
+        root = root.base
+    if root.base is not None or not root.flags.owndata or not arr.size:
+        return None
+    try:
+        dt = from_numpy_dtype(arr.dtype)
+    except (TypeError, ValueError, KeyError):
+        return None
+    item = arr.itemsize
+    off = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    if off < 0 or off % item or builtins.any(s < 0 or s % item for s in arr.strides):
+        return None
+    return _C.arena_view(root.__array_interface__["data"][0], dt._index, off // item, tuple(arr.shape),
+                         tuple(s // item for s in arr.strides))
 
 
 def as_tensor(data, dtype=None, device=None):

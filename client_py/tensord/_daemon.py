@@ -161,6 +161,18 @@ def _connect():
     return _default_alive() or _start_private()
 
 
+def _numpy_arenas():
+    """numpy's large allocations in tensord storage, so that from_numpy shares memory both
+    ways (docs/design/shared_memory.md); only over the shared-memory transport."""
+    if os.environ.get("TENSORD_NUMPY_ARENAS", "1") == "0" or _C.transport() != "shm":
+        return
+    try:
+        floor = int(os.environ.get("TENSORD_NUMPY_ARENA_MIN", str(64 * 1024)))
+    except ValueError:
+        floor = 64 * 1024
+    _C.numpy_arena_install(floor)
+
+
 def ensure():
     """Connects on first use (once per process, whichever thread comes first); cheap
     afterwards."""
@@ -171,6 +183,7 @@ def ensure():
             return
         _state["address"] = _connect()
         _state["connected"] = True
+        _numpy_arenas()
         if "tensord.multiprocessing" in sys.modules and _state["address"]:
             # processes it starts (spawn, forkserver) reach this daemon
             os.environ["TENSORD_ADDRESS"] = _state["address"]
