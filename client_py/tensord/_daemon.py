@@ -163,8 +163,11 @@ def _connect():
 
 def _numpy_arenas():
     """numpy's large allocations in tensord storage, so that from_numpy shares memory both
-    ways (docs/design/shared_memory.md); only over the shared-memory transport."""
-    if os.environ.get("TENSORD_NUMPY_ARENAS", "1") == "0" or _C.transport() != "shm":
+    ways (docs/design/shared_memory.md); only over the shared-memory transport, and only
+    when TENSORD_NUMPY_ARENAS=1: each such allocation costs a round trip to the daemon and
+    a fork copies every live block, so a numpy-heavy program or one forking DataLoader
+    workers over a numpy dataset would pay for sharing it may not use."""
+    if os.environ.get("TENSORD_NUMPY_ARENAS", "0") != "1" or _C.transport() != "shm":
         return
     try:
         floor = int(os.environ.get("TENSORD_NUMPY_ARENA_MIN", str(64 * 1024)))

@@ -1,6 +1,6 @@
 """numpy's own arrays in tensord storage (numpy's data-memory handler, NEP 49;
-docs/design/shared_memory.md): over the shared-memory transport an array numpy allocates
-(64 KiB and up) is a tensord storage, so from_numpy/as_tensor of it share memory both ways as
+docs/design/shared_memory.md): with TENSORD_NUMPY_ARENAS=1, over the shared-memory transport
+an array numpy allocates (64 KiB and up) is a tensord storage, so from_numpy/as_tensor of it share memory both ways as
 torch.from_numpy does.  Every sharing check runs the same steps on torch 1.13 and compares.
 Plus: small arrays copy (the documented difference), lifetimes in both orders (daemon bytes
 back to where they were), numpy code keeps its results, a forked child gets its own copy,
@@ -20,11 +20,18 @@ import tensord as td
 pytestmark = pytest.mark.skipif(td.transport() != "shm" or os.environ.get("TENSORD_NUMPY_ARENAS") == "0",
                                 reason="numpy arenas need the shared-memory transport")
 
+if td.transport() == "shm":
+    # opt-in (TENSORD_NUMPY_ARENAS=1 at start-up); this process turns it on here, so the
+    # suites after this one run with it too
+    td._C.numpy_arena_install(64 * 1024)
+
 BIG = 1 << 15  # elements: at least 64 KiB for every dtype below except bool/uint8/int8
 
 
 def run_sub(script, **env):
-    e = dict(os.environ, **env)
+    e = dict(os.environ, TENSORD_NUMPY_ARENAS="1")
+    e.update(env)
+    e = {k: v for k, v in e.items() if v is not None}  # None: unset
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=e, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -195,7 +202,8 @@ def test_array_outlives_its_client():
     assert out == "[100.0, 2.0, 3.0] (0, 0)"
 
 
-@pytest.mark.parametrize("env", [{"TENSORD_NUMPY_ARENAS": "0"}, {"TENSORD_TRANSPORT": "grpc"}])
+@pytest.mark.parametrize("env", [{"TENSORD_NUMPY_ARENAS": None}, {"TENSORD_NUMPY_ARENAS": "0"},
+                                 {"TENSORD_TRANSPORT": "grpc"}])
 def test_switched_off_or_grpc_copies(env):
     out = run_sub("""
         import numpy as np, tensord as td
