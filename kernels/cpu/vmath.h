@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#pragma GCC diagnostic ignored "-Wpsabi"
+/* the Makefile builds includers with -Wno-psabi: a pragma cannot silence GCC's vector-ABI note */
 typedef double vm_d4 __attribute__((vector_size(32), aligned(8)));
 typedef int64_t vm_i4 __attribute__((vector_size(32), aligned(8)));
 typedef float vm_f4 __attribute__((vector_size(16), aligned(4)));
