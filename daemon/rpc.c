@@ -681,8 +681,7 @@ static bool run_ring_msg(struct scall *c, struct td_shm_ring *ring)
     struct td_ring_msg h;
     if (!ring_read(c, &ring->sq, &h, sizeof h))
         return false;
-    if ((h.flags & ~(uint32_t)(TD_RING_SYNC | TD_RING_DETACH)) || h.records_len > TD_RPC_MAX_MESSAGE ||
-        h.payload_len > TD_RPC_MAX_MESSAGE - h.records_len) {
+    if (!td_ring_msg_ok(&h, TD_RPC_MAX_MESSAGE)) {
         ring_error(c, "malformed message header");
         return false;
     }

@@ -49,6 +49,12 @@ bool td_ring_geometry_ok(const struct td_ring_hdr *h, uint64_t map_bytes)
     return true;
 }
 
+bool td_ring_msg_ok(const struct td_ring_msg *h, uint64_t max_bytes)
+{
+    return !(h->flags & ~(uint32_t)(TD_RING_SYNC | TD_RING_DETACH)) && h->records_len <= max_bytes &&
+           h->payload_len <= max_bytes - h->records_len;
+}
+
 /* Bytes in flight as the producer sees them; UINT64_MAX when head is impossible. */
 static uint64_t used_by_producer(const struct td_ring *r)
 {

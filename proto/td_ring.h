@@ -69,6 +69,10 @@ struct td_ring_msg {
     uint64_t payload_len;
 };
 
+/* The reader's check of a message header copied out of a ring, before it reads the body:
+ * only known flags, records and payload together at most max_bytes (no overflow). */
+bool td_ring_msg_ok(const struct td_ring_msg *h, uint64_t max_bytes);
+
 /* An answer: this header, message_len bytes of text, n_errors td_ring_error, then
  * payload_len bytes of READ results (ServerMsg's fields). */
 struct td_ring_reply {

@@ -29,8 +29,10 @@ import collections
 import io
 import os
 import pickle
+import pickletools
 import struct
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -516,6 +518,23 @@ def _legacy_error(fh):
     raise RuntimeError("Invalid magic number; corrupt file?")
 
 
+def _check_pickle(data):
+    """Refuses a malformed data.pkl before unpickling it.  CPython's unpickler sizes things
+    from the stream before it reads them: a PUT's memo index (the memo grows, zeroed, to it)
+    and a BYTES8/BYTEARRAY8's length (allocated first) -- gigabytes for one damaged byte.
+    pickletools walks the opcodes without building anything and fails on an argument longer
+    than what remains or an unknown opcode; a valid pickle numbers its memo slots from 0 and
+    each PUT takes at least 2 bytes, so an index of len(data) or more is corruption too."""
+    try:
+        with warnings.catch_warnings():  # a damaged STRING's escapes warn while decoded
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for op, arg, _ in pickletools.genops(data):
+                if op.name in ("PUT", "BINPUT", "LONG_BINPUT") and arg >= len(data):
+                    raise ValueError("memo index %d in a pickle of %d bytes" % (arg, len(data)))
+    except (ValueError, TypeError, struct.error, UnicodeDecodeError) as e:
+        raise pickle.UnpicklingError("tensord.load: corrupt checkpoint: data.pkl: %s" % e) from None
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=False, **pickle_load_args):
     """Loads an object saved by tensord.save or by torch.save (zip format) from f (a path,
     a PathLike or a seekable binary file object).  Tensors come back on the CPU, views of
@@ -542,6 +561,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=False, **pick
             _legacy_error(fh)
         loader = _Loader(fh, map_location)
         data = loader.get_record("data.pkl")
+        _check_pickle(data)
         if not weights_only:
             return _unpickler_class(pickle_module.Unpickler, loader, False)(io.BytesIO(data), **pickle_load_args) \
                 .load()

@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+/* clang's vector-ABI warning obeys this pragma; GCC's note does not (the Makefile passes
+ * -Wno-psabi for the includers). These helpers are always_inline: no call crosses an ABI. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef double vm_d4 __attribute__((vector_size(32), aligned(8)));
 typedef int64_t vm_i4 __attribute__((vector_size(32), aligned(8)));
