@@ -687,22 +687,22 @@ out_g:
     return code;
 }
 
-/* CUMSUM: the reversed cumulative sum of grad along the node's dim */
-static enum td_code h_cumsum_back(struct run *r, struct val *v, struct val *out)
+/* op (a CUMULATIVE row) run back to front along the node's dim: flip, op, flip */
+static enum td_code reverse_cumulative(struct run *r, enum td_op op, struct val *v, struct val *out)
 {
     int nd = v[0].t.m.ndim;
     if (nd == 0) {
         *out = take(&v[0]);
         return TD_CODE_OK;
     }
-    int64_t d = r->n->attrs[TD_A_CUMSUM_DIM];
+    int64_t d = r->n->attrs[TD_A_CUMULATIVE_DIM];
     if (d < 0)
         d += nd;
     int64_t flip[1] = {(int64_t)(1ull << d)}, cum[2] = {d, -1};
     struct td_t a, b;
     if (op1(r, TD_OP_FLIP, &v[0].t, flip, 1, &a))
         return r->st->code;
-    enum td_code code = op1(r, TD_OP_CUMSUM, &a, cum, 2, &b);
+    enum td_code code = op1(r, op, &a, cum, 2, &b);
     td_release(r->c, &a);
     if (code)
         return code;
@@ -711,6 +711,19 @@ static enum td_code h_cumsum_back(struct run *r, struct val *v, struct val *out)
     if (!code)
         *out = owned_val(a);
     return code;
+}
+
+/* CUMSUM (and CUMPROD): the reversed cumulative sum of grad along the node's dim */
+static enum td_code h_cumsum_back(struct run *r, struct val *v, struct val *out)
+{
+    return reverse_cumulative(r, TD_OP_CUMSUM, v, out);
+}
+
+/* LOGCUMSUMEXP: logcumsumexp run back to front along the node's dim, so the backward
+ * sums exp(input_j - result_i) over i >= j without forming exp(-result) */
+static enum td_code h_rev_logcumsumexp(struct run *r, struct val *v, struct val *out)
+{
+    return reverse_cumulative(r, TD_OP_LOGCUMSUMEXP, v, out);
 }
 
 /* LOGIT: where the gradient flows (inside [eps, 1 - eps] when eps was given) */
@@ -950,6 +963,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_GATHER_GRAD - TD_AGH_FIRST] = h_gather_grad,
     [TD_AGH_SELECT_BACK - TD_AGH_FIRST] = h_select_back,
     [TD_AGH_CUMSUM_BACK - TD_AGH_FIRST] = h_cumsum_back,
+    [TD_AGH_REV_LOGCUMSUMEXP - TD_AGH_FIRST] = h_rev_logcumsumexp,
     [TD_AGH_LOGIT_MASK - TD_AGH_FIRST] = h_logit_mask,
     [TD_AGH_NORM_BACK - TD_AGH_FIRST] = h_norm_back,
     [TD_AGH_CHANNEL_SUM - TD_AGH_FIRST] = h_channel_sum,

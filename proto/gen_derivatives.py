@@ -41,6 +41,7 @@ HELPERS = {
     "gather_grad": (2, set()),
     "select_back": (3, {1}),
     "cumsum_back": (1, set()),
+    "rev_logcumsumexp": (1, set()),
     "logit_mask": (1, set()),
     "norm_back": (3, set()),
     "channel_sum": (1, set()),
@@ -52,7 +53,7 @@ HELPERS = {
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words
 CALLABLE = {"UNARY", "BINARY", "MATH_UNARY", "MATH_BINARY", "WHERE"}
-TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\d+|-\d+\.\d*|-\d+)|(\w+)(\?(-?[\d.]+))?|([(),]))")
+TOKEN = re.compile(r"\s*(?:(-?\d+(?:\.\d*)?(?:e[-+]?\d+)?)|(\w+)(\?(-?[\d.]+))?|([(),]))")
 
 
 def parse_expr(text):

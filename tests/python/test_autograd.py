@@ -129,10 +129,13 @@ CASES = {
     "NANMEAN": _case(lambda m, a: m.nanmean(m.where(a > 1.2, a.log(), a), 0) * 2 + m.nanmean(a), (3, 2)),
     "CUMMAX": _case(lambda m, a: m.cummax(a, 1)[0] * a + m.cummax(a, 0)[0], (3, 4)),
     "CUMMIN": _case(lambda m, a: m.cummin(a, -1)[0] * 2, (3, 4)),
+    "MEDIAN": _case(lambda m, a: m.median(a) * a, (3, 5)),
     "MEDIAN_DIM": _case(lambda m, a: m.median(a, 1)[0] * 2 + m.median(a, 0, keepdim=True)[0].sum(), (3, 5)),
     "MODE": _case(lambda m, a: m.mode(a, 1)[0] * a[:, 0] + m.mode(a, 0)[0].sum(), (3, 4)),
     "PROD": _case(lambda m, a: m.prod(a, 1) * 2 + m.prod(a) + m.prod(a, 0, keepdim=True).sum(), (3, 4)),
     "CUMSUM": _case(lambda m, a: m.cumsum(a, 1) * a, (2, 3)),
+    "CUMPROD": _case(lambda m, a: m.cumprod(a, 1) * a + m.cumprod(a, 0), (3, 4)),
+    "LOGCUMSUMEXP": _case(lambda m, a: m.logcumsumexp(a, 1) * a + m.logcumsumexp(a * 30, 0), (3, 4)),
     "LOGIT": _case(lambda m, a: m.logit((a + 1) / 2.5) + m.logit((a + 1) / 2.5, eps=0.3), (2, 3), domain="unit"),
     "CAT": _case(lambda m, a, b: m.cat([a, b * 2, a], 1), (2, 3), (2, 2)),
     "FLIP": _case(lambda m, a: m.flip(a, [0, 1]) * a, (2, 3)),
@@ -228,7 +231,8 @@ def test_matmul_ranks_match_pytorch(sa, sb):
         np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM"])
+@pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM",
+                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN"])
 def test_gradgradcheck(op):
     fn, shapes, domain, _ = CASES[op]
     rng = np.random.default_rng(11)
@@ -426,7 +430,7 @@ def test_op_without_formula_raises_at_backward():
 # Differentiable rows whose derivative is still to come: backward through them raises
 # torch's "not implemented" error.  The list must be exact, so a new TD_F_DIFF row without
 # a formula (or a formula for one of these without removing it here) fails this test.
-NOT_YET = {"AMINMAX", "CUMPROD", "DIGAMMA", "LOGCUMSUMEXP", "MEDIAN"}
+NOT_YET = {"AMINMAX", "DIGAMMA"}
 
 
 def test_every_differentiable_row_has_a_derivative_or_is_listed():
@@ -490,3 +494,46 @@ def test_prod_gradient_with_zeros_matches_torch():
         got.append((t.grad.numpy(), u.grad.numpy()))
     for a, b in zip(*got):
         np.testing.assert_allclose(a, b)
+
+
+def _grad_pair(fn, x, dtype, upstream=None):
+    """The gradient of fn at x under tensord and under torch, as numpy arrays."""
+    out = []
+    for mod in (td, T):
+        a = mod.tensor(x, dtype=getattr(mod, dtype), requires_grad=True)
+        y = fn(mod, a)
+        y.backward(mod.tensor(upstream, dtype=getattr(mod, dtype)) if upstream is not None else None)
+        out.append(a.grad.numpy())
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cumprod_gradient_with_zeros_matches_pytorch(dtype):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.5, 2.0, (6, 5)) * rng.choice([-1, 1], (6, 5))
+    x[0, 0] = 0                  # a zero first
+    x[1, 2] = 0                  # one zero inside
+    x[2, 1] = x[2, 3] = 0        # two zeros
+    x[3, 4] = 0                  # a zero last
+    x[4, 0] = x[4, 4] = 0        # zeros at both ends
+    g = rng.standard_normal((6, 5))
+    for dim in (1, 0, -1):
+        ours, theirs = _grad_pair(lambda m, a: m.cumprod(a, dim), x, dtype, g)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_median_gradient_goes_where_pytorch_sends_it():
+    # ties: torch shares the full median's gradient evenly among the equal elements
+    for x in ([1.0, 2.0, 2.0, 3.0], [[5.0, 1.0], [5.0, 5.0]], [4.0, 4.0, 4.0], [7.0]):
+        ours, theirs = _grad_pair(lambda m, a: m.median(a) * 3, x, "float64")
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_logcumsumexp_gradient_is_stable_as_pytorch():
+    x = np.array([[1000.0, -1000.0, 0.0, 999.0], [-800.0, -900.0, -1000.0, 80.0]])
+    g = np.array([[1.0, 0.0, -2.0, 0.5], [0.0, 0.0, 3.0, -1.0]])
+    for dtype in ("float32", "float64"):
+        for dim in (0, 1):
+            ours, theirs = _grad_pair(lambda m, a: m.logcumsumexp(a, dim), x, dtype, g)
+            assert np.isfinite(ours).all()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
