@@ -726,6 +726,45 @@ static enum td_code h_rev_logcumsumexp(struct run *r, struct val *v, struct val 
     return reverse_cumulative(r, TD_OP_LOGCUMSUMEXP, v, out);
 }
 
+/* DIGAMMA: trigamma(x), the derivative of digamma, composed of pointwise ops (no kernel
+ * row computes it, and composed it is differentiable again).  Below 1/2 the reflection
+ * psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x); above, six steps of the recurrence
+ * psi1(y) = 1/y^2 + psi1(y + 1) and the asymptotic series at y + 6 >= 6.5, whose first
+ * dropped term (691/2730 / z^13) is below 1e-11. */
+static enum td_code h_trigamma(struct run *r, struct val *v, struct val *out)
+{
+    const double pi = 3.14159265358979323846;
+    enum td_code code = TD_CODE_OK;
+    struct val x = borrow(&v[0]);
+    struct val low = K2(LT, borrow(&x), scalar_f(0.5));
+    struct val y = K3(WHERE, borrow(&low), K2(SUB, scalar_f(1), borrow(&x)), borrow(&x));
+    struct val acc = {.scalar = true}, t, t2, ser;
+    for (int k = 0; k < 6; k++) {
+        struct val yk = K2(ADD, borrow(&y), scalar_f(k));
+        struct val inv2 = K1(RECIPROCAL, K2(MUL, borrow(&yk), borrow(&yk)));
+        drop(r, &yk);
+        acc = k ? K2(ADD, acc, inv2) : inv2;
+    }
+    t = K1(RECIPROCAL, K2(ADD, borrow(&y), scalar_f(6)));
+    t2 = K2(MUL, borrow(&t), borrow(&t));
+    /* Bernoulli numbers B_2k: 1/6, -1/30, 1/42, -1/30, 5/66, -691/2730 */
+    static const double b[] = {1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730};
+    ser = K2(MUL, borrow(&t2), scalar_f(b[5]));
+    for (int k = 4; k >= 0; k--)
+        ser = K2(MUL, borrow(&t2), K2(ADD, ser, scalar_f(b[k])));
+    /* ser = t2 (b0 + t2 (b1 + ...)); the series is t + t2/2 + t ser */
+    ser = K2(ADD, K2(ADD, borrow(&t), K2(MUL, borrow(&t2), scalar_f(0.5))), K2(MUL, borrow(&t), ser));
+    drop(r, &t);
+    drop(r, &t2);
+    struct val psi = K2(ADD, acc, ser);
+    struct val sn = K1(SIN, K2(MUL, borrow(&x), scalar_f(pi)));
+    struct val refl = K2(SUB, K2(DIV, scalar_f(pi * pi), K2(MUL, borrow(&sn), borrow(&sn))), borrow(&psi));
+    drop(r, &sn);
+    drop(r, &y);
+    *out = K3(WHERE, low, refl, psi);
+    return code;
+}
+
 /* LOGIT: where the gradient flows (inside [eps, 1 - eps] when eps was given) */
 static enum td_code h_logit_mask(struct run *r, struct val *v, struct val *out)
 {
@@ -964,6 +1003,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_SELECT_BACK - TD_AGH_FIRST] = h_select_back,
     [TD_AGH_CUMSUM_BACK - TD_AGH_FIRST] = h_cumsum_back,
     [TD_AGH_REV_LOGCUMSUMEXP - TD_AGH_FIRST] = h_rev_logcumsumexp,
+    [TD_AGH_TRIGAMMA - TD_AGH_FIRST] = h_trigamma,
     [TD_AGH_LOGIT_MASK - TD_AGH_FIRST] = h_logit_mask,
     [TD_AGH_NORM_BACK - TD_AGH_FIRST] = h_norm_back,
     [TD_AGH_CHANNEL_SUM - TD_AGH_FIRST] = h_channel_sum,

@@ -48,16 +48,17 @@ enum td_ag_helper {
     TD_AGH_SELECT_BACK = 120,
     TD_AGH_CUMSUM_BACK = 121,
     TD_AGH_REV_LOGCUMSUMEXP = 122,
-    TD_AGH_LOGIT_MASK = 123,
-    TD_AGH_NORM_BACK = 124,
-    TD_AGH_CHANNEL_SUM = 125,
-    TD_AGH_STRIDED_BACK = 126,
-    TD_AGH_MT = 127,
-    TD_AGH_AS_MATRICES = 128,
-    TD_AGH_POOL_GATHER = 129,
+    TD_AGH_TRIGAMMA = 123,
+    TD_AGH_LOGIT_MASK = 124,
+    TD_AGH_NORM_BACK = 125,
+    TD_AGH_CHANNEL_SUM = 126,
+    TD_AGH_STRIDED_BACK = 127,
+    TD_AGH_MT = 128,
+    TD_AGH_AS_MATRICES = 129,
+    TD_AGH_POOL_GATHER = 130,
 };
 #define TD_AGH_FIRST 100
-#define TD_AGH_COUNT 30
+#define TD_AGH_COUNT 31
 
 static const double td_ag_consts[] = {1.0, 0.5, 0.0, 0.6931471805599453, 2.302585092994046, 2.0, -0.5, 1.1283791670955126, -1.1283791670955126, -3e+38, 0.886226925452758};
 
@@ -1162,6 +1163,11 @@ static const int32_t td_ag_code[][3] = {
     {TD_AG_INPUT, 0, 0},
     {TD_AG_CALL, TD_OP_DIGAMMA, 1},
     {TD_AG_CALL, TD_OP_MUL, 2},
+    /* input: mul(grad, trigamma(input)) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AGH_TRIGAMMA, 1, 0},
+    {TD_AG_CALL, TD_OP_MUL, 2},
     /* input: mul(grad, mul(exp(mul(result, result)), 0.886226925452758)) */
     {TD_AG_GRAD, 0, 0},
     {TD_AG_RESULT, 0, 0},
@@ -1336,7 +1342,8 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {1, 931, 2},
     {0, 933, 4},
     {0, 937, 4},
-    {0, 941, 8},
+    {0, 941, 4},
+    {0, 945, 8},
 };
 
 struct td_ag_op {
@@ -1465,7 +1472,8 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_ADAPTIVE_AVG_POOL_BACKWARD] = {"AdaptiveAvgPoolBackwardBackward0", 154, 2, 0x0, 0x0},
     [TD_OP_ADAPTIVE_MAX_POOL] = {"AdaptiveMaxPoolBackward0", 156, 1, 0x1, 0x2},
     [TD_OP_LGAMMA] = {"LgammaBackward0", 157, 1, 0x1, 0x0},
-    [TD_OP_ERFINV] = {"ErfinvBackward0", 158, 1, 0x0, 0x1},
+    [TD_OP_DIGAMMA] = {"DigammaBackward0", 158, 1, 0x1, 0x0},
+    [TD_OP_ERFINV] = {"ErfinvBackward0", 159, 1, 0x0, 0x1},
 };
 
 #endif

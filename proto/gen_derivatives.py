@@ -42,6 +42,7 @@ HELPERS = {
     "select_back": (3, {1}),
     "cumsum_back": (1, set()),
     "rev_logcumsumexp": (1, set()),
+    "trigamma": (1, set()),
     "logit_mask": (1, set()),
     "norm_back": (3, set()),
     "channel_sum": (1, set()),

@@ -171,6 +171,7 @@ CASES = {
     "ADAPTIVE_MAX_POOL": _case(lambda m, x: m.nn.functional.adaptive_max_pool2d(x, (3, 4)), (2, 3, 7, 5)),
     # special functions (branch dist)
     "LGAMMA": _case(lambda m, a: m.lgamma(a), (2, 3), domain="pos"),
+    "DIGAMMA": _case(lambda m, a: m.digamma(a) * a, (2, 3), domain="pos"),
     "ERFINV": _case(lambda m, a: m.erfinv(a), (2, 3), domain="unit"),
 }
 
@@ -232,7 +233,7 @@ def test_matmul_ranks_match_pytorch(sa, sb):
 
 
 @pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM",
-                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN"])
+                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA"])
 def test_gradgradcheck(op):
     fn, shapes, domain, _ = CASES[op]
     rng = np.random.default_rng(11)
@@ -430,7 +431,7 @@ def test_op_without_formula_raises_at_backward():
 # Differentiable rows whose derivative is still to come: backward through them raises
 # torch's "not implemented" error.  The list must be exact, so a new TD_F_DIFF row without
 # a formula (or a formula for one of these without removing it here) fails this test.
-NOT_YET = {"AMINMAX", "DIGAMMA"}
+NOT_YET = {"AMINMAX"}
 
 
 def test_every_differentiable_row_has_a_derivative_or_is_listed():
@@ -537,3 +538,11 @@ def test_logcumsumexp_gradient_is_stable_as_pytorch():
             ours, theirs = _grad_pair(lambda m, a: m.logcumsumexp(a, dim), x, dtype, g)
             assert np.isfinite(ours).all()
             np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_digamma_gradient_over_its_domain_matches_pytorch(dtype):
+    # the reflection below 1/2 (negative non-integers), the recurrence, the series far out
+    x = np.array([-3.7, -2.5, -0.9, -0.1, 0.05, 0.3, 0.5, 0.9, 1.0, 2.5, 6.0, 7.3, 40.0, 1e4])
+    ours, theirs = _grad_pair(lambda m, a: m.digamma(a), x, dtype, np.ones_like(x))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5 if dtype == "float32" else 1e-9)
