@@ -11,7 +11,7 @@ from . import constraints
 from ._standard_gamma import standard_gamma
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
-from .utils import _clamp_values, _digamma, broadcast_all
+from .utils import _clamp_values, broadcast_all
 
 __all__ = ["Beta"]
 
@@ -80,8 +80,8 @@ class Beta(ExponentialFamily):
     def entropy(self):
         a, b = self._c1, self._c0
         a0 = a + b
-        return (torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a0) - (2 - a0) * _digamma(a0)
-                - ((a - 1.0) * _digamma(a) + (b - 1.0) * _digamma(b)))
+        return (torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a0) - (2 - a0) * torch.digamma(a0)
+                - ((a - 1.0) * torch.digamma(a) + (b - 1.0) * torch.digamma(b)))
 
     @property
     def _natural_params(self):

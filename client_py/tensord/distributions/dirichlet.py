@@ -6,7 +6,7 @@ import tensord as torch
 from . import constraints
 from ._standard_gamma import standard_gamma
 from .exp_family import ExponentialFamily
-from .utils import _clamp_values, _digamma
+from .utils import _clamp_values
 
 __all__ = ["Dirichlet"]
 
@@ -62,8 +62,8 @@ class Dirichlet(ExponentialFamily):
     def entropy(self):
         k = self.concentration.size(-1)
         a0 = self.concentration.sum(-1)
-        return (torch.lgamma(self.concentration).sum(-1) - torch.lgamma(a0) - (k - a0) * _digamma(a0)
-                - ((self.concentration - 1.0) * _digamma(self.concentration)).sum(-1))
+        return (torch.lgamma(self.concentration).sum(-1) - torch.lgamma(a0) - (k - a0) * torch.digamma(a0)
+                - ((self.concentration - 1.0) * torch.digamma(self.concentration)).sum(-1))
 
     @property
     def _natural_params(self):

@@ -4,7 +4,7 @@ import tensord as torch
 from . import constraints
 from ._standard_gamma import standard_gamma
 from .exp_family import ExponentialFamily
-from .utils import _broadcast_params, _clamp_values, _digamma
+from .utils import _broadcast_params, _clamp_values
 
 __all__ = ["Gamma"]
 
@@ -49,7 +49,7 @@ class Gamma(ExponentialFamily):
 
     def entropy(self):
         return (self.concentration - torch.log(self.rate) + torch.lgamma(self.concentration)
-                + (1.0 - self.concentration) * _digamma(self.concentration))
+                + (1.0 - self.concentration) * torch.digamma(self.concentration))
 
     @property
     def _natural_params(self):

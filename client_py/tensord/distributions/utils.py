@@ -33,28 +33,6 @@ def _standard_normal(shape, dtype, device=None):
     return torch.empty(shape, dtype=dtype).normal_()
 
 
-class _Digamma(torch.autograd.Function):
-    """digamma with its derivative, trigamma = polygamma(1, x): proto/derivatives.def has no
-    DIGAMMA row yet (a formula can only call ops, and trigamma is no op), so the
-    entropies and KL divergences that use digamma differentiate through this."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.digamma(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, = ctx.saved_tensors
-        return grad * torch.polygamma(1, x)
-
-
-def _digamma(x):
-    if x.requires_grad and torch.is_grad_enabled():
-        return _Digamma.apply(x)
-    return torch.digamma(x)
-
-
 def _clamp_values(x, min=None, max=None):
     """x clamped, with x's gradient everywhere.  torch clamps a detached alias in place;
     here that would bump the version of a tensor the graph saved (DIV saves its result)."""
