@@ -19,9 +19,10 @@ uint64_t td_metrics_now(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-void td_metrics_op(unsigned op, uint64_t t0, enum td_code code)
+uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code)
 {
-    uint64_t ns = td_metrics_now() - t0;
+    uint64_t now = td_metrics_now();
+    uint64_t ns = now - t0;
     unsigned fam = op < TD_OP_COUNT ? td_op_table[op].family : 0;
     if (fam >= TD_METRICS_FAMILIES)
         fam = 0;
@@ -34,7 +35,7 @@ void td_metrics_op(unsigned op, uint64_t t0, enum td_code code)
         atomic_fetch_add_explicit(&td__metrics.errors[code], 1, memory_order_relaxed);
         if (code == TD_CODE_RESOURCE_EXHAUSTED)
             atomic_fetch_add_explicit(&td__metrics.ooms, 1, memory_order_relaxed);
-    }
+    }    return now;
 }
 
 /* Upper bounds of the latency buckets (ns): x4 steps from 1 µs to ~4 s, then +Inf. */

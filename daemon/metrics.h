@@ -22,8 +22,9 @@ struct td_metrics_server;
 /* CLOCK_MONOTONIC in ns, for td_metrics_op's start. */
 uint64_t td_metrics_now(void);
 
-/* A record of op `op` that started at t0 (td_metrics_now) ended with code. */
-void td_metrics_op(unsigned op, uint64_t t0, enum td_code code);
+/* A record of op `op` that started at t0 (td_metrics_now) ended with code; returns the end
+ * time, which the next record of a batch takes as its start (one clock read per record). */
+uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code);
 
 /* Writes the exposition (text format 0.0.4) into a malloc'd string; NULL on OOM.
  * rpc (may be NULL) adds the per-transport session and queue gauges. */
