@@ -57,7 +57,9 @@ def start_daemon(tmpdir, name="tensord.sock", extra_env=None, binary=None, args=
                                 + list(args),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
     deadline = time.monotonic() + 30
-    while not os.path.exists(sock):
+    # the side socket (shared-memory transport) is bound just after the gRPC one
+    want = [sock] if env.get("TENSORD_NO_SHM") else [sock, sock + ".shm"]
+    while not all(os.path.exists(w) for w in want):
         if proc.poll() is not None:
             raise RuntimeError("tensord exited with %s:\n%s" % (proc.returncode, open(errp).read()))
         if time.monotonic() > deadline:
