@@ -696,17 +696,21 @@ void td_storage_unmap(td_client_t *c, uint64_t storage_id)
     pthread_mutex_unlock(&c->export_lock);
 }
 
-enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, size_t *nbytes,
-                            struct td_status *st)
+/*
+ * LOCATE t, sync (take_failures: as td_sync does; else earlier ops' deferred failures stay
+ * queued for their own threads), map the arena, and mark the storage exported: *base is
+ * the storage's first byte here, *nbytes its size.  FAILED_PRECONDITION when it cannot be
+ * mapped in this process.
+ */
+static enum td_code map_locked(td_client_t *c, const struct td_t *t, bool take_failures, uint8_t **base,
+                               size_t *nbytes, struct td_status *st)
 {
-    FORK_CHECK(c, st);
-    pthread_mutex_lock(&c->lock);
     uint8_t *p = NULL;
     size_t len = 0;
     const struct td_t *in[1] = {t};
     enum td_code code = record_locked(c, TD_OP_LOCATE, 0, in, 1, NULL, 0, NULL, st);
     if (!code)
-        code = sync_locked(c, &p, &len, st);
+        code = sync_locked2(c, &p, &len, take_failures, st);
     uint64_t loc[3] = {0, 0, 0}; /* arena, offset, storage bytes */
     if (!code && len != sizeof loc)
         code = td_status_set(st, TD_CODE_INTERNAL, "locate: expected %zu bytes, got %zu", sizeof loc, len);
@@ -728,6 +732,18 @@ enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, s
         *base = abase + loc[1];
         *nbytes = (size_t)loc[2];
     }
+    return code;
+}
+
+enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, size_t *nbytes,
+                            struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    uint8_t *b = NULL;
+    enum td_code code = map_locked(c, t, true, &b, nbytes, st);
+    if (!code)
+        *base = b;
     pthread_mutex_unlock(&c->lock);
     return code;
 }
@@ -754,33 +770,18 @@ enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void 
         pthread_mutex_unlock(&c->lock);
         return code;
     }
-    const struct td_t *in[1] = {out};
-    uint8_t *p = NULL;
-    size_t len = 0;
-    code = record_locked(c, TD_OP_LOCATE, 0, in, 1, NULL, 0, NULL, st);
     /* an earlier op's deferred failure stays queued for its owner, not for the allocator */
-    if (!code)
-        code = sync_locked2(c, &p, &len, false, st);
-    uint64_t loc[3] = {0, 0, 0};
-    if (!code && len != sizeof loc)
-        code = td_status_set(st, TD_CODE_INTERNAL, "locate: expected %zu bytes, got %zu", sizeof loc, len);
-    if (!code)
-        memcpy(loc, p, sizeof loc);
-    free(p);
-    uint8_t *abase = NULL;
-    size_t asize = 0;
-    if (!code && (!loc[0] || loc[2] < nbytes))
-        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "the block is in no shared arena");
-    if (!code && td__conn_map_arena(c->conn, loc[0], &abase, &asize, st))
-        code = TD_CODE_FAILED_PRECONDITION;
+    uint8_t *b = NULL;
+    size_t got = 0;
+    code = map_locked(c, out, false, &b, &got, st);
+    if (!code && got < nbytes) {
+        td_storage_unmap(c, out->storage_id);
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "the block is smaller than asked");
+    }
     if (!code)
         td__conn_keep_arenas(c->conn);
-    if (!code && (loc[1] > asize || loc[2] > asize - loc[1]))
-        code = td_status_set(st, TD_CODE_INTERNAL, "block outside its arena");
-    if (!code && !export_add(c, out->storage_id))
-        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
     if (!code)
-        *base = abase + loc[1];
+        *base = b;
     else {
         if (unpin_locked(c, out->handle))
             release_locked(c, out->handle);
