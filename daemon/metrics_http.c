@@ -83,6 +83,13 @@ static void metric(struct buf *b, const char *name, const char *type, const char
     put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric with one sample: its HELP/TYPE lines and `name{labels} value`. */
+static void one(struct buf *b, const char *name, const char *type, const char *help, const char *labels, uint64_t v)
+{
+    metric(b, name, type, help);
+    put(b, "%s%s %llu\n", name, labels ? labels : "", (unsigned long long)v);
+}
+
 char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
 {
     struct buf b = {.p = malloc(16384), .cap = 16384};
@@ -101,16 +108,11 @@ char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
     metric(&b, "tensord_sessions", "gauge", "Live sessions by transport.");
     put(&b, "tensord_sessions{transport=\"shm\"} %llu\n", (unsigned long long)g.sessions_shm);
     put(&b, "tensord_sessions{transport=\"grpc\"} %llu\n", (unsigned long long)g.sessions_grpc);
-    metric(&b, "tensord_sessions_opened_total", "counter", "Sessions opened since start.");
-    put(&b, "tensord_sessions_opened_total %llu\n", (unsigned long long)st.sessions_total);
-    metric(&b, "tensord_tensors", "gauge", "Live tensor handles over all sessions.");
-    put(&b, "tensord_tensors %llu\n", (unsigned long long)st.tensors);
-    metric(&b, "tensord_storages", "gauge", "Live storages.");
-    put(&b, "tensord_storages %llu\n", (unsigned long long)st.storages);
-    metric(&b, "tensord_ops_executed_total", "counter", "Records executed successfully.");
-    put(&b, "tensord_ops_executed_total %llu\n", (unsigned long long)st.ops_executed);
-    metric(&b, "tensord_record_failures_total", "counter", "Records that failed, counting those whose input failed.");
-    put(&b, "tensord_record_failures_total %llu\n", (unsigned long long)st.errors);
+    one(&b, "tensord_sessions_opened_total", "counter", "Sessions opened since start.", NULL, st.sessions_total);
+    one(&b, "tensord_tensors", "gauge", "Live tensor handles over all sessions.", NULL, st.tensors);
+    one(&b, "tensord_storages", "gauge", "Live storages.", NULL, st.storages);
+    one(&b, "tensord_ops_executed_total", "counter", "Records executed successfully.", NULL, st.ops_executed);
+    one(&b, "tensord_record_failures_total", "counter", "Records that failed, counting those whose input failed.", NULL, st.errors);
 
     metric(&b, "tensord_op_duration_seconds", "histogram", "Time to bind and run a record, by op family.");
     for (int f = 0; f < TD_METRICS_FAMILIES; f++) {
@@ -138,28 +140,19 @@ char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
     for (int c = 1; c < TD_METRICS_CODES; c++)
         put(&b, "tensord_op_errors_total{code=\"%s\"} %llu\n", code_names[c],
             (unsigned long long)atomic_load(&td__metrics.errors[c]));
-    metric(&b, "tensord_ooms_total", "counter", "Allocations the allocator refused (limit, session quota, system).");
-    put(&b, "tensord_ooms_total %llu\n", (unsigned long long)st.alloc_ooms);
-    metric(&b, "tensord_bad_messages_total", "counter", "Client messages rejected before execution.");
-    put(&b, "tensord_bad_messages_total %llu\n", (unsigned long long)st.bad_messages);
+    one(&b, "tensord_ooms_total", "counter", "Allocations the allocator refused (limit, session quota, system).", NULL, st.alloc_ooms);
+    one(&b, "tensord_bad_messages_total", "counter", "Client messages rejected before execution.", NULL, st.bad_messages);
 
-    metric(&b, "tensord_memory_allocated_bytes", "gauge", "Bytes in tensors, by device.");
-    put(&b, "tensord_memory_allocated_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_in_use);
-    metric(&b, "tensord_memory_reserved_bytes", "gauge", "Bytes the allocator holds (allocated + cached), by device.");
-    put(&b, "tensord_memory_reserved_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_reserved);
-    metric(&b, "tensord_memory_peak_bytes", "gauge", "Most bytes allocated at once, by device.");
-    put(&b, "tensord_memory_peak_bytes{device=\"cpu\"} %llu\n", (unsigned long long)st.bytes_peak);
+    one(&b, "tensord_memory_allocated_bytes", "gauge", "Bytes in tensors, by device.", "{device=\"cpu\"}", st.bytes_in_use);
+    one(&b, "tensord_memory_reserved_bytes", "gauge", "Bytes the allocator holds (allocated + cached), by device.", "{device=\"cpu\"}", st.bytes_reserved);
+    one(&b, "tensord_memory_peak_bytes", "gauge", "Most bytes allocated at once, by device.", "{device=\"cpu\"}", st.bytes_peak);
 
     metric(&b, "tensord_memory_fragmentation_ratio", "gauge", "1 - largest free block / free bytes, by device.");
     put(&b, "tensord_memory_fragmentation_ratio{device=\"cpu\"} %.6f\n", st.fragmentation);
-    metric(&b, "tensord_memory_arenas", "gauge", "Open CPU arenas (memfds).");
-    put(&b, "tensord_memory_arenas %llu\n", (unsigned long long)st.arenas);
-    metric(&b, "tensord_queue_messages", "gauge", "Client messages received and waiting to execute (all sessions).");
-    put(&b, "tensord_queue_messages %llu\n", (unsigned long long)g.queued_msgs);
-    metric(&b, "tensord_queue_bytes", "gauge", "Bytes of those messages.");
-    put(&b, "tensord_queue_bytes %llu\n", (unsigned long long)g.queued_bytes);
-    metric(&b, "tensord_queue_sessions_paused", "gauge", "Sessions whose stream is not read: their queue is full.");
-    put(&b, "tensord_queue_sessions_paused %llu\n", (unsigned long long)g.paused);
+    one(&b, "tensord_memory_arenas", "gauge", "Open CPU arenas (memfds).", NULL, st.arenas);
+    one(&b, "tensord_queue_messages", "gauge", "Client messages received and waiting to execute (all sessions).", NULL, g.queued_msgs);
+    one(&b, "tensord_queue_bytes", "gauge", "Bytes of those messages.", NULL, g.queued_bytes);
+    one(&b, "tensord_queue_sessions_paused", "gauge", "Sessions whose stream is not read: their queue is full.", NULL, g.paused);
 
     if (b.oom) {
         free(b.p);
