@@ -19,7 +19,9 @@
 #ifndef TD_KERNEL_H
 #define TD_KERNEL_H
 
+#ifndef __cplusplus /* device plugins (nvcc, C++) see the kernel contract only */
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,12 +49,17 @@ struct td_kctx {
     /* optional: a failing kernel may write PyTorch's message here (TD_KMSG_LEN bytes, NUL-terminated);
      * the executor then uses it as the error message instead of its generic one */
     char *msg;
+    /* device kernels (kernels/device.h): the stream to launch on and the device index;
+     * NULL and 0 for CPU kernels */
+    void *stream;
+    int device;
 };
 
 #define TD_KMSG_LEN 200
 
 typedef enum td_code (*td_kernel_fn)(struct td_kctx *k);
 
+#ifndef __cplusplus
 /* One declaration per op row: a row without a CPU kernel fails to link. */
 #define TD_OP(NAME, name, nin, nout, fam, flags) enum td_code td_cpu_##name(struct td_kctx *k);
 #include "../proto/ops.def"
@@ -82,5 +89,6 @@ void td_parallel_set_limit(int nthreads);
 int td_parallel_get_limit(void);
 /* Threads a td_parallel_for from this thread would use: min(limit, pool size). */
 int td_parallel_threads(void);
+#endif /* !__cplusplus */
 
 #endif
