@@ -279,6 +279,13 @@ static struct td_dblock *block_new(struct seg *g, char *ptr, uint64_t size)
     return b;
 }
 
+static void block_destroy(struct td_dblock *b)
+{
+    free(b->uses);
+    free(b->events);
+    free(b);
+}
+
 /* A new segment for kind k in pool p holding at least size: a mem_alloc'd one, or the
  * pool's expandable range.  0, ERR_LIMIT or the backend's code (-2: our own OOM). */
 static int seg_new(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t size)
@@ -343,7 +350,7 @@ static void seg_release(struct td_dalloc *d, struct seg *g)
         d->s.backend_frees++;
     }
     d->s.segments--;
-    free(g->first);
+    block_destroy(g->first);
     free(g->mapped);
     free(g->handles);
     free(g);
@@ -365,9 +372,7 @@ static void free_block(struct td_dblock *b)
         p->next = n;
         if (n)
             n->prev = p;
-        free(b->uses);
-        free(b->events);
-        free(b);
+        block_destroy(b);
         b = p;
     }
     if (n && n->state == FREE) {
@@ -376,9 +381,7 @@ static void free_block(struct td_dblock *b)
         b->next = n->next;
         if (n->next)
             n->next->prev = b;
-        free(n->uses);
-        free(n->events);
-        free(n);
+        block_destroy(n);
     }
     bin_insert(b);
 }
@@ -935,13 +938,15 @@ uint64_t td_dalloc_free(struct td_dalloc *d)
         p->retired = true; /* whole segments go back, expandable ranges included */
         for (int k = 0; k < NKIND; k++)
             for (struct seg *g = p->segs[k]; g; g = g->next)
-                for (struct td_dblock *b = g->first, *next; b; b = next) {
-                    next = b->next;
-                    if (b->state != LIVE)
+                for (struct td_dblock *b = g->first; b;) {
+                    if (b->state != LIVE) {
+                        b = b->next;
                         continue;
+                    }
                     live++;
                     account_credit(b->acct, b->size);
-                    free_block(b);
+                    free_block(b); /* may merge b's neighbours away: start over */
+                    b = g->first;
                 }
     }
     while (d->pools) {
