@@ -461,6 +461,10 @@ START_TEST(test_random_trace)
         if (op % 50 == 0)
             verify(d);
     }
+    struct td_dalloc_stats s = stats(d);
+    printf("device_alloc random trace (%s): peak reserved / peak allocated = %.4f, %llu retries\n",
+           exp ? "expandable" : "segments", (double)s.reserved_peak / (double)s.allocated_peak,
+           (unsigned long long)s.retries);
     for (int i = 0; i < 3; i++)
         td_device_host_stream_hold(0, streams[i], false);
     for (int i = 0; i < n; i++) {
