@@ -30,9 +30,9 @@
 #define MIB (1ull << 20)
 #define NBINS 256
 #define SMALL_SEGMENT (2 * MIB)
-#define LARGE_SEGMENT (20 * MIB)     /* large requests under 10 MiB share 20 MiB segments */
-#define MAX_REQUEST (1ull << 56)     /* beyond any device: refused before rounding overflows */
-#define ERR_LIMIT (-1)               /* our own limit, not the backend's memory */
+#define LARGE_SEGMENT (20 * MIB) /* large requests under 10 MiB share 20 MiB segments */
+#define MAX_REQUEST (1ull << 56) /* beyond any device: refused before rounding overflows */
+#define ERR_LIMIT (-1)           /* our own limit, not the backend's memory */
 
 enum kind { SMALL, LARGE, NKIND };
 enum state { FREE, LIVE, PENDING };
@@ -104,9 +104,15 @@ struct td_dalloc {
 
 /* ---- sizes and bins */
 
-static uint64_t round_size(uint64_t n) { return n ? (n + TD_DALLOC_ROUND - 1) & ~(TD_DALLOC_ROUND - 1) : TD_DALLOC_ROUND; }
+static uint64_t round_size(uint64_t n)
+{
+    return n ? (n + TD_DALLOC_ROUND - 1) & ~(TD_DALLOC_ROUND - 1) : TD_DALLOC_ROUND;
+}
 
-static uint64_t round_up(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+static uint64_t round_up(uint64_t n, uint64_t to)
+{
+    return (n + to - 1) / to * to;
+}
 
 /* Four bins per power of two of size/512: bins are ordered, each holds a size range. */
 static int bin_of(uint64_t size)
@@ -118,7 +124,10 @@ static int bin_of(uint64_t size)
     return lg * 4 + (int)((u >> (lg - 2)) & 3) - 5;
 }
 
-static struct bins *bins_of(struct td_dblock *b) { return &b->seg->pool->bins[b->seg->kind]; }
+static struct bins *bins_of(struct td_dblock *b)
+{
+    return &b->seg->pool->bins[b->seg->kind];
+}
 
 static void bin_insert(struct td_dblock *b)
 {
@@ -184,9 +193,15 @@ static void add_reserved(struct td_dalloc *d, uint64_t n)
 
 /* ---- expandable segments: granules */
 
-static uint64_t gran_floor(struct seg *g, const char *p, uint64_t gran) { return (uint64_t)(p - g->base) / gran; }
+static uint64_t gran_floor(struct seg *g, const char *p, uint64_t gran)
+{
+    return (uint64_t)(p - g->base) / gran;
+}
 
-static uint64_t gran_ceil(struct seg *g, const char *p, uint64_t gran) { return ((uint64_t)(p - g->base) + gran - 1) / gran; }
+static uint64_t gran_ceil(struct seg *g, const char *p, uint64_t gran)
+{
+    return ((uint64_t)(p - g->base) + gran - 1) / gran;
+}
 
 /* Maps every unmapped granule [p, p+n) touches.  0, ERR_LIMIT or the backend's code;
  * granules mapped before a failure stay mapped (free; the OOM retry unmaps them). */
@@ -291,8 +306,10 @@ static void block_destroy(struct td_dblock *b)
 static int seg_new(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t size)
 {
     bool exp = d->expandable;
-    uint64_t bytes = exp ? round_up(d->total, d->gran)
-                         : k == SMALL ? SMALL_SEGMENT : size < LARGE_SEGMENT / 2 ? LARGE_SEGMENT : round_up(size, 2 * MIB);
+    uint64_t bytes = exp                        ? round_up(d->total, d->gran)
+                     : k == SMALL               ? SMALL_SEGMENT
+                     : size < LARGE_SEGMENT / 2 ? LARGE_SEGMENT
+                                                : round_up(size, 2 * MIB);
     if (!exp && d->s.reserved + bytes > d->limit)
         return ERR_LIMIT;
     struct seg *g = calloc(1, sizeof *g);
@@ -356,7 +373,10 @@ static void seg_release(struct td_dalloc *d, struct seg *g)
     free(g);
 }
 
-static bool seg_is_free(const struct seg *g) { return g->first->state == FREE && !g->first->next; }
+static bool seg_is_free(const struct seg *g)
+{
+    return g->first->state == FREE && !g->first->next;
+}
 
 /* ---- blocks */
 
@@ -557,15 +577,30 @@ static void account_unref(struct td_dalloc_account *a)
         free(a);
 }
 
-void td_dalloc_account_free(struct td_dalloc_account *a) { account_unref(a); }
+void td_dalloc_account_free(struct td_dalloc_account *a)
+{
+    account_unref(a);
+}
 
-void td_dalloc_account_set_limit(struct td_dalloc_account *a, uint64_t bytes) { atomic_store(&a->limit, bytes); }
+void td_dalloc_account_set_limit(struct td_dalloc_account *a, uint64_t bytes)
+{
+    atomic_store(&a->limit, bytes);
+}
 
-uint64_t td_dalloc_account_in_use(const struct td_dalloc_account *a) { return atomic_load(&a->in_use); }
+uint64_t td_dalloc_account_in_use(const struct td_dalloc_account *a)
+{
+    return atomic_load(&a->in_use);
+}
 
-uint64_t td_dalloc_account_peak(const struct td_dalloc_account *a) { return atomic_load(&a->peak); }
+uint64_t td_dalloc_account_peak(const struct td_dalloc_account *a)
+{
+    return atomic_load(&a->peak);
+}
 
-uint64_t td_dalloc_account_session(const struct td_dalloc_account *a) { return a->session; }
+uint64_t td_dalloc_account_session(const struct td_dalloc_account *a)
+{
+    return a->session;
+}
 
 /* Charges n unless that takes a over its limit.  Lock-free: accounts span devices. */
 static bool account_charge(struct td_dalloc_account *a, uint64_t n)
@@ -615,13 +650,25 @@ struct td_dalloc *td_dalloc_new(const struct td_device_backend *b, int dev, bool
     return d;
 }
 
-bool td_dalloc_expandable(const struct td_dalloc *d) { return d->expandable; }
+bool td_dalloc_expandable(const struct td_dalloc *d)
+{
+    return d->expandable;
+}
 
-void *td_dblock_ptr(const struct td_dblock *b) { return b->ptr; }
+void *td_dblock_ptr(const struct td_dblock *b)
+{
+    return b->ptr;
+}
 
-uint64_t td_dblock_size(const struct td_dblock *b) { return b->size; }
+uint64_t td_dblock_size(const struct td_dblock *b)
+{
+    return b->size;
+}
 
-td_stream_t td_dblock_stream(const struct td_dblock *b) { return b->stream; }
+td_stream_t td_dblock_stream(const struct td_dblock *b)
+{
+    return b->stream;
+}
 
 /* Under lock: a LIVE-to-be block of size for kind k from pool p, cut to size and
  * mapped.  0, ERR_LIMIT, -2 (host OOM) or the backend's code. */
@@ -965,10 +1012,10 @@ uint64_t td_dalloc_free(struct td_dalloc *d)
 
 /* ---- invariants, for tests */
 
-#define FAIL(...)                            \
-    do {                                     \
-        snprintf(why, len, __VA_ARGS__);     \
-        goto out;                            \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        snprintf(why, len, __VA_ARGS__);                                                                               \
+        goto out;                                                                                                      \
     } while (0)
 
 bool td__dalloc_verify(struct td_dalloc *d, char *why, size_t len)
@@ -1027,9 +1074,9 @@ bool td__dalloc_verify(struct td_dalloc *d, char *why, size_t len)
         FAIL("allocated %llu / pending %llu, counted %llu / %llu", (unsigned long long)live, (unsigned long long)pend,
              (unsigned long long)d->s.allocated, (unsigned long long)d->pending_bytes);
     if (reserved != d->s.reserved || reserved != live + pend + free_mapped)
-        FAIL("reserved %llu (counted %llu) != live %llu + pending %llu + free mapped %llu", (unsigned long long)reserved,
-             (unsigned long long)d->s.reserved, (unsigned long long)live, (unsigned long long)pend,
-             (unsigned long long)free_mapped);
+        FAIL("reserved %llu (counted %llu) != live %llu + pending %llu + free mapped %llu",
+             (unsigned long long)reserved, (unsigned long long)d->s.reserved, (unsigned long long)live,
+             (unsigned long long)pend, (unsigned long long)free_mapped);
     ok = true;
 out:
     pthread_mutex_unlock(&d->mu);

@@ -73,7 +73,10 @@ static int fail_next;
 static uint64_t live_allocs, nsyncs;
 static uint64_t next_handle = 1;
 
-static bool bad_dev(int dev) { return dev < 0 || dev >= ndev; }
+static bool bad_dev(int dev)
+{
+    return dev < 0 || dev >= ndev;
+}
 
 /* ---- the stream model (under lock) */
 
@@ -145,17 +148,27 @@ static void h_describe(char *buf, size_t len)
 static const char *h_error_string(int code)
 {
     switch (code) {
-    case 0: return "no error";
-    case TD_HOST_ERR_OOM: return "out of memory";
-    case TD_HOST_ERR_INVALID: return "invalid argument";
-    case TD_HOST_ERR_DEVICE: return "invalid device ordinal";
-    case TD_HOST_ERR_HANDLE: return "invalid resource handle";
-    case TD_HOST_ERR_NOT_READY: return "device not ready";
-    default: return "unknown error";
+    case 0:
+        return "no error";
+    case TD_HOST_ERR_OOM:
+        return "out of memory";
+    case TD_HOST_ERR_INVALID:
+        return "invalid argument";
+    case TD_HOST_ERR_DEVICE:
+        return "invalid device ordinal";
+    case TD_HOST_ERR_HANDLE:
+        return "invalid resource handle";
+    case TD_HOST_ERR_NOT_READY:
+        return "device not ready";
+    default:
+        return "unknown error";
     }
 }
 
-static int h_is_fatal(int code) { return 0; }
+static int h_is_fatal(int code)
+{
+    return 0;
+}
 
 static int h_get_props(int dev, struct td_device_props *p)
 {
@@ -249,7 +262,10 @@ static int h_mem_free(int dev, void *ptr)
 
 /* ---- virtual memory */
 
-static uint64_t h_vmm_granularity(int dev) { return have_vmm && !bad_dev(dev) ? GRANULE : 0; }
+static uint64_t h_vmm_granularity(int dev)
+{
+    return have_vmm && !bad_dev(dev) ? GRANULE : 0;
+}
 
 static int h_vmm_reserve(int dev, uint64_t bytes, void **va)
 {
@@ -341,8 +357,8 @@ static int h_vmm_map(int dev, void *va, uint64_t bytes, uint64_t *handle)
     struct reservation *r = find_res(dev, va, bytes);
     int rc = !r || !granules_are(r, va, bytes, 0) ? TD_HOST_ERR_INVALID : charge(dev, bytes);
     if (!rc) {
-        if (mmap(va, bytes, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-                 0) == MAP_FAILED) {
+        if (mmap(va, bytes, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) ==
+            MAP_FAILED) {
             devs[dev].used -= bytes;
             rc = TD_HOST_ERR_OOM;
         } else {

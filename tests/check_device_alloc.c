@@ -10,6 +10,7 @@
  * Each test runs in its own forked process, so each configures the stand-in afresh.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,15 +219,15 @@ static void transformer_trace(struct td_dalloc *d, double *ratio)
         uint64_t act = Bt * L * H * 4, score = Bt * heads * L * L * 4;
         int saved[64 * 8], ns = 0;
         for (uint64_t l = 0; l < layers; l++) {
-            saved[ns++] = t_alloc(&t, act);         /* norm output */
-            saved[ns++] = t_alloc(&t, 3 * act);     /* qkv */
-            saved[ns++] = t_alloc(&t, Bt * L * 8);  /* norm statistics (small) */
-            int sc = t_alloc(&t, score);            /* scores */
-            saved[ns++] = t_alloc(&t, score);       /* softmax */
+            saved[ns++] = t_alloc(&t, act);        /* norm output */
+            saved[ns++] = t_alloc(&t, 3 * act);    /* qkv */
+            saved[ns++] = t_alloc(&t, Bt * L * 8); /* norm statistics (small) */
+            int sc = t_alloc(&t, score);           /* scores */
+            saved[ns++] = t_alloc(&t, score);      /* softmax */
             t_free(&t, sc);
-            saved[ns++] = t_alloc(&t, act);         /* attention output */
-            saved[ns++] = t_alloc(&t, 4 * act);     /* mlp hidden */
-            int tmp = t_alloc(&t, 4 * act);         /* gelu temporary */
+            saved[ns++] = t_alloc(&t, act);     /* attention output */
+            saved[ns++] = t_alloc(&t, 4 * act); /* mlp hidden */
+            int tmp = t_alloc(&t, 4 * act);     /* gelu temporary */
             saved[ns++] = t_alloc(&t, 4 * act);
             t_free(&t, tmp);
         }
@@ -629,6 +630,80 @@ START_TEST(test_stats)
 }
 END_TEST
 
+/* ---- threads: one allocator, four threads on their own streams, one shared account */
+
+struct worker {
+    struct td_dalloc *d;
+    struct td_dalloc_account *a;
+    td_stream_t own, other;
+    uint64_t seed;
+    int bad;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct td_dblock *held[16] = {0};
+    uint64_t x = w->seed;
+    for (int i = 0; i < 2000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int slot = (int)(x % 16);
+        if (held[slot]) {
+            char *p = td_dblock_ptr(held[slot]);
+            w->bad += p[0] != (char)slot || p[td_dblock_size(held[slot]) - 1] != (char)slot;
+            td_dalloc_release(w->d, held[slot]);
+            held[slot] = NULL;
+            continue;
+        }
+        uint64_t n = x % 3 ? (x >> 8) % 65536 + 1 : (x >> 8) % (4 * MIB) + 1;
+        struct td_status st = TD_STATUS_INIT;
+        held[slot] = td_dalloc_malloc(w->d, n, w->own, w->a, &st);
+        if (!held[slot]) {
+            w->bad++;
+            continue;
+        }
+        if (x % 5 == 0)
+            td_dalloc_record_stream(w->d, held[slot], w->other);
+        char *p = td_dblock_ptr(held[slot]);
+        p[0] = p[td_dblock_size(held[slot]) - 1] = (char)slot;
+    }
+    for (int i = 0; i < 16; i++)
+        td_dalloc_release(w->d, held[i]);
+    return NULL;
+}
+
+START_TEST(test_threads)
+{
+    struct td_dalloc *d = setup(4 * GIB, _i, _i);
+    struct td_dalloc_account *a = td_dalloc_account_new(7);
+    struct worker w[4];
+    pthread_t th[4];
+    td_stream_t s[4];
+    for (int i = 0; i < 4; i++)
+        s[i] = stream_new();
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){d, a, s[i], s[(i + 1) % 4], 0x1234567ull * (uint64_t)(i + 1), 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(w[i].bad, 0);
+    }
+    verify(d);
+    struct td_dalloc_stats st = stats(d);
+    ck_assert_uint_eq(st.allocated, 0);
+    ck_assert_uint_eq(st.allocs, st.frees);
+    ck_assert_uint_eq(td_dalloc_account_in_use(a), 0);
+    ck_assert_uint_gt(td_dalloc_account_peak(a), 0);
+    td_dalloc_empty_cache(d);
+    ck_assert_uint_eq(td_device_host_used(0), 0);
+    ck_assert_uint_eq(td_dalloc_free(d), 0);
+    td_dalloc_account_free(a);
+    for (int i = 0; i < 4; i++)
+        B->stream_free(0, s[i]);
+}
+END_TEST
+
 static Suite *device_alloc_suite(void)
 {
     Suite *s = suite_create("device_alloc");
@@ -651,6 +726,10 @@ static Suite *device_alloc_suite(void)
     tcase_add_test(tc, test_oom_retry);
     tcase_add_loop_test(tc, test_fail_injection, 0, 2);
     tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_add_loop_test(tc, test_threads, 0, 2);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");
     tcase_add_loop_test(tc, test_stats, 0, 2);
