@@ -78,6 +78,7 @@ struct pool {
     td_stream_t stream;
     bool retired; /* the stream is gone: nothing allocates here, releases go back at once */
     bool dirty;   /* a block was released since the stream was last synchronized */
+    bool plain;   /* the backend refused an address range: mem_alloc'd segments only */
     struct bins bins[NKIND];
     struct seg *segs[NKIND];
 };
@@ -303,9 +304,8 @@ static void block_destroy(struct td_dblock *b)
 
 /* A new segment for kind k in pool p holding at least size: a mem_alloc'd one, or the
  * pool's expandable range.  0, ERR_LIMIT or the backend's code (-2: our own OOM). */
-static int seg_new(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t size)
+static int seg_new_as(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t size, bool exp)
 {
-    bool exp = d->expandable;
     uint64_t bytes = exp                        ? round_up(d->total, d->gran)
                      : k == SMALL               ? SMALL_SEGMENT
                      : size < LARGE_SEGMENT / 2 ? LARGE_SEGMENT
@@ -344,6 +344,21 @@ static int seg_new(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t si
     p->segs[k] = g;
     bin_insert(g->first);
     return 0;
+}
+
+/* An expandable range when the allocator uses them; a mem_alloc'd segment when not, or
+ * when the backend refuses the address range (address space is finite: a range per
+ * stream and kind, each as large as the device). */
+static int seg_new(struct td_dalloc *d, struct pool *p, enum kind k, uint64_t size)
+{
+    int rc = seg_new_as(d, p, k, size, d->expandable && !p->plain);
+    if (rc > 0 && d->expandable && !p->plain) {
+        p->plain = true;
+        td_log(TD_LOG_WARN, "device %d: vmm_reserve: %s; using plain segments for this pool", d->dev,
+               d->b->error_string(rc));
+        rc = seg_new_as(d, p, k, size, false);
+    }
+    return rc;
 }
 
 /* Gives a wholly free segment back (the caller synchronized its stream). */

@@ -569,6 +569,24 @@ START_TEST(test_fail_injection)
 }
 END_TEST
 
+/* A device larger than the address range the backend reserves (the stand-in refuses
+ * ranges over 64 TiB): the pool falls back to plain segments and works. */
+START_TEST(test_reserve_fallback)
+{
+    struct td_dalloc *d = setup(1ull << 47, true, true);
+    struct td_dblock *x = must(d, 3 * MIB, NULL, NULL);
+    memset(td_dblock_ptr(x), 1, 3 * MIB);
+    struct td_dalloc_stats s = stats(d);
+    ck_assert_uint_eq(s.reserved, 20 * MIB);
+    ck_assert_uint_eq(td_device_host_used(0), 20 * MIB);
+    td_dalloc_release(d, x);
+    td_dalloc_empty_cache(d);
+    ck_assert_uint_eq(td_device_host_used(0), 0);
+    verify(d);
+    ck_assert_uint_eq(td_dalloc_free(d), 0);
+}
+END_TEST
+
 /* ---- (e) statistics */
 
 START_TEST(test_stats)
@@ -733,6 +751,7 @@ static Suite *device_alloc_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");
     tcase_add_loop_test(tc, test_stats, 0, 2);
+    tcase_add_test(tc, test_reserve_fallback);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
