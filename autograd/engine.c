@@ -351,6 +351,16 @@ static enum td_code root_grad(struct pass *p, const struct td_t *root, const str
     return td_full(p->c, (enum td_dtype)root->m.dtype, root->m.ndim, root->m.sizes, 1, out, p->st);
 }
 
+/* The device of a node's tensors (its outputs', else its inputs'). */
+static uint8_t node_device(const struct td_ag_node *n)
+{
+    if (n->out_meta && n->n_out)
+        return n->out_meta[0].device;
+    if (n->in_meta && n->n_in)
+        return n->in_meta[0].device;
+    return TD_DEVICE_CPU;
+}
+
 static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *roots, const struct td_t *const *grads)
 {
     struct td_ag_edge *edges = calloc(n ? n : 1, sizeof *edges);
@@ -367,17 +377,25 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     p->id = ++pass_ids;
     if (!code)
         code = collect(p, edges, n);
+    /* formulas that create tensors (seeds, zeros, masks) create them on the device the
+     * node's tensors are on: the client's creation device follows the pass */
+    uint8_t dev0 = td_client_device(p->c);
     for (int i = 0; !code && i < n; i++) {
         struct td_t g;
-        if (!(code = root_grad(p, roots[i], grads ? grads[i] : NULL, i, &g)))
+        if (!(code = td_client_set_device(p->c, roots[i]->m.device, p->st)) &&
+            !(code = root_grad(p, roots[i], grads ? grads[i] : NULL, i, &g)))
             code = deliver(p, edges[i].fn, edges[i].nr, &g);
     }
     bool was = td_grad_enabled();
     td_grad_set_enabled(p->flags & TD_AG_CREATE_GRAPH);
     for (size_t i = 0; !code && i < p->n; i++)
-        if (has_grad(p->nodes[i]))
+        if (has_grad(p->nodes[i]) && !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
             code = run_node(p, p->nodes[i]);
     td_grad_set_enabled(was);
+    if (td_client_device(p->c) != dev0) {
+        struct td_status st2 = TD_STATUS_INIT;
+        td_client_set_device(p->c, dev0, code ? &st2 : p->st);
+    }
     for (size_t i = 0; i < p->n; i++)
         clear_buf(p, p->nodes[i]);
     pthread_mutex_unlock(&engine_lock);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../kernels/device.h"
 #include "conn.h"
 #include "failures.h"
 #include "fork.h"
@@ -72,6 +73,7 @@ struct td_client {
     uint64_t depth, flush_records;
     struct td_failures *failures;
     enum td_dtype default_float;
+    uint8_t device; /* td_client_set_device: where ops without tensor inputs create */
     unsigned fork_gen; /* td__fork_generation() at connect: another value = inherited by fork */
     struct known_slot *known; /* KNOWN_SLOTS slots once the first storage is registered */
     uint32_t known_n;
@@ -600,7 +602,7 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
         metas[i] = &in[i]->m;
     struct td_op_args a = {
         .op = (uint16_t)op, .flags = (uint8_t)flags, .n_in = (uint16_t)n_in, .in = metas,
-        .attrs = attrs, .n_attr = (uint32_t)n_attr, .default_float = c->default_float,
+        .attrs = attrs, .n_attr = (uint32_t)n_attr, .default_float = c->default_float, .device = c->device,
     };
     struct td_meta om[TD_MAX_OUTPUTS];
     struct td_infer inf;
@@ -829,6 +831,55 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
     enum td_code code = op_locked(c, TD_OP_SET_DEFAULT_DTYPE, 0, NULL, 0, &attr, 1, NULL, st);
     if (!code)
         c->default_float = dt;
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_client_set_device(td_client_t *c, uint8_t device, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    if (device != c->device) {
+        int64_t attr = device;
+        code = op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &attr, 1, NULL, st);
+        if (!code)
+            c->device = device;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+uint8_t td_client_device(td_client_t *c) { return c->device; }
+
+enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    const int64_t attrs[2] = {device, what};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = record_locked(c, TD_OP_DEVICE_QUERY, 0, NULL, 0, attrs, 2, NULL, st);
+    if (!code)
+        code = sync_locked(c, &p, &len, st);
+    pthread_mutex_unlock(&c->lock);
+    if (!code && len != TD_DEVICE_QUERY_BYTES)
+        code = td_status_set(st, TD_CODE_INTERNAL, "device_query: expected %d bytes, got %zu", TD_DEVICE_QUERY_BYTES,
+                             len);
+    if (!code)
+        memcpy(buf, p, TD_DEVICE_QUERY_BYTES);
+    free(p);
+    return code;
+}
+
+enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    const int64_t attrs[2] = {device, what};
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = record_locked(c, TD_OP_DEVICE_CTRL, 0, NULL, 0, attrs, 2, NULL, st);
+    if (!code)
+        code = sync_locked(c, NULL, NULL, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

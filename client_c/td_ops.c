@@ -1049,6 +1049,17 @@ static const struct td_arg args_revoke[] = {
     {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_set_device[] = {
+    {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_device_query[] = {
+    {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_device_ctrl[] = {
+    {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1260,6 +1271,9 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_SHARE] = {args_share, 2, 1},
     [TD_OP_OPEN] = {args_open, 9, 0},
     [TD_OP_REVOKE] = {args_revoke, 2, 0},
+    [TD_OP_SET_DEVICE] = {args_set_device, 1, 0},
+    [TD_OP_DEVICE_QUERY] = {args_device_query, 2, 0},
+    [TD_OP_DEVICE_CTRL] = {args_device_ctrl, 2, 0},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3163,4 +3177,33 @@ enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *co
         {.w = {(int64_t)p->token_hi}},
     };
     return td_op_values(c, TD_OP_REVOKE, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_set_device(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_set_device_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->device}},
+    };
+    return td_op_values(c, TD_OP_SET_DEVICE, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_device_query(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_device_query_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {(int64_t)p->device}},
+        {.w = {(int64_t)p->what}},
+    };
+    return td_op_values(c, TD_OP_DEVICE_QUERY, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_device_ctrl_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {(int64_t)p->device}},
+        {.w = {(int64_t)p->what}},
+    };
+    return td_op_values(c, TD_OP_DEVICE_CTRL, flags, in, n_in, v, 2, out, st);
 }

@@ -1294,6 +1294,26 @@ struct td_revoke_args {
 /* REVOKE: no inputs; 0 outputs */
 enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_revoke_args *p, struct td_t *out, struct td_status *st);
+struct td_set_device_args {
+    int64_t device;
+};
+/* SET_DEVICE: no inputs; 0 outputs */
+enum td_code td_rec_set_device(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_set_device_args *p, struct td_t *out, struct td_status *st);
+struct td_device_query_args {
+    int64_t device;
+    int64_t what;
+};
+/* DEVICE_QUERY: no inputs; 0 outputs */
+enum td_code td_rec_device_query(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_device_query_args *p, struct td_t *out, struct td_status *st);
+struct td_device_ctrl_args {
+    int64_t device;
+    int64_t what;
+};
+/* DEVICE_CTRL: no inputs; 0 outputs */
+enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_device_ctrl_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

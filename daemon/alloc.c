@@ -38,6 +38,7 @@
  * ASan builds keep the cache and poison free blocks, so a use after free is still reported.
  */
 #include "alloc.h"
+#include "device.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -672,6 +673,8 @@ struct td_storage *td_storage_new(int64_t nbytes, struct td_status *st)
 
     atomic_init(&s->refs, 1);
     s->nbytes = nbytes;
+    s->device = 0;
+    s->dblock = NULL;
     s->block = b;
     s->acct = acct;
     s->arena = b->arena->id;
@@ -687,6 +690,10 @@ void td_storage_unref(struct td_storage *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
+    if (s->device) {
+        td_device_storage_free(s);
+        return;
+    }
     struct td__block *b = s->block;
     POISON(s->data, b->size);
     pthread_mutex_lock(&lock);

@@ -34,6 +34,8 @@ struct td_storage {
     uint64_t offset;               /* byte offset of data in that arena's memfd */
     struct td_alloc_account *acct; /* the account charged: credited at the last unref */
     struct td__block *block;       /* the allocator's own record (daemon heap) */
+    uint8_t device;                /* 0: CPU (this allocator); 1 + i: cuda:i (daemon/device.h) */
+    void *dblock;                  /* a device storage's block in its device's allocator */
 };
 
 /*

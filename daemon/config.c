@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { K_LISTEN, K_THREADS, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE, K_SECONDS };
+enum kind { K_LISTEN, K_THREADS, K_DEVICES, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE, K_SECONDS };
 
 /* One row per setting: its key (also the flag's name and, upper-cased, TENSORD_<KEY>). */
 static const struct key {
@@ -33,6 +33,9 @@ static const struct key {
     {"insecure-tcp", K_BOOL, offsetof(struct td_config, insecure_tcp)},
     {"admin-group", K_STRING, offsetof(struct td_config, admin_group)},
     {"socket-mode", K_MODE, offsetof(struct td_config, socket_mode)},
+    {"cuda-plugin", K_STRING, offsetof(struct td_config, cuda_plugin)},
+    {"fake-gpus", K_DEVICES, offsetof(struct td_config, fake_gpus)},
+    {"fake-gpu-memory", K_SIZE, offsetof(struct td_config, fake_gpu_memory)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -120,6 +123,15 @@ bool td_config_set(struct td_config *c, int src, const char *where, const char *
         long n = strtol(value, &end, 10);
         if (errno || end == value || *end || n < 1 || n > 4096)
             return fail(err, err_len, where, "threads wants a number from 1 to 4096, got '%s'", value);
+        *(int *)field = (int)n;
+        return true;
+    }
+    case K_DEVICES: {
+        char *end;
+        errno = 0;
+        long n = strtol(value, &end, 10);
+        if (errno || end == value || *end || n < 0 || n > 16)
+            return fail(err, err_len, where, "%s wants a number from 0 to 16, got '%s'", key, value);
         *(int *)field = (int)n;
         return true;
     }
@@ -269,6 +281,8 @@ void td_config_print(const struct td_config *c, int fd)
         dprintf(fd, "share-linger = %g\n", c->share_linger_seconds);
     if (c->socket_mode >= 0)
         dprintf(fd, "socket-mode = %04o\n", (unsigned)c->socket_mode);
+    if (c->fake_gpus)
+        dprintf(fd, "fake-gpus = %d\nfake-gpu-memory = %llu\n", c->fake_gpus, (unsigned long long)c->fake_gpu_memory);
     for (size_t k = 0; k < N_KEYS; k++) {
         if (keys[k].kind == K_STRING) {
             const char *v = *(char *const *)((const char *)c + keys[k].off);

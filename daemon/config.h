@@ -39,6 +39,9 @@ struct td_config {
     char *admin_group;    /* group whose members may use admin calls (root always may) */
     int socket_mode;      /* mode of unix sockets the daemon binds; -1: from the umask */
     bool no_shm;          /* no side socket (TENSORD_NO_SHM) */
+    char *cuda_plugin;    /* the CUDA plugin to load; NULL: beside the daemon */
+    int fake_gpus;        /* host stand-in devices instead of the plugin (tests, demos) */
+    uint64_t fake_gpu_memory; /* bytes per stand-in device; 0: 1 GiB */
 };
 
 enum td_config_src { TD_SRC_DEFAULT, TD_SRC_FILE, TD_SRC_ENV, TD_SRC_FLAG };

@@ -21,6 +21,7 @@
  */
 #include <string.h>
 
+#include "device.h"
 #include "exec.h"
 
 #define MAX_TEMPS (TD_MAX_INPUTS + 4)
@@ -48,24 +49,36 @@ static void kt_of(struct td_kt *k, const struct td_meta *m, struct td_storage *s
     k->data = s->data;
 }
 
-/* dst[...] = src[...] with broadcasting and dtype conversion, via the copy_ kernel. */
-static enum td_code run_copy(struct td_kt *dst, struct td_kt *src, struct td_status *st)
+static const struct td_place cpu_place = {.device = TD_DEVICE_CPU};
+
+/* dst[...] = src[...] with broadcasting and dtype conversion, via the copy_ kernel of
+ * the place both are on. */
+static enum td_code run_copy(const struct td_place *p, struct td_kt *dst, struct td_kt *src, struct td_status *st)
 {
     struct td_kctx k = {.op = TD_OP_COPY_, .n_in = 2, .compute_dtype = dst->m.dtype};
     k.in[0] = dst;
     k.in[1] = src;
-    enum td_code c = td_cpu_copy_(&k);
+    k.stream = p->stream;
+    k.device = p->device ? p->device - 1 : 0;
+    td_kernel_fn fn = p->device ? p->b->kernel(TD_OP_COPY_, dst->m.dtype) : td_cpu_copy_;
+    enum td_code c = fn ? fn(&k) : TD_CODE_UNIMPLEMENTED;
     return c ? td_status_set(st, c, "copy_: conversion failed") : TD_CODE_OK;
 }
 
+static struct td_storage *storage_new(const struct td_place *p, int64_t nbytes, struct td_status *st)
+{
+    return p->device ? td_device_storage_new(p->device, nbytes, p->stream, st) : td_storage_new(nbytes, st);
+}
+
 /* A fresh contiguous tensor shaped like m with dtype dt, kept in temps (or returned). */
-static enum td_code new_tensor(const struct td_meta *m, uint8_t dt, struct td_kt *k, struct td_storage **owner,
-                               struct td_status *st)
+static enum td_code new_tensor(const struct td_place *p, const struct td_meta *m, uint8_t dt, struct td_kt *k,
+                               struct td_storage **owner, struct td_status *st)
 {
     struct td_meta cm;
     if (td_meta_contiguous(&cm, dt, m->ndim, m->sizes, st))
         return st->code;
-    struct td_storage *s = td_storage_new(cm.storage_nbytes, st);
+    cm.device = p->device;
+    struct td_storage *s = storage_new(p, cm.storage_nbytes, st);
     if (!s)
         return st->code;
     kt_of(k, &cm, s);
@@ -73,12 +86,25 @@ static enum td_code new_tensor(const struct td_meta *m, uint8_t dt, struct td_kt
     return TD_CODE_OK;
 }
 
-static enum td_code new_temp(const struct td_meta *m, uint8_t dt, struct td_kt *k, struct temps *t,
-                             struct td_status *st)
+static enum td_code new_temp(const struct td_place *p, const struct td_meta *m, uint8_t dt, struct td_kt *k,
+                             struct temps *t, struct td_status *st)
 {
     if (t->n >= MAX_TEMPS)
         return td_status_set(st, TD_CODE_INTERNAL, "too many temporaries");
-    return new_tensor(m, dt, k, &t->s[t->n++], st) ? (t->n--, st->code) : TD_CODE_OK;
+    return new_tensor(p, m, dt, k, &t->s[t->n++], st) ? (t->n--, st->code) : TD_CODE_OK;
+}
+
+/* A 0-dim CPU tensor taking part in a device op, as PyTorch lets scalars do: its one
+ * element copied to a device temporary. */
+static enum td_code scalar_to_device(const struct td_place *p, struct td_kt *k, struct temps *t,
+                                     struct td_status *st)
+{
+    struct td_kt host = *k;
+    size_t es = td_dtype_size((enum td_dtype)host.m.dtype);
+    if (new_temp(p, &host.m, host.m.dtype, k, t, st))
+        return st->code;
+    return td_device_copy(p->device, k->data, host.data + host.m.offset * (int64_t)es, es, TD_COPY_H2D, p->stream,
+                          st);
 }
 
 /* Dtype a kernel wants for input i. */
@@ -98,17 +124,19 @@ static int wanted_input_dtype(const struct td_op_args *a, const struct td_infer 
     }
 }
 
-static enum td_code prepare_inputs(const struct td_op_args *a, const struct td_infer *inf,
+static enum td_code prepare_inputs(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
                                    struct td_tensor *const *in, struct td_kt *kin, struct temps *t,
                                    struct td_status *st)
 {
     for (int i = 0; i < a->n_in; i++) {
         kt_of(&kin[i], &in[i]->m, in[i]->storage);
+        if (in[i]->m.device != p->device && scalar_to_device(p, &kin[i], t, st))
+            return st->code;
         int want = wanted_input_dtype(a, inf, i);
         if (want < 0 || want == in[i]->m.dtype)
             continue;
         struct td_kt orig = kin[i];
-        if (new_temp(&in[i]->m, (uint8_t)want, &kin[i], t, st) || run_copy(&kin[i], &orig, st))
+        if (new_temp(p, &in[i]->m, (uint8_t)want, &kin[i], t, st) || run_copy(p, &kin[i], &orig, st))
             return st->code;
     }
     return TD_CODE_OK;
@@ -190,7 +218,8 @@ static bool writes_through(unsigned op, const struct td_kt *dst, struct td_kt *c
 /* copy_(dst, src) where src overlaps dst other than element for element
  * (x[1:].copy_(x[:-1])): the kernel's chunked copy would read what it already wrote, so
  * src is set aside first, giving the out-of-place result (PyTorch refuses the overlap). */
-static enum td_code copy_src_aside(struct td_kt *kin, struct temps *t, struct td_status *st)
+static enum td_code copy_src_aside(const struct td_place *p, struct td_kt *kin, struct temps *t,
+                                   struct td_status *st)
 {
     const char *lo, *hi, *slo, *shi;
     span_of(&kin[0], &lo, &hi);
@@ -198,7 +227,7 @@ static enum td_code copy_src_aside(struct td_kt *kin, struct temps *t, struct td
     if (!(slo < hi && lo < shi) || same_layout(&kin[0], &kin[1]))
         return TD_CODE_OK;
     struct td_kt orig = kin[1];
-    if (new_temp(&orig.m, orig.m.dtype, &kin[1], t, st) || run_copy(&kin[1], &orig, st))
+    if (new_temp(p, &orig.m, orig.m.dtype, &kin[1], t, st) || run_copy(p, &kin[1], &orig, st))
         return st->code;
     return TD_CODE_OK;
 }
@@ -216,17 +245,17 @@ static void at_offset_zero(struct td_kt *k, const struct td_kt *dst)
 /* Output j's final tensor and the one the kernel writes: a destination (in-place or
  * out=) when the record has one, else a fresh tensor in res[j]; kout is a temporary
  * when the kernel's dtype differs or it cannot write through. */
-static enum td_code place_output(const struct td_op_args *a, struct td_tensor *dst, const struct td_meta *out_m,
-                                 uint8_t kd, struct td_kctx *k, struct td_kt *final, struct td_kt *kout,
-                                 struct td_tensor *res, struct temps *t, struct td_status *st)
+static enum td_code place_output(const struct td_place *p, const struct td_op_args *a, struct td_tensor *dst,
+                                 const struct td_meta *out_m, uint8_t kd, struct td_kctx *k, struct td_kt *final,
+                                 struct td_kt *kout, struct td_tensor *res, struct temps *t, struct td_status *st)
 {
     if (!dst) {
-        if (new_tensor(out_m, out_m->dtype, final, &res->storage, st))
+        if (new_tensor(p, out_m, out_m->dtype, final, &res->storage, st))
             return st->code;
         res->m = final->m;
         if (kd == out_m->dtype) {
             *kout = *final;
-        } else if (new_temp(out_m, kd, kout, t, st)) {
+        } else if (new_temp(p, out_m, kd, kout, t, st)) {
             td_storage_unref(res->storage);
             res->storage = NULL;
             return st->code;
@@ -245,12 +274,23 @@ static enum td_code place_output(const struct td_op_args *a, struct td_tensor *d
         /* in-place: other in-place kernels read and write self themselves, as before */
         direct = writes_through(a->op, final, k->in, k->n_in);
     }
-    return direct ? (*kout = *final, TD_CODE_OK) : new_temp(out_m, kd, kout, t, st);
+    return direct ? (*kout = *final, TD_CODE_OK) : new_temp(p, out_m, kd, kout, t, st);
 }
 
-enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *inf, struct td_tensor *const *in,
-                             const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
-                             struct td_status *st)
+/* The kernel that runs op at the place: the device backend's, or the CPU's (complex
+ * compute dtypes go to kernels/cpu/complex.c where it has the op). */
+static td_kernel_fn kernel_at(const struct td_place *p, unsigned op, uint8_t compute)
+{
+    if (p->device)
+        return p->b->kernel(op, compute);
+    td_kernel_fn fn = td_dtype_is_complex((enum td_dtype)compute) ? td__cpu_complex_kernel(op) : NULL;
+    return fn ? fn : td_cpu_kernels[op];
+}
+
+/* Runs the op with the kernels of place p, where all its operands are. */
+static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
+                            struct td_tensor *const *in, const struct td_meta *out_m, struct td_tensor *res,
+                            struct td_rng *rng, struct td_status *st)
 {
     /* No initializers for the big arrays below (td_kctx and rec_ctx hold 255 input
      * pointers): zeroing them cost more than a small op's kernel.  Only the entries
@@ -275,7 +315,9 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
     bool inplace = a->flags & TD_RF_INPLACE, into = a->flags & TD_RF_OUT,
          cast_family = td_op_table[a->op].family == TD_FAM_CAST || a->op == TD_OP_EMPTY;
     int n_res = 0;
-    if (prepare_inputs(&ops, inf, in, kin, &t, st) || (a->op == TD_OP_COPY_ && copy_src_aside(kin, &t, st)))
+    k.stream = p->stream;
+    k.device = p->device ? p->device - 1 : 0;
+    if (prepare_inputs(p, &ops, inf, in, kin, &t, st) || (a->op == TD_OP_COPY_ && copy_src_aside(p, kin, &t, st)))
         goto out_fail;
     for (int i = 0; i < ops.n_in; i++)
         k.in[i] = &kin[i];
@@ -283,7 +325,7 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
     for (int j = 0; j < inf->n_out; j++) {
         uint8_t kd = cast_family ? out_m[j].dtype : kernel_dtype(out_m[j].dtype);
         struct td_tensor *dst = inplace ? in[0] : into ? in[ops.n_in + j] : NULL;
-        if (place_output(&ops, dst, &out_m[j], kd, &k, &final[j], &kout[j], &res[j], &t, st))
+        if (place_output(p, &ops, dst, &out_m[j], kd, &k, &final[j], &kout[j], &res[j], &t, st))
             goto out_fail;
         n_res += !dst;
         k.out[j] = &kout[j];
@@ -291,9 +333,8 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
     char kmsg[TD_KMSG_LEN];
     kmsg[0] = 0;
     k.msg = kmsg;
-    /* complex compute dtypes go to kernels/cpu/complex.c where it has the op */
-    td_kernel_fn fn = td_dtype_is_complex((enum td_dtype)inf->compute_dtype) ? td__cpu_complex_kernel(a->op) : NULL;
-    enum td_code c = (fn ? fn : td_cpu_kernels[a->op])(&k);
+    td_kernel_fn fn = kernel_at(p, a->op, inf->compute_dtype);
+    enum td_code c = fn ? fn(&k) : TD_CODE_UNIMPLEMENTED;
     if (c && kmsg[0]) {
         td_status_set(st, c, "%s", kmsg);
         goto out_fail;
@@ -303,7 +344,7 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
         goto out_fail;
     }
     for (int j = 0; j < inf->n_out; j++)
-        if (first_byte(&kout[j]) != first_byte(&final[j]) && run_copy(&final[j], &kout[j], st))
+        if (first_byte(&kout[j]) != first_byte(&final[j]) && run_copy(p, &final[j], &kout[j], st))
             goto out_fail;
     temps_free(&t);
     return TD_CODE_OK;
@@ -327,4 +368,204 @@ void td__exec_upload(enum td_dtype dt, char *dst, const uint8_t *src, size_t len
     }
     for (size_t i = 0; i < len; i++)
         dst[i] = src[i] != 0;
+}
+
+/* ---- devices: ops without a device kernel, and copies between devices */
+
+int td__written_inputs(unsigned op, unsigned flags, int n_in, int *first)
+{
+    *first = 0;
+    if ((flags & TD_RF_OUT) && op < TD_OP_COUNT) {
+        int n_dst = td_op_table[op].n_out;
+        if (n_dst > n_in)
+            return 0; /* a malformed record: it names no destination */
+        *first = n_in - n_dst;
+        return n_in;
+    }
+    if (op < TD_OP_COUNT && td_op_table[op].family == TD_FAM_OPTIM)
+        return n_in; /* params and states, in place (grads too, conservatively) */
+    bool in0 = (flags & TD_RF_INPLACE) || op == TD_OP_COPY_ || op == TD_OP_FILL_ || op == TD_OP_UPLOAD ||
+               op == TD_OP_GET_RNG_STATE;
+    return in0 && n_in > 0 ? 1 : 0;
+}
+
+/* The bytes a view reaches: [*first, *first + returned) of its storage (0: none). */
+static int64_t view_span(const struct td_meta *m, int64_t *first)
+{
+    int64_t es = (int64_t)td_dtype_size((enum td_dtype)m->dtype), last = 0;
+    *first = m->offset * es;
+    for (int d = 0; d < m->ndim; d++) {
+        if (m->sizes[d] == 0)
+            return 0;
+        last += (m->sizes[d] - 1) * m->strides[d];
+    }
+    return (last + 1) * es;
+}
+
+/* A host copy of the bytes device tensor t's view reaches, viewed like t. */
+static enum td_code span_to_host(const struct td_place *p, const struct td_tensor *t, struct td_tensor *h,
+                                 struct td_status *st)
+{
+    int64_t first, n = view_span(&t->m, &first);
+    h->m = t->m;
+    h->m.device = TD_DEVICE_CPU;
+    h->m.offset = 0;
+    h->m.storage_nbytes = n;
+    h->fail = NULL;
+    if (!(h->storage = td_storage_new(n, st)))
+        return st->code;
+    return td_device_copy(p->device, h->storage->data, t->storage->data + first, (uint64_t)n, TD_COPY_D2H, p->stream,
+                          st);
+}
+
+/*
+ * An op the device's backend has no kernel for: its device operands' bytes are copied
+ * to the host, the CPU kernels run there, and the results (new outputs, and the inputs
+ * the op writes) are copied back.  Correct for every op, and as slow as three copies;
+ * it is how an op works on a device before its device kernel exists.
+ */
+static enum td_code exec_staged(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
+                                struct td_tensor *const *in, const struct td_meta *out_m, struct td_tensor *res,
+                                struct td_rng *rng, struct td_status *st)
+{
+    struct td_tensor host[TD_MAX_INPUTS], *hin[TD_MAX_INPUTS], hres[TD_MAX_OUTPUTS];
+    struct td_meta hout[TD_MAX_OUTPUTS];
+    int n_host = 0, first_w, end_w = td__written_inputs(a->op, a->flags, a->n_in, &first_w);
+    enum td_code c = TD_CODE_OK;
+    for (int i = 0; i < a->n_in && !c; i++) {
+        hin[i] = in[i];
+        if (in[i]->m.device == TD_DEVICE_CPU)
+            continue;
+        c = span_to_host(p, in[i], &host[i], st);
+        if (host[i].storage)
+            n_host = i + 1;
+        hin[i] = &host[i];
+    }
+    for (int j = 0; j < inf->n_out; j++) {
+        hout[j] = out_m[j];
+        hout[j].device = TD_DEVICE_CPU;
+        hres[j].storage = NULL;
+        hres[j].fail = NULL;
+    }
+    if (!c)
+        c = exec_at(&cpu_place, a, inf, hin, hout, hres, rng, st);
+    bool new_outputs = !(a->flags & (TD_RF_INPLACE | TD_RF_OUT));
+    int n_made = 0;
+    for (int j = 0; !c && new_outputs && j < inf->n_out; j++) {
+        int64_t n = hres[j].storage->nbytes;
+        res[j].m = hres[j].m;
+        res[j].m.device = p->device;
+        res[j].fail = NULL;
+        if (!(res[j].storage = td_device_storage_new(p->device, n, p->stream, st)))
+            c = st->code;
+        else
+            n_made = j + 1, c = td_device_copy(p->device, res[j].storage->data, hres[j].storage->data, (uint64_t)n,
+                                               TD_COPY_H2D, p->stream, st);
+    }
+    for (int i = first_w; !c && i < end_w; i++) {
+        if (in[i]->m.device == TD_DEVICE_CPU)
+            continue;
+        int64_t first, n = view_span(&in[i]->m, &first);
+        c = td_device_copy(p->device, in[i]->storage->data + first, host[i].storage->data, (uint64_t)n, TD_COPY_H2D,
+                           p->stream, st);
+    }
+    if (c)
+        for (int j = 0; j < n_made; j++) {
+            td_storage_unref(res[j].storage);
+            res[j].storage = NULL;
+        }
+    for (int j = 0; j < inf->n_out; j++)
+        td_storage_unref(hres[j].storage);
+    for (int i = 0; i < n_host; i++)
+        if (hin[i] == &host[i])
+            td_storage_unref(host[i].storage);
+    return c;
+}
+
+static bool same_shape(const struct td_meta *x, const struct td_meta *y)
+{
+    return x->dtype == y->dtype && x->ndim == y->ndim && !memcmp(x->sizes, y->sizes, sizeof(int64_t) * x->ndim);
+}
+
+/*
+ * copy_ between devices (tensor.to, .cuda(), .cpu()): one transfer when both views are
+ * contiguous and alike; else the source's bytes come to the host, the CPU copy kernel
+ * broadcasts and converts there, and a contiguous result goes to the destination.
+ */
+static enum td_code exec_transfer(const struct td_place *dp, const struct td_place *sp, struct td_tensor *dst,
+                                  struct td_tensor *src, struct td_status *st)
+{
+    int64_t es = (int64_t)td_dtype_size((enum td_dtype)dst->m.dtype);
+    char *dbase = dst->storage->data + dst->m.offset * es, *sbase = src->storage->data + src->m.offset * es;
+    if (same_shape(&dst->m, &src->m) && td_meta_is_contiguous(&dst->m) && td_meta_is_contiguous(&src->m)) {
+        uint64_t n = (uint64_t)(td_meta_numel(&dst->m) * es);
+        if (dp->device == TD_DEVICE_CPU)
+            return td_device_copy(sp->device, dbase, sbase, n, TD_COPY_D2H, sp->stream, st);
+        if (sp->device == TD_DEVICE_CPU)
+            return td_device_copy(dp->device, dbase, sbase, n, TD_COPY_H2D, dp->stream, st);
+    }
+    struct td_tensor hsrc = *src;
+    struct td_kt kd, ks;
+    struct temps t = {.n = 0};
+    enum td_code c = TD_CODE_OK;
+    if (src->m.device != TD_DEVICE_CPU) {
+        if (span_to_host(sp, src, &hsrc, st))
+            goto out;
+        t.s[t.n++] = hsrc.storage;
+    }
+    kt_of(&ks, &hsrc.m, hsrc.storage);
+    if (dst->m.device == TD_DEVICE_CPU) {
+        kt_of(&kd, &dst->m, dst->storage);
+        c = run_copy(&cpu_place, &kd, &ks, st);
+        goto out;
+    }
+    /* on the host in the destination's dtype and shape, then its bytes over */
+    if (new_temp(&cpu_place, &dst->m, dst->m.dtype, &kd, &t, st) || run_copy(&cpu_place, &kd, &ks, st))
+        goto out;
+    if (td_meta_is_contiguous(&dst->m)) {
+        c = td_device_copy(dp->device, dbase, kd.data, (uint64_t)(td_meta_numel(&dst->m) * es), TD_COPY_H2D,
+                           dp->stream, st);
+        goto out;
+    }
+    /* a strided destination: through a contiguous device temporary and the device's copy_ */
+    struct td_kt kdev, kfinal;
+    if (new_temp(dp, &dst->m, dst->m.dtype, &kdev, &t, st) ||
+        td_device_copy(dp->device, kdev.data, kd.data, (uint64_t)kdev.m.storage_nbytes, TD_COPY_H2D, dp->stream,
+                       st))
+        goto out;
+    kt_of(&kfinal, &dst->m, dst->storage);
+    if (dp->b->kernel(TD_OP_COPY_, dst->m.dtype)) {
+        c = run_copy(dp, &kfinal, &kdev, st);
+    } else { /* no device copy_: the destination's span round-trips through the host */
+        struct td_tensor hd;
+        if (span_to_host(dp, dst, &hd, st))
+            goto out;
+        t.s[t.n++] = hd.storage;
+        struct td_kt khd;
+        kt_of(&khd, &hd.m, hd.storage);
+        int64_t first, n = view_span(&dst->m, &first);
+        if (!run_copy(&cpu_place, &khd, &kd, st))
+            c = td_device_copy(dp->device, dst->storage->data + first, hd.storage->data, (uint64_t)n, TD_COPY_H2D,
+                               dp->stream, st);
+    }
+out:
+    temps_free(&t);
+    return c ? c : st->code;
+}
+
+/* Whether the device runs the op itself (its kernel, and copy_ for the casts). */
+static bool device_runs(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf)
+{
+    return p->b->kernel(a->op, inf->compute_dtype) && p->b->kernel(TD_OP_COPY_, inf->compute_dtype);
+}
+
+enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *inf, struct td_tensor *const *in,
+                             const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
+                             const struct td_place *p, const struct td_place *src, struct td_status *st)
+{
+    if (a->op == TD_OP_COPY_ && a->n_in == 2 && in[0]->m.device != in[1]->m.device)
+        return exec_transfer(p, src, in[0], in[1], st);
+    if (p->device != TD_DEVICE_CPU && !device_runs(p, a, inf))
+        return exec_staged(p, a, inf, in, out_m, res, rng, st);
+    return exec_at(p, a, inf, in, out_m, res, rng, st);
 }

@@ -6,14 +6,31 @@
 #ifndef TD_EXEC_H
 #define TD_EXEC_H
 
+#include "../kernels/device.h"
 #include "../kernels/kernel.h"
 #include "handles.h"
 
+/* Where an op runs: the CPU, or a device with the backend serving it and the
+ * session's stream on it. */
+struct td_place {
+    uint8_t device; /* kernels/device.h numbering */
+    td_stream_t stream;
+    const struct td_device_backend *b;
+};
+
 /* in: resolved inputs; out_m: metas from td_meta_infer; res: filled with the new
- * tensors (one storage reference each) for inf->n_out outputs, untouched for in-place. */
+ * tensors (one storage reference each) for inf->n_out outputs, untouched for in-place.
+ * p: where the op runs (td_meta_op_device); src: where copy_'s source lives (only read
+ * when that differs, for transfers between devices).  An op the device has no kernel
+ * for runs on the CPU with its operands staged through host memory. */
 enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *inf, struct td_tensor *const *in,
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
-                             struct td_status *st);
+                             const struct td_place *p, const struct td_place *src, struct td_status *st);
+
+/* The inputs an op writes, [*first, returned end): input 0 for in-place ops, copy_,
+ * fill_, upload; the trailing out= tensors of a TD_RF_OUT record; all of an optimizer
+ * step's; none otherwise. */
+int td__written_inputs(unsigned op, unsigned flags, int n_in, int *first);
 
 /* UPLOAD's copy of len payload bytes into tensor bytes at dst (dtype dt): a plain copy,
  * except that bool tensors get each byte normalized to 0 or 1 (nonzero is true, as

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "../kernels/kernel.h"
 #include "../proto/td_address.h"
 #include "alloc.h"
@@ -112,6 +113,9 @@ static void usage(FILE *f)
                "                     (default: from the umask)\n"
                "  --share-linger S   how long an unopened pickled tensor's token outlives the\n"
                "                     process that made it (default 30)\n"
+               "  --cuda-plugin PATH the CUDA plugin (default: libtensord_cuda.so beside tensord)\n"
+               "  --fake-gpus N      serve N host-memory stand-in GPUs instead (tests, demos)\n"
+               "  --fake-gpu-memory SIZE  memory of each stand-in GPU (default 1G)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --print-config     print the effective settings and exit\n"
@@ -173,6 +177,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"admin-group", required_argument, NULL, OPT_KEY},
         {"socket-mode", required_argument, NULL, OPT_KEY},
         {"share-linger", required_argument, NULL, OPT_KEY},
+        {"cuda-plugin", required_argument, NULL, OPT_KEY},
+        {"fake-gpus", required_argument, NULL, OPT_KEY},
+        {"fake-gpu-memory", required_argument, NULL, OPT_KEY},
         {NULL, 0, NULL, 0},
     };
     const char *flag_key[MAX_FLAGS], *flag_val[MAX_FLAGS];
@@ -530,6 +537,8 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
     td_parallel_init(o.threads);
+    td_devices_init(&(struct td_devices_config){.plugin = o.cfg.cuda_plugin, .fake = o.cfg.fake_gpus,
+                                                 .fake_memory = o.cfg.fake_gpu_memory});
     if (!td_alloc_housekeeping_start())
         td_log(TD_LOG_WARN, "no housekeeping thread: idle cached memory is not given back");
     td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
@@ -541,6 +550,7 @@ int main(int argc, char **argv)
     td_alloc_housekeeping_stop();
     td_share_clear(); /* lingering tokens hold storages: LSan would count them */
     td_alloc_empty_cache();
+    td_devices_fini();
     td_config_fini(&o.cfg);
     return rc;
 }

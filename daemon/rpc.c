@@ -40,6 +40,7 @@
  * call must carry ("authorization: Bearer ..."); a call without it is answered
  * UNAUTHENTICATED before anything else happens.
  */
+#include "device.h"
 #include "rpc.h"
 
 #include <grpc/byte_buffer.h>
@@ -1272,13 +1273,29 @@ static grpc_byte_buffer *answer_stats(struct td_rpc *r)
     m.session_memory = smp;
     m.uptime_ms = now_ms() - r->started_ms;
     m.pid = (uint32_t)getpid();
-    Tensord__V1__DeviceMemory cpu = TENSORD__V1__DEVICE_MEMORY__INIT, *devs[1] = {&cpu};
-    cpu.name = "cpu";
-    cpu.allocated = st.bytes_in_use;
-    cpu.reserved = st.bytes_reserved;
-    cpu.peak = st.bytes_peak;
-    cpu.fragmentation = st.fragmentation;
-    m.n_devices = 1;
+    Tensord__V1__DeviceMemory dm[1 + TD_MAX_DEVICES], *devs[1 + TD_MAX_DEVICES];
+    char names[TD_MAX_DEVICES][16];
+    tensord__v1__device_memory__init(&dm[0]);
+    dm[0].name = "cpu";
+    dm[0].allocated = st.bytes_in_use;
+    dm[0].reserved = st.bytes_reserved;
+    dm[0].peak = st.bytes_peak;
+    dm[0].fragmentation = st.fragmentation;
+    devs[0] = &dm[0];
+    int n_dev = td_device_count();
+    for (int i = 0; i < n_dev; i++) {
+        struct td_device_usage u;
+        tensord__v1__device_memory__init(&dm[1 + i]);
+        dm[1 + i].name = (char *)td_device_str((uint8_t)(1 + i), names[i], sizeof names[i]);
+        if (td_device_usage((uint8_t)(1 + i), &u)) {
+            dm[1 + i].allocated = u.allocated;
+            dm[1 + i].reserved = u.reserved;
+            dm[1 + i].peak = u.peak_allocated;
+            dm[1 + i].fragmentation = u.fragmentation;
+        }
+        devs[1 + i] = &dm[1 + i];
+    }
+    m.n_devices = (size_t)(1 + n_dev);
     m.devices = devs;
     return td_pack_msg(&m.base);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../kernels/rng.h"
+#include "device.h"
 #include "exec.h"
 #include "handles.h"
 #include "metrics.h"
@@ -34,6 +35,8 @@ struct td_session {
     struct td_handles handles;
     struct td_rng rng;
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
+    uint8_t device;        /* where ops without tensor inputs create (SET_DEVICE) */
+    struct td_device_streams streams; /* its stream on each device, made on first use */
     int num_threads;       /* set_num_threads of the client (0: the whole pool) */
     uint64_t records_seen;
     const atomic_bool *cancel; /* raised by the transport when the session ends */
@@ -158,6 +161,7 @@ void td_session_free(struct td_session *s)
         }
     pthread_mutex_unlock(&reg_mu);
     atomic_fetch_sub(&st_tensors, s->handles.count);
+    td_device_streams_free(&s->streams); /* queued work done before its memory is reused */
     td_handles_fini(&s->handles);
     td_alloc_account_free(s->acct);
     free(s);
@@ -218,6 +222,98 @@ static void do_release(struct td_session *s, const uint64_t *ids, int n)
             atomic_fetch_sub(&st_tensors, 1);
 }
 
+/* SET_DEVICE, DEVICE_QUERY (answers TD_DEVICE_QUERY_BYTES in a sync), DEVICE_CTRL. */
+static enum td_code do_device(struct td_session *s, const struct td_op_args *a, int sync, struct td_reply *reply,
+                              struct td_status *st)
+{
+    uint8_t d = (uint8_t)a->attrs[0];
+    if (a->op == TD_OP_SET_DEVICE) {
+        if (d && !td_device_backend(d))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+        s->device = d;
+        return TD_CODE_OK;
+    }
+    int64_t what = a->attrs[1];
+    if (a->op == TD_OP_DEVICE_CTRL) {
+        if (!td_device_backend(d))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+        if (what == TD_DC_EMPTY_CACHE)
+            td_device_empty_cache(d);
+        else if (what == TD_DC_RESET_PEAK)
+            td_device_reset_peak(d);
+        else if (what == TD_DC_SYNCHRONIZE)
+            return td_device_streams_sync(&s->streams, st);
+        else
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_ctrl: unknown action %lld", (long long)what);
+        return TD_CODE_OK;
+    }
+    union {
+        uint8_t bytes[TD_DEVICE_QUERY_BYTES];
+        int64_t words[TD_DEVICE_QUERY_BYTES / 8];
+        struct td_device_props props;
+    } q;
+    memset(&q, 0, sizeof q);
+    if (what == TD_DQ_COUNT) {
+        q.words[0] = td_device_count();
+        snprintf((char *)&q.words[1], sizeof q - 8, "%s", td_devices_why());
+    } else if (what == TD_DQ_DESCRIBE) {
+        snprintf((char *)q.bytes, sizeof q, "%s", td_devices_describe());
+    } else if (!td_device_backend(d)) {
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+    } else if (what == TD_DQ_PROPS) {
+        td_device_props(d, &q.props);
+    } else if (what == TD_DQ_MEMORY) {
+        struct td_device_usage u;
+        uint64_t fr = 0, total = 0;
+        td_device_usage(d, &u);
+        td_device_backend(d)->mem_get_info(d - 1, &fr, &total);
+        const int64_t v[10] = {(int64_t)u.allocated, (int64_t)u.reserved, (int64_t)u.peak_allocated,
+                               (int64_t)u.peak_reserved, (int64_t)u.allocs, (int64_t)u.frees,
+                               (int64_t)u.cache_hits, (int64_t)u.ooms, (int64_t)fr, (int64_t)total};
+        memcpy(q.words, v, sizeof v);
+        memcpy(&q.words[10], &u.fragmentation, sizeof u.fragmentation);
+    } else {
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_query: unknown query %lld", (long long)what);
+    }
+    if (sync && !reply_append(reply, q.bytes, sizeof q))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "device_query: out of memory");
+    return TD_CODE_OK;
+}
+
+/* READ and UPLOAD of a device tensor's bytes: through the session's stream, waited for. */
+static enum td_code device_bytes(struct td_session *s, const struct td_op_args *a, struct td_tensor *t, char *base,
+                                 const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
+                                 struct td_status *st)
+{
+    uint8_t d = t->storage->device;
+    size_t len = (size_t)a->attrs[TD_A_READ_LENGTH];
+    td_stream_t stream = td_device_stream(&s->streams, d, st);
+    if (!stream)
+        return st->code;
+    if (a->op == TD_OP_UPLOAD) {
+        int64_t poff = a->attrs[TD_A_UPLOAD_PAYLOAD];
+        if (poff < 0 || (size_t)poff > payload_len || len > payload_len - (size_t)poff)
+            return td_status_set(st, TD_CODE_OUT_OF_RANGE, "upload: payload range [%lld, +%zu) outside %zu bytes",
+                                 (long long)poff, len, payload_len);
+        if (!len)
+            return TD_CODE_OK;
+        char *tmp = malloc(len); /* bools normalized on the host first (td__exec_upload) */
+        if (!tmp)
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "upload: out of memory for %zu bytes", len);
+        td__exec_upload((enum td_dtype)t->m.dtype, tmp, payload + poff, len);
+        enum td_code c = td_device_copy(d, base, tmp, len, TD_COPY_H2D, stream, st);
+        free(tmp);
+        return c;
+    }
+    if (!sync)
+        return TD_CODE_OK;
+    if (!reply_append(reply, NULL, len))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "read: out of memory for %zu bytes", len);
+    if (td_device_copy(d, reply->payload + reply->payload_len - len, base, len, TD_COPY_D2H, stream, st))
+        reply->payload_len -= len; /* fail_record answers the zeros */
+    return st->code;
+}
+
 /* Stream controls: seeds, default dtype, UPLOAD and READ. */
 static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, struct td_tensor *t,
                             const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
@@ -240,6 +336,8 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         td_alloc_empty_cache(); /* in stream order: the releases before it are done */
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL)
+        return do_device(s, a, sync, reply, st);
     if (a->op == TD_OP_LOCATE) {
         const uint64_t loc[3] = {t->storage->arena, t->storage->offset, (uint64_t)t->storage->nbytes};
         if (sync && !reply_append(reply, loc, sizeof loc))
@@ -266,6 +364,8 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
     /* UPLOAD's byte range is READ's words (kernels/op.c) */
     char *base = t->storage->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype) + a->attrs[TD_A_READ_OFFSET];
     size_t len = (size_t)a->attrs[TD_A_READ_LENGTH];
+    if (t->storage->device)
+        return device_bytes(s, a, t, base, payload, payload_len, sync, reply, st);
     if (a->op == TD_OP_UPLOAD) {
         int64_t poff = a->attrs[TD_A_UPLOAD_PAYLOAD];
         if (poff < 0 || (size_t)poff > payload_len || len > payload_len - (size_t)poff)
@@ -289,25 +389,6 @@ static enum td_code add_output(struct td_session *s, uint64_t id, const struct t
     }
     atomic_fetch_add(&st_tensors, 1);
     return TD_CODE_OK;
-}
-
-/* The inputs a record writes, [*first, returned end): input 0 for in-place ops, copy_,
- * fill_, upload; the trailing out= tensors of a TD_RF_OUT record; none otherwise. */
-static int written_inputs(const struct td_rec_hdr *h, int *first)
-{
-    *first = 0;
-    if ((h->flags & TD_RF_OUT) && h->op < TD_OP_COUNT) {
-        int n_dst = td_op_table[h->op].n_out;
-        if (n_dst > h->n_in)
-            return 0; /* a malformed record: it names no destination */
-        *first = h->n_in - n_dst;
-        return h->n_in;
-    }
-    if (h->op < TD_OP_COUNT && td_op_table[h->op].family == TD_FAM_OPTIM)
-        return h->n_in; /* params and states, in place (grads too, conservatively) */
-    bool in0 = (h->flags & TD_RF_INPLACE) || h->op == TD_OP_COPY_ || h->op == TD_OP_FILL_ ||
-               h->op == TD_OP_UPLOAD || h->op == TD_OP_GET_RNG_STATE;
-    return in0 && h->n_in > 0 ? 1 : 0;
 }
 
 /* What one record needs while it runs: its parsed handles and, once known, its failure. */
@@ -336,9 +417,11 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
         if (len > 0 && len <= READ_PAD_LIMIT)
             reply_append(reply, NULL, (size_t)len);
     }
+    if (h->op == TD_OP_DEVICE_QUERY && sync)
+        reply_append(reply, NULL, TD_DEVICE_QUERY_BYTES);
     if ((h->op == TD_OP_SHARE || h->op == TD_OP_FORK_GRANT) && sync)
         reply_append(reply, NULL, sizeof(struct td_token)); /* the zero token: never issued */
-    int first, end = written_inputs(h, &first);
+    int first, end = td__written_inputs(h->op, h->flags, h->n_in, &first);
     for (int i = first; i < end; i++)
         if (r->in[i] && r->in[i]->fail != f) {
             td_failure_unref(r->in[i]->fail);
@@ -400,6 +483,28 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
     return TD_CODE_OK;
 }
 
+static enum td_code place_at(struct td_session *s, uint8_t d, struct td_place *p, struct td_status *st)
+{
+    p->device = d;
+    if (d == TD_DEVICE_CPU)
+        return TD_CODE_OK;
+    if (!(p->b = td_device_backend(d)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+    return (p->stream = td_device_stream(&s->streams, d, st)) ? TD_CODE_OK : st->code;
+}
+
+/* Where the op runs, and where copy_'s source lives. */
+static enum td_code place_of(struct td_session *s, const struct td_op_args *a, struct td_place *p,
+                             struct td_place *src, struct td_status *st)
+{
+    uint8_t d;
+    if (td_meta_op_device(a, &d, st) || place_at(s, d, p, st))
+        return st->code;
+    if (a->op == TD_OP_COPY_ && a->n_in == 2 && a->in[1]->device != d)
+        return place_at(s, a->in[1]->device, src, st);
+    return TD_CODE_OK;
+}
+
 /* Runs a bound record whose inputs are all valid.  Errors go to st. */
 static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const uint8_t *payload, size_t payload_len,
                                int sync, struct td_reply *reply, struct td_status *st)
@@ -412,12 +517,13 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
     struct td_op_args a = {
         .op = h->op, .flags = h->flags, .n_in = h->n_in, .in = in_m,
         .attrs = (const int64_t *)(r->ins + h->n_in), .n_attr = h->n_attr,
-        .default_float = (enum td_dtype)s->default_float,
+        .default_float = (enum td_dtype)s->default_float, .device = s->device,
     };
     struct td_meta out_m[TD_MAX_OUTPUTS];
     struct td_infer inf;
     if (td_meta_infer(&a, out_m, &inf, st))
         return st->code;
+    struct td_place place = {.device = TD_DEVICE_CPU}, src = place;
     struct td_tensor res[TD_MAX_OUTPUTS];
     for (int j = 0; j < TD_MAX_OUTPUTS; j++)
         res[j].storage = NULL, res[j].fail = NULL;
@@ -436,7 +542,8 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
         if (!td_meta_check_bounds(&res[0].m))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: view lies outside its storage", info->name);
         td_storage_ref(r->in[0]->storage);
-    } else if (td__exec_kernel(&a, &inf, r->in, out_m, res, &s->rng, st)) {
+    } else if (place_of(s, &a, &place, &src, st) ||
+               td__exec_kernel(&a, &inf, r->in, out_m, res, &s->rng, &place, &src, st)) {
         return st->code;
     }
     for (int i = 0; i < h->n_out; i++)

@@ -27,10 +27,6 @@
 #include "kernel.h"
 
 #define TD_DEVICE_ABI 1
-#define TD_MAX_DEVICES 16
-
-/* Device numbers in metas, storages and records: 0 is the CPU, 1 + i is cuda:i. */
-#define TD_DEVICE_CPU 0
 
 typedef void *td_stream_t;
 typedef void *td_event_t;
@@ -43,6 +39,17 @@ struct td_device_props {
     int warp_size;
     uint64_t l2_cache_bytes;
 };
+
+/* DEVICE_QUERY answers (TD_DEVICE_QUERY_BYTES bytes, zero padded):
+ *   TD_DQ_COUNT  int64 device count, then why there are none (NUL-terminated text)
+ *   TD_DQ_PROPS  struct td_device_props of device 1 + i
+ *   TD_DQ_MEMORY int64 words: allocated, reserved, peak allocated, peak reserved,
+ *                allocations, frees, cache hits, out-of-memory refusals, free bytes,
+ *                total bytes (mem_get_info); then fragmentation as a double */
+enum { TD_DQ_COUNT = 0, TD_DQ_PROPS = 1, TD_DQ_MEMORY = 2, TD_DQ_DESCRIBE = 3 };
+#define TD_DEVICE_QUERY_BYTES 1024
+/* DEVICE_CTRL actions */
+enum { TD_DC_EMPTY_CACHE = 0, TD_DC_RESET_PEAK = 1, TD_DC_SYNCHRONIZE = 2 };
 
 enum td_copy_kind { TD_COPY_H2D = 1, TD_COPY_D2H = 2, TD_COPY_D2D = 3 };
 

@@ -22,11 +22,15 @@
 #define TD_MAX_NUMEL (INT64_C(1) << 40) /* absurd-size guard: 1 Ti elements */
 #define TD_MAX_INPUTS 255
 #define TD_MAX_OUTPUTS 3 /* most outputs one op creates (linalg.svd: U, S, Vh) */
+/* Device numbers in metas, storages and records: 0 is the CPU, 1 + i is cuda:i. */
+#define TD_DEVICE_CPU 0
+#define TD_MAX_DEVICES 16 /* cuda:0 .. cuda:15 */
 #define TD_MAX_THREADS 4096 /* largest intra-op thread count (daemon --threads, set_num_threads) */
 
 struct td_meta {
     uint8_t dtype; /* enum td_dtype */
     uint8_t ndim;
+    uint8_t device; /* 0: the CPU; 1 + i: cuda:i (kernels/device.h) */
     int64_t offset;         /* elements */
     int64_t storage_nbytes; /* size of the storage this views */
     int64_t sizes[TD_MAX_DIMS];
@@ -42,6 +46,7 @@ struct td_op_args {
     const int64_t *attrs;
     uint32_t n_attr;
     enum td_dtype default_float; /* the session's default float dtype */
+    uint8_t device;              /* where an op without tensor inputs creates its outputs */
 };
 
 /* What inference produces besides the output metas. */
@@ -95,6 +100,15 @@ const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
 /* True when input i of an INDEX-family op (GATHER, SCATTER, INDEX, INDEX_PUT) is an index
  * tensor, which kernels read as the int64 it is (no cast to the compute dtype). */
 bool td_meta_input_is_index(enum td_op op, int i);
+
+/* The device an op runs on and creates its outputs on: its tensor inputs' common
+ * device, a->device when it has none.  Like PyTorch, 0-dim CPU tensors join another
+ * device's element-wise ops as scalars do, and copy_ moves between devices (the
+ * destination's device).  INVALID_ARGUMENT: "Expected all tensors to be on the same
+ * device, but found at least two devices, cuda:0 and cpu!" */
+enum td_code td_meta_op_device(const struct td_op_args *a, uint8_t *device, struct td_status *st);
+/* "cpu", "cuda:0" */
+const char *td_device_str(uint8_t device, char *buf, int len);
 
 /* Dtype a scalar attribute contributes to promotion. */
 enum td_dtype td_scalar_dtype(int64_t kind, enum td_dtype default_float);

@@ -387,6 +387,11 @@ enum td_attr_offset {
     TD_A_OPEN_STRIDE_TAIL = 0,
     TD_A_REVOKE_TOKEN_LO = 0,
     TD_A_REVOKE_TOKEN_HI = 1,
+    TD_A_SET_DEVICE_DEVICE = 0,
+    TD_A_DEVICE_QUERY_DEVICE = 0,
+    TD_A_DEVICE_QUERY_WHAT = 1,
+    TD_A_DEVICE_CTRL_DEVICE = 0,
+    TD_A_DEVICE_CTRL_WHAT = 1,
 };
 
 enum td_attr_count {
@@ -513,6 +518,9 @@ enum td_attr_count {
     TD_N_ADAM_STEP = 9,
     TD_N_SHARE = 1,
     TD_N_REVOKE = 2,
+    TD_N_SET_DEVICE = 1,
+    TD_N_DEVICE_QUERY = 2,
+    TD_N_DEVICE_CTRL = 2,
 };
 
 #endif

@@ -570,6 +570,13 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
         return td__need_inputs(a, 0, 0, st);
     if (a->op == TD_OP_LOCATE)
         return td__need_inputs(a, 1, 1, st);
+    if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL) {
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, a->op == TD_OP_SET_DEVICE ? 1 : 2, st))
+            return st->code;
+        if (a->attrs[0] < 0 || a->attrs[0] > TD_MAX_DEVICES)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_FORK_GRANT)
         return td__need_inputs(a, 0, 0, st);
     if (a->op == TD_OP_REVOKE)
@@ -671,8 +678,62 @@ static enum td_code infer_into(const struct td_op_args *a, struct td_meta *out, 
     return TD_CODE_OK;
 }
 
+const char *td_device_str(uint8_t device, char *buf, int len)
+{
+    if (device == 0)
+        snprintf(buf, (size_t)len, "cpu");
+    else
+        snprintf(buf, (size_t)len, "cuda:%d", device - 1);
+    return buf;
+}
+
+enum td_code td_meta_op_device(const struct td_op_args *a, uint8_t *device, struct td_status *st)
+{
+    *device = a->device;
+    if (a->n_in == 0)
+        return TD_CODE_OK;
+    *device = a->in[0]->device;
+    if (td_op_table[a->op].family == TD_FAM_COPY)
+        return TD_CODE_OK; /* copy_ is how tensors move: into its destination's device */
+    bool scalars = td_op_table[a->op].flags & TD_F_ELEMENTWISE;
+    int first = -1;
+    for (int i = 0; i < a->n_in; i++) {
+        const struct td_meta *m = a->in[i];
+        if (scalars && m->device == 0 && m->ndim == 0)
+            continue;
+        if (first < 0) {
+            first = i;
+            *device = m->device;
+        } else if (m->device != *device) {
+            char x[16], y[16];
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Expected all tensors to be on the same device, but found at least two devices, %s "
+                                 "and %s!",
+                                 td_device_str(*device, x, sizeof x), td_device_str(m->device, y, sizeof y));
+        }
+    }
+    return TD_CODE_OK;
+}
+
+static enum td_code infer_placed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st);
+
 enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st)
+{
+    uint8_t dev;
+    if (a->op < TD_OP_COUNT && td_meta_op_device(a, &dev, st))
+        return st->code;
+    enum td_code c = infer_placed(a, out, inf, st);
+    if (c == TD_CODE_OK)
+        for (int j = 0; j < inf->n_out; j++)
+            out[j].device = dev;
+    return c;
+}
+
+/* td_meta_infer once the device is known: the shapes and dtypes. */
+static enum td_code infer_placed(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                                 struct td_status *st)
 {
     memset(inf, 0, sizeof *inf);
     if (a->op >= TD_OP_COUNT || (td_op_table[a->op].flags & TD_F_DEPRECATED))

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../../kernels/device.h"
 #include "ext.h"
 
 td_client_t *td_ext_client;
@@ -474,6 +475,49 @@ static PyObject *m_set_default_float(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *m_set_device(PyObject *self, PyObject *arg)
+{
+    long d = PyLong_AsLong(arg);
+    if (d == -1 && PyErr_Occurred())
+        return NULL;
+    if (d < 0 || d > TD_MAX_DEVICES)
+        return PyErr_Format(PyExc_RuntimeError, "CUDA error: invalid device ordinal");
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_client_set_device(c, (uint8_t)d, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
+/* device_query(device, what) -> bytes (kernels/device.h TD_DQ_*); device_ctrl(device, what). */
+static PyObject *m_device_call(PyObject *args, bool query)
+{
+    int d, what;
+    if (!PyArg_ParseTuple(args, "ii", &d, &what))
+        return NULL;
+    if (d < 0 || d > TD_MAX_DEVICES)
+        return PyErr_Format(PyExc_RuntimeError, "CUDA error: invalid device ordinal");
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    uint8_t buf[TD_DEVICE_QUERY_BYTES];
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = query ? td_device_query(c, (uint8_t)d, what, buf, &st) : td_device_ctrl(c, (uint8_t)d, what, &st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    if (query)
+        return PyBytes_FromStringAndSize((const char *)buf, sizeof buf);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_device_query(PyObject *self, PyObject *args) { return m_device_call(args, true); }
+static PyObject *m_device_ctrl(PyObject *self, PyObject *args) { return m_device_call(args, false); }
+
 static PyObject *m_sync(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_get_client();
@@ -588,6 +632,9 @@ static PyMethodDef methods[] = {
     {"known_set", m_known_set, METH_VARARGS, "known_set(t, values): t's storage holds values (until written)"},
     {"known_get", m_known_get, METH_O, "known_get(t) -> the known values of t, or None"},
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
+    {"set_device", m_set_device, METH_O, "set_device(n): where ops without tensor inputs create (0: cpu, 1+i: cuda:i)"},
+    {"device_query", m_device_query, METH_VARARGS, "device_query(device, what) -> bytes (TD_DQ_*)"},
+    {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what): TD_DC_* action"},
     {"set_binary_fallback", m_set_binary_fallback, METH_O,
      "set_binary_fallback(fn): fn(opnum, a, b, flags) handles operator slots with a complex scalar"},
     {NULL, NULL, 0, NULL},

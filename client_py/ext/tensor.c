@@ -181,6 +181,7 @@ static PyObject *get_strides(TensorObject *self, void *c) { return int_tuple(sel
 static PyObject *get_offset(TensorObject *self, void *c) { return PyLong_FromLongLong(self->t.m.offset); }
 static PyObject *get_nbytes(TensorObject *self, void *c) { return PyLong_FromLongLong(self->t.m.storage_nbytes); }
 static PyObject *get_storage_key(TensorObject *self, void *c) { return PyLong_FromUnsignedLongLong(self->t.storage_id); }
+static PyObject *get_device_index(TensorObject *self, void *c) { return PyLong_FromLong(self->t.m.device); }
 
 static PyGetSetDef getset[] = {
     {"shape", (getter)get_shape, NULL, "the tensor's sizes", NULL},
@@ -192,6 +193,7 @@ static PyGetSetDef getset[] = {
     {"_offset", (getter)get_offset, NULL, NULL, NULL},
     {"_storage_nbytes", (getter)get_nbytes, NULL, NULL, NULL},
     {"_storage_key", (getter)get_storage_key, NULL, NULL, NULL},
+    {"_device_index", (getter)get_device_index, NULL, "0: the CPU; 1 + i: cuda:i", NULL},
     {"requires_grad", (getter)td_ext_get_requires_grad, (setter)td_ext_set_requires_grad, NULL, NULL},
     {"is_leaf", (getter)td_ext_get_is_leaf, NULL, NULL, NULL},
     {"grad_fn", (getter)td_ext_get_grad_fn, NULL, NULL, NULL},

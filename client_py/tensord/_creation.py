@@ -126,8 +126,8 @@ def _factory_out(f):
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "empty")
-    _common(dtype, device, "empty")
-    return _finish(ops.empty(dtype or get_default_dtype(), s), requires_grad)
+    dev = _common(dtype, device, "empty")
+    return _finish(ops.empty(dtype or get_default_dtype(), s), requires_grad, dev)
 
 
 def _full_dtype(v):
@@ -163,72 +163,72 @@ def _random(entry, dt, s):
 @_factory_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     s = _factory_sizes((size,), None, "full")
-    _common(dtype, device, "full")
+    dev = _common(dtype, device, "full")
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    return _finish(_filled(dtype or _full_dtype(fill_value), s, fill_value, "full"), requires_grad)
+    return _finish(_filled(dtype or _full_dtype(fill_value), s, fill_value, "full"), requires_grad, dev)
 
 
 @_factory_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "zeros")
-    _common(dtype, device, "zeros")
-    return _finish(ops.full(dtype or get_default_dtype(), s, 0), requires_grad)
+    dev = _common(dtype, device, "zeros")
+    return _finish(ops.full(dtype or get_default_dtype(), s, 0), requires_grad, dev)
 
 
 @_factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "ones")
-    _common(dtype, device, "ones")
-    return _finish(ops.full(dtype or get_default_dtype(), s, 1), requires_grad)
+    dev = _common(dtype, device, "ones")
+    return _finish(ops.full(dtype or get_default_dtype(), s, 1), requires_grad, dev)
 
 
-def _like(t, dtype):
+def _like(t, dtype, device):
     if not isinstance(t, TB):
         raise TypeError("argument 'input' (position 1) must be Tensor, not %s" % type(t).__name__)
     check_dtype(dtype)
-    return list(t.shape), dtype or t.dtype
+    return list(t.shape), dtype or t.dtype, t._device_index if device is None else check_device(device)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    s, dt = _like(input, dtype)
-    return _finish(ops.empty(dt, s), requires_grad)
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(ops.empty(dt, s), requires_grad, dev)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    s, dt = _like(input, dtype)
-    return _finish(ops.full(dt, s, 0), requires_grad)
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(ops.full(dt, s, 0), requires_grad, dev)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    s, dt = _like(input, dtype)
-    return _finish(ops.full(dt, s, 1), requires_grad)
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(ops.full(dt, s, 1), requires_grad, dev)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    s, dt = _like(input, dtype)
+    s, dt, dev = _like(input, dtype, device)
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    return _finish(_filled(dt, s, fill_value, "full_like"), requires_grad)
+    return _finish(_filled(dt, s, fill_value, "full_like"), requires_grad, dev)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    s, dt = _like(input, dtype)
-    return _finish(_random(ops.rand, dt, s), requires_grad)
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(_random(ops.rand, dt, s), requires_grad, dev)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    s, dt = _like(input, dtype)
-    return _finish(_random(ops.randn, dt, s), requires_grad)
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(_random(ops.randn, dt, s), requires_grad, dev)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
                  memory_format=None):
     if high is None:
         low, high = 0, low
-    s, dt = _like(input, dtype)
-    return ops.randint(dt, s, index_int(low), index_int(high))
+    s, dt, dev = _like(input, dtype, device)
+    return _finish(ops.randint(dt, s, index_int(low), index_int(high)), False, dev)
 
 
 def _num(v, name):
@@ -246,7 +246,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if end is None:
         start, end = 0, start
     start, end, step = _num(start, "start"), _num(end, "end"), _num(step, "step")
-    _common(dtype, device, "arange")
+    dev = _common(dtype, device, "arange")
     isf = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
     dt = dtype or (get_default_dtype() if isf else int64)
     fs, fe, fst = builtins.float(start), builtins.float(end), builtins.float(step)
@@ -268,7 +268,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         last = start + (n - 1) * step
         if n and lo <= builtins.min(start, last) and builtins.max(start, last) <= hi and dt._name != "uint8":
             _known.remember(t, _np.arange(n, dtype=_np.int64) * step + start)
-    return _finish(t, requires_grad)
+    return _finish(t, requires_grad, dev)
 
 
 def _fmt_num(v):
@@ -297,40 +297,40 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         im = linspace(cs.imag, ce.imag, steps, dtype=rdt, device=device)
         from ._complex import from_parts
         r = from_parts(re, im) if dt.is_complex else cast(from_parts(re, im), dt)
-        return _finish(r, requires_grad)
+        return _finish(r, requires_grad)  # the parts are on device already
     start, end = _num(start, "start"), _num(end, "end")
     steps = index_int(steps)
-    _common(dtype, device, "linspace")
+    dev = _common(dtype, device, "linspace")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = dtype or get_default_dtype()
-    return _finish(ops.linspace(dt, [steps], builtins.float(start), builtins.float(end)), requires_grad)
+    return _finish(ops.linspace(dt, [steps], builtins.float(start), builtins.float(end)), requires_grad, dev)
 
 
 @_factory_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     n = index_int(n)
     m = n if m is None else index_int(m)
-    _common(dtype, device, "eye")
+    dev = _common(dtype, device, "eye")
     if n < 0:
         raise RuntimeError("n must be greater or equal to 0, got %d" % n)
     if m < 0:
         raise RuntimeError("m must be greater or equal to 0, got %d" % m)
-    return _finish(ops.eye(dtype or get_default_dtype(), [n, m]), requires_grad)
+    return _finish(ops.eye(dtype or get_default_dtype(), [n, m]), requires_grad, dev)
 
 
 @_factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "rand")
-    _common(dtype, device, "rand")
-    return _finish(_random(ops.rand, dtype or get_default_dtype(), s), requires_grad)
+    dev = _common(dtype, device, "rand")
+    return _finish(_random(ops.rand, dtype or get_default_dtype(), s), requires_grad, dev)
 
 
 @_factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "randn")
-    _common(dtype, device, "randn")
-    return _finish(_random(ops.randn, dtype or get_default_dtype(), s), requires_grad)
+    dev = _common(dtype, device, "randn")
+    return _finish(_random(ops.randn, dtype or get_default_dtype(), s), requires_grad, dev)
 
 
 @_factory_out
@@ -352,8 +352,8 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
     else:
         raise TypeError("randint() received an invalid combination of arguments")
     s = _factory_sizes((size,), None, "randint")
-    _common(dtype, device, "randint")
-    return _finish(ops.randint(dtype or int64, s, index_int(lo), index_int(hi)), requires_grad)
+    dev = _common(dtype, device, "randint")
+    return _finish(ops.randint(dtype or int64, s, index_int(lo), index_int(hi)), requires_grad, dev)
 
 
 class Generator:

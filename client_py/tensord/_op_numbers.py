@@ -214,6 +214,9 @@ SHARE = 208
 FORK_GRANT = 209
 OPEN = 210
 REVOKE = 211
+SET_DEVICE = 212
+DEVICE_QUERY = 213
+DEVICE_CTRL = 214
 
 NAMES = (
     "none",
@@ -428,6 +431,9 @@ NAMES = (
     "fork_grant",
     "open",
     "revoke",
+    "set_device",
+    "device_query",
+    "device_ctrl",
 )
 
 # TD_F_* of each row
@@ -650,6 +656,9 @@ FLAGS = (
     0,  # FORK_GRANT
     32,  # OPEN
     0,  # REVOKE
+    0,  # SET_DEVICE
+    0,  # DEVICE_QUERY
+    0,  # DEVICE_CTRL
 )
 
 # TD_RF_*: record flags
@@ -935,6 +944,9 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
+    "CTRL",
     "CTRL",
     "CTRL",
     "CTRL",

@@ -193,6 +193,8 @@ def tensor_repr(t, host_array, default_dtype, prefix="tensor("):
     suffixes = []
     dt = t.dtype
     has_default_dtype = dt in (default_dtype, default_complex(), int64, bool_)
+    if t._device_index:
+        suffixes.append("device='%s'" % t.device)
     if t.numel() == 0:
         if t.ndim != 1:
             suffixes.append("size=" + str(tuple(t.shape)))

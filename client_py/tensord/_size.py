@@ -1,5 +1,7 @@
 """torch.Size and torch.device."""
 
+import os
+
 
 class Size(tuple):
     """The shape of a tensor: a tuple of ints printed as torch.Size([2, 3])."""
@@ -86,14 +88,71 @@ class device:
 CPU = device("cpu")
 
 
+# ---- device numbers: 0 is the CPU, 1 + i is cuda:i (the daemon's numbering)
+
+_NO_CUDA = "Torch not compiled with CUDA enabled"
+_cuda = {"pid": None, "count": 0, "why": "", "current": 0}
+
+
+def cuda_devices():
+    """(count, why none) of the daemon's GPUs, asked once per process."""
+    if _cuda["pid"] != os.getpid():
+        from . import _C, _daemon
+        _daemon.ensure()
+        q = _C.device_query(0, 0)
+        _cuda["count"] = int.from_bytes(q[:8], "little", signed=True)
+        _cuda["why"] = q[8:].split(b"\0", 1)[0].decode("utf-8", "replace")
+        _cuda["pid"] = os.getpid()
+    return _cuda["count"], _cuda["why"]
+
+
+def cuda_unavailable():
+    """The error torch raises when a CUDA device is asked for and none exists."""
+    n, why = cuda_devices()
+    if why.startswith("tensord was built without CUDA"):
+        return AssertionError(_NO_CUDA)
+    return RuntimeError("No CUDA GPUs are available (tensord: %s)" % why)
+
+
+def cuda_index(index):
+    """Checks a CUDA ordinal (None: the current device) against the daemon's GPUs."""
+    n, _ = cuda_devices()
+    if n == 0:
+        raise cuda_unavailable()
+    if index is None:
+        index = _cuda["current"]
+    if index < 0 or index >= n:
+        raise RuntimeError("CUDA error: invalid device ordinal")
+    return index
+
+
+def as_device(d):
+    """str / int (a CUDA ordinal) / torch.device -> torch.device, unchecked."""
+    if isinstance(d, device):
+        return d
+    if isinstance(d, str):
+        return device(d)
+    if isinstance(d, int) and not isinstance(d, bool):
+        if d < 0:
+            raise RuntimeError("Device index must not be negative")
+        return device("cuda", d)
+    raise TypeError("device must be a str or torch.device, not %s" % type(d).__name__)
+
+
 def check_device(d):
-    """Only CPU tensors exist so far; anything else raises like torch without CUDA."""
+    """The daemon's number for device d (None: the CPU); raises like torch for a device
+    that does not exist."""
     if d is None:
-        return
-    dv = d if isinstance(d, device) else device(d) if isinstance(d, str) else None
-    if dv is None:
-        if isinstance(d, int):
-            raise AssertionError("Torch not compiled with CUDA enabled")
-        raise TypeError("device must be a str or torch.device, not %s" % type(d).__name__)
-    if dv.type != "cpu":
-        raise AssertionError("Torch not compiled with CUDA enabled")
+        return 0
+    dv = as_device(d)
+    if dv.type == "cpu":
+        return 0
+    return 1 + cuda_index(dv.index)
+
+
+def device_of(number):
+    """torch.device of a daemon device number."""
+    return CPU if number == 0 else _CUDA[number - 1]
+
+
+_CUDA = [device("cuda", i) for i in range(16)]

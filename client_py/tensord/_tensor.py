@@ -16,7 +16,8 @@ from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _
     _statistics, _tensor_utils, _view_copies
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
     int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
-from ._size import CPU, check_device, device as _device_cls
+from ._size import CPU, as_device as _as_device, check_device, device as _device_cls, device_of
+from ._tensor_new import to_device as _to_device
 
 TB = _C.TensorBase
 
@@ -39,7 +40,7 @@ def _numpy_view(t):
     mapped here (a remote daemon, the gRPC transport).  The array keeps t's storage alive;
     while it lives, ops on that storage finish before they return (libtensord's
     td_storage_map), so reading or writing the array never races the daemon."""
-    if t.numel() == 0:
+    if t.numel() == 0 or t._device_index:
         return None
     sv = _C.storage_view(t)
     if sv is None:
@@ -124,8 +125,8 @@ class Tensor(TB):
     def __new__(cls, *args, device=None):
         return _legacy_new(None, args, device)
     __array_priority__ = 1000
-    is_cpu = property(lambda self: True)
-    is_cuda = False
+    is_cpu = property(lambda self: self._device_index == 0)
+    is_cuda = property(lambda self: self._device_index != 0)
     is_sparse = False
     is_quantized = False
     is_meta = False
@@ -135,7 +136,7 @@ class Tensor(TB):
     # ---- metadata
     @property
     def device(self):
-        return CPU
+        return device_of(self._device_index)
 
     @property
     def data(self):
@@ -185,7 +186,7 @@ class Tensor(TB):
         return self.ndim
 
     def get_device(self):
-        return -1
+        return self._device_index - 1
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -204,6 +205,9 @@ class Tensor(TB):
         return _host_array(self).tolist()
 
     def numpy(self, *, force=False):
+        if self._device_index and not force:
+            raise TypeError("can't convert %s device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                            "host memory first." % self.device)
         if self.dtype is bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
         a = None if force else _numpy_view(self)
@@ -313,20 +317,25 @@ class Tensor(TB):
                 pass  # non_blocking / copy positional flags
             else:
                 raise TypeError("to() received an invalid combination of arguments - got (%s)" % type(a).__name__)
-        if dev is not None:
-            dv = dev if isinstance(dev, _device_cls) else _device_cls(dev) if isinstance(dev, str) else None
-            if dv is None or dv.type != "cpu":
-                raise AssertionError("Torch not compiled with CUDA enabled")
+        n = self._device_index if dev is None else check_device(dev)
         r = self if dt is None else F.cast(self, dt)
-        if copy and r is self:
+        if n != r._device_index:
+            r = _to_device(r, n)
+        elif copy and r is self:
             r = F.clone(self)
         return r
 
-    def cpu(self):
-        return self
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
 
-    def cuda(self, *a, **k):
-        raise AssertionError("Torch not compiled with CUDA enabled")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, builtins.int) and not isinstance(device, builtins.bool):
+            device = _device_cls("cuda", device)
+        elif _as_device(device).type != "cuda":
+            raise RuntimeError("Invalid device, must be cuda device")
+        return self.to(device)
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:

@@ -18,12 +18,30 @@ _ensure = _daemon.ensure
 
 
 def _common(dtype, device, fname):
+    """Checks a factory's dtype and device; the daemon's number of the device."""
     check_dtype(dtype)
-    check_device(device)
     _ensure()
+    return check_device(device)
 
 
-def _finish(t, requires_grad):
+def to_device(t, dev):
+    """t on device number dev: t itself when it is there, else a contiguous copy."""
+    if t._device_index == dev:
+        return t
+    _C.set_device(dev)
+    try:
+        r = ops.empty(t.dtype, list(t.shape))
+    finally:
+        _C.set_device(0)
+    ops.copy_(r, t)
+    return r
+
+
+def _finish(t, requires_grad, dev=0):
+    """A factory's result made on the CPU, moved to device number dev (the daemon's
+    numbering) and made a leaf that requires grad when asked."""
+    if dev:
+        t = to_device(t, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -117,14 +135,16 @@ def _from_ndarray(arr, dtype):
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    _common(dtype, device, "tensor")
+    dev = _common(dtype, device, "tensor")
     if isinstance(data, TB):
         t = data.to(dtype) if dtype is not None else data
-        return _finish(ops.clone(t) if t is data else t, requires_grad)
+        if device is None:
+            dev = t._device_index
+        return _finish(ops.clone(t) if t is data else t, requires_grad, dev)
     if isinstance(data, _np.ndarray):
-        return _finish(_from_ndarray(data, dtype), requires_grad)
+        return _finish(_from_ndarray(data, dtype), requires_grad, dev)
     if isinstance(data, _np.generic):
-        return _finish(_from_ndarray(_np.asarray(data), dtype), requires_grad)
+        return _finish(_from_ndarray(_np.asarray(data), dtype), requires_grad, dev)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     shape, flat = _flatten(data)
@@ -150,7 +170,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                 arr = _np.array(flat, dtype=_np.float64).astype(_np.int64)
     if not (dt.is_floating_point or dt.is_complex) and dt is not bool_ and arr.size:
         _check_int_range(arr, dt)
-    return _finish(_upload(arr.reshape(shape), dt), requires_grad)
+    return _finish(_upload(arr.reshape(shape), dt), requires_grad, dev)
 
 
 _INT_RANGE = {"int64": (-(1 << 63), (1 << 63) - 1), "int32": (-(1 << 31), (1 << 31) - 1),

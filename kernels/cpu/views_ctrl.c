@@ -37,6 +37,9 @@ CTRL_KERNEL(share)
 CTRL_KERNEL(fork_grant)
 CTRL_KERNEL(open)
 CTRL_KERNEL(revoke)
+CTRL_KERNEL(set_device)
+CTRL_KERNEL(device_query)
+CTRL_KERNEL(device_ctrl)
 
 /* complex dtypes: dtype-changing views (kernels/shape_complex.c) */
 VIEW_KERNEL(view_as_real)
