@@ -1,169 +1,206 @@
-"""tensord.cuda (torch.cuda) on a daemon without GPUs: is_available() is False and
-device_count() 0; what needs a device raises torch 1.13's AssertionError("Torch not
-compiled with CUDA enabled"); what torch answers without initializing CUDA (memory
-counters, seeding, the device context manager) answers the same here.  The GPU
-backend will answer from the daemon's devices."""
+"""tensord.cuda (torch.cuda): the daemon's GPUs.
+
+The daemon owns the devices (docs/design/devices.md): device_count() is the number it
+serves, through its CUDA plugin or, on machines without a GPU, through host-memory
+stand-ins (`tensord --fake-gpus N`).  Without a GPU, is_available() is False and what
+needs a device raises as torch does: AssertionError("Torch not compiled with CUDA
+enabled") when the daemon was built without CUDA, else RuntimeError saying why the
+daemon found no device.  What torch answers without initializing CUDA (memory counters
+of an uninitialized device, seeding) answers the same here.
+"""
 import contextlib
 
+from .. import _C
+from .._size import cuda_devices, cuda_index, cuda_unavailable, as_device, _cuda
 from .._tensor import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
                        IntTensor, LongTensor, ShortTensor)  # noqa: F401  (torch.cuda.FloatTensor ...: CPU ones here)
+from .memory import (empty_cache, max_memory_allocated, max_memory_cached, max_memory_reserved, mem_get_info,  # noqa: F401
+                     memory_allocated, memory_cached, memory_reserved, memory_stats, memory_summary,
+                     reset_accumulated_memory_stats, reset_max_memory_allocated, reset_max_memory_cached,
+                     reset_peak_memory_stats, set_per_process_memory_fraction)
+from .streams import Event, Stream  # noqa: F401
 
-_NO_CUDA = "Torch not compiled with CUDA enabled"
+_DQ_PROPS = 1
 
 
 def _lazy_init():
-    raise AssertionError(_NO_CUDA)
+    if cuda_devices()[0] == 0:
+        raise cuda_unavailable()
 
 
 def is_available():
-    return False
+    try:
+        return cuda_devices()[0] > 0
+    except (RuntimeError, ConnectionError):
+        return False
 
 
 def device_count():
-    return 0
+    try:
+        return cuda_devices()[0]
+    except (RuntimeError, ConnectionError):
+        return 0
 
 
 def is_initialized():
-    return False
+    return is_available()
 
 
 def init():
     _lazy_init()
 
 
+def _index(device):
+    """A CUDA ordinal from an int, str, torch.device or None (the current device)."""
+    if device is None:
+        return cuda_index(None)
+    if isinstance(device, int) and not isinstance(device, bool):
+        return cuda_index(device)
+    d = as_device(device)
+    if d.type != "cuda":
+        raise ValueError("Expected a cuda device, but got: %s" % d)
+    return cuda_index(d.index)
+
+
 def current_device():
     _lazy_init()
+    return _cuda["current"]
 
 
 def set_device(device):
     index = device.index if hasattr(device, "index") else device
+    if isinstance(device, str):
+        index = as_device(device).index
     if index is not None and int(index) >= 0:
-        _lazy_init()
+        _cuda["current"] = cuda_index(int(index))
 
 
-def synchronize(device=None):
-    _lazy_init()
+class _CudaDeviceProperties:
+    """What torch.cuda.get_device_properties answers."""
 
+    def __init__(self, raw):
+        import struct
+        name = raw[:128].split(b"\0", 1)[0].decode("utf-8", "replace")
+        total, major, minor, mp, warp, l2 = struct.unpack_from("<QiiiiQ", raw, 128)
+        self.name, self.total_memory, self.major, self.minor = name, total, major, minor
+        self.multi_processor_count, self.warp_size, self.l2_cache_size = mp, warp, l2
+        self.is_integrated = False
+        self.is_multi_gpu_board = False
 
-def get_device_name(device=None):
-    _lazy_init()
-
-
-def get_device_capability(device=None):
-    _lazy_init()
+    def __repr__(self):
+        return ("_CudaDeviceProperties(name='%s', major=%d, minor=%d, total_memory=%dMB, multi_processor_count=%d)"
+                % (self.name, self.major, self.minor, self.total_memory >> 20, self.multi_processor_count))
 
 
 def get_device_properties(device):
-    _lazy_init()
+    i = _index(device)
+    return _CudaDeviceProperties(_C.device_query(1 + i, _DQ_PROPS))
+
+
+def get_device_name(device=None):
+    return get_device_properties(_index(device)).name
+
+
+def get_device_capability(device=None):
+    p = get_device_properties(_index(device))
+    return p.major, p.minor
+
+
+def synchronize(device=None):
+    """Waits for the work this process queued on the device."""
+    _C.device_ctrl(1 + _index(device), 2)
 
 
 def is_bf16_supported():
     _lazy_init()
+    return True
 
 
 def current_stream(device=None):
-    _lazy_init()
+    return Stream._default(_index(device))
 
 
 def default_stream(device=None):
-    _lazy_init()
+    return Stream._default(_index(device))
 
 
-def mem_get_info(device=None):
-    _lazy_init()
+@contextlib.contextmanager
+def stream(s):
+    """Work inside runs on s (every stream of a session is its one in-order stream today)."""
+    if s is not None and not isinstance(s, Stream):
+        raise TypeError("stream() expects a torch.cuda.Stream")
+    yield s
 
 
 def get_rng_state(device="cuda"):
     _lazy_init()
+    from .. import get_rng_state as cpu_state
+    return cpu_state()
 
 
 def get_rng_state_all():
-    return []
+    return [get_rng_state()] * device_count()
 
 
 def set_rng_state(new_state, device="cuda"):
     _lazy_init()
+    from .. import set_rng_state as cpu_set
+    cpu_set(new_state)
 
 
 def initial_seed():
     _lazy_init()
+    from .. import initial_seed as cpu_initial
+    return cpu_initial()
 
 
 def manual_seed(seed):
-    """Queued until CUDA initializes in torch; nothing to seed here."""
+    """Random tensors on a device are drawn by the session's generator (as on the CPU),
+    so torch.manual_seed seeds them; this one is accepted for scripts that call it."""
 
 
 manual_seed_all = seed = seed_all = manual_seed
 
 
 def get_arch_list():
-    return []
-
-
-def empty_cache():
-    """No device cache to empty."""
+    return ["sm_90"] if is_available() else []
 
 
 def ipc_collect():
     _lazy_init()
 
 
-def memory_stats(device=None):
-    return {}
-
-
-def memory_allocated(device=None):
-    return 0
-
-
-memory_reserved = max_memory_allocated = max_memory_reserved = memory_cached = max_memory_cached = memory_allocated
-
-
-def reset_peak_memory_stats(device=None):
-    _lazy_init()
-
-
-reset_max_memory_allocated = reset_max_memory_cached = reset_accumulated_memory_stats = reset_peak_memory_stats
-
-
 class device:
-    """Context manager that selects a CUDA device (torch.cuda.device); entering it needs
-    a GPU, except for a negative index, which does nothing (as torch)."""
+    """Context manager that selects a CUDA device (torch.cuda.device); a negative index
+    or None does nothing (as torch)."""
 
     def __init__(self, device):
-        self.idx = device.index if hasattr(device, "index") else (-1 if device is None else int(device))
+        if device is None:
+            self.idx = -1
+        elif isinstance(device, (str,)) or hasattr(device, "type"):
+            self.idx = as_device(device).index if as_device(device).type == "cuda" else -1
+            if self.idx is None:
+                self.idx = 0
+        else:
+            self.idx = int(device)
         self.prev_idx = -1
 
     def __enter__(self):
         if self.idx >= 0:
-            _lazy_init()
+            self.prev_idx = current_device()
+            set_device(self.idx)
 
     def __exit__(self, *exc):
+        if self.prev_idx >= 0:
+            set_device(self.prev_idx)
         return False
 
 
 class device_of(device):
-    """torch.cuda.device_of(obj): a CPU tensor selects no device."""
+    """torch.cuda.device_of(obj): the device of a CUDA tensor; a CPU tensor selects none."""
 
     def __init__(self, obj):
-        super().__init__(-1)
-
-
-class Stream:
-    def __new__(cls, *args, **kwargs):
-        _lazy_init()
-
-
-class Event:
-    def __new__(cls, *args, **kwargs):
-        _lazy_init()
-
-
-@contextlib.contextmanager
-def stream(stream):
-    if stream is not None:
-        _lazy_init()
-    yield
+        super().__init__(obj.get_device() if obj.is_cuda else -1)
 
 
 class OutOfMemoryError(RuntimeError):
