@@ -111,7 +111,8 @@ def cuda_unavailable():
     n, why = cuda_devices()
     if why.startswith("tensord was built without CUDA"):
         return AssertionError(_NO_CUDA)
-    return RuntimeError("No CUDA GPUs are available (tensord: %s)" % why)
+    return RuntimeError("Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and "
+                        "installed a driver from http://www.nvidia.com/Download/index.aspx (tensord: %s)" % why)
 
 
 def cuda_index(index):
