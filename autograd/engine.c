@@ -3,7 +3,7 @@
  * newest first (edges point to older nodes, so that is a topological order), sums the
  * gradients arriving at each node's outputs, runs its formulas (formula.c) or the
  * client's function, and hands each input's gradient, summed to the input's shape and
- * cast to its dtype, to the node behind it.  Leaves' accumulators add into .grad.
+ * cast to its dtype (moved to its device), to the node behind it.  Leaves' accumulators add into .grad.
  * Everything it does is ordinary op records in the session's stream.
  */
 #include <pthread.h>
@@ -150,6 +150,27 @@ enum td_code td__ag_sum_to(td_client_t *c, struct td_t *g, const struct td_meta 
             return code;
         td_release(c, g);
         *g = cast;
+    }
+    if (g->m.device != m->device) {
+        /* a copy across devices: the gradient goes back to its input's device (torch's
+         * engine moves it too), on the client's creation device restored after */
+        uint8_t was = td_client_device(c);
+        struct td_empty_args ea = {.dtype = m->dtype, .size = m->sizes, .n_size = m->ndim};
+        struct td_t moved;
+        if ((code = td_client_set_device(c, m->device, st)))
+            return code;
+        code = td_rec_empty(c, 0, NULL, 0, &ea, &moved, st);
+        struct td_status ignored = TD_STATUS_INIT;
+        enum td_code back = td_client_set_device(c, was, code ? &ignored : st);
+        if (code || (code = back))
+            return code;
+        const struct td_t *in[2] = {&moved, g};
+        if ((code = td_rec_copy_(c, 0, in, 2, NULL, st))) {
+            td_release(c, &moved);
+            return code;
+        }
+        td_release(c, g);
+        *g = moved;
     }
     return TD_CODE_OK;
 }

@@ -129,9 +129,23 @@ def _check_mask_shape(r, d, t):
                              "tensor %s at index %d" % (_shape_str(t.shape), j, _shape_str(r.shape), d + j))
 
 
+def _on_device_of(r, t):
+    """Index tensor t on r's device: torch moves CPU indices to the indexed tensor's
+    device, and refuses indices on another device."""
+    if t._device_index == r._device_index:
+        return t
+    if t._device_index:
+        from ._size import device_of
+        raise RuntimeError("indices should be either on cpu or on the same device as the indexed tensor (%s)"
+                           % device_of(r._device_index))
+    from ._tensor_new import to_device
+    return to_device(t, r._device_index)
+
+
 def _mask_select(r, d, mask):
     """r[..., mask, ...] with the mask over r's dims d..d+mask.ndim-1: a count (one sync)
     and one INDEX op in mask mode, which writes the selected elements directly."""
+    mask = _on_device_of(r, mask)
     return ops.index(r, mask, dim=d, mode=M_MASK, count=_count_nonzero(mask))
 
 
@@ -140,6 +154,7 @@ def _adv_entries(r, entries):
     bool masks turned into coordinate tensors (one per mask dim)."""
     out = []
     for d, t in entries:
+        t = _on_device_of(r, t)
         if t.dtype is _BOOL or t.dtype is _UINT8:
             _check_mask_shape(r, d, t)
             for j, it in enumerate(_mask_to_indices(t)):
@@ -257,6 +272,10 @@ def _value_for(base, ix, dim, value, dtype):
         v = _scalar_tensor(value, dtype)
     else:
         v = _tensor(value, dtype=dtype)
+    if v._device_index != base._device_index and (v.ndim == 0 or not isinstance(value, TB)):
+        # Python values and 0-dim CPU tensors go where the indexed tensor is (as torch)
+        from ._tensor_new import to_device
+        v = to_device(v, base._device_index)
     while v.ndim > len(shape) and v.shape[0] == 1:  # torch drops leading 1s of the value
         v = ops.select(v, 0, 0)
     vs = list(v.shape)

@@ -17,6 +17,7 @@ from . import _C, _known, _daemon
 from . import _creation as _cr
 from . import _records as F
 from ._C import ops
+from ._tensor_new import to_device
 from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     check_dtype, get_default_dtype
 
@@ -186,11 +187,13 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
              pin_memory=False):
     n = F.index_int(n)
     check_dtype(dtype)
-    _cr.check_device(device)
+    dev = _cr.check_device(device)
     _daemon.ensure()
     dt = dtype or int64
     with _use(generator):
         r = ops.randperm(dt, n)
+    if dev:
+        r = to_device(r, dev)
     return F._out(r, out)
 
 
@@ -300,10 +303,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
                             "one of: (Tensor mean, Tensor std), (Tensor mean, float std), (float mean, Tensor std),"
                             " (float mean, float std, tuple of ints size)" % (type(mean).__name__, type(std).__name__))
         check_dtype(dtype)
+        dev = _cr.check_device(device)
         _daemon.ensure()
         sz = _cr._factory_sizes((size,), None, "normal")
-        t = ops.empty(dtype or get_default_dtype(), sz)
-        return F._out(normal_(t, mean, std, generator=generator), out)
+        t = normal_(ops.empty(dtype or get_default_dtype(), sz), mean, std, generator=generator)
+        return F._out(to_device(t, dev), out)
     if not F.is_scalar(std) and not stt:
         raise TypeError("normal(): argument 'std' must be float or Tensor, not %s" % type(std).__name__)
     ref = [x for x in (mean, std) if isinstance(x, TB)]
@@ -319,7 +323,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
         dt = promote_types(mean.dtype, std.dtype)
     else:
         shape, dt = list(ref[0].shape), ref[0].dtype
-    z = normal_(ops.empty(dt, shape), 0.0, 1.0, generator=generator)
+    z = to_device(normal_(ops.empty(dt, shape), 0.0, 1.0, generator=generator), ref[0]._device_index)
     return F._out(F.add(F.mul(z, std), mean), out)
 
 

@@ -319,6 +319,10 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
     if not _C.can_cast(r.dtype, out.dtype):
         raise RuntimeError("result type %s can't be cast to the desired output type %s"
                            % (r.dtype._torch_name, out.dtype._torch_name))
+    if out._device_index != r._device_index:
+        from ._size import device_of
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, %s and "
+                           "%s!" % (device_of(r._device_index), device_of(out._device_index)))
     if tuple(out.shape) == tuple(r.shape):
         copy_(out, r)
         return out
@@ -326,7 +330,11 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
         import warnings
         warnings.warn(_RESIZE_WARNING % (list(out.shape), list(r.shape)), UserWarning, stacklevel=stacklevel)
     # a fresh tensor, never r itself: r may be one of the caller's tensors
-    fresh = ops.empty(out.dtype, r.shape)
+    _C.set_device(out._device_index)  # on out's device
+    try:
+        fresh = ops.empty(out.dtype, r.shape)
+    finally:
+        _C.set_device(0)
     copy_(fresh, r)
     _C.swap(out, fresh)
     return out

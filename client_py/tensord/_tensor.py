@@ -312,7 +312,7 @@ class Tensor(TB):
             elif isinstance(a, (str, _device_cls, builtins.int)) and not isinstance(a, builtins.bool):
                 dev = a
             elif isinstance(a, TB):
-                dt = a.dtype
+                dt, dev = a.dtype, a.device  # to(other): other's dtype and device
             elif isinstance(a, builtins.bool):
                 pass  # non_blocking / copy positional flags
             else:

@@ -40,7 +40,7 @@ def to_device(t, dev):
 def _finish(t, requires_grad, dev=0):
     """A factory's result made on the CPU, moved to device number dev (the daemon's
     numbering) and made a leaf that requires grad when asked."""
-    if dev:
+    if t._device_index != dev:
         t = to_device(t, dev)
     if requires_grad:
         t.requires_grad_(True)

@@ -60,9 +60,10 @@ def _forward_unimplemented(self, *input):
 
 
 def _parse_to(args, kwargs):
-    """(dtype, non_blocking) of Module.to's arguments (devices: the CPU only)."""
+    """(device, dtype, non_blocking) of Module.to's arguments; the device is checked
+    (torch.device or None), as Tensor.to checks it."""
     from ..._dtype import dtype as dtype_cls
-    from ..._size import device as device_cls
+    from ..._size import as_device, check_device, device as device_cls
     dt = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
     non_blocking = kwargs.pop("non_blocking", False)
@@ -74,7 +75,7 @@ def _parse_to(args, kwargs):
         if isinstance(a, dtype_cls):
             dt = a
         elif isinstance(a, Tensor):
-            dt = a.dtype
+            dt, dev = a.dtype, a.device
         elif isinstance(a, bool):
             non_blocking = a
         elif isinstance(a, (str, device_cls, int)):
@@ -82,10 +83,9 @@ def _parse_to(args, kwargs):
         else:
             raise TypeError("to() received an invalid combination of arguments - got (%s)" % type(a).__name__)
     if dev is not None:
-        d = dev if isinstance(dev, device_cls) else device_cls(dev) if isinstance(dev, str) else None
-        if d is None or d.type != "cpu":
-            raise AssertionError("Torch not compiled with CUDA enabled")
-    return dt, non_blocking
+        dev = as_device(dev)
+        check_device(dev)
+    return dev, dt, non_blocking
 
 
 class Module:
@@ -246,7 +246,7 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        raise AssertionError("Torch not compiled with CUDA enabled")
+        return self._apply(lambda t: t.cuda(device))
 
     def cpu(self):
         return self._apply(lambda t: t.cpu())
@@ -267,13 +267,15 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to(self, *args, **kwargs):
-        dtype, _ = _parse_to(args, dict(kwargs))
+        device, dtype, _ = _parse_to(args, dict(kwargs))
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired dtype=%s"
                             % dtype)
 
         def convert(t):
-            return t.to(dtype) if dtype is not None and (t.is_floating_point() or t.is_complex()) else t
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
+                return t.to(device, dtype) if device is not None else t.to(dtype)
+            return t.to(device) if device is not None else t
         return self._apply(convert)
 
     def share_memory(self):

@@ -52,7 +52,8 @@ class PackedSequence(PackedSequence_):
         return self.to(*args, **kwargs)
 
     def cuda(self, *args, **kwargs):
-        raise AssertionError("Torch not compiled with CUDA enabled")
+        data = self.data.cuda(*args, **kwargs)
+        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
     def pin_memory(self):
         return self
