@@ -45,6 +45,20 @@ def _scalar_t(v, dt):
 
 # ---------------------------------------------------------------- creation
 
+def _placed(fn):
+    """Factory fn with its device= and requires_grad= applied: built on the CPU, then moved
+    to the device (checked first, as torch does) and made a leaf that requires grad."""
+    import functools
+    from ._tensor_new import _finish
+    from ._size import check_device
+
+    @functools.wraps(fn)
+    def f(*args, device=None, requires_grad=False, **kw):
+        dev = check_device(device)
+        return _finish(fn(*args, **kw), requires_grad, dev)
+    return f
+
+
 def _factory_dtype(dtype, fname):
     check_dtype(dtype)
     return get_default_dtype() if dtype is None else dtype
@@ -66,6 +80,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return F._out(F.cast(r, dt), out)
 
 
+logspace = _placed(logspace)
 _export("logspace", logspace)
 
 
@@ -85,6 +100,7 @@ def _range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     return F._out(F.cast(r, dt), out)
 
 
+_range = _placed(_range)
 _export("range", _range)
 
 
@@ -112,7 +128,9 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _tri_indices(row, col, offset, dtype, False, "triu_indices")
 
 
+tril_indices = _placed(tril_indices)
 _export("tril_indices", tril_indices)
+triu_indices = _placed(triu_indices)
 _export("triu_indices", triu_indices)
 
 
@@ -175,6 +193,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False, 
     return _T.full((), s, dtype=_factory_dtype(dtype, "scalar_tensor"))
 
 
+scalar_tensor = _placed(scalar_tensor)
 _export("scalar_tensor", scalar_tensor)
 
 
@@ -183,8 +202,9 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     if len(size) != len(stride):
         raise RuntimeError("mismatch in length of strides and shape")
     n = 1 + builtins.sum((s - 1) * st for s, st in zip(size, stride)) if all(s > 0 for s in size) else 0
-    base = _T.empty((n,), dtype=_factory_dtype(dtype, "empty_strided"))
-    return F.as_strided(base, size, stride, 0)
+    base = _T.empty((n,), dtype=_factory_dtype(dtype, "empty_strided"), device=device)
+    r = F.as_strided(base, size, stride, 0)
+    return r.requires_grad_(True) if requires_grad else r
 
 
 _export("empty_strided", empty_strided)
@@ -276,4 +296,5 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
 
 
 for _n in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
+    globals()[_n] = _placed(globals()[_n])
     _export(_n, globals()[_n])

@@ -669,23 +669,28 @@ class Tensor(TB):
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
-        return tensor(data, dtype=dtype or self.dtype)
+        return tensor(data, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                      requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import empty
-        return empty(*size, dtype=dtype or self.dtype)
+        return empty(*size, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                     requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype)
+        return zeros(*size, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                     requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from ._creation import ones
-        return ones(*size, dtype=dtype or self.dtype)
+        return ones(*size, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                    requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         from ._creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype)
+        return full(size, fill_value, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                    requires_grad=requires_grad)
 
     # ================================================================ methods defined with the functions
     # The methods below are the module-level functions (self as their first argument), declared

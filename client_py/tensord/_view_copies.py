@@ -81,7 +81,8 @@ _export("resize_as_", resize_as_)
 
 def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, pin_memory=False,
                       requires_grad=False):
-    return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype)
+    return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,
+                            device=self.device if device is None else device, requires_grad=requires_grad)
 
 
 

@@ -662,3 +662,24 @@ def test_module_to_dtype_device_buffers_and_back():
     assert lin.weight.dtype is td.float16 and lin.weight.is_cuda
     with pytest.raises(RuntimeError, match="^CUDA error: invalid device ordinal$"):
         lin.to("cuda:4")
+
+
+def test_other_factories_take_device():
+    cases = [
+        lambda m, d: m.logspace(0, 2, 5, device=d),
+        lambda m, d: m.tril_indices(3, 4, device=d),
+        lambda m, d: m.triu_indices(4, 3, 1, device=d),
+        lambda m, d: m.scalar_tensor(2.5, device=d),
+        lambda m, d: m.hann_window(6, device=d),
+        lambda m, d: m.kaiser_window(5, device=d, dtype=m.float64),
+        lambda m, d: m.empty_strided((2, 3), (1, 2), device=d).fill_(1.5),
+        lambda m, d: m.full((2,), 3, device=d),
+    ]
+    for mk in cases:
+        got = mk(td, "cuda:1")
+        assert got.device == td.device("cuda:1"), got.device
+        assert_same(got.cpu(), mk(torch, "cpu"))
+    w = td.hann_window(4, device="cuda", requires_grad=True)
+    assert w.requires_grad and w.is_leaf and w.is_cuda
+    with pytest.raises(RuntimeError, match="^CUDA error: invalid device ordinal$"):
+        td.tril_indices(2, 2, device="cuda:3")
