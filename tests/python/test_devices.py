@@ -683,3 +683,201 @@ def test_other_factories_take_device():
     assert w.requires_grad and w.is_leaf and w.is_cuda
     with pytest.raises(RuntimeError, match="^CUDA error: invalid device ordinal$"):
         td.tril_indices(2, 2, device="cuda:3")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. tensord.cuda
+
+
+def _settle():
+    """Tensors dropped by earlier code are freed by the daemon once their releases ran."""
+    import gc
+    gc.collect()
+    td.cuda.synchronize(0)
+    td.cuda.synchronize(1)
+
+
+def test_cuda_availability_and_properties():
+    assert td.cuda.is_available() and td.cuda.is_initialized()
+    assert td.cuda.device_count() == 2
+    for i in range(2):
+        p = td.cuda.get_device_properties(i)
+        assert p.name == td.cuda.get_device_name(i) == td.cuda.get_device_name(td.device("cuda", i))
+        assert isinstance(p.name, str) and p.name
+        assert p.total_memory > 0 and p.multi_processor_count >= 1
+        cap = td.cuda.get_device_capability(i)
+        assert cap == (p.major, p.minor) and all(isinstance(v, int) for v in cap)
+        assert repr(p).startswith("_CudaDeviceProperties(name='%s', major=%d" % (p.name, p.major))
+        free, total = td.cuda.mem_get_info(i)
+        assert total == p.total_memory and 0 <= free <= total
+    assert td.cuda.get_device_name() == td.cuda.get_device_name(0)
+    with pytest.raises(RuntimeError, match="^CUDA error: invalid device ordinal$"):
+        td.cuda.get_device_properties(2)
+    with pytest.raises(ValueError, match="Expected a cuda device, but got: cpu"):
+        td.cuda.get_device_name("cpu")
+
+
+def test_cuda_synchronize_and_results():
+    x = td.ones(256, 256, device="cuda:1")
+    y = x @ x
+    td.cuda.synchronize()
+    td.cuda.synchronize(1)
+    td.cuda.synchronize(td.device("cuda:1"))
+    td.cuda.synchronize("cuda:0")
+    assert y[0, 0].item() == 256.0
+
+
+def test_memory_allocated_tracks_tensors():
+    _settle()
+    base = td.cuda.memory_allocated(1)
+    base0 = td.cuda.memory_allocated(0)
+    x = td.empty(1000, dtype=td.float32, device="cuda:1")  # 4000 bytes, rounded to 512: 4096
+    td.cuda.synchronize(1)
+    assert td.cuda.memory_allocated(1) - base == 4096
+    assert td.cuda.memory_allocated(0) == base0  # the other GPU's figures do not move
+    y = td.empty(3, dtype=td.float64, device="cuda:1")  # 24 bytes -> 512
+    td.cuda.synchronize(1)
+    assert td.cuda.memory_allocated(1) - base == 4096 + 512
+    assert td.cuda.memory_allocated(td.device("cuda:1")) == td.cuda.memory_allocated(1)
+    del x, y
+    _settle()
+    assert td.cuda.memory_allocated(1) == base
+    s = td.cuda.memory_stats(1)
+    for k in ("allocated_bytes.all.current", "reserved_bytes.all.current", "allocated_bytes.all.peak",
+              "reserved_bytes.all.peak", "allocation.all.allocated", "allocation.all.freed", "num_ooms"):
+        assert k in s and isinstance(s[k], int), k
+    assert s["allocated_bytes.all.current"] == base
+    assert s["reserved_bytes.all.current"] >= s["allocated_bytes.all.current"]
+    assert s["allocation.all.allocated"] >= s["allocation.all.freed"] + 0
+
+
+def test_peak_and_empty_cache():
+    _settle()
+    with td.cuda.device(1):
+        td.cuda.reset_peak_memory_stats()
+        base = td.cuda.memory_allocated()
+        assert td.cuda.max_memory_allocated() == base
+        big = td.zeros(3 << 20, dtype=td.uint8, device="cuda")  # 3 MiB: a large block
+        td.cuda.synchronize()
+        assert td.cuda.max_memory_allocated() == base + (3 << 20)
+        assert td.cuda.memory_reserved() >= base + (3 << 20)
+        del big
+        _settle()
+        assert td.cuda.memory_allocated() == base
+        assert td.cuda.max_memory_allocated() == base + (3 << 20)  # the peak stays
+        cached = td.cuda.memory_reserved()
+        assert cached >= 3 << 20  # freed blocks stay cached
+        td.cuda.empty_cache()
+        assert td.cuda.memory_reserved() <= cached - (3 << 20)
+        td.cuda.reset_peak_memory_stats(1)
+        assert td.cuda.max_memory_allocated(1) == base
+        assert td.cuda.max_memory_reserved(1) == td.cuda.memory_reserved(1)
+
+
+def test_memory_summary():
+    s = td.cuda.memory_summary(0)
+    assert isinstance(s, str) and "Allocated memory" in s and "Reserved memory" in s and "device ID 0" in s
+    assert "device ID 1" in td.cuda.memory_summary(device=1)
+
+
+def test_streams_and_events():
+    s = td.cuda.Stream()
+    assert s.device == td.device("cuda:0")
+    assert td.cuda.current_stream() == td.cuda.default_stream(0)
+    s1 = td.cuda.Stream(device=1)
+    assert s1.device_index == 1 and s1 != s
+    start, end = td.cuda.Event(enable_timing=True), td.cuda.Event(enable_timing=True)
+    with td.cuda.stream(s):
+        start.record()
+        x = td.randn(128, 128, device="cuda")
+        for _ in range(3):
+            x = (x @ x).tanh()
+        end.record()
+    end.synchronize()
+    assert end.query() and s.query()
+    ms = start.elapsed_time(end)
+    assert isinstance(ms, float) and ms > 0
+    ev = s1.record_event()
+    s.wait_event(ev)
+    s.wait_stream(s1)
+    s1.synchronize()
+    assert x.is_cuda and x.shape == (128, 128)
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        td.cuda.Event().elapsed_time(end)
+
+
+def test_device_context_manager_and_current_device():
+    assert td.cuda.current_device() == 0
+    assert td.zeros(1, device="cuda").device == td.device("cuda:0")
+    with td.cuda.device(1):
+        assert td.cuda.current_device() == 1
+        assert td.zeros(1, device="cuda").device == td.device("cuda:1")
+        assert td.ones(2).cuda().device == td.device("cuda:1")
+        assert td.tensor([1.0]).to("cuda").device.index == 1
+        assert td.tensor([1.0], device="cuda:0").device.index == 0  # an explicit index wins
+        with td.cuda.device("cuda:0"):
+            assert td.cuda.current_device() == 0
+        assert td.cuda.current_device() == 1
+    assert td.cuda.current_device() == 0
+    with td.cuda.device(-1):
+        assert td.cuda.current_device() == 0
+    with td.cuda.device(None):
+        assert td.cuda.current_device() == 0
+    g = td.ones(2, device="cuda:1")
+    with td.cuda.device_of(g):
+        assert td.cuda.current_device() == 1
+    with td.cuda.device_of(td.ones(1)):
+        assert td.cuda.current_device() == 0
+    td.cuda.set_device(1)
+    try:
+        assert td.cuda.current_device() == 1 and td.empty(1, device="cuda").get_device() == 1
+    finally:
+        td.cuda.set_device(0)
+    with pytest.raises(RuntimeError, match="^CUDA error: invalid device ordinal$"):
+        td.cuda.set_device(2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. a daemon without GPUs
+
+_NO_GPU_SCRIPT = r"""
+import tensord as td
+print("available", td.cuda.is_available(), td.cuda.device_count())
+for f in (lambda: td.zeros(1, device="cuda"), lambda: td.ones(2).cuda(), lambda: td.ones(2).to("cuda:0"),
+          lambda: td.cuda.current_device(), lambda: td.tensor([1.0], device=0)):
+    try:
+        f()
+        print("no error")
+    except Exception as e:
+        print("raised", type(e).__name__, str(e))
+print("cpu", td.ones(2).device, td.cuda.memory_allocated(), td.cuda.memory_stats())
+"""
+
+
+def test_daemon_without_fake_gpus_has_no_cuda(tmp_path):
+    from conftest import start_daemon, stop_daemon
+    env = dict(os.environ)
+    env.pop("TENSORD_FAKE_GPUS", None)
+    os.environ.pop("TENSORD_FAKE_GPUS")
+    try:
+        proc, addr, errp = start_daemon(str(tmp_path))
+    finally:
+        os.environ["TENSORD_FAKE_GPUS"] = "2"
+    try:
+        env["TENSORD_ADDRESS"] = addr
+        r = subprocess.run([sys.executable, "-c", _NO_GPU_SCRIPT], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        out = r.stdout.decode()
+        assert r.returncode == 0, out
+    finally:
+        rc, err = stop_daemon(proc, errp)
+    assert rc == 0 and "ERROR: AddressSanitizer" not in err and "runtime error:" not in err, err
+    plugin = any(os.path.exists(os.path.join(os.path.dirname(os.environ.get("TENSORD_BIN", "")), p))
+                 for p in ("libtensord_cuda.so", "../libtensord_cuda.so"))
+    lines = out.splitlines()
+    assert lines[0] == "available False 0", out
+    if not plugin:  # torch's CPU build: the same AssertionError everywhere
+        assert lines[1:6] == ["raised AssertionError Torch not compiled with CUDA enabled"] * 5, out
+    else:  # a plugin that finds no device: RuntimeError with the daemon's reason
+        assert all(ln.startswith("raised RuntimeError") for ln in lines[1:6]), out
+    assert lines[6] == "cpu cpu 0 {}", out
