@@ -36,6 +36,7 @@ static const struct key {
     {"cuda-plugin", K_STRING, offsetof(struct td_config, cuda_plugin)},
     {"fake-gpus", K_DEVICES, offsetof(struct td_config, fake_gpus)},
     {"fake-gpu-memory", K_SIZE, offsetof(struct td_config, fake_gpu_memory)},
+    {"fake-gpu-staged", K_BOOL, offsetof(struct td_config, fake_gpu_staged)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

@@ -42,6 +42,7 @@ struct td_config {
     char *cuda_plugin;    /* the CUDA plugin to load; NULL: beside the daemon */
     int fake_gpus;        /* host stand-in devices instead of the plugin (tests, demos) */
     uint64_t fake_gpu_memory; /* bytes per stand-in device; 0: 1 GiB */
+    bool fake_gpu_staged; /* the stand-ins offer no kernels: every op is staged through the host */
 };
 
 enum td_config_src { TD_SRC_DEFAULT, TD_SRC_FILE, TD_SRC_ENV, TD_SRC_FLAG };

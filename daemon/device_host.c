@@ -13,6 +13,7 @@
 #include "device_host.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,9 +585,13 @@ static int h_memset_async(int dev, void *dst, int value, uint64_t n, td_stream_t
     return rc;
 }
 
+static atomic_bool no_kernels; /* set at start-up, read by every op's kernel look-up */
+
+void td_device_host_kernels(bool on) { no_kernels = !on; }
+
 static td_kernel_fn h_kernel(unsigned op, unsigned dt)
 {
-    if (op >= TD_OP_COUNT || dt >= TD_DTYPE_COUNT)
+    if (op >= TD_OP_COUNT || dt >= TD_DTYPE_COUNT || no_kernels)
         return NULL;
     td_kernel_fn f = td_dtype_is_complex((enum td_dtype)dt) ? td__cpu_complex_kernel(op) : NULL;
     return f ? f : td_cpu_kernels[op];

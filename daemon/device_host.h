@@ -54,6 +54,9 @@ void td_device_host_fail_next(int n);
 void td_device_host_stream_hold(int dev, td_stream_t s, bool hold);
 /* Bytes of physical memory in use on dev (mem_alloc + mapped granules). */
 uint64_t td_device_host_used(int dev);
+/* on (the default): kernel() answers the CPU kernels; off: it answers none, so the
+ * executor stages every op through host memory. */
+void td_device_host_kernels(bool on);
 /* Number of stream_sync calls so far (all devices): the allocator's tests check when it
  * waits for the device. */
 uint64_t td_device_host_syncs(void);

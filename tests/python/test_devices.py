@@ -9,7 +9,10 @@ The module needs its own daemon with fake GPUs, and the client holds one connect
 process: in an ordinary run (the session daemon has no GPUs) a single test re-runs this
 file under pytest in a subprocess with TENSORD_FAKE_GPUS=2 in its environment, so that
 conftest's session daemon there (which reads TENSORD_* settings from the environment)
-serves 2 fake GPUs and is checked for a clean, sanitizer-quiet exit as usual.
+serves 2 fake GPUs and is checked for a clean, sanitizer-quiet exit as usual.  It runs
+twice: with the stand-ins' kernels, and with none (--fake-gpu-staged), so that every op
+goes through the executor's host staging (daemon/exec.c exec_staged) and must give the
+same results.
 """
 import os
 import subprocess
@@ -27,19 +30,20 @@ IN_CHILD = os.environ.get("TENSORD_FAKE_GPUS") == "2"
 
 
 if not IN_CHILD:
-    def test_devices_under_two_fake_gpus(tmp_path):
+    @pytest.mark.parametrize("staged", ["no", "yes"])
+    def test_devices_under_two_fake_gpus(staged):
         env = dict(os.environ)
         env["TENSORD_FAKE_GPUS"] = "2"
+        env["TENSORD_FAKE_GPU_STAGED"] = staged  # yes: no device kernels, every op staged through the host
         env.pop("TENSORD_ADDRESS", None)
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf",
                             os.path.abspath(__file__)],
-                           cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=300)
         out = r.stdout.decode("utf-8", "replace")
         assert r.returncode == 0, out[-20000:]
         assert " passed" in out and " failed" not in out, out[-20000:]
 
-pytestmark = pytest.mark.skipif(not IN_CHILD, reason="runs in the fake-GPU subprocess")
 
 
 def rng(seed=0):
@@ -881,3 +885,9 @@ def test_daemon_without_fake_gpus_has_no_cuda(tmp_path):
     else:  # a plugin that finds no device: RuntimeError with the daemon's reason
         assert all(ln.startswith("raised RuntimeError") for ln in lines[1:6]), out
     assert lines[6] == "cpu cpu 0 {}", out
+
+
+if not IN_CHILD:
+    # the ordinary run collects only the subprocess runner above
+    for _name in [n for n in globals() if n.startswith("test_") and n != "test_devices_under_two_fake_gpus"]:
+        del globals()[_name]
