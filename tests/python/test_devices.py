@@ -887,6 +887,24 @@ def test_daemon_without_fake_gpus_has_no_cuda(tmp_path):
     assert lines[6] == "cpu cpu 0 {}", out
 
 
+def test_cpu_indices_for_device_tensors():
+    a = td.tensor(A34, device="cuda:1")
+    mask, idx = td.tensor(MASK), td.tensor([2, 0])
+    c, t = td.tensor(A34), torch.tensor(A34)
+    same_exact(a[mask], c[mask])
+    same_exact(a[idx], c[idx])
+    same_exact(a[idx, 1:], c[idx, 1:])
+    for x in (a, c, t):
+        x[torch.tensor([1, 2]) if x is t else td.tensor([1, 2])] = 0.25
+        x[torch.tensor(MASK) if x is t else mask] += 1.0
+        x[:, [0, 3]] = torch.tensor(-3.0, dtype=torch.float64) if x is t else td.tensor(-3.0, dtype=td.float64)
+    same_exact(a, c)
+    assert_same(c, t)
+    with pytest.raises(RuntimeError) as e:
+        td.ones(3)[td.tensor([0], device="cuda")]
+    assert str(e.value) == "indices should be either on cpu or on the same device as the indexed tensor (cpu)"
+
+
 if not IN_CHILD:
     # the ordinary run collects only the subprocess runner above
     for _name in [n for n in globals() if n.startswith("test_") and n != "test_devices_under_two_fake_gpus"]:
