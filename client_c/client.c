@@ -872,12 +872,12 @@ enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf
     return code;
 }
 
-enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, struct td_status *st)
+enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t value, struct td_status *st)
 {
     FORK_CHECK(c, st);
-    const int64_t attrs[2] = {device, what};
+    const int64_t attrs[3] = {device, what, value};
     pthread_mutex_lock(&c->lock);
-    enum td_code code = record_locked(c, TD_OP_DEVICE_CTRL, 0, NULL, 0, attrs, 2, NULL, st);
+    enum td_code code = record_locked(c, TD_OP_DEVICE_CTRL, 0, NULL, 0, attrs, 3, NULL, st);
     if (!code)
         code = sync_locked(c, NULL, NULL, st);
     pthread_mutex_unlock(&c->lock);

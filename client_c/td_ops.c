@@ -1059,6 +1059,7 @@ static const struct td_arg args_device_query[] = {
 static const struct td_arg args_device_ctrl[] = {
     {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"value", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
 };
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
@@ -1273,7 +1274,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_REVOKE] = {args_revoke, 2, 0},
     [TD_OP_SET_DEVICE] = {args_set_device, 1, 0},
     [TD_OP_DEVICE_QUERY] = {args_device_query, 2, 0},
-    [TD_OP_DEVICE_CTRL] = {args_device_ctrl, 2, 0},
+    [TD_OP_DEVICE_CTRL] = {args_device_ctrl, 3, 0},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3201,9 +3202,10 @@ enum td_code td_rec_device_query(td_client_t *c, unsigned flags, const struct td
 enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_device_ctrl_args *p, struct td_t *out, struct td_status *st)
 {
-    const struct td_argval v[2] = {
+    const struct td_argval v[3] = {
         {.w = {(int64_t)p->device}},
         {.w = {(int64_t)p->what}},
+        {.w = {(int64_t)p->value}},
     };
-    return td_op_values(c, TD_OP_DEVICE_CTRL, flags, in, n_in, v, 2, out, st);
+    return td_op_values(c, TD_OP_DEVICE_CTRL, flags, in, n_in, v, 3, out, st);
 }

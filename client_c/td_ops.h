@@ -1310,6 +1310,7 @@ enum td_code td_rec_device_query(td_client_t *c, unsigned flags, const struct td
 struct td_device_ctrl_args {
     int64_t device;
     int64_t what;
+    int64_t value;
 };
 /* DEVICE_CTRL: no inputs; 0 outputs */
 enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

@@ -102,11 +102,12 @@ enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struc
  * arange, rand, ...) create their outputs; ops with tensor inputs run where those are.
  * td_device_query answers DEVICE_QUERY's TD_DEVICE_QUERY_BYTES bytes into buf (what:
  * TD_DQ_*), after a sync.  td_device_ctrl: TD_DC_* (synchronize waits for the session's
- * queued device work and raises its errors). */
+ * queued device work and raises its errors; TD_DC_SET_LIMIT caps the session's bytes on
+ * the device at value, 0 for none). */
 enum td_code td_client_set_device(td_client_t *c, uint8_t device, struct td_status *st);
 uint8_t td_client_device(td_client_t *c);
 enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf, struct td_status *st);
-enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, struct td_status *st);
+enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t value, struct td_status *st);
 /* Daemon counters (struct td_stats, proto/td_stats.h) over a separate call: address as
  * in td_client_connect; no session is needed.  UNAVAILABLE when no daemon answers. */
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);

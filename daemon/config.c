@@ -24,6 +24,7 @@ static const struct key {
     {"log-level", K_LOG_LEVEL, offsetof(struct td_config, log_level)},
     {"max-memory", K_SIZE, offsetof(struct td_config, max_memory)},
     {"session-memory-limit", K_SIZE, offsetof(struct td_config, session_memory_limit)},
+    {"session-gpu-memory-limit", K_SIZE, offsetof(struct td_config, session_gpu_memory_limit)},
     {"cache-idle-seconds", K_SECONDS, offsetof(struct td_config, cache_idle_seconds)},
     {"share-linger", K_SECONDS, offsetof(struct td_config, share_linger_seconds)},
     {"metrics", K_STRING, offsetof(struct td_config, metrics)},
@@ -276,6 +277,8 @@ void td_config_print(const struct td_config *c, int fd)
     dprintf(fd, "max-memory = %llu\n", (unsigned long long)c->max_memory);
     if (c->session_memory_limit)
         dprintf(fd, "session-memory-limit = %llu\n", (unsigned long long)c->session_memory_limit);
+    if (c->session_gpu_memory_limit)
+        dprintf(fd, "session-gpu-memory-limit = %llu\n", (unsigned long long)c->session_gpu_memory_limit);
     if (c->cache_idle_seconds >= 0)
         dprintf(fd, "cache-idle-seconds = %g\n", c->cache_idle_seconds);
     if (c->share_linger_seconds >= 0)

@@ -29,6 +29,7 @@ struct td_config {
     enum td_log_level log_level;
     uint64_t max_memory;  /* 0: physical memory */
     uint64_t session_memory_limit; /* per session; 0: none */
+    uint64_t session_gpu_memory_limit; /* per session and device; 0: none */
     double cache_idle_seconds;     /* < 0: the allocator's default */
     double share_linger_seconds;   /* pinned sharing tokens outlive their owner; < 0: default */
     char *metrics;        /* HOST:PORT of the Prometheus endpoint; NULL: off */

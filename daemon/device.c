@@ -154,6 +154,58 @@ bool td_device_props(uint8_t d, struct td_device_props *p)
     return true;
 }
 
+/* ---- accounts */
+
+static _Thread_local struct td_device_accounts *bound;
+static uint64_t session_limit;
+
+void td_device_set_session_limit(uint64_t bytes) { session_limit = bytes; }
+void td_device_bind(struct td_device_accounts *acc) { bound = acc; }
+
+void td_device_accounts_free(struct td_device_accounts *acc)
+{
+    for (int i = 0; i < TD_MAX_DEVICES; i++) {
+        td_dalloc_account_free(acc->a[i]); /* lives on while its blocks do */
+        acc->a[i] = NULL;
+    }
+}
+
+/* The account of acc on d, made on first use; NULL when out of memory. */
+static struct td_dalloc_account *account_of(struct td_device_accounts *acc, uint8_t d)
+{
+    struct td_dalloc_account **slot = &acc->a[d - 1];
+    if (!*slot && (*slot = td_dalloc_account_new(acc->session)) && session_limit)
+        td_dalloc_account_set_limit(*slot, session_limit);
+    return *slot;
+}
+
+void td_device_account_usage(const struct td_device_accounts *acc, uint8_t d, uint64_t *in_use, uint64_t *peak,
+                             uint64_t *limit)
+{
+    const struct td_dalloc_account *a = d >= 1 && d <= TD_MAX_DEVICES ? acc->a[d - 1] : NULL;
+    *in_use = a ? td_dalloc_account_in_use(a) : 0;
+    *peak = a ? td_dalloc_account_peak(a) : 0;
+    *limit = a ? td_dalloc_account_limit(a) : session_limit;
+}
+
+enum td_code td_device_account_set_limit(struct td_device_accounts *acc, uint8_t d, uint64_t bytes,
+                                         struct td_status *st)
+{
+    if (!td_device_backend(d))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+    struct td_dalloc_account *a = account_of(acc, d);
+    if (!a)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory for a device account");
+    td_dalloc_account_set_limit(a, bytes);
+    return TD_CODE_OK;
+}
+
+void td_device_account_reset_peak(struct td_device_accounts *acc, uint8_t d)
+{
+    if (td_device_backend(d) && acc->a[d - 1])
+        td_dalloc_account_reset_peak(acc->a[d - 1]);
+}
+
 /* ---- memory */
 
 struct td_storage *td_device_storage_new(uint8_t d, int64_t nbytes, td_stream_t s, struct td_status *st)
@@ -167,7 +219,8 @@ struct td_storage *td_device_storage_new(uint8_t d, int64_t nbytes, td_stream_t 
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of host memory for a storage record");
         return NULL;
     }
-    struct td_dblock *b = td_dalloc_malloc(g.alloc[d - 1], (uint64_t)(nbytes > 0 ? nbytes : 0), s, NULL, st);
+    struct td_dblock *b = td_dalloc_malloc(g.alloc[d - 1], (uint64_t)(nbytes > 0 ? nbytes : 0), s,
+                                           bound ? account_of(bound, d) : NULL, st);
     if (!b) {
         free(t);
         return NULL;

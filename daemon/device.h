@@ -45,6 +45,26 @@ struct td_storage *td_device_storage_new(uint8_t d, int64_t nbytes, td_stream_t 
 /* Called by td_storage_unref for device storages at their last reference. */
 void td_device_storage_free(struct td_storage *s);
 
+/* ---- a session's accounts: what its device storages cost it on each device (made on
+ * first use, with the daemon's per-session limit), bound to the thread that runs it as
+ * td_alloc_bind binds the CPU account */
+
+struct td_device_accounts {
+    uint64_t session;
+    struct td_dalloc_account *a[TD_MAX_DEVICES];
+};
+void td_device_bind(struct td_device_accounts *acc); /* NULL: none */
+void td_device_accounts_free(struct td_device_accounts *acc);
+/* The session's bytes in use, peak and limit on device d (zeros before its first use). */
+void td_device_account_usage(const struct td_device_accounts *acc, uint8_t d, uint64_t *in_use, uint64_t *peak,
+                             uint64_t *limit);
+/* Sets its limit on d (0: none): set_per_process_memory_fraction; resets its peak. */
+enum td_code td_device_account_set_limit(struct td_device_accounts *acc, uint8_t d, uint64_t bytes,
+                                         struct td_status *st);
+void td_device_account_reset_peak(struct td_device_accounts *acc, uint8_t d);
+/* The default limit of every session's account on each device (--session-gpu-memory-limit). */
+void td_device_set_session_limit(uint64_t bytes);
+
 struct td_device_usage {
     uint64_t allocated, reserved, peak_allocated, peak_reserved;
     uint64_t allocs, frees, cache_hits, ooms;

@@ -612,6 +612,16 @@ uint64_t td_dalloc_account_peak(const struct td_dalloc_account *a)
     return atomic_load(&a->peak);
 }
 
+void td_dalloc_account_reset_peak(struct td_dalloc_account *a)
+{
+    atomic_store(&a->peak, atomic_load(&a->in_use));
+}
+
+uint64_t td_dalloc_account_limit(const struct td_dalloc_account *a)
+{
+    return atomic_load(&a->limit);
+}
+
 uint64_t td_dalloc_account_session(const struct td_dalloc_account *a)
 {
     return a->session;

@@ -123,6 +123,9 @@ void td_dalloc_account_free(struct td_dalloc_account *a);
 void td_dalloc_account_set_limit(struct td_dalloc_account *a, uint64_t bytes);
 uint64_t td_dalloc_account_in_use(const struct td_dalloc_account *a);
 uint64_t td_dalloc_account_peak(const struct td_dalloc_account *a);
+/* The peak starts again from what is in use (torch.cuda.reset_peak_memory_stats). */
+void td_dalloc_account_reset_peak(struct td_dalloc_account *a);
+uint64_t td_dalloc_account_limit(const struct td_dalloc_account *a); /* 0: none */
 uint64_t td_dalloc_account_session(const struct td_dalloc_account *a);
 
 /* Tests: checks every invariant (blocks tile segments, no two free neighbours, bins hold

@@ -100,6 +100,8 @@ static void usage(FILE *f)
                "  --max-memory SIZE  cap on tensor bytes, e.g. 8G, 512M (default: physical memory)\n"
                "  --session-memory-limit SIZE\n"
                "                     cap on one session's tensor bytes (default: none)\n"
+               "  --session-gpu-memory-limit SIZE\n"
+               "                     cap on one session's tensor bytes on each GPU (default: none)\n"
                "  --cache-idle-seconds S\n"
                "                     free memory cached this long goes back to the system\n"
                "                     (default 10)\n"
@@ -170,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"log-level", required_argument, NULL, OPT_KEY},
         {"max-memory", required_argument, NULL, OPT_KEY},
         {"session-memory-limit", required_argument, NULL, OPT_KEY},
+        {"session-gpu-memory-limit", required_argument, NULL, OPT_KEY},
         {"cache-idle-seconds", required_argument, NULL, OPT_KEY},
         {"metrics", required_argument, NULL, OPT_KEY},
         {"tls-cert", required_argument, NULL, OPT_KEY},
@@ -251,6 +254,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         td_alloc_set_limit(o->cfg.max_memory);
     if (o->cfg.session_memory_limit)
         td_alloc_set_session_limit(o->cfg.session_memory_limit);
+    td_device_set_session_limit(o->cfg.session_gpu_memory_limit);
     if (o->cfg.cache_idle_seconds >= 0)
         td_alloc_set_idle_ns((uint64_t)(o->cfg.cache_idle_seconds * 1e9));
     if (o->cfg.share_linger_seconds >= 0)

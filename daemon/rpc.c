@@ -1361,8 +1361,10 @@ static grpc_byte_buffer *answer_list(struct td_rpc *r, const struct td_peer *cal
             i->transport = c->ring ? "shm" : "grpc";
             i->ops_executed = atomic_load(&c->ops_executed);
             for (uint32_t k = 0; st && k < st->n_session_memory; k++)
-                if (st->session_memory[k].session == c->id)
+                if (st->session_memory[k].session == c->id) {
                     i->bytes_in_use = st->session_memory[k].bytes_in_use;
+                    i->gpu_bytes_in_use = st->session_memory[k].gpu_bytes_in_use;
+                }
             i->age_ms = now - c->attached_ms;
             ptrs[n++] = i;
         }

@@ -37,6 +37,7 @@ struct td_session {
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
     uint8_t device;        /* where ops without tensor inputs create (SET_DEVICE) */
     struct td_device_streams streams; /* its stream on each device, made on first use */
+    struct td_device_accounts dacct;  /* what its device storages cost it, per device */
     int num_threads;       /* set_num_threads of the client (0: the whole pool) */
     uint64_t records_seen;
     const atomic_bool *cancel; /* raised by the transport when the session ends */
@@ -140,6 +141,7 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     td_handles_init(&s->handles);
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
     s->default_float = TD_DTYPE_FLOAT32;
+    s->dacct.session = id;
     atomic_fetch_add(&st_sessions_total, 1);
     pthread_mutex_lock(&reg_mu);
     s->reg_next = reg_head;
@@ -164,6 +166,7 @@ void td_session_free(struct td_session *s)
     td_device_streams_free(&s->streams); /* queued work done before its memory is reused */
     td_handles_fini(&s->handles);
     td_alloc_account_free(s->acct);
+    td_device_accounts_free(&s->dacct);
     free(s);
 }
 
@@ -211,6 +214,16 @@ void td_stats_get(struct td_stats *o)
                                                           .bytes_in_use = u[i].in_use,
                                                           .bytes_peak = u[i].peak, .limit = u[i].limit};
     o->n_session_memory = (uint32_t)n;
+    pthread_mutex_lock(&reg_mu); /* device usage of the live sessions among them */
+    for (struct td_session *s = reg_head; s; s = s->reg_next)
+        for (int i = 0; i < n; i++)
+            if (o->session_memory[i].session == s->id)
+                for (int d = 1; d <= TD_MAX_DEVICES; d++) {
+                    uint64_t in_use, peak, limit;
+                    td_device_account_usage(&s->dacct, (uint8_t)d, &in_use, &peak, &limit);
+                    o->session_memory[i].gpu_bytes_in_use += in_use;
+                }
+    pthread_mutex_unlock(&reg_mu);
 }
 
 /* ---- one record ---- */
@@ -237,12 +250,19 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
     if (a->op == TD_OP_DEVICE_CTRL) {
         if (!td_device_backend(d))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
-        if (what == TD_DC_EMPTY_CACHE)
+        if (what == TD_DC_EMPTY_CACHE) {
             td_device_empty_cache(d);
-        else if (what == TD_DC_RESET_PEAK)
+        } else if (what == TD_DC_RESET_PEAK) {
             td_device_reset_peak(d);
-        else if (what == TD_DC_SYNCHRONIZE)
+            td_device_account_reset_peak(&s->dacct, d);
+        } else if (what == TD_DC_SYNCHRONIZE) {
             return td_device_streams_sync(&s->streams, st);
+        } else if (what == TD_DC_SET_LIMIT) {
+            int64_t v = a->n_attr > 2 ? a->attrs[2] : 0;
+            if (v < 0)
+                return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device memory limit %lld < 0", (long long)v);
+            return td_device_account_set_limit(&s->dacct, d, (uint64_t)v, st);
+        }
         else
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_ctrl: unknown action %lld", (long long)what);
         return TD_CODE_OK;
@@ -272,6 +292,9 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
                                (int64_t)u.cache_hits, (int64_t)u.ooms, (int64_t)fr, (int64_t)total};
         memcpy(q.words, v, sizeof v);
         memcpy(&q.words[10], &u.fragmentation, sizeof u.fragmentation);
+        uint64_t mine[3];
+        td_device_account_usage(&s->dacct, d, &mine[0], &mine[1], &mine[2]);
+        memcpy(&q.words[11], mine, sizeof mine);
     } else {
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_query: unknown query %lld", (long long)what);
     }
@@ -607,6 +630,7 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
     td_parallel_set_cancel(s->cancel);
     td_parallel_set_limit(s->num_threads); /* this thread runs the session's kernels now */
     td_alloc_bind(s->acct);
+    td_device_bind(&s->dacct);
     uint64_t clock = td_metrics_now();
     while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
@@ -641,5 +665,6 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
     }
     td_parallel_set_cancel(NULL);
     td_alloc_bind(NULL);
+    td_device_bind(NULL);
     reply->executed = s->records_seen;
 }

@@ -45,11 +45,12 @@ struct td_device_props {
  *   TD_DQ_PROPS  struct td_device_props of device 1 + i
  *   TD_DQ_MEMORY int64 words: allocated, reserved, peak allocated, peak reserved,
  *                allocations, frees, cache hits, out-of-memory refusals, free bytes,
- *                total bytes (mem_get_info); then fragmentation as a double */
+ *                total bytes (mem_get_info); then fragmentation as a double; then
+ *                the session's bytes in use, peak and limit (0: none) on the device */
 enum { TD_DQ_COUNT = 0, TD_DQ_PROPS = 1, TD_DQ_MEMORY = 2, TD_DQ_DESCRIBE = 3 };
 #define TD_DEVICE_QUERY_BYTES 1024
 /* DEVICE_CTRL actions */
-enum { TD_DC_EMPTY_CACHE = 0, TD_DC_RESET_PEAK = 1, TD_DC_SYNCHRONIZE = 2 };
+enum { TD_DC_EMPTY_CACHE = 0, TD_DC_RESET_PEAK = 1, TD_DC_SYNCHRONIZE = 2, TD_DC_SET_LIMIT = 3 /* value: bytes, 0 none */ };
 
 enum td_copy_kind { TD_COPY_H2D = 1, TD_COPY_D2H = 2, TD_COPY_D2D = 3 };
 

@@ -392,6 +392,7 @@ enum td_attr_offset {
     TD_A_DEVICE_QUERY_WHAT = 1,
     TD_A_DEVICE_CTRL_DEVICE = 0,
     TD_A_DEVICE_CTRL_WHAT = 1,
+    TD_A_DEVICE_CTRL_VALUE = 2,
 };
 
 enum td_attr_count {
@@ -520,7 +521,7 @@ enum td_attr_count {
     TD_N_REVOKE = 2,
     TD_N_SET_DEVICE = 1,
     TD_N_DEVICE_QUERY = 2,
-    TD_N_DEVICE_CTRL = 2,
+    TD_N_DEVICE_CTRL = 3,
 };
 
 #endif

@@ -41,6 +41,7 @@ struct td_stats {
     struct td_session_memory {
         uint64_t session, bytes_in_use, bytes_peak, limit; /* limit 0: none */
         uint32_t uid;                                      /* UINT32_MAX: not identified */
+        uint64_t gpu_bytes_in_use;                         /* its device storages, all devices */
     } session_memory[TD_STATS_MAX_SESSIONS]; /* live sessions' accounts, newest first */
 };
 

@@ -263,15 +263,17 @@ static void print_sessions(FILE *f, const Tensord__V1__ListSessionsReply *l, con
             json_str(f, s->cmdline);
             fprintf(f, ", \"transport\": ");
             json_str(f, s->transport);
-            fprintf(f, ", \"bytes_in_use\": %llu, \"ops_executed\": %llu, \"ops_per_s\": %.1f, \"age_s\": %.3f}",
-                    (unsigned long long)s->bytes_in_use, (unsigned long long)s->ops_executed, rate,
-                    (double)s->age_ms / 1000);
+            fprintf(f,
+                    ", \"bytes_in_use\": %llu, \"gpu_bytes_in_use\": %llu, \"ops_executed\": %llu, "
+                    "\"ops_per_s\": %.1f, \"age_s\": %.3f}",
+                    (unsigned long long)s->bytes_in_use, (unsigned long long)s->gpu_bytes_in_use,
+                    (unsigned long long)s->ops_executed, rate, (double)s->age_ms / 1000);
         }
         fprintf(f, "]");
         return;
     }
-    fprintf(f, "%6s %8s %6s %-9s %10s %10s %8s  %s\n", "ID", "PID", "UID", "TRANSPORT", "MEMORY", "OPS/S", "AGE",
-            "COMMAND");
+    fprintf(f, "%6s %8s %6s %-9s %10s %10s %10s %8s  %s\n", "ID", "PID", "UID", "TRANSPORT", "MEMORY", "GPU MEMORY",
+            "OPS/S", "AGE", "COMMAND");
     for (size_t i = 0; i < l->n_sessions; i++) {
         const Tensord__V1__SessionInfo *s = l->sessions[i];
         double rate = rates ? rates[i] : s->age_ms ? (double)s->ops_executed * 1000 / (double)s->age_ms : 0;
@@ -280,9 +282,10 @@ static void print_sessions(FILE *f, const Tensord__V1__ListSessionsReply *l, con
             snprintf(uid, sizeof uid, "-");
         else
             snprintf(uid, sizeof uid, "%u", s->uid);
-        fprintf(f, "%6llu %8u %6s %-9s %10s %10.1f %7llus  %.120s\n", (unsigned long long)s->id, s->pid, uid,
-                s->transport, human(s->bytes_in_use, a, sizeof a), rate, (unsigned long long)(s->age_ms / 1000),
-                *s->cmdline ? s->cmdline : s->client);
+        char g[32];
+        fprintf(f, "%6llu %8u %6s %-9s %10s %10s %10.1f %7llus  %.120s\n", (unsigned long long)s->id, s->pid, uid,
+                s->transport, human(s->bytes_in_use, a, sizeof a), human(s->gpu_bytes_in_use, g, sizeof g), rate,
+                (unsigned long long)(s->age_ms / 1000), *s->cmdline ? s->cmdline : s->client);
     }
 }
 

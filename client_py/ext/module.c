@@ -495,7 +495,8 @@ static PyObject *m_set_device(PyObject *self, PyObject *arg)
 static PyObject *m_device_call(PyObject *args, bool query)
 {
     int d, what;
-    if (!PyArg_ParseTuple(args, "ii", &d, &what))
+    long long value = 0;
+    if (!PyArg_ParseTuple(args, query ? "ii" : "ii|L", &d, &what, &value))
         return NULL;
     if (d < 0 || d > TD_MAX_DEVICES)
         return PyErr_Format(PyExc_RuntimeError, "CUDA error: invalid device ordinal");
@@ -506,7 +507,7 @@ static PyObject *m_device_call(PyObject *args, bool query)
     uint8_t buf[TD_DEVICE_QUERY_BYTES];
     enum td_code code;
     Py_BEGIN_ALLOW_THREADS
-    code = query ? td_device_query(c, (uint8_t)d, what, buf, &st) : td_device_ctrl(c, (uint8_t)d, what, &st);
+    code = query ? td_device_query(c, (uint8_t)d, what, buf, &st) : td_device_ctrl(c, (uint8_t)d, what, value, &st);
     Py_END_ALLOW_THREADS
     if (code)
         return td_ext_raise(&st);
@@ -634,7 +635,7 @@ static PyMethodDef methods[] = {
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
     {"set_device", m_set_device, METH_O, "set_device(n): where ops without tensor inputs create (0: cpu, 1+i: cuda:i)"},
     {"device_query", m_device_query, METH_VARARGS, "device_query(device, what) -> bytes (TD_DQ_*)"},
-    {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what): TD_DC_* action"},
+    {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what, value=0): TD_DC_* action"},
     {"set_binary_fallback", m_set_binary_fallback, METH_O,
      "set_binary_fallback(fn): fn(opnum, a, b, flags) handles operator slots with a complex scalar"},
     {NULL, NULL, 0, NULL},

@@ -778,6 +778,53 @@ def test_peak_and_empty_cache():
         assert td.cuda.max_memory_reserved(1) == td.cuda.memory_reserved(1)
 
 
+def test_per_process_memory_fraction_is_this_sessions_quota():
+    total = td.cuda.get_device_properties(1).total_memory
+    keep = td.empty(1 << 20, dtype=td.uint8, device="cuda:1")  # 1 MiB held before the limit
+    td.cuda.set_per_process_memory_fraction(4 / 1024, 1)  # 4 MiB of the stand-in's 1 GiB
+    try:
+        assert td.cuda.memory_stats(1)["limit"] == int(4 / 1024 * total)
+        ok = td.empty(2 << 20, dtype=td.uint8, device="cuda:1")  # fits: 3 MiB in use
+        assert ok.fill_(7)[-3:].tolist() == [7, 7, 7]
+        with pytest.raises(RuntimeError, match=r"CUDA out of memory\. Tried to allocate 2\.00 MiB \(GPU 1\)\. "
+                                               r"This session's memory quota on the device is 4\.00 MiB"):
+            td.empty(2 << 20, dtype=td.uint8, device="cuda:1")[:1].tolist()
+        # the failure was this op's alone: the session goes on, other devices unaffected
+        assert td.ones(3, device="cuda:0").sum().item() == 3
+        del ok
+        again = td.empty(2 << 20, dtype=td.uint8, device="cuda:1")
+        assert again.zero_()[-2:].tolist() == [0, 0]
+        del again
+    finally:
+        td.cuda.set_per_process_memory_fraction(1.0, 1)
+    assert td.cuda.memory_stats(1)["limit"] == total
+    del keep
+    with pytest.raises(ValueError, match="Allowed range"):
+        td.cuda.set_per_process_memory_fraction(1.5)
+    with pytest.raises(TypeError):
+        td.cuda.set_per_process_memory_fraction(1)
+
+
+def test_memory_allocated_is_this_sessions_own():
+    """Another process's tensors on the same GPU count in the device's figures, not ours."""
+    base = td.cuda.memory_allocated(0)
+    dev_base = td.cuda.memory_stats(0)["device_allocated_bytes.current"]
+    code = ("import tensord as td, sys\n"
+            "x = td.empty(1 << 20, dtype=td.uint8, device='cuda:0'); x.zero_().sum().item()\n"
+            "print(td.cuda.memory_allocated(0), flush=True); sys.stdin.readline()\n")
+    env = dict(os.environ, TENSORD_ADDRESS=td._daemon.address())
+    p = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert int(p.stdout.readline()) == 1 << 20
+        assert td.cuda.memory_allocated(0) == base
+        assert td.cuda.memory_stats(0)["device_allocated_bytes.current"] == dev_base + (1 << 20)
+    finally:
+        p.stdin.write("\n")
+        p.stdin.close()
+        p.wait(timeout=60)
+
+
 def test_memory_summary():
     s = td.cuda.memory_summary(0)
     assert isinstance(s, str) and "Allocated memory" in s and "Reserved memory" in s and "device ID 0" in s

@@ -1,16 +1,18 @@
 """torch.cuda memory functions over the daemon's caching allocator (daemon/device_alloc.c).
 
-The daemon owns device memory, so the figures are the device's: with several client
-processes on one GPU they count everyone's tensors (tensordctl shows each session's
-share).  Without a GPU they answer as torch does before CUDA initializes: zeros.
+Allocated bytes are this process's (its session's tensors on the device), as in torch;
+reserved bytes are the device's, since the daemon's cache serves every process on the
+GPU ("device_allocated_bytes.*" in memory_stats counts everyone's tensors; tensordctl
+shows each session's share).  Without a GPU they answer as torch does before CUDA
+initializes: zeros.
 """
 import struct
 
 from .. import _C
 from .._size import as_device, cuda_devices, cuda_index
 
-_DQ_MEMORY, _DC_EMPTY_CACHE, _DC_RESET_PEAK = 2, 0, 1
-_FIELDS = ("allocated_bytes.all.current", "reserved_bytes.all.current", "allocated_bytes.all.peak",
+_DQ_MEMORY, _DC_EMPTY_CACHE, _DC_RESET_PEAK, _DC_SET_LIMIT = 2, 0, 1, 3
+_FIELDS = ("device_allocated_bytes.current", "reserved_bytes.all.current", "device_allocated_bytes.peak",
            "reserved_bytes.all.peak", "allocation.all.allocated", "allocation.all.freed", "num_cache_hits",
            "num_ooms", "free_bytes", "total_bytes")
 
@@ -43,6 +45,9 @@ def memory_stats(device=None):
     stats = dict(zip(_FIELDS, words))
     stats["allocation.all.current"] = words[4] - words[5]
     stats["fragmentation"] = struct.unpack_from("<d", raw, 80)[0]
+    mine, peak, limit = struct.unpack_from("<3q", raw, 88)
+    stats["allocated_bytes.all.current"], stats["allocated_bytes.all.peak"] = mine, peak
+    stats["limit"] = limit
     return stats
 
 
@@ -95,9 +100,9 @@ def set_per_process_memory_fraction(fraction, device=None):
         raise TypeError("Invalid type for fraction argument, must be `float`")
     if fraction < 0 or fraction > 1:
         raise ValueError("Invalid fraction value: %s. Allowed range: 0~1" % fraction)
-    _index(device)
-    raise NotImplementedError("tensord: per-session device memory limits are set by the daemon's operator "
-                              "(--session-memory-limit); see docs/operations.md")
+    i = _index(device)
+    total = memory_stats(i)["total_bytes"]
+    _C.device_ctrl(1 + i, _DC_SET_LIMIT, max(int(fraction * total), 1))  # 0 is "no limit" to the daemon
 
 
 def memory_summary(device=None, abbreviated=False):
