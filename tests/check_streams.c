@@ -32,25 +32,25 @@ static void teardown(void)
     daemon_stop();
 }
 
-#define OK(call)                                                                   \
-    do {                                                                           \
-        struct td_status st_ = TD_STATUS_INIT;                                     \
-        struct td_status *st = &st_;                                               \
-        enum td_code code_ = (call);                                               \
-        ck_assert_msg(code_ == TD_CODE_OK, "%s: %s", #call, st_.msg);              \
+#define OK(call)                                                                                                       \
+    do {                                                                                                               \
+        struct td_status st_ = TD_STATUS_INIT;                                                                         \
+        struct td_status *st = &st_;                                                                                   \
+        enum td_code code_ = (call);                                                                                   \
+        ck_assert_msg(code_ == TD_CODE_OK, "%s: %s", #call, st_.msg);                                                  \
     } while (0)
 
 /* call fails with code and a message containing want (call's own code, or the sync's). */
-#define FAILS(call, want_code, want)                                                                          \
-    do {                                                                                                      \
-        struct td_status st_ = TD_STATUS_INIT;                                                                \
-        struct td_status *st = &st_;                                                                          \
-        enum td_code code_ = (call);                                                                          \
-        if (!code_)                                                                                           \
-            code_ = td_sync(c, st);                                                                           \
-        ck_assert_msg(code_ == (want_code), "%s: code %s (%s), want %s", #call, td_code_name(code_), st_.msg, \
-                      td_code_name(want_code));                                                               \
-        ck_assert_msg(strstr(st_.msg, want), "%s: message '%s' lacks '%s'", #call, st_.msg, want);            \
+#define FAILS(call, want_code, want)                                                                                   \
+    do {                                                                                                               \
+        struct td_status st_ = TD_STATUS_INIT;                                                                         \
+        struct td_status *st = &st_;                                                                                   \
+        enum td_code code_ = (call);                                                                                   \
+        if (!code_)                                                                                                    \
+            code_ = td_sync(c, st);                                                                                    \
+        ck_assert_msg(code_ == (want_code), "%s: code %s (%s), want %s", #call, td_code_name(code_), st_.msg,          \
+                      td_code_name(want_code));                                                                        \
+        ck_assert_msg(strstr(st_.msg, want), "%s: message '%s' lacks '%s'", #call, st_.msg, want);                     \
     } while (0)
 
 static struct td_t full(double v, int64_t n)
