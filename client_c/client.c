@@ -884,6 +884,112 @@ enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t va
     return code;
 }
 
+/* ---- streams and events: STREAM_CTRL / EVENT_CTRL records (kernels/device.h TD_SC_*,
+ * TD_EC_*).  Actions that answer, or whose failure the caller must see at once, end
+ * with a sync; the others are queued like any op. */
+
+static atomic_int_fast64_t next_stream_id = 1, next_event_id = 1;
+
+static enum td_code stream_rec(td_client_t *c, enum td_op op, int64_t device, int64_t what, int64_t id, int64_t other,
+                               bool sync, void *answer, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    const int64_t attrs[4] = {device, what, id, other};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = sync ? record_locked(c, op, 0, NULL, 0, attrs, 4, NULL, st)
+                             : op_locked(c, op, 0, NULL, 0, attrs, 4, NULL, st);
+    if (!code && sync)
+        code = sync_locked(c, answer ? &p : NULL, answer ? &len : NULL, st);
+    pthread_mutex_unlock(&c->lock);
+    if (!code && answer && len != 8)
+        code = td_status_set(st, TD_CODE_INTERNAL, "%s: expected 8 bytes, got %zu", td_op_name(op), len);
+    if (!code && answer)
+        memcpy(answer, p, 8);
+    free(p);
+    return code;
+}
+
+enum td_code td_stream_new(td_client_t *c, uint8_t device, int64_t *id, struct td_status *st)
+{
+    *id = atomic_fetch_add(&next_stream_id, 1);
+    return stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_CREATE, *id, 0, true, NULL, st);
+}
+
+enum td_code td_stream_free(td_client_t *c, uint8_t device, int64_t id, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_DESTROY, id, 0, false, NULL, st);
+}
+
+enum td_code td_stream_set(td_client_t *c, uint8_t device, int64_t id, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_SET_CURRENT, id, 0, false, NULL, st);
+}
+
+enum td_code td_stream_wait_event(td_client_t *c, uint8_t device, int64_t id, int64_t event, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_WAIT_EVENT, id, event, false, NULL, st);
+}
+
+enum td_code td_stream_synchronize(td_client_t *c, uint8_t device, int64_t id, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_SYNCHRONIZE, id, 0, true, NULL, st);
+}
+
+enum td_code td_stream_query(td_client_t *c, uint8_t device, int64_t id, bool *done, struct td_status *st)
+{
+    int64_t w = 0;
+    enum td_code code = stream_rec(c, TD_OP_STREAM_CTRL, device, TD_SC_QUERY, id, 0, true, &w, st);
+    *done = w != 0;
+    return code;
+}
+
+enum td_code td_event_new(td_client_t *c, unsigned flags, int64_t *id, struct td_status *st)
+{
+    *id = atomic_fetch_add(&next_event_id, 1);
+    return stream_rec(c, TD_OP_EVENT_CTRL, 0, TD_EC_CREATE, *id, flags, false, NULL, st);
+}
+
+enum td_code td_event_free(td_client_t *c, int64_t id, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_EVENT_CTRL, 0, TD_EC_DESTROY, id, 0, false, NULL, st);
+}
+
+enum td_code td_event_record(td_client_t *c, int64_t id, uint8_t device, int64_t stream, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_EVENT_CTRL, device, TD_EC_RECORD, id, stream, false, NULL, st);
+}
+
+enum td_code td_event_query(td_client_t *c, int64_t id, bool *done, struct td_status *st)
+{
+    int64_t w = 0;
+    enum td_code code = stream_rec(c, TD_OP_EVENT_CTRL, 0, TD_EC_QUERY, id, 0, true, &w, st);
+    *done = w != 0;
+    return code;
+}
+
+enum td_code td_event_synchronize(td_client_t *c, int64_t id, struct td_status *st)
+{
+    return stream_rec(c, TD_OP_EVENT_CTRL, 0, TD_EC_SYNCHRONIZE, id, 0, true, NULL, st);
+}
+
+enum td_code td_event_elapsed(td_client_t *c, int64_t start, int64_t end, double *ms, struct td_status *st)
+{
+    *ms = 0;
+    return stream_rec(c, TD_OP_EVENT_CTRL, 0, TD_EC_ELAPSED, start, end, true, ms, st);
+}
+
+enum td_code td_record_stream(td_client_t *c, const struct td_t *t, int64_t stream, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    const struct td_t *in[1] = {t};
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = op_locked(c, TD_OP_RECORD_STREAM, 0, in, 1, &stream, 1, NULL, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
 enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {

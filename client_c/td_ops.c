@@ -1061,6 +1061,22 @@ static const struct td_arg args_device_ctrl[] = {
     {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"value", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_VALUE, -1},
 };
+static const struct td_arg args_stream_ctrl[] = {
+    {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"id", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"other", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_event_ctrl[] = {
+    {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"what", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"id", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"other", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_record_stream[] = {
+    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"stream", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1275,6 +1291,9 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_SET_DEVICE] = {args_set_device, 1, 0},
     [TD_OP_DEVICE_QUERY] = {args_device_query, 2, 0},
     [TD_OP_DEVICE_CTRL] = {args_device_ctrl, 3, 0},
+    [TD_OP_STREAM_CTRL] = {args_stream_ctrl, 4, 0},
+    [TD_OP_EVENT_CTRL] = {args_event_ctrl, 4, 0},
+    [TD_OP_RECORD_STREAM] = {args_record_stream, 2, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3208,4 +3227,37 @@ enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_
         {.w = {(int64_t)p->value}},
     };
     return td_op_values(c, TD_OP_DEVICE_CTRL, flags, in, n_in, v, 3, out, st);
+}
+
+enum td_code td_rec_stream_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_stream_ctrl_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[4] = {
+        {.w = {(int64_t)p->device}},
+        {.w = {(int64_t)p->what}},
+        {.w = {(int64_t)p->id}},
+        {.w = {(int64_t)p->other}},
+    };
+    return td_op_values(c, TD_OP_STREAM_CTRL, flags, in, n_in, v, 4, out, st);
+}
+
+enum td_code td_rec_event_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_event_ctrl_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[4] = {
+        {.w = {(int64_t)p->device}},
+        {.w = {(int64_t)p->what}},
+        {.w = {(int64_t)p->id}},
+        {.w = {(int64_t)p->other}},
+    };
+    return td_op_values(c, TD_OP_EVENT_CTRL, flags, in, n_in, v, 4, out, st);
+}
+
+enum td_code td_rec_record_stream(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_record_stream_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->stream}},
+    };
+    return td_op_values(c, TD_OP_RECORD_STREAM, flags, in, n_in, v, 1, out, st);
 }

@@ -1315,6 +1315,30 @@ struct td_device_ctrl_args {
 /* DEVICE_CTRL: no inputs; 0 outputs */
 enum td_code td_rec_device_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_device_ctrl_args *p, struct td_t *out, struct td_status *st);
+struct td_stream_ctrl_args {
+    int64_t device;
+    int64_t what;
+    int64_t id;
+    int64_t other;
+};
+/* STREAM_CTRL: no inputs; 0 outputs */
+enum td_code td_rec_stream_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_stream_ctrl_args *p, struct td_t *out, struct td_status *st);
+struct td_event_ctrl_args {
+    int64_t device;
+    int64_t what;
+    int64_t id;
+    int64_t other;
+};
+/* EVENT_CTRL: no inputs; 0 outputs */
+enum td_code td_rec_event_ctrl(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_event_ctrl_args *p, struct td_t *out, struct td_status *st);
+struct td_record_stream_args {
+    int64_t stream;
+};
+/* RECORD_STREAM: inputs self; 0 outputs */
+enum td_code td_rec_record_stream(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_record_stream_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kernels/device.h"
 #include "../kernels/meta.h"
 #include "../proto/td_address.h"
 #include "../proto/td_stats.h"
@@ -108,6 +109,38 @@ enum td_code td_client_set_device(td_client_t *c, uint8_t device, struct td_stat
 uint8_t td_client_device(td_client_t *c);
 enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf, struct td_status *st);
 enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t value, struct td_status *st);
+/*
+ * Streams and events (torch.cuda.Stream / Event; docs/design/devices.md "Streams").
+ * Each device has a default stream, id 0; td_stream_new makes another on device
+ * (1 + i) and gives its id (unique in the process; at most TD_SESSION_MAX_STREAMS per
+ * session).  td_stream_set makes a stream the device's current one: the session's later
+ * kernels, copies and allocations on that device go to it (0: back to the default).
+ * td_event_new makes an event (flags: TD_EVENT_TIMING for td_event_elapsed); it takes
+ * the device of the stream it is first recorded on, and one never recorded counts as
+ * complete.  td_stream_wait_event: later work on the stream waits for the event's point.
+ * td_record_stream: t's device memory is also used by work on stream (of t's device), so
+ * it is not reused before that work is done once t is freed.
+ * Synchronous (a round trip; errors at once): td_stream_new, *_synchronize, *_query
+ * (done: all work before it completed), td_event_elapsed (ms between two recorded timing
+ * events, after both completed).  The others are queued like ops; their errors (unknown
+ * ids, another device's stream) come at the next sync.  Every sync point that reads
+ * device memory (reading a tensor, td_device_ctrl's synchronize) waits for all of the
+ * session's streams on that device.  Streams and events still held at session end are
+ * synchronized and freed by the daemon.
+ */
+enum td_code td_stream_new(td_client_t *c, uint8_t device, int64_t *id, struct td_status *st);
+enum td_code td_stream_free(td_client_t *c, uint8_t device, int64_t id, struct td_status *st);
+enum td_code td_stream_set(td_client_t *c, uint8_t device, int64_t id, struct td_status *st);
+enum td_code td_stream_wait_event(td_client_t *c, uint8_t device, int64_t id, int64_t event, struct td_status *st);
+enum td_code td_stream_synchronize(td_client_t *c, uint8_t device, int64_t id, struct td_status *st);
+enum td_code td_stream_query(td_client_t *c, uint8_t device, int64_t id, bool *done, struct td_status *st);
+enum td_code td_event_new(td_client_t *c, unsigned flags, int64_t *id, struct td_status *st);
+enum td_code td_event_free(td_client_t *c, int64_t id, struct td_status *st);
+enum td_code td_event_record(td_client_t *c, int64_t id, uint8_t device, int64_t stream, struct td_status *st);
+enum td_code td_event_query(td_client_t *c, int64_t id, bool *done, struct td_status *st);
+enum td_code td_event_synchronize(td_client_t *c, int64_t id, struct td_status *st);
+enum td_code td_event_elapsed(td_client_t *c, int64_t start, int64_t end, double *ms, struct td_status *st);
+enum td_code td_record_stream(td_client_t *c, const struct td_t *t, int64_t stream, struct td_status *st);
 /* Daemon counters (struct td_stats, proto/td_stats.h) over a separate call: address as
  * in td_client_connect; no session is needed.  UNAVAILABLE when no daemon answers. */
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st);

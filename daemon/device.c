@@ -298,15 +298,17 @@ enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, e
     return e ? td_device_error(d, e, "copy", st) : TD_CODE_OK;
 }
 
-td_stream_t td_device_stream(struct td_device_streams *ss, uint8_t d, struct td_status *st)
+/* ---- a session's streams and events */
+
+static enum td_code bad_device(struct td_status *st)
 {
-    const struct td_device_backend *b = td_device_backend(d);
-    if (!b) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
-        return NULL;
-    }
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+}
+
+static td_stream_t default_stream(struct td_device_streams *ss, uint8_t d, struct td_status *st)
+{
     if (!ss->s[d - 1]) {
-        int e = b->stream_new(d - 1, &ss->s[d - 1]);
+        int e = g.b->stream_new(d - 1, &ss->s[d - 1]);
         if (e) {
             ss->s[d - 1] = NULL;
             td_device_error(d, e, "stream", st);
@@ -316,25 +318,286 @@ td_stream_t td_device_stream(struct td_device_streams *ss, uint8_t d, struct td_
     return ss->s[d - 1];
 }
 
-enum td_code td_device_streams_sync(struct td_device_streams *ss, struct td_status *st)
+static struct td_session_stream *find_stream(struct td_device_streams *ss, int64_t id)
+{
+    for (int i = 0; i < ss->n_streams; i++)
+        if (ss->streams[i].id == id)
+            return &ss->streams[i];
+    return NULL;
+}
+
+static struct td_session_event *find_event(struct td_device_streams *ss, int64_t id)
+{
+    for (int i = 0; i < ss->n_events; i++)
+        if (ss->events[i].id == id)
+            return &ss->events[i];
+    return NULL;
+}
+
+/* Stream id of device d (0: its default stream), with *probe its query event slot. */
+static td_stream_t stream_of_id(struct td_device_streams *ss, uint8_t d, int64_t id, td_event_t **probe,
+                                struct td_status *st)
+{
+    if (id == 0) {
+        if (probe)
+            *probe = &ss->probe[d - 1];
+        return default_stream(ss, d, st);
+    }
+    struct td_session_stream *x = find_stream(ss, id);
+    if (!x) {
+        td_status_set(st, TD_CODE_NOT_FOUND, "stream %lld does not exist in this session (destroyed, or never created)",
+                      (long long)id);
+        return NULL;
+    }
+    if (x->device != d) {
+        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "stream %lld is on cuda:%d, not cuda:%d", (long long)id,
+                      x->device - 1, d - 1);
+        return NULL;
+    }
+    if (probe)
+        *probe = &x->probe;
+    return x->s;
+}
+
+td_stream_t td_device_stream(struct td_device_streams *ss, uint8_t d, struct td_status *st)
+{
+    if (!td_device_backend(d)) {
+        bad_device(st);
+        return NULL;
+    }
+    return stream_of_id(ss, d, ss->current[d - 1], NULL, st);
+}
+
+/* Synchronizes, retires (the allocator's pool and record_stream marks) and frees s. */
+static void stream_end(uint8_t d, td_stream_t s, td_event_t probe)
+{
+    g.b->stream_sync(d - 1, s);
+    td_dalloc_stream_retire(g.alloc[d - 1], s);
+    if (probe)
+        g.b->event_free(d - 1, probe);
+    g.b->stream_free(d - 1, s);
+}
+
+enum td_code td_device_stream_ctrl(struct td_device_streams *ss, uint8_t d, int64_t what, int64_t id, int64_t other,
+                                   int64_t *answer, struct td_status *st)
+{
+    *answer = 0;
+    if (!td_device_backend(d))
+        return bad_device(st);
+    if (what == TD_SC_CREATE) {
+        if (id <= 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "stream: new stream ids are positive (0 is the default stream)");
+        if (find_stream(ss, id))
+            return td_status_set(st, TD_CODE_ALREADY_EXISTS, "stream %lld exists already", (long long)id);
+        if (ss->n_streams == TD_SESSION_MAX_STREAMS)
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED,
+                                 "stream: a session may hold %d streams; destroy some first", TD_SESSION_MAX_STREAMS);
+        if (!ss->streams && !(ss->streams = calloc(TD_SESSION_MAX_STREAMS, sizeof *ss->streams)))
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "stream: out of memory");
+        td_stream_t s = NULL;
+        int e = g.b->stream_new(d - 1, &s);
+        if (e)
+            return td_device_error(d, e, "stream", st);
+        ss->streams[ss->n_streams++] = (struct td_session_stream){.id = id, .device = d, .s = s};
+        return TD_CODE_OK;
+    }
+    if (what == TD_SC_DESTROY) {
+        if (id == 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "stream: the default stream cannot be destroyed");
+        if (!stream_of_id(ss, d, id, NULL, st)) /* unknown, or on another device */
+            return st->code;
+        struct td_session_stream *x = find_stream(ss, id);
+        if (ss->current[d - 1] == id)
+            ss->current[d - 1] = 0; /* as after its context manager */
+        stream_end(d, x->s, x->probe);
+        *x = ss->streams[--ss->n_streams];
+        return TD_CODE_OK;
+    }
+    td_event_t *probe = NULL;
+    td_stream_t s = stream_of_id(ss, d, id, &probe, st);
+    if (!s)
+        return st->code;
+    int e = 0;
+    if (what == TD_SC_SET_CURRENT) {
+        ss->current[d - 1] = id;
+    } else if (what == TD_SC_WAIT_EVENT) {
+        struct td_session_event *ev = find_event(ss, other);
+        if (!ev)
+            return td_status_set(st, TD_CODE_NOT_FOUND, "event %lld does not exist in this session", (long long)other);
+        if (!ev->device)
+            return TD_CODE_OK; /* never recorded: nothing to wait for (CUDA's rule) */
+        if (ev->device == d)
+            e = g.b->stream_wait_event(d - 1, s, ev->e);
+        else /* another device's event: the host waits for it, which orders s after it too */
+            e = g.b->event_sync(ev->device - 1, ev->e);
+        if (e)
+            return td_device_error(ev->device == d ? d : ev->device, e, "stream wait event", st);
+    } else if (what == TD_SC_QUERY) {
+        if (!*probe && (e = g.b->event_new(d - 1, probe, 0)) != 0) {
+            *probe = NULL;
+            return td_device_error(d, e, "stream query", st);
+        }
+        if (!(e = g.b->event_record(d - 1, *probe, s)))
+            e = g.b->event_query(d - 1, *probe);
+        if (e != 0 && e != 1)
+            return td_device_error(d, e, "stream query", st);
+        *answer = e == 0;
+    } else if (what == TD_SC_SYNCHRONIZE) {
+        if ((e = g.b->stream_sync(d - 1, s)) != 0)
+            return td_device_error(d, e, "stream synchronize", st);
+    } else {
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "stream_ctrl: unknown action %lld", (long long)what);
+    }
+    return TD_CODE_OK;
+}
+
+static struct td_session_event *recorded_event(struct td_device_streams *ss, int64_t id, struct td_status *st)
+{
+    struct td_session_event *ev = find_event(ss, id);
+    if (!ev)
+        td_status_set(st, TD_CODE_NOT_FOUND, "event %lld does not exist in this session (destroyed, or never created)",
+                      (long long)id);
+    return ev;
+}
+
+enum td_code td_device_event_ctrl(struct td_device_streams *ss, uint8_t d, int64_t what, int64_t id, int64_t other,
+                                  void *answer, struct td_status *st)
+{
+    memset(answer, 0, 8);
+    if (what == TD_EC_CREATE) {
+        if (!g.n)
+            return bad_device(st);
+        if (id <= 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "event: ids are positive");
+        if (find_event(ss, id))
+            return td_status_set(st, TD_CODE_ALREADY_EXISTS, "event %lld exists already", (long long)id);
+        if (ss->n_events == TD_SESSION_MAX_EVENTS)
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED,
+                                 "event: a session may hold %d events; destroy some first", TD_SESSION_MAX_EVENTS);
+        if (ss->n_events == ss->cap_events) {
+            int cap = ss->cap_events ? 2 * ss->cap_events : 16;
+            struct td_session_event *n = realloc(ss->events, (size_t)cap * sizeof *n);
+            if (!n)
+                return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "event: out of memory");
+            ss->events = n;
+            ss->cap_events = cap;
+        }
+        ss->events[ss->n_events++] = (struct td_session_event){.id = id, .timing = (other & TD_EVENT_TIMING) != 0};
+        return TD_CODE_OK;
+    }
+    struct td_session_event *ev = recorded_event(ss, id, st);
+    if (!ev)
+        return st->code;
+    int e = 0;
+    if (what == TD_EC_DESTROY) {
+        if (ev->e)
+            g.b->event_free(ev->device - 1, ev->e); /* CUDA lets pending work finish after this */
+        *ev = ss->events[--ss->n_events];
+        return TD_CODE_OK;
+    }
+    if (what == TD_EC_RECORD) {
+        if (!td_device_backend(d))
+            return bad_device(st);
+        if (ev->device && ev->device != d)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Event device index %d does not match recording stream's device index %d.",
+                                 ev->device - 1, d - 1);
+        td_stream_t s = stream_of_id(ss, d, other, NULL, st);
+        if (!s)
+            return st->code;
+        if (!ev->e) {
+            if ((e = g.b->event_new(d - 1, &ev->e, ev->timing)) != 0) {
+                ev->e = NULL;
+                return td_device_error(d, e, "event", st);
+            }
+            ev->device = d;
+        }
+        e = g.b->event_record(d - 1, ev->e, s);
+        return e ? td_device_error(d, e, "event record", st) : TD_CODE_OK;
+    }
+    if (what == TD_EC_QUERY) {
+        int64_t done = 1; /* never recorded: complete, as in CUDA */
+        if (ev->e) {
+            e = g.b->event_query(ev->device - 1, ev->e);
+            if (e != 0 && e != 1)
+                return td_device_error(ev->device, e, "event query", st);
+            done = e == 0;
+        }
+        memcpy(answer, &done, 8);
+        return TD_CODE_OK;
+    }
+    if (what == TD_EC_SYNCHRONIZE) {
+        if (ev->e && (e = g.b->event_sync(ev->device - 1, ev->e)) != 0)
+            return td_device_error(ev->device, e, "event synchronize", st);
+        return TD_CODE_OK;
+    }
+    if (what == TD_EC_ELAPSED) {
+        struct td_session_event *end = recorded_event(ss, other, st);
+        if (!end)
+            return st->code;
+        if (!ev->timing || !end->timing)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Both events must be created with argument 'enable_timing=True'.");
+        if (!ev->e || !end->e)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Both events must be recorded before calculating elapsed time.");
+        if (ev->device != end->device)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Both events must be recorded on the same device (cuda:%d, cuda:%d).",
+                                 ev->device - 1, end->device - 1);
+        float ms = 0;
+        /* both completed first: the measure is between the two points, not "not ready" */
+        if ((e = g.b->event_sync(ev->device - 1, ev->e)) || (e = g.b->event_sync(end->device - 1, end->e)) ||
+            (e = g.b->event_elapsed_ms(ev->device - 1, ev->e, end->e, &ms)))
+            return td_device_error(ev->device, e, "elapsed time", st);
+        double v = ms;
+        memcpy(answer, &v, 8);
+        return TD_CODE_OK;
+    }
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "event_ctrl: unknown action %lld", (long long)what);
+}
+
+enum td_code td_device_record_stream(struct td_device_streams *ss, struct td_storage *t, int64_t id,
+                                     struct td_status *st)
+{
+    uint8_t d = t->device;
+    if (!td_device_backend(d) || !t->dblock)
+        return bad_device(st);
+    td_stream_t s = stream_of_id(ss, d, id, NULL, st);
+    if (!s)
+        return st->code;
+    if (!td_dalloc_record_stream(g.alloc[d - 1], t->dblock, s))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "record_stream: out of memory");
+    return TD_CODE_OK;
+}
+
+enum td_code td_device_streams_sync(struct td_device_streams *ss, uint8_t d, struct td_status *st)
 {
     enum td_code first = TD_CODE_OK;
-    for (int i = 0; i < g.n; i++)
-        if (ss->s[i]) {
-            int e = g.b->stream_sync(i, ss->s[i]);
-            if (e && !first)
+    for (int i = 0; i < g.n; i++) {
+        if (d && i != d - 1)
+            continue;
+        int e = ss->s[i] ? g.b->stream_sync(i, ss->s[i]) : 0;
+        if (e && !first)
+            first = td_device_error((uint8_t)(i + 1), e, "synchronize", st);
+        for (int j = 0; j < ss->n_streams; j++)
+            if (ss->streams[j].device == i + 1 && (e = g.b->stream_sync(i, ss->streams[j].s)) != 0 && !first)
                 first = td_device_error((uint8_t)(i + 1), e, "synchronize", st);
-        }
+    }
     return first;
 }
 
 void td_device_streams_free(struct td_device_streams *ss)
 {
+    for (int i = 0; i < ss->n_events; i++)
+        if (ss->events[i].e)
+            g.b->event_free(ss->events[i].device - 1, ss->events[i].e);
+    free(ss->events);
+    for (int i = 0; i < ss->n_streams; i++)
+        stream_end(ss->streams[i].device, ss->streams[i].s, ss->streams[i].probe);
+    free(ss->streams);
     for (int i = 0; i < g.n; i++)
-        if (ss->s[i]) {
-            g.b->stream_sync(i, ss->s[i]);
-            td_dalloc_stream_retire(g.alloc[i], ss->s[i]); /* its cached blocks go to the shared pool */
-            g.b->stream_free(i, ss->s[i]);
-            ss->s[i] = NULL;
-        }
+        if (ss->s[i])
+            stream_end((uint8_t)(i + 1), ss->s[i], ss->probe[i]);
+    memset(ss, 0, sizeof *ss);
 }

@@ -82,14 +82,54 @@ enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, e
 /* Sets st from a backend error code: "CUDA error: <name>". */
 enum td_code td_device_error(uint8_t d, int code, const char *what, struct td_status *st);
 
-/* ---- streams: one per session and device, created on first use */
+/* ---- a session's streams and events (STREAM_CTRL, EVENT_CTRL, RECORD_STREAM)
+ *
+ * Each device has a default stream (id 0, made on first use) and the streams the client
+ * created under ids of its choosing (> 0, unique in the session, at most
+ * TD_SESSION_MAX_STREAMS); one of them is the device's current stream, on which the
+ * executor queues kernels, copies and allocations.  Events (ids > 0, at most
+ * TD_SESSION_MAX_EVENTS) take the device of the stream they are first recorded on.
+ * Everything is synchronized, retired in the allocator and freed with the session. */
+
+struct td_session_stream {
+    int64_t id;
+    uint8_t device;
+    td_stream_t s;
+    td_event_t probe; /* recorded and queried by stream query; made on first use */
+};
+
+struct td_session_event {
+    int64_t id;
+    uint8_t device; /* 0 until first recorded */
+    bool timing;
+    td_event_t e;
+};
 
 struct td_device_streams {
-    td_stream_t s[TD_MAX_DEVICES];
+    td_stream_t s[TD_MAX_DEVICES];     /* default streams */
+    td_event_t probe[TD_MAX_DEVICES];  /* their query events */
+    int64_t current[TD_MAX_DEVICES];   /* current stream id per device (0: the default) */
+    struct td_session_stream *streams; /* TD_SESSION_MAX_STREAMS slots once one is created */
+    int n_streams;
+    struct td_session_event *events;
+    int n_events, cap_events;
 };
+
+/* The current stream of device d, made on first use. */
 td_stream_t td_device_stream(struct td_device_streams *ss, uint8_t d, struct td_status *st);
-/* Waits for every stream's queued work; the first error goes to st. */
-enum td_code td_device_streams_sync(struct td_device_streams *ss, struct td_status *st);
+/* STREAM_CTRL what (TD_SC_*); a query's answer (1 done, 0 pending) goes to *answer. */
+enum td_code td_device_stream_ctrl(struct td_device_streams *ss, uint8_t d, int64_t what, int64_t id, int64_t other,
+                                   int64_t *answer, struct td_status *st);
+/* EVENT_CTRL what (TD_EC_*); query's int64 or elapsed time's double goes to answer[8]. */
+enum td_code td_device_event_ctrl(struct td_device_streams *ss, uint8_t d, int64_t what, int64_t id, int64_t other,
+                                  void *answer, struct td_status *st);
+/* RECORD_STREAM: device storage t is used by stream id of its device too. */
+enum td_code td_device_record_stream(struct td_device_streams *ss, struct td_storage *t, int64_t id,
+                                     struct td_status *st);
+/* Waits for every stream of the session on device d (every device: d == 0); the first
+ * error goes to st.  The rule of the sync points that read device memory. */
+enum td_code td_device_streams_sync(struct td_device_streams *ss, uint8_t d, struct td_status *st);
+/* Synchronizes, retires and frees every stream and event (session end). */
 void td_device_streams_free(struct td_device_streams *ss);
 
 #endif

@@ -939,6 +939,22 @@ void td_dalloc_stream_retire(struct td_dalloc *d, td_stream_t s)
         pool_drop_if_empty(d, p);
         break;
     }
+    /* Live blocks of any pool that other work recorded on s (record_stream) need not wait
+     * for it any more, and must not record an event on it once it is freed: s is
+     * synchronized now (above, or here when it owned no pool). */
+    bool synced = false;
+    for (struct pool *p = d->pools; p; p = p->next)
+        for (int k = 0; k < NKIND; k++)
+            for (struct seg *g = p->segs[k]; g; g = g->next)
+                for (struct td_dblock *b = g->first; b; b = b->next)
+                    for (int i = 0; b->state == LIVE && i < b->nuses; i++)
+                        if (b->uses[i] == s) {
+                            if (!synced) {
+                                d->b->stream_sync(d->dev, s);
+                                synced = true;
+                            }
+                            b->uses[i--] = b->uses[--b->nuses];
+                        }
     pthread_mutex_unlock(&d->mu);
 }
 

@@ -82,7 +82,9 @@ void td_dalloc_empty_cache(struct td_dalloc *d);
 /*
  * Before the daemon frees stream s: synchronizes it, releases the memory cached for s
  * and retires its pool.  Blocks still live on s stay valid; released later, they are
- * freed or unmapped at the next empty_cache.  No allocation may name s afterwards.
+ * freed or unmapped at the next empty_cache.  Live blocks that recorded s
+ * (td_dalloc_record_stream) forget it: its work is done.  No allocation or
+ * record_stream may name s afterwards.
  */
 void td_dalloc_stream_retire(struct td_dalloc *d, td_stream_t s);
 /* Upper bound on reserved bytes (0: the device's capacity): set_per_process_memory_fraction. */

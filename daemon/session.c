@@ -256,15 +256,15 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
             td_device_reset_peak(d);
             td_device_account_reset_peak(&s->dacct, d);
         } else if (what == TD_DC_SYNCHRONIZE) {
-            return td_device_streams_sync(&s->streams, st);
+            return td_device_streams_sync(&s->streams, d, st);
         } else if (what == TD_DC_SET_LIMIT) {
             int64_t v = a->n_attr > 2 ? a->attrs[2] : 0;
             if (v < 0)
                 return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device memory limit %lld < 0", (long long)v);
             return td_device_account_set_limit(&s->dacct, d, (uint64_t)v, st);
-        }
-        else
+        } else {
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_ctrl: unknown action %lld", (long long)what);
+        }
         return TD_CODE_OK;
     }
     union {
@@ -303,7 +303,45 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
     return TD_CODE_OK;
 }
 
-/* READ and UPLOAD of a device tensor's bytes: through the session's stream, waited for. */
+/* STREAM_CTRL and EVENT_CTRL (their queries answer 8 bytes in a sync), RECORD_STREAM. */
+static enum td_code do_streams(struct td_session *s, const struct td_op_args *a, struct td_tensor *t, int sync,
+                               struct td_reply *reply, struct td_status *st)
+{
+    if (a->op == TD_OP_RECORD_STREAM)
+        return td_device_record_stream(&s->streams, t->storage, a->attrs[TD_A_RECORD_STREAM_STREAM], st);
+    uint8_t d = (uint8_t)a->attrs[TD_A_STREAM_CTRL_DEVICE];
+    int64_t what = a->attrs[TD_A_STREAM_CTRL_WHAT], id = a->attrs[TD_A_STREAM_CTRL_ID];
+    int64_t other = a->attrs[TD_A_STREAM_CTRL_OTHER];
+    uint8_t answer[8];
+    bool answers;
+    if (a->op == TD_OP_STREAM_CTRL) {
+        int64_t done;
+        answers = what == TD_SC_QUERY;
+        if (td_device_stream_ctrl(&s->streams, d, what, id, other, &done, st))
+            return st->code;
+        memcpy(answer, &done, 8);
+    } else {
+        answers = what == TD_EC_QUERY || what == TD_EC_ELAPSED;
+        if (td_device_event_ctrl(&s->streams, d, what, id, other, answer, st))
+            return st->code;
+    }
+    if (answers && sync && !reply_append(reply, answer, sizeof answer))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "stream_ctrl: out of memory");
+    return TD_CODE_OK;
+}
+
+/* Whether a STREAM_CTRL or EVENT_CTRL record answers a word in a sync (fail_record pads it). */
+static bool stream_answers(const struct td_rec_hdr *h, const int64_t *attrs)
+{
+    if ((h->op != TD_OP_STREAM_CTRL && h->op != TD_OP_EVENT_CTRL) || h->n_attr < TD_N_STREAM_CTRL)
+        return false;
+    int64_t what = attrs[TD_A_STREAM_CTRL_WHAT];
+    return h->op == TD_OP_STREAM_CTRL ? what == TD_SC_QUERY : what == TD_EC_QUERY || what == TD_EC_ELAPSED;
+}
+
+/* READ and UPLOAD of a device tensor's bytes: through the session's current stream,
+ * waited for.  A READ first waits for every stream of the session on the device, so
+ * what it answers includes the work of all of them (the rule of every sync point). */
 static enum td_code device_bytes(struct td_session *s, const struct td_op_args *a, struct td_tensor *t, char *base,
                                  const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
                                  struct td_status *st)
@@ -330,6 +368,8 @@ static enum td_code device_bytes(struct td_session *s, const struct td_op_args *
     }
     if (!sync)
         return TD_CODE_OK;
+    if (td_device_streams_sync(&s->streams, d, st))
+        return st->code;
     if (!reply_append(reply, NULL, len))
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "read: out of memory for %zu bytes", len);
     if (td_device_copy(d, reply->payload + reply->payload_len - len, base, len, TD_COPY_D2H, stream, st))
@@ -361,7 +401,11 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
     }
     if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL)
         return do_device(s, a, sync, reply, st);
+    if (a->op == TD_OP_STREAM_CTRL || a->op == TD_OP_EVENT_CTRL || a->op == TD_OP_RECORD_STREAM)
+        return do_streams(s, a, t, sync, reply, st);
     if (a->op == TD_OP_LOCATE) {
+        if (t->storage->device && sync && td_device_streams_sync(&s->streams, t->storage->device, st))
+            return st->code;
         const uint64_t loc[3] = {t->storage->arena, t->storage->offset, (uint64_t)t->storage->nbytes};
         if (sync && !reply_append(reply, loc, sizeof loc))
             return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "locate: out of memory");
@@ -442,6 +486,8 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
     }
     if (h->op == TD_OP_DEVICE_QUERY && sync)
         reply_append(reply, NULL, TD_DEVICE_QUERY_BYTES);
+    if (sync && stream_answers(h, (const int64_t *)(r->ins + h->n_in)))
+        reply_append(reply, NULL, 8);
     if ((h->op == TD_OP_SHARE || h->op == TD_OP_FORK_GRANT) && sync)
         reply_append(reply, NULL, sizeof(struct td_token)); /* the zero token: never issued */
     int first, end = td__written_inputs(h->op, h->flags, h->n_in, &first);

@@ -393,6 +393,15 @@ enum td_attr_offset {
     TD_A_DEVICE_CTRL_DEVICE = 0,
     TD_A_DEVICE_CTRL_WHAT = 1,
     TD_A_DEVICE_CTRL_VALUE = 2,
+    TD_A_STREAM_CTRL_DEVICE = 0,
+    TD_A_STREAM_CTRL_WHAT = 1,
+    TD_A_STREAM_CTRL_ID = 2,
+    TD_A_STREAM_CTRL_OTHER = 3,
+    TD_A_EVENT_CTRL_DEVICE = 0,
+    TD_A_EVENT_CTRL_WHAT = 1,
+    TD_A_EVENT_CTRL_ID = 2,
+    TD_A_EVENT_CTRL_OTHER = 3,
+    TD_A_RECORD_STREAM_STREAM = 0,
 };
 
 enum td_attr_count {
@@ -522,6 +531,9 @@ enum td_attr_count {
     TD_N_SET_DEVICE = 1,
     TD_N_DEVICE_QUERY = 2,
     TD_N_DEVICE_CTRL = 3,
+    TD_N_STREAM_CTRL = 4,
+    TD_N_EVENT_CTRL = 4,
+    TD_N_RECORD_STREAM = 1,
 };
 
 #endif

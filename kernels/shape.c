@@ -577,6 +577,26 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_STREAM_CTRL || a->op == TD_OP_EVENT_CTRL) {
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_STREAM_CTRL, st))
+            return st->code;
+        if (a->attrs[0] < 0 || a->attrs[0] > TD_MAX_DEVICES || (a->op == TD_OP_STREAM_CTRL && a->attrs[0] == 0))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+        if (a->attrs[2] < 0 || a->attrs[3] < 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: negative id",
+                                 a->op == TD_OP_STREAM_CTRL ? "stream" : "event");
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_RECORD_STREAM) {
+        if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_RECORD_STREAM, st))
+            return st->code;
+        if (a->in[0]->device == TD_DEVICE_CPU)
+            return td_status_set(st, TD_CODE_UNIMPLEMENTED,
+                                 "Could not run 'aten::record_stream' with arguments from the 'CPU' backend.");
+        if (a->attrs[TD_A_RECORD_STREAM_STREAM] < 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "record_stream: negative stream id");
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_FORK_GRANT)
         return td__need_inputs(a, 0, 0, st);
     if (a->op == TD_OP_REVOKE)

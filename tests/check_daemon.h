@@ -20,6 +20,8 @@ static char dir_path[64];
 static char sock_path[128];
 static char target[160];
 static pid_t daemon_pid;
+/* Extra arguments for the daemon (NULL-terminated), set before daemon_start. */
+static const char *daemon_extra_args[8];
 
 /* ---- fixture: one daemon per test */
 
@@ -42,7 +44,10 @@ static void daemon_start(void)
     daemon_pid = fork();
     ck_assert_int_ge(daemon_pid, 0);
     if (daemon_pid == 0) {
-        execl(bin, bin, "--listen", target, "--log-level", "warn", "--threads", "1", (char *)NULL);
+        const char *argv[16] = {bin, "--listen", target, "--log-level", "warn", "--threads", "1"};
+        for (int i = 0, n = 7; i < 8 && daemon_extra_args[i]; i++)
+            argv[n++] = daemon_extra_args[i];
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     /* gRPC creates the socket file when it binds: wait for it (ASan start-up is slow). */

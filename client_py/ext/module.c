@@ -519,6 +519,82 @@ static PyObject *m_device_call(PyObject *args, bool query)
 static PyObject *m_device_query(PyObject *self, PyObject *args) { return m_device_call(args, true); }
 static PyObject *m_device_ctrl(PyObject *self, PyObject *args) { return m_device_call(args, false); }
 
+/* stream_ctrl(what, device, id, other) and event_ctrl(...): TD_SC_* / TD_EC_* through
+ * libtensord's td_stream_* / td_event_*.  Creation answers the new id, queries a bool,
+ * elapsed time a float; the rest None. */
+static PyObject *m_stream_call(PyObject *args, bool event)
+{
+    int what, d;
+    long long id, other;
+    if (!PyArg_ParseTuple(args, "iiLL", &what, &d, &id, &other))
+        return NULL;
+    if (d < 0 || d > TD_MAX_DEVICES)
+        return PyErr_Format(PyExc_RuntimeError, "CUDA error: invalid device ordinal");
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code = TD_CODE_OK;
+    int64_t out_id = 0;
+    bool done = false;
+    double ms = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (!event) {
+        switch (what) {
+        case TD_SC_CREATE: code = td_stream_new(c, (uint8_t)d, &out_id, &st); break;
+        case TD_SC_DESTROY: code = td_stream_free(c, (uint8_t)d, id, &st); break;
+        case TD_SC_SET_CURRENT: code = td_stream_set(c, (uint8_t)d, id, &st); break;
+        case TD_SC_WAIT_EVENT: code = td_stream_wait_event(c, (uint8_t)d, id, other, &st); break;
+        case TD_SC_QUERY: code = td_stream_query(c, (uint8_t)d, id, &done, &st); break;
+        case TD_SC_SYNCHRONIZE: code = td_stream_synchronize(c, (uint8_t)d, id, &st); break;
+        default: code = td_status_set(&st, TD_CODE_INVALID_ARGUMENT, "stream_ctrl: unknown action %d", what);
+        }
+    } else {
+        switch (what) {
+        case TD_EC_CREATE: code = td_event_new(c, (unsigned)other, &out_id, &st); break;
+        case TD_EC_DESTROY: code = td_event_free(c, id, &st); break;
+        case TD_EC_RECORD: code = td_event_record(c, id, (uint8_t)d, other, &st); break;
+        case TD_EC_QUERY: code = td_event_query(c, id, &done, &st); break;
+        case TD_EC_SYNCHRONIZE: code = td_event_synchronize(c, id, &st); break;
+        case TD_EC_ELAPSED: code = td_event_elapsed(c, id, other, &ms, &st); break;
+        default: code = td_status_set(&st, TD_CODE_INVALID_ARGUMENT, "event_ctrl: unknown action %d", what);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    if (what == (event ? TD_EC_CREATE : TD_SC_CREATE))
+        return PyLong_FromLongLong(out_id);
+    if (what == (event ? TD_EC_QUERY : TD_SC_QUERY))
+        return PyBool_FromLong(done);
+    if (event && what == TD_EC_ELAPSED)
+        return PyFloat_FromDouble(ms);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_stream_ctrl(PyObject *self, PyObject *args) { return m_stream_call(args, false); }
+static PyObject *m_event_ctrl(PyObject *self, PyObject *args) { return m_stream_call(args, true); }
+
+/* record_stream(tensor, stream id): Tensor.record_stream. */
+static PyObject *m_record_stream(PyObject *self, PyObject *args)
+{
+    PyObject *o;
+    long long id;
+    if (!PyArg_ParseTuple(args, "OL", &o, &id))
+        return NULL;
+    if (!td_ext_is_tensor(o)) {
+        PyErr_SetString(PyExc_TypeError, "record_stream expects a Tensor");
+        return NULL;
+    }
+    td_client_t *c;
+    if (td_ext_check(o) || !(c = td_ext_get_client()))
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_record_stream(c, &((TensorObject *)o)->t, id, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
 static PyObject *m_sync(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_get_client();
@@ -636,6 +712,9 @@ static PyMethodDef methods[] = {
     {"set_device", m_set_device, METH_O, "set_device(n): where ops without tensor inputs create (0: cpu, 1+i: cuda:i)"},
     {"device_query", m_device_query, METH_VARARGS, "device_query(device, what) -> bytes (TD_DQ_*)"},
     {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what, value=0): TD_DC_* action"},
+    {"stream_ctrl", m_stream_ctrl, METH_VARARGS, "stream_ctrl(what, device, id, other): TD_SC_* action"},
+    {"event_ctrl", m_event_ctrl, METH_VARARGS, "event_ctrl(what, device, id, other): TD_EC_* action"},
+    {"record_stream", m_record_stream, METH_VARARGS, "record_stream(tensor, stream id): Tensor.record_stream"},
     {"set_binary_fallback", m_set_binary_fallback, METH_O,
      "set_binary_fallback(fn): fn(opnum, a, b, flags) handles operator slots with a complex scalar"},
     {NULL, NULL, 0, NULL},

@@ -217,6 +217,9 @@ REVOKE = 211
 SET_DEVICE = 212
 DEVICE_QUERY = 213
 DEVICE_CTRL = 214
+STREAM_CTRL = 215
+EVENT_CTRL = 216
+RECORD_STREAM = 217
 
 NAMES = (
     "none",
@@ -434,6 +437,9 @@ NAMES = (
     "set_device",
     "device_query",
     "device_ctrl",
+    "stream_ctrl",
+    "event_ctrl",
+    "record_stream",
 )
 
 # TD_F_* of each row
@@ -659,6 +665,9 @@ FLAGS = (
     0,  # SET_DEVICE
     0,  # DEVICE_QUERY
     0,  # DEVICE_CTRL
+    0,  # STREAM_CTRL
+    0,  # EVENT_CTRL
+    0,  # RECORD_STREAM
 )
 
 # TD_RF_*: record flags
@@ -944,6 +953,9 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
+    "CTRL",
     "CTRL",
     "CTRL",
     "CTRL",

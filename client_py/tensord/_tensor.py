@@ -325,6 +325,12 @@ class Tensor(TB):
             r = F.clone(self)
         return r
 
+    def record_stream(self, stream):
+        """The tensor's device memory is also used by work queued on stream: once freed, it
+        is reused only after that work (torch.Tensor.record_stream)."""
+        from .cuda.streams import record_stream
+        record_stream(self, stream)
+
     def cpu(self, memory_format=None):
         return self.to("cpu")
 

@@ -40,6 +40,9 @@ CTRL_KERNEL(revoke)
 CTRL_KERNEL(set_device)
 CTRL_KERNEL(device_query)
 CTRL_KERNEL(device_ctrl)
+CTRL_KERNEL(stream_ctrl)
+CTRL_KERNEL(event_ctrl)
+CTRL_KERNEL(record_stream)
 
 /* complex dtypes: dtype-changing views (kernels/shape_complex.c) */
 VIEW_KERNEL(view_as_real)

@@ -109,3 +109,22 @@ def assert_raises_like(fn_td, fn_torch):
         assert torch_message(e) == str(want), (str(e), str(want))
         return e
     raise AssertionError("tensord did not raise %r" % (want,))
+
+
+def rerun_under_fake_gpus(path, extra_env=None):
+    """Runs test file `path` again under pytest in a subprocess with TENSORD_FAKE_GPUS=2,
+    so that conftest's session daemon there serves 2 host stand-in GPUs (and is checked
+    for a clean, sanitizer-quiet exit); fails with the child's output if it fails.  For
+    modules that need a daemon with GPUs: the client holds one connection per process."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    env["TENSORD_FAKE_GPUS"] = "2"
+    env.update(extra_env or {})
+    env.pop("TENSORD_ADDRESS", None)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", os.path.abspath(path)],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    out = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0, out[-20000:]
+    assert " passed" in out and " failed" not in out, out[-20000:]

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import tensord as td
-from tdhelpers import assert_same, to_torch
+from tdhelpers import assert_same, rerun_under_fake_gpus, to_torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IN_CHILD = os.environ.get("TENSORD_FAKE_GPUS") == "2"
@@ -32,18 +32,8 @@ IN_CHILD = os.environ.get("TENSORD_FAKE_GPUS") == "2"
 if not IN_CHILD:
     @pytest.mark.parametrize("staged", ["no", "yes"])
     def test_devices_under_two_fake_gpus(staged):
-        env = dict(os.environ)
-        env["TENSORD_FAKE_GPUS"] = "2"
-        env["TENSORD_FAKE_GPU_STAGED"] = staged  # yes: no device kernels, every op staged through the host
-        env.pop("TENSORD_ADDRESS", None)
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf",
-                            os.path.abspath(__file__)],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=300)
-        out = r.stdout.decode("utf-8", "replace")
-        assert r.returncode == 0, out[-20000:]
-        assert " passed" in out and " failed" not in out, out[-20000:]
-
+        # yes: no device kernels, every op staged through the host
+        rerun_under_fake_gpus(__file__, {"TENSORD_FAKE_GPU_STAGED": staged})
 
 
 def rng(seed=0):

@@ -18,7 +18,7 @@ from .memory import (empty_cache, max_memory_allocated, max_memory_cached, max_m
                      memory_allocated, memory_cached, memory_reserved, memory_stats, memory_summary,
                      reset_accumulated_memory_stats, reset_max_memory_allocated, reset_max_memory_cached,
                      reset_peak_memory_stats, set_per_process_memory_fraction)
-from .streams import Event, Stream  # noqa: F401
+from .streams import Event, Stream, StreamContext, current_stream, default_stream, set_stream, stream  # noqa: F401
 
 _DQ_PROPS = 1
 
@@ -114,22 +114,6 @@ def synchronize(device=None):
 def is_bf16_supported():
     _lazy_init()
     return True
-
-
-def current_stream(device=None):
-    return Stream._default(_index(device))
-
-
-def default_stream(device=None):
-    return Stream._default(_index(device))
-
-
-@contextlib.contextmanager
-def stream(s):
-    """Work inside runs on s (every stream of a session is its one in-order stream today)."""
-    if s is not None and not isinstance(s, Stream):
-        raise TypeError("stream() expects a torch.cuda.Stream")
-    yield s
 
 
 def get_rng_state(device="cuda"):
