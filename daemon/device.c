@@ -27,6 +27,8 @@ static struct {
     char describe[256];
     struct td_device_props props[TD_MAX_DEVICES];
     struct td_dalloc *alloc[TD_MAX_DEVICES];
+    /* a fatal (sticky) error poisoned the device: nothing more runs on it; its name */
+    _Atomic(const char *) lost[TD_MAX_DEVICES];
 } g = {.why = "the daemon has not looked for devices"};
 
 static bool exe_dir(char *dir, size_t len)
@@ -210,10 +212,8 @@ void td_device_account_reset_peak(struct td_device_accounts *acc, uint8_t d)
 
 struct td_storage *td_device_storage_new(uint8_t d, int64_t nbytes, td_stream_t s, struct td_status *st)
 {
-    if (!td_device_backend(d)) {
-        td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+    if (td_device_usable(d, st))
         return NULL;
-    }
     struct td_storage *t = malloc(sizeof *t);
     if (!t) {
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of host memory for a storage record");
@@ -279,8 +279,26 @@ enum td_code td_device_error(uint8_t d, int code, const char *what, struct td_st
 {
     const struct td_device_backend *b = td_device_backend(d);
     const char *name = b ? b->error_string(code) : "no such device";
-    return td_status_set(st, TD_CODE_INTERNAL, "CUDA error: %s (%s, cuda:%d)", name ? name : "unknown error", what,
-                         d - 1);
+    name = name ? name : "unknown error";
+    if (b && b->is_fatal(code)) {
+        const char *none = NULL;
+        if (atomic_compare_exchange_strong(&g.lost[d - 1], &none, name))
+            td_log(TD_LOG_ERROR, "cuda:%d: fatal error '%s' (%s) in the session that caused it; the device serves "
+                   "nothing more until tensord restarts, the other devices and the CPU go on", d - 1, name, what);
+    }
+    return td_status_set(st, TD_CODE_INTERNAL, "CUDA error: %s (%s, cuda:%d)", name, what, d - 1);
+}
+
+enum td_code td_device_usable(uint8_t d, struct td_status *st)
+{
+    if (!td_device_backend(d))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
+    const char *lost = atomic_load(&g.lost[d - 1]);
+    if (lost)
+        return td_status_set(st, TD_CODE_INTERNAL,
+                             "CUDA error: cuda:%d is unusable after a fatal error in an earlier operation (%s); "
+                             "restart tensord to recover it", d - 1, lost);
+    return TD_CODE_OK;
 }
 
 enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, enum td_copy_kind kind, td_stream_t s,
@@ -361,10 +379,8 @@ static td_stream_t stream_of_id(struct td_device_streams *ss, uint8_t d, int64_t
 
 td_stream_t td_device_stream(struct td_device_streams *ss, uint8_t d, struct td_status *st)
 {
-    if (!td_device_backend(d)) {
-        bad_device(st);
+    if (td_device_usable(d, st))
         return NULL;
-    }
     return stream_of_id(ss, d, ss->current[d - 1], NULL, st);
 }
 

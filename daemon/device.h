@@ -37,6 +37,9 @@ const char *td_devices_describe(void);
 const struct td_device_backend *td_device_backend(uint8_t d);
 bool td_device_props(uint8_t d, struct td_device_props *p);
 
+/* OK when device d exists and is not lost; else the error saying which. */
+enum td_code td_device_usable(uint8_t d, struct td_status *st);
+
 /* ---- memory */
 
 /* New storage of nbytes on device d, for work queued on stream s.  NULL +
@@ -79,7 +82,10 @@ void td_device_reset_peak(uint8_t d);
  * once the host buffer may be reused (d2h: once the bytes are there). */
 enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, enum td_copy_kind kind, td_stream_t s,
                             struct td_status *st);
-/* Sets st from a backend error code: "CUDA error: <name>". */
+/* Sets st from a backend error code: "CUDA error: <name>".  A fatal code (the backend's
+ * is_fatal: a fault that poisons the device's context) also marks the device lost: the
+ * op that hit it fails in its own session, and from then on td_device_usable refuses the
+ * device to every session (the CPU and other devices go on). */
 enum td_code td_device_error(uint8_t d, int code, const char *what, struct td_status *st);
 
 /* ---- a session's streams and events (STREAM_CTRL, EVENT_CTRL, RECORD_STREAM)

@@ -161,6 +161,8 @@ static const char *h_error_string(int code)
         return "invalid resource handle";
     case TD_HOST_ERR_NOT_READY:
         return "device not ready";
+    case TD_HOST_ERR_FATAL:
+        return "an illegal memory access was encountered";
     default:
         return "unknown error";
     }
@@ -168,7 +170,7 @@ static const char *h_error_string(int code)
 
 static int h_is_fatal(int code)
 {
-    return 0;
+    return code == TD_HOST_ERR_FATAL;
 }
 
 static int h_get_props(int dev, struct td_device_props *p)
@@ -569,8 +571,14 @@ static int enqueue(int dev, td_stream_t s)
     return st ? 0 : TD_HOST_ERR_HANDLE;
 }
 
+static atomic_bool inject_fault;
+
+void td_device_host_inject_fault(void) { atomic_store(&inject_fault, true); }
+
 static int h_memcpy_async(int dev, void *dst, const void *src, uint64_t n, enum td_copy_kind kind, td_stream_t s)
 {
+    if (atomic_exchange(&inject_fault, false))
+        return TD_HOST_ERR_FATAL;
     int rc = enqueue(dev, s);
     if (!rc && n)
         memmove(dst, src, n);

@@ -30,6 +30,7 @@ enum {
     TD_HOST_ERR_DEVICE = 4,    /* "invalid device ordinal" */
     TD_HOST_ERR_HANDLE = 5,    /* "invalid resource handle" */
     TD_HOST_ERR_NOT_READY = 6, /* "event not recorded or without timing" */
+    TD_HOST_ERR_FATAL = 7,     /* "an illegal memory access was encountered": a sticky, fatal error */
 };
 
 #define TD_HOST_VMM_GRANULE (2ull << 20)
@@ -52,6 +53,9 @@ void td_device_host_fail_next(int n);
  * event_sync complete the work they wait for even while held (the caller waits for a
  * slow device).  NULL: the device's default stream. */
 void td_device_host_stream_hold(int dev, td_stream_t s, bool hold);
+/* The next copy (memcpy_async) fails with TD_HOST_ERR_FATAL, as a device fault that
+ * poisons the context would (is_fatal answers 1 for it). */
+void td_device_host_inject_fault(void);
 /* Bytes of physical memory in use on dev (mem_alloc + mapped granules). */
 uint64_t td_device_host_used(int dev);
 /* on (the default): kernel() answers the CPU kernels; off: it answers none, so the

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "../daemon/alloc.h"
+#include "../daemon/device.h"
+#include "../daemon/device_host.h"
 #include "../daemon/session.h"
 #include "../kernels/meta.h"
 
@@ -83,6 +85,58 @@ START_TEST(test_add_and_read)
         ck_assert_float_eq(((float *)r.payload)[i], 2 * x[i]);
     td_reply_fini(&r);
     td_session_free(s);
+}
+END_TEST
+
+/* A fatal device fault fails the op that hit it, in its own session, and takes the
+ * device out of service for everyone; the CPU and other devices go on, nothing leaks. */
+START_TEST(test_device_fault_is_attributed)
+{
+    td_devices_init(&(struct td_devices_config){.fake = 2, .fake_memory = 64 << 20});
+    ck_assert_int_eq(td_device_count(), 2);
+    struct td_session *a = td_session_new(1, "a"), *b2 = td_session_new(2, "b");
+    struct batch b = {.n = 0};
+    struct td_reply r;
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t dev1 = 1, dev2 = 2, cpu = 0, rd[2] = {0, 24};
+    rec(&b, TD_OP_SET_DEVICE, 0, 0, NULL, 0, NULL, 1, &dev1);
+    empty_f32(&b, 1, 2, 3);
+    upload_f32(&b, 1, x, 6);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){1}, 2, rd);
+    run(a, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    ck_assert_float_eq(((float *)r.payload)[5], 6);
+    td_reply_fini(&r);
+
+    td_device_host_inject_fault(); /* the next copy faults */
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){1}, 2, rd);
+    run(a, &b, &r);
+    ck_assert_uint_eq(r.n_errors, 1);
+    ck_assert_str_eq(r.errors[0].msg, "CUDA error: an illegal memory access was encountered (copy, cuda:0)");
+    td_reply_fini(&r);
+
+    /* another session: cuda:0 is refused with the reason, cuda:1 and the CPU work */
+    rec(&b, TD_OP_SET_DEVICE, 0, 0, NULL, 0, NULL, 1, &dev1);
+    empty_f32(&b, 10, 2, 3);
+    rec(&b, TD_OP_SET_DEVICE, 0, 0, NULL, 0, NULL, 1, &dev2);
+    empty_f32(&b, 11, 2, 3);
+    upload_f32(&b, 11, x, 6);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){11}, 2, rd);
+    rec(&b, TD_OP_SET_DEVICE, 0, 0, NULL, 0, NULL, 1, &cpu);
+    empty_f32(&b, 12, 2, 3);
+    upload_f32(&b, 12, x, 6);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){12}, 2, rd);
+    run(b2, &b, &r);
+    ck_assert_uint_eq(r.n_errors, 1);
+    ck_assert_ptr_nonnull(strstr(r.errors[0].msg, "cuda:0 is unusable after a fatal error in an earlier operation "
+                                                  "(an illegal memory access was encountered)"));
+    ck_assert_uint_eq(r.payload_len, 48);
+    ck_assert_float_eq(((float *)r.payload)[5], 6);  /* cuda:1 */
+    ck_assert_float_eq(((float *)r.payload)[11], 6); /* the CPU */
+    td_reply_fini(&r);
+    td_session_free(a);
+    td_session_free(b2);
+    td_devices_fini();
 }
 END_TEST
 
@@ -477,6 +531,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_block_cache);
     tcase_add_test(tc, test_bool_storage_is_0_or_1);
     tcase_add_test(tc, test_empty_shows_no_other_session);
+    tcase_add_test(tc, test_device_fault_is_attributed);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("faults");
     tcase_set_timeout(tf, 120);
