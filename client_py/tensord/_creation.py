@@ -11,7 +11,7 @@ from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtyp
 from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
     complex_fill_value
 from ._size import check_device
-from ._tensor_new import _INT_RANGE, _common, _finish, _from_ndarray, tensor
+from ._tensor_new import _INT_RANGE, _common, _finish, _from_ndarray, placed, tensor
 
 _ensure = _daemon.ensure
 
@@ -127,7 +127,9 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
           memory_format=None, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "empty")
     dev = _common(dtype, device, "empty")
-    return _finish(ops.empty(dtype or get_default_dtype(), s), requires_grad, dev)
+    with placed(dev):
+        t = ops.empty(dtype or get_default_dtype(), s)
+    return _finish(t, requires_grad, dev)
 
 
 def _full_dtype(v):
@@ -166,21 +168,27 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     dev = _common(dtype, device, "full")
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    return _finish(_filled(dtype or _full_dtype(fill_value), s, fill_value, "full"), requires_grad, dev)
+    with placed(dev):
+        t = _filled(dtype or _full_dtype(fill_value), s, fill_value, "full")
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "zeros")
     dev = _common(dtype, device, "zeros")
-    return _finish(ops.full(dtype or get_default_dtype(), s, 0), requires_grad, dev)
+    with placed(dev):
+        t = ops.full(dtype or get_default_dtype(), s, 0)
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "ones")
     dev = _common(dtype, device, "ones")
-    return _finish(ops.full(dtype or get_default_dtype(), s, 1), requires_grad, dev)
+    with placed(dev):
+        t = ops.full(dtype or get_default_dtype(), s, 1)
+    return _finish(t, requires_grad, dev)
 
 
 def _like(t, dtype, device):
@@ -192,17 +200,23 @@ def _like(t, dtype, device):
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
-    return _finish(ops.empty(dt, s), requires_grad, dev)
+    with placed(dev):
+        t = ops.empty(dt, s)
+    return _finish(t, requires_grad, dev)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
-    return _finish(ops.full(dt, s, 0), requires_grad, dev)
+    with placed(dev):
+        t = ops.full(dt, s, 0)
+    return _finish(t, requires_grad, dev)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
-    return _finish(ops.full(dt, s, 1), requires_grad, dev)
+    with placed(dev):
+        t = ops.full(dt, s, 1)
+    return _finish(t, requires_grad, dev)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -210,17 +224,23 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     s, dt, dev = _like(input, dtype, device)
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
-    return _finish(_filled(dt, s, fill_value, "full_like"), requires_grad, dev)
+    with placed(dev):
+        t = _filled(dt, s, fill_value, "full_like")
+    return _finish(t, requires_grad, dev)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
-    return _finish(_random(ops.rand, dt, s), requires_grad, dev)
+    with placed(dev):
+        t = _random(ops.rand, dt, s)
+    return _finish(t, requires_grad, dev)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
-    return _finish(_random(ops.randn, dt, s), requires_grad, dev)
+    with placed(dev):
+        t = _random(ops.randn, dt, s)
+    return _finish(t, requires_grad, dev)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -228,7 +248,9 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
     if high is None:
         low, high = 0, low
     s, dt, dev = _like(input, dtype, device)
-    return _finish(ops.randint(dt, s, index_int(low), index_int(high)), False, dev)
+    with placed(dev):
+        t = ops.randint(dt, s, index_int(low), index_int(high))
+    return _finish(t, False, dev)
 
 
 def _num(v, name):
@@ -261,7 +283,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     else:
         n = -((start - end) // step)  # exact ceil((end - start) / step)
     n = builtins.max(0, n)
-    t = ops.arange(dt, [n], start, step)
+    with placed(dev):
+        t = ops.arange(dt, [n], start, step)
     if not isf and dt._name in _INT_RANGE and n <= _known.MAX_KNOWN and builtins.abs(step) < (1 << 62):
         # integer ranges are exact: known like tensor()'s values (when they fit the dtype)
         lo, hi = _INT_RANGE[dt._name]
@@ -297,14 +320,16 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         im = linspace(cs.imag, ce.imag, steps, dtype=rdt, device=device)
         from ._complex import from_parts
         r = from_parts(re, im) if dt.is_complex else cast(from_parts(re, im), dt)
-        return _finish(r, requires_grad)  # the parts are on device already
+        return _finish(r, requires_grad, r._device_index)  # the parts are on device already
     start, end = _num(start, "start"), _num(end, "end")
     steps = index_int(steps)
     dev = _common(dtype, device, "linspace")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = dtype or get_default_dtype()
-    return _finish(ops.linspace(dt, [steps], builtins.float(start), builtins.float(end)), requires_grad, dev)
+    with placed(dev):
+        t = ops.linspace(dt, [steps], builtins.float(start), builtins.float(end))
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
@@ -316,21 +341,27 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
         raise RuntimeError("n must be greater or equal to 0, got %d" % n)
     if m < 0:
         raise RuntimeError("m must be greater or equal to 0, got %d" % m)
-    return _finish(ops.eye(dtype or get_default_dtype(), [n, m]), requires_grad, dev)
+    with placed(dev):
+        t = ops.eye(dtype or get_default_dtype(), [n, m])
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "rand")
     dev = _common(dtype, device, "rand")
-    return _finish(_random(ops.rand, dtype or get_default_dtype(), s), requires_grad, dev)
+    with placed(dev):
+        t = _random(ops.rand, dtype or get_default_dtype(), s)
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "randn")
     dev = _common(dtype, device, "randn")
-    return _finish(_random(ops.randn, dtype or get_default_dtype(), s), requires_grad, dev)
+    with placed(dev):
+        t = _random(ops.randn, dtype or get_default_dtype(), s)
+    return _finish(t, requires_grad, dev)
 
 
 @_factory_out
@@ -353,7 +384,9 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
         raise TypeError("randint() received an invalid combination of arguments")
     s = _factory_sizes((size,), None, "randint")
     dev = _common(dtype, device, "randint")
-    return _finish(ops.randint(dtype or int64, s, index_int(lo), index_int(hi)), requires_grad, dev)
+    with placed(dev):
+        t = ops.randint(dtype or int64, s, index_int(lo), index_int(hi))
+    return _finish(t, requires_grad, dev)
 
 
 class Generator:

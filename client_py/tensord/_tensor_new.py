@@ -28,18 +28,35 @@ def to_device(t, dev):
     """t on device number dev: t itself when it is there, else a contiguous copy."""
     if t._device_index == dev:
         return t
-    _C.set_device(dev)
-    try:
+    with placed(dev):
         r = ops.empty(t.dtype, list(t.shape))
-    finally:
-        _C.set_device(0)
     ops.copy_(r, t)
     return r
 
 
+class placed:
+    """with placed(dev): ops without tensor inputs create on device number dev (the
+    daemon's numbering; 0: the CPU, where they create anyway), so a factory's result is
+    made where it is asked for, without a copy from the host."""
+
+    __slots__ = ("dev",)
+
+    def __init__(self, dev):
+        self.dev = dev
+
+    def __enter__(self):
+        if self.dev:
+            _C.set_device(self.dev)
+
+    def __exit__(self, *exc):
+        if self.dev:
+            _C.set_device(0)
+        return False
+
+
 def _finish(t, requires_grad, dev=0):
-    """A factory's result made on the CPU, moved to device number dev (the daemon's
-    numbering) and made a leaf that requires grad when asked."""
+    """A factory's result on device number dev (moved there when it was made elsewhere),
+    made a leaf that requires grad when asked."""
     if t._device_index != dev:
         t = to_device(t, dev)
     if requires_grad:
@@ -142,9 +159,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             dev = t._device_index
         return _finish(ops.clone(t) if t is data else t, requires_grad, dev)
     if isinstance(data, _np.ndarray):
-        return _finish(_from_ndarray(data, dtype), requires_grad, dev)
+        with placed(dev):
+            t = _from_ndarray(data, dtype)
+        return _finish(t, requires_grad, dev)
     if isinstance(data, _np.generic):
-        return _finish(_from_ndarray(_np.asarray(data), dtype), requires_grad, dev)
+        with placed(dev):
+            t = _from_ndarray(_np.asarray(data), dtype)
+        return _finish(t, requires_grad, dev)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
     shape, flat = _flatten(data)
@@ -170,7 +191,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                 arr = _np.array(flat, dtype=_np.float64).astype(_np.int64)
     if not (dt.is_floating_point or dt.is_complex) and dt is not bool_ and arr.size:
         _check_int_range(arr, dt)
-    return _finish(_upload(arr.reshape(shape), dt), requires_grad, dev)
+    with placed(dev):
+        t = _upload(arr.reshape(shape), dt)
+    return _finish(t, requires_grad, dev)
 
 
 _INT_RANGE = {"int64": (-(1 << 63), (1 << 63) - 1), "int32": (-(1 << 31), (1 << 31) - 1),
