@@ -14,10 +14,16 @@ PyTypeObject *td_ext_tensor_cls;
 PyObject *td_ext_size_cls;
 PyObject *td_ext_dtypes;
 PyObject *td_ext_binary_fallback;
+static PyObject *cuda_oom_cls; /* torch.cuda.OutOfMemoryError (set_cuda_oom_error) */
 
 PyObject *td_ext_raise(const struct td_status *st)
 {
     PyObject *exc;
+    static const char oom[] = "CUDA out of memory.";
+    if (st->code == TD_CODE_RESOURCE_EXHAUSTED && cuda_oom_cls && !strncmp(st->msg, oom, sizeof oom - 1)) {
+        PyErr_SetString(cuda_oom_cls, st->msg);
+        return NULL;
+    }
     switch (st->code) {
     case TD_CODE_OUT_OF_RANGE: exc = PyExc_IndexError; break;
     case TD_CODE_FAILED_PRECONDITION: exc = PyExc_TypeError; break;
@@ -595,6 +601,15 @@ static PyObject *m_record_stream(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *m_set_cuda_oom_error(PyObject *self, PyObject *cls)
+{
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_RuntimeError))
+        return PyErr_Format(PyExc_TypeError, "set_cuda_oom_error wants a RuntimeError subclass");
+    Py_INCREF(cls);
+    Py_XSETREF(cuda_oom_cls, cls);
+    Py_RETURN_NONE;
+}
+
 static PyObject *m_sync(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_get_client();
@@ -709,6 +724,8 @@ static PyMethodDef methods[] = {
     {"known_set", m_known_set, METH_VARARGS, "known_set(t, values): t's storage holds values (until written)"},
     {"known_get", m_known_get, METH_O, "known_get(t) -> the known values of t, or None"},
     {"set_default_float", m_set_default_float, METH_O, "set_default_float(dtype index): session default"},
+    {"set_cuda_oom_error", m_set_cuda_oom_error, METH_O,
+     "set_cuda_oom_error(cls): device out-of-memory errors raise cls (torch.cuda.OutOfMemoryError)"},
     {"set_device", m_set_device, METH_O, "set_device(n): where ops without tensor inputs create (0: cpu, 1+i: cuda:i)"},
     {"device_query", m_device_query, METH_VARARGS, "device_query(device, what) -> bytes (TD_DQ_*)"},
     {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what, value=0): TD_DC_* action"},

@@ -776,7 +776,7 @@ def test_per_process_memory_fraction_is_this_sessions_quota():
         assert td.cuda.memory_stats(1)["limit"] == int(4 / 1024 * total)
         ok = td.empty(2 << 20, dtype=td.uint8, device="cuda:1")  # fits: 3 MiB in use
         assert ok.fill_(7)[-3:].tolist() == [7, 7, 7]
-        with pytest.raises(RuntimeError, match=r"CUDA out of memory\. Tried to allocate 2\.00 MiB \(GPU 1\)\. "
+        with pytest.raises(td.cuda.OutOfMemoryError, match=r"CUDA out of memory\. Tried to allocate 2\.00 MiB \(GPU 1\)\. "
                                                r"This session's memory quota on the device is 4\.00 MiB"):
             td.empty(2 << 20, dtype=td.uint8, device="cuda:1")[:1].tolist()
         # the failure was this op's alone: the session goes on, other devices unaffected

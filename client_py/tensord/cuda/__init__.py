@@ -188,4 +188,7 @@ class device_of(device):
 
 
 class OutOfMemoryError(RuntimeError):
-    """torch.cuda.OutOfMemoryError."""
+    """torch.cuda.OutOfMemoryError: what a device allocation the daemon refuses raises."""
+
+
+_C.set_cuda_oom_error(OutOfMemoryError)
