@@ -11,13 +11,16 @@
  * Built with clang -fsanitize=fuzzer,address,undefined against the daemon's objects
  * (make fuzz); any sanitizer report, abort or leak is a finding.  The storage limit is
  * lowered so that size attributes from the fuzzer fail fast with RESOURCE_EXHAUSTED
- * instead of spending the run in memset.  Not part of the daemon.
+ * instead of spending the run in memset.  Two host stand-in GPUs of 64 MiB are served
+ * too, so SET_DEVICE records send the executor's device paths (device kernels, host
+ * staging, transfers, streams and events) the same hostile input.  Not part of the daemon.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../../daemon/alloc.h"
+#include "../../daemon/device.h"
 #include "../../daemon/session.h"
 
 #define FUZZ_MEMORY_LIMIT (64u << 20)
@@ -30,6 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     td_alloc_set_limit(FUZZ_MEMORY_LIMIT);
+    td_devices_init(&(struct td_devices_config){.fake = 2, .fake_memory = FUZZ_MEMORY_LIMIT});
     return 0;
 }
 
@@ -56,5 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     td_session_free(s);
     td_alloc_empty_cache();
+    for (uint8_t d = 1; d <= td_device_count(); d++)
+        td_device_empty_cache(d);
     return 0;
 }

@@ -57,6 +57,19 @@ SEEDS = {
                   + rec("MAX_POOL_BACKWARD", [8], [6, 1, 7])
                   + rec("AVG_POOL", [9], [1], [1, 0, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1])
                   + rec("ADAPTIVE_MAX_POOL", [10, 11], [1], [2, 4, 2]), b""),
+    # devices (2 host stand-ins): create on cuda:0, compute, copy to cuda:1 and to the CPU, read;
+    # a second stream with an event between them
+    "device_ops": (rec("SET_DEVICE", attrs=[1]) + rec("EMPTY", [1], attrs=[F32, 2, 2, 3])
+                   + rec("UPLOAD", ins=[1], attrs=[0, 24, 0]) + rec("TRANSPOSE", [2], [1], [0, 1])
+                   + rec("MUL", [3], [2], [INT, 3]) + rec("SUM", [4], [3], [1, 0, -1, 0])
+                   + rec("SET_DEVICE", attrs=[2]) + rec("EMPTY", [5], attrs=[F32, 2, 3, 2])
+                   + rec("COPY_", ins=[5, 3]) + rec("SET_DEVICE", attrs=[0]) + rec("EMPTY", [6], attrs=[F32, 2, 3, 2])
+                   + rec("COPY_", ins=[6, 5]) + rec("READ", ins=[6], attrs=[0, 24])
+                   + rec("STREAM_CTRL", attrs=[1, 0, 7, 0]) + rec("EVENT_CTRL", attrs=[1, 0, 8, 1])
+                   + rec("STREAM_CTRL", attrs=[1, 2, 7, 0]) + rec("ADD", [9], [1, 1], [0, 0])
+                   + rec("EVENT_CTRL", attrs=[1, 2, 8, 7]) + rec("STREAM_CTRL", attrs=[1, 3, 0, 8])
+                   + rec("READ", ins=[9], attrs=[0, 24]),
+                   struct.pack("<6f", 1, 2, 3, 4, 5, 6)),
 }
 
 if __name__ == "__main__":
