@@ -128,6 +128,7 @@ void td_devices_init(const struct td_devices_config *c)
 
 void td_devices_fini(void)
 {
+    td__device_staging_fini();
     for (int i = 0; i < g.n; i++) {
         td_dalloc_free(g.alloc[i]);
         g.alloc[i] = NULL;
@@ -299,21 +300,6 @@ enum td_code td_device_usable(uint8_t d, struct td_status *st)
                              "CUDA error: cuda:%d is unusable after a fatal error in an earlier operation (%s); "
                              "restart tensord to recover it", d - 1, lost);
     return TD_CODE_OK;
-}
-
-enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, enum td_copy_kind kind, td_stream_t s,
-                            struct td_status *st)
-{
-    const struct td_device_backend *b = td_device_backend(d);
-    if (!b)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
-    if (!n)
-        return TD_CODE_OK;
-    int e = b->memcpy_async(d - 1, dst, src, n, kind, s);
-    /* the host side is pageable daemon memory the caller reuses at once: wait */
-    if (!e && kind != TD_COPY_D2D)
-        e = b->stream_sync(d - 1, s);
-    return e ? td_device_error(d, e, "copy", st) : TD_CODE_OK;
 }
 
 /* ---- a session's streams and events */

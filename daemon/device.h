@@ -77,11 +77,14 @@ bool td_device_usage(uint8_t d, struct td_device_usage *u);
 void td_device_empty_cache(uint8_t d);
 void td_device_reset_peak(uint8_t d);
 
-/* ---- transfers (bytes; host memory is the daemon's).  kind as kernels/device.h;
- * queued on s and waited for when the host side is read or freed next: these return
- * once the host buffer may be reused (d2h: once the bytes are there). */
+/* ---- transfers (bytes; host memory is the daemon's; daemon/device_transfer.c).  kind
+ * as kernels/device.h, queued on s.  Returns once the host buffer may be reused: d2h
+ * once the bytes are there; h2d of up to 8 MiB at once (the bytes go through a pinned
+ * staging buffer and the DMA overlaps with what follows), larger ones when done. */
 enum td_code td_device_copy(uint8_t d, void *dst, const void *src, uint64_t n, enum td_copy_kind kind, td_stream_t s,
                             struct td_status *st);
+/* Waits for the staging copies in flight and frees the pinned buffers (td_devices_fini). */
+void td__device_staging_fini(void);
 /* Sets st from a backend error code: "CUDA error: <name>".  A fatal code (the backend's
  * is_fatal: a fault that poisons the device's context) also marks the device lost: the
  * op that hit it fails in its own session, and from then on td_device_usable refuses the
