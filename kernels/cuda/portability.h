@@ -15,6 +15,7 @@
 #include <hip/hip_runtime.h>
 
 #define TD_GPU_KIND "rocm"
+#define TD_GPU_RUNTIME_NAME "HIP"
 #define TD_GPU_HAVE_VMM 0
 #define TD_GPU_HAVE_BLASLT 0
 #define TD_GPU_HAVE_CUDNN 0
@@ -39,6 +40,7 @@
 #define cudaFreeAsync hipFreeAsync
 #define cudaHostAlloc hipHostMalloc
 #define cudaHostAllocDefault hipHostMallocDefault
+#define cudaHostAllocPortable hipHostMallocPortable
 #define cudaFreeHost hipHostFree
 #define cudaStreamCreateWithFlags hipStreamCreateWithFlags
 #define cudaStreamNonBlocking hipStreamNonBlocking
@@ -80,6 +82,7 @@
 #include <cuda_runtime.h>
 
 #define TD_GPU_KIND "cuda"
+#define TD_GPU_RUNTIME_NAME "CUDA"
 #define TD_GPU_HAVE_VMM 1
 #define TD_GPU_HAVE_BLASLT 1
 #define TD_GPU_HAVE_CUDNN 1
