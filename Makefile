@@ -192,6 +192,15 @@ check-cuda: $(CUDA_PLUGIN) $(BUILD)/asan/tests/check_cuda_plugin
 	echo "check-cuda: exports td_device_backend_entry only; $$(echo $$archs | tr '\n' ' ')"
 	TD_CUDA_PLUGIN=$(abspath $(CUDA_PLUGIN)) CK_DEFAULT_TIMEOUT=60 $(BUILD)/asan/tests/check_cuda_plugin
 
+# The same suite built lean for the GPU machine, which has none of the daemon's libraries:
+# no sanitizers (ASan's shadow memory and the CUDA driver's address reservations collide),
+# Check and subunit linked statically, kernels/dtype.c the only project code besides.
+CUDA_CHECK_GPU := $(BUILD)/gpu/check_cuda_plugin
+$(CUDA_CHECK_GPU): tests/check_cuda_plugin.c kernels/dtype.c
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(filter-out -MMD -MP,$(CFLAGS_BASE)) $(CFLAGS) -o $@ $^ \
+		-Wl,-Bstatic -lcheck_pic -lsubunit -Wl,-Bdynamic -lrt -lm -ldl -pthread
+
 # ---- tests (Check suites built with ASan/UBSan against the daemon's objects)
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)

@@ -73,6 +73,7 @@ START_TEST(test_init)
     ck_assert_msg(strstr(desc, "CUDA runtime 13.") != NULL, "describe: %s", desc);
     ck_assert_msg(strstr(desc, "cuBLASLt") != NULL, "describe: %s", desc);
     printf("check_cuda_plugin: %d device(s)%s%s; %s\n", n, n ? "" : ": ", n ? "" : why, desc);
+    fflush(stdout);
     if (n > 0) {
         struct td_device_props p;
         ck_assert_int_eq(B->get_props(0, &p), 0);
@@ -235,6 +236,7 @@ START_TEST(test_gpu)
     char why[256] = "";
     if (B->init(why, sizeof why) == 0) {
         printf("check_cuda_plugin: gpu case skipped: %s\n", why);
+        fflush(stdout);
         return;
     }
     unsigned seed = 7;
@@ -436,6 +438,7 @@ START_TEST(test_gpu)
     ck_assert_int_eq(B->stream_free(0, S), 0);
     S = NULL;
     printf("check_cuda_plugin: gpu kernels match the host references\n");
+    fflush(stdout);
 }
 END_TEST
 

@@ -41,8 +41,11 @@ static int fail(cudaError_t e)
     return (int)e;
 }
 
+/* dev is the backend's device index, 0 .. init()'s count - 1 */
 #define SET_DEV(dev)                                          \
     do {                                                      \
+        if ((dev) < 0 || (dev) >= n_devices)                  \
+            return (int)cudaErrorInvalidDevice;               \
         cudaError_t e_ = cudaSetDevice(dev);                  \
         if (e_ != cudaSuccess)                                \
             return fail(e_);                                  \
@@ -207,7 +210,7 @@ static int cu_get_props(int dev, struct td_device_props *p)
     if (e != cudaSuccess)
         return fail(e);
     memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", d.name);
+    snprintf(p->name, sizeof p->name, "%.127s", d.name);
     p->total_memory = d.totalGlobalMem;
     p->major = d.major;
     p->minor = d.minor;
@@ -231,8 +234,8 @@ static int cu_mem_get_info(int dev, uint64_t *free_bytes, uint64_t *total_bytes)
 
 static int cu_mem_alloc(int dev, uint64_t bytes, void **ptr)
 {
-    SET_DEV(dev);
     *ptr = NULL;
+    SET_DEV(dev);
     return fail(cudaMalloc(ptr, bytes));
 }
 
@@ -245,7 +248,7 @@ static int cu_mem_free(int dev, void *ptr)
 static uint64_t cu_vmm_granularity(int dev)
 {
 #if TD_GPU_HAVE_VMM
-    if (!drv.ok || cudaSetDevice(dev) != cudaSuccess) {
+    if (!drv.ok || dev < 0 || dev >= n_devices || cudaSetDevice(dev) != cudaSuccess) {
         (void)cudaGetLastError();
         return 0;
     }
@@ -263,6 +266,7 @@ static uint64_t cu_vmm_granularity(int dev)
 static int cu_vmm_reserve(int dev, uint64_t bytes, void **va)
 {
 #if TD_GPU_HAVE_VMM
+    *va = NULL;
     if (!drv.ok)
         return (int)cudaErrorNotSupported;
     SET_DEV(dev);
@@ -271,7 +275,8 @@ static int cu_vmm_reserve(int dev, uint64_t bytes, void **va)
     *va = (void *)(uintptr_t)p;
     return drv_code(r);
 #else
-    (void)dev, (void)bytes, (void)va;
+    (void)dev, (void)bytes;
+    *va = NULL;
     return (int)cudaErrorNotSupported;
 #endif
 }
@@ -352,6 +357,7 @@ static int cu_host_free(void *ptr) { return fail(cudaFreeHost(ptr)); }
 
 static int cu_stream_new(int dev, td_stream_t *s)
 {
+    *s = NULL;
     SET_DEV(dev);
     struct td_cu_stream *st = (struct td_cu_stream *)calloc(1, sizeof *st);
     if (!st)
@@ -386,6 +392,7 @@ static int cu_stream_sync(int dev, td_stream_t s)
 
 static int cu_event_new(int dev, td_event_t *e, int timing)
 {
+    *e = NULL;
     SET_DEV(dev);
     cudaEvent_t ev;
     cudaError_t r = cudaEventCreateWithFlags(&ev, timing ? cudaEventDefault : cudaEventDisableTiming);

@@ -73,6 +73,7 @@
 #define cudaErrorECCUncorrectable hipErrorECCNotCorrectable
 #define cudaErrorNotSupported hipErrorNotSupported
 #define cudaErrorInvalidValue hipErrorInvalidValue
+#define cudaErrorInvalidDevice hipErrorInvalidDevice
 #define cudaErrorMemoryAllocation hipErrorOutOfMemory
 #define cudaDevAttrMultiProcessorCount hipDeviceAttributeMultiprocessorCount
 #define cudaDeviceGetAttribute hipDeviceGetAttribute
