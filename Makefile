@@ -167,7 +167,7 @@ $(CUDA_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/cuda/%.o,$(CUDA_SRC)) kern
 		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 HIPCC ?= hipcc
-HIP_ARCHS ?= gfx90a gfx942
+HIP_ARCHS ?= gfx90a
 HIP_PLUGIN := $(BUILD)/libtensord_hip.so
 HIP_TARGET := $(if $(filter 1,$(ROCM)),$(HIP_PLUGIN))
 $(BUILD)/hip/%.o: kernels/cuda/%.cu

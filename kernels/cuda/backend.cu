@@ -113,13 +113,14 @@ static int cu_init(char *why, size_t len)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
-        snprintf(why, len, "cudaGetDeviceCount: %s (%d)", cudaGetErrorString(e), (int)e);
+        snprintf(why, len, "%s: %s (%d)", TD_GPU_HIP ? "hipGetDeviceCount" : "cudaGetDeviceCount", cudaGetErrorString(e),
+                 (int)e);
         (void)cudaGetLastError();
         n_devices = 0;
         return 0;
     }
     if (n == 0)
-        snprintf(why, len, "cudaGetDeviceCount: no devices");
+        snprintf(why, len, "%s: no devices", TD_GPU_HIP ? "hipGetDeviceCount" : "cudaGetDeviceCount");
     if (n > TD_MAX_DEVICES)
         n = TD_MAX_DEVICES;
     const char *tf32 = getenv("TENSORD_CUDA_ALLOW_TF32");
@@ -134,10 +135,17 @@ static int cu_init(char *why, size_t len)
 static void cu_describe(char *buf, size_t len)
 {
     int rt = 0, dr = 0;
-    cudaRuntimeGetVersion(&rt);
-    cudaDriverGetVersion(&dr);
+    if (cudaRuntimeGetVersion(&rt) != cudaSuccess)
+        rt = 0;
+    if (cudaDriverGetVersion(&dr) != cudaSuccess)
+        dr = 0;
     (void)cudaGetLastError();
-    int w = snprintf(buf, len, "%s runtime %d.%d, driver %d.%d", TD_GPU_RUNTIME_NAME, rt / 1000, rt % 1000 / 10, dr / 1000, dr % 1000 / 10);
+#if TD_GPU_HIP /* HIP_VERSION: major * 10^7 + minor * 10^5 + patch */
+    int w = snprintf(buf, len, "HIP runtime %d.%d, driver %d.%d", rt / 10000000, rt / 100000 % 100, dr / 10000000,
+                     dr / 100000 % 100);
+#else /* CUDA: major * 1000 + minor * 10 */
+    int w = snprintf(buf, len, "CUDA runtime %d.%d, driver %d.%d", rt / 1000, rt % 1000 / 10, dr / 1000, dr % 1000 / 10);
+#endif
     if (w < 0 || (size_t)w >= len)
         return;
 #if TD_GPU_HAVE_BLASLT
@@ -187,13 +195,13 @@ static int cu_is_fatal(int code)
     case cudaErrorIllegalAddress:
     case cudaErrorLaunchFailure:
     case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorECCUncorrectable:
+#if !TD_GPU_HIP /* HIP has no codes for these */
     case cudaErrorIllegalInstruction:
     case cudaErrorInvalidPc:
     case cudaErrorHardwareStackError:
     case cudaErrorMisalignedAddress:
-    case cudaErrorLaunchTimeout:
-    case cudaErrorECCUncorrectable:
-#if !defined(__HIP_PLATFORM_AMD__)
     case cudaErrorInvalidAddressSpace:
     case cudaErrorContextIsDestroyed:
 #endif

@@ -2,7 +2,7 @@
  * portability.h — the one place the CUDA plugin's sources meet the vendor runtime.
  *
  * The sources are written against the CUDA runtime.  Built with hipcc on an AMD
- * platform (__HIP_PLATFORM_AMD__, `make ROCM=1`), the names below map to their HIP
+ * platform (__HIP_PLATFORM_AMD__ or __HIP__, `make ROCM=1`; TD_GPU_HIP is then 1), the names below map to their HIP
  * twins, which take the same arguments.  Only the calls and types the plugin uses
  * are mapped; adding a call to the plugin means adding its line here.  The driver API
  * (virtual memory) and cuBLASLt have no line here: the ROCm build leaves them out
@@ -11,11 +11,11 @@
 #ifndef TD_CUDA_PORTABILITY_H
 #define TD_CUDA_PORTABILITY_H
 
-#if defined(__HIP_PLATFORM_AMD__)
+#if defined(__HIP_PLATFORM_AMD__) || defined(__HIP__) /* hipcc, or clang -x hip */
+#define TD_GPU_HIP 1
 #include <hip/hip_runtime.h>
 
 #define TD_GPU_KIND "rocm"
-#define TD_GPU_RUNTIME_NAME "HIP"
 #define TD_GPU_HAVE_VMM 0
 #define TD_GPU_HAVE_BLASLT 0
 #define TD_GPU_HAVE_CUDNN 0
@@ -65,10 +65,6 @@
 #define cudaErrorIllegalAddress hipErrorIllegalAddress
 #define cudaErrorLaunchFailure hipErrorLaunchFailure
 #define cudaErrorAssert hipErrorAssert
-#define cudaErrorIllegalInstruction hipErrorIllegalInstruction
-#define cudaErrorInvalidPc hipErrorInvalidPc
-#define cudaErrorHardwareStackError hipErrorHardwareStackError
-#define cudaErrorMisalignedAddress hipErrorMisalignedAddress
 #define cudaErrorLaunchTimeout hipErrorLaunchTimeOut
 #define cudaErrorECCUncorrectable hipErrorECCNotCorrectable
 #define cudaErrorNotSupported hipErrorNotSupported
@@ -80,10 +76,10 @@
 #define cudaGetDevice hipGetDevice
 
 #else /* CUDA */
+#define TD_GPU_HIP 0
 #include <cuda_runtime.h>
 
 #define TD_GPU_KIND "cuda"
-#define TD_GPU_RUNTIME_NAME "CUDA"
 #define TD_GPU_HAVE_VMM 1
 #define TD_GPU_HAVE_BLASLT 1
 #define TD_GPU_HAVE_CUDNN 1
