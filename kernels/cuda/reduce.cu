@@ -2,13 +2,16 @@
  * reduce.cu — SUM MEAN PROD AMAX AMIN ALL ANY over any set of dims, on the GPU.
  *
  * The plan is kernels/cpu/reduce.c's: kept dims (one output each) and reduced dims,
- * size-1 dims dropped, contiguous neighbours merged.  Two schedules:
+ * size-1 dims dropped, contiguous neighbours merged.  Three schedules:
  *   block: one thread block per output folds its reduced elements with all its threads
  *     (strided over the reduced index, so a contiguous run is read coalesced), then a
  *     tree in shared memory combines the partials; for few outputs with long reductions.
  *   thread: one thread per output folds its elements alone; for many outputs with short
  *     reductions, and for reductions over outer dims (sum over dim 0), where adjacent
  *     threads read adjacent elements.
+ *   split: few outputs with very long reductions (a full sum) spread each output over
+ *     up to 1024 blocks writing partials to stream-ordered scratch; a second kernel
+ *     folds each output's partials in a fixed order (deterministic results).
  * Accumulators as on the CPU: double for floating sums and products, uint64 (wrapping)
  * for integer ones, the input type for max/min (NaN wins), bool for all/any.  Empty
  * reductions give the identity (mean: NaN); AMAX/AMIN of nothing are INVALID_ARGUMENT.
@@ -20,6 +23,9 @@
 #include "cuda_common.cuh"
 
 enum { R_SUM, R_PROD, R_MAX, R_MIN, R_ALL, R_ANY };
+
+#define SPLIT_CHUNK 16384 /* elements per block in the split schedule */
+#define MAX_SPLIT 1024    /* blocks per output */
 
 struct red_plan {
     int nk, nr;
@@ -143,6 +149,57 @@ __global__ void __launch_bounds__(TD_CU_THREADS) red_thread(const red_plan p, ty
     }
 }
 
+/* Split schedule, pass 1: output m's reduced range is cut into nsplit chunks, one block
+ * each; block b folds chunk b % nsplit of output b / nsplit into part[b]. */
+template <int R, typename T>
+__global__ void __launch_bounds__(TD_CU_THREADS) red_split(const red_plan p, typename acc_type<R, T>::type init,
+                                                           int nsplit, int64_t chunk, typename acc_type<R, T>::type *part)
+{
+    typedef typename acc_type<R, T>::type A;
+    __shared__ A tree[TD_CU_THREADS];
+    int64_t m = blockIdx.x / nsplit, r0 = (int64_t)(blockIdx.x % nsplit) * chunk;
+    int64_t r1 = r0 + chunk < p.rcount ? r0 + chunk : p.rcount;
+    int64_t ki, ko;
+    unravel(p, m, &ki, &ko);
+    A acc = init;
+    const char *base = p.in + ki;
+    for (int64_t r = r0 + threadIdx.x; r < r1; r += blockDim.x)
+        acc = fold<R, A>(acc, lift<R, T>(*(const T *)(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)))));
+    tree[threadIdx.x] = acc;
+    __syncthreads();
+    for (int w = TD_CU_THREADS / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w)
+            tree[threadIdx.x] = fold<R, A>(tree[threadIdx.x], tree[threadIdx.x + w]);
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        part[blockIdx.x] = tree[0];
+}
+
+/* Split schedule, pass 2: one block per output folds its nsplit partials (in a fixed
+ * order: the result does not depend on timing) and stores it. */
+template <int R, typename T>
+__global__ void __launch_bounds__(TD_CU_THREADS) red_combine(const red_plan p, typename acc_type<R, T>::type init,
+                                                             int nsplit, const typename acc_type<R, T>::type *part)
+{
+    typedef typename acc_type<R, T>::type A;
+    __shared__ A tree[TD_CU_THREADS];
+    int64_t m = blockIdx.x, ki, ko;
+    unravel(p, m, &ki, &ko);
+    A acc = init;
+    for (int i = threadIdx.x; i < nsplit; i += blockDim.x)
+        acc = fold<R, A>(acc, part[m * nsplit + i]);
+    tree[threadIdx.x] = acc;
+    __syncthreads();
+    for (int w = TD_CU_THREADS / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w)
+            tree[threadIdx.x] = fold<R, A>(tree[threadIdx.x], tree[threadIdx.x + w]);
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        store(p, ko, tree[0]);
+}
+
 template <int R, typename T> static typename acc_type<R, T>::type identity()
 {
     typedef typename acc_type<R, T>::type A;
@@ -185,8 +242,7 @@ static enum td_code make_plan(red_plan *pl, struct td_kctx *k)
 {
     const struct td_meta *im = &k->in[0]->m, *om = &k->out[0]->m;
     int nd = im->ndim, od = 0;
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM || im->dtype != k->compute_dtype ||
-        !td_cu_compute_dtype(im->dtype) || td_cu_dtype_size(om->dtype) == 0 || td_cu_dtype_is_complex(om->dtype))
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM || !td_cu_compute_dtype(im->dtype) || td_cu_dtype_size(om->dtype) == 0 || td_cu_dtype_is_complex(om->dtype))
         return TD_CODE_INVALID_ARGUMENT;
     uint64_t mask = (uint64_t)k->attrs[TD_A_REDUCE_DIM] & (nd >= 64 ? ~0ull : ((1ull << nd) - 1));
     bool keep = k->attrs[TD_A_REDUCE_KEEPDIM] != 0;
@@ -235,6 +291,23 @@ template <int R, typename T> static enum td_code launch(const red_plan &pl, cuda
     bool outer = pl.nk > 0 && pl.kin[pl.nk - 1] == esz && pl.rin[pl.nr - 1] != esz && pl.kcount >= 1024;
     bool per_thread = pl.rcount <= 64 || pl.kcount >= 65536 || outer;
     auto init = identity<R, T>();
+    /* few outputs with long reductions: spread each over many blocks (about 16k
+     * elements per block), then combine the partials */
+    if (!per_thread && pl.kcount <= 64 && pl.rcount >= 4 * SPLIT_CHUNK) {
+        typedef typename acc_type<R, T>::type A;
+        int64_t nsplit = (pl.rcount + SPLIT_CHUNK - 1) / SPLIT_CHUNK;
+        if (nsplit > MAX_SPLIT)
+            nsplit = MAX_SPLIT;
+        int64_t chunk = (pl.rcount + nsplit - 1) / nsplit;
+        A *part = NULL;
+        if (cudaMallocAsync((void **)&part, (size_t)(pl.kcount * nsplit) * sizeof(A), s) == cudaSuccess) {
+            red_split<R, T><<<(unsigned)(pl.kcount * nsplit), TD_CU_THREADS, 0, s>>>(pl, init, (int)nsplit, chunk, part);
+            red_combine<R, T><<<(unsigned)pl.kcount, TD_CU_THREADS, 0, s>>>(pl, init, (int)nsplit, part);
+            cudaFreeAsync(part, s);
+            return td_cu_launched();
+        }
+        (void)cudaGetLastError(); /* no scratch: the one-block schedule below needs none */
+    }
     if (per_thread) {
         int64_t blocks = (pl.kcount + TD_CU_THREADS - 1) / TD_CU_THREADS;
         red_thread<R, T><<<(unsigned)(blocks < TD_CU_MAX_BLOCKS ? blocks : TD_CU_MAX_BLOCKS), TD_CU_THREADS, 0, s>>>(pl, init);
@@ -258,7 +331,7 @@ template <int R, bool MEAN, bool NONEMPTY> static enum td_code reduce(struct td_
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     cudaStream_t s = td_cu_stream_of(k->stream);
-    TD_CU_DISPATCH(k->compute_dtype, return launch<R, T>(pl, s));
+    TD_CU_DISPATCH(k->in[0]->m.dtype, return launch<R, T>(pl, s));
     return TD_CODE_INVALID_ARGUMENT;
 }
 
