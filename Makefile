@@ -177,11 +177,20 @@ $(BUILD)/hip/%.o: kernels/cuda/%.cu
 $(HIP_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/hip/%.o,$(CUDA_SRC)) kernels/cuda/plugin.map
 	$(call say,LINK,$@)$(HIPCC) -shared -fPIC -o $@ $(filter %.o,$^) -ldl -Wl,--version-script=kernels/cuda/plugin.map
 
+# The elementwise functors run on the host against the CPU kernels (tests/check_cuda_ops.cu):
+# their semantics are checked here, where no GPU runs them.
+CUDA_OPS_CHECK := $(BUILD)/cuda/check_cuda_ops
+$(CUDA_OPS_CHECK): tests/check_cuda_ops.cu $(call obj,opt,$(META_SRC) $(CPU_SRC)) $(wildcard kernels/cuda/*.cuh kernels/cuda/*.h)
+	@mkdir -p $(dir $@)
+	$(call say,NVCC,$<)$(NVCC) -std=c++17 -O1 -diag-suppress 186 $(CUDA_ARCH_FLAGS) -o $@ $< \
+		$(filter %.o,$^) $(OPENBLAS_LIBS) $(FFTW_LIBS) -lpthread -lm
+
 # The plugin's own checks: it exports one symbol, carries sm_90 SASS and compute_90 PTX
 # (cuobjdump where the toolkit has it, else tests/gpu/fatbin_archs.py reads the fatbin
 # headers), loads with nothing but its rpath, and its Check suite passes (here without a
-# GPU: init() reports 0 devices and why; with one it also runs kernels).
-check-cuda: $(CUDA_PLUGIN) $(BUILD)/asan/tests/check_cuda_plugin
+# GPU: init() reports 0 devices and why; with one it also runs kernels), and so does
+# check_cuda_ops (the elementwise functors on the host against the CPU kernels).
+check-cuda: $(CUDA_PLUGIN) $(BUILD)/asan/tests/check_cuda_plugin $(CUDA_OPS_CHECK)
 	@set -e; syms=$$(nm -D --defined-only $(CUDA_PLUGIN) | awk '$$2 ~ /^[A-TV-Z]$$/ {print $$3}' | sort -u); \
 	if [ "$$syms" != "td_device_backend_entry" ]; then echo "check-cuda: exports: $$syms"; exit 1; fi; \
 	if command -v cuobjdump >/dev/null; then archs=$$(cuobjdump --list-elf --list-ptx $(CUDA_PLUGIN)); \
@@ -191,6 +200,7 @@ check-cuda: $(CUDA_PLUGIN) $(BUILD)/asan/tests/check_cuda_plugin
 	if env -u LD_LIBRARY_PATH ldd $(CUDA_PLUGIN) | grep -q 'not found'; then ldd $(CUDA_PLUGIN); exit 1; fi; \
 	echo "check-cuda: exports td_device_backend_entry only; $$(echo $$archs | tr '\n' ' ')"
 	TD_CUDA_PLUGIN=$(abspath $(CUDA_PLUGIN)) CK_DEFAULT_TIMEOUT=60 $(BUILD)/asan/tests/check_cuda_plugin
+	$(CUDA_OPS_CHECK)
 
 # The same suite built lean for the GPU machine, which has none of the daemon's libraries:
 # no sanitizers (ASan's shadow memory and the CUDA driver's address reservations collide),

@@ -11,18 +11,8 @@
  * reports as an error: a kernel cannot report a value-dependent error without waiting
  * for the GPU, so kernel() names none for them and the executor stages those ops.
  */
-#include <type_traits>
+#include "elementwise_ops.cuh"
 
-#include "cuda_common.cuh"
-
-enum {
-    B_ADD, B_SUB, B_MUL, B_DIV, B_DIVT, B_DIVF, B_POW, B_REM, B_MAX, B_MIN, B_BAND, B_BOR, B_BXOR, B_SHL, B_SHR,
-    C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_LAND, C_LOR, C_LXOR
-};
-
-#define KF 1
-#define KI 2
-#define KB 4
 /* dtype kinds each arithmetic row accepts (binary.c's BIN_ARITH) */
 static const uint8_t arith_kinds[C_EQ] = {
     /* ADD SUB MUL */ KF | KI | KB, KF | KI, KF | KI | KB,
@@ -30,125 +20,6 @@ static const uint8_t arith_kinds[C_EQ] = {
     /* POW REM MAX MIN */ KF | KI, KF, KF | KI | KB, KF | KI | KB,
     /* BAND BOR BXOR */ KI | KB, KI | KB, KI | KB,
     /* SHL SHR */ KI, KI,
-};
-
-template <typename T> struct wrap_type { typedef uint32_t type; };
-template <> struct wrap_type<int64_t> { typedef uint64_t type; };
-
-template <typename T> __device__ __forceinline__ T floordiv(T a, T b)
-{
-    if (b == 0)
-        return a / b;
-    T mod = fmod(a, b), div = (a - mod) / b;
-    if (mod != 0 && (b < 0) != (mod < 0))
-        div -= 1;
-    if (div == 0)
-        return copysign((T)0, a / b);
-    T fl = floor(div);
-    return div - fl > (T)0.5 ? fl + 1 : fl;
-}
-
-template <typename T> __device__ __forceinline__ T pymod(T a, T b)
-{
-    T m = fmod(a, b);
-    return (m != 0 && (b < 0) != (m < 0)) ? m + b : m;
-}
-
-__device__ __forceinline__ int64_t ipow(int64_t a, int64_t b)
-{
-    uint64_t r = 1, base = (uint64_t)a;
-    if (b < 0)
-        return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
-    while (b) {
-        if (b & 1)
-            r *= base;
-        base *= base;
-        b >>= 1;
-    }
-    return (int64_t)r;
-}
-
-/* x OP y; AL is alpha's type (T for floating, the wrap type for integers, bool). */
-template <int OP, typename T, typename AL> __device__ __forceinline__ T arith(T x, T y, AL al)
-{
-    if constexpr (std::is_same<T, bool>::value) {
-        switch (OP) {
-        case B_ADD: case B_MAX: case B_BOR: return x || y;
-        case B_MUL: case B_MIN: case B_BAND: return x && y;
-        default: return x != y; /* B_BXOR */
-        }
-    } else if constexpr (std::is_floating_point<T>::value) {
-        switch (OP) {
-        case B_ADD: return x + al * y;
-        case B_SUB: return x - al * y;
-        case B_MUL: return x * y;
-        case B_DIV: return x / y;
-        case B_DIVT: return trunc(x / y);
-        case B_DIVF: return floordiv(x, y);
-        case B_POW: return pow(x, y);
-        case B_REM: return pymod(x, y);
-        case B_MAX: return (x > y || x != x) ? x : y;
-        default: return (x < y || x != x) ? x : y; /* B_MIN */
-        }
-    } else {
-        typedef typename wrap_type<T>::type UT;
-        switch (OP) {
-        case B_ADD: return (T)((UT)x + al * (UT)y);
-        case B_SUB: return (T)((UT)x - al * (UT)y);
-        case B_MUL: return (T)((UT)x * (UT)y);
-        case B_POW: return (T)ipow(x, y);
-        case B_MAX: return x > y ? x : y;
-        case B_MIN: return x < y ? x : y;
-        case B_BAND: return (T)(x & y);
-        case B_BOR: return (T)(x | y);
-        case B_BXOR: return (T)(x ^ y);
-        case B_SHL:
-            if (sizeof(T) == 8)
-                return (T)(int64_t)((uint64_t)x << (y & 63));
-            return (T)(int32_t)((uint32_t)(int32_t)x << (y & 31));
-        default: /* B_SHR */
-            if (sizeof(T) == 8)
-                return (T)((int64_t)x >> (y & 63));
-            return (T)((int32_t)x >> (y & 31));
-        }
-    }
-}
-
-template <int OP, typename T> __device__ __forceinline__ bool compare(T x, T y)
-{
-    switch (OP) {
-    case C_EQ: return x == y;
-    case C_NE: return x != y;
-    case C_LT: return x < y;
-    case C_LE: return x <= y;
-    case C_GT: return x > y;
-    case C_GE: return x >= y;
-    case C_LAND: return x != 0 && y != 0;
-    case C_LOR: return x != 0 || y != 0;
-    default: return (x != 0) != (y != 0); /* C_LXOR */
-    }
-}
-
-/* mode 0: two tensors; 1: the scalar s is the left operand; 2: the right one.  With a
- * scalar both iterated operands are the tensor (p[1] == p[2]), one of them unused. */
-template <int OP, typename T, typename TO, typename AL> struct bin_f {
-    T s;
-    AL al;
-    int mode;
-    __device__ void operator()(char **p) const
-    {
-        T x = mode == 1 ? s : *(const T *)p[1];
-        T y = mode == 2 ? s : *(const T *)p[2];
-        if constexpr (OP >= C_EQ)
-            *(TO *)p[0] = (TO)compare<OP, T>(x, y);
-        else
-            *(TO *)p[0] = arith<OP, T, AL>(x, y, al);
-    }
-};
-
-template <typename T> struct alpha_type {
-    typedef typename std::conditional<std::is_floating_point<T>::value, T,
-        typename std::conditional<std::is_same<T, bool>::value, bool, typename wrap_type<T>::type>::type>::type type;
 };
 
 template <int OP, typename T> static enum td_code run(struct td_kctx *k)

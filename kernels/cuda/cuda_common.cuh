@@ -20,6 +20,7 @@
 #endif
 
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include "portability.h"
@@ -117,9 +118,34 @@ static inline bool td_cu_scalar_kind_ok(int64_t kind)
     return kind == TD_SCALAR_BOOL || kind == TD_SCALAR_INT || kind == TD_SCALAR_FLOAT;
 }
 
-/* ---- device conversions, matching kernels/dtype.c and kernels/cpu/copy.c bit for bit */
+/* ---- conversions, matching kernels/dtype.c and kernels/cpu/copy.c bit for bit.  Host
+ * callable too, so tests/check_cuda_ops.cu can hold them against the CPU's. */
 
-__device__ __forceinline__ float td_cu_half_to_float(uint16_t h)
+#define TD_CU_HD __host__ __device__ __forceinline__
+
+TD_CU_HD uint32_t td_cu_f2u(float f)
+{
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(f);
+#else
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+#endif
+}
+
+TD_CU_HD float td_cu_u2f(uint32_t u)
+{
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+#endif
+}
+
+TD_CU_HD float td_cu_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ffu, u;
@@ -128,12 +154,12 @@ __device__ __forceinline__ float td_cu_half_to_float(uint16_t h)
         return sign ? -f : f;
     }
     u = exp == 31 ? (sign | 0x7f800000u | (man << 13)) : (sign | ((exp + 112) << 23) | (man << 13));
-    return __uint_as_float(u);
+    return td_cu_u2f(u);
 }
 
-__device__ __forceinline__ uint16_t td_cu_float_to_half(float f)
+TD_CU_HD uint16_t td_cu_float_to_half(float f)
 {
-    uint32_t u = __float_as_uint(f);
+    uint32_t u = td_cu_f2u(f);
     uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
     uint32_t a = u & 0x7fffffffu;
     if (a > 0x7f800000u)
@@ -141,16 +167,16 @@ __device__ __forceinline__ uint16_t td_cu_float_to_half(float f)
     if (a >= 0x477ff000u)
         return sign | 0x7c00u;
     if (a < 0x38800000u)
-        return sign | (uint16_t)__float2int_rn(__uint_as_float(a) * 16777216.0f);
+        return sign | (uint16_t)(int)rintf(td_cu_u2f(a) * 16777216.0f); /* 2^24, to even */
     uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - (112u << 23);
     return sign | (uint16_t)(r >> 13);
 }
 
-__device__ __forceinline__ float td_cu_bf16_to_float(uint16_t b) { return __uint_as_float((uint32_t)b << 16); }
+TD_CU_HD float td_cu_bf16_to_float(uint16_t b) { return td_cu_u2f((uint32_t)b << 16); }
 
-__device__ __forceinline__ uint16_t td_cu_float_to_bf16(float f)
+TD_CU_HD uint16_t td_cu_float_to_bf16(float f)
 {
-    uint32_t u = __float_as_uint(f);
+    uint32_t u = td_cu_f2u(f);
     if ((u & 0x7fffffffu) > 0x7f800000u)
         return (uint16_t)((u >> 16) | 0x40);
     u += 0x7fffu + ((u >> 16) & 1u);
@@ -159,25 +185,25 @@ __device__ __forceinline__ uint16_t td_cu_float_to_bf16(float f)
 
 /* float -> integer as the CPU build gets it on x86: out of range and NaN become the
  * "integer indefinite", narrower types truncate the 32-bit result. */
-__device__ __forceinline__ int64_t td_cu_cvt_i64(double v)
+TD_CU_HD int64_t td_cu_cvt_i64(double v)
 {
     return v >= -9.2233720368547758e18 && v < 9.2233720368547758e18 ? (int64_t)v : INT64_MIN;
 }
 
-__device__ __forceinline__ int32_t td_cu_cvt_i32(double v)
+TD_CU_HD int32_t td_cu_cvt_i32(double v)
 {
     return v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : INT32_MIN;
 }
 
 /* Element of dtype dt at p, widened: floating (and complex: the real part) to double,
  * the rest to int64.  wide_is_f says which. */
-__device__ __forceinline__ bool td_cu_wide_is_f(int dt)
+TD_CU_HD bool td_cu_wide_is_f(int dt)
 {
     return dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 || dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16 ||
            dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
 }
 
-__device__ __forceinline__ double td_cu_load_f(int dt, const char *p)
+TD_CU_HD double td_cu_load_f(int dt, const char *p)
 {
     switch (dt) {
     case TD_DTYPE_FLOAT32: return *(const float *)p;
@@ -189,7 +215,7 @@ __device__ __forceinline__ double td_cu_load_f(int dt, const char *p)
     }
 }
 
-__device__ __forceinline__ int64_t td_cu_load_i(int dt, const char *p)
+TD_CU_HD int64_t td_cu_load_i(int dt, const char *p)
 {
     switch (dt) {
     case TD_DTYPE_INT64: return *(const int64_t *)p;
@@ -201,7 +227,7 @@ __device__ __forceinline__ int64_t td_cu_load_i(int dt, const char *p)
     }
 }
 
-__device__ __forceinline__ void td_cu_store_f(int dt, char *p, double v)
+TD_CU_HD void td_cu_store_f(int dt, char *p, double v)
 {
     switch (dt) {
     case TD_DTYPE_FLOAT32: *(float *)p = (float)v; break;
@@ -219,7 +245,7 @@ __device__ __forceinline__ void td_cu_store_f(int dt, char *p, double v)
     }
 }
 
-__device__ __forceinline__ void td_cu_store_i(int dt, char *p, int64_t v)
+TD_CU_HD void td_cu_store_i(int dt, char *p, int64_t v)
 {
     switch (dt) {
     case TD_DTYPE_FLOAT32: *(float *)p = (float)v; break;
