@@ -303,7 +303,8 @@ template <int R, typename T> static enum td_code launch(const red_plan &pl, cuda
         if (cudaMallocAsync((void **)&part, (size_t)(pl.kcount * nsplit) * sizeof(A), s) == cudaSuccess) {
             red_split<R, T><<<(unsigned)(pl.kcount * nsplit), TD_CU_THREADS, 0, s>>>(pl, init, (int)nsplit, chunk, part);
             red_combine<R, T><<<(unsigned)pl.kcount, TD_CU_THREADS, 0, s>>>(pl, init, (int)nsplit, part);
-            cudaFreeAsync(part, s);
+            if (cudaFreeAsync(part, s) != cudaSuccess)
+                (void)cudaGetLastError();
             return td_cu_launched();
         }
         (void)cudaGetLastError(); /* no scratch: the one-block schedule below needs none */
