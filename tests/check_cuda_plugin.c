@@ -133,6 +133,8 @@ START_TEST(test_kernel_lookup)
         ck_assert_ptr_nonnull(B->kernel(TD_OP_SUM, compute[i]));
         ck_assert_ptr_nonnull(B->kernel(TD_OP_WHERE, compute[i]));
     }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ARGMAX, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_MAX_DIM, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_MATMUL, TD_DTYPE_FLOAT32));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_BMM, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
@@ -358,6 +360,32 @@ START_TEST(test_gpu)
         down(&r, tr.data, 4);
         ck_assert(r != r);
         free(big);
+    }
+    /* ARGMAX over dim 1 of (3,5) with ties (first wins) and a NaN (wins); MIN_DIM's
+     * values and positions over dim 0 */
+    {
+        float x[15] = {1, 4, 4, 2, 0, NAN, 1, NAN, 9, 9, -1, -3, -3, -2, -1};
+        int64_t idx[3], pos[5];
+        float mins[5];
+        int64_t s35[] = {3, 5}, s3[] = {3}, s5[] = {5};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, s35, up(x, sizeof x)), ti = kt(TD_DTYPE_INT64, 1, s3, dalloc(sizeof idx));
+        struct td_kt tv = kt(TD_DTYPE_FLOAT32, 1, s5, dalloc(sizeof mins)), tp = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof pos));
+        struct td_kt *in[] = {&tx}, *out[] = {&ti}, *out2[] = {&tv, &tp};
+        int64_t d1[] = {2, 0, -1, 0}, d0[] = {1, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_ARGMAX, TD_DTYPE_FLOAT32, 1, in, 1, out, d1, 4, 0), TD_CODE_OK);
+        down(idx, ti.data, sizeof idx);
+        ck_assert_int_eq(idx[0], 1);
+        ck_assert_int_eq(idx[1], 0);
+        ck_assert_int_eq(idx[2], 0);
+        ck_assert_int_eq(run(TD_OP_MIN_DIM, TD_DTYPE_FLOAT32, 1, in, 2, out2, d0, 4, 0), TD_CODE_OK);
+        down(mins, tv.data, sizeof mins);
+        down(pos, tp.data, sizeof pos);
+        const int64_t want_pos[5] = {1, 2, 1, 2, 2};
+        for (int j = 0; j < 5; j++) {
+            ck_assert_int_eq(pos[j], want_pos[j]);
+            float w = x[want_pos[j] * 5 + j];
+            ck_assert(mins[j] == w || (mins[j] != mins[j] && w != w));
+        }
     }
     /* MATMUL (2,33,17) @ (17,9) float32 and a 1-d right operand in float64 */
     {

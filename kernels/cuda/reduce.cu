@@ -1,5 +1,6 @@
 /*
- * reduce.cu — SUM MEAN PROD AMAX AMIN ALL ANY over any set of dims, on the GPU.
+ * reduce.cu — SUM MEAN PROD AMAX AMIN ALL ANY, and ARGMAX ARGMIN MAX_DIM MIN_DIM (first
+ * occurrence, NaN counts as the extreme), over any set of dims, on the GPU.
  *
  * The plan is kernels/cpu/reduce.c's: kept dims (one output each) and reduced dims,
  * size-1 dims dropped, contiguous neighbours merged.  Three schedules:
@@ -336,6 +337,143 @@ template <int R, bool MEAN, bool NONEMPTY> static enum td_code reduce(struct td_
     return TD_CODE_INVALID_ARGUMENT;
 }
 
+/* ---- ARGMAX ARGMIN MAX_DIM MIN_DIM: (value, position) pairs.  Positions count
+ * row-major over the reduced dims (the plan's reduced index r); the first occurrence
+ * wins and NaN counts as the maximum and the minimum, as on the CPU.  A pair whose
+ * position is NONE has seen nothing yet. */
+#define NONE INT64_MAX
+
+/* whether (x, xi) replaces (v, vi) */
+template <bool MAX, typename T> __device__ __forceinline__ bool arg_better(T x, int64_t xi, T v, int64_t vi)
+{
+    if (xi == NONE)
+        return false;
+    if (vi == NONE)
+        return true;
+    bool xn = x != x, vn = v != v;
+    if (xn || vn)
+        return xn && (!vn || xi < vi);
+    if (x == v)
+        return xi < vi;
+    return MAX ? x > v : x < v;
+}
+
+struct arg_out {
+    char *idx;    /* int64 positions at ko * 8 */
+    bool values;  /* MAX_DIM/MIN_DIM: the value goes to the plan's output too */
+};
+
+template <typename T> __device__ __forceinline__ void arg_store(const red_plan &p, const arg_out &o, int64_t ko, T v,
+                                                                int64_t vi)
+{
+    *(int64_t *)(o.idx + ko * 8) = vi;
+    if (o.values) {
+        if constexpr (std::is_floating_point<T>::value)
+            td_cu_store_f(p.odt, p.out + ko * p.osz, (double)v);
+        else
+            td_cu_store_i(p.odt, p.out + ko * p.osz, (int64_t)v);
+    }
+}
+
+template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS) arg_block(const red_plan p, const arg_out o)
+{
+    __shared__ T val[TD_CU_THREADS];
+    __shared__ int64_t pos[TD_CU_THREADS];
+    for (int64_t m = blockIdx.x; m < p.kcount; m += gridDim.x) {
+        int64_t ki, ko;
+        unravel(p, m, &ki, &ko);
+        T v = T(0);
+        int64_t vi = NONE;
+        const char *base = p.in + ki;
+        for (int64_t r = threadIdx.x; r < p.rcount; r += blockDim.x) { /* increasing r: first wins */
+            T x = *(const T *)(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
+            if (arg_better<MAX, T>(x, r, v, vi))
+                v = x, vi = r;
+        }
+        val[threadIdx.x] = v;
+        pos[threadIdx.x] = vi;
+        __syncthreads();
+        for (int w = TD_CU_THREADS / 2; w > 0; w >>= 1) {
+            if ((int)threadIdx.x < w && arg_better<MAX, T>(val[threadIdx.x + w], pos[threadIdx.x + w], val[threadIdx.x],
+                                                           pos[threadIdx.x])) {
+                val[threadIdx.x] = val[threadIdx.x + w];
+                pos[threadIdx.x] = pos[threadIdx.x + w];
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0)
+            arg_store(p, o, ko, val[0], pos[0]);
+        __syncthreads();
+    }
+}
+
+template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS) arg_thread(const red_plan p, const arg_out o)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.kcount; m += step) {
+        int64_t ki, ko;
+        unravel(p, m, &ki, &ko);
+        T v = T(0);
+        int64_t vi = NONE;
+        const char *base = p.in + ki;
+        for (int64_t r = 0; r < p.rcount; r++) {
+            T x = *(const T *)(base + r_offset(p, r));
+            if (arg_better<MAX, T>(x, r, v, vi))
+                v = x, vi = r;
+        }
+        arg_store(p, o, ko, v, vi);
+    }
+}
+
+template <bool MAX, typename T> static enum td_code arg_launch(const red_plan &pl, const arg_out &o, cudaStream_t s)
+{
+    if (pl.kcount == 0)
+        return TD_CODE_OK;
+    int64_t esz = sizeof(T);
+    bool outer = pl.nk > 0 && pl.kin[pl.nk - 1] == esz && pl.rin[pl.nr - 1] != esz && pl.kcount >= 1024;
+    if (pl.rcount <= 64 || pl.kcount >= 65536 || outer) {
+        int64_t blocks = (pl.kcount + TD_CU_THREADS - 1) / TD_CU_THREADS;
+        arg_thread<MAX, T><<<(unsigned)(blocks < TD_CU_MAX_BLOCKS ? blocks : TD_CU_MAX_BLOCKS), TD_CU_THREADS, 0, s>>>(pl, o);
+    } else {
+        arg_block<MAX, T><<<(unsigned)(pl.kcount < TD_CU_MAX_BLOCKS ? pl.kcount : TD_CU_MAX_BLOCKS), TD_CU_THREADS, 0, s>>>(pl, o);
+    }
+    return td_cu_launched();
+}
+
+/* BOTH: MAX_DIM/MIN_DIM (values in out[0], positions in out[1]); else ARGMAX/ARGMIN */
+template <bool MAX, bool BOTH> static enum td_code arg_reduce(struct td_kctx *k)
+{
+    red_plan pl;
+    enum td_code rc = make_plan(&pl, k);
+    if (rc != TD_CODE_OK)
+        return rc;
+    if (pl.rcount == 0)
+        return TD_CODE_INVALID_ARGUMENT;
+    arg_out o;
+    const struct td_meta *om = &k->out[0]->m;
+    if (BOTH) {
+        if (k->n_out < 2)
+            return TD_CODE_INVALID_ARGUMENT;
+        const struct td_meta *m1 = &k->out[1]->m;
+        if (m1->dtype != TD_DTYPE_INT64 || m1->ndim != om->ndim ||
+            memcmp(m1->strides, om->strides, sizeof(int64_t) * om->ndim) != 0)
+            return TD_CODE_INVALID_ARGUMENT;
+        o.idx = k->out[1]->data + m1->offset * 8;
+        o.values = true;
+    } else {
+        if (om->dtype != TD_DTYPE_INT64)
+            return TD_CODE_INVALID_ARGUMENT;
+        o.idx = pl.out;
+        o.values = false;
+    }
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    TD_CU_DISPATCH(k->in[0]->m.dtype, return arg_launch<MAX, T>(pl, o, s));
+    return TD_CODE_INVALID_ARGUMENT;
+}
+#undef NONE
+
 td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt)
 {
     if (!td_cu_compute_dtype((int)dt))
@@ -348,6 +486,10 @@ td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt)
     case TD_OP_AMIN: return reduce<R_MIN, false, true>;
     case TD_OP_ALL: return reduce<R_ALL, false, false>;
     case TD_OP_ANY: return reduce<R_ANY, false, false>;
+    case TD_OP_ARGMAX: return arg_reduce<true, false>;
+    case TD_OP_ARGMIN: return arg_reduce<false, false>;
+    case TD_OP_MAX_DIM: return arg_reduce<true, true>;
+    case TD_OP_MIN_DIM: return arg_reduce<false, true>;
     default: return NULL;
     }
 }
