@@ -4,9 +4,11 @@
  * checked on machines without a GPU: every dtype conversion pair of COPY_, every
  * binary row (tensor and scalar operands, alpha, in-place comparisons) and unary row
  * at every dtype it accepts, and CLAMP with its bounds' conversion, on special values (signed zeros, infinities, NaN, extremes,
- * halves for rounding) and random ones.  The functors are the very code the GPU runs;
- * what this cannot check (the device math library, launches, iteration) is left to the
- * GPU case of check_cuda_plugin.c.
+ * halves for rounding) and random ones; and the N-d iteration (td_cu_iter_init,
+ * td_cu_addr, 32- and 64-bit index math) on random broadcast/transposed/sliced views.
+ * The functors and the address math are the very code the GPU runs; what this cannot
+ * check (the device math library, launches, reductions, matmul) is left to the GPU
+ * case of check_cuda_plugin.c.
  *
  * Built by nvcc as a host program linked with the CPU kernels (make check-cuda).
  * Results must match bit for bit (any NaN matches any NaN), except transcendental
@@ -401,12 +403,120 @@ static void check_clamp(void)
     clamp_case<int64_t>(TD_DTYPE_INT64, TD_SCALAR_FLOAT, NAN, TD_SCALAR_FLOAT, 1e30, true, true);
 }
 
+/* ---- the N-d iteration: td_cu_iter_init + td_cu_addr (both index widths) against the
+ * CPU's COPY_ on transposed, broadcast, sliced and offset views */
+
+template <typename IDX> static void emu_copy(struct td_kt *dst, struct td_kt *src)
+{
+    struct td_kt *ops[2] = {dst, src};
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 2, ops)) {
+        n_fail++;
+        printf("FAIL iter_init\n");
+        return;
+    }
+    td_cu_args<2, IDX> a = td_cu_pack<2, IDX>(&it);
+    for (int64_t i = 0; i < it.numel; i++) {
+        char *p[2];
+        td_cu_addr<2, IDX>(a, (IDX)i, p);
+        move_f<uint32_t>()(p);
+    }
+}
+
+static void check_iteration(void)
+{
+    unsigned seed = 11;
+    static uint32_t src[4096], want[1024], got[1024];
+    for (int i = 0; i < 4096; i++)
+        src[i] = (uint32_t)i * 2654435761u;
+    for (int c = 0; c < 300; c++) {
+        /* destination: contiguous, 0-5 dims of size 1-4 */
+        int nd = rand_r(&seed) % 6;
+        int64_t sizes[TD_MAX_DIMS];
+        for (int d = 0; d < nd; d++)
+            sizes[d] = 1 + rand_r(&seed) % 4;
+        struct td_kt td;
+        memset(&td, 0, sizeof td);
+        td.m.dtype = TD_DTYPE_INT32;
+        td.m.ndim = (uint8_t)nd;
+        int64_t n = 1;
+        for (int d = nd - 1; d >= 0; d--)
+            td.m.sizes[d] = sizes[d], td.m.strides[d] = n, n *= sizes[d];
+        /* source: fewer or equal dims (broadcast from the left), some dims size 1
+         * (broadcast), strides permuted (transpose), stepped (slices), an offset */
+        struct td_kt ts;
+        memset(&ts, 0, sizeof ts);
+        ts.m.dtype = TD_DTYPE_INT32;
+        int snd = nd ? nd - rand_r(&seed) % (nd + 1) : 0;
+        ts.m.ndim = (uint8_t)snd;
+        int perm[TD_MAX_DIMS];
+        for (int d = 0; d < snd; d++)
+            perm[d] = d;
+        for (int d = snd - 1; d > 0; d--) {
+            int j = rand_r(&seed) % (d + 1), t = perm[d];
+            perm[d] = perm[j], perm[j] = t;
+        }
+        int64_t st = 1 + rand_r(&seed) % 2, step[TD_MAX_DIMS];
+        for (int d = 0; d < snd; d++) {
+            int64_t sz = rand_r(&seed) % 4 == 0 ? 1 : sizes[nd - snd + d];
+            ts.m.sizes[d] = sz;
+        }
+        for (int k = snd - 1; k >= 0; k--) { /* lay dims out in perm order */
+            int d = perm[k];
+            step[d] = st;
+            st *= ts.m.sizes[d] * (1 + rand_r(&seed) % 2);
+        }
+        for (int d = 0; d < snd; d++)
+            ts.m.strides[d] = step[d];
+        ts.m.offset = rand_r(&seed) % 7;
+        ts.m.storage_nbytes = sizeof src;
+        ts.data = (char *)src;
+        if (ts.m.offset + st > 4096)
+            continue;
+        td.data = (char *)want;
+        struct td_kt *in[] = {&td, &ts};
+        memset(want, 0, sizeof want);
+        if (cpu(TD_OP_COPY_, TD_DTYPE_INT32, 2, in, 0, NULL, NULL, 0, 0) != TD_CODE_OK) {
+            n_fail++;
+            printf("FAIL cpu copy, iteration case %d\n", c);
+            continue;
+        }
+        for (int w = 0; w < 2; w++) {
+            memset(got, 0, sizeof got);
+            td.data = (char *)got;
+            if (w == 0)
+                emu_copy<int32_t>(&td, &ts);
+            else
+                emu_copy<int64_t>(&td, &ts);
+            char what[64];
+            snprintf(what, sizeof what, "iteration case %d (%d-bit)", c, w ? 64 : 32);
+            compare(what, TD_DTYPE_INT32, (char *)got, (char *)want, n, 0, NULL, 0);
+        }
+    }
+    /* when 32 bits do not cover the offsets */
+    struct td_cu_iter it;
+    memset(&it, 0, sizeof it);
+    it.nop = 2, it.ndim = 1, it.numel = 1000, it.size[0] = 1000, it.stride[0][0] = 4, it.stride[0][1] = 4;
+    n_cases++;
+    if (!td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 small\n");
+    it.stride[0][1] = INT64_C(1) << 21; /* 999 * 2^21 > 2^30 */
+    n_cases++;
+    if (td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 span\n");
+    it.stride[0][1] = -4, it.numel = INT64_C(1) << 30, it.size[0] = it.numel;
+    n_cases++;
+    if (td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 numel\n");
+}
+
 int main(void)
 {
     check_copy();
     check_binary();
     check_unary();
     check_clamp();
+    check_iteration();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

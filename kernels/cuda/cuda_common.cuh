@@ -383,40 +383,38 @@ template <int NOP, typename IDX> static inline td_cu_args<NOP, IDX> td_cu_pack(c
     return a;
 }
 
-/* f(p) for every element, p[o] the address of operand o's element.  Grid-stride loop;
- * a 1-d iteration (contiguous or broadcast-scalar operands) is a plain linear walk. */
+/* The addresses of element i (a linear index over operand 0's shape, innermost dim
+ * fastest) of every operand.  Host-callable, so tests/check_cuda_ops.cu checks the
+ * iteration against the CPU's. */
+template <int NOP, typename IDX> TD_CU_HD void td_cu_addr(const td_cu_args<NOP, IDX> &a, IDX i, char **p)
+{
+    if (a.ndim <= 1) { /* contiguous or broadcast-scalar operands: no division */
+#pragma unroll
+        for (int o = 0; o < NOP; o++)
+            p[o] = a.base[o] + (a.ndim == 1 ? i * a.stride[0][o] : 0);
+        return;
+    }
+    IDX r = i;
+#pragma unroll
+    for (int o = 0; o < NOP; o++)
+        p[o] = a.base[o];
+    for (int d = 0; d < a.ndim; d++) {
+        IDX q = r / a.size[d], x = r - q * a.size[d];
+        r = q;
+#pragma unroll
+        for (int o = 0; o < NOP; o++)
+            p[o] += x * a.stride[d][o];
+    }
+}
+
+/* f(p) for every element, p[o] the address of operand o's element.  Grid-stride loop. */
 template <int NOP, typename IDX, typename F>
 __global__ void __launch_bounds__(TD_CU_THREADS) td_cu_elementwise(const td_cu_args<NOP, IDX> a, F f)
 {
     const IDX step = (IDX)gridDim.x * (IDX)blockDim.x;
-    IDX i = (IDX)blockIdx.x * (IDX)blockDim.x + (IDX)threadIdx.x;
-    if (a.ndim <= 1) {
-        IDX s[NOP];
-#pragma unroll
-        for (int o = 0; o < NOP; o++)
-            s[o] = a.ndim == 1 ? a.stride[0][o] : 0;
-        for (; i < a.numel; i += step) {
-            char *p[NOP];
-#pragma unroll
-            for (int o = 0; o < NOP; o++)
-                p[o] = a.base[o] + i * s[o];
-            f(p);
-        }
-        return;
-    }
-    for (; i < a.numel; i += step) {
+    for (IDX i = (IDX)blockIdx.x * (IDX)blockDim.x + (IDX)threadIdx.x; i < a.numel; i += step) {
         char *p[NOP];
-        IDX r = i;
-#pragma unroll
-        for (int o = 0; o < NOP; o++)
-            p[o] = a.base[o];
-        for (int d = 0; d < a.ndim; d++) {
-            IDX q = r / a.size[d], x = r - q * a.size[d];
-            r = q;
-#pragma unroll
-            for (int o = 0; o < NOP; o++)
-                p[o] += x * a.stride[d][o];
-        }
+        td_cu_addr(a, i, p);
         f(p);
     }
 }
