@@ -409,6 +409,34 @@ START_TEST(test_gpu)
                         want += (double)a[t * M * K + i * K + q] * b[q * P + j];
                     close_rel(c[t * M * P + i * P + j], want, 1e-5, "matmul", i * P + j);
                 }
+        /* batch dims that do not collapse (permuted) and a right operand with no unit
+         * stride (every other column): both copied into contiguous batches first */
+        {
+            enum { M2 = 4, K2 = 3, P2 = 5 };
+            float pa[6 * M2 * K2], pb[K2 * 2 * P2], pc[6 * M2 * P2];
+            for (int i = 0; i < 6 * M2 * K2; i++)
+                pa[i] = (float)urand(&seed);
+            for (int i = 0; i < K2 * 2 * P2; i++)
+                pb[i] = (float)urand(&seed);
+            int64_t sa4[] = {2, 3, M2, K2}, sb2[] = {K2, P2}, sc4[] = {2, 3, M2, P2};
+            struct td_kt tpa = kt(TD_DTYPE_FLOAT32, 4, sa4, up(pa, sizeof pa));
+            struct td_kt tpb = kt(TD_DTYPE_FLOAT32, 2, sb2, up(pb, sizeof pb));
+            struct td_kt tpc = kt(TD_DTYPE_FLOAT32, 4, sc4, dalloc(sizeof pc));
+            tpa.m.strides[0] = M2 * K2, tpa.m.strides[1] = 2 * M2 * K2; /* stored as (3, 2, M, K) */
+            tpb.m.strides[0] = 2 * P2, tpb.m.strides[1] = 2;            /* (K, 2P)[:, ::2] */
+            struct td_kt *pin[] = {&tpa, &tpb}, *pout[] = {&tpc};
+            ck_assert_int_eq(run(TD_OP_MATMUL, TD_DTYPE_FLOAT32, 2, pin, 1, pout, NULL, 0, 0), TD_CODE_OK);
+            down(pc, tpc.data, sizeof pc);
+            for (int b0 = 0; b0 < 2; b0++)
+                for (int b1 = 0; b1 < 3; b1++)
+                    for (int i = 0; i < M2; i++)
+                        for (int j = 0; j < P2; j++) {
+                            double want = 0;
+                            for (int q = 0; q < K2; q++)
+                                want += (double)pa[b0 * M2 * K2 + b1 * 2 * M2 * K2 + i * K2 + q] * pb[q * 2 * P2 + j * 2];
+                            close_rel(pc[((b0 * 3 + b1) * M2 + i) * P2 + j], want, 1e-5, "matmul-copied", j);
+                        }
+        }
         double m2[6 * 5], v[5], y[6];
         for (int i = 0; i < 30; i++)
             m2[i] = urand(&seed);

@@ -122,6 +122,11 @@ static inline bool td_cu_scalar_kind_ok(int64_t kind)
  * callable too, so tests/check_cuda_ops.cu can hold them against the CPU's. */
 
 #define TD_CU_HD __host__ __device__ __forceinline__
+#ifdef __CUDA_ARCH__ /* host compilers do not know the pragma */
+#define TD_CU_UNROLL _Pragma("unroll")
+#else
+#define TD_CU_UNROLL
+#endif
 
 TD_CU_HD uint32_t td_cu_f2u(float f)
 {
@@ -389,19 +394,19 @@ template <int NOP, typename IDX> static inline td_cu_args<NOP, IDX> td_cu_pack(c
 template <int NOP, typename IDX> TD_CU_HD void td_cu_addr(const td_cu_args<NOP, IDX> &a, IDX i, char **p)
 {
     if (a.ndim <= 1) { /* contiguous or broadcast-scalar operands: no division */
-#pragma unroll
+TD_CU_UNROLL
         for (int o = 0; o < NOP; o++)
             p[o] = a.base[o] + (a.ndim == 1 ? i * a.stride[0][o] : 0);
         return;
     }
     IDX r = i;
-#pragma unroll
+TD_CU_UNROLL
     for (int o = 0; o < NOP; o++)
         p[o] = a.base[o];
     for (int d = 0; d < a.ndim; d++) {
         IDX q = r / a.size[d], x = r - q * a.size[d];
         r = q;
-#pragma unroll
+TD_CU_UNROLL
         for (int o = 0; o < NOP; o++)
             p[o] += x * a.stride[d][o];
     }

@@ -6,10 +6,10 @@
  * batch dims broadcast with stride 0).  cuBLASLt is column-major, so the row-major
  * product C = A B is computed as C^T = B^T A^T: a row-major matrix with unit column
  * stride is its transpose in column-major with the row stride as leading dimension;
- * one with unit row stride is column-major as it is (passed transposed).  A matrix
- * with neither unit stride is first packed (copy kernel) into stream-ordered scratch.
- * When the batch dims collapse into one uniform stride for A, B and C the whole batch
- * is one strided-batched call; otherwise one call per product.
+ * one with unit row stride is column-major as it is (passed transposed).  Every
+ * product is one strided-batched call: an operand whose batch dims do not collapse
+ * into one stride, or whose matrices have no unit stride, is first copied (the
+ * elementwise engine) into a contiguous batch in stream-ordered scratch.
  *
  * Float32 uses full-precision FP32 compute unless TENSORD_CUDA_ALLOW_TF32=1 was set
  * when the plugin initialized (torch.backends.cuda.matmul.allow_tf32's default is off).
@@ -20,7 +20,7 @@
  */
 #include <mutex>
 
-#include "cuda_common.cuh"
+#include "elementwise_ops.cuh"
 
 #if TD_GPU_HAVE_BLASLT
 #include <cublasLt.h>
@@ -82,15 +82,6 @@ struct gemm_job {
     struct mat a, b, c; /* C = A B, row-major views */
     int64_t k, batch, sa, sb, sc; /* batch count and element strides */
 };
-
-template <typename T> __global__ void pack_kernel(T *dst, const T *src, int64_t rows, int64_t cols, int64_t rs, int64_t cs)
-{
-    int64_t n = rows * cols, step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        int64_t r = i / cols, c = i - r * cols;
-        dst[i] = src[r * rs + c * cs];
-    }
-}
 
 static cublasStatus_t layout(cublasLtMatrixLayout_t *l, cudaDataType_t t, const struct lt_view *v, int64_t batch,
                              int64_t stride_elems)
@@ -164,22 +155,59 @@ out:
     return rc;
 }
 
-/* Packs m into fresh stream-ordered scratch (contiguous row-major); *scratch to free. */
-static bool pack(struct mat *m, size_t esz, cudaStream_t s, void **scratch)
+/* One stride for the whole flattened batch (out batch sizes, operand strides s), as a
+ * strided-batched call needs; false when the dims do not collapse. */
+static bool batch_uniform(const int64_t *sizes, const int64_t *s, int nbo, int64_t *stride)
 {
-    int64_t n = m->rows * m->cols;
-    if (cudaMallocAsync(scratch, (size_t)n * esz, s) != cudaSuccess) {
+    int64_t run = 1;
+    bool first = true;
+    *stride = 0;
+    for (int j = nbo - 1; j >= 0; j--) {
+        if (sizes[j] == 1)
+            continue;
+        if (first)
+            *stride = s[j], first = false;
+        else if (s[j] != *stride * run)
+            return false;
+        run *= sizes[j];
+    }
+    return true;
+}
+
+/* Copies operand m (batch strides s over the out batch sizes) into fresh stream-ordered
+ * scratch as a contiguous batch of row-major matrices; m and *stride then describe the
+ * copy.  *scratch is for the caller to free (cudaFreeAsync). */
+static bool materialize(struct mat *m, int64_t *stride, const int64_t *sizes, const int64_t *s, int nbo,
+                        int64_t nbatch, size_t esz, cudaStream_t st, void **scratch)
+{
+    struct td_kt src, dst;
+    memset(&src, 0, sizeof src);
+    memset(&dst, 0, sizeof dst);
+    src.m.dtype = dst.m.dtype = esz == 8 ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32;
+    src.m.ndim = dst.m.ndim = (uint8_t)(nbo + 2);
+    for (int j = 0; j < nbo; j++)
+        src.m.sizes[j] = sizes[j], src.m.strides[j] = s[j];
+    src.m.sizes[nbo] = m->rows, src.m.strides[nbo] = m->rs;
+    src.m.sizes[nbo + 1] = m->cols, src.m.strides[nbo + 1] = m->cs;
+    src.data = m->p;
+    int64_t n = 1;
+    for (int j = nbo + 1; j >= 0; j--)
+        dst.m.sizes[j] = src.m.sizes[j], dst.m.strides[j] = n, n *= src.m.sizes[j];
+    if (cudaMallocAsync(scratch, (size_t)n * esz, st) != cudaSuccess) {
         (void)cudaGetLastError();
         *scratch = NULL;
         return false;
     }
-    int64_t blocks = (n + TD_CU_THREADS - 1) / TD_CU_THREADS;
-    unsigned g = (unsigned)(blocks < TD_CU_MAX_BLOCKS ? (blocks > 0 ? blocks : 1) : TD_CU_MAX_BLOCKS);
-    if (esz == 8)
-        pack_kernel<double><<<g, TD_CU_THREADS, 0, s>>>((double *)*scratch, (const double *)m->p, m->rows, m->cols, m->rs, m->cs);
-    else
-        pack_kernel<float><<<g, TD_CU_THREADS, 0, s>>>((float *)*scratch, (const float *)m->p, m->rows, m->cols, m->rs, m->cs);
-    *m = {(char *)*scratch, m->rows, m->cols, m->cols, 1};
+    dst.data = (char *)*scratch;
+    struct td_kt *ops[2] = {&dst, &src};
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 2, ops))
+        return false;
+    if ((esz == 8 ? td_cu_launch<2>(&it, st, move_f<uint64_t>()) : td_cu_launch<2>(&it, st, move_f<uint32_t>())) !=
+        TD_CODE_OK)
+        return false;
+    *m = (struct mat){(char *)*scratch, m->rows, m->cols, m->cols, 1};
+    *stride = nbatch > 1 ? m->rows * m->cols : 0;
     return true;
 }
 
@@ -279,65 +307,36 @@ static enum td_code cu_matmul(struct td_kctx *k)
         return TD_CODE_INTERNAL;
     ensure_workspace(st);
 
-    /* strided batch when every operand's batch dims collapse into one stride */
-    int64_t ba = 0, bbs = 0, bc = 0;
-    bool uniform = true;
-    {
-        int64_t run = 1;
-        bool first = true;
-        for (int j = nbo - 1; j >= 0; j--) {
-            int64_t sz = om->sizes[j];
-            if (sz == 1)
-                continue;
-            if (first) {
-                ba = sa[j], bbs = sb[j], bc = om->strides[j];
-                first = false;
-            } else if (sa[j] != ba * run || sb[j] != bbs * run || om->strides[j] != bc * run) {
-                uniform = false;
-            }
-            run *= sz;
-        }
-    }
-    gemm_job job;
-    job.type = dt == TD_DTYPE_FLOAT64 ? CUDA_R_64F : CUDA_R_32F;
-    job.compute = dt == TD_DTYPE_FLOAT64 ? CUBLAS_COMPUTE_64F
-                  : td__cuda_allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    job.esz = esz;
-    job.k = a.cols;
-
+    /* one strided-batched call: an operand whose batch dims do not collapse into one
+     * stride, or whose matrices cuBLASLt cannot read (no unit stride), is first copied
+     * into a contiguous batch */
+    int64_t ba, bbs, bc;
+    struct lt_view tmp;
+    if (!batch_uniform(om->sizes, om->strides, nbo, &bc))
+        return TD_CODE_UNIMPLEMENTED; /* outputs are contiguous: never here */
+    bool copy_a = !batch_uniform(om->sizes, sa, nbo, &ba) || !col_major_view(&a, &tmp);
+    bool copy_b = !batch_uniform(om->sizes, sb, nbo, &bbs) || !col_major_view(&b, &tmp);
     void *scr_a = NULL, *scr_b = NULL;
     enum td_code rc = TD_CODE_OK;
-    struct lt_view tmp;
-    bool pack_a = !col_major_view(&a, &tmp), pack_b = !col_major_view(&b, &tmp);
-    if (uniform && !pack_a && !pack_b) {
+    if ((copy_a && !materialize(&a, &ba, om->sizes, sa, nbo, nbatch, esz, s, &scr_a)) ||
+        (copy_b && !materialize(&b, &bbs, om->sizes, sb, nbo, nbatch, esz, s, &scr_b))) {
+        rc = TD_CODE_RESOURCE_EXHAUSTED;
+    } else {
+        gemm_job job;
+        job.type = dt == TD_DTYPE_FLOAT64 ? CUDA_R_64F : CUDA_R_32F;
+        job.compute = dt == TD_DTYPE_FLOAT64 ? CUBLAS_COMPUTE_64F
+                      : td__cuda_allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+        job.esz = esz;
+        job.k = a.cols;
         job.a = a, job.b = b, job.c = c;
         job.batch = nbatch, job.sa = ba, job.sb = bbs, job.sc = bc;
         rc = lt_gemm(st, s, h, &job);
-    } else {
-        /* one product per batch element (packing what cuBLASLt cannot read) */
-        for (int64_t t = 0; t < nbatch && rc == TD_CODE_OK; t++) {
-            struct mat ab = a, bb = b, cb = c;
-            int64_t r = t;
-            for (int d = nbo - 1; d >= 0; d--) {
-                int64_t i = r % om->sizes[d];
-                r /= om->sizes[d];
-                ab.p += i * sa[d] * (int64_t)esz;
-                bb.p += i * sb[d] * (int64_t)esz;
-                cb.p += i * om->strides[d] * (int64_t)esz;
-            }
-            if ((pack_a && !pack(&ab, esz, s, &scr_a)) || (pack_b && !pack(&bb, esz, s, &scr_b))) {
-                rc = TD_CODE_RESOURCE_EXHAUSTED;
-            } else {
-                job.a = ab, job.b = bb, job.c = cb;
-                job.batch = 1, job.sa = job.sb = job.sc = 0;
-                rc = lt_gemm(st, s, h, &job);
-            }
-            if (scr_a)
-                cudaFreeAsync(scr_a, s), scr_a = NULL;
-            if (scr_b)
-                cudaFreeAsync(scr_b, s), scr_b = NULL;
-        }
     }
+    /* stream-ordered frees: the memory stays valid for the work queued before them */
+    if (scr_a && cudaFreeAsync(scr_a, s) != cudaSuccess)
+        (void)cudaGetLastError();
+    if (scr_b && cudaFreeAsync(scr_b, s) != cudaSuccess)
+        (void)cudaGetLastError();
     if (rc != TD_CODE_OK) {
         (void)cudaGetLastError();
         return rc;
