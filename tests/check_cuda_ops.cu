@@ -510,6 +510,55 @@ static void check_iteration(void)
         n_fail++, printf("FAIL fits32 numel\n");
 }
 
+/* ---- scalar attributes: td_cu_scalar<T> against td__scalar_store's rule (float kind:
+ * td_store_f64, else td_store_i64) */
+
+template <typename T> static void scalar_case(int dt, int64_t kind, int64_t bits)
+{
+    char want[8] = {0}, got[8] = {0};
+    double f;
+    memcpy(&f, &bits, 8);
+    if (kind == TD_SCALAR_FLOAT)
+        td_store_f64((enum td_dtype)dt, want, f);
+    else
+        td_store_i64((enum td_dtype)dt, want, bits);
+    T v = td_cu_scalar<T>(kind, bits);
+    memcpy(got, &v, sizeof v);
+    char what[64];
+    snprintf(what, sizeof what, "scalar kind %lld bits %llx", (long long)kind, (unsigned long long)bits);
+    compare(what, dt, got, want, 1, 0, NULL, 0);
+}
+
+static void check_scalars(void)
+{
+    const double fv[] = {0.0, -0.0, 2.5, -2.5, 1e300, -1e300, NAN, INFINITY, 255.9, -129.5, 3e9, 9.3e18};
+    const int64_t iv[] = {0, 1, -1, 300, -129, INT64_C(1) << 60 | 1, INT64_MIN, INT64_MAX, (INT64_C(1) << 53) + 1,
+                          (INT64_C(1) << 60) + (INT64_C(1) << 36) + 1 /* rounds differently through double */};
+    for (double d : fv) {
+        int64_t b;
+        memcpy(&b, &d, 8);
+        scalar_case<float>(TD_DTYPE_FLOAT32, TD_SCALAR_FLOAT, b);
+        scalar_case<double>(TD_DTYPE_FLOAT64, TD_SCALAR_FLOAT, b);
+        scalar_case<int64_t>(TD_DTYPE_INT64, TD_SCALAR_FLOAT, b);
+        scalar_case<int32_t>(TD_DTYPE_INT32, TD_SCALAR_FLOAT, b);
+        scalar_case<int16_t>(TD_DTYPE_INT16, TD_SCALAR_FLOAT, b);
+        scalar_case<int8_t>(TD_DTYPE_INT8, TD_SCALAR_FLOAT, b);
+        scalar_case<uint8_t>(TD_DTYPE_UINT8, TD_SCALAR_FLOAT, b);
+        scalar_case<bool>(TD_DTYPE_BOOL, TD_SCALAR_FLOAT, b);
+    }
+    for (int64_t b : iv)
+        for (int64_t kind : {TD_SCALAR_INT, TD_SCALAR_BOOL}) {
+            scalar_case<float>(TD_DTYPE_FLOAT32, kind, b);
+            scalar_case<double>(TD_DTYPE_FLOAT64, kind, b);
+            scalar_case<int64_t>(TD_DTYPE_INT64, kind, b);
+            scalar_case<int32_t>(TD_DTYPE_INT32, kind, b);
+            scalar_case<int16_t>(TD_DTYPE_INT16, kind, b);
+            scalar_case<int8_t>(TD_DTYPE_INT8, kind, b);
+            scalar_case<uint8_t>(TD_DTYPE_UINT8, kind, b);
+            scalar_case<bool>(TD_DTYPE_BOOL, kind, b);
+        }
+}
+
 int main(void)
 {
     check_copy();
@@ -517,6 +566,7 @@ int main(void)
     check_unary();
     check_clamp();
     check_iteration();
+    check_scalars();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -86,14 +86,14 @@ static void scalar_bytes(int dt, int64_t kind, int64_t bits, uint64_t out[2])
     bool isf = kind == TD_SCALAR_FLOAT;
     out[0] = out[1] = 0;
     switch (dt) {
-    case TD_DTYPE_FLOAT32: { float v = isf ? (float)f : (float)bits; memcpy(out, &v, 4); break; }
+    case TD_DTYPE_FLOAT32: { float v = isf ? (float)f : (float)(double)bits; memcpy(out, &v, 4); break; }
     case TD_DTYPE_FLOAT64: { double v = isf ? f : (double)bits; memcpy(out, &v, 8); break; }
-    case TD_DTYPE_COMPLEX64: { float v = isf ? (float)f : (float)bits; memcpy(out, &v, 4); break; }
+    case TD_DTYPE_COMPLEX64: { float v = isf ? (float)f : (float)(double)bits; memcpy(out, &v, 4); break; }
     case TD_DTYPE_COMPLEX128: { double v = isf ? f : (double)bits; memcpy(out, &v, 8); break; }
     case TD_DTYPE_FLOAT16:
     case TD_DTYPE_BFLOAT16: {
         /* host conversion with the same rounding as kernels/dtype.c */
-        float v = isf ? (float)f : (float)bits;
+        float v = isf ? (float)f : (float)(double)bits; /* int64 -> double -> float, as td_store_i64 */
         uint32_t u;
         memcpy(&u, &v, 4);
         uint16_t h;

@@ -110,6 +110,8 @@ template <typename T> static inline T td_cu_scalar(int64_t kind, int64_t bits)
     }
     if (sizeof(T) == 1 && (T)0.5 == (T)1)
         return (T)(bits != 0);
+    if ((T)0.5 != (T)0) /* floating: through double, as td_store_i64 goes */
+        return (T)(double)bits;
     return (T)bits;
 }
 
