@@ -2,8 +2,8 @@
 # tests/gpu/run.sh — the one script to run on a GPU machine (H100/H200, see
 # /work/shared/TOOLCHAIN.md "The GPU machine"): finds the GPU, builds the CUDA plugin
 # for sm_90 unless a built one is given, runs the plugin's Check suite (which runs
-# kernels on the GPU and compares them with host references), and prints a summary
-# table last.  Every step runs even when one fails; the exit status is 1 if any failed.
+# kernels on the GPU and compares them with host references), again under
+# compute-sanitizer's memcheck and racecheck, and prints a summary table last.  Every step runs even when one fails; the exit status is 1 if any failed.
 #
 #   tests/gpu/run.sh                 build build/libtensord_cuda.so here (needs nvcc), test it
 #   PLUGIN=path/libtensord_cuda.so CHECK=path/check_cuda_plugin tests/gpu/run.sh
@@ -81,6 +81,15 @@ if [ -x "$CHECK" ] && [ -f "$PLUGIN" ]; then
         ASAN_OPTIONS=detect_leaks=0:protect_shadow_gap=0 "$CHECK"
     grep -q "gpu kernels match" "$OUT/plugin-smoke.log" || { [ -z "$(command -v nvidia-smi)" ] || {
         echo "plugin-smoke: the gpu case did not run" >> "$OUT/plugin-smoke.log"; FAILED=1; }; }
+    # the same kernels under compute-sanitizer: out-of-bounds or misaligned accesses,
+    # races in shared memory (one process: CK_FORK=no)
+    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2> /dev/null || true)
+    if [ -n "$SAN" ] && command -v nvidia-smi > /dev/null; then
+        step plugin-memcheck env TD_CUDA_PLUGIN="$PLUGIN" CK_FORK=no "$SAN" --tool memcheck --error-exitcode 1 "$CHECK"
+        step plugin-racecheck env TD_CUDA_PLUGIN="$PLUGIN" CK_FORK=no "$SAN" --tool racecheck --error-exitcode 1 "$CHECK"
+    else
+        skip plugin-memcheck "no compute-sanitizer or no GPU"
+    fi
 else
     skip plugin-smoke "no check_cuda_plugin binary (set CHECK=) or no plugin"
 fi
