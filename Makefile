@@ -65,8 +65,8 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
-all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test install-daemon image check-image check valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL) $(CUDA_TARGET) $(HIP_TARGET)
+.PHONY: all deps test install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -141,6 +141,76 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 		-fno-strict-aliasing -I$(PY_INC) -I$(NP_INC) -Iclient_c -shared -o $@ $(wildcard client_py/ext/*.c) \
 		-L$(PY_DIR) -ltensord -Wl,-rpath,'$$ORIGIN'
 
+# ---- the CUDA plugin (kernels/cuda -> build/libtensord_cuda.so, dlopen'ed by the daemon):
+# built when nvcc is found (CUDA=0 skips it).  SASS for sm_90 (H100/H200) plus compute_90
+# PTX that newer GPUs JIT; static cudart; cuBLASLt found through the plugin's own rpath
+# (an executable's RUNPATH does not apply to a library's NEEDED entries).  The version
+# script keeps the static runtime's symbols local: only td_device_backend_entry is exported.
+# `make ROCM=1` also builds the same sources with hipcc into build/libtensord_hip.so.
+NVCC ?= /usr/local/cuda/bin/nvcc
+CUDA ?= auto
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH_FLAGS ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+HAVE_NVCC := $(if $(filter 0,$(CUDA)),,$(shell command -v $(NVCC) 2>/dev/null))
+CUDA_SRC := $(wildcard kernels/cuda/*.cu)
+CUDA_PLUGIN := $(BUILD)/libtensord_cuda.so
+NVCC_FLAGS := -std=c++17 -O3 -g -Xcompiler -fPIC,-fvisibility=hidden,-Wall $(CUDA_ARCH_FLAGS) -MMD -MP \
+	-diag-suppress 186
+CUDA_TARGET := $(if $(HAVE_NVCC),$(CUDA_PLUGIN),$(if $(filter 0,$(CUDA)),,cuda-skip))
+cuda-skip:
+	@echo "tensord: nvcc not found, building without CUDA (set NVCC=...)"
+$(BUILD)/cuda/%.o: kernels/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(call say,NVCC,$<)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+$(CUDA_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/cuda/%.o,$(CUDA_SRC)) kernels/cuda/plugin.map
+	$(call say,LINK,$@)$(NVCC) -shared -cudart static -o $@ $(filter %.o,$^) -lcublasLt -ldl \
+		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+HIPCC ?= hipcc
+HIP_ARCHS ?= gfx90a
+HIP_PLUGIN := $(BUILD)/libtensord_hip.so
+HIP_TARGET := $(if $(filter 1,$(ROCM)),$(HIP_PLUGIN))
+$(BUILD)/hip/%.o: kernels/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(call say,HIPCC,$<)$(HIPCC) -x hip -std=c++17 -O3 -fPIC -fvisibility=hidden $(addprefix --offload-arch=,$(HIP_ARCHS)) \
+		-MMD -MP -c $< -o $@
+$(HIP_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/hip/%.o,$(CUDA_SRC)) kernels/cuda/plugin.map
+	$(call say,LINK,$@)$(HIPCC) -shared -fPIC -o $@ $(filter %.o,$^) -ldl -Wl,--version-script=kernels/cuda/plugin.map
+
+# The elementwise functors run on the host against the CPU kernels (tests/check_cuda_ops.cu):
+# their semantics are checked here, where no GPU runs them.
+CUDA_OPS_CHECK := $(BUILD)/cuda/check_cuda_ops
+$(CUDA_OPS_CHECK): tests/check_cuda_ops.cu $(call obj,opt,$(META_SRC) $(CPU_SRC)) $(wildcard kernels/cuda/*.cuh kernels/cuda/*.h)
+	@mkdir -p $(dir $@)
+	$(call say,NVCC,$<)$(NVCC) -std=c++17 -O1 -diag-suppress 186 $(CUDA_ARCH_FLAGS) -o $@ $< \
+		$(filter %.o,$^) $(OPENBLAS_LIBS) $(FFTW_LIBS) -lpthread -lm
+
+# The plugin's own checks: it exports one symbol, carries sm_90 SASS and compute_90 PTX
+# (cuobjdump where the toolkit has it, else tests/gpu/fatbin_archs.py reads the fatbin
+# headers), loads with nothing but its rpath, and its Check suite passes (here without a
+# GPU: init() reports 0 devices and why; with one it also runs kernels), and so does
+# check_cuda_ops (the elementwise functors on the host against the CPU kernels).
+check-cuda: $(CUDA_PLUGIN) $(BUILD)/asan/tests/check_cuda_plugin $(CUDA_OPS_CHECK)
+	@set -e; syms=$$(nm -D --defined-only $(CUDA_PLUGIN) | awk '$$2 ~ /^[A-TV-Z]$$/ {print $$3}' | sort -u); \
+	if [ "$$syms" != "td_device_backend_entry" ]; then echo "check-cuda: exports: $$syms"; exit 1; fi; \
+	if command -v cuobjdump >/dev/null; then archs=$$(cuobjdump --list-elf --list-ptx $(CUDA_PLUGIN)); \
+	else archs=$$($(PYTHON) tests/gpu/fatbin_archs.py $(CUDA_PLUGIN)); fi; \
+	echo "$$archs" | grep -q 'sm_90' || { echo "check-cuda: no sm_90 SASS: $$archs"; exit 1; }; \
+	echo "$$archs" | grep -q 'compute_90' || { echo "check-cuda: no compute_90 PTX: $$archs"; exit 1; }; \
+	if env -u LD_LIBRARY_PATH ldd $(CUDA_PLUGIN) | grep -q 'not found'; then ldd $(CUDA_PLUGIN); exit 1; fi; \
+	echo "check-cuda: exports td_device_backend_entry only; $$(echo $$archs | tr '\n' ' ')"
+	TD_CUDA_PLUGIN=$(abspath $(CUDA_PLUGIN)) CK_DEFAULT_TIMEOUT=60 $(BUILD)/asan/tests/check_cuda_plugin
+	$(CUDA_OPS_CHECK)
+
+# The same suite built lean for the GPU machine, which has none of the daemon's libraries:
+# no sanitizers (ASan's shadow memory and the CUDA driver's address reservations collide),
+# Check and subunit linked statically, kernels/dtype.c the only project code besides.
+CUDA_CHECK_GPU := $(BUILD)/gpu/check_cuda_plugin
+$(CUDA_CHECK_GPU): tests/check_cuda_plugin.c kernels/dtype.c
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(filter-out -MMD -MP,$(CFLAGS_BASE)) $(CFLAGS) -o $@ $^ \
+		-Wl,-Bstatic -lcheck_pic -lsubunit -Wl,-Bdynamic -lrt -lm -ldl -pthread
+
 # ---- tests (Check suites built with ASan/UBSan against the daemon's objects)
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
@@ -188,7 +258,7 @@ fuzz: $(FUZZ_BINS)
 deps:
 	@sh tests/install_deps.sh
 
-check: $(CHECKS) $(DAEMON_ASAN)
+check: $(CHECKS) $(DAEMON_ASAN) $(if $(HAVE_NVCC),check-cuda)
 	@set -e; for t in $(CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(DAEMON_ASAN)) \
 		CK_DEFAULT_TIMEOUT=60 $$t; done
 

@@ -1,0 +1,215 @@
+/*
+ * copy.cu — moving and converting elements on the GPU: COPY_, CAST, CLONE, FILL_,
+ * WHERE and CLAMP, with the CPU's semantics (kernels/cpu/copy.c).
+ *
+ * Same-dtype copies, fills and selects only move bytes, by element size.  Conversions
+ * load the source into its wide type (double for floating and complex sources, int64
+ * for integers and bool) and store that into the destination dtype with the CPU's
+ * rules (float -> integer as x86 truncation gives it, float16/bfloat16 round to
+ * nearest even), so a tensor copied on either device holds the same bits.  The
+ * source dtype is a template parameter, the destination a warp-uniform switch: 24
+ * kernels instead of 144.
+ */
+#include <math.h>
+
+#include "elementwise_ops.cuh"
+
+/* dst = src elementwise (src broadcast to dst), any dtypes. */
+static enum td_code copy_elems(struct td_kt *dst, struct td_kt *src, cudaStream_t s)
+{
+    struct td_kt *ops[2] = {dst, src};
+    struct td_cu_iter it;
+    int dd = dst->m.dtype, sd = src->m.dtype;
+    if (!td_cu_iter_init(&it, 2, ops))
+        return TD_CODE_INVALID_ARGUMENT;
+    if (dd == sd) {
+        switch (td_cu_dtype_size(dd)) {
+        case 1: return td_cu_launch<2>(&it, s, move_f<uint8_t>());
+        case 2: return td_cu_launch<2>(&it, s, move_f<uint16_t>());
+        case 4: return td_cu_launch<2>(&it, s, move_f<uint32_t>());
+        case 8: return td_cu_launch<2>(&it, s, move_f<uint64_t>());
+        default: return td_cu_launch<2>(&it, s, move16_f());
+        }
+    }
+    switch (sd) {
+#define CONV_CASE(DT) \
+    case TD_DTYPE_##DT: return td_cu_launch<2>(&it, s, conv_f<TD_DTYPE_##DT>{dd});
+        CONV_CASE(FLOAT32)
+        CONV_CASE(FLOAT64)
+        CONV_CASE(FLOAT16)
+        CONV_CASE(BFLOAT16)
+        CONV_CASE(INT64)
+        CONV_CASE(INT32)
+        CONV_CASE(INT16)
+        CONV_CASE(INT8)
+        CONV_CASE(UINT8)
+        CONV_CASE(BOOL)
+        CONV_CASE(COMPLEX64)
+        CONV_CASE(COMPLEX128)
+#undef CONV_CASE
+    default: return TD_CODE_INVALID_ARGUMENT;
+    }
+}
+
+static enum td_code cu_cast(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_CAST || k->attrs[TD_A_CAST_DTYPE] != k->out[0]->m.dtype)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    return copy_elems(k->out[0], k->in[0], td_cu_stream_of(k->stream));
+}
+
+static enum td_code cu_clone(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    return copy_elems(k->out[0], k->in[0], td_cu_stream_of(k->stream));
+}
+
+static enum td_code cu_copy_(struct td_kctx *k)
+{
+    if (k->n_in != 2)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    return copy_elems(k->in[0], k->in[1], td_cu_stream_of(k->stream));
+}
+
+/* The scalar (kind, bits) in dtype dt's bytes, as td__scalar_store writes it. */
+static void scalar_bytes(int dt, int64_t kind, int64_t bits, uint64_t out[2])
+{
+    double f;
+    memcpy(&f, &bits, sizeof f);
+    bool isf = kind == TD_SCALAR_FLOAT;
+    out[0] = out[1] = 0;
+    switch (dt) {
+    case TD_DTYPE_FLOAT32: { float v = isf ? (float)f : (float)(double)bits; memcpy(out, &v, 4); break; }
+    case TD_DTYPE_FLOAT64: { double v = isf ? f : (double)bits; memcpy(out, &v, 8); break; }
+    case TD_DTYPE_COMPLEX64: { float v = isf ? (float)f : (float)(double)bits; memcpy(out, &v, 4); break; }
+    case TD_DTYPE_COMPLEX128: { double v = isf ? f : (double)bits; memcpy(out, &v, 8); break; }
+    case TD_DTYPE_FLOAT16:
+    case TD_DTYPE_BFLOAT16: {
+        /* host conversion with the same rounding as kernels/dtype.c */
+        float v = isf ? (float)f : (float)(double)bits; /* int64 -> double -> float, as td_store_i64 */
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        uint16_t h;
+        if (dt == TD_DTYPE_BFLOAT16) {
+            h = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        } else {
+            uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+            uint32_t a = u & 0x7fffffffu;
+            if (a > 0x7f800000u) {
+                h = sign | 0x7e00u;
+            } else if (a >= 0x477ff000u) {
+                h = sign | 0x7c00u;
+            } else if (a < 0x38800000u) {
+                float af;
+                memcpy(&af, &a, 4);
+                h = sign | (uint16_t)lrintf(af * 16777216.0f); /* 2^24, round to even */
+            } else {
+                h = sign | (uint16_t)((a + 0xfffu + ((a >> 13) & 1u) - (112u << 23)) >> 13);
+            }
+        }
+        memcpy(out, &h, 2);
+        break;
+    }
+    case TD_DTYPE_INT64: { int64_t v = td_cu_scalar<int64_t>(kind, bits); memcpy(out, &v, 8); break; }
+    case TD_DTYPE_INT32: { int32_t v = td_cu_scalar<int32_t>(kind, bits); memcpy(out, &v, 4); break; }
+    case TD_DTYPE_INT16: { int16_t v = td_cu_scalar<int16_t>(kind, bits); memcpy(out, &v, 2); break; }
+    case TD_DTYPE_INT8: { int8_t v = td_cu_scalar<int8_t>(kind, bits); memcpy(out, &v, 1); break; }
+    case TD_DTYPE_UINT8: { uint8_t v = td_cu_scalar<uint8_t>(kind, bits); memcpy(out, &v, 1); break; }
+    case TD_DTYPE_BOOL: { uint8_t v = isf ? f != 0 : bits != 0; memcpy(out, &v, 1); break; }
+    }
+}
+
+static enum td_code cu_fill_(struct td_kctx *k)
+{
+    const int64_t *v = k->attrs + TD_A_FILL__VALUE;
+    if (k->n_in != 1 || k->n_attr < TD_N_FILL_ || !td_cu_scalar_kind_ok(v[0]) || td_cu_dtype_size(k->in[0]->m.dtype) == 0)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    int dt = k->in[0]->m.dtype;
+    uint64_t e[2];
+    scalar_bytes(dt, v[0], v[1], e);
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 1, k->in))
+        return TD_CODE_INVALID_ARGUMENT;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    switch (td_cu_dtype_size(dt)) {
+    case 1: return td_cu_launch<1>(&it, s, fill_f<uint8_t>{(uint8_t)e[0]});
+    case 2: return td_cu_launch<1>(&it, s, fill_f<uint16_t>{(uint16_t)e[0]});
+    case 4: return td_cu_launch<1>(&it, s, fill_f<uint32_t>{(uint32_t)e[0]});
+    case 8: return td_cu_launch<1>(&it, s, fill_f<uint64_t>{e[0]});
+    default: return td_cu_launch<1>(&it, s, fill16_f{e[0], e[1]});
+    }
+}
+
+static enum td_code cu_where(struct td_kctx *k)
+{
+    if (k->n_in != 3 || k->n_out < 1)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *ops[4] = {k->out[0], k->in[0], k->in[1], k->in[2]};
+    int dt = k->out[0]->m.dtype;
+    if (td_cu_dtype_size(dt) == 0 || ops[1]->m.dtype != TD_DTYPE_BOOL || ops[2]->m.dtype != dt || ops[3]->m.dtype != dt)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 4, ops))
+        return TD_CODE_INVALID_ARGUMENT;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    switch (td_cu_dtype_size(dt)) {
+    case 1: return td_cu_launch<4>(&it, s, where_f<uint8_t>());
+    case 2: return td_cu_launch<4>(&it, s, where_f<uint16_t>());
+    case 4: return td_cu_launch<4>(&it, s, where_f<uint32_t>());
+    case 8: return td_cu_launch<4>(&it, s, where_f<uint64_t>());
+    default: return td_cu_launch<4>(&it, s, where16_f());
+    }
+}
+
+template <typename T> static enum td_code clamp_run(struct td_kctx *k, struct td_cu_iter *it)
+{
+    const int64_t *lo = k->attrs + TD_A_CLAMP_MIN, *hi = k->attrs + TD_A_CLAMP_MAX;
+    clamp_f<T> f;
+    f.has_lo = k->attrs[TD_A_CLAMP_HAS_MIN] != 0;
+    f.has_hi = k->attrs[TD_A_CLAMP_HAS_MAX] != 0;
+    if ((f.has_lo && !td_cu_scalar_kind_ok(lo[0])) || (f.has_hi && !td_cu_scalar_kind_ok(hi[0])))
+        return TD_CODE_INVALID_ARGUMENT;
+    f.lo = f.has_lo ? td_cu_scalar<T>(lo[0], lo[1]) : T(0);
+    f.hi = f.has_hi ? td_cu_scalar<T>(hi[0], hi[1]) : T(0);
+    return td_cu_launch<2>(it, td_cu_stream_of(k->stream), f);
+}
+
+static enum td_code cu_clamp(struct td_kctx *k)
+{
+    int dt = k->compute_dtype;
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_CLAMP || !td_cu_compute_dtype(dt) ||
+        k->in[0]->m.dtype != dt || k->out[0]->m.dtype != dt)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    struct td_kt *ops[2] = {k->out[0], k->in[0]};
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 2, ops))
+        return TD_CODE_INVALID_ARGUMENT;
+    TD_CU_DISPATCH(dt, return clamp_run<T>(k, &it));
+    return TD_CODE_INVALID_ARGUMENT;
+}
+
+td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt)
+{
+    switch (op) {
+    case TD_OP_COPY_: return cu_copy_; /* every dtype pair: the executor casts with it */
+    case TD_OP_CAST: return cu_cast;
+    case TD_OP_CLONE: return cu_clone;
+    case TD_OP_FILL_: return cu_fill_;
+    case TD_OP_WHERE: return td_cu_dtype_is_complex((int)dt) || td_cu_dtype_size((int)dt) ? cu_where : NULL;
+    case TD_OP_CLAMP: return td_cu_compute_dtype((int)dt) ? cu_clamp : NULL;
+    default: return NULL;
+    }
+}

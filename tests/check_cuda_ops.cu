@@ -1,0 +1,572 @@
+/*
+ * check_cuda_ops.cu — the CUDA plugin's elementwise operations (kernels/cuda/
+ * elementwise_ops.cuh) run on the HOST against the CPU kernels, so their semantics are
+ * checked on machines without a GPU: every dtype conversion pair of COPY_, every
+ * binary row (tensor and scalar operands, alpha, in-place comparisons) and unary row
+ * at every dtype it accepts, and CLAMP with its bounds' conversion, on special values (signed zeros, infinities, NaN, extremes,
+ * halves for rounding) and random ones; and the N-d iteration (td_cu_iter_init,
+ * td_cu_addr, 32- and 64-bit index math) on random broadcast/transposed/sliced views.
+ * The functors and the address math are the very code the GPU runs; what this cannot
+ * check (the device math library, launches, reductions, matmul) is left to the GPU
+ * case of check_cuda_plugin.c.
+ *
+ * Built by nvcc as a host program linked with the CPU kernels (make check-cuda).
+ * Results must match bit for bit (any NaN matches any NaN), except transcendental
+ * unary ops, where host libm and the CPU's vector math may differ in the last ulp.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* the shared headers have no C++ guards: the functions this calls are C's */
+extern "C" {
+#include "../kernels/dtype.h"
+}
+#include "../kernels/cuda/elementwise_ops.cuh"
+
+extern "C" const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
+
+static int n_cases, n_fail;
+
+#define N 24 /* values per operand; binary ops take all N * N pairs */
+
+static const double special_f[N] = {0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -2.5, 2.0, -7.0, 7.0, 3.0,
+                                    100.25, -1e-30, 1e30, -1e300, INFINITY, -INFINITY, NAN, 65504.0, 1e-8, 255.5, -128.5, 3e9};
+static const int64_t special_i[N] = {0, 1, -1, 2, -2, 3, -7, 7, 5, 100, -100, 127, -128, 255, 256, 32767, -32768, 65535,
+                                     INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, 63, 33};
+
+static const int compute_dts[] = {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_INT32,
+                                  TD_DTYPE_INT16,   TD_DTYPE_INT8,    TD_DTYPE_UINT8, TD_DTYPE_BOOL};
+
+static bool is_float(int dt) { return dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64; }
+
+/* value i of the test set in dtype dt, written at p */
+static void value(int dt, int i, char *p)
+{
+    if (td_cu_dtype_is_float(dt) || td_cu_dtype_is_complex(dt))
+        td_store_f64((enum td_dtype)dt, p, special_f[i]);
+    else
+        td_store_i64((enum td_dtype)dt, p, special_i[i]);
+}
+
+static struct td_kt kt1(int dt, int64_t n, char *data)
+{
+    struct td_kt t;
+    memset(&t, 0, sizeof t);
+    t.m.dtype = (uint8_t)dt;
+    t.m.ndim = 1;
+    t.m.sizes[0] = n;
+    t.m.strides[0] = 1;
+    t.m.storage_nbytes = n * td_cu_dtype_size(dt);
+    t.data = data;
+    return t;
+}
+
+/* Elements equal: same bytes, or both NaN of a floating (or complex) dtype. */
+static bool same(int dt, const char *a, const char *b, double tol)
+{
+    int sz = td_cu_dtype_size(dt);
+    if (memcmp(a, b, sz) == 0)
+        return true;
+    if (!td_cu_dtype_is_float(dt) && !td_cu_dtype_is_complex(dt))
+        return false;
+    double x = td_load_f64((enum td_dtype)dt, a), y = td_load_f64((enum td_dtype)dt, b);
+    if (x != x && y != y)
+        return !td_cu_dtype_is_complex(dt) || memcmp(a + sz / 2, b + sz / 2, sz / 2) == 0;
+    if (tol > 0 && x == x && y == y) {
+        if (isinf(x) || isinf(y))
+            return x == y;
+        return fabs(x - y) <= tol * fmax(fabs(y), 1e-300) || fabs(x - y) < 1e-300;
+    }
+    return false;
+}
+
+static void compare(const char *what, int dt, const char *got, const char *want, int64_t n, double tol,
+                    const char *in0, int in_dt)
+{
+    n_cases++;
+    int sz = td_cu_dtype_size(dt), isz = in0 ? td_cu_dtype_size(in_dt) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!same(dt, got + i * sz, want + i * sz, tol)) {
+            n_fail++;
+            printf("FAIL %s dtype %d element %lld: got %.17g want %.17g (input %.17g)\n", what, dt, (long long)i,
+                   td_load_f64((enum td_dtype)dt, got + i * sz), td_load_f64((enum td_dtype)dt, want + i * sz),
+                   in0 ? td_load_f64((enum td_dtype)in_dt, in0 + i * isz) : 0.0);
+            return;
+        }
+    }
+}
+
+/* Runs f over n contiguous elements of nop operands on the host. */
+template <typename F> static void host_run(F f, int nop, char **base, const int *dts, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        char *p[TD_CU_MAXOP];
+        for (int o = 0; o < nop; o++)
+            p[o] = base[o] + i * td_cu_dtype_size(dts[o]);
+        f(p);
+    }
+}
+
+static enum td_code cpu(unsigned op, int dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
+                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+{
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.flags = flags;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = n_out;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    for (int i = 0; i < n_out; i++)
+        k.out[i] = out[i];
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    return td_cpu_kernels[op](&k);
+}
+
+/* ---- COPY_: every dtype pair */
+
+static void check_copy(void)
+{
+    for (int sd = 0; sd < TD_DTYPE_COUNT; sd++)
+        for (int dd = 0; dd < TD_DTYPE_COUNT; dd++) {
+            char src[N * 16], want[N * 16], got[N * 16];
+            for (int i = 0; i < N; i++)
+                value(sd, i, src + i * td_cu_dtype_size(sd));
+            memset(want, 0x5a, sizeof want);
+            memset(got, 0x5a, sizeof got);
+            struct td_kt ts = kt1(sd, N, src), td = kt1(dd, N, want);
+            struct td_kt *in[] = {&td, &ts};
+            if (cpu(TD_OP_COPY_, dd, 2, in, 0, NULL, NULL, 0, 0) != TD_CODE_OK) {
+                n_fail++;
+                printf("FAIL cpu copy %d -> %d\n", sd, dd);
+                continue;
+            }
+            char *base[] = {got, src};
+            int dts[] = {dd, sd};
+            if (sd == dd) {
+                switch (td_cu_dtype_size(dd)) {
+                case 1: host_run(move_f<uint8_t>(), 2, base, dts, N); break;
+                case 2: host_run(move_f<uint16_t>(), 2, base, dts, N); break;
+                case 4: host_run(move_f<uint32_t>(), 2, base, dts, N); break;
+                case 8: host_run(move_f<uint64_t>(), 2, base, dts, N); break;
+                default: host_run(move16_f(), 2, base, dts, N); break;
+                }
+            } else {
+                switch (sd) {
+#define CONV(DT) \
+    case TD_DTYPE_##DT: host_run(conv_f<TD_DTYPE_##DT>{dd}, 2, base, dts, N); break;
+                    CONV(FLOAT32) CONV(FLOAT64) CONV(FLOAT16) CONV(BFLOAT16) CONV(INT64) CONV(INT32)
+                    CONV(INT16) CONV(INT8) CONV(UINT8) CONV(BOOL) CONV(COMPLEX64) CONV(COMPLEX128)
+#undef CONV
+                }
+            }
+            char what[64];
+            snprintf(what, sizeof what, "copy %d->%d", sd, dd);
+            compare(what, dd, got, want, N, 0, src, sd);
+        }
+}
+
+/* ---- binary rows */
+
+template <int OP, typename T> static void bin_case(unsigned op, int dt, const int64_t *attrs, uint32_t n_attr, uint8_t flags,
+                                                   int odt, int scalar)
+{
+    typedef typename alpha_type<T>::type AL;
+    static char a[N * N * 8], b[N * N * 8], want[N * N * 8], got[N * N * 8];
+    int sz = td_cu_dtype_size(dt), n = scalar ? N : N * N;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            value(dt, i, a + (i * N + j) * sz);
+            value(dt, j, b + (i * N + j) * sz);
+        }
+    if (scalar)
+        for (int i = 0; i < N; i++)
+            value(dt, i, a + i * sz);
+    memset(want, 0, sizeof want);
+    memset(got, 0, sizeof got);
+    struct td_kt ta = kt1(dt, n, a), tb = kt1(dt, n, b), to = kt1(odt, n, want);
+    struct td_kt *in[] = {&ta, &tb}, *out[] = {&to};
+    if (cpu(op, dt, scalar ? 1 : 2, in, 1, out, attrs, n_attr, flags) != TD_CODE_OK) {
+        n_cases++;
+        return; /* integer division by zero: the device lookup names no kernel for it */
+    }
+    T s = T(0);
+    int mode = 0;
+    if (scalar) {
+        s = td_cu_scalar<T>(attrs[0], attrs[1]);
+        mode = (flags & TD_RF_SCALAR_LHS) ? 1 : 2;
+    }
+    AL al = AL(1);
+    if ((OP == B_ADD || OP == B_SUB) && n_attr >= 4) {
+        double af;
+        memcpy(&af, &attrs[3], 8);
+        if (attrs[2] != TD_SCALAR_FLOAT)
+            af = (double)attrs[3];
+        if constexpr (std::is_floating_point<T>::value)
+            al = (AL)af;
+        else
+            al = (AL)(attrs[2] == TD_SCALAR_FLOAT ? (int64_t)af : attrs[3]);
+    }
+    char *base[] = {got, a, scalar ? a : b};
+    int dts[] = {odt, dt, dt};
+    if (odt == TD_DTYPE_BOOL && OP >= C_EQ)
+        host_run(bin_f<OP, T, bool, AL>{s, al, mode}, 3, base, dts, n);
+    else
+        host_run(bin_f<OP, T, T, AL>{s, al, mode}, 3, base, dts, n);
+    char what[64];
+    snprintf(what, sizeof what, "binary op %u%s", op, scalar ? " (scalar)" : "");
+    compare(what, odt, got, want, n, 0, a, dt);
+}
+
+template <int OP> static void bin_row(unsigned op, unsigned kinds)
+{
+    for (int dt : compute_dts) {
+        unsigned kb = is_float(dt) ? KF : dt == TD_DTYPE_BOOL ? KB : KI;
+        if (OP < C_EQ && !(kinds & kb))
+            continue;
+        int64_t plain[] = {TD_SCALAR_INT, 0, TD_SCALAR_INT, 1};
+        int64_t alpha[] = {TD_SCALAR_INT, 3, TD_SCALAR_FLOAT, 0};
+        double a2 = -2.5;
+        memcpy(&alpha[3], &a2, 8);
+        int64_t sc[] = {TD_SCALAR_FLOAT, 0, TD_SCALAR_INT, 1};
+        double sv = 2.5;
+        memcpy(&sc[1], &sv, 8);
+        int odt = OP >= C_EQ ? TD_DTYPE_BOOL : dt;
+        switch (dt) {
+#define DT_CASE(DT, CT)                                                                       \
+    case TD_DTYPE_##DT:                                                                       \
+        if constexpr (!(OP < C_EQ && std::is_same<CT, bool>::value &&                         \
+                        !(OP == B_ADD || OP == B_MUL || OP == B_MAX || OP == B_MIN ||          \
+                          OP == B_BAND || OP == B_BOR || OP == B_BXOR)) &&                     \
+                      !(OP < C_EQ && std::is_floating_point<CT>::value &&                     \
+                        (OP == B_BAND || OP == B_BOR || OP == B_BXOR || OP == B_SHL || OP == B_SHR))) { \
+            bin_case<OP, CT>(op, dt, plain, 4, 0, odt, 0);                                     \
+            if (OP == B_ADD || OP == B_SUB)                                                    \
+                bin_case<OP, CT>(op, dt, alpha, 4, 0, odt, 0);                                 \
+            bin_case<OP, CT>(op, dt, sc, 4, 0, odt, 1);                                        \
+            bin_case<OP, CT>(op, dt, sc, 4, TD_RF_SCALAR_LHS, odt, 1);                         \
+            if (OP >= C_EQ) /* in place: the compute dtype out */                              \
+                bin_case<OP, CT>(op, dt, plain, 4, 0, dt, 0);                                  \
+        }                                                                                      \
+        break;
+            DT_CASE(FLOAT32, float) DT_CASE(FLOAT64, double) DT_CASE(INT64, int64_t) DT_CASE(INT32, int32_t)
+            DT_CASE(INT16, int16_t) DT_CASE(INT8, int8_t) DT_CASE(UINT8, uint8_t) DT_CASE(BOOL, bool)
+#undef DT_CASE
+        }
+    }
+}
+
+/* DIV's rounding modes ride in attrs[2]; the device picks the row on the host side */
+template <int OP> static void div_row(int64_t mode)
+{
+    for (int dt : {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64}) {
+        int64_t attrs[] = {TD_SCALAR_INT, 0, mode};
+        if (dt == TD_DTYPE_FLOAT32)
+            bin_case<OP, float>(TD_OP_DIV, dt, attrs, 3, 0, dt, 0);
+        else
+            bin_case<OP, double>(TD_OP_DIV, dt, attrs, 3, 0, dt, 0);
+    }
+}
+
+static void check_binary(void)
+{
+    bin_row<B_ADD>(TD_OP_ADD, KF | KI | KB);
+    bin_row<B_SUB>(TD_OP_SUB, KF | KI);
+    bin_row<B_MUL>(TD_OP_MUL, KF | KI | KB);
+    bin_row<B_POW>(TD_OP_POW, KF | KI);
+    bin_row<B_REM>(TD_OP_REMAINDER, KF);
+    bin_row<B_MAX>(TD_OP_MAXIMUM, KF | KI | KB);
+    bin_row<B_MIN>(TD_OP_MINIMUM, KF | KI | KB);
+    bin_row<B_BAND>(TD_OP_BITWISE_AND, KI | KB);
+    bin_row<B_BOR>(TD_OP_BITWISE_OR, KI | KB);
+    bin_row<B_BXOR>(TD_OP_BITWISE_XOR, KI | KB);
+    bin_row<B_SHL>(TD_OP_LSHIFT, KI);
+    bin_row<B_SHR>(TD_OP_RSHIFT, KI);
+    bin_row<C_EQ>(TD_OP_EQ, 7);
+    bin_row<C_NE>(TD_OP_NE, 7);
+    bin_row<C_LT>(TD_OP_LT, 7);
+    bin_row<C_LE>(TD_OP_LE, 7);
+    bin_row<C_GT>(TD_OP_GT, 7);
+    bin_row<C_GE>(TD_OP_GE, 7);
+    bin_row<C_LAND>(TD_OP_LOGICAL_AND, 7);
+    bin_row<C_LOR>(TD_OP_LOGICAL_OR, 7);
+    bin_row<C_LXOR>(TD_OP_LOGICAL_XOR, 7);
+    div_row<B_DIV>(TD_ROUND_NONE);
+    div_row<B_DIVT>(TD_ROUND_TRUNC);
+    div_row<B_DIVF>(TD_ROUND_FLOOR);
+}
+
+/* ---- unary rows */
+
+template <int OP, typename T> static void un_case(unsigned op, int dt, int odt)
+{
+    char a[N * 8], want[N * 8], got[N * 8];
+    for (int i = 0; i < N; i++)
+        value(dt, i, a + i * td_cu_dtype_size(dt));
+    memset(want, 0, sizeof want);
+    memset(got, 0, sizeof got);
+    struct td_kt ta = kt1(dt, N, a), to = kt1(odt, N, want);
+    struct td_kt *in[] = {&ta}, *out[] = {&to};
+    if (cpu(op, dt, 1, in, 1, out, NULL, 0, 0) != TD_CODE_OK) {
+        n_fail++;
+        printf("FAIL cpu unary op %u dtype %d\n", op, dt);
+        return;
+    }
+    char *base[] = {got, a};
+    int dts[] = {odt, dt};
+    if (odt == TD_DTYPE_BOOL && dt != TD_DTYPE_BOOL)
+        host_run(un_f<OP, T, bool>(), 2, base, dts, N);
+    else
+        host_run(un_f<OP, T, T>(), 2, base, dts, N);
+    bool transcendental = OP == U_EXP || OP == U_LOG || OP == U_LOG1P || OP == U_SIN || OP == U_COS ||
+                          OP == U_TANH || OP == U_SIGMOID || OP == U_RSQRT;
+    double tol = !transcendental ? 0 : dt == TD_DTYPE_FLOAT32 ? 3e-7 : 1e-15;
+    char what[64];
+    snprintf(what, sizeof what, "unary op %u", op);
+    compare(what, odt, got, want, N, tol, a, dt);
+}
+
+template <int OP, unsigned K> static void un_row(unsigned op)
+{
+    if constexpr ((K & KF) != 0) {
+        un_case<OP, float>(op, TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT32);
+        un_case<OP, double>(op, TD_DTYPE_FLOAT64, TD_DTYPE_FLOAT64);
+    }
+    if constexpr ((K & KI) != 0) {
+        un_case<OP, int64_t>(op, TD_DTYPE_INT64, TD_DTYPE_INT64);
+        un_case<OP, int32_t>(op, TD_DTYPE_INT32, TD_DTYPE_INT32);
+        un_case<OP, int16_t>(op, TD_DTYPE_INT16, TD_DTYPE_INT16);
+        un_case<OP, int8_t>(op, TD_DTYPE_INT8, TD_DTYPE_INT8);
+        un_case<OP, uint8_t>(op, TD_DTYPE_UINT8, TD_DTYPE_UINT8);
+    }
+    if constexpr ((K & KB) != 0)
+        un_case<OP, bool>(op, TD_DTYPE_BOOL, TD_DTYPE_BOOL);
+    if constexpr (OP == U_LOGICAL_NOT) {
+        un_case<OP, float>(op, TD_DTYPE_FLOAT32, TD_DTYPE_BOOL);
+        un_case<OP, int32_t>(op, TD_DTYPE_INT32, TD_DTYPE_BOOL);
+    }
+}
+
+static void check_unary(void)
+{
+#define UN_CHECK(R, NAME, K) un_row<R, (K)>(TD_OP_##NAME);
+    UN_OPS(UN_CHECK)
+#undef UN_CHECK
+}
+
+/* ---- CLAMP (the device converts the bounds with td_cu_scalar), FILL_'s scalar */
+
+template <typename T> static void clamp_case(int dt, int64_t lk, double lo, int64_t hk, double hi, bool hl, bool hh)
+{
+    char a[N * 8], want[N * 8], got[N * 8];
+    for (int i = 0; i < N; i++)
+        value(dt, i, a + i * td_cu_dtype_size(dt));
+    int64_t attrs[6] = {hl, lk, 0, hh, hk, 0};
+    if (lk == TD_SCALAR_FLOAT)
+        memcpy(&attrs[2], &lo, 8);
+    else
+        attrs[2] = (int64_t)lo;
+    if (hk == TD_SCALAR_FLOAT)
+        memcpy(&attrs[5], &hi, 8);
+    else
+        attrs[5] = (int64_t)hi;
+    struct td_kt ta = kt1(dt, N, a), to = kt1(dt, N, want);
+    struct td_kt *in[] = {&ta}, *out[] = {&to};
+    memset(want, 0, sizeof want);
+    memset(got, 0, sizeof got);
+    if (cpu(TD_OP_CLAMP, dt, 1, in, 1, out, attrs, 6, 0) != TD_CODE_OK) {
+        n_fail++;
+        printf("FAIL cpu clamp dtype %d\n", dt);
+        return;
+    }
+    clamp_f<T> f;
+    f.has_lo = hl, f.has_hi = hh;
+    f.lo = hl ? td_cu_scalar<T>(attrs[1], attrs[2]) : T(0);
+    f.hi = hh ? td_cu_scalar<T>(attrs[4], attrs[5]) : T(0);
+    char *base[] = {got, a};
+    int dts[] = {dt, dt};
+    host_run(f, 2, base, dts, N);
+    compare("clamp", dt, got, want, N, 0, a, dt);
+}
+
+static void check_clamp(void)
+{
+    clamp_case<float>(TD_DTYPE_FLOAT32, TD_SCALAR_FLOAT, -1.5, TD_SCALAR_INT, 7, true, true);
+    clamp_case<double>(TD_DTYPE_FLOAT64, TD_SCALAR_FLOAT, 0.25, TD_SCALAR_FLOAT, 0, true, false);
+    clamp_case<int32_t>(TD_DTYPE_INT32, TD_SCALAR_INT, -100, TD_SCALAR_FLOAT, 2.9, true, true);
+    clamp_case<int8_t>(TD_DTYPE_INT8, TD_SCALAR_INT, 0, TD_SCALAR_INT, 300, false, true);
+    clamp_case<uint8_t>(TD_DTYPE_UINT8, TD_SCALAR_FLOAT, 3.5, TD_SCALAR_INT, 0, true, false);
+    clamp_case<int64_t>(TD_DTYPE_INT64, TD_SCALAR_FLOAT, NAN, TD_SCALAR_FLOAT, 1e30, true, true);
+}
+
+/* ---- the N-d iteration: td_cu_iter_init + td_cu_addr (both index widths) against the
+ * CPU's COPY_ on transposed, broadcast, sliced and offset views */
+
+template <typename IDX> static void emu_copy(struct td_kt *dst, struct td_kt *src)
+{
+    struct td_kt *ops[2] = {dst, src};
+    struct td_cu_iter it;
+    if (!td_cu_iter_init(&it, 2, ops)) {
+        n_fail++;
+        printf("FAIL iter_init\n");
+        return;
+    }
+    td_cu_args<2, IDX> a = td_cu_pack<2, IDX>(&it);
+    for (int64_t i = 0; i < it.numel; i++) {
+        char *p[2];
+        td_cu_addr<2, IDX>(a, (IDX)i, p);
+        move_f<uint32_t>()(p);
+    }
+}
+
+static void check_iteration(void)
+{
+    unsigned seed = 11;
+    static uint32_t src[4096], want[1024], got[1024];
+    for (int i = 0; i < 4096; i++)
+        src[i] = (uint32_t)i * 2654435761u;
+    for (int c = 0; c < 300; c++) {
+        /* destination: contiguous, 0-5 dims of size 1-4 */
+        int nd = rand_r(&seed) % 6;
+        int64_t sizes[TD_MAX_DIMS];
+        for (int d = 0; d < nd; d++)
+            sizes[d] = 1 + rand_r(&seed) % 4;
+        struct td_kt td;
+        memset(&td, 0, sizeof td);
+        td.m.dtype = TD_DTYPE_INT32;
+        td.m.ndim = (uint8_t)nd;
+        int64_t n = 1;
+        for (int d = nd - 1; d >= 0; d--)
+            td.m.sizes[d] = sizes[d], td.m.strides[d] = n, n *= sizes[d];
+        /* source: fewer or equal dims (broadcast from the left), some dims size 1
+         * (broadcast), strides permuted (transpose), stepped (slices), an offset */
+        struct td_kt ts;
+        memset(&ts, 0, sizeof ts);
+        ts.m.dtype = TD_DTYPE_INT32;
+        int snd = nd ? nd - rand_r(&seed) % (nd + 1) : 0;
+        ts.m.ndim = (uint8_t)snd;
+        int perm[TD_MAX_DIMS];
+        for (int d = 0; d < snd; d++)
+            perm[d] = d;
+        for (int d = snd - 1; d > 0; d--) {
+            int j = rand_r(&seed) % (d + 1), t = perm[d];
+            perm[d] = perm[j], perm[j] = t;
+        }
+        int64_t st = 1 + rand_r(&seed) % 2, step[TD_MAX_DIMS];
+        for (int d = 0; d < snd; d++) {
+            int64_t sz = rand_r(&seed) % 4 == 0 ? 1 : sizes[nd - snd + d];
+            ts.m.sizes[d] = sz;
+        }
+        for (int k = snd - 1; k >= 0; k--) { /* lay dims out in perm order */
+            int d = perm[k];
+            step[d] = st;
+            st *= ts.m.sizes[d] * (1 + rand_r(&seed) % 2);
+        }
+        for (int d = 0; d < snd; d++)
+            ts.m.strides[d] = step[d];
+        ts.m.offset = rand_r(&seed) % 7;
+        ts.m.storage_nbytes = sizeof src;
+        ts.data = (char *)src;
+        if (ts.m.offset + st > 4096)
+            continue;
+        td.data = (char *)want;
+        struct td_kt *in[] = {&td, &ts};
+        memset(want, 0, sizeof want);
+        if (cpu(TD_OP_COPY_, TD_DTYPE_INT32, 2, in, 0, NULL, NULL, 0, 0) != TD_CODE_OK) {
+            n_fail++;
+            printf("FAIL cpu copy, iteration case %d\n", c);
+            continue;
+        }
+        for (int w = 0; w < 2; w++) {
+            memset(got, 0, sizeof got);
+            td.data = (char *)got;
+            if (w == 0)
+                emu_copy<int32_t>(&td, &ts);
+            else
+                emu_copy<int64_t>(&td, &ts);
+            char what[64];
+            snprintf(what, sizeof what, "iteration case %d (%d-bit)", c, w ? 64 : 32);
+            compare(what, TD_DTYPE_INT32, (char *)got, (char *)want, n, 0, NULL, 0);
+        }
+    }
+    /* when 32 bits do not cover the offsets */
+    struct td_cu_iter it;
+    memset(&it, 0, sizeof it);
+    it.nop = 2, it.ndim = 1, it.numel = 1000, it.size[0] = 1000, it.stride[0][0] = 4, it.stride[0][1] = 4;
+    n_cases++;
+    if (!td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 small\n");
+    it.stride[0][1] = INT64_C(1) << 21; /* 999 * 2^21 > 2^30 */
+    n_cases++;
+    if (td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 span\n");
+    it.stride[0][1] = -4, it.numel = INT64_C(1) << 30, it.size[0] = it.numel;
+    n_cases++;
+    if (td_cu_iter_fits32(&it))
+        n_fail++, printf("FAIL fits32 numel\n");
+}
+
+/* ---- scalar attributes: td_cu_scalar<T> against td__scalar_store's rule (float kind:
+ * td_store_f64, else td_store_i64) */
+
+template <typename T> static void scalar_case(int dt, int64_t kind, int64_t bits)
+{
+    char want[8] = {0}, got[8] = {0};
+    double f;
+    memcpy(&f, &bits, 8);
+    if (kind == TD_SCALAR_FLOAT)
+        td_store_f64((enum td_dtype)dt, want, f);
+    else
+        td_store_i64((enum td_dtype)dt, want, bits);
+    T v = td_cu_scalar<T>(kind, bits);
+    memcpy(got, &v, sizeof v);
+    char what[64];
+    snprintf(what, sizeof what, "scalar kind %lld bits %llx", (long long)kind, (unsigned long long)bits);
+    compare(what, dt, got, want, 1, 0, NULL, 0);
+}
+
+static void check_scalars(void)
+{
+    const double fv[] = {0.0, -0.0, 2.5, -2.5, 1e300, -1e300, NAN, INFINITY, 255.9, -129.5, 3e9, 9.3e18};
+    const int64_t iv[] = {0, 1, -1, 300, -129, INT64_C(1) << 60 | 1, INT64_MIN, INT64_MAX, (INT64_C(1) << 53) + 1,
+                          (INT64_C(1) << 60) + (INT64_C(1) << 36) + 1 /* rounds differently through double */};
+    for (double d : fv) {
+        int64_t b;
+        memcpy(&b, &d, 8);
+        scalar_case<float>(TD_DTYPE_FLOAT32, TD_SCALAR_FLOAT, b);
+        scalar_case<double>(TD_DTYPE_FLOAT64, TD_SCALAR_FLOAT, b);
+        scalar_case<int64_t>(TD_DTYPE_INT64, TD_SCALAR_FLOAT, b);
+        scalar_case<int32_t>(TD_DTYPE_INT32, TD_SCALAR_FLOAT, b);
+        scalar_case<int16_t>(TD_DTYPE_INT16, TD_SCALAR_FLOAT, b);
+        scalar_case<int8_t>(TD_DTYPE_INT8, TD_SCALAR_FLOAT, b);
+        scalar_case<uint8_t>(TD_DTYPE_UINT8, TD_SCALAR_FLOAT, b);
+        scalar_case<bool>(TD_DTYPE_BOOL, TD_SCALAR_FLOAT, b);
+    }
+    for (int64_t b : iv)
+        for (int64_t kind : {TD_SCALAR_INT, TD_SCALAR_BOOL}) {
+            scalar_case<float>(TD_DTYPE_FLOAT32, kind, b);
+            scalar_case<double>(TD_DTYPE_FLOAT64, kind, b);
+            scalar_case<int64_t>(TD_DTYPE_INT64, kind, b);
+            scalar_case<int32_t>(TD_DTYPE_INT32, kind, b);
+            scalar_case<int16_t>(TD_DTYPE_INT16, kind, b);
+            scalar_case<int8_t>(TD_DTYPE_INT8, kind, b);
+            scalar_case<uint8_t>(TD_DTYPE_UINT8, kind, b);
+            scalar_case<bool>(TD_DTYPE_BOOL, kind, b);
+        }
+}
+
+int main(void)
+{
+    check_copy();
+    check_binary();
+    check_unary();
+    check_clamp();
+    check_iteration();
+    check_scalars();
+    printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
+    return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
+}

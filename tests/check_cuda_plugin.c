@@ -1,0 +1,536 @@
+/*
+ * check_cuda_plugin.c — the CUDA plugin (build/libtensord_cuda.so) as the daemon sees
+ * it: dlopen, td_device_backend_entry, the table's ABI and entries, and the kernel
+ * lookup (which ops have device kernels).  Without a GPU, init() must report 0 devices
+ * with the reason, and device calls must fail with a named error instead of crashing.
+ * With a GPU (tests/gpu/run.sh) the "gpu" case also runs kernels and compares them
+ * with references computed here on the host: conversions, broadcasting with alpha,
+ * a scalar operand, strided copies, reductions, matmul, softmax, where.
+ *
+ * The plugin is TD_CUDA_PLUGIN or build/libtensord_cuda.so; when neither exists (no
+ * nvcc where this was built) the suite prints why and passes without running.
+ */
+#include <check.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kernels/device.h"
+#include "../kernels/op_attrs.h"
+
+/* Built with ASan (make check), the CUDA driver's address reservations need the shadow
+ * gap unprotected; ASan reads this hook before main. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "protect_shadow_gap=0"; }
+
+static const char *plugin_path;
+static void *lib;
+static const struct td_device_backend *B;
+
+static void load(void)
+{
+    lib = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(lib != NULL, "dlopen %s: %s", plugin_path, dlerror());
+    td_device_entry_fn entry = (td_device_entry_fn)dlsym(lib, TD_DEVICE_ENTRY);
+    ck_assert_msg(entry != NULL, "dlsym: %s", dlerror());
+    B = entry();
+    ck_assert_ptr_nonnull(B);
+}
+
+static void unload(void)
+{
+    /* no dlclose: the CUDA runtime's exit handlers must still find their code */
+    B = NULL;
+}
+
+START_TEST(test_table)
+{
+    ck_assert_uint_eq(B->abi, TD_DEVICE_ABI);
+    ck_assert_str_eq(B->kind, "cuda");
+    void *const entries[] = {
+        (void *)B->init, (void *)B->describe, (void *)B->error_string, (void *)B->is_fatal, (void *)B->get_props,
+        (void *)B->mem_get_info, (void *)B->mem_alloc, (void *)B->mem_free, (void *)B->vmm_granularity,
+        (void *)B->vmm_reserve, (void *)B->vmm_release, (void *)B->vmm_map, (void *)B->vmm_unmap,
+        (void *)B->host_alloc, (void *)B->host_free, (void *)B->stream_new, (void *)B->stream_free,
+        (void *)B->stream_sync, (void *)B->event_new, (void *)B->event_free, (void *)B->event_record,
+        (void *)B->event_query, (void *)B->event_sync, (void *)B->stream_wait_event, (void *)B->event_elapsed_ms,
+        (void *)B->memcpy_async, (void *)B->memset_async, (void *)B->kernel,
+    };
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
+        ck_assert_msg(entries[i] != NULL, "entry %zu is NULL", i);
+    /* the one exported symbol: nothing of the static CUDA runtime leaks out */
+    ck_assert_ptr_null(dlsym(lib, "cudaGetDeviceCount"));
+    ck_assert_ptr_null(dlsym(lib, "td__cuda_binary_kernel"));
+}
+END_TEST
+
+START_TEST(test_init)
+{
+    char why[256] = "";
+    int n = B->init(why, sizeof why);
+    ck_assert_int_ge(n, 0);
+    ck_assert_int_le(n, TD_MAX_DEVICES);
+    char desc[256] = "";
+    B->describe(desc, sizeof desc);
+    ck_assert_msg(strstr(desc, "CUDA runtime 13.") != NULL, "describe: %s", desc);
+    ck_assert_msg(strstr(desc, "cuBLASLt") != NULL, "describe: %s", desc);
+    printf("check_cuda_plugin: %d device(s)%s%s; %s\n", n, n ? "" : ": ", n ? "" : why, desc);
+    fflush(stdout);
+    if (n > 0) {
+        struct td_device_props p;
+        ck_assert_int_eq(B->get_props(0, &p), 0);
+        ck_assert_int_ge(p.major, 7);
+        ck_assert_int_gt(p.multi_processor_count, 0);
+        ck_assert_int_eq(p.warp_size, 32);
+        ck_assert_uint_gt(p.total_memory, 1u << 30);
+        return;
+    }
+    /* no GPU: a reason that names the failing call, and device calls that fail cleanly */
+    ck_assert_msg(strncmp(why, "cudaGetDeviceCount", 18) == 0, "why: %s", why);
+    void *p = (void *)1;
+    int rc = B->mem_alloc(0, 1024, &p);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_ptr_null(p);
+    ck_assert_ptr_nonnull(B->error_string(rc));
+    ck_assert_int_gt(strlen(B->error_string(rc)), 0);
+    td_stream_t s = NULL;
+    ck_assert_int_ne(B->stream_new(0, &s), 0);
+    ck_assert_ptr_null(s);
+    ck_assert_uint_eq(B->vmm_granularity(0), 0);
+    void *va = NULL;
+    ck_assert_int_ne(B->vmm_reserve(0, 1 << 21, &va), 0);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    /* CUDA's codes: 700 illegal address and 719 launch failure are sticky, 2 (out of
+     * memory) and 35 (driver too old) are not */
+    ck_assert_int_eq(B->is_fatal(700), 1);
+    ck_assert_int_eq(B->is_fatal(719), 1);
+    ck_assert_int_eq(B->is_fatal(2), 0);
+    ck_assert_int_eq(B->is_fatal(0), 0);
+    ck_assert_msg(strstr(B->error_string(2), "memory") != NULL, "%s", B->error_string(2));
+    ck_assert_msg(strstr(B->error_string(35), "driver") != NULL, "%s", B->error_string(35));
+}
+END_TEST
+
+START_TEST(test_kernel_lookup)
+{
+    /* COPY_ for every dtype (the executor casts with it), byte movers for complex */
+    for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
+        ck_assert_msg(B->kernel(TD_OP_COPY_, dt) != NULL, "COPY_ dtype %u", dt);
+        ck_assert_msg(B->kernel(TD_OP_FILL_, dt) != NULL, "FILL_ dtype %u", dt);
+    }
+    const unsigned compute[] = {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_INT32,
+                                TD_DTYPE_INT16,   TD_DTYPE_INT8,    TD_DTYPE_UINT8, TD_DTYPE_BOOL};
+    for (size_t i = 0; i < sizeof compute / sizeof compute[0]; i++) {
+        ck_assert_ptr_nonnull(B->kernel(TD_OP_ADD, compute[i]));
+        ck_assert_ptr_nonnull(B->kernel(TD_OP_EQ, compute[i]));
+        ck_assert_ptr_nonnull(B->kernel(TD_OP_SUM, compute[i]));
+        ck_assert_ptr_nonnull(B->kernel(TD_OP_WHERE, compute[i]));
+    }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ARGMAX, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_MAX_DIM, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_MATMUL, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_BMM, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_EXP, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_DIV, TD_DTYPE_FLOAT32));
+    /* staged through the host: complex math, integer matmul, integer division (its
+     * division by zero is an error the kernel could only see after the GPU ran),
+     * transcendental ops on integers, bitwise ops on floats, ops with no kernel */
+    ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COMPLEX64));
+    ck_assert_ptr_null(B->kernel(TD_OP_SUM, TD_DTYPE_COMPLEX128));
+    ck_assert_ptr_null(B->kernel(TD_OP_MATMUL, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_DIV, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_REMAINDER, TD_DTYPE_INT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_EXP, TD_DTYPE_INT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_BITWISE_AND, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_SUB, TD_DTYPE_BOOL));
+    ck_assert_ptr_null(B->kernel(TD_OP_NONE, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_FLOAT16)); /* computed in float32 by the executor */
+    ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COUNT));
+    ck_assert_ptr_null(B->kernel(TD_OP_COUNT, TD_DTYPE_FLOAT32));
+}
+END_TEST
+
+/* ---- kernels on a real GPU */
+
+static td_stream_t S;
+
+static struct td_kt kt(enum td_dtype dt, int nd, const int64_t *sizes, void *data)
+{
+    struct td_kt t;
+    memset(&t, 0, sizeof t);
+    t.m.dtype = (uint8_t)dt;
+    t.m.ndim = (uint8_t)nd;
+    int64_t st = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        t.m.sizes[d] = sizes[d];
+        t.m.strides[d] = st;
+        st *= sizes[d];
+    }
+    t.m.storage_nbytes = st * (int64_t)td_dtype_size(dt);
+    t.data = data;
+    return t;
+}
+
+static void *up(const void *h, size_t n)
+{
+    void *d = NULL;
+    ck_assert_int_eq(B->mem_alloc(0, n, &d), 0);
+    ck_assert_int_eq(B->memcpy_async(0, d, h, n, TD_COPY_H2D, S), 0);
+    return d;
+}
+
+static void down(void *h, const void *d, size_t n)
+{
+    ck_assert_int_eq(B->memcpy_async(0, h, d, n, TD_COPY_D2H, S), 0);
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+}
+
+static void *dalloc(size_t n)
+{
+    void *d = NULL;
+    ck_assert_int_eq(B->mem_alloc(0, n, &d), 0);
+    return d;
+}
+
+static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
+                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+{
+    td_kernel_fn fn = B->kernel(op, dt);
+    ck_assert_msg(fn != NULL, "no kernel for op %u dtype %u", op, dt);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.flags = flags;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = n_out;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    for (int i = 0; i < n_out; i++)
+        k.out[i] = out[i];
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.stream = S;
+    k.device = 0;
+    return fn(&k);
+}
+
+static int64_t fbits(double v)
+{
+    int64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+static double urand(unsigned *seed) { return (double)rand_r(seed) / RAND_MAX * 2 - 1; }
+
+static void close_rel(double got, double want, double tol, const char *what, int i)
+{
+    double err = fabs(got - want) / (fabs(want) > 1 ? fabs(want) : 1);
+    ck_assert_msg(err <= tol, "%s[%d]: got %.9g, want %.9g", what, i, got, want);
+}
+
+START_TEST(test_gpu)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    unsigned seed = 7;
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+
+    /* ADD with broadcasting and alpha: (2,3,4) + 2.5 * (3,1) */
+    {
+        float a[24], b[3], o[24];
+        for (int i = 0; i < 24; i++)
+            a[i] = (float)urand(&seed);
+        for (int i = 0; i < 3; i++)
+            b[i] = (float)urand(&seed);
+        int64_t sa[] = {2, 3, 4}, sb[] = {3, 1};
+        struct td_kt ta = kt(TD_DTYPE_FLOAT32, 3, sa, up(a, sizeof a)), tb = kt(TD_DTYPE_FLOAT32, 2, sb, up(b, sizeof b));
+        struct td_kt to = kt(TD_DTYPE_FLOAT32, 3, sa, dalloc(sizeof o));
+        struct td_kt *in[] = {&ta, &tb}, *out[] = {&to};
+        int64_t attrs[] = {0, 0, TD_SCALAR_FLOAT, fbits(2.5)};
+        ck_assert_int_eq(run(TD_OP_ADD, TD_DTYPE_FLOAT32, 2, in, 1, out, attrs, 4, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 24; i++)
+            close_rel(o[i], a[i] + 2.5f * b[i / 4 % 3], 1e-6, "add", i);
+    }
+    /* scalar on the left, int32: 7 - x wraps like the CPU; comparisons to bool */
+    {
+        int32_t x[5] = {0, 1, -3, INT32_MIN, 1000}, o[5];
+        uint8_t c[5];
+        int64_t s5[] = {5};
+        struct td_kt tx = kt(TD_DTYPE_INT32, 1, s5, up(x, sizeof x)), to = kt(TD_DTYPE_INT32, 1, s5, dalloc(sizeof o));
+        struct td_kt tc = kt(TD_DTYPE_BOOL, 1, s5, dalloc(sizeof c));
+        struct td_kt *in[] = {&tx}, *out[] = {&to}, *outc[] = {&tc};
+        int64_t attrs[] = {TD_SCALAR_INT, 7, TD_SCALAR_INT, 1};
+        ck_assert_int_eq(run(TD_OP_SUB, TD_DTYPE_INT32, 1, in, 1, out, attrs, 4, TD_RF_SCALAR_LHS), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(o[i], (int32_t)(7u - (uint32_t)x[i]));
+        int64_t ga[] = {TD_SCALAR_FLOAT, fbits(0.5)};
+        ck_assert_int_eq(run(TD_OP_GT, TD_DTYPE_INT32, 1, in, 1, outc, ga, 2, 0), TD_CODE_OK);
+        down(c, tc.data, sizeof c);
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(c[i], x[i] > 0); /* 0.5 as an int32 scalar is 0 */
+    }
+    /* COPY_: float32 -> float16 / bfloat16 / int8 with the CPU's rounding, and a
+     * transposed (strided) source */
+    {
+        float f[12] = {0.1f, -2.5f, 65519.f, 65520.f, 1e-8f, -0.f, NAN, INFINITY, 3.5f, -128.7f, 300.f, 5.96e-8f};
+        uint16_t h[12], bf[12];
+        int8_t i8[12];
+        int64_t s12[] = {12};
+        struct td_kt tf = kt(TD_DTYPE_FLOAT32, 1, s12, up(f, sizeof f));
+        struct td_kt th = kt(TD_DTYPE_FLOAT16, 1, s12, dalloc(sizeof h)), tb = kt(TD_DTYPE_BFLOAT16, 1, s12, dalloc(sizeof bf));
+        struct td_kt ti = kt(TD_DTYPE_INT8, 1, s12, dalloc(sizeof i8));
+        struct td_kt *c1[] = {&th, &tf}, *c2[] = {&tb, &tf}, *c3[] = {&ti, &tf};
+        ck_assert_int_eq(run(TD_OP_COPY_, TD_DTYPE_FLOAT16, 2, c1, 0, NULL, NULL, 0, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_COPY_, TD_DTYPE_BFLOAT16, 2, c2, 0, NULL, NULL, 0, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_COPY_, TD_DTYPE_INT8, 2, c3, 0, NULL, NULL, 0, 0), TD_CODE_OK);
+        down(h, th.data, sizeof h);
+        down(bf, tb.data, sizeof bf);
+        down(i8, ti.data, sizeof i8);
+        for (int i = 0; i < 12; i++) {
+            ck_assert_uint_eq(h[i], td_float_to_half(f[i]));
+            ck_assert_uint_eq(bf[i], td_float_to_bf16(f[i]));
+            char want;
+            td_store_f64(TD_DTYPE_INT8, &want, f[i]); /* saturating store; the copy truncates instead */
+            if (f[i] == f[i] && fabsf(f[i]) < 127)
+                ck_assert_int_eq(i8[i], want);
+        }
+        double m[12], t[12];
+        for (int i = 0; i < 12; i++)
+            m[i] = urand(&seed);
+        int64_t s34[] = {3, 4}, s43[] = {4, 3};
+        struct td_kt src = kt(TD_DTYPE_FLOAT64, 2, s34, up(m, sizeof m)), dst = kt(TD_DTYPE_FLOAT64, 2, s43, dalloc(sizeof t));
+        src.m.sizes[0] = 4, src.m.sizes[1] = 3, src.m.strides[0] = 1, src.m.strides[1] = 4; /* m^T */
+        struct td_kt *c4[] = {&dst, &src};
+        ck_assert_int_eq(run(TD_OP_COPY_, TD_DTYPE_FLOAT64, 2, c4, 0, NULL, NULL, 0, 0), TD_CODE_OK);
+        down(t, dst.data, sizeof t);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 3; j++)
+                ck_assert(t[i * 3 + j] == m[j * 4 + i]);
+    }
+    /* SUM over dim 1 of (5,7,3) float64; full SUM of 300001 float32 (one block
+     * schedule); AMAX with a NaN; MEAN of int-valued floats */
+    {
+        double x[105], o[15];
+        for (int i = 0; i < 105; i++)
+            x[i] = urand(&seed);
+        int64_t sx[] = {5, 7, 3}, so[] = {5, 3};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT64, 3, sx, up(x, sizeof x)), to = kt(TD_DTYPE_FLOAT64, 2, so, dalloc(sizeof o));
+        struct td_kt *in[] = {&tx}, *out[] = {&to};
+        int64_t attrs[] = {2, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_SUM, TD_DTYPE_FLOAT64, 1, in, 1, out, attrs, 4, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 5; i++)
+            for (int k = 0; k < 3; k++) {
+                double want = 0;
+                for (int j = 0; j < 7; j++)
+                    want += x[i * 21 + j * 3 + k];
+                close_rel(o[i * 3 + k], want, 1e-12, "sum", i * 3 + k);
+            }
+        enum { N = 300001 };
+        float *big = malloc(N * sizeof(float)), r;
+        double want = 0;
+        for (int i = 0; i < N; i++)
+            big[i] = (float)urand(&seed), want += big[i];
+        int64_t sn[] = {N};
+        struct td_kt tb = kt(TD_DTYPE_FLOAT32, 1, sn, up(big, N * sizeof(float))), tr = kt(TD_DTYPE_FLOAT32, 0, sn, dalloc(4));
+        struct td_kt *bin[] = {&tb}, *bout[] = {&tr};
+        int64_t all[] = {1, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_SUM, TD_DTYPE_FLOAT32, 1, bin, 1, bout, all, 4, 0), TD_CODE_OK);
+        down(&r, tr.data, 4);
+        close_rel(r, want, 1e-5, "bigsum", 0);
+        big[N / 2] = NAN;
+        ck_assert_int_eq(B->memcpy_async(0, tb.data, big, N * sizeof(float), TD_COPY_H2D, S), 0);
+        ck_assert_int_eq(run(TD_OP_AMAX, TD_DTYPE_FLOAT32, 1, bin, 1, bout, all, 4, 0), TD_CODE_OK);
+        down(&r, tr.data, 4);
+        ck_assert(r != r);
+        free(big);
+    }
+    /* ARGMAX over dim 1 of (3,5) with ties (first wins) and a NaN (wins); MIN_DIM's
+     * values and positions over dim 0 */
+    {
+        float x[15] = {1, 4, 4, 2, 0, NAN, 1, NAN, 9, 9, -1, -3, -3, -2, -1};
+        int64_t idx[3], pos[5];
+        float mins[5];
+        int64_t s35[] = {3, 5}, s3[] = {3}, s5[] = {5};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, s35, up(x, sizeof x)), ti = kt(TD_DTYPE_INT64, 1, s3, dalloc(sizeof idx));
+        struct td_kt tv = kt(TD_DTYPE_FLOAT32, 1, s5, dalloc(sizeof mins)), tp = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof pos));
+        struct td_kt *in[] = {&tx}, *out[] = {&ti}, *out2[] = {&tv, &tp};
+        int64_t d1[] = {2, 0, -1, 0}, d0[] = {1, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_ARGMAX, TD_DTYPE_FLOAT32, 1, in, 1, out, d1, 4, 0), TD_CODE_OK);
+        down(idx, ti.data, sizeof idx);
+        ck_assert_int_eq(idx[0], 1);
+        ck_assert_int_eq(idx[1], 0);
+        ck_assert_int_eq(idx[2], 0);
+        ck_assert_int_eq(run(TD_OP_MIN_DIM, TD_DTYPE_FLOAT32, 1, in, 2, out2, d0, 4, 0), TD_CODE_OK);
+        down(mins, tv.data, sizeof mins);
+        down(pos, tp.data, sizeof pos);
+        const int64_t want_pos[5] = {1, 2, 1, 2, 2};
+        for (int j = 0; j < 5; j++) {
+            ck_assert_int_eq(pos[j], want_pos[j]);
+            float w = x[want_pos[j] * 5 + j];
+            ck_assert(mins[j] == w || (mins[j] != mins[j] && w != w));
+        }
+    }
+    /* MATMUL (2,33,17) @ (17,9) float32 and a 1-d right operand in float64 */
+    {
+        enum { M = 33, K = 17, P = 9 };
+        float a[2 * M * K], b[K * P], c[2 * M * P];
+        for (int i = 0; i < 2 * M * K; i++)
+            a[i] = (float)urand(&seed);
+        for (int i = 0; i < K * P; i++)
+            b[i] = (float)urand(&seed);
+        int64_t sa[] = {2, M, K}, sb[] = {K, P}, sc[] = {2, M, P};
+        struct td_kt ta = kt(TD_DTYPE_FLOAT32, 3, sa, up(a, sizeof a)), tb = kt(TD_DTYPE_FLOAT32, 2, sb, up(b, sizeof b));
+        struct td_kt tc = kt(TD_DTYPE_FLOAT32, 3, sc, dalloc(sizeof c));
+        struct td_kt *in[] = {&ta, &tb}, *out[] = {&tc};
+        ck_assert_int_eq(run(TD_OP_MATMUL, TD_DTYPE_FLOAT32, 2, in, 1, out, NULL, 0, 0), TD_CODE_OK);
+        down(c, tc.data, sizeof c);
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < P; j++) {
+                    double want = 0;
+                    for (int q = 0; q < K; q++)
+                        want += (double)a[t * M * K + i * K + q] * b[q * P + j];
+                    close_rel(c[t * M * P + i * P + j], want, 1e-5, "matmul", i * P + j);
+                }
+        /* batch dims that do not collapse (permuted) and a right operand with no unit
+         * stride (every other column): both copied into contiguous batches first */
+        {
+            enum { M2 = 4, K2 = 3, P2 = 5 };
+            float pa[6 * M2 * K2], pb[K2 * 2 * P2], pc[6 * M2 * P2];
+            for (int i = 0; i < 6 * M2 * K2; i++)
+                pa[i] = (float)urand(&seed);
+            for (int i = 0; i < K2 * 2 * P2; i++)
+                pb[i] = (float)urand(&seed);
+            int64_t sa4[] = {2, 3, M2, K2}, sb2[] = {K2, P2}, sc4[] = {2, 3, M2, P2};
+            struct td_kt tpa = kt(TD_DTYPE_FLOAT32, 4, sa4, up(pa, sizeof pa));
+            struct td_kt tpb = kt(TD_DTYPE_FLOAT32, 2, sb2, up(pb, sizeof pb));
+            struct td_kt tpc = kt(TD_DTYPE_FLOAT32, 4, sc4, dalloc(sizeof pc));
+            tpa.m.strides[0] = M2 * K2, tpa.m.strides[1] = 2 * M2 * K2; /* stored as (3, 2, M, K) */
+            tpb.m.strides[0] = 2 * P2, tpb.m.strides[1] = 2;            /* (K, 2P)[:, ::2] */
+            struct td_kt *pin[] = {&tpa, &tpb}, *pout[] = {&tpc};
+            ck_assert_int_eq(run(TD_OP_MATMUL, TD_DTYPE_FLOAT32, 2, pin, 1, pout, NULL, 0, 0), TD_CODE_OK);
+            down(pc, tpc.data, sizeof pc);
+            for (int b0 = 0; b0 < 2; b0++)
+                for (int b1 = 0; b1 < 3; b1++)
+                    for (int i = 0; i < M2; i++)
+                        for (int j = 0; j < P2; j++) {
+                            double want = 0;
+                            for (int q = 0; q < K2; q++)
+                                want += (double)pa[b0 * M2 * K2 + b1 * 2 * M2 * K2 + i * K2 + q] * pb[q * 2 * P2 + j * 2];
+                            close_rel(pc[((b0 * 3 + b1) * M2 + i) * P2 + j], want, 1e-5, "matmul-copied", j);
+                        }
+        }
+        double m2[6 * 5], v[5], y[6];
+        for (int i = 0; i < 30; i++)
+            m2[i] = urand(&seed);
+        for (int i = 0; i < 5; i++)
+            v[i] = urand(&seed);
+        int64_t s65[] = {6, 5}, s5[] = {5}, s6[] = {6};
+        struct td_kt tm = kt(TD_DTYPE_FLOAT64, 2, s65, up(m2, sizeof m2)), tv = kt(TD_DTYPE_FLOAT64, 1, s5, up(v, sizeof v));
+        struct td_kt ty = kt(TD_DTYPE_FLOAT64, 1, s6, dalloc(sizeof y));
+        struct td_kt *in2[] = {&tm, &tv}, *out2[] = {&ty};
+        ck_assert_int_eq(run(TD_OP_MATMUL, TD_DTYPE_FLOAT64, 2, in2, 1, out2, NULL, 0, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int i = 0; i < 6; i++) {
+            double want = 0;
+            for (int q = 0; q < 5; q++)
+                want += m2[i * 5 + q] * v[q];
+            close_rel(y[i], want, 1e-12, "mv", i);
+        }
+    }
+    /* SOFTMAX and LOG_SOFTMAX over the last dim of (6,10) float32; EXP; WHERE */
+    {
+        float x[60], o[60], l[60];
+        for (int i = 0; i < 60; i++)
+            x[i] = (float)(urand(&seed) * 5);
+        int64_t s[] = {6, 10};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, s, up(x, sizeof x)), to = kt(TD_DTYPE_FLOAT32, 2, s, dalloc(sizeof o));
+        struct td_kt tl = kt(TD_DTYPE_FLOAT32, 2, s, dalloc(sizeof l));
+        struct td_kt *in[] = {&tx}, *out[] = {&to}, *outl[] = {&tl};
+        int64_t attrs[] = {-1, -1};
+        ck_assert_int_eq(run(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32, 1, in, 1, out, attrs, 2, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_LOG_SOFTMAX, TD_DTYPE_FLOAT32, 1, in, 1, outl, attrs, 2, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        down(l, tl.data, sizeof l);
+        for (int r = 0; r < 6; r++) {
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j < 10; j++)
+                mx = fmax(mx, x[r * 10 + j]);
+            for (int j = 0; j < 10; j++)
+                sum += exp(x[r * 10 + j] - mx);
+            for (int j = 0; j < 10; j++) {
+                close_rel(o[r * 10 + j], exp(x[r * 10 + j] - mx) / sum, 1e-6, "softmax", r * 10 + j);
+                close_rel(l[r * 10 + j], x[r * 10 + j] - mx - log(sum), 1e-6, "log_softmax", r * 10 + j);
+            }
+        }
+        ck_assert_int_eq(run(TD_OP_EXP, TD_DTYPE_FLOAT32, 1, in, 1, out, NULL, 0, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 60; i++)
+            close_rel(o[i], exp(x[i]), 2e-6, "exp", i);
+        uint8_t cond[10];
+        for (int j = 0; j < 10; j++)
+            cond[j] = j % 3 == 0;
+        int64_t s10[] = {10};
+        struct td_kt tcond = kt(TD_DTYPE_BOOL, 1, s10, up(cond, sizeof cond));
+        struct td_kt *win[] = {&tcond, &tx, &tl};
+        ck_assert_int_eq(run(TD_OP_WHERE, TD_DTYPE_FLOAT32, 3, win, 1, out, NULL, 0, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 60; i++)
+            ck_assert(o[i] == (cond[i % 10] ? x[i] : l[i]));
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
+static Suite *plugin_suite(void)
+{
+    Suite *s = suite_create("cuda_plugin");
+    TCase *tc = tcase_create("plugin");
+    tcase_add_checked_fixture(tc, load, unload);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_table);
+    tcase_add_test(tc, test_init);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_kernel_lookup);
+    tcase_add_test(tc, test_gpu);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    plugin_path = getenv("TD_CUDA_PLUGIN");
+    if (!plugin_path || !*plugin_path)
+        plugin_path = "build/libtensord_cuda.so";
+    if (access(plugin_path, R_OK) != 0) {
+        printf("check_cuda_plugin: skipped: %s not built (no nvcc where this was built; set NVCC=... or TD_CUDA_PLUGIN)\n",
+               plugin_path);
+        return EXIT_SUCCESS;
+    }
+    SRunner *sr = srunner_create(plugin_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
