@@ -65,7 +65,7 @@ CHECKS := $(patsubst tests/%.c,$(BUILD)/asan/tests/%,$(CHECK_SRC))
 EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
-all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL) $(CUDA_TARGET) $(HIP_TARGET)
+all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
 .PHONY: all deps test install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
@@ -170,6 +170,8 @@ HIPCC ?= hipcc
 HIP_ARCHS ?= gfx90a
 HIP_PLUGIN := $(BUILD)/libtensord_hip.so
 HIP_TARGET := $(if $(filter 1,$(ROCM)),$(HIP_PLUGIN))
+# (all's first line is read before these are set: the plugins join it here)
+all: $(CUDA_TARGET) $(HIP_TARGET)
 $(BUILD)/hip/%.o: kernels/cuda/%.cu
 	@mkdir -p $(dir $@)
 	$(call say,HIPCC,$<)$(HIPCC) -x hip -std=c++17 -O3 -fPIC -fvisibility=hidden $(addprefix --offload-arch=,$(HIP_ARCHS)) \

@@ -65,8 +65,15 @@ static const struct td_device_backend *load_plugin(const char *path)
             return NULL;
         }
         tried = path;
+        /* no driver, no GPU: skip loading the plugin and the CUDA libraries it links
+         * (hundreds of MB) on CPU-only nodes; --cuda-plugin loads it regardless */
+        if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+            snprintf(g.why, sizeof g.why, "no NVIDIA driver on this machine (%s)", dlerror());
+            return NULL;
+        }
     }
-    g.dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* never unloaded: the C++ runtime it brings keeps allocations for the process's life */
+    g.dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!g.dl) {
         snprintf(g.why, sizeof g.why, "cannot load the CUDA plugin: %s", dlerror());
         return NULL;

@@ -895,15 +895,35 @@ print("cpu", td.ones(2).device, td.cuda.memory_allocated(), td.cuda.memory_stats
 """
 
 
-def test_daemon_without_fake_gpus_has_no_cuda(tmp_path):
+def _plugin_path():
+    """The CUDA plugin the build made beside the daemon under test, or None."""
+    d = os.path.dirname(os.environ.get("TENSORD_BIN", ""))
+    for p in ("libtensord_cuda.so", "../libtensord_cuda.so"):
+        if os.path.exists(os.path.join(d, p)):
+            return os.path.abspath(os.path.join(d, p))
+    return None
+
+
+@pytest.mark.parametrize("load", ["default", "explicit-plugin"])
+def test_daemon_without_fake_gpus_has_no_cuda(tmp_path, load):
+    """No GPU here: the daemon serves the CPU and says why.  default: without a plugin it
+    was built without CUDA (torch's CPU-build AssertionError); with one but no NVIDIA
+    driver it does not even load it.  explicit-plugin (--cuda-plugin): the plugin loads
+    and its CUDA runtime finds no device."""
     from conftest import start_daemon, stop_daemon
+    plugin = _plugin_path()
+    if load == "explicit-plugin" and not plugin:
+        pytest.skip("the CUDA plugin was not built (no nvcc): nothing to load")
     env = dict(os.environ)
     env.pop("TENSORD_FAKE_GPUS", None)
     os.environ.pop("TENSORD_FAKE_GPUS")
+    if load == "explicit-plugin":
+        os.environ["TENSORD_CUDA_PLUGIN"] = plugin
     try:
         proc, addr, errp = start_daemon(str(tmp_path))
     finally:
         os.environ["TENSORD_FAKE_GPUS"] = "2"
+        os.environ.pop("TENSORD_CUDA_PLUGIN", None)
     try:
         env["TENSORD_ADDRESS"] = addr
         r = subprocess.run([sys.executable, "-c", _NO_GPU_SCRIPT], env=env, stdout=subprocess.PIPE,
@@ -913,14 +933,14 @@ def test_daemon_without_fake_gpus_has_no_cuda(tmp_path):
     finally:
         rc, err = stop_daemon(proc, errp)
     assert rc == 0 and "ERROR: AddressSanitizer" not in err and "runtime error:" not in err, err
-    plugin = any(os.path.exists(os.path.join(os.path.dirname(os.environ.get("TENSORD_BIN", "")), p))
-                 for p in ("libtensord_cuda.so", "../libtensord_cuda.so"))
     lines = out.splitlines()
     assert lines[0] == "available False 0", out
     if not plugin:  # torch's CPU build: the same AssertionError everywhere
         assert lines[1:6] == ["raised AssertionError Torch not compiled with CUDA enabled"] * 5, out
-    else:  # a plugin that finds no device: RuntimeError with the daemon's reason
-        assert all(ln.startswith("raised RuntimeError") for ln in lines[1:6]), out
+    else:  # torch's no-driver RuntimeError, with the daemon's reason
+        assert all(ln.startswith("raised RuntimeError Found no NVIDIA driver on your system") for ln in lines[1:6]), out
+        reason = "cudaGetDeviceCount" if load == "explicit-plugin" else "no NVIDIA driver on this machine"
+        assert all(reason in ln for ln in lines[1:6]), out
     assert lines[6] == "cpu cpu 0 {}", out
 
 
