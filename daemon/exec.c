@@ -287,6 +287,17 @@ static td_kernel_fn kernel_at(const struct td_place *p, unsigned op, uint8_t com
     return fn ? fn : td_cpu_kernels[op];
 }
 
+/* A device kernel failed: the backend's sticky error, if the stream has one, is the
+ * real cause (a launch failure, an illegal address); true with st set from it. */
+static bool device_fault(const struct td_place *p, unsigned op, struct td_status *st)
+{
+    int e = p->b->stream_sync(p->device - 1, p->stream);
+    if (!e)
+        return false;
+    td_device_error(p->device, e, td_op_name(op), st);
+    return true;
+}
+
 /* Runs the op with the kernels of place p, where all its operands are. */
 static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
                             struct td_tensor *const *in, const struct td_meta *out_m, struct td_tensor *res,
@@ -335,6 +346,8 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
     k.msg = kmsg;
     td_kernel_fn fn = kernel_at(p, a->op, inf->compute_dtype);
     enum td_code c = fn ? fn(&k) : TD_CODE_UNIMPLEMENTED;
+    if (c && p->device && device_fault(p, a->op, st))
+        goto out_fail; /* the device's own error (a fatal one takes the device out of service) */
     if (c && kmsg[0]) {
         td_status_set(st, c, "%s", kmsg);
         goto out_fail;
