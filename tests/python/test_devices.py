@@ -966,3 +966,26 @@ if not IN_CHILD:
     # the ordinary run collects only the subprocess runner above
     for _name in [n for n in globals() if n.startswith("test_") and n != "test_devices_under_two_fake_gpus"]:
         del globals()[_name]
+
+
+def test_save_load_keeps_devices(tmp_path):
+    """torch.save of device tensors records their device (as torch does); load puts them
+    back there, or where map_location says; files go both ways with torch 1.13."""
+    a = td.arange(6.0, device="cuda:1").reshape(2, 3)
+    state = {"a": a, "view": a[:, 1], "cpu": td.ones(2)}
+    path = str(tmp_path / "ck.pt")
+    td.save(state, path)
+    back = td.load(path)
+    assert back["a"].device == td.device("cuda:1") and back["cpu"].device == td.device("cpu")
+    same_exact(back["a"], a.cpu())
+    same_exact(back["view"], a[:, 1].cpu())
+    back["view"].fill_(-1)  # views still share their storage after loading
+    assert back["a"][:, 1].tolist() == [-1.0, -1.0]
+    assert td.load(path, map_location="cuda:0")["a"].device == td.device("cuda:0")
+    assert td.load(path, map_location={"cuda:1": "cpu"})["a"].device == td.device("cpu")
+    t = torch.load(path, map_location="cpu")  # torch 1.13 (CPU build) reads it with a map_location
+    assert torch.equal(t["a"], torch.arange(6.0).reshape(2, 3))
+    with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA device"):
+        torch.load(path)  # torch without CUDA refuses the cuda:1 location, so it was written
+    with pytest.raises(RuntimeError, match="on CUDA device 5 but torch.cuda.device_count\\(\\) is 2"):
+        td.load(path, map_location={"cuda:1": "cuda:5"})
