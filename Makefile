@@ -284,6 +284,7 @@ test: deps
 	$(MAKE) valgrind
 	$(MAKE) pytest
 	$(MAKE) check-install
+	$(MAKE) check-gpu-script
 	$(MAKE) $(JOBS) fuzz FUZZ_TIME=15
 
 demo: deps
@@ -316,7 +317,8 @@ $(BUILD)/bundle/tensordctl: $(call obj,opt,client_c/tools/tensordctl.c proto/td_
 $(BUILD)/bundle/libtensord.so: $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) -shared -Wl,-soname,libtensord.so -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS) $(call BUNDLE_RPATH,)
-gpu-bundle: $(BUILD)/bundle/tensord $(BUILD)/bundle/tensordctl $(BUILD)/bundle/libtensord.so python $(CUDA_TARGET)
+gpu-bundle: $(BUILD)/bundle/tensord $(BUILD)/bundle/tensordctl $(BUILD)/bundle/libtensord.so python $(CUDA_TARGET) \
+		$(if $(HAVE_NVCC),$(CUDA_CHECK_GPU))
 	sh tests/gpu/make_bundle.sh $(BUILD) $(BUNDLE)
 
 # tests/gpu/run.sh (or daemon_checks.sh alone before run.sh exists) from the unpacked bundle,

@@ -3,7 +3,8 @@
 # (laid out like the repository, so tests/gpu/run.sh runs the same from either) and packs
 # it as BUNDLE.tar.xz, the file that travels (`make gpu-bundle`):
 #   build/tensord, build/tensordctl   linked with DT_RPATH $ORIGIN/../lib
-#   build/libtensord_cuda.so          the CUDA plugin, when it was built here
+#   build/libtensord_cuda.so          the CUDA plugin, when it was built here, and
+#   build/gpu/check_cuda_plugin       its Check suite (run.sh's plugin-smoke step)
 #   build/python/tensord/             the Python package's .py files; tests/gpu/build_ext.sh
 #                                     builds its _C extension there for that python3
 #   lib/                              libtensord.so and every library ldd names for the
@@ -23,6 +24,11 @@ cp "$B/bundle/libtensord.so" "$OUTB/lib/"
 if [ -f "$B/libtensord_cuda.so" ]; then
     cp "$B/libtensord_cuda.so" "$OUTB/build/"
     strip --strip-debug "$OUTB/build/libtensord_cuda.so" # the fatbin stays; -g is most of its size
+    # the plugin's Check suite built lean for the GPU machine (static Check), for run.sh
+    if [ -x "$B/gpu/check_cuda_plugin" ]; then
+        mkdir -p "$OUTB/build/gpu"
+        cp "$B/gpu/check_cuda_plugin" "$OUTB/build/gpu/"
+    fi
 else
     echo "make_bundle: no $B/libtensord_cuda.so: the GPU machine builds the plugin with its nvcc"
 fi
