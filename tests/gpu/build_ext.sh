@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 PY=${1:-python3}
-CC=${CC:-cc}
+CC=${CC:-$(command -v cc || command -v gcc || echo cc)}
 PY_INC=$("$PY" -c "import sysconfig;print(sysconfig.get_paths()['include'])")
 NP_INC=$("$PY" -c "import numpy;print(numpy.get_include())") || { echo "build_ext: $PY has no numpy"; exit 1; }
 SUFFIX=$("$PY" -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))")
