@@ -3,7 +3,7 @@
 # (default python3) into build/python/tensord, linked against lib/libtensord.so of the
 # bundle this script sits in (tests/gpu/make_bundle.sh): the extension built on Debian is
 # for its python 3.11, the GPU machine's is 3.12.  Fails with the reason when that
-# python has no headers (Python.h) or no numpy.
+# python has no headers (Python.h; the bundle may carry its minor version's) or no numpy.
 set -eu
 cd "$(dirname "$0")/../.."
 PY=${1:-python3}
@@ -12,8 +12,15 @@ PY_INC=$("$PY" -c "import sysconfig;print(sysconfig.get_paths()['include'])")
 NP_INC=$("$PY" -c "import numpy;print(numpy.get_include())") || { echo "build_ext: $PY has no numpy"; exit 1; }
 SUFFIX=$("$PY" -c "import sysconfig;print(sysconfig.get_config_var('EXT_SUFFIX'))")
 if [ ! -f "$PY_INC/Python.h" ]; then
-    echo "build_ext: $PY ($("$PY" -V 2>&1)) has no headers: $PY_INC/Python.h is missing"
-    exit 1
+    VER=$("$PY" -c "import sys;print('python%d.%d' % sys.version_info[:2])")
+    if [ -f "include/$VER/Python.h" ]; then
+        # the bundle's copy of the same minor version's headers (same ABI)
+        echo "build_ext: $PY ($("$PY" -V 2>&1)) has no headers ($PY_INC/Python.h is missing): using the bundle's include/$VER"
+        PY_INC=$(pwd)/include/$VER
+    else
+        echo "build_ext: $PY ($("$PY" -V 2>&1)) has no headers: $PY_INC/Python.h is missing, and the bundle has no include/$VER"
+        exit 1
+    fi
 fi
 OUTD=build/python/tensord
 mkdir -p build/ext-obj

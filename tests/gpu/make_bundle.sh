@@ -12,6 +12,7 @@
 #                                     (the GPU machine's are newer, and torch needs those)
 #   client_py/ext, client_c, kernels, proto   the extension's sources and headers (and
 #                                     kernels/cuda with the Makefile, to rebuild the plugin)
+#   include/python3.12                Python 3.12's headers when found here (a fallback)
 #   tests/gpu, tests/python/{test_devices,tdhelpers}.py, tests/bench/gpu.py
 set -eu
 B=$1
@@ -60,6 +61,13 @@ cp proto/*.h proto/ops.def "$OUTB/proto/"
 if [ -d kernels/cuda ]; then
     cp -r kernels/cuda "$OUTB/kernels/"
     cp Makefile "$OUTB/"
+fi
+# Python 3.12's headers, for a GPU machine whose python3 (3.12) came without them
+# (build_ext.sh uses them only then); PY312_INCLUDE names them, else pyenv's are looked for.
+PY312=${PY312_INCLUDE:-$(ls -d "$HOME"/.pyenv/versions/3.12.*/include/python3.12 2> /dev/null | tail -n 1)}
+if [ -n "$PY312" ] && [ -f "$PY312/Python.h" ]; then
+    mkdir -p "$OUTB/include"
+    cp -r "$PY312" "$OUTB/include/python3.12"
 fi
 cp -r tests/gpu "$OUTB/tests/"
 rm -rf "$OUTB/tests/gpu/__pycache__"
