@@ -74,6 +74,6 @@ rm -rf "$OUTB/tests/gpu/__pycache__"
 cp tests/python/test_devices.py tests/python/tdhelpers.py "$OUTB/tests/python/"
 cp tests/bench/gpu.py "$OUTB/tests/bench/"
 
-tar -C "$(dirname "$OUTB")" -cf - "$(basename "$OUTB")" | xz -6 -T0 > "$OUTB.tar.xz"
+tar -C "$(dirname "$OUTB")" -cf - "$(basename "$OUTB")" | xz -1 -T0 > "$OUTB.tar.xz"
 echo "make_bundle: $OUTB $(du -sm "$OUTB" | cut -f1) MiB, $OUTB.tar.xz $(du -k "$OUTB.tar.xz" | cut -f1) KiB" \
     "($(ls "$OUTB/lib" | wc -l) libraries$([ -f "$OUTB/build/libtensord_cuda.so" ] && echo ', CUDA plugin'))"
