@@ -355,7 +355,7 @@ install: all install-daemon
 	install -m 644 client_c/tensord.h client_c/td_args.h client_c/td_ops.h $(DESTDIR)$(PREFIX)/include/tensord/client_c/
 	install -m 644 kernels/meta.h kernels/checked.h kernels/dtype.h kernels/op.h kernels/op_attrs.h kernels/status.h \
 		$(DESTDIR)$(PREFIX)/include/tensord/kernels/
-	install -m 644 proto/td_record.h proto/td_address.h proto/td_stats.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
+	install -m 644 proto/td_record.h proto/td_address.h proto/td_stats.h proto/td_device.h proto/ops.def $(DESTDIR)$(PREFIX)/include/tensord/proto/
 	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc

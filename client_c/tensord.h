@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../kernels/device.h"
+#include "../proto/td_device.h"
 #include "../kernels/meta.h"
 #include "../proto/td_address.h"
 #include "../proto/td_stats.h"
@@ -98,7 +98,7 @@ void td_block_free(td_client_t *c, struct td_t *t);
 /* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
  * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */
 enum td_code td_client_set_default_float(td_client_t *c, enum td_dtype dt, struct td_status *st);
-/* Devices (docs/design/devices.md; numbering of kernels/device.h: 0 the CPU, 1 + i
+/* Devices (docs/design/devices.md; numbering of proto/td_device.h: 0 the CPU, 1 + i
  * cuda:i).  td_client_set_device: where later ops without tensor inputs (empty, full,
  * arange, rand, ...) create their outputs; ops with tensor inputs run where those are.
  * td_device_query answers DEVICE_QUERY's TD_DEVICE_QUERY_BYTES bytes into buf (what:

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../proto/td_device.h"
 #include "meta.h"
 
 /* A tensor as a kernel sees it: metadata plus the base of its storage. */
@@ -53,12 +54,10 @@ struct td_kctx {
      * NULL and 0 for CPU kernels */
     void *stream;
     int device;
-    unsigned options; /* TD_KOPT_*: the session's numerics switches */
+    unsigned options; /* TD_KOPT_* (proto/td_device.h): the session's numerics switches */
 };
 
-/* Numerics a session allows (torch.backends flags), for kernels that have a faster,
- * less exact way: TF32 tensor cores for float32 matmul (backends.cuda.matmul.allow_tf32). */
-enum { TD_KOPT_ALLOW_TF32 = 1u << 0 };
+
 
 #define TD_KMSG_LEN 200
 
