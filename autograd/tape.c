@@ -69,6 +69,8 @@ void td__ag_meta_unref(struct td_ag_meta *m)
     }
     td__ag_node_unref(m->grad_fn);
     hooks_free(m->hooks);
+    td__ag_meta_unref(m->view_base); /* one level: a base is never itself a view */
+    free(m->base_m);
     free(m);
 }
 
@@ -92,10 +94,10 @@ void td__ag_node_ref(struct td_ag_node *n)
  * (iterative, so freeing a chain of a million nodes does not recurse). */
 static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *len, size_t *cap)
 {
-    for (int i = 0; i < n->n_in; i++) {
-        if (n->saved_in && n->saved_in[i].handle)
+    for (int i = 0; i <= n->n_in; i++) {
+        if (i < n->n_in && n->saved_in && n->saved_in[i].handle)
             ag_release(n->client, &n->saved_in[i]);
-        struct td_ag_node *next = n->next ? n->next[i].fn : NULL;
+        struct td_ag_node *next = i == n->n_in ? n->inner : n->next ? n->next[i].fn : NULL;
         if (next && __atomic_sub_fetch(&next->refs, 1, __ATOMIC_ACQ_REL) == 0) {
             if (*len == *cap) {
                 size_t nc = *cap ? *cap * 2 : 64;
@@ -163,10 +165,10 @@ static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_
     return n;
 }
 
-struct td_ag_edge td__ag_edge_of(const struct td_t *t)
+/* The edge of meta m (a tensor of geometry geom): its grad_fn, or its accumulator. */
+static struct td_ag_edge edge_of_meta(struct td_ag_meta *m, const struct td_meta *geom)
 {
     struct td_ag_edge e = {NULL, 0};
-    struct td_ag_meta *m = t->ag;
     if (!m || !m->requires_grad)
         return e;
     if (m->grad_fn) {
@@ -177,7 +179,7 @@ struct td_ag_edge td__ag_edge_of(const struct td_t *t)
             struct td_ag_node *acc = node_new(m->client, TD_AG_LEAF, 0, 1, 0);
             if (!acc)
                 return e;
-            acc->out_meta[0] = t->m;
+            acc->out_meta[0] = *geom;
             acc->leaf = m;
             acc->seq = 0; /* a sink, made lazily: it must sort after every node feeding it */
             m->accum = acc;
@@ -188,7 +190,172 @@ struct td_ag_edge td__ag_edge_of(const struct td_t *t)
     return e;
 }
 
-static bool needs_grad(const struct td_t *t) { return t->ag && t->ag->requires_grad; }
+/* ---- views ---- */
+
+/* Writes t's geometry as AS_STRIDED's attributes (ndim, storage_offset, sizes, strides);
+ * returns how many. */
+static int strided_attrs(const struct td_meta *m, int64_t *a)
+{
+    a[TD_A_AS_STRIDED_NDIM] = m->ndim;
+    a[TD_A_AS_STRIDED_STORAGE_OFFSET] = m->offset;
+    memcpy(a + TD_A_AS_STRIDED_SIZE, m->sizes, sizeof(int64_t) * m->ndim);
+    memcpy(a + TD_A_AS_STRIDED_SIZE + m->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, m->strides, sizeof(int64_t) * m->ndim);
+    return TD_A_AS_STRIDED_SIZE + 2 * m->ndim + TD_A_AS_STRIDED_STRIDE_TAIL;
+}
+
+/* A view whose base's history was rebased since its grad_fn was made gets a new one, as
+ * torch's: as_strided of the base's current history (AsStridedBackward0). */
+static void regenerate(const struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag, *b = m->view_base;
+    m->version = b->version;
+    if (!b->requires_grad)
+        return;
+    int64_t a[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    int na = strided_attrs(&t->m, a);
+    struct td_ag_node *n = node_new(m->client, TD_OP_AS_STRIDED, 1, 1, na);
+    if (!n)
+        return; /* out of memory: the view keeps its old history */
+    memcpy(n->attrs, a, sizeof(int64_t) * na);
+    n->n_attr = (uint32_t)na;
+    n->next[0] = edge_of_meta(b, b->base_m);
+    n->in_meta[0] = *b->base_m;
+    n->out_meta[0] = t->m;
+    if (m->retains_grad && m->grad_fn && m->grad_fn->retained) {
+        m->grad_fn->retained[m->output_nr] = NULL;
+        m->retains_grad = false;
+    }
+    td__ag_node_unref(m->grad_fn);
+    m->grad_fn = n;
+    m->output_nr = 0;
+    m->requires_grad = true;
+}
+
+/* t's meta, with a view's grad_fn brought up to date */
+static struct td_ag_meta *cur(const struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag;
+    if (m && m->view_base && m->version != m->view_base->version)
+        regenerate(t);
+    return m;
+}
+
+struct td_ag_edge td__ag_edge_of(const struct td_t *t) { return edge_of_meta(cur(t), &t->m); }
+
+/* A view requires grad when its base does (torch's DifferentiableViewMeta). */
+static bool needs_grad(const struct td_t *t)
+{
+    const struct td_ag_meta *m = t->ag;
+    return m && (m->requires_grad || (m->view_base && m->view_base->requires_grad));
+}
+
+/* Gives t a meta of its own in place of m (shared with saved copies of t), moving what
+ * belongs to the tensor rather than to its history: .grad, hooks, retain_grad. */
+static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
+{
+    struct td_ag_meta *old = t->ag, *m = td__ag_meta_new(c);
+    if (!m)
+        return NULL;
+    m->requires_grad = old->requires_grad;
+    m->grad_fn = old->grad_fn;
+    td__ag_node_ref(m->grad_fn);
+    m->output_nr = old->output_nr;
+    m->grad = old->grad;
+    old->grad.handle = 0;
+    m->hooks = old->hooks;
+    old->hooks = NULL;
+    if (old->retains_grad && old->grad_fn && old->grad_fn->retained) {
+        old->grad_fn->retained[old->output_nr] = m;
+        m->retains_grad = true;
+        old->retains_grad = false;
+    }
+    t->ag = m;
+    td__ag_meta_unref(old);
+    return m;
+}
+
+/* t (not a view) as a base: its meta, made on demand and its own, with its geometry. */
+static struct td_ag_meta *base_meta(td_client_t *c, struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag;
+    if (m && m->base_m)
+        return m;
+    /* its history will change in place: saved copies must keep the old one (a leaf that
+     * requires grad never changes: in-place ops on it and its views raise) */
+    if (!m)
+        m = t->ag = td__ag_meta_new(c);
+    else if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1 && !(m->requires_grad && !m->grad_fn))
+        m = meta_move(c, t);
+    if (!m || !(m->base_m = malloc(sizeof *m->base_m)))
+        return NULL;
+    *m->base_m = t->m;
+    return m;
+}
+
+void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
+{
+    if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
+        op == TD_OP_VIEW_AS_REAL || op == TD_OP_VIEW_AS_COMPLEX)
+        return; /* (complex views and dtype-changing views are not replayed as as_strided) */
+    struct td_t *src = (struct td_t *)in0; /* the caller's tensor: a base gets its meta here */
+    struct td_ag_meta *b;
+    if (src->ag && src->ag->view_base)
+        b = src->ag->view_base;
+    else if (src->handle == src->storage_id && td_dtype_is_float(src->m.dtype))
+        b = base_meta(c, src);
+    else
+        return; /* a view made outside grad mode (detach, no_grad): an untracked tensor */
+    if (!b || (!out->ag && !(out->ag = td__ag_meta_new(c))))
+        return;
+    struct td_ag_meta *m = out->ag;
+    td__ag_meta_ref(b);
+    td__ag_meta_unref(m->view_base);
+    m->view_base = b;
+    m->version = b->version;
+}
+
+/* Points base meta b's history at output 0 of n (an in-place op on the base or a view). */
+static void rebase(struct td_ag_meta *b, struct td_ag_node *n)
+{
+    if (b->retains_grad && b->grad_fn && b->grad_fn->retained) {
+        b->grad_fn->retained[b->output_nr] = NULL;
+        b->retains_grad = false;
+    }
+    td__ag_node_ref(n);
+    td__ag_node_unref(b->grad_fn);
+    b->grad_fn = n;
+    b->output_nr = 0;
+    b->requires_grad = true;
+    b->version++;
+}
+
+/* An in-place op (node f) on view v: the base's history becomes CopySlices, which runs
+ * f's formulas on the view's region of the base's gradient; v's grad_fn is regenerated
+ * from it (as every other view of the base) when next asked for. */
+static enum td_code copy_slices(td_client_t *c, const struct td_t *v, struct td_ag_node *f, struct td_status *st)
+{
+    struct td_ag_meta *b = v->ag->view_base;
+    int64_t a[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    int na = strided_attrs(&v->m, a);
+    struct td_ag_node *n = node_new(c, TD_AG_COPY_SLICES, f->n_in, 1, na);
+    if (!n)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
+    memcpy(n->attrs, a, sizeof(int64_t) * na);
+    n->n_attr = (uint32_t)na;
+    n->next[0] = edge_of_meta(b, b->base_m);
+    n->in_meta[0] = *b->base_m;
+    n->out_meta[0] = *b->base_m;
+    for (int i = 1; i < f->n_in; i++) {
+        n->next[i] = f->next[i];
+        td__ag_node_ref(n->next[i].fn);
+        n->in_meta[i] = f->in_meta[i];
+    }
+    n->inner = f;
+    td__ag_node_ref(f);
+    rebase(b, n);
+    td__ag_node_unref(n);
+    return TD_CODE_OK;
+}
 
 static bool differentiable_dtype(enum td_dtype d) { return td_dtype_is_float(d) || td_dtype_is_complex(d); }
 
@@ -238,6 +405,18 @@ static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version,
     if (drop_ag && s.ag) {
         td__ag_meta_unref(s.ag);
         s.ag = NULL;
+    } else if (s.ag && (s.ag->view_base || s.ag->base_m) && !(s.ag->requires_grad && !s.ag->grad_fn)) {
+        /* a view's or base's meta changes in place with later in-place ops: the saved
+         * copy keeps the history it had (a leaf that requires grad never changes) */
+        struct td_ag_meta *now = cur(t), *snap = td__ag_meta_new(c);
+        if (snap) {
+            snap->requires_grad = needs_grad(t);
+            snap->grad_fn = now->grad_fn;
+            td__ag_node_ref(snap->grad_fn);
+            snap->output_nr = now->output_nr;
+        }
+        td__ag_meta_unref(s.ag);
+        s.ag = snap;
     }
     return s;
 }
@@ -265,14 +444,13 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
                              "support automatic differentiation, but one of the arguments requires grad.", name);
     if (!inplace)
         return TD_CODE_OK;
-    const struct td_ag_meta *m = in[0]->ag;
+    const struct td_ag_meta *m = cur(in[0]);
+    if (m && m->view_base && m->view_base->requires_grad && !m->view_base->grad_fn)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "a view of a leaf Variable that requires grad is being used in an in-place operation.");
     if (m && m->requires_grad && !m->grad_fn)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a leaf Variable that requires grad is being used in an in-place operation.");
-    if (in[0]->storage_id != in[0]->handle)
-        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "%s%s: in-place operations on a view are not "
-                             "differentiable in tensord yet; use the out-of-place op", name,
-                             name[strlen(name) - 1] == '_' ? "" : "_");
     return TD_CODE_OK;
 }
 
@@ -352,9 +530,19 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
         code = save_tensors(c, n, ins, res, st);
     if (inplace && diff)
         td_release(c, &clone);
-    for (int k = 0; !code && k < n->n_out; k++)
-        if (differentiable_dtype(res[k].m.dtype))
-            attach(c, &res[k], n, k);
+    struct td_ag_meta *m0 = inplace ? in[0]->ag : NULL;
+    if (!code && m0 && m0->view_base && differentiable_dtype(res[0].m.dtype))
+        code = copy_slices(c, in[0], n, st);
+    else if (!code && m0 && m0->base_m && differentiable_dtype(res[0].m.dtype)) {
+        *m0->base_m = in[0]->m; /* views' grad_fns replay on the base's current geometry */
+        rebase(m0, n);
+    } else {
+        for (int k = 0; !code && k < n->n_out; k++)
+            if (differentiable_dtype(res[k].m.dtype))
+                attach(c, &res[k], n, k);
+        if (!code && !inplace && td_op_table[op].family == TD_FAM_VIEW)
+            td__ag_track_view(c, op, in[0], out);
+    }
     td__ag_node_unref(n);
     return code;
 }
@@ -362,13 +550,13 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
 /* ---- accessors ---- */
 
 bool td_requires_grad(const struct td_t *t) { return needs_grad(t); }
-bool td_is_leaf(const struct td_t *t) { return !t->ag || !t->ag->grad_fn; }
+bool td_is_leaf(const struct td_t *t) { return !cur(t) || !t->ag->grad_fn; }
 bool td_retains_grad(const struct td_t *t) { return t->ag && t->ag->retains_grad; }
 
 enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st)
 {
     if (!on) {
-        if (t->ag && t->ag->grad_fn)
+        if (cur(t) && t->ag->grad_fn)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "you can only change requires_grad flags of "
                                  "leaf variables. If you want to use a computed variable in a subgraph that "
                                  "doesn't require differentiation use var_no_grad = var.detach().");
@@ -387,8 +575,8 @@ enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct t
 
 enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st)
 {
-    struct td_ag_meta *m = t->ag;
-    if (!m || !m->requires_grad)
+    struct td_ag_meta *m = cur(t);
+    if (!m || !needs_grad(t))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "can't retain_grad on Tensor that has requires_grad=False");
     if (!m->grad_fn || m->retains_grad)
         return TD_CODE_OK;
@@ -452,7 +640,7 @@ void td_ag_node_forget(struct td_ag_node *n)
 
 struct td_ag_node *td_grad_fn(const struct td_t *t)
 {
-    struct td_ag_node *n = t->ag ? t->ag->grad_fn : NULL;
+    struct td_ag_node *n = cur(t) ? t->ag->grad_fn : NULL;
     td__ag_node_ref(n);
     return n;
 }
@@ -463,6 +651,8 @@ const char *td_ag_node_name(const struct td_ag_node *n)
         return "torch::autograd::AccumulateGrad"; /* torch 1.13's name */
     if (n->op == TD_AG_CUSTOM)
         return n->custom.name ? n->custom.name : "BackwardCFunction";
+    if (n->op == TD_AG_COPY_SLICES)
+        return "torch::autograd::CopySlices"; /* torch 1.13's name */
     const char *s = td_ag_ops[n->op].name;
     return s ? s : td_op_name(n->op);
 }

@@ -1005,7 +1005,12 @@ enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct t
 {
     if (td__ag_wants(op, in, n_in))
         return td__ag_op(c, op, flags, in, n_in, attrs, n_attr, out, st);
-    return td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
+    enum td_code code = td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
+    /* a view made in grad mode knows its base, whose history an in-place op on the view
+     * rebases (autograd/tape.c) */
+    if (!code && n_in && td_op_table[op].family == TD_FAM_VIEW && !(flags & TD_RF_INPLACE) && td_grad_enabled())
+        td__ag_track_view(c, op, in[0], out);
+    return code;
 }
 
 void td_client_free(td_client_t *c)
