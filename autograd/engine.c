@@ -336,25 +336,29 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
     if (!fg)
         return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
     enum td_code code;
-    if (td_meta_is_contiguous(bm) && bm->offset == 0) { /* the usual base: its gradient is flat itself */
+    /* the usual base (contiguous from 0): its gradient is the buffer itself */
+    bool whole = td_meta_is_contiguous(bm) && bm->offset == 0;
+    int64_t ba[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    struct td_t *bp = whole ? &flat : &base;
+    if (whole) {
         code = td_full(p->c, (enum td_dtype)bm->dtype, bm->ndim, bm->sizes, 0, &flat, p->st);
-        if (!code)
-            base = td_retain(p->c, &flat);
     } else { /* one buffer over the storage positions both reach, viewed as each */
         int64_t ext = extent(bm->ndim, bm->offset, bm->sizes, bm->strides), ve = extent(vnd, va[1], vsizes, vstrides);
         ext = ext > ve ? ext : ve;
-        int64_t ba[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
         ba[TD_A_AS_STRIDED_NDIM] = bm->ndim;
         ba[TD_A_AS_STRIDED_STORAGE_OFFSET] = bm->offset;
         memcpy(ba + TD_A_AS_STRIDED_SIZE, bm->sizes, sizeof(int64_t) * bm->ndim);
         memcpy(ba + TD_A_AS_STRIDED_SIZE + bm->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, bm->strides,
                sizeof(int64_t) * bm->ndim);
         code = td_full(p->c, (enum td_dtype)bm->dtype, 1, &ext, 0, &flat, p->st);
-        if (!code)
-            code = op1(p, TD_OP_AS_STRIDED, 0, &flat, ba, TD_A_AS_STRIDED_SIZE + 2 * bm->ndim, &base);
     }
+    /* with create_graph, flat's views written in place rebase flat's history (tape.c) */
+    if (!code && td_grad_enabled())
+        td__ag_make_base(p->c, &flat);
+    if (!code && !whole)
+        code = op1(p, TD_OP_AS_STRIDED, 0, &flat, ba, TD_A_AS_STRIDED_SIZE + 2 * bm->ndim, &base);
     if (!code) {
-        const struct td_t *in[2] = {&base, &n->buf[0]};
+        const struct td_t *in[2] = {bp, &n->buf[0]};
         code = td_op(p->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, p->st);
     }
     if (!code)
@@ -376,8 +380,9 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
             code = td_rec_fill_(p->c, 0, in, 1, &z, NULL, p->st);
         }
         if (!code) {
-            gin[0] = base;
-            base.handle = 0;
+            gin[0] = *bp;
+            bp->handle = 0;
+            bp->ag = NULL;
         }
     }
     for (int i = 0; i < f->n_in; i++) {
@@ -508,9 +513,11 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     }
     bool was = td_grad_enabled();
     td_grad_set_enabled(p->flags & TD_AG_CREATE_GRAPH);
+    td__ag_in_pass(true);
     for (size_t i = 0; !code && i < p->n; i++)
         if (has_grad(p->nodes[i]) && !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
             code = run_node(p, p->nodes[i]);
+    td__ag_in_pass(false);
     td_grad_set_enabled(was);
     if (td_client_device(p->c) != dev0) {
         struct td_status st2 = TD_STATUS_INIT;

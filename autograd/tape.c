@@ -292,6 +292,12 @@ static struct td_ag_meta *base_meta(td_client_t *c, struct td_t *t)
     return m;
 }
 
+static _Thread_local int in_pass;
+
+void td__ag_in_pass(bool on) { in_pass += on ? 1 : -1; }
+
+void td__ag_make_base(td_client_t *c, struct td_t *t) { base_meta(c, t); }
+
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
 {
     if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
@@ -301,8 +307,10 @@ void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, st
     struct td_ag_meta *b;
     if (src->ag && src->ag->view_base)
         b = src->ag->view_base;
-    else if (src->handle == src->storage_id && td_dtype_is_float(src->m.dtype))
-        b = base_meta(c, src);
+    else if (src->ag && src->ag->base_m)
+        b = src->ag;
+    else if (src->handle == src->storage_id && td_dtype_is_float(src->m.dtype) && !in_pass)
+        b = base_meta(c, src); /* (in a pass, src may be a borrowed copy: nothing is made on it) */
     else
         return; /* a view made outside grad mode (detach, no_grad): an untracked tensor */
     if (!b || (!out->ag && !(out->ag = td__ag_meta_new(c))))

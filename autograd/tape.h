@@ -105,6 +105,11 @@ void td__ag_node_unref(struct td_ag_node *n);
 struct td_ag_edge td__ag_edge_of(const struct td_t *t);
 /* After td__op_plain of a view op in grad mode: links the view to its base. */
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out);
+/* Makes t (not a view, owned by the caller) a base for the views made of it next. */
+void td__ag_make_base(td_client_t *c, struct td_t *t);
+/* The engine runs formulas: their tensors are borrowed copies, never given a meta by
+ * view tracking (nesting: a hook may run a pass). */
+void td__ag_in_pass(bool on);
 /* Whether the record needs a node: grad mode on and an input requires grad. */
 bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in);
 /* td_op for records td__ag_wants: checks, records, makes the node. */

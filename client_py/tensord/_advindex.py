@@ -290,7 +290,7 @@ def adv_setitem(t, idx, value, accumulate=False):
         idx = (idx,)
     r, entries = _basic_pass(t, idx)
     if r.shape == t.shape and r._strides == t._strides and r._offset == t._offset:
-        r = t  # the whole tensor: write t itself (autograd records in-place writes to views not yet)
+        r = t  # the whole tensor: write t itself (torch's grad_fn is then IndexPutBackward0, not CopySlices)
     known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
     v = _value_for(base, ix, dim, value, t.dtype)
