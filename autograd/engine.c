@@ -366,9 +366,10 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
     if (!code)
         code = op1(p, TD_OP_CLONE, 0, &region, NULL, 0, &gs);
     if (!code) { /* the in-place op's formulas, given the region's gradient */
+        struct td_t *keep = f->buf; /* f runs in this pass too when a saved output of it is differentiated */
         f->buf = &gs;
         code = run_formulas(p, f, fg);
-        f->buf = NULL;
+        f->buf = keep;
     }
     if (!code && n->next[0].fn) {
         if (fg[0].handle && !(code = td__ag_sum_to(p->c, &fg[0], &f->in_meta[0], p->st))) {
@@ -396,7 +397,7 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
     for (int i = 0; i < 4; i++)
         if (tmp[i]->handle)
             td_release(p->c, tmp[i]);
-    if (!code && !(p->flags & TD_AG_RETAIN_GRAPH))
+    if (!code && !(p->flags & TD_AG_RETAIN_GRAPH) && f->visit != p->id) /* else f's own run frees them */
         free_saved(p, f);
     return code;
 }

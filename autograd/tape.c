@@ -32,6 +32,8 @@ void td_grad_set_enabled(bool on) { grad_off = !on; }
 
 /* ---- metas ---- */
 
+static void unlist(struct td_ag_meta *m);
+
 struct td_ag_meta *td__ag_meta_new(td_client_t *c)
 {
     struct td_ag_meta *m = calloc(1, sizeof *m);
@@ -61,8 +63,7 @@ void td__ag_meta_unref(struct td_ag_meta *m)
         return;
     if (m->grad.handle)
         ag_release(m->client, &m->grad);
-    if (m->retains_grad && m->grad_fn && m->grad_fn->retained)
-        m->grad_fn->retained[m->output_nr] = NULL;
+    unlist(m);
     if (m->accum) {
         m->accum->leaf = NULL; /* the accumulator may outlive us in someone's graph */
         td__ag_node_unref(m->accum);
@@ -72,6 +73,40 @@ void td__ag_meta_unref(struct td_ag_meta *m)
     td__ag_meta_unref(m->view_base); /* one level: a base is never itself a view */
     free(m->base_m);
     free(m);
+}
+
+/* A non-leaf's hooks and retain_grad are found by the engine through its grad_fn's
+ * `retained` list (weak both ways): list m there, or take it off. */
+static bool enlist(struct td_ag_meta *m)
+{
+    struct td_ag_node *n = m->grad_fn;
+    if (!n)
+        return true;
+    if (!n->retained && !(n->retained = calloc(n->n_out, sizeof *n->retained)))
+        return false;
+    n->retained[m->output_nr] = m;
+    return true;
+}
+
+static void unlist(struct td_ag_meta *m)
+{
+    struct td_ag_node *n = m->grad_fn;
+    if (n && n->retained && n->retained[m->output_nr] == m)
+        n->retained[m->output_nr] = NULL;
+}
+
+/* m's history becomes output 0 of n (a view's regenerated grad_fn, a base's rebase):
+ * its hooks and retain_grad follow it */
+static void set_history(struct td_ag_meta *m, struct td_ag_node *n)
+{
+    unlist(m);
+    td__ag_node_ref(n);
+    td__ag_node_unref(m->grad_fn);
+    m->grad_fn = n;
+    m->output_nr = 0;
+    m->requires_grad = true;
+    if ((m->hooks || m->retains_grad) && !enlist(m))
+        m->retains_grad = false;
 }
 
 /* t's meta, made on demand (NULL when out of memory). */
@@ -221,14 +256,8 @@ static void regenerate(const struct td_t *t)
     n->next[0] = edge_of_meta(b, b->base_m);
     n->in_meta[0] = *b->base_m;
     n->out_meta[0] = t->m;
-    if (m->retains_grad && m->grad_fn && m->grad_fn->retained) {
-        m->grad_fn->retained[m->output_nr] = NULL;
-        m->retains_grad = false;
-    }
-    td__ag_node_unref(m->grad_fn);
-    m->grad_fn = n;
-    m->output_nr = 0;
-    m->requires_grad = true;
+    set_history(m, n);
+    td__ag_node_unref(n);
 }
 
 /* t's meta, with a view's grad_fn brought up to date */
@@ -264,11 +293,10 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
     old->grad.handle = 0;
     m->hooks = old->hooks;
     old->hooks = NULL;
-    if (old->retains_grad && old->grad_fn && old->grad_fn->retained) {
+    if (old->grad_fn && old->grad_fn->retained && old->grad_fn->retained[old->output_nr] == old)
         old->grad_fn->retained[old->output_nr] = m;
-        m->retains_grad = true;
-        old->retains_grad = false;
-    }
+    m->retains_grad = old->retains_grad;
+    old->retains_grad = false;
     t->ag = m;
     td__ag_meta_unref(old);
     return m;
@@ -325,15 +353,7 @@ void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, st
 /* Points base meta b's history at output 0 of n (an in-place op on the base or a view). */
 static void rebase(struct td_ag_meta *b, struct td_ag_node *n)
 {
-    if (b->retains_grad && b->grad_fn && b->grad_fn->retained) {
-        b->grad_fn->retained[b->output_nr] = NULL;
-        b->retains_grad = false;
-    }
-    td__ag_node_ref(n);
-    td__ag_node_unref(b->grad_fn);
-    b->grad_fn = n;
-    b->output_nr = 0;
-    b->requires_grad = true;
+    set_history(b, n);
     b->version++;
 }
 
@@ -477,6 +497,7 @@ static struct td_ag_node *node_for(td_client_t *c, enum td_op op, unsigned flags
         n->next[i] = td__ag_edge_of(in[i]);
         n->in_meta[i] = in[i]->m;
     }
+    n->seq = atomic_fetch_add(&next_seq, 1); /* newer than a view's grad_fn regenerated just now */
     return n;
 }
 
@@ -588,11 +609,9 @@ enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "can't retain_grad on Tensor that has requires_grad=False");
     if (!m->grad_fn || m->retains_grad)
         return TD_CODE_OK;
-    struct td_ag_node *n = m->grad_fn;
-    if (!n->retained && !(n->retained = calloc(n->n_out, sizeof *n->retained)))
-        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
     /* weak both ways: the meta clears it when its tensor goes (td__ag_meta_unref) */
-    n->retained[m->output_nr] = m;
+    if (!enlist(m))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
     m->retains_grad = true;
     return TD_CODE_OK;
 }
@@ -693,6 +712,11 @@ int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, 
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return -1;
     }
+    if (!cur(t)->hooks && !enlist(t->ag)) { /* a non-leaf's hooks run when its grad_fn's gradient is formed */
+        free(h);
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
     int id = 1;
     for (; *tail; tail = &(*tail)->next)
         id = (*tail)->id + 1;
@@ -726,6 +750,7 @@ enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, c
         n->next[i] = td__ag_edge_of(in[i]);
         n->in_meta[i] = in[i]->m;
     }
+    n->seq = atomic_fetch_add(&next_seq, 1); /* newer than a view's grad_fn regenerated just now */
     for (int k = 0; k < n_out; k++) {
         n->out_meta[k] = out[k].m;
         if (differentiable_dtype(out[k].m.dtype))
