@@ -1023,8 +1023,7 @@ static enum td_code saved(struct run *r, const struct td_t *t, uint64_t version,
     if (!t->handle)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s read a tensor it did not save",
                              td_ag_node_name(r->n));
-    uint64_t now = td_known_version(r->c, t);
-    if (version && now && now != version)
+    if (td__known_changed(r->c, t, version))
         return td_status_set(r->st, TD_CODE_INVALID_ARGUMENT, "one of the variables needed for gradient "
                              "computation has been modified by an inplace operation: [torch.%sTensor], which "
                              "is %s %d of %s, has been modified since it was saved. Hint: the backtrace "

@@ -326,6 +326,16 @@ void td__ag_in_pass(bool on) { in_pass += on ? 1 : -1; }
 
 void td__ag_make_base(td_client_t *c, struct td_t *t) { base_meta(c, t); }
 
+void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out)
+{
+    if (out->storage_id != in0->storage_id || !(needs_grad(in0) || in0->ag->no_grad_view) ||
+        (!out->ag && !(out->ag = td__ag_meta_new(c))))
+        return;
+    /* torch's view of a tensor that requires grad requires grad, wherever it was made */
+    out->ag->no_grad_view = true;
+    out->ag->requires_grad = true;
+}
+
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
 {
     if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
@@ -337,10 +347,17 @@ void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, st
         b = src->ag->view_base;
     else if (src->ag && src->ag->base_m)
         b = src->ag;
-    else if (src->handle == src->storage_id && td_dtype_is_float(src->m.dtype) && !in_pass)
-        b = base_meta(c, src); /* (in a pass, src may be a borrowed copy: nothing is made on it) */
+    else if (src->ag && src->ag->no_grad_view) {
+        /* a view made with grad mode off: so are its views (torch's creation meta) */
+        if (out->ag || (out->ag = td__ag_meta_new(c))) {
+            out->ag->no_grad_view = true;
+            out->ag->requires_grad = true;
+        }
+        return;
+    } else if (!in_pass) /* (in a pass, src may be a borrowed copy: nothing is made on it) */
+        b = base_meta(c, src); /* not a tracked view (detach's alias shares a storage): a base */
     else
-        return; /* a view made outside grad mode (detach, no_grad): an untracked tensor */
+        return;
     if (!b || (!out->ag && !(out->ag = td__ag_meta_new(c))))
         return;
     struct td_ag_meta *m = out->ag;
@@ -473,6 +490,12 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
     if (!inplace)
         return TD_CODE_OK;
     const struct td_ag_meta *m = cur(in[0]);
+    if (m && m->no_grad_view)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "A view was created in no_grad mode and is being "
+                             "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+                             "error-prone, it is forbidden. You can clarify your code by moving both the view and "
+                             "the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                             "tracked) or both outside (if you want the inplace to be tracked).");
     if (m && m->view_base && m->view_base->requires_grad && !m->view_base->grad_fn)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a view of a leaf Variable that requires grad is being used in an in-place operation.");

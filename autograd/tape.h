@@ -51,6 +51,7 @@ struct td_ag_meta {
     struct td_ag_meta *view_base;
     uint64_t version;
     struct td_meta *base_m;
+    bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
 };
 
 struct td_ag_hook {
@@ -91,6 +92,8 @@ struct td_ag_node {
 enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
 uint64_t td__handle_refs(td_client_t *c, const struct td_t *t);
+/* Whether t's storage was written since it had known version `version` (0: unknown). */
+bool td__known_changed(td_client_t *c, const struct td_t *t, uint64_t version);
 /* td_retain and td_known_register under one lock: a saved tensor and its version */
 struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *version);
 
@@ -105,6 +108,9 @@ void td__ag_node_unref(struct td_ag_node *n);
 struct td_ag_edge td__ag_edge_of(const struct td_t *t);
 /* After td__op_plain of a view op in grad mode: links the view to its base. */
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out);
+/* After td__op_plain of a view op with grad mode off: a view of a tensor that requires
+ * grad is marked, since an in-place op on it with grad mode on raises (torch's rule). */
+void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out);
 /* Makes t (not a view, owned by the caller) a base for the views made of it next. */
 void td__ag_make_base(td_client_t *c, struct td_t *t);
 /* The engine runs formulas: their tensors are borrowed copies, never given a meta by

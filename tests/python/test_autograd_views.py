@@ -407,3 +407,45 @@ def test_gradcheck(f, shapes):
     xs = _leaves(td, shapes, 11)
     assert td.autograd.gradcheck(f, xs)
     assert td.autograd.gradgradcheck(f, xs)
+
+
+# ---- views made with grad mode off, detached aliases
+
+NO_GRAD_MSG = "A view was created in no_grad mode and is being modified inplace with grad mode enabled"
+
+
+def test_view_made_in_no_grad_raises_when_written_with_grad():
+    for m in (td, T):
+        x = m.tensor([1., 2., 3., 4.], requires_grad=True)
+        y = x * 2
+        with m.no_grad():
+            v = y[0:2]
+            w = v[0:1]
+        assert v.requires_grad and v.grad_fn is None
+        for t in (v, w):
+            with pytest.raises(RuntimeError, match=NO_GRAD_MSG):
+                t.mul_(x[0:t.shape[0]])
+        with pytest.raises(RuntimeError, match=NO_GRAD_MSG):
+            v.mul_(2)
+        with m.no_grad():
+            v.mul_(2)  # both in no_grad: allowed, not recorded
+        assert _name(y.grad_fn) == "MulBackward0"
+
+
+@pytest.mark.parametrize("how", ["detach", "data"])
+def test_detached_alias_is_its_own_base(how):
+    # detach()/.data share the storage but not the history: in-place ops on them and on
+    # their views are recorded on the alias, the original's graph is left alone
+    def prog(m):
+        x = m.tensor([1., 2., 3., 4.], requires_grad=True)
+        y = x * 2
+        d = y.detach() if how == "detach" else y.data
+        d[1:3].mul_(x[:2])
+        d.add_(x)
+        names = _graph(d), _graph(y)
+        (d * d).sum().backward()
+        return names, _np(x.grad), _np(y)
+    got, want = prog(td), prog(T)
+    assert got[0] == want[0]
+    np.testing.assert_allclose(got[1], want[1])
+    np.testing.assert_allclose(got[2], want[2])
