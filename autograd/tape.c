@@ -580,6 +580,11 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
         n->out_meta[k] = res[k].m;
     if (diff)
         code = save_tensors(c, n, ins, res, st);
+    /* a saved input on the storage the op wrote (y.mul_(y), a view's other view) was
+     * saved after the write: torch's shared version counter makes backward raise */
+    for (int i = 1; inplace && diff && !code && i < n_in; i++)
+        if (n->saved_in[i].handle && in[i]->storage_id == in[0]->storage_id)
+            n->versions[i] = UINT64_MAX;
     if (inplace && diff)
         td_release(c, &clone);
     struct td_ag_meta *m0 = inplace ? in[0]->ag : NULL;

@@ -449,3 +449,24 @@ def test_detached_alias_is_its_own_base(how):
     assert got[0] == want[0]
     np.testing.assert_allclose(got[1], want[1])
     np.testing.assert_allclose(got[2], want[2])
+
+
+@pytest.mark.parametrize("prog", ["self", "other_view", "detached_self"])
+def test_operand_on_the_written_storage_raises(prog):
+    # the operand was saved for backward and shares the written storage (torch's shared
+    # version counter); additions save nothing and go through
+    for m in (td, T):
+        x = m.tensor([1., 2., 3., 4.], requires_grad=True)
+        y = x * 1
+        if prog == "self":
+            y.mul_(y)
+        elif prog == "other_view":
+            y[0:2].mul_(y[2:4])
+        else:
+            y[1:3].mul_(y[1:3].detach())
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        z = x * 1
+        z[0:2].add_(z[2:4])
+        z.sum().backward()
+        assert x.grad.tolist() == [1., 1., 2., 2.]
