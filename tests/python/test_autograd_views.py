@@ -470,3 +470,31 @@ def test_operand_on_the_written_storage_raises(prog):
         z[0:2].add_(z[2:4])
         z.sum().backward()
         assert x.grad.tolist() == [1., 1., 2., 2.]
+
+
+# ---- more writers through views: advanced indices, index_* and masked ops
+
+def _m_idx(m, *v):
+    return m.tensor(list(v), dtype=m.int64)
+
+
+WRITERS = {
+    "adv_columns": lambda m, y, w: y.__setitem__((slice(None), [0, 2]), w[:2] * 2),
+    "adv_nonadjacent": lambda m, y, w: y.view(3, 1, 3).__setitem__(([0, 2], slice(None), [1, 0]), w[0]),
+    "adv_accumulate": lambda m, y, w: y[1].index_put_((_m_idx(m, 0, 0, 2),), w, accumulate=True),
+    "masked_fill": lambda m, y, w: y[1:].masked_fill_(y[1:] > 0, 0.5),
+    "index_add": lambda m, y, w: y.t()[1:].index_add_(1, _m_idx(m, 2, 0), w[:2].expand(2, 2) * 1),
+    "index_fill": lambda m, y, w: y[:, 1:].index_fill_(0, _m_idx(m, 1), -1.0),
+    "clamp": lambda m, y, w: y[0:2].clamp_(min=-0.2, max=0.3),
+    "addcmul": lambda m, y, w: y.diagonal().addcmul_(w, w, value=0.5),
+    "lerp": lambda m, y, w: y[2].lerp_(w, 0.25),
+}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_writers_through_views(writer):
+    def fn(m, x, w):
+        y = x * 1
+        WRITERS[writer](m, y, w)
+        return (y * y * x).sum(), {"y~": y}
+    _same(fn, (3, 3), (3,), seed=13)
