@@ -241,9 +241,13 @@ static const char *const freed_msg =
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
     "you need to access saved tensors after calling backward.";
 
+static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struct td_t *gin);
+
 /* the gradients of n's inputs into gin[0..n_in) (handle 0: none) */
 static enum td_code run_formulas(struct pass *p, struct td_ag_node *n, struct td_t *gin)
 {
+    if (n->op == TD_AG_COPY_SLICES)
+        return copy_slices_back(p, n, gin);
     if (n->op == TD_AG_CUSTOM)
         return n->custom.backward(n->custom.ctx, p->c, n->buf, n->n_out, gin, n->n_in, p->st);
     const struct td_ag_op *f = &td_ag_ops[n->op];
@@ -295,6 +299,107 @@ static void free_saved(struct pass *p, struct td_ag_node *n)
         if (n->saved_out[k].handle)
             td_release(p->c, &n->saved_out[k]);
     n->freed = true;
+}
+
+/* op1 of the pass: one input, attributes */
+static enum td_code op1(struct pass *p, enum td_op op, unsigned flags, const struct td_t *x, const int64_t *attrs,
+                        int n_attr, struct td_t *out)
+{
+    const struct td_t *in[1] = {x};
+    return td_op(p->c, op, flags, in, 1, attrs, n_attr, out, p->st);
+}
+
+/* The elements a geometry reaches in its storage, from 0: one past its last. */
+static int64_t extent(int nd, int64_t offset, const int64_t *sizes, const int64_t *strides)
+{
+    int64_t end = offset + 1;
+    for (int d = 0; d < nd; d++) {
+        if (sizes[d] == 0)
+            return offset;
+        end += (sizes[d] - 1) * strides[d];
+    }
+    return end;
+}
+
+/* CopySlices (torch's): the base's gradient g, with the view's region replaced by the
+ * gradient the in-place op's formulas give for the view's old values; its other inputs'
+ * gradients from the same formulas on that region.  All of it ordinary recorded ops
+ * (a view written with copy_), so with create_graph it is differentiated again. */
+static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struct td_t *gin)
+{
+    struct td_ag_node *f = n->inner;
+    const struct td_meta *bm = &n->out_meta[0];
+    const int64_t *va = n->attrs;
+    int vnd = (int)va[TD_A_AS_STRIDED_NDIM];
+    const int64_t *vsizes = va + TD_A_AS_STRIDED_SIZE, *vstrides = vsizes + vnd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    struct td_t flat = {0}, base = {0}, region = {0}, gs = {0}, *fg = calloc(f->n_in, sizeof *fg);
+    if (!fg)
+        return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
+    enum td_code code;
+    /* the usual base (contiguous from 0): its gradient is the buffer itself */
+    bool whole = td_meta_is_contiguous(bm) && bm->offset == 0;
+    int64_t ba[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    struct td_t *bp = whole ? &flat : &base;
+    if (whole) {
+        code = td_full(p->c, (enum td_dtype)bm->dtype, bm->ndim, bm->sizes, 0, &flat, p->st);
+    } else { /* one buffer over the storage positions both reach, viewed as each */
+        int64_t ext = extent(bm->ndim, bm->offset, bm->sizes, bm->strides), ve = extent(vnd, va[1], vsizes, vstrides);
+        ext = ext > ve ? ext : ve;
+        ba[TD_A_AS_STRIDED_NDIM] = bm->ndim;
+        ba[TD_A_AS_STRIDED_STORAGE_OFFSET] = bm->offset;
+        memcpy(ba + TD_A_AS_STRIDED_SIZE, bm->sizes, sizeof(int64_t) * bm->ndim);
+        memcpy(ba + TD_A_AS_STRIDED_SIZE + bm->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, bm->strides,
+               sizeof(int64_t) * bm->ndim);
+        code = td_full(p->c, (enum td_dtype)bm->dtype, 1, &ext, 0, &flat, p->st);
+    }
+    /* with create_graph, flat's views written in place rebase flat's history (tape.c) */
+    if (!code && td_grad_enabled())
+        td__ag_make_base(p->c, &flat);
+    if (!code && !whole)
+        code = op1(p, TD_OP_AS_STRIDED, 0, &flat, ba, TD_A_AS_STRIDED_SIZE + 2 * bm->ndim, &base);
+    if (!code) {
+        const struct td_t *in[2] = {bp, &n->buf[0]};
+        code = td_op(p->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, p->st);
+    }
+    if (!code)
+        code = op1(p, TD_OP_AS_STRIDED, 0, &flat, va, (int)n->n_attr, &region);
+    if (!code)
+        code = op1(p, TD_OP_CLONE, 0, &region, NULL, 0, &gs);
+    if (!code) { /* the in-place op's formulas, given the region's gradient */
+        struct td_t *keep = f->buf; /* f runs in this pass too when a saved output of it is differentiated */
+        f->buf = &gs;
+        code = run_formulas(p, f, fg);
+        f->buf = keep;
+    }
+    if (!code && n->next[0].fn) {
+        if (fg[0].handle && !(code = td__ag_sum_to(p->c, &fg[0], &f->in_meta[0], p->st))) {
+            const struct td_t *in[2] = {&region, &fg[0]};
+            code = td_op(p->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, p->st);
+        } else if (!fg[0].handle) {
+            struct td_fill__args z = {.value = td_scalar_of_f64(0.0)};
+            const struct td_t *in[1] = {&region};
+            code = td_rec_fill_(p->c, 0, in, 1, &z, NULL, p->st);
+        }
+        if (!code) {
+            gin[0] = *bp;
+            bp->handle = 0;
+            bp->ag = NULL;
+        }
+    }
+    for (int i = 0; i < f->n_in; i++) {
+        if (!code && i > 0)
+            gin[i] = fg[i];
+        else if (fg[i].handle)
+            td_release(p->c, &fg[i]);
+    }
+    free(fg);
+    struct td_t *tmp[4] = {&flat, &base, &region, &gs};
+    for (int i = 0; i < 4; i++)
+        if (tmp[i]->handle)
+            td_release(p->c, tmp[i]);
+    if (!code && !(p->flags & TD_AG_RETAIN_GRAPH) && f->visit != p->id) /* else f's own run frees them */
+        free_saved(p, f);
+    return code;
 }
 
 static enum td_code run_node(struct pass *p, struct td_ag_node *n)
@@ -409,9 +514,11 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     }
     bool was = td_grad_enabled();
     td_grad_set_enabled(p->flags & TD_AG_CREATE_GRAPH);
+    td__ag_in_pass(true);
     for (size_t i = 0; !code && i < p->n; i++)
         if (has_grad(p->nodes[i]) && !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
             code = run_node(p, p->nodes[i]);
+    td__ag_in_pass(false);
     td_grad_set_enabled(was);
     if (td_client_device(p->c) != dev0) {
         struct td_status st2 = TD_STATUS_INIT;

@@ -354,15 +354,16 @@ static enum td_code h_into_view(struct run *r, struct val *v, struct val *out)
     struct td_t z, view;
     if (zeros(r, &v[1].t.m, &z))
         return r->st->code;
-    bool was = td_grad_enabled();
-    td_grad_set_enabled(false); /* writing into a view is not differentiable here (tape.c) */
+    /* with create_graph, the write into z's view rebases z's history (CopySlices), so the
+     * gradient is differentiated again */
+    if (td_grad_enabled())
+        td__ag_make_base(r->c, &z);
     enum td_code code = op1(r, (enum td_op)r->n->op, &z, r->n->attrs, (int)r->n->n_attr, &view);
     if (!code) {
         const struct td_t *in[2] = {&view, &v[0].t};
         code = td_op(r->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, r->st);
         td_release(r->c, &view);
     }
-    td_grad_set_enabled(was);
     if (code) {
         td_release(r->c, &z);
         return code;
@@ -1022,8 +1023,7 @@ static enum td_code saved(struct run *r, const struct td_t *t, uint64_t version,
     if (!t->handle)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s read a tensor it did not save",
                              td_ag_node_name(r->n));
-    uint64_t now = td_known_version(r->c, t);
-    if (version && now && now != version)
+    if (td__known_changed(r->c, t, version))
         return td_status_set(r->st, TD_CODE_INVALID_ARGUMENT, "one of the variables needed for gradient "
                              "computation has been modified by an inplace operation: [torch.%sTensor], which "
                              "is %s %d of %s, has been modified since it was saved. Hint: the backtrace "

@@ -32,6 +32,8 @@ void td_grad_set_enabled(bool on) { grad_off = !on; }
 
 /* ---- metas ---- */
 
+static void unlist(struct td_ag_meta *m);
+
 struct td_ag_meta *td__ag_meta_new(td_client_t *c)
 {
     struct td_ag_meta *m = calloc(1, sizeof *m);
@@ -61,15 +63,50 @@ void td__ag_meta_unref(struct td_ag_meta *m)
         return;
     if (m->grad.handle)
         ag_release(m->client, &m->grad);
-    if (m->retains_grad && m->grad_fn && m->grad_fn->retained)
-        m->grad_fn->retained[m->output_nr] = NULL;
+    unlist(m);
     if (m->accum) {
         m->accum->leaf = NULL; /* the accumulator may outlive us in someone's graph */
         td__ag_node_unref(m->accum);
     }
     td__ag_node_unref(m->grad_fn);
     hooks_free(m->hooks);
+    td__ag_meta_unref(m->view_base); /* one level: a base is never itself a view */
+    free(m->base_m);
     free(m);
+}
+
+/* A non-leaf's hooks and retain_grad are found by the engine through its grad_fn's
+ * `retained` list (weak both ways): list m there, or take it off. */
+static bool enlist(struct td_ag_meta *m)
+{
+    struct td_ag_node *n = m->grad_fn;
+    if (!n)
+        return true;
+    if (!n->retained && !(n->retained = calloc(n->n_out, sizeof *n->retained)))
+        return false;
+    n->retained[m->output_nr] = m;
+    return true;
+}
+
+static void unlist(struct td_ag_meta *m)
+{
+    struct td_ag_node *n = m->grad_fn;
+    if (n && n->retained && n->retained[m->output_nr] == m)
+        n->retained[m->output_nr] = NULL;
+}
+
+/* m's history becomes output 0 of n (a view's regenerated grad_fn, a base's rebase):
+ * its hooks and retain_grad follow it */
+static void set_history(struct td_ag_meta *m, struct td_ag_node *n)
+{
+    unlist(m);
+    td__ag_node_ref(n);
+    td__ag_node_unref(m->grad_fn);
+    m->grad_fn = n;
+    m->output_nr = 0;
+    m->requires_grad = true;
+    if ((m->hooks || m->retains_grad) && !enlist(m))
+        m->retains_grad = false;
 }
 
 /* t's meta, made on demand (NULL when out of memory). */
@@ -92,10 +129,10 @@ void td__ag_node_ref(struct td_ag_node *n)
  * (iterative, so freeing a chain of a million nodes does not recurse). */
 static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *len, size_t *cap)
 {
-    for (int i = 0; i < n->n_in; i++) {
-        if (n->saved_in && n->saved_in[i].handle)
+    for (int i = 0; i <= n->n_in; i++) {
+        if (i < n->n_in && n->saved_in && n->saved_in[i].handle)
             ag_release(n->client, &n->saved_in[i]);
-        struct td_ag_node *next = n->next ? n->next[i].fn : NULL;
+        struct td_ag_node *next = i == n->n_in ? n->inner : n->next ? n->next[i].fn : NULL;
         if (next && __atomic_sub_fetch(&next->refs, 1, __ATOMIC_ACQ_REL) == 0) {
             if (*len == *cap) {
                 size_t nc = *cap ? *cap * 2 : 64;
@@ -163,10 +200,10 @@ static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_
     return n;
 }
 
-struct td_ag_edge td__ag_edge_of(const struct td_t *t)
+/* The edge of meta m (a tensor of geometry geom): its grad_fn, or its accumulator. */
+static struct td_ag_edge edge_of_meta(struct td_ag_meta *m, const struct td_meta *geom)
 {
     struct td_ag_edge e = {NULL, 0};
-    struct td_ag_meta *m = t->ag;
     if (!m || !m->requires_grad)
         return e;
     if (m->grad_fn) {
@@ -177,7 +214,7 @@ struct td_ag_edge td__ag_edge_of(const struct td_t *t)
             struct td_ag_node *acc = node_new(m->client, TD_AG_LEAF, 0, 1, 0);
             if (!acc)
                 return e;
-            acc->out_meta[0] = t->m;
+            acc->out_meta[0] = *geom;
             acc->leaf = m;
             acc->seq = 0; /* a sink, made lazily: it must sort after every node feeding it */
             m->accum = acc;
@@ -188,7 +225,182 @@ struct td_ag_edge td__ag_edge_of(const struct td_t *t)
     return e;
 }
 
-static bool needs_grad(const struct td_t *t) { return t->ag && t->ag->requires_grad; }
+/* ---- views ---- */
+
+/* Writes t's geometry as AS_STRIDED's attributes (ndim, storage_offset, sizes, strides);
+ * returns how many. */
+static int strided_attrs(const struct td_meta *m, int64_t *a)
+{
+    a[TD_A_AS_STRIDED_NDIM] = m->ndim;
+    a[TD_A_AS_STRIDED_STORAGE_OFFSET] = m->offset;
+    memcpy(a + TD_A_AS_STRIDED_SIZE, m->sizes, sizeof(int64_t) * m->ndim);
+    memcpy(a + TD_A_AS_STRIDED_SIZE + m->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, m->strides, sizeof(int64_t) * m->ndim);
+    return TD_A_AS_STRIDED_SIZE + 2 * m->ndim + TD_A_AS_STRIDED_STRIDE_TAIL;
+}
+
+/* A view whose base's history was rebased since its grad_fn was made gets a new one, as
+ * torch's: as_strided of the base's current history (AsStridedBackward0). */
+static void regenerate(const struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag, *b = m->view_base;
+    m->version = b->version;
+    if (!b->requires_grad)
+        return;
+    int64_t a[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    int na = strided_attrs(&t->m, a);
+    struct td_ag_node *n = node_new(m->client, TD_OP_AS_STRIDED, 1, 1, na);
+    if (!n)
+        return; /* out of memory: the view keeps its old history */
+    memcpy(n->attrs, a, sizeof(int64_t) * na);
+    n->n_attr = (uint32_t)na;
+    n->next[0] = edge_of_meta(b, b->base_m);
+    n->in_meta[0] = *b->base_m;
+    n->out_meta[0] = t->m;
+    set_history(m, n);
+    td__ag_node_unref(n);
+}
+
+/* t's meta, with a view's grad_fn brought up to date */
+static struct td_ag_meta *cur(const struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag;
+    if (m && m->view_base && m->version != m->view_base->version)
+        regenerate(t);
+    return m;
+}
+
+struct td_ag_edge td__ag_edge_of(const struct td_t *t) { return edge_of_meta(cur(t), &t->m); }
+
+/* A view requires grad when its base does (torch's DifferentiableViewMeta). */
+static bool needs_grad(const struct td_t *t)
+{
+    const struct td_ag_meta *m = t->ag;
+    return m && (m->requires_grad || (m->view_base && m->view_base->requires_grad));
+}
+
+/* Gives t a meta of its own in place of m (shared with saved copies of t), moving what
+ * belongs to the tensor rather than to its history: .grad, hooks, retain_grad. */
+static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
+{
+    struct td_ag_meta *old = t->ag, *m = td__ag_meta_new(c);
+    if (!m)
+        return NULL;
+    m->requires_grad = old->requires_grad;
+    m->grad_fn = old->grad_fn;
+    td__ag_node_ref(m->grad_fn);
+    m->output_nr = old->output_nr;
+    m->grad = old->grad;
+    old->grad.handle = 0;
+    m->hooks = old->hooks;
+    old->hooks = NULL;
+    if (old->grad_fn && old->grad_fn->retained && old->grad_fn->retained[old->output_nr] == old)
+        old->grad_fn->retained[old->output_nr] = m;
+    m->retains_grad = old->retains_grad;
+    old->retains_grad = false;
+    t->ag = m;
+    td__ag_meta_unref(old);
+    return m;
+}
+
+/* t (not a view) as a base: its meta, made on demand and its own, with its geometry. */
+static struct td_ag_meta *base_meta(td_client_t *c, struct td_t *t)
+{
+    struct td_ag_meta *m = t->ag;
+    if (m && m->base_m)
+        return m;
+    /* its history will change in place: saved copies must keep the old one (a leaf that
+     * requires grad never changes: in-place ops on it and its views raise) */
+    if (!m)
+        m = t->ag = td__ag_meta_new(c);
+    else if (__atomic_load_n(&m->refs, __ATOMIC_ACQUIRE) > 1 && !(m->requires_grad && !m->grad_fn))
+        m = meta_move(c, t);
+    if (!m || !(m->base_m = malloc(sizeof *m->base_m)))
+        return NULL;
+    *m->base_m = t->m;
+    return m;
+}
+
+static _Thread_local int in_pass;
+
+void td__ag_in_pass(bool on) { in_pass += on ? 1 : -1; }
+
+void td__ag_make_base(td_client_t *c, struct td_t *t) { base_meta(c, t); }
+
+void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out)
+{
+    if (out->storage_id != in0->storage_id || !(needs_grad(in0) || in0->ag->no_grad_view) ||
+        (!out->ag && !(out->ag = td__ag_meta_new(c))))
+        return;
+    /* torch's view of a tensor that requires grad requires grad, wherever it was made */
+    out->ag->no_grad_view = true;
+    out->ag->requires_grad = true;
+}
+
+void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
+{
+    if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
+        op == TD_OP_VIEW_AS_REAL || op == TD_OP_VIEW_AS_COMPLEX)
+        return; /* (complex views and dtype-changing views are not replayed as as_strided) */
+    struct td_t *src = (struct td_t *)in0; /* the caller's tensor: a base gets its meta here */
+    struct td_ag_meta *b;
+    if (src->ag && src->ag->view_base)
+        b = src->ag->view_base;
+    else if (src->ag && src->ag->base_m)
+        b = src->ag;
+    else if (src->ag && src->ag->no_grad_view) {
+        /* a view made with grad mode off: so are its views (torch's creation meta) */
+        if (out->ag || (out->ag = td__ag_meta_new(c))) {
+            out->ag->no_grad_view = true;
+            out->ag->requires_grad = true;
+        }
+        return;
+    } else if (!in_pass) /* (in a pass, src may be a borrowed copy: nothing is made on it) */
+        b = base_meta(c, src); /* not a tracked view (detach's alias shares a storage): a base */
+    else
+        return;
+    if (!b || (!out->ag && !(out->ag = td__ag_meta_new(c))))
+        return;
+    struct td_ag_meta *m = out->ag;
+    td__ag_meta_ref(b);
+    td__ag_meta_unref(m->view_base);
+    m->view_base = b;
+    m->version = b->version;
+}
+
+/* Points base meta b's history at output 0 of n (an in-place op on the base or a view). */
+static void rebase(struct td_ag_meta *b, struct td_ag_node *n)
+{
+    set_history(b, n);
+    b->version++;
+}
+
+/* An in-place op (node f) on view v: the base's history becomes CopySlices, which runs
+ * f's formulas on the view's region of the base's gradient; v's grad_fn is regenerated
+ * from it (as every other view of the base) when next asked for. */
+static enum td_code copy_slices(td_client_t *c, const struct td_t *v, struct td_ag_node *f, struct td_status *st)
+{
+    struct td_ag_meta *b = v->ag->view_base;
+    int64_t a[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    int na = strided_attrs(&v->m, a);
+    struct td_ag_node *n = node_new(c, TD_AG_COPY_SLICES, f->n_in, 1, na);
+    if (!n)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
+    memcpy(n->attrs, a, sizeof(int64_t) * na);
+    n->n_attr = (uint32_t)na;
+    n->next[0] = edge_of_meta(b, b->base_m);
+    n->in_meta[0] = *b->base_m;
+    n->out_meta[0] = *b->base_m;
+    for (int i = 1; i < f->n_in; i++) {
+        n->next[i] = f->next[i];
+        td__ag_node_ref(n->next[i].fn);
+        n->in_meta[i] = f->in_meta[i];
+    }
+    n->inner = f;
+    td__ag_node_ref(f);
+    rebase(b, n);
+    td__ag_node_unref(n);
+    return TD_CODE_OK;
+}
 
 static bool differentiable_dtype(enum td_dtype d) { return td_dtype_is_float(d) || td_dtype_is_complex(d); }
 
@@ -238,6 +450,18 @@ static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version,
     if (drop_ag && s.ag) {
         td__ag_meta_unref(s.ag);
         s.ag = NULL;
+    } else if (s.ag && (s.ag->view_base || s.ag->base_m) && !(s.ag->requires_grad && !s.ag->grad_fn)) {
+        /* a view's or base's meta changes in place with later in-place ops: the saved
+         * copy keeps the history it had (a leaf that requires grad never changes) */
+        struct td_ag_meta *now = cur(t), *snap = td__ag_meta_new(c);
+        if (snap) {
+            snap->requires_grad = needs_grad(t);
+            snap->grad_fn = now->grad_fn;
+            td__ag_node_ref(snap->grad_fn);
+            snap->output_nr = now->output_nr;
+        }
+        td__ag_meta_unref(s.ag);
+        s.ag = snap;
     }
     return s;
 }
@@ -265,14 +489,19 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
                              "support automatic differentiation, but one of the arguments requires grad.", name);
     if (!inplace)
         return TD_CODE_OK;
-    const struct td_ag_meta *m = in[0]->ag;
+    const struct td_ag_meta *m = cur(in[0]);
+    if (m && m->no_grad_view)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "A view was created in no_grad mode and is being "
+                             "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+                             "error-prone, it is forbidden. You can clarify your code by moving both the view and "
+                             "the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                             "tracked) or both outside (if you want the inplace to be tracked).");
+    if (m && m->view_base && m->view_base->requires_grad && !m->view_base->grad_fn)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "a view of a leaf Variable that requires grad is being used in an in-place operation.");
     if (m && m->requires_grad && !m->grad_fn)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a leaf Variable that requires grad is being used in an in-place operation.");
-    if (in[0]->storage_id != in[0]->handle)
-        return td_status_set(st, TD_CODE_UNIMPLEMENTED, "%s%s: in-place operations on a view are not "
-                             "differentiable in tensord yet; use the out-of-place op", name,
-                             name[strlen(name) - 1] == '_' ? "" : "_");
     return TD_CODE_OK;
 }
 
@@ -291,6 +520,7 @@ static struct td_ag_node *node_for(td_client_t *c, enum td_op op, unsigned flags
         n->next[i] = td__ag_edge_of(in[i]);
         n->in_meta[i] = in[i]->m;
     }
+    n->seq = atomic_fetch_add(&next_seq, 1); /* newer than a view's grad_fn regenerated just now */
     return n;
 }
 
@@ -350,11 +580,26 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
         n->out_meta[k] = res[k].m;
     if (diff)
         code = save_tensors(c, n, ins, res, st);
+    /* a saved input on the storage the op wrote (y.mul_(y), a view's other view) was
+     * saved after the write: torch's shared version counter makes backward raise */
+    for (int i = 1; inplace && diff && !code && i < n_in; i++)
+        if (n->saved_in[i].handle && in[i]->storage_id == in[0]->storage_id)
+            n->versions[i] = UINT64_MAX;
     if (inplace && diff)
         td_release(c, &clone);
-    for (int k = 0; !code && k < n->n_out; k++)
-        if (differentiable_dtype(res[k].m.dtype))
-            attach(c, &res[k], n, k);
+    struct td_ag_meta *m0 = inplace ? in[0]->ag : NULL;
+    if (!code && m0 && m0->view_base && differentiable_dtype(res[0].m.dtype))
+        code = copy_slices(c, in[0], n, st);
+    else if (!code && m0 && m0->base_m && differentiable_dtype(res[0].m.dtype)) {
+        *m0->base_m = in[0]->m; /* views' grad_fns replay on the base's current geometry */
+        rebase(m0, n);
+    } else {
+        for (int k = 0; !code && k < n->n_out; k++)
+            if (differentiable_dtype(res[k].m.dtype))
+                attach(c, &res[k], n, k);
+        if (!code && !inplace && td_op_table[op].family == TD_FAM_VIEW)
+            td__ag_track_view(c, op, in[0], out);
+    }
     td__ag_node_unref(n);
     return code;
 }
@@ -362,13 +607,13 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
 /* ---- accessors ---- */
 
 bool td_requires_grad(const struct td_t *t) { return needs_grad(t); }
-bool td_is_leaf(const struct td_t *t) { return !t->ag || !t->ag->grad_fn; }
+bool td_is_leaf(const struct td_t *t) { return !cur(t) || !t->ag->grad_fn; }
 bool td_retains_grad(const struct td_t *t) { return t->ag && t->ag->retains_grad; }
 
 enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st)
 {
     if (!on) {
-        if (t->ag && t->ag->grad_fn)
+        if (cur(t) && t->ag->grad_fn)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "you can only change requires_grad flags of "
                                  "leaf variables. If you want to use a computed variable in a subgraph that "
                                  "doesn't require differentiation use var_no_grad = var.detach().");
@@ -387,16 +632,14 @@ enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct t
 
 enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st)
 {
-    struct td_ag_meta *m = t->ag;
-    if (!m || !m->requires_grad)
+    struct td_ag_meta *m = cur(t);
+    if (!m || !needs_grad(t))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "can't retain_grad on Tensor that has requires_grad=False");
     if (!m->grad_fn || m->retains_grad)
         return TD_CODE_OK;
-    struct td_ag_node *n = m->grad_fn;
-    if (!n->retained && !(n->retained = calloc(n->n_out, sizeof *n->retained)))
-        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
     /* weak both ways: the meta clears it when its tensor goes (td__ag_meta_unref) */
-    n->retained[m->output_nr] = m;
+    if (!enlist(m))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
     m->retains_grad = true;
     return TD_CODE_OK;
 }
@@ -452,7 +695,7 @@ void td_ag_node_forget(struct td_ag_node *n)
 
 struct td_ag_node *td_grad_fn(const struct td_t *t)
 {
-    struct td_ag_node *n = t->ag ? t->ag->grad_fn : NULL;
+    struct td_ag_node *n = cur(t) ? t->ag->grad_fn : NULL;
     td__ag_node_ref(n);
     return n;
 }
@@ -463,6 +706,8 @@ const char *td_ag_node_name(const struct td_ag_node *n)
         return "torch::autograd::AccumulateGrad"; /* torch 1.13's name */
     if (n->op == TD_AG_CUSTOM)
         return n->custom.name ? n->custom.name : "BackwardCFunction";
+    if (n->op == TD_AG_COPY_SLICES)
+        return "torch::autograd::CopySlices"; /* torch 1.13's name */
     const char *s = td_ag_ops[n->op].name;
     return s ? s : td_op_name(n->op);
 }
@@ -492,6 +737,11 @@ int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, 
     }
     struct td_ag_hook *h = calloc(1, sizeof *h), **tail = &t->ag->hooks;
     if (!h) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    if (!cur(t)->hooks && !enlist(t->ag)) { /* a non-leaf's hooks run when its grad_fn's gradient is formed */
+        free(h);
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return -1;
     }
@@ -528,6 +778,7 @@ enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, c
         n->next[i] = td__ag_edge_of(in[i]);
         n->in_meta[i] = in[i]->m;
     }
+    n->seq = atomic_fetch_add(&next_seq, 1); /* newer than a view's grad_fn regenerated just now */
     for (int k = 0; k < n_out; k++) {
         n->out_meta[k] = out[k].m;
         if (differentiable_dtype(out[k].m.dtype))

@@ -22,6 +22,7 @@
 
 #define TD_AG_LEAF 0xFFFF  /* node op of a leaf's gradient accumulator */
 #define TD_AG_CUSTOM 0xFFFE /* node op of a client-defined function (td_ag_custom) */
+#define TD_AG_COPY_SLICES 0xFFFD /* node op of an in-place op on a view, seen from its base */
 #define TD_AG_NO_SLOT 0xFF
 
 struct td_ag_node;
@@ -41,6 +42,16 @@ struct td_ag_meta {
     struct td_t grad;           /* handle 0: none */
     td_client_t *client;        /* where grad lives */
     struct td_ag_hook *hooks;   /* called on the gradient before it is used or stored */
+    /* Views (docs/design/autograd.md, "In-place ops on views").  A view made in grad
+     * mode points at its base's meta (view_base, owned; the base is the tensor that
+     * created the storage, never itself a view), whose history an in-place op on the
+     * view rebases.  version: a base's count of history rebases; a view's copy of it
+     * from when its grad_fn was made, regenerated (as_strided of the base) when they
+     * differ.  base_m: a base's geometry (set once it has views). */
+    struct td_ag_meta *view_base;
+    uint64_t version;
+    struct td_meta *base_m;
+    bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
 };
 
 struct td_ag_hook {
@@ -71,6 +82,7 @@ struct td_ag_node {
     struct td_ag_meta **retained;   /* [n_out] metas with retain_grad (weak), or NULL */
     struct td_ag_meta *leaf;        /* TD_AG_LEAF: the leaf (not owned: it owns us) */
     struct td_ag_custom custom;     /* TD_AG_CUSTOM */
+    struct td_ag_node *inner;       /* TD_AG_COPY_SLICES: the in-place op's own node (owned) */
     /* engine scratch, valid during one backward pass */
     struct td_t *buf;               /* [n_out] gradients summed so far, handle 0: none */
     uint64_t visit;
@@ -80,6 +92,8 @@ struct td_ag_node {
 enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                           const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st);
 uint64_t td__handle_refs(td_client_t *c, const struct td_t *t);
+/* Whether t's storage was written since it had known version `version` (0: unknown). */
+bool td__known_changed(td_client_t *c, const struct td_t *t, uint64_t version);
 /* td_retain and td_known_register under one lock: a saved tensor and its version */
 struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *version);
 
@@ -92,6 +106,16 @@ void td__ag_node_unref(struct td_ag_node *n);
 /* The edge a gradient for t flows along: its grad_fn output, or its leaf accumulator
  * (made on demand); fn NULL when t needs no gradient. */
 struct td_ag_edge td__ag_edge_of(const struct td_t *t);
+/* After td__op_plain of a view op in grad mode: links the view to its base. */
+void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out);
+/* After td__op_plain of a view op with grad mode off: a view of a tensor that requires
+ * grad is marked, since an in-place op on it with grad mode on raises (torch's rule). */
+void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out);
+/* Makes t (not a view, owned by the caller) a base for the views made of it next. */
+void td__ag_make_base(td_client_t *c, struct td_t *t);
+/* The engine runs formulas: their tensors are borrowed copies, never given a meta by
+ * view tracking (nesting: a hook may run a pass). */
+void td__ag_in_pass(bool on);
 /* Whether the record needs a node: grad mode on and an input requires grad. */
 bool td__ag_wants(enum td_op op, const struct td_t *const *in, int n_in);
 /* td_op for records td__ag_wants: checks, records, makes the node. */

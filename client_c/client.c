@@ -78,6 +78,7 @@ struct td_client {
     struct known_slot *known; /* KNOWN_SLOTS slots once the first storage is registered */
     uint32_t known_n;
     uint64_t known_next;      /* next version: never reused, so a stale version never matches */
+    uint64_t known_floor;     /* known_next when the table last started over */
     struct pin_slot *pins;    /* retained handles (td_retain); pin_cap slots, a power of two */
     uint32_t pin_n, pin_cap;
     /* storages exported by td_storage_map (id and count of live exports), under their own
@@ -559,6 +560,7 @@ static uint64_t known_register_locked(td_client_t *c, const struct td_t *t)
         if (c->known_n >= KNOWN_MAX) { /* storage ids are never reused, so old entries only pile up */
             memset(c->known, 0, KNOWN_SLOTS * sizeof *c->known);
             c->known_n = 0;
+            c->known_floor = c->known_next;
         }
         if (!c->known_next)
             c->known_next = 1;
@@ -589,6 +591,18 @@ uint64_t td_known_version(td_client_t *c, const struct td_t *t)
         v = known_slot(c, t->storage_id)->version;
     pthread_mutex_unlock(&c->lock);
     return v;
+}
+
+bool td__known_changed(td_client_t *c, const struct td_t *t, uint64_t version)
+{
+    pthread_mutex_lock(&c->lock);
+    /* a version from before the table started over says nothing: the storage may have
+     * been registered again since, under a new version, without being written */
+    bool changed = version && version >= c->known_floor && c->known_n && t->storage_id &&
+                   known_slot(c, t->storage_id)->version != version &&
+                   known_slot(c, t->storage_id)->storage;
+    pthread_mutex_unlock(&c->lock);
+    return changed;
 }
 
 /* Validates and records one op, without flushing. */
@@ -1005,7 +1019,16 @@ enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct t
 {
     if (td__ag_wants(op, in, n_in))
         return td__ag_op(c, op, flags, in, n_in, attrs, n_attr, out, st);
-    return td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
+    enum td_code code = td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
+    /* a view made in grad mode knows its base, whose history an in-place op on the view
+     * rebases (autograd/tape.c) */
+    if (!code && n_in && td_op_table[op].family == TD_FAM_VIEW && !(flags & TD_RF_INPLACE)) {
+        if (td_grad_enabled())
+            td__ag_track_view(c, op, in[0], out);
+        else if (in[0]->ag)
+            td__ag_mark_no_grad_view(c, in[0], out);
+    }
+    return code;
 }
 
 void td_client_free(td_client_t *c)

@@ -234,6 +234,10 @@ enum td_code td_client_set_num_threads(td_client_t *c, int n, struct td_status *
  * the gradients into the leaves' .grad.  With TD_AG_CREATE_GRAPH the gradient ops are
  * recorded with grad mode on, so gradients can be differentiated again.  Without
  * TD_AG_RETAIN_GRAPH the graph's saved tensors are freed by the pass.
+ * In-place ops on views rebase the view's base as PyTorch's (CopySlices): for that a
+ * view op recorded in grad mode links its output to its base, giving the input tensor
+ * it is passed (*in[0], the caller's own td_t, which td_release frees it with) an
+ * autograd state when it has none; call it with the td_t you release, not a copy.
  */
 enum { TD_AG_RETAIN_GRAPH = 1, TD_AG_CREATE_GRAPH = 2, TD_AG_ALLOW_UNUSED = 4, TD_AG_ACCUMULATE = 8 };
 struct td_ag_node;

@@ -44,7 +44,10 @@ static PyObject *node_name(NodeObject *o, PyObject *noargs) { return PyUnicode_F
 
 static PyObject *node_repr(NodeObject *o)
 {
-    return PyUnicode_FromFormat("<%s object at %p>", td_ag_node_name(o->n), (void *)o->n);
+    const char *name = td_ag_node_name(o->n), *ns = "torch::autograd::";
+    if (!strncmp(name, ns, strlen(ns))) /* torch's repr drops the C++ namespace name() shows */
+        name += strlen(ns);
+    return PyUnicode_FromFormat("<%s object at %p>", name, (void *)o->n);
 }
 
 static PyObject *node_next_functions(NodeObject *o, void *c)

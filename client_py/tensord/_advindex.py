@@ -289,8 +289,10 @@ def adv_setitem(t, idx, value, accumulate=False):
     if not isinstance(idx, tuple):
         idx = (idx,)
     r, entries = _basic_pass(t, idx)
-    if r.shape == t.shape and r._strides == t._strides and r._offset == t._offset:
-        r = t  # the whole tensor: write t itself (autograd records in-place writes to views not yet)
+    # only index tensors (and ...): t itself is written, as torch's, whose grad_fn is then
+    # IndexPutBackward0; a `:` or another basic index makes torch write a view (CopySlices)
+    if builtins.all(_is_adv(x) or x is Ellipsis for x in idx):
+        r = t
     known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
     v = _value_for(base, ix, dim, value, t.dtype)

@@ -206,7 +206,8 @@ def tensor_repr(t, host_array, default_dtype, prefix="tensor("):
             suffixes.append("dtype=" + str(dt))
         tensor_str = _array_str(host_array(t), dt.is_floating_point, indent)
     if t.grad_fn is not None:
-        suffixes.append("grad_fn=<%s>" % t.grad_fn.name())
+        # torch shows the class name: name()'s C++ namespace left out (CopySlices)
+        suffixes.append("grad_fn=<%s>" % t.grad_fn.name().rsplit("::", 1)[-1])
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + tensor_str, suffixes, indent, force_newline=False)

@@ -714,10 +714,11 @@ def alias(input):
 
 
 def detach(input):
-    """An alias of input outside the autograd graph (recorded with grad mode off)."""
+    """An alias of input outside the autograd graph (recorded with grad mode off); not a
+    view for autograd, as torch's: in-place ops on it may be recorded."""
     prev = _C.set_grad_enabled(False)
     try:
-        return alias(input)
+        return _C.TensorBase.detach_(alias(input))
     finally:
         _C.set_grad_enabled(prev)
 
