@@ -231,25 +231,29 @@ valgrind: $(VALGRIND_CHECKS)
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
 # ---- libFuzzer targets (clang, ASan/UBSan): fuzz_records (the record decoder, meta layer
-# and executor) and fuzz_ring (the shared-memory rings as the daemon reads them, then the
-# same execution).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
+# and executor), fuzz_ring (the shared-memory rings as the daemon reads them, then the
+# same execution), fuzz_messages (the protobuf messages of a gRPC call, decoded and
+# checked as rpc.c does, then executed) and fuzz_meta (td_meta_infer alone).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
 # clones under the fuzzer).  Each runs FUZZ_TIME seconds; new inputs land in
-# build/fuzz/corpus_NAME, seeds are in tests/fuzz/corpus (records) and tests/fuzz/corpus_ring.
+# build/fuzz/corpus_NAME, seeds are in tests/fuzz/corpus (records) and tests/fuzz/corpus_NAME.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
 FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
-	daemon/device.c daemon/device_alloc.c daemon/device_host.c \
-	daemon/metrics.c proto/td_ring.c
-FUZZ_TARGETS := records ring
+	daemon/device.c daemon/device_alloc.c daemon/device_host.c daemon/device_transfer.c \
+	daemon/metrics.c daemon/client_msg.c proto/td_ring.c
+FUZZ_TARGETS := records ring messages meta
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)
 	$(call say,CC-FUZZ,$<)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz/obj,$(FUZZ_SRC))
-	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
-		$(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
+$(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -Wno-error -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz/obj,$(FUZZ_SRC)) $(BUILD)/fuzz/obj/gen/tensord.pb-c.o
+	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+		-lprotobuf-c $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t $(FUZZ_TIME) s"; \
 		seeds=tests/fuzz/corpus; [ $$t = records ] || seeds=tests/fuzz/corpus_$$t; \
