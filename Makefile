@@ -5,6 +5,7 @@
 #   make demo       install deps, build what the demo runs (release daemon, libtensord, Python
 #                   package; no sanitizer objects), run the demo and train the digits CNN
 #   make install    PREFIX=/usr/local (install-daemon: the node service alone)
+#   make coverage   gcov build in build/cov, Check + pytest against it, per-directory line coverage
 #   make image      the container image (buildah); make check-image builds and runs it
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
@@ -66,7 +67,7 @@ EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+.PHONY: all deps test coverage install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -350,6 +351,33 @@ image:
 check-image: python image
 	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
+
+# ---- coverage (not part of make test): the daemon, libtensord, the Python extension and
+# the Check suites built with gcc --coverage (-O0, no sanitizers) in $(BUILD)/cov by a
+# sub-make, the Check suites and pytest (COV_PYTESTS) run against them, then gcovr's
+# per-file report (HTML in $(BUILD)/cov/html) and tests/coverage/by_dir.py's per-directory
+# summary.  Counts from earlier runs are cleared first.  Test failures are reported after
+# the summary and make the target fail.
+COV_BUILD := $(BUILD)/cov
+COV_PYTESTS ?= tests/python
+COV_CHECK_SRC := $(filter-out tests/check_cuda_plugin.c,$(CHECK_SRC))
+COV_CHECKS := $(patsubst tests/%.c,$(COV_BUILD)/opt/tests/%,$(COV_CHECK_SRC))
+coverage:
+	@sh tests/install_deps.sh coverage
+	$(MAKE) --no-print-directory $(JOBS) BUILD=$(COV_BUILD) CC="$(CC) --coverage" CFLAGS=-O0 CUDA=0 \
+		$(COV_BUILD)/tensord $(COV_BUILD)/libtensord.so python $(COV_CHECKS)
+	@find $(COV_BUILD) -name '*.gcda' -delete
+	@fail=0; for t in $(COV_CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) \
+		CK_DEFAULT_TIMEOUT=120 $$t || fail=1; done; \
+	TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) PYTHONPATH=$(abspath $(COV_BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(COV_PYTESTS) || fail=1; \
+	mkdir -p $(COV_BUILD)/html; \
+	gcovr --root . --object-directory $(COV_BUILD) --exclude 'tests/' --exclude '$(BUILD)/' \
+		--gcov-ignore-parse-errors --json-summary $(COV_BUILD)/summary.json \
+		--html-details $(COV_BUILD)/html/index.html $(COV_BUILD) >/dev/null; \
+	$(PYTHON) tests/coverage/by_dir.py $(COV_BUILD)/summary.json; \
+	echo "coverage: per file in $(COV_BUILD)/html/index.html"; \
+	[ $$fail = 0 ] || { echo "coverage: some tests failed (the figures cover what ran)"; exit 1; }
 
 clean:
 	rm -rf $(BUILD)
