@@ -7,6 +7,7 @@
 #   make install    PREFIX=/usr/local (install-daemon: the node service alone)
 #   make coverage   gcov build in build/cov, Check + pytest against it, per-directory line coverage
 #   make image      the container image (buildah); make check-image builds and runs it
+#   make image-gpu  the image with the CUDA plugin; make check-image-gpu builds and runs both
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   V=1             verbose commands
@@ -67,7 +68,7 @@ EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test coverage install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+.PHONY: all deps test coverage install-daemon image check-image image-gpu check-image-gpu check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -145,7 +146,8 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 # ---- the CUDA plugin (kernels/cuda -> build/libtensord_cuda.so, dlopen'ed by the daemon):
 # built when nvcc is found (CUDA=0 skips it).  SASS for sm_90 (H100/H200) plus compute_90
 # PTX that newer GPUs JIT; static cudart; cuBLASLt found through the plugin's own rpath
-# (an executable's RUNPATH does not apply to a library's NEEDED entries).  The version
+# (an executable's RUNPATH does not apply to a library's NEEDED entries): first beside the
+# plugin ($ORIGIN: the GPU image puts the CUDA libraries there), then the toolkit's.  The version
 # script keeps the static runtime's symbols local: only td_device_backend_entry is exported.
 # `make ROCM=1` also builds the same sources with hipcc into build/libtensord_hip.so.
 NVCC ?= /usr/local/cuda/bin/nvcc
@@ -165,7 +167,7 @@ $(BUILD)/cuda/%.o: kernels/cuda/%.cu
 	$(call say,NVCC,$<)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 $(CUDA_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/cuda/%.o,$(CUDA_SRC)) kernels/cuda/plugin.map
 	$(call say,LINK,$@)$(NVCC) -shared -cudart static -o $@ $(filter %.o,$^) -lcublasLt -ldl \
-		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,$(CUDA_HOME)/lib64
+		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,'$$ORIGIN' -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 HIPCC ?= hipcc
 HIP_ARCHS ?= gfx90a
@@ -350,6 +352,15 @@ image:
 # builds the image and runs it with a client on the host (slow: not part of make test)
 check-image: python image
 	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py -k 'not gpu'
+# The GPU variant (docker/Dockerfile.gpu): the node image plus the CUDA plugin and the CUDA
+# libraries it links (docker/build_gpu_image.sh stages them).  check-image-gpu builds
+# both and runs both image tests (here, without a driver, the GPU image serves the CPU).
+GPU_IMAGE ?= localhost/tensord-gpu:$(VERSION)
+image-gpu: $(CUDA_PLUGIN)
+	sh docker/build_gpu_image.sh $(GPU_IMAGE) $(IMAGE) $(CUDA_PLUGIN)
+check-image-gpu: python image image-gpu
+	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) TENSORD_GPU_IMAGE=$(GPU_IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
 
 # ---- coverage (not part of make test): the daemon, libtensord, the Python extension and
