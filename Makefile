@@ -10,6 +10,8 @@
 #   make image-gpu  the image with the CUDA plugin; make check-image-gpu builds and runs both
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
+#   make gpu-bundle what a GPU machine needs (build/gpu-bundle.tar.xz; tests/gpu/make_bundle.sh)
+#   make check-gpu-script  the GPU machine's script end to end here, on stand-in GPUs
 #   V=1             verbose commands
 PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
@@ -68,7 +70,8 @@ EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test coverage install-daemon image check-image image-gpu check-image-gpu check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean
+.PHONY: all deps test coverage install-daemon image check-image image-gpu check-image-gpu check check-cuda cuda-skip \
+	valgrind pytest fuzz demo install check-install gen check-gen python bench clean gpu-bundle check-gpu-script
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -288,6 +291,7 @@ test: deps
 	$(MAKE) valgrind
 	$(MAKE) pytest
 	$(MAKE) check-install
+	$(MAKE) check-gpu-script
 	$(MAKE) $(JOBS) fuzz FUZZ_TIME=15
 
 demo: deps
@@ -299,6 +303,36 @@ bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/lifecycle.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/sharing.py
+
+# ---- the GPU machine's bundle (tests/gpu/make_bundle.sh; docs/performance.md "GPU figures").
+# The GPU machine has none of Debian's libraries: the daemon, tensordctl and libtensord are
+# linked once more with an old-style DT_RPATH to the bundle's lib/ (DT_RPATH, unlike RUNPATH,
+# also serves the libraries those load, so no LD_LIBRARY_PATH is needed, and a Python process
+# that also loads torch keeps its own libraries), the libraries ldd names are copied there,
+# and the Python extension is rebuilt on that machine for its python3 (tests/gpu/build_ext.sh).
+# The CUDA plugin is carried when it was built here.  The directory is ~100 MiB (OpenBLAS
+# alone is 36), so what travels is build/gpu-bundle.tar.xz.
+BUNDLE := $(BUILD)/gpu-bundle
+BUNDLE_RPATH = -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/$(1)'
+$(BUILD)/bundle/tensord: $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) \
+		$(SYS_LIBS) $(call BUNDLE_RPATH,../lib)
+$(BUILD)/bundle/tensordctl: $(call obj,opt,client_c/tools/tensordctl.c proto/td_address.c) $(PB_OPT)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS) $(call BUNDLE_RPATH,../lib)
+$(BUILD)/bundle/libtensord.so: $(call obj,opt,$(CLIENT_SRC) $(META_SRC) $(PROTO_SRC)) $(PB_OPT)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) -shared -Wl,-soname,libtensord.so -o $@ $^ $(GRPC_LIBS) $(SYS_LIBS) $(call BUNDLE_RPATH,)
+gpu-bundle: $(BUILD)/bundle/tensord $(BUILD)/bundle/tensordctl $(BUILD)/bundle/libtensord.so python $(CUDA_TARGET) \
+		$(if $(HAVE_NVCC),$(CUDA_CHECK_GPU))
+	sh tests/gpu/make_bundle.sh $(BUILD) $(BUNDLE)
+
+# tests/gpu/run.sh (or daemon_checks.sh alone before run.sh exists) from the unpacked bundle,
+# with a clean environment: here no GPU, so the GPU-only steps skip with their reason and the
+# daemon steps run on 2 stand-in GPUs (tests/gpu/check_bundle.sh).
+check-gpu-script: gpu-bundle
+	sh tests/gpu/check_bundle.sh $(BUNDLE).tar.xz
 
 # Debian's python3 searches $(PREFIX)/lib/python3.X/dist-packages for /usr/local
 PY_SITE := $(PREFIX)/lib/$(shell $(PYTHON) -c "import sys;print('python%d.%d' % sys.version_info[:2])")/dist-packages

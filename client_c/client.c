@@ -1223,7 +1223,17 @@ enum td_code td_open(td_client_t *c, const struct td_token_bytes *tok, uint64_t 
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = op_locked(c, TD_OP_OPEN, 0, NULL, 0, attrs, n, out, st);
+    /* the handle is made on m's device (OPEN creates like a factory; the daemon checks
+     * that the storage is there) */
+    uint8_t dev0 = c->device;
+    int64_t dv = m->device, d0 = dev0;
+    enum td_code code = TD_CODE_OK;
+    if (m->device != dev0 && !(code = op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &dv, 1, NULL, st)))
+        c->device = m->device;
+    if (!code)
+        code = op_locked(c, TD_OP_OPEN, 0, NULL, 0, attrs, n, out, st);
+    if (c->device != dev0 && !op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &d0, 1, NULL, NULL))
+        c->device = dev0;
     pthread_mutex_unlock(&c->lock);
     return code;
 }

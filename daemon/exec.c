@@ -60,6 +60,7 @@ static enum td_code run_copy(const struct td_place *p, struct td_kt *dst, struct
     k.in[1] = src;
     k.stream = p->stream;
     k.device = p->device ? p->device - 1 : 0;
+    k.options = p->options;
     td_kernel_fn fn = p->device ? p->b->kernel(TD_OP_COPY_, dst->m.dtype) : td_cpu_copy_;
     enum td_code c = fn ? fn(&k) : TD_CODE_UNIMPLEMENTED;
     return c ? td_status_set(st, c, "copy_: conversion failed") : TD_CODE_OK;
@@ -328,6 +329,7 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
     int n_res = 0;
     k.stream = p->stream;
     k.device = p->device ? p->device - 1 : 0;
+    k.options = p->options;
     if (prepare_inputs(p, &ops, inf, in, kin, &t, st) || (a->op == TD_OP_COPY_ && copy_src_aside(p, kin, &t, st)))
         goto out_fail;
     for (int i = 0; i < ops.n_in; i++)

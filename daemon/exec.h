@@ -16,6 +16,7 @@ struct td_place {
     uint8_t device; /* kernels/device.h numbering */
     td_stream_t stream;
     const struct td_device_backend *b;
+    unsigned options; /* TD_KOPT_* of the session */
 };
 
 /* in: resolved inputs; out_m: metas from td_meta_infer; res: filled with the new

@@ -1327,6 +1327,12 @@ static grpc_byte_buffer *answer_stats(struct td_rpc *r)
     }
     m.n_devices = (size_t)(1 + n_dev);
     m.devices = devs;
+    char gpus[800];
+    if (n_dev)
+        snprintf(gpus, sizeof gpus, "%d GPU%s through %s", n_dev, n_dev == 1 ? "" : "s", td_devices_describe());
+    else
+        snprintf(gpus, sizeof gpus, "no GPU: %s", td_devices_why());
+    m.gpus = gpus;
     return td_pack_msg(&m.base);
 }
 

@@ -36,6 +36,7 @@ struct td_session {
     struct td_rng rng;
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
     uint8_t device;        /* where ops without tensor inputs create (SET_DEVICE) */
+    unsigned kopts;        /* TD_KOPT_* (DEVICE_CTRL TD_DC_SET_OPTIONS) */
     struct td_device_streams streams; /* its stream on each device, made on first use */
     struct td_device_accounts dacct;  /* what its device storages cost it, per device */
     int num_threads;       /* set_num_threads of the client (0: the whole pool) */
@@ -247,6 +248,13 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
         return TD_CODE_OK;
     }
     int64_t what = a->attrs[1];
+    if (a->op == TD_OP_DEVICE_CTRL && what == TD_DC_SET_OPTIONS) {
+        int64_t v = a->n_attr > 2 ? a->attrs[2] : 0;
+        if (v < 0 || v > TD_KOPT_ALLOW_TF32)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_ctrl: unknown options %#llx", (long long)v);
+        s->kopts = (unsigned)v;
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_DEVICE_CTRL) {
         if (!td_device_backend(d))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "CUDA error: invalid device ordinal");
@@ -555,6 +563,7 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
 static enum td_code place_at(struct td_session *s, uint8_t d, struct td_place *p, struct td_status *st)
 {
     p->device = d;
+    p->options = s->kopts;
     if (d == TD_DEVICE_CPU)
         return TD_CODE_OK;
     if (!(p->b = td_device_backend(d)))

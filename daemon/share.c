@@ -150,6 +150,11 @@ enum td_code td_share_grant(uint64_t owner, struct td_token *out, struct td_stat
 
 static enum td_code check_view(const struct td_meta *m, const struct td_storage *s, struct td_status *st)
 {
+    if (m->device != s->device) { /* a device pointer must never be taken for host memory */
+        char a[16], b[16];
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "open: the shared storage is on %s, the view says %s",
+                             td_device_str(s->device, a, sizeof a), td_device_str(m->device, b, sizeof b));
+    }
     if (m->storage_nbytes > s->nbytes || !td_meta_check_bounds(m))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "open: the view (storage offset %lld, %d dims) lies outside the shared storage "

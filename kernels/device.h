@@ -50,7 +50,8 @@ struct td_device_props {
 enum { TD_DQ_COUNT = 0, TD_DQ_PROPS = 1, TD_DQ_MEMORY = 2, TD_DQ_DESCRIBE = 3 };
 #define TD_DEVICE_QUERY_BYTES 1024
 /* DEVICE_CTRL actions */
-enum { TD_DC_EMPTY_CACHE = 0, TD_DC_RESET_PEAK = 1, TD_DC_SYNCHRONIZE = 2, TD_DC_SET_LIMIT = 3 /* value: bytes, 0 none */ };
+enum { TD_DC_EMPTY_CACHE = 0, TD_DC_RESET_PEAK = 1, TD_DC_SYNCHRONIZE = 2, TD_DC_SET_LIMIT = 3 /* value: bytes, 0 none */,
+       TD_DC_SET_OPTIONS = 4 /* value: TD_KOPT_* bits for the session's later kernels; any device, 0 too */ };
 /* STREAM_CTRL actions; QUERY answers one int64 (1: its work is done) in a sync */
 enum { TD_SC_CREATE = 0, TD_SC_DESTROY = 1, TD_SC_SET_CURRENT = 2, TD_SC_WAIT_EVENT = 3, TD_SC_QUERY = 4,
        TD_SC_SYNCHRONIZE = 5 };

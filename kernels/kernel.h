@@ -53,7 +53,12 @@ struct td_kctx {
      * NULL and 0 for CPU kernels */
     void *stream;
     int device;
+    unsigned options; /* TD_KOPT_*: the session's numerics switches */
 };
+
+/* Numerics a session allows (torch.backends flags), for kernels that have a faster,
+ * less exact way: TF32 tensor cores for float32 matmul (backends.cuda.matmul.allow_tf32). */
+enum { TD_KOPT_ALLOW_TF32 = 1u << 0 };
 
 #define TD_KMSG_LEN 200
 

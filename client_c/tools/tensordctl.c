@@ -210,6 +210,8 @@ static void print_status(FILE *f, const Tensord__V1__StatsReply *s)
         json_str(f, target);
         fprintf(f, ", \"version\": ");
         json_str(f, s->version);
+        fprintf(f, ", \"gpus\": ");
+        json_str(f, s->gpus);
         fprintf(f,
                 ", \"pid\": %u, \"uptime_s\": %.3f, \"sessions\": %llu, \"sessions_total\": %llu, \"tensors\": %llu, "
                 "\"storages\": %llu, \"ops_executed\": %llu, \"errors\": %llu, \"bad_messages\": %llu, \"devices\": [",
@@ -236,6 +238,7 @@ static void print_status(FILE *f, const Tensord__V1__StatsReply *s)
             (unsigned long long)s->sessions_total, (unsigned long long)s->tensors, (unsigned long long)s->storages);
     fprintf(f, "ops executed %llu, failed records %llu, rejected messages %llu\n",
             (unsigned long long)s->ops_executed, (unsigned long long)s->errors, (unsigned long long)s->bad_messages);
+    fprintf(f, "%s\n", s->gpus);
     fprintf(f, "%-8s %12s %12s %12s %14s\n", "DEVICE", "ALLOCATED", "RESERVED", "PEAK", "FRAGMENTATION");
     for (size_t i = 0; i < s->n_devices; i++) {
         const Tensord__V1__DeviceMemory *d = s->devices[i];

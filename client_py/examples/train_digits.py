@@ -3,7 +3,7 @@
 tensord: nn, optim, DataLoader, checkpoints, resume.  The same file runs under PyTorch by
 changing only the import line below.
 
-  train_digits.py [--epochs N] [--out DIR] [--resume] [--quiet] [--seed S]
+  train_digits.py [--epochs N] [--out DIR] [--resume] [--quiet] [--seed S] [--device cuda]
 
 Writes DIR/checkpoint.pt after every epoch (model, optimizer, epoch, history) and
 DIR/curves.png (loss and accuracy per epoch).  --resume continues from the checkpoint.
@@ -48,11 +48,12 @@ def data(seed=0):
     return train_test_split(x, y, test_size=0.25, random_state=seed, stratify=y)
 
 
-def evaluate(model, loader, loss_fn):
+def evaluate(model, loader, loss_fn, device):
     model.eval()
     total, correct, loss_sum = 0, 0, 0.0
     with torch.no_grad():
         for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
             out = model(xb)
             loss_sum += loss_fn(out, yb).item() * len(yb)
             correct += (out.argmax(dim=1) == yb).sum().item()
@@ -97,6 +98,7 @@ def main(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
@@ -108,14 +110,15 @@ def main(argv=None):
     train_loader = DataLoader(train, batch_size=32, shuffle=True)
     test_loader = DataLoader(test, batch_size=256)
 
-    model = DigitsCNN()
+    device = torch.device(args.device)
+    model = DigitsCNN().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     loss_fn = nn.CrossEntropyLoss()
     history = {"train_loss": [], "test_loss": [], "test_acc": []}
     start = 0
     if args.resume and os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path)
+        ckpt = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
@@ -127,6 +130,7 @@ def main(argv=None):
         model.train()
         total, loss_sum = 0, 0.0
         for xb, yb in progress(train_loader, "epoch %d" % (epoch + 1), args.quiet):
+            xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
@@ -134,7 +138,7 @@ def main(argv=None):
             loss_sum += loss.item() * len(yb)
             total += len(yb)
         sched.step()
-        test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+        test_loss, test_acc = evaluate(model, test_loader, loss_fn, device)
         history["train_loss"].append(loss_sum / total)
         history["test_loss"].append(test_loss)
         history["test_acc"].append(test_acc)

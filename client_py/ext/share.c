@@ -27,24 +27,26 @@ static PyObject *meta_tuple(const struct td_meta *m)
         PyTuple_SET_ITEM(sz, i, PyLong_FromLongLong(m->sizes[i]));
         PyTuple_SET_ITEM(sd, i, PyLong_FromLongLong(m->strides[i]));
     }
-    return Py_BuildValue("(iLLNN)", (int)m->dtype, (long long)m->storage_nbytes, (long long)m->offset, sz, sd);
+    return Py_BuildValue("(iLLNNi)", (int)m->dtype, (long long)m->storage_nbytes, (long long)m->offset, sz, sd,
+                         (int)m->device);
 }
 
 static int meta_from_tuple(PyObject *o, struct td_meta *m)
 {
-    int dt;
+    int dt, device = 0; /* the device: a sixth element (descriptions of CPU tensors may omit it) */
     long long nbytes, off;
     PyObject *sz, *sd;
-    if (!PyArg_ParseTuple(o, "iLLO!O!", &dt, &nbytes, &off, &PyTuple_Type, &sz, &PyTuple_Type, &sd))
+    if (!PyArg_ParseTuple(o, "iLLO!O!|i", &dt, &nbytes, &off, &PyTuple_Type, &sz, &PyTuple_Type, &sd, &device))
         return -1;
     Py_ssize_t nd = PyTuple_GET_SIZE(sz);
-    if (nd > TD_MAX_DIMS || PyTuple_GET_SIZE(sd) != nd) {
+    if (nd > TD_MAX_DIMS || PyTuple_GET_SIZE(sd) != nd || device < 0 || device > TD_MAX_DEVICES) {
         PyErr_SetString(PyExc_ValueError, "open: bad tensor description");
         return -1;
     }
     memset(m, 0, sizeof *m);
     m->dtype = (uint8_t)dt;
     m->ndim = (uint8_t)nd;
+    m->device = (uint8_t)device;
     m->storage_nbytes = nbytes;
     m->offset = off;
     for (Py_ssize_t i = 0; i < nd; i++) {

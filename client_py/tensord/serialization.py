@@ -42,7 +42,8 @@ from . import _records as F
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, dtype as _dtype_cls, float16, float32, \
     float64, int8, int16, int32, int64, uint8
 from ._safetensors import load_safetensors, read_safetensors_metadata, save_safetensors
-from ._size import Size, device
+from ._size import Size, cuda_devices, device
+from ._tensor_new import to_device
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "read_safetensors_metadata"]
 
@@ -141,7 +142,7 @@ class _Pickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
-            return ("storage", _STORAGE_GLOBALS[obj.dtype], obj.key, "cpu", obj.numel)
+            return ("storage", _STORAGE_GLOBALS[obj.dtype], obj.key, str(obj.tensor.device), obj.numel)
         return None
 
     def reducer_override(self, obj):
@@ -398,16 +399,24 @@ class _Loader:
         return _restore(base, location, self.map_location)
 
 
-def _check_location(location, dt):
-    """tensord holds everything on the CPU: 'cpu' is fine, CUDA is refused as torch refuses it
-    without CUDA."""
+def _device_number(location, dt):
+    """The daemon's device number for a storage location ('cpu', 'cuda:1', a device);
+    torch's errors for a CUDA location without CUDA or beyond the devices there are."""
     loc = str(location)
     if loc == "cpu":
-        return
+        return 0
     if loc.startswith("cuda"):
-        raise RuntimeError("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. "
-                           "If you are running on a CPU-only machine, please use torch.load with "
-                           "map_location=torch.device('cpu') to map your storages to the CPU.")
+        n, _ = cuda_devices()
+        if n == 0:
+            raise RuntimeError("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "
+                               "False. If you are running on a CPU-only machine, please use torch.load with "
+                               "map_location=torch.device('cpu') to map your storages to the CPU.")
+        index = device(loc).index or 0
+        if index >= n:
+            raise RuntimeError("Attempting to deserialize object on CUDA device %d but torch.cuda.device_count() is "
+                               "%d. Please use torch.load with map_location to map your storages to an existing "
+                               "device." % (index, n))
+        return 1 + index
     raise RuntimeError("don't know how to restore data location of torch.%s (tagged with %s)"
                        % (_STORAGE_NAMES.get(dt, "Storage"), loc))
 
@@ -417,23 +426,23 @@ def _restore(base, location, map_location):
     location, a str/device names the target, a dict maps saved locations, a callable
     (storage, location) returns the storage to use (None: the default)."""
     if map_location is None:
-        _check_location(location, base.dtype)
+        target = location
     elif isinstance(map_location, dict):
-        _check_location(map_location.get(location, location), base.dtype)
+        target = map_location.get(location, location)
     elif isinstance(map_location, (str, device)):
-        _check_location(map_location, base.dtype)
+        target = map_location
     elif callable(map_location):
         r = map_location(base, location)
         if r is None:
-            _check_location(location, base.dtype)
+            target = location
         elif not isinstance(r, TB) or r.dtype is not base.dtype or tuple(r.shape) != tuple(base.shape):
             raise RuntimeError("tensord.load: map_location must return the storage it was given (a 1-d tensor of "
                                "%d %s elements in tensord) or None" % (base.numel(), base.dtype))
         else:
-            base = r
+            return r
     else:
-        _check_location(map_location, base.dtype)
-    return base
+        target = map_location
+    return to_device(base, _device_number(target, base.dtype))
 
 
 def _encode(text, encoding="utf-8"):

@@ -325,7 +325,7 @@ static enum td_code cu_matmul(struct td_kctx *k)
         gemm_job job;
         job.type = dt == TD_DTYPE_FLOAT64 ? CUDA_R_64F : CUDA_R_32F;
         job.compute = dt == TD_DTYPE_FLOAT64 ? CUBLAS_COMPUTE_64F
-                      : td__cuda_allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+                      : (td__cuda_allow_tf32 || (k->options & TD_KOPT_ALLOW_TF32)) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
         job.esz = esz;
         job.k = a.cols;
         job.a = a, job.b = b, job.c = c;

@@ -12,8 +12,9 @@
 #                                    the suite links Check statically, needs no other library)
 #
 # cuBLASLt comes from the toolkit, or from the venv's nvidia-* pip packages (found
-# below and put on LD_LIBRARY_PATH).  The lead extends this with the daemon's GPU
-# path (pytest against `tensord` with the plugin loaded).
+# below and put on LD_LIBRARY_PATH).  It ends with the daemon's GPU
+# path: tests/gpu/daemon_checks.sh, called last (the daemon with the plugin: every op
+# against the CPU, a training run, the benchmarks against PyTorch).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
@@ -93,6 +94,9 @@ if [ -x "$CHECK" ] && [ -f "$PLUGIN" ]; then
 else
     skip plugin-smoke "no check_cuda_plugin binary (set CHECK=) or no plugin"
 fi
+
+# ---- the daemon's GPU path: tensord with the plugin, ops against the CPU, training, benchmarks
+SUMMARY="$SUMMARY" OUT="$OUT" PLUGIN="$PLUGIN" sh "$ROOT/tests/gpu/daemon_checks.sh" || FAILED=1
 
 echo
 echo "== tensord GPU run summary ($(hostname), $(date -u +%FT%TZ))"

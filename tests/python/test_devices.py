@@ -962,6 +962,63 @@ def test_cpu_indices_for_device_tensors():
     assert str(e.value) == "indices should be either on cpu or on the same device as the indexed tensor (cpu)"
 
 
+def test_save_load_keeps_devices(tmp_path):
+    """torch.save of device tensors records their device (as torch does); load puts them
+    back there, or where map_location says; files go both ways with torch 1.13."""
+    a = td.arange(6.0, device="cuda:1").reshape(2, 3)
+    state = {"a": a, "view": a[:, 1], "cpu": td.ones(2)}
+    path = str(tmp_path / "ck.pt")
+    td.save(state, path)
+    back = td.load(path)
+    assert back["a"].device == td.device("cuda:1") and back["cpu"].device == td.device("cpu")
+    same_exact(back["a"], a.cpu())
+    same_exact(back["view"], a[:, 1].cpu())
+    back["view"].fill_(-1)  # views still share their storage after loading
+    assert back["a"][:, 1].tolist() == [-1.0, -1.0]
+    assert td.load(path, map_location="cuda:0")["a"].device == td.device("cuda:0")
+    assert td.load(path, map_location={"cuda:1": "cpu"})["a"].device == td.device("cpu")
+    t = torch.load(path, map_location="cpu")  # torch 1.13 (CPU build) reads it with a map_location
+    assert torch.equal(t["a"], torch.arange(6.0).reshape(2, 3))
+    with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA device"):
+        torch.load(path)  # torch without CUDA refuses the cuda:1 location, so it was written
+    with pytest.raises(RuntimeError, match="on CUDA device 5 but torch.cuda.device_count\\(\\) is 2"):
+        td.load(path, map_location={"cuda:1": "cuda:5"})
+
+
+def test_shared_device_tensor_between_processes():
+    """tensord.multiprocessing passes a CUDA tensor as a token, as torch passes a CUDA IPC
+    handle: the receiver gets the same device memory; a description claiming another
+    device is refused by the daemon (device memory is never taken for host memory)."""
+    from tensord._shared import ONE_SHOT, PINNED, token_of
+    a = td.arange(6.0, device="cuda:1")
+    token, desc = token_of(a)
+    b = td._C.open(token, desc)
+    assert b.device == td.device("cuda:1")
+    b[0] = 42.0
+    assert a[0].item() == 42.0  # one storage
+    token, desc = td._C.share(a, ONE_SHOT | PINNED)
+    lie = desc[:5] + (0,)  # the same view, said to be on the CPU
+    with pytest.raises(RuntimeError, match="open: the shared storage is on cuda:1, the view says cpu"):
+        td._C.open(token, lie).tolist()
+    code = ("import sys, tensord as td, tensord.multiprocessing as mp\n"
+            "def child(q, r):\n"
+            "    t = q.get(); t.mul_(2); r.put((str(t.device), t.sum().item()))\n"
+            "if __name__ == '__main__':\n"
+            "    ctx = mp.get_context('spawn'); q, r = ctx.Queue(), ctx.Queue()\n"
+            "    t = td.ones(4, device='cuda:0')\n"
+            "    p = ctx.Process(target=child, args=(q, r)); p.start(); q.put(t)\n"
+            "    print(r.get(timeout=60), t.sum().item()); p.join(60)\n")
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "td_mp_cuda_%d.py" % os.getpid())
+    with open(path, "w") as f:
+        f.write(code)
+    try:
+        r = subprocess.run([sys.executable, path], env=dict(os.environ, TENSORD_ADDRESS=td._daemon.address()),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    finally:
+        os.unlink(path)
+    assert r.stdout.decode().strip().splitlines()[-1] == "('cuda:0', 8.0) 8.0", r.stdout.decode()
+
+
 if not IN_CHILD:
     # the ordinary run collects only the subprocess runner above
     for _name in [n for n in globals() if n.startswith("test_") and n != "test_devices_under_two_fake_gpus"]:

@@ -100,6 +100,8 @@ def test_status_json_and_text(daemon1):
         assert s["uptime_s"] > 0 and s["pid"] > 0
         cpu = s["devices"][0]
         assert cpu["name"] == "cpu"
+        # the test daemon has no GPU (no fake ones either): it says why, and lists the CPU only
+        assert s["gpus"].startswith("no GPU: ") and len(s["gpus"]) > len("no GPU: ") and len(s["devices"]) == 1
         assert cpu["allocated"] >= 1 << 20          # the held 1 MiB tensor
         assert cpu["peak"] >= cpu["allocated"] and cpu["reserved"] >= cpu["allocated"]
         r = ctl(daemon1, "status")

@@ -3,12 +3,26 @@ CPU build has no CUDA (is_built() is False until the GPU backend lands)."""
 import contextlib
 
 
+_DC_SET_OPTIONS, _KOPT_ALLOW_TF32 = 4, 1
+
+
 class cuBLASModule:
-    """torch.backends.cuda.matmul: allow_tf32 and allow_fp16_reduced_precision_reduction."""
+    """torch.backends.cuda.matmul: allow_tf32 (float32 matmuls on the GPU may use TF32
+    tensor cores; this process's session tells the daemon) and
+    allow_fp16_reduced_precision_reduction."""
 
     def __init__(self):
-        self.allow_tf32 = False
+        object.__setattr__(self, "allow_tf32", False)
         self.allow_fp16_reduced_precision_reduction = True
+
+    def __setattr__(self, name, value):
+        if name == "allow_tf32":
+            value = bool(value)
+            if value != self.allow_tf32:
+                from ... import _C, _daemon
+                _daemon.ensure()
+                _C.device_ctrl(0, _DC_SET_OPTIONS, _KOPT_ALLOW_TF32 if value else 0)
+        object.__setattr__(self, name, value)
 
 
 matmul = cuBLASModule()
