@@ -5,7 +5,9 @@
 #   make demo       install deps, build what the demo runs (release daemon, libtensord, Python
 #                   package; no sanitizer objects), run the demo and train the digits CNN
 #   make install    PREFIX=/usr/local (install-daemon: the node service alone)
+#   make coverage   gcov build in build/cov, Check + pytest against it, per-directory line coverage
 #   make image      the container image (buildah); make check-image builds and runs it
+#   make image-gpu  the image with the CUDA plugin; make check-image-gpu builds and runs both
 #   make check-install  stage make install, build a C program with pkg-config alone, run it
 #   make gen        regenerate files derived from proto/ops.def; make check-gen verifies
 #   make gpu-bundle what a GPU machine needs (build/gpu-bundle.tar.xz; tests/gpu/make_bundle.sh)
@@ -68,8 +70,8 @@ EXAMPLE := $(BUILD)/example_c
 CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
-.PHONY: all deps test install-daemon image check-image check check-cuda cuda-skip valgrind pytest fuzz demo install check-install gen check-gen python bench clean \
-	gpu-bundle check-gpu-script
+.PHONY: all deps test coverage install-daemon image check-image image-gpu check-image-gpu check check-cuda cuda-skip \
+	valgrind pytest fuzz demo install check-install gen check-gen python bench clean gpu-bundle check-gpu-script
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -147,7 +149,8 @@ $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)
 # ---- the CUDA plugin (kernels/cuda -> build/libtensord_cuda.so, dlopen'ed by the daemon):
 # built when nvcc is found (CUDA=0 skips it).  SASS for sm_90 (H100/H200) plus compute_90
 # PTX that newer GPUs JIT; static cudart; cuBLASLt found through the plugin's own rpath
-# (an executable's RUNPATH does not apply to a library's NEEDED entries).  The version
+# (an executable's RUNPATH does not apply to a library's NEEDED entries): first beside the
+# plugin ($ORIGIN: the GPU image puts the CUDA libraries there), then the toolkit's.  The version
 # script keeps the static runtime's symbols local: only td_device_backend_entry is exported.
 # `make ROCM=1` also builds the same sources with hipcc into build/libtensord_hip.so.
 NVCC ?= /usr/local/cuda/bin/nvcc
@@ -167,7 +170,7 @@ $(BUILD)/cuda/%.o: kernels/cuda/%.cu
 	$(call say,NVCC,$<)$(NVCC) $(NVCC_FLAGS) -c $< -o $@
 $(CUDA_PLUGIN): $(patsubst kernels/cuda/%.cu,$(BUILD)/cuda/%.o,$(CUDA_SRC)) kernels/cuda/plugin.map
 	$(call say,LINK,$@)$(NVCC) -shared -cudart static -o $@ $(filter %.o,$^) -lcublasLt -ldl \
-		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,$(CUDA_HOME)/lib64
+		-Xlinker --version-script=kernels/cuda/plugin.map -Xlinker -rpath,'$$ORIGIN' -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 HIPCC ?= hipcc
 HIP_ARCHS ?= gfx90a
@@ -234,25 +237,29 @@ valgrind: $(VALGRIND_CHECKS)
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
 # ---- libFuzzer targets (clang, ASan/UBSan): fuzz_records (the record decoder, meta layer
-# and executor) and fuzz_ring (the shared-memory rings as the daemon reads them, then the
-# same execution).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
+# and executor), fuzz_ring (the shared-memory rings as the daemon reads them, then the
+# same execution), fuzz_messages (the protobuf messages of a gRPC call, decoded and
+# checked as rpc.c does, then executed) and fuzz_meta (td_meta_infer alone).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
 # clones under the fuzzer).  Each runs FUZZ_TIME seconds; new inputs land in
-# build/fuzz/corpus_NAME, seeds are in tests/fuzz/corpus (records) and tests/fuzz/corpus_ring.
+# build/fuzz/corpus_NAME, seeds are in tests/fuzz/corpus (records) and tests/fuzz/corpus_NAME.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
 FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
-	daemon/device.c daemon/device_alloc.c daemon/device_host.c \
-	daemon/metrics.c proto/td_ring.c
-FUZZ_TARGETS := records ring
+	daemon/device.c daemon/device_alloc.c daemon/device_host.c daemon/device_transfer.c \
+	daemon/metrics.c daemon/client_msg.c proto/td_ring.c
+FUZZ_TARGETS := records ring messages meta
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)
 	$(call say,CC-FUZZ,$<)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz/obj,$(FUZZ_SRC))
-	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ \
-		$(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
+$(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -Wno-error -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz/obj,$(FUZZ_SRC)) $(BUILD)/fuzz/obj/gen/tensord.pb-c.o
+	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+		-lprotobuf-c $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t $(FUZZ_TIME) s"; \
 		seeds=tests/fuzz/corpus; [ $$t = records ] || seeds=tests/fuzz/corpus_$$t; \
@@ -379,7 +386,43 @@ image:
 # builds the image and runs it with a client on the host (slow: not part of make test)
 check-image: python image
 	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py -k 'not gpu'
+# The GPU variant (docker/Dockerfile.gpu): the node image plus the CUDA plugin and the CUDA
+# libraries it links (docker/build_gpu_image.sh stages them).  check-image-gpu builds
+# both and runs both image tests (here, without a driver, the GPU image serves the CPU).
+GPU_IMAGE ?= localhost/tensord-gpu:$(VERSION)
+image-gpu: $(CUDA_PLUGIN)
+	sh docker/build_gpu_image.sh $(GPU_IMAGE) $(IMAGE) $(CUDA_PLUGIN)
+check-image-gpu: python image image-gpu
+	TENSORD_IMAGE_TEST=1 TENSORD_IMAGE=$(IMAGE) TENSORD_GPU_IMAGE=$(GPU_IMAGE) PYTHONPATH=$(abspath $(BUILD)/python) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_image.py
+
+# ---- coverage (not part of make test): the daemon, libtensord, the Python extension and
+# the Check suites built with gcc --coverage (-O0, no sanitizers) in $(BUILD)/cov by a
+# sub-make, the Check suites and pytest (COV_PYTESTS) run against them, then gcovr's
+# per-file report (HTML in $(BUILD)/cov/html) and tests/coverage/by_dir.py's per-directory
+# summary.  Counts from earlier runs are cleared first.  Test failures are reported after
+# the summary and make the target fail.
+COV_BUILD := $(BUILD)/cov
+COV_PYTESTS ?= tests/python
+COV_CHECK_SRC := $(filter-out tests/check_cuda_plugin.c,$(CHECK_SRC))
+COV_CHECKS := $(patsubst tests/%.c,$(COV_BUILD)/opt/tests/%,$(COV_CHECK_SRC))
+coverage:
+	@sh tests/install_deps.sh coverage
+	$(MAKE) --no-print-directory $(JOBS) BUILD=$(COV_BUILD) CC="$(CC) --coverage" CFLAGS=-O0 CUDA=0 \
+		$(COV_BUILD)/tensord $(COV_BUILD)/libtensord.so python $(COV_CHECKS)
+	@find $(COV_BUILD) -name '*.gcda' -delete
+	@fail=0; for t in $(COV_CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) \
+		CK_DEFAULT_TIMEOUT=120 $$t || fail=1; done; \
+	TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) PYTHONPATH=$(abspath $(COV_BUILD)/python) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(COV_PYTESTS) || fail=1; \
+	mkdir -p $(COV_BUILD)/html; \
+	gcovr --root . --object-directory $(COV_BUILD) --exclude 'tests/' --exclude '$(BUILD)/' \
+		--gcov-ignore-parse-errors --json-summary $(COV_BUILD)/summary.json \
+		--html-details $(COV_BUILD)/html/index.html $(COV_BUILD) >/dev/null; \
+	$(PYTHON) tests/coverage/by_dir.py $(COV_BUILD)/summary.json; \
+	echo "coverage: per file in $(COV_BUILD)/html/index.html"; \
+	[ $$fail = 0 ] || { echo "coverage: some tests failed (the figures cover what ran)"; exit 1; }
 
 clean:
 	rm -rf $(BUILD)

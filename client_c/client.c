@@ -189,6 +189,22 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
 }
 
 uint64_t td_client_session(const td_client_t *c) { return td__conn_session_id(c->conn); }
+bool td_client_lost(const td_client_t *c) { return td__conn_gone(c->conn); }
+
+td_client_t *td_client_reconnect(const td_client_t *c, const char *address, int timeout_ms, struct td_status *st)
+{
+    td_client_t *n = td_client_connect(address ? address : td__conn_target(c->conn), timeout_ms, st);
+    if (!n)
+        return NULL;
+    /* the session's settings, recorded in the new session as the old one had them */
+    set_depth(n, c->depth);
+    if ((c->default_float != n->default_float && td_client_set_default_float(n, c->default_float, st)) ||
+        td_client_set_device(n, c->device, st)) {
+        td_client_free(n);
+        return NULL;
+    }
+    return n;
+}
 const char *td_client_transport(const td_client_t *c) { return td__conn_transport(c->conn); }
 
 enum td_code td_client_stats(const char *address, struct td_stats *out, struct td_status *st)

@@ -55,6 +55,7 @@ struct td_conn {
     int recv_tag;
     grpc_byte_buffer *recv_bb; /* where it lands */
     bool dead;        /* the stream failed or ended: only close is left */
+    bool gone;        /* dead because the daemon went away (not because it ended the session) */
     bool status_done; /* RECV_STATUS_ON_CLIENT completed */
     char target[256];
     /* the shared-memory transport, when the daemon offered one and it opened: then
@@ -196,9 +197,11 @@ static enum td_code lost(struct td_conn *c, bool cancel, struct td_status *st)
     grpc_status_code code = recv_status(c, cancel, details, sizeof details);
     c->dead = true;
     if (code == GRPC_STATUS_OK || code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_CANCELLED ||
-        code == GRPC_STATUS_UNKNOWN || code == GRPC_STATUS_DEADLINE_EXCEEDED)
+        code == GRPC_STATUS_UNKNOWN || code == GRPC_STATUS_DEADLINE_EXCEEDED) {
+        c->gone = true;
         return td_status_set(st, TD_CODE_UNAVAILABLE, "lost connection to tensord at %s%s%s%s", c->target,
                              details[0] ? " (" : "", details, details[0] ? ")" : "");
+    }
     return td_status_set(st, (enum td_code)code, "tensord ended the session: %s", details);
 }
 
@@ -354,6 +357,9 @@ enum td_code td__conn_map_arena(struct td_conn *c, uint64_t arena, uint8_t **bas
 void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ? td__shm_map(c->shm, bytes) : NULL; }
 
 const uint8_t *td__conn_shm_secret(const struct td_conn *c) { return c->shm_secret; }
+
+bool td__conn_gone(const struct td_conn *c) { return c->gone; }
+const char *td__conn_target(const struct td_conn *c) { return c->target; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)
 {

@@ -61,6 +61,10 @@ const uint8_t *td__conn_shm_secret(const struct td_conn *c);
 
 /* Session id the daemon assigned. */
 uint64_t td__conn_session_id(const struct td_conn *c);
+/* The stream broke because the daemon went away (crash, restart, network), as opposed
+ * to the daemon ending the session (an administrator's kill, a protocol error). */
+bool td__conn_gone(const struct td_conn *c);
+const char *td__conn_target(const struct td_conn *c);
 
 /* Sends one message (records and upload payload are copied into it) without waiting
  * for its answer; *seq (may be NULL) gets its sequence number.  Every message is

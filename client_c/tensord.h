@@ -64,6 +64,18 @@ struct td_token_bytes {
 td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_status *st);
 /* Flushes, ends the session (the daemon frees everything it held) and frees. NULL ok. */
 void td_client_free(td_client_t *c);
+/* True once the daemon went away under c (killed, crashed, restarted): every call that
+ * talks to it fails with UNAVAILABLE ("lost connection to tensord at ...") from then on.
+ * False while it serves, and when the daemon ended the session itself (an administrator's
+ * kill, a protocol error): reconnecting is then not the answer. */
+bool td_client_lost(const td_client_t *c);
+/* After a daemon restart: a new client with a new session on the daemon at address (NULL:
+ * the address c connected to), waiting up to timeout_ms for it to answer, with c's default
+ * float dtype, device and queue depth.  c is left as it is: free it (td_client_free
+ * returns at once on a lost connection).  The tensors of c's session are gone with that
+ * session: drop them, never pass them to the new client (their handles name nothing
+ * there).  NULL + UNAVAILABLE when no daemon answers (c stays usable for a retry). */
+td_client_t *td_client_reconnect(const td_client_t *c, const char *address, int timeout_ms, struct td_status *st);
 /* Session id assigned by the daemon. */
 uint64_t td_client_session(const td_client_t *c);
 /* How the session's messages travel: "shm" (shared-memory rings, a local daemon that

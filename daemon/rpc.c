@@ -68,10 +68,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../proto/td_grpc_pb.h"
+#include "../proto/td_grpc_pb.h" /* td_pack_msg */
 #include "../proto/td_record.h"
 #include "../proto/td_ring.h"
 #include "alloc.h"
+#include "client_msg.h"
 #include "listen.h"
 #include "log.h"
 #include "session.h"
@@ -334,9 +335,48 @@ static void read_cmdline(pid_t pid, char *out, size_t len)
 /* ---- byte buffers <-> protobuf */
 
 /* Unpacks a ClientMsg; NULL when the bytes are not one.  *n gets the wire size. */
+/* bb's bytes in one slice (unref it); false when bb cannot be read. */
+static bool bb_slice(grpc_byte_buffer *bb, grpc_slice *sl)
+{
+    grpc_byte_buffer_reader rd;
+    if (!bb || !grpc_byte_buffer_reader_init(&rd, bb))
+        return false;
+    *sl = grpc_byte_buffer_reader_readall(&rd);
+    grpc_byte_buffer_reader_destroy(&rd);
+    return true;
+}
+
+/* The decoders are client_msg.c's, which the fuzz target drives without gRPC. */
 static Tensord__V1__ClientMsg *unpack_client_msg(grpc_byte_buffer *bb, size_t *n)
 {
-    return (Tensord__V1__ClientMsg *)td_unpack_msg(&tensord__v1__client_msg__descriptor, bb, n);
+    grpc_slice sl;
+    *n = 0;
+    if (!bb_slice(bb, &sl))
+        return NULL;
+    *n = GRPC_SLICE_LENGTH(sl);
+    Tensord__V1__ClientMsg *m = td_client_msg_decode(GRPC_SLICE_START_PTR(sl), *n);
+    grpc_slice_unref(sl);
+    return m;
+}
+
+static Tensord__V1__KillSessionRequest *unpack_kill(grpc_byte_buffer *bb)
+{
+    grpc_slice sl;
+    if (!bb_slice(bb, &sl))
+        return NULL;
+    Tensord__V1__KillSessionRequest *q = td_kill_request_decode(GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl));
+    grpc_slice_unref(sl);
+    return q;
+}
+
+static Tensord__V1__RevokeTokenRequest *unpack_revoke(grpc_byte_buffer *bb)
+{
+    grpc_slice sl;
+    if (!bb_slice(bb, &sl))
+        return NULL;
+    Tensord__V1__RevokeTokenRequest *q = td_revoke_request_decode(GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl));
+    grpc_slice_unref(sl);
+    return q;
 }
 
 /* ---- Session call: refcount, sends, status */
@@ -834,16 +874,10 @@ static bool start_worker_locked(struct scall *c)
     return true;
 }
 
-/* The first message: check the wire version, create the session and its worker. */
+/* The first message, checked: create the session and its worker. */
 static void attach_locked(struct scall *c, const Tensord__V1__ClientMsg *m)
 {
-    const Tensord__V1__Attach *a = m->attach;
-    if (a->wire_version != TD_WIRE_VERSION) {
-        protocol_error_locked(c, m->seq, GRPC_STATUS_FAILED_PRECONDITION,
-                              "client speaks tensord wire version %u, this daemon (%s) speaks %d", a->wire_version,
-                              TD_VERSION, TD_WIRE_VERSION);
-        return;
-    }
+    const Tensord__V1__Attach *a = m->attach; /* checked by td_client_msg_check */
     size_t len = strlen(c->peer);
     snprintf(c->peer + len, sizeof c->peer - len, " \"%.100s\" pid %u", a->client ? a->client : "", a->pid);
     snprintf(c->client, sizeof c->client, "%s", a->client ? a->client : "");
@@ -911,23 +945,19 @@ static void handle_msg_locked(struct scall *c, Tensord__V1__ClientMsg *m, size_t
                               "malformed ClientMsg (%zu bytes are not a tensord.v1.ClientMsg)", bytes);
         return;
     }
-    bool work = true;
-    if (!c->attached) {
-        if (!m->attach) {
-            protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT,
-                                  "the first message of a Session stream must carry attach");
-            goto out_free;
-        }
+    struct td_client_msg_use use;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_client_msg_check(m, c->attached, &use, &st)) {
+        protocol_error_locked(c, m->seq, (grpc_status_code)st.code, "%s", st.msg);
+        goto out_free;
+    }
+    if (use.attach) {
         attach_locked(c, m);
         if (!c->attached)
             goto out_free;
-        /* An attach may carry work too; otherwise it is done with. */
-        work = m->records.len || m->payload.len || m->sync || m->detach;
-    } else if (m->attach) {
-        protocol_error_locked(c, m->seq, GRPC_STATUS_INVALID_ARGUMENT, "attach sent twice on one Session stream");
-        goto out_free;
     }
-    if (m->detach)
+    bool work = use.work;
+    if (use.last)
         c->recv_stop = true; /* the stream's last message: read no further */
     if (work)
         enqueue_locked(c, m, bytes);
@@ -1465,16 +1495,16 @@ static grpc_byte_buffer *answer_tokens(struct td_rpc *r, const struct td_peer *c
     return bb;
 }
 
-static grpc_status_code revoke_token(struct td_rpc *r, const ProtobufCBinaryData *tok, const struct td_peer *caller,
-                                     bool admin, char *msg, size_t len)
+static grpc_status_code revoke_token(struct td_rpc *r, const Tensord__V1__RevokeTokenRequest *q,
+                                     const struct td_peer *caller, bool admin, char *msg, size_t len)
 {
     struct td_token t;
     uint64_t owner;
-    if (tok->len != sizeof t.w) {
-        snprintf(msg, len, "a token is %zu bytes, not %zu", sizeof t.w, tok->len);
-        return GRPC_STATUS_INVALID_ARGUMENT;
+    struct td_status bad = TD_STATUS_INIT;
+    if (td_revoke_request_token(q, &t, &bad)) {
+        snprintf(msg, len, "%.150s", bad.msg);
+        return (grpc_status_code)bad.code;
     }
-    memcpy(t.w, tok->data, sizeof t.w);
     /* unknown and not-yours look the same: a token's existence is not disclosed */
     if (!td_share_owner(t, &owner) || !may_touch_session(r, caller, admin, owner)) {
         snprintf(msg, len, "no such token");
@@ -1505,7 +1535,6 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
     struct td_peer caller = td_listen_peer(r->lis, peer);
     gpr_free(peer);
     bool admin = is_admin(r, &caller);
-    size_t n = 0;
     enum unary method = s->method;
     if (!caller_allowed(r, &caller, &s->request_md)) {
         td_log(TD_LOG_WARN, "%s call refused: missing or wrong bearer token", unary_methods[method]);
@@ -1526,10 +1555,7 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
         }
         break;
     case U_KILL_SESSION: {
-        Tensord__V1__KillSessionRequest *q =
-            s->request ? (Tensord__V1__KillSessionRequest *)td_unpack_msg(&tensord__v1__kill_session_request__descriptor,
-                                                                          s->request, &n)
-                       : NULL;
+        Tensord__V1__KillSessionRequest *q = unpack_kill(s->request);
         if (!q) {
             s->code = GRPC_STATUS_INVALID_ARGUMENT;
             snprintf(msg, sizeof msg, "malformed KillSessionRequest");
@@ -1556,10 +1582,7 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
         }
         break;
     case U_REVOKE_TOKEN: {
-        Tensord__V1__RevokeTokenRequest *q =
-            s->request ? (Tensord__V1__RevokeTokenRequest *)td_unpack_msg(
-                             &tensord__v1__revoke_token_request__descriptor, s->request, &n)
-                       : NULL;
+        Tensord__V1__RevokeTokenRequest *q = unpack_revoke(s->request);
         if (!q) {
             s->code = GRPC_STATUS_INVALID_ARGUMENT;
             snprintf(msg, sizeof msg, "malformed RevokeTokenRequest");
@@ -1567,7 +1590,7 @@ static void on_unary_new(struct td_rpc *r, struct stats_call *s, bool ok)
             s->code = GRPC_STATUS_PERMISSION_DENIED;
             snprintf(msg, sizeof msg, "admin calls need a local (unix socket) caller");
         } else {
-            s->code = revoke_token(r, &q->token, &caller, admin, msg, sizeof msg);
+            s->code = revoke_token(r, q, &caller, admin, msg, sizeof msg);
             if (s->code == GRPC_STATUS_OK) {
                 Tensord__V1__RevokeTokenReply k = TENSORD__V1__REVOKE_TOKEN_REPLY__INIT;
                 s->reply = td_pack_msg(&k.base);

@@ -231,10 +231,10 @@ enum td_code td__infer_index(const struct td_op_args *a, struct td_meta *out, st
 static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                        struct td_status *st)
 {
-    const struct td_meta *s = a->in[0], *v = a->in[1];
     char b1[200], b2[200];
     if (td__need_inputs(a, 2, 2, st) || td__need_attrs(a, TD_N_SEARCHSORTED, st))
         return st->code;
+    const struct td_meta *s = a->in[0], *v = a->in[1]; /* only once there are two */
     if (s->ndim == 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
@@ -256,9 +256,9 @@ static enum td_code infer_searchsorted(const struct td_op_args *a, struct td_met
 static enum td_code infer_histc(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                                 struct td_status *st)
 {
-    const struct td_meta *x = a->in[0];
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_HISTC, st))
         return st->code;
+    const struct td_meta *x = a->in[0]; /* only once there is one */
     if (!td_dtype_is_float(x->dtype))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"histogram_cpu\" not implemented for '%s'",
                              td_dtype_torch_name(x->dtype));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../client_c/conn.h"
+#include "../client_c/tensord.h"
 #include "../kernels/dtype.h"
 #include "../kernels/op.h"
 #include "../proto/td_record.h"
@@ -440,6 +441,76 @@ START_TEST(test_daemon_killed_while_waiting)
 }
 END_TEST
 
+/* The daemon restarted on the same socket (what a supervisor does), as daemon_start. */
+static void daemon_restart_same_address(void)
+{
+    unlink(sock_path);
+    char side[160];
+    snprintf(side, sizeof side, "%s.shm", sock_path);
+    unlink(side);
+    const char *bin = getenv("TENSORD_BIN");
+    daemon_pid = fork();
+    ck_assert_int_ge(daemon_pid, 0);
+    if (daemon_pid == 0) {
+        const char *argv[] = {bin, "--listen", target, "--log-level", "warn", "--threads", "1", NULL};
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    struct stat sb;
+    double t0 = now_s();
+    while (stat(side, &sb) != 0) {
+        ck_assert_msg(now_s() - t0 < 30, "tensord did not bind %s", side);
+        usleep(10000);
+    }
+}
+
+/* td_client_reconnect after the daemon was SIGKILLed and restarted on the same socket:
+ * the old client is lost (UNAVAILABLE, td_client_lost), reconnecting with no daemon fails
+ * and can be retried, then the new session computes, on the rings again, with the old
+ * client's default float dtype; the old client frees at once. */
+START_TEST(test_reconnect_after_restart)
+{
+    struct td_status st = TD_STATUS_INIT;
+    td_client_t *c = td_client_connect(target, 20000, &st);
+    ck_assert_msg(c, "%s", st.msg);
+    ck_assert_int_eq(td_client_set_default_float(c, TD_DTYPE_FLOAT64, &st), TD_CODE_OK);
+    struct td_t t;
+    int64_t n4[1] = {4};
+    ck_assert_int_eq(td_full(c, TD_DTYPE_FLOAT32, 1, n4, 1.0, &t, &st), TD_CODE_OK);
+    ck_assert_int_eq(td_sync(c, &st), TD_CODE_OK);
+    ck_assert(!td_client_lost(c));
+    kill(daemon_pid, SIGKILL);
+    ck_assert_int_ne(daemon_wait(30), -1);
+    ck_assert_int_eq(td_sync(c, &st), TD_CODE_UNAVAILABLE);
+    ck_assert(td_client_lost(c));
+    td_status_clear(&st);
+    ck_assert_ptr_null(td_client_reconnect(c, NULL, 300, &st)); /* nobody there yet */
+    ck_assert_int_eq(st.code, TD_CODE_UNAVAILABLE);
+    td_status_clear(&st);
+
+    daemon_restart_same_address();
+    td_client_t *n = td_client_reconnect(c, NULL, 20000, &st);
+    ck_assert_msg(n, "%s", st.msg);
+    ck_assert(!td_client_lost(n));
+    ck_assert_str_eq(td_client_transport(n), "shm");
+    double t0 = now_s();
+    td_client_free(c);
+    ck_assert_double_lt(now_s() - t0, 5.0);
+    /* int64 / 2 gives the default float: float64 carried over */
+    int64_t src[4] = {1, 2, 3, 5};
+    struct td_t a, q;
+    ck_assert_int_eq(td_from_data(n, TD_DTYPE_INT64, 1, n4, src, &a, &st), TD_CODE_OK);
+    ck_assert_int_eq(td_binary_scalar(n, TD_OP_DIV, &a, 2.0, &q, &st), TD_CODE_OK);
+    ck_assert_int_eq(q.m.dtype, TD_DTYPE_FLOAT64);
+    double got[4];
+    ck_assert_int_eq(td_download(n, &q, got, sizeof got, &st), TD_CODE_OK);
+    ck_assert(got[0] == 0.5 && got[1] == 1.0 && got[2] == 1.5 && got[3] == 2.5);
+    td_release(n, &a);
+    td_release(n, &q);
+    td_client_free(n);
+}
+END_TEST
+
 static Suite *shm_suite(void)
 {
     Suite *s = suite_create("shm");
@@ -450,6 +521,7 @@ static Suite *shm_suite(void)
     tcase_add_test(t, test_grpc_when_asked);
     tcase_add_test(t, test_garbage_records_keep_session);
     tcase_add_test(t, test_daemon_killed_while_waiting);
+    tcase_add_test(t, test_reconnect_after_restart);
     tcase_add_test(t, test_arena_mapped_both_ways);
     suite_add_tcase(s, t);
     TCase *h = tcase_create("hostile");

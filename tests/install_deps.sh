@@ -3,6 +3,7 @@
 # Idempotent: installs only what is missing.  Uses sudo when not root.
 #   install_deps.sh          everything (make deps: build, tests, demo)
 #   install_deps.sh build    what building the daemon and tensordctl needs (the image's build stage)
+#   install_deps.sh coverage gcovr, for make coverage only (not make test's)
 set -e
 BUILD_PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
 liblapacke-dev libfftw3-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev python3"
@@ -12,6 +13,7 @@ python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python
 python3-sklearn python3-tqdm python3-matplotlib
 clang libclang-rt-14-dev"
 [ "$1" = build ] && PKGS=$BUILD_PKGS
+[ "$1" = coverage ] && PKGS=gcovr
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -48,8 +48,8 @@ int td_ext_tensor_stale(TensorObject *o)
                         "or pass it through tensord.multiprocessing");
     else
         PyErr_SetString(PyExc_RuntimeError,
-                        "tensord: this tensor belongs to a session that was closed (disconnect); "
-                        "its data is gone");
+                        "tensord: this tensor belongs to a session that was closed (disconnect, or reconnect "
+                        "after the daemon went away); its data is gone");
     return -1;
 }
 
@@ -62,9 +62,23 @@ static void after_fork_child(void)
     td_ext_process_epoch = ++td_ext_epoch;
 }
 
+/* tensord._daemon's automatic reconnect (tensord.set_auto_reconnect), or NULL. */
+static PyObject *reconnect_hook;
+
 td_client_t *td_ext_get_client(void)
 {
+    static bool in_hook; /* the hook's own calls must not re-enter it (the GIL is held) */
     td_ext_note_location();
+    if (td_ext_client && reconnect_hook && !in_hook && td_client_lost(td_ext_client)) {
+        /* the daemon went away before this call: a new session first (the call that
+         * found the loss already raised ConnectionError) */
+        in_hook = true;
+        PyObject *r = PyObject_CallNoArgs(reconnect_hook);
+        in_hook = false;
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
     if (!td_ext_client)
         PyErr_SetString(PyExc_ConnectionError, "tensord: not connected to a daemon");
     return td_ext_client;
@@ -118,6 +132,48 @@ static PyObject *m_connect(PyObject *self, PyObject *args)
         Py_END_ALLOW_THREADS
     }
     return PyLong_FromUnsignedLongLong(td_client_session(c));
+}
+
+/* reconnect(address=None, timeout_ms=5000): a new session (on address, else where the
+ * current client connected) carrying the session's settings; the old session's tensors
+ * become stale (their epoch is older). */
+static PyObject *m_reconnect(PyObject *self, PyObject *args)
+{
+    const char *addr = NULL;
+    int timeout_ms = 5000;
+    if (!PyArg_ParseTuple(args, "|zi", &addr, &timeout_ms))
+        return NULL;
+    td_client_t *old = td_ext_client;
+    if (!old)
+        return m_connect(self, args);
+    struct td_status st = TD_STATUS_INIT;
+    td_client_t *c;
+    Py_BEGIN_ALLOW_THREADS
+    c = td_client_reconnect(old, addr, timeout_ms, &st);
+    Py_END_ALLOW_THREADS
+    if (!c)
+        return td_ext_raise(&st);
+    td_ext_client = c;
+    td_ext_epoch++;
+    td_ext_numpy_arena_orphan(old);
+    Py_BEGIN_ALLOW_THREADS
+    td_client_free(old);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLongLong(td_client_session(c));
+}
+
+static PyObject *m_lost(PyObject *self, PyObject *noargs)
+{
+    return PyBool_FromLong(td_ext_client && td_client_lost(td_ext_client));
+}
+
+static PyObject *m_set_reconnect_hook(PyObject *self, PyObject *fn)
+{
+    if (fn != Py_None && !PyCallable_Check(fn))
+        return PyErr_Format(PyExc_TypeError, "set_reconnect_hook wants a callable or None");
+    Py_XDECREF(reconnect_hook);
+    reconnect_hook = fn == Py_None ? NULL : Py_NewRef(fn);
+    Py_RETURN_NONE;
 }
 
 static PyObject *m_disconnect(PyObject *self, PyObject *noargs)
@@ -704,6 +760,9 @@ static PyObject *m_set_binary_fallback(PyObject *self, PyObject *fn)
 static PyMethodDef methods[] = {
     {"connect", m_connect, METH_VARARGS, "connect(address=None, timeout_ms=5000) -> session id"},
     {"disconnect", m_disconnect, METH_NOARGS, "flush and detach"},
+    {"reconnect", m_reconnect, METH_VARARGS, "reconnect(address=None, timeout_ms=5000) -> session id (new session)"},
+    {"lost", m_lost, METH_NOARGS, "whether the daemon went away under the current session"},
+    {"set_reconnect_hook", m_set_reconnect_hook, METH_O, "callable run before a call when the daemon was lost"},
     {"connected", m_connected, METH_NOARGS, "whether a client is attached"},
     {"session", m_session, METH_NOARGS, "this process's session id, or None"},
     {"transport", m_transport, METH_NOARGS, "'shm' or 'grpc': how this process's session talks to tensord"},

@@ -61,6 +61,20 @@ def synchronize():
     _C.sync()
 
 
+def reconnect(timeout=10.0):
+    """After the daemon went away (restarted, crashed): a new session on the same address,
+    or a new private daemon if this process's own died.  The old session's tensors are
+    gone (using one raises RuntimeError); default dtype and device carry over.  Returns the
+    address.  ``set_auto_reconnect(True)`` (or TENSORD_RECONNECT=1) does it by itself at the
+    call after the ConnectionError."""
+    return _daemon.reconnect(timeout)
+
+
+def set_auto_reconnect(on=True):
+    """Opt-in automatic reconnect: see reconnect()."""
+    _daemon.set_auto_reconnect(on)
+
+
 def transport():
     """How this process talks to its daemon: ``'shm'`` (shared-memory rings, the local
     fast path) or ``'grpc'`` (remote daemons, or ``TENSORD_TRANSPORT=grpc``)."""

@@ -77,7 +77,8 @@ def _private_dir():
     return tempfile.mkdtemp(prefix="tensord-", dir=base)
 
 
-def _start_private():
+def _start_private(connect=None):
+    connect = connect or _C.connect
     binary = _find_binary()
     d = _private_dir()
     _state["dir"] = d
@@ -93,7 +94,7 @@ def _start_private():
             raise RuntimeError("tensord: the private daemon %s exited with status %d" % (binary, proc.returncode))
         if os.path.exists(path):
             try:
-                _C.connect(addr, 1000)
+                connect(addr, 1000)
                 return addr
             except ConnectionError:
                 pass
@@ -192,6 +193,42 @@ def ensure():
             os.environ["TENSORD_ADDRESS"] = _state["address"]
 
 
+def reconnect(timeout=CONNECT_TIMEOUT_MS / 1000.0):
+    """A new session after the daemon went away (docs/guide.md, "How it runs"): on the
+    same address, waiting up to timeout seconds for a restarted daemon to answer there; or,
+    when this process's private daemon died, on a new private daemon.  The old session's
+    tensors are gone: using one raises RuntimeError.  The default dtype, the current device
+    and the queue depth carry over.  With a daemon still serving, it opens a fresh session
+    there all the same.  Before any connection it just connects."""
+    with _lock:
+        if not _state["connected"]:
+            _state["address"] = _connect()
+        else:
+            proc = _state["proc"]
+            if proc is not None and proc.poll() is not None:
+                # our private daemon died (its parent-pid watch means it never restarts
+                # by itself): start another, its socket in a new directory
+                _stop_private()
+                _state["address"] = _start_private(connect=_C.reconnect)
+            else:
+                _C.reconnect(_state["address"], max(1, int(timeout * 1000)))
+        _state["connected"] = True
+        _numpy_arenas()
+    return _state["address"]
+
+
+def _auto_reconnect():
+    reconnect()
+
+
+def set_auto_reconnect(on=True):
+    """Opt-in: when the daemon went away, the call after the one that raised
+    ConnectionError reconnects first (reconnect()), so a long-running program goes on
+    with new tensors while the lost ones raise RuntimeError.  TENSORD_RECONNECT=1 in the
+    environment turns it on at import."""
+    _C.set_reconnect_hook(_auto_reconnect if on else None)
+
+
 def address():
     ensure()
     return _state["address"]
@@ -213,4 +250,6 @@ def private_daemon_pid():
 
 
 atexit.register(_at_exit)
+if os.environ.get("TENSORD_RECONNECT", "0") == "1":
+    set_auto_reconnect(True)
 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)

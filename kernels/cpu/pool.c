@@ -65,9 +65,10 @@ static void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t 
 }
 
 /* Loops BODY over output positions (flat index `op`) and, inside, nothing: the kernels
- * below walk each window themselves. */
+ * below walk each window themselves.  No output (a size-0 dim): no turn at all, even when
+ * an outer dim is huge (fuzz_messages: adaptive pooling to (2^40, 0) spun for hours). */
 #define FOR_OUTPUTS(q, o, op)                                   \
-    for (int64_t o##0 = 0, op = 0; o##0 < (q)->out[0]; o##0++)   \
+    for (int64_t o##0 = 0, op = 0; (q)->P && o##0 < (q)->out[0]; o##0++)   \
         for (int64_t o##1 = 0; o##1 < (q)->out[1]; o##1++)      \
             for (int64_t o##2 = 0; o##2 < (q)->out[2]; o##2++, op++)
 

@@ -5,6 +5,11 @@ host connects through that socket (on the shared-memory transport: memfds cross 
 container boundary) and computes; the image's health check command answers; the runtime
 stage lacks no library ldd asks for; SIGTERM stops the daemon cleanly.
 
+The GPU variant (docker/Dockerfile.gpu, `make check-image-gpu`, TENSORD_GPU_IMAGE names
+it): the same, plus the CUDA plugin and its libraries in /usr/local/lib/tensord with
+nothing missing for ldd; on a machine without an NVIDIA driver (this one) the daemon
+says "no NVIDIA driver" and serves the CPU.
+
 Runs with buildah (chroot isolation), which works in VMs where `podman run` cannot set
 rlimits; with podman available the same image runs as `podman run -v DIR:/run/tensord`."""
 import json
@@ -20,6 +25,7 @@ import time
 import pytest
 
 IMAGE = os.environ.get("TENSORD_IMAGE", "localhost/tensord:0.1.0")
+GPU_IMAGE = os.environ.get("TENSORD_GPU_IMAGE")
 
 pytestmark = pytest.mark.skipif(os.environ.get("TENSORD_IMAGE_TEST") != "1" or shutil.which("buildah") is None,
                                 reason="image test: set TENSORD_IMAGE_TEST=1 (needs buildah and a built image; "
@@ -39,20 +45,52 @@ def buildah(*args, **kw):
     return subprocess.run(["buildah"] + list(args), capture_output=True, text=True, timeout=600, **kw)
 
 
-@pytest.fixture
-def container():
-    if buildah("inspect", "--type", "image", IMAGE).returncode != 0:
-        pytest.fail("no image %s: run make image" % IMAGE)
-    ctr = buildah("from", IMAGE).stdout.strip()
+def _container(image):
+    if buildah("inspect", "--type", "image", image).returncode != 0:
+        pytest.fail("no image %s: run make image (make image-gpu)" % image)
+    ctr = buildah("from", image).stdout.strip()
     vol = tempfile.mkdtemp(prefix="tensord-volume-")
     os.chmod(vol, 0o777)     # the container's user (tensord) creates the socket there
-    yield ctr, vol
+    return ctr, vol
+
+
+def _remove(ctr, vol):
     buildah("rm", ctr)
     shutil.rmtree(vol, ignore_errors=True)
 
 
+@pytest.fixture
+def container():
+    ctr, vol = _container(IMAGE)
+    yield ctr, vol
+    _remove(ctr, vol)
+
+
+@pytest.fixture
+def gpu_container():
+    if not GPU_IMAGE:
+        pytest.skip("GPU image test: set TENSORD_GPU_IMAGE (make check-image-gpu)")
+    ctr, vol = _container(GPU_IMAGE)
+    yield ctr, vol
+    _remove(ctr, vol)
+
+
 def test_image_serves_a_host_client(container):
-    ctr, vol = container
+    _serve_a_host_client(*container)
+
+
+def test_gpu_image_serves_the_cpu_without_a_driver(gpu_container):
+    ctr, vol = gpu_container
+    ldd = buildah("run", "--isolation", "chroot", ctr, "--", "ldd", "/usr/local/lib/tensord/libtensord_cuda.so")
+    assert ldd.returncode == 0 and "not found" not in ldd.stdout, ldd.stdout + ldd.stderr
+    assert "/usr/local/lib/tensord/libcublasLt" in ldd.stdout, ldd.stdout
+    log = _serve_a_host_client(ctr, vol)
+    assert "no GPU: no NVIDIA driver" in log and "serving the CPU" in log, log
+
+
+def _serve_a_host_client(ctr, vol):
+    """Runs the image's daemon with the socket volume, a host client computes, health
+    check, SIGTERM; returns the daemon's log."""
     ldd = buildah("run", "--isolation", "chroot", ctr, "--", "ldd", "/usr/local/bin/tensord", "/usr/local/bin/tensordctl")
     assert ldd.returncode == 0 and "not found" not in ldd.stdout, ldd.stdout + ldd.stderr
     who = buildah("run", "--isolation", "chroot", ctr, "--", "id", "-un")
@@ -95,3 +133,4 @@ def test_image_serves_a_host_client(container):
     assert "listening on unix:/run/tensord/tensord.sock" in log, log
     assert "stopped" in log and "ERROR" not in log, log
     assert rc == 0, log
+    return log
