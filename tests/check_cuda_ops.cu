@@ -18,13 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <vector>
+
 /* the shared headers have no C++ guards: the functions this calls are C's */
 extern "C" {
 #include "../kernels/dtype.h"
 }
 #include "../kernels/cuda/elementwise_ops.cuh"
+#include "../kernels/cuda/index_ops.cuh"
+#include "../kernels/cuda/optim_ops.cuh"
 
 extern "C" const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
+extern "C" td_kernel_fn td__cpu_complex_kernel(unsigned op); /* the executor's kernel for complex compute dtypes */
 
 static int n_cases, n_fail;
 
@@ -559,6 +564,435 @@ static void check_scalars(void)
         }
 }
 
+
+/* ---- indexing (index_ops.cuh): the element bodies run serially on the host, in the
+ * CPU's row-major order, so even duplicate indices must give the CPU's bits */
+
+static unsigned rs = 12345;
+static int64_t rnd(int64_t n) { return (int64_t)(rand_r(&rs) % (unsigned)n); }
+static double urand01(void) { return (double)rand_r(&rs) / RAND_MAX; }
+
+/* a tensor of sizes over fresh storage, contiguous, or with its dims stored in reverse
+ * order (a transposed view) when tr */
+static struct td_kt ktn(int dt, int nd, const int64_t *sizes, bool tr, std::vector<char> &buf)
+{
+    struct td_kt t;
+    memset(&t, 0, sizeof t);
+    t.m.dtype = (uint8_t)dt;
+    t.m.ndim = (uint8_t)nd;
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        t.m.sizes[d] = sizes[d], n *= sizes[d];
+    int64_t st = 1;
+    for (int i = 0; i < nd; i++) {
+        int d = tr ? i : nd - 1 - i;
+        t.m.strides[d] = st;
+        st *= sizes[d];
+    }
+    buf.assign((size_t)(n > 0 ? n : 1) * td_cu_dtype_size(dt) + 16, 0);
+    t.m.storage_nbytes = n * td_cu_dtype_size(dt);
+    t.data = buf.data();
+    return t;
+}
+
+static void fill_vals(struct td_kt &t, int64_t n)
+{
+    int dt = t.m.dtype, es = td_cu_dtype_size(dt);
+    for (int64_t i = 0; i < n; i++)
+        value(dt, (int)rnd(N), t.data + i * es);
+}
+
+static void fill_idx(struct td_kt &t, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t i = 0; i < n; i++)
+        ((int64_t *)t.data)[i] = lo + rnd(hi - lo);
+}
+
+static int64_t numel(const struct td_kt &t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t.m.ndim; d++)
+        n *= t.m.sizes[d];
+    return n;
+}
+
+static enum td_code cpu_msg(unsigned op, int dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                            uint32_t n_attr, char *msg)
+{
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.msg = msg;
+    msg[0] = 0;
+    td_kernel_fn fn = td_cu_dtype_is_complex(dt) && td__cpu_complex_kernel(op) ? td__cpu_complex_kernel(op) : td_cpu_kernels[op];
+    return fn(&k);
+}
+
+static struct td_kctx kctx(unsigned op, int dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                           uint32_t n_attr)
+{
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    return k;
+}
+
+/* body<E> over every element of a plan, E by element size or the compute type */
+template <template <typename> class B, typename P>
+static void run_elems(const P &p, int dt, bool typed, const td_cu_ierr_slot &err)
+{
+    if (typed) {
+        switch (dt) {
+        case TD_DTYPE_FLOAT32: B<float>::run(p, err); break;
+        case TD_DTYPE_FLOAT64: B<double>::run(p, err); break;
+        case TD_DTYPE_INT64: B<int64_t>::run(p, err); break;
+        case TD_DTYPE_INT32: B<int32_t>::run(p, err); break;
+        case TD_DTYPE_INT16: B<int16_t>::run(p, err); break;
+        case TD_DTYPE_INT8: B<int8_t>::run(p, err); break;
+        case TD_DTYPE_UINT8: B<uint8_t>::run(p, err); break;
+        case TD_DTYPE_BOOL: B<bool>::run(p, err); break;
+        case TD_DTYPE_COMPLEX64: B<td_cu_c64>::run(p, err); break;
+        default: B<td_cu_c128>::run(p, err); break;
+        }
+        return;
+    }
+    switch (td_cu_dtype_size(dt)) {
+    case 1: B<uint8_t>::run(p, err); break;
+    case 2: B<uint16_t>::run(p, err); break;
+    case 4: B<uint32_t>::run(p, err); break;
+    case 8: B<uint64_t>::run(p, err); break;
+    default: B<td_cu_b16>::run(p, err); break;
+    }
+}
+template <typename E> struct gs_body {
+    static void run(const td_cu_gs_plan &p, const td_cu_ierr_slot &e)
+    {
+        for (int64_t i = 0; i < p.n; i++)
+            td_cu_gs_elem<E>(p, i, e);
+    }
+};
+template <typename E> struct ix_body {
+    static void run(const td_cu_ix_plan &p, const td_cu_ierr_slot &e)
+    {
+        for (int64_t i = 0; i < p.n; i++)
+            td_cu_ix_elem<E>(p, i, e);
+    }
+};
+
+static const int index_dts[] = {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_INT32, TD_DTYPE_INT16,
+                                TD_DTYPE_INT8, TD_DTYPE_UINT8, TD_DTYPE_BOOL, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX128};
+
+static void check_msg(const char *what, const char *cpu_msg_, const td_cu_ierr &rec)
+{
+    char mine[TD_KMSG_LEN];
+    n_cases++;
+    td_cu_ierr_format(&rec, mine, sizeof mine);
+    if (strcmp(mine, cpu_msg_)) {
+        n_fail++;
+        printf("FAIL %s message: got '%s' want '%s'\n", what, mine, cpu_msg_);
+    }
+}
+
+static void check_gather_scatter(void)
+{
+    for (int it = 0; it < 400; it++) {
+        int dt = index_dts[it % 10];
+        bool scatter = it % 3 != 0, cx = td_cu_dtype_is_complex(dt);
+        int reduce = scatter && !cx ? (int)rnd(3) : 0, nd = 1 + (int)rnd(3), dim = (int)rnd(nd);
+        bool bad = it % 17 == 5;
+        int64_t ss[3], is[3];
+        for (int d = 0; d < nd; d++) {
+            ss[d] = 1 + rnd(5);
+            is[d] = d == dim ? 1 + rnd(6) : 1 + rnd(ss[d]);
+        }
+        std::vector<char> bs, bi, bb, bo1, bo2;
+        struct td_kt self = ktn(dt, nd, ss, it & 1, bs), ix = ktn(TD_DTYPE_INT64, nd, is, it & 2, bi);
+        fill_vals(self, numel(self));
+        fill_idx(ix, numel(ix), 0, ss[dim]);
+        if (bad) /* one bad index: both sides must name it */
+            ((int64_t *)ix.data)[rnd(numel(ix))] = it & 4 ? ss[dim] + rnd(3) : -1 - rnd(3);
+        int64_t attrs[2] = {it % 5 == 0 ? dim - nd : dim, reduce};
+        char msg[TD_KMSG_LEN];
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        if (!scatter) {
+            struct td_kt o1 = ktn(dt, nd, is, false, bo1), o2 = ktn(dt, nd, is, false, bo2);
+            struct td_kt *in[] = {&self, &ix};
+            enum td_code c = cpu_msg(TD_OP_GATHER, dt, 2, in, &o1, attrs, 1, msg);
+            struct td_kctx k = kctx(TD_OP_GATHER, dt, 2, in, &o2, attrs, 1);
+            td_cu_gs_plan p;
+            if (td_cu_gs_plan_make(&k, &p) != TD_CODE_OK) {
+                n_fail++, printf("FAIL gather plan, case %d\n", it);
+                continue;
+            }
+            run_elems<gs_body>(p, dt, false, err);
+            if (bad) {
+                n_cases++;
+                if (c == TD_CODE_OK || !flag)
+                    n_fail++, printf("FAIL gather bad index not reported, case %d\n", it);
+                else
+                    check_msg("gather", msg, rec);
+            } else {
+                compare("gather", dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+            }
+        } else {
+            std::vector<char> bsrc;
+            struct td_kt src = ktn(dt, nd, is, it & 8, bsrc);
+            fill_vals(src, numel(src));
+            struct td_kt o1 = ktn(dt, nd, ss, false, bo1), o2 = ktn(dt, nd, ss, false, bo2);
+            struct td_kt *in[] = {&self, &ix, &src};
+            enum td_code c = cpu_msg(TD_OP_SCATTER, dt, 3, in, &o1, attrs, 2, msg);
+            /* the device kernel copies self first with COPY_ (index.cu): here the CPU's */
+            struct td_kt *cp[] = {&o2, &self};
+            cpu(TD_OP_COPY_, dt, 2, cp, 0, NULL, NULL, 0, 0);
+            struct td_kctx k = kctx(TD_OP_SCATTER, dt, 3, in, &o2, attrs, 2);
+            td_cu_gs_plan p;
+            if (td_cu_gs_plan_make(&k, &p) != TD_CODE_OK) {
+                n_fail++, printf("FAIL scatter plan, case %d\n", it);
+                continue;
+            }
+            run_elems<gs_body>(p, dt, reduce != 0, err);
+            if (bad) {
+                n_cases++;
+                if (c == TD_CODE_OK || !flag)
+                    n_fail++, printf("FAIL scatter bad index not reported, case %d\n", it);
+                else
+                    check_msg("scatter", msg, rec);
+            } else {
+                char what[64];
+                snprintf(what, sizeof what, "scatter reduce %d dim %d/%d", reduce, dim, nd);
+                compare(what, dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+            }
+        }
+    }
+}
+
+static void check_index(void)
+{
+    for (int it = 0; it < 600; it++) {
+        int dt = index_dts[it % 10];
+        bool put = it % 2 == 1, acc = put && it % 4 == 1;
+        int mode = (int)rnd(5), nd = 1 + (int)rnd(3), dim = (int)rnd(nd), kk = 1 + (int)rnd(nd - dim), ni = (int)rnd(3);
+        bool bad = it % 13 == 7;
+        int64_t ss[3], is[2], os[TD_MAX_DIMS];
+        for (int d = 0; d < nd; d++)
+            ss[d] = 1 + rnd(4);
+        for (int d = 0; d < ni; d++)
+            is[d] = 1 + rnd(3);
+        int ond = 0;
+        for (int d = 0; d < dim; d++)
+            os[ond++] = ss[d];
+        for (int d = 0; d < ni; d++)
+            os[ond++] = is[d];
+        for (int d = dim + kk; d < nd; d++)
+            os[ond++] = ss[d];
+        bool wrap = mode == TD_CU_M_ADV || mode == TD_CU_M_TAKE || mode == TD_CU_M_FILL;
+        std::vector<char> bs, bv, bo1, bo2, bix[3];
+        struct td_kt self = ktn(dt, nd, ss, it & 4, bs), ixs[3];
+        fill_vals(self, numel(self));
+        int64_t nix = 1;
+        for (int d = 0; d < ni; d++)
+            nix *= is[d];
+        for (int j = 0; j < kk; j++) {
+            ixs[j] = ktn(TD_DTYPE_INT64, ni, is, (it >> 3) & 1, bix[j]);
+            fill_idx(ixs[j], nix, wrap ? -ss[dim + j] : 0, ss[dim + j]);
+        }
+        if (bad && nix > 0) {
+            int j = (int)rnd(kk);
+            ((int64_t *)ixs[j].data)[rnd(nix)] = it & 16 ? ss[dim + j] + rnd(2) : -ss[dim + j] - 1 - rnd(2);
+        }
+        int64_t attrs[3] = {dim, mode, acc};
+        char msg[TD_KMSG_LEN];
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        struct td_kt *in[2 + 3];
+        enum td_code c;
+        struct td_kt o1, o2, vals;
+        int64_t nout;
+        if (!put) {
+            o1 = ktn(dt, ond, os, false, bo1), o2 = ktn(dt, ond, os, false, bo2);
+            in[0] = &self;
+            for (int j = 0; j < kk; j++)
+                in[1 + j] = &ixs[j];
+            c = cpu_msg(TD_OP_INDEX, dt, 1 + kk, in, &o1, attrs, 2, msg);
+            nout = numel(o1);
+        } else {
+            vals = ktn(dt, ond, os, it & 32, bv);
+            fill_vals(vals, numel(vals));
+            o1 = ktn(dt, nd, ss, false, bo1), o2 = ktn(dt, nd, ss, false, bo2);
+            in[0] = &self, in[1] = &vals;
+            for (int j = 0; j < kk; j++)
+                in[2 + j] = &ixs[j];
+            c = cpu_msg(TD_OP_INDEX_PUT, dt, 2 + kk, in, &o1, attrs, 3, msg);
+            struct td_kt *cp[] = {&o2, &self};
+            cpu(TD_OP_COPY_, dt, 2, cp, 0, NULL, NULL, 0, 0);
+            nout = numel(o1);
+        }
+        struct td_kctx k = kctx(put ? TD_OP_INDEX_PUT : TD_OP_INDEX, dt, (put ? 2 : 1) + kk, in, &o2, attrs, put ? 3 : 2);
+        td_cu_ix_plan p;
+        if (td_cu_ix_plan_make(&k, &p) != TD_CODE_OK) {
+            n_fail++, printf("FAIL index plan, case %d\n", it);
+            continue;
+        }
+        run_elems<ix_body>(p, dt, acc, err);
+        char what[96];
+        snprintf(what, sizeof what, "%s mode %d acc %d dim %d k %d ni %d", put ? "index_put" : "index", mode, acc, dim, kk, ni);
+        if (bad && nix > 0 && nout > 0) {
+            n_cases++;
+            if (c == TD_CODE_OK || !flag)
+                n_fail++, printf("FAIL %s: bad index not reported, case %d\n", what, it);
+            else
+                check_msg(what, msg, rec);
+        } else if (!bad) {
+            if (c != TD_CODE_OK)
+                n_fail++, printf("FAIL %s: cpu failed (%s), case %d\n", what, msg, it);
+            compare(what, dt, o2.data, o1.data, nout, 0, NULL, 0);
+        }
+    }
+}
+
+/* INDEX's mask mode: the device's row numbering (a prefix count) done serially */
+static void check_index_mask(void)
+{
+    for (int it = 0; it < 200; it++) {
+        int dt = index_dts[it % 10], nd = 1 + (int)rnd(3), dim = (int)rnd(nd), km = 1 + (int)rnd(nd - dim);
+        int64_t xs[3], ms[3], os[3];
+        for (int d = 0; d < nd; d++)
+            xs[d] = 1 + rnd(5);
+        for (int d = 0; d < km; d++)
+            ms[d] = xs[dim + d];
+        std::vector<char> bx, bm, bo1, bo2;
+        struct td_kt x = ktn(dt, nd, xs, it & 1, bx), m = ktn(it & 2 ? TD_DTYPE_UINT8 : TD_DTYPE_BOOL, km, ms, it & 4, bm);
+        fill_vals(x, numel(x));
+        int64_t count = 0;
+        for (int64_t i = 0; i < numel(m); i++) {
+            uint8_t v = rnd(3) == 0 ? 0 : (m.m.dtype == TD_DTYPE_BOOL ? 1 : (uint8_t)(1 + rnd(255)));
+            m.data[i] = (char)v;
+            count += v != 0;
+        }
+        int ond = 0;
+        for (int d = 0; d < dim; d++)
+            os[ond++] = xs[d];
+        os[ond++] = count;
+        for (int d = dim + km; d < nd; d++)
+            os[ond++] = xs[d];
+        struct td_kt o1 = ktn(dt, ond, os, false, bo1), o2 = ktn(dt, ond, os, false, bo2);
+        int64_t attrs[3] = {dim, TD_CU_M_MASK, count};
+        struct td_kt *in[] = {&x, &m};
+        char msg[TD_KMSG_LEN];
+        enum td_code c = cpu_msg(TD_OP_INDEX, dt, 2, in, &o1, attrs, 3, msg);
+        struct td_kctx k = kctx(TD_OP_INDEX, dt, 2, in, &o2, attrs, 3);
+        td_cu_mask_plan p;
+        if (c != TD_CODE_OK || td_cu_mask_plan_make(&k, &p) != TD_CODE_OK) {
+            n_fail++, printf("FAIL index mask plan, case %d (%s)\n", it, msg);
+            continue;
+        }
+        int64_t row = 0;
+        for (int64_t i = 0; i < p.m; i++)
+            if (td_cu_mask_at(p, i)) {
+                switch (td_cu_dtype_size(dt)) {
+                case 1: td_cu_mask_write<uint8_t>(p, i, row); break;
+                case 2: td_cu_mask_write<uint16_t>(p, i, row); break;
+                case 4: td_cu_mask_write<uint32_t>(p, i, row); break;
+                case 8: td_cu_mask_write<uint64_t>(p, i, row); break;
+                default: td_cu_mask_write<td_cu_b16>(p, i, row); break;
+                }
+                row++;
+            }
+        compare("index mask", dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+    }
+}
+
+/* ---- the fused optimizer steps (optim_ops.cuh) against kernels/cpu/optim.c, bit for bit */
+
+template <typename T> static void optim_case(int it)
+{
+    int dt = sizeof(T) == 4 ? TD_DTYPE_FLOAT32 : TD_DTYPE_FLOAT64;
+    const int64_t n = 257;
+    bool sgd = it % 2 == 0;
+    double lr = 0.001 * (1 + rnd(100)), mom = it % 3 ? 0.9 : 0, damp = it % 5 == 0 ? 0.1 : 0, wd = it % 7 < 3 ? 0.01 : 0;
+    bool nest = mom != 0 && damp == 0 && it % 4 == 0, maxi = it % 11 == 3, first = it % 6 == 2, ams = it % 3 == 1,
+         dec = it % 5 < 2;
+    int per = sgd ? (mom != 0 ? 3 : 2) : (ams ? 5 : 4);
+    std::vector<T> a[5], b[5];
+    for (int j = 0; j < per; j++) {
+        a[j].resize(n);
+        for (int64_t i = 0; i < n; i++)
+            a[j][i] = (T)(j >= 2 && !sgd && j != 2 ? fabs(urand01() * 3) : (urand01() * 2 - 1) * (j == 1 ? 5 : 1));
+        b[j] = a[j];
+    }
+    struct td_kt t[5];
+    struct td_kt *in[5];
+    for (int j = 0; j < per; j++)
+        t[j] = kt1(dt, n, (char *)a[j].data()), in[j] = &t[j];
+    int64_t attrs[9];
+    auto f = [](double v) { int64_t r; memcpy(&r, &v, 8); return r; };
+    int64_t step = 1 + rnd(50);
+    if (sgd) {
+        int64_t at[] = {f(lr), f(mom), f(damp), f(wd), nest, maxi, first};
+        memcpy(attrs, at, sizeof at);
+    } else {
+        int64_t at[] = {f(lr), f(0.9), f(0.999), f(1e-8), f(wd), step, ams, maxi, dec};
+        memcpy(attrs, at, sizeof at);
+    }
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = sgd ? TD_OP_SGD_STEP : TD_OP_ADAM_STEP;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = per;
+    for (int j = 0; j < per; j++)
+        k.in[j] = in[j];
+    k.attrs = attrs;
+    k.n_attr = sgd ? 7 : 9;
+    td_cpu_kernels[k.op](&k);
+    if (sgd) {
+        td_cu_sgd s = {lr, mom, damp, wd, nest, maxi, first, per == 3};
+        for (int64_t i = 0; i < n; i++)
+            td_cu_sgd_elem<T>(s, b[0].data(), b[1].data(), per == 3 ? b[2].data() : NULL, i);
+    } else {
+        td_cu_adam s;
+        memset(&s, 0, sizeof s);
+        s.lr = lr, s.beta1 = 0.9, s.beta2 = 0.999, s.eps = 1e-8, s.wd = wd, s.amsgrad = ams, s.maximize = maxi,
+        s.decoupled = dec;
+        td_cu_adam_consts(&s, (double)step);
+        for (int64_t i = 0; i < n; i++)
+            td_cu_adam_elem<T>(s, b[0].data(), b[1].data(), b[2].data(), b[3].data(), ams ? b[4].data() : NULL, i);
+    }
+    for (int j = 0; j < per; j++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s tensor %d case %d", sgd ? "sgd" : "adam", j, it);
+        compare(what, dt, (const char *)b[j].data(), (const char *)a[j].data(), n, 0, NULL, 0);
+    }
+}
+
+static void check_optim(void)
+{
+    for (int it = 0; it < 120; it++) {
+        optim_case<float>(it);
+        optim_case<double>(it);
+    }
+}
+
 int main(void)
 {
     check_copy();
@@ -567,6 +1001,10 @@ int main(void)
     check_clamp();
     check_iteration();
     check_scalars();
+    check_gather_scatter();
+    check_index();
+    check_index_mask();
+    check_optim();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

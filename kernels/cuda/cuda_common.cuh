@@ -32,6 +32,15 @@
 #define TD_CU_THREADS 256
 #define TD_CU_MAX_BLOCKS 65536
 
+/* A stream's index-error record (index_ops.cuh): the record in device memory, its flag
+ * in mapped pinned host memory and the flag's device address; made on first use. */
+struct td_cu_ierr;
+struct td_cu_ierr_pair {
+    struct td_cu_ierr *rec;
+    int *flag;
+    int *dflag;
+};
+
 /* The plugin's stream: the CUDA stream plus what kernels need per stream (the
  * matmul workspace may only be used by one stream at a time). */
 struct td_cu_stream {
@@ -39,6 +48,7 @@ struct td_cu_stream {
     int dev;
     void *workspace; /* cuBLASLt workspace, allocated on first matmul */
     size_t workspace_bytes;
+    struct td_cu_ierr_pair ierr; /* index errors found by its kernels */
 };
 
 static inline cudaStream_t td_cu_stream_of(void *s) { return s ? ((struct td_cu_stream *)s)->s : (cudaStream_t)0; }
@@ -448,6 +458,13 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_unary_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
+/* index_ops.cuh: where indexing kernels record a bad index (false: none could be made) */
+struct td_cu_ierr_slot;
+TD_CU_HIDDEN bool td__cuda_ierr_slot(const struct td_kctx *k, struct td_cu_ierr_slot *slot);
+/* stream_sync's error for a bad index found by a kernel; error_string gives the CPU's message */
+#define TD_CU_ERR_INDEX 300000
 /* matmul.cu: frees a stream's cuBLASLt workspace (backend.cu's stream_free). */
 TD_CU_HIDDEN void td__cuda_stream_release(struct td_cu_stream *st);
 /* TF32 tensor cores for float32 matmul; off unless TENSORD_CUDA_ALLOW_TF32=1 at init. */
