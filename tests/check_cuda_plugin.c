@@ -19,12 +19,16 @@
 #include <unistd.h>
 
 #include "../kernels/device.h"
+#include "../kernels/dtype.h"
 #include "../kernels/op_attrs.h"
 
 /* Built with ASan (make check), the CUDA driver's address reservations need the shadow
  * gap unprotected; ASan reads this hook before main. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "protect_shadow_gap=0"; }
+
+/* stream_sync's code for a bad index a kernel met (kernels/cuda/cuda_common.cuh) */
+#define TD_CU_ERR_INDEX 300000
 
 static const char *plugin_path;
 static void *lib;
@@ -115,6 +119,9 @@ START_TEST(test_errors)
     ck_assert_int_eq(B->is_fatal(0), 0);
     ck_assert_msg(strstr(B->error_string(2), "memory") != NULL, "%s", B->error_string(2));
     ck_assert_msg(strstr(B->error_string(35), "driver") != NULL, "%s", B->error_string(35));
+    /* a bad index found by a kernel (kernels/cuda/index_ops.cuh) is not sticky */
+    ck_assert_int_eq(B->is_fatal(TD_CU_ERR_INDEX), 0);
+    ck_assert_str_eq(B->error_string(TD_CU_ERR_INDEX), "index out of bounds in a device kernel");
 }
 END_TEST
 
@@ -140,6 +147,17 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EXP, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_DIV, TD_DTYPE_FLOAT32));
+    for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
+        bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
+        bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
+        ck_assert_msg((B->kernel(TD_OP_GATHER, dt) != NULL) == !half, "GATHER dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_INDEX, dt) != NULL) == !half, "INDEX dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_INDEX_PUT, dt) != NULL) == !half, "INDEX_PUT dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_SCATTER, dt) != NULL) == (!half && !cx), "SCATTER dtype %u", dt);
+        bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+        ck_assert_msg((B->kernel(TD_OP_SGD_STEP, dt) != NULL) == fl, "SGD_STEP dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_ADAM_STEP, dt) != NULL) == fl, "ADAM_STEP dtype %u", dt);
+    }
     /* staged through the host: complex math, integer matmul, integer division (its
      * division by zero is an error the kernel could only see after the GPU ran),
      * transcendental ops on integers, bitwise ops on floats, ops with no kernel */
@@ -503,6 +521,261 @@ START_TEST(test_gpu)
 }
 END_TEST
 
+
+/* ---- indexing and optimizer steps on a real GPU */
+
+static struct td_kt ktv(enum td_dtype dt, int nd, const int64_t *sizes, const void *h)
+{
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        n *= sizes[d];
+    size_t bytes = (size_t)(n ? n : 1) * td_dtype_size(dt);
+    return kt(dt, nd, sizes, h ? up(h, bytes) : dalloc(bytes));
+}
+
+START_TEST(test_gpu_index_optim)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu index/optim case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    unsigned seed = 11;
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+
+    /* GATHER along dim 1 of a (4, 5) float32, index (4, 3) */
+    float x[20], g[12];
+    int64_t gi[12];
+    for (int i = 0; i < 20; i++)
+        x[i] = (float)urand(&seed);
+    for (int i = 0; i < 12; i++)
+        gi[i] = rand_r(&seed) % 5;
+    int64_t s45[] = {4, 5}, s43[] = {4, 3};
+    struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, s45, x), tgi = ktv(TD_DTYPE_INT64, 2, s43, gi);
+    struct td_kt tg = ktv(TD_DTYPE_FLOAT32, 2, s43, NULL);
+    {
+        struct td_kt *in[] = {&tx, &tgi}, *out[] = {&tg};
+        int64_t a[] = {1};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int i = 0; i < 12; i++)
+            ck_assert(g[i] == x[i / 3 * 5 + gi[i]]);
+    }
+    /* SCATTER add with many duplicates: int32 / int16 / uint8 / bool (sub-word CAS) exact,
+     * float64 within rounding; multiply on int64 (wrapping) exact */
+    {
+        enum { M = 4096, L = 7 };
+        static int64_t si[M];
+        static int32_t v32[M];
+        static double v64[M];
+        for (int i = 0; i < M; i++)
+            si[i] = rand_r(&seed) % L, v32[i] = rand_r(&seed) % 2001 - 1000, v64[i] = urand(&seed);
+        int64_t sm[] = {M}, sl[] = {L};
+        struct td_kt ti = ktv(TD_DTYPE_INT64, 1, sm, si);
+        const enum td_dtype dts[] = {TD_DTYPE_INT32, TD_DTYPE_INT16, TD_DTYPE_UINT8, TD_DTYPE_BOOL, TD_DTYPE_INT64,
+                                     TD_DTYPE_FLOAT64};
+        for (int c = 0; c < 6; c++) {
+            enum td_dtype dt = dts[c];
+            int reduce = dt == TD_DTYPE_INT64 ? 2 : 1;
+            size_t es = td_dtype_size(dt);
+            static char src[M * 8], self[L * 8], got[L * 8];
+            double want[L];
+            for (int j = 0; j < L; j++) {
+                want[j] = reduce == 2 ? 3 : j; /* self's values */
+                if (dt == TD_DTYPE_FLOAT64)
+                    ((double *)self)[j] = want[j];
+                else
+                    td_store_i64(dt, self + j * es, (int64_t)want[j]);
+            }
+            uint64_t prod[L];
+            for (int j = 0; j < L; j++)
+                prod[j] = 3;
+            for (int i = 0; i < M; i++) {
+                if (dt == TD_DTYPE_FLOAT64)
+                    ((double *)src)[i] = v64[i], want[si[i]] += v64[i];
+                else if (reduce == 2)
+                    td_store_i64(dt, src + i * es, v32[i] % 5), prod[si[i]] *= (uint64_t)(int64_t)(v32[i] % 5);
+                else
+                    td_store_i64(dt, src + i * es, v32[i]), want[si[i]] += dt == TD_DTYPE_BOOL ? (v32[i] != 0) : v32[i];
+            }
+            struct td_kt tself = ktv(dt, 1, sl, self), tsrc = ktv(dt, 1, sm, src), to = ktv(dt, 1, sl, NULL);
+            struct td_kt *in[] = {&tself, &ti, &tsrc}, *out[] = {&to};
+            int64_t a[] = {0, reduce};
+            ck_assert_int_eq(run(TD_OP_SCATTER, dt, 3, in, 1, out, a, 2, 0), TD_CODE_OK);
+            down(got, to.data, L * es);
+            for (int j = 0; j < L; j++) {
+                if (dt == TD_DTYPE_FLOAT64)
+                    close_rel(((double *)got)[j], want[j], 1e-12, "scatter add f64", j);
+                else if (reduce == 2)
+                    ck_assert_int_eq(td_load_i64(dt, got + j * es), (int64_t)prod[j]);
+                else if (dt == TD_DTYPE_BOOL)
+                    ck_assert_int_eq(td_load_i64(dt, got + j * es), want[j] != 0);
+                else { /* wraps in the element type */
+                    char w[8];
+                    td_store_i64(dt, w, (int64_t)(uint64_t)(int64_t)want[j]);
+                    ck_assert_msg(!memcmp(w, got + j * es, es), "scatter add dtype %d [%d]: got %lld want %lld", dt, j,
+                                  (long long)td_load_i64(dt, got + j * es), (long long)td_load_i64(dt, w));
+                }
+            }
+        }
+    }
+    /* INDEX, advanced, two index tensors with negative values: x[i0, i1] over (4, 5) */
+    {
+        int64_t i0[6] = {0, -1, 3, 2, -4, 1}, i1[6] = {4, -5, 0, 2, 3, -1}, s6[] = {6};
+        float o[6];
+        struct td_kt t0 = ktv(TD_DTYPE_INT64, 1, s6, i0), t1 = ktv(TD_DTYPE_INT64, 1, s6, i1), to = ktv(TD_DTYPE_FLOAT32, 1, s6, NULL);
+        struct td_kt *in[] = {&tx, &t0, &t1}, *out[] = {&to};
+        int64_t a[] = {0, 0};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 3, in, 1, out, a, 2, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 6; i++)
+            ck_assert(o[i] == x[(i0[i] + 4) % 4 * 5 + (i1[i] + 5) % 5]);
+        /* INDEX_PUT accumulate, float32 with duplicates, into x (out of place) */
+        float v[6] = {1, 2, 3, 4, 5, 6}, r[20], want[20];
+        int64_t d0[6] = {1, 1, 1, 0, 3, 1}, d1[6] = {2, 2, 2, 0, 4, 2};
+        struct td_kt tv = ktv(TD_DTYPE_FLOAT32, 1, s6, v), u0 = ktv(TD_DTYPE_INT64, 1, s6, d0), u1 = ktv(TD_DTYPE_INT64, 1, s6, d1);
+        struct td_kt tr = ktv(TD_DTYPE_FLOAT32, 2, s45, NULL);
+        struct td_kt *pin[] = {&tx, &tv, &u0, &u1}, *pout[] = {&tr};
+        int64_t pa[] = {0, 0, 1};
+        ck_assert_int_eq(run(TD_OP_INDEX_PUT, TD_DTYPE_FLOAT32, 4, pin, 1, pout, pa, 3, 0), TD_CODE_OK);
+        down(r, tr.data, sizeof r);
+        memcpy(want, x, sizeof want);
+        for (int i = 0; i < 6; i++)
+            want[d0[i] * 5 + d1[i]] += v[i];
+        for (int i = 0; i < 20; i++)
+            close_rel(r[i], want[i], 1e-6, "index_put accumulate", i);
+    }
+    /* INDEX mask mode over several chunks: x[mask] of 5000 float32 */
+    {
+        enum { M = 5000 };
+        static float mx[M], mo[M];
+        static uint8_t mk[M];
+        int64_t cnt = 0, sm[] = {M};
+        for (int i = 0; i < M; i++)
+            mx[i] = (float)i, mk[i] = rand_r(&seed) % 3 == 0, cnt += mk[i];
+        int64_t sc[] = {cnt};
+        struct td_kt tmx = ktv(TD_DTYPE_FLOAT32, 1, sm, mx), tmk = ktv(TD_DTYPE_BOOL, 1, sm, mk), to = ktv(TD_DTYPE_FLOAT32, 1, sc, NULL);
+        struct td_kt *in[] = {&tmx, &tmk}, *out[] = {&to};
+        int64_t a[] = {0, 5, cnt};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 3, 0), TD_CODE_OK);
+        down(mo, to.data, sizeof(float) * (size_t)cnt);
+        for (int i = 0, r = 0; i < M; i++)
+            if (mk[i])
+                ck_assert_msg(mo[r++] == (float)i, "mask row %d", r - 1);
+        /* a count that does not match: reported at the next sync, nothing written */
+        int64_t bad[] = {0, 5, cnt - 1}, sc1[] = {cnt - 1};
+        struct td_kt to1 = ktv(TD_DTYPE_FLOAT32, 1, sc1, NULL);
+        struct td_kt *out1[] = {&to1};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, in, 1, out1, bad, 3, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "index: the input changed after its count was taken");
+    }
+    /* a bad index: the kernel is queued, the next sync names it with the CPU's message,
+     * the device goes on */
+    {
+        int64_t bi[12];
+        memcpy(bi, gi, sizeof bi);
+        bi[7] = 9;
+        struct td_kt tb = ktv(TD_DTYPE_INT64, 2, s43, bi);
+        struct td_kt *in[] = {&tx, &tb}, *out[] = {&tg};
+        int64_t a[] = {1};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 1, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_int_eq(B->is_fatal(e), 0);
+        ck_assert_str_eq(B->error_string(e), "index 9 is out of bounds for dimension 1 with size 5");
+        ck_assert_int_eq(B->stream_sync(0, S), 0);
+        int64_t m1[] = {-7}, s1[] = {1};
+        struct td_kt tm1 = ktv(TD_DTYPE_INT64, 1, s1, m1), to = ktv(TD_DTYPE_FLOAT32, 2, (int64_t[]){1, 5}, NULL);
+        struct td_kt *iin[] = {&tx, &tm1}, *iout[] = {&to};
+        int64_t ia[] = {0, 1}; /* index_select: "index out of range in self" */
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, iin, 1, iout, ia, 2, 0), TD_CODE_OK);
+        e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "index out of range in self");
+        /* and kernels still run */
+        struct td_kt *gin[] = {&tx, &tgi}, *gout[] = {&tg};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, gin, 1, gout, a, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int i = 0; i < 12; i++)
+            ck_assert(g[i] == x[i / 3 * 5 + gi[i]]);
+    }
+    /* SGD (momentum, nesterov, weight decay) over 40 parameters (two launches) and
+     * AdamW with amsgrad over 3, float32, bit for bit against optim.c's arithmetic
+     * (this file is built without FMA contraction, as the CPU kernels are) */
+    {
+        enum { NP = 40 };
+        static float hp[NP][300], hg[NP][300], hb[NP][300], rp[NP][300], rb[NP][300];
+        struct td_kt tp[NP], tgr[NP], tbuf[NP], *in[3 * NP];
+        for (int j = 0; j < NP; j++) {
+            int64_t n[] = {1 + j * 7};
+            for (int i = 0; i < n[0]; i++)
+                hp[j][i] = (float)urand(&seed), hg[j][i] = (float)urand(&seed), hb[j][i] = (float)urand(&seed);
+            tp[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hp[j]), tgr[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hg[j]);
+            tbuf[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hb[j]);
+            in[3 * j] = &tp[j], in[3 * j + 1] = &tgr[j], in[3 * j + 2] = &tbuf[j];
+        }
+        double lr = 0.05, mom = 0.9, damp = 0, wd = 1e-4;
+        int64_t a[] = {fbits(lr), fbits(mom), fbits(damp), fbits(wd), 1, 0, 0};
+        ck_assert_int_eq(run(TD_OP_SGD_STEP, TD_DTYPE_FLOAT32, 3 * NP, in, 0, NULL, a, 7, 0), TD_CODE_OK);
+        for (int j = 0; j < NP; j++) {
+            int n = 1 + j * 7;
+            down(rp[j], tp[j].data, sizeof(float) * n);
+            down(rb[j], tbuf[j].data, sizeof(float) * n);
+            for (int i = 0; i < n; i++) {
+                float d = hg[j][i];
+                d = d + (float)wd * hp[j][i];
+                float b = hb[j][i] * (float)mom + d * (float)(1 - damp);
+                d = d + (float)mom * b;
+                float p = hp[j][i] + d * (float)(-lr);
+                ck_assert_msg(rb[j][i] == b && rp[j][i] == p, "sgd param %d [%d]: %.9g %.9g want %.9g %.9g", j, i,
+                              rp[j][i], rb[j][i], p, b);
+            }
+        }
+        enum { NA = 3, L = 1000 };
+        static float ap[NA][L], ag[NA][L], am[NA][L], av[NA][L], ax[NA][L], got[5][L];
+        struct td_kt at[NA][5], *ain[5 * NA];
+        int64_t sl[] = {L};
+        for (int j = 0; j < NA; j++) {
+            for (int i = 0; i < L; i++)
+                ap[j][i] = (float)urand(&seed), ag[j][i] = (float)urand(&seed), am[j][i] = (float)urand(&seed) * 0.1f,
+                av[j][i] = (float)fabs(urand(&seed)) * 0.01f, ax[j][i] = (float)fabs(urand(&seed)) * 0.01f;
+            float *h[5] = {ap[j], ag[j], am[j], av[j], ax[j]};
+            for (int t = 0; t < 5; t++)
+                at[j][t] = ktv(TD_DTYPE_FLOAT32, 1, sl, h[t]), ain[5 * j + t] = &at[j][t];
+        }
+        double b1 = 0.9, b2 = 0.999, eps = 1e-8, awd = 0.01, alr = 1e-3;
+        int64_t step = 7;
+        int64_t aa[] = {fbits(alr), fbits(b1), fbits(b2), fbits(eps), fbits(awd), step, 1, 0, 1};
+        ck_assert_int_eq(run(TD_OP_ADAM_STEP, TD_DTYPE_FLOAT32, 5 * NA, ain, 0, NULL, aa, 9, 0), TD_CODE_OK);
+        double step_size = alr / (1 - pow(b1, (double)step)), bc2 = sqrt(1 - pow(b2, (double)step));
+        for (int j = 0; j < NA; j++) {
+            for (int t = 0; t < 5; t++)
+                if (t != 1)
+                    down(got[t], at[j][t].data, sizeof(float) * L);
+            for (int i = 0; i < L; i++) {
+                float p = ap[j][i], gr = ag[j][i];
+                p = p * (float)(1 - alr * awd);
+                float m = am[j][i] * (float)b1 + gr * (float)(1 - b1);
+                float v = av[j][i] * (float)b2 + gr * gr * (float)(1 - b2);
+                float vm = ax[j][i] > v ? ax[j][i] : v;
+                float denom = (float)sqrt((double)vm) / (float)bc2 + (float)eps;
+                p = p + (m / denom) * (float)(-step_size);
+                ck_assert_msg(got[0][i] == p && got[2][i] == m && got[3][i] == v && got[4][i] == vm,
+                              "adam param %d [%d]: %.9g want %.9g", j, i, got[0][i], p);
+            }
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu index and optimizer kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
     Suite *s = suite_create("cuda_plugin");
@@ -514,6 +787,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_kernel_lookup);
     tcase_add_test(tc, test_gpu);
+    tcase_add_test(tc, test_gpu_index_optim);
     suite_add_tcase(s, tc);
     return s;
 }
