@@ -187,9 +187,9 @@ static __thread char ierr_msg[TD_KMSG_LEN];
 static void ierr_free(ierr_pair *e)
 {
     if (e->rec)
-        cudaFree(e->rec);
+        (void)cudaFree(e->rec);
     if (e->flag)
-        cudaFreeHost(e->flag);
+        (void)cudaFreeHost(e->flag);
     e->rec = NULL, e->flag = NULL, e->dflag = NULL;
 }
 
@@ -205,8 +205,8 @@ static bool ierr_make(ierr_pair *e, cudaStream_t s)
         cudaMemsetAsync(e->rec, 0, sizeof *e->rec, s) != cudaSuccess) {
         (void)cudaGetLastError();
         if (e->flag)
-            cudaFreeHost(e->flag);
-        cudaFree(e->rec);
+            (void)cudaFreeHost(e->flag);
+        (void)cudaFree(e->rec);
         e->rec = NULL, e->flag = NULL;
         return false;
     }
@@ -474,7 +474,7 @@ static int cu_stream_free(int dev, td_stream_t s)
         return 0;
     SET_DEV(dev);
     td__cuda_stream_release(st);
-    cudaStreamSynchronize(st->s); /* its kernels may still write the error record */
+    (void)cudaStreamSynchronize(st->s); /* its kernels may still write the error record */
     ierr_free(&st->ierr);
     cudaError_t e = cudaStreamDestroy(st->s);
     free(st);

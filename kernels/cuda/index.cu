@@ -193,7 +193,7 @@ static enum td_code cu_index_mask(struct td_kctx *k)
     int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
     int64_t *rows = NULL;
     if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
-        cudaGetLastError();
+        (void)cudaGetLastError();
         return TD_CODE_RESOURCE_EXHAUSTED;
     }
     unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
@@ -207,7 +207,7 @@ static enum td_code cu_index_mask(struct td_kctx *k)
     default: mask_write<td_cu_b16><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
     }
     enum td_code r = td_cu_launched();
-    cudaFreeAsync(rows, s);
+    (void)cudaFreeAsync(rows, s);
     return r;
 }
 
