@@ -27,6 +27,7 @@ extern "C" {
 #include "../kernels/cuda/elementwise_ops.cuh"
 #include "../kernels/cuda/index_ops.cuh"
 #include "../kernels/cuda/optim_ops.cuh"
+#include "../kernels/cuda/pool_ops.cuh"
 
 extern "C" const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
 extern "C" td_kernel_fn td__cpu_complex_kernel(unsigned op); /* the executor's kernel for complex compute dtypes */
@@ -993,6 +994,184 @@ static void check_optim(void)
     }
 }
 
+/* ---- pooling (pool_ops.cuh) against kernels/cpu/pool.c: forward values and indices,
+ * average backward bit for bit; max backward in the CPU's order (serial here) */
+
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode)
+{
+    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+    if (ceil_mode && o > 0 && (o - 1) * s >= in + p)
+        o--;
+    return o;
+}
+
+static void fill_pool_vals(int dt, char *p, int64_t n)
+{
+    /* few distinct values: ties; a NaN now and then */
+    for (int64_t i = 0; i < n; i++) {
+        double v = rnd(40) == 0 ? NAN : (double)(rnd(7) - 3) * 0.37;
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)p)[i] = (float)v;
+        else
+            ((double *)p)[i] = v;
+    }
+}
+
+template <typename T> static void pool_case(int it)
+{
+    int dt = sizeof(T) == 4 ? TD_DTYPE_FLOAT32 : TD_DTYPE_FLOAT64;
+    int nsp = 1 + it % 3, kind = (it / 3) % 4; /* 0 max, 1 avg, 2 adaptive avg, 3 adaptive max */
+    int64_t xs[5], os[5], kk[3], ss[3], pp[3], dd[3];
+    bool ceil_mode = rnd(2), cip = rnd(2);
+    int64_t divisor = rnd(4) == 0 ? 1 + rnd(5) : 0;
+    xs[0] = 1 + rnd(2), xs[1] = 1 + rnd(3), os[0] = xs[0], os[1] = xs[1];
+    for (int i = 0; i < nsp; i++) {
+        xs[2 + i] = 1 + rnd(nsp == 3 ? 5 : 9);
+        if (kind >= 2) {
+            os[2 + i] = 1 + rnd(xs[2 + i] + 2); /* may exceed the input */
+            continue;
+        }
+        for (;;) {
+            kk[i] = 1 + rnd(4), ss[i] = 1 + rnd(3), pp[i] = rnd(kk[i] / 2 + 1), dd[i] = kind == 0 ? 1 + rnd(2) : 1;
+            os[2 + i] = pool_out(xs[2 + i], kk[i], ss[i], pp[i], dd[i], ceil_mode);
+            if (os[2 + i] >= 1)
+                break;
+        }
+    }
+    int nd = nsp + 2;
+    std::vector<char> bx, by1, by2, bi1, bi2, bg, bgx1, bgx2;
+    struct td_kt x = ktn(dt, nd, xs, false, bx);
+    fill_pool_vals(dt, x.data, numel(x));
+    struct td_kt y1 = ktn(dt, nd, os, false, by1), y2 = ktn(dt, nd, os, false, by2);
+    struct td_kt i1 = ktn(TD_DTYPE_INT64, nd, os, false, bi1), i2 = ktn(TD_DTYPE_INT64, nd, os, false, bi2);
+    int64_t at[32];
+    uint32_t na = 0;
+    unsigned op = kind == 0 ? TD_OP_MAX_POOL : kind == 1 ? TD_OP_AVG_POOL : kind == 2 ? TD_OP_ADAPTIVE_AVG_POOL
+                                                                                    : TD_OP_ADAPTIVE_MAX_POOL;
+    if (kind == 0) {
+        at[na++] = ceil_mode;
+        for (int j = 0; j < 4; j++)
+            at[na++] = nsp;
+        for (const int64_t *l : {kk, ss, pp, dd})
+            for (int i = 0; i < nsp; i++)
+                at[na++] = l[i];
+    } else if (kind == 1) {
+        at[na++] = ceil_mode, at[na++] = cip, at[na++] = divisor;
+        for (int j = 0; j < 3; j++)
+            at[na++] = nsp;
+        for (const int64_t *l : {kk, ss, pp})
+            for (int i = 0; i < nsp; i++)
+                at[na++] = l[i];
+    } else {
+        at[na++] = nsp;
+        for (int i = 0; i < nsp; i++)
+            at[na++] = os[2 + i];
+    }
+    bool max = kind == 0 || kind == 3;
+    char what[96];
+    snprintf(what, sizeof what, "pool kind %d nsp %d case %d", kind, nsp, it);
+    /* forward */
+    {
+        struct td_kt *in[] = {&x}, *o1[] = {&y1, &i1}, *o2[] = {&y2, &i2};
+        enum td_code c = cpu(op, dt, 1, in, max ? 2 : 1, o1, at, na, 0);
+        struct td_kctx k;
+        memset(&k, 0, sizeof k);
+        k.op = (uint16_t)op, k.compute_dtype = (uint8_t)dt, k.n_in = 1, k.n_out = max ? 2 : 1;
+        k.in[0] = &x, k.out[0] = o2[0], k.out[1] = o2[1], k.attrs = at, k.n_attr = na;
+        td_cu_pool q;
+        if (c != TD_CODE_OK || td_cu_pool_plan_make(&k, &q) != TD_CODE_OK) {
+            n_fail++, printf("FAIL %s: cpu %d or plan\n", what, c);
+            return;
+        }
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_pool_fwd<T>(q, e);
+        compare(what, dt, y2.data, y1.data, numel(y1), 0, NULL, 0);
+        if (max)
+            compare(what, TD_DTYPE_INT64, i2.data, i1.data, numel(i1), 0, NULL, 0);
+    }
+    /* backward */
+    struct td_kt g = ktn(dt, nd, os, false, bg), gx1 = ktn(dt, nd, xs, false, bgx1), gx2 = ktn(dt, nd, xs, false, bgx2);
+    fill_vals(g, numel(g));
+    for (int64_t i = 0; i < numel(g); i++) /* finite gradients */
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)g.data)[i] = (float)(rnd(1000) - 500) / 64.0f + (float)urand01();
+        else
+            ((double *)g.data)[i] = (double)(rnd(1000) - 500) / 64.0 + urand01();
+    unsigned bop = max ? TD_OP_MAX_POOL_BACKWARD : kind == 1 ? TD_OP_AVG_POOL_BACKWARD : TD_OP_ADAPTIVE_AVG_POOL_BACKWARD;
+    struct td_kt *bin[] = {&g, &x, &i1}, *b1[] = {&gx1};
+    enum td_code c = cpu(bop, dt, max ? 3 : 2, bin, 1, b1, max ? NULL : at, max ? 0 : na, 0);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)bop, k.compute_dtype = (uint8_t)dt, k.n_in = max ? 3 : 2, k.n_out = 1;
+    k.in[0] = &g, k.in[1] = &x, k.in[2] = &i1, k.out[0] = &gx2, k.attrs = max ? NULL : at, k.n_attr = max ? 0 : na;
+    td_cu_pool q;
+    if (c != TD_CODE_OK && max && td_cu_pool_plan_make(&k, &q) == TD_CODE_OK) {
+        /* the CPU's forward gives an empty dilated window an index past its plane (kept
+         * bit for bit); its backward then rejects it, and so must the device's */
+        char m2[TD_KMSG_LEN];
+        cpu_msg(bop, dt, 3, bin, &gx1, NULL, 0, m2);
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        n_cases++;
+        if (!flag)
+            n_fail++, printf("FAIL %s: bad forward index not flagged\n", what);
+        else
+            check_msg(what, m2, rec);
+        return;
+    }
+    if (c != TD_CODE_OK || td_cu_pool_plan_make(&k, &q) != TD_CODE_OK) {
+        char m2[TD_KMSG_LEN];
+        cpu_msg(bop, dt, max ? 3 : 2, bin, &gx1, max ? NULL : at, max ? 0 : na, m2);
+        n_fail++, printf("FAIL %s backward: cpu %d or plan (%s)\n", what, c, m2);
+        return;
+    }
+    if (max) {
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        memset(gx2.data, 0, (size_t)numel(gx2) * sizeof(T));
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        n_cases++;
+        if (flag)
+            n_fail++, printf("FAIL %s: max backward flagged a good index\n", what);
+        snprintf(what, sizeof what, "pool backward kind %d nsp %d case %d", kind, nsp, it);
+        compare(what, dt, gx2.data, gx1.data, numel(gx1), 0, NULL, 0);
+        /* a bad index: the CPU's message */
+        ((int64_t *)i1.data)[rnd(numel(i1))] = q.X + rnd(3);
+        char msg[TD_KMSG_LEN];
+        std::vector<char> bgx3;
+        struct td_kt gx3 = ktn(dt, nd, xs, false, bgx3);
+        if (cpu_msg(bop, dt, 3, bin, &gx3, NULL, 0, msg) == TD_CODE_OK)
+            n_fail++, printf("FAIL %s: the CPU took a bad index\n", what);
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        if (!flag)
+            n_fail++, printf("FAIL %s: bad index not flagged\n", what);
+        else
+            check_msg(what, msg, rec);
+    } else {
+        for (int64_t e = 0; e < q.planes * q.X; e++)
+            td_cu_avg_back<T>(q, e);
+        snprintf(what, sizeof what, "pool backward kind %d nsp %d case %d", kind, nsp, it);
+        compare(what, dt, gx2.data, gx1.data, numel(gx1), 0, NULL, 0);
+    }
+}
+
+static void check_pool(void)
+{
+    for (int it = 0; it < 240; it++) {
+        pool_case<float>(it);
+        pool_case<double>(it);
+    }
+}
+
 int main(void)
 {
     check_copy();
@@ -1005,6 +1184,7 @@ int main(void)
     check_index();
     check_index_mask();
     check_optim();
+    check_pool();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -474,6 +474,7 @@ static int cu_stream_free(int dev, td_stream_t s)
         return 0;
     SET_DEV(dev);
     td__cuda_stream_release(st);
+    td__cuda_conv_release(st);
     (void)cudaStreamSynchronize(st->s); /* its kernels may still write the error record */
     ierr_free(&st->ierr);
     cudaError_t e = cudaStreamDestroy(st->s);
@@ -578,7 +579,8 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
         return NULL;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
-        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)))
+        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)) ||
+        (f = td__cuda_conv_kernel(op, dt)) || (f = td__cuda_pool_kernel(op, dt)))
         return f;
     return NULL;
 }

@@ -49,6 +49,7 @@ struct td_cu_stream {
     void *workspace; /* cuBLASLt workspace, allocated on first matmul */
     size_t workspace_bytes;
     struct td_cu_ierr_pair ierr; /* index errors found by its kernels */
+    void *conv;                  /* conv.cu's cuDNN handle and workspace, made on first use */
 };
 
 static inline cudaStream_t td_cu_stream_of(void *s) { return s ? ((struct td_cu_stream *)s)->s : (cudaStream_t)0; }
@@ -460,6 +461,13 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);
+/* pool.cu: t's elements, dense (row-major contiguous): t's own when it is, else a copy
+ * in stream-ordered scratch (*scratch, for cudaFreeAsync); NULL with *fail on error */
+TD_CU_HIDDEN const void *td__cuda_dense(struct td_kctx *k, struct td_kt *t, void **scratch, enum td_code *fail);
+/* conv.cu: frees a stream's cuDNN handle and workspace (stream_free) */
+TD_CU_HIDDEN void td__cuda_conv_release(struct td_cu_stream *st);
 /* index_ops.cuh: where indexing kernels record a bad index (false: none could be made) */
 struct td_cu_ierr_slot;
 TD_CU_HIDDEN bool td__cuda_ierr_slot(const struct td_kctx *k, struct td_cu_ierr_slot *slot);
