@@ -1166,6 +1166,22 @@ template <typename T> static void pool_case(int it)
 
 static void check_pool(void)
 {
+    /* the adaptive windows' exact a b / c, with products past 64 bits */
+    for (int i = 0; i < 20000; i++) {
+        uint64_t a = ((uint64_t)rand_r(&rs) << 20 ^ (uint64_t)rand_r(&rs)) >> (rnd(2) ? 0 : rnd(40));
+        uint64_t b = ((uint64_t)rand_r(&rs) << 20 ^ (uint64_t)rand_r(&rs)) >> rnd(40);
+        uint64_t c = 1 + (((uint64_t)rand_r(&rs) << 12 ^ (uint64_t)rand_r(&rs)) >> rnd(40));
+        if (a > c) /* a < c as for window bounds (o < out, x < in): the quotient fits */
+            a %= c + 1;
+        uint64_t r, q = td_cu_muldiv(a << 8 >> 8, b << 10, c, &r);
+        unsigned __int128 p = (unsigned __int128)(a << 8 >> 8) * (b << 10);
+        n_cases++;
+        if (q != (uint64_t)(p / c) || r != (uint64_t)(p % c)) {
+            n_fail++;
+            printf("FAIL muldiv %llu * %llu / %llu\n", (unsigned long long)a, (unsigned long long)b, (unsigned long long)c);
+            break;
+        }
+    }
     for (int it = 0; it < 240; it++) {
         pool_case<float>(it);
         pool_case<double>(it);

@@ -157,6 +157,15 @@ START_TEST(test_kernel_lookup)
         bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
         ck_assert_msg((B->kernel(TD_OP_SGD_STEP, dt) != NULL) == fl, "SGD_STEP dtype %u", dt);
         ck_assert_msg((B->kernel(TD_OP_ADAM_STEP, dt) != NULL) == fl, "ADAM_STEP dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_MAX_POOL, dt) != NULL) == fl, "MAX_POOL dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_MAX_POOL_BACKWARD, dt) != NULL) == fl, "MAX_POOL_BACKWARD dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_ADAPTIVE_AVG_POOL_BACKWARD, dt) != NULL) == fl, "ADAPTIVE_AVG_POOL_BACKWARD %u", dt);
+        /* convolution runs through cuDNN when the plugin finds libcudnn.so.9 (describe says) */
+        char d[256];
+        B->describe(d, sizeof d);
+        bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
+        ck_assert_msg((B->kernel(TD_OP_CONV, dt) != NULL) == (fl && dnn), "CONV dtype %u (%s)", dt, d);
+        ck_assert_msg((B->kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (fl && dnn), "CONV_BACKWARD_WEIGHT %u", dt);
     }
     /* staged through the host: complex math, integer matmul, integer division (its
      * division by zero is an error the kernel could only see after the GPU ran),
@@ -776,6 +785,286 @@ START_TEST(test_gpu_index_optim)
 }
 END_TEST
 
+/* ---- convolution (cuDNN) and pooling on a real GPU */
+
+/* Direct convolution over spatial dims padded to 3: y (forward, bias added), gx
+ * (backward input) and gw (backward weight) from x, w, gy; all in double. */
+struct cgeom {
+    int64_t N, C, O, G, in[3], k[3], out[3], s[3], p[3], d[3];
+};
+
+static int64_t xi(const struct cgeom *g, int64_t n, int64_t c, const int64_t *i)
+{
+    return (((n * g->C + c) * g->in[0] + i[0]) * g->in[1] + i[1]) * g->in[2] + i[2];
+}
+static int64_t wi(const struct cgeom *g, int64_t o, int64_t c, const int64_t *k)
+{
+    return (((o * (g->C / g->G) + c) * g->k[0] + k[0]) * g->k[1] + k[1]) * g->k[2] + k[2];
+}
+static int64_t yi(const struct cgeom *g, int64_t n, int64_t o, const int64_t *q)
+{
+    return (((n * g->O + o) * g->out[0] + q[0]) * g->out[1] + q[1]) * g->out[2] + q[2];
+}
+
+static void conv_ref(const struct cgeom *g, const double *x, const double *w, const double *b, const double *gy,
+                     double *y, double *gx, double *gw)
+{
+    int64_t cg = g->C / g->G, og = g->O / g->G;
+    int64_t nx = g->N * g->C * g->in[0] * g->in[1] * g->in[2], nw = g->O * cg * g->k[0] * g->k[1] * g->k[2];
+    memset(gx, 0, sizeof(double) * (size_t)nx);
+    memset(gw, 0, sizeof(double) * (size_t)nw);
+    int64_t q[3], k[3], i[3];
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t o = 0; o < g->O; o++)
+            for (q[0] = 0; q[0] < g->out[0]; q[0]++)
+                for (q[1] = 0; q[1] < g->out[1]; q[1]++)
+                    for (q[2] = 0; q[2] < g->out[2]; q[2]++) {
+                        double acc = b ? b[o] : 0;
+                        int64_t gg = o / og, yo = yi(g, n, o, q);
+                        for (int64_t c = 0; c < cg; c++)
+                            for (k[0] = 0; k[0] < g->k[0]; k[0]++)
+                                for (k[1] = 0; k[1] < g->k[1]; k[1]++)
+                                    for (k[2] = 0; k[2] < g->k[2]; k[2]++) {
+                                        bool in = true;
+                                        for (int t = 0; t < 3; t++) {
+                                            i[t] = q[t] * g->s[t] - g->p[t] + k[t] * g->d[t];
+                                            in &= i[t] >= 0 && i[t] < g->in[t];
+                                        }
+                                        if (!in)
+                                            continue;
+                                        int64_t xo = xi(g, n, gg * cg + c, i), wo = wi(g, o, c, k);
+                                        acc += x[xo] * w[wo];
+                                        gx[xo] += gy[yo] * w[wo];
+                                        gw[wo] += gy[yo] * x[xo];
+                                    }
+                        y[yo] = acc;
+                    }
+}
+
+/* a float32 or float64 device tensor from doubles */
+static struct td_kt up_as(enum td_dtype dt, int nd, const int64_t *sizes, const double *v, int64_t n)
+{
+    void *h = malloc((size_t)(n ? n : 1) * 8);
+    for (int64_t i = 0; i < n; i++)
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)h)[i] = (float)v[i];
+        else
+            ((double *)h)[i] = v[i];
+    struct td_kt t = ktv(dt, nd, sizes, h);
+    ck_assert_int_eq(B->stream_sync(0, S), 0); /* the upload read h */
+    free(h);
+    return t;
+}
+
+static void down_as(enum td_dtype dt, const struct td_kt *t, double *v, int64_t n)
+{
+    void *h = malloc((size_t)(n ? n : 1) * 8);
+    down(h, t->data, (size_t)n * td_dtype_size(dt));
+    for (int64_t i = 0; i < n; i++)
+        v[i] = dt == TD_DTYPE_FLOAT32 ? ((float *)h)[i] : ((double *)h)[i];
+    free(h);
+}
+
+static void conv_case(enum td_dtype dt, int nsp, const struct cgeom *g0, bool bias, bool strided_x)
+{
+    struct cgeom g = *g0;
+    int nd = nsp + 2;
+    int64_t xs[5] = {g.N, g.C}, ws[5] = {g.O, g.C / g.G}, ys[5] = {g.N, g.O};
+    for (int t = 0; t < nsp; t++) {
+        int j = 3 - nsp + t;
+        xs[2 + t] = g.in[j], ws[2 + t] = g.k[j];
+        g.out[j] = (g.in[j] + 2 * g.p[j] - g.d[j] * (g.k[j] - 1) - 1) / g.s[j] + 1;
+        ys[2 + t] = g.out[j];
+    }
+    for (int j = 0; j < 3 - nsp; j++)
+        g.in[j] = g.k[j] = g.out[j] = g.s[j] = g.d[j] = 1, g.p[j] = 0;
+    int64_t nx = 1, nw = 1, ny = 1;
+    for (int t = 0; t < nd; t++)
+        nx *= xs[t], nw *= ws[t], ny *= ys[t];
+    double *x = malloc(sizeof(double) * nx), *w = malloc(sizeof(double) * nw), *b = malloc(sizeof(double) * g.O);
+    double *gy = malloc(sizeof(double) * ny), *y = malloc(sizeof(double) * ny), *gx = malloc(sizeof(double) * nx);
+    double *gw = malloc(sizeof(double) * nw), *got = malloc(sizeof(double) * (nx > nw ? (nx > ny ? nx : ny) : (nw > ny ? nw : ny)));
+    unsigned seed = (unsigned)(nsp * 31 + dt);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = urand(&seed);
+    for (int64_t i = 0; i < nw; i++)
+        w[i] = urand(&seed);
+    for (int64_t i = 0; i < g.O; i++)
+        b[i] = urand(&seed);
+    for (int64_t i = 0; i < ny; i++)
+        gy[i] = urand(&seed);
+    conv_ref(&g, x, w, bias ? b : NULL, gy, y, gx, gw);
+    struct td_kt tx = up_as(dt, nd, xs, x, nx), tw = up_as(dt, nd, ws, w, nw), tb = up_as(dt, 1, &g.O, b, g.O);
+    struct td_kt tgy = up_as(dt, nd, ys, gy, ny);
+    if (strided_x) { /* the same values through a view with N and C swapped in memory */
+        double *xt = malloc(sizeof(double) * nx);
+        int64_t plane = nx / (g.N * g.C);
+        for (int64_t n = 0; n < g.N; n++)
+            for (int64_t c = 0; c < g.C; c++)
+                memcpy(xt + (c * g.N + n) * plane, x + (n * g.C + c) * plane, sizeof(double) * plane);
+        tx = up_as(dt, nd, xs, xt, nx);
+        tx.m.strides[0] = plane, tx.m.strides[1] = g.N * plane;
+        free(xt);
+    }
+    int64_t attrs[4 + 9] = {g.G, nsp, nsp, nsp};
+    for (int t = 0; t < nsp; t++) {
+        int j = 3 - nsp + t;
+        attrs[4 + t] = g.s[j], attrs[4 + nsp + t] = g.p[j], attrs[4 + 2 * nsp + t] = g.d[j];
+    }
+    uint32_t na = 4 + 3 * (uint32_t)nsp;
+    double tol = dt == TD_DTYPE_FLOAT32 ? 1e-4 : 1e-11;
+    struct td_kt ty = ktv(dt, nd, ys, NULL), tgx = ktv(dt, nd, xs, NULL), tgw = ktv(dt, nd, ws, NULL);
+    struct td_kt *fin[] = {&tx, &tw, &tb}, *fout[] = {&ty};
+    ck_assert_int_eq(run(TD_OP_CONV, dt, bias ? 3 : 2, fin, 1, fout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &ty, got, ny);
+    for (int64_t i = 0; i < ny; i++)
+        close_rel(got[i], y[i], tol, "conv", (int)i);
+    struct td_kt *din[] = {&tgy, &tw, &tx}, *dout[] = {&tgx};
+    ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_INPUT, dt, 3, din, 1, dout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &tgx, got, nx);
+    for (int64_t i = 0; i < nx; i++)
+        close_rel(got[i], gx[i], tol, "conv_backward_input", (int)i);
+    struct td_kt *win[] = {&tgy, &tx, &tw}, *wout[] = {&tgw};
+    ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_WEIGHT, dt, 3, win, 1, wout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &tgw, got, nw);
+    for (int64_t i = 0; i < nw; i++)
+        close_rel(got[i], gw[i], tol * 4, "conv_backward_weight", (int)i);
+    free(x), free(w), free(b), free(gy), free(y), free(gx), free(gw), free(got);
+}
+
+START_TEST(test_gpu_conv_pool)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu conv/pool case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    if (B->kernel(TD_OP_CONV, TD_DTYPE_FLOAT32)) {
+        /* 2-d, groups 2, stride 2, padding 1, bias; 1-d dilated; 3-d; a 1x1; float32 and float64 */
+        struct cgeom c2 = {.N = 2, .C = 4, .O = 6, .G = 2, .in = {1, 9, 7}, .k = {1, 3, 3}, .s = {1, 2, 2}, .p = {0, 1, 1}, .d = {1, 1, 1}};
+        struct cgeom c1 = {.N = 3, .C = 3, .O = 5, .G = 1, .in = {1, 1, 20}, .k = {1, 1, 4}, .s = {1, 1, 1}, .p = {0, 0, 2}, .d = {1, 1, 3}};
+        struct cgeom c3 = {.N = 1, .C = 2, .O = 3, .G = 1, .in = {5, 6, 4}, .k = {2, 3, 2}, .s = {1, 2, 1}, .p = {1, 1, 0}, .d = {1, 1, 2}};
+        struct cgeom c11 = {.N = 4, .C = 8, .O = 16, .G = 1, .in = {1, 5, 5}, .k = {1, 1, 1}, .s = {1, 1, 1}, .p = {0, 0, 0}, .d = {1, 1, 1}};
+        for (int f = 0; f < 2; f++) {
+            enum td_dtype dt = f ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32;
+            conv_case(dt, 2, &c2, true, false);
+            conv_case(dt, 2, &c2, false, true);
+            conv_case(dt, 1, &c1, true, false);
+            conv_case(dt, 3, &c3, true, false);
+            conv_case(dt, 2, &c11, false, false);
+        }
+    } else {
+        printf("check_cuda_plugin: no cuDNN: convolution left to the executor's staging\n");
+    }
+    /* pooling: max 2x2 stride 2 with indices and its backward; average 3x3 padded
+     * (count_include_pad off) and its backward; global adaptive average (1x1) */
+    {
+        enum { N = 2, C = 3, H = 6, W = 8 };
+        static float x[N * C * H * W], y[N * C * 3 * 4], gy[N * C * 3 * 4], gx[N * C * H * W];
+        static int64_t ix[N * C * 3 * 4];
+        unsigned seed = 5;
+        for (int i = 0; i < N * C * H * W; i++)
+            x[i] = (float)(rand_r(&seed) % 9) * 0.25f; /* ties: the first maximum wins */
+        for (int i = 0; i < N * C * 12; i++)
+            gy[i] = (float)urand(&seed);
+        int64_t xs[] = {N, C, H, W}, ys[] = {N, C, 3, 4};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 4, xs, x), ty = ktv(TD_DTYPE_FLOAT32, 4, ys, NULL);
+        struct td_kt ti = ktv(TD_DTYPE_INT64, 4, ys, NULL), tgy = ktv(TD_DTYPE_FLOAT32, 4, ys, gy);
+        struct td_kt tgx = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL);
+        int64_t ma[] = {0, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1};
+        struct td_kt *in[] = {&tx}, *out[] = {&ty, &ti};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL, TD_DTYPE_FLOAT32, 1, in, 2, out, ma, 13, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        down(ix, ti.data, sizeof ix);
+        for (int pl = 0; pl < N * C; pl++)
+            for (int oh = 0; oh < 3; oh++)
+                for (int ow = 0; ow < 4; ow++) {
+                    float m = -INFINITY;
+                    int64_t best = 0;
+                    for (int kh = 0; kh < 2; kh++)
+                        for (int kw = 0; kw < 2; kw++) {
+                            int64_t idx = (oh * 2 + kh) * W + ow * 2 + kw;
+                            if (x[pl * H * W + idx] > m)
+                                m = x[pl * H * W + idx], best = idx;
+                        }
+                    int o = (pl * 3 + oh) * 4 + ow;
+                    ck_assert_msg(y[o] == m && ix[o] == best, "max_pool [%d]: %g@%lld want %g@%lld", o, y[o],
+                                  (long long)ix[o], m, (long long)best);
+                }
+        struct td_kt *bin[] = {&tgy, &tx, &ti}, *bout[] = {&tgx};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL_BACKWARD, TD_DTYPE_FLOAT32, 3, bin, 1, bout, NULL, 0, 0), TD_CODE_OK);
+        down(gx, tgx.data, sizeof gx);
+        for (int i = 0; i < N * C * H * W; i++) {
+            float want = 0;
+            for (int o = 0; o < N * C * 12; o++)
+                if (o / 12 == i / (H * W) && ix[o] == i % (H * W))
+                    want += gy[o];
+            ck_assert_msg(gx[i] == want, "max_pool_backward [%d]: %g want %g", i, gx[i], want);
+        }
+        /* a bad index for the backward: reported at the next sync */
+        ix[5] = H * W;
+        struct td_kt tbad = ktv(TD_DTYPE_INT64, 4, ys, ix);
+        struct td_kt *bbin[] = {&tgy, &tx, &tbad};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL_BACKWARD, TD_DTYPE_FLOAT32, 3, bbin, 1, bout, NULL, 0, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "max_pool_backward: an index lies outside its input plane");
+        /* average 3x3, stride 1, padding 1, count_include_pad off: output H x W */
+        static float a[N * C * H * W], ga[N * C * H * W];
+        struct td_kt ta = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL), tga = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL);
+        int64_t aa[] = {0, 0, 0, 2, 2, 2, 3, 3, 1, 1, 1, 1};
+        struct td_kt *aout[] = {&ta};
+        ck_assert_int_eq(run(TD_OP_AVG_POOL, TD_DTYPE_FLOAT32, 1, in, 1, aout, aa, 12, 0), TD_CODE_OK);
+        down(a, ta.data, sizeof a);
+        struct td_kt *abin[] = {&tx, &tx}, *about[] = {&tga}; /* grad_output: x itself (same shape) */
+        ck_assert_int_eq(run(TD_OP_AVG_POOL_BACKWARD, TD_DTYPE_FLOAT32, 2, abin, 1, about, aa, 12, 0), TD_CODE_OK);
+        down(ga, tga.data, sizeof ga);
+        for (int pl = 0; pl < N * C; pl++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++) {
+                    float s = 0;
+                    int cnt = 0;
+                    for (int dh = -1; dh <= 1; dh++)
+                        for (int dw = -1; dw <= 1; dw++)
+                            if (h + dh >= 0 && h + dh < H && w + dw >= 0 && w + dw < W)
+                                s += x[pl * H * W + (h + dh) * W + w + dw], cnt++;
+                    close_rel(a[pl * H * W + h * W + w], s / cnt, 1e-6, "avg_pool", pl * H * W + h * W + w);
+                    /* backward: each window holding (h, w) gives x[window] / its count */
+                    double g = 0;
+                    for (int dh = -1; dh <= 1; dh++)
+                        for (int dw = -1; dw <= 1; dw++) {
+                            int oh = h + dh, ow = w + dw;
+                            if (oh < 0 || oh >= H || ow < 0 || ow >= W)
+                                continue;
+                            int n = ((oh > 0) + 1 + (oh < H - 1)) * ((ow > 0) + 1 + (ow < W - 1));
+                            g += (double)x[pl * H * W + oh * W + ow] / n;
+                        }
+                    close_rel(ga[pl * H * W + h * W + w], g, 1e-5, "avg_pool_backward", pl * H * W + h * W + w);
+                }
+        /* global average: adaptive to 1x1 */
+        float gm[N * C];
+        int64_t gs[] = {N, C, 1, 1}, ga2[] = {2, 1, 1};
+        struct td_kt tgm = ktv(TD_DTYPE_FLOAT32, 4, gs, NULL);
+        struct td_kt *gout[] = {&tgm};
+        ck_assert_int_eq(run(TD_OP_ADAPTIVE_AVG_POOL, TD_DTYPE_FLOAT32, 1, in, 1, gout, ga2, 3, 0), TD_CODE_OK);
+        down(gm, tgm.data, sizeof gm);
+        for (int pl = 0; pl < N * C; pl++) {
+            double s = 0;
+            for (int i = 0; i < H * W; i++)
+                s += x[pl * H * W + i];
+            close_rel(gm[pl], s / (H * W), 1e-6, "adaptive_avg_pool", pl);
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu convolution and pooling kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
     Suite *s = suite_create("cuda_plugin");
@@ -788,6 +1077,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_kernel_lookup);
     tcase_add_test(tc, test_gpu);
     tcase_add_test(tc, test_gpu_index_optim);
+    tcase_add_test(tc, test_gpu_conv_pool);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -98,6 +98,32 @@ static inline enum td_code td_cu_pool_plan_make(const struct td_kctx *k, struct 
     return TD_CODE_OK;
 }
 
+/* floor(a b / c) and the remainder, exactly, for a b up to 2^128 and a quotient that
+ * fits: 64-bit math when the product does, else binary long division (no 128-bit
+ * division: the ROCm build's device compiler has none). */
+TD_CU_HD uint64_t td_cu_muldiv(uint64_t a, uint64_t b, uint64_t c, uint64_t *rem)
+{
+    if (a == 0 || b <= UINT64_MAX / a) {
+        *rem = a * b % c;
+        return a * b / c;
+    }
+    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+    uint64_t lo = (ll & 0xffffffffu) | (mid << 32), hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    uint64_t q = 0, r = 0;
+    for (int i = 127; i >= 0; i--) {
+        r = (r << 1) | ((i >= 64 ? hi >> (i - 64) : lo >> i) & 1);
+        if (r >= c) {
+            r -= c;
+            if (i < 64)
+                q |= (uint64_t)1 << i;
+        }
+    }
+    *rem = r;
+    return q;
+}
+
 /* Output o's window along dim i: [*a, *b) in steps of *st; *padded its length clipped
  * to the padded input (count_include_pad's divisor).  pool.c's window(). */
 TD_CU_HD void td_cu_pool_window(const struct td_cu_pool &q, int i, int64_t o, int64_t *a, int64_t *b, int64_t *st,
@@ -106,9 +132,10 @@ TD_CU_HD void td_cu_pool_window(const struct td_cu_pool &q, int i, int64_t o, in
     int64_t n = q.in[i];
     *st = 1;
     if (q.kind == TD_CU_P_ADAPTIVE_AVG || q.kind == TD_CU_P_ADAPTIVE_MAX) {
-        int64_t m = q.out[i]; /* products up to 2^80: 128 bits */
-        *a = (int64_t)((__int128)o * n / m);
-        *b = (int64_t)(((__int128)(o + 1) * n + m - 1) / m);
+        uint64_t m = (uint64_t)q.out[i], r; /* products up to 2^80 */
+        *a = (int64_t)td_cu_muldiv((uint64_t)o, (uint64_t)n, m, &r);
+        *b = (int64_t)td_cu_muldiv((uint64_t)(o + 1), (uint64_t)n, m, &r);
+        *b += r != 0; /* ceil */
         *padded = (double)(*b - *a);
         return;
     }
@@ -199,9 +226,9 @@ template <typename T> TD_CU_HD void td_cu_avg_back(const struct td_cu_pool &q, i
     int64_t x[3] = {ip / (q.in[1] * q.in[2]), ip / q.in[2] % q.in[1], ip % q.in[2]}, lo[3], hi[3];
     for (int i = 0; i < 3; i++) {
         if (q.kind == TD_CU_P_ADAPTIVE_AVG) { /* o in [floor(x m / n), ceil((x + 1) m / n) - 1] */
-            int64_t n = q.in[i], m = q.out[i];
-            lo[i] = (int64_t)((__int128)x[i] * m / n);
-            hi[i] = (int64_t)(((__int128)(x[i] + 1) * m + n - 1) / n) - 1;
+            uint64_t n = (uint64_t)q.in[i], m = (uint64_t)q.out[i], r;
+            lo[i] = (int64_t)td_cu_muldiv((uint64_t)x[i], m, n, &r);
+            hi[i] = (int64_t)td_cu_muldiv((uint64_t)(x[i] + 1), m, n, &r) + (r != 0) - 1;
         } else { /* o s - p <= x < o s - p + k */
             lo[i] = td_cu_floordiv(x[i] + q.p[i] - q.k[i], q.s[i]) + 1;
             hi[i] = td_cu_floordiv(x[i] + q.p[i], q.s[i]);
