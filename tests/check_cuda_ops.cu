@@ -28,6 +28,10 @@ extern "C" {
 #include "../kernels/cuda/index_ops.cuh"
 #include "../kernels/cuda/optim_ops.cuh"
 #include "../kernels/cuda/pool_ops.cuh"
+#include "../kernels/cuda/random_ops.cuh"
+extern "C" {
+#include "../kernels/rng.h"
+}
 
 extern "C" const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
 extern "C" td_kernel_fn td__cpu_complex_kernel(unsigned op); /* the executor's kernel for complex compute dtypes */
@@ -1188,6 +1192,203 @@ static void check_pool(void)
     }
 }
 
+/* ---- the device generator (random_ops.cuh): Philox against its published
+ * known-answer vectors, the key step against the session generator, and each
+ * sampler's distribution (moments, Kolmogorov-Smirnov, frequencies) */
+
+static void expect(bool ok, const char *what)
+{
+    n_cases++;
+    if (!ok)
+        n_fail++, printf("FAIL %s\n", what);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* KS distance of sorted v from the cdf F */
+template <typename F> static double ks(std::vector<double> &v, F cdf)
+{
+    qsort(v.data(), v.size(), sizeof(double), cmp_double);
+    double d = 0, n = (double)v.size();
+    for (size_t i = 0; i < v.size(); i++) {
+        double f = cdf(v[i]);
+        d = fmax(d, fmax(f - i / n, (i + 1) / n - f));
+    }
+    return d;
+}
+
+static std::vector<double> sample(struct td_cu_rand q, int64_t n, uint64_t first = 0)
+{
+    std::vector<double> v((size_t)n);
+    char buf[16];
+    for (int64_t i = 0; i < n; i++) {
+        td_cu_rand_elem(q, first + (uint64_t)i, buf);
+        v[(size_t)i] = td_cu_wide_is_f(q.dt) ? td_cu_load_f(q.dt, buf) : (double)td_cu_load_i(q.dt, buf);
+    }
+    return v;
+}
+
+static void moments(const std::vector<double> &v, double *mean, double *var)
+{
+    double s = 0, s2 = 0;
+    for (double x : v)
+        s += x;
+    *mean = s / (double)v.size();
+    for (double x : v)
+        s2 += (x - *mean) * (x - *mean);
+    *var = s2 / (double)(v.size() - 1);
+}
+
+static void check_random(void)
+{
+    /* Random123's philox4x32-10 known-answer vectors */
+    struct {
+        uint32_t c[4], k[2], r[4];
+    } kat[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+        {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+        {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+    };
+    for (auto &t : kat) {
+        td_cu_u32x4 c = {{t.c[0], t.c[1], t.c[2], t.c[3]}}, r = td_cu_philox(c, t.k[0], t.k[1]);
+        expect(!memcmp(r.v, t.r, sizeof r.v), "philox4x32-10 known-answer vector");
+    }
+    /* the key is the session generator's next word, and advances it the same way */
+    struct td_rng a, b;
+    td_rng_seed(&a, 1234);
+    b = a;
+    for (int i = 0; i < 10; i++)
+        expect(td_cu_rng_key(b.s) == td_rng_next(&a), "rng key = the session generator's next word");
+    expect(!memcmp(a.s, b.s, sizeof a.s), "rng state advanced alike");
+
+    const int64_t n = 200000;
+    const double ksmax = 1.95 / sqrt((double)n); /* the 0.1% critical value */
+    struct td_cu_rand q;
+    char what[96];
+    /* uniform [0, 1) float64 and float32 (24 bits), and uniform_(-2, 3) */
+    for (int dt : {TD_DTYPE_FLOAT64, TD_DTYPE_FLOAT32}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_UNIFORM, q.dt = dt, q.final_dt = dt, q.bits = dt == TD_DTYPE_FLOAT32 ? 24 : 53;
+        q.key = 0x1234567890abcdefULL, q.a = -2, q.b = 3;
+        std::vector<double> v = sample(q, n);
+        double lo = 1e9, hi = -1e9, m, var;
+        for (double x : v)
+            lo = fmin(lo, x), hi = fmax(hi, x);
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "uniform dtype %d: range [%g, %g], mean %g, var %g", dt, lo, hi, m, var);
+        expect(lo >= -2 && hi < 3 && fabs(m - 0.5) < 5 * sqrt(25.0 / 12 / n) && fabs(var - 25.0 / 12) < 0.05, what);
+        double d = ks(v, [](double x) { return (x + 2) / 5; });
+        snprintf(what, sizeof what, "uniform dtype %d KS %g", dt, d);
+        expect(d < ksmax, what);
+    }
+    /* uniform_ into float16: never `to` after rounding */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_UNIFORM, q.dt = TD_DTYPE_FLOAT32, q.final_dt = TD_DTYPE_FLOAT16, q.bits = 11, q.key = 99, q.a = 0,
+    q.b = 1000;
+    {
+        std::vector<double> v = sample(q, 50000);
+        bool ok = true;
+        for (double x : v)
+            ok &= td_cu_rounded(TD_DTYPE_FLOAT16, x) < 1000 && x >= 0;
+        expect(ok, "uniform_ float16: below `to` after rounding");
+    }
+    /* normal(1, 2) and randn: moments, KS against the normal cdf */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_NORMAL, q.dt = TD_DTYPE_FLOAT64, q.key = 42, q.a = 1, q.b = 2;
+    {
+        std::vector<double> v = sample(q, n);
+        double m, var;
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "normal(1, 2): mean %g var %g", m, var);
+        expect(fabs(m - 1) < 5 * 2 / sqrt((double)n) && fabs(var - 4) < 0.1, what);
+        double d = ks(v, [](double x) { return 0.5 * erfc(-(x - 1) / 2 / sqrt(2.0)); });
+        snprintf(what, sizeof what, "normal KS %g", d);
+        expect(d < ksmax, what);
+    }
+    /* exponential(lambda 3): mean 1/3, KS */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_EXPONENTIAL, q.dt = TD_DTYPE_FLOAT64, q.key = 7, q.a = 3;
+    {
+        std::vector<double> v = sample(q, n);
+        double d = ks(v, [](double x) { return x <= 0 ? 0 : 1 - exp(-3 * x); });
+        snprintf(what, sizeof what, "exponential KS %g", d);
+        expect(d < ksmax, what);
+    }
+    /* bernoulli(0.3) into uint8 and float32: frequency */
+    for (int dt : {TD_DTYPE_UINT8, TD_DTYPE_FLOAT32, TD_DTYPE_BOOL}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_BERNOULLI, q.dt = dt, q.key = 3, q.a = 0.3;
+        std::vector<double> v = sample(q, n);
+        double ones = 0;
+        bool binary = true;
+        for (double x : v)
+            ones += x, binary &= x == 0 || x == 1;
+        snprintf(what, sizeof what, "bernoulli(0.3) dtype %d: %g", dt, ones / n);
+        expect(binary && fabs(ones / n - 0.3) < 5 * sqrt(0.21 / n), what);
+    }
+    /* integers: randint(-3, 4) into int64 and int8 (chi-square over 7 cells), a span of
+     * 2^63 + 1 (rejection taken often), and random_ into float32 */
+    for (int dt : {TD_DTYPE_INT64, TD_DTYPE_INT8, TD_DTYPE_FLOAT32}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_INT, q.dt = dt, q.key = 11, q.from = -3, q.span = 7;
+        std::vector<double> v = sample(q, n);
+        double cnt[7] = {0}, chi = 0;
+        bool in = true;
+        for (double x : v) {
+            in &= x >= -3 && x <= 3 && x == floor(x);
+            if (x >= -3 && x <= 3)
+                cnt[(int)x + 3]++;
+        }
+        for (double c : cnt)
+            chi += (c - n / 7.0) * (c - n / 7.0) / (n / 7.0);
+        snprintf(what, sizeof what, "randint(-3, 4) dtype %d: chi2 %g", dt, chi);
+        expect(in && chi < 22.5, what); /* 6 degrees of freedom, 0.1% */
+    }
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_INT, q.dt = TD_DTYPE_INT64, q.key = 5, q.from = INT64_MIN, q.span = (UINT64_C(1) << 63) + 1;
+    {
+        std::vector<double> v = sample(q, 20000);
+        double m, var;
+        moments(v, &m, &var);
+        bool in = true;
+        for (double x : v)
+            in &= x >= -9.3e18 && x <= 1.0;
+        snprintf(what, sizeof what, "randint over 2^63 + 1 values: mean %g", m);
+        expect(in && fabs(m / 9.223372036854775808e18 + 0.5) < 0.02, what);
+    }
+    /* geometric(0.25): mean 4; cauchy: median 0 */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_GEOMETRIC, q.dt = TD_DTYPE_FLOAT64, q.key = 9, q.a = 0.25;
+    {
+        std::vector<double> v = sample(q, n);
+        double m, var;
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "geometric(0.25): mean %g var %g", m, var);
+        expect(fabs(m - 4) < 5 * sqrt(12.0 / n) && fabs(var - 12) < 0.6, what);
+    }
+    /* reproducible and independent of where an element is computed: element i is the
+     * same when drawn alone; different keys and neighbouring elements are uncorrelated */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_UNIFORM, q.dt = TD_DTYPE_FLOAT64, q.final_dt = TD_DTYPE_FLOAT64, q.bits = 53, q.key = 77, q.a = 0, q.b = 1;
+    {
+        std::vector<double> v = sample(q, 1000), w = sample(q, 10, 500);
+        expect(!memcmp(&v[500], w.data(), 10 * sizeof(double)), "element values depend on (key, index) only");
+        struct td_cu_rand q2 = q;
+        q2.key = 78;
+        std::vector<double> u = sample(q2, n), x = sample(q, n);
+        double c1 = 0, c2 = 0;
+        for (int64_t i = 0; i < n; i++)
+            c1 += (u[i] - 0.5) * (x[i] - 0.5), c2 += i + 1 < n ? (x[i] - 0.5) * (x[i + 1] - 0.5) : 0;
+        c1 = c1 / n * 12, c2 = c2 / n * 12; /* correlations */
+        snprintf(what, sizeof what, "correlations: keys %g, neighbours %g", c1, c2);
+        expect(fabs(c1) < 5 / sqrt((double)n) && fabs(c2) < 5 / sqrt((double)n), what);
+    }
+}
+
 int main(void)
 {
     check_copy();
@@ -1201,6 +1402,7 @@ int main(void)
     check_index_mask();
     check_optim();
     check_pool();
+    check_random();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -463,6 +463,7 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_random_kernel(unsigned op, unsigned dt);
 /* pool.cu: t's elements, dense (row-major contiguous): t's own when it is, else a copy
  * in stream-ordered scratch (*scratch, for cudaFreeAsync); NULL with *fail on error */
 TD_CU_HIDDEN const void *td__cuda_dense(struct td_kctx *k, struct td_kt *t, void **scratch, enum td_code *fail);
