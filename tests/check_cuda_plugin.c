@@ -166,6 +166,11 @@ START_TEST(test_kernel_lookup)
         bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
         ck_assert_msg((B->kernel(TD_OP_CONV, dt) != NULL) == (fl && dnn), "CONV dtype %u (%s)", dt, d);
         ck_assert_msg((B->kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (fl && dnn), "CONV_BACKWARD_WEIGHT %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_RANDN, dt) != NULL) == fl, "RANDN dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_BERNOULLI_, dt) != NULL) == (!half && !cx), "BERNOULLI_ dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_RANDINT, dt) != NULL) == (!half && !cx), "RANDINT dtype %u", dt);
+        ck_assert_ptr_null(B->kernel(TD_OP_BERNOULLI_P, dt)); /* range-checks p: staged */
+        ck_assert_ptr_null(B->kernel(TD_OP_MULTINOMIAL, dt));
     }
     /* staged through the host: complex math, integer matmul, integer division (its
      * division by zero is an error the kernel could only see after the GPU ran),
@@ -1065,6 +1070,130 @@ START_TEST(test_gpu_conv_pool)
 }
 END_TEST
 
+/* ---- the device generator on a real GPU */
+
+struct rng_state {
+    uint64_t s[4]; /* kernels/rng.h's struct td_rng */
+};
+
+static enum td_code run_rng(unsigned op, unsigned dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                            uint32_t n_attr, struct rng_state *r)
+{
+    td_kernel_fn fn = B->kernel(op, dt);
+    ck_assert_msg(fn != NULL, "no kernel for op %u dtype %u", op, dt);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.rng = (struct td_rng *)r;
+    k.stream = S;
+    return fn(&k);
+}
+
+START_TEST(test_gpu_random)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu random case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    enum { N = 1 << 20 };
+    static float v[N], w[N];
+    static double d[N];
+    int64_t sz[] = {N}, small[] = {1000};
+    struct td_kt t = ktv(TD_DTYPE_FLOAT32, 1, sz, NULL), t2 = ktv(TD_DTYPE_FLOAT32, 1, small, NULL);
+    struct td_kt td = ktv(TD_DTYPE_FLOAT64, 1, sz, NULL);
+    struct rng_state r0 = {{1, 2, 3, 4}}, r = r0, r2 = r0;
+    /* rand: in [0, 1), mean 1/2, variance 1/12; the same state gives the same values,
+     * whatever the tensor's size (so whatever the grid) */
+    int64_t ra[] = {TD_DTYPE_FLOAT32, 1, N}, ra2[] = {TD_DTYPE_FLOAT32, 1, 1000};
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t, ra, 3, &r), TD_CODE_OK);
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t2, ra2, 3, &r2), TD_CODE_OK);
+    ck_assert(!memcmp(&r, &r2, sizeof r) && memcmp(&r, &r0, sizeof r)); /* one word each */
+    down(v, t.data, sizeof(float) * N);
+    down(w, t2.data, sizeof(float) * 1000);
+    ck_assert(!memcmp(v, w, sizeof(float) * 1000));
+    double m = 0, m2 = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert(v[i] >= 0 && v[i] < 1);
+        m += v[i], m2 += (double)v[i] * v[i];
+    }
+    m /= N, m2 = m2 / N - m * m;
+    ck_assert_msg(fabs(m - 0.5) < 5 * sqrt(1.0 / 12 / N) && fabs(m2 - 1.0 / 12) < 1e-3, "rand mean %g var %g", m, m2);
+    /* the next op has a new key: different values */
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t2, ra2, 3, &r), TD_CODE_OK);
+    down(w, t2.data, sizeof(float) * 1000);
+    ck_assert(memcmp(v, w, sizeof(float) * 1000));
+    /* randn float64: moments and tail frequencies of the normal */
+    int64_t rn[] = {TD_DTYPE_FLOAT64, 1, N};
+    ck_assert_int_eq(run_rng(TD_OP_RANDN, TD_DTYPE_FLOAT64, 0, NULL, &td, rn, 3, &r), TD_CODE_OK);
+    down(d, td.data, sizeof(double) * N);
+    double s = 0, s2 = 0, s4 = 0, tail = 0;
+    for (int i = 0; i < N; i++)
+        s += d[i], s2 += d[i] * d[i], s4 += d[i] * d[i] * d[i] * d[i], tail += fabs(d[i]) > 1.959963984540054;
+    ck_assert_msg(fabs(s / N) < 5 / sqrt((double)N) && fabs(s2 / N - 1) < 0.01 && fabs(s4 / N - 3) < 0.05 &&
+                      fabs(tail / N - 0.05) < 5 * sqrt(0.0475 / N),
+                  "randn: mean %g, E x^2 %g, E x^4 %g, P(|x| > 1.96) %g", s / N, s2 / N, s4 / N, tail / N);
+    /* bernoulli_(p = 0.2) in place on a strided (every other element) float32 view: the
+     * elements between stay untouched */
+    for (int i = 0; i < N; i++)
+        v[i] = 7;
+    struct td_kt tv = ktv(TD_DTYPE_FLOAT32, 1, sz, v);
+    struct td_kt view = tv;
+    view.m.sizes[0] = N / 2, view.m.strides[0] = 2;
+    int64_t ba[] = {fbits(0.2)};
+    struct td_kt *bin[] = {&view};
+    ck_assert_int_eq(run_rng(TD_OP_BERNOULLI_, TD_DTYPE_FLOAT32, 1, bin, &view, ba, 1, &r), TD_CODE_OK);
+    down(v, tv.data, sizeof(float) * N);
+    double ones = 0;
+    for (int i = 0; i < N; i++) {
+        if (i % 2)
+            ck_assert(v[i] == 7);
+        else
+            ck_assert(v[i] == 0 || v[i] == 1), ones += v[i];
+    }
+    ck_assert_msg(fabs(ones / (N / 2) - 0.2) < 5 * sqrt(0.16 / (N / 2)), "bernoulli: %g", ones / (N / 2));
+    /* randint(-5, 5) int64: every value, none outside, counts alike */
+    static int64_t iv[N];
+    int64_t ia[] = {TD_DTYPE_INT64, 1, N, -5, 5};
+    struct td_kt ti = ktv(TD_DTYPE_INT64, 1, sz, NULL);
+    ck_assert_int_eq(run_rng(TD_OP_RANDINT, TD_DTYPE_INT64, 0, NULL, &ti, ia, 5, &r), TD_CODE_OK);
+    down(iv, ti.data, sizeof iv);
+    double cnt[10] = {0}, chi = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert(iv[i] >= -5 && iv[i] < 5);
+        cnt[iv[i] + 5]++;
+    }
+    for (int j = 0; j < 10; j++)
+        chi += (cnt[j] - N / 10.0) * (cnt[j] - N / 10.0) / (N / 10.0);
+    ck_assert_msg(chi < 27.9, "randint chi2 %g", chi); /* 9 degrees of freedom, 0.1% */
+    /* normal_(mean 3, std 0.5) in place, float32 */
+    int64_t na[] = {fbits(3), fbits(0.5)};
+    struct td_kt *nin[] = {&t};
+    ck_assert_int_eq(run_rng(TD_OP_NORMAL_, TD_DTYPE_FLOAT32, 1, nin, &t, na, 2, &r), TD_CODE_OK);
+    down(v, t.data, sizeof(float) * N);
+    m = 0, m2 = 0;
+    for (int i = 0; i < N; i++)
+        m += v[i], m2 += (double)v[i] * v[i];
+    m /= N, m2 = m2 / N - m * m;
+    ck_assert_msg(fabs(m - 3) < 5 * 0.5 / sqrt((double)N) && fabs(m2 - 0.25) < 0.005, "normal_ mean %g var %g", m, m2);
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu random kernels have the expected distributions\n");
+    fflush(stdout);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
     Suite *s = suite_create("cuda_plugin");
@@ -1078,6 +1207,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_gpu);
     tcase_add_test(tc, test_gpu_index_optim);
     tcase_add_test(tc, test_gpu_conv_pool);
+    tcase_add_test(tc, test_gpu_random);
     suite_add_tcase(s, tc);
     return s;
 }
