@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <vector>
 
 /* the shared headers have no C++ guards: the functions this calls are C's */
@@ -29,6 +30,7 @@ extern "C" {
 #include "../kernels/cuda/optim_ops.cuh"
 #include "../kernels/cuda/pool_ops.cuh"
 #include "../kernels/cuda/random_ops.cuh"
+#include "../kernels/cuda/sort_ops.cuh"
 extern "C" {
 #include "../kernels/rng.h"
 }
@@ -1389,6 +1391,85 @@ static void check_random(void)
     }
 }
 
+/* ---- sort keys (sort_ops.cuh): key order = the CPU's sort order, checked through the
+ * CPU's own SORT: sorting by key (stably) gives its indices; and the serial cumulative
+ * lane against CUMSUM/CUMPROD */
+
+template <typename T> static void key_case(int dt)
+{
+    const int n = 600;
+    std::vector<char> bx, bv, bi;
+    int64_t sz[] = {n};
+    struct td_kt x = ktn(dt, 1, sz, false, bx), v = ktn(dt, 1, sz, false, bv), ix = ktn(TD_DTYPE_INT64, 1, sz, false, bi);
+    for (int i = 0; i < n; i++) /* few distinct values: ties; specials */
+        value(dt, (int)rnd(N), x.data + i * sizeof(T));
+    for (int desc = 0; desc < 2; desc++) {
+        struct td_kt *in[] = {&x}, *out[] = {&v, &ix};
+        int64_t at[] = {0, desc, 1, -1};
+        cpu(TD_OP_SORT, dt, 1, in, 2, out, at, 4, 0);
+        /* a stable sort by key, as the radix sort does it */
+        std::vector<std::pair<typename td_cu_key_type<T>::type, int64_t>> kv;
+        for (int i = 0; i < n; i++)
+            kv.push_back({td_cu_sort_key<T>(((T *)x.data)[i]), i});
+        std::stable_sort(kv.begin(), kv.end(), [desc](const auto &a, const auto &b) { return desc ? a.first > b.first : a.first < b.first; });
+        std::vector<int64_t> got;
+        for (auto &e : kv)
+            got.push_back(e.second);
+        char what[64];
+        snprintf(what, sizeof what, "sort keys dtype %d descending %d", dt, desc);
+        compare(what, TD_DTYPE_INT64, (const char *)got.data(), ix.data, n, 0, NULL, 0);
+    }
+}
+
+template <typename T> static void cum_case(int dt, int it)
+{
+    const int64_t L = 1 + rnd(40), M = 1 + rnd(4);
+    std::vector<char> bx, by1, by2;
+    int64_t sz[] = {M, L};
+    struct td_kt x = ktn(dt, 2, sz, it & 1, bx);
+    for (int64_t i = 0; i < L * M; i++) /* small values so products stay interesting */
+        if (dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64)
+            td_store_f64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(30) == 0 ? special_f[rnd(N)] : (double)(rnd(9) - 4) * 0.7);
+        else
+            td_store_i64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(20) == 0 ? special_i[rnd(N)] : rnd(9) - 4);
+    int odts[] = {dt, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_FLOAT32};
+    int odt = odts[it % 4];
+    for (int prod = 0; prod < 2; prod++) {
+        struct td_kt y1 = ktn(odt, 2, sz, false, by1), y2 = ktn(odt, 2, sz, false, by2);
+        struct td_kt *in[] = {&x}, *out[] = {&y1};
+        int64_t at[] = {1, odt};
+        cpu(prod ? TD_OP_CUMPROD : TD_OP_CUMSUM, dt, 1, in, 1, out, at, 2, 0);
+        int es = td_cu_dtype_size(dt), eo = td_cu_dtype_size(odt);
+        for (int64_t m = 0; m < M; m++)
+            td_cu_cum_lane<T>(prod, x.data + m * x.m.strides[0] * es, x.m.strides[1] * es, y2.data + m * L * eo, eo, odt, L);
+        char what[64];
+        snprintf(what, sizeof what, "%s dtype %d -> %d", prod ? "cumprod" : "cumsum", dt, odt);
+        compare(what, odt, y2.data, y1.data, L * M, 0, NULL, 0);
+    }
+}
+
+static void check_sort_scan(void)
+{
+    key_case<float>(TD_DTYPE_FLOAT32);
+    key_case<double>(TD_DTYPE_FLOAT64);
+    key_case<int64_t>(TD_DTYPE_INT64);
+    key_case<int32_t>(TD_DTYPE_INT32);
+    key_case<int16_t>(TD_DTYPE_INT16);
+    key_case<int8_t>(TD_DTYPE_INT8);
+    key_case<uint8_t>(TD_DTYPE_UINT8);
+    key_case<bool>(TD_DTYPE_BOOL);
+    for (int it = 0; it < 40; it++) {
+        cum_case<float>(TD_DTYPE_FLOAT32, it);
+        cum_case<double>(TD_DTYPE_FLOAT64, it);
+        cum_case<int64_t>(TD_DTYPE_INT64, it);
+        cum_case<int32_t>(TD_DTYPE_INT32, it);
+        cum_case<int16_t>(TD_DTYPE_INT16, it);
+        cum_case<int8_t>(TD_DTYPE_INT8, it);
+        cum_case<uint8_t>(TD_DTYPE_UINT8, it);
+        cum_case<bool>(TD_DTYPE_BOOL, it);
+    }
+}
+
 int main(void)
 {
     check_copy();
@@ -1403,6 +1484,7 @@ int main(void)
     check_optim();
     check_pool();
     check_random();
+    check_sort_scan();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -581,7 +581,8 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
         (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)) ||
         (f = td__cuda_conv_kernel(op, dt)) || (f = td__cuda_pool_kernel(op, dt)) ||
-        (f = td__cuda_random_kernel(op, dt)))
+        (f = td__cuda_random_kernel(op, dt)) || (f = td__cuda_scan_kernel(op, dt)) ||
+        (f = td__cuda_sort_kernel(op, dt)))
         return f;
     return NULL;
 }

@@ -281,6 +281,19 @@ TD_CU_HD void td_cu_store_i(int dt, char *p, int64_t v)
     }
 }
 
+/* double -> dtype dt as kernels/dtype.c's td_store_f64 stores it (what the CPU's
+ * reductions, scans and samplers use): integers saturate, NaN -> INT64_MIN, then wrap
+ * to narrower types; COPY_'s x86 conversion (td_cu_store_f) differs out of range. */
+TD_CU_HD void td_cu_store_f64(int dt, char *p, double v)
+{
+    if (td_cu_wide_is_f(dt) || dt == TD_DTYPE_BOOL) {
+        td_cu_store_f(dt, p, v);
+        return;
+    }
+    int64_t i = v != v ? INT64_MIN : v >= 9.2233720368547758e18 ? INT64_MAX : v <= -9.2233720368547758e18 ? INT64_MIN : (int64_t)v;
+    td_cu_store_i(dt, p, i);
+}
+
 /* ---- N-d iteration */
 
 struct td_cu_iter {
@@ -464,6 +477,8 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_random_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_scan_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_sort_kernel(unsigned op, unsigned dt);
 /* pool.cu: t's elements, dense (row-major contiguous): t's own when it is, else a copy
  * in stream-ordered scratch (*scratch, for cudaFreeAsync); NULL with *fail on error */
 TD_CU_HIDDEN const void *td__cuda_dense(struct td_kctx *k, struct td_kt *t, void **scratch, enum td_code *fail);

@@ -142,13 +142,13 @@ TD_CU_HD void td_cu_rand_elem(const struct td_cu_rand &q, uint64_t i, char *p)
         }
         int64_t r = (int64_t)((uint64_t)q.from + x % q.span);
         if (td_cu_wide_is_f(q.dt))
-            td_cu_store_f(q.dt, p, (double)r);
+            td_cu_store_f64(q.dt, p, (double)r);
         else
             td_cu_store_i(q.dt, p, r);
         return;
     }
     }
-    td_cu_store_f(q.dt, p, v);
+    td_cu_store_f64(q.dt, p, v);
 }
 
 #endif
