@@ -170,6 +170,8 @@ START_TEST(test_kernel_lookup)
         ck_assert_msg((B->kernel(TD_OP_BERNOULLI_, dt) != NULL) == (!half && !cx), "BERNOULLI_ dtype %u", dt);
         ck_assert_msg((B->kernel(TD_OP_RANDINT, dt) != NULL) == (!half && !cx), "RANDINT dtype %u", dt);
         ck_assert_ptr_null(B->kernel(TD_OP_BERNOULLI_P, dt)); /* range-checks p: staged */
+        ck_assert_msg((B->kernel(TD_OP_CUMSUM, dt) != NULL) == (!half && !cx), "CUMSUM dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_SORT, dt) != NULL) == (!half && !cx && strcmp(B->kind, "cuda") == 0), "SORT %u", dt);
         ck_assert_ptr_null(B->kernel(TD_OP_MULTINOMIAL, dt));
     }
     /* staged through the host: complex math, integer matmul, integer division (its
@@ -1194,6 +1196,170 @@ START_TEST(test_gpu_random)
 }
 END_TEST
 
+/* ---- sorting and cumulative ops on a real GPU */
+
+struct vi {
+    double v;
+    int64_t i;
+};
+
+static bool less_cpu(double a, double b) { return !isnan(a) && (isnan(b) || a < b); } /* sort.c's order */
+static int cmp_asc(const void *x, const void *y)
+{
+    const struct vi *a = x, *b = y;
+    return less_cpu(a->v, b->v) ? -1 : less_cpu(b->v, a->v) ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+static int cmp_desc(const void *x, const void *y)
+{
+    const struct vi *a = x, *b = y;
+    return less_cpu(b->v, a->v) ? -1 : less_cpu(a->v, b->v) ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+
+/* sorts x (rows x cols, float32, along dim) on the GPU and checks values (bits) and
+ * indices against a stable host sort; k < 0: all */
+static void sort_case(int rows, int cols, int dim, bool desc, int64_t kk, unsigned seed)
+{
+    int64_t n = (int64_t)rows * cols, len = dim ? cols : rows, lanes = n / len, k = kk < 0 ? len : kk;
+    float *x = malloc(sizeof(float) * n), *v = malloc(sizeof(float) * lanes * k);
+    int64_t *ix = malloc(sizeof(int64_t) * lanes * k);
+    struct vi *r = malloc(sizeof(struct vi) * len);
+    const float sp[] = {NAN, -0.0f, 0.0f, INFINITY, -INFINITY, 1.5f, -1.5f};
+    for (int64_t i = 0; i < n; i++)
+        x[i] = rand_r(&seed) % 8 == 0 ? sp[rand_r(&seed) % 7] : (float)(rand_r(&seed) % 50) - 25;
+    int64_t xs[] = {rows, cols}, os[] = {dim ? rows : k, dim ? k : cols};
+    struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, xs, x), tv = ktv(TD_DTYPE_FLOAT32, 2, os, NULL), ti = ktv(TD_DTYPE_INT64, 2, os, NULL);
+    struct td_kt *in[] = {&tx}, *out[] = {&tv, &ti};
+    int64_t at[] = {dim, desc, 1, kk};
+    ck_assert_int_eq(run(TD_OP_SORT, TD_DTYPE_FLOAT32, 1, in, 2, out, at, 4, 0), TD_CODE_OK);
+    down(v, tv.data, sizeof(float) * lanes * k);
+    down(ix, ti.data, sizeof(int64_t) * lanes * k);
+    for (int64_t m = 0; m < lanes; m++) {
+        for (int64_t j = 0; j < len; j++)
+            r[j].v = x[dim ? m * cols + j : j * cols + m], r[j].i = j;
+        qsort(r, (size_t)len, sizeof *r, desc ? cmp_desc : cmp_asc);
+        for (int64_t j = 0; j < k; j++) {
+            int64_t o = dim ? m * k + j : j * cols + m;
+            float want = x[dim ? m * cols + r[j].i : r[j].i * cols + m];
+            ck_assert_msg(ix[o] == r[j].i && !memcmp(&v[o], &want, 4), "sort %dx%d dim %d desc %d k %lld lane %lld [%lld]: "
+                          "%g@%lld want %g@%lld", rows, cols, dim, desc, (long long)kk, (long long)m, (long long)j, v[o],
+                          (long long)ix[o], want, (long long)r[j].i);
+        }
+    }
+    free(x), free(v), free(ix), free(r);
+}
+
+START_TEST(test_gpu_sort_scan)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu sort/scan case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    sort_case(37, 1000, 1, false, -1, 1);
+    sort_case(37, 1000, 1, true, -1, 2);
+    sort_case(500, 64, 0, false, -1, 3); /* along a strided dim */
+    sort_case(64, 3000, 1, true, 5, 4); /* topk */
+    sort_case(1, 1 << 20, 1, false, -1, 5); /* one long slice */
+    sort_case(1, 1 << 20, 1, true, 10, 6);
+    /* int8 slices, descending: stability among many equal keys */
+    {
+        enum { R = 300, C = 257 };
+        static int8_t x[R * C], v[R * C];
+        static int64_t ix[R * C];
+        unsigned seed = 9;
+        for (int i = 0; i < R * C; i++)
+            x[i] = (int8_t)(rand_r(&seed) % 256 - 128);
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_INT8, 2, xs, x), tv = ktv(TD_DTYPE_INT8, 2, xs, NULL), ti = ktv(TD_DTYPE_INT64, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&tv, &ti};
+        int64_t at[] = {1, 1, 1};
+        ck_assert_int_eq(run(TD_OP_SORT, TD_DTYPE_INT8, 1, in, 2, out, at, 3, 0), TD_CODE_OK);
+        down(v, tv.data, sizeof v);
+        down(ix, ti.data, sizeof ix);
+        for (int m = 0; m < R; m++)
+            for (int j = 0; j < C; j++) {
+                int o = m * C + j;
+                ck_assert(v[o] == x[m * C + ix[o]]);
+                if (j)
+                    ck_assert(v[o - 1] > v[o] || (v[o - 1] == v[o] && ix[o - 1] < ix[o]));
+            }
+    }
+    /* cumsum float32 over many short lanes: the CPU's serial double accumulation, bit for bit */
+    {
+        enum { R = 1000, C = 37 };
+        static float x[R * C], y[R * C];
+        unsigned seed = 10;
+        for (int i = 0; i < R * C; i++)
+            x[i] = (float)urand(&seed) * 1000;
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, xs, x), ty = ktv(TD_DTYPE_FLOAT32, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&ty};
+        int64_t at[] = {1};
+        ck_assert_int_eq(run(TD_OP_CUMSUM, TD_DTYPE_FLOAT32, 1, in, 1, out, at, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int m = 0; m < R; m++) {
+            double acc = 0;
+            for (int j = 0; j < C; j++) {
+                acc += x[m * C + j];
+                ck_assert_msg(y[m * C + j] == (float)acc, "cumsum [%d][%d]", m, j);
+            }
+        }
+        /* cumprod along dim 0 (strided lanes) */
+        int64_t a0[] = {0};
+        ck_assert_int_eq(run(TD_OP_CUMPROD, TD_DTYPE_FLOAT32, 1, in, 1, out, a0, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int c = 0; c < C; c++) {
+            double acc = 1;
+            for (int m = 0; m < 20; m++) {
+                acc *= x[m * C + c];
+                ck_assert_msg(y[m * C + c] == (float)acc, "cumprod [%d][%d]", m, c);
+            }
+        }
+    }
+    /* a few long lanes: the block scan; float64 within rounding, int64 exact (wrapping) */
+    {
+        enum { R = 3, C = 100000 };
+        static double x[R * C], y[R * C];
+        static int64_t xi[R * C], yi[R * C];
+        unsigned seed = 11;
+        for (int i = 0; i < R * C; i++)
+            x[i] = urand(&seed), xi[i] = (int64_t)rand_r(&seed) * 1000003 - ((int64_t)1 << 40);
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT64, 2, xs, x), ty = ktv(TD_DTYPE_FLOAT64, 2, xs, NULL);
+        struct td_kt txi = ktv(TD_DTYPE_INT64, 2, xs, xi), tyi = ktv(TD_DTYPE_INT64, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&ty}, *ini[] = {&txi}, *outi[] = {&tyi};
+        int64_t at[] = {1};
+        ck_assert_int_eq(run(TD_OP_CUMSUM, TD_DTYPE_FLOAT64, 1, in, 1, out, at, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int m = 0; m < R; m++) {
+            double acc = 0;
+            for (int j = 0; j < C; j++) {
+                acc += x[m * C + j];
+                ck_assert_msg(fabs(y[m * C + j] - acc) <= 1e-9 * (1 + fabs(acc)) * sqrt((double)j + 1), "cumsum long [%d][%d]", m, j);
+            }
+        }
+        for (int prod = 0; prod < 2; prod++) {
+            ck_assert_int_eq(run(prod ? TD_OP_CUMPROD : TD_OP_CUMSUM, TD_DTYPE_INT64, 1, ini, 1, outi, at, 1, 0), TD_CODE_OK);
+            down(yi, tyi.data, sizeof yi);
+            for (int m = 0; m < R; m++) {
+                uint64_t acc = prod;
+                for (int j = 0; j < C; j++) {
+                    acc = prod ? acc * (uint64_t)xi[m * C + j] : acc + (uint64_t)xi[m * C + j];
+                    ck_assert_msg(yi[m * C + j] == (int64_t)acc, "%s long int64 [%d][%d]", prod ? "cumprod" : "cumsum", m, j);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu sort and scan kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
     Suite *s = suite_create("cuda_plugin");
@@ -1208,6 +1374,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_gpu_index_optim);
     tcase_add_test(tc, test_gpu_conv_pool);
     tcase_add_test(tc, test_gpu_random);
+    tcase_add_test(tc, test_gpu_sort_scan);
     suite_add_tcase(s, tc);
     return s;
 }
