@@ -196,6 +196,12 @@ static void descs_free(struct descs *d)
         dnn.cudnnDestroyConvolutionDescriptor(d->c);
 }
 
+/* float32 without TF32: FMA kernels only; float64 has no tensor-core math to refuse */
+static cudnnMathType_t math_of(cudnnDataType_t t, bool tf32)
+{
+    return t == CUDNN_DATA_FLOAT && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+}
+
 static cudnnStatus_t descs_make(const struct conv_geom *g, cudnnDataType_t t, bool tf32, struct descs *d)
 {
     cudnnStatus_t s;
@@ -210,7 +216,7 @@ static cudnnStatus_t descs_make(const struct conv_geom *g, cudnnDataType_t t, bo
         (s = dnn.cudnnSetFilterNdDescriptor(d->w, t, CUDNN_TENSOR_NCHW, g->nd, g->w)) ||
         (s = dnn.cudnnSetConvolutionNdDescriptor(d->c, nsp, g->pad, g->stride, g->dil, CUDNN_CROSS_CORRELATION, t)) ||
         (s = dnn.cudnnSetConvolutionGroupCount(d->c, g->groups)) ||
-        (s = dnn.cudnnSetConvolutionMathType(d->c, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH)))
+        (s = dnn.cudnnSetConvolutionMathType(d->c, math_of(t, tf32))))
         return s;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -229,7 +235,7 @@ static cudnnStatus_t pick_algo(cudnnHandle_t h, const struct conv_geom *g, const
         }
     }
     pthread_mutex_unlock(&algo_mu);
-    cudnnMathType_t want = tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    cudnnMathType_t want = math_of(dt == TD_DTYPE_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT, tf32);
     int n = 0, found = -1;
     size_t need = 0;
     cudnnStatus_t s;
