@@ -12,8 +12,10 @@
  *
  * The driver API is reached through the runtime (cudaGetDriverEntryPointByVersion),
  * never by linking libcuda: the plugin loads on machines without a driver, where
- * init() then reports why there are no devices.  cuDNN is only asked for its version,
- * through dlopen, so a machine without cuDNN still gets the plugin.
+ * init() then reports why there are no devices.  cuDNN is reached through dlopen only
+ * (its version here, the convolutions in conv.cu), so a machine without cuDNN still
+ * gets the plugin.  Kernels that find a bad index report it at the stream's next
+ * stream_sync (TD_CU_ERR_INDEX, index_ops.cuh).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -157,7 +159,7 @@ static void cu_describe(char *buf, size_t len)
         return;
 #endif
 #if TD_GPU_HAVE_CUDNN
-    /* cuDNN only for its version: looked up, not linked (the plugin loads without it) */
+    /* cuDNN's version: looked up, not linked (the plugin loads without it) */
     void *h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
     if (!h)
         h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
