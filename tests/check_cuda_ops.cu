@@ -18,13 +18,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <vector>
+
 /* the shared headers have no C++ guards: the functions this calls are C's */
 extern "C" {
 #include "../kernels/dtype.h"
 }
 #include "../kernels/cuda/elementwise_ops.cuh"
+#include "../kernels/cuda/index_ops.cuh"
+#include "../kernels/cuda/optim_ops.cuh"
+#include "../kernels/cuda/pool_ops.cuh"
+#include "../kernels/cuda/random_ops.cuh"
+#include "../kernels/cuda/sort_ops.cuh"
+extern "C" {
+#include "../kernels/rng.h"
+}
 
 extern "C" const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
+extern "C" td_kernel_fn td__cpu_complex_kernel(unsigned op); /* the executor's kernel for complex compute dtypes */
 
 static int n_cases, n_fail;
 
@@ -559,6 +571,905 @@ static void check_scalars(void)
         }
 }
 
+
+/* ---- indexing (index_ops.cuh): the element bodies run serially on the host, in the
+ * CPU's row-major order, so even duplicate indices must give the CPU's bits */
+
+static unsigned rs = 12345;
+static int64_t rnd(int64_t n) { return (int64_t)(rand_r(&rs) % (unsigned)n); }
+static double urand01(void) { return (double)rand_r(&rs) / RAND_MAX; }
+
+/* a tensor of sizes over fresh storage, contiguous, or with its dims stored in reverse
+ * order (a transposed view) when tr */
+static struct td_kt ktn(int dt, int nd, const int64_t *sizes, bool tr, std::vector<char> &buf)
+{
+    struct td_kt t;
+    memset(&t, 0, sizeof t);
+    t.m.dtype = (uint8_t)dt;
+    t.m.ndim = (uint8_t)nd;
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        t.m.sizes[d] = sizes[d], n *= sizes[d];
+    int64_t st = 1;
+    for (int i = 0; i < nd; i++) {
+        int d = tr ? i : nd - 1 - i;
+        t.m.strides[d] = st;
+        st *= sizes[d];
+    }
+    buf.assign((size_t)(n > 0 ? n : 1) * td_cu_dtype_size(dt) + 16, 0);
+    t.m.storage_nbytes = n * td_cu_dtype_size(dt);
+    t.data = buf.data();
+    return t;
+}
+
+static void fill_vals(struct td_kt &t, int64_t n)
+{
+    int dt = t.m.dtype, es = td_cu_dtype_size(dt);
+    for (int64_t i = 0; i < n; i++)
+        value(dt, (int)rnd(N), t.data + i * es);
+}
+
+static void fill_idx(struct td_kt &t, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t i = 0; i < n; i++)
+        ((int64_t *)t.data)[i] = lo + rnd(hi - lo);
+}
+
+static int64_t numel(const struct td_kt &t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t.m.ndim; d++)
+        n *= t.m.sizes[d];
+    return n;
+}
+
+static enum td_code cpu_msg(unsigned op, int dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                            uint32_t n_attr, char *msg)
+{
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.msg = msg;
+    msg[0] = 0;
+    td_kernel_fn fn = td_cu_dtype_is_complex(dt) && td__cpu_complex_kernel(op) ? td__cpu_complex_kernel(op) : td_cpu_kernels[op];
+    return fn(&k);
+}
+
+static struct td_kctx kctx(unsigned op, int dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                           uint32_t n_attr)
+{
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    return k;
+}
+
+/* body<E> over every element of a plan, E by element size or the compute type */
+template <template <typename> class B, typename P>
+static void run_elems(const P &p, int dt, bool typed, const td_cu_ierr_slot &err)
+{
+    if (typed) {
+        switch (dt) {
+        case TD_DTYPE_FLOAT32: B<float>::run(p, err); break;
+        case TD_DTYPE_FLOAT64: B<double>::run(p, err); break;
+        case TD_DTYPE_INT64: B<int64_t>::run(p, err); break;
+        case TD_DTYPE_INT32: B<int32_t>::run(p, err); break;
+        case TD_DTYPE_INT16: B<int16_t>::run(p, err); break;
+        case TD_DTYPE_INT8: B<int8_t>::run(p, err); break;
+        case TD_DTYPE_UINT8: B<uint8_t>::run(p, err); break;
+        case TD_DTYPE_BOOL: B<bool>::run(p, err); break;
+        case TD_DTYPE_COMPLEX64: B<td_cu_c64>::run(p, err); break;
+        default: B<td_cu_c128>::run(p, err); break;
+        }
+        return;
+    }
+    switch (td_cu_dtype_size(dt)) {
+    case 1: B<uint8_t>::run(p, err); break;
+    case 2: B<uint16_t>::run(p, err); break;
+    case 4: B<uint32_t>::run(p, err); break;
+    case 8: B<uint64_t>::run(p, err); break;
+    default: B<td_cu_b16>::run(p, err); break;
+    }
+}
+template <typename E> struct gs_body {
+    static void run(const td_cu_gs_plan &p, const td_cu_ierr_slot &e)
+    {
+        for (int64_t i = 0; i < p.n; i++)
+            td_cu_gs_elem<E>(p, i, e);
+    }
+};
+template <typename E> struct ix_body {
+    static void run(const td_cu_ix_plan &p, const td_cu_ierr_slot &e)
+    {
+        for (int64_t i = 0; i < p.n; i++)
+            td_cu_ix_elem<E>(p, i, e);
+    }
+};
+
+static const int index_dts[] = {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_INT32, TD_DTYPE_INT16,
+                                TD_DTYPE_INT8, TD_DTYPE_UINT8, TD_DTYPE_BOOL, TD_DTYPE_COMPLEX64, TD_DTYPE_COMPLEX128};
+
+static void check_msg(const char *what, const char *cpu_msg_, const td_cu_ierr &rec)
+{
+    char mine[TD_KMSG_LEN];
+    n_cases++;
+    td_cu_ierr_format(&rec, mine, sizeof mine);
+    if (strcmp(mine, cpu_msg_)) {
+        n_fail++;
+        printf("FAIL %s message: got '%s' want '%s'\n", what, mine, cpu_msg_);
+    }
+}
+
+static void check_gather_scatter(void)
+{
+    for (int it = 0; it < 400; it++) {
+        int dt = index_dts[it % 10];
+        bool scatter = it % 3 != 0, cx = td_cu_dtype_is_complex(dt);
+        int reduce = scatter && !cx ? (int)rnd(3) : 0, nd = 1 + (int)rnd(3), dim = (int)rnd(nd);
+        bool bad = it % 17 == 5;
+        int64_t ss[3], is[3];
+        for (int d = 0; d < nd; d++) {
+            ss[d] = 1 + rnd(5);
+            is[d] = d == dim ? 1 + rnd(6) : 1 + rnd(ss[d]);
+        }
+        std::vector<char> bs, bi, bb, bo1, bo2;
+        struct td_kt self = ktn(dt, nd, ss, it & 1, bs), ix = ktn(TD_DTYPE_INT64, nd, is, it & 2, bi);
+        fill_vals(self, numel(self));
+        fill_idx(ix, numel(ix), 0, ss[dim]);
+        if (bad) /* one bad index: both sides must name it */
+            ((int64_t *)ix.data)[rnd(numel(ix))] = it & 4 ? ss[dim] + rnd(3) : -1 - rnd(3);
+        int64_t attrs[2] = {it % 5 == 0 ? dim - nd : dim, reduce};
+        char msg[TD_KMSG_LEN];
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        if (!scatter) {
+            struct td_kt o1 = ktn(dt, nd, is, false, bo1), o2 = ktn(dt, nd, is, false, bo2);
+            struct td_kt *in[] = {&self, &ix};
+            enum td_code c = cpu_msg(TD_OP_GATHER, dt, 2, in, &o1, attrs, 1, msg);
+            struct td_kctx k = kctx(TD_OP_GATHER, dt, 2, in, &o2, attrs, 1);
+            td_cu_gs_plan p;
+            if (td_cu_gs_plan_make(&k, &p) != TD_CODE_OK) {
+                n_fail++, printf("FAIL gather plan, case %d\n", it);
+                continue;
+            }
+            run_elems<gs_body>(p, dt, false, err);
+            if (bad) {
+                n_cases++;
+                if (c == TD_CODE_OK || !flag)
+                    n_fail++, printf("FAIL gather bad index not reported, case %d\n", it);
+                else
+                    check_msg("gather", msg, rec);
+            } else {
+                compare("gather", dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+            }
+        } else {
+            std::vector<char> bsrc;
+            struct td_kt src = ktn(dt, nd, is, it & 8, bsrc);
+            fill_vals(src, numel(src));
+            struct td_kt o1 = ktn(dt, nd, ss, false, bo1), o2 = ktn(dt, nd, ss, false, bo2);
+            struct td_kt *in[] = {&self, &ix, &src};
+            enum td_code c = cpu_msg(TD_OP_SCATTER, dt, 3, in, &o1, attrs, 2, msg);
+            /* the device kernel copies self first with COPY_ (index.cu): here the CPU's */
+            struct td_kt *cp[] = {&o2, &self};
+            cpu(TD_OP_COPY_, dt, 2, cp, 0, NULL, NULL, 0, 0);
+            struct td_kctx k = kctx(TD_OP_SCATTER, dt, 3, in, &o2, attrs, 2);
+            td_cu_gs_plan p;
+            if (td_cu_gs_plan_make(&k, &p) != TD_CODE_OK) {
+                n_fail++, printf("FAIL scatter plan, case %d\n", it);
+                continue;
+            }
+            run_elems<gs_body>(p, dt, reduce != 0, err);
+            if (bad) {
+                n_cases++;
+                if (c == TD_CODE_OK || !flag)
+                    n_fail++, printf("FAIL scatter bad index not reported, case %d\n", it);
+                else
+                    check_msg("scatter", msg, rec);
+            } else {
+                char what[64];
+                snprintf(what, sizeof what, "scatter reduce %d dim %d/%d", reduce, dim, nd);
+                compare(what, dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+            }
+        }
+    }
+}
+
+static void check_index(void)
+{
+    for (int it = 0; it < 600; it++) {
+        int dt = index_dts[it % 10];
+        bool put = it % 2 == 1, acc = put && it % 4 == 1;
+        int mode = (int)rnd(5), nd = 1 + (int)rnd(3), dim = (int)rnd(nd), kk = 1 + (int)rnd(nd - dim), ni = (int)rnd(3);
+        bool bad = it % 13 == 7;
+        int64_t ss[3], is[2], os[TD_MAX_DIMS];
+        for (int d = 0; d < nd; d++)
+            ss[d] = 1 + rnd(4);
+        for (int d = 0; d < ni; d++)
+            is[d] = 1 + rnd(3);
+        int ond = 0;
+        for (int d = 0; d < dim; d++)
+            os[ond++] = ss[d];
+        for (int d = 0; d < ni; d++)
+            os[ond++] = is[d];
+        for (int d = dim + kk; d < nd; d++)
+            os[ond++] = ss[d];
+        bool wrap = mode == TD_CU_M_ADV || mode == TD_CU_M_TAKE || mode == TD_CU_M_FILL;
+        std::vector<char> bs, bv, bo1, bo2, bix[3];
+        struct td_kt self = ktn(dt, nd, ss, it & 4, bs), ixs[3];
+        fill_vals(self, numel(self));
+        int64_t nix = 1;
+        for (int d = 0; d < ni; d++)
+            nix *= is[d];
+        for (int j = 0; j < kk; j++) {
+            ixs[j] = ktn(TD_DTYPE_INT64, ni, is, (it >> 3) & 1, bix[j]);
+            fill_idx(ixs[j], nix, wrap ? -ss[dim + j] : 0, ss[dim + j]);
+        }
+        if (bad && nix > 0) {
+            int j = (int)rnd(kk);
+            ((int64_t *)ixs[j].data)[rnd(nix)] = it & 16 ? ss[dim + j] + rnd(2) : -ss[dim + j] - 1 - rnd(2);
+        }
+        int64_t attrs[3] = {dim, mode, acc};
+        char msg[TD_KMSG_LEN];
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        struct td_kt *in[2 + 3];
+        enum td_code c;
+        struct td_kt o1, o2, vals;
+        int64_t nout;
+        if (!put) {
+            o1 = ktn(dt, ond, os, false, bo1), o2 = ktn(dt, ond, os, false, bo2);
+            in[0] = &self;
+            for (int j = 0; j < kk; j++)
+                in[1 + j] = &ixs[j];
+            c = cpu_msg(TD_OP_INDEX, dt, 1 + kk, in, &o1, attrs, 2, msg);
+            nout = numel(o1);
+        } else {
+            vals = ktn(dt, ond, os, it & 32, bv);
+            fill_vals(vals, numel(vals));
+            o1 = ktn(dt, nd, ss, false, bo1), o2 = ktn(dt, nd, ss, false, bo2);
+            in[0] = &self, in[1] = &vals;
+            for (int j = 0; j < kk; j++)
+                in[2 + j] = &ixs[j];
+            c = cpu_msg(TD_OP_INDEX_PUT, dt, 2 + kk, in, &o1, attrs, 3, msg);
+            struct td_kt *cp[] = {&o2, &self};
+            cpu(TD_OP_COPY_, dt, 2, cp, 0, NULL, NULL, 0, 0);
+            nout = numel(o1);
+        }
+        struct td_kctx k = kctx(put ? TD_OP_INDEX_PUT : TD_OP_INDEX, dt, (put ? 2 : 1) + kk, in, &o2, attrs, put ? 3 : 2);
+        td_cu_ix_plan p;
+        if (td_cu_ix_plan_make(&k, &p) != TD_CODE_OK) {
+            n_fail++, printf("FAIL index plan, case %d\n", it);
+            continue;
+        }
+        run_elems<ix_body>(p, dt, acc, err);
+        char what[96];
+        snprintf(what, sizeof what, "%s mode %d acc %d dim %d k %d ni %d", put ? "index_put" : "index", mode, acc, dim, kk, ni);
+        if (bad && nix > 0 && nout > 0) {
+            n_cases++;
+            if (c == TD_CODE_OK || !flag)
+                n_fail++, printf("FAIL %s: bad index not reported, case %d\n", what, it);
+            else
+                check_msg(what, msg, rec);
+        } else if (!bad) {
+            if (c != TD_CODE_OK)
+                n_fail++, printf("FAIL %s: cpu failed (%s), case %d\n", what, msg, it);
+            compare(what, dt, o2.data, o1.data, nout, 0, NULL, 0);
+        }
+    }
+}
+
+/* INDEX's mask mode: the device's row numbering (a prefix count) done serially */
+static void check_index_mask(void)
+{
+    for (int it = 0; it < 200; it++) {
+        int dt = index_dts[it % 10], nd = 1 + (int)rnd(3), dim = (int)rnd(nd), km = 1 + (int)rnd(nd - dim);
+        int64_t xs[3], ms[3], os[3];
+        for (int d = 0; d < nd; d++)
+            xs[d] = 1 + rnd(5);
+        for (int d = 0; d < km; d++)
+            ms[d] = xs[dim + d];
+        std::vector<char> bx, bm, bo1, bo2;
+        struct td_kt x = ktn(dt, nd, xs, it & 1, bx), m = ktn(it & 2 ? TD_DTYPE_UINT8 : TD_DTYPE_BOOL, km, ms, it & 4, bm);
+        fill_vals(x, numel(x));
+        int64_t count = 0;
+        for (int64_t i = 0; i < numel(m); i++) {
+            uint8_t v = rnd(3) == 0 ? 0 : (m.m.dtype == TD_DTYPE_BOOL ? 1 : (uint8_t)(1 + rnd(255)));
+            m.data[i] = (char)v;
+            count += v != 0;
+        }
+        int ond = 0;
+        for (int d = 0; d < dim; d++)
+            os[ond++] = xs[d];
+        os[ond++] = count;
+        for (int d = dim + km; d < nd; d++)
+            os[ond++] = xs[d];
+        struct td_kt o1 = ktn(dt, ond, os, false, bo1), o2 = ktn(dt, ond, os, false, bo2);
+        int64_t attrs[3] = {dim, TD_CU_M_MASK, count};
+        struct td_kt *in[] = {&x, &m};
+        char msg[TD_KMSG_LEN];
+        enum td_code c = cpu_msg(TD_OP_INDEX, dt, 2, in, &o1, attrs, 3, msg);
+        struct td_kctx k = kctx(TD_OP_INDEX, dt, 2, in, &o2, attrs, 3);
+        td_cu_mask_plan p;
+        if (c != TD_CODE_OK || td_cu_mask_plan_make(&k, &p) != TD_CODE_OK) {
+            n_fail++, printf("FAIL index mask plan, case %d (%s)\n", it, msg);
+            continue;
+        }
+        int64_t row = 0;
+        for (int64_t i = 0; i < p.m; i++)
+            if (td_cu_mask_at(p, i)) {
+                switch (td_cu_dtype_size(dt)) {
+                case 1: td_cu_mask_write<uint8_t>(p, i, row); break;
+                case 2: td_cu_mask_write<uint16_t>(p, i, row); break;
+                case 4: td_cu_mask_write<uint32_t>(p, i, row); break;
+                case 8: td_cu_mask_write<uint64_t>(p, i, row); break;
+                default: td_cu_mask_write<td_cu_b16>(p, i, row); break;
+                }
+                row++;
+            }
+        compare("index mask", dt, o2.data, o1.data, numel(o1), 0, NULL, 0);
+    }
+}
+
+/* ---- the fused optimizer steps (optim_ops.cuh) against kernels/cpu/optim.c, bit for bit */
+
+template <typename T> static void optim_case(int it)
+{
+    int dt = sizeof(T) == 4 ? TD_DTYPE_FLOAT32 : TD_DTYPE_FLOAT64;
+    const int64_t n = 257;
+    bool sgd = it % 2 == 0;
+    double lr = 0.001 * (1 + rnd(100)), mom = it % 3 ? 0.9 : 0, damp = it % 5 == 0 ? 0.1 : 0, wd = it % 7 < 3 ? 0.01 : 0;
+    bool nest = mom != 0 && damp == 0 && it % 4 == 0, maxi = it % 11 == 3, first = it % 6 == 2, ams = it % 3 == 1,
+         dec = it % 5 < 2;
+    int per = sgd ? (mom != 0 ? 3 : 2) : (ams ? 5 : 4);
+    std::vector<T> a[5], b[5];
+    for (int j = 0; j < per; j++) {
+        a[j].resize(n);
+        for (int64_t i = 0; i < n; i++)
+            a[j][i] = (T)(j >= 2 && !sgd && j != 2 ? fabs(urand01() * 3) : (urand01() * 2 - 1) * (j == 1 ? 5 : 1));
+        b[j] = a[j];
+    }
+    struct td_kt t[5];
+    struct td_kt *in[5];
+    for (int j = 0; j < per; j++)
+        t[j] = kt1(dt, n, (char *)a[j].data()), in[j] = &t[j];
+    int64_t attrs[9];
+    auto f = [](double v) { int64_t r; memcpy(&r, &v, 8); return r; };
+    int64_t step = 1 + rnd(50);
+    if (sgd) {
+        int64_t at[] = {f(lr), f(mom), f(damp), f(wd), nest, maxi, first};
+        memcpy(attrs, at, sizeof at);
+    } else {
+        int64_t at[] = {f(lr), f(0.9), f(0.999), f(1e-8), f(wd), step, ams, maxi, dec};
+        memcpy(attrs, at, sizeof at);
+    }
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = sgd ? TD_OP_SGD_STEP : TD_OP_ADAM_STEP;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = per;
+    for (int j = 0; j < per; j++)
+        k.in[j] = in[j];
+    k.attrs = attrs;
+    k.n_attr = sgd ? 7 : 9;
+    td_cpu_kernels[k.op](&k);
+    if (sgd) {
+        td_cu_sgd s = {lr, mom, damp, wd, nest, maxi, first, per == 3};
+        for (int64_t i = 0; i < n; i++)
+            td_cu_sgd_elem<T>(s, b[0].data(), b[1].data(), per == 3 ? b[2].data() : NULL, i);
+    } else {
+        td_cu_adam s;
+        memset(&s, 0, sizeof s);
+        s.lr = lr, s.beta1 = 0.9, s.beta2 = 0.999, s.eps = 1e-8, s.wd = wd, s.amsgrad = ams, s.maximize = maxi,
+        s.decoupled = dec;
+        td_cu_adam_consts(&s, (double)step);
+        for (int64_t i = 0; i < n; i++)
+            td_cu_adam_elem<T>(s, b[0].data(), b[1].data(), b[2].data(), b[3].data(), ams ? b[4].data() : NULL, i);
+    }
+    for (int j = 0; j < per; j++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s tensor %d case %d", sgd ? "sgd" : "adam", j, it);
+        compare(what, dt, (const char *)b[j].data(), (const char *)a[j].data(), n, 0, NULL, 0);
+    }
+}
+
+static void check_optim(void)
+{
+    for (int it = 0; it < 120; it++) {
+        optim_case<float>(it);
+        optim_case<double>(it);
+    }
+}
+
+/* ---- pooling (pool_ops.cuh) against kernels/cpu/pool.c: forward values and indices,
+ * average backward bit for bit; max backward in the CPU's order (serial here) */
+
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode)
+{
+    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+    if (ceil_mode && o > 0 && (o - 1) * s >= in + p)
+        o--;
+    return o;
+}
+
+static void fill_pool_vals(int dt, char *p, int64_t n)
+{
+    /* few distinct values: ties; a NaN now and then */
+    for (int64_t i = 0; i < n; i++) {
+        double v = rnd(40) == 0 ? NAN : (double)(rnd(7) - 3) * 0.37;
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)p)[i] = (float)v;
+        else
+            ((double *)p)[i] = v;
+    }
+}
+
+template <typename T> static void pool_case(int it)
+{
+    int dt = sizeof(T) == 4 ? TD_DTYPE_FLOAT32 : TD_DTYPE_FLOAT64;
+    int nsp = 1 + it % 3, kind = (it / 3) % 4; /* 0 max, 1 avg, 2 adaptive avg, 3 adaptive max */
+    int64_t xs[5], os[5], kk[3], ss[3], pp[3], dd[3];
+    bool ceil_mode = rnd(2), cip = rnd(2);
+    int64_t divisor = rnd(4) == 0 ? 1 + rnd(5) : 0;
+    xs[0] = 1 + rnd(2), xs[1] = 1 + rnd(3), os[0] = xs[0], os[1] = xs[1];
+    for (int i = 0; i < nsp; i++) {
+        xs[2 + i] = 1 + rnd(nsp == 3 ? 5 : 9);
+        if (kind >= 2) {
+            os[2 + i] = 1 + rnd(xs[2 + i] + 2); /* may exceed the input */
+            continue;
+        }
+        for (;;) {
+            kk[i] = 1 + rnd(4), ss[i] = 1 + rnd(3), pp[i] = rnd(kk[i] / 2 + 1), dd[i] = kind == 0 ? 1 + rnd(2) : 1;
+            os[2 + i] = pool_out(xs[2 + i], kk[i], ss[i], pp[i], dd[i], ceil_mode);
+            if (os[2 + i] >= 1)
+                break;
+        }
+    }
+    int nd = nsp + 2;
+    std::vector<char> bx, by1, by2, bi1, bi2, bg, bgx1, bgx2;
+    struct td_kt x = ktn(dt, nd, xs, false, bx);
+    fill_pool_vals(dt, x.data, numel(x));
+    struct td_kt y1 = ktn(dt, nd, os, false, by1), y2 = ktn(dt, nd, os, false, by2);
+    struct td_kt i1 = ktn(TD_DTYPE_INT64, nd, os, false, bi1), i2 = ktn(TD_DTYPE_INT64, nd, os, false, bi2);
+    int64_t at[32];
+    uint32_t na = 0;
+    unsigned op = kind == 0 ? TD_OP_MAX_POOL : kind == 1 ? TD_OP_AVG_POOL : kind == 2 ? TD_OP_ADAPTIVE_AVG_POOL
+                                                                                    : TD_OP_ADAPTIVE_MAX_POOL;
+    if (kind == 0) {
+        at[na++] = ceil_mode;
+        for (int j = 0; j < 4; j++)
+            at[na++] = nsp;
+        for (const int64_t *l : {kk, ss, pp, dd})
+            for (int i = 0; i < nsp; i++)
+                at[na++] = l[i];
+    } else if (kind == 1) {
+        at[na++] = ceil_mode, at[na++] = cip, at[na++] = divisor;
+        for (int j = 0; j < 3; j++)
+            at[na++] = nsp;
+        for (const int64_t *l : {kk, ss, pp})
+            for (int i = 0; i < nsp; i++)
+                at[na++] = l[i];
+    } else {
+        at[na++] = nsp;
+        for (int i = 0; i < nsp; i++)
+            at[na++] = os[2 + i];
+    }
+    bool max = kind == 0 || kind == 3;
+    char what[96];
+    snprintf(what, sizeof what, "pool kind %d nsp %d case %d", kind, nsp, it);
+    /* forward */
+    {
+        struct td_kt *in[] = {&x}, *o1[] = {&y1, &i1}, *o2[] = {&y2, &i2};
+        enum td_code c = cpu(op, dt, 1, in, max ? 2 : 1, o1, at, na, 0);
+        struct td_kctx k;
+        memset(&k, 0, sizeof k);
+        k.op = (uint16_t)op, k.compute_dtype = (uint8_t)dt, k.n_in = 1, k.n_out = max ? 2 : 1;
+        k.in[0] = &x, k.out[0] = o2[0], k.out[1] = o2[1], k.attrs = at, k.n_attr = na;
+        td_cu_pool q;
+        if (c != TD_CODE_OK || td_cu_pool_plan_make(&k, &q) != TD_CODE_OK) {
+            n_fail++, printf("FAIL %s: cpu %d or plan\n", what, c);
+            return;
+        }
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_pool_fwd<T>(q, e);
+        compare(what, dt, y2.data, y1.data, numel(y1), 0, NULL, 0);
+        if (max)
+            compare(what, TD_DTYPE_INT64, i2.data, i1.data, numel(i1), 0, NULL, 0);
+    }
+    /* backward */
+    struct td_kt g = ktn(dt, nd, os, false, bg), gx1 = ktn(dt, nd, xs, false, bgx1), gx2 = ktn(dt, nd, xs, false, bgx2);
+    fill_vals(g, numel(g));
+    for (int64_t i = 0; i < numel(g); i++) /* finite gradients */
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)g.data)[i] = (float)(rnd(1000) - 500) / 64.0f + (float)urand01();
+        else
+            ((double *)g.data)[i] = (double)(rnd(1000) - 500) / 64.0 + urand01();
+    unsigned bop = max ? TD_OP_MAX_POOL_BACKWARD : kind == 1 ? TD_OP_AVG_POOL_BACKWARD : TD_OP_ADAPTIVE_AVG_POOL_BACKWARD;
+    struct td_kt *bin[] = {&g, &x, &i1}, *b1[] = {&gx1};
+    enum td_code c = cpu(bop, dt, max ? 3 : 2, bin, 1, b1, max ? NULL : at, max ? 0 : na, 0);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)bop, k.compute_dtype = (uint8_t)dt, k.n_in = max ? 3 : 2, k.n_out = 1;
+    k.in[0] = &g, k.in[1] = &x, k.in[2] = &i1, k.out[0] = &gx2, k.attrs = max ? NULL : at, k.n_attr = max ? 0 : na;
+    td_cu_pool q;
+    if (c != TD_CODE_OK && max && td_cu_pool_plan_make(&k, &q) == TD_CODE_OK) {
+        /* the CPU's forward gives an empty dilated window an index past its plane (kept
+         * bit for bit); its backward then rejects it, and so must the device's */
+        char m2[TD_KMSG_LEN];
+        cpu_msg(bop, dt, 3, bin, &gx1, NULL, 0, m2);
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        n_cases++;
+        if (!flag)
+            n_fail++, printf("FAIL %s: bad forward index not flagged\n", what);
+        else
+            check_msg(what, m2, rec);
+        return;
+    }
+    if (c != TD_CODE_OK || td_cu_pool_plan_make(&k, &q) != TD_CODE_OK) {
+        char m2[TD_KMSG_LEN];
+        cpu_msg(bop, dt, max ? 3 : 2, bin, &gx1, max ? NULL : at, max ? 0 : na, m2);
+        n_fail++, printf("FAIL %s backward: cpu %d or plan (%s)\n", what, c, m2);
+        return;
+    }
+    if (max) {
+        td_cu_ierr rec;
+        memset(&rec, 0, sizeof rec);
+        int flag = 0;
+        td_cu_ierr_slot err = {&rec, &flag};
+        memset(gx2.data, 0, (size_t)numel(gx2) * sizeof(T));
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        n_cases++;
+        if (flag)
+            n_fail++, printf("FAIL %s: max backward flagged a good index\n", what);
+        snprintf(what, sizeof what, "pool backward kind %d nsp %d case %d", kind, nsp, it);
+        compare(what, dt, gx2.data, gx1.data, numel(gx1), 0, NULL, 0);
+        /* a bad index: the CPU's message */
+        ((int64_t *)i1.data)[rnd(numel(i1))] = q.X + rnd(3);
+        char msg[TD_KMSG_LEN];
+        std::vector<char> bgx3;
+        struct td_kt gx3 = ktn(dt, nd, xs, false, bgx3);
+        if (cpu_msg(bop, dt, 3, bin, &gx3, NULL, 0, msg) == TD_CODE_OK)
+            n_fail++, printf("FAIL %s: the CPU took a bad index\n", what);
+        for (int64_t e = 0; e < q.planes * q.P; e++)
+            td_cu_max_back<T>(q, e, err);
+        if (!flag)
+            n_fail++, printf("FAIL %s: bad index not flagged\n", what);
+        else
+            check_msg(what, msg, rec);
+    } else {
+        for (int64_t e = 0; e < q.planes * q.X; e++)
+            td_cu_avg_back<T>(q, e);
+        snprintf(what, sizeof what, "pool backward kind %d nsp %d case %d", kind, nsp, it);
+        compare(what, dt, gx2.data, gx1.data, numel(gx1), 0, NULL, 0);
+    }
+}
+
+static void check_pool(void)
+{
+    /* the adaptive windows' exact a b / c, with products past 64 bits */
+    for (int i = 0; i < 20000; i++) {
+        uint64_t a = ((uint64_t)rand_r(&rs) << 20 ^ (uint64_t)rand_r(&rs)) >> (rnd(2) ? 0 : rnd(40));
+        uint64_t b = ((uint64_t)rand_r(&rs) << 20 ^ (uint64_t)rand_r(&rs)) >> rnd(40);
+        uint64_t c = 1 + (((uint64_t)rand_r(&rs) << 12 ^ (uint64_t)rand_r(&rs)) >> rnd(40));
+        if (a > c) /* a < c as for window bounds (o < out, x < in): the quotient fits */
+            a %= c + 1;
+        uint64_t r, q = td_cu_muldiv(a << 8 >> 8, b << 10, c, &r);
+        unsigned __int128 p = (unsigned __int128)(a << 8 >> 8) * (b << 10);
+        n_cases++;
+        if (q != (uint64_t)(p / c) || r != (uint64_t)(p % c)) {
+            n_fail++;
+            printf("FAIL muldiv %llu * %llu / %llu\n", (unsigned long long)a, (unsigned long long)b, (unsigned long long)c);
+            break;
+        }
+    }
+    for (int it = 0; it < 240; it++) {
+        pool_case<float>(it);
+        pool_case<double>(it);
+    }
+}
+
+/* ---- the device generator (random_ops.cuh): Philox against its published
+ * known-answer vectors, the key step against the session generator, and each
+ * sampler's distribution (moments, Kolmogorov-Smirnov, frequencies) */
+
+static void expect(bool ok, const char *what)
+{
+    n_cases++;
+    if (!ok)
+        n_fail++, printf("FAIL %s\n", what);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* KS distance of sorted v from the cdf F */
+template <typename F> static double ks(std::vector<double> &v, F cdf)
+{
+    qsort(v.data(), v.size(), sizeof(double), cmp_double);
+    double d = 0, n = (double)v.size();
+    for (size_t i = 0; i < v.size(); i++) {
+        double f = cdf(v[i]);
+        d = fmax(d, fmax(f - i / n, (i + 1) / n - f));
+    }
+    return d;
+}
+
+static std::vector<double> sample(struct td_cu_rand q, int64_t n, uint64_t first = 0)
+{
+    std::vector<double> v((size_t)n);
+    char buf[16];
+    for (int64_t i = 0; i < n; i++) {
+        td_cu_rand_elem(q, first + (uint64_t)i, buf);
+        v[(size_t)i] = td_cu_wide_is_f(q.dt) ? td_cu_load_f(q.dt, buf) : (double)td_cu_load_i(q.dt, buf);
+    }
+    return v;
+}
+
+static void moments(const std::vector<double> &v, double *mean, double *var)
+{
+    double s = 0, s2 = 0;
+    for (double x : v)
+        s += x;
+    *mean = s / (double)v.size();
+    for (double x : v)
+        s2 += (x - *mean) * (x - *mean);
+    *var = s2 / (double)(v.size() - 1);
+}
+
+static void check_random(void)
+{
+    /* Random123's philox4x32-10 known-answer vectors */
+    struct {
+        uint32_t c[4], k[2], r[4];
+    } kat[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+        {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+        {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+    };
+    for (auto &t : kat) {
+        td_cu_u32x4 c = {{t.c[0], t.c[1], t.c[2], t.c[3]}}, r = td_cu_philox(c, t.k[0], t.k[1]);
+        expect(!memcmp(r.v, t.r, sizeof r.v), "philox4x32-10 known-answer vector");
+    }
+    /* the key is the session generator's next word, and advances it the same way */
+    struct td_rng a, b;
+    td_rng_seed(&a, 1234);
+    b = a;
+    for (int i = 0; i < 10; i++)
+        expect(td_cu_rng_key(b.s) == td_rng_next(&a), "rng key = the session generator's next word");
+    expect(!memcmp(a.s, b.s, sizeof a.s), "rng state advanced alike");
+
+    const int64_t n = 200000;
+    const double ksmax = 1.95 / sqrt((double)n); /* the 0.1% critical value */
+    struct td_cu_rand q;
+    char what[96];
+    /* uniform [0, 1) float64 and float32 (24 bits), and uniform_(-2, 3) */
+    for (int dt : {TD_DTYPE_FLOAT64, TD_DTYPE_FLOAT32}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_UNIFORM, q.dt = dt, q.final_dt = dt, q.bits = dt == TD_DTYPE_FLOAT32 ? 24 : 53;
+        q.key = 0x1234567890abcdefULL, q.a = -2, q.b = 3;
+        std::vector<double> v = sample(q, n);
+        double lo = 1e9, hi = -1e9, m, var;
+        for (double x : v)
+            lo = fmin(lo, x), hi = fmax(hi, x);
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "uniform dtype %d: range [%g, %g], mean %g, var %g", dt, lo, hi, m, var);
+        expect(lo >= -2 && hi < 3 && fabs(m - 0.5) < 5 * sqrt(25.0 / 12 / n) && fabs(var - 25.0 / 12) < 0.05, what);
+        double d = ks(v, [](double x) { return (x + 2) / 5; });
+        snprintf(what, sizeof what, "uniform dtype %d KS %g", dt, d);
+        expect(d < ksmax, what);
+    }
+    /* uniform_ into float16: never `to` after rounding */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_UNIFORM, q.dt = TD_DTYPE_FLOAT32, q.final_dt = TD_DTYPE_FLOAT16, q.bits = 11, q.key = 99, q.a = 0,
+    q.b = 1000;
+    {
+        std::vector<double> v = sample(q, 50000);
+        bool ok = true;
+        for (double x : v)
+            ok &= td_cu_rounded(TD_DTYPE_FLOAT16, x) < 1000 && x >= 0;
+        expect(ok, "uniform_ float16: below `to` after rounding");
+    }
+    /* normal(1, 2) and randn: moments, KS against the normal cdf */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_NORMAL, q.dt = TD_DTYPE_FLOAT64, q.key = 42, q.a = 1, q.b = 2;
+    {
+        std::vector<double> v = sample(q, n);
+        double m, var;
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "normal(1, 2): mean %g var %g", m, var);
+        expect(fabs(m - 1) < 5 * 2 / sqrt((double)n) && fabs(var - 4) < 0.1, what);
+        double d = ks(v, [](double x) { return 0.5 * erfc(-(x - 1) / 2 / sqrt(2.0)); });
+        snprintf(what, sizeof what, "normal KS %g", d);
+        expect(d < ksmax, what);
+    }
+    /* exponential(lambda 3): mean 1/3, KS */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_EXPONENTIAL, q.dt = TD_DTYPE_FLOAT64, q.key = 7, q.a = 3;
+    {
+        std::vector<double> v = sample(q, n);
+        double d = ks(v, [](double x) { return x <= 0 ? 0 : 1 - exp(-3 * x); });
+        snprintf(what, sizeof what, "exponential KS %g", d);
+        expect(d < ksmax, what);
+    }
+    /* bernoulli(0.3) into uint8 and float32: frequency */
+    for (int dt : {TD_DTYPE_UINT8, TD_DTYPE_FLOAT32, TD_DTYPE_BOOL}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_BERNOULLI, q.dt = dt, q.key = 3, q.a = 0.3;
+        std::vector<double> v = sample(q, n);
+        double ones = 0;
+        bool binary = true;
+        for (double x : v)
+            ones += x, binary &= x == 0 || x == 1;
+        snprintf(what, sizeof what, "bernoulli(0.3) dtype %d: %g", dt, ones / n);
+        expect(binary && fabs(ones / n - 0.3) < 5 * sqrt(0.21 / n), what);
+    }
+    /* integers: randint(-3, 4) into int64 and int8 (chi-square over 7 cells), a span of
+     * 2^63 + 1 (rejection taken often), and random_ into float32 */
+    for (int dt : {TD_DTYPE_INT64, TD_DTYPE_INT8, TD_DTYPE_FLOAT32}) {
+        memset(&q, 0, sizeof q);
+        q.kind = TD_CU_R_INT, q.dt = dt, q.key = 11, q.from = -3, q.span = 7;
+        std::vector<double> v = sample(q, n);
+        double cnt[7] = {0}, chi = 0;
+        bool in = true;
+        for (double x : v) {
+            in &= x >= -3 && x <= 3 && x == floor(x);
+            if (x >= -3 && x <= 3)
+                cnt[(int)x + 3]++;
+        }
+        for (double c : cnt)
+            chi += (c - n / 7.0) * (c - n / 7.0) / (n / 7.0);
+        snprintf(what, sizeof what, "randint(-3, 4) dtype %d: chi2 %g", dt, chi);
+        expect(in && chi < 22.5, what); /* 6 degrees of freedom, 0.1% */
+    }
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_INT, q.dt = TD_DTYPE_INT64, q.key = 5, q.from = INT64_MIN, q.span = (UINT64_C(1) << 63) + 1;
+    {
+        std::vector<double> v = sample(q, 20000);
+        double m, var;
+        moments(v, &m, &var);
+        bool in = true;
+        for (double x : v)
+            in &= x >= -9.3e18 && x <= 1.0;
+        snprintf(what, sizeof what, "randint over 2^63 + 1 values: mean %g", m);
+        expect(in && fabs(m / 9.223372036854775808e18 + 0.5) < 0.02, what);
+    }
+    /* geometric(0.25): mean 4; cauchy: median 0 */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_GEOMETRIC, q.dt = TD_DTYPE_FLOAT64, q.key = 9, q.a = 0.25;
+    {
+        std::vector<double> v = sample(q, n);
+        double m, var;
+        moments(v, &m, &var);
+        snprintf(what, sizeof what, "geometric(0.25): mean %g var %g", m, var);
+        expect(fabs(m - 4) < 5 * sqrt(12.0 / n) && fabs(var - 12) < 0.6, what);
+    }
+    /* reproducible and independent of where an element is computed: element i is the
+     * same when drawn alone; different keys and neighbouring elements are uncorrelated */
+    memset(&q, 0, sizeof q);
+    q.kind = TD_CU_R_UNIFORM, q.dt = TD_DTYPE_FLOAT64, q.final_dt = TD_DTYPE_FLOAT64, q.bits = 53, q.key = 77, q.a = 0, q.b = 1;
+    {
+        std::vector<double> v = sample(q, 1000), w = sample(q, 10, 500);
+        expect(!memcmp(&v[500], w.data(), 10 * sizeof(double)), "element values depend on (key, index) only");
+        struct td_cu_rand q2 = q;
+        q2.key = 78;
+        std::vector<double> u = sample(q2, n), x = sample(q, n);
+        double c1 = 0, c2 = 0;
+        for (int64_t i = 0; i < n; i++)
+            c1 += (u[i] - 0.5) * (x[i] - 0.5), c2 += i + 1 < n ? (x[i] - 0.5) * (x[i + 1] - 0.5) : 0;
+        c1 = c1 / n * 12, c2 = c2 / n * 12; /* correlations */
+        snprintf(what, sizeof what, "correlations: keys %g, neighbours %g", c1, c2);
+        expect(fabs(c1) < 5 / sqrt((double)n) && fabs(c2) < 5 / sqrt((double)n), what);
+    }
+}
+
+/* ---- sort keys (sort_ops.cuh): key order = the CPU's sort order, checked through the
+ * CPU's own SORT: sorting by key (stably) gives its indices; and the serial cumulative
+ * lane against CUMSUM/CUMPROD */
+
+template <typename T> static void key_case(int dt)
+{
+    const int n = 600;
+    std::vector<char> bx, bv, bi;
+    int64_t sz[] = {n};
+    struct td_kt x = ktn(dt, 1, sz, false, bx), v = ktn(dt, 1, sz, false, bv), ix = ktn(TD_DTYPE_INT64, 1, sz, false, bi);
+    for (int i = 0; i < n; i++) /* few distinct values: ties; specials */
+        value(dt, (int)rnd(N), x.data + i * sizeof(T));
+    for (int desc = 0; desc < 2; desc++) {
+        struct td_kt *in[] = {&x}, *out[] = {&v, &ix};
+        int64_t at[] = {0, desc, 1, -1};
+        cpu(TD_OP_SORT, dt, 1, in, 2, out, at, 4, 0);
+        /* a stable sort by key, as the radix sort does it */
+        std::vector<std::pair<typename td_cu_key_type<T>::type, int64_t>> kv;
+        for (int i = 0; i < n; i++)
+            kv.push_back({td_cu_sort_key<T>(((T *)x.data)[i]), i});
+        std::stable_sort(kv.begin(), kv.end(), [desc](const auto &a, const auto &b) { return desc ? a.first > b.first : a.first < b.first; });
+        std::vector<int64_t> got;
+        for (auto &e : kv)
+            got.push_back(e.second);
+        char what[64];
+        snprintf(what, sizeof what, "sort keys dtype %d descending %d", dt, desc);
+        compare(what, TD_DTYPE_INT64, (const char *)got.data(), ix.data, n, 0, NULL, 0);
+    }
+}
+
+template <typename T> static void cum_case(int dt, int it)
+{
+    const int64_t L = 1 + rnd(40), M = 1 + rnd(4);
+    std::vector<char> bx, by1, by2;
+    int64_t sz[] = {M, L};
+    struct td_kt x = ktn(dt, 2, sz, it & 1, bx);
+    for (int64_t i = 0; i < L * M; i++) /* small values so products stay interesting */
+        if (dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64)
+            td_store_f64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(30) == 0 ? special_f[rnd(N)] : (double)(rnd(9) - 4) * 0.7);
+        else
+            td_store_i64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(20) == 0 ? special_i[rnd(N)] : rnd(9) - 4);
+    int odts[] = {dt, TD_DTYPE_FLOAT64, TD_DTYPE_INT64, TD_DTYPE_FLOAT32};
+    int odt = odts[it % 4];
+    for (int prod = 0; prod < 2; prod++) {
+        struct td_kt y1 = ktn(odt, 2, sz, false, by1), y2 = ktn(odt, 2, sz, false, by2);
+        struct td_kt *in[] = {&x}, *out[] = {&y1};
+        int64_t at[] = {1, odt};
+        cpu(prod ? TD_OP_CUMPROD : TD_OP_CUMSUM, dt, 1, in, 1, out, at, 2, 0);
+        int es = td_cu_dtype_size(dt), eo = td_cu_dtype_size(odt);
+        for (int64_t m = 0; m < M; m++)
+            td_cu_cum_lane<T>(prod, x.data + m * x.m.strides[0] * es, x.m.strides[1] * es, y2.data + m * L * eo, eo, odt, L);
+        char what[64];
+        snprintf(what, sizeof what, "%s dtype %d -> %d", prod ? "cumprod" : "cumsum", dt, odt);
+        compare(what, odt, y2.data, y1.data, L * M, 0, NULL, 0);
+    }
+}
+
+static void check_sort_scan(void)
+{
+    key_case<float>(TD_DTYPE_FLOAT32);
+    key_case<double>(TD_DTYPE_FLOAT64);
+    key_case<int64_t>(TD_DTYPE_INT64);
+    key_case<int32_t>(TD_DTYPE_INT32);
+    key_case<int16_t>(TD_DTYPE_INT16);
+    key_case<int8_t>(TD_DTYPE_INT8);
+    key_case<uint8_t>(TD_DTYPE_UINT8);
+    key_case<bool>(TD_DTYPE_BOOL);
+    for (int it = 0; it < 40; it++) {
+        cum_case<float>(TD_DTYPE_FLOAT32, it);
+        cum_case<double>(TD_DTYPE_FLOAT64, it);
+        cum_case<int64_t>(TD_DTYPE_INT64, it);
+        cum_case<int32_t>(TD_DTYPE_INT32, it);
+        cum_case<int16_t>(TD_DTYPE_INT16, it);
+        cum_case<int8_t>(TD_DTYPE_INT8, it);
+        cum_case<uint8_t>(TD_DTYPE_UINT8, it);
+        cum_case<bool>(TD_DTYPE_BOOL, it);
+    }
+}
+
 int main(void)
 {
     check_copy();
@@ -567,6 +1478,13 @@ int main(void)
     check_clamp();
     check_iteration();
     check_scalars();
+    check_gather_scatter();
+    check_index();
+    check_index_mask();
+    check_optim();
+    check_pool();
+    check_random();
+    check_sort_scan();
     printf("check_cuda_ops: %d cases, %d failures\n", n_cases, n_fail);
     return n_fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -19,12 +19,16 @@
 #include <unistd.h>
 
 #include "../kernels/device.h"
+#include "../kernels/dtype.h"
 #include "../kernels/op_attrs.h"
 
 /* Built with ASan (make check), the CUDA driver's address reservations need the shadow
  * gap unprotected; ASan reads this hook before main. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "protect_shadow_gap=0"; }
+
+/* stream_sync's code for a bad index a kernel met (kernels/cuda/cuda_common.cuh) */
+#define TD_CU_ERR_INDEX 300000
 
 static const char *plugin_path;
 static void *lib;
@@ -115,6 +119,9 @@ START_TEST(test_errors)
     ck_assert_int_eq(B->is_fatal(0), 0);
     ck_assert_msg(strstr(B->error_string(2), "memory") != NULL, "%s", B->error_string(2));
     ck_assert_msg(strstr(B->error_string(35), "driver") != NULL, "%s", B->error_string(35));
+    /* a bad index found by a kernel (kernels/cuda/index_ops.cuh) is not sticky */
+    ck_assert_int_eq(B->is_fatal(TD_CU_ERR_INDEX), 0);
+    ck_assert_str_eq(B->error_string(TD_CU_ERR_INDEX), "index out of bounds in a device kernel");
 }
 END_TEST
 
@@ -140,6 +147,33 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EXP, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_DIV, TD_DTYPE_FLOAT32));
+    for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
+        bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
+        bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
+        ck_assert_msg((B->kernel(TD_OP_GATHER, dt) != NULL) == !half, "GATHER dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_INDEX, dt) != NULL) == !half, "INDEX dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_INDEX_PUT, dt) != NULL) == !half, "INDEX_PUT dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_SCATTER, dt) != NULL) == (!half && !cx), "SCATTER dtype %u", dt);
+        bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+        ck_assert_msg((B->kernel(TD_OP_SGD_STEP, dt) != NULL) == fl, "SGD_STEP dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_ADAM_STEP, dt) != NULL) == fl, "ADAM_STEP dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_MAX_POOL, dt) != NULL) == fl, "MAX_POOL dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_MAX_POOL_BACKWARD, dt) != NULL) == fl, "MAX_POOL_BACKWARD dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_ADAPTIVE_AVG_POOL_BACKWARD, dt) != NULL) == fl, "ADAPTIVE_AVG_POOL_BACKWARD %u", dt);
+        /* convolution runs through cuDNN when the plugin finds libcudnn.so.9 (describe says) */
+        char d[256];
+        B->describe(d, sizeof d);
+        bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
+        ck_assert_msg((B->kernel(TD_OP_CONV, dt) != NULL) == (fl && dnn), "CONV dtype %u (%s)", dt, d);
+        ck_assert_msg((B->kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (fl && dnn), "CONV_BACKWARD_WEIGHT %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_RANDN, dt) != NULL) == fl, "RANDN dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_BERNOULLI_, dt) != NULL) == (!half && !cx), "BERNOULLI_ dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_RANDINT, dt) != NULL) == (!half && !cx), "RANDINT dtype %u", dt);
+        ck_assert_ptr_null(B->kernel(TD_OP_BERNOULLI_P, dt)); /* range-checks p: staged */
+        ck_assert_msg((B->kernel(TD_OP_CUMSUM, dt) != NULL) == (!half && !cx), "CUMSUM dtype %u", dt);
+        ck_assert_msg((B->kernel(TD_OP_SORT, dt) != NULL) == (!half && !cx && strcmp(B->kind, "cuda") == 0), "SORT %u", dt);
+        ck_assert_ptr_null(B->kernel(TD_OP_MULTINOMIAL, dt));
+    }
     /* staged through the host: complex math, integer matmul, integer division (its
      * division by zero is an error the kernel could only see after the GPU ran),
      * transcendental ops on integers, bitwise ops on floats, ops with no kernel */
@@ -503,6 +537,829 @@ START_TEST(test_gpu)
 }
 END_TEST
 
+
+/* ---- indexing and optimizer steps on a real GPU */
+
+static struct td_kt ktv(enum td_dtype dt, int nd, const int64_t *sizes, const void *h)
+{
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        n *= sizes[d];
+    size_t bytes = (size_t)(n ? n : 1) * td_dtype_size(dt);
+    return kt(dt, nd, sizes, h ? up(h, bytes) : dalloc(bytes));
+}
+
+START_TEST(test_gpu_index_optim)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu index/optim case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    unsigned seed = 11;
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+
+    /* GATHER along dim 1 of a (4, 5) float32, index (4, 3) */
+    float x[20], g[12];
+    int64_t gi[12];
+    for (int i = 0; i < 20; i++)
+        x[i] = (float)urand(&seed);
+    for (int i = 0; i < 12; i++)
+        gi[i] = rand_r(&seed) % 5;
+    int64_t s45[] = {4, 5}, s43[] = {4, 3};
+    struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, s45, x), tgi = ktv(TD_DTYPE_INT64, 2, s43, gi);
+    struct td_kt tg = ktv(TD_DTYPE_FLOAT32, 2, s43, NULL);
+    {
+        struct td_kt *in[] = {&tx, &tgi}, *out[] = {&tg};
+        int64_t a[] = {1};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int i = 0; i < 12; i++)
+            ck_assert(g[i] == x[i / 3 * 5 + gi[i]]);
+    }
+    /* SCATTER add with many duplicates: int32 / int16 / uint8 / bool (sub-word CAS) exact,
+     * float64 within rounding; multiply on int64 (wrapping) exact */
+    {
+        enum { M = 4096, L = 7 };
+        static int64_t si[M];
+        static int32_t v32[M];
+        static double v64[M];
+        for (int i = 0; i < M; i++)
+            si[i] = rand_r(&seed) % L, v32[i] = rand_r(&seed) % 2001 - 1000, v64[i] = urand(&seed);
+        int64_t sm[] = {M}, sl[] = {L};
+        struct td_kt ti = ktv(TD_DTYPE_INT64, 1, sm, si);
+        const enum td_dtype dts[] = {TD_DTYPE_INT32, TD_DTYPE_INT16, TD_DTYPE_UINT8, TD_DTYPE_BOOL, TD_DTYPE_INT64,
+                                     TD_DTYPE_FLOAT64};
+        for (int c = 0; c < 6; c++) {
+            enum td_dtype dt = dts[c];
+            int reduce = dt == TD_DTYPE_INT64 ? 2 : 1;
+            size_t es = td_dtype_size(dt);
+            static char src[M * 8], self[L * 8], got[L * 8];
+            double want[L];
+            for (int j = 0; j < L; j++) {
+                want[j] = reduce == 2 ? 3 : j; /* self's values */
+                if (dt == TD_DTYPE_FLOAT64)
+                    ((double *)self)[j] = want[j];
+                else
+                    td_store_i64(dt, self + j * es, (int64_t)want[j]);
+            }
+            uint64_t prod[L];
+            for (int j = 0; j < L; j++)
+                prod[j] = 3;
+            for (int i = 0; i < M; i++) {
+                if (dt == TD_DTYPE_FLOAT64)
+                    ((double *)src)[i] = v64[i], want[si[i]] += v64[i];
+                else if (reduce == 2)
+                    td_store_i64(dt, src + i * es, v32[i] % 5), prod[si[i]] *= (uint64_t)(int64_t)(v32[i] % 5);
+                else
+                    td_store_i64(dt, src + i * es, v32[i]), want[si[i]] += dt == TD_DTYPE_BOOL ? (v32[i] != 0) : v32[i];
+            }
+            struct td_kt tself = ktv(dt, 1, sl, self), tsrc = ktv(dt, 1, sm, src), to = ktv(dt, 1, sl, NULL);
+            struct td_kt *in[] = {&tself, &ti, &tsrc}, *out[] = {&to};
+            int64_t a[] = {0, reduce};
+            ck_assert_int_eq(run(TD_OP_SCATTER, dt, 3, in, 1, out, a, 2, 0), TD_CODE_OK);
+            down(got, to.data, L * es);
+            for (int j = 0; j < L; j++) {
+                if (dt == TD_DTYPE_FLOAT64)
+                    close_rel(((double *)got)[j], want[j], 1e-12, "scatter add f64", j);
+                else if (reduce == 2)
+                    ck_assert_int_eq(td_load_i64(dt, got + j * es), (int64_t)prod[j]);
+                else if (dt == TD_DTYPE_BOOL)
+                    ck_assert_int_eq(td_load_i64(dt, got + j * es), want[j] != 0);
+                else { /* wraps in the element type */
+                    char w[8];
+                    td_store_i64(dt, w, (int64_t)(uint64_t)(int64_t)want[j]);
+                    ck_assert_msg(!memcmp(w, got + j * es, es), "scatter add dtype %d [%d]: got %lld want %lld", dt, j,
+                                  (long long)td_load_i64(dt, got + j * es), (long long)td_load_i64(dt, w));
+                }
+            }
+        }
+    }
+    /* INDEX, advanced, two index tensors with negative values: x[i0, i1] over (4, 5) */
+    {
+        int64_t i0[6] = {0, -1, 3, 2, -4, 1}, i1[6] = {4, -5, 0, 2, 3, -1}, s6[] = {6};
+        float o[6];
+        struct td_kt t0 = ktv(TD_DTYPE_INT64, 1, s6, i0), t1 = ktv(TD_DTYPE_INT64, 1, s6, i1), to = ktv(TD_DTYPE_FLOAT32, 1, s6, NULL);
+        struct td_kt *in[] = {&tx, &t0, &t1}, *out[] = {&to};
+        int64_t a[] = {0, 0};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 3, in, 1, out, a, 2, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < 6; i++)
+            ck_assert(o[i] == x[(i0[i] + 4) % 4 * 5 + (i1[i] + 5) % 5]);
+        /* INDEX_PUT accumulate, float32 with duplicates, into x (out of place) */
+        float v[6] = {1, 2, 3, 4, 5, 6}, r[20], want[20];
+        int64_t d0[6] = {1, 1, 1, 0, 3, 1}, d1[6] = {2, 2, 2, 0, 4, 2};
+        struct td_kt tv = ktv(TD_DTYPE_FLOAT32, 1, s6, v), u0 = ktv(TD_DTYPE_INT64, 1, s6, d0), u1 = ktv(TD_DTYPE_INT64, 1, s6, d1);
+        struct td_kt tr = ktv(TD_DTYPE_FLOAT32, 2, s45, NULL);
+        struct td_kt *pin[] = {&tx, &tv, &u0, &u1}, *pout[] = {&tr};
+        int64_t pa[] = {0, 0, 1};
+        ck_assert_int_eq(run(TD_OP_INDEX_PUT, TD_DTYPE_FLOAT32, 4, pin, 1, pout, pa, 3, 0), TD_CODE_OK);
+        down(r, tr.data, sizeof r);
+        memcpy(want, x, sizeof want);
+        for (int i = 0; i < 6; i++)
+            want[d0[i] * 5 + d1[i]] += v[i];
+        for (int i = 0; i < 20; i++)
+            close_rel(r[i], want[i], 1e-6, "index_put accumulate", i);
+    }
+    /* INDEX mask mode over several chunks: x[mask] of 5000 float32 */
+    {
+        enum { M = 5000 };
+        static float mx[M], mo[M];
+        static uint8_t mk[M];
+        int64_t cnt = 0, sm[] = {M};
+        for (int i = 0; i < M; i++)
+            mx[i] = (float)i, mk[i] = rand_r(&seed) % 3 == 0, cnt += mk[i];
+        int64_t sc[] = {cnt};
+        struct td_kt tmx = ktv(TD_DTYPE_FLOAT32, 1, sm, mx), tmk = ktv(TD_DTYPE_BOOL, 1, sm, mk), to = ktv(TD_DTYPE_FLOAT32, 1, sc, NULL);
+        struct td_kt *in[] = {&tmx, &tmk}, *out[] = {&to};
+        int64_t a[] = {0, 5, cnt};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 3, 0), TD_CODE_OK);
+        down(mo, to.data, sizeof(float) * (size_t)cnt);
+        for (int i = 0, r = 0; i < M; i++)
+            if (mk[i])
+                ck_assert_msg(mo[r++] == (float)i, "mask row %d", r - 1);
+        /* a count that does not match: reported at the next sync, nothing written */
+        int64_t bad[] = {0, 5, cnt - 1}, sc1[] = {cnt - 1};
+        struct td_kt to1 = ktv(TD_DTYPE_FLOAT32, 1, sc1, NULL);
+        struct td_kt *out1[] = {&to1};
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, in, 1, out1, bad, 3, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "index: the input changed after its count was taken");
+    }
+    /* a bad index: the kernel is queued, the next sync names it with the CPU's message,
+     * the device goes on */
+    {
+        int64_t bi[12];
+        memcpy(bi, gi, sizeof bi);
+        bi[7] = 9;
+        struct td_kt tb = ktv(TD_DTYPE_INT64, 2, s43, bi);
+        struct td_kt *in[] = {&tx, &tb}, *out[] = {&tg};
+        int64_t a[] = {1};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, in, 1, out, a, 1, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_int_eq(B->is_fatal(e), 0);
+        ck_assert_str_eq(B->error_string(e), "index 9 is out of bounds for dimension 1 with size 5");
+        ck_assert_int_eq(B->stream_sync(0, S), 0);
+        int64_t m1[] = {-7}, s1[] = {1};
+        struct td_kt tm1 = ktv(TD_DTYPE_INT64, 1, s1, m1), to = ktv(TD_DTYPE_FLOAT32, 2, (int64_t[]){1, 5}, NULL);
+        struct td_kt *iin[] = {&tx, &tm1}, *iout[] = {&to};
+        int64_t ia[] = {0, 1}; /* index_select: "index out of range in self" */
+        ck_assert_int_eq(run(TD_OP_INDEX, TD_DTYPE_FLOAT32, 2, iin, 1, iout, ia, 2, 0), TD_CODE_OK);
+        e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "index out of range in self");
+        /* and kernels still run */
+        struct td_kt *gin[] = {&tx, &tgi}, *gout[] = {&tg};
+        ck_assert_int_eq(run(TD_OP_GATHER, TD_DTYPE_FLOAT32, 2, gin, 1, gout, a, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int i = 0; i < 12; i++)
+            ck_assert(g[i] == x[i / 3 * 5 + gi[i]]);
+    }
+    /* SGD (momentum, nesterov, weight decay) over 40 parameters (two launches) and
+     * AdamW with amsgrad over 3, float32, bit for bit against optim.c's arithmetic
+     * (this file is built without FMA contraction, as the CPU kernels are) */
+    {
+        enum { NP = 40 };
+        static float hp[NP][300], hg[NP][300], hb[NP][300], rp[NP][300], rb[NP][300];
+        struct td_kt tp[NP], tgr[NP], tbuf[NP], *in[3 * NP];
+        for (int j = 0; j < NP; j++) {
+            int64_t n[] = {1 + j * 7};
+            for (int i = 0; i < n[0]; i++)
+                hp[j][i] = (float)urand(&seed), hg[j][i] = (float)urand(&seed), hb[j][i] = (float)urand(&seed);
+            tp[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hp[j]), tgr[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hg[j]);
+            tbuf[j] = ktv(TD_DTYPE_FLOAT32, 1, n, hb[j]);
+            in[3 * j] = &tp[j], in[3 * j + 1] = &tgr[j], in[3 * j + 2] = &tbuf[j];
+        }
+        double lr = 0.05, mom = 0.9, damp = 0, wd = 1e-4;
+        int64_t a[] = {fbits(lr), fbits(mom), fbits(damp), fbits(wd), 1, 0, 0};
+        ck_assert_int_eq(run(TD_OP_SGD_STEP, TD_DTYPE_FLOAT32, 3 * NP, in, 0, NULL, a, 7, 0), TD_CODE_OK);
+        for (int j = 0; j < NP; j++) {
+            int n = 1 + j * 7;
+            down(rp[j], tp[j].data, sizeof(float) * n);
+            down(rb[j], tbuf[j].data, sizeof(float) * n);
+            for (int i = 0; i < n; i++) {
+                float d = hg[j][i];
+                d = d + (float)wd * hp[j][i];
+                float b = hb[j][i] * (float)mom + d * (float)(1 - damp);
+                d = d + (float)mom * b;
+                float p = hp[j][i] + d * (float)(-lr);
+                ck_assert_msg(rb[j][i] == b && rp[j][i] == p, "sgd param %d [%d]: %.9g %.9g want %.9g %.9g", j, i,
+                              rp[j][i], rb[j][i], p, b);
+            }
+        }
+        enum { NA = 3, L = 1000 };
+        static float ap[NA][L], ag[NA][L], am[NA][L], av[NA][L], ax[NA][L], got[5][L];
+        struct td_kt at[NA][5], *ain[5 * NA];
+        int64_t sl[] = {L};
+        for (int j = 0; j < NA; j++) {
+            for (int i = 0; i < L; i++)
+                ap[j][i] = (float)urand(&seed), ag[j][i] = (float)urand(&seed), am[j][i] = (float)urand(&seed) * 0.1f,
+                av[j][i] = (float)fabs(urand(&seed)) * 0.01f, ax[j][i] = (float)fabs(urand(&seed)) * 0.01f;
+            float *h[5] = {ap[j], ag[j], am[j], av[j], ax[j]};
+            for (int t = 0; t < 5; t++)
+                at[j][t] = ktv(TD_DTYPE_FLOAT32, 1, sl, h[t]), ain[5 * j + t] = &at[j][t];
+        }
+        double b1 = 0.9, b2 = 0.999, eps = 1e-8, awd = 0.01, alr = 1e-3;
+        int64_t step = 7;
+        int64_t aa[] = {fbits(alr), fbits(b1), fbits(b2), fbits(eps), fbits(awd), step, 1, 0, 1};
+        ck_assert_int_eq(run(TD_OP_ADAM_STEP, TD_DTYPE_FLOAT32, 5 * NA, ain, 0, NULL, aa, 9, 0), TD_CODE_OK);
+        double step_size = alr / (1 - pow(b1, (double)step)), bc2 = sqrt(1 - pow(b2, (double)step));
+        for (int j = 0; j < NA; j++) {
+            for (int t = 0; t < 5; t++)
+                if (t != 1)
+                    down(got[t], at[j][t].data, sizeof(float) * L);
+            for (int i = 0; i < L; i++) {
+                float p = ap[j][i], gr = ag[j][i];
+                p = p * (float)(1 - alr * awd);
+                float m = am[j][i] * (float)b1 + gr * (float)(1 - b1);
+                float v = av[j][i] * (float)b2 + gr * gr * (float)(1 - b2);
+                float vm = ax[j][i] > v ? ax[j][i] : v;
+                float denom = (float)sqrt((double)vm) / (float)bc2 + (float)eps;
+                p = p + (m / denom) * (float)(-step_size);
+                ck_assert_msg(got[0][i] == p && got[2][i] == m && got[3][i] == v && got[4][i] == vm,
+                              "adam param %d [%d]: %.9g want %.9g", j, i, got[0][i], p);
+            }
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu index and optimizer kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
+/* ---- convolution (cuDNN) and pooling on a real GPU */
+
+/* Direct convolution over spatial dims padded to 3: y (forward, bias added), gx
+ * (backward input) and gw (backward weight) from x, w, gy; all in double. */
+struct cgeom {
+    int64_t N, C, O, G, in[3], k[3], out[3], s[3], p[3], d[3];
+};
+
+static int64_t xi(const struct cgeom *g, int64_t n, int64_t c, const int64_t *i)
+{
+    return (((n * g->C + c) * g->in[0] + i[0]) * g->in[1] + i[1]) * g->in[2] + i[2];
+}
+static int64_t wi(const struct cgeom *g, int64_t o, int64_t c, const int64_t *k)
+{
+    return (((o * (g->C / g->G) + c) * g->k[0] + k[0]) * g->k[1] + k[1]) * g->k[2] + k[2];
+}
+static int64_t yi(const struct cgeom *g, int64_t n, int64_t o, const int64_t *q)
+{
+    return (((n * g->O + o) * g->out[0] + q[0]) * g->out[1] + q[1]) * g->out[2] + q[2];
+}
+
+static void conv_ref(const struct cgeom *g, const double *x, const double *w, const double *b, const double *gy,
+                     double *y, double *gx, double *gw)
+{
+    int64_t cg = g->C / g->G, og = g->O / g->G;
+    int64_t nx = g->N * g->C * g->in[0] * g->in[1] * g->in[2], nw = g->O * cg * g->k[0] * g->k[1] * g->k[2];
+    memset(gx, 0, sizeof(double) * (size_t)nx);
+    memset(gw, 0, sizeof(double) * (size_t)nw);
+    int64_t q[3], k[3], i[3];
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t o = 0; o < g->O; o++)
+            for (q[0] = 0; q[0] < g->out[0]; q[0]++)
+                for (q[1] = 0; q[1] < g->out[1]; q[1]++)
+                    for (q[2] = 0; q[2] < g->out[2]; q[2]++) {
+                        double acc = b ? b[o] : 0;
+                        int64_t gg = o / og, yo = yi(g, n, o, q);
+                        for (int64_t c = 0; c < cg; c++)
+                            for (k[0] = 0; k[0] < g->k[0]; k[0]++)
+                                for (k[1] = 0; k[1] < g->k[1]; k[1]++)
+                                    for (k[2] = 0; k[2] < g->k[2]; k[2]++) {
+                                        bool in = true;
+                                        for (int t = 0; t < 3; t++) {
+                                            i[t] = q[t] * g->s[t] - g->p[t] + k[t] * g->d[t];
+                                            in &= i[t] >= 0 && i[t] < g->in[t];
+                                        }
+                                        if (!in)
+                                            continue;
+                                        int64_t xo = xi(g, n, gg * cg + c, i), wo = wi(g, o, c, k);
+                                        acc += x[xo] * w[wo];
+                                        gx[xo] += gy[yo] * w[wo];
+                                        gw[wo] += gy[yo] * x[xo];
+                                    }
+                        y[yo] = acc;
+                    }
+}
+
+/* a float32 or float64 device tensor from doubles */
+static struct td_kt up_as(enum td_dtype dt, int nd, const int64_t *sizes, const double *v, int64_t n)
+{
+    void *h = malloc((size_t)(n ? n : 1) * 8);
+    for (int64_t i = 0; i < n; i++)
+        if (dt == TD_DTYPE_FLOAT32)
+            ((float *)h)[i] = (float)v[i];
+        else
+            ((double *)h)[i] = v[i];
+    struct td_kt t = ktv(dt, nd, sizes, h);
+    ck_assert_int_eq(B->stream_sync(0, S), 0); /* the upload read h */
+    free(h);
+    return t;
+}
+
+static void down_as(enum td_dtype dt, const struct td_kt *t, double *v, int64_t n)
+{
+    void *h = malloc((size_t)(n ? n : 1) * 8);
+    down(h, t->data, (size_t)n * td_dtype_size(dt));
+    for (int64_t i = 0; i < n; i++)
+        v[i] = dt == TD_DTYPE_FLOAT32 ? ((float *)h)[i] : ((double *)h)[i];
+    free(h);
+}
+
+static void conv_case(enum td_dtype dt, int nsp, const struct cgeom *g0, bool bias, bool strided_x)
+{
+    struct cgeom g = *g0;
+    int nd = nsp + 2;
+    int64_t xs[5] = {g.N, g.C}, ws[5] = {g.O, g.C / g.G}, ys[5] = {g.N, g.O};
+    for (int t = 0; t < nsp; t++) {
+        int j = 3 - nsp + t;
+        xs[2 + t] = g.in[j], ws[2 + t] = g.k[j];
+        g.out[j] = (g.in[j] + 2 * g.p[j] - g.d[j] * (g.k[j] - 1) - 1) / g.s[j] + 1;
+        ys[2 + t] = g.out[j];
+    }
+    for (int j = 0; j < 3 - nsp; j++)
+        g.in[j] = g.k[j] = g.out[j] = g.s[j] = g.d[j] = 1, g.p[j] = 0;
+    int64_t nx = 1, nw = 1, ny = 1;
+    for (int t = 0; t < nd; t++)
+        nx *= xs[t], nw *= ws[t], ny *= ys[t];
+    double *x = malloc(sizeof(double) * nx), *w = malloc(sizeof(double) * nw), *b = malloc(sizeof(double) * g.O);
+    double *gy = malloc(sizeof(double) * ny), *y = malloc(sizeof(double) * ny), *gx = malloc(sizeof(double) * nx);
+    double *gw = malloc(sizeof(double) * nw), *got = malloc(sizeof(double) * (nx > nw ? (nx > ny ? nx : ny) : (nw > ny ? nw : ny)));
+    unsigned seed = (unsigned)(nsp * 31 + dt);
+    for (int64_t i = 0; i < nx; i++)
+        x[i] = urand(&seed);
+    for (int64_t i = 0; i < nw; i++)
+        w[i] = urand(&seed);
+    for (int64_t i = 0; i < g.O; i++)
+        b[i] = urand(&seed);
+    for (int64_t i = 0; i < ny; i++)
+        gy[i] = urand(&seed);
+    conv_ref(&g, x, w, bias ? b : NULL, gy, y, gx, gw);
+    struct td_kt tx = up_as(dt, nd, xs, x, nx), tw = up_as(dt, nd, ws, w, nw), tb = up_as(dt, 1, &g.O, b, g.O);
+    struct td_kt tgy = up_as(dt, nd, ys, gy, ny);
+    if (strided_x) { /* the same values through a view with N and C swapped in memory */
+        double *xt = malloc(sizeof(double) * nx);
+        int64_t plane = nx / (g.N * g.C);
+        for (int64_t n = 0; n < g.N; n++)
+            for (int64_t c = 0; c < g.C; c++)
+                memcpy(xt + (c * g.N + n) * plane, x + (n * g.C + c) * plane, sizeof(double) * plane);
+        tx = up_as(dt, nd, xs, xt, nx);
+        tx.m.strides[0] = plane, tx.m.strides[1] = g.N * plane;
+        free(xt);
+    }
+    int64_t attrs[4 + 9] = {g.G, nsp, nsp, nsp};
+    for (int t = 0; t < nsp; t++) {
+        int j = 3 - nsp + t;
+        attrs[4 + t] = g.s[j], attrs[4 + nsp + t] = g.p[j], attrs[4 + 2 * nsp + t] = g.d[j];
+    }
+    uint32_t na = 4 + 3 * (uint32_t)nsp;
+    double tol = dt == TD_DTYPE_FLOAT32 ? 1e-4 : 1e-11;
+    struct td_kt ty = ktv(dt, nd, ys, NULL), tgx = ktv(dt, nd, xs, NULL), tgw = ktv(dt, nd, ws, NULL);
+    struct td_kt *fin[] = {&tx, &tw, &tb}, *fout[] = {&ty};
+    ck_assert_int_eq(run(TD_OP_CONV, dt, bias ? 3 : 2, fin, 1, fout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &ty, got, ny);
+    for (int64_t i = 0; i < ny; i++)
+        close_rel(got[i], y[i], tol, "conv", (int)i);
+    struct td_kt *din[] = {&tgy, &tw, &tx}, *dout[] = {&tgx};
+    ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_INPUT, dt, 3, din, 1, dout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &tgx, got, nx);
+    for (int64_t i = 0; i < nx; i++)
+        close_rel(got[i], gx[i], tol, "conv_backward_input", (int)i);
+    struct td_kt *win[] = {&tgy, &tx, &tw}, *wout[] = {&tgw};
+    ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_WEIGHT, dt, 3, win, 1, wout, attrs, na, 0), TD_CODE_OK);
+    down_as(dt, &tgw, got, nw);
+    for (int64_t i = 0; i < nw; i++)
+        close_rel(got[i], gw[i], tol * 4, "conv_backward_weight", (int)i);
+    free(x), free(w), free(b), free(gy), free(y), free(gx), free(gw), free(got);
+}
+
+START_TEST(test_gpu_conv_pool)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu conv/pool case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    if (B->kernel(TD_OP_CONV, TD_DTYPE_FLOAT32)) {
+        /* 2-d, groups 2, stride 2, padding 1, bias; 1-d dilated; 3-d; a 1x1; float32 and float64 */
+        struct cgeom c2 = {.N = 2, .C = 4, .O = 6, .G = 2, .in = {1, 9, 7}, .k = {1, 3, 3}, .s = {1, 2, 2}, .p = {0, 1, 1}, .d = {1, 1, 1}};
+        struct cgeom c1 = {.N = 3, .C = 3, .O = 5, .G = 1, .in = {1, 1, 20}, .k = {1, 1, 4}, .s = {1, 1, 1}, .p = {0, 0, 2}, .d = {1, 1, 3}};
+        struct cgeom c3 = {.N = 1, .C = 2, .O = 3, .G = 1, .in = {5, 6, 4}, .k = {2, 3, 2}, .s = {1, 2, 1}, .p = {1, 1, 0}, .d = {1, 1, 2}};
+        struct cgeom c11 = {.N = 4, .C = 8, .O = 16, .G = 1, .in = {1, 5, 5}, .k = {1, 1, 1}, .s = {1, 1, 1}, .p = {0, 0, 0}, .d = {1, 1, 1}};
+        for (int f = 0; f < 2; f++) {
+            enum td_dtype dt = f ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32;
+            conv_case(dt, 2, &c2, true, false);
+            conv_case(dt, 2, &c2, false, true);
+            conv_case(dt, 1, &c1, true, false);
+            conv_case(dt, 3, &c3, true, false);
+            conv_case(dt, 2, &c11, false, false);
+        }
+    } else {
+        printf("check_cuda_plugin: no cuDNN: convolution left to the executor's staging\n");
+    }
+    /* pooling: max 2x2 stride 2 with indices and its backward; average 3x3 padded
+     * (count_include_pad off) and its backward; global adaptive average (1x1) */
+    {
+        enum { N = 2, C = 3, H = 6, W = 8 };
+        static float x[N * C * H * W], y[N * C * 3 * 4], gy[N * C * 3 * 4], gx[N * C * H * W];
+        static int64_t ix[N * C * 3 * 4];
+        unsigned seed = 5;
+        for (int i = 0; i < N * C * H * W; i++)
+            x[i] = (float)(rand_r(&seed) % 9) * 0.25f; /* ties: the first maximum wins */
+        for (int i = 0; i < N * C * 12; i++)
+            gy[i] = (float)urand(&seed);
+        int64_t xs[] = {N, C, H, W}, ys[] = {N, C, 3, 4};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 4, xs, x), ty = ktv(TD_DTYPE_FLOAT32, 4, ys, NULL);
+        struct td_kt ti = ktv(TD_DTYPE_INT64, 4, ys, NULL), tgy = ktv(TD_DTYPE_FLOAT32, 4, ys, gy);
+        struct td_kt tgx = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL);
+        int64_t ma[] = {0, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1};
+        struct td_kt *in[] = {&tx}, *out[] = {&ty, &ti};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL, TD_DTYPE_FLOAT32, 1, in, 2, out, ma, 13, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        down(ix, ti.data, sizeof ix);
+        for (int pl = 0; pl < N * C; pl++)
+            for (int oh = 0; oh < 3; oh++)
+                for (int ow = 0; ow < 4; ow++) {
+                    float m = -INFINITY;
+                    int64_t best = 0;
+                    for (int kh = 0; kh < 2; kh++)
+                        for (int kw = 0; kw < 2; kw++) {
+                            int64_t idx = (oh * 2 + kh) * W + ow * 2 + kw;
+                            if (x[pl * H * W + idx] > m)
+                                m = x[pl * H * W + idx], best = idx;
+                        }
+                    int o = (pl * 3 + oh) * 4 + ow;
+                    ck_assert_msg(y[o] == m && ix[o] == best, "max_pool [%d]: %g@%lld want %g@%lld", o, y[o],
+                                  (long long)ix[o], m, (long long)best);
+                }
+        struct td_kt *bin[] = {&tgy, &tx, &ti}, *bout[] = {&tgx};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL_BACKWARD, TD_DTYPE_FLOAT32, 3, bin, 1, bout, NULL, 0, 0), TD_CODE_OK);
+        down(gx, tgx.data, sizeof gx);
+        for (int i = 0; i < N * C * H * W; i++) {
+            float want = 0;
+            for (int o = 0; o < N * C * 12; o++)
+                if (o / 12 == i / (H * W) && ix[o] == i % (H * W))
+                    want += gy[o];
+            ck_assert_msg(gx[i] == want, "max_pool_backward [%d]: %g want %g", i, gx[i], want);
+        }
+        /* a bad index for the backward: reported at the next sync */
+        ix[5] = H * W;
+        struct td_kt tbad = ktv(TD_DTYPE_INT64, 4, ys, ix);
+        struct td_kt *bbin[] = {&tgy, &tx, &tbad};
+        ck_assert_int_eq(run(TD_OP_MAX_POOL_BACKWARD, TD_DTYPE_FLOAT32, 3, bbin, 1, bout, NULL, 0, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_eq(e, TD_CU_ERR_INDEX);
+        ck_assert_str_eq(B->error_string(e), "max_pool_backward: an index lies outside its input plane");
+        /* average 3x3, stride 1, padding 1, count_include_pad off: output H x W */
+        static float a[N * C * H * W], ga[N * C * H * W];
+        struct td_kt ta = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL), tga = ktv(TD_DTYPE_FLOAT32, 4, xs, NULL);
+        int64_t aa[] = {0, 0, 0, 2, 2, 2, 3, 3, 1, 1, 1, 1};
+        struct td_kt *aout[] = {&ta};
+        ck_assert_int_eq(run(TD_OP_AVG_POOL, TD_DTYPE_FLOAT32, 1, in, 1, aout, aa, 12, 0), TD_CODE_OK);
+        down(a, ta.data, sizeof a);
+        struct td_kt *abin[] = {&tx, &tx}, *about[] = {&tga}; /* grad_output: x itself (same shape) */
+        ck_assert_int_eq(run(TD_OP_AVG_POOL_BACKWARD, TD_DTYPE_FLOAT32, 2, abin, 1, about, aa, 12, 0), TD_CODE_OK);
+        down(ga, tga.data, sizeof ga);
+        for (int pl = 0; pl < N * C; pl++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++) {
+                    float s = 0;
+                    int cnt = 0;
+                    for (int dh = -1; dh <= 1; dh++)
+                        for (int dw = -1; dw <= 1; dw++)
+                            if (h + dh >= 0 && h + dh < H && w + dw >= 0 && w + dw < W)
+                                s += x[pl * H * W + (h + dh) * W + w + dw], cnt++;
+                    close_rel(a[pl * H * W + h * W + w], s / cnt, 1e-6, "avg_pool", pl * H * W + h * W + w);
+                    /* backward: each window holding (h, w) gives x[window] / its count */
+                    double g = 0;
+                    for (int dh = -1; dh <= 1; dh++)
+                        for (int dw = -1; dw <= 1; dw++) {
+                            int oh = h + dh, ow = w + dw;
+                            if (oh < 0 || oh >= H || ow < 0 || ow >= W)
+                                continue;
+                            int n = ((oh > 0) + 1 + (oh < H - 1)) * ((ow > 0) + 1 + (ow < W - 1));
+                            g += (double)x[pl * H * W + oh * W + ow] / n;
+                        }
+                    close_rel(ga[pl * H * W + h * W + w], g, 1e-5, "avg_pool_backward", pl * H * W + h * W + w);
+                }
+        /* global average: adaptive to 1x1 */
+        float gm[N * C];
+        int64_t gs[] = {N, C, 1, 1}, ga2[] = {2, 1, 1};
+        struct td_kt tgm = ktv(TD_DTYPE_FLOAT32, 4, gs, NULL);
+        struct td_kt *gout[] = {&tgm};
+        ck_assert_int_eq(run(TD_OP_ADAPTIVE_AVG_POOL, TD_DTYPE_FLOAT32, 1, in, 1, gout, ga2, 3, 0), TD_CODE_OK);
+        down(gm, tgm.data, sizeof gm);
+        for (int pl = 0; pl < N * C; pl++) {
+            double s = 0;
+            for (int i = 0; i < H * W; i++)
+                s += x[pl * H * W + i];
+            close_rel(gm[pl], s / (H * W), 1e-6, "adaptive_avg_pool", pl);
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu convolution and pooling kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
+/* ---- the device generator on a real GPU */
+
+struct rng_state {
+    uint64_t s[4]; /* kernels/rng.h's struct td_rng */
+};
+
+static enum td_code run_rng(unsigned op, unsigned dt, int n_in, struct td_kt **in, struct td_kt *out, const int64_t *attrs,
+                            uint32_t n_attr, struct rng_state *r)
+{
+    td_kernel_fn fn = B->kernel(op, dt);
+    ck_assert_msg(fn != NULL, "no kernel for op %u dtype %u", op, dt);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out;
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.rng = (struct td_rng *)r;
+    k.stream = S;
+    return fn(&k);
+}
+
+START_TEST(test_gpu_random)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu random case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    enum { N = 1 << 20 };
+    static float v[N], w[N];
+    static double d[N];
+    int64_t sz[] = {N}, small[] = {1000};
+    struct td_kt t = ktv(TD_DTYPE_FLOAT32, 1, sz, NULL), t2 = ktv(TD_DTYPE_FLOAT32, 1, small, NULL);
+    struct td_kt td = ktv(TD_DTYPE_FLOAT64, 1, sz, NULL);
+    struct rng_state r0 = {{1, 2, 3, 4}}, r = r0, r2 = r0;
+    /* rand: in [0, 1), mean 1/2, variance 1/12; the same state gives the same values,
+     * whatever the tensor's size (so whatever the grid) */
+    int64_t ra[] = {TD_DTYPE_FLOAT32, 1, N}, ra2[] = {TD_DTYPE_FLOAT32, 1, 1000};
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t, ra, 3, &r), TD_CODE_OK);
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t2, ra2, 3, &r2), TD_CODE_OK);
+    ck_assert(!memcmp(&r, &r2, sizeof r) && memcmp(&r, &r0, sizeof r)); /* one word each */
+    down(v, t.data, sizeof(float) * N);
+    down(w, t2.data, sizeof(float) * 1000);
+    ck_assert(!memcmp(v, w, sizeof(float) * 1000));
+    double m = 0, m2 = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert(v[i] >= 0 && v[i] < 1);
+        m += v[i], m2 += (double)v[i] * v[i];
+    }
+    m /= N, m2 = m2 / N - m * m;
+    ck_assert_msg(fabs(m - 0.5) < 5 * sqrt(1.0 / 12 / N) && fabs(m2 - 1.0 / 12) < 1e-3, "rand mean %g var %g", m, m2);
+    /* the next op has a new key: different values */
+    ck_assert_int_eq(run_rng(TD_OP_RAND, TD_DTYPE_FLOAT32, 0, NULL, &t2, ra2, 3, &r), TD_CODE_OK);
+    down(w, t2.data, sizeof(float) * 1000);
+    ck_assert(memcmp(v, w, sizeof(float) * 1000));
+    /* randn float64: moments and tail frequencies of the normal */
+    int64_t rn[] = {TD_DTYPE_FLOAT64, 1, N};
+    ck_assert_int_eq(run_rng(TD_OP_RANDN, TD_DTYPE_FLOAT64, 0, NULL, &td, rn, 3, &r), TD_CODE_OK);
+    down(d, td.data, sizeof(double) * N);
+    double s = 0, s2 = 0, s4 = 0, tail = 0;
+    for (int i = 0; i < N; i++)
+        s += d[i], s2 += d[i] * d[i], s4 += d[i] * d[i] * d[i] * d[i], tail += fabs(d[i]) > 1.959963984540054;
+    ck_assert_msg(fabs(s / N) < 5 / sqrt((double)N) && fabs(s2 / N - 1) < 0.01 && fabs(s4 / N - 3) < 0.05 &&
+                      fabs(tail / N - 0.05) < 5 * sqrt(0.0475 / N),
+                  "randn: mean %g, E x^2 %g, E x^4 %g, P(|x| > 1.96) %g", s / N, s2 / N, s4 / N, tail / N);
+    /* bernoulli_(p = 0.2) in place on a strided (every other element) float32 view: the
+     * elements between stay untouched */
+    for (int i = 0; i < N; i++)
+        v[i] = 7;
+    struct td_kt tv = ktv(TD_DTYPE_FLOAT32, 1, sz, v);
+    struct td_kt view = tv;
+    view.m.sizes[0] = N / 2, view.m.strides[0] = 2;
+    int64_t ba[] = {fbits(0.2)};
+    struct td_kt *bin[] = {&view};
+    ck_assert_int_eq(run_rng(TD_OP_BERNOULLI_, TD_DTYPE_FLOAT32, 1, bin, &view, ba, 1, &r), TD_CODE_OK);
+    down(v, tv.data, sizeof(float) * N);
+    double ones = 0;
+    for (int i = 0; i < N; i++) {
+        if (i % 2)
+            ck_assert(v[i] == 7);
+        else
+            ck_assert(v[i] == 0 || v[i] == 1), ones += v[i];
+    }
+    ck_assert_msg(fabs(ones / (N / 2) - 0.2) < 5 * sqrt(0.16 / (N / 2)), "bernoulli: %g", ones / (N / 2));
+    /* randint(-5, 5) int64: every value, none outside, counts alike */
+    static int64_t iv[N];
+    int64_t ia[] = {TD_DTYPE_INT64, 1, N, -5, 5};
+    struct td_kt ti = ktv(TD_DTYPE_INT64, 1, sz, NULL);
+    ck_assert_int_eq(run_rng(TD_OP_RANDINT, TD_DTYPE_INT64, 0, NULL, &ti, ia, 5, &r), TD_CODE_OK);
+    down(iv, ti.data, sizeof iv);
+    double cnt[10] = {0}, chi = 0;
+    for (int i = 0; i < N; i++) {
+        ck_assert(iv[i] >= -5 && iv[i] < 5);
+        cnt[iv[i] + 5]++;
+    }
+    for (int j = 0; j < 10; j++)
+        chi += (cnt[j] - N / 10.0) * (cnt[j] - N / 10.0) / (N / 10.0);
+    ck_assert_msg(chi < 27.9, "randint chi2 %g", chi); /* 9 degrees of freedom, 0.1% */
+    /* normal_(mean 3, std 0.5) in place, float32 */
+    int64_t na[] = {fbits(3), fbits(0.5)};
+    struct td_kt *nin[] = {&t};
+    ck_assert_int_eq(run_rng(TD_OP_NORMAL_, TD_DTYPE_FLOAT32, 1, nin, &t, na, 2, &r), TD_CODE_OK);
+    down(v, t.data, sizeof(float) * N);
+    m = 0, m2 = 0;
+    for (int i = 0; i < N; i++)
+        m += v[i], m2 += (double)v[i] * v[i];
+    m /= N, m2 = m2 / N - m * m;
+    ck_assert_msg(fabs(m - 3) < 5 * 0.5 / sqrt((double)N) && fabs(m2 - 0.25) < 0.005, "normal_ mean %g var %g", m, m2);
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu random kernels have the expected distributions\n");
+    fflush(stdout);
+}
+END_TEST
+
+/* ---- sorting and cumulative ops on a real GPU */
+
+struct vi {
+    double v;
+    int64_t i;
+};
+
+static bool less_cpu(double a, double b) { return !isnan(a) && (isnan(b) || a < b); } /* sort.c's order */
+static int cmp_asc(const void *x, const void *y)
+{
+    const struct vi *a = x, *b = y;
+    return less_cpu(a->v, b->v) ? -1 : less_cpu(b->v, a->v) ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+static int cmp_desc(const void *x, const void *y)
+{
+    const struct vi *a = x, *b = y;
+    return less_cpu(b->v, a->v) ? -1 : less_cpu(a->v, b->v) ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+
+/* sorts x (rows x cols, float32, along dim) on the GPU and checks values (bits) and
+ * indices against a stable host sort; k < 0: all */
+static void sort_case(int rows, int cols, int dim, bool desc, int64_t kk, unsigned seed)
+{
+    int64_t n = (int64_t)rows * cols, len = dim ? cols : rows, lanes = n / len, k = kk < 0 ? len : kk;
+    float *x = malloc(sizeof(float) * n), *v = malloc(sizeof(float) * lanes * k);
+    int64_t *ix = malloc(sizeof(int64_t) * lanes * k);
+    struct vi *r = malloc(sizeof(struct vi) * len);
+    const float sp[] = {NAN, -0.0f, 0.0f, INFINITY, -INFINITY, 1.5f, -1.5f};
+    for (int64_t i = 0; i < n; i++)
+        x[i] = rand_r(&seed) % 8 == 0 ? sp[rand_r(&seed) % 7] : (float)(rand_r(&seed) % 50) - 25;
+    int64_t xs[] = {rows, cols}, os[] = {dim ? rows : k, dim ? k : cols};
+    struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, xs, x), tv = ktv(TD_DTYPE_FLOAT32, 2, os, NULL), ti = ktv(TD_DTYPE_INT64, 2, os, NULL);
+    struct td_kt *in[] = {&tx}, *out[] = {&tv, &ti};
+    int64_t at[] = {dim, desc, 1, kk};
+    ck_assert_int_eq(run(TD_OP_SORT, TD_DTYPE_FLOAT32, 1, in, 2, out, at, 4, 0), TD_CODE_OK);
+    down(v, tv.data, sizeof(float) * lanes * k);
+    down(ix, ti.data, sizeof(int64_t) * lanes * k);
+    for (int64_t m = 0; m < lanes; m++) {
+        for (int64_t j = 0; j < len; j++)
+            r[j].v = x[dim ? m * cols + j : j * cols + m], r[j].i = j;
+        qsort(r, (size_t)len, sizeof *r, desc ? cmp_desc : cmp_asc);
+        for (int64_t j = 0; j < k; j++) {
+            int64_t o = dim ? m * k + j : j * cols + m;
+            float want = x[dim ? m * cols + r[j].i : r[j].i * cols + m];
+            ck_assert_msg(ix[o] == r[j].i && !memcmp(&v[o], &want, 4), "sort %dx%d dim %d desc %d k %lld lane %lld [%lld]: "
+                          "%g@%lld want %g@%lld", rows, cols, dim, desc, (long long)kk, (long long)m, (long long)j, v[o],
+                          (long long)ix[o], want, (long long)r[j].i);
+        }
+    }
+    free(x), free(v), free(ix), free(r);
+}
+
+START_TEST(test_gpu_sort_scan)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu sort/scan case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    sort_case(37, 1000, 1, false, -1, 1);
+    sort_case(37, 1000, 1, true, -1, 2);
+    sort_case(500, 64, 0, false, -1, 3); /* along a strided dim */
+    sort_case(64, 3000, 1, true, 5, 4); /* topk */
+    sort_case(1, 1 << 20, 1, false, -1, 5); /* one long slice */
+    sort_case(1, 1 << 20, 1, true, 10, 6);
+    /* int8 slices, descending: stability among many equal keys */
+    {
+        enum { R = 300, C = 257 };
+        static int8_t x[R * C], v[R * C];
+        static int64_t ix[R * C];
+        unsigned seed = 9;
+        for (int i = 0; i < R * C; i++)
+            x[i] = (int8_t)(rand_r(&seed) % 256 - 128);
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_INT8, 2, xs, x), tv = ktv(TD_DTYPE_INT8, 2, xs, NULL), ti = ktv(TD_DTYPE_INT64, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&tv, &ti};
+        int64_t at[] = {1, 1, 1};
+        ck_assert_int_eq(run(TD_OP_SORT, TD_DTYPE_INT8, 1, in, 2, out, at, 3, 0), TD_CODE_OK);
+        down(v, tv.data, sizeof v);
+        down(ix, ti.data, sizeof ix);
+        for (int m = 0; m < R; m++)
+            for (int j = 0; j < C; j++) {
+                int o = m * C + j;
+                ck_assert(v[o] == x[m * C + ix[o]]);
+                if (j)
+                    ck_assert(v[o - 1] > v[o] || (v[o - 1] == v[o] && ix[o - 1] < ix[o]));
+            }
+    }
+    /* cumsum float32 over many short lanes: the CPU's serial double accumulation, bit for bit */
+    {
+        enum { R = 1000, C = 37 };
+        static float x[R * C], y[R * C];
+        unsigned seed = 10;
+        for (int i = 0; i < R * C; i++)
+            x[i] = (float)urand(&seed) * 1000;
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT32, 2, xs, x), ty = ktv(TD_DTYPE_FLOAT32, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&ty};
+        int64_t at[] = {1};
+        ck_assert_int_eq(run(TD_OP_CUMSUM, TD_DTYPE_FLOAT32, 1, in, 1, out, at, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int m = 0; m < R; m++) {
+            double acc = 0;
+            for (int j = 0; j < C; j++) {
+                acc += x[m * C + j];
+                ck_assert_msg(y[m * C + j] == (float)acc, "cumsum [%d][%d]", m, j);
+            }
+        }
+        /* cumprod along dim 0 (strided lanes) */
+        int64_t a0[] = {0};
+        ck_assert_int_eq(run(TD_OP_CUMPROD, TD_DTYPE_FLOAT32, 1, in, 1, out, a0, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int c = 0; c < C; c++) {
+            double acc = 1;
+            for (int m = 0; m < 20; m++) {
+                acc *= x[m * C + c];
+                ck_assert_msg(y[m * C + c] == (float)acc, "cumprod [%d][%d]", m, c);
+            }
+        }
+    }
+    /* a few long lanes: the block scan; float64 within rounding, int64 exact (wrapping) */
+    {
+        enum { R = 3, C = 100000 };
+        static double x[R * C], y[R * C];
+        static int64_t xi[R * C], yi[R * C];
+        unsigned seed = 11;
+        for (int i = 0; i < R * C; i++)
+            x[i] = urand(&seed), xi[i] = (int64_t)rand_r(&seed) * 1000003 - ((int64_t)1 << 40);
+        int64_t xs[] = {R, C};
+        struct td_kt tx = ktv(TD_DTYPE_FLOAT64, 2, xs, x), ty = ktv(TD_DTYPE_FLOAT64, 2, xs, NULL);
+        struct td_kt txi = ktv(TD_DTYPE_INT64, 2, xs, xi), tyi = ktv(TD_DTYPE_INT64, 2, xs, NULL);
+        struct td_kt *in[] = {&tx}, *out[] = {&ty}, *ini[] = {&txi}, *outi[] = {&tyi};
+        int64_t at[] = {1};
+        ck_assert_int_eq(run(TD_OP_CUMSUM, TD_DTYPE_FLOAT64, 1, in, 1, out, at, 1, 0), TD_CODE_OK);
+        down(y, ty.data, sizeof y);
+        for (int m = 0; m < R; m++) {
+            double acc = 0;
+            for (int j = 0; j < C; j++) {
+                acc += x[m * C + j];
+                ck_assert_msg(fabs(y[m * C + j] - acc) <= 1e-9 * (1 + fabs(acc)) * sqrt((double)j + 1), "cumsum long [%d][%d]", m, j);
+            }
+        }
+        for (int prod = 0; prod < 2; prod++) {
+            ck_assert_int_eq(run(prod ? TD_OP_CUMPROD : TD_OP_CUMSUM, TD_DTYPE_INT64, 1, ini, 1, outi, at, 1, 0), TD_CODE_OK);
+            down(yi, tyi.data, sizeof yi);
+            for (int m = 0; m < R; m++) {
+                uint64_t acc = prod;
+                for (int j = 0; j < C; j++) {
+                    acc = prod ? acc * (uint64_t)xi[m * C + j] : acc + (uint64_t)xi[m * C + j];
+                    ck_assert_msg(yi[m * C + j] == (int64_t)acc, "%s long int64 [%d][%d]", prod ? "cumprod" : "cumsum", m, j);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu sort and scan kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
     Suite *s = suite_create("cuda_plugin");
@@ -514,6 +1371,10 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_kernel_lookup);
     tcase_add_test(tc, test_gpu);
+    tcase_add_test(tc, test_gpu_index_optim);
+    tcase_add_test(tc, test_gpu_conv_pool);
+    tcase_add_test(tc, test_gpu_random);
+    tcase_add_test(tc, test_gpu_sort_scan);
     suite_add_tcase(s, tc);
     return s;
 }

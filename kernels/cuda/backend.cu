@@ -12,14 +12,18 @@
  *
  * The driver API is reached through the runtime (cudaGetDriverEntryPointByVersion),
  * never by linking libcuda: the plugin loads on machines without a driver, where
- * init() then reports why there are no devices.  cuDNN is only asked for its version,
- * through dlopen, so a machine without cuDNN still gets the plugin.
+ * init() then reports why there are no devices.  cuDNN is reached through dlopen only
+ * (its version here, the convolutions in conv.cu), so a machine without cuDNN still
+ * gets the plugin.  Kernels that find a bad index report it at the stream's next
+ * stream_sync (TD_CU_ERR_INDEX, index_ops.cuh).
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cuda_common.cuh"
+#include "index_ops.cuh"
 
 #if TD_GPU_HAVE_VMM
 #include <cuda.h>
@@ -155,7 +159,7 @@ static void cu_describe(char *buf, size_t len)
         return;
 #endif
 #if TD_GPU_HAVE_CUDNN
-    /* cuDNN only for its version: looked up, not linked (the plugin loads without it) */
+    /* cuDNN's version: looked up, not linked (the plugin loads without it) */
     void *h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
     if (!h)
         h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
@@ -172,8 +176,93 @@ static void cu_describe(char *buf, size_t len)
 #endif
 }
 
+/* ---- device-side index errors (index_ops.cuh): a record in device memory and a flag
+ * in mapped host memory per stream, and one pair per device for the legacy stream
+ * (k->stream NULL).  Made on the first indexing kernel of the stream. */
+
+typedef struct td_cu_ierr_pair ierr_pair;
+static ierr_pair legacy_ierr[TD_MAX_DEVICES];
+static pthread_mutex_t ierr_mu = PTHREAD_MUTEX_INITIALIZER;
+/* the last index error's message, for error_string on the thread that synchronized */
+static __thread char ierr_msg[TD_KMSG_LEN];
+
+static void ierr_free(ierr_pair *e)
+{
+    if (e->rec)
+        (void)cudaFree(e->rec);
+    if (e->flag)
+        (void)cudaFreeHost(e->flag);
+    e->rec = NULL, e->flag = NULL, e->dflag = NULL;
+}
+
+static bool ierr_make(ierr_pair *e, cudaStream_t s)
+{
+    e->flag = NULL, e->dflag = NULL;
+    if (cudaMalloc((void **)&e->rec, sizeof *e->rec) != cudaSuccess) {
+        (void)cudaGetLastError();
+        e->rec = NULL;
+        return false;
+    }
+    if (cudaHostAlloc((void **)&e->flag, sizeof(int), cudaHostAllocMapped | cudaHostAllocPortable) != cudaSuccess ||
+        cudaMemsetAsync(e->rec, 0, sizeof *e->rec, s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        if (e->flag)
+            (void)cudaFreeHost(e->flag);
+        (void)cudaFree(e->rec);
+        e->rec = NULL, e->flag = NULL;
+        return false;
+    }
+    *e->flag = 0;
+    void *d = NULL;
+    if (cudaHostGetDevicePointer(&d, e->flag, 0) != cudaSuccess) {
+        (void)cudaGetLastError();
+        ierr_free(e);
+        return false;
+    }
+    e->dflag = (int *)d;
+    return true;
+}
+
+bool td__cuda_ierr_slot(const struct td_kctx *k, struct td_cu_ierr_slot *slot)
+{
+    struct td_cu_stream *st = (struct td_cu_stream *)k->stream;
+    int dev = st ? st->dev : k->device;
+    if (dev < 0 || dev >= TD_MAX_DEVICES)
+        return false;
+    ierr_pair *e = st ? &st->ierr : &legacy_ierr[dev];
+    pthread_mutex_lock(&ierr_mu);
+    bool ok = e->rec || ierr_make(e, td_cu_stream_of(st));
+    pthread_mutex_unlock(&ierr_mu);
+    if (!ok)
+        return false;
+    slot->rec = e->rec;
+    slot->flag = e->dflag;
+    return true;
+}
+
+/* After a stream drained: its index error, if a kernel raised one (cleared here). */
+static int ierr_check(ierr_pair *e, cudaStream_t s)
+{
+    if (!e->flag || !*(volatile int *)e->flag)
+        return 0;
+    struct td_cu_ierr r;
+    memset(&r, 0, sizeof r);
+    cudaError_t c = cudaMemcpyAsync(&r, e->rec, sizeof r, cudaMemcpyDeviceToHost, s);
+    if (c == cudaSuccess)
+        c = cudaMemsetAsync(e->rec, 0, sizeof r, s);
+    if (c == cudaSuccess)
+        c = cudaStreamSynchronize(s);
+    if (c != cudaSuccess)
+        return fail(c);
+    *(volatile int *)e->flag = 0;
+    td_cu_ierr_format(&r, ierr_msg, sizeof ierr_msg);
+    return TD_CU_ERR_INDEX;
+}
+
 static const char *cu_error_string(int code)
 {
+    if (code == TD_CU_ERR_INDEX)
+        return ierr_msg[0] ? ierr_msg : "index out of bounds in a device kernel";
 #if TD_GPU_HAVE_VMM
     if (code >= TD_CU_DRIVER_BASE) {
         const char *s = NULL;
@@ -387,6 +476,9 @@ static int cu_stream_free(int dev, td_stream_t s)
         return 0;
     SET_DEV(dev);
     td__cuda_stream_release(st);
+    td__cuda_conv_release(st);
+    (void)cudaStreamSynchronize(st->s); /* its kernels may still write the error record */
+    ierr_free(&st->ierr);
     cudaError_t e = cudaStreamDestroy(st->s);
     free(st);
     return fail(e);
@@ -395,7 +487,10 @@ static int cu_stream_free(int dev, td_stream_t s)
 static int cu_stream_sync(int dev, td_stream_t s)
 {
     SET_DEV(dev);
-    return fail(cudaStreamSynchronize(td_cu_stream_of(s)));
+    int e = fail(cudaStreamSynchronize(td_cu_stream_of(s)));
+    if (e)
+        return e;
+    return ierr_check(s ? &((struct td_cu_stream *)s)->ierr : &legacy_ierr[dev], td_cu_stream_of(s));
 }
 
 static int cu_event_new(int dev, td_event_t *e, int timing)
@@ -480,13 +575,16 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
     if (dt >= TD_DTYPE_COUNT)
         return NULL;
     /* the byte movers take every dtype (complex too); the rest compute dtypes only */
-    if ((f = td__cuda_copy_kernel(op, dt)))
+    if ((f = td__cuda_copy_kernel(op, dt)) || (f = td__cuda_index_kernel(op, dt)))
         return f;
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
-        (f = td__cuda_softmax_kernel(op, dt)))
+        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)) ||
+        (f = td__cuda_conv_kernel(op, dt)) || (f = td__cuda_pool_kernel(op, dt)) ||
+        (f = td__cuda_random_kernel(op, dt)) || (f = td__cuda_scan_kernel(op, dt)) ||
+        (f = td__cuda_sort_kernel(op, dt)))
         return f;
     return NULL;
 }

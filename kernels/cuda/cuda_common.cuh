@@ -32,6 +32,15 @@
 #define TD_CU_THREADS 256
 #define TD_CU_MAX_BLOCKS 65536
 
+/* A stream's index-error record (index_ops.cuh): the record in device memory, its flag
+ * in mapped pinned host memory and the flag's device address; made on first use. */
+struct td_cu_ierr;
+struct td_cu_ierr_pair {
+    struct td_cu_ierr *rec;
+    int *flag;
+    int *dflag;
+};
+
 /* The plugin's stream: the CUDA stream plus what kernels need per stream (the
  * matmul workspace may only be used by one stream at a time). */
 struct td_cu_stream {
@@ -39,6 +48,8 @@ struct td_cu_stream {
     int dev;
     void *workspace; /* cuBLASLt workspace, allocated on first matmul */
     size_t workspace_bytes;
+    struct td_cu_ierr_pair ierr; /* index errors found by its kernels */
+    void *conv;                  /* conv.cu's cuDNN handle and workspace, made on first use */
 };
 
 static inline cudaStream_t td_cu_stream_of(void *s) { return s ? ((struct td_cu_stream *)s)->s : (cudaStream_t)0; }
@@ -270,6 +281,19 @@ TD_CU_HD void td_cu_store_i(int dt, char *p, int64_t v)
     }
 }
 
+/* double -> dtype dt as kernels/dtype.c's td_store_f64 stores it (what the CPU's
+ * reductions, scans and samplers use): integers saturate, NaN -> INT64_MIN, then wrap
+ * to narrower types; COPY_'s x86 conversion (td_cu_store_f) differs out of range. */
+TD_CU_HD void td_cu_store_f64(int dt, char *p, double v)
+{
+    if (td_cu_wide_is_f(dt) || dt == TD_DTYPE_BOOL) {
+        td_cu_store_f(dt, p, v);
+        return;
+    }
+    int64_t i = v != v ? INT64_MIN : v >= 9.2233720368547758e18 ? INT64_MAX : v <= -9.2233720368547758e18 ? INT64_MIN : (int64_t)v;
+    td_cu_store_i(dt, p, i);
+}
+
 /* ---- N-d iteration */
 
 struct td_cu_iter {
@@ -448,6 +472,23 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_unary_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_random_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_scan_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_sort_kernel(unsigned op, unsigned dt);
+/* pool.cu: t's elements, dense (row-major contiguous): t's own when it is, else a copy
+ * in stream-ordered scratch (*scratch, for cudaFreeAsync); NULL with *fail on error */
+TD_CU_HIDDEN const void *td__cuda_dense(struct td_kctx *k, struct td_kt *t, void **scratch, enum td_code *fail);
+/* conv.cu: frees a stream's cuDNN handle and workspace (stream_free) */
+TD_CU_HIDDEN void td__cuda_conv_release(struct td_cu_stream *st);
+/* index_ops.cuh: where indexing kernels record a bad index (false: none could be made) */
+struct td_cu_ierr_slot;
+TD_CU_HIDDEN bool td__cuda_ierr_slot(const struct td_kctx *k, struct td_cu_ierr_slot *slot);
+/* stream_sync's error for a bad index found by a kernel; error_string gives the CPU's message */
+#define TD_CU_ERR_INDEX 300000
 /* matmul.cu: frees a stream's cuBLASLt workspace (backend.cu's stream_free). */
 TD_CU_HIDDEN void td__cuda_stream_release(struct td_cu_stream *st);
 /* TF32 tensor cores for float32 matmul; off unless TENSORD_CUDA_ALLOW_TF32=1 at init. */

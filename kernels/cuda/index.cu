@@ -1,0 +1,258 @@
+/*
+ * index.cu — GATHER, SCATTER (reduce none/add/multiply), INDEX (every mode, the mask
+ * mode included) and INDEX_PUT (accumulate) on the GPU.  The element logic is in
+ * index_ops.cuh (shared with the host tests); this file launches it.
+ *
+ * Kept from kernels/cpu/index.c: negative wrapping per mode, no wrapping for
+ * GATHER/SCATTER, integer accumulation wraps, bool accumulates as or/and, out-of-place
+ * SCATTER/INDEX_PUT first copy self to the output.  Changed, as on every GPU: a bad
+ * index is reported at the stream's next synchronization (index_ops.cuh), and with
+ * duplicate indices the surviving write, or the rounding of a float sum, may differ
+ * from the CPU's serial order.
+ *
+ * Dtypes: the byte movers (GATHER, INDEX, plain SCATTER/INDEX_PUT) by element size, so
+ * every compute dtype and complex; SCATTER at the 8 compute dtypes (its multiply has
+ * no complex atomic); INDEX_PUT's accumulate at the 8 compute dtypes and complex.
+ */
+#include "index_ops.cuh"
+
+template <typename E>
+__global__ void __launch_bounds__(TD_CU_THREADS) gs_kernel(const struct td_cu_gs_plan p, const struct td_cu_ierr_slot err)
+{
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < p.n; i += (int64_t)gridDim.x * blockDim.x)
+        td_cu_gs_elem<E>(p, i, err);
+}
+
+template <typename E>
+__global__ void __launch_bounds__(TD_CU_THREADS) ix_kernel(const struct td_cu_ix_plan p, const struct td_cu_ierr_slot err)
+{
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < p.n; i += (int64_t)gridDim.x * blockDim.x)
+        td_cu_ix_elem<E>(p, i, err);
+}
+
+static unsigned grid_for(int64_t n)
+{
+    int64_t b = (n + TD_CU_THREADS - 1) / TD_CU_THREADS;
+    return (unsigned)(b < TD_CU_MAX_BLOCKS ? b : TD_CU_MAX_BLOCKS);
+}
+
+/* out = self unless they are the same view (in place), with the plugin's COPY_. */
+static enum td_code copy_self(struct td_kctx *k)
+{
+    struct td_kt *out = k->out[0], *self = k->in[0];
+    if (out->data == self->data && out->m.offset == self->m.offset && out->m.ndim == self->m.ndim &&
+        !memcmp(out->m.strides, self->m.strides, sizeof(int64_t) * self->m.ndim))
+        return TD_CODE_OK;
+    td_kernel_fn cp = td__cuda_copy_kernel(TD_OP_COPY_, out->m.dtype);
+    if (!cp)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kctx c;
+    memset(&c, 0, sizeof c);
+    c.op = TD_OP_COPY_;
+    c.compute_dtype = out->m.dtype;
+    c.n_in = 2;
+    c.in[0] = out;
+    c.in[1] = self;
+    c.stream = k->stream;
+    c.device = k->device;
+    return cp(&c);
+}
+
+/* Launches body<E> for the element size (or the compute type when accumulating). */
+#define BY_SIZE(es, KERNEL, ...)                                                        \
+    switch (es) {                                                                       \
+    case 1: KERNEL<uint8_t><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break;            \
+    case 2: KERNEL<uint16_t><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break;           \
+    case 4: KERNEL<uint32_t><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break;           \
+    case 8: KERNEL<uint64_t><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break;           \
+    case 16: KERNEL<td_cu_b16><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break;         \
+    default: return TD_CODE_INVALID_ARGUMENT;                                           \
+    }
+
+#define BY_TYPE(dt, KERNEL, ...)                                                        \
+    switch (dt) {                                                                       \
+    case TD_DTYPE_COMPLEX64: KERNEL<td_cu_c64><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break; \
+    case TD_DTYPE_COMPLEX128: KERNEL<td_cu_c128><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__); break; \
+    default: TD_CU_DISPATCH(dt, KERNEL<T><<<g, TD_CU_THREADS, 0, s>>>(__VA_ARGS__));    \
+    }
+
+static enum td_code cu_gather_scatter(struct td_kctx *k)
+{
+    if (k->n_out < 1 || k->n_in < 2)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    enum td_code c;
+    if (k->op == TD_OP_SCATTER && (c = copy_self(k)))
+        return c;
+    struct td_cu_gs_plan p;
+    if ((c = td_cu_gs_plan_make(k, &p)))
+        return c;
+    if (p.n == 0)
+        return TD_CODE_OK;
+    struct td_cu_ierr_slot err;
+    if (!td__cuda_ierr_slot(k, &err))
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    unsigned g = grid_for(p.n);
+    int dt = k->out[0]->m.dtype;
+    if (p.reduce) {
+        BY_TYPE(dt, gs_kernel, p, err);
+    } else {
+        BY_SIZE(td_cu_dtype_size(dt), gs_kernel, p, err);
+    }
+    return td_cu_launched();
+}
+
+/* ---- the mask mode: counts per chunk, an exclusive scan of the counts, writes */
+
+/* Block-wide exclusive scan of v over TD_CU_THREADS threads; *total gets the sum. */
+__device__ int64_t block_scan(int64_t v, int64_t *sh, int64_t *total)
+{
+    int t = threadIdx.x;
+    sh[t] = v;
+    __syncthreads();
+    for (int w = 1; w < (int)blockDim.x; w <<= 1) {
+        int64_t add = t >= w ? sh[t - w] : 0;
+        __syncthreads();
+        sh[t] += add;
+        __syncthreads();
+    }
+    int64_t incl = sh[t];
+    *total = sh[blockDim.x - 1];
+    __syncthreads();
+    return incl - v;
+}
+
+/* counts[c] = selected positions of chunk c */
+__global__ void __launch_bounds__(TD_CU_THREADS) mask_count(const struct td_cu_mask_plan p, int64_t *counts, int64_t nch)
+{
+    __shared__ int64_t sh[TD_CU_THREADS];
+    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
+        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
+        for (int64_t i = b; i < b + 4 && i < p.m; i++)
+            n += td_cu_mask_at(p, i);
+        block_scan(n, sh, &total);
+        if (threadIdx.x == 0)
+            counts[c] = total;
+    }
+}
+
+/* counts[0..nch) -> first row of each chunk, counts[nch] the total; one block */
+__global__ void __launch_bounds__(TD_CU_THREADS) mask_scan(int64_t *counts, int64_t nch)
+{
+    __shared__ int64_t sh[TD_CU_THREADS];
+    int64_t carry = 0;
+    for (int64_t b = 0; b < nch; b += blockDim.x) {
+        int64_t i = b + threadIdx.x, v = i < nch ? counts[i] : 0, total;
+        int64_t ex = block_scan(v, sh, &total);
+        if (i < nch)
+            counts[i] = carry + ex;
+        carry += total;
+    }
+    if (threadIdx.x == 0)
+        counts[nch] = carry;
+}
+
+template <typename E>
+__global__ void __launch_bounds__(TD_CU_THREADS) mask_write(const struct td_cu_mask_plan p, const int64_t *rows, int64_t nch,
+                                                            const struct td_cu_ierr_slot err)
+{
+    __shared__ int64_t sh[TD_CU_THREADS];
+    if (rows[nch] != p.count) { /* the mask changed after its count was taken: write nothing */
+        if (blockIdx.x == 0 && threadIdx.x == 0)
+            td_cu_ierr_raise(err, TD_CU_IE_COUNT, rows[nch], 0, p.count);
+        return;
+    }
+    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
+        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
+        bool sel[4];
+        for (int j = 0; j < 4; j++) {
+            sel[j] = b + j < p.m && td_cu_mask_at(p, b + j);
+            n += sel[j];
+        }
+        int64_t row = rows[c] + block_scan(n, sh, &total);
+        for (int j = 0; j < 4; j++)
+            if (sel[j])
+                td_cu_mask_write<E>(p, b + j, row++);
+    }
+}
+
+static enum td_code cu_index_mask(struct td_kctx *k)
+{
+    struct td_cu_mask_plan p;
+    enum td_code c = td_cu_mask_plan_make(k, &p);
+    if (c)
+        return c;
+    if (p.m == 0 || p.P == 0 || p.Q == 0)
+        return TD_CODE_OK;
+    struct td_cu_ierr_slot err;
+    if (!td__cuda_ierr_slot(k, &err))
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
+    int64_t *rows = NULL;
+    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
+    mask_count<<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch);
+    mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
+    switch (td_cu_dtype_size(k->in[0]->m.dtype)) {
+    case 1: mask_write<uint8_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    case 2: mask_write<uint16_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    case 4: mask_write<uint32_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    case 8: mask_write<uint64_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    default: mask_write<td_cu_b16><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    }
+    enum td_code r = td_cu_launched();
+    (void)cudaFreeAsync(rows, s);
+    return r;
+}
+
+static enum td_code cu_index(struct td_kctx *k)
+{
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    if (k->op == TD_OP_INDEX && k->n_attr > TD_A_INDEX_MODE && k->attrs[TD_A_INDEX_MODE] == TD_CU_M_MASK)
+        return cu_index_mask(k);
+    enum td_code c;
+    if (k->op == TD_OP_INDEX_PUT) {
+        if (k->n_out < 1 || k->n_in < 3)
+            return TD_CODE_INVALID_ARGUMENT;
+        if ((c = copy_self(k)))
+            return c;
+    }
+    struct td_cu_ix_plan p;
+    if ((c = td_cu_ix_plan_make(k, &p)))
+        return c;
+    if (p.n == 0)
+        return TD_CODE_OK;
+    struct td_cu_ierr_slot err;
+    if (!td__cuda_ierr_slot(k, &err))
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    unsigned g = grid_for(p.n);
+    int dt = k->out[0]->m.dtype;
+    if (p.accumulate) {
+        BY_TYPE(dt, ix_kernel, p, err);
+    } else {
+        BY_SIZE(td_cu_dtype_size(dt), ix_kernel, p, err);
+    }
+    return td_cu_launched();
+}
+
+td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt)
+{
+    bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
+    if (!td_cu_compute_dtype((int)dt) && !cx)
+        return NULL;
+    switch (op) {
+    case TD_OP_GATHER: return cu_gather_scatter;
+    case TD_OP_SCATTER: return cx ? NULL : cu_gather_scatter;
+    case TD_OP_INDEX:
+    case TD_OP_INDEX_PUT: return cu_index;
+    default: return NULL;
+    }
+}

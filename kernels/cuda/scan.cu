@@ -1,0 +1,159 @@
+/*
+ * scan.cu — CUMSUM and CUMPROD along one dim on the GPU, for the 8 compute dtypes,
+ * output in its own dtype and strides (in place too).  As kernels/cpu/math_dim.c:
+ * floats accumulate in double, integers and bool in uint64 (wrapping), every partial
+ * stored with the CPU's conversions.
+ *
+ * Two schedules.  Many lanes or short ones: one thread per lane runs the CPU's serial
+ * loop (sort_ops.cuh's td_cu_cum_lane), equal to the CPU bit for bit.  A few long lanes
+ * (fewer than 1024 lanes of more than 4096 elements): one block per lane scans tiles
+ * of 2048 elements (8 per thread, then a block scan of the threads' totals, then the
+ * running carry).  Integer results are still exact (uint64 arithmetic is associative);
+ * float partial sums and products are grouped differently, so they may differ from the
+ * CPU's in the last bits of the double accumulator (rarely visible in float32).
+ */
+#include "sort_ops.cuh"
+
+#define SCAN_ITEMS 8
+#define SCAN_TILE (TD_CU_THREADS * SCAN_ITEMS)
+
+struct scan_plan {
+    int nk, ydt;
+    bool prod;
+    int64_t lanes, len, xs, ys;                                  /* along the dim: bytes */
+    int64_t ks[TD_MAX_DIMS], kx[TD_MAX_DIMS], ky[TD_MAX_DIMS]; /* the other dims: sizes, bytes */
+    const char *x;
+    char *y;
+};
+
+__device__ __forceinline__ void lane_base(const scan_plan &p, int64_t m, const char **x, char **y)
+{
+    int64_t ox = 0, oy = 0;
+    for (int d = p.nk - 1; d >= 0; d--) {
+        int64_t q = m / p.ks[d], i = m - q * p.ks[d];
+        ox += i * p.kx[d];
+        oy += i * p.ky[d];
+        m = q;
+    }
+    *x = p.x + ox;
+    *y = p.y + oy;
+}
+
+template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) scan_serial(const scan_plan p)
+{
+    for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.lanes; m += (int64_t)gridDim.x * blockDim.x) {
+        const char *x;
+        char *y;
+        lane_base(p, m, &x, &y);
+        td_cu_cum_lane<T>(p.prod, x, p.xs, y, p.ys, p.ydt, p.len);
+    }
+}
+
+template <typename T, typename A> __global__ void __launch_bounds__(TD_CU_THREADS) scan_block(const scan_plan p)
+{
+    __shared__ A sh[TD_CU_THREADS];
+    for (int64_t m = blockIdx.x; m < p.lanes; m += gridDim.x) {
+        const char *x;
+        char *y;
+        lane_base(p, m, &x, &y);
+        A carry = p.prod ? (A)1 : (A)0;
+        for (int64_t t0 = 0; t0 < p.len; t0 += SCAN_TILE) {
+            A v[SCAN_ITEMS], run = p.prod ? (A)1 : (A)0;
+            int64_t b = t0 + (int64_t)threadIdx.x * SCAN_ITEMS;
+            for (int i = 0; i < SCAN_ITEMS; i++) {
+                A e = p.prod ? (A)1 : (A)0;
+                if (b + i < p.len) {
+                    if constexpr (std::is_same<A, double>::value)
+                        e = (double)*(const T *)(x + (b + i) * p.xs);
+                    else
+                        e = (uint64_t)(int64_t)*(const T *)(x + (b + i) * p.xs);
+                }
+                run = p.prod ? run * e : run + e;
+                v[i] = run;
+            }
+            /* exclusive scan of the threads' totals */
+            sh[threadIdx.x] = run;
+            __syncthreads();
+            for (int w = 1; w < TD_CU_THREADS; w <<= 1) {
+                A o = threadIdx.x >= (unsigned)w ? sh[threadIdx.x - w] : (p.prod ? (A)1 : (A)0);
+                __syncthreads();
+                sh[threadIdx.x] = p.prod ? sh[threadIdx.x] * o : sh[threadIdx.x] + o;
+                __syncthreads();
+            }
+            A before = threadIdx.x ? sh[threadIdx.x - 1] : (p.prod ? (A)1 : (A)0), total = sh[TD_CU_THREADS - 1];
+            __syncthreads();
+            A off = p.prod ? carry * before : carry + before;
+            for (int i = 0; i < SCAN_ITEMS; i++)
+                if (b + i < p.len) {
+                    A r = p.prod ? off * v[i] : off + v[i];
+                    if constexpr (std::is_same<A, double>::value)
+                        td_cu_store_f64(p.ydt, y + (b + i) * p.ys, r);
+                    else
+                        td_cu_store_i(p.ydt, y + (b + i) * p.ys, (int64_t)r);
+                }
+            carry = p.prod ? carry * total : carry + total;
+        }
+    }
+}
+
+static enum td_code cu_cum(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_CUMULATIVE_DIM || k->in[0]->m.dtype != k->compute_dtype)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_meta *x = &k->in[0]->m, *o = &k->out[0]->m;
+    if (o->ndim != x->ndim || td_cu_dtype_size(o->dtype) == 0 || td_cu_dtype_is_complex(o->dtype))
+        return TD_CODE_INVALID_ARGUMENT;
+    for (int i = 0; i < x->ndim; i++)
+        if (o->sizes[i] != x->sizes[i])
+            return TD_CODE_INVALID_ARGUMENT;
+    int64_t d = k->attrs[TD_A_CUMULATIVE_DIM];
+    int nd1 = x->ndim ? x->ndim : 1;
+    if (d < 0)
+        d += nd1;
+    if (d < 0 || d >= nd1)
+        return TD_CODE_INVALID_ARGUMENT;
+    scan_plan p;
+    memset(&p, 0, sizeof p);
+    int64_t ei = td_cu_dtype_size(x->dtype), eo = td_cu_dtype_size(o->dtype);
+    p.x = k->in[0]->data + x->offset * ei;
+    p.y = k->out[0]->data + o->offset * eo;
+    p.ydt = o->dtype;
+    p.prod = k->op == TD_OP_CUMPROD;
+    p.len = x->ndim ? x->sizes[d] : 1;
+    p.xs = x->ndim ? x->strides[d] * ei : 0;
+    p.ys = x->ndim ? o->strides[d] * eo : 0;
+    p.lanes = 1;
+    for (int i = 0; i < x->ndim; i++) {
+        if (i == d)
+            continue;
+        p.lanes *= x->sizes[i];
+        if (x->sizes[i] != 1) {
+            p.ks[p.nk] = x->sizes[i], p.kx[p.nk] = x->strides[i] * ei, p.ky[p.nk] = o->strides[i] * eo;
+            p.nk++;
+        }
+    }
+    if (p.lanes == 0 || p.len == 0)
+        return TD_CODE_OK;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    bool block = p.lanes < 1024 && p.len > 4096;
+    int64_t nb = block ? p.lanes : (p.lanes + TD_CU_THREADS - 1) / TD_CU_THREADS;
+    unsigned g = (unsigned)(nb < TD_CU_MAX_BLOCKS ? nb : TD_CU_MAX_BLOCKS);
+    bool fl = x->dtype == TD_DTYPE_FLOAT32 || x->dtype == TD_DTYPE_FLOAT64;
+    if (block && fl) {
+        TD_CU_DISPATCH(x->dtype, scan_block<T, double><<<g, TD_CU_THREADS, 0, s>>>(p));
+    } else if (block) {
+        TD_CU_DISPATCH(x->dtype, scan_block<T, uint64_t><<<g, TD_CU_THREADS, 0, s>>>(p));
+    } else {
+        TD_CU_DISPATCH(x->dtype, scan_serial<T><<<g, TD_CU_THREADS, 0, s>>>(p));
+    }
+    return td_cu_launched();
+}
+
+td_kernel_fn td__cuda_scan_kernel(unsigned op, unsigned dt)
+{
+    if (!td_cu_compute_dtype((int)dt))
+        return NULL;
+    return op == TD_OP_CUMSUM || op == TD_OP_CUMPROD ? cu_cum : NULL;
+}
