@@ -494,4 +494,67 @@ TD_CU_HIDDEN void td__cuda_stream_release(struct td_cu_stream *st);
 /* TF32 tensor cores for float32 matmul; off unless TENSORD_CUDA_ALLOW_TF32=1 at init. */
 extern TD_CU_HIDDEN int td__cuda_allow_tf32;
 
+/* ---- ops along one dim (softmax, cumulative ops): x (input 0) and y (output 0) of equal
+ * sizes; the dim's length and byte strides, and the other dims ("lanes", size-1 dims
+ * dropped) as sizes and byte strides of x and y, so lane m starts at td_cu_lane_base. */
+struct td_cu_lanes {
+    int nk;
+    int64_t ks[TD_MAX_DIMS], kx[TD_MAX_DIMS], ky[TD_MAX_DIMS]; /* the other dims: sizes, bytes */
+    int64_t lanes, len, xs, ys;                                /* along the dim: length, bytes */
+    const char *x;
+    char *y;
+};
+
+/* Plans k's op along the dim in attribute dim_attr (negative counts from the end; a 0-d
+ * tensor has one dim of length 1); false when the operands are not one input of the
+ * compute dtype and an output of its sizes and a real dtype. */
+static inline bool td_cu_lanes_plan(const struct td_kctx *k, uint32_t dim_attr, td_cu_lanes *p)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= dim_attr || k->in[0]->m.dtype != k->compute_dtype)
+        return false;
+    const struct td_meta *x = &k->in[0]->m, *o = &k->out[0]->m;
+    if (o->ndim != x->ndim || td_cu_dtype_size(o->dtype) == 0 || td_cu_dtype_is_complex(o->dtype))
+        return false;
+    for (int i = 0; i < x->ndim; i++)
+        if (o->sizes[i] != x->sizes[i])
+            return false;
+    int64_t d = k->attrs[dim_attr];
+    int nd1 = x->ndim ? x->ndim : 1;
+    if (d < 0)
+        d += nd1;
+    if (d < 0 || d >= nd1)
+        return false;
+    memset(p, 0, sizeof *p);
+    int64_t ei = td_cu_dtype_size(x->dtype), eo = td_cu_dtype_size(o->dtype);
+    p->x = k->in[0]->data + x->offset * ei;
+    p->y = k->out[0]->data + o->offset * eo;
+    p->len = x->ndim ? x->sizes[d] : 1;
+    p->xs = x->ndim ? x->strides[d] * ei : 0;
+    p->ys = x->ndim ? o->strides[d] * eo : 0;
+    p->lanes = 1;
+    for (int i = 0; i < x->ndim; i++) {
+        if (i == d)
+            continue;
+        p->lanes *= x->sizes[i];
+        if (x->sizes[i] != 1) {
+            p->ks[p->nk] = x->sizes[i], p->kx[p->nk] = x->strides[i] * ei, p->ky[p->nk] = o->strides[i] * eo;
+            p->nk++;
+        }
+    }
+    return true;
+}
+
+__device__ __forceinline__ void td_cu_lane_base(const td_cu_lanes &p, int64_t m, const char **x, char **y)
+{
+    int64_t ox = 0, oy = 0;
+    for (int d = p.nk - 1; d >= 0; d--) {
+        int64_t q = m / p.ks[d], i = m - q * p.ks[d];
+        ox += i * p.kx[d];
+        oy += i * p.ky[d];
+        m = q;
+    }
+    *x = p.x + ox;
+    *y = p.y + oy;
+}
+
 #endif

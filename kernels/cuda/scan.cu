@@ -17,34 +17,17 @@
 #define SCAN_ITEMS 8
 #define SCAN_TILE (TD_CU_THREADS * SCAN_ITEMS)
 
-struct scan_plan {
-    int nk, ydt;
+struct scan_plan : td_cu_lanes {
+    int ydt;
     bool prod;
-    int64_t lanes, len, xs, ys;                                  /* along the dim: bytes */
-    int64_t ks[TD_MAX_DIMS], kx[TD_MAX_DIMS], ky[TD_MAX_DIMS]; /* the other dims: sizes, bytes */
-    const char *x;
-    char *y;
 };
-
-__device__ __forceinline__ void lane_base(const scan_plan &p, int64_t m, const char **x, char **y)
-{
-    int64_t ox = 0, oy = 0;
-    for (int d = p.nk - 1; d >= 0; d--) {
-        int64_t q = m / p.ks[d], i = m - q * p.ks[d];
-        ox += i * p.kx[d];
-        oy += i * p.ky[d];
-        m = q;
-    }
-    *x = p.x + ox;
-    *y = p.y + oy;
-}
 
 template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) scan_serial(const scan_plan p)
 {
     for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.lanes; m += (int64_t)gridDim.x * blockDim.x) {
         const char *x;
         char *y;
-        lane_base(p, m, &x, &y);
+        td_cu_lane_base(p, m, &x, &y);
         td_cu_cum_lane<T>(p.prod, x, p.xs, y, p.ys, p.ydt, p.len);
     }
 }
@@ -55,7 +38,7 @@ template <typename T, typename A> __global__ void __launch_bounds__(TD_CU_THREAD
     for (int64_t m = blockIdx.x; m < p.lanes; m += gridDim.x) {
         const char *x;
         char *y;
-        lane_base(p, m, &x, &y);
+        td_cu_lane_base(p, m, &x, &y);
         A carry = p.prod ? (A)1 : (A)0;
         for (int64_t t0 = 0; t0 < p.len; t0 += SCAN_TILE) {
             A v[SCAN_ITEMS], run = p.prod ? (A)1 : (A)0;
@@ -98,40 +81,12 @@ template <typename T, typename A> __global__ void __launch_bounds__(TD_CU_THREAD
 
 static enum td_code cu_cum(struct td_kctx *k)
 {
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_CUMULATIVE_DIM || k->in[0]->m.dtype != k->compute_dtype)
-        return TD_CODE_INVALID_ARGUMENT;
-    const struct td_meta *x = &k->in[0]->m, *o = &k->out[0]->m;
-    if (o->ndim != x->ndim || td_cu_dtype_size(o->dtype) == 0 || td_cu_dtype_is_complex(o->dtype))
-        return TD_CODE_INVALID_ARGUMENT;
-    for (int i = 0; i < x->ndim; i++)
-        if (o->sizes[i] != x->sizes[i])
-            return TD_CODE_INVALID_ARGUMENT;
-    int64_t d = k->attrs[TD_A_CUMULATIVE_DIM];
-    int nd1 = x->ndim ? x->ndim : 1;
-    if (d < 0)
-        d += nd1;
-    if (d < 0 || d >= nd1)
-        return TD_CODE_INVALID_ARGUMENT;
     scan_plan p;
-    memset(&p, 0, sizeof p);
-    int64_t ei = td_cu_dtype_size(x->dtype), eo = td_cu_dtype_size(o->dtype);
-    p.x = k->in[0]->data + x->offset * ei;
-    p.y = k->out[0]->data + o->offset * eo;
-    p.ydt = o->dtype;
+    if (!td_cu_lanes_plan(k, TD_A_CUMULATIVE_DIM, &p))
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_meta *x = &k->in[0]->m;
+    p.ydt = k->out[0]->m.dtype;
     p.prod = k->op == TD_OP_CUMPROD;
-    p.len = x->ndim ? x->sizes[d] : 1;
-    p.xs = x->ndim ? x->strides[d] * ei : 0;
-    p.ys = x->ndim ? o->strides[d] * eo : 0;
-    p.lanes = 1;
-    for (int i = 0; i < x->ndim; i++) {
-        if (i == d)
-            continue;
-        p.lanes *= x->sizes[i];
-        if (x->sizes[i] != 1) {
-            p.ks[p.nk] = x->sizes[i], p.kx[p.nk] = x->strides[i] * ei, p.ky[p.nk] = o->strides[i] * eo;
-            p.nk++;
-        }
-    }
     if (p.lanes == 0 || p.len == 0)
         return TD_CODE_OK;
     if (!td_cu_enter(k))

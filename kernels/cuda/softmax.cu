@@ -10,12 +10,7 @@
  */
 #include "cuda_common.cuh"
 
-struct sm_plan {
-    int nk;
-    int64_t ks[TD_MAX_DIMS], kin[TD_MAX_DIMS], kout[TD_MAX_DIMS]; /* other dims: size, bytes in, bytes out */
-    int64_t lanes, len, din, dout;                                /* the softmax dim: length, bytes in, bytes out */
-    const char *in;
-    char *out;
+struct sm_plan : td_cu_lanes {
     int odt;
     bool logsm;
 };
@@ -40,29 +35,23 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_k
 {
     __shared__ double red[TD_CU_THREADS];
     for (int64_t m = blockIdx.x; m < p.lanes; m += gridDim.x) {
-        int64_t ki = 0, ko = 0, r = m;
-        for (int d = p.nk - 1; d >= 0; d--) {
-            int64_t q = r / p.ks[d], i = r - q * p.ks[d];
-            ki += i * p.kin[d];
-            ko += i * p.kout[d];
-            r = q;
-        }
-        const char *x = p.in + ki;
-        char *y = p.out + ko;
+        const char *x;
+        char *y;
+        td_cu_lane_base(p, m, &x, &y);
         double mx = -INFINITY, sum = 0;
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x) {
-            double v = (double)*(const T *)(x + j * p.din);
+            double v = (double)*(const T *)(x + j * p.xs);
             if (v > mx || v != v)
                 mx = v;
         }
         mx = block_fold<true>(mx, red);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x)
-            sum += exp((double)*(const T *)(x + j * p.din) - mx);
+            sum += exp((double)*(const T *)(x + j * p.xs) - mx);
         sum = block_fold<false>(sum, red);
         double ls = log(sum);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x) {
-            double v = (double)*(const T *)(x + j * p.din);
-            td_cu_store_f(p.odt, y + j * p.dout, p.logsm ? v - mx - ls : exp(v - mx) / sum);
+            double v = (double)*(const T *)(x + j * p.xs);
+            td_cu_store_f(p.odt, y + j * p.ys, p.logsm ? v - mx - ls : exp(v - mx) / sum);
         }
     }
 }
@@ -70,43 +59,13 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_k
 static enum td_code cu_softmax(struct td_kctx *k)
 {
     const struct td_meta *x = &k->in[0]->m;
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_SOFTMAX_DIM || x->dtype != k->compute_dtype ||
-        (x->dtype != TD_DTYPE_FLOAT32 && x->dtype != TD_DTYPE_FLOAT64))
-        return TD_CODE_INVALID_ARGUMENT;
-    const struct td_meta *o = &k->out[0]->m;
-    if (o->ndim != x->ndim || td_cu_dtype_size(o->dtype) == 0 || td_cu_dtype_is_complex(o->dtype))
-        return TD_CODE_INVALID_ARGUMENT;
-    for (int i = 0; i < x->ndim; i++)
-        if (o->sizes[i] != x->sizes[i])
-            return TD_CODE_INVALID_ARGUMENT;
-    int64_t d = k->attrs[TD_A_SOFTMAX_DIM];
-    int nd1 = x->ndim ? x->ndim : 1;
-    if (d < 0)
-        d += nd1;
-    if (d < 0 || d >= nd1)
+    if (x->dtype != TD_DTYPE_FLOAT32 && x->dtype != TD_DTYPE_FLOAT64)
         return TD_CODE_INVALID_ARGUMENT;
     sm_plan p;
-    memset(&p, 0, sizeof p);
-    int64_t ei = td_cu_dtype_size(x->dtype), eo = td_cu_dtype_size(o->dtype);
-    p.in = k->in[0]->data + x->offset * ei;
-    p.out = k->out[0]->data + o->offset * eo;
-    p.odt = o->dtype;
+    if (!td_cu_lanes_plan(k, TD_A_SOFTMAX_DIM, &p))
+        return TD_CODE_INVALID_ARGUMENT;
+    p.odt = k->out[0]->m.dtype;
     p.logsm = k->op == TD_OP_LOG_SOFTMAX;
-    p.len = x->ndim ? x->sizes[d] : 1;
-    p.din = x->ndim ? x->strides[d] * ei : 0;
-    p.dout = x->ndim ? o->strides[d] * eo : 0;
-    p.lanes = 1;
-    for (int i = 0; i < x->ndim; i++) {
-        if (i == d)
-            continue;
-        p.lanes *= x->sizes[i];
-        if (x->sizes[i] != 1) {
-            p.ks[p.nk] = x->sizes[i];
-            p.kin[p.nk] = x->strides[i] * ei;
-            p.kout[p.nk] = o->strides[i] * eo;
-            p.nk++;
-        }
-    }
     if (p.lanes == 0 || p.len == 0)
         return TD_CODE_OK;
     if (!td_cu_enter(k))
