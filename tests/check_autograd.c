@@ -8,33 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "check_daemon.h"
-#include "tensord.h"
+#include "check_client.h"
 
-static td_client_t *c;
-
-static void setup(void)
-{
-    daemon_start();
-    struct td_status st = TD_STATUS_INIT;
-    c = td_client_connect(target, 20000, &st);
-    ck_assert_msg(c != NULL, "connect: %s", st.msg);
-}
-
-static void teardown(void)
-{
-    td_client_free(c);
-    c = NULL;
-    daemon_stop();
-}
-
-#define OK(call)                                                                   \
-    do {                                                                           \
-        struct td_status st_ = TD_STATUS_INIT;                                     \
-        struct td_status *st = &st_;                                               \
-        enum td_code code_ = (call);                                               \
-        ck_assert_msg(code_ == TD_CODE_OK, "%s: %s", #call, st_.msg);              \
-    } while (0)
 
 static struct td_t vec(const double *v, int n, bool grad)
 {
@@ -310,7 +285,7 @@ Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, client_setup, client_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sum_of_squares);
     tcase_add_test(tc, test_broadcast_matmul_closed_form);

@@ -10,35 +10,16 @@
 #include <check.h>
 #include <string.h>
 
-#include "check_daemon.h"
-#include "tensord.h"
+#include "check_client.h"
 
-static td_client_t *c;
-
-static void setup(void)
+/* a daemon serving two host stand-in GPUs */
+static void fake_gpus_setup(void)
 {
     daemon_extra_args[0] = "--fake-gpus";
     daemon_extra_args[1] = "2";
-    daemon_start();
-    struct td_status st = TD_STATUS_INIT;
-    c = td_client_connect(target, 20000, &st);
-    ck_assert_msg(c != NULL, "connect: %s", st.msg);
+    client_setup();
 }
 
-static void teardown(void)
-{
-    td_client_free(c);
-    c = NULL;
-    daemon_stop();
-}
-
-#define OK(call)                                                                                                       \
-    do {                                                                                                               \
-        struct td_status st_ = TD_STATUS_INIT;                                                                         \
-        struct td_status *st = &st_;                                                                                   \
-        enum td_code code_ = (call);                                                                                   \
-        ck_assert_msg(code_ == TD_CODE_OK, "%s: %s", #call, st_.msg);                                                  \
-    } while (0)
 
 /* call fails with code and a message containing want (call's own code, or the sync's). */
 #define FAILS(call, want_code, want)                                                                                   \
@@ -209,7 +190,7 @@ static Suite *streams_suite(void)
 {
     Suite *s = suite_create("streams");
     TCase *tc = tcase_create("streams");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fake_gpus_setup, client_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_ordered_across_streams);
     tcase_add_test(tc, test_allocations_follow_the_current_stream);
