@@ -18,23 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/alloc.h"
+#include "fuzz_daemon.h"
 #include "../../daemon/client_msg.h"
 #include "../../daemon/session.h"
 
-#define FUZZ_MEMORY_LIMIT (64u << 20)
 #define MAX_FRAMES 16
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    td_alloc_set_limit(FUZZ_MEMORY_LIMIT);
-    return 0;
-}
 
 static void bytes_same(ProtobufCBinaryData a, ProtobufCBinaryData b)
 {
@@ -116,6 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
     }
     td_session_free(s);
-    td_alloc_empty_cache();
+    fuzz_release();
     return 0;
 }

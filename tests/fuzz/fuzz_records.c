@@ -19,23 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../daemon/alloc.h"
-#include "../../daemon/device.h"
+#include "fuzz_daemon.h"
 #include "../../daemon/session.h"
 
-#define FUZZ_MEMORY_LIMIT (64u << 20)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    td_alloc_set_limit(FUZZ_MEMORY_LIMIT);
-    td_devices_init(&(struct td_devices_config){.fake = 2, .fake_memory = FUZZ_MEMORY_LIMIT});
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,8 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         td_reply_fini(&r);
     }
     td_session_free(s);
-    td_alloc_empty_cache();
-    for (uint8_t d = 1; d <= td_device_count(); d++)
-        td_device_empty_cache(d);
+    fuzz_release();
     return 0;
 }

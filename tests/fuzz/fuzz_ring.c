@@ -18,23 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/alloc.h"
+#include "fuzz_daemon.h"
 #include "../../daemon/rpc.h"
 #include "../../daemon/session.h"
 #include "../../proto/td_ring.h"
 
-#define FUZZ_MEMORY_LIMIT (64u << 20)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    td_alloc_set_limit(FUZZ_MEMORY_LIMIT);
-    return 0;
-}
 
 struct client {
     const uint8_t *in;
@@ -154,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         td_session_free(s);
     }
-    td_alloc_empty_cache();
+    fuzz_release();
     free(mem);
     free(ctl);
     return 0;
