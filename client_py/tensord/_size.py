@@ -127,6 +127,19 @@ def cuda_index(index):
     return index
 
 
+def cuda_ordinal(device):
+    """The CUDA ordinal torch.cuda's functions take: an int, a str or torch.device of type
+    cuda, or None (the current device); checked against the daemon's GPUs."""
+    if device is None:
+        return cuda_index(None)
+    if isinstance(device, int) and not isinstance(device, bool):
+        return cuda_index(device)
+    d = as_device(device)
+    if d.type != "cuda":
+        raise ValueError("Expected a cuda device, but got: %s" % d)
+    return cuda_index(d.index)
+
+
 def as_device(d):
     """str / int (a CUDA ordinal) / torch.device -> torch.device, unchecked."""
     if isinstance(d, device):

@@ -8,10 +8,9 @@ enabled") when the daemon was built without CUDA, else RuntimeError saying why t
 daemon found no device.  What torch answers without initializing CUDA (memory counters
 of an uninitialized device, seeding) answers the same here.
 """
-import contextlib
 
 from .. import _C
-from .._size import cuda_devices, cuda_index, cuda_unavailable, as_device, _cuda
+from .._size import cuda_devices, cuda_index, cuda_ordinal, cuda_unavailable, as_device, _cuda
 from .._tensor import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
                        IntTensor, LongTensor, ShortTensor)  # noqa: F401  (torch.cuda.FloatTensor ...: CPU ones here)
 from .memory import (empty_cache, max_memory_allocated, max_memory_cached, max_memory_reserved, mem_get_info,  # noqa: F401
@@ -50,16 +49,6 @@ def init():
     _lazy_init()
 
 
-def _index(device):
-    """A CUDA ordinal from an int, str, torch.device or None (the current device)."""
-    if device is None:
-        return cuda_index(None)
-    if isinstance(device, int) and not isinstance(device, bool):
-        return cuda_index(device)
-    d = as_device(device)
-    if d.type != "cuda":
-        raise ValueError("Expected a cuda device, but got: %s" % d)
-    return cuda_index(d.index)
 
 
 def current_device():
@@ -93,22 +82,22 @@ class _CudaDeviceProperties:
 
 
 def get_device_properties(device):
-    i = _index(device)
+    i = cuda_ordinal(device)
     return _CudaDeviceProperties(_C.device_query(1 + i, _DQ_PROPS))
 
 
 def get_device_name(device=None):
-    return get_device_properties(_index(device)).name
+    return get_device_properties(cuda_ordinal(device)).name
 
 
 def get_device_capability(device=None):
-    p = get_device_properties(_index(device))
+    p = get_device_properties(cuda_ordinal(device))
     return p.major, p.minor
 
 
 def synchronize(device=None):
     """Waits for the work this process queued on the device."""
-    _C.device_ctrl(1 + _index(device), 2)
+    _C.device_ctrl(1 + cuda_ordinal(device), 2)
 
 
 def is_bf16_supported():

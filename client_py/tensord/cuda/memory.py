@@ -9,7 +9,7 @@ initializes: zeros.
 import struct
 
 from .. import _C
-from .._size import as_device, cuda_devices, cuda_index
+from .._size import cuda_devices, cuda_ordinal
 
 _DQ_MEMORY, _DC_EMPTY_CACHE, _DC_RESET_PEAK, _DC_SET_LIMIT = 2, 0, 1, 3
 _FIELDS = ("device_allocated_bytes.current", "reserved_bytes.all.current", "device_allocated_bytes.peak",
@@ -24,15 +24,6 @@ def _available():
         return False
 
 
-def _index(device):
-    if device is None:
-        return cuda_index(None)
-    if isinstance(device, int) and not isinstance(device, bool):
-        return cuda_index(device)
-    d = as_device(device)
-    if d.type != "cuda":
-        raise ValueError("Expected a cuda device, but got: %s" % d)
-    return cuda_index(d.index)
 
 
 def memory_stats(device=None):
@@ -40,7 +31,7 @@ def memory_stats(device=None):
     "fragmentation": 1 - largest free block / free reserved bytes."""
     if not _available():
         return {}
-    raw = _C.device_query(1 + _index(device), _DQ_MEMORY)
+    raw = _C.device_query(1 + cuda_ordinal(device), _DQ_MEMORY)
     words = struct.unpack_from("<10q", raw)
     stats = dict(zip(_FIELDS, words))
     stats["allocation.all.current"] = words[4] - words[5]
@@ -78,7 +69,7 @@ def mem_get_info(device=None):
     """(free, total) bytes of the device, as the driver reports them."""
     s = memory_stats(device)
     if not s:
-        _index(device)  # raises like torch
+        cuda_ordinal(device)  # raises like torch
     return s["free_bytes"], s["total_bytes"]
 
 
@@ -89,7 +80,7 @@ def empty_cache():
 
 
 def reset_peak_memory_stats(device=None):
-    _C.device_ctrl(1 + _index(device), _DC_RESET_PEAK)
+    _C.device_ctrl(1 + cuda_ordinal(device), _DC_RESET_PEAK)
 
 
 reset_max_memory_allocated = reset_max_memory_cached = reset_accumulated_memory_stats = reset_peak_memory_stats
@@ -100,7 +91,7 @@ def set_per_process_memory_fraction(fraction, device=None):
         raise TypeError("Invalid type for fraction argument, must be `float`")
     if fraction < 0 or fraction > 1:
         raise ValueError("Invalid fraction value: %s. Allowed range: 0~1" % fraction)
-    i = _index(device)
+    i = cuda_ordinal(device)
     total = memory_stats(i)["total_bytes"]
     _C.device_ctrl(1 + i, _DC_SET_LIMIT, max(int(fraction * total), 1))  # 0 is "no limit" to the daemon
 
@@ -110,7 +101,7 @@ def memory_summary(device=None, abbreviated=False):
     s = memory_stats(device)
     if not s:
         return "CUDA is not available on this tensord daemon."
-    i = _index(device)
+    i = cuda_ordinal(device)
 
     def mib(n):
         return "%10.2f MiB" % (n / 2 ** 20)

@@ -14,7 +14,7 @@ with default streams only).
 import os
 
 from .. import _C
-from .._size import cuda_index, _cuda
+from .._size import cuda_index, cuda_ordinal, _cuda
 
 _SC_CREATE, _SC_DESTROY, _SC_SET_CURRENT, _SC_WAIT_EVENT, _SC_QUERY, _SC_SYNCHRONIZE = range(6)
 _EC_CREATE, _EC_DESTROY, _EC_RECORD, _EC_QUERY, _EC_SYNCHRONIZE, _EC_ELAPSED = range(6)
@@ -30,15 +30,6 @@ def _current_map():
     return _state["current"]
 
 
-def _index_of(device):
-    if device is None or isinstance(device, int):
-        return cuda_index(device)
-    if isinstance(device, str):
-        from .._size import as_device
-        device = as_device(device)
-    if getattr(device, "type", "cuda") != "cuda":
-        raise ValueError("Expected a cuda device, but got: %s" % device)
-    return cuda_index(device.index)
 
 
 class Stream:
@@ -46,7 +37,7 @@ class Stream:
 
     def __new__(cls, device=None, priority=0, _id=None, **kwargs):
         self = super().__new__(cls)
-        self.device_index = _index_of(device)
+        self.device_index = cuda_ordinal(device)
         self.priority = priority
         self._pid = os.getpid()
         if _id is None:
@@ -186,13 +177,13 @@ class Event:
 
 def current_stream(device=None):
     """The stream the device's work goes to now (its default stream unless set)."""
-    i = _index_of(device)
+    i = cuda_ordinal(device)
     s = _current_map().get(i)
     return s if s is not None else Stream._default(i)
 
 
 def default_stream(device=None):
-    return Stream._default(_index_of(device))
+    return Stream._default(cuda_ordinal(device))
 
 
 def set_stream(stream):
