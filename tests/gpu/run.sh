@@ -72,8 +72,10 @@ fi
 # here when Check and the daemon's libraries exist, else carried in as CHECK=.
 if [ -z "${CHECK:-}" ]; then
     CHECK=$ROOT/build/gpu/check_cuda_plugin
-    if [ ! -x "$CHECK" ] && pkg-config --exists check 2> /dev/null; then
+    if [ ! -x "$CHECK" ] && [ -x "$NVCC" ] && pkg-config --exists check 2> /dev/null; then
         step build-check make --no-print-directory NVCC="$NVCC" build/gpu/check_cuda_plugin
+    elif [ ! -x "$CHECK" ]; then
+        skip build-check "no nvcc to build it (a machine without CUDA: nothing to check)"
     fi
 fi
 if [ -x "$CHECK" ] && [ -f "$PLUGIN" ]; then
