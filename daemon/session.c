@@ -143,6 +143,7 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
     s->default_float = TD_DTYPE_FLOAT32;
     s->dacct.session = id;
+    s->kopts = TD_KOPT_DEFAULT;
     atomic_fetch_add(&st_sessions_total, 1);
     pthread_mutex_lock(&reg_mu);
     s->reg_next = reg_head;
@@ -250,7 +251,7 @@ static enum td_code do_device(struct td_session *s, const struct td_op_args *a, 
     int64_t what = a->attrs[1];
     if (a->op == TD_OP_DEVICE_CTRL && what == TD_DC_SET_OPTIONS) {
         int64_t v = a->n_attr > 2 ? a->attrs[2] : 0;
-        if (v < 0 || v > TD_KOPT_ALLOW_TF32)
+        if (v < 0 || (v & ~(int64_t)TD_KOPT_ALL))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "device_ctrl: unknown options %#llx", (long long)v);
         s->kopts = (unsigned)v;
         return TD_CODE_OK;

@@ -41,7 +41,11 @@ enum { TD_EC_CREATE = 0, TD_EC_DESTROY = 1, TD_EC_RECORD = 2, TD_EC_QUERY = 3, T
 #define TD_SESSION_MAX_EVENTS 4096 /* events a session may hold */
 
 /* Numerics a session allows (torch.backends flags), for kernels that have a faster,
- * less exact way: TF32 tensor cores for float32 matmul (backends.cuda.matmul.allow_tf32). */
-enum { TD_KOPT_ALLOW_TF32 = 1u << 0 };
+ * less exact way: TF32 tensor cores for float32 matmul (backends.cuda.matmul.allow_tf32,
+ * off by default) and for float32 convolution (backends.cudnn.allow_tf32, on by default,
+ * as in PyTorch). */
+enum { TD_KOPT_ALLOW_TF32 = 1u << 0, TD_KOPT_CUDNN_TF32 = 1u << 1 };
+#define TD_KOPT_DEFAULT TD_KOPT_CUDNN_TF32
+#define TD_KOPT_ALL (TD_KOPT_ALLOW_TF32 | TD_KOPT_CUDNN_TF32)
 
 #endif

@@ -188,6 +188,7 @@ def ensure():
         _state["address"] = _connect()
         _state["connected"] = True
         _numpy_arenas()
+        _session_options()
         if "tensord.multiprocessing" in sys.modules and _state["address"]:
             # processes it starts (spawn, forkserver) reach this daemon
             os.environ["TENSORD_ADDRESS"] = _state["address"]
@@ -214,7 +215,15 @@ def reconnect(timeout=CONNECT_TIMEOUT_MS / 1000.0):
                 _C.reconnect(_state["address"], max(1, int(timeout * 1000)))
         _state["connected"] = True
         _numpy_arenas()
+        _session_options()
     return _state["address"]
+
+
+def _session_options():
+    """The kernel options torch.backends' TF32 switches set, for a new session."""
+    options = sys.modules.get("tensord.backends._options")
+    if options is not None:
+        options.resend()
 
 
 def _auto_reconnect():

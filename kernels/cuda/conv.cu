@@ -335,7 +335,7 @@ static enum td_code cu_conv(struct td_kctx *k)
     memset(&d, 0, sizeof d);
     void *scr[3] = {NULL, NULL, NULL};
     const void *ip[3] = {NULL, NULL, NULL};
-    bool tf32 = dt == TD_DTYPE_FLOAT32 && td__cuda_allow_tf32;
+    bool tf32 = dt == TD_DTYPE_FLOAT32 && (td__cuda_allow_tf32 || (k->options & TD_KOPT_CUDNN_TF32));
     cudnnDataType_t t = dt == TD_DTYPE_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     double one64 = 1, zero64 = 0;
     float one32 = 1, zero32 = 0;

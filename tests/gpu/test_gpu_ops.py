@@ -5,7 +5,7 @@ Run by tests/gpu/daemon_checks.sh against a daemon it started (TENSORD_ADDRESS):
 machine with the CUDA plugin, here with stand-in GPUs.  On a real GPU the kernels differ
 from the CPU's, so results are compared within tolerances fitting each dtype instead of bit
 for bit: integers, bool and indices exactly; float64 to 1e-10 relative; float32 to 1e-5
-relative (TF32 stays off: the daemon is started without TENSORD_CUDA_ALLOW_TF32); float16
+relative (TF32 stays off: both torch.backends switches are turned off below, and the daemon is started without TENSORD_CUDA_ALLOW_TF32); float16
 and bfloat16 to a few units of their last place.  TD_EXPECT_GPU=1 (set when the plugin was
 loaded) also asserts that cuda:0 is a real GPU, not the host stand-in.
 """
@@ -19,6 +19,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
 import tensord as td  # noqa: E402
+
+td.backends.cudnn.allow_tf32 = False  # float32 exactness against the CPU (PyTorch's default is on)
+td.backends.cuda.matmul.allow_tf32 = False
 from test_devices import SWEEP, _run  # noqa: E402  (the op table: one list for both suites)
 
 DEV = "cuda:0"

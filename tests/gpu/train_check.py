@@ -12,6 +12,8 @@ import time
 import numpy as np
 
 import tensord as torch
+
+torch.backends.cudnn.allow_tf32 = False  # the CPU comparison is in float32
 from tensord import nn
 
 STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else 30

@@ -139,6 +139,22 @@ def test_backends():
         assert not cudnn.enabled and cudnn.deterministic
     assert cudnn.enabled and not cudnn.deterministic
     assert td.backends.cuda.matmul.allow_tf32 is torch.backends.cuda.matmul.allow_tf32
+    # the TF32 switches are the session's kernel options in the daemon: set, read back,
+    # restored by flags() as torch's are; the daemon refuses bits it does not know
+    for mod, name in ((td, "td"), (torch, "torch")):
+        c = mod.backends.cudnn
+        assert c.allow_tf32 is True
+        c.allow_tf32 = False
+        assert c.allow_tf32 is False, name
+        with c.flags(enabled=True, allow_tf32=True):
+            assert c.allow_tf32 is True, name
+        assert c.allow_tf32 is False, name
+        c.allow_tf32 = True
+        mod.backends.cuda.matmul.allow_tf32 = True
+        assert mod.backends.cuda.matmul.allow_tf32 is True
+        mod.backends.cuda.matmul.allow_tf32 = False
+    with pytest.raises(RuntimeError, match="device_ctrl: unknown options 0x8"):
+        td._C.device_ctrl(0, 4, 8)
     assert td.backends.cudnn.is_available() is torch.backends.cudnn.is_available()
     assert td.backends.mps.is_available() is torch.backends.mps.is_available()
     assert td.backends.cuda.is_built() is torch.backends.cuda.is_built()

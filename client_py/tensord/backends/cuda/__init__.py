@@ -2,8 +2,7 @@
 CPU build has no CUDA (is_built() is False until the GPU backend lands)."""
 import contextlib
 
-
-_DC_SET_OPTIONS, _KOPT_ALLOW_TF32 = 4, 1
+from .._options import set_tf32
 
 
 class cuBLASModule:
@@ -18,10 +17,7 @@ class cuBLASModule:
     def __setattr__(self, name, value):
         if name == "allow_tf32":
             value = bool(value)
-            if value != self.allow_tf32:
-                from ... import _C, _daemon
-                _daemon.ensure()
-                _C.device_ctrl(0, _DC_SET_OPTIONS, _KOPT_ALLOW_TF32 if value else 0)
+            set_tf32("matmul_tf32", value)
         object.__setattr__(self, name, value)
 
 
