@@ -122,6 +122,7 @@ def ladder(sizes, run):
 def bench_matmul(kind):
     dt = {"fp32": "float32", "tf32": "float32", "bf16": "bfloat16"}[kind]
     tol = {"fp32": 1e-5, "tf32": 5e-3, "bf16": 1e-2}[kind]
+    td.backends.cuda.matmul.allow_tf32 = kind == "tf32"  # the same switch on both sides
     if PDEV.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = kind == "tf32"
 
@@ -170,6 +171,7 @@ def bench_reduce():
 
 
 def bench_conv():
+    td.backends.cudnn.allow_tf32 = False  # float32 on both sides (both default to TF32 on)
     if PDEV.type == "cuda":
         torch.backends.cudnn.allow_tf32 = False
 
