@@ -573,11 +573,10 @@ static enum td_code place_at(struct td_session *s, uint8_t d, struct td_place *p
 }
 
 /* Where the op runs, and where copy_'s source lives. */
-static enum td_code place_of(struct td_session *s, const struct td_op_args *a, struct td_place *p,
+static enum td_code place_of(struct td_session *s, const struct td_op_args *a, uint8_t d, struct td_place *p,
                              struct td_place *src, struct td_status *st)
 {
-    uint8_t d;
-    if (td_meta_op_device(a, &d, st) || place_at(s, d, p, st))
+    if (place_at(s, d, p, st))
         return st->code;
     if (a->op == TD_OP_COPY_ && a->n_in == 2 && a->in[1]->device != d)
         return place_at(s, a->in[1]->device, src, st);
@@ -621,7 +620,7 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
         if (!td_meta_check_bounds(&res[0].m))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: view lies outside its storage", info->name);
         td_storage_ref(r->in[0]->storage);
-    } else if (place_of(s, &a, &place, &src, st) ||
+    } else if (place_of(s, &a, inf.device, &place, &src, st) ||
                td__exec_kernel(&a, &inf, r->in, out_m, res, &s->rng, &place, &src, st)) {
         return st->code;
     }

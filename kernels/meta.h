@@ -54,6 +54,7 @@ struct td_infer {
     uint8_t n_out;
     uint8_t compute_dtype; /* inputs are cast to this before the kernel runs */
     bool out_is_view;      /* outputs share input 0's storage */
+    uint8_t device;        /* where the op runs (td_meta_op_device) */
 };
 
 /* Fills out[0..n_out) (out holds TD_MAX_OUTPUTS metas) and *inf, or returns an error with a PyTorch-like message.

@@ -741,10 +741,11 @@ static enum td_code infer_placed(const struct td_op_args *a, struct td_meta *out
 enum td_code td_meta_infer(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                            struct td_status *st)
 {
-    uint8_t dev;
+    uint8_t dev = TD_DEVICE_CPU;
     if (a->op < TD_OP_COUNT && td_meta_op_device(a, &dev, st))
         return st->code;
     enum td_code c = infer_placed(a, out, inf, st);
+    inf->device = dev;
     if (c == TD_CODE_OK)
         for (int j = 0; j < inf->n_out; j++)
             out[j].device = dev;
