@@ -273,6 +273,10 @@ bool td_grad_get(td_client_t *c, const struct td_t *t, struct td_t *out);
 enum td_code td_grad_set(td_client_t *c, struct td_t *t, const struct td_t *g, struct td_status *st);
 /* Drops t's autograd state: t becomes a leaf that does not require grad (detach_). */
 void td_detach_(struct td_t *t);
+/* t.data = src (torch's Tensor.data setter): t releases its handle and takes another
+ * reference to src's (storage and geometry), keeping its own autograd state (requires_grad,
+ * grad, hooks); src's is not shared.  Any dtype, shape or device. */
+void td_set_data(td_client_t *c, struct td_t *t, const struct td_t *src);
 /* The same for a tensor whose client is gone: frees the graph's memory, sends nothing. */
 void td_ag_forget(struct td_t *t);
 

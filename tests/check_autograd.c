@@ -281,6 +281,43 @@ START_TEST(test_retained_handle_outlives_release)
 }
 END_TEST
 
+/* td_set_data: the leaf keeps requires_grad and its gradient, takes the source's storage
+ * (a write to the source shows through) and, with another shape, gets gradients of it */
+START_TEST(test_set_data)
+{
+    double xv[3] = {1, 2, 3}, nv[2] = {10, 20};
+    struct td_t x = vec(xv, 3, true), sq = bin(TD_OP_MUL, &x, &x), y = total(&sq);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t src = vec(nv, 2, false);
+    td_set_data(c, &x, &src);
+    ck_assert(td_requires_grad(&x) && td_is_leaf(&x));
+    ck_assert_int_eq(x.m.ndim, 1);
+    ck_assert_int_eq(x.m.sizes[0], 2);
+    expect(&x, nv, 2);
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g)); /* the old gradient stays, as torch's */
+    double gwant[3] = {2, 4, 6};
+    expect(&g, gwant, 3);
+    td_release(c, &g);
+    OK(td_grad_set(c, &x, NULL, st));
+    struct td_t sq2 = bin(TD_OP_MUL, &x, &x), y2 = total(&sq2);
+    const struct td_t *roots2[1] = {&y2};
+    OK(td_backward(c, 1, roots2, NULL, 0, NULL, 0, st));
+    ck_assert(td_grad_get(c, &x, &g));
+    double want[2] = {20, 40};
+    expect(&g, want, 2);
+    td_release(c, &g);
+    td_release(c, &y2);
+    td_release(c, &sq2);
+    td_release(c, &y);
+    td_release(c, &sq);
+    td_release(c, &src);
+    td_release(c, &x);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -294,6 +331,7 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_custom_function_and_hook);
     tcase_add_test(tc, test_retained_handle_outlives_release);
     tcase_add_test(tc, test_inplace_on_view);
+    tcase_add_test(tc, test_set_data);
     suite_add_tcase(s, tc);
     return s;
 }

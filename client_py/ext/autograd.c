@@ -183,6 +183,24 @@ PyObject *td_ext_detach_(TensorObject *self, PyObject *noargs)
     return (PyObject *)self;
 }
 
+/* t._set_data(src): Tensor.data = src (the setter's checks are in Python) */
+PyObject *td_ext_set_data(TensorObject *self, PyObject *src)
+{
+    if (!td_ext_is_tensor(src)) {
+        PyErr_Format(PyExc_TypeError, "Variable data has to be a tensor, but got %s", Py_TYPE(src)->tp_name);
+        return NULL;
+    }
+    if (td_ext_check((PyObject *)self) || td_ext_check(src))
+        return NULL;
+    td_client_t *cl = client_of(self);
+    if (!cl)
+        return NULL;
+    td_set_data(cl, &self->t, &((TensorObject *)src)->t);
+    Py_CLEAR(self->known); /* the cached upload described the old storage */
+    self->known_version = 0;
+    Py_RETURN_NONE;
+}
+
 /* a hook: fn(grad) -> None or a replacement; called from the engine with the GIL held
  * by the thread that called backward */
 static enum td_code call_hook(void *ctx, td_client_t *c, struct td_t *grad, struct td_status *st)

@@ -144,7 +144,7 @@ class Tensor(TB):
 
     @data.setter
     def data(self, new):
-        raise NotImplementedError("tensord: assigning Tensor.data is not supported; use copy_ under no_grad()")
+        self._set_data(new)
 
     @property
     def T(self):

@@ -15,7 +15,7 @@ from ... import _grad_mode
 from ..._runtime import typename
 from ..._tensor import Tensor
 from ...utils.hooks import RemovableHandle
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 
 __all__ = ["register_module_forward_pre_hook", "register_module_forward_hook", "Module"]
 
@@ -235,7 +235,11 @@ class Module:
                     g = fn(grad)
                 param.grad = g if g is not grad else grad
         for key, buf in self._buffers.items():
-            if buf is not None:
+            if buf is None:
+                continue
+            if is_lazy(buf):   # a lazy module's placeholder stays one, with the new dtype/device
+                buf.data = fn(buf)
+            else:
                 self._buffers[key] = fn(buf)
         return self
 
