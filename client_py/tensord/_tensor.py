@@ -646,20 +646,26 @@ class Tensor(TB):
 
     def set_(self, source=None, storage_offset=None, size=None, stride=None):
         """set_() empties the tensor; set_(t) makes it a view of all of t; with offset,
-        size and stride it views t's storage (tensord has no separate Storage objects)."""
-        if source is None:
-            return self._rebind(ops.empty(self.dtype, [0]))
-        if not isinstance(source, _C.TensorBase):
+        size and stride it views t's storage (tensord has no separate Storage objects).
+        The tensor keeps its own autograd state (a leaf stays a leaf), as torch's."""
+        if source is not None and not isinstance(source, _C.TensorBase):
             raise TypeError("set_(): argument 'source' must be Tensor, not %s" % type(source).__name__)
-        if source.dtype is not self.dtype:
+        if source is not None and source.dtype is not self.dtype:
             raise RuntimeError("Could not set tensor of type %s to a tensor of type %s"
                                % (source.dtype._torch_name, self.dtype._torch_name))
-        if size is None:
-            return self._rebind(F.as_strided(source, tuple(source.shape), source._strides, source._offset))
-        size = F.sizes_arg((size,), "set_")
-        if stride is None:
-            stride = _contiguous_strides(size)
-        return self._rebind(F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset))
+        if self.requires_grad and self.is_leaf and _C.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if source is None:
+            view = ops.empty(self.dtype, [0])
+        elif size is None:
+            view = F.as_strided(source, tuple(source.shape), source._strides, source._offset)
+        else:
+            size = F.sizes_arg((size,), "set_")
+            if stride is None:
+                stride = _contiguous_strides(size)
+            view = F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset)
+        self._set_data(F.detach(view))
+        return self
 
     def contiguous(self, memory_format=None):
         return F.contiguous(self)
