@@ -861,30 +861,23 @@ static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
-/* AS_STRIDED: its elements may overlap (unfold's windows), so grad is added, not copied,
- * into the input's elements: at storage position offset + sum(i * stride), as a flat index
- * of the (contiguous) input.  A non-contiguous input takes the view-copy path, which is
- * right for the non-overlapping views that other strided inputs give. */
-static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+/* The storage positions of a geometry's elements, less base: an int64 tensor of its sizes
+ * (offset + sum(i * stride), built as a sum of broadcast aranges). */
+static enum td_code positions(struct run *r, int nd, const int64_t *sizes, const int64_t *strides, int64_t offset,
+                              struct td_t *out)
 {
-    const struct td_meta *in = &v[1].t.m;
-    if (!td_meta_is_contiguous(in))
-        return h_into_view(r, v, out);
-    const int64_t *a = r->n->attrs;
-    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
-    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
-    int64_t one[TD_MAX_DIMS], numel = 1;
-    for (int d = 0; d < nd; d++) {
+    int64_t one[TD_MAX_DIMS];
+    for (int d = 0; d < nd; d++)
         one[d] = 1;
-        numel *= sizes[d];
-    }
-    struct td_t pos, step, sum, flat, g, z, res;
     struct td_full_args fa = {.dtype = TD_DTYPE_INT64, .size = one, .n_size = nd,
-                              .fill_value = td_scalar_of_i64(a[TD_A_AS_STRIDED_STORAGE_OFFSET] - in->offset)};
+                              .fill_value = td_scalar_of_i64(offset)};
+    struct td_t pos, step, sum;
     if (td_rec_full(r->c, 0, NULL, 0, &fa, &pos, r->st))
         return r->st->code;
     enum td_code code = TD_CODE_OK;
     for (int d = 0; !code && d < nd; d++) { /* pos += arange(size_d) * stride_d along dim d */
+        if (sizes[d] == 1)
+            continue;
         one[d] = sizes[d];
         struct td_arange_args ar = {.dtype = TD_DTYPE_INT64, .size = &sizes[d], .n_size = 1,
                                     .start = td_scalar_of_i64(0), .step = td_scalar_of_i64(strides[d])};
@@ -904,52 +897,150 @@ static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out
         }
         one[d] = 1;
     }
-    int64_t n1[1] = {numel}, nin[1] = {td_meta_numel(in)};
-    /* positions outside the input's elements (as_strided may view the rest of the
-     * storage) get no gradient, as in torch: index 0 with a zero */
-    struct val inside = {.scalar = true};
-    if (!code) {
-        struct val p = {.t = pos}, lo = {.scalar = true}, hi = {.scalar = true};
-        if (!(code = call(r, TD_OP_GE, (struct val[]){p, scalar_val(td_scalar_of_i64(0))}, 2, &lo)) &&
-            !(code = call(r, TD_OP_LT, (struct val[]){p, scalar_val(td_scalar_of_i64(nin[0]))}, 2, &hi)))
-            code = call(r, TD_OP_LOGICAL_AND, (struct val[]){lo, hi}, 2, &inside);
-        drop(r, &lo);
-        drop(r, &hi);
-        struct val kept = {.scalar = true};
-        if (!code && !(code = call(r, TD_OP_MUL, (struct val[]){p, inside}, 2, &kept))) {
-            td_release(r->c, &pos);
-            pos = kept.t;
-        }
+    if (code) {
+        td_release(r->c, &pos);
+        return code;
     }
-    struct val gin = {.scalar = true};
-    if (!code)
-        code = call(r, TD_OP_MUL, (struct val[]){v[0], inside}, 2, &gin);
-    drop(r, &inside);
-    if (!code && !(code = reshape(r, &pos, 1, n1, &flat))) {
-        if (!(code = reshape(r, &gin.t, 1, n1, &g))) {
-            struct td_meta zm;
-            if (!(code = td_meta_contiguous(&zm, (enum td_dtype)v[0].t.m.dtype, 1, nin, r->st)) &&
-                !(code = zeros(r, &zm, &z))) {
-                const struct td_t *ins[3] = {&z, &g, &flat};
-                int64_t w[3];
-                w[TD_A_INDEX_PUT_DIM] = 0;
-                w[TD_A_INDEX_PUT_MODE] = 0; /* advanced indexing */
-                w[TD_A_INDEX_PUT_ACCUMULATE] = 1;
-                struct td_t put;
-                if (!(code = td_op(r->c, TD_OP_INDEX_PUT, 0, ins, 3, w, 3, &put, r->st))) {
-                    code = reshape(r, &put, in->ndim, in->sizes, &res);
-                    td_release(r->c, &put);
-                }
-                td_release(r->c, &z);
-            }
-            td_release(r->c, &g);
-        }
-        td_release(r->c, &flat);
+    *out = pos;
+    return TD_CODE_OK;
+}
+
+/* The lowest and highest storage positions a non-empty geometry reaches. */
+static void geometry_span(int nd, const int64_t *sizes, const int64_t *strides, int64_t offset, int64_t *lo,
+                          int64_t *hi)
+{
+    *lo = *hi = offset;
+    for (int d = 0; d < nd; d++) {
+        int64_t e = (sizes[d] - 1) * strides[d];
+        *(e < 0 ? lo : hi) += e;
     }
-    drop(r, &gin);
+}
+
+/* Whether two elements of a geometry may share a storage position (a stride 0 of
+ * expand, or strides that interleave): dims by stride, each stride past the extent of
+ * the smaller ones. */
+static bool may_overlap(int nd, const int64_t *sizes, const int64_t *strides)
+{
+    int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
+    int k = 0;
+    for (int d = 0; d < nd; d++) {
+        if (sizes[d] == 0)
+            return false;
+        if (sizes[d] == 1)
+            continue;
+        int64_t s = strides[d] < 0 ? -strides[d] : strides[d];
+        int j = k++;
+        for (; j > 0 && st[j - 1] > s; j--) {
+            st[j] = st[j - 1];
+            sz[j] = sz[j - 1];
+        }
+        st[j] = s;
+        sz[j] = sizes[d];
+    }
+    int64_t extent = 0; /* the farthest position the smaller strides reach */
+    for (int j = 0; j < k; j++) {
+        if (st[j] <= extent)
+            return true;
+        extent += st[j] * (sz[j] - 1);
+    }
+    return false;
+}
+
+/* buf (1-d) read at pos: an INDEX in advanced mode, shaped like pos */
+static enum td_code read_at(struct run *r, const struct td_t *buf, const struct td_t *pos, struct td_t *out)
+{
+    const struct td_t *in[2] = {buf, pos};
+    int64_t w[2];
+    w[TD_A_INDEX_DIM] = 0;
+    w[TD_A_INDEX_MODE] = 0; /* advanced indexing */
+    return td_op(r->c, TD_OP_INDEX, 0, in, 2, w, 2, out, r->st);
+}
+
+/* vals added into zeros (1-d, n elements of dtype dt) at pos, as torch's index_put_
+ * with accumulate: positions that repeat sum their values */
+static enum td_code add_at(struct run *r, enum td_dtype dt, int64_t n, const struct td_t *vals,
+                           const struct td_t *pos, struct td_t *out)
+{
+    struct td_t z;
+    if (td_full(r->c, dt, 1, &n, 0, &z, r->st))
+        return r->st->code;
+    const struct td_t *in[3] = {&z, vals, pos};
+    int64_t w[3];
+    w[TD_A_INDEX_PUT_DIM] = 0;
+    w[TD_A_INDEX_PUT_MODE] = 0; /* advanced indexing */
+    w[TD_A_INDEX_PUT_ACCUMULATE] = 1;
+    enum td_code code = td_op(r->c, TD_OP_INDEX_PUT, 0, in, 3, w, 3, out, r->st);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* AS_STRIDED (and the views built on it: diagonal, unfold, indexing's basic part): the
+ * output's and the input's geometries are both positions in one storage, and either may
+ * repeat a position (unfold's windows, expand's stride 0).  As torch's
+ * as_strided_backward: grad is added into a buffer over the storage span both reach, at
+ * the output's positions, and read back at the input's; an input element that shares
+ * its position with others gets an equal share (the views behind it add the shares up
+ * again, so a leaf gets the whole), and positions outside the input's elements give
+ * nothing.  Composed of INDEX/INDEX_PUT, so it is differentiated again. */
+static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *in = &v[1].t.m;
+    enum td_dtype dt = (enum td_dtype)v[0].t.m.dtype;
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    int64_t off = a[TD_A_AS_STRIDED_STORAGE_OFFSET];
+    int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&v[0].t.m);
+    if (n_in == 0 || n_out == 0)
+        return h_zeros_like(r, &v[1], out);
+    int64_t lo, hi, lo_in, hi_in;
+    geometry_span(nd, sizes, strides, off, &lo, &hi);
+    geometry_span(in->ndim, in->sizes, in->strides, in->offset, &lo_in, &hi_in);
+    int64_t base = lo < lo_in ? lo : lo_in, span = (hi > hi_in ? hi : hi_in) - base + 1;
+    struct td_t pos, buf, pin = {0}, res = {0};
+    if (positions(r, nd, sizes, strides, off - base, &pos))
+        return r->st->code;
+    enum td_code code = add_at(r, dt, span, &v[0].t, &pos, &buf);
     td_release(r->c, &pos);
+    if (code)
+        return code;
+    if (td_meta_is_contiguous(in) && lo_in == base && span == n_in) { /* the buffer is the input */
+        code = reshape(r, &buf, in->ndim, in->sizes, &res);
+        td_release(r->c, &buf);
+        if (!code)
+            *out = owned_val(res);
+        return code;
+    }
+    if (!(code = positions(r, in->ndim, in->sizes, in->strides, in->offset - base, &pin)))
+        code = read_at(r, &buf, &pin, &res);
+    td_release(r->c, &buf);
+    if (!code && may_overlap(in->ndim, in->sizes, in->strides)) {
+        /* each element's share: divided by how many input elements read its position */
+        struct td_t ones, cnt, per, share;
+        if (!(code = td_full(r->c, dt, in->ndim, in->sizes, 1, &ones, r->st))) {
+            code = add_at(r, dt, span, &ones, &pin, &cnt);
+            td_release(r->c, &ones);
+        }
+        if (!code) {
+            code = read_at(r, &cnt, &pin, &per);
+            td_release(r->c, &cnt);
+        }
+        if (!code) {
+            const struct td_t *in2[2] = {&res, &per};
+            code = td_op_apply(r->c, TD_OP_DIV, 0, 2, in2, NULL, &share, r->st);
+            td_release(r->c, &per);
+            if (!code) {
+                td_release(r->c, &res);
+                res = share;
+            }
+        }
+    }
+    if (pin.handle)
+        td_release(r->c, &pin);
     if (!code)
         *out = owned_val(res);
+    else if (res.handle)
+        td_release(r->c, &res);
     return code;
 }
 
