@@ -402,8 +402,12 @@ static enum td_code h_clamp_mask(struct run *r, struct val *v, struct val *out)
         code = call(r, TD_OP_LE, (struct val[]){v[0], hi}, 2, &le);
     if (!code && !ge.scalar && !le.scalar)
         code = call(r, TD_OP_LOGICAL_AND, (struct val[]){ge, le}, 2, out);
-    else if (!code)
-        *out = ge.scalar ? (le.scalar ? scalar_val(td_scalar_of_bool(true)) : le) : ge;
+    else if (!code && ge.scalar && le.scalar) { /* no bounds: everywhere (a tensor, for where) */
+        struct td_t t;
+        if (!(code = td_full(r->c, TD_DTYPE_BOOL, v[0].t.m.ndim, v[0].t.m.sizes, 1, &t, r->st)))
+            *out = owned_val(t);
+    } else if (!code)
+        *out = ge.scalar ? le : ge;
     if (!code && !ge.scalar && !le.scalar) {
         drop(r, &ge);
         drop(r, &le);
