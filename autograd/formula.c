@@ -997,6 +997,13 @@ static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out
     int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&v[0].t.m);
     if (n_in == 0 || n_out == 0)
         return h_zeros_like(r, &v[1], out);
+    /* the whole input as it is (indexing's view of an untouched tensor): its elements, not
+     * their storage, so an expanded input's copies each keep their own gradient */
+    if (nd == in->ndim && off == in->offset && !memcmp(sizes, in->sizes, sizeof(int64_t) * nd) &&
+        !memcmp(strides, in->strides, sizeof(int64_t) * nd)) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
     int64_t lo, hi, lo_in, hi_in;
     geometry_span(nd, sizes, strides, off, &lo, &hi);
     geometry_span(in->ndim, in->sizes, in->strides, in->offset, &lo_in, &hi_in);
