@@ -833,6 +833,37 @@ static enum td_code h_norm_back(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* AMAX/AMIN (v[0] grad, v[1] input, v[2] result): the gradient shared evenly among the
+ * elements equal to the extreme.  amax multiplies by that mask, as torch's; max()/min()
+ * of all elements (recorded with flatten) select it, and share among the NaNs when the
+ * extreme is NaN, as torch's evenly_distribute_backward. */
+static enum td_code h_extreme_back(struct run *r, struct val *v, struct val *out)
+{
+    bool all = r->n->n_attr > TD_A_REDUCE_FLATTEN && r->n->attrs[TD_A_REDUCE_FLATTEN];
+    struct val g = {.scalar = true}, res = {.scalar = true}, cnt = {.scalar = true}, x = borrow(&v[1]);
+    enum td_code code = h_reduce_back(r, (struct val[]){v[0], v[1]}, &g);
+    if (code)
+        return code;
+    if ((code = h_reduce_back(r, (struct val[]){v[2], v[1]}, &res))) {
+        drop(r, &g);
+        return code;
+    }
+    struct val mask = K2(EQ, borrow(&x), all ? borrow(&res) : res);
+    if (all)
+        mask = K2(LOGICAL_OR, mask, K2(LOGICAL_AND, K1(ISNAN, borrow(&x)), K1(ISNAN, res)));
+    if (!code)
+        code = h_sum_dims(r, &mask, &cnt);
+    if (!all) {
+        *out = K2(DIV, K2(MUL, g, mask), cnt);
+        return code;
+    }
+    struct val z = {.scalar = true};
+    if (!code)
+        code = h_zeros_like(r, &x, &z);
+    *out = K3(WHERE, mask, K2(DIV, g, cnt), z);
+    return code;
+}
+
 /* MAX_POOL_BACKWARD's grad_output: x (N, C, *in) read at indices (N, C, *out), each an
  * offset in its (n, c) plane: a gather over the flattened planes */
 static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
@@ -1114,6 +1145,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_STRIDED_BACK - TD_AGH_FIRST] = h_strided_back,
     [TD_AGH_MT - TD_AGH_FIRST] = h_mt,
     [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
+    [TD_AGH_EXTREME_BACK - TD_AGH_FIRST] = h_extreme_back,
 };
 
 /* ---- the machine ---- */

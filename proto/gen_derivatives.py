@@ -50,6 +50,7 @@ HELPERS = {
     "mt": (1, set()),
     "as_matrices": (1, set()),
     "pool_gather": (2, set()),
+    "extreme_back": (3, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words

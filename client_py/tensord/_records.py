@@ -629,7 +629,7 @@ def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, ot
         if keepdim:
             raise TypeError("%s() received an invalid combination of arguments - got (Tensor, keepdim=bool)" % name)
         try:
-            return red_op(input)
+            return red_op(input, flatten=True)  # max() of all elements: its own backward (formula.c)
         except RuntimeError as e:
             msg = str(e)
             if msg.startswith("a"):  # "amax(): ..." -> "max(): ..."

@@ -1,7 +1,7 @@
 """Gradients through views of tensors whose elements share memory (expand's stride 0,
 transposed and other non-contiguous inputs of as_strided-based views: diagonal, unfold,
 mask indexing) and masked gradients that must stay 0 where an infinite or NaN gradient
-is masked out (relu, clamp, maximum/minimum, median), compared with PyTorch 1.13;
+is masked out (relu, clamp, maximum/minimum, median, max()/min()), compared with PyTorch 1.13;
 gradcheck/gradgradcheck in float64 where the formulas differentiate again."""
 import math
 
@@ -148,6 +148,16 @@ MASK_CASES = {
     "median_nan": (lambda m, x: x.median() * 3, [NAN, 0.0, 1.0, NAN]),
     "median_tie": (lambda m, x: x.median() * 3, [1.0, 1.0, 0.0, 5.0]),
     "median_inf_grad": (lambda m, x: (1 / (x.median() - 1)) * 1, [1.0, 0.0, 5.0]),
+    # max()/min() of all elements select (torch's evenly_distribute_backward); amax/amin
+    # multiply by the mask, as torch's (nan where an infinite gradient is masked out)
+    "max_all_nan": (lambda m, x: x.max() * 2, [NAN, 1.0, NAN]),
+    "min_all_nan": (lambda m, x: x.min() * 2, [1.0, NAN, 0.0]),
+    "max_all_inf_grad": (lambda m, x: 1 / (x.max() - 5), [5.0, 1.0]),
+    "min_all_tie": (lambda m, x: x.min() * 3, [1.0, 1.0, 3.0]),
+    "amax_inf_grad": (lambda m, x: 1 / (x.amax() - 5), [5.0, 1.0]),
+    "amax_nan": (lambda m, x: x.amax() * 2, [NAN, 1.0, NAN]),
+    "amin_dim_tie": (lambda m, x: (x.view(2, 2).amin(1) * m.tensor([2.0, 3.0], dtype=m.float64)).sum(),
+                     [1.0, 1.0, 0.0, 4.0]),
 }
 
 
@@ -202,7 +212,9 @@ def test_masked_formulas_gradgradcheck():
              (lambda a, b: td.maximum(a, b) ** 2, (x, o)),
              (lambda a, b: td.minimum(a, b) * a, (x, o)),
              (lambda a, b, c: td.clamp(a, b, c) ** 2, (x, lo, hi)),
-             (lambda a: a.median() ** 2, (x,))]
+             (lambda a: a.median() ** 2, (x,)),
+             (lambda a: a.max() ** 2, (x,)),
+             (lambda a: a.amin(1) ** 2, (x,))]
     for f, args in cases:
         assert td.autograd.gradcheck(f, args)
         assert td.autograd.gradgradcheck(f, args)
