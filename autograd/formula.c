@@ -1017,17 +1017,14 @@ static enum td_code add_at(struct run *r, enum td_dtype dt, int64_t n, const str
  * its position with others gets an equal share (the views behind it add the shares up
  * again, so a leaf gets the whole), and positions outside the input's elements give
  * nothing.  Composed of INDEX/INDEX_PUT, so it is differentiated again. */
-static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+static enum td_code strided_grad(struct run *r, struct val *grad, const struct td_meta *in, int nd,
+                                 const int64_t *sizes, const int64_t *strides, int64_t off, struct val *out)
 {
-    const struct td_meta *in = &v[1].t.m;
+    struct val *v = grad; /* v[0]: grad */
     enum td_dtype dt = (enum td_dtype)v[0].t.m.dtype;
-    const int64_t *a = r->n->attrs;
-    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
-    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
-    int64_t off = a[TD_A_AS_STRIDED_STORAGE_OFFSET];
     int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&v[0].t.m);
     if (n_in == 0 || n_out == 0)
-        return h_zeros_like(r, &v[1], out);
+        return h_zeros_like(r, &(struct val){.t = {.m = *in}}, out);
     /* the whole input as it is (indexing's view of an untouched tensor): its elements, not
      * their storage, so an expanded input's copies each keep their own gradient */
     if (nd == in->ndim && off == in->offset && !memcmp(sizes, in->sizes, sizeof(int64_t) * nd) &&
@@ -1084,6 +1081,38 @@ static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out
     else if (res.handle)
         td_release(r->c, &res);
     return code;
+}
+
+static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+{
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    return strided_grad(r, &v[0], &v[1].t.m, nd, sizes, strides, a[TD_A_AS_STRIDED_STORAGE_OFFSET], out);
+}
+
+/* UNFOLD: its windows overlap, so the gradient is as_strided's over a contiguous tensor of
+ * the input's sizes (each element's own, also where the input is expanded) */
+static enum td_code h_unfold_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_meta cm;
+    const struct td_meta *in = &v[1].t.m;
+    if (td_meta_contiguous(&cm, (enum td_dtype)in->dtype, in->ndim, in->sizes, r->st))
+        return r->st->code;
+    const int64_t *a = r->n->attrs;
+    int64_t d = a[TD_A_UNFOLD_DIMENSION], size = a[TD_A_UNFOLD_SIZE], step = a[TD_A_UNFOLD_STEP];
+    int64_t sizes[TD_MAX_DIMS], strides[TD_MAX_DIMS];
+    int nd = v[0].t.m.ndim;
+    if (in->ndim == 0 || nd != in->ndim + 1) /* a 0-d input's one window, or none */
+        return td_meta_numel(&v[0].t.m) ? h_view_back(r, v, out) : h_zeros_like(r, &v[1], out);
+    if (d < 0)
+        d += in->ndim;
+    memcpy(sizes, v[0].t.m.sizes, sizeof(int64_t) * nd);
+    memcpy(strides, cm.strides, sizeof(int64_t) * in->ndim);
+    strides[d] = cm.strides[d] * step;
+    strides[nd - 1] = cm.strides[d];
+    sizes[nd - 1] = size;
+    return strided_grad(r, &v[0], &cm, nd, sizes, strides, 0, out);
 }
 
 /* x with its last two dims swapped (the matrix transpose of linalg formulas) */
@@ -1146,6 +1175,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_MT - TD_AGH_FIRST] = h_mt,
     [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
     [TD_AGH_EXTREME_BACK - TD_AGH_FIRST] = h_extreme_back,
+    [TD_AGH_UNFOLD_BACK - TD_AGH_FIRST] = h_unfold_back,
 };
 
 /* ---- the machine ---- */

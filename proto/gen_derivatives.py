@@ -51,6 +51,7 @@ HELPERS = {
     "as_matrices": (1, set()),
     "pool_gather": (2, set()),
     "extreme_back": (3, set()),
+    "unfold_back": (2, {1}),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words

@@ -220,6 +220,8 @@ DEVICE_CTRL = 214
 STREAM_CTRL = 215
 EVENT_CTRL = 216
 RECORD_STREAM = 217
+DIAGONAL = 218
+UNFOLD = 219
 
 NAMES = (
     "none",
@@ -440,6 +442,8 @@ NAMES = (
     "stream_ctrl",
     "event_ctrl",
     "record_stream",
+    "diagonal",
+    "unfold",
 )
 
 # TD_F_* of each row
@@ -668,6 +672,8 @@ FLAGS = (
     0,  # STREAM_CTRL
     0,  # EVENT_CTRL
     0,  # RECORD_STREAM
+    33,  # DIAGONAL
+    33,  # UNFOLD
 )
 
 # TD_RF_*: record flags
@@ -965,6 +971,8 @@ FAMILIES = (
     "CTRL",
     "CTRL",
     "CTRL",
+    "VIEW",
+    "VIEW",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

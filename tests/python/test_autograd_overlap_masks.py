@@ -218,3 +218,73 @@ def test_masked_formulas_gradgradcheck():
     for f, args in cases:
         assert td.autograd.gradcheck(f, args)
         assert td.autograd.gradgradcheck(f, args)
+
+
+def test_diagonal_unfold_keep_each_elements_gradient_like_torch():
+    """diagonal and unfold are views of their own (torch's DiagonalBackward0 and
+    UnfoldBackward0): an expanded input's copies each get their own gradient, not equal
+    shares of their memory's."""
+    def run(m):
+        out = []
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        y = x.expand(2, 2)
+        y.retain_grad()
+        d = y.diagonal()
+        (d * m.tensor([3.0, 5.0], dtype=m.float64)).sum().backward()
+        out += [d.grad_fn.name(), _np(y.grad), _np(x.grad)]
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        y = x.expand(3, 2)
+        y.retain_grad()
+        u = y.unfold(0, 2, 1)
+        (u * _w(m, 2, 2, 2)).sum().backward()
+        out += [u.grad_fn.name(), _np(y.grad), _np(x.grad)]
+        return out
+    for g, w in zip(run(td), run(T)):
+        if isinstance(w, str):
+            assert g == w
+        else:
+            np.testing.assert_allclose(g, w)
+
+
+@pytest.mark.parametrize("args", [(0, 0, 1), (1, 0, 1), (-1, 0, 1), (2, 1, -1), (-2, -1, 0), (5, 0, 1),
+                                  (-4, 2, 0), (0, -3, -1)])
+def test_diagonal_views_match_torch(args):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    got, want = td.tensor(a).diagonal(*args), T.tensor(a).diagonal(*args)
+    assert tuple(got.shape) == tuple(want.shape) and got.stride() == want.stride()
+    assert got.storage_offset() == want.storage_offset()
+    np.testing.assert_array_equal(_np(got), _np(want))
+    e = td.tensor(a[0]).expand(2, 3, 4).diagonal(*args)
+    np.testing.assert_array_equal(_np(e), _np(T.tensor(a[0]).expand(2, 3, 4).diagonal(*args)))
+
+
+@pytest.mark.parametrize("args", [(0, 2, 1), (1, 2, 2), (-1, 4, 3), (2, 1, 1), (1, 0, 1), (2, 2, 5)])
+def test_unfold_views_match_torch(args):
+    a = np.arange(60.0).reshape(3, 4, 5)
+    got, want = td.tensor(a).unfold(*args), T.tensor(a).unfold(*args)
+    assert tuple(got.shape) == tuple(want.shape) and got.stride() == want.stride()
+    np.testing.assert_array_equal(_np(got), _np(want))
+    s = td.tensor(a).transpose(1, 2)[:, 1:].unfold(*args)
+    np.testing.assert_array_equal(_np(s), _np(T.tensor(a).transpose(1, 2)[:, 1:].unfold(*args)))
+
+
+def test_diagonal_unfold_are_views_and_raise_torchs_errors():
+    got = []
+    for m in (td, T):
+        x = m.zeros(3, 4)
+        x.diagonal(1).fill_(1.0)
+        x.unfold(1, 2, 2)[:, 0, 1].fill_(2.0)
+        got.append((_np(x).tolist(), _np(m.tensor(7.0).unfold(0, 1, 1)).tolist(),
+                    tuple(m.tensor(7.0).unfold(0, 0, 1).shape), tuple(x.diagonal(2**62).shape),
+                    tuple(x.diagonal(-2**62, 1, 0).shape), _np(x.unfold(1, 2, 2**62)).tolist(),
+                    _np(x.t().unfold(0, 0, 2**40)).tolist()))
+    assert got[0] == got[1]
+    assert got[0][0] != np.zeros((3, 4)).tolist()
+    for fn in (lambda m: m.zeros(2, 3).diagonal(0, 1, -1),
+               lambda m: m.zeros(2, 3).unfold(1, 4, 1),
+               lambda m: m.zeros(2, 3).unfold(1, 2, 0)):
+        with pytest.raises(RuntimeError) as want:
+            fn(T)
+        with pytest.raises(RuntimeError) as got:
+            fn(td)
+        assert str(got.value) == str(want.value)
