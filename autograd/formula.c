@@ -1009,9 +1009,9 @@ static enum td_code add_at(struct run *r, enum td_dtype dt, int64_t n, const str
     return code;
 }
 
-/* AS_STRIDED (and the views built on it: diagonal, unfold, indexing's basic part): the
+/* AS_STRIDED (indexing's basic part records one; UNFOLD over a contiguous geometry): the
  * output's and the input's geometries are both positions in one storage, and either may
- * repeat a position (unfold's windows, expand's stride 0).  As torch's
+ * repeat a position (overlapping windows, expand's stride 0).  As torch's
  * as_strided_backward: grad is added into a buffer over the storage span both reach, at
  * the output's positions, and read back at the input's; an input element that shares
  * its position with others gets an equal share (the views behind it add the shares up
@@ -1020,16 +1020,15 @@ static enum td_code add_at(struct run *r, enum td_dtype dt, int64_t n, const str
 static enum td_code strided_grad(struct run *r, struct val *grad, const struct td_meta *in, int nd,
                                  const int64_t *sizes, const int64_t *strides, int64_t off, struct val *out)
 {
-    struct val *v = grad; /* v[0]: grad */
-    enum td_dtype dt = (enum td_dtype)v[0].t.m.dtype;
-    int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&v[0].t.m);
+    enum td_dtype dt = (enum td_dtype)grad->t.m.dtype;
+    int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&grad->t.m);
     if (n_in == 0 || n_out == 0)
         return h_zeros_like(r, &(struct val){.t = {.m = *in}}, out);
     /* the whole input as it is (indexing's view of an untouched tensor): its elements, not
      * their storage, so an expanded input's copies each keep their own gradient */
     if (nd == in->ndim && off == in->offset && !memcmp(sizes, in->sizes, sizeof(int64_t) * nd) &&
         !memcmp(strides, in->strides, sizeof(int64_t) * nd)) {
-        *out = take(&v[0]);
+        *out = take(grad);
         return TD_CODE_OK;
     }
     int64_t lo, hi, lo_in, hi_in;
@@ -1039,7 +1038,7 @@ static enum td_code strided_grad(struct run *r, struct val *grad, const struct t
     struct td_t pos, buf, pin = {0}, res = {0};
     if (positions(r, nd, sizes, strides, off - base, &pos))
         return r->st->code;
-    enum td_code code = add_at(r, dt, span, &v[0].t, &pos, &buf);
+    enum td_code code = add_at(r, dt, span, &grad->t, &pos, &buf);
     td_release(r->c, &pos);
     if (code)
         return code;
