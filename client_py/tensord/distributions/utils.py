@@ -39,6 +39,12 @@ def _clamp_values(x, min=None, max=None):
     return x + (x.clamp(min=min, max=max) - x).detach()
 
 
+def _set_where(t, mask, value):
+    """t with value where mask holds: torch's t[mask] = value, without writing in place into
+    a tensor a graph may hold."""
+    return torch.where(mask, torch.full_like(t, value), t)
+
+
 def _sum_rightmost(value, dim):
     """Sums out the dim rightmost dimensions of value."""
     if dim == 0:
