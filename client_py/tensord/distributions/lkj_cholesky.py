@@ -1,7 +1,9 @@
 """torch.distributions.LKJCholesky: Cholesky factors of correlation matrices whose law is
 LKJ(concentration) (Lewandowski, Kurowicka and Joe, 2009), sampled by the onion method
 (Ghosh and Henderson, 2003): row i is a uniform direction on the sphere scaled by the
-square root of a Beta draw."""
+square root of a Beta draw.  log_prob is torch's; sample corrects torch 1.13's Beta
+parameters (see __init__), so every correlation has the LKJ marginal
+Beta(eta - 1 + dim/2, eta - 1 + dim/2) on (-1, 1)."""
 import math
 
 import tensord as torch
@@ -25,13 +27,16 @@ class LKJCholesky(Distribution):
         self.concentration, = broadcast_all(concentration)
         batch_shape = self.concentration.size()
         event_shape = torch.Size((dim, dim))
-        # the Beta parameters of the squared norm of each row's off-diagonal part
+        # the squared norm of row i's off-diagonal part is Beta(i / 2, eta + (dim - 1 - i) / 2)
+        # (row 0 has none: its parameters are placeholders).  torch 1.13 draws Beta(i / 2 + 1/2, ...)
+        # for i >= 2, which makes the correlations of the later rows too wide.
         marginal_conc = self.concentration + 0.5 * (self.dim - 2)
         offset = torch.arange(self.dim - 1, dtype=self.concentration.dtype)
         offset = torch.cat([offset.new_zeros((1,)), offset])
-        beta_conc1 = offset + 0.5
+        beta_conc1 = 0.5 * (offset + 1)
         beta_conc0 = marginal_conc.unsqueeze(-1) - 0.5 * offset
-        self._beta = Beta(beta_conc1, beta_conc0)
+        # a bad concentration is reported as this distribution's (torch reports the Beta's Dirichlet)
+        self._beta = Beta(beta_conc1, beta_conc0, validate_args=False)
         super().__init__(batch_shape, event_shape, validate_args)
 
     def expand(self, batch_shape, _instance=None):
