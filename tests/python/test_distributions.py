@@ -799,6 +799,109 @@ def test_transforms(name):
     assert t.bijective == u.bijective
 
 
+def _forward_inverse_logdet(t, u, x):
+    """t(x), t.inv(t(x)) and log|det J| from tensord and torch transforms built alike."""
+    y_ours, y_theirs = t(td.tensor(x)), u(T.tensor(x))
+    _close(y_ours, y_theirs)
+    _close(t.inv(y_ours), u.inv(y_theirs), rtol=1e-6, atol=1e-9)
+    _close(t.log_abs_det_jacobian(td.tensor(x), y_ours), u.log_abs_det_jacobian(T.tensor(x), y_theirs))
+    assert t.domain.event_dim == u.domain.event_dim and t.codomain.event_dim == u.codomain.event_dim
+    assert t.bijective == u.bijective
+    return y_ours
+
+
+MORE_TRANSFORMS = {
+    # name: (build(transforms module, distributions module), input)
+    "corr-cholesky": (lambda tr, m: tr.CorrCholeskyTransform(), RNG.standard_normal((4, 6))),
+    "cat": (lambda tr, m: tr.CatTransform([tr.ExpTransform(), tr.AffineTransform(1.0, 3.0), tr.SigmoidTransform()],
+                                          dim=-1, lengths=[2, 1, 3]), RNG.standard_normal((4, 6))),
+    "cat-event": (lambda tr, m: tr.CatTransform([tr.IndependentTransform(tr.ExpTransform(), 1),
+                                                 tr.AffineTransform(0.5, 2.0)], dim=0, lengths=[2, 3]),
+                  RNG.standard_normal((5, 3))),
+    "stack": (lambda tr, m: tr.StackTransform([tr.ExpTransform(), tr.TanhTransform(), tr.SoftplusTransform()],
+                                              dim=1), RNG.standard_normal((4, 3, 2))),
+    "cdf": (lambda tr, m: tr.CumulativeDistributionTransform(m.Normal(m.Normal(0.0, 1.0).loc + 0.5, 2.0)),
+            RNG.standard_normal((4, 3))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_TRANSFORMS))
+def test_more_transforms(name):
+    build, x = MORE_TRANSFORMS[name]
+    t = build(td.distributions.transforms, td.distributions)
+    u = build(T.distributions.transforms, T.distributions)
+    y = _forward_inverse_logdet(t, u, x)
+    if name != "cat-event":  # cat's check cannot join parts of different event_dim (torch's neither)
+        assert bool(t.codomain.check(y).all())
+    assert tuple(t.forward_shape(x.shape)) == tuple(u.forward_shape(x.shape))
+    assert tuple(t.inverse_shape(y.shape)) == tuple(u.inverse_shape(tuple(y.shape)))
+    c = t.with_cache(1)
+    xt = td.tensor(x)
+    assert c.inv(c(xt)) is xt
+
+
+def test_corr_cholesky_transform_gradient():
+    x = td.tensor(RNG.standard_normal(3), requires_grad=True)
+    t = td.distributions.transforms.CorrCholeskyTransform()
+    assert td.autograd.gradcheck(lambda v: t(v), (x,))
+    assert td.autograd.gradcheck(lambda v: t.log_abs_det_jacobian(v, t(v)), (x,))
+    with pytest.raises(ValueError, match="Input is not a flattend lower-diagonal number"):
+        t.forward_shape((4,))
+
+
+REGISTRY_CONSTRAINTS = {
+    "real": lambda c: c.real, "positive": lambda c: c.positive, "nonnegative": lambda c: c.nonnegative,
+    "greater_than": lambda c: c.greater_than(1.5), "greater_than_eq": lambda c: c.greater_than_eq(-1.0),
+    "less_than": lambda c: c.less_than(2.0), "unit_interval": lambda c: c.unit_interval,
+    "interval": lambda c: c.interval(-1.0, 3.0), "half_open_interval": lambda c: c.half_open_interval(0.0, 2.0),
+    "simplex": lambda c: c.simplex, "corr_cholesky": lambda c: c.corr_cholesky,
+    "real_vector": lambda c: c.real_vector, "independent": lambda c: c.independent(c.positive, 1),
+    "cat": lambda c: c.cat([c.positive, c.interval(0.0, 2.0)], dim=-1, lengths=[3, 3]),
+    "stack": lambda c: c.stack([c.positive, c.real, c.unit_interval], dim=-1),
+    "lower_cholesky": lambda c: c.lower_cholesky,
+}
+REGISTRY_INPUTS = {"corr_cholesky": RNG.standard_normal((2, 3)), "stack": RNG.standard_normal((2, 3)),
+                   "lower_cholesky": RNG.standard_normal((2, 3, 3))}
+
+
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+@pytest.mark.parametrize("name", sorted(REGISTRY_CONSTRAINTS))
+def test_constraint_registries(registry, name):
+    ours = getattr(td.distributions, registry)
+    theirs = getattr(T.distributions, registry)
+    c_ours = REGISTRY_CONSTRAINTS[name](td.distributions.constraints)
+    c_theirs = REGISTRY_CONSTRAINTS[name](T.distributions.constraints)
+    try:
+        u = theirs(c_theirs)
+    except NotImplementedError as e:
+        with pytest.raises(NotImplementedError, match=str(e)):
+            ours(c_ours)
+        return
+    t = ours(c_ours)
+    assert repr(t) == repr(u)
+    x = REGISTRY_INPUTS.get(name, RNG.standard_normal((2, 6)))
+    if name == "simplex" and registry == "biject_to":
+        x = x[:, :5]
+    y = _forward_inverse_logdet(t, u, x) if t.bijective else t(td.tensor(x))
+    _close(y, u(T.tensor(x)))
+    assert bool(c_ours.check(y).all())
+
+
+def test_constraint_registry_register():
+    reg = td.distributions.constraint_registry.ConstraintRegistry()
+    C = td.distributions.constraints
+    reg.register(C.positive, lambda c: td.distributions.transforms.SoftplusTransform())
+
+    @reg.register(C.interval)
+    def _factory(c):
+        return td.distributions.transforms.AffineTransform(c.lower_bound, c.upper_bound - c.lower_bound)
+
+    assert isinstance(reg(C.positive), td.distributions.transforms.SoftplusTransform)
+    assert reg(C.interval(1.0, 3.0))(td.tensor(0.5)).item() == 2.0
+    with pytest.raises(NotImplementedError, match="Cannot transform _Real constraints"):
+        reg(C.real)
+
+
 def test_transform_cache_and_shapes():
     t = td.distributions.transforms.ExpTransform(cache_size=1)
     x = td.tensor([1.0])
