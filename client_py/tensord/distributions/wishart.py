@@ -122,7 +122,8 @@ class Wishart(ExponentialFamily):
 
     @property
     def variance(self):
-        V = self.covariance_matrix
+        L = self._unbroadcasted_scale_tril
+        V = L @ L.mT  # unexpanded: the batch dimensions come from df's broadcast
         diag_V = V.diagonal(dim1=-2, dim2=-1)
         return self._batch_view(self.df) * (V.pow(2) + diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2))
 
