@@ -84,8 +84,8 @@ SPECS = {
                  RNG.standard_normal((4, 3, 2)) * 3, False),
     "HalfNormal": (lambda m, a: m.distributions.HalfNormal(a), (SCALE,), _pos(4, 3, 2, lo=0.0), True),
     "HalfCauchy": (lambda m, a: m.distributions.HalfCauchy(a), (SCALE,), _pos(4, 3, 2, lo=0.0), True),
-    "Gumbel": (lambda m, a, b: m.distributions.Gumbel(a, b), (LOC, SCALE), LOC + SCALE * RNG.uniform(-1.5, 3.0, (4, 3, 2)),
-               True),
+    "Gumbel": (lambda m, a, b: m.distributions.Gumbel(a, b), (LOC, SCALE),
+               LOC + SCALE * RNG.uniform(-1.5, 3.0, (4, 3, 2)), True),
     "Pareto": (lambda m, a, b: m.distributions.Pareto(a, b), (SCALE, DF), SCALE + _pos(4, 3, 2, lo=0.0), True),
     "Weibull": (lambda m, a, b: m.distributions.Weibull(a, b), (SCALE, CONC), _pos(4, 3, 2, lo=0.05), True),
     "Kumaraswamy": (lambda m, a, b: m.distributions.Kumaraswamy(a, b), (CONC, DF),
@@ -306,6 +306,56 @@ def test_mixture_with_unbatched_weights():
     s = m.sample((4000,)).numpy()
     assert s.shape == (4000, 3)
     np.testing.assert_allclose((s > 0).mean(0), 0.75, atol=0.03)
+
+
+def test_mixture_of_multivariate_normals():
+    w, locs = np.array([0.2, 0.5, 0.3]), RNG.standard_normal((2, 3, 3)) * 3
+
+    def make(m):
+        comp = m.distributions.MultivariateNormal(m.tensor(locs), scale_tril=m.tensor(COV_L))
+        return m.distributions.MixtureSameFamily(m.distributions.Categorical(m.tensor(w)), comp)
+
+    d, e = make(td), make(T)
+    assert tuple(d.batch_shape) == (2,) and tuple(d.event_shape) == (3,)
+    v = RNG.standard_normal((4, 2, 3))
+    _close(d.log_prob(td.tensor(v)), e.log_prob(T.tensor(v)))
+    _close(d.mean, e.mean)
+    _close(d.variance, e.variance)
+    _close(d.expand((5, 2)).log_prob(td.tensor(v[:1])), e.expand((5, 2)).log_prob(T.tensor(v[:1])))
+    td.manual_seed(12)
+    s = d.sample((20000,)).numpy()
+    assert s.shape == (20000, 2, 3)
+    np.testing.assert_allclose(s.mean(0), e.mean.numpy(), atol=0.1)
+    np.testing.assert_allclose(s.var(0), e.variance.numpy(), rtol=0.06)
+    assert repr(d) == repr(e)
+
+
+def test_wishart_low_df_and_parameterizations():
+    with pytest.warns(UserWarning, match="Low df values detected"):
+        d = td.distributions.Wishart(td.tensor(2.3), covariance_matrix=td.tensor(COV))
+    td.manual_seed(5)
+    s = d.rsample((200,))
+    assert bool(d.support.check(s).all())
+    for param in ("covariance_matrix", "precision_matrix", "scale_tril"):
+        mat = {"scale_tril": COV_L, "covariance_matrix": COV, "precision_matrix": np.linalg.inv(COV)}[param]
+        ours = td.distributions.Wishart(td.tensor([4.0, 6.5]), **{param: td.tensor(mat)})
+        theirs = T.distributions.Wishart(T.tensor([4.0, 6.5]), **{param: T.tensor(mat)})
+        for attr in ("scale_tril", "covariance_matrix", "precision_matrix", "mean", "mode", "variance"):
+            _close(getattr(ours, attr), getattr(theirs, attr), rtol=1e-6, atol=1e-9)
+        v = _wishart_values(3, (2,))
+        _close(ours.log_prob(td.tensor(v)), theirs.log_prob(T.tensor(v)))
+        _close(ours.expand((3, 2)).log_prob(td.tensor(v)), theirs.expand((3, 2)).log_prob(T.tensor(v)))
+
+
+def test_lowrank_multivariate_normal_matrices():
+    loc, W, D = RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3, 2)), _pos(3)
+    d = td.distributions.LowRankMultivariateNormal(td.tensor(loc), td.tensor(W), td.tensor(D))
+    e = T.distributions.LowRankMultivariateNormal(T.tensor(loc), T.tensor(W), T.tensor(D))
+    for attr in ("scale_tril", "covariance_matrix", "precision_matrix", "variance"):
+        _close(getattr(d, attr), getattr(e, attr), rtol=1e-6, atol=1e-9)
+    td.manual_seed(9)
+    s = d.sample((20000,)).numpy()
+    np.testing.assert_allclose(np.cov(s[:, 1].T), e.covariance_matrix[1].numpy(), atol=0.1)
 
 
 def test_multinomial_sample_and_expand():
@@ -787,7 +837,8 @@ INVALID = {
     "negbin-probs": lambda m: m.distributions.NegativeBinomial(2.0, m.tensor([1.0])),
     "negbin-support": lambda m: m.distributions.NegativeBinomial(2.0, m.tensor([0.5])).log_prob(m.tensor([0.5])),
     "multinomial-count": lambda m: m.distributions.Multinomial(2.5, m.tensor([0.5, 0.5])),
-    "multinomial-support": lambda m: m.distributions.Multinomial(2, m.tensor([0.5, 0.5])).log_prob(m.tensor([2.0, 1.0])),
+    "multinomial-support": lambda m: m.distributions.Multinomial(2, m.tensor([0.5, 0.5])).log_prob(
+        m.tensor([2.0, 1.0])),
     "relaxed-both": lambda m: m.distributions.RelaxedBernoulli(m.tensor(1.0), m.tensor([0.5]), m.tensor([0.5])),
     "relaxed-onehot": lambda m: m.distributions.RelaxedOneHotCategorical(m.tensor(1.0), m.tensor([0.5, -0.5])),
     "mixture-type": lambda m: m.distributions.MixtureSameFamily(m.distributions.Normal(0.0, 1.0),

@@ -61,7 +61,8 @@ class Wishart(ExponentialFamily):
         # torch rewrites the class's dict here; the bound depends on p, so it is the instance's
         self.arg_constraints = dict(Wishart.arg_constraints, df=constraints.greater_than(p - 1))
         if self.df.lt(p).any():
-            warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.")
+            warnings.warn("Low df values detected. Singular samples are highly likely to occur "
+                          "for ndim - 1 < df < ndim.")
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         if scale_tril is not None:
             self._unbroadcasted_scale_tril = scale_tril
