@@ -733,6 +733,16 @@ def test_kl_divergence(pair):
     _close(ours, theirs, rtol=1e-6, atol=1e-9)
 
 
+def test_kl_registry_is_torchs():
+    # every (p, q) pair torch 1.13 registers, and no other
+    from tensord.distributions.kl import _KL_REGISTRY
+
+    def names(registry):  # the library's pairs (not those a test registers for its own classes)
+        return {(p.__name__, q.__name__) for p, q in registry if ".distributions." in p.__module__}
+
+    assert names(_KL_REGISTRY) == names(T.distributions.kl._KL_REGISTRY)
+
+
 def test_kl_independent_and_expfamily():
     def ind(m, a, b):
         return m.distributions.Independent(m.distributions.Normal(m.tensor(a), m.tensor(b)), 1)
