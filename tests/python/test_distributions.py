@@ -753,6 +753,10 @@ def test_kl_independent_and_expfamily():
     p, q = _d(td, "Gamma", A, B), _d(td, "Gamma", B, A)
     _close(_kl_expfamily_expfamily(p, q), td.distributions.kl_divergence(p, q))
     _close(td.distributions.ExponentialFamily.entropy(p), p.entropy())
+    # the log normalizers of the later exponential families against their closed-form entropies
+    for d in (_d(td, "ContinuousBernoulli", CB_PROB[:, 0]), _d(td, "ContinuousBernoulli", None, LOC[:, 0]),
+              td.distributions.Wishart(td.tensor([4.0, 6.5], dtype=td.float64), scale_tril=td.tensor(COV_L))):
+        _close(td.distributions.ExponentialFamily.entropy(d), d.entropy())
 
 
 def test_kl_errors_and_register():
