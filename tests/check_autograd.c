@@ -318,6 +318,43 @@ START_TEST(test_set_data)
 }
 END_TEST
 
+/* autocast from C: a matmul under CPU autocast runs in bfloat16, an op off the lists in
+ * its inputs' dtype; the backward pass runs without autocast, so the leaf's gradient is
+ * float32 and close to the exact one (2 * sum over columns of A) */
+START_TEST(test_autocast)
+{
+    float av[4] = {1, 2, 3, 4}, xv[2] = {0.5f, -1};
+    int64_t sa[2] = {2, 2}, sx[1] = {2};
+    struct td_t A, x;
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 2, sa, av, &A, st));
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, sx, xv, &x, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    td_autocast_set(0, true, TD_DTYPE_BFLOAT16);
+    ck_assert(td_autocast_enabled(0) && !td_autocast_enabled(1));
+    struct td_t ax;
+    OK(td_matmul(c, &A, &x, &ax, st));
+    ck_assert_int_eq(ax.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t twice = bin(TD_OP_ADD, &ax, &ax);
+    ck_assert_int_eq(twice.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t y = total(&twice);
+    td_autocast_set(0, false, TD_DTYPE_BFLOAT16);
+    ck_assert(!td_autocast_enabled(0));
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &A, &g));
+    ck_assert_int_eq(g.m.dtype, TD_DTYPE_FLOAT32);
+    float got[4], want[4] = {1, -2, 1, -2}; /* d/dA of sum(2 A x): 2 x^T in every row */
+    OK(td_download(c, &g, got, sizeof got, st));
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: %g, want %g", i, got[i], want[i]);
+    struct td_t *rel[] = {&g, &y, &twice, &ax, &x, &A};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+        td_release(c, rel[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -332,6 +369,7 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_retained_handle_outlives_release);
     tcase_add_test(tc, test_inplace_on_view);
     tcase_add_test(tc, test_set_data);
+    tcase_add_test(tc, test_autocast);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -182,6 +182,9 @@ def mv(input, vec, *, out=None):
 
 def _add_scaled(input, prod, beta, alpha, fname):
     """beta * input + alpha * prod, input broadcast to prod's shape (torch's addmm rule)."""
+    if input.dtype is not prod.dtype:   # the product ran under autocast: so does the sum, as torch's addmm
+        from .amp.autocast_mode import lower_precision_operand
+        input = lower_precision_operand(input)
     shape = _shape(prod)
     try:
         inp = F.expand(input, shape)
