@@ -320,15 +320,71 @@ static const struct td_t *lu_solve_back(struct la *l, int input, const int64_t *
     return lu_factors_back(l, LU, piv, gA);
 }
 
-/* A = P L U (square): with gL, gU the triangles of gLU, phi = tril(L^T gL, -1) +
- * triu(gU U^T) and gA = P L^-T phi U^-T = A^-T U^T (phi U^-T), an LU solve with A^T */
+/* zeros of x's batch dims and (r, c) matrices */
+static const struct td_t *zeros_mat(struct la *l, const struct td_t *x, int64_t r, int64_t c)
+{
+    struct td_meta m = x->m;
+    m.sizes[m.ndim - 2] = r;
+    m.sizes[m.ndim - 1] = c;
+    return zeros_of(l, &m);
+}
+
+/* piv's pivots (b, k) followed by k+1 .. m, which swap nothing */
+static const struct td_t *pivots_to(struct la *l, const struct td_t *piv, int64_t m)
+{
+    int64_t k = cols(piv), w[1 + 1 + TD_MAX_DIMS + 4];
+    w[TD_A_ARANGE_DTYPE] = piv->m.dtype;
+    w[TD_A_ARANGE_NDIM] = 1;
+    w[TD_A_ARANGE_SIZE] = m - k;
+    struct td_scalar start = td_scalar_of_i64(k + 1), step = td_scalar_of_i64(1);
+    int64_t *tail = w + TD_A_ARANGE_SIZE + 1;
+    tail[TD_A_ARANGE_START_TAIL] = start.kind;
+    tail[TD_A_ARANGE_START_TAIL + 1] = start.bits;
+    tail[TD_A_ARANGE_STEP_TAIL] = step.kind;
+    tail[TD_A_ARANGE_STEP_TAIL + 1] = step.bits;
+    struct td_t res;
+    if (l->code || (l->code = td_op(l->c, TD_OP_ARANGE, 0, NULL, 0, w, TD_A_ARANGE_SIZE + 5, &res, l->st)))
+        return NULL;
+    const struct td_t *more = keep(l, &res);
+    int64_t e[1 + TD_MAX_DIMS];
+    e[TD_A_EXPAND_NDIM] = piv->m.ndim;
+    memcpy(e + TD_A_EXPAND_SIZE, piv->m.sizes, sizeof(int64_t) * piv->m.ndim);
+    e[TD_A_EXPAND_SIZE + piv->m.ndim - 1] = m - k;
+    return cat2(l, piv, rec(l, TD_OP_EXPAND, more, NULL, e, 1 + piv->m.ndim), -1);
+}
+
+/* A = P L U, k = min(m, n): L (m, k) unit lower, U (k, n) upper, gL and gU the
+ * triangles of gLU.  Square: phi = tril(L^T gL, -1) + triu(gU U^T) and
+ * gA = P L^-T phi U^-T, formed as A^-T U^T (phi U^-T) by an LU solve with A^T, so no
+ * permutation is built.
+ * Wide (m < n): U = [U1 | U2], A = [A1 | A2], A1 = P L U1 and U2 = L^-1 P^T A2, so
+ * L^T gL takes -gU2 U2^T and gA = P L^-T [phi U1^-T | gU2] = A1^-T U1^T [...].
+ * Tall (m > n): L = [L1; L2], P^T A = [L1 U; L2 U], so gU U^T takes -L2^T gL2 and
+ * gA = P [L1^-T phi U^-T; gL2 U^-T], P applied by an LU solve with the m x m factors
+ * [[L1\U, 0], [L2, I]] (pivots k+1 .. m added). */
 static const struct td_t *lu_factor_back(struct la *l, const struct td_t *g, const struct td_t *LU,
                                          const struct td_t *piv)
 {
-    const struct td_t *L = ADD(TRIL(LU, -1), eye(l, LU, rows(LU), rows(LU))), *U = TRIU(LU, 0);
-    const struct td_t *phi = ADD(TRIL(MM(mT(l, L), TRIL(g, -1)), -1), TRIU(MM(TRIU(g, 0), mT(l, U)), 0));
-    const struct td_t *Y = trsolve(l, U, phi, true, false, false, 1);
-    return lusolve(l, LU, piv, MM(mT(l, U), Y), 1);
+    int64_t m = rows(LU), n = cols(LU), k = m < n ? m : n;
+    const struct td_t *L = ADD(TRIL(narrow(l, LU, -1, 0, k), -1), eye(l, LU, m, k));
+    const struct td_t *U = TRIU(narrow(l, LU, -2, 0, k), 0);
+    const struct td_t *gL = TRIL(narrow(l, g, -1, 0, k), -1), *gU = TRIU(narrow(l, g, -2, 0, k), 0);
+    const struct td_t *L1 = narrow(l, L, -2, 0, k), *U1 = narrow(l, U, -1, 0, k);
+    const struct td_t *LtgL = MM(mT(l, L1), narrow(l, gL, -2, 0, k));
+    const struct td_t *gUUt = MM(narrow(l, gU, -1, 0, k), mT(l, U1));
+    const struct td_t *gU2 = narrow(l, gU, -1, k, n), *L2 = narrow(l, L, -2, k, m), *gL2 = narrow(l, gL, -2, k, m);
+    if (m < n)
+        LtgL = SUB(LtgL, MM(gU2, mT(l, narrow(l, U, -1, k, n))));
+    if (m > n)
+        gUUt = SUB(gUUt, MM(mT(l, L2), gL2));
+    const struct td_t *phi = ADD(TRIL(LtgL, -1), TRIU(gUUt, 0));
+    const struct td_t *Y = trsolve(l, U1, phi, true, false, false, 1);
+    if (m <= n)
+        return lusolve(l, narrow(l, LU, -1, 0, k), piv, MM(mT(l, U1), m < n ? cat2(l, Y, gU2, -1) : Y), 1);
+    const struct td_t *Z2 = trsolve(l, U1, gL2, true, false, false, 1);
+    const struct td_t *W = cat2(l, MM(mT(l, U1), ADD(Y, MM(mT(l, L2), Z2))), Z2, -2);
+    const struct td_t *pad = ADD(zeros_mat(l, LU, m, m - n), narrow(l, eye(l, LU, m, m), -1, n, m));
+    return lusolve(l, cat2(l, LU, pad, -1), pivots_to(l, piv, m), W, 1);
 }
 
 /* A = V diag(w) V^T: gA = V (diag(gw) + skew(V^T gV) / 2E) V^T, E_ij = w_j - w_i (1 on
@@ -473,10 +529,6 @@ enum td_code td__ag_linalg(td_client_t *c, const struct td_ag_node *n, int helpe
         r = lu_solve_back(l, input, n->attrs, v[0], v[1], v[2], v[3]);
         break;
     case TD_AGH_LU_FACTOR_BACK:
-        if (rows(v[1]) != cols(v[1]))
-            return fail(l, TD_CODE_UNIMPLEMENTED,
-                        "the derivative of lu_factor is implemented for square matrices "
-                        "only");
         r = lu_factor_back(l, v[0], v[1], v[2]);
         break;
     case TD_AGH_EIGH_BACK:

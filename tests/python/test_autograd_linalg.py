@@ -57,7 +57,11 @@ CASES = {
     "lstsq_broadcast": (lambda m, a, b: (m.linalg.lstsq(a, b).solution,), [(1, 4, 3), (2, 4, 2)]),
     "lstsq_gelsd": (lambda m, a, b: (m.linalg.lstsq(a, b, driver="gelsd").solution,), [(5, 3), (5, 2)]),
     "lu_factor": (lambda m, a: (m.linalg.lu_factor(a)[0],), [(2, 4, 4)]),
+    "lu_factor_tall": (lambda m, a: (m.linalg.lu_factor(a)[0],), [(2, 5, 3)]),
+    "lu_factor_wide": (lambda m, a: (m.linalg.lu_factor(a)[0],), [(2, 3, 5)]),
     "linalg_lu": (lambda m, a: m.linalg.lu(a)[1:], [(3, 3)]),
+    "linalg_lu_tall": (lambda m, a: m.linalg.lu(a)[1:], [(5, 2)]),
+    "linalg_lu_wide": (lambda m, a: m.linalg.lu(a)[1:], [(2, 4)]),
     "lu_unpack": (lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a))[1:], [(2, 3, 3)]),
     "lu_solve": (lambda m, a, b: (m.linalg.lu_solve(*m.linalg.lu_factor(a), b),), [(2, 3, 3), (2, 3, 2)]),
     "lu_solve_adjoint": (lambda m, a, b: (m.linalg.lu_solve(*m.linalg.lu_factor(a), b, adjoint=True),),
@@ -125,7 +129,8 @@ def test_gradcheck(name):
     assert td.autograd.gradcheck(lambda *a: _loss(td, name, a), xs)
 
 
-GRADGRAD = ["cholesky", "qr_tall", "qr_wide", "svd_tall", "svdvals", "eigh", "lstsq_tall", "lu_factor", "lu_solve",
+GRADGRAD = ["cholesky", "qr_tall", "qr_wide", "svd_tall", "svdvals", "eigh", "lstsq_tall", "lu_factor", "lu_factor_tall",
+            "lu_factor_wide", "lu_solve",
             "solve_triangular_upper", "matrix_exp"]
 
 
