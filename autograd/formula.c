@@ -1011,6 +1011,7 @@ LINALG_HELPER(eigh_back, EIGH_BACK, 4)
 LINALG_HELPER(svd_back, SVD_BACK, 6)
 LINALG_HELPER(qr_back, QR_BACK, 4)
 LINALG_HELPER(lstsq_back, LSTSQ_BACK, 3)
+LINALG_HELPER(householder_back, HOUSEHOLDER_BACK, 4)
 
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
@@ -1054,6 +1055,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_SVD_BACK - TD_AGH_FIRST] = h_svd_back,
     [TD_AGH_QR_BACK - TD_AGH_FIRST] = h_qr_back,
     [TD_AGH_LSTSQ_BACK - TD_AGH_FIRST] = h_lstsq_back,
+    [TD_AGH_HOUSEHOLDER_BACK - TD_AGH_FIRST] = h_householder_back,
 };
 
 /* ---- the machine ---- */

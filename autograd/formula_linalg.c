@@ -27,13 +27,13 @@ struct la {
 
 static const struct td_t *keep(struct la *l, const struct td_t *res)
 {
-    if (l->n == ARENA) {
+    if (!l->code && l->n == ARENA)
+        l->code = td_status_set(l->st, TD_CODE_INTERNAL, "autograd: linalg formula too long");
+    if (l->code) {
         struct td_t drop = *res;
         td_release(l->c, &drop);
-        l->code = td_status_set(l->st, TD_CODE_INTERNAL, "autograd: linalg formula too long");
-    }
-    if (l->code)
         return NULL;
+    }
     l->t[l->n] = *res;
     return &l->t[l->n++];
 }
@@ -497,6 +497,67 @@ static const struct td_t *lstsq_back(struct la *l, int input, const struct td_t 
     return ADD(ADD(t1, t2), t3);
 }
 
+/* the arena released, its first error returned */
+static enum td_code drop_all(struct la *l)
+{
+    for (int i = 0; i < l->n; i++)
+        td_release(l->c, &l->t[i]);
+    l->n = 0;
+    return l->code;
+}
+
+/* one step of householder_back's loop, in an arena of its own so that a long loop holds
+ * only its carry: (R, M, gV, gtau) for reflector i, replaced by the next step's (owned) */
+static enum td_code householder_step(struct la *o, const struct td_t *V, const struct td_t *tau, int64_t i,
+                                     struct td_t *carry)
+{
+    struct la in = {.c = o->c, .st = o->st}, *l = &in;
+    const struct td_t *v = narrow(l, V, -1, i, i + 1), *t = unsq(l, narrow(l, tau, -1, i, i + 1), -1);
+    const struct td_t *sigma = DIV(t, pws(l, TD_OP_SUB, MUL(t, MM(mT(l, v), v)), 1));
+    const struct td_t *R = SUB(&carry[0], MUL(sigma, MM(v, MM(mT(l, v), &carry[0])))), *M = &carry[1];
+    const struct td_t *a = MM(mT(l, R), v), *cv = MM(mT(l, M), v);
+    const struct td_t *next[4] = {R, SUB(M, MUL(t, MM(v, MM(mT(l, v), M)))),
+                                  SCALE(MUL(t, ADD(MM(M, a), MM(R, cv))), -1), SCALE(MM(mT(l, cv), a), -1)};
+    if (i > 0) {
+        next[2] = cat2(l, &carry[2], next[2], -1);
+        next[3] = cat2(l, &carry[3], next[3], -1);
+    }
+    struct td_t kept[4] = {{0}};
+    for (int j = 0; j < 4 && !l->code; j++)
+        kept[j] = td_retain(l->c, next[j]);
+    for (int j = 0; j < 4; j++) {
+        td_release(o->c, &carry[j]);
+        carry[j] = kept[j];
+    }
+    return o->code = drop_all(l);
+}
+
+/* Q = H_0 ... H_{k-1} E (E the first n columns of I), H_i = I - t_i v_i v_i^T.  With
+ * M_i = H_{i-1} ... H_0 G and R_i = H_{i+1} ... H_{k-1} E, the loss moves with H_i as
+ * <M_i R_i^T, dH_i>: g t_i = -v^T M_i R_i^T v and g v_i = -t_i (M_i R_i^T + R_i M_i^T) v,
+ * kept below the diagonal (the kernel reads no more of input).  R_i comes from Q by the
+ * inverse reflectors, H^-1 = I - t / (t v^T v - 1) v v^T, so nothing is stored per i. */
+static const struct td_t *householder_back(struct la *l, int input, const struct td_t *g, const struct td_t *A,
+                                           const struct td_t *tau, const struct td_t *Q)
+{
+    int64_t m = rows(A), n = cols(A), k = cols(tau);
+    const struct td_t *V = ADD(TRIL(A, -1), eye(l, A, m, n));
+    if (l->code || !k || !g)
+        return input == 0 ? zeros_of(l, &A->m) : zeros_of(l, &tau->m);
+    struct td_t carry[4] = {td_retain(l->c, Q), td_retain(l->c, g)};
+    for (int64_t i = 0; i < k && !l->code; i++)
+        householder_step(l, V, tau, i, carry);
+    const struct td_t *res[4];
+    for (int j = 0; j < 4; j++)
+        res[j] = keep(l, &carry[j]);
+    if (input == 1) {
+        int64_t w[2] = {[TD_A_SELECT_DIM] = tau->m.ndim - 1, [TD_A_SELECT_INDEX] = 0}; /* (b, 1, k) */
+        return rec(l, TD_OP_SELECT, res[3], NULL, w, 2);
+    }
+    const struct td_t *gV = k < n ? cat2(l, res[2], zeros_mat(l, A, m, n - k), -1) : res[2];
+    return TRIL(gV, -1);
+}
+
 static int64_t attr(const struct td_ag_node *n, int i, int64_t dflt)
 {
     return (uint32_t)i < n->n_attr ? n->attrs[i] : dflt;
@@ -557,6 +618,9 @@ enum td_code td__ag_linalg(td_client_t *c, const struct td_ag_node *n, int helpe
                         "The QR decomposition is not differentiable when "
                         "mode='complete' and nrows > ncols.");
         r = qr_back(l, v[0], v[1], v[2], v[3]);
+        break;
+    case TD_AGH_HOUSEHOLDER_BACK:
+        r = householder_back(l, input, v[0], v[1], v[2], v[3]);
         break;
     case TD_AGH_LSTSQ_BACK:
         r = lstsq_back(l, input, v[0], v[1], v[2]);

@@ -60,6 +60,7 @@ HELPERS = {
     "svd_back": (6, set()),
     "qr_back": (4, set()),
     "lstsq_back": (3, set()),
+    "householder_back": (4, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words
@@ -205,7 +206,7 @@ NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "Convolutio
               "conv_backward_weight": "ConvolutionBackwardBackward0",
               "linalg_cholesky": "LinalgCholeskyExBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
               "lu_factor": "LinalgLuFactorExBackward0", "lu_solve": "LinalgLuSolveBackward0",
-              "triangular_solve": "LinalgSolveTriangularBackward0"}
+              "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0"}
 
 
 def camel(name):

@@ -630,7 +630,7 @@ FLAGS = (
     6,  # LSHIFT
     6,  # RSHIFT
     0,  # GEQRF
-    0,  # ORGQR
+    1,  # ORGQR
     0,  # ORMQR
     0,  # LDL_FACTOR
     0,  # LDL_SOLVE

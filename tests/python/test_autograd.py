@@ -117,6 +117,7 @@ CASES = {
     "TRIANGULAR_SOLVE": _case(lambda m, a, b: m.linalg.solve_triangular(a + 3 * m.eye(3, dtype=a.dtype), b,
                                                                         upper=True), (2, 3, 3), (2, 3, 2)),
     "MATRIX_EXP": _case(lambda m, a: m.matrix_exp(a), (2, 3, 3)),
+    "ORGQR": _case(lambda m, a, t: m.linalg.householder_product(a, t), (2, 4, 3), (2, 2)),
     "VIEW": _case(lambda m, a: a.view(6) * a.view(6), (2, 3)),
     "SQUEEZE": _case(lambda m, a: a.squeeze(1), (2, 1, 3)),
     "UNSQUEEZE": _case(lambda m, a: a.unsqueeze(0) * 2, (2, 3)),

@@ -79,9 +79,18 @@ CASES = {
                                                                           upper=True),), [(3, 3), (3, 1)]),
     "triangular_solve_transpose": (lambda m, a, b: (m.triangular_solve(b, _tri(m, a, True), transpose=True)[0],),
                                    [(3, 3), (3, 2)]),
+    "householder_product": (lambda m, a, t: (m.linalg.householder_product(a, t),), [(5, 3), (2,)]),
+    "householder_product_batched": (lambda m, a, t: (m.orgqr(a, t),), [(2, 4, 4), (2, 4)]),
+    # geqrf's reflectors (orthogonal: tau = 2 / |v|^2) perturbed
+    "householder_product_of_geqrf": (lambda m, a: (m.linalg.householder_product(*_geqrf_of(m, a)),), [(4, 3)]),
     "matrix_exp": (lambda m, a: (m.matrix_exp(a),), [(3, 3)]),
     "matrix_exp_batched": (lambda m, a: (m.linalg.matrix_exp(a * 2),), [(2, 4, 4)]),
 }
+
+
+def _geqrf_of(m, a):
+    q, tau = m.geqrf(m.tensor(np.arange(1.0, 13.0).reshape(4, 3) ** 0.5, dtype=m.float64))
+    return q + a * 1e-3, tau
 
 
 def _svd_loss(m, a, full):
@@ -130,7 +139,7 @@ def test_gradcheck(name):
 
 
 GRADGRAD = ["cholesky", "qr_tall", "qr_wide", "svd_tall", "svdvals", "eigh", "lstsq_tall", "lu_factor", "lu_factor_tall",
-            "lu_factor_wide", "lu_solve",
+            "lu_factor_wide", "lu_solve", "householder_product",
             "solve_triangular_upper", "matrix_exp"]
 
 
@@ -197,7 +206,8 @@ def test_grad_fn_names_match_pytorch():
     fns = [lambda m, a: m.linalg.cholesky(a), lambda m, a: m.matrix_exp(a), lambda m, a: m.linalg.qr(a)[0],
            lambda m, a: m.linalg.svd(a)[1], lambda m, a: m.linalg.eigh(a)[1],
            lambda m, a: m.linalg.lu_factor(a)[0], lambda m, a: m.linalg.lu_solve(*m.linalg.lu_factor(a), a),
-           lambda m, a: m.linalg.solve_triangular(a, a, upper=True)]
+           lambda m, a: m.linalg.solve_triangular(a, a, upper=True),
+           lambda m, a: m.linalg.householder_product(a, a[0])]
     for fn in fns:
         names = [fn(m, m.eye(3, dtype=m.float64, requires_grad=True) * 2).grad_fn.name() for m in (td, T)]
         assert names[0] == names[1]
