@@ -576,6 +576,12 @@ enum td_code td__ag_linalg(td_client_t *c, const struct td_ag_node *n, int helpe
 {
     struct la l_ = {.c = c, .st = st}, *l = &l_;
     const struct td_t *r = NULL;
+    for (int i = 0; i < n->n_in; i++) /* the formulas transpose where complex needs the adjoint */
+        if (td_dtype_is_complex((enum td_dtype)n->in_meta[i].dtype))
+            return td_status_set(st, TD_CODE_UNIMPLEMENTED,
+                                 "the derivative for '%s' is not implemented for complex "
+                                 "inputs",
+                                 td_op_name((enum td_op)n->op));
     switch (helper) {
     case TD_AGH_CHOLESKY_BACK:
         r = cholesky_back(l, attr(n, TD_A_LINALG_CHOLESKY_UPPER, 0), v[0], v[1]);
