@@ -1,7 +1,7 @@
 /*
  * formula_linalg.c — the backward formulas of the factorizations (cholesky, qr, svd,
  * eigh, lu) and of the solvers and functions built on them (triangular and LU solves,
- * lstsq, matrix_exp), for real inputs.  They need intermediate values and branches on
+ * lstsq, matrix_exp, householder_product), for real inputs.  They need intermediate values and branches on
  * the node's attributes that one derivatives.def expression cannot hold, so each is a
  * helper of formula.c written here.  Every step records an ordinary op, so the
  * gradients run on any backend and, under create_graph, are differentiated again.
@@ -14,7 +14,9 @@
 #include "formulas.h"
 #include "tape.h"
 
-/* The intermediates of one formula: each op's result lives in the arena until done(). */
+/* The intermediates of one formula: each op's result lives in the arena until done()
+ * (a loop runs each step in an arena of its own: householder_step).  A step after a
+ * failure records nothing and gives NULL, so a formula checks l->code once, at its end. */
 #define ARENA 64
 
 struct la {
