@@ -355,6 +355,69 @@ START_TEST(test_autocast)
 }
 END_TEST
 
+/* the gradient of sum(f(A)) for a 2x2 A, f an op whose first output is the matrix */
+static void linalg_grad(enum td_op op, const double *av, const int64_t *w, int nw, bool sum_out1, const double *want)
+{
+    int64_t sizes[2] = {2, 2};
+    struct td_t A, out[TD_MAX_OUTPUTS], y, g;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, op, 0, in, 1, w, nw, out, st));
+    y = total(&out[sum_out1 ? 1 : 0]);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    ck_assert(td_grad_get(c, &A, &g));
+    expect(&g, want, 4);
+    td_release(c, &g);
+    td_release(c, &y);
+    for (int k = 0; k < td_op_table[op].n_out; k++)
+        td_release(c, &out[k]);
+    td_release(c, &A);
+}
+
+START_TEST(test_linalg_closed_forms)
+{
+    /* cholesky of diag(4, 9): L = diag(2, 3); the symmetric gradient of sum(L) */
+    double chol[4] = {4, 0, 0, 9}, gchol[4] = {0.25, 0.25, 0.25, 1.0 / 6};
+    int64_t lower[1] = {0};
+    linalg_grad(TD_OP_LINALG_CHOLESKY, chol, lower, 1, false, gchol);
+    /* sum(exp(diag(a, b))): e^a, e^b on the diagonal, (e^a - e^b) / (a - b) off it */
+    double ex[4] = {1, 0, 0, 2}, dd = (exp(1) - exp(2)) / (1 - 2), gex[4] = {exp(1), dd, dd, exp(2)};
+    linalg_grad(TD_OP_MATRIX_EXP, ex, NULL, 0, false, gex);
+    /* the eigenvalues' sum is the trace */
+    double sym[4] = {2, 1, 1, 3}, eye[4] = {1, 0, 0, 1};
+    int64_t vecs[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_EIGH, sym, vecs, 2, false, eye);
+    /* the singular values of diag(3, 2) move with its diagonal alone */
+    double dg[4] = {3, 0, 0, 2};
+    int64_t uv[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_SVD, dg, uv, 2, true, eye);
+}
+END_TEST
+
+START_TEST(test_linalg_error_frees_everything)
+{
+    /* qr with mode 'r' computes no Q: backward raises torch's error, leaking nothing */
+    double av[4] = {1, 2, 3, 4};
+    int64_t sizes[2] = {2, 2}, mode_r[1] = {2};
+    struct td_t A, out[2], y;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, TD_OP_LINALG_QR, 0, in, 1, mode_r, 1, out, st));
+    y = total(&out[1]);
+    const struct td_t *roots[1] = {&y};
+    struct td_status e = TD_STATUS_INIT;
+    ck_assert_int_eq(td_backward(c, 1, roots, NULL, 0, NULL, 0, &e), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "not computed when mode='r'"), "%s", e.msg);
+    struct td_t *all[] = {&A, &out[0], &out[1], &y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -370,6 +433,8 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_inplace_on_view);
     tcase_add_test(tc, test_set_data);
     tcase_add_test(tc, test_autocast);
+    tcase_add_test(tc, test_linalg_closed_forms);
+    tcase_add_test(tc, test_linalg_error_frees_everything);
     suite_add_tcase(s, tc);
     return s;
 }
