@@ -8,7 +8,8 @@ __all__ = ["layout", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "spars
            "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]
 
 
-class layout:
+class _Named:
+    """A constant torch names torch.<name> (compared by identity, pickled by name)."""
     __slots__ = ("_name",)
 
     def __init__(self, name):
@@ -19,6 +20,10 @@ class layout:
 
     def __reduce__(self):
         return self._name
+
+
+class layout(_Named):
+    __slots__ = ()
 
 
 strided = layout("strided")
@@ -29,17 +34,8 @@ sparse_bsr = layout("sparse_bsr")
 sparse_bsc = layout("sparse_bsc")
 
 
-class memory_format:
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return "torch." + self._name
-
-    def __reduce__(self):
-        return self._name
+class memory_format(_Named):
+    __slots__ = ()
 
 
 contiguous_format = memory_format("contiguous_format")
