@@ -297,6 +297,7 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
         old->grad_fn->retained[old->output_nr] = m;
     m->retains_grad = old->retains_grad;
     old->retains_grad = false;
+    m->dtype_view = old->dtype_view;
     t->ag = m;
     td__ag_meta_unref(old);
     return m;
@@ -338,9 +339,12 @@ void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_
 
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
 {
-    if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
+    if ((op == TD_OP_VIEW_AS_REAL || op == TD_OP_VIEW_AS_COMPLEX) && out->ag)
+        out->ag->dtype_view = true; /* an in-place op on it (or its views) raises: check_record */
+    if (out->storage_id != in0->storage_id ||
+        !(td_dtype_is_float(out->m.dtype) || td_dtype_is_complex(out->m.dtype)) ||
         op == TD_OP_VIEW_AS_REAL || op == TD_OP_VIEW_AS_COMPLEX)
-        return; /* (complex views and dtype-changing views are not replayed as as_strided) */
+        return; /* (dtype-changing views are not replayed as as_strided) */
     struct td_t *src = (struct td_t *)in0; /* the caller's tensor: a base gets its meta here */
     struct td_ag_meta *b;
     if (src->ag && src->ag->view_base)
@@ -496,6 +500,10 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
                              "error-prone, it is forbidden. You can clarify your code by moving both the view and "
                              "the inplace either both inside the no_grad block (if you don't want the inplace to be "
                              "tracked) or both outside (if you want the inplace to be tracked).");
+    if (m && (m->dtype_view || (m->view_base && m->view_base->dtype_view)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: an in-place operation on an output of "
+                             "view_as_real/view_as_complex (or a view of one, such as .real or .imag) is not "
+                             "supported by tensord's autograd; use an out-of-place operation", name);
     if (m && m->view_base && m->view_base->requires_grad && !m->view_base->grad_fn)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a view of a leaf Variable that requires grad is being used in an in-place operation.");

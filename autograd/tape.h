@@ -52,6 +52,7 @@ struct td_ag_meta {
     uint64_t version;
     struct td_meta *base_m;
     bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
+    bool dtype_view;   /* an output of view_as_real/view_as_complex in grad mode: not tracked */
 };
 
 struct td_ag_hook {

@@ -24,6 +24,12 @@ HELPERS = {
     "zeros_like": (1, {0}),
     "mm_input": (3, {1}),
     "mm_other": (3, {2}),
+    "conj": (1, set()),
+    "sgn": (1, set()),
+    "as_complex": (1, set()),
+    "fft_c2c_back": (1, set()),
+    "fft_r2c_back": (2, {1}),
+    "fft_c2r_back": (1, set()),
     "view_back": (2, {1}),
     "same_view": (1, set()),
     "permute_back": (1, set()),
@@ -192,7 +198,8 @@ class Compiler:
 
 # torch's node names where they are not the op's own (one name for every conv dimension)
 NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "ConvolutionBackwardBackward0",
-              "conv_backward_weight": "ConvolutionBackwardBackward0"}
+              "conv_backward_weight": "ConvolutionBackwardBackward0", "fft_c2c": "FftC2CBackward0",
+              "fft_r2c": "FftR2CBackward0", "fft_c2r": "FftC2RBackward0"}
 
 
 def camel(name):

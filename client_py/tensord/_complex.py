@@ -47,13 +47,17 @@ def imag(input):
     return F.select(view_as_real(input), -1, 1)
 
 
+def _pairs(re, im):
+    """The complex tensor whose (re, im) pairs are re and im (real, one shape): one cat
+    record, differentiable (no in-place write through a dtype-changing view)."""
+    return ops.view_as_complex(ops.cat(F.unsqueeze(re, -1), F.unsqueeze(im, -1), dim=re.ndim))
+
+
 def conj_physical(input):
     F._check_tensor(input, "conj_physical")
     if not input.dtype.is_complex:
         return input
-    out = F.clone(input)
-    ops.neg(imag(out), inplace=True)
-    return out
+    return _pairs(real(input), ops.neg(imag(input)))
 
 
 def conj(input):
@@ -102,11 +106,7 @@ def _check_parts(a, b, fname):
 
 def from_parts(re, im):
     shape = list(F.add(F.mul(re, 0), F.mul(im, 0)).shape)  # the broadcast shape, errors as torch's
-    out = ops.empty(re.dtype.to_complex(), shape)
-    pairs = view_as_real(out)
-    ops.copy_(F.select(pairs, -1, 0), re)
-    ops.copy_(F.select(pairs, -1, 1), im)
-    return out
+    return _pairs(F.expand(re, *shape), F.expand(im, *shape))
 
 
 def complex(real, imag, *, out=None):
@@ -142,6 +142,11 @@ _C.set_binary_fallback(binary_fallback)
 
 def _conj_physical_(self):
     if self.dtype.is_complex:
+        if self.requires_grad and _C.is_grad_enabled():
+            # an in-place write of self (its history rebased, a leaf refused), not of a
+            # view of another dtype, which autograd does not track back to self
+            ops.copy_(self, conj_physical(self))
+            return self
         ops.neg(imag(self), inplace=True)
     return self
 
