@@ -153,9 +153,8 @@ def test_gradgradcheck(name):
     assert td.autograd.gradgradcheck(lambda *a: fn(td, *a), xs)
 
 
-def test_torch_gradcheck_agrees_on_complex_mistakes():
-    """gradcheck must catch a wrong complex gradient (a formula without conj), as torch's does."""
-    class NoConj(td.autograd.Function):
+def _no_conj_function(mod):
+    class NoConj(mod.autograd.Function):
         @staticmethod
         def forward(ctx, z, w):
             ctx.save_for_backward(z, w)
@@ -165,11 +164,50 @@ def test_torch_gradcheck_agrees_on_complex_mistakes():
         def backward(ctx, g):
             z, w = ctx.saved_tensors
             return g * w, g * z  # missing .conj(): right for real inputs only
+    return NoConj
+
+
+def test_gradcheck_catches_a_missing_conj_as_torchs_does():
     rng = np.random.default_rng(1)
-    z, w = _inputs(td, [_arr(((3,), C), rng), _arr(((3,), C), rng)])
-    assert not td.autograd.gradcheck(NoConj.apply, (z, w), raise_exception=False)
-    zr, wr = _inputs(td, [_arr(((3,), R), rng), _arr(((3,), R), rng)])
-    assert td.autograd.gradcheck(NoConj.apply, (zr, wr))
+    cplx = [_arr(((3,), C), rng), _arr(((3,), C), rng)]
+    real = [_arr(((3,), R), rng), _arr(((3,), R), rng)]
+    for mod in (td, T):
+        f = _no_conj_function(mod).apply
+        assert not mod.autograd.gradcheck(f, tuple(_inputs(mod, cplx)), raise_exception=False)
+        assert mod.autograd.gradcheck(f, tuple(_inputs(mod, real)))
+        good = lambda z, w: z * w  # noqa: E731
+        assert mod.autograd.gradcheck(good, tuple(_inputs(mod, cplx)))
+
+
+def test_inplace_on_complex_views_matches_pytorch():
+    a = np.array([1 + 2j, -0.5 + 1j, 2 - 1j, 0.3 + 0.1j])
+    res = []
+    for m in (td, T):
+        z = m.tensor(a, requires_grad=True)
+        y = z * 2
+        y[1:3].mul_(1j)
+        y[0].add_(z[2] * z[1])
+        y.view(2, 2)[1].div_(z[0])
+        (y * m.tensor([1j, 2, -1 + 1j, 0.5])).real.sum().backward()
+        res.append((y.detach().resolve_conj().numpy(), z.grad.resolve_conj().numpy(), y.grad_fn.name()))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    np.testing.assert_allclose(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2]
+
+
+def test_inplace_through_view_as_real_raises():
+    """torch tracks in-place ops on view_as_real's output back to the complex base; tensord
+    does not (docs/design/autograd.md, limits): it raises instead of losing the gradient."""
+    z = td.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    y = z * 2
+    with pytest.raises(RuntimeError, match="view_as_real/view_as_complex"):
+        y.real.mul_(2)
+    with pytest.raises(RuntimeError, match="view_as_real/view_as_complex"):
+        td.view_as_real(y).add_(1)
+    with td.no_grad():
+        w = z.detach() * 2
+        w.real.mul_(2)  # without autograd: allowed, written through
+    assert w.tolist() == [4 + 4j, 12 - 2j]
 
 
 def test_issue_example_rfft_abs_sum():
