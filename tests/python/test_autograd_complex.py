@@ -60,6 +60,9 @@ CASES = {
     "polar": _case(lambda m, a, b: m.polar(a, b), ((2, 3), RP), ((2, 3), R)),
     # reductions and BLAS
     "sum_mean": _case(lambda m, z: z.sum(0) * z.mean(), ((2, 3), C)),
+    "prod": _case(lambda m, z: z.prod(1) + z.prod(), ((2, 3), C)),
+    "cumprod": _case(lambda m, z: m.cumprod(z, 1), ((2, 3), C)),
+    "cumsum": _case(lambda m, z: m.cumsum(z, 0) * z, ((3, 2), C)),
     "matmul": _case(lambda m, a, b: a @ b, ((2, 3), C), ((3, 4), C), gg=True),
     "mm": _case(lambda m, a, b: m.mm(a, b), ((2, 3), C), ((3, 2), C)),
     "bmm": _case(lambda m, a, b: m.bmm(a, b), ((2, 2, 3), C), ((2, 3, 2), C)),
@@ -261,3 +264,19 @@ def test_complex_values_without_grad_unchanged():
     w = z.clone()
     w.conj_physical_()
     assert w.tolist() == [1 - 2j, -3 + 0.5j]
+
+
+def test_complex64_matches_pytorch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6)).astype(np.float32)
+    z = (rng.standard_normal(4) + 1j * rng.standard_normal(4)).astype(np.complex64)
+    res = []
+    for m in (td, T):
+        xt, zt = m.tensor(x, requires_grad=True), m.tensor(z, requires_grad=True)
+        spec = m.fft.rfft(xt, norm="ortho")
+        loss = (spec.abs() ** 2).sum() + (m.fft.ifft(zt) * zt.conj()).real.sum() + m.angle(zt).sum()
+        loss.backward()
+        assert xt.grad.dtype == m.float32 and zt.grad.dtype == m.complex64
+        res.append((xt.grad.numpy(), zt.grad.resolve_conj().numpy()))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
