@@ -84,7 +84,13 @@ def angle(input):
     """Argument of each element; real inputs give 0 or pi (NaN stays NaN), as a float."""
     F._check_tensor(input, "angle")
     if input.dtype.is_complex:
-        return ops.atan2(imag(input), real(input))
+        re, im = real(input), imag(input)
+        if not (input.requires_grad and _C.is_grad_enabled()):
+            return ops.atan2(im, re)
+        # torch's gradient is 0 at z == 0, where atan2's is 0/0: the gradient goes through
+        # atan2(im, 1) there (the value stays atan2's, so angle(-0.0) is still pi)
+        zero = F.eq(input, 0)
+        return F.where(zero, ops.atan2(im, re).detach(), ops.atan2(im, F.where(zero, 1.0, re)))
     x = input if input.dtype.is_floating_point else F.cast(input, F.get_default_dtype())
     r = F.where(F.lt(x, 0), _math.pi, 0.0)
     r = F.cast(r, x.dtype)
@@ -125,7 +131,9 @@ def sgn(input):
     if not input.dtype.is_complex:
         return F.sign(input)
     a = F.abs(input)
-    return F.where(F.eq(a, 0), 0.0, F.div(input, F.cast(a, input.dtype)))
+    zero = F.eq(a, 0)
+    # |z| replaced by 1 where z == 0, so that the masked branch's gradient is 0, not 0/0
+    return F.where(zero, 0.0, F.div(input, F.cast(F.where(zero, 1.0, a), input.dtype)))
 
 
 def binary_fallback(opn, a, b, flags):

@@ -280,3 +280,17 @@ def test_complex64_matches_pytorch():
         res.append((xt.grad.numpy(), zt.grad.resolve_conj().numpy()))
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fn", [lambda m, z: m.angle(z), lambda m, z: m.sgn(z).real * 2 + m.sgn(z).imag,
+                                lambda m, z: z.abs()], ids=["angle", "sgn", "abs"])
+def test_gradient_at_zero_matches_pytorch(fn):
+    a = np.array([0j, 1 + 1j, -2 + 0j, complex(-0.0, 0.0)])
+    res = []
+    for m in (td, T):
+        z = m.tensor(a, requires_grad=True)
+        out = fn(m, z)
+        out.sum().backward()
+        res.append((out.detach().numpy(), z.grad.resolve_conj().numpy()))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_allclose(res[0][1], res[1][1])
