@@ -1136,6 +1136,17 @@ static enum td_code h_mt(struct run *r, struct val *v, struct val *out)
     return TD_CODE_OK;
 }
 
+/* x^H: mt(x) conjugated (mt itself for real x) */
+static enum td_code h_mh(struct run *r, struct val *v, struct val *out)
+{
+    struct val t;
+    if (h_mt(r, v, &t))
+        return r->st->code;
+    enum td_code code = h_conj(r, &t, out);
+    drop(r, &t);
+    return code;
+}
+
 /* a batch of scalars (b) as (b, 1, 1): to scale a batch of matrices */
 static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
 {
@@ -1165,6 +1176,7 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_FFT_C2C_BACK - TD_AGH_FIRST] = h_fft_c2c_back,
     [TD_AGH_FFT_R2C_BACK - TD_AGH_FIRST] = h_fft_r2c_back,
     [TD_AGH_FFT_C2R_BACK - TD_AGH_FIRST] = h_fft_c2r_back,
+    [TD_AGH_MH - TD_AGH_FIRST] = h_mh,
     [TD_AGH_VIEW_BACK - TD_AGH_FIRST] = h_view_back,
     [TD_AGH_SAME_VIEW - TD_AGH_FIRST] = h_same_view,
     [TD_AGH_PERMUTE_BACK - TD_AGH_FIRST] = h_permute_back,

@@ -30,6 +30,7 @@ HELPERS = {
     "fft_c2c_back": (1, set()),
     "fft_r2c_back": (2, {1}),
     "fft_c2r_back": (1, set()),
+    "mh": (1, set()),
     "view_back": (2, {1}),
     "same_view": (1, set()),
     "permute_back": (1, set()),

@@ -69,6 +69,13 @@ CASES = {
     "matvec": _case(lambda m, a, b: a @ b, ((2, 3), C), ((3,), C)),
     "dot": _case(lambda m, a, b: m.dot(a, b), ((3,), C), ((3,), C)),
     "vdot": _case(lambda m, a, b: m.vdot(a, b), ((3,), C), ((3,), C), gg=True),
+    "linalg_inv": _case(lambda m, a: m.linalg.inv(a), ((2, 3, 3), C), gg=True),
+    "linalg_det": _case(lambda m, a: m.linalg.det(a), ((2, 2, 2), C)),
+    "linalg_solve": _case(lambda m, a, b: m.linalg.solve(a, b), ((3, 3), C), ((3, 2), C)),
+    "var_std_norm": _case(lambda m, z: z.var(1) + z.std() + z.norm() + m.linalg.vector_norm(z, 3, dim=0).sum(),
+                          ((2, 3), C)),
+    "flip_cat_index": _case(lambda m, z: m.cat([z.flip(0), z[[0, 1, 1]] * 2]) + m.roll(z, 1, 1).sum(),
+                            ((3, 2), C)),
     # real leaves mixed with complex tensors: the real part of the gradient
     "real_times_complex": _case(lambda m, x, z: x * z + x.exp() * 1j, ((2, 3), R), ((2, 3), C), gg=True),
     "real_matmul_complex": _case(lambda m, x, z: x.to(z.dtype) @ z, ((2, 3), R), ((3, 2), C)),
