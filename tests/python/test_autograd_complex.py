@@ -71,6 +71,8 @@ CASES = {
     "vdot": _case(lambda m, a, b: m.vdot(a, b), ((3,), C), ((3,), C), gg=True),
     "linalg_inv": _case(lambda m, a: m.linalg.inv(a), ((2, 3, 3), C), gg=True),
     "linalg_det": _case(lambda m, a: m.linalg.det(a), ((2, 2, 2), C)),
+    "linalg_slogdet": _case(lambda m, a: m.view_as_real(m.linalg.slogdet(a)[0]) * m.linalg.slogdet(a)[1].unsqueeze(-1),
+                            ((2, 2, 2), C)),
     "linalg_solve": _case(lambda m, a, b: m.linalg.solve(a, b), ((3, 3), C), ((3, 2), C)),
     "var_std_norm": _case(lambda m, z: z.var(1) + z.std() + z.norm() + m.linalg.vector_norm(z, 3, dim=0).sum(),
                           ((2, 3), C)),
