@@ -1034,15 +1034,66 @@ static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* One past the last storage element a geometry reaches. */
+static int64_t storage_end(int nd, int64_t offset, const int64_t *sizes, const int64_t *strides)
+{
+    int64_t end = offset + 1;
+    for (int d = 0; d < nd; d++) {
+        if (sizes[d] == 0)
+            return offset;
+        end += (sizes[d] - 1) * strides[d];
+    }
+    return end;
+}
+
+/* AS_STRIDED of a non-contiguous input (diagonal() of a transpose or a slice): its attributes
+ * address the storage, not the input's elements.  A zero buffer over the storage positions
+ * both geometries reach gets grad written through the op's geometry, and is read back
+ * through the input's (right for the non-overlapping views such inputs give). */
+static enum td_code strided_back_storage(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *in = &v[1].t.m;
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    int64_t ext = storage_end(in->ndim, in->offset, in->sizes, in->strides);
+    int64_t ve = storage_end(nd, a[TD_A_AS_STRIDED_STORAGE_OFFSET], sizes, strides);
+    ext = ext > ve ? ext : ve;
+    struct td_t flat, view = {0}, res;
+    if (td_full(r->c, (enum td_dtype)v[0].t.m.dtype, 1, &ext, 0, &flat, r->st))
+        return r->st->code;
+    if (td_grad_enabled()) /* create_graph: the write below rebases flat's history (CopySlices) */
+        td__ag_make_base(r->c, &flat);
+    enum td_code code = op1(r, TD_OP_AS_STRIDED, &flat, a, (int)r->n->n_attr, &view);
+    if (!code) {
+        const struct td_t *in2[2] = {&view, &v[0].t};
+        code = td_op(r->c, TD_OP_COPY_, 0, in2, 2, NULL, 0, NULL, r->st);
+    }
+    int64_t w[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    w[TD_A_AS_STRIDED_NDIM] = in->ndim;
+    w[TD_A_AS_STRIDED_STORAGE_OFFSET] = in->offset;
+    memcpy(w + TD_A_AS_STRIDED_SIZE, in->sizes, sizeof(int64_t) * in->ndim);
+    memcpy(w + TD_A_AS_STRIDED_SIZE + in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, in->strides,
+           sizeof(int64_t) * in->ndim);
+    if (!code)
+        code = op1(r, TD_OP_AS_STRIDED, &flat, w, TD_A_AS_STRIDED_SIZE + 2 * in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL,
+                   &res);
+    if (view.handle)
+        td_release(r->c, &view);
+    td_release(r->c, &flat);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
 /* AS_STRIDED: its elements may overlap (unfold's windows), so grad is added, not copied,
  * into the input's elements: at storage position offset + sum(i * stride), as a flat index
- * of the (contiguous) input.  A non-contiguous input takes the view-copy path, which is
- * right for the non-overlapping views that other strided inputs give. */
+ * of the (contiguous) input.  A non-contiguous input: strided_back_storage. */
 static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
 {
     const struct td_meta *in = &v[1].t.m;
     if (!td_meta_is_contiguous(in))
-        return h_into_view(r, v, out);
+        return strided_back_storage(r, v, out);
     const int64_t *a = r->n->attrs;
     int nd = (int)a[TD_A_AS_STRIDED_NDIM];
     const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;

@@ -76,6 +76,11 @@ CASES = {
     "linalg_solve": _case(lambda m, a, b: m.linalg.solve(a, b), ((3, 3), C), ((3, 2), C)),
     "var_std_norm": _case(lambda m, z: z.var(1) + z.std() + z.norm() + m.linalg.vector_norm(z, 3, dim=0).sum(),
                           ((2, 3), C)),
+    # as_strided views of non-contiguous inputs (diagonal of a slice or a transpose)
+    "diag_trace": _case(lambda m, z: m.diag(z[:, :2]) * m.trace(z[1:, :2]) + z.t().diagonal(1).sum(), ((3, 3), C),
+                        gg=True),
+    "diag_of_real_slice": _case(lambda m, x: m.diag(x[:, 1:]) + m.as_strided(x.t(), (2, 2), (1, 3), 1).sum(),
+                                ((3, 3), R)),
     "flip_cat_index": _case(lambda m, z: m.cat([z.flip(0), z[[0, 1, 1]] * 2]) + m.roll(z, 1, 1).sum(),
                             ((3, 2), C)),
     # real leaves mixed with complex tensors: the real part of the gradient
