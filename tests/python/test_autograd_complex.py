@@ -212,19 +212,71 @@ def test_inplace_on_complex_views_matches_pytorch():
     assert res[0][2] == res[1][2]
 
 
-def test_inplace_through_view_as_real_raises():
-    """torch tracks in-place ops on view_as_real's output back to the complex base; tensord
-    does not (docs/design/autograd.md, limits): it raises instead of losing the gradient."""
-    z = td.tensor([1 + 2j, 3 - 1j], requires_grad=True)
-    y = z * 2
-    with pytest.raises(RuntimeError, match="view_as_real/view_as_complex"):
-        y.real.mul_(2)
-    with pytest.raises(RuntimeError, match="view_as_real/view_as_complex"):
-        td.view_as_real(y).add_(1)
+def _real_view_programs():
+    def scale_real_part(m, z):
+        y = z * 2
+        y.real.mul_(3)
+        return y, (y * m.tensor([1j, 2, -1 + 1j, 0.5])).real.sum(), None
+
+    def add_into_pairs(m, z):
+        y = z * 1
+        m.view_as_real(y)[1:3, 1].add_(z.abs()[:2])
+        return y, (y * y).imag.sum(), None
+
+    def views_regenerated(m, z):
+        y = z * (1 + 1j)
+        r, v = y.imag, m.view_as_real(y)
+        y.mul_(2)  # the base rebased: r and v get new grad_fns
+        y[0:2].imag.copy_(z.real[2:])
+        return y, (r * 3).sum() + (v ** 2).sum() + (y.conj() * z).real.sum(), (r, v)
+
+    def assemble(m, z):
+        y = m.zeros(4, dtype=m.complex128)
+        y.real.copy_(z.real * 2)
+        y.imag.copy_(z.abs())
+        return y, (y * y).real.sum(), None
+    return [scale_real_part, add_into_pairs, views_regenerated, assemble]
+
+
+@pytest.mark.parametrize("prog", _real_view_programs(), ids=lambda f: f.__name__)
+def test_inplace_through_real_views_matches_pytorch(prog):
+    """In-place ops on view_as_real's output, .real, .imag rewrite the complex base's
+    history (CopySlices), and its views are regenerated, as torch's."""
+    a = np.array([1 + 2j, -0.5 + 1j, 2 - 1j, 0.3 + 0.1j])
+    res = []
+    for m in (td, T):
+        z = m.tensor(a, requires_grad=True)
+        y, loss, views = prog(m, z)
+        names = [y.grad_fn.name()] + [v.grad_fn.name() for v in views or ()]
+        loss.backward()
+        res.append((y.detach().resolve_conj().numpy(), z.grad.resolve_conj().numpy(), names))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    np.testing.assert_allclose(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2]
+
+
+def test_inplace_through_real_views_gradgradcheck():
+    def f(z):
+        y = z * z
+        y.imag.mul_(z.real)
+        return y
+    z = _inputs(td, [_arr(((3,), C), np.random.default_rng(2))])[0]
+    assert td.autograd.gradcheck(f, (z,)) and td.autograd.gradgradcheck(f, (z,))
+
+
+def test_inplace_on_view_as_complex_raises():
+    """torch also tracks in-place ops on view_as_complex's output back to the real base;
+    tensord does not (docs/design/autograd.md, limits): it raises instead of losing the
+    gradient."""
+    x = td.randn(3, 2, dtype=td.float64, requires_grad=True) * 1
+    with pytest.raises(RuntimeError, match="view_as_complex"):
+        td.view_as_complex(x).mul_(2)
+    with pytest.raises(RuntimeError, match="view_as_complex"):
+        td.view_as_complex(x)[1:].add_(1)
     with td.no_grad():
-        w = z.detach() * 2
-        w.real.mul_(2)  # without autograd: allowed, written through
-    assert w.tolist() == [4 + 4j, 12 - 2j]
+        w = x.detach() * 2
+        td.view_as_complex(w).mul_(1j)  # without autograd: written through
+    np.testing.assert_allclose(w.numpy(), np.stack([-2 * x.detach().numpy()[:, 1], 2 * x.detach().numpy()[:, 0]], 1))
 
 
 def test_issue_example_rfft_abs_sum():
