@@ -311,6 +311,36 @@ START_TEST(test_fft_parseval)
 }
 END_TEST
 
+/* y = 2 z; view_as_real(y)[:, 0] *= 3 rebases the complex y (CopySlices); the real view
+ * taken before is regenerated (ViewAsRealBackward0); L = sum(view_as_real(y)) =
+ * sum(6 re + 2 im), so z's gradient is 6 + 2i everywhere */
+START_TEST(test_inplace_through_real_view)
+{
+    double zv[4] = {1, 0.5, -2, 1}, two[1] = {2}, three[1] = {3};
+    int64_t n2[1] = {2};
+    struct td_t z, t2 = vec(two, 1, false), t3 = vec(three, 1, false);
+    OK(td_from_data(c, TD_DTYPE_COMPLEX128, 1, n2, zv, &z, st));
+    OK(td_requires_grad_(c, &z, true, st));
+    struct td_t y = bin(TD_OP_MUL, &z, &t2), v = op_w(TD_OP_VIEW_AS_REAL, &y, NULL, 0);
+    int64_t sel[2] = {1, 0};
+    struct td_t re = op_w(TD_OP_SELECT, &v, sel, 2);
+    OK((mul_(&re, &t3, st), st->code));
+    expect_name(&y, "torch::autograd::CopySlices");
+    expect_name(&v, "ViewAsRealBackward0");
+    expect_name(&re, "AsStridedBackward0");
+    struct td_t l = total(&v);
+    const struct td_t *roots[1] = {&l};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &z, &g));
+    double want[4] = {6, 2, 6, 2};
+    expect(&g, want, 4);
+    struct td_t *all[] = {&z, &t2, &t3, &y, &v, &re, &l, &g};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
 START_TEST(test_retained_handle_outlives_release)
 {
     double xv[3] = {4, 5, 6};
@@ -413,6 +443,7 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_set_data);
     tcase_add_test(tc, test_autocast);
     tcase_add_test(tc, test_fft_parseval);
+    tcase_add_test(tc, test_inplace_through_real_view);
     suite_add_tcase(s, tc);
     return s;
 }
