@@ -240,7 +240,7 @@ static int strided_attrs(const struct td_meta *m, int64_t *a)
 
 /* A view whose base's history was rebased since its grad_fn was made gets a new one, as
  * torch's: as_strided of the base's current history (AsStridedBackward0). */
-static bool same_geometry(const struct td_meta *a, const struct td_meta *b)
+static bool same_strided_layout(const struct td_meta *a, const struct td_meta *b)
 {
     return a->ndim == b->ndim && a->offset == b->offset && !memcmp(a->sizes, b->sizes, sizeof(int64_t) * a->ndim) &&
            !memcmp(a->strides, b->strides, sizeof(int64_t) * a->ndim);
@@ -278,7 +278,7 @@ static void regenerate(const struct td_t *t)
         pairs->in_meta[0] = *b->base_m;
         td__ag_pairs_meta(b->base_m, &pairs->out_meta[0]);
     }
-    if (pairs && same_geometry(&pairs->out_meta[0], &t->m)) { /* view_as_real(base) itself: torch's name */
+    if (pairs && same_strided_layout(&pairs->out_meta[0], &t->m)) { /* view_as_real(base) itself: torch's name */
         set_history(m, pairs);
         td__ag_node_unref(pairs);
         return;
