@@ -240,7 +240,8 @@ def test_matmul_ranks_match_pytorch(sa, sb):
 
 
 @pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM",
-                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA"])
+                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA", "VIEW_AS_COMPLEX", "FFT_C2C", "FFT_R2C",
+                                "FFT_C2R"])
 def test_gradgradcheck(op):
     fn, shapes, domain, _ = CASES[op]
     rng = np.random.default_rng(11)
