@@ -18,6 +18,7 @@ struct val {
     struct td_scalar s;
     bool scalar, owned;
     bool own_ag; /* t.ag is a meta made for this value (a saved output under create_graph) */
+    bool undefined; /* zeros standing for an output gradient that never reached the node */
 };
 
 struct run {
@@ -462,6 +463,179 @@ static enum td_code opv(struct run *r, enum td_op op, const struct td_t *const *
         return r->st->code;
     *out = owned_val(res);
     return TD_CODE_OK;
+}
+
+/* ---- complex numbers and the FFT rows: PyTorch's convention, the gradient of a real
+ * loss L with respect to z is dL/dx + i dL/dy (the conjugate Wirtinger derivative, times
+ * 2), so a holomorphic f's formula multiplies grad by conj(f'(z)) ---- */
+
+/* conj(x): x itself when it is real; else (re, -im) joined again (composed of view ops,
+ * neg and cat, so it differentiates again) */
+static enum td_code h_conj(struct run *r, struct val *v, struct val *out)
+{
+    if (v[0].scalar || !td_dtype_is_complex((enum td_dtype)v[0].t.m.dtype)) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    struct td_t pairs, re = {0}, im = {0}, nim = {0}, joined = {0}, res;
+    if (op1(r, TD_OP_VIEW_AS_REAL, &v[0].t, NULL, 0, &pairs))
+        return r->st->code;
+    int64_t last = pairs.m.ndim - 1;
+    int64_t wr[4] = {[TD_A_SLICE_DIM] = last, [TD_A_SLICE_START] = 0, [TD_A_SLICE_END] = 1, [TD_A_SLICE_STEP] = 1};
+    int64_t wi[4] = {[TD_A_SLICE_DIM] = last, [TD_A_SLICE_START] = 1, [TD_A_SLICE_END] = 2, [TD_A_SLICE_STEP] = 1};
+    int64_t wc[1] = {[TD_A_CAT_DIM] = last};
+    const struct td_t *in[2] = {&re, &nim};
+    enum td_code code = op1(r, TD_OP_SLICE, &pairs, wr, 4, &re);
+    if (!code)
+        code = op1(r, TD_OP_SLICE, &pairs, wi, 4, &im);
+    if (!code)
+        code = op1(r, TD_OP_NEG, &im, NULL, 0, &nim);
+    if (!code)
+        code = td_op(r->c, TD_OP_CAT, 0, in, 2, wc, 1, &joined, r->st);
+    if (!code)
+        code = op1(r, TD_OP_VIEW_AS_COMPLEX, &joined, NULL, 0, &res);
+    struct td_t *tmp[5] = {&pairs, &re, &im, &nim, &joined};
+    for (int i = 0; i < 5; i++)
+        if (tmp[i]->handle)
+            td_release(r->c, tmp[i]);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* sgn(x): sign for real x; x / |x| (0 where x is 0) for complex x (ABS's derivative) */
+static enum td_code h_sgn(struct run *r, struct val *v, struct val *out)
+{
+    if (!td_dtype_is_complex((enum td_dtype)v[0].t.m.dtype))
+        return call(r, TD_OP_SIGN, v, 1, out);
+    enum td_code code = TD_CODE_OK;
+    struct val a = K1(ABS, borrow(&v[0]));
+    struct val zero = K2(EQ, borrow(&a), scalar_f(0));
+    struct val q = K2(DIV, borrow(&v[0]), a);
+    struct val z = {.scalar = true};
+    if (!code)
+        code = h_zeros_like(r, &v[0], &z);
+    struct val res = K3(WHERE, zero, z, q);
+    if (!code)
+        *out = res;
+    return code;
+}
+
+/* VIEW_AS_REAL's gradient: the (re, im) pairs of grad viewed as complex (a dense copy
+ * first when grad's layout has no complex view) */
+static enum td_code h_as_complex(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *m = &v[0].t.m;
+    bool ok = m->ndim >= 1 && m->strides[m->ndim - 1] == 1 && m->offset % 2 == 0;
+    for (int d = 0; ok && d < m->ndim - 1; d++)
+        ok = m->strides[d] % 2 == 0;
+    struct td_t dense, res;
+    const struct td_t *x = &v[0].t;
+    if (!ok) {
+        if (op1(r, TD_OP_CLONE, x, NULL, 0, &dense))
+            return r->st->code;
+        x = &dense;
+    }
+    enum td_code code = op1(r, TD_OP_VIEW_AS_COMPLEX, x, NULL, 0, &res);
+    if (!ok)
+        td_release(r->c, &dense);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* An FFT row on x with the node's norm mode and dims, op's x word set to xw. */
+static enum td_code fft_like_node(struct run *r, enum td_op op, const struct td_t *x, int64_t xw, struct td_t *out)
+{
+    int64_t w[TD_A_FFT_DIMS + TD_MAX_DIMS];
+    int n = (int)r->n->n_attr;
+    memcpy(w, r->n->attrs, sizeof(int64_t) * n);
+    w[TD_A_FFT_X] = xw;
+    return op1(r, op, x, w, n, out);
+}
+
+/* The adjoint of a scaled DFT is the DFT the other way with the same scale. */
+static enum td_code h_fft_c2c_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t res;
+    if (fft_like_node(r, TD_OP_FFT_C2C, &v[0].t, !r->n->attrs[TD_A_FFT_X], &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* R2C keeps the first n/2 + 1 bins of the full spectrum: grad zero-padded to n bins along
+ * the last transformed dim, then the adjoint C2C (the engine keeps the real part) */
+static enum td_code h_fft_r2c_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_t *g = &v[0].t;
+    int last = (int)r->n->attrs[r->n->n_attr - 1];
+    int64_t n = v[1].t.m.sizes[last], have = g->m.sizes[last];
+    struct td_t pad = {0}, full = {0}, res;
+    enum td_code code = TD_CODE_OK;
+    if (n > have) {
+        struct td_meta zm = g->m;
+        zm.sizes[last] = n - have;
+        if (!(code = zeros(r, &zm, &pad))) {
+            const struct td_t *in[2] = {g, &pad};
+            int64_t wc[1] = {[TD_A_CAT_DIM] = last};
+            code = td_op(r->c, TD_OP_CAT, 0, in, 2, wc, 1, &full, r->st);
+            td_release(r->c, &pad);
+        }
+        g = &full;
+    }
+    if (!code)
+        code = fft_like_node(r, TD_OP_FFT_C2C, g, 0, &res);
+    if (full.handle)
+        td_release(r->c, &full);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* C2R reads bins 0..n/2 of a Hermitian spectrum whose other bins mirror 1..(n-1)/2: its
+ * adjoint is R2C of grad with those mirrored bins counted twice */
+static enum td_code h_fft_c2r_back(struct run *r, struct val *v, struct val *out)
+{
+    int last = (int)r->n->attrs[r->n->n_attr - 1];
+    int64_t n = r->n->attrs[TD_A_FFT_X], m = n / 2 + 1, twice = n - m;
+    struct td_t spec, w, parts[3] = {{0}}, ws;
+    if (fft_like_node(r, TD_OP_FFT_R2C, &v[0].t, 0, &spec))
+        return r->st->code;
+    enum td_code code = TD_CODE_OK;
+    int64_t len[3] = {1, twice, m - 1 - twice};
+    double val[3] = {1, 2, 1};
+    const struct td_t *in[3];
+    int k = 0;
+    for (int i = 0; i < 3 && !code; i++)
+        if (len[i] > 0) {
+            code = td_full(r->c, td_dtype_to_real((enum td_dtype)spec.m.dtype), 1, &len[i], val[i], &parts[k],
+                           r->st);
+            in[k] = &parts[k];
+            k += !code;
+        }
+    int64_t wc[1] = {[TD_A_CAT_DIM] = 0};
+    if (!code)
+        code = td_op(r->c, TD_OP_CAT, 0, in, k, wc, 1, &ws, r->st);
+    for (int i = 0; i < k; i++)
+        td_release(r->c, &parts[i]);
+    if (!code) { /* the weights along the last dim, broadcast over the others */
+        int64_t sizes[TD_MAX_DIMS];
+        for (int d = 0; d < spec.m.ndim; d++)
+            sizes[d] = d == last ? m : 1;
+        code = reshape(r, &ws, spec.m.ndim, sizes, &w);
+        td_release(r->c, &ws);
+    }
+    if (!code) {
+        const struct td_t *mi[2] = {&spec, &w};
+        struct td_t res;
+        code = td_op_apply(r->c, TD_OP_MUL, 0, 2, mi, NULL, &res, r->st);
+        td_release(r->c, &w);
+        if (!code)
+            *out = owned_val(res);
+    }
+    td_release(r->c, &spec);
+    return code;
 }
 
 /* CONV's bias: grad summed over every dim but the channels (dim 1) */
@@ -1124,6 +1298,17 @@ static enum td_code h_mt(struct run *r, struct val *v, struct val *out)
     return TD_CODE_OK;
 }
 
+/* x^H: mt(x) conjugated (mt itself for real x) */
+static enum td_code h_mh(struct run *r, struct val *v, struct val *out)
+{
+    struct val t;
+    if (h_mt(r, v, &t))
+        return r->st->code;
+    enum td_code code = h_conj(r, &t, out);
+    drop(r, &t);
+    return code;
+}
+
 /* a batch of scalars (b) as (b, 1, 1): to scale a batch of matrices */
 static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
 {
@@ -1140,6 +1325,39 @@ static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
     return TD_CODE_OK;
 }
 
+/* the factorizations' formulas (formula_linalg.c), given their tensors and NULL for an
+ * output gradient that never reached the node (svd's singular vectors when only the
+ * singular values are used: their terms would divide 0 by 0 at repeated values) */
+static enum td_code linalg(struct run *r, int helper, int nargs, struct val *v, struct val *out)
+{
+    const struct td_t *t[8];
+    for (int i = 0; i < nargs; i++) {
+        if (v[i].scalar)
+            return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: a scalar in a linalg formula");
+        t[i] = v[i].undefined ? NULL : &v[i].t;
+    }
+    struct td_t res;
+    if (td__ag_linalg(r->c, r->n, helper, r->input, t, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+#define LINALG_HELPER(name, NAME, nargs)                                                                           \
+    static enum td_code h_##name(struct run *r, struct val *v, struct val *out)                                   \
+    {                                                                                                              \
+        return linalg(r, TD_AGH_##NAME, nargs, v, out);                                                            \
+    }
+LINALG_HELPER(cholesky_back, CHOLESKY_BACK, 2)
+LINALG_HELPER(matrix_exp_back, MATRIX_EXP_BACK, 2)
+LINALG_HELPER(triangular_solve_back, TRIANGULAR_SOLVE_BACK, 3)
+LINALG_HELPER(lu_solve_back, LU_SOLVE_BACK, 4)
+LINALG_HELPER(lu_factor_back, LU_FACTOR_BACK, 3)
+LINALG_HELPER(eigh_back, EIGH_BACK, 4)
+LINALG_HELPER(svd_back, SVD_BACK, 6)
+LINALG_HELPER(qr_back, QR_BACK, 4)
+LINALG_HELPER(lstsq_back, LSTSQ_BACK, 3)
+LINALG_HELPER(householder_back, HOUSEHOLDER_BACK, 4)
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -1147,6 +1365,13 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_ZEROS_LIKE - TD_AGH_FIRST] = h_zeros_like,
     [TD_AGH_MM_INPUT - TD_AGH_FIRST] = h_mm_input,
     [TD_AGH_MM_OTHER - TD_AGH_FIRST] = h_mm_other,
+    [TD_AGH_CONJ - TD_AGH_FIRST] = h_conj,
+    [TD_AGH_SGN - TD_AGH_FIRST] = h_sgn,
+    [TD_AGH_AS_COMPLEX - TD_AGH_FIRST] = h_as_complex,
+    [TD_AGH_FFT_C2C_BACK - TD_AGH_FIRST] = h_fft_c2c_back,
+    [TD_AGH_FFT_R2C_BACK - TD_AGH_FIRST] = h_fft_r2c_back,
+    [TD_AGH_FFT_C2R_BACK - TD_AGH_FIRST] = h_fft_c2r_back,
+    [TD_AGH_MH - TD_AGH_FIRST] = h_mh,
     [TD_AGH_VIEW_BACK - TD_AGH_FIRST] = h_view_back,
     [TD_AGH_SAME_VIEW - TD_AGH_FIRST] = h_same_view,
     [TD_AGH_PERMUTE_BACK - TD_AGH_FIRST] = h_permute_back,
@@ -1175,6 +1400,16 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
     [TD_AGH_EXTREME_BACK - TD_AGH_FIRST] = h_extreme_back,
     [TD_AGH_UNFOLD_BACK - TD_AGH_FIRST] = h_unfold_back,
+    [TD_AGH_CHOLESKY_BACK - TD_AGH_FIRST] = h_cholesky_back,
+    [TD_AGH_MATRIX_EXP_BACK - TD_AGH_FIRST] = h_matrix_exp_back,
+    [TD_AGH_TRIANGULAR_SOLVE_BACK - TD_AGH_FIRST] = h_triangular_solve_back,
+    [TD_AGH_LU_SOLVE_BACK - TD_AGH_FIRST] = h_lu_solve_back,
+    [TD_AGH_LU_FACTOR_BACK - TD_AGH_FIRST] = h_lu_factor_back,
+    [TD_AGH_EIGH_BACK - TD_AGH_FIRST] = h_eigh_back,
+    [TD_AGH_SVD_BACK - TD_AGH_FIRST] = h_svd_back,
+    [TD_AGH_QR_BACK - TD_AGH_FIRST] = h_qr_back,
+    [TD_AGH_LSTSQ_BACK - TD_AGH_FIRST] = h_lstsq_back,
+    [TD_AGH_HOUSEHOLDER_BACK - TD_AGH_FIRST] = h_householder_back,
 };
 
 /* ---- the machine ---- */
@@ -1220,7 +1455,10 @@ static enum td_code push(struct run *r, const int32_t *ins, const struct td_t *g
             *out = (struct val){.t = grads[a]};
             return TD_CODE_OK;
         }
-        return h_zeros_like(r, &(struct val){.t = {.m = n->out_meta[a]}}, out);
+        if (h_zeros_like(r, &(struct val){.t = {.m = n->out_meta[a]}}, out))
+            return r->st->code;
+        out->undefined = true;
+        return TD_CODE_OK;
     case TD_AG_INPUT:
     case TD_AG_INPUT_META: {
         if (n->scalar_slot == a) /* the scalar operand: the first attribute's two words */
@@ -1260,7 +1498,7 @@ static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *g
     }
     bool op_call = ins[0] == TD_AG_CALL || ins[0] == TD_AG_CALL_ATTRS;
     int nargs = op_call ? ins[2] : ins[1];
-    if (nargs > *sp || nargs > 3)
+    if (nargs > *sp || nargs > (op_call ? 3 : 8)) /* op calls take up to 3 operands, helpers 8 */
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula stack underflow");
     struct val *args = stack + *sp - nargs, res;
     enum td_code code;

@@ -52,6 +52,7 @@ struct td_ag_meta {
     uint64_t version;
     struct td_meta *base_m;
     bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
+    bool dtype_view;   /* an output of view_as_complex in grad mode: not tracked as a view */
 };
 
 struct td_ag_hook {
@@ -113,6 +114,8 @@ void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, st
 void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out);
 /* Makes t (not a view, owned by the caller) a base for the views made of it next. */
 void td__ag_make_base(td_client_t *c, struct td_t *t);
+/* the geometry of view_as_real(x) for a complex x's geometry */
+void td__ag_pairs_meta(const struct td_meta *x, struct td_meta *out);
 /* The engine runs formulas: their tensors are borrowed copies, never given a meta by
  * view tracking (nesting: a hook may run a pass). */
 void td__ag_in_pass(bool on);
@@ -127,6 +130,11 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
  * zero). */
 enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, int input, const struct td_t *grads,
                             struct td_t *out, struct td_status *st);
+/* formula_linalg.c: derivatives.def's helper `helper` (a TD_AGH_* of the factorizations)
+ * for tensor input `input` of n, given the helper's operands v (NULL: an output gradient
+ * that never reached n), into *out (an owned reference). */
+enum td_code td__ag_linalg(td_client_t *c, const struct td_ag_node *n, int helper, int input,
+                           const struct td_t *const *v, struct td_t *out, struct td_status *st);
 /* the schema slot of n's tensor input i (slots count the scalar operand) */
 int td__ag_slot_of_input(const struct td_ag_node *n, int i);
 

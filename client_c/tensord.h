@@ -265,6 +265,8 @@ enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct t
 bool td_requires_grad(const struct td_t *t);
 bool td_is_leaf(const struct td_t *t);
 bool td_retains_grad(const struct td_t *t);
+/* Which output of its grad_fn t is (0 for leaves), torch's Tensor.output_nr. */
+unsigned td_output_nr(const struct td_t *t);
 /* Makes a non-leaf keep its gradient in .grad (torch's retain_grad). */
 enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st);
 /* t.grad: a new reference in *out, or false (out untouched) when there is none. */
@@ -277,6 +279,16 @@ void td_detach_(struct td_t *t);
  * reference to src's (storage and geometry), keeping its own autograd state (requires_grad,
  * grad, hooks); src's is not shared.  Any dtype, shape or device. */
 void td_set_data(td_client_t *c, struct td_t *t, const struct td_t *src);
+
+/* Autocast (torch.autocast), per thread.  kind 0: ops on the CPU, 1: ops on the GPUs.
+ * While on, the ops of torch's autocast lists compute in `dtype` (matmul, mm, bmm,
+ * convolution; their floating inputs other than float64 are cast), in float32 (the
+ * precision-sensitive ops) or in their widest input dtype (client_c/autocast.c has the
+ * lists); in-place and out= records and the backward pass are left alone.  dtype is the
+ * lower-precision type (default bfloat16 on the CPU, float16 on GPUs). */
+void td_autocast_set(int kind, bool enabled, enum td_dtype dtype);
+bool td_autocast_enabled(int kind);
+enum td_dtype td_autocast_dtype(int kind);
 /* The same for a tensor whose client is gone: frees the graph's memory, sends nothing. */
 void td_ag_forget(struct td_t *t);
 

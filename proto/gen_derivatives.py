@@ -24,6 +24,13 @@ HELPERS = {
     "zeros_like": (1, {0}),
     "mm_input": (3, {1}),
     "mm_other": (3, {2}),
+    "conj": (1, set()),
+    "sgn": (1, set()),
+    "as_complex": (1, set()),
+    "fft_c2c_back": (1, set()),
+    "fft_r2c_back": (2, {1}),
+    "fft_c2r_back": (1, set()),
+    "mh": (1, set()),
     "view_back": (2, {1}),
     "same_view": (1, set()),
     "permute_back": (1, set()),
@@ -52,6 +59,17 @@ HELPERS = {
     "pool_gather": (2, set()),
     "extreme_back": (3, set()),
     "unfold_back": (2, {1}),
+    # the factorizations' formulas (autograd/formula_linalg.c)
+    "cholesky_back": (2, set()),
+    "matrix_exp_back": (2, set()),
+    "triangular_solve_back": (3, set()),
+    "lu_solve_back": (4, set()),
+    "lu_factor_back": (3, set()),
+    "eigh_back": (4, set()),
+    "svd_back": (6, set()),
+    "qr_back": (4, set()),
+    "lstsq_back": (3, set()),
+    "householder_back": (4, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words
@@ -194,7 +212,11 @@ class Compiler:
 
 # torch's node names where they are not the op's own (one name for every conv dimension)
 NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "ConvolutionBackwardBackward0",
-              "conv_backward_weight": "ConvolutionBackwardBackward0"}
+              "conv_backward_weight": "ConvolutionBackwardBackward0",
+              "linalg_cholesky": "LinalgCholeskyExBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
+              "lu_factor": "LinalgLuFactorExBackward0", "lu_solve": "LinalgLuSolveBackward0",
+              "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0",
+              "fft_c2c": "FftC2CBackward0", "fft_r2c": "FftR2CBackward0", "fft_c2r": "FftC2RBackward0"}
 
 
 def camel(name):

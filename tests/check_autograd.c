@@ -269,6 +269,78 @@ START_TEST(test_inplace_on_view)
 }
 END_TEST
 
+static struct td_t op_w(enum td_op op, const struct td_t *x, const int64_t *w, int nw)
+{
+    const struct td_t *in[1] = {x};
+    struct td_t o;
+    OK(td_op(c, op, 0, in, 1, w, nw, &o, st));
+    return o;
+}
+
+/* sum |spectrum|^2 through the FFT rows and complex abs, against Parseval: for C2C,
+ * sum |F z|^2 = n sum |z|^2, so z's gradient (torch's convention dL/dx + i dL/dy) is 2 n z;
+ * for an ortho R2C of n = 5 the half spectrum holds (sum x^2 + (sum x)^2 / 5) / 2, whose
+ * gradient is x + mean(x) */
+START_TEST(test_fft_parseval)
+{
+    double zv[8] = {1, 0.5, -2, 1, 0.25, -1, 3, 2}, xv[5] = {1, -2, 0.5, 3, -1};
+    int64_t n4[1] = {4};
+    struct td_t z, x = vec(xv, 5, true);
+    OK(td_from_data(c, TD_DTYPE_COMPLEX128, 1, n4, zv, &z, st));
+    OK(td_requires_grad_(c, &z, true, st));
+    int64_t c2c[3] = {0, 1, 0}, r2c[3] = {2, 0, 0};
+    struct td_t f = op_w(TD_OP_FFT_C2C, &z, c2c, 3), fa = op_w(TD_OP_ABS, &f, NULL, 0), fs = bin(TD_OP_MUL, &fa, &fa);
+    struct td_t r = op_w(TD_OP_FFT_R2C, &x, r2c, 3), ra = op_w(TD_OP_ABS, &r, NULL, 0), rs = bin(TD_OP_MUL, &ra, &ra);
+    struct td_t y = total(&fs), y2 = total(&rs);
+    expect_name(&f, "FftC2CBackward0");
+    const struct td_t *roots[2] = {&y, &y2};
+    OK(td_backward(c, 2, roots, NULL, 0, NULL, 0, st));
+    struct td_t gz, gx;
+    ck_assert(td_grad_get(c, &z, &gz) && td_grad_get(c, &x, &gx));
+    ck_assert_int_eq(gz.m.dtype, TD_DTYPE_COMPLEX128);
+    double wz[8], wx[5], mean = (1 - 2 + 0.5 + 3 - 1) / 5.0;
+    for (int i = 0; i < 8; i++)
+        wz[i] = 8 * zv[i];
+    for (int i = 0; i < 5; i++)
+        wx[i] = xv[i] + mean;
+    expect(&gz, wz, 8);
+    expect(&gx, wx, 5);
+    struct td_t *all[] = {&z, &x, &f, &fa, &fs, &r, &ra, &rs, &y, &y2, &gz, &gx};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+/* y = 2 z; view_as_real(y)[:, 0] *= 3 rebases the complex y (CopySlices); the real view
+ * taken before is regenerated (ViewAsRealBackward0); L = sum(view_as_real(y)) =
+ * sum(6 re + 2 im), so z's gradient is 6 + 2i everywhere */
+START_TEST(test_inplace_through_real_view)
+{
+    double zv[4] = {1, 0.5, -2, 1}, two[1] = {2}, three[1] = {3};
+    int64_t n2[1] = {2};
+    struct td_t z, t2 = vec(two, 1, false), t3 = vec(three, 1, false);
+    OK(td_from_data(c, TD_DTYPE_COMPLEX128, 1, n2, zv, &z, st));
+    OK(td_requires_grad_(c, &z, true, st));
+    struct td_t y = bin(TD_OP_MUL, &z, &t2), v = op_w(TD_OP_VIEW_AS_REAL, &y, NULL, 0);
+    int64_t sel[2] = {1, 0};
+    struct td_t re = op_w(TD_OP_SELECT, &v, sel, 2);
+    OK((mul_(&re, &t3, st), st->code));
+    expect_name(&y, "torch::autograd::CopySlices");
+    expect_name(&v, "ViewAsRealBackward0");
+    expect_name(&re, "AsStridedBackward0");
+    struct td_t l = total(&v);
+    const struct td_t *roots[1] = {&l};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &z, &g));
+    double want[4] = {6, 2, 6, 2};
+    expect(&g, want, 4);
+    struct td_t *all[] = {&z, &t2, &t3, &y, &v, &re, &l, &g};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
 START_TEST(test_retained_handle_outlives_release)
 {
     double xv[3] = {4, 5, 6};
@@ -318,6 +390,106 @@ START_TEST(test_set_data)
 }
 END_TEST
 
+/* autocast from C: a matmul under CPU autocast runs in bfloat16, an op off the lists in
+ * its inputs' dtype; the backward pass runs without autocast, so the leaf's gradient is
+ * float32 and close to the exact one (2 * sum over columns of A) */
+START_TEST(test_autocast)
+{
+    float av[4] = {1, 2, 3, 4}, xv[2] = {0.5f, -1};
+    int64_t sa[2] = {2, 2}, sx[1] = {2};
+    struct td_t A, x;
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 2, sa, av, &A, st));
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, sx, xv, &x, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    td_autocast_set(0, true, TD_DTYPE_BFLOAT16);
+    ck_assert(td_autocast_enabled(0) && !td_autocast_enabled(1));
+    struct td_t ax;
+    OK(td_matmul(c, &A, &x, &ax, st));
+    ck_assert_int_eq(ax.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t twice = bin(TD_OP_ADD, &ax, &ax);
+    ck_assert_int_eq(twice.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t y = total(&twice);
+    td_autocast_set(0, false, TD_DTYPE_BFLOAT16);
+    ck_assert(!td_autocast_enabled(0));
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &A, &g));
+    ck_assert_int_eq(g.m.dtype, TD_DTYPE_FLOAT32);
+    float got[4], want[4] = {1, -2, 1, -2}; /* d/dA of sum(2 A x): 2 x^T in every row */
+    OK(td_download(c, &g, got, sizeof got, st));
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: %g, want %g", i, got[i], want[i]);
+    struct td_t *rel[] = {&g, &y, &twice, &ax, &x, &A};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+        td_release(c, rel[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
+/* the gradient of sum(f(A)) for a 2x2 A, f an op whose first output is the matrix */
+static void linalg_grad(enum td_op op, const double *av, const int64_t *w, int nw, bool sum_out1, const double *want)
+{
+    int64_t sizes[2] = {2, 2};
+    struct td_t A, out[TD_MAX_OUTPUTS], y, g;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, op, 0, in, 1, w, nw, out, st));
+    y = total(&out[sum_out1 ? 1 : 0]);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    ck_assert(td_grad_get(c, &A, &g));
+    expect(&g, want, 4);
+    td_release(c, &g);
+    td_release(c, &y);
+    for (int k = 0; k < td_op_table[op].n_out; k++)
+        td_release(c, &out[k]);
+    td_release(c, &A);
+}
+
+START_TEST(test_linalg_closed_forms)
+{
+    /* cholesky of diag(4, 9): L = diag(2, 3); the symmetric gradient of sum(L) */
+    double chol[4] = {4, 0, 0, 9}, gchol[4] = {0.25, 0.25, 0.25, 1.0 / 6};
+    int64_t lower[1] = {0};
+    linalg_grad(TD_OP_LINALG_CHOLESKY, chol, lower, 1, false, gchol);
+    /* sum(exp(diag(a, b))): e^a, e^b on the diagonal, (e^a - e^b) / (a - b) off it */
+    double ex[4] = {1, 0, 0, 2}, dd = (exp(1) - exp(2)) / (1 - 2), gex[4] = {exp(1), dd, dd, exp(2)};
+    linalg_grad(TD_OP_MATRIX_EXP, ex, NULL, 0, false, gex);
+    /* the eigenvalues' sum is the trace */
+    double sym[4] = {2, 1, 1, 3}, eye[4] = {1, 0, 0, 1};
+    int64_t vecs[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_EIGH, sym, vecs, 2, false, eye);
+    /* the singular values of diag(3, 2) move with its diagonal alone */
+    double dg[4] = {3, 0, 0, 2};
+    int64_t uv[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_SVD, dg, uv, 2, true, eye);
+}
+END_TEST
+
+START_TEST(test_linalg_error_frees_everything)
+{
+    /* qr with mode 'r' computes no Q: backward raises torch's error, leaking nothing */
+    double av[4] = {1, 2, 3, 4};
+    int64_t sizes[2] = {2, 2}, mode_r[1] = {2};
+    struct td_t A, out[2], y;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, TD_OP_LINALG_QR, 0, in, 1, mode_r, 1, out, st));
+    y = total(&out[1]);
+    const struct td_t *roots[1] = {&y};
+    struct td_status e = TD_STATUS_INIT;
+    ck_assert_int_eq(td_backward(c, 1, roots, NULL, 0, NULL, 0, &e), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "not computed when mode='r'"), "%s", e.msg);
+    struct td_t *all[] = {&A, &out[0], &out[1], &y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -332,6 +504,11 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_retained_handle_outlives_release);
     tcase_add_test(tc, test_inplace_on_view);
     tcase_add_test(tc, test_set_data);
+    tcase_add_test(tc, test_autocast);
+    tcase_add_test(tc, test_linalg_closed_forms);
+    tcase_add_test(tc, test_linalg_error_frees_everything);
+    tcase_add_test(tc, test_fft_parseval);
+    tcase_add_test(tc, test_inplace_through_real_view);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -366,6 +366,30 @@ static PyObject *m_set_grad_enabled(PyObject *self, PyObject *on)
 
 static PyObject *m_is_grad_enabled(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_grad_enabled()); }
 
+/* autocast_set(kind, enabled, dtype_index) -> None; autocast_get(kind) -> (enabled, dtype_index):
+ * this thread's autocast state for the CPU (0) or the GPUs (1) */
+static PyObject *m_autocast_set(PyObject *self, PyObject *args)
+{
+    int kind, on, dtype;
+    if (!PyArg_ParseTuple(args, "ipi", &kind, &on, &dtype))
+        return NULL;
+    if (kind < 0 || kind > 1 || dtype < 0 || dtype >= TD_DTYPE_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "autocast_set(kind 0 or 1, enabled, dtype index)");
+        return NULL;
+    }
+    td_autocast_set(kind, on, (enum td_dtype)dtype);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_autocast_get(PyObject *self, PyObject *arg)
+{
+    long kind = PyLong_AsLong(arg);
+    if (kind == -1 && PyErr_Occurred())
+        return NULL;
+    return Py_BuildValue("(Oi)", td_autocast_enabled((int)kind) ? Py_True : Py_False,
+                         (int)td_autocast_dtype((int)kind));
+}
+
 static PyObject *m_set_anomaly(PyObject *self, PyObject *on)
 {
     int v = PyObject_IsTrue(on);
@@ -506,6 +530,8 @@ PyMethodDef td_ext_autograd_methods[] = {
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},
     {"is_grad_enabled", m_is_grad_enabled, METH_NOARGS, "this thread's grad mode"},
+    {"autocast_set", m_autocast_set, METH_VARARGS, "autocast_set(kind, enabled, dtype_index)"},
+    {"autocast_get", m_autocast_get, METH_O, "autocast_get(kind) -> (enabled, dtype_index)"},
     {"set_anomaly_enabled", m_set_anomaly, METH_O, "sets anomaly mode; returns the previous one"},
     {"custom_apply", m_custom_apply, METH_VARARGS, "custom_apply(backward, name, inputs, outputs)"},
     {NULL, NULL, 0, NULL},

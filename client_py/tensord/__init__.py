@@ -46,7 +46,7 @@ short = int16
 cfloat = complex64
 cdouble = complex128
 cpu_device = device("cpu")
-strided = "torch.strided"
+from ._layout import *  # noqa: F401,F403  layouts and memory formats
 
 import math as _math
 
@@ -100,6 +100,7 @@ from ._pointwise import *  # pointwise math composed (fmax, gcd, sinc, ldexp, fr
 from ._factories import *  # logspace, range, tril/triu_indices, vander, block_diag, frombuffer, windows
 from ._runtime import *  # get/set_num_threads, get/set_num_interop_threads, set_flush_denormal, typename
 from ._tensor_utils import *  # fill, zero_, clamp_min_/clamp_max_, split_with_sizes, detach, new, share_memory_
+from ._spectral import *  # stft, istft
 from ._statistics import *  # cdist, dist, cov, corrcoef, combinations, trapezoid, quantile, histogram, renorm
 from ._scatter import *  # scatter_reduce, index_reduce, *_scatter, fill_diagonal_
 from ._linalg_lu import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp
@@ -112,7 +113,15 @@ from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
-from . import backends, cpu, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
+from . import backends, cpu, cuda, fft, random, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
+from . import amp  # noqa: E402  (torch.amp)
+from .amp.autocast_mode import (autocast, is_autocast_enabled, is_autocast_cpu_enabled, set_autocast_enabled,  # noqa: E402,F401
+                                set_autocast_cpu_enabled, get_autocast_gpu_dtype, get_autocast_cpu_dtype,
+                                set_autocast_gpu_dtype, set_autocast_cpu_dtype, is_autocast_cache_enabled,
+                                set_autocast_cache_enabled, clear_autocast_cache, autocast_increment_nesting,
+                                autocast_decrement_nesting)
+from .cuda import amp as _cuda_amp  # noqa: E402,F401  (torch.cuda.amp)
+from .cpu import amp as _cpu_amp  # noqa: E402,F401  (torch.cpu.amp)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
 from . import serialization  # noqa: E402  (torch.serialization)

@@ -598,12 +598,12 @@ FLAGS = (
     33,  # LINALG_SOLVE
     33,  # LINALG_DET
     33,  # LINALG_SLOGDET
-    32,  # LINALG_CHOLESKY
-    32,  # LINALG_QR
-    32,  # LINALG_SVD
-    32,  # LINALG_EIGH
+    33,  # LINALG_CHOLESKY
+    33,  # LINALG_QR
+    33,  # LINALG_SVD
+    33,  # LINALG_EIGH
     32,  # LINALG_EIG
-    32,  # LINALG_LSTSQ
+    33,  # LINALG_LSTSQ
     33,  # GATHER
     35,  # SCATTER
     33,  # INDEX
@@ -629,25 +629,25 @@ FLAGS = (
     0,  # GET_RNG_STATE
     0,  # SET_RNG_STATE
     0,  # SET_DEFAULT_DTYPE
-    32,  # VIEW_AS_REAL
-    32,  # VIEW_AS_COMPLEX
+    33,  # VIEW_AS_REAL
+    33,  # VIEW_AS_COMPLEX
     6,  # LSHIFT
     6,  # RSHIFT
     0,  # GEQRF
-    0,  # ORGQR
+    1,  # ORGQR
     0,  # ORMQR
     0,  # LDL_FACTOR
     0,  # LDL_SOLVE
     0,  # POISSON
     0,  # BINOMIAL
     0,  # SET_NUM_THREADS
-    32,  # FFT_C2C
-    32,  # FFT_R2C
-    32,  # FFT_C2R
-    32,  # LU_FACTOR
-    32,  # LU_SOLVE
-    32,  # TRIANGULAR_SOLVE
-    32,  # MATRIX_EXP
+    33,  # FFT_C2C
+    33,  # FFT_R2C
+    33,  # FFT_C2R
+    33,  # LU_FACTOR
+    33,  # LU_SOLVE
+    33,  # TRIANGULAR_SOLVE
+    33,  # MATRIX_EXP
     0,  # SGD_STEP
     0,  # ADAM_STEP
     1,  # CONV

@@ -14,6 +14,7 @@ from . import _records as F
 from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _linalg, _linalg_householder, \
     _linalg_lu, _linalg_utils, _math, _pointwise, _printing, _random, _records, _scatter, _shape, _special, \
     _statistics, _tensor_utils, _view_copies
+from . import _layout, _spectral
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
     int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
 from ._size import CPU, as_device as _as_device, check_device, device as _device_cls, device_of
@@ -160,7 +161,7 @@ class Tensor(TB):
 
     @property
     def layout(self):
-        return "torch.strided"
+        return _layout.strided
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -303,7 +304,7 @@ class Tensor(TB):
         dev = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError("to() got an unexpected keyword argument '%s'" % next(iter(kwargs)))
         for a in args:
@@ -323,6 +324,8 @@ class Tensor(TB):
             r = _to_device(r, n)
         elif copy and r is self:
             r = F.clone(self)
+        if fmt is not None:
+            r = _layout.restrided(r, fmt)
         return r
 
     def record_stream(self, stream):
@@ -668,7 +671,14 @@ class Tensor(TB):
         return self
 
     def contiguous(self, memory_format=None):
-        return F.contiguous(self)
+        if memory_format is None:
+            return F.contiguous(self)
+        return _layout.contiguous_in(self, memory_format)
+
+    def is_contiguous(self, memory_format=None):
+        if memory_format is None or memory_format is _layout.contiguous_format:
+            return TB.is_contiguous(self)
+        return _layout.is_dense_in(self, memory_format)
 
     def copy_(self, src, non_blocking=False):
         return F.copy_(self, src)
@@ -723,6 +733,12 @@ class Tensor(TB):
     is_nonzero = _pointwise.is_nonzero
     is_same_size = _pointwise.is_same_size
     is_shared = _tensor_utils.is_shared
+    apply_ = _tensor_utils.apply_
+    map_ = _tensor_utils.map_
+    map2_ = _tensor_utils.map2_
+    is_set_to = _tensor_utils.is_set_to
+    pin_memory = _tensor_utils.pin_memory
+    is_pinned = _tensor_utils.is_pinned
     is_signed = _pointwise.is_signed
     new = _tensor_utils.new
     new_empty_strided = _view_copies.new_empty_strided
@@ -1015,6 +1031,8 @@ class Tensor(TB):
     nansum = _math.nansum
     norm = _math.norm
     quantile = _statistics.quantile
+    stft = _spectral.stft
+    istft = _spectral.istft
     std = _math.std
     sum_to_size = _tensor_utils.sum_to_size
     unique = _advindex.unique

@@ -103,6 +103,21 @@ CASES = {
                             + m.logdet(a + 3 * m.eye(3, dtype=a.dtype)), (2, 3, 3)),
     "LINALG_SOLVE": _case(lambda m, a, b: m.linalg.solve(a + 3 * m.eye(3, dtype=a.dtype), b) * b, (2, 3, 3),
                           (2, 3, 2)),
+    # the factorizations: inputs made symmetric positive definite or triangular where the
+    # op needs it; losses of U, V, Q, R that do not depend on their columns' signs
+    "LINALG_CHOLESKY": _case(lambda m, a: m.linalg.cholesky(a @ a.mT + 3 * m.eye(3, dtype=a.dtype)), (2, 3, 3)),
+    "LINALG_QR": _case(lambda m, a: m.linalg.qr(a)[0] ** 2 @ m.linalg.qr(a)[1] ** 2, (2, 4, 3)),
+    "LINALG_SVD": _case(lambda m, a: (m.linalg.svd(a)[0] ** 2 * m.linalg.svdvals(a).unsqueeze(-2))
+                        @ m.linalg.svd(a)[2] ** 2, (2, 3, 3)),
+    "LINALG_EIGH": _case(lambda m, a: m.linalg.eigh(a + a.mT)[1] ** 2 + m.linalg.eigvalsh(a + a.mT).unsqueeze(-1),
+                         (2, 3, 3)),
+    "LINALG_LSTSQ": _case(lambda m, a, b: m.linalg.lstsq(a, b).solution, (2, 4, 3), (2, 4, 2)),
+    "LU_FACTOR": _case(lambda m, a: m.linalg.lu_factor(a)[0], (2, 3, 3)),
+    "LU_SOLVE": _case(lambda m, a, b: m.linalg.lu_solve(*m.linalg.lu_factor(a), b), (2, 3, 3), (2, 3, 2)),
+    "TRIANGULAR_SOLVE": _case(lambda m, a, b: m.linalg.solve_triangular(a + 3 * m.eye(3, dtype=a.dtype), b,
+                                                                        upper=True), (2, 3, 3), (2, 3, 2)),
+    "MATRIX_EXP": _case(lambda m, a: m.matrix_exp(a), (2, 3, 3)),
+    "ORGQR": _case(lambda m, a, t: m.linalg.householder_product(a, t), (2, 4, 3), (2, 2)),
     "VIEW": _case(lambda m, a: a.view(6) * a.view(6), (2, 3)),
     "SQUEEZE": _case(lambda m, a: a.squeeze(1), (2, 1, 3)),
     "UNSQUEEZE": _case(lambda m, a: a.unsqueeze(0) * 2, (2, 3)),
@@ -176,6 +191,13 @@ CASES = {
     "LGAMMA": _case(lambda m, a: m.lgamma(a), (2, 3), domain="pos"),
     "DIGAMMA": _case(lambda m, a: m.digamma(a) * a, (2, 3), domain="pos"),
     "ERFINV": _case(lambda m, a: m.erfinv(a), (2, 3), domain="unit"),
+    # complex views and torch.fft (branch complexgrad; complex inputs: test_autograd_complex.py)
+    "VIEW_AS_REAL": _case(lambda m, a: m.view_as_real(m.view_as_complex(a) * 2j), (2, 3, 2)),
+    "VIEW_AS_COMPLEX": _case(lambda m, a, b: m.view_as_real(m.view_as_complex(a) * m.view_as_complex(b)), (2, 2),
+                             (2, 2)),
+    "FFT_C2C": _case(lambda m, a: m.view_as_real(m.fft.fft(a, norm="ortho")), (2, 5)),
+    "FFT_R2C": _case(lambda m, a: m.view_as_real(m.fft.rfft(a)), (2, 6)),
+    "FFT_C2R": _case(lambda m, a: m.fft.irfft(m.view_as_complex(a), n=5), (2, 3, 2)),
 }
 
 # matmul's 1-d rules, each a gradient path of its own
@@ -236,7 +258,8 @@ def test_matmul_ranks_match_pytorch(sa, sb):
 
 
 @pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM",
-                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA"])
+                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA", "VIEW_AS_COMPLEX", "FFT_C2C", "FFT_R2C",
+                                "FFT_C2R"])
 def test_gradgradcheck(op):
     fn, shapes, domain, _ = CASES[op]
     rng = np.random.default_rng(11)

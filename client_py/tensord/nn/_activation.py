@@ -165,6 +165,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def linear(input, weight, bias=None):
     r = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
+    if bias is not None and bias.dtype is not r.dtype:   # the matmul ran under autocast: the bias joins it
+        from ..amp.autocast_mode import lower_precision_operand
+        bias = lower_precision_operand(bias)
     return r if bias is None else F.add(r, bias)
 
 

@@ -60,14 +60,14 @@ def _forward_unimplemented(self, *input):
 
 
 def _parse_to(args, kwargs):
-    """(device, dtype, non_blocking) of Module.to's arguments; the device is checked
-    (torch.device or None), as Tensor.to checks it."""
+    """(device, dtype, non_blocking, memory_format) of Module.to's arguments; the device is
+    checked (torch.device or None), as Tensor.to checks it."""
     from ..._dtype import dtype as dtype_cls
     from ..._size import as_device, check_device, device as device_cls
     dt = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
     non_blocking = kwargs.pop("non_blocking", False)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError("to() received an invalid combination of arguments - got unexpected keyword %s"
                         % sorted(kwargs))
@@ -85,7 +85,7 @@ def _parse_to(args, kwargs):
     if dev is not None:
         dev = as_device(dev)
         check_device(dev)
-    return dev, dt, non_blocking
+    return dev, dt, non_blocking, fmt
 
 
 class Module:
@@ -271,15 +271,18 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to(self, *args, **kwargs):
-        device, dtype, _ = _parse_to(args, dict(kwargs))
+        device, dtype, _, fmt = _parse_to(args, dict(kwargs))
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired dtype=%s"
                             % dtype)
 
         def convert(t):
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
+                t = t.to(device, dtype) if device is not None else t.to(dtype)
+            elif device is not None:
+                t = t.to(device)
+            # a memory format reaches the 4-d and 5-d tensors only (convolution weights), as torch's
+            return t.to(memory_format=fmt) if fmt is not None and t.dim() in (4, 5) else t
         return self._apply(convert)
 
     def share_memory(self):

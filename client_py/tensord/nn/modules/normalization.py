@@ -77,23 +77,29 @@ class GroupNorm(Module):
         return "{num_groups}, {num_channels}, eps={eps}, affine={affine}".format(**self.__dict__)
 
 
-class LocalResponseNorm(Module):
-    r"""Each channel divided by (k + alpha * mean of squares over `size` neighbouring
-    channels) ** beta."""
+class _LRNBase(Module):
     __constants__ = ["size", "alpha", "beta", "k"]
 
-    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+    def __init__(self, size, alpha, beta, k):
         super().__init__()
         self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k
 
-    def forward(self, input):
-        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
-
     def extra_repr(self):
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+class LocalResponseNorm(_LRNBase):
+    r"""Each channel divided by (k + alpha * mean of squares over `size` neighbouring
+    channels) ** beta."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__(size, alpha, beta, k)
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
 
 def _lrn_windows(channels, size):
@@ -111,18 +117,14 @@ def _lrn_windows(channels, size):
     return m
 
 
-class CrossMapLRN2d(Module):
+class CrossMapLRN2d(_LRNBase):
     r"""The legacy cross-channel LRN of (N, C, H, W) input: x * (k + alpha/size * sum of
     squares over a channel window) ** -beta, with torch's window (see _lrn_windows).  The
     gradient is this forward's exact one (torch's legacy backward assumes a centred window,
     so its gradients differ near channel 0)."""
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
-        super().__init__()
-        self.size = size
-        self.alpha = alpha
-        self.beta = beta
-        self.k = k
+        super().__init__(size, alpha, beta, k)
 
     def forward(self, input):
         from ... import from_numpy
@@ -133,6 +135,3 @@ class CrossMapLRN2d(Module):
         m = from_numpy(_lrn_windows(c, self.size)).to(dtype=input.dtype, device=input.device)
         sums = m.matmul(input.mul(input).reshape(n, c, h * w)).reshape(n, c, h, w)
         return input * sums.mul(self.alpha / self.size).add(self.k).pow(-self.beta)
-
-    def extra_repr(self):
-        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
