@@ -608,7 +608,7 @@ FLAGS = (
     35,  # SCATTER
     33,  # INDEX
     35,  # INDEX_PUT
-    0,  # SORT
+    1,  # SORT
     0,  # SEARCHSORTED
     0,  # HISTC
     32,  # NONZERO

@@ -147,6 +147,8 @@ CASES = {
     "NANMEAN": _case(lambda m, a: m.nanmean(m.where(a > 1.2, a.log(), a), 0) * 2 + m.nanmean(a), (3, 2)),
     "CUMMAX": _case(lambda m, a: m.cummax(a, 1)[0] * a + m.cummax(a, 0)[0], (3, 4)),
     "CUMMIN": _case(lambda m, a: m.cummin(a, -1)[0] * 2, (3, 4)),
+    "SORT": _case(lambda m, a: m.sort(a, 1, descending=True)[0] * a + m.topk(a, 2, 0)[0].sum()
+                  + m.kthvalue(a, 3, 1)[0].sum() + m.msort(a) * 2, (3, 4)),
     "MEDIAN": _case(lambda m, a: m.median(a) * a, (3, 5)),
     "MEDIAN_DIM": _case(lambda m, a: m.median(a, 1)[0] * 2 + m.median(a, 0, keepdim=True)[0].sum(), (3, 5)),
     "MODE": _case(lambda m, a: m.mode(a, 1)[0] * a[:, 0] + m.mode(a, 0)[0].sum(), (3, 4)),
