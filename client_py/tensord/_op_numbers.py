@@ -214,12 +214,14 @@ SHARE = 208
 FORK_GRANT = 209
 OPEN = 210
 REVOKE = 211
-SET_DEVICE = 212
-DEVICE_QUERY = 213
-DEVICE_CTRL = 214
-STREAM_CTRL = 215
-EVENT_CTRL = 216
-RECORD_STREAM = 217
+SHARE_RESERVE = 212
+SHARE_INTO = 213
+SET_DEVICE = 214
+DEVICE_QUERY = 215
+DEVICE_CTRL = 216
+STREAM_CTRL = 217
+EVENT_CTRL = 218
+RECORD_STREAM = 219
 
 NAMES = (
     "none",
@@ -434,6 +436,8 @@ NAMES = (
     "fork_grant",
     "open",
     "revoke",
+    "share_reserve",
+    "share_into",
     "set_device",
     "device_query",
     "device_ctrl",
@@ -662,6 +666,8 @@ FLAGS = (
     0,  # FORK_GRANT
     32,  # OPEN
     0,  # REVOKE
+    0,  # SHARE_RESERVE
+    32,  # SHARE_INTO
     0,  # SET_DEVICE
     0,  # DEVICE_QUERY
     0,  # DEVICE_CTRL
@@ -953,6 +959,8 @@ FAMILIES = (
     "CONV",
     "CONV",
     "CONV",
+    "CTRL",
+    "CTRL",
     "CTRL",
     "CTRL",
     "CTRL",

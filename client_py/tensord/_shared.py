@@ -3,6 +3,8 @@ share_memory_() or pickled for another process, those opened from a token, and t
 inherited through fork (their storage key carries the top bit, client_py/ext/share.c).
 Also the tokens made ahead of pickling (preshare), which the tensor reductions of
 tensord.multiprocessing take before asking the daemon for one."""
+import os
+
 from . import _C, _daemon
 
 ONE_SHOT, PINNED = 1, 2
@@ -22,9 +24,52 @@ def is_shared(t):
     return k in _shared_keys or k >> 63 == 1
 
 
+# tokens this process's session reserved (SHARE_RESERVE) and has not filled yet; a forked
+# child starts without them (they are its parent's).  Reserved in growing rounds (16, 32,
+# ... 1024 tokens per round trip), so a short-lived producer reserves little.
+_reserved = []
+_reserve_next = [16]
+_RESERVE_MAX = 1024
+
+
+def _forget_reserved():
+    _reserved.clear()
+    _reserve_next[0] = 16
+
+
+os.register_at_fork(after_in_child=_forget_reserved)
+
+
+def _reserved_tokens(n):
+    if len(_reserved) < n:
+        _daemon.export_address()
+        k = max(n - len(_reserved), _reserve_next[0])
+        _reserve_next[0] = min(2 * _reserve_next[0], _RESERVE_MAX)
+        _reserved.extend(_C.share_reserve(k, ONE_SHOT | PINNED))
+    taken = _reserved[-n:]
+    del _reserved[-n:]
+    return taken
+
+
+def drop_reserved():
+    """Gives back the reserved tokens this process did not use (recorded, not waited
+    for): a reserved token outlives a SIGKILLed owner for a while, so that an opener
+    learns what happened; unused ones need not."""
+    if _C.connected():
+        for tok in _reserved:
+            try:
+                _C.revoke(tok)
+            except Exception:
+                break
+    _forget_reserved()
+
+
 def preshare(obj):
-    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) in one round
-    trip, for the pickling that follows (a DataLoader batch: one sync, not one per tensor)."""
+    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) for the
+    pickling that follows (a DataLoader batch), without waiting for the daemon: each
+    fills a token reserved ahead (one round trip per many tokens), so the
+    batch can travel before its records have run; the process that opens it waits in
+    the daemon until they have (docs/design/sharing.md)."""
     found = []
 
     def walk(o):
@@ -39,10 +84,10 @@ def preshare(obj):
                 walk(x)
 
     walk(obj)
-    if len(found) < 2:
+    if not found:
         return
-    _daemon.export_address()
-    for t, (token, desc) in zip(found, _C.share_many(found, ONE_SHOT | PINNED)):
+    tokens = _reserved_tokens(len(found))
+    for t, token, desc in zip(found, tokens, _C.share_into(found, tokens)):
         mark_shared(t)
         _preshared[id(t)] = (t, token, desc)
 

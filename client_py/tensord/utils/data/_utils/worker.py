@@ -154,6 +154,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             del data, idx, index, r
     except KeyboardInterrupt:
         pass
+    _shared.drop_reserved()
     _sync()
     if done_event.is_set():
         data_queue.cancel_join_thread()
