@@ -482,6 +482,7 @@ struct rec_ctx {
     const uint64_t *outs, *ins;
     struct td_tensor *in[TD_MAX_INPUTS];
     bool outs_valid; /* the output handles may be bound (counts checked, ids fresh) */
+    bool on_use;     /* the failure is the output's alone: not answered, raised where it is used */
 };
 
 /*
@@ -493,9 +494,7 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
                         struct td_reply *reply)
 {
     const struct td_rec_hdr *h = r->h;
-    /* a shared tensor whose maker ended before making it (share.c): its handle carries
-     * the failure, raised where it is used, not at the opener's next sync */
-    if (!(h->op == TD_OP_OPEN && f->code == TD_CODE_DATA_LOSS))
+    if (!r->on_use)
         reply_add_error(reply, index, f);
     atomic_fetch_add(&st_errors, 1);
     if (h->op == TD_OP_LOCATE && sync)
@@ -626,7 +625,7 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
         struct td_token tok = {{(uint64_t)a.attrs[TD_A_OPEN_TOKEN_LO], (uint64_t)a.attrs[TD_A_OPEN_TOKEN_HI]}};
         res[0].m = out_m[0];
         if (td_share_open(s->id, tok, (uint64_t)a.attrs[TD_A_OPEN_HANDLE], &res[0].m, s->cancel, &res[0].storage,
-                          st))
+                          &r->on_use, st))
             return st->code;
         return add_output(s, r->outs[0], &res[0], st);
     }
@@ -662,6 +661,7 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
     r.outs = handles;
     r.ins = handles + h->n_out;
     r.outs_valid = false;
+    r.on_use = false;
     memset(r.in, 0, (size_t)h->n_in * sizeof r.in[0]);
     if (h->op == TD_OP_RELEASE) {
         do_release(s, r.ins, h->n_in);

@@ -241,9 +241,10 @@ static bool wait_settled_locked(uint64_t opener, struct td_token tok, const atom
 }
 
 enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle, const struct td_meta *m,
-                           const atomic_bool *cancel, struct td_storage **out, struct td_status *st)
+                           const atomic_bool *cancel, struct td_storage **out, bool *on_use, struct td_status *st)
 {
     *out = NULL;
+    *on_use = false;
     bool waited = false;
     pthread_mutex_lock(&mu);
     sweep_locked();
@@ -261,15 +262,15 @@ enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle
     if (e && e->kind == FAILED) {
         struct td_storage *drop;
         enum td_code code = e->code; /* the failure's own kind (an IndexError stays one) */
+        *on_use = true;
         td_status_set(st, code, "%s", e->msg);
         unlink_entry(pp, &drop);
         pthread_mutex_unlock(&mu);
         return code;
     }
     if ((e && e->kind == ENDED) || (!e && waited)) {
-        /* DATA_LOSS: the opener's tensor fails, but not the opener's next sync
-         * (session.c): the error is raised where the tensor is used */
         struct td_storage *drop;
+        *on_use = true;
         if (e)
             unlink_entry(pp, &drop);
         pthread_mutex_unlock(&mu);

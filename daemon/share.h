@@ -37,10 +37,12 @@ enum td_code td_share_grant(uint64_t owner, struct td_token *out, struct td_stat
  * checked here against the storage): *out gets a storage reference.  handle 0: tok
  * must be a storage token; else tok must be a fork grant and handle one of its
  * owner's handles.  A reserved token is waited for (see td_share_add_reserved) until it is
- * filled, failed or dropped, or *cancel (the opener's session ending) is raised.
+ * filled, failed or dropped, or *cancel (the opener's session ending) is raised; when it
+ * failed or its owner ended first, *on_use is set: the error belongs to the tensor (raised
+ * where it is used), not to the opener's next sync.
  */
 enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle, const struct td_meta *m,
-                           const atomic_bool *cancel, struct td_storage **out, struct td_status *st);
+                           const atomic_bool *cancel, struct td_storage **out, bool *on_use, struct td_status *st);
 /*
  * A token reserved for `owner` with mode bits (SHARE_RESERVE): it names no storage until
  * the owner fills it (td_share_fill, in the owner's record order) or reports that the

@@ -103,6 +103,8 @@ static enum td_code open_read(struct td_session *s, struct td_token tok, uint64_
     c = run(s, &b, &r);
     if (!c)
         memcpy(vals, r.payload, 4 * (size_t)n);
+    else if (msg) /* an OPEN whose failure is raised where the tensor is used (reserved tokens) */
+        snprintf(msg, 512, "%s", r.n_errors ? r.errors[0].msg : "");
     td_reply_fini(&r);
     return c;
 }
@@ -344,8 +346,18 @@ START_TEST(test_reserved_tokens)
     ck_assert_ptr_nonnull(strstr(msg, "reserved that shared-tensor token"));
     /* a fill whose tensor failed: the opener gets that failure */
     ck_assert_int_ne(share_into(a, 77, t[1]), TD_CODE_OK); /* handle 77 does not exist */
-    ck_assert_int_ne(open_read(b, t[1], 0, 11, 4, 0, 16, v, msg), TD_CODE_OK);
-    ck_assert_ptr_nonnull(strstr(msg, "77"));
+    struct batch ob = {.n = 0};
+    int64_t oa[9] = {(int64_t)t[1].w[0], (int64_t)t[1].w[1], 0, TD_DTYPE_FLOAT32, 16, 1, 0, 4, 1};
+    uint64_t h11 = 11;
+    rec(&ob, TD_OP_OPEN, 1, &h11, 0, NULL, 9, oa);
+    struct td_reply r;
+    ck_assert_int_eq(run(b, &ob, &r), TD_CODE_OK); /* not answered: the tensor holds it... */
+    td_reply_fini(&r);
+    int64_t rd[2] = {0, 16};
+    rec(&ob, TD_OP_READ, 0, NULL, 1, &h11, 2, rd);
+    ck_assert_int_ne(run(b, &ob, &r), TD_CODE_OK); /* ...and its use raises it */
+    ck_assert_ptr_nonnull(strstr(r.errors[0].msg, "77"));
+    td_reply_fini(&r);
     /* the producer ends with t[2] (pinned) awaited and t[3], t[4] unfilled */
     struct waiter w2 = {.s = b, .tok = t[2], .out = 12};
     pthread_create(&th, NULL, wait_open, &w2);
