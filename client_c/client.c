@@ -37,6 +37,7 @@
 #define CHUNK_BYTES (1 << 20)         /* one UPLOAD/READ record moves at most this */
 #define MSG_PAYLOAD_BYTES (4 << 20)   /* flush (or sync) once a message carries this */
 #define MAX_RELEASES 255              /* handles per RELEASE record (n_in is 8 bits) */
+#define RELEASE_SEND_BYTES (1u << 20) /* releases of storages this large are sent at once */
 #define DEFAULT_DEPTH 2048            /* records the client may run ahead of the daemon */
 #define MAX_DEPTH (1 << 16)
 #define KNOWN_SLOTS (1u << 16)        /* known-storage table: open addressing, power of two */
@@ -316,6 +317,15 @@ static enum td_code send_locked(td_client_t *c, bool sync, uint64_t *seq, struct
 }
 
 /* Past a threshold: send, then keep within the window (wait for answers if needed). */
+/* Sends what is recorded without waiting for its answers (records someone else may be
+ * waiting for: a filled share token, a large release). */
+static enum td_code send_now_locked(td_client_t *c, struct td_status *st)
+{
+    if (send_locked(c, false, NULL, st) || drain_ready(c, st))
+        return st ? st->code : TD_CODE_UNAVAILABLE;
+    return TD_CODE_OK;
+}
+
 static enum td_code maybe_flush(td_client_t *c, struct td_status *st)
 {
     if (c->unsent < c->flush_records && c->rec.len < FLUSH_RECORD_BYTES && c->payload.len < MSG_PAYLOAD_BYTES)
@@ -475,7 +485,13 @@ void td_release(td_client_t *c, struct td_t *t)
     drain_pending_locked(c);
     if (unpin_locked(c, t->handle)) {
         release_locked(c, t->handle);
-        maybe_flush(c, NULL); /* a transport failure shows at the next call */
+        /* a transport failure shows at the next call.  A large storage's release goes now:
+         * a process that only drops what it receives may never flush otherwise, and the
+         * daemon can reuse the block at once instead of faulting in fresh memory */
+        if (t->m.storage_nbytes >= RELEASE_SEND_BYTES)
+            send_now_locked(c, NULL);
+        else
+            maybe_flush(c, NULL);
     }
     t->handle = 0;
     pthread_mutex_unlock(&c->lock);
@@ -1249,9 +1265,8 @@ enum td_code td_share_into(td_client_t *c, int n, const struct td_t *const *ts,
         code = record_locked(c, TD_OP_SHARE_INTO, 0, &ts[i], 1, w, 2, NULL, st) ? (st ? st->code : TD_CODE_INTERNAL)
                                                                                 : TD_CODE_OK;
     }
-    /* sent now, not at the next flush: someone may be waiting for these tokens already */
-    if (!code && (send_locked(c, false, NULL, st) || drain_ready(c, st)))
-        code = st ? st->code : TD_CODE_UNAVAILABLE;
+    if (!code) /* not at the next flush: someone may be waiting for these tokens already */
+        code = send_now_locked(c, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

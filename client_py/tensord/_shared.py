@@ -1,8 +1,10 @@
 """Which tensors this process counts as shared (Tensor.is_shared): those marked by
 share_memory_() or pickled for another process, those opened from a token, and those
 inherited through fork (their storage key carries the top bit, client_py/ext/share.c).
-Also the tokens made ahead of pickling (preshare), which the tensor reductions of
-tensord.multiprocessing take before asking the daemon for one."""
+Also the tokens the tensor reductions of tensord.multiprocessing pickle: reserved ahead
+(SHARE_RESERVE) and filled without waiting (SHARE_INTO), made for a whole DataLoader
+batch at once by preshare."""
+import atexit
 import os
 
 from . import _C, _daemon
@@ -29,12 +31,14 @@ def is_shared(t):
 # ... 1024 tokens per round trip), so a short-lived producer reserves little.
 _reserved = []
 _reserve_next = [16]
+_atexit_set = [False]
 _RESERVE_MAX = 1024
 
 
 def _forget_reserved():
     _reserved.clear()
     _reserve_next[0] = 16
+    _atexit_set[0] = False
 
 
 os.register_at_fork(after_in_child=_forget_reserved)
@@ -43,6 +47,11 @@ os.register_at_fork(after_in_child=_forget_reserved)
 def _reserved_tokens(n):
     if len(_reserved) < n:
         _daemon.export_address()
+        if not _atexit_set[0]:
+            # after the client's own exit hook is set (it is registered at connect), so
+            # that this one runs first (atexit runs hooks in reverse order)
+            atexit.register(drop_reserved)
+            _atexit_set[0] = True
         k = max(n - len(_reserved), _reserve_next[0])
         _reserve_next[0] = min(2 * _reserve_next[0], _RESERVE_MAX)
         _reserved.extend(_C.share_reserve(k, ONE_SHOT | PINNED))
@@ -93,11 +102,12 @@ def preshare(obj):
 
 
 def token_of(tensor):
-    """A one-shot pinned token for tensor (the one preshare made, else a new one)."""
+    """A one-shot pinned token for tensor (the one preshare made, else a reserved one
+    filled now, without waiting for the daemon)."""
     entry = _preshared.pop(id(tensor), None)
     if entry is not None and entry[0] is tensor:
         return entry[1], entry[2]
-    _daemon.export_address()
-    token, desc = _C.share(tensor, ONE_SHOT | PINNED)
+    token = _reserved_tokens(1)
+    desc = _C.share_into([tensor], token)[0]
     mark_shared(tensor)
-    return token, desc
+    return token[0], desc
