@@ -5,6 +5,7 @@ Also the tokens the tensor reductions of tensord.multiprocessing pickle: reserve
 (SHARE_RESERVE) and filled without waiting (SHARE_INTO), made for a whole DataLoader
 batch at once by preshare."""
 import atexit
+import multiprocessing.util
 import os
 
 from . import _C, _daemon
@@ -48,9 +49,12 @@ def _reserved_tokens(n):
     if len(_reserved) < n:
         _daemon.export_address()
         if not _atexit_set[0]:
-            # after the client's own exit hook is set (it is registered at connect), so
-            # that this one runs first (atexit runs hooks in reverse order)
+            # registered after the client's own exit hook (set at import), so this one runs
+            # first (atexit runs hooks in reverse order); multiprocessing's children end in
+            # os._exit without atexit: their finalizers run after the queues' feeder threads
+            # have put (and so filled) everything (those join at exit priority -5)
             atexit.register(drop_reserved)
+            multiprocessing.util.Finalize(None, _at_process_exit, exitpriority=-10)
             _atexit_set[0] = True
         k = max(n - len(_reserved), _reserve_next[0])
         _reserve_next[0] = min(2 * _reserve_next[0], _RESERVE_MAX)
@@ -58,6 +62,17 @@ def _reserved_tokens(n):
     taken = _reserved[-n:]
     del _reserved[-n:]
     return taken
+
+
+def _at_process_exit():
+    """A multiprocessing child's end: the tokens it filled must exist before its session
+    ends (a put is not waited for: docs/design/sharing.md), so its records run first."""
+    if _C.connected():
+        try:
+            _C.sync()
+        except Exception:
+            pass
+    drop_reserved()
 
 
 def drop_reserved():
