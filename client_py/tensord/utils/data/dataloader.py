@@ -4,7 +4,9 @@ batch sampler) and a collate_fn, and iterates over the batches.
 num_workers=0 loads in the calling process.  num_workers > 0 starts worker processes
 (_utils/worker.py) of the multiprocessing context (default: fork on Linux, as torch's);
 each builds whole batches in its own tensord session and hands them to the main process
-as capability tokens, so a batch never travels as bytes (docs/design/sharing.md).
+as capability tokens, so a batch never travels as bytes and a worker never waits for the
+daemon (reserved tokens, filled without a round trip: docs/design/sharing.md).  Indices
+reach each worker through a pipe of its own; batches come back on one result queue.
 Batches come back in sampler order; at most prefetch_factor * num_workers are in
 flight.  A worker's exception is raised in the main process with the worker's traceback
 ("Caught ValueError in DataLoader worker process 0."), a worker that dies gives torch's
