@@ -254,6 +254,8 @@ enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle
     }
     struct entry **pp = find_locked(tok);
     struct entry *e = *pp;
+    if (handle && e && e->kind != GRANT)
+        e = NULL; /* a grant was named: nothing else answers to a handle */
     if (e && e->kind == RESERVED) { /* the opener's own reservation: its fill comes later in its own order */
         pthread_mutex_unlock(&mu);
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
@@ -263,7 +265,7 @@ enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle
         struct td_storage *drop;
         enum td_code code = e->code; /* the failure's own kind (an IndexError stays one) */
         *on_use = true;
-        td_status_set(st, code, "%s", e->msg);
+        td_status_set(st, code, "%s", e->msg ? e->msg : "tensord: the shared tensor failed where it was made");
         unlink_entry(pp, &drop);
         pthread_mutex_unlock(&mu);
         return code;
