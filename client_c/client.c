@@ -38,6 +38,7 @@
 #define CHUNK_BYTES (1 << 20)         /* one UPLOAD/READ record moves at most this */
 #define MSG_PAYLOAD_BYTES (4 << 20)   /* flush (or sync) once a message carries this */
 #define MAX_RELEASES 255              /* handles per RELEASE record (n_in is 8 bits) */
+#define RELEASE_SEND_BYTES (1u << 20) /* releases of storages this large are sent at once */
 #define DEFAULT_DEPTH 2048            /* records the client may run ahead of the daemon */
 #define MAX_DEPTH (1 << 16)
 #define KNOWN_SLOTS (1u << 16)        /* known-storage table: open addressing, power of two */
@@ -317,6 +318,15 @@ static enum td_code send_locked(td_client_t *c, bool sync, uint64_t *seq, struct
 }
 
 /* Past a threshold: send, then keep within the window (wait for answers if needed). */
+/* Sends what is recorded without waiting for its answers (records someone else may be
+ * waiting for: a filled share token, a large release). */
+static enum td_code send_now_locked(td_client_t *c, struct td_status *st)
+{
+    if (send_locked(c, false, NULL, st) || drain_ready(c, st))
+        return st ? st->code : TD_CODE_UNAVAILABLE;
+    return TD_CODE_OK;
+}
+
 static enum td_code maybe_flush(td_client_t *c, struct td_status *st)
 {
     if (c->unsent < c->flush_records && c->rec.len < FLUSH_RECORD_BYTES && c->payload.len < MSG_PAYLOAD_BYTES)
@@ -476,7 +486,13 @@ void td_release(td_client_t *c, struct td_t *t)
     drain_pending_locked(c);
     if (unpin_locked(c, t->handle)) {
         release_locked(c, t->handle);
-        maybe_flush(c, NULL); /* a transport failure shows at the next call */
+        /* a transport failure shows at the next call.  A large storage's release goes now:
+         * a process that only drops what it receives may never flush otherwise, and the
+         * daemon can reuse the block at once instead of faulting in fresh memory */
+        if (t->m.storage_nbytes >= RELEASE_SEND_BYTES)
+            send_now_locked(c, NULL);
+        else
+            maybe_flush(c, NULL);
     }
     t->handle = 0;
     pthread_mutex_unlock(&c->lock);
@@ -1180,13 +1196,14 @@ enum td_code td_download(td_client_t *c, const struct td_t *t, void *data, size_
 /* Records n token-answering records (SHARE of each ts[i], or one FORK_GRANT when ts is
  * NULL) and syncs once for their tokens.  take_failures false: the caller's deferred
  * failures stay for its next sync. */
-static enum td_code tokens_locked(td_client_t *c, int n, const struct td_t *const *ts, int64_t mode,
+/* n records of op (SHARE of ts[i], SHARE_RESERVE or FORK_GRANT), then a sync that
+ * reads their n tokens. */
+static enum td_code tokens_locked(td_client_t *c, enum td_op op, int n, const struct td_t *const *ts, int64_t mode,
                                   bool take_failures, struct td_token_bytes *tok, struct td_status *st)
 {
-    enum td_op op = ts ? TD_OP_SHARE : TD_OP_FORK_GRANT;
     for (int i = 0; i < n; i++) {
         const struct td_t *in[1] = {ts ? ts[i] : NULL};
-        if (record_locked(c, op, 0, in, ts ? 1 : 0, &mode, ts ? 1 : 0, NULL, st))
+        if (record_locked(c, op, 0, in, ts ? 1 : 0, &mode, op == TD_OP_FORK_GRANT ? 0 : 1, NULL, st))
             return st ? st->code : TD_CODE_INTERNAL;
     }
     uint8_t *p;
@@ -1220,7 +1237,39 @@ enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, 
     if (n < 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "share: %d tensors", n);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = tokens_locked(c, n, ts, (int64_t)mode, true, toks, st);
+    enum td_code code = tokens_locked(c, TD_OP_SHARE, n, ts, (int64_t)mode, true, toks, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_share_reserve(td_client_t *c, int n, unsigned mode, struct td_token_bytes *toks,
+                              struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    if (n < 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "share_reserve: %d tokens", n);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = tokens_locked(c, TD_OP_SHARE_RESERVE, n, NULL, (int64_t)mode, true, toks, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_share_into(td_client_t *c, int n, const struct td_t *const *ts,
+                           const struct td_token_bytes *toks, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    if (n < 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "share_into: %d tensors", n);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    for (int i = 0; i < n && !code; i++) {
+        int64_t w[2];
+        memcpy(w, toks[i].b, sizeof w);
+        code = record_locked(c, TD_OP_SHARE_INTO, 0, &ts[i], 1, w, 2, NULL, st) ? (st ? st->code : TD_CODE_INTERNAL)
+                                                                                : TD_CODE_OK;
+    }
+    if (!code) /* not at the next flush: someone may be waiting for these tokens already */
+        code = send_now_locked(c, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }
@@ -1229,7 +1278,7 @@ enum td_code td_client_fork_prepare(td_client_t *c, struct td_token_bytes *grant
 {
     FORK_CHECK(c, st);
     pthread_mutex_lock(&c->lock);
-    enum td_code code = tokens_locked(c, 1, NULL, 0, false, grant, st);
+    enum td_code code = tokens_locked(c, TD_OP_FORK_GRANT, 1, NULL, 0, false, grant, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

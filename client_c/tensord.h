@@ -52,6 +52,13 @@ struct td_t {
  *   or, with a fork grant, on the storage of the granting session's `handle`.  Recorded
  *   like an op: an unknown token fails the tensor, raised at the next sync.
  * td_revoke: drops one of this session's tokens.
+ * td_share_reserve: n tokens reserved for this session with mode, in one round trip;
+ *   they name nothing until td_share_into fills them.
+ * td_share_into: fills n reserved tokens with ts' storages and sends the records, without
+ *   waiting: the tokens may be handed over at once, and an OPEN of one waits in the
+ *   daemon until this session's records up to the fill have run (if the tensor failed,
+ *   the OPEN fails with its error; if this session ends first, with "ended before it was
+ *   made").
  * td_client_fork_prepare: the session's fork grant, after everything recorded so far
  *   has run (for a child to open inherited handles); deferred failures stay queued.
  */
@@ -182,6 +189,10 @@ enum td_code td_share_many(td_client_t *c, int n, const struct td_t *const *ts, 
 enum td_code td_open(td_client_t *c, const struct td_token_bytes *tok, uint64_t handle, const struct td_meta *m,
                      struct td_t *out, struct td_status *st);
 enum td_code td_revoke(td_client_t *c, const struct td_token_bytes *tok, struct td_status *st);
+enum td_code td_share_reserve(td_client_t *c, int n, unsigned mode, struct td_token_bytes *toks,
+                              struct td_status *st);
+enum td_code td_share_into(td_client_t *c, int n, const struct td_t *const *ts,
+                           const struct td_token_bytes *toks, struct td_status *st);
 enum td_code td_client_fork_prepare(td_client_t *c, struct td_token_bytes *grant, struct td_status *st);
 
 /* How many records the client may run ahead of execution (default 2048, or

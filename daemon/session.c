@@ -420,12 +420,21 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
             return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "locate: out of memory");
         return TD_CODE_OK;
     }
-    if (a->op == TD_OP_SHARE || a->op == TD_OP_FORK_GRANT) {
+    if (a->op == TD_OP_SHARE_INTO) {
+        struct td_token tok = {{(uint64_t)a->attrs[TD_A_SHARE_INTO_TOKEN_LO],
+                                (uint64_t)a->attrs[TD_A_SHARE_INTO_TOKEN_HI]}};
+        return td_share_fill(s->id, tok, t->storage, st);
+    }
+    if (a->op == TD_OP_SHARE || a->op == TD_OP_FORK_GRANT || a->op == TD_OP_SHARE_RESERVE) {
         struct td_token tok;
         if (a->op == TD_OP_FORK_GRANT)
             s->handles.shared = true; /* before the grant exists: foreign readers need our writes locked */
-        if (a->op == TD_OP_SHARE ? td_share_add(s->id, t->storage, (unsigned)a->attrs[TD_A_SHARE_MODE], &tok, st)
-                                 : td_share_grant(s->id, &tok, st))
+        _Static_assert(TD_A_SHARE_MODE == TD_A_SHARE_RESERVE_MODE, "one mode word");
+        unsigned mode = a->op == TD_OP_FORK_GRANT ? 0 : (unsigned)a->attrs[TD_A_SHARE_MODE];
+        enum td_code c = a->op == TD_OP_SHARE           ? td_share_add(s->id, t->storage, mode, &tok, st)
+                         : a->op == TD_OP_SHARE_RESERVE ? td_share_add_reserved(s->id, mode, &tok, st)
+                                                        : td_share_grant(s->id, &tok, st);
+        if (c)
             return st->code;
         if (sync && !reply_append(reply, &tok, sizeof tok)) {
             td_share_revoke(s->id, tok, NULL);
@@ -473,6 +482,7 @@ struct rec_ctx {
     const uint64_t *outs, *ins;
     struct td_tensor *in[TD_MAX_INPUTS];
     bool outs_valid; /* the output handles may be bound (counts checked, ids fresh) */
+    bool on_use;     /* the failure is the output's alone: not answered, raised where it is used */
 };
 
 /*
@@ -484,7 +494,8 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
                         struct td_reply *reply)
 {
     const struct td_rec_hdr *h = r->h;
-    reply_add_error(reply, index, f);
+    if (!r->on_use)
+        reply_add_error(reply, index, f);
     atomic_fetch_add(&st_errors, 1);
     if (h->op == TD_OP_LOCATE && sync)
         reply_append(reply, NULL, 3 * sizeof(uint64_t));
@@ -497,8 +508,13 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
         reply_append(reply, NULL, TD_DEVICE_QUERY_BYTES);
     if (sync && stream_answers(h, (const int64_t *)(r->ins + h->n_in)))
         reply_append(reply, NULL, 8);
-    if ((h->op == TD_OP_SHARE || h->op == TD_OP_FORK_GRANT) && sync)
+    if ((h->op == TD_OP_SHARE || h->op == TD_OP_FORK_GRANT || h->op == TD_OP_SHARE_RESERVE) && sync)
         reply_append(reply, NULL, sizeof(struct td_token)); /* the zero token: never issued */
+    if (h->op == TD_OP_SHARE_INTO && h->n_attr >= TD_N_SHARE_INTO) { /* whoever waits for it learns why */
+        const int64_t *at = (const int64_t *)(r->ins + h->n_in);
+        struct td_token tok = {{(uint64_t)at[TD_A_SHARE_INTO_TOKEN_LO], (uint64_t)at[TD_A_SHARE_INTO_TOKEN_HI]}};
+        td_share_fill_failed(s->id, tok, f ? f->code : TD_CODE_INTERNAL, f ? f->msg : NULL);
+    }
     int first, end = td__written_inputs(h->op, h->flags, h->n_in, &first);
     for (int i = first; i < end; i++)
         if (r->in[i] && r->in[i]->fail != f) {
@@ -608,7 +624,8 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
     if (h->op == TD_OP_OPEN) { /* a handle on another session's storage (share.c) */
         struct td_token tok = {{(uint64_t)a.attrs[TD_A_OPEN_TOKEN_LO], (uint64_t)a.attrs[TD_A_OPEN_TOKEN_HI]}};
         res[0].m = out_m[0];
-        if (td_share_open(s->id, tok, (uint64_t)a.attrs[TD_A_OPEN_HANDLE], &res[0].m, &res[0].storage, st))
+        if (td_share_open(s->id, tok, (uint64_t)a.attrs[TD_A_OPEN_HANDLE], &res[0].m, s->cancel, &res[0].storage,
+                          &r->on_use, st))
             return st->code;
         return add_output(s, r->outs[0], &res[0], st);
     }
@@ -644,6 +661,7 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
     r.outs = handles;
     r.ins = handles + h->n_out;
     r.outs_valid = false;
+    r.on_use = false;
     memset(r.in, 0, (size_t)h->n_in * sizeof r.in[0]);
     if (h->op == TD_OP_RELEASE) {
         do_release(s, r.ins, h->n_in);

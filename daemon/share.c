@@ -18,7 +18,10 @@
 
 #define BUCKETS 1024
 
-enum kind { STORAGE, GRANT };
+/* RESERVED: no storage yet (SHARE_RESERVE); FAILED: its owner's tensor failed, msg says
+ * why; ENDED: its owner ended before filling it (kept while it lingers, so that a late
+ * OPEN says so) */
+enum kind { STORAGE, GRANT, RESERVED, FAILED, ENDED };
 
 struct entry {
     struct entry *next;
@@ -28,9 +31,13 @@ struct entry {
     uint64_t owner;
     struct td_storage *storage; /* STORAGE: one reference */
     int64_t expires_ns;         /* lingering after its owner ended; 0: owner alive */
+    char *msg;                  /* FAILED: the failure's message and code */
+    enum td_code code;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* broadcast when a reserved token is filled, failed or dropped (OPENs wait on it) */
+static pthread_cond_t settled = PTHREAD_COND_INITIALIZER;
 static struct entry *buckets[BUCKETS];
 static uint64_t n_entries, n_lingering;
 static int64_t linger_ns = 30LL * 1000000000LL;
@@ -52,7 +59,10 @@ static void unlink_entry(struct entry **pp, struct td_storage **drop)
     *drop = e->storage;
     if (e->expires_ns)
         n_lingering--;
+    if (e->kind == RESERVED)
+        pthread_cond_broadcast(&settled);
     n_entries--;
+    free(e->msg);
     free(e);
 }
 
@@ -134,6 +144,53 @@ enum td_code td_share_add(uint64_t owner, struct td_storage *s, unsigned mode, s
     return insert(owner, STORAGE, s, mode & (TD_SHARE_ONE_SHOT | TD_SHARE_PINNED), out, st);
 }
 
+enum td_code td_share_add_reserved(uint64_t owner, unsigned mode, struct td_token *out, struct td_status *st)
+{
+    return insert(owner, RESERVED, NULL, mode & (TD_SHARE_ONE_SHOT | TD_SHARE_PINNED), out, st);
+}
+
+/* The owner's reserved token tok (caller holds mu), or NULL. */
+static struct entry *reserved_locked(uint64_t owner, struct td_token tok)
+{
+    struct entry *e = *find_locked(tok);
+    return e && e->kind == RESERVED && e->owner == owner ? e : NULL;
+}
+
+enum td_code td_share_fill(uint64_t owner, struct td_token tok, struct td_storage *s, struct td_status *st)
+{
+    if (!s)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "share: the tensor holds no data");
+    td_storage_ref(s);
+    pthread_mutex_lock(&mu);
+    struct entry *e = reserved_locked(owner, tok);
+    if (e) {
+        e->storage = s;
+        e->kind = STORAGE;
+        pthread_cond_broadcast(&settled);
+    }
+    pthread_mutex_unlock(&mu);
+    if (e)
+        return TD_CODE_OK;
+    td_storage_unref(s);
+    return td_status_set(st, TD_CODE_NOT_FOUND, "share_into: not a token this session reserved and has not filled");
+}
+
+void td_share_fill_failed(uint64_t owner, struct td_token tok, enum td_code code, const char *msg)
+{
+    char *m = strdup(msg ? msg : "unknown error");
+    pthread_mutex_lock(&mu);
+    struct entry *e = reserved_locked(owner, tok);
+    if (e) {
+        e->kind = FAILED;
+        e->code = code ? code : TD_CODE_INTERNAL;
+        e->msg = m;
+        m = NULL;
+        pthread_cond_broadcast(&settled);
+    }
+    pthread_mutex_unlock(&mu);
+    free(m);
+}
+
 enum td_code td_share_grant(uint64_t owner, struct td_token *out, struct td_status *st)
 {
     pthread_mutex_lock(&mu);
@@ -162,15 +219,66 @@ static enum td_code check_view(const struct td_meta *m, const struct td_storage 
     return TD_CODE_OK;
 }
 
-enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle, const struct td_meta *m,
-                           struct td_storage **out, struct td_status *st)
+/* Waits (holding mu) while tok is a reserved token of another session; false when the
+ * opener's session ends first. */
+static bool wait_settled_locked(uint64_t opener, struct td_token tok, const atomic_bool *cancel, bool *waited)
 {
-    (void)opener;
+    for (struct entry *e; (e = *find_locked(tok)) && e->kind == RESERVED && e->owner != opener;) {
+        if (cancel && atomic_load(cancel))
+            return false;
+        *waited = true;
+        /* short slices: the opener's cancel flag is not signalled through this cond */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&settled, &mu, &ts);
+    }
+    return true;
+}
+
+enum td_code td_share_open(uint64_t opener, struct td_token tok, uint64_t handle, const struct td_meta *m,
+                           const atomic_bool *cancel, struct td_storage **out, bool *on_use, struct td_status *st)
+{
     *out = NULL;
+    *on_use = false;
+    bool waited = false;
     pthread_mutex_lock(&mu);
     sweep_locked();
+    if (!handle && !wait_settled_locked(opener, tok, cancel, &waited)) {
+        pthread_mutex_unlock(&mu);
+        return td_status_set(st, TD_CODE_CANCELLED, "open: the session ended while waiting for a shared tensor");
+    }
     struct entry **pp = find_locked(tok);
     struct entry *e = *pp;
+    if (handle && e && e->kind != GRANT)
+        e = NULL; /* a grant was named: nothing else answers to a handle */
+    if (e && e->kind == RESERVED) { /* the opener's own reservation: its fill comes later in its own order */
+        pthread_mutex_unlock(&mu);
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "tensord: this process reserved that shared-tensor token and has not filled it");
+    }
+    if (e && e->kind == FAILED) {
+        struct td_storage *drop;
+        enum td_code code = e->code; /* the failure's own kind (an IndexError stays one) */
+        *on_use = true;
+        td_status_set(st, code, "%s", e->msg ? e->msg : "tensord: the shared tensor failed where it was made");
+        unlink_entry(pp, &drop);
+        pthread_mutex_unlock(&mu);
+        return code;
+    }
+    if ((e && e->kind == ENDED) || (!e && waited)) {
+        struct td_storage *drop;
+        *on_use = true;
+        if (e)
+            unlink_entry(pp, &drop);
+        pthread_mutex_unlock(&mu);
+        return td_status_set(st, TD_CODE_DATA_LOSS,
+                             "tensord: the process that was sharing this tensor ended before it was made");
+    }
     if (!e || (e->kind == GRANT) != (handle != 0)) {
         pthread_mutex_unlock(&mu);
         if (handle)
@@ -269,7 +377,11 @@ void td_share_session_ended(uint64_t owner)
             struct entry *e = *pp;
             if (e->owner != owner || e->expires_ns) {
                 pp = &e->next;
-            } else if (e->kind == STORAGE && (e->mode & TD_SHARE_PINNED) && linger_ns > 0) {
+            } else if (e->kind != GRANT && (e->mode & TD_SHARE_PINNED) && linger_ns > 0) {
+                if (e->kind == RESERVED) {
+                    e->kind = ENDED;
+                    pthread_cond_broadcast(&settled);
+                }
                 e->expires_ns = until;
                 n_lingering++;
                 pp = &e->next;

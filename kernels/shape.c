@@ -603,6 +603,10 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
         return td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_REVOKE, st) ? st->code : TD_CODE_OK;
     if (a->op == TD_OP_SHARE)
         return td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_SHARE, st) ? st->code : TD_CODE_OK;
+    if (a->op == TD_OP_SHARE_RESERVE)
+        return td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_SHARE_RESERVE, st) ? st->code : TD_CODE_OK;
+    if (a->op == TD_OP_SHARE_INTO)
+        return td__need_inputs(a, 1, 1, st) || td__need_attrs(a, TD_N_SHARE_INTO, st) ? st->code : TD_CODE_OK;
     if (a->op == TD_OP_OPEN)
         return infer_open(a, out, inf, st);
     /* UPLOAD and READ address the contiguous bytes of their input (the same words, op.c) */

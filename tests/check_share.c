@@ -4,7 +4,9 @@
  * another session, one-shot and multi-use tokens, revocation by the owner only, tokens
  * dying with their owner, pinned tokens lingering then expiring, views checked against
  * the storage, fork grants resolving the owner's handles (freed, ended), and a grant
- * read racing the owner's table writes.  Every storage is gone at the end (counters).
+ * read racing the owner's table writes; reserved tokens (SHARE_RESERVE, SHARE_INTO): an
+ * OPEN waits for the fill, gets the fill's failure, or learns that the producer ended.
+ * Every storage is gone at the end (counters).
  */
 #include <check.h>
 #include <pthread.h>
@@ -101,6 +103,8 @@ static enum td_code open_read(struct td_session *s, struct td_token tok, uint64_
     c = run(s, &b, &r);
     if (!c)
         memcpy(vals, r.payload, 4 * (size_t)n);
+    else if (msg) /* an OPEN whose failure is raised where the tensor is used (reserved tokens) */
+        snprintf(msg, 512, "%s", r.n_errors ? r.errors[0].msg : "");
     td_reply_fini(&r);
     return c;
 }
@@ -272,6 +276,108 @@ START_TEST(test_grant_reads_race_owner_writes)
 }
 END_TEST
 
+/* SHARE_RESERVE x n: n reserved tokens. */
+static void reserve(struct td_session *s, int64_t mode, int n, struct td_token *toks)
+{
+    struct batch b = {.n = 0};
+    for (int i = 0; i < n; i++)
+        rec(&b, TD_OP_SHARE_RESERVE, 0, NULL, 0, NULL, 1, &mode);
+    struct td_reply r;
+    ck_assert_int_eq(run(s, &b, &r), TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 16 * (size_t)n);
+    memcpy(toks, r.payload, 16 * (size_t)n);
+    td_reply_fini(&r);
+}
+
+static enum td_code share_into(struct td_session *s, uint64_t h, struct td_token tok)
+{
+    struct batch b = {.n = 0};
+    int64_t a[2] = {(int64_t)tok.w[0], (int64_t)tok.w[1]};
+    rec(&b, TD_OP_SHARE_INTO, 0, NULL, 1, &h, 2, a);
+    struct td_reply r;
+    enum td_code c = run(s, &b, &r);
+    ck_assert_uint_eq(r.payload_len, 0); /* no answer: the producer never waits */
+    td_reply_fini(&r);
+    return c;
+}
+
+struct waiter {
+    struct td_session *s;
+    struct td_token tok;
+    uint64_t out;
+    enum td_code code;
+    float v[4];
+    char msg[512];
+};
+
+static void *wait_open(void *p)
+{
+    struct waiter *w = p;
+    w->code = open_read(w->s, w->tok, 0, w->out, 4, 0, 16, w->v, w->msg);
+    return NULL;
+}
+
+START_TEST(test_reserved_tokens)
+{
+    uint64_t base = storages();
+    td_share_set_linger(0.2);
+    struct td_session *a = td_session_new(501, "producer"), *b = td_session_new(502, "opener");
+    struct td_token t[5];
+    reserve(a, TD_SHARE_ONE_SHOT | TD_SHARE_PINNED, 4, t);
+    reserve(a, TD_SHARE_ONE_SHOT, 1, t + 4);
+    ck_assert_uint_eq(td_share_count(), 5);
+    /* an OPEN before the fill waits for it */
+    struct waiter w = {.s = b, .tok = t[0], .out = 10};
+    pthread_t th;
+    pthread_create(&th, NULL, wait_open, &w);
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    make(a, 1, 4, 5);
+    ck_assert_int_eq(share_into(a, 1, t[0]), TD_CODE_OK);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.code, TD_CODE_OK);
+    ck_assert(w.v[0] == 5 && w.v[3] == 8);
+    /* filled once; only by the session that reserved it; never opened by it before */
+    ck_assert_int_eq(share_into(a, 1, t[0]), TD_CODE_NOT_FOUND);
+    ck_assert_int_eq(share_into(b, 10, t[1]), TD_CODE_NOT_FOUND);
+    float v[4];
+    char msg[512];
+    ck_assert_int_eq(open_read(a, t[1], 0, 2, 4, 0, 16, v, msg), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(msg, "reserved that shared-tensor token"));
+    /* a fill whose tensor failed: the opener gets that failure */
+    ck_assert_int_ne(share_into(a, 77, t[1]), TD_CODE_OK); /* handle 77 does not exist */
+    struct batch ob = {.n = 0};
+    int64_t oa[9] = {(int64_t)t[1].w[0], (int64_t)t[1].w[1], 0, TD_DTYPE_FLOAT32, 16, 1, 0, 4, 1};
+    uint64_t h11 = 11;
+    rec(&ob, TD_OP_OPEN, 1, &h11, 0, NULL, 9, oa);
+    struct td_reply r;
+    ck_assert_int_eq(run(b, &ob, &r), TD_CODE_OK); /* not answered: the tensor holds it... */
+    td_reply_fini(&r);
+    int64_t rd[2] = {0, 16};
+    rec(&ob, TD_OP_READ, 0, NULL, 1, &h11, 2, rd);
+    ck_assert_int_ne(run(b, &ob, &r), TD_CODE_OK); /* ...and its use raises it */
+    ck_assert_ptr_nonnull(strstr(r.errors[0].msg, "77"));
+    td_reply_fini(&r);
+    /* the producer ends with t[2] (pinned) awaited and t[3], t[4] unfilled */
+    struct waiter w2 = {.s = b, .tok = t[2], .out = 12};
+    pthread_create(&th, NULL, wait_open, &w2);
+    nanosleep(&ts, NULL);
+    release(a, 1);
+    td_session_free(a);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w2.code, TD_CODE_DATA_LOSS);
+    ck_assert_int_eq(open_read(b, t[3], 0, 13, 4, 0, 16, v, msg), TD_CODE_DATA_LOSS); /* told while it lingers */
+    ck_assert_int_eq(open_read(b, t[4], 0, 14, 4, 0, 16, v, msg), TD_CODE_NOT_FOUND);  /* not pinned: gone */
+    release(b, 10);
+    struct timespec linger = {0, 300 * 1000000};
+    nanosleep(&linger, NULL);
+    ck_assert_uint_eq(td_share_count(), 0);
+    ck_assert_uint_eq(storages(), base);
+    td_session_free(b);
+    td_share_set_linger(30);
+}
+END_TEST
+
 static Suite *share_suite(void)
 {
     Suite *s = suite_create("share");
@@ -281,6 +387,7 @@ static Suite *share_suite(void)
     tcase_add_test(tc, test_tokens_die_with_owner_pinned_linger);
     tcase_add_test(tc, test_fork_grant);
     tcase_add_test(tc, test_grant_reads_race_owner_writes);
+    tcase_add_test(tc, test_reserved_tokens);
     suite_add_tcase(s, tc);
     return s;
 }

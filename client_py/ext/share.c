@@ -92,43 +92,60 @@ static PyObject *m_share(PyObject *self, PyObject *args)
     return Py_BuildValue("(y#N)", (const char *)tok.b, (Py_ssize_t)sizeof tok.b, meta_tuple(&tt.m));
 }
 
-/* share_many(tensors, mode) -> [(token, description)]: one round trip for all. */
-static PyObject *m_share_many(PyObject *self, PyObject *args)
+/* The tensors of seq (a sequence) into ts/ptrs (n + 1 entries each, the caller's). */
+static int tensors_from(PyObject *fast, Py_ssize_t n, struct td_t *ts, const struct td_t **ptrs, const char *what)
 {
-    PyObject *seq;
-    unsigned mode;
-    if (!PyArg_ParseTuple(args, "OI", &seq, &mode))
-        return NULL;
-    PyObject *fast = PySequence_Fast(seq, "share_many: expected a sequence of tensors");
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+        if (!td_ext_is_tensor(t)) {
+            PyErr_Format(PyExc_TypeError, "%s: expected tensors", what);
+            return -1;
+        }
+        if (td_ext_check(t))
+            return -1;
+        ts[i] = ((TensorObject *)t)->t;
+        ptrs[i] = &ts[i];
+    }
+    return 0;
+}
+
+/*
+ * share_many(tensors, mode) -> [(token, description)]: one round trip for all.
+ * share_into(tensors, tokens) -> [description]: fills reserved tokens, no round trip.
+ */
+static PyObject *share_tensors(PyObject *seq, unsigned mode, PyObject *tokens)
+{
+    const char *what = tokens ? "share_into" : "share_many";
+    PyObject *fast = PySequence_Fast(seq, tokens ? "share_into: expected a sequence of tensors"
+                                                 : "share_many: expected a sequence of tensors");
     if (!fast)
         return NULL;
+    PyObject *tfast = tokens ? PySequence_Fast(tokens, "share_into: expected a sequence of tokens") : NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     struct td_t *ts = PyMem_Calloc((size_t)n + 1, sizeof *ts);
     const struct td_t **ptrs = PyMem_Calloc((size_t)n + 1, sizeof *ptrs);
     struct td_token_bytes *toks = PyMem_Calloc((size_t)n + 1, sizeof *toks);
     PyObject *out = NULL;
     td_client_t *c = NULL;
+    if (tokens && !tfast)
+        goto done;
     if (!ts || !ptrs || !toks) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
-        if (!td_ext_is_tensor(t)) {
-            PyErr_SetString(PyExc_TypeError, "share_many: expected tensors");
-            goto done;
-        }
-        if (td_ext_check(t))
-            goto done;
-        ts[i] = ((TensorObject *)t)->t;
-        ptrs[i] = &ts[i];
+    if (tfast && PySequence_Fast_GET_SIZE(tfast) != n) {
+        PyErr_SetString(PyExc_ValueError, "share_into: as many tokens as tensors");
+        goto done;
     }
-    if (!(c = td_ext_get_client()))
+    for (Py_ssize_t i = 0; tfast && i < n; i++)
+        if (token_from(PySequence_Fast_GET_ITEM(tfast, i), &toks[i]))
+            goto done;
+    if (tensors_from(fast, n, ts, ptrs, what) || !(c = td_ext_get_client()))
         goto done;
     struct td_status st = TD_STATUS_INIT;
     enum td_code code;
     Py_BEGIN_ALLOW_THREADS
-    code = td_share_many(c, (int)n, ptrs, mode, toks, &st);
+    code = tokens ? td_share_into(c, (int)n, ptrs, toks, &st) : td_share_many(c, (int)n, ptrs, mode, toks, &st);
     Py_END_ALLOW_THREADS
     if (code) {
         td_ext_raise(&st);
@@ -137,8 +154,9 @@ static PyObject *m_share_many(PyObject *self, PyObject *args)
     if (!(out = PyList_New(n)))
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = Py_BuildValue("(y#N)", (const char *)toks[i].b, (Py_ssize_t)sizeof toks[i].b,
-                                       meta_tuple(&ts[i].m));
+        PyObject *item = tokens ? meta_tuple(&ts[i].m)
+                                : Py_BuildValue("(y#N)", (const char *)toks[i].b, (Py_ssize_t)sizeof toks[i].b,
+                                                meta_tuple(&ts[i].m));
         if (!item) {
             Py_CLEAR(out);
             goto done;
@@ -150,6 +168,59 @@ done:
     PyMem_Free(ptrs);
     PyMem_Free(toks);
     Py_DECREF(fast);
+    Py_XDECREF(tfast);
+    return out;
+}
+
+static PyObject *m_share_many(PyObject *self, PyObject *args)
+{
+    PyObject *seq;
+    unsigned mode;
+    if (!PyArg_ParseTuple(args, "OI", &seq, &mode))
+        return NULL;
+    return share_tensors(seq, mode, NULL);
+}
+
+static PyObject *m_share_into(PyObject *self, PyObject *args)
+{
+    PyObject *seq, *tokens;
+    if (!PyArg_ParseTuple(args, "OO", &seq, &tokens))
+        return NULL;
+    return share_tensors(seq, 0, tokens);
+}
+
+/* share_reserve(n, mode) -> [token]: n reserved tokens in one round trip. */
+static PyObject *m_share_reserve(PyObject *self, PyObject *args)
+{
+    int n;
+    unsigned mode;
+    if (!PyArg_ParseTuple(args, "iI", &n, &mode))
+        return NULL;
+    if (n < 0 || n > 65536) {
+        PyErr_SetString(PyExc_ValueError, "share_reserve: 0 to 65536 tokens");
+        return NULL;
+    }
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_token_bytes *toks = PyMem_Calloc((size_t)n + 1, sizeof *toks);
+    if (!toks)
+        return PyErr_NoMemory();
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_share_reserve(c, n, mode, toks, &st);
+    Py_END_ALLOW_THREADS
+    PyObject *out = code ? td_ext_raise(&st) : PyList_New(n);
+    for (int i = 0; out && i < n; i++) {
+        PyObject *b = PyBytes_FromStringAndSize((const char *)toks[i].b, sizeof toks[i].b);
+        if (!b) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, b);
+    }
+    PyMem_Free(toks);
     return out;
 }
 
@@ -247,6 +318,10 @@ int td_ext_open_inherited(TensorObject *o)
 PyMethodDef td_ext_share_methods[] = {
     {"share", m_share, METH_VARARGS, "share(t, mode) -> (token, description): a capability token for t's storage"},
     {"share_many", m_share_many, METH_VARARGS, "share_many(tensors, mode) -> [(token, description)] in one round trip"},
+    {"share_reserve", m_share_reserve, METH_VARARGS,
+     "share_reserve(n, mode) -> [token]: reserved tokens, one round trip"},
+    {"share_into", m_share_into, METH_VARARGS,
+     "share_into(tensors, tokens) -> [description]: fills reserved tokens, sent without waiting"},
     {"open", m_open, METH_VARARGS, "open(token, description) -> Tensor on the token's storage"},
     {"revoke", m_revoke, METH_O, "revoke(token): drop one of this session's tokens"},
     {"fork_prepare", m_fork_prepare, METH_NOARGS, "before fork(): the session's fork grant; True when ready"},

@@ -222,6 +222,8 @@ EVENT_CTRL = 216
 RECORD_STREAM = 217
 DIAGONAL = 218
 UNFOLD = 219
+SHARE_RESERVE = 220
+SHARE_INTO = 221
 
 NAMES = (
     "none",
@@ -444,6 +446,8 @@ NAMES = (
     "record_stream",
     "diagonal",
     "unfold",
+    "share_reserve",
+    "share_into",
 )
 
 # TD_F_* of each row
@@ -674,6 +678,8 @@ FLAGS = (
     0,  # RECORD_STREAM
     33,  # DIAGONAL
     33,  # UNFOLD
+    0,  # SHARE_RESERVE
+    32,  # SHARE_INTO
 )
 
 # TD_RF_*: record flags
@@ -973,6 +979,8 @@ FAMILIES = (
     "CTRL",
     "VIEW",
     "VIEW",
+    "CTRL",
+    "CTRL",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

@@ -1,8 +1,13 @@
 """Which tensors this process counts as shared (Tensor.is_shared): those marked by
 share_memory_() or pickled for another process, those opened from a token, and those
 inherited through fork (their storage key carries the top bit, client_py/ext/share.c).
-Also the tokens made ahead of pickling (preshare), which the tensor reductions of
-tensord.multiprocessing take before asking the daemon for one."""
+Also the tokens the tensor reductions of tensord.multiprocessing pickle: reserved ahead
+(SHARE_RESERVE) and filled without waiting (SHARE_INTO), made for a whole DataLoader
+batch at once by preshare."""
+import atexit
+import multiprocessing.util
+import os
+
 from . import _C, _daemon
 
 ONE_SHOT, PINNED = 1, 2
@@ -22,9 +27,73 @@ def is_shared(t):
     return k in _shared_keys or k >> 63 == 1
 
 
+# tokens this process's session reserved (SHARE_RESERVE) and has not filled yet; a forked
+# child starts without them (they are its parent's).  Reserved in growing rounds (16, 32,
+# ... 1024 tokens per round trip), so a short-lived producer reserves little.
+_reserved = []
+_reserve_next = [16]
+_atexit_set = [False]
+_RESERVE_MAX = 1024
+
+
+def _forget_reserved():
+    _reserved.clear()
+    _reserve_next[0] = 16
+    _atexit_set[0] = False
+
+
+os.register_at_fork(after_in_child=_forget_reserved)
+
+
+def _reserved_tokens(n):
+    if len(_reserved) < n:
+        _daemon.export_address()
+        if not _atexit_set[0]:
+            # registered after the client's own exit hook (set at import), so this one runs
+            # first (atexit runs hooks in reverse order); multiprocessing's children end in
+            # os._exit without atexit: their finalizers run after the queues' feeder threads
+            # have put (and so filled) everything (those join at exit priority -5)
+            atexit.register(drop_reserved)
+            multiprocessing.util.Finalize(None, _at_process_exit, exitpriority=-10)
+            _atexit_set[0] = True
+        k = max(n - len(_reserved), _reserve_next[0])
+        _reserve_next[0] = min(2 * _reserve_next[0], _RESERVE_MAX)
+        _reserved.extend(_C.share_reserve(k, ONE_SHOT | PINNED))
+    taken = _reserved[-n:]
+    del _reserved[-n:]
+    return taken
+
+
+def _at_process_exit():
+    """A multiprocessing child's end: the tokens it filled must exist before its session
+    ends (a put is not waited for: docs/design/sharing.md), so its records run first."""
+    if _C.connected():
+        try:
+            _C.sync()
+        except Exception:
+            pass
+    drop_reserved()
+
+
+def drop_reserved():
+    """Gives back the reserved tokens this process did not use (recorded, not waited
+    for): a reserved token outlives a SIGKILLed owner for a while, so that an opener
+    learns what happened; unused ones need not."""
+    if _C.connected():
+        for tok in _reserved:
+            try:
+                _C.revoke(tok)
+            except Exception:
+                break
+    _forget_reserved()
+
+
 def preshare(obj):
-    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) in one round
-    trip, for the pickling that follows (a DataLoader batch: one sync, not one per tensor)."""
+    """Makes the tokens of every tensor in obj (nested lists, tuples, dicts) for the
+    pickling that follows (a DataLoader batch), without waiting for the daemon: each
+    fills a token reserved ahead (one round trip per many tokens), so the
+    batch can travel before its records have run; the process that opens it waits in
+    the daemon until they have (docs/design/sharing.md)."""
     found = []
 
     def walk(o):
@@ -39,20 +108,21 @@ def preshare(obj):
                 walk(x)
 
     walk(obj)
-    if len(found) < 2:
+    if not found:
         return
-    _daemon.export_address()
-    for t, (token, desc) in zip(found, _C.share_many(found, ONE_SHOT | PINNED)):
+    tokens = _reserved_tokens(len(found))
+    for t, token, desc in zip(found, tokens, _C.share_into(found, tokens)):
         mark_shared(t)
         _preshared[id(t)] = (t, token, desc)
 
 
 def token_of(tensor):
-    """A one-shot pinned token for tensor (the one preshare made, else a new one)."""
+    """A one-shot pinned token for tensor (the one preshare made, else a reserved one
+    filled now, without waiting for the daemon)."""
     entry = _preshared.pop(id(tensor), None)
     if entry is not None and entry[0] is tensor:
         return entry[1], entry[2]
-    _daemon.export_address()
-    token, desc = _C.share(tensor, ONE_SHOT | PINNED)
+    token = _reserved_tokens(1)
+    desc = _C.share_into([tensor], token)[0]
     mark_shared(tensor)
-    return token, desc
+    return token[0], desc

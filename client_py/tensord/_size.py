@@ -10,6 +10,11 @@ class Size(tuple):
 
     def __new__(cls, sizes=()):
         sizes = tuple(sizes)
+        for s in sizes:  # plain ints (every shape a tensor reports) need no conversion
+            if type(s) is not int:
+                break
+        else:
+            return tuple.__new__(cls, sizes)
         for s in sizes:
             if not isinstance(s, int) and not hasattr(s, "__index__"):
                 raise TypeError("torch.Size() takes an iterable of 'int' (item %d is '%s')"

@@ -417,20 +417,32 @@ static enum td_code index_walk(struct td_kctx *k, struct ix_plan *p, struct td_k
     }
     int64_t n = numel_of(p->nout, p->osize), pn = numel_of(p->npost, p->psize), ix[TD_MAX_DIMS] = {0};
     size_t es = td_dtype_size(p->self.dtype);
+    /* the trailing post dims that are one contiguous run in both self and other move as
+     * one block (a row gather of a row-major matrix: one memmove per index value) */
+    int nwalk = p->npost;
+    int64_t run = 1;
+    while (nwalk > 0 && pst[0][nwalk - 1] == run && pst[1][nwalk - 1] == run)
+        run *= p->psize[--nwalk];
+    int64_t nrun = run ? pn / run : 0;
     for (int64_t q = 0; q < n; q++) {
         int64_t soff = off[0];
         if ((c = resolve(k, p, off + 2, &soff)))
             goto out_free;
         int64_t pix[TD_MAX_DIMS] = {0}, poff[2] = {soff, off[1]};
-        for (int64_t r = 0; r < pn; r++) {
+        for (int64_t r = 0; r < nrun; r++) {
             char *ps = elem(self, poff[0]), *po = elem(other, poff[1]);
-            if (!put)
+            if (!put && run > 1)
+                memmove(po, ps, (size_t)run * es);
+            else if (!put)
                 mov(po, ps, es);
             else if (accumulate)
-                acc((enum td_dtype)p->self.dtype, ps, po, false);
+                for (int64_t e = 0; e < run; e++)
+                    acc((enum td_dtype)p->self.dtype, ps + e * (int64_t)es, po + e * (int64_t)es, false);
+            else if (run > 1)
+                memmove(ps, po, (size_t)run * es);
             else
                 mov(ps, po, es);
-            odo_step(p->npost, p->psize, pix, 2, pst, poff);
+            odo_step(nwalk, p->psize, pix, 2, pst, poff);
         }
         odo_step(p->nout, p->osize, ix, nop, st, off);
     }

@@ -2,9 +2,10 @@
 """sharing.py — tensors between processes, tensord against PyTorch in one run.
 
   handoff 100 MB    a fresh 100 MB float32 tensor put on a multiprocessing Queue until the
-                    other process has it in hand (its get() returned): tensord passes a
-                    token, torch moves the storage into shared memory and passes an fd;
-                    the same with a 4-byte tensor (the fixed costs)
+                    other process has it in hand (its get() returned and it read the last
+                    element, checked by the sender): tensord passes a token, torch moves the
+                    storage into shared memory and passes an fd; the same with a 4-byte
+                    tensor (the fixed costs)
   dataloader        batches/s over a 60000x784 float32 TensorDataset (+ int64 labels),
                     batch 64, num_workers 0 and 2
   hogwild           samples/s of client_py/examples/hogwild_digits.py with 2 processes
@@ -26,11 +27,13 @@ def _receiver(q, ack):
         t = q.get()
         if t is None:
             return
-        ack.put(time.perf_counter())  # CLOCK_MONOTONIC: comparable across processes
+        v = t[-1].item()  # in hand: its last element read (tensord: the OPEN has run)
+        ack.put((time.perf_counter(), v))  # CLOCK_MONOTONIC: comparable across processes
         del t
 
 
 def handoff(torch, mp, reps, numel=25 * 1024 * 1024):
+    torch.zeros(1).sum().item()  # connected before the fork: the receiver reaches the same daemon
     ctx = mp.get_context("fork")
     q, ack = ctx.Queue(), ctx.Queue()
     p = ctx.Process(target=_receiver, args=(q, ack))
@@ -41,7 +44,9 @@ def handoff(torch, mp, reps, numel=25 * 1024 * 1024):
         t[0].item()  # made (tensord: the daemon has run it)
         t0 = time.perf_counter()
         q.put(t)
-        t1 = ack.get()
+        t1, v = ack.get()
+        if v != i:
+            raise SystemExit("handoff: the receiver read %r, not %r" % (v, float(i)))
         if i:
             times.append(t1 - t0)
         del t

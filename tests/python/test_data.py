@@ -287,6 +287,38 @@ def test_dataloader_like_torch(case):
     assert_like(_batches(got), w)  # a second epoch: the same batches
 
 
+def _tensor_dataset(m):
+    rng = np.random.default_rng(3)
+    arrays = (rng.standard_normal((13, 3, 2)).astype(np.float32), rng.integers(-5, 5, 13),
+              rng.standard_normal(13) > 0, rng.standard_normal((13, 4))[:, ::2])  # the last not contiguous
+    return _mod(m).TensorDataset(*(m.tensor(a) for a in arrays))
+
+
+@pytest.mark.parametrize("batch_sampler", [
+    [[0, 1, 2], [12, 12, 3], [5]],                   # repeats
+    [(4, 2), range(6, 9), np.array([1, 0]), np.array([7, 3], np.int32)],  # tuples, ranges, numpy
+    [[-1, 0], [-13]],                                # negative: sample by sample, as torch
+    [[np.int64(2), 11], [np.uint8(1)]],              # numpy scalars
+])
+def test_tensor_dataset_whole_batches_like_torch(batch_sampler):
+    # a TensorDataset under default_collate is indexed once per tensor by the batch's indices
+    # (not sample by sample + stack): the batches must be what torch stacks
+    got = _batches(tdata.DataLoader(_tensor_dataset(td), batch_sampler=batch_sampler))
+    want = _batches(Tdata.DataLoader(_tensor_dataset(torch), batch_sampler=batch_sampler))
+    assert_like(got, want)
+    g = td.Generator().manual_seed(5)
+    shuffled = _batches(tdata.DataLoader(_tensor_dataset(td), batch_size=4, shuffle=True, generator=g))
+    order = [i for b in tdata.DataLoader(list(range(13)), batch_size=4, shuffle=True,
+                                         generator=td.Generator().manual_seed(5)) for i in b.tolist()]
+    want = _batches(Tdata.DataLoader(_tensor_dataset(torch), batch_size=4, sampler=order))
+    assert_like(shuffled, want)
+
+
+@pytest.mark.parametrize("bad", [[[0, 13]], [[-14]], [[0.0, 1.0]], [[True, 0]]])
+def test_tensor_dataset_bad_batch_indices_like_torch(bad):
+    both_raise(lambda m: _batches(_mod(m).DataLoader(_tensor_dataset(m), batch_sampler=bad)))
+
+
 @pytest.mark.parametrize("kw", [
     dict(num_workers=-1), dict(timeout=-1), dict(prefetch_factor=3), dict(persistent_workers=True),
     dict(sampler=[0, 1], shuffle=True), dict(batch_sampler=[[0]], batch_size=2), dict(batch_sampler=[[0]], drop_last=True),

@@ -191,6 +191,37 @@ def test_worker_exception_raised_with_its_traceback(lib):
     assert next(it) == 1  # the loader goes on after a failed batch, as torch's
 
 
+class _FailsInDaemon:
+    """Sample 5 is an index_select whose index is computed (so only the kernel finds it
+    out of range): the error happens in the daemon, after the worker handed its batch over."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        lib = self.lib
+        if i == 5:
+            return lib.ones(3).index_select(0, lib.arange(1) + lib.ones(1, dtype=lib.int64) * 7)
+        return lib.ones(1) * i
+
+
+@pytest.mark.parametrize("lib", ["td", "torch"])
+def test_batch_failing_in_the_daemon_raises_where_used(lib):
+    # torch raises it at next() (the worker ran the op); tensord's worker hands the batch
+    # over before the daemon has run it, so the error comes with the batch's first use:
+    # the same exception and message, never at another batch's sync
+    m, data = (td, tdata) if lib == "td" else (torch, Tdata)
+    sums = []
+    with pytest.raises(IndexError, match="index out of range in self"):
+        for b in data.DataLoader(_FailsInDaemon(m), batch_size=2, num_workers=2):
+            sums.append(b.sum().item())
+    assert sums == [1.0, 5.0]
+    assert (td.ones(3) * 2).sum().item() == 6.0  # the main session goes on
+
+
 KILLS = """
 import os, signal, sys
 if sys.argv[1] == "torch":

@@ -249,6 +249,50 @@ def test_pinned_token_outlives_its_producer_then_expires(tmp_path):
     assert rc == 0 and "AddressSanitizer" not in err, err
 
 
+KILLED_BEFORE_FILL = """
+import signal
+ctx = mp.get_context("fork")
+
+def producer(q):
+    a = torch.rand(512, 512)
+    for _ in range(200):                   # a backlog in the daemon, then the put: the token
+        a = a @ a / 512                    # travels before the daemon has run its fill
+    q.put(a)
+    q.close(); q.join_thread()             # the token is on the pipe
+    os.kill(os.getpid(), signal.SIGKILL)   # before the backlog has run
+
+q = ctx.Queue()
+p = ctx.Process(target=producer, args=(q,))
+p.start()
+t = q.get()
+p.join()
+try:
+    print("got", t.shape == (512, 512) and bool(torch.isfinite(t).all().item()))
+except RuntimeError as e:
+    print("error", "ended before it was made" in str(e))
+print((torch.ones(3) * 2).sum().item())   # this session goes on
+"""
+
+
+def test_producer_killed_before_its_fill_ran(tmp_path):
+    # the hand-over does not wait for the daemon: a producer SIGKILLed right after its put
+    # may die before its records (and the token's fill) ran; the opener then gets a clear
+    # error where it uses the tensor (or the tensor, if the fill made it), never a hang,
+    # and the daemon returns to its baseline
+    proc, addr, errp = start_daemon(str(tmp_path), args=("--share-linger", "1"))
+    try:
+        base = _stats(addr)
+        out = _run(KILLED_BEFORE_FILL, "td", env=dict(os.environ, TENSORD_ADDRESS=addr)).split("\n")
+        assert out[0] in ("got True", "error True") and out[1] == "6.0", out
+        time.sleep(1.5)
+        s = _wait_baseline(addr, base)
+        for k in ("sessions", "tensors", "storages", "bytes_in_use"):
+            assert s[k] == base[k], (k, s, base)
+    finally:
+        rc, err = stop_daemon(proc, errp)
+    assert rc == 0 and "AddressSanitizer" not in err, err
+
+
 PRIVATE = """
 import tensord as torch
 import tensord.multiprocessing as mp

@@ -4,7 +4,9 @@ batch sampler) and a collate_fn, and iterates over the batches.
 num_workers=0 loads in the calling process.  num_workers > 0 starts worker processes
 (_utils/worker.py) of the multiprocessing context (default: fork on Linux, as torch's);
 each builds whole batches in its own tensord session and hands them to the main process
-as capability tokens, so a batch never travels as bytes (docs/design/sharing.md).
+as capability tokens, so a batch never travels as bytes and a worker never waits for the
+daemon (reserved tokens, filled without a round trip: docs/design/sharing.md).  Indices
+reach each worker through a pipe of its own; batches come back on one result queue.
 Batches come back in sampler order; at most prefetch_factor * num_workers are in
 flight.  A worker's exception is raised in the main process with the worker's traceback
 ("Caught ValueError in DataLoader worker process 0."), a worker that dies gives torch's
@@ -257,15 +259,18 @@ class _MultiProcessingDataLoaderIter:
         self._index_queues, self._workers = [], []
         self._base_seed = _random.random_(empty((), dtype=int64), generator=loader.generator).item()
         for i in range(self._num_workers):
-            index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
+            # indices go down a pipe of their own, written by this thread (no feeder thread to
+            # wake per batch); a write waits only while the pipe is full, until the worker takes
+            # its next message (its results go through the result queue's feeder: never blocked)
+            index_reader, index_queue = ctx.Pipe(duplex=False)
             w = ctx.Process(target=_worker._worker_loop,
-                            args=(self._dataset_kind, self._dataset, index_queue, self._worker_result_queue,
+                            args=(self._dataset_kind, self._dataset, index_reader, self._worker_result_queue,
                                   self._workers_done_event, self._auto_collation, self._collate_fn,
                                   self._drop_last, self._base_seed, loader.worker_init_fn, i, self._num_workers,
                                   self._persistent_workers))
             w.daemon = True
             w.start()
+            index_reader.close()  # the worker's end: a dead worker's pipe then refuses writes
             self._index_queues.append(index_queue)
             self._workers.append(w)
         self._reset(loader, first_iter=True)
@@ -282,8 +287,8 @@ class _MultiProcessingDataLoaderIter:
         if not first_iter:
             # a new pass on persistent workers: a fresh base seed, and every worker restarts
             self._base_seed = _random.random_(empty((), dtype=int64), generator=loader.generator).item()
-            for q in self._index_queues:
-                q.put(_worker._ResumeIteration(self._base_seed))
+            for worker_id in range(self._num_workers):
+                self._send_index(worker_id, _worker._ResumeIteration(self._base_seed))
             resume = self._num_workers
             while resume > 0:
                 ok, data = self._get_data()
@@ -309,7 +314,7 @@ class _MultiProcessingDataLoaderIter:
                 break
         else:
             return
-        self._index_queues[worker_queue_idx].put((self._send_idx, index))
+        self._send_index(worker_queue_idx, (self._send_idx, index))
         self._task_info[self._send_idx] = (worker_queue_idx,)
         self._tasks_outstanding += 1
         self._send_idx += 1
@@ -387,9 +392,14 @@ class _MultiProcessingDataLoaderIter:
                                                                       self._num_yielded))
         return data
 
+    def _send_index(self, worker_id, msg):
+        try:
+            self._index_queues[worker_id].send(msg)
+        except OSError:
+            pass  # the worker is gone: waiting for its batch finds out and says so
+
     def _mark_worker_as_unavailable(self, worker_id, shutdown=False):
-        q = self._index_queues[worker_id]
-        q.put(None)  # the worker ends its loop
+        self._send_index(worker_id, None)  # the worker ends its loop
         self._workers_status[worker_id] = False
 
     def _shutdown_workers(self):
@@ -404,7 +414,6 @@ class _MultiProcessingDataLoaderIter:
             for w in self._workers:
                 w.join(timeout=_worker.MP_STATUS_CHECK_INTERVAL)
             for q in self._index_queues:
-                q.cancel_join_thread()
                 q.close()
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()

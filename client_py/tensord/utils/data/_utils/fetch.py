@@ -1,5 +1,13 @@
 """Dataset fetchers, as torch.utils.data._utils.fetch: turn the sampler's next index (or
 list of indices) into a collated batch, for map-style and iterable datasets."""
+import numpy as _np
+
+from .... import _C, _daemon
+from ...._C import ops as _ops
+from ...._advindex import M_SELF as _M_SELF
+from ...._dtype import int64 as _int64
+
+_INT64_INDEX = _int64._index
 
 
 class _BaseDatasetFetcher:
@@ -45,8 +53,10 @@ class _MapDatasetFetcher(_BaseDatasetFetcher):
     dataset has one), then collate_fn.
 
     A TensorDataset collated by default_collate takes a shortcut with the same result:
-    each tensor indexed once by the batch's indices ([x[idx], y[idx]]: what stacking the
-    samples gives), so a batch costs a few ops instead of two per sample."""
+    the batch's indices go to the daemon as one int64 tensor and each tensor is indexed
+    once by them (one INDEX record per tensor: what stacking the samples gives), so a
+    batch costs 1 + len(tensors) records instead of two per sample.  Indices that are
+    not plain in-range integers take the per-sample path, which raises torch's errors."""
 
     def __init__(self, dataset, auto_collation, collate_fn, drop_last):
         super().__init__(dataset, auto_collation, collate_fn, drop_last)
@@ -55,12 +65,31 @@ class _MapDatasetFetcher(_BaseDatasetFetcher):
         self._whole_batch = (auto_collation and type(dataset) is TensorDataset and collate_fn is default_collate
                              and len(dataset.tensors) > 0)
 
+    def _fetch_whole_batch(self, index):
+        """The batch of a TensorDataset in 1 + len(tensors) records, or None when index
+        is not a non-empty sequence of integers (not bools) in [0, len(dataset))."""
+        if type(index) in (list, tuple):
+            types = set(map(type, index))
+            if bool in types or _np.bool_ in types:  # t[True] is not t[1]
+                return None
+        elif type(index) not in (range, _np.ndarray):
+            return None
+        a = _np.asarray(index)
+        if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
+            return None
+        tensors = self.dataset.tensors
+        if a.min() < 0 or a.max() >= tensors[0].shape[0]:
+            return None  # negative or out of range: per sample, as torch indexes them
+        a = _np.ascontiguousarray(a, dtype=_np.int64)
+        _daemon.ensure()
+        idx = _C.from_buffer(_INT64_INDEX, (a.size,), memoryview(a.view(_np.uint8)))
+        return [_ops.index(t, idx, dim=0, mode=_M_SELF) for t in tensors]
+
     def fetch(self, possibly_batched_index):
         if self._whole_batch:
-            from ...._creation import as_tensor
-            from ...._dtype import int64
-            idx = as_tensor(list(possibly_batched_index), dtype=int64)
-            return [t[idx] for t in self.dataset.tensors]
+            data = self._fetch_whole_batch(possibly_batched_index)
+            if data is not None:
+                return data
         if self.auto_collation:
             if getattr(self.dataset, "__getitems__", None):
                 data = self.dataset.__getitems__(possibly_batched_index)

@@ -2,14 +2,13 @@
 runs, and get_worker_info().
 
 A worker is a process of the DataLoader's multiprocessing context (fork by default on
-Linux, as torch's).  It takes (index, sampler indices) from its index queue, builds the
+Linux, as torch's).  It takes (index, sampler indices) from its index pipe, builds the
 batch with the dataset fetcher in its own tensord session and puts (index, batch) on the
 shared result queue; tensors travel as capability tokens (tensord.multiprocessing), so
 the main process opens the batch the worker built, with no copy.  Under fork the dataset
 is inherited (its tensors opened through the parent's fork grant on first use); under
 spawn/forkserver it arrives pickled, its tensors as tokens too."""
 import os
-import queue
 import random
 
 from ...._utils import ExceptionWrapper
@@ -119,9 +118,11 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
         watchdog = _ParentWatchdog()
         while watchdog.is_alive():
             try:
-                r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
-            except queue.Empty:
-                continue
+                if not index_queue.poll(MP_STATUS_CHECK_INTERVAL):
+                    continue
+                r = index_queue.recv()
+            except EOFError:
+                break  # the main process is gone
             if isinstance(r, _ResumeIteration):
                 data_queue.put((r, None))
                 iteration_end = False
@@ -154,6 +155,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             del data, idx, index, r
     except KeyboardInterrupt:
         pass
+    _shared.drop_reserved()
     _sync()
     if done_event.is_set():
         data_queue.cancel_join_thread()
