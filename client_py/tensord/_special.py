@@ -99,14 +99,15 @@ def _check_kernel_dtype(dt, kernel):
         raise RuntimeError("\"%s\" not implemented for '%s'" % (kernel, dt._torch_name))
 
 
-def _unary(name, body, kernel=None):
-    """A float64-evaluated unary function.  kernel (torch's CPU kernel name) marks the ones torch 1.13
-    defines without a derivative: float32/float64 only, and the result never requires grad
-    (torch's has no grad_fn), rather than a graph through the expansion's pieces."""
+def _unary(name, body, kernel=None, arg="input"):
+    """A float64-evaluated unary function.  kernel (torch's CPU kernel name) marks the torch.special ones
+    torch 1.13 defines without a derivative: float32/float64 only, and the result never requires grad
+    (torch's has no grad_fn), rather than a graph through the expansion's pieces; arg: torch's name of
+    the argument in its type error."""
     def f(input, *, out=None):
-        F._check_tensor(input, name)
+        F._check_tensor(input, "special_" + name if kernel else name, arg)
         dt = _res_dt(input)
-        _check_kernel_dtype(dt, kernel)
+        _check_kernel_dtype(input.dtype if input.dtype.is_complex else dt, kernel)
         if kernel:
             with _T.no_grad():
                 return F._out(F.cast(body(_f64(input)), dt), out)
@@ -217,9 +218,9 @@ def _bessel_k(x, nu, scaled):
 modified_bessel_k0 = _unary("modified_bessel_k0", lambda x: _bessel_k(x, 0, False), "modified_bessel_k0_cpu")
 modified_bessel_k1 = _unary("modified_bessel_k1", lambda x: _bessel_k(x, 1, False), "modified_bessel_k1_cpu")
 scaled_modified_bessel_k0 = _unary("scaled_modified_bessel_k0", lambda x: _bessel_k(x, 0, True),
-                                   "scaled_modified_bessel_k0_cpu")
+                                   "scaled_modified_bessel_k0_cpu", "x")
 scaled_modified_bessel_k1 = _unary("scaled_modified_bessel_k1", lambda x: _bessel_k(x, 1, True),
-                                   "scaled_modified_bessel_k1_cpu")
+                                   "scaled_modified_bessel_k1_cpu", "x")
 
 _AI0, _AIP0 = 0.355028053887817239260, 0.258819403792806798405  # Ai(0), -Ai'(0)
 _AI_POS, _AI_NEG = 2.0, 12.0  # series for -(1.5 * 12)^(2/3) <= x <= 2
@@ -254,7 +255,7 @@ def _airy_ai(x):
     return _T.where(_T.isinf(x), _c(float("nan")), r)  # torch: Ai(+-inf) = nan
 
 
-airy_ai = _unary("airy_ai", _airy_ai, "airy_ai_cpu")
+airy_ai = _unary("airy_ai", _airy_ai, "airy_ai_cpu", "x")
 
 
 def _spherical_j0(x):
@@ -271,7 +272,7 @@ def _spherical_j0(x):
     return _T.where(_T.isinf(x), _c(0.0), r)
 
 
-spherical_bessel_j0 = _unary("spherical_bessel_j0", _spherical_j0, "spherical_bessel_j0_cpu")
+spherical_bessel_j0 = _unary("spherical_bessel_j0", _spherical_j0, "spherical_bessel_j0_cpu", "x")
 
 
 def _bernoulli(n):
