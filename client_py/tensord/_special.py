@@ -1,6 +1,8 @@
 """Special functions composed from elementwise ops, evaluated in float64 and cast to the
 result dtype (so they are at least as accurate as torch's float32 kernels): modified Bessel
-i0/i0e/i1/i1e and bessel_j0/j1 (power series below a cut-over, asymptotic expansions above),
+i0/i0e/i1/i1e, k0/k1 (+ scaled), bessel_j0/j1/y0/y1, spherical_bessel_j0, airy_ai (power series below
+a cut-over, asymptotic expansions above, K's integral by the trapezoidal rule in between), the
+orthogonal polynomials of torch.special (Chebyshev, Hermite, Laguerre, Legendre),
 Hurwitz zeta (Euler-Maclaurin, as Cephes), polygamma, mvlgamma, the regularized incomplete
 gamma functions (series / continued fraction with a fixed number of terms), ndtr, ndtri,
 log_ndtr, erfcx, entr, xlog1py.  Used by tensord.special and the top-level functions."""
@@ -118,8 +120,17 @@ def _unary(name, body, kernel=None, arg="input"):
 
 i0e = _unary("i0e", lambda x: _i_scaled(x, 0))
 i1e = _unary("i1e", lambda x: _i_scaled(x, 1))
-i0 = _unary("i0", lambda x: _T.mul(_i_scaled(x, 0), _T.exp(_T.abs(x))))
-i1 = _unary("i1", lambda x: _T.mul(_i_scaled(x, 1), _T.exp(_T.abs(x))))
+
+
+def _i(x, nu):
+    return _T.mul(_i_scaled(x, nu), _T.exp(_T.abs(x)))
+
+
+i0 = _unary("i0", lambda x: _i(x, 0))
+i1 = _unary("i1", lambda x: _i(x, 1))
+# torch.special's own kernels of the same values: no derivative, float32/float64 only
+modified_bessel_i0 = _unary("modified_bessel_i0", lambda x: _i(x, 0), "modified_bessel_i0_cpu")
+modified_bessel_i1 = _unary("modified_bessel_i1", lambda x: _i(x, 1), "modified_bessel_i1_cpu")
 
 
 def _hankel(xb, nu, terms=24):
@@ -166,8 +177,8 @@ def _bessel_jy(x, nu, second):
     return r
 
 
-bessel_j0 = _unary("bessel_j0", lambda x: _bessel_jy(x, 0, False))
-bessel_j1 = _unary("bessel_j1", lambda x: _bessel_jy(x, 1, False))
+bessel_j0 = _unary("bessel_j0", lambda x: _bessel_jy(x, 0, False), "bessel_j0_cpu")
+bessel_j1 = _unary("bessel_j1", lambda x: _bessel_jy(x, 1, False), "bessel_j1_cpu")
 bessel_y0 = _unary("bessel_y0", lambda x: _bessel_jy(x, 0, True), "bessel_y0_cpu")
 bessel_y1 = _unary("bessel_y1", lambda x: _bessel_jy(x, 1, True), "bessel_y1_cpu")
 

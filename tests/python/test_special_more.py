@@ -16,7 +16,7 @@ X_WIDE = np.concatenate([-np.logspace(-3, 2.5, 150), [0.0, -0.0], np.logspace(-3
                          [np.inf, -np.inf, np.nan]])
 
 # name -> (scipy reference, torch's own float64 error: its kernels are less accurate than scipy in places,
-# bessel_y0/y1 by up to 8e-7 around x = 5, airy_ai by 3e-6 around x = -2.1 (measured against scipy); the
+# bessel_j0/j1/y0/y1 by up to 8e-7 around x = 5, airy_ai by 3e-6 around x = -2.1 (measured against scipy); the
 # comparison with scipy below is the tight one)
 UNARY = {
     "airy_ai": (lambda x: sc.airy(x)[0], 5e-6),
@@ -27,6 +27,11 @@ UNARY = {
     "scaled_modified_bessel_k0": (sc.k0e, 1e-13),
     "scaled_modified_bessel_k1": (sc.k1e, 1e-13),
     "spherical_bessel_j0": (lambda x: sc.spherical_jn(0, x), 1e-13),
+    # the older ones behave the same way in torch 1.13 (no derivative, float32/float64 only)
+    "bessel_j0": (sc.j0, 1e-6),
+    "bessel_j1": (sc.j1, 1e-6),
+    "modified_bessel_i0": (sc.i0, 1e-13),
+    "modified_bessel_i1": (sc.i1, 1e-13),
 }
 
 
