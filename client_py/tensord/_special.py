@@ -7,6 +7,7 @@ Hurwitz zeta (Euler-Maclaurin, as Cephes), polygamma, mvlgamma, the regularized 
 gamma functions (series / continued fraction with a fixed number of terms), ndtr, ndtri,
 log_ndtr, erfcx, entr, xlog1py.  Used by tensord.special and the top-level functions."""
 import builtins
+from contextlib import nullcontext as _nullcontext
 import math as _math
 import sys as _sys
 from fractions import Fraction as _Fr
@@ -110,10 +111,8 @@ def _unary(name, body, kernel=None, arg="input"):
         F._check_tensor(input, "special_" + name if kernel else name, arg)
         dt = _res_dt(input)
         _check_kernel_dtype(input.dtype if input.dtype.is_complex else dt, kernel)
-        if kernel:
-            with _T.no_grad():
-                return F._out(F.cast(body(_f64(input)), dt), out)
-        return F._out(F.cast(body(_f64(input)), dt), out)
+        with _T.no_grad() if kernel else _nullcontext():
+            return F._out(F.cast(body(_f64(input)), dt), out)
     f.__name__ = f.__qualname__ = name
     return f
 
