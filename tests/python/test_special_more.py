@@ -87,6 +87,7 @@ def test_unary_errors_out_and_grad(name):
     r, tr = f(x), tf(tx)
     assert r.requires_grad is tr.requires_grad is False
     assert r.grad_fn is None and tr.grad_fn is None
+    assert_raises_like(lambda: f(x).sum().backward(), lambda: tf(tx).sum().backward())
 
 
 POLYS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
@@ -194,6 +195,7 @@ def test_polynomial_dtypes_scalars_broadcast(name):
     x, tx = td.tensor([0.5], requires_grad=True), torch.tensor([0.5], requires_grad=True)
     n, tn = td.tensor([3.0], requires_grad=True), torch.tensor([3.0], requires_grad=True)
     assert f(x, n).requires_grad is tf(tx, tn).requires_grad is False
+    assert_raises_like(lambda: f(x, n).sum().backward(), lambda: tf(tx, tn).sum().backward())
 
 
 def test_polynomial_large_degree():
