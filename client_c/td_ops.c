@@ -1049,14 +1049,6 @@ static const struct td_arg args_revoke[] = {
     {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
-static const struct td_arg args_share_reserve[] = {
-    {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
-};
-static const struct td_arg args_share_into[] = {
-    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
-    {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
-    {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
-};
 static const struct td_arg args_set_device[] = {
     {"device", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
@@ -1096,6 +1088,14 @@ static const struct td_arg args_unfold[] = {
     {"dimension", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"size", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"step", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_share_reserve[] = {
+    {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_share_into[] = {
+    {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
@@ -1308,8 +1308,6 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_SHARE] = {args_share, 2, 1},
     [TD_OP_OPEN] = {args_open, 9, 0},
     [TD_OP_REVOKE] = {args_revoke, 2, 0},
-    [TD_OP_SHARE_RESERVE] = {args_share_reserve, 1, 0},
-    [TD_OP_SHARE_INTO] = {args_share_into, 3, 1},
     [TD_OP_SET_DEVICE] = {args_set_device, 1, 0},
     [TD_OP_DEVICE_QUERY] = {args_device_query, 2, 0},
     [TD_OP_DEVICE_CTRL] = {args_device_ctrl, 3, 0},
@@ -1318,6 +1316,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RECORD_STREAM] = {args_record_stream, 2, 1},
     [TD_OP_DIAGONAL] = {args_diagonal, 4, 1},
     [TD_OP_UNFOLD] = {args_unfold, 4, 1},
+    [TD_OP_SHARE_RESERVE] = {args_share_reserve, 1, 0},
+    [TD_OP_SHARE_INTO] = {args_share_into, 3, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3223,25 +3223,6 @@ enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *co
     return td_op_values(c, TD_OP_REVOKE, flags, in, n_in, v, 2, out, st);
 }
 
-enum td_code td_rec_share_reserve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    const struct td_share_reserve_args *p, struct td_t *out, struct td_status *st)
-{
-    const struct td_argval v[1] = {
-        {.w = {(int64_t)p->mode}},
-    };
-    return td_op_values(c, TD_OP_SHARE_RESERVE, flags, in, n_in, v, 1, out, st);
-}
-
-enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    const struct td_share_into_args *p, struct td_t *out, struct td_status *st)
-{
-    const struct td_argval v[2] = {
-        {.w = {(int64_t)p->token_lo}},
-        {.w = {(int64_t)p->token_hi}},
-    };
-    return td_op_values(c, TD_OP_SHARE_INTO, flags, in, n_in, v, 2, out, st);
-}
-
 enum td_code td_rec_set_device(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_set_device_args *p, struct td_t *out, struct td_status *st)
 {
@@ -3325,4 +3306,23 @@ enum td_code td_rec_unfold(td_client_t *c, unsigned flags, const struct td_t *co
         {.w = {(int64_t)p->step}},
     };
     return td_op_values(c, TD_OP_UNFOLD, flags, in, n_in, v, 3, out, st);
+}
+
+enum td_code td_rec_share_reserve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_reserve_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->mode}},
+    };
+    return td_op_values(c, TD_OP_SHARE_RESERVE, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_into_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[2] = {
+        {.w = {(int64_t)p->token_lo}},
+        {.w = {(int64_t)p->token_hi}},
+    };
+    return td_op_values(c, TD_OP_SHARE_INTO, flags, in, n_in, v, 2, out, st);
 }

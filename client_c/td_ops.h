@@ -1294,19 +1294,6 @@ struct td_revoke_args {
 /* REVOKE: no inputs; 0 outputs */
 enum td_code td_rec_revoke(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_revoke_args *p, struct td_t *out, struct td_status *st);
-struct td_share_reserve_args {
-    int64_t mode;
-};
-/* SHARE_RESERVE: no inputs; 0 outputs */
-enum td_code td_rec_share_reserve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    const struct td_share_reserve_args *p, struct td_t *out, struct td_status *st);
-struct td_share_into_args {
-    int64_t token_lo;
-    int64_t token_hi;
-};
-/* SHARE_INTO: inputs self; 0 outputs */
-enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    const struct td_share_into_args *p, struct td_t *out, struct td_status *st);
 struct td_set_device_args {
     int64_t device;
 };
@@ -1368,6 +1355,19 @@ struct td_unfold_args {
 /* UNFOLD: inputs input; 1 output */
 enum td_code td_rec_unfold(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_unfold_args *p, struct td_t *out, struct td_status *st);
+struct td_share_reserve_args {
+    int64_t mode;
+};
+/* SHARE_RESERVE: no inputs; 0 outputs */
+enum td_code td_rec_share_reserve(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_reserve_args *p, struct td_t *out, struct td_status *st);
+struct td_share_into_args {
+    int64_t token_lo;
+    int64_t token_hi;
+};
+/* SHARE_INTO: inputs self; 0 outputs */
+enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_share_into_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -387,9 +387,6 @@ enum td_attr_offset {
     TD_A_OPEN_STRIDE_TAIL = 0,
     TD_A_REVOKE_TOKEN_LO = 0,
     TD_A_REVOKE_TOKEN_HI = 1,
-    TD_A_SHARE_RESERVE_MODE = 0,
-    TD_A_SHARE_INTO_TOKEN_LO = 0,
-    TD_A_SHARE_INTO_TOKEN_HI = 1,
     TD_A_SET_DEVICE_DEVICE = 0,
     TD_A_DEVICE_QUERY_DEVICE = 0,
     TD_A_DEVICE_QUERY_WHAT = 1,
@@ -411,6 +408,9 @@ enum td_attr_offset {
     TD_A_UNFOLD_DIMENSION = 0,
     TD_A_UNFOLD_SIZE = 1,
     TD_A_UNFOLD_STEP = 2,
+    TD_A_SHARE_RESERVE_MODE = 0,
+    TD_A_SHARE_INTO_TOKEN_LO = 0,
+    TD_A_SHARE_INTO_TOKEN_HI = 1,
 };
 
 enum td_attr_count {
@@ -537,8 +537,6 @@ enum td_attr_count {
     TD_N_ADAM_STEP = 9,
     TD_N_SHARE = 1,
     TD_N_REVOKE = 2,
-    TD_N_SHARE_RESERVE = 1,
-    TD_N_SHARE_INTO = 2,
     TD_N_SET_DEVICE = 1,
     TD_N_DEVICE_QUERY = 2,
     TD_N_DEVICE_CTRL = 3,
@@ -547,6 +545,8 @@ enum td_attr_count {
     TD_N_RECORD_STREAM = 1,
     TD_N_DIAGONAL = 3,
     TD_N_UNFOLD = 3,
+    TD_N_SHARE_RESERVE = 1,
+    TD_N_SHARE_INTO = 2,
 };
 
 #endif
