@@ -1096,7 +1096,10 @@ class Tensor(TB):
     diagflat = _shape.diagflat
     diagonal = _shape.diagonal
     diff = _pointwise.diff
-    flip = _shape.flip
+    def flip(self, *dims):   # the method also takes the dims spread out: x.flip(0, 2)
+        if not dims:
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        return _shape.flip(self, dims[0] if len(dims) == 1 else list(dims))
     fliplr = _shape.fliplr
     flipud = _shape.flipud
     histc = _advindex.histc

@@ -1,6 +1,6 @@
 """Tensor methods against torch 1.13: retains_grad and output_nr, the Python callable maps
-apply_/map_/map2_ (values, broadcasting, the requires-grad error), is_set_to, and
-pin_memory/is_pinned without a GPU."""
+apply_/map_/map2_ (values, broadcasting, the requires-grad error), is_set_to,
+pin_memory/is_pinned without a GPU, and flip's spellings."""
 import numpy as np
 import pytest
 import torch as T
@@ -49,3 +49,10 @@ def test_is_set_to_and_pinning():
         assert z.is_pinned() is False
         with pytest.raises(NotImplementedError, match="Could not run 'aten::_pin_memory'"):
             z.pin_memory()
+
+
+def test_flip_spellings():
+    a = np.arange(24).reshape(2, 3, 4)
+    for args in [(0, 2), ((0, 2),), ([1],), (1,), (-1, 0)]:
+        np.testing.assert_array_equal(td.tensor(a).flip(*args).numpy(), T.tensor(a).flip(*args).numpy())
+    assert_raises_like(lambda: td.tensor(a).flip(), lambda: T.tensor(a).flip())
