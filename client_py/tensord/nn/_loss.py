@@ -2,14 +2,14 @@
 tensord ops the way torch 1.13 defines them (its formulas, its reductions, its argument
 checks and warnings), so autograd differentiates them through those ops.  The legacy
 size_average/reduce arguments map to `reduction` as torch's _Reduction does.
-
-Not here: ctc_loss, multi_margin_loss, multilabel_margin_loss."""
+ctc_loss, a recursion over time with a gradient of its own, is in _ctc.py."""
 import math
 import sys
 import warnings
 
 from .. import _grad_mode
 from .. import _records as F
+from ._ctc import ctc_nll
 
 _T = sys.modules[__name__.rpartition(".")[0].rpartition(".")[0]]  # tensord (attributes read at call time)
 
@@ -17,7 +17,7 @@ __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
            "binary_cross_entropy_with_logits", "kl_div", "nll_loss", "cross_entropy", "poisson_nll_loss",
            "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-           "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss"]
+           "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---------------------------------------------------------------- reductions (torch.nn._reduction)
@@ -283,6 +283,18 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     class_dim = input.ndim - 1
     loss = F.div(F.sum(loss, class_dim), input.shape[class_dim])
     return _reduce(loss, reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification (nn/_ctc.py); 'mean' divides each loss by its
+    target length (at least 1) before the batch mean, as torch."""
+    reduction = _check_reduction(reduction)
+    res, tl = ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity)
+    if reduction == "mean":
+        return F.mean(F.div(res, _T.tensor([max(v, 1) for v in tl], dtype=res.dtype, device=res.device)))
+    if reduction == "sum":
+        return F.sum(res)
+    return res if log_probs.ndim == 3 else F.squeeze(res, 0)
 
 
 # ---------------------------------------------------------------- margins and embeddings
