@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._C import ops
 from ..autograd.function import Function, once_differentiable
 
 __all__ = ["ctc_nll"]
@@ -38,8 +39,8 @@ def _lengths(x, what):
 def _extended(targets, T, N, C, il, tl, blank):
     """torch's checks, then numpy arrays: ext (N, L) labels of l', skip (N, L) 0 where
     the step from s - 2 is allowed else -inf, first (N, L) 0 at the two start states,
-    last (T, N, L) 0 at the two final states at t = il - 1, before (T, N, 1) t < il - 1,
-    valid (T, N, 1) t < il."""
+    last (T, N, L) 0 at the two final states at t = il - 1, before (T, N, 1) 0 where
+    t < il - 1 else -inf, valid (T, N, 1) t < il."""
     where = " (while checking arguments for ctc_loss_cpu)"
     if not 0 <= blank < C:
         raise RuntimeError("blank must be in label range")
@@ -86,32 +87,34 @@ def _extended(targets, T, N, C, il, tl, blank):
             ends[n, 2 * tl_arr[n] - 1] = 0.0
     t = np.arange(T)[:, None, None]
     last = np.where(t == il_arr[None, :, None] - 1, ends[None], _NEG_INF)
-    return ext, skip, first, ends, last, t < il_arr[None, :, None] - 1, t < il_arr[None, :, None]
+    before = np.where(t < il_arr[None, :, None] - 1, 0.0, _NEG_INF)
+    return ext, skip, first, ends, last, before, t < il_arr[None, :, None]
 
 
 class CtcLoss(Function):
     """forward(log_probs (T, N, C), structure from _extended, input lengths, zero_infinity)
-    -> nll (N,); backward is torch's alpha-beta gradient."""
+    -> nll (N,); backward is torch's alpha-beta gradient.  Per step the recursions are
+    a handful of ops.* records on (N, L) (the masks enter as additive 0/-inf terms)."""
 
     _node_name = "CtcLossBackward0"
 
     @staticmethod
     def forward(ctx, log_probs, ext, skip, first, ends, last, before, valid, il, zero_infinity):
-        from .. import logaddexp, full, stack
+        from .. import full, stack
         T, N, _ = log_probs.shape
         L = ext.shape[1]
-        e = log_probs.gather(2, ext.unsqueeze(0).expand(T, N, L))  # log y_t(l'_s)
+        e = ops.gather(log_probs, ops.expand(ops.unsqueeze(ext, 0), [T, N, L]), 2)  # log y_t(l'_s)
         pad2 = full((N, 2), _NEG_INF, dtype=log_probs.dtype, device=log_probs.device)
-        alpha = e[0] + first
+        alpha = ops.add(ops.select(e, 0, 0), first)
         alphas = [alpha]
         for t in range(1, T):
-            shifted = _cat_left(pad2, alpha)  # (N, L + 2): alpha_{t-1}(s - 2), (s - 1) at s + 0, s + 1
-            alpha = logaddexp(logaddexp(alpha, shifted[:, 1:L + 1]), shifted[:, :L] + skip) + e[t]
+            shifted = ops.cat(pad2, alpha, dim=1)  # alpha_{t-1}(s - 2), (s - 1) at s, s + 1
+            alpha = ops.add(ops.logaddexp(ops.logaddexp(alpha, ops.slice(shifted, 1, 1, L + 1)),
+                                          ops.add(ops.slice(shifted, 1, 0, L), skip)), ops.select(e, 0, t))
             alphas.append(alpha)
         log_alpha = stack(alphas)
-        idx = [max(v - 1, 0) for v in il]
-        at_end = log_alpha[idx, list(range(N))] + ends  # (N, L)
-        nll = -at_end.logsumexp(1)
+        at_end = log_alpha[[max(v - 1, 0) for v in il], list(range(N))]  # (N, L) at each t = il - 1
+        nll = ops.neg(ops.logsumexp(ops.add(at_end, ends), 1))
         ctx.save_for_backward(log_probs, ext, skip, last, before, valid, e, log_alpha, nll)
         ctx.zero_infinity = zero_infinity
         return nll
@@ -119,38 +122,30 @@ class CtcLoss(Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_nll):
-        from .. import logaddexp, full, stack, where, zeros_like
+        from .. import full, stack, where, zeros_like
         log_probs, ext, skip, last, before, valid, e, log_alpha, nll = ctx.saved_tensors
         T, N, C = log_probs.shape
         L = ext.shape[1]
         pad2 = full((N, 2), _NEG_INF, dtype=log_probs.dtype, device=log_probs.device)
-        skip_next = _cat_right(skip[:, 2:], pad2)  # may beta_{t+1}(s + 2) reach s
-        beta = e[T - 1] + last[T - 1]
+        skip_next = ops.cat(ops.slice(skip, 1, 2, L), pad2, dim=1)  # may beta_{t+1}(s + 2) reach s
+        # beta_t: the recursion where t < il - 1 (e + before), the final states at il - 1 (e + last)
+        e_rec, e_last = ops.add(e, before), ops.add(e, last)
+        beta = ops.select(e_last, 0, T - 1)
         betas = [beta]
         for t in range(T - 2, -1, -1):
-            shifted = _cat_right(beta, pad2)  # beta_{t+1}(s + 1), (s + 2) at s + 1, s + 2
-            rec = logaddexp(logaddexp(beta, shifted[:, 1:L + 1]), shifted[:, 2:] + skip_next) + e[t]
-            beta = where(before[t], rec, e[t] + last[t])
+            shifted = ops.cat(beta, pad2, dim=1)  # beta_{t+1}(s + 1), (s + 2) at s + 1, s + 2
+            rec = ops.logaddexp(ops.logaddexp(beta, ops.slice(shifted, 1, 1, L + 1)),
+                                ops.add(ops.slice(shifted, 1, 2, L + 2), skip_next))
+            beta = ops.logaddexp(ops.add(rec, ops.select(e_rec, 0, t)), ops.select(e_last, 0, t))
             betas.append(beta)
         log_beta = stack(betas[::-1])
         # posterior of each state, summed per class: exp(log alpha + log beta - log y + nll)
         post = (log_alpha + log_beta - e + nll.view(1, N, 1)).exp()
         occ = zeros_like(log_probs).scatter_add(2, ext.unsqueeze(0).expand(T, N, L), post)
         grad = (log_probs.exp() - occ) * grad_nll.view(1, N, 1)
-        bad = nll.isinf().view(1, N, 1)
-        grad = where(bad, 0.0 if ctx.zero_infinity else math.nan, grad)
+        grad = where(nll.isinf().view(1, N, 1), 0.0 if ctx.zero_infinity else math.nan, grad)
         grad = where(valid, grad, 0.0)
         return (grad,) + (None,) * 9
-
-
-def _cat_left(pad, x):
-    from .. import cat
-    return cat([pad, x], 1)
-
-
-def _cat_right(x, pad):
-    from .. import cat
-    return cat([x, pad], 1)
 
 
 def ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
@@ -168,7 +163,8 @@ def ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infin
     dev, dt = lp.device, lp.dtype
     res = CtcLoss.apply(lp, tensor(ext, device=dev), tensor(skip, dtype=dt, device=dev),
                         tensor(first, dtype=dt, device=dev), tensor(ends, dtype=dt, device=dev),
-                        tensor(last, dtype=dt, device=dev), tensor(before, device=dev), tensor(valid, device=dev),
+                        tensor(last, dtype=dt, device=dev), tensor(before, dtype=dt, device=dev),
+                        tensor(valid, device=dev),
                         il, bool(zero_infinity))
     if zero_infinity:
         res = where(res.isinf(), 0.0, res)
