@@ -1177,6 +1177,13 @@ static const int32_t td_ag_code[][3] = {
     {TD_AG_CONST, 10, 0},
     {TD_AG_CALL, TD_OP_MUL, 2},
     {TD_AG_CALL, TD_OP_MUL, 2},
+    /* log_probs: with_attrs(ctc_loss_backward, grad, log_probs, targets, result, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CTC_LOSS_BACKWARD, 5},
 };
 
 struct td_ag_formula {
@@ -1344,6 +1351,7 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 937, 4},
     {0, 941, 4},
     {0, 945, 8},
+    {0, 953, 6},
 };
 
 struct td_ag_op {
@@ -1474,6 +1482,7 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_LGAMMA] = {"LgammaBackward0", 157, 1, 0x1, 0x0},
     [TD_OP_DIGAMMA] = {"DigammaBackward0", 158, 1, 0x1, 0x0},
     [TD_OP_ERFINV] = {"ErfinvBackward0", 159, 1, 0x0, 0x1},
+    [TD_OP_CTC_LOSS] = {"CtcLossBackward0", 160, 1, 0x3, 0x3},
 };
 
 #endif

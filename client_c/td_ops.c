@@ -1077,6 +1077,29 @@ static const struct td_arg args_record_stream[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
     {"stream", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_ctc_loss[] = {
+    {"log_probs", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"targets", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"blank", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"zero_infinity", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_REQUIRED, -1},
+    {"n_input_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_target_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"input_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"target_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_ctc_loss_backward[] = {
+    {"grad", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"log_probs", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"targets", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"neg_log_likelihood", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"log_alpha", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"blank", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"zero_infinity", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_REQUIRED, -1},
+    {"n_input_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_target_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"input_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"target_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1294,6 +1317,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_STREAM_CTRL] = {args_stream_ctrl, 4, 0},
     [TD_OP_EVENT_CTRL] = {args_event_ctrl, 4, 0},
     [TD_OP_RECORD_STREAM] = {args_record_stream, 2, 1},
+    [TD_OP_CTC_LOSS] = {args_ctc_loss, 8, 2},
+    [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3260,4 +3285,32 @@ enum td_code td_rec_record_stream(td_client_t *c, unsigned flags, const struct t
         {.w = {(int64_t)p->stream}},
     };
     return td_op_values(c, TD_OP_RECORD_STREAM, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_ctc_loss(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[6] = {
+        {.w = {(int64_t)p->blank}},
+        {.w = {(int64_t)p->zero_infinity}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->input_lengths, .n = p->n_input_lengths},
+        {.list = p->target_lengths, .n = p->n_target_lengths},
+    };
+    return td_op_values(c, TD_OP_CTC_LOSS, flags, in, n_in, v, 6, out, st);
+}
+
+enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_backward_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[6] = {
+        {.w = {(int64_t)p->blank}},
+        {.w = {(int64_t)p->zero_infinity}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->input_lengths, .n = p->n_input_lengths},
+        {.list = p->target_lengths, .n = p->n_target_lengths},
+    };
+    return td_op_values(c, TD_OP_CTC_LOSS_BACKWARD, flags, in, n_in, v, 6, out, st);
 }

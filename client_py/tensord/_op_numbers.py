@@ -220,6 +220,8 @@ DEVICE_CTRL = 214
 STREAM_CTRL = 215
 EVENT_CTRL = 216
 RECORD_STREAM = 217
+CTC_LOSS = 218
+CTC_LOSS_BACKWARD = 219
 
 NAMES = (
     "none",
@@ -440,6 +442,8 @@ NAMES = (
     "stream_ctrl",
     "event_ctrl",
     "record_stream",
+    "ctc_loss",
+    "ctc_loss_backward",
 )
 
 # TD_F_* of each row
@@ -668,6 +672,8 @@ FLAGS = (
     0,  # STREAM_CTRL
     0,  # EVENT_CTRL
     0,  # RECORD_STREAM
+    1,  # CTC_LOSS
+    0,  # CTC_LOSS_BACKWARD
 )
 
 # TD_RF_*: record flags
@@ -965,6 +971,8 @@ FAMILIES = (
     "CTRL",
     "CTRL",
     "CTRL",
+    "LOSS",
+    "LOSS",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

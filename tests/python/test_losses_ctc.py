@@ -132,3 +132,10 @@ def test_errors_match_torch(case):
     assert type(a.value) is type(b.value)
     if case != "int_lengths":
         assert str(a.value) == str(b.value)
+
+
+def test_label_out_of_range_fails_the_record():
+    """torch reads past the classes; here the kernel refuses the record."""
+    x = td.tensor(_log_probs(5, 2, 4))
+    with pytest.raises(RuntimeError, match="target label is outside"):
+        td.nn.functional.ctc_loss(x, td.tensor([[1, 7], [2, 0]]), [5, 5], [2, 1]).item()

@@ -2,14 +2,15 @@
 tensord ops the way torch 1.13 defines them (its formulas, its reductions, its argument
 checks and warnings), so autograd differentiates them through those ops.  The legacy
 size_average/reduce arguments map to `reduction` as torch's _Reduction does.
-ctc_loss, a recursion over time with a gradient of its own, is in _ctc.py."""
+ctc_loss, a recursion over time, is the daemon's CTC_LOSS row (kernels/cpu/loss.c) with
+torch's alpha-beta gradient as its backward row."""
 import math
 import sys
 import warnings
 
 from .. import _grad_mode
 from .. import _records as F
-from ._ctc import ctc_nll
+from .._C import ops
 
 _T = sys.modules[__name__.rpartition(".")[0].rpartition(".")[0]]  # tensord (attributes read at call time)
 
@@ -285,16 +286,32 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+def _ctc_lengths(x, what):
+    """input_lengths / target_lengths as a list of ints: a tensor (any shape) or a sequence."""
+    if isinstance(x, _T.Tensor):
+        return [int(v) for v in x.detach().cpu().reshape(-1).tolist()]
+    if isinstance(x, (list, tuple)):
+        return [int(v) for v in x]
+    raise TypeError("ctc_loss(): argument '%s' must be tuple of ints or Tensor, not %s" % (what, type(x).__name__))
+
+
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
-    """Connectionist temporal classification (nn/_ctc.py); 'mean' divides each loss by its
-    target length (at least 1) before the batch mean, as torch."""
+    """Connectionist temporal classification: each sequence's negative log likelihood
+    (CTC_LOSS checks the arguments with torch's messages), zero_infinity's zeros, and
+    'mean' dividing each loss by its target length (at least 1) before the batch mean."""
     reduction = _check_reduction(reduction)
-    res, tl = ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity)
+    il = _ctc_lengths(input_lengths, "input_lengths")
+    tl = _ctc_lengths(target_lengths, "target_lengths")
+    lp = log_probs if log_probs.ndim != 2 else F.unsqueeze(log_probs, 1)  # unbatched: (T, C)
+    res = ops.ctc_loss(lp, targets, blank=blank, zero_infinity=bool(zero_infinity), input_lengths=il,
+                       target_lengths=tl)[0]
+    if zero_infinity:
+        res = F.where(F.eq(res, math.inf), _T.zeros_like(res), res)
     if reduction == "mean":
         return F.mean(F.div(res, _T.tensor([max(v, 1) for v in tl], dtype=res.dtype, device=res.device)))
     if reduction == "sum":
         return F.sum(res)
-    return res if log_probs.ndim == 3 else F.squeeze(res, 0)
+    return res if log_probs.ndim != 2 else F.squeeze(res, 0)
 
 
 # ---------------------------------------------------------------- margins and embeddings
