@@ -26,6 +26,8 @@ struct ctc {
     const struct td_kt *lp, *tg, *grad, *nll, *alpha_in; /* alpha_in: backward's log_alpha */
     char *nll_out, *alpha_out, *grad_out;
     const int64_t *il, *tl, *tg_off; /* per sequence: lengths, where its labels start in targets */
+    const char *lp0;                  /* log_probs' first element; ls: its strides in bytes */
+    int64_t ls[3];
     int64_t T, N, C, L, blank;
     bool zero_infinity;
     atomic_int failed; /* a label out of range, or no memory */
@@ -42,13 +44,9 @@ static int64_t label_at(const struct ctc *c, int64_t b, int64_t i)
     return tg->m.dtype == TD_DTYPE_INT32 ? *(int32_t *)at(tg, e) : *(int64_t *)at(tg, e);
 }
 
-/* l'_s of sequence b: blank at even s, the target's labels at odd s */
-static int64_t prime(const struct ctc *c, int64_t b, int64_t s)
-{
-    return s % 2 == 0 ? c->blank : label_at(c, b, s / 2);
-}
-
-static bool labels_ok(struct ctc *c, int64_t b)
+/* l' of sequence b into pr[0 .. 2 * tl]: blank at even s, the target's labels at odd s;
+ * false (and the record fails) when a label is outside [0, C) */
+static bool primes(struct ctc *c, int64_t b, int64_t *pr)
 {
     for (int64_t i = 0; i < c->tl[b]; i++) {
         int64_t l = label_at(c, b, i);
@@ -56,15 +54,17 @@ static bool labels_ok(struct ctc *c, int64_t b)
             atomic_store(&c->failed, 1);
             return false;
         }
+        pr[2 * i] = c->blank;
+        pr[2 * i + 1] = l;
     }
+    pr[2 * c->tl[b]] = c->blank;
     return true;
 }
 
 #define CTC_KERNELS(FT, EXP, LOG, LOG1P)                                                                        \
     static FT lp_##FT(const struct ctc *c, int64_t t, int64_t b, int64_t k)                                     \
     {                                                                                                           \
-        const struct td_meta *m = &c->lp->m;                                                                    \
-        return *(FT *)at(c->lp, m->offset + t * m->strides[0] + b * m->strides[1] + k * m->strides[2]);         \
+        return *(const FT *)(c->lp0 + t * c->ls[0] + b * c->ls[1] + k * c->ls[2]);                              \
     }                                                                                                           \
     static FT vec_##FT(const struct td_kt *v, int64_t i)                                                        \
     {                                                                                                           \
@@ -91,24 +91,29 @@ static bool labels_ok(struct ctc *c, int64_t b)
     static void fwd_##FT(void *ctx, int64_t b0, int64_t b1)                                                     \
     {                                                                                                           \
         struct ctc *c = ctx;                                                                                    \
+        int64_t *pr = malloc(sizeof(int64_t) * (size_t)c->L); /* l' of one sequence */                          \
+        if (!pr) {                                                                                              \
+            atomic_store(&c->failed, 2);                                                                        \
+            return;                                                                                             \
+        }                                                                                                       \
         for (int64_t b = b0; b < b1; b++) {                                                                     \
-            FT *la = (FT *)c->alpha_out + b * c->T * c->L; /* (FT, L) of sequence b */                          \
+            FT *la = (FT *)c->alpha_out + b * c->T * c->L; /* (T, L) of sequence b */                          \
             int64_t il = c->il[b], tl = c->tl[b], S = 2 * tl + 1;                                               \
             for (int64_t i = 0; i < c->T * c->L; i++)                                                           \
                 la[i] = -INFINITY;                                                                              \
-            if (!labels_ok(c, b))                                                                               \
+            if (!primes(c, b, pr))                                                                              \
                 continue;                                                                                       \
             if (il > 0) {                                                                                       \
                 la[0] = lp_##FT(c, 0, b, c->blank);                                                             \
                 if (tl > 0)                                                                                     \
-                    la[1] = lp_##FT(c, 0, b, prime(c, b, 1));                                                   \
+                    la[1] = lp_##FT(c, 0, b, pr[1]);                                                   \
             }                                                                                                   \
             for (int64_t t = 1; t < il; t++)                                                                    \
                 for (int64_t s = 0; s < S; s++) {                                                               \
-                    int64_t l = prime(c, b, s);                                                                 \
+                    int64_t l = pr[s];                                                                          \
                     const FT *prev = la + (t - 1) * c->L;                                                       \
                     FT a2 = s > 0 ? prev[s - 1] : -INFINITY;                                                    \
-                    FT a3 = s > 1 && prime(c, b, s - 2) != l ? prev[s - 2] : -INFINITY;                         \
+                    FT a3 = s > 1 && pr[s - 2] != l ? prev[s - 2] : -INFINITY;                         \
                     la[t * c->L + s] = lse3_##FT(prev[s], a2, a3) + lp_##FT(c, t, b, l);                        \
                 }                                                                                               \
             FT *nll = (FT *)c->nll_out + b;                                                                     \
@@ -119,13 +124,17 @@ static bool labels_ok(struct ctc *c, int64_t b)
             const FT *last = la + (il - 1) * c->L;                                                              \
             *nll = -(tl == 0 ? last[0] : lse3_##FT(last[2 * tl], last[2 * tl - 1], -INFINITY));                 \
         }                                                                                                       \
+        free(pr);                                                                                               \
     }                                                                                                           \
     static void bwd_##FT(void *ctx, int64_t b0, int64_t b1)                                                     \
     {                                                                                                           \
         struct ctc *c = ctx;                                                                                    \
         int64_t TT = c->T, L = c->L, C = c->C, NC = c->N * C;                                                   \
         FT *lb = malloc(sizeof(FT) * (size_t)(TT * L > 0 ? TT * L : 1)); /* beta of one sequence */             \
-        if (!lb) {                                                                                              \
+        int64_t *pr = malloc(sizeof(int64_t) * (size_t)L);                                                      \
+        if (!lb || !pr) {                                                                                       \
+            free(lb);                                                                                           \
+            free(pr);                                                                                           \
             atomic_store(&c->failed, 2);                                                                        \
             return;                                                                                             \
         }                                                                                                       \
@@ -136,7 +145,7 @@ static bool labels_ok(struct ctc *c, int64_t b)
             for (int64_t t = 0; t < TT; t++)                                                                    \
                 for (int64_t k = 0; k < C; k++)                                                                 \
                     g[t * NC + k] = t < il && !(c->zero_infinity && nll == INFINITY) ? -INFINITY : 0;           \
-            if (il == 0 || (c->zero_infinity && nll == INFINITY) || !labels_ok(c, b))                           \
+            if (il == 0 || (c->zero_infinity && nll == INFINITY) || !primes(c, b, pr))                           \
                 continue;                                                                                       \
             const struct td_meta *am = &c->alpha_in->m;                                                         \
             const char *abase = at(c->alpha_in, am->offset + b * am->strides[0]);                               \
@@ -144,7 +153,7 @@ static bool labels_ok(struct ctc *c, int64_t b)
                 lb[i] = -INFINITY;                                                                              \
             for (int64_t t = il - 1; t >= 0; t--)                                                               \
                 for (int64_t s = S - 1; s >= 0; s--) {                                                          \
-                    int64_t l = prime(c, b, s);                                                                 \
+                    int64_t l = pr[s];                                                                          \
                     FT beta;                                                                                    \
                     if (t == il - 1) {                                                                          \
                         if (s < S - 2)                                                                          \
@@ -153,7 +162,7 @@ static bool labels_ok(struct ctc *c, int64_t b)
                     } else {                                                                                    \
                         const FT *next = lb + (t + 1) * L;                                                      \
                         FT b2 = s < S - 1 ? next[s + 1] : -INFINITY;                                            \
-                        FT b3 = s < S - 2 && prime(c, b, s + 2) != l ? next[s + 2] : -INFINITY;                 \
+                        FT b3 = s < S - 2 && pr[s + 2] != l ? next[s + 2] : -INFINITY;                 \
                         beta = lse3_##FT(next[s], b2, b3) + lp_##FT(c, t, b, l);                                \
                     }                                                                                           \
                     lb[t * L + s] = beta;                                                                       \
@@ -168,6 +177,7 @@ static bool labels_ok(struct ctc *c, int64_t b)
                 }                                                                                               \
         }                                                                                                       \
         free(lb);                                                                                               \
+        free(pr);                                                                                               \
     }
 CTC_KERNELS(float, expf, logf, log1pf)
 CTC_KERNELS(double, exp, log, log1p)
@@ -178,6 +188,9 @@ static enum td_code ctc_setup(struct td_kctx *k, struct ctc *c, const struct td_
     memset(c, 0, sizeof *c);
     c->lp = lp;
     c->tg = tg;
+    c->lp0 = at(lp, lp->m.offset);
+    for (int d = 0; d < 3; d++)
+        c->ls[d] = lp->m.strides[d] * (int64_t)td_dtype_size(lp->m.dtype);
     c->T = lp->m.sizes[0];
     c->N = lp->m.sizes[1];
     c->C = lp->m.sizes[2];
