@@ -290,6 +290,7 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
     m->grad_fn = old->grad_fn;
     td__ag_node_ref(m->grad_fn);
     m->output_nr = old->output_nr;
+    m->custom_view = old->custom_view;
     m->grad = old->grad;
     old->grad.handle = 0;
     m->hooks = old->hooks;
@@ -491,7 +492,7 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
     if (!inplace)
         return TD_CODE_OK;
     const struct td_ag_meta *m = cur(in[0]);
-    if (m && m->custom_view && m->grad_fn)
+    if (m && m->grad_fn && (m->custom_view || (m->view_base && m->view_base->custom_view)))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Output %u of %s is a view and is being modified "
                              "inplace. This view was created inside a custom Function (or because an input was "
                              "returned as-is) and the autograd logic to handle view+inplace would override the "

@@ -146,6 +146,17 @@ def test_full_hook_errors_match_torch():
             out.add_(1)
         return str(e.value)
 
+    def inplace_view_of_output(mod):
+        lin = mod.nn.Linear(3, 2)
+        lin.register_full_backward_hook(lambda *a: None)
+        out = lin(mod.ones(2, 3, requires_grad=True))
+        msgs = []
+        for view in (lambda o: o[0], lambda o: o.view(-1)):
+            with pytest.raises(RuntimeError) as e:
+                view(out).add_(1)
+            msgs.append(str(e.value))
+        return msgs
+
     def inplace_input(mod):
         relu = mod.nn.ReLU(inplace=True)
         relu.register_full_backward_hook(lambda *a: None)
@@ -164,7 +175,7 @@ def test_full_hook_errors_match_torch():
             m2.register_full_backward_hook(lambda *a: None)
         return str(e.value), str(e2.value)
 
-    for fn in (wrong_count, no_input_grad, inplace_output, inplace_input, mixing):
+    for fn in (wrong_count, no_input_grad, inplace_output, inplace_view_of_output, inplace_input, mixing):
         msg = _both(fn)
         assert msg
 
