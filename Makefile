@@ -419,12 +419,14 @@ COV_CHECK_SRC := $(filter-out tests/check_cuda_plugin.c,$(CHECK_SRC))
 COV_CHECKS := $(patsubst tests/%.c,$(COV_BUILD)/opt/tests/%,$(COV_CHECK_SRC))
 coverage:
 	@sh tests/install_deps.sh coverage
-	$(MAKE) --no-print-directory $(JOBS) BUILD=$(COV_BUILD) CC="$(CC) --coverage" CFLAGS=-O0 CUDA=0 \
-		$(COV_BUILD)/tensord $(COV_BUILD)/libtensord.so python $(COV_CHECKS)
+	$(MAKE) --no-print-directory $(JOBS) BUILD=$(COV_BUILD) CC="$(CC) --coverage -fprofile-update=atomic" CFLAGS=-O0 \
+		CUDA=0 $(COV_BUILD)/tensord $(COV_BUILD)/libtensord.so $(COV_BUILD)/tensordctl $(COV_BUILD)/example_c python \
+		$(COV_CHECKS)
 	@find $(COV_BUILD) -name '*.gcda' -delete
 	@fail=0; for t in $(COV_CHECKS); do echo "== $$t"; TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) \
 		CK_DEFAULT_TIMEOUT=120 $$t || fail=1; done; \
 	TENSORD_BIN=$(abspath $(COV_BUILD)/tensord) PYTHONPATH=$(abspath $(COV_BUILD)/python) \
+		TENSORD_CTL=$(abspath $(COV_BUILD)/tensordctl) TENSORD_EXAMPLE=$(abspath $(COV_BUILD)/example_c) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(COV_PYTESTS) || fail=1; \
 	mkdir -p $(COV_BUILD)/html; \
 	gcovr --root . --object-directory $(COV_BUILD) --exclude 'tests/' --exclude '$(BUILD)/' \

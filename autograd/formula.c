@@ -18,6 +18,7 @@ struct val {
     struct td_scalar s;
     bool scalar, owned;
     bool own_ag; /* t.ag is a meta made for this value (a saved output under create_graph) */
+    bool undefined; /* zeros standing for an output gradient that never reached the node */
 };
 
 struct run {
@@ -981,6 +982,39 @@ static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
     return TD_CODE_OK;
 }
 
+/* the factorizations' formulas (formula_linalg.c), given their tensors and NULL for an
+ * output gradient that never reached the node (svd's singular vectors when only the
+ * singular values are used: their terms would divide 0 by 0 at repeated values) */
+static enum td_code linalg(struct run *r, int helper, int nargs, struct val *v, struct val *out)
+{
+    const struct td_t *t[8];
+    for (int i = 0; i < nargs; i++) {
+        if (v[i].scalar)
+            return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: a scalar in a linalg formula");
+        t[i] = v[i].undefined ? NULL : &v[i].t;
+    }
+    struct td_t res;
+    if (td__ag_linalg(r->c, r->n, helper, r->input, t, &res, r->st))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+#define LINALG_HELPER(name, NAME, nargs)                                                                           \
+    static enum td_code h_##name(struct run *r, struct val *v, struct val *out)                                   \
+    {                                                                                                              \
+        return linalg(r, TD_AGH_##NAME, nargs, v, out);                                                            \
+    }
+LINALG_HELPER(cholesky_back, CHOLESKY_BACK, 2)
+LINALG_HELPER(matrix_exp_back, MATRIX_EXP_BACK, 2)
+LINALG_HELPER(triangular_solve_back, TRIANGULAR_SOLVE_BACK, 3)
+LINALG_HELPER(lu_solve_back, LU_SOLVE_BACK, 4)
+LINALG_HELPER(lu_factor_back, LU_FACTOR_BACK, 3)
+LINALG_HELPER(eigh_back, EIGH_BACK, 4)
+LINALG_HELPER(svd_back, SVD_BACK, 6)
+LINALG_HELPER(qr_back, QR_BACK, 4)
+LINALG_HELPER(lstsq_back, LSTSQ_BACK, 3)
+LINALG_HELPER(householder_back, HOUSEHOLDER_BACK, 4)
+
 typedef enum td_code (*helper_fn)(struct run *r, struct val *v, struct val *out);
 static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_REDUCE_BACK - TD_AGH_FIRST] = h_reduce_back,
@@ -1014,6 +1048,16 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_STRIDED_BACK - TD_AGH_FIRST] = h_strided_back,
     [TD_AGH_MT - TD_AGH_FIRST] = h_mt,
     [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
+    [TD_AGH_CHOLESKY_BACK - TD_AGH_FIRST] = h_cholesky_back,
+    [TD_AGH_MATRIX_EXP_BACK - TD_AGH_FIRST] = h_matrix_exp_back,
+    [TD_AGH_TRIANGULAR_SOLVE_BACK - TD_AGH_FIRST] = h_triangular_solve_back,
+    [TD_AGH_LU_SOLVE_BACK - TD_AGH_FIRST] = h_lu_solve_back,
+    [TD_AGH_LU_FACTOR_BACK - TD_AGH_FIRST] = h_lu_factor_back,
+    [TD_AGH_EIGH_BACK - TD_AGH_FIRST] = h_eigh_back,
+    [TD_AGH_SVD_BACK - TD_AGH_FIRST] = h_svd_back,
+    [TD_AGH_QR_BACK - TD_AGH_FIRST] = h_qr_back,
+    [TD_AGH_LSTSQ_BACK - TD_AGH_FIRST] = h_lstsq_back,
+    [TD_AGH_HOUSEHOLDER_BACK - TD_AGH_FIRST] = h_householder_back,
 };
 
 /* ---- the machine ---- */
@@ -1059,7 +1103,10 @@ static enum td_code push(struct run *r, const int32_t *ins, const struct td_t *g
             *out = (struct val){.t = grads[a]};
             return TD_CODE_OK;
         }
-        return h_zeros_like(r, &(struct val){.t = {.m = n->out_meta[a]}}, out);
+        if (h_zeros_like(r, &(struct val){.t = {.m = n->out_meta[a]}}, out))
+            return r->st->code;
+        out->undefined = true;
+        return TD_CODE_OK;
     case TD_AG_INPUT:
     case TD_AG_INPUT_META: {
         if (n->scalar_slot == a) /* the scalar operand: the first attribute's two words */
@@ -1099,7 +1146,8 @@ static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *g
     }
     bool op_call = ins[0] == TD_AG_CALL || ins[0] == TD_AG_CALL_ATTRS;
     int nargs = op_call ? ins[2] : ins[1];
-    if (nargs > *sp || nargs > (ins[0] == TD_AG_CALL_ATTRS ? ATTRS_ARGS : 3))
+    int most = ins[0] == TD_AG_CALL ? 3 : ins[0] == TD_AG_CALL_ATTRS ? ATTRS_ARGS : 8; /* helpers take 8 */
+    if (nargs > *sp || nargs > most)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula stack underflow");
     struct val *args = stack + *sp - nargs, res;
     enum td_code code;

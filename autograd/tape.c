@@ -686,6 +686,34 @@ void td_detach_(struct td_t *t)
     t->ag = NULL;
 }
 
+static bool same_geometry(const struct td_meta *a, const struct td_meta *b)
+{
+    if (a->dtype != b->dtype || a->ndim != b->ndim || a->device != b->device)
+        return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->sizes[d] != b->sizes[d])
+            return false;
+    return true;
+}
+
+void td_set_data(td_client_t *c, struct td_t *t, const struct td_t *src)
+{
+    struct td_t n = td_retain(c, src);
+    td_detach_(&n);
+    struct td_ag_meta *ag = t->ag;
+    t->ag = NULL;
+    /* graphs made from now on must shape the leaf's gradient by its new geometry; an
+     * older graph keeps its accumulator, which no longer reaches the leaf */
+    if (ag && ag->accum && !same_geometry(&ag->accum->out_meta[0], &n.m)) {
+        ag->accum->leaf = NULL;
+        td__ag_node_unref(ag->accum);
+        ag->accum = NULL;
+    }
+    td_release(c, t);
+    *t = n;
+    t->ag = ag;
+}
+
 void td_ag_forget(struct td_t *t)
 {
     bool was = forgetting;

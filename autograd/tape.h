@@ -130,6 +130,11 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
  * zero). */
 enum td_code td__ag_formula(td_client_t *c, struct td_ag_node *n, int formula, int input, const struct td_t *grads,
                             struct td_t *out, struct td_status *st);
+/* formula_linalg.c: derivatives.def's helper `helper` (a TD_AGH_* of the factorizations)
+ * for tensor input `input` of n, given the helper's operands v (NULL: an output gradient
+ * that never reached n), into *out (an owned reference). */
+enum td_code td__ag_linalg(td_client_t *c, const struct td_ag_node *n, int helper, int input,
+                           const struct td_t *const *v, struct td_t *out, struct td_status *st);
 /* the schema slot of n's tensor input i (slots count the scalar operand) */
 int td__ag_slot_of_input(const struct td_ag_node *n, int i);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../kernels/device.h"
+#include "autocast.h"
 #include "conn.h"
 #include "failures.h"
 #include "fork.h"
@@ -1033,6 +1034,8 @@ enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const s
 enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                    const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
+    if (td__amp_wants(op, flags, in, n_in))
+        return td__amp_op(c, op, flags, in, n_in, attrs, n_attr, out, st);
     if (td__ag_wants(op, in, n_in))
         return td__ag_op(c, op, flags, in, n_in, attrs, n_attr, out, st);
     enum td_code code = td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);

@@ -273,6 +273,20 @@ bool td_grad_get(td_client_t *c, const struct td_t *t, struct td_t *out);
 enum td_code td_grad_set(td_client_t *c, struct td_t *t, const struct td_t *g, struct td_status *st);
 /* Drops t's autograd state: t becomes a leaf that does not require grad (detach_). */
 void td_detach_(struct td_t *t);
+/* t.data = src (torch's Tensor.data setter): t releases its handle and takes another
+ * reference to src's (storage and geometry), keeping its own autograd state (requires_grad,
+ * grad, hooks); src's is not shared.  Any dtype, shape or device. */
+void td_set_data(td_client_t *c, struct td_t *t, const struct td_t *src);
+
+/* Autocast (torch.autocast), per thread.  kind 0: ops on the CPU, 1: ops on the GPUs.
+ * While on, the ops of torch's autocast lists compute in `dtype` (matmul, mm, bmm,
+ * convolution; their floating inputs other than float64 are cast), in float32 (the
+ * precision-sensitive ops) or in their widest input dtype (client_c/autocast.c has the
+ * lists); in-place and out= records and the backward pass are left alone.  dtype is the
+ * lower-precision type (default bfloat16 on the CPU, float16 on GPUs). */
+void td_autocast_set(int kind, bool enabled, enum td_dtype dtype);
+bool td_autocast_enabled(int kind);
+enum td_dtype td_autocast_dtype(int kind);
 /* The same for a tensor whose client is gone: frees the graph's memory, sends nothing. */
 void td_ag_forget(struct td_t *t);
 

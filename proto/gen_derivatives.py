@@ -50,6 +50,17 @@ HELPERS = {
     "mt": (1, set()),
     "as_matrices": (1, set()),
     "pool_gather": (2, set()),
+    # the factorizations' formulas (autograd/formula_linalg.c)
+    "cholesky_back": (2, set()),
+    "matrix_exp_back": (2, set()),
+    "triangular_solve_back": (3, set()),
+    "lu_solve_back": (4, set()),
+    "lu_factor_back": (3, set()),
+    "eigh_back": (4, set()),
+    "svd_back": (6, set()),
+    "qr_back": (4, set()),
+    "lstsq_back": (3, set()),
+    "householder_back": (4, set()),
 }
 # ops a formula calls by name: the pointwise families, and any op without attributes;
 # with_attrs(op, ...) calls an op whose attribute layout is the node's own, with its words
@@ -192,7 +203,10 @@ class Compiler:
 
 # torch's node names where they are not the op's own (one name for every conv dimension)
 NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "ConvolutionBackwardBackward0",
-              "conv_backward_weight": "ConvolutionBackwardBackward0"}
+              "conv_backward_weight": "ConvolutionBackwardBackward0",
+              "linalg_cholesky": "LinalgCholeskyExBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
+              "lu_factor": "LinalgLuFactorExBackward0", "lu_solve": "LinalgLuSolveBackward0",
+              "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0"}
 
 
 def camel(name):

@@ -325,6 +325,143 @@ START_TEST(test_retained_handle_outlives_release)
 }
 END_TEST
 
+/* td_set_data: the leaf keeps requires_grad and its gradient, takes the source's storage
+ * (a write to the source shows through) and, with another shape, gets gradients of it */
+START_TEST(test_set_data)
+{
+    double xv[3] = {1, 2, 3}, nv[2] = {10, 20};
+    struct td_t x = vec(xv, 3, true), sq = bin(TD_OP_MUL, &x, &x), y = total(&sq);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t src = vec(nv, 2, false);
+    td_set_data(c, &x, &src);
+    ck_assert(td_requires_grad(&x) && td_is_leaf(&x));
+    ck_assert_int_eq(x.m.ndim, 1);
+    ck_assert_int_eq(x.m.sizes[0], 2);
+    expect(&x, nv, 2);
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g)); /* the old gradient stays, as torch's */
+    double gwant[3] = {2, 4, 6};
+    expect(&g, gwant, 3);
+    td_release(c, &g);
+    OK(td_grad_set(c, &x, NULL, st));
+    struct td_t sq2 = bin(TD_OP_MUL, &x, &x), y2 = total(&sq2);
+    const struct td_t *roots2[1] = {&y2};
+    OK(td_backward(c, 1, roots2, NULL, 0, NULL, 0, st));
+    ck_assert(td_grad_get(c, &x, &g));
+    double want[2] = {20, 40};
+    expect(&g, want, 2);
+    td_release(c, &g);
+    td_release(c, &y2);
+    td_release(c, &sq2);
+    td_release(c, &y);
+    td_release(c, &sq);
+    td_release(c, &src);
+    td_release(c, &x);
+    OK(td_sync(c, st));
+}
+END_TEST
+
+/* autocast from C: a matmul under CPU autocast runs in bfloat16, an op off the lists in
+ * its inputs' dtype; the backward pass runs without autocast, so the leaf's gradient is
+ * float32 and close to the exact one (2 * sum over columns of A) */
+START_TEST(test_autocast)
+{
+    float av[4] = {1, 2, 3, 4}, xv[2] = {0.5f, -1};
+    int64_t sa[2] = {2, 2}, sx[1] = {2};
+    struct td_t A, x;
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 2, sa, av, &A, st));
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, sx, xv, &x, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    td_autocast_set(0, true, TD_DTYPE_BFLOAT16);
+    ck_assert(td_autocast_enabled(0) && !td_autocast_enabled(1));
+    struct td_t ax;
+    OK(td_matmul(c, &A, &x, &ax, st));
+    ck_assert_int_eq(ax.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t twice = bin(TD_OP_ADD, &ax, &ax);
+    ck_assert_int_eq(twice.m.dtype, TD_DTYPE_BFLOAT16);
+    struct td_t y = total(&twice);
+    td_autocast_set(0, false, TD_DTYPE_BFLOAT16);
+    ck_assert(!td_autocast_enabled(0));
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &A, &g));
+    ck_assert_int_eq(g.m.dtype, TD_DTYPE_FLOAT32);
+    float got[4], want[4] = {1, -2, 1, -2}; /* d/dA of sum(2 A x): 2 x^T in every row */
+    OK(td_download(c, &g, got, sizeof got, st));
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(got[i] == want[i], "element %d: %g, want %g", i, got[i], want[i]);
+    struct td_t *rel[] = {&g, &y, &twice, &ax, &x, &A};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+        td_release(c, rel[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
+/* the gradient of sum(f(A)) for a 2x2 A, f an op whose first output is the matrix */
+static void linalg_grad(enum td_op op, const double *av, const int64_t *w, int nw, bool sum_out1, const double *want)
+{
+    int64_t sizes[2] = {2, 2};
+    struct td_t A, out[TD_MAX_OUTPUTS], y, g;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, op, 0, in, 1, w, nw, out, st));
+    y = total(&out[sum_out1 ? 1 : 0]);
+    const struct td_t *roots[1] = {&y};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    ck_assert(td_grad_get(c, &A, &g));
+    expect(&g, want, 4);
+    td_release(c, &g);
+    td_release(c, &y);
+    for (int k = 0; k < td_op_table[op].n_out; k++)
+        td_release(c, &out[k]);
+    td_release(c, &A);
+}
+
+START_TEST(test_linalg_closed_forms)
+{
+    /* cholesky of diag(4, 9): L = diag(2, 3); the symmetric gradient of sum(L) */
+    double chol[4] = {4, 0, 0, 9}, gchol[4] = {0.25, 0.25, 0.25, 1.0 / 6};
+    int64_t lower[1] = {0};
+    linalg_grad(TD_OP_LINALG_CHOLESKY, chol, lower, 1, false, gchol);
+    /* sum(exp(diag(a, b))): e^a, e^b on the diagonal, (e^a - e^b) / (a - b) off it */
+    double ex[4] = {1, 0, 0, 2}, dd = (exp(1) - exp(2)) / (1 - 2), gex[4] = {exp(1), dd, dd, exp(2)};
+    linalg_grad(TD_OP_MATRIX_EXP, ex, NULL, 0, false, gex);
+    /* the eigenvalues' sum is the trace */
+    double sym[4] = {2, 1, 1, 3}, eye[4] = {1, 0, 0, 1};
+    int64_t vecs[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_EIGH, sym, vecs, 2, false, eye);
+    /* the singular values of diag(3, 2) move with its diagonal alone */
+    double dg[4] = {3, 0, 0, 2};
+    int64_t uv[2] = {0, 1};
+    linalg_grad(TD_OP_LINALG_SVD, dg, uv, 2, true, eye);
+}
+END_TEST
+
+START_TEST(test_linalg_error_frees_everything)
+{
+    /* qr with mode 'r' computes no Q: backward raises torch's error, leaking nothing */
+    double av[4] = {1, 2, 3, 4};
+    int64_t sizes[2] = {2, 2}, mode_r[1] = {2};
+    struct td_t A, out[2], y;
+    OK(td_from_data(c, TD_DTYPE_FLOAT64, 2, sizes, av, &A, st));
+    OK(td_requires_grad_(c, &A, true, st));
+    const struct td_t *in[1] = {&A};
+    OK(td_op(c, TD_OP_LINALG_QR, 0, in, 1, mode_r, 1, out, st));
+    y = total(&out[1]);
+    const struct td_t *roots[1] = {&y};
+    struct td_status e = TD_STATUS_INIT;
+    ck_assert_int_eq(td_backward(c, 1, roots, NULL, 0, NULL, 0, &e), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "not computed when mode='r'"), "%s", e.msg);
+    struct td_t *all[] = {&A, &out[0], &out[1], &y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -339,6 +476,10 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_node_hook);
     tcase_add_test(tc, test_retained_handle_outlives_release);
     tcase_add_test(tc, test_inplace_on_view);
+    tcase_add_test(tc, test_set_data);
+    tcase_add_test(tc, test_autocast);
+    tcase_add_test(tc, test_linalg_closed_forms);
+    tcase_add_test(tc, test_linalg_error_frees_everything);
     suite_add_tcase(s, tc);
     return s;
 }

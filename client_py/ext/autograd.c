@@ -266,6 +266,24 @@ PyObject *td_ext_detach_(TensorObject *self, PyObject *noargs)
     return (PyObject *)self;
 }
 
+/* t._set_data(src): Tensor.data = src (the setter's checks are in Python) */
+PyObject *td_ext_set_data(TensorObject *self, PyObject *src)
+{
+    if (!td_ext_is_tensor(src)) {
+        PyErr_Format(PyExc_TypeError, "Variable data has to be a tensor, but got %s", Py_TYPE(src)->tp_name);
+        return NULL;
+    }
+    if (td_ext_check((PyObject *)self) || td_ext_check(src))
+        return NULL;
+    td_client_t *cl = client_of(self);
+    if (!cl)
+        return NULL;
+    td_set_data(cl, &self->t, &((TensorObject *)src)->t);
+    Py_CLEAR(self->known); /* the cached upload described the old storage */
+    self->known_version = 0;
+    Py_RETURN_NONE;
+}
+
 /* a hook: fn(grad) -> None or a replacement; called from the engine with the GIL held
  * by the thread that called backward */
 static enum td_code call_hook(void *ctx, td_client_t *c, struct td_t *grad, struct td_status *st)
@@ -431,6 +449,30 @@ static PyObject *m_set_grad_enabled(PyObject *self, PyObject *on)
 
 static PyObject *m_is_grad_enabled(PyObject *self, PyObject *noargs) { return PyBool_FromLong(td_grad_enabled()); }
 
+/* autocast_set(kind, enabled, dtype_index) -> None; autocast_get(kind) -> (enabled, dtype_index):
+ * this thread's autocast state for the CPU (0) or the GPUs (1) */
+static PyObject *m_autocast_set(PyObject *self, PyObject *args)
+{
+    int kind, on, dtype;
+    if (!PyArg_ParseTuple(args, "ipi", &kind, &on, &dtype))
+        return NULL;
+    if (kind < 0 || kind > 1 || dtype < 0 || dtype >= TD_DTYPE_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "autocast_set(kind 0 or 1, enabled, dtype index)");
+        return NULL;
+    }
+    td_autocast_set(kind, on, (enum td_dtype)dtype);
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_autocast_get(PyObject *self, PyObject *arg)
+{
+    long kind = PyLong_AsLong(arg);
+    if (kind == -1 && PyErr_Occurred())
+        return NULL;
+    return Py_BuildValue("(Oi)", td_autocast_enabled((int)kind) ? Py_True : Py_False,
+                         (int)td_autocast_dtype((int)kind));
+}
+
 static PyObject *m_set_anomaly(PyObject *self, PyObject *on)
 {
     int v = PyObject_IsTrue(on);
@@ -571,6 +613,8 @@ PyMethodDef td_ext_autograd_methods[] = {
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},
     {"is_grad_enabled", m_is_grad_enabled, METH_NOARGS, "this thread's grad mode"},
+    {"autocast_set", m_autocast_set, METH_VARARGS, "autocast_set(kind, enabled, dtype_index)"},
+    {"autocast_get", m_autocast_get, METH_O, "autocast_get(kind) -> (enabled, dtype_index)"},
     {"set_anomaly_enabled", m_set_anomaly, METH_O, "sets anomaly mode; returns the previous one"},
     {"custom_apply", m_custom_apply, METH_VARARGS, "custom_apply(backward, name, inputs, outputs)"},
     {NULL, NULL, 0, NULL},

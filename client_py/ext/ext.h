@@ -77,6 +77,7 @@ PyObject *td_ext_get_grad(TensorObject *self, void *c);
 int td_ext_set_grad(TensorObject *self, PyObject *v, void *c);
 PyObject *td_ext_retain_grad(TensorObject *self, PyObject *noargs);
 PyObject *td_ext_detach_(TensorObject *self, PyObject *noargs);
+PyObject *td_ext_set_data(TensorObject *self, PyObject *src);
 PyObject *td_ext_register_hook(TensorObject *self, PyObject *fn);
 PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id);
 int td_ext_autograd_init(PyObject *m);

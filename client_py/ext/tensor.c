@@ -263,6 +263,7 @@ static PyMethodDef tensor_methods[] = {
     {"storage_offset", (PyCFunction)m_storage_offset, METH_NOARGS, "offset in elements"},
     {"retain_grad", (PyCFunction)td_ext_retain_grad, METH_NOARGS, "keep this non-leaf's gradient in .grad"},
     {"detach_", (PyCFunction)td_ext_detach_, METH_NOARGS, "drop the autograd history, in place"},
+    {"_set_data", (PyCFunction)td_ext_set_data, METH_O, "Tensor.data = src: src's storage, own autograd state"},
     {"_register_hook", (PyCFunction)td_ext_register_hook, METH_O, "hook(grad) -> id"},
     {"_remove_hook", (PyCFunction)td_ext_remove_hook, METH_O, "remove a hook by id"},
     {NULL, NULL, 0, NULL},

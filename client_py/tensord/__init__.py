@@ -46,7 +46,7 @@ short = int16
 cfloat = complex64
 cdouble = complex128
 cpu_device = device("cpu")
-strided = "torch.strided"
+from ._layout import *  # noqa: F401,F403  layouts and memory formats
 
 import math as _math
 
@@ -112,7 +112,15 @@ from ._random import poisson, binomial  # noqa: E402  (POISSON / BINOMIAL rows)
 from ._special import *  # special functions (i0, igamma, polygamma, zeta, ...), also tensord.special
 from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
-from . import backends, cpu, cuda, fft, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
+from . import backends, cpu, cuda, fft, random, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
+from . import amp  # noqa: E402  (torch.amp)
+from .amp.autocast_mode import (autocast, is_autocast_enabled, is_autocast_cpu_enabled, set_autocast_enabled,  # noqa: E402,F401
+                                set_autocast_cpu_enabled, get_autocast_gpu_dtype, get_autocast_cpu_dtype,
+                                set_autocast_gpu_dtype, set_autocast_cpu_dtype, is_autocast_cache_enabled,
+                                set_autocast_cache_enabled, clear_autocast_cache, autocast_increment_nesting,
+                                autocast_decrement_nesting)
+from .cuda import amp as _cuda_amp  # noqa: E402,F401  (torch.cuda.amp)
+from .cpu import amp as _cpu_amp  # noqa: E402,F401  (torch.cpu.amp)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
 from . import serialization  # noqa: E402  (torch.serialization)

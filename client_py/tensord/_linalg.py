@@ -182,6 +182,9 @@ def mv(input, vec, *, out=None):
 
 def _add_scaled(input, prod, beta, alpha, fname):
     """beta * input + alpha * prod, input broadcast to prod's shape (torch's addmm rule)."""
+    if input.dtype is not prod.dtype:   # the product ran under autocast: so does the sum, as torch's addmm
+        from .amp.autocast_mode import lower_precision_operand
+        input = lower_precision_operand(input)
     shape = _shape(prod)
     try:
         inp = F.expand(input, shape)
@@ -807,9 +810,17 @@ def _svd_check(A, S):
                           "non-finite values.")
 
 
+def _needs_grad(A):
+    """Whether A's factorization is recorded for backward: then the singular vectors and
+    eigenvectors are computed even for the values alone (torch does the same), as their
+    derivative is formed from them."""
+    from ._grad_mode import is_grad_enabled
+    return A.requires_grad and is_grad_enabled()
+
+
 def _svd(A, full_matrices, compute_uv):
     _tensor_arg(A, "linalg_svd", "A")
-    U, S, Vh = ops.linalg_svd(A, bool(full_matrices), bool(compute_uv))
+    U, S, Vh = ops.linalg_svd(A, bool(full_matrices), bool(compute_uv) or _needs_grad(A))
     _svd_check(A, S)
     return U, S, Vh
 
@@ -850,7 +861,7 @@ def _uplo(UPLO):
 def _eigh(A, UPLO, compute_v, fname):
     _tensor_arg(A, fname.replace(".", "_"), "A")
     up = _uplo(UPLO)
-    w, V, info = ops.linalg_eigh(A, up, bool(compute_v))
+    w, V, info = ops.linalg_eigh(A, up, bool(compute_v) or _needs_grad(A))
     _raise_info(info, "linalg.eigh", lambda v: "The algorithm failed to converge because the input matrix is "
                 "ill-conditioned or has too many repeated eigenvalues (error code: %d)." % v)
     return w, V
@@ -951,7 +962,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     residuals = tensor([], dtype=real_dt)
     if m > n and drv != 0:
         if drv == 3 or all(v == n for v in vals):
-            tail = F.narrow(X, -2, n, m - n)
+            tail = F.narrow(X, -2, n, m - n).detach()  # torch's residuals take no gradient
             if tail.dtype.is_complex:
                 tail = F.abs(tail)
             residuals = F.sum(F.mul(tail, tail), -2)

@@ -598,12 +598,12 @@ FLAGS = (
     33,  # LINALG_SOLVE
     33,  # LINALG_DET
     33,  # LINALG_SLOGDET
-    32,  # LINALG_CHOLESKY
-    32,  # LINALG_QR
-    32,  # LINALG_SVD
-    32,  # LINALG_EIGH
+    33,  # LINALG_CHOLESKY
+    33,  # LINALG_QR
+    33,  # LINALG_SVD
+    33,  # LINALG_EIGH
     32,  # LINALG_EIG
-    32,  # LINALG_LSTSQ
+    33,  # LINALG_LSTSQ
     33,  # GATHER
     35,  # SCATTER
     33,  # INDEX
@@ -634,7 +634,7 @@ FLAGS = (
     6,  # LSHIFT
     6,  # RSHIFT
     0,  # GEQRF
-    0,  # ORGQR
+    1,  # ORGQR
     0,  # ORMQR
     0,  # LDL_FACTOR
     0,  # LDL_SOLVE
@@ -644,10 +644,10 @@ FLAGS = (
     32,  # FFT_C2C
     32,  # FFT_R2C
     32,  # FFT_C2R
-    32,  # LU_FACTOR
-    32,  # LU_SOLVE
-    32,  # TRIANGULAR_SOLVE
-    32,  # MATRIX_EXP
+    33,  # LU_FACTOR
+    33,  # LU_SOLVE
+    33,  # TRIANGULAR_SOLVE
+    33,  # MATRIX_EXP
     0,  # SGD_STEP
     0,  # ADAM_STEP
     1,  # CONV

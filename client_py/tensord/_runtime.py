@@ -1,5 +1,7 @@
 """Process-level knobs and helpers of the torch namespace: get/set_num_threads,
-get/set_num_interop_threads, set_flush_denormal, typename."""
+get/set_num_interop_threads, set_flush_denormal, typename, the determinism switches,
+float32 matmul precision (TF32), set_default_tensor_type, warn_always, anomaly mode and
+the has_* build facts."""
 import builtins
 import sys as _sys
 
@@ -88,3 +90,120 @@ def typename(o):
 
 for _n in ("set_flush_denormal", "get_num_interop_threads", "set_num_interop_threads", "typename"):
     _export(_n, globals()[_n])
+
+
+_determinism = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Recorded for are_deterministic_algorithms_enabled(): tensord's CPU kernels are
+    deterministic already (fixed reduction orders per thread count), so nothing changes."""
+    _determinism["mode"], _determinism["warn_only"] = bool(mode), bool(warn_only)
+
+
+def are_deterministic_algorithms_enabled():
+    return _determinism["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _determinism["warn_only"]
+
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode):
+    if isinstance(debug_mode, builtins.str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               + debug_mode)
+        debug_mode = _DEBUG_MODES[debug_mode]
+    elif not isinstance(debug_mode, builtins.int):
+        raise TypeError("debug_mode must be str or int, but got %s" % type(debug_mode))
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError("invalid value of debug_mode, expected 0, 1, or 2, but got %d" % debug_mode)
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode():
+    if not _determinism["mode"]:
+        return 0
+    return 1 if _determinism["warn_only"] else 2
+
+
+_matmul_precision = ["high"]   # what "not highest" reads as
+
+
+def set_float32_matmul_precision(precision):
+    """"highest": float32 matmuls in full float32; "high"/"medium": the GPU may use TF32
+    (one switch with torch.backends.cuda.matmul.allow_tf32, as torch's)."""
+    from .backends._options import set_tf32
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError("Invalid float32 matmul precision: %s" % (precision,))
+    if precision != "highest":
+        _matmul_precision[0] = precision
+    set_tf32("matmul_tf32", precision != "highest")
+
+
+def get_float32_matmul_precision():
+    from .backends._options import tf32_state
+    return _matmul_precision[0] if tf32_state("matmul_tf32") else "highest"
+
+
+_TENSOR_TYPES = {"torch.FloatTensor": "float32", "torch.DoubleTensor": "float64", "torch.HalfTensor": "float16",
+                 "torch.BFloat16Tensor": "bfloat16"}
+
+
+def set_default_tensor_type(t):
+    """The default floating dtype from a tensor type (torch.DoubleTensor or its name);
+    tensord keeps tensors on the CPU by default, so CUDA types are refused."""
+    name = t if isinstance(t, builtins.str) else "torch." + getattr(t, "__name__", builtins.str(t))
+    if name not in _TENSOR_TYPES:
+        raise TypeError("invalid type: '%s' (tensord sets the default floating point tensor type only)" % name)
+    _T.set_default_dtype(getattr(_T, _TENSOR_TYPES[name]))
+
+
+_warn_always = [False]
+
+
+def set_warn_always(b):
+    """Warnings torch gives once per process are given every time (recorded; tensord's own
+    once-only warnings go through the warnings module's registry)."""
+    _warn_always[0] = bool(b)
+
+
+def is_warn_always_enabled():
+    return _warn_always[0]
+
+
+def is_anomaly_enabled():
+    from .autograd import anomaly_mode
+    return anomaly_mode.is_anomaly_enabled()
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    """Anomaly mode on or off (tensord's checks are the NaN checks: check_nan=False turns
+    them off with it)."""
+    _C.set_anomaly_enabled(bool(enabled) and bool(check_nan))
+
+
+def is_anomaly_check_nan_enabled():
+    from .autograd import anomaly_mode
+    return anomaly_mode.is_anomaly_enabled()
+
+
+def get_device(t):
+    """The tensor's device index: -1 for the CPU, as torch."""
+    return t.get_device()
+
+
+# what this build has, as torch's has_* flags (LAPACK through OpenBLAS, FFTs through FFTW)
+has_cuda = has_cudnn = has_mkl = has_mkldnn = has_mps = has_openmp = False
+has_lapack = has_spectral = True
+
+__all__ += ["use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+            "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
+            "get_deterministic_debug_mode", "set_float32_matmul_precision", "get_float32_matmul_precision",
+            "set_default_tensor_type", "set_warn_always", "is_warn_always_enabled", "is_anomaly_enabled",
+            "set_anomaly_enabled", "is_anomaly_check_nan_enabled", "get_device", "has_cuda", "has_cudnn", "has_mkl",
+            "has_mkldnn", "has_mps", "has_openmp", "has_lapack", "has_spectral"]

@@ -14,6 +14,7 @@ from . import _records as F
 from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _linalg, _linalg_householder, \
     _linalg_lu, _linalg_utils, _math, _pointwise, _printing, _random, _records, _scatter, _shape, _special, \
     _statistics, _tensor_utils, _view_copies
+from . import _layout
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
     int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
 from ._size import CPU, as_device as _as_device, check_device, device as _device_cls, device_of
@@ -144,7 +145,7 @@ class Tensor(TB):
 
     @data.setter
     def data(self, new):
-        raise NotImplementedError("tensord: assigning Tensor.data is not supported; use copy_ under no_grad()")
+        self._set_data(new)
 
     @property
     def T(self):
@@ -160,7 +161,7 @@ class Tensor(TB):
 
     @property
     def layout(self):
-        return "torch.strided"
+        return _layout.strided
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -303,7 +304,7 @@ class Tensor(TB):
         dev = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError("to() got an unexpected keyword argument '%s'" % next(iter(kwargs)))
         for a in args:
@@ -323,6 +324,8 @@ class Tensor(TB):
             r = _to_device(r, n)
         elif copy and r is self:
             r = F.clone(self)
+        if fmt is not None:
+            r = _layout.restrided(r, fmt)
         return r
 
     def record_stream(self, stream):
@@ -646,23 +649,36 @@ class Tensor(TB):
 
     def set_(self, source=None, storage_offset=None, size=None, stride=None):
         """set_() empties the tensor; set_(t) makes it a view of all of t; with offset,
-        size and stride it views t's storage (tensord has no separate Storage objects)."""
-        if source is None:
-            return self._rebind(ops.empty(self.dtype, [0]))
-        if not isinstance(source, _C.TensorBase):
+        size and stride it views t's storage (tensord has no separate Storage objects).
+        The tensor keeps its own autograd state (a leaf stays a leaf), as torch's."""
+        if source is not None and not isinstance(source, _C.TensorBase):
             raise TypeError("set_(): argument 'source' must be Tensor, not %s" % type(source).__name__)
-        if source.dtype is not self.dtype:
+        if source is not None and source.dtype is not self.dtype:
             raise RuntimeError("Could not set tensor of type %s to a tensor of type %s"
                                % (source.dtype._torch_name, self.dtype._torch_name))
-        if size is None:
-            return self._rebind(F.as_strided(source, tuple(source.shape), source._strides, source._offset))
-        size = F.sizes_arg((size,), "set_")
-        if stride is None:
-            stride = _contiguous_strides(size)
-        return self._rebind(F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset))
+        if self.requires_grad and self.is_leaf and _C.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if source is None:
+            view = ops.empty(self.dtype, [0])
+        elif size is None:
+            view = F.as_strided(source, tuple(source.shape), source._strides, source._offset)
+        else:
+            size = F.sizes_arg((size,), "set_")
+            if stride is None:
+                stride = _contiguous_strides(size)
+            view = F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset)
+        self._set_data(F.detach(view))
+        return self
 
     def contiguous(self, memory_format=None):
-        return F.contiguous(self)
+        if memory_format is None:
+            return F.contiguous(self)
+        return _layout.contiguous_in(self, memory_format)
+
+    def is_contiguous(self, memory_format=None):
+        if memory_format is None or memory_format is _layout.contiguous_format:
+            return TB.is_contiguous(self)
+        return _layout.is_dense_in(self, memory_format)
 
     def copy_(self, src, non_blocking=False):
         return F.copy_(self, src)

@@ -15,7 +15,7 @@ from ._C import ops as _ops
 from . import _records as F
 from ._complex import conj
 from ._creation import arange, zeros
-from ._dtype import dtype as _dtype_cls, get_default_dtype
+from ._dtype import dtype as _dtype_cls, float32 as _float32, get_default_dtype
 from ._shape import roll
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
@@ -43,8 +43,15 @@ def _float_input(x, name, complex_ok=True):
     if not x.dtype.is_floating_point:
         return F.cast(x, get_default_dtype())
     if x.dtype._name in ("float16", "bfloat16"):
+        if _autocast_on(x):   # the FFTs are on autocast's float32 list
+            return F.cast(x, _float32)
         raise RuntimeError("Unsupported dtype %s" % x.dtype._torch_name)
     return x
+
+
+def _autocast_on(x):
+    on, _ = _C.autocast_get(0 if x.device.type == "cpu" else 1)
+    return on
 
 
 def _to_complex(x):

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT, _binary, start_daemon, stop_daemon
 
-CTL = os.path.join(ROOT, "build", "tensordctl")
+CTL = os.environ.get("TENSORD_CTL", os.path.join(ROOT, "build", "tensordctl"))
 PROBE = textwrap.dedent("""
     import numpy as np, tensord as torch
     a = np.arange(20.0).reshape(4, 5)

@@ -103,6 +103,21 @@ CASES = {
                             + m.logdet(a + 3 * m.eye(3, dtype=a.dtype)), (2, 3, 3)),
     "LINALG_SOLVE": _case(lambda m, a, b: m.linalg.solve(a + 3 * m.eye(3, dtype=a.dtype), b) * b, (2, 3, 3),
                           (2, 3, 2)),
+    # the factorizations: inputs made symmetric positive definite or triangular where the
+    # op needs it; losses of U, V, Q, R that do not depend on their columns' signs
+    "LINALG_CHOLESKY": _case(lambda m, a: m.linalg.cholesky(a @ a.mT + 3 * m.eye(3, dtype=a.dtype)), (2, 3, 3)),
+    "LINALG_QR": _case(lambda m, a: m.linalg.qr(a)[0] ** 2 @ m.linalg.qr(a)[1] ** 2, (2, 4, 3)),
+    "LINALG_SVD": _case(lambda m, a: (m.linalg.svd(a)[0] ** 2 * m.linalg.svdvals(a).unsqueeze(-2))
+                        @ m.linalg.svd(a)[2] ** 2, (2, 3, 3)),
+    "LINALG_EIGH": _case(lambda m, a: m.linalg.eigh(a + a.mT)[1] ** 2 + m.linalg.eigvalsh(a + a.mT).unsqueeze(-1),
+                         (2, 3, 3)),
+    "LINALG_LSTSQ": _case(lambda m, a, b: m.linalg.lstsq(a, b).solution, (2, 4, 3), (2, 4, 2)),
+    "LU_FACTOR": _case(lambda m, a: m.linalg.lu_factor(a)[0], (2, 3, 3)),
+    "LU_SOLVE": _case(lambda m, a, b: m.linalg.lu_solve(*m.linalg.lu_factor(a), b), (2, 3, 3), (2, 3, 2)),
+    "TRIANGULAR_SOLVE": _case(lambda m, a, b: m.linalg.solve_triangular(a + 3 * m.eye(3, dtype=a.dtype), b,
+                                                                        upper=True), (2, 3, 3), (2, 3, 2)),
+    "MATRIX_EXP": _case(lambda m, a: m.matrix_exp(a), (2, 3, 3)),
+    "ORGQR": _case(lambda m, a, t: m.linalg.householder_product(a, t), (2, 4, 3), (2, 2)),
     "VIEW": _case(lambda m, a: a.view(6) * a.view(6), (2, 3)),
     "SQUEEZE": _case(lambda m, a: a.squeeze(1), (2, 1, 3)),
     "UNSQUEEZE": _case(lambda m, a: a.unsqueeze(0) * 2, (2, 3)),

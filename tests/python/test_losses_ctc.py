@@ -139,3 +139,19 @@ def test_label_out_of_range_fails_the_record():
     x = td.tensor(_log_probs(5, 2, 4))
     with pytest.raises(RuntimeError, match="target label is outside"):
         td.nn.functional.ctc_loss(x, td.tensor([[1, 7], [2, 0]]), [5, 5], [2, 1]).item()
+
+
+def test_autocast_runs_in_float32():
+    """ctc_loss is on torch's float32 autocast lists: bfloat16 log_probs give a float32
+    loss and a bfloat16 gradient."""
+    out = []
+    for m in (T, td):
+        x = m.tensor(_log_probs(6, 2, 5, seed=7, dtype=np.float32)).bfloat16().requires_grad_()
+        with m.autocast("cpu"):
+            loss = m.nn.functional.ctc_loss(x, m.tensor([[1, 2], [3, 0]]), [6, 6], [2, 1], reduction="none")
+        loss.sum().backward()
+        out.append((loss.dtype, loss.detach().numpy(), x.grad.dtype, x.grad.float().numpy()))
+    (d0, l0, gd0, g0), (d1, l1, gd1, g1) = out
+    assert str(d0) == str(d1) == "torch.float32" and str(gd0) == str(gd1) == "torch.bfloat16"
+    np.testing.assert_allclose(l1, l0, rtol=1e-6)
+    np.testing.assert_allclose(g1, g0, rtol=1e-2, atol=1e-2)

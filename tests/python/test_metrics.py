@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ROOT, _binary
 
-CTL = os.path.join(ROOT, "build", "tensordctl")
+CTL = os.environ.get("TENSORD_CTL", os.path.join(ROOT, "build", "tensordctl"))
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*)\})?'
                   r' (\S+)$')
 

@@ -78,6 +78,16 @@ LAYERS = {
     "Softmax": (lambda nn: nn.Softmax(dim=0), ACT),
     "Softmax2d": (lambda nn: nn.Softmax2d(), [_f((2, 3, 2, 2))]),
     "LogSoftmax": (lambda nn: nn.LogSoftmax(dim=1), ACT),
+    "PixelShuffle": (lambda nn: nn.PixelShuffle(2), [_f((2, 8, 3, 2))]),
+    "PixelShuffle_unbatched": (lambda nn: nn.PixelShuffle(3), [_f((9, 2, 2))]),
+    "PixelUnshuffle": (lambda nn: nn.PixelUnshuffle(2), [_f((2, 3, 4, 6))]),
+    "PixelUnshuffle_5d": (lambda nn: nn.PixelUnshuffle(2), [_f((2, 2, 1, 4, 2))]),
+    "LPPool1d": (lambda nn: nn.LPPool1d(2, 3, stride=2), [_f((2, 3, 9), "away")]),
+    "LPPool2d": (lambda nn: nn.LPPool2d(3, (2, 3)), [_f((2, 2, 5, 6), "pos")]),
+    "LPPool2d_ceil": (lambda nn: nn.LPPool2d(1.5, 2, stride=2, ceil_mode=True), [_f((1, 2, 5, 5), "pos")]),
+    "LocalResponseNorm": (lambda nn: nn.LocalResponseNorm(3, alpha=0.2, beta=0.6, k=1.5), [_f((2, 5, 4))]),
+    "LocalResponseNorm_4d": (lambda nn: nn.LocalResponseNorm(4), [_f((2, 6, 3, 2))]),
+    "LocalResponseNorm_5d": (lambda nn: nn.LocalResponseNorm(2, alpha=0.5), [_f((1, 4, 2, 2, 3))]),
 }
 
 _PROB = ("f", (4, 3), "prob")

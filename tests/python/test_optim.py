@@ -103,6 +103,12 @@ CASES = [
     ("NAdam", dict(lr=0.05, momentum_decay=0.01, weight_decay=0.1)),
     ("RAdam", dict(lr=0.05)),
     ("RAdam", dict(lr=0.05, betas=(0.9, 0.9), weight_decay=0.1)),  # rho_t > 5 from step 7 on
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.1)),   # averaging from step 6 on
+    ("ASGD", dict(lr=0.05, t0=3, maximize=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2))),
+    ("Rprop", dict(lr=0.01, maximize=True)),
 ]
 
 
@@ -121,7 +127,8 @@ def test_matches_torch_float64(case):
 
 @pytest.mark.parametrize("cls,kw", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.05)),
                                     ("NAdam", dict(lr=0.05)), ("RMSprop", dict(lr=0.01, centered=True)),
-                                    ("Adamax", dict(lr=0.05))])
+                                    ("Adamax", dict(lr=0.05)), ("ASGD", dict(lr=0.05, t0=5)),
+                                    ("Rprop", dict(lr=0.01))])
 def test_matches_torch_float32(cls, kw):
     _, _, ref = _train(T, cls, kw, dtype="float32")
     _, _, got = _train(td, cls, kw, dtype="float32")
@@ -155,7 +162,8 @@ def test_state_matches_torch(case):
 @pytest.mark.parametrize("cls,kw", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.05, amsgrad=True)),
                                     ("AdamW", dict(lr=0.05)), ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
                                     ("Adagrad", dict(lr=0.1)), ("Adadelta", dict()), ("Adamax", dict(lr=0.05)),
-                                    ("NAdam", dict(lr=0.05)), ("RAdam", dict(lr=0.05))])
+                                    ("NAdam", dict(lr=0.05)), ("RAdam", dict(lr=0.05)), ("ASGD", dict(t0=2)),
+                                    ("Rprop", dict())])
 def test_state_dict_round_trip(cls, kw):
     """5 steps, state_dict, a new optimizer on copies of the parameters loads it, then both
     go on for 5 steps, in each library: tensord's runs agree with torch's (NAdam's float32
@@ -252,7 +260,7 @@ def test_add_param_group_and_params_without_grad():
 
 @pytest.mark.parametrize("cls,kw", [(c, k) for c, k in CASES if c in ("Adam", "SGD", "RMSprop", "Adagrad",
                                                                         "Adadelta", "Adamax", "NAdam", "RAdam",
-                                                                        "AdamW")][::2])
+                                                                        "AdamW", "ASGD", "Rprop")][::2])
 def test_repr_matches_torch(cls, kw):
     reprs = [repr(getattr(m.optim, cls)([m.zeros(2, requires_grad=True)], **kw)) for m in LIBS]
     assert reprs[1] == reprs[0]
@@ -308,7 +316,8 @@ def test_manual_grads_complex_params():
     """Complex parameters (torch updates their real views) with gradients set by hand."""
     z0 = np.array([1 + 2j, -0.5 + 0.3j, 0.2 - 1j])
     for cls, kw in [("Adam", dict(lr=0.1)), ("AdamW", dict(lr=0.1)), ("RMSprop", dict(lr=0.05, centered=True)),
-                    ("Adagrad", dict(lr=0.1)), ("Adadelta", dict(lr=0.5)), ("SGD", dict(lr=0.1, momentum=0.5))]:
+                    ("Adagrad", dict(lr=0.1)), ("Adadelta", dict(lr=0.5)), ("SGD", dict(lr=0.1, momentum=0.5)),
+                    ("ASGD", dict(lr=0.1, t0=2)), ("Rprop", dict(lr=0.05))]:
         res = {}
         for m in LIBS:
             z = m.tensor(z0, requires_grad=True)

@@ -17,7 +17,8 @@ import warnings
 import pytest
 
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "surface_baseline.txt")
-NAMESPACES = ("", "linalg", "special", "fft", "nn", "nn.functional", "nn.init", "nn.utils", "Tensor")
+NAMESPACES = ("", "linalg", "special", "fft", "nn", "nn.functional", "nn.init", "nn.utils", "distributions",
+              "distributions.constraints", "distributions.transforms", "Tensor")
 
 
 def _public(obj):

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT, start_daemon, stop_daemon
 
-CTL = os.path.join(ROOT, "build", "tensordctl")
+CTL = os.environ.get("TENSORD_CTL", os.path.join(ROOT, "build", "tensordctl"))
 
 HOLDER = textwrap.dedent("""
     import sys, tensord as torch

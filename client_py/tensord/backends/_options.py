@@ -16,6 +16,10 @@ def resend():
         _C.device_ctrl(0, _DC_SET_OPTIONS, _bits())
 
 
+def tf32_state(which):
+    return _state[which]
+
+
 def set_tf32(which, value):
     """which: "matmul_tf32" or "cudnn_tf32"; sends the session's options when they change."""
     value = bool(value)

@@ -57,7 +57,9 @@ def _needs_grad(*ts):
 
 
 def _solve_tril(L, B):
-    """solve_triangular(L, B, upper=False) with gradients (L and B share their batch shape)."""
+    """solve_triangular(L, B, upper=False) with gradients, over broadcast batch dimensions."""
+    batch = tuple(torch.broadcast_shapes(tuple(L.shape[:-2]), tuple(B.shape[:-2])))
+    L, B = L.expand(batch + tuple(L.shape[-2:])), B.expand(batch + tuple(B.shape[-2:]))
     if _needs_grad(L, B):
         return _SolveTril.apply(L, B)
     return torch.linalg.solve_triangular(L, B, upper=False)

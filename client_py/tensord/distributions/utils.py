@@ -39,6 +39,12 @@ def _clamp_values(x, min=None, max=None):
     return x + (x.clamp(min=min, max=max) - x).detach()
 
 
+def _set_where(t, mask, value):
+    """t with value where mask holds: torch's t[mask] = value, without writing in place into
+    a tensor a graph may hold."""
+    return torch.where(mask, torch.full_like(t, value), t)
+
+
 def _sum_rightmost(value, dim):
     """Sums out the dim rightmost dimensions of value."""
     if dim == 0:
@@ -47,8 +53,11 @@ def _sum_rightmost(value, dim):
 
 
 def _bce_with_logits(logits, target):
-    """nn.functional.binary_cross_entropy_with_logits(reduction='none'), overflow-safe."""
-    return torch.clamp(logits, min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))
+    """nn.functional.binary_cross_entropy_with_logits(reduction='none'), overflow-safe.
+    max(l, 0) is written (l + |l|) / 2 so that the gradient at l = 0 is sigmoid(0) - target,
+    as torch's, rather than a one-sided subgradient."""
+    abs_logits = logits.abs()
+    return (logits + abs_logits) / 2 - logits * target + torch.log1p(torch.exp(-abs_logits))
 
 
 def logits_to_probs(logits, is_binary=False):

@@ -11,7 +11,7 @@ from .. import _records as F
 __all__ = ["softmax", "log_softmax", "softmin", "relu", "relu_", "relu6", "sigmoid", "tanh", "gelu", "silu",
            "elu", "elu_", "leaky_relu", "leaky_relu_", "softplus", "logsigmoid", "hardtanh", "hardtanh_",
            "one_hot", "normalize", "linear", "selu", "selu_", "celu", "celu_", "mish", "softsign", "tanhshrink",
-           "softshrink", "hardsigmoid", "hardswish", "glu", "prelu", "rrelu", "rrelu_"]
+           "softshrink", "hardsigmoid", "hardswish", "glu", "prelu", "rrelu", "rrelu_", "gumbel_softmax"]
 
 
 def _pkg():
@@ -142,6 +142,21 @@ def one_hot(tensor, num_classes=-1):
     return F.cast(F.eq(F.unsqueeze(tensor, -1), classes), tensor.dtype)
 
 
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + Gumbel(0, 1) noise) / tau); with hard=True the forward value is the
+    one-hot of the argmax and the gradient the soft sample's (the straight-through trick)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    T = _pkg()
+    gumbels = T.empty_like(logits).exponential_().log().neg()
+    y = softmax(F.div(F.add(logits, gumbels), tau), dim)
+    if not hard:
+        return y
+    index = y.max(dim, keepdim=True)[1]
+    one_hot_ = T.zeros_like(logits).scatter_(dim, index, 1.0)
+    return F.add(F.sub(one_hot_, y.detach()), y)
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     norm = _pkg().norm(input, p, dim, keepdim=True)
     r = F.div(input, F.expand_as(F.clamp(norm, min=eps), input))
@@ -150,6 +165,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def linear(input, weight, bias=None):
     r = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
+    if bias is not None and bias.dtype is not r.dtype:   # the matmul ran under autocast: the bias joins it
+        from ..amp.autocast_mode import lower_precision_operand
+        bias = lower_precision_operand(bias)
     return r if bias is None else F.add(r, bias)
 
 

@@ -23,7 +23,8 @@ TB = _C.TensorBase
 
 __all__ = ["pad", "dropout", "threshold", "threshold_", "hardshrink", "pdist", "pairwise_distance",
            "cosine_similarity", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
-           "bilinear", "embedding", "embedding_bag", "batch_norm", "instance_norm", "layer_norm", "group_norm"]
+           "bilinear", "embedding", "embedding_bag", "batch_norm", "instance_norm", "layer_norm", "group_norm",
+           "local_response_norm"]
 
 from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
@@ -33,10 +34,14 @@ from ._attention import multi_head_attention_forward  # noqa: E402,F401
 from ._interpolate import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402,F401
 from ._fold import fold, unfold  # noqa: E402,F401
 from ._grid import affine_grid, grid_sample  # noqa: E402,F401
+from ._shuffle import *  # noqa: E402,F401,F403
+from ._shuffle import __all__ as _shuffle_all  # noqa: E402
+from ._pooling import *  # noqa: E402,F401,F403
+from ._pooling import __all__ as _pooling_all  # noqa: E402
 
 __all__ += _activation_all + _loss_all + ["multi_head_attention_forward", "interpolate", "upsample",
                                           "upsample_nearest", "upsample_bilinear", "fold", "unfold",
-                                          "affine_grid", "grid_sample"]
+                                          "affine_grid", "grid_sample"] + _shuffle_all + _pooling_all
 
 
 def _slice(x, d, start, end):
@@ -508,6 +513,21 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return out
 
 
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """input / (k + alpha * mean of squares over `size` neighbouring channels) ** beta; the
+    window runs from size // 2 channels before to (size - 1) // 2 after, zero-padded."""
+    if input.ndim < 3:
+        raise ValueError("Expected 3D or higher dimensionality                          input (got %d dimensions)"
+                         % input.ndim)
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[0], input.shape[1]
+    sq = F.reshape(input.mul(input), (n, 1, c, -1))   # channels as the pooled height
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = F.reshape(avg_pool2d(sq, (size, 1), stride=1), tuple(input.shape))
+    return input / div.mul(alpha).add(k).pow(beta)
+
+
 def threshold(input, threshold, value, inplace=False):
     return D.threshold_(input, threshold, value) if inplace else D.threshold(input, threshold, value)
 
@@ -531,7 +551,7 @@ __all__ += ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"
             "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
             "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-            "adaptive_max_pool3d_with_indices"]
+            "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d"]
 
 
 def _conv_list(v, n, what):
@@ -754,6 +774,25 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _lp_pool(n, input, norm_type, kernel_size, stride, ceil_mode):
+    """(sum over each window of x**p) ** (1/p), as avg_pool of x**p times the window's area."""
+    k = _pool_list(kernel_size, n, "lp_pool%dd" % n, "kernel_size")
+    out = _avg_pool(n, input.pow(norm_type), k, stride, 0, ceil_mode, True, None)
+    area = 1
+    for v in k:
+        area *= v
+    # the sign keeps odd powers' negative averages negative, so pow gives NaN as torch does
+    return _pkg().sign(out).mul(relu(out.abs())).mul(area).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def _adaptive_size(output_size, x, n, name):

@@ -11,10 +11,12 @@ from .rmsprop import RMSprop
 from .optimizer import Optimizer
 from .nadam import NAdam
 from .lbfgs import LBFGS
+from .asgd import ASGD
+from .rprop import Rprop
 from . import lr_scheduler
 
 __all__ = ['Adadelta', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'SGD', 'RAdam', 'RMSprop', 'Optimizer',
-           'NAdam', 'LBFGS', 'lr_scheduler']
+           'NAdam', 'LBFGS', 'ASGD', 'Rprop', 'lr_scheduler']
 
 # torch.optim's namespace names the classes, not the modules that hold them
-del adadelta, adagrad, adam, adamw, adamax, sgd, radam, rmsprop, optimizer, nadam, lbfgs  # noqa: F821
+del adadelta, adagrad, adam, adamw, adamax, sgd, radam, rmsprop, optimizer, nadam, lbfgs, asgd, rprop  # noqa: F821

@@ -2,7 +2,7 @@
 CPU build has no CUDA (is_built() is False until the GPU backend lands)."""
 import contextlib
 
-from .._options import set_tf32
+from .._options import set_tf32, tf32_state
 
 
 class cuBLASModule:
@@ -11,14 +11,15 @@ class cuBLASModule:
     allow_fp16_reduced_precision_reduction."""
 
     def __init__(self):
-        object.__setattr__(self, "allow_tf32", False)
         self.allow_fp16_reduced_precision_reduction = True
 
-    def __setattr__(self, name, value):
-        if name == "allow_tf32":
-            value = bool(value)
-            set_tf32("matmul_tf32", value)
-        object.__setattr__(self, name, value)
+    @property
+    def allow_tf32(self):   # one switch with torch.set_float32_matmul_precision
+        return tf32_state("matmul_tf32")
+
+    @allow_tf32.setter
+    def allow_tf32(self, value):
+        set_tf32("matmul_tf32", value)
 
 
 matmul = cuBLASModule()

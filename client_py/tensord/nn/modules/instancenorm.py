@@ -1,9 +1,10 @@
 """InstanceNorm1d/2d/3d: each sample's channels normalized over their own features
 (functional.instance_norm); no affine map and no running statistics by default."""
 from .. import functional as F
-from .batchnorm import _NormBase
+from .batchnorm import _LazyNormBase, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+           "LazyInstanceNorm3d"]
 
 
 class _InstanceNorm(_NormBase):
@@ -50,3 +51,18 @@ class InstanceNorm3d(_InstanceNorm):
     def _check_input_dim(self, input):
         if input.dim() not in (4, 5):
             raise ValueError("expected 4D or 5D input (got {}D input)".format(input.dim()))
+
+
+class LazyInstanceNorm1d(_LazyNormBase, InstanceNorm1d):
+    r"""An InstanceNorm1d whose num_features is read from its first input."""
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNormBase, InstanceNorm2d):
+    r"""An InstanceNorm2d whose num_features is read from its first input."""
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNormBase, InstanceNorm3d):
+    r"""An InstanceNorm3d whose num_features is read from its first input."""
+    cls_to_become = InstanceNorm3d

@@ -16,7 +16,7 @@ from ... import _grad_mode
 from ..._runtime import typename
 from ..._tensor import Tensor
 from ...utils.hooks import BackwardHook, RemovableHandle
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 
 __all__ = ["register_module_forward_pre_hook", "register_module_forward_hook", "register_module_backward_hook",
            "register_module_full_backward_hook", "Module"]
@@ -106,14 +106,14 @@ def _forward_unimplemented(self, *input):
 
 
 def _parse_to(args, kwargs):
-    """(device, dtype, non_blocking) of Module.to's arguments; the device is checked
-    (torch.device or None), as Tensor.to checks it."""
+    """(device, dtype, non_blocking, memory_format) of Module.to's arguments; the device is
+    checked (torch.device or None), as Tensor.to checks it."""
     from ..._dtype import dtype as dtype_cls
     from ..._size import as_device, check_device, device as device_cls
     dt = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
     non_blocking = kwargs.pop("non_blocking", False)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError("to() received an invalid combination of arguments - got unexpected keyword %s"
                         % sorted(kwargs))
@@ -131,7 +131,7 @@ def _parse_to(args, kwargs):
     if dev is not None:
         dev = as_device(dev)
         check_device(dev)
-    return dev, dt, non_blocking
+    return dev, dt, non_blocking, fmt
 
 
 class Module:
@@ -281,7 +281,11 @@ class Module:
                     g = fn(grad)
                 param.grad = g if g is not grad else grad
         for key, buf in self._buffers.items():
-            if buf is not None:
+            if buf is None:
+                continue
+            if is_lazy(buf):   # a lazy module's placeholder stays one, with the new dtype/device
+                buf.data = fn(buf)
+            else:
                 self._buffers[key] = fn(buf)
         return self
 
@@ -313,15 +317,18 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to(self, *args, **kwargs):
-        device, dtype, _ = _parse_to(args, dict(kwargs))
+        device, dtype, _, fmt = _parse_to(args, dict(kwargs))
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired dtype=%s"
                             % dtype)
 
         def convert(t):
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
+                t = t.to(device, dtype) if device is not None else t.to(dtype)
+            elif device is not None:
+                t = t.to(device)
+            # a memory format reaches the 4-d and 5-d tensors only (convolution weights), as torch's
+            return t.to(memory_format=fmt) if fmt is not None and t.dim() in (4, 5) else t
         return self._apply(convert)
 
     def share_memory(self):

@@ -1,4 +1,6 @@
-"""LayerNorm and GroupNorm (affine parameters initialized to ones and zeros)."""
+"""LayerNorm and GroupNorm (affine parameters initialized to ones and zeros), and the
+local response normalizations over neighbouring channels (LocalResponseNorm, the legacy
+CrossMapLRN2d)."""
 import numbers
 
 from ..._creation import empty
@@ -7,7 +9,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["LayerNorm", "GroupNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 class LayerNorm(Module):
@@ -73,3 +75,63 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return "{num_groups}, {num_channels}, eps={eps}, affine={affine}".format(**self.__dict__)
+
+
+class _LRNBase(Module):
+    __constants__ = ["size", "alpha", "beta", "k"]
+
+    def __init__(self, size, alpha, beta, k):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+class LocalResponseNorm(_LRNBase):
+    r"""Each channel divided by (k + alpha * mean of squares over `size` neighbouring
+    channels) ** beta."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__(size, alpha, beta, k)
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+
+def _lrn_windows(channels, size):
+    """torch's legacy CrossMapLRN2d windows as a (C, C) 0/1 matrix: channel c sums the
+    squares of channels max(0, c-p+1)..c+p-1 (p = (size-1)//2 + 1), and channel 0's too once
+    the window has left it (its running sum never subtracts channel 0)."""
+    import numpy as np
+    p = int((size - 1) / 2 + 1)
+    m = np.zeros((channels, channels))
+    for c in range(channels):
+        hi = min(c + p - 1, channels - 1)
+        lo = c - p + 1 if c > p else 0
+        m[c, lo:hi + 1] = 1
+        m[c, 0] = 1
+    return m
+
+
+class CrossMapLRN2d(_LRNBase):
+    r"""The legacy cross-channel LRN of (N, C, H, W) input: x * (k + alpha/size * sum of
+    squares over a channel window) ** -beta, with torch's window (see _lrn_windows).  The
+    gradient is this forward's exact one (torch's legacy backward assumes a centred window,
+    so its gradients differ near channel 0)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__(size, alpha, beta, k)
+
+    def forward(self, input):
+        from ... import from_numpy
+        if input.ndim != 4:
+            # torch 1.13 asserts here (an AssertionError), without a message
+            raise AssertionError("CrossMapLRN2d: Expected input to be 4D, got {}D instead.".format(input.ndim))
+        n, c, h, w = input.shape
+        m = from_numpy(_lrn_windows(c, self.size)).to(dtype=input.dtype, device=input.device)
+        sums = m.matmul(input.mul(input).reshape(n, c, h * w)).reshape(n, c, h, w)
+        return input * sums.mul(self.alpha / self.size).add(self.k).pow(-self.beta)

@@ -1,0 +1,4 @@
+"""tensord.amp (torch.amp): autocast."""
+from .autocast_mode import autocast  # noqa: F401
+
+__all__ = ["autocast"]
