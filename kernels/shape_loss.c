@@ -46,6 +46,8 @@ static enum td_code ctc_lengths(const struct td_op_args *a, int64_t T, int64_t N
         if (il[b] < 0 || tl[b] < 0 || tl[b] > TD_MAX_NUMEL)
             return bad(st, "ctc_loss: lengths must be non-negative");
         *sum_tl += tl[b];
+        if (*sum_tl > TD_MAX_NUMEL) /* (no wrap-around for the concatenated targets' size check) */
+            return bad(st, "ctc_loss: target lengths too large");
         if (tl[b] > *max_tl)
             *max_tl = tl[b];
     }
