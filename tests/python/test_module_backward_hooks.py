@@ -355,3 +355,21 @@ def test_function_returning_input_as_is():
             Id.apply(x).mul_(2)
         return y is x, x.is_leaf, y.grad_fn.name(), _arr(x.grad), str(e.value)
     _both(run)
+
+
+def test_full_hook_shared_module_and_non_tensor_inputs():
+    """A module called twice hooks each call; a positional non-tensor input gets None."""
+    def run(mod):
+        log = []
+
+        class Scale(mod.nn.Module):
+            def forward(self, x, factor):
+                return x * factor
+        m = Scale()
+        m.register_full_backward_hook(_recorder(log))
+        x = mod.tensor(X, requires_grad=True)
+        y = m(m(x, 2.0).tanh(), 3.0)
+        y.sum().backward()
+        return log, _arr(x.grad)
+    log, _ = _both(run)
+    assert len(log) == 2 and all(entry[1][1] is None for entry in log)
