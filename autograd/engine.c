@@ -333,7 +333,10 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
     const int64_t *va = n->attrs;
     int vnd = (int)va[TD_A_AS_STRIDED_NDIM];
     const int64_t *vsizes = va + TD_A_AS_STRIDED_SIZE, *vstrides = vsizes + vnd + TD_A_AS_STRIDED_STRIDE_TAIL;
-    struct td_t flat = {0}, base = {0}, region = {0}, gs = {0}, *fg = calloc(f->n_in, sizeof *fg);
+    struct td_t flat = {0}, base = {0}, region = {0}, gs = {0}, pairs = {0}, *fg = calloc(f->n_in, sizeof *fg);
+    /* a real view of a complex base (view_as_real, .real, .imag): its geometry counts real
+     * elements, so its region is read through view_as_real of the buffer */
+    bool real_view = f->in_meta[0].dtype != bm->dtype;
     if (!fg)
         return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
     enum td_code code;
@@ -345,6 +348,8 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
         code = td_full(p->c, (enum td_dtype)bm->dtype, bm->ndim, bm->sizes, 0, &flat, p->st);
     } else { /* one buffer over the storage positions both reach, viewed as each */
         int64_t ext = extent(bm->ndim, bm->offset, bm->sizes, bm->strides), ve = extent(vnd, va[1], vsizes, vstrides);
+        if (real_view)
+            ve = (ve + 1) / 2;
         ext = ext > ve ? ext : ve;
         ba[TD_A_AS_STRIDED_NDIM] = bm->ndim;
         ba[TD_A_AS_STRIDED_STORAGE_OFFSET] = bm->offset;
@@ -362,8 +367,10 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
         const struct td_t *in[2] = {bp, &n->buf[0]};
         code = td_op(p->c, TD_OP_COPY_, 0, in, 2, NULL, 0, NULL, p->st);
     }
+    if (!code && real_view)
+        code = op1(p, TD_OP_VIEW_AS_REAL, 0, &flat, NULL, 0, &pairs);
     if (!code)
-        code = op1(p, TD_OP_AS_STRIDED, 0, &flat, va, (int)n->n_attr, &region);
+        code = op1(p, TD_OP_AS_STRIDED, 0, real_view ? &pairs : &flat, va, (int)n->n_attr, &region);
     if (!code)
         code = op1(p, TD_OP_CLONE, 0, &region, NULL, 0, &gs);
     if (!code) { /* the in-place op's formulas, given the region's gradient */
@@ -394,8 +401,8 @@ static enum td_code copy_slices_back(struct pass *p, struct td_ag_node *n, struc
             td_release(p->c, &fg[i]);
     }
     free(fg);
-    struct td_t *tmp[4] = {&flat, &base, &region, &gs};
-    for (int i = 0; i < 4; i++)
+    struct td_t *tmp[5] = {&flat, &base, &region, &gs, &pairs};
+    for (int i = 0; i < 5; i++)
         if (tmp[i]->handle)
             td_release(p->c, tmp[i]);
     if (!code && !(p->flags & TD_AG_RETAIN_GRAPH) && f->visit != p->id) /* else f's own run frees them */

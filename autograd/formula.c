@@ -463,6 +463,179 @@ static enum td_code opv(struct run *r, enum td_op op, const struct td_t *const *
     return TD_CODE_OK;
 }
 
+/* ---- complex numbers and the FFT rows: PyTorch's convention, the gradient of a real
+ * loss L with respect to z is dL/dx + i dL/dy (the conjugate Wirtinger derivative, times
+ * 2), so a holomorphic f's formula multiplies grad by conj(f'(z)) ---- */
+
+/* conj(x): x itself when it is real; else (re, -im) joined again (composed of view ops,
+ * neg and cat, so it differentiates again) */
+static enum td_code h_conj(struct run *r, struct val *v, struct val *out)
+{
+    if (v[0].scalar || !td_dtype_is_complex((enum td_dtype)v[0].t.m.dtype)) {
+        *out = take(&v[0]);
+        return TD_CODE_OK;
+    }
+    struct td_t pairs, re = {0}, im = {0}, nim = {0}, joined = {0}, res;
+    if (op1(r, TD_OP_VIEW_AS_REAL, &v[0].t, NULL, 0, &pairs))
+        return r->st->code;
+    int64_t last = pairs.m.ndim - 1;
+    int64_t wr[4] = {[TD_A_SLICE_DIM] = last, [TD_A_SLICE_START] = 0, [TD_A_SLICE_END] = 1, [TD_A_SLICE_STEP] = 1};
+    int64_t wi[4] = {[TD_A_SLICE_DIM] = last, [TD_A_SLICE_START] = 1, [TD_A_SLICE_END] = 2, [TD_A_SLICE_STEP] = 1};
+    int64_t wc[1] = {[TD_A_CAT_DIM] = last};
+    const struct td_t *in[2] = {&re, &nim};
+    enum td_code code = op1(r, TD_OP_SLICE, &pairs, wr, 4, &re);
+    if (!code)
+        code = op1(r, TD_OP_SLICE, &pairs, wi, 4, &im);
+    if (!code)
+        code = op1(r, TD_OP_NEG, &im, NULL, 0, &nim);
+    if (!code)
+        code = td_op(r->c, TD_OP_CAT, 0, in, 2, wc, 1, &joined, r->st);
+    if (!code)
+        code = op1(r, TD_OP_VIEW_AS_COMPLEX, &joined, NULL, 0, &res);
+    struct td_t *tmp[5] = {&pairs, &re, &im, &nim, &joined};
+    for (int i = 0; i < 5; i++)
+        if (tmp[i]->handle)
+            td_release(r->c, tmp[i]);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* sgn(x): sign for real x; x / |x| (0 where x is 0) for complex x (ABS's derivative) */
+static enum td_code h_sgn(struct run *r, struct val *v, struct val *out)
+{
+    if (!td_dtype_is_complex((enum td_dtype)v[0].t.m.dtype))
+        return call(r, TD_OP_SIGN, v, 1, out);
+    enum td_code code = TD_CODE_OK;
+    struct val a = K1(ABS, borrow(&v[0]));
+    struct val zero = K2(EQ, borrow(&a), scalar_f(0));
+    struct val q = K2(DIV, borrow(&v[0]), a);
+    struct val z = {.scalar = true};
+    if (!code)
+        code = h_zeros_like(r, &v[0], &z);
+    struct val res = K3(WHERE, zero, z, q);
+    if (!code)
+        *out = res;
+    return code;
+}
+
+/* VIEW_AS_REAL's gradient: the (re, im) pairs of grad viewed as complex (a dense copy
+ * first when grad's layout has no complex view) */
+static enum td_code h_as_complex(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *m = &v[0].t.m;
+    bool ok = m->ndim >= 1 && m->strides[m->ndim - 1] == 1 && m->offset % 2 == 0;
+    for (int d = 0; ok && d < m->ndim - 1; d++)
+        ok = m->strides[d] % 2 == 0;
+    struct td_t dense, res;
+    const struct td_t *x = &v[0].t;
+    if (!ok) {
+        if (op1(r, TD_OP_CLONE, x, NULL, 0, &dense))
+            return r->st->code;
+        x = &dense;
+    }
+    enum td_code code = op1(r, TD_OP_VIEW_AS_COMPLEX, x, NULL, 0, &res);
+    if (!ok)
+        td_release(r->c, &dense);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* An FFT row on x with the node's norm mode and dims, op's x word set to xw. */
+static enum td_code fft_like_node(struct run *r, enum td_op op, const struct td_t *x, int64_t xw, struct td_t *out)
+{
+    int64_t w[TD_A_FFT_DIMS + TD_MAX_DIMS];
+    int n = (int)r->n->n_attr;
+    memcpy(w, r->n->attrs, sizeof(int64_t) * n);
+    w[TD_A_FFT_X] = xw;
+    return op1(r, op, x, w, n, out);
+}
+
+/* The adjoint of a scaled DFT is the DFT the other way with the same scale. */
+static enum td_code h_fft_c2c_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_t res;
+    if (fft_like_node(r, TD_OP_FFT_C2C, &v[0].t, !r->n->attrs[TD_A_FFT_X], &res))
+        return r->st->code;
+    *out = owned_val(res);
+    return TD_CODE_OK;
+}
+
+/* R2C keeps the first n/2 + 1 bins of the full spectrum: grad zero-padded to n bins along
+ * the last transformed dim, then the adjoint C2C (the engine keeps the real part) */
+static enum td_code h_fft_r2c_back(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_t *g = &v[0].t;
+    int last = (int)r->n->attrs[r->n->n_attr - 1];
+    int64_t n = v[1].t.m.sizes[last], have = g->m.sizes[last];
+    struct td_t pad = {0}, full = {0}, res;
+    enum td_code code = TD_CODE_OK;
+    if (n > have) {
+        struct td_meta zm = g->m;
+        zm.sizes[last] = n - have;
+        if (!(code = zeros(r, &zm, &pad))) {
+            const struct td_t *in[2] = {g, &pad};
+            int64_t wc[1] = {[TD_A_CAT_DIM] = last};
+            code = td_op(r->c, TD_OP_CAT, 0, in, 2, wc, 1, &full, r->st);
+            td_release(r->c, &pad);
+        }
+        g = &full;
+    }
+    if (!code)
+        code = fft_like_node(r, TD_OP_FFT_C2C, g, 0, &res);
+    if (full.handle)
+        td_release(r->c, &full);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
+/* C2R reads bins 0..n/2 of a Hermitian spectrum whose other bins mirror 1..(n-1)/2: its
+ * adjoint is R2C of grad with those mirrored bins counted twice */
+static enum td_code h_fft_c2r_back(struct run *r, struct val *v, struct val *out)
+{
+    int last = (int)r->n->attrs[r->n->n_attr - 1];
+    int64_t n = r->n->attrs[TD_A_FFT_X], m = n / 2 + 1, twice = n - m;
+    struct td_t spec, w, parts[3] = {{0}}, ws;
+    if (fft_like_node(r, TD_OP_FFT_R2C, &v[0].t, 0, &spec))
+        return r->st->code;
+    enum td_code code = TD_CODE_OK;
+    int64_t len[3] = {1, twice, m - 1 - twice};
+    double val[3] = {1, 2, 1};
+    const struct td_t *in[3];
+    int k = 0;
+    for (int i = 0; i < 3 && !code; i++)
+        if (len[i] > 0) {
+            code = td_full(r->c, td_dtype_to_real((enum td_dtype)spec.m.dtype), 1, &len[i], val[i], &parts[k],
+                           r->st);
+            in[k] = &parts[k];
+            k += !code;
+        }
+    int64_t wc[1] = {[TD_A_CAT_DIM] = 0};
+    if (!code)
+        code = td_op(r->c, TD_OP_CAT, 0, in, k, wc, 1, &ws, r->st);
+    for (int i = 0; i < k; i++)
+        td_release(r->c, &parts[i]);
+    if (!code) { /* the weights along the last dim, broadcast over the others */
+        int64_t sizes[TD_MAX_DIMS];
+        for (int d = 0; d < spec.m.ndim; d++)
+            sizes[d] = d == last ? m : 1;
+        code = reshape(r, &ws, spec.m.ndim, sizes, &w);
+        td_release(r->c, &ws);
+    }
+    if (!code) {
+        const struct td_t *mi[2] = {&spec, &w};
+        struct td_t res;
+        code = td_op_apply(r->c, TD_OP_MUL, 0, 2, mi, NULL, &res, r->st);
+        td_release(r->c, &w);
+        if (!code)
+            *out = owned_val(res);
+    }
+    td_release(r->c, &spec);
+    return code;
+}
+
 /* CONV's bias: grad summed over every dim but the channels (dim 1) */
 static enum td_code h_channel_sum(struct run *r, struct val *v, struct val *out)
 {
@@ -864,15 +1037,66 @@ static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* One past the last storage element a geometry reaches. */
+static int64_t storage_end(int nd, int64_t offset, const int64_t *sizes, const int64_t *strides)
+{
+    int64_t end = offset + 1;
+    for (int d = 0; d < nd; d++) {
+        if (sizes[d] == 0)
+            return offset;
+        end += (sizes[d] - 1) * strides[d];
+    }
+    return end;
+}
+
+/* AS_STRIDED of a non-contiguous input (diagonal() of a transpose or a slice): its attributes
+ * address the storage, not the input's elements.  A zero buffer over the storage positions
+ * both geometries reach gets grad written through the op's geometry, and is read back
+ * through the input's (right for the non-overlapping views such inputs give). */
+static enum td_code strided_back_storage(struct run *r, struct val *v, struct val *out)
+{
+    const struct td_meta *in = &v[1].t.m;
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    int64_t ext = storage_end(in->ndim, in->offset, in->sizes, in->strides);
+    int64_t ve = storage_end(nd, a[TD_A_AS_STRIDED_STORAGE_OFFSET], sizes, strides);
+    ext = ext > ve ? ext : ve;
+    struct td_t flat, view = {0}, res;
+    if (td_full(r->c, (enum td_dtype)v[0].t.m.dtype, 1, &ext, 0, &flat, r->st))
+        return r->st->code;
+    if (td_grad_enabled()) /* create_graph: the write below rebases flat's history (CopySlices) */
+        td__ag_make_base(r->c, &flat);
+    enum td_code code = op1(r, TD_OP_AS_STRIDED, &flat, a, (int)r->n->n_attr, &view);
+    if (!code) {
+        const struct td_t *in2[2] = {&view, &v[0].t};
+        code = td_op(r->c, TD_OP_COPY_, 0, in2, 2, NULL, 0, NULL, r->st);
+    }
+    int64_t w[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
+    w[TD_A_AS_STRIDED_NDIM] = in->ndim;
+    w[TD_A_AS_STRIDED_STORAGE_OFFSET] = in->offset;
+    memcpy(w + TD_A_AS_STRIDED_SIZE, in->sizes, sizeof(int64_t) * in->ndim);
+    memcpy(w + TD_A_AS_STRIDED_SIZE + in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, in->strides,
+           sizeof(int64_t) * in->ndim);
+    if (!code)
+        code = op1(r, TD_OP_AS_STRIDED, &flat, w, TD_A_AS_STRIDED_SIZE + 2 * in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL,
+                   &res);
+    if (view.handle)
+        td_release(r->c, &view);
+    td_release(r->c, &flat);
+    if (!code)
+        *out = owned_val(res);
+    return code;
+}
+
 /* AS_STRIDED: its elements may overlap (unfold's windows), so grad is added, not copied,
  * into the input's elements: at storage position offset + sum(i * stride), as a flat index
- * of the (contiguous) input.  A non-contiguous input takes the view-copy path, which is
- * right for the non-overlapping views that other strided inputs give. */
+ * of the (contiguous) input.  A non-contiguous input: strided_back_storage. */
 static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
 {
     const struct td_meta *in = &v[1].t.m;
     if (!td_meta_is_contiguous(in))
-        return h_into_view(r, v, out);
+        return strided_back_storage(r, v, out);
     const int64_t *a = r->n->attrs;
     int nd = (int)a[TD_A_AS_STRIDED_NDIM];
     const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
@@ -966,6 +1190,17 @@ static enum td_code h_mt(struct run *r, struct val *v, struct val *out)
     return TD_CODE_OK;
 }
 
+/* x^H: mt(x) conjugated (mt itself for real x) */
+static enum td_code h_mh(struct run *r, struct val *v, struct val *out)
+{
+    struct val t;
+    if (h_mt(r, v, &t))
+        return r->st->code;
+    enum td_code code = h_conj(r, &t, out);
+    drop(r, &t);
+    return code;
+}
+
 /* a batch of scalars (b) as (b, 1, 1): to scale a batch of matrices */
 static enum td_code h_as_matrices(struct run *r, struct val *v, struct val *out)
 {
@@ -1022,6 +1257,13 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_ZEROS_LIKE - TD_AGH_FIRST] = h_zeros_like,
     [TD_AGH_MM_INPUT - TD_AGH_FIRST] = h_mm_input,
     [TD_AGH_MM_OTHER - TD_AGH_FIRST] = h_mm_other,
+    [TD_AGH_CONJ - TD_AGH_FIRST] = h_conj,
+    [TD_AGH_SGN - TD_AGH_FIRST] = h_sgn,
+    [TD_AGH_AS_COMPLEX - TD_AGH_FIRST] = h_as_complex,
+    [TD_AGH_FFT_C2C_BACK - TD_AGH_FIRST] = h_fft_c2c_back,
+    [TD_AGH_FFT_R2C_BACK - TD_AGH_FIRST] = h_fft_r2c_back,
+    [TD_AGH_FFT_C2R_BACK - TD_AGH_FIRST] = h_fft_c2r_back,
+    [TD_AGH_MH - TD_AGH_FIRST] = h_mh,
     [TD_AGH_VIEW_BACK - TD_AGH_FIRST] = h_view_back,
     [TD_AGH_SAME_VIEW - TD_AGH_FIRST] = h_same_view,
     [TD_AGH_PERMUTE_BACK - TD_AGH_FIRST] = h_permute_back,

@@ -241,6 +241,28 @@ static int strided_attrs(const struct td_meta *m, int64_t *a)
 
 /* A view whose base's history was rebased since its grad_fn was made gets a new one, as
  * torch's: as_strided of the base's current history (AsStridedBackward0). */
+static bool same_strided_layout(const struct td_meta *a, const struct td_meta *b)
+{
+    return a->ndim == b->ndim && a->offset == b->offset && !memcmp(a->sizes, b->sizes, sizeof(int64_t) * a->ndim) &&
+           !memcmp(a->strides, b->strides, sizeof(int64_t) * a->ndim);
+}
+
+/* The geometry of view_as_real(x) for complex x: (re, im) pairs in real elements. */
+void td__ag_pairs_meta(const struct td_meta *x, struct td_meta *out)
+{
+    *out = *x;
+    out->dtype = (uint8_t)td_dtype_to_real((enum td_dtype)x->dtype);
+    out->ndim = (uint8_t)(x->ndim + 1);
+    out->offset = 2 * x->offset;
+    for (int d = 0; d < x->ndim; d++)
+        out->strides[d] = 2 * x->strides[d];
+    out->sizes[x->ndim] = 2;
+    out->strides[x->ndim] = 1;
+}
+
+/* A view whose base's history was rebased since its grad_fn was made gets a new one, as
+ * torch's: as_strided of the base's current history (AsStridedBackward0); a real view of
+ * a complex base (view_as_real, .real, .imag) is as_strided of view_as_real of it. */
 static void regenerate(const struct td_t *t)
 {
     struct td_ag_meta *m = t->ag, *b = m->view_base;
@@ -249,13 +271,33 @@ static void regenerate(const struct td_t *t)
         return;
     int64_t a[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
     int na = strided_attrs(&t->m, a);
+    struct td_ag_node *pairs = NULL;
+    if (t->m.dtype != b->base_m->dtype) {
+        if (!(pairs = node_new(m->client, TD_OP_VIEW_AS_REAL, 1, 1, 0)))
+            return;
+        pairs->next[0] = edge_of_meta(b, b->base_m);
+        pairs->in_meta[0] = *b->base_m;
+        td__ag_pairs_meta(b->base_m, &pairs->out_meta[0]);
+    }
+    if (pairs && same_strided_layout(&pairs->out_meta[0], &t->m)) { /* view_as_real(base) itself: torch's name */
+        set_history(m, pairs);
+        td__ag_node_unref(pairs);
+        return;
+    }
     struct td_ag_node *n = node_new(m->client, TD_OP_AS_STRIDED, 1, 1, na);
-    if (!n)
+    if (!n) {
+        td__ag_node_unref(pairs);
         return; /* out of memory: the view keeps its old history */
+    }
     memcpy(n->attrs, a, sizeof(int64_t) * na);
     n->n_attr = (uint32_t)na;
-    n->next[0] = edge_of_meta(b, b->base_m);
-    n->in_meta[0] = *b->base_m;
+    if (pairs) {
+        n->next[0] = (struct td_ag_edge){pairs, 0}; /* takes the reference */
+        n->in_meta[0] = pairs->out_meta[0];
+    } else {
+        n->next[0] = edge_of_meta(b, b->base_m);
+        n->in_meta[0] = *b->base_m;
+    }
     n->out_meta[0] = t->m;
     set_history(m, n);
     td__ag_node_unref(n);
@@ -299,6 +341,7 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
         old->grad_fn->retained[old->output_nr] = m;
     m->retains_grad = old->retains_grad;
     old->retains_grad = false;
+    m->dtype_view = old->dtype_view;
     t->ag = m;
     td__ag_meta_unref(old);
     return m;
@@ -340,9 +383,17 @@ void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_
 
 void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, struct td_t *out)
 {
-    if (out->storage_id != in0->storage_id || !td_dtype_is_float(out->m.dtype) ||
-        op == TD_OP_VIEW_AS_REAL || op == TD_OP_VIEW_AS_COMPLEX)
-        return; /* (complex views and dtype-changing views are not replayed as as_strided) */
+    /* view_as_real's output is a real view of its complex base (replayed through
+     * view_as_real: regenerate); a complex view of a real tensor is not tracked, and an
+     * in-place op on it (or its views) raises (check_record) */
+    if (op == TD_OP_VIEW_AS_COMPLEX || (op == TD_OP_VIEW_AS_REAL && in0->m.ndim >= TD_MAX_DIMS)) {
+        if (out->ag)
+            out->ag->dtype_view = true;
+        return;
+    }
+    if (out->storage_id != in0->storage_id ||
+        !(td_dtype_is_float(out->m.dtype) || td_dtype_is_complex(out->m.dtype)))
+        return;
     struct td_t *src = (struct td_t *)in0; /* the caller's tensor: a base gets its meta here */
     struct td_ag_meta *b;
     if (src->ag && src->ag->view_base)
@@ -505,6 +556,10 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
                              "error-prone, it is forbidden. You can clarify your code by moving both the view and "
                              "the inplace either both inside the no_grad block (if you don't want the inplace to be "
                              "tracked) or both outside (if you want the inplace to be tracked).");
+    if (m && (m->dtype_view || (m->view_base && m->view_base->dtype_view)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: an in-place operation on an output of "
+                             "view_as_complex (or a view of one) is not supported by tensord's autograd; use an "
+                             "out-of-place operation", name);
     if (m && m->view_base && m->view_base->requires_grad && !m->view_base->grad_fn)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "a view of a leaf Variable that requires grad is being used in an in-place operation.");

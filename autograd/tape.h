@@ -53,6 +53,7 @@ struct td_ag_meta {
     struct td_meta *base_m;
     bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
     bool custom_view;  /* an output of a custom function on one of its inputs' storage */
+    bool dtype_view;   /* an output of view_as_complex in grad mode: not tracked as a view */
 };
 
 struct td_ag_hook {
@@ -116,6 +117,8 @@ void td__ag_track_view(td_client_t *c, enum td_op op, const struct td_t *in0, st
 void td__ag_mark_no_grad_view(td_client_t *c, const struct td_t *in0, struct td_t *out);
 /* Makes t (not a view, owned by the caller) a base for the views made of it next. */
 void td__ag_make_base(td_client_t *c, struct td_t *t);
+/* the geometry of view_as_real(x) for a complex x's geometry */
+void td__ag_pairs_meta(const struct td_meta *x, struct td_meta *out);
 /* The engine runs formulas: their tensors are borrowed copies, never given a meta by
  * view tracking (nesting: a hook may run a pass). */
 void td__ag_in_pass(bool on);

@@ -24,6 +24,13 @@ HELPERS = {
     "zeros_like": (1, {0}),
     "mm_input": (3, {1}),
     "mm_other": (3, {2}),
+    "conj": (1, set()),
+    "sgn": (1, set()),
+    "as_complex": (1, set()),
+    "fft_c2c_back": (1, set()),
+    "fft_r2c_back": (2, {1}),
+    "fft_c2r_back": (1, set()),
+    "mh": (1, set()),
     "view_back": (2, {1}),
     "same_view": (1, set()),
     "permute_back": (1, set()),
@@ -206,7 +213,8 @@ NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "Convolutio
               "conv_backward_weight": "ConvolutionBackwardBackward0",
               "linalg_cholesky": "LinalgCholeskyExBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
               "lu_factor": "LinalgLuFactorExBackward0", "lu_solve": "LinalgLuSolveBackward0",
-              "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0"}
+              "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0",
+              "fft_c2c": "FftC2CBackward0", "fft_r2c": "FftR2CBackward0", "fft_c2r": "FftC2RBackward0"}
 
 
 def camel(name):

@@ -313,6 +313,78 @@ START_TEST(test_inplace_on_view)
 }
 END_TEST
 
+static struct td_t op_w(enum td_op op, const struct td_t *x, const int64_t *w, int nw)
+{
+    const struct td_t *in[1] = {x};
+    struct td_t o;
+    OK(td_op(c, op, 0, in, 1, w, nw, &o, st));
+    return o;
+}
+
+/* sum |spectrum|^2 through the FFT rows and complex abs, against Parseval: for C2C,
+ * sum |F z|^2 = n sum |z|^2, so z's gradient (torch's convention dL/dx + i dL/dy) is 2 n z;
+ * for an ortho R2C of n = 5 the half spectrum holds (sum x^2 + (sum x)^2 / 5) / 2, whose
+ * gradient is x + mean(x) */
+START_TEST(test_fft_parseval)
+{
+    double zv[8] = {1, 0.5, -2, 1, 0.25, -1, 3, 2}, xv[5] = {1, -2, 0.5, 3, -1};
+    int64_t n4[1] = {4};
+    struct td_t z, x = vec(xv, 5, true);
+    OK(td_from_data(c, TD_DTYPE_COMPLEX128, 1, n4, zv, &z, st));
+    OK(td_requires_grad_(c, &z, true, st));
+    int64_t c2c[3] = {0, 1, 0}, r2c[3] = {2, 0, 0};
+    struct td_t f = op_w(TD_OP_FFT_C2C, &z, c2c, 3), fa = op_w(TD_OP_ABS, &f, NULL, 0), fs = bin(TD_OP_MUL, &fa, &fa);
+    struct td_t r = op_w(TD_OP_FFT_R2C, &x, r2c, 3), ra = op_w(TD_OP_ABS, &r, NULL, 0), rs = bin(TD_OP_MUL, &ra, &ra);
+    struct td_t y = total(&fs), y2 = total(&rs);
+    expect_name(&f, "FftC2CBackward0");
+    const struct td_t *roots[2] = {&y, &y2};
+    OK(td_backward(c, 2, roots, NULL, 0, NULL, 0, st));
+    struct td_t gz, gx;
+    ck_assert(td_grad_get(c, &z, &gz) && td_grad_get(c, &x, &gx));
+    ck_assert_int_eq(gz.m.dtype, TD_DTYPE_COMPLEX128);
+    double wz[8], wx[5], mean = (1 - 2 + 0.5 + 3 - 1) / 5.0;
+    for (int i = 0; i < 8; i++)
+        wz[i] = 8 * zv[i];
+    for (int i = 0; i < 5; i++)
+        wx[i] = xv[i] + mean;
+    expect(&gz, wz, 8);
+    expect(&gx, wx, 5);
+    struct td_t *all[] = {&z, &x, &f, &fa, &fs, &r, &ra, &rs, &y, &y2, &gz, &gx};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+/* y = 2 z; view_as_real(y)[:, 0] *= 3 rebases the complex y (CopySlices); the real view
+ * taken before is regenerated (ViewAsRealBackward0); L = sum(view_as_real(y)) =
+ * sum(6 re + 2 im), so z's gradient is 6 + 2i everywhere */
+START_TEST(test_inplace_through_real_view)
+{
+    double zv[4] = {1, 0.5, -2, 1}, two[1] = {2}, three[1] = {3};
+    int64_t n2[1] = {2};
+    struct td_t z, t2 = vec(two, 1, false), t3 = vec(three, 1, false);
+    OK(td_from_data(c, TD_DTYPE_COMPLEX128, 1, n2, zv, &z, st));
+    OK(td_requires_grad_(c, &z, true, st));
+    struct td_t y = bin(TD_OP_MUL, &z, &t2), v = op_w(TD_OP_VIEW_AS_REAL, &y, NULL, 0);
+    int64_t sel[2] = {1, 0};
+    struct td_t re = op_w(TD_OP_SELECT, &v, sel, 2);
+    OK((mul_(&re, &t3, st), st->code));
+    expect_name(&y, "torch::autograd::CopySlices");
+    expect_name(&v, "ViewAsRealBackward0");
+    expect_name(&re, "AsStridedBackward0");
+    struct td_t l = total(&v);
+    const struct td_t *roots[1] = {&l};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    struct td_t g;
+    ck_assert(td_grad_get(c, &z, &g));
+    double want[4] = {6, 2, 6, 2};
+    expect(&g, want, 4);
+    struct td_t *all[] = {&z, &t2, &t3, &y, &v, &re, &l, &g};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
 START_TEST(test_retained_handle_outlives_release)
 {
     double xv[3] = {4, 5, 6};
@@ -480,6 +552,8 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_autocast);
     tcase_add_test(tc, test_linalg_closed_forms);
     tcase_add_test(tc, test_linalg_error_frees_everything);
+    tcase_add_test(tc, test_fft_parseval);
+    tcase_add_test(tc, test_inplace_through_real_view);
     suite_add_tcase(s, tc);
     return s;
 }

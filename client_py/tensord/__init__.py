@@ -100,6 +100,7 @@ from ._pointwise import *  # pointwise math composed (fmax, gcd, sinc, ldexp, fr
 from ._factories import *  # logspace, range, tril/triu_indices, vander, block_diag, frombuffer, windows
 from ._runtime import *  # get/set_num_threads, get/set_num_interop_threads, set_flush_denormal, typename
 from ._tensor_utils import *  # fill, zero_, clamp_min_/clamp_max_, split_with_sizes, detach, new, share_memory_
+from ._spectral import *  # stft, istft
 from ._statistics import *  # cdist, dist, cov, corrcoef, combinations, trapezoid, quantile, histogram, renorm
 from ._scatter import *  # scatter_reduce, index_reduce, *_scatter, fill_diagonal_
 from ._linalg_lu import *  # lu, lu_unpack, lu_solve, triangular_solve, matrix_exp

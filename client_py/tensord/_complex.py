@@ -47,13 +47,17 @@ def imag(input):
     return F.select(view_as_real(input), -1, 1)
 
 
+def _pairs(re, im):
+    """The complex tensor whose (re, im) pairs are re and im (real, one shape): one cat
+    record, differentiable (no in-place write through a dtype-changing view)."""
+    return ops.view_as_complex(ops.cat(F.unsqueeze(re, -1), F.unsqueeze(im, -1), dim=re.ndim))
+
+
 def conj_physical(input):
     F._check_tensor(input, "conj_physical")
     if not input.dtype.is_complex:
         return input
-    out = F.clone(input)
-    ops.neg(imag(out), inplace=True)
-    return out
+    return _pairs(real(input), ops.neg(imag(input)))
 
 
 def conj(input):
@@ -80,7 +84,13 @@ def angle(input):
     """Argument of each element; real inputs give 0 or pi (NaN stays NaN), as a float."""
     F._check_tensor(input, "angle")
     if input.dtype.is_complex:
-        return ops.atan2(imag(input), real(input))
+        re, im = real(input), imag(input)
+        if not (input.requires_grad and _C.is_grad_enabled()):
+            return ops.atan2(im, re)
+        # torch's gradient is 0 at z == 0, where atan2's is 0/0: the gradient goes through
+        # atan2(im, 1) there (the value stays atan2's, so angle(-0.0) is still pi)
+        zero = F.eq(input, 0)
+        return F.where(zero, ops.atan2(im, re).detach(), ops.atan2(im, F.where(zero, 1.0, re)))
     x = input if input.dtype.is_floating_point else F.cast(input, F.get_default_dtype())
     r = F.where(F.lt(x, 0), _math.pi, 0.0)
     r = F.cast(r, x.dtype)
@@ -102,11 +112,7 @@ def _check_parts(a, b, fname):
 
 def from_parts(re, im):
     shape = list(F.add(F.mul(re, 0), F.mul(im, 0)).shape)  # the broadcast shape, errors as torch's
-    out = ops.empty(re.dtype.to_complex(), shape)
-    pairs = view_as_real(out)
-    ops.copy_(F.select(pairs, -1, 0), re)
-    ops.copy_(F.select(pairs, -1, 1), im)
-    return out
+    return _pairs(F.expand(re, *shape), F.expand(im, *shape))
 
 
 def complex(real, imag, *, out=None):
@@ -125,7 +131,9 @@ def sgn(input):
     if not input.dtype.is_complex:
         return F.sign(input)
     a = F.abs(input)
-    return F.where(F.eq(a, 0), 0.0, F.div(input, F.cast(a, input.dtype)))
+    zero = F.eq(a, 0)
+    # |z| replaced by 1 where z == 0, so that the masked branch's gradient is 0, not 0/0
+    return F.where(zero, 0.0, F.div(input, F.cast(F.where(zero, 1.0, a), input.dtype)))
 
 
 def binary_fallback(opn, a, b, flags):
@@ -142,6 +150,11 @@ _C.set_binary_fallback(binary_fallback)
 
 def _conj_physical_(self):
     if self.dtype.is_complex:
+        if self.requires_grad and _C.is_grad_enabled():
+            # an in-place write of self (its history rebased, a leaf refused), not of a
+            # view of another dtype, which autograd does not track back to self
+            ops.copy_(self, conj_physical(self))
+            return self
         ops.neg(imag(self), inplace=True)
     return self
 

@@ -629,8 +629,8 @@ FLAGS = (
     0,  # GET_RNG_STATE
     0,  # SET_RNG_STATE
     0,  # SET_DEFAULT_DTYPE
-    32,  # VIEW_AS_REAL
-    32,  # VIEW_AS_COMPLEX
+    33,  # VIEW_AS_REAL
+    33,  # VIEW_AS_COMPLEX
     6,  # LSHIFT
     6,  # RSHIFT
     0,  # GEQRF
@@ -641,9 +641,9 @@ FLAGS = (
     0,  # POISSON
     0,  # BINOMIAL
     0,  # SET_NUM_THREADS
-    32,  # FFT_C2C
-    32,  # FFT_R2C
-    32,  # FFT_C2R
+    33,  # FFT_C2C
+    33,  # FFT_R2C
+    33,  # FFT_C2R
     33,  # LU_FACTOR
     33,  # LU_SOLVE
     33,  # TRIANGULAR_SOLVE

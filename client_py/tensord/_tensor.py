@@ -14,7 +14,7 @@ from . import _records as F
 from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _linalg, _linalg_householder, \
     _linalg_lu, _linalg_utils, _math, _pointwise, _printing, _random, _records, _scatter, _shape, _special, \
     _statistics, _tensor_utils, _view_copies
-from . import _layout
+from . import _layout, _spectral
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
     int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
 from ._size import CPU, as_device as _as_device, check_device, device as _device_cls, device_of
@@ -1025,6 +1025,8 @@ class Tensor(TB):
     nansum = _math.nansum
     norm = _math.norm
     quantile = _statistics.quantile
+    stft = _spectral.stft
+    istft = _spectral.istft
     std = _math.std
     sum_to_size = _tensor_utils.sum_to_size
     unique = _advindex.unique

@@ -5,7 +5,9 @@ a set of dims; kernels/cpu/fft.c), as ATen's _fft_c2c/_fft_r2c/_fft_c2r: this mo
 only does what torch's own frontend does around them — promote integer input to the
 default float dtype and real input to complex where the transform is complex, resize
 the signal to n/s (trim with narrow, zero-pad with cat), wrap dims, map norm to the
-scaling mode.  fftfreq/rfftfreq/fftshift/ifftshift are compositions, as in torch.
+scaling mode.  fftfreq/rfftfreq/fftshift/ifftshift are compositions, as in torch;
+the hfft family is irfft/rfft of a conjugate with the other scaling.  Every transform
+is differentiable (the rows' formulas in proto/derivatives.def).
 """
 import builtins
 
@@ -19,7 +21,7 @@ from ._dtype import dtype as _dtype_cls, float32 as _float32, get_default_dtype
 from ._shape import roll
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
-           "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 
 def _mode(norm, forward):
@@ -194,6 +196,26 @@ def hfft(input, n=None, dim=-1, norm=None):
 def ihfft(input, n=None, dim=-1, norm=None):
     """The inverse of hfft: the conjugate of rfft with inverse scaling (as torch)."""
     return conj(_rfftn("ihfft", input, None if n is None else [n], [dim], norm, forward=False))
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The n-dimensional hfft: irfftn of the conjugate with the other scaling (the
+    Hermitian-completed spectrum's forward FFT is real, so equal to its conjugate)."""
+    x = _to_complex(_float_input(input, "hfftn"))
+    return _irfftn("hfftn", conj(x), s, dim, norm, forward=True)
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    return hfftn(input, s, dim, norm)
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of hfftn: the conjugate of rfftn with the other scaling."""
+    return conj(_rfftn("ihfftn", input, s, dim, norm, forward=False))
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    return ihfftn(input, s, dim, norm)
 
 
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):

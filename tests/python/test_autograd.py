@@ -190,6 +190,13 @@ CASES = {
     "LGAMMA": _case(lambda m, a: m.lgamma(a), (2, 3), domain="pos"),
     "DIGAMMA": _case(lambda m, a: m.digamma(a) * a, (2, 3), domain="pos"),
     "ERFINV": _case(lambda m, a: m.erfinv(a), (2, 3), domain="unit"),
+    # complex views and torch.fft (branch complexgrad; complex inputs: test_autograd_complex.py)
+    "VIEW_AS_REAL": _case(lambda m, a: m.view_as_real(m.view_as_complex(a) * 2j), (2, 3, 2)),
+    "VIEW_AS_COMPLEX": _case(lambda m, a, b: m.view_as_real(m.view_as_complex(a) * m.view_as_complex(b)), (2, 2),
+                             (2, 2)),
+    "FFT_C2C": _case(lambda m, a: m.view_as_real(m.fft.fft(a, norm="ortho")), (2, 5)),
+    "FFT_R2C": _case(lambda m, a: m.view_as_real(m.fft.rfft(a)), (2, 6)),
+    "FFT_C2R": _case(lambda m, a: m.fft.irfft(m.view_as_complex(a), n=5), (2, 3, 2)),
 }
 
 # matmul's 1-d rules, each a gradient path of its own
@@ -250,7 +257,8 @@ def test_matmul_ranks_match_pytorch(sa, sb):
 
 
 @pytest.mark.parametrize("op", ["MUL", "DIV", "EXP", "TANH", "SIGMOID", "LOG", "MATMUL", "SOFTMAX", "SUM",
-                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA"])
+                                "LOGCUMSUMEXP", "CUMPROD", "MEDIAN", "DIGAMMA", "VIEW_AS_COMPLEX", "FFT_C2C", "FFT_R2C",
+                                "FFT_C2R"])
 def test_gradgradcheck(op):
     fn, shapes, domain, _ = CASES[op]
     rng = np.random.default_rng(11)

@@ -42,14 +42,15 @@ def test_1d(fn, kind, norm):
         _close(getattr(td.fft, fn)(from_torch(x), norm=norm, **kw), getattr(torch.fft, fn)(x, norm=norm, **kw))
 
 
-@pytest.mark.parametrize("fn", ["fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2", "irfft2"])
+@pytest.mark.parametrize("fn", ["fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2", "irfft2", "hfftn", "ihfftn",
+                                "hfft2", "ihfft2"])
 @pytest.mark.parametrize("norm", NORMS)
 def test_nd(fn, norm):
     g = torch.Generator().manual_seed(1)
     xr = torch.randn(3, 4, 6, generator=g, dtype=torch.float64)
     xc = torch.randn(3, 4, 6, generator=g, dtype=torch.complex64)
     for x in (xr, xc):
-        if fn.startswith("rfft") and x.is_complex():
+        if fn.startswith(("rfft", "ihfft")) and x.is_complex():
             continue
         cases = [{}, {"dim": (0, 2)}, {"s": (5, 3)}, {"s": (2, 8), "dim": (0, 1)}]
         if not fn.endswith("2"):

@@ -1,6 +1,6 @@
 """gradcheck and gradgradcheck, as torch.autograd's: the analytical Jacobian (one
 backward per output element) against central finite differences, in the inputs' dtype
-(use float64)."""
+(use float64 or complex128)."""
 import numpy as _np
 
 from .. import _C
@@ -18,39 +18,57 @@ def _flat_outputs(fn, inputs):
     return [o for o in _tensors(fn(*inputs)) if isinstance(o, _C.TensorBase)]
 
 
+def _reals(t):
+    """t's values as float64: a complex tensor as its (re, im) pairs, flattened."""
+    a = _np.array(t.detach().numpy()).reshape(-1)
+    return a.astype(_np.complex128).view(_np.float64) if a.dtype.kind == "c" else a.astype(_np.float64)
+
+
+# Complex inputs and outputs are checked as torch's gradcheck does, through the real
+# Jacobian of the function on (re, im) pairs: an output's real part is reached with grad
+# output 1, its imaginary part with 1j (the real loss Re(conj(v) out)); a complex input's
+# gradient dL/dx + i dL/dy fills the columns of its real and imaginary parts.
+
 def _numerical(fn, inputs, i, eps):
-    """d outputs / d inputs[i] by central differences: a list per output of (numel_out, numel_in)."""
+    """d outputs / d inputs[i] by central differences: a list per output of
+    (real numel_out, real numel_in)."""
     from .. import tensor
     x = inputs[i]
-    base = x.detach().numpy().astype(_np.float64)
+    cplx = x.dtype.is_complex
+    flat = _reals(x)
     cols = []
-    for j in range(base.size):
+    for j in range(flat.size):
         vals = []
         for sign in (1, -1):
-            pert = base.copy().reshape(-1)
+            pert = flat.copy()
             pert[j] += sign * eps
+            arr = pert.view(_np.complex128) if cplx else pert
             args = list(inputs)
             # requires_grad kept: gradgradcheck's function differentiates inside
-            args[i] = tensor(pert.reshape(base.shape), dtype=x.dtype, requires_grad=x.requires_grad)
-            vals.append([o.detach().numpy().astype(_np.float64).reshape(-1) for o in _flat_outputs(fn, args)])
+            args[i] = tensor(arr.reshape(tuple(x.shape)), dtype=x.dtype, requires_grad=x.requires_grad)
+            vals.append([_reals(o) for o in _flat_outputs(fn, args)])
         cols.append([(a - b) / (2 * eps) for a, b in zip(*vals)])
     return [_np.stack([c[k] for c in cols], axis=1) if cols else _np.zeros((0, 0)) for k in range(len(cols[0]))] \
         if cols else []
 
 
 def _analytical(outputs, inputs, i, create):
-    """d outputs / d inputs[i] by one backward per output element."""
-    from .. import zeros_like
+    """d outputs / d inputs[i] by one backward per real output element."""
+    from .. import tensor
     from . import grad
     out = []
+    n_in = _reals(inputs[i]).size
     for o in outputs:
+        cplx = o.dtype.is_complex
         rows = []
         for j in range(o.numel()):
-            g = zeros_like(o)
-            g.view(-1)[j] = 1
-            (gi,) = grad([o], [inputs[i]], [g], retain_graph=True, allow_unused=True)
-            rows.append(_np.zeros(inputs[i].numel()) if gi is None else gi.numpy().astype(_np.float64).reshape(-1))
-        out.append(_np.stack(rows) if rows else _np.zeros((0, inputs[i].numel())))
+            for unit in ((1, 1j) if cplx else (1,)):
+                g = _np.zeros(o.numel(), dtype=_np.complex128 if cplx else _np.float64)
+                g[j] = unit
+                g = tensor(g.reshape(tuple(o.shape)), dtype=o.dtype)
+                (gi,) = grad([o], [inputs[i]], [g], retain_graph=True, allow_unused=True)
+                rows.append(_np.zeros(n_in) if gi is None else _reals(gi))
+        out.append(_np.stack(rows) if rows else _np.zeros((0, n_in)))
     return out
 
 

@@ -10,7 +10,7 @@ import warnings
 
 from . import _activation as A
 
-__all__ = ["multi_head_attention_forward"]
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
 def _pkg():
@@ -214,3 +214,39 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if not is_batched:
         return out.squeeze(1), weights.squeeze(0)
     return out, weights
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(query key^T * scale + mask) value over the last two dims (torch 2's function;
+    scale defaults to 1/sqrt(E)); a bool mask keeps where True, a float one is added;
+    is_causal masks the upper triangle; dropout_p drops attention weights."""
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale)[0]
+
+
+def _scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, need_attn_weights=False,
+                                  is_causal=False):
+    """torch 1.13's private form: (output, attention weights or None)."""
+    out, weights = _sdpa(query, key, value, attn_mask, dropout_p, is_causal, None)
+    return out, (weights if need_attn_weights else None)
+
+
+def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    T = _pkg()
+    L, S = query.size(-2), key.size(-2)
+    scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    scores = T.matmul(query, key.transpose(-2, -1)) * scale
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                               "is_causal=True")
+        keep = T.ones(L, S, dtype=T.bool, device=query.device).tril()
+        scores = scores.masked_fill(keep.logical_not(), float("-inf"))
+    elif attn_mask is not None:
+        if attn_mask.dtype == T.bool:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = T.softmax(scores, dim=-1)
+    if dropout_p > 0.0:
+        weights = T.nn.functional.dropout(weights, p=dropout_p)
+    return T.matmul(weights, value), weights

@@ -30,7 +30,8 @@ from ._activation import *  # noqa: E402,F401,F403
 from ._activation import __all__ as _activation_all  # noqa: E402
 from ._loss import *  # noqa: E402,F401,F403
 from ._loss import __all__ as _loss_all  # noqa: E402
-from ._attention import multi_head_attention_forward  # noqa: E402,F401
+from ._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
+from ._attention import _scaled_dot_product_attention  # noqa: E402,F401  (torch 1.13's private form)
 from ._interpolate import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402,F401
 from ._fold import fold, unfold  # noqa: E402,F401
 from ._grid import affine_grid, grid_sample  # noqa: E402,F401
@@ -39,7 +40,7 @@ from ._shuffle import __all__ as _shuffle_all  # noqa: E402
 from ._pooling import *  # noqa: E402,F401,F403
 from ._pooling import __all__ as _pooling_all  # noqa: E402
 
-__all__ += _activation_all + _loss_all + ["multi_head_attention_forward", "interpolate", "upsample",
+__all__ += _activation_all + _loss_all + ["multi_head_attention_forward", "scaled_dot_product_attention", "interpolate", "upsample",
                                           "upsample_nearest", "upsample_bilinear", "fold", "unfold",
                                           "affine_grid", "grid_sample"] + _shuffle_all + _pooling_all
 
