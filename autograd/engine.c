@@ -427,6 +427,8 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
                 return p->st->code;
         }
     }
+    for (struct td_ag_hook *h = n->pre_hooks; !p->st->code && h; h = h->next)
+        h->pre_fn(h->ctx, p->c, n->buf, n->n_out, p->st);
     if (p->st->code)
         return p->st->code;
     struct td_t *gin = calloc(n->n_in ? n->n_in : 1, sizeof *gin);

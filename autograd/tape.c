@@ -154,6 +154,7 @@ static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *
     if (n->op == TD_AG_CUSTOM && n->custom.free_ctx)
         n->custom.free_ctx(n->custom.ctx);
     hooks_free(n->post_hooks);
+    hooks_free(n->pre_hooks);
     free(n->retained);
     free(n); /* the arrays live in the node's own block (node_new) */
 }
@@ -879,6 +880,20 @@ int td_ag_node_hook_add(struct td_ag_node *n, td_ag_node_hook_fn fn, void *ctx, 
 }
 
 void td_ag_node_hook_remove(struct td_ag_node *n, int id) { hook_unlink(&n->post_hooks, id); }
+
+int td_ag_node_prehook_add(struct td_ag_node *n, td_ag_node_prehook_fn fn, void *ctx, void (*free_ctx)(void *),
+                           struct td_status *st)
+{
+    struct td_ag_hook *h = calloc(1, sizeof *h);
+    if (!h) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    *h = (struct td_ag_hook){.pre_fn = fn, .ctx = ctx, .free_ctx = free_ctx};
+    return hook_append(&n->pre_hooks, h);
+}
+
+void td_ag_node_prehook_remove(struct td_ag_node *n, int id) { hook_unlink(&n->pre_hooks, id); }
 
 enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, const struct td_t *const *in,
                                 int n_in, struct td_t *out, int n_out, struct td_status *st)

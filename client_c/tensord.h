@@ -331,6 +331,14 @@ typedef enum td_code (*td_ag_node_hook_fn)(void *ctx, td_client_t *c, struct td_
 int td_ag_node_hook_add(struct td_ag_node *n, td_ag_node_hook_fn fn, void *ctx, void (*free_ctx)(void *),
                         struct td_status *st);
 void td_ag_node_hook_remove(struct td_ag_node *n, int id);
+/* Node pre-hooks (torch's grad_fn.register_prehook): before node n's backward (after its
+ * outputs' tensor hooks), fn sees the gradients its outputs received, grad_out[0..n_out)
+ * (handle 0: none), and may replace them as above.  Ids as td_ag_node_hook_add's. */
+typedef enum td_code (*td_ag_node_prehook_fn)(void *ctx, td_client_t *c, struct td_t *grad_out, int n_out,
+                                              struct td_status *st);
+int td_ag_node_prehook_add(struct td_ag_node *n, td_ag_node_prehook_fn fn, void *ctx, void (*free_ctx)(void *),
+                           struct td_status *st);
+void td_ag_node_prehook_remove(struct td_ag_node *n, int id);
 
 /* Functions with a backward of the caller's own (torch.autograd.Function): backward gets
  * the outputs' gradients (handle 0: none) and fills grad_in[i] with new references

@@ -227,16 +227,30 @@ static enum td_code node_triple(void *ctx, td_client_t *cl, struct td_t *gin, in
     return triple(NULL, cl, &gin[0], st);
 }
 
+/* a node pre-hook: the output's gradient doubled */
+static enum td_code node_pre_double(void *ctx, td_client_t *cl, struct td_t *gout, int n_out, struct td_status *st)
+{
+    struct td_t t;
+    enum td_code code = td_binary_scalar(cl, TD_OP_MUL, &gout[0], 2.0, &t, st);
+    if (!code) {
+        td_release(cl, &gout[0]);
+        gout[0] = t;
+    }
+    ++*(int *)ctx;
+    return code;
+}
+
 START_TEST(test_node_hook)
 {
     double xv[2] = {1, 2}, wv[2] = {5, 7};
     struct td_t x = vec(xv, 2, true), w = vec(wv, 2, false), y = bin(TD_OP_MUL, &x, &w);
     struct td_ag_node *node = td_grad_fn(&y);
-    int seen[5] = {0}, noop_seen[5] = {0};
+    int seen[5] = {0}, noop_seen[5] = {0}, pre_calls = 0;
     {
         struct td_status st = TD_STATUS_INIT;
         ck_assert_int_eq(td_ag_node_hook_add(node, node_triple, seen, NULL, &st), 1);
         ck_assert_int_eq(td_ag_node_hook_add(node, node_triple, noop_seen, NULL, &st), 2);
+        ck_assert_int_eq(td_ag_node_prehook_add(node, node_pre_double, &pre_calls, NULL, &st), 1);
     }
     td_ag_node_hook_remove(node, 2);
     td_ag_node_unref(node);
@@ -247,9 +261,10 @@ START_TEST(test_node_hook)
     ck_assert_int_eq(seen[1], 1);
     ck_assert(seen[2] && !seen[3] && seen[4]);
     ck_assert_int_eq(noop_seen[0], 0);
+    ck_assert_int_eq(pre_calls, 1);
     struct td_t g;
     ck_assert(td_grad_get(c, &x, &g));
-    double want[2] = {15, 21};
+    double want[2] = {30, 42}; /* w, doubled before the node, tripled after */
     expect(&g, want, 2);
     struct td_t *all[] = {&x, &w, &y, &z, &g};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)

@@ -373,3 +373,29 @@ def test_full_hook_shared_module_and_non_tensor_inputs():
         return log, _arr(x.grad)
     log, _ = _both(run)
     assert len(log) == 2 and all(entry[1][1] is None for entry in log)
+
+
+def test_grad_fn_register_prehook_matches_torch():
+    def run(mod):
+        log = []
+        x = mod.tensor(X, requires_grad=True)
+        w = mod.tensor(X * 0.5)
+        y = x * w
+
+        def pre(grad_outputs):
+            log.append([_arr(g) for g in grad_outputs])
+            return (grad_outputs[0] * 10,)
+        h = y.grad_fn.register_prehook(pre)
+        y.sum().backward(retain_graph=True)
+        g1 = _arr(x.grad)
+        h.remove()
+        y.sum().backward()
+        errors = []
+        for bad in (lambda go: (go[0], go[0]), lambda go: [go[0]]):
+            z = x * w
+            z.grad_fn.register_prehook(bad)
+            with pytest.raises((RuntimeError, TypeError)) as e:
+                z.sum().backward()
+            errors.append((type(e.value).__name__, str(e.value)))
+        return log, g1, _arr(x.grad), errors
+    _both(run)

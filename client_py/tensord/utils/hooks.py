@@ -63,16 +63,18 @@ class _TensorHookHandle(RemovableHandle):
 
 
 class _NodeHookHandle(RemovableHandle):
-    """A grad_fn's register_hook handle: the hook lives on the node (C), under its id."""
+    """A grad_fn's register_hook / register_prehook handle: the hook lives on the node (C),
+    under its id."""
 
-    def __init__(self, node, hook_id):
+    def __init__(self, node, hook_id, pre=False):
         self._node = node
         self.id = hook_id
+        self._pre = pre
         self.hooks_dict_ref = self.extra_dict_ref = None
 
     def remove(self):
         if self._node is not None:
-            self._node._remove_hook(self.id)
+            self._node._remove_hook(self.id, self._pre)
             self._node = None
 
 
