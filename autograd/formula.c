@@ -405,8 +405,12 @@ static enum td_code h_clamp_mask(struct run *r, struct val *v, struct val *out)
         code = call(r, TD_OP_LE, (struct val[]){v[0], hi}, 2, &le);
     if (!code && !ge.scalar && !le.scalar)
         code = call(r, TD_OP_LOGICAL_AND, (struct val[]){ge, le}, 2, out);
-    else if (!code)
-        *out = ge.scalar ? (le.scalar ? scalar_val(td_scalar_of_bool(true)) : le) : ge;
+    else if (!code && ge.scalar && le.scalar) { /* no bounds: everywhere (a tensor, for where) */
+        struct td_t t;
+        if (!(code = td_full(r->c, TD_DTYPE_BOOL, v[0].t.m.ndim, v[0].t.m.sizes, 1, &t, r->st)))
+            *out = owned_val(t);
+    } else if (!code)
+        *out = ge.scalar ? le : ge;
     if (!code && !ge.scalar && !le.scalar) {
         drop(r, &ge);
         drop(r, &le);
@@ -1005,6 +1009,37 @@ static enum td_code h_norm_back(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
+/* AMAX/AMIN (v[0] grad, v[1] input, v[2] result): the gradient shared evenly among the
+ * elements equal to the extreme.  amax multiplies by that mask, as torch's; max()/min()
+ * of all elements (recorded with flatten) select it, and share among the NaNs when the
+ * extreme is NaN, as torch's evenly_distribute_backward. */
+static enum td_code h_extreme_back(struct run *r, struct val *v, struct val *out)
+{
+    bool all = r->n->n_attr > TD_A_REDUCE_FLATTEN && r->n->attrs[TD_A_REDUCE_FLATTEN];
+    struct val g = {.scalar = true}, res = {.scalar = true}, cnt = {.scalar = true}, x = borrow(&v[1]);
+    enum td_code code = h_reduce_back(r, (struct val[]){v[0], v[1]}, &g);
+    if (code)
+        return code;
+    if ((code = h_reduce_back(r, (struct val[]){v[2], v[1]}, &res))) {
+        drop(r, &g);
+        return code;
+    }
+    struct val mask = K2(EQ, borrow(&x), all ? borrow(&res) : res);
+    if (all)
+        mask = K2(LOGICAL_OR, mask, K2(LOGICAL_AND, K1(ISNAN, borrow(&x)), K1(ISNAN, res)));
+    if (!code)
+        code = h_sum_dims(r, &mask, &cnt);
+    if (!all) {
+        *out = K2(DIV, K2(MUL, g, mask), cnt);
+        return code;
+    }
+    struct val z = {.scalar = true};
+    if (!code)
+        code = h_zeros_like(r, &x, &z);
+    *out = K3(WHERE, mask, K2(DIV, g, cnt), z);
+    return code;
+}
+
 /* MAX_POOL_BACKWARD's grad_output: x (N, C, *in) read at indices (N, C, *out), each an
  * offset in its (n, c) plane: a gather over the flattened planes */
 static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
@@ -1037,81 +1072,23 @@ static enum td_code h_pool_gather(struct run *r, struct val *v, struct val *out)
     return code;
 }
 
-/* One past the last storage element a geometry reaches. */
-static int64_t storage_end(int nd, int64_t offset, const int64_t *sizes, const int64_t *strides)
+/* The storage positions of a geometry's elements, less base: an int64 tensor of its sizes
+ * (offset + sum(i * stride), built as a sum of broadcast aranges). */
+static enum td_code positions(struct run *r, int nd, const int64_t *sizes, const int64_t *strides, int64_t offset,
+                              struct td_t *out)
 {
-    int64_t end = offset + 1;
-    for (int d = 0; d < nd; d++) {
-        if (sizes[d] == 0)
-            return offset;
-        end += (sizes[d] - 1) * strides[d];
-    }
-    return end;
-}
-
-/* AS_STRIDED of a non-contiguous input (diagonal() of a transpose or a slice): its attributes
- * address the storage, not the input's elements.  A zero buffer over the storage positions
- * both geometries reach gets grad written through the op's geometry, and is read back
- * through the input's (right for the non-overlapping views such inputs give). */
-static enum td_code strided_back_storage(struct run *r, struct val *v, struct val *out)
-{
-    const struct td_meta *in = &v[1].t.m;
-    const int64_t *a = r->n->attrs;
-    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
-    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
-    int64_t ext = storage_end(in->ndim, in->offset, in->sizes, in->strides);
-    int64_t ve = storage_end(nd, a[TD_A_AS_STRIDED_STORAGE_OFFSET], sizes, strides);
-    ext = ext > ve ? ext : ve;
-    struct td_t flat, view = {0}, res;
-    if (td_full(r->c, (enum td_dtype)v[0].t.m.dtype, 1, &ext, 0, &flat, r->st))
-        return r->st->code;
-    if (td_grad_enabled()) /* create_graph: the write below rebases flat's history (CopySlices) */
-        td__ag_make_base(r->c, &flat);
-    enum td_code code = op1(r, TD_OP_AS_STRIDED, &flat, a, (int)r->n->n_attr, &view);
-    if (!code) {
-        const struct td_t *in2[2] = {&view, &v[0].t};
-        code = td_op(r->c, TD_OP_COPY_, 0, in2, 2, NULL, 0, NULL, r->st);
-    }
-    int64_t w[TD_A_AS_STRIDED_SIZE + 2 * TD_MAX_DIMS + 1];
-    w[TD_A_AS_STRIDED_NDIM] = in->ndim;
-    w[TD_A_AS_STRIDED_STORAGE_OFFSET] = in->offset;
-    memcpy(w + TD_A_AS_STRIDED_SIZE, in->sizes, sizeof(int64_t) * in->ndim);
-    memcpy(w + TD_A_AS_STRIDED_SIZE + in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL, in->strides,
-           sizeof(int64_t) * in->ndim);
-    if (!code)
-        code = op1(r, TD_OP_AS_STRIDED, &flat, w, TD_A_AS_STRIDED_SIZE + 2 * in->ndim + TD_A_AS_STRIDED_STRIDE_TAIL,
-                   &res);
-    if (view.handle)
-        td_release(r->c, &view);
-    td_release(r->c, &flat);
-    if (!code)
-        *out = owned_val(res);
-    return code;
-}
-
-/* AS_STRIDED: its elements may overlap (unfold's windows), so grad is added, not copied,
- * into the input's elements: at storage position offset + sum(i * stride), as a flat index
- * of the (contiguous) input.  A non-contiguous input: strided_back_storage. */
-static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
-{
-    const struct td_meta *in = &v[1].t.m;
-    if (!td_meta_is_contiguous(in))
-        return strided_back_storage(r, v, out);
-    const int64_t *a = r->n->attrs;
-    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
-    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
-    int64_t one[TD_MAX_DIMS], numel = 1;
-    for (int d = 0; d < nd; d++) {
+    int64_t one[TD_MAX_DIMS];
+    for (int d = 0; d < nd; d++)
         one[d] = 1;
-        numel *= sizes[d];
-    }
-    struct td_t pos, step, sum, flat, g, z, res;
     struct td_full_args fa = {.dtype = TD_DTYPE_INT64, .size = one, .n_size = nd,
-                              .fill_value = td_scalar_of_i64(a[TD_A_AS_STRIDED_STORAGE_OFFSET] - in->offset)};
+                              .fill_value = td_scalar_of_i64(offset)};
+    struct td_t pos, step, sum;
     if (td_rec_full(r->c, 0, NULL, 0, &fa, &pos, r->st))
         return r->st->code;
     enum td_code code = TD_CODE_OK;
     for (int d = 0; !code && d < nd; d++) { /* pos += arange(size_d) * stride_d along dim d */
+        if (sizes[d] == 1)
+            continue;
         one[d] = sizes[d];
         struct td_arange_args ar = {.dtype = TD_DTYPE_INT64, .size = &sizes[d], .n_size = 1,
                                     .start = td_scalar_of_i64(0), .step = td_scalar_of_i64(strides[d])};
@@ -1131,53 +1108,186 @@ static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out
         }
         one[d] = 1;
     }
-    int64_t n1[1] = {numel}, nin[1] = {td_meta_numel(in)};
-    /* positions outside the input's elements (as_strided may view the rest of the
-     * storage) get no gradient, as in torch: index 0 with a zero */
-    struct val inside = {.scalar = true};
-    if (!code) {
-        struct val p = {.t = pos}, lo = {.scalar = true}, hi = {.scalar = true};
-        if (!(code = call(r, TD_OP_GE, (struct val[]){p, scalar_val(td_scalar_of_i64(0))}, 2, &lo)) &&
-            !(code = call(r, TD_OP_LT, (struct val[]){p, scalar_val(td_scalar_of_i64(nin[0]))}, 2, &hi)))
-            code = call(r, TD_OP_LOGICAL_AND, (struct val[]){lo, hi}, 2, &inside);
-        drop(r, &lo);
-        drop(r, &hi);
-        struct val kept = {.scalar = true};
-        if (!code && !(code = call(r, TD_OP_MUL, (struct val[]){p, inside}, 2, &kept))) {
-            td_release(r->c, &pos);
-            pos = kept.t;
-        }
+    if (code) {
+        td_release(r->c, &pos);
+        return code;
     }
-    struct val gin = {.scalar = true};
-    if (!code)
-        code = call(r, TD_OP_MUL, (struct val[]){v[0], inside}, 2, &gin);
-    drop(r, &inside);
-    if (!code && !(code = reshape(r, &pos, 1, n1, &flat))) {
-        if (!(code = reshape(r, &gin.t, 1, n1, &g))) {
-            struct td_meta zm;
-            if (!(code = td_meta_contiguous(&zm, (enum td_dtype)v[0].t.m.dtype, 1, nin, r->st)) &&
-                !(code = zeros(r, &zm, &z))) {
-                const struct td_t *ins[3] = {&z, &g, &flat};
-                int64_t w[3];
-                w[TD_A_INDEX_PUT_DIM] = 0;
-                w[TD_A_INDEX_PUT_MODE] = 0; /* advanced indexing */
-                w[TD_A_INDEX_PUT_ACCUMULATE] = 1;
-                struct td_t put;
-                if (!(code = td_op(r->c, TD_OP_INDEX_PUT, 0, ins, 3, w, 3, &put, r->st))) {
-                    code = reshape(r, &put, in->ndim, in->sizes, &res);
-                    td_release(r->c, &put);
-                }
-                td_release(r->c, &z);
-            }
-            td_release(r->c, &g);
-        }
-        td_release(r->c, &flat);
+    *out = pos;
+    return TD_CODE_OK;
+}
+
+/* The lowest and highest storage positions a non-empty geometry reaches. */
+static void geometry_span(int nd, const int64_t *sizes, const int64_t *strides, int64_t offset, int64_t *lo,
+                          int64_t *hi)
+{
+    *lo = *hi = offset;
+    for (int d = 0; d < nd; d++) {
+        int64_t e = (sizes[d] - 1) * strides[d];
+        *(e < 0 ? lo : hi) += e;
     }
-    drop(r, &gin);
+}
+
+/* Whether two elements of a geometry may share a storage position (a stride 0 of
+ * expand, or strides that interleave): dims by stride, each stride past the extent of
+ * the smaller ones. */
+static bool may_overlap(int nd, const int64_t *sizes, const int64_t *strides)
+{
+    int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
+    int k = 0;
+    for (int d = 0; d < nd; d++) {
+        if (sizes[d] == 0)
+            return false;
+        if (sizes[d] == 1)
+            continue;
+        int64_t s = strides[d] < 0 ? -strides[d] : strides[d];
+        int j = k++;
+        for (; j > 0 && st[j - 1] > s; j--) {
+            st[j] = st[j - 1];
+            sz[j] = sz[j - 1];
+        }
+        st[j] = s;
+        sz[j] = sizes[d];
+    }
+    int64_t extent = 0; /* the farthest position the smaller strides reach */
+    for (int j = 0; j < k; j++) {
+        if (st[j] <= extent)
+            return true;
+        extent += st[j] * (sz[j] - 1);
+    }
+    return false;
+}
+
+/* buf (1-d) read at pos: an INDEX in advanced mode, shaped like pos */
+static enum td_code read_at(struct run *r, const struct td_t *buf, const struct td_t *pos, struct td_t *out)
+{
+    const struct td_t *in[2] = {buf, pos};
+    int64_t w[2];
+    w[TD_A_INDEX_DIM] = 0;
+    w[TD_A_INDEX_MODE] = 0; /* advanced indexing */
+    return td_op(r->c, TD_OP_INDEX, 0, in, 2, w, 2, out, r->st);
+}
+
+/* vals added into zeros (1-d, n elements of dtype dt) at pos, as torch's index_put_
+ * with accumulate: positions that repeat sum their values */
+static enum td_code add_at(struct run *r, enum td_dtype dt, int64_t n, const struct td_t *vals,
+                           const struct td_t *pos, struct td_t *out)
+{
+    struct td_t z;
+    if (td_full(r->c, dt, 1, &n, 0, &z, r->st))
+        return r->st->code;
+    const struct td_t *in[3] = {&z, vals, pos};
+    int64_t w[3];
+    w[TD_A_INDEX_PUT_DIM] = 0;
+    w[TD_A_INDEX_PUT_MODE] = 0; /* advanced indexing */
+    w[TD_A_INDEX_PUT_ACCUMULATE] = 1;
+    enum td_code code = td_op(r->c, TD_OP_INDEX_PUT, 0, in, 3, w, 3, out, r->st);
+    td_release(r->c, &z);
+    return code;
+}
+
+/* AS_STRIDED (indexing's basic part records one; UNFOLD over a contiguous geometry): the
+ * output's and the input's geometries are both positions in one storage, and either may
+ * repeat a position (overlapping windows, expand's stride 0).  As torch's
+ * as_strided_backward: grad is added into a buffer over the storage span both reach, at
+ * the output's positions, and read back at the input's; an input element that shares
+ * its position with others gets an equal share (the views behind it add the shares up
+ * again, so a leaf gets the whole), and positions outside the input's elements give
+ * nothing.  Composed of INDEX/INDEX_PUT, so it is differentiated again. */
+static enum td_code strided_grad(struct run *r, struct val *grad, const struct td_meta *in, int nd,
+                                 const int64_t *sizes, const int64_t *strides, int64_t off, struct val *out)
+{
+    enum td_dtype dt = (enum td_dtype)grad->t.m.dtype;
+    int64_t n_in = td_meta_numel(in), n_out = td_meta_numel(&grad->t.m);
+    if (n_in == 0 || n_out == 0)
+        return h_zeros_like(r, &(struct val){.t = {.m = *in}}, out);
+    /* the whole input as it is (indexing's view of an untouched tensor): its elements, not
+     * their storage, so an expanded input's copies each keep their own gradient */
+    if (nd == in->ndim && off == in->offset && !memcmp(sizes, in->sizes, sizeof(int64_t) * nd) &&
+        !memcmp(strides, in->strides, sizeof(int64_t) * nd)) {
+        *out = take(grad);
+        return TD_CODE_OK;
+    }
+    int64_t lo, hi, lo_in, hi_in;
+    geometry_span(nd, sizes, strides, off, &lo, &hi);
+    geometry_span(in->ndim, in->sizes, in->strides, in->offset, &lo_in, &hi_in);
+    int64_t base = lo < lo_in ? lo : lo_in, span = (hi > hi_in ? hi : hi_in) - base + 1;
+    struct td_t pos, buf, pin = {0}, res = {0};
+    if (positions(r, nd, sizes, strides, off - base, &pos))
+        return r->st->code;
+    enum td_code code = add_at(r, dt, span, &grad->t, &pos, &buf);
     td_release(r->c, &pos);
+    if (code)
+        return code;
+    if (td_meta_is_contiguous(in) && lo_in == base && span == n_in) { /* the buffer is the input */
+        code = reshape(r, &buf, in->ndim, in->sizes, &res);
+        td_release(r->c, &buf);
+        if (!code)
+            *out = owned_val(res);
+        return code;
+    }
+    if (!(code = positions(r, in->ndim, in->sizes, in->strides, in->offset - base, &pin)))
+        code = read_at(r, &buf, &pin, &res);
+    td_release(r->c, &buf);
+    if (!code && may_overlap(in->ndim, in->sizes, in->strides)) {
+        /* each element's share: divided by how many input elements read its position */
+        struct td_t ones, cnt, per, share;
+        if (!(code = td_full(r->c, dt, in->ndim, in->sizes, 1, &ones, r->st))) {
+            code = add_at(r, dt, span, &ones, &pin, &cnt);
+            td_release(r->c, &ones);
+        }
+        if (!code) {
+            code = read_at(r, &cnt, &pin, &per);
+            td_release(r->c, &cnt);
+        }
+        if (!code) {
+            const struct td_t *in2[2] = {&res, &per};
+            code = td_op_apply(r->c, TD_OP_DIV, 0, 2, in2, NULL, &share, r->st);
+            td_release(r->c, &per);
+            if (!code) {
+                td_release(r->c, &res);
+                res = share;
+            }
+        }
+    }
+    if (pin.handle)
+        td_release(r->c, &pin);
     if (!code)
         *out = owned_val(res);
+    else if (res.handle)
+        td_release(r->c, &res);
     return code;
+}
+
+static enum td_code h_strided_back(struct run *r, struct val *v, struct val *out)
+{
+    const int64_t *a = r->n->attrs;
+    int nd = (int)a[TD_A_AS_STRIDED_NDIM];
+    const int64_t *sizes = a + TD_A_AS_STRIDED_SIZE, *strides = sizes + nd + TD_A_AS_STRIDED_STRIDE_TAIL;
+    return strided_grad(r, &v[0], &v[1].t.m, nd, sizes, strides, a[TD_A_AS_STRIDED_STORAGE_OFFSET], out);
+}
+
+/* UNFOLD: its windows overlap, so the gradient is as_strided's over a contiguous tensor of
+ * the input's sizes (each element's own, also where the input is expanded) */
+static enum td_code h_unfold_back(struct run *r, struct val *v, struct val *out)
+{
+    struct td_meta cm;
+    const struct td_meta *in = &v[1].t.m;
+    if (td_meta_contiguous(&cm, (enum td_dtype)in->dtype, in->ndim, in->sizes, r->st))
+        return r->st->code;
+    const int64_t *a = r->n->attrs;
+    int64_t d = a[TD_A_UNFOLD_DIMENSION], size = a[TD_A_UNFOLD_SIZE], step = a[TD_A_UNFOLD_STEP];
+    int64_t sizes[TD_MAX_DIMS], strides[TD_MAX_DIMS];
+    int nd = v[0].t.m.ndim;
+    if (in->ndim == 0 || nd != in->ndim + 1) /* a 0-d input's one window, or none */
+        return td_meta_numel(&v[0].t.m) ? h_view_back(r, v, out) : h_zeros_like(r, &v[1], out);
+    if (d < 0)
+        d += in->ndim;
+    memcpy(sizes, v[0].t.m.sizes, sizeof(int64_t) * nd);
+    memcpy(strides, cm.strides, sizeof(int64_t) * in->ndim);
+    strides[d] = cm.strides[d] * step;
+    strides[nd - 1] = cm.strides[d];
+    sizes[nd - 1] = size;
+    return strided_grad(r, &v[0], &cm, nd, sizes, strides, 0, out);
 }
 
 /* x with its last two dims swapped (the matrix transpose of linalg formulas) */
@@ -1290,6 +1400,8 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
     [TD_AGH_STRIDED_BACK - TD_AGH_FIRST] = h_strided_back,
     [TD_AGH_MT - TD_AGH_FIRST] = h_mt,
     [TD_AGH_AS_MATRICES - TD_AGH_FIRST] = h_as_matrices,
+    [TD_AGH_EXTREME_BACK - TD_AGH_FIRST] = h_extreme_back,
+    [TD_AGH_UNFOLD_BACK - TD_AGH_FIRST] = h_unfold_back,
     [TD_AGH_CHOLESKY_BACK - TD_AGH_FIRST] = h_cholesky_back,
     [TD_AGH_MATRIX_EXP_BACK - TD_AGH_FIRST] = h_matrix_exp_back,
     [TD_AGH_TRIANGULAR_SOLVE_BACK - TD_AGH_FIRST] = h_triangular_solve_back,

@@ -675,6 +675,8 @@ bool td_requires_grad(const struct td_t *t) { return needs_grad(t); }
 bool td_is_leaf(const struct td_t *t) { return !cur(t) || !t->ag->grad_fn; }
 bool td_retains_grad(const struct td_t *t) { return t->ag && t->ag->retains_grad; }
 
+unsigned td_output_nr(const struct td_t *t) { return cur(t) && t->ag->grad_fn ? t->ag->output_nr : 0; }
+
 enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct td_status *st)
 {
     if (!on) {

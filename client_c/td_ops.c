@@ -1077,6 +1077,18 @@ static const struct td_arg args_record_stream[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
     {"stream", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_diagonal[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"offset", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"dim1", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"dim2", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_unfold[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"dimension", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"size", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"step", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 static const struct td_arg args_ctc_loss[] = {
     {"log_probs", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
     {"targets", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
@@ -1317,6 +1329,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_STREAM_CTRL] = {args_stream_ctrl, 4, 0},
     [TD_OP_EVENT_CTRL] = {args_event_ctrl, 4, 0},
     [TD_OP_RECORD_STREAM] = {args_record_stream, 2, 1},
+    [TD_OP_DIAGONAL] = {args_diagonal, 4, 1},
+    [TD_OP_UNFOLD] = {args_unfold, 4, 1},
     [TD_OP_CTC_LOSS] = {args_ctc_loss, 8, 2},
     [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
 };
@@ -3285,6 +3299,28 @@ enum td_code td_rec_record_stream(td_client_t *c, unsigned flags, const struct t
         {.w = {(int64_t)p->stream}},
     };
     return td_op_values(c, TD_OP_RECORD_STREAM, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_diagonal(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_diagonal_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[3] = {
+        {.w = {(int64_t)p->offset}},
+        {.w = {(int64_t)p->dim1}},
+        {.w = {(int64_t)p->dim2}},
+    };
+    return td_op_values(c, TD_OP_DIAGONAL, flags, in, n_in, v, 3, out, st);
+}
+
+enum td_code td_rec_unfold(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_unfold_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[3] = {
+        {.w = {(int64_t)p->dimension}},
+        {.w = {(int64_t)p->size}},
+        {.w = {(int64_t)p->step}},
+    };
+    return td_op_values(c, TD_OP_UNFOLD, flags, in, n_in, v, 3, out, st);
 }
 
 enum td_code td_rec_ctc_loss(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

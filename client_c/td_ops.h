@@ -1339,6 +1339,22 @@ struct td_record_stream_args {
 /* RECORD_STREAM: inputs self; 0 outputs */
 enum td_code td_rec_record_stream(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_record_stream_args *p, struct td_t *out, struct td_status *st);
+struct td_diagonal_args {
+    int64_t offset;
+    int64_t dim1;
+    int64_t dim2;
+};
+/* DIAGONAL: inputs input; 1 output */
+enum td_code td_rec_diagonal(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_diagonal_args *p, struct td_t *out, struct td_status *st);
+struct td_unfold_args {
+    int64_t dimension;
+    int64_t size;
+    int64_t step;
+};
+/* UNFOLD: inputs input; 1 output */
+enum td_code td_rec_unfold(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_unfold_args *p, struct td_t *out, struct td_status *st);
 struct td_ctc_loss_args {
     int64_t blank;
     int zero_infinity;

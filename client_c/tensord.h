@@ -265,6 +265,8 @@ enum td_code td_requires_grad_(td_client_t *c, struct td_t *t, bool on, struct t
 bool td_requires_grad(const struct td_t *t);
 bool td_is_leaf(const struct td_t *t);
 bool td_retains_grad(const struct td_t *t);
+/* Which output of its grad_fn t is (0 for leaves), torch's Tensor.output_nr. */
+unsigned td_output_nr(const struct td_t *t);
 /* Makes a non-leaf keep its gradient in .grad (torch's retain_grad). */
 enum td_code td_retain_grad(td_client_t *c, struct td_t *t, struct td_status *st);
 /* t.grad: a new reference in *out, or false (out untouched) when there is none. */

@@ -402,6 +402,12 @@ enum td_attr_offset {
     TD_A_EVENT_CTRL_ID = 2,
     TD_A_EVENT_CTRL_OTHER = 3,
     TD_A_RECORD_STREAM_STREAM = 0,
+    TD_A_DIAGONAL_OFFSET = 0,
+    TD_A_DIAGONAL_DIM1 = 1,
+    TD_A_DIAGONAL_DIM2 = 2,
+    TD_A_UNFOLD_DIMENSION = 0,
+    TD_A_UNFOLD_SIZE = 1,
+    TD_A_UNFOLD_STEP = 2,
     TD_A_CTC_LOSS_BLANK = 0,
     TD_A_CTC_LOSS_ZERO_INFINITY = 1,
     TD_A_CTC_LOSS_N_INPUT_LENGTHS = 2,
@@ -546,6 +552,8 @@ enum td_attr_count {
     TD_N_STREAM_CTRL = 4,
     TD_N_EVENT_CTRL = 4,
     TD_N_RECORD_STREAM = 1,
+    TD_N_DIAGONAL = 3,
+    TD_N_UNFOLD = 3,
 };
 
 #endif

@@ -252,6 +252,75 @@ static enum td_code infer_select(const struct td_op_args *a, struct td_meta *o, 
     return TD_CODE_OK;
 }
 
+/* DIAGONAL: dims dim1 and dim2 give way to a last dim, their diagonal at offset (torch's
+ * diagonal; its length clamps at 0) */
+static enum td_code infer_diagonal(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
+{
+    int64_t off = a->attrs[TD_A_DIAGONAL_OFFSET], d1 = a->attrs[TD_A_DIAGONAL_DIM1], d2 = a->attrs[TD_A_DIAGONAL_DIM2];
+    if (td_meta_wrap_dim(&d1, o->ndim, st) || td_meta_wrap_dim(&d2, o->ndim, st))
+        return st->code;
+    if (d1 == d2)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "diagonal dimensions cannot be identical %lld, %lld",
+                             (long long)a->attrs[TD_A_DIAGONAL_DIM1], (long long)a->attrs[TD_A_DIAGONAL_DIM2]);
+    int64_t s1 = o->sizes[d1], s2 = o->sizes[d2], n, step;
+    if (off > TD_MAX_NUMEL || off < -TD_MAX_NUMEL) /* no dim is that long: an empty diagonal */
+        n = 0;
+    else if (off >= 0)
+        n = s1 < s2 - off ? s1 : s2 - off;
+    else
+        n = s1 + off < s2 ? s1 + off : s2;
+    if (n < 0)
+        n = 0;
+    if (n > 0 && td_muladd_overflow(&o->offset, off >= 0 ? off : -off, off >= 0 ? o->strides[d2] : o->strides[d1]))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "diagonal: storage offset overflows");
+    if (__builtin_add_overflow(o->strides[d1], o->strides[d2], &step))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "diagonal: stride overflows");
+    drop_dim(o, (int)(d1 > d2 ? d1 : d2));
+    drop_dim(o, (int)(d1 > d2 ? d2 : d1));
+    o->sizes[o->ndim] = n;
+    o->strides[o->ndim] = step;
+    o->ndim++;
+    return TD_CODE_OK;
+}
+
+/* UNFOLD: dim `dimension` as windows of `size` every `step` (a 0-d input: one window of
+ * size 0 or 1), their elements along a new last dim (torch's Tensor.unfold) */
+static enum td_code infer_unfold(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
+{
+    int64_t d = a->attrs[TD_A_UNFOLD_DIMENSION], size = a->attrs[TD_A_UNFOLD_SIZE], step = a->attrs[TD_A_UNFOLD_STEP];
+    if (td_meta_wrap_dim(&d, o->ndim ? o->ndim : 1, st))
+        return st->code;
+    int64_t n = o->ndim ? o->sizes[d] : 1;
+    if (size > n)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "maximum size for tensor at dimension %lld is %lld but "
+                             "size is %lld", (long long)d, (long long)n, (long long)size);
+    if (step <= 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "step is %lld but must be > 0", (long long)step);
+    if (size < 0)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "size is %lld but must be >= 0", (long long)size);
+    if (o->ndim == 0) {
+        o->ndim = 1;
+        o->sizes[0] = size;
+        o->strides[0] = 1;
+        return TD_CODE_OK;
+    }
+    if (o->ndim >= TD_MAX_DIMS)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "tensors have at most %d dims", TD_MAX_DIMS);
+    int64_t windows = (n - size) / step + 1, stride;
+    if (td_mul_overflow(o->strides[d], step, &stride) || stride > TD_MAX_NUMEL) {
+        if (windows > 1) /* one window never steps: any stride is right */
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "unfold: stride %lld times step %lld overflows",
+                                 (long long)o->strides[d], (long long)step);
+        stride = o->strides[d];
+    }
+    o->sizes[o->ndim] = size;
+    o->strides[o->ndim] = o->strides[d];
+    o->ndim++;
+    o->sizes[d] = windows;
+    o->strides[d] = stride;
+    return TD_CODE_OK;
+}
+
 static enum td_code infer_dims_op(const struct td_op_args *a, struct td_meta *o, struct td_status *st)
 {
     switch (a->op) {
@@ -304,7 +373,7 @@ enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, str
         [TD_OP_VIEW] = TD_A_VIEW_SIZE, [TD_OP_AS_STRIDED] = TD_A_AS_STRIDED_SIZE,
         [TD_OP_PERMUTE] = TD_A_PERMUTE_DIMS, [TD_OP_TRANSPOSE] = TD_N_TRANSPOSE, [TD_OP_EXPAND] = TD_A_EXPAND_SIZE,
         [TD_OP_SQUEEZE] = TD_N_SQUEEZE, [TD_OP_UNSQUEEZE] = TD_N_UNSQUEEZE, [TD_OP_SLICE] = TD_N_SLICE,
-        [TD_OP_SELECT] = TD_N_SELECT,
+        [TD_OP_SELECT] = TD_N_SELECT, [TD_OP_DIAGONAL] = TD_N_DIAGONAL, [TD_OP_UNFOLD] = TD_N_UNFOLD,
     };
     if (td__need_inputs(a, 1, 1, st) || td__need_attrs(a, min_attrs[a->op], st))
         return st->code;
@@ -318,6 +387,8 @@ enum td_code td__infer_view(const struct td_op_args *a, struct td_meta *out, str
     case TD_OP_AS_STRIDED: c = infer_as_strided(a, out, st); break;
     case TD_OP_PERMUTE: c = infer_permute(a, out, st); break;
     case TD_OP_EXPAND: c = infer_expand(a, out, st); break;
+    case TD_OP_DIAGONAL: c = infer_diagonal(a, out, st); break;
+    case TD_OP_UNFOLD: c = infer_unfold(a, out, st); break;
     case TD_OP_VIEW_AS_REAL:
     case TD_OP_VIEW_AS_COMPLEX: c = td__infer_complex_view(a, out, st); break;
     default: c = infer_dims_op(a, out, st); break;

@@ -57,6 +57,8 @@ HELPERS = {
     "mt": (1, set()),
     "as_matrices": (1, set()),
     "pool_gather": (2, set()),
+    "extreme_back": (3, set()),
+    "unfold_back": (2, {1}),
     # the factorizations' formulas (autograd/formula_linalg.c)
     "cholesky_back": (2, set()),
     "matrix_exp_back": (2, set()),

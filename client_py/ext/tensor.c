@@ -183,6 +183,9 @@ static PyObject *get_nbytes(TensorObject *self, void *c) { return PyLong_FromLon
 static PyObject *get_storage_key(TensorObject *self, void *c) { return PyLong_FromUnsignedLongLong(self->t.storage_id); }
 static PyObject *get_device_index(TensorObject *self, void *c) { return PyLong_FromLong(self->t.m.device); }
 
+static PyObject *get_retains_grad(TensorObject *self, void *c) { return PyBool_FromLong(td_retains_grad(&self->t)); }
+static PyObject *get_output_nr(TensorObject *self, void *c) { return PyLong_FromUnsignedLong(td_output_nr(&self->t)); }
+
 static PyGetSetDef getset[] = {
     {"shape", (getter)get_shape, NULL, "the tensor's sizes", NULL},
     {"dtype", (getter)get_dtype, NULL, "element type", NULL},
@@ -196,6 +199,8 @@ static PyGetSetDef getset[] = {
     {"_device_index", (getter)get_device_index, NULL, "0: the CPU; 1 + i: cuda:i", NULL},
     {"requires_grad", (getter)td_ext_get_requires_grad, (setter)td_ext_set_requires_grad, NULL, NULL},
     {"is_leaf", (getter)td_ext_get_is_leaf, NULL, NULL, NULL},
+    {"retains_grad", (getter)get_retains_grad, NULL, "retain_grad() was called on this non-leaf", NULL},
+    {"output_nr", (getter)get_output_nr, NULL, "which output of its grad_fn the tensor is", NULL},
     {"grad_fn", (getter)td_ext_get_grad_fn, NULL, NULL, NULL},
     {"grad", (getter)td_ext_get_grad, (setter)td_ext_set_grad, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},

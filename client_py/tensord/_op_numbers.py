@@ -220,8 +220,10 @@ DEVICE_CTRL = 214
 STREAM_CTRL = 215
 EVENT_CTRL = 216
 RECORD_STREAM = 217
-CTC_LOSS = 218
-CTC_LOSS_BACKWARD = 219
+DIAGONAL = 218
+UNFOLD = 219
+CTC_LOSS = 220
+CTC_LOSS_BACKWARD = 221
 
 NAMES = (
     "none",
@@ -442,6 +444,8 @@ NAMES = (
     "stream_ctrl",
     "event_ctrl",
     "record_stream",
+    "diagonal",
+    "unfold",
     "ctc_loss",
     "ctc_loss_backward",
 )
@@ -672,6 +676,8 @@ FLAGS = (
     0,  # STREAM_CTRL
     0,  # EVENT_CTRL
     0,  # RECORD_STREAM
+    33,  # DIAGONAL
+    33,  # UNFOLD
     1,  # CTC_LOSS
     0,  # CTC_LOSS_BACKWARD
 )
@@ -971,6 +977,8 @@ FAMILIES = (
     "CTRL",
     "CTRL",
     "CTRL",
+    "VIEW",
+    "VIEW",
     "LOSS",
     "LOSS",
 )

@@ -432,17 +432,26 @@ def _clamp_attrs(min, max):
             "has_max": max is not None, "max": 0 if max is None else scalar_arg(max, "clamp", "max", 2)}
 
 
+def _clamp_tensors(input, min, max):
+    """clamp with tensor bounds, by selection rather than maximum/minimum: a tie gives
+    its gradient to input, as torch's clamp_backward; NaN where an operand is NaN."""
+    r, nan = input, None
+    for bound, beyond in ((min, lt), (max, gt)):  # noqa: F821 (op-table functions)
+        if bound is not None:
+            r = where(beyond(r, bound), bound, r)
+    if r is input:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    for t in (input, min, max):
+        if isinstance(t, TB) and t.dtype.is_floating_point:
+            m = isnan(t)  # noqa: F821
+            nan = m if nan is None else logical_or(nan, m)  # noqa: F821
+    return r if nan is None else where(nan, _math.nan, r)
+
+
 def clamp(input, min=None, max=None, *, out=None):
     _check_tensor(input, "clamp")
     if isinstance(min, TB) or isinstance(max, TB):
-        r = input
-        if min is not None:
-            r = maximum(r, min)
-        if max is not None:
-            r = minimum(r, max)
-        if r is input:
-            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        return _out(r, out)
+        return _out(_clamp_tensors(input, min, max), out)
     if out is not None:
         return _into(ops.clamp, (input,), _clamp_attrs(min, max), out, "clamp", stacklevel=4)
     return ops.clamp(input, **_clamp_attrs(min, max))
@@ -620,7 +629,7 @@ def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, ot
         if keepdim:
             raise TypeError("%s() received an invalid combination of arguments - got (Tensor, keepdim=bool)" % name)
         try:
-            return red_op(input)
+            return red_op(input, flatten=True)  # max() of all elements: its own backward (formula.c)
         except RuntimeError as e:
             msg = str(e)
             if msg.startswith("a"):  # "amax(): ..." -> "max(): ..."

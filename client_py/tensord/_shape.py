@@ -393,19 +393,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     d1, d2 = F.wrap_dim(dim1, nd), F.wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError("diagonal dimensions cannot be identical %d, %d" % (_int(dim1), _int(dim2)))
-    offset = _int(offset)
-    sh, st = list(input.shape), list(input._strides)
-    if offset >= 0:
-        n = builtins.max(builtins.min(sh[d1], sh[d2] - offset), 0)
-    else:
-        n = builtins.max(builtins.min(sh[d1] + offset, sh[d2]), 0)
-    off = input._offset
-    if n > 0:
-        off += offset * st[d2] if offset >= 0 else -offset * st[d1]
-    keep = [i for i in range(nd) if i not in (d1, d2)]
-    sizes = [sh[i] for i in keep] + [n]
-    strides = [st[i] for i in keep] + [st[d1] + st[d2]]
-    return ops.as_strided(input, off, sizes, strides)
+    return ops.diagonal(input, _int(offset), d1, d2)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -526,12 +514,7 @@ def unfold(self, dimension, size, step):
         raise RuntimeError("step is %d but must be > 0" % step)
     if size < 0:
         raise RuntimeError("size is %d but must be >= 0" % size)
-    sh, st = list(self.shape), list(self._strides)
-    if nd == 0:
-        return ops.as_strided(self, self._offset, [size], [1])
-    sizes = sh[:d] + [(n - size) // step + 1] + sh[d + 1:] + [size]
-    strides = st[:d] + [st[d] * step] + st[d + 1:] + [st[d]]
-    return ops.as_strided(self, self._offset, sizes, strides)
+    return ops.unfold(self, d, size, step)
 
 
 def atleast_1d(*tensors):

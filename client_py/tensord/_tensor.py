@@ -733,6 +733,12 @@ class Tensor(TB):
     is_nonzero = _pointwise.is_nonzero
     is_same_size = _pointwise.is_same_size
     is_shared = _tensor_utils.is_shared
+    apply_ = _tensor_utils.apply_
+    map_ = _tensor_utils.map_
+    map2_ = _tensor_utils.map2_
+    is_set_to = _tensor_utils.is_set_to
+    pin_memory = _tensor_utils.pin_memory
+    is_pinned = _tensor_utils.is_pinned
     is_signed = _pointwise.is_signed
     new = _tensor_utils.new
     new_empty_strided = _view_copies.new_empty_strided

@@ -1,5 +1,6 @@
 """Small tensor utilities composed from existing ops: fill/fill_/zero_, clamp_min_/clamp_max_,
-split_with_sizes, detach, sum_to_size, Tensor.new, is_shared/share_memory_."""
+split_with_sizes, detach, sum_to_size, Tensor.new, is_shared/share_memory_, the Python
+callable maps (apply_/map_/map2_), is_set_to and pin_memory/is_pinned."""
 import builtins
 import sys as _sys
 
@@ -136,3 +137,58 @@ def share_memory_(self):
     return self
 
 
+
+
+# ---------------------------------------------------------------- elementwise Python callables
+
+def _callable_map(name, self, others, fn):
+    """self[i] = fn(self[i], *others[i]) by a Python call per element, as torch's CPU-only
+    apply_/map_/map2_ (the values go through the host once each way)."""
+    import numpy as np
+    if self.requires_grad and _T.is_grad_enabled():
+        raise RuntimeError("Can't call %s() on Variable that requires grad. Use var.detach().%s() instead."
+                           % (name, name))
+    if self.device.type != "cpu":
+        raise TypeError("%s is only implemented on CPU tensors" % name)
+    for o, arg in zip(others, ("'other'",) if len(others) == 1 else ("argument 'x'", "argument 'y'")):
+        if o.dtype is not self.dtype:
+            raise TypeError("%s: expected %s for %s (got %s)" % (name, self.type(), arg, o.type()))
+    arrays = [np.broadcast_to(o.detach().numpy(), tuple(self.shape)) for o in others]
+    mine = self.detach().numpy()
+    out = np.frompyfunc(fn, 1 + len(others), 1)(mine, *arrays)
+    F.copy_(self, _T.tensor(np.asarray(out, dtype=mine.dtype).reshape(mine.shape), dtype=self.dtype))
+    return self
+
+
+def apply_(self, callable):
+    return _callable_map("apply_", self, [], callable)
+
+
+def map_(self, tensor, callable):
+    return _callable_map("map_", self, [tensor], callable)
+
+
+def map2_(self, x, y, callable):
+    return _callable_map("map2_", self, [x, y], callable)
+
+
+def is_set_to(self, tensor):
+    """Both views have the same storage, offset, sizes and strides."""
+    return (self.data_ptr() == tensor.data_ptr() and tuple(self.shape) == tuple(tensor.shape)
+            and self.stride() == tensor.stride() and self.dtype == tensor.dtype)
+
+
+def pin_memory(self, device=None):
+    """CPU tensors live in the daemon's arenas, which its GPU transfers stage through pinned
+    buffers of its own: with a GPU the tensor is returned as it is (is_pinned() True); without
+    one, torch's refusal."""
+    if not _T.cuda.is_available():
+        raise NotImplementedError("Could not run 'aten::_pin_memory' with arguments from the 'CUDA' backend. "
+                                  "(tensord: no GPU, so no pinned memory)")
+    if self.device.type != "cpu":
+        raise RuntimeError("cannot pin '%s' only dense CPU tensors can be pinned" % self.type())
+    return self
+
+
+def is_pinned(self, device=None):
+    return self.device.type == "cpu" and _T.cuda.is_available()

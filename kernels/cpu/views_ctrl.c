@@ -2,7 +2,7 @@
  * views_ctrl.c — the rows that are not computed by a CPU kernel.
  *
  * VIEW family (VIEW AS_STRIDED PERMUTE TRANSPOSE EXPAND SQUEEZE UNSQUEEZE SLICE
- * SELECT): the executor builds the output meta (td_meta_infer) and aliases the input's
+ * SELECT DIAGONAL UNFOLD): the executor builds the output meta (td_meta_infer) and aliases the input's
  * storage, so there is nothing to compute and the kernel only says OK.
  * CTRL family (NONE RELEASE UPLOAD READ MANUAL_SEED): stream controls the session
  * executes itself; reaching a kernel means a dispatch bug, hence INTERNAL.
@@ -24,6 +24,8 @@ VIEW_KERNEL(squeeze)
 VIEW_KERNEL(unsqueeze)
 VIEW_KERNEL(slice)
 VIEW_KERNEL(select)
+VIEW_KERNEL(diagonal)
+VIEW_KERNEL(unfold)
 
 CTRL_KERNEL(none)
 CTRL_KERNEL(release)

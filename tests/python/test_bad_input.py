@@ -171,6 +171,12 @@ BAD_RECORDS = {
     + record(O.MUL, outs=(3,), ins=(2,), attrs=(1, 3)),
     "view_of_empty_huge": record(O.EMPTY, outs=(1,), attrs=(0, 1, 0))
     + record(O.VIEW, outs=(2,), ins=(1,), attrs=(3, 0, 2**40, 2**40)),
+    # DIAGONAL/UNFOLD with dims, sizes and steps out of range
+    "diagonal_bad_dims": EMPTY4 + record(O.DIAGONAL, outs=(3,), ins=(1,), attrs=(0, 0, 5)),
+    "diagonal_same_dims": EMPTY4 + record(O.DIAGONAL, outs=(3,), ins=(1,), attrs=(0, 0, 0)),
+    "diagonal_words_missing": EMPTY4 + record(O.DIAGONAL, outs=(3,), ins=(1,), attrs=(0,)),
+    "unfold_huge_size": EMPTY4 + record(O.UNFOLD, outs=(2,), ins=(1,), attrs=(0, 2**62, 1)),
+    "unfold_negative": EMPTY4 + record(O.UNFOLD, outs=(2,), ins=(1,), attrs=(-2**63, -5, -1)),
     "slice_offset_overflow_empty": record(O.EMPTY, outs=(1,), attrs=(0, 1, 0))
     + record(O.AS_STRIDED, outs=(2,), ins=(1,), attrs=(2, 0, 0, 2**40, 1, 2**40))
     + record(O.SLICE, outs=(3,), ins=(2,), attrs=(1, 2**40, 2**62, 1)),
