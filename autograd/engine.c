@@ -427,19 +427,27 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
                 return p->st->code;
         }
     }
+    for (struct td_ag_hook *h = n->pre_hooks; !p->st->code && h; h = h->next)
+        h->pre_fn(h->ctx, p->c, n->buf, n->n_out, p->st);
     if (p->st->code)
         return p->st->code;
     struct td_t *gin = calloc(n->n_in ? n->n_in : 1, sizeof *gin);
     if (!gin)
         return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
     enum td_code code = run_formulas(p, n, gin);
+    for (int i = 0; !code && i < n->n_in; i++) {
+        if (gin[i].handle && anomaly && td_dtype_is_float(gin[i].m.dtype))
+            code = nan_check(p, n, i, &gin[i]);
+        if (!code && gin[i].handle && n->next[i].fn)
+            code = td__ag_sum_to(p->c, &gin[i], &n->in_meta[i], p->st);
+    }
+    /* node hooks see what torch's post hooks see: the inputs' gradients as computed
+     * (a custom function's also for inputs that need none), the outputs' as received */
+    for (struct td_ag_hook *h = n->post_hooks; !code && h; h = h->next)
+        code = h->node_fn(h->ctx, p->c, gin, n->n_in, n->buf, n->n_out, p->st);
     for (int i = 0; i < n->n_in; i++) {
         if (!gin[i].handle)
             continue;
-        if (!code && anomaly && td_dtype_is_float(gin[i].m.dtype))
-            code = nan_check(p, n, i, &gin[i]);
-        if (!code && n->next[i].fn)
-            code = td__ag_sum_to(p->c, &gin[i], &n->in_meta[i], p->st);
         if (!code && n->next[i].fn)
             code = deliver(p, n->next[i].fn, n->next[i].nr, &gin[i]);
         else

@@ -116,10 +116,12 @@ static enum td_code call(struct run *r, enum td_op op, const struct val *v, int 
 }
 
 /* op on tensors v with the node's own attribute words (a backward row whose layout is the
- * forward row's: derivatives.def's with_attrs) */
+ * forward row's: derivatives.def's with_attrs); a backward row may read the forward's
+ * inputs and outputs besides the gradient (CTC_LOSS_BACKWARD: five) */
+#define ATTRS_ARGS 5
 static enum td_code call_attrs(struct run *r, enum td_op op, const struct val *v, int n, struct val *out)
 {
-    const struct td_t *t[3];
+    const struct td_t *t[ATTRS_ARGS];
     for (int i = 0; i < n; i++) {
         if (v[i].scalar)
             return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s of a scalar in a formula", td_op_name(op));
@@ -1498,7 +1500,8 @@ static enum td_code step(struct run *r, const int32_t *ins, const struct td_t *g
     }
     bool op_call = ins[0] == TD_AG_CALL || ins[0] == TD_AG_CALL_ATTRS;
     int nargs = op_call ? ins[2] : ins[1];
-    if (nargs > *sp || nargs > (op_call ? 3 : 8)) /* op calls take up to 3 operands, helpers 8 */
+    int most = ins[0] == TD_AG_CALL ? 3 : ins[0] == TD_AG_CALL_ATTRS ? ATTRS_ARGS : 8; /* helpers take 8 */
+    if (nargs > *sp || nargs > most)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: formula stack underflow");
     struct val *args = stack + *sp - nargs, res;
     enum td_code code;

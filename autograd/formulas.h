@@ -1368,6 +1368,13 @@ static const int32_t td_ag_code[][3] = {
     /* input: fft_c2r_back(grad) */
     {TD_AG_GRAD, 0, 0},
     {TD_AGH_FFT_C2R_BACK, 1, 0},
+    /* log_probs: with_attrs(ctc_loss_backward, grad, log_probs, targets, result, result1) */
+    {TD_AG_GRAD, 0, 0},
+    {TD_AG_INPUT, 0, 0},
+    {TD_AG_INPUT, 1, 0},
+    {TD_AG_RESULT, 0, 0},
+    {TD_AG_RESULT, 1, 0},
+    {TD_AG_CALL_ATTRS, TD_OP_CTC_LOSS_BACKWARD, 5},
 };
 
 struct td_ag_formula {
@@ -1557,6 +1564,7 @@ static const struct td_ag_formula td_ag_formulas[] = {
     {0, 1096, 2},
     {0, 1098, 3},
     {0, 1101, 2},
+    {0, 1103, 6},
 };
 
 struct td_ag_op {
@@ -1705,6 +1713,7 @@ static const struct td_ag_op td_ag_ops[TD_OP_COUNT] = {
     [TD_OP_FFT_C2C] = {"FftC2CBackward0", 179, 1, 0x0, 0x0},
     [TD_OP_FFT_R2C] = {"FftR2CBackward0", 180, 1, 0x0, 0x0},
     [TD_OP_FFT_C2R] = {"FftC2RBackward0", 181, 1, 0x0, 0x0},
+    [TD_OP_CTC_LOSS] = {"CtcLossBackward0", 182, 1, 0x3, 0x3},
 };
 
 #endif

@@ -153,6 +153,8 @@ static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *
     }
     if (n->op == TD_AG_CUSTOM && n->custom.free_ctx)
         n->custom.free_ctx(n->custom.ctx);
+    hooks_free(n->post_hooks);
+    hooks_free(n->pre_hooks);
     free(n->retained);
     free(n); /* the arrays live in the node's own block (node_new) */
 }
@@ -331,6 +333,7 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
     m->grad_fn = old->grad_fn;
     td__ag_node_ref(m->grad_fn);
     m->output_nr = old->output_nr;
+    m->custom_view = old->custom_view;
     m->grad = old->grad;
     old->grad.handle = 0;
     m->hooks = old->hooks;
@@ -541,6 +544,13 @@ static enum td_code check_record(enum td_op op, unsigned flags, const struct td_
     if (!inplace)
         return TD_CODE_OK;
     const struct td_ag_meta *m = cur(in[0]);
+    if (m && m->grad_fn && (m->custom_view || (m->view_base && m->view_base->custom_view)))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Output %u of %s is a view and is being modified "
+                             "inplace. This view was created inside a custom Function (or because an input was "
+                             "returned as-is) and the autograd logic to handle view+inplace would override the "
+                             "custom backward associated with the custom Function, leading to incorrect gradients. "
+                             "This behavior is forbidden. You can fix this by cloning the output of the custom "
+                             "Function.", (unsigned)m->output_nr, td_ag_node_name(m->grad_fn));
     if (m && m->no_grad_view)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "A view was created in no_grad mode and is being "
                              "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
@@ -813,6 +823,29 @@ const struct td_ag_meta *td_ag_node_leaf(const struct td_ag_node *n) { return n-
 
 /* ---- hooks and custom functions ---- */
 
+/* appends h to the list at *tail with the next id, which it returns */
+static int hook_append(struct td_ag_hook **tail, struct td_ag_hook *h)
+{
+    int id = 1;
+    for (; *tail; tail = &(*tail)->next)
+        id = (*tail)->id + 1;
+    h->id = id;
+    *tail = h;
+    return id;
+}
+
+static void hook_unlink(struct td_ag_hook **p, int id)
+{
+    for (; p && *p; p = &(*p)->next)
+        if ((*p)->id == id) {
+            struct td_ag_hook *h = *p;
+            *p = h->next;
+            h->next = NULL;
+            hooks_free(h);
+            return;
+        }
+}
+
 int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, void (*free_ctx)(void *),
                    struct td_status *st)
 {
@@ -830,25 +863,39 @@ int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, 
         td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
         return -1;
     }
-    int id = 1;
-    for (; *tail; tail = &(*tail)->next)
-        id = (*tail)->id + 1;
-    *h = (struct td_ag_hook){.fn = fn, .ctx = ctx, .free_ctx = free_ctx, .id = id};
-    *tail = h;
-    return id;
+    *h = (struct td_ag_hook){.fn = fn, .ctx = ctx, .free_ctx = free_ctx};
+    return hook_append(tail, h);
 }
 
-void td_ag_hook_remove(struct td_t *t, int id)
+void td_ag_hook_remove(struct td_t *t, int id) { hook_unlink(t->ag ? &t->ag->hooks : NULL, id); }
+
+int td_ag_node_hook_add(struct td_ag_node *n, td_ag_node_hook_fn fn, void *ctx, void (*free_ctx)(void *),
+                        struct td_status *st)
 {
-    for (struct td_ag_hook **p = t->ag ? &t->ag->hooks : NULL; p && *p; p = &(*p)->next)
-        if ((*p)->id == id) {
-            struct td_ag_hook *h = *p;
-            *p = h->next;
-            h->next = NULL;
-            hooks_free(h);
-            return;
-        }
+    struct td_ag_hook *h = calloc(1, sizeof *h);
+    if (!h) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    *h = (struct td_ag_hook){.node_fn = fn, .ctx = ctx, .free_ctx = free_ctx};
+    return hook_append(&n->post_hooks, h);
 }
+
+void td_ag_node_hook_remove(struct td_ag_node *n, int id) { hook_unlink(&n->post_hooks, id); }
+
+int td_ag_node_prehook_add(struct td_ag_node *n, td_ag_node_prehook_fn fn, void *ctx, void (*free_ctx)(void *),
+                           struct td_status *st)
+{
+    struct td_ag_hook *h = calloc(1, sizeof *h);
+    if (!h) {
+        td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    *h = (struct td_ag_hook){.pre_fn = fn, .ctx = ctx, .free_ctx = free_ctx};
+    return hook_append(&n->pre_hooks, h);
+}
+
+void td_ag_node_prehook_remove(struct td_ag_node *n, int id) { hook_unlink(&n->pre_hooks, id); }
 
 enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, const struct td_t *const *in,
                                 int n_in, struct td_t *out, int n_out, struct td_status *st)
@@ -866,8 +913,12 @@ enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, c
     n->seq = atomic_fetch_add(&next_seq, 1); /* newer than a view's grad_fn regenerated just now */
     for (int k = 0; k < n_out; k++) {
         n->out_meta[k] = out[k].m;
-        if (differentiable_dtype(out[k].m.dtype))
-            attach(c, &out[k], n, k);
+        if (!differentiable_dtype(out[k].m.dtype))
+            continue;
+        attach(c, &out[k], n, k);
+        for (int i = 0; out[k].ag && i < n_in; i++)
+            if (out[k].storage_id == in[i]->storage_id)
+                out[k].ag->custom_view = true;
     }
     td__ag_node_unref(n);
     return TD_CODE_OK;

@@ -52,12 +52,15 @@ struct td_ag_meta {
     uint64_t version;
     struct td_meta *base_m;
     bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
+    bool custom_view;  /* an output of a custom function on one of its inputs' storage */
     bool dtype_view;   /* an output of view_as_complex in grad mode: not tracked as a view */
 };
 
 struct td_ag_hook {
     struct td_ag_hook *next;
-    td_ag_hook_fn fn;
+    td_ag_hook_fn fn;            /* a tensor's hook */
+    td_ag_node_hook_fn node_fn;  /* or a node's (td_ag_node_hook_add) */
+    td_ag_node_prehook_fn pre_fn; /* or a node's pre-hook (td_ag_node_prehook_add) */
     void *ctx;
     void (*free_ctx)(void *ctx);
     int id;
@@ -84,6 +87,8 @@ struct td_ag_node {
     struct td_ag_meta *leaf;        /* TD_AG_LEAF: the leaf (not owned: it owns us) */
     struct td_ag_custom custom;     /* TD_AG_CUSTOM */
     struct td_ag_node *inner;       /* TD_AG_COPY_SLICES: the in-place op's own node (owned) */
+    struct td_ag_hook *post_hooks;  /* node hooks, run after its backward (node_fn) */
+    struct td_ag_hook *pre_hooks;   /* node pre-hooks, run before it (pre_fn) */
     /* engine scratch, valid during one backward pass */
     struct td_t *buf;               /* [n_out] gradients summed so far, handle 0: none */
     uint64_t visit;

@@ -1097,6 +1097,29 @@ static const struct td_arg args_share_into[] = {
     {"token_lo", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
     {"token_hi", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_ctc_loss[] = {
+    {"log_probs", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"targets", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"blank", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"zero_infinity", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_REQUIRED, -1},
+    {"n_input_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_target_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"input_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"target_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_ctc_loss_backward[] = {
+    {"grad", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"log_probs", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"targets", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"neg_log_likelihood", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"log_alpha", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"blank", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"zero_infinity", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_REQUIRED, -1},
+    {"n_input_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 4},
+    {"n_target_lengths", NULL, {0LL, 0LL}, TD_ARG_LEN, TD_DEF_REQUIRED, 5},
+    {"input_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+    {"target_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1318,6 +1341,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_UNFOLD] = {args_unfold, 4, 1},
     [TD_OP_SHARE_RESERVE] = {args_share_reserve, 1, 0},
     [TD_OP_SHARE_INTO] = {args_share_into, 3, 1},
+    [TD_OP_CTC_LOSS] = {args_ctc_loss, 8, 2},
+    [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3325,4 +3350,32 @@ enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t
         {.w = {(int64_t)p->token_hi}},
     };
     return td_op_values(c, TD_OP_SHARE_INTO, flags, in, n_in, v, 2, out, st);
+}
+
+enum td_code td_rec_ctc_loss(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[6] = {
+        {.w = {(int64_t)p->blank}},
+        {.w = {(int64_t)p->zero_infinity}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->input_lengths, .n = p->n_input_lengths},
+        {.list = p->target_lengths, .n = p->n_target_lengths},
+    };
+    return td_op_values(c, TD_OP_CTC_LOSS, flags, in, n_in, v, 6, out, st);
+}
+
+enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_backward_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[6] = {
+        {.w = {(int64_t)p->blank}},
+        {.w = {(int64_t)p->zero_infinity}},
+        {.w = {0}},
+        {.w = {0}},
+        {.list = p->input_lengths, .n = p->n_input_lengths},
+        {.list = p->target_lengths, .n = p->n_target_lengths},
+    };
+    return td_op_values(c, TD_OP_CTC_LOSS_BACKWARD, flags, in, n_in, v, 6, out, st);
 }

@@ -1368,6 +1368,28 @@ struct td_share_into_args {
 /* SHARE_INTO: inputs self; 0 outputs */
 enum td_code td_rec_share_into(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_share_into_args *p, struct td_t *out, struct td_status *st);
+struct td_ctc_loss_args {
+    int64_t blank;
+    int zero_infinity;
+    const int64_t *input_lengths;
+    int n_input_lengths;
+    const int64_t *target_lengths;
+    int n_target_lengths;
+};
+/* CTC_LOSS: inputs log_probs, targets; 2 outputs */
+enum td_code td_rec_ctc_loss(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_args *p, struct td_t *out, struct td_status *st);
+struct td_ctc_loss_backward_args {
+    int64_t blank;
+    int zero_infinity;
+    const int64_t *input_lengths;
+    int n_input_lengths;
+    const int64_t *target_lengths;
+    int n_target_lengths;
+};
+/* CTC_LOSS_BACKWARD: inputs grad, log_probs, targets, neg_log_likelihood, log_alpha; 1 output */
+enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_ctc_loss_backward_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

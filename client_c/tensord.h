@@ -334,6 +334,25 @@ int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, 
                    struct td_status *st);
 void td_ag_hook_remove(struct td_t *t, int id);
 
+/* Node hooks (torch's grad_fn.register_hook): after node n's backward, fn sees the
+ * gradients it computed for its inputs, grad_in[0..n_in) (handle 0: none; fn may replace
+ * one: release it, store an owned reference or handle 0), and those its outputs received,
+ * grad_out[0..n_out) (handle 0: none).  Returns an id for td_ag_node_hook_remove, -1 on
+ * error (st filled); the node owns ctx (free_ctx when it goes). */
+typedef enum td_code (*td_ag_node_hook_fn)(void *ctx, td_client_t *c, struct td_t *grad_in, int n_in,
+                                           const struct td_t *grad_out, int n_out, struct td_status *st);
+int td_ag_node_hook_add(struct td_ag_node *n, td_ag_node_hook_fn fn, void *ctx, void (*free_ctx)(void *),
+                        struct td_status *st);
+void td_ag_node_hook_remove(struct td_ag_node *n, int id);
+/* Node pre-hooks (torch's grad_fn.register_prehook): before node n's backward (after its
+ * outputs' tensor hooks), fn sees the gradients its outputs received, grad_out[0..n_out)
+ * (handle 0: none), and may replace them as above.  Ids as td_ag_node_hook_add's. */
+typedef enum td_code (*td_ag_node_prehook_fn)(void *ctx, td_client_t *c, struct td_t *grad_out, int n_out,
+                                              struct td_status *st);
+int td_ag_node_prehook_add(struct td_ag_node *n, td_ag_node_prehook_fn fn, void *ctx, void (*free_ctx)(void *),
+                           struct td_status *st);
+void td_ag_node_prehook_remove(struct td_ag_node *n, int id);
+
 /* Functions with a backward of the caller's own (torch.autograd.Function): backward gets
  * the outputs' gradients (handle 0: none) and fills grad_in[i] with new references
  * (handle 0: none) for the n_in inputs. */
@@ -346,7 +365,9 @@ struct td_ag_custom {
     const char *name; /* e.g. "MyFunctionBackward"; must outlive the node */
 };
 /* Makes out[0..n_out) (tensors computed from in[] with grad mode off) the outputs of a
- * node running fn backward; out[i] that are not floating point stay without grad. */
+ * node running fn backward; out[i] that are not floating point stay without grad.  An
+ * output on an input's storage (returned as-is, or a view of it) may not be modified in
+ * place afterwards (torch's rule: its history would replace the function's backward). */
 enum td_code td_ag_custom_apply(td_client_t *c, const struct td_ag_custom *fn, const struct td_t *const *in,
                                 int n_in, struct td_t *out, int n_out, struct td_status *st);
 

@@ -121,6 +121,7 @@ static int wanted_input_dtype(const struct td_op_args *a, const struct td_infer 
     case TD_FAM_LINALG_PACKED: return a->op == TD_OP_LDL_SOLVE && i == 1 ? -1 : inf->compute_dtype; /* int32 pivots */
     case TD_FAM_LINALG_LU: return a->op == TD_OP_LU_SOLVE && i == 1 ? -1 : inf->compute_dtype; /* int32 pivots */
     case TD_FAM_CONV: return a->op == TD_OP_MAX_POOL_BACKWARD && i == 2 ? -1 : inf->compute_dtype; /* int64 indices */
+    case TD_FAM_LOSS: return i == (a->op == TD_OP_CTC_LOSS ? 1 : 2) ? -1 : inf->compute_dtype; /* int targets */
     default: return inf->compute_dtype;
     }
 }

@@ -10,7 +10,7 @@
 
 #include "../kernels/op.h"
 
-#define TD_METRICS_FAMILIES (TD_FAM_CONV + 1)
+#define TD_METRICS_FAMILIES (TD_FAM_LOSS + 1)
 #define TD_METRICS_BUCKETS 12 /* finite buckets; one more for +Inf */
 #define TD_METRICS_CODES 17   /* enum td_code */
 

@@ -36,6 +36,7 @@ static const char *const family_names[TD_METRICS_FAMILIES] = {
     [TD_FAM_STAT] = "stat", [TD_FAM_LINALG] = "linalg", [TD_FAM_INDEX] = "index", [TD_FAM_SORT] = "sort",
     [TD_FAM_MOVE] = "move", [TD_FAM_RANDOM] = "random", [TD_FAM_LINALG_PACKED] = "linalg_packed",
     [TD_FAM_FFT] = "fft", [TD_FAM_LINALG_LU] = "linalg_lu", [TD_FAM_OPTIM] = "optim", [TD_FAM_CONV] = "conv",
+    [TD_FAM_LOSS] = "loss",
 };
 
 static const char *const code_names[TD_METRICS_CODES] = {

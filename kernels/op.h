@@ -41,6 +41,8 @@ enum td_family {
     TD_FAM_OPTIM,
     /* convolution and pooling over 1-3 spatial dims, forward and backward */
     TD_FAM_CONV,
+    /* losses with a kernel of their own (CTC), forward and backward */
+    TD_FAM_LOSS,
 };
 
 enum td_op {

@@ -664,6 +664,7 @@ static enum td_code infer_family(const struct td_op_args *a, struct td_meta *out
     case TD_FAM_LINALG_LU: return td__infer_linalg_lu(a, out, inf, st);
     case TD_FAM_OPTIM: return td__infer_optim(a, inf, st);
     case TD_FAM_CONV: return td__infer_conv(a, out, inf, st);
+    case TD_FAM_LOSS: return td__infer_loss(a, out, inf, st);
     }
     return td_status_set(st, TD_CODE_INTERNAL, "op %u has no shape family", a->op);
 }

@@ -80,6 +80,10 @@ enum td_code td__infer_fft(const struct td_op_args *a, struct td_meta *out, stru
 enum td_code td__infer_conv(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st);
 
+/* shape_loss.c: the LOSS family (CTC_LOSS and its backward) */
+enum td_code td__infer_loss(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
+                            struct td_status *st);
+
 /* shape_complex.c: the complex gate (rows without TD_F_COMPLEX refuse complex operands, with
  * PyTorch's message) and VIEW_AS_REAL / VIEW_AS_COMPLEX (out starts as a copy of input 0) */
 enum td_code td__complex_gate_inputs(const struct td_op_args *a, struct td_status *st);

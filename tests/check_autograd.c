@@ -1,7 +1,7 @@
 /*
  * check_autograd.c — autograd from C (autograd/ through tensord.h) against a real daemon:
  * gradients of small programs against their closed forms, higher order through
- * TD_AG_CREATE_GRAPH, the errors, custom functions and hooks, retained handles.  The
+ * TD_AG_CREATE_GRAPH, the errors, custom functions, tensor and node hooks, retained handles.  The
  * suite runs under ASan/LSan: a node, meta or handle left behind fails it.
  */
 #include <check.h>
@@ -208,6 +208,65 @@ START_TEST(test_custom_function_and_hook)
     expect(&g, want, 2);
     td_ag_hook_remove(&x, id);
     struct td_t *all[] = {&x, &out, &y, &g};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+}
+END_TEST
+
+/* a node hook: sees x * w's gradients (x's, none for w) and the output's, and replaces
+ * x's by its triple */
+static enum td_code node_triple(void *ctx, td_client_t *cl, struct td_t *gin, int n_in, const struct td_t *gout,
+                                int n_out, struct td_status *st)
+{
+    int *seen = ctx;
+    seen[0] = n_in;
+    seen[1] = n_out;
+    seen[2] = gin[0].handle != 0;
+    seen[3] = gin[1].handle != 0;
+    seen[4] = gout[0].handle != 0;
+    return triple(NULL, cl, &gin[0], st);
+}
+
+/* a node pre-hook: the output's gradient doubled */
+static enum td_code node_pre_double(void *ctx, td_client_t *cl, struct td_t *gout, int n_out, struct td_status *st)
+{
+    struct td_t t;
+    enum td_code code = td_binary_scalar(cl, TD_OP_MUL, &gout[0], 2.0, &t, st);
+    if (!code) {
+        td_release(cl, &gout[0]);
+        gout[0] = t;
+    }
+    ++*(int *)ctx;
+    return code;
+}
+
+START_TEST(test_node_hook)
+{
+    double xv[2] = {1, 2}, wv[2] = {5, 7};
+    struct td_t x = vec(xv, 2, true), w = vec(wv, 2, false), y = bin(TD_OP_MUL, &x, &w);
+    struct td_ag_node *node = td_grad_fn(&y);
+    int seen[5] = {0}, noop_seen[5] = {0}, pre_calls = 0;
+    {
+        struct td_status st = TD_STATUS_INIT;
+        ck_assert_int_eq(td_ag_node_hook_add(node, node_triple, seen, NULL, &st), 1);
+        ck_assert_int_eq(td_ag_node_hook_add(node, node_triple, noop_seen, NULL, &st), 2);
+        ck_assert_int_eq(td_ag_node_prehook_add(node, node_pre_double, &pre_calls, NULL, &st), 1);
+    }
+    td_ag_node_hook_remove(node, 2);
+    td_ag_node_unref(node);
+    struct td_t z = total(&y);
+    const struct td_t *roots[1] = {&z};
+    OK(td_backward(c, 1, roots, NULL, 0, NULL, 0, st));
+    ck_assert_int_eq(seen[0], 2);
+    ck_assert_int_eq(seen[1], 1);
+    ck_assert(seen[2] && !seen[3] && seen[4]);
+    ck_assert_int_eq(noop_seen[0], 0);
+    ck_assert_int_eq(pre_calls, 1);
+    struct td_t g;
+    ck_assert(td_grad_get(c, &x, &g));
+    double want[2] = {30, 42}; /* w, doubled before the node, tripled after */
+    expect(&g, want, 2);
+    struct td_t *all[] = {&x, &w, &y, &z, &g};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         td_release(c, all[i]);
 }
@@ -501,6 +560,7 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_second_derivative);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_custom_function_and_hook);
+    tcase_add_test(tc, test_node_hook);
     tcase_add_test(tc, test_retained_handle_outlives_release);
     tcase_add_test(tc, test_inplace_on_view);
     tcase_add_test(tc, test_set_data);

@@ -77,8 +77,131 @@ static PyObject *node_richcompare(PyObject *a, PyObject *b, int op)
     return PyBool_FromLong(op == Py_EQ ? same : !same);
 }
 
+/* a tuple of tensors (None for handle 0) holding new references to g[0..n) */
+static PyObject *grads_tuple(td_client_t *c, const struct td_t *g, int n)
+{
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) {
+        PyObject *x = g[i].handle ? td_ext_wrap(&(struct td_t){0}) : Py_NewRef(Py_None);
+        if (!x) {
+            Py_CLEAR(t);
+            break;
+        }
+        if (g[i].handle)
+            ((TensorObject *)x)->t = td_retain(c, &g[i]);
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
+/* a hook's result r (not None) replacing g[0..n), checked as torch checks a function
+ * hook's result; -1 with a Python error set */
+static int take_result(PyObject *fn, PyObject *r, td_client_t *c, struct td_t *g, int n)
+{
+    if (!PyTuple_Check(r)) {
+        PyErr_Format(PyExc_TypeError, "expected tuple, but hook returned '%s'", Py_TYPE(r)->tp_name);
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(r) != n) {
+        PyObject *name = PyObject_GetAttrString(fn, "__name__");
+        if (!name) {
+            PyErr_Clear();
+            name = PyObject_Repr(fn);
+        }
+        PyErr_Format(PyExc_RuntimeError, "hook '%S' has returned an incorrect number of values (got %zd, but "
+                     "expected %d)", name, PyTuple_GET_SIZE(r), n);
+        Py_XDECREF(name);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(r, i);
+        if (x != Py_None && !td_ext_is_tensor(x)) {
+            PyErr_Format(PyExc_TypeError, "expected Variable or None (got %s)", Py_TYPE(x)->tp_name);
+            return -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(r, i);
+        if (g[i].handle)
+            td_release(c, &g[i]);
+        g[i] = x == Py_None ? (struct td_t){0} : td_retain(c, &((TensorObject *)x)->t);
+    }
+    return 0;
+}
+
+/* a node hook: fn(grad_inputs, grad_outputs) -> None or a tuple replacing grad_inputs */
+static enum td_code call_node_hook(void *ctx, td_client_t *c, struct td_t *gin, int n_in, const struct td_t *gout,
+                                   int n_out, struct td_status *st)
+{
+    PyObject *ins = grads_tuple(c, gin, n_in), *outs = ins ? grads_tuple(c, gout, n_out) : NULL, *r = NULL;
+    if (outs && (r = PyObject_CallFunctionObjArgs((PyObject *)ctx, ins, outs, NULL)) && r != Py_None)
+        take_result((PyObject *)ctx, r, c, gin, n_in);
+    Py_XDECREF(ins);
+    Py_XDECREF(outs);
+    Py_XDECREF(r);
+    if (PyErr_Occurred())
+        return td_status_set(st, TD_CODE_ABORTED, "a hook raised"); /* the Python error stays set */
+    return TD_CODE_OK;
+}
+
+/* a node pre-hook: fn(grad_outputs) -> None or a tuple replacing them */
+static enum td_code call_node_prehook(void *ctx, td_client_t *c, struct td_t *gout, int n_out, struct td_status *st)
+{
+    PyObject *outs = grads_tuple(c, gout, n_out), *r = NULL;
+    if (outs && (r = PyObject_CallOneArg((PyObject *)ctx, outs)) && r != Py_None)
+        take_result((PyObject *)ctx, r, c, gout, n_out);
+    Py_XDECREF(outs);
+    Py_XDECREF(r);
+    if (PyErr_Occurred())
+        return td_status_set(st, TD_CODE_ABORTED, "a hook raised");
+    return TD_CODE_OK;
+}
+
+static void decref_ctx(void *ctx);
+
+/* register_hook(fn) / register_prehook(fn) -> a RemovableHandle (tensord.utils.hooks._NodeHookHandle) */
+static PyObject *add_hook(NodeObject *o, PyObject *fn, bool pre)
+{
+    struct td_status st = TD_STATUS_INIT;
+    PyObject *mod = PyImport_ImportModule("tensord.utils.hooks");
+    if (!mod)
+        return NULL;
+    Py_INCREF(fn);
+    int id = pre ? td_ag_node_prehook_add(o->n, call_node_prehook, fn, decref_ctx, &st)
+                 : td_ag_node_hook_add(o->n, call_node_hook, fn, decref_ctx, &st);
+    if (id < 0) {
+        Py_DECREF(fn);
+        Py_DECREF(mod);
+        return td_ext_raise(&st);
+    }
+    PyObject *h = PyObject_CallMethod(mod, "_NodeHookHandle", "OiN", (PyObject *)o, id, PyBool_FromLong(pre));
+    Py_DECREF(mod);
+    return h;
+}
+
+static PyObject *node_register_hook(NodeObject *o, PyObject *fn) { return add_hook(o, fn, false); }
+static PyObject *node_register_prehook(NodeObject *o, PyObject *fn) { return add_hook(o, fn, true); }
+
+/* _remove_hook(id, pre) */
+static PyObject *node_remove_hook(NodeObject *o, PyObject *args)
+{
+    int id, pre;
+    if (!PyArg_ParseTuple(args, "ip", &id, &pre))
+        return NULL;
+    if (pre)
+        td_ag_node_prehook_remove(o->n, id);
+    else
+        td_ag_node_hook_remove(o->n, id);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef node_methods[] = {
     {"name", (PyCFunction)node_name, METH_NOARGS, "the node's name, as torch's"},
+    {"register_hook", (PyCFunction)node_register_hook, METH_O,
+     "hook(grad_inputs, grad_outputs) -> None or new grad_inputs, run after the node's backward"},
+    {"register_prehook", (PyCFunction)node_register_prehook, METH_O,
+     "hook(grad_outputs) -> None or new grad_outputs, run before the node's backward"},
+    {"_remove_hook", (PyCFunction)node_remove_hook, METH_VARARGS, "removes a hook: (id, pre)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -224,6 +224,8 @@ DIAGONAL = 218
 UNFOLD = 219
 SHARE_RESERVE = 220
 SHARE_INTO = 221
+CTC_LOSS = 222
+CTC_LOSS_BACKWARD = 223
 
 NAMES = (
     "none",
@@ -448,6 +450,8 @@ NAMES = (
     "unfold",
     "share_reserve",
     "share_into",
+    "ctc_loss",
+    "ctc_loss_backward",
 )
 
 # TD_F_* of each row
@@ -680,6 +684,8 @@ FLAGS = (
     33,  # UNFOLD
     0,  # SHARE_RESERVE
     32,  # SHARE_INTO
+    1,  # CTC_LOSS
+    0,  # CTC_LOSS_BACKWARD
 )
 
 # TD_RF_*: record flags
@@ -981,6 +987,8 @@ FAMILIES = (
     "VIEW",
     "CTRL",
     "CTRL",
+    "LOSS",
+    "LOSS",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

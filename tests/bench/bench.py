@@ -360,6 +360,29 @@ def autograd_chain():
     return "autograd 100-op chain f+b", t_td / n * 1e3, t_pt / n * 1e3, "ms/pass", t_td / t_pt
 
 
+def ctc_loss():
+    """ctc_loss forward + backward through a log_softmax (nn/_ctc.py: an O(T) recursion of
+    batched ops each way against torch's C++ kernel), float32, padded targets: a short
+    sequence (T 50, batch 16, 20 classes, targets of 10) and a longer one (T 200,
+    batch 32, 30 classes, targets of 40)."""
+    rows = []
+    for Tn, N, C, S in ((50, 16, 20, 10), (200, 32, 30, 40)):
+        rng = np.random.default_rng(0)
+        x_np = rng.standard_normal((Tn, N, C)).astype(np.float32)
+        tg_np = rng.integers(1, C, (N, S))
+        il, tl = [Tn] * N, [S] * N
+
+        def run(mod):
+            def f():
+                x = mod.tensor(x_np, requires_grad=True)
+                mod.nn.functional.ctc_loss(x.log_softmax(2), mod.tensor(tg_np), il, tl).backward()
+                x.grad.sum().item()  # (a sync on tensord's side)
+            return f
+        t_td, t_pt = both(run(tensord), run(torch))
+        rows.append(("ctc_loss T%d N%d C%d S%d f+b" % (Tn, N, C, S), t_td * 1e3, t_pt * 1e3, "ms/call", t_td / t_pt))
+    return rows
+
+
 def conv2d():
     """nn.functional.conv2d as a first layer (batch 64, 3->32 channels, 32x32, 3x3, padding 1):
     forward alone, then forward and backward (input, weight and bias gradients); and a
@@ -507,6 +530,7 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("sync round t
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
              ("into existing", into_existing), ("autograd chain", autograd_chain), ("conv2d", conv2d),
+             ("ctc_loss", ctc_loss),
              ("digits training", digits_training), ("LSTM step", lstm_step)]
 
 

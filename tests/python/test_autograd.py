@@ -177,6 +177,8 @@ CASES = {
                                  (2, 4, 3, 3), (4, 3, 3, 3)),
     "CONV_BACKWARD_WEIGHT": _case(lambda m, x, w: m.autograd.grad((m.nn.functional.conv2d(x, w, stride=2) ** 2).sum(),
                                                                    w, create_graph=True)[0], (2, 3, 5, 5), (2, 3, 2, 2)),
+    "CTC_LOSS": _case(lambda m, x: m.nn.functional.ctc_loss(x.log_softmax(2), m.tensor([[1, 2, 2], [3, 3, 0]]), [6, 5],
+                                                            [3, 2], reduction="none"), (6, 2, 4)),
     "MAX_POOL": _case(lambda m, x: m.nn.functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
                       (2, 3, 7, 6)),
     "MAX_POOL_BACKWARD": _case(lambda m, x: m.autograd.grad((m.nn.functional.max_pool2d(x, 2) ** 2).sum(), x,

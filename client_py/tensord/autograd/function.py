@@ -68,14 +68,22 @@ class Function:
             out = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
+        nondiff = {id(t) for t in ctx.non_differentiable}
+        diff = [id(o) not in nondiff for o in outs if isinstance(o, _C.TensorBase)]
+        # an input returned as-is comes back as a new tensor on its storage, as torch's
+        # (the input keeps its own history)
+        ins = {id(a) for a in tensors}
+        if any(id(o) in ins for o in outs):
+            with no_grad():
+                outs = tuple(o.detach() if id(o) in ins else o for o in outs)
+            out = outs[0] if single else outs
         out_tensors = [o for o in outs if isinstance(o, _C.TensorBase)]
         if _C.is_grad_enabled() and any(t.requires_grad for t in tensors):
-            nondiff = {id(t) for t in ctx.non_differentiable}
-            diff = [id(o) not in nondiff for o in out_tensors]
             layout = [(o.shape, o.dtype) for o in out_tensors]  # not the outputs: no cycle through C
             is_tensor = [isinstance(a, _C.TensorBase) for a in args]
-            _C.custom_apply(functools.partial(_call_backward, cls, ctx, is_tensor, diff, layout),
-                            cls.__name__ + "Backward", tensors, [o for o, d in zip(out_tensors, diff) if d])
+            name = getattr(cls, "_node_name", cls.__name__ + "Backward")  # (torch's own functions' names)
+            _C.custom_apply(functools.partial(_call_backward, cls, ctx, is_tensor, diff, layout), name, tensors,
+                            [o for o, d in zip(out_tensors, diff) if d])
         return out
 
 

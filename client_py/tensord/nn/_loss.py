@@ -2,14 +2,15 @@
 tensord ops the way torch 1.13 defines them (its formulas, its reductions, its argument
 checks and warnings), so autograd differentiates them through those ops.  The legacy
 size_average/reduce arguments map to `reduction` as torch's _Reduction does.
-
-Not here: ctc_loss, multi_margin_loss, multilabel_margin_loss."""
+ctc_loss, a recursion over time, is the daemon's CTC_LOSS row (kernels/cpu/loss.c) with
+torch's alpha-beta gradient as its backward row."""
 import math
 import sys
 import warnings
 
 from .. import _grad_mode
 from .. import _records as F
+from .._C import ops
 
 _T = sys.modules[__name__.rpartition(".")[0].rpartition(".")[0]]  # tensord (attributes read at call time)
 
@@ -17,7 +18,7 @@ __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
            "binary_cross_entropy_with_logits", "kl_div", "nll_loss", "cross_entropy", "poisson_nll_loss",
            "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-           "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss"]
+           "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---------------------------------------------------------------- reductions (torch.nn._reduction)
@@ -285,16 +286,41 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+def _ctc_lengths(x, what):
+    """input_lengths / target_lengths as a list of ints: a tensor (any shape) or a sequence."""
+    if isinstance(x, _T.Tensor):
+        return [int(v) for v in x.detach().cpu().reshape(-1).tolist()]
+    if isinstance(x, (list, tuple)):
+        return [int(v) for v in x]
+    raise TypeError("ctc_loss(): argument '%s' must be tuple of ints or Tensor, not %s" % (what, type(x).__name__))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification: each sequence's negative log likelihood
+    (CTC_LOSS checks the arguments with torch's messages), zero_infinity's zeros, and
+    'mean' dividing each loss by its target length (at least 1) before the batch mean."""
+    reduction = _check_reduction(reduction)
+    il = _ctc_lengths(input_lengths, "input_lengths")
+    tl = _ctc_lengths(target_lengths, "target_lengths")
+    lp = log_probs if log_probs.ndim != 2 else F.unsqueeze(log_probs, 1)  # unbatched: (T, C)
+    res = ops.ctc_loss(lp, targets, blank=blank, zero_infinity=bool(zero_infinity), input_lengths=il,
+                       target_lengths=tl)[0]
+    if zero_infinity:
+        res = F.where(F.eq(res, math.inf), _T.zeros_like(res), res)
+    if reduction == "mean":
+        return F.mean(F.div(res, _T.tensor([max(v, 1) for v in tl], dtype=res.dtype, device=res.device)))
+    if reduction == "sum":
+        return F.sum(res)
+    return res if log_probs.ndim != 2 else F.squeeze(res, 0)
+
+
 # ---------------------------------------------------------------- margins and embeddings
 
-def _class_rows(input, target, name):
-    """(N, C) input and (N,) targets from torch's accepted shapes ((C,) with a 0-d or 1-element target)."""
-    if input.ndim == 1 and target.ndim <= 1 and target.numel() == 1:
-        return F.unsqueeze(input, 0), F.reshape(target, 1)
-    if input.ndim != 2 or target.ndim != 1 or target.shape[0] != input.shape[0]:
-        raise RuntimeError("inconsistent target size, expected %d but got %s" % (
-            input.shape[0] if input.ndim else 1, list(target.shape)))
-    return input, target
+def _check_margin_input(input):
+    if not ((input.ndim == 2 and input.shape[1] != 0) or (input.ndim == 1 and input.shape[0] != 0)
+            or input.ndim == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, but got: %s"
+                           % list(input.shape))
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
@@ -303,9 +329,15 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = _reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    flat = input.ndim <= 1
-    x, y = _class_rows(input, target, "multi_margin_loss")
+    _check_margin_input(input)
+    rows = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != rows:
+        raise RuntimeError("inconsistent target size, got: %s" % list(target.shape))
+    x = F.reshape(input, [rows, -1])
+    y = F.reshape(target, [rows])
     C = x.shape[1]
+    if rows and F.any(F.logical_or(F.lt(y, 0), F.ge(y, C))).item():
+        raise RuntimeError("target out of range")
     xy = _T.gather(x, 1, F.unsqueeze(y, 1))
     z = F.clamp(F.add(F.sub(x, xy), margin), min=0)
     if p == 2:
@@ -314,8 +346,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         z = F.mul(z, F.unsqueeze(_T.index_select(weight, 0, y), 1))
     others = F.ne(F.unsqueeze(_T.arange(C), 0), F.unsqueeze(y, 1))
     loss = F.div(F.sum(F.mul(z, others), 1), C)
-    if flat and reduction == "none":
-        loss = F.reshape(loss, ())
+    if input.ndim <= 1 and target.ndim == 0 and _check_reduction(reduction) == "none":
+        loss = F.reshape(loss, ())  # torch: an unbatched loss has the target's shape
     return _reduce(loss, reduction)
 
 
@@ -323,19 +355,20 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """For the target classes j (the leading non-negative entries of each target row) and
     every other class k: max(0, 1 - (x[j] - x[k])), summed, over C."""
     reduction = _reduction(size_average, reduce, reduction)
+    _check_margin_input(input)
     flat = input.ndim <= 1
-    x, t = (F.unsqueeze(input, 0), F.unsqueeze(target, 0)) if flat else (input, target)
-    if x.ndim != 2 or tuple(t.shape) != tuple(x.shape):
-        raise RuntimeError("inconsistent target size: %s for input of size: %s" % (list(target.shape),
-                                                                                   list(input.shape)))
+    if (target.ndim > 1 or target.numel() != input.numel()) if flat else \
+            (target.ndim != 2 or tuple(target.shape) != tuple(input.shape)):
+        raise RuntimeError("inconsistent size %s for argument #2 'target'" % list(target.shape))
+    x, t = (F.reshape(input, [1, -1]), F.reshape(target, [1, -1])) if flat else (input, target)
     C = x.shape[1]
     valid = _T.cumprod(F.ne(t, -1).long(), 1)  # 1 up to the first -1
     hits = _T.scatter_add(_T.zeros_like(t), 1, F.clamp(t, min=0), valid)
     is_target = F.gt(hits, 0)
     pair = F.clamp(F.sub(1, F.sub(F.unsqueeze(x, 2), F.unsqueeze(x, 1))), min=0)  # [n, j, k]
-    mask = F.logical_and(F.unsqueeze(is_target, 2), F.unsqueeze(F.logical_not(is_target), 1))
+    mask = F.logical_and(F.unsqueeze(is_target, 2), F.logical_not(F.unsqueeze(is_target, 1)))
     loss = F.div(F.sum(F.mul(pair, mask), (1, 2)), C)
-    if flat and reduction == "none":
+    if flat and _check_reduction(reduction) == "none":
         loss = F.reshape(loss, ())
     return _reduce(loss, reduction)
 

@@ -8,7 +8,7 @@ from .activation import (Threshold, ReLU, RReLU, Hardtanh, ReLU6, Sigmoid, Hards
 from .loss import (L1Loss, NLLLoss, PoissonNLLLoss, GaussianNLLLoss, KLDivLoss, MSELoss, BCELoss, BCEWithLogitsLoss,
                    HingeEmbeddingLoss, MultiLabelSoftMarginLoss, CosineEmbeddingLoss, MarginRankingLoss,
                    CrossEntropyLoss, SmoothL1Loss, HuberLoss, SoftMarginLoss, TripletMarginLoss,
-                   TripletMarginWithDistanceLoss, MultiMarginLoss, MultiLabelMarginLoss, NLLLoss2d)
+                   TripletMarginWithDistanceLoss, MultiMarginLoss, MultiLabelMarginLoss, NLLLoss2d, CTCLoss)
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlphaDropout
 from .sparse import Embedding, EmbeddingBag
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
@@ -43,7 +43,7 @@ __all__ = [
     "LogSoftmax", "L1Loss", "NLLLoss", "PoissonNLLLoss", "GaussianNLLLoss", "KLDivLoss", "MSELoss", "BCELoss",
     "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss",
     "MarginRankingLoss", "CrossEntropyLoss", "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "TripletMarginLoss",
-    "TripletMarginWithDistanceLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+    "TripletMarginWithDistanceLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "CTCLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
     "FeatureAlphaDropout", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
     "Flatten", "Unflatten", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "PairwiseDistance",
     "CosineSimilarity", "Fold", "Unfold", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad2d", "ReflectionPad1d",

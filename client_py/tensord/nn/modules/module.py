@@ -1,12 +1,13 @@
 """nn.Module: the base class of every layer, as torch 1.13's: attribute assignment that
 registers parameters, buffers and submodules; their iterators; state_dict and
 load_state_dict with torch's error report; train/eval; dtype moves (_apply keeps each
-Parameter object, swapping in the converted tensor); forward (pre-)hooks; repr.
-
-Backward hooks on modules (register_full_backward_hook) are not here."""
+Parameter object, swapping in the converted tensor); forward (pre-)hooks; backward hooks
+(register_full_backward_hook through utils.hooks.BackwardHook; the deprecated
+register_backward_hook as a hook on the output's grad_fn, with torch's warnings); repr."""
 import functools
 import itertools
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -14,10 +15,11 @@ from ... import _C
 from ... import _grad_mode
 from ..._runtime import typename
 from ..._tensor import Tensor
-from ...utils.hooks import RemovableHandle
+from ...utils.hooks import BackwardHook, RemovableHandle
 from ..parameter import Parameter, is_lazy
 
-__all__ = ["register_module_forward_pre_hook", "register_module_forward_hook", "Module"]
+__all__ = ["register_module_forward_pre_hook", "register_module_forward_hook", "register_module_backward_hook",
+           "register_module_full_backward_hook", "Module"]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
@@ -39,8 +41,52 @@ def _addindent(s_, num_spaces):
 
 
 # hooks every module's __call__ runs (torch.nn.modules.module's globals)
+_global_backward_hooks = OrderedDict()
+_global_is_full_backward_hook = None  # set by the first registration, as torch (removal keeps it)
 _global_forward_pre_hooks = OrderedDict()
 _global_forward_hooks = OrderedDict()
+
+
+class _WrappedHook:
+    """hook(module, *args) called as hook(*args): a deprecated backward hook put on a
+    grad_fn, holding its module weakly."""
+
+    def __init__(self, hook, module=None):
+        self.hook = hook
+        functools.update_wrapper(self, hook)
+        self.with_module = module is not None
+        if self.with_module:
+            self.module = weakref.ref(module)
+
+    def __call__(self, *args, **kwargs):
+        if self.with_module:
+            module = self.module()
+            if module is None:
+                raise RuntimeError("You are trying to call the hook of a dead Module!")
+            return self.hook(module, *args, **kwargs)
+        return self.hook(*args, **kwargs)
+
+
+def register_module_backward_hook(hook):
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is True:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module hook. "
+                           "Please use only one of them.")
+    _global_is_full_backward_hook = False
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook):
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is False:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module hook. "
+                           "Please use only one of them.")
+    _global_is_full_backward_hook = True
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
 
 
 def register_module_forward_pre_hook(hook):
@@ -290,6 +336,72 @@ class Module:
         return self._apply(lambda t: t.share_memory_())
 
     # ---- hooks and calling
+    def register_backward_hook(self, hook):
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self._is_full_backward_hook = False
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook):
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self._is_full_backward_hook = True
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def _get_backward_hooks(self):
+        """(full, deprecated) backward hooks of this call: the global ones, then the module's."""
+        full, non_full = [], []
+        for is_full, hooks in ((_global_is_full_backward_hook, _global_backward_hooks),
+                               (self._is_full_backward_hook, self._backward_hooks)):
+            if is_full is True:
+                full += hooks.values()
+            elif is_full is False:
+                non_full += hooks.values()
+        return full, non_full
+
+    def _maybe_warn_non_full_backward_hook(self, inputs, result, grad_fn):
+        """torch's warnings where a deprecated backward hook sees only part of the gradients."""
+        if not isinstance(result, Tensor):
+            if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+                warnings.warn("Using non-full backward hooks on a Module that does not return a single Tensor or a "
+                              "tuple of Tensors is deprecated and will be removed in future versions. This hook will "
+                              "be missing some of the grad_output. Please use register_full_backward_hook to get "
+                              "the documented behavior.")
+                return
+        else:
+            result = (result,)
+        if not isinstance(inputs, Tensor):
+            if not (isinstance(inputs, tuple) and all(isinstance(i, Tensor) for i in inputs)):
+                warnings.warn("Using non-full backward hooks on a Module that does not take as input a single Tensor "
+                              "or a tuple of Tensors is deprecated and will be removed in future versions. This hook "
+                              "will be missing some of the grad_input. Please use register_full_backward_hook to get "
+                              "the documented behavior.")
+                return
+        else:
+            inputs = (inputs,)
+        out_grad_fn = {r.grad_fn for r in result if r.grad_fn is not None}
+        if len(out_grad_fn) == 0 or (len(out_grad_fn) == 1 and grad_fn not in out_grad_fn):
+            warnings.warn("Using a non-full backward hook when outputs are nested in python data structure is "
+                          "deprecated and will be removed in future versions. This hook will be missing some "
+                          "grad_output.")
+        elif len(out_grad_fn) > 1:
+            warnings.warn("Using a non-full backward hook when outputs are generated by different autograd Nodes is "
+                          "deprecated and will be removed in future versions. This hook will be missing some "
+                          "grad_output. Please use register_full_backward_hook to get the documented behavior.")
+        else:
+            inputs_grad_fn = {i.grad_fn for i in inputs if i.grad_fn is not None}
+            next_functions = {n[0] for n in grad_fn.next_functions}
+            if inputs_grad_fn != next_functions:
+                warnings.warn("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                              "deprecated and will be removed in future versions. This hook will be missing some "
+                              "grad_input. Please use register_full_backward_hook to get the documented behavior.")
+
     def register_forward_pre_hook(self, hook):
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
@@ -302,18 +414,37 @@ class Module:
 
     def _call_impl(self, *input, **kwargs):
         forward_call = self.forward
-        if not (self._forward_hooks or self._forward_pre_hooks or _global_forward_hooks
-                or _global_forward_pre_hooks):
+        if not (self._backward_hooks or self._forward_hooks or self._forward_pre_hooks or _global_backward_hooks
+                or _global_forward_hooks or _global_forward_pre_hooks):
             return forward_call(*input, **kwargs)
+        full_backward_hooks, non_full_backward_hooks = [], []
+        if self._backward_hooks or _global_backward_hooks:
+            full_backward_hooks, non_full_backward_hooks = self._get_backward_hooks()
         for hook in (*_global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()):
             result = hook(self, input)
             if result is not None:
                 input = result if isinstance(result, tuple) else (result,)
+        bw_hook = None
+        if full_backward_hooks:
+            bw_hook = BackwardHook(self, full_backward_hooks)
+            input = bw_hook.setup_input_hook(input)
         result = forward_call(*input, **kwargs)
         for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
             hook_result = hook(self, input, result)
             if hook_result is not None:
                 result = hook_result
+        if bw_hook:
+            result = bw_hook.setup_output_hook(result)
+        if non_full_backward_hooks:
+            # torch's deprecated hooks: on the grad_fn of the first tensor found in the result
+            var = result
+            while not isinstance(var, Tensor):
+                var = next(v for v in var.values() if isinstance(v, Tensor)) if isinstance(var, dict) else var[0]
+            grad_fn = var.grad_fn
+            if grad_fn is not None:
+                for hook in non_full_backward_hooks:
+                    grad_fn.register_hook(_WrappedHook(hook, self))
+                self._maybe_warn_non_full_backward_hook(input, result, grad_fn)
         return result
 
     __call__ = _call_impl
@@ -322,7 +453,7 @@ class Module:
     def __setstate__(self, state):
         self.__dict__.update(state)
         for name in ("_forward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
-                     "_load_state_dict_post_hooks"):
+                     "_load_state_dict_post_hooks", "_backward_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
         if "_non_persistent_buffers_set" not in self.__dict__:
