@@ -1,0 +1,45 @@
+/*
+ * check_kernel_tensors.h — host tensors for the Check suites that call CPU kernels
+ * directly (check_conv.c, check_loss.c): up to 8 contiguous tensors at a time, made by
+ * mk() and freed together by free_all().
+ */
+#ifndef TD_CHECK_KERNEL_TENSORS_H
+#define TD_CHECK_KERNEL_TENSORS_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/kernel.h"
+
+static struct td_kt ts[8];
+static void *bufs[8];
+static int nts;
+
+static void free_all(void)
+{
+    for (int i = 0; i < nts; i++)
+        free(bufs[i]);
+    nts = 0;
+}
+
+/* A contiguous tensor of the given sizes, filled from vals (NULL: zeros). */
+static struct td_kt *mk(enum td_dtype dt, int nd, const int64_t *sizes, const double *vals)
+{
+    struct td_kt *t = &ts[nts];
+    int64_t n = 1;
+    memset(t, 0, sizeof *t);
+    t->m.dtype = (uint8_t)dt;
+    t->m.ndim = (uint8_t)nd;
+    for (int d = nd - 1; d >= 0; d--) {
+        t->m.sizes[d] = sizes[d];
+        t->m.strides[d] = n;
+        n *= sizes[d];
+    }
+    t->m.storage_nbytes = n * (int64_t)td_dtype_size(dt);
+    t->data = bufs[nts++] = calloc((size_t)(n ? n : 1), td_dtype_size(dt));
+    for (int64_t i = 0; vals && i < n; i++)
+        td_store_f64(dt, t->data + i * (int64_t)td_dtype_size(dt), vals[i]);
+    return t;
+}
+
+#endif
