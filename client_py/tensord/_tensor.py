@@ -130,6 +130,25 @@ class Tensor(TB):
     is_cuda = property(lambda self: self._device_index != 0)
     is_sparse = False
     is_quantized = False
+    # other backends and layouts torch knows: never a tensord tensor
+    is_mkldnn = is_mps = is_ipu = is_xpu = is_vulkan = is_ort = is_nested = is_sparse_csr = False
+
+    def is_distributed(self):
+        return False
+
+    def to_dense(self, dtype=None):
+        """A strided tensor is dense already: itself (or a cast copy with dtype)."""
+        return self if dtype is None else self.to(dtype)
+
+    def resize(self, *sizes):
+        """The deprecated non-in-place resize: a copy resized with resize_."""
+        import warnings
+        warnings.warn("non-inplace resize is deprecated")
+        return F.clone(self).resize_(*sizes)
+
+    def prelu(self, weight):
+        from .nn.functional import prelu
+        return prelu(self, weight)
     is_meta = False
 
     __hash__ = object.__hash__

@@ -56,3 +56,17 @@ def test_flip_spellings():
     for args in [(0, 2), ((0, 2),), ([1],), (1,), (-1, 0)]:
         np.testing.assert_array_equal(td.tensor(a).flip(*args).numpy(), T.tensor(a).flip(*args).numpy())
     assert_raises_like(lambda: td.tensor(a).flip(), lambda: T.tensor(a).flip())
+
+
+def test_backend_flags_to_dense_resize_prelu():
+    a = np.arange(6.0).reshape(2, 3) - 2
+    res = []
+    for m in (td, T):
+        x = m.tensor(a)
+        flags = [getattr(x, n) for n in ("is_mkldnn", "is_mps", "is_ipu", "is_xpu", "is_vulkan", "is_ort",
+                                         "is_nested", "is_sparse_csr")] + [x.is_distributed(), x.to_dense() is x]
+        with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+            r = x.resize(3, 2)
+        res.append((flags, tuple(r.shape), r is x, r.numpy().tolist(), x.prelu(m.tensor([0.25], dtype=m.float64)).numpy()))
+    assert res[0][:4] == res[1][:4]
+    np.testing.assert_allclose(res[0][4], res[1][4])
