@@ -530,13 +530,13 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     }
     bool was = td_grad_enabled();
     td_grad_set_enabled(p->flags & TD_AG_CREATE_GRAPH);
-    int amp_was = td__amp_pause(); /* the backward pass runs outside autocast, as torch's */
+    unsigned amp_was = td__amp_suspend(); /* the backward pass runs outside autocast, as torch's */
     td__ag_in_pass(true);
     for (size_t i = 0; !code && i < p->n; i++)
         if (has_grad(p->nodes[i]) && !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
             code = run_node(p, p->nodes[i]);
     td__ag_in_pass(false);
-    td__amp_resume(amp_was);
+    td__amp_restore(amp_was);
     td_grad_set_enabled(was);
     if (td_client_device(p->c) != dev0) {
         struct td_status st2 = TD_STATUS_INIT;

@@ -13,8 +13,9 @@
  *
  * The casts are ordinary CAST records, so autograd sees them and gradients come back in
  * the inputs' own dtypes.  In-place and out= records are left alone, as torch leaves
- * them, and so are the casts themselves and the backward pass's ops (the engine pauses
- * autocast, as torch's backward runs without it).  torch's per-region weight-cast cache
+ * them, and so are the casts themselves and the backward pass's ops (the engine turns
+ * autocast off for its pass, as torch's backward runs without it; code the pass runs,
+ * such as a checkpoint's recomputation, may turn it on again).  torch's per-region weight-cast cache
  * is not kept: a weight is cast again at each use.
  */
 #include <stdlib.h>
@@ -92,6 +93,19 @@ enum td_dtype td_autocast_dtype(int kind)
 
 int td__amp_pause(void) { return amp.paused++; }
 void td__amp_resume(int was) { amp.paused = was; }
+
+unsigned td__amp_suspend(void)
+{
+    unsigned was = (amp.on[0] ? 1u : 0u) | (amp.on[1] ? 2u : 0u);
+    amp.on[0] = amp.on[1] = false;
+    return was;
+}
+
+void td__amp_restore(unsigned was)
+{
+    amp.on[0] = was & 1u;
+    amp.on[1] = (was & 2u) != 0;
+}
 
 bool td__amp_wants(enum td_op op, unsigned flags, const struct td_t *const *in, int n_in)
 {

@@ -112,3 +112,20 @@ def test_activations_are_not_kept():
     assert plain >= 8 * 256 * 256 * 4
     assert ckpt < plain / 4
     np.testing.assert_allclose(x.grad.numpy().shape, (256, 256))
+
+
+def test_recomputation_runs_under_the_forwards_autocast():
+    x0 = np.random.default_rng(5).standard_normal((3, 4))
+    grads = []
+    for ckpt in (True, False):
+        td.manual_seed(0)
+        lin = td.nn.Linear(4, 4)
+        x = td.tensor(x0, dtype=td.float32, requires_grad=True)
+        with td.autocast("cpu"):
+            y = td.utils.checkpoint.checkpoint(lin, x) if ckpt else lin(x)
+            assert y.dtype == td.bfloat16
+        (y.float() * td.arange(12.0).reshape(3, 4)).sum().backward()
+        grads.append((x.grad.numpy(), lin.weight.grad.numpy()))
+    # the recomputed graph is the bfloat16 one: the gradients are the same bits
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])
