@@ -489,9 +489,9 @@ void td_release(td_client_t *c, struct td_t *t)
         /* a transport failure shows at the next call.  A large storage's release goes now:
          * a process that only drops what it receives may never flush otherwise, and the
          * daemon can reuse the block at once instead of faulting in fresh memory */
-        if (t->m.storage_nbytes >= RELEASE_SEND_BYTES)
+        if (t->m.storage_nbytes >= RELEASE_SEND_BYTES && !td__conn_dead(c->conn))
             send_now_locked(c, NULL);
-        else
+        else /* (a dead stream: records pile up until the next call's flush reports it) */
             maybe_flush(c, NULL);
     }
     t->handle = 0;

@@ -359,6 +359,7 @@ void *td__conn_shm_map(const struct td_conn *c, size_t *bytes) { return c->shm ?
 const uint8_t *td__conn_shm_secret(const struct td_conn *c) { return c->shm_secret; }
 
 bool td__conn_gone(const struct td_conn *c) { return c->gone; }
+bool td__conn_dead(const struct td_conn *c) { return c->dead; }
 const char *td__conn_target(const struct td_conn *c) { return c->target; }
 
 uint64_t td__conn_session_id(const struct td_conn *c)

@@ -64,6 +64,8 @@ uint64_t td__conn_session_id(const struct td_conn *c);
 /* The stream broke because the daemon went away (crash, restart, network), as opposed
  * to the daemon ending the session (an administrator's kill, a protocol error). */
 bool td__conn_gone(const struct td_conn *c);
+/* The stream is over (lost, or ended by the daemon): sends fail from now on. */
+bool td__conn_dead(const struct td_conn *c);
 const char *td__conn_target(const struct td_conn *c);
 
 /* Sends one message (records and upload payload are copied into it) without waiting

@@ -45,16 +45,31 @@ def _forget_reserved():
 os.register_at_fork(after_in_child=_forget_reserved)
 
 
+class _ChildExit:
+    """multiprocessing's children end in os._exit, without atexit.  Their finalizers run
+    in priority order from a snapshot taken at exit, so ours is registered as the child
+    starts (multiprocessing's after-fork hooks run after its registry is cleared), not
+    when the first token is reserved: that can happen during the exit itself, in a
+    queue's feeder thread while it is being joined (priority -5), too late for the
+    snapshot.  Priority -10: after the feeders have put (and so filled) everything."""
+
+    @staticmethod
+    def register(_self):
+        multiprocessing.util.Finalize(None, _at_process_exit, exitpriority=-10)
+
+
+_CHILD_EXIT = _ChildExit()
+multiprocessing.util.register_after_fork(_CHILD_EXIT, _ChildExit.register)
+
+
 def _reserved_tokens(n):
     if len(_reserved) < n:
         _daemon.export_address()
         if not _atexit_set[0]:
             # registered after the client's own exit hook (set at import), so this one runs
-            # first (atexit runs hooks in reverse order); multiprocessing's children end in
-            # os._exit without atexit: their finalizers run after the queues' feeder threads
-            # have put (and so filled) everything (those join at exit priority -5)
+            # first (atexit runs hooks in reverse order); multiprocessing's children have
+            # theirs from the start (_ChildExit)
             atexit.register(drop_reserved)
-            multiprocessing.util.Finalize(None, _at_process_exit, exitpriority=-10)
             _atexit_set[0] = True
         k = max(n - len(_reserved), _reserve_next[0])
         _reserve_next[0] = min(2 * _reserve_next[0], _RESERVE_MAX)

@@ -329,3 +329,55 @@ def test_children_reach_the_parents_private_daemon(tmp_path):
     assert p.stdout.split("\n")[:3] == ["spawn 12.0 [0.0, 2.0, 4.0, 6.0] True",
                                         "forkserver 24.0 [0.0, 4.0, 8.0, 12.0] True",
                                         "fork 48.0 [0.0, 8.0, 16.0, 24.0] True"]
+
+
+SHORT_PRODUCERS = """
+class Slow:
+    # pickled by the queue's feeder thread after producer() has returned
+    def __reduce__(self):
+        time.sleep(0.2)
+        return (int, (0,))
+
+def producer(q, n):
+    import multiprocessing.util as util
+    # tensord's exit hook is there from the child's start (priority -10: after the feeders)
+    q.put(sum(1 for key in util._finalizer_registry if key[0] == -10))
+    q.put(Slow())
+    for i in range(n):
+        q.put(torch.full((64, 64), float(i)))
+    q.put(None)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    for k in range(5):
+        q = ctx.Queue()
+        p = ctx.Process(target=producer, args=(q, 6))
+        p.start()
+        assert q.get(timeout=60) == 1
+        assert q.get(timeout=60) == 0
+        got = []
+        while True:
+            t = q.get(timeout=60)
+            if t is None:
+                break
+            got.append(t.sum().item())
+        p.join(60)
+        assert got == [64 * 64 * float(i) for i in range(6)], got
+    print("ok")
+"""
+
+
+def test_producer_ending_right_after_its_puts(tmp_path):
+    """A child that puts and returns at once: its queue's feeder pickles (and so reserves
+    and fills tokens) while the child is already exiting; every tensor must still arrive
+    (the child's exit hook is registered when it starts, not at its first reservation:
+    registered during the exit, it missed the exit's snapshot of finalizers).  A slow
+    first item makes the feeder pickle the tensors after the child returned."""
+    proc, addr, errp = start_daemon(str(tmp_path), args=("--share-linger", "1"))
+    try:
+        p = subprocess.run([sys.executable, _write_script(tmp_path, SHORT_PRODUCERS, "td"), "td"],
+                           env=dict(os.environ, TENSORD_ADDRESS=addr), capture_output=True, text=True, timeout=240)
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert p.stdout.strip() == "ok"
+    finally:
+        stop_daemon(proc, errp)
