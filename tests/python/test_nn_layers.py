@@ -356,6 +356,16 @@ def test_init_deterministic_exact():
     np.testing.assert_array_equal(c.numpy(), r.numpy())
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
         td.nn.init.eye_(td.empty(2, 2, 2))
+    # the deprecated spellings: the same values, torch's warning
+    for name in ("eye", "dirac", "constant"):
+        args = (0.5,) if name == "constant" else ()
+        msgs = []
+        for m in (td, T):
+            t = m.empty(3, 3, 3) if name == "dirac" else m.empty(3, 5)
+            with pytest.warns(UserWarning) as w:
+                getattr(m.nn.init, name)(t, *args)
+            msgs.append((str(w[0].message), t.numpy().tolist()))
+        assert msgs[0] == msgs[1]
 
 
 @pytest.mark.parametrize("nonlin,param", [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
