@@ -115,6 +115,11 @@ from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cpu, cuda, fft, random, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
 from . import amp  # noqa: E402  (torch.amp)
+# the nn.functional ops torch also has at its top level with the same arguments
+from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: E402,F401
+                            conv_tbc, pixel_shuffle, pixel_unshuffle, channel_shuffle, native_channel_shuffle, prelu,
+                            selu, celu, avg_pool1d, max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,
+                            adaptive_avg_pool1d)
 from .amp.autocast_mode import (autocast, is_autocast_enabled, is_autocast_cpu_enabled, set_autocast_enabled,  # noqa: E402,F401
                                 set_autocast_cpu_enabled, get_autocast_gpu_dtype, get_autocast_cpu_dtype,
                                 set_autocast_gpu_dtype, set_autocast_cpu_dtype, is_autocast_cache_enabled,

@@ -547,7 +547,7 @@ def threshold_(input, threshold, value):
 # pad, conv_transpose as the convolution's input gradient, and the argument errors torch
 # raises before its kernels run.
 
-__all__ += ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+__all__ += ["conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
             "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
             "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
             "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -663,6 +663,23 @@ def _conv_transpose(n, input, weight, bias, stride, padding, output_padding, gro
     if bias is not None:
         y = F.add(y, ops.view(bias, [1, bias.numel()] + [1] * n))
     return _unbatch(y, was)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-d convolution of time-batch-channel input (T, B, C_in) with a (K, C_in, C_out) weight
+    and a (C_out,) bias, zero-padded by pad steps at both ends: a conv1d in torch's layout."""
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must have 1 dims: out_channels")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if weight.shape[2] != bias.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    y = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=F.index_int(pad))
+    return y.permute(2, 0, 1)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
