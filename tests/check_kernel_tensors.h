@@ -1,7 +1,8 @@
 /*
- * check_kernel_tensors.h — host tensors for the Check suites that call CPU kernels
- * directly (check_conv.c, check_loss.c): up to 8 contiguous tensors at a time, made by
- * mk() and freed together by free_all().
+ * check_kernel_tensors.h — what the Check suites that call CPU kernels directly share
+ * (check_conv.c, check_loss.c): host tensors (up to 8 contiguous ones at a time, made by
+ * mk() and freed together by free_all()), the meta rule's answer for a record (infer),
+ * and the intra-op pool as a fixture (pool_up, pool_down).
  */
 #ifndef TD_CHECK_KERNEL_TENSORS_H
 #define TD_CHECK_KERNEL_TENSORS_H
@@ -41,5 +42,19 @@ static struct td_kt *mk(enum td_dtype dt, int nd, const int64_t *sizes, const do
         td_store_f64(dt, t->data + i * (int64_t)td_dtype_size(dt), vals[i]);
     return t;
 }
+
+/* The meta layer's answer for a record of op over in (outputs in out); st cleared first. */
+static enum td_code infer(enum td_op op, const struct td_meta *const *in, int n_in, const int64_t *attrs, int n_attr,
+                          struct td_meta *out, struct td_status *st)
+{
+    struct td_op_args a = {.op = op, .n_in = (uint16_t)n_in, .in = in, .attrs = attrs, .n_attr = (uint32_t)n_attr,
+                           .default_float = TD_DTYPE_FLOAT32};
+    struct td_infer inf;
+    td_status_clear(st);
+    return td_meta_infer(&a, out, &inf, st);
+}
+
+static void pool_up(void) { td_parallel_init(2); }
+static void pool_down(void) { td_parallel_fini(); }
 
 #endif

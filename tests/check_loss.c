@@ -72,16 +72,6 @@ START_TEST(test_ctc_label_out_of_range)
 }
 END_TEST
 
-static enum td_code infer(enum td_op op, const struct td_meta *const *in, int n_in, const int64_t *attrs, int n_attr,
-                          struct td_meta *out, struct td_status *st)
-{
-    struct td_op_args a = {.op = op, .n_in = (uint16_t)n_in, .in = in, .attrs = attrs, .n_attr = (uint32_t)n_attr,
-                           .default_float = TD_DTYPE_FLOAT32};
-    struct td_infer inf;
-    *st = (struct td_status)TD_STATUS_INIT;
-    return td_meta_infer(&a, out, &inf, st);
-}
-
 START_TEST(test_ctc_rule)
 {
     struct td_meta lp, tg, out[TD_MAX_OUTPUTS];
@@ -110,9 +100,6 @@ START_TEST(test_ctc_rule)
     ck_assert_int_eq(infer(TD_OP_CTC_LOSS, in, 2, miscounted, 7, out, &st), TD_CODE_INVALID_ARGUMENT);
 }
 END_TEST
-
-static void pool_up(void) { td_parallel_init(2); }
-static void pool_down(void) { td_parallel_fini(); }
 
 static Suite *loss_suite(void)
 {
