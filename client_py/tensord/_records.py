@@ -7,6 +7,7 @@ import math as _math
 import numpy as _np
 
 from . import _C
+from . import _layout
 from . import _op_numbers as O
 from ._C import ops
 from ._dtype import DTYPES, dtype as _dtype_cls, check_dtype, get_default_dtype
@@ -831,7 +832,6 @@ def contiguous(input, memory_format=None):
 def clone(input, *, memory_format=None):
     _check_tensor(input, "clone")
     if input.ndim in (4, 5) or memory_format is not None:   # (only those ranks have other formats)
-        from . import _layout
         fmt = _layout.suggest(input) if memory_format in (None, _layout.preserve_format) else memory_format
         if fmt is not _layout.contiguous_format:
             return _layout.copy_in(input, fmt)
