@@ -39,6 +39,7 @@
  */
 #include "alloc.h"
 #include "device.h"
+#include "../kernels/kernel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -466,6 +467,7 @@ void td_alloc_set_limit(uint64_t bytes)
     pthread_mutex_lock(&lock);
     limit_bytes = bytes;
     pthread_mutex_unlock(&lock);
+    td_scratch_set_limit(bytes);
 }
 
 void td_alloc_set_session_limit(uint64_t bytes)

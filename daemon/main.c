@@ -250,8 +250,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         }
     }
     td_log_set_level(o->cfg.log_level);
-    if (o->cfg.max_memory)
-        td_alloc_set_limit(o->cfg.max_memory);
+    td_alloc_set_limit(o->cfg.max_memory); /* 0: physical memory */
     if (o->cfg.session_memory_limit)
         td_alloc_set_session_limit(o->cfg.session_memory_limit);
     td_device_set_session_limit(o->cfg.session_gpu_memory_limit);

@@ -75,6 +75,13 @@ extern const td_kernel_fn td_cpu_kernels[TD_OP_COUNT];
  * when td_cpu_kernels[op] handles complex itself (byte movers, matmul). */
 td_kernel_fn td__cpu_complex_kernel(unsigned op);
 
+/* Kernel scratch (kernels/cpu/scratch.c): td_scratch_alloc is malloc that refuses
+ * (NULL, torch's out-of-memory message in k->msg) a size above the cap the daemon's
+ * allocator sets to its memory cap; kernels whose scratch grows with client-chosen
+ * attributes take it from here and fail with RESOURCE_EXHAUSTED.  Freed with free(). */
+void td_scratch_set_limit(uint64_t bytes);
+void *td_scratch_alloc(struct td_kctx *k, uint64_t bytes);
+
 /* Intra-op parallelism: fn(ctx, begin, end) over [0, n) in chunks of at least grain. */
 typedef void (*td_range_fn)(void *ctx, int64_t begin, int64_t end);
 void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx);

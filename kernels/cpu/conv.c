@@ -338,11 +338,11 @@ static void free_parts(char **v, int n)
 }
 
 /* v[0..parts) of bytes each (none when bytes is 0); false when out of memory. */
-static bool alloc_parts(char ***v, int parts, int64_t bytes)
+static bool alloc_parts(struct td_kctx *k, char ***v, int parts, int64_t bytes)
 {
     *v = calloc((size_t)parts, sizeof **v);
     for (int i = 0; *v && bytes && i < parts; i++)
-        if (!((*v)[i] = malloc((size_t)bytes)))
+        if (!((*v)[i] = td_scratch_alloc(k, (uint64_t)bytes)))
             return false;
     return *v != NULL;
 }
@@ -373,8 +373,8 @@ static enum td_code run(struct td_kctx *k, td_conv_part_fn fn)
     int64_t per_part = col_bytes + (fn == backward_weight_part ? acc_bytes : 0);
     int max_parts = per_part ? (int)(COL_BYTES_LIMIT / per_part) : TD_MAX_THREADS;
     int parts = td__conv_parts(p->batch, max_parts);
-    ok = ok && alloc_parts(&j.col, parts, col_bytes) &&
-         alloc_parts(&j.acc, parts, fn == backward_weight_part ? acc_bytes : 0);
+    ok = ok && alloc_parts(k, &j.col, parts, col_bytes) &&
+         alloc_parts(k, &j.acc, parts, fn == backward_weight_part ? acc_bytes : 0);
     if (!ok) {
         rc = TD_CODE_RESOURCE_EXHAUSTED;
         goto out_free;

@@ -147,3 +147,24 @@ def test_session_quota_fails_only_that_session(mem_daemon):
     """)
     s = wait_for(mem_daemon, lambda s: s["sessions"] == 0, "the sessions' end")
     assert s["alloc_ooms"] >= 1 and s["bytes_in_use"] == 0
+
+
+@pytest.mark.parametrize("mem_daemon", [{"TENSORD_MAX_MEMORY": "64M"}], indirect=True)
+def test_kernel_scratch_over_the_memory_cap_fails_cleanly(mem_daemon):
+    """A kernel's scratch is bounded by --max-memory like tensors are: a convolution whose
+    im2col columns would need ~3.9 GB (a 61x61 kernel over a 512x512 image) fails with
+    torch's out-of-memory message instead of reaching malloc, and the session goes on."""
+    out = run_client(mem_daemon, """
+        import tensord.nn.functional as F
+        x = torch.ones(1, 1, 512, 512)
+        w = torch.ones(1, 1, 61, 61)
+        try:
+            F.conv2d(x, w, padding=30).sum().item()
+        except RuntimeError as e:
+            print("error:", e)
+        else:
+            raise AssertionError("no out-of-memory error")
+        y = F.conv2d(x[:, :, :64, :64], w[:, :, :3, :3], padding=1)   # small: still works
+        assert y[0, 0, 10, 10].item() == 9.0
+    """)
+    assert "DefaultCPUAllocator: can't allocate memory: you tried to allocate" in out, out
