@@ -151,14 +151,18 @@ void td_parallel_fini(void)
     pthread_mutex_unlock(&dispatch);
 }
 
-/* Serial: one call, or chunks of >= 1/8 of the job checking the cancellation flag. */
+/* Serial: one call, or chunks checking the cancellation flag between them: an eighth of
+ * the job, but no more than 64 grains (a grain is enough work to pay for a call), so a
+ * long job stops soon after its session ends. */
 static void run_serial(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
 {
     if (!my_cancel) {
         fn(ctx, 0, n);
         return;
     }
-    int64_t chunk = n / 8 > grain ? n / 8 : grain;
+    int64_t most = grain <= INT64_MAX / 64 ? 64 * grain : INT64_MAX;
+    int64_t chunk = n / 8 < most ? n / 8 : most;
+    chunk = chunk > grain ? chunk : grain;
     for (int64_t b = 0; b < n && !is_cancelled(my_cancel); b += chunk)
         fn(ctx, b, b + chunk < n ? b + chunk : n);
 }
@@ -174,8 +178,11 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
         run_serial(n, grain, fn, ctx);
         return;
     }
-    /* a few chunks per thread for balance, never below grain */
+    /* a few chunks per thread for balance, never below grain, nor above 64 grains while
+     * a cancellation flag is named (the threads check it between chunks) */
     int64_t chunk = (n + 4 * nt - 1) / (4 * nt);
+    if (my_cancel && grain <= INT64_MAX / 64 && chunk > 64 * grain)
+        chunk = 64 * grain;
     if (chunk < grain)
         chunk = grain;
     pthread_mutex_lock(&pool.lock);

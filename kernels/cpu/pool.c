@@ -4,8 +4,9 @@
  * MAX_POOL_BACKWARD (grad_output added at the indices), AVG_POOL / AVG_POOL_BACKWARD and
  * ADAPTIVE_AVG_POOL / ADAPTIVE_AVG_POOL_BACKWARD.
  *
- * Every (n, c) plane is independent: planes are spread over the intra-op pool, and each
- * output position walks its window.  The windows are torch's: max pooling's dilated
+ * Every output position walks its window: the forward spreads all planes' outputs over
+ * the intra-op pool (one big plane too), the backwards, which add into shared input
+ * positions, spread whole (n, c) planes.  The windows are torch's: max pooling's dilated
  * window clipped to the input (a NaN wins, the last one; ties keep the first maximum),
  * average pooling's window clipped to the padded input for count_include_pad's divisor
  * and then to the input, adaptive windows [floor(o in / out), ceil((o + 1) in / out)).
@@ -64,13 +65,39 @@ static void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t 
     *padded = 0;
 }
 
-/* Loops BODY over output positions (flat index `op`) and, inside, nothing: the kernels
- * below walk each window themselves.  No output (a size-0 dim): no turn at all, even when
- * an outer dim is huge (fuzz_messages: adaptive pooling to (2^40, 0) spun for hours). */
+/* Loops BODY over the output positions of one plane (flat index `op`); the kernels below
+ * walk each window themselves.  No output (a size-0 dim): no turn at all, even when an
+ * outer dim is huge (fuzz_messages: adaptive pooling to (2^40, 0) spun for hours). */
 #define FOR_OUTPUTS(q, o, op)                                   \
     for (int64_t o##0 = 0, op = 0; (q)->P && o##0 < (q)->out[0]; o##0++)   \
         for (int64_t o##1 = 0; o##1 < (q)->out[1]; o##1++)      \
             for (int64_t o##2 = 0; o##2 < (q)->out[2]; o##2++, op++)
+
+/* A position in the forward's flat output [0, planes * P): its plane and coordinates.
+ * The forward splits that range, not the planes, so one big plane is spread over the
+ * pool and a cancelled session stops within a chunk of outputs. */
+struct opos {
+    int64_t pl, o[3];
+};
+
+static void opos_at(const struct pplan *q, int64_t u, struct opos *p)
+{
+    int64_t op = u % q->P;
+    p->pl = u / q->P;
+    p->o[2] = op % q->out[2];
+    p->o[1] = op / q->out[2] % q->out[1];
+    p->o[0] = op / q->out[2] / q->out[1];
+}
+
+static void opos_next(const struct pplan *q, struct opos *p)
+{
+    for (int i = 2; i >= 0; i--) {
+        if (++p->o[i] < q->out[i])
+            return;
+        p->o[i] = 0;
+    }
+    p->pl++;
+}
 
 /* The window of output (o0, o1, o2): a, b, st per dim; true when it holds an element. */
 static bool window3(const struct pplan *q, int64_t o0, int64_t o1, int64_t o2, int64_t *a, int64_t *b, int64_t *st,
@@ -105,13 +132,16 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
 }
 
 #define GEN_POOL(sfx, T)                                                                             \
-    static void max_plane_##sfx(const struct pplan *q, const T *x, T *y, int64_t *iy)                \
+    static void max_range_##sfx(const struct pplan *q, int64_t u0, int64_t u1)                     \
     {                                                                                                \
         int64_t a[3], b[3], st[3];                                                                   \
-        double padded;                                                           \
-        FOR_OUTPUTS(q, o, op)                                                                        \
-        {                                                                                            \
-            window3(q, o0, o1, o2, a, b, st, &padded);                                               \
+        double padded;                                                                               \
+        struct opos p;                                                                               \
+        T *y = (T *)q->y;                                                                            \
+        opos_at(q, u0, &p);                                                                          \
+        for (int64_t u = u0; u < u1; u++, opos_next(q, &p)) {                                        \
+            const T *x = (const T *)q->x + p.pl * q->X;                                              \
+            window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded);                                   \
             int64_t best = (a[0] * q->in[1] + a[1]) * q->in[2] + a[2];                               \
             T m = -INFINITY;                                                                         \
             FOR_WINDOW(q, a, b, st, idx)                                                             \
@@ -122,24 +152,28 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
                     best = idx;                                                                      \
                 }                                                                                    \
             }                                                                                        \
-            y[op] = m;                                                                               \
-            iy[op] = best;                                                                           \
+            y[u] = m;                                                                                \
+            if (q->iy)                                                                               \
+                q->iy[u] = best;                                                                     \
         }                                                                                            \
     }                                                                                                \
-    static void avg_plane_##sfx(const struct pplan *q, const T *x, T *y)                             \
+    static void avg_range_##sfx(const struct pplan *q, int64_t u0, int64_t u1)                     \
     {                                                                                                \
         int64_t a[3], b[3], st[3];                                                                   \
-        double padded;                                                           \
-        FOR_OUTPUTS(q, o, op)                                                                        \
-        {                                                                                            \
+        double padded;                                                                               \
+        struct opos p;                                                                               \
+        T *y = (T *)q->y;                                                                            \
+        opos_at(q, u0, &p);                                                                          \
+        for (int64_t u = u0; u < u1; u++, opos_next(q, &p)) {                                        \
+            const T *x = (const T *)q->x + p.pl * q->X;                                              \
             T sum = 0;                                                                               \
-            if (!window3(q, o0, o1, o2, a, b, st, &padded)) {                                        \
-                y[op] = 0;                                                                           \
+            if (!window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded)) {                            \
+                y[u] = 0;                                                                            \
                 continue;                                                                            \
             }                                                                                        \
             FOR_WINDOW(q, a, b, st, idx)                                                             \
             sum += x[idx];                                                                           \
-            y[op] = sum / (T)divide_by(q, a, b, padded);                                             \
+            y[u] = sum / (T)divide_by(q, a, b, padded);                                              \
         }                                                                                            \
     }                                                                                                \
     static void avg_back_plane_##sfx(const struct pplan *q, const T *go, T *gx)                      \
@@ -169,19 +203,14 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
 GEN_POOL(f32, float)
 GEN_POOL(f64, double)
 
-/* planes [p0, p1) of the op */
-static void forward_planes(void *ctx, int64_t p0, int64_t p1)
+/* flat outputs [u0, u1) of the op (all planes) */
+static void forward_range(void *ctx, int64_t u0, int64_t u1)
 {
     const struct pplan *q = ctx;
-    for (int64_t pl = p0; pl < p1; pl++) {
-        const char *x = q->x + pl * q->X * q->es;
-        char *y = q->y + pl * q->P * q->es;
-        if (q->kind == P_MAX || q->kind == P_ADAPTIVE_MAX)
-            q->f64 ? max_plane_f64(q, (const double *)x, (double *)y, q->iy + pl * q->P)
-                   : max_plane_f32(q, (const float *)x, (float *)y, q->iy + pl * q->P);
-        else
-            q->f64 ? avg_plane_f64(q, (const double *)x, (double *)y) : avg_plane_f32(q, (const float *)x, (float *)y);
-    }
+    if (q->kind == P_MAX || q->kind == P_ADAPTIVE_MAX)
+        q->f64 ? max_range_f64(q, u0, u1) : max_range_f32(q, u0, u1);
+    else
+        q->f64 ? avg_range_f64(q, u0, u1) : avg_range_f32(q, u0, u1);
 }
 
 static void backward_planes(void *ctx, int64_t p0, int64_t p1)
@@ -234,11 +263,25 @@ static void plan_of(const struct td_conv_geom *g, enum td_op op, enum td_dtype d
 
 static char *base(const struct td_kt *t) { return t->data + t->m.offset * (int64_t)td_dtype_size(t->m.dtype); }
 
-/* planes per chunk: about TD_GRAIN elements of work */
+/* backward: planes per chunk, about TD_GRAIN elements of work */
 static int64_t grain_of(const struct pplan *q)
 {
     int64_t work = q->X > q->P ? q->X : q->P;
     return work >= TD_GRAIN ? 1 : TD_GRAIN / (work ? work : 1);
+}
+
+/* forward: outputs per chunk, about TD_GRAIN window elements (a window clipped to the
+ * input; adaptive windows are at most ceil(in / out) + 1 long) */
+static int64_t output_grain_of(const struct pplan *q)
+{
+    int64_t w = 1;
+    for (int i = 0; i < 3; i++) {
+        int64_t n = q->kind == P_ADAPTIVE_AVG || q->kind == P_ADAPTIVE_MAX ? q->in[i] / (q->out[i] ? q->out[i] : 1) + 1
+                                                                            : q->k[i];
+        n = n < q->in[i] ? n : q->in[i];
+        w = w < TD_GRAIN ? w * (n > 1 ? n : 1) : w;
+    }
+    return w >= TD_GRAIN ? 1 : TD_GRAIN / w;
 }
 
 static enum td_code run(struct td_kctx *k)
@@ -264,7 +307,7 @@ static enum td_code run(struct td_kctx *k)
         q.y = base(k->out[0]);
         q.iy = k->n_out > 1 ? (int64_t *)base(k->out[1]) : NULL;
         if (q.x)
-            td_parallel_for(q.planes, grain_of(&q), forward_planes, &q);
+            td_parallel_for(q.planes * q.P, output_grain_of(&q), forward_range, &q);
     }
     rc = !(backward ? q.go : q.x) ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;
     if (!rc && q.bad)

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!go_on && !st.msg[0])
             abort(); /* a refusal always says why */
         if (go_on && use.attach) {
-            s = td_session_new(1, "fuzz");
+            s = fuzz_session_new();
             attached = s != NULL;
             go_on = attached;
         }

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *rec = data + plen;
     size_t rlen = size - plen;
 
-    struct td_session *s = td_session_new(1, "fuzz");
+    struct td_session *s = fuzz_session_new();
     if (!s)
         return 0;
     for (int round = 0; round < 2; round++) {

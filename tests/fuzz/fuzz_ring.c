@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct td_ring cq = {.ctl = &ctl[1], .data = mem + ring_size, .size = ring_size, .pos = start};
     struct client c = {.in = data + 3, .left = size - 3, .sq = sq, .cq = cq};
 
-    struct td_session *s = td_session_new(1, "fuzz");
+    struct td_session *s = fuzz_session_new();
     if (s) {
         client_step(&c);
         for (;;) { /* worker_main: wait for data (here: let the client act), run a message */
