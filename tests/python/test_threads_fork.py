@@ -7,6 +7,7 @@ child's session on first use (through the parent's fork grant) and aliases its s
 what races), against the session's daemon ($TENSORD_ADDRESS) unless said otherwise.
 """
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,12 +15,52 @@ import textwrap
 import pytest
 
 
+def _family(pid):
+    """pid and its descendants (the script forks)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            with open("/proc/%d/task/%d/children" % (pids[i], pids[i])) as f:
+                pids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def _stacks(pids):
+    """The C stacks of pids (gdb, where installed): what a hang report needs, since a
+    process stuck in a lock cannot say where it is."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return "(no gdb here: no stacks)"
+    out = []
+    for q in pids:
+        r = subprocess.run([gdb, "-p", str(q), "-batch", "-ex", "thread apply all bt 40"],
+                           capture_output=True, text=True, timeout=120)
+        out.append("=== pid %d\n%s" % (q, "\n".join(l for l in r.stdout.splitlines()
+                                                    if l.startswith(("#", "Thread")))))
+    return "\n".join(out)
+
+
 def _run(script, timeout=240, env=None, args=()):
     env = dict(os.environ if env is None else env)
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(script)] + [str(a) for a in args], env=env,
-                       capture_output=True, text=True, timeout=timeout)
-    assert p.returncode == 0, "rc %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, p.stdout, p.stderr)
-    return p.stdout
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)] + [str(a) for a in args], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pids = _family(p.pid)
+        stacks = _stacks(pids)
+        for q in pids:
+            try:
+                os.kill(q, 9)
+            except OSError:
+                pass
+        out, err = p.communicate()
+        raise AssertionError("hung for %d s\nstdout:\n%s\nstderr:\n%s\nstacks:\n%s" % (timeout, out, err, stacks))
+    assert p.returncode == 0, "rc %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, out, err)
+    return out
 
 
 # 8 threads whose first tensord call happens at the same instant; repeated in-process by
