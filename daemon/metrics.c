@@ -35,7 +35,8 @@ uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code)
         atomic_fetch_add_explicit(&td__metrics.errors[code], 1, memory_order_relaxed);
         if (code == TD_CODE_RESOURCE_EXHAUSTED)
             atomic_fetch_add_explicit(&td__metrics.ooms, 1, memory_order_relaxed);
-    }    return now;
+    }
+    return now;
 }
 
 /* Upper bounds of the latency buckets (ns): x4 steps from 1 µs to ~4 s, then +Inf. */
