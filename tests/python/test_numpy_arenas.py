@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(td.transport() != "shm" or os.environ.get("TENSO
 if td.transport() == "shm":
     # opt-in (TENSORD_NUMPY_ARENAS=1 at start-up); this process turns it on here, so the
     # suites after this one run with it too
-    td._C.numpy_arena_install(64 * 1024)
+    td._C.numpy_arena_install(64 * 1024, 32 << 20)
 
 BIG = 1 << 15  # elements: at least 64 KiB for every dtype below except bool/uint8/int8
 
