@@ -310,8 +310,6 @@ static void *block_alloc(size_t size, int *zeroed)
             usable = 0;
         return NULL;
     }
-    /* exported only once a view aliases it (arena_view) */
-    td_storage_unmap(c, b.t.storage_id);
     pthread_mutex_lock(&tbl_lock);
     int bad = insert_locked(&b);
     pthread_mutex_unlock(&tbl_lock);
@@ -557,17 +555,10 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
     if (!f || !b.t.handle || b.client != c || b.epoch != td_ext_epoch)
         Py_RETURN_NONE;
     if (!b.exported) {
-        /* ops on the view must sync like ops on any storage numpy can see: export it
-         * (a thread racing us here exports too; the second export is undone) */
-        void *base = NULL;
-        size_t nbytes = 0;
-        struct td_status st = TD_STATUS_INIT;
-        enum td_code code;
-        Py_BEGIN_ALLOW_THREADS
-        code = td_storage_map(c, &b.t, &base, &nbytes, &st);
-        Py_END_ALLOW_THREADS
-        if (code)
-            return td_ext_raise(&st);
+        /* ops on the view must sync like ops on any storage numpy can see (a thread
+         * racing us here exports too; the second export is undone) */
+        if (!td_block_export(c, &b.t))
+            return PyErr_NoMemory();
         int again = 0;
         pthread_mutex_lock(&tbl_lock);
         f = find_locked(p);
@@ -578,8 +569,6 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
         pthread_mutex_unlock(&tbl_lock);
         if (again)
             td_storage_unmap(c, b.t.storage_id);
-        if (base != b.p)
-            return PyErr_Format(PyExc_RuntimeError, "tensord: numpy block %p is mapped at %p", b.p, base);
     }
     struct td_meta m;
     memset(&m, 0, sizeof m);
