@@ -4,8 +4,8 @@
  * (docs/design/shared_memory.md, "numpy's own arrays").
  *
  * An allocation of at least `min_bytes` becomes a uint8 tensor (td_block_new), its size
- * rounded up to a size class (8 per power of two); a table maps its address to the
- * tensor.  Everything else, and any failure, goes to the handler that was installed before
+ * rounded up to a size class (8 per power of two) when it may be cached; a table maps its
+ * address to the tensor.  Everything else, and any failure, goes to the handler that was installed before
  * (numpy's default, with its small-block cache).  from_numpy finds the table block under
  * an array (arena_view) and opens a typed view of the same storage through a one-shot
  * sharing token; only then is the block's storage exported (ops on it sync), so ops of a
@@ -264,14 +264,17 @@ static void *block_alloc(size_t size, int *zeroed)
     unsigned idx;
     if (size < min_bytes || size == 0)
         return NULL;
-    size = class_of(size, &idx);
+    size_t cls = class_of(size, &idx);
     td_client_t *c = usable_client();
-    if (!c || !size)
+    if (!c || !cls)
         return NULL;
+    int cacheable = cls <= cache_max / 4;
+    if (cacheable)
+        size = cls; /* else never cached: no rounding */
     struct block b = {0};
     struct cached *gone = NULL;
     pthread_mutex_lock(&tbl_lock);
-    int hit = cache_take_locked(size, idx, c, &b) && !td_client_lost(c);
+    int hit = cacheable && cache_take_locked(size, idx, c, &b) && !td_client_lost(c);
     if (hit && insert_locked(&b) == 0) {
         n_hits++;
         pthread_mutex_unlock(&tbl_lock);
