@@ -175,11 +175,10 @@ def _env_bytes(name, default):
 def _numpy_arenas():
     """numpy's large allocations in tensord storage, so that from_numpy shares memory both
     ways (docs/design/shared_memory.md); only over the shared-memory transport, and only
-    when TENSORD_NUMPY_ARENAS=1: each such allocation costs a round trip to the daemon and
-    a fork copies every live block, so a numpy-heavy program or one forking DataLoader
-    workers over a numpy dataset would pay for sharing it may not use.  Freed blocks are
-    cached for reuse (TENSORD_NUMPY_ARENA_CACHE bytes, 32 MiB), at most an eighth of the
-    session's memory quota, so the cache never fills the quota."""
+    when TENSORD_NUMPY_ARENAS=1: a fork copies every live block, so a program forking
+    DataLoader workers over a numpy dataset would pay for sharing it may not use.  Freed
+    blocks are cached for reuse without a round trip (TENSORD_NUMPY_ARENA_CACHE bytes,
+    32 MiB), at most an eighth of the session's memory quota, so the cache never fills it."""
     if os.environ.get("TENSORD_NUMPY_ARENAS", "0") != "1" or _C.transport() != "shm":
         return
     floor = _env_bytes("TENSORD_NUMPY_ARENA_MIN", 64 << 10)
