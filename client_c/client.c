@@ -827,8 +827,12 @@ enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void 
         td_storage_unmap(c, out->storage_id);
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "the block is smaller than asked");
     }
-    if (!code)
+    if (!code) {
         td__conn_keep_arenas(c->conn);
+        /* exported only once something else can reach it (td_block_export): until then
+         * no op touches it, and the ops of a program holding many arrays scan no list */
+        td_storage_unmap(c, out->storage_id);
+    }
     if (!code)
         *base = b;
     else {
@@ -839,6 +843,8 @@ enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void 
     pthread_mutex_unlock(&c->lock);
     return code;
 }
+
+bool td_block_export(td_client_t *c, const struct td_t *t) { return c && export_add(c, t->storage_id); }
 
 void td_block_free(td_client_t *c, struct td_t *t)
 {

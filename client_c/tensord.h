@@ -108,11 +108,15 @@ enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, s
  * blocks on the daemon (safe from a destructor). */
 void td_storage_unmap(td_client_t *c, uint64_t storage_id);
 /* For numpy's allocator (client_py/ext/numpy_arena.c): a uint8 tensor of nbytes, mapped
- * and exported as by td_storage_map, in one round trip; never waits for the client's lock
- * (TD_CODE_UNAVAILABLE when busy) and leaves other ops' deferred failures queued.
- * td_block_free unexports and releases it, queueing the release for the next call that
- * holds the lock when the lock is busy; a no-op for a client inherited through fork. */
+ * as by td_storage_map, in one round trip; never waits for the client's lock
+ * (TD_CODE_UNAVAILABLE when busy) and leaves other ops' deferred failures queued.  It is
+ * not exported until td_block_export (before a view of its storage is made: from then on
+ * ops on that storage sync, as after td_storage_map; no round trip, false when out of
+ * memory).  td_block_free unexports and releases it, queueing the release for the next
+ * call that holds the lock when the lock is busy; a no-op for a client inherited through
+ * fork. */
 enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void **base, struct td_status *st);
+bool td_block_export(td_client_t *c, const struct td_t *t);
 void td_block_free(td_client_t *c, struct td_t *t);
 /* torch.set_default_dtype: the dtype integer operands promote to with a float scalar (and
  * float-valued ops on integers give).  Recorded for the daemon too, so both agree. */

@@ -92,6 +92,7 @@ extern PyMethodDef td_ext_share_methods[];
 /* numpy_arena.c: numpy's allocator in tensord storage */
 extern PyMethodDef td_ext_numpy_arena_methods[];
 void td_ext_numpy_arena_orphan(td_client_t *c);
+void td_ext_numpy_arena_trim_to(size_t keep_bytes);
 int td_ext_open_inherited(TensorObject *o);
 
 /* Raises the Python exception matching st->code; returns NULL. */

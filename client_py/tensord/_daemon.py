@@ -162,19 +162,33 @@ def _connect():
     return _default_alive() or _start_private()
 
 
+def _env_bytes(name, default):
+    """An environment variable holding a byte count, with an optional K, M or G suffix."""
+    v = os.environ.get(name, "").strip().upper()
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1:], 1)
+    try:
+        return int(v[:-1] if scale > 1 else v) * scale
+    except ValueError:
+        return default
+
+
 def _numpy_arenas():
     """numpy's large allocations in tensord storage, so that from_numpy shares memory both
     ways (docs/design/shared_memory.md); only over the shared-memory transport, and only
-    when TENSORD_NUMPY_ARENAS=1: each such allocation costs a round trip to the daemon and
-    a fork copies every live block, so a numpy-heavy program or one forking DataLoader
-    workers over a numpy dataset would pay for sharing it may not use."""
+    when TENSORD_NUMPY_ARENAS=1: a fork copies every live block, so a program forking
+    DataLoader workers over a numpy dataset would pay for sharing it may not use.  Freed
+    blocks are cached for reuse without a round trip (TENSORD_NUMPY_ARENA_CACHE bytes,
+    32 MiB), at most an eighth of the session's memory quota, so the cache never fills it."""
     if os.environ.get("TENSORD_NUMPY_ARENAS", "0") != "1" or _C.transport() != "shm":
         return
-    try:
-        floor = int(os.environ.get("TENSORD_NUMPY_ARENA_MIN", str(64 * 1024)))
-    except ValueError:
-        floor = 64 * 1024
-    _C.numpy_arena_install(floor)
+    floor = _env_bytes("TENSORD_NUMPY_ARENA_MIN", 64 << 10)
+    cache = _env_bytes("TENSORD_NUMPY_ARENA_CACHE", 32 << 20)
+    if cache > 0:
+        me = _C.session()
+        for row in _C.stats(_state["address"])["session_memory"]:
+            if row["session"] == me and row["limit"]:
+                cache = min(cache, row["limit"] // 8)
+    _C.numpy_arena_install(floor, cache)
 
 
 def ensure():
