@@ -48,6 +48,8 @@ struct prims {
     size_t reorder_scratch[T_N];
 };
 
+#define CHUNK_BYTES (INT64_C(1) << 20) /* input + output of a forward / backward input call */
+#define FEW_CHANNELS 4 /* input channels below which forward and input gradient stay im2col */
 #define CACHE_MAX 256 /* geometries kept; past it, primitives are built and dropped per call */
 static struct prims *cache[CACHE_MAX];
 static int n_cached;
@@ -253,17 +255,21 @@ static struct prims *prims_get(unsigned op, const struct td_conv_geom *g, int64_
 
 /* ---- execution */
 
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
 struct job {
     unsigned op;
     const struct td_conv_geom *g;
-    struct prims *pr[2];  /* for parts of batch/parts and of one more */
-    int64_t lo;           /* batch/parts */
+    struct prims *pr[2];  /* for chunks of c batch elements, and for the last, shorter one */
+    int64_t c;            /* the chunk: batch elements per oneDNN call */
     int nt;               /* OpenMP team per part */
     const char *x, *w, *bias, *go;
     char *out;
     char *wt[2];          /* the weight reordered once per primitive set (forward, backward input) */
     char **scratch;       /* per part: reordered operands and the primitives' scratchpads */
-    char **acc;           /* backward weight, per part: its plain gradient */
+    char **acc;           /* backward weight, per part: its plain gradient, and room for */
+    char **more;          /* a later chunk's, added to it */
+    int64_t w_n;          /* weight elements */
     int64_t x_n, y_n;     /* elements of one batch element of input, output */
     atomic_bool failed;
 };
@@ -296,42 +302,36 @@ static const dnnl_memory_desc_t *scratch_md(const_dnnl_primitive_t prim)
     return md && dnnl_memory_desc_get_size(md) ? md : NULL;
 }
 
-static void part(void *ctx, int part_i, int64_t n0, int64_t n1)
+/* Batch elements [n0, n1) (a chunk) on stream s: inputs reordered into the primitive's
+   layouts, the convolution, its result back into ours. */
+static bool run_chunk(struct job *j, int part_i, int64_t n0, int64_t n1, bool first, dnnl_stream_t s)
 {
-    struct job *j = ctx;
-    if (atomic_load(&j->failed))
-        return;
-    int which = n1 - n0 == j->lo ? 0 : 1;
+    int which = n1 - n0 == j->c ? 0 : 1;
     const struct prims *p = j->pr[which];
     int ot = out_tensor(j->op);
-    dnnl_stream_t s = NULL;
+    bool bwd_w = j->op == TD_OP_CONV_BACKWARD_WEIGHT, ok = false;
     dnnl_memory_t mems[16];
     int nmem = 0;
-    bool ok = false;
-    omp_set_num_threads(j->nt);
-    if (dnnl_stream_create(&s, engine, dnnl_stream_default_flags) != dnnl_success)
-        goto out;
-    /* our operands for this part, plain: input, weight, output */
+    /* our operands for the chunk, plain: input, weight, output */
     char *plain[T_N] = {
         (char *)(j->op == TD_OP_CONV_BACKWARD_INPUT ? j->out : j->x) + n0 * j->x_n * 4,
-        j->op == TD_OP_CONV_BACKWARD_WEIGHT ? j->acc[part_i] : (char *)j->w,
+        bwd_w ? (first ? j->acc : j->more)[part_i] : (char *)j->w,
         (char *)(j->op == TD_OP_CONV ? j->out : j->go) + n0 * j->y_n * 4,
     };
-    /* and as the primitive reads them: the part's scratch where a reorder is needed */
+    /* and as the primitive reads them: the part's scratch where a reorder is needed (the
+       forward's weight was reordered once, before the parts) */
     char *buf[T_N], *sp = j->scratch[part_i];
     for (int t = 0; t < T_N; t++) {
-        if (t == T_WEI && j->op != TD_OP_CONV_BACKWARD_WEIGHT) {
-            buf[t] = p->reorder[t] ? j->wt[which] : plain[t];
-            continue;
-        }
         buf[t] = plain[t];
-        if (p->reorder[t]) {
+        if (t == T_WEI && !bwd_w)
+            buf[t] = p->reorder[t] ? j->wt[which] : plain[t];
+        else if (p->reorder[t]) {
             buf[t] = sp;
-            sp += (dnnl_memory_desc_get_size(&p->md[t]) + 63) & ~(size_t)63;
+            sp += align64(dnnl_memory_desc_get_size(&p->md[t]));
         }
     }
-    for (int t = 0; t < T_N; t++) /* inputs into the primitive's layouts */
-        if (t != ot && p->reorder[t] && !(t == T_WEI && j->op != TD_OP_CONV_BACKWARD_WEIGHT)) {
+    for (int t = 0; t < T_N; t++)
+        if (t != ot && p->reorder[t] && (t != T_WEI || bwd_w)) {
             dnnl_memory_t a = mem_of(&p->plain[t], plain[t], mems, &nmem), b = mem_of(&p->md[t], buf[t], mems, &nmem);
             dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
             if (!a || !b || !exec(p->reorder[t], s, 2, args, mems, &nmem, scratch_md(p->reorder[t]), sp))
@@ -369,15 +369,32 @@ static void part(void *ctx, int part_i, int64_t n0, int64_t n1)
             goto out;
     }
     ok = dnnl_stream_wait(s) == dnnl_success;
+    if (ok && bwd_w && !first) {
+        float *acc = (float *)j->acc[part_i], *more = (float *)j->more[part_i];
+        for (int64_t i = 0; i < j->w_n; i++)
+            acc[i] += more[i];
+    }
 out:
     for (int i = 0; i < nmem; i++)
         dnnl_memory_destroy(mems[i]);
+    return ok;
+}
+
+/* Part part_i: chunks [ch0, ch1), one after the other on one stream. */
+static void part(void *ctx, int part_i, int64_t ch0, int64_t ch1)
+{
+    struct job *j = ctx;
+    dnnl_stream_t s = NULL;
+    bool ok = dnnl_stream_create(&s, engine, dnnl_stream_default_flags) == dnnl_success;
+    omp_set_num_threads(j->nt);
+    for (int64_t ch = ch0; ok && ch < ch1 && !atomic_load(&j->failed); ch++) {
+        int64_t n0 = ch * j->c, n1 = n0 + j->c < j->g->batch ? n0 + j->c : j->g->batch;
+        ok = run_chunk(j, part_i, n0, n1, ch == ch0, s);
+    }
     dnnl_stream_destroy(s);
     if (!ok)
         atomic_store(&j->failed, true);
 }
-
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 /* Bytes of one part's scratch for p: the operands it reorders (the weight too, in the
    backward weight op: the part's own gradient), then room for the largest scratchpad. */
@@ -424,15 +441,29 @@ bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *
     if (disabled || k->compute_dtype != TD_DTYPE_FLOAT32 || g->batch == 0 || g->c_in == 0 || g->c_out == 0 ||
         td_conv_plane(g->out, g->nsp) == 0)
         return false;
-    int parts = td__conv_parts(g->batch, TD_MAX_THREADS), threads = td_parallel_threads();
-    struct job j = {.op = k->op, .g = g, .lo = g->batch / parts, .x = x, .w = w, .bias = bias, .go = go, .out = out};
-    j.nt = threads / parts > 1 ? threads / parts : 1;
+    /* A first layer's few input channels (an image's 1-3) fill a channel block of 8 or 16
+       with padding: there im2col's forward and input gradient measured faster (the
+       weight gradient is still oneDNN's; docs/performance.md, 2026-12-08). */
+    if (g->groups == 1 && g->c_in < FEW_CHANNELS && k->op != TD_OP_CONV_BACKWARD_WEIGHT)
+        return false;
+    struct job j = {.op = k->op, .g = g, .x = x, .w = w, .bias = bias, .go = go, .out = out};
     j.x_n = g->c_in * td_conv_plane(g->in, g->nsp);
     j.y_n = g->c_out * td_conv_plane(g->out, g->nsp);
     bool owned[2] = {false, false}, bwd_w = k->op == TD_OP_CONV_BACKWARD_WEIGHT;
-    int n_pr = g->batch % parts ? 2 : 1;
+    /* the chunk: the part's whole share for the weight gradient (each part's gradient is one
+       call's), else as many elements as keep the reordered operands near the cache */
+    int64_t share = (g->batch + td__conv_parts(g->batch, TD_MAX_THREADS) - 1) / td__conv_parts(g->batch, TD_MAX_THREADS);
+    j.w_n = g->c_out * (g->c_in / g->groups) * td_conv_plane(g->k, g->nsp);
+    j.c = CHUNK_BYTES / ((j.x_n + j.y_n) * 4);
+    if (bwd_w && j.c * (j.x_n + j.y_n) < j.w_n) /* a chunk's gradient costs an add of the weight's size */
+        j.c = (j.w_n + j.x_n + j.y_n - 1) / (j.x_n + j.y_n);
+    j.c = j.c < 1 ? 1 : j.c > share ? share : j.c;
+    int64_t n_chunks = (g->batch + j.c - 1) / j.c, last = g->batch - (n_chunks - 1) * j.c;
+    int parts = td__conv_parts(n_chunks, TD_MAX_THREADS), threads = td_parallel_threads();
+    j.nt = threads / parts > 1 ? threads / parts : 1;
+    int n_pr = last != j.c ? 2 : 1;
     for (int i = 0; i < n_pr; i++)
-        j.pr[i] = prims_get(k->op, g, j.lo + i, j.nt, bias != NULL, &owned[i]);
+        j.pr[i] = prims_get(k->op, g, i ? last : j.c, j.nt, bias != NULL, &owned[i]);
     bool taken = j.pr[0] && j.pr[0]->ok && (n_pr == 1 || (j.pr[1] && j.pr[1]->ok));
     *rc = TD_CODE_OK;
     if (!taken)
@@ -442,24 +473,28 @@ bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *
         size_t b = part_bytes(j.pr[i], k->op);
         per_part = b > per_part ? b : per_part;
     }
-    int64_t w_n = g->c_out * (g->c_in / g->groups) * td_conv_plane(g->k, g->nsp);
+    int64_t w_n = j.w_n;
     j.scratch = calloc((size_t)parts, sizeof *j.scratch);
     j.acc = calloc((size_t)parts, sizeof *j.acc);
-    if (!j.scratch || !j.acc)
+    j.more = calloc((size_t)parts, sizeof *j.more);
+    if (!j.scratch || !j.acc || !j.more)
         *rc = TD_CODE_RESOURCE_EXHAUSTED;
     for (int i = 0; !*rc && i < parts; i++) {
         if (per_part && !(j.scratch[i] = td_scratch_alloc(k, per_part)))
             *rc = TD_CODE_RESOURCE_EXHAUSTED;
-        if (bwd_w && !*rc)
-            j.acc[i] = parts == 1 ? out : td_scratch_alloc(k, (uint64_t)w_n * 4);
-        if (bwd_w && !j.acc[i])
+        if (!bwd_w || *rc)
+            continue;
+        j.acc[i] = parts == 1 ? out : td_scratch_alloc(k, (uint64_t)w_n * 4);
+        if (n_chunks > parts)
+            j.more[i] = td_scratch_alloc(k, (uint64_t)w_n * 4);
+        if (!j.acc[i] || (n_chunks > parts && !j.more[i]))
             *rc = TD_CODE_RESOURCE_EXHAUSTED;
     }
     for (int i = 0; !*rc && !bwd_w && i < n_pr; i++)
         *rc = weight_in(k, j.pr[i], w, &j.wt[i]);
     if (!*rc) {
         atomic_init(&j.failed, false);
-        td__conv_run_parts(g->batch, parts, part, &j);
+        td__conv_run_parts(n_chunks, parts, part, &j);
         if (atomic_load(&j.failed))
             *rc = TD_CODE_INTERNAL;
     }
@@ -470,8 +505,11 @@ bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *
     for (int i = 0; j.acc && i < parts; i++)
         if (j.acc[i] != out)
             free(j.acc[i]);
+    for (int i = 0; j.more && i < parts; i++)
+        free(j.more[i]);
     free(j.scratch);
     free(j.acc);
+    free(j.more);
     for (int i = 0; i < 2; i++)
         free(j.wt[i]);
 out_prims:
