@@ -37,7 +37,7 @@ enum { T_SRC, T_WEI, T_DST, T_N };
 
 /* what identifies a primitive set: op, spatial dims, part's batch, team size, bias, then
    the geometry (padded spatial fields) */
-#define KEY_LEN 22
+#define KEY_LEN (8 + 5 * TD_CONV_MAX_SP)
 struct prims {
     int64_t key[KEY_LEN];
     bool ok;                   /* false: oneDNN has only reference code for it (im2col wins) */
