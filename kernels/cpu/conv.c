@@ -1,7 +1,9 @@
 /*
  * conv.c — the convolution kernels CONV (bias fused), CONV_BACKWARD_INPUT and
  * CONV_BACKWARD_WEIGHT for float32/float64 over 1-3 spatial dims, and the helpers the
- * CONV family's kernels share (conv.h).
+ * CONV family's kernels share (conv.h).  run() is where a record's kernel is chosen:
+ * conv_dnnl.c's oneDNN path when it takes the geometry (float32; see there), else the
+ * im2col path below.
  *
  * Each (batch element, group) is one GEMM over an im2col matrix: col (C_in/g * prod k,
  * prod out) holds, per input channel and kernel offset, the input value each output
