@@ -49,7 +49,7 @@ struct prims {
 };
 
 #define CHUNK_BYTES (INT64_C(1) << 20) /* input + output of a forward / backward input call */
-#define FEW_CHANNELS 4 /* input channels below which forward and input gradient stay im2col */
+#define FEW_CHANNELS 4 /* input channels below which forward and input gradient keep plain layouts */
 #define CACHE_MAX 256 /* geometries kept; past it, primitives are built and dropped per call */
 static struct prims *cache[CACHE_MAX];
 static int n_cached;
@@ -110,6 +110,15 @@ static int dims_of(const struct td_conv_geom *g, int64_t n, int t, dnnl_dims_t d
     return nd;
 }
 
+/* A first layer's few input channels (an image's 1-3) would fill a channel block of 8 or
+   16 with padding: its forward and input gradient run in our plain layouts (oneDNN's
+   GEMM-based code, no reorders), measured faster than both the blocked kernels and
+   im2col (docs/performance.md, 2026-12-07); the weight gradient stays blocked. */
+static bool few_channels(unsigned op, const struct td_conv_geom *g)
+{
+    return g->groups == 1 && g->c_in < FEW_CHANNELS && op != TD_OP_CONV_BACKWARD_WEIGHT;
+}
+
 static bool is_reference(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
@@ -126,9 +135,10 @@ static dnnl_primitive_desc_t conv_pd(unsigned op, const struct td_conv_geom *g, 
     dnnl_memory_desc_t md[T_N], bmd;
     dnnl_dims_t d, strides, dil, pad_l, pad_r;
     dnnl_format_tag_t tag;
+    bool plain = few_channels(op, g);
     for (int t = 0; t < T_N; t++) {
         int nd = dims_of(g, n, t, d, &tag);
-        if (dnnl_memory_desc_init_by_tag(&md[t], nd, d, dnnl_f32, dnnl_format_tag_any) != dnnl_success)
+        if (dnnl_memory_desc_init_by_tag(&md[t], nd, d, dnnl_f32, plain ? tag : dnnl_format_tag_any) != dnnl_success)
             return NULL;
     }
     dnnl_dims_t bd = {g->c_out};
@@ -440,11 +450,6 @@ bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *
     pthread_once(&once, init_once);
     if (disabled || k->compute_dtype != TD_DTYPE_FLOAT32 || g->batch == 0 || g->c_in == 0 || g->c_out == 0 ||
         td_conv_plane(g->out, g->nsp) == 0)
-        return false;
-    /* A first layer's few input channels (an image's 1-3) fill a channel block of 8 or 16
-       with padding: there im2col's forward and input gradient measured faster (the
-       weight gradient is still oneDNN's; docs/performance.md, 2026-12-08). */
-    if (g->groups == 1 && g->c_in < FEW_CHANNELS && k->op != TD_OP_CONV_BACKWARD_WEIGHT)
         return false;
     struct job j = {.op = k->op, .g = g, .x = x, .w = w, .bias = bias, .go = go, .out = out};
     j.x_n = g->c_in * td_conv_plane(g->in, g->nsp);
