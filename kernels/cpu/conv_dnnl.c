@@ -6,7 +6,9 @@
  *
  * oneDNN's fast kernels read and write blocked layouts (channels in blocks of 8 or 16), so
  * each primitive is asked for the layouts it likes (format "any"); our dense row-major
- * operands are reordered into them and the results back, by oneDNN reorders.
+ * operands are reordered into them and the results back, by oneDNN reorders, a chunk of
+ * ~1 MiB of input and output per call so the copies stay in cache (few_channels: a first
+ * layer's forward and input gradient keep our layouts).
  *
  * Threads: Debian builds oneDNN on OpenMP, whose team size is per calling thread.  We do
  * not let it spread a call over its own threads: the batch is split over our intra-op
@@ -62,6 +64,17 @@ static void init_once(void)
 {
     const char *e = getenv("TENSORD_CONV_IM2COL");
     disabled = (e && *e && strcmp(e, "0") != 0) || dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success;
+}
+
+/* the execution argument of tensor t in op's primitive */
+static int arg_of(unsigned op, int t)
+{
+    static const int arg[3][T_N] = {
+        {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+        {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST},
+        {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST},
+    };
+    return arg[op == TD_OP_CONV ? 0 : op == TD_OP_CONV_BACKWARD_INPUT ? 1 : 2][t];
 }
 
 /* which of the three tensors op writes */
@@ -191,17 +204,11 @@ static struct prims *prims_build(unsigned op, const struct td_conv_geom *g, int6
     if (dnnl_primitive_create(&p->conv, pd) != dnnl_success)
         goto fail;
     p->conv_scratch = scratch_size(pd);
-    static const int arg[3][T_N] = {
-        {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-        {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST},
-        {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST},
-    };
-    int row = op == TD_OP_CONV ? 0 : op == TD_OP_CONV_BACKWARD_INPUT ? 1 : 2;
     for (int t = 0; t < T_N; t++) {
         dnnl_dims_t d;
         dnnl_format_tag_t tag;
         int nd = dims_of(g, n, t, d, &tag);
-        p->md[t] = *dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg[row][t]);
+        p->md[t] = *dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg_of(op, t));
         if (dnnl_memory_desc_init_by_tag(&p->plain[t], nd, d, dnnl_f32, tag) != dnnl_success)
             goto fail;
         if (dnnl_memory_desc_equal(&p->md[t], &p->plain[t]))
@@ -347,19 +354,13 @@ static bool run_chunk(struct job *j, int part_i, int64_t n0, int64_t n1, bool fi
             if (!a || !b || !exec(p->reorder[t], s, 2, args, mems, &nmem, scratch_md(p->reorder[t]), sp))
                 goto out;
         }
-    static const int arg[3][T_N] = {
-        {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-        {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST},
-        {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST},
-    };
-    int row = j->op == TD_OP_CONV ? 0 : j->op == TD_OP_CONV_BACKWARD_INPUT ? 1 : 2;
     dnnl_exec_arg_t args[T_N + 2];
     int na = 0;
     for (int t = 0; t < T_N; t++) {
         dnnl_memory_t m = mem_of(&p->md[t], buf[t], mems, &nmem);
         if (!m)
             goto out;
-        args[na++] = (dnnl_exec_arg_t){arg[row][t], m};
+        args[na++] = (dnnl_exec_arg_t){arg_of(j->op, t), m};
     }
     if (j->bias) {
         dnnl_dims_t bd = {j->g->c_out};
