@@ -31,6 +31,9 @@ OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -llapacke
 # FFTW 3 (Debian libfftw3-dev) for torch.fft: double and single precision (kernels/cpu/fft.c)
 FFTW_LIBS := -lfftw3 -lfftw3f
+# oneDNN (Debian libdnnl-dev, no .pc file) for the float32 convolutions (kernels/cpu/conv_dnnl.c);
+# Debian builds it on OpenMP, whose per-thread team size the kernels set (libgomp)
+DNNL_LIBS := $(shell pkg-config --libs dnnl 2>/dev/null || echo -ldnnl) -lgomp
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
 	-I$(BUILD)/gen $(OPENBLAS_CFLAGS)
@@ -118,9 +121,9 @@ PB_ASAN := $(BUILD)/asan/gen/tensord.pb-c.o
 
 # ---- daemon (jemalloc in release; ASan brings its own allocator)
 $(DAEMON): $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
-	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 $(DAEMON_ASAN): $(call obj,asan,$(CORE_SRC) daemon/main.c) $(PB_ASAN)
-	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+	$(call say,LINK,$@)$(CC) -fsanitize=address,undefined -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 # ---- tensordctl: a plain gRPC client of the daemon's admin calls (no libtensord)
 $(CTL): $(call obj,opt,client_c/tools/tensordctl.c proto/td_address.c) $(PB_OPT)
@@ -192,7 +195,7 @@ CUDA_OPS_CHECK := $(BUILD)/cuda/check_cuda_ops
 $(CUDA_OPS_CHECK): tests/check_cuda_ops.cu $(call obj,opt,$(META_SRC) $(CPU_SRC)) $(wildcard kernels/cuda/*.cuh kernels/cuda/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,NVCC,$<)$(NVCC) -std=c++17 -O1 -diag-suppress 186 $(CUDA_ARCH_FLAGS) -o $@ $< \
-		$(filter %.o,$^) $(OPENBLAS_LIBS) $(FFTW_LIBS) -lpthread -lm
+		$(filter %.o,$^) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) -lpthread -lm
 
 # The plugin's own checks: it exports one symbol, carries sm_90 SASS and compute_90 PTX
 # (cuobjdump where the toolkit has it, else tests/gpu/fatbin_archs.py reads the fatbin
@@ -233,17 +236,19 @@ $(CUDA_CHECK_GPU): tests/check_cuda_plugin.c kernels/dtype.c
 $(BUILD)/asan/tests/check_%: tests/check_%.c $(call obj,asan,$(CORE_SRC) $(CLIENT_SRC)) $(PB_ASAN)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
 # the same suites without ASan, for valgrind (memcheck and ASan cannot share a process)
 $(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
-		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
-VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session
+# check_conv runs oneDNN's JIT code too (valgrind reports no AVX-512, so oneDNN picks AVX2 code;
+# its OpenMP threads' TLS shows as "possibly lost", not counted)
+VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session $(BUILD)/opt/tests/check_conv
 valgrind: $(VALGRIND_CHECKS)
-	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q \
+	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q --show-possibly-lost=no \
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
 # ---- libFuzzer targets (clang, ASan/UBSan): fuzz_records (the record decoder, meta layer
@@ -269,7 +274,7 @@ $(BUILD)/fuzz/obj/gen/%.o: $(BUILD)/gen/%.c
 	$(Q)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -Wno-error -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call obj,fuzz/obj,$(FUZZ_SRC)) $(BUILD)/fuzz/obj/gen/tensord.pb-c.o
 	$(call say,LINK,$@)$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
-		-lprotobuf-c $(OPENBLAS_LIBS) $(FFTW_LIBS) $(SYS_LIBS)
+		-lprotobuf-c $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYS_LIBS)
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t $(FUZZ_TIME) s"; \
 		seeds=tests/fuzz/corpus; [ $$t = records ] || seeds=tests/fuzz/corpus_$$t; \
@@ -326,7 +331,7 @@ BUNDLE := $(BUILD)/gpu-bundle
 BUNDLE_RPATH = -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/$(1)'
 $(BUILD)/bundle/tensord: $(call obj,opt,$(CORE_SRC) daemon/main.c) $(PB_OPT)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) \
+	$(call say,LINK,$@)$(CC) -o $@ $^ $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) -ljemalloc $(SYSTEMD_LIBS) $(MHD_LIBS) \
 		$(SYS_LIBS) $(call BUNDLE_RPATH,../lib)
 $(BUILD)/bundle/tensordctl: $(call obj,opt,client_c/tools/tensordctl.c proto/td_address.c) $(PB_OPT)
 	@mkdir -p $(dir $@)

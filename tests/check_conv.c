@@ -1,6 +1,8 @@
 /*
  * check_conv.c — the CONV family's CPU kernels (kernels/cpu/conv.c, pool.c) on tiny cases
- * with hand-computed answers, float32 and float64, on the intra-op pool; and the meta
+ * with hand-computed answers, float32 and float64, on the intra-op pool; float32 (oneDNN,
+ * conv_dnnl.c, where it takes the shape) against float64 (im2col) on a grouped, strided,
+ * padded, dilated case, so both paths run under ASan/UBSan; and the meta
  * rule (kernels/shape_conv.c) refusing bad records with torch's messages.  Python's
  * test_conv_pool.py compares everything else against PyTorch.
  */
@@ -64,6 +66,47 @@ START_TEST(test_conv_backward)
     ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_WEIGHT, dt, (struct td_kt *[]){go, x, w}, 3, &gw, 1, attrs, 10),
                      TD_CODE_OK);
     expect(gw, (double[]){12, 16, 24, 28}, 4);
+    free_all();
+}
+END_TEST
+
+/* float32 (oneDNN's path: 4 input channels per group) against float64 (im2col) on the
+ * same values: forward with bias, input and weight gradients; batch 3 over 2 threads. */
+START_TEST(test_conv_paths_agree)
+{
+    static const int64_t sx[] = {3, 8, 7, 6}, sw[] = {6, 4, 3, 2}, sb[] = {6}, so[] = {3, 6, 4, 4};
+    /* groups 2; stride (2, 1), padding (1, 0), dilation (1, 2) */
+    static const int64_t attrs[] = {2, 2, 2, 2, 2, 1, 1, 0, 1, 2};
+    double vx[3 * 8 * 7 * 6], vw[6 * 4 * 3 * 2], vo[3 * 6 * 4 * 4];
+    for (int i = 0; i < (int)(sizeof vx / sizeof *vx); i++)
+        vx[i] = (double)((i * 37) % 23) / 11.0 - 1.0;
+    for (int i = 0; i < (int)(sizeof vw / sizeof *vw); i++)
+        vw[i] = (double)((i * 13) % 17) / 8.0 - 1.0;
+    for (int i = 0; i < (int)(sizeof vo / sizeof *vo); i++)
+        vo[i] = (double)((i * 7) % 19) / 9.0 - 1.0;
+    const double vb[] = {0.5, -1, 0.25, 2, 0, -0.75};
+    struct td_kt *r[2][3];
+    for (int d = 0; d < 2; d++) {
+        enum td_dtype dt = d ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32;
+        struct td_kt *x = mk(dt, 4, sx, vx), *w = mk(dt, 4, sw, vw), *b = mk(dt, 1, sb, vb);
+        struct td_kt *go = mk(dt, 4, so, vo);
+        r[d][0] = mk(dt, 4, so, NULL);
+        r[d][1] = mk(dt, 4, sx, NULL);
+        r[d][2] = mk(dt, 4, sw, NULL);
+        ck_assert_int_eq(run(TD_OP_CONV, dt, (struct td_kt *[]){x, w, b}, 3, &r[d][0], 1, attrs, 10), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_INPUT, dt, (struct td_kt *[]){go, w, x}, 3, &r[d][1], 1, attrs, 10),
+                         TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_CONV_BACKWARD_WEIGHT, dt, (struct td_kt *[]){go, x, w}, 3, &r[d][2], 1, attrs, 10),
+                         TD_CODE_OK);
+    }
+    for (int o = 0; o < 3; o++) {
+        int64_t n = r[0][o]->m.storage_nbytes / 4;
+        for (int64_t i = 0; i < n; i++) {
+            double a = ((const float *)r[0][o]->data)[i], b = ((const double *)r[1][o]->data)[i];
+            ck_assert_msg(a > b - 1e-4 * (1 + (b < 0 ? -b : b)) && a < b + 1e-4 * (1 + (b < 0 ? -b : b)),
+                          "output %d element %ld: float32 %g, float64 %g", o, (long)i, a, b);
+        }
+    }
     free_all();
 }
 END_TEST
@@ -143,6 +186,7 @@ static Suite *conv_suite(void)
     tcase_add_checked_fixture(tc, pool_up, pool_down);
     tcase_add_loop_test(tc, test_conv_forward, 0, 2);
     tcase_add_loop_test(tc, test_conv_backward, 0, 2);
+    tcase_add_test(tc, test_conv_paths_agree);
     tcase_add_loop_test(tc, test_pools, 0, 2);
     tcase_add_test(tc, test_rule_errors);
     suite_add_tcase(s, tc);

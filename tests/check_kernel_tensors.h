@@ -1,6 +1,6 @@
 /*
  * check_kernel_tensors.h — what the Check suites that call CPU kernels directly share
- * (check_conv.c, check_loss.c): host tensors (up to 8 contiguous ones at a time, made by
+ * (check_conv.c, check_loss.c): host tensors (up to 16 contiguous ones at a time, made by
  * mk() and freed together by free_all()), the meta rule's answer for a record (infer),
  * and the intra-op pool as a fixture (pool_up, pool_down).
  */
@@ -12,8 +12,8 @@
 
 #include "../kernels/kernel.h"
 
-static struct td_kt ts[8];
-static void *bufs[8];
+static struct td_kt ts[16];
+static void *bufs[16];
 static int nts;
 
 static void free_all(void)

@@ -6,9 +6,9 @@
 #   install_deps.sh coverage gcovr, for make coverage only (not make test's)
 set -e
 BUILD_PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev
-liblapacke-dev libfftw3-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev python3"
+liblapacke-dev libfftw3-dev libdnnl-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev python3"
 PKGS="build-essential pkg-config procps libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-libopenblas-dev liblapacke-dev libfftw3-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev check valgrind
+libopenblas-dev liblapacke-dev libfftw3-dev libdnnl-dev libjemalloc-dev libsystemd-dev libmicrohttpd-dev check valgrind
 python3-dev python3-numpy python3-pytest python3-hypothesis python3-torch python3-grpcio
 python3-sklearn python3-tqdm python3-matplotlib
 clang libclang-rt-14-dev"

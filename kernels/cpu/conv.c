@@ -1,7 +1,9 @@
 /*
  * conv.c — the convolution kernels CONV (bias fused), CONV_BACKWARD_INPUT and
  * CONV_BACKWARD_WEIGHT for float32/float64 over 1-3 spatial dims, and the helpers the
- * CONV family's kernels share (conv.h).
+ * CONV family's kernels share (conv.h).  run() is where a record's kernel is chosen:
+ * conv_dnnl.c's oneDNN path when it takes the geometry (float32; see there), else the
+ * im2col path below.
  *
  * Each (batch element, group) is one GEMM over an im2col matrix: col (C_in/g * prod k,
  * prod out) holds, per input channel and kernel offset, the input value each output
@@ -92,6 +94,19 @@ void td__conv_run_parts(int64_t n, int parts, td_conv_part_fn fn, void *ctx)
 {
     struct parts_job j = {n, parts, fn, ctx};
     td_parallel_for(parts, 1, parts_range, &j);
+}
+
+void td__conv_sum_parts(void *out, char **acc, int parts, int64_t n, bool f64)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double t = 0;
+        for (int q = 0; q < parts; q++)
+            t += f64 ? ((double *)acc[q])[i] : ((float *)acc[q])[i];
+        if (f64)
+            ((double *)out)[i] = t;
+        else
+            ((float *)out)[i] = (float)t;
+    }
 }
 
 /* ---- the plan: the geometry as the loops read it */
@@ -362,6 +377,7 @@ static enum td_code run(struct td_kctx *k, td_conv_part_fn fn)
     /* the operands each op reads: CONV input weight [bias]; backward input grad_output
        weight; backward weight grad_output input */
     void *s[3] = {NULL, NULL, NULL};
+    int parts = 0;
     bool fwd = k->op == TD_OP_CONV, bwi = k->op == TD_OP_CONV_BACKWARD_INPUT;
     j.go = fwd ? NULL : td__conv_dense(k->in[0], &s[0]);
     j.x = bwi ? NULL : td__conv_dense(k->in[fwd ? 0 : 1], &s[1]);
@@ -370,9 +386,11 @@ static enum td_code run(struct td_kctx *k, td_conv_part_fn fn)
     void *sb = NULL;
     if (fwd && k->n_in == 3 && !(j.bias = td__conv_dense(k->in[2], &sb)))
         ok = false;
+    if (ok && td__conv_dnnl(k, &g, j.x, j.w, j.bias, j.go, j.out, &rc)) /* oneDNN takes it */
+        goto out_free;
     int64_t per_part = col_bytes + (fn == backward_weight_part ? acc_bytes : 0);
     int max_parts = per_part ? (int)(COL_BYTES_LIMIT / per_part) : TD_MAX_THREADS;
-    int parts = td__conv_parts(p->batch, max_parts);
+    parts = td__conv_parts(p->batch, max_parts);
     ok = ok && alloc_parts(k, &j.col, parts, col_bytes) &&
          alloc_parts(k, &j.acc, parts, fn == backward_weight_part ? acc_bytes : 0);
     if (!ok) {
@@ -383,16 +401,8 @@ static enum td_code run(struct td_kctx *k, td_conv_part_fn fn)
         memset(j.out, 0, (size_t)acc_bytes);
     if (p->batch > 0)
         td__conv_run_parts(p->batch, parts, fn, &j);
-    if (fn == backward_weight_part && p->batch > 0) /* the parts' sums */
-        for (int64_t i = 0; i < p->c_out * p->kc; i++) {
-            double t = 0;
-            for (int q = 0; q < parts; q++)
-                t += p->f64 ? ((double *)j.acc[q])[i] : ((float *)j.acc[q])[i];
-            if (p->f64)
-                ((double *)j.out)[i] = t;
-            else
-                ((float *)j.out)[i] = (float)t;
-        }
+    if (fn == backward_weight_part && p->batch > 0)
+        td__conv_sum_parts(j.out, j.acc, parts, p->c_out * p->kc, p->f64);
 out_free:
     free_parts(j.col, parts);
     free_parts(j.acc, parts);

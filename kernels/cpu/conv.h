@@ -23,4 +23,14 @@ typedef void (*td_conv_part_fn)(void *ctx, int part, int64_t n0, int64_t n1);
 int td__conv_parts(int64_t n, int max_parts);
 void td__conv_run_parts(int64_t n, int parts, td_conv_part_fn fn, void *ctx);
 
+/* out[i] = sum over the parts' acc[q][i], i < n (float32 or float64; a double sum). */
+void td__conv_sum_parts(void *out, char **acc, int parts, int64_t n, bool f64);
+
+/* The float32 kernels through oneDNN (conv_dnnl.c) on dense operands (those the op
+ * reads; NULL for the others): true when it took the geometry (*rc its result), false
+ * when the caller's im2col path is to run it (float64, empty shapes, geometries oneDNN
+ * has only reference code for, TENSORD_CONV_IM2COL=1). */
+bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *x, const void *w, const void *bias,
+                   const void *go, void *out, enum td_code *rc);
+
 #endif
