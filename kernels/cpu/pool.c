@@ -99,6 +99,14 @@ static void opos_next(const struct pplan *q, struct opos *p)
     p->pl++;
 }
 
+/* Loops BODY over the flat outputs [u0, u1): u, its position p and x, the input plane of
+ * type T it reads.  (The inner one-turn loop only scopes x; `continue` still works.) */
+#define FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x)                                   \
+    struct opos p;                                                                \
+    opos_at(q, u0, &p);                                                           \
+    for (int64_t u = u0; u < u1; u++, opos_next(q, &p))                           \
+        for (const T *x = (const T *)(q)->x + p.pl * (q)->X; x; x = NULL)
+
 /* The window of output (o0, o1, o2): a, b, st per dim; true when it holds an element. */
 static bool window3(const struct pplan *q, int64_t o0, int64_t o1, int64_t o2, int64_t *a, int64_t *b, int64_t *st,
                     double *padded)
@@ -136,11 +144,8 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
     {                                                                                                \
         int64_t a[3], b[3], st[3];                                                                   \
         double padded;                                                                               \
-        struct opos p;                                                                               \
         T *y = (T *)q->y;                                                                            \
-        opos_at(q, u0, &p);                                                                          \
-        for (int64_t u = u0; u < u1; u++, opos_next(q, &p)) {                                        \
-            const T *x = (const T *)q->x + p.pl * q->X;                                              \
+        FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x) {                                                    \
             window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded);                                   \
             int64_t best = (a[0] * q->in[1] + a[1]) * q->in[2] + a[2];                               \
             T m = -INFINITY;                                                                         \
@@ -161,11 +166,8 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
     {                                                                                                \
         int64_t a[3], b[3], st[3];                                                                   \
         double padded;                                                                               \
-        struct opos p;                                                                               \
         T *y = (T *)q->y;                                                                            \
-        opos_at(q, u0, &p);                                                                          \
-        for (int64_t u = u0; u < u1; u++, opos_next(q, &p)) {                                        \
-            const T *x = (const T *)q->x + p.pl * q->X;                                              \
+        FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x) {                                                    \
             T sum = 0;                                                                               \
             if (!window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded)) {                            \
                 y[u] = 0;                                                                            \

@@ -70,6 +70,17 @@ def _leaf(lib, a, dtype, noncontig):
     return t.requires_grad_()
 
 
+def _compare(rng, ours, ref, leaves):
+    """ours against ref, then the gradients of each (ours, ref) leaf pair for one random
+    grad_output."""
+    _close(ours, ref)
+    g = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
+    ours.backward(td.tensor(g))
+    ref.backward(T.tensor(g, dtype=T.float64))
+    for a, b in leaves:
+        _close(a.grad, b.grad)
+
+
 def check_case(case, seed=0, noncontig=False):
     nd, xs, ws, stride, padding, dilation, groups, bias = case
     rng, x, w, b = _operands(case, seed, noncontig)
@@ -80,14 +91,7 @@ def check_case(case, seed=0, noncontig=False):
     fn = CONV[nd]
     ours = getattr(F, fn)(tx, tw, tb if bias else None, stride, padding, dilation, groups)
     ref = getattr(TF, fn)(px, pw, pb if bias else None, stride, padding, dilation, groups)
-    _close(ours, ref)
-    g = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
-    ours.backward(td.tensor(g))
-    ref.backward(T.tensor(g, dtype=T.float64))
-    _close(tx.grad, px.grad)
-    _close(tw.grad, pw.grad)
-    if bias:
-        _close(tb.grad, pb.grad)
+    _compare(rng, ours, ref, [(tx, px), (tw, pw)] + ([(tb, pb)] if bias else []))
 
 
 # (input shape, weight shape (in, out/groups, k...), stride, padding, output_padding, groups, dilation)
@@ -109,12 +113,7 @@ def check_transposed(case, seed=0):
     fn = "conv_transpose%dd" % nd
     ours = getattr(F, fn)(tx, tw, None, stride, padding, out_pad, groups, dilation)
     ref = getattr(TF, fn)(px, pw, None, stride, padding, out_pad, groups, dilation)
-    _close(ours, ref)
-    g = rng.standard_normal(tuple(ref.shape)).astype(np.float32)
-    ours.backward(td.tensor(g))
-    ref.backward(T.tensor(g, dtype=T.float64))
-    _close(tx.grad, px.grad)
-    _close(tw.grad, pw.grad)
+    _compare(rng, ours, ref, [(tx, px), (tw, pw)])
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "%dd-%s-%s" % (c[0], "x".join(map(str, c[1])), "x".join(map(str, c[2]))))
