@@ -26,12 +26,15 @@
  * we allocate, from td_scratch_alloc, so the daemon's memory cap bounds it).
  */
 #include <dnnl.h>
-#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
+
+/* The one OpenMP runtime call used (libgomp's C ABI): declared here rather than through
+ * <omp.h>, which clang (the fuzz build) has only with libomp-dev installed. */
+void omp_set_num_threads(int n);
 
 /* the three tensors of a convolution, in forward naming: the input, the weight and the
    output (their gradients in the backward ops) */
