@@ -704,7 +704,7 @@ void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const u
     td_parallel_set_limit(s->num_threads); /* this thread runs the session's kernels now */
     td_alloc_bind(s->acct);
     td_device_bind(&s->dacct);
-    uint64_t clock = td_metrics_now();
+    uint64_t clock = td_metrics_stamp();
     while (pos < n && !cancelled(s)) {
         uint64_t index = s->records_seen++;
         struct td_rec_hdr h;
