@@ -16,8 +16,8 @@ static size_t nw;
 static void rec(unsigned op, int n_out, const uint64_t *outs, int n_in, const uint64_t *ins, int n_attr,
                 const int64_t *attrs)
 {
-    struct td_rec_hdr h = {(uint16_t)(1 + n_out + n_in + n_attr), (uint16_t)op, (uint8_t)n_out, (uint8_t)n_in,
-                           (uint8_t)n_attr, 0};
+    struct td_rec_hdr h = {
+        (uint16_t)(1 + n_out + n_in + n_attr), (uint16_t)op, (uint8_t)n_out, (uint8_t)n_in, (uint8_t)n_attr, 0};
     memcpy(&w[nw++], &h, 8);
     for (int i = 0; i < n_out; i++)
         w[nw++] = outs[i];
@@ -45,7 +45,11 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int cmp(const void *x, const void *y) { double a = *(const double *)x, b = *(const double *)y; return (a > b) - (a < b); }
+static int cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
 
 int main(int argc, char **argv)
 {
