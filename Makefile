@@ -74,7 +74,7 @@ CTL := $(BUILD)/tensordctl
 
 all: $(DAEMON) $(DAEMON_ASAN) $(LIBTD) python $(EXAMPLE) $(CTL)
 .PHONY: all deps test coverage install-daemon image check-image image-gpu check-image-gpu check check-cuda cuda-skip check-rocm rocm-skip \
-	valgrind pytest fuzz demo install check-install gen check-gen python bench clean gpu-bundle check-gpu-script
+	valgrind pytest fuzz demo install check-install gen check-gen python bench clean gpu-bundle check-gpu-script bench-records
 
 # ---- generated code
 $(PROTO_C): proto/tensord.proto
@@ -244,6 +244,15 @@ $(BUILD)/opt/tests/check_%: tests/check_%.c $(call obj,opt,$(CORE_SRC) $(CLIENT_
 	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
 		$$(pkg-config --cflags --libs check) $(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
 
+# the executor's cost per small op, without a client (docs/performance.md): make bench-records
+BENCH_RECORDS := $(BUILD)/opt/tests/bench_records
+$(BENCH_RECORDS): tests/bench/records.c $(call obj,opt,$(CORE_SRC) $(CLIENT_SRC)) $(PB_OPT)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Iclient_c -o $@ $(filter %.c %.o,$^) \
+		$(GRPC_LIBS) $(OPENBLAS_LIBS) $(FFTW_LIBS) $(DNNL_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(SYS_LIBS)
+bench-records: $(BENCH_RECORDS)
+	$(BENCH_RECORDS)
+
 # check_conv runs oneDNN's JIT code too (valgrind reports no AVX-512, so oneDNN picks AVX2 code;
 # its OpenMP threads' TLS shows as "possibly lost", not counted)
 VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session $(BUILD)/opt/tests/check_conv
@@ -306,7 +315,7 @@ test: deps
 	$(MAKE) valgrind
 	$(MAKE) pytest
 	$(MAKE) check-install
-	$(MAKE) check-gpu-script
+	$(MAKE) check-gpu-script bench-records
 	$(MAKE) $(JOBS) fuzz FUZZ_TIME=15
 
 demo: deps

@@ -124,6 +124,30 @@ static struct td_alloc_account daemon_acct = {.uid = TD_ALLOC_UID_NONE, .holds =
 static struct td_alloc_account *accounts; /* live session accounts */
 static _Thread_local struct td_alloc_account *bound;
 
+/*
+ * Small storages of the bound account, dropped on this thread and not yet given back: the
+ * next request of the same rounded size takes one without the lock (a small op's output
+ * is freed and re-made every step: the lock, best fit, splitting and merging were a
+ * fifth of its daemon time).  A parked storage stays live in every count (its account's
+ * in_use and hold, in_use, storages), as if still held, so quotas, limits and peaks stay
+ * exact; the allocations it served are added to the counters when it is given back.
+ * Given back when the thread binds another account or none (td_session_exec does at the
+ * end of every batch), when it frees its account, and before anything on this thread
+ * takes the lock (a request the park cannot serve, stats, idle release, empty_cache): so
+ * outside a batch nothing is parked, and only a reader on another thread, mid-batch,
+ * sees a parked block as in use.  A storage is parked only by the thread bound to its
+ * own account, so a block never changes session this way.
+ */
+#define PARK_MAX 8
+#define PARK_MAX_BYTES (64 * KIB)
+static _Thread_local struct {
+    int n;
+    uint64_t allocs; /* served from here, not yet counted */
+    struct td_storage *s[PARK_MAX];
+} parked;
+static void unpark(void);
+static void unpark_locked(void);
+
 /* Counters, under lock.  Reserved bytes are backed_pages * PAGE. */
 static struct {
     uint64_t in_use, peak, arena_bytes, backed_pages, reserved_peak, free_bytes;
@@ -441,6 +465,7 @@ static void release_locked(uint64_t before)
 void td_alloc_release_idle(uint64_t now_ns)
 {
     pthread_mutex_lock(&lock);
+    unpark_locked();
     if (now_ns >= idle_ns)
         release_locked(now_ns - idle_ns);
     pthread_mutex_unlock(&lock);
@@ -449,6 +474,7 @@ void td_alloc_release_idle(uint64_t now_ns)
 void td_alloc_empty_cache(void)
 {
     pthread_mutex_lock(&lock);
+    unpark_locked();
     release_locked(UINT64_MAX);
     pthread_mutex_unlock(&lock);
 }
@@ -536,6 +562,7 @@ void td_alloc_account_free(struct td_alloc_account *a)
     if (bound == a)
         bound = NULL;
     pthread_mutex_lock(&lock);
+    unpark_locked();
     account_drop(a);
     pthread_mutex_unlock(&lock);
 }
@@ -560,12 +587,18 @@ void td_alloc_account_set_limit(struct td_alloc_account *a, uint64_t bytes)
 uint64_t td_alloc_account_in_use(const struct td_alloc_account *a)
 {
     pthread_mutex_lock(&lock);
+    unpark_locked();
     uint64_t n = a->in_use;
     pthread_mutex_unlock(&lock);
     return n;
 }
 
-void td_alloc_bind(struct td_alloc_account *a) { bound = a; }
+void td_alloc_bind(struct td_alloc_account *a)
+{
+    if (a != bound)
+        unpark();
+    bound = a;
+}
 
 int td_alloc_arena_fd(uint32_t arena, uint32_t uid, uint64_t *size)
 {
@@ -634,9 +667,21 @@ struct td_storage *td_storage_new(int64_t nbytes, struct td_status *st)
 {
     struct td_alloc_account *acct = bound ? bound : &daemon_acct;
     uint64_t size = round_size(nbytes > 0 ? (uint64_t)nbytes : 0);
+    if (parked.n && nbytes >= 0 && atomic_load_explicit(&fail_countdown, memory_order_relaxed) < 0)
+        for (int i = parked.n - 1; i >= 0; i--)
+            if (parked.s[i]->block->size == size) { /* already live and paid for: reuse it as is */
+                struct td_storage *s = parked.s[i];
+                parked.s[i] = parked.s[--parked.n];
+                parked.allocs++;
+                atomic_init(&s->refs, 1);
+                s->nbytes = nbytes;
+                UNPOISON(s->data, size);
+                return s;
+            }
     struct td_storage *s = malloc(sizeof *s);
     char quota[160] = "";
     pthread_mutex_lock(&lock);
+    unpark_locked();
     if (!limit_bytes)
         limit_bytes = physical_memory();
     struct td__block *b = NULL;
@@ -688,17 +733,11 @@ struct td_storage *td_storage_new(int64_t nbytes, struct td_status *st)
 
 void td_storage_ref(struct td_storage *s) { atomic_fetch_add(&s->refs, 1); }
 
-void td_storage_unref(struct td_storage *s)
+/* Under lock: storage s's block goes back to its pool and its account is credited (the
+ * caller frees s). */
+static void block_free_locked(struct td_storage *s)
 {
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
-        return;
-    if (s->device) {
-        td_device_storage_free(s);
-        return;
-    }
     struct td__block *b = s->block;
-    POISON(s->data, b->size);
-    pthread_mutex_lock(&lock);
     s->acct->in_use -= b->size;
     account_drop(s->acct);
     c.in_use -= b->size;
@@ -727,6 +766,46 @@ void td_storage_unref(struct td_storage *s)
         free(n);
     }
     bin_insert(b);
+}
+
+/* Under lock: the parked storages of this thread go back (see struct parked). */
+static void unpark_locked(void)
+{
+    for (int i = 0; i < parked.n; i++) {
+        block_free_locked(parked.s[i]);
+        free(parked.s[i]);
+    }
+    parked.n = 0;
+    c.allocs += parked.allocs;
+    c.hits += parked.allocs;
+    parked.allocs = 0;
+}
+
+static void unpark(void)
+{
+    if (!parked.n && !parked.allocs)
+        return;
+    pthread_mutex_lock(&lock);
+    unpark_locked();
+    pthread_mutex_unlock(&lock);
+}
+
+void td_storage_unref(struct td_storage *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    if (s->device) {
+        td_device_storage_free(s);
+        return;
+    }
+    struct td__block *b = s->block;
+    POISON(s->data, b->size);
+    if (s->acct == bound && b->size <= PARK_MAX_BYTES && parked.n < PARK_MAX) {
+        parked.s[parked.n++] = s;
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    block_free_locked(s);
     pthread_mutex_unlock(&lock);
     free(s);
 }
@@ -737,6 +816,7 @@ void td_alloc_stats(struct td_alloc_stats *o)
 {
     memset(o, 0, sizeof *o);
     pthread_mutex_lock(&lock);
+    unpark_locked();
     o->in_use = c.in_use;
     o->peak = c.peak;
     o->reserved = c.backed_pages * PAGE;
@@ -767,6 +847,7 @@ int td_alloc_usage(struct td_alloc_usage *out, int max)
 {
     int n = 0;
     pthread_mutex_lock(&lock);
+    unpark_locked();
     for (struct td_alloc_account *a = accounts; a && n < max; a = a->next)
         out[n++] = (struct td_alloc_usage){.session = a->session, .in_use = a->in_use, .peak = a->peak,
                                            .limit = a->limit, .uid = a->uid};
@@ -777,6 +858,7 @@ int td_alloc_usage(struct td_alloc_usage *out, int max)
 void td_alloc_counters(uint64_t *in_use, uint64_t *peak, uint64_t *storages)
 {
     pthread_mutex_lock(&lock);
+    unpark_locked();
     *in_use = c.in_use;
     *peak = c.peak;
     *storages = c.storages;
@@ -862,6 +944,7 @@ bool td__alloc_verify(char *why, size_t n)
     bool ok = false;
     uint64_t live = 0, freeb = 0, pages = 0, nfree = 0, nbinned = 0;
     pthread_mutex_lock(&lock);
+    unpark_locked();
     for (struct arena *a = arenas; a; a = a->next) {
         uint64_t off = 0;
         for (struct td__block *b = a->first; b; b = b->next) {

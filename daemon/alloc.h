@@ -11,7 +11,9 @@
  * describes the design (size rounding, small/large pools, best fit, splitting and
  * coalescing, idle release, quotas) and its figures.  All of the allocator's metadata
  * lives in the daemon's heap, never in arena memory, which clients can write.
- * Thread-safe (one lock; storage refcounts are atomic).
+ * Thread-safe (one lock; storage refcounts are atomic).  Small storages dropped by the
+ * thread bound to their own account are parked on that thread for reuse without the lock
+ * (alloc.c, docs/design/memory.md); they stay counted as live until given back.
  */
 #ifndef TD_ALLOC_H
 #define TD_ALLOC_H
@@ -68,7 +70,9 @@ bool td_alloc_account_set_uid(struct td_alloc_account *a, uint32_t uid);
 void td_alloc_account_set_limit(struct td_alloc_account *a, uint64_t bytes);
 uint64_t td_alloc_account_in_use(const struct td_alloc_account *a);
 /* Binds the account td_storage_new charges on this thread (NULL: the daemon's own).
- * td_session_exec binds its session's, as it sets the thread limit. */
+ * td_session_exec binds its session's, as it sets the thread limit, and unbinds at the
+ * end of the batch.  Binding another account (or none) gives back the storages parked on
+ * this thread, so a thread that binds must unbind before it stops. */
 void td_alloc_bind(struct td_alloc_account *a);
 
 /*

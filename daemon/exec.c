@@ -71,18 +71,18 @@ static struct td_storage *storage_new(const struct td_place *p, int64_t nbytes, 
     return p->device ? td_device_storage_new(p->device, nbytes, p->stream, st) : td_storage_new(nbytes, st);
 }
 
-/* A fresh contiguous tensor shaped like m with dtype dt, kept in temps (or returned). */
+/* A fresh contiguous tensor shaped like m (not k's own meta) with dtype dt, kept in temps
+ * (or returned).  Built in k itself: a whole-meta copy is a visible part of a small op. */
 static enum td_code new_tensor(const struct td_place *p, const struct td_meta *m, uint8_t dt, struct td_kt *k,
                                struct td_storage **owner, struct td_status *st)
 {
-    struct td_meta cm;
-    if (td_meta_contiguous(&cm, dt, m->ndim, m->sizes, st))
+    if (td_meta_contiguous(&k->m, dt, m->ndim, m->sizes, st))
         return st->code;
-    cm.device = p->device;
-    struct td_storage *s = storage_new(p, cm.storage_nbytes, st);
+    k->m.device = p->device;
+    struct td_storage *s = storage_new(p, k->m.storage_nbytes, st);
     if (!s)
         return st->code;
-    kt_of(k, &cm, s);
+    k->data = s->data;
     *owner = s;
     return TD_CODE_OK;
 }
@@ -244,20 +244,24 @@ static void at_offset_zero(struct td_kt *k, const struct td_kt *dst)
     k->m.storage_nbytes -= skip;
 }
 
-/* Output j's final tensor and the one the kernel writes: a destination (in-place or
- * out=) when the record has one, else a fresh tensor in res[j]; kout is a temporary
- * when the kernel's dtype differs or it cannot write through. */
+/* Output j's final tensor and the one the kernel writes (*kw): a destination (in-place or
+ * out=) when the record has one, else a fresh tensor in res[j]; the kernel writes final
+ * itself, or kout: a temporary when the kernel's dtype differs or it cannot write
+ * through, or final's bytes seen at offset zero. */
 static enum td_code place_output(const struct td_place *p, const struct td_op_args *a, struct td_tensor *dst,
                                  const struct td_meta *out_m, uint8_t kd, struct td_kctx *k, struct td_kt *final,
-                                 struct td_kt *kout, struct td_tensor *res, struct temps *t, struct td_status *st)
+                                 struct td_kt *kout, struct td_kt **kw, struct td_tensor *res, struct temps *t,
+                                 struct td_status *st)
 {
+    *kw = final;
     if (!dst) {
         if (new_tensor(p, out_m, out_m->dtype, final, &res->storage, st))
             return st->code;
         res->m = final->m;
-        if (kd == out_m->dtype) {
-            *kout = *final;
-        } else if (new_temp(p, out_m, kd, kout, t, st)) {
+        if (kd == out_m->dtype)
+            return TD_CODE_OK;
+        *kw = kout;
+        if (new_temp(p, out_m, kd, kout, t, st)) {
             td_storage_unref(res->storage);
             res->storage = NULL;
             return st->code;
@@ -270,13 +274,17 @@ static enum td_code place_output(const struct td_place *p, const struct td_op_ar
         direct = writes_through(a->op, final, k->in, k->n_in);
         if (direct && !(td_op_table[a->op].flags & TD_F_ELEMENTWISE)) {
             at_offset_zero(kout, final);
+            *kw = kout;
             return TD_CODE_OK;
         }
     } else if (direct && (td_op_table[a->op].flags & TD_F_ELEMENTWISE)) {
         /* in-place: other in-place kernels read and write self themselves, as before */
         direct = writes_through(a->op, final, k->in, k->n_in);
     }
-    return direct ? (*kout = *final, TD_CODE_OK) : new_temp(p, out_m, kd, kout, t, st);
+    if (direct)
+        return TD_CODE_OK;
+    *kw = kout;
+    return new_temp(p, out_m, kd, kout, t, st);
 }
 
 /* The kernel that runs op at the place: the device backend's, or the CPU's (complex
@@ -339,10 +347,9 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
     for (int j = 0; j < inf->n_out; j++) {
         uint8_t kd = cast_family ? out_m[j].dtype : kernel_dtype(out_m[j].dtype);
         struct td_tensor *dst = inplace ? in[0] : into ? in[ops.n_in + j] : NULL;
-        if (place_output(p, &ops, dst, &out_m[j], kd, &k, &final[j], &kout[j], &res[j], &t, st))
+        if (place_output(p, &ops, dst, &out_m[j], kd, &k, &final[j], &kout[j], &k.out[j], &res[j], &t, st))
             goto out_fail;
         n_res += !dst;
-        k.out[j] = &kout[j];
     }
     char kmsg[TD_KMSG_LEN];
     kmsg[0] = 0;
@@ -360,7 +367,8 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
         goto out_fail;
     }
     for (int j = 0; j < inf->n_out; j++)
-        if (first_byte(&kout[j]) != first_byte(&final[j]) && run_copy(p, &final[j], &kout[j], st))
+        if (k.out[j] != &final[j] && first_byte(k.out[j]) != first_byte(&final[j]) &&
+            run_copy(p, &final[j], k.out[j], st))
             goto out_fail;
     temps_free(&t);
     return TD_CODE_OK;

@@ -548,6 +548,7 @@ int main(int argc, char **argv)
                                                  .fake_staged = o.cfg.fake_gpu_staged});
     if (!td_alloc_housekeeping_start())
         td_log(TD_LOG_WARN, "no housekeeping thread: idle cached memory is not given back");
+    td_metrics_stamp(); /* calibrates the record clock (~2 ms) now, not in a client's first batch */
     td_log(TD_LOG_DEBUG, "tensord %s, %d intra-op threads", TD_VERSION, o.threads);
 
     rc = serve(&o, n_inherited);

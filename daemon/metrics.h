@@ -19,12 +19,22 @@
 struct td_rpc;
 struct td_metrics_server;
 
-/* CLOCK_MONOTONIC in ns, for td_metrics_op's start. */
+/* CLOCK_MONOTONIC in ns. */
 uint64_t td_metrics_now(void);
 
-/* A record of op `op` that started at t0 (td_metrics_now) ended with code; returns the end
- * time, which the next record of a batch takes as its start (one clock read per record). */
+/* A stamp of the record clock, for td_metrics_op's start: TSC ticks where the kernel keeps
+ * CLOCK_MONOTONIC on the TSC (a third of the cost of a clock_gettime), else ns.  Only
+ * differences of stamps mean anything, and only to td_metrics_op. */
+uint64_t td_metrics_stamp(void);
+
+/* A record of op `op` that started at stamp t0 (td_metrics_stamp) ended with code; returns
+ * the end stamp, which the next record of a batch takes as its start (one clock read per
+ * record).  The latency histogram gets it at the latest at this thread's next
+ * td_metrics_flush (errors at once). */
 uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code);
+/* Adds this thread's pending record times to the histogram (td_session_exec calls it at
+ * the end of every batch, before the reply). */
+void td_metrics_flush(void);
 
 /* Writes the exposition (text format 0.0.4) into a malloc'd string; NULL on OOM.
  * rpc (may be NULL) adds the per-transport session and queue gauges. */

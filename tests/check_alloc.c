@@ -383,6 +383,18 @@ START_TEST(test_poisoned_when_cached)
     ck_assert_ptr_eq(s->data, p);
     ck_assert_int_eq(__asan_address_is_poisoned(p + (1 << 16) - 1), 0);
     td_storage_unref(s);
+    /* parked (alloc.c): poisoned too until reused */
+    struct td_alloc_account *a = td_alloc_account_new(1, TD_ALLOC_UID_NONE);
+    td_alloc_bind(a);
+    s = must_new(4000);
+    p = s->data;
+    td_storage_unref(s);
+    ck_assert_int_ne(__asan_address_is_poisoned(p), 0);
+    s = must_new(4000);
+    ck_assert_int_eq(__asan_address_is_poisoned(p + 3999), 0);
+    td_storage_unref(s);
+    td_alloc_bind(NULL);
+    td_alloc_account_free(a);
 #endif
 }
 END_TEST
@@ -417,6 +429,71 @@ START_TEST(test_fail_injection)
 }
 END_TEST
 
+/* Small storages dropped on the thread bound to their own account are parked for reuse
+ * (alloc.c): every count is exact whenever this thread looks (stats, usage, quota),
+ * a request of another size is not refused for parked bytes, injected failures still
+ * fail, and unbinding or freeing the account gives everything back. */
+START_TEST(test_parked_exact)
+{
+    struct td_alloc_account *a = td_alloc_account_new(1, TD_ALLOC_UID_NONE);
+    td_alloc_account_set_limit(a, 8192);
+    td_alloc_bind(a);
+    struct td_alloc_stats s0 = stats();
+    struct td_storage *x = must_new(4000), *y;
+    for (int i = 0; i < 100; i++) { /* the small-op pattern: make the next, drop the last */
+        y = must_new(4000);
+        fill(y);
+        td_storage_unref(x);
+        x = y;
+    }
+    check_filled(x);
+    ck_assert_uint_eq(td_alloc_account_in_use(a), 4032);
+    struct td_alloc_stats s1 = stats();
+    ck_assert_uint_eq(s1.allocs - s0.allocs, 101);
+    ck_assert_uint_ge(s1.cache_hits - s0.cache_hits, 99);
+    ck_assert_uint_eq(s1.in_use, 4032);
+    ck_assert_uint_eq(s1.storages, 1);
+    td_storage_unref(x);
+    ck_assert_uint_eq(stats().in_use, 0);
+    ck_assert_uint_eq(td_alloc_account_in_use(a), 0);
+    struct td_alloc_usage u[2];
+    ck_assert_int_eq(td_alloc_usage(u, 2), 1);
+    ck_assert_uint_eq(u[0].in_use, 0);
+    verify();
+    /* parked bytes never count against the quota of a request of another size */
+    x = must_new(4000);
+    td_storage_unref(x);
+    y = must_new(8000); /* 8192 rounded: the whole quota */
+    td_storage_unref(y);
+    /* an injected failure fails even where a parked block would serve */
+    x = must_new(4000);
+    td_storage_unref(x);
+    td_alloc_fail_after(0);
+    struct td_status st = TD_STATUS_INIT;
+    ck_assert_ptr_null(td_storage_new(4000, &st));
+    ck_assert_int_eq(st.code, TD_CODE_RESOURCE_EXHAUSTED);
+    /* parked storages go back when the account is freed while bound */
+    x = must_new(4000);
+    td_storage_unref(x);
+    td_alloc_account_free(a);
+    ck_assert_int_eq(td_alloc_usage(u, 2), 0);
+    td_alloc_bind(NULL);
+    ck_assert_uint_eq(stats().storages, 0);
+    verify();
+    /* and when the thread unbinds: nothing stays parked for another account */
+    struct td_alloc_account *b = td_alloc_account_new(2, TD_ALLOC_UID_NONE);
+    td_alloc_bind(b);
+    x = must_new(100);
+    td_storage_unref(x);
+    td_alloc_bind(NULL);
+    ck_assert_int_eq(td_alloc_usage(u, 2), 1);
+    ck_assert_uint_eq(u[0].in_use, 0);
+    td_alloc_account_free(b);
+    ck_assert_int_eq(td_alloc_usage(u, 2), 0);
+    verify();
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -438,6 +515,7 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_quota);
     tcase_add_test(tc, test_arena_fd);
     tcase_add_test(tc, test_pools_per_uid);
+    tcase_add_test(tc, test_parked_exact);
     suite_add_tcase(s, tc);
     return s;
 }
