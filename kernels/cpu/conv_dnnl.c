@@ -401,7 +401,7 @@ out:
 /* Part part_i: chunks claimed one at a time from the job's counter until none is left, on
    one stream.  Claiming rather than a fixed share: on a machine whose cores are shared, a
    pool thread that is descheduled holds up at most the chunk it is in, not half the batch
-   (docs/performance.md, 2026-12-07 second section). */
+   (docs/performance.md, "Convolution, first layer, second pass"). */
 static void part(void *ctx, int part_i, int64_t p0, int64_t p1)
 {
     (void)p0, (void)p1;
