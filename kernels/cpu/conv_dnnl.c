@@ -7,8 +7,8 @@
  * oneDNN's fast kernels read and write blocked layouts (channels in blocks of 8 or 16), so
  * each primitive is asked for the layouts it likes (format "any"); our dense row-major
  * operands are reordered into them and the results back, by oneDNN reorders, a chunk of
- * ~1 MiB of input and output per call so the copies stay in cache (few_channels: a first
- * layer's forward and input gradient keep our layouts).
+ * ~1 MiB of input and output per call so the copies stay in cache (keeps_plain: a first
+ * layer's input keeps our layout).
  *
  * Threads: Debian builds oneDNN on OpenMP, whose team size is per calling thread.  We do
  * not let it spread a call over its own threads: the batch is split over our intra-op
@@ -54,7 +54,7 @@ struct prims {
 };
 
 #define CHUNK_BYTES (INT64_C(1) << 20) /* input + output of a forward / backward input call */
-#define FEW_CHANNELS 4 /* input channels below which forward and input gradient keep plain layouts */
+#define FEW_CHANNELS 4 /* input channels below which the input keeps its plain layout (keeps_plain) */
 #define CACHE_MAX 256 /* geometries kept; past it, primitives are built and dropped per call */
 static struct prims *cache[CACHE_MAX];
 static int n_cached;
@@ -127,12 +127,18 @@ static int dims_of(const struct td_conv_geom *g, int64_t n, int t, dnnl_dims_t d
 }
 
 /* A first layer's few input channels (an image's 1-3) would fill a channel block of 8 or
-   16 with padding: its forward and input gradient run in our plain layouts (oneDNN's
-   GEMM-based code, no reorders), measured faster than both the blocked kernels and
-   im2col (docs/performance.md, 2026-12-07); the weight gradient stays blocked. */
-static bool few_channels(unsigned op, const struct td_conv_geom *g)
+   16 with padding, so its input keeps our plain layout: the forward then runs oneDNN's
+   first-layer JIT kernel (plain input, blocked weight and output; ~5x less time than its
+   GEMM-based all-plain code, which is what it picks for a plain output), and the input
+   gradient runs all plain (GEMM-based: no JIT kernel writes a plain input gradient, and
+   blocked, with 3 channels padded to 16, it is slower than im2col); oneDNN's choice of
+   layouts picks plain inputs for the weight gradient by itself (docs/performance.md,
+   2026-12-07). */
+static bool keeps_plain(unsigned op, const struct td_conv_geom *g, int t)
 {
-    return g->groups == 1 && g->c_in < FEW_CHANNELS && op != TD_OP_CONV_BACKWARD_WEIGHT;
+    if (g->groups != 1 || g->c_in >= FEW_CHANNELS || op == TD_OP_CONV_BACKWARD_WEIGHT)
+        return false;
+    return op == TD_OP_CONV_BACKWARD_INPUT || t == T_SRC;
 }
 
 static bool is_reference(const_dnnl_primitive_desc_t pd)
@@ -151,10 +157,9 @@ static dnnl_primitive_desc_t conv_pd(unsigned op, const struct td_conv_geom *g, 
     dnnl_memory_desc_t md[T_N], bmd;
     dnnl_dims_t d, strides, dil, pad_l, pad_r;
     dnnl_format_tag_t tag;
-    bool plain = few_channels(op, g);
     for (int t = 0; t < T_N; t++) {
         int nd = dims_of(g, n, t, d, &tag);
-        if (dnnl_memory_desc_init_by_tag(&md[t], nd, d, dnnl_f32, plain ? tag : dnnl_format_tag_any) != dnnl_success)
+        if (dnnl_memory_desc_init_by_tag(&md[t], nd, d, dnnl_f32, keeps_plain(op, g, t) ? tag : dnnl_format_tag_any) != dnnl_success)
             return NULL;
     }
     dnnl_dims_t bd = {g->c_out};
@@ -291,6 +296,8 @@ struct job {
     char **more;          /* a later chunk's, added to it */
     int64_t w_n;          /* weight elements */
     int64_t x_n, y_n;     /* elements of one batch element of input, output */
+    int64_t n_chunks;
+    atomic_int_fast64_t next; /* the next chunk to claim */
     atomic_bool failed;
 };
 
@@ -394,18 +401,25 @@ out:
     return ok;
 }
 
-/* Part part_i: chunks [ch0, ch1), one after the other on one stream. */
-static void part(void *ctx, int part_i, int64_t ch0, int64_t ch1)
+/* Part part_i: chunks claimed one at a time from the job's counter until none is left, on
+   one stream.  Claiming rather than a fixed share: on a machine whose cores are shared, a
+   pool thread that is descheduled holds up at most the chunk it is in, not half the batch
+   (docs/performance.md, "Convolution, first layer, second pass"). */
+static void part(void *ctx, int part_i, int64_t p0, int64_t p1)
 {
+    (void)p0, (void)p1;
     struct job *j = ctx;
     dnnl_stream_t s = NULL;
-    bool ok = dnnl_stream_create(&s, engine, dnnl_stream_default_flags) == dnnl_success;
+    bool ok = dnnl_stream_create(&s, engine, dnnl_stream_default_flags) == dnnl_success, first = true;
     omp_set_num_threads(j->nt);
-    for (int64_t ch = ch0; ok && ch < ch1 && !atomic_load(&j->failed); ch++) {
+    for (int64_t ch; ok && !atomic_load(&j->failed) && (ch = atomic_fetch_add(&j->next, 1)) < j->n_chunks;) {
         int64_t n0 = ch * j->c, n1 = n0 + j->c < j->g->batch ? n0 + j->c : j->g->batch;
-        ok = run_chunk(j, part_i, n0, n1, ch == ch0, s);
+        ok = run_chunk(j, part_i, n0, n1, first, s);
+        first = false;
     }
     dnnl_stream_destroy(s);
+    if (ok && first && j->op == TD_OP_CONV_BACKWARD_WEIGHT) /* no chunk came its way: it adds nothing */
+        memset(j->acc[part_i], 0, (size_t)j->w_n * 4);
     if (!ok)
         atomic_store(&j->failed, true);
 }
@@ -494,16 +508,18 @@ bool td__conv_dnnl(struct td_kctx *k, const struct td_conv_geom *g, const void *
         if (!bwd_w || *rc)
             continue;
         j.acc[i] = parts == 1 ? out : td_scratch_alloc(k, (uint64_t)w_n * 4);
-        if (n_chunks > parts)
+        if (n_chunks > 1)
             j.more[i] = td_scratch_alloc(k, (uint64_t)w_n * 4);
-        if (!j.acc[i] || (n_chunks > parts && !j.more[i]))
+        if (!j.acc[i] || (n_chunks > 1 && !j.more[i]))
             *rc = TD_CODE_RESOURCE_EXHAUSTED;
     }
     for (int i = 0; !*rc && !bwd_w && i < n_pr; i++)
         *rc = weight_in(k, j.pr[i], w, &j.wt[i]);
     if (!*rc) {
         atomic_init(&j.failed, false);
-        td__conv_run_parts(n_chunks, parts, part, &j);
+        atomic_init(&j.next, 0);
+        j.n_chunks = n_chunks;
+        td__conv_run_parts(parts, parts, part, &j);
         if (atomic_load(&j.failed))
             *rc = TD_CODE_INTERNAL;
     }

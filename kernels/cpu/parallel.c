@@ -3,7 +3,10 @@
  *
  * A fixed set of nthreads-1 workers sleeps on a condition variable; the calling
  * thread publishes one job (fn, ctx, n, chunk), wakes them and works on it too.
- * Chunks are handed out through an atomic counter, so a slow thread delays nobody.
+ * Chunks are handed out through an atomic counter, so a slow thread delays nobody; and
+ * once the caller has run out of chunks it closes the job, so a worker that has not yet
+ * woken (on a loaded machine it may wait for a core longer than the job lasts) skips it
+ * instead of being waited for.
  *
  * Several session threads may call td_parallel_for at once: the pool runs one job at
  * a time, and a caller that finds it busy (trylock fails) runs its job serially
@@ -30,14 +33,15 @@
 #include "../kernel.h"
 
 struct pool {
-    pthread_mutex_t lock; /* guards gen, stop, busy_workers */
+    pthread_mutex_t lock; /* guards gen, stop, open, seats, busy_workers */
     pthread_cond_t wake;  /* workers wait here for a new generation */
     pthread_cond_t done;  /* the dispatcher waits here for busy_workers == 0 */
     pthread_t *threads;
     int nworkers;
     uint64_t gen;
     int stop;
-    int busy_workers;
+    int busy_workers; /* workers that took a seat in the current job and are in it */
+    bool open;        /* the current job still takes helpers */
     /* the current job: written by the dispatcher before gen is bumped */
     td_range_fn fn;
     void *ctx;
@@ -45,7 +49,7 @@ struct pool {
     int64_t next; /* atomic: next unclaimed chunk start */
     const atomic_bool *cancel;
     int helpers;  /* workers that may take chunks (the caller's limit - 1) */
-    int seats;    /* atomic: workers that have claimed one of them */
+    int seats;    /* workers that have claimed one of them */
 };
 
 static struct pool pool = {
@@ -101,9 +105,12 @@ static void *worker_main(void *arg)
         if (pool.stop)
             break;
         seen = pool.gen;
+        if (!pool.open || pool.seats >= pool.helpers)
+            continue; /* done without us, or no seat left: back to sleep */
+        pool.seats++;
+        pool.busy_workers++;
         pthread_mutex_unlock(&pool.lock);
-        if (__atomic_fetch_add(&pool.seats, 1, __ATOMIC_RELAXED) < pool.helpers)
-            run_chunks();
+        run_chunks();
         pthread_mutex_lock(&pool.lock);
         if (--pool.busy_workers == 0)
             pthread_cond_signal(&pool.done);
@@ -194,14 +201,19 @@ void td_parallel_for(int64_t n, int64_t grain, td_range_fn fn, void *ctx)
     pool.cancel = my_cancel;
     pool.helpers = nt - 1;
     pool.seats = 0;
-    pool.busy_workers = pool.nworkers;
+    pool.busy_workers = 0;
+    pool.open = true;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
     run_chunks();
 
+    /* the job is closed: a worker not yet woken (on a loaded machine it may wait for a
+       core longer than the job lasts) skips it, and only those that took a seat are
+       waited for */
     pthread_mutex_lock(&pool.lock);
+    pool.open = false;
     while (pool.busy_workers > 0)
         pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);

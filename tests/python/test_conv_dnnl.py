@@ -3,7 +3,7 @@ oneDNN, kernels/cpu/conv.c's im2col + OpenBLAS) against PyTorch 1.13 computed in
 on the same float32 inputs: forward with and without bias, input and weight gradients,
 over groups (depthwise too), stride, padding, dilation, 1-3 spatial dims, batches of 0,
 1 (a part with an OpenMP team), odd sizes (chunks of two sizes), non-contiguous operands,
-first layers (few input channels, which stay im2col for forward and input gradient),
+first layers (few input channels: the input kept plain, the input gradient all plain),
 transposed convolutions (CONV_BACKWARD_INPUT as a forward) and a session limited to one
 thread.  The session's daemon takes the oneDNN path; a second daemon started with
 TENSORD_CONV_IM2COL=1 runs this file as a script for the im2col path."""
