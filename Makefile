@@ -35,7 +35,9 @@ FFTW_LIBS := -lfftw3 -lfftw3f
 # Debian builds it on OpenMP, whose per-thread team size the kernels set (libgomp)
 DNNL_LIBS := $(shell pkg-config --libs dnnl 2>/dev/null || echo -ldnnl) -lgomp
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
+# -fno-math-errno: nothing reads errno after libm calls, and sqrt and friends then
+# compile to instructions that vectorize
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -fno-math-errno -g -fPIC -MMD -MP $(WARN) -DTD_VERSION='"$(VERSION)"' \
 	-I$(BUILD)/gen $(OPENBLAS_CFLAGS)
 CFLAGS ?= -O2
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

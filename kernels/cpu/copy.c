@@ -267,21 +267,35 @@ enum td_code td_cpu_fill_(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
-/* ---- WHERE: only element sizes matter to a select */
+/* ---- WHERE: only element sizes matter to a select.  Contiguous runs, with either
+ * choice a broadcast scalar or not, select by masks so the loop vectorizes (GCC does
+ * not vectorize a ?: on a bool). */
+#define WHERE_RUN(n, o, c, A, B)                  \
+    for (int64_t i = 0; i < n; i++) {             \
+        T m_ = (T)0 - (T)(c[i] != 0);             \
+        o[i] = (T)((A & m_) | (B & (T)~m_));      \
+    }
 #define GEN_WHERE(W)                                                                   \
-    static void where_##W(void *ctx, char **p, const int64_t *s, int64_t n)           \
+    TD_CLONES static void where_##W(void *ctx, char **p, const int64_t *s, int64_t n) \
     {                                                                                  \
         typedef uint##W##_t T;                                                         \
-        if (s[0] == W / 8 && s[1] == 1 && s[2] == W / 8 && s[3] == W / 8) {            \
+        if (s[0] == W / 8 && s[1] == 1 && (s[2] == W / 8 || s[2] == 0) &&              \
+            (s[3] == W / 8 || s[3] == 0)) {                                            \
             T *o = (T *)p[0];                                                          \
-            const bool *c = (const bool *)p[1];                                        \
+            const uint8_t *c = (const uint8_t *)p[1]; /* any nonzero byte is true */ \
             const T *a = (const T *)p[2], *b = (const T *)p[3];                        \
-            for (int64_t i = 0; i < n; i++)                                            \
-                o[i] = c[i] ? a[i] : b[i];                                             \
+            if (s[2] && s[3])                                                          \
+                WHERE_RUN(n, o, c, a[i], b[i])                                         \
+            else if (s[2])                                                             \
+                WHERE_RUN(n, o, c, a[i], *b)                                           \
+            else if (s[3])                                                             \
+                WHERE_RUN(n, o, c, *a, b[i])                                           \
+            else                                                                       \
+                WHERE_RUN(n, o, c, *a, *b)                                             \
             return;                                                                    \
         }                                                                              \
         for (int64_t i = 0; i < n; i++)                                                \
-            *(T *)(p[0] + i * s[0]) = *(const bool *)(p[1] + i * s[1])                 \
+            *(T *)(p[0] + i * s[0]) = *(const uint8_t *)(p[1] + i * s[1])              \
                                           ? *(const T *)(p[2] + i * s[2])              \
                                           : *(const T *)(p[3] + i * s[3]);             \
     }

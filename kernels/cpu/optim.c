@@ -5,10 +5,11 @@
  * single-tensor SGD and Adam/AdamW step for step, so trajectories match torch's.
  * Parameters are split across the intra-op pool by element ranges.
  */
+#pragma GCC optimize("O3") /* the step loops vectorize */
 #include <math.h>
 #include <string.h>
 
-#include "../kernel.h"
+#include "iter.h" /* TD_CLONES */
 
 static double f64_attr(const struct td_kctx *k, int at)
 {
@@ -74,30 +75,46 @@ struct adam {
     char *p, *g, *m, *v, *vmax;
 };
 
-#define ADAM_RANGE(T)                                                                   \
-    static void adam_##T(void *ctx, int64_t b, int64_t e)                               \
-    {                                                                                   \
-        const struct adam *s = ctx;                                                     \
-        T *p = (T *)s->p, *g = (T *)s->g, *m = (T *)s->m, *v = (T *)s->v, *vmax = (T *)s->vmax; \
-        for (int64_t i = b; i < e; i++) {                                               \
-            T grad = s->maximize ? -g[i] : g[i];                                        \
-            if (s->wd != 0 && s->decoupled)                                             \
-                p[i] = p[i] * (T)(1 - s->lr * s->wd);                                   \
-            else if (s->wd != 0)                                                        \
-                grad = grad + (T)s->wd * p[i];                                          \
-            m[i] = m[i] * (T)s->beta1 + grad * (T)(1 - s->beta1);                          \
-            v[i] = v[i] * (T)s->beta2 + grad * grad * (T)(1 - s->beta2);                \
-            T second = v[i];                                                            \
-            if (vmax) {                                                                 \
-                vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];                              \
-                second = vmax[i];                                                       \
-            }                                                                           \
-            T denom = (T)sqrt((double)second) / (T)s->bc2_sqrt + (T)s->eps;             \
-            p[i] = p[i] + (m[i] / denom) * (T)(-s->step_size);                          \
-        }                                                                               \
+/* One element range.  `coupled` (weight decay added to the gradient) and `ams` are
+ * constants at each call below, so each combination is its own loop without branches,
+ * which vectorizes; maximize and decoupled decay are multiplications by constants (by
+ * -1 or 1, and by 1 when off: exact).  sqrtf of a float equals the float rounding of
+ * sqrt in double (no double-rounding error for sqrt). */
+#define ADAM_RUN(T, SQRT)                                                                          \
+    static inline __attribute__((always_inline)) void adam_run_##T(const struct adam *s, int64_t b, \
+                                                                   int64_t e, bool coupled, bool ams) \
+    {                                                                                              \
+        T *p = (T *)s->p, *g = (T *)s->g, *m = (T *)s->m, *v = (T *)s->v, *vmax = (T *)s->vmax;    \
+        const T sign = s->maximize ? (T)-1 : (T)1, wd = (T)s->wd, b1 = (T)s->beta1,                \
+                nb1 = (T)(1 - s->beta1), b2 = (T)s->beta2, nb2 = (T)(1 - s->beta2),                \
+                bc2 = (T)s->bc2_sqrt, eps = (T)s->eps, step = (T)(-s->step_size),                  \
+                decay = s->decoupled && s->wd != 0 ? (T)(1 - s->lr * s->wd) : (T)1;                \
+        for (int64_t i = b; i < e; i++) {                                                          \
+            T grad = g[i] * sign, pi = p[i] * decay;                                               \
+            if (coupled)                                                                           \
+                grad = grad + wd * pi;                                                             \
+            T mi = m[i] * b1 + grad * nb1, vi = v[i] * b2 + grad * grad * nb2, second = vi;        \
+            m[i] = mi;                                                                             \
+            v[i] = vi;                                                                             \
+            if (ams) {                                                                             \
+                second = vmax[i] > vi ? vmax[i] : vi;                                              \
+                vmax[i] = second;                                                                  \
+            }                                                                                      \
+            T denom = SQRT(second) / bc2 + eps;                                                    \
+            p[i] = pi + (mi / denom) * step;                                                       \
+        }                                                                                          \
+    }                                                                                              \
+    TD_CLONES static void adam_##T(void *ctx, int64_t b, int64_t e)                                \
+    {                                                                                              \
+        const struct adam *s = ctx;                                                                \
+        bool coupled = s->wd != 0 && !s->decoupled;                                                \
+        if (coupled)                                                                               \
+            s->amsgrad ? adam_run_##T(s, b, e, true, true) : adam_run_##T(s, b, e, true, false);   \
+        else                                                                                       \
+            s->amsgrad ? adam_run_##T(s, b, e, false, true) : adam_run_##T(s, b, e, false, false); \
     }
-ADAM_RANGE(float)
-ADAM_RANGE(double)
+ADAM_RUN(float, sqrtf)
+ADAM_RUN(double, sqrt)
 
 enum td_code td_cpu_adam_step(struct td_kctx *k)
 {

@@ -37,7 +37,7 @@ struct pplan {
 
 /* Output o's window along dim i: [*a, *b) in steps of *st; *padded is its length clipped
  * to the padded input (average pooling's count_include_pad divisor). */
-static void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t *b, int64_t *st, double *padded)
+static inline void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t *b, int64_t *st, double *padded)
 {
     int64_t n = q->in[i];
     *st = 1;
@@ -65,20 +65,22 @@ static void window(const struct pplan *q, int i, int64_t o, int64_t *a, int64_t 
     *padded = 0;
 }
 
-/* Loops BODY over the output positions of one plane (flat index `op`); the kernels below
- * walk each window themselves.  No output (a size-0 dim): no turn at all, even when an
- * outer dim is huge (fuzz_messages: adaptive pooling to (2^40, 0) spun for hours). */
-#define FOR_OUTPUTS(q, o, op)                                   \
-    for (int64_t o##0 = 0, op = 0; (q)->P && o##0 < (q)->out[0]; o##0++)   \
-        for (int64_t o##1 = 0; o##1 < (q)->out[1]; o##1++)      \
-            for (int64_t o##2 = 0; o##2 < (q)->out[2]; o##2++, op++)
-
-/* A position in the forward's flat output [0, planes * P): its plane and coordinates.
- * The forward splits that range, not the planes, so one big plane is spread over the
- * pool and a cancelled session stops within a chunk of outputs. */
+/* A position in the forward's flat output [0, planes * P): its plane, coordinates and
+ * window.  The forward splits that range, not the planes, so one big plane is spread over
+ * the pool and a cancelled session stops within a chunk of outputs.  A step along the last
+ * dim works out that dim's window only (dims 0 and 1 change once a row). */
 struct opos {
     int64_t pl, o[3];
+    int64_t a[3], b[3], st[3]; /* the window: [a, b) in steps of st per dim */
+    double len[3];             /* its length clipped to the padded input, per dim */
 };
+
+/* windows of dims [from, 3) */
+static inline void opos_window(const struct pplan *q, struct opos *p, int from)
+{
+    for (int i = from; i < 3; i++)
+        window(q, i, p->o[i], &p->a[i], &p->b[i], &p->st[i], &p->len[i]);
+}
 
 static void opos_at(const struct pplan *q, int64_t u, struct opos *p)
 {
@@ -87,41 +89,46 @@ static void opos_at(const struct pplan *q, int64_t u, struct opos *p)
     p->o[2] = op % q->out[2];
     p->o[1] = op / q->out[2] % q->out[1];
     p->o[0] = op / q->out[2] / q->out[1];
+    opos_window(q, p, 0);
 }
 
-static void opos_next(const struct pplan *q, struct opos *p)
+/* the next output along the last dim; past a row's end its window is never read */
+static inline void opos_step(const struct pplan *q, struct opos *p)
 {
-    for (int i = 2; i >= 0; i--) {
-        if (++p->o[i] < q->out[i])
+    p->o[2]++;
+    opos_window(q, p, 2);
+}
+
+/* the first output of the next row */
+static void opos_next_row(const struct pplan *q, struct opos *p)
+{
+    p->o[2] = 0;
+    for (int i = 1; i >= 0; i--) {
+        if (++p->o[i] < q->out[i]) {
+            opos_window(q, p, i);
             return;
+        }
         p->o[i] = 0;
     }
     p->pl++;
+    opos_window(q, p, 0);
 }
 
-/* Loops BODY over the flat outputs [u0, u1): u, its position p and x, the input plane of
- * type T it reads.  (The inner one-turn loop only scopes x; `continue` still works.) */
-#define FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x)                                   \
-    struct opos p;                                                                \
-    opos_at(q, u0, &p);                                                           \
-    for (int64_t u = u0; u < u1; u++, opos_next(q, &p))                           \
-        for (const T *x = (const T *)(q)->x + p.pl * (q)->X; x; x = NULL)
-
-/* The window of output (o0, o1, o2): a, b, st per dim; true when it holds an element. */
-static bool window3(const struct pplan *q, int64_t o0, int64_t o1, int64_t o2, int64_t *a, int64_t *b, int64_t *st,
-                    double *padded)
+/* true when the window holds an element */
+static inline bool opos_any(const struct opos *p)
 {
-    int64_t o[3] = {o0, o1, o2};
-    double len;
-    bool any = true;
-    *padded = 1;
-    for (int i = 0; i < 3; i++) {
-        window(q, i, o[i], &a[i], &b[i], &st[i], &len);
-        *padded *= len;
-        any &= b[i] > a[i];
-    }
-    return any;
+    return p->b[0] > p->a[0] && p->b[1] > p->a[1] && p->b[2] > p->a[2];
 }
+
+/* Loops BODY over the flat outputs [u0, u1) (u0 < planes * P), row by row (a row: one
+ * plane's outputs along the last dim): u and its position p.  `continue` in BODY goes on
+ * to the next output. */
+#define FOR_OUTPUTS(q, u0, u1, u, p)                                                                 \
+    struct opos p;                                                                                   \
+    opos_at(q, u0, &p);                                                                              \
+    for (int64_t u = u0, row_end_; u < u1; opos_next_row(q, &p))                                     \
+        for (row_end_ = u + ((q)->out[2] - p.o[2] < u1 - u ? (q)->out[2] - p.o[2] : u1 - u);         \
+             u < row_end_; u++, opos_step(q, &p))
 
 #define FOR_WINDOW(q, a, b, st, idx)                                                  \
     for (int64_t i0 = a[0]; i0 < b[0]; i0 += st[0])                                   \
@@ -139,24 +146,31 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
     return (double)((b[0] - a[0]) * (b[1] - a[1]) * (b[2] - a[2]));
 }
 
-#define GEN_POOL(sfx, T)                                                                             \
+#define GEN_POOL(sfx, T)                                                                                    \
     static void max_range_##sfx(const struct pplan *q, int64_t u0, int64_t u1)                     \
     {                                                                                                \
-        int64_t a[3], b[3], st[3];                                                                   \
-        double padded;                                                                               \
         T *y = (T *)q->y;                                                                            \
-        FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x) {                                                    \
-            window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded);                                   \
+        FOR_OUTPUTS(q, u0, u1, u, p) {                                                               \
+            const T *x = (const T *)q->x + p.pl * q->X;                                              \
+            const int64_t *a = p.a, *b = p.b, *st = p.st;                                            \
             int64_t best = (a[0] * q->in[1] + a[1]) * q->in[2] + a[2];                               \
             T m = -INFINITY;                                                                         \
+            bool nan = false;                                                                        \
+            /* m's chain is a max instruction and best's a mask, no branch on the data */           \
             FOR_WINDOW(q, a, b, st, idx)                                                             \
             {                                                                                        \
                 T v = x[idx];                                                                        \
-                if (v > m || isnan(v)) {                                                             \
-                    m = v;                                                                           \
-                    best = idx;                                                                      \
-                }                                                                                    \
+                uint64_t take = (uint64_t)0 - (uint64_t)(v > m);                                     \
+                best = (int64_t)(((uint64_t)idx & take) | ((uint64_t)best & ~take));                 \
+                m = v > m ? v : m;                                                                   \
+                nan |= v != v;                                                                       \
             }                                                                                        \
+            if (nan) /* a NaN wins, the last one */                                                  \
+                FOR_WINDOW(q, a, b, st, idx)                                                         \
+                if (x[idx] != x[idx]) {                                                              \
+                    best = idx;                                                                      \
+                    m = x[idx];                                                                      \
+                }                                                                                    \
             y[u] = m;                                                                                \
             if (q->iy)                                                                               \
                 q->iy[u] = best;                                                                     \
@@ -164,30 +178,30 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
     }                                                                                                \
     static void avg_range_##sfx(const struct pplan *q, int64_t u0, int64_t u1)                     \
     {                                                                                                \
-        int64_t a[3], b[3], st[3];                                                                   \
-        double padded;                                                                               \
         T *y = (T *)q->y;                                                                            \
-        FOR_OUTPUT_RANGE(q, T, u0, u1, u, p, x) {                                                    \
+        FOR_OUTPUTS(q, u0, u1, u, p) {                                                               \
+            const T *x = (const T *)q->x + p.pl * q->X;                                              \
+            const int64_t *a = p.a, *b = p.b, *st = p.st;                                            \
             T sum = 0;                                                                               \
-            if (!window3(q, p.o[0], p.o[1], p.o[2], a, b, st, &padded)) {                            \
+            if (!opos_any(&p)) {                                                                     \
                 y[u] = 0;                                                                            \
                 continue;                                                                            \
             }                                                                                        \
             FOR_WINDOW(q, a, b, st, idx)                                                             \
             sum += x[idx];                                                                           \
-            y[u] = sum / (T)divide_by(q, a, b, padded);                                              \
+            y[u] = sum / (T)divide_by(q, a, b, p.len[0] * p.len[1] * p.len[2]);                      \
         }                                                                                            \
     }                                                                                                \
     static void avg_back_plane_##sfx(const struct pplan *q, const T *go, T *gx)                      \
     {                                                                                                \
-        int64_t a[3], b[3], st[3];                                                                   \
-        double padded;                                                           \
         memset(gx, 0, sizeof(T) * (size_t)q->X);                                                     \
-        FOR_OUTPUTS(q, o, op)                                                                        \
-        {                                                                                            \
-            if (!window3(q, o0, o1, o2, a, b, st, &padded))                                          \
+        if (!q->P) /* no output: no turn at all, even when an outer dim is huge */                   \
+            return;                                                                                  \
+        FOR_OUTPUTS(q, 0, q->P, op, p) {                                                             \
+            const int64_t *a = p.a, *b = p.b, *st = p.st;                                            \
+            if (!opos_any(&p))                                                                       \
                 continue;                                                                            \
-            T g = go[op] / (T)divide_by(q, a, b, padded);                                            \
+            T g = go[op] / (T)divide_by(q, a, b, p.len[0] * p.len[1] * p.len[2]);                    \
             FOR_WINDOW(q, a, b, st, idx)                                                             \
             gx[idx] += g;                                                                            \
         }                                                                                            \

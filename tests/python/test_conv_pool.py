@@ -192,6 +192,25 @@ def test_max_pool_ties_and_nan_pick_torchs_index():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pool_big_planes_split_mid_row(dtype):
+    """Planes of 11700 outputs in rows of 78: the forward's chunks of outputs start and end
+    inside rows; ties, NaN and -inf sprinkled in."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(-3, 4, (2, 3, 301, 157)).astype(dtype)
+    a.flat[rng.integers(0, a.size, 300)] = np.nan
+    a.flat[rng.integers(0, a.size, 300)] = -np.inf
+    kw = dict(stride=2, padding=1)
+    (yo, io), (yt, it) = F.max_pool2d(td.tensor(a), 3, return_indices=True, **kw), \
+        TF.max_pool2d(T.tensor(a), 3, return_indices=True, **kw)
+    np.testing.assert_array_equal(io.numpy(), it.numpy())
+    np.testing.assert_array_equal(yo.numpy(), yt.numpy())
+    b = rng.standard_normal(a.shape).astype(dtype)
+    for cip in (True, False):
+        _check(F.avg_pool2d(td.tensor(b), 3, count_include_pad=cip, **kw),
+               TF.avg_pool2d(T.tensor(b), 3, count_include_pad=cip, **kw), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n,xs,kw", [
     (1, (2, 3, 11), dict(kernel_size=3, stride=2, padding=1)),
     (1, (3, 10), dict(kernel_size=2, dilation=2, ceil_mode=True)),

@@ -277,6 +277,19 @@ def test_where(dt):
     assert_same(td.where(c, x, i), torch.where(tc, tx, ti))
 
 
+@pytest.mark.parametrize("dt", ["bool", "int8", "int16", "float32", "float64", "complex128"])
+def test_where_contiguous_runs_with_scalars(dt):
+    """Runs long enough for the vector loops and their tails, each side an array or a
+    broadcast 0-d tensor, every element size."""
+    c, tc = pair(rand_data((1037,), "bool", RNG), "bool")
+    x, tx = pair(rand_data((1037,), dt, RNG), dt)
+    y, ty = pair(rand_data((1037,), dt, RNG), dt)
+    s, ts = pair(rand_data((), dt, RNG), dt)
+    for a, ta in ((x, tx), (s, ts)):
+        for b, tb in ((y, ty), (s, ts)):
+            assert_same(td.where(c, a, b), torch.where(tc, ta, tb))
+
+
 @pytest.mark.parametrize("dt", ["float32", "int64", "int16", "bfloat16", "uint8"])
 def test_clamp(dt):
     x, tx = pair(rand_data((3, 5), dt, RNG), dt)
