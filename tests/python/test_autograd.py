@@ -406,16 +406,6 @@ def test_custom_function():
     np.testing.assert_allclose(x.grad.numpy(), ref.grad.numpy())
 
 
-def test_jacobian_and_hessian():
-    from torch.autograd.functional import hessian as th, jacobian as tj
-    f = lambda x: (x ** 2).sum() * x  # noqa: E731
-    a = np.array([0.5, -1.0, 2.0])
-    j = td.autograd.functional.jacobian(f, td.tensor(a, dtype=td.float64))
-    np.testing.assert_allclose(j.numpy(), tj(f, T.tensor(a, dtype=T.float64)).numpy())
-    h = td.autograd.functional.hessian(lambda x: (x ** 3).sum(), td.tensor(a, dtype=td.float64))
-    np.testing.assert_allclose(h.numpy(), th(lambda x: (x ** 3).sum(), T.tensor(a, dtype=T.float64)).numpy())
-
-
 def test_out_argument_with_grad_raises():
     x = td.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
