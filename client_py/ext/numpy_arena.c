@@ -3,9 +3,8 @@
  * memory with a both ways as in PyTorch (docs/design/shared_memory.md, "numpy's own arrays").
  *
  * An allocation of at least `min_bytes` is ordinary private memory from libc, laid out so
- * that the array's data starts on a page and owns every page it touches (posix_memalign
- * of whole pages; calloc of a page more, aligned inside, so that fresh memory stays
- * lazily zeroed as numpy's own calloc gives it); a table maps its address to its extent.
+ * that the array's data starts on a page and owns every page it touches (malloc/calloc of
+ * whole pages plus one, the data aligned inside); a table maps its address to its extent.
  * No daemon round trip, and fork() is plain copy-on-write for it.  Everything smaller,
  * and any failure, goes to the handler that was installed before (numpy's default).
  *
@@ -36,6 +35,7 @@
 #include <errno.h>
 #include <numpy/arrayobject.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -188,14 +188,13 @@ static void *big_alloc(size_t size, int zero)
     if (size < min_bytes || size > SIZE_MAX - 2 * page)
         return NULL;
     struct block b = {.len = (size + page - 1) & ~(page - 1)};
-    if (zero) {
-        /* calloc keeps glibc's fresh-mmap pages untouched (lazily zero); a page more for the
-         * alignment inside */
-        b.raw = calloc(1, b.len + page);
-        b.p = b.raw ? (void *)(((uintptr_t)b.raw + page - 1) & ~(uintptr_t)(page - 1)) : NULL;
-    } else if (posix_memalign(&b.raw, page, b.len) == 0) {
-        b.p = b.raw;
-    }
+    /* libc's memory a page larger, the data aligned inside (libc's pointers are aligned to
+     * max_align_t already): plain malloc/calloc keep glibc's dynamic mmap threshold working
+     * (posix_memalign's extra request defeats it: a 1 MiB array would be mmapped and
+     * faulted in every time), and calloc keeps fresh mmapped memory lazily zero */
+    size_t n = b.len + page - _Alignof(max_align_t);
+    b.raw = zero ? calloc(1, n) : malloc(n);
+    b.p = b.raw ? (void *)(((uintptr_t)b.raw + page - 1) & ~(uintptr_t)(page - 1)) : NULL;
     if (!b.p)
         return NULL;
     if (b.len >= HUGE_ADVISE_BYTES)
