@@ -449,6 +449,39 @@ static int convert(void *p, size_t len, td_client_t *c, unsigned epoch, struct c
     return ok ? 0 : -1;
 }
 
+/* One-shot tokens reserved ahead for arena_view (td_share_reserve: one round trip per
+ * TOKENS), so that opening a view of a block costs no round trip of its own. */
+#define TOKENS 16
+static struct td_token_bytes tokens[TOKENS];
+static int n_tokens;
+static unsigned tokens_epoch;
+
+static enum td_code take_token(td_client_t *c, unsigned epoch, struct td_token_bytes *out, struct td_status *st)
+{
+    pthread_mutex_lock(&tbl_lock);
+    if (tokens_epoch != epoch) /* another session's (or the parent's): they die with it */
+        n_tokens = 0, tokens_epoch = epoch;
+    int got = n_tokens > 0;
+    if (got)
+        *out = tokens[--n_tokens];
+    pthread_mutex_unlock(&tbl_lock);
+    if (got)
+        return TD_CODE_OK;
+    struct td_token_bytes fresh[TOKENS];
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_share_reserve(c, TOKENS, 1 /* one-shot, not pinned: unused ones die with the session */, fresh, st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return code;
+    *out = fresh[TOKENS - 1];
+    pthread_mutex_lock(&tbl_lock);
+    for (int i = 0; i < TOKENS - 1 && tokens_epoch == epoch && n_tokens < TOKENS; i++)
+        tokens[n_tokens++] = fresh[i];
+    pthread_mutex_unlock(&tbl_lock);
+    return TD_CODE_OK;
+}
+
 /* arena_view(address, dtype, itemsize, offset, sizes, strides) -> a tensor over the
  * array whose data starts at address (offset, sizes, strides in elements of dtype),
  * converting it at its first use; None when it cannot alias (the caller copies). */
@@ -515,12 +548,16 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
     struct td_token_bytes tok;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
-    enum td_code code;
-    Py_BEGIN_ALLOW_THREADS
-    code = td_share(c, &cv.t, 1 /* one-shot: dies when opened */, &tok, &st);
-    if (!code)
-        code = td_open(c, &tok, 0, &m, &out, &st);
-    Py_END_ALLOW_THREADS
+    const struct td_t *tp = &cv.t;
+    enum td_code code = take_token(c, epoch, &tok, &st);
+    if (!code) {
+        /* the fill runs before the OPEN (one session, in order): no waiting here */
+        Py_BEGIN_ALLOW_THREADS
+        code = td_share_into(c, 1, &tp, &tok, &st);
+        if (!code)
+            code = td_open(c, &tok, 0, &m, &out, &st);
+        Py_END_ALLOW_THREADS
+    }
     if (code)
         return td_ext_raise(&st);
     /* the block's storage: ops on the view sync (it is exported) */
