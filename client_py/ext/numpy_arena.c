@@ -49,6 +49,7 @@ struct conv {
     unsigned epoch;       /* td_ext_epoch then */
     size_t delta;         /* where the array's first byte is in the storage */
     size_t nbytes;        /* the storage's size */
+    void *spare;          /* the array's own pages, moved aside to come back at free; or NULL */
 };
 
 struct block {
@@ -71,9 +72,15 @@ static PyObject *prev_capsule;
 static unsigned usable_epoch = ~0u; /* td_ext_epoch for which `usable` was worked out */
 static int usable;
 static size_t n_conv, conv_bytes;                          /* live conversions */
+static size_t spare_bytes;                                 /* their spare pages */
 static size_t n_conversions, n_reuses, n_released, n_fallbacks; /* counts since install */
 
 #define HUGE_ADVISE_BYTES ((size_t)4 << 20) /* numpy's default handler advises huge pages from here */
+/* A converted array keeps its own (faulted-in) pages aside, so that libc gets them back
+ * at free instead of fresh ones that fault in again (1 MiB: ~350 us on a VM); bounded,
+ * and lazily freeable by the kernel (MADV_FREE) meanwhile. */
+#define SPARE_ONE_MAX ((size_t)16 << 20)
+#define SPARE_MAX ((size_t)64 << 20)
 
 static size_t slot_of(void *p) { return ((uintptr_t)p >> 12) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1); }
 
@@ -135,17 +142,18 @@ static int insert_locked(const struct block *b)
 }
 
 /* The pages of [p, p + len) (page-aligned) become private anonymous memory with the same
- * bytes; -1 (still shared) when memory is short. */
-static int privatize(void *p, size_t len)
+ * bytes: spare's pages when given, else fresh ones; -1 (still shared) when memory is short. */
+static int privatize(void *p, size_t len, void *spare)
 {
-    void *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *tmp = spare ? spare : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tmp == MAP_FAILED)
         return -1;
-    if (len >= HUGE_ADVISE_BYTES / 2)
+    if (!spare && len >= HUGE_ADVISE_BYTES / 2)
         madvise(tmp, len, MADV_HUGEPAGE); /* a fault per 2 MiB: halves a forked child's copy of 64 MiB */
     memcpy(tmp, p, len);
     if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
-        munmap(tmp, len);
+        if (!spare)
+            munmap(tmp, len);
         return -1;
     }
     return 0;
@@ -160,8 +168,14 @@ static void unconvert_locked(td_client_t *c, int all)
         if (all)
             b->converting = 0; /* a forked child: the thread converting is the parent's */
         if (b->p && b->cv && (all || b->cv->client == c)) {
-            if (privatize(b->p, b->len))
+            /* a forked child's spare is the parent's pages, copy-on-write: fresh ones copy faster */
+            if (privatize(b->p, b->len, all ? NULL : b->cv->spare))
                 continue; /* stays shared: the best that can be done */
+            if (b->cv->spare) {
+                if (all)
+                    munmap(b->cv->spare, b->len);
+                spare_bytes -= b->len;
+            }
             free(b->cv);
             b->cv = NULL;
             n_conv--;
@@ -217,7 +231,12 @@ static void block_end(struct block *b)
 {
     if (b->cv) {
         struct conv *cv = b->cv;
-        if (mmap(b->p, b->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        if (cv->spare && mremap(cv->spare, b->len, b->len, MREMAP_MAYMOVE | MREMAP_FIXED, b->p) == MAP_FAILED) {
+            munmap(cv->spare, b->len);
+            cv->spare = NULL;
+        }
+        if (!cv->spare &&
+            mmap(b->p, b->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
             b->raw = NULL; /* still the storage's pages: never libc's (kept until exit) */
         if (cv->client == td_ext_client && cv->epoch == td_ext_epoch)
             td_block_free(cv->client, &cv->t);
@@ -251,6 +270,8 @@ static int take(void *p, struct block *out)
         if (f->cv) {
             n_conv--;
             conv_bytes -= f->len;
+            if (f->cv->spare)
+                spare_bytes -= f->len;
         }
         remove_locked(f);
     }
@@ -428,9 +449,25 @@ static int convert(void *p, size_t len, td_client_t *c, unsigned epoch, struct c
     struct block *f = find_locked(p);
     if (ok && (!f || !f->converting || td_ext_client != c || td_ext_epoch != epoch))
         ok = 0; /* the client changed meanwhile: its storage is not ours to map */
-    /* MREMAP_FIXED unmaps what is at p only once it can map: on failure p is untouched */
-    if (ok && mremap(src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED)
+    if (ok && len <= SPARE_ONE_MAX && spare_bytes + len <= SPARE_MAX) {
+        /* p's pages aside (p stays mapped, empty, until the next call fills it) */
+        cv->spare = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL); /* NULL: read by newer kernels */
+        if (cv->spare == MAP_FAILED)
+            cv->spare = NULL;
+    }
+    /* MREMAP_FIXED unmaps what is at p only once it can map: on failure p is as it was */
+    if (ok && mremap(src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
         ok = 0;
+        if (cv->spare && mremap(cv->spare, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
+            memcpy(p, src, len); /* p's bytes are in the block too */
+            munmap(cv->spare, len);
+        }
+        cv->spare = NULL;
+    }
+    if (ok && cv->spare) {
+        madvise(cv->spare, len, MADV_FREE); /* the kernel may take them meanwhile: their bytes are stale */
+        spare_bytes += len;
+    }
     if (ok) {
         *out = *cv;
         f->cv = cv;
