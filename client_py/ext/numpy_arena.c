@@ -80,6 +80,9 @@ static size_t n_conversions, n_reuses, n_released, n_fallbacks; /* counts since 
  * at free instead of fresh ones that fault in again (1 MiB: ~350 us on a VM); bounded,
  * and lazily freeable by the kernel (MADV_FREE) meanwhile. */
 #define SPARE_ONE_MAX ((size_t)16 << 20)
+/* Each converted array splits its mapping in up to 4 (vm.max_map_count is 65530 by default,
+ * and libc needs mappings too): past this many, from_numpy copies. */
+#define CONVERTED_MAX 8192
 #define SPARE_MAX ((size_t)64 << 20)
 
 static size_t slot_of(void *p) { return ((uintptr_t)p >> 12) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1); }
@@ -552,11 +555,12 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
                 cv = *f->cv;
                 have = 1;
                 n_reuses++;
-            } else if (!f->cv) {
+            } else if (!f->cv && n_conv < CONVERTED_MAX) {
                 f->converting = 1;
                 len = f->len;
             } else {
-                f = NULL; /* another client's and still shared: cannot happen once orphaned */
+                n_fallbacks += !f->cv;
+                f = NULL; /* at the cap; or another client's, still shared: cannot happen once orphaned */
             }
         }
         pthread_mutex_unlock(&tbl_lock);

@@ -157,10 +157,10 @@ def test_unconverted_arrays_make_no_daemon_allocation():
     assert counts()["conversions"] == c0["conversions"]
 
 
-def test_freed_converted_memory_is_private_again():
+@pytest.mark.parametrize("n", [1 << 17, 5 << 20])  # its own pages kept aside, or not (over 16 MiB)
+def test_freed_converted_memory_is_private_again(n):
     """numpy frees a converted array while the tensor lives: the tensor keeps the bytes,
     and an array numpy allocates at the same address later is not the tensor's memory."""
-    n = 1 << 17
     a = np.arange(n, dtype=np.float64)
     addr = a.ctypes.data
     t = td.from_numpy(a)
@@ -182,6 +182,24 @@ def test_freed_converted_memory_is_private_again():
     if again is not None:  # glibc usually hands the same pages back
         again[0] = 5.0
         assert t[0].item() == 1.0
+
+
+def test_many_converted_arrays_at_once():
+    """More converted arrays than the pages kept aside cover (64 MiB): each keeps sharing,
+    and after they are freed, the arrays numpy makes in their place are private."""
+    arrs = [np.full(1 << 20, float(i)) for i in range(12)]  # 12 x 8 MiB
+    ts = [td.from_numpy(a) for a in arrs]
+    for i, (a, t) in enumerate(zip(arrs, ts)):
+        a[7] = -i
+        t[8] = 100 + i
+    assert [t[7].item() for t in ts] == [-float(i) for i in range(12)]
+    assert [a[8] for a in arrs] == [100.0 + i for i in range(12)]
+    del arrs
+    fresh = [np.full(1 << 20, -1.0) for _ in range(12)]
+    for i, t in enumerate(ts):
+        t.add_(1)
+        assert t[0].item() == i + 1.0
+    assert all((f == -1.0).all() for f in fresh)
 
 
 def test_arrays_that_cannot_convert_copy():
