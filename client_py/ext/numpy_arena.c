@@ -14,10 +14,10 @@
  * mapping with old size 0 makes a second shared mapping of the same pages, MREMAP_FIXED
  * puts it at the array's address), so the array's pointer is unchanged and from then on
  * the array and every tensor on the block share memory.  Later from_numpy calls find the
- * block in the table (no copy).  When numpy frees a converted array, private anonymous
- * pages go back at its range before libc gets it back, and the block is released (its
- * storage lives on daemon-side while any alias does); so libc never reuses memory that a
- * tensor can still reach.
+ * block in the table (no copy).  The array's own pages are kept aside meanwhile (bounded).
+ * When numpy frees a converted array, they (or fresh private pages) go back at its range
+ * before libc gets it back, and the block is released (its storage lives on daemon-side
+ * while any alias does); so libc never reuses memory that a tensor can still reach.
  *
  * A converted array becomes private memory again, with its bytes (privatize), in a forked
  * child (as fork's copy-on-write would give it; the child may convert it again into its own
