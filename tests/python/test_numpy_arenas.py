@@ -57,6 +57,18 @@ def both(fn):
     return fn(td), fn(torch)
 
 
+def mapping_at(addr):
+    """What /proc/self/maps says is mapped at addr: a path, "" or [heap] for private
+    memory, "unmapped"."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            if lo <= addr < hi:
+                return parts[5].strip() if len(parts) > 5 else ""
+    return "unmapped"
+
+
 def counts():
     return td._C.numpy_arena_counts()
 
@@ -124,11 +136,12 @@ def test_first_from_numpy_converts_later_ones_reuse():
     addr = a.ctypes.data
     c0 = counts()
     assert in_use() <= base + (1 << 16)  # private memory: nothing in the daemon yet
-    assert addr % 4096 == 0
+    assert addr % 4096 == 0 and not mapping_at(addr).startswith("/memfd:")
     t = td.from_numpy(a)
     c1 = counts()
     assert c1["conversions"] == c0["conversions"] + 1 and c1["converted"] == c0["converted"] + 1
     assert a.ctypes.data == addr and a[:3].tolist() == [0.0, 1.0, 2.0]  # in place, bytes kept
+    assert mapping_at(addr).startswith("/memfd:tensord")
     assert in_use() >= base + (1 << 20)
     u = td.as_tensor(a[10:])
     v = td.from_numpy(a.reshape(512, 256).T)
@@ -164,9 +177,11 @@ def test_freed_converted_memory_is_private_again(n):
     a = np.arange(n, dtype=np.float64)
     addr = a.ctypes.data
     t = td.from_numpy(a)
+    assert mapping_at(addr).startswith("/memfd:")  # the storage's pages, at the array's address
     released = counts()["released"]
     del a
     assert counts()["released"] == released + 1
+    assert not mapping_at(addr).startswith("/memfd:")  # private memory again (or unmapped)
     again = None
     keep = []
     for i in range(8):
