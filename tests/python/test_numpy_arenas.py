@@ -346,6 +346,52 @@ def test_fork_before_conversion():
     assert a[:4].tolist() == [2.0, 3.0, 4.0, 5.0] and t[3].item() == 5.0
 
 
+def test_dataloader_workers_over_a_converted_dataset():
+    """TensorDataset(from_numpy(X)) with forked workers, as torch: the same batches, and X
+    still the dataset's memory in the parent afterwards (each worker got its own copy of
+    the converted X at fork; its tensors read the parent's storage)."""
+    def run(lib):
+        x = np.arange(16384 * 8, dtype=np.float32).reshape(16384, 8)  # 512 KiB
+        y = np.arange(16384, dtype=np.int64) * 3                        # 128 KiB
+        ds = lib.utils.data.TensorDataset(lib.from_numpy(x), lib.from_numpy(y))
+        dl = lib.utils.data.DataLoader(ds, batch_size=2000, num_workers=2)
+        batches = [(b[0].numpy().copy(), b[1].numpy().copy()) for b in dl]
+        x[5, 1] = -1.0
+        ds.tensors[1][7] = -9
+        return batches, ds.tensors[0][5, 1].item(), int(y[7])
+    (got, g1, g2), (want, w1, w2) = both(run)
+    assert len(got) == len(want) == 9
+    for (a, b), (c, d) in zip(got, want):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert (g1, g2) == (w1, w2) == (-1.0, -9)
+
+
+def test_two_threads_convert_one_array():
+    """Two threads share one fresh array at once: one converts, the other waits for it
+    and reuses its block."""
+    import threading
+    a = np.arange(1 << 18, dtype=np.float64)
+    c0 = counts()
+    out = [None, None]
+    go = threading.Barrier(2)
+
+    def share(i):
+        go.wait()
+        out[i] = td.from_numpy(a)
+
+    ts = [threading.Thread(target=share, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    c1 = counts()
+    assert c1["conversions"] == c0["conversions"] + 1 and c1["reuses"] == c0["reuses"] + 1
+    out[0][3] = -1.0
+    out[1][4] = -2.0
+    assert a[3] == -1.0 and a[4] == -2.0 and out[1][3].item() == -1.0 and out[0][4].item() == -2.0
+
+
 def test_hook_allocating_arrays_inside_backward():
     """The engine calls the hook with the client's lock held: the allocator must not wait."""
     out = run_sub("""
