@@ -44,20 +44,20 @@
 
 /* The daemon storage under a converted array. */
 struct conv {
-    struct td_t t;        /* the uint8 block */
-    td_client_t *client;  /* td_ext_client when converted */
-    unsigned epoch;       /* td_ext_epoch then */
-    size_t delta;         /* where the array's first byte is in the storage */
-    size_t nbytes;        /* the storage's size */
-    void *spare;          /* the array's own pages, moved aside to come back at free; or NULL */
+    struct td_t t;       /* the uint8 block */
+    td_client_t *client; /* td_ext_client when converted */
+    unsigned epoch;      /* td_ext_epoch then */
+    size_t delta;        /* where the array's first byte is in the storage */
+    size_t nbytes;       /* the storage's size */
+    void *spare;         /* the array's own pages, moved aside to come back at free; or NULL */
 };
 
 struct block {
-    void *p;   /* the array's data, page-aligned; NULL: free slot (linear probing, deletions re-home) */
-    void *raw; /* what libc gave: free(raw) */
-    size_t len;       /* whole pages from p, nobody else's */
-    struct conv *cv;  /* NULL: private memory */
-    int converting;   /* arena_view is making cv (its round trip) */
+    void *p;         /* the array's data, page-aligned; NULL: free slot (linear probing, deletions re-home) */
+    void *raw;       /* what libc gave: free(raw) */
+    size_t len;      /* whole pages from p, nobody else's */
+    struct conv *cv; /* NULL: private memory */
+    int converting;  /* arena_view is making cv (its round trip) */
 };
 
 static pthread_mutex_t tbl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,12 +67,12 @@ static size_t tbl_bytes;      /* sum of len */
 static size_t min_bytes = 64 * 1024;
 static size_t page = 4096;
 static int installed;
-static PyDataMem_Handler *prev;     /* the handler before ours: small blocks and fallbacks */
+static PyDataMem_Handler *prev; /* the handler before ours: small blocks and fallbacks */
 static PyObject *prev_capsule;
 static unsigned usable_epoch = ~0u; /* td_ext_epoch for which `usable` was worked out */
 static int usable;
-static size_t n_conv, conv_bytes;                          /* live conversions */
-static size_t spare_bytes;                                 /* their spare pages */
+static size_t n_conv, conv_bytes;                               /* live conversions */
+static size_t spare_bytes;                                      /* their spare pages */
 static size_t n_conversions, n_reuses, n_released, n_fallbacks; /* counts since install */
 
 #define HUGE_ADVISE_BYTES ((size_t)4 << 20) /* numpy's default handler advises huge pages from here */
@@ -80,12 +80,15 @@ static size_t n_conversions, n_reuses, n_released, n_fallbacks; /* counts since 
  * at free instead of fresh ones that fault in again (1 MiB: ~350 us on a VM); bounded,
  * and lazily freeable by the kernel (MADV_FREE) meanwhile. */
 #define SPARE_ONE_MAX ((size_t)16 << 20)
+#define SPARE_MAX ((size_t)64 << 20)
 /* Each converted array splits its mapping in up to 4 (vm.max_map_count is 65530 by default,
  * and libc needs mappings too): past this many, from_numpy copies. */
 #define CONVERTED_MAX 8192
-#define SPARE_MAX ((size_t)64 << 20)
 
-static size_t slot_of(void *p) { return ((uintptr_t)p >> 12) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1); }
+static size_t slot_of(void *p)
+{
+    return ((uintptr_t)p >> 12) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1);
+}
 
 static struct block *find_locked(void *p)
 {
@@ -317,8 +320,14 @@ static PyDataMem_Handler handler = {
     {NULL, h_malloc, h_calloc, h_realloc, h_free},
 };
 
-static void atfork_prepare(void) { pthread_mutex_lock(&tbl_lock); }
-static void atfork_parent(void) { pthread_mutex_unlock(&tbl_lock); }
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&tbl_lock);
+}
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&tbl_lock);
+}
 /* A converted array's pages are the parent's storage: the child gets its own copy, as
  * fork's copy-on-write gives every other array (docs/design/shared_memory.md says why
  * not shared), and may convert it again into its own session. */
@@ -390,8 +399,14 @@ static PyObject *m_stats(PyObject *self, PyObject *noargs)
 static PyObject *m_counts(PyObject *self, PyObject *noargs)
 {
     pthread_mutex_lock(&tbl_lock);
-    size_t v[8] = {tbl_n, tbl_bytes, n_conv, conv_bytes, n_conversions, n_reuses,
-                   __atomic_load_n(&n_released, __ATOMIC_RELAXED), n_fallbacks};
+    size_t v[8] = {tbl_n,
+                   tbl_bytes,
+                   n_conv,
+                   conv_bytes,
+                   n_conversions,
+                   n_reuses,
+                   __atomic_load_n(&n_released, __ATOMIC_RELAXED),
+                   n_fallbacks};
     pthread_mutex_unlock(&tbl_lock);
     return Py_BuildValue("{snsnsnsnsnsnsnsn}", "arrays", (Py_ssize_t)v[0], "bytes", (Py_ssize_t)v[1], "converted",
                          (Py_ssize_t)v[2], "converted_bytes", (Py_ssize_t)v[3], "conversions", (Py_ssize_t)v[4],
@@ -431,13 +446,11 @@ static int convert(void *p, size_t len, td_client_t *c, unsigned epoch, struct c
     enum td_code code = TD_CODE_RESOURCE_EXHAUSTED;
     if (cv) {
         *cv = (struct conv){.client = c, .epoch = epoch, .nbytes = len + page};
-        Py_BEGIN_ALLOW_THREADS
-        code = new_block(c, cv->nbytes, &cv->t, &base);
+        Py_BEGIN_ALLOW_THREADS code = new_block(c, cv->nbytes, &cv->t, &base);
         Py_END_ALLOW_THREADS
-        /* busy and out of memory are momentary; anything else says blocks cannot be made
-         * for this client: no more round trips for it */
-        if (code && code != TD_CODE_UNAVAILABLE && code != TD_CODE_RESOURCE_EXHAUSTED)
-            usable = 0;
+            /* busy and out of memory are momentary; anything else says blocks cannot be made
+             * for this client: no more round trips for it */
+            if (code && code != TD_CODE_UNAVAILABLE && code != TD_CODE_RESOURCE_EXHAUSTED) usable = 0;
     }
     int ok = !code;
     if (ok && !td_block_export(c, &cv->t)) /* ops on it sync from now on, as on any storage numpy sees */
@@ -511,11 +524,9 @@ static enum td_code take_token(td_client_t *c, unsigned epoch, struct td_token_b
         return TD_CODE_OK;
     struct td_token_bytes fresh[TOKENS];
     enum td_code code;
-    Py_BEGIN_ALLOW_THREADS
-    code = td_share_reserve(c, TOKENS, 1 /* one-shot, not pinned: unused ones die with the session */, fresh, st);
-    Py_END_ALLOW_THREADS
-    if (code)
-        return code;
+    Py_BEGIN_ALLOW_THREADS code =
+        td_share_reserve(c, TOKENS, 1 /* one-shot, not pinned: unused ones die with the session */, fresh, st);
+    Py_END_ALLOW_THREADS if (code) return code;
     *out = fresh[TOKENS - 1];
     pthread_mutex_lock(&tbl_lock);
     for (int i = 0; i < TOKENS - 1 && tokens_epoch == epoch && n_tokens < TOKENS; i++)
@@ -595,8 +606,7 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
     enum td_code code = take_token(c, epoch, &tok, &st);
     if (!code) {
         /* the fill runs before the OPEN (one session, in order): no waiting here */
-        Py_BEGIN_ALLOW_THREADS
-        code = td_share_into(c, 1, &tp, &tok, &st);
+        Py_BEGIN_ALLOW_THREADS code = td_share_into(c, 1, &tp, &tok, &st);
         if (!code)
             code = td_open(c, &tok, 0, &m, &out, &st);
         Py_END_ALLOW_THREADS
