@@ -89,10 +89,9 @@ PyObject *td_ext_storage_view(PyObject *self, PyObject *o);
  * inherited through fork: 1 rebound to the child's session, 0 not openable (no
  * exception), -1 error set. */
 extern PyMethodDef td_ext_share_methods[];
-/* numpy_arena.c: numpy's allocator in tensord storage */
+/* numpy_arena.c: numpy's allocator, its arrays converted into tensord storage by from_numpy */
 extern PyMethodDef td_ext_numpy_arena_methods[];
 void td_ext_numpy_arena_orphan(td_client_t *c);
-void td_ext_numpy_arena_trim_to(size_t keep_bytes);
 int td_ext_open_inherited(TensorObject *o);
 
 /* Raises the Python exception matching st->code; returns NULL. */

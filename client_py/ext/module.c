@@ -20,8 +20,6 @@ PyObject *td_ext_raise(const struct td_status *st)
 {
     PyObject *exc;
     static const char oom[] = "CUDA out of memory.";
-    if (st->code == TD_CODE_RESOURCE_EXHAUSTED)
-        td_ext_numpy_arena_trim_to(0); /* freed numpy blocks count against the session's quota */
     if (st->code == TD_CODE_RESOURCE_EXHAUSTED && cuda_oom_cls && !strncmp(st->msg, oom, sizeof oom - 1)) {
         PyErr_SetString(cuda_oom_cls, st->msg);
         return NULL;

@@ -1,106 +1,94 @@
 /*
- * numpy_arena.c — numpy's data-memory handler (NEP 49) that places large array data in
- * tensord storage, so that from_numpy(a) shares memory with a both ways as in PyTorch
- * (docs/design/shared_memory.md, "numpy's own arrays").
+ * numpy_arena.c — numpy's data-memory handler (NEP 49), so that from_numpy(a) shares
+ * memory with a both ways as in PyTorch (docs/design/shared_memory.md, "numpy's own arrays").
  *
- * An allocation of at least `min_bytes` becomes a uint8 tensor (td_block_new), its size
- * rounded up to a size class (8 per power of two) when it may be cached; a table maps its
- * address to the tensor.  Everything else, and any failure, goes to the handler that was installed before
- * (numpy's default, with its small-block cache).  from_numpy finds the table block under
- * an array (arena_view) and opens a typed view of the same storage through a one-shot
- * sharing token; only then is the block's storage exported (ops on it sync), so ops of a
- * program holding many arrays do not scan them all.
+ * An allocation of at least `min_bytes` is ordinary private memory from libc, laid out so
+ * that the array's data starts on a page and owns every page it touches (malloc/calloc of
+ * whole pages plus one, the data aligned inside); a table maps its address to its extent.
+ * No daemon round trip, and fork() is plain copy-on-write for it.  Everything smaller,
+ * and any failure, goes to the handler that was installed before (numpy's default).
  *
- * Freed blocks are cached here, by size class, up to `cache_max` bytes (LRU out, and any
- * idle for CACHE_IDLE_S), so an allocate/free loop of large arrays makes no daemon round
- * trip in the steady state.  Only a block nothing else can reach is cached: the block's
- * tensor handle never leaves this file, and arena_view is the one way to its storage (a
- * from_numpy view, and through it numpy() arrays, sharing tokens, other processes).  So
- * arena_view marks the block `aliased`, and an aliased block is released when numpy frees
- * it, as before: its storage lives while any alias does, and the daemon frees it after the
- * last (no client-side reference counting across processes).  A reused block is zeroed for
- * calloc.  The cache gives its blocks back when an allocation fails, when the session hits
- * out of memory (td_ext_raise), at tensord.cpu.empty_cache(), when its client goes
- * (disconnect, reconnect), and a forked child forgets it (those storages are the parent's).
+ * Only when from_numpy/as_tensor first needs to alias such an array (arena_view) is it
+ * *converted*: a daemon storage block (td_block_new) receives a copy of its pages, and the
+ * block's pages are mapped over the array's own address range (mremap of the arena
+ * mapping with old size 0 makes a second shared mapping of the same pages, MREMAP_FIXED
+ * puts it at the array's address), so the array's pointer is unchanged and from then on
+ * the array and every tensor on the block share memory.  Later from_numpy calls find the
+ * block in the table (no copy).  The array's own pages are kept aside meanwhile (bounded).
+ * When numpy frees a converted array, they (or fresh private pages) go back at its range
+ * before libc gets it back, and the block is released (its storage lives on daemon-side
+ * while any alias does); so libc never reuses memory that a tensor can still reach.
  *
- * Blocks outlive their client: when the client goes (disconnect, reconnect) or in a
- * forked child, the pages under each live block are replaced by a private copy at the same
- * address (privatize), so the array keeps its bytes and the daemon may reuse the storage;
- * those "orphan" blocks are never handed to libc and their pages go at exit.
+ * A converted array becomes private memory again, with its bytes (privatize), in a forked
+ * child (as fork's copy-on-write would give it; the child may convert it again into its own
+ * session) and when its client goes (disconnect, reconnect).
  *
- * One mutex (tbl_lock) guards the table and the cache: numpy allocates from any thread,
- * with or without the GIL.  It is never held across a call that takes the client's lock
- * (an autograd hook can allocate while its thread holds that lock).
+ * One mutex (tbl_lock) guards the table: numpy allocates from any thread, with or without
+ * the GIL.  It is never held across a call that takes the client's lock (an autograd hook
+ * can allocate while its thread holds that lock).  A conversion runs with the GIL held
+ * except for its round trip, during which the entry is marked `converting`.
  */
 #define NPY_NO_DEPRECATED_API NPY_1_22_API_VERSION
 #define PY_ARRAY_UNIQUE_SYMBOL td_ext_numpy_api
 #include "ext.h"
 
+#include <errno.h>
 #include <numpy/arrayobject.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+/* The daemon storage under a converted array. */
+struct conv {
+    struct td_t t;       /* the uint8 block */
+    td_client_t *client; /* td_ext_client when converted */
+    unsigned epoch;      /* td_ext_epoch then */
+    size_t delta;        /* where the array's first byte is in the storage */
+    size_t nbytes;       /* the storage's size */
+    void *spare;         /* the array's own pages, moved aside to come back at free; or NULL */
+};
+
 struct block {
-    void *p;   /* NULL: free slot; the table is linear-probing, deletions re-home */
-    size_t size;          /* the size class: what the storage holds */
-    struct td_t t;        /* handle 0: orphan (client gone or inherited through fork) */
-    td_client_t *client;  /* td_ext_client when allocated */
-    unsigned epoch;       /* td_ext_epoch then */
-    unsigned aliased : 1; /* arena_view opened a view of it: never cached */
-    unsigned exported : 1;
+    void *p;         /* the array's data, page-aligned; NULL: free slot (linear probing, deletions re-home) */
+    void *raw;       /* what libc gave: free(raw) */
+    size_t len;      /* whole pages from p, nobody else's */
+    struct conv *cv; /* NULL: private memory */
+    int converting;  /* arena_view is making cv (its round trip) */
 };
-
-/* A freed block kept for reuse, on its class's list and on the LRU list. */
-struct cached {
-    struct block b;
-    struct cached *next, *prev;   /* its class, newest first */
-    struct cached *older, *newer; /* all of them */
-    time_t when;                  /* freed, CLOCK_MONOTONIC_COARSE seconds */
-};
-
-#define CLASSES (64 * 8)
-#define CACHE_IDLE_S 10
 
 static pthread_mutex_t tbl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct block *tbl;
 static size_t tbl_cap, tbl_n; /* tbl_cap: a power of two */
+static size_t tbl_bytes;      /* sum of len */
 static size_t min_bytes = 64 * 1024;
+static size_t page = 4096;
 static int installed;
-static PyDataMem_Handler *prev;     /* the handler before ours: small blocks and fallbacks */
+static PyDataMem_Handler *prev; /* the handler before ours: small blocks and fallbacks */
 static PyObject *prev_capsule;
 static unsigned usable_epoch = ~0u; /* td_ext_epoch for which `usable` was worked out */
 static int usable;
+static size_t n_conv, conv_bytes;                               /* live conversions */
+static size_t spare_bytes;                                      /* their spare pages */
+static size_t n_conversions, n_reuses, n_released, n_fallbacks; /* counts since install */
 
-static size_t cache_max = 32u << 20; /* numpy_arena_install; 0: no cache */
-static struct cached *cls_list[CLASSES], *newest, *oldest;
-static size_t cache_n, cache_bytes;
-static size_t n_hits, n_misses, n_released; /* allocations from the cache / the daemon; blocks given back */
+#define HUGE_ADVISE_BYTES ((size_t)4 << 20) /* numpy's default handler advises huge pages from here */
+/* A converted array keeps its own (faulted-in) pages aside, so that libc gets them back
+ * at free instead of fresh ones that fault in again (1 MiB: ~350 us on a VM); bounded,
+ * and lazily freeable by the kernel (MADV_FREE) meanwhile. */
+#define SPARE_ONE_MAX ((size_t)16 << 20)
+#define SPARE_MAX ((size_t)64 << 20)
+/* Each converted array splits its mapping in up to 4 (vm.max_map_count is 65530 by default,
+ * and libc needs mappings too): past this many, from_numpy copies. */
+#define CONVERTED_MAX 8192
 
-/* The size class of n (>= 1): n rounded up to 1/8 of its power of two; *idx its list. */
-static size_t class_of(size_t n, unsigned *idx)
+static size_t slot_of(void *p)
 {
-    unsigned e = 63u - (unsigned)__builtin_clzll((unsigned long long)n);
-    size_t step = e >= 3 ? (size_t)1 << (e - 3) : 1;
-    size_t r = (n + step - 1) & ~(step - 1);
-    if (r < n) /* wrapped: near SIZE_MAX */
-        return 0;
-    e = 63u - (unsigned)__builtin_clzll((unsigned long long)r);
-    *idx = e * 8 + (unsigned)((r >> (e >= 3 ? e - 3 : 0)) & 7);
-    return r;
+    return ((uintptr_t)p >> 12) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1);
 }
-
-static time_t now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return ts.tv_sec;
-}
-
-static size_t slot_of(void *p) { return ((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 7 & (tbl_cap - 1); }
 
 static struct block *find_locked(void *p)
 {
@@ -117,6 +105,7 @@ static struct block *find_locked(void *p)
 static void remove_locked(struct block *b)
 {
     size_t i = (size_t)(b - tbl), mask = tbl_cap - 1;
+    tbl_bytes -= b->len;
     tbl[i].p = NULL;
     tbl_n--;
     for (size_t j = (i + 1) & mask; tbl[j].p; j = (j + 1) & mask) {
@@ -154,98 +143,54 @@ static int insert_locked(const struct block *b)
         j = (j + 1) & (tbl_cap - 1);
     tbl[j] = *b;
     tbl_n++;
+    tbl_bytes += b->len;
     return 0;
 }
 
-/* Takes e off both cache lists. */
-static void cache_unlink_locked(struct cached *e)
+/* The pages of [p, p + len) (page-aligned) become private anonymous memory with the same
+ * bytes: spare's pages when given, else fresh ones; -1 (still shared) when memory is short. */
+static int privatize(void *p, size_t len, void *spare)
 {
-    unsigned idx;
-    class_of(e->b.size, &idx);
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        cls_list[idx] = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        oldest = e->newer;
-    cache_n--;
-    cache_bytes -= e->b.size;
-}
-
-/* Moves the oldest cached blocks onto *out (to be released outside the lock) until the
- * cache holds at most keep bytes and nothing idle for CACHE_IDLE_S; keep 0 empties it. */
-static void cache_trim_locked(size_t keep, time_t now, struct cached **out)
-{
-    while (oldest && (cache_bytes > keep || now - oldest->when >= CACHE_IDLE_S)) {
-        struct cached *e = oldest;
-        cache_unlink_locked(e);
-        e->next = *out;
-        *out = e;
-    }
-}
-
-/* Gives blocks taken out of the cache back to the daemon (a client that is gone, or the
- * parent's after fork, is not called: td_block_free checks the fork generation). */
-static void release_list(struct cached *l)
-{
-    while (l) {
-        struct cached *n = l->next;
-        if (l->b.client == td_ext_client && l->b.epoch == td_ext_epoch)
-            td_block_free(l->b.client, &l->b.t);
-        __atomic_fetch_add(&n_released, 1, __ATOMIC_RELAXED);
-        free(l);
-        l = n;
-    }
-}
-
-/* A cached block of exactly class size for client c, off the cache; NULL when none. */
-static int cache_take_locked(size_t size, unsigned idx, td_client_t *c, struct block *out)
-{
-    struct cached *e = cls_list[idx];
-    if (!e)
-        return 0;
-    cache_unlink_locked(e);
-    *out = e->b;
-    free(e);
-    return out->size == size && out->client == c && out->epoch == td_ext_epoch;
-}
-
-/* The pages under [p, p + size) become private anonymous memory with the same bytes. */
-static void privatize(void *p, size_t size)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)p & ~(uintptr_t)(pg - 1), e = ((uintptr_t)p + size + pg - 1) & ~(uintptr_t)(pg - 1);
-    size_t len = e - a;
-    void *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *tmp = spare ? spare : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tmp == MAP_FAILED)
-        return; /* stays shared: the best that can be done */
-    memcpy(tmp, (void *)a, len);
-    if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)a) == MAP_FAILED)
-        munmap(tmp, len);
+        return -1;
+    if (!spare && len >= HUGE_ADVISE_BYTES / 2)
+        madvise(tmp, len, MADV_HUGEPAGE); /* a fault per 2 MiB: halves a forked child's copy of 64 MiB */
+    memcpy(tmp, p, len);
+    if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
+        if (!spare)
+            munmap(tmp, len);
+        return -1;
+    }
+    return 0;
 }
 
-/* Blocks of a client that is no longer this process's (all of them when c is NULL). */
-static void orphan_locked(td_client_t *c, int all)
+/* Converted arrays of client c (all when `all`) become private memory with their bytes;
+ * their blocks are not released (the session's end, or the parent, owns them). */
+static void unconvert_locked(td_client_t *c, int all)
 {
     for (size_t i = 0; i < tbl_cap; i++) {
         struct block *b = &tbl[i];
-        if (b->p && b->t.handle && (all || b->client == c)) {
-            privatize(b->p, b->size);
-            b->t.handle = 0;
-            b->client = NULL;
+        if (all)
+            b->converting = 0; /* a forked child: the thread converting is the parent's */
+        if (b->p && b->cv && (all || b->cv->client == c)) {
+            /* a forked child's spare is the parent's pages, copy-on-write: fresh ones copy faster */
+            if (privatize(b->p, b->len, all ? NULL : b->cv->spare))
+                continue; /* stays shared: the best that can be done */
+            if (b->cv->spare) {
+                if (all)
+                    munmap(b->cv->spare, b->len);
+                spare_bytes -= b->len;
+            }
+            free(b->cv);
+            b->cv = NULL;
+            n_conv--;
+            conv_bytes -= b->len;
         }
     }
 }
 
-/* Can blocks come from the daemon now?  Worked out once per client (epoch). */
+/* Can arrays be converted now?  Worked out once per client (epoch). */
 static td_client_t *usable_client(void)
 {
     td_client_t *c = td_ext_client;
@@ -258,124 +203,58 @@ static td_client_t *usable_client(void)
     return usable ? c : NULL;
 }
 
-/* A block of at least size bytes (*zeroed: whether it is known to hold zeros), or NULL. */
-static void *block_alloc(size_t size, int *zeroed)
+/* Private memory of whole pages for size bytes (zeroed when zero), in the table; NULL
+ * when below the threshold or out of memory (the caller falls back to numpy's handler). */
+static void *big_alloc(size_t size, int zero)
 {
-    unsigned idx;
-    if (size < min_bytes || size == 0)
+    if (size < min_bytes || size > SIZE_MAX - 2 * page)
         return NULL;
-    size_t cls = class_of(size, &idx);
-    td_client_t *c = usable_client();
-    if (!c || !cls)
+    struct block b = {.len = (size + page - 1) & ~(page - 1)};
+    /* libc's memory a page larger, the data aligned inside (libc's pointers are aligned to
+     * max_align_t already): plain malloc/calloc keep glibc's dynamic mmap threshold working
+     * (posix_memalign's extra request defeats it: a 1 MiB array would be mmapped and
+     * faulted in every time), and calloc keeps fresh mmapped memory lazily zero */
+    size_t n = b.len + page - _Alignof(max_align_t);
+    b.raw = zero ? calloc(1, n) : malloc(n);
+    b.p = b.raw ? (void *)(((uintptr_t)b.raw + page - 1) & ~(uintptr_t)(page - 1)) : NULL;
+    if (!b.p)
         return NULL;
-    int cacheable = cls <= cache_max / 4;
-    if (cacheable)
-        size = cls; /* else never cached: no rounding */
-    struct block b = {0};
-    struct cached *gone = NULL;
-    pthread_mutex_lock(&tbl_lock);
-    int hit = cacheable && cache_take_locked(size, idx, c, &b) && !td_client_lost(c);
-    if (hit && insert_locked(&b) == 0) {
-        n_hits++;
-        pthread_mutex_unlock(&tbl_lock);
-        *zeroed = 0;
-        return b.p;
-    }
-    if (b.p) { /* stale, or no room in the table: give it back */
-        struct cached *e = malloc(sizeof *e);
-        if (e) {
-            e->b = b;
-            e->next = NULL;
-            gone = e;
-        }
-    }
-    n_misses++;
-    pthread_mutex_unlock(&tbl_lock);
-    release_list(gone);
-
-    b = (struct block){.size = size, .client = c, .epoch = td_ext_epoch};
-    struct td_status st = TD_STATUS_INIT;
-    enum td_code code = td_block_new(c, size, &b.t, &b.p, &st);
-    if (code && code != TD_CODE_UNAVAILABLE) {
-        /* maybe the session's quota, filled by cached blocks: give them back, try again */
-        pthread_mutex_lock(&tbl_lock);
-        cache_trim_locked(0, now_s(), &gone);
-        pthread_mutex_unlock(&tbl_lock);
-        if (gone) {
-            release_list(gone);
-            st = (struct td_status)TD_STATUS_INIT;
-            code = td_block_new(c, size, &b.t, &b.p, &st);
-        }
-    }
-    if (code) {
-        /* busy is momentary, and so is out of memory; anything else is not */
-        if (code != TD_CODE_UNAVAILABLE && code != TD_CODE_RESOURCE_EXHAUSTED)
-            usable = 0;
-        return NULL;
-    }
+    if (b.len >= HUGE_ADVISE_BYTES)
+        madvise(b.p, b.len, MADV_HUGEPAGE); /* as numpy's own handler does; advice only */
     pthread_mutex_lock(&tbl_lock);
     int bad = insert_locked(&b);
     pthread_mutex_unlock(&tbl_lock);
     if (bad) {
-        td_block_free(c, &b.t);
+        free(b.raw);
         return NULL;
     }
-    *zeroed = 1; /* EMPTY storage is zeroed */
     return b.p;
 }
 
-/* Ends a block taken out of the table: into the cache when nothing else can reach its
- * storage, else back to the daemon. */
+/* Ends a block taken out of the table: a converted one gets private pages back at its
+ * range and its storage block released, then libc gets the memory. */
 static void block_end(struct block *b)
 {
-    if (!b->t.handle || b->client != td_ext_client || b->epoch != td_ext_epoch)
-        return; /* an orphan's pages are never libc's: they stay until exit */
-    struct cached *e = NULL, *gone = NULL;
-    if (!b->aliased && b->size <= cache_max / 4 && (e = malloc(sizeof *e))) {
-        time_t now = now_s();
-        e->b = *b;
-        e->when = now;
-        pthread_mutex_lock(&tbl_lock);
-        unsigned idx;
-        class_of(b->size, &idx);
-        e->prev = NULL;
-        e->next = cls_list[idx];
-        if (e->next)
-            e->next->prev = e;
-        cls_list[idx] = e;
-        e->newer = NULL;
-        e->older = newest;
-        if (newest)
-            newest->newer = e;
-        else
-            oldest = e;
-        newest = e;
-        cache_n++;
-        cache_bytes += b->size;
-        cache_trim_locked(cache_max, now, &gone);
-        pthread_mutex_unlock(&tbl_lock);
-        release_list(gone);
-        return;
+    if (b->cv) {
+        struct conv *cv = b->cv;
+        if (cv->spare && mremap(cv->spare, b->len, b->len, MREMAP_MAYMOVE | MREMAP_FIXED, b->p) == MAP_FAILED) {
+            munmap(cv->spare, b->len);
+            cv->spare = NULL;
+        }
+        if (!cv->spare &&
+            mmap(b->p, b->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+            b->raw = NULL; /* still the storage's pages: never libc's (kept until exit) */
+        if (cv->client == td_ext_client && cv->epoch == td_ext_epoch)
+            td_block_free(cv->client, &cv->t);
+        __atomic_fetch_add(&n_released, 1, __ATOMIC_RELAXED);
+        free(cv);
     }
-    td_block_free(b->client, &b->t);
-    __atomic_fetch_add(&n_released, 1, __ATOMIC_RELAXED);
-}
-
-/* Gives cached blocks back to the daemon until at most keep bytes stay (0: empty_cache,
- * out of memory, the client going). */
-void td_ext_numpy_arena_trim_to(size_t keep)
-{
-    struct cached *gone = NULL;
-    pthread_mutex_lock(&tbl_lock);
-    cache_trim_locked(keep, now_s(), &gone);
-    pthread_mutex_unlock(&tbl_lock);
-    release_list(gone);
+    free(b->raw);
 }
 
 static void *h_malloc(void *ctx, size_t size)
 {
-    int zeroed;
-    void *p = block_alloc(size, &zeroed);
+    void *p = big_alloc(size, 0);
     return p ? p : prev->allocator.malloc(prev->allocator.ctx, size);
 }
 
@@ -383,25 +262,35 @@ static void *h_calloc(void *ctx, size_t n, size_t elsize)
 {
     if (elsize && n > SIZE_MAX / elsize)
         return NULL;
-    int zeroed;
-    void *p = block_alloc(n * elsize, &zeroed);
-    if (p && !zeroed)
-        memset(p, 0, n * elsize); /* a reused block */
+    void *p = big_alloc(n * elsize, 1);
     return p ? p : prev->allocator.calloc(prev->allocator.ctx, n, elsize);
+}
+
+/* Takes p's entry out of the table into *out; 0 when p is not ours. */
+static int take(void *p, struct block *out)
+{
+    pthread_mutex_lock(&tbl_lock);
+    struct block *f = find_locked(p);
+    if (f) {
+        *out = *f;
+        if (f->cv) {
+            n_conv--;
+            conv_bytes -= f->len;
+            if (f->cv->spare)
+                spare_bytes -= f->len;
+        }
+        remove_locked(f);
+    }
+    pthread_mutex_unlock(&tbl_lock);
+    return f != NULL;
 }
 
 static void h_free(void *ctx, void *p, size_t size)
 {
+    struct block b;
     if (!p)
         return;
-    pthread_mutex_lock(&tbl_lock);
-    struct block *f = find_locked(p), b;
-    if (f) {
-        b = *f;
-        remove_locked(f);
-    }
-    pthread_mutex_unlock(&tbl_lock);
-    if (f)
+    if (take(p, &b))
         block_end(&b);
     else
         prev->allocator.free(prev->allocator.ctx, p, size);
@@ -411,12 +300,12 @@ static void *h_realloc(void *ctx, void *p, size_t size)
 {
     pthread_mutex_lock(&tbl_lock);
     struct block *f = p ? find_locked(p) : NULL;
-    size_t old = f ? f->size : 0;
+    size_t old = f ? f->len : 0;
     pthread_mutex_unlock(&tbl_lock);
     if (!f)
         return prev->allocator.realloc(prev->allocator.ctx, p, size);
     if (size <= old && size > old / 2)
-        return p; /* its class has room; a block half empty moves to a smaller one */
+        return p; /* its pages have room (converted or not); a block half empty moves */
     void *q = h_malloc(ctx, size ? size : 1);
     if (!q)
         return NULL;
@@ -431,37 +320,36 @@ static PyDataMem_Handler handler = {
     {NULL, h_malloc, h_calloc, h_realloc, h_free},
 };
 
-static void atfork_prepare(void) { pthread_mutex_lock(&tbl_lock); }
-static void atfork_parent(void) { pthread_mutex_unlock(&tbl_lock); }
-/* The child's blocks are the parent's storages: give the child its own copy (as fork's
- * copy-on-write would for malloc'd memory) and never release them from here.  Cached
- * blocks are the parent's to reuse: the child forgets them. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&tbl_lock);
+}
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&tbl_lock);
+}
+/* A converted array's pages are the parent's storage: the child gets its own copy, as
+ * fork's copy-on-write gives every other array (docs/design/shared_memory.md says why
+ * not shared), and may convert it again into its own session. */
 static void atfork_child(void)
 {
-    orphan_locked(NULL, 1);
-    for (struct cached *e = newest, *o; e; e = o) {
-        o = e->older;
-        free(e);
-    }
-    memset(cls_list, 0, sizeof cls_list);
-    newest = oldest = NULL;
-    cache_n = cache_bytes = 0;
+    unconvert_locked(NULL, 1);
     pthread_mutex_unlock(&tbl_lock);
 }
 
-/* numpy_arena_install(min_bytes, cache_bytes): from now on allocations of at least
- * min_bytes in this thread's context (and new contexts copied from it) may go to the
- * daemon, and up to cache_bytes of freed blocks are kept for reuse. */
+/* numpy_arena_install(min_bytes): from now on numpy allocations of at least min_bytes in
+ * this thread's context (and new contexts copied from it) are ours. */
 static PyObject *m_install(PyObject *self, PyObject *args)
 {
-    Py_ssize_t n, cache;
-    if (!PyArg_ParseTuple(args, "nn", &n, &cache))
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "n", &n))
         return NULL;
-    min_bytes = n < 1 ? 1 : (size_t)n;
+    long pg = sysconf(_SC_PAGESIZE);
     pthread_mutex_lock(&tbl_lock);
-    cache_max = cache < 0 ? 0 : (size_t)cache;
+    min_bytes = n < 1 ? 1 : (size_t)n;
+    if (pg > 0 && !tbl_n)
+        page = (size_t)pg;
     pthread_mutex_unlock(&tbl_lock);
-    td_ext_numpy_arena_trim_to(cache_max);
     if (installed)
         Py_RETURN_NONE;
     if (_import_array() < 0)
@@ -488,97 +376,223 @@ static PyObject *m_install(PyObject *self, PyObject *args)
 }
 
 /* Client c is about to go (before td_client_free, while its session still holds the
- * storages): its blocks keep their bytes in private pages. */
+ * storages): its converted arrays keep their bytes in private pages. */
 void td_ext_numpy_arena_orphan(td_client_t *c)
 {
     pthread_mutex_lock(&tbl_lock);
-    orphan_locked(c, 0);
+    unconvert_locked(c, 0);
     pthread_mutex_unlock(&tbl_lock);
-    td_ext_numpy_arena_trim_to(0); /* the session's end releases their storages */
 }
 
-/* numpy_arena_stats() -> (blocks, bytes) in the table, orphans included. */
+/* numpy_arena_stats() -> (blocks, bytes) of converted arrays: held from the daemon. */
 static PyObject *m_stats(PyObject *self, PyObject *noargs)
 {
-    size_t n = 0, bytes = 0;
     pthread_mutex_lock(&tbl_lock);
-    for (size_t i = 0; i < tbl_cap; i++)
-        if (tbl[i].p && tbl[i].t.handle)
-            n++, bytes += tbl[i].size;
+    size_t n = n_conv, bytes = conv_bytes;
     pthread_mutex_unlock(&tbl_lock);
     return Py_BuildValue("nn", (Py_ssize_t)n, (Py_ssize_t)bytes);
 }
 
-/* numpy_arena_cache_stats() -> dict: the cache of freed blocks and where allocations came from. */
-static PyObject *m_cache_stats(PyObject *self, PyObject *noargs)
+/* numpy_arena_counts() -> dict: arrays/bytes ours now, converted/converted_bytes now,
+ * and since install: conversions, reuses (from_numpy of a converted array), released
+ * (converted arrays freed), fallbacks (conversions that could not be made: a copy). */
+static PyObject *m_counts(PyObject *self, PyObject *noargs)
 {
     pthread_mutex_lock(&tbl_lock);
-    size_t v[6] = {cache_n, cache_bytes, cache_max, n_hits, n_misses,
-                   __atomic_load_n(&n_released, __ATOMIC_RELAXED)};
+    size_t v[8] = {tbl_n,
+                   tbl_bytes,
+                   n_conv,
+                   conv_bytes,
+                   n_conversions,
+                   n_reuses,
+                   __atomic_load_n(&n_released, __ATOMIC_RELAXED),
+                   n_fallbacks};
     pthread_mutex_unlock(&tbl_lock);
-    return Py_BuildValue("{snsnsnsnsnsn}", "blocks", (Py_ssize_t)v[0], "bytes", (Py_ssize_t)v[1], "limit",
-                         (Py_ssize_t)v[2], "hits", (Py_ssize_t)v[3], "daemon_allocs", (Py_ssize_t)v[4],
-                         "released", (Py_ssize_t)v[5]);
+    return Py_BuildValue("{snsnsnsnsnsnsnsn}", "arrays", (Py_ssize_t)v[0], "bytes", (Py_ssize_t)v[1], "converted",
+                         (Py_ssize_t)v[2], "converted_bytes", (Py_ssize_t)v[3], "conversions", (Py_ssize_t)v[4],
+                         "reuses", (Py_ssize_t)v[5], "released", (Py_ssize_t)v[6], "fallbacks", (Py_ssize_t)v[7]);
 }
 
-/* numpy_arena_empty_cache(): cached blocks back to the daemon (tensord.cpu.empty_cache). */
-static PyObject *m_empty_cache(PyObject *self, PyObject *noargs)
+static void nap(void)
 {
-    Py_BEGIN_ALLOW_THREADS
-    td_ext_numpy_arena_trim_to(0);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    struct timespec ts = {0, 100 * 1000};
+    nanosleep(&ts, NULL);
 }
 
-/* arena_view(address, dtype, offset, sizes, strides) -> a tensor over the block that
- * starts at address (offset, sizes, strides in elements of dtype), or None when address
- * is no live block of this process's client. */
+/* A storage block for a conversion of len bytes: td_block_new never waits for the
+ * client's lock, so a lock another thread holds for a moment is tried again for up to
+ * ~5 ms (the caller holds no lock; its own thread holding the client's lock, as in an
+ * autograd hook, just costs that wait and a copy). */
+static enum td_code new_block(td_client_t *c, size_t nbytes, struct td_t *t, void **base)
+{
+    enum td_code code;
+    for (int i = 0;; i++) {
+        struct td_status st = TD_STATUS_INIT;
+        code = td_block_new(c, nbytes, t, base, &st);
+        if (code != TD_CODE_UNAVAILABLE || td_client_lost(c) || i == 50)
+            return code;
+        nap();
+    }
+}
+
+/* Converts the table entry at p (marked converting by the caller, its extent len) for
+ * client c: 0 and *out, or -1 (the entry stays private, unmarked).  Called with the GIL,
+ * which it drops for the round trip only, so that Python code of other threads cannot
+ * write the array between the copy and the remap. */
+static int convert(void *p, size_t len, td_client_t *c, unsigned epoch, struct conv *out)
+{
+    struct conv *cv = malloc(sizeof *cv);
+    void *base = NULL;
+    enum td_code code = TD_CODE_RESOURCE_EXHAUSTED;
+    if (cv) {
+        *cv = (struct conv){.client = c, .epoch = epoch, .nbytes = len + page};
+        Py_BEGIN_ALLOW_THREADS code = new_block(c, cv->nbytes, &cv->t, &base);
+        Py_END_ALLOW_THREADS
+            /* busy and out of memory are momentary; anything else says blocks cannot be made
+             * for this client: no more round trips for it */
+            if (code && code != TD_CODE_UNAVAILABLE && code != TD_CODE_RESOURCE_EXHAUSTED) usable = 0;
+    }
+    int ok = !code;
+    if (ok && !td_block_export(c, &cv->t)) /* ops on it sync from now on, as on any storage numpy sees */
+        ok = 0;
+    uint8_t *src = NULL;
+    if (ok) {
+        src = (uint8_t *)(((uintptr_t)base + page - 1) & ~(uintptr_t)(page - 1));
+        cv->delta = (size_t)(src - (uint8_t *)base);
+        memcpy(src, p, len);
+    }
+    pthread_mutex_lock(&tbl_lock);
+    struct block *f = find_locked(p);
+    if (ok && (!f || !f->converting || td_ext_client != c || td_ext_epoch != epoch))
+        ok = 0; /* the client changed meanwhile: its storage is not ours to map */
+    if (ok && len <= SPARE_ONE_MAX && spare_bytes + len <= SPARE_MAX) {
+        /* p's pages aside (p stays mapped, empty, until the next call fills it) */
+        cv->spare = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL); /* NULL: read by newer kernels */
+        if (cv->spare == MAP_FAILED)
+            cv->spare = NULL;
+    }
+    /* MREMAP_FIXED unmaps what is at p only once it can map: on failure p is as it was */
+    if (ok && mremap(src, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
+        ok = 0;
+        if (cv->spare && mremap(cv->spare, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) == MAP_FAILED) {
+            memcpy(p, src, len); /* p's bytes are in the block too */
+            munmap(cv->spare, len);
+        }
+        cv->spare = NULL;
+    }
+    if (ok && cv->spare) {
+        madvise(cv->spare, len, MADV_FREE); /* the kernel may take them meanwhile: their bytes are stale */
+        spare_bytes += len;
+    }
+    if (ok) {
+        *out = *cv;
+        f->cv = cv;
+        n_conv++;
+        conv_bytes += len;
+        n_conversions++;
+    } else {
+        n_fallbacks++;
+    }
+    if (f)
+        f->converting = 0;
+    pthread_mutex_unlock(&tbl_lock);
+    if (!ok) {
+        if (!code)
+            td_block_free(c, &cv->t); /* unexports too */
+        free(cv);
+    }
+    return ok ? 0 : -1;
+}
+
+/* One-shot tokens reserved ahead for arena_view (td_share_reserve: one round trip per
+ * TOKENS), so that opening a view of a block costs no round trip of its own. */
+#define TOKENS 16
+static struct td_token_bytes tokens[TOKENS];
+static int n_tokens;
+static unsigned tokens_epoch;
+
+static enum td_code take_token(td_client_t *c, unsigned epoch, struct td_token_bytes *out, struct td_status *st)
+{
+    pthread_mutex_lock(&tbl_lock);
+    if (tokens_epoch != epoch) /* another session's (or the parent's): they die with it */
+        n_tokens = 0, tokens_epoch = epoch;
+    int got = n_tokens > 0;
+    if (got)
+        *out = tokens[--n_tokens];
+    pthread_mutex_unlock(&tbl_lock);
+    if (got)
+        return TD_CODE_OK;
+    struct td_token_bytes fresh[TOKENS];
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS code =
+        td_share_reserve(c, TOKENS, 1 /* one-shot, not pinned: unused ones die with the session */, fresh, st);
+    Py_END_ALLOW_THREADS if (code) return code;
+    *out = fresh[TOKENS - 1];
+    pthread_mutex_lock(&tbl_lock);
+    for (int i = 0; i < TOKENS - 1 && tokens_epoch == epoch && n_tokens < TOKENS; i++)
+        tokens[n_tokens++] = fresh[i];
+    pthread_mutex_unlock(&tbl_lock);
+    return TD_CODE_OK;
+}
+
+/* arena_view(address, dtype, itemsize, offset, sizes, strides) -> a tensor over the
+ * array whose data starts at address (offset, sizes, strides in elements of dtype),
+ * converting it at its first use; None when it cannot alias (the caller copies). */
 static PyObject *m_arena_view(PyObject *self, PyObject *args)
 {
     PyObject *addr_o, *sz, *sd;
     int dt;
+    Py_ssize_t item;
     long long off;
-    if (!PyArg_ParseTuple(args, "OiLO!O!", &addr_o, &dt, &off, &PyTuple_Type, &sz, &PyTuple_Type, &sd))
+    if (!PyArg_ParseTuple(args, "OinLO!O!", &addr_o, &dt, &item, &off, &PyTuple_Type, &sz, &PyTuple_Type, &sd))
         return NULL;
     void *p = PyLong_AsVoidPtr(addr_o);
     if (!p && PyErr_Occurred())
         return NULL;
     Py_ssize_t nd = PyTuple_GET_SIZE(sz);
-    if (nd > TD_MAX_DIMS || PyTuple_GET_SIZE(sd) != nd)
+    td_client_t *c = usable_client();
+    if (nd > TD_MAX_DIMS || PyTuple_GET_SIZE(sd) != nd || item < 1 || !c)
         Py_RETURN_NONE;
-    td_client_t *c = td_ext_client;
-    pthread_mutex_lock(&tbl_lock);
-    struct block *f = find_locked(p), b = {0};
-    if (f) {
-        b = *f;
-        if (b.t.handle && b.client == c && b.epoch == td_ext_epoch)
-            f->aliased = 1; /* from now on its storage may be reached from elsewhere: never cached */
-    }
-    pthread_mutex_unlock(&tbl_lock);
-    if (!f || !b.t.handle || b.client != c || b.epoch != td_ext_epoch)
-        Py_RETURN_NONE;
-    if (!b.exported) {
-        /* ops on the view must sync like ops on any storage numpy can see (a thread
-         * racing us here exports too; the second export is undone) */
-        if (!td_block_export(c, &b.t))
-            return PyErr_NoMemory();
-        int again = 0;
+    unsigned epoch = td_ext_epoch;
+    struct conv cv;
+    size_t len = 0;
+    int have = 0;
+    for (;;) {
         pthread_mutex_lock(&tbl_lock);
-        f = find_locked(p);
-        if (f && f->client == c && f->t.handle == b.t.handle && !f->exported)
-            f->exported = 1;
-        else
-            again = 1;
+        struct block *f = find_locked(p);
+        int wait = f && f->converting;
+        if (f && !wait) {
+            if (f->cv && f->cv->client == c && f->cv->epoch == epoch) {
+                cv = *f->cv;
+                have = 1;
+                n_reuses++;
+            } else if (!f->cv && n_conv < CONVERTED_MAX) {
+                f->converting = 1;
+                len = f->len;
+            } else {
+                n_fallbacks += !f->cv;
+                f = NULL; /* at the cap; or another client's, still shared: cannot happen once orphaned */
+            }
+        }
         pthread_mutex_unlock(&tbl_lock);
-        if (again)
-            td_storage_unmap(c, b.t.storage_id);
+        if (!f)
+            Py_RETURN_NONE;
+        if (!wait)
+            break;
+        Py_BEGIN_ALLOW_THREADS /* another thread's conversion of it, in its round trip */
+        nap();
+        Py_END_ALLOW_THREADS
     }
+    if (!have && convert(p, len, c, epoch, &cv))
+        Py_RETURN_NONE;
+    if (cv.delta % (size_t)item)
+        Py_RETURN_NONE; /* cannot be: storages are 64-byte aligned */
     struct td_meta m;
     memset(&m, 0, sizeof m);
     m.dtype = (uint8_t)dt;
     m.ndim = (uint8_t)nd;
-    m.offset = off;
-    m.storage_nbytes = (int64_t)b.size;
+    m.offset = off + (long long)(cv.delta / (size_t)item);
+    m.storage_nbytes = (int64_t)cv.nbytes;
     for (Py_ssize_t i = 0; i < nd; i++) {
         m.sizes[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(sz, i));
         m.strides[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(sd, i));
@@ -588,29 +602,32 @@ static PyObject *m_arena_view(PyObject *self, PyObject *args)
     struct td_token_bytes tok;
     struct td_t out;
     struct td_status st = TD_STATUS_INIT;
-    enum td_code code;
-    Py_BEGIN_ALLOW_THREADS
-    code = td_share(c, &b.t, 1 /* one-shot: dies when opened */, &tok, &st);
-    if (!code)
-        code = td_open(c, &tok, 0, &m, &out, &st);
-    Py_END_ALLOW_THREADS
+    const struct td_t *tp = &cv.t;
+    enum td_code code = take_token(c, epoch, &tok, &st);
+    if (!code) {
+        /* the fill runs before the OPEN (one session, in order): no waiting here */
+        Py_BEGIN_ALLOW_THREADS code = td_share_into(c, 1, &tp, &tok, &st);
+        if (!code)
+            code = td_open(c, &tok, 0, &m, &out, &st);
+        Py_END_ALLOW_THREADS
+    }
     if (code)
         return td_ext_raise(&st);
     /* the block's storage: ops on the view sync (it is exported) */
-    out.storage_id = b.t.storage_id;
+    out.storage_id = cv.t.storage_id;
     return td_ext_wrap(&out);
 }
 
 PyMethodDef td_ext_numpy_arena_methods[] = {
     {"numpy_arena_install", m_install, METH_VARARGS,
-     "numpy_arena_install(min_bytes, cache_bytes): numpy allocations of at least min_bytes go to tensord "
-     "storage; up to cache_bytes of freed blocks are kept for reuse"},
-    {"numpy_arena_cache_stats", m_cache_stats, METH_NOARGS,
-     "numpy_arena_cache_stats() -> dict: blocks, bytes, limit, hits, daemon_allocs, released"},
-    {"numpy_arena_empty_cache", m_empty_cache, METH_NOARGS,
-     "numpy_arena_empty_cache(): freed blocks kept for reuse go back to the daemon"},
-    {"numpy_arena_stats", m_stats, METH_NOARGS, "numpy_arena_stats() -> (blocks, bytes) held from the daemon"},
+     "numpy_arena_install(min_bytes): numpy allocations of at least min_bytes are page-aligned private memory "
+     "that from_numpy can convert into tensord storage"},
+    {"numpy_arena_counts", m_counts, METH_NOARGS,
+     "numpy_arena_counts() -> dict: arrays, bytes, converted, converted_bytes, conversions, reuses, released, "
+     "fallbacks"},
+    {"numpy_arena_stats", m_stats, METH_NOARGS,
+     "numpy_arena_stats() -> (blocks, bytes) of converted arrays, held from the daemon"},
     {"arena_view", m_arena_view, METH_VARARGS,
-     "arena_view(address, dtype, offset, sizes, strides) -> tensor over a numpy block, or None"},
+     "arena_view(address, dtype, itemsize, offset, sizes, strides) -> tensor over a numpy array's memory, or None"},
     {NULL, NULL, 0, NULL},
 };

@@ -60,8 +60,9 @@ def _aliased(arr):
 
 
 def _arena_aliased(arr):
-    """A tensor over arr's memory when numpy allocated it in tensord storage (numpy's
-    allocator, installed by _daemon.ensure: docs/design/shared_memory.md); else None."""
+    """A tensor over arr's memory when numpy allocated it through tensord's handler
+    (installed at import: docs/design/shared_memory.md), converting it into tensord
+    storage the first time; else None."""
     root = arr
     while isinstance(root.base, _np.ndarray):
         root = root.base
@@ -75,7 +76,8 @@ def _arena_aliased(arr):
     off = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     if off < 0 or off % item or builtins.any(s < 0 or s % item for s in arr.strides):
         return None
-    return _C.arena_view(root.__array_interface__["data"][0], dt._index, off // item, tuple(arr.shape),
+    _daemon.ensure()  # the conversion needs the session
+    return _C.arena_view(root.__array_interface__["data"][0], dt._index, item, off // item, tuple(arr.shape),
                          tuple(s // item for s in arr.strides))
 
 

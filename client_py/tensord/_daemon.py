@@ -173,22 +173,15 @@ def _env_bytes(name, default):
 
 
 def _numpy_arenas():
-    """numpy's large allocations in tensord storage, so that from_numpy shares memory both
-    ways (docs/design/shared_memory.md); only over the shared-memory transport, and only
-    when TENSORD_NUMPY_ARENAS=1: a fork copies every live block, so a program forking
-    DataLoader workers over a numpy dataset would pay for sharing it may not use.  Freed
-    blocks are cached for reuse without a round trip (TENSORD_NUMPY_ARENA_CACHE bytes,
-    32 MiB), at most an eighth of the session's memory quota, so the cache never fills it."""
-    if os.environ.get("TENSORD_NUMPY_ARENAS", "0") != "1" or _C.transport() != "shm":
+    """numpy's data-memory handler (docs/design/shared_memory.md, "numpy's own arrays"):
+    arrays of TENSORD_NUMPY_ARENA_MIN bytes (64 KiB) and more get page-aligned private
+    memory of their own, which from_numpy/as_tensor convert into tensord storage the first
+    time they alias it, so that they share memory both ways as torch.from_numpy does.
+    Installed when tensord is imported, in the importing thread's numpy context, unless
+    TENSORD_NUMPY_ARENAS=0; converting needs the shared-memory transport (else a copy)."""
+    if os.environ.get("TENSORD_NUMPY_ARENAS", "1") == "0":
         return
-    floor = _env_bytes("TENSORD_NUMPY_ARENA_MIN", 64 << 10)
-    cache = _env_bytes("TENSORD_NUMPY_ARENA_CACHE", 32 << 20)
-    if cache > 0:
-        me = _C.session()
-        for row in _C.stats(_state["address"])["session_memory"]:
-            if row["session"] == me and row["limit"]:
-                cache = min(cache, row["limit"] // 8)
-    _C.numpy_arena_install(floor, cache)
+    _C.numpy_arena_install(_env_bytes("TENSORD_NUMPY_ARENA_MIN", 64 << 10))
 
 
 def ensure():
@@ -201,7 +194,6 @@ def ensure():
             return
         _state["address"] = _connect()
         _state["connected"] = True
-        _numpy_arenas()
         _session_options()
         if "tensord.multiprocessing" in sys.modules and _state["address"]:
             # processes it starts (spawn, forkserver) reach this daemon
@@ -228,7 +220,6 @@ def reconnect(timeout=CONNECT_TIMEOUT_MS / 1000.0):
             else:
                 _C.reconnect(_state["address"], max(1, int(timeout * 1000)))
         _state["connected"] = True
-        _numpy_arenas()
         _session_options()
     return _state["address"]
 
@@ -276,3 +267,6 @@ atexit.register(_at_exit)
 if os.environ.get("TENSORD_RECONNECT", "0") == "1":
     set_auto_reconnect(True)
 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
+
+
+_numpy_arenas()

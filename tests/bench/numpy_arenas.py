@@ -1,10 +1,11 @@
-"""What numpy's allocator in tensord storage costs (docs/performance.md, "numpy arenas").
+"""What tensord's numpy data-memory handler costs (docs/performance.md, "numpy arenas").
 
-Each column runs in a fresh process against one daemon started here: the handler on with
-its cache of freed blocks, on without the cache (TENSORD_NUMPY_ARENA_CACHE=0), off
-(TENSORD_NUMPY_ARENAS=0: numpy's own allocator), and PyTorch 1.13 for the case where it
-applies (torch.from_numpy).  The columns alternate, ROUNDS times, so that a loaded machine
-shows as a range (min-max of the per-round best of 5) rather than as a difference.
+Each column runs in a fresh process against one daemon started here: the handler on (the
+default: page-aligned private memory, converted into tensord storage by from_numpy), off
+(TENSORD_NUMPY_ARENAS=0: numpy's own allocator, from_numpy copies), and PyTorch 1.13
+(numpy's allocator, torch.from_numpy shares in-process).  The columns alternate, ROUNDS
+times, so that a loaded machine shows as a range (min-max of the per-round best of 5)
+rather than as a difference.
 
     PYTHONPATH=build/python /usr/bin/python3 tests/bench/numpy_arenas.py [rounds]
 """
@@ -44,7 +45,8 @@ CASE = textwrap.dedent("""
             y = (x @ x.T + 1.0) * 0.5
             s = np.sort(y, axis=1)[:, ::2].copy()
             float(s.sum())
-    def fork(n, data=np.ones(16 << 20, np.float32)):  # a 64 MiB dataset, live
+    data = np.ones(16 << 20, np.float32)  # a 64 MiB dataset, live
+    def fork(n):
         import os
         for _ in range(n):
             pid = os.fork()
@@ -55,20 +57,23 @@ CASE = textwrap.dedent("""
         for _ in range(n):
             a = np.ones(1 << 17)
             td.from_numpy(a).add_(1)
-    if sys.argv[1] == "torch":
-        print("nan nan nan nan nan %.1f nan" % best(share, 50))
-    else:
-        print("%.2f %.2f %.2f %.2f %.1f %.1f %.1f" % (
-            best(lambda n: alloc(n, 1 << 20), 1000), best(lambda n: alloc(n, 64 << 10), 1000),
-            best(lambda n: alloc(n, 4 << 10), 2000), best(zeros, 500), best(workload, 20), best(share, 50),
-            best(fork, 5, 3)))
+    kept = np.ones(1 << 17)
+    def share_again(n):
+        for _ in range(n):
+            td.from_numpy(kept).add_(1)
+    r = [best(lambda n: alloc(n, 1 << 20), 1000), best(lambda n: alloc(n, 64 << 10), 1000),
+         best(lambda n: alloc(n, 4 << 10), 2000), best(zeros, 500), best(workload, 20), best(share, 50),
+         best(share_again, 50), best(fork, 5, 3)]
+    dt = td.from_numpy(data)  # from now on the dataset is shared with a tensor
+    r.append(best(fork, 5, 3))
+    print(" ".join("%.2f" % x for x in r))
 """)
 
 NAMES = ["np.empty 1 MiB + free", "np.empty 64 KiB + free", "np.empty 4 KiB + free (below threshold)",
          "np.zeros 1 MiB + free", "numpy workload (256x256 matmul, sort, copy)",
-         "from_numpy(np.ones(1 MiB)).add_(1)", "os.fork() + child exit, a 64 MiB array live"]
-COLUMNS = [("cache", {"TENSORD_NUMPY_ARENAS": "1"}, "tensord"),
-           ("no cache", {"TENSORD_NUMPY_ARENAS": "1", "TENSORD_NUMPY_ARENA_CACHE": "0"}, "tensord"),
+         "from_numpy(np.ones(1 MiB)).add_(1)", "from_numpy(a).add_(1), a 1 MiB array shared before",
+         "os.fork() + child exit, a 64 MiB array live", "os.fork() + child exit, a 64 MiB array live, from_numpy'd"]
+COLUMNS = [("on", {}, "tensord"),
            ("off", {"TENSORD_NUMPY_ARENAS": "0"}, "tensord"),
            ("torch", {}, "torch")]
 

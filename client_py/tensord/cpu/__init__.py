@@ -33,10 +33,8 @@ def synchronize(device=None):
 
 def empty_cache():
     """Gives every free cached block of the daemon's CPU allocator back to the system now,
-    after the ops (and tensor releases) recorded before it, and first the freed numpy
-    arrays' blocks kept for reuse (docs/design/shared_memory.md); live tensors are untouched."""
+    after the ops (and tensor releases) recorded before it; live tensors are untouched."""
     _daemon.ensure()
-    _C.numpy_arena_empty_cache()
     _C.ops.empty_cache()
     _C.sync()
 
