@@ -565,6 +565,7 @@ static void stats_fill(struct td_stats *out, const Tensord__V1__StatsReply *r)
     out->alloc_cache_hits = r->alloc_cache_hits;
     out->alloc_releases = r->alloc_releases;
     out->alloc_ooms = r->alloc_ooms;
+    out->alloc_pressure_releases = r->alloc_pressure_releases;
     out->fragmentation = r->fragmentation;
     out->n_session_memory = 0;
     for (size_t i = 0; i < r->n_session_memory && i < TD_STATS_MAX_SESSIONS; i++) {

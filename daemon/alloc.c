@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mempressure.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TD_ASAN 1
@@ -151,9 +152,10 @@ static void unpark_locked(void);
 /* Counters, under lock.  Reserved bytes are backed_pages * PAGE. */
 static struct {
     uint64_t in_use, peak, arena_bytes, backed_pages, reserved_peak, free_bytes;
-    uint64_t n_arenas, storages, allocs, hits, releases, ooms;
+    uint64_t n_arenas, storages, allocs, hits, releases, ooms, pressure_releases;
 } c;
 static uint64_t limit_bytes, session_limit, idle_ns = 10ull * 1000000000ull;
+static double pressure_fraction = 0.05; /* cached memory goes back at once below this room */
 static atomic_int_fast64_t fail_countdown = -1;
 
 /* ---- sizes */
@@ -468,6 +470,42 @@ void td_alloc_release_idle(uint64_t now_ns)
     unpark_locked();
     if (now_ns >= idle_ns)
         release_locked(now_ns - idle_ns);
+    pthread_mutex_unlock(&lock);
+}
+
+/* Under memory pressure (the machine's or the cgroup's room below pressure_fraction of its
+ * total) every cached block goes back now, not after the idle time.  Logged when pressure
+ * starts and ends, counted per release. */
+void td_alloc_relieve_pressure(const char *proc_root, const char *cgroup_root)
+{
+    static bool was_under;
+    pthread_mutex_lock(&lock);
+    double f = pressure_fraction;
+    pthread_mutex_unlock(&lock);
+    struct td_mem_room r;
+    if (f <= 0 || !td_mem_room(proc_root, cgroup_root, &r))
+        return;
+    bool under = (double)r.avail < f * (double)r.total;
+    if (under != was_under)
+        td_log(under ? TD_LOG_WARN : TD_LOG_INFO, "memory pressure %s: %llu MiB of %llu MiB left (%s)%s",
+               under ? "began" : "ended", (unsigned long long)(r.avail >> 20), (unsigned long long)(r.total >> 20),
+               r.cgroup ? "cgroup limit" : "machine", under ? ": cached memory goes back at once" : "");
+    was_under = under;
+    if (!under)
+        return;
+    pthread_mutex_lock(&lock);
+    unpark_locked();
+    uint64_t before = c.backed_pages;
+    release_locked(UINT64_MAX);
+    if (c.backed_pages != before)
+        c.pressure_releases++;
+    pthread_mutex_unlock(&lock);
+}
+
+void td_alloc_set_pressure_fraction(double f)
+{
+    pthread_mutex_lock(&lock);
+    pressure_fraction = f;
     pthread_mutex_unlock(&lock);
 }
 
@@ -830,6 +868,7 @@ void td_alloc_stats(struct td_alloc_stats *o)
     o->cache_hits = c.hits;
     o->releases = c.releases;
     o->ooms = c.ooms;
+    o->pressure_releases = c.pressure_releases;
     for (struct pool *p = pools; p; p = p->next)
         for (int k = 0; k < NKINDS; k++)
             for (int i = NBINS - 1; i >= 0; i--) {
@@ -897,6 +936,7 @@ static void *housekeeping(void *arg)
         if (!hk_stop) {
             pthread_mutex_unlock(&hk_lock);
             td_alloc_release_idle(td_alloc_now_ns());
+            td_alloc_relieve_pressure("/proc", "/sys/fs/cgroup");
             pthread_mutex_lock(&hk_lock);
         }
     }

@@ -99,7 +99,14 @@ uint64_t td_alloc_now_ns(void);
 void td_alloc_release_idle(uint64_t now_ns);
 /* Releases every free block at once (torch.cuda.empty_cache's CPU counterpart). */
 void td_alloc_empty_cache(void);
-/* A thread calling td_alloc_release_idle every quarter of the idle time (at most 1 s). */
+/* Memory pressure: when the room the machine or the daemon's cgroup has left falls below
+ * fraction of its total (daemon/mempressure.h), cached free blocks go back at once
+ * (default 0.05; 0: never).  td_alloc_relieve_pressure checks once, reading under the
+ * given roots ("/proc", "/sys/fs/cgroup"; tests pass their own). */
+void td_alloc_set_pressure_fraction(double fraction);
+void td_alloc_relieve_pressure(const char *proc_root, const char *cgroup_root);
+/* A thread calling td_alloc_release_idle every quarter of the idle time and
+ * td_alloc_relieve_pressure as often (at least every 1 s, at most every 10 ms). */
 bool td_alloc_housekeeping_start(void);
 void td_alloc_housekeeping_stop(void);
 
@@ -114,6 +121,7 @@ struct td_alloc_stats {
     uint64_t storages;                    /* live storages */
     uint64_t allocs, cache_hits;          /* allocations; those that reused a free block */
     uint64_t releases, ooms;              /* blocks/arenas given back; refused requests */
+    uint64_t pressure_releases;           /* passes that gave cached memory back under pressure */
     double fragmentation;                 /* 1 - largest_free / free_bytes (0 when none) */
 };
 void td_alloc_stats(struct td_alloc_stats *out);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kind { K_LISTEN, K_THREADS, K_DEVICES, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE, K_SECONDS };
+enum kind { K_LISTEN, K_THREADS, K_DEVICES, K_LOG_LEVEL, K_SIZE, K_STRING, K_BOOL, K_MODE, K_SECONDS, K_PERCENT };
 
 /* One row per setting: its key (also the flag's name and, upper-cased, TENSORD_<KEY>). */
 static const struct key {
@@ -26,6 +26,7 @@ static const struct key {
     {"session-memory-limit", K_SIZE, offsetof(struct td_config, session_memory_limit)},
     {"session-gpu-memory-limit", K_SIZE, offsetof(struct td_config, session_gpu_memory_limit)},
     {"cache-idle-seconds", K_SECONDS, offsetof(struct td_config, cache_idle_seconds)},
+    {"cache-pressure-percent", K_PERCENT, offsetof(struct td_config, cache_pressure_percent)},
     {"share-linger", K_SECONDS, offsetof(struct td_config, share_linger_seconds)},
     {"metrics", K_STRING, offsetof(struct td_config, metrics)},
     {"tls-cert", K_STRING, offsetof(struct td_config, tls_cert)},
@@ -47,6 +48,7 @@ void td_config_init(struct td_config *c)
     c->log_level = TD_LOG_INFO;
     c->socket_mode = -1;
     c->cache_idle_seconds = -1;
+    c->cache_pressure_percent = -1;
     c->share_linger_seconds = -1;
 }
 
@@ -159,6 +161,15 @@ bool td_config_set(struct td_config *c, int src, const char *where, const char *
         double v = strtod(value, &end);
         if (errno || end == value || *end || !(v >= 0) || v > 1e6)
             return fail(err, err_len, where, "%s wants seconds from 0 to 1000000, got '%s'", key, value);
+        *(double *)field = v;
+        return true;
+    }
+    case K_PERCENT: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v >= 0) || v > 100)
+            return fail(err, err_len, where, "%s wants a percentage from 0 to 100, got '%s'", key, value);
         *(double *)field = v;
         return true;
     }
@@ -281,6 +292,8 @@ void td_config_print(const struct td_config *c, int fd)
         dprintf(fd, "session-gpu-memory-limit = %llu\n", (unsigned long long)c->session_gpu_memory_limit);
     if (c->cache_idle_seconds >= 0)
         dprintf(fd, "cache-idle-seconds = %g\n", c->cache_idle_seconds);
+    if (c->cache_pressure_percent >= 0)
+        dprintf(fd, "cache-pressure-percent = %g\n", c->cache_pressure_percent);
     if (c->share_linger_seconds >= 0)
         dprintf(fd, "share-linger = %g\n", c->share_linger_seconds);
     if (c->socket_mode >= 0)

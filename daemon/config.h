@@ -31,6 +31,7 @@ struct td_config {
     uint64_t session_memory_limit; /* per session; 0: none */
     uint64_t session_gpu_memory_limit; /* per session and device; 0: none */
     double cache_idle_seconds;     /* < 0: the allocator's default */
+    double cache_pressure_percent; /* < 0: the allocator's default */
     double share_linger_seconds;   /* pinned sharing tokens outlive their owner; < 0: default */
     char *metrics;        /* HOST:PORT of the Prometheus endpoint; NULL: off */
     char *tls_cert;       /* PEM server certificate chain for TCP listeners */

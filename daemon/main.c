@@ -105,6 +105,10 @@ static void usage(FILE *f)
                "  --cache-idle-seconds S\n"
                "                     free memory cached this long goes back to the system\n"
                "                     (default 10)\n"
+               "  --cache-pressure-percent P\n"
+               "                     when the machine or the daemon's cgroup has less than P%%\n"
+               "                     of its memory left, cached memory goes back at once\n"
+               "                     (default 5; 0: never)\n"
                "  --metrics HOST:PORT  serve Prometheus metrics over HTTP there (default: off)\n"
                "  --tls-cert PATH    PEM certificate chain for TCP listeners\n"
                "  --tls-key PATH     its private key (TCP needs both, unless --insecure-tcp)\n"
@@ -174,6 +178,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"session-memory-limit", required_argument, NULL, OPT_KEY},
         {"session-gpu-memory-limit", required_argument, NULL, OPT_KEY},
         {"cache-idle-seconds", required_argument, NULL, OPT_KEY},
+        {"cache-pressure-percent", required_argument, NULL, OPT_KEY},
         {"metrics", required_argument, NULL, OPT_KEY},
         {"tls-cert", required_argument, NULL, OPT_KEY},
         {"tls-key", required_argument, NULL, OPT_KEY},
@@ -256,6 +261,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     td_device_set_session_limit(o->cfg.session_gpu_memory_limit);
     if (o->cfg.cache_idle_seconds >= 0)
         td_alloc_set_idle_ns((uint64_t)(o->cfg.cache_idle_seconds * 1e9));
+    if (o->cfg.cache_pressure_percent >= 0)
+        td_alloc_set_pressure_fraction(o->cfg.cache_pressure_percent / 100);
     if (o->cfg.share_linger_seconds >= 0)
         td_share_set_linger(o->cfg.share_linger_seconds);
     o->threads = o->cfg.threads;

@@ -142,6 +142,9 @@ char *td_metrics_render(struct td_rpc *rpc, uint64_t uptime_ms, size_t *len)
         put(&b, "tensord_op_errors_total{code=\"%s\"} %llu\n", code_names[c],
             (unsigned long long)atomic_load(&td__metrics.errors[c]));
     one(&b, "tensord_ooms_total", "counter", "Allocations the allocator refused (limit, session quota, system).", NULL, st.alloc_ooms);
+    one(&b, "tensord_memory_pressure_releases_total", "counter",
+        "Times cached CPU memory went back at once because the machine or the cgroup ran short.", NULL,
+        st.alloc_pressure_releases);
     one(&b, "tensord_bad_messages_total", "counter", "Client messages rejected before execution.", NULL, st.bad_messages);
 
     one(&b, "tensord_memory_allocated_bytes", "gauge", "Bytes in tensors, by device.", "{device=\"cpu\"}", st.bytes_in_use);

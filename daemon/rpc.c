@@ -1287,6 +1287,7 @@ static grpc_byte_buffer *answer_stats(struct td_rpc *r)
     m.alloc_cache_hits = st.alloc_cache_hits;
     m.alloc_releases = st.alloc_releases;
     m.alloc_ooms = st.alloc_ooms;
+    m.alloc_pressure_releases = st.alloc_pressure_releases;
     m.fragmentation = st.fragmentation;
     Tensord__V1__SessionMemory sm[TD_STATS_MAX_SESSIONS], *smp[TD_STATS_MAX_SESSIONS];
     for (uint32_t i = 0; i < st.n_session_memory; i++) {

@@ -215,6 +215,7 @@ void td_stats_get(struct td_stats *o)
     o->alloc_cache_hits = a.cache_hits;
     o->alloc_releases = a.releases;
     o->alloc_ooms = a.ooms;
+    o->alloc_pressure_releases = a.pressure_releases;
     o->fragmentation = a.fragmentation;
     struct td_alloc_usage u[TD_STATS_MAX_SESSIONS];
     int n = td_alloc_usage(u, TD_STATS_MAX_SESSIONS);

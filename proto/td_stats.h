@@ -36,6 +36,7 @@ struct td_stats {
     uint64_t alloc_cache_hits;    /* of those, served by a cached (backed) free block */
     uint64_t alloc_releases;      /* free blocks and arenas given back to the system */
     uint64_t alloc_ooms;          /* requests refused (quota, limit, system) */
+    uint64_t alloc_pressure_releases; /* times cached memory went back under memory pressure */
     double fragmentation;         /* 1 - bytes_largest_free / bytes_free; 0 when nothing is free */
     uint32_t n_session_memory;    /* entries used in session_memory */
     struct td_session_memory {

@@ -5,18 +5,24 @@
  * match), the fragmentation figure and peaks after known traces, idle release and
  * empty_cache (reserved bytes fall, live data survives, a second mapping never SIGBUSes),
  * quotas and the daemon limit, td_alloc_arena_fd (uid checks, seals, a second mapping shows
- * the same bytes), ASan poisoning of cached blocks, and failure injection.
+ * the same bytes), ASan poisoning of cached blocks, failure injection, and memory
+ * pressure (daemon/mempressure.c over a fake /proc and cgroup tree; cached memory going
+ * back at once under it).
  * Each test runs in its own forked process, so each starts with an empty allocator.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../daemon/alloc.h"
+#include "../daemon/mempressure.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -231,6 +237,141 @@ START_TEST(test_idle_release)
     ck_assert_uint_eq(s.arenas, 0);
     ck_assert_uint_eq(s.reserved, 0);
     verify();
+}
+END_TEST
+
+/* ---- memory pressure: a fake /proc and /sys/fs/cgroup under a temporary directory */
+
+static char fake_root[64];
+
+static void put_file(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fake_root, rel);
+    for (char *q = path + strlen(fake_root) + 1; (q = strchr(q, '/')); q++) {
+        *q = 0;
+        mkdir(path, 0700);
+        *q = '/';
+    }
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void fake_machine(unsigned long long total_kb, unsigned long long avail_kb)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "MemTotal:       %llu kB\nMemFree:          1000 kB\nMemAvailable:   %llu kB\n",
+             total_kb, avail_kb);
+    put_file("proc/meminfo", buf);
+}
+
+static struct td_mem_room room(void)
+{
+    char proc[128], cg[128];
+    snprintf(proc, sizeof proc, "%s/proc", fake_root);
+    snprintf(cg, sizeof cg, "%s/cg", fake_root);
+    struct td_mem_room r = {0};
+    ck_assert(td_mem_room(proc, cg, &r));
+    return r;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(path);
+}
+
+static void fake_teardown(void) { nftw(fake_root, remove_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void fake_setup(void)
+{
+    strcpy(fake_root, "/tmp/td-mempressure-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fake_root));
+}
+
+START_TEST(test_mem_room_machine_and_cgroups)
+{
+    fake_setup();
+    char proc[128], cg[128];
+    snprintf(proc, sizeof proc, "%s/proc", fake_root);
+    snprintf(cg, sizeof cg, "%s/cg", fake_root);
+    struct td_mem_room r;
+    ck_assert(!td_mem_room(proc, cg, &r)); /* nothing readable */
+    fake_machine(1000000, 400000);
+    put_file("proc/self/cgroup", "0::/\n"); /* the root cgroup: no limit */
+    r = room();
+    ck_assert(!r.cgroup);
+    ck_assert_uint_eq(r.total, 1000000ull * 1024);
+    ck_assert_uint_eq(r.avail, 400000ull * 1024);
+    /* a limit with more room than the machine has: the machine stays the tighter */
+    put_file("proc/self/cgroup", "0::/svc/tensord\n");
+    put_file("cg/svc/tensord/memory.max", "1000000\n");
+    put_file("cg/svc/tensord/memory.current", "100000\n");
+    ck_assert(!room().cgroup);
+    /* a tighter limit: 800 bytes used of 1000; inactive file pages count as room */
+    put_file("cg/svc/tensord/memory.max", "1000\n");
+    put_file("cg/svc/tensord/memory.current", "900\n");
+    put_file("cg/svc/tensord/memory.stat", "anon 700\nfile 200\ninactive_anon 0\ninactive_file 100\n");
+    r = room();
+    ck_assert(r.cgroup);
+    ck_assert_uint_eq(r.total, 1000);
+    ck_assert_uint_eq(r.avail, 200);
+    /* an ancestor's limit binds when it is tighter; "max" means none */
+    put_file("cg/svc/memory.max", "10000\n");
+    put_file("cg/svc/memory.current", "9990\n");
+    r = room();
+    ck_assert_uint_eq(r.total, 10000);
+    ck_assert_uint_eq(r.avail, 10);
+    put_file("cg/svc/memory.max", "max\n");
+    ck_assert_uint_eq(room().avail, 200);
+    /* used beyond the limit reads as no room, not a wrapped number */
+    put_file("cg/svc/tensord/memory.current", "5000\n");
+    put_file("cg/svc/tensord/memory.stat", "inactive_file 0\n");
+    ck_assert_uint_eq(room().avail, 0);
+    fake_teardown();
+}
+END_TEST
+
+START_TEST(test_pressure_releases_cached_memory)
+{
+    fake_setup();
+    char proc[128], cg[128];
+    snprintf(proc, sizeof proc, "%s/proc", fake_root);
+    snprintf(cg, sizeof cg, "%s/cg", fake_root);
+    put_file("proc/self/cgroup", "0::/\n");
+    td_alloc_set_idle_ns(3600 * SEC);
+    struct td_storage *keep = must_new(3 * MIB), *drop = must_new(6 * MIB), *own = must_new(100 * MIB);
+    fill(keep);
+    fill(drop);
+    memset(own->data, 1, (size_t)own->nbytes);
+    td_storage_unref(drop);
+    td_storage_unref(own);
+    ck_assert_uint_eq(stats().cached, 106 * MIB);
+    fake_machine(1000000, 500000); /* half the memory left: no pressure */
+    td_alloc_relieve_pressure(proc, cg);
+    ck_assert_uint_eq(stats().cached, 106 * MIB);
+    ck_assert_uint_eq(stats().pressure_releases, 0);
+    fake_machine(1000000, 30000); /* 3% left, under the default 5% */
+    td_alloc_relieve_pressure(proc, cg);
+    struct td_alloc_stats s = stats();
+    ck_assert_uint_le(s.cached, 1 * MIB);
+    ck_assert_uint_eq(s.reserved, 3 * MIB);
+    ck_assert_uint_eq(s.pressure_releases, 1);
+    check_filled(keep);
+    td_alloc_relieve_pressure(proc, cg); /* nothing more to give: not counted again */
+    ck_assert_uint_eq(stats().pressure_releases, 1);
+    td_alloc_set_pressure_fraction(0); /* off: the cache stays whatever the room */
+    struct td_storage *again = must_new(6 * MIB);
+    fill(again);
+    td_storage_unref(again);
+    uint64_t cached = stats().cached;
+    td_alloc_relieve_pressure(proc, cg);
+    ck_assert_uint_eq(stats().cached, cached);
+    td_storage_unref(keep);
+    verify();
+    fake_teardown();
 }
 END_TEST
 
@@ -509,6 +650,8 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_global_limit);
     tcase_add_test(tc, test_poisoned_when_cached);
     tcase_add_test(tc, test_fail_injection);
+    tcase_add_test(tc, test_mem_room_machine_and_cgroups);
+    tcase_add_test(tc, test_pressure_releases_cached_memory);
     suite_add_tcase(s, tc);
     tc = tcase_create("accounts");
     tcase_set_timeout(tc, 60);

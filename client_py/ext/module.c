@@ -242,7 +242,7 @@ static PyObject *m_stats(PyObject *self, PyObject *args)
     if (!sessions)
         return NULL;
     return Py_BuildValue(
-        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsN}", "bytes_cached", (unsigned long long)s.bytes_cached,
+        "{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsN}", "bytes_cached", (unsigned long long)s.bytes_cached,
         "sessions", (unsigned long long)s.sessions, "sessions_total", (unsigned long long)s.sessions_total,
         "tensors", (unsigned long long)s.tensors, "storages", (unsigned long long)s.storages, "bytes_in_use",
         (unsigned long long)s.bytes_in_use, "bytes_peak", (unsigned long long)s.bytes_peak, "ops_executed",
@@ -253,6 +253,7 @@ static PyObject *m_stats(PyObject *self, PyObject *args)
         "arenas", (unsigned long long)s.arenas, "arena_bytes", (unsigned long long)s.arena_bytes, "allocs",
         (unsigned long long)s.allocs, "alloc_cache_hits", (unsigned long long)s.alloc_cache_hits,
         "alloc_releases", (unsigned long long)s.alloc_releases, "alloc_ooms", (unsigned long long)s.alloc_ooms,
+        "alloc_pressure_releases", (unsigned long long)s.alloc_pressure_releases,
         "fragmentation", s.fragmentation, "session_memory", sessions);
 }
 

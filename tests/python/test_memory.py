@@ -1,7 +1,7 @@
 """The CPU caching allocator seen from clients (docs/design/memory.md): the daemon's
 memory counters return to their baseline once every session has ended (SIGKILLed ones
-included), idle cached memory goes back to the system after --cache-idle-seconds and at
-tensord.cpu.empty_cache(), and a session over --session-memory-limit fails alone with
+included), idle cached memory goes back to the system after --cache-idle-seconds, at
+tensord.cpu.empty_cache() and under memory pressure (--cache-pressure-percent), and a session over --session-memory-limit fails alone with
 PyTorch's out-of-memory message naming the quota.  Each test has its own daemon, so
 its counters are its own."""
 import os
@@ -119,6 +119,37 @@ def test_empty_cache_gives_memory_back(mem_daemon):
     assert r1 < r0
     s = wait_for(mem_daemon, lambda s: s["sessions"] == 0, "the session's end")
     assert s["bytes_in_use"] == 0 and s["storages"] == 0
+
+
+PRESSURE_WORK = """
+    a = torch.ones(16 << 20)                           # 64 MiB
+    assert a.sum().item() == 16 << 20
+    del a
+    torch.synchronize()
+"""
+
+
+@pytest.mark.parametrize("mem_daemon", [{"TENSORD_CACHE_IDLE_SECONDS": "3600", "TENSORD_CACHE_PRESSURE_PERCENT": "100"}],
+                         indirect=True)
+def test_memory_pressure_gives_cached_memory_back(mem_daemon):
+    """At 100% the machine is always short of memory (MemAvailable < MemTotal): cached
+    memory goes back within the housekeeping period, long before the idle time."""
+    run_client(mem_daemon, PRESSURE_WORK)
+    s = wait_for(mem_daemon, lambda s: s["sessions"] == 0 and s["bytes_cached"] < MIB, "the pressure release",
+                 limit=30)
+    assert s["alloc_pressure_releases"] >= 1
+    assert s["bytes_in_use"] == 0
+
+
+@pytest.mark.parametrize("mem_daemon", [{"TENSORD_CACHE_IDLE_SECONDS": "3600", "TENSORD_CACHE_PRESSURE_PERCENT": "0"}],
+                         indirect=True)
+def test_no_pressure_release_when_turned_off(mem_daemon):
+    run_client(mem_daemon, PRESSURE_WORK)
+    wait_for(mem_daemon, lambda s: s["sessions"] == 0, "the session's end")
+    time.sleep(2.5)  # two housekeeping periods and more
+    s = _C.stats(mem_daemon)
+    assert s["bytes_cached"] >= 64 * MIB
+    assert s["alloc_pressure_releases"] == 0
 
 
 @pytest.mark.parametrize("mem_daemon", [{"TENSORD_SESSION_MEMORY_LIMIT": "32M"}], indirect=True)

@@ -271,11 +271,12 @@ def test_shipped_config_parses():
 def test_config_layers(tmp_path):
     conf = tmp_path / "t.conf"
     conf.write_text("# a comment\n\nthreads = 3   # inline comment\nmax-memory = 1G\nlisten = unix:/a\n"
-                    "listen = \"unix:/b\"\nlog-level = warn\n")
+                    "listen = \"unix:/b\"\nlog-level = warn\ncache-pressure-percent = 2.5\n")
     rc, out, err = _debug_line(["--config", str(conf)])
     assert rc == 0, err
     lines = out.splitlines()
     assert "threads = 3" in lines and "max-memory = 1073741824" in lines and "log-level = warn" in lines
+    assert "cache-pressure-percent = 2.5" in lines
     assert [l for l in lines if l.startswith("listen")] == ["listen = unix:/a", "listen = unix:/b"]
     # the environment overrides the file, a whole list at a time
     rc, out, err = _debug_line(["--config", str(conf)], env=_env(TENSORD_THREADS="5", TENSORD_LISTEN="unix:/c,unix:/d"))
@@ -298,6 +299,7 @@ def test_config_layers(tmp_path):
     ("just words\n", 1, "expected 'key = value'"),
     ("insecure-tcp = maybe\n", 1, "insecure-tcp wants yes or no"),
     ("socket-mode = 0999\n", 1, "socket-mode wants an octal file mode"),
+    ("cache-pressure-percent = 101\n", 1, "cache-pressure-percent wants a percentage from 0 to 100"),
 ])
 def test_config_errors_name_file_and_line(tmp_path, text, line, words):
     conf = tmp_path / "bad.conf"
