@@ -361,8 +361,8 @@ def autograd_chain():
 
 
 def ctc_loss():
-    """ctc_loss forward + backward through a log_softmax (nn/_ctc.py: an O(T) recursion of
-    batched ops each way against torch's C++ kernel), float32, padded targets: a short
+    """ctc_loss forward + backward through a log_softmax (the LOSS family's CTC_LOSS and
+    CTC_LOSS_BACKWARD kernels against torch's C++ kernel), float32, padded targets: a short
     sequence (T 50, batch 16, 20 classes, targets of 10) and a longer one (T 200,
     batch 32, 30 classes, targets of 40)."""
     rows = []
