@@ -104,7 +104,8 @@ UN_OPS(GEN_UN)
     X(sigmoid, vm_sigmoidf(v), ALL_OK(v))
 
 /* o[0..n) = f(a[0..n)) eight at a time (o == a allowed); a block with a lane the vector
- * does not handle goes through the scalar expression. */
+ * does not handle goes through the scalar expression.  Whole blocks load and store
+ * straight from the arrays (fixed-size copies: no library call per block). */
 #define GEN_VEC(nm, VEXPR, OK)                                                              \
     static inline __attribute__((always_inline)) vm_d4 nm##_vf(vm_d4 v) { return VEXPR; }   \
     static inline __attribute__((always_inline)) vm_i4 nm##_ok(vm_d4 v) { return OK; }      \
@@ -113,10 +114,14 @@ UN_OPS(GEN_UN)
         for (int64_t i = 0; i < n; i += 8) {                                                \
             int64_t m = n - i < 8 ? n - i : 8;                                              \
             float buf[8] = {0};                                                             \
+            const float *src = a + i;                                                       \
+            if (m < 8) {                                                                    \
+                memcpy(buf, src, sizeof(float) * m);                                        \
+                src = buf;                                                                  \
+            }                                                                               \
             vm_f4 h0, h1;                                                                   \
-            memcpy(buf, a + i, sizeof(float) * m);                                          \
-            memcpy(&h0, buf, sizeof h0);                                                    \
-            memcpy(&h1, buf + 4, sizeof h1);                                                \
+            memcpy(&h0, src, sizeof h0);                                                    \
+            memcpy(&h1, src + 4, sizeof h1);                                                \
             vm_d4 v0 = __builtin_convertvector(h0, vm_d4), v1 = __builtin_convertvector(h1, vm_d4); \
             vm_i4 ok = nm##_ok(v0) & nm##_ok(v1);                                           \
             if (!(ok[0] & ok[1] & ok[2] & ok[3])) {                                         \
@@ -128,9 +133,14 @@ UN_OPS(GEN_UN)
             }                                                                               \
             h0 = __builtin_convertvector(nm##_vf(v0), vm_f4);                               \
             h1 = __builtin_convertvector(nm##_vf(v1), vm_f4);                               \
-            memcpy(buf, &h0, sizeof h0);                                                    \
-            memcpy(buf + 4, &h1, sizeof h1);                                                \
-            memcpy(o + i, buf, sizeof(float) * m);                                          \
+            if (m == 8) {                                                                   \
+                memcpy(o + i, &h0, sizeof h0);                                              \
+                memcpy(o + i + 4, &h1, sizeof h1);                                          \
+            } else {                                                                        \
+                memcpy(buf, &h0, sizeof h0);                                                \
+                memcpy(buf + 4, &h1, sizeof h1);                                            \
+                memcpy(o + i, buf, sizeof(float) * m);                                      \
+            }                                                                               \
         }                                                                                   \
     }                                                                                       \
     static void nm##_f32v(void *ctx, char **p, const int64_t *s, int64_t n)                 \
