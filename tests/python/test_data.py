@@ -137,6 +137,20 @@ def test_sequential_and_batch_sampler():
         both_raise(lambda m: _mod(m).BatchSampler(range(4), bs, drop))
 
 
+def test_batch_sampler_consumes_its_sampler_lazily_like_torch():
+    def run(data):
+        seen = []
+
+        def gen():
+            for i in range(7):
+                seen.append(i)
+                yield i
+        it = iter(data.BatchSampler(gen(), 3, False))
+        first = next(it)
+        return first, len(seen), list(it), len(seen)
+    assert run(tdata) == run(Tdata)
+
+
 def _draw(sampler_fn, seed):
     return list(sampler_fn(td.Generator().manual_seed(seed)))
 

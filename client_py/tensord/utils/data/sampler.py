@@ -5,6 +5,8 @@ Every random draw goes through tensord's generators (tensord._random): a sampler
 a seeded tensord.Generator, or run after tensord.manual_seed, yields the same indices in
 every run.  The indices are not the ones torch draws for the same seed (tensord's
 generator is xoshiro256**, not torch's mt19937)."""
+import itertools
+
 from ... import _random
 from ..._creation import as_tensor, empty
 from ..._dtype import float64, int64
@@ -150,13 +152,15 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def __iter__(self):
-        batch = []
-        for idx in self.sampler:
-            batch.append(idx)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
+        # islice takes a batch's indices at C speed: the sampler is consumed exactly as
+        # torch's loop consumes it, batch_size indices per batch, lazily
+        it = iter(self.sampler)
+        while True:
+            batch = list(itertools.islice(it, self.batch_size))
+            if len(batch) < self.batch_size:
+                if batch and not self.drop_last:
+                    yield batch
+                return
             yield batch
 
     def __len__(self):
