@@ -155,21 +155,16 @@ bool td_config_set(struct td_config *c, int src, const char *where, const char *
         *(char **)field = copy;
         return true;
     }
-    case K_SECONDS: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (errno || end == value || *end || !(v >= 0) || v > 1e6)
-            return fail(err, err_len, where, "%s wants seconds from 0 to 1000000, got '%s'", key, value);
-        *(double *)field = v;
-        return true;
-    }
+    case K_SECONDS:
     case K_PERCENT: {
         char *end;
         errno = 0;
         double v = strtod(value, &end);
-        if (errno || end == value || *end || !(v >= 0) || v > 100)
-            return fail(err, err_len, where, "%s wants a percentage from 0 to 100, got '%s'", key, value);
+        if (errno || end == value || *end || !(v >= 0) || v > (k->kind == K_SECONDS ? 1e6 : 100))
+            return fail(err, err_len, where,
+                        k->kind == K_SECONDS ? "%s wants seconds from 0 to 1000000, got '%s'"
+                                             : "%s wants a percentage from 0 to 100, got '%s'",
+                        key, value);
         *(double *)field = v;
         return true;
     }

@@ -207,17 +207,25 @@ START_TEST(test_peaks)
 }
 END_TEST
 
-/* Blocks idle past the idle time are punched out; wholly free arenas close; live blocks
- * beside them keep their bytes. */
-START_TEST(test_idle_release)
+/* A live 3 MiB storage (filled, returned) beside 106 MiB of freed ones, cached: 6 MiB in
+ * the same large arena and 100 MiB in an arena of its own. */
+static struct td_storage *cache_106_mib(void)
 {
-    td_alloc_set_idle_ns(10 * SEC);
     struct td_storage *keep = must_new(3 * MIB), *drop = must_new(6 * MIB), *own = must_new(100 * MIB);
     fill(keep);
     fill(drop);
     memset(own->data, 1, (size_t)own->nbytes);
     td_storage_unref(drop);
     td_storage_unref(own);
+    return keep;
+}
+
+/* Blocks idle past the idle time are punched out; wholly free arenas close; live blocks
+ * beside them keep their bytes. */
+START_TEST(test_idle_release)
+{
+    td_alloc_set_idle_ns(10 * SEC);
+    struct td_storage *keep = cache_106_mib();
     struct td_alloc_stats s = stats();
     ck_assert_uint_eq(s.arenas, 2);
     ck_assert_uint_eq(s.cached, 106 * MIB);
@@ -342,12 +350,7 @@ START_TEST(test_pressure_releases_cached_memory)
     snprintf(cg, sizeof cg, "%s/cg", fake_root);
     put_file("proc/self/cgroup", "0::/\n");
     td_alloc_set_idle_ns(3600 * SEC);
-    struct td_storage *keep = must_new(3 * MIB), *drop = must_new(6 * MIB), *own = must_new(100 * MIB);
-    fill(keep);
-    fill(drop);
-    memset(own->data, 1, (size_t)own->nbytes);
-    td_storage_unref(drop);
-    td_storage_unref(own);
+    struct td_storage *keep = cache_106_mib();
     ck_assert_uint_eq(stats().cached, 106 * MIB);
     fake_machine(1000000, 500000); /* half the memory left: no pressure */
     td_alloc_relieve_pressure(proc, cg);
