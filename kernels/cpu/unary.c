@@ -93,60 +93,102 @@ UN_OPS(GEN_UN)
 
 #define SAME_ROW(nm, ...) TD_DTYPE_TAB_ROW(nm, )
 #define BOOL_ROW(nm, ...) TD_DTYPE_TAB_ROW(nm, b)
-/* ---- float32 vector paths: X(name, vector expression of v, lanes the vector handles) */
-#define ALL_OK(v) ((vm_i4)(v) == (vm_i4)(v))
-#define VEC_F32_OPS(X)                                   \
-    X(exp, vm_expf(v), ALL_OK(v))                        \
-    X(log, vm_logf(v), ALL_OK(v))                        \
-    X(sin, vm_sincos(v, false), vm_trig_ok(v))           \
-    X(cos, vm_sincos(v, true), vm_trig_ok(v))            \
-    X(tanh, vm_tanhf(v), ALL_OK(v))                      \
-    X(sigmoid, vm_sigmoidf(v), ALL_OK(v))
+/* ---- float32 vector paths: X(name, vector expression, lanes the vector handles), each a
+ * macro of (W, v) for W = 4 or 8 lanes */
+#define ALL_OK(W, v) ((vm_i##W)(v) == (vm_i##W)(v))
+#define EXP_V(W, v) vm##W##_expf(v)
+#define LOG_V(W, v) vm##W##_logf(v)
+#define SIN_V(W, v) vm##W##_sincos(v, false)
+#define COS_V(W, v) vm##W##_sincos(v, true)
+#define TANH_V(W, v) vm##W##_tanhf(v)
+#define SIGMOID_V(W, v) vm##W##_sigmoidf(v)
+#define TRIG_OK(W, v) vm##W##_trig_ok(v)
+#define VEC_F32_OPS(X)         \
+    X(exp, EXP_V, ALL_OK)      \
+    X(log, LOG_V, ALL_OK)      \
+    X(sin, SIN_V, TRIG_OK)     \
+    X(cos, COS_V, TRIG_OK)     \
+    X(tanh, TANH_V, ALL_OK)    \
+    X(sigmoid, SIGMOID_V, ALL_OK)
+
+/* Eight floats of a at i (m of them valid) into buf-backed vectors: whole blocks load
+ * straight from the array (a fixed-size copy, no library call), the tail through buf. */
+#define VEC_LOAD(a, i, m, buf, dst)                     \
+    do {                                                \
+        const float *src_ = (a) + (i);                  \
+        if ((m) < 8) {                                  \
+            memcpy(buf, src_, sizeof(float) * (m));     \
+            src_ = buf;                                 \
+        }                                               \
+        memcpy(dst, src_, 8 * sizeof(float));           \
+    } while (0)
+#define VEC_STORE(o, i, m, buf, srcv)                   \
+    do {                                                \
+        if ((m) == 8) {                                 \
+            memcpy((o) + (i), srcv, 8 * sizeof(float)); \
+        } else {                                        \
+            memcpy(buf, srcv, 8 * sizeof(float));       \
+            memcpy((o) + (i), buf, sizeof(float) * (m)); \
+        }                                               \
+    } while (0)
+
+/* AVX-512 code paths beside the target clones: eight doubles per vector (GCC 12 cannot
+ * compile 64-byte vectors for the baseline ISA, so they cannot be a clone); picked per
+ * call by the CPU's features.  Not in TD_NO_CLONES builds. */
+#if defined(TD_NO_CLONES)
+#define VEC_HAVE_512 0
+#else
+#define VEC_HAVE_512 1
+#endif
 
 /* o[0..n) = f(a[0..n)) eight at a time (o == a allowed); a block with a lane the vector
- * does not handle goes through the scalar expression.  Whole blocks load and store
- * straight from the arrays (fixed-size copies: no library call per block). */
-#define GEN_VEC(nm, VEXPR, OK)                                                              \
-    static inline __attribute__((always_inline)) vm_d4 nm##_vf(vm_d4 v) { return VEXPR; }   \
-    static inline __attribute__((always_inline)) vm_i4 nm##_ok(vm_d4 v) { return OK; }      \
+ * does not handle goes through the scalar expression. */
+#define GEN_VEC(nm, VF, OKF)                                                                \
+    static inline __attribute__((always_inline)) vm_d4 nm##_vf4(vm_d4 v) { return VF(4, v); } \
+    static inline __attribute__((always_inline)) vm_i4 nm##_ok4(vm_d4 v) { return OKF(4, v); } \
+    static void nm##_f32_scalars(float *o, const float *a, int64_t m)                       \
+    {                                                                                       \
+        for (int64_t j = 0; j < m; j++) {                                                   \
+            float x = a[j];                                                                 \
+            o[j] = nm##_f32_scalar(x);                                                      \
+        }                                                                                   \
+    }                                                                                       \
     TD_CLONES static void nm##_f32v_c(float *o, const float *a, int64_t n)                  \
     {                                                                                       \
         for (int64_t i = 0; i < n; i += 8) {                                                \
             int64_t m = n - i < 8 ? n - i : 8;                                              \
             float buf[8] = {0};                                                             \
+            vm_f4 h[2];                                                                     \
             const float *src = a + i;                                                       \
             if (m < 8) {                                                                    \
                 memcpy(buf, src, sizeof(float) * m);                                        \
                 src = buf;                                                                  \
             }                                                                               \
-            vm_f4 h0, h1;                                                                   \
-            memcpy(&h0, src, sizeof h0);                                                    \
-            memcpy(&h1, src + 4, sizeof h1);                                                \
-            vm_d4 v0 = __builtin_convertvector(h0, vm_d4), v1 = __builtin_convertvector(h1, vm_d4); \
-            vm_i4 ok = nm##_ok(v0) & nm##_ok(v1);                                           \
+            memcpy(&h[0], src, sizeof h[0]); /* two copies: one 32-byte copy into h crashes GCC 12 */ \
+            memcpy(&h[1], src + 4, sizeof h[1]);                                            \
+            vm_d4 v0 = __builtin_convertvector(h[0], vm_d4), v1 = __builtin_convertvector(h[1], vm_d4); \
+            vm_i4 ok = nm##_ok4(v0) & nm##_ok4(v1);                                         \
             if (!(ok[0] & ok[1] & ok[2] & ok[3])) {                                         \
-                for (int64_t j = 0; j < m; j++) {                                           \
-                    float x = a[i + j];                                                     \
-                    o[i + j] = nm##_f32_scalar(x);                                          \
-                }                                                                           \
+                nm##_f32_scalars(o + i, a + i, m);                                          \
                 continue;                                                                   \
             }                                                                               \
-            h0 = __builtin_convertvector(nm##_vf(v0), vm_f4);                               \
-            h1 = __builtin_convertvector(nm##_vf(v1), vm_f4);                               \
-            if (m == 8) {                                                                   \
-                memcpy(o + i, &h0, sizeof h0);                                              \
-                memcpy(o + i + 4, &h1, sizeof h1);                                          \
-            } else {                                                                        \
-                memcpy(buf, &h0, sizeof h0);                                                \
-                memcpy(buf + 4, &h1, sizeof h1);                                            \
-                memcpy(o + i, buf, sizeof(float) * m);                                      \
-            }                                                                               \
+            h[0] = __builtin_convertvector(nm##_vf4(v0), vm_f4);                            \
+            h[1] = __builtin_convertvector(nm##_vf4(v1), vm_f4);                            \
+            VEC_STORE(o, i, m, buf, h);                                                     \
         }                                                                                   \
+    }                                                                                       \
+    VEC_512_FN(nm, VF, OKF)                                                                 \
+    static void nm##_f32v_any(float *o, const float *a, int64_t n)                          \
+    {                                                                                       \
+        if (VEC_HAVE_512 && __builtin_cpu_supports("avx512f"))                              \
+            VEC_512_CALL(nm, o, a, n);                                                      \
+        else                                                                                \
+            nm##_f32v_c(o, a, n);                                                           \
     }                                                                                       \
     static void nm##_f32v(void *ctx, char **p, const int64_t *s, int64_t n)                 \
     {                                                                                       \
         if (s[0] == sizeof(float) && s[1] == sizeof(float)) {                               \
-            nm##_f32v_c((float *)p[0], (const float *)p[1], n);                             \
+            nm##_f32v_any((float *)p[0], (const float *)p[1], n);                           \
             return;                                                                         \
         }                                                                                   \
         float tmp[256];                                                                     \
@@ -154,11 +196,38 @@ UN_OPS(GEN_UN)
             int64_t m = n - i < 256 ? n - i : 256;                                          \
             for (int64_t j = 0; j < m; j++)                                                 \
                 tmp[j] = *(const float *)(p[1] + (i + j) * s[1]);                           \
-            nm##_f32v_c(tmp, tmp, m);                                                       \
+            nm##_f32v_any(tmp, tmp, m);                                                     \
             for (int64_t j = 0; j < m; j++)                                                 \
                 *(float *)(p[0] + (i + j) * s[0]) = tmp[j];                                 \
         }                                                                                   \
     }
+
+#if VEC_HAVE_512
+#define VEC_512_FN(nm, VF, OKF)                                                             \
+    static inline __attribute__((always_inline)) vm_d8 nm##_vf8(vm_d8 v) { return VF(8, v); } \
+    static inline __attribute__((always_inline)) vm_i8 nm##_ok8(vm_d8 v) { return OKF(8, v); } \
+    __attribute__((target("avx512f"))) static void nm##_f32v_c8(float *o, const float *a, int64_t n) \
+    {                                                                                       \
+        for (int64_t i = 0; i < n; i += 8) {                                                \
+            int64_t m = n - i < 8 ? n - i : 8;                                              \
+            float buf[8] = {0};                                                             \
+            vm_f8 h;                                                                        \
+            VEC_LOAD(a, i, m, buf, &h);                                                     \
+            vm_d8 v = __builtin_convertvector(h, vm_d8);                                    \
+            vm_i8 ok = nm##_ok8(v);                                                         \
+            if (!(ok[0] & ok[1] & ok[2] & ok[3] & ok[4] & ok[5] & ok[6] & ok[7])) {         \
+                nm##_f32_scalars(o + i, a + i, m);                                          \
+                continue;                                                                   \
+            }                                                                               \
+            h = __builtin_convertvector(nm##_vf8(v), vm_f8);                                \
+            VEC_STORE(o, i, m, buf, &h);                                                    \
+        }                                                                                   \
+    }
+#define VEC_512_CALL(nm, o, a, n) nm##_f32v_c8(o, a, n)
+#else
+#define VEC_512_FN(nm, VF, OKF)
+#define VEC_512_CALL(nm, o, a, n) nm##_f32v_c(o, a, n)
+#endif
 static inline float exp_f32_scalar(float x) { return expf(x); }
 static inline float log_f32_scalar(float x) { return logf(x); }
 static inline float sin_f32_scalar(float x) { return sinf(x); }
