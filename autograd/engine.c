@@ -79,6 +79,25 @@ static enum td_code collect(struct pass *p, const struct td_ag_edge *roots, int 
     return TD_CODE_OK;
 }
 
+/* A pass with targets (autograd.grad's inputs, backward's inputs=) runs only the nodes on
+ * a path to one, as torch's does: the others' gradients would be wasted work, and their
+ * retained .grad and hooks must not change.  Nodes come newest first and edges point to
+ * older nodes, so walking the list backwards sees every node's inputs first.  Without
+ * targets every node is needed. */
+static void mark_needed(struct pass *p, const struct td_ag_edge *targets, int n_targets)
+{
+    for (size_t i = p->n; i-- > 0;) {
+        struct td_ag_node *n = p->nodes[i];
+        bool further = !n_targets, target = false;
+        for (int j = 0; !further && j < n->n_in; j++)
+            further = n->next[j].fn && n->next[j].fn->need;
+        for (int j = 0; !target && j < n_targets; j++)
+            target = targets[j].fn == n;
+        n->further = further;
+        n->need = further || target;
+    }
+}
+
 /* ---- gradient buffers ---- */
 
 static enum td_code add(struct pass *p, const struct td_t *a, const struct td_t *b, struct td_t *out)
@@ -95,7 +114,7 @@ static enum td_code deliver(struct pass *p, struct td_ag_node *n, uint32_t k, st
         return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
     }
     if (!n->buf[k].handle) {
-        n->buf[k] = *g;
+        n->buf[k] = *g; /* maybe another tensor's handle: never written in place */
         return TD_CODE_OK;
     }
     struct td_t sum;
@@ -105,7 +124,48 @@ static enum td_code deliver(struct pass *p, struct td_ag_node *n, uint32_t k, st
         return code;
     td_release(p->c, &n->buf[k]);
     n->buf[k] = sum;
+    if (k < 64)
+        n->buf_owned |= 1ull << k;
     return TD_CODE_OK;
+}
+
+/* A SLICE/SELECT node's gradient added into its input's gradient buffer in place, through
+ * the same view: O(slice).  The formula's way, zeros of the whole input with the gradient
+ * copied in, then summed with the other gradients arriving there, is O(input) per slice,
+ * so a sequence taken apart into T steps (an RNN's per-step slices) cost O(T^2) in
+ * backward.  Only where the formula's result would be the same tensor: no graph of the
+ * backward (create_graph), no node hooks or anomaly checks, the same dtype and device, and
+ * a buffer this pass made (zeros made here, or a sum); false: the caller runs the node as
+ * usual (which makes the buffer a sum, so the next slices come here). */
+static bool view_grad_in_place(struct pass *p, struct td_ag_node *n, enum td_code *code)
+{
+    if ((n->op != TD_OP_SLICE && n->op != TD_OP_SELECT) || td_grad_enabled() || anomaly || n->post_hooks ||
+        n->n_in != 1 || !n->next[0].fn || !n->next[0].fn->need || !n->buf || !n->buf[0].handle ||
+        n->next[0].nr >= 64)
+        return false;
+    struct td_ag_node *t = n->next[0].fn;
+    uint32_t k = n->next[0].nr;
+    const struct td_meta *im = &n->in_meta[0];
+    struct td_t *g = &n->buf[0];
+    if (g->m.dtype != im->dtype || g->m.device != im->device || im->device != td_client_device(p->c))
+        return false;
+    if (!t->buf && !(t->buf = calloc(t->n_out ? t->n_out : 1, sizeof *t->buf)))
+        return false;
+    if (t->buf[k].handle && !(t->buf_owned & (1ull << k)))
+        return false;
+    if (!t->buf[k].handle) {
+        if ((*code = td_full(p->c, (enum td_dtype)im->dtype, im->ndim, im->sizes, 0, &t->buf[k], p->st)))
+            return true;
+        t->buf_owned |= 1ull << k;
+    }
+    struct td_t view;
+    const struct td_t *x[1] = {&t->buf[k]};
+    if ((*code = td_op(p->c, (enum td_op)n->op, 0, x, 1, n->attrs, (int)n->n_attr, &view, p->st)))
+        return true;
+    const struct td_t *in[2] = {&view, g};
+    *code = td_op_apply(p->c, TD_OP_ADD, TD_RF_INPLACE, 2, in, NULL, NULL, p->st);
+    td_release(p->c, &view);
+    return true;
 }
 
 static void clear_buf(struct pass *p, struct td_ag_node *n)
@@ -115,6 +175,7 @@ static void clear_buf(struct pass *p, struct td_ag_node *n)
             td_release(p->c, &n->buf[k]);
     free(n->buf);
     n->buf = NULL;
+    n->buf_owned = 0;
 }
 
 enum td_code td__ag_sum_to(td_client_t *c, struct td_t *g, const struct td_meta *m, struct td_status *st)
@@ -421,7 +482,7 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
         struct td_ag_meta *m = n->retained[k];
         if (!m || !n->buf[k].handle || run_hooks(p, m, &n->buf[k]))
             continue;
-        if (m->retains_grad && p->accumulate && n->buf[k].handle) {
+        if (m->retains_grad && n->buf[k].handle) { /* autograd.grad too, as torch's */
             struct td_t g = td_retain(p->c, &n->buf[k]);
             if (accumulate(p, m, &g))
                 return p->st->code;
@@ -429,8 +490,14 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
     }
     for (struct td_ag_hook *h = n->pre_hooks; !p->st->code && h; h = h->next)
         h->pre_fn(h->ctx, p->c, n->buf, n->n_out, p->st);
-    if (p->st->code)
+    if (p->st->code || !n->further)
         return p->st->code;
+    enum td_code vcode = TD_CODE_OK;
+    if (view_grad_in_place(p, n, &vcode)) {
+        if (!vcode && !(p->flags & TD_AG_RETAIN_GRAPH))
+            free_saved(p, n);
+        return vcode;
+    }
     struct td_t *gin = calloc(n->n_in ? n->n_in : 1, sizeof *gin);
     if (!gin)
         return td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
@@ -448,7 +515,7 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
     for (int i = 0; i < n->n_in; i++) {
         if (!gin[i].handle)
             continue;
-        if (!code && n->next[i].fn)
+        if (!code && n->next[i].fn && n->next[i].fn->need)
             code = deliver(p, n->next[i].fn, n->next[i].nr, &gin[i]);
         else
             td_release(p->c, &gin[i]);
@@ -519,6 +586,20 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     p->id = ++pass_ids;
     if (!code)
         code = collect(p, edges, n);
+    if (!code && p->n_only) { /* backward(inputs=): their nodes are the targets */
+        struct td_ag_edge *only = calloc((size_t)p->n_only, sizeof *only);
+        if (!only)
+            code = td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
+        for (int i = 0; !code && i < p->n_only; i++)
+            only[i] = td__ag_edge_of(p->only[i]);
+        if (!code)
+            mark_needed(p, only, p->n_only);
+        for (int i = 0; only && i < p->n_only; i++)
+            td__ag_node_unref(only[i].fn);
+        free(only);
+    } else if (!code) {
+        mark_needed(p, p->cap_edges, p->n_cap);
+    }
     /* formulas that create tensors (seeds, zeros, masks) create them on the device the
      * node's tensors are on: the client's creation device follows the pass */
     uint8_t dev0 = td_client_device(p->c);
@@ -533,7 +614,8 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     unsigned amp_was = td__amp_suspend(); /* the backward pass runs outside autocast, as torch's */
     td__ag_in_pass(true);
     for (size_t i = 0; !code && i < p->n; i++)
-        if (has_grad(p->nodes[i]) && !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
+        if (p->nodes[i]->need && has_grad(p->nodes[i]) &&
+            !(code = td_client_set_device(p->c, node_device(p->nodes[i]), p->st)))
             code = run_node(p, p->nodes[i]);
     td__ag_in_pass(false);
     td__amp_restore(amp_was);

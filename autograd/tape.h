@@ -91,6 +91,10 @@ struct td_ag_node {
     struct td_ag_hook *pre_hooks;   /* node pre-hooks, run before it (pre_fn) */
     /* engine scratch, valid during one backward pass */
     struct td_t *buf;               /* [n_out] gradients summed so far, handle 0: none */
+    uint64_t buf_owned;             /* bit k: buf[k] was made by this pass (a sum, or zeros
+                                     * for views' gradients), so it may be written in place */
+    bool need;                      /* on a path to one of the pass's targets (or one) */
+    bool further;                   /* one of its inputs' nodes is: its formulas run */
     uint64_t visit;
 };
 

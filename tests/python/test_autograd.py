@@ -566,3 +566,33 @@ def test_digamma_gradient_over_its_domain_matches_pytorch(dtype):
     x = np.array([-3.7, -2.5, -0.9, -0.1, 0.05, 0.3, 0.5, 0.9, 1.0, 2.5, 6.0, 7.3, 40.0, 1e4])
     ours, theirs = _grad_pair(lambda m, a: m.digamma(a), x, dtype, np.ones_like(x))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5 if dtype == "float32" else 1e-9)
+
+
+def test_passes_with_targets_run_only_what_leads_to_them_like_torch():
+    """autograd.grad and backward(inputs=) run only the nodes on a path to their targets:
+    retained .grad is filled where the gradient was computed (autograd.grad too), hooks of
+    tensors off the path do not fire, and nothing beyond a target runs."""
+    def run(m):
+        out = []
+        x = m.ones(3, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        m.autograd.grad((y * y).sum(), x)
+        out.append(y.grad.tolist())
+        x = m.ones(3, requires_grad=True)
+        w = m.ones(3, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        fired = []
+        y.register_hook(lambda g: fired.append("y"))
+        (y * y * w).sum().backward(inputs=[w])
+        out.append((y.grad, x.grad, w.grad.tolist(), fired))
+        x = m.ones(3, requires_grad=True)
+        y = x * 3
+        z = y.sin()
+        z.retain_grad()
+        x.register_hook(lambda g: fired.append("x"))
+        (gy,) = m.autograd.grad((z * z).sum(), y)       # stops at y: x's hook does not fire
+        out.append((round(float(gy.sum()), 12), round(float(z.grad.sum()), 12), fired[1:], x.grad))
+        return out
+    assert run(td) == run(T)

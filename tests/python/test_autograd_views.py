@@ -498,3 +498,49 @@ def test_writers_through_views(writer):
         WRITERS[writer](m, y, w)
         return (y * y * x).sum(), {"y~": y}
     _same(fn, (3, 3), (3,), seed=13)
+
+
+# ---- many slices of one tensor: their gradients are added into the input's gradient in
+# place (autograd/engine.c view_grad_in_place), whatever the order gradients arrive in
+
+def _many_slices(m, x, extra):
+    y = x * 1.5                                    # an intermediate whose gradient the slices fill
+    loss = 0
+    if extra == "whole_first":
+        loss = (y * y).sum()                       # a whole-tensor gradient arrives too
+    for t in range(y.shape[0]):
+        loss = loss + (y[t] * (t + 1)).sum()       # SELECT per step
+    loss = loss + (y[2:5] ** 2).sum() + y[:, 1:3].sum() * 2   # overlapping SLICEs, two dims
+    if extra == "whole_last":
+        loss = loss + y.sum() * 0.25
+    if extra == "transposed":
+        z = y.transpose(0, 1)
+        loss = loss + sum((z[b] * z[b]).sum() for b in range(z.shape[0]))
+    return loss
+
+
+@pytest.mark.parametrize("extra", ["none", "whole_first", "whole_last", "transposed"])
+def test_gradients_of_many_slices_same_as_torch(extra):
+    a = np.random.default_rng(5).standard_normal((12, 4, 3))
+    xt, xd = T.tensor(a, requires_grad=True), td.tensor(a, requires_grad=True)
+    _many_slices(T, xt, extra).backward()
+    _many_slices(td, xd, extra).backward()
+    np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_slices_gradient_with_hook_retain_grad_and_double_backward():
+    a = np.random.default_rng(6).standard_normal((6, 5))
+    res = []
+    for m in (T, td):
+        x = m.tensor(a, requires_grad=True)
+        y = x.sin()
+        y.retain_grad()
+        seen = []
+        y.register_hook(lambda g: seen.append(g.clone()))
+        loss = sum((y[i] ** 3).sum() for i in range(6)) + (y[1:4] * y[2:5]).sum()
+        (g,) = (m.autograd.grad(loss, x, create_graph=True))
+        g.sum().backward()
+        res.append((x.grad.numpy() if m is td else x.grad.detach().numpy(), y.grad.numpy() if m is td else
+                    y.grad.detach().numpy(), seen[0].numpy() if m is td else seen[0].detach().numpy()))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
