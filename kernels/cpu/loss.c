@@ -77,23 +77,29 @@ TD_CLONES static void lse3_row_float(const float *a, const float *b, const float
                                      int64_t n)
 {
     int64_t s = 0;
-    for (; s + 4 <= n; s += 4) {
-        vm_f4 fa, fb, fc, fd;
-        memcpy(&fa, a + s, sizeof fa);
-        memcpy(&fb, b + s, sizeof fb);
-        memcpy(&fc, c + s, sizeof fc);
-        memcpy(&fd, d + s, sizeof fd);
-        vm_d4 va = __builtin_convertvector(fa, vm_d4), vb = __builtin_convertvector(fb, vm_d4);
-        vm_d4 vc = __builtin_convertvector(fc, vm_d4), vd = __builtin_convertvector(fd, vm_d4);
-        vm_d4 m = (vm_d4)(((vm_i4)(va > vb) & (vm_i4)va) | (~(vm_i4)(va > vb) & (vm_i4)vb));
-        m = (vm_d4)(((vm_i4)(m > vc) & (vm_i4)m) | (~(vm_i4)(m > vc) & (vm_i4)vc));
-        vm_i4 none = m == VM_SPLAT4(-INFINITY);
-        m = (vm_d4)(~none & (vm_i4)m); /* 0 where all are -inf: no inf - inf */
-        vm_d4 sum = vm4_expf(va - m) + vm4_expf(vb - m) + vm4_expf(vc - m); /* >= 1 unless none */
-        vm_d4 r = vm4_logf(sum) + m + vd;
-        r = (vm_d4)((none & (vm_i4)VM_SPLAT4(-INFINITY)) | (~none & (vm_i4)r));
-        fa = __builtin_convertvector(r, vm_f4);
-        memcpy(out + s, &fa, sizeof fa);
+    for (; s + 8 <= n; s += 8) {
+        vm_f8 va, vb, vc, vd;
+        memcpy(&va, a + s, sizeof va);
+        memcpy(&vb, b + s, sizeof vb);
+        memcpy(&vc, c + s, sizeof vc);
+        memcpy(&vd, d + s, sizeof vd);
+        vm_f8 m = VM_FSEL8(va > vb, va, vb);
+        m = VM_FSEL8(m > vc, m, vc);
+        vm_fi8 none = m == VM_FSPLAT8(-INFINITY);
+        m = VM_FSEL8(none, VM_FSPLAT8(0.0f), m); /* no inf - inf */
+        /* arguments <= 0: the float-lane exp; the sum is >= 1 unless none */
+        vm_f8 sum = vm_expf_neg8(va - m) + vm_expf_neg8(vb - m) + vm_expf_neg8(vc - m);
+        vm_f4 h[2];
+        memcpy(&h[0], &sum, sizeof h[0]);
+        memcpy(&h[1], (const float *)&sum + 4, sizeof h[1]);
+        h[0] = __builtin_convertvector(vm4_logf(__builtin_convertvector(h[0], vm_d4)), vm_f4);
+        h[1] = __builtin_convertvector(vm4_logf(__builtin_convertvector(h[1], vm_d4)), vm_f4);
+        vm_f8 r;
+        memcpy(&r, &h[0], sizeof h[0]);
+        memcpy((float *)&r + 4, &h[1], sizeof h[1]);
+        r = r + m + vd;
+        r = VM_FSEL8(none, VM_FSPLAT8(-INFINITY), r);
+        memcpy(out + s, &r, sizeof r);
     }
     for (; s < n; s++)
         out[s] = LSE3_ONE(float, expf, logf, a[s], b[s], c[s], d[s]);
@@ -104,6 +110,26 @@ static void lse3_row_double(const double *a, const double *b, const double *c, c
 {
     for (int64_t s = 0; s < n; s++)
         out[s] = LSE3_ONE(double, exp, log, a[s], b[s], c[s], d[s]);
+}
+
+/* y[i] = e^x[i] for x[i] <= 0 (or -inf): the float-lane exp */
+TD_CLONES static void expneg_row_float(const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vm_f8 f;
+        memcpy(&f, x + i, sizeof f);
+        f = vm_expf_neg8(f);
+        memcpy(y + i, &f, sizeof f);
+    }
+    for (; i < n; i++)
+        y[i] = expf(x[i]);
+}
+
+static void expneg_row_double(const double *x, double *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = exp(x[i]);
 }
 
 /* y[i] = e^x[i] */
@@ -264,7 +290,7 @@ static void exp_row_double(const double *x, double *y, int64_t n)
                     w.r1[s] = mk == -INFINITY ? (FT)-INFINITY : w.r4[s] - mk;                                   \
                     sums[w.pr[s]] = 0;                                                                          \
                 }                                                                                               \
-                exp_row_##FT(w.r1, w.r2, S);                                                                    \
+                expneg_row_##FT(w.r1, w.r2, S);                                                                 \
                 for (int64_t s = 0; s < S; s++)                                                                 \
                     sums[w.pr[s]] += w.r2[s];                                                                   \
                 for (int64_t s = 0; s < S; s++) {                                                               \
