@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel.h"
+#include "iter.h"  /* TD_CLONES */
+#include "vmath.h"
 
 struct ctc {
     const struct td_kt *lp, *tg, *grad, *nll, *alpha_in; /* alpha_in: backward's log_alpha */
@@ -61,7 +62,103 @@ static bool primes(struct ctc *c, int64_t b, int64_t *pr)
     return true;
 }
 
-#define CTC_KERNELS(FT, EXP, LOG, LOG1P)                                                                        \
+/* ---- rows of log-space arithmetic: float32 through vmath's vector exp/log (evaluated
+ * in double, rounded once), float64 element by element through libm */
+
+/* out[s] = log(e^a[s] + e^b[s] + e^c[s]) + d[s], -inf where a, b and c all are */
+#define LSE3_ONE(FT, EXP, LOG, a, b, c, d)                                                     \
+    ({                                                                                        \
+        FT m_ = (a) > (b) ? (a) : (b);                                                        \
+        m_ = m_ > (c) ? m_ : (c);                                                             \
+        m_ == -INFINITY ? (FT)-INFINITY : LOG(EXP((a) - m_) + EXP((b) - m_) + EXP((c) - m_)) + m_ + (d); \
+    })
+
+TD_CLONES static void lse3_row_float(const float *a, const float *b, const float *c, const float *d, float *out,
+                                     int64_t n)
+{
+    int64_t s = 0;
+    for (; s + 8 <= n; s += 8) {
+        vm_f8 va, vb, vc, vd;
+        memcpy(&va, a + s, sizeof va);
+        memcpy(&vb, b + s, sizeof vb);
+        memcpy(&vc, c + s, sizeof vc);
+        memcpy(&vd, d + s, sizeof vd);
+        vm_f8 m = VM_FSEL8(va > vb, va, vb);
+        m = VM_FSEL8(m > vc, m, vc);
+        vm_fi8 none = m == VM_FSPLAT8(-INFINITY);
+        m = VM_FSEL8(none, VM_FSPLAT8(0.0f), m); /* no inf - inf */
+        /* arguments <= 0: the float-lane exp; the sum is >= 1 unless none */
+        vm_f8 sum = vm_expf_neg8(va - m) + vm_expf_neg8(vb - m) + vm_expf_neg8(vc - m);
+        vm_f4 h[2];
+        memcpy(&h[0], &sum, sizeof h[0]);
+        memcpy(&h[1], (const float *)&sum + 4, sizeof h[1]);
+        h[0] = __builtin_convertvector(vm4_logf(__builtin_convertvector(h[0], vm_d4)), vm_f4);
+        h[1] = __builtin_convertvector(vm4_logf(__builtin_convertvector(h[1], vm_d4)), vm_f4);
+        vm_f8 r;
+        memcpy(&r, &h[0], sizeof h[0]);
+        memcpy((float *)&r + 4, &h[1], sizeof h[1]);
+        r = r + m + vd;
+        r = VM_FSEL8(none, VM_FSPLAT8(-INFINITY), r);
+        memcpy(out + s, &r, sizeof r);
+    }
+    for (; s < n; s++)
+        out[s] = LSE3_ONE(float, expf, logf, a[s], b[s], c[s], d[s]);
+}
+
+static void lse3_row_double(const double *a, const double *b, const double *c, const double *d, double *out,
+                            int64_t n)
+{
+    for (int64_t s = 0; s < n; s++)
+        out[s] = LSE3_ONE(double, exp, log, a[s], b[s], c[s], d[s]);
+}
+
+/* y[i] = e^x[i] for x[i] <= 0 (or -inf): the float-lane exp */
+TD_CLONES static void expneg_row_float(const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vm_f8 f;
+        memcpy(&f, x + i, sizeof f);
+        f = vm_expf_neg8(f);
+        memcpy(y + i, &f, sizeof f);
+    }
+    for (; i < n; i++)
+        y[i] = expf(x[i]);
+}
+
+static void expneg_row_double(const double *x, double *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = exp(x[i]);
+}
+
+/* y[i] = e^x[i] */
+TD_CLONES static void exp_row_float(const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        vm_f4 f;
+        memcpy(&f, x + i, sizeof f);
+        f = __builtin_convertvector(vm4_expf(__builtin_convertvector(f, vm_d4)), vm_f4);
+        memcpy(y + i, &f, sizeof f);
+    }
+    for (; i < n; i++)
+        y[i] = expf(x[i]);
+}
+
+static void exp_row_double(const double *x, double *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = exp(x[i]);
+}
+
+/* Per sequence: the recursions run a whole time step at a time over the extended
+ * target (alpha[t][s] from alpha[t-1][s], [s-1] and [s-2] where l'_s differs from
+ * l'_{s-2}; beta mirrored), as rows: the three shifted operands, the step's log_probs and
+ * the result each one row of scratch, so the log-sum-exps of a step run as vectors.  The
+ * log sums of alpha beta per class (the gradient's second term) are a maximum per class,
+ * then one exp per s and one log per class touched. */
+#define CTC_KERNELS(FT, EXP, LOG)                                                                               \
     static FT lp_##FT(const struct ctc *c, int64_t t, int64_t b, int64_t k)                                     \
     {                                                                                                           \
         return *(const FT *)(c->lp0 + t * c->ls[0] + b * c->ls[1] + k * c->ls[2]);                              \
@@ -70,71 +167,87 @@ static bool primes(struct ctc *c, int64_t b, int64_t *pr)
     {                                                                                                           \
         return *(FT *)at(v, v->m.offset + i * v->m.strides[0]);                                                 \
     }                                                                                                           \
-    /* log(exp(a) + exp(b) + exp(c)), -inf when all are */                                                      \
-    static FT lse3_##FT(FT a, FT b, FT c)                                                                       \
+    /* scratch of one sequence: pr (l'), skip (l'_s may take s-2), rows x4 of L or C */                     \
+    struct ctc_scratch_##FT {                                                                                   \
+        int64_t *pr;                                                                                            \
+        bool *skip;                                                                                             \
+        FT *r1, *r2, *r3, *r4;                                                                                  \
+    };                                                                                                          \
+    static bool scratch_##FT(struct ctc *c, struct ctc_scratch_##FT *w)                                         \
     {                                                                                                           \
-        FT m = a > b ? a : b;                                                                                   \
-        m = m > c ? m : c;                                                                                      \
-        if (m == -INFINITY)                                                                                     \
-            m = 0;                                                                                              \
-        return LOG(EXP(a - m) + EXP(b - m) + EXP(c - m)) + m;                                                   \
+        int64_t n = (c->L > c->C ? c->L : c->C) + 4;                                                            \
+        w->pr = malloc(sizeof(int64_t) * (size_t)c->L);                                                         \
+        w->skip = malloc((size_t)c->L);                                                                         \
+        w->r1 = malloc(sizeof(FT) * 4 * (size_t)n);                                                             \
+        if (!w->pr || !w->skip || !w->r1) {                                                                     \
+            free(w->pr), free(w->skip), free(w->r1);                                                            \
+            atomic_store(&c->failed, 2);                                                                        \
+            return false;                                                                                       \
+        }                                                                                                       \
+        w->r2 = w->r1 + n, w->r3 = w->r2 + n, w->r4 = w->r3 + n;                                                \
+        return true;                                                                                            \
     }                                                                                                           \
-    static FT logadd_##FT(FT a, FT b)                                                                           \
+    static void scratch_free_##FT(struct ctc_scratch_##FT *w)                                                   \
     {                                                                                                           \
-        if (a == -INFINITY)                                                                                     \
-            return b;                                                                                           \
-        if (b == -INFINITY)                                                                                     \
-            return a;                                                                                           \
-        FT m = a > b ? a : b;                                                                                   \
-        return m + LOG1P(EXP(-(a > b ? a - b : b - a)));                                                        \
+        free(w->pr), free(w->skip), free(w->r1);                                                                \
+    }                                                                                                           \
+    /* l' and its skips for sequence b; false: a label out of range */                                         \
+    static bool primes_##FT(struct ctc *c, int64_t b, struct ctc_scratch_##FT *w)                              \
+    {                                                                                                           \
+        if (!primes(c, b, w->pr))                                                                               \
+            return false;                                                                                       \
+        for (int64_t s = 0; s <= 2 * c->tl[b]; s++)                                                             \
+            w->skip[s] = s > 1 && w->pr[s - 2] != w->pr[s];                                                     \
+        return true;                                                                                            \
     }                                                                                                           \
     static void fwd_##FT(void *ctx, int64_t b0, int64_t b1)                                                     \
     {                                                                                                           \
         struct ctc *c = ctx;                                                                                    \
-        int64_t *pr = malloc(sizeof(int64_t) * (size_t)c->L); /* l' of one sequence */                          \
-        if (!pr) {                                                                                              \
-            atomic_store(&c->failed, 2);                                                                        \
+        struct ctc_scratch_##FT w;                                                                              \
+        if (!scratch_##FT(c, &w))                                                                               \
             return;                                                                                             \
-        }                                                                                                       \
         for (int64_t b = b0; b < b1; b++) {                                                                     \
             FT *la = (FT *)c->alpha_out + b * c->T * c->L; /* (T, L) of sequence b */                          \
             int64_t il = c->il[b], tl = c->tl[b], S = 2 * tl + 1;                                               \
             for (int64_t i = 0; i < c->T * c->L; i++)                                                           \
                 la[i] = -INFINITY;                                                                              \
-            if (!primes(c, b, pr))                                                                              \
+            if (!primes_##FT(c, b, &w))                                                                         \
                 continue;                                                                                       \
             if (il > 0) {                                                                                       \
                 la[0] = lp_##FT(c, 0, b, c->blank);                                                             \
                 if (tl > 0)                                                                                     \
-                    la[1] = lp_##FT(c, 0, b, pr[1]);                                                   \
+                    la[1] = lp_##FT(c, 0, b, w.pr[1]);                                                          \
             }                                                                                                   \
-            for (int64_t t = 1; t < il; t++)                                                                    \
+            for (int64_t t = 1; t < il; t++) {                                                                  \
+                const FT *prev = la + (t - 1) * c->L;                                                           \
                 for (int64_t s = 0; s < S; s++) {                                                               \
-                    int64_t l = pr[s];                                                                          \
-                    const FT *prev = la + (t - 1) * c->L;                                                       \
-                    FT a2 = s > 0 ? prev[s - 1] : -INFINITY;                                                    \
-                    FT a3 = s > 1 && pr[s - 2] != l ? prev[s - 2] : -INFINITY;                         \
-                    la[t * c->L + s] = lse3_##FT(prev[s], a2, a3) + lp_##FT(c, t, b, l);                        \
+                    w.r1[s] = s > 0 ? prev[s - 1] : -INFINITY;                                                  \
+                    w.r2[s] = w.skip[s] ? prev[s - 2] : -INFINITY;                                              \
+                    w.r3[s] = lp_##FT(c, t, b, w.pr[s]);                                                        \
                 }                                                                                               \
+                lse3_row_##FT(prev, w.r1, w.r2, w.r3, la + t * c->L, S);                                        \
+            }                                                                                                   \
             FT *nll = (FT *)c->nll_out + b;                                                                     \
             if (il == 0) {                                                                                      \
                 *nll = tl == 0 ? 0 : INFINITY;                                                                  \
                 continue;                                                                                       \
             }                                                                                                   \
             const FT *last = la + (il - 1) * c->L;                                                              \
-            *nll = -(tl == 0 ? last[0] : lse3_##FT(last[2 * tl], last[2 * tl - 1], -INFINITY));                 \
+            FT ninf = -INFINITY;                                                                                \
+            *nll = -(tl == 0 ? last[0] : LSE3_ONE(FT, EXP, LOG, last[2 * tl], last[2 * tl - 1], ninf, (FT)0)); \
         }                                                                                                       \
-        free(pr);                                                                                               \
+        scratch_free_##FT(&w);                                                                                  \
     }                                                                                                           \
     static void bwd_##FT(void *ctx, int64_t b0, int64_t b1)                                                     \
     {                                                                                                           \
         struct ctc *c = ctx;                                                                                    \
         int64_t TT = c->T, L = c->L, C = c->C, NC = c->N * C;                                                   \
-        FT *lb = malloc(sizeof(FT) * (size_t)(TT * L > 0 ? TT * L : 1)); /* beta of one sequence */             \
-        int64_t *pr = malloc(sizeof(int64_t) * (size_t)L);                                                      \
-        if (!lb || !pr) {                                                                                       \
+        FT *lb = malloc(sizeof(FT) * (size_t)(2 * L + 1)); /* beta of steps t + 1 and t */                      \
+        FT *sums = malloc(sizeof(FT) * (size_t)(C ? C : 1));                                                    \
+        struct ctc_scratch_##FT w;                                                                              \
+        if (!lb || !sums || !scratch_##FT(c, &w)) {                                                             \
             free(lb);                                                                                           \
-            free(pr);                                                                                           \
+            free(sums);                                                                                         \
             atomic_store(&c->failed, 2);                                                                        \
             return;                                                                                             \
         }                                                                                                       \
@@ -142,45 +255,71 @@ static bool primes(struct ctc *c, int64_t b, int64_t *pr)
             FT *g = (FT *)c->grad_out + b * C; /* g[t * NC + k]: first log sums, then the gradient */           \
             int64_t il = c->il[b], tl = c->tl[b], S = 2 * tl + 1;                                               \
             FT nll = vec_##FT(c->nll, b), gr = vec_##FT(c->grad, b);                                            \
+            bool dead = c->zero_infinity && nll == INFINITY;                                                    \
             for (int64_t t = 0; t < TT; t++)                                                                    \
                 for (int64_t k = 0; k < C; k++)                                                                 \
-                    g[t * NC + k] = t < il && !(c->zero_infinity && nll == INFINITY) ? -INFINITY : 0;           \
-            if (il == 0 || (c->zero_infinity && nll == INFINITY) || !primes(c, b, pr))                           \
+                    g[t * NC + k] = t < il && !dead ? -INFINITY : 0;                                            \
+            if (il == 0 || dead || !primes_##FT(c, b, &w))                                                      \
                 continue;                                                                                       \
             const struct td_meta *am = &c->alpha_in->m;                                                         \
             const char *abase = at(c->alpha_in, am->offset + b * am->strides[0]);                               \
-            for (int64_t i = 0; i < TT * L; i++)                                                                \
-                lb[i] = -INFINITY;                                                                              \
-            for (int64_t t = il - 1; t >= 0; t--)                                                               \
-                for (int64_t s = S - 1; s >= 0; s--) {                                                          \
-                    int64_t l = pr[s];                                                                          \
-                    FT beta;                                                                                    \
-                    if (t == il - 1) {                                                                          \
-                        if (s < S - 2)                                                                          \
-                            continue; /* only the two final states start */                                     \
-                        beta = lp_##FT(c, t, b, l);                                                             \
-                    } else {                                                                                    \
-                        const FT *next = lb + (t + 1) * L;                                                      \
-                        FT b2 = s < S - 1 ? next[s + 1] : -INFINITY;                                            \
-                        FT b3 = s < S - 2 && pr[s + 2] != l ? next[s + 2] : -INFINITY;                 \
-                        beta = lse3_##FT(next[s], b2, b3) + lp_##FT(c, t, b, l);                                \
+            FT *next = lb, *cur = lb + L; /* beta at t + 1 and t */                                             \
+            for (int64_t s = 0; s < S; s++)                                                                     \
+                cur[s] = s < S - 2 ? -INFINITY : lp_##FT(c, il - 1, b, w.pr[s]);                                \
+            for (int64_t t = il - 1; t >= 0; t--) {                                                             \
+                if (t < il - 1) {                                                                               \
+                    FT *tmp = next;                                                                             \
+                    next = cur, cur = tmp;                                                                      \
+                    for (int64_t s = 0; s < S; s++) {                                                           \
+                        w.r1[s] = s < S - 1 ? next[s + 1] : -INFINITY;                                          \
+                        w.r2[s] = s < S - 2 && w.skip[s + 2] ? next[s + 2] : -INFINITY;                         \
+                        w.r3[s] = lp_##FT(c, t, b, w.pr[s]);                                                    \
                     }                                                                                           \
-                    lb[t * L + s] = beta;                                                                       \
-                    FT alpha = *(const FT *)(abase + (t * am->strides[1] + s * am->strides[2]) *                \
-                                                       (int64_t)sizeof(FT));                                    \
-                    g[t * NC + l] = logadd_##FT(g[t * NC + l], alpha + beta);                                   \
+                    lse3_row_##FT(next, w.r1, w.r2, w.r3, cur, S);                                              \
                 }                                                                                               \
-            for (int64_t t = 0; t < il; t++)                                                                    \
+                /* log sum over s with l'_s = k of alpha beta: the maximum per class, then */                   \
+                /* one exp per s (in a row) and one log per class */                                            \
+                FT *gt = g + t * NC;                                                                            \
+                for (int64_t s = 0; s < S; s++) {                                                               \
+                    FT ab = *(const FT *)(abase + (t * am->strides[1] + s * am->strides[2]) * (int64_t)sizeof(FT)) + cur[s]; \
+                    w.r4[s] = ab;                                                                               \
+                    gt[w.pr[s]] = ab > gt[w.pr[s]] ? ab : gt[w.pr[s]];                                          \
+                }                                                                                               \
+                for (int64_t s = 0; s < S; s++) {                                                               \
+                    FT mk = gt[w.pr[s]];                                                                        \
+                    w.r1[s] = mk == -INFINITY ? (FT)-INFINITY : w.r4[s] - mk;                                   \
+                    sums[w.pr[s]] = 0;                                                                          \
+                }                                                                                               \
+                expneg_row_##FT(w.r1, w.r2, S);                                                                 \
+                for (int64_t s = 0; s < S; s++)                                                                 \
+                    sums[w.pr[s]] += w.r2[s];                                                                   \
+                for (int64_t s = 0; s < S; s++) {                                                               \
+                    int64_t k = w.pr[s];                                                                        \
+                    if (sums[k] > 0 && gt[k] != -INFINITY) {                                                    \
+                        gt[k] += LOG(sums[k]);                                                                  \
+                        sums[k] = 0; /* each class once */                                                      \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+            for (int64_t t = 0; t < il; t++) { /* e^lp - e^(log sum + nll - lp), times the loss's gradient */   \
+                FT *gt = g + t * NC;                                                                            \
                 for (int64_t k = 0; k < C; k++) {                                                               \
                     FT lp = lp_##FT(c, t, b, k);                                                                \
-                    g[t * NC + k] = (EXP(lp) - EXP(g[t * NC + k] + nll - lp)) * gr;                             \
+                    w.r1[k] = lp;                                                                               \
+                    w.r2[k] = gt[k] + nll - lp;                                                                 \
                 }                                                                                               \
+                exp_row_##FT(w.r1, w.r3, C);                                                                    \
+                exp_row_##FT(w.r2, w.r4, C);                                                                    \
+                for (int64_t k = 0; k < C; k++)                                                                 \
+                    gt[k] = (w.r3[k] - w.r4[k]) * gr;                                                           \
+            }                                                                                                   \
         }                                                                                                       \
         free(lb);                                                                                               \
-        free(pr);                                                                                               \
+        free(sums);                                                                                             \
+        scratch_free_##FT(&w);                                                                                  \
     }
-CTC_KERNELS(float, expf, logf, log1pf)
-CTC_KERNELS(double, exp, log, log1p)
+CTC_KERNELS(float, expf, logf)
+CTC_KERNELS(double, exp, log)
 
 /* lengths from the attribute words; tg_off (N) caller-freed: each sequence's first label */
 static enum td_code ctc_setup(struct td_kctx *k, struct ctc *c, const struct td_kt *lp, const struct td_kt *tg)

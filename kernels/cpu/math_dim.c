@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "iter.h"
+#include "vmath.h"
 
 struct lanes {
     struct td_kctx *k;
@@ -175,38 +176,13 @@ static void lane_task(void *ctx, int64_t b, int64_t e)
  * loops are written on explicit 32-byte vectors (two SSE halves on the baseline clone).
  * They never cross a non-inlined call, so the psabi note about passing them is moot. */
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v8sf __attribute__((vector_size(32), aligned(4)));
-typedef int32_t v8si __attribute__((vector_size(32), aligned(4)));
 typedef double v4df __attribute__((vector_size(32), aligned(8)));
 typedef int64_t v4di __attribute__((vector_size(32), aligned(8)));
-#define SPLAT8(c) ((v8sf){c, c, c, c, c, c, c, c})
 #define SPLAT4(c) ((v4df){c, c, c, c})
-#define SEL8(m, a, b) ((v8sf)(((m) & (v8si)(a)) | (~(m) & (v8si)(b))))
 #define SEL4(m, a, b) ((v4df)(((m) & (v4di)(a)) | (~(m) & (v4di)(b))))
 
-/* x <= 0 or NaN; round(c / ln 2) by the 1.5 * 2^23 (2^52) magic-add trick. */
-static inline __attribute__((always_inline)) v8sf vexp_f32(v8sf x)
-{
-    v8si lo = x < SPLAT8(-87.3f), nan = x != x;
-    v8sf c = SEL8(lo | nan, SPLAT8(-87.3f), x);
-    c = SEL8(c > SPLAT8(0.0f), SPLAT8(0.0f), c);
-    v8sf t = c * SPLAT8(1.44269504f) + SPLAT8(12582912.0f);
-    v8sf n = t - SPLAT8(12582912.0f);
-    v8si ni = (v8si)t - (v8si)SPLAT8(12582912.0f);
-    v8sf r = c - n * SPLAT8(0.693359375f) + n * SPLAT8(2.12194440e-4f);
-    v8sf p = SPLAT8(1.0f / 5040);
-    p = p * r + SPLAT8(1.0f / 720);
-    p = p * r + SPLAT8(1.0f / 120);
-    p = p * r + SPLAT8(1.0f / 24);
-    p = p * r + SPLAT8(1.0f / 6);
-    p = p * r + SPLAT8(0.5f);
-    p = p * r + SPLAT8(1.0f);
-    p = p * r + SPLAT8(1.0f);
-    v8sf res = p * (v8sf)((ni + 127) << 23);
-    res = SEL8(lo, SPLAT8(0.0f), res);
-    return SEL8(nan, x, res);
-}
-
+/* x <= 0 or NaN; round(c / ln 2) by the 1.5 * 2^52 magic-add trick (the float lanes'
+ * exp is vmath.h's vm_expf_neg8). */
 static inline __attribute__((always_inline)) v4df vexp_f64(v4df x)
 {
     v4di lo = x < SPLAT4(-708.0), nan = x != x;
@@ -235,7 +211,7 @@ static inline __attribute__((always_inline)) v4df vexp_f64(v4df x)
 }
 
 /* Scalar forms (tails) through lane 0 of the vector code, so every element agrees. */
-static inline __attribute__((always_inline)) float exp1_f32(float x) { return vexp_f32(SPLAT8(x))[0]; }
+static inline __attribute__((always_inline)) float exp1_f32(float x) { return vm_expf_neg8(VM_FSPLAT8(x))[0]; }
 static inline __attribute__((always_inline)) double exp1_f64(double x) { return vexp_f64(SPLAT4(x))[0]; }
 
 /* Slow lane (non-finite maximum or a NaN): n values at x (stride xs) to y (stride ys). */
@@ -354,9 +330,9 @@ static inline __attribute__((always_inline)) double exp1_f64(double x) { return 
 
 GEN_SM_SLOW(f32, float)
 GEN_SM_SLOW(f64, double)
-GEN_SM_ROW(f32, float, v8sf, v8si, 8, SPLAT8, SEL8, vexp_f32, exp1_f32)
+GEN_SM_ROW(f32, float, vm_f8, vm_fi8, 8, VM_FSPLAT8, VM_FSEL8, vm_expf_neg8, exp1_f32)
 GEN_SM_ROW(f64, double, v4df, v4di, 4, SPLAT4, SEL4, vexp_f64, exp1_f64)
-GEN_SM_COLS(f32, float, v8sf, v8si, 8, SPLAT8, SEL8, vexp_f32, exp1_f32)
+GEN_SM_COLS(f32, float, vm_f8, vm_fi8, 8, VM_FSPLAT8, VM_FSEL8, vm_expf_neg8, exp1_f32)
 GEN_SM_COLS(f64, double, v4df, v4di, 4, SPLAT4, SEL4, vexp_f64, exp1_f64)
 
 #define SM_TILE 512 /* columns per block task in the strided-dim path */

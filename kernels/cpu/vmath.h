@@ -47,6 +47,37 @@ VM_INLINE vm_d8 vm_i2d8(vm_i8 e)
                    (double)e[4], (double)e[5], (double)e[6], (double)e[7]};
 }
 
+typedef int32_t vm_fi8 __attribute__((vector_size(32), aligned(4)));
+#define VM_FSPLAT8(c) ((vm_f8){c, c, c, c, c, c, c, c})
+#define VM_FSEL8(m, a, b) ((vm_f8)(((m) & (vm_fi8)(a)) | (~(m) & (vm_fi8)(b))))
+
+/* e^x in eight float lanes for x <= 0 (or NaN: NaN), within 1-2 ulp: Cody-Waite reduction
+ * (round(x / ln 2) by the 1.5 * 2^23 magic-add trick) and a degree-7 polynomial; below the
+ * underflow limit 0.  For log-sum-exps (softmax, CTC), whose arguments are never positive:
+ * cheaper than the double-evaluated functions above, at float accuracy. */
+VM_INLINE vm_f8 vm_expf_neg8(vm_f8 x)
+{
+    vm_fi8 lo = x < VM_FSPLAT8(-87.3f), nan = x != x;
+    vm_f8 c = VM_FSEL8(lo | nan, VM_FSPLAT8(-87.3f), x);
+    c = VM_FSEL8(c > VM_FSPLAT8(0.0f), VM_FSPLAT8(0.0f), c);
+    vm_f8 t = c * VM_FSPLAT8(1.44269504f) + VM_FSPLAT8(12582912.0f);
+    vm_f8 n = t - VM_FSPLAT8(12582912.0f);
+    vm_fi8 ni = (vm_fi8)t - (vm_fi8)VM_FSPLAT8(12582912.0f);
+    vm_f8 r = c - n * VM_FSPLAT8(0.693359375f) + n * VM_FSPLAT8(2.12194440e-4f);
+    vm_f8 p = VM_FSPLAT8(1.0f / 5040);
+    p = p * r + VM_FSPLAT8(1.0f / 720);
+    p = p * r + VM_FSPLAT8(1.0f / 120);
+    p = p * r + VM_FSPLAT8(1.0f / 24);
+    p = p * r + VM_FSPLAT8(1.0f / 6);
+    p = p * r + VM_FSPLAT8(0.5f);
+    p = p * r + VM_FSPLAT8(1.0f);
+    p = p * r + VM_FSPLAT8(1.0f);
+    vm_f8 res = p * (vm_f8)((ni + 127) << 23);
+    res = VM_FSEL8(lo, VM_FSPLAT8(0.0f), res);
+    return VM_FSEL8(nan, x, res);
+}
+
+
 #define VM_N 4
 #include "vmath_lanes.h"
 #undef VM_N
