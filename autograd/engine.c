@@ -36,6 +36,7 @@ struct pass {
     bool accumulate;
     int n_only; /* td_backward(inputs=): only these tensors' gradients are kept */
     const struct td_t *const *only;
+    struct td_ag_edge *only_edges; /* [n_only] where their gradients arrive */
 };
 
 /* ---- collecting the graph ---- */
@@ -478,6 +479,17 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
             p->captured[j] = td_retain(p->c, &n->buf[p->cap_edges[j].nr]);
     if (n->op == TD_AG_LEAF)
         return run_leaf(p, n);
+    /* backward(inputs=) naming a non-leaf: its .grad accumulates, as torch's (one that
+     * retains its gradient does so below) */
+    for (int j = 0; p->only_edges && j < p->n_only; j++) {
+        struct td_ag_meta *m = p->only[j]->ag;
+        uint32_t k = p->only_edges[j].nr;
+        if (p->only_edges[j].fn == n && m && !m->retains_grad && k < n->n_out && n->buf[k].handle) {
+            struct td_t g = td_retain(p->c, &n->buf[k]);
+            if (accumulate(p, m, &g))
+                return p->st->code;
+        }
+    }
     for (int k = 0; n->retained && k < n->n_out; k++) {
         struct td_ag_meta *m = n->retained[k];
         if (!m || !n->buf[k].handle || run_hooks(p, m, &n->buf[k]))
@@ -587,16 +599,12 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     if (!code)
         code = collect(p, edges, n);
     if (!code && p->n_only) { /* backward(inputs=): their nodes are the targets */
-        struct td_ag_edge *only = calloc((size_t)p->n_only, sizeof *only);
-        if (!only)
+        if (!(p->only_edges = calloc((size_t)p->n_only, sizeof *p->only_edges)))
             code = td_status_set(p->st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory in backward");
         for (int i = 0; !code && i < p->n_only; i++)
-            only[i] = td__ag_edge_of(p->only[i]);
+            p->only_edges[i] = td__ag_edge_of(p->only[i]);
         if (!code)
-            mark_needed(p, only, p->n_only);
-        for (int i = 0; only && i < p->n_only; i++)
-            td__ag_node_unref(only[i].fn);
-        free(only);
+            mark_needed(p, p->only_edges, p->n_only);
     } else if (!code) {
         mark_needed(p, p->cap_edges, p->n_cap);
     }
@@ -629,6 +637,9 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     pthread_mutex_unlock(&engine_lock);
     for (int i = 0; i < n; i++)
         td__ag_node_unref(edges[i].fn);
+    for (int i = 0; p->only_edges && i < p->n_only; i++)
+        td__ag_node_unref(p->only_edges[i].fn);
+    free(p->only_edges);
     free(edges);
     free(p->nodes);
     return code;

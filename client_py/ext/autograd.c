@@ -259,14 +259,16 @@ PyObject *td_ext_get_grad_fn(TensorObject *self, void *c) { return node_wrap(td_
 PyObject *td_ext_get_grad(TensorObject *self, void *c)
 {
     struct td_t g;
-    if (!td_is_leaf(&self->t) && !td_retains_grad(&self->t) &&
+    bool have = self->t.ag && td_ext_client && td_grad_get(td_ext_client, &self->t, &g);
+    /* torch warns only when there is nothing to give (backward(inputs=) fills a non-leaf's) */
+    if (!have && !td_is_leaf(&self->t) && !td_retains_grad(&self->t) &&
         PyErr_WarnEx(PyExc_UserWarning, "The .grad attribute of a Tensor that is not a leaf Tensor is being "
                      "accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed "
                      "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
                      "Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
                      "instead. See github.com/pytorch/pytorch/pull/30531 for more informations.", 1) < 0)
         return NULL;
-    if (!self->t.ag || !td_ext_client || !td_grad_get(td_ext_client, &self->t, &g))
+    if (!have)
         Py_RETURN_NONE;
     return td_ext_wrap(&g);
 }

@@ -596,3 +596,22 @@ def test_passes_with_targets_run_only_what_leads_to_them_like_torch():
         out.append((round(float(gy.sum()), 12), round(float(z.grad.sum()), 12), fired[1:], x.grad))
         return out
     assert run(td) == run(T)
+
+
+def test_backward_inputs_fill_a_non_leaf_grad_like_torch():
+    import warnings
+
+    def run(m):
+        out = []
+        for retain in (False, True):
+            x = m.ones(3, requires_grad=True)
+            y = x * 2
+            if retain:
+                y.retain_grad()
+            (y * y).sum().backward(inputs=[y])
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                g = y.grad
+            out.append((g.tolist(), x.grad, len(w)))
+        return out
+    assert run(td) == run(T)
