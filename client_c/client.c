@@ -814,7 +814,8 @@ enum td_code td_block_new(td_client_t *c, size_t nbytes, struct td_t *out, void 
     if (pthread_mutex_trylock(&c->lock))
         return td_status_set(st, TD_CODE_UNAVAILABLE, "client busy");
     drain_pending_locked(c);
-    enum td_code code = record_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 3, out, st);
+    /* not zeroed: the caller copies its array over the block (TD_RF_UNINIT) */
+    enum td_code code = record_locked(c, TD_OP_EMPTY, TD_RF_UNINIT, NULL, 0, attrs, 3, out, st);
     if (code) {
         pthread_mutex_unlock(&c->lock);
         return code;

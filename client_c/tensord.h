@@ -108,7 +108,7 @@ enum td_code td_storage_map(td_client_t *c, const struct td_t *t, void **base, s
  * blocks on the daemon (safe from a destructor). */
 void td_storage_unmap(td_client_t *c, uint64_t storage_id);
 /* For numpy's allocator (client_py/ext/numpy_arena.c): a uint8 tensor of nbytes, mapped
- * as by td_storage_map, in one round trip; never waits for the client's lock
+ * as by td_storage_map, in one round trip, its bytes not cleared (the caller writes them); never waits for the client's lock
  * (TD_CODE_UNAVAILABLE when busy) and leaves other ops' deferred failures queued.  It is
  * not exported until td_block_export (before a view of its storage is made: from then on
  * ops on that storage sync, as after td_storage_map; no round trip, false when out of

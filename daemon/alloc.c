@@ -30,7 +30,8 @@
  * (pages never touched, or punched, read zeros).  Not cleared here: a memset per
  * allocation would cost as much as the kernel writing the output (docs/performance.md).
  * Every producer writes its whole output before a client can read it, except EMPTY, which
- * zeroes its block (kernels/cpu/create.c).  Across uids nothing is ever shared: an arena
+ * zeroes its block (kernels/cpu/create.c) unless it is a uint8 block for a numpy conversion
+ * (TD_RF_UNINIT: the client copies the array over it).  Across uids nothing is ever shared: an arena
  * belongs to one pool for life and its pages go back to the kernel when it closes.  Clients
  * of one uid can map and read all of that uid's arenas anyway, so clearing between their
  * sessions would protect nothing.

@@ -49,6 +49,10 @@ enum td_rec_flag {
     /* out=: the last n_out inputs (n_out of the op's row) are existing tensors of exactly
      * the result's sizes and dtype; the op writes into them and creates no output */
     TD_RF_OUT = 1u << 2,
+    /* EMPTY of uint8: the block keeps whatever bytes it holds (memory of the same uid's
+     * freed storages, never another uid's): the caller writes them all itself (numpy
+     * conversions, td_block_new); any other op or dtype ignores it */
+    TD_RF_UNINIT = 1u << 3,
 };
 
 enum td_scalar_kind { TD_SCALAR_BOOL = 0, TD_SCALAR_INT = 1, TD_SCALAR_FLOAT = 2 };
