@@ -692,6 +692,7 @@ FLAGS = (
 RF_INPLACE = 1
 RF_SCALAR_LHS = 2
 RF_OUT = 4
+RF_UNINIT = 8
 
 # the torch functions that are one op each (ops.args `py` lines): name, op, aliases, variants
 PYTHON = (
