@@ -482,9 +482,10 @@ void td_alloc_relieve_pressure(const char *proc_root, const char *cgroup_root)
     static bool was_under;
     pthread_mutex_lock(&lock);
     double f = pressure_fraction;
+    bool cached = c.backed_pages * PAGE > c.in_use; /* nothing to give: no files to read */
     pthread_mutex_unlock(&lock);
     struct td_mem_room r;
-    if (f <= 0 || !td_mem_room(proc_root, cgroup_root, &r))
+    if (f <= 0 || !cached || !td_mem_room(proc_root, cgroup_root, &r))
         return;
     bool under = (double)r.avail < f * (double)r.total;
     if (under != was_under)

@@ -146,7 +146,7 @@ static double divide_by(const struct pplan *q, const int64_t *a, const int64_t *
     return (double)((b[0] - a[0]) * (b[1] - a[1]) * (b[2] - a[2]));
 }
 
-#define GEN_POOL(sfx, T)                                                                                    \
+#define GEN_POOL(sfx, T)                                                                           \
     static void max_range_##sfx(const struct pplan *q, int64_t u0, int64_t u1)                     \
     {                                                                                                \
         T *y = (T *)q->y;                                                                            \
