@@ -11,9 +11,24 @@
 #define TD_VERSION "unknown"
 #endif
 
+/* protobuf-c keeps a field numbered 0 as an unknown field although no encoder can write
+ * one (numbers start at 1): such a message is malformed, not something to ignore */
+static bool unknowns_valid(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; m && i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return false;
+    return true;
+}
+
 Tensord__V1__ClientMsg *td_client_msg_decode(const uint8_t *data, size_t len)
 {
-    return tensord__v1__client_msg__unpack(NULL, len, data);
+    Tensord__V1__ClientMsg *m = tensord__v1__client_msg__unpack(NULL, len, data);
+    if (m && (!unknowns_valid(&m->base) || !unknowns_valid(m->attach ? &m->attach->base : NULL))) {
+        tensord__v1__client_msg__free_unpacked(m, NULL);
+        return NULL;
+    }
+    return m;
 }
 
 enum td_code td_client_msg_check(const Tensord__V1__ClientMsg *m, bool attached, struct td_client_msg_use *use,
