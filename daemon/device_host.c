@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "../kernels/dtype.h"
+#include "../kernels/meta.h"
 
 #define GRANULE TD_HOST_VMM_GRANULE
 #define MEM_ALIGN 256 /* what cudaMalloc guarantees */
@@ -605,6 +606,91 @@ static td_kernel_fn h_kernel(unsigned op, unsigned dt)
     return f ? f : td_cpu_kernels[op];
 }
 
+/* ---- native float16/bfloat16 kernels (a test hook, off by default): a device's
+ * half_kernel reads and writes the 16-bit operands as they are and computes in float32;
+ * here the same is done by converting into float32 scratch around the CPU kernel, so
+ * the executor's native path runs, and is checked against the cast path, without a GPU. */
+
+static atomic_bool half_kernels;
+static atomic_ullong half_calls;
+
+void td_device_host_half_kernels(bool on) { half_kernels = on; }
+uint64_t td_device_host_half_calls(void) { return half_calls; }
+
+static enum td_code host_convert(struct td_kt *dst, struct td_kt *src)
+{
+    struct td_kctx k = {.op = TD_OP_COPY_, .n_in = 2, .compute_dtype = dst->m.dtype};
+    k.in[0] = dst;
+    k.in[1] = src;
+    return td_cpu_copy_(&k);
+}
+
+/* Float32 scratch shaped like t (its values when copy); NULL data on failure. */
+static void f32_scratch(struct td_kt *t, struct td_kt *f, bool copy)
+{
+    struct td_status st;
+    f->data = NULL;
+    if (td_meta_contiguous(&f->m, TD_DTYPE_FLOAT32, t->m.ndim, t->m.sizes, &st) ||
+        !(f->data = malloc(f->m.storage_nbytes ? (size_t)f->m.storage_nbytes : 1)))
+        return;
+    if (copy && host_convert(f, t)) {
+        free(f->data);
+        f->data = NULL;
+    }
+}
+
+static enum td_code h_half_run(struct td_kctx *k)
+{
+    struct td_kt fin[TD_MAX_INPUTS], fout[TD_MAX_OUTPUTS];
+    struct td_kctx c = *k;
+    int half = k->compute_dtype, ni = 0, no = 0;
+    enum td_code rc = TD_CODE_OK;
+    c.compute_dtype = TD_DTYPE_FLOAT32;
+    for (; ni < k->n_in && !rc; ni++) {
+        fin[ni].data = NULL;
+        if (k->in[ni]->m.dtype != half)
+            continue;
+        f32_scratch(k->in[ni], &fin[ni], true);
+        c.in[ni] = &fin[ni];
+        rc = fin[ni].data ? TD_CODE_OK : TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    for (; no < k->n_out && !rc; no++) {
+        fout[no].data = NULL;
+        if (k->out[no]->m.dtype != half)
+            continue;
+        f32_scratch(k->out[no], &fout[no], false);
+        c.out[no] = &fout[no];
+        rc = fout[no].data ? TD_CODE_OK : TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    if (!rc)
+        rc = td_cpu_kernels[k->op](&c);
+    for (int j = 0; j < no && !rc; j++)
+        if (fout[j].data)
+            rc = host_convert(k->out[j], &fout[j]);
+    for (int i = 0; i < ni; i++)
+        free(fin[i].data);
+    for (int j = 0; j < no; j++)
+        free(fout[j].data);
+    half_calls += !rc;
+    return rc;
+}
+
+/* The families the CUDA plugin runs natively (kernels/cuda/backend.cu's cu_half_kernel). */
+static td_kernel_fn h_half_kernel(unsigned op, unsigned dt)
+{
+    if (!half_kernels || no_kernels || op >= TD_OP_COUNT || (dt != TD_DTYPE_FLOAT16 && dt != TD_DTYPE_BFLOAT16))
+        return NULL;
+    switch (td_op_table[op].family) {
+    case TD_FAM_BINARY:
+    case TD_FAM_UNARY:
+    case TD_FAM_REDUCE:
+    case TD_FAM_MATMUL:
+    case TD_FAM_SOFTMAX:
+    case TD_FAM_WHERE: return h_half_run;
+    default: return NULL;
+    }
+}
+
 static const struct td_device_backend host_backend = {
     .abi = TD_DEVICE_ABI,
     .kind = "cuda", /* it stands in for CUDA devices: cuda:0.. */
@@ -636,6 +722,7 @@ static const struct td_device_backend host_backend = {
     .memcpy_async = h_memcpy_async,
     .memset_async = h_memset_async,
     .kernel = h_kernel,
+    .half_kernel = h_half_kernel,
 };
 
 const struct td_device_backend *td_device_host_backend(int ndevices, uint64_t mem_per_device, bool vmm)

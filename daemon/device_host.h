@@ -61,6 +61,11 @@ uint64_t td_device_host_used(int dev);
 /* on (the default): kernel() answers the CPU kernels; off: it answers none, so the
  * executor stages every op through host memory. */
 void td_device_host_kernels(bool on);
+/* on: half_kernel() answers float16/bfloat16 kernels for the families the CUDA plugin
+ * runs natively (computing through float32 scratch); off (the default): none. */
+void td_device_host_half_kernels(bool on);
+/* Number of native float16/bfloat16 kernel runs so far. */
+uint64_t td_device_host_half_calls(void);
 /* Number of stream_sync calls so far (all devices): the allocator's tests check when it
  * waits for the device. */
 uint64_t td_device_host_syncs(void);

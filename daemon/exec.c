@@ -3,7 +3,9 @@
  *
  * Kernels see one dtype per op (kernels/kernel.h), so dtype plumbing happens here:
  * inputs of another dtype are copied into compute-dtype temporaries, float16/bfloat16
- * outputs are produced in float32 and converted (complex never takes that path: it is
+ * outputs are produced in float32 and converted, unless the device has a native kernel
+ * for the op whose operands are all of one half dtype (half_kernel in kernels/device.h:
+ * then nothing is cast) (complex never takes that path: it is
  * computed as it is, by kernels/cpu/complex.c where that file has the op), and in-place results that cannot be
  * written directly (other dtype) go through a temporary and a copy_ into the view.
  *
@@ -308,6 +310,31 @@ static bool device_fault(const struct td_place *p, unsigned op, struct td_status
     return true;
 }
 
+/* The device's native kernel for a float16/bfloat16 op (device.h's half_kernel): every
+ * operand the float32 kernel would get cast has one half dtype h, and every floating
+ * result is h too; then nothing is cast.  NULL: the float32 kernel between casts. */
+static td_kernel_fn native_half(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
+                                struct td_tensor *const *in, const struct td_meta *out_m, uint8_t *h)
+{
+    if (!p->device || !p->b->half_kernel || inf->compute_dtype != TD_DTYPE_FLOAT32)
+        return NULL;
+    *h = 0;
+    for (int i = 0; i < a->n_in; i++) {
+        if (wanted_input_dtype(a, inf, i) != TD_DTYPE_FLOAT32)
+            continue;
+        uint8_t d = in[i]->m.dtype;
+        if ((d != TD_DTYPE_FLOAT16 && d != TD_DTYPE_BFLOAT16) || (*h && d != *h))
+            return NULL;
+        *h = d;
+    }
+    if (!*h)
+        return NULL;
+    for (int j = 0; j < inf->n_out; j++)
+        if (td_dtype_is_inexact((enum td_dtype)out_m[j].dtype) && out_m[j].dtype != *h)
+            return NULL;
+    return p->b->half_kernel(a->op, *h);
+}
+
 /* Runs the op with the kernels of place p, where all its operands are. */
 static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a, const struct td_infer *inf,
                             struct td_tensor *const *in, const struct td_meta *out_m, struct td_tensor *res,
@@ -339,13 +366,22 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
     k.stream = p->stream;
     k.device = p->device ? p->device - 1 : 0;
     k.options = p->options;
+    uint8_t half = 0;
+    struct td_infer half_inf;
+    td_kernel_fn fn = native_half(p, &ops, inf, in, out_m, &half);
+    if (fn) { /* operands arrive as they are: compute "in" the half dtype */
+        half_inf = *inf;
+        half_inf.compute_dtype = half;
+        inf = &half_inf;
+        k.compute_dtype = half;
+    }
     if (prepare_inputs(p, &ops, inf, in, kin, &t, st) || (a->op == TD_OP_COPY_ && copy_src_aside(p, kin, &t, st)))
         goto out_fail;
     for (int i = 0; i < ops.n_in; i++)
         k.in[i] = &kin[i];
     k.n_out = inf->n_out;
     for (int j = 0; j < inf->n_out; j++) {
-        uint8_t kd = cast_family ? out_m[j].dtype : kernel_dtype(out_m[j].dtype);
+        uint8_t kd = cast_family || (fn && out_m[j].dtype == half) ? out_m[j].dtype : kernel_dtype(out_m[j].dtype);
         struct td_tensor *dst = inplace ? in[0] : into ? in[ops.n_in + j] : NULL;
         if (place_output(p, &ops, dst, &out_m[j], kd, &k, &final[j], &kout[j], &k.out[j], &res[j], &t, st))
             goto out_fail;
@@ -354,7 +390,8 @@ static enum td_code exec_at(const struct td_place *p, const struct td_op_args *a
     char kmsg[TD_KMSG_LEN];
     kmsg[0] = 0;
     k.msg = kmsg;
-    td_kernel_fn fn = kernel_at(p, a->op, inf->compute_dtype);
+    if (!fn)
+        fn = kernel_at(p, a->op, inf->compute_dtype);
     enum td_code c = fn ? fn(&k) : TD_CODE_UNIMPLEMENTED;
     if (c && p->device && device_fault(p, a->op, st))
         goto out_fail; /* the device's own error (a fatal one takes the device out of service) */

@@ -27,7 +27,7 @@
 #include "../proto/td_device.h"
 #include "kernel.h"
 
-#define TD_DEVICE_ABI 1
+#define TD_DEVICE_ABI 2 /* 2: half_kernel */
 
 typedef void *td_stream_t;
 typedef void *td_event_t;
@@ -92,6 +92,11 @@ struct td_device_backend {
      * executor stages that op through the host.  A backend that names any kernel names
      * COPY_ for every dtype pair too (the executor casts operands with it). */
     td_kernel_fn (*kernel)(unsigned op, unsigned dt);
+    /* The kernel for op when its operands and floating results are float16 or bfloat16
+     * (dt) and the kernel reads and writes them as they are, computing in float32 as the
+     * CPU does between its casts (so the executor skips both conversion passes); NULL
+     * (or no entry): the compute-dtype kernel between casts. */
+    td_kernel_fn (*half_kernel)(unsigned op, unsigned dt);
 };
 
 /* The one symbol a plugin exports (dlsym), and the host stand-in's table. */

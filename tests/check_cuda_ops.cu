@@ -3,7 +3,8 @@
  * elementwise_ops.cuh) run on the HOST against the CPU kernels, so their semantics are
  * checked on machines without a GPU: every dtype conversion pair of COPY_, every
  * binary row (tensor and scalar operands, alpha, in-place comparisons) and unary row
- * at every dtype it accepts, and CLAMP with its bounds' conversion, on special values (signed zeros, infinities, NaN, extremes,
+ * at every dtype it accepts, and in float16/bfloat16 (the native path) against the
+ * CPU's float32 kernel between casts, and CLAMP with its bounds' conversion, on special values (signed zeros, infinities, NaN, extremes,
  * halves for rounding) and random ones; and the N-d iteration (td_cu_iter_init,
  * td_cu_addr, 32- and 64-bit index math) on random broadcast/transposed/sliced views.
  * The functors and the address math are the very code the GPU runs; what this cannot
@@ -366,6 +367,188 @@ template <int OP, unsigned K> static void un_row(unsigned op)
 static void check_unary(void)
 {
 #define UN_CHECK(R, NAME, K) un_row<R, (K)>(TD_OP_##NAME);
+    UN_OPS(UN_CHECK)
+#undef UN_CHECK
+}
+
+/* ---- float16/bfloat16 on the native path: the functors read and write the 16-bit
+ * storage and compute in float; the CPU casts to float32, runs its float32 kernel and
+ * casts back.  Same bits (transcendental ops: within one 16-bit ulp). */
+
+/* n elements of half dtype hdt at h widened to float32 at f (exact) */
+static void widen(int hdt, const char *h, float *f, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        f[i] = (float)td_load_f64((enum td_dtype)hdt, h + i * 2);
+}
+
+/* the CPU's cast back: float32 results at f (or bool bytes, odt) to the output dtype */
+static void narrow(int odt, const float *f, char *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        td_store_f64((enum td_dtype)odt, out + i * 2, (double)f[i]);
+}
+
+template <int OP, typename S> static void half_bin_case(unsigned op, int hdt, const int64_t *attrs, uint32_t n_attr,
+                                                        uint8_t flags, bool to_bool, int scalar)
+{
+    static char a[N * N * 2], b[N * N * 2], got[N * N * 2], want[N * N * 2];
+    static float fa[N * N], fb[N * N], fw[N * N];
+    int n = scalar ? N : N * N;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            value(hdt, scalar ? j : i, a + (i * N + j) * 2);
+            value(hdt, j, b + (i * N + j) * 2);
+        }
+    widen(hdt, a, fa, n);
+    widen(hdt, b, fb, n);
+    int odt = to_bool ? TD_DTYPE_BOOL : hdt;
+    struct td_kt ta = kt1(TD_DTYPE_FLOAT32, n, (char *)fa), tb = kt1(TD_DTYPE_FLOAT32, n, (char *)fb);
+    struct td_kt to = to_bool ? kt1(TD_DTYPE_BOOL, n, want) : kt1(TD_DTYPE_FLOAT32, n, (char *)fw);
+    struct td_kt *in[] = {&ta, &tb}, *out[] = {&to};
+    n_cases++;
+    if (cpu(op, TD_DTYPE_FLOAT32, scalar ? 1 : 2, in, 1, out, attrs, n_attr, flags) != TD_CODE_OK) {
+        n_fail++;
+        printf("FAIL cpu binary op %u in float32\n", op);
+        return;
+    }
+    if (!to_bool)
+        narrow(hdt, fw, want, n);
+    float s = 0, al = 1;
+    int mode = 0;
+    if (scalar) {
+        s = td_cu_scalar<float>(attrs[0], attrs[1]);
+        mode = (flags & TD_RF_SCALAR_LHS) ? 1 : 2;
+    }
+    if ((OP == B_ADD || OP == B_SUB) && n_attr >= 4) {
+        double af;
+        memcpy(&af, &attrs[3], 8);
+        al = attrs[2] == TD_SCALAR_FLOAT ? (float)af : (float)attrs[3];
+    }
+    char *base[] = {got, a, scalar ? a : b};
+    int dts[] = {odt, hdt, hdt};
+    if (to_bool)
+        host_run(bin_f<OP, S, bool, float>{s, al, mode}, 3, base, dts, n);
+    else
+        host_run(bin_f<OP, S, S, float>{s, al, mode}, 3, base, dts, n);
+    char what[80];
+    snprintf(what, sizeof what, "binary op %u on %s%s", op, hdt == TD_DTYPE_FLOAT16 ? "float16" : "bfloat16",
+             scalar ? " (scalar)" : "");
+    n_cases--; /* compare counts it */
+    compare(what, odt, got, want, n, 0, a, hdt);
+}
+
+template <int OP> static void half_bin_row(unsigned op)
+{
+    int64_t plain[] = {TD_SCALAR_INT, 0, TD_SCALAR_INT, 1};
+    int64_t alpha[] = {TD_SCALAR_INT, 3, TD_SCALAR_FLOAT, 0};
+    double a2 = -2.5, sv = 2.5;
+    memcpy(&alpha[3], &a2, 8);
+    int64_t sc[] = {TD_SCALAR_FLOAT, 0, TD_SCALAR_INT, 1};
+    memcpy(&sc[1], &sv, 8);
+    for (int hdt : {TD_DTYPE_FLOAT16, TD_DTYPE_BFLOAT16}) {
+        bool cmp = OP >= C_EQ;
+#define HALF_CASES(S)                                                       \
+        half_bin_case<OP, S>(op, hdt, plain, 4, 0, cmp, 0);                  \
+        if (OP == B_ADD || OP == B_SUB)                                     \
+            half_bin_case<OP, S>(op, hdt, alpha, 4, 0, cmp, 0);             \
+        half_bin_case<OP, S>(op, hdt, sc, 4, 0, cmp, 1);                     \
+        half_bin_case<OP, S>(op, hdt, sc, 4, TD_RF_SCALAR_LHS, cmp, 1);
+        if (hdt == TD_DTYPE_FLOAT16) {
+            HALF_CASES(td_cu_f16)
+        } else {
+            HALF_CASES(td_cu_bf16)
+        }
+#undef HALF_CASES
+    }
+}
+
+static void check_binary_half(void)
+{
+    half_bin_row<B_ADD>(TD_OP_ADD);
+    half_bin_row<B_SUB>(TD_OP_SUB);
+    half_bin_row<B_MUL>(TD_OP_MUL);
+    half_bin_row<B_POW>(TD_OP_POW);
+    half_bin_row<B_REM>(TD_OP_REMAINDER);
+    half_bin_row<B_MAX>(TD_OP_MAXIMUM);
+    half_bin_row<B_MIN>(TD_OP_MINIMUM);
+    for (int64_t mode : {TD_ROUND_NONE, TD_ROUND_TRUNC, TD_ROUND_FLOOR}) {
+        int64_t attrs[] = {TD_SCALAR_INT, 0, mode};
+        for (int hdt : {TD_DTYPE_FLOAT16, TD_DTYPE_BFLOAT16}) {
+#define DIV_CASE(R)                                                                       \
+            if (hdt == TD_DTYPE_FLOAT16)                                                  \
+                half_bin_case<R, td_cu_f16>(TD_OP_DIV, hdt, attrs, 3, 0, false, 0);       \
+            else                                                                          \
+                half_bin_case<R, td_cu_bf16>(TD_OP_DIV, hdt, attrs, 3, 0, false, 0);
+            if (mode == TD_ROUND_NONE) {
+                DIV_CASE(B_DIV)
+            } else if (mode == TD_ROUND_TRUNC) {
+                DIV_CASE(B_DIVT)
+            } else {
+                DIV_CASE(B_DIVF)
+            }
+#undef DIV_CASE
+        }
+    }
+    half_bin_row<C_EQ>(TD_OP_EQ);
+    half_bin_row<C_NE>(TD_OP_NE);
+    half_bin_row<C_LT>(TD_OP_LT);
+    half_bin_row<C_LE>(TD_OP_LE);
+    half_bin_row<C_GT>(TD_OP_GT);
+    half_bin_row<C_GE>(TD_OP_GE);
+    half_bin_row<C_LAND>(TD_OP_LOGICAL_AND);
+    half_bin_row<C_LOR>(TD_OP_LOGICAL_OR);
+    half_bin_row<C_LXOR>(TD_OP_LOGICAL_XOR);
+}
+
+template <int OP, typename S> static void half_un_case(unsigned op, int hdt, bool to_bool)
+{
+    char a[N * 2], got[N * 2], want[N * 2];
+    float fa[N], fw[N];
+    for (int i = 0; i < N; i++)
+        value(hdt, i, a + i * 2);
+    widen(hdt, a, fa, N);
+    int odt = to_bool ? TD_DTYPE_BOOL : hdt;
+    struct td_kt ta = kt1(TD_DTYPE_FLOAT32, N, (char *)fa);
+    struct td_kt to = to_bool ? kt1(TD_DTYPE_BOOL, N, want) : kt1(TD_DTYPE_FLOAT32, N, (char *)fw);
+    struct td_kt *in[] = {&ta}, *out[] = {&to};
+    if (cpu(op, TD_DTYPE_FLOAT32, 1, in, 1, out, NULL, 0, 0) != TD_CODE_OK) {
+        n_cases++, n_fail++;
+        printf("FAIL cpu unary op %u in float32\n", op);
+        return;
+    }
+    if (!to_bool)
+        narrow(hdt, fw, want, N);
+    char *base[] = {got, a};
+    int dts[] = {odt, hdt};
+    if (to_bool)
+        host_run(un_f<OP, S, bool>(), 2, base, dts, N);
+    else
+        host_run(un_f<OP, S, S>(), 2, base, dts, N);
+    bool transcendental = OP == U_EXP || OP == U_LOG || OP == U_LOG1P || OP == U_SIN || OP == U_COS ||
+                          OP == U_TANH || OP == U_SIGMOID || OP == U_RSQRT;
+    /* a float32 result a few ulp apart may round to the neighbouring 16-bit value */
+    double tol = !transcendental ? 0 : hdt == TD_DTYPE_FLOAT16 ? 1e-3 : 8e-3;
+    char what[80];
+    snprintf(what, sizeof what, "unary op %u on %s", op, hdt == TD_DTYPE_FLOAT16 ? "float16" : "bfloat16");
+    compare(what, odt, got, want, N, tol, a, hdt);
+}
+
+template <int OP, unsigned K> static void half_un_row(unsigned op)
+{
+    if constexpr ((K & KF) != 0) {
+        half_un_case<OP, td_cu_f16>(op, TD_DTYPE_FLOAT16, false);
+        half_un_case<OP, td_cu_bf16>(op, TD_DTYPE_BFLOAT16, false);
+    }
+    if constexpr (OP == U_LOGICAL_NOT) {
+        half_un_case<OP, td_cu_f16>(op, TD_DTYPE_FLOAT16, true);
+        half_un_case<OP, td_cu_bf16>(op, TD_DTYPE_BFLOAT16, true);
+    }
+}
+
+static void check_unary_half(void)
+{
+#define UN_CHECK(R, NAME, K) half_un_row<R, (K)>(TD_OP_##NAME);
     UN_OPS(UN_CHECK)
 #undef UN_CHECK
 }
@@ -1475,6 +1658,8 @@ int main(void)
     check_copy();
     check_binary();
     check_unary();
+    check_binary_half();
+    check_unary_half();
     check_clamp();
     check_iteration();
     check_scalars();

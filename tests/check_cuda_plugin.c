@@ -187,6 +187,19 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_null(B->kernel(TD_OP_SUB, TD_DTYPE_BOOL));
     ck_assert_ptr_null(B->kernel(TD_OP_NONE, TD_DTYPE_FLOAT32));
     ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_FLOAT16)); /* computed in float32 by the executor */
+    /* ... unless half_kernel has the op: then float16/bfloat16 operands arrive as they are */
+    for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
+        bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
+        const unsigned native[] = {TD_OP_ADD, TD_OP_MUL, TD_OP_DIV, TD_OP_EQ, TD_OP_EXP, TD_OP_SIGMOID, TD_OP_SUM,
+                                   TD_OP_MEAN, TD_OP_ARGMAX, TD_OP_MAX_DIM, TD_OP_MATMUL, TD_OP_BMM, TD_OP_SOFTMAX,
+                                   TD_OP_LOG_SOFTMAX, TD_OP_WHERE};
+        for (size_t i = 0; i < sizeof native / sizeof native[0]; i++)
+            ck_assert_msg((B->half_kernel(native[i], dt) != NULL) == half, "half_kernel op %u dtype %u", native[i], dt);
+        ck_assert_ptr_null(B->half_kernel(TD_OP_BITWISE_AND, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_CONV, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
+    }
     ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COUNT));
     ck_assert_ptr_null(B->kernel(TD_OP_COUNT, TD_DTYPE_FLOAT32));
 }
@@ -533,6 +546,109 @@ START_TEST(test_gpu)
     ck_assert_int_eq(B->stream_free(0, S), 0);
     S = NULL;
     printf("check_cuda_plugin: gpu kernels match the host references\n");
+    fflush(stdout);
+}
+END_TEST
+
+
+/* ---- float16/bfloat16 kernels (half_kernel): operands and results in the 16-bit dtype,
+ * computed in float32; against host references from the same rounded inputs */
+
+static uint16_t to_half(enum td_dtype dt, float f) { return dt == TD_DTYPE_FLOAT16 ? td_float_to_half(f) : td_float_to_bf16(f); }
+static float from_half(enum td_dtype dt, uint16_t h) { return dt == TD_DTYPE_FLOAT16 ? td_half_to_float(h) : td_bf16_to_float(h); }
+
+static enum td_code run_half(unsigned op, enum td_dtype dt, int n_in, struct td_kt **in, struct td_kt **out,
+                             const int64_t *attrs, uint32_t n_attr)
+{
+    td_kernel_fn fn = B->half_kernel(op, dt);
+    ck_assert_msg(fn != NULL, "no half kernel for op %u dtype %u", op, dt);
+    struct td_kctx k;
+    memset(&k, 0, sizeof k);
+    k.op = (uint16_t)op;
+    k.compute_dtype = (uint8_t)dt;
+    k.n_in = n_in;
+    k.n_out = 1;
+    for (int i = 0; i < n_in; i++)
+        k.in[i] = in[i];
+    k.out[0] = out[0];
+    k.attrs = attrs;
+    k.n_attr = n_attr;
+    k.stream = S;
+    return fn(&k);
+}
+
+START_TEST(test_gpu_half)
+{
+    char why[256] = "";
+    if (B->init(why, sizeof why) == 0) {
+        printf("check_cuda_plugin: gpu half case skipped: %s\n", why);
+        fflush(stdout);
+        return;
+    }
+    enum td_dtype dt = _i ? TD_DTYPE_BFLOAT16 : TD_DTYPE_FLOAT16;
+    double tol = dt == TD_DTYPE_FLOAT16 ? 2e-3 : 1.6e-2; /* one rounding of the result, plus the sums */
+    unsigned seed = 11;
+    ck_assert_int_eq(B->stream_new(0, &S), 0);
+    enum { M = 37, K = 64, P = 24 };
+    static uint16_t a[M * K], b[K * P], c[M * P], o[M * K];
+    static float fa[M * K], fb[K * P];
+    for (int i = 0; i < M * K; i++)
+        fa[i] = from_half(dt, a[i] = to_half(dt, (float)urand(&seed)));
+    for (int i = 0; i < K * P; i++)
+        fb[i] = from_half(dt, b[i] = to_half(dt, (float)urand(&seed)));
+    int64_t sa[] = {M, K}, sb[] = {K, P}, sc[] = {M, P}, sr[] = {M};
+    struct td_kt ta = kt(dt, 2, sa, up(a, sizeof a)), tb = kt(dt, 2, sb, up(b, sizeof b));
+    struct td_kt tc = kt(dt, 2, sc, dalloc(sizeof c)), to = kt(dt, 2, sa, dalloc(sizeof o));
+    struct td_kt tr = kt(dt, 1, sr, dalloc(M * 2));
+    /* matmul on the tensor cores, float32 accumulation */
+    struct td_kt *in[] = {&ta, &tb}, *out[] = {&tc};
+    ck_assert_int_eq(run_half(TD_OP_MATMUL, dt, 2, in, out, NULL, 0), TD_CODE_OK);
+    down(c, tc.data, sizeof c);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < P; j++) {
+            double want = 0;
+            for (int q = 0; q < K; q++)
+                want += (double)fa[i * K + q] * fb[q * P + j];
+            close_rel(from_half(dt, c[i * P + j]), want, tol, "half matmul", i * P + j);
+        }
+    /* a * 2.5: one rounding of the float32 product, bit for bit; exp(a) */
+    int64_t sc25[] = {TD_SCALAR_FLOAT, fbits(2.5)};
+    struct td_kt *ina[] = {&ta}, *outo[] = {&to};
+    ck_assert_int_eq(run_half(TD_OP_MUL, dt, 1, ina, outo, sc25, 2), TD_CODE_OK);
+    down(o, to.data, sizeof o);
+    for (int i = 0; i < M * K; i++)
+        ck_assert_msg(o[i] == to_half(dt, fa[i] * 2.5f), "half mul[%d]", i);
+    ck_assert_int_eq(run_half(TD_OP_EXP, dt, 1, ina, outo, NULL, 0), TD_CODE_OK);
+    down(o, to.data, sizeof o);
+    for (int i = 0; i < M * K; i++)
+        close_rel(from_half(dt, o[i]), exp(fa[i]), tol, "half exp", i);
+    /* row sums and softmax rows */
+    int64_t red[] = {2, 0, -1, 0}, sm[] = {1, -1};
+    struct td_kt *outr[] = {&tr};
+    ck_assert_int_eq(run_half(TD_OP_SUM, dt, 1, ina, outr, red, 4), TD_CODE_OK);
+    uint16_t rs[M];
+    down(rs, tr.data, sizeof rs);
+    for (int i = 0; i < M; i++) {
+        double want = 0;
+        for (int q = 0; q < K; q++)
+            want += fa[i * K + q];
+        close_rel(from_half(dt, rs[i]), want, tol, "half sum", i);
+    }
+    ck_assert_int_eq(run_half(TD_OP_SOFTMAX, dt, 1, ina, outo, sm, 2), TD_CODE_OK);
+    down(o, to.data, sizeof o);
+    for (int i = 0; i < M; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int q = 0; q < K; q++)
+            mx = fmax(mx, fa[i * K + q]);
+        for (int q = 0; q < K; q++)
+            sum += exp(fa[i * K + q] - mx);
+        for (int q = 0; q < K; q++)
+            close_rel(from_half(dt, o[i * K + q]), exp(fa[i * K + q] - mx) / sum, tol, "half softmax", i * K + q);
+    }
+    ck_assert_int_eq(B->stream_sync(0, S), 0);
+    ck_assert_int_eq(B->stream_free(0, S), 0);
+    S = NULL;
+    printf("check_cuda_plugin: gpu %s kernels match the host references\n", dt == TD_DTYPE_FLOAT16 ? "float16" : "bfloat16");
     fflush(stdout);
 }
 END_TEST
@@ -1371,6 +1487,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_kernel_lookup);
     tcase_add_test(tc, test_gpu);
+    tcase_add_loop_test(tc, test_gpu_half, 0, 2);
     tcase_add_test(tc, test_gpu_index_optim);
     tcase_add_test(tc, test_gpu_conv_pool);
     tcase_add_test(tc, test_gpu_random);

@@ -517,6 +517,92 @@ START_TEST(test_empty_shows_no_other_session)
 }
 END_TEST
 
+/* The batch of test_native_half_path: float16/bfloat16 (dt) operands through binary ops
+ * (tensor, scalar, in place, out=), a reduction, a comparison, matmul, argmax, a unary op,
+ * softmax, and one half + float32 op (whose result is float32: never native); every
+ * result read back. */
+static void half_batch(struct batch *b, int dt, bool on_device)
+{
+    const float xv[6] = {0.5f, -1.25f, 3, 1e-3f, -7, 100}, yv[6] = {0.25f, -1.25f, 2, 4, 0.1f, -100};
+    const float mv[6] = {1, 2, 3, 4, 5, 6}, fv[6] = {1.5f, 2, -3, 0.125f, 9, 1e4f};
+    uint16_t xh[6], yh[6], mh[6];
+    for (int i = 0; i < 6; i++) {
+        xh[i] = dt == TD_DTYPE_FLOAT16 ? td_float_to_half(xv[i]) : td_float_to_bf16(xv[i]);
+        yh[i] = dt == TD_DTYPE_FLOAT16 ? td_float_to_half(yv[i]) : td_float_to_bf16(yv[i]);
+        mh[i] = dt == TD_DTYPE_FLOAT16 ? td_float_to_half(mv[i]) : td_float_to_bf16(mv[i]);
+    }
+    int64_t dev = 1, e23[4] = {dt, 2, 2, 3}, e32[4] = {dt, 2, 3, 2}, ef[4] = {TD_DTYPE_FLOAT32, 2, 2, 3};
+    if (on_device)
+        rec(b, TD_OP_SET_DEVICE, 0, 0, NULL, 0, NULL, 1, &dev);
+    rec(b, TD_OP_EMPTY, 0, 1, (uint64_t[]){1}, 0, NULL, 4, e23);
+    rec(b, TD_OP_EMPTY, 0, 1, (uint64_t[]){2}, 0, NULL, 4, e23);
+    rec(b, TD_OP_EMPTY, 0, 1, (uint64_t[]){3}, 0, NULL, 4, e32);
+    rec(b, TD_OP_EMPTY, 0, 1, (uint64_t[]){4}, 0, NULL, 4, ef);
+    rec(b, TD_OP_EMPTY, 0, 1, (uint64_t[]){12}, 0, NULL, 4, e23);
+    const void *src[4] = {xh, yh, mh, fv};
+    const int64_t len[4] = {12, 12, 12, 24};
+    for (uint64_t h = 1; h <= 4; h++) {
+        int64_t up[3] = {0, len[h - 1], (int64_t)b->np};
+        memcpy(b->payload + b->np, src[h - 1], (size_t)len[h - 1]);
+        b->np += (size_t)len[h - 1];
+        rec(b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, up);
+    }
+    double two5 = 2.5;
+    int64_t none[2] = {0, 0}, sc[2] = {TD_SCALAR_FLOAT, 0}, red[4] = {2, 0, -1, 0}, sm[2] = {1, -1};
+    memcpy(&sc[1], &two5, 8);
+    rec(b, TD_OP_ADD, 0, 1, (uint64_t[]){10}, 2, (uint64_t[]){1, 2}, 2, none);
+    rec(b, TD_OP_ADD, 0, 1, (uint64_t[]){11}, 1, (uint64_t[]){1}, 2, sc);
+    rec(b, TD_OP_MUL, TD_RF_INPLACE, 0, NULL, 2, (uint64_t[]){10, 2}, 2, none);
+    rec(b, TD_OP_SUB, TD_RF_OUT, 0, NULL, 3, (uint64_t[]){1, 2, 12}, 2, none);
+    rec(b, TD_OP_SUM, 0, 1, (uint64_t[]){13}, 1, (uint64_t[]){1}, 4, red);
+    rec(b, TD_OP_EQ, 0, 1, (uint64_t[]){14}, 2, (uint64_t[]){1, 2}, 2, none);
+    rec(b, TD_OP_MATMUL, 0, 1, (uint64_t[]){15}, 2, (uint64_t[]){1, 3}, 0, NULL);
+    rec(b, TD_OP_ARGMAX, 0, 1, (uint64_t[]){16}, 1, (uint64_t[]){1}, 4, red);
+    rec(b, TD_OP_EXP, 0, 1, (uint64_t[]){17}, 1, (uint64_t[]){1}, 0, NULL);
+    rec(b, TD_OP_SOFTMAX, 0, 1, (uint64_t[]){18}, 1, (uint64_t[]){1}, 2, sm);
+    rec(b, TD_OP_ADD, 0, 1, (uint64_t[]){19}, 2, (uint64_t[]){1, 4}, 2, none);
+    const uint64_t outs[10] = {10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+    const int64_t bytes[10] = {12, 12, 12, 4, 6, 8, 16, 12, 12, 24};
+    for (int i = 0; i < 10; i++) {
+        int64_t rd[2] = {0, bytes[i]};
+        rec(b, TD_OP_READ, 0, 0, NULL, 1, &outs[i], 2, rd);
+    }
+}
+
+/* float16/bfloat16 on a device with native half kernels (kernels/device.h half_kernel,
+ * here the stand-in's): the ops whose operands share one half dtype run natively (no
+ * casts) and give exactly the cast path's bytes, which are the CPU's. */
+START_TEST(test_native_half_path)
+{
+    int dt = _i ? TD_DTYPE_BFLOAT16 : TD_DTYPE_FLOAT16;
+    td_devices_init(&(struct td_devices_config){.fake = 1, .fake_memory = 64 << 20});
+    struct batch b = {.n = 0};
+    struct td_reply r[3];
+    for (int pass = 0; pass < 3; pass++) { /* the CPU; the device casting; the device native */
+        struct td_session *s = td_session_new(1 + pass, "half");
+        td_device_host_half_kernels(pass == 2);
+        uint64_t before = td_device_host_half_calls();
+        half_batch(&b, dt, pass > 0);
+        run(s, &b, &r[pass]);
+        ck_assert_int_eq(first_code(&r[pass]), TD_CODE_OK);
+        ck_assert_uint_eq(r[pass].payload_len, 118);
+        /* every op but the half + float32 one, natively */
+        ck_assert_uint_eq(td_device_host_half_calls() - before, pass == 2 ? 10 : 0);
+        td_session_free(s);
+    }
+    td_device_host_half_kernels(false);
+    ck_assert_mem_eq(r[1].payload, r[0].payload, 118);
+    ck_assert_mem_eq(r[2].payload, r[0].payload, 118);
+    /* and the values are right: x + y, first element, in the half dtype */
+    uint16_t y0;
+    memcpy(&y0, r[2].payload, 2);
+    ck_assert_float_eq(dt == TD_DTYPE_FLOAT16 ? td_half_to_float(y0) : td_bf16_to_float(y0), 0.75f * 0.25f);
+    for (int pass = 0; pass < 3; pass++)
+        td_reply_fini(&r[pass]);
+    td_devices_fini();
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -534,6 +620,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_bool_storage_is_0_or_1);
     tcase_add_loop_test(tc, test_empty_shows_no_other_session, 0, 2);
     tcase_add_test(tc, test_device_fault_is_attributed);
+    tcase_add_loop_test(tc, test_native_half_path, 0, 2);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("faults");
     tcase_set_timeout(tf, 120);

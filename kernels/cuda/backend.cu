@@ -589,6 +589,22 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
     return NULL;
 }
 
+/* float16/bfloat16 read and written as they are (device.h): the families whose kernels
+ * load them into float and store them rounded */
+static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
+{
+    td_kernel_fn f;
+    if (!td_cu_is_half((int)dt))
+        return NULL;
+    if (op == TD_OP_WHERE) /* a byte mover */
+        return td__cuda_copy_kernel(op, dt);
+    if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
+        (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
+        (f = td__cuda_softmax_kernel(op, dt)))
+        return f;
+    return NULL;
+}
+
 static struct td_device_backend make_table(void)
 {
     struct td_device_backend b;
@@ -623,6 +639,7 @@ static struct td_device_backend make_table(void)
     b.memcpy_async = cu_memcpy_async;
     b.memset_async = cu_memset_async;
     b.kernel = cu_kernel;
+    b.half_kernel = cu_half_kernel;
     return b;
 }
 

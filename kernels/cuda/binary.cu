@@ -7,6 +7,8 @@
  * types), MAXIMUM/MINIMUM propagate NaN, floor division and remainder follow Python,
  * integer pow with a negative exponent truncates.  One operand may be the record's
  * scalar attribute (TD_RF_SCALAR_LHS says which side), passed by value.
+ * float16 and bfloat16 (the native path) load into float, compute there and store
+ * rounded, as the CPU does between its casts.
  * Not here: integer DIV (trunc/floor) and REMAINDER, whose division by zero the CPU
  * reports as an error: a kernel cannot report a value-dependent error without waiting
  * for the GPU, so kernel() names none for them and the executor stages those ops.
@@ -22,8 +24,10 @@ static const uint8_t arith_kinds[C_EQ] = {
     /* SHL SHR */ KI, KI,
 };
 
-template <int OP, typename T> static enum td_code run(struct td_kctx *k)
+/* S: the operands' storage type; T: the type the op computes in (td_cu_elem) */
+template <int OP, typename S> static enum td_code run(struct td_kctx *k)
 {
+    typedef typename td_cu_elem<S>::T T;
     typedef typename alpha_type<T>::type AL;
     int dt = k->compute_dtype;
     struct td_kt *ops[3];
@@ -66,14 +70,14 @@ template <int OP, typename T> static enum td_code run(struct td_kctx *k)
     cudaStream_t st = td_cu_stream_of(k->stream);
     if constexpr (OP >= C_EQ) {
         if (odt == TD_DTYPE_BOOL)
-            return td_cu_launch<3>(&it, st, bin_f<OP, T, bool, AL>{s, al, mode});
+            return td_cu_launch<3>(&it, st, bin_f<OP, S, bool, AL>{s, al, mode});
         if (odt == dt)
-            return td_cu_launch<3>(&it, st, bin_f<OP, T, T, AL>{s, al, mode});
+            return td_cu_launch<3>(&it, st, bin_f<OP, S, S, AL>{s, al, mode});
         return TD_CODE_INVALID_ARGUMENT;
     } else {
         if (odt != dt)
             return TD_CODE_INVALID_ARGUMENT;
-        return td_cu_launch<3>(&it, st, bin_f<OP, T, T, AL>{s, al, mode});
+        return td_cu_launch<3>(&it, st, bin_f<OP, S, S, AL>{s, al, mode});
     }
 }
 
@@ -82,12 +86,17 @@ template <int OP> static enum td_code row(struct td_kctx *k)
 {
     int dt = k->compute_dtype;
     if constexpr (OP >= C_EQ) {
+        if (td_cu_is_half(dt)) {
+            TD_CU_DISPATCH_HALF(dt, return run<OP, T>(k));
+        }
         TD_CU_DISPATCH(dt, return run<OP, T>(k));
     } else {
         unsigned kinds = arith_kinds[OP];
         switch (dt) {
         case TD_DTYPE_FLOAT32: if constexpr ((OP != B_BAND && OP != B_BOR && OP != B_BXOR && OP != B_SHL && OP != B_SHR)) return run<OP, float>(k); break;
         case TD_DTYPE_FLOAT64: if constexpr ((OP != B_BAND && OP != B_BOR && OP != B_BXOR && OP != B_SHL && OP != B_SHR)) return run<OP, double>(k); break;
+        case TD_DTYPE_FLOAT16: if constexpr ((OP != B_BAND && OP != B_BOR && OP != B_BXOR && OP != B_SHL && OP != B_SHR)) return run<OP, td_cu_f16>(k); break;
+        case TD_DTYPE_BFLOAT16: if constexpr ((OP != B_BAND && OP != B_BOR && OP != B_BXOR && OP != B_SHL && OP != B_SHR)) return run<OP, td_cu_bf16>(k); break;
 #define INT_CASE(DT, CT) \
         case TD_DTYPE_##DT: if constexpr (OP != B_DIV && OP != B_DIVT && OP != B_DIVF && OP != B_REM) { if (kinds & KI) return run<OP, CT>(k); } break;
         INT_CASE(INT64, int64_t)
@@ -120,12 +129,13 @@ static enum td_code cu_div(struct td_kctx *k)
 
 static unsigned kind_bit(unsigned dt)
 {
-    return dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 ? KF : dt == TD_DTYPE_BOOL ? KB : KI;
+    return td_cu_dtype_is_float((int)dt) ? KF : dt == TD_DTYPE_BOOL ? KB : KI;
 }
 
+/* dt: a compute dtype, or float16/bfloat16 for the native path (device.h's half_kernel) */
 td_kernel_fn td__cuda_binary_kernel(unsigned op, unsigned dt)
 {
-    if (!td_cu_compute_dtype((int)dt))
+    if (!td_cu_compute_dtype((int)dt) && !td_cu_is_half((int)dt))
         return NULL;
     unsigned kb = kind_bit(dt);
     switch (op) {

@@ -294,6 +294,40 @@ TD_CU_HD void td_cu_store_f64(int dt, char *p, double v)
     td_cu_store_i(dt, p, i);
 }
 
+/* ---- float16 / bfloat16 in native kernels (device.h's half_kernel): 16-bit storage,
+ * computed in float.  The CPU computes these dtypes in float32 between two casts, so
+ * loading into float, computing there and storing rounded to nearest even gives the
+ * CPU's bits without the executor's two conversion passes. */
+struct td_cu_f16 { uint16_t bits; };
+struct td_cu_bf16 { uint16_t bits; };
+
+static inline bool td_cu_is_half(int dt) { return dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16; }
+
+/* How a kernel reads and writes elements of storage type S; T is the type it computes in. */
+template <typename S> struct td_cu_elem {
+    typedef S T;
+    static TD_CU_HD S load(const char *p) { return *(const S *)p; }
+    static TD_CU_HD void store(char *p, S v) { *(S *)p = v; }
+};
+template <> struct td_cu_elem<td_cu_f16> {
+    typedef float T;
+    static TD_CU_HD float load(const char *p) { return td_cu_half_to_float(*(const uint16_t *)p); }
+    static TD_CU_HD void store(char *p, float v) { *(uint16_t *)p = td_cu_float_to_half(v); }
+};
+template <> struct td_cu_elem<td_cu_bf16> {
+    typedef float T;
+    static TD_CU_HD float load(const char *p) { return td_cu_bf16_to_float(*(const uint16_t *)p); }
+    static TD_CU_HD void store(char *p, float v) { *(uint16_t *)p = td_cu_float_to_bf16(v); }
+};
+
+/* Runs the statement with T typedef'd to the storage type of half dtype dt; nothing for others. */
+#define TD_CU_DISPATCH_HALF(dt, ...)                                      \
+    switch (dt) {                                                         \
+    case TD_DTYPE_FLOAT16: { typedef td_cu_f16 T; __VA_ARGS__; } break;   \
+    case TD_DTYPE_BFLOAT16: { typedef td_cu_bf16 T; __VA_ARGS__; } break; \
+    default: break;                                                       \
+    }
+
 /* ---- N-d iteration */
 
 struct td_cu_iter {

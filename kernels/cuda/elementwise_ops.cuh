@@ -212,19 +212,22 @@ template <int OP, typename T> TD_CU_HD bool compare(T x, T y)
 }
 
 /* mode 0: two tensors; 1: the scalar s is the left operand; 2: the right one.  With a
- * scalar both iterated operands are the tensor (p[1] == p[2]), one of them unused. */
-template <int OP, typename T, typename TO, typename AL> struct bin_f {
+ * scalar both iterated operands are the tensor (p[1] == p[2]), one of them unused.
+ * S and SO are the operands' and the output's storage types (td_cu_elem): computed in
+ * S's compute type T (float for float16/bfloat16). */
+template <int OP, typename S, typename SO, typename AL> struct bin_f {
+    typedef typename td_cu_elem<S>::T T;
     T s;
     AL al;
     int mode;
     TD_CU_HD void operator()(char **p) const
     {
-        T x = mode == 1 ? s : *(const T *)p[1];
-        T y = mode == 2 ? s : *(const T *)p[2];
+        T x = mode == 1 ? s : td_cu_elem<S>::load(p[1]);
+        T y = mode == 2 ? s : td_cu_elem<S>::load(p[2]);
         if constexpr (OP >= C_EQ)
-            *(TO *)p[0] = (TO)compare<OP, T>(x, y);
+            td_cu_elem<SO>::store(p[0], (typename td_cu_elem<SO>::T)compare<OP, T>(x, y));
         else
-            *(TO *)p[0] = arith<OP, T, AL>(x, y, al);
+            td_cu_elem<SO>::store(p[0], arith<OP, T, AL>(x, y, al));
     }
 };
 
@@ -304,14 +307,16 @@ template <int OP, typename T> TD_CU_HD T un(T x)
     }
 }
 
-template <int OP, typename T, typename TO> struct un_f {
+/* S and SO: the input's and the output's storage types, as in bin_f */
+template <int OP, typename S, typename SO> struct un_f {
+    typedef typename td_cu_elem<S>::T T;
     TD_CU_HD void operator()(char **p) const
     {
-        T x = *(const T *)p[1];
-        if constexpr (OP == U_LOGICAL_NOT && std::is_same<TO, bool>::value)
-            *(TO *)p[0] = x == 0;
+        T x = td_cu_elem<S>::load(p[1]);
+        if constexpr (OP == U_LOGICAL_NOT && std::is_same<SO, bool>::value)
+            *(SO *)p[0] = x == 0;
         else
-            *(TO *)p[0] = un<OP, T>(x);
+            td_cu_elem<SO>::store(p[0], un<OP, T>(x));
     }
 };
 

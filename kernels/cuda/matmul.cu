@@ -1,5 +1,5 @@
 /*
- * matmul.cu — MATMUL, MM and BMM in float32 and float64 through cuBLASLt.
+ * matmul.cu — MATMUL, MM and BMM in float32, float64, float16 and bfloat16 through cuBLASLt.
  *
  * Operands are reduced to a batch of (n x k) @ (k x m) products exactly as
  * kernels/cpu/matmul.c does (1-d left operand = a row, 1-d right operand = a column,
@@ -11,6 +11,9 @@
  * into one stride, or whose matrices have no unit stride, is first copied (the
  * elementwise engine) into a contiguous batch in stream-ordered scratch.
  *
+ * float16/bfloat16 (the native path, device.h's half_kernel) multiply on the tensor
+ * cores with FP32 accumulation and one rounding of the result, as the CPU's float32
+ * product between its casts (only the summation order differs).
  * Float32 uses full-precision FP32 compute unless TENSORD_CUDA_ALLOW_TF32=1 was set
  * when the plugin initialized (torch.backends.cuda.matmul.allow_tf32's default is off).
  * Pointer alignments are declared to the heuristic (cuBLASLt assumes 256 bytes unless
@@ -178,12 +181,13 @@ static bool batch_uniform(const int64_t *sizes, const int64_t *s, int nbo, int64
  * scratch as a contiguous batch of row-major matrices; m and *stride then describe the
  * copy.  *scratch is for the caller to free (cudaFreeAsync). */
 static bool materialize(struct mat *m, int64_t *stride, const int64_t *sizes, const int64_t *s, int nbo,
-                        int64_t nbatch, size_t esz, cudaStream_t st, void **scratch)
+                        int64_t nbatch, int dt, cudaStream_t st, void **scratch)
 {
     struct td_kt src, dst;
+    size_t esz = (size_t)td_cu_dtype_size(dt);
     memset(&src, 0, sizeof src);
     memset(&dst, 0, sizeof dst);
-    src.m.dtype = dst.m.dtype = esz == 8 ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32;
+    src.m.dtype = dst.m.dtype = (uint8_t)dt;
     src.m.ndim = dst.m.ndim = (uint8_t)(nbo + 2);
     for (int j = 0; j < nbo; j++)
         src.m.sizes[j] = sizes[j], src.m.strides[j] = s[j];
@@ -203,8 +207,9 @@ static bool materialize(struct mat *m, int64_t *stride, const int64_t *sizes, co
     struct td_cu_iter it;
     if (!td_cu_iter_init(&it, 2, ops))
         return false;
-    if ((esz == 8 ? td_cu_launch<2>(&it, st, move_f<uint64_t>()) : td_cu_launch<2>(&it, st, move_f<uint32_t>())) !=
-        TD_CODE_OK)
+    if ((esz == 8   ? td_cu_launch<2>(&it, st, move_f<uint64_t>())
+         : esz == 4 ? td_cu_launch<2>(&it, st, move_f<uint32_t>())
+                    : td_cu_launch<2>(&it, st, move_f<uint16_t>())) != TD_CODE_OK)
         return false;
     *m = (struct mat){(char *)*scratch, m->rows, m->cols, m->cols, 1};
     *stride = nbatch > 1 ? m->rows * m->cols : 0;
@@ -255,7 +260,7 @@ static bool ensure_workspace(struct td_cu_stream *st)
 static enum td_code cu_matmul(struct td_kctx *k)
 {
     int dt = k->compute_dtype;
-    if (k->n_in != 2 || k->n_out < 1 || (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64))
+    if (k->n_in != 2 || k->n_out < 1 || (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !td_cu_is_half(dt)))
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_kt *ta = k->in[0], *tb = k->in[1];
     struct td_kt *tc = k->out[0];
@@ -300,7 +305,9 @@ static enum td_code cu_matmul(struct td_kctx *k)
         struct td_cu_iter it;
         if (!td_cu_iter_init(&it, 1, ops))
             return TD_CODE_INVALID_ARGUMENT;
-        return esz == 8 ? td_cu_launch<1>(&it, s, zero_f<uint64_t>()) : td_cu_launch<1>(&it, s, zero_f<uint32_t>());
+        return esz == 8   ? td_cu_launch<1>(&it, s, zero_f<uint64_t>())
+               : esz == 4 ? td_cu_launch<1>(&it, s, zero_f<uint32_t>())
+                          : td_cu_launch<1>(&it, s, zero_f<uint16_t>());
     }
     cublasLtHandle_t h = handle_for(st ? st->dev : k->device);
     if (!h)
@@ -318,14 +325,19 @@ static enum td_code cu_matmul(struct td_kctx *k)
     bool copy_b = !batch_uniform(om->sizes, sb, nbo, &bbs) || !col_major_view(&b, &tmp);
     void *scr_a = NULL, *scr_b = NULL;
     enum td_code rc = TD_CODE_OK;
-    if ((copy_a && !materialize(&a, &ba, om->sizes, sa, nbo, nbatch, esz, s, &scr_a)) ||
-        (copy_b && !materialize(&b, &bbs, om->sizes, sb, nbo, nbatch, esz, s, &scr_b))) {
+    if ((copy_a && !materialize(&a, &ba, om->sizes, sa, nbo, nbatch, dt, s, &scr_a)) ||
+        (copy_b && !materialize(&b, &bbs, om->sizes, sb, nbo, nbatch, dt, s, &scr_b))) {
         rc = TD_CODE_RESOURCE_EXHAUSTED;
     } else {
         gemm_job job;
-        job.type = dt == TD_DTYPE_FLOAT64 ? CUDA_R_64F : CUDA_R_32F;
+        job.type = dt == TD_DTYPE_FLOAT64    ? CUDA_R_64F
+                   : dt == TD_DTYPE_FLOAT16  ? CUDA_R_16F
+                   : dt == TD_DTYPE_BFLOAT16 ? CUDA_R_16BF
+                                             : CUDA_R_32F;
         job.compute = dt == TD_DTYPE_FLOAT64 ? CUBLAS_COMPUTE_64F
-                      : (td__cuda_allow_tf32 || (k->options & TD_KOPT_ALLOW_TF32)) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+                      : dt == TD_DTYPE_FLOAT32 && (td__cuda_allow_tf32 || (k->options & TD_KOPT_ALLOW_TF32))
+                          ? CUBLAS_COMPUTE_32F_FAST_TF32
+                          : CUBLAS_COMPUTE_32F;
         job.esz = esz;
         job.k = a.cols;
         job.a = a, job.b = b, job.c = c;
@@ -344,9 +356,10 @@ static enum td_code cu_matmul(struct td_kctx *k)
     return td_cu_launched();
 }
 
+/* dt: float32/64, or float16/bfloat16 for the native path (device.h's half_kernel) */
 td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt)
 {
-    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64)
+    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !td_cu_is_half((int)dt))
         return NULL;
     return op == TD_OP_MATMUL || op == TD_OP_MM || op == TD_OP_BMM ? cu_matmul : NULL;
 }

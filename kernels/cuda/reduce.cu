@@ -16,6 +16,8 @@
  * Accumulators as on the CPU: double for floating sums and products, uint64 (wrapping)
  * for integer ones, the input type for max/min (NaN wins), bool for all/any.  Empty
  * reductions give the identity (mean: NaN); AMAX/AMIN of nothing are INVALID_ARGUMENT.
+ * float16/bfloat16 inputs (the native path) fold as the float32 the CPU computes them
+ * in, and results are stored through float32, as the CPU's cast back does.
  * Results differ from the CPU's only in the order float partial sums are added.
  */
 #include <limits>
@@ -39,11 +41,14 @@ struct red_plan {
     double div;
 };
 
+/* T is the input's storage type (td_cu_elem: float16/bfloat16 fold as float, the
+ * float32 the CPU computes them in) */
 template <int R, typename T> struct acc_type {
+    typedef typename td_cu_elem<T>::T C;
     typedef typename std::conditional<
         R == R_SUM || R == R_PROD,
-        typename std::conditional<std::is_floating_point<T>::value, double, uint64_t>::type,
-        typename std::conditional<R == R_ALL || R == R_ANY, bool, T>::type>::type type;
+        typename std::conditional<std::is_floating_point<C>::value, double, uint64_t>::type,
+        typename std::conditional<R == R_ALL || R == R_ANY, bool, C>::type>::type type;
 };
 
 template <int R, typename A> __device__ __forceinline__ A fold(A acc, A x)
@@ -58,9 +63,11 @@ template <int R, typename A> __device__ __forceinline__ A fold(A acc, A x)
     }
 }
 
-template <int R, typename T> __device__ __forceinline__ typename acc_type<R, T>::type lift(T x)
+/* element at p, as the accumulator's type */
+template <int R, typename T> __device__ __forceinline__ typename acc_type<R, T>::type lift(const char *p)
 {
     typedef typename acc_type<R, T>::type A;
+    typename td_cu_elem<T>::T x = td_cu_elem<T>::load(p);
     if constexpr (R == R_ALL || R == R_ANY)
         return x != 0;
     else if constexpr (std::is_floating_point<A>::value)
@@ -116,10 +123,10 @@ __global__ void __launch_bounds__(TD_CU_THREADS) red_block(const red_plan p, typ
         const char *base = p.in + ki;
         if (p.nr == 1) {
             for (int64_t r = threadIdx.x; r < p.rcount; r += blockDim.x)
-                acc = fold<R, A>(acc, lift<R, T>(*(const T *)(base + r * p.rin[0])));
+                acc = fold<R, A>(acc, lift<R, T>(base + r * p.rin[0]));
         } else {
             for (int64_t r = threadIdx.x; r < p.rcount; r += blockDim.x)
-                acc = fold<R, A>(acc, lift<R, T>(*(const T *)(base + r_offset(p, r))));
+                acc = fold<R, A>(acc, lift<R, T>(base + r_offset(p, r)));
         }
         part[threadIdx.x] = acc;
         __syncthreads();
@@ -145,7 +152,7 @@ __global__ void __launch_bounds__(TD_CU_THREADS) red_thread(const red_plan p, ty
         A acc = init;
         const char *base = p.in + ki;
         for (int64_t r = 0; r < p.rcount; r++)
-            acc = fold<R, A>(acc, lift<R, T>(*(const T *)(base + r_offset(p, r))));
+            acc = fold<R, A>(acc, lift<R, T>(base + r_offset(p, r)));
         store(p, ko, acc);
     }
 }
@@ -165,7 +172,7 @@ __global__ void __launch_bounds__(TD_CU_THREADS) red_split(const red_plan p, typ
     A acc = init;
     const char *base = p.in + ki;
     for (int64_t r = r0 + threadIdx.x; r < r1; r += blockDim.x)
-        acc = fold<R, A>(acc, lift<R, T>(*(const T *)(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)))));
+        acc = fold<R, A>(acc, lift<R, T>(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r))));
     tree[threadIdx.x] = acc;
     __syncthreads();
     for (int w = TD_CU_THREADS / 2; w > 0; w >>= 1) {
@@ -243,7 +250,7 @@ static enum td_code make_plan(red_plan *pl, struct td_kctx *k)
 {
     const struct td_meta *im = &k->in[0]->m, *om = &k->out[0]->m;
     int nd = im->ndim, od = 0;
-    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM || !td_cu_compute_dtype(im->dtype) || td_cu_dtype_size(om->dtype) == 0 || td_cu_dtype_is_complex(om->dtype))
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr <= TD_A_REDUCE_KEEPDIM || (!td_cu_compute_dtype(im->dtype) && !td_cu_is_half(im->dtype)) || td_cu_dtype_size(om->dtype) == 0 || td_cu_dtype_is_complex(om->dtype))
         return TD_CODE_INVALID_ARGUMENT;
     uint64_t mask = (uint64_t)k->attrs[TD_A_REDUCE_DIM] & (nd >= 64 ? ~0ull : ((1ull << nd) - 1));
     bool keep = k->attrs[TD_A_REDUCE_KEEPDIM] != 0;
@@ -333,6 +340,9 @@ template <int R, bool MEAN, bool NONEMPTY> static enum td_code reduce(struct td_
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     cudaStream_t s = td_cu_stream_of(k->stream);
+    if (td_cu_is_half(k->in[0]->m.dtype)) {
+        TD_CU_DISPATCH_HALF(k->in[0]->m.dtype, return launch<R, T>(pl, s));
+    }
     TD_CU_DISPATCH(k->in[0]->m.dtype, return launch<R, T>(pl, s));
     return TD_CODE_INVALID_ARGUMENT;
 }
@@ -375,8 +385,9 @@ template <typename T> __device__ __forceinline__ void arg_store(const red_plan &
     }
 }
 
-template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS) arg_block(const red_plan p, const arg_out o)
+template <bool MAX, typename S> __global__ void __launch_bounds__(TD_CU_THREADS) arg_block(const red_plan p, const arg_out o)
 {
+    typedef typename td_cu_elem<S>::T T;
     __shared__ T val[TD_CU_THREADS];
     __shared__ int64_t pos[TD_CU_THREADS];
     for (int64_t m = blockIdx.x; m < p.kcount; m += gridDim.x) {
@@ -386,7 +397,7 @@ template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS)
         int64_t vi = NONE;
         const char *base = p.in + ki;
         for (int64_t r = threadIdx.x; r < p.rcount; r += blockDim.x) { /* increasing r: first wins */
-            T x = *(const T *)(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
+            T x = td_cu_elem<S>::load(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
             if (arg_better<MAX, T>(x, r, v, vi))
                 v = x, vi = r;
         }
@@ -407,8 +418,9 @@ template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS)
     }
 }
 
-template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS) arg_thread(const red_plan p, const arg_out o)
+template <bool MAX, typename S> __global__ void __launch_bounds__(TD_CU_THREADS) arg_thread(const red_plan p, const arg_out o)
 {
+    typedef typename td_cu_elem<S>::T T;
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.kcount; m += step) {
         int64_t ki, ko;
@@ -417,7 +429,7 @@ template <bool MAX, typename T> __global__ void __launch_bounds__(TD_CU_THREADS)
         int64_t vi = NONE;
         const char *base = p.in + ki;
         for (int64_t r = 0; r < p.rcount; r++) {
-            T x = *(const T *)(base + r_offset(p, r));
+            T x = td_cu_elem<S>::load(base + r_offset(p, r));
             if (arg_better<MAX, T>(x, r, v, vi))
                 v = x, vi = r;
         }
@@ -469,14 +481,18 @@ template <bool MAX, bool BOTH> static enum td_code arg_reduce(struct td_kctx *k)
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     cudaStream_t s = td_cu_stream_of(k->stream);
+    if (td_cu_is_half(k->in[0]->m.dtype)) {
+        TD_CU_DISPATCH_HALF(k->in[0]->m.dtype, return arg_launch<MAX, T>(pl, o, s));
+    }
     TD_CU_DISPATCH(k->in[0]->m.dtype, return arg_launch<MAX, T>(pl, o, s));
     return TD_CODE_INVALID_ARGUMENT;
 }
 #undef NONE
 
+/* dt: a compute dtype, or float16/bfloat16 for the native path (device.h's half_kernel) */
 td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt)
 {
-    if (!td_cu_compute_dtype((int)dt))
+    if (!td_cu_compute_dtype((int)dt) && !td_cu_is_half((int)dt))
         return NULL;
     switch (op) {
     case TD_OP_SUM: return reduce<R_SUM, false, false>;

@@ -5,7 +5,8 @@
  * finds the lane maximum (a NaN wins), sums exp(x - max), and writes exp(x - max) / sum
  * or x - max - log(sum), as kernels/cpu/math_dim.c does, in double like the CPU (so a
  * lane of all -inf gives NaN as in PyTorch).  Input and output keep their own strides
- * and the output its own dtype (stored with the CPU's conversion rules).
+ * and the output its own dtype (stored with the CPU's conversion rules; float16/bfloat16
+ * lanes are read as they are and stored through float32, as the CPU's casts do).
  * Follow-up for speed: float32 math for float32 lanes, a warp per lane for short lanes.
  */
 #include "cuda_common.cuh"
@@ -40,17 +41,17 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_k
         td_cu_lane_base(p, m, &x, &y);
         double mx = -INFINITY, sum = 0;
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x) {
-            double v = (double)*(const T *)(x + j * p.xs);
+            double v = (double)td_cu_elem<T>::load(x + j * p.xs);
             if (v > mx || v != v)
                 mx = v;
         }
         mx = block_fold<true>(mx, red);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x)
-            sum += exp((double)*(const T *)(x + j * p.xs) - mx);
+            sum += exp((double)td_cu_elem<T>::load(x + j * p.xs) - mx);
         sum = block_fold<false>(sum, red);
         double ls = log(sum);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x) {
-            double v = (double)*(const T *)(x + j * p.xs);
+            double v = (double)td_cu_elem<T>::load(x + j * p.xs);
             td_cu_store_f(p.odt, y + j * p.ys, p.logsm ? v - mx - ls : exp(v - mx) / sum);
         }
     }
@@ -59,7 +60,7 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_k
 static enum td_code cu_softmax(struct td_kctx *k)
 {
     const struct td_meta *x = &k->in[0]->m;
-    if (x->dtype != TD_DTYPE_FLOAT32 && x->dtype != TD_DTYPE_FLOAT64)
+    if (x->dtype != TD_DTYPE_FLOAT32 && x->dtype != TD_DTYPE_FLOAT64 && !td_cu_is_half(x->dtype))
         return TD_CODE_INVALID_ARGUMENT;
     sm_plan p;
     if (!td_cu_lanes_plan(k, TD_A_SOFTMAX_DIM, &p))
@@ -79,14 +80,19 @@ static enum td_code cu_softmax(struct td_kctx *k)
     cudaStream_t s = td_cu_stream_of(k->stream);
     if (x->dtype == TD_DTYPE_FLOAT64)
         softmax_kernel<double><<<blocks, pw, 0, s>>>(p);
+    else if (x->dtype == TD_DTYPE_FLOAT16)
+        softmax_kernel<td_cu_f16><<<blocks, pw, 0, s>>>(p);
+    else if (x->dtype == TD_DTYPE_BFLOAT16)
+        softmax_kernel<td_cu_bf16><<<blocks, pw, 0, s>>>(p);
     else
         softmax_kernel<float><<<blocks, pw, 0, s>>>(p);
     return td_cu_launched();
 }
 
+/* dt: float32/64, or float16/bfloat16 for the native path (device.h's half_kernel) */
 td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt)
 {
-    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64)
+    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !td_cu_is_half((int)dt))
         return NULL;
     return op == TD_OP_SOFTMAX || op == TD_OP_LOG_SOFTMAX ? cu_softmax : NULL;
 }
