@@ -39,6 +39,7 @@ static const struct key {
     {"fake-gpus", K_DEVICES, offsetof(struct td_config, fake_gpus)},
     {"fake-gpu-memory", K_SIZE, offsetof(struct td_config, fake_gpu_memory)},
     {"fake-gpu-staged", K_BOOL, offsetof(struct td_config, fake_gpu_staged)},
+    {"fake-gpu-half", K_BOOL, offsetof(struct td_config, fake_gpu_half)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 

@@ -45,6 +45,7 @@ struct td_config {
     int fake_gpus;        /* host stand-in devices instead of the plugin (tests, demos) */
     uint64_t fake_gpu_memory; /* bytes per stand-in device; 0: 1 GiB */
     bool fake_gpu_staged; /* the stand-ins offer no kernels: every op is staged through the host */
+    bool fake_gpu_half;   /* the stand-ins offer native float16/bfloat16 kernels (device.h half_kernel) */
 };
 
 enum td_config_src { TD_SRC_DEFAULT, TD_SRC_FILE, TD_SRC_ENV, TD_SRC_FLAG };

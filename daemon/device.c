@@ -95,8 +95,10 @@ void td_devices_init(const struct td_devices_config *c)
     const struct td_device_backend *b =
         c->fake > 0 ? td_device_host_backend(c->fake, c->fake_memory ? c->fake_memory : (UINT64_C(1) << 30), true)
                     : load_plugin(c->plugin);
-    if (c->fake > 0)
+    if (c->fake > 0) {
         td_device_host_kernels(!c->fake_staged);
+        td_device_host_half_kernels(c->fake_half);
+    }
     if (!b) {
         td_log(TD_LOG_INFO, "no GPU: %s; serving the CPU", g.why);
         return;

@@ -20,6 +20,7 @@ struct td_devices_config {
     int fake;           /* > 0: that many host stand-in devices instead of a plugin */
     uint64_t fake_memory; /* bytes per stand-in device; 0: 1 GiB */
     bool fake_staged;     /* the stand-ins offer no kernels (tests of the executor's staging) */
+    bool fake_half;       /* the stand-ins offer native float16/bfloat16 kernels (tests of that path) */
 };
 
 /* Loads the backend and opens its devices; logs what it found.  Never fails: without

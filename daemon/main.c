@@ -124,6 +124,8 @@ static void usage(FILE *f)
                "  --fake-gpu-memory SIZE  memory of each stand-in GPU (default 1G)\n"
                "  --fake-gpu-staged yes   the stand-in GPUs have no kernels: every op is staged\n"
                "                     through host memory (tests of that path)\n"
+               "  --fake-gpu-half yes     the stand-in GPUs run float16/bfloat16 ops natively, as\n"
+               "                     the CUDA plugin does (tests of that path)\n"
                "  --parent-pid PID   private mode: exit when PID (tensord's parent) exits, and\n"
                "                     remove the unix sockets' directories at exit\n"
                "  --print-config     print the effective settings and exit\n"
@@ -191,6 +193,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"fake-gpus", required_argument, NULL, OPT_KEY},
         {"fake-gpu-memory", required_argument, NULL, OPT_KEY},
         {"fake-gpu-staged", required_argument, NULL, OPT_KEY},
+        {"fake-gpu-half", required_argument, NULL, OPT_KEY},
         {NULL, 0, NULL, 0},
     };
     const char *flag_key[MAX_FLAGS], *flag_val[MAX_FLAGS];
@@ -552,7 +555,8 @@ int main(int argc, char **argv)
     td_parallel_init(o.threads);
     td_devices_init(&(struct td_devices_config){.plugin = o.cfg.cuda_plugin, .fake = o.cfg.fake_gpus,
                                                  .fake_memory = o.cfg.fake_gpu_memory,
-                                                 .fake_staged = o.cfg.fake_gpu_staged});
+                                                 .fake_staged = o.cfg.fake_gpu_staged,
+                                                 .fake_half = o.cfg.fake_gpu_half});
     if (!td_alloc_housekeeping_start())
         td_log(TD_LOG_WARN, "no housekeeping thread: idle cached memory is not given back");
     td_metrics_stamp(); /* calibrates the record clock (~2 ms) now, not in a client's first batch */

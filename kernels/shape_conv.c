@@ -93,10 +93,15 @@ static enum td_code read_lists(const struct td_op_args *a, uint32_t counts_at, i
     return TD_CODE_OK;
 }
 
-/* float32/float64 only: torch's "not implemented" message under its kernel's name. */
-static enum td_code check_float(const struct td_meta *x, const char *kernel, struct td_status *st)
+/* The floating dtypes torch 1.13 convolves and pools: float32/float64 everywhere,
+ * float16/bfloat16 on a GPU, bfloat16 on the CPU where its CPU kernels take it
+ * (bf16_cpu); else torch's "not implemented" message under its kernel's name.  The
+ * 16-bit dtypes are computed in float32 (td__infer_conv). */
+static enum td_code check_float(const struct td_meta *x, const char *kernel, bool bf16_cpu, struct td_status *st)
 {
-    if (x->dtype == TD_DTYPE_FLOAT32 || x->dtype == TD_DTYPE_FLOAT64)
+    bool half = x->dtype == TD_DTYPE_FLOAT16 || x->dtype == TD_DTYPE_BFLOAT16;
+    if (x->dtype == TD_DTYPE_FLOAT32 || x->dtype == TD_DTYPE_FLOAT64 || (half && x->device != TD_DEVICE_CPU) ||
+        (x->dtype == TD_DTYPE_BFLOAT16 && bf16_cpu))
         return TD_CODE_OK;
     return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for '%s'", kernel,
                          td_dtype_torch_name((enum td_dtype)x->dtype));
@@ -150,7 +155,7 @@ static enum td_code conv_types(const struct td_meta *x, const struct td_meta *w,
                              "Input type (torch.%sTensor) and weight type (torch.%sTensor) should be the same or "
                              "input should be a MKLDNN tensor and weight is a dense tensor", xn, wn);
     }
-    return check_float(x, nsp == 3 ? "slow_conv3d_cpu" : "slow_conv2d_cpu", st);
+    return check_float(x, nsp == 3 ? "slow_conv3d_cpu" : "slow_conv2d_cpu", true, st);
 }
 
 /* CONV's geometry from input x and weight w (any row of the three). */
@@ -284,7 +289,7 @@ static enum td_code pool_geom(const struct td_op_args *a, struct td_conv_geom *g
         return st->code;
     char kernel[32];
     snprintf(kernel, sizeof kernel, "%s_pool%dd", a->op == TD_OP_MAX_POOL ? "max" : "avg", g->nsp);
-    if (check_float(x, kernel, st))
+    if (check_float(x, kernel, g->nsp <= 2, st))
         return st->code;
     take_sizes(x, g);
     bool bad = false;
@@ -322,7 +327,7 @@ static enum td_code adaptive_geom(const struct td_op_args *a, struct td_conv_geo
     if (!in_range(l[0], g->nsp, 0))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "%s: elements of output_size must be greater than or equal to 0", name);
-    if (pool_input(x, g->nsp, name, st) || check_float(x, name, st))
+    if (pool_input(x, g->nsp, name, st) || check_float(x, name, g->nsp <= 2, st))
         return st->code;
     take_sizes(x, g);
     memcpy(g->out, l[0], sizeof(int64_t) * g->nsp);
@@ -340,7 +345,7 @@ static enum td_code max_backward_geom(const struct td_op_args *a, struct td_conv
                              x->ndim);
     g->nsp = x->ndim - 2;
     take_sizes(x, g);
-    if (check_float(x, "max_pool_backward", st))
+    if (check_float(x, "max_pool_backward", g->nsp <= 2, st))
         return st->code;
     bool ok = go->ndim == x->ndim && go->dtype == x->dtype && ix->ndim == x->ndim && ix->dtype == TD_DTYPE_INT64 &&
               go->sizes[0] == x->sizes[0] && go->sizes[1] == x->sizes[1] &&
@@ -426,7 +431,7 @@ enum td_code td__infer_conv(const struct td_op_args *a, struct td_meta *out, str
     const struct td_meta *x = a->in[input_slot(a->op)];
     enum td_dtype dt = (enum td_dtype)x->dtype;
     inf->n_out = td_op_table[a->op].n_out;
-    inf->compute_dtype = dt;
+    inf->compute_dtype = td__compute_dtype(dt);
     int64_t sizes[2 + TD_CONV_MAX_SP] = {g.batch, g.c_out};
     memcpy(sizes + 2, g.out, sizeof(int64_t) * g.nsp);
     switch (a->op) {

@@ -196,7 +196,12 @@ START_TEST(test_kernel_lookup)
         for (size_t i = 0; i < sizeof native / sizeof native[0]; i++)
             ck_assert_msg((B->half_kernel(native[i], dt) != NULL) == half, "half_kernel op %u dtype %u", native[i], dt);
         ck_assert_ptr_null(B->half_kernel(TD_OP_BITWISE_AND, dt));
-        ck_assert_ptr_null(B->half_kernel(TD_OP_CONV, dt));
+        char d[256];
+        B->describe(d, sizeof d);
+        bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
+        ck_assert_msg((B->half_kernel(TD_OP_CONV, dt) != NULL) == (half && dnn), "half_kernel CONV dtype %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (half && dnn), "half CONV_BW %u", dt);
+        ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
     }

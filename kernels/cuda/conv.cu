@@ -1,6 +1,7 @@
 /*
  * conv.cu — CONV (bias fused), CONV_BACKWARD_INPUT and CONV_BACKWARD_WEIGHT over 1-3
- * spatial dims, float32/float64, with groups, stride, padding and dilation, through
+ * spatial dims, float32/float64 (and float16/bfloat16 natively: tensor cores, float32
+ * accumulation), with groups, stride, padding and dilation, through
  * cuDNN 9's convolution API (cudnnConvolutionForward / BackwardData / BackwardFilter).
  *
  * cuDNN is not linked: libcudnn.so.9 is opened (dlopen) on the first lookup of a CONV
@@ -196,10 +197,23 @@ static void descs_free(struct descs *d)
         dnn.cudnnDestroyConvolutionDescriptor(d->c);
 }
 
-/* float32 without TF32: FMA kernels only; float64 has no tensor-core math to refuse */
+/* float32 without TF32: FMA kernels only; float64 has no tensor-core math to refuse;
+ * float16/bfloat16 (the native path): the tensor cores */
 static cudnnMathType_t math_of(cudnnDataType_t t, bool tf32)
 {
+    if (t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16)
+        return CUDNN_TENSOR_OP_MATH;
     return t == CUDNN_DATA_FLOAT && !tf32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+}
+
+static cudnnDataType_t dnn_type(int dt)
+{
+    switch (dt) {
+    case TD_DTYPE_FLOAT64: return CUDNN_DATA_DOUBLE;
+    case TD_DTYPE_FLOAT16: return CUDNN_DATA_HALF;
+    case TD_DTYPE_BFLOAT16: return CUDNN_DATA_BFLOAT16;
+    default: return CUDNN_DATA_FLOAT;
+    }
 }
 
 static cudnnStatus_t descs_make(const struct conv_geom *g, cudnnDataType_t t, bool tf32, struct descs *d)
@@ -214,7 +228,9 @@ static cudnnStatus_t descs_make(const struct conv_geom *g, cudnnDataType_t t, bo
         (s = dnn.cudnnSetTensorNdDescriptor(d->x, t, g->nd, g->x, sx)) ||
         (s = dnn.cudnnSetTensorNdDescriptor(d->y, t, g->nd, g->y, sy)) ||
         (s = dnn.cudnnSetFilterNdDescriptor(d->w, t, CUDNN_TENSOR_NCHW, g->nd, g->w)) ||
-        (s = dnn.cudnnSetConvolutionNdDescriptor(d->c, nsp, g->pad, g->stride, g->dil, CUDNN_CROSS_CORRELATION, t)) ||
+        /* 16-bit data accumulates in float32, as the CPU computes it */
+        (s = dnn.cudnnSetConvolutionNdDescriptor(d->c, nsp, g->pad, g->stride, g->dil, CUDNN_CROSS_CORRELATION,
+                                                 t == CUDNN_DATA_DOUBLE ? t : CUDNN_DATA_FLOAT)) ||
         (s = dnn.cudnnSetConvolutionGroupCount(d->c, g->groups)) ||
         (s = dnn.cudnnSetConvolutionMathType(d->c, math_of(t, tf32))))
         return s;
@@ -235,7 +251,7 @@ static cudnnStatus_t pick_algo(cudnnHandle_t h, const struct conv_geom *g, const
         }
     }
     pthread_mutex_unlock(&algo_mu);
-    cudnnMathType_t want = math_of(dt == TD_DTYPE_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT, tf32);
+    cudnnMathType_t want = math_of(dnn_type(dt), tf32);
     int n = 0, found = -1;
     size_t need = 0;
     cudnnStatus_t s;
@@ -290,7 +306,7 @@ static enum td_code cu_conv(struct td_kctx *k)
     if (c)
         return c;
     int dt = k->compute_dtype;
-    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64) || k->out[0]->m.dtype != dt)
+    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !td_cu_is_half(dt)) || k->out[0]->m.dtype != dt)
         return TD_CODE_INVALID_ARGUMENT;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
@@ -336,7 +352,7 @@ static enum td_code cu_conv(struct td_kctx *k)
     void *scr[3] = {NULL, NULL, NULL};
     const void *ip[3] = {NULL, NULL, NULL};
     bool tf32 = dt == TD_DTYPE_FLOAT32 && (td__cuda_allow_tf32 || (k->options & TD_KOPT_CUDNN_TF32));
-    cudnnDataType_t t = dt == TD_DTYPE_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    cudnnDataType_t t = dnn_type(dt); /* scaling factors: double for double data, else float */
     double one64 = 1, zero64 = 0;
     float one32 = 1, zero32 = 0;
     const void *one = dt == TD_DTYPE_FLOAT64 ? (const void *)&one64 : (const void *)&one32;
@@ -414,7 +430,8 @@ td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt)
 {
     if (op != TD_OP_CONV && op != TD_OP_CONV_BACKWARD_INPUT && op != TD_OP_CONV_BACKWARD_WEIGHT)
         return NULL;
-    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64)
+    /* float16/bfloat16: the native path (device.h's half_kernel) */
+    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !td_cu_is_half((int)dt))
         return NULL;
     pthread_once(&dnn_once, dnn_load);
     return dnn_ok ? cu_conv : NULL;

@@ -98,6 +98,20 @@ BIG = {
                    [(R.uniform(-1, 1, (4, 16, 32, 32)), "float32"), (R.uniform(-0.3, 0.3, (32, 16, 3, 3)), "float32")]),
     "sort_10k": (lambda m, a: tuple(m.sort(a, 0)), [(R.permutation(10000).astype(np.float64) / 7, "float32")]),
     "cast_bf16_big": (lambda m, a: (a.bfloat16(), a.half(), a.int()), [(R.uniform(-100, 100, (500000,)), "float32")]),
+    # float16/bfloat16 on the native path (tensor-core matmul and conv, kernels that read
+    # and write 16-bit operands); the CPU computes in float32 between casts
+    "matmul_f16": (lambda m, a, b: a @ b, [(R.uniform(-1, 1, (512, 384)), "float16"), (R.uniform(-1, 1, (384, 256)),
+                                                                                     "float16")]),
+    "bmm_bf16": (lambda m, a, b: m.bmm(a, b), [(R.uniform(-1, 1, (8, 100, 70)), "bfloat16"),
+                                               (R.uniform(-1, 1, (8, 70, 90)), "bfloat16")]),
+    "reduce_softmax_f16": (lambda m, a, b: (a.sum(1), a.amax(0), a.argmax(1), m.softmax(a, 1), a * b + 1, a < b),
+                           [(R.uniform(-4, 4, (300, 1000)), "float16"), (R.uniform(-4, 4, (1000,)), "float16")]),
+    "conv_bf16": (lambda m, x, w: m.nn.functional.conv2d(x, w, padding=1),
+                  [(R.uniform(-1, 1, (4, 16, 32, 32)), "bfloat16"), (R.uniform(-0.3, 0.3, (32, 16, 3, 3)), "bfloat16")]),
+    # the CPU refuses float16 convolution (as torch 1.13 does): its twin is float32, cast
+    "conv_f16": (lambda m, x, w: (m.nn.functional.conv2d(x, w, padding=1) if x.is_cuda else
+                                  m.nn.functional.conv2d(x.float(), w.float(), padding=1).half()),
+                 [(R.uniform(-1, 1, (4, 16, 32, 32)), "float16"), (R.uniform(-0.3, 0.3, (32, 16, 3, 3)), "float16")]),
 }
 NORM = {"sum_4M", "matmul_512", "bmm_f64", "conv_16x32", "softmax_big"}
 

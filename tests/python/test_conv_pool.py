@@ -341,3 +341,62 @@ def test_other_dtypes_are_refused_clearly():
         F.conv2d(td.ones(1, 1, 3, 3, dtype=td.int32), td.ones(1, 1, 2, 2, dtype=td.int32))
     with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
         F.avg_pool2d(td.ones(1, 1, 3, 3, dtype=td.int64), 2)
+
+
+def _bf16_pair(shape, rng):
+    a = rng.standard_normal(shape).astype(np.float32)
+    return td.tensor(a).to(td.bfloat16), T.tensor(a).to(T.bfloat16)
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "avg_pool2d",
+                                  "adaptive_max_pool2d", "adaptive_avg_pool2d"])
+def test_bfloat16_on_the_cpu_as_torch(name):
+    # torch 1.13 convolves and pools bfloat16 on the CPU (2-d pools and below), computing
+    # in float32 and rounding once; tensord computes in float32 between two casts
+    rng = np.random.default_rng(3)
+    cases = {
+        "conv1d": ([(2, 3, 9), (4, 3, 3), (4,)], dict(stride=2)),
+        "conv2d": ([(2, 3, 7, 7), (4, 3, 3, 3), (4,)], dict(padding=1)),
+        "conv3d": ([(1, 2, 4, 4, 4), (3, 2, 3, 3, 3)], {}),
+        "max_pool1d": ([(2, 3, 9)], dict(kernel_size=2)),
+        "max_pool2d": ([(2, 3, 7, 7)], dict(kernel_size=3, stride=2, padding=1)),
+        "avg_pool2d": ([(2, 3, 7, 7)], dict(kernel_size=3, stride=2, padding=1)),
+        "adaptive_max_pool2d": ([(2, 3, 7, 7)], dict(output_size=3)),
+        "adaptive_avg_pool2d": ([(2, 3, 7, 7)], dict(output_size=4)),
+    }
+    shapes, kw = cases[name]
+    pairs = [_bf16_pair(s, rng) for s in shapes]
+    ours = getattr(F, name)(*[p[0] for p in pairs], **kw)
+    theirs = getattr(TF, name)(*[p[1] for p in pairs], **kw)
+    assert ours.dtype is td.bfloat16 and tuple(ours.shape) == tuple(theirs.shape)
+    a, b = ours.float().numpy(), theirs.float().numpy()
+    if "pool" in name and "avg" not in name:
+        np.testing.assert_array_equal(a, b)  # a max is one of the inputs
+    else:  # sums in another order: at most one bfloat16 rounding step apart
+        np.testing.assert_allclose(a, b, rtol=8e-3, atol=8e-3 * np.abs(b).max())
+
+
+def test_bfloat16_conv_backward_on_the_cpu():
+    rng = np.random.default_rng(4)
+    (x, tx), (w, tw) = _bf16_pair((2, 3, 6, 6), rng), _bf16_pair((4, 3, 3, 3), rng)
+    x.requires_grad_(), tx.requires_grad_(), w.requires_grad_(), tw.requires_grad_()
+    F.conv2d(x, w, stride=2).sum().backward()
+    TF.conv2d(tx, tw, stride=2).sum().backward()
+    for g, tg in ((x.grad, tx.grad), (w.grad, tw.grad)):
+        assert g.dtype is td.bfloat16
+        np.testing.assert_allclose(g.float().numpy(), tg.float().numpy(), rtol=1e-2, atol=1e-2 * tg.float().abs().max().item())
+
+
+@pytest.mark.parametrize("case", ["half conv2d", "half max_pool2d", "half adaptive_avg_pool2d", "bf16 max_pool3d"])
+def test_half_on_the_cpu_is_refused_as_torch(case):
+    kind, name = case.split()
+    dt = (td.float16, T.float16) if kind == "half" else (td.bfloat16, T.bfloat16)
+    shape = (1, 2, 4, 4, 4) if name.endswith("3d") else (1, 2, 5, 5)
+    args = {"conv2d": lambda m, x, d: (x, m.ones(3, 2, 3, 3, dtype=d)), "max_pool2d": lambda m, x, d: (x, 2),
+            "adaptive_avg_pool2d": lambda m, x, d: (x, 2), "max_pool3d": lambda m, x, d: (x, 2)}[name]
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(TF, name)(*args(T, T.ones(shape, dtype=dt[1]), dt[1]))
+    with pytest.raises(RuntimeError) as ours:
+        getattr(F, name)(*args(td, td.ones(shape, dtype=dt[0]), dt[0]))
+    want = str(theirs.value)
+    assert "not implemented for" in want and want.split(" not implemented")[1] == str(ours.value).split(" not implemented")[1]

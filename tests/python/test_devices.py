@@ -10,9 +10,10 @@ process: in an ordinary run (the session daemon has no GPUs) a single test re-ru
 file under pytest in a subprocess with TENSORD_FAKE_GPUS=2 in its environment, so that
 conftest's session daemon there (which reads TENSORD_* settings from the environment)
 serves 2 fake GPUs and is checked for a clean, sanitizer-quiet exit as usual.  It runs
-twice: with the stand-ins' kernels, and with none (--fake-gpu-staged), so that every op
-goes through the executor's host staging (daemon/exec.c exec_staged) and must give the
-same results.
+three times: with the stand-ins' kernels; with none (--fake-gpu-staged), so that every op
+goes through the executor's host staging (daemon/exec.c exec_staged); and with native
+float16/bfloat16 kernels (--fake-gpu-half: daemon/exec.c native_half, as with the CUDA
+plugin); all must give the same results.
 """
 import os
 import subprocess
@@ -30,10 +31,12 @@ IN_CHILD = os.environ.get("TENSORD_FAKE_GPUS") == "2"
 
 
 if not IN_CHILD:
-    @pytest.mark.parametrize("staged", ["no", "yes"])
-    def test_devices_under_two_fake_gpus(staged):
-        # yes: no device kernels, every op staged through the host
-        rerun_under_fake_gpus(__file__, {"TENSORD_FAKE_GPU_STAGED": staged})
+    @pytest.mark.parametrize("mode", ["kernels", "staged", "native-half"])
+    def test_devices_under_two_fake_gpus(mode):
+        # staged: no device kernels, every op staged through the host; native-half:
+        # float16/bfloat16 operands reach the kernels as they are (device.h half_kernel)
+        rerun_under_fake_gpus(__file__, {"TENSORD_FAKE_GPU_STAGED": "yes" if mode == "staged" else "no",
+                                         "TENSORD_FAKE_GPU_HALF": "yes" if mode == "native-half" else "no"})
 
 
 def rng(seed=0):
@@ -262,6 +265,28 @@ def test_inplace_int_and_half_on_device():
             x.t()[1].mul_(2)
             x.fill_diagonal_(7) if hasattr(x, "fill_diagonal_") else x.diagonal().fill_(7)
         same_exact(d, c)
+
+
+def test_half_conv_and_pool_on_device():
+    # float16/bfloat16 convolution and pooling, refused on the CPU as torch does, run on a
+    # GPU (as torch's): computed in float32 between two casts, so a device result is the
+    # CPU's float32 result rounded once
+    F = td.nn.functional
+    r = rng(5)
+    x32, w32 = r.standard_normal((2, 3, 8, 8)).astype(np.float32), r.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    for dt in (td.float16, td.bfloat16):
+        x = td.tensor(x32).to(dt).to("cuda")
+        w = td.tensor(w32).to(dt).to("cuda").requires_grad_()
+        xf, wf = x.cpu().float(), w.detach().cpu().float().requires_grad_()
+        y = F.conv2d(x, w, padding=1)
+        same_exact(y, F.conv2d(xf, wf, padding=1).to(dt))
+        for name, kw in (("max_pool2d", dict(kernel_size=2)), ("avg_pool2d", dict(kernel_size=3, stride=2)),
+                         ("adaptive_avg_pool2d", dict(output_size=3)), ("adaptive_max_pool2d", dict(output_size=3))):
+            same_exact(getattr(F, name)(y, **kw), getattr(F, name)(y.cpu().float(), **kw).to(dt))
+        F.max_pool2d(y, 2).sum().backward()
+        F.max_pool2d(F.conv2d(xf, wf, padding=1).to(dt).float(), 2).sum().backward()
+        assert w.grad.dtype is dt and w.grad.is_cuda
+        same_exact(w.grad, wf.grad.to(dt))
 
 
 def test_out_on_device():
