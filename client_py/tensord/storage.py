@@ -621,9 +621,9 @@ def tensor_over(storage, dt, what):
 def tensor_from_storage(storage, dtype):
     """torch.tensor(storage): a TypedStorage of the wanted dtype (dtype=, else the
     default) is taken as it is (the tensor views it, as torch 1.13's does); an
-    UntypedStorage's bytes are read as that dtype (a copy, as torch's)."""
+    UntypedStorage's bytes are read as that dtype (else int64, as torch's: a copy)."""
     if isinstance(storage, UntypedStorage):
-        dt = dtype or uint8
+        dt = dtype or int64
         n = storage.nbytes() // dt.itemsize * dt.itemsize
         return _from_bytes(dt, storage._read(0, n), storage.device)
     dt = dtype or get_default_dtype()
