@@ -114,7 +114,7 @@ STORAGE_QUEUE = """
 def child(q, r, done):
     s, u = q.get(), q.get()
     s[0] = 42                         # the parent's storage: it sees both writes
-    u[7] = 0x3f                       # the high byte of element 1
+    u[7] = 0x40                       # the high byte of element 1: 1.0 becomes 4.0
     r.put((type(s).__name__, type(u).__name__, s.tolist()))
     done.wait()
 
