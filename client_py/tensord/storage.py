@@ -448,6 +448,8 @@ class TypedStorage(_StorageBase):
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
+            if self.device.type == "cuda":  # torch.cuda's legacy classes (tensord has none to construct)
+                return "torch.cuda." + LEGACY_NAMES[self.dtype]
             legacy = self._get_legacy_storage_class()
             if legacy is not None:
                 return "torch." + legacy.__name__

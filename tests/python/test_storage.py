@@ -4,13 +4,14 @@ printing, errors, aliasing both ways between tensors and their storages, set_ an
 constructors over storages, pickling, save/load with files going both ways."""
 import copy
 import io
+import os
 import pickle
 
 import pytest
 import torch
 
 import tensord as td
-from tdhelpers import assert_raises_like, assert_same
+from tdhelpers import assert_raises_like, assert_same, rerun_under_fake_gpus
 
 LEGACY = ["FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage",
           "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage", "ComplexFloatStorage", "ComplexDoubleStorage"]
@@ -288,7 +289,7 @@ def test_constructors_over_storages():
 
 def test_sharing_state():
     x = td.ones(3)
-    assert not x.storage().is_shared() and not x.storage().is_pinned()
+    assert not x.storage().is_shared() and x.storage().is_pinned() == x.is_pinned()  # pinned only with GPUs
     x.share_memory_()
     assert x.storage().is_shared() and x[1:].storage().is_shared()
     s = td.FloatStorage(3)
@@ -332,3 +333,43 @@ def test_save_storage_files_both_ways():
     u = td.FloatStorage([1, 2, 3]).untyped()[4:8]  # a byte window: saved on its own
     assert torch.load(io.BytesIO(_save(td, u))).tolist() == list(torch.FloatStorage([2]).untyped())
     assert type(td.load(io.BytesIO(_save(td, td.DoubleStorage([1.5]))), weights_only=True)) is td.TypedStorage
+
+
+def test_what_tensord_cannot_do():
+    """The daemon has no dtype views and cannot grow a storage in place (docs/guide.md,
+    Storages): these raise instead of silently not aliasing."""
+    u = td.FloatStorage([1, 2]).untyped()
+    with pytest.raises(NotImplementedError, match="no dtype views"):
+        td.TypedStorage(wrap_storage=u, dtype=td.int32)
+    with pytest.raises(NotImplementedError, match="no dtype views"):
+        td.tensor([], dtype=td.uint8).set_(u)
+    with pytest.raises(NotImplementedError, match="no dtype views"):
+        td.ByteTensor(u)
+    with pytest.raises(NotImplementedError, match="cannot grow"):
+        td.FloatStorage(2).resize_(4)
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        td.tensor([]).set_(td.FloatStorage(4), 1, (7,))
+
+
+if os.environ.get("TENSORD_FAKE_GPUS") != "2":
+    def test_storages_under_two_fake_gpus():
+        rerun_under_fake_gpus(__file__)
+else:
+    def test_cuda_storages():
+        x = td.arange(4., device="cuda:1")
+        s = x[1:].storage()
+        assert s.device == td.device("cuda:1") and s.is_cuda and s.get_device() == 1
+        assert s.type() == "torch.cuda.FloatStorage" and not isinstance(s, td.FloatStorage)
+        assert repr(s).endswith("[torch.storage.TypedStorage(dtype=torch.float32, device=cuda:1) of size 4]")
+        s[0] = 7
+        s.untyped()[7] = 0x40
+        assert x.tolist() == [7.0, 4.0, 2.0, 3.0]
+        c = s.cpu()
+        assert c.device.type == "cpu" and c.tolist() == s.tolist() and c.cuda().device == td.device("cuda:0")
+        y = td.tensor([], device="cuda:1").set_(s, 2, (2,))
+        assert y.device == td.device("cuda:1") and y.tolist() == [2.0, 3.0]
+        b = io.BytesIO()
+        td.save(s, b)
+        got = td.load(io.BytesIO(b.getvalue()), map_location=lambda st, loc: st.cuda(0) if loc == "cuda:1" else None)
+        assert got.device == td.device("cuda:0") and got.tolist() == s.tolist()
+        assert torch.load(io.BytesIO(b.getvalue()), map_location="cpu").tolist() == s.tolist()
