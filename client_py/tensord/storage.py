@@ -344,6 +344,13 @@ class UntypedStorage(_StorageBase):
             self._write(0, source._read(0, source._n))
         return self
 
+    @classmethod
+    def from_buffer(cls, buffer, byte_order=None, count=-1, offset=0, *, dtype=None):
+        """The bytes of buffer's elements of dtype (read in byte_order), a copy."""
+        if dtype is None:
+            raise RuntimeError("argument 'dtype' cannot be None")
+        return _typed_from_buffer(buffer, byte_order, count, offset, dtype).untyped()
+
     def _typed_view(self):
         """The window as a 1-d tensor of _t's dtype, or None when it splits elements."""
         isz = self._t.element_size()
@@ -456,6 +463,22 @@ class TypedStorage(_StorageBase):
             return "torch.storage.TypedStorage"
         return _convert_bytes(self.untyped(), dtype)
 
+    @classmethod
+    def from_buffer(cls, buffer, byte_order=None, count=-1, offset=0, *, dtype=None, device=None):
+        """A new storage holding count elements of buffer (all: -1) from byte offset,
+        read in byte_order ('native', 'little' or 'big'; needed beyond 1-byte ints)."""
+        if cls is TypedStorage:
+            dtype = get_default_dtype() if dtype is None else dtype
+            if device is not None and _device(device).type != "cpu":
+                raise RuntimeError("TypedStorage.from_buffer: Not available for device %s" % _device(device).type)
+        elif dtype is not None:
+            raise RuntimeError("from_buffer: 'dtype' can only be specified in UntypedStorage.from_buffer and "
+                               "TypedStorage.from_buffer")
+        elif device is not None:
+            raise RuntimeError("from_buffer: 'device' can only be specified in UntypedStorage.from_buffer and "
+                               "TypedStorage.from_buffer")
+        return _typed_from_buffer(buffer, byte_order, count, offset, dtype or cls.dtype)
+
     def resize_(self, size):
         raise NotImplementedError("TypedStorage.resize_: a daemon storage cannot grow in place (tensors viewing it "
                                   "would not see it); tensord has Tensor.resize_, which gives the tensor a new storage")
@@ -533,6 +556,37 @@ def _convert_bytes(untyped, target):
     if target.dtype.itemsize != 1:
         raise RuntimeError("size does not match")
     return TypedStorage._over(_from_bytes(target.dtype, untyped._read(0, untyped.nbytes()), untyped.device))
+
+
+def _typed_from_buffer(buffer, byte_order, count, offset, dt):
+    """TypedStorage.from_buffer: checks and messages as torch's (which name the offset
+    as the buffer length and the other way round)."""
+    try:
+        raw = memoryview(buffer).cast("B")
+    except TypeError:
+        raise TypeError("a bytes-like object is required, not '%s'" % type(buffer).__name__) from None
+    if byte_order is None and dt not in (uint8, int8):
+        raise RuntimeError("function missing required argument 'byte_order' (pos 2)")
+    if byte_order not in (None, "native", "little", "big"):
+        raise ValueError("invalid byte_order '%s' (expected 'big', 'little', or 'native')" % byte_order)
+    n, isz = len(raw), dt.itemsize
+    if offset < 0 or offset > n:
+        raise ValueError("offset must be non-negative and no greater than buffer length (%d) , but got %d"
+                         % (offset, n))
+    if count < 0:
+        if (n - offset) % isz:
+            raise ValueError("buffer size (%d) must be a multiple of element size (%d)" % (n, isz))
+        count = (n - offset) // isz
+    elif offset + count * isz > n:
+        raise ValueError("buffer has only %d elements after offset %d, but specified a size of %d"
+                         % (n - offset, offset, count))
+    data = bytes(raw[offset:offset + count * isz])
+    word = isz // 2 if dt.is_complex else isz  # a complex number is two words, each swapped
+    if word > 1 and byte_order == ("little" if _sys.byteorder == "big" else "big"):
+        data = b"".join(data[i:i + word][::-1] for i in range(0, len(data), word))
+    if dt is bool_:
+        data = bytes(1 if v else 0 for v in data)
+    return TypedStorage._over(_from_bytes(dt, data, _device("cpu")))
 
 
 def _rebuild_storage(dtype_name, device, raw):

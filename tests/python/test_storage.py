@@ -158,6 +158,44 @@ def test_constructor_errors(call):
     assert_raises_like(lambda: call(td), lambda: call(torch))
 
 
+BUF = bytes(range(1, 13))  # 12 bytes
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.FloatStorage.from_buffer(BUF, "little"),
+    lambda m: m.FloatStorage.from_buffer(BUF, "big"),
+    lambda m: m.FloatStorage.from_buffer(bytearray(BUF), "native", count=2, offset=4),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", offset=12),
+    lambda m: m.ComplexFloatStorage.from_buffer(BUF[:8], "big"),
+    lambda m: m.LongStorage.from_buffer(BUF[:8], "big"),
+    lambda m: m.ByteStorage.from_buffer(BUF),
+    lambda m: m.CharStorage.from_buffer(b"\xff\x01"),
+    lambda m: m.TypedStorage.from_buffer(BUF, "little"),
+    lambda m: m.TypedStorage.from_buffer(BUF[:8], "little", dtype=m.int32),
+    lambda m: m.UntypedStorage.from_buffer(BUF, "big", dtype=m.float32),
+])
+def test_from_buffer(call):
+    got, want = both(call)
+    assert type(got).__name__ == type(want).__name__ and repr(got) == repr(want)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.FloatStorage.from_buffer(BUF),
+    lambda m: m.BoolStorage.from_buffer(BUF),
+    lambda m: m.FloatStorage.from_buffer(BUF, "middle"),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", count=4),
+    lambda m: m.FloatStorage.from_buffer(BUF[:5], "little"),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", offset=2),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", offset=13),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", offset=-1),
+    lambda m: m.FloatStorage.from_buffer("abcd", "little"),
+    lambda m: m.FloatStorage.from_buffer(BUF, "little", dtype=m.float32),
+    lambda m: m.UntypedStorage.from_buffer(BUF, "little"),
+])
+def test_from_buffer_errors(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
 # ------------------------------------------------------------------ indexing
 
 @pytest.mark.parametrize("op", [
