@@ -160,7 +160,7 @@ class _Pickler(pickle._Pickler):
         if t._offset != 0 or t.numel() * t.element_size() != t._storage_nbytes:
             t = F.clone(t)
         self.keep.append(t)  # alive until the archive is written (a copy's key must not be reused)
-        return self._storage_of(t, getattr(s, "dtype", None) if isinstance(s, TypedStorage) else None)
+        return self._storage_of(t, s.dtype if isinstance(s, TypedStorage) else None)
 
     def reducer_override(self, obj):
         if isinstance(obj, TB):

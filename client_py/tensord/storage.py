@@ -114,6 +114,7 @@ class _StorageBase:
     def __copy__(self):  # another object on the same storage, as torch's
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
+        other.__dict__.pop("_untyped", None)  # its own untyped(), as torch's copy wraps a copy of it
         return other
 
     def __deepcopy__(self, memo):
