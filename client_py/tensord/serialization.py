@@ -40,20 +40,16 @@ import numpy as np
 
 from . import _C, _daemon
 from . import _records as F
-from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, dtype as _dtype_cls, float16, float32, \
-    float64, int8, int16, int32, int64, uint8
+from ._dtype import DTYPES, dtype as _dtype_cls, uint8
 from ._safetensors import load_safetensors, read_safetensors_metadata, save_safetensors
-from .storage import TypedStorage, UntypedStorage
+from .storage import LEGACY_NAMES, TypedStorage, UntypedStorage
 from ._size import Size, cuda_devices, device
 from ._tensor_new import to_device
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "read_safetensors_metadata"]
 
 TB = _C.TensorBase
-_STORAGE_NAMES = {float32: "FloatStorage", float64: "DoubleStorage", float16: "HalfStorage",
-                  bfloat16: "BFloat16Storage", int64: "LongStorage", int32: "IntStorage", int16: "ShortStorage",
-                  int8: "CharStorage", uint8: "ByteStorage", bool_: "BoolStorage",
-                  complex64: "ComplexFloatStorage", complex128: "ComplexDoubleStorage"}
+_STORAGE_NAMES = LEGACY_NAMES  # dtype -> torch's storage class name ("FloatStorage")
 _STORAGE_DTYPES = {name: dt for dt, name in _STORAGE_NAMES.items()}
 _STORAGE_DTYPES["UntypedStorage"] = uint8  # torch 2.x's bytes-only storage
 _FORMAT_VERSION = b"3\n"

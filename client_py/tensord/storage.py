@@ -42,7 +42,7 @@ LEGACY_NAMES = {float32: "FloatStorage", float64: "DoubleStorage", float16: "Hal
                 bfloat16: "BFloat16Storage", int64: "LongStorage", int32: "IntStorage", int16: "ShortStorage",
                 int8: "CharStorage", uint8: "ByteStorage", bool_: "BoolStorage",
                 complex64: "ComplexFloatStorage", complex128: "ComplexDoubleStorage"}
-_LEGACY_BY_NAME = {}  # "FloatStorage" -> the class, filled as tensord/__init__.py makes them
+_LEGACY_BY_NAME = {}  # "FloatStorage" -> the class, filled by legacy_class
 
 # the C++ element type torch's set_ names in its dtype error
 _CPP_NAMES = {float32: "float", float64: "double", float16: "c10::Half", bfloat16: "c10::BFloat16",
