@@ -228,6 +228,14 @@ def test_typed_set_values():
     got, want = both(lambda m: m.LongStorage([1, 2]))
     got[0], want[0] = 1.7, 1.7
     assert got.tolist() == want.tolist()
+    got, want = both(lambda m: m.ComplexFloatStorage([1, 2]))
+    got[0], want[0] = 1 + 2j, 1 + 2j
+    got[1:], want[1:] = 3j, 3j
+    assert got.tolist() == want.tolist() == [1 + 2j, 3j]
+    got, want = both(lambda m: m.FloatStorage([1, 2]))
+    got[0], want[0] = 5 + 0j, 5 + 0j
+    assert got.tolist() == want.tolist()
+    assert_raises_like(lambda: got.__setitem__(0, 1 + 2j), lambda: want.__setitem__(0, 1 + 2j))
 
 
 def test_untyped_bytes():
