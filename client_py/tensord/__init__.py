@@ -14,6 +14,11 @@ from ._size import Size, device
 from ._tensor import (Tensor, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,
                       ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from ._records import return_types
+from . import storage  # noqa: E402  (torch.storage)
+from .storage import (TypedStorage, UntypedStorage, FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage,
+                      LongStorage, IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage, ComplexFloatStorage,
+                      ComplexDoubleStorage)
+Storage = FloatStorage  # torch 1.13's alias
 from ._records import (
     add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, pow, remainder,
     maximum, minimum, eq, ne, lt, le, gt, ge, not_equal, less, less_equal, greater, greater_equal,

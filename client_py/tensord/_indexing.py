@@ -121,7 +121,7 @@ def setitem(t, idx, value):
             s = list(v.shape)
             value = ops.expand(value, s)
         copy_(v, value)
-    elif is_scalar(value):
+    elif is_scalar(value) or type(value) is builtins.complex:  # a Python complex (torch refuses numpy's here)
         fill_(v, value)
     else:
         from ._creation import tensor

@@ -4,6 +4,7 @@ no daemon round trip), Tensor.data_ptr-like identity."""
 import numpy as _np
 
 from . import _C
+from . import storage as _storage
 from ._dtype import bool_
 
 TB = _C.TensorBase
@@ -42,7 +43,7 @@ def is_tensor(obj):
 
 
 def is_storage(obj):
-    return False
+    return _storage.is_storage(obj)
 
 
 # ---------------------------------------------------------------- DLPack

@@ -15,6 +15,7 @@ from . import _advindex, _complex, _distance, _grad_mode, _indexing, _interop, _
     _linalg_lu, _linalg_utils, _math, _pointwise, _printing, _random, _records, _scatter, _shape, _special, \
     _statistics, _tensor_utils, _view_copies
 from . import _layout, _spectral
+from . import storage as _storage
 from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, \
     int32, int64, uint8, dtype as _dtype_cls, get_default_dtype
 from ._size import CPU, as_device as _as_device, check_device, device as _device_cls, device_of
@@ -86,7 +87,8 @@ _contiguous_strides = _C.contiguous_strides  # the meta layer's (td_meta_contigu
 def _legacy_new(dt, args, device):
     """torch.Tensor(...) and the legacy constructors (FloatTensor, ...) as torch 1.13:
     no argument: an empty 1-d tensor; ints or a torch.Size: uninitialized of that shape;
-    a tensor: that tensor (an alias; a legacy type checks its dtype); data: a copy."""
+    a tensor: that tensor (an alias; a legacy type checks its dtype); a storage: a 1-d
+    view of all of it; data: a copy."""
     from ._creation import empty, tensor
     from ._size import Size
     check_device(device)
@@ -97,6 +99,8 @@ def _legacy_new(dt, args, device):
         if dt is not None and args[0].dtype is not dt:
             raise TypeError("expected %s (got %s)" % (dt, args[0].dtype))
         return F.alias(args[0])
+    if len(args) == 1 and _storage.is_storage(args[0]):
+        return F.alias(_storage.tensor_over(args[0], want, "new"))
     if builtins.all(isinstance(a, builtins.int) and not isinstance(a, builtins.bool) for a in args) or \
             (len(args) == 1 and isinstance(args[0], Size)):
         sizes = tuple(args[0]) if isinstance(args[0], Size) else args
@@ -667,10 +671,22 @@ class Tensor(TB):
         return self.resize_(tuple(the_template.shape))
 
     def set_(self, source=None, storage_offset=None, size=None, stride=None):
-        """set_() empties the tensor; set_(t) makes it a view of all of t; with offset,
-        size and stride it views t's storage (tensord has no separate Storage objects).
-        The tensor keeps its own autograd state (a leaf stays a leaf), as torch's."""
-        if source is not None and not isinstance(source, _C.TensorBase):
+        """set_() empties the tensor; set_(t) makes it a view of all of t; set_(storage) a
+        1-d view of all of the storage; with offset, size and stride it views t's storage
+        (or the storage) from there.  The tensor keeps its own autograd state (a leaf stays
+        a leaf), as torch's."""
+        if _storage.is_storage(source):
+            if (storage_offset is None) != (size is None):
+                got = ["torch.storage." + type(source).__name__]
+                got += [type(storage_offset).__name__] if storage_offset is not None else ["size=" + type(size).__name__]
+                raise TypeError(_SET_ARGS_ERROR % ", ".join(got))
+            source = _storage.tensor_over(source, self.dtype, "set_")
+            if size is None:
+                size, stride, storage_offset = tuple(source.shape), (1,), 0
+            storage_offset = source._offset + storage_offset
+            if stride is None:
+                stride = _contiguous_strides(F.sizes_arg((size,), "set_"))
+        elif source is not None and not isinstance(source, _C.TensorBase):
             raise TypeError("set_(): argument 'source' must be Tensor, not %s" % type(source).__name__)
         if source is not None and source.dtype is not self.dtype:
             raise RuntimeError("Could not set tensor of type %s to a tensor of type %s"
@@ -683,11 +699,24 @@ class Tensor(TB):
             view = F.as_strided(source, tuple(source.shape), source._strides, source._offset)
         else:
             size = F.sizes_arg((size,), "set_")
+            if builtins.any(n < 0 for n in size):
+                raise RuntimeError("numel: integer multiplication overflow")  # torch's words
             if stride is None:
                 stride = _contiguous_strides(size)
+            if len(stride) != len(size):
+                raise RuntimeError("unequal size length (%d) and stride length (%d)" % (len(size), len(stride)))
+            if storage_offset is not None and storage_offset < 0:
+                raise RuntimeError("Tensor: invalid storage offset %d" % storage_offset)
             view = F.as_strided(source, size, list(stride), 0 if storage_offset is None else storage_offset)
         self._set_data(F.detach(view))
         return self
+
+    def storage(self):
+        """The storage self views (a TypedStorage over all of it, from element 0)."""
+        return _storage.TypedStorage._of(self)
+
+    def storage_type(self):
+        return _storage.legacy_class(self.dtype)
 
     def contiguous(self, memory_format=None):
         if memory_format is None:
@@ -1190,6 +1219,13 @@ class Tensor(TB):
     add_ = _C.fast(O.ADD, add_, True)
     sub_ = subtract_ = _C.fast(O.SUB, sub_, True)
     div_ = divide_ = _C.fast(O.DIV, div_, True)
+
+
+_SET_ARGS_ERROR = ("set_() received an invalid combination of arguments - got (%s), but expected one of:\n"
+                   " * ()\n * (torch.Storage source)\n"
+                   " * (torch.Storage source, int storage_offset, tuple of ints size, tuple of ints stride)\n"
+                   " * (Tensor source)\n"
+                   " * (Tensor source, SymInt storage_offset, tuple of SymInts size, tuple of SymInts stride)\n")
 
 
 class _LegacyType(type):

@@ -4,6 +4,7 @@ inference and integer range checks; also what as_tensor/from_numpy and the 0-d t
 of Python scalars inside the ops use (the C++ side of this is PyTorch's tensor_new.cpp).
 Below _records: it records only the upload, and CLONE/CAST, itself."""
 import builtins
+import sys as _sys
 
 import numpy as _np
 
@@ -168,6 +169,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         return _finish(t, requires_grad, dev)
     if isinstance(data, str):
         raise TypeError("new(): invalid data type 'str'")
+    storages = _sys.modules.get("tensord.storage")  # looked up, not imported: storage builds on this module
+    if storages is not None and storages.is_storage(data):
+        t = storages.tensor_from_storage(data, dtype)
+        return _finish(t, requires_grad, t._device_index if device is None else dev)
     shape, flat = _flatten(data)
     dt = dtype or _natural_dtype(flat)
     has_complex = builtins.any(type(v) is builtins.complex for v in flat)

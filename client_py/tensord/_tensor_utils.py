@@ -8,6 +8,7 @@ import sys as _sys
 from . import _C
 from . import _records as F
 from . import _shared
+from . import storage as _storage
 from ._dtype import DTYPES
 
 TB = _C.TensorBase
@@ -107,8 +108,10 @@ def _opts(dt):
 
 def new(self, *args, **kw):
     """Legacy Tensor.new: new(*sizes) is uninitialized, new(sequence) holds the data, new(tensor)
-    views it; all with self's dtype."""
+    views it, new(storage) views all of the storage; all with self's dtype."""
     dt = self.dtype
+    if len(args) == 1 and _storage.is_storage(args[0]):
+        return F.alias(_storage.tensor_over(args[0], dt, "new"))
     if len(args) == 1 and isinstance(args[0], TB):
         if args[0].dtype is not dt:
             raise TypeError("expected TensorOptions(%s) (got TensorOptions(%s))" % (_opts(dt), _opts(args[0].dtype)))

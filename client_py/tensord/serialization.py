@@ -11,11 +11,12 @@ file, and readers take whatever the first entry says):
                  ('storage', torch.<Type>Storage, key, location, numel)
     data/<key>   a storage's bytes, little-endian, aligned to 64 bytes in the file
     version      "3"
-A storage is written once however many tensors view it; load makes one tensord tensor
-per storage (a "base") and every saved tensor a view of it (as_strided), so views that
-shared memory when saved share it after loading.  tensord has no Storage objects: where
-torch hands a storage to user code (map_location callables, a pickled bare storage),
-tensord hands that 1-d base tensor.
+A storage is written once however many tensors (and storage objects, storage.py) view
+it; load makes one tensord tensor per storage (a "base") and every saved tensor a view
+of it (as_strided), so views that shared memory when saved share it after loading.  A
+saved storage object loads as a TypedStorage over its base (torch 1.13 answers a
+TypedStorage too, also for an UntypedStorage saved, as uint8); a map_location callable
+gets the storage as an UntypedStorage, as torch's.
 
 tensord writes globals under torch's names (torch.FloatStorage, torch.float32,
 torch.Size, and any class of a tensord.X module as torch.X), and load maps torch.X back to
@@ -39,19 +40,16 @@ import numpy as np
 
 from . import _C, _daemon
 from . import _records as F
-from ._dtype import DTYPES, bfloat16, bool_, complex64, complex128, dtype as _dtype_cls, float16, float32, \
-    float64, int8, int16, int32, int64, uint8
+from ._dtype import DTYPES, dtype as _dtype_cls, uint8
 from ._safetensors import load_safetensors, read_safetensors_metadata, save_safetensors
+from .storage import LEGACY_NAMES, TypedStorage, UntypedStorage
 from ._size import Size, cuda_devices, device
 from ._tensor_new import to_device
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "read_safetensors_metadata"]
 
 TB = _C.TensorBase
-_STORAGE_NAMES = {float32: "FloatStorage", float64: "DoubleStorage", float16: "HalfStorage",
-                  bfloat16: "BFloat16Storage", int64: "LongStorage", int32: "IntStorage", int16: "ShortStorage",
-                  int8: "CharStorage", uint8: "ByteStorage", bool_: "BoolStorage",
-                  complex64: "ComplexFloatStorage", complex128: "ComplexDoubleStorage"}
+_STORAGE_NAMES = LEGACY_NAMES  # dtype -> torch's storage class name ("FloatStorage")
 _STORAGE_DTYPES = {name: dt for dt, name in _STORAGE_NAMES.items()}
 _STORAGE_DTYPES["UntypedStorage"] = uint8  # torch 2.x's bytes-only storage
 _FORMAT_VERSION = b"3\n"
@@ -88,17 +86,19 @@ _REBUILD_PARAMETER = _Global("torch._utils", "_rebuild_parameter")
 _TORCH_SIZE = _Global("torch", "Size")
 _TORCH_DEVICE = _Global("torch", "device")
 _STORAGE_GLOBALS = {dt: _Global("torch", name) for dt, name in _STORAGE_NAMES.items()}
+_UNTYPED_GLOBAL = _Global("torch.storage", "UntypedStorage")
 _DTYPE_GLOBALS = {dt: _Global("torch", dt._name) for dt in DTYPES}
 
 
 class _StorageRef:
-    """A storage being saved: its key in the archive and a tensor viewing it."""
+    """A storage being saved: its key in the archive, a tensor viewing it and the type it
+    is saved as (a dtype, or None for an UntypedStorage: its bytes, as uint8)."""
 
     __slots__ = ("key", "dtype", "numel", "tensor")
 
-    def __init__(self, key, tensor):
-        self.key, self.dtype, self.tensor = key, tensor.dtype, tensor
-        self.numel = tensor._storage_nbytes // tensor.element_size()
+    def __init__(self, key, tensor, dt):
+        self.key, self.dtype, self.tensor = key, dt, tensor
+        self.numel = tensor._storage_nbytes // (dt.itemsize if dt is not None else 1)
 
 
 def _torch_module(module):
@@ -118,6 +118,7 @@ class _Pickler(pickle._Pickler):
     def __init__(self, file, protocol):
         super().__init__(file, protocol)
         self.storages = {}  # storage key of the session -> _StorageRef, in the order first met
+        self.keep = []  # the tensors of the storage objects met
 
     def _write_global(self, module, name):
         self.write(pickle.GLOBAL + (module + "\n" + name + "\n").encode("utf-8"))
@@ -141,9 +142,21 @@ class _Pickler(pickle._Pickler):
         self.memoize(obj)
 
     def persistent_id(self, obj):
+        if isinstance(obj, (TypedStorage, UntypedStorage)):
+            obj = self._storage_object(obj)
         if type(obj) is _StorageRef:
-            return ("storage", _STORAGE_GLOBALS[obj.dtype], obj.key, str(obj.tensor.device), obj.numel)
+            kind = _STORAGE_GLOBALS[obj.dtype] if obj.dtype is not None else _UNTYPED_GLOBAL
+            return ("storage", kind, obj.key, str(obj.tensor.device), obj.numel)
         return None
+
+    def _storage_object(self, s):
+        """A storage object: its daemon storage when it covers all of it, else (a byte
+        window of an UntypedStorage) a copy of its elements, saved on its own."""
+        t = s._carrier()
+        if t._offset != 0 or t.numel() * t.element_size() != t._storage_nbytes:
+            t = F.clone(t)
+        self.keep.append(t)  # alive until the archive is written (a copy's key must not be reused)
+        return self._storage_of(t, s.dtype if isinstance(s, TypedStorage) else None)
 
     def reducer_override(self, obj):
         if isinstance(obj, TB):
@@ -154,11 +167,11 @@ class _Pickler(pickle._Pickler):
             return (_TORCH_DEVICE, (str(obj),))
         return NotImplemented
 
-    def _storage_of(self, t):
+    def _storage_of(self, t, dt):
         ref = self.storages.get(t._storage_key)
         if ref is None:
-            ref = self.storages[t._storage_key] = _StorageRef(str(len(self.storages)), t)
-        elif ref.dtype is not t.dtype:
+            ref = self.storages[t._storage_key] = _StorageRef(str(len(self.storages)), t, dt)
+        elif ref.dtype is not dt:
             raise RuntimeError("Cannot save multiple tensors or storages that view the same data as different types")
         return ref
 
@@ -166,13 +179,13 @@ class _Pickler(pickle._Pickler):
         param = _parameter_class()
         if param is not None and isinstance(t, param):
             return (_REBUILD_PARAMETER, (F.detach(t), t.requires_grad, collections.OrderedDict()))
-        return (_REBUILD_TENSOR_V2, (self._storage_of(t), t._offset, tuple(t.shape), tuple(t._strides),
+        return (_REBUILD_TENSOR_V2, (self._storage_of(t, t.dtype), t._offset, tuple(t.shape), tuple(t._strides),
                                      t.requires_grad, collections.OrderedDict()))
 
 
 def _storage_bytes(ref):
     t = F.detach(ref.tensor)
-    return _C.to_bytes(F.as_strided(t, [ref.numel], [1], 0))
+    return _C.to_bytes(F.as_strided(t, [t._storage_nbytes // t.element_size()], [1], 0))
 
 
 def _write_record(z, name, data, align):
@@ -236,6 +249,8 @@ def _check_sizes(name, v):
 def _view_of(storage, storage_offset, size, stride):
     """The saved tensor as a view of its storage's base tensor, after checking that the
     view stays inside the storage (the file may be corrupt or hostile)."""
+    if isinstance(storage, TypedStorage):
+        storage = storage._t
     if not isinstance(storage, TB):
         raise RuntimeError("tensord.load: corrupt checkpoint: a tensor's storage is a %s" % type(storage).__name__)
     _check_sizes("size", size)
@@ -379,12 +394,13 @@ class _Loader:
             raise RuntimeError("tensord.load: corrupt checkpoint: invalid storage id %r" % (saved_id,))
         location = location.decode("ascii") if isinstance(location, bytes) else location
         if key not in self.storages:
-            self.storages[key] = self._load_storage(storage_type.dtype, numel, key, location)
-        base = self.storages[key]
-        if base.dtype is not storage_type.dtype:
+            base = self._load_storage(storage_type.dtype, numel, key, location)
+            self.storages[key] = TypedStorage._over(base)  # one object per key, as torch's loaded_storages
+        storage = self.storages[key]
+        if storage.dtype is not storage_type.dtype:
             raise RuntimeError("tensord.load: storage %s is read as %s and as %s; tensord has no dtype views"
-                               % (key, base.dtype, storage_type.dtype))
-        return base
+                               % (key, storage.dtype, storage_type.dtype))
+        return storage
 
     def _load_storage(self, dt, numel, key, location):
         raw = self.get_record("data/" + key)
@@ -424,7 +440,8 @@ def _device_number(location, dt):
 def _restore(base, location, map_location):
     """map_location applied to one storage (its base tensor): None keeps the saved
     location, a str/device names the target, a dict maps saved locations, a callable
-    (storage, location) returns the storage to use (None: the default)."""
+    (storage, location) gets the storage as an UntypedStorage (as torch's) and returns
+    the UntypedStorage to use (None: the default)."""
     if map_location is None:
         target = location
     elif isinstance(map_location, dict):
@@ -432,14 +449,16 @@ def _restore(base, location, map_location):
     elif isinstance(map_location, (str, device)):
         target = map_location
     elif callable(map_location):
-        r = map_location(base, location)
+        r = map_location(TypedStorage._over(base).untyped(), location)
         if r is None:
             target = location
-        elif not isinstance(r, TB) or r.dtype is not base.dtype or tuple(r.shape) != tuple(base.shape):
-            raise RuntimeError("tensord.load: map_location must return the storage it was given (a 1-d tensor of "
-                               "%d %s elements in tensord) or None" % (base.numel(), base.dtype))
         else:
-            return r
+            t = r._typed_view() if isinstance(r, UntypedStorage) else None
+            if t is None or t.dtype is not base.dtype or t.numel() != base.numel():
+                raise RuntimeError("tensord.load: map_location must return the storage it was given (an "
+                                   "UntypedStorage of %d bytes holding %s elements) or None"
+                                   % (base.numel() * base.element_size(), base.dtype))
+            return t
     else:
         target = map_location
     return to_device(base, _device_number(target, base.dtype))

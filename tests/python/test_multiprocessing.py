@@ -110,6 +110,33 @@ def test_pool_and_spawn_like_torch(tmp_path):
     assert "raised True 1" in outs[0]
 
 
+STORAGE_QUEUE = """
+def child(q, r, done):
+    s, u = q.get(), q.get()
+    s[0] = 42                         # the parent's storage: it sees both writes
+    u[7] = 0x40                       # the high byte of element 1: 1.0 becomes 4.0
+    r.put((type(s).__name__, type(u).__name__, s.tolist()))
+    done.wait()
+
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    q, r, done = ctx.Queue(), ctx.Queue(), ctx.Event()
+    a = torch.arange(4, dtype=torch.float32)
+    a.share_memory_()
+    p = ctx.Process(target=child, args=(q, r, done))
+    p.start()
+    q.put(a[2:].storage())
+    q.put(a.storage().untyped())
+    print(r.get(), a.tolist())
+    done.set()
+    p.join()
+"""
+
+
+def test_storages_travel_shared_like_torch():
+    assert _run(STORAGE_QUEUE, "td") == _run(STORAGE_QUEUE, "torch")
+
+
 def test_non_leaf_requiring_grad_is_refused_like_torch():
     body = """
     import multiprocessing.reduction as red, io

@@ -13,8 +13,9 @@ from multiprocessing.reduction import ForkingPickler
 
 from .. import _C, _daemon
 from .._shared import mark_shared
+from ..storage import TypedStorage, UntypedStorage
 
-__all__ = ["init_reductions", "reduce_tensor", "rebuild_tensor"]
+__all__ = ["init_reductions", "reduce_tensor", "rebuild_tensor", "reduce_storage", "rebuild_storage"]
 
 from .._shared import ONE_SHOT, PINNED, preshare  # noqa: F401 (part of this module's API)
 from .._shared import token_of as _token_of
@@ -49,8 +50,22 @@ def reduce_parameter(p):
     return (rebuild_parameter, (token, desc, p.requires_grad))
 
 
+def rebuild_storage(token, desc, untyped):
+    s = TypedStorage._over(rebuild_tensor(token, desc, False))
+    return s.untyped() if untyped else s
+
+
+def reduce_storage(storage):
+    """A storage travels as a token of the tensor over it (its elements; a byte window
+    that splits elements, as a copy of its bytes)."""
+    token, desc = _token_of(storage._carrier())
+    return (rebuild_storage, (token, desc, isinstance(storage, UntypedStorage)))
+
+
 def init_reductions():
     from .._tensor import Tensor
     from ..nn.parameter import Parameter
     ForkingPickler.register(Tensor, reduce_tensor)
     ForkingPickler.register(Parameter, reduce_parameter)
+    ForkingPickler.register(TypedStorage, reduce_storage)
+    ForkingPickler.register(UntypedStorage, reduce_storage)
