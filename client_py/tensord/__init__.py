@@ -123,8 +123,17 @@ from . import amp  # noqa: E402  (torch.amp)
 # the nn.functional ops torch also has at its top level with the same arguments
 from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: E402,F401
                             conv_tbc, pixel_shuffle, pixel_unshuffle, channel_shuffle, native_channel_shuffle, prelu,
-                            selu, celu, avg_pool1d, max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,
-                            adaptive_avg_pool1d)
+                            selu, celu, selu_, celu_, bilinear, avg_pool1d, max_pool1d, max_pool2d, max_pool3d,
+                            max_pool1d_with_indices, adaptive_avg_pool1d)
+from .nn._rnn import rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell  # noqa: E402,F401  (torch's top-level cells)
+# torch's top-level (ATen) forms of nn ops whose arguments differ from nn.functional's
+from ._dropout import *  # noqa: E402  dropout(input, p, train) ... feature_alpha_dropout_, native_dropout
+from ._normalization import *  # noqa: E402  batch/instance/layer/group_norm in ATen's order, native_*_norm
+from ._losses import *  # noqa: E402  the losses with reduction as an int (kl_div, ctc_loss, ...)
+from ._activation import *  # noqa: E402  rrelu, rrelu_ (with a generator)
+from ._conv_pool import *  # noqa: E402  convolution, adaptive_max_pool1d
+from ._embedding import *  # noqa: E402  embedding(weight, indices, ...), embedding_bag's four results
+from ._vision import *  # noqa: E402  constant_pad_nd, grid_sampler
 from .amp.autocast_mode import (autocast, is_autocast_enabled, is_autocast_cpu_enabled, set_autocast_enabled,  # noqa: E402,F401
                                 set_autocast_cpu_enabled, get_autocast_gpu_dtype, get_autocast_cpu_dtype,
                                 set_autocast_gpu_dtype, set_autocast_cpu_dtype, is_autocast_cache_enabled,

@@ -19,7 +19,7 @@ from ._dtype import complex64, complex128
 
 TB = _C.TensorBase
 
-__all__ = ["view_as_real", "view_as_complex", "real", "imag", "conj", "conj_physical", "resolve_conj",
+__all__ = ["view_as_real", "view_as_complex", "real", "imag", "conj", "conj_physical", "conj_physical_", "resolve_conj",
            "resolve_neg", "is_conj", "is_complex", "angle", "complex", "polar", "sgn"]
 
 
@@ -146,17 +146,19 @@ def binary_fallback(opn, a, b, flags):
 _C.set_binary_fallback(binary_fallback)
 
 
-# ---- method-only spellings (Tensor declares its methods in _tensor.py)
+def conj_physical_(input):
+    F._check_tensor(input, "conj_physical_")
+    if input.dtype.is_complex:
+        if input.requires_grad and _C.is_grad_enabled():
+            # an in-place write of input (its history rebased, a leaf refused), not of a
+            # view of another dtype, which autograd does not track back to input
+            ops.copy_(input, conj_physical(input))
+            return input
+        ops.neg(imag(input), inplace=True)
+    return input
 
-def _conj_physical_(self):
-    if self.dtype.is_complex:
-        if self.requires_grad and _C.is_grad_enabled():
-            # an in-place write of self (its history rebased, a leaf refused), not of a
-            # view of another dtype, which autograd does not track back to self
-            ops.copy_(self, conj_physical(self))
-            return self
-        ops.neg(imag(self), inplace=True)
-    return self
+
+# ---- method-only spellings (Tensor declares its methods in _tensor.py)
 
 
 def cfloat(self):

@@ -1,5 +1,5 @@
 """Distances and similarities (pdist, pairwise_distance,
-cosine_similarity), the deprecated top-level norms (frobenius_norm, nuclear_norm) and the
+cosine_similarity), the deprecated top-level norms (frobenius_norm, nuclear_norm, native_norm) and the
 thresholding activations (threshold, threshold_, hardshrink), with torch 1.13's checks.
 
 Compositions of existing ops; tensord.nn.functional re-exports the nn-flavoured ones."""
@@ -113,8 +113,20 @@ def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
     return F._out(_T.linalg.matrix_norm(input, "nuc", dim=tuple(dims), keepdim=builtins.bool(keepdim)), out)
 
 
+def native_norm(input, p=2, dim=None, keepdim=False, dtype=None):
+    """torch 1.13 has a kernel only for sparse tensors (tensord has none): a dense input
+    gets its dispatcher's NotImplementedError."""
+    _check(input, "native_norm")
+    overload = "" if dim is None else ".ScalarOpt_dim_dtype"
+    raise NotImplementedError("Could not run 'aten::native_norm%s' with arguments from the 'CPU' backend. This could "
+                              "be because the operator doesn't exist for this backend, or was omitted during the "
+                              "selective/custom build process (if using custom build). 'aten::native_norm%s' is only "
+                              "available for these backends: [SparseCPU]." % (overload, overload))
+
+
 _export("frobenius_norm", frobenius_norm)
 _export("nuclear_norm", nuclear_norm)
+_export("native_norm", native_norm)
 
 
 # ---------------------------------------------------------------- distances

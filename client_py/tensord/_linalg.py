@@ -27,8 +27,8 @@ _C64, _C128 = DTYPES[10], DTYPES[11]
 _LA_DTYPES = (_F32, _F64, _C64, _C128)  # what the LAPACK-backed functions compute in
 _INF = float("inf")
 
-__all__ = ["dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "kron",
-           "tensordot", "cross", "einsum", "chain_matmul", "inverse", "det", "logdet", "slogdet", "cholesky",
+__all__ = ["dot", "vdot", "inner", "outer", "ger", "mv", "addmm", "addmv", "addmv_", "addbmm", "baddbmm", "addr",
+           "kron", "tensordot", "cross", "einsum", "chain_matmul", "inverse", "det", "logdet", "slogdet", "cholesky",
            "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power"]
 
 

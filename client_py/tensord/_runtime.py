@@ -44,8 +44,15 @@ def set_num_threads(int):  # noqa: A002  (torch's argument name)
     _num_threads[0] = n
 
 
+def init_num_threads():
+    """torch sets up OpenMP's thread pool for the calling thread; tensord's threads are the
+    daemon's, sized by set_num_threads: nothing to do."""
+    return None
+
+
 _export("get_num_threads", get_num_threads)
 _export("set_num_threads", set_num_threads)
+_export("init_num_threads", init_num_threads)
 # ---------------------------------------------------------------- process knobs
 
 def set_flush_denormal(mode):
@@ -197,6 +204,19 @@ def get_device(t):
     return t.get_device()
 
 
+def is_distributed(input):
+    """False: no tensord tensor is distributed (Tensor.is_distributed)."""
+    _check(input, "is_distributed")
+    return input.is_distributed()
+
+
+def compiled_with_cxx11_abi():
+    """torch: whether it was built with _GLIBCXX_USE_CXX11_ABI=1, which extensions built
+    against it must match.  tensord links no C++ into clients; True, as Debian's torch
+    (GCC's default ABI), so scripts that branch on it take the common path."""
+    return True
+
+
 # what this build has, as torch's has_* flags (LAPACK through OpenBLAS, FFTs through FFTW)
 has_cuda = has_cudnn = has_mkl = has_mkldnn = has_mps = has_openmp = False
 has_lapack = has_spectral = True
@@ -206,4 +226,5 @@ __all__ += ["use_deterministic_algorithms", "are_deterministic_algorithms_enable
             "get_deterministic_debug_mode", "set_float32_matmul_precision", "get_float32_matmul_precision",
             "set_default_tensor_type", "set_warn_always", "is_warn_always_enabled", "is_anomaly_enabled",
             "set_anomaly_enabled", "is_anomaly_check_nan_enabled", "get_device", "has_cuda", "has_cudnn", "has_mkl",
-            "has_mkldnn", "has_mps", "has_openmp", "has_lapack", "has_spectral"]
+            "has_mkldnn", "has_mps", "has_openmp", "has_lapack", "has_spectral", "is_distributed",
+            "compiled_with_cxx11_abi"]

@@ -932,7 +932,7 @@ class Tensor(TB):
     clamp_min_ = _tensor_utils.clamp_min_
     conj = _complex.conj
     conj_physical = _complex.conj_physical
-    conj_physical_ = _complex._conj_physical_
+    conj_physical_ = _complex.conj_physical_
     copysign = _math.copysign
     copysign_ = _math.copysign_
     cos = _records.cos

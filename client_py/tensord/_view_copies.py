@@ -79,6 +79,15 @@ def resize_as_(input, the_template, memory_format=None):
 _export("resize_as_", resize_as_)
 
 
+def as_strided_(input, size, stride, storage_offset=None):
+    """input rebound in place to the view as_strided gives (Tensor.as_strided_)."""
+    _check(input, "as_strided_")
+    return input.as_strided_(size, stride, storage_offset)
+
+
+_export("as_strided_", as_strided_)
+
+
 def new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, pin_memory=False,
                       requires_grad=False):
     return _T.empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,

@@ -246,11 +246,17 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    return _rrelu(input, lower, upper, training, inplace, None)
+
+
+def _rrelu(input, lower, upper, training, inplace, generator):
+    """Negative inputs scaled by a slope drawn from U(lower, upper) per element (training),
+    else by the mean slope."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from .._random import uniform_
     from .._creation import empty
-    slope = uniform_(empty(tuple(input.shape), dtype=input.dtype), lower, upper)
+    slope = uniform_(empty(tuple(input.shape), dtype=input.dtype), lower, upper, generator=generator)
     return _inplace(input, F.where(F.ge(input, 0), input, F.mul(input, slope)), inplace)
 
 

@@ -172,27 +172,29 @@ def _keep_mask(input, p, shape):
     return bernoulli_(ops.empty(input.dtype, list(shape)), 1 - p)
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
-    _check_p(p)
+def _dropout_shaped(input, p, training, inplace, shape):
+    """Dropout with one keep draw per element of shape, broadcast over input (p checked)."""
     if not training or p == 0.0:
         return input
     if p == 1.0:
         r = F.mul(input, 0)
     else:
-        r = F.mul(F.mul(input, _keep_mask(input, p, input.shape)), 1.0 / (1 - p))
+        r = F.mul(F.mul(input, _keep_mask(input, p, shape)), 1.0 / (1 - p))
     return F.copy_(input, r) if inplace else r
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    return _dropout_shaped(input, p, training, inplace, input.shape)
 
 
 def _feature_dropout(input, p, training, inplace, batched):
     """Whole channels zeroed: one draw per (N, C), broadcast over the feature dims
     (batched False: the input has no batch dim)."""
     _check_p(p)
-    if not training or p == 0.0:
-        return input
     lead = 2 if batched else 1
     shape = list(input.shape[:lead]) + [1] * (input.ndim - lead)
-    r = F.mul(input, 0) if p == 1.0 else F.mul(F.mul(input, _keep_mask(input, p, shape)), 1.0 / (1 - p))
-    return F.copy_(input, r) if inplace else r
+    return _dropout_shaped(input, p, training, inplace, shape)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -432,6 +434,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     move by momentum towards the batch's mean and unbiased variance."""
     if training:
         _verify_batch_size(input.size())
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """(output, mean, variance): the statistics used, shaped (1, C, 1, ...)."""
     C = input.shape[1]
     shape = [1, C] + [1] * (input.ndim - 2)
     dims = [0] + list(range(2, input.ndim))
@@ -452,14 +459,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = F.mul(out, F.reshape(weight, shape))
     if bias is not None:
         out = F.add(out, F.reshape(bias, shape))
-    return out
+    return out, mean, var
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
     """Each (sample, channel) normalized over its own feature dims."""
     if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+        return _batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)[0]
     N, C = input.shape[0], input.shape[1]
     mean, var = _stats(input, list(range(2, input.ndim)))
     if running_mean is not None and running_var is not None:
@@ -481,6 +488,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalized over the last len(normalized_shape) dims."""
+    return _layer_norm(input, normalized_shape, weight, bias, eps)[0]
+
+
+def _layer_norm(input, normalized_shape, weight, bias, eps):
+    """(output, mean, variance), the statistics kept for broadcasting."""
     ns = [normalized_shape] if isinstance(normalized_shape, builtins.int) else list(normalized_shape)
     k = len(ns)
     if k == 0 or input.ndim < k or list(input.shape[input.ndim - k:]) != ns:
@@ -492,13 +504,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = F.mul(out, weight)
     if bias is not None:
         out = F.add(out, bias)
-    return out
+    return out, mean, var
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """The channels split into num_groups groups, each normalized over its channels and features."""
     if input.ndim < 2:
         raise RuntimeError("Expected at least 2 dimensions for input tensor but received %d" % input.ndim)
+    return _group_norm(input, num_groups, weight, bias, eps)[0]
+
+
+def _group_norm(input, num_groups, weight, bias, eps):
+    """(output, mean, variance), the statistics of shape (N, num_groups, 1)."""
     N, C = input.shape[0], input.shape[1]
     if C % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
@@ -511,7 +528,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         out = F.mul(out, F.reshape(weight, shape))
     if bias is not None:
         out = F.add(out, F.reshape(bias, shape))
-    return out
+    return out, mean, var
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
