@@ -1,6 +1,6 @@
 """Pointwise math composed from existing ops: fmax/fmin, gcd/lcm, sinc, heaviside, ldexp,
 frexp, nextafter, float_power, positive, rsub, and the elementwise predicates and small
-"other operations" of torch's docs (trace, diff, isin, isreal, is_nonzero, is_same_size,
+"other operations" of torch's docs (trace, diff, gradient, isin, isreal, is_nonzero, is_same_size,
 is_signed).  Each function checks its arguments with torch 1.13's messages and records
 ordinary ops."""
 import builtins
@@ -89,6 +89,91 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
 
 
 _export("diff", diff)
+
+
+def _gradient_dims(input, spacing, dim, edge_order):
+    """torch 1.13's checks of gradient's arguments; the dims it differentiates along."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if dim is None:
+        dims = list(builtins.range(input.ndim))
+    else:
+        dims = [F.wrap_dim(d, input.ndim) for d in ([dim] if isinstance(dim, builtins.int) else dim)]
+        seen = set()
+        for d in dims:
+            if d in seen:
+                raise RuntimeError("dim %d appears multiple times in the list of dims" % d)
+            seen.add(d)
+    if isinstance(spacing, (list, tuple)):
+        if dim is None and len(spacing) != len(dims):
+            raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar or a list of length %d "
+                               "but got a list of length %d" % (input.ndim, len(spacing)))
+        if dim is not None and len(spacing) != len(dims):
+            raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                               "arguments to have the same length, but got a spacing argument of length %d and a dim "
+                               "argument of length %d." % (len(spacing), len(dims)))
+        for h in spacing:
+            if isinstance(h, TB) and h.ndim != 1:
+                raise RuntimeError("torch.gradient expected each element of spacing to have one dimension, but got "
+                                   "an element with %d dimensions!" % h.ndim)
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    return dims
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Central differences inside, one-sided ones (first or second order) at the two ends,
+    per dim: spacing a number (uniform), one number per dim, or one 1-D tensor of
+    coordinates per dim (the non-uniform formulas, as numpy.gradient's).  Differentiable."""
+    _check(input, "gradient")
+    dims = _gradient_dims(input, spacing, dim, edge_order)
+    hs = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    return builtins.tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, hs))
+
+
+def _gradient_along(x, d, h, edge_order):
+    n = x.shape[d]
+
+    def s(a, b=None):  # x[a:b] along d, negative bounds from the end
+        a = a + n if a < 0 else a
+        b = n if b is None else b + n if b < 0 else b
+        return F.narrow(x, d, a, b - a)
+
+    sub, mul, div, add = _T.sub, _T.mul, _T.div, _T.add
+    if isinstance(h, TB):
+        dx = _T.diff(h)  # the coordinates' steps
+        shape = [1] * x.ndim
+        shape[d] = -1
+        dx1, dx2 = dx[:-1], dx[1:]
+        a = F.reshape(div(_T.neg(dx2), mul(dx1, add(dx1, dx2))), shape)
+        b = F.reshape(div(sub(dx2, dx1), mul(dx1, dx2)), shape)
+        c = F.reshape(div(dx1, mul(dx2, add(dx1, dx2))), shape)
+        center = add(add(mul(a, s(0, -2)), mul(b, s(1, -1))), mul(c, s(2)))
+        h0, h1, hl, hm = dx[0], dx[1] if n > 2 else dx[0], dx[-1], dx[-2] if n > 2 else dx[-1]
+        if edge_order == 1:
+            first = div(sub(s(1, 2), s(0, 1)), h0)
+            last = div(sub(s(-1), s(-2, -1)), hl)
+        else:
+            first = add(add(mul(s(0, 1), div(_T.neg(add(mul(h0, 2.0), h1)), mul(h0, add(h0, h1)))),
+                            mul(s(1, 2), div(add(h0, h1), mul(h0, h1)))),
+                        mul(s(2, 3), div(_T.neg(h0), mul(h1, add(h0, h1)))))
+            last = add(add(mul(s(-3, -2), div(hl, mul(hm, add(hl, hm)))),
+                           mul(s(-2, -1), div(_T.neg(add(hl, hm)), mul(hl, hm)))),
+                       mul(s(-1), div(add(mul(hl, 2.0), hm), mul(hl, add(hl, hm)))))
+    else:
+        h = h.item() if isinstance(h, TB) else h
+        center = div(div(sub(s(2), s(0, -2)), h), 2)
+        if edge_order == 1:
+            first = div(sub(s(1, 2), s(0, 1)), h)
+            last = div(sub(s(-1), s(-2, -1)), h)
+        else:
+            first = div(sub(add(mul(s(0, 1), -1.5), mul(s(1, 2), 2.0)), mul(s(2, 3), 0.5)), h)
+            last = div(add(add(mul(s(-3, -2), 0.5), mul(s(-2, -1), -2.0)), mul(s(-1), 1.5)), h)
+    return _T.cat([first, center, last], d)
+
+
+_export("gradient", gradient)
 
 
 def _fminmax(name, pick):

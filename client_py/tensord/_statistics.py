@@ -1,6 +1,6 @@
 """Statistics and distances composed from existing ops, with torch 1.13's argument checks
 and messages: cdist, dist, cov, corrcoef, combinations, trapezoid/trapz/
-cumulative_trapezoid, quantile/nanquantile, histogram, renorm."""
+cumulative_trapezoid, quantile/nanquantile, histogram, histogramdd, renorm."""
 import builtins
 import itertools as _it
 import sys as _sys
@@ -19,6 +19,7 @@ _rs = F.number_minus
 _check = F._check_tensor
 _export = F.exporter(globals(), __all__)
 F.structseq("histogram", ("hist", "bin_edges"))
+F.structseq("histogramdd", ("hist", "bin_edges"))
 
 
 def _scalar_t(v, dt):
@@ -310,67 +311,132 @@ _export("nanquantile", nanquantile)
 
 # ---------------------------------------------------------------- histogram
 
+def _dtype_word(dt):
+    return str(dt).split(".")[-1].replace("float32", "float").replace("float64", "double")
+
+
+def _bin_edges(x, i, bins, rng, dt):
+    """Dimension i's bin edges: bins a 1-D tensor of edges, or a count spread evenly over
+    rng (else the data's min..max, widened by 0.5 each way when it is one value)."""
+    if isinstance(bins, TB):
+        if bins.dtype is not dt:
+            raise RuntimeError("torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
+                               "input with dtype %s and bins for dimension %d with dtype %s"
+                               % (_dtype_word(dt), i, _dtype_word(bins.dtype)))
+        if bins.ndim != 1:
+            raise RuntimeError("torch.histogramdd: bins tensor should have one dimension, but got %d dimensions in "
+                               "the bins tensor for dimension %d" % (bins.ndim, i))
+        if bins.shape[0] == 1:
+            raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension %d" % i)
+        if bins.shape[0] == 0:
+            raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in "
+                               "the bins tensor for dimension %d" % i)
+        return _T.clone(bins)
+    nb = F.index_int(bins)
+    if nb == 0:
+        raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension %d" % i)
+    if nb < 0:
+        raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got %d elements in the "
+                           "bins tensor for dimension %d" % (nb + 1, i))
+    col = F.select(x, 1, i)
+    if rng is not None:
+        lo, hi = builtins.float(rng[2 * i]), builtins.float(rng[2 * i + 1])
+    elif col.numel():
+        lo, hi = builtins.float(_T.min(col).item()), builtins.float(_T.max(col).item())
+    else:
+        lo, hi = 0.0, 1.0
+    if lo > hi:
+        raise RuntimeError("torch.histogramdd: min should not exceed max, but got min %g max %g for dimension %d"
+                           % (lo, hi, i))
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return _T.linspace(lo, hi, nb + 1, dtype=dt)
+
+
+def _histogramdd(x, bins, rng, weight, density):
+    """(hist, [edges per dim]) of the M points of x (M, N): a point outside some dimension's
+    edges is not counted; each bin is right-open but the last, which holds its upper edge."""
+    dt = x.dtype
+    N = x.shape[1]
+    if isinstance(bins, (list, tuple)):
+        if bins and isinstance(bins[0], TB) and len(bins) != N:
+            raise RuntimeError("torch.histogramdd: expected %d sequences of bin edges for a %d-dimensional "
+                               "histogram but got %d" % (N, N, len(bins)))
+        if len(bins) < N:  # torch reads past the list: its count for the missing dims is 0
+            raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension %d" % len(bins))
+        bins = list(bins)[:N]
+    else:
+        bins = [bins] * N
+    if rng is not None and len(rng) != 2 * N:
+        raise RuntimeError("torch.histogramdd: for a %d-dimensional histogram range should have %d elements, but got "
+                           "%d" % (N, 2 * N, len(rng)))
+    edges = [_bin_edges(x, i, b, rng, dt) for i, b in enumerate(bins)]
+    counts = [e.shape[0] - 1 for e in edges]
+    size = 1
+    for c in counts:
+        size *= c
+    hist = _T.zeros((size,), dtype=dt)
+    if x.shape[0] and size and N:
+        flat, inside = None, None
+        for i, e in enumerate(edges):
+            col = F.select(x, 1, i)
+            ok = _T.logical_and(col >= e[0], col <= e[counts[i]])
+            pos = _T.clamp(_T.sub(_T.searchsorted(e, F.contiguous(col), right=True), 1), 0, counts[i] - 1)
+            flat = pos if flat is None else _T.add(_T.mul(flat, counts[i]), pos)
+            inside = ok if inside is None else _T.logical_and(inside, ok)
+        pos = _T.masked_select(flat, inside)
+        if pos.numel():
+            wv = _T.ones((pos.shape[0],), dtype=dt) if weight is None else _T.masked_select(weight, inside)
+            hist = F.cast(_T.index_put(hist, (pos,), wv, accumulate=True), dt)
+    hist = F.reshape(hist, counts)
+    if density and N:
+        volume = None
+        for i, e in enumerate(edges):
+            w = F.reshape(_T.diff(e), [counts[i] if j == i else 1 for j in builtins.range(N)])
+            volume = w if volume is None else _T.mul(volume, w)
+        hist = _T.div(hist, _T.mul(_T.sum(hist), volume))
+    return hist, edges
+
+
+def _check_weight(input, weight, shape):
+    if weight is None:
+        return None
+    _check(weight, "histogramdd", "weight", 4)
+    if tuple(weight.shape) != tuple(shape):
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as the "
+                           "input tensor excluding its innermost dimension, but got input with shape %s and "
+                           "weight with shape %s" % (list(input.shape), list(weight.shape)))
+    if weight.dtype is not input.dtype:
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
+                           "have the same dtype, but got input(%s), and weight(%s)"
+                           % (_dtype_word(input.dtype), _dtype_word(weight.dtype)))
+    return F.reshape(weight, (-1,))
+
+
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     _check(input, "histogram")
     if input.dtype not in (_F32, _F64):
         raise RuntimeError('"histogramdd" not implemented for \'%s\'' % input.dtype._torch_name)
-    dt = input.dtype
-    x = F.reshape(input, (-1,))
-    if isinstance(bins, TB):
-        if bins.dtype is not dt:
-            raise RuntimeError("torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
-                               "input with dtype %s and bins for dimension 0 with dtype %s"
-                               % (str(dt).split(".")[-1].replace("float32", "float").replace("float64", "double"),
-                                  str(bins.dtype).split(".")[-1].replace("float32", "float")
-                                  .replace("float64", "double")))
-        if bins.ndim != 1:
-            raise RuntimeError("torch.histogramdd: bins tensor should have one dimension, but got %d dimensions in "
-                               "the bins tensor for dimension 0" % bins.ndim)
-        edges = _T.clone(bins)
-        nb = bins.shape[0] - 1
-    else:
-        nb = F.index_int(bins)
-        if nb <= 0:
-            raise RuntimeError("torch.histogramdd(): bins must be > 0, but got %d for dimension 0" % nb)
-        if range is not None:
-            lo, hi = builtins.float(range[0]), builtins.float(range[1])
-        elif x.numel():
-            lo, hi = builtins.float(_T.min(x).item()), builtins.float(_T.max(x).item())
-        else:
-            lo, hi = 0.0, 0.0
-        if lo > hi:
-            raise RuntimeError("torch.histogramdd: min should not exceed max, but got min %g max %g for dimension 0"
-                               % (lo, hi))
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5 if x.numel() or range is not None else hi + 1.0
-            if not x.numel() and range is None:
-                lo, hi = 0.0, 1.0
-        edges = _T.linspace(lo, hi, nb + 1, dtype=dt)
-    if weight is not None:
-        _check(weight, "histogram", "weight", 3)
-        if tuple(weight.shape) != tuple(input.shape):
-            raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as the "
-                               "input tensor excluding its innermost dimension, but got input with shape %s and "
-                               "weight with shape %s" % (list(input.shape), list(weight.shape)))
-    if nb < 0:
-        raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements")
-    hist = _T.zeros((builtins.max(nb, 0),), dtype=dt)
-    if x.numel() and nb > 0:
-        lo_e, hi_e = edges[0], edges[nb]
-        inside = _T.logical_and(x >= lo_e, x <= hi_e)
-        pos = _T.sub(_T.searchsorted(edges, x, right=True), 1)
-        pos = _T.clamp(pos, 0, nb - 1)
-        pos = _T.masked_select(pos, inside)
-        if pos.numel():
-            wv = _T.ones((pos.shape[0],), dtype=dt) if weight is None else \
-                _T.masked_select(F.cast(F.reshape(weight, (-1,)), dt), inside)
-            hist = F.cast(_T.index_put(hist, (pos,), wv, accumulate=True), dt)
-    if density:
-        hist = _T.div(hist, _T.mul(_T.sum(hist), _T.diff(edges)))
-    r = F.return_types.histogram(hist, edges)
-    return F._outs(r, out, "histogram")
+    w = _check_weight(input, weight, input.shape)
+    rng = None if range is None else (range[0], range[1])
+    hist, edges = _histogramdd(F.reshape(input, (-1, 1)), [bins], rng, w, density)
+    return F._outs(F.return_types.histogram(hist, edges[0]), out, "histogram")
 
 
+def histogramdd(input, bins, range=None, weight=None, density=False):
+    """The points are input's last dim (one coordinate per dimension of the histogram)."""
+    _check(input, "histogramdd")
+    if input.ndim < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    if input.dtype not in (_F32, _F64):
+        raise RuntimeError('"histogramdd" not implemented for \'%s\'' % input.dtype._torch_name)
+    N = input.shape[-1]
+    w = _check_weight(input, weight, input.shape[:-1])
+    hist, edges = _histogramdd(F.reshape(input, (-1, N)), bins, range, w, density)
+    return F.return_types.histogramdd(hist, builtins.tuple(edges))
+
+
+_export("histogramdd", histogramdd)
 _export("histogram", histogram)
 
 
