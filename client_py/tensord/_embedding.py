@@ -24,11 +24,11 @@ _MODES = ("sum", "mean", "max")
 
 def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sparse=False, per_sample_weights=None,
                   include_last_offset=False, padding_idx=None):
-    """offset2bag is each index's bag (empty for a sum without padding_idx: torch's fast
-    path), bag_size the count of non-padding indices per bag (zeros for sum), max_indices
+    """offset2bag is each index's bag (empty for a float32/float16 sum without padding_idx:
+    torch's fast path), bag_size the count of non-padding indices per bag (zeros for sum), max_indices
     the row each maximum came from (mode max), bag_size again (mean) or zeros (sum)."""
     import numpy as np
-    from . import _creation
+    from . import _creation, _dtype
     F._check_tensor(weight, "embedding_bag", "weight", 1)
     F._check_tensor(indices, "embedding_bag", "indices", 2)
     F._check_tensor(offsets, "embedding_bag", "offsets", 3)
@@ -50,7 +50,8 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     counts = np.array([keep[s:e].sum() for s, e in zip(starts, ends)], dtype=np.int64)
     zeros = np.zeros(B, dtype=np.int64)
     if name == "sum":
-        offset2bag = bag_of if pad is not None else np.zeros(0, dtype=np.int64)
+        fast = pad is None and weight.dtype in (_dtype.float32, _dtype.float16)
+        offset2bag = np.zeros(0, dtype=np.int64) if fast else bag_of
         bag_size, max_indices = zeros, zeros
     else:
         offset2bag, bag_size = bag_of, counts

@@ -497,7 +497,7 @@ def _layer_norm(input, normalized_shape, weight, bias, eps):
     k = len(ns)
     if k == 0 or input.ndim < k or list(input.shape[input.ndim - k:]) != ns:
         raise RuntimeError("Given normalized_shape=%s, expected input with shape [*, %s], but got input of size%s"
-                           % (ns, ", ".join(str(n) for n in ns), input.size()))
+                           % (ns, ", ".join(str(n) for n in ns), list(input.shape)))
     mean, var = _stats(input, list(range(input.ndim - k, input.ndim)))
     out = F.mul(F.sub(input, mean), F.rsqrt(F.add(var, eps)))
     if weight is not None:
@@ -519,7 +519,7 @@ def _group_norm(input, num_groups, weight, bias, eps):
     N, C = input.shape[0], input.shape[1]
     if C % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
-                           "shape %s and num_groups=%d" % (input.size(), num_groups))
+                           "shape %s and num_groups=%d" % (list(input.shape), num_groups))
     x = F.reshape(input, [N, num_groups, -1])
     mean, var = _stats(x, [2])
     out = F.reshape(F.mul(F.sub(x, mean), F.rsqrt(F.add(var, eps))), list(input.shape))
