@@ -362,7 +362,7 @@ def _histogramdd(x, bins, rng, weight, density):
         if bins and isinstance(bins[0], TB) and len(bins) != N:
             raise RuntimeError("torch.histogramdd: expected %d sequences of bin edges for a %d-dimensional "
                                "histogram but got %d" % (N, N, len(bins)))
-        if len(bins) < N:  # torch reads past the list: its count for the missing dims is 0
+        if len(bins) < N:  # torch 1.13 reads past the list (garbage counts); its message for a count of 0
             raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension %d" % len(bins))
         bins = list(bins)[:N]
     else:
