@@ -1,6 +1,6 @@
-"""Distances and similarities (pdist, pairwise_distance,
-cosine_similarity), the deprecated top-level norms (frobenius_norm, nuclear_norm, native_norm) and the
-thresholding activations (threshold, threshold_, hardshrink), with torch 1.13's checks.
+"""Distances and similarities (pdist, pairwise_distance, cosine_similarity), the deprecated
+top-level norms (frobenius_norm, nuclear_norm, native_norm) and the thresholding
+activations (threshold, threshold_, hardshrink), with torch 1.13's checks.
 
 Compositions of existing ops; tensord.nn.functional re-exports the nn-flavoured ones."""
 import builtins

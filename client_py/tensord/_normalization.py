@@ -13,10 +13,15 @@ _check = F._check_tensor
 _export = F.exporter(globals(), __all__)
 
 
+def _running_stats_given(training, running_mean, running_var):
+    if not training and (running_mean is None or running_var is None):
+        which = "mean" if running_mean is None else "var"
+        raise RuntimeError("running_%s must be defined in evaluation mode" % which)
+
+
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
     _check(input, "batch_norm")
-    if not training and (running_mean is None or running_var is None):
-        raise RuntimeError("running_%s must be defined in evaluation mode" % ("mean" if running_mean is None else "var"))
+    _running_stats_given(training, running_mean, running_var)
     return NF._batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)[0]
 
 
@@ -45,9 +50,7 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
     """(output, save_mean, save_invstd): the batch's statistics per channel in training,
     empty tensors in evaluation (which needs the running statistics)."""
     _check(input, "native_batch_norm")
-    if not training and (running_mean is None or running_var is None):
-        # torch 1.13 crashes here; the message of its batch_norm
-        raise RuntimeError("running_%s must be defined in evaluation mode" % ("mean" if running_mean is None else "var"))
+    _running_stats_given(training, running_mean, running_var)  # torch 1.13 crashes here: batch_norm's message
     y, mean, var = NF._batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
     C = input.shape[1]
     if training:

@@ -52,7 +52,8 @@ def test_gradient_values(kw):
         assert_same(g, w)
 
 
-@pytest.mark.parametrize("kw", [{}, {"edge_order": 2}, {"spacing": COORDS, "edge_order": 2}, {"spacing": [2.0, 1.0, 3.0]}])
+@pytest.mark.parametrize("kw", [{}, {"edge_order": 2}, {"spacing": COORDS, "edge_order": 2},
+                                {"spacing": [2.0, 1.0, 3.0]}])
 def test_gradient_differentiable(kw):
     x = R(3, 4, 5)
     weights = [R(3, 4, 5) for _ in range(3)]

@@ -53,7 +53,7 @@ def both(name, *args, grad=(), rtol=None, atol=None, **kw):
     args), the gradients of a random weighting of the first result too."""
     want_args, got_args = _leaves(args, grad)
     want = getattr(torch, name)(*want_args, **kw)
-    got = getattr(td, name)(*got_args, **{k: _conv(v) for k, v in kw.items()})
+    got = getattr(td, name)(*got_args, **_kw(kw))
     _compare(got, want, rtol, atol)
     if grad:
         w0 = want[0] if isinstance(want, tuple) else want
@@ -66,8 +66,12 @@ def both(name, *args, grad=(), rtol=None, atol=None, **kw):
     return got
 
 
+def _kw(kw):
+    return {k: _conv(v) for k, v in kw.items()}
+
+
 def errs(name, *args, prefix=None, **kw):
-    return assert_raises_like(lambda: getattr(td, name)(*[_conv(a) for a in args], **{k: _conv(v) for k, v in kw.items()}),
+    return assert_raises_like(lambda: getattr(td, name)(*[_conv(a) for a in args], **_kw(kw)),
                               lambda: getattr(torch, name)(*args, **kw), prefix)
 
 
