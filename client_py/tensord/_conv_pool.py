@@ -18,6 +18,10 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
             raise TypeError("convolution(): argument '%s' (position %d) must be tuple of ints, not %s"
                             % (name, pos, type(v).__name__))
     n = weight.ndim - 2
+    if input.ndim != weight.ndim:
+        raise RuntimeError("Expected %d-dimensional input for %d-dimensional weight %s, but got %d-dimensional input "
+                           "of size %s instead" % (weight.ndim, weight.ndim, list(weight.shape), input.ndim,
+                                                   list(input.shape)))
     if transposed:
         return NF._conv_transpose(n, input, weight, bias, stride, padding, output_padding, groups, dilation)
     NF._conv_list(output_padding, n, "output_padding")
@@ -30,6 +34,9 @@ def adaptive_max_pool1d(input, output_size):
     if input.ndim not in (2, 3):
         raise RuntimeError("Expected 2 to 3 dimensions, but got %d-dimensional tensor for argument #1 'self' (while "
                            "checking arguments for adaptive_max_pool1d)" % input.ndim)
+    if isinstance(output_size, (list, tuple)) and len(output_size) != 1:
+        raise RuntimeError("adaptive_max_pool1d() argument 'output_size' should contain one int (got %d)"
+                           % len(output_size))
     return NF._adaptive(1, "max", input, output_size, True)
 
 

@@ -1,10 +1,13 @@
 """torch's top-level loss functions in ATen's form: reduction is the int enum of
-torch.nn._reduction (0 none, 1 mean, 2 sum; any other int reduces nothing, as in torch), no
+torch.nn._reduction (0 none, 1 mean, 2 sum; any other int reduces nothing, as in torch) and
+defaults to 0 (ATen declares Mean, but torch 1.13's Python binding reads that default as 0), no
 size_average/reduce, ATen's argument order (binary_cross_entropy_with_logits: pos_weight
-before reduction).  Each computes nn.functional's unreduced loss, then reduces."""
+before reduction), none of nn.functional's Python-level shape checks (inputs broadcast).
+Each computes nn.functional's unreduced loss (nn/_loss.py), then reduces."""
 import builtins
 
 from . import _records as F
+from .nn import _loss as NL
 from .nn import functional as NF
 
 __all__ = []
@@ -29,38 +32,41 @@ def _tensors(fname, *args):
         F._check_tensor(t, fname, name, i + 1)
 
 
-def kl_div(input, target, reduction=1, *, log_target=False):
+def kl_div(input, target, reduction=0, *, log_target=False):
     _tensors("kl_div", ("input", input), ("target", target))
     return _reduced(NF.kl_div(input, target, reduction="none", log_target=log_target), reduction, "kl_div", 3)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
     _tensors("binary_cross_entropy_with_logits", ("input", input), ("target", target))
-    loss = NF.binary_cross_entropy_with_logits(input, target, weight, reduction="none", pos_weight=pos_weight)
+    loss = NL._bce_with_logits(input, target, weight, pos_weight)
     return _reduced(loss, reduction, "binary_cross_entropy_with_logits", 5)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
     _tensors("cosine_embedding_loss", ("input1", input1), ("input2", input2), ("target", target))
-    loss = NF.cosine_embedding_loss(input1, input2, target, margin, reduction="none")
+    loss = NL._cosine_embedding(input1, input2, target, margin)
     return _reduced(loss, reduction, "cosine_embedding_loss", 5)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     _tensors("margin_ranking_loss", ("input1", input1), ("input2", input2), ("target", target))
-    loss = NF.margin_ranking_loss(input1, input2, target, margin, reduction="none")
+    loss = NL._margin_ranking(input1, input2, target, margin)
     return _reduced(loss, reduction, "margin_ranking_loss", 5)
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
     _tensors("hinge_embedding_loss", ("input", input), ("target", target))
     loss = NF.hinge_embedding_loss(input, target, margin, reduction="none")
     return _reduced(loss, reduction, "hinge_embedding_loss", 4)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=1):
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=0):
     _tensors("triplet_margin_loss", ("anchor", anchor), ("positive", positive), ("negative", negative))
-    loss = NF.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction="none")
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) != 1:
+        raise RuntimeError("All inputs should have same dimension but got %dD, %dD and %dD inputs." % dims)
+    loss = NL._triplet_margin(anchor, positive, negative, margin, p, eps, swap)
     return _reduced(loss, reduction, "triplet_margin_loss", 8)
 
 
@@ -70,7 +76,7 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
     return _reduced(loss, reduction, "poisson_nll_loss", 6)
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False):
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False):
     """'mean' divides each sequence's loss by its target length first (nn.functional's)."""
     _tensors("ctc_loss", ("log_probs", log_probs), ("targets", targets))
     r = _enum(reduction, "ctc_loss", 6)

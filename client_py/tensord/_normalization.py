@@ -39,6 +39,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     _check(input, "group_norm")
+    if input.ndim == 0:  # torch reads the batch and channel sizes first
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    F.wrap_dim(1, input.ndim)
     return NF.group_norm(input, num_groups, weight, bias, eps)
 
 

@@ -252,6 +252,9 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 def _rrelu(input, lower, upper, training, inplace, generator):
     """Negative inputs scaled by a slope drawn from U(lower, upper) per element (training),
     else by the mean slope."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("\"%s\" not implemented for '%s'"
+                           % ("rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu", input.dtype._torch_name))
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from .._random import uniform_

@@ -159,14 +159,22 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError("Target size (%s) must be the same as input size (%s)" % (target.size(), input.size()))
+    return _reduce(_bce_with_logits(input, target, weight, pos_weight), reduction)
+
+
+def _bce_with_logits(input, target, weight, pos_weight):
+    """The unreduced loss, input and target broadcast (torch's top-level form: the result
+    takes target's shape, so target cannot be the smaller one)."""
     # (1 - t) x + w_t log(1 + exp(-x)), with log(1 + exp(-x)) = log1p(exp(-|x|)) + max(-x, 0)
+    linear = F.mul(F.sub(1, target), input)
+    if list(linear.shape) != list(target.shape):
+        raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
+                           % (list(target.shape), list(linear.shape)))
     softplus_neg = F.add(F.log1p(F.exp(F.neg(F.abs(input)))), F.clamp(F.neg(input), min=0))
     if pos_weight is not None:
         softplus_neg = F.mul(F.add(F.mul(F.sub(pos_weight, 1), target), 1), softplus_neg)
-    loss = F.add(F.mul(F.sub(1, target), input), softplus_neg)
-    if weight is not None:
-        loss = F.mul(loss, weight)
-    return _reduce(loss, reduction)
+    loss = F.add(linear, softplus_neg)
+    return loss if weight is None else F.mul(loss, weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -378,8 +386,11 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            "input1: %s, input2: %s, target: %s " % (input1.size(), input2.size(), target.size()))
-    loss = F.clamp(F.add(F.mul(F.neg(target), F.sub(input1, input2)), margin), min=0)
-    return _reduce(loss, reduction)
+    return _reduce(_margin_ranking(input1, input2, target, margin), reduction)
+
+
+def _margin_ranking(input1, input2, target, margin):
+    return F.clamp(F.add(F.mul(F.neg(target), F.sub(input1, input2)), margin), min=0)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
@@ -400,6 +411,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     if input1.ndim != input2.ndim:
         raise RuntimeError("cosine_embedding_loss : All input tensors should have same dimension but got sizes: "
                            "input1: %s, input2: %s, target: %s " % (input1.size(), input2.size(), target.size()))
+    return _reduce(_cosine_embedding(input1, input2, target, margin), reduction)
+
+
+def _cosine_embedding(input1, input2, target, margin):
     d = target.ndim
     eps = 1e-12
     prod = F.sum(F.mul(input1, input2), d)
@@ -409,7 +424,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     zeros = F.mul(cos, 0)
     pos = F.where(F.eq(target, 1), F.sub(1, cos), zeros)
     neg = F.where(F.eq(target, -1), F.clamp(F.sub(cos, margin), min=0), zeros)
-    return _reduce(F.add(pos, neg), reduction)
+    return F.add(pos, neg)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
@@ -419,11 +434,15 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if not (a == pd == nd):
         raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same number of "
                            "dimensions, but got: anchor %dD, positive %dD, and negative %dD inputs" % (a, pd, nd))
+    return _reduce(_triplet_margin(anchor, positive, negative, margin, p, eps, swap), reduction)
+
+
+def _triplet_margin(anchor, positive, negative, margin, p, eps, swap):
     d_pos = _T.pairwise_distance(anchor, positive, p, eps)
     d_neg = _T.pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = _T.minimum(d_neg, _T.pairwise_distance(positive, negative, p, eps))
-    return _reduce(F.clamp(F.sub(F.add(d_pos, margin), d_neg), min=0), reduction)
+    return F.clamp(F.sub(F.add(d_pos, margin), d_neg), min=0)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,

@@ -172,10 +172,19 @@ def _keep_mask(input, p, shape):
     return bernoulli_(ops.empty(input.dtype, list(shape)), 1 - p)
 
 
+def _float_noise(input, p, alpha=False):
+    """torch scales its noise in input's dtype: an integer or bool input cannot hold 1/(1-p)
+    (alpha dropout's noise - 1 has turned a bool one into Long by then)."""
+    if p != 1.0 and not (input.dtype.is_floating_point or input.dtype.is_complex):
+        name = "Long" if alpha and input.dtype._torch_name == "Bool" else input.dtype._torch_name
+        raise RuntimeError("result type Float can't be cast to the desired output type %s" % name)
+
+
 def _dropout_shaped(input, p, training, inplace, shape):
     """Dropout with one keep draw per element of shape, broadcast over input (p checked)."""
     if not training or p == 0.0:
         return input
+    _float_noise(input, p)
     if p == 1.0:
         r = F.mul(input, 0)
     else:
@@ -240,6 +249,7 @@ def _alpha_dropout(input, p, training, inplace, shape):
     _check_p(p)
     if not training or p == 0.0:
         return input
+    _float_noise(input, p, alpha=True)
     if p == 1.0:
         r = F.mul(input, 0)
     else:
@@ -263,13 +273,19 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 def bilinear(input1, input2, weight, bias=None):
     """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o], as one matmul and a sum."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError("bilinear(): input batch dimensions do not match: got %s and %s"
-                           % (list(input1.shape[:-1]), list(input2.shape[:-1])))
+    if input1.ndim != input2.ndim:
+        raise RuntimeError("bilinear(): input dimensions do not match: got %d and %d" % (input1.ndim, input2.ndim))
+    for i in range(input1.ndim - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError("bilinear(): input batch dimensions do not match at dim %d: got %d and %d"
+                               % (i, input1.shape[i], input2.shape[i]))
     out_f, in1, in2 = weight.shape
     if input1.shape[-1] != in1 or input2.shape[-1] != in2:
         raise RuntimeError("bilinear(): input%d size does not match weight size: got %d but expected %d"
                            % ((1, input1.shape[-1], in1) if input1.shape[-1] != in1 else (2, input2.shape[-1], in2)))
+    if bias is not None and bias.numel() != out_f:
+        raise RuntimeError("bilinear(): bias size does not match weight size: got %d but expected %d"
+                           % (bias.numel(), out_f))
     lead = list(input1.shape[:-1])
     x1, x2 = F.reshape(input1, [-1, in1]), F.reshape(input2, [-1, in2])
     w = F.reshape(F.permute(weight, [1, 0, 2]), [in1, out_f * in2])
@@ -440,6 +456,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
     """(output, mean, variance): the statistics used, shaped (1, C, 1, ...)."""
     C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != C:
+            raise RuntimeError("%s should contain %d elements not %d" % (name, C, t.numel()))
     shape = [1, C] + [1] * (input.ndim - 2)
     dims = [0] + list(range(2, input.ndim))
     if training or running_mean is None or running_var is None:
@@ -495,6 +515,8 @@ def _layer_norm(input, normalized_shape, weight, bias, eps):
     """(output, mean, variance), the statistics kept for broadcasting."""
     ns = [normalized_shape] if isinstance(normalized_shape, builtins.int) else list(normalized_shape)
     k = len(ns)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("\"LayerNormKernelImpl\" not implemented for '%s'" % input.dtype._torch_name)
     if k == 0 or input.ndim < k or list(input.shape[input.ndim - k:]) != ns:
         raise RuntimeError("Given normalized_shape=%s, expected input with shape [*, %s], but got input of size%s"
                            % (ns, ", ".join(str(n) for n in ns), list(input.shape)))

@@ -216,6 +216,33 @@ def test_ctc_loss_int_reduction(reduction):
     both("ctc_loss", lp, targets, torch.tensor([6, 5]), torch.tensor([2, 1]), 0, reduction, True, grad=(0,))
 
 
+def test_loss_default_reduction_is_none():
+    # ATen declares Mean; torch 1.13's Python binding parses that default as 0 (none)
+    x, y = R(4, 5), R(4, 5)
+    sign = torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
+    both("kl_div", x, R(4, 5, low=0.1, high=1.0))
+    both("binary_cross_entropy_with_logits", x, R(4, 5, low=0.0, high=1.0))
+    both("cosine_embedding_loss", x, y, sign)
+    both("margin_ranking_loss", x, y, torch.sign(y))
+    both("hinge_embedding_loss", x, torch.sign(y))
+    both("triplet_margin_loss", x, y, R(4, 5))
+    both("ctc_loss", torch.log_softmax(R(6, 2, 4), 2), torch.tensor([[1, 2], [1, 1]]), [6, 5], [2, 2])
+
+
+def test_losses_broadcast_without_nn_functional_checks():
+    x = R(4, 5)
+    both("margin_ranking_loss", x[0], x[1], torch.sign(x), grad=(0, 1))  # nn.functional refuses unequal ranks
+    both("kl_div", x, R(1, 5, low=0.1), 1, grad=(0,))
+    # (torch 1.13's backward fails for a broadcast input: values only)
+    both("binary_cross_entropy_with_logits", x[0], R(4, 5, low=0.0, high=1.0), None, None, 2)
+    both("binary_cross_entropy_with_logits", R(4, 1), R(4, 5, low=0.0, high=1.0), None, R(5), 1)
+    errs("binary_cross_entropy_with_logits", x, R(4, 1))
+    errs("binary_cross_entropy_with_logits", x, R(3, 5))
+    errs("triplet_margin_loss", x, x, x[0])
+    errs("cosine_embedding_loss", x, x[0], torch.ones(4, dtype=torch.float64))
+    errs("cosine_embedding_loss", x, x, torch.ones(3, dtype=torch.float64))
+
+
 def test_loss_reduction_must_be_int():
     x = R(3)
     errs("kl_div", x, x, "mean")
@@ -304,6 +331,48 @@ def test_rrelu_generator():
     assert (slope >= 0.1 - 1e-12).all() and (slope <= 0.3 + 1e-12).all()
     z = _conv(x)
     assert td.rrelu_(z, 0.1, 0.3, True, g) is z
+
+
+def test_argument_errors_as_torch():
+    x = R(2, 3)
+    errs("batch_norm", x, None, R(2), R(4), None, True, 0.1, 1e-5, False)
+    errs("batch_norm", x, R(4), None, None, None, True, 0.1, 1e-5, False)
+    errs("group_norm", R(3), 1)
+    errs("group_norm", torch.tensor(1.0), 1)
+    errs("layer_norm", torch.arange(4), [4])
+    errs("convolution", R(2, 5), R(4, 2, 3), None, [1], [0], [1], False, [0], 1)
+    errs("adaptive_max_pool1d", R(2, 3, 4), [2, 2])
+    errs("adaptive_max_pool1d", R(2, 3, 4), [])
+    for name in DROPOUTS:  # torch scales its noise in the input's dtype
+        errs(name, torch.arange(4).reshape(2, 2), 0.5, True)
+        errs(name, torch.tensor([[True, False]]), 0.5, True)
+    both("dropout", torch.arange(4), 1.0, True)
+    errs("rrelu", torch.arange(4))
+    errs("rrelu", torch.arange(4), 0.1, 0.3, True)
+    errs("lstm_cell", R(3, 4), (R(3, 2),), R(8, 4), R(8, 2))
+    errs("lstm_cell", R(3, 4), (R(3, 2), R(3, 2), R(3, 2)), R(8, 4), R(8, 2))
+    errs("bilinear", R(3, 4), R(2, 3, 5), R(2, 4, 5))
+    errs("bilinear", R(2, 3, 4), R(2, 2, 5), R(2, 4, 5))
+    errs("bilinear", R(3, 4), R(3, 5), R(2, 3, 5))
+    errs("bilinear", R(3, 4), R(3, 5), R(2, 4, 6))
+    errs("bilinear", R(3, 4), R(3, 5), R(2, 4, 5), R(3))
+
+
+def test_nn_functional_shares_the_checks():
+    import torch.nn.functional as TF
+    F = td.nn.functional
+    x = R(2, 3)
+    for fn in (lambda m, a: m.batch_norm(a, None, None, weight=_same(m, R(4)), training=True),
+               lambda m, a: m.layer_norm(_same(m, torch.arange(4)), [4]),
+               lambda m, a: m.dropout(_same(m, torch.arange(4)), 0.5),
+               lambda m, a: m.rrelu(_same(m, torch.arange(4))),
+               lambda m, a: m.bilinear(a, _same(m, R(3, 5)), _same(m, R(2, 4, 5)))):
+        assert_raises_like(lambda: fn(F, _conv(x)), lambda: fn(TF, x))
+
+
+def _same(m, t):
+    """t for torch, its copy for tensord (m: the nn.functional module in use)."""
+    return t if m.__name__.startswith("torch") else _conv(t)
 
 
 def test_same_argument_forms():
