@@ -124,9 +124,21 @@ def native_norm(input, p=2, dim=None, keepdim=False, dtype=None):
                               "available for these backends: [SparseCPU]." % (overload, overload))
 
 
+def norm_except_dim(v, pow=2, dim=0):  # noqa: A002  (torch's argument name)
+    """The pow-norm over every dim but dim, kept as size-1 dims (weight_norm's magnitude);
+    dim -1: the norm of all of v."""
+    _check(v, "norm_except_dim", "v")
+    if dim == -1:
+        return _T.norm(v, pow)
+    d = F.wrap_dim(dim, v.ndim)
+    dims = [i for i in builtins.range(v.ndim) if i != d]
+    return _T.norm(v, pow, dims, True) if dims else _T.abs(v)
+
+
 _export("frobenius_norm", frobenius_norm)
 _export("nuclear_norm", nuclear_norm)
 _export("native_norm", native_norm)
+_export("norm_except_dim", norm_except_dim)
 
 
 # ---------------------------------------------------------------- distances

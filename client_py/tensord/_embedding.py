@@ -4,7 +4,7 @@ results (output, offset2bag, bag_size, max_indices) with the values torch 1.13's
 gives them.  The lookups are nn.functional's."""
 import builtins
 
-from . import _records as F
+from . import _dtype, _records as F
 from .nn import functional as NF
 
 __all__ = []
@@ -28,7 +28,7 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     torch's fast path), bag_size the count of non-padding indices per bag (zeros for sum), max_indices
     the row each maximum came from (mode max), bag_size again (mean) or zeros (sum)."""
     import numpy as np
-    from . import _creation, _dtype
+    from . import _creation
     F._check_tensor(weight, "embedding_bag", "weight", 1)
     F._check_tensor(indices, "embedding_bag", "indices", 2)
     F._check_tensor(offsets, "embedding_bag", "offsets", 3)
@@ -67,5 +67,19 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     return out, t(offset2bag), t(bag_size), t(max_indices)
 
 
+def embedding_renorm_(input, indices, max_norm, norm_type):
+    """The rows of input (an embedding weight) that indices name, rescaled in place to
+    norm at most max_norm; returns input."""
+    F._check_tensor(input, "embedding_renorm_")
+    F._check_tensor(indices, "embedding_renorm_", "indices", 2)
+    if not (indices.dtype is _dtype.int64 or indices.dtype is _dtype.int32):
+        raise RuntimeError("Expected tensor for argument #2 'indices' to have one of the following scalar types: "
+                           "Long, Int; but got torch.%sTensor instead (while checking arguments for "
+                           "embedding_renorm_)" % indices.dtype._torch_name)
+    NF._embedding_renorm_(input, indices, max_norm, norm_type)
+    return input
+
+
 _export("embedding", embedding)
+_export("embedding_renorm_", embedding_renorm_)
 _export("embedding_bag", embedding_bag)

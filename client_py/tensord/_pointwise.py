@@ -91,8 +91,18 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
 _export("diff", diff)
 
 
+_GRADIENT_SIGNATURES = "".join(" * (Tensor input, *, %s)\n" % s for s in (
+    "tuple of ints dim, int edge_order", "Number spacing, tuple of ints dim, int edge_order",
+    "Number spacing, int dim, int edge_order", "tuple of Scalars spacing, int dim, int edge_order",
+    "tuple of Scalars spacing, tuple of ints dim, int edge_order", "tuple of Tensors spacing, int dim, int edge_order",
+    "tuple of Tensors spacing, tuple of ints dim, int edge_order"))
+
+
 def _gradient_dims(input, spacing, dim, edge_order):
     """torch 1.13's checks of gradient's arguments; the dims it differentiates along."""
+    if isinstance(spacing, TB):  # coordinates come one tensor per dim, in a sequence
+        raise TypeError("gradient() received an invalid combination of arguments - got (Tensor, spacing=Tensor), "
+                        "but expected one of:\n" + _GRADIENT_SIGNATURES)
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     if dim is None:

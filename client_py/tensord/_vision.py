@@ -1,5 +1,6 @@
-"""torch's top-level constant_pad_nd and grid_sampler (ATen's forms of nn.functional's
-pad(mode='constant') and grid_sample: torch's pad-length messages, the modes as ints)."""
+"""torch's top-level constant_pad_nd, grid_sampler (+ _2d, _3d) and affine_grid_generator
+(ATen's forms of nn.functional's pad(mode='constant'), grid_sample and affine_grid: torch's
+pad-length messages, the modes as ints)."""
 from . import _records as F
 from .nn import functional as NF
 
@@ -34,5 +35,36 @@ def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
     return NF.grid_sample(input, grid, _INTERPOLATION[interpolation_mode], _PADDING[padding_mode], align_corners)
 
 
+def _grid_sampler_nd(name, n):
+    def fn(input, grid, interpolation_mode, padding_mode, align_corners):
+        F._check_tensor(input, name)
+        F._check_tensor(grid, name, "grid", 2)
+        if input.ndim != n + 2 or grid.ndim != n + 2:
+            raise RuntimeError("grid_sampler(): expected %dD input and grid with same number of dimensions, but got "
+                               "input with sizes %s and grid with sizes %s"
+                               % (n + 2, list(input.shape), list(grid.shape)))
+        if n == 3 and interpolation_mode == 2:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+grid_sampler_2d = _grid_sampler_nd("grid_sampler_2d", 2)
+grid_sampler_3d = _grid_sampler_nd("grid_sampler_3d", 3)
+
+
+def affine_grid_generator(theta, size, align_corners):
+    F._check_tensor(theta, "affine_grid_generator", "theta")
+    k = len(size) - 2
+    if theta.ndim == 3 and theta.shape[2] != k + 1:  # torch's batched product of the base grid and theta
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: [%d, %d] but got: [%d, %d]."
+                           % (theta.shape[0], k + 1, theta.shape[0], theta.shape[2]))
+    return NF.affine_grid(theta, list(size), align_corners)
+
+
 _export("constant_pad_nd", constant_pad_nd)
 _export("grid_sampler", grid_sampler)
+_export("grid_sampler_2d", grid_sampler_2d)
+_export("grid_sampler_3d", grid_sampler_3d)
+_export("affine_grid_generator", affine_grid_generator)

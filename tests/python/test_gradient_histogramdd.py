@@ -99,6 +99,7 @@ def test_gradient_scalar_input():
     (R(3, 2), {"edge_order": 2}),
     (torch.zeros(0), {}),
     (torch.tensor([True, False, True]), {}),
+    (R(3), {"spacing": torch.tensor([0.0, 1.0, 2.0])}),
 ])
 def test_gradient_errors(x, kw):
     assert_raises_like(lambda: td.gradient(_conv(x), **_kw(kw)), lambda: torch.gradient(x, **kw))

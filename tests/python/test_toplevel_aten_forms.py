@@ -418,3 +418,30 @@ def test_runtime_extras():
     errs("is_distributed", 3)
     assert td.init_num_threads() is None and torch.init_num_threads() is None
     assert td.compiled_with_cxx11_abi() is torch.compiled_with_cxx11_abi()
+
+
+def test_grid_sampler_by_rank_and_affine_grid_generator():
+    both("grid_sampler_2d", R(1, 2, 3, 4), R(1, 2, 2, 2, low=-1.0, high=1.0), 2, 1, False, grad=(0, 1))
+    both("grid_sampler_3d", R(1, 1, 3, 3, 3), R(1, 2, 2, 2, 3, low=-1.0, high=1.0), 1, 2, True, grad=(0,))
+    both("grid_sampler_3d", R(1, 1, 3, 3, 3), R(1, 2, 2, 2, 3, low=-1.0, high=1.0), 0, 0, False, grad=(0, 1))
+    errs("grid_sampler_2d", R(1, 1, 3, 3, 3), R(1, 2, 2, 2, 3), 0, 0, False)
+    errs("grid_sampler_3d", R(1, 1, 3, 3), R(1, 2, 2, 2), 0, 0, False)
+    errs("grid_sampler_3d", R(1, 1, 3, 3, 3), R(1, 2, 2, 2, 3), 2, 0, False)
+    both("affine_grid_generator", R(2, 2, 3), [2, 1, 4, 5], False, grad=(0,))
+    both("affine_grid_generator", R(2, 3, 4), [2, 1, 4, 5, 3], True, grad=(0,))
+    errs("affine_grid_generator", R(2, 2, 3), [2, 1, 4, 5, 6], True)
+
+
+def test_embedding_renorm_():
+    w = R(5, 3, low=-3.0, high=3.0)
+    tw, gw = w.clone(), _conv(w)
+    assert td.embedding_renorm_(gw, _conv(torch.tensor([0, 2, 2])), 0.5, 2.0) is gw
+    torch.embedding_renorm_(tw, torch.tensor([0, 2, 2]), 0.5, 2.0)
+    assert_same(gw, tw)
+    errs("embedding_renorm_", w, torch.tensor([0.0, 2.0]), 0.5, 2.0)
+
+
+@pytest.mark.parametrize("shape, pw, dim", [((3, 4), 2, 0), ((3, 4), 2, -1), ((3, 4), 3, 1), ((3, 4, 5), 2, 1),
+                                            ((3,), 2, 0), ((2, 3, 4), 1, 2)])
+def test_norm_except_dim(shape, pw, dim):
+    both("norm_except_dim", R(*shape), pw, dim, grad=(0,))

@@ -2,15 +2,13 @@
 magnitude g (name_g) and a direction v (name_v), and recomputed as w = g * v / ||v|| by a
 forward pre-hook (the norm over every dim but `dim`)."""
 from ..parameter import Parameter
+from ..._distance import norm_except_dim
 
 __all__ = ["weight_norm", "remove_weight_norm", "WeightNorm"]
 
 
 def _norm_except_dim(v, dim):
-    if dim == -1 or dim is None:
-        return v.norm()
-    dims = [d for d in range(v.dim()) if d != dim]
-    return v.norm(dim=dims, keepdim=True) if dims else v.abs()
+    return norm_except_dim(v, 2, -1 if dim is None else dim)
 
 
 class WeightNorm:
