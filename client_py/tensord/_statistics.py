@@ -417,9 +417,10 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     _check(input, "histogram")
     if input.dtype not in (_F32, _F64):
         raise RuntimeError('"histogramdd" not implemented for \'%s\'' % input.dtype._torch_name)
-    w = _check_weight(input, weight, input.shape)
+    x = F.reshape(input, (-1, 1))  # torch flattens both: any weight of input's numel fits
+    w = _check_weight(x, None if weight is None else F.reshape(weight, (-1,)), x.shape[:-1])
     rng = None if range is None else (range[0], range[1])
-    hist, edges = _histogramdd(F.reshape(input, (-1, 1)), [bins], rng, w, density)
+    hist, edges = _histogramdd(x, [bins], rng, w, density)
     return F._outs(F.return_types.histogram(hist, edges[0]), out, "histogram")
 
 

@@ -182,5 +182,11 @@ def test_histogram_shares_the_binning():
         assert_same(got.bin_edges, want.bin_edges)
     for bad in (0, torch.tensor([1.0])):
         assert_raises_like(lambda: td.histogram(_conv(x), _conv(bad)), lambda: torch.histogram(x, bad))
+    want = torch.histogram(x.reshape(5, 8), 4, weight=torch.arange(40.0).reshape(8, 5))  # flattened, both
+    got = td.histogram(_conv(x.reshape(5, 8)), 4, weight=td.arange(40.0).reshape(8, 5))
+    assert_same(got.hist, want.hist)
+    for shape in ((39,), (4, 9)):
+        assert_raises_like(lambda: td.histogram(_conv(x), 3, weight=td.ones(shape)),
+                           lambda: torch.histogram(x, 3, weight=torch.ones(shape)))
     assert_raises_like(lambda: td.histogram(_conv(x), 3, weight=td.ones(40, dtype=td.float64)),
                        lambda: torch.histogram(x, 3, weight=torch.ones(40, dtype=torch.float64)))
