@@ -147,6 +147,19 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EXP, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_DIV, TD_DTYPE_FLOAT32));
+    /* math_elem.cu: float rows, predicates on every compute dtype, integer ADDCMUL */
+    const unsigned math_f[] = {TD_OP_TAN, TD_OP_ERFINV, TD_OP_DIGAMMA, TD_OP_LOGIT, TD_OP_NAN_TO_NUM, TD_OP_ATAN2,
+                               TD_OP_XLOGY, TD_OP_FMOD, TD_OP_LERP, TD_OP_ADDCMUL, TD_OP_ADDCDIV, TD_OP_ISNAN};
+    for (size_t i = 0; i < sizeof math_f / sizeof math_f[0]; i++) {
+        ck_assert_msg(B->kernel(math_f[i], TD_DTYPE_FLOAT32) != NULL, "math op %u", math_f[i]);
+        ck_assert_msg(B->half_kernel(math_f[i], TD_DTYPE_BFLOAT16) != NULL, "half math op %u", math_f[i]);
+    }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ISFINITE, TD_DTYPE_INT8));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NAN_TO_NUM, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ADDCMUL, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_ADDCDIV, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_FMOD, TD_DTYPE_INT32)); /* its division by zero is an error: staged */
+    ck_assert_ptr_null(B->kernel(TD_OP_TAN, TD_DTYPE_INT32));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -506,6 +519,34 @@ START_TEST(test_gpu)
                 want += m2[i * 5 + q] * v[q];
             close_rel(y[i], want, 1e-12, "mv", i);
         }
+    }
+    /* math_elem.cu: ATAN2 with a scalar left operand, LERP with a weight tensor, ISINF */
+    {
+        enum { E = 300 };
+        float x[E], y[E], w[E], o[E];
+        uint8_t bo[E];
+        for (int i = 0; i < E; i++)
+            x[i] = (float)(urand(&seed) * 4), y[i] = (float)(urand(&seed) * 4), w[i] = (float)urand(&seed);
+        x[7] = INFINITY, x[8] = -INFINITY, x[9] = NAN;
+        int64_t se[] = {E};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 1, se, up(x, sizeof x)), ty = kt(TD_DTYPE_FLOAT32, 1, se, up(y, sizeof y));
+        struct td_kt tw = kt(TD_DTYPE_FLOAT32, 1, se, up(w, sizeof w)), to = kt(TD_DTYPE_FLOAT32, 1, se, dalloc(sizeof o));
+        struct td_kt tb = kt(TD_DTYPE_BOOL, 1, se, dalloc(sizeof bo));
+        struct td_kt *in1[] = {&ty}, *in3[] = {&tx, &ty, &tw}, *inx[] = {&tx}, *out[] = {&to}, *outb[] = {&tb};
+        int64_t sc[] = {TD_SCALAR_FLOAT, fbits(1.5)};
+        ck_assert_int_eq(run(TD_OP_ATAN2, TD_DTYPE_FLOAT32, 1, in1, 1, out, sc, 2, TD_RF_SCALAR_LHS), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < E; i++)
+            close_rel(o[i], atan2(1.5, (double)y[i]), 1e-6, "atan2", i);
+        ck_assert_int_eq(run(TD_OP_LERP, TD_DTYPE_FLOAT32, 3, in3, 1, out, NULL, 0, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 10; i < E; i++) /* exact: products rounded on their own */
+            ck_assert_msg(o[i] == (fabsf(w[i]) < 0.5f ? x[i] + w[i] * (y[i] - x[i]) : y[i] - (y[i] - x[i]) * (1 - w[i])),
+                          "lerp[%d]", i);
+        ck_assert_int_eq(run(TD_OP_ISINF, TD_DTYPE_FLOAT32, 1, inx, 1, outb, NULL, 0, 0), TD_CODE_OK);
+        down(bo, tb.data, sizeof bo);
+        for (int i = 0; i < E; i++)
+            ck_assert_int_eq(bo[i], isinf(x[i]) ? 1 : 0);
     }
     /* SOFTMAX and LOG_SOFTMAX over the last dim of (6,10) float32; EXP; WHERE */
     {

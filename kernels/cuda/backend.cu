@@ -580,6 +580,7 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
+        (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
         (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)) ||
         (f = td__cuda_conv_kernel(op, dt)) || (f = td__cuda_pool_kernel(op, dt)) ||
@@ -599,6 +600,7 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
     if (op == TD_OP_WHERE) /* a byte mover */
         return td__cuda_copy_kernel(op, dt);
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
+        (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
         (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)))
         return f;

@@ -503,6 +503,7 @@ template <int NOP, typename F> static inline enum td_code td_cu_launch(const str
 TD_CU_HIDDEN td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_binary_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_unary_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_math_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
