@@ -27,6 +27,7 @@ extern "C" {
 #include "../kernels/dtype.h"
 }
 #include "../kernels/cuda/elementwise_ops.cuh"
+#include "../kernels/cuda/create_ops.cuh"
 #include "../kernels/cuda/index_ops.cuh"
 #include "../kernels/cuda/math_ops.cuh"
 #include "../kernels/cuda/optim_ops.cuh"
@@ -739,6 +740,66 @@ static void check_math(void)
             INT_DISPATCH(if constexpr (!std::is_same<S, bool>::value) math3_row<M3_ADDCMUL, S>(TD_OP_ADDCMUL, "ADDCMUL", dt))
         }
 #undef INT_DISPATCH
+    }
+}
+
+/* ---- ARANGE and LINSPACE (create_ops.cuh) against kernels/cpu/create.c, bit for bit */
+
+static void create_case(unsigned op, int dt, int64_t n, const int64_t *tail, uint32_t ntail)
+{
+    static char want[4096 * 8], got[4096 * 8];
+    int64_t attrs[16] = {dt, 1, n};
+    memcpy(attrs + 3, tail, ntail * sizeof(int64_t));
+    struct td_kt o = kt1(dt, n, want);
+    struct td_kt *out[] = {&o};
+    memset(want, 0, sizeof want), memset(got, 0, sizeof got);
+    if (cpu(op, dt, 0, NULL, 1, out, attrs, 3 + ntail, 0) != TD_CODE_OK) {
+        n_cases++, n_fail++;
+        printf("FAIL cpu create op %u dtype %d\n", op, dt);
+        return;
+    }
+    int sz = td_cu_dtype_size(dt);
+    if (op == TD_OP_ARANGE) {
+        td_cu_arange a;
+        a.dt = dt;
+        double f0, f1;
+        memcpy(&f0, &tail[1], 8), memcpy(&f1, &tail[3], 8);
+        a.fstart = tail[0] == TD_SCALAR_FLOAT ? f0 : (double)tail[1];
+        a.fstep = tail[2] == TD_SCALAR_FLOAT ? f1 : (double)tail[3];
+        a.istart = tail[0] == TD_SCALAR_FLOAT ? (int64_t)a.fstart : tail[1];
+        a.istep = tail[2] == TD_SCALAR_FLOAT ? (int64_t)a.fstep : tail[3];
+        for (int64_t i = 0; i < n; i++)
+            td_cu_arange_elem(a, got + i * sz, i);
+    } else {
+        td_cu_linspace l;
+        l.dt = dt, l.n = n;
+        memcpy(&l.start, &tail[0], 8), memcpy(&l.end, &tail[1], 8);
+        for (int64_t i = 0; i < n; i++)
+            td_cu_linspace_elem(l, got + i * sz, i);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s n %lld", op == TD_OP_ARANGE ? "arange" : "linspace", (long long)n);
+    compare(what, dt, got, want, n, 0, NULL, 0);
+}
+
+static void check_create(void)
+{
+    const double fs[][2] = {{0, 1}, {-3.7, 0.1}, {1e10, -3.3e-3}, {2.5, 7}, {-1, 1}, {0.1, 0.3}};
+    for (int dt : compute_dts) {
+        if (dt == TD_DTYPE_BOOL)
+            continue;
+        for (const double *p : fs)
+            for (int64_t n : {1, 2, 3, 7, 100, 4001}) {
+                int64_t tail[4] = {TD_SCALAR_FLOAT, 0, TD_SCALAR_FLOAT, 0};
+                memcpy(&tail[1], &p[0], 8), memcpy(&tail[3], &p[1], 8);
+                create_case(TD_OP_ARANGE, dt, n, tail, 4);
+                int64_t itail[4] = {TD_SCALAR_INT, (int64_t)p[0] - 5, TD_SCALAR_INT, 3};
+                create_case(TD_OP_ARANGE, dt, n, itail, 4);
+                double end = p[0] + 1000 * p[1];
+                int64_t ltail[2];
+                memcpy(&ltail[0], &p[0], 8), memcpy(&ltail[1], &end, 8);
+                create_case(TD_OP_LINSPACE, dt, n, ltail, 2);
+            }
     }
 }
 
@@ -1850,6 +1911,7 @@ int main(void)
     check_binary_half();
     check_unary_half();
     check_math();
+    check_create();
     check_clamp();
     check_iteration();
     check_scalars();

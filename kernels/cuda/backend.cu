@@ -575,7 +575,8 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
     if (dt >= TD_DTYPE_COUNT)
         return NULL;
     /* the byte movers take every dtype (complex too); the rest compute dtypes only */
-    if ((f = td__cuda_copy_kernel(op, dt)) || (f = td__cuda_index_kernel(op, dt)))
+    if ((f = td__cuda_copy_kernel(op, dt)) || (f = td__cuda_index_kernel(op, dt)) ||
+        (f = td__cuda_create_kernel(op, dt)))
         return f;
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
@@ -597,7 +598,7 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
     td_kernel_fn f;
     if (!td_cu_is_half((int)dt))
         return NULL;
-    if (op == TD_OP_WHERE) /* a byte mover */
+    if (op == TD_OP_WHERE || op == TD_OP_CAT) /* byte movers */
         return td__cuda_copy_kernel(op, dt);
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_math_kernel(op, dt)) ||

@@ -1,6 +1,6 @@
 /*
  * copy.cu — moving and converting elements on the GPU: COPY_, CAST, CLONE, FILL_,
- * WHERE and CLAMP, with the CPU's semantics (kernels/cpu/copy.c).
+ * WHERE, CLAMP and CAT, with the CPU's semantics (kernels/cpu/copy.c, cat.c).
  *
  * Same-dtype copies, fills and selects only move bytes, by element size.  Conversions
  * load the source into its wide type (double for floating and complex sources, int64
@@ -126,18 +126,18 @@ static void scalar_bytes(int dt, int64_t kind, int64_t bits, uint64_t out[2])
     }
 }
 
-static enum td_code cu_fill_(struct td_kctx *k)
+enum td_code td__cuda_fill(struct td_kctx *k, struct td_kt *t, const int64_t *v)
 {
-    const int64_t *v = k->attrs + TD_A_FILL__VALUE;
-    if (k->n_in != 1 || k->n_attr < TD_N_FILL_ || !td_cu_scalar_kind_ok(v[0]) || td_cu_dtype_size(k->in[0]->m.dtype) == 0)
+    if (!td_cu_scalar_kind_ok(v[0]) || td_cu_dtype_size(t->m.dtype) == 0)
         return TD_CODE_INVALID_ARGUMENT;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
-    int dt = k->in[0]->m.dtype;
+    int dt = t->m.dtype;
     uint64_t e[2];
     scalar_bytes(dt, v[0], v[1], e);
+    struct td_kt *ops[1] = {t};
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 1, k->in))
+    if (!td_cu_iter_init(&it, 1, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t s = td_cu_stream_of(k->stream);
     switch (td_cu_dtype_size(dt)) {
@@ -147,6 +147,50 @@ static enum td_code cu_fill_(struct td_kctx *k)
     case 8: return td_cu_launch<1>(&it, s, fill_f<uint64_t>{e[0]});
     default: return td_cu_launch<1>(&it, s, fill16_f{e[0], e[1]});
     }
+}
+
+static enum td_code cu_fill_(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_attr < TD_N_FILL_)
+        return TD_CODE_INVALID_ARGUMENT;
+    return td__cuda_fill(k, k->in[0], k->attrs + TD_A_FILL__VALUE);
+}
+
+/* CAT (kernels/cpu/cat.c): each input with elements copied into its slice of the
+ * output, a view with the input's sizes and the output's strides, offset along dim */
+static enum td_code cu_cat(struct td_kctx *k)
+{
+    if (k->n_out < 1 || k->n_attr < TD_N_CAT)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *out = k->out[0];
+    int64_t dim = k->attrs[TD_A_CAT_DIM], at = 0;
+    if (dim < 0)
+        dim += out->m.ndim;
+    if (dim < 0 || dim >= out->m.ndim)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    for (int i = 0; i < k->n_in; i++) {
+        const struct td_meta *im = &k->in[i]->m;
+        int64_t n = 1;
+        for (int d = 0; d < im->ndim; d++)
+            n *= im->sizes[d];
+        if (n == 0)
+            continue;
+        if (im->ndim != out->m.ndim || at + im->sizes[dim] > out->m.sizes[dim])
+            return TD_CODE_INVALID_ARGUMENT;
+        for (int d = 0; d < im->ndim; d++)
+            if (d != dim && im->sizes[d] != out->m.sizes[d])
+                return TD_CODE_INVALID_ARGUMENT;
+        struct td_kt slice = *out;
+        slice.m.sizes[dim] = im->sizes[dim];
+        slice.m.offset += at * out->m.strides[dim];
+        enum td_code rc = copy_elems(&slice, k->in[i], td_cu_stream_of(k->stream));
+        if (rc != TD_CODE_OK)
+            return rc;
+        at += im->sizes[dim];
+    }
+    return TD_CODE_OK;
 }
 
 static enum td_code cu_where(struct td_kctx *k)
@@ -208,6 +252,7 @@ td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt)
     case TD_OP_CAST: return cu_cast;
     case TD_OP_CLONE: return cu_clone;
     case TD_OP_FILL_: return cu_fill_;
+    case TD_OP_CAT: return td_cu_dtype_size((int)dt) ? cu_cat : NULL; /* a byte mover */
     case TD_OP_WHERE: return td_cu_dtype_is_complex((int)dt) || td_cu_dtype_size((int)dt) ? cu_where : NULL;
     case TD_OP_CLAMP: return td_cu_compute_dtype((int)dt) ? cu_clamp : NULL;
     default: return NULL;
