@@ -160,6 +160,13 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_null(B->kernel(TD_OP_ADDCDIV, TD_DTYPE_INT64));
     ck_assert_ptr_null(B->kernel(TD_OP_FMOD, TD_DTYPE_INT32)); /* its division by zero is an error: staged */
     ck_assert_ptr_null(B->kernel(TD_OP_TAN, TD_DTYPE_INT32));
+    /* creation and CAT: made on the device, not on the host and copied */
+    const unsigned create[] = {TD_OP_EMPTY, TD_OP_FULL, TD_OP_ARANGE, TD_OP_LINSPACE, TD_OP_EYE, TD_OP_CAT};
+    for (size_t i = 0; i < sizeof create / sizeof create[0]; i++)
+        ck_assert_msg(B->kernel(create[i], TD_DTYPE_INT32) != NULL, "create op %u", create[i]);
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_EMPTY, TD_DTYPE_COMPLEX64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CAT, TD_DTYPE_COMPLEX128));
+    ck_assert_ptr_nonnull(B->half_kernel(TD_OP_CAT, TD_DTYPE_FLOAT16));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -519,6 +526,41 @@ START_TEST(test_gpu)
                 want += m2[i * 5 + q] * v[q];
             close_rel(y[i], want, 1e-12, "mv", i);
         }
+    }
+    /* creation: FULL, ARANGE (int64, wrapping formula), EYE; CAT of two along dim 1 */
+    {
+        int64_t s23[] = {2, 3}, s5[] = {5}, s25[] = {2, 5};
+        float full[6], ey[6], cat[10];
+        int64_t ar[5];
+        struct td_kt tf = kt(TD_DTYPE_FLOAT32, 2, s23, dalloc(sizeof full)), te = kt(TD_DTYPE_FLOAT32, 2, s23, dalloc(sizeof ey));
+        struct td_kt ta = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof ar)), tc = kt(TD_DTYPE_FLOAT32, 2, s25, dalloc(sizeof cat));
+        struct td_kt *of[] = {&tf}, *oe[] = {&te}, *oa[] = {&ta}, *oc[] = {&tc};
+        int64_t fa[] = {TD_DTYPE_FLOAT32, 2, 2, 3, TD_SCALAR_FLOAT, fbits(-1.25)};
+        ck_assert_int_eq(run(TD_OP_FULL, TD_DTYPE_FLOAT32, 0, NULL, 1, of, fa, 6, 0), TD_CODE_OK);
+        int64_t aa[] = {TD_DTYPE_INT64, 1, 5, TD_SCALAR_INT, -7, TD_SCALAR_INT, 3};
+        ck_assert_int_eq(run(TD_OP_ARANGE, TD_DTYPE_INT64, 0, NULL, 1, oa, aa, 7, 0), TD_CODE_OK);
+        int64_t ea[] = {TD_DTYPE_FLOAT32, 2, 2, 3};
+        ck_assert_int_eq(run(TD_OP_EYE, TD_DTYPE_FLOAT32, 0, NULL, 1, oe, ea, 4, 0), TD_CODE_OK);
+        struct td_kt *ci[] = {&tf, &te};
+        int64_t dim1[] = {1};
+        int64_t s22[] = {2, 2};
+        struct td_kt te2 = kt(TD_DTYPE_FLOAT32, 2, s22, te.data); /* eye's first two columns */
+        te2.m.strides[0] = 3;
+        ci[1] = &te2;
+        ck_assert_int_eq(run(TD_OP_CAT, TD_DTYPE_FLOAT32, 2, ci, 1, oc, dim1, 1, 0), TD_CODE_OK);
+        down(full, tf.data, sizeof full);
+        down(ar, ta.data, sizeof ar);
+        down(ey, te.data, sizeof ey);
+        down(cat, tc.data, sizeof cat);
+        for (int i = 0; i < 6; i++) {
+            ck_assert(full[i] == -1.25f);
+            ck_assert(ey[i] == (i == 0 || i == 4 ? 1.0f : 0.0f));
+        }
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(ar[i], -7 + 3 * i);
+        for (int r = 0; r < 2; r++)
+            for (int c = 0; c < 5; c++)
+                ck_assert(cat[r * 5 + c] == (c < 3 ? -1.25f : (r == c - 3 ? 1.0f : 0.0f)));
     }
     /* math_elem.cu: ATAN2 with a scalar left operand, LERP with a weight tensor, ISINF */
     {
