@@ -23,6 +23,7 @@
  */
 #include <string.h>
 
+#include "../kernels/overlap.h"
 #include "device.h"
 #include "exec.h"
 
@@ -620,10 +621,25 @@ static bool device_runs(const struct td_place *p, const struct td_op_args *a, co
     return p->b->kernel(a->op, inf->compute_dtype) && p->b->kernel(TD_OP_COPY_, inf->compute_dtype);
 }
 
+/* torch's overlap checks on the record's destinations (kernels/overlap.h): the client
+ * made them at the call already, but only the daemon knows every storage (two tokens
+ * opened on one storage look unrelated to the client), and it trusts no client. */
+static enum td_code check_overlap(const struct td_op_args *a, struct td_tensor *const *in, struct td_status *st)
+{
+    struct td_operand_id ids[TD_MAX_INPUTS];
+    for (int i = 0; i < a->n_in; i++) {
+        ids[i].tensor = (uint64_t)(uintptr_t)in[i];
+        ids[i].storage = (uint64_t)(uintptr_t)in[i]->storage;
+    }
+    return td_meta_check_overlap(a, ids, st);
+}
+
 enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *inf, struct td_tensor *const *in,
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
                              const struct td_place *p, const struct td_place *src, struct td_status *st)
 {
+    if (td_meta_overlap_checked(a) && check_overlap(a, in, st))
+        return st->code;
     if (a->op == TD_OP_COPY_ && a->n_in == 2 && in[0]->m.device != in[1]->m.device)
         return exec_transfer(p, src, in[0], in[1], st);
     if (p->device != TD_DEVICE_CPU && !device_runs(p, a, inf))
