@@ -292,6 +292,24 @@ static PyObject *m_overlap(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyLong_FromLong(o);
 }
 
+static PyObject *m_assert_overlap(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"dst", "src", "full", NULL};
+    PyObject *d, *s = Py_None;
+    int full = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Op:assert_overlap", kw, &d, &s, &full))
+        return NULL;
+    const struct td_t *dst = tensor_arg(d, "assert_overlap"), *src = NULL;
+    if (!dst || (s != Py_None && !(src = tensor_arg(s, "assert_overlap"))))
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_meta_assert_overlap(&dst->m, src ? &src->m : NULL, src && src->handle == dst->handle,
+                               src && src->storage_id == dst->storage_id,
+                               full ? TD_OVERLAP_CHECK_ANY : TD_OVERLAP_CHECK_PARTIAL, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
 /* Appends the tensors of o (one tensor, or a sequence of them) to metas/ids; -1 on error. */
 static int add_operands(PyObject *o, const struct td_meta **metas, struct td_operand_id *ids, int *n)
 {
@@ -332,9 +350,16 @@ static PyObject *m_check_overlap(PyObject *self, PyObject *args, PyObject *kwarg
     int n_ops = n;
     if (out != Py_None && add_operands(out, metas, ids, &n))
         return NULL;
-    if (out != Py_None && n - n_ops != td_op_table[op].n_out)
+    /* the checks look at the first destination only (a multi-output op's values): a
+     * composed op with fewer outputs than the row it is checked like repeats it */
+    if (out != Py_None && (n == n_ops || n - n_ops > td_op_table[op].n_out))
         return PyErr_Format(PyExc_ValueError, "check_overlap: %s has %d outputs", td_op_name((enum td_op)op),
                             td_op_table[op].n_out);
+    while (out != Py_None && n - n_ops < td_op_table[op].n_out && n < TD_MAX_INPUTS) {
+        metas[n] = metas[n_ops];
+        ids[n] = ids[n_ops];
+        n++;
+    }
     int64_t attrs[2] = {0, mode}; /* INDEX / INDEX_PUT: dim, mode */
     struct td_op_args a = {
         .op = (uint16_t)op, .flags = out != Py_None ? TD_RF_OUT : inplace ? TD_RF_INPLACE : 0,
@@ -362,6 +387,9 @@ PyMethodDef td_ext_meta_methods[] = {
      "internal_overlap(t) -> 0 no, 1 yes (an expanded dim), 2 too hard to tell (torch's has_internal_overlap)"},
     {"overlap", FASTCALL(m_overlap),
      "overlap(a, b) -> 0 none, 1 full, 2 partial, 3 too hard to tell (torch's get_overlap_status)"},
+    {"assert_overlap", KWARGS(m_assert_overlap),
+     "assert_overlap(dst, src=None, full=False): torch's assert_no_internal_overlap(dst) (src None), "
+     "assert_no_partial_overlap(dst, src), or with full assert_no_overlap; RuntimeError when refused"},
     {"check_overlap", KWARGS(m_check_overlap),
      "check_overlap(op, inputs, out=None, inplace=False, mode=0): torch's overlap checks of op writing out= "
      "(or, inplace, inputs[0]; else copy_'s inputs[0]), RuntimeError when refused"},
