@@ -177,7 +177,9 @@ enum td_code td_meta_check_overlap(const struct td_op_args *a, const struct td_o
     if (d >= a->n_in)
         return TD_CODE_OK;
     const struct td_meta *dst = a->in[d];
-    enum td_code c = r.internal ? td_meta_assert_overlap(dst, NULL, false, false, TD_OVERLAP_CHECK_NONE, st) : 0;
+    enum td_code c = TD_CODE_OK;
+    if (r.internal)
+        c = td_meta_assert_overlap(dst, NULL, false, false, TD_OVERLAP_CHECK_NONE, st);
     /* in-place and copy_ records: input 0 is the destination, not an operand */
     for (int i = (a->flags & TD_RF_OUT) ? 0 : 1; !c && i < n_ops; i++) {
         enum td_overlap_check k = i == 0 ? r.self : td_meta_input_is_index((enum td_op)a->op, i) ? r.index : r.other;

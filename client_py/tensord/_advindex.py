@@ -296,12 +296,12 @@ def _value_for(base, ix, dim, value, dtype):
     return _expand(v, shape)
 
 
-def _check_put_overlap(r, entries, value):
+def _check_put_overlap(r, entries, value, accumulate):
     """torch's index_put_ on r: a warning when r is expanded; no overlap of r with the
     value or a long index, except where torch fills through a bool mask with a one-element
     value (masked_fill_, value read as a number; its own warning for an expanded r)."""
     _warn_if_expanded(r, "index_put_", "tensor[indices] = tensor")
-    mask_fill = (len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
+    mask_fill = (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
                  (not isinstance(value, TB) or value.numel() == 1))
     if mask_fill:
         _warn_if_expanded(r, "masked_fill_", "tensor[mask] = scalar")
@@ -322,7 +322,7 @@ def adv_setitem(t, idx, value, accumulate=False):
     if builtins.all(_is_adv(x) or x is Ellipsis for x in idx):
         r = t
     known = _known_entries(r, entries)
-    _check_put_overlap(r, entries, value)
+    _check_put_overlap(r, entries, value, accumulate)
     base, ix, dim = _adv_plan(r, entries)
     v = _value_for(base, ix, dim, value, t.dtype)
     if known:

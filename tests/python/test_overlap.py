@@ -208,6 +208,8 @@ CASES = {
     "setitem index into expanded": (lambda T: setitem(ex(T), ix(T, 0), 5.0), True),
     "setitem mask, own element": (lambda T: (lambda a: setitem(a, a > 2, a[0]))(ar(T)), True),
     "setitem mask, own elements": (lambda T: (lambda a: setitem(a, a > 2, a[:2]))(ar(T)), True),
+    "index_put_ mask accumulate own element": (lambda T: (lambda a: a.index_put_((a > 2,), a[0], accumulate=True))(
+        ar(T)), True),
     "setitem mask into expanded": (lambda T: setitem(ex(T), T.tensor([True, False, True]), 3.0), True),
     "index_add_ source over self": (lambda T: (lambda a: a[:3].index_add_(0, ix(T, 0, 1), a[2:4]))(ar(T)), True),
     "index_add_ scaled source over self": (lambda T: (lambda a: a[:3].index_add_(0, ix(T, 0, 1), a[2:4], alpha=2))(
