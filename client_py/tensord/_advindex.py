@@ -737,11 +737,11 @@ def argwhere(input):
 _where2 = F.where
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         _check_tensor(condition, "where", "condition", 1)
         return nonzero(condition, as_tuple=True)
-    return _where2(condition, input, other)
+    return _where2(condition, input, other, out=out)
 
 
 # ---------------------------------------------------------------- sorting

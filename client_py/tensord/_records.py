@@ -441,7 +441,7 @@ def _as_0d(v, like):
     return tensor(_pyscalar(v))
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         raise NotImplementedError("where(condition) (nonzero) is not implemented by tensord yet")
     _check_tensor(condition, "where", "condition", 1)
@@ -453,6 +453,8 @@ def where(condition, input=None, other=None):
         if not (is_scalar(other) or is_complex_scalar(other)):
             raise _type_error("where", "other", 3, other)
         other = _as_0d(other, input)
+    if out is not None:
+        return _into(ops.where, (condition, input, other), {}, out, "where")
     return ops.where(condition, input, other)
 
 

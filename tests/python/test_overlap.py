@@ -237,7 +237,11 @@ CASES = {
                                                                                      a[2:5]))(ar(T)), True),
     "masked_scatter_ into expanded": (lambda T: ex(T).masked_scatter_(T.tensor([True, False, True]), T.ones(3)),
                                       True),
-    "where into its input": (lambda T: (lambda a: T.where(a > 2, a, T.zeros(5)))(ar(T)), True),
+    "where out into its input": (lambda T: (lambda a: T.where(a > 2, a, T.zeros(5), out=a))(ar(T)), True),
+    "where out shifted": (lambda T: (lambda a: T.where(a[:-1] > 1, a[:-1], T.zeros(4), out=a[1:]))(ar(T)), True),
+    "where out over condition": (lambda T: (lambda c: T.where(c, T.ones(3, dtype=T.bool), c[0], out=c))(
+        T.tensor([True, False, True])), True),
+    "where out expanded": (lambda T: T.where(ar(T, 3) > 0, T.ones(3), T.zeros(3), out=ex(T)), True),
 }
 
 
