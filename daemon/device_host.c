@@ -687,6 +687,7 @@ static td_kernel_fn h_half_kernel(unsigned op, unsigned dt)
     case TD_FAM_MATH_BINARY:
     case TD_FAM_MATH_TERNARY:
     case TD_FAM_REDUCE:
+    case TD_FAM_STAT:
     case TD_FAM_MATMUL:
     case TD_FAM_SOFTMAX:
     case TD_FAM_WHERE: return h_half_run;

@@ -167,6 +167,18 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EMPTY, TD_DTYPE_COMPLEX64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_CAT, TD_DTYPE_COMPLEX128));
     ck_assert_ptr_nonnull(B->half_kernel(TD_OP_CAT, TD_DTYPE_FLOAT16));
+    /* the STAT family's streaming rows; MEDIAN and MODE are staged */
+    const unsigned stat[] = {TD_OP_VAR, TD_OP_STD, TD_OP_VAR_MEAN, TD_OP_STD_MEAN, TD_OP_LOGSUMEXP, TD_OP_NORM,
+                             TD_OP_NANSUM, TD_OP_NANMEAN, TD_OP_COUNT_NONZERO, TD_OP_AMINMAX};
+    for (size_t i = 0; i < sizeof stat / sizeof stat[0]; i++) {
+        ck_assert_msg(B->kernel(stat[i], TD_DTYPE_FLOAT64) != NULL, "stat op %u", stat[i]);
+        ck_assert_msg(B->half_kernel(stat[i], TD_DTYPE_FLOAT16) != NULL, "half stat op %u", stat[i]);
+    }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_COUNT_NONZERO, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_AMINMAX, TD_DTYPE_INT16));
+    ck_assert_ptr_null(B->kernel(TD_OP_VAR, TD_DTYPE_INT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_MEDIAN, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_MODE, TD_DTYPE_FLOAT32));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -561,6 +573,49 @@ START_TEST(test_gpu)
         for (int r = 0; r < 2; r++)
             for (int c = 0; c < 5; c++)
                 ck_assert(cat[r * 5 + c] == (c < 3 ? -1.25f : (r == c - 3 ? 1.0f : 0.0f)));
+    }
+    /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
+     * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */
+    {
+        enum { R = 3, C = 1000 };
+        static double x[R * C], v[R], mu[R], l[R], n3[R], ni[R], lo[R], hi[R];
+        for (int i = 0; i < R * C; i++)
+            x[i] = urand(&seed) * 3 + 0.5;
+        x[2 * C + 17] = NAN;
+        int64_t sx[] = {R, C}, sr[] = {R};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT64, 2, sx, up(x, sizeof x));
+        struct td_kt to[6];
+        for (int i = 0; i < 6; i++)
+            to[i] = kt(TD_DTYPE_FLOAT64, 1, sr, dalloc(sizeof v));
+        struct td_kt *in[] = {&tx}, *vm[] = {&to[0], &to[1]}, *ol[] = {&to[2]}, *on3[] = {&to[3]}, *oni[] = {&to[4]};
+        struct td_kt *mm[] = {&to[5], &to[0]};
+        int64_t var_a[] = {2, 0, -1, 1}, lse_a[] = {2, 0, -1, 0}, n3_a[] = {2, 0, -1, fbits(3)}, ni_a[] = {2, 0, -1, fbits(INFINITY)};
+        ck_assert_int_eq(run(TD_OP_VAR_MEAN, TD_DTYPE_FLOAT64, 1, in, 2, vm, var_a, 4, 0), TD_CODE_OK);
+        down(v, to[0].data, sizeof v);
+        down(mu, to[1].data, sizeof mu);
+        ck_assert_int_eq(run(TD_OP_LOGSUMEXP, TD_DTYPE_FLOAT64, 1, in, 1, ol, lse_a, 4, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_NORM, TD_DTYPE_FLOAT64, 1, in, 1, on3, n3_a, 4, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_NORM, TD_DTYPE_FLOAT64, 1, in, 1, oni, ni_a, 4, 0), TD_CODE_OK);
+        down(l, to[2].data, sizeof l);
+        down(n3, to[3].data, sizeof n3);
+        down(ni, to[4].data, sizeof ni);
+        ck_assert_int_eq(run(TD_OP_AMINMAX, TD_DTYPE_FLOAT64, 1, in, 2, mm, lse_a, 4, 0), TD_CODE_OK);
+        down(lo, to[5].data, sizeof lo);
+        down(hi, to[0].data, sizeof hi);
+        for (int r = 0; r < 2; r++) {
+            double s = 0, m2 = 0, mx = -INFINITY, se = 0, s3 = 0, amax = 0, mn = INFINITY, mxx = -INFINITY;
+            for (int c = 0; c < C; c++)
+                s += x[r * C + c], mx = fmax(mx, x[r * C + c]), amax = fmax(amax, fabs(x[r * C + c])),
+                s3 += pow(fabs(x[r * C + c]), 3), mn = fmin(mn, x[r * C + c]), mxx = fmax(mxx, x[r * C + c]);
+            for (int c = 0; c < C; c++)
+                m2 += (x[r * C + c] - s / C) * (x[r * C + c] - s / C), se += exp(x[r * C + c] - mx);
+            close_rel(mu[r], s / C, 1e-12, "mean", r);
+            close_rel(v[r], m2 / (C - 1), 1e-12, "var", r);
+            close_rel(l[r], log(se) + mx, 1e-12, "logsumexp", r);
+            close_rel(n3[r], pow(s3, 1.0 / 3), 1e-12, "norm 3", r);
+            ck_assert(ni[r] == amax && lo[r] == mn && hi[r] == mxx);
+        }
+        ck_assert(isnan(v[2]) && isnan(mu[2]) && isnan(l[2]) && isnan(n3[2]) && isnan(ni[2]) && isnan(lo[2]) && isnan(hi[2]));
     }
     /* math_elem.cu: ATAN2 with a scalar left operand, LERP with a weight tensor, ISINF */
     {
