@@ -167,6 +167,9 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EMPTY, TD_DTYPE_COMPLEX64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_CAT, TD_DTYPE_COMPLEX128));
     ck_assert_ptr_nonnull(B->half_kernel(TD_OP_CAT, TD_DTYPE_FLOAT16));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_FLIP, TD_DTYPE_COMPLEX128));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_TRIU, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->half_kernel(TD_OP_TRIL, TD_DTYPE_BFLOAT16));
     /* the STAT family's streaming rows; MEDIAN and MODE are staged */
     const unsigned stat[] = {TD_OP_VAR, TD_OP_STD, TD_OP_VAR_MEAN, TD_OP_STD_MEAN, TD_OP_LOGSUMEXP, TD_OP_NORM,
                              TD_OP_NANSUM, TD_OP_NANMEAN, TD_OP_COUNT_NONZERO, TD_OP_AMINMAX};
@@ -573,6 +576,43 @@ START_TEST(test_gpu)
         for (int r = 0; r < 2; r++)
             for (int c = 0; c < 5; c++)
                 ck_assert(cat[r * 5 + c] == (c < 3 ? -1.25f : (r == c - 3 ? 1.0f : 0.0f)));
+    }
+    /* FLIP over dims 0 and 2 of (2, 3, 4) int32; TRIL (diagonal -1) and TRIU (1) of a
+     * transposed (4, 5) float32 view, TRIU in place */
+    {
+        int32_t f[24], g[24];
+        for (int i = 0; i < 24; i++)
+            f[i] = i * 7 - 30;
+        int64_t s234[] = {2, 3, 4};
+        struct td_kt tf = kt(TD_DTYPE_INT32, 3, s234, up(f, sizeof f)), tg = kt(TD_DTYPE_INT32, 3, s234, dalloc(sizeof g));
+        struct td_kt *fi[] = {&tf}, *fo[] = {&tg};
+        int64_t mask[] = {5};
+        ck_assert_int_eq(run(TD_OP_FLIP, TD_DTYPE_INT32, 1, fi, 1, fo, mask, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int a0 = 0; a0 < 2; a0++)
+            for (int a1 = 0; a1 < 3; a1++)
+                for (int a2 = 0; a2 < 4; a2++)
+                    ck_assert_int_eq(g[(a0 * 3 + a1) * 4 + a2], f[((1 - a0) * 3 + a1) * 4 + (3 - a2)]);
+        float m[20], lo[20], hi[20];
+        for (int i = 0; i < 20; i++)
+            m[i] = (float)i + 0.5f;
+        int64_t s54[] = {5, 4}, s45[] = {4, 5};
+        struct td_kt tm = kt(TD_DTYPE_FLOAT32, 2, s54, up(m, sizeof m));
+        struct td_kt tt = tm; /* its transpose: (4, 5) with strides (1, 4) */
+        tt.m.sizes[0] = 4, tt.m.sizes[1] = 5, tt.m.strides[0] = 1, tt.m.strides[1] = 4;
+        struct td_kt tl = kt(TD_DTYPE_FLOAT32, 2, s45, dalloc(sizeof lo));
+        struct td_kt *ti[] = {&tt}, *tlo[] = {&tl}, *tin[] = {&tt};
+        int64_t dm1[] = {-1}, d1[] = {1};
+        ck_assert_int_eq(run(TD_OP_TRIL, TD_DTYPE_FLOAT32, 1, ti, 1, tlo, dm1, 1, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_TRIU, TD_DTYPE_FLOAT32, 1, ti, 1, tin, d1, 1, 0), TD_CODE_OK); /* in place */
+        down(lo, tl.data, sizeof lo);
+        down(hi, tm.data, sizeof hi);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 5; j++) {
+                float v = m[j * 4 + i];
+                ck_assert(lo[i * 5 + j] == (j - i <= -1 ? v : 0.0f));
+                ck_assert(hi[j * 4 + i] == (j - i >= 1 ? v : 0.0f));
+            }
     }
     /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
      * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */

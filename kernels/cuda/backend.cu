@@ -598,7 +598,7 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
     td_kernel_fn f;
     if (!td_cu_is_half((int)dt))
         return NULL;
-    if (op == TD_OP_WHERE || op == TD_OP_CAT) /* byte movers */
+    if (op == TD_OP_WHERE || op == TD_OP_CAT || op == TD_OP_FLIP || op == TD_OP_TRIL || op == TD_OP_TRIU) /* byte movers */
         return td__cuda_copy_kernel(op, dt);
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_math_kernel(op, dt)) ||
