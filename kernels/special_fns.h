@@ -91,5 +91,15 @@ TD_SF double td_logaddexp(double a, double b, bool base2)
     return base2 ? m + log1p(exp2(d)) / 0.69314718055994530942 : m + log1p(exp(d));
 }
 
+/* LOGCUMSUMEXP's step: log(e^x + e^y) for the running sum x; both the same infinity
+ * give x (ATen's rule) */
+TD_SF double td_log_add_exp_step(double x, double y)
+{
+    double mn = y != y ? y : (x < y ? x : y), mx = y != y ? y : (x < y ? y : x);
+    if (mn != mx || isfinite(mn))
+        return log1p(exp(mn - mx)) + mx;
+    return x;
+}
+
 #undef TD_SF
 #endif

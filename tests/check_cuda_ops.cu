@@ -1881,6 +1881,44 @@ template <typename T> static void cum_case(int dt, int it)
     }
 }
 
+/* CUMMAX / CUMMIN / LOGCUMSUMEXP lanes against math_dim.c: values and indices */
+template <typename T> static void ext_case(int dt, int it)
+{
+    const int64_t L = 1 + rnd(40), M = 1 + rnd(4);
+    std::vector<char> bx, by1, by2, bi1, bi2;
+    int64_t sz[] = {M, L};
+    struct td_kt x = ktn(dt, 2, sz, it & 1, bx);
+    bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+    for (int64_t i = 0; i < L * M; i++) /* few values: ties; NaN and infinities now and then */
+        if (fl)
+            td_store_f64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(12) == 0 ? special_f[rnd(N)] : (double)(rnd(7) - 3) * 0.5);
+        else
+            td_store_i64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(12) == 0 ? special_i[rnd(N)] : rnd(7) - 3);
+    for (unsigned op : {(unsigned)TD_OP_CUMMAX, (unsigned)TD_OP_CUMMIN, (unsigned)TD_OP_LOGCUMSUMEXP}) {
+        if (op == TD_OP_LOGCUMSUMEXP && !fl)
+            continue;
+        struct td_kt y1 = ktn(dt, 2, sz, false, by1), y2 = ktn(dt, 2, sz, false, by2);
+        struct td_kt i1 = ktn(TD_DTYPE_INT64, 2, sz, false, bi1), i2 = ktn(TD_DTYPE_INT64, 2, sz, false, bi2);
+        struct td_kt *in[] = {&x}, *out[] = {&y1, &i1};
+        int64_t at[] = {1, -1};
+        int two = op != TD_OP_LOGCUMSUMEXP;
+        if (cpu(op, dt, 1, in, 1 + two, out, at, 2, 0) != TD_CODE_OK) {
+            n_cases++, n_fail++;
+            printf("FAIL cpu op %u dtype %d\n", op, dt);
+            return;
+        }
+        int es = td_cu_dtype_size(dt);
+        for (int64_t m = 0; m < M; m++)
+            td_cu_cumext_lane<T>((int)op, x.data + m * x.m.strides[0] * es, x.m.strides[1] * es, y2.data + m * L * es, es,
+                                 dt, two ? i2.data + m * L * 8 : NULL, 8, L);
+        char what[64];
+        snprintf(what, sizeof what, "op %u dtype %d", op, dt);
+        compare(what, dt, y2.data, y1.data, L * M, op == TD_OP_LOGCUMSUMEXP ? 1e-15 : 0, NULL, 0);
+        if (two)
+            compare(what, TD_DTYPE_INT64, i2.data, i1.data, L * M, 0, NULL, 0);
+    }
+}
+
 static void check_sort_scan(void)
 {
     key_case<float>(TD_DTYPE_FLOAT32);
@@ -1900,6 +1938,12 @@ static void check_sort_scan(void)
         cum_case<int8_t>(TD_DTYPE_INT8, it);
         cum_case<uint8_t>(TD_DTYPE_UINT8, it);
         cum_case<bool>(TD_DTYPE_BOOL, it);
+        ext_case<float>(TD_DTYPE_FLOAT32, it);
+        ext_case<double>(TD_DTYPE_FLOAT64, it);
+        ext_case<int64_t>(TD_DTYPE_INT64, it);
+        ext_case<int32_t>(TD_DTYPE_INT32, it);
+        ext_case<uint8_t>(TD_DTYPE_UINT8, it);
+        ext_case<bool>(TD_DTYPE_BOOL, it);
     }
 }
 

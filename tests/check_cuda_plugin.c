@@ -182,6 +182,10 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_null(B->kernel(TD_OP_VAR, TD_DTYPE_INT32));
     ck_assert_ptr_null(B->kernel(TD_OP_MEDIAN, TD_DTYPE_FLOAT32));
     ck_assert_ptr_null(B->kernel(TD_OP_MODE, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMAX, TD_DTYPE_INT16));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMIN, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_INT32));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;

@@ -12,6 +12,7 @@
 #ifndef TD_CUDA_SORT_OPS_CUH
 #define TD_CUDA_SORT_OPS_CUH
 
+#include "../special_fns.h"
 #include "cuda_common.cuh"
 
 template <typename T> struct td_cu_key_type {
@@ -66,6 +67,40 @@ TD_CU_HD void td_cu_cum_lane(bool prod, const char *x, int64_t xs, char *y, int6
             uint64_t v = (uint64_t)(int64_t)*(const T *)(x + j * xs);
             acc = prod ? acc * v : acc + v;
             td_cu_store_i(ydt, y + j * ys, (int64_t)acc);
+        }
+    }
+}
+
+/* ---- CUMMAX / CUMMIN (ATen's >= / <=: the last equal element's index; a NaN sticks)
+ * and LOGCUMSUMEXP of one lane, serially, as math_dim.c: floats in double, integers in
+ * int64; ix: the int64 indices (CUMMAX/CUMMIN), is their byte stride. */
+template <typename T>
+TD_CU_HD void td_cu_cumext_lane(int op, const char *x, int64_t xs, char *y, int64_t ys, int ydt, char *ix, int64_t is,
+                                int64_t n)
+{
+    int64_t ai = 0;
+    if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value) {
+        double acc = op == TD_OP_LOGCUMSUMEXP ? -INFINITY : n ? (double)*(const T *)x : 0;
+        for (int64_t j = 0; j < n; j++) {
+            double v = (double)*(const T *)(x + j * xs);
+            if (op == TD_OP_LOGCUMSUMEXP) {
+                acc = td_log_add_exp_step(acc, v);
+            } else {
+                bool better = op == TD_OP_CUMMAX ? v >= acc : v <= acc;
+                if (v != v || (acc == acc && better))
+                    acc = v, ai = j;
+                *(int64_t *)(ix + j * is) = ai;
+            }
+            td_cu_store_f64(ydt, y + j * ys, acc);
+        }
+    } else {
+        int64_t best = n ? (int64_t)*(const T *)x : 0;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t v = (int64_t)*(const T *)(x + j * xs);
+            if (op == TD_OP_CUMMAX ? v >= best : v <= best)
+                best = v, ai = j;
+            td_cu_store_i(ydt, y + j * ys, best);
+            *(int64_t *)(ix + j * is) = ai;
         }
     }
 }
