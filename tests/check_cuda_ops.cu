@@ -1881,6 +1881,36 @@ template <typename T> static void cum_case(int dt, int it)
     }
 }
 
+/* SEARCHSORTED's bound against sort.c's, on sorted rows with ties and (floats) NaN tails */
+template <typename T> static void bound_case(int dt, int it)
+{
+    const int64_t L = rnd(30), V = 40;
+    std::vector<char> bs, bv, bo;
+    int64_t sl[] = {L}, sv[] = {V};
+    struct td_kt s = ktn(dt, 1, sl, false, bs), v = ktn(dt, 1, sv, false, bv), o = ktn(TD_DTYPE_INT64, 1, sv, false, bo);
+    bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+    int64_t nan_from = fl && rnd(2) ? L - rnd(3) : L;
+    for (int64_t i = 0; i < L; i++) /* ascending with ties */
+        td_store_f64((enum td_dtype)dt, s.data + i * sizeof(T), i >= nan_from ? NAN : (double)(i / 2 - 5));
+    for (int64_t i = 0; i < V; i++)
+        td_store_f64((enum td_dtype)dt, v.data + i * sizeof(T), fl && rnd(10) == 0 ? NAN : (double)(rnd(30) - 14) * (fl ? 0.5 : 1));
+    for (int right = 0; right < 2; right++) {
+        struct td_kt *in[] = {&s, &v}, *out[] = {&o};
+        int64_t at[] = {right, 0};
+        cpu(TD_OP_SEARCHSORTED, dt, 2, in, 1, out, at, 2, 0);
+        n_cases++;
+        for (int64_t i = 0; i < V; i++) {
+            int64_t got = td_cu_bound<T>(s.data, L, sizeof(T), *(const T *)(v.data + i * sizeof(T)), right);
+            if (got != ((int64_t *)o.data)[i]) {
+                n_fail++;
+                printf("FAIL searchsorted dtype %d case %d right %d value %d: %lld, cpu %lld\n", dt, it, right, (int)i,
+                       (long long)got, (long long)((int64_t *)o.data)[i]);
+                break;
+            }
+        }
+    }
+}
+
 /* CUMMAX / CUMMIN / LOGCUMSUMEXP lanes against math_dim.c: values and indices */
 template <typename T> static void ext_case(int dt, int it)
 {
@@ -1938,6 +1968,11 @@ static void check_sort_scan(void)
         cum_case<int8_t>(TD_DTYPE_INT8, it);
         cum_case<uint8_t>(TD_DTYPE_UINT8, it);
         cum_case<bool>(TD_DTYPE_BOOL, it);
+        bound_case<float>(TD_DTYPE_FLOAT32, it);
+        bound_case<double>(TD_DTYPE_FLOAT64, it);
+        bound_case<int64_t>(TD_DTYPE_INT64, it);
+        bound_case<int16_t>(TD_DTYPE_INT16, it);
+        bound_case<uint8_t>(TD_DTYPE_UINT8, it);
         ext_case<float>(TD_DTYPE_FLOAT32, it);
         ext_case<double>(TD_DTYPE_FLOAT64, it);
         ext_case<int64_t>(TD_DTYPE_INT64, it);

@@ -186,6 +186,9 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMIN, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_FLOAT32));
     ck_assert_ptr_null(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_SEARCHSORTED, TD_DTYPE_INT8));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_HISTC, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_HISTC, TD_DTYPE_INT32));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -617,6 +620,28 @@ START_TEST(test_gpu)
                 ck_assert(lo[i * 5 + j] == (j - i <= -1 ? v : 0.0f));
                 ck_assert(hi[j * 4 + i] == (j - i >= 1 ? v : 0.0f));
             }
+    }
+    /* SEARCHSORTED (right) of 5 values in a sorted row of 6; HISTC of 9 values in 4 bins */
+    {
+        float row[6] = {-1, 0, 0, 2, 5, NAN}, vals[5] = {0, -2, 2.5f, 7, NAN}, h[9] = {0, 0.5f, 1, 1.99f, 2, 3, 4, -1, NAN};
+        int64_t pos[5];
+        float bins[4];
+        int64_t s6[] = {6}, s5[] = {5}, s9[] = {9}, s4[] = {4};
+        struct td_kt tr = kt(TD_DTYPE_FLOAT32, 1, s6, up(row, sizeof row)), tv = kt(TD_DTYPE_FLOAT32, 1, s5, up(vals, sizeof vals));
+        struct td_kt tp = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof pos)), th = kt(TD_DTYPE_FLOAT32, 1, s9, up(h, sizeof h));
+        struct td_kt tb = kt(TD_DTYPE_FLOAT32, 1, s4, dalloc(sizeof bins));
+        struct td_kt *si[] = {&tr, &tv}, *so[] = {&tp}, *hi_[] = {&th}, *ho[] = {&tb};
+        int64_t right[] = {1, 0}, hat[] = {4, fbits(0), fbits(4)};
+        ck_assert_int_eq(run(TD_OP_SEARCHSORTED, TD_DTYPE_FLOAT32, 2, si, 1, so, right, 2, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_HISTC, TD_DTYPE_FLOAT32, 1, hi_, 1, ho, hat, 3, 0), TD_CODE_OK);
+        down(pos, tp.data, sizeof pos);
+        down(bins, tb.data, sizeof bins);
+        const int64_t want_pos[5] = {3, 0, 4, 5, 6};
+        const float want_bins[4] = {2, 2, 1, 2}; /* [0,1) [1,2) [2,3) [3,4]; -1 and NaN out */
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(pos[i], want_pos[i]);
+        for (int i = 0; i < 4; i++)
+            ck_assert(bins[i] == want_bins[i]);
     }
     /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
      * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */

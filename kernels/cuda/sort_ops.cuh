@@ -71,6 +71,30 @@ TD_CU_HD void td_cu_cum_lane(bool prod, const char *x, int64_t xs, char *y, int6
     }
 }
 
+/* ---- SEARCHSORTED: the first position in row[0..n) (byte stride st) whose value is
+ * > v (right) or >= v (left), in sort.c's order (NaN above everything) */
+template <typename T> TD_CU_HD bool td_cu_key_less(T a, T b)
+{
+    if constexpr (std::is_floating_point<T>::value)
+        return a == a && (b != b || a < b);
+    else
+        return a < b;
+}
+
+template <typename T> TD_CU_HD int64_t td_cu_bound(const char *row, int64_t n, int64_t st, T v, bool right)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        T r = *(const T *)(row + mid * st);
+        if (right ? !td_cu_key_less(v, r) : td_cu_key_less(r, v))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* ---- CUMMAX / CUMMIN (ATen's >= / <=: the last equal element's index; a NaN sticks)
  * and LOGCUMSUMEXP of one lane, serially, as math_dim.c: floats in double, integers in
  * int64; ix: the int64 indices (CUMMAX/CUMMIN), is their byte stride. */
