@@ -179,20 +179,10 @@ static void span_of(const struct td_kt *t, const char **lo, const char **hi)
 static bool self_overlaps(const struct td_meta *m)
 {
     int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
-    int n = 0;
-    for (int d = 0; d < m->ndim; d++) {
+    for (int d = 0; d < m->ndim; d++)
         if (m->sizes[d] == 0)
             return false;
-        if (m->sizes[d] == 1)
-            continue;
-        int i = n++;
-        for (; i > 0 && st[i - 1] > m->strides[d]; i--) {
-            st[i] = st[i - 1];
-            sz[i] = sz[i - 1];
-        }
-        st[i] = m->strides[d];
-        sz[i] = m->sizes[d];
-    }
+    int n = td_meta_dims_by_stride(m, st, sz);
     int64_t reach = 0; /* furthest element offset the smaller dims reach */
     for (int i = 0; i < n; i++) {
         if (st[i] <= reach)

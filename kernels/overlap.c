@@ -21,16 +21,13 @@ static const char msg_partial[] =
     "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
     "location. Please clone() the tensor before performing the operation.";
 
-bool td_meta_non_overlapping_and_dense(const struct td_meta *m)
+int td_meta_dims_by_stride(const struct td_meta *m, int64_t *st, int64_t *sz)
 {
-    /* dims of size > 1 by increasing stride must each be exactly as long as all smaller
-     * ones together: strides 1, s0, s0*s1, ... (dims of size 0 or 1 take no room) */
-    int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
     int n = 0;
     for (int d = 0; d < m->ndim; d++) {
         if (m->sizes[d] < 2)
             continue;
-        int i = n++;
+        int i = n++; /* insertion: at most 16 dims */
         for (; i > 0 && st[i - 1] > m->strides[d]; i--) {
             st[i] = st[i - 1];
             sz[i] = sz[i - 1];
@@ -38,6 +35,15 @@ bool td_meta_non_overlapping_and_dense(const struct td_meta *m)
         st[i] = m->strides[d];
         sz[i] = m->sizes[d];
     }
+    return n;
+}
+
+bool td_meta_non_overlapping_and_dense(const struct td_meta *m)
+{
+    /* dims of size > 1 by increasing stride must each be exactly as long as all smaller
+     * ones together: strides 1, s0, s0*s1, ... (dims of size 0 or 1 take no room) */
+    int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
+    int n = td_meta_dims_by_stride(m, st, sz);
     int64_t want = 1;
     for (int i = 0; i < n; i++) {
         if (st[i] != want)

@@ -47,6 +47,8 @@ struct td_operand_id {
 /* Every element at its own memory location, and those locations without gaps (in
  * some order of the dims). */
 bool td_meta_non_overlapping_and_dense(const struct td_meta *m);
+/* m's dims of size > 1 by increasing stride: their strides in st, sizes in sz; the count */
+int td_meta_dims_by_stride(const struct td_meta *m, int64_t *st, int64_t *sz);
 enum td_mem_overlap td_meta_internal_overlap(const struct td_meta *m);
 /* a and b view one storage (the caller knows); a, b are distinct tensors. */
 enum td_overlap td_meta_overlap(const struct td_meta *a, const struct td_meta *b);

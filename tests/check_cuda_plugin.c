@@ -294,10 +294,10 @@ static void *dalloc(size_t n)
     return d;
 }
 
-static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
-                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+/* The kernel fn (kernel()'s, or half_kernel()'s) for op at compute dtype dt, on stream S. */
+static enum td_code run_fn(td_kernel_fn fn, unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out,
+                           struct td_kt **out, const int64_t *attrs, uint32_t n_attr, uint8_t flags)
 {
-    td_kernel_fn fn = B->kernel(op, dt);
     ck_assert_msg(fn != NULL, "no kernel for op %u dtype %u", op, dt);
     struct td_kctx k;
     memset(&k, 0, sizeof k);
@@ -315,6 +315,12 @@ static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, i
     k.stream = S;
     k.device = 0;
     return fn(&k);
+}
+
+static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
+                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+{
+    return run_fn(B->kernel(op, dt), op, dt, n_in, in, n_out, out, attrs, n_attr, flags);
 }
 
 static int64_t fbits(double v)
@@ -772,21 +778,7 @@ static float from_half(enum td_dtype dt, uint16_t h) { return dt == TD_DTYPE_FLO
 static enum td_code run_half(unsigned op, enum td_dtype dt, int n_in, struct td_kt **in, struct td_kt **out,
                              const int64_t *attrs, uint32_t n_attr)
 {
-    td_kernel_fn fn = B->half_kernel(op, dt);
-    ck_assert_msg(fn != NULL, "no half kernel for op %u dtype %u", op, dt);
-    struct td_kctx k;
-    memset(&k, 0, sizeof k);
-    k.op = (uint16_t)op;
-    k.compute_dtype = (uint8_t)dt;
-    k.n_in = n_in;
-    k.n_out = 1;
-    for (int i = 0; i < n_in; i++)
-        k.in[i] = in[i];
-    k.out[0] = out[0];
-    k.attrs = attrs;
-    k.n_attr = n_attr;
-    k.stream = S;
-    return fn(&k);
+    return run_fn(B->half_kernel(op, dt), op, dt, n_in, in, 1, out, attrs, n_attr, 0);
 }
 
 START_TEST(test_gpu_half)

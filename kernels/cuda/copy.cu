@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "elementwise_ops.cuh"
+#include "../cat_slices.h"
 
 /* dst = src elementwise (src broadcast to dst), any dtypes. */
 static enum td_code copy_elems(struct td_kt *dst, struct td_kt *src, cudaStream_t s)
@@ -157,41 +158,17 @@ static enum td_code cu_fill_(struct td_kctx *k)
     return td__cuda_fill(k, k->in[0], k->attrs + TD_A_FILL__VALUE);
 }
 
-/* CAT (kernels/cpu/cat.c): each input with elements copied into its slice of the
- * output, a view with the input's sizes and the output's strides, offset along dim */
+/* CAT: kernels/cat_slices.h's plan, each slice a device copy */
+static enum td_code copy_slice(struct td_kctx *k, struct td_kt *dst, struct td_kt *src)
+{
+    return copy_elems(dst, src, td_cu_stream_of(k->stream));
+}
+
 static enum td_code cu_cat(struct td_kctx *k)
 {
-    if (k->n_out < 1 || k->n_attr < TD_N_CAT)
-        return TD_CODE_INVALID_ARGUMENT;
-    struct td_kt *out = k->out[0];
-    int64_t dim = k->attrs[TD_A_CAT_DIM], at = 0;
-    if (dim < 0)
-        dim += out->m.ndim;
-    if (dim < 0 || dim >= out->m.ndim)
-        return TD_CODE_INVALID_ARGUMENT;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
-    for (int i = 0; i < k->n_in; i++) {
-        const struct td_meta *im = &k->in[i]->m;
-        int64_t n = 1;
-        for (int d = 0; d < im->ndim; d++)
-            n *= im->sizes[d];
-        if (n == 0)
-            continue;
-        if (im->ndim != out->m.ndim || at + im->sizes[dim] > out->m.sizes[dim])
-            return TD_CODE_INVALID_ARGUMENT;
-        for (int d = 0; d < im->ndim; d++)
-            if (d != dim && im->sizes[d] != out->m.sizes[d])
-                return TD_CODE_INVALID_ARGUMENT;
-        struct td_kt slice = *out;
-        slice.m.sizes[dim] = im->sizes[dim];
-        slice.m.offset += at * out->m.strides[dim];
-        enum td_code rc = copy_elems(&slice, k->in[i], td_cu_stream_of(k->stream));
-        if (rc != TD_CODE_OK)
-            return rc;
-        at += im->sizes[dim];
-    }
-    return TD_CODE_OK;
+    return td_cat_slices(k, copy_slice);
 }
 
 static enum td_code cu_where(struct td_kctx *k)
