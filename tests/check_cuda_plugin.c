@@ -246,6 +246,9 @@ START_TEST(test_kernel_lookup)
         ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_SCATTER, dt));
+        ck_assert_msg((B->half_kernel(TD_OP_INDEX, dt) != NULL) == half, "half INDEX %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_GATHER, dt) != NULL) == half, "half GATHER %u", dt);
     }
     ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COUNT));
     ck_assert_ptr_null(B->kernel(TD_OP_COUNT, TD_DTYPE_FLOAT32));

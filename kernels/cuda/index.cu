@@ -13,6 +13,8 @@
  * Dtypes: the byte movers (GATHER, INDEX, plain SCATTER/INDEX_PUT) by element size, so
  * every compute dtype and complex; SCATTER at the 8 compute dtypes (its multiply has
  * no complex atomic); INDEX_PUT's accumulate at the 8 compute dtypes and complex.
+ * GATHER and INDEX take float16/bfloat16 as they are (the native path): an embedding
+ * lookup in a half table then reads the rows it needs, not a float32 copy of the table.
  */
 #include "index_ops.cuh"
 
@@ -241,6 +243,15 @@ static enum td_code cu_index(struct td_kctx *k)
         BY_SIZE(td_cu_dtype_size(dt), ix_kernel, p, err);
     }
     return td_cu_launched();
+}
+
+/* float16/bfloat16 on the native path (device.h's half_kernel): the pure byte movers,
+ * GATHER and INDEX (every mode); the accumulating rows keep the float32 path */
+td_kernel_fn td__cuda_index_half_kernel(unsigned op, unsigned dt)
+{
+    if (!td_cu_is_half((int)dt))
+        return NULL;
+    return op == TD_OP_GATHER ? cu_gather_scatter : op == TD_OP_INDEX ? cu_index : NULL;
 }
 
 td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt)
