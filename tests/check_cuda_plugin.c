@@ -189,6 +189,9 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SEARCHSORTED, TD_DTYPE_INT8));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_HISTC, TD_DTYPE_FLOAT64));
     ck_assert_ptr_null(B->kernel(TD_OP_HISTC, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_NONZERO, TD_DTYPE_COMPLEX64));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -651,6 +654,46 @@ START_TEST(test_gpu)
             ck_assert_int_eq(pos[i], want_pos[i]);
         for (int i = 0; i < 4; i++)
             ck_assert(bins[i] == want_bins[i]);
+    }
+    /* NONZERO of a (3, 700) float32 with NaN and -0.0: the count, then the coordinates;
+     * a wrong count writes nothing and reports at the sync */
+    {
+        enum { R = 3, C = 700 };
+        static float x[R * C];
+        static int64_t co[R * C * 2], cnt;
+        int64_t want = 0;
+        for (int i = 0; i < R * C; i++) {
+            x[i] = i % 7 == 0 ? (float)(i % 3) - 1 : 0.0f;
+            if (i == 5)
+                x[i] = NAN;
+            if (i == 6)
+                x[i] = -0.0f;
+            want += x[i] != 0;
+        }
+        int64_t sx[] = {R, C}, s0[1] = {0}, sw[] = {want, 2};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, sx, up(x, sizeof x)), tc = kt(TD_DTYPE_INT64, 0, s0, dalloc(8));
+        struct td_kt to = kt(TD_DTYPE_INT64, 2, sw, dalloc((size_t)want * 16));
+        struct td_kt *in[] = {&tx}, *oc[] = {&tc}, *oo[] = {&to};
+        int64_t count_only[] = {0, 1}, full[] = {want, 0};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oc, count_only, 2, 0), TD_CODE_OK);
+        down(&cnt, tc.data, 8);
+        ck_assert_int_eq(cnt, want);
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oo, full, 2, 0), TD_CODE_OK);
+        down(co, to.data, (size_t)want * 16);
+        int64_t r = 0;
+        for (int i = 0; i < R * C; i++)
+            if (x[i] != 0) {
+                ck_assert_int_eq(co[r * 2], i / C);
+                ck_assert_int_eq(co[r * 2 + 1], i % C);
+                r++;
+            }
+        int64_t wrong[] = {want - 1, 0};
+        struct td_kt tw = kt(TD_DTYPE_INT64, 2, (int64_t[]){want - 1, 2}, dalloc((size_t)want * 16));
+        struct td_kt *ow[] = {&tw};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, ow, wrong, 2, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_ne(e, 0);
+        ck_assert_str_eq(B->error_string(e), "nonzero: the input changed after its count was taken");
     }
     /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
      * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */
