@@ -249,7 +249,9 @@ START_TEST(test_kernel_lookup)
         bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
         ck_assert_msg((B->half_kernel(TD_OP_CONV, dt) != NULL) == (half && dnn), "half_kernel CONV dtype %u", dt);
         ck_assert_msg((B->half_kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (half && dnn), "half CONV_BW %u", dt);
-        ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL, dt));
+        ck_assert_msg((B->half_kernel(TD_OP_MAX_POOL, dt) != NULL) == half, "half MAX_POOL %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_AVG_POOL_BACKWARD, dt) != NULL) == half, "half AVG_POOL_BACKWARD %u", dt);
+        ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL_BACKWARD, dt)); /* float32/64 atomics */
         ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_SCATTER, dt));

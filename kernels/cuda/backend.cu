@@ -605,7 +605,8 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
-        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)))
+        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)) ||
+        (f = td__cuda_pool_kernel(op, dt)))
         return f;
     return NULL;
 }
