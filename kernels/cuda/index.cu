@@ -129,14 +129,17 @@ __device__ int64_t block_scan(int64_t v, int64_t *sh, int64_t *total)
     return incl - v;
 }
 
-/* counts[c] = selected positions of chunk c */
-__global__ void __launch_bounds__(TD_CU_THREADS) mask_count(const struct td_cu_mask_plan p, int64_t *counts, int64_t nch)
+/* The selection passes of the mask mode and NONZERO, over positions 0..m of a
+ * selector sel (sel(i): whether position i is taken; sel.m, sel.count: the positions and
+ * the count the client took): counts per chunk, then (mask_scan) each chunk's first row,
+ * then every taken position written with its row by put(i, row). */
+template <typename Sel> __global__ void __launch_bounds__(TD_CU_THREADS) chunk_count(const Sel sel, int64_t *counts, int64_t nch)
 {
     __shared__ int64_t sh[TD_CU_THREADS];
     for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
         int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        for (int64_t i = b; i < b + 4 && i < p.m; i++)
-            n += td_cu_mask_at(p, i);
+        for (int64_t i = b; i < b + 4 && i < sel.m; i++)
+            n += sel(i);
         block_scan(n, sh, &total);
         if (threadIdx.x == 0)
             counts[c] = total;
@@ -159,29 +162,42 @@ __global__ void __launch_bounds__(TD_CU_THREADS) mask_scan(int64_t *counts, int6
         counts[nch] = carry;
 }
 
-template <typename E>
-__global__ void __launch_bounds__(TD_CU_THREADS) mask_write(const struct td_cu_mask_plan p, const int64_t *rows, int64_t nch,
-                                                            const struct td_cu_ierr_slot err)
+/* A count that no longer holds (the input changed after it was taken) writes nothing
+ * and raises `kind` for the next sync. */
+template <typename Sel, typename Put>
+__global__ void __launch_bounds__(TD_CU_THREADS) chunk_write(const Sel sel, const Put put, const int64_t *rows, int64_t nch,
+                                                             const struct td_cu_ierr_slot err, unsigned kind)
 {
     __shared__ int64_t sh[TD_CU_THREADS];
-    if (rows[nch] != p.count) { /* the mask changed after its count was taken: write nothing */
+    if (rows[nch] != sel.count) {
         if (blockIdx.x == 0 && threadIdx.x == 0)
-            td_cu_ierr_raise(err, TD_CU_IE_COUNT, rows[nch], 0, p.count);
+            td_cu_ierr_raise(err, kind, rows[nch], 0, sel.count);
         return;
     }
     for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
         int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        bool sel[4];
+        bool taken[4];
         for (int j = 0; j < 4; j++) {
-            sel[j] = b + j < p.m && td_cu_mask_at(p, b + j);
-            n += sel[j];
+            taken[j] = b + j < sel.m && sel(b + j);
+            n += taken[j];
         }
         int64_t row = rows[c] + block_scan(n, sh, &total);
         for (int j = 0; j < 4; j++)
-            if (sel[j])
-                td_cu_mask_write<E>(p, b + j, row++);
+            if (taken[j])
+                put(b + j, row++);
     }
 }
+
+struct mask_sel {
+    struct td_cu_mask_plan p;
+    int64_t m, count;
+    __device__ bool operator()(int64_t i) const { return td_cu_mask_at(p, i); }
+};
+
+template <typename E> struct mask_put {
+    struct td_cu_mask_plan p;
+    __device__ void operator()(int64_t i, int64_t row) const { td_cu_mask_write<E>(p, i, row); }
+};
 
 static enum td_code cu_index_mask(struct td_kctx *k)
 {
@@ -202,15 +218,18 @@ static enum td_code cu_index_mask(struct td_kctx *k)
         return TD_CODE_RESOURCE_EXHAUSTED;
     }
     unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
-    mask_count<<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch);
+    mask_sel sel = {p, p.m, p.count};
+    chunk_count<<<g, TD_CU_THREADS, 0, s>>>(sel, rows, nch);
     mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
+#define MASK_WRITE(E) chunk_write<<<g, TD_CU_THREADS, 0, s>>>(sel, mask_put<E>{p}, rows, nch, err, TD_CU_IE_COUNT)
     switch (td_cu_dtype_size(k->in[0]->m.dtype)) {
-    case 1: mask_write<uint8_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 2: mask_write<uint16_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 4: mask_write<uint32_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 8: mask_write<uint64_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    default: mask_write<td_cu_b16><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    case 1: MASK_WRITE(uint8_t); break;
+    case 2: MASK_WRITE(uint16_t); break;
+    case 4: MASK_WRITE(uint32_t); break;
+    case 8: MASK_WRITE(uint64_t); break;
+    default: MASK_WRITE(td_cu_b16); break;
     }
+#undef MASK_WRITE
     enum td_code r = td_cu_launched();
     (void)cudaFreeAsync(rows, s);
     return r;
@@ -229,54 +248,23 @@ struct nz_plan {
     int64_t *out;
 };
 
-template <typename T> __device__ __forceinline__ bool nz_at(const nz_plan &p, int64_t i)
-{
-    return *(const T *)(p.x + td_cu_walk_off(p.nd, p.size, p.st, i)) != 0;
-}
+template <typename T> struct nz_sel {
+    nz_plan p;
+    int64_t m, count;
+    __device__ bool operator()(int64_t i) const { return *(const T *)(p.x + td_cu_walk_off(p.nd, p.size, p.st, i)) != 0; }
+};
 
-template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) nz_count(const nz_plan p, int64_t *counts, int64_t nch)
-{
-    __shared__ int64_t sh[TD_CU_THREADS];
-    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
-        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        for (int64_t i = b; i < b + 4 && i < p.m; i++)
-            n += nz_at<T>(p, i);
-        block_scan(n, sh, &total);
-        if (threadIdx.x == 0)
-            counts[c] = total;
-    }
-}
-
-template <typename T>
-__global__ void __launch_bounds__(TD_CU_THREADS) nz_write(const nz_plan p, const int64_t *rows, int64_t nch,
-                                                          const struct td_cu_ierr_slot err)
-{
-    __shared__ int64_t sh[TD_CU_THREADS];
-    if (rows[nch] != p.count) {
-        if (blockIdx.x == 0 && threadIdx.x == 0)
-            td_cu_ierr_raise(err, TD_CU_IE_NZCOUNT, rows[nch], 0, p.count);
-        return;
-    }
-    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
-        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        bool sel[4];
-        for (int j = 0; j < 4; j++) {
-            sel[j] = b + j < p.m && nz_at<T>(p, b + j);
-            n += sel[j];
-        }
-        int64_t row = rows[c] + block_scan(n, sh, &total);
-        for (int j = 0; j < 4; j++) {
-            if (!sel[j])
-                continue;
-            int64_t i = b + j;
-            for (int d = p.nd - 1; d >= 0; d--) { /* row-major coordinates of i */
-                p.out[row * p.nd + d] = i % p.size[d];
-                i /= p.size[d];
-            }
-            row++;
+/* the row-major coordinates of position i as output row `row` */
+struct nz_put {
+    nz_plan p;
+    __device__ void operator()(int64_t i, int64_t row) const
+    {
+        for (int d = p.nd - 1; d >= 0; d--) {
+            p.out[row * p.nd + d] = i % p.size[d];
+            i /= p.size[d];
         }
     }
-}
+};
 
 static enum td_code cu_nonzero(struct td_kctx *k)
 {
@@ -321,7 +309,7 @@ static enum td_code cu_nonzero(struct td_kctx *k)
     }
     unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
     enum td_code r = TD_CODE_OK;
-    TD_CU_DISPATCH(xm->dtype, nz_count<T><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch));
+    TD_CU_DISPATCH(xm->dtype, chunk_count<<<g, TD_CU_THREADS, 0, s>>>(nz_sel<T>{p, p.m, p.count}, rows, nch));
     mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
     if (count_only) {
         if (cudaMemcpyAsync(p.out, rows + nch, 8, cudaMemcpyDeviceToDevice, s) != cudaSuccess) {
@@ -329,7 +317,8 @@ static enum td_code cu_nonzero(struct td_kctx *k)
             r = TD_CODE_INTERNAL;
         }
     } else {
-        TD_CU_DISPATCH(xm->dtype, nz_write<T><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err));
+        TD_CU_DISPATCH(xm->dtype, chunk_write<<<g, TD_CU_THREADS, 0, s>>>(nz_sel<T>{p, p.m, p.count}, nz_put{p}, rows, nch,
+                                                                           err, TD_CU_IE_NZCOUNT));
     }
     if (r == TD_CODE_OK)
         r = td_cu_launched();
