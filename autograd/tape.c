@@ -807,6 +807,8 @@ const char *td_ag_node_name(const struct td_ag_node *n)
     return s ? s : td_op_name(n->op);
 }
 
+bool td_ag_node_is_custom(const struct td_ag_node *n) { return n->op == TD_AG_CUSTOM; }
+
 int td_ag_node_n_next(const struct td_ag_node *n) { return n->n_in; }
 
 struct td_ag_node *td_ag_node_next(const struct td_ag_node *n, int i, uint32_t *output_nr)

@@ -286,6 +286,34 @@ def test_leaf_flags_and_grad_fn_names():
         assert repr(x).endswith("requires_grad=True)")
 
 
+def test_grad_fn_classes_are_named_as_torch():
+    """Scripts print type(t.grad_fn).__name__: torch has a class per kind of node, a custom
+    Function's in torch.autograd.function."""
+    got = {}
+    for mod in (td, T):
+        class Twice(mod.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        x = mod.ones(3, requires_grad=True)
+        y = (Twice.apply(x) + 1).sum()
+        add = y.grad_fn.next_functions[0][0]
+        twice = add.next_functions[0][0]
+        acc = (x * 1).grad_fn.next_functions[0][0]
+        got[mod] = ([type(n).__name__ for n in (y.grad_fn, add, twice, acc)], type(add).__module__,
+                    type(twice).__module__.replace(mod.__name__, "M"), repr(twice).split(" object")[0].replace(
+                        mod.__name__, "M"), type(y.grad_fn) is type((x * 3).sum().grad_fn),
+                    type(add) is type(y.grad_fn))
+        y.backward()
+        assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    assert got[td] == got[T]
+
+
 def test_gradients_accumulate_and_reset():
     x = td.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
