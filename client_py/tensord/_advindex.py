@@ -699,22 +699,23 @@ def where(condition, input=None, other=None):
 _sort_rt, _topk_rt, _kthvalue_rt = (F.structseq(n) for n in ("sort", "topk", "kthvalue"))
 
 
-def _sort_raw(input, dim, descending, k=None):
-    """SORT; with k, only the first k of the sorted order along dim (a partial selection)."""
-    return ops.sort(input, index_int(dim), builtins.bool(descending), True, k)
+def _sort_raw(input, dim, descending, k=None, stable=True):
+    """SORT; with k, only the first k of the sorted order along dim (a partial selection).
+    stable=False puts equal keys where torch's unstable CPU sort does."""
+    return ops.sort(input, index_int(dim), builtins.bool(descending), builtins.bool(stable), k)
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     _check_tensor(input, "sort")
     if isinstance(dim, builtins.bool):  # sort(x, stable=..) positional forms are rare; dim must be int
         raise TypeError("sort(): argument 'dim' must be int, not bool")
-    v, i = _sort_raw(input, dim, descending)
+    v, i = _sort_raw(input, dim, descending, stable=stable)
     return F._outs(_sort_rt(v, i), out, "sort")
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
     _check_tensor(input, "argsort")
-    return _sort_raw(input, dim, descending)[1]
+    return _sort_raw(input, dim, descending, stable=stable)[1]
 
 
 def msort(input, *, out=None):
