@@ -797,6 +797,8 @@ struct td_ag_node *td_grad_fn(const struct td_t *t)
 
 const char *td_ag_node_name(const struct td_ag_node *n)
 {
+    if (n->alias)
+        return n->alias;
     if (n->op == TD_AG_LEAF)
         return "torch::autograd::AccumulateGrad"; /* torch 1.13's name */
     if (n->op == TD_AG_CUSTOM)
@@ -808,6 +810,8 @@ const char *td_ag_node_name(const struct td_ag_node *n)
 }
 
 bool td_ag_node_is_custom(const struct td_ag_node *n) { return n->op == TD_AG_CUSTOM; }
+
+void td_ag_node_set_name(struct td_ag_node *n, const char *name) { n->alias = name; }
 
 int td_ag_node_n_next(const struct td_ag_node *n) { return n->n_in; }
 

@@ -686,7 +686,33 @@ static PyObject *m_make_subclass(PyObject *self, PyObject *args)
     return (PyObject *)o;
 }
 
+/* _name_grad_fn(t, name): t's grad_fn (if any) takes torch's name for the composed
+ * function that made t; the names are interned here for good (the node keeps a pointer) */
+static PyObject *m_name_grad_fn(PyObject *self, PyObject *args)
+{
+    static PyObject *names; /* str -> the same str, kept alive */
+    PyObject *t, *name;
+    if (!PyArg_ParseTuple(args, "OU", &t, &name))
+        return NULL;
+    if (!td_ext_is_tensor(t)) {
+        PyErr_SetString(PyExc_TypeError, "_name_grad_fn(): expected a Tensor");
+        return NULL;
+    }
+    struct td_ag_node *n = td_grad_fn(&((TensorObject *)t)->t);
+    if (!n)
+        Py_RETURN_NONE;
+    PyObject *kept = (names || (names = PyDict_New())) ? PyDict_SetDefault(names, name, name) : NULL;
+    const char *s = kept ? PyUnicode_AsUTF8(kept) : NULL;
+    if (s)
+        td_ag_node_set_name(n, s);
+    td_ag_node_unref(n);
+    if (!s)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 PyMethodDef td_ext_autograd_methods[] = {
+    {"_name_grad_fn", m_name_grad_fn, METH_VARARGS, "_name_grad_fn(t, name): torch's name for t's grad_fn"},
     {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False)"},
     {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},

@@ -615,7 +615,7 @@ def _mask_value(input, value, fname):
 def masked_fill(input, mask, value):
     _check_tensor(input, "masked_fill")
     mask = _check_mask(mask, "masked_fill_")
-    return ops.where(mask, _mask_value(input, value, "masked_fill"), input)
+    return F.torch_node(ops.where(mask, _mask_value(input, value, "masked_fill"), input), "MaskedFillBackward0")
 
 
 def masked_fill_(self, mask, value):

@@ -19,6 +19,13 @@ OUT = O.RF_OUT  # the inputs end with out= tensors the op writes into
 _NUMBER = (builtins.bool, builtins.int, builtins.float)
 
 
+def torch_node(t, name):
+    """t, its grad_fn (when it has one) named as torch names the single op it runs for what
+    tensord composes from several (print(loss) shows grad_fn=<MseLossBackward0>)."""
+    _C._name_grad_fn(t, name)
+    return t
+
+
 def is_scalar(v):
     return isinstance(v, _NUMBER) or isinstance(v, (_np.bool_, _np.integer, _np.floating))
 

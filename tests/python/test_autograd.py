@@ -314,6 +314,65 @@ def test_grad_fn_classes_are_named_as_torch():
     assert got[td] == got[T]
 
 
+def _node_name_cases(mod):
+    """(label, result) of nn functions that tensord composes from several ops and torch runs
+    as one: their results' grad_fn must carry torch's name (print(loss) shows it)."""
+    F, nn = mod.nn.functional, mod.nn
+    rng = np.random.default_rng(3)
+    x = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32, requires_grad=True)
+    y = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32)
+    p = mod.tensor(rng.random((4, 3)), dtype=mod.float32)
+    t = mod.tensor([0, 1, 2, 1])
+    img = mod.tensor(rng.standard_normal((2, 3, 4, 4)), dtype=mod.float32, requires_grad=True)
+    W = mod.tensor(rng.standard_normal((5, 3)), dtype=mod.float32, requires_grad=True)
+    b = mod.tensor(rng.standard_normal(5), dtype=mod.float32, requires_grad=True)
+    out = []
+    for red in ("mean", "sum", "none"):
+        out += [("mse", F.mse_loss(x, y, reduction=red)), ("smooth_l1", F.smooth_l1_loss(x, y, reduction=red)),
+                ("smooth_l1_0", F.smooth_l1_loss(x, y, reduction=red, beta=0.0)),
+                ("huber", F.huber_loss(x, y, reduction=red)),
+                ("bce", F.binary_cross_entropy(x.sigmoid(), p, weight=p, reduction=red)),
+                ("bce_logits", F.binary_cross_entropy_with_logits(x, p, pos_weight=mod.ones(3), reduction=red)),
+                ("nll", F.nll_loss(x, t, reduction=red)), ("nll_1d", F.nll_loss(x[0], t[0], reduction=red)),
+                ("ce", F.cross_entropy(x, t, reduction=red, weight=mod.ones(3), ignore_index=1)),
+                ("ce_3d", F.cross_entropy(x.reshape(2, 3, 2), t.reshape(2, 2) % 3, reduction=red)),
+                ("ce_4d", F.cross_entropy(x.reshape(1, 3, 2, 2), t.reshape(1, 2, 2) % 3, reduction=red)),
+                ("ce_prob", F.cross_entropy(x, p, reduction=red)), ("l1", F.l1_loss(x, y, reduction=red))]
+    out += [("linear", F.linear(x, W, b)), ("linear_nobias", F.linear(x, W)),
+            ("linear_3d", F.linear(x.view(2, 2, 3), W, b)), ("linear_3d_nobias", F.linear(x.view(2, 2, 3), W)),
+            ("module_linear", nn.Linear(3, 2)(x)), ("gelu", F.gelu(x)), ("gelu_tanh", F.gelu(x, approximate="tanh")),
+            ("silu", F.silu(x)), ("leaky", F.leaky_relu(x, 0.1)), ("elu", F.elu(x)), ("selu", F.selu(x)),
+            ("celu", F.celu(x)), ("softplus", F.softplus(x)), ("hardtanh", F.hardtanh(x)), ("relu6", F.relu6(x)),
+            ("mish", F.mish(x)), ("hardswish", F.hardswish(x)), ("hardsigmoid", F.hardsigmoid(x)),
+            ("logsigmoid", F.logsigmoid(x)), ("prelu", F.prelu(x, mod.tensor([0.25]))),
+            ("batch_norm", nn.BatchNorm2d(3)(img)), ("batch_norm_eval", nn.BatchNorm1d(3).eval()(x)),
+            ("layer_norm", nn.LayerNorm(3)(x)), ("group_norm", nn.GroupNorm(1, 3)(img)),
+            ("embedding", nn.Embedding(5, 3, padding_idx=0)(mod.tensor([[1, 0]]))),
+            ("max_pool2d", F.max_pool2d(img, 2)), ("max_pool2d_unbatched", F.max_pool2d(img[0], 2)),
+            ("max_pool1d", F.max_pool1d(x[None], 2)), ("avg_pool2d", F.avg_pool2d(img, 2)),
+            ("avg_pool2d_unbatched", F.avg_pool2d(img[0], 2)), ("avg_pool1d", F.avg_pool1d(x[None], 2)),
+            ("adaptive_avg_unbatched", F.adaptive_avg_pool2d(img[0], 2)),
+            ("adaptive_max_1d", F.adaptive_max_pool1d(x[None], 2)),
+            ("adaptive_avg_1x1", F.adaptive_avg_pool2d(img, 1)), ("adaptive_avg", F.adaptive_avg_pool2d(img, 2)),
+            ("adaptive_max", F.adaptive_max_pool2d(img, 2)), ("masked_fill", x.masked_fill(x > 0, 0.0)),
+            ("pad", F.pad(x, (1, 1)))]
+    return out
+
+
+def test_composed_functions_show_torchs_node_names():
+    got = [(k, v.grad_fn.name()) for k, v in _node_name_cases(td)]
+    want = [(k, v.grad_fn.name()) for k, v in _node_name_cases(T)]
+    assert got == want
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    loss = td.nn.functional.mse_loss(x, td.zeros(2))
+    assert repr(loss) == "tensor(2.5000, grad_fn=<MseLossBackward0>)"
+    assert type(loss.grad_fn).__name__ == "MseLossBackward0"
+    loss.backward()  # the renamed node still runs its own formula
+    assert x.grad.tolist() == [1.0, 2.0]
+    with td.no_grad():
+        assert td.nn.functional.mse_loss(x, td.zeros(2)).grad_fn is None
+
+
 def test_gradients_accumulate_and_reset():
     x = td.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()

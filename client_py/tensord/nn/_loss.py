@@ -77,7 +77,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     d = F.sub(input, target)
-    return _reduce(F.mul(d, d), reduction)
+    return F.torch_node(_reduce(F.mul(d, d), reduction), "MseLossBackward0")
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -87,9 +87,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     z = F.abs(F.sub(input, target))
     if beta == 0:
-        return _reduce(z, reduction)
+        return F.torch_node(_reduce(z, reduction), "SmoothL1LossBackward0")
     loss = F.where(F.lt(z, beta), F.div(F.mul(F.mul(z, z), 0.5), beta), F.sub(z, 0.5 * beta))
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -98,7 +98,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     z = F.abs(F.sub(input, target))
     loss = F.where(F.lt(z, delta), F.mul(F.mul(z, z), 0.5), F.mul(F.sub(z, 0.5 * delta), delta))
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "HuberLossBackward0")
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -151,7 +151,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_1mx)))
     if weight is not None:
         loss = F.mul(loss, weight)
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -159,7 +159,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError("Target size (%s) must be the same as input size (%s)" % (target.size(), input.size()))
-    return _reduce(_bce_with_logits(input, target, weight, pos_weight), reduction)
+    return F.torch_node(_reduce(_bce_with_logits(input, target, weight, pos_weight), reduction),
+                        "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def _bce_with_logits(input, target, weight, pos_weight):
@@ -225,18 +226,22 @@ def _check_nll_shapes(input, target):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     reduction = _check_reduction(_reduction(size_average, reduce, reduction))
     _check_nll_shapes(input, target)
+    # torch's kernel: nll_loss up to 2-d input, else nll_loss2d (other ranks as 4-d, its
+    # unreduced result viewed back)
+    node = ("NllLossBackward0" if input.ndim <= 2 else "NllLoss2DBackward0" if input.ndim == 4 or reduction != "none"
+            else "ViewBackward0")
     if input.ndim == 1:  # one sample, no batch dim
         input, target = F.unsqueeze(input, 0), F.unsqueeze(target, 0)
         r = nll_loss(input, target, weight, None, ignore_index, None, reduction)
-        return F.squeeze(r, 0) if reduction == "none" else r
+        return F.torch_node(F.squeeze(r, 0), node) if reduction == "none" else r
     safe, w = _class_weight(weight, target, ignore_index, input.shape[1])
     picked = F.squeeze(_T.gather(input, 1, F.unsqueeze(safe, 1)), 1)
     loss = F.neg(F.mul(picked, w))
-    if reduction == "none":
-        return loss
     if reduction == "sum":
-        return F.sum(loss)
-    return F.div(F.sum(loss), F.sum(w))
+        loss = F.sum(loss)
+    elif reduction == "mean":
+        loss = F.div(F.sum(loss), F.sum(w))
+    return F.torch_node(loss, node)
 
 
 def _class_dim_shape(input, C):
@@ -263,7 +268,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "none":
             return F.neg(F.sum(prod, cdim))
         total = F.neg(F.sum(prod))
-        return F.div(total, input.numel() // C if input.numel() else float("nan")) if reduction == "mean" else total
+        if reduction == "mean":  # torch's division by a number: div.Scalar's node
+            return F.torch_node(F.div(total, input.numel() // C if input.numel() else float("nan")), "DivBackward1")
+        return total
     nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
     if label_smoothing == 0:
         return nll
