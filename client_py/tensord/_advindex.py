@@ -640,7 +640,7 @@ def masked_select(input, mask, *, out=None):
     x, m = _broadcast_pair(input, mask)
     if x.ndim == 0:
         x, m = F.reshape(x, [1]), F.reshape(m, [1])
-    return F._out(_mask_select(x, 0, m), out, "masked_select")
+    return F._out(F.torch_node(_mask_select(x, 0, m), "MaskedSelectBackward0"), out, "masked_select")
 
 
 def masked_scatter_(self, mask, source):
@@ -730,9 +730,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     size = input.shape[d] if input.ndim else 1
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
-    if input.ndim == 0:
-        return F._outs(_topk_rt(*_sort_raw(input, d, largest)), out, "topk")
-    return F._outs(_topk_rt(*_sort_raw(input, d, largest, k)), out, "topk")
+    v, i = _sort_raw(input, d, largest) if input.ndim == 0 else _sort_raw(input, d, largest, k)
+    return F._outs(_topk_rt(F.torch_node(v, "TopkBackward0"), i), out, "topk")
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):

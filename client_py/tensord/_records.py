@@ -458,8 +458,8 @@ def _clamp_tensors(input, min, max):
 
 def clamp(input, min=None, max=None, *, out=None):
     _check_tensor(input, "clamp")
-    if isinstance(min, TB) or isinstance(max, TB):
-        return _out(_clamp_tensors(input, min, max), out)
+    if isinstance(min, TB) or isinstance(max, TB):  # torch's clamp.Tensor overload
+        return _out(torch_node(_clamp_tensors(input, min, max), "ClampBackward0"), out)
     if out is not None:
         return _into(ops.clamp, (input,), _clamp_attrs(min, max), out, "clamp", stacklevel=4)
     return ops.clamp(input, **_clamp_attrs(min, max))
@@ -658,12 +658,14 @@ def _no_complex_all(input, name, dim):
 
 def max(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "max", dim)
-    return _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out)
+    r = _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out)
+    return torch_node(r, "MaxBackward1") if dim is None and isinstance(r, TB) else r  # torch's max() overload
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "min", dim)
-    return _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out)
+    r = _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out)
+    return torch_node(r, "MinBackward1") if dim is None and isinstance(r, TB) else r
 
 
 # ---------------------------------------------------------------- matmul
@@ -765,7 +767,7 @@ def t(input):
         raise RuntimeError("t() expects a tensor with <= 2 dimensions, but self is %dD" % input.ndim)
     if input.ndim < 2:
         return alias(input)
-    return ops.transpose(input, 0, 1)
+    return torch_node(ops.transpose(input, 0, 1), "TBackward0")
 
 
 def expand(input, *sizes):
@@ -778,7 +780,8 @@ def expand_as(input, other):
 
 
 def squeeze(input, dim=None):
-    return ops.squeeze(input, dim)
+    r = ops.squeeze(input, dim)
+    return r if dim is None or r is input else torch_node(r, "SqueezeBackward1")  # torch's squeeze.dim
 
 
 def unsqueeze(input, dim):
@@ -948,8 +951,10 @@ def stack(tensors, dim=0, *, out=None):
     d = wrap_dim(dim, len(s0) + 1)
     if s0 and d < len(s0) and len(tensors) <= 254:
         # joined along dim d, then dim d split into (n, its size): two records, not n + 1
-        return _out(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]), out)
-    return _out(cat_many([unsqueeze(x, d) for x in tensors], d), out)
+        r = ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:])
+    else:
+        r = cat_many([unsqueeze(x, d) for x in tensors], d)
+    return _out(torch_node(r, "StackBackward0"), out)
 
 
 def numel(input):

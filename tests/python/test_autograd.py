@@ -359,6 +359,38 @@ def _node_name_cases(mod):
     return out
 
 
+def _overload_name_cases(mod):
+    """Tensor ops whose torch node names the overload (or kernel) that ran: matmul by the
+    operands' ranks, reductions with and without dim, scalar or tensor operands, ..."""
+    rng = np.random.default_rng(4)
+    x = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32, requires_grad=True)
+    v = mod.tensor(rng.standard_normal(3), dtype=mod.float32, requires_grad=True)
+    b3 = mod.tensor(rng.standard_normal((2, 4, 3)), dtype=mod.float32, requires_grad=True)
+    W = mod.tensor(rng.standard_normal((3, 5)), dtype=mod.float32, requires_grad=True)
+    sq = mod.tensor(rng.standard_normal((3, 3)), dtype=mod.float32, requires_grad=True)
+    return [("mm", x @ W), ("mv", x @ v), ("vm", v @ W), ("dot", v @ v), ("b3m", b3 @ W), ("bmm", b3 @ b3.mT),
+            ("mb3", sq @ b3.mT.contiguous()), ("v_b3", v @ b3.mT), ("max", x.max()), ("min", x.min()), ("max_dim", x.max(1)[0]),
+            ("min_dim", x.min(0).values), ("amax", x.amax(1)), ("norm", x.norm()), ("norm_dim", x.norm(dim=1)),
+            ("vector_norm", mod.linalg.vector_norm(x)), ("linalg_norm_inf", mod.linalg.vector_norm(x, float("inf"))),
+            ("clamp", x.clamp(0, 1)), ("clamp_min", x.clamp(min=0)), ("clamp_t", x.clamp(min=mod.zeros(3))),
+            ("t", x.t()), ("T", x.T), ("T3", b3.T), ("transpose", x.transpose(0, 1)), ("stack", mod.stack([x, x])),
+            ("stack_last", mod.stack([x, x], -1)), ("repeat", x.repeat(2, 1)), ("chunk", x.chunk(2)[1]),
+            ("split", x.split(1)[0]), ("split_sizes", x.split([1, 3])[1]), ("unbind", x.unbind(1)[2]),
+            ("squeeze_dim", x[None].squeeze(0)), ("squeeze", x[None].squeeze()), ("rsub", 1 - x), ("sub", x - 1),
+            ("rdiv", 2 / x), ("div", x / 2), ("pow", x ** 2), ("pow_t", x ** x), ("rpow", 2 ** x),
+            ("sum", x.sum()), ("sum_dim", x.sum(1)), ("sum_keep", x.sum(0, keepdim=True)), ("mean", x.mean()),
+            ("mean_dim", x.mean(-1)), ("to", x.to(mod.float64)), ("double", x.double()),
+            ("masked_select", x.masked_select(x > 0)), ("topk", x.topk(2)[0]), ("diag", sq.diag()),
+            ("diag_1d", v.diag()), ("trace", sq.trace()), ("addmm", mod.addmm(v, x, W[:, :3])),
+            ("roll", x.roll(1, 0)), ("roll_flat", x.roll(2))]
+
+
+def test_overloads_show_torchs_node_names():
+    got = [(k, v.grad_fn.name()) for k, v in _overload_name_cases(td)]
+    want = [(k, v.grad_fn.name()) for k, v in _overload_name_cases(T)]
+    assert got == want
+
+
 def test_composed_functions_show_torchs_node_names():
     got = [(k, v.grad_fn.name()) for k, v in _node_name_cases(td)]
     want = [(k, v.grad_fn.name()) for k, v in _node_name_cases(T)]
