@@ -104,7 +104,8 @@ SCRIPTS = {
 
         model, losses, norms, lrs, before, acc = train(0.0)
         report(losses, norms, lrs, before, acc, model.stem[1].running_mean, model.layer2.bn2.running_var,
-               model.stem[1].num_batches_tracked, model.training, model.layer1.bn1.training)
+               model.stem[1].num_batches_tracked, model.training, model.layer1.bn1.training, str(model),
+               sum(p.numel() for p in model.parameters() if p.requires_grad))
 
         model, losses, norms, lrs, before, acc = train(0.5)
         model.eval()
@@ -190,6 +191,9 @@ SCRIPTS = {
                 for p in model.parameters():
                     p.data.add_(p.grad, alpha=-lr)
                 history.append(loss.item())
+                if batch % 5 == 0:
+                    history.append('| epoch {:3d} | {:5d}/{:5d} batches | lr {:02.2f} | loss {:5.2f} | ppl {:8.2f}'.format(
+                        epoch, batch, len(train_data) // bptt, lr, loss.item(), np.exp(loss.item())))
             val_loss = evaluate(val_data)
             if best is None or val_loss < best:
                 best = val_loss
@@ -405,6 +409,8 @@ SCRIPTS = {
             errG.backward()
             optG.step()
             log.append(((errD_real + errD_fake).item(), errG.item(), D_G_z1, torch.sigmoid(out).mean().item()))
+            log.append('[%d/%d] Loss_D: %.4f Loss_G: %.4f D(G(z)): %.4f' % (it, 20, (errD_real + errD_fake).item(),
+                                                                         errG.item(), D_G_z1))
         report(log, fake.requires_grad, fake.detach().requires_grad, netG[0].weight.grad.shape,
                optD.state_dict()["param_groups"][0]["betas"])
     """, 1e-4),
@@ -624,7 +630,7 @@ SCRIPTS = {
         q, mask = RoundSTE.apply(x, -3.0, 3.0)
         (q * torch.arange(5.0)).sum().backward()
         report(losses, acts, seen, pred.grad[:4], mask.requires_grad, mask.dtype, len(acts), x.grad, q,
-               type(q.grad_fn).__name__ == "RoundSTEBackward", loss.grad_fn.name())
+               type(q.grad_fn).__name__ == "RoundSTEBackward", loss.grad_fn.name(), repr(loss))
     """, 1e-4),
 
     # GCN-style message passing on a random graph: gather the sources' features, add them
