@@ -10,6 +10,7 @@ import pytest
 import torch as T
 
 import tensord as td
+from tdhelpers import assert_raises_like
 
 # input specs: ("f", shape[, domain]) a float input that requires grad, ("c", array) a float
 # constant, ("i", array) an int64 constant
@@ -324,6 +325,22 @@ def test_loss_argument_errors_match_pytorch():
             F.gaussian_nll_loss(mod.ones(2), mod.ones(2), -mod.ones(2))
         with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
             assert mod.nn.MSELoss(size_average=False).reduction == "sum"
+
+
+@pytest.mark.parametrize("shape,target", [((2, 3), [0, 3]), ((2, 3), [-1, 0]), ((2, 3, 4), [[0, 1, 2, 5], [0] * 4]),
+                                          ((3,), 7)])
+def test_class_target_out_of_bounds_raises_as_pytorch(shape, target):
+    """A wrong label: torch's IndexError "Target 3 is out of bounds." (tensord's kernel
+    finds it, so it surfaces at the next sync); ignore_index stays allowed."""
+    def run(mod, fn):
+        x = mod.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape), dtype=mod.float32)
+        return fn(x, mod.tensor(target)).item()
+    for fn in ("cross_entropy", "nll_loss"):
+        assert_raises_like(lambda: run(td, getattr(td.nn.functional, fn)), lambda: run(T, getattr(T.nn.functional, fn)))
+    if len(shape) == 2:
+        ok = [1, -100]
+        got = td.nn.functional.cross_entropy(td.ones(*shape), td.tensor(ok)).item()
+        assert got == pytest.approx(T.nn.functional.cross_entropy(T.ones(*shape), T.tensor(ok)).item())
 
 
 def test_layer_norm_and_group_norm_errors():

@@ -223,6 +223,22 @@ def _check_nll_shapes(input, target):
                            % (_T.Size([input.shape[0]] + list(input.shape[2:])), target.size()))
 
 
+def _pick_targets(input, target):
+    """input[n, target[n, ...], ...]: each sample's score of its class, as one INDEX over
+    (sample, class) pairs in the mode that reports a bad class as torch's nll_loss does
+    ("Target 3 is out of bounds.", an IndexError at the next sync)."""
+    if input.device.type != "cpu":  # the GPU kernels know no such mode (torch's CUDA error is an assert)
+        return F.squeeze(_T.gather(input, 1, F.unsqueeze(target, 1)), 1)
+    C = input.shape[1]
+    x = input if input.ndim == 2 else F.reshape(_T.movedim(input, 1, -1), [-1, C])
+    t = F.reshape(target, [-1])
+    rows = _T.arange(x.shape[0], device=input.device)
+    return F.reshape(ops.index(x, rows, t, dim=0, mode=_M_TARGET), list(target.shape))
+
+
+_M_TARGET = 6  # INDEX's nll_loss mode (proto/ops.args)
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     reduction = _check_reduction(_reduction(size_average, reduce, reduction))
     _check_nll_shapes(input, target)
@@ -235,8 +251,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         r = nll_loss(input, target, weight, None, ignore_index, None, reduction)
         return F.torch_node(F.squeeze(r, 0), node) if reduction == "none" else r
     safe, w = _class_weight(weight, target, ignore_index, input.shape[1])
-    picked = F.squeeze(_T.gather(input, 1, F.unsqueeze(safe, 1)), 1)
-    loss = F.neg(F.mul(picked, w))
+    loss = F.neg(F.mul(_pick_targets(input, safe), w))
     if reduction == "sum":
         loss = F.sum(loss)
     elif reduction == "mean":
