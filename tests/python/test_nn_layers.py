@@ -343,6 +343,29 @@ def test_class_target_out_of_bounds_raises_as_pytorch(shape, target):
         assert got == pytest.approx(T.nn.functional.cross_entropy(T.ones(*shape), T.tensor(ok)).item())
 
 
+@pytest.mark.parametrize("shape,tshape,tdtype", [
+    ((2, 3), (2, 3), "int64"), ((2, 3), (2,), "float32"), ((2, 3), (2, 1), "int64"), ((2, 3), (2, 3), "float32"),
+    ((3,), (), "int64"), ((3,), (1,), "int64"), ((2, 3, 4), (2, 3), "int64"), ((2, 3, 4), (2, 4, 1), "int64"),
+    ((2, 3), (2,), "int32"), ((2, 3), (3,), "int64"), ((3,), (3,), "float32"), ((2, 3, 4), (2, 3, 4), "float32"),
+    ((2, 3, 4, 5), (2, 4), "int64"), ((2, 3, 4, 5), (2, 4, 6), "int64"), ((2, 3, 4, 5), (3, 4, 5), "int64"),
+    ((2, 3, 4, 5), (2, 4, 5), "float32"), ((2, 3), (), "int64"), ((3,), (2, 2), "int64"), ((2, 3), (2,), "uint8"), ((2, 3), (2,), "bool"),
+    ((2, 3), (2,), "float64"), ((2, 3, 4), (2, 4), "float32"), ((2, 3, 4, 5), (2, 4, 5), "int64"),
+    ((2, 3, 4, 5, 2), (2, 4, 5, 2), "int64")])
+def test_class_target_checks_match_pytorch(shape, tshape, tdtype):
+    """cross_entropy picks class probabilities by the target's shape (torch's rule), and
+    nll_loss checks ranks, sizes and the target dtype in torch's order, with its messages."""
+    def run(mod, fn):
+        x = mod.ones(shape).cumsum(-1)
+        return getattr(mod.nn.functional, fn)(x, mod.zeros(tshape, dtype=getattr(mod, tdtype))).item()
+    for fn in ("cross_entropy", "nll_loss"):
+        try:
+            want = run(T, fn)
+        except (RuntimeError, ValueError):
+            assert_raises_like(lambda: run(td, fn), lambda: run(T, fn))
+        else:
+            assert run(td, fn) == pytest.approx(want, rel=1e-6)
+
+
 def test_layer_norm_and_group_norm_errors():
     for mod in (td, T):
         with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[5\], expected input with shape \[\*, 5\]"):

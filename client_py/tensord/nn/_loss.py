@@ -209,18 +209,29 @@ def _class_weight(weight, target, ignore_index, C):
 
 
 def _check_nll_shapes(input, target):
+    """torch 1.13's checks of nll_loss_nd and the kernels it dispatches to, in its order:
+    the batch sizes, then per input rank the target's rank and sizes, then its dtype."""
     if input.ndim < 1:
         raise ValueError("Expected 1 or more dimensions (got %d)" % input.ndim)
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    if input.shape[0] != (target.shape[0] if target.ndim else 1):
+    if input.ndim != 1 and input.shape[0] != (target.shape[0] if target.ndim else 0):
         raise ValueError("Expected input batch_size (%d) to match target batch_size (%d)."
                          % (input.shape[0], target.shape[0] if target.ndim else 0))
-    if input.ndim > 2 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
+    if input.ndim <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if not (input.ndim == 1 and target.ndim == 0) and input.shape[0] != (target.shape[0] if target.ndim else 1):
+            raise RuntimeError("size mismatch (got input: %s, target: %s)" % (list(input.shape), list(target.shape)))
+    elif input.ndim == 4:
+        if target.ndim != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of "
+                               "dimension: %d" % target.ndim)
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError("size mismatch (got input: %s , target: %s" % (list(input.shape), list(target.shape)))
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError("Expected target size %s, got %s"
-                           % (_T.Size([input.shape[0]] + list(input.shape[2:])), target.size()))
+                           % ([input.shape[0]] + list(input.shape[2:]), list(target.shape)))
+    if target.dtype._name not in ("int64", "uint8"):
+        raise RuntimeError("expected scalar type Long but found %s" % target.dtype._torch_name)
 
 
 def _pick_targets(input, target):
@@ -242,6 +253,8 @@ _M_TARGET = 6  # INDEX's nll_loss mode (proto/ops.args)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     reduction = _check_reduction(_reduction(size_average, reduce, reduction))
     _check_nll_shapes(input, target)
+    if target.dtype._name == "uint8":  # taken as torch's CPU kernel takes it
+        target = F.cast(target, _T.int64)
     # torch's kernel: nll_loss up to 2-d input, else nll_loss2d (other ranks as 4-d, its
     # unreduced result viewed back)
     node = ("NllLossBackward0" if input.ndim <= 2 else "NllLoss2DBackward0" if input.ndim == 4 or reduction != "none"
@@ -273,9 +286,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     cdim = 0 if input.ndim == 1 else 1
     C = input.shape[cdim]
     logp = _T.log_softmax(input, cdim)
-    if target.dtype.is_floating_point:  # class probabilities, input's shape
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError("Expected target size %s, got %s" % (input.size(), target.size()))
+    if tuple(target.shape) == tuple(input.shape):  # class probabilities (torch decides by the shape)
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got %s"
+                               % target.dtype._torch_name)
         t = target if label_smoothing == 0 else F.add(F.mul(target, 1 - label_smoothing), label_smoothing / C)
         prod = F.mul(logp, t)
         if weight is not None:
