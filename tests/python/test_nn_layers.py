@@ -366,6 +366,31 @@ def test_class_target_checks_match_pytorch(shape, tshape, tdtype):
             assert run(td, fn) == pytest.approx(want, rel=1e-6)
 
 
+@pytest.mark.parametrize("case", ["linear", "linear_3d", "linear_long", "linear_nobias", "linear_1d", "lstm", "gru",
+                                  "rnn_double_model", "vector_matmul"])
+def test_float64_data_into_float32_layers_raises_as_pytorch(case):
+    """The usual mistake (numpy's float64 into a float32 model): torch's messages come from
+    the kernel each layer reaches (addmm for linear with a bias and the recurrent layers)."""
+    def run(m):
+        d = m.float64
+        return {"linear": lambda: m.nn.Linear(2, 3)(m.ones(4, 2, dtype=d)),
+                "linear_3d": lambda: m.nn.Linear(2, 3)(m.ones(5, 4, 2, dtype=d)),
+                "linear_long": lambda: m.nn.Linear(2, 3)(m.ones(4, 2, dtype=m.int64)),
+                "linear_nobias": lambda: m.nn.Linear(2, 3, bias=False)(m.ones(4, 2, dtype=d)),
+                "linear_1d": lambda: m.nn.Linear(2, 3)(m.ones(2, dtype=d)),
+                "lstm": lambda: m.nn.LSTM(2, 3)(m.ones(4, 1, 2, dtype=d)),
+                "gru": lambda: m.nn.GRU(2, 3, batch_first=True)(m.ones(1, 4, 2, dtype=d)),
+                "rnn_double_model": lambda: m.nn.RNN(2, 3).double()(m.ones(4, 1, 2)),
+                "vector_matmul": lambda: m.ones(3, dtype=d) @ m.ones(3)}[case]()
+    assert_raises_like(lambda: run(td), lambda: run(T))
+
+
+def test_autocast_lets_linear_mix_dtypes():
+    for mod in (td, T):
+        with mod.autocast("cpu", dtype=mod.bfloat16):
+            assert mod.nn.Linear(2, 3)(mod.ones(4, 2, dtype=mod.bfloat16)).dtype is mod.bfloat16
+
+
 def test_layer_norm_and_group_norm_errors():
     for mod in (td, T):
         with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[5\], expected input with shape \[\*, 5\]"):

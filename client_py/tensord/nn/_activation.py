@@ -170,7 +170,18 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return F._out(r, out)
 
 
+def _same_mm_dtype(input, weight):
+    """torch's addmm check, which its linear (with a bias) and recurrent layers reach first;
+    not under autocast, which casts both operands"""
+    if input.dtype is not weight.dtype:
+        from ..amp import autocast_mode
+        if not (autocast_mode.is_autocast_cpu_enabled() or autocast_mode.is_autocast_enabled()):
+            raise RuntimeError("mat1 and mat2 must have the same dtype")
+
+
 def linear(input, weight, bias=None):
+    if bias is not None and input.ndim >= 2:
+        _same_mm_dtype(input, weight)
     r = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
     if bias is not None and bias.dtype is not r.dtype:   # the matmul ran under autocast: the bias joins it
         from ..amp.autocast_mode import lower_precision_operand
