@@ -49,7 +49,7 @@ MHD_LIBS := -lmicrohttpd
 HAVE_SYSTEMD := $(if $(SYSTEMD_LIBS),-DTD_HAVE_SYSTEMD,)
 
 PROTO_C := $(BUILD)/gen/tensord.pb-c.c
-META_SRC := kernels/status.c kernels/dtype.c kernels/op.c $(wildcard kernels/shape*.c)
+META_SRC := kernels/status.c kernels/dtype.c kernels/op.c kernels/overlap.c $(wildcard kernels/shape*.c)
 CPU_SRC := kernels/rng.c $(wildcard kernels/cpu/*.c)
 # the contract code daemon and clients share (the default address, the rings)
 PROTO_SRC := proto/td_address.c proto/td_ring.c

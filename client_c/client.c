@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../kernels/device.h"
+#include "../kernels/overlap.h"
 #include "autocast.h"
 #include "conn.h"
 #include "failures.h"
@@ -638,6 +639,18 @@ bool td__known_changed(td_client_t *c, const struct td_t *t, uint64_t version)
     return changed;
 }
 
+/* torch's overlap checks on a record's destinations, at the call as torch makes them
+ * (kernels/overlap.h); tensors are told apart by handle, storages by storage id. */
+static enum td_code check_overlap(const struct td_op_args *a, const struct td_t *const *in, struct td_status *st)
+{
+    struct td_operand_id ids[TD_MAX_INPUTS];
+    for (int i = 0; i < a->n_in; i++) {
+        ids[i].tensor = in[i]->handle;
+        ids[i].storage = in[i]->storage_id;
+    }
+    return td_meta_check_overlap(a, ids, st);
+}
+
 /* Validates and records one op, without flushing. */
 static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                                   int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
@@ -653,7 +666,17 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     };
     struct td_meta om[TD_MAX_OUTPUTS];
     struct td_infer inf;
-    if (td_meta_infer(&a, om, &inf, st))
+    enum td_code code = td_meta_infer(&a, om, &inf, st);
+    if (code == TD_CODE_ABORTED && (flags & TD_RF_OUT)) {
+        /* an out= the caller must resize or cast first: torch checks overlaps before that */
+        struct td_status ov = TD_STATUS_INIT;
+        if (check_overlap(&a, in, &ov)) {
+            if (st)
+                td_status_clear(st);
+            return td_status_set(st, ov.code, "%s", ov.msg);
+        }
+    }
+    if (code || (td_meta_overlap_checked(&a) && check_overlap(&a, in, st)))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     int n_out = (flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : inf.n_out;
     struct td_rec_hdr *h = rec_begin(c, op, flags, n_out, n_in, n_attr);

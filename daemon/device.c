@@ -141,6 +141,7 @@ void td_devices_fini(void)
     for (int i = 0; i < g.n; i++) {
         td_dalloc_free(g.alloc[i]);
         g.alloc[i] = NULL;
+        atomic_store(&g.lost[i], NULL); /* a later init starts with working devices */
     }
     if (g.dl)
         dlclose(g.dl);

@@ -683,10 +683,15 @@ static td_kernel_fn h_half_kernel(unsigned op, unsigned dt)
     switch (td_op_table[op].family) {
     case TD_FAM_BINARY:
     case TD_FAM_UNARY:
+    case TD_FAM_MATH_UNARY:
+    case TD_FAM_MATH_BINARY:
+    case TD_FAM_MATH_TERNARY:
     case TD_FAM_REDUCE:
+    case TD_FAM_STAT:
     case TD_FAM_MATMUL:
     case TD_FAM_SOFTMAX:
     case TD_FAM_WHERE: return h_half_run;
+    case TD_FAM_INDEX: return op == TD_OP_GATHER || op == TD_OP_INDEX ? h_half_run : NULL;
     default: return NULL;
     }
 }

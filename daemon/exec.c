@@ -9,12 +9,21 @@
  * computed as it is, by kernels/cpu/complex.c where that file has the op), and in-place results that cannot be
  * written directly (other dtype) go through a temporary and a copy_ into the view.
  *
- * Results with a destination (in-place: input 0; out=, TD_RF_OUT: the trailing inputs)
- * are computed straight into it when the kernel can write there: same dtype, and no
- * input shares memory with it in a way the kernel would trip over.  Element-wise ops
- * read element i before writing element i, so an input laid out exactly like the
- * destination (a.add_(b), add(a, b, out=a)) is fine; any other overlap goes through a
- * temporary, which gives the out-of-place result.  Element-wise kernels take strided
+ * Results with a destination (in-place: input 0; out=, TD_RF_OUT: the trailing inputs;
+ * copy_'s input 0) first pass torch's overlap checks (kernels/overlap.h, check_overlap
+ * below): a destination whose elements share memory (an expand) or that overlaps an
+ * input other than element for element fails with torch's RuntimeError, as a failed
+ * record.  The client made the same checks at the call; the daemon repeats them because
+ * only it knows every storage (tokens opened on one storage look unrelated to a client).
+ * The overlaps torch lets through are views too hard to compare (not dense: a[::2]
+ * against a[1::2], an as_strided output with no stride 0) and ops it does not check
+ * (reductions, matmul's inputs, tril/triu, fill_).  What passes is computed straight
+ * into the destination when the kernel can write there: same dtype, and no input shares
+ * memory with it in a way the kernel would trip over.  Element-wise ops read element i
+ * before writing element i, so an input laid out exactly like the destination
+ * (a.add_(b), add(a, b, out=a)) is fine; any other overlap goes through a temporary
+ * (writes_through, self_overlaps, copy_src_aside), which gives the out-of-place result
+ * where torch's own depends on its loop order.  Element-wise kernels take strided
  * outputs; the others get their destination only when it is contiguous, presented at
  * offset 0 as the fresh outputs they were written for.
  * All temporaries are freed before returning, on every path.
@@ -23,6 +32,7 @@
  */
 #include <string.h>
 
+#include "../kernels/overlap.h"
 #include "device.h"
 #include "exec.h"
 
@@ -169,20 +179,10 @@ static void span_of(const struct td_kt *t, const char **lo, const char **hi)
 static bool self_overlaps(const struct td_meta *m)
 {
     int64_t st[TD_MAX_DIMS], sz[TD_MAX_DIMS];
-    int n = 0;
-    for (int d = 0; d < m->ndim; d++) {
+    for (int d = 0; d < m->ndim; d++)
         if (m->sizes[d] == 0)
             return false;
-        if (m->sizes[d] == 1)
-            continue;
-        int i = n++;
-        for (; i > 0 && st[i - 1] > m->strides[d]; i--) {
-            st[i] = st[i - 1];
-            sz[i] = sz[i - 1];
-        }
-        st[i] = m->strides[d];
-        sz[i] = m->sizes[d];
-    }
+    int n = td_meta_dims_by_stride(m, st, sz);
     int64_t reach = 0; /* furthest element offset the smaller dims reach */
     for (int i = 0; i < n; i++) {
         if (st[i] <= reach)
@@ -219,9 +219,10 @@ static bool writes_through(unsigned op, const struct td_kt *dst, struct td_kt *c
     return true;
 }
 
-/* copy_(dst, src) where src overlaps dst other than element for element
- * (x[1:].copy_(x[:-1])): the kernel's chunked copy would read what it already wrote, so
- * src is set aside first, giving the out-of-place result (PyTorch refuses the overlap). */
+/* copy_(dst, src) where src overlaps dst other than element for element in a way torch
+ * lets through (views too hard to compare: x[2::2].copy_(x[:-2:2]); partial overlaps of
+ * dense views were refused by check_overlap): the kernel's chunked copy would read what
+ * it already wrote, so src is set aside first, giving the out-of-place result. */
 static enum td_code copy_src_aside(const struct td_place *p, struct td_kt *kin, struct temps *t,
                                    struct td_status *st)
 {
@@ -620,10 +621,25 @@ static bool device_runs(const struct td_place *p, const struct td_op_args *a, co
     return p->b->kernel(a->op, inf->compute_dtype) && p->b->kernel(TD_OP_COPY_, inf->compute_dtype);
 }
 
+/* torch's overlap checks on the record's destinations (kernels/overlap.h): the client
+ * made them at the call already, but only the daemon knows every storage (two tokens
+ * opened on one storage look unrelated to the client), and it trusts no client. */
+static enum td_code check_overlap(const struct td_op_args *a, struct td_tensor *const *in, struct td_status *st)
+{
+    struct td_operand_id ids[TD_MAX_INPUTS];
+    for (int i = 0; i < a->n_in; i++) {
+        ids[i].tensor = (uint64_t)(uintptr_t)in[i];
+        ids[i].storage = (uint64_t)(uintptr_t)in[i]->storage;
+    }
+    return td_meta_check_overlap(a, ids, st);
+}
+
 enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *inf, struct td_tensor *const *in,
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
                              const struct td_place *p, const struct td_place *src, struct td_status *st)
 {
+    if (td_meta_overlap_checked(a) && check_overlap(a, in, st))
+        return st->code;
     if (a->op == TD_OP_COPY_ && a->n_in == 2 && in[0]->m.device != in[1]->m.device)
         return exec_transfer(p, src, in[0], in[1], st);
     if (p->device != TD_DEVICE_CPU && !device_runs(p, a, inf))

@@ -27,7 +27,9 @@ extern "C" {
 #include "../kernels/dtype.h"
 }
 #include "../kernels/cuda/elementwise_ops.cuh"
+#include "../kernels/cuda/create_ops.cuh"
 #include "../kernels/cuda/index_ops.cuh"
+#include "../kernels/cuda/math_ops.cuh"
 #include "../kernels/cuda/optim_ops.cuh"
 #include "../kernels/cuda/pool_ops.cuh"
 #include "../kernels/cuda/random_ops.cuh"
@@ -551,6 +553,254 @@ static void check_unary_half(void)
 #define UN_CHECK(R, NAME, K) half_un_row<R, (K)>(TD_OP_##NAME);
     UN_OPS(UN_CHECK)
 #undef UN_CHECK
+}
+
+/* ---- math_ops.cuh (kernels/cpu/math_elem.c's rows): every row at float32/64 and,
+ * natively, float16/bfloat16 (against the CPU's float32 kernel between casts), the
+ * predicates and NAN_TO_NUM at every compute dtype, ADDCMUL on integers; tensor and scalar
+ * operands; transcendental rows within a few ulp (host libm against the CPU's) */
+
+/* Runs f over all (x, y, w) = (value i, value j, value (i + j) % N) on the host (N values
+ * with one operand) and the CPU kernel of op over the same inputs; n_in: the record's
+ * tensor inputs (the scalar, if any, is in attrs); half dtypes through float32. */
+template <typename F> static void math_case(const char *name, unsigned op, int dt, int n_in, int nop, const int64_t *attrs,
+                                            uint32_t n_attr, uint8_t flags, bool to_bool, F f, double tol)
+{
+    static char in[3][N * N * 8], got[N * N * 8], want[N * N * 8];
+    static float fin[3][N * N], fw[N * N];
+    int n = nop == 2 ? N : N * N, sz = td_cu_dtype_size(dt);
+    bool half = td_cu_is_half(dt);
+    for (int e = 0; e < n; e++) {
+        int i = nop == 2 ? e : e / N, j = nop == 2 ? e : e % N;
+        value(dt, i, in[0] + e * sz);
+        value(dt, j, in[1] + e * sz);
+        value(dt, (i + j) % N, in[2] + e * sz);
+    }
+    int odt = to_bool ? TD_DTYPE_BOOL : dt, cdt = half ? TD_DTYPE_FLOAT32 : dt;
+    struct td_kt ti[3], to;
+    struct td_kt *pin[3] = {&ti[0], &ti[1], &ti[2]}, *pout[1] = {&to};
+    for (int k = 0; k < 3; k++) {
+        if (half)
+            widen(dt, in[k], fin[k], n);
+        ti[k] = kt1(cdt, n, half ? (char *)fin[k] : in[k]);
+    }
+    to = kt1(to_bool ? TD_DTYPE_BOOL : cdt, n, half && !to_bool ? (char *)fw : want);
+    memset(want, 0, sizeof want);
+    memset(got, 0, sizeof got);
+    n_cases++;
+    if (cpu(op, cdt, n_in, pin, 1, pout, attrs, n_attr, flags) != TD_CODE_OK) {
+        n_fail++;
+        printf("FAIL cpu %s dtype %d\n", name, dt);
+        return;
+    }
+    n_cases--; /* compare counts it */
+    if (half && !to_bool)
+        narrow(dt, fw, want, n);
+    /* the device operands: out, then the tensors in the functor's order */
+    char *base[4] = {got, in[0], in[1], in[2]};
+    int dts[4] = {odt, dt, dt, dt};
+    host_run(f, nop, base, dts, n);
+    char what[96];
+    snprintf(what, sizeof what, "%s (dtype %d, %d inputs, flags %u)", name, dt, n_in, flags);
+    compare(what, odt, got, want, n, tol, in[0], dt);
+}
+
+/* a few ulp of the float type for transcendental rows; 16-bit types: one rounding step */
+static double math_tol(int dt, bool transcendental)
+{
+    if (!transcendental)
+        return 0;
+    return dt == TD_DTYPE_FLOAT32 ? 1e-6 : dt == TD_DTYPE_FLOAT64 ? 1e-14 : dt == TD_DTYPE_FLOAT16 ? 1e-3 : 8e-3;
+}
+
+template <int OP, typename S> static void math1_row(unsigned op, const char *name, int dt)
+{
+    math1_f<OP, S> f;
+    f.f[0] = -1, f.f[1] = f.f[2] = 0;
+    int64_t attrs[3] = {0, 0, 0};
+    uint32_t na = 0;
+    if (OP == M_LOGIT) { /* eps 0.25 (the CPU reads it when present) */
+        double eps = 0.25;
+        attrs[0] = 1, memcpy(&attrs[1], &eps, 8), na = 2, f.f[0] = eps;
+    }
+    if (OP == M_NAN_TO_NUM) {
+        double v[3] = {7.5, 1e30, -2.5};
+        for (int i = 0; i < 3; i++)
+            memcpy(&attrs[i], &v[i], 8), f.f[i] = v[i];
+        na = 3;
+    }
+    bool tr = OP != M_FRAC && OP != M_NAN_TO_NUM;
+    math_case(name, op, dt, 1, 2, attrs, na, 0, false, f, math_tol(dt, tr));
+    if (OP == M_LOGIT) { /* and without eps */
+        attrs[0] = 0, f.f[0] = -1;
+        math_case(name, op, dt, 1, 2, attrs, na, 0, false, f, math_tol(dt, tr));
+    }
+}
+
+template <int OP, typename S> static void math2_row(unsigned op, const char *name, int dt)
+{
+    typedef typename td_cu_elem<S>::T T;
+    bool tr = OP != M2_COPYSIGN && OP != M2_FMOD;
+    int64_t none[2] = {TD_SCALAR_INT, 0}, sc[2] = {TD_SCALAR_FLOAT, 0};
+    double sv = -2.5;
+    memcpy(&sc[1], &sv, 8);
+    math_case(name, op, dt, 2, 3, none, 2, 0, false, math2_f<OP, S>{T(0), 0}, math_tol(dt, tr));
+    /* with a scalar, both iterated operands are the tensor (math_elem.cu's run2) */
+    struct dup {
+        math2_f<OP, S> g;
+        TD_CU_HD void operator()(char **p) const
+        {
+            char *q[3] = {p[0], p[1], p[1]};
+            g(q);
+        }
+    };
+    T s = td_cu_scalar<T>(sc[0], sc[1]);
+    math_case(name, op, dt, 1, 2, sc, 2, 0, false, dup{math2_f<OP, S>{s, 2}}, math_tol(dt, tr));
+    math_case(name, op, dt, 1, 2, sc, 2, TD_RF_SCALAR_LHS, false, dup{math2_f<OP, S>{s, 1}}, math_tol(dt, tr));
+}
+
+template <int OP, typename S> static void math3_row(unsigned op, const char *name, int dt)
+{
+    typedef typename td_cu_elem<S>::T T;
+    math3_f<OP, S> f;
+    f.ws = f.v = T(0), f.vi = 0, f.has_ws = false;
+    int64_t attrs[2] = {TD_SCALAR_FLOAT, 0};
+    double v = 0.75;
+    memcpy(&attrs[1], &v, 8);
+    if (OP == M3_LERP) {
+        math_case(name, op, dt, 3, 4, attrs, 2, 0, false, f, 0); /* weight tensor */
+        f.ws = td_cu_scalar<T>(attrs[0], attrs[1]), f.has_ws = true;
+        math_case(name, op, dt, 2, 3, attrs, 2, 0, false, f, 0); /* scalar weight */
+        return;
+    }
+    /* ADDCMUL/ADDCDIV read (tensor1, tensor2, input) = the record's inputs 1, 2, 0 */
+    struct rot {
+        math3_f<OP, S> g;
+        TD_CU_HD void operator()(char **p) const
+        {
+            char *q[4] = {p[0], p[2], p[3], p[1]};
+            g(q);
+        }
+    };
+    f.v = td_cu_scalar<T>(attrs[0], attrs[1]), f.vi = 0;
+    math_case(name, op, dt, 3, 4, attrs, 2, 0, false, rot{f}, 0);
+    if constexpr (!std::is_floating_point<T>::value) {
+        int64_t ia[2] = {TD_SCALAR_INT, -3};
+        f.v = T(-3), f.vi = -3;
+        math_case(name, op, dt, 3, 4, ia, 2, 0, false, rot{f}, 0);
+    }
+}
+
+template <int OP, typename S> static void pred_row(unsigned op, const char *name, int dt)
+{
+    math_case(name, op, dt, 1, 2, NULL, 0, 0, true, pred_f<OP, S>(), 0);
+}
+
+static void check_math(void)
+{
+    const int floats[] = {TD_DTYPE_FLOAT32, TD_DTYPE_FLOAT64, TD_DTYPE_FLOAT16, TD_DTYPE_BFLOAT16};
+    for (int dt : floats) {
+#define FLOAT_DISPATCH(...)                                                       \
+        switch (dt) {                                                              \
+        case TD_DTYPE_FLOAT32: { typedef float S; __VA_ARGS__; } break;                   \
+        case TD_DTYPE_FLOAT64: { typedef double S; __VA_ARGS__; } break;                  \
+        case TD_DTYPE_FLOAT16: { typedef td_cu_f16 S; __VA_ARGS__; } break;               \
+        default: { typedef td_cu_bf16 S; __VA_ARGS__; } break;                            \
+        }
+#define ROW1(R, NAME) FLOAT_DISPATCH(math1_row<R, S>(TD_OP_##NAME, #NAME, dt))
+        MATH1_OPS(ROW1)
+#undef ROW1
+#define ROW2(R, NAME) FLOAT_DISPATCH(math2_row<R, S>(TD_OP_##NAME, #NAME, dt))
+        MATH2_OPS(ROW2)
+#undef ROW2
+#define ROW3(R, NAME) FLOAT_DISPATCH(math3_row<R, S>(TD_OP_##NAME, #NAME, dt))
+        MATH3_OPS(ROW3)
+#undef ROW3
+#define ROWP(R, NAME) FLOAT_DISPATCH(pred_row<R, S>(TD_OP_##NAME, #NAME, dt))
+        MATH_PRED_OPS(ROWP)
+#undef ROWP
+#undef FLOAT_DISPATCH
+    }
+    for (int dt : compute_dts) {
+        if (is_float(dt))
+            continue;
+#define INT_DISPATCH(...)                                                         \
+        switch (dt) {                                                              \
+        case TD_DTYPE_INT64: { typedef int64_t S; __VA_ARGS__; } break;                   \
+        case TD_DTYPE_INT32: { typedef int32_t S; __VA_ARGS__; } break;                   \
+        case TD_DTYPE_INT16: { typedef int16_t S; __VA_ARGS__; } break;                   \
+        case TD_DTYPE_INT8: { typedef int8_t S; __VA_ARGS__; } break;                     \
+        case TD_DTYPE_UINT8: { typedef uint8_t S; __VA_ARGS__; } break;                   \
+        default: { typedef bool S; __VA_ARGS__; } break;                                  \
+        }
+#define ROWP(R, NAME) INT_DISPATCH(pred_row<R, S>(TD_OP_##NAME, #NAME, dt))
+        MATH_PRED_OPS(ROWP)
+#undef ROWP
+        if (dt != TD_DTYPE_BOOL) {
+            INT_DISPATCH(if constexpr (!std::is_same<S, bool>::value) math3_row<M3_ADDCMUL, S>(TD_OP_ADDCMUL, "ADDCMUL", dt))
+        }
+#undef INT_DISPATCH
+    }
+}
+
+/* ---- ARANGE and LINSPACE (create_ops.cuh) against kernels/cpu/create.c, bit for bit */
+
+static void create_case(unsigned op, int dt, int64_t n, const int64_t *tail, uint32_t ntail)
+{
+    static char want[4096 * 8], got[4096 * 8];
+    int64_t attrs[16] = {dt, 1, n};
+    memcpy(attrs + 3, tail, ntail * sizeof(int64_t));
+    struct td_kt o = kt1(dt, n, want);
+    struct td_kt *out[] = {&o};
+    memset(want, 0, sizeof want), memset(got, 0, sizeof got);
+    if (cpu(op, dt, 0, NULL, 1, out, attrs, 3 + ntail, 0) != TD_CODE_OK) {
+        n_cases++, n_fail++;
+        printf("FAIL cpu create op %u dtype %d\n", op, dt);
+        return;
+    }
+    int sz = td_cu_dtype_size(dt);
+    if (op == TD_OP_ARANGE) {
+        td_cu_arange a;
+        a.dt = dt;
+        double f0, f1;
+        memcpy(&f0, &tail[1], 8), memcpy(&f1, &tail[3], 8);
+        a.fstart = tail[0] == TD_SCALAR_FLOAT ? f0 : (double)tail[1];
+        a.fstep = tail[2] == TD_SCALAR_FLOAT ? f1 : (double)tail[3];
+        a.istart = tail[0] == TD_SCALAR_FLOAT ? (int64_t)a.fstart : tail[1];
+        a.istep = tail[2] == TD_SCALAR_FLOAT ? (int64_t)a.fstep : tail[3];
+        for (int64_t i = 0; i < n; i++)
+            td_cu_arange_elem(a, got + i * sz, i);
+    } else {
+        td_cu_linspace l;
+        l.dt = dt, l.n = n;
+        memcpy(&l.start, &tail[0], 8), memcpy(&l.end, &tail[1], 8);
+        for (int64_t i = 0; i < n; i++)
+            td_cu_linspace_elem(l, got + i * sz, i);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s n %lld", op == TD_OP_ARANGE ? "arange" : "linspace", (long long)n);
+    compare(what, dt, got, want, n, 0, NULL, 0);
+}
+
+static void check_create(void)
+{
+    const double fs[][2] = {{0, 1}, {-3.7, 0.1}, {1e10, -3.3e-3}, {2.5, 7}, {-1, 1}, {0.1, 0.3}};
+    for (int dt : compute_dts) {
+        if (dt == TD_DTYPE_BOOL)
+            continue;
+        for (const double *p : fs)
+            for (int64_t n : {1, 2, 3, 7, 100, 4001}) {
+                int64_t tail[4] = {TD_SCALAR_FLOAT, 0, TD_SCALAR_FLOAT, 0};
+                memcpy(&tail[1], &p[0], 8), memcpy(&tail[3], &p[1], 8);
+                create_case(TD_OP_ARANGE, dt, n, tail, 4);
+                int64_t itail[4] = {TD_SCALAR_INT, (int64_t)p[0] - 5, TD_SCALAR_INT, 3};
+                create_case(TD_OP_ARANGE, dt, n, itail, 4);
+                double end = p[0] + 1000 * p[1];
+                int64_t ltail[2];
+                memcpy(&ltail[0], &p[0], 8), memcpy(&ltail[1], &end, 8);
+                create_case(TD_OP_LINSPACE, dt, n, ltail, 2);
+            }
+    }
 }
 
 /* ---- CLAMP (the device converts the bounds with td_cu_scalar), FILL_'s scalar */
@@ -1631,6 +1881,74 @@ template <typename T> static void cum_case(int dt, int it)
     }
 }
 
+/* SEARCHSORTED's bound against sort.c's, on sorted rows with ties and (floats) NaN tails */
+template <typename T> static void bound_case(int dt, int it)
+{
+    const int64_t L = rnd(30), V = 40;
+    std::vector<char> bs, bv, bo;
+    int64_t sl[] = {L}, sv[] = {V};
+    struct td_kt s = ktn(dt, 1, sl, false, bs), v = ktn(dt, 1, sv, false, bv), o = ktn(TD_DTYPE_INT64, 1, sv, false, bo);
+    bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+    int64_t nan_from = fl && rnd(2) ? L - rnd(3) : L;
+    for (int64_t i = 0; i < L; i++) /* ascending with ties */
+        td_store_f64((enum td_dtype)dt, s.data + i * sizeof(T), i >= nan_from ? NAN : (double)(i / 2 - 5));
+    for (int64_t i = 0; i < V; i++)
+        td_store_f64((enum td_dtype)dt, v.data + i * sizeof(T), fl && rnd(10) == 0 ? NAN : (double)(rnd(30) - 14) * (fl ? 0.5 : 1));
+    for (int right = 0; right < 2; right++) {
+        struct td_kt *in[] = {&s, &v}, *out[] = {&o};
+        int64_t at[] = {right, 0};
+        cpu(TD_OP_SEARCHSORTED, dt, 2, in, 1, out, at, 2, 0);
+        n_cases++;
+        for (int64_t i = 0; i < V; i++) {
+            int64_t got = td_cu_bound<T>(s.data, L, sizeof(T), *(const T *)(v.data + i * sizeof(T)), right);
+            if (got != ((int64_t *)o.data)[i]) {
+                n_fail++;
+                printf("FAIL searchsorted dtype %d case %d right %d value %d: %lld, cpu %lld\n", dt, it, right, (int)i,
+                       (long long)got, (long long)((int64_t *)o.data)[i]);
+                break;
+            }
+        }
+    }
+}
+
+/* CUMMAX / CUMMIN / LOGCUMSUMEXP lanes against math_dim.c: values and indices */
+template <typename T> static void ext_case(int dt, int it)
+{
+    const int64_t L = 1 + rnd(40), M = 1 + rnd(4);
+    std::vector<char> bx, by1, by2, bi1, bi2;
+    int64_t sz[] = {M, L};
+    struct td_kt x = ktn(dt, 2, sz, it & 1, bx);
+    bool fl = dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64;
+    for (int64_t i = 0; i < L * M; i++) /* few values: ties; NaN and infinities now and then */
+        if (fl)
+            td_store_f64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(12) == 0 ? special_f[rnd(N)] : (double)(rnd(7) - 3) * 0.5);
+        else
+            td_store_i64((enum td_dtype)dt, x.data + i * sizeof(T), rnd(12) == 0 ? special_i[rnd(N)] : rnd(7) - 3);
+    for (unsigned op : {(unsigned)TD_OP_CUMMAX, (unsigned)TD_OP_CUMMIN, (unsigned)TD_OP_LOGCUMSUMEXP}) {
+        if (op == TD_OP_LOGCUMSUMEXP && !fl)
+            continue;
+        struct td_kt y1 = ktn(dt, 2, sz, false, by1), y2 = ktn(dt, 2, sz, false, by2);
+        struct td_kt i1 = ktn(TD_DTYPE_INT64, 2, sz, false, bi1), i2 = ktn(TD_DTYPE_INT64, 2, sz, false, bi2);
+        struct td_kt *in[] = {&x}, *out[] = {&y1, &i1};
+        int64_t at[] = {1, -1};
+        int two = op != TD_OP_LOGCUMSUMEXP;
+        if (cpu(op, dt, 1, in, 1 + two, out, at, 2, 0) != TD_CODE_OK) {
+            n_cases++, n_fail++;
+            printf("FAIL cpu op %u dtype %d\n", op, dt);
+            return;
+        }
+        int es = td_cu_dtype_size(dt);
+        for (int64_t m = 0; m < M; m++)
+            td_cu_cumext_lane<T>((int)op, x.data + m * x.m.strides[0] * es, x.m.strides[1] * es, y2.data + m * L * es, es,
+                                 dt, two ? i2.data + m * L * 8 : NULL, 8, L);
+        char what[64];
+        snprintf(what, sizeof what, "op %u dtype %d", op, dt);
+        compare(what, dt, y2.data, y1.data, L * M, op == TD_OP_LOGCUMSUMEXP ? 1e-15 : 0, NULL, 0);
+        if (two)
+            compare(what, TD_DTYPE_INT64, i2.data, i1.data, L * M, 0, NULL, 0);
+    }
+}
+
 static void check_sort_scan(void)
 {
     key_case<float>(TD_DTYPE_FLOAT32);
@@ -1650,6 +1968,17 @@ static void check_sort_scan(void)
         cum_case<int8_t>(TD_DTYPE_INT8, it);
         cum_case<uint8_t>(TD_DTYPE_UINT8, it);
         cum_case<bool>(TD_DTYPE_BOOL, it);
+        bound_case<float>(TD_DTYPE_FLOAT32, it);
+        bound_case<double>(TD_DTYPE_FLOAT64, it);
+        bound_case<int64_t>(TD_DTYPE_INT64, it);
+        bound_case<int16_t>(TD_DTYPE_INT16, it);
+        bound_case<uint8_t>(TD_DTYPE_UINT8, it);
+        ext_case<float>(TD_DTYPE_FLOAT32, it);
+        ext_case<double>(TD_DTYPE_FLOAT64, it);
+        ext_case<int64_t>(TD_DTYPE_INT64, it);
+        ext_case<int32_t>(TD_DTYPE_INT32, it);
+        ext_case<uint8_t>(TD_DTYPE_UINT8, it);
+        ext_case<bool>(TD_DTYPE_BOOL, it);
     }
 }
 
@@ -1660,6 +1989,8 @@ int main(void)
     check_unary();
     check_binary_half();
     check_unary_half();
+    check_math();
+    check_create();
     check_clamp();
     check_iteration();
     check_scalars();

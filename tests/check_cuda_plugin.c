@@ -147,6 +147,51 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SOFTMAX, TD_DTYPE_FLOAT32));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_EXP, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_DIV, TD_DTYPE_FLOAT32));
+    /* math_elem.cu: float rows, predicates on every compute dtype, integer ADDCMUL */
+    const unsigned math_f[] = {TD_OP_TAN, TD_OP_ERFINV, TD_OP_DIGAMMA, TD_OP_LOGIT, TD_OP_NAN_TO_NUM, TD_OP_ATAN2,
+                               TD_OP_XLOGY, TD_OP_FMOD, TD_OP_LERP, TD_OP_ADDCMUL, TD_OP_ADDCDIV, TD_OP_ISNAN};
+    for (size_t i = 0; i < sizeof math_f / sizeof math_f[0]; i++) {
+        ck_assert_msg(B->kernel(math_f[i], TD_DTYPE_FLOAT32) != NULL, "math op %u", math_f[i]);
+        ck_assert_msg(B->half_kernel(math_f[i], TD_DTYPE_BFLOAT16) != NULL, "half math op %u", math_f[i]);
+    }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ISFINITE, TD_DTYPE_INT8));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NAN_TO_NUM, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_ADDCMUL, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_ADDCDIV, TD_DTYPE_INT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_FMOD, TD_DTYPE_INT32)); /* its division by zero is an error: staged */
+    ck_assert_ptr_null(B->kernel(TD_OP_TAN, TD_DTYPE_INT32));
+    /* creation and CAT: made on the device, not on the host and copied */
+    const unsigned create[] = {TD_OP_EMPTY, TD_OP_FULL, TD_OP_ARANGE, TD_OP_LINSPACE, TD_OP_EYE, TD_OP_CAT};
+    for (size_t i = 0; i < sizeof create / sizeof create[0]; i++)
+        ck_assert_msg(B->kernel(create[i], TD_DTYPE_INT32) != NULL, "create op %u", create[i]);
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_EMPTY, TD_DTYPE_COMPLEX64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CAT, TD_DTYPE_COMPLEX128));
+    ck_assert_ptr_nonnull(B->half_kernel(TD_OP_CAT, TD_DTYPE_FLOAT16));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_FLIP, TD_DTYPE_COMPLEX128));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_TRIU, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->half_kernel(TD_OP_TRIL, TD_DTYPE_BFLOAT16));
+    /* the STAT family's streaming rows; MEDIAN and MODE are staged */
+    const unsigned stat[] = {TD_OP_VAR, TD_OP_STD, TD_OP_VAR_MEAN, TD_OP_STD_MEAN, TD_OP_LOGSUMEXP, TD_OP_NORM,
+                             TD_OP_NANSUM, TD_OP_NANMEAN, TD_OP_COUNT_NONZERO, TD_OP_AMINMAX};
+    for (size_t i = 0; i < sizeof stat / sizeof stat[0]; i++) {
+        ck_assert_msg(B->kernel(stat[i], TD_DTYPE_FLOAT64) != NULL, "stat op %u", stat[i]);
+        ck_assert_msg(B->half_kernel(stat[i], TD_DTYPE_FLOAT16) != NULL, "half stat op %u", stat[i]);
+    }
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_COUNT_NONZERO, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_AMINMAX, TD_DTYPE_INT16));
+    ck_assert_ptr_null(B->kernel(TD_OP_VAR, TD_DTYPE_INT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_MEDIAN, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_MODE, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMAX, TD_DTYPE_INT16));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMIN, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_FLOAT32));
+    ck_assert_ptr_null(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_SEARCHSORTED, TD_DTYPE_INT8));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_HISTC, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_HISTC, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_NONZERO, TD_DTYPE_COMPLEX64));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -204,6 +249,9 @@ START_TEST(test_kernel_lookup)
         ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_SCATTER, dt));
+        ck_assert_msg((B->half_kernel(TD_OP_INDEX, dt) != NULL) == half, "half INDEX %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_GATHER, dt) != NULL) == half, "half GATHER %u", dt);
     }
     ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COUNT));
     ck_assert_ptr_null(B->kernel(TD_OP_COUNT, TD_DTYPE_FLOAT32));
@@ -252,10 +300,10 @@ static void *dalloc(size_t n)
     return d;
 }
 
-static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
-                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+/* The kernel fn (kernel()'s, or half_kernel()'s) for op at compute dtype dt, on stream S. */
+static enum td_code run_fn(td_kernel_fn fn, unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out,
+                           struct td_kt **out, const int64_t *attrs, uint32_t n_attr, uint8_t flags)
 {
-    td_kernel_fn fn = B->kernel(op, dt);
     ck_assert_msg(fn != NULL, "no kernel for op %u dtype %u", op, dt);
     struct td_kctx k;
     memset(&k, 0, sizeof k);
@@ -273,6 +321,12 @@ static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, i
     k.stream = S;
     k.device = 0;
     return fn(&k);
+}
+
+static enum td_code run(unsigned op, unsigned dt, int n_in, struct td_kt **in, int n_out, struct td_kt **out,
+                        const int64_t *attrs, uint32_t n_attr, uint8_t flags)
+{
+    return run_fn(B->kernel(op, dt), op, dt, n_in, in, n_out, out, attrs, n_attr, flags);
 }
 
 static int64_t fbits(double v)
@@ -507,6 +561,211 @@ START_TEST(test_gpu)
             close_rel(y[i], want, 1e-12, "mv", i);
         }
     }
+    /* creation: FULL, ARANGE (int64, wrapping formula), EYE; CAT of two along dim 1 */
+    {
+        int64_t s23[] = {2, 3}, s5[] = {5}, s25[] = {2, 5};
+        float full[6], ey[6], cat[10];
+        int64_t ar[5];
+        struct td_kt tf = kt(TD_DTYPE_FLOAT32, 2, s23, dalloc(sizeof full)), te = kt(TD_DTYPE_FLOAT32, 2, s23, dalloc(sizeof ey));
+        struct td_kt ta = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof ar)), tc = kt(TD_DTYPE_FLOAT32, 2, s25, dalloc(sizeof cat));
+        struct td_kt *of[] = {&tf}, *oe[] = {&te}, *oa[] = {&ta}, *oc[] = {&tc};
+        int64_t fa[] = {TD_DTYPE_FLOAT32, 2, 2, 3, TD_SCALAR_FLOAT, fbits(-1.25)};
+        ck_assert_int_eq(run(TD_OP_FULL, TD_DTYPE_FLOAT32, 0, NULL, 1, of, fa, 6, 0), TD_CODE_OK);
+        int64_t aa[] = {TD_DTYPE_INT64, 1, 5, TD_SCALAR_INT, -7, TD_SCALAR_INT, 3};
+        ck_assert_int_eq(run(TD_OP_ARANGE, TD_DTYPE_INT64, 0, NULL, 1, oa, aa, 7, 0), TD_CODE_OK);
+        int64_t ea[] = {TD_DTYPE_FLOAT32, 2, 2, 3};
+        ck_assert_int_eq(run(TD_OP_EYE, TD_DTYPE_FLOAT32, 0, NULL, 1, oe, ea, 4, 0), TD_CODE_OK);
+        struct td_kt *ci[] = {&tf, &te};
+        int64_t dim1[] = {1};
+        int64_t s22[] = {2, 2};
+        struct td_kt te2 = kt(TD_DTYPE_FLOAT32, 2, s22, te.data); /* eye's first two columns */
+        te2.m.strides[0] = 3;
+        ci[1] = &te2;
+        ck_assert_int_eq(run(TD_OP_CAT, TD_DTYPE_FLOAT32, 2, ci, 1, oc, dim1, 1, 0), TD_CODE_OK);
+        down(full, tf.data, sizeof full);
+        down(ar, ta.data, sizeof ar);
+        down(ey, te.data, sizeof ey);
+        down(cat, tc.data, sizeof cat);
+        for (int i = 0; i < 6; i++) {
+            ck_assert(full[i] == -1.25f);
+            ck_assert(ey[i] == (i == 0 || i == 4 ? 1.0f : 0.0f));
+        }
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(ar[i], -7 + 3 * i);
+        for (int r = 0; r < 2; r++)
+            for (int c = 0; c < 5; c++)
+                ck_assert(cat[r * 5 + c] == (c < 3 ? -1.25f : (r == c - 3 ? 1.0f : 0.0f)));
+    }
+    /* FLIP over dims 0 and 2 of (2, 3, 4) int32; TRIL (diagonal -1) and TRIU (1) of a
+     * transposed (4, 5) float32 view, TRIU in place */
+    {
+        int32_t f[24], g[24];
+        for (int i = 0; i < 24; i++)
+            f[i] = i * 7 - 30;
+        int64_t s234[] = {2, 3, 4};
+        struct td_kt tf = kt(TD_DTYPE_INT32, 3, s234, up(f, sizeof f)), tg = kt(TD_DTYPE_INT32, 3, s234, dalloc(sizeof g));
+        struct td_kt *fi[] = {&tf}, *fo[] = {&tg};
+        int64_t mask[] = {5};
+        ck_assert_int_eq(run(TD_OP_FLIP, TD_DTYPE_INT32, 1, fi, 1, fo, mask, 1, 0), TD_CODE_OK);
+        down(g, tg.data, sizeof g);
+        for (int a0 = 0; a0 < 2; a0++)
+            for (int a1 = 0; a1 < 3; a1++)
+                for (int a2 = 0; a2 < 4; a2++)
+                    ck_assert_int_eq(g[(a0 * 3 + a1) * 4 + a2], f[((1 - a0) * 3 + a1) * 4 + (3 - a2)]);
+        float m[20], lo[20], hi[20];
+        for (int i = 0; i < 20; i++)
+            m[i] = (float)i + 0.5f;
+        int64_t s54[] = {5, 4}, s45[] = {4, 5};
+        struct td_kt tm = kt(TD_DTYPE_FLOAT32, 2, s54, up(m, sizeof m));
+        struct td_kt tt = tm; /* its transpose: (4, 5) with strides (1, 4) */
+        tt.m.sizes[0] = 4, tt.m.sizes[1] = 5, tt.m.strides[0] = 1, tt.m.strides[1] = 4;
+        struct td_kt tl = kt(TD_DTYPE_FLOAT32, 2, s45, dalloc(sizeof lo));
+        struct td_kt *ti[] = {&tt}, *tlo[] = {&tl}, *tin[] = {&tt};
+        int64_t dm1[] = {-1}, d1[] = {1};
+        ck_assert_int_eq(run(TD_OP_TRIL, TD_DTYPE_FLOAT32, 1, ti, 1, tlo, dm1, 1, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_TRIU, TD_DTYPE_FLOAT32, 1, ti, 1, tin, d1, 1, 0), TD_CODE_OK); /* in place */
+        down(lo, tl.data, sizeof lo);
+        down(hi, tm.data, sizeof hi);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 5; j++) {
+                float v = m[j * 4 + i];
+                ck_assert(lo[i * 5 + j] == (j - i <= -1 ? v : 0.0f));
+                ck_assert(hi[j * 4 + i] == (j - i >= 1 ? v : 0.0f));
+            }
+    }
+    /* SEARCHSORTED (right) of 5 values in a sorted row of 6; HISTC of 9 values in 4 bins */
+    {
+        float row[6] = {-1, 0, 0, 2, 5, NAN}, vals[5] = {0, -2, 2.5f, 7, NAN}, h[9] = {0, 0.5f, 1, 1.99f, 2, 3, 4, -1, NAN};
+        int64_t pos[5];
+        float bins[4];
+        int64_t s6[] = {6}, s5[] = {5}, s9[] = {9}, s4[] = {4};
+        struct td_kt tr = kt(TD_DTYPE_FLOAT32, 1, s6, up(row, sizeof row)), tv = kt(TD_DTYPE_FLOAT32, 1, s5, up(vals, sizeof vals));
+        struct td_kt tp = kt(TD_DTYPE_INT64, 1, s5, dalloc(sizeof pos)), th = kt(TD_DTYPE_FLOAT32, 1, s9, up(h, sizeof h));
+        struct td_kt tb = kt(TD_DTYPE_FLOAT32, 1, s4, dalloc(sizeof bins));
+        struct td_kt *si[] = {&tr, &tv}, *so[] = {&tp}, *hi_[] = {&th}, *ho[] = {&tb};
+        int64_t right[] = {1, 0}, hat[] = {4, fbits(0), fbits(4)};
+        ck_assert_int_eq(run(TD_OP_SEARCHSORTED, TD_DTYPE_FLOAT32, 2, si, 1, so, right, 2, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_HISTC, TD_DTYPE_FLOAT32, 1, hi_, 1, ho, hat, 3, 0), TD_CODE_OK);
+        down(pos, tp.data, sizeof pos);
+        down(bins, tb.data, sizeof bins);
+        const int64_t want_pos[5] = {3, 0, 4, 5, 6};
+        const float want_bins[4] = {2, 2, 1, 2}; /* [0,1) [1,2) [2,3) [3,4]; -1 and NaN out */
+        for (int i = 0; i < 5; i++)
+            ck_assert_int_eq(pos[i], want_pos[i]);
+        for (int i = 0; i < 4; i++)
+            ck_assert(bins[i] == want_bins[i]);
+    }
+    /* NONZERO of a (3, 700) float32 with NaN and -0.0: the count, then the coordinates;
+     * a wrong count writes nothing and reports at the sync */
+    {
+        enum { R = 3, C = 700 };
+        static float x[R * C];
+        static int64_t co[R * C * 2], cnt;
+        int64_t want = 0;
+        for (int i = 0; i < R * C; i++) {
+            x[i] = i % 7 == 0 ? (float)(i % 3) - 1 : 0.0f;
+            if (i == 5)
+                x[i] = NAN;
+            if (i == 6)
+                x[i] = -0.0f;
+            want += x[i] != 0;
+        }
+        int64_t sx[] = {R, C}, s0[1] = {0}, sw[] = {want, 2};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, sx, up(x, sizeof x)), tc = kt(TD_DTYPE_INT64, 0, s0, dalloc(8));
+        struct td_kt to = kt(TD_DTYPE_INT64, 2, sw, dalloc((size_t)want * 16));
+        struct td_kt *in[] = {&tx}, *oc[] = {&tc}, *oo[] = {&to};
+        int64_t count_only[] = {0, 1}, full[] = {want, 0};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oc, count_only, 2, 0), TD_CODE_OK);
+        down(&cnt, tc.data, 8);
+        ck_assert_int_eq(cnt, want);
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oo, full, 2, 0), TD_CODE_OK);
+        down(co, to.data, (size_t)want * 16);
+        int64_t r = 0;
+        for (int i = 0; i < R * C; i++)
+            if (x[i] != 0) {
+                ck_assert_int_eq(co[r * 2], i / C);
+                ck_assert_int_eq(co[r * 2 + 1], i % C);
+                r++;
+            }
+        int64_t wrong[] = {want - 1, 0};
+        struct td_kt tw = kt(TD_DTYPE_INT64, 2, (int64_t[]){want - 1, 2}, dalloc((size_t)want * 16));
+        struct td_kt *ow[] = {&tw};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, ow, wrong, 2, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_ne(e, 0);
+        ck_assert_str_eq(B->error_string(e), "nonzero: the input changed after its count was taken");
+    }
+    /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
+     * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */
+    {
+        enum { R = 3, C = 1000 };
+        static double x[R * C], v[R], mu[R], l[R], n3[R], ni[R], lo[R], hi[R];
+        for (int i = 0; i < R * C; i++)
+            x[i] = urand(&seed) * 3 + 0.5;
+        x[2 * C + 17] = NAN;
+        int64_t sx[] = {R, C}, sr[] = {R};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT64, 2, sx, up(x, sizeof x));
+        struct td_kt to[6];
+        for (int i = 0; i < 6; i++)
+            to[i] = kt(TD_DTYPE_FLOAT64, 1, sr, dalloc(sizeof v));
+        struct td_kt *in[] = {&tx}, *vm[] = {&to[0], &to[1]}, *ol[] = {&to[2]}, *on3[] = {&to[3]}, *oni[] = {&to[4]};
+        struct td_kt *mm[] = {&to[5], &to[0]};
+        int64_t var_a[] = {2, 0, -1, 1}, lse_a[] = {2, 0, -1, 0}, n3_a[] = {2, 0, -1, fbits(3)}, ni_a[] = {2, 0, -1, fbits(INFINITY)};
+        ck_assert_int_eq(run(TD_OP_VAR_MEAN, TD_DTYPE_FLOAT64, 1, in, 2, vm, var_a, 4, 0), TD_CODE_OK);
+        down(v, to[0].data, sizeof v);
+        down(mu, to[1].data, sizeof mu);
+        ck_assert_int_eq(run(TD_OP_LOGSUMEXP, TD_DTYPE_FLOAT64, 1, in, 1, ol, lse_a, 4, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_NORM, TD_DTYPE_FLOAT64, 1, in, 1, on3, n3_a, 4, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_NORM, TD_DTYPE_FLOAT64, 1, in, 1, oni, ni_a, 4, 0), TD_CODE_OK);
+        down(l, to[2].data, sizeof l);
+        down(n3, to[3].data, sizeof n3);
+        down(ni, to[4].data, sizeof ni);
+        ck_assert_int_eq(run(TD_OP_AMINMAX, TD_DTYPE_FLOAT64, 1, in, 2, mm, lse_a, 4, 0), TD_CODE_OK);
+        down(lo, to[5].data, sizeof lo);
+        down(hi, to[0].data, sizeof hi);
+        for (int r = 0; r < 2; r++) {
+            double s = 0, m2 = 0, mx = -INFINITY, se = 0, s3 = 0, amax = 0, mn = INFINITY, mxx = -INFINITY;
+            for (int c = 0; c < C; c++)
+                s += x[r * C + c], mx = fmax(mx, x[r * C + c]), amax = fmax(amax, fabs(x[r * C + c])),
+                s3 += pow(fabs(x[r * C + c]), 3), mn = fmin(mn, x[r * C + c]), mxx = fmax(mxx, x[r * C + c]);
+            for (int c = 0; c < C; c++)
+                m2 += (x[r * C + c] - s / C) * (x[r * C + c] - s / C), se += exp(x[r * C + c] - mx);
+            close_rel(mu[r], s / C, 1e-12, "mean", r);
+            close_rel(v[r], m2 / (C - 1), 1e-12, "var", r);
+            close_rel(l[r], log(se) + mx, 1e-12, "logsumexp", r);
+            close_rel(n3[r], pow(s3, 1.0 / 3), 1e-12, "norm 3", r);
+            ck_assert(ni[r] == amax && lo[r] == mn && hi[r] == mxx);
+        }
+        ck_assert(isnan(v[2]) && isnan(mu[2]) && isnan(l[2]) && isnan(n3[2]) && isnan(ni[2]) && isnan(lo[2]) && isnan(hi[2]));
+    }
+    /* math_elem.cu: ATAN2 with a scalar left operand, LERP with a weight tensor, ISINF */
+    {
+        enum { E = 300 };
+        float x[E], y[E], w[E], o[E];
+        uint8_t bo[E];
+        for (int i = 0; i < E; i++)
+            x[i] = (float)(urand(&seed) * 4), y[i] = (float)(urand(&seed) * 4), w[i] = (float)urand(&seed);
+        x[7] = INFINITY, x[8] = -INFINITY, x[9] = NAN;
+        int64_t se[] = {E};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 1, se, up(x, sizeof x)), ty = kt(TD_DTYPE_FLOAT32, 1, se, up(y, sizeof y));
+        struct td_kt tw = kt(TD_DTYPE_FLOAT32, 1, se, up(w, sizeof w)), to = kt(TD_DTYPE_FLOAT32, 1, se, dalloc(sizeof o));
+        struct td_kt tb = kt(TD_DTYPE_BOOL, 1, se, dalloc(sizeof bo));
+        struct td_kt *in1[] = {&ty}, *in3[] = {&tx, &ty, &tw}, *inx[] = {&tx}, *out[] = {&to}, *outb[] = {&tb};
+        int64_t sc[] = {TD_SCALAR_FLOAT, fbits(1.5)};
+        ck_assert_int_eq(run(TD_OP_ATAN2, TD_DTYPE_FLOAT32, 1, in1, 1, out, sc, 2, TD_RF_SCALAR_LHS), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 0; i < E; i++)
+            close_rel(o[i], atan2(1.5, (double)y[i]), 1e-6, "atan2", i);
+        ck_assert_int_eq(run(TD_OP_LERP, TD_DTYPE_FLOAT32, 3, in3, 1, out, NULL, 0, 0), TD_CODE_OK);
+        down(o, to.data, sizeof o);
+        for (int i = 10; i < E; i++) /* exact: products rounded on their own */
+            ck_assert_msg(o[i] == (fabsf(w[i]) < 0.5f ? x[i] + w[i] * (y[i] - x[i]) : y[i] - (y[i] - x[i]) * (1 - w[i])),
+                          "lerp[%d]", i);
+        ck_assert_int_eq(run(TD_OP_ISINF, TD_DTYPE_FLOAT32, 1, inx, 1, outb, NULL, 0, 0), TD_CODE_OK);
+        down(bo, tb.data, sizeof bo);
+        for (int i = 0; i < E; i++)
+            ck_assert_int_eq(bo[i], isinf(x[i]) ? 1 : 0);
+    }
     /* SOFTMAX and LOG_SOFTMAX over the last dim of (6,10) float32; EXP; WHERE */
     {
         float x[60], o[60], l[60];
@@ -565,21 +824,7 @@ static float from_half(enum td_dtype dt, uint16_t h) { return dt == TD_DTYPE_FLO
 static enum td_code run_half(unsigned op, enum td_dtype dt, int n_in, struct td_kt **in, struct td_kt **out,
                              const int64_t *attrs, uint32_t n_attr)
 {
-    td_kernel_fn fn = B->half_kernel(op, dt);
-    ck_assert_msg(fn != NULL, "no half kernel for op %u dtype %u", op, dt);
-    struct td_kctx k;
-    memset(&k, 0, sizeof k);
-    k.op = (uint16_t)op;
-    k.compute_dtype = (uint8_t)dt;
-    k.n_in = n_in;
-    k.n_out = 1;
-    for (int i = 0; i < n_in; i++)
-        k.in[i] = in[i];
-    k.out[0] = out[0];
-    k.attrs = attrs;
-    k.n_attr = n_attr;
-    k.stream = S;
-    return fn(&k);
+    return run_fn(B->half_kernel(op, dt), op, dt, n_in, in, 1, out, attrs, n_attr, 0);
 }
 
 START_TEST(test_gpu_half)

@@ -230,6 +230,50 @@ START_TEST(test_failure_marks_only_dependents)
 }
 END_TEST
 
+/* The executor makes torch's overlap checks itself (kernels/overlap.h), whatever the
+ * client did: a[1:].add_(a[:-1]) fails with torch's message and leaves a as it was; the
+ * overlaps torch allows (the tensor itself, views too hard to compare) run, the latter
+ * out of place. */
+START_TEST(test_overlap_refused)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t shape[4] = {TD_DTYPE_FLOAT32, 1, 6, 0}, hi[4] = {0, 1, 6, 1}, lo[4] = {0, 0, 5, 1},
+            ev[4] = {0, 2, 6, 2}, od[4] = {0, 0, 4, 2}, scal[2] = {0, 0}, rd[2] = {0, 24};
+    rec(&b, TD_OP_EMPTY, 0, 1, (uint64_t[]){1}, 0, NULL, 3, shape);
+    upload_f32(&b, 1, x, 6);
+    rec(&b, TD_OP_SLICE, 0, 1, (uint64_t[]){2}, 1, (uint64_t[]){1}, 4, hi); /* a[1:] */
+    rec(&b, TD_OP_SLICE, 0, 1, (uint64_t[]){3}, 1, (uint64_t[]){1}, 4, lo); /* a[:-1] */
+    rec(&b, TD_OP_ADD, TD_RF_INPLACE, 0, NULL, 2, (uint64_t[]){2, 3}, 2, scal);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){1}, 2, rd);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 1);
+    ck_assert_int_eq(r.errors[0].code, TD_CODE_INVALID_ARGUMENT);
+    ck_assert_uint_eq(r.errors[0].record, 4);
+    ck_assert_str_eq(r.errors[0].msg, "unsupported operation: some elements of the input tensor and the written-to "
+                                      "tensor refer to a single memory location. Please clone() the tensor before "
+                                      "performing the operation.");
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(((const float *)r.payload)[i], x[i]);
+    td_reply_fini(&r);
+    /* a.mul_(a); then a[2::2].add_(a[:-2:2]): not dense, allowed, read before written */
+    rec(&b, TD_OP_MUL, TD_RF_INPLACE, 0, NULL, 2, (uint64_t[]){1, 1}, 2, scal);
+    rec(&b, TD_OP_SLICE, 0, 1, (uint64_t[]){4}, 1, (uint64_t[]){1}, 4, ev);
+    rec(&b, TD_OP_SLICE, 0, 1, (uint64_t[]){5}, 1, (uint64_t[]){1}, 4, od);
+    rec(&b, TD_OP_ADD, TD_RF_INPLACE, 0, NULL, 2, (uint64_t[]){4, 5}, 2, scal);
+    rec(&b, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){1}, 2, rd);
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 0);
+    const float want[6] = {1, 4, 10, 16, 34, 36}; /* a[4] = 25 + 9, the old a[2] */
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(((const float *)r.payload)[i], want[i]);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
 /* An out= record (TD_RF_OUT) naming fewer inputs than the op has outputs is refused;
  * marking its "destinations" must not index before its inputs (found by the fuzzer). */
 START_TEST(test_out_record_without_destinations)
@@ -613,6 +657,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_failure_marks_only_dependents);
     tcase_add_test(tc, test_cancel_stops_between_records);
     tcase_add_test(tc, test_out_record_without_destinations);
+    tcase_add_test(tc, test_overlap_refused);
     tcase_add_test(tc, test_upload_bounds);
     tcase_add_test(tc, test_dtype_plumbing);
     tcase_add_test(tc, test_absurd_sizes);

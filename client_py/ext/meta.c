@@ -1,10 +1,12 @@
 /*
  * meta.c — tensord._C's window on the C meta layer for the pure-Python package:
- * promote_types, can_cast, result_type, wrap_dim, broadcasting and contiguous strides.
+ * promote_types, can_cast, result_type, wrap_dim, broadcasting, contiguous strides and
+ * torch's memory-overlap checks (kernels/overlap.h) for ops the package composes.
  * Each function is a thin parse-and-convert around kernels/ (dtype.h, meta.h), so the
  * Python package holds no second copy of PyTorch's promotion lattice, dim wrapping or
  * broadcasting rules.  It records no op and needs no daemon.  Documented in API.md.
  */
+#include "../../kernels/overlap.h"
 #include "ext.h"
 
 /* The session's default float as Python last set it (set_default_float): result_type
@@ -260,6 +262,115 @@ static PyObject *m_contiguous_strides(PyObject *self, PyObject *arg)
     return t;
 }
 
+/* ---- memory overlap (kernels/overlap.h), for ops composed in Python whose records alone
+ * would not show torch's check (an out= filled by a copy_, a source scaled first) ---- */
+
+static const struct td_t *tensor_arg(PyObject *o, const char *fname)
+{
+    if (td_ext_is_tensor(o))
+        return &((TensorObject *)o)->t;
+    PyErr_Format(PyExc_TypeError, "%s: expected a Tensor, got %s", fname, Py_TYPE(o)->tp_name);
+    return NULL;
+}
+
+static PyObject *m_internal_overlap(PyObject *self, PyObject *arg)
+{
+    const struct td_t *t = tensor_arg(arg, "internal_overlap");
+    return t ? PyLong_FromLong(td_meta_internal_overlap(&t->m)) : NULL;
+}
+
+static PyObject *m_overlap(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "overlap() takes 2 tensors (%zd given)", nargs);
+    const struct td_t *a = tensor_arg(args[0], "overlap"), *b = a ? tensor_arg(args[1], "overlap") : NULL;
+    if (!b)
+        return NULL;
+    enum td_overlap o = a->handle == b->handle        ? TD_OVERLAP_FULL
+                        : a->storage_id != b->storage_id ? TD_OVERLAP_NO
+                                                         : td_meta_overlap(&a->m, &b->m);
+    return PyLong_FromLong(o);
+}
+
+static PyObject *m_assert_overlap(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"dst", "src", "full", NULL};
+    PyObject *d, *s = Py_None;
+    int full = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Op:assert_overlap", kw, &d, &s, &full))
+        return NULL;
+    const struct td_t *dst = tensor_arg(d, "assert_overlap"), *src = NULL;
+    if (!dst || (s != Py_None && !(src = tensor_arg(s, "assert_overlap"))))
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_meta_assert_overlap(&dst->m, src ? &src->m : NULL, src && src->handle == dst->handle,
+                               src && src->storage_id == dst->storage_id,
+                               full ? TD_OVERLAP_CHECK_ANY : TD_OVERLAP_CHECK_PARTIAL, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
+/* Appends the tensors of o (one tensor, or a sequence of them) to metas/ids; -1 on error. */
+static int add_operands(PyObject *o, const struct td_meta **metas, struct td_operand_id *ids, int *n)
+{
+    PyObject *seq = td_ext_is_tensor(o) ? NULL : PySequence_Fast(o, "check_overlap: expected tensors");
+    if (!seq && !td_ext_is_tensor(o))
+        return -1;
+    Py_ssize_t k = seq ? PySequence_Fast_GET_SIZE(seq) : 1;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        const struct td_t *t = tensor_arg(seq ? PySequence_Fast_GET_ITEM(seq, j) : o, "check_overlap");
+        if (!t || *n >= TD_MAX_INPUTS) {
+            if (t)
+                PyErr_SetString(PyExc_ValueError, "check_overlap: too many tensors");
+            Py_XDECREF(seq);
+            return -1;
+        }
+        metas[*n] = &t->m;
+        ids[(*n)++] = (struct td_operand_id){t->handle, t->storage_id};
+    }
+    Py_XDECREF(seq);
+    return 0;
+}
+
+static PyObject *m_check_overlap(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"op", "inputs", "out", "inplace", "mode", NULL};
+    int op, inplace = 0;
+    long long mode = 0;
+    PyObject *inputs, *out = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iO|OpL:check_overlap", kw, &op, &inputs, &out, &inplace, &mode))
+        return NULL;
+    if (op <= 0 || op >= TD_OP_COUNT)
+        return PyErr_Format(PyExc_ValueError, "check_overlap: unknown op %d", op);
+    const struct td_meta *metas[TD_MAX_INPUTS];
+    struct td_operand_id ids[TD_MAX_INPUTS];
+    int n = 0;
+    if (add_operands(inputs, metas, ids, &n))
+        return NULL;
+    int n_ops = n;
+    if (out != Py_None && add_operands(out, metas, ids, &n))
+        return NULL;
+    /* the checks look at the first destination only (a multi-output op's values): a
+     * composed op with fewer outputs than the row it is checked like repeats it */
+    if (out != Py_None && (n == n_ops || n - n_ops > td_op_table[op].n_out))
+        return PyErr_Format(PyExc_ValueError, "check_overlap: %s has %d outputs", td_op_name((enum td_op)op),
+                            td_op_table[op].n_out);
+    while (out != Py_None && n - n_ops < td_op_table[op].n_out && n < TD_MAX_INPUTS) {
+        metas[n] = metas[n_ops];
+        ids[n] = ids[n_ops];
+        n++;
+    }
+    int64_t attrs[2] = {0, mode}; /* INDEX / INDEX_PUT: dim, mode */
+    struct td_op_args a = {
+        .op = (uint16_t)op, .flags = out != Py_None ? TD_RF_OUT : inplace ? TD_RF_INPLACE : 0,
+        .n_in = (uint16_t)n, .in = metas, .attrs = attrs, .n_attr = 2,
+    };
+    struct td_status st = TD_STATUS_INIT;
+    if (td_meta_check_overlap(&a, ids, &st))
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
+}
+
 #define FASTCALL(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL
 #define KWARGS(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
 
@@ -272,5 +383,15 @@ PyMethodDef td_ext_meta_methods[] = {
     {"broadcast_sizes", FASTCALL(m_broadcast_sizes),
      "broadcast_sizes(*shapes) -> Size, broadcast as binary ops broadcast their operands"},
     {"contiguous_strides", m_contiguous_strides, METH_O, "contiguous_strides(sizes) -> tuple of strides"},
+    {"internal_overlap", m_internal_overlap, METH_O,
+     "internal_overlap(t) -> 0 no, 1 yes (an expanded dim), 2 too hard to tell (torch's has_internal_overlap)"},
+    {"overlap", FASTCALL(m_overlap),
+     "overlap(a, b) -> 0 none, 1 full, 2 partial, 3 too hard to tell (torch's get_overlap_status)"},
+    {"assert_overlap", KWARGS(m_assert_overlap),
+     "assert_overlap(dst, src=None, full=False): torch's assert_no_internal_overlap(dst) (src None), "
+     "assert_no_partial_overlap(dst, src), or with full assert_no_overlap; RuntimeError when refused"},
+    {"check_overlap", KWARGS(m_check_overlap),
+     "check_overlap(op, inputs, out=None, inplace=False, mode=0): torch's overlap checks of op writing out= "
+     "(or, inplace, inputs[0]; else copy_'s inputs[0]), RuntimeError when refused"},
     {NULL, NULL, 0, NULL},
 };

@@ -16,6 +16,7 @@ import builtins
 import numpy as _np
 
 from . import _C, _known
+from . import _op_numbers as O
 from ._C import ops
 from . import _records as F
 from ._dtype import DTYPES
@@ -28,6 +29,16 @@ _FLOAT64 = DTYPES[1]
 # INDEX / INDEX_PUT modes (kernels/cpu/index.c): negative wrapping and PyTorch's message
 M_ADV, M_SELF, M_TAKE, M_FILL, M_COPY = 0, 1, 2, 3, 4
 M_MASK = 5  # INDEX only: (self, bool mask) -> the selected elements in one op
+
+# torch's deprecation warnings for writing an expanded tensor (its elements share memory)
+_EXPANDED_WARNING = ("Use of %s on expanded tensors is deprecated. Please clone() the tensor before performing this "
+                     "operation. This also applies to advanced indexing e.g. %s")
+
+
+def _warn_if_expanded(t, fname, example):
+    if _C.internal_overlap(t) == 1:
+        import warnings
+        warnings.warn(_EXPANDED_WARNING % (fname, example), UserWarning, stacklevel=4)
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_fill",
            "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "index_put", "nonzero",
@@ -285,6 +296,23 @@ def _value_for(base, ix, dim, value, dtype):
     return _expand(v, shape)
 
 
+def _check_put_overlap(r, entries, value, accumulate):
+    """torch's index_put_ on r: a warning when r is expanded; no overlap of r with the
+    value or a long index, except where torch fills through a bool mask with a one-element
+    value (masked_fill_, value read as a number; its own warning for an expanded r)."""
+    _warn_if_expanded(r, "index_put_", "tensor[indices] = tensor")
+    mask_fill = (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
+                 (not isinstance(value, TB) or value.numel() == 1))
+    if mask_fill:
+        _warn_if_expanded(r, "masked_fill_", "tensor[mask] = scalar")
+        return
+    if isinstance(value, TB):
+        _C.assert_overlap(r, value, full=True)
+    for _, ix in entries:
+        if ix.dtype is _INT64:
+            _C.assert_overlap(r, ix, full=True)
+
+
 def adv_setitem(t, idx, value, accumulate=False):
     if not isinstance(idx, tuple):
         idx = (idx,)
@@ -294,6 +322,7 @@ def adv_setitem(t, idx, value, accumulate=False):
     if builtins.all(_is_adv(x) or x is Ellipsis for x in idx):
         r = t
     known = _known_entries(r, entries)
+    _check_put_overlap(r, entries, value, accumulate)
     base, ix, dim = _adv_plan(r, entries)
     v = _value_for(base, ix, dim, value, t.dtype)
     if known:
@@ -308,7 +337,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     _check_tensor(index, "gather", "index", 3)
     d = index_int(dim)
     _known.raise_before(_gather_error(input, index, d), ops.gather, input, index, d)
-    return F._out(ops.gather(input, index, d), out)
+    return F._out(ops.gather(input, index, d), out, overlap=(O.GATHER, (input, index)))
 
 
 def _gather_error(self, index, dim):
@@ -413,10 +442,11 @@ def index_select(input, dim, index, *, out=None):
         err = _known.range_error(_known.values(index), size, False, IndexError, "index out of range in self")
     _known.raise_before(err, ops.index, input if input.ndim else F.unsqueeze(input, 0), idx,
                         dim=d if input.ndim else 0, mode=M_SELF)
+    overlap = (O.INDEX, (input, index), M_SELF)
     if input.ndim == 0:
         r = ops.index(F.unsqueeze(input, 0), idx, dim=0, mode=M_SELF)
-        return F._out(F.reshape(r, []) if r.numel() == 1 else r, out)
-    return F._out(ops.index(input, idx, dim=d, mode=M_SELF), out)
+        return F._out(F.reshape(r, []) if r.numel() == 1 else r, out, overlap=overlap)
+    return F._out(ops.index(input, idx, dim=d, mode=M_SELF), out, overlap=overlap)
 
 
 def _index_put_dim(self, dim, index, source, mode, accumulate, inplace, fname):
@@ -472,6 +502,8 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
 
 def index_add_(self, dim, index, source, *, alpha=1):
     _check_tensor(source, "index_add_", "source", 4)
+    if isinstance(self, TB) and isinstance(index, TB):  # the source is scaled first: checked as given
+        _C.check_overlap(O.INDEX_PUT, (self, source, index), inplace=True, mode=M_SELF)
     return _index_put_dim(self, dim, index, _alpha_source(source, alpha, "index_add_"), M_SELF, True, True,
                           "index_add_")
 
@@ -496,6 +528,8 @@ def _index_fill(self, dim, index, value, inplace):
         raise _type_error(fname, "value", 3, value, "Number")
     idx = _index_vector(index, fname)
     d = wrap_dim(dim, self.ndim)
+    if inplace:
+        _warn_if_expanded(self, "index_fill_", "tensor[mask] = scalar")
     base = self if self.ndim else F.unsqueeze(self, 0)
     shape = list(base.shape)
     shape[d] = idx.shape[0]
@@ -572,6 +606,7 @@ def put_(self, index, source, accumulate=False):
     n = self.numel()
     if n == 0 and index.numel():
         raise IndexError("put_(): Tried to put elements into an empty tensor")
+    _C.check_overlap(O.INDEX_PUT, (self, source, index), inplace=True, mode=M_TAKE)
     err = _known.range_error(_known.values(index), n, True, IndexError,
                              "out of range: tried to access index %%d on a tensor of %d elements." % n)
     if err is not None:
@@ -624,7 +659,18 @@ def masked_fill_(self, mask, value):
     if tuple(r.shape) != tuple(self.shape):
         raise RuntimeError("output with shape %s doesn't match the broadcast shape %s"
                            % (_shape_str(self.shape), _shape_str(r.shape)))
-    return F.copy_(self, r)
+    _C.assert_overlap(self, mask)
+    if _C.internal_overlap(self) != 1:
+        return F.copy_(self, r)
+    # an expanded self (deprecated in torch, not refused): a location shared along a
+    # stride-0 dim gets value when any of its elements is masked, as torch's loop leaves it
+    _warn_if_expanded(self, "masked_fill_", "tensor[mask] = scalar")
+    t, m = self, _expand(mask, list(self.shape))
+    for d in range(self.ndim):
+        if self.shape[d] > 1 and self._strides[d] == 0:
+            t, m = ops.slice(t, d, 0, 1), F.any(m, d, True)
+    F.copy_(t, ops.where(m, _mask_value(self, value, "masked_fill_"), t))
+    return self
 
 
 def _broadcast_pair(a, b):
@@ -636,11 +682,13 @@ def _broadcast_pair(a, b):
 
 def masked_select(input, mask, *, out=None):
     _check_tensor(input, "masked_select")
+    given = mask
     mask = _check_mask(mask, "masked_select:")
     x, m = _broadcast_pair(input, mask)
     if x.ndim == 0:
         x, m = F.reshape(x, [1]), F.reshape(m, [1])
-    return F._out(F.torch_node(_mask_select(x, 0, m), "MaskedSelectBackward0"), out, "masked_select")
+    return F._out(F.torch_node(_mask_select(x, 0, m), "MaskedSelectBackward0"), out, "masked_select",
+                  overlap=(O.INDEX, (input, given), M_MASK))
 
 
 def masked_scatter_(self, mask, source):
@@ -654,7 +702,10 @@ def masked_scatter_(self, mask, source):
     n = ix[0].shape[0] if ix else _count_nonzero(m)
     if source.numel() < n:
         raise RuntimeError("Number of elements of source < number of ones in mask")
+    _C.assert_overlap(self)
     vals = ops.slice(F.reshape(source, [-1]), 0, 0, n)
+    if _C.overlap(self, vals):  # torch reads source as it writes; here it is read first
+        vals = ops.clone(vals)
     if not self.ndim:
         if n:
             F.copy_(self, F.reshape(vals, []))
@@ -677,7 +728,7 @@ def nonzero(input, *, out=None, as_tuple=False):
         x = input if input.ndim else F.reshape(input, [1])
         nz = _nonzero_2d(x)
         return tuple(F.contiguous(ops.select(nz, 1, j)) for j in range(x.ndim))
-    return F._out(_nonzero_2d(input), out)
+    return F._out(_nonzero_2d(input), out, overlap=(O.NONZERO, (input,)))
 
 
 def argwhere(input):
@@ -687,11 +738,11 @@ def argwhere(input):
 _where2 = F.where
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         _check_tensor(condition, "where", "condition", 1)
         return nonzero(condition, as_tuple=True)
-    return _where2(condition, input, other)
+    return _where2(condition, input, other, out=out)
 
 
 # ---------------------------------------------------------------- sorting
@@ -710,7 +761,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if isinstance(dim, builtins.bool):  # sort(x, stable=..) positional forms are rare; dim must be int
         raise TypeError("sort(): argument 'dim' must be int, not bool")
     v, i = _sort_raw(input, dim, descending, stable=stable)
-    return F._outs(_sort_rt(v, i), out, "sort")
+    return F._outs(_sort_rt(v, i), out, "sort", overlap=(O.SORT, (input,)))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -720,7 +771,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 def msort(input, *, out=None):
     _check_tensor(input, "msort")
-    return F._out(_sort_raw(input, 0, False)[0], out, "msort")
+    return F._out(_sort_raw(input, 0, False)[0], out, "msort", overlap=(O.SORT, (input,)))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
@@ -731,7 +782,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
     v, i = _sort_raw(input, d, largest) if input.ndim == 0 else _sort_raw(input, d, largest, k)
-    return F._outs(_topk_rt(F.torch_node(v, "TopkBackward0"), i), out, "topk")
+    return F._outs(_topk_rt(F.torch_node(v, "TopkBackward0"), i), out, "topk", overlap=(O.SORT, (input,)))
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
@@ -743,14 +794,15 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     size = input.shape[d] if input.ndim else 1
     if k < 1 or k > size:
         raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
+    overlap = (O.SORT, (input,))
     if input.ndim == 0:
-        return F._outs(_kthvalue_rt(*_sort_raw(input, d, False)), out, "kthvalue")
+        return F._outs(_kthvalue_rt(*_sort_raw(input, d, False)), out, "kthvalue", overlap=overlap)
     v, i = _sort_raw(input, d, False, k)  # the k smallest in order: the last is the answer
     if keepdim:
         return F._outs(_kthvalue_rt(F.contiguous(ops.slice(v, d, k - 1, k)),
-                                    F.contiguous(ops.slice(i, d, k - 1, k))), out, "kthvalue")
+                                    F.contiguous(ops.slice(i, d, k - 1, k))), out, "kthvalue", overlap=overlap)
     return F._outs(_kthvalue_rt(F.contiguous(ops.select(v, d, k - 1)),
-                                F.contiguous(ops.select(i, d, k - 1))), out, "kthvalue")
+                                F.contiguous(ops.select(i, d, k - 1))), out, "kthvalue", overlap=overlap)
 
 
 # ---------------------------------------------------------------- unique / bincount / histc

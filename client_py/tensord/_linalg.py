@@ -17,6 +17,7 @@ return complex tensors.  No autograd yet.
 import builtins
 
 from . import _C
+from . import _op_numbers as O
 from . import _records as F
 from ._C import ops
 from ._dtype import DTYPES
@@ -218,7 +219,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _mm_checks(mat1, mat2)
     if input.dtype is not mat1.dtype:
         raise RuntimeError("self and mat2 must have the same dtype")
-    return F._out(F.torch_node(_add_scaled(input, F.mm(mat1, mat2), beta, alpha, "addmm"), "AddmmBackward0"), out)
+    return F._out(F.torch_node(_add_scaled(input, F.mm(mat1, mat2), beta, alpha, "addmm"), "AddmmBackward0"), out,
+                  overlap=(O.MM, ()))
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
@@ -231,14 +233,16 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
                                                                  mat.shape[0], mat.shape[1], vec.shape[0]))
     _same_dtype(mat, vec)
     _same_dtype(input, mat)
-    return F._out(_add_scaled(input, F.matmul(mat, vec), beta, alpha, "addmv"), out)
+    return F._out(_add_scaled(input, F.matmul(mat, vec), beta, alpha, "addmv"), out,
+                  overlap=(O.MM, ()))
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     for t, n in ((vec1, "vec1"), (vec2, "vec2")):
         if not isinstance(t, TB) or t.ndim != 1:
             raise RuntimeError("addr: Expected 1-D argument %s, but got %d-D" % (n, getattr(t, "ndim", 0)))
-    return F._out(_add_scaled(input, outer(vec1, vec2), beta, alpha, "addr"), out)
+    return F._out(_add_scaled(input, outer(vec1, vec2), beta, alpha, "addr"), out,
+                  overlap=(O.MM, ()))
 
 
 def _bmm_checks(b1, b2):
@@ -264,7 +268,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     # sum_b A_b @ B_b == [A_0 .. A_{b-1}] (n x bk) @ [B_0; ..; B_{b-1}] (bk x m): one GEMM
     a2 = F.reshape(F.permute(batch1, 1, 0, 2), n, b * k)
     b2 = F.reshape(batch2, b * k, m)
-    return F._out(_add_scaled(input, F.mm(a2, b2), beta, alpha, "addbmm"), out)
+    return F._out(_add_scaled(input, F.mm(a2, b2), beta, alpha, "addbmm"), out,
+                  overlap=(O.MM, ()))
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
@@ -279,7 +284,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
                            % (b, k, batch2.shape[0], batch2.shape[1]))
     _same_dtype(input, batch1)
     _same_dtype(batch1, batch2)
-    return F._out(_add_scaled(input, F.bmm(batch1, batch2), beta, alpha, "baddbmm"), out)
+    return F._out(_add_scaled(input, F.bmm(batch1, batch2), beta, alpha, "baddbmm"), out,
+                  overlap=(O.MM, ()))
 
 
 def _inplace(fn):

@@ -64,7 +64,8 @@ def _nan_to_num_attrs(t, nan, posinf, neginf):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     F._check_tensor(input, "nan_to_num")
-    return F._out(ops.nan_to_num(input, *_nan_to_num_attrs(input, nan, posinf, neginf)), out)
+    return F._out(ops.nan_to_num(input, *_nan_to_num_attrs(input, nan, posinf, neginf)), out,
+                  overlap=(O.NAN_TO_NUM, (input,)))
 
 
 def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
@@ -117,7 +118,8 @@ def lerp(input, end, weight, *, out=None):
     weight = _cweight(input, weight)
     if not isinstance(weight, TB):
         weight = F.scalar_arg(weight, "lerp", "weight", 3)
-    return F._out(ops.lerp(input, end, weight), out)
+    return F._out(ops.lerp(input, end, weight), out,
+                  overlap=(O.LERP, [x for x in (input, end, weight) if isinstance(x, TB)]))
 
 
 def lerp_(self, end, weight):
@@ -154,13 +156,15 @@ def _addc(entry, name):
         F._check_tensor(tensor1, name, "tensor1", 2)
         F._check_tensor(tensor2, name, "tensor2", 3)
         _check_addcdiv(entry, tensor1, tensor2)
+        overlap = (entry.op, (input, tensor1, tensor2))
         if F.is_complex_scalar(value):
-            return F._out(F.add(input, scaled(value, tensor1, tensor2)), out)
-        return F._out(entry(input, tensor1, tensor2, scalar(value)), out)
+            return F._out(F.add(input, scaled(value, tensor1, tensor2)), out, overlap=overlap)
+        return F._out(entry(input, tensor1, tensor2, scalar(value)), out, overlap=overlap)
 
     def f_(self, tensor1, tensor2, *, value=1):
         _check_addcdiv(entry, tensor1, tensor2)
         if F.is_complex_scalar(value):
+            _C.check_overlap(entry.op, (self, tensor1, tensor2), inplace=True)
             return F.add_(self, scaled(value, tensor1, tensor2))
         return entry(self, tensor1, tensor2, scalar(value), inplace=True)
 
@@ -227,11 +231,11 @@ def log_softmax(input, dim, dtype=None):
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    return F._out(_dim_op(ops.cumsum, "cumsum", input, dim, dtype), out)
+    return F._out(_dim_op(ops.cumsum, "cumsum", input, dim, dtype), out, overlap=(O.CUMSUM, (input,)))
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    return F._out(_dim_op(ops.cumprod, "cumprod", input, dim, dtype), out)
+    return F._out(_dim_op(ops.cumprod, "cumprod", input, dim, dtype), out, overlap=(O.CUMPROD, (input,)))
 
 
 def cumsum_(self, dim, *, dtype=None):
@@ -245,7 +249,8 @@ def cumprod_(self, dim, *, dtype=None):
 
 
 def logcumsumexp(input, dim, *, out=None):
-    return F._out(_dim_op(ops.logcumsumexp, "logcumsumexp", input, dim, None), out)
+    return F._out(_dim_op(ops.logcumsumexp, "logcumsumexp", input, dim, None), out,
+                  overlap=(O.LOGCUMSUMEXP, (input,)))
 
 
 _RT = {n: F.structseq(n) for n in ("cummax", "cummin", "median", "mode", "nanmedian")}
@@ -368,14 +373,15 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
         r = _stat(ops.aminmax, "aminmax", input, None, keepdim)
     else:
         r = _stat(ops.aminmax, "aminmax", input, F.index_int(dim), keepdim, extra=1)
-    return F._outs(_RT["aminmax"](*r), out, "aminmax")
+    return F._outs(_RT["aminmax"](*r), out, "aminmax", overlap=(O.AMINMAX, (input,)))
 
 
 def median(input, dim=None, keepdim=False, *, out=None):
     F._check_tensor(input, "median")
     if dim is None:
         return F._out(_stat(ops.median, "median", input, None, False), out, "median")
-    return F._outs(_RT["median"](*_stat(ops.median_dim, "median", input, F.index_int(dim), keepdim)), out, "median")
+    return F._outs(_RT["median"](*_stat(ops.median_dim, "median", input, F.index_int(dim), keepdim)), out, "median",
+                   overlap=(O.MEDIAN_DIM, (input,)))
 
 
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
@@ -424,7 +430,8 @@ def _nanmedian(input, dim, keepdim):
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
     F._check_tensor(input, "mode")
-    return F._outs(_RT["mode"](*_stat(ops.mode, "mode", input, F.index_int(dim), keepdim)), out, "mode")
+    return F._outs(_RT["mode"](*_stat(ops.mode, "mode", input, F.index_int(dim), keepdim)), out, "mode",
+                   overlap=(O.MODE, (input,)))
 
 
 for _n in ("logsumexp", "norm", "nansum", "nanmean", "count_nonzero", "aminmax", "median", "nanmedian", "mode"):

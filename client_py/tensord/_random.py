@@ -14,6 +14,7 @@ import builtins
 import os as _os
 
 from . import _C, _known, _daemon
+from . import _op_numbers as O
 from . import _creation as _cr
 from . import _records as F
 from ._C import ops
@@ -324,7 +325,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     else:
         shape, dt = list(ref[0].shape), ref[0].dtype
     z = to_device(normal_(ops.empty(dt, shape), 0.0, 1.0, generator=generator), ref[0]._device_index)
-    return F._out(F.add(F.mul(z, std), mean), out)
+    return F._out(F.add(F.mul(z, std), mean), out, overlap=(O.NORMAL_, ref))
 
 
 def _check_probs(input):

@@ -255,7 +255,8 @@ def _math_binary(entry, name, scalar_ok, scalar_lhs_ok=False):
 
     def f(input, other, *, out=None):
         check(input, other)
-        return _out(binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out)
+        return _out(binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out,
+                    overlap=(entry.op, [x for x in (input, other) if isinstance(x, TB)]))
 
     def f_(self, other):
         check(self, other)
@@ -315,15 +316,40 @@ _RESIZE_WARNING = (
     "elements with t.resize_(0).")
 
 
-def _out(r, out, fname=None, warn=True, stacklevel=3):
+def _check_out_overlap(overlap, out):
+    """torch's overlap checks of out= for an op composed here (kernels/overlap.c):
+    overlap is (op row it is checked like, the user's input tensors[, INDEX mode])."""
+    if overlap is not None:
+        _C.check_overlap(overlap[0], overlap[1], out, mode=overlap[2] if len(overlap) > 2 else 0)
+
+
+def _store(out, r):
+    """copy_(out, r) for an out= filled from a computed result, which copy_'s own overlap
+    rules must not judge (the op's are checked by _check_out_overlap): a result that
+    still shares memory with out is set aside first, and an out whose elements share
+    memory (an expand) gets at each location its last element's value, as torch's
+    kernels that accept such an out leave it."""
+    if _C.overlap(out, r) == 2:
+        r = ops.clone(r)
+    if _C.internal_overlap(out) == 1:
+        for d in range(out.ndim):
+            n = out.shape[d]
+            if n > 1 and out._strides[d] == 0:
+                out, r = ops.slice(out, d, n - 1, n), ops.slice(r, d, n - 1, n)
+    copy_(out, r)
+
+
+def _out(r, out, fname=None, warn=True, stacklevel=3, overlap=None):
     """Stores result r into the user's out= tensor the way PyTorch does: the result
     dtype must be castable to out's; a wrongly shaped out is resized (rebound to new
-    storage; ops warn unless it was empty, factories resize silently)."""
+    storage; ops warn unless it was empty, factories resize silently).  overlap: see
+    _check_out_overlap (None: the op checks nothing)."""
     if out is None:
         return r
     if not isinstance(out, TB):
         raise TypeError("%sargument 'out' must be Tensor, not %s"
                         % (fname + "(): " if fname else "", type(out).__name__))
+    _check_out_overlap(overlap, out)
     if not _C.can_cast(r.dtype, out.dtype):
         raise RuntimeError("result type %s can't be cast to the desired output type %s"
                            % (r.dtype._torch_name, out.dtype._torch_name))
@@ -332,7 +358,7 @@ def _out(r, out, fname=None, warn=True, stacklevel=3):
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, %s and "
                            "%s!" % (device_of(r._device_index), device_of(out._device_index)))
     if tuple(out.shape) == tuple(r.shape):
-        copy_(out, r)
+        _store(out, r)
         return out
     if warn and out.numel():
         import warnings
@@ -358,12 +384,14 @@ def _into(entry, args, attrs, out, fname=None, stacklevel=5):
     return _out(entry(*args, **attrs), out, fname, stacklevel=stacklevel)
 
 
-def _outs(rs, out, fname):
+def _outs(rs, out, fname, overlap=None):
     """_out for each result of a multi-output op; out must be a tuple of as many tensors."""
     if out is None:
         return rs
     if not isinstance(out, (tuple, list)) or len(out) != len(rs):
         raise TypeError("%s(): argument 'out' must be tuple of %d Tensors" % (fname, len(rs)))
+    if builtins.all(isinstance(o, TB) for o in out):
+        _check_out_overlap(overlap, tuple(out))
     res = [_out(r, o, fname) for r, o in zip(rs, out)]
     return type(rs)(res) if type(rs) in (tuple, list) else type(rs)(*res)  # return_types take fields
 
@@ -420,7 +448,7 @@ def _as_0d(v, like):
     return tensor(_pyscalar(v))
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         raise NotImplementedError("where(condition) (nonzero) is not implemented by tensord yet")
     _check_tensor(condition, "where", "condition", 1)
@@ -432,6 +460,8 @@ def where(condition, input=None, other=None):
         if not (is_scalar(other) or is_complex_scalar(other)):
             raise _type_error("where", "other", 3, other)
         other = _as_0d(other, input)
+    if out is not None:
+        return _into(ops.where, (condition, input, other), {}, out, "where")
     return ops.where(condition, input, other)
 
 
@@ -459,7 +489,8 @@ def _clamp_tensors(input, min, max):
 def clamp(input, min=None, max=None, *, out=None):
     _check_tensor(input, "clamp")
     if isinstance(min, TB) or isinstance(max, TB):  # torch's clamp.Tensor overload
-        return _out(torch_node(_clamp_tensors(input, min, max), "ClampBackward0"), out)
+        return _out(torch_node(_clamp_tensors(input, min, max), "ClampBackward0"), out,
+                    overlap=(O.CLAMP, [x for x in (input, min, max) if isinstance(x, TB)]))
     if out is not None:
         return _into(ops.clamp, (input,), _clamp_attrs(min, max), out, "clamp", stacklevel=4)
     return ops.clamp(input, **_clamp_attrs(min, max))
@@ -467,6 +498,7 @@ def clamp(input, min=None, max=None, *, out=None):
 
 def clamp_(self, min=None, max=None):
     if isinstance(min, TB) or isinstance(max, TB):
+        _C.check_overlap(O.CLAMP, [x for x in (self, min, max) if isinstance(x, TB)], inplace=True)
         return copy_(self, clamp(self, min, max))
     return ops.clamp(self, inplace=True, **_clamp_attrs(min, max))
 
@@ -646,8 +678,10 @@ def _minmax(name, red_op, dim_op, cls, binop, input, dim=None, keepdim=False, ot
     return cls(*dim_op(input, index_int(dim), builtins.bool(keepdim)))
 
 
-def _minmax_out(name, r, out):
-    return _outs(r, out, name) if isinstance(r, tuple) else _out(r, out, name)
+def _minmax_out(name, r, out, input):
+    if isinstance(r, tuple):
+        return _outs(r, out, name, overlap=(O.MAX_DIM if name == "max" else O.MIN_DIM, (input,)))
+    return _out(r, out, name)
 
 
 def _no_complex_all(input, name, dim):
@@ -658,13 +692,15 @@ def _no_complex_all(input, name, dim):
 
 def max(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "max", dim)
-    r = _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out)
+    r = _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out,
+                    input)
     return torch_node(r, "MaxBackward1") if dim is None and isinstance(r, TB) else r  # torch's max() overload
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "min", dim)
-    r = _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out)
+    r = _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out,
+                    input)
     return torch_node(r, "MinBackward1") if dim is None and isinstance(r, TB) else r
 
 
@@ -889,7 +925,11 @@ def fill_(self, value):
         if value.ndim != 0:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
                                % value.ndim)
-        return copy_(self, value)
+        # torch's fill_ reads the value first and checks no overlap: not copy_'s rules
+        if _C.internal_overlap(self) == 1:
+            value = value.item()
+        else:
+            return copy_(self, ops.clone(value) if _C.overlap(self, value) else value)
     ops.fill_(self, scalar_arg(value, "fill_", "value", 1))
     return self
 
@@ -951,10 +991,10 @@ def stack(tensors, dim=0, *, out=None):
     d = wrap_dim(dim, len(s0) + 1)
     if s0 and d < len(s0) and len(tensors) <= 254:
         # joined along dim d, then dim d split into (n, its size): two records, not n + 1
-        r = ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:])
-    else:
-        r = cat_many([unsqueeze(x, d) for x in tensors], d)
-    return _out(torch_node(r, "StackBackward0"), out)
+        return _out(torch_node(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]),
+                               "StackBackward0"), out, overlap=(O.CAT, tensors))
+    return _out(torch_node(cat_many([unsqueeze(x, d) for x in tensors], d), "StackBackward0"), out,
+                overlap=(O.CAT, tensors) if len(tensors) < 255 else None)
 
 
 def numel(input):

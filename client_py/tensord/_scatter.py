@@ -5,6 +5,7 @@ import builtins
 import sys as _sys
 
 from . import _C, _known
+from . import _op_numbers as O
 from . import _records as F
 from ._dtype import DTYPES
 
@@ -122,7 +123,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=Non
 
 
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
-    return F.copy_(self, _scatter_reduce(self, dim, index, src, reduce, include_self, "scatter_reduce_"))
+    r = _scatter_reduce(self, dim, index, src, reduce, include_self, "scatter_reduce_")
+    _C.check_overlap(O.SCATTER, (self, index, src), inplace=True)  # scatter_'s checks, not copy_'s
+    return F.copy_(self, r)
 
 
 _export("scatter_reduce", scatter_reduce)

@@ -119,17 +119,6 @@ for _n in ("unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"):
 
 # ---------------------------------------------------------------- *_copy: a view function, then a copy
 
-def _non_overlapping_and_dense(sizes, strides):
-    """c10's test: the dims of size >= 2, ordered by stride, tile memory with no gap or overlap."""
-    perm = sorted((d for d in builtins.range(len(sizes)) if sizes[d] >= 2), key=lambda d: strides[d])
-    need = 1
-    for d in perm:
-        if strides[d] != need:
-            return False
-        need *= sizes[d]
-    return True
-
-
 def _dense_strides(sizes, strides):
     """ATen's infer_dense_strides: dense strides in the memory order of `strides` (stable
     insertion sort from the innermost dim; 0-stride dims keep their place)."""
@@ -165,7 +154,7 @@ def _copy(t):
     """A fresh tensor with t's values and the strides torch's clone (preserve_format) gives:
     t's own when t is non-overlapping and dense, else dense ones in t's memory order."""
     sizes, strides = list(t.shape), list(t._strides)
-    if not _non_overlapping_and_dense(sizes, strides):
+    if _C.internal_overlap(t) != 0:  # 0: non-overlapping and dense (kernels/overlap.c)
         strides = _dense_strides(sizes, strides)
     return F.copy_(_T.empty_strided(sizes, strides, dtype=t.dtype), t)
 

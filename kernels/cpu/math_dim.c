@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../special_fns.h"
 #include "iter.h"
 #include "vmath.h"
 
@@ -64,13 +65,6 @@ static void softmax_row(double *v, int64_t n, bool logsm)
         v[j] = logsm ? v[j] - mx - ls : exp(v[j] - mx) / sum;
 }
 
-static double log_add_exp(double x, double y)
-{
-    double mn = y != y ? y : (x < y ? x : y), mx = y != y ? y : (x < y ? y : x);
-    if (mn != mx || isfinite(mn))
-        return log1p(exp(mn - mx)) + mx;
-    return x;
-}
 
 /* Float lane v[0..n) in place; idx filled for cummax/cummin. */
 static void lane_f(unsigned op, double *v, int64_t *idx, int64_t n)
@@ -90,7 +84,7 @@ static void lane_f(unsigned op, double *v, int64_t *idx, int64_t n)
         return;
     case TD_OP_LOGCUMSUMEXP:
         for (int64_t j = 0; j < n; j++)
-            v[j] = acc = log_add_exp(acc, v[j]);
+            v[j] = acc = td_log_add_exp_step(acc, v[j]);
         return;
     default: /* CUMMAX, CUMMIN */
         acc = n ? v[0] : 0;

@@ -9,7 +9,8 @@
  * Each op is a row of a table of expressions stamped into typed loops over the shared
  * strided iterator (iter.h).  PyTorch's formulas are kept where they differ from the
  * naive one: lerp's two-sided form, logaddexp's infinity case, xlogy(0, y) = 0,
- * digamma/erfinv as in ATen's Math.h, integer fmod by zero is INVALID_ARGUMENT.
+ * digamma/erfinv as in ATen's Math.h (kernels/special_fns.h, shared with the CUDA
+ * plugin), integer fmod by zero is INVALID_ARGUMENT.
  * Not here: dtype promotion and shapes (kernels/shape_math.c).
  */
 #pragma GCC optimize("O3")
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <tgmath.h>
 
+#include "../special_fns.h"
 #include "iter.h"
 
 struct mctx {
@@ -27,82 +29,10 @@ struct mctx {
     int err;
 };
 
-/* ---- special functions (double; ATen Math.h) */
-
-static double polevl(double x, const double *a, int n)
-{
-    double r = a[0];
-    for (int i = 1; i <= n; i++)
-        r = r * x + a[i];
-    return r;
-}
-
-static double digamma_d(double x)
-{
-    static const double A[] = {8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
-                               -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
-                               8.33333333333333333333E-2};
-    if (x == 0)
-        return copysign(INFINITY, -x);
-    if (x < 0) {
-        if (x == trunc(x))
-            return NAN;
-        double q, r = modf(x, &q);
-        return digamma_d(1 - x) - M_PI / tan(M_PI * r);
-    }
-    double res = 0;
-    while (x < 10) {
-        res -= 1 / x;
-        x += 1;
-    }
-    if (x == 10)
-        return res + 2.25175258906672110764;
-    double y = 0;
-    if (x < 1.0e17) {
-        double z = 1.0 / (x * x);
-        y = z * polevl(z, A, 6);
-    }
-    return res + log(x) - (0.5 / x) - y;
-}
-
-static double erfinv_d(double y)
-{
-    static const double a[4] = {0.886226899, -1.645349621, 0.914624893, -0.140543331};
-    static const double b[4] = {-2.118377725, 1.442710462, -0.329097515, 0.012229801};
-    static const double c[4] = {-1.970840454, -1.624906493, 3.429567803, 1.641345311};
-    static const double d[2] = {3.543889200, 1.637067800};
-    double ya = fabs(y), x, z;
-    if (ya > 1 || y != y)
-        return NAN;
-    if (ya == 1)
-        return copysign(INFINITY, y);
-    if (ya <= 0.7) {
-        z = y * y;
-        x = y * (((a[3] * z + a[2]) * z + a[1]) * z + a[0]) /
-            ((((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + 1.0);
-    } else {
-        z = sqrt(-log((1.0 - ya) / 2.0));
-        x = copysign(((c[3] * z + c[2]) * z + c[1]) * z + c[0], y) / ((d[1] * z + d[0]) * z + 1.0);
-    }
-    for (int i = 0; i < 2; i++) /* Newton-Raphson */
-        x = x - (erf(x) - y) / ((2.0 / sqrt(M_PI)) * exp(-x * x));
-    return x;
-}
-
 /* lgamma without the global signgam write (a data race across pool threads) */
 static inline float lgam_f(float x) { int s; return lgammaf_r(x, &s); }
 static inline double lgam_d(double x) { int s; return lgamma_r(x, &s); }
 #define LGAM(x) _Generic((x), float: lgam_f, default: lgam_d)(x)
-
-static inline double logaddexp_d(double a, double b, bool base2)
-{
-    if (isinf(a) && a == b)
-        return a;
-    double m = a > b || b != b ? a : b, d = -fabs(a - b);
-    if (a != a)
-        return a;
-    return base2 ? m + log1p(exp2(d)) / M_LN2 : m + log1p(exp(d));
-}
 
 /* ---- stamping: loops over (out, in...) with byte strides s[] */
 
@@ -148,17 +78,10 @@ static inline double logaddexp_d(double a, double b, bool base2)
     X(sinh, sinh(x)) X(cosh, cosh(x)) X(asinh, asinh(x))               \
     X(acosh, acosh(x)) X(atanh, atanh(x)) X(exp2, exp2(x))             \
     X(expm1, expm1(x)) X(log2, log2(x)) X(log10, log10(x))             \
-    X(erf, erf(x)) X(erfc, erfc(x)) X(erfinv, erfinv_d(x))             \
-    X(lgamma, LGAM(x)) X(digamma, digamma_d(x)) X(frac, x - trunc(x))  \
-    X(logit, logit_of(x, c->f[0]))                                     \
+    X(erf, erf(x)) X(erfc, erfc(x)) X(erfinv, td_erfinv(x))             \
+    X(lgamma, LGAM(x)) X(digamma, td_digamma(x)) X(frac, x - trunc(x))  \
+    X(logit, td_logit(x, c->f[0]))                                     \
     X(nan_to_num, x != x ? c->f[0] : x == INFINITY ? c->f[1] : x == -INFINITY ? c->f[2] : x)
-
-static inline double logit_of(double x, double eps)
-{
-    if (eps >= 0)
-        x = x < eps ? eps : x > 1 - eps ? 1 - eps : x;
-    return log(x / (1 - x));
-}
 
 #define GEN_F1(nm, E) LOOP1(nm##_f32, float, float, E) LOOP1(nm##_f64, double, double, E)
 FUN1(GEN_F1)
@@ -200,7 +123,7 @@ static const td_loop_fn id_tab[TD_DTYPE_COUNT] = {
 /* binary float rows: X(name, expr of x, y) */
 #define FUN2(X) X(atan2, atan2(x, y)) X(hypot, hypot(x, y)) X(copysign, copysign(x, y))   \
     X(xlogy, (y != y) ? y : x == 0 ? 0 : x * log(y))                                      \
-    X(logaddexp, logaddexp_d(x, y, false)) X(logaddexp2, logaddexp_d(x, y, true))          \
+    X(logaddexp, td_logaddexp(x, y, false)) X(logaddexp2, td_logaddexp(x, y, true))          \
     X(fmodr, fmod(x, y))
 /* ternary float rows: X(name, expr of x, y, w) */
 #define FUN3(X) X(lerp, fabs(w) < 0.5 ? x + w * (y - x) : y - (y - x) * (1 - w))              \

@@ -575,11 +575,13 @@ static td_kernel_fn cu_kernel(unsigned op, unsigned dt)
     if (dt >= TD_DTYPE_COUNT)
         return NULL;
     /* the byte movers take every dtype (complex too); the rest compute dtypes only */
-    if ((f = td__cuda_copy_kernel(op, dt)) || (f = td__cuda_index_kernel(op, dt)))
+    if ((f = td__cuda_copy_kernel(op, dt)) || (f = td__cuda_index_kernel(op, dt)) ||
+        (f = td__cuda_create_kernel(op, dt)))
         return f;
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
+        (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
         (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_optim_kernel(op, dt)) ||
         (f = td__cuda_conv_kernel(op, dt)) || (f = td__cuda_pool_kernel(op, dt)) ||
@@ -596,9 +598,12 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
     td_kernel_fn f;
     if (!td_cu_is_half((int)dt))
         return NULL;
-    if (op == TD_OP_WHERE) /* a byte mover */
+    if (op == TD_OP_WHERE || op == TD_OP_CAT || op == TD_OP_FLIP || op == TD_OP_TRIL || op == TD_OP_TRIU) /* byte movers */
         return td__cuda_copy_kernel(op, dt);
+    if ((f = td__cuda_index_half_kernel(op, dt)))
+        return f;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
+        (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
         (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)))
         return f;

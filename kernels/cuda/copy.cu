@@ -1,6 +1,7 @@
 /*
  * copy.cu — moving and converting elements on the GPU: COPY_, CAST, CLONE, FILL_,
- * WHERE and CLAMP, with the CPU's semantics (kernels/cpu/copy.c).
+ * WHERE, CLAMP, CAT, FLIP and TRIL/TRIU, with the CPU's semantics (kernels/cpu/copy.c,
+ * cat.c, move.c).
  *
  * Same-dtype copies, fills and selects only move bytes, by element size.  Conversions
  * load the source into its wide type (double for floating and complex sources, int64
@@ -13,6 +14,7 @@
 #include <math.h>
 
 #include "elementwise_ops.cuh"
+#include "../cat_slices.h"
 
 /* dst = src elementwise (src broadcast to dst), any dtypes. */
 static enum td_code copy_elems(struct td_kt *dst, struct td_kt *src, cudaStream_t s)
@@ -126,18 +128,18 @@ static void scalar_bytes(int dt, int64_t kind, int64_t bits, uint64_t out[2])
     }
 }
 
-static enum td_code cu_fill_(struct td_kctx *k)
+enum td_code td__cuda_fill(struct td_kctx *k, struct td_kt *t, const int64_t *v)
 {
-    const int64_t *v = k->attrs + TD_A_FILL__VALUE;
-    if (k->n_in != 1 || k->n_attr < TD_N_FILL_ || !td_cu_scalar_kind_ok(v[0]) || td_cu_dtype_size(k->in[0]->m.dtype) == 0)
+    if (!td_cu_scalar_kind_ok(v[0]) || td_cu_dtype_size(t->m.dtype) == 0)
         return TD_CODE_INVALID_ARGUMENT;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
-    int dt = k->in[0]->m.dtype;
+    int dt = t->m.dtype;
     uint64_t e[2];
     scalar_bytes(dt, v[0], v[1], e);
+    struct td_kt *ops[1] = {t};
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 1, k->in))
+    if (!td_cu_iter_init(&it, 1, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t s = td_cu_stream_of(k->stream);
     switch (td_cu_dtype_size(dt)) {
@@ -147,6 +149,26 @@ static enum td_code cu_fill_(struct td_kctx *k)
     case 8: return td_cu_launch<1>(&it, s, fill_f<uint64_t>{e[0]});
     default: return td_cu_launch<1>(&it, s, fill16_f{e[0], e[1]});
     }
+}
+
+static enum td_code cu_fill_(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_attr < TD_N_FILL_)
+        return TD_CODE_INVALID_ARGUMENT;
+    return td__cuda_fill(k, k->in[0], k->attrs + TD_A_FILL__VALUE);
+}
+
+/* CAT: kernels/cat_slices.h's plan, each slice a device copy */
+static enum td_code copy_slice(struct td_kctx *k, struct td_kt *dst, struct td_kt *src)
+{
+    return copy_elems(dst, src, td_cu_stream_of(k->stream));
+}
+
+static enum td_code cu_cat(struct td_kctx *k)
+{
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    return td_cat_slices(k, copy_slice);
 }
 
 static enum td_code cu_where(struct td_kctx *k)
@@ -201,6 +223,98 @@ static enum td_code cu_clamp(struct td_kctx *k)
     return TD_CODE_INVALID_ARGUMENT;
 }
 
+/* FLIP: a copy from the input seen through negated strides (the engine walks them) */
+static enum td_code cu_flip(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < TD_N_FLIP || k->in[0]->m.dtype != k->out[0]->m.dtype)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt src = *k->in[0];
+    uint64_t mask = (uint64_t)k->attrs[TD_A_FLIP_DIMS];
+    for (int d = 0; d < src.m.ndim; d++)
+        if (((mask >> d) & 1) && src.m.sizes[d] > 1) {
+            src.m.offset += (src.m.sizes[d] - 1) * src.m.strides[d];
+            src.m.strides[d] = -src.m.strides[d];
+        }
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    return copy_elems(k->out[0], &src, td_cu_stream_of(k->stream));
+}
+
+/* TRIL/TRIU: element (.., i, j) of the last two dims kept when j - i <= diag (lower) or
+ * >= diag, else zero bytes (0, 0.0 and false alike); any strides, in place too. */
+struct tri_args {
+    const char *x;
+    char *o;
+    int64_t rows, cols, diag, n;
+    int nb, es;
+    bool lower;
+    int64_t bsz[TD_MAX_DIMS], bx[TD_MAX_DIMS], bo[TD_MAX_DIMS]; /* leading dims: sizes, byte strides */
+    int64_t xs0, xs1, os0, os1;
+};
+
+template <typename W> __global__ void __launch_bounds__(TD_CU_THREADS) tri_kernel(const tri_args a)
+{
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < a.n; e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t j = e % a.cols, t = e / a.cols, i = t % a.rows, b = t / a.rows, xo = 0, oo = 0;
+        for (int d = a.nb - 1; d >= 0; d--) {
+            int64_t c = b % a.bsz[d];
+            b /= a.bsz[d];
+            xo += c * a.bx[d];
+            oo += c * a.bo[d];
+        }
+        W *dst = (W *)(a.o + oo + i * a.os0 + j * a.os1);
+        bool keep = a.lower ? j - i <= a.diag : j - i >= a.diag;
+        *dst = keep ? *(const W *)(a.x + xo + i * a.xs0 + j * a.xs1) : W();
+    }
+}
+
+struct w16 {
+    uint64_t lo, hi;
+};
+
+static enum td_code cu_tri(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out != 1 || k->n_attr < TD_N_TRIL) /* TRIU's layout alike */
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_kt *x = k->in[0];
+    struct td_kt *o = k->out[0];
+    int nd = x->m.ndim;
+    if (nd < 2 || o->m.ndim != nd || x->m.dtype != o->m.dtype)
+        return TD_CODE_INVALID_ARGUMENT;
+    tri_args a;
+    memset(&a, 0, sizeof a);
+    a.es = td_cu_dtype_size(x->m.dtype);
+    a.x = x->data + x->m.offset * (int64_t)a.es;
+    a.o = o->data + o->m.offset * (int64_t)a.es;
+    a.rows = x->m.sizes[nd - 2], a.cols = x->m.sizes[nd - 1], a.diag = k->attrs[TD_A_TRIL_DIAGONAL];
+    a.lower = k->op == TD_OP_TRIL;
+    a.nb = nd - 2;
+    a.n = a.rows * a.cols;
+    for (int d = 0; d < nd - 2; d++) {
+        a.bsz[d] = x->m.sizes[d];
+        a.bx[d] = x->m.strides[d] * (int64_t)a.es;
+        a.bo[d] = o->m.strides[d] * (int64_t)a.es;
+        a.n *= a.bsz[d];
+    }
+    a.xs0 = x->m.strides[nd - 2] * (int64_t)a.es, a.xs1 = x->m.strides[nd - 1] * (int64_t)a.es;
+    a.os0 = o->m.strides[nd - 2] * (int64_t)a.es, a.os1 = o->m.strides[nd - 1] * (int64_t)a.es;
+    if (a.n == 0)
+        return TD_CODE_OK;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    int64_t blocks = (a.n + TD_CU_THREADS - 1) / TD_CU_THREADS;
+    unsigned g = (unsigned)(blocks < TD_CU_MAX_BLOCKS ? blocks : TD_CU_MAX_BLOCKS);
+    switch (a.es) {
+    case 1: tri_kernel<uint8_t><<<g, TD_CU_THREADS, 0, s>>>(a); break;
+    case 2: tri_kernel<uint16_t><<<g, TD_CU_THREADS, 0, s>>>(a); break;
+    case 4: tri_kernel<uint32_t><<<g, TD_CU_THREADS, 0, s>>>(a); break;
+    case 8: tri_kernel<uint64_t><<<g, TD_CU_THREADS, 0, s>>>(a); break;
+    default: tri_kernel<w16><<<g, TD_CU_THREADS, 0, s>>>(a); break; /* complex128: 8-byte aligned */
+    }
+    return td_cu_launched();
+}
+
 td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt)
 {
     switch (op) {
@@ -208,6 +322,10 @@ td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt)
     case TD_OP_CAST: return cu_cast;
     case TD_OP_CLONE: return cu_clone;
     case TD_OP_FILL_: return cu_fill_;
+    case TD_OP_CAT: return td_cu_dtype_size((int)dt) ? cu_cat : NULL; /* byte movers */
+    case TD_OP_FLIP: return td_cu_dtype_size((int)dt) ? cu_flip : NULL;
+    case TD_OP_TRIL:
+    case TD_OP_TRIU: return td_cu_dtype_size((int)dt) ? cu_tri : NULL;
     case TD_OP_WHERE: return td_cu_dtype_is_complex((int)dt) || td_cu_dtype_size((int)dt) ? cu_where : NULL;
     case TD_OP_CLAMP: return td_cu_compute_dtype((int)dt) ? cu_clamp : NULL;
     default: return NULL;

@@ -503,10 +503,15 @@ template <int NOP, typename F> static inline enum td_code td_cu_launch(const str
 TD_CU_HIDDEN td_kernel_fn td__cuda_copy_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_binary_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_unary_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_math_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_create_kernel(unsigned op, unsigned dt);
+/* copy.cu: t's elements set to the scalar (kind, bits) v, converted as td__scalar_store does */
+TD_CU_HIDDEN enum td_code td__cuda_fill(struct td_kctx *k, struct td_kt *t, const int64_t *v);
 TD_CU_HIDDEN td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_index_half_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);

@@ -10,9 +10,14 @@
  * duplicate indices the surviving write, or the rounding of a float sum, may differ
  * from the CPU's serial order.
  *
+ * NONZERO (its count, or the coordinates once the client has the count) runs the mask
+ * mode's passes over any compute dtype.
+ *
  * Dtypes: the byte movers (GATHER, INDEX, plain SCATTER/INDEX_PUT) by element size, so
  * every compute dtype and complex; SCATTER at the 8 compute dtypes (its multiply has
  * no complex atomic); INDEX_PUT's accumulate at the 8 compute dtypes and complex.
+ * GATHER and INDEX take float16/bfloat16 as they are (the native path): an embedding
+ * lookup in a half table then reads the rows it needs, not a float32 copy of the table.
  */
 #include "index_ops.cuh"
 
@@ -211,6 +216,127 @@ static enum td_code cu_index_mask(struct td_kctx *k)
     return r;
 }
 
+/* ---- NONZERO (index.c's): the positions of x's non-zero elements (NaN counts, -0.0
+ * does not) in row-major order as (count, ndim) int64 coordinates, by the mask mode's
+ * count / scan / write passes.  The count the client took first must still hold, else
+ * nothing is written and the CPU's error comes at the next sync.  count_only: the
+ * number itself, into a 0-d int64. */
+struct nz_plan {
+    const char *x;
+    int nd;
+    int64_t m, count;
+    int64_t size[TD_MAX_DIMS], st[TD_MAX_DIMS]; /* byte strides */
+    int64_t *out;
+};
+
+template <typename T> __device__ __forceinline__ bool nz_at(const nz_plan &p, int64_t i)
+{
+    return *(const T *)(p.x + td_cu_walk_off(p.nd, p.size, p.st, i)) != 0;
+}
+
+template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) nz_count(const nz_plan p, int64_t *counts, int64_t nch)
+{
+    __shared__ int64_t sh[TD_CU_THREADS];
+    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
+        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
+        for (int64_t i = b; i < b + 4 && i < p.m; i++)
+            n += nz_at<T>(p, i);
+        block_scan(n, sh, &total);
+        if (threadIdx.x == 0)
+            counts[c] = total;
+    }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(TD_CU_THREADS) nz_write(const nz_plan p, const int64_t *rows, int64_t nch,
+                                                          const struct td_cu_ierr_slot err)
+{
+    __shared__ int64_t sh[TD_CU_THREADS];
+    if (rows[nch] != p.count) {
+        if (blockIdx.x == 0 && threadIdx.x == 0)
+            td_cu_ierr_raise(err, TD_CU_IE_NZCOUNT, rows[nch], 0, p.count);
+        return;
+    }
+    for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
+        int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
+        bool sel[4];
+        for (int j = 0; j < 4; j++) {
+            sel[j] = b + j < p.m && nz_at<T>(p, b + j);
+            n += sel[j];
+        }
+        int64_t row = rows[c] + block_scan(n, sh, &total);
+        for (int j = 0; j < 4; j++) {
+            if (!sel[j])
+                continue;
+            int64_t i = b + j;
+            for (int d = p.nd - 1; d >= 0; d--) { /* row-major coordinates of i */
+                p.out[row * p.nd + d] = i % p.size[d];
+                i /= p.size[d];
+            }
+            row++;
+        }
+    }
+}
+
+static enum td_code cu_nonzero(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_A_NONZERO_COUNT_ONLY)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_kt *x = k->in[0], *o = k->out[0];
+    const struct td_meta *xm = &x->m, *om = &o->m;
+    bool count_only = k->n_attr >= TD_N_NONZERO && k->attrs[TD_A_NONZERO_COUNT_ONLY] == 1;
+    nz_plan p;
+    memset(&p, 0, sizeof p);
+    p.count = k->attrs[TD_A_NONZERO_COUNT];
+    if (om->dtype != TD_DTYPE_INT64 || !td_cu_compute_dtype(xm->dtype) ||
+        (count_only ? om->ndim != 0 : om->ndim != 2 || om->sizes[0] != p.count || om->sizes[1] != xm->ndim ||
+                                          (p.count > 1 && xm->ndim > 0 && om->strides[0] != xm->ndim) ||
+                                          (xm->ndim > 1 && om->strides[1] != 1)))
+        return TD_CODE_INVALID_ARGUMENT;
+    int es = td_cu_dtype_size(xm->dtype);
+    p.x = x->data + xm->offset * es;
+    p.nd = xm->ndim;
+    p.m = 1;
+    for (int d = 0; d < xm->ndim; d++)
+        p.size[d] = xm->sizes[d], p.st[d] = xm->strides[d] * es, p.m *= xm->sizes[d];
+    p.out = (int64_t *)(o->data + om->offset * 8);
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    if (p.m == 0) {
+        if (count_only && cudaMemsetAsync(p.out, 0, 8, s) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return TD_CODE_INTERNAL;
+        }
+        return TD_CODE_OK;
+    }
+    struct td_cu_ierr_slot err;
+    if (!count_only && !td__cuda_ierr_slot(k, &err))
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
+    int64_t *rows = NULL;
+    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
+    enum td_code r = TD_CODE_OK;
+    TD_CU_DISPATCH(xm->dtype, nz_count<T><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch));
+    mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
+    if (count_only) {
+        if (cudaMemcpyAsync(p.out, rows + nch, 8, cudaMemcpyDeviceToDevice, s) != cudaSuccess) {
+            (void)cudaGetLastError();
+            r = TD_CODE_INTERNAL;
+        }
+    } else {
+        TD_CU_DISPATCH(xm->dtype, nz_write<T><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err));
+    }
+    if (r == TD_CODE_OK)
+        r = td_cu_launched();
+    (void)cudaFreeAsync(rows, s);
+    return r;
+}
+
 static enum td_code cu_index(struct td_kctx *k)
 {
     if (!td_cu_enter(k))
@@ -243,12 +369,22 @@ static enum td_code cu_index(struct td_kctx *k)
     return td_cu_launched();
 }
 
+/* float16/bfloat16 on the native path (device.h's half_kernel): the pure byte movers,
+ * GATHER and INDEX (every mode); the accumulating rows keep the float32 path */
+td_kernel_fn td__cuda_index_half_kernel(unsigned op, unsigned dt)
+{
+    if (!td_cu_is_half((int)dt))
+        return NULL;
+    return op == TD_OP_GATHER ? cu_gather_scatter : op == TD_OP_INDEX ? cu_index : NULL;
+}
+
 td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt)
 {
     bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
     if (!td_cu_compute_dtype((int)dt) && !cx)
         return NULL;
     switch (op) {
+    case TD_OP_NONZERO: return cx ? NULL : cu_nonzero;
     case TD_OP_GATHER: return cu_gather_scatter;
     case TD_OP_SCATTER: return cx ? NULL : cu_gather_scatter;
     case TD_OP_INDEX:

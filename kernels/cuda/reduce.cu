@@ -19,6 +19,7 @@
  * float16/bfloat16 inputs (the native path) fold as the float32 the CPU computes them
  * in, and results are stored through float32, as the CPU's cast back does.
  * Results differ from the CPU's only in the order float partial sums are added.
+ * The STAT family's streaming rows (VAR ... AMINMAX) are here too, one block per output.
  */
 #include <limits>
 #include <type_traits>
@@ -489,6 +490,245 @@ template <bool MAX, bool BOTH> static enum td_code arg_reduce(struct td_kctx *k)
 }
 #undef NONE
 
+/* ---- the STAT family's streaming rows (kernels/cpu/math_stat.c's row_f / row_i): VAR
+ * STD VAR_MEAN STD_MEAN (two passes: the mean, then the squared deviations), LOGSUMEXP
+ * (the maximum, then the shifted sum), NORM (any p), NANSUM NANMEAN COUNT_NONZERO
+ * AMINMAX.  One block per output folds its row in double (float inputs, as the CPU's
+ * double scratch row) or int64 (integer inputs: sums wrap, extremes exact), with the
+ * CPU's formulas; only the order of float sums differs.  MEDIAN, MEDIAN_DIM and MODE
+ * (sorting a row) are staged. */
+
+struct stat_args {
+    int op;
+    double p, corr; /* NORM's p; VAR's correction */
+    char *out1;     /* VAR_MEAN/STD_MEAN's mean, AMINMAX's max: same layout as out[0] */
+    int odt1, osz1;
+};
+
+__device__ double block_sum(double v, double *red)
+{
+    red[threadIdx.x] = v;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w)
+            red[threadIdx.x] += red[threadIdx.x + w];
+        __syncthreads();
+    }
+    double r = red[0];
+    __syncthreads();
+    return r;
+}
+
+/* max (MAX) or min of v over the block; a NaN wins */
+template <bool MAX> __device__ double block_ext(double v, double *red)
+{
+    red[threadIdx.x] = v;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) {
+            double a = red[threadIdx.x], b = red[threadIdx.x + w];
+            red[threadIdx.x] = (a != a || (MAX ? a >= b : a <= b)) ? a : b;
+        }
+        __syncthreads();
+    }
+    double r = red[0];
+    __syncthreads();
+    return r;
+}
+
+template <typename S> __device__ __forceinline__ double stat_at(const red_plan &p, const char *base, int64_t r)
+{
+    return (double)td_cu_elem<S>::load(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
+}
+
+template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_block(const red_plan p, const stat_args a)
+{
+    __shared__ double red[TD_CU_THREADS];
+    int64_t n = p.rcount;
+    for (int64_t m = blockIdx.x; m < p.kcount; m += gridDim.x) {
+        int64_t ki, ko;
+        unravel(p, m, &ki, &ko);
+        const char *base = p.in + ki;
+        double r0 = 0, r1 = 0, acc = 0, mx;
+        switch (a.op) {
+        case TD_OP_VAR:
+        case TD_OP_STD:
+        case TD_OP_VAR_MEAN:
+        case TD_OP_STD_MEAN: {
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
+                acc += stat_at<S>(p, base, r);
+            double mean = block_sum(acc, red) / (double)n, m2 = 0;
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                double d = stat_at<S>(p, base, r) - mean;
+                m2 += __dmul_rn(d, d);
+            }
+            m2 = block_sum(m2, red);
+            double c = (double)n - a.corr, var = m2 / (c > 0 ? c : 0);
+            r0 = (a.op == TD_OP_STD || a.op == TD_OP_STD_MEAN) ? sqrt(var) : var;
+            r1 = mean;
+            break;
+        }
+        case TD_OP_LOGSUMEXP:
+            mx = -INFINITY;
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                double v = stat_at<S>(p, base, r);
+                if (v > mx || v != v)
+                    mx = v;
+            }
+            mx = block_ext<true>(mx, red);
+            if (isinf(mx))
+                mx = 0;
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
+                acc += exp(stat_at<S>(p, base, r) - mx);
+            r0 = log(block_sum(acc, red)) + mx;
+            break;
+        case TD_OP_NORM:
+            if (isinf(a.p)) { /* the largest (smallest) |x|; a NaN wins */
+                bool up = a.p > 0;
+                mx = up ? 0 : INFINITY;
+                for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                    double v = fabs(stat_at<S>(p, base, r));
+                    if (v != v || (up ? v > mx : v < mx))
+                        mx = mx != mx ? mx : v;
+                }
+                r0 = n ? (up ? block_ext<true>(mx, red) : block_ext<false>(mx, red)) : 0;
+                break;
+            }
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                double v = fabs(stat_at<S>(p, base, r));
+                acc += a.p == 0 ? (double)(v != 0) : a.p == 1 ? v : a.p == 2 ? __dmul_rn(v, v) : pow(v, a.p);
+            }
+            acc = block_sum(acc, red);
+            r0 = a.p == 0 || a.p == 1 ? acc : a.p == 2 ? sqrt(acc) : pow(acc, 1 / a.p);
+            break;
+        case TD_OP_NANSUM:
+        case TD_OP_NANMEAN: {
+            double cnt = 0;
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                double v = stat_at<S>(p, base, r);
+                if (v == v)
+                    acc += v, cnt += 1;
+            }
+            acc = block_sum(acc, red);
+            r0 = a.op == TD_OP_NANSUM ? acc : acc / block_sum(cnt, red);
+            break;
+        }
+        case TD_OP_COUNT_NONZERO:
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
+                acc += stat_at<S>(p, base, r) != 0;
+            r0 = block_sum(acc, red); /* exact below 2^53 */
+            break;
+        default: { /* TD_OP_AMINMAX: a NaN makes both NaN */
+            double lo = INFINITY, hi = -INFINITY;
+            for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+                double v = stat_at<S>(p, base, r);
+                lo = (lo != lo || v != v) ? (lo != lo ? lo : v) : v < lo ? v : lo;
+                hi = (hi != hi || v != v) ? (hi != hi ? hi : v) : v > hi ? v : hi;
+            }
+            r0 = block_ext<false>(lo, red);
+            r1 = block_ext<true>(hi, red);
+            if (r0 != r0 || r1 != r1)
+                r0 = r1 = r0 != r0 ? r0 : r1;
+            break;
+        }
+        }
+        if (threadIdx.x == 0) {
+            char *dst = p.out + ko * p.osz;
+            if (a.op == TD_OP_COUNT_NONZERO)
+                td_cu_store_i(p.odt, dst, (int64_t)r0);
+            else
+                td_cu_store_f64(p.odt, dst, r0);
+            if (a.out1)
+                td_cu_store_f64(a.odt1, a.out1 + ko * a.osz1, r1);
+        }
+    }
+}
+
+/* integer (and bool) inputs: NANSUM (wrapping), COUNT_NONZERO, AMINMAX, folded in int64 */
+template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_block_int(const red_plan p, const stat_args a)
+{
+    __shared__ int64_t lo_s[TD_CU_THREADS], hi_s[TD_CU_THREADS];
+    int64_t n = p.rcount;
+    for (int64_t m = blockIdx.x; m < p.kcount; m += gridDim.x) {
+        int64_t ki, ko;
+        unravel(p, m, &ki, &ko);
+        const char *base = p.in + ki;
+        uint64_t sum = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
+            int64_t v = (int64_t)td_cu_elem<S>::load(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
+            sum += a.op == TD_OP_COUNT_NONZERO ? (uint64_t)(v != 0) : (uint64_t)v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        lo_s[threadIdx.x] = a.op == TD_OP_AMINMAX ? lo : (int64_t)sum;
+        hi_s[threadIdx.x] = hi;
+        __syncthreads();
+        for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+            if ((int)threadIdx.x < w) {
+                int64_t x = lo_s[threadIdx.x], y = lo_s[threadIdx.x + w];
+                lo_s[threadIdx.x] = a.op == TD_OP_AMINMAX ? (y < x ? y : x) : (int64_t)((uint64_t)x + (uint64_t)y);
+                hi_s[threadIdx.x] = hi_s[threadIdx.x + w] > hi_s[threadIdx.x] ? hi_s[threadIdx.x + w] : hi_s[threadIdx.x];
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            bool empty = n == 0; /* the CPU's aminmax of nothing: 0 and 0 */
+            td_cu_store_i(p.odt, p.out + ko * p.osz, a.op == TD_OP_AMINMAX && empty ? 0 : lo_s[0]);
+            if (a.out1)
+                td_cu_store_i(a.odt1, a.out1 + ko * a.osz1, empty ? 0 : hi_s[0]);
+        }
+        __syncthreads();
+    }
+}
+
+static enum td_code cu_stat(struct td_kctx *k)
+{
+    red_plan pl;
+    enum td_code rc = make_plan(&pl, k);
+    if (rc != TD_CODE_OK)
+        return rc;
+    int idt = k->in[0]->m.dtype;
+    bool fl = td_cu_dtype_is_float(idt);
+    stat_args a;
+    a.op = k->op;
+    a.p = 2, a.corr = (double)k->attrs[TD_A_STAT_EXTRA];
+    if (k->op == TD_OP_NORM)
+        memcpy(&a.p, &k->attrs[TD_A_NORM_P], sizeof a.p);
+    a.out1 = NULL, a.odt1 = 0, a.osz1 = 0;
+    bool two = k->op == TD_OP_VAR_MEAN || k->op == TD_OP_STD_MEAN || k->op == TD_OP_AMINMAX;
+    if (two) {
+        const struct td_meta *m0 = &k->out[0]->m, *m1;
+        if (k->n_out < 2 || (m1 = &k->out[1]->m)->ndim != m0->ndim ||
+            memcmp(m1->strides, m0->strides, sizeof(int64_t) * m0->ndim) != 0)
+            return TD_CODE_INVALID_ARGUMENT;
+        a.odt1 = m1->dtype, a.osz1 = td_cu_dtype_size(m1->dtype);
+        a.out1 = k->out[1]->data + m1->offset * (int64_t)a.osz1;
+    }
+    if (!fl && k->op != TD_OP_NANSUM && k->op != TD_OP_COUNT_NONZERO && k->op != TD_OP_AMINMAX)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (pl.kcount == 0)
+        return TD_CODE_OK;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    unsigned blocks = (unsigned)(pl.kcount < TD_CU_MAX_BLOCKS ? pl.kcount : TD_CU_MAX_BLOCKS);
+    switch (idt) {
+    case TD_DTYPE_FLOAT32: stat_block<float><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_FLOAT64: stat_block<double><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_FLOAT16: stat_block<td_cu_f16><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_BFLOAT16: stat_block<td_cu_bf16><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_INT64: stat_block_int<int64_t><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_INT32: stat_block_int<int32_t><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_INT16: stat_block_int<int16_t><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_INT8: stat_block_int<int8_t><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_UINT8: stat_block_int<uint8_t><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    case TD_DTYPE_BOOL: stat_block_int<bool><<<blocks, TD_CU_THREADS, 0, s>>>(pl, a); break;
+    default: return TD_CODE_INVALID_ARGUMENT;
+    }
+    return td_cu_launched();
+}
+
 /* dt: a compute dtype, or float16/bfloat16 for the native path (device.h's half_kernel) */
 td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt)
 {
@@ -506,6 +746,16 @@ td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt)
     case TD_OP_ARGMIN: return arg_reduce<false, false>;
     case TD_OP_MAX_DIM: return arg_reduce<true, true>;
     case TD_OP_MIN_DIM: return arg_reduce<false, true>;
+    case TD_OP_VAR:
+    case TD_OP_STD:
+    case TD_OP_VAR_MEAN:
+    case TD_OP_STD_MEAN:
+    case TD_OP_LOGSUMEXP:
+    case TD_OP_NORM:
+    case TD_OP_NANMEAN: return td_cu_dtype_is_float((int)dt) ? cu_stat : NULL;
+    case TD_OP_NANSUM:
+    case TD_OP_COUNT_NONZERO:
+    case TD_OP_AMINMAX: return cu_stat;
     default: return NULL;
     }
 }

@@ -1,6 +1,7 @@
 /*
  * scan.cu — CUMSUM and CUMPROD along one dim on the GPU, for the 8 compute dtypes,
- * output in its own dtype and strides (in place too).  As kernels/cpu/math_dim.c:
+ * output in its own dtype and strides (in place too); CUMMAX, CUMMIN (with indices) and
+ * LOGCUMSUMEXP one lane per thread, the CPU's serial loop.  As kernels/cpu/math_dim.c:
  * floats accumulate in double, integers and bool in uint64 (wrapping), every partial
  * stored with the CPU's conversions.
  *
@@ -106,9 +107,68 @@ static enum td_code cu_cum(struct td_kctx *k)
     return td_cu_launched();
 }
 
+/* CUMMAX / CUMMIN (values and int64 indices) and LOGCUMSUMEXP: one thread per lane
+ * runs the CPU's serial loop (sort_ops.cuh's td_cu_cumext_lane), bit for bit. */
+struct ext_plan : td_cu_lanes {
+    int op, ydt;
+    char *ix;         /* the indices' base; their element strides are the values' */
+    int64_t ix_per_y; /* bytes of index per byte of value: 8 / the value size */
+};
+
+template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) cumext_serial(const ext_plan p)
+{
+    for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.lanes; m += (int64_t)gridDim.x * blockDim.x) {
+        const char *x;
+        char *y;
+        td_cu_lane_base(p, m, &x, &y);
+        char *ix = p.ix ? p.ix + (y - p.y) * p.ix_per_y : NULL;
+        td_cu_cumext_lane<T>(p.op, x, p.xs, y, p.ys, p.ydt, ix, p.ys * p.ix_per_y, p.len);
+    }
+}
+
+static enum td_code cu_cumext(struct td_kctx *k)
+{
+    ext_plan p;
+    if (!td_cu_lanes_plan(k, TD_A_CUMULATIVE_DIM, &p))
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_meta *x = &k->in[0]->m, *y = &k->out[0]->m;
+    p.op = k->op;
+    p.ydt = y->dtype;
+    p.ix = NULL;
+    p.ix_per_y = 0;
+    bool fl = x->dtype == TD_DTYPE_FLOAT32 || x->dtype == TD_DTYPE_FLOAT64;
+    if (k->op == TD_OP_LOGCUMSUMEXP && !fl)
+        return TD_CODE_INVALID_ARGUMENT;
+    if (k->op != TD_OP_LOGCUMSUMEXP) {
+        const struct td_meta *im;
+        int ey = td_cu_dtype_size(y->dtype);
+        /* the indices laid out as the values (fresh outputs are), 8 bytes to the element */
+        if (k->n_out < 2 || (im = &k->out[1]->m)->dtype != TD_DTYPE_INT64 || im->ndim != y->ndim ||
+            memcmp(im->strides, y->strides, sizeof(int64_t) * y->ndim) != 0 || ey == 0 || 8 % ey != 0)
+            return TD_CODE_INVALID_ARGUMENT;
+        p.ix = k->out[1]->data + im->offset * 8;
+        p.ix_per_y = 8 / ey;
+    }
+    if (p.lanes == 0 || p.len == 0)
+        return TD_CODE_OK;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    int64_t nb = (p.lanes + TD_CU_THREADS - 1) / TD_CU_THREADS;
+    unsigned g = (unsigned)(nb < TD_CU_MAX_BLOCKS ? nb : TD_CU_MAX_BLOCKS);
+    TD_CU_DISPATCH(x->dtype, cumext_serial<T><<<g, TD_CU_THREADS, 0, td_cu_stream_of(k->stream)>>>(p));
+    return td_cu_launched();
+}
+
 td_kernel_fn td__cuda_scan_kernel(unsigned op, unsigned dt)
 {
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
-    return op == TD_OP_CUMSUM || op == TD_OP_CUMPROD ? cu_cum : NULL;
+    switch (op) {
+    case TD_OP_CUMSUM:
+    case TD_OP_CUMPROD: return cu_cum;
+    case TD_OP_CUMMAX:
+    case TD_OP_CUMMIN: return cu_cumext;
+    case TD_OP_LOGCUMSUMEXP: return td_cu_dtype_is_float((int)dt) ? cu_cumext : NULL;
+    default: return NULL;
+    }
 }

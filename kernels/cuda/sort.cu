@@ -12,6 +12,8 @@
  * index (position in the slice) and the value read back from the input at that index,
  * so NaN payloads and signed zeros come out as they went in.  Scratch is stream-ordered
  * (cudaMallocAsync).  The ROCm build has no CUB here: SORT is staged there.
+ * SEARCHSORTED (a binary search per value, sort_ops.cuh's td_cu_bound) and HISTC
+ * (atomic uint64 counts) need no CUB and run in both builds.
  */
 #include "sort_ops.cuh"
 
@@ -188,18 +190,150 @@ static enum td_code cu_sort(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
+#define HAVE_CU_SORT 1
+#endif /* ROCm: no CUB in this build (hipCUB would be the counterpart): SORT is staged */
+
+/* ---- SEARCHSORTED (sort.c's): one thread per value binary-searches its row of the
+ * sorted sequence (the one row, or the row paired with the value's leading indices) */
+struct ss_args {
+    const char *s, *v;
+    char *o;
+    int vnd;
+    bool batched, right, i32;
+    int64_t n, len, sstep;                                    /* values; row length and byte stride */
+    int64_t vsz[TD_MAX_DIMS], vst[TD_MAX_DIMS], sst[TD_MAX_DIMS]; /* byte strides */
+};
+
+template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) ss_kernel(const ss_args a)
+{
+    for (int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; p < a.n; p += (int64_t)gridDim.x * blockDim.x) {
+        int64_t voff = 0, soff = 0, rem = p;
+        for (int d = a.vnd - 1; d >= 0; d--) {
+            int64_t i = rem % a.vsz[d];
+            rem /= a.vsz[d];
+            voff += i * a.vst[d];
+            if (a.batched && d < a.vnd - 1)
+                soff += i * a.sst[d];
+        }
+        int64_t r = td_cu_bound<T>(a.s + soff, a.len, a.sstep, *(const T *)(a.v + voff), a.right);
+        if (a.i32)
+            ((int32_t *)a.o)[p] = (int32_t)r;
+        else
+            ((int64_t *)a.o)[p] = r;
+    }
+}
+
+static enum td_code cu_searchsorted(struct td_kctx *k)
+{
+    if (k->n_in != 2 || k->n_out < 1 || k->n_attr < TD_N_SEARCHSORTED)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_kt *s = k->in[0], *v = k->in[1], *o = k->out[0];
+    const struct td_meta *sm = &s->m, *vm = &v->m;
+    if (sm->dtype != vm->dtype || sm->ndim < 1 || o->m.ndim != vm->ndim || (sm->ndim > 1 && sm->ndim != vm->ndim) ||
+        (o->m.dtype != TD_DTYPE_INT32 && o->m.dtype != TD_DTYPE_INT64) || !td_cu_compute_dtype(sm->dtype) ||
+        sm->dtype == TD_DTYPE_BOOL)
+        return TD_CODE_INVALID_ARGUMENT;
+    ss_args a;
+    memset(&a, 0, sizeof a);
+    int64_t es = td_cu_dtype_size(sm->dtype);
+    a.s = s->data + sm->offset * es, a.v = v->data + vm->offset * es;
+    a.i32 = o->m.dtype == TD_DTYPE_INT32;
+    a.o = o->data + o->m.offset * (a.i32 ? 4 : 8);
+    a.vnd = vm->ndim, a.batched = sm->ndim > 1, a.right = k->attrs[TD_A_SEARCHSORTED_RIGHT] != 0;
+    a.len = sm->sizes[sm->ndim - 1], a.sstep = sm->strides[sm->ndim - 1] * es;
+    a.n = 1;
+    for (int d = 0; d < vm->ndim; d++) {
+        a.vsz[d] = vm->sizes[d], a.vst[d] = vm->strides[d] * es, a.n *= vm->sizes[d];
+        if (a.batched)
+            a.sst[d] = sm->strides[d] * es;
+    }
+    if (a.n == 0)
+        return TD_CODE_OK;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    int64_t nb = (a.n + TD_CU_THREADS - 1) / TD_CU_THREADS;
+    unsigned g = (unsigned)(nb < TD_CU_MAX_BLOCKS ? nb : TD_CU_MAX_BLOCKS);
+    TD_CU_DISPATCH(sm->dtype, ss_kernel<T><<<g, TD_CU_THREADS, 0, td_cu_stream_of(k->stream)>>>(a));
+    return td_cu_launched();
+}
+
+/* ---- HISTC (sort.c's): counts in uint64 by atomic adds (exact, so the order does not
+ * matter), then stored in the output's float dtype */
+template <typename T> struct hist_f {
+    double lo, hi;
+    int64_t bins;
+    unsigned long long *cnt;
+    __device__ void operator()(char **p) const
+    {
+        double v = (double)*(const T *)p[0];
+        if (v >= lo && v <= hi) {
+            int64_t b = hi > lo ? (int64_t)(__dmul_rn(v - lo, (double)bins) / (hi - lo)) : 0;
+            atomicAdd(&cnt[b >= bins ? bins - 1 : b], 1ULL);
+        }
+    }
+};
+
+__global__ void __launch_bounds__(TD_CU_THREADS) hist_store(const unsigned long long *cnt, char *o, int dt, int es,
+                                                              int64_t bins)
+{
+    for (int64_t b = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; b < bins; b += (int64_t)gridDim.x * blockDim.x)
+        td_cu_store_f64(dt, o + b * es, (double)cnt[b]);
+}
+
+static enum td_code cu_histc(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_N_HISTC)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0], *o = k->out[0];
+    int dt = x->m.dtype;
+    int64_t bins = k->attrs[TD_A_HISTC_BINS];
+    double lo, hi;
+    memcpy(&lo, &k->attrs[TD_A_HISTC_MIN], sizeof lo);
+    memcpy(&hi, &k->attrs[TD_A_HISTC_MAX], sizeof hi);
+    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64) || o->m.dtype != dt || o->m.ndim != 1 ||
+        o->m.sizes[0] != bins || bins <= 0 || !(lo <= hi) || (bins > 1 && o->m.strides[0] != 1))
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    unsigned long long *cnt = NULL;
+    if (cudaMallocAsync((void **)&cnt, (size_t)bins * sizeof *cnt, s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    enum td_code c = TD_CODE_OK;
+    struct td_kt *ops[1] = {x};
+    struct td_cu_iter it;
+    if (cudaMemsetAsync(cnt, 0, (size_t)bins * sizeof *cnt, s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        c = TD_CODE_INTERNAL;
+    } else if (!td_cu_iter_init(&it, 1, ops)) {
+        c = TD_CODE_INVALID_ARGUMENT;
+    } else {
+        c = dt == TD_DTYPE_FLOAT64 ? td_cu_launch<1>(&it, s, hist_f<double>{lo, hi, bins, cnt})
+                                   : td_cu_launch<1>(&it, s, hist_f<float>{lo, hi, bins, cnt});
+        if (c == TD_CODE_OK) {
+            int64_t nb = (bins + TD_CU_THREADS - 1) / TD_CU_THREADS;
+            hist_store<<<(unsigned)(nb < TD_CU_MAX_BLOCKS ? nb : TD_CU_MAX_BLOCKS), TD_CU_THREADS, 0, s>>>(
+                cnt, o->data + o->m.offset * td_cu_dtype_size(dt), dt, td_cu_dtype_size(dt), bins);
+            c = td_cu_launched();
+        }
+    }
+    if (cudaFreeAsync(cnt, s) != cudaSuccess)
+        (void)cudaGetLastError();
+    return c;
+}
+
 td_kernel_fn td__cuda_sort_kernel(unsigned op, unsigned dt)
 {
     if (!td_cu_compute_dtype((int)dt))
         return NULL;
-    return op == TD_OP_SORT ? cu_sort : NULL;
-}
-
-#else /* ROCm: no CUB in this build (hipCUB would be the counterpart) */
-
-td_kernel_fn td__cuda_sort_kernel(unsigned op, unsigned dt)
-{
-    (void)op, (void)dt;
-    return NULL;
-}
+    switch (op) {
+#ifdef HAVE_CU_SORT
+    case TD_OP_SORT: return cu_sort;
 #endif
+    case TD_OP_SEARCHSORTED: return dt != TD_DTYPE_BOOL ? cu_searchsorted : NULL;
+    case TD_OP_HISTC: return dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 ? cu_histc : NULL;
+    default: return NULL;
+    }
+}

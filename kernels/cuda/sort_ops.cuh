@@ -12,6 +12,7 @@
 #ifndef TD_CUDA_SORT_OPS_CUH
 #define TD_CUDA_SORT_OPS_CUH
 
+#include "../special_fns.h"
 #include "cuda_common.cuh"
 
 template <typename T> struct td_cu_key_type {
@@ -66,6 +67,64 @@ TD_CU_HD void td_cu_cum_lane(bool prod, const char *x, int64_t xs, char *y, int6
             uint64_t v = (uint64_t)(int64_t)*(const T *)(x + j * xs);
             acc = prod ? acc * v : acc + v;
             td_cu_store_i(ydt, y + j * ys, (int64_t)acc);
+        }
+    }
+}
+
+/* ---- SEARCHSORTED: the first position in row[0..n) (byte stride st) whose value is
+ * > v (right) or >= v (left), in sort.c's order (NaN above everything) */
+template <typename T> TD_CU_HD bool td_cu_key_less(T a, T b)
+{
+    if constexpr (std::is_floating_point<T>::value)
+        return a == a && (b != b || a < b);
+    else
+        return a < b;
+}
+
+template <typename T> TD_CU_HD int64_t td_cu_bound(const char *row, int64_t n, int64_t st, T v, bool right)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        T r = *(const T *)(row + mid * st);
+        if (right ? !td_cu_key_less(v, r) : td_cu_key_less(r, v))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ---- CUMMAX / CUMMIN (ATen's >= / <=: the last equal element's index; a NaN sticks)
+ * and LOGCUMSUMEXP of one lane, serially, as math_dim.c: floats in double, integers in
+ * int64; ix: the int64 indices (CUMMAX/CUMMIN), is their byte stride. */
+template <typename T>
+TD_CU_HD void td_cu_cumext_lane(int op, const char *x, int64_t xs, char *y, int64_t ys, int ydt, char *ix, int64_t is,
+                                int64_t n)
+{
+    int64_t ai = 0;
+    if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value) {
+        double acc = op == TD_OP_LOGCUMSUMEXP ? -INFINITY : n ? (double)*(const T *)x : 0;
+        for (int64_t j = 0; j < n; j++) {
+            double v = (double)*(const T *)(x + j * xs);
+            if (op == TD_OP_LOGCUMSUMEXP) {
+                acc = td_log_add_exp_step(acc, v);
+            } else {
+                bool better = op == TD_OP_CUMMAX ? v >= acc : v <= acc;
+                if (v != v || (acc == acc && better))
+                    acc = v, ai = j;
+                *(int64_t *)(ix + j * is) = ai;
+            }
+            td_cu_store_f64(ydt, y + j * ys, acc);
+        }
+    } else {
+        int64_t best = n ? (int64_t)*(const T *)x : 0;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t v = (int64_t)*(const T *)(x + j * xs);
+            if (op == TD_OP_CUMMAX ? v >= best : v <= best)
+                best = v, ai = j;
+            td_cu_store_i(ydt, y + j * ys, best);
+            *(int64_t *)(ix + j * is) = ai;
         }
     }
 }
