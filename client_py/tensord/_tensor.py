@@ -172,7 +172,9 @@ class Tensor(TB):
 
     @property
     def T(self):
-        if self.ndim <= 2:
+        if self.ndim == 2:  # torch 1.13's T is a permute of every dim
+            return F.torch_node(F.t(self), "PermuteBackward0")
+        if self.ndim < 2:
             return F.t(self)
         return F.permute(self, list(range(self.ndim - 1, -1, -1)))
 
@@ -621,7 +623,7 @@ class Tensor(TB):
             inter += [r, n]
             final.append(r * n)
         y = x.reshape([v for n in x.shape for v in (1, n)]).expand(*inter)
-        return F.reshape(y, final)
+        return F.torch_node(F.reshape(y, final), "RepeatBackward0")
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)
