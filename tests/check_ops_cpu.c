@@ -852,8 +852,8 @@ START_TEST(test_cast)
 }
 END_TEST
 
-/* float32 <-> float16 over contiguous runs (copy.c's F16C path where the CPU has it) give
- * the scalar conversions' bits: every float16 value to float32 and back, and float32
+/* float32 <-> float16 and float32 -> bfloat16 over contiguous runs (copy.c's vector paths
+ * where the CPU has them) give the scalar conversions' bits: every float16 value to float32 and back, and float32
  * values around every rounding boundary, subnormal, infinity and NaN payload. */
 START_TEST(test_half_conversions_bitwise)
 {
@@ -886,6 +886,13 @@ START_TEST(test_half_conversions_bitwise)
         float fv;
         memcpy(&fv, &gv[i], 4);
         ck_assert_msg(((const uint16_t *)o->data)[i] == td_float_to_half(fv), "float 0x%08x -> half", gv[i]);
+    }
+    struct td_kt *b = mk(TD_DTYPE_BFLOAT16, 1, S(NF));
+    ck_assert_int_eq(td__copy(b, g), TD_CODE_OK);
+    for (int i = 0; i < NF; i++) {
+        float fv;
+        memcpy(&fv, &gv[i], 4);
+        ck_assert_msg(((const uint16_t *)b->data)[i] == td_float_to_bf16(fv), "float 0x%08x -> bfloat16", gv[i]);
     }
     free_all();
 }

@@ -136,6 +136,7 @@ struct conv_ctx {
 };
 
 /* float32 <-> float16 over contiguous runs with the F16C instructions, eight at a time
+ * (and float32 -> bfloat16 with AVX2 integer ops)
  * (every float16 op on the CPU pays these two casts around its float32 kernel).  The
  * bits are the scalar conversions' (kernels/dtype.c): vcvtps2ph rounds to nearest even
  * as td_float_to_half does, vcvtph2ps is exact; only NaN lanes differ, so they are
@@ -181,6 +182,27 @@ __attribute__((target("avx2,f16c"))) static void f16_to_f32_run(float *o, const 
         o[i] = td_half_to_float(a[i]);
 }
 
+/* float32 -> bfloat16: td_float_to_bf16's integer rounding (to nearest even; a NaN keeps
+ * its top bits, quieted), eight lanes at a time */
+__attribute__((target("avx2"))) static void f32_to_bf16_run(uint16_t *o, const float *a, int64_t n)
+{
+    int64_t i = 0;
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i half = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    for (; i + 8 <= n; i += 8) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(a + i));
+        __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs), inf);
+        __m256i r = _mm256_srli_epi32(
+            _mm256_add_epi32(_mm256_add_epi32(u, half), _mm256_and_si256(_mm256_srli_epi32(u, 16), one)), 16);
+        r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_srli_epi32(u, 16), quiet), nan);
+        /* the low halves of the eight lanes, in order */
+        __m128i lo = _mm256_castsi256_si128(r), hi = _mm256_extracti128_si256(r, 1);
+        _mm_storeu_si128((__m128i *)(o + i), _mm_packus_epi32(lo, hi));
+    }
+    for (; i < n; i++)
+        o[i] = td_float_to_bf16(a[i]);
+}
+
 static bool have_f16c(void)
 {
     static int v = -1; /* the answer does not change: a race only repeats the query */
@@ -200,6 +222,10 @@ static void conv_loop(void *ctx, char **p, const int64_t *s, int64_t n)
     }
     if (c->src == TD_DTYPE_FLOAT16 && c->dst == TD_DTYPE_FLOAT32 && s[1] == 2 && s[0] == 4 && have_f16c()) {
         f16_to_f32_run((float *)p[0], (const uint16_t *)p[1], n);
+        return;
+    }
+    if (c->src == TD_DTYPE_FLOAT32 && c->dst == TD_DTYPE_BFLOAT16 && s[1] == 4 && s[0] == 2 && have_f16c()) {
+        f32_to_bf16_run((uint16_t *)p[0], (const float *)p[1], n);
         return;
     }
 #endif
