@@ -58,6 +58,8 @@ kDLCPU = 1
 def __dlpack__(self, stream=None):
     if stream is not None and stream != -1:
         raise RuntimeError("tensord tensors live on the CPU: stream must be None")
+    if self.requires_grad:
+        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
     if self.dtype is bool_:
         raise BufferError("DLPack export of bool tensors is not supported")
     return self.numpy().__dlpack__()

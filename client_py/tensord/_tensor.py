@@ -234,6 +234,8 @@ class Tensor(TB):
         if self._device_index and not force:
             raise TypeError("can't convert %s device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
                             "host memory first." % self.device)
+        if not force and self.requires_grad and _C.is_grad_enabled():
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self.dtype is bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
         a = None if force else _numpy_view(self)
@@ -308,7 +310,8 @@ class Tensor(TB):
 
     def __reduce_ex__(self, proto):
         # the values (numpy bytes), the dtype and requires_grad: unpickled as a leaf, as torch's
-        return (_rebuild, (self.numpy() if self.dtype is not bfloat16 else F.cast(self, float32).numpy(),
+        data = self.detach()
+        return (_rebuild, (data.numpy() if self.dtype is not bfloat16 else F.cast(data, float32).numpy(),
                            self.dtype._name, self.requires_grad))
 
     def __deepcopy__(self, memo):

@@ -48,8 +48,8 @@ def from_torch(t):
 
 def to_torch(x):
     if x.dtype is td.bfloat16:
-        return torch.from_numpy(x.float().numpy()).bfloat16()
-    return torch.from_numpy(x.numpy())
+        return torch.from_numpy(x.detach().float().numpy()).bfloat16()
+    return torch.from_numpy(x.detach().numpy())
 
 
 _TOL = {"float16": (2e-3, 1e-3), "bfloat16": (1.6e-2, 1e-2), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}

@@ -138,9 +138,9 @@ def test_dropout_forms(name):
     assert getattr(td, name)(x, 0.5, False) is x  # torch too: the input itself
     assert getattr(torch, name)(R(2), 0.5, False) is not None
     y = getattr(td, name)(x, 0.0, True)
-    assert_same(y, torch.from_numpy(x.numpy()))
-    y = getattr(td, name)(x, 0.4, True).numpy()
-    xs = x.numpy()
+    assert_same(y, torch.from_numpy(x.detach().numpy()))
+    y = getattr(td, name)(x, 0.4, True).detach().numpy()
+    xs = x.detach().numpy()
     if name in ("dropout", "feature_dropout"):
         kept = y != 0
         np.testing.assert_allclose(y[kept], xs[kept] / 0.6, rtol=1e-12)
@@ -168,21 +168,21 @@ def test_dropout_gradient_through_the_mask():
     x = td.ones(200, dtype=td.float64, requires_grad=True)
     y = td.dropout(x, 0.25, True)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy())  # d(x * m / 0.75)/dx = m / 0.75 = y at x = 1
+    np.testing.assert_allclose(x.grad.detach().numpy(), y.detach().numpy())  # d(x * m / 0.75)/dx = m / 0.75 = y at x = 1
 
 
 def test_native_dropout():
     x = _conv(R(20, 10))
     out, mask = td.native_dropout(x, 0.3, True)
     assert mask.dtype is td.bool and out.dtype is td.float64
-    np.testing.assert_allclose(out.numpy(), x.numpy() * mask.numpy() / 0.7, rtol=1e-12)
-    assert 0 < mask.numpy().sum() < 200
+    np.testing.assert_allclose(out.detach().numpy(), x.detach().numpy() * mask.detach().numpy() / 0.7, rtol=1e-12)
+    assert 0 < mask.detach().numpy().sum() < 200
     out, mask = td.native_dropout(x, 0.3, None)  # None: train
-    assert not mask.numpy().all()
+    assert not mask.detach().numpy().all()
     both("native_dropout", R(3, 4), 0.5, False)
     both("native_dropout", R(3, 4), 0.0, True)
     o, m = td.native_dropout(x, 1.0, True)
-    assert not m.numpy().any() and not o.numpy().any()
+    assert not m.detach().numpy().any() and not o.detach().numpy().any()
     errs("native_dropout", R(3), 1.5, True)
 
 
@@ -320,11 +320,11 @@ def test_rrelu_generator():
     both("rrelu", x, 0.1, 0.3, False, None, grad=(0,))
     both("rrelu", x)
     g = td.Generator().manual_seed(3)
-    a = td.rrelu(_conv(x), 0.1, 0.3, True, g).numpy()
+    a = td.rrelu(_conv(x), 0.1, 0.3, True, g).detach().numpy()
     g.manual_seed(3)
-    b = td.rrelu(_conv(x), 0.1, 0.3, True, generator=g).numpy()
+    b = td.rrelu(_conv(x), 0.1, 0.3, True, generator=g).detach().numpy()
     np.testing.assert_array_equal(a, b)  # the generator draws the slopes
-    xs = x.numpy()
+    xs = x.detach().numpy()
     neg = xs < 0
     np.testing.assert_array_equal(a[~neg], xs[~neg])
     slope = a[neg] / xs[neg]
