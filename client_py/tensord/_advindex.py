@@ -296,14 +296,19 @@ def _value_for(base, ix, dim, value, dtype):
     return _expand(v, shape)
 
 
+def _fills_through_mask(entries, value, accumulate):
+    """torch's index_put_ runs masked_fill_(mask, value.item()) for one bool/uint8 index and
+    a one-element value: the value is then read as a number, whatever its dtype."""
+    return (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
+            (not isinstance(value, TB) or value.numel() == 1))
+
+
 def _check_put_overlap(r, entries, value, accumulate):
     """torch's index_put_ on r: a warning when r is expanded; no overlap of r with the
     value or a long index, except where torch fills through a bool mask with a one-element
     value (masked_fill_, value read as a number; its own warning for an expanded r)."""
     _warn_if_expanded(r, "index_put_", "tensor[indices] = tensor")
-    mask_fill = (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
-                 (not isinstance(value, TB) or value.numel() == 1))
-    if mask_fill:
+    if _fills_through_mask(entries, value, accumulate):
         _warn_if_expanded(r, "masked_fill_", "tensor[mask] = scalar")
         return
     if isinstance(value, TB):
@@ -324,6 +329,8 @@ def adv_setitem(t, idx, value, accumulate=False):
     known = _known_entries(r, entries)
     _check_put_overlap(r, entries, value, accumulate)
     base, ix, dim = _adv_plan(r, entries)
+    if isinstance(value, TB) and value.dtype is not t.dtype and _fills_through_mask(entries, value, accumulate):
+        value = F.cast(value, t.dtype)
     v = _value_for(base, ix, dim, value, t.dtype)
     if known:
         _known.check_advanced(known)
@@ -491,7 +498,8 @@ def _tname(dt):
 def _alpha_source(source, alpha, fname):
     if alpha is None or (not isinstance(alpha, builtins.bool) and alpha == 1):
         return source
-    return F.mul(source, alpha)
+    # torch scales in the source's dtype (a bool source with alpha=2 stays bool)
+    return F.cast(F.mul(source, alpha), source.dtype)
 
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):

@@ -438,7 +438,8 @@ def _as_0d(v, like):
     if is_complex_scalar(v):
         return _complex_operand(like, v)
     from ._tensor_new import tensor
-    return tensor(_pyscalar(v))
+    # torch wraps the number: it takes result_type(like, v), so where(m, 0, int16) is int16
+    return tensor(_pyscalar(v), dtype=_C.result_type(like, v) if isinstance(like, TB) else None)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -892,9 +893,38 @@ def copy_(self, src, non_blocking=False):
 
 
 # the C++ type torch names in "value cannot be converted to type ... without overflow"
-CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+CPP_TYPES = {"float32": "float", "float64": "double", "float16": "at::Half", "bfloat16": "at::BFloat16",
              "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
              "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+_INT_LIMITS = {"int64": (-2**63, 2**63 - 1), "int32": (-2**31, 2**31 - 1), "int16": (-2**15, 2**15 - 1),
+               "int8": (-128, 127), "uint8": (0, 255)}
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
+
+
+def checked_value(v, dt):
+    """v (a real Python number) as torch's Scalar.to<T>() reads a fill value (fill_, full,
+    masked_fill_, index_fill_, scatter_'s value, t[i] = v): RuntimeError when it does not
+    fit dt.  As c10::checked_convert: infinities and NaN fit the floating dtypes, NaN no
+    integer one; a negative int fits uint8 while two's complement wraps it (-1 is 255);
+    bool takes anything."""
+    name = dt._name
+    if isinstance(v, builtins.bool) or name == "bool":
+        return v
+    if name in _INT_LIMITS:
+        lo, hi = _INT_LIMITS[name]
+        if name == "uint8" and isinstance(v, builtins.int):
+            ok = v <= hi and -v <= hi
+        else:
+            ok = v == v and lo <= v <= hi
+    elif name in _FLOAT_MAX:
+        ok = v != v or builtins.abs(v) == _math.inf or builtins.abs(v) <= _FLOAT_MAX[name]
+    else:
+        return v
+    if not ok:
+        raise RuntimeError("value cannot be converted to type %s without overflow" % CPP_TYPES[name])
+    return v
 
 
 def complex_fill_value(v, dt):
@@ -920,7 +950,7 @@ def fill_(self, value):
             value = value.item()
         else:
             return copy_(self, ops.clone(value) if _C.overlap(self, value) else value)
-    ops.fill_(self, scalar_arg(value, "fill_", "value", 1))
+    ops.fill_(self, checked_value(scalar_arg(value, "fill_", "value", 1), self.dtype))
     return self
 
 

@@ -130,3 +130,15 @@ def test_float_to_int_edge_values_as_torch(src, dst):
     want = t.to(getattr(torch, dst))
     got = td.tensor(t.float().tolist(), dtype=getattr(td, src)).to(getattr(td, dst))
     assert got.tolist() == want.tolist(), (got.tolist(), want.tolist())
+
+
+@pytest.mark.parametrize("scalar", [0, 2, 0.5, True], ids=repr)
+@pytest.mark.parametrize("dt", DTYPE_NAMES)
+def test_where_with_a_python_scalar_promotes_as_a_wrapped_number(scalar, dt):
+    # (differential tester) where(mask, 0, int16 tensor) is int16, not int64
+    def run(L, swap):
+        m = L.tensor([True, False, True])
+        t = L.tensor([1, 0, 1]).to(getattr(L, dt))
+        return L.where(m, t, scalar) if swap else L.where(m, scalar, t)
+    for swap in (False, True):
+        assert_same(run(td, swap), run(torch, swap))

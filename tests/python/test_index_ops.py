@@ -369,3 +369,30 @@ def test_hostile_records_are_rejected():
     with pytest.raises(RuntimeError, match="nonzero"):
         td.synchronize()
     assert_same(x + 1, torch.arange(6.).reshape(2, 3) + 1)
+
+
+@pytest.mark.parametrize("vdt", ["int64", "float32", "bool", "float64"])
+@pytest.mark.parametrize("index", ["mask", "mask_list", "empty_mask", "mask_after_slice", "long"])
+def test_setitem_one_element_value_through_a_mask_takes_any_dtype(vdt, index):
+    # (differential tester) torch's index_put_ fills through masked_fill_(mask, value.item())
+    # for one bool index and a one-element value; other indices need matching dtypes
+    def run(L):
+        x = L.arange(6, dtype=L.float64).reshape(2, 3) if index != "empty_mask" else L.zeros(0, dtype=L.float64)
+        ix = {"mask": (L.tensor([[True, False, True], [False, False, True]]),),
+              "mask_list": ([False, True],), "empty_mask": (L.tensor([], dtype=L.bool),),
+              "mask_after_slice": (slice(None), L.tensor([True, False, True])),
+              "long": (L.tensor([1]),)}[index]
+        x[ix] = L.tensor([3], dtype=getattr(L, vdt))
+        return x
+    if vdt == "float64":
+        assert_same(run(td), run(torch))
+        return
+    assert_raises_like(lambda: run(td), lambda: run(torch)) if index == "long" else assert_same(run(td), run(torch))
+
+
+def test_index_add_bool_with_alpha():
+    # (differential tester) alpha scales the source in the source's dtype
+    def run(L):
+        x = L.tensor([False, False, True])
+        return x.index_add_(0, L.tensor([0, 2]), L.tensor([True, False]), alpha=2)
+    assert_same(run(td), run(torch))
