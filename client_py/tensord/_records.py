@@ -405,11 +405,35 @@ def _unfn(entry, name):
     return _C.fast(entry.op, f), _C.fast(entry.op, f_, True) if O.FLAGS[entry.op] & O.F_INPLACE_OK else f_
 
 
+def _tensor_other(entry, name, pos):
+    """A BINARY row whose torch binding takes a Tensor other only (variant t): a number is
+    torch's TypeError, so no C fast path (which records numbers) goes in front.  pos is
+    other's position: 2 in the function, 1 in the method."""
+    def f(input, other, *, out=None):
+        _check_tensor(input, name)
+        _check_tensor(other, name, "other", pos)
+        return binary(entry, input, other, name, out=out)
+
+    def f_(self, other):
+        _check_tensor(other, name + "_", "other", 1)
+        return binary(entry, self, other, name + "_", inplace=True)
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+# name -> (method, in-place method) of the variant-t rows, for _tensor.py
+TENSOR_OTHER_METHODS = {}
+
+
 def _table_functions(name, op, variants):
     """The function (and in-place variant or None) of an op table `py` line, by family."""
     entry, fam = getattr(ops, O.NAMES[op]), O.FAMILIES[op]
     if fam in ("UNARY", "MATH_UNARY"):
         return _unfn(entry, name)
+    if fam == "BINARY" and "t" in variants:
+        TENSOR_OTHER_METHODS[name] = _tensor_other(entry, name, 1)
+        return _tensor_other(entry, name, 2)
     if fam == "BINARY":
         return _binfn(entry, name), _binary_inplace(name + "_", entry, {})
     return _math_binary(entry, name, "s" in variants, "l" in variants)

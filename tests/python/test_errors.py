@@ -4,7 +4,7 @@ import torch
 
 import tensord as td
 from tensord._size import cuda_unavailable
-from tdhelpers import assert_raises_like, from_torch
+from tdhelpers import assert_raises_like, assert_same, from_torch
 
 
 def both(shape, dtype=torch.float32):
@@ -138,3 +138,18 @@ def test_session_still_usable_after_errors():
             x[7]
     assert (x * 2).tolist() == [2.0, 2.0, 2.0]
     td.synchronize()
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("form", ["function", "method", "method_", "out", "none"])
+def test_tensor_only_binary_ops_refuse_numbers(name, form):
+    # (differential tester) torch's bindings of these have no Number overload
+    if form == "method_" and name in ("maximum", "minimum"):
+        return
+    call = {"function": lambda L, t: getattr(L, name)(t, 2),
+            "method": lambda L, t: getattr(t, name)(0.5),
+            "method_": lambda L, t: getattr(t, name + "_")(True),
+            "out": lambda L, t: getattr(L, name)(t, 2, out=L.empty(2)),
+            "none": lambda L, t: getattr(t, name)(None)}[form]
+    assert_raises_like(lambda: call(td, td.ones(2)), lambda: call(torch, torch.ones(2)))
+    assert_same(getattr(td, name)(td.ones(2), td.zeros(2)), getattr(torch, name)(torch.ones(2), torch.zeros(2)))
