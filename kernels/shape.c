@@ -332,6 +332,8 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
         scalar[1] < 0 && !td_dtype_is_inexact(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
+    if (op == TD_OP_POW && rt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"pow\" not implemented for 'Bool'");
     if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
                              td_op_name(op), td_dtype_torch_name(rt));
@@ -363,9 +365,11 @@ static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out,
                              "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     bool no_bool = op == TD_OP_ABS || op == TD_OP_RELU || op == TD_OP_FLOOR || op == TD_OP_CEIL ||
                    op == TD_OP_ROUND || op == TD_OP_TRUNC;
-    if (no_bool && dt == TD_DTYPE_BOOL)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for 'Bool'",
-                             op == TD_OP_RELU ? "clamp_min" : td_op_name(op));
+    if (op == TD_OP_RELU && dt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Boolean inputs not supported for relu");
+    if (no_bool && dt == TD_DTYPE_BOOL) /* torch's kernel names: the rounding ones are its vml kernels */
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_%scpu\" not implemented for 'Bool'",
+                             td_op_name(op), op == TD_OP_ABS ? "" : "vml_");
     if (op == TD_OP_BITWISE_NOT && td_dtype_is_float(dt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"bitwise_not_cpu\" not implemented for '%s'",
                              td_dtype_torch_name(dt));

@@ -34,8 +34,9 @@ static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, 
         enum td_dtype d = want >= 0 ? (enum td_dtype)want : in;
         if (!td_dtype_is_inexact(d))
             td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                          "mean(): could not infer output dtype. Input dtype must be either a floating "
-                          "point or complex dtype. Got: %s", td_dtype_torch_name(d));
+                          "mean(): could not infer output dtype. %s dtype must be either a floating "
+                          "point or complex dtype. Got: %s", want >= 0 ? "Optional" : "Input",
+                          td_dtype_torch_name(d));
         return d;
     }
     case TD_OP_ALL:

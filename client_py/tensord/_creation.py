@@ -9,7 +9,7 @@ from . import _C, _daemon, _known
 from ._C import ops
 from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtype, default_complex, from_numpy_dtype
 from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
-    checked_value, complex_fill_value
+    checked_value, complex_fill_value, tp_name
 from ._size import check_device
 from ._tensor_new import _INT_RANGE, _common, _finish, _from_ndarray, placed, tensor
 
@@ -97,7 +97,7 @@ asarray = as_tensor
 
 def from_numpy(ndarray):
     if not isinstance(ndarray, _np.ndarray):
-        raise TypeError("expected np.ndarray (got %s)" % type(ndarray).__name__)
+        raise TypeError("expected np.ndarray (got %s)" % tp_name(ndarray))
     t = _aliased(ndarray)
     return t if t is not None else _from_ndarray(ndarray, None)
 

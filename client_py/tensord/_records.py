@@ -68,9 +68,15 @@ def number_minus(s, t):
     return binary(ops.sub, s, t, "sub", scalar_lhs_ok=True)
 
 
+def tp_name(v):
+    """The name torch's messages give v's type (its C tp_name): numpy's types carry their
+    module (numpy.float32, numpy.ndarray), builtins and Python classes do not."""
+    t = type(v)
+    return "numpy." + t.__name__ if t.__module__ == "numpy" else t.__name__
+
+
 def _type_error(fname, arg, pos, v, want="Tensor"):
-    return TypeError("%s(): argument '%s' (position %d) must be %s, not %s"
-                     % (fname, arg, pos, want, type(v).__name__))
+    return TypeError("%s(): argument '%s' (position %d) must be %s, not %s" % (fname, arg, pos, want, tp_name(v)))
 
 
 def _check_tensor(t, fname, arg="input", pos=1):

@@ -60,7 +60,7 @@ def split(tensor, split_size_or_sections, dim=0):
         sizes = [_int(s) for s in split_size_or_sections]
         if builtins.any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
             raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
-                               "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+                               "dimension %d), but got split_sizes=%s" % (n, F.index_int(dim), sizes))  # dim as given
         out, pos = [], 0
         for s in sizes:
             out.append(_slice(tensor, d, pos, pos + s))

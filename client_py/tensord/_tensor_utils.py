@@ -63,7 +63,7 @@ def split_with_sizes(input, split_sizes, dim=0):
     n = input.shape[d]
     if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
         raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
-                           "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+                           "dimension %d), but got split_sizes=%s" % (n, F.index_int(dim), sizes))  # dim as given
     out, start = [], 0
     for s in sizes:
         out.append(F.narrow(input, d, start, s))

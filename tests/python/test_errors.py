@@ -1,4 +1,5 @@
 """Errors raise at the call site with torch's exception type and message."""
+import numpy as np
 import pytest
 import torch
 
@@ -153,3 +154,22 @@ def test_tensor_only_binary_ops_refuse_numbers(name, form):
             "none": lambda L, t: getattr(t, name)(None)}[form]
     assert_raises_like(lambda: call(td, td.ones(2)), lambda: call(torch, torch.ones(2)))
     assert_same(getattr(td, name)(td.ones(2), td.zeros(2)), getattr(torch, name)(torch.ones(2), torch.zeros(2)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.ones(3, dtype=L.int64).mean(dtype=L.int64),
+    lambda L: L.ones(3, dtype=L.int64).mean(0),
+    lambda L: L.ones(3, 2).split([1, 1], -2),
+    lambda L: L.split(L.ones(3), [1, 1], -1),
+    lambda L: L.relu(L.tensor([True])),
+    lambda L: L.floor(L.tensor([True])),
+    lambda L: L.round(L.tensor([True])),
+    lambda L: L.abs(L.tensor([True])),
+    lambda L: L.tensor([True]) ** L.tensor([False]),
+    lambda L: L.pow(L.tensor([True]), True),
+    lambda L: L.from_numpy(np.float32(1)),
+    lambda L: L.from_numpy([1]),
+], ids=["mean-dtype", "mean-int", "split-neg-dim", "split-fn", "relu-bool", "floor-bool", "round-bool", "abs-bool",
+        "pow-bool", "pow-bool-scalar", "from_numpy-npscalar", "from_numpy-list"])
+def test_messages_found_by_the_differential_tester(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
