@@ -82,10 +82,11 @@ enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, s
     }
     bool needs_elem = a->op == TD_OP_AMAX || a->op == TD_OP_AMIN || a->op == TD_OP_ARGMAX ||
                       a->op == TD_OP_ARGMIN || two_out;
-    if (needs_elem && (flatten || nd == 0 || mask == full) && td_meta_numel(x) == 0)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "%s(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                             "the reduction dim with the 'dim' argument.", reduce_name(a->op));
+    bool arg = a->op == TD_OP_ARGMAX || a->op == TD_OP_ARGMIN;
+    if (needs_elem && (flatten || nd == 0) && td_meta_numel(x) == 0) /* no dim given; torch's argmax words it shorter */
+        return td_status_set(st, arg ? TD_CODE_OUT_OF_RANGE : TD_CODE_INVALID_ARGUMENT,
+                             "%s(): Expected reduction dim to be specified for input.numel() == 0.%s",
+                             reduce_name(a->op), arg ? "" : " Specify the reduction dim with the 'dim' argument.");
     for (int d = 0; needs_elem && empty_reduced && d < nd; d++)
         if (((mask >> d) & 1) && x->sizes[d] == 0)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s(): Expected reduction dim %d to have non-zero size.",

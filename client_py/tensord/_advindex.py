@@ -799,6 +799,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     k = index_int(k)
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
+    if size == 0:
+        raise IndexError("kthvalue(): Expected reduction dim %d to have non-zero size." % d)
     if k < 1 or k > size:
         raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
     overlap = (O.SORT, (input,))

@@ -524,7 +524,15 @@ def clamp_(self, min=None, max=None):
     if isinstance(min, TB) or isinstance(max, TB):
         _C.check_overlap(O.CLAMP, [x for x in (self, min, max) if isinstance(x, TB)], inplace=True)
         return copy_(self, clamp(self, min, max))
-    return ops.clamp(self, inplace=True, **_clamp_attrs(min, max))
+    attrs = _clamp_attrs(min, max)
+    rt = self.dtype
+    for v in (min, max):
+        if v is not None:
+            rt = _C.promote_types(rt, _C.result_type(self, attrs["min" if v is min else "max"]))
+    if not _C.can_cast(rt, self.dtype):  # torch's scalar clamp_ names the C++ type here
+        raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                           % (rt._torch_name, CPP_TYPE_NAMES[self.dtype._name]))
+    return ops.clamp(self, inplace=True, **attrs)
 
 
 clip, clip_ = clamp, clamp_
@@ -613,13 +621,23 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _reduce(ops.prod, input, dim, keepdim, dtype, name="prod", out=out)
 
 
+def _need_dim_if_empty(input, dim, name):
+    """torch's amax/amin over every dim (dim=()) of an empty tensor: the record's all-dims
+    mask cannot tell it from the dims listed (whose error names the empty dim)."""
+    if isinstance(input, TB) and isinstance(dim, (list, tuple)) and len(dim) == 0 and input.numel() == 0:
+        raise RuntimeError("%s(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument." % name)
+
+
 def amax(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
+    _need_dim_if_empty(input, dim, "amax")
     return _reduce(ops.amax, input, dim, keepdim, name="amax", out=out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
+    _need_dim_if_empty(input, dim, "amin")
     return _reduce(ops.amin, input, dim, keepdim, name="amin", out=out)
 
 
@@ -753,6 +771,8 @@ def bmm(input, mat2, *, out=None):
 
 def sizes_arg(args, fname, argname="size"):
     """Sizes given as varargs or one tuple/list/Size -> list of ints."""
+    if len(args) == 0:  # t.permute(), t.expand(): the binding's missing argument (an empty tuple is fine)
+        raise TypeError('%s() missing 1 required positional arguments: "%s"' % (fname, argname))
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
     out = []
@@ -771,12 +791,15 @@ def sizes_arg(args, fname, argname="size"):
 def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
         raise NotImplementedError("view(dtype) is not implemented by tensord yet")
+    if not shape:
+        raise TypeError("view() received an invalid combination of arguments - got (), but expected one of:\n"
+                        " * (torch.dtype dtype)\n * (tuple of SymInts size)\n")
     s = sizes_arg(shape, "view")
     return ops.view(input, s)
 
 
 def reshape(input, *shape):
-    s = sizes_arg(shape, "reshape")
+    s = sizes_arg(shape, "reshape", "shape")
     try:
         return ops.view(input, s)
     except RuntimeError as e:
@@ -955,6 +978,11 @@ def checked_value(v, dt):
     if not ok:
         raise RuntimeError("value cannot be converted to type %s without overflow" % CPP_TYPES[name])
     return v
+
+
+# the C++ type names of torch's scalar clamp_ message (the compiler's spellings)
+CPP_TYPE_NAMES = dict(CPP_TYPES, int64="long int", int16="short int", int8="signed char", uint8="unsigned char",
+                      float16="c10::Half", bfloat16="c10::BFloat16")
 
 
 def complex_fill_value(v, dt):

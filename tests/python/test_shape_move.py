@@ -231,3 +231,18 @@ ERRORS = [
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors_like_torch(i):
     assert_raises_like(lambda: ERRORS[i](td), lambda: ERRORS[i](torch))
+
+
+@pytest.mark.parametrize("shape,size", [((1, 1), (1, 1, -1)), ((2, 3), (1, 2, 3)), ((2, 3), (1, 1, 2, 3)),
+                                        ((3,), (1, 4, 3)), ((3, 1), (2, 1, 3, 4)), ((), (1, 1))], ids=repr)
+def test_expand_new_size_one_dims_keep_contiguous_strides(shape, size):
+    # (differential tester) torch's inferExpandGeometry: a new size-1 dim is not stride 0
+    got, want = td.ones(shape).expand(*size), torch.ones(shape).expand(*size)
+    assert got.stride() == want.stride() and got.is_contiguous() == want.is_contiguous()
+
+
+@pytest.mark.parametrize("call", [lambda L: L.ones(2).permute(), lambda L: L.ones(2).expand(),
+                                  lambda L: L.ones(2).view(), lambda L: L.ones(2).reshape(),
+                                  lambda L: L.ones(2).repeat()], ids=["permute", "expand", "view", "reshape", "repeat"])
+def test_size_methods_without_arguments(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
