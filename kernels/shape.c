@@ -300,21 +300,27 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     int64_t sizes[TD_MAX_DIMS];
     int nd;
     enum td_dtype rt;
+    unsigned op = a->op;
+    /* torch refuses a bool subtraction before it broadcasts the operands */
+    if (op == TD_OP_SUB && a->n_in >= 1) {
+        /* a Python bool operand counts as a bool tensor (t - True with t bool: two bools) */
+        bool other_bool = a->n_in == 2 ? a->in[1]->dtype == TD_DTYPE_BOOL
+                                       : a->n_attr > TD_A_BINARY_OPERAND && a->attrs[TD_A_BINARY_OPERAND] == TD_SCALAR_BOOL;
+        bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || other_bool;
+        bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && other_bool;
+        if (all_bool)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                                 "`^` or `logical_xor()` operator instead.");
+        if (any_bool)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                                 "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+    }
     if (td__binary_operands(a, sizes, &nd, &rt, st))
         return st->code;
     const int64_t *scalar = a->n_in == 1 ? a->attrs + TD_A_BINARY_OPERAND : NULL;
     enum td_dtype out_dt = rt;
-    unsigned op = a->op;
-    bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
-    bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && (a->n_in == 1 || a->in[1]->dtype == TD_DTYPE_BOOL);
-    if (op == TD_OP_SUB && all_bool && a->n_in == 2)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
-                             "`^` or `logical_xor()` operator instead.");
-    if (op == TD_OP_SUB && any_bool)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
-                             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     if ((op == TD_OP_ADD || op == TD_OP_SUB) && a->n_attr >= TD_N_ADD && /* SUB's alpha alike (op.c) */
         td__check_scalar(a->attrs + TD_A_ADD_ALPHA, st))
         return st->code;

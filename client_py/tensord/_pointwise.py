@@ -455,9 +455,8 @@ def rsub(input, other, *, alpha=1):
                         " * (Tensor input, Tensor other, *, Number alpha)\n"
                         " * (Tensor input, Number other, Number alpha)"
                         % (type(input).__name__, type(other).__name__))
-    if input.dtype is _BOOL and isinstance(other, TB) and other.dtype is _BOOL:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
+    if input.dtype is _BOOL and F._is_bool(other):
+        raise RuntimeError(F._SUB_BOOLS_MSG)
     if isinstance(other, TB):
         return _T.sub(other, input, alpha=alpha)
     F._alpha(input, other, alpha, "rsub")

@@ -163,15 +163,24 @@ _SUB_BOOL_MSG = ("Subtraction, the `-` operator, with a bool tensor is not suppo
                  "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def _no_bool_scalar(other):
-    # the C meta layer sees tensor dtypes; a Python bool operand is only known here
+_SUB_BOOLS_MSG = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                  "`logical_xor()` operator instead.")
+
+
+def _is_bool(v):
+    return isinstance(v, (builtins.bool, _np.bool_)) or (isinstance(v, TB) and v.dtype is DTYPES[9])
+
+
+def _no_bool_scalar(other, input=None):
+    # the C meta layer sees tensor dtypes; a Python bool operand is only known here (torch
+    # counts it as a bool tensor: t - True with t bool is its two-bool-tensors error)
     if isinstance(other, (builtins.bool, _np.bool_)):
-        raise RuntimeError(_SUB_BOOL_MSG)
+        raise RuntimeError(_SUB_BOOLS_MSG if _is_bool(input) else _SUB_BOOL_MSG)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    _no_bool_scalar(other)
-    _no_bool_scalar(input)
+    _no_bool_scalar(other, input)
+    _no_bool_scalar(input, other)
     if is_complex_scalar(alpha):
         return _out(binary(ops.sub, input, _complex_alpha(input, other, alpha), "sub"), out)
     return binary(ops.sub, input, other, "sub", out=out, alpha=_alpha(input, other, alpha, "sub"))
@@ -187,7 +196,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
-    _no_bool_scalar(other)
+    _no_bool_scalar(other, self)
     if is_complex_scalar(alpha):
         return binary(ops.sub, self, _complex_alpha(self, other, alpha), "sub_", inplace=True)
     return binary(ops.sub, self, other, "sub_", inplace=True, alpha=_alpha(self, other, alpha, "sub_"))

@@ -173,3 +173,15 @@ def test_tensor_only_binary_ops_refuse_numbers(name, form):
         "pow-bool", "pow-bool-scalar", "from_numpy-npscalar", "from_numpy-list"])
 def test_messages_found_by_the_differential_tester(call):
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tensor([True, False]) - True, lambda L: L.tensor([1, 2]) - True, lambda L: True - L.tensor([True]),
+    lambda L: L.tensor([True]) - L.tensor([True, False, True]), lambda L: L.tensor([2]).sub_(False),
+    lambda L: L.rsub(L.tensor([True]), True), lambda L: L.sub(True, L.tensor([1])),
+    lambda L: L.cat([L.ones(2), L.ones(()), L.ones(())]), lambda L: L.cat([L.ones(0), L.ones(())]),
+], ids=["bool-minus-True", "int-minus-True", "True-minus-bool", "bools-before-broadcast", "sub_-False", "rsub-bools",
+        "sub-True-first", "cat-0d-position", "cat-0d-after-legacy-empty"])
+def test_bool_subtraction_and_cat_of_0d(call):
+    # (differential tester) a Python bool counts as a bool tensor; torch checks before broadcasting
+    assert_raises_like(lambda: call(td), lambda: call(torch))
