@@ -62,3 +62,17 @@ def test_matmul_errors_match_torch():
               lambda m: m.bmm(m.zeros(1, 2, 2, dtype=m.int64), m.zeros(1, 2, 2)),
               lambda m: m.mv(m.zeros(2, 2), m.zeros(2, dtype=m.float16))):
         assert_raises_like(lambda: f(td), lambda: f(torch))
+
+
+@pytest.mark.parametrize("a,b", [((3,), (4,)), ((2, 3), (4,)), ((3,), (4, 5)), ((2, 2, 3), (4,)), ((2, 3), (2, 4, 5)),
+                                 ((2, 2, 3), (4, 5)), ((2, 2, 3), (2, 4, 5)), ((1, 2, 4), (1, 5, 1)),
+                                 ((3, 1, 2, 3), (2, 4, 5)), ((0, 2), (3,)), ((2, 3), (1, 2, 4, 5)), ((3,), (2, 4, 5))],
+                         ids=repr)
+def test_matmul_size_mismatch_messages(a, b):
+    # (differential tester) worded after the mv/mm/bmm torch folds the operands into
+    assert_raises_like(lambda: td.matmul(td.ones(a), td.ones(b)), lambda: torch.matmul(torch.ones(a), torch.ones(b)))
+
+
+@pytest.mark.parametrize("a,b", [((2, 2, 1), (2, 2, 1)), ((2, 3, 3), (2, 4, 0)), ((2, 3, 3), (3, 3, 1))], ids=repr)
+def test_bmm_size_mismatch_messages(a, b):
+    assert_raises_like(lambda: td.bmm(td.ones(a), td.ones(b)), lambda: torch.bmm(torch.ones(a), torch.ones(b)))
