@@ -264,9 +264,15 @@ def adv_getitem(t, idx):
         return _mask_select(r, d, mask)
     known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
-    if known:
+    if known and _walks_indices(base, ix, dim):
         _known.check_advanced(known)
     return ops.index(base, *ix, dim=dim, mode=M_ADV)
+
+
+def _walks_indices(base, ix, dim):
+    """torch checks each index where its kernel reads or writes an element: with an empty
+    result (another dim of size 0) an index out of range goes unnoticed, as in torch."""
+    return 0 not in _indexed_shape(base, ix, dim)
 
 
 def _value_for(base, ix, dim, value, dtype):
@@ -332,7 +338,7 @@ def adv_setitem(t, idx, value, accumulate=False):
     if isinstance(value, TB) and value.dtype is not t.dtype and _fills_through_mask(entries, value, accumulate):
         value = F.cast(value, t.dtype)
     v = _value_for(base, ix, dim, value, t.dtype)
-    if known:
+    if known and _walks_indices(base, ix, dim):
         _known.check_advanced(known)
     ops.index_put(base, v, *ix, dim=dim, mode=M_ADV, accumulate=builtins.bool(accumulate), inplace=True)
 

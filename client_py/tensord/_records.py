@@ -1071,11 +1071,11 @@ def stack(tensors, dim=0, *, out=None):
         if not isinstance(x, TB):
             raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(x).__name__))
     s0 = tuple(tensors[0].shape)
+    d = wrap_dim(dim, len(s0) + 1)  # torch wraps dim (for the first tensor) before comparing shapes
     for i, x in enumerate(tensors):
         if tuple(x.shape) != s0:
             raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
                                % (list(s0), list(x.shape), i))
-    d = wrap_dim(dim, len(s0) + 1)
     if s0 and d < len(s0) and len(tensors) <= 254:
         # joined along dim d, then dim d split into (n, its size): two records, not n + 1
         return _out(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]), out,

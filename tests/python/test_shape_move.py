@@ -246,3 +246,9 @@ def test_expand_new_size_one_dims_keep_contiguous_strides(shape, size):
                                   lambda L: L.ones(2).repeat()], ids=["permute", "expand", "view", "reshape", "repeat"])
 def test_size_methods_without_arguments(call):
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+def test_stack_wraps_dim_before_comparing_shapes():
+    # (differential tester)
+    assert_raises_like(lambda: td.stack([td.ones(()), td.ones(2)], -2),
+                       lambda: torch.stack([torch.ones(()), torch.ones(2)], -2))
