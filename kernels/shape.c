@@ -340,14 +340,14 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
     if (op == TD_OP_POW && rt == TD_DTYPE_BOOL)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"pow\" not implemented for 'Bool'");
-    if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
-                             td_op_name(op), td_dtype_torch_name(rt));
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
     inf->compute_dtype = td__compute_dtype(rt);
-    if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st))
+    if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st)) /* torch checks self's shape and cast first */
         return st->code;
+    if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
+                             td_op_name(op), td_dtype_torch_name(rt));
     bool divides = op == TD_OP_REMAINDER ||
                    (op == TD_OP_DIV && a->n_attr >= TD_N_DIV && a->attrs[TD_A_DIV_ROUNDING_MODE] != TD_ROUND_NONE);
     return divides ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;

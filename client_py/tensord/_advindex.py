@@ -336,7 +336,7 @@ def adv_setitem(t, idx, value, accumulate=False):
     _check_put_overlap(r, entries, value, accumulate)
     base, ix, dim = _adv_plan(r, entries)
     if isinstance(value, TB) and value.dtype is not t.dtype and _fills_through_mask(entries, value, accumulate):
-        value = F.cast(value, t.dtype)
+        value = value.item()  # as torch's masked_fill_(mask, value.item()): a number, checked against t's dtype
     v = _value_for(base, ix, dim, value, t.dtype)
     if known and _walks_indices(base, ix, dim):
         _known.check_advanced(known)
@@ -377,7 +377,10 @@ def _scatter(input, dim, index, src, value, reduce, inplace, fname):
     if not isinstance(src, TB):
         if not (is_scalar(src) or F.is_complex_scalar(src)):
             raise _type_error(fname, "src", 4, src)
-        src = _expand(_scalar_tensor(src, input.dtype), index.shape)
+        # torch converts the value as it writes each element: an empty index checks nothing
+        v = ops.full(input.dtype, [], F._pyscalar(src)) if not index.numel() and is_scalar(src) else \
+            _scalar_tensor(src, input.dtype)
+        src = _expand(v, index.shape)
         if index.ndim == 0:
             src = ops.unsqueeze(src, 0) if input.ndim else src
     d = index_int(dim)

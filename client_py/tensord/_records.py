@@ -120,8 +120,17 @@ def binary(entry, a, b, fname, inplace=False, scalar_lhs_ok=False, out=None, **a
     if inplace:
         return entry(a, b, inplace=True, **attrs)
     if out is not None:
+        if entry.op in _PROMOTED_OUT and isinstance(out, TB):  # torch checks out's dtype before the kernel's
+            rt = _C.result_type(a, b) if isinstance(a, TB) else _C.result_type(b, a)
+            if not _C.can_cast(rt, out.dtype):
+                raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                                   % (rt._torch_name, out.dtype._torch_name))
         return _into(entry, (a, b), attrs, out, fname)
     return entry(a, b, **attrs)
+
+
+# the binary ops whose result dtype is the operands' promoted one and whose kernels refuse some
+_PROMOTED_OUT = (O.BITWISE_AND, O.BITWISE_OR, O.BITWISE_XOR, O.LSHIFT, O.RSHIFT)
 
 
 def _is_float_operand(v):
@@ -631,11 +640,19 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def _need_dim_if_empty(input, dim, name):
-    """torch's amax/amin over every dim (dim=()) of an empty tensor: the record's all-dims
-    mask cannot tell it from the dims listed (whose error names the empty dim)."""
-    if isinstance(input, TB) and isinstance(dim, (list, tuple)) and len(dim) == 0 and input.numel() == 0:
+    """torch's amax/amin errors for an empty reduction, which the record's dim mask cannot
+    word: over every dim (dim=()) it asks for a dim; otherwise it names the first empty
+    dim listed as the user wrote it (-1, not 1)."""
+    if not isinstance(input, TB) or input.numel() != 0:
+        return
+    dims = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+    if not dims:
         raise RuntimeError("%s(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
                            "reduction dim with the 'dim' argument." % name)
+    for d in dims:
+        if isinstance(d, (builtins.int, _np.integer)) and -input.ndim <= d < builtins.max(input.ndim, 1) \
+                and input.ndim and input.shape[d] == 0:
+            raise IndexError("%s(): Expected reduction dim %d to have non-zero size." % (name, d))
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):

@@ -185,3 +185,14 @@ def test_messages_found_by_the_differential_tester(call):
 def test_bool_subtraction_and_cat_of_0d(call):
     # (differential tester) a Python bool counts as a bool tensor; torch checks before broadcasting
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.bitwise_or(L.ones(2), L.ones(2), out=L.empty(2, dtype=L.int8)),
+    lambda L: L.bitwise_and(L.ones(2, dtype=L.int64), 0.5, out=L.empty(2, dtype=L.int32)),
+    lambda L: L.ones(2, dtype=L.int64).bitwise_and_(L.tensor(1.0, dtype=L.float16)),
+    lambda L: L.ones((), dtype=L.int64).bitwise_and_(L.ones(4, dtype=L.float64)),
+], ids=["out-float", "out-scalar", "inplace-cast", "inplace-shape"])
+def test_bitwise_checks_output_before_the_kernel_dtype(call):
+    # (differential tester) torch checks out=/self's shape and cast before its kernel's dtypes
+    assert_raises_like(lambda: call(td), lambda: call(torch))

@@ -414,3 +414,25 @@ def test_out_of_range_index_into_an_empty_result(call):
 
 def test_out_of_range_index_with_elements_still_raises():
     assert_raises_like(lambda: td.zeros(3)[td.arange(3) + 3], lambda: torch.zeros(3)[torch.arange(3) + 3])
+
+
+@pytest.mark.parametrize("v", [-1.5, 2.7, 300.0])
+def test_setitem_mask_value_read_as_a_checked_number(v):
+    # (differential tester) the one-element value is value.item(), converted with torch's check
+    def run(L):
+        x = L.zeros(4, dtype=L.uint8)
+        x[L.tensor([True, True, False, False])] = L.tensor([v])
+        return x
+    try:
+        want = run(torch)
+    except RuntimeError:
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
+
+
+def test_scatter_value_with_an_empty_index_converts_nothing():
+    # (differential tester) torch converts the value per element written
+    def run(L):
+        return L.zeros(2, dtype=L.uint8).scatter_(0, L.zeros(0, dtype=L.int64), -0.5)
+    assert_same(run(td), run(torch))

@@ -76,3 +76,13 @@ def test_matmul_size_mismatch_messages(a, b):
 @pytest.mark.parametrize("a,b", [((2, 2, 1), (2, 2, 1)), ((2, 3, 3), (2, 4, 0)), ((2, 3, 3), (3, 3, 1))], ids=repr)
 def test_bmm_size_mismatch_messages(a, b):
     assert_raises_like(lambda: td.bmm(td.ones(a), td.ones(b)), lambda: torch.bmm(torch.ones(a), torch.ones(b)))
+
+
+@pytest.mark.parametrize("fn", ["dot", "vdot"])
+def test_dot_bfloat16(fn):
+    # (differential tester) torch 1.13 has bfloat16 dot on CPU (float16 stays refused)
+    a, ta = pair(rand_data((5,), "bfloat16", np.random.default_rng(3)), "bfloat16")
+    b, tb = pair(rand_data((5,), "bfloat16", np.random.default_rng(4)), "bfloat16")
+    assert_same(getattr(td, fn)(a, b), getattr(torch, fn)(ta, tb), rtol=2e-2, atol=5e-2)
+    assert_raises_like(lambda: td.dot(td.ones(2, dtype=td.float16), td.ones(2, dtype=td.float16)),
+                       lambda: torch.dot(torch.ones(2, dtype=torch.float16), torch.ones(2, dtype=torch.float16)))

@@ -166,3 +166,9 @@ def test_clamp_inplace_scalar_result_type(dt, bounds):
         assert_raises_like(lambda: run(td), lambda: run(torch))
         return
     assert_same(run(td), want)
+
+
+@pytest.mark.parametrize("call", [lambda L: L.zeros(2, 0).amax(-1), lambda L: L.zeros(2, 0).amin((0, -1)),
+                                  lambda L: L.zeros(2, 0).amax(-1, True)], ids=["amax", "amin-list", "amax-keepdim"])
+def test_amax_empty_dim_named_as_given(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
