@@ -338,8 +338,14 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
         scalar[1] < 0 && !td_dtype_is_inexact(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
-    if (op == TD_OP_POW && rt == TD_DTYPE_BOOL)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"pow\" not implemented for 'Bool'");
+    if ((op == TD_OP_POW || op == TD_OP_REMAINDER) && rt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for 'Bool'",
+                             op == TD_OP_POW ? "pow" : "remainder_cpu");
+    /* torch's pow_ with a number exponent checks the dtypes its own way */
+    if (op == TD_OP_POW && scalar && (a->flags & TD_RF_INPLACE) && !(a->flags & TD_RF_SCALAR_LHS) &&
+        !td_can_cast(rt, a->in[0]->dtype))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Found dtype %s but expected %s",
+                             td_dtype_torch_name(a->in[0]->dtype), td_dtype_torch_name(rt));
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
     inf->compute_dtype = td__compute_dtype(rt);

@@ -982,6 +982,18 @@ _INT_LIMITS = {"int64": (-2**63, 2**63 - 1), "int32": (-2**31, 2**31 - 1), "int1
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
 
 
+_RANGES = dict(_INT_LIMITS, bool=(0, 1), float16=(-65504.0, 65504.0), bfloat16=(-3.3895313892515355e38, 3.39e38),
+               float32=(-3.4028234663852886e38, 3.4028234663852886e38), float64=(-_math.inf, _math.inf))
+
+
+def _may_overflow(src, dst):
+    """Whether a value of dtype src can fail checked_value for dst (src's range exceeds dst's)."""
+    if src is dst or dst._name == "bool" or src.is_complex or dst.is_complex:
+        return False
+    (lo, hi), (dlo, dhi) = _RANGES[src._name], _RANGES[dst._name]
+    return lo < dlo or hi > dhi or (src.is_floating_point and not dst.is_floating_point)
+
+
 def checked_value(v, dt):
     """v (a real Python number) as torch's Scalar.to<T>() reads a fill value (fill_, full,
     masked_fill_, index_fill_, scatter_'s value, t[i] = v): RuntimeError when it does not
@@ -1029,6 +1041,8 @@ def fill_(self, value):
         if value.ndim != 0:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
                                % value.ndim)
+        if _may_overflow(value.dtype, self.dtype):  # torch fills with value.item(), checked
+            checked_value(value.item(), self.dtype)
         # torch's fill_ reads the value first and checks no overlap: not copy_'s rules
         if _C.internal_overlap(self) == 1:
             value = value.item()

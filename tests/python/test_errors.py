@@ -196,3 +196,13 @@ def test_bool_subtraction_and_cat_of_0d(call):
 def test_bitwise_checks_output_before_the_kernel_dtype(call):
     # (differential tester) torch checks out=/self's shape and cast before its kernel's dtypes
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tensor([True]) % L.tensor([True]), lambda L: L.tensor([True]).remainder_(True),
+    lambda L: L.ones(2, dtype=L.int64).pow_(0.5), lambda L: L.ones(2, dtype=L.bool).pow_(2),
+    lambda L: L.ones(2, dtype=L.int64).pow_(L.tensor(0.5)),
+], ids=["remainder-bool", "remainder_-bool", "pow_-float-number", "pow_-bool", "pow_-float-tensor"])
+def test_remainder_and_pow_dtype_messages(call):
+    # (differential tester)
+    assert_raises_like(lambda: call(td), lambda: call(torch))

@@ -436,3 +436,28 @@ def test_scatter_value_with_an_empty_index_converts_nothing():
     def run(L):
         return L.zeros(2, dtype=L.uint8).scatter_(0, L.zeros(0, dtype=L.int64), -0.5)
     assert_same(run(td), run(torch))
+
+
+@pytest.mark.parametrize("v,dt", [(-2.5, "float16"), (300, "int64"), (7.0, "float32"), (-1, "int64")])
+@pytest.mark.parametrize("where", ["slice", "ellipsis", "int-to-0d", "fill_"])
+def test_assigning_a_0d_tensor_reads_a_checked_number(v, dt, where):
+    # (differential tester) torch's copy_to fills from a 0-d CPU value (value.item()) unless
+    # the shapes agree (then copy_, unchecked)
+    def run(L):
+        x = L.zeros(3, 2, dtype=L.uint8)
+        val = L.tensor(v, dtype=getattr(L, dt))
+        if where == "slice":
+            x[1:] = val
+        elif where == "ellipsis":
+            x[...] = val
+        elif where == "int-to-0d":
+            x[0, 1] = val
+        else:
+            x.fill_(val)
+        return x
+    try:
+        want = run(torch)
+    except RuntimeError:
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
