@@ -305,7 +305,8 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (op == TD_OP_SUB && a->n_in >= 1) {
         /* a Python bool operand counts as a bool tensor (t - True with t bool: two bools) */
         bool other_bool = a->n_in == 2 ? a->in[1]->dtype == TD_DTYPE_BOOL
-                                       : a->n_attr > TD_A_BINARY_OPERAND && a->attrs[TD_A_BINARY_OPERAND] == TD_SCALAR_BOOL;
+                                       : a->n_attr > TD_A_BINARY_OPERAND &&
+                                             a->attrs[TD_A_BINARY_OPERAND] == TD_SCALAR_BOOL;
         bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || other_bool;
         bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && other_bool;
         if (all_bool)

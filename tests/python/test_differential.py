@@ -15,6 +15,11 @@ Known differences the generator avoids (each with its reason):
   float32, rounded) by design (docs/guide.md), so when torch refuses a step that tensord
   runs, the program ends there (an in-place step has changed tensord's tensors only).
   When both refuse, the dtype named must agree (torch names its kernel, e.g. floor_vml_cpu).
+- a step with two errors, one of them torch's memory-overlap refusal ("unsupported
+  operation: ... refer to a single memory location"): torch reports the overlap first,
+  tensord may report the other (a dtype cast, a broadcast) first; the type must agree.
+- index_add_ along an empty dim (torch's message comes from select() in its loop) and
+  median of an empty bool dim (torch checks the dim before the dtype) are not drawn.
 - after an in-place step or assignment that raises, the program ends: torch may have
   written part of the output before it found the error (index_add_ with a bad index
   late in the list), tensord checks first and writes nothing.
@@ -28,6 +33,7 @@ Known differences the generator avoids (each with its reason):
   leaves them unspecified, so for those the values at tensord's indices are checked.
 """
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -36,7 +42,7 @@ import torch
 import tensord as td
 from tdhelpers import torch_message
 
-N_PROGRAMS = 120
+N_PROGRAMS = 2400  # about 30 s against the ASan daemon
 DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"]
 FLOATS = DTYPES[:4]
 INTS = DTYPES[4:9]
@@ -78,6 +84,11 @@ def to_ref(x):
     return torch.from_numpy(x.numpy().copy())
 
 
+def layout(t):
+    """t's strides where they matter: a size-1 dim's stride addresses nothing."""
+    return tuple(s if n != 1 else None for n, s in zip(t.shape, t.stride()))
+
+
 def compare(got, want, where, strides=False, scale=1.0):
     """Asserts got (tensord) matches want (torch); returns True when float values agree
     only within the tolerance (rounded differently: accumulation order, float16)."""
@@ -87,8 +98,7 @@ def compare(got, want, where, strides=False, scale=1.0):
         assert tuple(got.shape) == tuple(want.shape), "%s: shape %s, want %s" % (where, tuple(got.shape),
                                                                               tuple(want.shape))
         if strides and want.numel():  # torch leaves an empty tensor's strides unspecified
-            assert tuple(got.stride()) == tuple(want.stride()), "%s: strides %s, want %s" % (
-                where, got.stride(), want.stride())
+            assert layout(got) == layout(want), "%s: strides %s, want %s" % (where, got.stride(), want.stride())
             assert got.storage_offset() == want.storage_offset(), "%s: storage offset %d, want %d" % (
                 where, got.storage_offset(), want.storage_offset())
         g = to_ref(got)
@@ -125,8 +135,10 @@ def compare(got, want, where, strides=False, scale=1.0):
 # when it does not apply.  fn(L, E) runs it in library L over that library's env E.
 
 class Step:
-    def __init__(self, text, fn, keep=True, strides=False, scale=1.0, check=None):
+    """strides: compare the result's strides (a view of env tensor src, or contiguous())."""
+    def __init__(self, text, fn, keep=True, strides=False, scale=1.0, check=None, src=None):
         self.text, self.fn, self.keep, self.strides, self.scale, self.check = text, fn, keep, strides, scale, check
+        self.src = src
 
 
 def pick(rng, env, pred=lambda t: True):
@@ -207,30 +219,30 @@ def gen_view(rng, env):
                        "narrow", "select", "diagonal", "as_strided", "unfold", "contiguous", "T", "squeeze"])
     if kind == "slice":
         idx = _slice_index(rng, t)
-        return Step("E[%d][%r]" % (i, idx), lambda L, E: E[i][idx], strides=True)
+        return Step("E[%d][%r]" % (i, idx), lambda L, E: E[i][idx], strides=True, src=i)
     if kind == "transpose":
         a, b = rand_dim(rng, t), rand_dim(rng, t)
-        return Step("E[%d].transpose(%d, %d)" % (i, a, b), lambda L, E: E[i].transpose(a, b), strides=True)
+        return Step("E[%d].transpose(%d, %d)" % (i, a, b), lambda L, E: E[i].transpose(a, b), strides=True, src=i)
     if kind == "permute":
         p = list(range(nd))
         rng.shuffle(p)
         if rng.random() < 0.3:
             p = [-x - 1 if rng.random() < 0.5 else x for x in p]
-        return Step("E[%d].permute(%s)" % (i, p), lambda L, E: E[i].permute(*p), strides=True)
+        return Step("E[%d].permute(%s)" % (i, p), lambda L, E: E[i].permute(*p), strides=True, src=i)
     if kind == "expand":
         shape = [rng.choice([n, -1, 3]) if n == 1 else rng.choice([n, -1]) for n in t.shape]
         shape = [rng.randint(1, 3) for _ in range(rng.randint(0, 1))] + shape
-        return Step("E[%d].expand(%s)" % (i, shape), lambda L, E: E[i].expand(*shape), strides=True)
+        return Step("E[%d].expand(%s)" % (i, shape), lambda L, E: E[i].expand(*shape), strides=True, src=i)
     if kind == "unsqueeze":
         d = rand_dim(rng, t, 1) if nd else rng.randint(-1, 0)
-        return Step("E[%d].unsqueeze(%d)" % (i, d), lambda L, E: E[i].unsqueeze(d), strides=True)
+        return Step("E[%d].unsqueeze(%d)" % (i, d), lambda L, E: E[i].unsqueeze(d), strides=True, src=i)
     if kind in ("view", "reshape"):
         n = t.numel()
         facs = [f for f in range(1, 7) if n and n % f == 0] or [1]
         f = rng.choice(facs)
         shape = rng.choice([(-1,), (f, -1), (-1, f, 1), (n,), (f, n // f if n else 0), (n + 1,)])
         return Step("E[%d].%s(%s)" % (i, kind, shape), lambda L, E: getattr(E[i], kind)(*shape),
-                    strides=kind == "view")
+                    strides=kind == "view", src=i)
     if kind == "flatten":
         a, b = rand_dim(rng, t), rand_dim(rng, t)
         return Step("E[%d].flatten(%d, %d)" % (i, a, b), lambda L, E: E[i].flatten(a, b))
@@ -239,17 +251,17 @@ def gen_view(rng, env):
         n = t.shape[d]
         s = rng.randint(-n, n) if n else 0
         ln = rng.randint(0, n)
-        return Step("E[%d].narrow(%d, %d, %d)" % (i, d, s, ln), lambda L, E: E[i].narrow(d, s, ln), strides=True)
+        return Step("E[%d].narrow(%d, %d, %d)" % (i, d, s, ln), lambda L, E: E[i].narrow(d, s, ln), strides=True, src=i)
     if kind == "select" and nd:
         d = rand_dim(rng, t)
         n = t.shape[d]
         k = rng.randint(-n - 1, n)
-        return Step("E[%d].select(%d, %d)" % (i, d, k), lambda L, E: E[i].select(d, k), strides=True)
+        return Step("E[%d].select(%d, %d)" % (i, d, k), lambda L, E: E[i].select(d, k), strides=True, src=i)
     if kind == "diagonal" and nd >= 2:
         off = rng.randint(-2, 2)
         a, b = rand_dim(rng, t), rand_dim(rng, t)
         return Step("E[%d].diagonal(%d, %d, %d)" % (i, off, a, b), lambda L, E: E[i].diagonal(off, a, b),
-                    strides=True)
+                    strides=True, src=i)
     if kind == "as_strided" and t.is_contiguous() and t._base is None and t.numel() >= 2:
         n = t.numel()
         size = (rng.randint(1, 3), rng.randint(1, 2))
@@ -259,21 +271,21 @@ def gen_view(rng, env):
             return None
         off = rng.randint(0, n - 1 - hi)
         return Step("E[%d].as_strided(%s, %s, %d)" % (i, size, st, off),
-                    lambda L, E: E[i].as_strided(size, st, off), strides=True)
+                    lambda L, E: E[i].as_strided(size, st, off), strides=True, src=i)
     if kind == "unfold" and nd:
         d = rand_dim(rng, t)
         n = t.shape[d]
         sz, step = rng.randint(0, n + 1), rng.randint(1, 3)
         return Step("E[%d].unfold(%d, %d, %d)" % (i, d, sz, step), lambda L, E: E[i].unfold(d, sz, step),
-                    strides=True)
+                    strides=True, src=i)
     if kind == "contiguous":
-        return Step("E[%d].contiguous()" % i, lambda L, E: E[i].contiguous(), strides=True)
+        return Step("E[%d].contiguous()" % i, lambda L, E: E[i].contiguous(), strides=True, src=i)
     if kind == "T" and nd == 2:
-        return Step("E[%d].T" % i, lambda L, E: E[i].T, strides=True)
+        return Step("E[%d].T" % i, lambda L, E: E[i].T, strides=True, src=i)
     if kind == "squeeze":
         d = rand_dim(rng, t) if rng.random() < 0.6 else None
         return Step("E[%d].squeeze(%s)" % (i, d),
-                    lambda L, E: E[i].squeeze() if d is None else E[i].squeeze(d), strides=True)
+                    lambda L, E: E[i].squeeze() if d is None else E[i].squeeze(d), strides=True, src=i)
     return None
 
 
@@ -323,6 +335,8 @@ def gen_inplace(rng, env):
     d = rand_dim(rng, t)
     n = t.shape[d]
     if op == "index_add_":
+        if n == 0:
+            return None  # torch's error here is select()'s, from its per-index loop (a known difference)
         k = rng.randint(0, 4)
         idx = [rng.randint(-n, n - 1) if n else 0 for _ in range(k)] if rng.random() < 0.9 else [n]
         src_shape = list(t.shape)
@@ -495,6 +509,8 @@ def gen_reduce(rng, env):
         kw = {} if dt is None else {"dtype": dt}
         return Step("%s(E[%d], %d, %s)" % (name, i, d, kw), lambda L, E: getattr(L, name)(E[i], d, **_dt(L, kw)),
                     scale=scale)
+    if name == "median" and t.dtype == torch.bool:
+        return None  # torch refuses bool after its empty-dim check, tensord before (a known difference)
     if name in ("cummax", "median", "mode", "max", "min"):
         if nodim and name in ("median", "max", "min"):
             return Step("%s(E[%d])" % (name, i), lambda L, E: getattr(L, name)(E[i]))
@@ -588,7 +604,8 @@ def gen_index(rng, env):
                 out.append(make(L, p[1], "bool"))
         return tuple(out)
     text = "E[%d][%s]" % (i, ", ".join(str(p[1]) if len(p) > 1 else p[0] for p in parts))
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 or any(st == 0 and n > 1 for n, st in zip(t.shape, t.stride())):
+        # (no assignment where elements share memory: which write wins is unspecified)
         return Step(text, lambda L, E: E[i][idx(L)])
     vtext, v = _operand(rng, env, t, allow_env=False)
     if vtext[0] == "t":  # a tensor value: sized for the result, broadcast from a suffix
@@ -656,19 +673,20 @@ def gen_join(rng, env):
     n = t.shape[d]
     if kind == "split":
         s = rng.randint(1, max(n, 1) + 1)
-        return Step("E[%d].split(%d, %d)" % (i, s, d), lambda L, E: tuple(E[i].split(s, d)), strides=True)
+        return Step("E[%d].split(%d, %d)" % (i, s, d), lambda L, E: tuple(E[i].split(s, d)), strides=True, src=i)
     if kind == "split_sizes":
         a = rng.randint(0, n)
         sizes = [a, n - a] if rng.random() < 0.9 else [a, n - a + 1]
-        return Step("E[%d].split(%s, %d)" % (i, sizes, d), lambda L, E: tuple(E[i].split(sizes, d)), strides=True)
+        return Step("E[%d].split(%s, %d)" % (i, sizes, d), lambda L, E: tuple(E[i].split(sizes, d)), strides=True,
+                    src=i)
     if kind == "chunk":
         c = rng.randint(1, 4)
-        return Step("E[%d].chunk(%d, %d)" % (i, c, d), lambda L, E: tuple(E[i].chunk(c, d)), strides=True)
+        return Step("E[%d].chunk(%d, %d)" % (i, c, d), lambda L, E: tuple(E[i].chunk(c, d)), strides=True, src=i)
     if kind == "tensor_split":
         c = rng.randint(1, 4)
         return Step("tensor_split(E[%d], %d, %d)" % (i, c, d), lambda L, E: tuple(L.tensor_split(E[i], c, d)),
-                    strides=True)
-    return Step("E[%d].unbind(%d)" % (i, d), lambda L, E: tuple(E[i].unbind(d)), strides=True)
+                    strides=True, src=i)
+    return Step("E[%d].unbind(%d)" % (i, d), lambda L, E: tuple(E[i].unbind(d)), strides=True, src=i)
 
 
 def gen_convert(rng, env):
@@ -761,7 +779,9 @@ GENERATORS = [(gen_create, 3), (gen_view, 4), (gen_inplace, 3), (gen_binary, 4),
 
 def _run(L, E, step):
     try:
-        r = step.fn(L, E)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # out= resizes and the like: both warn, not compared here
+            r = step.fn(L, E)
         if L is td:
             td.synchronize()
         return r, None
@@ -775,6 +795,7 @@ def _run(L, E, step):
 
 
 NOT_IMPL = " not implemented for "
+OVERLAP = "unsupported operation: "
 
 
 def _check_gather(step, got, src):
@@ -823,7 +844,7 @@ def run_program(seed):
             if NOT_IMPL in str(terr):  # torch names its kernel ("floor_vml_cpu"): the dtype must agree
                 assert str(derr).split(NOT_IMPL)[-1] == str(terr).split(NOT_IMPL)[-1], (
                     "%s\n  tensord: %s\n    torch: %s" % (where, derr, terr))
-            else:
+            elif not str(terr).startswith(OVERLAP):
                 assert torch_message(derr) == str(terr), "%s\n  tensord: %s\n    torch: %s" % (where, derr, terr)
             if not step.keep:
                 return  # a failed in-place step may have written part of its output in torch
@@ -837,7 +858,8 @@ def run_program(seed):
                     assert isinstance(got, np.ndarray) and got.dtype == want.dtype, (where, got, want)
                     if not np.array_equal(got, want, equal_nan=True):
                         raise ValueMismatch("%s: numpy %r, want %r" % (where, got, want))
-                elif want is not None and compare(got, want, where, step.strides, step.scale):
+                elif want is not None and compare(got, want, where, step.strides and _same_layout(step.src, T, D),
+                                              step.scale):
                     loose = loose or step.scale > 1 or _low_precision(want)
             except ValueMismatch:
                 if loose:
@@ -861,13 +883,22 @@ def run_program(seed):
             raise
 
 
+def _same_layout(src, T, D):
+    """Whether a view's strides are comparable: torch guarantees them given its input's,
+    which an op that makes a new tensor (sort, unique, ...) may lay out its own way."""
+    return src is None or (T[src].numel() > 0 and layout(T[src]) == layout(D[src]))
+
+
 def _low_precision(v):
     vs = v if isinstance(v, (tuple, list)) else [v]
     return any(isinstance(x, torch.Tensor) and x.dtype in (torch.float16, torch.bfloat16) for x in vs)
 
 
-@pytest.mark.parametrize("block", range(6))
+BLOCKS = 8
+
+
+@pytest.mark.parametrize("block", range(BLOCKS))
 def test_random_programs(block):
-    per = N_PROGRAMS // 6
+    per = N_PROGRAMS // BLOCKS
     for seed in range(block * per, (block + 1) * per):
         run_program(seed)
