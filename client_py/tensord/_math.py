@@ -379,6 +379,10 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 def median(input, dim=None, keepdim=False, *, out=None):
     F._check_tensor(input, "median")
     if dim is None:
+        if input.numel() == 0 and not (input.dtype.is_floating_point or input.dtype.is_complex):
+            # torch: a float NaN cast to the dtype (x86's integer indefinite; True for bool)
+            from ._creation import full
+            return F._out(F.cast(full((), float("nan")), input.dtype), out, "median")
         return F._out(_stat(ops.median, "median", input, None, False), out, "median")
     return F._outs(_RT["median"](*_stat(ops.median_dim, "median", input, F.index_int(dim), keepdim)), out, "median",
                    overlap=(O.MEDIAN_DIM, (input,)))

@@ -120,13 +120,24 @@ def binary(entry, a, b, fname, inplace=False, scalar_lhs_ok=False, out=None, **a
     if inplace:
         return entry(a, b, inplace=True, **attrs)
     if out is not None:
-        if entry.op in _PROMOTED_OUT and isinstance(out, TB):  # torch checks out's dtype before the kernel's
+        if entry.op in _PROMOTED_OUT and isinstance(out, TB) and _broadcasts(a, b):
+            # torch checks out's dtype (after the shapes) before its kernel's dtypes
             rt = _C.result_type(a, b) if isinstance(a, TB) else _C.result_type(b, a)
             if not _C.can_cast(rt, out.dtype):
                 raise RuntimeError("result type %s can't be cast to the desired output type %s"
                                    % (rt._torch_name, out.dtype._torch_name))
         return _into(entry, (a, b), attrs, out, fname)
     return entry(a, b, **attrs)
+
+
+def _broadcasts(a, b):
+    if not (isinstance(a, TB) and isinstance(b, TB)):
+        return True
+    try:
+        _C.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except RuntimeError:
+        return False  # the op raises torch's broadcast error itself
+    return True
 
 
 # the binary ops whose result dtype is the operands' promoted one and whose kernels refuse some

@@ -206,3 +206,9 @@ def test_bitwise_checks_output_before_the_kernel_dtype(call):
 def test_remainder_and_pow_dtype_messages(call):
     # (differential tester)
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+def test_bitwise_out_checks_broadcast_before_dtype():
+    def call(L):
+        return L.bitwise_xor(L.ones(3, 2, dtype=L.int64), L.ones(3, dtype=L.int64), out=L.empty(0, dtype=L.bool))
+    assert_raises_like(lambda: call(td), lambda: call(torch))

@@ -172,3 +172,9 @@ def test_clamp_inplace_scalar_result_type(dt, bounds):
                                   lambda L: L.zeros(2, 0).amax(-1, True)], ids=["amax", "amin-list", "amax-keepdim"])
 def test_amax_empty_dim_named_as_given(call):
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("dt", ["int64", "int32", "int8", "uint8", "bool", "float32"])
+def test_median_of_an_empty_tensor_is_nan_cast(dt):
+    # (differential tester) torch returns a float NaN cast to the dtype
+    assert_same(td.zeros(0, dtype=getattr(td, dt)).median(), torch.zeros(0, dtype=getattr(torch, dt)).median())
