@@ -350,6 +350,7 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
     inf->compute_dtype = td__compute_dtype(rt);
+    td__round_operands(inf, rt);
     if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st)) /* torch checks self's shape and cast first */
         return st->code;
     if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))

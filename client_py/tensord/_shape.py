@@ -211,6 +211,8 @@ def roll(input, shifts, dims=None):
         raise RuntimeError("`shifts` required")
     r = input
     for s, d in zip(sh, dm):
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(d))
         r = _roll1(r, _int(s), F.wrap_dim(d, input.ndim))
     return r
 
@@ -440,11 +442,15 @@ def diagflat(input, offset=0):
 
 def tril(input, diagonal=0, *, out=None):
     F._check_tensor(input, "tril")
+    if input.ndim == 1 and input.numel() == 0:  # torch returns an empty 1-D input before checking its dims
+        return F._out(F.clone(input), out)
     return F._out(ops.tril(input, _int(diagonal)), out)
 
 
 def triu(input, diagonal=0, *, out=None):
     F._check_tensor(input, "triu")
+    if input.ndim == 1 and input.numel() == 0:  # torch returns an empty 1-D input before checking its dims
+        return F._out(F.clone(input), out)
     return F._out(ops.triu(input, _int(diagonal)), out)
 
 

@@ -621,7 +621,8 @@ class Tensor(TB):
             inter += [r, n]
             final.append(r * n)
         y = x.reshape([v for n in x.shape for v in (1, n)]).expand(*inter)
-        return F.reshape(y, final)
+        r = F.reshape(y, final)
+        return F.clone(r) if r._storage_key == self._storage_key else r  # a new tensor, as torch's
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)
