@@ -252,3 +252,32 @@ def test_stack_wraps_dim_before_comparing_shapes():
     # (differential tester)
     assert_raises_like(lambda: td.stack([td.ones(()), td.ones(2)], -2),
                        lambda: torch.stack([torch.ones(()), torch.ones(2)], -2))
+
+
+@pytest.mark.parametrize("reps", [[1], [1, 1], [2]], ids=repr)
+def test_repeat_returns_a_new_tensor(reps):
+    # (differential tester) repeat([1]) wrote through to its input
+    def run(L):
+        x = L.tensor([0, -3])
+        r = x.repeat(reps)
+        r.view(-1)[0] = 7
+        return x, r
+    for g, w in zip(run(td), run(torch)):
+        assert_same(g, w)
+
+
+@pytest.mark.parametrize("call", [lambda L: L.tril(L.ones(0)), lambda L: L.triu(L.ones(0, dtype=L.int8), 1),
+                                  lambda L: L.gather(L.zeros(0, 3, 2), 2, L.zeros(1, 0, 0, dtype=L.int64))],
+                         ids=["tril", "triu", "gather"])
+def test_empty_inputs_torch_accepts(call):
+    assert_same(call(td), call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tril(L.ones(2)), lambda L: L.roll(L.ones(()), 1, 0), lambda L: L.roll(L.ones(()), 1, -1),
+    lambda L: L.lerp(L.ones(3, dtype=L.float16), L.ones(4, dtype=L.int64), 0.5),
+    lambda L: L.float_power(L.ones(2), 2, out=L.empty(0, dtype=L.float32)),
+    lambda L: L.float_power(L.ones(2, dtype=L.int32), L.ones(2), out=L.empty(0, dtype=L.int16)),
+], ids=["tril-1d", "roll-0d", "roll-0d-neg", "lerp-dtype-first", "float_power-out-float", "float_power-out-int"])
+def test_more_errors_found_by_the_differential_tester(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
