@@ -150,7 +150,8 @@ static enum td_code prepare_inputs(const struct td_place *p, const struct td_op_
         if (want < 0 || want == in[i]->m.dtype)
             continue;
         struct td_kt orig = kin[i];
-        if (inf->round_inputs && want == inf->compute_dtype && in[i]->m.dtype != inf->round_dtype) {
+        if (inf->round_inputs && want == inf->compute_dtype && want != inf->round_dtype &&
+            in[i]->m.dtype != inf->round_dtype) {
             /* through the common 16-bit dtype first, as torch casts the operand to it */
             if (new_temp(p, &in[i]->m, inf->round_dtype, &kin[i], t, st) || run_copy(p, &kin[i], &orig, st))
                 return st->code;
