@@ -64,6 +64,9 @@ def _nan_to_num_attrs(t, nan, posinf, neginf):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     F._check_tensor(input, "nan_to_num")
+    if isinstance(out, TB) and out.dtype is not input.dtype:
+        raise RuntimeError("nan_to_num: dtype of out: %s should be same as input: %s"
+                           % (out.dtype._torch_name, input.dtype._torch_name))
     return F._out(ops.nan_to_num(input, *_nan_to_num_attrs(input, nan, posinf, neginf)), out,
                   overlap=(O.NAN_TO_NUM, (input,)))
 
@@ -77,6 +80,9 @@ _export("nan_to_num", nan_to_num, inplace=nan_to_num_)
 
 def square(input, *, out=None):
     F._check_tensor(input, "square")
+    rt = _C.result_type(input, 2)
+    if isinstance(out, TB) and out.dtype is not rt:  # torch's square_out is pow's same-dtype kernel
+        raise RuntimeError("Found dtype %s but expected %s" % (out.dtype._torch_name, rt._torch_name))
     return F.pow(input, 2, out=out)
 
 

@@ -430,6 +430,7 @@ def _unfn(entry, name):
     def f(input, *, out=None):
         _check_tensor(input, name)
         if out is not None:
+            _unary_out_check(entry, name, input, out)
             return _into(entry, (input,), {}, out, name, stacklevel=4)
         return entry(input)
 
@@ -438,6 +439,24 @@ def _unfn(entry, name):
     f.__name__ = f.__qualname__ = name
     f_.__name__ = f_.__qualname__ = name + "_"
     return _C.fast(entry.op, f), _C.fast(entry.op, f_, True) if O.FLAGS[entry.op] & O.F_INPLACE_OK else f_
+
+
+# torch's unary bindings without out= (isnan(x, out=o) is its TypeError), and those whose
+# out may hold another dtype (bool results); the others' kernels take only an out of the
+# input's dtype, unless they compute in floats (F_FLOAT_OUT: out= casts, checked by _out)
+_NO_OUT = ("isnan", "isinf", "isfinite")
+_ANY_OUT = ("logical_not", "signbit", "isposinf", "isneginf")
+
+
+def _unary_out_check(entry, name, input, out):
+    """torch's out= rules of a unary op (name: its torch name; entry: its op row)."""
+    if name == "neg" and input.dtype is DTYPES[9]:
+        return  # its bool refusal comes first
+    if name in _NO_OUT:
+        raise TypeError("%s() got an unexpected keyword argument 'out'" % name)
+    if isinstance(out, TB) and out.dtype is not input.dtype and name not in _ANY_OUT and \
+            not O.FLAGS[entry.op] & O.F_FLOAT_OUT and not input.dtype.is_complex:
+        raise RuntimeError("Found dtype %s but expected %s" % (out.dtype._torch_name, input.dtype._torch_name))
 
 
 def _tensor_other(entry, name, pos):
@@ -488,6 +507,8 @@ def round(input, *, decimals=0, out=None):
     _check_tensor(input, "round")
     if decimals:
         raise NotImplementedError("round(decimals=...) is not implemented by tensord yet")
+    if out is not None:
+        _unary_out_check(ops.round, "round", input, out)
     return _out(ops.round(input), out)
 
 

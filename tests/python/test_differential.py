@@ -482,6 +482,14 @@ def gen_unary(rng, env):
     if i is None:
         return None
     name = rng.choice(UNARY)
+    form = rng.random()
+    if form < 0.2 and name not in ("relu", "isnan", "isinf", "nan_to_num") and not shares_unclearly(env[i]):
+        return Step("E[%d].%s_()" % (i, name), lambda L, E: getattr(E[i], name + "_")(), keep=False)
+    if form < 0.35 and name != "relu":
+        odt = rng.choice(DTYPES)
+        shp = tuple(env[i].shape) if rng.random() < 0.7 else (0,)
+        return Step("%s(E[%d], out=empty(%s, %s))" % (name, i, shp, odt),
+                    lambda L, E: getattr(L, name)(E[i], out=L.empty(shp, dtype=lib_dtype(L, odt))))
     if name == "relu":
         return Step("relu(E[%d])" % i, lambda L, E: L.relu(E[i]))
     return Step("%s(E[%d])" % (name, i), lambda L, E: getattr(L, name)(E[i]))
@@ -520,6 +528,10 @@ def gen_reduce(rng, env):
     n = t.shape[d] if t.dim() else 1
     scale = 4.0 * max(1, t.numel())
     dt = rng.choice([None, None, "float64", "int64", "float32"])
+    if name in ("sum", "prod", "nansum") and rng.random() < 0.2 and t.dim():
+        odt = rng.choice(DTYPES)
+        return Step("%s(E[%d], %d, %s, out=empty(0, %s))" % (name, i, d, keep, odt),
+                    lambda L, E: getattr(L, name)(E[i], d, keep, out=L.empty(0, dtype=lib_dtype(L, odt))), scale=scale)
     if name in ("sum", "mean", "prod", "nansum"):
         kw = {} if dt is None else {"dtype": dt}
         if nodim:
@@ -765,7 +777,7 @@ def gen_convert(rng, env):
 
 
 GRAD_OPS = ["exp", "sin", "mul", "add", "sum", "mean", "pow", "div", "sigmoid", "index", "transpose", "clamp",
-            "matmul", "where", "max", "cumsum", "expand", "abs"]
+            "matmul", "where", "max", "cumsum", "expand", "abs", "inplace_view", "leaf_inplace"]
 
 
 def gen_autograd(rng, env):
@@ -810,6 +822,11 @@ def gen_autograd(rng, env):
                 y = y.cumsum(0)
             elif op == "expand" and y.dim() == 0:
                 y = y.expand(3)
+            elif op == "inplace_view" and y.dim() and y.shape[0]:
+                y = y * 1
+                y[0].mul_(3)  # an in-place op on a view of a non-leaf: its base's history is rewritten
+            elif op == "leaf_inplace":
+                x.add_(1)  # a leaf that requires grad: torch's RuntimeError
         (y.sum() if y.dim() else y).backward()
         return x.grad
     return Step("grad of %s through %s" % ("E[%d]" % i, ops), fn, keep=False, scale=16.0)

@@ -212,3 +212,20 @@ def test_bitwise_out_checks_broadcast_before_dtype():
     def call(L):
         return L.bitwise_xor(L.ones(3, 2, dtype=L.int64), L.ones(3, dtype=L.int64), out=L.empty(0, dtype=L.bool))
     assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("name", ["neg", "abs", "trunc", "floor", "round", "sign", "bitwise_not", "frac", "square",
+                                  "nan_to_num", "isnan", "isinf", "exp", "logical_not"])
+@pytest.mark.parametrize("dts", [("float32", "int32"), ("int32", "float32"), ("float32", "float64"),
+                                 ("int32", "int64"), ("bool", "float32")], ids=repr)
+def test_unary_out_dtype_rules(name, dts):
+    # (differential tester) most unary kernels take only an out of the input's dtype; the
+    # float ones cast; isnan/isinf have no out=
+    def run(L):
+        return getattr(L, name)(L.ones(2, dtype=getattr(L, dts[0])), out=L.empty(2, dtype=getattr(L, dts[1])))
+    try:
+        want = run(torch)
+    except (RuntimeError, TypeError):
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
