@@ -100,7 +100,7 @@ _fmod_tensor = fmod  # noqa: F821
 
 def fmod(input, other, *, out=None):  # noqa: F811
     if isinstance(input, TB) and not input.dtype.is_floating_point and isinstance(other, (builtins.int, builtins.bool)) \
-            and other == 0:
+            and other == 0 and input.numel():  # (an empty input divides nothing, as torch)
         raise RuntimeError("ZeroDivisionError")
     return _fmod_tensor(input, other, out=out)
 
