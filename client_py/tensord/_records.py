@@ -120,14 +120,19 @@ def binary(entry, a, b, fname, inplace=False, scalar_lhs_ok=False, out=None, **a
     if inplace:
         return entry(a, b, inplace=True, **attrs)
     if out is not None:
-        if entry.op in _PROMOTED_OUT and isinstance(out, TB) and _broadcasts(a, b):
-            # torch checks out's dtype (after the shapes) before its kernel's dtypes
-            rt = _C.result_type(a, b) if isinstance(a, TB) else _C.result_type(b, a)
-            if not _C.can_cast(rt, out.dtype):
-                raise RuntimeError("result type %s can't be cast to the desired output type %s"
-                                   % (rt._torch_name, out.dtype._torch_name))
+        _check_promoted_out(entry, a, b, out)
         return _into(entry, (a, b), attrs, out, fname)
     return entry(a, b, **attrs)
+
+
+def _check_promoted_out(entry, a, b, out):
+    """torch checks out's dtype (after the shapes) before its kernel's dtypes: for the
+    ops whose result dtype is the operands' promoted one and whose kernels refuse some."""
+    if entry.op in _PROMOTED_OUT and isinstance(out, TB) and _broadcasts(a, b):
+        rt = _C.result_type(a, b) if isinstance(a, TB) else _C.result_type(b, a)
+        if not _C.can_cast(rt, out.dtype):
+            raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                               % (rt._torch_name, out.dtype._torch_name))
 
 
 def _broadcasts(a, b):
@@ -141,7 +146,7 @@ def _broadcasts(a, b):
 
 
 # the binary ops whose result dtype is the operands' promoted one and whose kernels refuse some
-_PROMOTED_OUT = (O.BITWISE_AND, O.BITWISE_OR, O.BITWISE_XOR, O.LSHIFT, O.RSHIFT)
+_PROMOTED_OUT = (O.BITWISE_AND, O.BITWISE_OR, O.BITWISE_XOR, O.LSHIFT, O.RSHIFT, O.HYPOT, O.LOGADDEXP, O.LOGADDEXP2)
 
 
 def _is_float_operand(v):
@@ -283,6 +288,8 @@ def _math_binary(entry, name, scalar_ok, scalar_lhs_ok=False):
 
     def f(input, other, *, out=None):
         check(input, other)
+        if out is not None:
+            _check_promoted_out(entry, input, other, out)
         return _out(binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out,
                     overlap=(entry.op, [x for x in (input, other) if isinstance(x, TB)]))
 

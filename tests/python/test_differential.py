@@ -39,6 +39,9 @@ Known differences the generator avoids (each with its reason):
 - strides are compared for views (and contiguous()) of tensors laid out alike in both
   libraries; an op that makes a new tensor (sort, unique, elementwise results of
   transposed inputs) may lay it out its own way, and size-1 dims' strides address nothing.
+- tensord's elementwise results are contiguous where torch keeps a non-contiguous input's
+  layout, so a later view() torch refuses ("view size is not compatible ...") may work in
+  tensord; such a step is skipped when the viewed tensors are laid out differently.
 - indices of tied elements (median, mode, topk, kthvalue, unstable sort, cummax): torch
   leaves them unspecified, so for those the values at tensord's indices are checked.
 """
@@ -941,6 +944,7 @@ def _run(L, E, step):
 
 NOT_IMPL = " not implemented for "
 OVERLAP = "unsupported operation: "
+VIEW_REFUSED = "view size is not compatible with input tensor's size and stride"
 
 
 def _check_gather(step, got, src):
@@ -982,6 +986,8 @@ def run_program(seed):
         want, terr = _run(torch, T, step)
         got, derr = _run(td, D, step)
         if terr is not None:
+            if str(terr).startswith(VIEW_REFUSED) and derr is None and not _same_layout(step.src, T, D):
+                continue  # torch laid its input out its own way (see the module docstring)
             if NOT_IMPL in str(terr) and derr is None:
                 return  # tensord ran it (maybe in place): the two environments now differ
             assert derr is not None, "%s\n  torch raised %s: %s; tensord did not" % (where, type(terr).__name__, terr)

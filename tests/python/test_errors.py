@@ -229,3 +229,11 @@ def test_unary_out_dtype_rules(name, dts):
         assert_raises_like(lambda: run(td), lambda: run(torch))
         return
     assert_same(run(td), want)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "hypot", "logaddexp2"])
+def test_float_only_binary_out_cast_checked_first(name):
+    # (differential tester) torch checks out='s dtype before its kernel's
+    def call(L):
+        return getattr(L, name)(L.zeros(2, dtype=L.uint8), L.zeros(2, dtype=L.uint8), out=L.empty(2, dtype=L.bool))
+    assert_raises_like(lambda: call(td), lambda: call(torch))
