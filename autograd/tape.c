@@ -795,8 +795,46 @@ struct td_ag_node *td_grad_fn(const struct td_t *t)
     return n;
 }
 
+/* torch's node for a matmul is that of the kernel its ranks dispatch to (mm, mv, dot, or
+ * the batched path's final view; a matrix times a batch ends in a contiguous copy, unless
+ * torch folds the batch, which depends on its strides: not followed here) */
+static const char *matmul_name(const struct td_ag_node *n)
+{
+    int a = n->in_meta[0].ndim, b = n->in_meta[1].ndim;
+    if (a == 1 && b == 1)
+        return "DotBackward0";
+    if (a == 2 && b == 1)
+        return "MvBackward0";
+    if (a == 2 && b == 2)
+        return "MmBackward0";
+    if (a == 1 && b == 2)
+        return "SqueezeBackward3";
+    if (a == 2)
+        return "CloneBackward0";
+    return "UnsafeViewBackward0";
+}
+
 const char *td_ag_node_name(const struct td_ag_node *n)
 {
+    if (n->alias)
+        return n->alias;
+    if (n->op == TD_OP_MATMUL && n->n_in == 2)
+        return matmul_name(n);
+    /* torch's names for the overloads one of our ops covers */
+    if ((n->op == TD_OP_SUM || n->op == TD_OP_MEAN) && n->n_attr > TD_A_REDUCE_KEEPDIM) {
+        /* a reduction over some dims, or keeping them: sum.dim_IntList (the mask cannot
+         * tell x.sum() from x.sum((0, 1)), torch's SumBackward1) */
+        int nd = n->in_meta[0].ndim;
+        uint64_t all = nd >= 64 ? ~0ull : (1ull << nd) - 1;
+        if (((uint64_t)n->attrs[TD_A_REDUCE_DIM] & all) != all || n->attrs[TD_A_REDUCE_KEEPDIM])
+            return n->op == TD_OP_SUM ? "SumBackward1" : "MeanBackward1";
+    }
+    if (n->op == TD_OP_POW && n->scalar_slot != 1)
+        return "PowBackward1"; /* a tensor exponent: pow.Tensor_Tensor */
+    if (n->op == TD_OP_SUB && (n->flags & TD_RF_SCALAR_LHS))
+        return "RsubBackward1"; /* 1 - x */
+    if (n->op == TD_OP_DIV && (n->flags & TD_RF_SCALAR_LHS))
+        return "MulBackward0"; /* torch's 1 / x is x.reciprocal() * 1 */
     if (n->op == TD_AG_LEAF)
         return "torch::autograd::AccumulateGrad"; /* torch 1.13's name */
     if (n->op == TD_AG_CUSTOM)
@@ -806,6 +844,10 @@ const char *td_ag_node_name(const struct td_ag_node *n)
     const char *s = td_ag_ops[n->op].name;
     return s ? s : td_op_name(n->op);
 }
+
+bool td_ag_node_is_custom(const struct td_ag_node *n) { return n->op == TD_AG_CUSTOM; }
+
+void td_ag_node_set_name(struct td_ag_node *n, const char *name) { n->alias = name; }
 
 int td_ag_node_n_next(const struct td_ag_node *n) { return n->n_in; }
 

@@ -87,6 +87,8 @@ struct td_ag_node {
     struct td_ag_meta *leaf;        /* TD_AG_LEAF: the leaf (not owned: it owns us) */
     struct td_ag_custom custom;     /* TD_AG_CUSTOM */
     struct td_ag_node *inner;       /* TD_AG_COPY_SLICES: the in-place op's own node (owned) */
+    const char *alias;              /* torch's name for the composed function this node ends
+                                     * (td_ag_node_set_name; not owned), or NULL */
     struct td_ag_hook *post_hooks;  /* node hooks, run after its backward (node_fn) */
     struct td_ag_hook *pre_hooks;   /* node pre-hooks, run before it (pre_fn) */
     /* engine scratch, valid during one backward pass */

@@ -3,7 +3,7 @@
  * autocast on for a device kind (0 the CPU, 1 the GPUs), td_op looks the op up in that
  * kind's policy, torch 1.13's lists restricted to the op rows tensord has:
  *
- *   LOW      matmul, mm, bmm, convolution (GPUs only): floating inputs other than
+ *   LOW      matmul, mm, bmm, convolution (conv_transpose on GPUs only): floating inputs other than
  *            float64 are cast to the autocast dtype (bfloat16 on the CPU, float16 on
  *            GPUs by default);
  *   FP32     the precision-sensitive ops (GPU: exp, log, pow, softmax, sums ...; CPU:
@@ -33,9 +33,9 @@ static _Thread_local struct {
     int paused;
 } amp;
 
-/* torch's CPU list also has the convolutions, but its CPU build (and tensord's CPU conv
- * kernels) have no bfloat16 convolution: under CPU autocast they run in float32 here */
-static const enum td_op cpu_low[] = {TD_OP_MATMUL, TD_OP_MM, TD_OP_BMM};
+/* torch 1.13's CPU list has conv1d-3d (bfloat16 convolutions on the CPU compute in float32
+ * between casts); its conv_transpose stays float32 under CPU autocast */
+static const enum td_op cpu_low[] = {TD_OP_MATMUL, TD_OP_MM, TD_OP_BMM, TD_OP_CONV};
 static const enum td_op cpu_fp32[] = {
     TD_OP_PROD, TD_OP_LINALG_INV, TD_OP_LINALG_SOLVE, TD_OP_LINALG_CHOLESKY, TD_OP_LINALG_QR, TD_OP_LINALG_SVD,
     TD_OP_LINALG_EIGH, TD_OP_LINALG_EIG, TD_OP_LINALG_LSTSQ, TD_OP_GEQRF, TD_OP_ORGQR, TD_OP_ORMQR, TD_OP_LU_FACTOR,

@@ -323,6 +323,13 @@ enum td_code td_grad(td_client_t *c, int n_out, const struct td_t *const *output
  * (torch's, e.g. "MulBackward0"), its inputs' edges (fn NULL: none; fn a new reference). */
 struct td_ag_node *td_grad_fn(const struct td_t *t);
 const char *td_ag_node_name(const struct td_ag_node *n);
+/* Whether n is a td_ag_custom_apply node (a Python autograd.Function's, say). */
+bool td_ag_node_is_custom(const struct td_ag_node *n);
+/* Gives n the name torch gives the node of a function a client composes from several ops
+ * (F.mse_loss's last node is "MseLossBackward0" in torch, one op there): what
+ * td_ag_node_name returns from then on.  name is not copied: it must outlive the node
+ * (a string literal, or one the client interns for good); NULL restores the op's name. */
+void td_ag_node_set_name(struct td_ag_node *n, const char *name);
 int td_ag_node_n_next(const struct td_ag_node *n);
 struct td_ag_node *td_ag_node_next(const struct td_ag_node *n, int i, uint32_t *output_nr);
 /* For a leaf's accumulator node: the leaf's gradient owner (else NULL), not a reference. */

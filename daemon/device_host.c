@@ -691,6 +691,8 @@ static td_kernel_fn h_half_kernel(unsigned op, unsigned dt)
     case TD_FAM_MATMUL:
     case TD_FAM_SOFTMAX:
     case TD_FAM_WHERE: return h_half_run;
+    case TD_FAM_INDEX: return op == TD_OP_GATHER || op == TD_OP_INDEX ? h_half_run : NULL;
+    case TD_FAM_CONV: return op != TD_OP_MAX_POOL_BACKWARD ? h_half_run : NULL;
     default: return NULL;
     }
 }

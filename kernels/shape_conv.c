@@ -147,14 +147,43 @@ static enum td_code conv_attrs(const struct td_op_args *a, struct td_conv_geom *
     return TD_CODE_OK;
 }
 
-static enum td_code conv_types(const struct td_meta *x, const struct td_meta *w, int nsp, struct td_status *st)
+/* A dtype as torch's C++ type names print it (caffe2::TypeMeta), in its conv2d message. */
+static const char *cpp_type_name(enum td_dtype d)
 {
-    if (x->dtype != w->dtype) {
-        const char *xn = td_dtype_torch_name((enum td_dtype)x->dtype), *wn = td_dtype_torch_name((enum td_dtype)w->dtype);
+    switch (d) {
+    case TD_DTYPE_FLOAT32: return "float";
+    case TD_DTYPE_FLOAT64: return "double";
+    case TD_DTYPE_FLOAT16: return "c10::Half";
+    case TD_DTYPE_BFLOAT16: return "c10::BFloat16";
+    case TD_DTYPE_INT64: return "long int";
+    case TD_DTYPE_INT32: return "int";
+    case TD_DTYPE_INT16: return "short int";
+    case TD_DTYPE_INT8: return "signed char";
+    case TD_DTYPE_UINT8: return "unsigned char";
+    case TD_DTYPE_BOOL: return "bool";
+    case TD_DTYPE_COMPLEX64: return "c10::complex<float>";
+    case TD_DTYPE_COMPLEX128: return "c10::complex<double>";
+    default: return "unknown";
+    }
+}
+
+/* torch 1.13's CPU checks: conv2d with a bias compares the bias with the input first; a
+ * float32 input goes to oneDNN (mkldnn), whose message names both tensor types; the
+ * other paths report the weight as any op with a mismatched operand does.  (torch sends
+ * some 1x1 float32 convolutions to its own kernel instead, by thread count: not followed.) */
+static enum td_code conv_types(enum td_op op, const struct td_meta *x, const struct td_meta *w,
+                               const struct td_meta *bias, int nsp, struct td_status *st)
+{
+    if (nsp == 2 && bias && bias->dtype != x->dtype)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Input type (%s) and bias type (%s) should be the same",
+                             cpp_type_name((enum td_dtype)x->dtype), cpp_type_name((enum td_dtype)bias->dtype));
+    const char *xn = td_dtype_torch_name((enum td_dtype)x->dtype), *wn = td_dtype_torch_name((enum td_dtype)w->dtype);
+    if (x->dtype != w->dtype && op == TD_OP_CONV && x->dtype == TD_DTYPE_FLOAT32)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Input type (torch.%sTensor) and weight type (torch.%sTensor) should be the same or "
                              "input should be a MKLDNN tensor and weight is a dense tensor", xn, wn);
-    }
+    if (x->dtype != w->dtype)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expected scalar type %s but found %s", xn, wn);
     return check_float(x, nsp == 3 ? "slow_conv3d_cpu" : "slow_conv2d_cpu", true, st);
 }
 
@@ -175,7 +204,7 @@ static enum td_code conv_geom(const struct td_op_args *a, struct td_conv_geom *g
                              "Expected %d-dimensional weight for %d-dimensional input %s, but got %d-dimensional "
                              "weight of size %s instead", n + 2, n + 2, td_meta_shape_str(x, b1, sizeof b1),
                              w->ndim, td_meta_shape_str(w, b2, sizeof b2));
-    if (conv_types(x, w, n, st))
+    if (conv_types(a->op, x, w, a->op == TD_OP_CONV && a->n_in > 2 ? a->in[2] : NULL, n, st))
         return st->code;
     take_sizes(x, g);
     g->c_out = w->sizes[0];

@@ -151,7 +151,7 @@ static enum td_code infer_index(const struct td_op_args *a, struct td_meta *out,
         td__need_inputs(a, first + 1, TD_MAX_INPUTS, st))
         return st->code;
     int64_t mode = a->attrs[TD_A_INDEX_MODE];
-    if (mode < 0 || mode > 4)
+    if (mode < 0 || mode > 6 || mode == 5)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: invalid mode %lld", td_op_name(a->op),
                              (long long)mode);
     const struct td_meta *self = a->in[0], *idx = a->in[first];

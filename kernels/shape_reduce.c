@@ -155,6 +155,10 @@ enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, s
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "both arguments to matmul need to be at least 1D, but they are %dD and %dD",
                              x->ndim, y->ndim);
+    if (x->dtype != y->dtype && x->ndim == 1 && y->ndim == 1) /* torch's matmul of two vectors is dot */
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                             "dot : expected both vectors to have same dtype, but found %s and %s",
+                             td_dtype_torch_name(x->dtype), td_dtype_torch_name(y->dtype));
     if (x->dtype != y->dtype)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "expected scalar type %s but found %s", td_dtype_torch_name(x->dtype),

@@ -216,7 +216,11 @@ NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "Convolutio
               "linalg_cholesky": "LinalgCholeskyExBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
               "lu_factor": "LinalgLuFactorExBackward0", "lu_solve": "LinalgLuSolveBackward0",
               "triangular_solve": "LinalgSolveTriangularBackward0", "orgqr": "LinalgHouseholderProductBackward0",
-              "fft_c2c": "FftC2CBackward0", "fft_r2c": "FftR2CBackward0", "fft_c2r": "FftC2RBackward0"}
+              "fft_c2c": "FftC2CBackward0", "fft_r2c": "FftR2CBackward0", "fft_c2r": "FftC2RBackward0",
+              # torch's overloads: Tensor.to/double/... (_to_copy), max/min(dim), clamp with
+              # number bounds, torch.norm
+              "cast": "ToCopyBackward0", "max_dim": "MaxBackward0", "min_dim": "MinBackward0",
+              "clamp": "ClampBackward1", "norm": "NormBackward1"}
 
 
 def camel(name):

@@ -1528,6 +1528,38 @@ template <typename T> static void pool_case(int it)
         compare(what, dt, y2.data, y1.data, numel(y1), 0, NULL, 0);
         if (max)
             compare(what, TD_DTYPE_INT64, i2.data, i1.data, numel(i1), 0, NULL, 0);
+        /* float16/bfloat16 natively: the same geometry on 16-bit x, against the CPU's
+         * float32 pooling of the same (rounded) values, rounded once */
+        if constexpr (std::is_same<T, float>::value)
+            for (int hdt : {TD_DTYPE_FLOAT16, TD_DTYPE_BFLOAT16}) {
+                int64_t nx = numel(x), ny = numel(y1);
+                std::vector<char> xh(nx * 2), yh(ny * 2), want(ny * 2), byw, biw, bih;
+                std::vector<float> xw(nx);
+                for (int64_t i = 0; i < nx; i++)
+                    td_store_f64((enum td_dtype)hdt, xh.data() + i * 2, ((const float *)x.data)[i]);
+                widen(hdt, xh.data(), xw.data(), nx);
+                struct td_kt xwt = x, yw = ktn(dt, nd, os, false, byw), iw = ktn(TD_DTYPE_INT64, nd, os, false, biw);
+                struct td_kt ih = ktn(TD_DTYPE_INT64, nd, os, false, bih);
+                xwt.data = (char *)xw.data();
+                struct td_kt *hin[] = {&xwt}, *hout[] = {&yw, &iw};
+                if (cpu(op, dt, 1, hin, max ? 2 : 1, hout, at, na, 0) != TD_CODE_OK) {
+                    n_cases++, n_fail++, printf("FAIL %s: cpu on the rounded input\n", what);
+                    return;
+                }
+                narrow(hdt, (const float *)yw.data, want.data(), ny);
+                td_cu_pool qh = q;
+                qh.x = xh.data(), qh.y = yh.data(), qh.iy = max ? (int64_t *)ih.data : NULL;
+                for (int64_t e = 0; e < q.planes * q.P; e++)
+                    if (hdt == TD_DTYPE_FLOAT16)
+                        td_cu_pool_fwd<td_cu_f16>(qh, e);
+                    else
+                        td_cu_pool_fwd<td_cu_bf16>(qh, e);
+                char hw[112];
+                snprintf(hw, sizeof hw, "%s in dtype %d", what, hdt);
+                compare(hw, hdt, yh.data(), want.data(), ny, 0, NULL, 0);
+                if (max)
+                    compare(hw, TD_DTYPE_INT64, ih.data, iw.data, ny, 0, NULL, 0);
+            }
     }
     /* backward */
     struct td_kt g = ktn(dt, nd, os, false, bg), gx1 = ktn(dt, nd, xs, false, bgx1), gx2 = ktn(dt, nd, xs, false, bgx2);
@@ -1600,6 +1632,33 @@ template <typename T> static void pool_case(int it)
             td_cu_avg_back<T>(q, e);
         snprintf(what, sizeof what, "pool backward kind %d nsp %d case %d", kind, nsp, it);
         compare(what, dt, gx2.data, gx1.data, numel(gx1), 0, NULL, 0);
+        if constexpr (std::is_same<T, float>::value) /* the gradient in float16/bfloat16, natively */
+            for (int hdt : {TD_DTYPE_FLOAT16, TD_DTYPE_BFLOAT16}) {
+                int64_t ng = numel(g), nx = numel(gx1);
+                std::vector<char> gh(ng * 2), gxh(nx * 2), want(nx * 2), bw;
+                std::vector<float> gw(ng);
+                for (int64_t i = 0; i < ng; i++)
+                    td_store_f64((enum td_dtype)hdt, gh.data() + i * 2, ((const float *)g.data)[i]);
+                widen(hdt, gh.data(), gw.data(), ng);
+                struct td_kt gwt = g, xw = ktn(dt, nd, xs, false, bw);
+                gwt.data = (char *)gw.data();
+                struct td_kt *hin[] = {&gwt, &x}, *hout[] = {&xw};
+                if (cpu(bop, dt, 2, hin, 1, hout, at, na, 0) != TD_CODE_OK) {
+                    n_cases++, n_fail++, printf("FAIL %s: cpu on the rounded gradient\n", what);
+                    return;
+                }
+                narrow(hdt, (const float *)xw.data, want.data(), nx);
+                td_cu_pool qh = q;
+                qh.go = gh.data(), qh.gx = gxh.data();
+                for (int64_t e = 0; e < q.planes * q.X; e++)
+                    if (hdt == TD_DTYPE_FLOAT16)
+                        td_cu_avg_back<td_cu_f16>(qh, e);
+                    else
+                        td_cu_avg_back<td_cu_bf16>(qh, e);
+                char hw[112];
+                snprintf(hw, sizeof hw, "%s in dtype %d", what, hdt);
+                compare(hw, hdt, gxh.data(), want.data(), nx, 0, NULL, 0);
+            }
     }
 }
 

@@ -180,8 +180,11 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_COUNT_NONZERO, TD_DTYPE_BOOL));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_AMINMAX, TD_DTYPE_INT16));
     ck_assert_ptr_null(B->kernel(TD_OP_VAR, TD_DTYPE_INT32));
-    ck_assert_ptr_null(B->kernel(TD_OP_MEDIAN, TD_DTYPE_FLOAT32));
-    ck_assert_ptr_null(B->kernel(TD_OP_MODE, TD_DTYPE_FLOAT32));
+    /* MEDIAN and MODE sort their lanes with CUB: not in the ROCm build */
+    bool cub = strcmp(B->kind, "cuda") == 0;
+    ck_assert((B->kernel(TD_OP_MEDIAN, TD_DTYPE_FLOAT32) != NULL) == cub);
+    ck_assert((B->kernel(TD_OP_MODE, TD_DTYPE_INT32) != NULL) == cub);
+    ck_assert_ptr_null(B->kernel(TD_OP_MEDIAN_DIM, TD_DTYPE_BOOL));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMAX, TD_DTYPE_INT16));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_CUMMIN, TD_DTYPE_FLOAT64));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_LOGCUMSUMEXP, TD_DTYPE_FLOAT32));
@@ -189,6 +192,9 @@ START_TEST(test_kernel_lookup)
     ck_assert_ptr_nonnull(B->kernel(TD_OP_SEARCHSORTED, TD_DTYPE_INT8));
     ck_assert_ptr_nonnull(B->kernel(TD_OP_HISTC, TD_DTYPE_FLOAT64));
     ck_assert_ptr_null(B->kernel(TD_OP_HISTC, TD_DTYPE_INT32));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_BOOL));
+    ck_assert_ptr_nonnull(B->kernel(TD_OP_NONZERO, TD_DTYPE_FLOAT64));
+    ck_assert_ptr_null(B->kernel(TD_OP_NONZERO, TD_DTYPE_COMPLEX64));
     for (unsigned dt = 0; dt < TD_DTYPE_COUNT; dt++) {
         bool half = dt == TD_DTYPE_FLOAT16 || dt == TD_DTYPE_BFLOAT16;
         bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
@@ -243,9 +249,14 @@ START_TEST(test_kernel_lookup)
         bool dnn = strstr(d, "cuDNN 9.") != NULL && strcmp(B->kind, "cuda") == 0;
         ck_assert_msg((B->half_kernel(TD_OP_CONV, dt) != NULL) == (half && dnn), "half_kernel CONV dtype %u", dt);
         ck_assert_msg((B->half_kernel(TD_OP_CONV_BACKWARD_WEIGHT, dt) != NULL) == (half && dnn), "half CONV_BW %u", dt);
-        ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL, dt));
+        ck_assert_msg((B->half_kernel(TD_OP_MAX_POOL, dt) != NULL) == half, "half MAX_POOL %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_AVG_POOL_BACKWARD, dt) != NULL) == half, "half AVG_POOL_BACKWARD %u", dt);
+        ck_assert_ptr_null(B->half_kernel(TD_OP_MAX_POOL_BACKWARD, dt)); /* float32/64 atomics */
         ck_assert_ptr_null(B->half_kernel(TD_OP_SGD_STEP, dt));
         ck_assert_ptr_null(B->half_kernel(TD_OP_INDEX_PUT, dt));
+        ck_assert_ptr_null(B->half_kernel(TD_OP_SCATTER, dt));
+        ck_assert_msg((B->half_kernel(TD_OP_INDEX, dt) != NULL) == half, "half INDEX %u", dt);
+        ck_assert_msg((B->half_kernel(TD_OP_GATHER, dt) != NULL) == half, "half GATHER %u", dt);
     }
     ck_assert_ptr_null(B->kernel(TD_OP_ADD, TD_DTYPE_COUNT));
     ck_assert_ptr_null(B->kernel(TD_OP_COUNT, TD_DTYPE_FLOAT32));
@@ -648,6 +659,104 @@ START_TEST(test_gpu)
             ck_assert_int_eq(pos[i], want_pos[i]);
         for (int i = 0; i < 4; i++)
             ck_assert(bins[i] == want_bins[i]);
+    }
+    /* NONZERO of a (3, 700) float32 with NaN and -0.0: the count, then the coordinates;
+     * a wrong count writes nothing and reports at the sync */
+    {
+        enum { R = 3, C = 700 };
+        static float x[R * C];
+        static int64_t co[R * C * 2], cnt;
+        int64_t want = 0;
+        for (int i = 0; i < R * C; i++) {
+            x[i] = i % 7 == 0 ? (float)(i % 3) - 1 : 0.0f;
+            if (i == 5)
+                x[i] = NAN;
+            if (i == 6)
+                x[i] = -0.0f;
+            want += x[i] != 0;
+        }
+        int64_t sx[] = {R, C}, s0[1] = {0}, sw[] = {want, 2};
+        struct td_kt tx = kt(TD_DTYPE_FLOAT32, 2, sx, up(x, sizeof x)), tc = kt(TD_DTYPE_INT64, 0, s0, dalloc(8));
+        struct td_kt to = kt(TD_DTYPE_INT64, 2, sw, dalloc((size_t)want * 16));
+        struct td_kt *in[] = {&tx}, *oc[] = {&tc}, *oo[] = {&to};
+        int64_t count_only[] = {0, 1}, full[] = {want, 0};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oc, count_only, 2, 0), TD_CODE_OK);
+        down(&cnt, tc.data, 8);
+        ck_assert_int_eq(cnt, want);
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, oo, full, 2, 0), TD_CODE_OK);
+        down(co, to.data, (size_t)want * 16);
+        int64_t r = 0;
+        for (int i = 0; i < R * C; i++)
+            if (x[i] != 0) {
+                ck_assert_int_eq(co[r * 2], i / C);
+                ck_assert_int_eq(co[r * 2 + 1], i % C);
+                r++;
+            }
+        int64_t wrong[] = {want - 1, 0};
+        struct td_kt tw = kt(TD_DTYPE_INT64, 2, (int64_t[]){want - 1, 2}, dalloc((size_t)want * 16));
+        struct td_kt *ow[] = {&tw};
+        ck_assert_int_eq(run(TD_OP_NONZERO, TD_DTYPE_FLOAT32, 1, in, 1, ow, wrong, 2, 0), TD_CODE_OK);
+        int e = B->stream_sync(0, S);
+        ck_assert_int_ne(e, 0);
+        ck_assert_str_eq(B->error_string(e), "nonzero: the input changed after its count was taken");
+    }
+    /* MEDIAN_DIM and MODE over dim 1 of a transposed (4, 6) int32 view; MEDIAN of all of a
+     * float32 (2, 5) with a NaN row and ties */
+    {
+        int32_t a[24] = {5, 1, 4, 2, 2, 9, 7, 7, 3, 3, 8, 0, 1, 1, 1, 6, 6, 2, 9, 2, 2, 9, 9, 5}; /* (6, 4) */
+        int32_t med[4], mode[4];
+        int64_t mi[4], mo[4];
+        int64_t s64[] = {6, 4}, s4[] = {4};
+        struct td_kt ta = kt(TD_DTYPE_INT32, 2, s64, up(a, sizeof a)), tt = ta;
+        tt.m.sizes[0] = 4, tt.m.sizes[1] = 6, tt.m.strides[0] = 1, tt.m.strides[1] = 4; /* a.t(): (4, 6) */
+        struct td_kt t1 = kt(TD_DTYPE_INT32, 1, s4, dalloc(sizeof med)), t2 = kt(TD_DTYPE_INT64, 1, s4, dalloc(sizeof mi));
+        struct td_kt t3 = kt(TD_DTYPE_INT32, 1, s4, dalloc(sizeof mode)), t4 = kt(TD_DTYPE_INT64, 1, s4, dalloc(sizeof mo));
+        struct td_kt *in[] = {&tt}, *om[] = {&t1, &t2}, *oo[] = {&t3, &t4};
+        int64_t d1[] = {2, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_MEDIAN_DIM, TD_DTYPE_INT32, 1, in, 2, om, d1, 4, 0), TD_CODE_OK);
+        ck_assert_int_eq(run(TD_OP_MODE, TD_DTYPE_INT32, 1, in, 2, oo, d1, 4, 0), TD_CODE_OK);
+        down(med, t1.data, sizeof med), down(mi, t2.data, sizeof mi), down(mode, t3.data, sizeof mode), down(mo, t4.data, sizeof mo);
+        for (int r = 0; r < 4; r++) {
+            int32_t row[6];
+            for (int j = 0; j < 6; j++)
+                row[j] = a[j * 4 + r];
+            int32_t sorted[6];
+            memcpy(sorted, row, sizeof row);
+            for (int i = 1; i < 6; i++) /* insertion sort */
+                for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                    int32_t t = sorted[j];
+                    sorted[j] = sorted[j - 1], sorted[j - 1] = t;
+                }
+            ck_assert_int_eq(med[r], sorted[2]);
+            ck_assert_int_eq(row[mi[r]], med[r]);
+            int best = 0, bv = 0;
+            for (int i = 0; i < 6; i++) {
+                int cnt = 0;
+                for (int j = 0; j < 6; j++)
+                    cnt += sorted[j] == sorted[i];
+                if (cnt > best)
+                    best = cnt, bv = sorted[i];
+            }
+            int64_t last = -1;
+            for (int j = 0; j < 6; j++)
+                if (row[j] == bv)
+                    last = j;
+            ck_assert_int_eq(mode[r], bv);
+            ck_assert_int_eq(mo[r], last);
+        }
+        float f[10] = {3, 1, 2, 2, 5, NAN, 0, -1, 4, 4}, m0, m1;
+        int64_t s25[] = {2, 5}, s0[1] = {0};
+        struct td_kt tf = kt(TD_DTYPE_FLOAT32, 2, s25, up(f, sizeof f)), tm = kt(TD_DTYPE_FLOAT32, 0, s0, dalloc(4));
+        struct td_kt tf0 = tf;
+        tf0.m.ndim = 1, tf0.m.sizes[0] = 5, tf0.m.strides[0] = 1; /* the first row */
+        struct td_kt *fin[] = {&tf}, *fin0[] = {&tf0}, *fo[] = {&tm};
+        int64_t all[] = {3, 0, -1, 0}, all0[] = {1, 0, -1, 0};
+        ck_assert_int_eq(run(TD_OP_MEDIAN, TD_DTYPE_FLOAT32, 1, fin, 1, fo, all, 4, 0), TD_CODE_OK);
+        down(&m0, tm.data, 4);
+        ck_assert(isnan(m0)); /* a NaN in the tensor: NaN */
+        ck_assert_int_eq(run(TD_OP_MEDIAN, TD_DTYPE_FLOAT32, 1, fin0, 1, fo, all0, 4, 0), TD_CODE_OK);
+        down(&m1, tm.data, 4);
+        ck_assert(m1 == 2.0f); /* 1 2 2 3 5: the lower median */
     }
     /* STAT rows over dim 1 of (3, 1000) float64 (row 2 holds a NaN): VAR_MEAN (correction
      * 1), LOGSUMEXP, NORM p = 3, inf; AMINMAX */

@@ -852,6 +852,52 @@ START_TEST(test_cast)
 }
 END_TEST
 
+/* float32 <-> float16 and float32 -> bfloat16 over contiguous runs (copy.c's vector paths
+ * where the CPU has them) give the scalar conversions' bits: every float16 value to float32 and back, and float32
+ * values around every rounding boundary, subnormal, infinity and NaN payload. */
+START_TEST(test_half_conversions_bitwise)
+{
+    enum { NH = 65536, NF = 65536 * 4 + 37 }; /* odd lengths leave a scalar tail */
+    struct td_kt *h = mk(TD_DTYPE_FLOAT16, 1, S(NH)), *f = mk(TD_DTYPE_FLOAT32, 1, S(NH));
+    uint16_t *hv = (uint16_t *)h->data;
+    for (int i = 0; i < NH; i++)
+        hv[i] = (uint16_t)i;
+    ck_assert_int_eq(td__copy(f, h), TD_CODE_OK);
+    for (int i = 0; i < NH; i++) {
+        float want = td_half_to_float((uint16_t)i), got = ((const float *)f->data)[i];
+        ck_assert_msg(memcmp(&want, &got, 4) == 0, "half 0x%04x -> float", i);
+    }
+    struct td_kt *g = mk(TD_DTYPE_FLOAT32, 1, S(NF)), *o = mk(TD_DTYPE_FLOAT16, 1, S(NF));
+    uint32_t *gv = (uint32_t *)g->data, x = 12345;
+    for (int i = 0; i < NF; i++) {
+        uint32_t u;
+        if (i < NH) { /* each half value as a float, nudged by -1, 0 or +1 ulp: the ties */
+            float fv = td_half_to_float((uint16_t)i);
+            memcpy(&u, &fv, 4);
+            u += (uint32_t)(i % 3) - 1u + ((i & 1) ? 0x1000u : 0);
+        } else { /* random bit patterns: NaN payloads, subnormals, huge values */
+            x = x * 1103515245u + 12345u;
+            u = x ^ (x >> 7) << 3;
+        }
+        gv[i] = u;
+    }
+    ck_assert_int_eq(td__copy(o, g), TD_CODE_OK);
+    for (int i = 0; i < NF; i++) {
+        float fv;
+        memcpy(&fv, &gv[i], 4);
+        ck_assert_msg(((const uint16_t *)o->data)[i] == td_float_to_half(fv), "float 0x%08x -> half", gv[i]);
+    }
+    struct td_kt *b = mk(TD_DTYPE_BFLOAT16, 1, S(NF));
+    ck_assert_int_eq(td__copy(b, g), TD_CODE_OK);
+    for (int i = 0; i < NF; i++) {
+        float fv;
+        memcpy(&fv, &gv[i], 4);
+        ck_assert_msg(((const uint16_t *)b->data)[i] == td_float_to_bf16(fv), "float 0x%08x -> bfloat16", gv[i]);
+    }
+    free_all();
+}
+END_TEST
+
 START_TEST(test_copy_fill_where_clamp)
 {
     /* clone of a strided tensor */
@@ -1072,6 +1118,7 @@ static Suite *ops_cpu_suite(void)
         {"create", test_create, 1, 10},
         {"cast", test_cast, TD_DTYPE_COUNT, 10},
         {"copy", test_copy_fill_where_clamp, 1, 10},
+        {"half_bits", test_half_conversions_bitwise, 1, 60},
         {"cat", test_cat, 1, 10},
         {"table", test_table, 1, 10},
         {"parallel", test_parallel, 1, 60},

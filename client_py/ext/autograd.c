@@ -17,11 +17,47 @@ typedef struct {
 
 static PyTypeObject Node_Type;
 
+/* node's name as torch's Python class of it is named (its repr and type(grad_fn).__name__):
+ * name() keeps the C++ namespace, the class drops it */
+static const char *node_class_name(const struct td_ag_node *n)
+{
+    const char *name = td_ag_node_name(n), *ns = "torch::autograd::";
+    return strncmp(name, ns, strlen(ns)) ? name : name + strlen(ns);
+}
+
+/* The Python class of a node: torch gives every kind of node a class of its own
+ * (type(y.grad_fn).__name__ == "AddBackward0"; a custom Function's is
+ * torch.autograd.function.<Name>Backward), so scripts that print or compare
+ * type(grad_fn) see the same here.  One subclass of Node per name, made on first use. */
+static PyTypeObject *node_class(const struct td_ag_node *n)
+{
+    static PyObject *classes; /* (name, custom) -> class */
+    bool custom = td_ag_node_is_custom(n);
+    const char *name = node_class_name(n);
+    if (!classes && !(classes = PyDict_New()))
+        return NULL;
+    PyObject *key = Py_BuildValue("(sO)", name, custom ? Py_True : Py_False);
+    if (!key)
+        return NULL;
+    PyObject *cls = PyDict_GetItemWithError(classes, key);
+    if (!cls && !PyErr_Occurred()) {
+        /* no __dict__ or weakref slot: instances keep NodeObject's layout */
+        cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(O){s:(),s:s}", name, (PyObject *)&Node_Type,
+                                    "__slots__", "__module__", custom ? "tensord.autograd.function" : "builtins");
+        if (cls && PyDict_SetItem(classes, key, cls) < 0)
+            Py_CLEAR(cls);
+        Py_XDECREF(cls); /* the dict holds it */
+    }
+    Py_DECREF(key);
+    return (PyTypeObject *)cls;
+}
+
 static PyObject *node_wrap(struct td_ag_node *n) /* steals the reference */
 {
     if (!n)
         Py_RETURN_NONE;
-    NodeObject *o = PyObject_New(NodeObject, &Node_Type);
+    PyTypeObject *cls = node_class(n);
+    NodeObject *o = cls ? (NodeObject *)cls->tp_alloc(cls, 0) : NULL;
     if (!o) {
         td_ag_node_unref(n);
         return NULL;
@@ -37,17 +73,18 @@ static void node_dealloc(NodeObject *o)
         td_ag_node_unref(o->n);
     else
         td_ag_node_forget(o->n);
-    PyObject_Free(o);
+    Py_TYPE(o)->tp_free(o);
 }
 
 static PyObject *node_name(NodeObject *o, PyObject *noargs) { return PyUnicode_FromString(td_ag_node_name(o->n)); }
 
 static PyObject *node_repr(NodeObject *o)
 {
-    const char *name = td_ag_node_name(o->n), *ns = "torch::autograd::";
-    if (!strncmp(name, ns, strlen(ns))) /* torch's repr drops the C++ namespace name() shows */
-        name += strlen(ns);
-    return PyUnicode_FromFormat("<%s object at %p>", name, (void *)o->n);
+    /* object's default repr, as torch's: a custom Function's class has a module */
+    if (td_ag_node_is_custom(o->n))
+        return PyUnicode_FromFormat("<tensord.autograd.function.%s object at %p>", node_class_name(o->n),
+                                    (void *)o->n);
+    return PyUnicode_FromFormat("<%s object at %p>", node_class_name(o->n), (void *)o->n);
 }
 
 static PyObject *node_next_functions(NodeObject *o, void *c)
@@ -218,7 +255,7 @@ static PyTypeObject Node_Type = {
     .tp_repr = (reprfunc)node_repr,
     .tp_hash = (hashfunc)node_hash,
     .tp_richcompare = node_richcompare,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, /* the per-name classes derive from it */
     .tp_doc = "A node of the autograd graph (a tensor's grad_fn).",
     .tp_methods = node_methods,
     .tp_getset = node_getset,
@@ -649,7 +686,33 @@ static PyObject *m_make_subclass(PyObject *self, PyObject *args)
     return (PyObject *)o;
 }
 
+/* _name_grad_fn(t, name): t's grad_fn (if any) takes torch's name for the composed
+ * function that made t; the names are interned here for good (the node keeps a pointer) */
+static PyObject *m_name_grad_fn(PyObject *self, PyObject *args)
+{
+    static PyObject *names; /* str -> the same str, kept alive */
+    PyObject *t, *name;
+    if (!PyArg_ParseTuple(args, "OU", &t, &name))
+        return NULL;
+    if (!td_ext_is_tensor(t)) {
+        PyErr_SetString(PyExc_TypeError, "_name_grad_fn(): expected a Tensor");
+        return NULL;
+    }
+    struct td_ag_node *n = td_grad_fn(&((TensorObject *)t)->t);
+    if (!n)
+        Py_RETURN_NONE;
+    PyObject *kept = (names || (names = PyDict_New())) ? PyDict_SetDefault(names, name, name) : NULL;
+    const char *s = kept ? PyUnicode_AsUTF8(kept) : NULL;
+    if (s)
+        td_ag_node_set_name(n, s);
+    td_ag_node_unref(n);
+    if (!s)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 PyMethodDef td_ext_autograd_methods[] = {
+    {"_name_grad_fn", m_name_grad_fn, METH_VARARGS, "_name_grad_fn(t, name): torch's name for t's grad_fn"},
     {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False)"},
     {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},

@@ -667,7 +667,7 @@ def _mask_value(input, value, fname):
 def masked_fill(input, mask, value):
     _check_tensor(input, "masked_fill")
     mask = _check_mask(mask, "masked_fill_")
-    return ops.where(mask, _mask_value(input, value, "masked_fill"), input)
+    return F.torch_node(ops.where(mask, _mask_value(input, value, "masked_fill"), input), "MaskedFillBackward0")
 
 
 def masked_fill_(self, mask, value):
@@ -704,7 +704,8 @@ def masked_select(input, mask, *, out=None):
     x, m = _broadcast_pair(input, mask)
     if x.ndim == 0:
         x, m = F.reshape(x, [1]), F.reshape(m, [1])
-    return F._out(_mask_select(x, 0, m), out, "masked_select", overlap=(O.INDEX, (input, given), M_MASK))
+    return F._out(F.torch_node(_mask_select(x, 0, m), "MaskedSelectBackward0"), out, "masked_select",
+                  overlap=(O.INDEX, (input, given), M_MASK))
 
 
 def masked_scatter_(self, mask, source):
@@ -766,22 +767,23 @@ def where(condition, input=None, other=None, *, out=None):
 _sort_rt, _topk_rt, _kthvalue_rt = (F.structseq(n) for n in ("sort", "topk", "kthvalue"))
 
 
-def _sort_raw(input, dim, descending, k=None):
-    """SORT; with k, only the first k of the sorted order along dim (a partial selection)."""
-    return ops.sort(input, index_int(dim), builtins.bool(descending), True, k)
+def _sort_raw(input, dim, descending, k=None, stable=True):
+    """SORT; with k, only the first k of the sorted order along dim (a partial selection).
+    stable=False puts equal keys where torch's unstable CPU sort does."""
+    return ops.sort(input, index_int(dim), builtins.bool(descending), builtins.bool(stable), k)
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     _check_tensor(input, "sort")
     if isinstance(dim, builtins.bool):  # sort(x, stable=..) positional forms are rare; dim must be int
         raise TypeError("sort(): argument 'dim' must be int, not bool")
-    v, i = _sort_raw(input, dim, descending)
+    v, i = _sort_raw(input, dim, descending, stable=stable)
     return F._outs(_sort_rt(v, i), out, "sort", overlap=(O.SORT, (input,)))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
     _check_tensor(input, "argsort")
-    return _sort_raw(input, dim, descending)[1]
+    return _sort_raw(input, dim, descending, stable=stable)[1]
 
 
 def msort(input, *, out=None):
@@ -796,9 +798,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     size = input.shape[d] if input.ndim else 1
     if k < 0 or k > size:
         raise RuntimeError("selected index k out of range")
-    if input.ndim == 0:
-        return F._outs(_topk_rt(*_sort_raw(input, d, largest)), out, "topk", overlap=(O.SORT, (input,)))
-    return F._outs(_topk_rt(*_sort_raw(input, d, largest, k)), out, "topk", overlap=(O.SORT, (input,)))
+    v, i = _sort_raw(input, d, largest) if input.ndim == 0 else _sort_raw(input, d, largest, k)
+    return F._outs(_topk_rt(F.torch_node(v, "TopkBackward0"), i), out, "topk", overlap=(O.SORT, (input,)))
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):

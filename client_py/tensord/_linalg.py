@@ -219,7 +219,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _mm_checks(mat1, mat2)
     if input.dtype is not mat1.dtype:
         raise RuntimeError("self and mat2 must have the same dtype")
-    return F._out(_add_scaled(input, F.mm(mat1, mat2), beta, alpha, "addmm"), out,
+    return F._out(F.torch_node(_add_scaled(input, F.mm(mat1, mat2), beta, alpha, "addmm"), "AddmmBackward0"), out,
                   overlap=(O.MM, ()))
 
 
@@ -1091,7 +1091,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
                                        "because this dimension is empty and the operation does not have an identity"
                                        % (name, d))
         fn = F.amax if ord > 0 else F.amin
-        return F._out(fn(F.abs(x), () if red is None else red, keepdim), out)
+        return F._out(F.torch_node(fn(F.abs(x), () if red is None else red, keepdim), "LinalgVectorNormBackward0"),
+                      out)
     if red is None:
         red = list(range(x.ndim)) if x.ndim else None
     if ord == 0:
@@ -1102,7 +1103,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
         r = F.sqrt(F.sum(F.mul(x, x), red, keepdim))
     else:
         r = F.pow(F.sum(F.pow(F.abs(x), ord), red, keepdim), 1.0 / ord)
-    return F._out(r, out)
+    return F._out(F.torch_node(r, "LinalgVectorNormBackward0"), out)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):

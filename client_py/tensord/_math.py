@@ -428,7 +428,7 @@ def _nanmedian(input, dim, keepdim):
         else:
             del shape[d]
         return _RT["nanmedian"](empty(shape, dtype=x.dtype), empty(shape, dtype=DTYPES[4]))
-    v, i = sort(x, d)
+    v, i = sort(x, d, stable=True)
     k = F.floor_divide(F.clamp_min(F.sub(F.sum(F.eq(x, x), d, True, dtype=DTYPES[4]), 1), 0), 2)
     vals, idx = gather(v, d, k), gather(i, d, k)
     if nd == 0:

@@ -52,7 +52,7 @@ def trace(input):
         raise RuntimeError("trace: expected a matrix, but got tensor with dim %d" % input.ndim)
     if input.dtype in (_BOOL, _F16, _BF16):
         raise _not_impl("trace", input.dtype)
-    return _T.sum(_T.diagonal(input))
+    return F.torch_node(_T.sum(_T.diagonal(input)), "TraceBackward0")
 
 
 _export("trace", trace)

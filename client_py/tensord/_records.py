@@ -19,6 +19,13 @@ OUT = O.RF_OUT  # the inputs end with out= tensors the op writes into
 _NUMBER = (builtins.bool, builtins.int, builtins.float)
 
 
+def torch_node(t, name):
+    """t, its grad_fn (when it has one) named as torch names the single op it runs for what
+    tensord composes from several (print(loss) shows grad_fn=<MseLossBackward0>)."""
+    _C._name_grad_fn(t, name)
+    return t
+
+
 def is_scalar(v):
     return isinstance(v, _NUMBER) or isinstance(v, (_np.bool_, _np.integer, _np.floating))
 
@@ -569,8 +576,8 @@ def _clamp_tensors(input, min, max):
 
 def clamp(input, min=None, max=None, *, out=None):
     _check_tensor(input, "clamp")
-    if isinstance(min, TB) or isinstance(max, TB):
-        return _out(_clamp_tensors(input, min, max), out,
+    if isinstance(min, TB) or isinstance(max, TB):  # torch's clamp.Tensor overload
+        return _out(torch_node(_clamp_tensors(input, min, max), "ClampBackward0"), out,
                     overlap=(O.CLAMP, [x for x in (input, min, max) if isinstance(x, TB)]))
     if out is not None:
         return _into(ops.clamp, (input,), _clamp_attrs(min, max), out, "clamp", stacklevel=4)
@@ -799,14 +806,16 @@ def _no_complex_all(input, name, dim):
 
 def max(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "max", dim)
-    return _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out,
-                       input)
+    r = _minmax_out("max", _minmax("max", ops.amax, ops.max_dim, return_types.max, maximum, input, dim, keepdim), out,
+                    input)
+    return torch_node(r, "MaxBackward1") if dim is None and isinstance(r, TB) else r  # torch's max() overload
 
 
 def min(input, dim=None, keepdim=False, *, out=None):
     _no_complex_all(input, "min", dim)
-    return _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out,
-                       input)
+    r = _minmax_out("min", _minmax("min", ops.amin, ops.min_dim, return_types.min, minimum, input, dim, keepdim), out,
+                    input)
+    return torch_node(r, "MinBackward1") if dim is None and isinstance(r, TB) else r
 
 
 # ---------------------------------------------------------------- matmul
@@ -913,7 +922,7 @@ def t(input):
         raise RuntimeError("t() expects a tensor with <= 2 dimensions, but self is %dD" % input.ndim)
     if input.ndim < 2:
         return alias(input)
-    return ops.transpose(input, 0, 1)
+    return torch_node(ops.transpose(input, 0, 1), "TBackward0")
 
 
 def expand(input, *sizes):
@@ -926,7 +935,8 @@ def expand_as(input, other):
 
 
 def squeeze(input, dim=None):
-    return ops.squeeze(input, dim)
+    r = ops.squeeze(input, dim)
+    return r if dim is None or r is input else torch_node(r, "SqueezeBackward1")  # torch's squeeze.dim
 
 
 def unsqueeze(input, dim):
@@ -1148,9 +1158,9 @@ def stack(tensors, dim=0, *, out=None):
                                % (list(s0), list(x.shape), i))
     if s0 and d < len(s0) and len(tensors) <= 254:
         # joined along dim d, then dim d split into (n, its size): two records, not n + 1
-        return _out(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]), out,
-                    overlap=(O.CAT, tensors))
-    return _out(cat_many([unsqueeze(x, d) for x in tensors], d), out,
+        return _out(torch_node(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]),
+                               "StackBackward0"), out, overlap=(O.CAT, tensors))
+    return _out(torch_node(cat_many([unsqueeze(x, d) for x in tensors], d), "StackBackward0"), out,
                 overlap=(O.CAT, tensors) if len(tensors) < 255 else None)
 
 

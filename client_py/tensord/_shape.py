@@ -63,7 +63,7 @@ def split(tensor, split_size_or_sections, dim=0):
                                "dimension %d), but got split_sizes=%s" % (n, F.index_int(dim), sizes))  # dim as given
         out, pos = [], 0
         for s in sizes:
-            out.append(_slice(tensor, d, pos, pos + s))
+            out.append(F.torch_node(_slice(tensor, d, pos, pos + s), "SplitWithSizesBackward0"))
             pos += s
         return tuple(out)
     s = _int(split_size_or_sections)
@@ -75,7 +75,7 @@ def split(tensor, split_size_or_sections, dim=0):
         return (F.alias(tensor),)
     if n == 0:
         return (F.alias(tensor),)
-    return tuple(_slice(tensor, d, i, builtins.min(i + s, n)) for i in range(0, n, s))
+    return tuple(F.torch_node(_slice(tensor, d, i, builtins.min(i + s, n)), "SplitBackward0") for i in range(0, n, s))
 
 
 def chunk(input, chunks, dim=0):
@@ -98,7 +98,7 @@ def unbind(input, dim=0):
     d = F.wrap_dim(dim, input.ndim)  # first, as torch: a 0-d tensor's dim 1 is out of range
     if input.ndim == 0:
         raise IndexError("Dimension specified as %d but tensor has no dimensions" % d)
-    return tuple(ops.select(input, d, i) for i in range(input.shape[d]))
+    return tuple(F.torch_node(ops.select(input, d, i), "UnbindBackward0") for i in range(input.shape[d]))
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -203,7 +203,7 @@ def roll(input, shifts, dims=None):
         if len(sh) != 1:
             raise RuntimeError("shifts and dimensions must align. shifts: %d, dims:0" % len(sh))
         flat = F.reshape(input, -1)
-        return F.reshape(_roll1(flat, _int(sh[0]), 0), tuple(input.shape))
+        return F.torch_node(F.reshape(_roll1(flat, _int(sh[0]), 0), tuple(input.shape)), "RollBackward0")
     dm = [dims] if isinstance(dims, _INT) else _int_list(dims, "roll", "dims")
     if len(sh) != len(dm):
         raise RuntimeError("shifts and dimensions must align. shifts: %d, dims:%d" % (len(sh), len(dm)))
@@ -214,7 +214,7 @@ def roll(input, shifts, dims=None):
         if input.ndim == 0:
             raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(d))
         r = _roll1(r, _int(s), F.wrap_dim(d, input.ndim))
-    return r
+    return r if r is input else F.torch_node(r, "RollBackward0")
 
 
 def rot90(input, k=1, dims=(0, 1)):
@@ -419,7 +419,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 
 def diag(input, diagonal=0, *, out=None):
-    return F._out(_diag(input, diagonal), out, "diag")
+    return F._out(F.torch_node(_diag(input, diagonal), "DiagBackward0"), out, "diag")
 
 
 def _diag(input, diagonal):

@@ -172,7 +172,9 @@ class Tensor(TB):
 
     @property
     def T(self):
-        if self.ndim <= 2:
+        if self.ndim == 2:  # torch 1.13's T is a permute of every dim
+            return F.torch_node(F.t(self), "PermuteBackward0")
+        if self.ndim < 2:
             return F.t(self)
         return F.permute(self, list(range(self.ndim - 1, -1, -1)))
 
@@ -622,7 +624,9 @@ class Tensor(TB):
             final.append(r * n)
         y = x.reshape([v for n in x.shape for v in (1, n)]).expand(*inter)
         r = F.reshape(y, final)
-        return F.clone(r) if r._storage_key == self._storage_key else r  # a new tensor, as torch's
+        if r._storage_key == self._storage_key:  # a new tensor, as torch's
+            r = F.clone(r)
+        return F.torch_node(r, "RepeatBackward0")
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)

@@ -31,7 +31,7 @@
 
 /* Modes of INDEX/INDEX_PUT: negative wrapping and the message PyTorch gives; INDEX's
  * M_MASK takes one bool mask instead of int64 index tensors (see index_mask). */
-enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4, M_MASK = 5 };
+enum { M_ADV = 0, M_SELF = 1, M_TAKE = 2, M_FILL = 3, M_COPY = 4, M_MASK = 5, M_TARGET = 6 };
 
 
 static inline void mov(char *d, const char *s, size_t es)
@@ -372,6 +372,8 @@ static enum td_code resolve(struct td_kctx *k, const struct ix_plan *p, const in
         if (v < 0 || v >= lim) {
             switch (p->mode) {
             case M_SELF: return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "index out of range in self");
+            case M_TARGET: /* nll_loss's class picked per sample */
+                return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "Target %lld is out of bounds.", (long long)raw);
             case M_TAKE:
                 return td__kernel_fail(k, TD_CODE_OUT_OF_RANGE, "out of range: tried to access index %lld on a tensor of %lld "
                             "elements.", (long long)raw, (long long)lim);
@@ -461,7 +463,7 @@ static enum td_code plan_index(struct td_kctx *k, int first, struct ix_plan *p, 
     p->dim = k->attrs[TD_A_INDEX_DIM]; /* INDEX_PUT's dim and mode alike (op.c) */
     p->mode = k->attrs[TD_A_INDEX_MODE];
     p->self = *self;
-    if (p->k < 1 || p->dim < 0 || p->dim + p->k > self->ndim || p->mode < 0 || p->mode > M_COPY)
+    if (p->k < 1 || p->dim < 0 || p->dim + p->k > self->ndim || p->mode < 0 || p->mode > M_TARGET || p->mode == M_MASK)
         return TD_CODE_INVALID_ARGUMENT;
     const struct td_meta *i0 = &p->idx[0]->m;
     for (int j = 0; j < p->k; j++)

@@ -4,7 +4,9 @@
  *
  * SORT works slice by slice along its dim: the slice is copied into a buffer of
  * (value, index) pairs, which is merge-sorted (stable, so equal keys keep their order in
- * both directions, as torch's stable sort), then values and indices are written out.
+ * both directions, as torch's stable sort) or, with stable false, sorted by torch's
+ * unstable algorithm (libstdc++'s introsort, so ties end up where torch puts them), then
+ * values and indices are written out.
  * With attribute k (topk, kthvalue) only the first k of that order are written; when k
  * is small against the slice a bounded heap selects them instead (same result).
  * NaN sorts as the largest value (last ascending, first descending), as in PyTorch.
@@ -39,11 +41,12 @@
  * Returns the buffer holding the result.  x goes before y only when it sorts strictly
  * before, so equal keys keep their order in both directions. */
 #define RUN 16
+#define GEN_KV(sfx, T, LESS, DT) \
+    struct kv_##sfx {            \
+        T v;                     \
+        int64_t i;               \
+    };
 #define GEN_SORT(sfx, T, LESS, DT)                                                               \
-    struct kv_##sfx {                                                                        \
-        T v;                                                                                 \
-        int64_t i;                                                                           \
-    };                                                                                       \
     static inline __attribute__((always_inline)) struct kv_##sfx *                           \
     msort_##sfx##_dir(struct kv_##sfx *a, struct kv_##sfx *b, int64_t n, const bool desc)   \
     {                                                                                        \
@@ -75,21 +78,136 @@
         }                                                                                    \
         return a;                                                                            \
     }                                                                                        \
-    /* slice xb (n elements, stride xs) sorted into values vb (stride vs), indices ib (is) */ \
+    /* slice xb (n elements, stride xs) sorted into values vb (stride vs), indices ib (is); \
+     * stable false: the order torch's unstable sort leaves equal keys in (introsort_*) */ \
     static bool sort_slice_##sfx(const void *xb_, int64_t xs, int64_t n, int64_t k, bool desc, \
-                                 void *vb_, int64_t vs, int64_t *ib, int64_t is, void *scratch) \
+                                 bool stable, void *vb_, int64_t vs, int64_t *ib, int64_t is,  \
+                                 void *scratch)                                              \
     {                                                                                        \
         const T *xb = xb_;                                                                   \
         T *vb = vb_;                                                                         \
-        struct kv_##sfx *a = scratch, *b = a + n, *r;                                        \
+        struct kv_##sfx *a = scratch, *b = a + n, *r = a;                                    \
         for (int64_t i = 0; i < n; i++)                                                      \
             a[i].v = xb[i * xs], a[i].i = i;                                                 \
-        r = desc ? msort_##sfx##_dir(a, b, n, true) : msort_##sfx##_dir(a, b, n, false);     \
+        if (!stable)                                                                         \
+            introsort_##sfx(a, n, desc);                                                     \
+        else                                                                                 \
+            r = desc ? msort_##sfx##_dir(a, b, n, true) : msort_##sfx##_dir(a, b, n, false); \
         for (int64_t i = 0; i < k; i++)                                                      \
             vb[i * vs] = r[i].v, ib[i * is] = r[i].i;                                        \
         return true;                                                                         \
     }
-KEY_TYPES(GEN_SORT)
+
+/* torch.sort(stable=False) on the CPU is std::sort over (value, index) pairs, and the
+ * order it leaves equal keys in is visible (indices; pack_padded_sequence's
+ * sorted_indices).  This is the same algorithm step for step as libstdc++'s, which
+ * Debian's torch is built with: introsort (median of three moved to the front, unguarded
+ * partition, recursion on the right part, heap sort past depth 2 log2 n) down to runs of
+ * 16, then one insertion sort over the whole. */
+#define GEN_INTROSORT(sfx, T, LESS, DT)                                                          \
+    static inline bool ilt_##sfx(const struct kv_##sfx *x, const struct kv_##sfx *y, bool desc) \
+    {                                                                                        \
+        return desc ? LESS(y->v, x->v) : LESS(x->v, y->v);                                   \
+    }                                                                                        \
+    static inline void iswap_##sfx(struct kv_##sfx *x, struct kv_##sfx *y)                   \
+    {                                                                                        \
+        struct kv_##sfx t = *x;                                                              \
+        *x = *y, *y = t;                                                                     \
+    }                                                                                        \
+    /* std::__adjust_heap: sift the hole down to a leaf, then val up from there */           \
+    static void adjust_heap_##sfx(struct kv_##sfx *f, int64_t hole, int64_t len, struct kv_##sfx val, \
+                                  bool desc)                                                 \
+    {                                                                                        \
+        int64_t top = hole, child = hole;                                                    \
+        while (child < (len - 1) / 2) {                                                      \
+            child = 2 * (child + 1);                                                         \
+            if (ilt_##sfx(&f[child], &f[child - 1], desc))                                   \
+                child--;                                                                     \
+            f[hole] = f[child], hole = child;                                                \
+        }                                                                                    \
+        if ((len & 1) == 0 && child == (len - 2) / 2) {                                      \
+            child = 2 * (child + 1);                                                         \
+            f[hole] = f[child - 1], hole = child - 1;                                        \
+        }                                                                                    \
+        for (int64_t parent = (hole - 1) / 2; hole > top && ilt_##sfx(&f[parent], &val, desc); \
+             parent = (hole - 1) / 2)                                                        \
+            f[hole] = f[parent], hole = parent;                                              \
+        f[hole] = val;                                                                       \
+    }                                                                                        \
+    static void heap_sort_##sfx(struct kv_##sfx *f, int64_t len, bool desc)                  \
+    {                                                                                        \
+        for (int64_t parent = (len - 2) / 2; len >= 2 && parent >= 0; parent--)              \
+            adjust_heap_##sfx(f, parent, len, f[parent], desc);                              \
+        while (len > 1) {                                                                    \
+            len--;                                                                           \
+            struct kv_##sfx val = f[len];                                                    \
+            f[len] = f[0];                                                                   \
+            adjust_heap_##sfx(f, 0, len, val, desc);                                         \
+        }                                                                                    \
+    }                                                                                        \
+    /* std::__unguarded_partition_pivot over [lo, hi): returns the cut */                    \
+    static int64_t partition_##sfx(struct kv_##sfx *a, int64_t lo, int64_t hi, bool desc)    \
+    {                                                                                        \
+        struct kv_##sfx *x = &a[lo + 1], *y = &a[lo + (hi - lo) / 2], *z = &a[hi - 1];       \
+        if (ilt_##sfx(x, y, desc))                                                           \
+            iswap_##sfx(&a[lo], ilt_##sfx(y, z, desc) ? y : ilt_##sfx(x, z, desc) ? z : x);  \
+        else                                                                                 \
+            iswap_##sfx(&a[lo], ilt_##sfx(x, z, desc) ? x : ilt_##sfx(y, z, desc) ? z : y);  \
+        int64_t f = lo + 1, l = hi;                                                          \
+        for (;;) {                                                                           \
+            while (ilt_##sfx(&a[f], &a[lo], desc))                                           \
+                f++;                                                                         \
+            l--;                                                                             \
+            while (ilt_##sfx(&a[lo], &a[l], desc))                                           \
+                l--;                                                                         \
+            if (!(f < l))                                                                    \
+                return f;                                                                    \
+            iswap_##sfx(&a[f], &a[l]);                                                       \
+            f++;                                                                             \
+        }                                                                                    \
+    }                                                                                        \
+    static void introsort_loop_##sfx(struct kv_##sfx *a, int64_t lo, int64_t hi, int depth, bool desc) \
+    {                                                                                        \
+        while (hi - lo > 16) {                                                               \
+            if (depth == 0) {                                                                \
+                heap_sort_##sfx(a + lo, hi - lo, desc);                                      \
+                return;                                                                      \
+            }                                                                                \
+            depth--;                                                                         \
+            int64_t cut = partition_##sfx(a, lo, hi, desc);                                  \
+            introsort_loop_##sfx(a, cut, hi, depth, desc);                                   \
+            hi = cut;                                                                        \
+        }                                                                                    \
+    }                                                                                        \
+    /* std::__unguarded_linear_insert: a smaller key is known to lie somewhere before i */  \
+    static inline void linear_insert_##sfx(struct kv_##sfx *a, int64_t i, bool desc)         \
+    {                                                                                        \
+        struct kv_##sfx val = a[i];                                                          \
+        for (; ilt_##sfx(&val, &a[i - 1], desc); i--)                                        \
+            a[i] = a[i - 1];                                                                 \
+        a[i] = val;                                                                          \
+    }                                                                                        \
+    static void introsort_##sfx(struct kv_##sfx *a, int64_t n, bool desc)                    \
+    {                                                                                        \
+        if (n < 2)                                                                           \
+            return;                                                                          \
+        int lg = 63 - __builtin_clzll((unsigned long long)n);                                \
+        introsort_loop_##sfx(a, 0, n, 2 * lg, desc);                                         \
+        int64_t head = n > 16 ? 16 : n;                                                      \
+        for (int64_t i = 1; i < head; i++) { /* std::__insertion_sort of the first run */   \
+            if (ilt_##sfx(&a[i], &a[0], desc)) {                                             \
+                struct kv_##sfx val = a[i];                                                  \
+                memmove(a + 1, a, (size_t)i * sizeof *a);                                    \
+                a[0] = val;                                                                  \
+            } else {                                                                         \
+                linear_insert_##sfx(a, i, desc);                                             \
+            }                                                                                \
+        }                                                                                    \
+        for (int64_t i = head; i < n; i++)                                                   \
+            linear_insert_##sfx(a, i, desc);                                                 \
+    }
+#define GEN_SORTS(sfx, T, LESS, DT) GEN_KV(sfx, T, LESS, DT) GEN_INTROSORT(sfx, T, LESS, DT) GEN_SORT(sfx, T, LESS, DT)
+KEY_TYPES(GEN_SORTS)
 
 /* bytes of sort scratch for n pairs of dtype dt (both ping-pong buffers) */
 static size_t sort_scratch(enum td_dtype dt, int64_t n)
@@ -98,12 +216,12 @@ static size_t sort_scratch(enum td_dtype dt, int64_t n)
     return 2 * (size_t)n * pair + 16;
 }
 
-static void sort_keys(enum td_dtype dt, const void *xb, int64_t xs, int64_t n, int64_t k, bool desc, void *vb,
-                      int64_t vs, int64_t *ib, int64_t is, void *scratch)
+static void sort_keys(enum td_dtype dt, const void *xb, int64_t xs, int64_t n, int64_t k, bool desc, bool stable,
+                      void *vb, int64_t vs, int64_t *ib, int64_t is, void *scratch)
 {
     switch (dt) {
 #define SORT_CASE(sfx, T, LESS, DT) \
-    case TD_DTYPE_##DT: sort_slice_##sfx(xb, xs, n, k, desc, vb, vs, ib, is, scratch); break;
+    case TD_DTYPE_##DT: sort_slice_##sfx(xb, xs, n, k, desc, stable, vb, vs, ib, is, scratch); break;
         KEY_TYPES(SORT_CASE)
 #undef SORT_CASE
     default: break; /* f16/bf16 never reach kernels */
@@ -185,6 +303,7 @@ struct sort_job {
     int dim;
     int64_t len, k; /* k: outputs' length along dim (len for a full sort) */
     bool desc, heap; /* heap: partial selection (topk_keys) instead of the merge sort */
+    bool stable;     /* false: torch's unstable order of equal keys (full sorts only) */
     bool failed;
 };
 
@@ -223,7 +342,7 @@ static void sort_range(void *ctx, int64_t begin, int64_t end)
         char *vb = j->vals->data + (vm->offset + slice_base(vm, j->dim, s)) * (int64_t)es;
         int64_t *ib = (int64_t *)j->idx->data + im->offset + slice_base(im, j->dim, s);
         if (!j->heap) {
-            sort_keys(dt, xb, xs, n, kk, j->desc, vb, vs, ib, is, scratch);
+            sort_keys(dt, xb, xs, n, kk, j->desc, j->stable, vb, vs, ib, is, scratch);
             continue;
         }
         topk_keys(dt, xb, xs, n, kk, j->desc, key, perm);
@@ -259,7 +378,9 @@ enum td_code td_cpu_sort(struct td_kctx *k)
         return TD_CODE_OK;
     /* the heap wins while k is a small part of the slice; beyond that sort it all */
     bool heap = kk < len && kk <= len / 8;
-    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, kk, k->attrs[TD_A_SORT_DESCENDING] != 0, heap, false};
+    bool stable = k->attrs[TD_A_SORT_STABLE] != 0 || want >= 0; /* topk keeps the stable order */
+    struct sort_job j = {x, k->out[0], k->out[1], (int)dim, len, kk, k->attrs[TD_A_SORT_DESCENDING] != 0, heap,
+                         stable, false};
     int64_t grain = len >= 4096 ? 1 : 4096 / len;
     td_parallel_for(total / len, grain, sort_range, &j);
     return j.failed ? TD_CODE_RESOURCE_EXHAUSTED : TD_CODE_OK;

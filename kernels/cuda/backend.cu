@@ -600,10 +600,13 @@ static td_kernel_fn cu_half_kernel(unsigned op, unsigned dt)
         return NULL;
     if (op == TD_OP_WHERE || op == TD_OP_CAT || op == TD_OP_FLIP || op == TD_OP_TRIL || op == TD_OP_TRIU) /* byte movers */
         return td__cuda_copy_kernel(op, dt);
+    if ((f = td__cuda_index_half_kernel(op, dt)))
+        return f;
     if ((f = td__cuda_binary_kernel(op, dt)) || (f = td__cuda_unary_kernel(op, dt)) ||
         (f = td__cuda_math_kernel(op, dt)) ||
         (f = td__cuda_reduce_kernel(op, dt)) || (f = td__cuda_matmul_kernel(op, dt)) ||
-        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)))
+        (f = td__cuda_softmax_kernel(op, dt)) || (f = td__cuda_conv_kernel(op, dt)) ||
+        (f = td__cuda_pool_kernel(op, dt)))
         return f;
     return NULL;
 }

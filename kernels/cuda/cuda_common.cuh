@@ -511,6 +511,7 @@ TD_CU_HIDDEN td_kernel_fn td__cuda_reduce_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_matmul_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_softmax_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt);
+TD_CU_HIDDEN td_kernel_fn td__cuda_index_half_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_optim_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_conv_kernel(unsigned op, unsigned dt);
 TD_CU_HIDDEN td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt);

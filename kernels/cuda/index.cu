@@ -10,9 +10,14 @@
  * duplicate indices the surviving write, or the rounding of a float sum, may differ
  * from the CPU's serial order.
  *
+ * NONZERO (its count, or the coordinates once the client has the count) runs the mask
+ * mode's passes over any compute dtype.
+ *
  * Dtypes: the byte movers (GATHER, INDEX, plain SCATTER/INDEX_PUT) by element size, so
  * every compute dtype and complex; SCATTER at the 8 compute dtypes (its multiply has
  * no complex atomic); INDEX_PUT's accumulate at the 8 compute dtypes and complex.
+ * GATHER and INDEX take float16/bfloat16 as they are (the native path): an embedding
+ * lookup in a half table then reads the rows it needs, not a float32 copy of the table.
  */
 #include "index_ops.cuh"
 
@@ -124,14 +129,17 @@ __device__ int64_t block_scan(int64_t v, int64_t *sh, int64_t *total)
     return incl - v;
 }
 
-/* counts[c] = selected positions of chunk c */
-__global__ void __launch_bounds__(TD_CU_THREADS) mask_count(const struct td_cu_mask_plan p, int64_t *counts, int64_t nch)
+/* The selection passes of the mask mode and NONZERO, over positions 0..m of a
+ * selector sel (sel(i): whether position i is taken; sel.m, sel.count: the positions and
+ * the count the client took): counts per chunk, then (mask_scan) each chunk's first row,
+ * then every taken position written with its row by put(i, row). */
+template <typename Sel> __global__ void __launch_bounds__(TD_CU_THREADS) chunk_count(const Sel sel, int64_t *counts, int64_t nch)
 {
     __shared__ int64_t sh[TD_CU_THREADS];
     for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
         int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        for (int64_t i = b; i < b + 4 && i < p.m; i++)
-            n += td_cu_mask_at(p, i);
+        for (int64_t i = b; i < b + 4 && i < sel.m; i++)
+            n += sel(i);
         block_scan(n, sh, &total);
         if (threadIdx.x == 0)
             counts[c] = total;
@@ -154,29 +162,42 @@ __global__ void __launch_bounds__(TD_CU_THREADS) mask_scan(int64_t *counts, int6
         counts[nch] = carry;
 }
 
-template <typename E>
-__global__ void __launch_bounds__(TD_CU_THREADS) mask_write(const struct td_cu_mask_plan p, const int64_t *rows, int64_t nch,
-                                                            const struct td_cu_ierr_slot err)
+/* A count that no longer holds (the input changed after it was taken) writes nothing
+ * and raises `kind` for the next sync. */
+template <typename Sel, typename Put>
+__global__ void __launch_bounds__(TD_CU_THREADS) chunk_write(const Sel sel, const Put put, const int64_t *rows, int64_t nch,
+                                                             const struct td_cu_ierr_slot err, unsigned kind)
 {
     __shared__ int64_t sh[TD_CU_THREADS];
-    if (rows[nch] != p.count) { /* the mask changed after its count was taken: write nothing */
+    if (rows[nch] != sel.count) {
         if (blockIdx.x == 0 && threadIdx.x == 0)
-            td_cu_ierr_raise(err, TD_CU_IE_COUNT, rows[nch], 0, p.count);
+            td_cu_ierr_raise(err, kind, rows[nch], 0, sel.count);
         return;
     }
     for (int64_t c = blockIdx.x; c < nch; c += gridDim.x) {
         int64_t b = c * TD_CU_MASK_CHUNK + threadIdx.x * 4, n = 0, total;
-        bool sel[4];
+        bool taken[4];
         for (int j = 0; j < 4; j++) {
-            sel[j] = b + j < p.m && td_cu_mask_at(p, b + j);
-            n += sel[j];
+            taken[j] = b + j < sel.m && sel(b + j);
+            n += taken[j];
         }
         int64_t row = rows[c] + block_scan(n, sh, &total);
         for (int j = 0; j < 4; j++)
-            if (sel[j])
-                td_cu_mask_write<E>(p, b + j, row++);
+            if (taken[j])
+                put(b + j, row++);
     }
 }
+
+struct mask_sel {
+    struct td_cu_mask_plan p;
+    int64_t m, count;
+    __device__ bool operator()(int64_t i) const { return td_cu_mask_at(p, i); }
+};
+
+template <typename E> struct mask_put {
+    struct td_cu_mask_plan p;
+    __device__ void operator()(int64_t i, int64_t row) const { td_cu_mask_write<E>(p, i, row); }
+};
 
 static enum td_code cu_index_mask(struct td_kctx *k)
 {
@@ -197,16 +218,110 @@ static enum td_code cu_index_mask(struct td_kctx *k)
         return TD_CODE_RESOURCE_EXHAUSTED;
     }
     unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
-    mask_count<<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch);
+    mask_sel sel = {p, p.m, p.count};
+    chunk_count<<<g, TD_CU_THREADS, 0, s>>>(sel, rows, nch);
     mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
+#define MASK_WRITE(E) chunk_write<<<g, TD_CU_THREADS, 0, s>>>(sel, mask_put<E>{p}, rows, nch, err, TD_CU_IE_COUNT)
     switch (td_cu_dtype_size(k->in[0]->m.dtype)) {
-    case 1: mask_write<uint8_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 2: mask_write<uint16_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 4: mask_write<uint32_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    case 8: mask_write<uint64_t><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
-    default: mask_write<td_cu_b16><<<g, TD_CU_THREADS, 0, s>>>(p, rows, nch, err); break;
+    case 1: MASK_WRITE(uint8_t); break;
+    case 2: MASK_WRITE(uint16_t); break;
+    case 4: MASK_WRITE(uint32_t); break;
+    case 8: MASK_WRITE(uint64_t); break;
+    default: MASK_WRITE(td_cu_b16); break;
     }
+#undef MASK_WRITE
     enum td_code r = td_cu_launched();
+    (void)cudaFreeAsync(rows, s);
+    return r;
+}
+
+/* ---- NONZERO (index.c's): the positions of x's non-zero elements (NaN counts, -0.0
+ * does not) in row-major order as (count, ndim) int64 coordinates, by the mask mode's
+ * count / scan / write passes.  The count the client took first must still hold, else
+ * nothing is written and the CPU's error comes at the next sync.  count_only: the
+ * number itself, into a 0-d int64. */
+struct nz_plan {
+    const char *x;
+    int nd;
+    int64_t m, count;
+    int64_t size[TD_MAX_DIMS], st[TD_MAX_DIMS]; /* byte strides */
+    int64_t *out;
+};
+
+template <typename T> struct nz_sel {
+    nz_plan p;
+    int64_t m, count;
+    __device__ bool operator()(int64_t i) const { return *(const T *)(p.x + td_cu_walk_off(p.nd, p.size, p.st, i)) != 0; }
+};
+
+/* the row-major coordinates of position i as output row `row` */
+struct nz_put {
+    nz_plan p;
+    __device__ void operator()(int64_t i, int64_t row) const
+    {
+        for (int d = p.nd - 1; d >= 0; d--) {
+            p.out[row * p.nd + d] = i % p.size[d];
+            i /= p.size[d];
+        }
+    }
+};
+
+static enum td_code cu_nonzero(struct td_kctx *k)
+{
+    if (k->n_in != 1 || k->n_out < 1 || k->n_attr < TD_A_NONZERO_COUNT_ONLY)
+        return TD_CODE_INVALID_ARGUMENT;
+    const struct td_kt *x = k->in[0], *o = k->out[0];
+    const struct td_meta *xm = &x->m, *om = &o->m;
+    bool count_only = k->n_attr >= TD_N_NONZERO && k->attrs[TD_A_NONZERO_COUNT_ONLY] == 1;
+    nz_plan p;
+    memset(&p, 0, sizeof p);
+    p.count = k->attrs[TD_A_NONZERO_COUNT];
+    if (om->dtype != TD_DTYPE_INT64 || !td_cu_compute_dtype(xm->dtype) ||
+        (count_only ? om->ndim != 0 : om->ndim != 2 || om->sizes[0] != p.count || om->sizes[1] != xm->ndim ||
+                                          (p.count > 1 && xm->ndim > 0 && om->strides[0] != xm->ndim) ||
+                                          (xm->ndim > 1 && om->strides[1] != 1)))
+        return TD_CODE_INVALID_ARGUMENT;
+    int es = td_cu_dtype_size(xm->dtype);
+    p.x = x->data + xm->offset * es;
+    p.nd = xm->ndim;
+    p.m = 1;
+    for (int d = 0; d < xm->ndim; d++)
+        p.size[d] = xm->sizes[d], p.st[d] = xm->strides[d] * es, p.m *= xm->sizes[d];
+    p.out = (int64_t *)(o->data + om->offset * 8);
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    if (p.m == 0) {
+        if (count_only && cudaMemsetAsync(p.out, 0, 8, s) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return TD_CODE_INTERNAL;
+        }
+        return TD_CODE_OK;
+    }
+    struct td_cu_ierr_slot err;
+    if (!count_only && !td__cuda_ierr_slot(k, &err))
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
+    int64_t *rows = NULL;
+    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return TD_CODE_RESOURCE_EXHAUSTED;
+    }
+    unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
+    enum td_code r = TD_CODE_OK;
+    TD_CU_DISPATCH(xm->dtype, chunk_count<<<g, TD_CU_THREADS, 0, s>>>(nz_sel<T>{p, p.m, p.count}, rows, nch));
+    mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
+    if (count_only) {
+        if (cudaMemcpyAsync(p.out, rows + nch, 8, cudaMemcpyDeviceToDevice, s) != cudaSuccess) {
+            (void)cudaGetLastError();
+            r = TD_CODE_INTERNAL;
+        }
+    } else {
+        TD_CU_DISPATCH(xm->dtype, chunk_write<<<g, TD_CU_THREADS, 0, s>>>(nz_sel<T>{p, p.m, p.count}, nz_put{p}, rows, nch,
+                                                                           err, TD_CU_IE_NZCOUNT));
+    }
+    if (r == TD_CODE_OK)
+        r = td_cu_launched();
     (void)cudaFreeAsync(rows, s);
     return r;
 }
@@ -243,12 +358,22 @@ static enum td_code cu_index(struct td_kctx *k)
     return td_cu_launched();
 }
 
+/* float16/bfloat16 on the native path (device.h's half_kernel): the pure byte movers,
+ * GATHER and INDEX (every mode); the accumulating rows keep the float32 path */
+td_kernel_fn td__cuda_index_half_kernel(unsigned op, unsigned dt)
+{
+    if (!td_cu_is_half((int)dt))
+        return NULL;
+    return op == TD_OP_GATHER ? cu_gather_scatter : op == TD_OP_INDEX ? cu_index : NULL;
+}
+
 td_kernel_fn td__cuda_index_kernel(unsigned op, unsigned dt)
 {
     bool cx = dt == TD_DTYPE_COMPLEX64 || dt == TD_DTYPE_COMPLEX128;
     if (!td_cu_compute_dtype((int)dt) && !cx)
         return NULL;
     switch (op) {
+    case TD_OP_NONZERO: return cx ? NULL : cu_nonzero;
     case TD_OP_GATHER: return cu_gather_scatter;
     case TD_OP_SCATTER: return cx ? NULL : cu_gather_scatter;
     case TD_OP_INDEX:

@@ -35,7 +35,7 @@ enum { TD_CU_M_ADV = 0, TD_CU_M_SELF = 1, TD_CU_M_TAKE = 2, TD_CU_M_FILL = 3, TD
 
 /* The error record: kind says which of the CPU's messages applies. */
 enum { TD_CU_IE_NONE = 0, TD_CU_IE_BOUNDS = 1, TD_CU_IE_SELF = 2, TD_CU_IE_TAKE = 3, TD_CU_IE_COPY = 4,
-       TD_CU_IE_COUNT = 5, TD_CU_IE_POOL = 6 };
+       TD_CU_IE_COUNT = 5, TD_CU_IE_POOL = 6, TD_CU_IE_NZCOUNT = 7 };
 struct td_cu_ierr {
     unsigned int claim;    /* 0 until a writer claims the record (atomicCAS) */
     unsigned int kind;     /* written last, by the one writer that won it */
@@ -61,6 +61,7 @@ static inline void td_cu_ierr_format(const struct td_cu_ierr *e, char *buf, size
                  e->size);
         break;
     case TD_CU_IE_COUNT: snprintf(buf, len, "index: the input changed after its count was taken"); break;
+    case TD_CU_IE_NZCOUNT: snprintf(buf, len, "nonzero: the input changed after its count was taken"); break;
     case TD_CU_IE_POOL: snprintf(buf, len, "max_pool_backward: an index lies outside its input plane"); break;
     default:
         snprintf(buf, len, "index %lld is out of bounds for dimension %d with size %lld", e->value, e->dim, e->size);

@@ -91,7 +91,9 @@ static enum td_code cu_pool(struct td_kctx *k)
     if (c)
         return c;
     int dt = k->compute_dtype;
-    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64) || k->out[0]->m.dtype != dt)
+    bool half = td_cu_is_half(dt);
+    if ((dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && !half) || k->out[0]->m.dtype != dt ||
+        (half && k->op == TD_OP_MAX_POOL_BACKWARD))
         return TD_CODE_INVALID_ARGUMENT;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
@@ -127,6 +129,8 @@ static enum td_code cu_pool(struct td_kctx *k)
             }
         } else if (f64) {
             pool_avg_back<double><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n);
+        } else if (half) {
+            TD_CU_DISPATCH_HALF(dt, pool_avg_back<T><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n));
         } else {
             pool_avg_back<float><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n);
         }
@@ -137,10 +141,13 @@ static enum td_code cu_pool(struct td_kctx *k)
         c = TD_CODE_OK;
         if (!(q.x = (const char *)td__cuda_dense(k, k->in[0], &scr[0], &c)))
             return c;
-        if (f64)
+        if (f64) {
             pool_fwd<double><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n);
-        else
+        } else if (half) {
+            TD_CU_DISPATCH_HALF(dt, pool_fwd<T><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n));
+        } else {
             pool_fwd<float><<<grid_for(n), TD_CU_THREADS, 0, s>>>(q, n);
+        }
     }
     c = td_cu_launched();
 out:
@@ -150,9 +157,11 @@ out:
     return c;
 }
 
+/* dt: float32/64, or float16/bfloat16 for the native path (device.h's half_kernel; not
+ * MAX_POOL_BACKWARD, whose atomic adds are float32/64) */
 td_kernel_fn td__cuda_pool_kernel(unsigned op, unsigned dt)
 {
-    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64)
+    if (dt != TD_DTYPE_FLOAT32 && dt != TD_DTYPE_FLOAT64 && (!td_cu_is_half((int)dt) || op == TD_OP_MAX_POOL_BACKWARD))
         return NULL;
     switch (op) {
     case TD_OP_MAX_POOL:

@@ -6,7 +6,8 @@
  * runs them against the CPU kernels.
  *
  * Forward: one thread per output element walks its window in the CPU's order (a NaN
- * wins, the last one; ties keep the first maximum; sums in the element type), so values
+ * wins, the last one; ties keep the first maximum; sums in the compute type: float for
+ * float16/bfloat16, which the CPU pools in float32 between its casts), so values
  * and indices are the CPU's bit for bit.  Average backward: one thread per input
  * element sums the gradients of the windows that hold it in increasing output order,
  * which is the order the CPU's serial scatter adds them in: bit for bit too.  Max
@@ -179,14 +180,17 @@ TD_CU_HD double td_cu_pool_divisor(const struct td_cu_pool &q, const int64_t *a,
     return (double)((b[0] - a[0]) * (b[1] - a[1]) * (b[2] - a[2]));
 }
 
-/* Forward: output element e (plane e / P, position e % P). */
-template <typename T> TD_CU_HD void td_cu_pool_fwd(const struct td_cu_pool &q, int64_t e)
+/* Forward: output element e (plane e / P, position e % P).  S: the storage type
+ * (td_cu_elem: float16/bfloat16 computed in float, as the CPU between its casts). */
+template <typename S> TD_CU_HD void td_cu_pool_fwd(const struct td_cu_pool &q, int64_t e)
 {
+    typedef typename td_cu_elem<S>::T T;
     int64_t pl = e / q.P, op = e - pl * q.P;
     int64_t o[3] = {op / (q.out[1] * q.out[2]), op / q.out[2] % q.out[1], op % q.out[2]};
     int64_t a[3], b[3], st[3];
     double padded;
-    const T *x = (const T *)q.x + pl * q.X;
+    const S *x = (const S *)q.x + pl * q.X;
+    S *y = (S *)q.y;
     bool any = td_cu_pool_window3(q, o, a, b, st, &padded);
     if (q.kind == TD_CU_P_MAX || q.kind == TD_CU_P_ADAPTIVE_MAX) {
         int64_t best = (a[0] * q.in[1] + a[1]) * q.in[2] + a[2];
@@ -194,34 +198,35 @@ template <typename T> TD_CU_HD void td_cu_pool_fwd(const struct td_cu_pool &q, i
         for (int64_t i0 = a[0]; i0 < b[0]; i0 += st[0])
             for (int64_t i1 = a[1]; i1 < b[1]; i1 += st[1])
                 for (int64_t i2 = a[2], idx = (i0 * q.in[1] + i1) * q.in[2] + i2; i2 < b[2]; i2 += st[2], idx += st[2]) {
-                    T v = x[idx];
+                    T v = td_cu_elem<S>::load((const char *)(x + idx));
                     if (v > m || v != v) {
                         m = v;
                         best = idx;
                     }
                 }
-        ((T *)q.y)[e] = m;
+        td_cu_elem<S>::store((char *)(y + e), m);
         if (q.iy)
             q.iy[e] = best;
         return;
     }
     T sum = 0;
     if (!any) {
-        ((T *)q.y)[e] = 0;
+        td_cu_elem<S>::store((char *)(y + e), T(0));
         return;
     }
     for (int64_t i0 = a[0]; i0 < b[0]; i0 += st[0])
         for (int64_t i1 = a[1]; i1 < b[1]; i1 += st[1])
             for (int64_t i2 = a[2], idx = (i0 * q.in[1] + i1) * q.in[2] + i2; i2 < b[2]; i2 += st[2], idx += st[2])
-                sum += x[idx];
-    ((T *)q.y)[e] = sum / (T)td_cu_pool_divisor(q, a, b, padded);
+                sum += td_cu_elem<S>::load((const char *)(x + idx));
+    td_cu_elem<S>::store((char *)(y + e), sum / (T)td_cu_pool_divisor(q, a, b, padded));
 }
 
 static TD_CU_HD int64_t td_cu_floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /* Average backward: input element e (plane e / X) gathers the windows holding it. */
-template <typename T> TD_CU_HD void td_cu_avg_back(const struct td_cu_pool &q, int64_t e)
+template <typename S> TD_CU_HD void td_cu_avg_back(const struct td_cu_pool &q, int64_t e)
 {
+    typedef typename td_cu_elem<S>::T T;
     int64_t pl = e / q.X, ip = e - pl * q.X;
     int64_t x[3] = {ip / (q.in[1] * q.in[2]), ip / q.in[2] % q.in[1], ip % q.in[2]}, lo[3], hi[3];
     for (int i = 0; i < 3; i++) {
@@ -236,7 +241,7 @@ template <typename T> TD_CU_HD void td_cu_avg_back(const struct td_cu_pool &q, i
         lo[i] = lo[i] < 0 ? 0 : lo[i];
         hi[i] = hi[i] > q.out[i] - 1 ? q.out[i] - 1 : hi[i];
     }
-    const T *go = (const T *)q.go + pl * q.P;
+    const S *go = (const S *)q.go + pl * q.P;
     T acc = 0;
     int64_t o[3], a[3], b[3], st[3];
     double padded;
@@ -247,9 +252,10 @@ template <typename T> TD_CU_HD void td_cu_avg_back(const struct td_cu_pool &q, i
                     continue;
                 if (x[0] < a[0] || x[0] >= b[0] || x[1] < a[1] || x[1] >= b[1] || x[2] < a[2] || x[2] >= b[2])
                     continue;
-                acc += go[(o[0] * q.out[1] + o[1]) * q.out[2] + o[2]] / (T)td_cu_pool_divisor(q, a, b, padded);
+                acc += td_cu_elem<S>::load((const char *)(go + (o[0] * q.out[1] + o[1]) * q.out[2] + o[2])) /
+                       (T)td_cu_pool_divisor(q, a, b, padded);
             }
-    ((T *)q.gx)[e] = acc;
+    td_cu_elem<S>::store((char *)((S *)q.gx + e), acc);
 }
 
 /* Max backward: output element e adds its gradient at its index (gx zeroed first). */

@@ -12,6 +12,7 @@
  * index (position in the slice) and the value read back from the input at that index,
  * so NaN payloads and signed zeros come out as they went in.  Scratch is stream-ordered
  * (cudaMallocAsync).  The ROCm build has no CUB here: SORT is staged there.
+ * MEDIAN, MEDIAN_DIM and MODE sort their lanes the same way, then pick per lane.
  * SEARCHSORTED (a binary search per value, sort_ops.cuh's td_cu_bound) and HISTC
  * (atomic uint64 counts) need no CUB and run in both builds.
  */
@@ -190,6 +191,158 @@ static enum td_code cu_sort(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
+/* ---- MEDIAN (every dim), MEDIAN_DIM and MODE (one dim), as math_stat.c: each lane
+ * is sorted by SORT above (stable, NaN last) into scratch, then one thread per lane
+ * picks: the lower median, or the first NaN when the lane has one; the most frequent
+ * value (the smallest on ties, NaNs equal to each other) and its last index. */
+struct pick_plan {
+    int op, nk, es;
+    bool fl;
+    int64_t lanes, len, ss;                                               /* ss: byte stride along the lane */
+    int64_t ks[TD_MAX_DIMS], ksc[TD_MAX_DIMS], ko0[TD_MAX_DIMS], ko1[TD_MAX_DIMS]; /* bytes */
+    const char *sv;
+    const int64_t *si; /* the sorted values and their positions (scratch, x's shape) */
+    char *o0, *o1;     /* o1: the index output, or NULL */
+};
+
+template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) pick_kernel(const pick_plan p)
+{
+    for (int64_t m = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; m < p.lanes; m += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = m, os = 0, o0 = 0, o1 = 0;
+        for (int d = p.nk - 1; d >= 0; d--) {
+            int64_t q = r / p.ks[d], i = r - q * p.ks[d];
+            os += i * p.ksc[d], o0 += i * p.ko0[d], o1 += i * p.ko1[d];
+            r = q;
+        }
+        const char *v = p.sv + os;
+        const int64_t *ix = (const int64_t *)((const char *)p.si + os / p.es * 8);
+        int64_t n = p.len, st = p.ss / p.es, at = 0;
+#define VAL(j) (*(const T *)(v + (j) * p.ss))
+#define ISNAN(j) (p.fl && VAL(j) != VAL(j))
+        if (p.op != TD_OP_MODE) {
+            at = (n - 1) / 2;
+            if (n && ISNAN(n - 1)) /* a NaN: the first one */
+                for (at = n - 1; at > 0 && ISNAN(at - 1); at--)
+                    ;
+        } else {
+            int64_t best = 0, run = 0;
+            for (int64_t j = 0; j < n; j++) {
+                bool same = j && (VAL(j) == VAL(j - 1) || (ISNAN(j) && ISNAN(j - 1)));
+                run = same ? run + 1 : 1;
+                if (run > best)
+                    best = run, at = j;
+                else if (run == best && VAL(at) == VAL(j))
+                    at = j;
+            }
+        }
+#undef VAL
+#undef ISNAN
+        if (n == 0) {
+            if (p.fl)
+                td_cu_store_f64(p.es == 8 ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32, p.o0 + o0, NAN);
+            else
+                memset(p.o0 + o0, 0, (size_t)p.es);
+            if (p.o1)
+                *(int64_t *)(p.o1 + o1) = 0;
+            continue;
+        }
+        memcpy(p.o0 + o0, v + at * p.ss, (size_t)p.es);
+        if (p.o1)
+            *(int64_t *)(p.o1 + o1) = ix[at * st];
+    }
+}
+
+static enum td_code cu_median_mode(struct td_kctx *k)
+{
+    bool all = k->op == TD_OP_MEDIAN;
+    int nout = all ? 1 : 2;
+    if (k->n_in != 1 || k->n_out < nout || k->n_attr < TD_N_MEDIAN)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct td_kt *x = k->in[0];
+    const struct td_meta *xm = &x->m, *om = &k->out[0]->m;
+    int nd = xm->ndim, es = td_cu_dtype_size(xm->dtype);
+    uint64_t mask = (uint64_t)k->attrs[TD_A_MEDIAN_DIM] & (nd >= 64 ? ~0ull : ((1ull << nd) - 1));
+    bool keep = k->attrs[TD_A_MEDIAN_KEEPDIM] != 0;
+    int dim = nd ? __builtin_ctzll(mask | (1ull << 63)) : 0;
+    if (om->dtype != xm->dtype || (!all && (k->out[1]->m.dtype != TD_DTYPE_INT64 || k->out[1]->m.ndim != om->ndim)) ||
+        (!all && nd && __builtin_popcountll(mask) != 1))
+        return TD_CODE_INVALID_ARGUMENT;
+    if (!td_cu_enter(k))
+        return TD_CODE_INTERNAL;
+    cudaStream_t s = td_cu_stream_of(k->stream);
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        n *= xm->sizes[d];
+    /* the lanes to sort: x itself, or (MEDIAN) x flattened into one contiguous lane */
+    struct td_kt src = *x, sv, si;
+    void *scr[3] = {NULL, NULL, NULL};
+    enum td_code c = TD_CODE_OK;
+    if (all) {
+        if (!td__cuda_dense(k, x, &scr[0], &c))
+            return c;
+        src.data = scr[0] ? (char *)scr[0] : x->data + xm->offset * es;
+        src.m.offset = 0, src.m.ndim = 1, src.m.sizes[0] = n, src.m.strides[0] = 1;
+        dim = 0, nd = 1;
+    }
+    sv = src, si = src;
+    if (cudaMallocAsync(&scr[1], (size_t)(n ? n : 1) * es, s) != cudaSuccess ||
+        cudaMallocAsync(&scr[2], (size_t)(n ? n : 1) * 8, s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        c = TD_CODE_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    {
+        int64_t st = 1; /* both scratch tensors contiguous in the lanes' shape */
+        for (int d = nd - 1; d >= 0; d--)
+            sv.m.strides[d] = si.m.strides[d] = st, st *= src.m.sizes[d];
+        sv.m.offset = si.m.offset = 0;
+        sv.data = (char *)scr[1], si.data = (char *)scr[2];
+        si.m.dtype = TD_DTYPE_INT64;
+        int64_t len = nd ? src.m.sizes[dim] : 1;
+        struct td_kctx sk;
+        memset(&sk, 0, sizeof sk);
+        int64_t sa[4] = {dim, 0, 1, len};
+        sk.op = TD_OP_SORT, sk.compute_dtype = xm->dtype, sk.n_in = 1, sk.n_out = 2;
+        sk.in[0] = &src, sk.out[0] = &sv, sk.out[1] = &si, sk.attrs = sa, sk.n_attr = 4;
+        sk.stream = k->stream, sk.device = k->device;
+        if (n && (c = cu_sort(&sk)) != TD_CODE_OK)
+            goto out;
+        pick_plan p;
+        memset(&p, 0, sizeof p);
+        p.op = k->op, p.es = es, p.fl = xm->dtype == TD_DTYPE_FLOAT32 || xm->dtype == TD_DTYPE_FLOAT64;
+        p.len = len, p.ss = nd ? sv.m.strides[dim] * es : es;
+        p.sv = sv.data, p.si = (const int64_t *)si.data;
+        p.o0 = k->out[0]->data + om->offset * es;
+        p.o1 = all ? NULL : k->out[1]->data + k->out[1]->m.offset * 8;
+        p.lanes = 1;
+        int od = 0; /* the outputs' dims: x's kept dims, and the reduced one when keepdim */
+        for (int d = 0; d < nd; d++) {
+            bool red = all || d == dim;
+            if (!red) {
+                p.lanes *= src.m.sizes[d];
+                if (src.m.sizes[d] != 1) {
+                    p.ks[p.nk] = src.m.sizes[d], p.ksc[p.nk] = sv.m.strides[d] * es;
+                    p.ko0[p.nk] = om->strides[od] * es;
+                    p.ko1[p.nk] = all ? 0 : k->out[1]->m.strides[od] * 8;
+                    p.nk++;
+                }
+            }
+            od += !red || (keep && !all);
+        }
+        if (p.lanes) {
+            int64_t nb = (p.lanes + TD_CU_THREADS - 1) / TD_CU_THREADS;
+            TD_CU_DISPATCH(xm->dtype, pick_kernel<T><<<(unsigned)(nb < TD_CU_MAX_BLOCKS ? nb : TD_CU_MAX_BLOCKS),
+                                                        TD_CU_THREADS, 0, s>>>(p));
+            c = td_cu_launched();
+        }
+    }
+out:
+    for (int i = 0; i < 3; i++)
+        if (scr[i])
+            (void)cudaFreeAsync(scr[i], s);
+    return c;
+}
+
 #define HAVE_CU_SORT 1
 #endif /* ROCm: no CUB in this build (hipCUB would be the counterpart): SORT is staged */
 
@@ -331,6 +484,9 @@ td_kernel_fn td__cuda_sort_kernel(unsigned op, unsigned dt)
     switch (op) {
 #ifdef HAVE_CU_SORT
     case TD_OP_SORT: return cu_sort;
+    case TD_OP_MEDIAN:
+    case TD_OP_MEDIAN_DIM:
+    case TD_OP_MODE: return dt != TD_DTYPE_BOOL ? cu_median_mode : NULL;
 #endif
     case TD_OP_SEARCHSORTED: return dt != TD_DTYPE_BOOL ? cu_searchsorted : NULL;
     case TD_OP_HISTC: return dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 ? cu_histc : NULL;

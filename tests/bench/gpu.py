@@ -15,7 +15,8 @@ host is measured, at a size it can do, instead of stalling the run.
                                  of each (the copy bandwidth the add is held against)
   reduction                      GB/s read by a full sum and a row sum
   conv forward+backward          TFLOP/s of a ResNet 3x3 layer (cuDNN's TF32 off for torch)
-  ResNet-style training step     ms per SGD step of a small residual CNN
+  ResNet-style training step     ms per SGD step of a small residual CNN (on a real GPU
+                                 also under autocast float16 with a GradScaler)
   allocator                      peak reserved / peak allocated over a fragmenting trace
                                  of allocations and frees (the caching allocators' waste)
 
@@ -220,7 +221,9 @@ def resnet(mod):
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
 
 
-def bench_resnet():
+def bench_resnet(amp=False):
+    """amp: the step under autocast(float16) with a GradScaler, both sides (tensord's
+    float16 convolutions and matmuls on the tensor cores, the native half path)."""
     def run(nb):
         torch.manual_seed(0)
         pm = resnet(torch)
@@ -233,18 +236,28 @@ def bench_resnet():
         ty, py = td.tensor(y).to(TDEV), torch.from_numpy(y).to(PDEV)
         to = td.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
         po = torch.optim.SGD(pm.parameters(), lr=0.01, momentum=0.9)
+        scalers = {"td": td.cuda.amp.GradScaler(), "pt": torch.cuda.amp.GradScaler()} if amp else {}
         first = {}
 
         def step(mod, m, o, xx, yy, key):
             o.zero_grad()
-            loss = mod.nn.functional.cross_entropy(m(xx), yy)
-            loss.backward()
-            o.step()
+            if amp:
+                with mod.autocast(device_type="cuda", dtype=mod.float16):
+                    loss = mod.nn.functional.cross_entropy(m(xx), yy)
+                sc = scalers[key]
+                sc.scale(loss).backward()
+                sc.step(o)
+                sc.update()
+            else:
+                loss = mod.nn.functional.cross_entropy(m(xx), yy)
+                loss.backward()
+                o.step()
             first.setdefault(key, loss)
         tt, pt, t1 = both(lambda: step(td, tm, to, x, ty, "td"), lambda: step(torch, pm, po, px, py, "pt"))
         a, b = first["td"].item(), first["pt"].item()
         err = abs(a - b) / abs(b)
-        row("resnet train step", "%dx3x32x32" % nb, "ms", tt * 1e3, pt * 1e3, err, 1e-4, higher_better=False)
+        row("resnet amp step" if amp else "resnet train step", "%dx3x32x32" % nb, "ms", tt * 1e3, pt * 1e3, err,
+            1e-2 if amp else 1e-4, higher_better=False)
         return t1
     ladder([32, 128] if REAL else [8], run)
 
@@ -308,6 +321,8 @@ def main():
                          ("resnet", bench_resnet), ("alloc", bench_alloc)]:
             if want(name):
                 fn()
+        if REAL and want("resnet amp"):  # the smoke run's torch (CPU) has no float16 autocast
+            bench_resnet(amp=True)
     if JSON:
         with open(JSON, "w") as f:
             json.dump(dict(real=REAL, device=td.cuda.get_device_name(0), rows=ROWS), f, indent=1)

@@ -286,6 +286,125 @@ def test_leaf_flags_and_grad_fn_names():
         assert repr(x).endswith("requires_grad=True)")
 
 
+def test_grad_fn_classes_are_named_as_torch():
+    """Scripts print type(t.grad_fn).__name__: torch has a class per kind of node, a custom
+    Function's in torch.autograd.function."""
+    got = {}
+    for mod in (td, T):
+        class Twice(mod.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        x = mod.ones(3, requires_grad=True)
+        y = (Twice.apply(x) + 1).sum()
+        add = y.grad_fn.next_functions[0][0]
+        twice = add.next_functions[0][0]
+        acc = (x * 1).grad_fn.next_functions[0][0]
+        got[mod] = ([type(n).__name__ for n in (y.grad_fn, add, twice, acc)], type(add).__module__,
+                    type(twice).__module__.replace(mod.__name__, "M"), repr(twice).split(" object")[0].replace(
+                        mod.__name__, "M"), type(y.grad_fn) is type((x * 3).sum().grad_fn),
+                    type(add) is type(y.grad_fn))
+        y.backward()
+        assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    assert got[td] == got[T]
+
+
+def _node_name_cases(mod):
+    """(label, result) of nn functions that tensord composes from several ops and torch runs
+    as one: their results' grad_fn must carry torch's name (print(loss) shows it)."""
+    F, nn = mod.nn.functional, mod.nn
+    rng = np.random.default_rng(3)
+    x = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32, requires_grad=True)
+    y = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32)
+    p = mod.tensor(rng.random((4, 3)), dtype=mod.float32)
+    t = mod.tensor([0, 1, 2, 1])
+    img = mod.tensor(rng.standard_normal((2, 3, 4, 4)), dtype=mod.float32, requires_grad=True)
+    W = mod.tensor(rng.standard_normal((5, 3)), dtype=mod.float32, requires_grad=True)
+    b = mod.tensor(rng.standard_normal(5), dtype=mod.float32, requires_grad=True)
+    out = []
+    for red in ("mean", "sum", "none"):
+        out += [("mse", F.mse_loss(x, y, reduction=red)), ("smooth_l1", F.smooth_l1_loss(x, y, reduction=red)),
+                ("smooth_l1_0", F.smooth_l1_loss(x, y, reduction=red, beta=0.0)),
+                ("huber", F.huber_loss(x, y, reduction=red)),
+                ("bce", F.binary_cross_entropy(x.sigmoid(), p, weight=p, reduction=red)),
+                ("bce_logits", F.binary_cross_entropy_with_logits(x, p, pos_weight=mod.ones(3), reduction=red)),
+                ("nll", F.nll_loss(x, t, reduction=red)), ("nll_1d", F.nll_loss(x[0], t[0], reduction=red)),
+                ("ce", F.cross_entropy(x, t, reduction=red, weight=mod.ones(3), ignore_index=1)),
+                ("ce_3d", F.cross_entropy(x.reshape(2, 3, 2), t.reshape(2, 2) % 3, reduction=red)),
+                ("ce_4d", F.cross_entropy(x.reshape(1, 3, 2, 2), t.reshape(1, 2, 2) % 3, reduction=red)),
+                ("ce_prob", F.cross_entropy(x, p, reduction=red)), ("l1", F.l1_loss(x, y, reduction=red))]
+    out += [("linear", F.linear(x, W, b)), ("linear_nobias", F.linear(x, W)),
+            ("linear_3d", F.linear(x.view(2, 2, 3), W, b)), ("linear_3d_nobias", F.linear(x.view(2, 2, 3), W)),
+            ("module_linear", nn.Linear(3, 2)(x)), ("gelu", F.gelu(x)), ("gelu_tanh", F.gelu(x, approximate="tanh")),
+            ("silu", F.silu(x)), ("leaky", F.leaky_relu(x, 0.1)), ("elu", F.elu(x)), ("selu", F.selu(x)),
+            ("celu", F.celu(x)), ("softplus", F.softplus(x)), ("hardtanh", F.hardtanh(x)), ("relu6", F.relu6(x)),
+            ("mish", F.mish(x)), ("hardswish", F.hardswish(x)), ("hardsigmoid", F.hardsigmoid(x)),
+            ("logsigmoid", F.logsigmoid(x)), ("prelu", F.prelu(x, mod.tensor([0.25]))),
+            ("batch_norm", nn.BatchNorm2d(3)(img)), ("batch_norm_eval", nn.BatchNorm1d(3).eval()(x)),
+            ("layer_norm", nn.LayerNorm(3)(x)), ("group_norm", nn.GroupNorm(1, 3)(img)),
+            ("embedding", nn.Embedding(5, 3, padding_idx=0)(mod.tensor([[1, 0]]))),
+            ("max_pool2d", F.max_pool2d(img, 2)), ("max_pool2d_unbatched", F.max_pool2d(img[0], 2)),
+            ("max_pool1d", F.max_pool1d(x[None], 2)), ("avg_pool2d", F.avg_pool2d(img, 2)),
+            ("avg_pool2d_unbatched", F.avg_pool2d(img[0], 2)), ("avg_pool1d", F.avg_pool1d(x[None], 2)),
+            ("adaptive_avg_unbatched", F.adaptive_avg_pool2d(img[0], 2)),
+            ("adaptive_max_1d", F.adaptive_max_pool1d(x[None], 2)),
+            ("adaptive_avg_1x1", F.adaptive_avg_pool2d(img, 1)), ("adaptive_avg", F.adaptive_avg_pool2d(img, 2)),
+            ("adaptive_max", F.adaptive_max_pool2d(img, 2)), ("masked_fill", x.masked_fill(x > 0, 0.0)),
+            ("pad", F.pad(x, (1, 1)))]
+    return out
+
+
+def _overload_name_cases(mod):
+    """Tensor ops whose torch node names the overload (or kernel) that ran: matmul by the
+    operands' ranks, reductions with and without dim, scalar or tensor operands, ..."""
+    rng = np.random.default_rng(4)
+    x = mod.tensor(rng.standard_normal((4, 3)), dtype=mod.float32, requires_grad=True)
+    v = mod.tensor(rng.standard_normal(3), dtype=mod.float32, requires_grad=True)
+    b3 = mod.tensor(rng.standard_normal((2, 4, 3)), dtype=mod.float32, requires_grad=True)
+    W = mod.tensor(rng.standard_normal((3, 5)), dtype=mod.float32, requires_grad=True)
+    sq = mod.tensor(rng.standard_normal((3, 3)), dtype=mod.float32, requires_grad=True)
+    return [("mm", x @ W), ("mv", x @ v), ("vm", v @ W), ("dot", v @ v), ("b3m", b3 @ W), ("bmm", b3 @ b3.mT),
+            ("mb3", sq @ b3.mT.contiguous()), ("v_b3", v @ b3.mT), ("max", x.max()), ("min", x.min()), ("max_dim", x.max(1)[0]),
+            ("min_dim", x.min(0).values), ("amax", x.amax(1)), ("norm", x.norm()), ("norm_dim", x.norm(dim=1)),
+            ("vector_norm", mod.linalg.vector_norm(x)), ("linalg_norm_inf", mod.linalg.vector_norm(x, float("inf"))),
+            ("clamp", x.clamp(0, 1)), ("clamp_min", x.clamp(min=0)), ("clamp_t", x.clamp(min=mod.zeros(3))),
+            ("t", x.t()), ("T", x.T), ("T3", b3.T), ("transpose", x.transpose(0, 1)), ("stack", mod.stack([x, x])),
+            ("stack_last", mod.stack([x, x], -1)), ("repeat", x.repeat(2, 1)), ("chunk", x.chunk(2)[1]),
+            ("split", x.split(1)[0]), ("split_sizes", x.split([1, 3])[1]), ("unbind", x.unbind(1)[2]),
+            ("squeeze_dim", x[None].squeeze(0)), ("squeeze", x[None].squeeze()), ("rsub", 1 - x), ("sub", x - 1),
+            ("rdiv", 2 / x), ("div", x / 2), ("pow", x ** 2), ("pow_t", x ** x), ("rpow", 2 ** x),
+            ("sum", x.sum()), ("sum_dim", x.sum(1)), ("sum_keep", x.sum(0, keepdim=True)), ("mean", x.mean()),
+            ("mean_dim", x.mean(-1)), ("to", x.to(mod.float64)), ("double", x.double()),
+            ("masked_select", x.masked_select(x > 0)), ("topk", x.topk(2)[0]), ("diag", sq.diag()),
+            ("diag_1d", v.diag()), ("trace", sq.trace()), ("addmm", mod.addmm(v, x, W[:, :3])),
+            ("roll", x.roll(1, 0)), ("roll_flat", x.roll(2))]
+
+
+def test_overloads_show_torchs_node_names():
+    got = [(k, v.grad_fn.name()) for k, v in _overload_name_cases(td)]
+    want = [(k, v.grad_fn.name()) for k, v in _overload_name_cases(T)]
+    assert got == want
+
+
+def test_composed_functions_show_torchs_node_names():
+    got = [(k, v.grad_fn.name()) for k, v in _node_name_cases(td)]
+    want = [(k, v.grad_fn.name()) for k, v in _node_name_cases(T)]
+    assert got == want
+    x = td.tensor([1.0, 2.0], requires_grad=True)
+    loss = td.nn.functional.mse_loss(x, td.zeros(2))
+    assert repr(loss) == "tensor(2.5000, grad_fn=<MseLossBackward0>)"
+    assert type(loss.grad_fn).__name__ == "MseLossBackward0"
+    loss.backward()  # the renamed node still runs its own formula
+    assert x.grad.tolist() == [1.0, 2.0]
+    with td.no_grad():
+        assert td.nn.functional.mse_loss(x, td.zeros(2)).grad_fn is None
+
+
 def test_gradients_accumulate_and_reset():
     x = td.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()

@@ -10,6 +10,7 @@ import pytest
 import torch as T
 
 import tensord as td
+from tdhelpers import assert_raises_like
 
 # input specs: ("f", shape[, domain]) a float input that requires grad, ("c", array) a float
 # constant, ("i", array) an int64 constant
@@ -324,6 +325,70 @@ def test_loss_argument_errors_match_pytorch():
             F.gaussian_nll_loss(mod.ones(2), mod.ones(2), -mod.ones(2))
         with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
             assert mod.nn.MSELoss(size_average=False).reduction == "sum"
+
+
+@pytest.mark.parametrize("shape,target", [((2, 3), [0, 3]), ((2, 3), [-1, 0]), ((2, 3, 4), [[0, 1, 2, 5], [0] * 4]),
+                                          ((3,), 7)])
+def test_class_target_out_of_bounds_raises_as_pytorch(shape, target):
+    """A wrong label: torch's IndexError "Target 3 is out of bounds." (tensord's kernel
+    finds it, so it surfaces at the next sync); ignore_index stays allowed."""
+    def run(mod, fn):
+        x = mod.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape), dtype=mod.float32)
+        return fn(x, mod.tensor(target)).item()
+    for fn in ("cross_entropy", "nll_loss"):
+        assert_raises_like(lambda: run(td, getattr(td.nn.functional, fn)), lambda: run(T, getattr(T.nn.functional, fn)))
+    if len(shape) == 2:
+        ok = [1, -100]
+        got = td.nn.functional.cross_entropy(td.ones(*shape), td.tensor(ok)).item()
+        assert got == pytest.approx(T.nn.functional.cross_entropy(T.ones(*shape), T.tensor(ok)).item())
+
+
+@pytest.mark.parametrize("shape,tshape,tdtype", [
+    ((2, 3), (2, 3), "int64"), ((2, 3), (2,), "float32"), ((2, 3), (2, 1), "int64"), ((2, 3), (2, 3), "float32"),
+    ((3,), (), "int64"), ((3,), (1,), "int64"), ((2, 3, 4), (2, 3), "int64"), ((2, 3, 4), (2, 4, 1), "int64"),
+    ((2, 3), (2,), "int32"), ((2, 3), (3,), "int64"), ((3,), (3,), "float32"), ((2, 3, 4), (2, 3, 4), "float32"),
+    ((2, 3, 4, 5), (2, 4), "int64"), ((2, 3, 4, 5), (2, 4, 6), "int64"), ((2, 3, 4, 5), (3, 4, 5), "int64"),
+    ((2, 3, 4, 5), (2, 4, 5), "float32"), ((2, 3), (), "int64"), ((3,), (2, 2), "int64"), ((2, 3), (2,), "uint8"), ((2, 3), (2,), "bool"),
+    ((2, 3), (2,), "float64"), ((2, 3, 4), (2, 4), "float32"), ((2, 3, 4, 5), (2, 4, 5), "int64"),
+    ((2, 3, 4, 5, 2), (2, 4, 5, 2), "int64")])
+def test_class_target_checks_match_pytorch(shape, tshape, tdtype):
+    """cross_entropy picks class probabilities by the target's shape (torch's rule), and
+    nll_loss checks ranks, sizes and the target dtype in torch's order, with its messages."""
+    def run(mod, fn):
+        x = mod.ones(shape).cumsum(-1)
+        return getattr(mod.nn.functional, fn)(x, mod.zeros(tshape, dtype=getattr(mod, tdtype))).item()
+    for fn in ("cross_entropy", "nll_loss"):
+        try:
+            want = run(T, fn)
+        except (RuntimeError, ValueError):
+            assert_raises_like(lambda: run(td, fn), lambda: run(T, fn))
+        else:
+            assert run(td, fn) == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize("case", ["linear", "linear_3d", "linear_long", "linear_nobias", "linear_1d", "lstm", "gru",
+                                  "rnn_double_model", "vector_matmul"])
+def test_float64_data_into_float32_layers_raises_as_pytorch(case):
+    """The usual mistake (numpy's float64 into a float32 model): torch's messages come from
+    the kernel each layer reaches (addmm for linear with a bias and the recurrent layers)."""
+    def run(m):
+        d = m.float64
+        return {"linear": lambda: m.nn.Linear(2, 3)(m.ones(4, 2, dtype=d)),
+                "linear_3d": lambda: m.nn.Linear(2, 3)(m.ones(5, 4, 2, dtype=d)),
+                "linear_long": lambda: m.nn.Linear(2, 3)(m.ones(4, 2, dtype=m.int64)),
+                "linear_nobias": lambda: m.nn.Linear(2, 3, bias=False)(m.ones(4, 2, dtype=d)),
+                "linear_1d": lambda: m.nn.Linear(2, 3)(m.ones(2, dtype=d)),
+                "lstm": lambda: m.nn.LSTM(2, 3)(m.ones(4, 1, 2, dtype=d)),
+                "gru": lambda: m.nn.GRU(2, 3, batch_first=True)(m.ones(1, 4, 2, dtype=d)),
+                "rnn_double_model": lambda: m.nn.RNN(2, 3).double()(m.ones(4, 1, 2)),
+                "vector_matmul": lambda: m.ones(3, dtype=d) @ m.ones(3)}[case]()
+    assert_raises_like(lambda: run(td), lambda: run(T))
+
+
+def test_autocast_lets_linear_mix_dtypes():
+    for mod in (td, T):
+        with mod.autocast("cpu", dtype=mod.bfloat16):
+            assert mod.nn.Linear(2, 3)(mod.ones(4, 2, dtype=mod.bfloat16)).dtype is mod.bfloat16
 
 
 def test_layer_norm_and_group_norm_errors():

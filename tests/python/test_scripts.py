@@ -229,17 +229,17 @@ def _run(mod, src):
     return out
 
 
-def _close(a, b, path="value"):
+def _close(a, b, path="value", tol=2e-5):
     if isinstance(a, list) and isinstance(b, list):
         assert len(a) == len(b), (path, a, b)
         for i, (x, y) in enumerate(zip(a, b)):
-            _close(x, y, "%s[%d]" % (path, i))
+            _close(x, y, "%s[%d]" % (path, i), tol)
     elif isinstance(a, tuple) and a and a[0] == "tensor":
         assert a[1] == b[1], (path, a[1], b[1])
-        _close(a[2], b[2], path)
+        _close(a[2], b[2], path, tol)
     elif isinstance(a, float) or isinstance(b, float) or isinstance(a, complex) or isinstance(b, complex):
         np.testing.assert_allclose(np.asarray(a, dtype=complex), np.asarray(b, dtype=complex),
-                                   rtol=2e-5, atol=2e-5, err_msg=path)
+                                   rtol=tol, atol=tol, err_msg=path)
     else:
         assert a == b, (path, a, b)
 

@@ -46,6 +46,41 @@ def test_sort_family(dt, shape, dim):
                 assert_same(g[1], w[1])
 
 
+# McIlroy's adversary against libstdc++'s std::sort (64 elements): its introsort runs out
+# of depth and finishes part of the range with its heap sort
+_INTROSORT_KILLER = [46, 1, 53, 3, 61, 5, 51, 7, 57, 9, 49, 11, 63, 13, 47, 15, 55, 17, 45, 19, 59, 21, 24, 23, 62,
+                     60, 58, 56, 54, 52, 50, 48, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 44, 41, 42, 39, 40, 37,
+                     38, 35, 36, 33, 34, 31, 32, 29, 30, 27, 28, 25, 26, 43]
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"])
+def test_unstable_sort_leaves_ties_where_torch_does(dt):
+    """torch.sort(stable=False) (the default, also argsort's and pack_padded_sequence's) is
+    std::sort on the CPU: equal keys come out in its order, which scripts see in indices."""
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        n = int(rng.integers(1, 200))
+        v = rng.integers(0, int(rng.choice([2, 3, 7, 60])), (3, n)).astype(dt)
+        if dt.startswith("float") and trial % 3 == 0:
+            v[rng.random((3, n)) < 0.1] = np.nan
+        a, b = td.from_numpy(v), torch.from_numpy(v)
+        dim = 0 if trial % 4 == 0 else -1
+        if dim == 0:
+            a, b = a.t(), b.t()
+        desc = trial % 2 == 1
+        g, w = td.sort(a, dim=dim, descending=desc), torch.sort(b, dim=dim, descending=desc)
+        assert_same(g.indices, w.indices)
+        assert_same(g.values, w.values)
+        assert_same(td.argsort(a, dim, desc), torch.argsort(b, dim, desc))
+        assert_same(a.sort(dim=dim, descending=desc, stable=True).indices,
+                    b.sort(dim=dim, descending=desc, stable=True).indices)
+    for v in (_INTROSORT_KILLER, [-x for x in _INTROSORT_KILLER]):
+        for desc in (False, True):
+            assert_same(td.tensor(v).sort(descending=desc).indices, torch.tensor(v).sort(descending=desc).indices)
+    # an expanded input is sorted like any other (all keys equal)
+    assert_same(td.zeros(1).expand(40).sort().indices, torch.zeros(1).expand(40).sort().indices)
+
+
 def test_sort_stable_nan_bool_noncontig():
     v = torch.tensor([3., float("nan"), 1., 3., float("nan"), -1., 1.])
     a = td.tensor(v.numpy())

@@ -46,8 +46,11 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return _pkg().softmax(F.neg(input), dim)
 
 
-def _inplace(input, r, inplace):
-    return F.copy_(input, r) if inplace else r
+def _inplace(input, r, inplace, node=None):
+    """r, or r copied into input; node: torch's grad_fn name for r (see F.torch_node)"""
+    if inplace:
+        return F.copy_(input, r)
+    return F.torch_node(r, node) if node else r
 
 
 def relu(input, inplace=False):
@@ -61,7 +64,9 @@ def relu_(input):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return F.clamp_(input, min_val, max_val) if inplace else F.clamp(input, min_val, max_val)
+    if inplace:
+        return F.clamp_(input, min_val, max_val)
+    return F.torch_node(F.clamp(input, min_val, max_val), "HardtanhBackward0")
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -85,20 +90,21 @@ def tanh(input):
 def gelu(input, approximate="none"):
     t = _pkg()
     if approximate == "none":
-        return F.mul(F.mul(input, 0.5), F.add(t.erf(F.mul(input, 1.0 / math.sqrt(2.0))), 1.0))
+        r = F.mul(F.mul(input, 0.5), F.add(t.erf(F.mul(input, 1.0 / math.sqrt(2.0))), 1.0))
+        return F.torch_node(r, "GeluBackward0")
     if approximate == "tanh":
         inner = F.mul(F.add(input, F.mul(F.mul(F.mul(input, input), input), 0.044715)), math.sqrt(2.0 / math.pi))
-        return F.mul(F.mul(input, 0.5), F.add(F.tanh(inner), 1.0))
+        return F.torch_node(F.mul(F.mul(input, 0.5), F.add(F.tanh(inner), 1.0)), "GeluBackward0")
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 
 def silu(input, inplace=False):
-    return _inplace(input, F.mul(input, F.sigmoid(input)), inplace)
+    return _inplace(input, F.mul(input, F.sigmoid(input)), inplace, "SiluBackward0")
 
 
 def elu(input, alpha=1.0, inplace=False):
     neg = F.mul(_pkg().expm1(input), alpha)
-    return _inplace(input, F.where(F.gt(input, 0), input, neg), inplace)
+    return _inplace(input, F.where(F.gt(input, 0), input, neg), inplace, "EluBackward0")
 
 
 def elu_(input, alpha=1.0):
@@ -106,7 +112,8 @@ def elu_(input, alpha=1.0):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _inplace(input, F.where(F.gt(input, 0), input, F.mul(input, negative_slope)), inplace)
+    return _inplace(input, F.where(F.gt(input, 0), input, F.mul(input, negative_slope)), inplace,
+                    "LeakyReluBackward0")
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -116,12 +123,12 @@ def leaky_relu_(input, negative_slope=0.01):
 def softplus(input, beta=1, threshold=20):
     bx = F.mul(input, beta)
     soft = F.div(F.log1p(F.exp(bx)), beta)
-    return F.where(F.gt(bx, threshold), input, soft)
+    return F.torch_node(F.where(F.gt(bx, threshold), input, soft), "SoftplusBackward0")
 
 
 def logsigmoid(input):
     # min(x, 0) - log1p(exp(-|x|)): no overflow for large |x|
-    return F.sub(F.clamp(input, max=0.0), F.log1p(F.exp(F.neg(F.abs(input)))))
+    return F.torch_node(F.sub(F.clamp(input, max=0.0), F.log1p(F.exp(F.neg(F.abs(input))))), "LogSigmoidBackward0")
 
 
 def one_hot(tensor, num_classes=-1):
@@ -163,12 +170,29 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return F._out(r, out)
 
 
+def _same_mm_dtype(input, weight):
+    """torch's addmm check, which its linear (with a bias) and recurrent layers reach first;
+    not under autocast, which casts both operands"""
+    if input.dtype is not weight.dtype:
+        from ..amp import autocast_mode
+        if not (autocast_mode.is_autocast_cpu_enabled() or autocast_mode.is_autocast_enabled()):
+            raise RuntimeError("mat1 and mat2 must have the same dtype")
+
+
 def linear(input, weight, bias=None):
+    if bias is not None and input.ndim >= 2:
+        _same_mm_dtype(input, weight)
     r = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
     if bias is not None and bias.dtype is not r.dtype:   # the matmul ran under autocast: the bias joins it
         from ..amp.autocast_mode import lower_precision_operand
         bias = lower_precision_operand(bias)
-    return r if bias is None else F.add(r, bias)
+    r = r if bias is None else F.add(r, bias)
+    if weight.ndim == 2 and input.ndim >= 2:
+        # torch: addmm (mm) for a matrix; a higher-rank input flattened to one and viewed back
+        node = ("AddmmBackward0" if bias is not None else "MmBackward0") if input.ndim == 2 else \
+            "ViewBackward0" if bias is not None else "UnsafeViewBackward0"
+        F.torch_node(r, node)
+    return r
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -177,7 +201,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     neg = F.mul(_pkg().expm1(input), _SELU_ALPHA)
-    return _inplace(input, F.mul(F.where(F.gt(input, 0), input, neg), _SELU_SCALE), inplace)
+    return _inplace(input, F.mul(F.where(F.gt(input, 0), input, neg), _SELU_SCALE), inplace, "EluBackward0")
 
 
 def selu_(input):
@@ -186,7 +210,7 @@ def selu_(input):
 
 def celu(input, alpha=1.0, inplace=False):
     neg = F.mul(_pkg().expm1(F.div(input, alpha)), alpha)
-    return _inplace(input, F.where(F.gt(input, 0), input, neg), inplace)
+    return _inplace(input, F.where(F.gt(input, 0), input, neg), inplace, "CeluBackward0")
 
 
 def celu_(input, alpha=1.0):
@@ -194,7 +218,7 @@ def celu_(input, alpha=1.0):
 
 
 def mish(input, inplace=False):
-    return _inplace(input, F.mul(input, F.tanh(softplus(input))), inplace)
+    return _inplace(input, F.mul(input, F.tanh(softplus(input))), inplace, "MishBackward0")
 
 
 def softsign(input):
@@ -213,11 +237,12 @@ def softshrink(input, lambd=0.5):
 
 
 def hardsigmoid(input, inplace=False):
-    return _inplace(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0), inplace)
+    return _inplace(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0), inplace, "HardsigmoidBackward0")
 
 
 def hardswish(input, inplace=False):
-    return _inplace(input, F.mul(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0)), inplace)
+    return _inplace(input, F.mul(input, F.div(F.clamp(F.add(input, 3.0), 0.0, 6.0), 6.0)), inplace,
+                    "HardswishBackward0")
 
 
 def glu(input, dim=-1):
@@ -242,7 +267,7 @@ def prelu(input, weight):
                                "and channel size = %d." % (weight.numel(), channels))
         if input.ndim >= 2:  # one slope per channel (dim 1)
             w = F.reshape(weight, [channels] + [1] * (input.ndim - 2))
-    return F.where(F.gt(input, 0), input, F.mul(w, input))
+    return F.torch_node(F.where(F.gt(input, 0), input, F.mul(w, input)), "PreluBackward0")
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

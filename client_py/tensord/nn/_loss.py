@@ -77,7 +77,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     d = F.sub(input, target)
-    return _reduce(F.mul(d, d), reduction)
+    return F.torch_node(_reduce(F.mul(d, d), reduction), "MseLossBackward0")
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -87,9 +87,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     z = F.abs(F.sub(input, target))
     if beta == 0:
-        return _reduce(z, reduction)
+        return F.torch_node(_reduce(z, reduction), "SmoothL1LossBackward0")
     loss = F.where(F.lt(z, beta), F.div(F.mul(F.mul(z, z), 0.5), beta), F.sub(z, 0.5 * beta))
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -98,7 +98,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     z = F.abs(F.sub(input, target))
     loss = F.where(F.lt(z, delta), F.mul(F.mul(z, z), 0.5), F.mul(F.sub(z, 0.5 * delta), delta))
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "HuberLossBackward0")
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -151,7 +151,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_1mx)))
     if weight is not None:
         loss = F.mul(loss, weight)
-    return _reduce(loss, reduction)
+    return F.torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -159,7 +159,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError("Target size (%s) must be the same as input size (%s)" % (target.size(), input.size()))
-    return _reduce(_bce_with_logits(input, target, weight, pos_weight), reduction)
+    return F.torch_node(_reduce(_bce_with_logits(input, target, weight, pos_weight), reduction),
+                        "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def _bce_with_logits(input, target, weight, pos_weight):
@@ -208,35 +209,67 @@ def _class_weight(weight, target, ignore_index, C):
 
 
 def _check_nll_shapes(input, target):
+    """torch 1.13's checks of nll_loss_nd and the kernels it dispatches to, in its order:
+    the batch sizes, then per input rank the target's rank and sizes, then its dtype."""
     if input.ndim < 1:
         raise ValueError("Expected 1 or more dimensions (got %d)" % input.ndim)
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    if input.shape[0] != (target.shape[0] if target.ndim else 1):
+    if input.ndim != 1 and input.shape[0] != (target.shape[0] if target.ndim else 0):
         raise ValueError("Expected input batch_size (%d) to match target batch_size (%d)."
                          % (input.shape[0], target.shape[0] if target.ndim else 0))
-    if input.ndim > 2 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
+    if input.ndim <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if not (input.ndim == 1 and target.ndim == 0) and input.shape[0] != (target.shape[0] if target.ndim else 1):
+            raise RuntimeError("size mismatch (got input: %s, target: %s)" % (list(input.shape), list(target.shape)))
+    elif input.ndim == 4:
+        if target.ndim != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of "
+                               "dimension: %d" % target.ndim)
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError("size mismatch (got input: %s , target: %s" % (list(input.shape), list(target.shape)))
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError("Expected target size %s, got %s"
-                           % (_T.Size([input.shape[0]] + list(input.shape[2:])), target.size()))
+                           % ([input.shape[0]] + list(input.shape[2:]), list(target.shape)))
+    if target.dtype._name not in ("int64", "uint8"):
+        raise RuntimeError("expected scalar type Long but found %s" % target.dtype._torch_name)
+
+
+def _pick_targets(input, target):
+    """input[n, target[n, ...], ...]: each sample's score of its class, as one INDEX over
+    (sample, class) pairs in the mode that reports a bad class as torch's nll_loss does
+    ("Target 3 is out of bounds.", an IndexError at the next sync)."""
+    if input.device.type != "cpu":  # the GPU kernels know no such mode (torch's CUDA error is an assert)
+        return F.squeeze(_T.gather(input, 1, F.unsqueeze(target, 1)), 1)
+    C = input.shape[1]
+    x = input if input.ndim == 2 else F.reshape(_T.movedim(input, 1, -1), [-1, C])
+    t = F.reshape(target, [-1])
+    rows = _T.arange(x.shape[0], device=input.device)
+    return F.reshape(ops.index(x, rows, t, dim=0, mode=_M_TARGET), list(target.shape))
+
+
+_M_TARGET = 6  # INDEX's nll_loss mode (proto/ops.args)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     reduction = _check_reduction(_reduction(size_average, reduce, reduction))
     _check_nll_shapes(input, target)
+    if target.dtype._name == "uint8":  # taken as torch's CPU kernel takes it
+        target = F.cast(target, _T.int64)
+    # torch's kernel: nll_loss up to 2-d input, else nll_loss2d (other ranks as 4-d, its
+    # unreduced result viewed back)
+    node = ("NllLossBackward0" if input.ndim <= 2 else "NllLoss2DBackward0" if input.ndim == 4 or reduction != "none"
+            else "ViewBackward0")
     if input.ndim == 1:  # one sample, no batch dim
         input, target = F.unsqueeze(input, 0), F.unsqueeze(target, 0)
         r = nll_loss(input, target, weight, None, ignore_index, None, reduction)
-        return F.squeeze(r, 0) if reduction == "none" else r
+        return F.torch_node(F.squeeze(r, 0), node) if reduction == "none" else r
     safe, w = _class_weight(weight, target, ignore_index, input.shape[1])
-    picked = F.squeeze(_T.gather(input, 1, F.unsqueeze(safe, 1)), 1)
-    loss = F.neg(F.mul(picked, w))
-    if reduction == "none":
-        return loss
+    loss = F.neg(F.mul(_pick_targets(input, safe), w))
     if reduction == "sum":
-        return F.sum(loss)
-    return F.div(F.sum(loss), F.sum(w))
+        loss = F.sum(loss)
+    elif reduction == "mean":
+        loss = F.div(F.sum(loss), F.sum(w))
+    return F.torch_node(loss, node)
 
 
 def _class_dim_shape(input, C):
@@ -253,9 +286,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     cdim = 0 if input.ndim == 1 else 1
     C = input.shape[cdim]
     logp = _T.log_softmax(input, cdim)
-    if target.dtype.is_floating_point:  # class probabilities, input's shape
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError("Expected target size %s, got %s" % (input.size(), target.size()))
+    if tuple(target.shape) == tuple(input.shape):  # class probabilities (torch decides by the shape)
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got %s"
+                               % target.dtype._torch_name)
         t = target if label_smoothing == 0 else F.add(F.mul(target, 1 - label_smoothing), label_smoothing / C)
         prod = F.mul(logp, t)
         if weight is not None:
@@ -263,7 +297,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "none":
             return F.neg(F.sum(prod, cdim))
         total = F.neg(F.sum(prod))
-        return F.div(total, input.numel() // C if input.numel() else float("nan")) if reduction == "mean" else total
+        if reduction == "mean":  # torch's division by a number: div.Scalar's node
+            return F.torch_node(F.div(total, input.numel() // C if input.numel() else float("nan")), "DivBackward1")
+        return total
     nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
     if label_smoothing == 0:
         return nll

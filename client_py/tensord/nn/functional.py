@@ -150,7 +150,8 @@ def pad(input, pad, mode="constant", value=None):
     if len(pads) // 2 > input.ndim:
         raise RuntimeError("Padding length too large")
     if mode == "constant":
-        return _pad_constant(input, pads, value)
+        r = _pad_constant(input, pads, value)
+        return r if r is input else F.torch_node(r, "ConstantPadNdBackward0")
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError("Unrecognised padding mode %s" % mode)
     if value is not None and value != 0:
@@ -329,7 +330,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     out = F.reshape(index_select(weight, 0, idx), list(input.shape) + [weight.shape[1]])
     if padding_idx is not None or scale_grad_by_freq:
         out = _embedding_grad_shaping(out, input, padding_idx, scale_grad_by_freq)
-    return out
+    return F.torch_node(out, "EmbeddingBackward0")
 
 
 def _int64():
@@ -450,7 +451,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     move by momentum towards the batch's mean and unbiased variance."""
     if training:
         _verify_batch_size(input.size())
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+    return F.torch_node(_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)[0],
+                        "NativeBatchNormBackward0")
 
 
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
@@ -508,7 +510,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalized over the last len(normalized_shape) dims."""
-    return _layer_norm(input, normalized_shape, weight, bias, eps)[0]
+    return F.torch_node(_layer_norm(input, normalized_shape, weight, bias, eps)[0], "NativeLayerNormBackward0")
 
 
 def _layer_norm(input, normalized_shape, weight, bias, eps):
@@ -533,7 +535,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """The channels split into num_groups groups, each normalized over its channels and features."""
     if input.ndim < 2:
         raise RuntimeError("Expected at least 2 dimensions for input tensor but received %d" % input.ndim)
-    return _group_norm(input, num_groups, weight, bias, eps)[0]
+    return F.torch_node(_group_norm(input, num_groups, weight, bias, eps)[0], "NativeGroupNormBackward0")
 
 
 def _group_norm(input, num_groups, weight, bias, eps):
@@ -772,7 +774,14 @@ def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode, retur
     d = _pool_list(dilation, n, name, "dilation")
     y, i = ops.max_pool(x, ceil_mode=bool(ceil_mode), kernel_size=k, stride=s, padding=p, dilation=d)
     y, i = _unbatch(y, was), _unbatch(i, was)
+    y = F.torch_node(y, _pool_node(n, "MaxPool%dDWithIndicesBackward0" % n))
     return (y, i) if return_indices else y
+
+
+def _pool_node(n, name):
+    """torch's grad_fn name for a pooling result: its 1-d pooling runs the 2-d kernel on an
+    unsqueezed input and squeezes the result back"""
+    return "SqueezeBackward1" if n == 1 else name
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -816,7 +825,7 @@ def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_p
     y = ops.avg_pool(x, ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
                      divisor_override=0 if divisor_override is None else F.index_int(divisor_override),
                      kernel_size=k, stride=s, padding=p)
-    return _unbatch(y, was)
+    return F.torch_node(_unbatch(y, was), _pool_node(n, "AvgPool%dDBackward0" % n))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -871,9 +880,12 @@ def _adaptive(n, kind, input, output_size, return_indices=False):
     x, was = _batched(input, n, name, "%s(): Expected %dD or %dD tensor, but got {shape}" % (name, n + 1, n + 2))
     size = _adaptive_size(output_size, x, n, name)
     if kind == "avg":
-        return _unbatch(ops.adaptive_avg_pool(x, output_size=size), was)
+        # torch's adaptive_avg_pool2d to 1x1 is a mean over the last two dims
+        node = "MeanBackward1" if n == 2 and size == [1, 1] else "AdaptiveAvgPool%dDBackward0" % n
+        return F.torch_node(_unbatch(ops.adaptive_avg_pool(x, output_size=size), was), _pool_node(n, node))
     y, i = ops.adaptive_max_pool(x, output_size=size)
     y, i = _unbatch(y, was), _unbatch(i, was)
+    y = F.torch_node(y, _pool_node(n, "AdaptiveMaxPool%dDBackward0" % n))
     return (y, i) if return_indices else y
 
 

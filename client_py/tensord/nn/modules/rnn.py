@@ -12,6 +12,7 @@ import warnings
 from ... import _records as F
 from ..._creation import empty, zeros
 from .. import _rnn
+from .._activation import _same_mm_dtype
 from .. import init
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
@@ -188,6 +189,7 @@ class RNNBase(Module):
             flat, sizes = input, batch_sizes
         if len(sizes) == 0 or sizes[0] == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        _same_mm_dtype(flat, self.weight_ih_l0)
         out, state = _rnn.rnn_layers(self.mode, flat, sizes, hx, self._layer_weights(), self.num_layers,
                                      self.dropout, self.training, self.bidirectional)
         if batch_sizes is None:

@@ -130,9 +130,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     if enforce_sorted:
         sorted_indices = None
     else:
-        order = sorted(range(len(lens)), key=lambda i: -lens[i])  # stable, as torch's sort on CPU
-        lens = [lens[i] for i in order]
-        sorted_indices = t.tensor(order, dtype=t.int64)
+        # torch.sort's (unstable) order, equal lengths included: sorted_indices and the
+        # packed rows come out as torch's
+        sorted_lens, sorted_indices = t.sort(t.tensor(lens, dtype=t.int64), descending=True)
+        order, lens = sorted_indices.tolist(), sorted_lens.tolist()
     batch_dim = 0 if batch_first else 1
     batch, steps = input.shape[batch_dim], input.shape[1 - batch_dim]
     if len(lens) != batch:
