@@ -150,6 +150,13 @@ static enum td_code prepare_inputs(const struct td_place *p, const struct td_op_
         if (want < 0 || want == in[i]->m.dtype)
             continue;
         struct td_kt orig = kin[i];
+        if (inf->round_inputs && want == inf->compute_dtype && want != inf->round_dtype &&
+            in[i]->m.dtype != inf->round_dtype) {
+            /* through the common 16-bit dtype first, as torch casts the operand to it */
+            if (new_temp(p, &in[i]->m, inf->round_dtype, &kin[i], t, st) || run_copy(p, &kin[i], &orig, st))
+                return st->code;
+            orig = kin[i];
+        }
         if (new_temp(p, &in[i]->m, (uint8_t)want, &kin[i], t, st) || run_copy(p, &kin[i], &orig, st))
             return st->code;
     }

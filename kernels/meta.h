@@ -55,6 +55,10 @@ struct td_infer {
     uint8_t compute_dtype; /* inputs are cast to this before the kernel runs */
     bool out_is_view;      /* outputs share input 0's storage */
     uint8_t device;        /* where the op runs (td_meta_op_device) */
+    /* a float16/bfloat16 common dtype: an input of another dtype is rounded to
+       round_dtype before it is widened to compute_dtype, as torch casts operands */
+    bool round_inputs;
+    uint8_t round_dtype;
 };
 
 /* Fills out[0..n_out) (out holds TD_MAX_OUTPUTS metas) and *inf, or returns an error with a PyTorch-like message.

@@ -55,7 +55,7 @@ bool td_meta_non_overlapping_and_dense(const struct td_meta *m)
 
 enum td_mem_overlap td_meta_internal_overlap(const struct td_meta *m)
 {
-    if (td_meta_non_overlapping_and_dense(m))
+    if (td_meta_numel(m) == 0 || td_meta_non_overlapping_and_dense(m)) /* torch: an empty tensor is dense */
         return TD_MEM_OVERLAP_NO;
     for (int d = 0; d < m->ndim; d++)
         if (m->sizes[d] > 1 && m->strides[d] == 0)

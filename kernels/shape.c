@@ -300,21 +300,28 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     int64_t sizes[TD_MAX_DIMS];
     int nd;
     enum td_dtype rt;
+    unsigned op = a->op;
+    /* torch refuses a bool subtraction before it broadcasts the operands */
+    if (op == TD_OP_SUB && a->n_in >= 1) {
+        /* a Python bool operand counts as a bool tensor (t - True with t bool: two bools) */
+        bool other_bool = a->n_in == 2 ? a->in[1]->dtype == TD_DTYPE_BOOL
+                                       : a->n_attr > TD_A_BINARY_OPERAND &&
+                                             a->attrs[TD_A_BINARY_OPERAND] == TD_SCALAR_BOOL;
+        bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || other_bool;
+        bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && other_bool;
+        if (all_bool)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                                 "`^` or `logical_xor()` operator instead.");
+        if (any_bool)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                                 "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+    }
     if (td__binary_operands(a, sizes, &nd, &rt, st))
         return st->code;
     const int64_t *scalar = a->n_in == 1 ? a->attrs + TD_A_BINARY_OPERAND : NULL;
     enum td_dtype out_dt = rt;
-    unsigned op = a->op;
-    bool any_bool = a->in[0]->dtype == TD_DTYPE_BOOL || (a->n_in == 2 && a->in[1]->dtype == TD_DTYPE_BOOL);
-    bool all_bool = a->in[0]->dtype == TD_DTYPE_BOOL && (a->n_in == 1 || a->in[1]->dtype == TD_DTYPE_BOOL);
-    if (op == TD_OP_SUB && all_bool && a->n_in == 2)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
-                             "`^` or `logical_xor()` operator instead.");
-    if (op == TD_OP_SUB && any_bool)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "Subtraction, the `-` operator, with a bool tensor is not supported. If you "
-                             "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     if ((op == TD_OP_ADD || op == TD_OP_SUB) && a->n_attr >= TD_N_ADD && /* SUB's alpha alike (op.c) */
         td__check_scalar(a->attrs + TD_A_ADD_ALPHA, st))
         return st->code;
@@ -332,14 +339,23 @@ static enum td_code infer_binary(const struct td_op_args *a, struct td_meta *out
     if (op == TD_OP_POW && scalar && !(a->flags & TD_RF_SCALAR_LHS) && scalar[0] == TD_SCALAR_INT &&
         scalar[1] < 0 && !td_dtype_is_inexact(rt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Integers to negative integer powers are not allowed.");
-    if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
-                             td_op_name(op), td_dtype_torch_name(rt));
+    if ((op == TD_OP_POW || op == TD_OP_REMAINDER) && rt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s\" not implemented for 'Bool'",
+                             op == TD_OP_POW ? "pow" : "remainder_cpu");
+    /* torch's pow_ with a number exponent checks the dtypes its own way */
+    if (op == TD_OP_POW && scalar && (a->flags & TD_RF_INPLACE) && !(a->flags & TD_RF_SCALAR_LHS) &&
+        !td_can_cast(rt, a->in[0]->dtype))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Found dtype %s but expected %s",
+                             td_dtype_torch_name(a->in[0]->dtype), td_dtype_torch_name(rt));
     if (is_compare(op) || is_logical(op))
         out_dt = TD_DTYPE_BOOL;
     inf->compute_dtype = td__compute_dtype(rt);
-    if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st))
+    td__round_operands(inf, rt);
+    if (td__elementwise_out(a, sizes, nd, out_dt, out, inf, st)) /* torch checks self's shape and cast first */
         return st->code;
+    if (((is_bitwise(op) || is_shift(op)) && td_dtype_is_float(rt)) || (is_shift(op) && rt == TD_DTYPE_BOOL))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for '%s'",
+                             td_op_name(op), td_dtype_torch_name(rt));
     bool divides = op == TD_OP_REMAINDER ||
                    (op == TD_OP_DIV && a->n_attr >= TD_N_DIV && a->attrs[TD_A_DIV_ROUNDING_MODE] != TD_ROUND_NONE);
     return divides ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;
@@ -363,9 +379,11 @@ static enum td_code infer_unary(const struct td_op_args *a, struct td_meta *out,
                              "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     bool no_bool = op == TD_OP_ABS || op == TD_OP_RELU || op == TD_OP_FLOOR || op == TD_OP_CEIL ||
                    op == TD_OP_ROUND || op == TD_OP_TRUNC;
-    if (no_bool && dt == TD_DTYPE_BOOL)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_cpu\" not implemented for 'Bool'",
-                             op == TD_OP_RELU ? "clamp_min" : td_op_name(op));
+    if (op == TD_OP_RELU && dt == TD_DTYPE_BOOL)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "Boolean inputs not supported for relu");
+    if (no_bool && dt == TD_DTYPE_BOOL) /* torch's kernel names: the rounding ones are its vml kernels */
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"%s_%scpu\" not implemented for 'Bool'",
+                             td_op_name(op), op == TD_OP_ABS ? "" : "vml_");
     if (op == TD_OP_BITWISE_NOT && td_dtype_is_float(dt))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"bitwise_not_cpu\" not implemented for '%s'",
                              td_dtype_torch_name(dt));

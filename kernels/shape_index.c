@@ -49,7 +49,8 @@ static enum td_code infer_gather(const struct td_op_args *a, struct td_meta *out
     if (idx->ndim != self->ndim && td_meta_numel(idx) != 0)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                              "Index tensor must have the same number of dimensions as input tensor");
-    for (int d = 0; d < idx->ndim && idx->ndim == self->ndim; d++)
+    /* torch checks no size of an empty index: it gathers nothing */
+    for (int d = 0; d < idx->ndim && idx->ndim == self->ndim && td_meta_numel(idx) != 0; d++)
         if (d != dim && idx->sizes[d] > self->sizes[d])
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "Size does not match at dimension %d expected index %s to be smaller than self %s "

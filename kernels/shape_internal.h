@@ -97,6 +97,14 @@ static inline uint8_t td__compute_dtype(enum td_dtype d)
     return (d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16) ? TD_DTYPE_FLOAT32 : d;
 }
 
+/* Elementwise ops whose common dtype d is a 16-bit float: operands of other dtypes are
+   rounded to d first (int 2049 is 2048 in float16), then computed in float32. */
+static inline void td__round_operands(struct td_infer *inf, enum td_dtype d)
+{
+    inf->round_inputs = d == TD_DTYPE_FLOAT16 || d == TD_DTYPE_BFLOAT16;
+    inf->round_dtype = (uint8_t)d;
+}
+
 /* Contiguous element-wise output of the given sizes; for in-place records also checks
  * that self keeps its shape and can hold the result dtype. */
 enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd, enum td_dtype out_dt,

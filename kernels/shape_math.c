@@ -72,6 +72,7 @@ static enum td_code infer_math_binary(const struct td_op_args *a, struct td_meta
     if ((td_op_table[op].flags & TD_F_FLOAT_OUT) && !td_dtype_is_float(rt))
         rt = a->default_float;
     inf->compute_dtype = td__compute_dtype(rt);
+    td__round_operands(inf, rt);
     if (td__elementwise_out(a, sizes, nd, rt, out, inf, st))
         return st->code;
     return op == TD_OP_FMOD ? td__check_scalar_zero_divisor(a, out, inf, st) : TD_CODE_OK;
@@ -93,10 +94,6 @@ static enum td_code infer_lerp(const struct td_op_args *a, int64_t *sizes, int n
     enum td_dtype dt = a->in[0]->dtype;
     if (a->n_in == 2 && (td__need_attrs(a, TD_N_LERP, st) || td__check_scalar(a->attrs + TD_A_LERP_OPERAND, st)))
         return st->code;
-    for (int i = 1; i < a->n_in; i++)
-        if (a->in[i]->dtype != dt)
-            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expected dtype %s for `%s` but got dtype %s",
-                                 cpp_name(dt), i == 1 ? "end" : "weight", cpp_name(a->in[i]->dtype));
     if (!td_dtype_is_inexact(dt))
         return not_impl(a->n_in == 3 ? "lerp_kernel_tensor" : "lerp_kernel_scalar", dt, st);
     inf->compute_dtype = td__compute_dtype(dt);
@@ -108,6 +105,10 @@ static enum td_code infer_math_ternary(const struct td_op_args *a, struct td_met
 {
     if (td__need_inputs(a, a->op == TD_OP_LERP ? 2 : 3, 3, st))
         return st->code;
+    for (int i = 1; a->op == TD_OP_LERP && i < a->n_in; i++) /* torch checks lerp's dtypes before the shapes */
+        if (a->in[i]->dtype != a->in[0]->dtype)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "expected dtype %s for `%s` but got dtype %s",
+                                 cpp_name(a->in[0]->dtype), i == 1 ? "end" : "weight", cpp_name(a->in[i]->dtype));
     int64_t sizes[TD_MAX_DIMS];
     int nd = a->in[0]->ndim;
     memcpy(sizes, a->in[0]->sizes, sizeof(int64_t) * nd);

@@ -20,6 +20,10 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "torch.cat(): expected a non-empty list of Tensors");
     if (td__need_attrs(a, TD_N_CAT, st))
         return st->code;
+    for (int i = 0; i < a->n_in; i++) /* torch checks this first, before skipping legacy empty ones */
+        if (a->in[i]->ndim == 0)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                                 "zero-dimensional tensor (at position %d) cannot be concatenated", i);
     const struct td_meta *ref = NULL;
     enum td_dtype dt = a->in[0]->dtype;
     for (int i = 0; i < a->n_in; i++) {
@@ -29,9 +33,6 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
     }
     if (!ref)
         ref = a->in[0];
-    if (ref->ndim == 0)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "zero-dimensional tensor (at position 0) cannot be concatenated");
     int64_t dim = a->attrs[TD_A_CAT_DIM];
     if (td_meta_wrap_dim(&dim, ref->ndim, st))
         return st->code;

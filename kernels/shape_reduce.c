@@ -34,8 +34,9 @@ static enum td_dtype reduce_dtype(const struct td_op_args *a, enum td_dtype in, 
         enum td_dtype d = want >= 0 ? (enum td_dtype)want : in;
         if (!td_dtype_is_inexact(d))
             td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                          "mean(): could not infer output dtype. Input dtype must be either a floating "
-                          "point or complex dtype. Got: %s", td_dtype_torch_name(d));
+                          "mean(): could not infer output dtype. %s dtype must be either a floating "
+                          "point or complex dtype. Got: %s", want >= 0 ? "Optional" : "Input",
+                          td_dtype_torch_name(d));
         return d;
     }
     case TD_OP_ALL:
@@ -81,10 +82,11 @@ enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, s
     }
     bool needs_elem = a->op == TD_OP_AMAX || a->op == TD_OP_AMIN || a->op == TD_OP_ARGMAX ||
                       a->op == TD_OP_ARGMIN || two_out;
-    if (needs_elem && (flatten || nd == 0 || mask == full) && td_meta_numel(x) == 0)
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
-                             "%s(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                             "the reduction dim with the 'dim' argument.", reduce_name(a->op));
+    bool arg = a->op == TD_OP_ARGMAX || a->op == TD_OP_ARGMIN;
+    if (needs_elem && (flatten || nd == 0) && td_meta_numel(x) == 0) /* no dim given; torch's argmax words it shorter */
+        return td_status_set(st, arg ? TD_CODE_OUT_OF_RANGE : TD_CODE_INVALID_ARGUMENT,
+                             "%s(): Expected reduction dim to be specified for input.numel() == 0.%s",
+                             reduce_name(a->op), arg ? "" : " Specify the reduction dim with the 'dim' argument.");
     for (int d = 0; needs_elem && empty_reduced && d < nd; d++)
         if (((mask >> d) & 1) && x->sizes[d] == 0)
             return td_status_set(st, TD_CODE_OUT_OF_RANGE, "%s(): Expected reduction dim %d to have non-zero size.",
@@ -100,12 +102,43 @@ enum td_code td__infer_reduce(const struct td_op_args *a, struct td_meta *out, s
 
 /* ---- matmul ---- */
 
+static int64_t lead_numel(const struct td_meta *m, int upto)
+{
+    int64_t n = 1;
+    for (int d = 0; d < upto; d++)
+        n *= m->sizes[d];
+    return n;
+}
+
+static enum td_code mm_err(int64_t r1, int64_t c1, int64_t r2, int64_t c2, struct td_status *st)
+{
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
+                         (long long)r1, (long long)c1, (long long)r2, (long long)c2);
+}
+
+/* A contraction-size mismatch worded as torch 1.13's matmul finds it: after folding the
+   operands into the mv/mm/bmm it calls (the batched case after broadcasting, by the caller). */
 static enum td_code matmul_dims_err(const struct td_meta *x, const struct td_meta *y, struct td_status *st)
 {
-    int64_t xr = x->ndim >= 2 ? x->sizes[x->ndim - 2] : 1, xc = x->sizes[x->ndim - 1];
-    int64_t yr = y->ndim >= 2 ? y->sizes[y->ndim - 2] : y->sizes[0], yc = y->ndim >= 2 ? y->sizes[y->ndim - 1] : 1;
-    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
-                         (long long)xr, (long long)xc, (long long)yr, (long long)yc);
+    int64_t k = x->sizes[x->ndim - 1], k2 = y->ndim >= 2 ? y->sizes[y->ndim - 2] : y->sizes[0];
+    int64_t m = y->ndim >= 2 ? y->sizes[y->ndim - 1] : 1;
+    /* x @ y with x 1-D or 2-D and y batched: torch multiplies the transposes, y^T folded */
+    bool swap = x->ndim <= 2 && y->ndim >= 3;
+    if (y->ndim == 1 || (swap && x->ndim == 1)) { /* an mv of the folded matrix */
+        int64_t n = swap ? lead_numel(y, y->ndim - 2) * m : lead_numel(x, x->ndim - 1);
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "size mismatch, got %lld, %lldx%lld,%lld", (long long)n,
+                             (long long)n, (long long)(swap ? k2 : k), (long long)(swap ? k : k2));
+    }
+    if (swap)
+        return mm_err(lead_numel(y, y->ndim - 2) * m, k2, k, x->sizes[0], st);
+    return mm_err(x->ndim >= 2 ? lead_numel(x, x->ndim - 1) : 1, k, k2, m, st);
+}
+
+static enum td_code bmm_err(int64_t b, int64_t k, int64_t b2, int64_t k2, struct td_status *st)
+{
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
+                         "Expected size for first two dimensions of batch2 tensor to be: [%lld, %lld] but got: "
+                         "[%lld, %lld].", (long long)b, (long long)k, (long long)b2, (long long)k2);
 }
 
 enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
@@ -138,11 +171,11 @@ enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, s
                              "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have the "
                              "same number of elements, but got %lld and %lld elements respectively",
                              (long long)k_x, (long long)k_y, (long long)k_x, (long long)k_y);
-    if (k_x != k_y)
+    if (a->op == TD_OP_BMM && (x->sizes[0] != y->sizes[0] || k_x != k_y))
+        return bmm_err(x->sizes[0], k_x, y->sizes[0], k_y, st);
+    bool batched = x->ndim >= 3 && y->ndim >= 3;
+    if (k_x != k_y && !batched)
         return matmul_dims_err(x, y, st);
-    if (a->op == TD_OP_BMM && x->sizes[0] != y->sizes[0])
-        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "batch1 and batch2 must have same number of batches, got %lld and %lld",
-                             (long long)x->sizes[0], (long long)y->sizes[0]);
     /* batch dims broadcast; a 1-D operand contributes no batch and no row/col */
     struct td_meta bx = *x, by = *y;
     bx.ndim = x->ndim > 2 ? x->ndim - 2 : 0;
@@ -152,6 +185,12 @@ enum td_code td__infer_matmul(const struct td_op_args *a, struct td_meta *out, s
     memcpy(sizes, bx.sizes, sizeof(int64_t) * nd);
     if (td__broadcast(sizes, &nd, &by, st))
         return st->code;
+    if (k_x != k_y) { /* torch's bmm over the broadcast batch */
+        int64_t b = 1;
+        for (int d = 0; d < nd; d++)
+            b *= sizes[d];
+        return bmm_err(b, k_x, b, k_y, st);
+    }
     if (x->ndim >= 2)
         sizes[nd++] = x->sizes[x->ndim - 2];
     if (y->ndim >= 2)

@@ -164,7 +164,9 @@ static enum td_code infer_expand(const struct td_op_args *a, struct td_meta *o, 
                                      "The expanded size of the tensor (%lld) isn't allowed in a leading, "
                                      "non-existing dimension %d", (long long)want, i);
             o->sizes[i] = want;
-            o->strides[i] = 0;
+            /* torch's inferExpandGeometry: a new size-1 dim gets the stride that keeps a
+               contiguous tensor contiguous (its strides are visible and compared) */
+            o->strides[i] = want != 1 ? 0 : i + 1 < (int)nd ? o->sizes[i + 1] * o->strides[i + 1] : 0;
             continue;
         }
         int64_t have = x->sizes[xi];

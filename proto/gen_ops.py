@@ -98,7 +98,7 @@ def read_python_names(rows):
         if not line.startswith("py "):
             continue
         _, op, names, variants = line.split()
-        if op not in known or not re.match(r"^(-|[imslM]+)$", variants):
+        if op not in known or not re.match(r"^(-|[imslMt]+)$", variants):
             raise SystemExit("ops.args: bad py line %r" % line)
         names = names.split(",")
         out.append((names[0], op, tuple(names[1:]), variants.strip("-")))

@@ -264,9 +264,15 @@ def adv_getitem(t, idx):
         return _mask_select(r, d, mask)
     known = _known_entries(r, entries)
     base, ix, dim = _adv_plan(r, entries)
-    if known:
+    if known and _walks_indices(base, ix, dim):
         _known.check_advanced(known)
     return ops.index(base, *ix, dim=dim, mode=M_ADV)
+
+
+def _walks_indices(base, ix, dim):
+    """torch checks each index where its kernel reads or writes an element: with an empty
+    result (another dim of size 0) an index out of range goes unnoticed, as in torch."""
+    return 0 not in _indexed_shape(base, ix, dim)
 
 
 def _value_for(base, ix, dim, value, dtype):
@@ -296,14 +302,19 @@ def _value_for(base, ix, dim, value, dtype):
     return _expand(v, shape)
 
 
+def _fills_through_mask(entries, value, accumulate):
+    """torch's index_put_ runs masked_fill_(mask, value.item()) for one bool/uint8 index and
+    a one-element value: the value is then read as a number, whatever its dtype."""
+    return (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
+            (not isinstance(value, TB) or value.numel() == 1))
+
+
 def _check_put_overlap(r, entries, value, accumulate):
     """torch's index_put_ on r: a warning when r is expanded; no overlap of r with the
     value or a long index, except where torch fills through a bool mask with a one-element
     value (masked_fill_, value read as a number; its own warning for an expanded r)."""
     _warn_if_expanded(r, "index_put_", "tensor[indices] = tensor")
-    mask_fill = (not accumulate and len(entries) == 1 and entries[0][1].dtype in (_BOOL, _UINT8) and
-                 (not isinstance(value, TB) or value.numel() == 1))
-    if mask_fill:
+    if _fills_through_mask(entries, value, accumulate):
         _warn_if_expanded(r, "masked_fill_", "tensor[mask] = scalar")
         return
     if isinstance(value, TB):
@@ -324,8 +335,10 @@ def adv_setitem(t, idx, value, accumulate=False):
     known = _known_entries(r, entries)
     _check_put_overlap(r, entries, value, accumulate)
     base, ix, dim = _adv_plan(r, entries)
+    if isinstance(value, TB) and value.dtype is not t.dtype and _fills_through_mask(entries, value, accumulate):
+        value = value.item()  # as torch's masked_fill_(mask, value.item()): a number, checked against t's dtype
     v = _value_for(base, ix, dim, value, t.dtype)
-    if known:
+    if known and _walks_indices(base, ix, dim):
         _known.check_advanced(known)
     ops.index_put(base, v, *ix, dim=dim, mode=M_ADV, accumulate=builtins.bool(accumulate), inplace=True)
 
@@ -364,7 +377,10 @@ def _scatter(input, dim, index, src, value, reduce, inplace, fname):
     if not isinstance(src, TB):
         if not (is_scalar(src) or F.is_complex_scalar(src)):
             raise _type_error(fname, "src", 4, src)
-        src = _expand(_scalar_tensor(src, input.dtype), index.shape)
+        # torch converts the value as it writes each element: an empty index checks nothing
+        v = ops.full(input.dtype, [], F._pyscalar(src)) if not index.numel() and is_scalar(src) else \
+            _scalar_tensor(src, input.dtype)
+        src = _expand(v, index.shape)
         if index.ndim == 0:
             src = ops.unsqueeze(src, 0) if input.ndim else src
     d = index_int(dim)
@@ -491,7 +507,8 @@ def _tname(dt):
 def _alpha_source(source, alpha, fname):
     if alpha is None or (not isinstance(alpha, builtins.bool) and alpha == 1):
         return source
-    return F.mul(source, alpha)
+    # torch scales in the source's dtype (a bool source with alpha=2 stays bool)
+    return F.cast(F.mul(source, alpha), source.dtype)
 
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
@@ -792,6 +809,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     k = index_int(k)
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
+    if size == 0:
+        raise IndexError("kthvalue(): Expected reduction dim %d to have non-zero size." % d)
     if k < 1 or k > size:
         raise RuntimeError("kthvalue(): selected number k out of range for dimension %d" % d)
     overlap = (O.SORT, (input,))

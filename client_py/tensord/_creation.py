@@ -9,7 +9,7 @@ from . import _C, _daemon, _known
 from ._C import ops
 from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtype, default_complex, from_numpy_dtype
 from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
-    complex_fill_value
+    checked_value, complex_fill_value, tp_name
 from ._size import check_device
 from ._tensor_new import _INT_RANGE, _common, _finish, _from_ndarray, placed, tensor
 
@@ -97,7 +97,7 @@ asarray = as_tensor
 
 def from_numpy(ndarray):
     if not isinstance(ndarray, _np.ndarray):
-        raise TypeError("expected np.ndarray (got %s)" % type(ndarray).__name__)
+        raise TypeError("expected np.ndarray (got %s)" % tp_name(ndarray))
     t = _aliased(ndarray)
     return t if t is not None else _from_ndarray(ndarray, None)
 
@@ -150,7 +150,7 @@ def _filled(dt, s, v, fname):
         t = ops.empty(dt, s)
         ops.copy_(t, complex_fill_value(v, dt))
         return t
-    return ops.full(dt, s, scalar_arg(v, fname, "fill_value", 2))
+    return ops.full(dt, s, checked_value(scalar_arg(v, fname, "fill_value", 2), dt))
 
 
 def _random(entry, dt, s):
@@ -274,13 +274,24 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     isf = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
     dt = dtype or (get_default_dtype() if isf else int64)
     fs, fe, fst = builtins.float(start), builtins.float(end), builtins.float(step)
-    if not (_math.isfinite(fs) and _math.isfinite(fe)):
-        raise RuntimeError("unsupported range: %s -> %s" % (_fmt_num(start), _fmt_num(end)))
+    n_float = None
+    if isf and dt._name in _INT_RANGE and _math.isfinite(fs) and _math.isfinite(fe) and _math.isfinite(fst):
+        # torch converts bounds and step to int64 (its accumulate type) for an integer dtype,
+        # so 0.5 is a zero step; only int64 also counts the elements from the converted bounds
+        if dt._name != "int64":
+            n_float = _math.ceil((fe - fs) / fst) if fst else 0
+        start, end, step = builtins.int(fs), builtins.int(fe), builtins.int(fst)
+        fs, fe, fst = builtins.float(start), builtins.float(end), builtins.float(step)
+        isf = False
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if not (_math.isfinite(fs) and _math.isfinite(fe)):
+        raise RuntimeError("unsupported range: %s -> %s" % (_fmt_num(start), _fmt_num(end)))
     if (fst > 0 and fe < fs) or (fst < 0 and fe > fs):
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if isf:
+    if n_float is not None:
+        n = n_float
+    elif isf:
         n = _math.ceil((fe - fs) / fst)
     else:
         n = -((start - end) // step)  # exact ceil((end - start) / step)

@@ -113,7 +113,9 @@ def getitem(t, idx):
 
 def setitem(t, idx, value):
     v = getitem(t, idx)
-    if isinstance(value, TB):
+    if isinstance(value, TB) and value.ndim == 0 and v.ndim != 0 and value._device_index == 0:
+        fill_(v, value)  # torch's copy_to fills from a 0-d CPU value (value.item(), checked) unless shapes agree
+    elif isinstance(value, TB):
         # torch drops leading size-1 dims of the value (slicePrefix1sSize) before copying
         while value.ndim > v.ndim and value.shape[0] == 1:
             value = ops.select(value, 0, 0)

@@ -64,6 +64,9 @@ def _nan_to_num_attrs(t, nan, posinf, neginf):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     F._check_tensor(input, "nan_to_num")
+    if isinstance(out, TB) and out.dtype is not input.dtype:
+        raise RuntimeError("nan_to_num: dtype of out: %s should be same as input: %s"
+                           % (out.dtype._torch_name, input.dtype._torch_name))
     return F._out(ops.nan_to_num(input, *_nan_to_num_attrs(input, nan, posinf, neginf)), out,
                   overlap=(O.NAN_TO_NUM, (input,)))
 
@@ -77,6 +80,9 @@ _export("nan_to_num", nan_to_num, inplace=nan_to_num_)
 
 def square(input, *, out=None):
     F._check_tensor(input, "square")
+    rt = _C.result_type(input, 2)
+    if isinstance(out, TB) and out.dtype is not rt:  # torch's square_out is pow's same-dtype kernel
+        raise RuntimeError("Found dtype %s but expected %s" % (out.dtype._torch_name, rt._torch_name))
     return F.pow(input, 2, out=out)
 
 
@@ -94,7 +100,7 @@ _fmod_tensor = fmod  # noqa: F821
 
 def fmod(input, other, *, out=None):  # noqa: F811
     if isinstance(input, TB) and not input.dtype.is_floating_point and isinstance(other, (builtins.int, builtins.bool)) \
-            and other == 0:
+            and other == 0 and input.numel():  # (an empty input divides nothing, as torch)
         raise RuntimeError("ZeroDivisionError")
     return _fmod_tensor(input, other, out=out)
 
@@ -379,6 +385,10 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 def median(input, dim=None, keepdim=False, *, out=None):
     F._check_tensor(input, "median")
     if dim is None:
+        if input.numel() == 0 and not (input.dtype.is_floating_point or input.dtype.is_complex):
+            # torch: a float NaN cast to the dtype (x86's integer indefinite; True for bool)
+            from ._creation import full
+            return F._out(F.cast(full((), float("nan")), input.dtype), out, "median")
         return F._out(_stat(ops.median, "median", input, None, False), out, "median")
     return F._outs(_RT["median"](*_stat(ops.median_dim, "median", input, F.index_int(dim), keepdim)), out, "median",
                    overlap=(O.MEDIAN_DIM, (input,)))

@@ -14,6 +14,7 @@ from ._dtype import DTYPES, get_default_dtype
 
 TB = _C.TensorBase
 _F32, _F64, _F16, _BF16, _I64, _I32, _I16, _I8, _U8, _BOOL = (DTYPES[i] for i in builtins.range(10))
+_C128 = DTYPES[11]
 _INTS = (_U8, _I8, _I16, _I32, _I64)
 _T = _sys.modules[__name__.rpartition(".")[0]]  # the package: its functions are looked up at call time
 
@@ -421,6 +422,12 @@ _export("nextafter", nextafter)
 
 
 def float_power(input, exponent, *, out=None):
+    if isinstance(out, TB):
+        want = _C128 if builtins.any(isinstance(v, TB) and v.dtype.is_complex or isinstance(v, builtins.complex)
+                                     for v in (input, exponent)) else _F64
+        if out.dtype is not want:  # torch computes in double and stores only into that dtype
+            raise RuntimeError("the output given to float_power has dtype %s but the operation's result requires "
+                               "dtype %s" % (out.dtype._torch_name, want._torch_name))
     if not isinstance(input, TB):
         if not F.is_scalar(input) or not isinstance(exponent, TB):
             _check(input, "float_power")
@@ -455,9 +462,8 @@ def rsub(input, other, *, alpha=1):
                         " * (Tensor input, Tensor other, *, Number alpha)\n"
                         " * (Tensor input, Number other, Number alpha)"
                         % (type(input).__name__, type(other).__name__))
-    if input.dtype is _BOOL and isinstance(other, TB) and other.dtype is _BOOL:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
+    if input.dtype is _BOOL and F._is_bool(other):
+        raise RuntimeError(F._SUB_BOOLS_MSG)
     if isinstance(other, TB):
         return _T.sub(other, input, alpha=alpha)
     F._alpha(input, other, alpha, "rsub")

@@ -75,9 +75,15 @@ def number_minus(s, t):
     return binary(ops.sub, s, t, "sub", scalar_lhs_ok=True)
 
 
+def tp_name(v):
+    """The name torch's messages give v's type (its C tp_name): numpy's types carry their
+    module (numpy.float32, numpy.ndarray), builtins and Python classes do not."""
+    t = type(v)
+    return "numpy." + t.__name__ if t.__module__ == "numpy" else t.__name__
+
+
 def _type_error(fname, arg, pos, v, want="Tensor"):
-    return TypeError("%s(): argument '%s' (position %d) must be %s, not %s"
-                     % (fname, arg, pos, want, type(v).__name__))
+    return TypeError("%s(): argument '%s' (position %d) must be %s, not %s" % (fname, arg, pos, want, tp_name(v)))
 
 
 def _check_tensor(t, fname, arg="input", pos=1):
@@ -121,8 +127,33 @@ def binary(entry, a, b, fname, inplace=False, scalar_lhs_ok=False, out=None, **a
     if inplace:
         return entry(a, b, inplace=True, **attrs)
     if out is not None:
+        _check_promoted_out(entry, a, b, out)
         return _into(entry, (a, b), attrs, out, fname)
     return entry(a, b, **attrs)
+
+
+def _check_promoted_out(entry, a, b, out):
+    """torch checks out's dtype (after the shapes) before its kernel's dtypes: for the
+    ops whose result dtype is the operands' promoted one and whose kernels refuse some."""
+    if entry.op in _PROMOTED_OUT and isinstance(out, TB) and _broadcasts(a, b):
+        rt = _C.result_type(a, b) if isinstance(a, TB) else _C.result_type(b, a)
+        if not _C.can_cast(rt, out.dtype):
+            raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                               % (rt._torch_name, out.dtype._torch_name))
+
+
+def _broadcasts(a, b):
+    if not (isinstance(a, TB) and isinstance(b, TB)):
+        return True
+    try:
+        _C.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except RuntimeError:
+        return False  # the op raises torch's broadcast error itself
+    return True
+
+
+# the binary ops whose result dtype is the operands' promoted one and whose kernels refuse some
+_PROMOTED_OUT = (O.BITWISE_AND, O.BITWISE_OR, O.BITWISE_XOR, O.LSHIFT, O.RSHIFT, O.HYPOT, O.LOGADDEXP, O.LOGADDEXP2)
 
 
 def _is_float_operand(v):
@@ -164,15 +195,24 @@ _SUB_BOOL_MSG = ("Subtraction, the `-` operator, with a bool tensor is not suppo
                  "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-def _no_bool_scalar(other):
-    # the C meta layer sees tensor dtypes; a Python bool operand is only known here
+_SUB_BOOLS_MSG = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                  "`logical_xor()` operator instead.")
+
+
+def _is_bool(v):
+    return isinstance(v, (builtins.bool, _np.bool_)) or (isinstance(v, TB) and v.dtype is DTYPES[9])
+
+
+def _no_bool_scalar(other, input=None):
+    # the C meta layer sees tensor dtypes; a Python bool operand is only known here (torch
+    # counts it as a bool tensor: t - True with t bool is its two-bool-tensors error)
     if isinstance(other, (builtins.bool, _np.bool_)):
-        raise RuntimeError(_SUB_BOOL_MSG)
+        raise RuntimeError(_SUB_BOOLS_MSG if _is_bool(input) else _SUB_BOOL_MSG)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    _no_bool_scalar(other)
-    _no_bool_scalar(input)
+    _no_bool_scalar(other, input)
+    _no_bool_scalar(input, other)
     if is_complex_scalar(alpha):
         return _out(binary(ops.sub, input, _complex_alpha(input, other, alpha), "sub"), out)
     return binary(ops.sub, input, other, "sub", out=out, alpha=_alpha(input, other, alpha, "sub"))
@@ -188,7 +228,7 @@ def add_(self, other, *, alpha=1):
 
 
 def sub_(self, other, *, alpha=1):
-    _no_bool_scalar(other)
+    _no_bool_scalar(other, self)
     if is_complex_scalar(alpha):
         return binary(ops.sub, self, _complex_alpha(self, other, alpha), "sub_", inplace=True)
     return binary(ops.sub, self, other, "sub_", inplace=True, alpha=_alpha(self, other, alpha, "sub_"))
@@ -255,6 +295,8 @@ def _math_binary(entry, name, scalar_ok, scalar_lhs_ok=False):
 
     def f(input, other, *, out=None):
         check(input, other)
+        if out is not None:
+            _check_promoted_out(entry, input, other, out)
         return _out(binary(entry, input, other, name, scalar_lhs_ok=scalar_lhs_ok), out,
                     overlap=(entry.op, [x for x in (input, other) if isinstance(x, TB)]))
 
@@ -402,6 +444,7 @@ def _unfn(entry, name):
     def f(input, *, out=None):
         _check_tensor(input, name)
         if out is not None:
+            _unary_out_check(entry, name, input, out)
             return _into(entry, (input,), {}, out, name, stacklevel=4)
         return entry(input)
 
@@ -412,11 +455,53 @@ def _unfn(entry, name):
     return _C.fast(entry.op, f), _C.fast(entry.op, f_, True) if O.FLAGS[entry.op] & O.F_INPLACE_OK else f_
 
 
+# torch's unary bindings without out= (isnan(x, out=o) is its TypeError), and those whose
+# out may hold another dtype (bool results); the others' kernels take only an out of the
+# input's dtype, unless they compute in floats (F_FLOAT_OUT: out= casts, checked by _out)
+_NO_OUT = ("isnan", "isinf", "isfinite")
+_ANY_OUT = ("logical_not", "signbit", "isposinf", "isneginf")
+
+
+def _unary_out_check(entry, name, input, out):
+    """torch's out= rules of a unary op (name: its torch name; entry: its op row)."""
+    if name == "neg" and input.dtype is DTYPES[9]:
+        return  # its bool refusal comes first
+    if name in _NO_OUT:
+        raise TypeError("%s() got an unexpected keyword argument 'out'" % name)
+    if isinstance(out, TB) and out.dtype is not input.dtype and name not in _ANY_OUT and \
+            not O.FLAGS[entry.op] & O.F_FLOAT_OUT and not input.dtype.is_complex:
+        raise RuntimeError("Found dtype %s but expected %s" % (out.dtype._torch_name, input.dtype._torch_name))
+
+
+def _tensor_other(entry, name, pos):
+    """A BINARY row whose torch binding takes a Tensor other only (variant t): a number is
+    torch's TypeError, so no C fast path (which records numbers) goes in front.  pos is
+    other's position: 2 in the function, 1 in the method."""
+    def f(input, other, *, out=None):
+        _check_tensor(input, name)
+        _check_tensor(other, name, "other", pos)
+        return binary(entry, input, other, name, out=out)
+
+    def f_(self, other):
+        _check_tensor(other, name + "_", "other", 1)
+        return binary(entry, self, other, name + "_", inplace=True)
+    f.__name__ = f.__qualname__ = name
+    f_.__name__ = f_.__qualname__ = name + "_"
+    return f, f_
+
+
+# name -> (method, in-place method) of the variant-t rows, for _tensor.py
+TENSOR_OTHER_METHODS = {}
+
+
 def _table_functions(name, op, variants):
     """The function (and in-place variant or None) of an op table `py` line, by family."""
     entry, fam = getattr(ops, O.NAMES[op]), O.FAMILIES[op]
     if fam in ("UNARY", "MATH_UNARY"):
         return _unfn(entry, name)
+    if fam == "BINARY" and "t" in variants:
+        TENSOR_OTHER_METHODS[name] = _tensor_other(entry, name, 1)
+        return _tensor_other(entry, name, 2)
     if fam == "BINARY":
         return _binfn(entry, name), _binary_inplace(name + "_", entry, {})
     return _math_binary(entry, name, "s" in variants, "l" in variants)
@@ -436,6 +521,8 @@ def round(input, *, decimals=0, out=None):
     _check_tensor(input, "round")
     if decimals:
         raise NotImplementedError("round(decimals=...) is not implemented by tensord yet")
+    if out is not None:
+        _unary_out_check(ops.round, "round", input, out)
     return _out(ops.round(input), out)
 
 
@@ -445,7 +532,8 @@ def _as_0d(v, like):
     if is_complex_scalar(v):
         return _complex_operand(like, v)
     from ._tensor_new import tensor
-    return tensor(_pyscalar(v))
+    # torch wraps the number: it takes result_type(like, v), so where(m, 0, int16) is int16
+    return tensor(_pyscalar(v), dtype=_C.result_type(like, v) if isinstance(like, TB) else None)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -500,7 +588,15 @@ def clamp_(self, min=None, max=None):
     if isinstance(min, TB) or isinstance(max, TB):
         _C.check_overlap(O.CLAMP, [x for x in (self, min, max) if isinstance(x, TB)], inplace=True)
         return copy_(self, clamp(self, min, max))
-    return ops.clamp(self, inplace=True, **_clamp_attrs(min, max))
+    attrs = _clamp_attrs(min, max)
+    rt = self.dtype
+    for v in (min, max):
+        if v is not None:
+            rt = _C.promote_types(rt, _C.result_type(self, attrs["min" if v is min else "max"]))
+    if not _C.can_cast(rt, self.dtype):  # torch's scalar clamp_ names the C++ type here
+        raise RuntimeError("result type %s can't be cast to the desired output type %s"
+                           % (rt._torch_name, CPP_TYPE_NAMES[self.dtype._name]))
+    return ops.clamp(self, inplace=True, **attrs)
 
 
 clip, clip_ = clamp, clamp_
@@ -589,13 +685,31 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _reduce(ops.prod, input, dim, keepdim, dtype, name="prod", out=out)
 
 
+def _need_dim_if_empty(input, dim, name):
+    """torch's amax/amin errors for an empty reduction, which the record's dim mask cannot
+    word: over every dim (dim=()) it asks for a dim; otherwise it names the first empty
+    dim listed as the user wrote it (-1, not 1)."""
+    if not isinstance(input, TB) or input.numel() != 0:
+        return
+    dims = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+    if not dims:
+        raise RuntimeError("%s(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument." % name)
+    for d in dims:
+        if isinstance(d, (builtins.int, _np.integer)) and -input.ndim <= d < builtins.max(input.ndim, 1) \
+                and input.ndim and input.shape[d] == 0:
+            raise IndexError("%s(): Expected reduction dim %d to have non-zero size." % (name, d))
+
+
 def amax(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
+    _need_dim_if_empty(input, dim, "amax")
     return _reduce(ops.amax, input, dim, keepdim, name="amax", out=out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     _same_dtype_out(input, out)
+    _need_dim_if_empty(input, dim, "amin")
     return _reduce(ops.amin, input, dim, keepdim, name="amin", out=out)
 
 
@@ -731,6 +845,8 @@ def bmm(input, mat2, *, out=None):
 
 def sizes_arg(args, fname, argname="size"):
     """Sizes given as varargs or one tuple/list/Size -> list of ints."""
+    if len(args) == 0:  # t.permute(), t.expand(): the binding's missing argument (an empty tuple is fine)
+        raise TypeError('%s() missing 1 required positional arguments: "%s"' % (fname, argname))
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
     out = []
@@ -749,12 +865,15 @@ def sizes_arg(args, fname, argname="size"):
 def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
         raise NotImplementedError("view(dtype) is not implemented by tensord yet")
+    if not shape:
+        raise TypeError("view() received an invalid combination of arguments - got (), but expected one of:\n"
+                        " * (torch.dtype dtype)\n * (tuple of SymInts size)\n")
     s = sizes_arg(shape, "view")
     return ops.view(input, s)
 
 
 def reshape(input, *shape):
-    s = sizes_arg(shape, "reshape")
+    s = sizes_arg(shape, "reshape", "shape")
     try:
         return ops.view(input, s)
     except RuntimeError as e:
@@ -902,9 +1021,55 @@ def copy_(self, src, non_blocking=False):
 
 
 # the C++ type torch names in "value cannot be converted to type ... without overflow"
-CPP_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+CPP_TYPES = {"float32": "float", "float64": "double", "float16": "at::Half", "bfloat16": "at::BFloat16",
              "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
              "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+_INT_LIMITS = {"int64": (-2**63, 2**63 - 1), "int32": (-2**31, 2**31 - 1), "int16": (-2**15, 2**15 - 1),
+               "int8": (-128, 127), "uint8": (0, 255)}
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
+
+
+_RANGES = dict(_INT_LIMITS, bool=(0, 1), float16=(-65504.0, 65504.0), bfloat16=(-3.3895313892515355e38, 3.39e38),
+               float32=(-3.4028234663852886e38, 3.4028234663852886e38), float64=(-_math.inf, _math.inf))
+
+
+def _may_overflow(src, dst):
+    """Whether a value of dtype src can fail checked_value for dst (src's range exceeds dst's)."""
+    if src is dst or dst._name == "bool" or src.is_complex or dst.is_complex:
+        return False
+    (lo, hi), (dlo, dhi) = _RANGES[src._name], _RANGES[dst._name]
+    return lo < dlo or hi > dhi or (src.is_floating_point and not dst.is_floating_point)
+
+
+def checked_value(v, dt):
+    """v (a real Python number) as torch's Scalar.to<T>() reads a fill value (fill_, full,
+    masked_fill_, index_fill_, scatter_'s value, t[i] = v): RuntimeError when it does not
+    fit dt.  As c10::checked_convert: infinities and NaN fit the floating dtypes, NaN no
+    integer one; a negative int fits uint8 while two's complement wraps it (-1 is 255);
+    bool takes anything."""
+    name = dt._name
+    if isinstance(v, builtins.bool) or name == "bool":
+        return v
+    if name in _INT_LIMITS:
+        lo, hi = _INT_LIMITS[name]
+        if name == "uint8" and isinstance(v, builtins.int):
+            ok = v <= hi and -v <= hi
+        else:
+            ok = v == v and lo <= v <= hi
+    elif name in _FLOAT_MAX:
+        ok = v != v or builtins.abs(v) == _math.inf or builtins.abs(v) <= _FLOAT_MAX[name]
+    else:
+        return v
+    if not ok:
+        raise RuntimeError("value cannot be converted to type %s without overflow" % CPP_TYPES[name])
+    return v
+
+
+# the C++ type names of torch's scalar clamp_ message (the compiler's spellings)
+CPP_TYPE_NAMES = dict(CPP_TYPES, int64="long int", int16="short int", int8="signed char", uint8="unsigned char",
+                      float16="c10::Half", bfloat16="c10::BFloat16")
 
 
 def complex_fill_value(v, dt):
@@ -925,12 +1090,14 @@ def fill_(self, value):
         if value.ndim != 0:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with %d dimensions."
                                % value.ndim)
+        if _may_overflow(value.dtype, self.dtype):  # torch fills with value.item(), checked
+            checked_value(value.item(), self.dtype)
         # torch's fill_ reads the value first and checks no overlap: not copy_'s rules
         if _C.internal_overlap(self) == 1:
             value = value.item()
         else:
             return copy_(self, ops.clone(value) if _C.overlap(self, value) else value)
-    ops.fill_(self, scalar_arg(value, "fill_", "value", 1))
+    ops.fill_(self, checked_value(scalar_arg(value, "fill_", "value", 1), self.dtype))
     return self
 
 
@@ -984,11 +1151,11 @@ def stack(tensors, dim=0, *, out=None):
         if not isinstance(x, TB):
             raise TypeError("expected Tensor as element %d in argument 0, but got %s" % (i, type(x).__name__))
     s0 = tuple(tensors[0].shape)
+    d = wrap_dim(dim, len(s0) + 1)  # torch wraps dim (for the first tensor) before comparing shapes
     for i, x in enumerate(tensors):
         if tuple(x.shape) != s0:
             raise RuntimeError("stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d"
                                % (list(s0), list(x.shape), i))
-    d = wrap_dim(dim, len(s0) + 1)
     if s0 and d < len(s0) and len(tensors) <= 254:
         # joined along dim d, then dim d split into (n, its size): two records, not n + 1
         return _out(torch_node(ops.view(ops.cat(*tensors, dim=d), s0[:d] + (len(tensors),) + s0[d:]),

@@ -60,7 +60,7 @@ def split(tensor, split_size_or_sections, dim=0):
         sizes = [_int(s) for s in split_size_or_sections]
         if builtins.any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
             raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
-                               "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+                               "dimension %d), but got split_sizes=%s" % (n, F.index_int(dim), sizes))  # dim as given
         out, pos = [], 0
         for s in sizes:
             out.append(F.torch_node(_slice(tensor, d, pos, pos + s), "SplitWithSizesBackward0"))
@@ -211,6 +211,8 @@ def roll(input, shifts, dims=None):
         raise RuntimeError("`shifts` required")
     r = input
     for s, d in zip(sh, dm):
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as %d but tensor has no dimensions" % _int(d))
         r = _roll1(r, _int(s), F.wrap_dim(d, input.ndim))
     return r if r is input else F.torch_node(r, "RollBackward0")
 
@@ -440,11 +442,15 @@ def diagflat(input, offset=0):
 
 def tril(input, diagonal=0, *, out=None):
     F._check_tensor(input, "tril")
+    if input.ndim == 1 and input.numel() == 0:  # torch returns an empty 1-D input before checking its dims
+        return F._out(F.clone(input), out)
     return F._out(ops.tril(input, _int(diagonal)), out)
 
 
 def triu(input, diagonal=0, *, out=None):
     F._check_tensor(input, "triu")
+    if input.ndim == 1 and input.numel() == 0:  # torch returns an empty 1-D input before checking its dims
+        return F._out(F.clone(input), out)
     return F._out(ops.triu(input, _int(diagonal)), out)
 
 

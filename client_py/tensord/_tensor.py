@@ -626,7 +626,10 @@ class Tensor(TB):
             inter += [r, n]
             final.append(r * n)
         y = x.reshape([v for n in x.shape for v in (1, n)]).expand(*inter)
-        return F.torch_node(F.reshape(y, final), "RepeatBackward0")
+        r = F.reshape(y, final)
+        if r._storage_key == self._storage_key:  # a new tensor, as torch's
+            r = F.clone(r)
+        return F.torch_node(r, "RepeatBackward0")
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)
@@ -1004,14 +1007,11 @@ class Tensor(TB):
     log2_ = _math.log2_
     logaddexp = _math.logaddexp
     logaddexp2 = _math.logaddexp2
-    logical_and = _records.logical_and
-    logical_and_ = _records.logical_and_
+    logical_and, logical_and_ = _records.TENSOR_OTHER_METHODS["logical_and"]
     logical_not = _records.logical_not
     logical_not_ = _records.logical_not_
-    logical_or = _records.logical_or
-    logical_or_ = _records.logical_or_
-    logical_xor = _records.logical_xor
-    logical_xor_ = _records.logical_xor_
+    logical_or, logical_or_ = _records.TENSOR_OTHER_METHODS["logical_or"]
+    logical_xor, logical_xor_ = _records.TENSOR_OTHER_METHODS["logical_xor"]
     logit = _math.logit
     logit_ = _math.logit_
     mul_ = _records.mul_
@@ -1124,8 +1124,8 @@ class Tensor(TB):
     less_equal_ = _records.le_
     lt = _records.lt
     lt_ = _records.lt_
-    maximum = _records.maximum
-    minimum = _records.minimum
+    maximum = _records.TENSOR_OTHER_METHODS["maximum"][0]
+    minimum = _records.TENSOR_OTHER_METHODS["minimum"][0]
     msort = _advindex.msort
     ne = _records.ne
     ne_ = _records.ne_

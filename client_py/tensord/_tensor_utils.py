@@ -63,7 +63,7 @@ def split_with_sizes(input, split_sizes, dim=0):
     n = input.shape[d]
     if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
         raise RuntimeError("split_with_sizes expects split_sizes to sum exactly to %d (input tensor's size at "
-                           "dimension %d), but got split_sizes=%s" % (n, d, sizes))
+                           "dimension %d), but got split_sizes=%s" % (n, F.index_int(dim), sizes))  # dim as given
     out, start = [], 0
     for s in sizes:
         out.append(F.narrow(input, d, start, s))
@@ -95,15 +95,9 @@ def sum_to_size(self, *size):
     return F.reshape(r, tuple(s)) if lead or dims else self
 
 
-
-
-_CNAME = {_F32: "float", _F64: "double", _F16: "c10::Half", _BF16: "c10::BFloat16", _I64: "long int", _I32: "int",
-          _I16: "short int", _I8: "signed char", _U8: "unsigned char", _BOOL: "bool"}
-
-
 def _opts(dt):
     return ("dtype=%s, device=cpu, layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
-            "memory_format=(nullopt)" % _CNAME[dt])
+            "memory_format=(nullopt)" % F.CPP_TYPE_NAMES[dt._name])
 
 
 def new(self, *args, **kw):

@@ -418,6 +418,8 @@ static enum td_code index_walk(struct td_kctx *k, struct ix_plan *p, struct td_k
         pst[1][d] = om->strides[pre + ni + d];
     }
     int64_t n = numel_of(p->nout, p->osize), pn = numel_of(p->npost, p->psize), ix[TD_MAX_DIMS] = {0};
+    if (pn == 0 && p->mode == M_ADV)
+        goto out_free; /* t[idx] moves no element: torch's kernel checks no index either */
     size_t es = td_dtype_size(p->self.dtype);
     /* the trailing post dims that are one contiguous run in both self and other move as
      * one block (a row gather of a row-major matrix: one memmove per index value) */

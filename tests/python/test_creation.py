@@ -211,3 +211,40 @@ def test_dtype_and_size_objects():
     assert x.dim() == 3 and x.ndim == 3 and x.numel() == 24 and x.element_size() == 4
     assert x.stride() == (12, 4, 1) and x.is_contiguous() and not x.transpose(0, 2).is_contiguous()
     assert td.is_tensor(x) and not td.is_tensor([1])
+
+
+@pytest.mark.parametrize("args", [(0, -1, 0.5), (1.5, 5, 0.5), (-3, 4.5, 0.5), (1.5, 7, 2), (0.5, 7.9, 2.5),
+                                  (2.9, -1, -1.5), (0, 3.7, 1.2)], ids=repr)
+@pytest.mark.parametrize("dt", ["int64", "int32", "int8", "uint8"])
+def test_arange_integer_dtype_truncates_float_arguments(args, dt):
+    # (differential tester) torch converts bounds and step to int64 first: a 0.5 step is 0
+    if dt == "uint8" and args[2] < 0:
+        return
+    try:
+        want = torch.arange(*args, dtype=tht(dt))
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match="^%s$" % str(e)):
+            td.arange(*args, dtype=tdt(dt))
+        return
+    assert_same(td.arange(*args, dtype=tdt(dt)), want)
+
+
+@pytest.mark.parametrize("dt,v", [("uint8", 300), ("uint8", -1), ("uint8", -255), ("uint8", -256), ("uint8", 255.5),
+                                  ("uint8", -1.5), ("int8", -129), ("int8", float("nan")), ("int32", 2 ** 31),
+                                  ("int64", float("inf")), ("float16", 65519.0), ("float16", float("inf")),
+                                  ("float16", float("nan")), ("bfloat16", 1e39), ("float32", 1e39), ("bool", 2),
+                                  ("uint8", True)], ids=repr)
+def test_fill_values_that_overflow_the_dtype(dt, v):
+    # (differential tester) fill-like ops read the value with a checked conversion
+    cases = [lambda L: L.zeros(2, dtype=getattr(L, dt)).fill_(v), lambda L: L.full((2,), v, dtype=getattr(L, dt)),
+             lambda L: L.zeros(2, dtype=getattr(L, dt)).masked_fill_(L.tensor([True, False]), v),
+             lambda L: L.zeros(2, dtype=getattr(L, dt)).index_fill_(0, L.tensor([0]), v),
+             lambda L: L.zeros(2, dtype=getattr(L, dt)).scatter_(0, L.tensor([0]), v)]
+    for f in cases:
+        try:
+            want = f(torch)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match="^%s$" % str(e).replace("(", r"\(").replace(")", r"\)")):
+                f(td)
+            continue
+        assert_same(f(td), want)

@@ -130,3 +130,28 @@ def test_float_to_int_edge_values_as_torch(src, dst):
     want = t.to(getattr(torch, dst))
     got = td.tensor(t.float().tolist(), dtype=getattr(td, src)).to(getattr(td, dst))
     assert got.tolist() == want.tolist(), (got.tolist(), want.tolist())
+
+
+@pytest.mark.parametrize("scalar", [0, 2, 0.5, True], ids=repr)
+@pytest.mark.parametrize("dt", DTYPE_NAMES)
+def test_where_with_a_python_scalar_promotes_as_a_wrapped_number(scalar, dt):
+    # (differential tester) where(mask, 0, int16 tensor) is int16, not int64
+    def run(L, swap):
+        m = L.tensor([True, False, True])
+        t = L.tensor([1, 0, 1]).to(getattr(L, dt))
+        return L.where(m, t, scalar) if swap else L.where(m, scalar, t)
+    for swap in (False, True):
+        assert_same(run(td, swap), run(torch, swap))
+
+
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+@pytest.mark.parametrize("op", ["div", "mul", "sub", "pow", "lt", "maximum", "fmod"])
+def test_operands_are_rounded_to_a_16_bit_common_dtype(half, op):
+    # (differential tester) torch casts an int64 operand to the common float16 first:
+    # 2049 is 2048 and 70000 is inf before the op, not after it
+    def run(L):
+        a = L.tensor([2049, 4097, 70000, -3, 257])
+        h = L.tensor(3.0, dtype=getattr(L, half))
+        return getattr(L, op)(a, h), getattr(L, op)(h, a) if op != "pow" else L.pow(a, h)
+    for g, w in zip(run(td), run(torch)):
+        assert_same(g, w)

@@ -403,3 +403,8 @@ def test_function_and_method_spellings_match_torch():
         with pytest.raises(Exception) as want_e:
             fn(_torch)
         assert type(got_e.value) is type(want_e.value) and str(got_e.value) == str(want_e.value)
+
+
+def test_fmod_of_an_empty_integer_tensor_by_zero():
+    # (differential tester) nothing is divided, so torch raises no ZeroDivisionError
+    assert_same(td.fmod(td.zeros(0, 2, dtype=td.int64), 0), torch.fmod(torch.zeros(0, 2, dtype=torch.int64), 0))

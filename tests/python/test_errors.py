@@ -1,10 +1,11 @@
 """Errors raise at the call site with torch's exception type and message."""
+import numpy as np
 import pytest
 import torch
 
 import tensord as td
 from tensord._size import cuda_unavailable
-from tdhelpers import assert_raises_like, from_torch
+from tdhelpers import assert_raises_like, assert_same, from_torch
 
 
 def both(shape, dtype=torch.float32):
@@ -138,3 +139,101 @@ def test_session_still_usable_after_errors():
             x[7]
     assert (x * 2).tolist() == [2.0, 2.0, 2.0]
     td.synchronize()
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("form", ["function", "method", "method_", "out", "none"])
+def test_tensor_only_binary_ops_refuse_numbers(name, form):
+    # (differential tester) torch's bindings of these have no Number overload
+    if form == "method_" and name in ("maximum", "minimum"):
+        return
+    call = {"function": lambda L, t: getattr(L, name)(t, 2),
+            "method": lambda L, t: getattr(t, name)(0.5),
+            "method_": lambda L, t: getattr(t, name + "_")(True),
+            "out": lambda L, t: getattr(L, name)(t, 2, out=L.empty(2)),
+            "none": lambda L, t: getattr(t, name)(None)}[form]
+    assert_raises_like(lambda: call(td, td.ones(2)), lambda: call(torch, torch.ones(2)))
+    assert_same(getattr(td, name)(td.ones(2), td.zeros(2)), getattr(torch, name)(torch.ones(2), torch.zeros(2)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.ones(3, dtype=L.int64).mean(dtype=L.int64),
+    lambda L: L.ones(3, dtype=L.int64).mean(0),
+    lambda L: L.ones(3, 2).split([1, 1], -2),
+    lambda L: L.split(L.ones(3), [1, 1], -1),
+    lambda L: L.relu(L.tensor([True])),
+    lambda L: L.floor(L.tensor([True])),
+    lambda L: L.round(L.tensor([True])),
+    lambda L: L.abs(L.tensor([True])),
+    lambda L: L.tensor([True]) ** L.tensor([False]),
+    lambda L: L.pow(L.tensor([True]), True),
+    lambda L: L.from_numpy(np.float32(1)),
+    lambda L: L.from_numpy([1]),
+], ids=["mean-dtype", "mean-int", "split-neg-dim", "split-fn", "relu-bool", "floor-bool", "round-bool", "abs-bool",
+        "pow-bool", "pow-bool-scalar", "from_numpy-npscalar", "from_numpy-list"])
+def test_messages_found_by_the_differential_tester(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tensor([True, False]) - True, lambda L: L.tensor([1, 2]) - True, lambda L: True - L.tensor([True]),
+    lambda L: L.tensor([True]) - L.tensor([True, False, True]), lambda L: L.tensor([2]).sub_(False),
+    lambda L: L.rsub(L.tensor([True]), True), lambda L: L.sub(True, L.tensor([1])),
+    lambda L: L.cat([L.ones(2), L.ones(()), L.ones(())]), lambda L: L.cat([L.ones(0), L.ones(())]),
+], ids=["bool-minus-True", "int-minus-True", "True-minus-bool", "bools-before-broadcast", "sub_-False", "rsub-bools",
+        "sub-True-first", "cat-0d-position", "cat-0d-after-legacy-empty"])
+def test_bool_subtraction_and_cat_of_0d(call):
+    # (differential tester) a Python bool counts as a bool tensor; torch checks before broadcasting
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.bitwise_or(L.ones(2), L.ones(2), out=L.empty(2, dtype=L.int8)),
+    lambda L: L.bitwise_and(L.ones(2, dtype=L.int64), 0.5, out=L.empty(2, dtype=L.int32)),
+    lambda L: L.ones(2, dtype=L.int64).bitwise_and_(L.tensor(1.0, dtype=L.float16)),
+    lambda L: L.ones((), dtype=L.int64).bitwise_and_(L.ones(4, dtype=L.float64)),
+], ids=["out-float", "out-scalar", "inplace-cast", "inplace-shape"])
+def test_bitwise_checks_output_before_the_kernel_dtype(call):
+    # (differential tester) torch checks out=/self's shape and cast before its kernel's dtypes
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tensor([True]) % L.tensor([True]), lambda L: L.tensor([True]).remainder_(True),
+    lambda L: L.ones(2, dtype=L.int64).pow_(0.5), lambda L: L.ones(2, dtype=L.bool).pow_(2),
+    lambda L: L.ones(2, dtype=L.int64).pow_(L.tensor(0.5)),
+], ids=["remainder-bool", "remainder_-bool", "pow_-float-number", "pow_-bool", "pow_-float-tensor"])
+def test_remainder_and_pow_dtype_messages(call):
+    # (differential tester)
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+def test_bitwise_out_checks_broadcast_before_dtype():
+    def call(L):
+        return L.bitwise_xor(L.ones(3, 2, dtype=L.int64), L.ones(3, dtype=L.int64), out=L.empty(0, dtype=L.bool))
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+@pytest.mark.parametrize("name", ["neg", "abs", "trunc", "floor", "round", "sign", "bitwise_not", "frac", "square",
+                                  "nan_to_num", "isnan", "isinf", "exp", "logical_not"])
+@pytest.mark.parametrize("dts", [("float32", "int32"), ("int32", "float32"), ("float32", "float64"),
+                                 ("int32", "int64"), ("bool", "float32")], ids=repr)
+def test_unary_out_dtype_rules(name, dts):
+    # (differential tester) most unary kernels take only an out of the input's dtype; the
+    # float ones cast; isnan/isinf have no out=
+    def run(L):
+        return getattr(L, name)(L.ones(2, dtype=getattr(L, dts[0])), out=L.empty(2, dtype=getattr(L, dts[1])))
+    try:
+        want = run(torch)
+    except (RuntimeError, TypeError):
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "hypot", "logaddexp2"])
+def test_float_only_binary_out_cast_checked_first(name):
+    # (differential tester) torch checks out='s dtype before its kernel's
+    def call(L):
+        return getattr(L, name)(L.zeros(2, dtype=L.uint8), L.zeros(2, dtype=L.uint8), out=L.empty(2, dtype=L.bool))
+    assert_raises_like(lambda: call(td), lambda: call(torch))

@@ -369,3 +369,107 @@ def test_hostile_records_are_rejected():
     with pytest.raises(RuntimeError, match="nonzero"):
         td.synchronize()
     assert_same(x + 1, torch.arange(6.).reshape(2, 3) + 1)
+
+
+@pytest.mark.parametrize("vdt", ["int64", "float32", "bool", "float64"])
+@pytest.mark.parametrize("index", ["mask", "mask_list", "empty_mask", "mask_after_slice", "long"])
+def test_setitem_one_element_value_through_a_mask_takes_any_dtype(vdt, index):
+    # (differential tester) torch's index_put_ fills through masked_fill_(mask, value.item())
+    # for one bool index and a one-element value; other indices need matching dtypes
+    def run(L):
+        x = L.arange(6, dtype=L.float64).reshape(2, 3) if index != "empty_mask" else L.zeros(0, dtype=L.float64)
+        ix = {"mask": (L.tensor([[True, False, True], [False, False, True]]),),
+              "mask_list": ([False, True],), "empty_mask": (L.tensor([], dtype=L.bool),),
+              "mask_after_slice": (slice(None), L.tensor([True, False, True])),
+              "long": (L.tensor([1]),)}[index]
+        x[ix] = L.tensor([3], dtype=getattr(L, vdt))
+        return x
+    if vdt == "float64":
+        assert_same(run(td), run(torch))
+        return
+    assert_raises_like(lambda: run(td), lambda: run(torch)) if index == "long" else assert_same(run(td), run(torch))
+
+
+def test_index_add_bool_with_alpha():
+    # (differential tester) alpha scales the source in the source's dtype
+    def run(L):
+        x = L.tensor([False, False, True])
+        return x.index_add_(0, L.tensor([0, 2]), L.tensor([True, False]), alpha=2)
+    assert_same(run(td), run(torch))
+
+
+def _set(x, i, v):
+    x[i] = v
+    return x
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.zeros(2, 0)[[2]], lambda L: L.zeros(2, 0)[L.tensor([5, -7])], lambda L: L.zeros(2, 0)[L.arange(3) * 2],
+    lambda L: _set(L.zeros(2, 0), [3], 1.0), lambda L: _set(L.zeros(2, 0), L.arange(3) + 2, L.ones(3, 0)),
+], ids=["known", "known-negative", "computed", "set-known", "set-computed"])
+def test_out_of_range_index_into_an_empty_result(call):
+    # (differential tester) torch checks an index where its kernel moves an element: none here
+    assert_same(call(td), call(torch))
+
+
+def test_out_of_range_index_with_elements_still_raises():
+    assert_raises_like(lambda: td.zeros(3)[td.arange(3) + 3], lambda: torch.zeros(3)[torch.arange(3) + 3])
+
+
+@pytest.mark.parametrize("v", [-1.5, 2.7, 300.0])
+def test_setitem_mask_value_read_as_a_checked_number(v):
+    # (differential tester) the one-element value is value.item(), converted with torch's check
+    def run(L):
+        x = L.zeros(4, dtype=L.uint8)
+        x[L.tensor([True, True, False, False])] = L.tensor([v])
+        return x
+    try:
+        want = run(torch)
+    except RuntimeError:
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
+
+
+def test_scatter_value_with_an_empty_index_converts_nothing():
+    # (differential tester) torch converts the value per element written
+    def run(L):
+        return L.zeros(2, dtype=L.uint8).scatter_(0, L.zeros(0, dtype=L.int64), -0.5)
+    assert_same(run(td), run(torch))
+
+
+@pytest.mark.parametrize("v,dt", [(-2.5, "float16"), (300, "int64"), (7.0, "float32"), (-1, "int64")])
+@pytest.mark.parametrize("where", ["slice", "ellipsis", "int-to-0d", "fill_"])
+def test_assigning_a_0d_tensor_reads_a_checked_number(v, dt, where):
+    # (differential tester) torch's copy_to fills from a 0-d CPU value (value.item()) unless
+    # the shapes agree (then copy_, unchecked)
+    def run(L):
+        x = L.zeros(3, 2, dtype=L.uint8)
+        val = L.tensor(v, dtype=getattr(L, dt))
+        if where == "slice":
+            x[1:] = val
+        elif where == "ellipsis":
+            x[...] = val
+        elif where == "int-to-0d":
+            x[0, 1] = val
+        else:
+            x.fill_(val)
+        return x
+    try:
+        want = run(torch)
+    except RuntimeError:
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.zeros(1, 0).expand(3, 0).add_(1),
+    lambda L: L.zeros(1, 0).expand(3, 0).copy_(L.ones(3, 0)),
+    lambda L: L.zeros(1, 0).expand(3, 0).scatter_(0, L.zeros(1, 0, dtype=L.int64), 1.0),
+    lambda L: L.zeros(1, 0, 1).expand(3, 0, 1).scatter_(1, L.zeros(3, 0, 1, dtype=L.int64), L.ones(3, 0, 1)),
+    lambda L: L.add(L.ones(3, 0), 1, out=L.zeros(1, 0).expand(3, 0)),
+], ids=["add_", "copy_", "scatter_-value", "scatter_-src", "out"])
+def test_an_empty_expanded_tensor_can_be_written(call):
+    # (differential tester) torch counts an empty tensor as dense: no overlap error
+    assert_same(call(td), call(torch))

@@ -62,3 +62,27 @@ def test_matmul_errors_match_torch():
               lambda m: m.bmm(m.zeros(1, 2, 2, dtype=m.int64), m.zeros(1, 2, 2)),
               lambda m: m.mv(m.zeros(2, 2), m.zeros(2, dtype=m.float16))):
         assert_raises_like(lambda: f(td), lambda: f(torch))
+
+
+@pytest.mark.parametrize("a,b", [((3,), (4,)), ((2, 3), (4,)), ((3,), (4, 5)), ((2, 2, 3), (4,)), ((2, 3), (2, 4, 5)),
+                                 ((2, 2, 3), (4, 5)), ((2, 2, 3), (2, 4, 5)), ((1, 2, 4), (1, 5, 1)),
+                                 ((3, 1, 2, 3), (2, 4, 5)), ((0, 2), (3,)), ((2, 3), (1, 2, 4, 5)), ((3,), (2, 4, 5))],
+                         ids=repr)
+def test_matmul_size_mismatch_messages(a, b):
+    # (differential tester) worded after the mv/mm/bmm torch folds the operands into
+    assert_raises_like(lambda: td.matmul(td.ones(a), td.ones(b)), lambda: torch.matmul(torch.ones(a), torch.ones(b)))
+
+
+@pytest.mark.parametrize("a,b", [((2, 2, 1), (2, 2, 1)), ((2, 3, 3), (2, 4, 0)), ((2, 3, 3), (3, 3, 1))], ids=repr)
+def test_bmm_size_mismatch_messages(a, b):
+    assert_raises_like(lambda: td.bmm(td.ones(a), td.ones(b)), lambda: torch.bmm(torch.ones(a), torch.ones(b)))
+
+
+@pytest.mark.parametrize("fn", ["dot", "vdot"])
+def test_dot_bfloat16(fn):
+    # (differential tester) torch 1.13 has bfloat16 dot on CPU (float16 stays refused)
+    a, ta = pair(rand_data((5,), "bfloat16", np.random.default_rng(3)), "bfloat16")
+    b, tb = pair(rand_data((5,), "bfloat16", np.random.default_rng(4)), "bfloat16")
+    assert_same(getattr(td, fn)(a, b), getattr(torch, fn)(ta, tb), rtol=2e-2, atol=5e-2)
+    assert_raises_like(lambda: td.dot(td.ones(2, dtype=td.float16), td.ones(2, dtype=td.float16)),
+                       lambda: torch.dot(torch.ones(2, dtype=torch.float16), torch.ones(2, dtype=torch.float16)))

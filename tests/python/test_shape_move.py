@@ -231,3 +231,53 @@ ERRORS = [
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors_like_torch(i):
     assert_raises_like(lambda: ERRORS[i](td), lambda: ERRORS[i](torch))
+
+
+@pytest.mark.parametrize("shape,size", [((1, 1), (1, 1, -1)), ((2, 3), (1, 2, 3)), ((2, 3), (1, 1, 2, 3)),
+                                        ((3,), (1, 4, 3)), ((3, 1), (2, 1, 3, 4)), ((), (1, 1))], ids=repr)
+def test_expand_new_size_one_dims_keep_contiguous_strides(shape, size):
+    # (differential tester) torch's inferExpandGeometry: a new size-1 dim is not stride 0
+    got, want = td.ones(shape).expand(*size), torch.ones(shape).expand(*size)
+    assert got.stride() == want.stride() and got.is_contiguous() == want.is_contiguous()
+
+
+@pytest.mark.parametrize("call", [lambda L: L.ones(2).permute(), lambda L: L.ones(2).expand(),
+                                  lambda L: L.ones(2).view(), lambda L: L.ones(2).reshape(),
+                                  lambda L: L.ones(2).repeat()], ids=["permute", "expand", "view", "reshape", "repeat"])
+def test_size_methods_without_arguments(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
+
+
+def test_stack_wraps_dim_before_comparing_shapes():
+    # (differential tester)
+    assert_raises_like(lambda: td.stack([td.ones(()), td.ones(2)], -2),
+                       lambda: torch.stack([torch.ones(()), torch.ones(2)], -2))
+
+
+@pytest.mark.parametrize("reps", [[1], [1, 1], [2]], ids=repr)
+def test_repeat_returns_a_new_tensor(reps):
+    # (differential tester) repeat([1]) wrote through to its input
+    def run(L):
+        x = L.tensor([0, -3])
+        r = x.repeat(reps)
+        r.view(-1)[0] = 7
+        return x, r
+    for g, w in zip(run(td), run(torch)):
+        assert_same(g, w)
+
+
+@pytest.mark.parametrize("call", [lambda L: L.tril(L.ones(0)), lambda L: L.triu(L.ones(0, dtype=L.int8), 1),
+                                  lambda L: L.gather(L.zeros(0, 3, 2), 2, L.zeros(1, 0, 0, dtype=L.int64))],
+                         ids=["tril", "triu", "gather"])
+def test_empty_inputs_torch_accepts(call):
+    assert_same(call(td), call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.tril(L.ones(2)), lambda L: L.roll(L.ones(()), 1, 0), lambda L: L.roll(L.ones(()), 1, -1),
+    lambda L: L.lerp(L.ones(3, dtype=L.float16), L.ones(4, dtype=L.int64), 0.5),
+    lambda L: L.float_power(L.ones(2), 2, out=L.empty(0, dtype=L.float32)),
+    lambda L: L.float_power(L.ones(2, dtype=L.int32), L.ones(2), out=L.empty(0, dtype=L.int16)),
+], ids=["tril-1d", "roll-0d", "roll-0d-neg", "lerp-dtype-first", "float_power-out-float", "float_power-out-int"])
+def test_more_errors_found_by_the_differential_tester(call):
+    assert_raises_like(lambda: call(td), lambda: call(torch))
