@@ -328,6 +328,28 @@ template <> struct td_cu_elem<td_cu_bf16> {
     default: break;                                                       \
     }
 
+/* ---- block folds: v of every thread of the block (blockDim.x a power of two) combined
+ * through red[blockDim.x] in a tree (a fixed order); a NaN wins a max or a min.  Every
+ * thread gets the result, and red is free again when it returns. */
+enum { TD_CU_FOLD_SUM, TD_CU_FOLD_MAX, TD_CU_FOLD_MIN };
+
+template <int OP> __device__ double td_cu_block_fold(double v, double *red)
+{
+    red[threadIdx.x] = v;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) {
+            double a = red[threadIdx.x], b = red[threadIdx.x + w];
+            red[threadIdx.x] = OP == TD_CU_FOLD_SUM ? a + b
+                               : (a != a || (OP == TD_CU_FOLD_MAX ? a >= b : a <= b)) ? a : b;
+        }
+        __syncthreads();
+    }
+    double r = red[0];
+    __syncthreads();
+    return r;
+}
+
 /* ---- N-d iteration */
 
 struct td_cu_iter {

@@ -188,6 +188,20 @@ __global__ void __launch_bounds__(TD_CU_THREADS) chunk_write(const Sel sel, cons
     }
 }
 
+/* Scratch for the selection passes over m positions: nch chunk counts and the total;
+ * g, the blocks to launch.  NULL when the device is out of memory. */
+static int64_t *chunk_rows(int64_t m, cudaStream_t s, int64_t *nch, unsigned *g)
+{
+    int64_t *rows = NULL;
+    *nch = (m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
+    *g = (unsigned)(*nch < TD_CU_MAX_BLOCKS ? *nch : TD_CU_MAX_BLOCKS);
+    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(*nch + 1), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    return rows;
+}
+
 struct mask_sel {
     struct td_cu_mask_plan p;
     int64_t m, count;
@@ -211,13 +225,11 @@ static enum td_code cu_index_mask(struct td_kctx *k)
     if (!td__cuda_ierr_slot(k, &err))
         return TD_CODE_RESOURCE_EXHAUSTED;
     cudaStream_t s = td_cu_stream_of(k->stream);
-    int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
-    int64_t *rows = NULL;
-    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
-        (void)cudaGetLastError();
+    int64_t nch;
+    unsigned g;
+    int64_t *rows = chunk_rows(p.m, s, &nch, &g);
+    if (!rows)
         return TD_CODE_RESOURCE_EXHAUSTED;
-    }
-    unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
     mask_sel sel = {p, p.m, p.count};
     chunk_count<<<g, TD_CU_THREADS, 0, s>>>(sel, rows, nch);
     mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);
@@ -301,13 +313,11 @@ static enum td_code cu_nonzero(struct td_kctx *k)
     struct td_cu_ierr_slot err;
     if (!count_only && !td__cuda_ierr_slot(k, &err))
         return TD_CODE_RESOURCE_EXHAUSTED;
-    int64_t nch = (p.m + TD_CU_MASK_CHUNK - 1) / TD_CU_MASK_CHUNK;
-    int64_t *rows = NULL;
-    if (cudaMallocAsync((void **)&rows, sizeof(int64_t) * (size_t)(nch + 1), s) != cudaSuccess) {
-        (void)cudaGetLastError();
+    int64_t nch;
+    unsigned g;
+    int64_t *rows = chunk_rows(p.m, s, &nch, &g);
+    if (!rows)
         return TD_CODE_RESOURCE_EXHAUSTED;
-    }
-    unsigned g = (unsigned)(nch < TD_CU_MAX_BLOCKS ? nch : TD_CU_MAX_BLOCKS);
     enum td_code r = TD_CODE_OK;
     TD_CU_DISPATCH(xm->dtype, chunk_count<<<g, TD_CU_THREADS, 0, s>>>(nz_sel<T>{p, p.m, p.count}, rows, nch));
     mask_scan<<<1, TD_CU_THREADS, 0, s>>>(rows, nch);

@@ -505,37 +505,6 @@ struct stat_args {
     int odt1, osz1;
 };
 
-__device__ double block_sum(double v, double *red)
-{
-    red[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-        if ((int)threadIdx.x < w)
-            red[threadIdx.x] += red[threadIdx.x + w];
-        __syncthreads();
-    }
-    double r = red[0];
-    __syncthreads();
-    return r;
-}
-
-/* max (MAX) or min of v over the block; a NaN wins */
-template <bool MAX> __device__ double block_ext(double v, double *red)
-{
-    red[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-        if ((int)threadIdx.x < w) {
-            double a = red[threadIdx.x], b = red[threadIdx.x + w];
-            red[threadIdx.x] = (a != a || (MAX ? a >= b : a <= b)) ? a : b;
-        }
-        __syncthreads();
-    }
-    double r = red[0];
-    __syncthreads();
-    return r;
-}
-
 template <typename S> __device__ __forceinline__ double stat_at(const red_plan &p, const char *base, int64_t r)
 {
     return (double)td_cu_elem<S>::load(base + (p.nr == 1 ? r * p.rin[0] : r_offset(p, r)));
@@ -557,12 +526,12 @@ template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_bloc
         case TD_OP_STD_MEAN: {
             for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
                 acc += stat_at<S>(p, base, r);
-            double mean = block_sum(acc, red) / (double)n, m2 = 0;
+            double mean = td_cu_block_fold<TD_CU_FOLD_SUM>(acc, red) / (double)n, m2 = 0;
             for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
                 double d = stat_at<S>(p, base, r) - mean;
                 m2 += __dmul_rn(d, d);
             }
-            m2 = block_sum(m2, red);
+            m2 = td_cu_block_fold<TD_CU_FOLD_SUM>(m2, red);
             double c = (double)n - a.corr, var = m2 / (c > 0 ? c : 0);
             r0 = (a.op == TD_OP_STD || a.op == TD_OP_STD_MEAN) ? sqrt(var) : var;
             r1 = mean;
@@ -575,12 +544,12 @@ template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_bloc
                 if (v > mx || v != v)
                     mx = v;
             }
-            mx = block_ext<true>(mx, red);
+            mx = td_cu_block_fold<TD_CU_FOLD_MAX>(mx, red);
             if (isinf(mx))
                 mx = 0;
             for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
                 acc += exp(stat_at<S>(p, base, r) - mx);
-            r0 = log(block_sum(acc, red)) + mx;
+            r0 = log(td_cu_block_fold<TD_CU_FOLD_SUM>(acc, red)) + mx;
             break;
         case TD_OP_NORM:
             if (isinf(a.p)) { /* the largest (smallest) |x|; a NaN wins */
@@ -591,14 +560,14 @@ template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_bloc
                     if (v != v || (up ? v > mx : v < mx))
                         mx = mx != mx ? mx : v;
                 }
-                r0 = n ? (up ? block_ext<true>(mx, red) : block_ext<false>(mx, red)) : 0;
+                r0 = n ? (up ? td_cu_block_fold<TD_CU_FOLD_MAX>(mx, red) : td_cu_block_fold<TD_CU_FOLD_MIN>(mx, red)) : 0;
                 break;
             }
             for (int64_t r = threadIdx.x; r < n; r += blockDim.x) {
                 double v = fabs(stat_at<S>(p, base, r));
                 acc += a.p == 0 ? (double)(v != 0) : a.p == 1 ? v : a.p == 2 ? __dmul_rn(v, v) : pow(v, a.p);
             }
-            acc = block_sum(acc, red);
+            acc = td_cu_block_fold<TD_CU_FOLD_SUM>(acc, red);
             r0 = a.p == 0 || a.p == 1 ? acc : a.p == 2 ? sqrt(acc) : pow(acc, 1 / a.p);
             break;
         case TD_OP_NANSUM:
@@ -609,14 +578,14 @@ template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_bloc
                 if (v == v)
                     acc += v, cnt += 1;
             }
-            acc = block_sum(acc, red);
-            r0 = a.op == TD_OP_NANSUM ? acc : acc / block_sum(cnt, red);
+            acc = td_cu_block_fold<TD_CU_FOLD_SUM>(acc, red);
+            r0 = a.op == TD_OP_NANSUM ? acc : acc / td_cu_block_fold<TD_CU_FOLD_SUM>(cnt, red);
             break;
         }
         case TD_OP_COUNT_NONZERO:
             for (int64_t r = threadIdx.x; r < n; r += blockDim.x)
                 acc += stat_at<S>(p, base, r) != 0;
-            r0 = block_sum(acc, red); /* exact below 2^53 */
+            r0 = td_cu_block_fold<TD_CU_FOLD_SUM>(acc, red); /* exact below 2^53 */
             break;
         default: { /* TD_OP_AMINMAX: a NaN makes both NaN */
             double lo = INFINITY, hi = -INFINITY;
@@ -625,8 +594,8 @@ template <typename S> __global__ void __launch_bounds__(TD_CU_THREADS) stat_bloc
                 lo = (lo != lo || v != v) ? (lo != lo ? lo : v) : v < lo ? v : lo;
                 hi = (hi != hi || v != v) ? (hi != hi ? hi : v) : v > hi ? v : hi;
             }
-            r0 = block_ext<false>(lo, red);
-            r1 = block_ext<true>(hi, red);
+            r0 = td_cu_block_fold<TD_CU_FOLD_MIN>(lo, red);
+            r1 = td_cu_block_fold<TD_CU_FOLD_MAX>(hi, red);
             if (r0 != r0 || r1 != r1)
                 r0 = r1 = r0 != r0 ? r0 : r1;
             break;

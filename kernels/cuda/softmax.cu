@@ -16,22 +16,6 @@ struct sm_plan : td_cu_lanes {
     bool logsm;
 };
 
-template <bool MAX> __device__ double block_fold(double v, double *red)
-{
-    red[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-        if ((int)threadIdx.x < w) {
-            double a = red[threadIdx.x], b = red[threadIdx.x + w];
-            red[threadIdx.x] = MAX ? ((b > a || b != b) ? b : a) : a + b;
-        }
-        __syncthreads();
-    }
-    double r = red[0];
-    __syncthreads(); /* red[] is reused by the next fold */
-    return r;
-}
-
 template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_kernel(const sm_plan p)
 {
     __shared__ double red[TD_CU_THREADS];
@@ -45,10 +29,10 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) softmax_k
             if (v > mx || v != v)
                 mx = v;
         }
-        mx = block_fold<true>(mx, red);
+        mx = td_cu_block_fold<TD_CU_FOLD_MAX>(mx, red);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x)
             sum += exp((double)td_cu_elem<T>::load(x + j * p.xs) - mx);
-        sum = block_fold<false>(sum, red);
+        sum = td_cu_block_fold<TD_CU_FOLD_SUM>(sum, red);
         double ls = log(sum);
         for (int64_t j = threadIdx.x; j < p.len; j += blockDim.x) {
             double v = (double)td_cu_elem<T>::load(x + j * p.xs);
