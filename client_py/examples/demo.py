@@ -16,7 +16,7 @@ failures = []
 
 
 def check(name, got, want, tol=1e-5):
-    got = np.asarray(got.numpy() if isinstance(got, torch.Tensor) else got, dtype=np.float64)
+    got = np.asarray(got.detach().numpy() if isinstance(got, torch.Tensor) else got, dtype=np.float64)
     ok = got.shape == np.shape(want) and np.allclose(got, want, rtol=tol, atol=tol)
     print("%-28s %s" % (name, "ok" if ok else "MISMATCH"))
     if not ok:

@@ -84,7 +84,7 @@ def both(td_fn, pt_fn):
 
 
 def rel_err(a_td, b_pt):
-    a = a_td.cpu().double().numpy() if a_td.dtype is not td.bfloat16 else a_td.cpu().double().numpy()
+    a = a_td.detach().cpu().double().numpy()
     b = b_pt.detach().cpu().double().numpy()
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 

@@ -40,8 +40,8 @@ def test_device_is_what_was_asked():
 def as_np(t):
     """A CPU tensord tensor as float64/int64/bool numpy."""
     if t.dtype in (td.float16, td.bfloat16, td.float32, td.float64):
-        return t.double().numpy()
-    return t.numpy()
+        return t.detach().double().numpy()
+    return t.detach().numpy()
 
 
 def close(got, want, what, norm=False):
