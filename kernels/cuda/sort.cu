@@ -196,7 +196,7 @@ static enum td_code cu_sort(struct td_kctx *k)
  * picks: the lower median, or the first NaN when the lane has one; the most frequent
  * value (the smallest on ties, NaNs equal to each other) and its last index. */
 struct pick_plan {
-    int op, nk, es;
+    int op, nk, es, dt;
     bool fl;
     int64_t lanes, len, ss;                                               /* ss: byte stride along the lane */
     int64_t ks[TD_MAX_DIMS], ksc[TD_MAX_DIMS], ko0[TD_MAX_DIMS], ko1[TD_MAX_DIMS]; /* bytes */
@@ -238,10 +238,7 @@ template <typename T> __global__ void __launch_bounds__(TD_CU_THREADS) pick_kern
 #undef VAL
 #undef ISNAN
         if (n == 0) {
-            if (p.fl)
-                td_cu_store_f64(p.es == 8 ? TD_DTYPE_FLOAT64 : TD_DTYPE_FLOAT32, p.o0 + o0, NAN);
-            else
-                memset(p.o0 + o0, 0, (size_t)p.es);
+            td_cu_store_f64(p.dt, p.o0 + o0, p.fl ? NAN : 0.0); /* an empty lane: NaN, or 0 */
             if (p.o1)
                 *(int64_t *)(p.o1 + o1) = 0;
             continue;
@@ -309,7 +306,7 @@ static enum td_code cu_median_mode(struct td_kctx *k)
             goto out;
         pick_plan p;
         memset(&p, 0, sizeof p);
-        p.op = k->op, p.es = es, p.fl = xm->dtype == TD_DTYPE_FLOAT32 || xm->dtype == TD_DTYPE_FLOAT64;
+        p.op = k->op, p.es = es, p.dt = xm->dtype, p.fl = xm->dtype == TD_DTYPE_FLOAT32 || xm->dtype == TD_DTYPE_FLOAT64;
         p.len = len, p.ss = nd ? sv.m.strides[dim] * es : es;
         p.sv = sv.data, p.si = (const int64_t *)si.data;
         p.o0 = k->out[0]->data + om->offset * es;

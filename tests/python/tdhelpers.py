@@ -116,6 +116,17 @@ def assert_raises_like(fn_td, fn_torch, prefix=None):
     raise AssertionError("tensord did not raise %r" % (want,))
 
 
+def assert_same_outcome(run, errors=(RuntimeError,)):
+    """run(module) under torch and tensord: the same value, or the same exception and
+    message when torch raises one of errors."""
+    try:
+        want = run(torch)
+    except errors:
+        assert_raises_like(lambda: run(td), lambda: run(torch))
+        return
+    assert_same(run(td), want)
+
+
 def rerun_under_fake_gpus(path, extra_env=None):
     """Runs test file `path` again under pytest in a subprocess with TENSORD_FAKE_GPUS=2,
     so that conftest's session daemon there serves 2 host stand-in GPUs (and is checked
