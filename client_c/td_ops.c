@@ -774,6 +774,7 @@ static const struct td_arg args_normal_[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
     {"mean", NULL, {0LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
     {"std", NULL, {4607182418800017408LL, 0LL}, TD_ARG_F64, TD_DEF_VALUE, -1},
+    {"dtype", NULL, {0LL, 0LL}, TD_ARG_DTYPE, TD_DEF_NONE, -1},
 };
 static const struct td_arg args_exponential_[] = {
     {"self", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
@@ -1283,7 +1284,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_TRIL] = {args_tril, 2, 1},
     [TD_OP_TRIU] = {args_triu, 2, 1},
     [TD_OP_UNIFORM_] = {args_uniform_, 4, 1},
-    [TD_OP_NORMAL_] = {args_normal_, 3, 1},
+    [TD_OP_NORMAL_] = {args_normal_, 4, 1},
     [TD_OP_EXPONENTIAL_] = {args_exponential_, 2, 1},
     [TD_OP_CAUCHY_] = {args_cauchy_, 3, 1},
     [TD_OP_LOG_NORMAL_] = {args_log_normal_, 3, 1},
@@ -2762,11 +2763,12 @@ enum td_code td_rec_uniform_(td_client_t *c, unsigned flags, const struct td_t *
 enum td_code td_rec_normal_(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_normal__args *p, struct td_t *out, struct td_status *st)
 {
-    const struct td_argval v[2] = {
+    const struct td_argval v[3] = {
         {.w = {td_f64_bits(p->mean)}},
         {.w = {td_f64_bits(p->std)}},
+        {.w = {(int64_t)p->dtype}},
     };
-    return td_op_values(c, TD_OP_NORMAL_, flags, in, n_in, v, 2, out, st);
+    return td_op_values(c, TD_OP_NORMAL_, flags, in, n_in, v, 3, out, st);
 }
 
 enum td_code td_rec_exponential_(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

@@ -954,6 +954,7 @@ enum td_code td_rec_uniform_(td_client_t *c, unsigned flags, const struct td_t *
 struct td_normal__args {
     double mean;
     double std;
+    int64_t dtype; /* enum td_dtype or -1 */
 };
 /* NORMAL_: inputs self; 1 output */
 enum td_code td_rec_normal_(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

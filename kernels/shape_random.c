@@ -9,9 +9,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "rng.h"
 #include "shape_internal.h"
 
-#define TD_RNG_STATE_BYTES 32 /* struct td_rng: four uint64 words of xoshiro256** */
 
 static double f64_of(int64_t bits)
 {
@@ -60,6 +60,9 @@ static enum td_code check_dist_one(const struct td_op_args *a, struct td_status 
     default: /* RANDOM_ */
         if (td__need_attrs(a, TD_N_RANDOM_, st))
             return st->code;
+        /* to = TD_RNG_TO_NONE on int64: torch's to=None (its maximum + 1, not a word) */
+        if (a->attrs[TD_A_RANDOM__TO] == TD_RNG_TO_NONE && a->in[0]->dtype == TD_DTYPE_INT64)
+            return TD_CODE_OK;
         if (a->attrs[TD_A_RANDOM__FROM] >= a->attrs[TD_A_RANDOM__TO])
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",

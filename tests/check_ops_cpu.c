@@ -742,6 +742,33 @@ static struct td_kctx create_ctx(enum td_op op, struct td_kt *o, int64_t *attrs,
     return k;
 }
 
+/* The generator is MT19937 seeded as torch seeds it: the reference check value (the
+ * 10000th output from seed 5489, the C++ standard's), torch.manual_seed(0)'s first
+ * torch.rand value, and a state that would read past the words refused. */
+START_TEST(test_rng_known_answers)
+{
+    static struct td_rng r;
+    td_rng_seed(&r, 5489);
+    uint32_t v = 0;
+    for (int i = 0; i < 10000; i++)
+        v = td_rng_u32(&r);
+    ck_assert_uint_eq(v, 4123659995u);
+    td_rng_seed(&r, 0);
+    ck_assert_uint_eq(td_rng_u32(&r), 2357136044u);
+    td_rng_seed(&r, 0);
+    ck_assert_float_eq(td_rng_unit_f(&r), 0.49625658988952637f);
+    ck_assert(td_rng_check(&r));
+    r.next = 624; /* with left = 623 the next draw would read word 624 */
+    ck_assert(!td_rng_check(&r));
+    td_rng_seed(&r, 0);
+    r.seeded = 0;
+    ck_assert(!td_rng_check(&r));
+    td_rng_seed(&r, (uint64_t)1 << 32); /* torch seeds with the low 32 bits and keeps the rest */
+    ck_assert_uint_eq(td_rng_u32(&r), 2357136044u);
+    ck_assert_uint_eq(r.initial_seed, (uint64_t)1 << 32);
+}
+END_TEST
+
 START_TEST(test_create)
 {
     int64_t attrs[32];
@@ -1116,6 +1143,7 @@ static Suite *ops_cpu_suite(void)
         {"reduce_accuracy", test_reduce_accuracy, 1, 30},
         {"matmul", test_matmul, 4, 60},
         {"create", test_create, 1, 10},
+        {"rng_known_answers", test_rng_known_answers, 1, 10},
         {"cast", test_cast, TD_DTYPE_COUNT, 10},
         {"copy", test_copy_fill_where_clamp, 1, 10},
         {"half_bits", test_half_conversions_bitwise, 1, 60},

@@ -1,15 +1,17 @@
 """Random numbers: Generator objects, the in-place distributions, normal,
 bernoulli, multinomial, randperm, and generator= on the random factories.
 
-The generator that draws is always the session's, in the daemon (kernels/rng.h:
-xoshiro256**, 32 bytes of state).  The default generator *is* that one.  Any other
-Generator keeps its own 32-byte state in a daemon uint8 tensor; an op called with
+The generator that draws is always the session's, in the daemon (kernels/rng.h: torch's
+CPU generator, MT19937 with torch's samplers, so manual_seed(s) gives torch's values).
+The default generator *is* that one.  Any other Generator keeps its own state in a
+daemon uint8 tensor; an op called with
 generator=g is recorded between two state swaps (GET_RNG_STATE/SET_RNG_STATE records),
 so it draws from g's stream and leaves the default stream untouched.  No swap needs a
 round trip: they are ordinary records in the session's ordered stream.
 
-get_state() returns that 32-byte uint8 tensor (torch's CPU state is 5056 bytes; the
-two are not interchangeable).  Same seed, same sequence, in every process and run."""
+get_state() returns that uint8 tensor: torch's 5056-byte CPUGeneratorImplState, byte for
+byte, so torch.get_rng_state() loads here and back.  Same seed, same sequence, in every
+process and run."""
 import builtins
 import os as _os
 
@@ -23,7 +25,7 @@ from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int
     check_dtype, get_default_dtype
 
 TB = _C.TensorBase
-STATE_BYTES = 32
+STATE_BYTES = 5056  # torch's CPUGeneratorImplState
 DEFAULT_SEED = 67280421310721  # what the daemon seeds every session with (and torch's default)
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -100,10 +102,8 @@ class Generator:
         if not isinstance(new_state, TB) or new_state.dtype is not uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
         if new_state.numel() != STATE_BYTES:
-            raise RuntimeError("Expected a tensord generator state of size %d but found the input RNG state size "
+            raise RuntimeError("Expected a CPUGeneratorImplState of size %d but found the input RNG state size "
                                "to be %d" % (STATE_BYTES, new_state.numel()))
-        if not any(new_state.reshape(-1).tolist()):
-            raise RuntimeError("invalid generator state: all zeros")
         st = F.clone(F.reshape(new_state, -1))
         if self._is_default:
             _set(st)
@@ -216,7 +216,7 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    return _dist(self, ops.normal_, (_f(mean), _f(std)), generator)
+    return _dist(self, ops.normal_, (_f(mean), _f(std), self.dtype), generator)
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
@@ -238,6 +238,7 @@ def geometric_(self, p, *, generator=None):
 _CNAME = {uint8: "unsigned char", int8: "signed char", int16: "short", int32: "int", int64: "long", bool_: "bool"}
 _IRANGE = {uint8: (0, 255), int8: (-128, 127), int16: (-32768, 32767), int32: (-2 ** 31, 2 ** 31 - 1),
            int64: (-2 ** 63, 2 ** 63 - 1), bool_: (0, 1)}
+_TO_NONE = -(1 << 63)  # RANDOM_'s to=None on int64 (kernels/rng.h TD_RNG_TO_NONE)
 _FMAX = {float32: 2 ** 24, float64: 2 ** 53, float16: 2 ** 11, bfloat16: 2 ** 8}
 
 
@@ -260,14 +261,16 @@ def random_(self, *args, generator=None, **kw):
     else:
         lo = F.index_int(args[0])
         hi = None if args[1] is None else F.index_int(args[1])
+    if hi == _TO_NONE:  # a real `to` of int64's minimum: nothing is below it
+        raise RuntimeError("random_ expects 'from' to be less than 'to', but got from=%d >= to=%d" % (lo, hi))
     if dt in _IRANGE:
         mn, mx = _IRANGE[dt]
-        if hi is None:
-            hi = builtins.min(mx + 1, (1 << 63) - 1)
-        if lo < hi:
+        if hi is None:  # int64's max + 1 does not fit a word: the daemon's sentinel says it
+            hi = mx + 1 if dt is not int64 else _TO_NONE
+        if lo < hi or hi == _TO_NONE:
             if not mn <= lo <= mx:
                 raise RuntimeError("from is out of bounds for %s" % _CNAME[dt])
-            if not mn <= hi - 1 <= mx:
+            if hi != _TO_NONE and not mn <= hi - 1 <= mx:
                 raise RuntimeError("to - 1 is out of bounds for %s" % _CNAME[dt])
     elif hi is None:
         hi = _FMAX[dt] + 1

@@ -6,8 +6,7 @@
  * Output dtypes are never float16/bfloat16 here (the executor casts).  Values are
  * computed as PyTorch does: arange as start + i*step (double for float outputs, int64
  * for integer ones), linspace from both ends in the output's own precision, random
- * draws in row-major order from the session generator (sequential, so a seed gives one
- * sequence whatever the thread count).
+ * draws with the samplers of random.c (torch.rand is empty().uniform_() there too).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "../rng.h"
 #include "iter.h"
+#include "random.h"
 
 /* The op-specific attributes (need words after the sizes), or NULL when attrs are
  * malformed. */
@@ -157,24 +157,12 @@ enum td_code td_cpu_eye(struct td_kctx *k)
 enum td_code td_cpu_rand(struct td_kctx *k)
 {
     struct td_kt *o = k->out[0];
-    if (!own_attrs(k, 0) || !k->rng)
+    if (!own_attrs(k, 0) || !k->rng || !td_dtype_is_float((enum td_dtype)o->m.dtype))
         return TD_CODE_INVALID_ARGUMENT;
-    enum td_dtype dt = (enum td_dtype)o->m.dtype;
-    int64_t n = numel(o);
-    if (dt == TD_DTYPE_FLOAT32) {
-        /* as many random bits as the requested dtype's mantissa holds (the dtype attribute;
-         * half and bfloat16 are produced here in float32), so rounding can never reach 1.0 */
-        int64_t want = k->attrs[TD_A_CREATE_DTYPE];
-        int bits = want == TD_DTYPE_FLOAT16 ? 11 : want == TD_DTYPE_BFLOAT16 ? 8 : 24;
-        float scale = 1.0f / (float)(1u << bits);
-        for (int64_t i = 0; i < n; i++)
-            *(float *)elem(o, i) = (float)(td_rng_next(k->rng) >> (64 - bits)) * scale;
-        return TD_CODE_OK;
-    }
-    if (!td_dtype_is_float(dt))
-        return TD_CODE_INVALID_ARGUMENT;
-    for (int64_t i = 0; i < n; i++)
-        td_store_f64(dt, elem(o, i), td_rng_uniform(k->rng));
+    /* the requested dtype (the attribute: float16/bfloat16 are produced in float32)
+     * decides how many random bits a value takes, as in torch */
+    int64_t want = k->attrs[TD_A_CREATE_DTYPE];
+    td__rand_uniform(k->rng, o, 0.0, 1.0, td_dtype_valid(want) ? (enum td_dtype)want : (enum td_dtype)o->m.dtype);
     return TD_CODE_OK;
 }
 
@@ -183,9 +171,8 @@ enum td_code td_cpu_randn(struct td_kctx *k)
     struct td_kt *o = k->out[0];
     if (!own_attrs(k, 0) || !k->rng || !td_dtype_is_float((enum td_dtype)o->m.dtype))
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t n = numel(o);
-    for (int64_t i = 0; i < n; i++)
-        td_store_f64((enum td_dtype)o->m.dtype, elem(o, i), td_rng_normal(k->rng));
+    int64_t want = k->attrs[TD_A_CREATE_DTYPE];
+    td__rand_normal(k->rng, o, 0.0, 1.0, td_dtype_valid(want) ? (enum td_dtype)want : (enum td_dtype)o->m.dtype);
     return TD_CODE_OK;
 }
 
@@ -195,12 +182,10 @@ enum td_code td_cpu_randint(struct td_kctx *k)
     if (!x || !k->rng)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *o = k->out[0];
-    int64_t low = x[TD_A_RANDINT_LOW_TAIL], high = x[TD_A_RANDINT_HIGH_TAIL], n = numel(o);
-    if (high <= low)
-        return n == 0 ? TD_CODE_OK : TD_CODE_INVALID_ARGUMENT;
-    uint64_t range = (uint64_t)high - (uint64_t)low;
-    for (int64_t i = 0; i < n; i++)
-        td_store_i64((enum td_dtype)o->m.dtype, elem(o, i),
-                     (int64_t)((uint64_t)low + td_rng_below(k->rng, range)));
+    int64_t low = x[TD_A_RANDINT_LOW_TAIL], high = x[TD_A_RANDINT_HIGH_TAIL];
+    uint64_t span;
+    if (!td_rng_span(low, high, &span) || high == TD_RNG_TO_NONE)
+        return numel(o) == 0 ? TD_CODE_OK : TD_CODE_INVALID_ARGUMENT;
+    td__rand_ints(k->rng, o, low, span);
     return TD_CODE_OK;
 }

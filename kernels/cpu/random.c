@@ -1,13 +1,19 @@
 /*
  * random.c — the random family: in-place distributions (uniform_, normal_,
  * exponential_, cauchy_, log_normal_, geometric_, random_, bernoulli_), bernoulli with
- * a probability tensor, multinomial, randperm, and the generator-state transfers.
+ * a probability tensor, multinomial, randperm, poisson, binomial, and the
+ * generator-state transfers.
  *
- * Every kernel draws from the session generator (k->rng) serially, in row-major order
- * of the output's logical elements, so the same seed gives the same values whatever
- * the output's strides, on every machine.  Parameters were validated by the meta rule
- * (kernels/shape_random.c); kernels re-check only what could crash.
+ * Every kernel draws from the session generator (k->rng: torch's CPU generator, rng.h)
+ * serially, with torch's CPU samplers, in the order torch draws (memory order of the
+ * output), so `manual_seed(s)` gives torch's values: bit for bit for float32 and
+ * float64 (tests/python/test_random_stream.py checks them against torch).  Parameters
+ * were validated by the meta rule (kernels/shape_random.c); kernels re-check only what
+ * could crash.
  */
+/* torch's build fuses some multiply-adds; those are explicit fma calls here and nothing
+ * else may be fused, or the roundings would differ from torch's. */
+#pragma GCC optimize("fp-contract=off")
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,9 +22,7 @@
 
 #include "../rng.h"
 #include "iter.h"
-
-#define RNG_STATE_BYTES 32
-
+#include "random.h"
 
 #define NO_WORD UINT32_MAX /* a parameter the row does not have: f64_attr reads 0 */
 
@@ -30,38 +34,42 @@ static double f64_attr(const struct td_kctx *k, uint32_t i)
     return v;
 }
 
-/* Calls fn(ctx, elem) for every element of t in row-major logical order. */
-typedef void (*elem_fn)(struct td_kctx *k, const void *ctx, char *p);
+/* Calls fn(r, ctx, elem) for every element of t in memory order (dims by decreasing
+ * stride: what torch's TensorIterator walks for one output), so a seed fills a
+ * transposed tensor as torch fills it. */
+typedef void (*elem_fn)(struct td_rng *r, const void *ctx, char *p);
 
-static void each_elem(struct td_kctx *k, struct td_kt *t, elem_fn fn, const void *ctx)
+static void each_elem(struct td_rng *r, struct td_kt *t, elem_fn fn, const void *ctx)
 {
     const struct td_meta *m = &t->m;
+    int nd = 0, dim[TD_MAX_DIMS];
+    for (int d = 0; d < m->ndim; d++) {
+        if (m->sizes[d] == 0)
+            return;
+        if (m->sizes[d] > 1)
+            dim[nd++] = d;
+    }
+    for (int i = 1; i < nd; i++) { /* insertion sort, stable: outermost = largest stride */
+        int v = dim[i], j = i;
+        for (; j > 0 && llabs(m->strides[dim[j - 1]]) < llabs(m->strides[v]); j--)
+            dim[j] = dim[j - 1];
+        dim[j] = v;
+    }
     int64_t es = (int64_t)td_dtype_size((enum td_dtype)m->dtype), idx[TD_MAX_DIMS] = {0};
     int64_t n = td_meta_numel(m);
     char *p = t->data + m->offset * es;
     for (int64_t i = 0; i < n; i++) {
-        fn(k, ctx, p);
-        for (int d = m->ndim - 1; d >= 0; d--) { /* odometer step */
+        fn(r, ctx, p);
+        for (int q = nd - 1; q >= 0; q--) { /* odometer step */
+            int d = dim[q];
             p += m->strides[d] * es;
-            if (++idx[d] < m->sizes[d])
+            if (++idx[q] < m->sizes[d])
                 break;
-            p -= idx[d] * m->strides[d] * es;
-            idx[d] = 0;
+            p -= idx[q] * m->strides[d] * es;
+            idx[q] = 0;
         }
     }
 }
-
-struct dist {
-    enum td_dtype dt;
-    double a, b;
-    int bits;           /* uniform_: random bits that fit the final dtype's mantissa */
-    enum td_dtype final; /* uniform_: the tensor's own dtype (f16/bf16 arrive as float32) */
-};
-
-static void put(enum td_dtype dt, char *p, double v) { td_store_f64(dt, p, v); }
-
-/* uniform in [0, 1) with `bits` random bits, so rounding to the dtype never gives 1 */
-static double unit(struct td_rng *r, int bits) { return (double)(td_rng_next(r) >> (64 - bits)) / (double)(UINT64_C(1) << bits); }
 
 /* v as it reads back after a round trip through dtype dt */
 static double rounded(enum td_dtype dt, double v)
@@ -71,80 +79,213 @@ static double rounded(enum td_dtype dt, double v)
     return td_load_f64(dt, tmp);
 }
 
-static void gen_uniform(struct td_kctx *k, const void *c_, char *p)
+static int mantissa_bits(enum td_dtype dt)
 {
-    const struct dist *c = c_;
-    double v = c->a;
-    /* from + (to - from) * u can round up to `to` in the final dtype: draw again
-     * (deterministic; bounded for ranges too narrow for the dtype) */
-    for (int tries = 0; tries < 64; tries++) {
-        double x = c->a + (c->b - c->a) * unit(k->rng, c->bits);
-        if (!(c->b > c->a) || rounded(c->final, x) < c->b) {
-            v = x;
-            break;
+    return dt == TD_DTYPE_FLOAT16 ? 11 : dt == TD_DTYPE_BFLOAT16 ? 8 : dt == TD_DTYPE_FLOAT32 ? 24 : 53;
+}
+
+/* ---- uniform: torch's uniform_real, x * (to - from) + from as one fused step (its
+ * build fuses it), with from, to and their difference in the tensor's dtype */
+
+struct unif {
+    enum td_dtype dt;
+    double from, diff;   /* float64 */
+    float ffrom, fdiff;  /* narrower dtypes */
+    uint32_t mask;
+    float scale;
+};
+
+static void gen_uniform_f64(struct td_rng *r, const void *c_, char *p)
+{
+    const struct unif *c = c_;
+    td_store_f64(c->dt, p, fma(td_rng_unit(r), c->diff, c->from));
+}
+
+static void gen_uniform_f(struct td_rng *r, const void *c_, char *p)
+{
+    const struct unif *c = c_;
+    float x = (float)(td_rng_u32(r) & c->mask) * c->scale;
+    td_store_f64(c->dt, p, fmaf(x, c->fdiff, c->ffrom));
+}
+
+void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to, enum td_dtype final)
+{
+    struct unif c = {.dt = (enum td_dtype)o->m.dtype};
+    if (final == TD_DTYPE_FLOAT64 || c.dt == TD_DTYPE_FLOAT64) {
+        c.from = from, c.diff = to - from;
+        each_elem(r, o, gen_uniform_f64, &c);
+        return;
+    }
+    int bits = mantissa_bits(final);
+    c.ffrom = (float)rounded(final, from);
+    c.fdiff = (float)rounded(final, (double)((float)rounded(final, to) - c.ffrom));
+    c.mask = (1u << bits) - 1, c.scale = 1.0f / (float)(1u << bits);
+    each_elem(r, o, gen_uniform_f, &c);
+}
+
+/* ---- normal: a contiguous float tensor of 16 or more elements is filled 16 at a time
+ * (torch's normal_fill: all uniforms first, then Box-Muller on halves of each block of
+ * 16, the last block redrawn and refilled when 16 does not divide n); anything else
+ * draws one double normal at a time, through the generator's cached pair. */
+
+struct normal {
+    enum td_dtype dt;
+    double mean, std;
+    bool log;
+};
+
+static void gen_normal(struct td_rng *r, const void *c_, char *p)
+{
+    const struct normal *c = c_;
+    double v = fma(td_rng_normal(r), c->std, c->mean);
+    td_store_f64(c->dt, p, c->log ? exp(v) : v);
+}
+
+/* x rounded to float16 or bfloat16 (from float, to nearest even, as c10 converts) */
+static float narrow(enum td_dtype dt, float x)
+{
+    return dt == TD_DTYPE_FLOAT16 ? td_half_to_float(td_float_to_half(x)) : td_bf16_to_float(td_float_to_bf16(x));
+}
+
+/* torch's normal_fill_16 in c10::Half / c10::BFloat16 arithmetic: every Half or
+ * BFloat16 result rounds; bfloat16's log, sqrt, cos and sin round too (c10 overloads
+ * them), half's are float's. */
+static void normal16_narrow(float *d, float mean, float std, enum td_dtype dt)
+{
+    bool bf = dt == TD_DTYPE_BFLOAT16;
+    float m = narrow(dt, mean), sd = narrow(dt, std);
+    for (int j = 0; j < 8; j++) {
+        float u1 = narrow(dt, 1.0f - d[j]), u2 = d[j + 8];
+        float theta = narrow(dt, (float)(2.0 * M_PI * (double)u2)), radius;
+        if (bf)
+            radius = narrow(dt, sqrtf(narrow(dt, -2.0f * narrow(dt, logf(u1)))));
+        else
+            radius = narrow(dt, sqrtf(-2.0f * logf(u1)));
+        if (bf) {
+            d[j] = narrow(dt, narrow(dt, narrow(dt, radius * narrow(dt, cosf(theta))) * sd) + m);
+            d[j + 8] = narrow(dt, narrow(dt, narrow(dt, radius * narrow(dt, sinf(theta))) * sd) + m);
+        } else {
+            d[j] = narrow(dt, fmaf(radius * cosf(theta), sd, m));
+            d[j + 8] = narrow(dt, fmaf(radius * sinf(theta), sd, m));
         }
     }
-    put(c->dt, p, v);
 }
 
-static void gen_normal(struct td_kctx *k, const void *c_, char *p)
+void td__rand_normal(struct td_rng *r, struct td_kt *o, double mean, double std, enum td_dtype final)
 {
-    const struct dist *c = c_;
-    put(c->dt, p, c->a + c->b * td_rng_normal(k->rng));
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    int64_t n = td_meta_numel(&o->m);
+    bool fill = n >= 16 && td_meta_is_contiguous(&o->m);
+    if (fill && dt == TD_DTYPE_FLOAT32 && (final == TD_DTYPE_FLOAT16 || final == TD_DTYPE_BFLOAT16)) {
+        /* the uniforms have the dtype's bits: torch draws them as Half / BFloat16 */
+        float *d = (float *)o->data + o->m.offset, scale = 1.0f / (float)(1u << mantissa_bits(final));
+        uint32_t mask = (1u << mantissa_bits(final)) - 1;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (float)(td_rng_u32(r) & mask) * scale;
+        for (int64_t i = 0; i + 16 <= n; i += 16)
+            normal16_narrow(d + i, (float)mean, (float)std, final);
+        if (n % 16) {
+            d += n - 16;
+            for (int i = 0; i < 16; i++)
+                d[i] = (float)(td_rng_u32(r) & mask) * scale;
+            normal16_narrow(d, (float)mean, (float)std, final);
+        }
+        return;
+    }
+    if (fill && dt == TD_DTYPE_FLOAT32) {
+        float *d = (float *)o->data + o->m.offset;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = td_rng_unit_f(r);
+        for (int64_t i = 0; i + 16 <= n; i += 16)
+            td_rng_normal16_f(d + i, (float)mean, (float)std);
+        if (n % 16) {
+            d += n - 16;
+            for (int i = 0; i < 16; i++)
+                d[i] = td_rng_unit_f(r);
+            td_rng_normal16_f(d, (float)mean, (float)std);
+        }
+        return;
+    }
+    if (n >= 16 && td_meta_is_contiguous(&o->m) && dt == TD_DTYPE_FLOAT64) {
+        double *d = (double *)o->data + o->m.offset;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = td_rng_unit(r);
+        for (int64_t i = 0; i + 16 <= n; i += 16)
+            td_rng_normal16(d + i, mean, std);
+        if (n % 16) {
+            d += n - 16;
+            for (int i = 0; i < 16; i++)
+                d[i] = td_rng_unit(r);
+            td_rng_normal16(d, mean, std);
+        }
+        return;
+    }
+    struct normal c = {dt, mean, std, false};
+    each_elem(r, o, gen_normal, &c);
 }
 
-static void gen_log_normal(struct td_kctx *k, const void *c_, char *p)
+/* ---- the other one-parameter distributions: torch's double samplers, cast */
+
+struct dist {
+    enum td_dtype dt;
+    double a, b;
+};
+
+static void gen_exponential(struct td_rng *r, const void *c_, char *p)
 {
     const struct dist *c = c_;
-    put(c->dt, p, exp(c->a + c->b * td_rng_normal(k->rng)));
+    td_store_f64(c->dt, p, -1.0 / c->a * log(1.0 - td_rng_unit(r)));
 }
 
-static void gen_exponential(struct td_kctx *k, const void *c_, char *p)
+static void gen_cauchy(struct td_rng *r, const void *c_, char *p)
 {
     const struct dist *c = c_;
-    double u = 1.0 - td_rng_uniform(k->rng); /* (0, 1] */
-    put(c->dt, p, -log(u) / c->a);
+    td_store_f64(c->dt, p, c->a + c->b * tan(M_PI * (td_rng_unit(r) - 0.5)));
 }
 
-static void gen_cauchy(struct td_kctx *k, const void *c_, char *p)
+static void gen_geometric(struct td_rng *r, const void *c_, char *p)
 {
     const struct dist *c = c_;
-    put(c->dt, p, c->a + c->b * tan(M_PI * (td_rng_uniform(k->rng) - 0.5)));
+    double v = ceil(log(td_rng_unit(r)) / log(1.0 - c->a));
+    td_store_f64(c->dt, p, isfinite(v) ? v : 1); /* a draw of exactly 0 (2^-53): torch's inf */
 }
 
-static void gen_geometric(struct td_kctx *k, const void *c_, char *p)
+static void gen_bernoulli(struct td_rng *r, const void *c_, char *p)
 {
     const struct dist *c = c_;
-    double u = 1.0 - td_rng_uniform(k->rng); /* (0, 1] */
-    double v = ceil(log(u) / log1p(-c->a));
-    put(c->dt, p, v > 0 ? v : 1);
+    td_store_i64(c->dt, p, td_rng_unit(r) < c->a);
 }
 
-static void gen_bernoulli(struct td_kctx *k, const void *c_, char *p)
-{
-    const struct dist *c = c_;
-    td_store_i64(c->dt, p, td_rng_uniform(k->rng) < c->a);
-}
+/* ---- integers: (a draw mod span) + from, torch's uniform_int_from_to: a 64-bit draw
+ * when the span needs one and the dtype is one of the four torch gives 64-bit draws */
 
 struct irange {
     enum td_dtype dt;
     int64_t from;
     uint64_t span;
+    bool wide;
 };
 
-static void gen_random(struct td_kctx *k, const void *c_, char *p)
+static void gen_int(struct td_rng *r, const void *c_, char *p)
 {
     const struct irange *c = c_;
-    int64_t v = (int64_t)((uint64_t)c->from + td_rng_below(k->rng, c->span));
+    int64_t v;
+    if (c->span == 0) /* the full int64 range: the draw itself */
+        v = (int64_t)td_rng_u64(r);
+    else
+        v = (int64_t)((c->wide ? td_rng_u64(r) % c->span : td_rng_u32(r) % c->span) + (uint64_t)c->from);
     if (td_dtype_is_float(c->dt))
         td_store_f64(c->dt, p, (double)v);
     else
         td_store_i64(c->dt, p, v);
 }
 
-static int mantissa_bits(int64_t dt)
+void td__rand_ints(struct td_rng *r, struct td_kt *o, int64_t from, uint64_t span)
 {
-    return dt == TD_DTYPE_FLOAT16 ? 11 : dt == TD_DTYPE_BFLOAT16 ? 8 : dt == TD_DTYPE_FLOAT32 ? 24 : 53;
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    bool wide64 = dt == TD_DTYPE_INT64 || dt == TD_DTYPE_FLOAT64 || dt == TD_DTYPE_FLOAT32;
+    struct irange c = {dt, from, span, wide64 && span >= (UINT64_C(1) << 32)};
+    each_elem(r, o, gen_int, &c);
 }
 
 /* fn draws with the row's parameters at words i0 and i1. */
@@ -153,27 +294,41 @@ static enum td_code run_dist(struct td_kctx *k, elem_fn fn, uint32_t i0, uint32_
     if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= i0)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *o = k->out[0];
-    struct dist c = {(enum td_dtype)o->m.dtype, f64_attr(k, i0), f64_attr(k, i1), 53, (enum td_dtype)o->m.dtype};
-    if (fn == gen_uniform && k->n_attr > TD_A_UNIFORM__DTYPE && td_dtype_valid(k->attrs[TD_A_UNIFORM__DTYPE]))
-        c.final = (enum td_dtype)k->attrs[TD_A_UNIFORM__DTYPE];
-    c.bits = mantissa_bits(c.final);
-    each_elem(k, o, fn, &c);
+    struct dist c = {(enum td_dtype)o->m.dtype, f64_attr(k, i0), f64_attr(k, i1)};
+    each_elem(k->rng, o, fn, &c);
     return TD_CODE_OK;
 }
 
 enum td_code td_cpu_uniform_(struct td_kctx *k)
 {
-    return run_dist(k, gen_uniform, TD_A_UNIFORM__FROM, TD_A_UNIFORM__TO);
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= TD_A_UNIFORM__TO)
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_dtype final = (enum td_dtype)k->out[0]->m.dtype;
+    if (k->n_attr > TD_A_UNIFORM__DTYPE && td_dtype_valid(k->attrs[TD_A_UNIFORM__DTYPE]))
+        final = (enum td_dtype)k->attrs[TD_A_UNIFORM__DTYPE];
+    td__rand_uniform(k->rng, k->out[0], f64_attr(k, TD_A_UNIFORM__FROM), f64_attr(k, TD_A_UNIFORM__TO), final);
+    return TD_CODE_OK;
 }
 
 enum td_code td_cpu_normal_(struct td_kctx *k)
 {
-    return run_dist(k, gen_normal, TD_A_NORMAL__MEAN, TD_A_NORMAL__STD);
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= TD_A_NORMAL__STD)
+        return TD_CODE_INVALID_ARGUMENT;
+    enum td_dtype final = (enum td_dtype)k->out[0]->m.dtype;
+    if (k->n_attr > TD_A_NORMAL__DTYPE && td_dtype_valid(k->attrs[TD_A_NORMAL__DTYPE]))
+        final = (enum td_dtype)k->attrs[TD_A_NORMAL__DTYPE];
+    td__rand_normal(k->rng, k->out[0], f64_attr(k, TD_A_NORMAL__MEAN), f64_attr(k, TD_A_NORMAL__STD), final);
+    return TD_CODE_OK;
 }
 
 enum td_code td_cpu_log_normal_(struct td_kctx *k)
 {
-    return run_dist(k, gen_log_normal, TD_A_LOG_NORMAL__MEAN, TD_A_LOG_NORMAL__STD);
+    if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= TD_A_LOG_NORMAL__STD)
+        return TD_CODE_INVALID_ARGUMENT;
+    struct normal c = {(enum td_dtype)k->out[0]->m.dtype, f64_attr(k, TD_A_LOG_NORMAL__MEAN),
+                       f64_attr(k, TD_A_LOG_NORMAL__STD), true};
+    each_elem(k->rng, k->out[0], gen_normal, &c);
+    return TD_CODE_OK;
 }
 
 enum td_code td_cpu_exponential_(struct td_kctx *k)
@@ -201,12 +356,11 @@ enum td_code td_cpu_random_(struct td_kctx *k)
     if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr < TD_N_RANDOM_)
         return TD_CODE_INVALID_ARGUMENT;
     int64_t from = k->attrs[TD_A_RANDOM__FROM], to = k->attrs[TD_A_RANDOM__TO];
-    if (from >= to)
+    uint64_t span;
+    if (!td_rng_span(from, to, &span))
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
                     (long long)from, (long long)to);
-    struct td_kt *o = k->out[0];
-    struct irange c = {(enum td_dtype)o->m.dtype, from, (uint64_t)to - (uint64_t)from};
-    each_elem(k, o, gen_random, &c);
+    td__rand_ints(k->rng, k->out[0], from, span);
     return TD_CODE_OK;
 }
 
@@ -228,7 +382,9 @@ enum td_code td_cpu_bernoulli_p(struct td_kctx *k)
             return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT,
                         "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
                         "improved?  If so, please report an enhancement request to PyTorch.)");
-        td_store_f64(od, op + i * (int64_t)td_dtype_size(od), td_rng_uniform(k->rng) < pv ? 1.0 : 0.0);
+        /* torch's bernoulli_distribution<float> for float p, <double> for double p */
+        bool hit = pd == TD_DTYPE_FLOAT64 ? td_rng_unit(k->rng) < pv : td_rng_unit_f(k->rng) < (float)pv;
+        td_store_f64(od, op + i * (int64_t)td_dtype_size(od), hit ? 1.0 : 0.0);
         for (int d = p->m.ndim - 1; d >= 0; d--) {
             pp += p->m.strides[d] * pes;
             if (++idx[d] < p->m.sizes[d])
@@ -253,40 +409,45 @@ static int key_desc(const void *a_, const void *b_)
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
-/* One row: n draws from weights w[0..cats) (validated), into out (int64, stride os). */
-static enum td_code multinomial_row(struct td_rng *r, const double *w, int64_t cats, int64_t n, bool repl,
-                                    int64_t *out, int64_t os, double *cdf, struct key *keys)
+/* x rounded to the probabilities' precision (float for every dtype but float64) */
+static double in_prec(bool f64, double x) { return f64 ? x : (double)(float)x; }
+
+/* One row of n draws from weights w[0..cats) (validated), into out (int64, stride os),
+ * torch's way.  Without replacement (or for one draw): the n largest w / E with E ~ Exp(1)
+ * drawn for every category.  With: a binary search of one uniform per draw in the
+ * normalised running sum. */
+static void multinomial_row(struct td_rng *r, const double *w, int64_t cats, int64_t n, bool repl, bool f64,
+                            int64_t *out, int64_t os, double *cdf, struct key *keys)
 {
-    if (repl) {
+    if (repl && n > 1) {
         double total = 0;
         for (int64_t c = 0; c < cats; c++)
-            cdf[c] = total += w[c];
+            cdf[c] = total = in_prec(f64, total + w[c]);
+        for (int64_t c = 0; c < cats; c++)
+            cdf[c] = in_prec(f64, cdf[c] / total);
+        cdf[cats - 1] = 1;
         for (int64_t s = 0; s < n; s++) {
-            double u = td_rng_uniform(r) * total;
-            int64_t lo = 0, hi = cats - 1; /* first c with cdf[c] > u, skipping zero weights */
-            while (lo < hi) {
+            double u = td_rng_unit(r);
+            int64_t lo = 0, hi = cats; /* the first c with cdf[c] >= u */
+            while (hi > lo) {
                 int64_t mid = lo + (hi - lo) / 2;
-                if (cdf[mid] > u)
-                    hi = mid;
-                else
+                if (cdf[mid] < u)
                     lo = mid + 1;
+                else
+                    hi = mid;
             }
-            while (lo > 0 && w[lo] == 0)
-                lo--;
             out[s * os] = lo;
         }
-        return TD_CODE_OK;
+        return;
     }
-    /* without replacement: the n largest w / E, E ~ Exp(1) (what torch does too) */
     for (int64_t c = 0; c < cats; c++) {
-        double e = -log(1.0 - td_rng_uniform(r));
-        keys[c].k = w[c] / e;
+        double e = in_prec(f64, -1.0 * log(1.0 - td_rng_unit(r)));
+        keys[c].k = in_prec(f64, w[c] / e);
         keys[c].i = c;
     }
     qsort(keys, (size_t)cats, sizeof *keys, key_desc);
     for (int64_t s = 0; s < n; s++)
         out[s * os] = keys[s].i;
-    return TD_CODE_OK;
 }
 
 enum td_code td_cpu_multinomial(struct td_kctx *k)
@@ -300,15 +461,16 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
         return TD_CODE_INVALID_ARGUMENT;
     int64_t rows = nd == 2 ? p->m.sizes[0] : 1, cats = p->m.sizes[nd - 1], n = k->attrs[TD_A_MULTINOMIAL_NUM_SAMPLES];
     int64_t rs = nd == 2 ? p->m.strides[0] : 0, cs = p->m.strides[nd - 1], es = (int64_t)td_dtype_size(pd);
-    bool repl = k->attrs[TD_A_MULTINOMIAL_REPLACEMENT] != 0;
+    bool repl = k->attrs[TD_A_MULTINOMIAL_REPLACEMENT] != 0, f64 = pd == TD_DTYPE_FLOAT64;
     if (o->m.sizes[nd - 1] != n)
         return TD_CODE_INVALID_ARGUMENT;
     if (n <= 0)
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
     if (cats <= 0 || (!repl && n > cats))
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
-    /* torch checks every value first without replacement; with it, row by row (entry, then sum) */
-    if (!repl)
+    /* torch checks every value first on the exponential path; with replacement, row by
+     * row (entry, then sum) */
+    if (!repl || n == 1)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < cats; c++) {
                 double v = td_load_f64(pd, p->data + (p->m.offset + r * rs + c * cs) * es);
@@ -341,7 +503,7 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
             goto out;
         }
         int64_t *orow = ob + (nd == 2 ? r * o->m.strides[0] : 0);
-        rc = multinomial_row(k->rng, w, cats, n, repl, orow, o->m.strides[nd - 1], w + cats, keys);
+        multinomial_row(k->rng, w, cats, n, repl, f64, orow, o->m.strides[nd - 1], w + cats, keys);
     }
 out:
     free(w);
@@ -349,6 +511,7 @@ out:
     return rc;
 }
 
+/* torch's shuffle: position i takes the element a draw mod (n - i) further on */
 enum td_code td_cpu_randperm(struct td_kctx *k)
 {
     if (k->n_in != 0 || k->n_out != 1 || !k->rng)
@@ -363,8 +526,8 @@ enum td_code td_cpu_randperm(struct td_kctx *k)
         return TD_CODE_RESOURCE_EXHAUSTED;
     for (int64_t i = 0; i < n; i++)
         perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int64_t j = (int64_t)td_rng_below(k->rng, (uint64_t)i + 1), t = perm[i];
+    for (int64_t i = 0; i < n - 1; i++) {
+        int64_t j = i + (int64_t)(td_rng_u32(k->rng) % (uint64_t)(n - i)), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }
@@ -379,24 +542,26 @@ enum td_code td_cpu_randperm(struct td_kctx *k)
     return TD_CODE_OK;
 }
 
+/* The state is torch's CPUGeneratorImplState byte for byte (rng.h). */
 enum td_code td_cpu_get_rng_state(struct td_kctx *k)
 {
-    if (k->n_in != 1 || !k->rng || k->in[0]->m.dtype != TD_DTYPE_UINT8 || td_meta_numel(&k->in[0]->m) != RNG_STATE_BYTES)
+    if (k->n_in != 1 || !k->rng || k->in[0]->m.dtype != TD_DTYPE_UINT8 || td_meta_numel(&k->in[0]->m) != TD_RNG_STATE_BYTES ||
+        !td_meta_is_contiguous(&k->in[0]->m))
         return TD_CODE_INVALID_ARGUMENT;
-    _Static_assert(sizeof(struct td_rng) == RNG_STATE_BYTES, "generator state is 32 bytes");
-    memcpy(k->in[0]->data + k->in[0]->m.offset, k->rng->s, RNG_STATE_BYTES);
+    memcpy(k->in[0]->data + k->in[0]->m.offset, k->rng, TD_RNG_STATE_BYTES);
     return TD_CODE_OK;
 }
 
 enum td_code td_cpu_set_rng_state(struct td_kctx *k)
 {
-    if (k->n_in != 1 || !k->rng || k->in[0]->m.dtype != TD_DTYPE_UINT8 || td_meta_numel(&k->in[0]->m) != RNG_STATE_BYTES)
+    if (k->n_in != 1 || !k->rng || k->in[0]->m.dtype != TD_DTYPE_UINT8 || td_meta_numel(&k->in[0]->m) != TD_RNG_STATE_BYTES ||
+        !td_meta_is_contiguous(&k->in[0]->m))
         return TD_CODE_INVALID_ARGUMENT;
-    uint64_t s[4];
-    memcpy(s, k->in[0]->data + k->in[0]->m.offset, RNG_STATE_BYTES);
-    if (!(s[0] | s[1] | s[2] | s[3])) /* xoshiro's one fixed point: it would emit zeros forever */
-        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "set_rng_state: the generator state must not be all zeros");
-    memcpy(k->rng->s, s, RNG_STATE_BYTES);
+    struct td_rng s;
+    memcpy(&s, k->in[0]->data + k->in[0]->m.offset, TD_RNG_STATE_BYTES);
+    if (!td_rng_check(&s))
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "Invalid mt19937 state");
+    *k->rng = s;
     return TD_CODE_OK;
 }
 
@@ -415,7 +580,7 @@ static double poisson_draw(struct td_rng *r, double lam)
         double e = exp(-lam), p = 1.0;
         int64_t x = -1;
         do {
-            p *= td_rng_uniform(r);
+            p *= td_rng_unit(r);
             x++;
         } while (p > e);
         return (double)x;
@@ -423,7 +588,7 @@ static double poisson_draw(struct td_rng *r, double lam)
     double slam = sqrt(lam), loglam = log(lam), b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
     double inv_alpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
     for (;;) {
-        double u = td_rng_uniform(r) - 0.5, v = td_rng_uniform(r), us = 0.5 - fabs(u);
+        double u = td_rng_unit(r) - 0.5, v = td_rng_unit(r), us = 0.5 - fabs(u);
         double k = floor((2 * a / us + b) * u + lam + 0.43);
         if (us >= 0.07 && v <= vr)
             return k;
@@ -439,9 +604,9 @@ static double poisson_draw(struct td_rng *r, double lam)
 static double binomial_small_p(struct td_rng *r, double n, double p)
 {
     if (n * p < 10) {
-        double q = -log1p(-p), x = 0, sum = 0;
+        double logq = log1p(-p), x = 0, sum = 0;
         for (;;) {
-            sum += ceil(log(1.0 - td_rng_uniform(r)) / -q);
+            sum += ceil(log(td_rng_unit(r)) / logq);
             if (sum > n)
                 return x;
             x++;
@@ -451,7 +616,7 @@ static double binomial_small_p(struct td_rng *r, double n, double p)
     double c = n * p + 0.5, vr = 0.92 - 4.2 / b, alpha = (2.83 + 5.1 / b) * spq, lpq = log(p / (1 - p));
     double m = floor((n + 1) * p), h = lgamma(m + 1) + lgamma(n - m + 1);
     for (;;) {
-        double u = td_rng_uniform(r) - 0.5, v = td_rng_uniform(r), us = 0.5 - fabs(u);
+        double u = td_rng_unit(r) - 0.5, v = td_rng_unit(r), us = 0.5 - fabs(u);
         double k = floor((2 * a / us + b) * u + c);
         if (k < 0 || k > n)
             continue;

@@ -102,9 +102,9 @@ static enum td_code sampler_of(const struct td_kctx *k, struct td_cu_rand *q)
         if (k->n_attr < TD_N_RANDOM_)
             return TD_CODE_INVALID_ARGUMENT;
         int64_t from = k->attrs[TD_A_RANDOM__FROM], to = k->attrs[TD_A_RANDOM__TO];
-        if (from >= to)
+        if (!td_rng_span(from, to, &q->span))
             return TD_CODE_INVALID_ARGUMENT; /* the meta rule reports it first */
-        q->kind = TD_CU_R_INT, q->from = from, q->span = (uint64_t)to - (uint64_t)from;
+        q->kind = TD_CU_R_INT, q->from = from, q->full = q->span == 0;
         return TD_CODE_OK;
     }
     default: return TD_CODE_INVALID_ARGUMENT;
@@ -132,10 +132,10 @@ static enum td_code cu_random(struct td_kctx *k)
     L.base = o->data + o->m.offset * es;
     if (L.n == 0)
         return TD_CODE_OK;
-    if (L.q.kind == TD_CU_R_INT && L.q.span == 0)
+    if (L.q.kind == TD_CU_R_INT && L.q.span == 0 && !L.q.full)
         return TD_CODE_INVALID_ARGUMENT;
-    /* one word of the session's stream per op: the same seed, the same device values */
-    L.q.key = td_cu_rng_key(((struct td_rng *)k->rng)->s);
+    /* one 64-bit draw of the session's generator per op: the same seed, the same device values */
+    L.q.key = td_rng_u64((struct td_rng *)k->rng);
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     int64_t blocks = (L.n + TD_CU_THREADS - 1) / TD_CU_THREADS;

@@ -7,7 +7,7 @@
  * 3", SC'11), a counter-based generator: element i of an op reads the 128 bits of
  * block (counter = (i, draw), key), so every value depends on (key, i) alone, never on
  * the launch configuration or on which thread runs it.  Each op takes its key from
- * the session's own generator (one xoshiro256** word, td_cu_rng_key), so a seed gives
+ * the session's own generator (one 64-bit draw, td_rng_u64 of kernels/rng.h), so a seed gives
  * the same device values on every run and ops differ from one another.  The device's
  * values are not the CPU's (as in PyTorch); their distributions are the same.
  */
@@ -51,20 +51,6 @@ TD_CU_HD void td_cu_rand2(uint64_t key, uint64_t i, uint32_t draw, uint64_t *a, 
     *b = (uint64_t)r.v[2] | (uint64_t)r.v[3] << 32;
 }
 
-/* One word of the session generator (kernels/rng.c's xoshiro256**, the same step):
- * the key of one device op. */
-static inline uint64_t td_cu_rng_key(uint64_t *s)
-{
-    uint64_t x = s[1] * 5, result = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-    return result;
-}
-
 /* What an op samples; a and b its parameters (from/to, mean/std, p, lambda, ...). */
 enum { TD_CU_R_UNIFORM, TD_CU_R_NORMAL, TD_CU_R_LOG_NORMAL, TD_CU_R_EXPONENTIAL, TD_CU_R_CAUCHY, TD_CU_R_GEOMETRIC,
        TD_CU_R_BERNOULLI, TD_CU_R_INT };
@@ -77,6 +63,7 @@ struct td_cu_rand {
     double a, b;
     int64_t from;      /* integers: from + below(span) */
     uint64_t span;
+    bool full;         /* integers: the whole int64 range (span 0) */
 };
 
 TD_CU_HD double td_cu_unit53(uint64_t w) { return (double)(w >> 11) * 0x1.0p-53; }
@@ -133,6 +120,10 @@ TD_CU_HD void td_cu_rand_elem(const struct td_cu_rand &q, uint64_t i, char *p)
     }
     case TD_CU_R_BERNOULLI: td_cu_store_i(q.dt, p, td_cu_unit53(w0) < q.a); return;
     default: { /* TD_CU_R_INT: uniform in [0, span) without modulo bias */
+        if (q.full) {
+            td_cu_store_i(q.dt, p, (int64_t)w0);
+            return;
+        }
         uint64_t limit = UINT64_MAX - UINT64_MAX % q.span, x = w0;
         for (uint32_t d = 0; x >= limit; d++) {
             if (d & 1)
