@@ -26,11 +26,12 @@ bool td_rng_check(struct td_rng *r)
 {
     /* torch's own test (seeded, 0 < left <= 624, next <= 624) plus left + next <= 625, so
      * no draw reads past the words (torch reads past them on such a state) */
-    if (r->seeded != 1 || r->left <= 0 || r->left > TD_RNG_N || r->next > TD_RNG_N ||
+    if (r->seeded == 0 || r->left <= 0 || r->left > TD_RNG_N || r->next > TD_RNG_N ||
         (uint64_t)r->left + r->next > TD_RNG_N + 1)
         return false;
     for (int i = 0; i < TD_RNG_N; i++)
         r->mt[i] = (uint32_t)r->mt[i];
+    r->seeded = 1;
     r->normal_is_valid = r->normal_is_valid != 0;
     r->float_normal_valid = r->float_normal_valid != 0;
     r->pad_ = 0;

@@ -13,6 +13,7 @@ get_state() returns that uint8 tensor: torch's 5056-byte CPUGeneratorImplState, 
 byte, so torch.get_rng_state() loads here and back.  Same seed, same sequence, in every
 process and run."""
 import builtins
+import struct as _struct
 import os as _os
 
 from . import _C, _known, _daemon
@@ -105,6 +106,10 @@ class Generator:
             raise RuntimeError("Expected a CPUGeneratorImplState of size %d but found the input RNG state size "
                                "to be %d" % (STATE_BYTES, new_state.numel()))
         st = F.clone(F.reshape(new_state, -1))
+        # torch refuses a bad state at the call: read its three counters (one round trip)
+        left, seeded, nxt = _struct.unpack("<iiQ", bytes(st[8:24].tolist()))
+        if not seeded or not 0 < left <= 624 or not 0 <= nxt <= 624 or left + nxt > 625:
+            raise RuntimeError("Invalid mt19937 state")
         if self._is_default:
             _set(st)
         else:

@@ -3,10 +3,10 @@ unchanged under PyTorch 1.13 and under tensord (test_scripts.py's runner: `torch
 to one library or the other) with every reported value compared.
 
 The data are synthetic, drawn inside each script from a seeded numpy RandomState, and
-weights start from numpy too, so both libraries see identical inputs.  tensord's
-generator is not PyTorch's (xoshiro256**, not mt19937): where a script draws from it
-(dropout masks, rsample, shuffling) it reports only what does not depend on the draws
-(shapes, dtypes, gradients that follow from the draw, statistics with a margin)."""
+most weights start from numpy too, so both libraries see identical inputs.  tensord's
+generator is PyTorch's, so a script may also draw from it (default initialization, dropout
+masks, shuffling: "mlp_seeded_init_dropout_shuffle" does all three) and report what depends
+on the draws; the Python-composed samplers (rsample of the Gamma family) are not torch's."""
 import textwrap
 
 import pytest
@@ -36,6 +36,32 @@ def init_from_numpy(model, seed, scale=1.0):
 """
 
 SCRIPTS = {
+    # a script that leaves every draw to the library's generator: manual_seed, the layers'
+    # default initialization, dropout masks and a shuffled DataLoader; the whole loss
+    # trajectory is compared, so each draw must be torch's
+    "mlp_seeded_init_dropout_shuffle": ("""
+        torch.manual_seed(0)
+        rs = np.random.RandomState(3)
+        X = torch.from_numpy(rs.randn(96, 10).astype(np.float32))
+        y = torch.from_numpy((rs.rand(96) * 3).astype(np.int64))
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=16, shuffle=True)
+        model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 3))
+        emb = nn.Embedding(5, 4)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        losses = []
+        for epoch in range(3):
+            model.train()
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss = F.cross_entropy(model(xb), yb)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        model.eval()
+        report(losses, model[0].weight, model[3].bias, emb.weight, model(X[:4]), torch.randn(5),
+               torch.randint(0, 10, (4,)))
+    """, 1e-4),
+
     # pytorch/examples' ResNet blocks on tiny images: BatchNorm2d, Dropout, train/eval,
     # OneCycleLR, clip_grad_norm_; the loss trajectory without dropout, the mask-free
     # quantities with it

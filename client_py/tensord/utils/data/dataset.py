@@ -3,7 +3,7 @@ bases, TensorDataset, Subset, ConcatDataset, ChainDataset and random_split.
 
 They hold Python objects and index them; nothing here talks to the daemon except
 TensorDataset's indexing (one view per tensor) and random_split's permutation, which
-comes from tensord's generator (same seed, same split; the permutation is not torch's)."""
+comes from tensord's generator (same seed, same split as torch's)."""
 import bisect
 import math
 import warnings

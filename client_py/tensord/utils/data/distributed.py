@@ -2,7 +2,7 @@
 that one of num_replicas processes reads (index rank, rank + num_replicas, ...), padded
 (or, with drop_last, cut) to the same length for every replica.  shuffle draws one
 permutation per epoch from a generator seeded with seed + epoch, the same in every
-replica (tensord's generator: a different permutation from torch's for the same seed).
+replica (torch's permutation for the same seed).
 tensord has no torch.distributed, so num_replicas and rank must be given."""
 import math
 

@@ -3,8 +3,8 @@ of lists of indices) that the DataLoader draws from.
 
 Every random draw goes through tensord's generators (tensord._random): a sampler given
 a seeded tensord.Generator, or run after tensord.manual_seed, yields the same indices in
-every run.  The indices are not the ones torch draws for the same seed (tensord's
-generator is xoshiro256**, not torch's mt19937)."""
+every run: the indices torch draws for the same seed (the generator is torch's, and the
+samplers draw as torch's do)."""
 import itertools
 
 from ... import _random
