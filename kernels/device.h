@@ -27,7 +27,7 @@
 #include "../proto/td_device.h"
 #include "kernel.h"
 
-#define TD_DEVICE_ABI 2 /* 2: half_kernel */
+#define TD_DEVICE_ABI 3 /* 2: half_kernel; 3: struct td_rng is torch's generator state */
 
 typedef void *td_stream_t;
 typedef void *td_event_t;
