@@ -99,6 +99,15 @@ static enum td_code new_tensor(const struct td_place *p, const struct td_meta *m
     return TD_CODE_OK;
 }
 
+/* A new output keeps the layout its meta rule gave it (an elementwise result of
+ * channels-last or transposed inputs is laid out as they are, kernels/shape.c): the same
+ * strides when they are dense, else row-major.  Same bytes either way. */
+static void output_layout(struct td_kt *k, const struct td_meta *m)
+{
+    if (m->offset == 0 && !td_meta_is_contiguous(m) && td_meta_non_overlapping_and_dense(m))
+        memcpy(k->m.strides, m->strides, sizeof(int64_t) * m->ndim);
+}
+
 static enum td_code new_temp(const struct td_place *p, const struct td_meta *m, uint8_t dt, struct td_kt *k,
                              struct temps *t, struct td_status *st)
 {
@@ -267,6 +276,7 @@ static enum td_code place_output(const struct td_place *p, const struct td_op_ar
     if (!dst) {
         if (new_tensor(p, out_m, out_m->dtype, final, &res->storage, st))
             return st->code;
+        output_layout(final, out_m);
         res->m = final->m;
         if (kd == out_m->dtype)
             return TD_CODE_OK;
@@ -276,6 +286,7 @@ static enum td_code place_output(const struct td_place *p, const struct td_op_ar
             res->storage = NULL;
             return st->code;
         }
+        output_layout(kout, out_m);
         return TD_CODE_OK;
     }
     kt_of(final, &dst->m, dst->storage);

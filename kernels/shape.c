@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "meta.h"
+#include "overlap.h"
 #include "shape_internal.h"
 
 int64_t td_meta_numel(const struct td_meta *m)
@@ -226,6 +227,105 @@ enum td_dtype td__result_type(const struct td_meta *const *in, int n_in, const i
     return td_result_type_get(&r, default_float);
 }
 
+/* Input i's stride for dim d of the output m (torch's TensorIterator view of it): 0 where
+ * it broadcasts (missing, or size 1 against a larger size). */
+static int64_t iter_stride(const struct td_meta *in, const struct td_meta *m, int d)
+{
+    int od = d - (m->ndim - in->ndim);
+    if (od < 0 || (in->sizes[od] == 1 && m->sizes[d] != 1))
+        return 0;
+    return in->strides[od];
+}
+
+/* Whether dim d0 goes outside dim d1 (1), inside (-1), or no input says (0): the first
+ * input with both strides nonzero and different decides; equal strides put the smaller
+ * size inside (torch's reorder_dimensions). */
+static int iter_order(const struct td_op_args *a, const struct td_meta *m, int d0, int d1)
+{
+    for (int i = 0; i < a->n_in; i++) {
+        int64_t s0 = iter_stride(a->in[i], m, d0), s1 = iter_stride(a->in[i], m, d1);
+        if (s0 == 0 || s1 == 0)
+            continue;
+        if (s0 != s1)
+            return s0 < s1 ? -1 : 1;
+        if (m->sizes[d0] > m->sizes[d1])
+            return 1;
+    }
+    return 0;
+}
+
+static bool channels_last_dense(const struct td_meta *m)
+{
+    static const int order[4] = {1, 3, 2, 0}; /* innermost first: C, W, H, N */
+    int64_t want = 1;
+    if (m->ndim != 4)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        int d = order[i];
+        if (m->sizes[d] != 1) {
+            if (m->strides[d] != want)
+                return false;
+            want *= m->sizes[d];
+        }
+    }
+    return true;
+}
+
+/* The strides torch's TensorIterator gives the new output m (row-major on entry) of an
+ * elementwise op, so results keep their inputs' memory format: inputs all of m's shape
+ * and all row-major, all channels-last or all dense with one set of strides give that
+ * layout (its fast setup); otherwise m's dims are ordered as the inputs order them
+ * (iter_order, by insertion as torch sorts) and laid out densely in that order. */
+static void iterator_layout(const struct td_op_args *a, struct td_meta *m)
+{
+    int nd = m->ndim;
+    if (nd < 2 || a->n_in < 1)
+        return;
+    bool same = true, contig = true, cl = true, dense = true;
+    for (int i = 0; i < a->n_in; i++) {
+        const struct td_meta *x = a->in[i];
+        same = same && x->ndim == nd && !memcmp(x->sizes, m->sizes, sizeof(int64_t) * nd);
+        contig = contig && td_meta_is_contiguous(x);
+        cl = cl && channels_last_dense(x);
+        dense = dense && td_meta_non_overlapping_and_dense(x) &&
+                !memcmp(x->strides, a->in[0]->strides, sizeof(int64_t) * x->ndim);
+    }
+    if (same && contig)
+        return;
+    if (same && (cl || dense)) {
+        int64_t want = 1;
+        static const int order[4] = {1, 3, 2, 0};
+        if (cl)
+            for (int i = 0; i < 4; i++) {
+                m->strides[order[i]] = want;
+                want *= m->sizes[order[i]];
+            }
+        else
+            memcpy(m->strides, a->in[0]->strides, sizeof(int64_t) * nd);
+        return;
+    }
+    int perm[TD_MAX_DIMS]; /* perm[0]: the innermost dim */
+    for (int j = 0; j < nd; j++)
+        perm[j] = nd - 1 - j;
+    for (int i = 1; i < nd; i++)
+        for (int d1 = i, d0 = i - 1; d0 >= 0; d0--) {
+            int c = iter_order(a, m, perm[d0], perm[d1]);
+            if (c > 0) {
+                int t = perm[d0];
+                perm[d0] = perm[d1];
+                perm[d1] = t;
+                d1 = d0;
+            } else if (c < 0) {
+                break;
+            }
+        }
+    int64_t next = 1;
+    for (int j = 0; j < nd; j++) {
+        m->strides[perm[j]] = next;
+        next *= m->sizes[perm[j]];
+    }
+}
+
 enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd,
                                     enum td_dtype out_dt, struct td_meta *out, struct td_infer *inf,
                                     struct td_status *st)
@@ -246,7 +346,11 @@ enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *size
                                  td_dtype_torch_name(out_dt), td_dtype_torch_name(self->dtype));
     }
     inf->n_out = 1;
-    return td_meta_contiguous(out, out_dt, nd, sizes, st);
+    if (td_meta_contiguous(out, out_dt, nd, sizes, st))
+        return st->code;
+    if (!(a->flags & TD_RF_INPLACE))
+        iterator_layout(a, out);
+    return TD_CODE_OK;
 }
 
 static bool is_compare(unsigned op) { return op >= TD_OP_EQ && op <= TD_OP_GE; }
@@ -453,7 +557,11 @@ static enum td_code infer_cast(const struct td_op_args *a, struct td_meta *out, 
     }
     inf->compute_dtype = a->in[0]->dtype; /* CAST/CLONE read their input as it is */
     inf->n_out = 1;
-    return td_meta_contiguous(out, dt, a->in[0]->ndim, a->in[0]->sizes, st);
+    if (td_meta_contiguous(out, dt, a->in[0]->ndim, a->in[0]->sizes, st))
+        return st->code;
+    if (a->op == TD_OP_CAST) /* torch's to(dtype) keeps the layout (its infer_dense_strides); CLONE is row-major */
+        iterator_layout(a, out);
+    return TD_CODE_OK;
 }
 
 static enum td_code infer_copy(const struct td_op_args *a, struct td_infer *inf, struct td_status *st)

@@ -201,7 +201,10 @@ enum td_code td__infer_math_dim(const struct td_op_args *a, struct td_meta *out,
             return st->code;
         return td_meta_contiguous(&out[1], TD_DTYPE_INT64, x->ndim, x->sizes, st);
     }
-    return td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st);
+    if (td__elementwise_out(a, x->sizes, x->ndim, odt, out, inf, st))
+        return st->code;
+    /* softmax and the scans give a row-major result whatever the input's layout (torch) */
+    return (a->flags & TD_RF_INPLACE) ? TD_CODE_OK : td_meta_contiguous(out, odt, x->ndim, x->sizes, st);
 }
 
 /* ---- STAT: dim mask, keepdim, dtype or -1, extra: correction / p (double bits) ---- */

@@ -5,7 +5,7 @@ import math as _math
 
 import numpy as _np
 
-from . import _C, _daemon, _known
+from . import _C, _daemon, _known, _layout
 from ._C import ops
 from ._dtype import DTYPES, bool_, float64, int64, check_dtype, get_default_dtype, default_complex, from_numpy_dtype
 from ._records import TB, index_int, is_scalar, is_complex_scalar, scalar_arg, sizes_arg, cast, _out, \
@@ -129,8 +129,13 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
           memory_format=None, **kw):
     s = _factory_sizes(size, kw.pop("size", None), "empty")
     dev = _common(dtype, device, "empty")
+    order = None if memory_format is None else _layout._order(memory_format, len(s))
     with placed(dev):
-        t = ops.empty(dtype or get_default_dtype(), s)
+        if order is None:
+            t = ops.empty(dtype or get_default_dtype(), s)
+        else:  # channels_last(_3d): made with the dims in memory order, viewed back
+            t = ops.permute(ops.empty(dtype or get_default_dtype(), [s[d] for d in order]),
+                            [order.index(d) for d in range(len(order))])
     return _finish(t, requires_grad, dev)
 
 
@@ -200,24 +205,34 @@ def _like(t, dtype, device):
     return list(t.shape), dtype or t.dtype, t._device_index if device is None else check_device(device)
 
 
+def _made_like(t, memory_format, s, make):
+    """make(sizes) in t's memory layout (_layout.like_order): made with the dims in memory
+    order, then viewed back, so its values are filled in memory order as torch fills them."""
+    order = _layout.like_order(t, memory_format)
+    if order is None:
+        return make(s)
+    inverse = [order.index(d) for d in range(len(order))]
+    return ops.permute(make([s[d] for d in order]), inverse)
+
+
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = ops.empty(dt, s)
+        t = _made_like(input, memory_format, s, lambda z: ops.empty(dt, z))
     return _finish(t, requires_grad, dev)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = ops.full(dt, s, 0)
+        t = _made_like(input, memory_format, s, lambda z: ops.full(dt, z, 0))
     return _finish(t, requires_grad, dev)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = ops.full(dt, s, 1)
+        t = _made_like(input, memory_format, s, lambda z: ops.full(dt, z, 1))
     return _finish(t, requires_grad, dev)
 
 
@@ -227,21 +242,25 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     if isinstance(fill_value, TB):
         fill_value = fill_value.item()
     with placed(dev):
-        t = _filled(dt, s, fill_value, "full_like")
+        t = _made_like(input, memory_format, s, lambda z: _filled(dt, z, fill_value, "full_like"))
     return _finish(t, requires_grad, dev)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = _random(ops.rand, dt, s)
+        t = _made_like(input, memory_format, s, lambda z: _random(ops.rand, dt, z))
     return _finish(t, requires_grad, dev)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = _random(ops.randn, dt, s)
+        if dt.is_complex or _layout.like_order(input, memory_format) is None:
+            t = _made_like(input, memory_format, s, lambda z: _random(ops.randn, dt, z))
+        else:  # torch's normal_ on a non-contiguous tensor: one value at a time, memory order
+            t = ops.normal_(_made_like(input, memory_format, s, lambda z: ops.empty(dt, z)), 0.0, 1.0, dt,
+                            inplace=True)
     return _finish(t, requires_grad, dev)
 
 
@@ -251,7 +270,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
         low, high = 0, low
     s, dt, dev = _like(input, dtype, device)
     with placed(dev):
-        t = ops.randint(dt, s, index_int(low), index_int(high))
+        t = _made_like(input, memory_format, s, lambda z: ops.randint(dt, z, index_int(low), index_int(high)))
     return _finish(t, False, dev)
 
 

@@ -79,8 +79,13 @@ def is_dense_in(t, fmt):
 
 def copy_in(t, fmt):
     """A copy of t with fmt's strides."""
+    return copy_ordered(t, _order(fmt, t.ndim))
+
+
+def copy_ordered(t, order):
+    """A copy of t laid out densely with its dims in `order` (outermost first; None:
+    row-major)."""
     from ._C import ops
-    order = _order(fmt, t.ndim)
     if order is None:
         return ops.clone(t)
     inverse = [order.index(d) for d in range(t.ndim)]
@@ -113,3 +118,46 @@ def suggest(t):
         if t.ndim == rank and not t.is_contiguous() and is_dense_in(t, fmt):
             return fmt
     return contiguous_format
+
+
+def _dense(t):
+    """torch's non-overlapping-and-dense test: the dims of size > 1 by increasing stride
+    each step over exactly the ones inside them."""
+    dims = sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz > 1)
+    want = 1
+    for st, sz in dims:
+        if st != want:
+            return False
+        want *= sz
+    return True
+
+
+def strides_like(t):
+    """torch's suggest_memory_format: channels_last(_3d) when t's strides order its dims
+    as that format does (gaps allowed; the ambiguous cases row-major), else
+    contiguous_format."""
+    if t.ndim not in (4, 5):
+        return contiguous_format
+    sizes, strides = t.shape, t.stride()
+    if strides[1] == 0:
+        return contiguous_format
+    low = 0
+    for d in ((1, 3, 2, 0) if t.ndim == 4 else (1, 4, 3, 2, 0)):
+        if sizes[d] == 0 or strides[d] < low or (d == 0 and low == strides[1]):
+            return contiguous_format
+        low = strides[d] * (sizes[d] if sizes[d] > 1 else 1)
+    return channels_last if t.ndim == 4 else channels_last_3d
+
+
+def like_order(t, fmt):
+    """The dims (outermost first) a new tensor made *_like(t, memory_format=fmt) is laid
+    out in, or None for row-major.  preserve_format (the default) keeps t's own order when
+    t is non-overlapping and dense, else the format its strides suggest, as torch does."""
+    if fmt is None or fmt is preserve_format:
+        if t.is_contiguous():
+            return None
+        if _dense(t):
+            st = t.stride()
+            return sorted(range(t.ndim), key=lambda d: (-st[d], d))
+        fmt = strides_like(t)
+    return _order(fmt, t.ndim)

@@ -996,11 +996,8 @@ def contiguous(input, memory_format=None):
 
 def clone(input, *, memory_format=None):
     _check_tensor(input, "clone")
-    if input.ndim in (4, 5) or memory_format is not None:   # (only those ranks have other formats)
-        fmt = _layout.suggest(input) if memory_format in (None, _layout.preserve_format) else memory_format
-        if fmt is not _layout.contiguous_format:
-            return _layout.copy_in(input, fmt)
-    return ops.clone(input)
+    # preserve_format (the default) keeps a dense input's strides, as torch's empty_like does
+    return _layout.copy_ordered(input, _layout.like_order(input, memory_format))
 
 
 _DISCARD_IMAG = "Casting complex values to real discards the imaginary part"

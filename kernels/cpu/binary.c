@@ -289,7 +289,7 @@ static enum td_code binary(struct td_kctx *k, int row, bool cmp)
         return TD_CODE_INVALID_ARGUMENT;
 
     struct td_iter it;
-    if (!td_iter_init(&it, 3, ops))
+    if (!td_iter_init_elementwise(&it, 3, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, fn, &c);
     if (c.err) /* only integer division / remainder by zero flag it */

@@ -300,7 +300,7 @@ enum td_code td__copy(struct td_kt *dst, struct td_kt *src)
     struct td_kt *ops[2] = {dst, src};
     struct conv_ctx c = {(enum td_dtype)dst->m.dtype, (enum td_dtype)src->m.dtype};
     struct td_iter it;
-    if (!td_dtype_valid(c.dst) || !td_dtype_valid(c.src) || !td_iter_init(&it, 2, ops))
+    if (!td_dtype_valid(c.dst) || !td_dtype_valid(c.src) || !td_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     if (c.dst == c.src)
         td_iter_run(&it, by_size(td_dtype_size(c.dst), move_8, move_16, move_32, move_64, move_128), NULL);
@@ -320,7 +320,7 @@ void td__fill(struct td_kt *t, const void *elem)
     } v = {{0}};
     size_t size = td_dtype_size((enum td_dtype)t->m.dtype);
     memcpy(v.b, elem, size);
-    if (!td_iter_init(&it, 1, &t))
+    if (!td_iter_init_elementwise(&it, 1, &t))
         return;
     td_iter_run(&it, by_size(size, fill_8, fill_16, fill_32, fill_64, fill_128), v.b);
 }
@@ -412,7 +412,7 @@ enum td_code td_cpu_where(struct td_kctx *k)
         ops[3]->m.dtype != dt)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_iter it;
-    if (!td_iter_init(&it, 4, ops))
+    if (!td_iter_init_elementwise(&it, 4, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, by_size(td_dtype_size(dt), where_8, where_16, where_32, where_64, where_128), NULL);
     return TD_CODE_OK;
@@ -480,7 +480,7 @@ enum td_code td_cpu_clamp(struct td_kctx *k)
         td__scalar_store(dt, &c.hi, hi[0], hi[1]);
     struct td_kt *ops[2] = {k->out[0], k->in[0]};
     struct td_iter it;
-    if (!td_iter_init(&it, 2, ops))
+    if (!td_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, clamp_tab[dt], &c);
     return TD_CODE_OK;

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../kernel.h"
@@ -69,7 +70,10 @@ struct td_iter {
  * the check is here so that no caller has to prove it).  The arithmetic is checked even
  * for empty shapes: an empty view's strides are never used to address memory, but they
  * are still multiplied here. */
-static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const *ops)
+/* any_order: the walk may follow memory order instead of row-major order (elementwise
+ * ops, whose result does not depend on the order): the dims are sorted by operand 0's
+ * strides first, so a channels-last or transposed output walks as one flat run. */
+static inline bool td__iter_setup(struct td_iter *it, int nop, struct td_kt *const *ops, bool any_order)
 {
     const struct td_meta *shape = &ops[0]->m;
     int nd = shape->ndim;
@@ -112,6 +116,23 @@ static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const
         it->ndim = 0;
         return true;
     }
+    /* memory order when operand 0 (the output) steps through every dim: smallest stride
+     * innermost (stable, so row-major stays row-major); a reduction's output (stride 0
+     * somewhere) keeps the row-major order its accumulation follows */
+    bool sortable = any_order;
+    for (int k = 0; k < it->ndim && sortable; k++)
+        sortable = it->stride[k][0] != 0;
+    for (int k = 1; sortable && k < it->ndim; k++) {
+        int64_t sz = it->size[k], st[TD_ITER_MAXOP];
+        memcpy(st, it->stride[k], sizeof st);
+        int j = k;
+        for (; j > 0 && llabs(it->stride[j - 1][0]) > llabs(st[0]); j--) {
+            it->size[j] = it->size[j - 1];
+            memcpy(it->stride[j], it->stride[j - 1], sizeof st);
+        }
+        it->size[j] = sz;
+        memcpy(it->stride[j], st, sizeof st);
+    }
     /* merge dim k+1 into k when every operand steps through both as one */
     int w = 0;
     for (int k = 1; k < it->ndim; k++) {
@@ -130,6 +151,18 @@ static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const
     if (it->ndim > 0)
         it->ndim = w + 1;
     return true;
+}
+
+/* Row-major walk over operand 0's shape. */
+static inline bool td_iter_init(struct td_iter *it, int nop, struct td_kt *const *ops)
+{
+    return td__iter_setup(it, nop, ops, false);
+}
+
+/* A walk in operand 0's memory order: for elementwise kernels only. */
+static inline bool td_iter_init_elementwise(struct td_iter *it, int nop, struct td_kt *const *ops)
+{
+    return td__iter_setup(it, nop, ops, true);
 }
 
 struct td__iter_job {

@@ -181,7 +181,7 @@ static bool valid_compute(struct td_kctx *k)
 static enum td_code run(struct td_kt **ops, int nop, td_loop_fn fn, struct mctx *c)
 {
     struct td_iter it;
-    if (!fn || !td_iter_init(&it, nop, ops))
+    if (!fn || !td_iter_init_elementwise(&it, nop, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, fn, c);
     return c->err ? TD_CODE_INVALID_ARGUMENT : TD_CODE_OK;

@@ -266,7 +266,7 @@ static enum td_code unary(struct td_kctx *k, int row)
         return TD_CODE_INVALID_ARGUMENT;
     struct td_kt *ops[2] = {k->out[0], k->in[0]};
     struct td_iter it;
-    if (!td_iter_init(&it, 2, ops))
+    if (!td_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     td_iter_run(&it, fn, NULL);
     return TD_CODE_OK;

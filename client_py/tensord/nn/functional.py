@@ -523,7 +523,8 @@ def _layer_norm(input, normalized_shape, weight, bias, eps):
         raise RuntimeError("Given normalized_shape=%s, expected input with shape [*, %s], but got input of size%s"
                            % (ns, ", ".join(str(n) for n in ns), list(input.shape)))
     mean, var = _stats(input, list(range(input.ndim - k, input.ndim)))
-    out = F.mul(F.sub(input, mean), F.rsqrt(F.add(var, eps)))
+    # torch normalizes input.contiguous(): the result is row-major whatever input's layout
+    out = F.mul(F.sub(F.contiguous(input), mean), F.rsqrt(F.add(var, eps)))
     if weight is not None:
         out = F.mul(out, weight)
     if bias is not None:
