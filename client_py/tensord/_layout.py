@@ -2,7 +2,10 @@
 strided; the sparse layouts exist as names, for code that compares against them) and the
 memory formats, which tensord honours as strides: channels_last is the NHWC order of a
 4-d tensor's strides (channels_last_3d: NDHWC of a 5-d one), made by contiguous(),
-to(), clone() and Module.to(memory_format=...) and tested by is_contiguous()."""
+to(), clone() and Module.to(memory_format=...) and tested by is_contiguous().  New tensors
+made *_like another follow torch's preserve_format (like_order); elementwise results get
+their layout in the meta rules (kernels/shape.c iterator_layout), as torch's
+TensorIterator lays them out."""
 
 __all__ = ["layout", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
            "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]

@@ -65,3 +65,77 @@ def test_ops_on_channels_last_inputs_and_module_to():
 ])
 def test_errors_match_torch(call):
     assert_raises_like(lambda: call(td), lambda: call(T))
+
+
+# ---- layouts of new results: what torch's TensorIterator and empty_like(preserve_format) give
+
+def _inputs(m, seed=1):
+    r = np.random.default_rng(seed)
+    cl = m.tensor(r.standard_normal((2, 3, 4, 5)).astype(np.float32)).contiguous(memory_format=m.channels_last)
+    rm = m.tensor(r.standard_normal((2, 3, 4, 5)).astype(np.float32))
+    t = m.tensor(r.standard_normal((5, 4)).astype(np.float32)).t()
+    p3 = m.tensor(r.standard_normal((3, 4, 2)).astype(np.float32)).permute(2, 0, 1)
+    return cl, rm, t, p3
+
+
+LAYOUT_CASES = {
+    "unary_cl": lambda m, cl, rm, t, p3: cl.exp(),
+    "unary_t": lambda m, cl, rm, t, p3: t.sin(),
+    "unary_permuted": lambda m, cl, rm, t, p3: p3.abs(),
+    "unary_sliced": lambda m, cl, rm, t, p3: cl[:, :, ::2].neg(),
+    "binary_cl_rm": lambda m, cl, rm, t, p3: cl + rm,
+    "binary_rm_cl": lambda m, cl, rm, t, p3: rm * cl,
+    "binary_cl_scalar": lambda m, cl, rm, t, p3: cl - 2,
+    "binary_t_t": lambda m, cl, rm, t, p3: t * t,
+    "binary_t_row": lambda m, cl, rm, t, p3: t + m.ones(5),
+    "binary_t_col": lambda m, cl, rm, t, p3: t + m.ones(4, 1),
+    "binary_broadcast_cl": lambda m, cl, rm, t, p3: cl + m.ones(3, 1, 1),
+    "binary_expanded": lambda m, cl, rm, t, p3: m.ones(3, 1, 5).expand(3, 4, 5) + m.ones(4, 1).t().unsqueeze(2),
+    "compare": lambda m, cl, rm, t, p3: cl > 0,
+    "where": lambda m, cl, rm, t, p3: m.where(cl > 0, cl, rm),
+    "clamp": lambda m, cl, rm, t, p3: t.clamp(min=0),
+    "math_binary": lambda m, cl, rm, t, p3: m.atan2(t, t),
+    "activation": lambda m, cl, rm, t, p3: m.nn.functional.gelu(cl),
+    "to_half": lambda m, cl, rm, t, p3: cl.half(),
+    "to_double_t": lambda m, cl, rm, t, p3: t.double(),
+    "to_double_sliced": lambda m, cl, rm, t, p3: t[::2].double(),
+    "to_double_permuted_sliced": lambda m, cl, rm, t, p3: p3[:, ::2].double(),
+    "clone": lambda m, cl, rm, t, p3: (cl.clone(), t.clone(), cl[:, :, ::2].clone()),
+    "like": lambda m, cl, rm, t, p3: (m.zeros_like(cl), m.ones_like(t), m.full_like(cl[:, :, ::2], 3),
+                                      m.empty_like(cl, memory_format=m.contiguous_format).fill_(1)),
+    "empty_channels_last": lambda m, cl, rm, t, p3: m.empty(2, 3, 4, 5, memory_format=m.channels_last).fill_(2),
+    # torch gives these row-major results whatever the input's layout
+    "softmax": lambda m, cl, rm, t, p3: m.softmax(cl, 1),
+    "cumsum": lambda m, cl, rm, t, p3: t.cumsum(0),
+    "layer_norm": lambda m, cl, rm, t, p3: m.nn.functional.layer_norm(cl, (5,)),
+    "batch_norm": lambda m, cl, rm, t, p3: m.nn.functional.batch_norm(cl, m.zeros(3), m.ones(3), training=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_CASES))
+def test_result_layout_matches_torch(name):
+    got, want = LAYOUT_CASES[name](td, *_inputs(td)), LAYOUT_CASES[name](T, *_inputs(T))
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    for g, w in zip(got, want):
+        assert g.stride() == w.stride() and g.shape == w.shape
+        assert g.is_contiguous() == w.is_contiguous()
+        assert g.is_contiguous(memory_format=td.channels_last) == w.is_contiguous(memory_format=T.channels_last) \
+            if g.ndim == 4 else True
+        np.testing.assert_allclose(g.float().numpy(), w.float().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_view_of_a_transposed_result_fails_like_torch():
+    # torch keeps the transposed layout, so a flat view of the result is refused
+    assert_raises_like(lambda: (td.ones(3, 4).t() + 1).view(-1), lambda: (T.ones(3, 4).t() + 1).view(-1))
+    assert (td.ones(3, 4).t() + 1).reshape(-1).tolist() == [2.0] * 12
+
+
+def test_random_like_fills_in_memory_order():
+    for m in (td, T):
+        m.manual_seed(4)
+    cl_t = T.empty(2, 3, 4, 5).contiguous(memory_format=T.channels_last)
+    cl_d = td.empty(2, 3, 4, 5).contiguous(memory_format=td.channels_last)
+    for f in ("rand_like", "randn_like"):
+        a, b = getattr(T, f)(cl_t), getattr(td, f)(cl_d)
+        assert a.stride() == b.stride() and np.array_equal(a.numpy(), b.numpy()), f
