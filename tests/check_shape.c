@@ -48,6 +48,43 @@ START_TEST(test_broadcast)
 }
 END_TEST
 
+/* A new elementwise result is laid out as torch's TensorIterator lays it out (the
+ * strides below are torch 1.13's for the same inputs). */
+START_TEST(test_elementwise_layout)
+{
+    int64_t s4[] = {2, 3, 4, 5}, s2[] = {4, 3}, attrs[2] = {0, 0};
+    struct td_meta cl = mk(TD_DTYPE_FLOAT32, 4, s4), rm = mk(TD_DTYPE_FLOAT32, 4, s4), t = mk(TD_DTYPE_FLOAT32, 2, s2);
+    const int64_t cls[] = {60, 1, 15, 3};
+    memcpy(cl.strides, cls, sizeof cls);
+    t.strides[0] = 1, t.strides[1] = 4; /* a (3, 4) tensor transposed */
+    struct td_meta out[2];
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    const struct td_meta *in[2] = {&cl, &rm};
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, in, 2, attrs, 2, out, &inf, &st), TD_CODE_OK); /* cl + rm: cl decides */
+    ck_assert(!memcmp(out[0].strides, cls, sizeof cls));
+    in[0] = &rm, in[1] = &cl; /* rm + cl: rm decides, row-major */
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, in, 2, attrs, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert(td_meta_is_contiguous(&out[0]));
+    in[0] = &t;
+    ck_assert_int_eq(infer(TD_OP_EXP, 0, in, 1, NULL, 0, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].strides[0], 1);
+    ck_assert_int_eq(out[0].strides[1], 4);
+    int64_t srow[] = {3};
+    struct td_meta row = mk(TD_DTYPE_FLOAT32, 1, srow); /* t + row: row broadcasts, t decides */
+    in[1] = &row;
+    ck_assert_int_eq(infer(TD_OP_ADD, 0, in, 2, attrs, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(out[0].strides[0], 1);
+    ck_assert_int_eq(out[0].strides[1], 4);
+    int64_t cast[] = {TD_DTYPE_FLOAT64};
+    in[0] = &cl; /* to(dtype) keeps the layout */
+    ck_assert_int_eq(infer(TD_OP_CAST, 0, in, 1, cast, 1, out, &inf, &st), TD_CODE_OK);
+    ck_assert(!memcmp(out[0].strides, cls, sizeof cls));
+    ck_assert_int_eq(infer(TD_OP_CLONE, 0, in, 1, NULL, 0, out, &inf, &st), TD_CODE_OK); /* clone: row-major */
+    ck_assert(td_meta_is_contiguous(&out[0]));
+}
+END_TEST
+
 /* (a dtype, a 0-d?, b dtype or scalar kind, expected) from torch.result_type */
 START_TEST(test_promotion)
 {
@@ -651,6 +688,7 @@ static Suite *shape_suite(void)
     TCase *tc = tcase_create("rules");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_broadcast);
+    tcase_add_test(tc, test_elementwise_layout);
     tcase_add_test(tc, test_promotion);
     tcase_add_test(tc, test_inplace_rules);
     tcase_add_test(tc, test_unary_and_div_dtypes);
