@@ -6,6 +6,7 @@
  * either owned (released when popped) or borrowed from the node and the engine.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "formulas.h"
@@ -1416,19 +1417,38 @@ static const helper_fn helpers[TD_AGH_COUNT] = {
 
 /* ---- the machine ---- */
 
-/* A saved tensor, checked against in-place changes since it was saved. */
-static enum td_code saved(struct run *r, const struct td_t *t, uint64_t version, int k, bool output,
+/* A saved tensor, checked against in-place changes since it was saved; the error is
+ * torch's (SavedVariable::unpack), with the version counts td_version keeps. */
+static enum td_code saved(struct run *r, const struct td_t *t, const uint64_t *version, int k, bool output,
                           struct val *out)
 {
     if (!t->handle)
         return td_status_set(r->st, TD_CODE_INTERNAL, "autograd: %s read a tensor it did not save",
                              td_ag_node_name(r->n));
-    if (td__known_changed(r->c, t, version))
+    if (td__known_changed(r->c, t, version[0])) {
+        char shape[200], which[160] = "";
+        const struct td_ag_node *fn = output ? r->n : t->ag ? t->ag->grad_fn : NULL;
+        uint32_t nr = output ? (uint32_t)k : t->ag ? t->ag->output_nr : 0;
+        int at = snprintf(shape, sizeof shape, "[");
+        for (int d = 0; d < t->m.ndim && at < (int)sizeof shape - 24; d++)
+            at += snprintf(shape + at, sizeof shape - (size_t)at, "%s%lld", d ? ", " : "", (long long)t->m.sizes[d]);
+        snprintf(shape + at, sizeof shape - (size_t)at, "]");
+        if (fn)
+            snprintf(which, sizeof which, ", which is output %u of %s,", nr, td_ag_node_name(fn));
+        uint64_t now = td_version(r->c, t), then = version[1];
+        if (now == then) /* the counts started over (client.c's table is bounded): one write at least */
+            now = then + 1;
         return td_status_set(r->st, TD_CODE_INVALID_ARGUMENT, "one of the variables needed for gradient "
-                             "computation has been modified by an inplace operation: [torch.%sTensor], which "
-                             "is %s %d of %s, has been modified since it was saved. Hint: the backtrace "
-                             "further above can help find the operation that modified it.",
-                             torch_type[t->m.dtype], output ? "output" : "input", k, td_ag_node_name(r->n));
+                             "computation has been modified by an inplace operation: [torch.%s%sTensor %s]%s is "
+                             "at version %llu; expected version %llu instead. %s",
+                             t->m.device ? "cuda." : "", torch_type[t->m.dtype], shape, which,
+                             (unsigned long long)now, (unsigned long long)then,
+                             td_ag_anomaly() ? "Hint: the backtrace further above shows the operation that "
+                                               "failed to compute its gradient. The variable in question was changed "
+                                               "in there or anywhere later. Good luck!"
+                                             : "Hint: enable anomaly detection to find the operation that failed to "
+                                               "compute its gradient, with torch.autograd.set_detect_anomaly(True).");
+    }
     *out = (struct val){.t = *t};
     enum td_dtype dt = (enum td_dtype)t->m.dtype;
     if (output && td_grad_enabled() && (td_dtype_is_float(dt) || td_dtype_is_complex(dt))) {
@@ -1468,10 +1488,10 @@ static enum td_code push(struct run *r, const int32_t *ins, const struct td_t *g
         int i = n->scalar_slot != TD_AG_NO_SLOT && a > n->scalar_slot ? a - 1 : a;
         if (ins[0] == TD_AG_INPUT_META)
             return *out = meta_val(&n->in_meta[i]), TD_CODE_OK;
-        return saved(r, &n->saved_in[i], n->versions[i], i, false, out);
+        return saved(r, &n->saved_in[i], &n->versions[2 * i], i, false, out);
     }
     case TD_AG_RESULT:
-        return saved(r, &n->saved_out[a], n->versions[n->n_in + a], a, true, out);
+        return saved(r, &n->saved_out[a], &n->versions[2 * (n->n_in + a)], a, true, out);
     case TD_AG_RESULT_META:
         return *out = meta_val(&n->out_meta[a]), TD_CODE_OK;
     case TD_AG_ATTR_SCALAR:

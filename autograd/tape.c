@@ -180,7 +180,7 @@ static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_
     size_t ni = n_in ? (size_t)n_in : 1, no = n_out ? (size_t)n_out : 1;
     size_t size = sizeof(struct td_ag_node) + ni * (sizeof(struct td_ag_edge) + sizeof(struct td_meta) +
                   sizeof(struct td_t)) + no * (sizeof(struct td_meta) + sizeof(struct td_t)) +
-                  (ni + no) * sizeof(uint64_t) + (n_attr ? (size_t)n_attr : 1) * sizeof(int64_t);
+                  2 * (ni + no) * sizeof(uint64_t) + (n_attr ? (size_t)n_attr : 1) * sizeof(int64_t);
     struct td_ag_node *n = calloc(1, size);
     if (!n)
         return NULL;
@@ -190,7 +190,7 @@ static struct td_ag_node *node_new(td_client_t *c, uint16_t op, int n_in, int n_
     n->saved_in = (struct td_t *)p, p += ni * sizeof(struct td_t);
     n->saved_out = (struct td_t *)p, p += no * sizeof(struct td_t);
     n->next = (struct td_ag_edge *)p, p += ni * sizeof(struct td_ag_edge);
-    n->versions = (uint64_t *)p, p += (ni + no) * sizeof(uint64_t);
+    n->versions = (uint64_t *)p, p += 2 * (ni + no) * sizeof(uint64_t);
     n->attrs = (int64_t *)p;
     n->refs = 1;
     n->op = op;
@@ -526,10 +526,10 @@ static enum td_code save_tensors(td_client_t *c, struct td_ag_node *n, const str
     const struct td_ag_op *f = &td_ag_ops[n->op];
     for (int i = 0; i < n->n_in; i++)
         if (f->save_in & (1u << td__ag_slot_of_input(n, i)))
-            n->saved_in[i] = save(c, in[i], &n->versions[i], false);
+            n->saved_in[i] = save(c, in[i], &n->versions[2 * i], false);
     for (int k = 0; k < n->n_out; k++)
         if (f->save_out & (1u << k))
-            n->saved_out[k] = save(c, &out[k], &n->versions[n->n_in + k], true);
+            n->saved_out[k] = save(c, &out[k], &n->versions[2 * (n->n_in + k)], true);
     return TD_CODE_OK;
 }
 
@@ -648,8 +648,11 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
     /* a saved input on the storage the op wrote (y.mul_(y), a view's other view) was
      * saved after the write: torch's shared version counter makes backward raise */
     for (int i = 1; inplace && diff && !code && i < n_in; i++)
-        if (n->saved_in[i].handle && in[i]->storage_id == in[0]->storage_id)
-            n->versions[i] = UINT64_MAX;
+        if (n->saved_in[i].handle && in[i]->storage_id == in[0]->storage_id) {
+            n->versions[2 * i] = UINT64_MAX;
+            if (n->versions[2 * i + 1]) /* saved before the write, in torch's order */
+                n->versions[2 * i + 1]--;
+        }
     if (inplace && diff)
         td_release(c, &clone);
     struct td_ag_meta *m0 = inplace ? in[0]->ag : NULL;

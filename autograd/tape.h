@@ -82,7 +82,8 @@ struct td_ag_node {
     struct td_meta *out_meta;       /* [n_out] */
     struct td_t *saved_in;          /* [n_in], handle 0: not saved */
     struct td_t *saved_out;         /* [n_out], ag NULL (the output's meta points here) */
-    uint64_t *versions;             /* [n_in + n_out] known-storage versions when saved */
+    uint64_t *versions;             /* [2 (n_in + n_out)]: per saved tensor, its known-storage
+                                     * version and its write count (td_version) when saved */
     struct td_ag_meta **retained;   /* [n_out] metas with retain_grad (weak), or NULL */
     struct td_ag_meta *leaf;        /* TD_AG_LEAF: the leaf (not owned: it owns us) */
     struct td_ag_custom custom;     /* TD_AG_CUSTOM */
@@ -106,7 +107,8 @@ enum td_code td__op_plain(td_client_t *c, enum td_op op, unsigned flags, const s
 uint64_t td__handle_refs(td_client_t *c, const struct td_t *t);
 /* Whether t's storage was written since it had known version `version` (0: unknown). */
 bool td__known_changed(td_client_t *c, const struct td_t *t, uint64_t version);
-/* td_retain and td_known_register under one lock: a saved tensor and its version */
+/* td_retain, td_known_register and td_version under one lock: a saved tensor, its known
+ * version (version[0]) and its write count (version[1]) */
 struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *version);
 
 /* tape.c */

@@ -57,6 +57,16 @@ struct pin_slot {
     uint64_t extra;
 };
 
+#define WRITE_SLOTS (1u << 16)         /* write counts: open addressing, power of two */
+#define WRITE_MAX (WRITE_SLOTS / 4 * 3)
+
+/* How many records wrote storage `storage` (0: free slot): torch's version counter, which
+ * a tensor shares with its views. */
+struct write_slot {
+    uint64_t storage;
+    uint64_t writes;
+};
+
 /* A known storage: its id (0: free slot) and its current version. */
 struct known_slot {
     uint64_t storage;
@@ -82,6 +92,8 @@ struct td_client {
     uint32_t known_n;
     uint64_t known_next;      /* next version: never reused, so a stale version never matches */
     uint64_t known_floor;     /* known_next when the table last started over */
+    struct write_slot *writes; /* WRITE_SLOTS slots once a record first writes a tensor */
+    uint32_t writes_n;
     struct pin_slot *pins;    /* retained handles (td_retain); pin_cap slots, a power of two */
     uint32_t pin_n, pin_cap;
     /* storages exported by td_storage_map (id and count of live exports), under their own
@@ -515,21 +527,25 @@ static bool pin_locked(td_client_t *c, uint64_t h)
 }
 
 static uint64_t known_register_locked(td_client_t *c, const struct td_t *t);
+static uint64_t writes_locked(td_client_t *c, uint64_t s);
 
-/* td_retain, and with version non-NULL td_known_register, under one lock */
+/* td_retain, and with version non-NULL td_known_register and the write count
+ * (version[0], version[1]), under one lock */
 static struct td_t retain(td_client_t *c, const struct td_t *t, uint64_t *version)
 {
     struct td_t r = *t;
     if (r.ag)
         td__ag_meta_ref(r.ag);
     if (version)
-        *version = 0;
+        version[0] = version[1] = 0;
     if (!c || !t->handle)
         return r;
     pthread_mutex_lock(&c->lock);
     bool ok = pin_locked(c, t->handle);
-    if (ok && version)
-        *version = known_register_locked(c, t);
+    if (ok && version) {
+        version[0] = known_register_locked(c, t);
+        version[1] = writes_locked(c, t->storage_id);
+    }
     pthread_mutex_unlock(&c->lock);
     if (!ok) { /* out of memory: a copy of the tensor instead, on its own handle */
         const struct td_t *in[1] = {t};
@@ -577,12 +593,57 @@ static bool record_writes_input0(enum td_op op, unsigned flags)
            op == TD_OP_GET_RNG_STATE;
 }
 
-/* A record writes storage s: a known storage gets a new version. */
-static void known_bump(td_client_t *c, uint64_t s)
+static struct write_slot *write_slot(td_client_t *c, uint64_t s)
 {
-    struct known_slot *k = known_slot(c, s);
-    if (k->storage)
-        k->version = c->known_next++;
+    uint32_t i = (uint32_t)((s * 0x9E3779B97F4A7C15ull) >> 48) & (WRITE_SLOTS - 1);
+    while (c->writes[i].storage && c->writes[i].storage != s)
+        i = (i + 1) & (WRITE_SLOTS - 1);
+    return &c->writes[i];
+}
+
+/* A record writes storage s: its write count goes up, and a known storage gets a new
+ * version.  The counts start over when the table fills (storage ids are never reused,
+ * so dead storages pile up): a storage written before that reads low afterwards. */
+static void wrote(td_client_t *c, uint64_t s)
+{
+    if (!s)
+        return;
+    if (c->known_n) {
+        struct known_slot *k = known_slot(c, s);
+        if (k->storage)
+            k->version = c->known_next++;
+    }
+    if (!c->writes && !(c->writes = calloc(WRITE_SLOTS, sizeof *c->writes)))
+        return;
+    struct write_slot *w = write_slot(c, s);
+    if (!w->storage) {
+        if (c->writes_n >= WRITE_MAX) {
+            memset(c->writes, 0, WRITE_SLOTS * sizeof *c->writes);
+            c->writes_n = 0;
+            w = write_slot(c, s);
+        }
+        w->storage = s;
+        c->writes_n++;
+    }
+    w->writes++;
+}
+
+static uint64_t writes_locked(td_client_t *c, uint64_t s)
+{
+    if (!c->writes || !s)
+        return 0;
+    struct write_slot *w = write_slot(c, s);
+    return w->storage ? w->writes : 0;
+}
+
+uint64_t td_version(td_client_t *c, const struct td_t *t)
+{
+    if (!c || !t)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    uint64_t v = writes_locked(c, t->storage_id);
+    pthread_mutex_unlock(&c->lock);
+    return v;
 }
 
 static uint64_t known_register_locked(td_client_t *c, const struct td_t *t)
@@ -682,14 +743,14 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     struct td_rec_hdr *h = rec_begin(c, op, flags, n_out, n_in, n_attr);
     if (!h)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording %s", td_op_name(op));
-    if (c->known_n && n_in > 0 && record_writes_input0(op, flags))
-        known_bump(c, in[0]->storage_id);
-    if (c->known_n && td_op_table[op].family == TD_FAM_OPTIM) /* writes params and states */
+    if (n_in > 0 && record_writes_input0(op, flags))
+        wrote(c, in[0]->storage_id);
+    if (td_op_table[op].family == TD_FAM_OPTIM) /* writes params and states */
         for (int i = 0; i < n_in; i++)
-            known_bump(c, in[i]->storage_id);
-    if (c->known_n && (flags & TD_RF_OUT)) /* the trailing out= tensors are written */
+            wrote(c, in[i]->storage_id);
+    if (flags & TD_RF_OUT) /* the trailing out= tensors are written */
         for (int i = n_in - td_op_table[op].n_out; i >= 0 && i < n_in; i++)
-            known_bump(c, in[i]->storage_id);
+            wrote(c, in[i]->storage_id);
     uint64_t *w = (uint64_t *)(h + 1);
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
@@ -1114,6 +1175,7 @@ void td_client_free(td_client_t *c)
     free(c->pend_rel);
     td__failures_free(c->failures);
     free(c->known);
+    free(c->writes);
     free(c->pins);
     free(c->rec.p);
     free(c->payload.p);

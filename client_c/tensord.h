@@ -227,6 +227,15 @@ void td_location_set_format(td_location_format_fn fn);
 uint64_t td_known_register(td_client_t *c, const struct td_t *t);
 uint64_t td_known_version(td_client_t *c, const struct td_t *t);
 
+/*
+ * torch's Tensor._version: how many records this client made that wrote t's storage (an
+ * in-place op, out=, copy_, an optimizer step), so views share it; 0 for a tensor never
+ * written since it was made.  Counts live in a bounded table that starts over when full,
+ * so a storage last written long ago (tens of thousands of other storages written since)
+ * may read low.  Thread-safe.
+ */
+uint64_t td_version(td_client_t *c, const struct td_t *t);
+
 /* New contiguous tensor from host bytes (row-major, nbytes = numel * element size). */
 enum td_code td_from_data(td_client_t *c, enum td_dtype dt, int ndim, const int64_t *sizes, const void *data,
                           struct td_t *out, struct td_status *st);

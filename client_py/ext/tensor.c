@@ -185,6 +185,11 @@ static PyObject *get_device_index(TensorObject *self, void *c) { return PyLong_F
 
 static PyObject *get_retains_grad(TensorObject *self, void *c) { return PyBool_FromLong(td_retains_grad(&self->t)); }
 static PyObject *get_output_nr(TensorObject *self, void *c) { return PyLong_FromUnsignedLong(td_output_nr(&self->t)); }
+/* torch's version counter: the writes recorded to the tensor's storage (td_version) */
+static PyObject *get_version(TensorObject *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(td_ext_client ? td_version(td_ext_client, &self->t) : 0);
+}
 
 static PyGetSetDef getset[] = {
     {"shape", (getter)get_shape, NULL, "the tensor's sizes", NULL},
@@ -201,6 +206,7 @@ static PyGetSetDef getset[] = {
     {"is_leaf", (getter)td_ext_get_is_leaf, NULL, NULL, NULL},
     {"retains_grad", (getter)get_retains_grad, NULL, "retain_grad() was called on this non-leaf", NULL},
     {"output_nr", (getter)get_output_nr, NULL, "which output of its grad_fn the tensor is", NULL},
+    {"_version", (getter)get_version, NULL, "how many in-place writes its storage has had", NULL},
     {"grad_fn", (getter)td_ext_get_grad_fn, NULL, NULL, NULL},
     {"grad", (getter)td_ext_get_grad, (setter)td_ext_set_grad, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},

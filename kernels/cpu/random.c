@@ -413,13 +413,13 @@ static int key_desc(const void *a_, const void *b_)
 static double in_prec(bool f64, double x) { return f64 ? x : (double)(float)x; }
 
 /* One row of n draws from weights w[0..cats) (validated), into out (int64, stride os),
- * torch's way.  Without replacement (or for one draw): the n largest w / E with E ~ Exp(1)
+ * torch 1.13's way.  Without replacement: the n largest w / E with E ~ Exp(1)
  * drawn for every category.  With: a binary search of one uniform per draw in the
  * normalised running sum. */
 static void multinomial_row(struct td_rng *r, const double *w, int64_t cats, int64_t n, bool repl, bool f64,
                             int64_t *out, int64_t os, double *cdf, struct key *keys)
 {
-    if (repl && n > 1) {
+    if (repl) {
         double total = 0;
         for (int64_t c = 0; c < cats; c++)
             cdf[c] = total = in_prec(f64, total + w[c]);
@@ -468,9 +468,9 @@ enum td_code td_cpu_multinomial(struct td_kctx *k)
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample <= 0 samples");
     if (cats <= 0 || (!repl && n > cats))
         return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
-    /* torch checks every value first on the exponential path; with replacement, row by
-     * row (entry, then sum) */
-    if (!repl || n == 1)
+    /* torch checks every value first without replacement; with it, row by row (entry,
+     * then sum) */
+    if (!repl)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < cats; c++) {
                 double v = td_load_f64(pd, p->data + (p->m.offset + r * rs + c * cs) * es);

@@ -65,7 +65,7 @@ template <int OP, typename S> static enum td_code run(struct td_kctx *k)
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 3, ops))
+    if (!td_cu_iter_init_elementwise(&it, 3, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t st = td_cu_stream_of(k->stream);
     if constexpr (OP >= C_EQ) {

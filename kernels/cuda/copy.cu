@@ -22,7 +22,7 @@ static enum td_code copy_elems(struct td_kt *dst, struct td_kt *src, cudaStream_
     struct td_kt *ops[2] = {dst, src};
     struct td_cu_iter it;
     int dd = dst->m.dtype, sd = src->m.dtype;
-    if (!td_cu_iter_init(&it, 2, ops))
+    if (!td_cu_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     if (dd == sd) {
         switch (td_cu_dtype_size(dd)) {
@@ -139,7 +139,7 @@ enum td_code td__cuda_fill(struct td_kctx *k, struct td_kt *t, const int64_t *v)
     scalar_bytes(dt, v[0], v[1], e);
     struct td_kt *ops[1] = {t};
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 1, ops))
+    if (!td_cu_iter_init_elementwise(&it, 1, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t s = td_cu_stream_of(k->stream);
     switch (td_cu_dtype_size(dt)) {
@@ -182,7 +182,7 @@ static enum td_code cu_where(struct td_kctx *k)
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 4, ops))
+    if (!td_cu_iter_init_elementwise(&it, 4, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t s = td_cu_stream_of(k->stream);
     switch (td_cu_dtype_size(dt)) {
@@ -217,7 +217,7 @@ static enum td_code cu_clamp(struct td_kctx *k)
         return TD_CODE_INTERNAL;
     struct td_kt *ops[2] = {k->out[0], k->in[0]};
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, 2, ops))
+    if (!td_cu_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     TD_CU_DISPATCH(dt, return clamp_run<T>(k, &it));
     return TD_CODE_INVALID_ARGUMENT;

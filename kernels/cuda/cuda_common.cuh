@@ -369,9 +369,10 @@ template <int NOP, typename IDX> struct td_cu_args {
     char *base[NOP];
 };
 
-/* Sets up it over operand 0's shape (see iter.h's td_iter_init, which this follows);
- * false when an operand does not broadcast or a stride overflows. */
-static inline bool td_cu_iter_init(struct td_cu_iter *it, int nop, struct td_kt *const *ops)
+/* Sets up it over operand 0's shape (see iter.h's td__iter_setup, which this follows;
+ * any_order: operand 0's memory order, for elementwise kernels); false when an operand
+ * does not broadcast or a stride overflows. */
+static inline bool td_cu__iter_setup(struct td_cu_iter *it, int nop, struct td_kt *const *ops, bool any_order)
 {
     const struct td_meta *shape = &ops[0]->m;
     int nd = shape->ndim;
@@ -414,6 +415,20 @@ static inline bool td_cu_iter_init(struct td_cu_iter *it, int nop, struct td_kt 
         it->ndim = 0;
         return true;
     }
+    bool sortable = any_order;
+    for (int k = 0; k < it->ndim && sortable; k++)
+        sortable = it->stride[k][0] != 0;
+    for (int k = 1; sortable && k < it->ndim; k++) {
+        int64_t sz = it->size[k], st[TD_CU_MAXOP];
+        memcpy(st, it->stride[k], sizeof st);
+        int j = k;
+        for (; j > 0 && llabs(it->stride[j - 1][0]) > llabs(st[0]); j--) {
+            it->size[j] = it->size[j - 1];
+            memcpy(it->stride[j], it->stride[j - 1], sizeof st);
+        }
+        it->size[j] = sz;
+        memcpy(it->stride[j], st, sizeof st);
+    }
     int w = 0;
     for (int k = 1; k < it->ndim; k++) {
         bool ok = true;
@@ -431,6 +446,16 @@ static inline bool td_cu_iter_init(struct td_cu_iter *it, int nop, struct td_kt 
     if (it->ndim > 0)
         it->ndim = w + 1;
     return true;
+}
+
+static inline bool td_cu_iter_init(struct td_cu_iter *it, int nop, struct td_kt *const *ops)
+{
+    return td_cu__iter_setup(it, nop, ops, false);
+}
+
+static inline bool td_cu_iter_init_elementwise(struct td_cu_iter *it, int nop, struct td_kt *const *ops)
+{
+    return td_cu__iter_setup(it, nop, ops, true);
 }
 
 /* Whether 32-bit index math covers the iteration: numel and every operand's farthest

@@ -16,7 +16,7 @@ template <typename F, int NOP> static enum td_code launch(struct td_kctx *k, str
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
     struct td_cu_iter it;
-    if (!td_cu_iter_init(&it, NOP, ops))
+    if (!td_cu_iter_init_elementwise(&it, NOP, ops))
         return TD_CODE_INVALID_ARGUMENT;
     return td_cu_launch<NOP>(&it, td_cu_stream_of(k->stream), f);
 }

@@ -16,7 +16,7 @@ template <int OP, typename S> static enum td_code run(struct td_kctx *k)
     struct td_cu_iter it;
     if (!td_cu_enter(k))
         return TD_CODE_INTERNAL;
-    if (!td_cu_iter_init(&it, 2, ops))
+    if (!td_cu_iter_init_elementwise(&it, 2, ops))
         return TD_CODE_INVALID_ARGUMENT;
     cudaStream_t s = td_cu_stream_of(k->stream);
     if (odt == dt)

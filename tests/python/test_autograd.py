@@ -734,3 +734,63 @@ def test_backward_inputs_fill_a_non_leaf_grad_like_torch():
             out.append((g.tolist(), x.grad, len(w)))
         return out
     assert run(td) == run(T)
+
+
+def test_version_counter_like_torch():
+    """Tensor._version: the in-place writes of a tensor and its views (torch's shared
+    version counter), out= and copy_ included."""
+    def versions(m):
+        a = m.ones(3, requires_grad=True)
+        b = a.exp()
+        v = b[1:]
+        seen = [b._version]
+        b.add_(1)
+        seen += [b._version, v._version]
+        v.mul_(2)
+        seen += [b._version, a._version, m.zeros(2)._version]
+        o = m.empty(3)
+        m.add(m.ones(3), 1, out=o)
+        o.copy_(m.ones(3))
+        o.zero_()
+        seen += [o._version, b.detach()._version, (b * 1)._version]
+        return seen
+    assert versions(td) == versions(T)
+
+
+@pytest.mark.parametrize("case", ["output", "output_twice", "leaf_input", "anomaly"])
+def test_modified_saved_tensor_message_like_torch(case):
+    """torch's error, with the shape, the saved output's node and both versions."""
+    def run(m):
+        if case == "output":
+            y = m.ones(2, 3, requires_grad=True).exp()
+            s = y.sum()
+            y.mul_(2)
+            s.backward()
+        elif case == "output_twice":
+            y = m.ones(3, requires_grad=True).exp()
+            y.add_(1)  # before it is saved: fine
+            z = y.sigmoid()
+            y.add_(1)
+            y[0].mul_(2)
+            z.sum().backward()
+        elif case == "leaf_input":
+            x = m.ones(4, requires_grad=True)
+            w = m.ones(4)
+            (x * w).sum()
+            s = (x * w).sum()
+            w.add_(1)
+            s.backward()
+        else:
+            with m.autograd.set_detect_anomaly(True):
+                y = m.ones(2, requires_grad=True).tanh()
+                s = y.sum()
+                y.div_(3)
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    s.backward()
+    with pytest.raises(RuntimeError) as want:
+        run(T)
+    with pytest.raises(RuntimeError) as got:
+        run(td)
+    assert str(got.value) == str(want.value)

@@ -66,6 +66,7 @@ CASES = {
     "multinomial": lambda m: [m.multinomial(m.tensor([0.1, 0.5, 0.2, 0.2, 1.0]), 3),
                               m.multinomial(m.tensor([[0.1, 0.5, 0.2, 0.2, 1.0], [1, 1, 1, 1, 1.]]), 1),
                               m.multinomial(m.tensor([0.1, 0.5, 0.2, 0.2, 1.0]), 9, replacement=True),
+                              m.multinomial(m.tensor([[0.1, 0.5, 0.2], [1, 1, 1.]]), 1, replacement=True),
                               m.multinomial(m.rand(4, 50, dtype=m.float64), 50)],
     "one_parameter": lambda m: [m.empty(20).exponential_(2.5), m.empty(20, dtype=m.float64).cauchy_(0.3, 2.0),
                                 m.empty(20, dtype=m.float64).log_normal_(0.3, 0.5), m.empty(20).geometric_(0.3)],
