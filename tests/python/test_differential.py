@@ -36,17 +36,16 @@ Known differences the generator avoids (each with its reason):
 - no in-place op or assignment writes a tensor whose elements share memory in a way torch
   does not refuse (overlapping unfold windows, as_strided): the result depends on the
   order of the writes.  Expanded (stride-0) targets are drawn: torch refuses them.
-- strides are compared for views (and contiguous()) of tensors laid out alike in both
-  libraries; an op that makes a new tensor (sort, unique, elementwise results of
-  transposed inputs) may lay it out its own way, and size-1 dims' strides address nothing.
-- tensord's elementwise results are contiguous where torch keeps a non-contiguous input's
-  layout, so a later view() torch refuses ("view size is not compatible ...") may work in
-  tensord; such a step is skipped when the viewed tensors are laid out differently.
+- strides are compared for views, contiguous(), clone(), to() and elementwise results of
+  tensors laid out alike in both libraries; an op that makes a new tensor (sort, unique)
+  may lay it out its own way, and size-1 dims' strides address nothing.  A view() torch
+  refuses ("view size is not compatible ...") of a tensor laid out differently is skipped.
 - indices of tied elements (median, mode, topk, kthvalue, unstable sort, cummax): torch
   leaves them unspecified, so for those the values at tensord's indices are checked.
 """
 import os
 import random
+import re
 import warnings
 
 import numpy as np
@@ -447,12 +446,15 @@ def gen_binary(rng, env):
     name = rng.choice(BINARY)
     text, other = _operand(rng, env, t)
     form = rng.choice(["fn", "fn", "op", "rop", "out", "method_"])
+    srcs = _srcs(i, text)
     if form == "op" and name in _OPS:
         sym = _OPS[name]
-        return Step("E[%d] %s %s" % (i, sym, text), lambda L, E: eval("a %s b" % sym, {"a": E[i], "b": other(L, E)}))
+        return Step("E[%d] %s %s" % (i, sym, text), lambda L, E: eval("a %s b" % sym, {"a": E[i], "b": other(L, E)}),
+                    strides=True, src=srcs)
     if form == "rop" and name in _OPS:
         sym = _OPS[name]
-        return Step("%s %s E[%d]" % (text, sym, i), lambda L, E: eval("b %s a" % sym, {"a": E[i], "b": other(L, E)}))
+        return Step("%s %s E[%d]" % (text, sym, i), lambda L, E: eval("b %s a" % sym, {"a": E[i], "b": other(L, E)}),
+                    strides=True, src=srcs)
     if form == "out":
         j = pick(rng, env)
         fresh = rng.random() < 0.5
@@ -472,7 +474,15 @@ def gen_binary(rng, env):
             and not shares_unclearly(t):
         mname = name + "_" if name != "maximum" else "maximum"
         return Step("E[%d].%s(%s)" % (i, mname, text), lambda L, E: getattr(E[i], mname)(other(L, E)), keep=False)
-    return Step("%s(E[%d], %s)" % (name, i, text), lambda L, E: _binop(L, name, E[i], other(L, E)))
+    return Step("%s(E[%d], %s)" % (name, i, text), lambda L, E: _binop(L, name, E[i], other(L, E)), strides=True,
+                src=srcs)
+
+
+def _srcs(i, text):
+    """The env tensors an elementwise result's layout follows: E[i] and the other operand
+    when it is one (torch's TensorIterator orders the dims by its inputs' strides)."""
+    j = re.fullmatch(r"E\[(\d+)\]", text)
+    return (i, int(j.group(1))) if j else (i,)
 
 
 _OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floor_divide": "//", "remainder": "%", "pow": "**",
@@ -505,8 +515,8 @@ def gen_unary(rng, env):
         return Step("%s(E[%d], out=empty(%s, %s))" % (name, i, shp, odt),
                     lambda L, E: getattr(L, name)(E[i], out=L.empty(shp, dtype=lib_dtype(L, odt))))
     if name == "relu":
-        return Step("relu(E[%d])" % i, lambda L, E: L.relu(E[i]))
-    return Step("%s(E[%d])" % (name, i), lambda L, E: getattr(L, name)(E[i]))
+        return Step("relu(E[%d])" % i, lambda L, E: L.relu(E[i]), strides=True, src=(i,))
+    return Step("%s(E[%d])" % (name, i), lambda L, E: getattr(L, name)(E[i]), strides=True, src=(i,))
 
 
 def gen_where(rng, env):
@@ -519,9 +529,9 @@ def gen_where(rng, env):
     text, other = _operand(rng, env, t)
     if rng.random() < 0.5:
         return Step("where(mask%s, E[%d], %s)" % (tuple(shape), i, text),
-                    lambda L, E: L.where(make(L, m, "bool"), E[i], other(L, E)))
+                    lambda L, E: L.where(make(L, m, "bool"), E[i], other(L, E)), strides=True, src=_srcs(i, text))
     return Step("where(mask%s, %s, E[%d])" % (tuple(shape), text, i),
-                lambda L, E: L.where(make(L, m, "bool"), other(L, E), E[i]))
+                lambda L, E: L.where(make(L, m, "bool"), other(L, E), E[i]), strides=True, src=_srcs(i, text))
 
 
 REDUCE = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "var", "std", "norm", "logsumexp", "cumsum",
@@ -768,12 +778,12 @@ def gen_convert(rng, env):
     kind = rng.choice(["to", "numpy", "item", "tolist", "type_as", "clone", "numpy_write"])
     if kind == "to":
         name = rng.choice(DTYPES)
-        return Step("E[%d].to(%s)" % (i, name), lambda L, E: E[i].to(lib_dtype(L, name)))
+        return Step("E[%d].to(%s)" % (i, name), lambda L, E: E[i].to(lib_dtype(L, name)), strides=True, src=(i,))
     if kind == "type_as":
         j = pick(rng, env)
         return Step("E[%d].type_as(E[%d])" % (i, j), lambda L, E: E[i].type_as(E[j]))
     if kind == "clone":
-        return Step("E[%d].clone()" % i, lambda L, E: E[i].clone(), strides=env[i].is_contiguous())
+        return Step("E[%d].clone()" % i, lambda L, E: E[i].clone(), strides=True, src=(i,))
     if kind == "item":
         return Step("E[%d].item()" % i, lambda L, E: E[i].item(), keep=False)
     if kind == "tolist":
@@ -1038,11 +1048,13 @@ def run_program(seed):
 
 
 def _same_layout(src, T, D):
-    """Whether a view's strides are comparable: torch guarantees them given its input's,
-    which an op that makes a new tensor (sort, unique, nonzero(as_tuple=True), ...) may
-    lay out its own way, at an offset of its own."""
-    return src is None or (T[src].numel() > 0 and layout(T[src]) == layout(D[src]) and
-                           T[src].storage_offset() == D[src].storage_offset())
+    """Whether a result's strides are comparable: torch derives them from its inputs'
+    (src: one index or a tuple), which an op that makes a new tensor (sort, unique,
+    nonzero(as_tuple=True), ...) may lay out its own way, at an offset of its own."""
+    if src is None:
+        return True
+    return all(T[s].numel() > 0 and layout(T[s]) == layout(D[s]) and T[s].storage_offset() == D[s].storage_offset()
+               for s in (src if isinstance(src, tuple) else (src,)))
 
 
 _PRECISION = ["float64", "float32", "float16", "bfloat16"]
