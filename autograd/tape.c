@@ -617,6 +617,8 @@ static enum td_code clone_first(td_client_t *c, enum td_op op, const struct td_t
 enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
                        const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
+    if (op == TD_OP_LOSS_INPUT_CHECK) /* reads its input and makes nothing: no part of the graph */
+        return td__op_plain(c, op, flags, in, n_in, attrs, n_attr, out, st);
     if (check_record(op, flags, in, n_in, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
     /* in place: TD_RF_INPLACE, or an op that writes its input 0 (copy_, fill_) */

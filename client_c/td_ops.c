@@ -1121,6 +1121,9 @@ static const struct td_arg args_ctc_loss_backward[] = {
     {"input_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
     {"target_lengths", NULL, {0LL, 0LL}, TD_ARG_INTS, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_loss_input_check[] = {
+    {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1344,6 +1347,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_SHARE_INTO] = {args_share_into, 3, 1},
     [TD_OP_CTC_LOSS] = {args_ctc_loss, 8, 2},
     [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
+    [TD_OP_LOSS_INPUT_CHECK] = {args_loss_input_check, 1, 1},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3380,4 +3384,10 @@ enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const stru
         {.list = p->target_lengths, .n = p->n_target_lengths},
     };
     return td_op_values(c, TD_OP_CTC_LOSS_BACKWARD, flags, in, n_in, v, 6, out, st);
+}
+
+enum td_code td_rec_loss_input_check(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st)
+{
+    return td_op_values(c, TD_OP_LOSS_INPUT_CHECK, flags, in, n_in, NULL, 0, out, st);
 }

@@ -1391,6 +1391,9 @@ struct td_ctc_loss_backward_args {
 /* CTC_LOSS_BACKWARD: inputs grad, log_probs, targets, neg_log_likelihood, log_alpha; 1 output */
 enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_ctc_loss_backward_args *p, struct td_t *out, struct td_status *st);
+/* LOSS_INPUT_CHECK: inputs input; 0 outputs */
+enum td_code td_rec_loss_input_check(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,16 @@ static bool same_sizes(const struct td_meta *m, int ndim, const int64_t *sizes)
 enum td_code td__infer_loss(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,
                             struct td_status *st)
 {
+    if (a->op == TD_OP_LOSS_INPUT_CHECK) {
+        if (td__need_inputs(a, 1, 1, st))
+            return st->code;
+        if (!td_dtype_is_float(a->in[0]->dtype))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "\"binary_cross_entropy\" not implemented for '%s'",
+                                 td_dtype_names[a->in[0]->dtype]);
+        inf->n_out = 0;
+        inf->compute_dtype = td__compute_dtype(a->in[0]->dtype);
+        return TD_CODE_OK;
+    }
     bool fwd = a->op == TD_OP_CTC_LOSS;
     if (td__need_inputs(a, fwd ? 2 : 5, fwd ? 2 : 5, st))
         return st->code;

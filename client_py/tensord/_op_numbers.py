@@ -226,6 +226,7 @@ SHARE_RESERVE = 220
 SHARE_INTO = 221
 CTC_LOSS = 222
 CTC_LOSS_BACKWARD = 223
+LOSS_INPUT_CHECK = 224
 
 NAMES = (
     "none",
@@ -452,6 +453,7 @@ NAMES = (
     "share_into",
     "ctc_loss",
     "ctc_loss_backward",
+    "loss_input_check",
 )
 
 # TD_F_* of each row
@@ -686,6 +688,7 @@ FLAGS = (
     32,  # SHARE_INTO
     1,  # CTC_LOSS
     0,  # CTC_LOSS_BACKWARD
+    0,  # LOSS_INPUT_CHECK
 )
 
 # TD_RF_*: record flags
@@ -988,6 +991,7 @@ FAMILIES = (
     "VIEW",
     "CTRL",
     "CTRL",
+    "LOSS",
     "LOSS",
     "LOSS",
 )

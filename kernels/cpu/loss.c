@@ -389,3 +389,37 @@ enum td_code td_cpu_ctc_loss_backward(struct td_kctx *k)
     td_parallel_for(c.N, 1, k->compute_dtype == TD_DTYPE_FLOAT32 ? bwd_float : bwd_double, &c);
     return ctc_finish(k, &c);
 }
+
+/* ---- LOSS_INPUT_CHECK: every element in [0, 1] (NaN fails), torch's message */
+
+struct unit_check {
+    enum td_dtype dt;
+    atomic_bool bad; /* the loop may run on several threads */
+};
+
+static void in_unit_range(void *ctx, char **ptr, const int64_t *stride, int64_t n)
+{
+    struct unit_check *c = ctx;
+    for (int64_t i = 0; i < n; i++) {
+        double v = td_load_f64(c->dt, ptr[0] + i * stride[0]);
+        if (!(v >= 0 && v <= 1)) {
+            atomic_store(&c->bad, true);
+            return;
+        }
+    }
+}
+
+enum td_code td_cpu_loss_input_check(struct td_kctx *k)
+{
+    if (k->n_in != 1 || !td_dtype_is_float((enum td_dtype)k->in[0]->m.dtype))
+        return TD_CODE_INVALID_ARGUMENT;
+    struct unit_check c = {.dt = (enum td_dtype)k->in[0]->m.dtype};
+    atomic_init(&c.bad, false);
+    struct td_iter it;
+    if (!td_iter_init_elementwise(&it, 1, k->in))
+        return TD_CODE_INVALID_ARGUMENT;
+    td_iter_run(&it, in_unit_range, &c);
+    if (atomic_load(&c.bad))
+        return td__kernel_fail(k, TD_CODE_INVALID_ARGUMENT, "all elements of input should be between 0 and 1");
+    return TD_CODE_OK;
+}

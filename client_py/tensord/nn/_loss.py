@@ -145,10 +145,18 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError("Using a target size (%s) that is different to the input size (%s) is deprecated. Please "
                          "ensure they have the same size." % (target.size(), input.size()))
+    if input._device_index == 0:  # torch's kernel checks the input's range (a device kernel asserts)
+        ops.loss_input_check(input)
+    x = F.detach(input)
     # torch clamps the logs at -100, so a 0 or 1 input gives a finite loss
-    log_x = F.clamp(F.log(input), min=-100.0)
-    log_1mx = F.clamp(F.log(F.sub(1, input)), min=-100.0)
+    log_x = F.clamp(F.log(x), min=-100.0)
+    log_1mx = F.clamp(F.log(F.sub(1, x)), min=-100.0)
     loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_1mx)))
+    if input.requires_grad and _grad_mode.is_grad_enabled():
+        # torch's gradient, (x - t) / max(x (1 - x), 1e-12): finite where a sigmoid saturated
+        # to exactly 0 or 1 (the log's own would be 0 * inf there); first order only
+        g = F.div(F.sub(x, F.detach(target)), F.clamp(F.mul(x, F.sub(1, x)), min=1e-12))
+        loss = F.add(loss, F.mul(F.sub(input, x), g))
     if weight is not None:
         loss = F.mul(loss, weight)
     return F.torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")

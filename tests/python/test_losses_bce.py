@@ -1,0 +1,50 @@
+"""binary_cross_entropy beyond the cases of test_nn_layers: torch's input check (every
+element in [0, 1], NaN refused) and torch's gradient where a sigmoid saturated to exactly 0
+or 1 (finite, as torch's (x - t) / max(x (1 - x), 1e-12)), against torch 1.13."""
+import numpy as np
+import pytest
+import torch as T
+
+import tensord as td
+from tdhelpers import torch_message
+
+
+@pytest.mark.parametrize("bad", [[0.5, 1.5], [0.5, float("nan")], [-0.1, 0.3], [[0.2, 0.7], [0.4, 2.0]]])
+def test_out_of_range_input_raises_like_torch(bad):
+    with pytest.raises(RuntimeError) as want:
+        T.nn.functional.binary_cross_entropy(T.tensor(bad).t() if isinstance(bad[0], list) else T.tensor(bad),
+                                             T.zeros(2, 2) if isinstance(bad[0], list) else T.zeros(2))
+    with pytest.raises(RuntimeError) as got:
+        x = td.tensor(bad).t() if isinstance(bad[0], list) else td.tensor(bad)
+        td.nn.functional.binary_cross_entropy(x, td.zeros(2, 2) if isinstance(bad[0], list) else td.zeros(2)).item()
+    assert torch_message(got.value) == str(want.value)
+    assert td.ones(2).sum().item() == 2.0  # the session goes on
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_saturated_inputs_gradient_like_torch(reduction):
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 0.999, 1e-7], dtype=np.float32)
+    t = np.array([0.0, 1.0, 1.0, 0.0, 0.2, 1.0, 0.0], dtype=np.float32)
+    w = np.linspace(0.5, 2.0, 7).astype(np.float32)
+    res = []
+    for m in (T, td):
+        xi = m.tensor(x, requires_grad=True)
+        loss = m.nn.functional.binary_cross_entropy(xi, m.tensor(t), weight=m.tensor(w), reduction=reduction)
+        (loss.sum() if reduction == "none" else loss).backward()
+        res.append((loss.detach().numpy(), xi.grad.numpy()))
+    (a, ga), (b, gb) = res
+    np.testing.assert_allclose(b, a, rtol=1e-6)
+    assert np.isfinite(gb).all()
+    np.testing.assert_allclose(gb, ga, rtol=1e-6)
+
+
+def test_sigmoid_then_bce_trains_through_saturation():
+    """DCGAN's Sigmoid + BCELoss: a logit of 30 saturates float32's sigmoid to exactly 1."""
+    res = []
+    for m in (T, td):
+        z = m.tensor([30.0, -30.0, 0.5], requires_grad=True)
+        loss = m.nn.BCELoss()(m.sigmoid(z), m.tensor([0.0, 1.0, 1.0]))
+        loss.backward()
+        res.append((loss.item(), z.grad.numpy()))
+    assert res[0][0] == pytest.approx(res[1][0], rel=1e-6)
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6)
