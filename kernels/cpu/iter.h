@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../iter_order.h"
 #include "../kernel.h"
 
 #define TD_ITER_MAXOP 4
@@ -71,8 +72,7 @@ struct td_iter {
  * for empty shapes: an empty view's strides are never used to address memory, but they
  * are still multiplied here. */
 /* any_order: the walk may follow memory order instead of row-major order (elementwise
- * ops, whose result does not depend on the order): the dims are sorted by operand 0's
- * strides first, so a channels-last or transposed output walks as one flat run. */
+ * ops, whose result does not depend on the order: ../iter_order.h). */
 static inline bool td__iter_setup(struct td_iter *it, int nop, struct td_kt *const *ops, bool any_order)
 {
     const struct td_meta *shape = &ops[0]->m;
@@ -116,23 +116,8 @@ static inline bool td__iter_setup(struct td_iter *it, int nop, struct td_kt *con
         it->ndim = 0;
         return true;
     }
-    /* memory order when operand 0 (the output) steps through every dim: smallest stride
-     * innermost (stable, so row-major stays row-major); a reduction's output (stride 0
-     * somewhere) keeps the row-major order its accumulation follows */
-    bool sortable = any_order;
-    for (int k = 0; k < it->ndim && sortable; k++)
-        sortable = it->stride[k][0] != 0;
-    for (int k = 1; sortable && k < it->ndim; k++) {
-        int64_t sz = it->size[k], st[TD_ITER_MAXOP];
-        memcpy(st, it->stride[k], sizeof st);
-        int j = k;
-        for (; j > 0 && llabs(it->stride[j - 1][0]) > llabs(st[0]); j--) {
-            it->size[j] = it->size[j - 1];
-            memcpy(it->stride[j], it->stride[j - 1], sizeof st);
-        }
-        it->size[j] = sz;
-        memcpy(it->stride[j], st, sizeof st);
-    }
+    if (any_order)
+        td_iter_memory_order(it->ndim, it->size, &it->stride[0][0], TD_ITER_MAXOP);
     /* merge dim k+1 into k when every operand steps through both as one */
     int w = 0;
     for (int k = 1; k < it->ndim; k++) {

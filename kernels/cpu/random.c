@@ -299,14 +299,20 @@ static enum td_code run_dist(struct td_kctx *k, elem_fn fn, uint32_t i0, uint32_
     return TD_CODE_OK;
 }
 
+/* The tensor's own dtype (the attribute at word i; float16/bfloat16 arrive as float32). */
+static enum td_dtype final_dtype(const struct td_kctx *k, uint32_t i)
+{
+    if (k->n_attr > i && td_dtype_valid(k->attrs[i]))
+        return (enum td_dtype)k->attrs[i];
+    return (enum td_dtype)k->out[0]->m.dtype;
+}
+
 enum td_code td_cpu_uniform_(struct td_kctx *k)
 {
     if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= TD_A_UNIFORM__TO)
         return TD_CODE_INVALID_ARGUMENT;
-    enum td_dtype final = (enum td_dtype)k->out[0]->m.dtype;
-    if (k->n_attr > TD_A_UNIFORM__DTYPE && td_dtype_valid(k->attrs[TD_A_UNIFORM__DTYPE]))
-        final = (enum td_dtype)k->attrs[TD_A_UNIFORM__DTYPE];
-    td__rand_uniform(k->rng, k->out[0], f64_attr(k, TD_A_UNIFORM__FROM), f64_attr(k, TD_A_UNIFORM__TO), final);
+    td__rand_uniform(k->rng, k->out[0], f64_attr(k, TD_A_UNIFORM__FROM), f64_attr(k, TD_A_UNIFORM__TO),
+                     final_dtype(k, TD_A_UNIFORM__DTYPE));
     return TD_CODE_OK;
 }
 
@@ -314,10 +320,8 @@ enum td_code td_cpu_normal_(struct td_kctx *k)
 {
     if (k->n_in != 1 || k->n_out != 1 || !k->rng || k->n_attr <= TD_A_NORMAL__STD)
         return TD_CODE_INVALID_ARGUMENT;
-    enum td_dtype final = (enum td_dtype)k->out[0]->m.dtype;
-    if (k->n_attr > TD_A_NORMAL__DTYPE && td_dtype_valid(k->attrs[TD_A_NORMAL__DTYPE]))
-        final = (enum td_dtype)k->attrs[TD_A_NORMAL__DTYPE];
-    td__rand_normal(k->rng, k->out[0], f64_attr(k, TD_A_NORMAL__MEAN), f64_attr(k, TD_A_NORMAL__STD), final);
+    td__rand_normal(k->rng, k->out[0], f64_attr(k, TD_A_NORMAL__MEAN), f64_attr(k, TD_A_NORMAL__STD),
+                    final_dtype(k, TD_A_NORMAL__DTYPE));
     return TD_CODE_OK;
 }
 

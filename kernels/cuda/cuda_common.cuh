@@ -25,6 +25,7 @@
 
 #include "portability.h"
 #include "../device.h"
+#include "../iter_order.h"
 #include "../op_attrs.h"
 
 #define TD_CU_HIDDEN __attribute__((visibility("hidden")))
@@ -415,20 +416,8 @@ static inline bool td_cu__iter_setup(struct td_cu_iter *it, int nop, struct td_k
         it->ndim = 0;
         return true;
     }
-    bool sortable = any_order;
-    for (int k = 0; k < it->ndim && sortable; k++)
-        sortable = it->stride[k][0] != 0;
-    for (int k = 1; sortable && k < it->ndim; k++) {
-        int64_t sz = it->size[k], st[TD_CU_MAXOP];
-        memcpy(st, it->stride[k], sizeof st);
-        int j = k;
-        for (; j > 0 && llabs(it->stride[j - 1][0]) > llabs(st[0]); j--) {
-            it->size[j] = it->size[j - 1];
-            memcpy(it->stride[j], it->stride[j - 1], sizeof st);
-        }
-        it->size[j] = sz;
-        memcpy(it->stride[j], st, sizeof st);
-    }
+    if (any_order)
+        td_iter_memory_order(it->ndim, it->size, &it->stride[0][0], TD_CU_MAXOP);
     int w = 0;
     for (int k = 1; k < it->ndim; k++) {
         bool ok = true;
