@@ -278,7 +278,9 @@ static enum td_code place_output(const struct td_place *p, const struct td_op_ar
             return st->code;
         output_layout(final, out_m);
         res->m = final->m;
-        if (kd == out_m->dtype)
+        /* only elementwise kernels write any layout: another writes row-major, copied in */
+        bool elementwise = td_op_table[a->op].flags & TD_F_ELEMENTWISE;
+        if (kd == out_m->dtype && (elementwise || td_meta_is_contiguous(&final->m)))
             return TD_CODE_OK;
         *kw = kout;
         if (new_temp(p, out_m, kd, kout, t, st)) {
@@ -286,7 +288,8 @@ static enum td_code place_output(const struct td_place *p, const struct td_op_ar
             res->storage = NULL;
             return st->code;
         }
-        output_layout(kout, out_m);
+        if (elementwise)
+            output_layout(kout, out_m);
         return TD_CODE_OK;
     }
     kt_of(final, &dst->m, dst->storage);

@@ -271,6 +271,40 @@ static bool channels_last_dense(const struct td_meta *m)
     return true;
 }
 
+/* Whether x's strides order its dims as channels-last (5-d: channels-last-3d) does, gaps
+ * allowed: torch's suggest_memory_format (is_channels_last_strides_2d/3d); the ambiguous
+ * cases are row-major. */
+bool td__channels_last_like(const struct td_meta *x)
+{
+    static const int o4[] = {1, 3, 2, 0}, o5[] = {1, 4, 3, 2, 0};
+    if ((x->ndim != 4 && x->ndim != 5) || x->strides[1] == 0)
+        return false;
+    const int *order = x->ndim == 4 ? o4 : o5;
+    int64_t low = 0;
+    for (int i = 0; i < x->ndim; i++) {
+        int d = order[i];
+        if (x->sizes[d] == 0 || x->strides[d] < low || (d == 0 && low == x->strides[1]))
+            return false;
+        low = x->strides[d] * (x->sizes[d] > 1 ? x->sizes[d] : 1);
+    }
+    return true;
+}
+
+/* m (4-d or 5-d, dense) laid out channels-last: C innermost, then the spatial dims, N. */
+void td__channels_last(struct td_meta *m)
+{
+    int64_t next = 1;
+    if (m->ndim != 4 && m->ndim != 5)
+        return;
+    m->strides[1] = next;
+    next *= m->sizes[1];
+    for (int d = m->ndim - 1; d >= 2; d--) {
+        m->strides[d] = next;
+        next *= m->sizes[d];
+    }
+    m->strides[0] = next;
+}
+
 /* The strides torch's TensorIterator gives the new output m (row-major on entry) of an
  * elementwise op, so results keep their inputs' memory format: inputs all of m's shape
  * and all row-major, all channels-last or all dense with one set of strides give that

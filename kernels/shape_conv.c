@@ -472,11 +472,18 @@ enum td_code td__infer_conv(const struct td_op_args *a, struct td_meta *out, str
         const struct td_meta *w = a->in[2];
         return td_meta_contiguous(&out[0], dt, w->ndim, w->sizes, st);
     }
-    case TD_OP_MAX_POOL:
-    case TD_OP_ADAPTIVE_MAX_POOL:
-        if (td_meta_contiguous(&out[1], TD_DTYPE_INT64, g.nsp + 2, sizes, st))
-            return st->code;
-        /* fall through */
-    default: return td_meta_contiguous(&out[0], dt, g.nsp + 2, sizes, st);
+    default:
+        break;
     }
+    /* the forward ops keep a channels-last input's layout, as torch's CPU kernels do
+     * (convolution: 2-d only, and a channels-last weight too, as its mkldnn path) */
+    bool cl = a->op == TD_OP_CONV ? x->ndim == 4 && (td__channels_last_like(x) || td__channels_last_like(a->in[1]))
+                                  : td__channels_last_like(x);
+    for (int j = 0; j < inf->n_out; j++) {
+        if (td_meta_contiguous(&out[j], j ? TD_DTYPE_INT64 : dt, g.nsp + 2, sizes, st))
+            return st->code;
+        if (cl)
+            td__channels_last(&out[j]);
+    }
+    return TD_CODE_OK;
 }

@@ -107,6 +107,10 @@ static inline void td__round_operands(struct td_infer *inf, enum td_dtype d)
 
 /* Contiguous element-wise output of the given sizes; for in-place records also checks
  * that self keeps its shape and can hold the result dtype. */
+/* torch's suggest_memory_format: x's strides order its dims as channels-last(-3d) does */
+bool td__channels_last_like(const struct td_meta *x);
+/* m (4-d or 5-d, dense) laid out channels-last */
+void td__channels_last(struct td_meta *m);
 enum td_code td__elementwise_out(const struct td_op_args *a, const int64_t *sizes, int nd, enum td_dtype out_dt,
                                  struct td_meta *out, struct td_infer *inf, struct td_status *st);
 

@@ -56,7 +56,14 @@ enum td_code td__infer_cat(const struct td_op_args *a, struct td_meta *out, stru
     }
     inf->n_out = 1;
     inf->compute_dtype = td__compute_dtype(dt);
-    return td_meta_contiguous(out, dt, ref->ndim, sizes, st);
+    if (td_meta_contiguous(out, dt, ref->ndim, sizes, st))
+        return st->code;
+    bool cl = true; /* torch: the inputs' one suggested memory format, else row-major */
+    for (int i = 0; i < a->n_in && cl; i++)
+        cl = a->in[i]->ndim == ref->ndim && td__channels_last_like(a->in[i]);
+    if (cl)
+        td__channels_last(out);
+    return TD_CODE_OK;
 }
 
 enum td_code td__infer_move(const struct td_op_args *a, struct td_meta *out, struct td_infer *inf,

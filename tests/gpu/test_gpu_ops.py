@@ -112,6 +112,11 @@ BIG = {
     "conv_f16": (lambda m, x, w: (m.nn.functional.conv2d(x, w, padding=1) if x.is_cuda else
                                   m.nn.functional.conv2d(x.float(), w.float(), padding=1).half()),
                  [(R.uniform(-1, 1, (4, 16, 32, 32)), "float16"), (R.uniform(-0.3, 0.3, (32, 16, 3, 3)), "float16")]),
+    # results laid out as their inputs (kernels/shape.c iterator_layout): channels-last and
+    # transposed outputs, walked in memory order by the device iterator
+    "channels_last_elementwise": (lambda m, x, y: (lambda c: (c * 2 + y, m.relu(c), c.half(), c > 0))(
+        x.contiguous(memory_format=m.channels_last)), [(R.uniform(-2, 2, (8, 32, 24, 24)), "float32"),
+                                                        (R.uniform(-2, 2, (32, 1, 1)), "float32")]),
 }
 NORM = {"sum_4M", "matmul_512", "bmm_f64", "conv_16x32", "softmax_big"}
 
@@ -122,4 +127,6 @@ def test_big_op_on_gpu(name):
     cpu = _run(fn, td, arrs)
     dev = _run(fn, td, arrs, DEV)
     for i, (c, d) in enumerate(zip(cpu, dev)):
+        assert d.stride() == c.stride(), "%s[%d]: strides %s on the device, %s on the CPU" % (
+            name, i, d.stride(), c.stride())
         close(d, c, "%s[%d]" % (name, i), norm=name in NORM and c.dtype in (td.float32, td.float64))

@@ -104,6 +104,14 @@ LAYOUT_CASES = {
     "like": lambda m, cl, rm, t, p3: (m.zeros_like(cl), m.ones_like(t), m.full_like(cl[:, :, ::2], 3),
                                       m.empty_like(cl, memory_format=m.contiguous_format).fill_(1)),
     "empty_channels_last": lambda m, cl, rm, t, p3: m.empty(2, 3, 4, 5, memory_format=m.channels_last).fill_(2),
+    "conv2d": lambda m, cl, rm, t, p3: m.nn.functional.conv2d(cl, m.ones(2, 3, 3, 3) / 9, padding=1),
+    "conv2d_weight_cl": lambda m, cl, rm, t, p3: m.nn.functional.conv2d(
+        rm, (m.ones(2, 3, 3, 3) / 9).contiguous(memory_format=m.channels_last)),
+    "max_pool": lambda m, cl, rm, t, p3: m.nn.functional.max_pool2d(cl, 2, return_indices=True),
+    "avg_pool": lambda m, cl, rm, t, p3: m.nn.functional.avg_pool2d(cl, 2),
+    "adaptive_pools": lambda m, cl, rm, t, p3: (m.nn.functional.adaptive_avg_pool2d(cl, 1),
+                                                m.nn.functional.adaptive_max_pool2d(cl, 2)[0]),
+    "cat": lambda m, cl, rm, t, p3: (m.cat([cl, cl], 1), m.cat([cl, rm], 0), m.cat([rm, cl], 3)),
     # torch gives these row-major results whatever the input's layout
     "softmax": lambda m, cl, rm, t, p3: m.softmax(cl, 1),
     "cumsum": lambda m, cl, rm, t, p3: t.cumsum(0),
