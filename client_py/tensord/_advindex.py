@@ -628,7 +628,7 @@ def put_(self, index, source, accumulate=False):
                              "out of range: tried to access index %%d on a tensor of %d elements." % n)
     if err is not None:
         raise err
-    target = self if self.is_contiguous() else F.clone(self)
+    target = self if self.is_contiguous() else ops.clone(self)  # row-major: flat indices are logical ones
     flat = F.reshape(target, [-1])
     src = F.reshape(source, list(index.shape))
     ops.index_put(flat, src, index, dim=0, mode=M_TAKE, accumulate=builtins.bool(accumulate), inplace=True)

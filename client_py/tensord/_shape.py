@@ -384,7 +384,7 @@ def ravel(input):
 
 
 def narrow_copy(input, dim, start, length):
-    return F.clone(F.narrow(input, dim, start, length))
+    return F.contiguous(F.narrow(input, dim, start, length))  # torch's: a row-major copy
 
 
 # ---------------------------------------------------------------- diagonals and triangles
