@@ -164,3 +164,43 @@ def test_data_order_matches_torch(shuffle_kind):
             loader = from_data.DataLoader(a, batch_size=8)
         return [b for epoch in range(2) for (b,) in loader]
     same_stream(order, 21)
+
+
+WORKERS_SCRIPT = """
+import sys
+if sys.argv[1] == "torch":
+    import torch
+else:
+    import tensord as torch
+
+class DS(torch.utils.data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        info = torch.utils.data.get_worker_info()
+        return torch.tensor([float(i), float(info.seed % 1000003), float(torch.initial_seed() % 1000003)]), torch.rand(2)
+
+torch.manual_seed(5)
+loader = torch.utils.data.DataLoader(DS(), batch_size=2, num_workers=2, shuffle=True)
+for epoch in range(2):
+    for a, r in loader:
+        print(a.tolist(), r.tolist())
+"""
+
+
+def test_dataloader_workers_draw_torchs_values():
+    """Worker seeds (base seed + worker id, drawn from the default generator as torch draws
+    it) and the values a worker's dataset draws: a random augmentation repeats torch's."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    out = {}
+    for lib in ("torch", "tensord"):
+        r = subprocess.run([sys.executable, "-c", WORKERS_SCRIPT, lib], env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        out[lib] = r.stdout
+    assert out["tensord"] == out["torch"] and out["torch"].count("\n") == 8
