@@ -171,6 +171,23 @@ def big_sum():
     return "sum 16M float32", nbytes / t_td / 1e9, nbytes / t_pt / 1e9, "GB/s", t_td / t_pt
 
 
+def channels_last_block():
+    """A conv net's activation block on channels-last tensors: the results stay
+    channels-last and the elementwise walks run in memory order (one flat run)."""
+    x = np.random.rand(32, 64, 56, 56).astype(np.float32)
+    tx = tensord.from_numpy(x).contiguous(memory_format=tensord.channels_last)
+    px = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+    ts, tb = tensord.rand(64, 1, 1), tensord.rand(64, 1, 1)
+    ps, pb = torch.from_numpy(ts.numpy()), torch.from_numpy(tb.numpy())
+
+    def td():
+        tensord.relu(tx * ts + tb)
+        tensord.synchronize()
+
+    return timed_pair("relu(x*s+b) 32x64x56x56 NHWC", td, lambda: torch.relu(px * ps + pb),
+                      3 * 2 * x.nbytes / 1e9, "GB/s")
+
+
 def timed_pair(name, td_fn, pt_fn, work, unit):
     """work / time for both; ratio of times.  td_fn must end with a sync."""
     t_td, t_pt = both(td_fn, pt_fn)
@@ -526,6 +543,7 @@ def lstm_step():
 WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("sync round trip", sync_round_trip), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
              ("exp 16M", lambda: big_unary("exp")), ("sin 16M", lambda: big_unary("sin")),
+             ("channels-last block", channels_last_block),
              ("gather", gather_rows), ("boolean mask", bool_mask), ("sort topk", sort_topk),
              ("sum dim 0 amax dim 1", reduce_dim), ("softmax", softmax), ("einsum", einsum),
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
