@@ -323,6 +323,8 @@ static void backward_weight_part(void *ctx, int part, int64_t n0, int64_t n1)
     const struct job *j = ctx;
     const struct plan *p = &j->p;
     char *acc = j->acc[part];
+    if (!p->c_out || !p->kc) /* an empty weight: nothing to accumulate (and no scratch) */
+        return;
     memset(acc, 0, (size_t)(p->c_out * p->kc * p->es));
     for (int64_t n = n0; n < n1; n++)
         for (int64_t g = 0; g < p->groups; g++) {
@@ -397,7 +399,7 @@ static enum td_code run(struct td_kctx *k, td_conv_part_fn fn)
         rc = TD_CODE_RESOURCE_EXHAUSTED;
         goto out_free;
     }
-    if (fn == backward_weight_part && p->batch == 0)
+    if (fn == backward_weight_part && p->batch == 0 && acc_bytes)
         memset(j.out, 0, (size_t)acc_bytes);
     if (p->batch > 0)
         td__conv_run_parts(p->batch, parts, fn, &j);

@@ -408,3 +408,17 @@ def test_half_on_the_cpu_is_refused_as_torch(case):
         getattr(F, name)(*args(td, td.ones(shape, dtype=dt[0]), dt[0]))
     want = str(theirs.value)
     assert "not implemented for" in want and want.split(" not implemented")[1] == str(ours.value).split(" not implemented")[1]
+
+
+def test_zero_input_channels_backward():
+    """A convolution over zero input channels (an empty weight's kernel volume): zeros, and
+    the weight's backward accumulates nothing (the fuzzer found its scratch memset of
+    NULL, which UBSan aborts on).  torch 1.13 gives its output 0 channels instead of the
+    weight's 4: the values (none, or zeros) and the gradients agree."""
+    x = td.rand(2, 0, 5, 5, requires_grad=True)
+    w = td.rand(4, 0, 3, 3, requires_grad=True)
+    y = td.nn.functional.conv2d(x, w)
+    y.sum().backward()
+    assert y.shape == (2, 4, 3, 3) and y.abs().sum().item() == 0
+    assert w.grad.shape == (4, 0, 3, 3) and x.grad.shape == (2, 0, 5, 5)
+    assert td.ones(2).sum().item() == 2.0  # the daemon is still there
