@@ -18,6 +18,7 @@ static const struct td_arg args_read[] = {
 };
 static const struct td_arg args_manual_seed[] = {
     {"seed", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"generators", "all/devices", {0LL, 0LL}, TD_ARG_ENUM, TD_DEF_VALUE, -1},
 };
 static const struct td_arg args_empty[] = {
     {"dtype", NULL, {0LL, 0LL}, TD_ARG_DTYPE, TD_DEF_REQUIRED, -1},
@@ -817,9 +818,11 @@ static const struct td_arg args_randperm[] = {
 };
 static const struct td_arg args_get_rng_state[] = {
     {"state", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"generator", "cpu/devices", {0LL, 0LL}, TD_ARG_ENUM, TD_DEF_VALUE, -1},
 };
 static const struct td_arg args_set_rng_state[] = {
     {"state", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
+    {"generator", "cpu/devices", {0LL, 0LL}, TD_ARG_ENUM, TD_DEF_VALUE, -1},
 };
 static const struct td_arg args_set_default_dtype[] = {
     {"dtype", NULL, {0LL, 0LL}, TD_ARG_DTYPE, TD_DEF_REQUIRED, -1},
@@ -1129,7 +1132,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
     [TD_OP_UPLOAD] = {args_upload, 4, 1},
     [TD_OP_READ] = {args_read, 3, 1},
-    [TD_OP_MANUAL_SEED] = {args_manual_seed, 1, 0},
+    [TD_OP_MANUAL_SEED] = {args_manual_seed, 2, 0},
     [TD_OP_EMPTY] = {args_empty, 3, 0},
     [TD_OP_FULL] = {args_full, 4, 0},
     [TD_OP_ARANGE] = {args_arange, 5, 0},
@@ -1297,8 +1300,8 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_BERNOULLI_P] = {args_bernoulli_p, 1, 1},
     [TD_OP_MULTINOMIAL] = {args_multinomial, 3, 1},
     [TD_OP_RANDPERM] = {args_randperm, 2, 0},
-    [TD_OP_GET_RNG_STATE] = {args_get_rng_state, 1, 1},
-    [TD_OP_SET_RNG_STATE] = {args_set_rng_state, 1, 1},
+    [TD_OP_GET_RNG_STATE] = {args_get_rng_state, 2, 1},
+    [TD_OP_SET_RNG_STATE] = {args_set_rng_state, 2, 1},
     [TD_OP_SET_DEFAULT_DTYPE] = {args_set_default_dtype, 1, 0},
     [TD_OP_VIEW_AS_REAL] = {args_view_as_real, 1, 1},
     [TD_OP_VIEW_AS_COMPLEX] = {args_view_as_complex, 1, 1},
@@ -1374,10 +1377,11 @@ enum td_code td_rec_read(td_client_t *c, unsigned flags, const struct td_t *cons
 enum td_code td_rec_manual_seed(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_manual_seed_args *p, struct td_t *out, struct td_status *st)
 {
-    const struct td_argval v[1] = {
+    const struct td_argval v[2] = {
         {.w = {(int64_t)p->seed}},
+        {.w = {(int64_t)p->generators}},
     };
-    return td_op_values(c, TD_OP_MANUAL_SEED, flags, in, n_in, v, 1, out, st);
+    return td_op_values(c, TD_OP_MANUAL_SEED, flags, in, n_in, v, 2, out, st);
 }
 
 enum td_code td_rec_empty(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -2859,15 +2863,21 @@ enum td_code td_rec_randperm(td_client_t *c, unsigned flags, const struct td_t *
 }
 
 enum td_code td_rec_get_rng_state(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    struct td_t *out, struct td_status *st)
+    const struct td_get_rng_state_args *p, struct td_t *out, struct td_status *st)
 {
-    return td_op_values(c, TD_OP_GET_RNG_STATE, flags, in, n_in, NULL, 0, out, st);
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->generator}},
+    };
+    return td_op_values(c, TD_OP_GET_RNG_STATE, flags, in, n_in, v, 1, out, st);
 }
 
 enum td_code td_rec_set_rng_state(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    struct td_t *out, struct td_status *st)
+    const struct td_set_rng_state_args *p, struct td_t *out, struct td_status *st)
 {
-    return td_op_values(c, TD_OP_SET_RNG_STATE, flags, in, n_in, NULL, 0, out, st);
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->generator}},
+    };
+    return td_op_values(c, TD_OP_SET_RNG_STATE, flags, in, n_in, v, 1, out, st);
 }
 
 enum td_code td_rec_set_default_dtype(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

@@ -33,6 +33,7 @@ enum td_code td_rec_read(td_client_t *c, unsigned flags, const struct td_t *cons
     const struct td_read_args *p, struct td_t *out, struct td_status *st);
 struct td_manual_seed_args {
     int64_t seed;
+    int generators; /* 0 all, 1 devices */
 };
 /* MANUAL_SEED: no inputs; 0 outputs */
 enum td_code td_rec_manual_seed(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -1015,12 +1016,18 @@ struct td_randperm_args {
 /* RANDPERM: no inputs; 1 output */
 enum td_code td_rec_randperm(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_randperm_args *p, struct td_t *out, struct td_status *st);
+struct td_get_rng_state_args {
+    int generator; /* 0 cpu, 1 devices */
+};
 /* GET_RNG_STATE: inputs state; 0 outputs */
 enum td_code td_rec_get_rng_state(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    struct td_t *out, struct td_status *st);
+    const struct td_get_rng_state_args *p, struct td_t *out, struct td_status *st);
+struct td_set_rng_state_args {
+    int generator; /* 0 cpu, 1 devices */
+};
 /* SET_RNG_STATE: inputs state; 0 outputs */
 enum td_code td_rec_set_rng_state(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
-    struct td_t *out, struct td_status *st);
+    const struct td_set_rng_state_args *p, struct td_t *out, struct td_status *st);
 struct td_set_default_dtype_args {
     int64_t dtype; /* enum td_dtype or -1 */
 };

@@ -33,7 +33,9 @@ struct td_session {
     uint64_t id;
     char peer[128];
     struct td_handles handles;
-    struct td_rng rng;
+    struct td_rng rng;     /* the CPU's generator (torch's default_generator) */
+    struct td_rng dev_rng; /* the devices' (torch's CUDA generators): device ops draw here, so
+                            * they never move the CPU's stream, as in torch */
     uint8_t default_float; /* enum td_dtype: set_default_dtype of the client */
     uint8_t device;        /* where ops without tensor inputs create (SET_DEVICE) */
     unsigned kopts;        /* TD_KOPT_* (DEVICE_CTRL TD_DC_SET_OPTIONS) */
@@ -148,6 +150,7 @@ struct td_session *td_session_new(uint64_t id, const char *peer)
     snprintf(s->peer, sizeof s->peer, "%s", peer ? peer : "?");
     td_handles_init(&s->handles);
     td_rng_seed(&s->rng, 67280421310721ull); /* fixed default seed, like torch's */
+    td_rng_seed(&s->dev_rng, 67280421310721ull);
     s->default_float = TD_DTYPE_FLOAT32;
     s->dacct.session = id;
     s->kopts = TD_KOPT_DEFAULT;
@@ -394,13 +397,27 @@ static enum td_code device_bytes(struct td_session *s, const struct td_op_args *
     return st->code;
 }
 
+/* The generator an op draws from: the devices' for an op placed on a device (or the state
+ * transfers that name it), the CPU's otherwise. */
+static struct td_rng *generator_of(struct td_session *s, const struct td_op_args *a, const struct td_place *p)
+{
+    bool state = a->op == TD_OP_GET_RNG_STATE || a->op == TD_OP_SET_RNG_STATE;
+    if (state)
+        return a->n_attr > TD_A_GET_RNG_STATE_GENERATOR && a->attrs[TD_A_GET_RNG_STATE_GENERATOR] == 1 ? &s->dev_rng
+                                                                                                         : &s->rng;
+    return p->device != TD_DEVICE_CPU ? &s->dev_rng : &s->rng;
+}
+
 /* Stream controls: seeds, default dtype, UPLOAD and READ. */
 static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, struct td_tensor *t,
                             const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
                             struct td_status *st)
 {
-    if (a->op == TD_OP_MANUAL_SEED) {
-        td_rng_seed(&s->rng, (uint64_t)a->attrs[TD_A_MANUAL_SEED_SEED]);
+    if (a->op == TD_OP_MANUAL_SEED) { /* torch.manual_seed seeds every generator */
+        uint64_t seed = (uint64_t)a->attrs[TD_A_MANUAL_SEED_SEED];
+        if (a->n_attr <= TD_A_MANUAL_SEED_GENERATORS || a->attrs[TD_A_MANUAL_SEED_GENERATORS] == 0)
+            td_rng_seed(&s->rng, seed);
+        td_rng_seed(&s->dev_rng, seed);
         return TD_CODE_OK;
     }
     if (a->op == TD_OP_SET_DEFAULT_DTYPE) {
@@ -646,7 +663,7 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: view lies outside its storage", info->name);
         td_storage_ref(r->in[0]->storage);
     } else if (place_of(s, &a, inf.device, &place, &src, st) ||
-               td__exec_kernel(&a, &inf, r->in, out_m, res, &s->rng, &place, &src, st)) {
+               td__exec_kernel(&a, &inf, r->in, out_m, res, generator_of(s, &a, &place), &place, &src, st)) {
         return st->code;
     }
     for (int i = 0; i < h->n_out; i++)

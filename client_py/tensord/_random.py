@@ -21,7 +21,7 @@ from . import _op_numbers as O
 from . import _creation as _cr
 from . import _records as F
 from ._C import ops
-from ._tensor_new import to_device
+from ._tensor_new import placed, to_device
 from ._dtype import bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8, \
     check_dtype, get_default_dtype
 
@@ -37,13 +37,54 @@ def _new_state():
     return _cr.empty(STATE_BYTES, dtype=uint8)
 
 
-def _get(into):
-    ops.get_rng_state(into)
+def _get(into, generator="cpu"):
+    ops.get_rng_state(into, generator)
     return into
 
 
-def _set(state):
-    ops.set_rng_state(state)
+def _set(state, generator="cpu"):
+    ops.set_rng_state(state, generator)
+
+
+def _check_state(new_state):
+    """A copy of new_state as a flat uint8 tensor, refused as torch refuses it."""
+    if not isinstance(new_state, TB) or new_state.dtype is not uint8:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    if new_state.numel() != STATE_BYTES:
+        raise RuntimeError("Expected a CPUGeneratorImplState of size %d but found the input RNG state size "
+                           "to be %d" % (STATE_BYTES, new_state.numel()))
+    st = F.clone(F.reshape(new_state, -1))
+    # torch refuses a bad state at the call: read its three counters (one round trip)
+    left, seeded, nxt = _struct.unpack("<iiQ", bytes(st[8:24].tolist()))
+    if not seeded or not 0 < left <= 624 or not 0 <= nxt <= 624 or left + nxt > 625:
+        raise RuntimeError("Invalid mt19937 state")
+    return st
+
+
+# the devices' generator (tensord.cuda's): one for all devices, in the daemon
+_DEVICE = {"initial": DEFAULT_SEED}
+
+
+def _device_state():
+    _daemon.ensure()
+    return _get(_new_state(), "devices")
+
+
+def _set_device_state(new_state):
+    _daemon.ensure()
+    _set(_check_state(new_state), "devices")
+
+
+def _seed_devices(seed):
+    s = _seed_word(seed)
+    _daemon.ensure()
+    w = s & ((1 << 64) - 1)
+    ops.manual_seed(w - (1 << 64) if w >= 1 << 63 else w, "devices")
+    _DEVICE["initial"] = s
+
+
+def _device_initial():
+    return _DEVICE["initial"]
 
 
 def _seed_word(seed):
@@ -100,16 +141,7 @@ class Generator:
         return F.clone(self._ensure_state())
 
     def set_state(self, new_state):
-        if not isinstance(new_state, TB) or new_state.dtype is not uint8:
-            raise TypeError("RNG state must be a torch.ByteTensor")
-        if new_state.numel() != STATE_BYTES:
-            raise RuntimeError("Expected a CPUGeneratorImplState of size %d but found the input RNG state size "
-                               "to be %d" % (STATE_BYTES, new_state.numel()))
-        st = F.clone(F.reshape(new_state, -1))
-        # torch refuses a bad state at the call: read its three counters (one round trip)
-        left, seeded, nxt = _struct.unpack("<iiQ", bytes(st[8:24].tolist()))
-        if not seeded or not 0 < left <= 624 or not 0 <= nxt <= 624 or left + nxt > 625:
-            raise RuntimeError("Invalid mt19937 state")
+        st = _check_state(new_state)
         if self._is_default:
             _set(st)
         else:
@@ -151,8 +183,9 @@ class _use:
 
 def manual_seed(seed):
     s = _seed_word(seed)
-    _cr.manual_seed(s)
+    _cr.manual_seed(s)  # every generator, the devices' too, as torch's
     default_generator._initial = s
+    _DEVICE["initial"] = s
     return default_generator
 
 
@@ -196,6 +229,9 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     dev = _cr.check_device(device)
     _daemon.ensure()
     dt = dtype or int64
+    if dev and generator is None:  # drawn by the devices' generator, as torch's CUDA randperm
+        with placed(dev):
+            return F._out(ops.randperm(dt, n), out)
     with _use(generator):
         r = ops.randperm(dt, n)
     if dev:

@@ -361,6 +361,50 @@ def test_random_on_device_shapes_and_ranges():
     assert sorted(p.tolist()) == list(range(10))
 
 
+def test_device_draws_leave_the_cpu_stream_alone():
+    """Device ops draw from the devices' generator (torch's CUDA generators), so the CPU's
+    values after manual_seed are torch's whatever ran on a device in between; dropout,
+    rrelu, randperm and conv_transpose2d run on the input's device."""
+    torch.manual_seed(0)
+    want = [torch.rand(3), torch.randn(20), torch.randperm(8), torch.empty(30).bernoulli_(0.4)]
+    td.manual_seed(0)
+    got = [td.rand(3)]
+    x = td.ones(40, 3, device="cuda")
+    drop = td.nn.functional.dropout(x, 0.5)
+    rr = td.nn.functional.rrelu(-x, training=True)
+    perm = td.randperm(6, device="cuda:1")
+    ct = td.nn.functional.conv_transpose2d(td.ones(1, 2, 3, 3, device="cuda"), td.ones(2, 1, 2, 2, device="cuda"))
+    td.randn(4, device="cuda").normal_()
+    got += [td.randn(20), td.randperm(8), td.empty(30).bernoulli_(0.4)]
+    for g, w in zip(got, want):
+        assert np.array_equal(g.numpy(), w.numpy())
+    assert drop.is_cuda and set(np.unique(drop.cpu().numpy())) <= {0.0, 2.0} and 0 < (drop == 0).sum().item() < 120
+    r = rr.cpu().numpy()
+    assert rr.is_cuda and ((r >= -1 / 3) & (r <= -1 / 8)).all()
+    assert perm.device.index == 1 and sorted(perm.tolist()) == list(range(6))
+    assert ct.is_cuda and ct.cpu().tolist() == torch.nn.functional.conv_transpose2d(
+        torch.ones(1, 2, 3, 3), torch.ones(2, 1, 2, 2)).tolist()
+
+
+def test_device_generator_seed_and_state():
+    td.cuda.manual_seed(3)
+    a = td.rand(6, device="cuda")
+    cpu = td.get_rng_state()
+    td.cuda.manual_seed(3)  # seeds the devices' generator only
+    assert np.array_equal(td.rand(6, device="cuda").cpu().numpy(), a.cpu().numpy())
+    assert np.array_equal(td.get_rng_state().numpy(), cpu.numpy()) and td.cuda.initial_seed() == 3
+    s = td.cuda.get_rng_state()
+    b = td.randn(5, device="cuda")
+    td.cuda.set_rng_state(s)
+    assert np.array_equal(td.randn(5, device="cuda").cpu().numpy(), b.cpu().numpy())
+    td.manual_seed(11)  # seeds every generator
+    c = td.rand(4, device="cuda")
+    td.manual_seed(11)
+    assert np.array_equal(td.rand(4, device="cuda").cpu().numpy(), c.cpu().numpy()) and td.cuda.initial_seed() == 11
+    with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
+        td.cuda.set_rng_state(td.zeros(5056, dtype=td.uint8))
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. device semantics
 

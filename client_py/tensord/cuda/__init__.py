@@ -106,9 +106,11 @@ def is_bf16_supported():
 
 
 def get_rng_state(device="cuda"):
+    """The devices' generator state (tensord keeps one for all devices: a torch CPU
+    generator state, 5056 bytes; torch's CUDA state is 16 bytes of Philox seed and offset)."""
     _lazy_init()
-    from .. import get_rng_state as cpu_state
-    return cpu_state()
+    from .. import _random
+    return _random._device_state()
 
 
 def get_rng_state_all():
@@ -117,22 +119,35 @@ def get_rng_state_all():
 
 def set_rng_state(new_state, device="cuda"):
     _lazy_init()
-    from .. import set_rng_state as cpu_set
-    cpu_set(new_state)
+    from .. import _random
+    _random._set_device_state(new_state)
+
+
+def set_rng_state_all(new_states):
+    for s in new_states:
+        set_rng_state(s)
 
 
 def initial_seed():
     _lazy_init()
-    from .. import initial_seed as cpu_initial
-    return cpu_initial()
+    from .. import _random
+    return _random._device_initial()
 
 
 def manual_seed(seed):
-    """Random tensors on a device are drawn by the session's generator (as on the CPU),
-    so torch.manual_seed seeds them; this one is accepted for scripts that call it."""
+    """Seeds the devices' generator only (torch.manual_seed seeds it and the CPU's):
+    random ops on a device draw from it, never from the CPU's stream."""
+    from .. import _random
+    _random._seed_devices(seed)
 
 
-manual_seed_all = seed = seed_all = manual_seed
+def seed():
+    import os
+    manual_seed(int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1))
+
+
+manual_seed_all = manual_seed
+seed_all = seed
 
 
 def get_arch_list():

@@ -284,7 +284,8 @@ def _rrelu(input, lower, upper, training, inplace, generator):
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from .._random import uniform_
     from .._creation import empty
-    slope = uniform_(empty(tuple(input.shape), dtype=input.dtype), lower, upper, generator=generator)
+    slope = uniform_(empty(tuple(input.shape), dtype=input.dtype, device=input.device), lower, upper,
+                     generator=generator)
     return _inplace(input, F.where(F.ge(input, 0), input, F.mul(input, slope)), inplace)
 
 

@@ -170,7 +170,9 @@ def _check_p(p):
 def _keep_mask(input, p, shape):
     """Bernoulli(1 - p) draws of shape from tensord's generator, in input's dtype."""
     from .._random import bernoulli_
-    return bernoulli_(ops.empty(input.dtype, list(shape)), 1 - p)
+    from .._tensor_new import placed
+    with placed(input._device_index):  # on input's device: drawn by its generator
+        return bernoulli_(ops.empty(input.dtype, list(shape)), 1 - p)
 
 
 def _float_noise(input, p, alpha=False):
@@ -700,7 +702,9 @@ def _conv_transpose(n, input, weight, bias, stride, padding, output_padding, gro
     size = [x.shape[0], weight.shape[1] * groups]
     size += [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
              for i, s, p, d, k, op in zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)]
-    shape = F.expand(ops.empty(x.dtype, [1] * (n + 2)), size)
+    from .._tensor_new import placed
+    with placed(x._device_index):
+        shape = F.expand(ops.empty(x.dtype, [1] * (n + 2)), size)
     y = ops.conv_backward_input(x, weight, shape, groups=groups, stride=stride, padding=padding, dilation=dilation)
     if bias is not None:
         y = F.add(y, ops.view(bias, [1, bias.numel()] + [1] * n))
