@@ -711,8 +711,13 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
     inf->n_out = 0;
     if (a->op == TD_OP_NONE)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "op 0 (none) is not executable");
-    if (a->op == TD_OP_MANUAL_SEED)
-        return td__need_attrs(a, TD_N_MANUAL_SEED, st);
+    if (a->op == TD_OP_MANUAL_SEED) { /* generators (all) may be left out */
+        if (td__need_attrs(a, TD_A_MANUAL_SEED_SEED + 1, st))
+            return st->code;
+        if (a->n_attr > TD_A_MANUAL_SEED_GENERATORS && (uint64_t)a->attrs[TD_A_MANUAL_SEED_GENERATORS] > 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "manual_seed: generators must be 0 (all) or 1 (devices)");
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_SET_DEFAULT_DTYPE)
         return infer_set_default_dtype(a, st);
     if (a->op == TD_OP_SET_NUM_THREADS) {

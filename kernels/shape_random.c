@@ -183,6 +183,9 @@ enum td_code td__infer_random(const struct td_op_args *a, struct td_meta *out, s
         return td__same_as_input(a, out, inf, st);
     case TD_OP_GET_RNG_STATE:
     case TD_OP_SET_RNG_STATE:
+        if (a->n_attr > TD_A_GET_RNG_STATE_GENERATOR && (uint64_t)a->attrs[TD_A_GET_RNG_STATE_GENERATOR] > 1)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: generator must be 0 (cpu) or 1 (devices)",
+                                 td_op_name(a->op));
         if (x->dtype != TD_DTYPE_UINT8 || td_meta_numel(x) != TD_RNG_STATE_BYTES || !td_meta_is_contiguous(x))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT,
                                  "%s: expected a contiguous uint8 tensor of %d elements", td_op_name(a->op),

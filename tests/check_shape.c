@@ -85,6 +85,28 @@ START_TEST(test_elementwise_layout)
 }
 END_TEST
 
+/* The generator records: an old-form MANUAL_SEED (no generators word) still seeds them
+ * all; a generator number other than 0 or 1 is refused. */
+START_TEST(test_generator_records)
+{
+    struct td_meta out[2];
+    struct td_infer inf;
+    struct td_status st = TD_STATUS_INIT;
+    int64_t seed_only[1] = {42}, bad[2] = {42, 2}, ok[2] = {42, 1};
+    ck_assert_int_eq(infer(TD_OP_MANUAL_SEED, 0, NULL, 0, seed_only, 1, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(infer(TD_OP_MANUAL_SEED, 0, NULL, 0, ok, 2, out, &inf, &st), TD_CODE_OK);
+    ck_assert_int_eq(infer(TD_OP_MANUAL_SEED, 0, NULL, 0, bad, 2, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    int64_t n[1] = {5056};
+    struct td_meta state = mk(TD_DTYPE_UINT8, 1, n);
+    const struct td_meta *in[1] = {&state};
+    int64_t gen_bad[1] = {7}, gen_dev[1] = {1};
+    ck_assert_int_eq(infer(TD_OP_GET_RNG_STATE, 0, in, 1, gen_dev, 1, out, &inf, &st), TD_CODE_OK);
+    st = (struct td_status)TD_STATUS_INIT;
+    ck_assert_int_eq(infer(TD_OP_SET_RNG_STATE, 0, in, 1, gen_bad, 1, out, &inf, &st), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(st.msg, "set_rng_state: generator must be 0 (cpu) or 1 (devices)");
+}
+END_TEST
+
 /* (a dtype, a 0-d?, b dtype or scalar kind, expected) from torch.result_type */
 START_TEST(test_promotion)
 {
@@ -689,6 +711,7 @@ static Suite *shape_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_broadcast);
     tcase_add_test(tc, test_elementwise_layout);
+    tcase_add_test(tc, test_generator_records);
     tcase_add_test(tc, test_promotion);
     tcase_add_test(tc, test_inplace_rules);
     tcase_add_test(tc, test_unary_and_div_dtypes);
