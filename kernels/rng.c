@@ -39,10 +39,6 @@ bool td_rng_check(struct td_rng *r)
     return true;
 }
 
-float td_rng_unit_f(struct td_rng *r) { return (float)(td_rng_u32(r) & 0xffffffu) * 0x1.0p-24f; }
-
-double td_rng_unit(struct td_rng *r) { return (double)(td_rng_u64(r) & ((UINT64_C(1) << 53) - 1)) * 0x1.0p-53; }
-
 double td_rng_normal(struct td_rng *r)
 {
     if (r->normal_is_valid) {
@@ -137,7 +133,80 @@ static void cephes_sincosf(float x, float *s, float *c)
     *c = neg_cos ? -cv : cv;
 }
 
-void td_rng_normal16_f(float *d, float mean, float std)
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* The same steps eight lanes at a time (AVX2 with FMA): each fmaf above is one fused
+ * multiply-add here too, so the lanes give the scalar code's bits. */
+#define V8 __attribute__((target("avx2,fma")))
+
+V8 static __m256 log8(__m256 x)
+{
+    static const float p[9] = {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f, 1.4249322787E-1f,
+                               -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f, 3.3333331174E-1f};
+    const __m256 one = _mm256_set1_ps(1.0f);
+    x = _mm256_max_ps(x, _mm256_set1_ps(0x1.0p-126f));
+    __m256i u = _mm256_castps_si256(x);
+    __m256 e = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(0x7f))),
+                             one);
+    x = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(~0x7f800000)),
+                                            _mm256_set1_epi32(0x3f000000))); /* mantissa in [0.5, 1) */
+    __m256 small = _mm256_cmp_ps(x, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OS);
+    __m256 t = _mm256_and_ps(x, small);
+    x = _mm256_sub_ps(x, one);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    x = _mm256_add_ps(x, t);
+    __m256 z = _mm256_mul_ps(x, x), y = _mm256_set1_ps(p[0]);
+    for (int i = 1; i < 9; i++)
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(p[i]));
+    y = _mm256_mul_ps(y, x);
+    y = _mm256_fmadd_ps(y, z, _mm256_mul_ps(e, _mm256_set1_ps(-2.12194440e-4f)));
+    y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+    x = _mm256_add_ps(x, y);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), x);
+}
+
+V8 static void sincos8(__m256 x, __m256 *s, __m256 *c)
+{
+    __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(1.27323954473516f)));
+    j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
+    __m256 y = _mm256_cvtepi32_ps(j);
+    const __m256i four = _mm256_set1_epi32(4), zero = _mm256_setzero_si256();
+    __m256 sin_sign = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, four), 29));
+    __m256 cos_sign = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_andnot_si256(_mm256_sub_epi32(j, _mm256_set1_epi32(2)), four), 29));
+    __m256 sin_poly = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), zero));
+    x = _mm256_fmadd_ps(y, _mm256_set1_ps(-0.78515625f), x);
+    x = _mm256_fmadd_ps(y, _mm256_set1_ps(-2.4187564849853515625e-4f), x);
+    x = _mm256_fmadd_ps(y, _mm256_set1_ps(-3.77489497744594108e-8f), x);
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 yc = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(2.443315711809948E-005f), z,
+                                                _mm256_set1_ps(-1.388731625493765E-003f)),
+                                z, _mm256_set1_ps(4.166664568298827E-002f));
+    yc = _mm256_mul_ps(yc, z);
+    yc = _mm256_fmsub_ps(yc, z, _mm256_mul_ps(z, _mm256_set1_ps(0.5f)));
+    yc = _mm256_add_ps(yc, _mm256_set1_ps(1.0f));
+    __m256 ys = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(-1.9515295891E-4f), z, _mm256_set1_ps(8.3321608736E-3f)),
+                                z, _mm256_set1_ps(-1.6666654611E-1f));
+    ys = _mm256_mul_ps(ys, z);
+    ys = _mm256_fmadd_ps(ys, x, x);
+    *s = _mm256_xor_ps(_mm256_blendv_ps(yc, ys, sin_poly), sin_sign);
+    *c = _mm256_xor_ps(_mm256_blendv_ps(ys, yc, sin_poly), cos_sign);
+}
+
+V8 static void normal16_avx2(float *d, float mean, float std)
+{
+    __m256 u1 = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_loadu_ps(d)), u2 = _mm256_loadu_ps(d + 8), s, c;
+    __m256 rad = _mm256_sqrt_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f), log8(u1)));
+    sincos8(_mm256_mul_ps(_mm256_set1_ps((float)(2.0 * M_PI)), u2), &s, &c);
+    __m256 sd = _mm256_set1_ps(std), m = _mm256_set1_ps(mean);
+    _mm256_storeu_ps(d, _mm256_fmadd_ps(_mm256_mul_ps(rad, c), sd, m));
+    _mm256_storeu_ps(d + 8, _mm256_fmadd_ps(_mm256_mul_ps(rad, s), sd, m));
+}
+#endif
+
+/* td_rng_normal16_f without the AVX2 path: check_ops_cpu compares the two bit for bit */
+void td__rng_normal16_scalar(float *d, float mean, float std)
 {
     for (int j = 0; j < 8; j++) {
         float rad = sqrtf(-2.0f * cephes_logf(1.0f - d[j])), theta = (float)(2.0 * M_PI) * d[j + 8], s, c;
@@ -145,4 +214,15 @@ void td_rng_normal16_f(float *d, float mean, float std)
         d[j] = fmaf(rad * c, std, mean);
         d[j + 8] = fmaf(rad * s, std, mean);
     }
+}
+
+void td_rng_normal16_f(float *d, float mean, float std)
+{
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        normal16_avx2(d, mean, std);
+        return;
+    }
+#endif
+    td__rng_normal16_scalar(d, mean, std);
 }

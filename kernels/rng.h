@@ -80,8 +80,12 @@ static inline uint64_t td_rng_u64(struct td_rng *r)
 }
 
 /* uniform in [0, 1): 24 random bits (float) or 53 (double), as torch's uniform_real */
-float td_rng_unit_f(struct td_rng *r);
-double td_rng_unit(struct td_rng *r);
+static inline float td_rng_unit_f(struct td_rng *r) { return (float)(td_rng_u32(r) & 0xffffffu) * 0x1.0p-24f; }
+
+static inline double td_rng_unit(struct td_rng *r)
+{
+    return (double)(td_rng_u64(r) & ((UINT64_C(1) << 53) - 1)) * 0x1.0p-53;
+}
 /* torch's normal_distribution<double>: Box-Muller on two draws, the second value cached */
 double td_rng_normal(struct td_rng *r);
 
@@ -89,6 +93,7 @@ double td_rng_normal(struct td_rng *r);
  * form reproduces torch's AVX2 kernel (cephes log and sincos in single precision, with
  * the fused multiply-adds its build makes); the double form uses libm. */
 void td_rng_normal16_f(float *d, float mean, float std);
+void td__rng_normal16_scalar(float *d, float mean, float std); /* the portable form (tests) */
 void td_rng_normal16(double *d, double mean, double std);
 
 /* The span of integers random_ draws from [from, to): to == TD_RNG_TO_NONE means

@@ -769,6 +769,24 @@ START_TEST(test_rng_known_answers)
 }
 END_TEST
 
+/* The float normals' AVX2 path gives the portable path's bits (both reproduce torch's
+ * AVX2 normal_fill; test_random_stream.py checks that against torch). */
+START_TEST(test_rng_normal_paths_agree)
+{
+    static struct td_rng r;
+    td_rng_seed(&r, 7);
+    for (int round = 0; round < 20000; round++) {
+        float a[16], b[16];
+        for (int i = 0; i < 16; i++)
+            a[i] = b[i] = round == 0 && i < 2 ? (float)i * 0.99999994f : td_rng_unit_f(&r); /* 0 and ~1 too */
+        float mean = round % 3 ? 0.0f : 0.5f, sd = round % 5 ? 1.0f : 0.02f;
+        td_rng_normal16_f(a, mean, sd);
+        td__rng_normal16_scalar(b, mean, sd);
+        ck_assert_msg(!memcmp(a, b, sizeof a), "round %d: the AVX2 and portable normals differ", round);
+    }
+}
+END_TEST
+
 START_TEST(test_create)
 {
     int64_t attrs[32];
@@ -1144,6 +1162,7 @@ static Suite *ops_cpu_suite(void)
         {"matmul", test_matmul, 4, 60},
         {"create", test_create, 1, 10},
         {"rng_known_answers", test_rng_known_answers, 1, 10},
+        {"rng_normal_paths", test_rng_normal_paths_agree, 1, 30},
         {"cast", test_cast, TD_DTYPE_COUNT, 10},
         {"copy", test_copy_fill_where_clamp, 1, 10},
         {"half_bits", test_half_conversions_bitwise, 1, 60},

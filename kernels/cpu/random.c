@@ -111,8 +111,16 @@ static void gen_uniform_f(struct td_rng *r, const void *c_, char *p)
 void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to, enum td_dtype final)
 {
     struct unif c = {.dt = (enum td_dtype)o->m.dtype};
+    bool flat = td_meta_is_contiguous(&o->m); /* memory order is row-major: one loop */
+    int64_t n = td_meta_numel(&o->m);
     if (final == TD_DTYPE_FLOAT64 || c.dt == TD_DTYPE_FLOAT64) {
         c.from = from, c.diff = to - from;
+        if (flat && c.dt == TD_DTYPE_FLOAT64) {
+            double *d = (double *)o->data + o->m.offset;
+            for (int64_t i = 0; i < n; i++)
+                d[i] = fma(td_rng_unit(r), c.diff, c.from);
+            return;
+        }
         each_elem(r, o, gen_uniform_f64, &c);
         return;
     }
@@ -120,6 +128,12 @@ void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to,
     c.ffrom = (float)rounded(final, from);
     c.fdiff = (float)rounded(final, (double)((float)rounded(final, to) - c.ffrom));
     c.mask = (1u << bits) - 1, c.scale = 1.0f / (float)(1u << bits);
+    if (flat && c.dt == TD_DTYPE_FLOAT32) {
+        float *d = (float *)o->data + o->m.offset;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = fmaf((float)(td_rng_u32(r) & c.mask) * c.scale, c.fdiff, c.ffrom);
+        return;
+    }
     each_elem(r, o, gen_uniform_f, &c);
 }
 
