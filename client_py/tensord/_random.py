@@ -94,13 +94,28 @@ def _seed_word(seed):
     return seed
 
 
+def _seeded_state(seed):
+    """The state torch's generator has right after manual_seed(seed) (rng.h's layout:
+    MT19937's reference initialisation of the low 32 bits), made here so that seeding a
+    Generator object leaves the session's generators alone."""
+    x = seed & 0xffffffff
+    words = [x]
+    for j in range(1, 624):
+        x = (1812433253 * (x ^ (x >> 30)) + j) & 0xffffffff
+        words.append(x)
+    buf = bytearray(STATE_BYTES)
+    _struct.pack_into("<QiiQ624Q", buf, 0, seed & ((1 << 64) - 1), 1, 1, 0, *words)
+    return _cr.tensor(list(buf), dtype=uint8)
+
+
 class Generator:
-    """torch.Generator for the CPU device (see the module docstring for how it draws)."""
+    """torch.Generator: for the CPU, or for the devices (device='cuda': its draws go to ops
+    placed on a device); see the module docstring for how it draws."""
 
     def __init__(self, device="cpu"):
-        from ._size import CPU, check_device
-        check_device(device)
-        self.device = CPU
+        from ._size import check_device, device_of
+        self.device = device_of(check_device(device))
+        self._gen = "cpu" if self.device.type == "cpu" else "devices"  # the daemon generator it stands in
         self._is_default = False
         self._initial = DEFAULT_SEED
         self._state = None  # created lazily: the daemon may not be reachable yet
@@ -112,10 +127,7 @@ class Generator:
 
     def _seed_state(self, s):
         _daemon.ensure()
-        saved = _get(_new_state())
-        _cr.manual_seed(s)
-        self._state = _get(_new_state())
-        _set(saved)
+        self._state = _seeded_state(s)
 
     def manual_seed(self, seed):
         s = _seed_word(seed)
@@ -170,15 +182,22 @@ class _use:
     def __enter__(self):
         if self.g is not None:
             st = self.g._ensure_state()
-            self.saved = _get(_new_state())
-            _set(st)
+            self.saved = _get(_new_state(), self.g._gen)
+            _set(st, self.g._gen)
         return self
 
     def __exit__(self, *exc):
         if self.g is not None:
-            _get(self.g._state)
-            _set(self.saved)
+            _get(self.g._state, self.g._gen)
+            _set(self.saved, self.g._gen)
         return False
+
+
+def _check_generator_device(g, device_index):
+    """torch's refusal of a generator of another device type than the op's."""
+    if g is not None and isinstance(g, Generator) and (g.device.type == "cpu") != (not device_index):
+        raise RuntimeError("Expected a '%s' device type for generator but found '%s'"
+                           % ("cpu" if not device_index else "cuda", g.device.type))
 
 
 def manual_seed(seed):
@@ -207,17 +226,25 @@ def set_rng_state(new_state):
 
 # ---------------------------------------------------------------- factories with generator=
 
+def _factory_device(kw):
+    from ._size import check_device
+    return check_device(kw.get("device"))
+
+
 def rand(*size, generator=None, **kw):
+    _check_generator_device(generator, _factory_device(kw))
     with _use(generator):
         return _cr.rand(*size, **kw)
 
 
 def randn(*size, generator=None, **kw):
+    _check_generator_device(generator, _factory_device(kw))
     with _use(generator):
         return _cr.randn(*size, **kw)
 
 
 def randint(*args, generator=None, **kw):
+    _check_generator_device(generator, _factory_device(kw))
     with _use(generator):
         return _cr.randint(*args, **kw)
 
@@ -229,8 +256,9 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     dev = _cr.check_device(device)
     _daemon.ensure()
     dt = dtype or int64
-    if dev and generator is None:  # drawn by the devices' generator, as torch's CUDA randperm
-        with placed(dev):
+    _check_generator_device(generator, dev)
+    if dev:  # drawn by the devices' generator (or a device Generator), as torch's CUDA randperm
+        with _use(generator), placed(dev):
             return F._out(ops.randperm(dt, n), out)
     with _use(generator):
         r = ops.randperm(dt, n)
@@ -246,6 +274,7 @@ _f = builtins.float  # the f64 attributes, converted as float() does
 
 def _dist(self, entry, args, generator):
     F._check_tensor(self, "random")
+    _check_generator_device(generator, self._device_index)
     with _use(generator):
         entry(self, *args, inplace=True)
     return self

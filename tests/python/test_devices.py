@@ -405,6 +405,24 @@ def test_device_generator_seed_and_state():
         td.cuda.set_rng_state(td.zeros(5056, dtype=td.uint8))
 
 
+def test_device_generator_objects():
+    """Generator(device='cuda') drives ops placed on a device; a generator of the other
+    device type is refused as torch refuses it."""
+    g = td.Generator(device="cuda").manual_seed(3)
+    assert g.device == td.device("cuda", 0)
+    a = td.randn(4, device="cuda", generator=g)
+    b = td.empty(5, device="cuda").uniform_(generator=g)
+    p = td.randperm(7, device="cuda", generator=g)
+    g.manual_seed(3)
+    assert np.array_equal(td.randn(4, device="cuda", generator=g).cpu().numpy(), a.cpu().numpy())
+    assert np.array_equal(td.empty(5, device="cuda").uniform_(generator=g).cpu().numpy(), b.cpu().numpy())
+    assert td.randperm(7, device="cuda", generator=g).tolist() == p.tolist()
+    with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator but found 'cpu'"):
+        td.rand(2, device="cuda", generator=td.Generator())
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator but found 'cuda'"):
+        td.rand(2, generator=g)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. device semantics
 

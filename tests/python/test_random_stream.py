@@ -204,3 +204,15 @@ def test_dataloader_workers_draw_torchs_values():
         assert r.returncode == 0, r.stderr
         out[lib] = r.stdout
     assert out["tensord"] == out["torch"] and out["torch"].count("\n") == 8
+
+
+def test_seeding_a_generator_object_leaves_the_streams_alone():
+    """Generator().manual_seed builds the seeded state itself: neither the CPU's stream nor
+    the devices' moves (torch's generators are independent objects)."""
+    def fn(m):
+        g = m.Generator().manual_seed(5)
+        a = m.rand(3, generator=g)
+        h = m.Generator()
+        h.manual_seed(2 ** 40 + 7)  # torch seeds with the low 32 bits and keeps the rest
+        return [a, m.rand(3), m.randn(2, generator=h), m.tensor([g.initial_seed(), h.initial_seed()])]
+    same_stream(fn, 1)
