@@ -403,6 +403,12 @@ def test_device_generator_seed_and_state():
     assert np.array_equal(td.rand(4, device="cuda").cpu().numpy(), c.cpu().numpy()) and td.cuda.initial_seed() == 11
     with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
         td.cuda.set_rng_state(td.zeros(5056, dtype=td.uint8))
+    # a CUDA state torch wrote (a checkpoint's: Philox seed and offset) seeds the devices' generator
+    torch_state = td.tensor(list((1234).to_bytes(8, "little") + (96).to_bytes(8, "little")), dtype=td.uint8)
+    td.cuda.set_rng_state(torch_state)
+    d = td.rand(3, device="cuda")
+    td.cuda.manual_seed(1234)
+    assert np.array_equal(td.rand(3, device="cuda").cpu().numpy(), d.cpu().numpy()) and td.cuda.initial_seed() == 1234
 
 
 def test_device_generator_objects():
