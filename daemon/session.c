@@ -401,6 +401,7 @@ static enum td_code device_bytes(struct td_session *s, const struct td_op_args *
  * transfers that name it), the CPU's otherwise. */
 static struct td_rng *generator_of(struct td_session *s, const struct td_op_args *a, const struct td_place *p)
 {
+    _Static_assert(TD_A_GET_RNG_STATE_GENERATOR == TD_A_SET_RNG_STATE_GENERATOR, "one word for both records");
     bool state = a->op == TD_OP_GET_RNG_STATE || a->op == TD_OP_SET_RNG_STATE;
     if (state)
         return a->n_attr > TD_A_GET_RNG_STATE_GENERATOR && a->attrs[TD_A_GET_RNG_STATE_GENERATOR] == 1 ? &s->dev_rng

@@ -320,20 +320,18 @@ static void iterator_layout(const struct td_op_args *a, struct td_meta *m)
         const struct td_meta *x = a->in[i];
         same = same && x->ndim == nd && !memcmp(x->sizes, m->sizes, sizeof(int64_t) * nd);
         contig = contig && td_meta_is_contiguous(x);
+    }
+    if (same && contig) /* the common case, checked first: every op records through here */
+        return;
+    for (int i = 0; same && i < a->n_in && (cl || dense); i++) {
+        const struct td_meta *x = a->in[i];
         cl = cl && channels_last_dense(x);
         dense = dense && td_meta_non_overlapping_and_dense(x) &&
-                !memcmp(x->strides, a->in[0]->strides, sizeof(int64_t) * x->ndim);
+                !memcmp(x->strides, a->in[0]->strides, sizeof(int64_t) * nd);
     }
-    if (same && contig)
-        return;
     if (same && (cl || dense)) {
-        int64_t want = 1;
-        static const int order[4] = {1, 3, 2, 0};
         if (cl)
-            for (int i = 0; i < 4; i++) {
-                m->strides[order[i]] = want;
-                want *= m->sizes[order[i]];
-            }
+            td__channels_last(m);
         else
             memcpy(m->strides, a->in[0]->strides, sizeof(int64_t) * nd);
         return;

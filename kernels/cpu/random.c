@@ -185,42 +185,45 @@ static void normal16_narrow(float *d, float mean, float std, enum td_dtype dt)
     }
 }
 
+/* td_rng_normal16_f in normal16_narrow's shape */
+static void normal16_plain(float *d, float mean, float std, enum td_dtype dt)
+{
+    (void)dt;
+    td_rng_normal16_f(d, mean, std);
+}
+
+/* torch's normal_fill over n >= 16 contiguous floats: every uniform first (`bits` random
+ * bits each: float16/bfloat16 draw theirs as Half / BFloat16), then Box-Muller on each
+ * block of 16, the last block redrawn and redone when 16 does not divide n. */
+static void normal_fill_f(struct td_rng *r, float *d, int64_t n, float mean, float std, enum td_dtype final)
+{
+    bool narrowed = final == TD_DTYPE_FLOAT16 || final == TD_DTYPE_BFLOAT16;
+    void (*block)(float *, float, float, enum td_dtype) = narrowed ? normal16_narrow : normal16_plain;
+    int bits = mantissa_bits(narrowed ? final : TD_DTYPE_FLOAT32);
+    uint32_t mask = (1u << bits) - 1;
+    float scale = 1.0f / (float)(1u << bits);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = (float)(td_rng_u32(r) & mask) * scale;
+    for (int64_t i = 0; i + 16 <= n; i += 16)
+        block(d + i, mean, std, final);
+    if (n % 16) {
+        d += n - 16;
+        for (int i = 0; i < 16; i++)
+            d[i] = (float)(td_rng_u32(r) & mask) * scale;
+        block(d, mean, std, final);
+    }
+}
+
 void td__rand_normal(struct td_rng *r, struct td_kt *o, double mean, double std, enum td_dtype final)
 {
     enum td_dtype dt = (enum td_dtype)o->m.dtype;
     int64_t n = td_meta_numel(&o->m);
     bool fill = n >= 16 && td_meta_is_contiguous(&o->m);
-    if (fill && dt == TD_DTYPE_FLOAT32 && (final == TD_DTYPE_FLOAT16 || final == TD_DTYPE_BFLOAT16)) {
-        /* the uniforms have the dtype's bits: torch draws them as Half / BFloat16 */
-        float *d = (float *)o->data + o->m.offset, scale = 1.0f / (float)(1u << mantissa_bits(final));
-        uint32_t mask = (1u << mantissa_bits(final)) - 1;
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (float)(td_rng_u32(r) & mask) * scale;
-        for (int64_t i = 0; i + 16 <= n; i += 16)
-            normal16_narrow(d + i, (float)mean, (float)std, final);
-        if (n % 16) {
-            d += n - 16;
-            for (int i = 0; i < 16; i++)
-                d[i] = (float)(td_rng_u32(r) & mask) * scale;
-            normal16_narrow(d, (float)mean, (float)std, final);
-        }
-        return;
-    }
     if (fill && dt == TD_DTYPE_FLOAT32) {
-        float *d = (float *)o->data + o->m.offset;
-        for (int64_t i = 0; i < n; i++)
-            d[i] = td_rng_unit_f(r);
-        for (int64_t i = 0; i + 16 <= n; i += 16)
-            td_rng_normal16_f(d + i, (float)mean, (float)std);
-        if (n % 16) {
-            d += n - 16;
-            for (int i = 0; i < 16; i++)
-                d[i] = td_rng_unit_f(r);
-            td_rng_normal16_f(d, (float)mean, (float)std);
-        }
+        normal_fill_f(r, (float *)o->data + o->m.offset, n, (float)mean, (float)std, final);
         return;
     }
-    if (n >= 16 && td_meta_is_contiguous(&o->m) && dt == TD_DTYPE_FLOAT64) {
+    if (fill && dt == TD_DTYPE_FLOAT64) {
         double *d = (double *)o->data + o->m.offset;
         for (int64_t i = 0; i < n; i++)
             d[i] = td_rng_unit(r);

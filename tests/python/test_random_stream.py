@@ -15,8 +15,7 @@ def values(x):
         return [values(v) for v in x]
     if hasattr(x, "detach"):
         x = x.detach()
-        if x.dtype in (x.__class__.__module__ == "torch" and (torch.float16, torch.bfloat16) or
-                       (td.float16, td.bfloat16)):
+        if str(x.dtype) in ("torch.float16", "torch.bfloat16"):  # numpy has no bfloat16
             x = x.float()
         return x.numpy()
     return np.asarray(x)
