@@ -116,15 +116,15 @@ def assert_raises_like(fn_td, fn_torch, prefix=None):
     raise AssertionError("tensord did not raise %r" % (want,))
 
 
-def assert_same_outcome(run, errors=(RuntimeError,)):
-    """run(module) under torch and tensord: the same value, or the same exception and
-    message when torch raises one of errors."""
+def assert_same_outcome(run, errors=(RuntimeError,), check=None):
+    """run(module) under torch and tensord: the same value (check(got, want), assert_same
+    by default), or the same exception and message when torch raises one of errors."""
     try:
         want = run(torch)
     except errors:
         assert_raises_like(lambda: run(td), lambda: run(torch))
         return
-    assert_same(run(td), want)
+    (check or assert_same)(run(td), want)
 
 
 def rerun_under_fake_gpus(path, extra_env=None):
