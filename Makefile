@@ -139,12 +139,14 @@ $(EXAMPLE): client_c/example/example.c $(LIBTD)
 
 # ---- Python package: pure-Python files + the _C extension over libtensord
 python: $(PY_EXT) $(patsubst client_py/tensord/%,$(PY_DIR)/%,$(PY_SRC)) $(PY_DIR)/libtensord.so
+# Replaced by rename, never rewritten in place: a running client maps these files, and a
+# file truncated under its mapping faults (SIGBUS) on its next page in.
 $(PY_DIR)/%.py: client_py/tensord/%.py
 	@mkdir -p $(dir $@)
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 $(PY_DIR)/libtensord.so: $(LIBTD)
 	@mkdir -p $(PY_DIR)
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 $(PY_EXT): $(wildcard client_py/ext/*.c) $(wildcard client_py/ext/*.h) $(PY_DIR)/libtensord.so
 	@mkdir -p $(PY_DIR)
 	$(call say,PYEXT,$@)$(CC) $(CFLAGS_BASE) $(CFLAGS) -Wno-missing-field-initializers \
@@ -393,7 +395,8 @@ install: all install-daemon
 	printf '#include "tensord/client_c/tensord.h"\n' > $(DESTDIR)$(PREFIX)/include/tensord.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client_c/tensord.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tensord.pc
-	cp -r $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
+	# unlink before writing, as install(1) does: running clients keep the old files' pages
+	cp -r --remove-destination $(PY_DIR)/. $(DESTDIR)$(PY_SITE)/tensord/
 	@echo "installed; python: $(PY_SITE)/tensord"
 
 # The installed-header test: what `make install` ships must be enough to build and run a
@@ -402,7 +405,8 @@ STAGE := $(abspath $(BUILD)/stage)
 check-install: all
 	@rm -rf $(STAGE)
 	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local >/dev/null
-	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON))
+	sh tests/install/check_install.sh $(STAGE) $(abspath $(DAEMON)) \
+		"$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local PYTHON=$(PYTHON)" $(PYTHON)
 
 # ---- the container image (docker/Dockerfile; docs/operations.md "In a container").
 # buildah, chroot isolation; the base is Debian 12 from Debian's archive by debootstrap
