@@ -48,3 +48,39 @@ def test_sigmoid_then_bce_trains_through_saturation():
         res.append((loss.item(), z.grad.numpy()))
     assert res[0][0] == pytest.approx(res[1][0], rel=1e-6)
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("target_grad", [False, True])
+def test_double_backward_like_torch(reduction, target_grad):
+    """Second derivatives (a gradient penalty through BCE): torch's double backward, for
+    the input and the target, saturated inputs included."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(0.05, 0.95, 9), [0.0, 1.0, 1e-9]])
+    t = np.concatenate([rng.uniform(0, 1, 9), [0.0, 1.0, 0.0]])
+    w = rng.uniform(0.5, 2.0, 12)
+    res = []
+    for m in (T, td):
+        xi = m.tensor(x, requires_grad=True)
+        ti = m.tensor(t, requires_grad=target_grad)
+        wi = m.tensor(w)
+        loss = m.nn.functional.binary_cross_entropy(xi, ti, weight=wi, reduction=reduction)
+        loss = loss.sum() if reduction == "none" else loss
+        gx, = m.autograd.grad(loss, xi, create_graph=True)
+        penalty = (gx * m.linspace(-1, 2, 12, dtype=m.float64)).sum()
+        wrt = [xi] + ([ti] if target_grad else [])
+        res.append([gx.detach().numpy()] + [g.numpy() for g in m.autograd.grad(penalty, wrt)])
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_weight_requiring_grad_refused_like_torch():
+    msgs = []
+    for m in (T, td):
+        x, t, w = m.full((3,), 0.25), m.full((3,), 0.5), m.ones(3, requires_grad=True)
+        with m.no_grad():  # allowed where grad mode is off
+            assert m.nn.functional.binary_cross_entropy(x, t, weight=w).item() == pytest.approx(0.8369882)
+        with pytest.raises(RuntimeError) as e:
+            m.nn.functional.binary_cross_entropy(x, t, weight=w)
+        msgs.append(str(e.value) if m is T else torch_message(e.value))
+    assert msgs[1] == msgs[0]

@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from .. import _grad_mode
+from .._math import nan_to_num
 from .. import _records as F
 from .._C import ops
 
@@ -145,6 +146,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError("Using a target size (%s) that is different to the input size (%s) is deprecated. Please "
                          "ensure they have the same size." % (target.size(), input.size()))
+    if weight is not None and weight.requires_grad and _grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
+                           "'weight'. This input cannot have requires_grad True.")
     if input._device_index == 0:  # torch's kernel checks the input's range (a device kernel asserts)
         ops.loss_input_check(input)
     x = F.detach(input)
@@ -153,10 +157,24 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     log_1mx = F.clamp(F.log(F.sub(1, x)), min=-100.0)
     loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_1mx)))
     if input.requires_grad and _grad_mode.is_grad_enabled():
-        # torch's gradient, (x - t) / max(x (1 - x), 1e-12): finite where a sigmoid saturated
-        # to exactly 0 or 1 (the log's own would be 0 * inf there); first order only
-        g = F.div(F.sub(x, F.detach(target)), F.clamp(F.mul(x, F.sub(1, x)), min=1e-12))
-        loss = F.add(loss, F.mul(F.sub(input, x), g))
+        # torch's derivatives through terms worth 0: with u = input - x (value 0, derivative
+        # 1) and everything else detached, u g + u^2/2 g' has derivative g and second
+        # derivative g', where g = (x - t) / max(x (1 - x), 1e-12) is torch's gradient (finite
+        # where a sigmoid saturated to exactly 0 or 1; its 1e-12 is a float) and
+        # g' = (x^2 - 2xt + t) / ((x + eps)^2 (1 - x + eps)^2) torch's double backward; a
+        # target requiring grad adds u (target - t) dg/dt, dg/dt = -1 / max(x (1 - x), 1e-12)
+        # as torch's, for the mixed derivative
+        t = F.detach(target)
+        u = F.sub(input, x)
+        g = F.div(F.sub(x, t), F.clamp(F.mul(x, F.sub(1, x)), min=9.999999960041972e-13))
+        den = F.mul(F.add(x, 1e-12), F.add(F.sub(1, x), 1e-12))
+        dg = F.div(F.add(F.sub(F.mul(x, x), F.mul(F.mul(x, t), 2)), t), F.mul(den, den))
+        # 0/0 where eps rounds to 0 (16-bit): 0 * dg must stay 0
+        zero_terms = F.add(F.mul(u, g), F.mul(F.mul(F.mul(u, u), 0.5), nan_to_num(dg, 0.0, 0.0, 0.0)))
+        if target.requires_grad:
+            dg_dt = F.div(-1.0, F.clamp(F.mul(x, F.sub(1, x)), min=1e-12))
+            zero_terms = F.add(zero_terms, F.mul(F.mul(u, F.sub(target, t)), dg_dt))
+        loss = F.add(loss, zero_terms)
     if weight is not None:
         loss = F.mul(loss, weight)
     return F.torch_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
