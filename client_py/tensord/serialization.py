@@ -26,6 +26,7 @@ What it does not do: the legacy pre-1.6 (non-zip) format, TorchScript archives, 
 or quantized tensors (errors say so); save pickles with its own pickler (the pure-Python
 pickle._Pickler, which can write torch's globals without importing torch), so
 pickle_module other than pickle is refused."""
+import _compat_pickle
 import collections
 import io
 import os
@@ -46,7 +47,8 @@ from .storage import LEGACY_NAMES, TypedStorage, UntypedStorage
 from ._size import Size, cuda_devices, device
 from ._tensor_new import to_device
 
-__all__ = ["save", "load", "save_safetensors", "load_safetensors", "read_safetensors_metadata"]
+__all__ = ["save", "load", "save_safetensors", "load_safetensors", "read_safetensors_metadata", "add_safe_globals",
+           "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
 TB = _C.TensorBase
 _STORAGE_NAMES = LEGACY_NAMES  # dtype -> torch's storage class name ("FloatStorage")
@@ -472,6 +474,61 @@ def _encode(text, encoding="utf-8"):
     return text.encode(encoding)
 
 
+# ---- the globals weights_only=True also allows (torch 2.x's add_safe_globals)
+_safe_globals = []
+
+
+def add_safe_globals(safe_globals):
+    """Allows these classes and functions in `load(weights_only=True)` too, as torch 2.x's
+    torch.serialization.add_safe_globals: each an object, or (object, "module.name") for
+    an object pickled under another name."""
+    for g in safe_globals:
+        if isinstance(g, tuple) and not (len(g) == 2 and isinstance(g[1], str)):
+            raise ValueError("Expected tuple of length 2 (global, str of callable full path), but got %r" % (g,))
+    _safe_globals.extend(safe_globals)
+
+
+def get_safe_globals():
+    return list(_safe_globals)
+
+
+def clear_safe_globals():
+    _safe_globals.clear()
+
+
+class safe_globals:
+    """with safe_globals([...]): add_safe_globals for the block only."""
+
+    def __init__(self, safe_globals):
+        self.globals = list(safe_globals)
+
+    def __enter__(self):
+        self.saved = list(_safe_globals)
+        add_safe_globals(self.globals)
+
+    def __exit__(self, *exc):
+        _safe_globals[:] = self.saved
+        return False
+
+
+def _allowed_global(module, name):
+    """The object module.name when add_safe_globals allows it, else None."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:  # protocol 2's Python 2 names (__builtin__.set)
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    full = module + "." + name
+    # a tensord object a checkpoint names by its torch name (torch.nn.modules.linear.Linear)
+    as_torch = _torch_global(module, name, False) if module == "torch" or module.startswith("torch.") else None
+    for g in _safe_globals:
+        if isinstance(g, tuple):
+            if g[1] == full:
+                return g[0]
+        elif g is as_torch or (getattr(g, "__module__", None), getattr(g, "__qualname__", None)) == (module, name):
+            return g
+    return None
+
+
 def _unpickler_class(base, loader, weights_only):
     class Unpickler(base):
         def find_class(self, module, name):
@@ -483,6 +540,9 @@ def _unpickler_class(base, loader, weights_only):
                     return collections.OrderedDict
                 if module == "_codecs" and name == "encode":
                     return _encode
+                obj = _allowed_global(module, name)
+                if obj is not None:
+                    return obj
                 raise RuntimeError("Unsupported class %s.%s" % (module, name))
             if module == "torch" or module.startswith("torch."):
                 raise pickle.UnpicklingError("tensord.load: the checkpoint refers to %s.%s, which tensord does not "
@@ -571,9 +631,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=False, **pick
     map_location: None, 'cpu', a tensord.device, a dict {saved location: location} or a
     callable(storage, location) -> storage or None (the storage is a 1-d tensord tensor).
     weights_only=True unpickles with a restricted unpickler: only tensors (the rebuild
-    functions and storages), Parameter, dtypes, Size, device, OrderedDict and pickle's
-    primitive types and containers; anything else raises pickle.UnpicklingError before it
-    is called.  torch 1.13's default is weights_only=False (the full pickle: load only
+    functions and storages), Parameter, dtypes, Size, device, OrderedDict, pickle's
+    primitive types and containers, and what add_safe_globals/safe_globals allow; anything
+    else raises pickle.UnpicklingError before it is called.  torch 1.13's default is weights_only=False (the full pickle: load only
     files you trust).  The environment variable TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 forces it."""
     if os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in ("1", "y", "yes", "true"):
         weights_only = True

@@ -388,6 +388,66 @@ def test_weights_only_refuses_code(tmp_path):
     assert os.path.exists(marker)
 
 
+class Config:
+    """A plain class a checkpoint may hold: weights_only refuses it unless allowed."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+
+def test_safe_globals_allow_named_classes():
+    """torch 2.x's add_safe_globals / safe_globals: a whole module saved by torch 1.13 loads
+    with weights_only=True once its classes are allowed, as tensord's classes; the allowance
+    ends with the with-block; anything else is still refused."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+    buf = io.BytesIO()
+    torch.save({"model": model, "config": Config(0.1)}, buf)
+    raw = buf.getvalue()
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported class"):
+        td.load(io.BytesIO(raw), weights_only=True)
+    allow = [td.nn.Sequential, td.nn.Linear, td.nn.ReLU, Config, set]
+    with td.serialization.safe_globals(allow):
+        assert Config in td.serialization.get_safe_globals()
+        got = td.load(io.BytesIO(raw), weights_only=True)
+    assert td.serialization.get_safe_globals() == []
+    assert isinstance(got["model"][0], td.nn.Linear) and got["config"].lr == 0.1
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(got["model"](td.tensor(x)).detach().numpy(),
+                               model(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported class"):
+        td.load(io.BytesIO(raw), weights_only=True)
+    # (object, "module.name"): a class pickled under a name that no longer imports
+    buf = io.BytesIO()
+    td.save({"config": Config(0.5)}, buf)
+    moved = _renamed_module(buf.getvalue(), Config.__module__, "old.place")
+    td.serialization.add_safe_globals([(Config, "old.place.Config")])
+    try:
+        assert td.load(io.BytesIO(moved), weights_only=True)["config"].lr == 0.5
+        with pytest.raises(ValueError, match="Expected tuple of length 2"):
+            td.serialization.add_safe_globals([(Config,)])
+    finally:
+        td.serialization.clear_safe_globals()
+    assert td.serialization.get_safe_globals() == []
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported class old.place.Config"):
+        td.load(io.BytesIO(moved), weights_only=True)
+
+
+def _renamed_module(archive, old, new):
+    """The archive with data.pkl's GLOBAL references to module old renamed new (protocol 2
+    spells them as text lines)."""
+    z_in = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z_out:
+        for info in z_in.infolist():
+            data = z_in.read(info)
+            if info.filename.endswith("data.pkl"):
+                assert (b"c" + old.encode() + b"\n") in data
+                data = data.replace(b"c" + old.encode() + b"\n", b"c" + new.encode() + b"\n")
+            z_out.writestr(info, data)
+    return out.getvalue()
+
+
 def test_weights_only_refuses_ext_opcode_and_objects(tmp_path, monkeypatch):
     marker = str(tmp_path / "ext")
     copyreg.add_extension("posix", "system", 0xF1)
