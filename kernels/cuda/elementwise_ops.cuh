@@ -215,6 +215,25 @@ template <int OP, typename T> TD_CU_HD bool compare(T x, T y)
  * scalar both iterated operands are the tensor (p[1] == p[2]), one of them unused.
  * S and SO are the operands' and the output's storage types (td_cu_elem): computed in
  * S's compute type T (float for float16/bfloat16). */
+/* x ** e for a scalar exponent as torch's kernels compute it: products, sqrt and
+ * quotients for 2, 3, -2, 0.5, -0.5, -1 (the CPU kernel's rows in binary.c), else pow */
+template <typename T> TD_CU_HD T pow_scalar(T x, T e)
+{
+    if (e == T(2))
+        return mul_rn(x, x);
+    if (e == T(3))
+        return mul_rn(mul_rn(x, x), x);
+    if (e == T(-2))
+        return T(1) / mul_rn(x, x);
+    if (e == T(0.5))
+        return sqrt(x);
+    if (e == T(-0.5))
+        return rsqrt(x);
+    if (e == T(-1))
+        return T(1) / x;
+    return pow(x, e);
+}
+
 template <int OP, typename S, typename SO, typename AL> struct bin_f {
     typedef typename td_cu_elem<S>::T T;
     T s;
@@ -224,6 +243,11 @@ template <int OP, typename S, typename SO, typename AL> struct bin_f {
     {
         T x = mode == 1 ? s : td_cu_elem<S>::load(p[1]);
         T y = mode == 2 ? s : td_cu_elem<S>::load(p[2]);
+        if constexpr (OP == B_POW && std::is_floating_point<T>::value)
+            if (mode == 2) {
+                td_cu_elem<SO>::store(p[0], pow_scalar(x, s));
+                return;
+            }
         if constexpr (OP >= C_EQ)
             td_cu_elem<SO>::store(p[0], (typename td_cu_elem<SO>::T)compare<OP, T>(x, y));
         else

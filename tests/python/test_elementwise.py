@@ -136,6 +136,22 @@ def test_binary_scalar(name, dt, s):
     check(f, g, (a, s), (ta, s))
 
 
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("e", [2, 3, -2, 0.5, -0.5, -1, 4, 1.5, 1, 0])
+def test_pow_scalar_exponents_bitwise(e, dt):
+    """torch computes x ** 2, 3, -2, 0.5, -0.5, -1 as products, sqrt and quotients: the
+    same bits (the other exponents go through pow, within an ulp); signed zeros, infinities,
+    NaN and negative bases included, strided too."""
+    x = np.concatenate([RNG.uniform(-4, 4, 4093), [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e30]]).astype(dt)
+    for a, ta in ((td.tensor(x), torch.tensor(x)), (td.tensor(x)[::3], torch.tensor(x)[::3])):
+        got, want = td.pow(a, e).numpy(), torch.pow(ta, e).numpy()
+        if e in (2, 3, -2, 0.5, -0.5, -1, 1, 0):
+            np.testing.assert_array_equal(got.view(np.uint32 if dt == "float32" else np.uint64),
+                                          want.view(np.uint32 if dt == "float32" else np.uint64))
+        else:
+            np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dt).eps, equal_nan=True)
+
+
 @pytest.mark.parametrize("dt", ["float32", "int64", "int16", "bool", "float16"])
 def test_python_operators(dt):
     x, tx = pair(rand_data((3, 4), dt, RNG, nonzero=True), dt)
