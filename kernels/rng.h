@@ -49,27 +49,59 @@ void td_rng_seed(struct td_rng *r, uint64_t seed);
 bool td_rng_check(struct td_rng *r);
 
 /* Regenerates the 624 words (the twist) when the draws have used them up. */
+static inline uint32_t td_rng_mix_(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint32_t y = ((uint32_t)a & 0x80000000u) | ((uint32_t)b & 0x7fffffffu);
+    return (uint32_t)c ^ (y >> 1) ^ ((uint32_t)b & 1u ? 0x9908b0dfu : 0u);
+}
+
+/* The next 624 words of state, in three runs so that no index wraps (vectorizable). */
 static inline void td_rng_twist(struct td_rng *r)
 {
     uint64_t *s = r->mt;
-    for (int i = 0; i < TD_RNG_N; i++) {
-        uint32_t a = (uint32_t)s[i], b = (uint32_t)s[(i + 1) % TD_RNG_N];
-        uint32_t y = (a & 0x80000000u) | (b & 0x7fffffffu);
-        s[i] = (uint32_t)s[(i + 397) % TD_RNG_N] ^ (y >> 1) ^ (b & 1u ? 0x9908b0dfu : 0u);
-    }
+    int i = 0;
+    for (; i < TD_RNG_N - 397; i++)
+        s[i] = td_rng_mix_(s[i], s[i + 1], s[i + 397]);
+    for (; i < TD_RNG_N - 1; i++)
+        s[i] = td_rng_mix_(s[i], s[i + 1], s[i + 397 - TD_RNG_N]);
+    s[TD_RNG_N - 1] = td_rng_mix_(s[TD_RNG_N - 1], s[0], s[396]);
     r->left = TD_RNG_N;
     r->next = 0;
+}
+
+static inline uint32_t td_rng_temper_(uint32_t y)
+{
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
 }
 
 static inline uint32_t td_rng_u32(struct td_rng *r)
 {
     if (--r->left <= 0)
         td_rng_twist(r);
-    uint32_t y = (uint32_t)r->mt[r->next++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
+    return td_rng_temper_((uint32_t)r->mt[r->next++]);
+}
+
+/* out[0..n) = n calls of td_rng_u32, tempered a run of state words at a time. */
+static inline void td_rng_u32_n(struct td_rng *r, uint32_t *out, int64_t n)
+{
+    for (int64_t i = 0; i < n;) {
+        int64_t k = r->left - 1; /* draws before one twists */
+        if (k <= 0) {
+            out[i++] = td_rng_u32(r);
+            continue;
+        }
+        if (k > n - i)
+            k = n - i;
+        const uint64_t *s = r->mt + r->next;
+        for (int64_t j = 0; j < k; j++)
+            out[i + j] = td_rng_temper_((uint32_t)s[j]);
+        r->left -= (int32_t)k;
+        r->next += (uint64_t)k;
+        i += k;
+    }
 }
 
 /* torch's random64(): the first draw is the high half */

@@ -367,8 +367,43 @@ enum td_code td_cpu_geometric_(struct td_kctx *k)
     return run_dist(k, gen_geometric, TD_A_GEOMETRIC__P, NO_WORD);
 }
 
+/* bernoulli_(p) of a contiguous float32/float64/bool/uint8 tensor (dropout's masks):
+ * gen_bernoulli's draws, a block of words at a time.  u * 2^-53 < p is exact in double. */
+static bool bernoulli_contiguous(struct td_rng *r, struct td_kt *o, double p)
+{
+    enum td_dtype dt = (enum td_dtype)o->m.dtype;
+    if (!td_meta_is_contiguous(&o->m) ||
+        !(dt == TD_DTYPE_FLOAT32 || dt == TD_DTYPE_FLOAT64 || dt == TD_DTYPE_BOOL || dt == TD_DTYPE_UINT8))
+        return false;
+    enum { BLOCK = 512 };
+    uint32_t w[2 * BLOCK];
+    uint8_t hit[BLOCK];
+    int64_t n = td_meta_numel(&o->m);
+    char *base = o->data + o->m.offset * (int64_t)td_dtype_size(dt);
+    for (int64_t i = 0; i < n; i += BLOCK) {
+        int64_t b = n - i < BLOCK ? n - i : BLOCK;
+        td_rng_u32_n(r, w, 2 * b);
+        for (int64_t j = 0; j < b; j++) {
+            uint64_t u = ((uint64_t)w[2 * j] << 32 | w[2 * j + 1]) & ((UINT64_C(1) << 53) - 1);
+            hit[j] = (double)(int64_t)u * 0x1.0p-53 < p;
+        }
+        if (dt == TD_DTYPE_FLOAT32)
+            for (int64_t j = 0; j < b; j++)
+                ((float *)base)[i + j] = hit[j];
+        else if (dt == TD_DTYPE_FLOAT64)
+            for (int64_t j = 0; j < b; j++)
+                ((double *)base)[i + j] = hit[j];
+        else
+            memcpy(base + i, hit, (size_t)b);
+    }
+    return true;
+}
+
 enum td_code td_cpu_bernoulli_(struct td_kctx *k)
 {
+    if (k->n_in == 1 && k->n_out == 1 && k->rng && k->n_attr > TD_A_BERNOULLI__P &&
+        bernoulli_contiguous(k->rng, k->out[0], f64_attr(k, TD_A_BERNOULLI__P)))
+        return TD_CODE_OK;
     return run_dist(k, gen_bernoulli, TD_A_BERNOULLI__P, NO_WORD);
 }
 
