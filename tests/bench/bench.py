@@ -7,6 +7,7 @@ a warm-up; tensord timings include waiting for the daemon (a sync) at the end.
 Run: make bench   (starts a private release daemon; --quick for a short run;
 --only WORD[,WORD] runs the workloads whose name contains one of the words)
 """
+import math
 import os
 import statistics
 import sys
@@ -539,6 +540,70 @@ def lstm_step():
     return "LSTM LM train step", t_td * 1e3, t_pt * 1e3, "ms/step", t_td / t_pt
 
 
+def gpt_step():
+    """One training step of a minGPT-style model (karpathy/minGPT's block, written out):
+    2 blocks of LayerNorm, causal self-attention (masked softmax, dropout 0.1), a tanh-GELU
+    MLP with x ** 3, embedding 192 over 6 heads, a (16, 128) batch of token ids, cross
+    entropy, backward, AdamW.  The same weights on both sides; dropout on."""
+    vocab, emb, heads, batch, seq, layers = 65, 192, 6, 16, 128, 2
+
+    def build(mod):
+        nn, F = mod.nn, mod.nn.functional
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.ln1, self.ln2 = nn.LayerNorm(emb), nn.LayerNorm(emb)
+                self.attn, self.proj = nn.Linear(emb, 3 * emb), nn.Linear(emb, emb)
+                self.fc, self.out = nn.Linear(emb, 4 * emb), nn.Linear(4 * emb, emb)
+                self.drop = nn.Dropout(0.1)
+                self.register_buffer("mask", mod.tril(mod.ones(seq, seq)).view(1, 1, seq, seq))
+
+            def forward(self, x):
+                b, t, c = x.size()
+                q, k, v = self.attn(self.ln1(x)).split(emb, dim=2)
+                q, k, v = (z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v))
+                att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(c // heads))
+                att = self.drop(F.softmax(att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf")), dim=-1))
+                x = x + self.drop(self.proj((att @ v).transpose(1, 2).contiguous().view(b, t, c)))
+                h = self.fc(self.ln2(x))
+                h = 0.5 * h * (1.0 + mod.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * mod.pow(h, 3.0))))
+                return x + self.drop(self.out(h))
+
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.tok, self.pos = nn.Embedding(vocab, emb), nn.Embedding(seq, emb)
+                self.blocks = nn.Sequential(*[Block() for _ in range(layers)])
+                self.ln, self.head = nn.LayerNorm(emb), nn.Linear(emb, vocab, bias=False)
+
+            def forward(self, idx):
+                x = self.tok(idx) + self.pos(mod.arange(idx.size(1)))
+                return self.head(self.ln(self.blocks(x)))
+        return GPT()
+
+    pm, tm = build(torch), build(tensord)
+    tm.load_state_dict({k: tensord.tensor(v.numpy()) for k, v in pm.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x_np, y_np = rng.integers(0, vocab, (batch, seq)), rng.integers(0, vocab, (batch, seq)).reshape(-1)
+
+    def stepper(mod, model):
+        opt = mod.optim.AdamW(model.parameters(), lr=5e-4)
+        x, y = mod.tensor(x_np), mod.tensor(y_np)
+
+        def step():
+            opt.zero_grad()
+            loss = mod.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y)
+            loss.backward()
+            opt.step()
+            if mod is tensord:
+                tensord.synchronize()
+        return step
+
+    t_td, t_pt = both(stepper(tensord, tm), stepper(torch, pm))
+    return "GPT train step", t_td * 1e3, t_pt * 1e3, "ms/step", t_td / t_pt
+
+
 # (name as printed, function giving one row or a list of rows)
 WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("sync round trip", sync_round_trip), ("matmul 1024", lambda: matmul(1024)),
              ("matmul 2048", lambda: matmul(2048)), ("add 16M", big_add), ("sum 16M", big_sum),
@@ -549,7 +614,7 @@ WORKLOADS = [("spellings", spellings), ("small add", small_adds), ("sync round t
              ("linalg.solve", batched_solve), ("lu_factor", batched_lu_factor),
              ("into existing", into_existing), ("autograd chain", autograd_chain), ("conv2d", conv2d),
              ("ctc_loss", ctc_loss),
-             ("digits training", digits_training), ("LSTM step", lstm_step)]
+             ("digits training", digits_training), ("LSTM step", lstm_step), ("GPT step", gpt_step)]
 
 
 def main():
