@@ -143,6 +143,7 @@ from .cuda import amp as _cuda_amp  # noqa: E402,F401  (torch.cuda.amp)
 from .cpu import amp as _cpu_amp  # noqa: E402,F401  (torch.cpu.amp)
 from . import autograd, utils  # noqa: E402  (torch.autograd, torch.utils)
 from . import optim  # noqa: E402  (torch.optim)
+from . import distributed  # noqa: E402  (torch.distributed)
 from . import serialization  # noqa: E402  (torch.serialization)
 from .serialization import save, load  # noqa: E402
 from . import distributions  # noqa: E402  (torch.distributions: needs autograd)

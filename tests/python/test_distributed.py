@@ -1,0 +1,145 @@
+"""tensord.distributed and DistributedDataParallel: real rank processes (env://
+rendezvous, a TCPStore served by rank 0) on the test daemon, each script run once under
+PyTorch 1.13's gloo backend and once under `python -m tensord`, every printed value
+compared; tensord's own cases (AVG, refusals) against numpy."""
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+COLLECTIVES = textwrap.dedent("""
+    import torch, torch.nn as nn, torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    dist.init_process_group("gloo")
+    rank, ws = dist.get_rank(), dist.get_world_size()
+    for op in ("SUM", "PRODUCT", "MIN", "MAX"):
+        t = torch.tensor([1.5, -2.0, 3.0, 0.25]) * (rank + 1) - rank
+        dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
+        print(op, t.tolist())
+    i = torch.arange(5) * (rank + 2)
+    dist.all_reduce(i)
+    print("int64", i.tolist(), i.dtype)
+    b = torch.full((2, 3), float(rank)).t()  # a transposed view
+    dist.broadcast(b, ws - 1)
+    print("broadcast", b.tolist())
+    got = [torch.zeros(2) for _ in range(ws)]
+    dist.all_gather(got, torch.full((2,), rank + 0.5))
+    print("all_gather", [g.tolist() for g in got])
+    r = torch.ones(3) * (rank + 1)
+    dist.reduce(r, 0)
+    if rank == 0:
+        print("reduce", r.tolist())
+    objs = [None] * ws
+    dist.all_gather_object(objs, {"rank": rank, "name": "r%d" % rank})
+    print("objects", objs)
+    lst = [rank, "x"] if rank == 1 else [None, None]
+    dist.broadcast_object_list(lst, src=1)
+    print("object list", lst)
+    dist.barrier()
+    torch.manual_seed(rank)  # a different init per rank: DDP starts every rank from rank 0's
+    model = DDP(nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    torch.manual_seed(100 + rank)  # and different data
+    for step in range(4):
+        x, y = torch.randn(6, 3), torch.randn(6, 1)
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+    with model.no_sync():  # gradient accumulation without averaging
+        model(torch.ones(2, 3)).sum().backward()
+    print("params", [round(float(p.detach().sum()), 5) for p in model.module.parameters()])
+    print("state keys", list(model.state_dict())[:2])
+    dist.destroy_process_group()
+""")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ranks(script, tmp_path, world, tensord_run, extra_env=None):
+    """Runs world ranks of script; their outputs, rank order."""
+    import tensord
+    path = tmp_path / "ranks.py"
+    path.write_text(script)
+    port = _free_port()
+    procs = []
+    for r in range(world):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r), WORLD_SIZE=str(world))
+        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(tensord.__file__)))
+        if tensord_run and r > 0:
+            env.pop("TENSORD_ADDRESS", None)  # ranks find rank 0's daemon through the store
+        env.update(extra_env or {})
+        cmd = [sys.executable, "-m", "tensord", str(path)] if tensord_run else [sys.executable, str(path)]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                      cwd=str(tmp_path)))
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        outs.append((p.returncode, out, err))
+    return outs
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_collectives_and_ddp_like_torch(tmp_path, world):
+    want = _ranks(COLLECTIVES, tmp_path, world, False)
+    got = _ranks(COLLECTIVES, tmp_path, world, True)
+    for r in range(world):
+        assert want[r][0] == 0, want[r][2]
+        assert got[r][0] == 0, got[r][2]
+        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
+    params = {o[1].split("params")[1].splitlines()[0] for o in got}
+    assert len(params) == 1  # every rank took the same steps
+
+
+AVG_AND_ERRORS = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    try:
+        dist.get_rank()
+    except RuntimeError as e:
+        print("before init:", e)
+    dist.init_process_group("gloo")
+    t = torch.tensor([1.0, 2.0]) * (dist.get_rank() + 1)
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    print("avg", t.tolist())
+    try:
+        dist.init_process_group("gloo")
+    except RuntimeError as e:
+        print("twice:", e)
+    dist.destroy_process_group()
+    print("initialized", dist.is_initialized())
+""")
+
+
+def test_avg_and_errors(tmp_path):
+    outs = _ranks(AVG_AND_ERRORS, tmp_path, 3, True)
+    for code, out, err in outs:
+        assert code == 0, err
+        assert out.splitlines() == [
+            "before init: Default process group has not been initialized, please make sure to call "
+            "init_process_group.", "avg [2.0, 4.0]", "twice: trying to initialize the default process group twice!",
+            "initialized False"]
+
+
+def test_ranks_on_different_daemons_refused(tmp_path):
+    """A rank already connected to another daemon (its own private one) cannot join."""
+    script = textwrap.dedent("""
+        import datetime, os, torch, torch.distributed as dist
+        if os.environ["RANK"] == "1":
+            torch.ones(1).sum().item()  # connects first: a private daemon of its own
+        try:
+            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3))
+            print("joined")
+        except RuntimeError as e:
+            print("refused:", str(e)[:60])
+    """)
+    outs = _ranks(script, tmp_path, 2, True, extra_env={"TENSORD_ADDRESS": "", "XDG_RUNTIME_DIR": str(tmp_path)})
+    assert outs[1][1].startswith("refused: tensord.distributed: rank 1 uses the daemon at"), outs[1]
+    # rank 0 waits for rank 1 at the group's first barrier until the timeout
+    assert outs[0][1].startswith("refused: Timeout waiting for key"), outs[0]
