@@ -498,6 +498,30 @@ def digits_training():
     return rows
 
 
+def token_model_step(build, vocab, shape, make_opt):
+    """Seconds per training step of build(torch) and build(tensord), the same weights, on
+    random token ids of `shape`: cross entropy over vocab, backward, make_opt's step."""
+    pm, tm = build(torch), build(tensord)
+    tm.load_state_dict({k: tensord.tensor(v.numpy()) for k, v in pm.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x_np, y_np = rng.integers(0, vocab, shape), rng.integers(0, vocab, shape).reshape(-1)
+
+    def stepper(mod, model):
+        opt = make_opt(mod, model.parameters())
+        x, y = mod.tensor(x_np), mod.tensor(y_np)
+
+        def step():
+            opt.zero_grad()
+            loss = mod.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y)
+            loss.backward()
+            opt.step()
+            if mod is tensord:
+                tensord.synchronize()
+        return step
+
+    return both(stepper(tensord, tm), stepper(torch, pm))
+
+
 def lstm_step():
     """One training step of a small LSTM language model, the same weights on both sides:
     embedding (vocabulary 1000, 200) -> 2-layer LSTM (200 -> 200) -> Linear (200 -> 1000)
@@ -518,25 +542,7 @@ def lstm_step():
                 return self.out(self.rnn(self.emb(x))[0])
         return LM()
 
-    pm, tm = build(torch), build(tensord)
-    tm.load_state_dict({k: tensord.tensor(v.numpy()) for k, v in pm.state_dict().items()})
-    rng = np.random.default_rng(0)
-    x_np, y_np = rng.integers(0, vocab, (seq, batch)), rng.integers(0, vocab, (seq, batch)).reshape(-1)
-
-    def stepper(mod, model):
-        opt = mod.optim.SGD(model.parameters(), lr=0.1)
-        x, y = mod.tensor(x_np), mod.tensor(y_np)
-
-        def step():
-            opt.zero_grad()
-            loss = mod.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y)
-            loss.backward()
-            opt.step()
-            if mod is tensord:
-                tensord.synchronize()
-        return step
-
-    t_td, t_pt = both(stepper(tensord, tm), stepper(torch, pm))
+    t_td, t_pt = token_model_step(build, vocab, (seq, batch), lambda mod, ps: mod.optim.SGD(ps, lr=0.1))
     return "LSTM LM train step", t_td * 1e3, t_pt * 1e3, "ms/step", t_td / t_pt
 
 
@@ -582,25 +588,7 @@ def gpt_step():
                 return self.head(self.ln(self.blocks(x)))
         return GPT()
 
-    pm, tm = build(torch), build(tensord)
-    tm.load_state_dict({k: tensord.tensor(v.numpy()) for k, v in pm.state_dict().items()})
-    rng = np.random.default_rng(0)
-    x_np, y_np = rng.integers(0, vocab, (batch, seq)), rng.integers(0, vocab, (batch, seq)).reshape(-1)
-
-    def stepper(mod, model):
-        opt = mod.optim.AdamW(model.parameters(), lr=5e-4)
-        x, y = mod.tensor(x_np), mod.tensor(y_np)
-
-        def step():
-            opt.zero_grad()
-            loss = mod.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y)
-            loss.backward()
-            opt.step()
-            if mod is tensord:
-                tensord.synchronize()
-        return step
-
-    t_td, t_pt = both(stepper(tensord, tm), stepper(torch, pm))
+    t_td, t_pt = token_model_step(build, vocab, (batch, seq), lambda mod, ps: mod.optim.AdamW(ps, lr=5e-4))
     return "GPT train step", t_td * 1e3, t_pt * 1e3, "ms/step", t_td / t_pt
 
 
