@@ -22,7 +22,10 @@ def main(argv):
             print(USAGE, file=sys.stderr)
             return 2
         sys.argv = argv[1:]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        name = argv[1]
+        if name == "torch" or name.startswith("torch."):  # torch.distributed.run: tensord's module, run as main
+            name = "tensord" + name[len("torch"):]
+        runpy.run_module(name, run_name="__main__", alter_sys=True)
     else:
         sys.argv = argv
         runpy.run_path(argv[0], run_name="__main__")

@@ -143,3 +143,38 @@ def test_ranks_on_different_daemons_refused(tmp_path):
     assert outs[1][1].startswith("refused: tensord.distributed: rank 1 uses the daemon at"), outs[1]
     # rank 0 waits for rank 1 at the group's first barrier until the timeout
     assert outs[0][1].startswith("refused: Timeout waiting for key"), outs[0]
+
+
+def _launch(tmp_path, script, *args):
+    import tensord
+    (tmp_path / "job.py").write_text(script)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tensord.__file__))))
+    return subprocess.run([sys.executable, "-m", "tensord", "-m", "torch.distributed.run", *args, "job.py"],
+                          capture_output=True, text=True, timeout=300, cwd=str(tmp_path), env=env)
+
+
+def test_launcher_runs_ranks(tmp_path):
+    """torchrun's one-node form: the ranks get torchrun's environment and one daemon."""
+    got = _launch(tmp_path, textwrap.dedent("""
+        import os, torch, torch.distributed as dist
+        dist.init_process_group("gloo")
+        t = torch.tensor([float(dist.get_rank() + 1)])
+        dist.all_reduce(t)
+        print("rank %s/%s local %s sum %s" % (os.environ["RANK"], os.environ["WORLD_SIZE"], os.environ["LOCAL_RANK"],
+                                              t.item()))
+        dist.destroy_process_group()
+    """), "--nproc_per_node=3")
+    assert got.returncode == 0, got.stderr
+    assert sorted(got.stdout.splitlines()) == ["rank 0/3 local 0 sum 6.0", "rank 1/3 local 1 sum 6.0",
+                                               "rank 2/3 local 2 sum 6.0"]
+
+
+def test_launcher_stops_the_others_when_a_rank_fails(tmp_path):
+    got = _launch(tmp_path, textwrap.dedent("""
+        import os, sys, time, torch.distributed as dist
+        dist.init_process_group("gloo")
+        if dist.get_rank() == 1:
+            sys.exit(3)
+        dist.barrier()  # waits for rank 1 forever: the launcher stops it
+    """), "--nproc-per-node", "2")
+    assert got.returncode == 3, got.stderr

@@ -1,0 +1,83 @@
+"""torchrun for one node (torch.distributed.run): starts --nproc_per_node copies of a
+training script with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT set for init_process_group("env://"); when one fails, the others are stopped
+and its exit code is returned.
+
+    python -m tensord.distributed.run --nproc_per_node=2 train.py --lr 0.1
+    python -m tensord -m torch.distributed.run --nproc_per_node=2 train.py  (torch spelled)
+"""
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m tensord.distributed.run",
+                                description="Start the ranks of a one-node tensord.distributed job.")
+    p.add_argument("--nproc_per_node", "--nproc-per-node", type=int, default=1)
+    p.add_argument("--nnodes", type=str, default="1")
+    p.add_argument("--node_rank", "--node-rank", type=int, default=0)
+    p.add_argument("--master_addr", "--master-addr", default="127.0.0.1")
+    p.add_argument("--master_port", "--master-port", type=int, default=0)
+    p.add_argument("--standalone", action="store_true")
+    p.add_argument("-m", "--module", action="store_true", help="run the script as a module (python -m)")
+    p.add_argument("script")
+    p.add_argument("script_args", nargs=argparse.REMAINDER)
+    return p
+
+
+def _free_port(addr):
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+def main(argv=None):
+    a = _parser().parse_args(argv)
+    if a.nnodes not in ("1", "1:1") or a.node_rank != 0:
+        raise SystemExit("tensord.distributed.run: one node only (the ranks share its daemon)")
+    if a.nproc_per_node < 1:
+        raise SystemExit("tensord.distributed.run: --nproc_per_node must be at least 1")
+    port = a.master_port or _free_port(a.master_addr)
+    n = a.nproc_per_node
+    procs = []
+    for r in range(n):
+        env = dict(os.environ, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n),
+                   GROUP_RANK="0", MASTER_ADDR=a.master_addr, MASTER_PORT=str(port))
+        cmd = [sys.executable, "-u"] + (["-m"] if a.module else []) + [a.script] + a.script_args
+        procs.append(subprocess.Popen(cmd, env=env))
+    code = 0
+    try:
+        while procs:
+            for p in list(procs):
+                rc = p.poll()
+                if rc is None:
+                    continue
+                procs.remove(p)
+                if rc != 0:
+                    code = rc if rc > 0 else 128 - rc
+                    for q in procs:  # a failed rank: the others would wait for it
+                        q.send_signal(signal.SIGTERM)
+                    for q in procs:
+                        try:
+                            q.wait(timeout=30)
+                        except subprocess.TimeoutExpired:
+                            q.kill()
+                    procs = []
+                    break
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        for q in procs:
+            q.send_signal(signal.SIGINT)
+        code = 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
