@@ -108,8 +108,27 @@ static void gen_uniform_f(struct td_rng *r, const void *c_, char *p)
     td_store_f64(c->dt, p, fmaf(x, c->fdiff, c->ffrom));
 }
 
+/* Contiguous uniform fills, a block of generator words at a time (the same draws as
+ * gen_uniform_f / gen_uniform_f64, which go one element at a time) */
+enum { WORDS = 1024 };
+
+TD_CLONES static void uniform_block_f(float *d, const uint32_t *w, int64_t b, const struct unif *c)
+{
+    for (int64_t j = 0; j < b; j++)
+        d[j] = fmaf((float)(w[j] & c->mask) * c->scale, c->fdiff, c->ffrom);
+}
+
+TD_CLONES static void uniform_block_f64(double *d, const uint32_t *w, int64_t b, double from, double diff)
+{
+    for (int64_t j = 0; j < b; j++) {
+        uint64_t u = ((uint64_t)w[2 * j] << 32 | w[2 * j + 1]) & ((UINT64_C(1) << 53) - 1);
+        d[j] = fma((double)(int64_t)u * 0x1.0p-53, diff, from);
+    }
+}
+
 void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to, enum td_dtype final)
 {
+    uint32_t w[WORDS];
     struct unif c = {.dt = (enum td_dtype)o->m.dtype};
     bool flat = td_meta_is_contiguous(&o->m); /* memory order is row-major: one loop */
     int64_t n = td_meta_numel(&o->m);
@@ -117,8 +136,11 @@ void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to,
         c.from = from, c.diff = to - from;
         if (flat && c.dt == TD_DTYPE_FLOAT64) {
             double *d = (double *)o->data + o->m.offset;
-            for (int64_t i = 0; i < n; i++)
-                d[i] = fma(td_rng_unit(r), c.diff, c.from);
+            for (int64_t i = 0; i < n; i += WORDS / 2) {
+                int64_t b = n - i < WORDS / 2 ? n - i : WORDS / 2;
+                td_rng_u32_n(r, w, 2 * b);
+                uniform_block_f64(d + i, w, b, c.from, c.diff);
+            }
             return;
         }
         each_elem(r, o, gen_uniform_f64, &c);
@@ -130,8 +152,11 @@ void td__rand_uniform(struct td_rng *r, struct td_kt *o, double from, double to,
     c.mask = (1u << bits) - 1, c.scale = 1.0f / (float)(1u << bits);
     if (flat && c.dt == TD_DTYPE_FLOAT32) {
         float *d = (float *)o->data + o->m.offset;
-        for (int64_t i = 0; i < n; i++)
-            d[i] = fmaf((float)(td_rng_u32(r) & c.mask) * c.scale, c.fdiff, c.ffrom);
+        for (int64_t i = 0; i < n; i += WORDS) {
+            int64_t b = n - i < WORDS ? n - i : WORDS;
+            td_rng_u32_n(r, w, b);
+            uniform_block_f(d + i, w, b, &c);
+        }
         return;
     }
     each_elem(r, o, gen_uniform_f, &c);
