@@ -602,17 +602,22 @@ enum td_code td_cpu_randperm(struct td_kctx *k)
     int64_t n = td_meta_numel(&o->m), es = (int64_t)td_dtype_size(dt);
     if (o->m.ndim != 1 || !td_meta_is_contiguous(&o->m))
         return TD_CODE_INVALID_ARGUMENT;
-    int64_t *perm = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    char *base = o->data + o->m.offset * es;
+    /* int64 (the default) in place; other dtypes through an int64 buffer */
+    int64_t *perm = dt == TD_DTYPE_INT64 ? (int64_t *)base : malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!perm)
         return TD_CODE_RESOURCE_EXHAUSTED;
     for (int64_t i = 0; i < n; i++)
         perm[i] = i;
     for (int64_t i = 0; i < n - 1; i++) {
-        int64_t j = i + (int64_t)(td_rng_u32(k->rng) % (uint64_t)(n - i)), t = perm[i];
+        uint32_t x = td_rng_u32(k->rng);
+        uint64_t left = (uint64_t)(n - i); /* a 32-bit division when it fits: the same remainder */
+        int64_t j = i + (int64_t)(left <= UINT32_MAX ? x % (uint32_t)left : x % left), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }
-    char *base = o->data + o->m.offset * es;
+    if (dt == TD_DTYPE_INT64)
+        return TD_CODE_OK;
     for (int64_t i = 0; i < n; i++) {
         if (td_dtype_is_float(dt))
             td_store_f64(dt, base + i * es, (double)perm[i]);
