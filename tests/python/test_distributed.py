@@ -49,8 +49,11 @@ COLLECTIVES = textwrap.dedent("""
         opt.zero_grad()
         ((model(x) - y) ** 2).mean().backward()
         opt.step()
-    with model.no_sync():  # gradient accumulation without averaging
-        model(torch.ones(2, 3)).sum().backward()
+    opt.zero_grad()
+    with model.no_sync():  # gradient accumulation: local, then averaged with the next pass
+        model(torch.ones(2, 3) * (rank + 1)).sum().backward()
+    model(torch.ones(2, 3) * (rank - 1)).sum().backward()
+    opt.step()
     print("params", [round(float(p.detach().sum()), 5) for p in model.module.parameters()])
     print("state keys", list(model.state_dict())[:2])
     dist.destroy_process_group()

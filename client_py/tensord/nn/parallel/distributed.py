@@ -2,7 +2,8 @@
 process groups (tensord.distributed): every rank starts from rank 0's parameters and
 buffers, and each parameter's gradient is averaged over the ranks as backward produces it
 (a tensor hook per parameter, an all_reduce each), so every rank's optimizer takes the
-same step.  no_sync() skips the averaging (gradient accumulation)."""
+same step.  no_sync() skips the averaging (gradient accumulation); the next synchronized
+backward averages what was accumulated too, as torch's does."""
 import contextlib
 
 from ..modules.module import Module
@@ -34,14 +35,24 @@ class DistributedDataParallel(Module):
                 dist.broadcast(t, 0)
         for p in module.parameters():
             if p.requires_grad:
-                p.register_hook(self._average)
+                p.register_hook(self._averager(p))
 
-    def _average(self, grad):
-        if not self.require_backward_grad_sync:
-            return grad
-        g = grad.detach().clone()
-        self._dist.all_reduce(g)
-        return g / self._dist.get_world_size()
+    def _averager(self, p):
+        def average(grad):
+            """As torch's buckets: the average over the ranks of the gradient p will hold, what
+            earlier backward passes left in p.grad (no_sync's accumulation) included.  With a
+            p.grad already there, it becomes the average itself and this pass adds zeros, so
+            every rank ends with the same bits."""
+            if not self.require_backward_grad_sync:
+                return grad
+            with _grad_mode.no_grad():
+                total = grad.detach().clone() if p.grad is None else p.grad + grad.detach()
+                self._dist.all_reduce(total, op=self._dist.ReduceOp.AVG)
+                if p.grad is None:
+                    return total
+                p.grad.copy_(total)
+                return grad.new_zeros(grad.shape)
+        return average
 
     def forward(self, *inputs, **kwargs):
         if self.broadcast_buffers and self.training:
