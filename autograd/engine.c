@@ -37,6 +37,7 @@ struct pass {
     int n_only; /* td_backward(inputs=): only these tensors' gradients are kept */
     const struct td_t *const *only;
     struct td_ag_edge *only_edges; /* [n_only] where their gradients arrive */
+    uint8_t user_dev; /* the caller's creation device: user code runs with it (user_enter) */
 };
 
 /* ---- collecting the graph ---- */
@@ -240,11 +241,34 @@ enum td_code td__ag_sum_to(td_client_t *c, struct td_t *g, const struct td_meta 
 
 /* ---- running nodes ---- */
 
+/* User code (tensor and node hooks, a custom function's backward) creates where its
+ * caller creates, as torch's factories do whatever device the engine is on: the
+ * creation device the pass follows is swapped out around it. */
+static uint8_t user_enter(struct pass *p)
+{
+    uint8_t dev = td_client_device(p->c);
+    struct td_status ignored = TD_STATUS_INIT;
+    if (dev != p->user_dev)
+        td_client_set_device(p->c, p->user_dev, &ignored);
+    return dev;
+}
+
+static void user_exit(struct pass *p, uint8_t dev)
+{
+    struct td_status ignored = TD_STATUS_INIT;
+    if (td_client_device(p->c) != dev)
+        td_client_set_device(p->c, dev, &ignored);
+}
+
 static enum td_code run_hooks(struct pass *p, struct td_ag_meta *m, struct td_t *g)
 {
-    for (struct td_ag_hook *h = m ? m->hooks : NULL; h && g->handle; h = h->next)
-        if (h->fn(h->ctx, p->c, g, p->st))
+    for (struct td_ag_hook *h = m ? m->hooks : NULL; h && g->handle; h = h->next) {
+        uint8_t dev = user_enter(p);
+        enum td_code code = h->fn(h->ctx, p->c, g, p->st);
+        user_exit(p, dev);
+        if (code)
             return p->st->code;
+    }
     return TD_CODE_OK;
 }
 
@@ -311,8 +335,12 @@ static enum td_code run_formulas(struct pass *p, struct td_ag_node *n, struct td
 {
     if (n->op == TD_AG_COPY_SLICES)
         return copy_slices_back(p, n, gin);
-    if (n->op == TD_AG_CUSTOM)
-        return n->custom.backward(n->custom.ctx, p->c, n->buf, n->n_out, gin, n->n_in, p->st);
+    if (n->op == TD_AG_CUSTOM) {
+        uint8_t dev = user_enter(p);
+        enum td_code code = n->custom.backward(n->custom.ctx, p->c, n->buf, n->n_out, gin, n->n_in, p->st);
+        user_exit(p, dev);
+        return code;
+    }
     const struct td_ag_op *f = &td_ag_ops[n->op];
     if (n->freed && (f->save_in || f->save_out))
         return td_status_set(p->st, TD_CODE_INVALID_ARGUMENT, "%s", freed_msg);
@@ -500,8 +528,11 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
                 return p->st->code;
         }
     }
-    for (struct td_ag_hook *h = n->pre_hooks; !p->st->code && h; h = h->next)
+    for (struct td_ag_hook *h = n->pre_hooks; !p->st->code && h; h = h->next) {
+        uint8_t dev = user_enter(p);
         h->pre_fn(h->ctx, p->c, n->buf, n->n_out, p->st);
+        user_exit(p, dev);
+    }
     if (p->st->code || !n->further)
         return p->st->code;
     enum td_code vcode = TD_CODE_OK;
@@ -522,8 +553,11 @@ static enum td_code run_node(struct pass *p, struct td_ag_node *n)
     }
     /* node hooks see what torch's post hooks see: the inputs' gradients as computed
      * (a custom function's also for inputs that need none), the outputs' as received */
-    for (struct td_ag_hook *h = n->post_hooks; !code && h; h = h->next)
+    for (struct td_ag_hook *h = n->post_hooks; !code && h; h = h->next) {
+        uint8_t dev = user_enter(p);
         code = h->node_fn(h->ctx, p->c, gin, n->n_in, n->buf, n->n_out, p->st);
+        user_exit(p, dev);
+    }
     for (int i = 0; i < n->n_in; i++) {
         if (!gin[i].handle)
             continue;
@@ -611,6 +645,7 @@ static enum td_code run_pass(struct pass *p, int n, const struct td_t *const *ro
     /* formulas that create tensors (seeds, zeros, masks) create them on the device the
      * node's tensors are on: the client's creation device follows the pass */
     uint8_t dev0 = td_client_device(p->c);
+    p->user_dev = dev0;
     for (int i = 0; !code && i < n; i++) {
         struct td_t g;
         if (!(code = td_client_set_device(p->c, roots[i]->m.device, p->st)) &&

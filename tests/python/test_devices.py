@@ -686,6 +686,41 @@ def test_mlp_backward_on_device():
         assert_same(b.grad, t.grad, rtol=1e-4, atol=1e-6)
 
 
+def test_user_code_in_backward_creates_on_the_cpu():
+    """Hooks and a custom function's backward run while the engine works on cuda:1; as in
+    torch, .cpu() there gives a CPU tensor and a factory without device= creates on the
+    CPU, while ops on the gradient stay on its device."""
+    seen = []
+
+    class Twice(td.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(("function", str(g.device), str(td.zeros(1).device), str(g.cpu().device)))
+            return g * 2
+
+    def hook(g):
+        seen.append(("tensor hook", str(g.device), str(td.ones(2).device), str(g.detach().cpu().device)))
+        return g + 1
+
+    lin = td.nn.Linear(3, 2).to("cuda:1")
+    lin.register_full_backward_hook(
+        lambda m, gi, go: seen.append(("module hook", str(go[0].device), str(td.empty(1).device),
+                                       str(go[0].cpu().device))))
+    x = td.ones(4, 3, device="cuda:1", requires_grad=True)
+    x.register_hook(hook)
+    Twice.apply(lin(x)).sum().backward()
+    assert sorted(seen) == [("function", "cuda:1", "cpu", "cpu"), ("module hook", "cuda:1", "cpu", "cpu"),
+                            ("tensor hook", "cuda:1", "cpu", "cpu")]
+    want = (lin.weight.detach().cpu().sum(0) * 2 + 1).numpy()
+    assert x.grad.device == td.device("cuda:1")
+    np.testing.assert_allclose(x.grad.cpu().numpy(), np.broadcast_to(want, (4, 3)), rtol=1e-6)
+    assert td.zeros(1).device.type == "cpu"  # and after backward
+
+
 def test_autograd_on_cuda1_with_views_and_index():
     a = np.arange(12.0).reshape(3, 4) / 7
     outs = []

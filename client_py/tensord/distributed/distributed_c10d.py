@@ -14,6 +14,7 @@ from multiprocessing.reduction import ForkingPickler
 from urllib.parse import parse_qs, urlparse
 
 from .. import _daemon
+from .. import multiprocessing as _mp  # noqa: F401  (registers the token reductions ForkingPickler uses)
 from .tcp_store import TCPStore
 
 __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_process_group", "is_initialized",
@@ -206,10 +207,16 @@ def barrier(group=None, async_op=False, device_ids=None):
     return _done(async_op)
 
 
+def _host(tensor):
+    """What a collective shares of tensor: itself on the CPU; a device tensor's CPU copy
+    (device storage has no capability tokens)."""
+    return tensor.detach() if tensor.device.type == "cpu" else tensor.detach().cpu()
+
+
 def _publish(g, key, tensor, to):
-    """Tokens of tensor for the ranks in `to`, one each (a token opens once)."""
+    """Tokens of tensor (a CPU tensor) for the ranks in `to`, one each (a token opens once)."""
     for r in to:
-        g.store.set("%s/%d>%d" % (key, g.rank, r), bytes(ForkingPickler.dumps(tensor.detach())))
+        g.store.set("%s/%d>%d" % (key, g.rank, r), bytes(ForkingPickler.dumps(tensor)))
 
 
 def _open(g, key, src):
@@ -257,8 +264,9 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     g = _group(group)
     key = g.next_key()
     if g.world_size > 1:
-        _publish(g, key, tensor, _peers(g))
-        acc = _reduced(g, key, tensor, op)
+        mine = _host(tensor)
+        _publish(g, key, mine, _peers(g))
+        acc = _reduced(g, key, mine, op)
         _barrier(g, key + "/read")
         with _no_grad():
             tensor.copy_(acc)
@@ -270,17 +278,18 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     g = _group(group)
     key = g.next_key()
     if g.world_size > 1:
+        mine = _host(tensor)
         if g.rank != dst:
-            _publish(g, key, tensor, [dst])
+            _publish(g, key, mine, [dst])
             _barrier(g, key + "/read")
         else:
-            parts = {r: (tensor if r == dst else _open(g, key, r)) for r in range(g.world_size)}
+            parts = {r: (mine if r == dst else _open(g, key, r)) for r in range(g.world_size)}
             acc = parts[0]
             for r in range(1, g.world_size):
                 acc = _combine(op, acc, parts[r])
             if op == ReduceOp.AVG:
                 acc = acc / g.world_size
-            acc = acc.clone() if acc is tensor else acc
+            acc = acc.clone() if acc is mine else acc
             import tensord
             tensord.synchronize()
             _barrier(g, key + "/read")
@@ -295,7 +304,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     key = g.next_key()
     if g.world_size > 1:
         if g.rank == src:
-            _publish(g, key, tensor, _peers(g))
+            _publish(g, key, _host(tensor), _peers(g))
         else:
             import tensord
             with _no_grad():
@@ -311,7 +320,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     if len(tensor_list) != g.world_size:
         raise RuntimeError("all_gather: tensor_list has %d tensors for a world of %d" % (len(tensor_list), g.world_size))
     key = g.next_key()
-    _publish(g, key, tensor, _peers(g))
+    _publish(g, key, _host(tensor), _peers(g))
     import tensord
     with _no_grad():
         for r in range(g.world_size):

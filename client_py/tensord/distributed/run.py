@@ -1,7 +1,8 @@
 """torchrun for one node (torch.distributed.run): starts --nproc_per_node copies of a
 training script with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and
-MASTER_PORT set for init_process_group("env://"); when one fails, the others are stopped
-and its exit code is returned.
+MASTER_PORT set for init_process_group("env://") and TENSORD_ADDRESS set to one daemon
+(the node's, else a private one of the launcher's); when one fails, the others are
+stopped and its exit code is returned.
 
     python -m tensord.distributed.run --nproc_per_node=2 train.py --lr 0.1
     python -m tensord -m torch.distributed.run --nproc_per_node=2 train.py  (torch spelled)
@@ -46,6 +47,10 @@ def main(argv=None):
         raise SystemExit("tensord.distributed.run: --nproc_per_node must be at least 1")
     port = a.master_port or _free_port(a.master_addr)
     n = a.nproc_per_node
+    # one daemon for every rank, whatever each touches before init_process_group: the
+    # node's, or a private one of this launcher's, which outlives the ranks
+    from .. import _daemon
+    _daemon.export_address()
     procs = []
     for r in range(n):
         env = dict(os.environ, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n),
