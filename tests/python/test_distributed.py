@@ -181,3 +181,44 @@ def test_launcher_stops_the_others_when_a_rank_fails(tmp_path):
         dist.barrier()  # waits for rank 1 forever: the launcher stops it
     """), "--nproc-per-node", "2")
     assert got.returncode == 3, got.stderr
+
+
+UNUSED = textwrap.dedent("""
+    import torch, torch.nn as nn, torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used, self.unused = nn.Linear(3, 2), nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.used(x)
+
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    model = DDP(Net(), find_unused_parameters=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(3):
+        opt.zero_grad()
+        model(torch.ones(2, 3) * (rank + step)).pow(2).sum().backward()
+        opt.step()
+    print("params", [round(float(p.detach().sum()), 5) for p in model.module.parameters()])
+    strict = DDP(Net())
+    strict(torch.ones(2, 3)).sum().backward()
+    try:
+        strict(torch.ones(2, 3))
+        print("no error")
+    except RuntimeError as e:
+        print(str(e).split(". ")[0])
+""")
+
+
+def test_unused_parameters_like_torch(tmp_path):
+    want = _ranks(UNUSED, tmp_path, 2, False)
+    got = _ranks(UNUSED, tmp_path, 2, True)
+    for r in range(2):
+        assert want[r][0] == 0 and got[r][0] == 0, (want[r][2], got[r][2])
+        assert got[r][1] == want[r][1], (got[r][1], want[r][1])
+    assert "Expected to have finished reduction in the prior iteration" in got[0][1]

@@ -1,13 +1,14 @@
 """DistributedDataParallel (torch.nn.parallel.DistributedDataParallel) over tensord's
 process groups (tensord.distributed): every rank starts from rank 0's parameters and
-buffers, and each parameter's gradient is averaged over the ranks as backward produces it
-(a tensor hook per parameter, an all_reduce each), so every rank's optimizer takes the
-same step.  no_sync() skips the averaging (gradient accumulation); the next synchronized
+buffers, and the parameters' gradients are averaged over the ranks during backward (a
+tensor hook per parameter; one all_reduce of them all once the last arrives), so every
+rank's optimizer takes the same step.  no_sync() skips the averaging (gradient accumulation); the next synchronized
 backward averages what was accumulated too, as torch's does."""
 import contextlib
 
 from ..modules.module import Module
 from ... import _grad_mode
+from ... import _records as F
 
 __all__ = ["DistributedDataParallel"]
 
@@ -33,28 +34,62 @@ class DistributedDataParallel(Module):
         with _grad_mode.no_grad():
             for t in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(t, 0)
-        for p in module.parameters():
-            if p.requires_grad:
-                p.register_hook(self._averager(p))
+        self._params = [p for p in module.parameters() if p.requires_grad]
+        self._ready = []  # (parameter, gradient) of this backward pass, in arrival order
+        for p in self._params:
+            p.register_hook(self._averager(p))
 
     def _averager(self, p):
         def average(grad):
-            """As torch's buckets: the average over the ranks of the gradient p will hold, what
-            earlier backward passes left in p.grad (no_sync's accumulation) included.  With a
-            p.grad already there, it becomes the average itself and this pass adds zeros, so
-            every rank ends with the same bits."""
+            """As torch's buckets: the average over the ranks of the gradient p will hold,
+            what earlier passes left in p.grad (no_sync's accumulation) included.  One
+            all_reduce per dtype and device once every parameter's gradient has arrived (the
+            earlier ones accumulate zeros meanwhile, then take the average), so every rank
+            ends with the same bits.  find_unused_parameters=True reduces each gradient as
+            it arrives instead (a parameter may get none)."""
             if not self.require_backward_grad_sync:
                 return grad
             with _grad_mode.no_grad():
-                total = grad.detach().clone() if p.grad is None else p.grad + grad.detach()
-                self._dist.all_reduce(total, op=self._dist.ReduceOp.AVG)
-                if p.grad is None:
-                    return total
-                p.grad.copy_(total)
-                return grad.new_zeros(grad.shape)
+                if self.find_unused_parameters:
+                    return self._reduce([(p, grad.detach())], grad)
+                self._ready.append((p, grad.detach()))
+                if len(self._ready) < len(self._params):
+                    return grad.new_zeros(grad.shape)
+                ready, self._ready = self._ready, []
+                return self._reduce(ready, grad)
         return average
 
+    def _reduce(self, ready, grad):
+        """Averages p.grad + g over the ranks for every (p, g) in ready; the last one's
+        share is returned for the engine to accumulate, the others are written into .grad."""
+        totals = [g.clone() if p.grad is None else p.grad + g for p, g in ready]
+        groups = {}
+        for i, t in enumerate(totals):
+            groups.setdefault((str(t.dtype), str(t.device)), []).append(i)
+        for key in sorted(groups):
+            idx = groups[key]
+            flat = F.cat([totals[i].reshape(-1) for i in idx])
+            self._dist.all_reduce(flat, op=self._dist.ReduceOp.AVG)
+            at = 0
+            for i in idx:
+                n = totals[i].numel()
+                totals[i] = flat[at:at + n].view(totals[i].shape)
+                at += n
+        for (p, _), t in zip(ready[:-1], totals[:-1]):
+            p.grad.copy_(t)
+        last, avg = ready[-1][0], totals[-1]
+        if last.grad is None:
+            return avg
+        last.grad.copy_(avg)
+        return grad.new_zeros(grad.shape)
+
     def forward(self, *inputs, **kwargs):
+        if self._ready and self.training:
+            self._ready = []
+            raise RuntimeError("Expected to have finished reduction in the prior iteration before starting a new one. "
+                               "This error indicates that your module has parameters that were not used in producing "
+                               "loss. You can enable unused parameter detection by passing the keyword argument "
+                               "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`.")
         if self.broadcast_buffers and self.training:
             bufs = list(self.module.buffers())
             if bufs:
