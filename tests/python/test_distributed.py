@@ -222,3 +222,51 @@ def test_unused_parameters_like_torch(tmp_path):
         assert want[r][0] == 0 and got[r][0] == 0, (want[r][2], got[r][2])
         assert got[r][1] == want[r][1], (got[r][1], want[r][1])
     assert "Expected to have finished reduction in the prior iteration" in got[0][1]
+
+
+def test_store_wire_and_hostile_input(tmp_path):
+    """TCPStore as torch's (counters read back as ASCII numbers, wait/get time out with a
+    RuntimeError); the master survives garbage on a connection, and what a collective takes
+    from the store is a tensor token or is refused before anything runs."""
+    import pickle
+    import struct
+    from datetime import timedelta
+
+    import tensord
+    from tensord.distributed import TCPStore, distributed_c10d as c10d
+
+    master = TCPStore("127.0.0.1", 0, 1, True, timeout=timedelta(seconds=1))
+    other = TCPStore("127.0.0.1", master.port, 1, False, timeout=timedelta(seconds=1))
+    assert master.add("n", 2) == 2 and other.add("n", 3) == 5 and master.get("n") == b"5"
+    other.set("k", "text")
+    assert master.get("k") == b"text" and master.check(["k", "n"]) and not master.check(["k", "nope"])
+    with pytest.raises(RuntimeError, match="Timeout waiting for key"):
+        master.get("nope")
+    with pytest.raises(ValueError, match="does not hold a number"):
+        master.add("k", 1)
+    for junk in (b"\xff" * 64, struct.pack("<Bdqh", 1, 1.0, 0, -3), struct.pack("<Bdqh", 0, 1.0, 0, 1) +
+                 struct.pack("<I", 1 << 31)):
+        with socket.create_connection(("127.0.0.1", master.port)) as s:
+            s.sendall(junk)
+            s.settimeout(5)
+            try:
+                assert s.recv(64) == b""  # the master drops that connection ...
+            except ConnectionResetError:
+                pass  # (reset: it had unread bytes)
+    assert other.get("k") == b"text"  # ... and serves the others
+    assert master.delete_key("k") and not master.delete_key("k")
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(marker),))
+
+    g = c10d._Group(master, 0, 2, "gloo")
+    master.set("c1/1>0", pickle.dumps(Evil()))
+    with pytest.raises(pickle.UnpicklingError, match="where a tensor token belongs"):
+        c10d._open(g, "c1", 1)
+    assert not marker.exists()
+    other.close()
+    master.close()
+    assert tensord.ones(1).item() == 1.0

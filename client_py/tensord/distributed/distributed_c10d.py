@@ -14,7 +14,8 @@ from multiprocessing.reduction import ForkingPickler
 from urllib.parse import parse_qs, urlparse
 
 from .. import _daemon
-from .. import multiprocessing as _mp  # noqa: F401  (registers the token reductions ForkingPickler uses)
+from ..multiprocessing.reductions import rebuild_tensor as _rebuild_tensor  # (importing it registers the
+#   token reductions ForkingPickler uses)
 from .tcp_store import TCPStore
 
 __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_process_group", "is_initialized",
@@ -219,8 +220,18 @@ def _publish(g, key, tensor, to):
         g.store.set("%s/%d>%d" % (key, g.rank, r), bytes(ForkingPickler.dumps(tensor)))
 
 
+class _TokenUnpickler(pickle.Unpickler):
+    """A peer's tensor token, nothing else: what the store hands over runs no code."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("tensord.multiprocessing.reductions", "rebuild_tensor"):
+            return _rebuild_tensor
+        raise pickle.UnpicklingError("tensord.distributed: a collective received %s.%s where a tensor token "
+                                     "belongs" % (module, name))
+
+
 def _open(g, key, src):
-    return pickle.loads(g.store._take("%s/%d>%d" % (key, src, g.rank)))
+    return _TokenUnpickler(io.BytesIO(g.store._take("%s/%d>%d" % (key, src, g.rank)))).load()
 
 
 def _peers(g):
