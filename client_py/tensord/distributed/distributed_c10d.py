@@ -158,7 +158,11 @@ def destroy_process_group(group=None):
         raise RuntimeError("Default process group has not been initialized, please make sure to call "
                            "init_process_group.")
     try:
-        barrier()  # the master's store outlives every rank's last request
+        barrier()
+        if g.rank != 0:
+            g.store.close()  # the master's store outlives every other rank's connection
+        else:
+            g.store.wait_for_others_to_leave()
     finally:
         _state["group"] = None
         g.store.close()

@@ -88,6 +88,7 @@ def _recv_answer(sock):
 class _Server:
     def __init__(self, host, port):
         self.data = {}
+        self.connections = 0
         self.cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -106,11 +107,21 @@ class _Server:
             threading.Thread(target=self._serve, args=(conn,), daemon=True, name="tensord-store-conn").start()
 
     def _serve(self, conn):
+        with self.cond:
+            self.connections += 1
         try:
             while True:
                 _send_answer(conn, self._answer(*_recv_request(conn)))
         except (ConnectionError, OSError, struct.error, UnicodeDecodeError):
             conn.close()
+        finally:
+            with self.cond:
+                self.connections -= 1
+                self.cond.notify_all()
+
+    def wait_connections(self, n, timeout):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.connections <= n, timeout)
 
     def _answer(self, op, keys, value, amount, timeout):
         if op not in ("wait", "check", "num_keys") and len(keys) != 1:
@@ -203,6 +214,12 @@ class TCPStore:
 
     def num_keys(self):
         return self._ask("num_keys")
+
+    def wait_for_others_to_leave(self):
+        """On the master: until every other client closed its connection (or the timeout),
+        so that no answer the others wait for is lost with this process."""
+        if self._server:
+            self._server.wait_connections(1, self.timeout)
 
     def close(self):
         self._sock.close()
