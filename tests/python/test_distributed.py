@@ -60,6 +60,62 @@ COLLECTIVES = textwrap.dedent("""
 """)
 
 
+MORE = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    rank, ws = dist.get_rank(), dist.get_world_size()
+    x = torch.arange(3.0) + 10 * rank
+    got = [torch.zeros(3) for _ in range(ws)] if rank == 1 else None
+    dist.gather(x, got, dst=1)
+    print("gather", [g.tolist() for g in got] if got else None)
+    out = torch.zeros(2, dtype=torch.int64)
+    dist.scatter(out, [torch.tensor([r, -r]) for r in range(ws)] if rank == 0 else None, src=0)
+    print("scatter", out.tolist())
+    objs = [None] * ws if rank == 0 else None
+    dist.gather_object({"r": rank}, objs, dst=0)
+    print("gather_object", objs)
+    mine = [None]
+    dist.scatter_object_list(mine, ["s%d" % r for r in range(ws)] if rank == 0 else None, src=0)
+    print("scatter_object_list", mine)
+    dist.destroy_process_group()
+""")
+
+NOT_IN_GLOO = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    rank, ws = dist.get_rank(), dist.get_world_size()
+    outs = [torch.zeros(2) for _ in range(ws)]
+    dist.all_to_all(outs, [torch.tensor([rank, r]) * 1.0 for r in range(ws)])
+    print("all_to_all", [o.tolist() for o in outs])
+    o = torch.zeros(2)
+    dist.reduce_scatter(o, [torch.full((2,), float(rank * 10 + r)) for r in range(ws)])
+    print("reduce_scatter", o.tolist())
+    big = torch.zeros(ws * 2, 2)
+    dist.all_gather_into_tensor(big, torch.full((2, 2), float(rank)))
+    print("all_gather_into_tensor", big[:, 0].tolist())
+    dist.destroy_process_group()
+""")
+
+
+def test_gather_scatter_like_torch(tmp_path):
+    want = _ranks(MORE, tmp_path, 3, False)
+    got = _ranks(MORE, tmp_path, 3, True)
+    for r in range(3):
+        assert want[r][0] == 0 and got[r][0] == 0, (want[r][2], got[r][2])
+        assert got[r][1] == want[r][1], (got[r][1], want[r][1])
+
+
+def test_all_to_all_and_reduce_scatter(tmp_path):
+    """Collectives torch 1.13's gloo lacks: against the values they must give."""
+    got = _ranks(NOT_IN_GLOO, tmp_path, 3, True)
+    for r in range(3):
+        assert got[r][0] == 0, got[r][2]
+        total = float(sum(s * 10 + r for s in range(3)))
+        assert got[r][1].splitlines() == ["all_to_all %s" % [[float(s), float(r)] for s in range(3)],
+                                          "reduce_scatter %s" % [total, total],
+                                          "all_gather_into_tensor [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]"]
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -20,8 +20,9 @@ from .tcp_store import TCPStore
 
 __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_process_group", "is_initialized",
            "is_available", "get_rank", "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast",
-           "all_gather", "reduce", "all_gather_object", "broadcast_object_list", "is_gloo_available",
-           "is_nccl_available", "is_mpi_available", "is_torchelastic_launched"]
+           "all_gather", "reduce", "all_gather_object", "broadcast_object_list", "gather", "scatter",
+           "all_to_all", "reduce_scatter", "all_gather_into_tensor", "gather_object", "scatter_object_list",
+           "is_gloo_available", "is_nccl_available", "is_mpi_available", "is_torchelastic_launched"]
 
 default_pg_timeout = timedelta(minutes=30)
 
@@ -343,6 +344,105 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     tensord.synchronize()
     _barrier(g, key + "/read")
     return _done(async_op)
+
+
+def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
+    _check_tensor(tensor)
+    g = _group(group)
+    key = g.next_key()
+    if g.rank != dst:
+        if gather_list:
+            raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+        _publish(g, key, _host(tensor), [dst])
+    else:
+        if gather_list is None or len(gather_list) != g.world_size:
+            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+        import tensord
+        with _no_grad():
+            for r in range(g.world_size):
+                gather_list[r].copy_(tensor if r == dst else _open(g, key, r))
+        tensord.synchronize()
+    _barrier(g, key + "/read")
+    return _done(async_op)
+
+
+def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
+    _check_tensor(tensor)
+    g = _group(group)
+    key = g.next_key()
+    import tensord
+    if g.rank == src:
+        if scatter_list is None or len(scatter_list) != g.world_size:
+            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
+        for r in _peers(g):
+            _publish(g, key, _host(scatter_list[r]), [r])
+        with _no_grad():
+            tensor.copy_(scatter_list[src])
+    else:
+        if scatter_list:
+            raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+        with _no_grad():
+            tensor.copy_(_open(g, key, src))
+        tensord.synchronize()
+    _barrier(g, key + "/read")
+    return _done(async_op)
+
+
+def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
+    """output_tensor_list[r] = rank r's input_tensor_list[this rank]."""
+    g = _group(group)
+    if len(output_tensor_list) != g.world_size or len(input_tensor_list) != g.world_size:
+        raise RuntimeError("all_to_all: the tensor lists must have world_size (%d) tensors" % g.world_size)
+    key = g.next_key()
+    for r in _peers(g):
+        _publish(g, key, _host(input_tensor_list[r]), [r])
+    import tensord
+    with _no_grad():
+        for r in range(g.world_size):
+            output_tensor_list[r].copy_(input_tensor_list[r] if r == g.rank else _open(g, key, r))
+    tensord.synchronize()
+    _barrier(g, key + "/read")
+    return _done(async_op)
+
+
+def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
+    """output = the reduction over the ranks of their input_list[this rank]."""
+    g = _group(group)
+    if len(input_list) != g.world_size:
+        raise RuntimeError("reduce_scatter: input_list must have world_size (%d) tensors" % g.world_size)
+    key = g.next_key()
+    for r in _peers(g):
+        _publish(g, key, _host(input_list[r]), [r])
+    acc = _reduced(g, key, _host(input_list[g.rank]), op)
+    _barrier(g, key + "/read")
+    with _no_grad():
+        output.copy_(acc)
+    return _done(async_op)
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+    """output_tensor (world_size * n elements along dim 0) = every rank's input_tensor, in
+    rank order."""
+    g = _group(group)
+    if output_tensor.numel() != input_tensor.numel() * g.world_size:
+        raise ValueError("output tensor size must be equal to world_size times input tensor size")
+    parts = list(output_tensor.reshape(g.world_size, *input_tensor.shape).unbind(0))
+    return all_gather(parts, input_tensor, group, async_op)
+
+
+def gather_object(obj, object_gather_list=None, dst=0, group=None):
+    g = _group(group)
+    got = [None] * g.world_size
+    all_gather_object(got, obj, group)
+    if g.rank == dst:
+        object_gather_list[:] = got
+
+
+def scatter_object_list(scatter_object_output_list, scatter_object_input_list, src=0, group=None):
+    g = _group(group)
+    objs = list(scatter_object_input_list) if g.rank == src else [None] * g.world_size
+    broadcast_object_list(objs, src, group)
+    scatter_object_output_list[0] = objs[g.rank]
 
 
 def all_gather_object(object_list, obj, group=None):
