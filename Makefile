@@ -332,6 +332,7 @@ bench: all
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) tests/bench/bench.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/lifecycle.py
 	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/sharing.py
+	PYTHONPATH=$(abspath $(BUILD)/python) TENSORD_BIN=$(abspath $(DAEMON)) $(PYTHON) tests/bench/distributed.py
 
 # ---- the GPU machine's bundle (tests/gpu/make_bundle.sh; docs/performance.md "GPU figures").
 # The GPU machine has none of Debian's libraries: the daemon, tensordctl and libtensord are
