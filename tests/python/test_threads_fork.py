@@ -8,9 +8,11 @@ what races), against the session's daemon ($TENSORD_ADDRESS) unless said otherwi
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -33,7 +35,7 @@ def _stacks(pids):
     process stuck in a lock cannot say where it is."""
     gdb = shutil.which("gdb")
     if not gdb:
-        return "(no gdb here: no stacks)"
+        return "(no gdb here: each thread's kernel wait instead)\n" + _waits(pids)
     out = []
     for q in pids:
         r = subprocess.run([gdb, "-p", str(q), "-batch", "-ex", "thread apply all bt 40"],
@@ -43,15 +45,42 @@ def _stacks(pids):
     return "\n".join(out)
 
 
+def _waits(pids):
+    """Where each thread of pids sleeps in the kernel (wchan, the syscall): enough to
+    tell a futex (a lock) from a poll (waiting for the daemon) without a debugger."""
+    out = []
+    for q in pids:
+        try:
+            for tid in sorted(os.listdir("/proc/%d/task" % q), key=int):
+                base = "/proc/%d/task/%s/" % (q, tid)
+                with open(base + "wchan") as f, open(base + "syscall") as g, open(base + "comm") as h:
+                    out.append("pid %d tid %s %s: wchan %s syscall %s" % (q, tid, h.read().strip(), f.read().strip(),
+                                                                          g.read().split(" ")[0].strip()))
+        except OSError as e:
+            out.append("pid %d: %s" % (q, e))
+    return "\n".join(out)
+
+
+# every process of a script (forked children too) dumps its Python threads' stacks on
+# SIGUSR1, which _run sends before killing a hung family
+_PY_STACKS = "import faulthandler as _fh, signal as _sig; _fh.register(_sig.SIGUSR1, all_threads=True)\n"
+
+
 def _run(script, timeout=240, env=None, args=()):
     env = dict(os.environ if env is None else env)
-    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)] + [str(a) for a in args], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", _PY_STACKS + textwrap.dedent(script)] + [str(a) for a in args],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         pids = _family(p.pid)
         stacks = _stacks(pids)
+        for q in pids:
+            try:
+                os.kill(q, signal.SIGUSR1)
+            except OSError:
+                pass
+        time.sleep(1)
         for q in pids:
             try:
                 os.kill(q, 9)
