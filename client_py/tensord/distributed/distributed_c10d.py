@@ -256,6 +256,16 @@ def _combine(op, acc, x):
     raise ValueError("Unknown reduce op %r" % (op,))
 
 
+def _receive(g, key, outs, mine):
+    """outs[r] = rank r's published tensor (this rank's: mine), read before the barrier
+    lets the peers change theirs."""
+    import tensord
+    with _no_grad():
+        for r, out in enumerate(outs):
+            out.copy_(mine if r == g.rank else _open(g, key, r))
+    tensord.synchronize()
+
+
 def _reduced(g, key, tensor, op):
     import tensord
     parts = [tensor if r == g.rank else _open(g, key, r) for r in range(g.world_size)]
@@ -299,15 +309,7 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
             _publish(g, key, mine, [dst])
             _barrier(g, key + "/read")
         else:
-            parts = {r: (mine if r == dst else _open(g, key, r)) for r in range(g.world_size)}
-            acc = parts[0]
-            for r in range(1, g.world_size):
-                acc = _combine(op, acc, parts[r])
-            if op == ReduceOp.AVG:
-                acc = acc / g.world_size
-            acc = acc.clone() if acc is mine else acc
-            import tensord
-            tensord.synchronize()
+            acc = _reduced(g, key, mine, op)
             _barrier(g, key + "/read")
             with _no_grad():
                 tensor.copy_(acc)
@@ -337,11 +339,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         raise RuntimeError("all_gather: tensor_list has %d tensors for a world of %d" % (len(tensor_list), g.world_size))
     key = g.next_key()
     _publish(g, key, _host(tensor), _peers(g))
-    import tensord
-    with _no_grad():
-        for r in range(g.world_size):
-            tensor_list[r].copy_(tensor if r == g.rank else _open(g, key, r))
-    tensord.synchronize()
+    _receive(g, key, tensor_list, tensor)
     _barrier(g, key + "/read")
     return _done(async_op)
 
@@ -357,11 +355,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     else:
         if gather_list is None or len(gather_list) != g.world_size:
             raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        import tensord
-        with _no_grad():
-            for r in range(g.world_size):
-                gather_list[r].copy_(tensor if r == dst else _open(g, key, r))
-        tensord.synchronize()
+        _receive(g, key, gather_list, tensor)
     _barrier(g, key + "/read")
     return _done(async_op)
 
@@ -396,11 +390,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     key = g.next_key()
     for r in _peers(g):
         _publish(g, key, _host(input_tensor_list[r]), [r])
-    import tensord
-    with _no_grad():
-        for r in range(g.world_size):
-            output_tensor_list[r].copy_(input_tensor_list[r] if r == g.rank else _open(g, key, r))
-    tensord.synchronize()
+    _receive(g, key, output_tensor_list, input_tensor_list[g.rank])
     _barrier(g, key + "/read")
     return _done(async_op)
 
