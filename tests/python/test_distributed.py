@@ -219,8 +219,9 @@ def test_launcher_runs_ranks(tmp_path):
         dist.init_process_group("gloo")
         t = torch.tensor([float(dist.get_rank() + 1)])
         dist.all_reduce(t)
-        print("rank %s/%s local %s sum %s" % (os.environ["RANK"], os.environ["WORLD_SIZE"], os.environ["LOCAL_RANK"],
-                                              t.item()))
+        # one write per line: the ranks share the launcher's stdout (print's two writes interleave)
+        os.write(1, ("rank %s/%s local %s sum %s\\n" % (os.environ["RANK"], os.environ["WORLD_SIZE"],
+                                                        os.environ["LOCAL_RANK"], t.item())).encode())
         dist.destroy_process_group()
     """), "--nproc_per_node=3")
     assert got.returncode == 0, got.stderr
