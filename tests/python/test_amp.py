@@ -103,6 +103,44 @@ def test_nesting_decorator_and_state():
         assert out.dtype == td.float32
 
 
+def _reference_scaler(grads_per_step, init, growth, backoff, interval):
+    """numpy GradScaler: (scales used, steps taken) per step."""
+    scale, tracker, out = init, 0, []
+    for g in grads_per_step:
+        found = not np.all(np.isfinite(g * scale))
+        out.append((scale, not found))
+        if found:
+            scale, tracker = scale * backoff, 0
+        else:
+            tracker += 1
+            if tracker == interval:
+                scale, tracker = scale * growth, 0
+    return out
+
+
+def _scaler_trajectory(device):
+    # gradients of sum(w * k): k per step, an inf at steps 2 and 5
+    ks = [1.0, 2.0, math.inf, 0.5, 1.5, math.inf, 1.0, 1.0, 2.0]
+    ref = _reference_scaler([np.array([k]) for k in ks], 1024.0, 2.0, 0.25, 3)
+    w = td.nn.Parameter(td.ones(3, device=device))
+    opt = td.optim.SGD([w], lr=0.01)
+    scaler = td.amp.GradScaler(device, init_scale=1024.0, growth_factor=2.0, backoff_factor=0.25, growth_interval=3)
+    expect_w = np.ones(3)
+    for step, k in enumerate(ks):
+        opt.zero_grad()
+        assert scaler.get_scale() == ref[step][0], step
+        kk = td.full((3,), k, device=device)
+        scaler.scale((w * kk).sum()).backward()
+        scaler.unscale_(opt)
+        if ref[step][1]:
+            np.testing.assert_allclose(w.grad.cpu().numpy(), np.full(3, k))   # unscaled
+            expect_w -= 0.01 * k
+        scaler.step(opt)
+        scaler.update()
+        np.testing.assert_allclose(w.detach().cpu().numpy(), expect_w, rtol=1e-6)
+    return scaler, w, opt
+
+
 if not IN_CHILD:
     @pytest.mark.parametrize("call", [
         lambda m: m.autocast("cpu", dtype=m.float16),
@@ -141,6 +179,11 @@ if not IN_CHILD:
                          scaled.item(), p.detach().numpy().tolist()))
         assert res[0] == res[1]
 
+    def test_cpu_grad_scaler_trajectory():
+        """torch 2.x's torch.amp.GradScaler("cpu"): the reference's scales and skipped steps."""
+        scaler, w, _ = _scaler_trajectory("cpu")
+        assert scaler._scale.device.type == "cpu" and w.grad.device.type == "cpu"
+
     def test_amp_under_two_fake_gpus():
         rerun_under_fake_gpus(__file__)
 else:
@@ -161,40 +204,8 @@ else:
         with td.autocast("cuda", dtype=td.bfloat16):
             assert (a @ b).dtype == td.bfloat16
 
-    def _reference_scaler(grads_per_step, init, growth, backoff, interval):
-        """numpy GradScaler: (scales used, steps taken) per step."""
-        scale, tracker, out = init, 0, []
-        for g in grads_per_step:
-            found = not np.all(np.isfinite(g * scale))
-            out.append((scale, not found))
-            if found:
-                scale, tracker = scale * backoff, 0
-            else:
-                tracker += 1
-                if tracker == interval:
-                    scale, tracker = scale * growth, 0
-        return out
-
     def test_grad_scaler_trajectory():
-        # gradients of sum(w * k): k per step, an inf at steps 2 and 5
-        ks = [1.0, 2.0, math.inf, 0.5, 1.5, math.inf, 1.0, 1.0, 2.0]
-        ref = _reference_scaler([np.array([k]) for k in ks], 1024.0, 2.0, 0.25, 3)
-        w = td.nn.Parameter(td.ones(3, device="cuda"))
-        opt = td.optim.SGD([w], lr=0.01)
-        scaler = td.cuda.amp.GradScaler(init_scale=1024.0, growth_factor=2.0, backoff_factor=0.25, growth_interval=3)
-        expect_w = np.ones(3)
-        for step, k in enumerate(ks):
-            opt.zero_grad()
-            assert scaler.get_scale() == ref[step][0], step
-            kk = td.full((3,), k, device="cuda")
-            scaler.scale((w * kk).sum()).backward()
-            scaler.unscale_(opt)
-            if ref[step][1]:
-                np.testing.assert_allclose(w.grad.cpu().numpy(), np.full(3, k))   # unscaled
-                expect_w -= 0.01 * k
-            scaler.step(opt)
-            scaler.update()
-            np.testing.assert_allclose(w.detach().cpu().numpy(), expect_w, rtol=1e-6)
+        scaler, w, opt = _scaler_trajectory("cuda")
         sd = scaler.state_dict()
         assert set(sd) == {"scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker"}
         other = td.cuda.amp.GradScaler()

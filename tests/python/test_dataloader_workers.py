@@ -296,8 +296,16 @@ def test_distributed_sampler_like_torch():
     assert [list(x) for x in s] != e0  # a new permutation per epoch, the same in every replica
     s2 = tdata.DistributedSampler(ds, num_replicas=2, rank=0, seed=5)
     assert list(s2) == e0[0]
-    with pytest.raises(RuntimeError, match="Requires distributed package"):
-        tdata.DistributedSampler(ds)
+    with pytest.raises(RuntimeError, match="Default process group has not been initialized"):
+        tdata.DistributedSampler(ds)  # torch's error too (its distributed package is there)
+    with pytest.raises(RuntimeError, match="Default process group has not been initialized"):
+        Tdata.DistributedSampler(ds)
+    td.distributed.init_process_group("gloo", store=td.distributed.HashStore(), rank=0, world_size=1)
+    try:
+        whole = tdata.DistributedSampler(ds, shuffle=False)  # the group's rank and world size
+        assert (whole.num_replicas, whole.rank, list(whole)) == (1, 0, ds)
+    finally:
+        td.distributed.destroy_process_group()
     loaded = [b.tolist() for b in tdata.DataLoader(ds, batch_size=4, num_workers=2, sampler=s2)]
     assert sum(loaded, []) == e0[0]
 

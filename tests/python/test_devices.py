@@ -458,6 +458,38 @@ def test_device_objects_and_placement():
         x.cuda("cpu")
 
 
+def test_accelerator_api():
+    """torch.accelerator (torch 2.x) over the daemon's devices, as tensord.cuda's."""
+    acc = td.accelerator
+    if not td.cuda.is_available():  # a CPU build of torch answers the same
+        assert not acc.is_available() and acc.current_accelerator() is None and acc.device_count() == 0
+        return
+    assert acc.is_available() and acc.device_count() == td.cuda.device_count() == 2
+    assert acc.current_accelerator() == td.device("cuda") and str(acc.current_accelerator()) == "cuda"
+    assert td.distributed.get_default_backend_for_device(acc.current_accelerator()) == "nccl"
+    assert acc.current_device_index() == 0
+    with acc.device_index(1):
+        assert acc.current_device_index() == 1 and td.zeros(1, device="cuda").device.index == 1
+        with acc.device_index(None):
+            assert acc.current_device_index() == 1
+    assert acc.current_device_index() == 0
+    acc.set_device_index("cuda:1")
+    try:
+        assert td.cuda.current_device() == 1 and acc.current_device_idx() == 1
+        x = td.ones(256, device=td.device("%s:%d" % (acc.current_accelerator(), 1)))
+        acc.synchronize()
+        assert acc.memory_allocated(1) >= 1024 and acc.max_memory_allocated(1) >= acc.memory_allocated(1)
+        assert acc.memory_stats(1)["allocated_bytes.all.current"] == acc.memory_allocated(1)
+        free, total = acc.get_memory_info(1)
+        assert 0 < free <= total
+        assert acc.current_stream() == td.cuda.current_stream(1)
+        del x
+    finally:
+        acc.set_device_index(0)
+    with pytest.raises(ValueError, match="doesn't match the current accelerator"):
+        acc.set_device_index("cpu")
+
+
 def test_to_device_and_dtype_together():
     x = td.tensor(A34, dtype=td.float64)
     for args, kw in [(("cuda", td.float16), {}), ((), {"device": "cuda:1", "dtype": td.int32}),

@@ -93,8 +93,102 @@ NOT_IN_GLOO = textwrap.dedent("""
     big = torch.zeros(ws * 2, 2)
     dist.all_gather_into_tensor(big, torch.full((2, 2), float(rank)))
     print("all_gather_into_tensor", big[:, 0].tolist())
+    o = torch.zeros(2)
+    dist.reduce_scatter_tensor(o, torch.arange(2.0 * ws) * (rank + 1))
+    print("reduce_scatter_tensor", o.tolist())
+    sizes = [r + 1 for r in range(ws)]  # rank r sends r+1 rows to every rank
+    inp = torch.full((sum([rank + 1] * ws), 1), float(rank))
+    out = torch.zeros(sum(sizes), 1)
+    dist.all_to_all_single(out, inp, output_split_sizes=sizes, input_split_sizes=[rank + 1] * ws)
+    print("all_to_all_single", out.flatten().tolist())
     dist.destroy_process_group()
 """)
+
+
+GROUPS_AND_P2P = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    rank, ws = dist.get_rank(), dist.get_world_size()
+    evens = dist.new_group([r for r in range(ws) if r % 2 == 0])
+    odds = dist.new_group([r for r in range(ws) if r % 2 == 1])
+    mine, other = (evens, odds) if rank % 2 == 0 else (odds, evens)
+    members = dist.get_process_group_ranks(mine)
+    print("group", dist.get_rank(mine), dist.get_world_size(mine), members, dist.get_rank(other),
+          dist.get_world_size(other), other is dist.GroupMember.NON_GROUP_MEMBER)
+    print("ranks", dist.get_group_rank(mine, rank), dist.get_global_rank(mine, 0))
+    t = torch.tensor([1.0, 2.0]) * (rank + 1)
+    dist.all_reduce(t, group=mine)
+    print("group all_reduce", t.tolist())
+    b = torch.full((3,), float(rank))
+    dist.broadcast(b, src=max(members), group=mine)  # src: a global rank
+    print("group broadcast", b.tolist())
+    got = [torch.zeros(1) for _ in members]
+    dist.all_gather(got, torch.tensor([rank * 1.5]), group=mine)
+    print("group all_gather", [g.tolist() for g in got])
+    print("outside", dist.all_reduce(torch.ones(1), group=other))
+    whole = dist.new_group()
+    w = torch.ones(2) * rank
+    dist.all_reduce(w, group=whole)
+    dist.all_reduce(w)
+    print("world", w.tolist())
+    nxt, prv = (rank + 1) % ws, (rank - 1) % ws
+    x, y = torch.arange(4.0) + 10 * rank, torch.zeros(4)
+    if rank % 2 == 0:
+        dist.send(x, nxt)
+        dist.recv(y, prv)
+    else:
+        dist.recv(y, prv)
+        dist.send(x, nxt)
+    print("ring", y.tolist())
+    ints = torch.zeros(2, 3, dtype=torch.int32)
+    req = dist.irecv(ints, src=prv, tag=7)
+    s = torch.arange(6, dtype=torch.int32).reshape(2, 3) * (rank + 1)
+    sreq = dist.isend(s, nxt, tag=7)
+    sreq.wait()
+    req.wait()
+    print("tagged", ints.tolist(), req.is_completed())
+    z = torch.zeros(4)
+    reqs = dist.batch_isend_irecv([dist.P2POp(dist.isend, x * 2, prv), dist.P2POp(dist.irecv, z, nxt)])
+    for r in reqs:
+        r.wait()
+    print("batch", len(reqs), z.tolist())
+    if rank == 0:
+        seen = []
+        for _ in range(ws - 1):
+            v = torch.zeros(2)
+            src = dist.recv(v)
+            seen.append((src, v.tolist()))
+        print("any source", sorted(seen))
+    else:
+        dist.send(torch.tensor([float(rank), -1.0]), 0)
+    if len(members) > 1:
+        g = torch.zeros(1)
+        if dist.get_rank(mine) == 0:
+            dist.send(torch.tensor([42.0 + rank]), members[1], group=mine)  # dst: a global rank
+        elif dist.get_rank(mine) == 1:
+            print("group recv from", dist.recv(g, members[0], group=mine), g.tolist())
+    torch.manual_seed(rank)
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 1), process_group=mine)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.manual_seed(50 + rank)
+    for _ in range(3):
+        opt.zero_grad()
+        model(torch.randn(4, 3)).pow(2).mean().backward()
+        opt.step()
+    print("ddp in group", [round(float(p.detach().sum()), 5) for p in model.parameters()])
+    dist.barrier()
+    dist.destroy_process_group()
+""")
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_groups_and_point_to_point_like_torch(tmp_path, world):
+    want = _ranks(GROUPS_AND_P2P, tmp_path, world, False)
+    got = _ranks(GROUPS_AND_P2P, tmp_path, world, True)
+    for r in range(world):
+        assert want[r][0] == 0, want[r][2]
+        assert got[r][0] == 0, got[r][2]
+        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
 
 
 def test_gather_scatter_like_torch(tmp_path):
@@ -113,7 +207,9 @@ def test_all_to_all_and_reduce_scatter(tmp_path):
         total = float(sum(s * 10 + r for s in range(3)))
         assert got[r][1].splitlines() == ["all_to_all %s" % [[float(s), float(r)] for s in range(3)],
                                           "reduce_scatter %s" % [total, total],
-                                          "all_gather_into_tensor [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]"]
+                                          "all_gather_into_tensor [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]",
+                                          "reduce_scatter_tensor %s" % [6.0 * 2 * r, 6.0 * (2 * r + 1)],
+                                          "all_to_all_single [0.0, 1.0, 1.0, 2.0, 2.0, 2.0]"]
 
 
 def _free_port():
@@ -184,6 +280,98 @@ def test_avg_and_errors(tmp_path):
             "before init: Default process group has not been initialized, please make sure to call "
             "init_process_group.", "avg [2.0, 4.0]", "twice: trying to initialize the default process group twice!",
             "initialized False"]
+
+
+GROUP_ERRORS = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    try:
+        dist.new_group([0, 5])
+    except RuntimeError as e:
+        print("new_group:", e)
+    g = dist.new_group([0])
+    if rank == 0:
+        try:
+            dist.get_group_rank(g, 1)
+        except RuntimeError as e:
+            print("group rank:", str(e).split(" is")[0])
+    try:
+        dist.send(torch.ones(1), rank)
+    except RuntimeError as e:
+        print("self:", e)
+    if rank == 0:
+        dist.send(torch.ones(3), 1)
+    else:
+        try:
+            dist.recv(torch.ones(2), 0)
+        except RuntimeError as e:
+            print("size:", e)
+    dist.barrier()
+    print("backend", dist.get_default_backend_for_device("cuda:1"), dist.get_default_backend_for_device(torch.device("cpu")))
+    dist.destroy_process_group()
+""")
+
+
+def test_group_and_point_to_point_errors(tmp_path):
+    outs = _ranks(GROUP_ERRORS, tmp_path, 2, True)
+    for code, out, err in outs:
+        assert code == 0, err
+    new_group = "new_group: The new group's rank should be within the the world_size set by init_process_group"
+    assert outs[0][1].splitlines() == [new_group, "group rank: Global rank 1", "self: Invalid destination rank 0: "
+                                       "it is this process's own rank", "backend nccl gloo"]
+    assert outs[1][1].splitlines() == [new_group, "self: Invalid destination rank 1: it is this process's own rank",
+                                       "size: recv: the message from rank 0 has 3 elements, the receiving tensor 2",
+                                       "backend nccl gloo"]
+
+
+DDP_ON_DEVICES = textwrap.dedent("""
+    import torch, torch.nn as nn, torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = dist.get_rank()
+    dev = torch.device("cuda", rank) if torch.cuda.is_available() else torch.device("cpu")
+    torch.manual_seed(rank)
+    model = nn.Sequential(nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 5)).to(dev)
+    ddp = DDP(model, device_ids=[rank] if dev.type == "cuda" else None)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    torch.manual_seed(10 + rank)
+    for _ in range(3):
+        opt.zero_grad()
+        out = ddp(torch.randn(20, 10))  # a CPU batch: DDP moves it to device_ids[0]
+        nn.MSELoss()(out, torch.randn(20, 5).to(dev)).backward()
+        opt.step()
+    print("params", [round(float(p.detach().sum()), 4) for p in model.parameters()], out.device == dev)
+    dist.destroy_process_group()
+""")
+
+
+def test_ddp_on_devices_moves_inputs(tmp_path):
+    """pytorch/examples' distributed/ddp pattern (device_ids=[rank], CPU inputs) on two
+    stand-in GPUs, against torch's gloo run of the same script on the CPU."""
+    from conftest import start_daemon, stop_daemon
+    want = _ranks(DDP_ON_DEVICES, tmp_path, 2, False)
+    proc, addr, errp = start_daemon(str(tmp_path), args=["--fake-gpus", "2"])
+    try:
+        got = _ranks(DDP_ON_DEVICES, tmp_path, 2, True, extra_env={"TENSORD_ADDRESS": addr})
+    finally:
+        rc, err = stop_daemon(proc, errp)
+    assert rc == 0 and "ERROR" not in err, err
+    for r in range(2):
+        assert want[r][0] == 0, want[r][2]
+        assert got[r][0] == 0, got[r][2]
+        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
+
+
+def test_ddp_device_ids_of_a_cpu_module_refused():
+    import tensord
+    import tensord.distributed as dist
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        with pytest.raises(ValueError, match="device_ids and output_device arguments only work with"):
+            tensord.nn.parallel.DistributedDataParallel(tensord.nn.Linear(2, 2), device_ids=[0])
+    finally:
+        dist.destroy_process_group()
 
 
 def test_ranks_on_different_daemons_refused(tmp_path):
@@ -311,7 +499,12 @@ def test_store_wire_and_hostile_input(tmp_path):
             except ConnectionResetError:
                 pass  # (reset: it had unread bytes)
     assert other.get("k") == b"text"  # ... and serves the others
+    for bad in (b"\x01", b"\xff\xff\xff\x7f" + b"x"):
+        with pytest.raises(ValueError, match="malformed compare_set"):
+            other._ask("compare_set", ["k"], bad)
+    assert other.compare_set("k", "text", "new") == b"new" and master.get("k") == b"new"
     assert master.delete_key("k") and not master.delete_key("k")
+    other.set("k", "text")
 
     marker = tmp_path / "ran"
 
@@ -319,7 +512,7 @@ def test_store_wire_and_hostile_input(tmp_path):
         def __reduce__(self):
             return (os.system, ("touch " + str(marker),))
 
-    g = c10d._Group(master, 0, 2, "gloo")
+    g = c10d.ProcessGroup(master, 0, range(2), "gloo")
     master.set("c1/1>0", pickle.dumps(Evil()))
     with pytest.raises(pickle.UnpicklingError, match="where a tensor token belongs"):
         c10d._open(g, "c1", 1)
@@ -327,3 +520,54 @@ def test_store_wire_and_hostile_input(tmp_path):
     other.close()
     master.close()
     assert tensord.ones(1).item() == 1.0
+
+
+def _store_ops(dist):
+    """The same calls on a HashStore and PrefixStores over it; what they answer."""
+    from datetime import timedelta
+    base = dist.HashStore()
+    base.set_timeout(timedelta(seconds=0.2))
+    a, b = dist.PrefixStore("a", base), dist.PrefixStore("b", base)
+    got = []
+    a.set("k", "one")
+    b.set("k", b"two")
+    got += [a.get("k"), b.get("k"), base.get("a/k"), a.add("n", 3), a.add("n", -5), b.add("n", 1), a.get("n")]
+    got += [a.compare_set("k", "one", "uno"), a.compare_set("k", "one", "x"), a.compare_set("new", "", "v"),
+            a.compare_set("none", "e", "d"), a.get("new"), base.timeout.total_seconds(), base.num_keys(), a.delete_key("k"), a.delete_key("k")]
+    got += [base.num_keys(), b.get("k")]
+    try:
+        a.get("missing")
+    except RuntimeError as e:
+        got.append("timeout" if "imeout" in str(e) else str(e))
+    try:
+        a.wait(["missing"], timedelta(seconds=0.2))
+    except RuntimeError as e:
+        got.append("timeout" if "imeout" in str(e) else str(e))
+    return got
+
+
+def test_hash_and_prefix_stores_like_torch():
+    import torch.distributed as tdist
+    import tensord.distributed as ddist
+    assert _store_ops(ddist) == _store_ops(tdist)
+
+
+def test_one_rank_group_on_a_hash_store():
+    """init_process_group(store=...) on an in-process store: a world of one."""
+    import tensord
+    import tensord.distributed as dist
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        t = tensord.tensor([1.0, 2.0])
+        dist.all_reduce(t)
+        g = dist.new_group([0])
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=g)
+        out = tensord.zeros(2)
+        dist.reduce_scatter_tensor(out, t)
+        assert t.tolist() == [1.0, 2.0] and out.tolist() == [1.0, 2.0]
+        assert dist.get_world_size(g) == 1 and dist.group.WORLD is dist.GroupMember.WORLD is not None
+        with pytest.raises(RuntimeError, match="own rank"):
+            dist.send(t, 0)
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized() and dist.group.WORLD is None

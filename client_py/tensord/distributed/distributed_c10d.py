@@ -9,6 +9,8 @@ mechanism; ranks on other nodes (another daemon) are refused at init_process_gro
 import io
 import os
 import pickle
+import time
+import warnings
 from datetime import timedelta
 from multiprocessing.reduction import ForkingPickler
 from urllib.parse import parse_qs, urlparse
@@ -22,7 +24,12 @@ __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_
            "is_available", "get_rank", "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast",
            "all_gather", "reduce", "all_gather_object", "broadcast_object_list", "gather", "scatter",
            "all_to_all", "reduce_scatter", "all_gather_into_tensor", "gather_object", "scatter_object_list",
-           "is_gloo_available", "is_nccl_available", "is_mpi_available", "is_torchelastic_launched"]
+           "is_gloo_available", "is_nccl_available", "is_mpi_available", "is_torchelastic_launched",
+           "ProcessGroup", "group", "Work", "new_group", "new_subgroups", "new_subgroups_by_enumeration",
+           "get_group_rank", "get_global_rank", "get_process_group_ranks", "get_default_backend_for_device",
+           "send", "recv", "isend", "irecv", "P2POp", "batch_isend_irecv", "reduce_scatter_tensor",
+           "all_to_all_single", "all_reduce_coalesced", "monitored_barrier", "is_ucc_available",
+           "default_pg_timeout"]
 
 default_pg_timeout = timedelta(minutes=30)
 
@@ -41,15 +48,41 @@ class Backend(str):
         return str.__new__(cls, low)
 
 
-class _Group:
-    def __init__(self, store, rank, world_size, backend):
-        self.store, self.rank, self.world_size, self.backend = store, rank, world_size, backend
+class ProcessGroup:
+    """A process group (torch.distributed.ProcessGroup): the global ranks `ranks` (sorted),
+    this process's rank among them, and a key space of its own in the default group's store
+    (prefix).  rank() and size() as torch's."""
+
+    def __init__(self, store, rank, ranks, backend, prefix=""):
+        self.store, self.group_rank, self.ranks, self.backend, self.prefix = store, rank, list(ranks), backend, prefix
+        self.group_size = len(self.ranks)
         self.seq = 0
         self.last_barrier = None
+        self.sent, self.received = {}, {}  # point-to-point messages per (peer, tag)
+
+    def rank(self):
+        return self.group_rank
+
+    def size(self):
+        return self.group_size
 
     def next_key(self):
         self.seq += 1
-        return "c%d" % self.seq
+        return "%sc%d" % (self.prefix, self.seq)
+
+    def group_rank_of(self, global_rank):
+        if self.prefix == "":
+            if not 0 <= global_rank < self.group_size:
+                raise ValueError("Invalid rank %d: the default process group has ranks 0..%d"
+                                 % (global_rank, self.group_size - 1))
+            return global_rank
+        if global_rank not in self.ranks:
+            raise RuntimeError("Global rank %d is not part of group %s" % (global_rank, self))
+        return self.ranks.index(global_rank)
+
+
+class group:
+    WORLD = None  # the default process group once initialized
 
 
 class GroupMember:
@@ -57,7 +90,7 @@ class GroupMember:
     NON_GROUP_MEMBER = object()
 
 
-_state = {"group": None}
+_state = {"group": None, "groups": 0}
 
 
 def is_available():
@@ -76,6 +109,10 @@ def is_mpi_available():
     return False
 
 
+def is_ucc_available():
+    return False
+
+
 def is_torchelastic_launched():
     return os.getenv("TORCHELASTIC_RUN_ID") is not None
 
@@ -84,12 +121,32 @@ def is_initialized():
     return _state["group"] is not None
 
 
-def _group(group=None):
+def _default():
     g = _state["group"]
     if g is None:
         raise RuntimeError("Default process group has not been initialized, please make sure to call "
                            "init_process_group.")
     return g
+
+
+def _group(group=None):
+    """The ProcessGroup a call names (None and group.WORLD: the default one)."""
+    default = _default()
+    if group is None or group is GroupMember.WORLD:
+        return default
+    if not isinstance(group, ProcessGroup):
+        raise RuntimeError("Invalid process group specified: %r" % (group,))
+    return group
+
+
+def _member(group, op_name):
+    """The group, or None with torch's warning when this rank is not in it."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        _default()
+        warnings.warn("Running %s on global rank %d which does not belong to the given group."
+                      % (op_name, _state["group"].group_rank))
+        return None
+    return _group(group)
 
 
 def _env_int(name):
@@ -149,40 +206,140 @@ def init_process_group(backend=None, init_method=None, timeout=default_pg_timeou
     elif rank < 0 or world_size < 1:
         raise ValueError("world_size and rank must be given with store")
     _share_daemon(store, rank)
-    _state["group"] = _Group(store, rank, world_size, backend)
+    g = ProcessGroup(store, rank, range(world_size), backend)
+    g.timeout = timeout
+    _state["group"] = group.WORLD = GroupMember.WORLD = g
+    _state["groups"] = 0
     barrier()
 
 
 def destroy_process_group(group=None):
-    g = _state["group"]
-    if g is None:
-        raise RuntimeError("Default process group has not been initialized, please make sure to call "
-                           "init_process_group.")
+    """The default group (None): every group, and the rendezvous; a group from new_group:
+    only that one (its ranks must not use it afterwards)."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return
+    g = _default()
+    if group is not None and group is not g:
+        _group(group)  # type check; a subgroup holds nothing but its key prefix
+        return
     try:
         barrier()
-        if g.rank != 0:
+        if g.group_rank != 0:
             g.store.close()  # the master's store outlives every other rank's connection
         else:
             g.store.wait_for_others_to_leave()
     finally:
-        _state["group"] = None
+        _state["group"] = globals()["group"].WORLD = GroupMember.WORLD = None
         g.store.close()
 
 
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None):
+    """A group of the given global ranks (all of them when None), as torch's: every rank of
+    the default group calls it, in the same order; the others get
+    GroupMember.NON_GROUP_MEMBER.  Its collectives have their own keys in the store."""
+    default = _default()
+    n = default.group_size
+    if ranks is None:
+        ranks = list(range(n))
+    ranks = sorted(int(r) for r in ranks)
+    if len(ranks) > n:
+        raise RuntimeError("the new group's world size should be less or equal to the world size set by "
+                           "init_process_group")
+    if any(r < 0 or r >= n for r in ranks):
+        raise RuntimeError("The new group's rank should be within the the world_size set by init_process_group")
+    _state["groups"] += 1
+    prefix = "g%d/" % _state["groups"]
+    barrier()
+    if default.group_rank not in ranks:
+        return GroupMember.NON_GROUP_MEMBER
+    g = ProcessGroup(default.store, ranks.index(default.group_rank), ranks, Backend(backend or default.backend),
+                     prefix)
+    g.timeout = timeout or default.timeout
+    return g
+
+
+def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_options=None):
+    """Consecutive groups of group_size ranks (default: the node's GPU count): (this rank's
+    group, all of them)."""
+    if group_size is None:
+        from .. import cuda
+        group_size = cuda.device_count()
+        if group_size == 0:
+            raise ValueError("The number of subgroups must be positive")
+    n = get_world_size()
+    if group_size <= 0:
+        raise ValueError("group size must be positive, got %d" % group_size)
+    if n % group_size:
+        raise ValueError("The world size must be divisible by 'group_size'")
+    return new_subgroups_by_enumeration([list(range(s, s + group_size)) for s in range(0, n, group_size)],
+                                        timeout, backend, pg_options)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None, pg_options=None):
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    me = get_rank()
+    cur, subgroups, seen = None, [], set()
+    for ranks in ranks_per_subgroup_list:
+        if seen & set(ranks):
+            raise ValueError("Rank %d has appeared in both subgroup" % min(seen & set(ranks)))
+        seen |= set(ranks)
+        sub = new_group(ranks, timeout, backend, pg_options)
+        subgroups.append(sub)
+        if me in ranks:
+            cur = sub
+    return cur, subgroups
+
+
 def get_rank(group=None):
-    return _group(group).rank
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).group_rank
 
 
 def get_world_size(group=None):
-    return _group(group).world_size
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).group_size
 
 
 def get_backend(group=None):
+    if group is GroupMember.NON_GROUP_MEMBER:
+        raise RuntimeError("Invalid process group specified")
     return _group(group).backend
 
 
-class _Work:
-    """A finished collective (they run synchronously), for async_op=True."""
+def get_group_rank(group, global_rank):
+    g = _group(group)
+    return g.group_rank_of(global_rank)
+
+
+def get_global_rank(group, group_rank):
+    g = _group(group)
+    if not 0 <= group_rank < g.group_size:
+        raise RuntimeError("Group rank %d is not part of group %s" % (group_rank, g))
+    return g.ranks[group_rank]
+
+
+def get_process_group_ranks(group):
+    return list(_group(group).ranks)
+
+
+def get_default_backend_for_device(device):
+    """torch 2.x: the backend for a device type ("cpu": gloo, "cuda": nccl)."""
+    kind = device if isinstance(device, str) else device.type
+    kind = kind.split(":")[0]
+    if kind == "cpu":
+        return Backend.GLOO
+    if kind == "cuda":
+        return Backend.NCCL
+    raise ValueError("Default backend not registered for device : %s" % kind)
+
+
+class Work:
+    """A request of an async_op=True collective or isend/irecv (torch.distributed.Work).
+    Collectives and sends finish before they return (a send hands over a copy); a receive
+    completes at wait(), or at is_completed() once its message is there."""
 
     def wait(self, timeout=None):
         return True
@@ -190,15 +347,27 @@ class _Work:
     def is_completed(self):
         return True
 
+    def is_success(self):
+        return self.is_completed()
+
+    def exception(self):
+        return None
+
+    def result(self):
+        return []
+
+    def source_rank(self):
+        raise RuntimeError("source_rank() may only be called on a receive from any source")
+
 
 def _done(async_op):
-    return _Work() if async_op else None
+    return Work() if async_op else None
 
 
 def _barrier(g, key):
     """Every rank reached key.  The rank that completes a barrier deletes the previous
     one's keys: every rank has left it, having arrived here."""
-    if g.store.add(key, 1) == g.world_size:
+    if g.store.add(key, 1) == g.group_size:
         g.store.set(key + "/go", b"1")
         if g.last_barrier:
             g.store.delete_key(g.last_barrier)
@@ -208,7 +377,9 @@ def _barrier(g, key):
 
 
 def barrier(group=None, async_op=False, device_ids=None):
-    g = _group(group)
+    g = _member(group, "barrier")
+    if g is None:
+        return
     _barrier(g, g.next_key())
     return _done(async_op)
 
@@ -222,7 +393,7 @@ def _host(tensor):
 def _publish(g, key, tensor, to):
     """Tokens of tensor (a CPU tensor) for the ranks in `to`, one each (a token opens once)."""
     for r in to:
-        g.store.set("%s/%d>%d" % (key, g.rank, r), bytes(ForkingPickler.dumps(tensor)))
+        g.store.set("%s/%d>%d" % (key, g.group_rank, r), bytes(ForkingPickler.dumps(tensor)))
 
 
 class _TokenUnpickler(pickle.Unpickler):
@@ -236,11 +407,11 @@ class _TokenUnpickler(pickle.Unpickler):
 
 
 def _open(g, key, src):
-    return _TokenUnpickler(io.BytesIO(g.store._take("%s/%d>%d" % (key, src, g.rank)))).load()
+    return _TokenUnpickler(io.BytesIO(g.store._take("%s/%d>%d" % (key, src, g.group_rank)))).load()
 
 
 def _peers(g):
-    return [r for r in range(g.world_size) if r != g.rank]
+    return [r for r in range(g.group_size) if r != g.group_rank]
 
 
 def _combine(op, acc, x):
@@ -262,18 +433,18 @@ def _receive(g, key, outs, mine):
     import tensord
     with _no_grad():
         for r, out in enumerate(outs):
-            out.copy_(mine if r == g.rank else _open(g, key, r))
+            out.copy_(mine if r == g.group_rank else _open(g, key, r))
     tensord.synchronize()
 
 
 def _reduced(g, key, tensor, op):
     import tensord
-    parts = [tensor if r == g.rank else _open(g, key, r) for r in range(g.world_size)]
+    parts = [tensor if r == g.group_rank else _open(g, key, r) for r in range(g.group_size)]
     acc = parts[0]
     for x in parts[1:]:  # rank order: every rank computes the same bits
         acc = _combine(op, acc, x)
     if op == ReduceOp.AVG:
-        acc = acc / g.world_size if acc.is_floating_point() else acc // g.world_size
+        acc = acc / g.group_size if acc.is_floating_point() else acc // g.group_size
     acc = acc.clone() if acc is tensor else acc
     tensord.synchronize()  # read every peer's tensor before they may change it
     return acc
@@ -287,9 +458,11 @@ def _check_tensor(t, name="tensor"):
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
+    g = _member(group, "all_reduce")
+    if g is None:
+        return
     key = g.next_key()
-    if g.world_size > 1:
+    if g.group_size > 1:
         mine = _host(tensor)
         _publish(g, key, mine, _peers(g))
         acc = _reduced(g, key, mine, op)
@@ -301,11 +474,14 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
+    g = _member(group, "reduce")
+    if g is None:
+        return
+    dst = g.group_rank_of(dst)
     key = g.next_key()
-    if g.world_size > 1:
+    if g.group_size > 1:
         mine = _host(tensor)
-        if g.rank != dst:
+        if g.group_rank != dst:
             _publish(g, key, mine, [dst])
             _barrier(g, key + "/read")
         else:
@@ -318,10 +494,13 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
 
 def broadcast(tensor, src, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
+    g = _member(group, "broadcast")
+    if g is None:
+        return
+    src = g.group_rank_of(src)
     key = g.next_key()
-    if g.world_size > 1:
-        if g.rank == src:
+    if g.group_size > 1:
+        if g.group_rank == src:
             _publish(g, key, _host(tensor), _peers(g))
         else:
             import tensord
@@ -334,9 +513,11 @@ def broadcast(tensor, src, group=None, async_op=False):
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
-    if len(tensor_list) != g.world_size:
-        raise RuntimeError("all_gather: tensor_list has %d tensors for a world of %d" % (len(tensor_list), g.world_size))
+    g = _member(group, "all_gather")
+    if g is None:
+        return
+    if len(tensor_list) != g.group_size:
+        raise RuntimeError("all_gather: tensor_list has %d tensors for a world of %d" % (len(tensor_list), g.group_size))
     key = g.next_key()
     _publish(g, key, _host(tensor), _peers(g))
     _receive(g, key, tensor_list, tensor)
@@ -346,14 +527,17 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
+    g = _member(group, "gather")
+    if g is None:
+        return
+    dst = g.group_rank_of(dst)
     key = g.next_key()
-    if g.rank != dst:
+    if g.group_rank != dst:
         if gather_list:
             raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
         _publish(g, key, _host(tensor), [dst])
     else:
-        if gather_list is None or len(gather_list) != g.world_size:
+        if gather_list is None or len(gather_list) != g.group_size:
             raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
         _receive(g, key, gather_list, tensor)
     _barrier(g, key + "/read")
@@ -362,11 +546,14 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     _check_tensor(tensor)
-    g = _group(group)
+    g = _member(group, "scatter")
+    if g is None:
+        return
+    src = g.group_rank_of(src)
     key = g.next_key()
     import tensord
-    if g.rank == src:
-        if scatter_list is None or len(scatter_list) != g.world_size:
+    if g.group_rank == src:
+        if scatter_list is None or len(scatter_list) != g.group_size:
             raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
         for r in _peers(g):
             _publish(g, key, _host(scatter_list[r]), [r])
@@ -384,80 +571,266 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
     """output_tensor_list[r] = rank r's input_tensor_list[this rank]."""
-    g = _group(group)
-    if len(output_tensor_list) != g.world_size or len(input_tensor_list) != g.world_size:
-        raise RuntimeError("all_to_all: the tensor lists must have world_size (%d) tensors" % g.world_size)
+    g = _member(group, "all_to_all")
+    if g is None:
+        return
+    if len(output_tensor_list) != g.group_size or len(input_tensor_list) != g.group_size:
+        raise RuntimeError("all_to_all: the tensor lists must have world_size (%d) tensors" % g.group_size)
     key = g.next_key()
     for r in _peers(g):
         _publish(g, key, _host(input_tensor_list[r]), [r])
-    _receive(g, key, output_tensor_list, input_tensor_list[g.rank])
+    _receive(g, key, output_tensor_list, input_tensor_list[g.group_rank])
     _barrier(g, key + "/read")
     return _done(async_op)
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """output = the reduction over the ranks of their input_list[this rank]."""
-    g = _group(group)
-    if len(input_list) != g.world_size:
-        raise RuntimeError("reduce_scatter: input_list must have world_size (%d) tensors" % g.world_size)
+    g = _member(group, "reduce_scatter")
+    if g is None:
+        return
+    if len(input_list) != g.group_size:
+        raise RuntimeError("reduce_scatter: input_list must have world_size (%d) tensors" % g.group_size)
     key = g.next_key()
     for r in _peers(g):
         _publish(g, key, _host(input_list[r]), [r])
-    acc = _reduced(g, key, _host(input_list[g.rank]), op)
+    acc = _reduced(g, key, _host(input_list[g.group_rank]), op)
     _barrier(g, key + "/read")
     with _no_grad():
         output.copy_(acc)
     return _done(async_op)
 
 
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
+    """output = the reduction over the ranks of their input's chunk for this rank (input
+    holds world_size outputs along dim 0)."""
+    g = _member(group, "reduce_scatter_tensor")
+    if g is None:
+        return
+    if input.numel() != output.numel() * g.group_size:
+        raise ValueError("input tensor must be the same size as output size times world size")
+    parts = list(input.reshape(g.group_size, *output.shape).unbind(0))
+    return reduce_scatter(output, parts, op, group, async_op)
+
+
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None,
+                      async_op=False):
+    """all_to_all over slices along dim 0: input's r-th slice goes to rank r, rank r's slice
+    for this rank lands in output's r-th slice (equal slices unless split sizes say)."""
+    g = _member(group, "all_to_all_single")
+    if g is None:
+        return
+
+    def slices(t, sizes, name):
+        if sizes is None:
+            if t.shape[0] % g.group_size:
+                raise RuntimeError("Tensor's dim 0 does not divide equally across group size")
+            sizes = [t.shape[0] // g.group_size] * g.group_size
+        if len(sizes) != g.group_size or sum(sizes) != t.shape[0]:
+            raise RuntimeError("Split sizes doesn't match total dim 0 size")
+        return list(t.split(list(sizes)))
+    outs = slices(output, output_split_sizes, "output")
+    return all_to_all(outs, slices(input, input_split_sizes, "input"), group, async_op)
+
+
+def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op=False):
+    for t in tensors:
+        all_reduce(t, op, group)
+    return _done(async_op)
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
+    return barrier(group)
+
+
+# ---- point to point: a message is a token of a copy of the tensor, under a key of its
+# (sender, receiver, tag, sequence number) in the group's key space; a send never waits
+# for its receiver, a receive waits for its message.
+
+def _message_key(g, src, dst, tag, seq):
+    return "%sp%d>%d/%d/%d" % (g.prefix, src, dst, tag, seq)
+
+
+def _peer(g, rank, what):
+    peer = g.group_rank_of(rank)
+    if peer == g.group_rank:
+        raise RuntimeError("Invalid %s rank %d: it is this process's own rank" % (what, rank))
+    return peer
+
+
+def isend(tensor, dst, group=None, tag=0):
+    _check_tensor(tensor)
+    g = _member(group, "isend")
+    if g is None:
+        return None
+    peer = _peer(g, dst, "destination")
+    seq = g.sent[(peer, tag)] = g.sent.get((peer, tag), 0) + 1
+    copy = tensor.detach().clone() if tensor.device.type == "cpu" else _host(tensor)
+    g.store.set(_message_key(g, g.group_rank, peer, tag, seq), bytes(ForkingPickler.dumps(copy)))
+    return Work()
+
+
+def send(tensor, dst, group=None, tag=0):
+    isend(tensor, dst, group, tag)
+
+
+class _Receive(Work):
+    def __init__(self, g, tensor, src, tag):
+        self.g, self.tensor, self.src, self.tag, self.done = g, tensor, src, tag, False
+
+    def _key(self, src):
+        return _message_key(self.g, src, self.g.group_rank, self.tag, self.g.received.get((src, self.tag), 0) + 1)
+
+    def _ready_source(self):
+        """The source whose next message is there (the given one, else the lowest rank's), or None."""
+        for src in ([self.src] if self.src is not None else _peers(self.g)):
+            if self.g.store.check([self._key(src)]):
+                return src
+        return None
+
+    def _take(self, src):
+        g = self.g
+        got = _TokenUnpickler(io.BytesIO(g.store._take(self._key(src)))).load()
+        g.received[(src, self.tag)] = g.received.get((src, self.tag), 0) + 1
+        if got.numel() != self.tensor.numel():
+            raise RuntimeError("recv: the message from rank %d has %d elements, the receiving tensor %d"
+                               % (g.ranks[src], got.numel(), self.tensor.numel()))
+        with _no_grad():
+            self.tensor.copy_(got.reshape(self.tensor.shape))
+        self.done, self.src = True, src
+
+    def wait(self, timeout=None):
+        if self.done:
+            return True
+        if self.src is not None:
+            self.g.store.wait([self._key(self.src)])
+            self._take(self.src)
+            return True
+        limit = timeout if timeout is not None else self.g.timeout
+        limit = limit.total_seconds() if isinstance(limit, timedelta) else float(limit)
+        deadline, pause = time.monotonic() + limit, 0.0005
+        while True:
+            src = self._ready_source()
+            if src is not None:
+                self._take(src)
+                return True
+            if time.monotonic() > deadline:
+                raise RuntimeError("recv from any source: no message within %.0f s" % limit)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def is_completed(self):
+        if not self.done:
+            src = self._ready_source()
+            if src is not None:
+                self._take(src)
+        return self.done
+
+    def source_rank(self):
+        self.wait()
+        return self.g.ranks[self.src]
+
+    _source_rank = source_rank
+
+
+def irecv(tensor, src=None, group=None, tag=0):
+    _check_tensor(tensor)
+    g = _member(group, "irecv")
+    if g is None:
+        return None
+    return _Receive(g, tensor, None if src is None else _peer(g, src, "source"), tag)
+
+
+def recv(tensor, src=None, group=None, tag=0):
+    """Waits for the message; returns the sender's global rank (-1 outside the group)."""
+    _check_tensor(tensor)
+    if group is GroupMember.NON_GROUP_MEMBER:
+        _member(group, "recv")
+        return -1
+    return irecv(tensor, src, group, tag).source_rank()
+
+
+class P2POp:
+    """One isend or irecv of a batch_isend_irecv."""
+
+    def __init__(self, op, tensor, peer, group=None, tag=0):
+        if op not in (isend, irecv):
+            raise RuntimeError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                               "``torch.distributed.irecv``.")
+        _check_tensor(tensor)
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+
+
+def batch_isend_irecv(p2p_op_list):
+    if not isinstance(p2p_op_list, list) or not all(isinstance(op, P2POp) for op in p2p_op_list):
+        raise RuntimeError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                           "``torch.distributed.P2POp``.")
+    if not all(op.group == p2p_op_list[0].group for op in p2p_op_list):
+        raise RuntimeError("All ops need to use the same group.")
+    reqs = [op.op(op.tensor, op.peer, op.group, op.tag) for op in p2p_op_list]
+    return [r for r in reqs if r is not None]
+
+
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """output_tensor (world_size * n elements along dim 0) = every rank's input_tensor, in
     rank order."""
-    g = _group(group)
-    if output_tensor.numel() != input_tensor.numel() * g.world_size:
+    g = _member(group, "all_gather_into_tensor")
+    if g is None:
+        return
+    if output_tensor.numel() != input_tensor.numel() * g.group_size:
         raise ValueError("output tensor size must be equal to world_size times input tensor size")
-    parts = list(output_tensor.reshape(g.world_size, *input_tensor.shape).unbind(0))
+    parts = list(output_tensor.reshape(g.group_size, *input_tensor.shape).unbind(0))
     return all_gather(parts, input_tensor, group, async_op)
 
 
 def gather_object(obj, object_gather_list=None, dst=0, group=None):
-    g = _group(group)
-    got = [None] * g.world_size
+    g = _member(group, "gather_object")
+    if g is None:
+        return
+    dst = g.group_rank_of(dst)
+    got = [None] * g.group_size
     all_gather_object(got, obj, group)
-    if g.rank == dst:
+    if g.group_rank == dst:
         object_gather_list[:] = got
 
 
 def scatter_object_list(scatter_object_output_list, scatter_object_input_list, src=0, group=None):
-    g = _group(group)
-    objs = list(scatter_object_input_list) if g.rank == src else [None] * g.world_size
+    g = _member(group, "scatter_object_list")
+    if g is None:
+        return
+    objs = list(scatter_object_input_list) if g.group_rank == g.group_rank_of(src) else [None] * g.group_size
     broadcast_object_list(objs, src, group)
-    scatter_object_output_list[0] = objs[g.rank]
+    scatter_object_output_list[0] = objs[g.group_rank]
 
 
 def all_gather_object(object_list, obj, group=None):
-    g = _group(group)
+    g = _member(group, "all_gather_object")
+    if g is None:
+        return
     key = g.next_key()
     buf = io.BytesIO()
     pickle.dump(obj, buf)
-    g.store.set("%s/%d" % (key, g.rank), buf.getvalue())
-    for r in range(g.world_size):
+    g.store.set("%s/%d" % (key, g.group_rank), buf.getvalue())
+    for r in range(g.group_size):
         object_list[r] = pickle.loads(g.store.get("%s/%d" % (key, r)))
     _barrier(g, key + "/read")
-    if g.store.add(key + "/done", 1) == g.world_size:
-        for r in range(g.world_size):
+    if g.store.add(key + "/done", 1) == g.group_size:
+        for r in range(g.group_size):
             g.store.delete_key("%s/%d" % (key, r))
 
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
-    g = _group(group)
+    g = _member(group, "broadcast_object_list")
+    if g is None:
+        return
+    src = g.group_rank_of(src)
     key = g.next_key()
-    if g.rank == src:
+    if g.group_rank == src:
         g.store.set(key, pickle.dumps(list(object_list)))
     got = pickle.loads(g.store.get(key))
     object_list[:] = got
     _barrier(g, key + "/read")
-    if g.rank == src:
+    if g.group_rank == src:
         g.store.delete_key(key)
 
 

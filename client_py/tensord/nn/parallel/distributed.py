@@ -26,14 +26,24 @@ class DistributedDataParallel(Module):
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
                                "that requires a gradient.")
         self.module = module
-        self.device_ids = device_ids
+        devices = {p.device for p in module.parameters()}
+        if device_ids is not None and (len(device_ids) != 1 or len(devices) != 1 or
+                                       next(iter(devices)).type != "cuda"):
+            raise ValueError("DistributedDataParallel device_ids and output_device arguments only work with "
+                             "single-device/multiple-device GPU modules or CPU modules, but got device_ids %s, "
+                             "output_device %s, and module parameters %s." % (device_ids, output_device, devices))
+        self.device_ids = None if device_ids is None else [next(iter(devices)).index]
+        # inputs go to the module's device, as torch moves them to device_ids[0]
+        self._input_device = next(iter(devices)) if device_ids is not None else None
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
         self._dist = dist
+        self.process_group = process_group
+        self._src = 0 if process_group is None else dist.get_global_rank(process_group, 0)
         with _grad_mode.no_grad():
             for t in list(module.parameters()) + list(module.buffers()):
-                dist.broadcast(t, 0)
+                dist.broadcast(t, self._src, process_group)
         self._params = [p for p in module.parameters() if p.requires_grad]
         self._ready = []  # (parameter, gradient) of this backward pass, in arrival order
         for p in self._params:
@@ -69,7 +79,7 @@ class DistributedDataParallel(Module):
         for key in sorted(groups):
             idx = groups[key]
             flat = F.cat([totals[i].reshape(-1) for i in idx])
-            self._dist.all_reduce(flat, op=self._dist.ReduceOp.AVG)
+            self._dist.all_reduce(flat, op=self._dist.ReduceOp.AVG, group=self.process_group)
             at = 0
             for i in idx:
                 n = totals[i].numel()
@@ -95,7 +105,9 @@ class DistributedDataParallel(Module):
             if bufs:
                 with _grad_mode.no_grad():
                     for b in bufs:
-                        self._dist.broadcast(b, 0)
+                        self._dist.broadcast(b, self._src, self.process_group)
+        if self._input_device is not None:
+            inputs, kwargs = _to_device(inputs, self._input_device), _to_device(kwargs, self._input_device)
         return self.module(*inputs, **kwargs)
 
     @contextlib.contextmanager
@@ -106,3 +118,17 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+
+def _to_device(obj, device):
+    """The tensors in obj (nested in tuples, namedtuples, lists and dicts) on device."""
+    from ..._tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_to_device(x, device) for x in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(x, device) for x in obj)
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_device(v, device)) for k, v in obj.items())
+    return obj

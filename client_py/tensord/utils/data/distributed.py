@@ -2,8 +2,8 @@
 that one of num_replicas processes reads (index rank, rank + num_replicas, ...), padded
 (or, with drop_last, cut) to the same length for every replica.  shuffle draws one
 permutation per epoch from a generator seeded with seed + epoch, the same in every
-replica (torch's permutation for the same seed).
-tensord has no torch.distributed, so num_replicas and rank must be given."""
+replica (torch's permutation for the same seed).  num_replicas and rank default to the
+default process group's world size and rank (tensord.distributed)."""
 import math
 
 from ... import _random
@@ -15,7 +15,9 @@ __all__ = ["DistributedSampler"]
 class DistributedSampler(Sampler):
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            raise RuntimeError("Requires distributed package to be available")
+            from ... import distributed as dist
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError("Invalid rank {}, rank should be in the interval [0, {}]".format(rank, num_replicas - 1))
         self.dataset = dataset

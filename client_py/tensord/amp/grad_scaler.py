@@ -1,4 +1,4 @@
-"""torch.cuda.amp.GradScaler: scales the loss so float16 gradients do not underflow,
+"""torch.amp.GradScaler (and torch.cuda.amp.GradScaler, its "cuda" form): scales the loss so float16 gradients do not underflow,
 unscales the gradients before the optimizer step, skips steps whose gradients hold inf or
 NaN and adapts the scale (backoff on overflow, growth after growth_interval clean steps).
 The inf checks and the scale update are recorded ops on the scale's device (no sync); the
@@ -7,7 +7,7 @@ import warnings
 from collections import defaultdict
 from enum import Enum
 
-from ..._grad_mode import no_grad
+from .._grad_mode import no_grad
 
 __all__ = ["GradScaler", "OptState"]
 
@@ -28,10 +28,16 @@ def _pkg():
 
 
 class GradScaler:
-    def __init__(self, init_scale=2. ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
-                 enabled=True):
+    """GradScaler(device="cuda", ...) as torch 2.x's: the scaled tensors live on `device`
+    ("cuda" or "cpu"); for "cuda" without a GPU it disables itself with torch's warning."""
+
+    def __init__(self, device="cuda", init_scale=2. ** 16, growth_factor=2.0, backoff_factor=0.5,
+                 growth_interval=2000, enabled=True):
         T = _pkg()
-        if enabled and not T.cuda.is_available():
+        self._device = T.device(device).type
+        if self._device not in ("cuda", "cpu"):
+            raise RuntimeError("GradScaler does not support device type %s" % self._device)
+        if enabled and self._device == "cuda" and not T.cuda.is_available():
             warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.")
             self._enabled = False
         else:
@@ -66,14 +72,14 @@ class GradScaler:
         if not self._enabled:
             return outputs
         if isinstance(outputs, T.Tensor):
-            assert outputs.is_cuda
+            assert outputs.device.type == self._device
             if self._scale is None:
                 self._lazy_init_scale_growth_tracker(outputs.device)
             return outputs * self._scale.to(device=outputs.device, non_blocking=True)
 
         def apply_scale(val):
             if isinstance(val, T.Tensor):
-                assert val.is_cuda
+                assert val.device.type == self._device
                 if self._scale is None:
                     self._lazy_init_scale_growth_tracker(val.device)
                 return val * self._scale.to(device=val.device, non_blocking=True)
@@ -155,7 +161,7 @@ class GradScaler:
                 self._scale.fill_(new_scale)
             else:
                 reason = "new_scale should be a float or a 1-element torch.cuda.FloatTensor with requires_grad=False."
-                assert isinstance(new_scale, T.Tensor) and new_scale.is_cuda and new_scale.dtype is T.float32, reason
+                assert isinstance(new_scale, T.Tensor) and new_scale.device.type == self._device and new_scale.dtype is T.float32, reason
                 assert new_scale.numel() == 1, reason
                 assert new_scale.requires_grad is False, reason
                 self._scale.copy_(new_scale)
