@@ -181,19 +181,29 @@ def _rendezvous(init_method, rank, world_size, timeout):
     return TCPStore(host, port, world_size, rank == 0, timeout), rank, world_size
 
 
-def _share_daemon(store, rank):
-    """Every rank on rank 0's daemon: its address travels through the store."""
+def _share_daemon(store, rank, world_size):
+    """Every rank on rank 0's daemon: its address travels through the store.  Each other
+    rank reports whether it could join (a rank already connected to another daemon
+    cannot), so that rank 0 fails at once rather than at the group's timeout."""
     if rank == 0:
         store.set("tensord/address", _daemon.export_address())
+        for r in range(1, world_size):
+            refusal = store.get("tensord/joined/%d" % r)
+            if refusal:
+                raise RuntimeError("tensord.distributed: rank %d could not join the group: %s" % (r, refusal.decode()))
         return
     addr = store.get("tensord/address").decode()
     if not _daemon._state["connected"]:
         os.environ["TENSORD_ADDRESS"] = addr
         _daemon.ensure()
     elif _daemon.address() != addr:
-        raise RuntimeError("tensord.distributed: rank %d uses the daemon at %s and rank 0 the one at %s; the ranks of "
-                           "a process group must share one daemon (one node: set TENSORD_ADDRESS, or let the ranks "
-                           "connect after init_process_group)" % (rank, _daemon.address(), addr))
+        msg = ("tensord.distributed: rank %d uses the daemon at %s and rank 0 the one at %s; the ranks of a process "
+               "group must share one daemon (one node: set TENSORD_ADDRESS, start the ranks with "
+               "tensord.distributed.run, or let them connect after init_process_group)"
+               % (rank, _daemon.address(), addr))
+        store.set("tensord/joined/%d" % rank, msg)
+        raise RuntimeError(msg)
+    store.set("tensord/joined/%d" % rank, b"")
 
 
 def init_process_group(backend=None, init_method=None, timeout=default_pg_timeout, world_size=-1, rank=-1,
@@ -205,7 +215,7 @@ def init_process_group(backend=None, init_method=None, timeout=default_pg_timeou
         store, rank, world_size = _rendezvous(init_method or "env://", rank, world_size, timeout)
     elif rank < 0 or world_size < 1:
         raise ValueError("world_size and rank must be given with store")
-    _share_daemon(store, rank)
+    _share_daemon(store, rank, world_size)
     g = ProcessGroup(store, rank, range(world_size), backend)
     g.timeout = timeout
     _state["group"] = group.WORLD = GroupMember.WORLD = g
