@@ -1427,8 +1427,9 @@ static enum td_code saved(struct run *r, const struct td_t *t, const uint64_t *v
                              td_ag_node_name(r->n));
     if (td__known_changed(r->c, t, version[0])) {
         char shape[200], which[160] = "";
-        const struct td_ag_node *fn = output ? r->n : t->ag ? t->ag->grad_fn : NULL;
-        uint32_t nr = output ? (uint32_t)k : t->ag ? t->ag->output_nr : 0;
+        const struct td_ag_meta *hist = td__ag_meta_latest(t->ag); /* the tensor's history since */
+        const struct td_ag_node *fn = output ? r->n : hist ? hist->grad_fn : NULL;
+        uint32_t nr = output ? (uint32_t)k : hist ? hist->output_nr : 0;
         int at = snprintf(shape, sizeof shape, "[");
         for (int d = 0; d < t->m.ndim && at < (int)sizeof shape - 24; d++)
             at += snprintf(shape + at, sizeof shape - (size_t)at, "%s%lld", d ? ", " : "", (long long)t->m.sizes[d]);

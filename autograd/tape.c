@@ -59,20 +59,30 @@ static void hooks_free(struct td_ag_hook *h)
 
 void td__ag_meta_unref(struct td_ag_meta *m)
 {
-    if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL))
-        return;
-    if (m->grad.handle)
-        ag_release(m->client, &m->grad);
-    unlist(m);
-    if (m->accum) {
-        m->accum->leaf = NULL; /* the accumulator may outlive us in someone's graph */
-        td__ag_node_unref(m->accum);
+    /* a loop along `live`: a tensor modified in place in a long loop makes a long chain */
+    while (m && !__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL)) {
+        struct td_ag_meta *next = m->live;
+        if (m->grad.handle)
+            ag_release(m->client, &m->grad);
+        unlist(m);
+        if (m->accum) {
+            m->accum->leaf = NULL; /* the accumulator may outlive us in someone's graph */
+            td__ag_node_unref(m->accum);
+        }
+        td__ag_node_unref(m->grad_fn);
+        hooks_free(m->hooks);
+        td__ag_meta_unref(m->view_base); /* one level: a base is never itself a view */
+        free(m->base_m);
+        free(m);
+        m = next;
     }
-    td__ag_node_unref(m->grad_fn);
-    hooks_free(m->hooks);
-    td__ag_meta_unref(m->view_base); /* one level: a base is never itself a view */
-    free(m->base_m);
-    free(m);
+}
+
+const struct td_ag_meta *td__ag_meta_latest(const struct td_ag_meta *m)
+{
+    while (m && m->live)
+        m = m->live;
+    return m;
 }
 
 /* A non-leaf's hooks and retain_grad are found by the engine through its grad_fn's
@@ -344,6 +354,10 @@ static struct td_ag_meta *meta_move(td_client_t *c, struct td_t *t)
     old->retains_grad = false;
     m->dtype_view = old->dtype_view;
     t->ag = m;
+    if (!old->live) { /* the saved copies sharing old see what t becomes */
+        td__ag_meta_ref(m);
+        old->live = m;
+    }
     td__ag_meta_unref(old);
     return m;
 }
@@ -513,6 +527,8 @@ static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version,
             snap->grad_fn = now->grad_fn;
             td__ag_node_ref(snap->grad_fn);
             snap->output_nr = now->output_nr;
+            td__ag_meta_ref(t->ag);
+            snap->live = t->ag;
         }
         td__ag_meta_unref(s.ag);
         s.ag = snap;
@@ -599,7 +615,12 @@ static void attach(td_client_t *c, struct td_t *t, struct td_ag_node *n, int k)
     m->grad_fn = n;
     m->output_nr = (uint32_t)k;
     td__ag_node_ref(n);
-    td__ag_meta_unref(t->ag);
+    struct td_ag_meta *old = t->ag;
+    if (old && !old->live && __atomic_load_n(&old->refs, __ATOMIC_ACQUIRE) > 1) {
+        td__ag_meta_ref(m); /* saved copies of t (an in-place op's input, an out=) see its new history */
+        old->live = m;
+    }
+    td__ag_meta_unref(old);
     t->ag = m;
 }
 

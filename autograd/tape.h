@@ -54,6 +54,10 @@ struct td_ag_meta {
     bool no_grad_view; /* a view made with grad mode off of a tensor that requires grad */
     bool custom_view;  /* an output of a custom function on one of its inputs' storage */
     bool dtype_view;   /* an output of view_as_complex in grad mode: not tracked as a view */
+    /* A saved copy's history: the meta its tensor went on with (owned), whose current
+     * grad_fn the "modified by an inplace operation" error names, as torch names the
+     * saved tensor's latest in-place node.  Followed to the end of the chain. */
+    struct td_ag_meta *live;
 };
 
 struct td_ag_hook {
@@ -114,6 +118,7 @@ struct td_t td__retain_known(td_client_t *c, const struct td_t *t, uint64_t *ver
 /* tape.c */
 struct td_ag_meta *td__ag_meta_new(td_client_t *c);
 void td__ag_meta_ref(struct td_ag_meta *m);
+const struct td_ag_meta *td__ag_meta_latest(const struct td_ag_meta *m);
 void td__ag_meta_unref(struct td_ag_meta *m);
 void td__ag_node_ref(struct td_ag_node *n);
 void td__ag_node_unref(struct td_ag_node *n);

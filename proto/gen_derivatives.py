@@ -220,7 +220,8 @@ NODE_NAMES = {"conv": "ConvolutionBackward0", "conv_backward_input": "Convolutio
               # torch's overloads: Tensor.to/double/... (_to_copy), max/min(dim), clamp with
               # number bounds, torch.norm
               "cast": "ToCopyBackward0", "max_dim": "MaxBackward0", "min_dim": "MinBackward0",
-              "clamp": "ClampBackward1", "norm": "NormBackward1"}
+              "clamp": "ClampBackward1", "norm": "NormBackward1",
+              "copy_": "torch::autograd::CopyBackwards"}  # 1.13: a C++ node of its own
 
 
 def camel(name):

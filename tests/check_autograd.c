@@ -549,6 +549,37 @@ START_TEST(test_linalg_error_frees_everything)
 }
 END_TEST
 
+START_TEST(test_modified_saved_input_names_latest_node)
+{
+    /* z = sin(y) saves y; 1000 in-place ops on y later, backward names y's latest node
+     * (torch's "which is output 0 of AddBackward0") and frees the chain of histories */
+    double xv[2] = {1, 2};
+    struct td_t x = vec(xv, 2, true), y, z, s;
+    OK(td_binary_scalar(c, TD_OP_MUL, &x, 2.0, &y, st));
+    const struct td_t *in[1] = {&y};
+    OK(td_op(c, TD_OP_SIN, 0, in, 1, NULL, 0, &z, st));
+    struct td_argval v[4];
+    for (int i = 0; i < 1000; i++) {
+        struct td_t k = vec(xv, 2, false);
+        const struct td_t *args[2] = {&y, &k};
+        enum td_op op = i == 999 ? TD_OP_ADD : TD_OP_MUL;
+        int n = td_op_default_values(op, v, 4);
+        OK(td_op_values(c, op, TD_RF_INPLACE, args, 2, v, n, NULL, st));
+        td_release(c, &k);
+    }
+    s = total(&z);
+    const struct td_t *roots[1] = {&s};
+    struct td_status e = TD_STATUS_INIT;
+    ck_assert_int_eq(td_backward(c, 1, roots, NULL, 0, NULL, 0, &e), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "which is output 0 of AddBackward0, is at version 1000; expected version 0"),
+                  "%s", e.msg);
+    struct td_t *all[] = {&x, &y, &z, &s};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        td_release(c, all[i]);
+    OK(td_sync(c, st));
+}
+END_TEST
+
 Suite *autograd_suite(void)
 {
     Suite *s = suite_create("autograd");
@@ -569,6 +600,7 @@ Suite *autograd_suite(void)
     tcase_add_test(tc, test_linalg_error_frees_everything);
     tcase_add_test(tc, test_fft_parseval);
     tcase_add_test(tc, test_inplace_through_real_view);
+    tcase_add_test(tc, test_modified_saved_input_names_latest_node);
     suite_add_tcase(s, tc);
     return s;
 }

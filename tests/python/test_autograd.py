@@ -757,11 +757,43 @@ def test_version_counter_like_torch():
     assert versions(td) == versions(T)
 
 
-@pytest.mark.parametrize("case", ["output", "output_twice", "leaf_input", "anomaly"])
+@pytest.mark.parametrize("case", ["output", "output_twice", "leaf_input", "anomaly", "input_latest",
+                                  "input_two_inplace", "input_of_a_base", "input_in_a_loop", "input_out"])
 def test_modified_saved_tensor_message_like_torch(case):
-    """torch's error, with the shape, the saved output's node and both versions."""
+    """torch's error, with the shape, the node (a saved output's: the saving node; a saved
+    input's: the tensor's latest, its in-place ops included) and both versions."""
     def run(m):
-        if case == "output":
+        if case == "input_latest":
+            b = m.ones(3, requires_grad=True) * 2
+            c = b.sin()
+            b.add_(3)
+            c.sum().backward()
+        elif case == "input_two_inplace":
+            b = m.ones(2, 2, requires_grad=True) * 2
+            c = b @ b
+            b.add_(1)
+            b.mul_(2)
+            c.sum().backward()
+        elif case == "input_of_a_base":
+            b = m.ones(4, requires_grad=True) + 0
+            v = b[:2]
+            c = b.cos()
+            v.mul_(3)  # through a view: the base's history becomes CopySlices
+            c.sum().backward()
+        elif case == "input_in_a_loop":
+            x = m.ones(3, requires_grad=True) * 1
+            outs = []
+            for _ in range(50):
+                outs.append(x.sin())
+                x.mul_(1.01)
+            sum(o.sum() for o in outs).backward()
+        elif case == "input_out":
+            a = m.ones(3, requires_grad=True)
+            b = a * 2
+            c = b.sin()
+            b.copy_(a * 3)  # torch names copy_'s C++ node
+            c.sum().backward()
+        elif case == "output":
             y = m.ones(2, 3, requires_grad=True).exp()
             s = y.sum()
             y.mul_(2)
