@@ -1,6 +1,7 @@
 """binary_cross_entropy beyond the cases of test_nn_layers: torch's input check (every
-element in [0, 1], NaN refused) and torch's gradient where a sigmoid saturated to exactly 0
-or 1 (finite, as torch's (x - t) / max(x (1 - x), 1e-12)), against torch 1.13."""
+element in [0, 1], NaN refused) and torch's gradients where a sigmoid saturated to exactly
+0 or 1 (the input's finite, as torch's (x - t) / max(x (1 - x), 1e-12); the target's
+infinite), against torch 1.13."""
 import numpy as np
 import pytest
 import torch as T
@@ -36,6 +37,24 @@ def test_saturated_inputs_gradient_like_torch(reduction):
     np.testing.assert_allclose(b, a, rtol=1e-6)
     assert np.isfinite(gb).all()
     np.testing.assert_allclose(gb, ga, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_target_gradient_at_saturated_inputs_like_torch(reduction):
+    """The target's gradient is log(1 - x) - log(x) unclamped, as torch's: +inf at x = 0,
+    -inf at x = 1, NaN where the incoming gradient or the weight is 0 there."""
+    x = np.array([0.0, 1.0, 0.3, 0.0, 1.0, 0.7], dtype=np.float32)
+    t = np.array([0.2, 0.7, 0.5, 1.0, 0.0, 0.1], dtype=np.float32)
+    w = np.array([1.0, 2.0, 1.0, 0.0, 1.0, 3.0], dtype=np.float32)
+    g = np.array([1.0, -1.0, 2.0, 0.5, 0.0, 1.0], dtype=np.float32)
+    res = []
+    for m in (T, td):
+        xi, ti = m.tensor(x, requires_grad=True), m.tensor(t, requires_grad=True)
+        loss = m.nn.functional.binary_cross_entropy(xi, ti, weight=m.tensor(w), reduction=reduction)
+        loss.backward(m.tensor(g) if reduction == "none" else None)
+        res.append((loss.detach().numpy(), ti.grad.numpy(), xi.grad.numpy()))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-6)  # inf, -inf and NaN where torch has them
 
 
 def test_sigmoid_then_bce_trains_through_saturation():

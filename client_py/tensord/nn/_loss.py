@@ -172,8 +172,17 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         # 0/0 where eps rounds to 0 (16-bit): 0 * dg must stay 0
         zero_terms = F.add(F.mul(u, g), F.mul(F.mul(F.mul(u, u), 0.5), nan_to_num(dg, 0.0, 0.0, 0.0)))
         if target.requires_grad:
+            ut = F.sub(target, t)
             dg_dt = F.div(-1.0, F.clamp(F.mul(x, F.sub(1, x)), min=1e-12))
-            zero_terms = F.add(zero_terms, F.mul(F.mul(u, F.sub(target, t)), dg_dt))
+            zero_terms = F.add(zero_terms, F.mul(F.mul(u, ut), dg_dt))
+            # torch's target gradient is log(1 - x) - log(x) unclamped: +inf at x = 0, -inf
+            # at x = 1, where the clamped logs above give +-100.  sqrt(ut) is 0 with an
+            # infinite derivative there; elsewhere it reads 1 + ut (a finite derivative,
+            # which the outer where then drops), so no 0 * inf reaches other elements
+            edge = F.logical_or(F.eq(x, 0), F.eq(x, 1))
+            steep = F.sqrt(F.where(edge, ut, F.add(ut, 1)))
+            sign = F.sub(1, F.mul(F.cast(F.eq(x, 1), x.dtype), 2))
+            zero_terms = F.add(zero_terms, F.where(edge, F.mul(steep, sign), F.mul(ut, 0)))
         loss = F.add(loss, zero_terms)
     if weight is not None:
         loss = F.mul(loss, weight)
