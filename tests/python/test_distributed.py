@@ -572,3 +572,76 @@ def test_one_rank_group_on_a_hash_store():
     finally:
         dist.destroy_process_group()
     assert not dist.is_initialized() and dist.group.WORLD is None
+
+
+SYNC_BN = textwrap.dedent("""
+    import json, numpy as np, torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    rng = np.random.default_rng(0)
+    full = rng.standard_normal((6, 3, 4, 4)).astype(np.float32) * 2 + 1
+    coef = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
+    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(torch.nn.BatchNorm2d(3, momentum=0.3)))
+    bn = model[0]
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.0, 2.0, -0.5]))
+        bn.bias.copy_(torch.tensor([0.1, 0.0, 0.3]))
+    lo, hi = (0, 2) if rank == 0 else (2, 6)  # unequal shares of the batch
+    x = torch.tensor(full[lo:hi], requires_grad=True)
+    y = model(x)
+    (y * torch.tensor(coef[lo:hi])).sum().backward()
+    print(json.dumps({"y": y.detach().numpy().tolist(), "gx": x.grad.numpy().tolist(), "gw": bn.weight.grad.tolist(),
+                      "gb": bn.bias.grad.tolist(), "rm": bn.running_mean.tolist(), "rv": bn.running_var.tolist(),
+                      "kind": type(bn).__name__}))
+    dist.destroy_process_group()
+""")
+
+
+def test_sync_batchnorm_is_one_batchnorm_over_every_ranks_batch(tmp_path):
+    """Two ranks holding 2 and 4 samples of one batch: outputs, input gradients and running
+    statistics are those of PyTorch's BatchNorm2d over the whole batch, and the ranks'
+    weight/bias gradients add up to its."""
+    import json
+    import numpy as np
+    import torch
+    outs = _ranks(SYNC_BN, tmp_path, 2, True)
+    got = []
+    for code, out, err in outs:
+        assert code == 0, err
+        got.append(json.loads(out))
+    rng = np.random.default_rng(0)
+    full = rng.standard_normal((6, 3, 4, 4)).astype(np.float32) * 2 + 1
+    coef = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
+    bn = torch.nn.BatchNorm2d(3, momentum=0.3)
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.0, 2.0, -0.5]))
+        bn.bias.copy_(torch.tensor([0.1, 0.0, 0.3]))
+    x = torch.tensor(full, requires_grad=True)
+    y = bn(x)
+    (y * torch.tensor(coef)).sum().backward()
+    assert got[0]["kind"] == got[1]["kind"] == "SyncBatchNorm"
+    np.testing.assert_allclose(np.concatenate([got[0]["y"], got[1]["y"]]), y.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.concatenate([got[0]["gx"], got[1]["gx"]]), x.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.add(got[0]["gw"], got[1]["gw"]), bn.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.add(got[0]["gb"], got[1]["gb"]), bn.bias.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for r in range(2):
+        np.testing.assert_allclose(got[r]["rm"], bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got[r]["rv"], bn.running_var.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sync_batchnorm_without_a_group_is_batchnorm():
+    import numpy as np
+    import torch
+    import tensord
+    x = np.random.default_rng(1).standard_normal((4, 3, 5)).astype(np.float32)
+    k = np.random.default_rng(2).standard_normal((4, 3, 5)).astype(np.float32)
+    res = []
+    for m, cls in ((torch, torch.nn.BatchNorm1d), (tensord, tensord.nn.SyncBatchNorm)):
+        bn = cls(3)
+        xi = m.tensor(x, requires_grad=True)
+        (bn(xi) * m.tensor(k)).sum().backward()
+        res.append((xi.grad.numpy(), bn.running_var.numpy()))
+    for a, b in zip(res[0], res[1]):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expected at least 2D input"):
+        tensord.nn.SyncBatchNorm(3)(tensord.ones(3))
