@@ -154,3 +154,24 @@ def test_fold_errors_match_torch():
             m.nn.functional.fold(m.zeros(1, 4, 5), (3, 3), 2)
         with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
             m.nn.functional.fold(m.zeros(1, 5, 4), (3, 3), 2)
+
+
+@pytest.mark.parametrize("dim,kw", [(1, {"stride": 2, "padding": 1}), (2, {"dilation": 2, "groups": 2}),
+                                    (3, {"padding": 1})])
+def test_nn_grad_conv_input_and_weight_like_torch(dim, kw):
+    """torch.nn.grad.conv{1,2,3}d_input/_weight against torch 1.13's."""
+    rng = np.random.default_rng(dim)
+    shape = (2, 4) + (6,) * dim
+    wshape = (6, 4 // kw.get("groups", 1)) + (3,) * dim
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    conv = getattr(T.nn.functional, "conv%dd" % dim)
+    gshape = conv(T.tensor(x), T.tensor(w), **kw).shape
+    g = rng.standard_normal(tuple(gshape)).astype(np.float32)
+    res = []
+    for m in (T, td):
+        gi = getattr(m.nn.grad, "conv%dd_input" % dim)(list(shape), m.tensor(w), m.tensor(g), **kw)
+        gw = getattr(m.nn.grad, "conv%dd_weight" % dim)(m.tensor(x), list(wshape), m.tensor(g), **kw)
+        res.append((gi.numpy(), gw.numpy()))
+    for got, want in zip(res[1], res[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

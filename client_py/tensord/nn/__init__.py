@@ -2,5 +2,5 @@
 and utils."""
 from .modules import *  # noqa: F401,F403
 from .parameter import Parameter, UninitializedParameter, UninitializedBuffer  # noqa: F401
-from . import functional, init, utils, parallel  # noqa: F401
+from . import functional, grad, init, utils, parallel  # noqa: F401
 from .parallel import DataParallel  # noqa: F401
