@@ -121,6 +121,10 @@ from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cpu, cuda, fft, random, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
 from . import accelerator, amp  # noqa: E402  (torch.accelerator, torch.amp)
 from . import futures, jit  # noqa: E402  (torch.futures, torch.jit)
+from . import sparse  # noqa: E402  (torch.sparse)
+from .sparse import sparse_coo_tensor  # noqa: E402,F401
+mm, matmul = sparse._sparse_aware(mm), sparse._sparse_aware(matmul)  # noqa: E402  (a sparse operand: sparse.mm)
+spmm = mm
 from ._compile import compile  # noqa: E402  (torch.compile)
 # the nn.functional ops torch also has at its top level with the same arguments
 from .nn.functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: E402,F401

@@ -144,6 +144,13 @@ class Tensor(TB):
         """A strided tensor is dense already: itself (or a cast copy with dtype)."""
         return self if dtype is None else self.to(dtype)
 
+    def to_sparse(self, sparse_dim=None):
+        """Its nonzero entries as a sparse COO tensor (tensord.sparse)."""
+        from .sparse.coo import to_sparse
+        return to_sparse(self, sparse_dim)
+
+    to_sparse_coo = to_sparse
+
     def resize(self, *sizes):
         """The deprecated non-in-place resize: a copy resized with resize_."""
         import warnings

@@ -18,7 +18,7 @@ import pytest
 
 BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "surface_baseline.txt")
 NAMESPACES = ("", "linalg", "special", "fft", "nn", "nn.functional", "nn.init", "nn.utils", "distributions",
-              "distributions.constraints", "distributions.transforms", "distributed", "jit", "futures", "Tensor")
+              "distributions.constraints", "distributions.transforms", "distributed", "jit", "futures", "sparse", "Tensor")
 
 
 def _public(obj):
