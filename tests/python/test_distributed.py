@@ -183,20 +183,11 @@ GROUPS_AND_P2P = textwrap.dedent("""
 
 @pytest.mark.parametrize("world", [2, 3])
 def test_groups_and_point_to_point_like_torch(tmp_path, world):
-    want = _ranks(GROUPS_AND_P2P, tmp_path, world, False)
-    got = _ranks(GROUPS_AND_P2P, tmp_path, world, True)
-    for r in range(world):
-        assert want[r][0] == 0, want[r][2]
-        assert got[r][0] == 0, got[r][2]
-        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
+    _assert_prints_like_torch(GROUPS_AND_P2P, tmp_path, world)
 
 
 def test_gather_scatter_like_torch(tmp_path):
-    want = _ranks(MORE, tmp_path, 3, False)
-    got = _ranks(MORE, tmp_path, 3, True)
-    for r in range(3):
-        assert want[r][0] == 0 and got[r][0] == 0, (want[r][2], got[r][2])
-        assert got[r][1] == want[r][1], (got[r][1], want[r][1])
+    _assert_prints_like_torch(MORE, tmp_path, 3)
 
 
 def test_all_to_all_and_reduce_scatter(tmp_path):
@@ -206,10 +197,24 @@ def test_all_to_all_and_reduce_scatter(tmp_path):
         assert got[r][0] == 0, got[r][2]
         total = float(sum(s * 10 + r for s in range(3)))
         assert got[r][1].splitlines() == ["all_to_all %s" % [[float(s), float(r)] for s in range(3)],
-                                          "reduce_scatter %s" % [total, total],
+                                          "reduce_scatter " + str([total, total]),
                                           "all_gather_into_tensor [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]",
-                                          "reduce_scatter_tensor %s" % [6.0 * 2 * r, 6.0 * (2 * r + 1)],
+                                          "reduce_scatter_tensor " + str([6.0 * 2 * r, 6.0 * (2 * r + 1)]),
                                           "all_to_all_single [0.0, 1.0, 1.0, 2.0, 2.0, 2.0]"]
+
+
+def _assert_same_prints(want, got):
+    """Every rank ran cleanly under torch (want) and tensord (got) and printed the same."""
+    for r, (w, g) in enumerate(zip(want, got, strict=True)):
+        assert w[0] == 0, w[2]
+        assert g[0] == 0, g[2]
+        assert g[1] == w[1], (r, g[1], w[1])
+
+
+def _assert_prints_like_torch(script, tmp_path, world):
+    got = _ranks(script, tmp_path, world, True)
+    _assert_same_prints(_ranks(script, tmp_path, world, False), got)
+    return got
 
 
 def _free_port():
@@ -243,12 +248,7 @@ def _ranks(script, tmp_path, world, tensord_run, extra_env=None):
 
 @pytest.mark.parametrize("world", [2, 3])
 def test_collectives_and_ddp_like_torch(tmp_path, world):
-    want = _ranks(COLLECTIVES, tmp_path, world, False)
-    got = _ranks(COLLECTIVES, tmp_path, world, True)
-    for r in range(world):
-        assert want[r][0] == 0, want[r][2]
-        assert got[r][0] == 0, got[r][2]
-        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
+    got = _assert_prints_like_torch(COLLECTIVES, tmp_path, world)
     params = {o[1].split("params")[1].splitlines()[0] for o in got}
     assert len(params) == 1  # every rank took the same steps
 
@@ -357,10 +357,7 @@ def test_ddp_on_devices_moves_inputs(tmp_path):
     finally:
         rc, err = stop_daemon(proc, errp)
     assert rc == 0 and "ERROR" not in err, err
-    for r in range(2):
-        assert want[r][0] == 0, want[r][2]
-        assert got[r][0] == 0, got[r][2]
-        assert got[r][1] == want[r][1], (r, got[r][1], want[r][1])
+    _assert_same_prints(want, got)
 
 
 def test_ddp_device_ids_of_a_cpu_module_refused():
@@ -462,11 +459,7 @@ UNUSED = textwrap.dedent("""
 
 
 def test_unused_parameters_like_torch(tmp_path):
-    want = _ranks(UNUSED, tmp_path, 2, False)
-    got = _ranks(UNUSED, tmp_path, 2, True)
-    for r in range(2):
-        assert want[r][0] == 0 and got[r][0] == 0, (want[r][2], got[r][2])
-        assert got[r][1] == want[r][1], (got[r][1], want[r][1])
+    got = _assert_prints_like_torch(UNUSED, tmp_path, 2)
     assert "Expected to have finished reduction in the prior iteration" in got[0][1]
 
 

@@ -8,24 +8,28 @@ from . import functional as F
 __all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input", "conv3d_weight"]
 
 
-def _input_grad(conv, input_size, weight, grad_output, stride, padding, dilation, groups):
+def _operand_grad(conv, which, x, w, grad_output, stride, padding, dilation, groups):
+    """The gradient of conv(x, w) with respect to x (which 0) or w (which 1) given its
+    output's, the other operand held fixed; the one asked for is a size (a stand-in of
+    zeros takes its place)."""
     with _grad_mode.enable_grad():
-        x = weight.new_zeros(list(input_size)).requires_grad_(True)
-        out = conv(x, weight.detach(), None, stride, padding, dilation, groups)
+        ops = [x, w]
+        other = ops[1 - which]
+        ops[which] = other.new_zeros(list(ops[which])).requires_grad_(True)
+        ops[1 - which] = other.detach()
+        out = conv(ops[0], ops[1], None, stride, padding, dilation, groups)
         if list(out.shape) != list(grad_output.shape):
-            raise ValueError("grad_output has shape %s where the convolution of an input of size %s gives %s"
-                             % (list(grad_output.shape), list(input_size), list(out.shape)))
-        return autograd.grad(out, x, grad_output)[0]
+            raise ValueError("grad_output has shape %s where the convolution gives %s"
+                             % (list(grad_output.shape), list(out.shape)))
+        return autograd.grad(out, ops[which], grad_output)[0]
 
 
-def _weight_grad(conv, input, weight_size, grad_output, stride, padding, dilation, groups):
-    with _grad_mode.enable_grad():
-        w = input.new_zeros(list(weight_size)).requires_grad_(True)
-        out = conv(input.detach(), w, None, stride, padding, dilation, groups)
-        if list(out.shape) != list(grad_output.shape):
-            raise ValueError("grad_output has shape %s where the convolution with a weight of size %s gives %s"
-                             % (list(grad_output.shape), list(weight_size), list(out.shape)))
-        return autograd.grad(out, w, grad_output)[0]
+def _input_grad(conv, input_size, weight, grad_output, *args):
+    return _operand_grad(conv, 0, input_size, weight, grad_output, *args)
+
+
+def _weight_grad(conv, input, weight_size, grad_output, *args):
+    return _operand_grad(conv, 1, input, weight_size, grad_output, *args)
 
 
 def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
