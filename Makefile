@@ -115,7 +115,7 @@ $(BUILD)/asan/gen/%.o: $(BUILD)/gen/%.c
 # baseline (non-AVX) clone, GCC prints a note that such arguments changed ABI in GCC 4.6. The
 # note is an inform() that only -Wno-psabi turns off (#pragma GCC diagnostic cannot), and no
 # function taking or returning a vector is visible outside its object, so it is noise here.
-PSABI_QUIET := kernels/cpu/math_dim.c kernels/cpu/unary.c
+PSABI_QUIET := kernels/cpu/math_dim.c kernels/cpu/unary.c kernels/cpu/loss.c
 $(call obj,opt,$(PSABI_QUIET)) $(call obj,asan,$(PSABI_QUIET)): CFLAGS_BASE += -Wno-psabi
 
 PB_OPT := $(BUILD)/opt/gen/tensord.pb-c.o
