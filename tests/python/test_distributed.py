@@ -638,3 +638,60 @@ def test_sync_batchnorm_without_a_group_is_batchnorm():
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="expected at least 2D input"):
         tensord.nn.SyncBatchNorm(3)(tensord.ones(3))
+
+
+def test_file_store_like_torch(tmp_path):
+    """The same calls on two FileStores over one file, tensord's and torch's: the answers,
+    and the file gone once both closed."""
+    import torch.distributed as tdist
+    import tensord.distributed as ddist
+    res = []
+    for lib in (tdist, ddist):
+        path = str(tmp_path / ("store-" + lib.__name__))
+        a, b = lib.FileStore(path, 2), lib.FileStore(path, 2)
+        a.set("k", "one")
+        got = [b.get("k"), a.add("n", 3), b.add("n", -5), a.compare_set("k", "one", "uno"), b.get("k"),
+               a.num_keys(), b.delete_key("k"), a.num_keys(), os.path.exists(path)]
+        b.set_timeout(__import__("datetime").timedelta(seconds=0.2))
+        try:
+            b.get("missing")
+        except RuntimeError as e:
+            got.append("timeout" if "imeout" in str(e) else str(e))
+        del a, b
+        import gc
+        gc.collect()
+        got.append(os.path.exists(path))
+        res.append(got)
+    assert res[1] == res[0]
+
+
+FILE_INIT = textwrap.dedent("""
+    import os, sys, torch, torch.distributed as dist
+    rank, ws = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    dist.init_process_group("gloo", init_method="file://" + sys.argv[1], rank=rank, world_size=ws)
+    t = torch.arange(3.0) * (rank + 1)
+    dist.all_reduce(t)
+    print("sum", t.tolist(), dist.get_rank(), dist.get_world_size())
+    dist.destroy_process_group()
+""")
+
+
+def test_file_init_method_like_torch(tmp_path):
+    """init_process_group(init_method="file://...") with rank and world_size, as torch's;
+    the store's file is gone afterwards."""
+    store = tmp_path / "rendezvous"
+    outs = []
+    for tensord_run in (False, True):
+        path = tmp_path / "ranks.py"
+        path.write_text(FILE_INIT)
+        import tensord
+        procs = []
+        for r in range(2):
+            env = dict(os.environ, RANK=str(r), WORLD_SIZE="2")
+            env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(tensord.__file__)))
+            cmd = ([sys.executable, "-m", "tensord"] if tensord_run else [sys.executable]) + [str(path), str(store)]
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        outs.append([(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs])
+        assert not store.exists()
+    _assert_same_prints(outs[0], outs[1])
+    assert outs[1][1][1] == "sum [0.0, 3.0, 6.0] 1 2\n"

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from .. import _daemon
 from ..multiprocessing.reductions import rebuild_tensor as _rebuild_tensor  # (importing it registers the
 #   token reductions ForkingPickler uses)
+from .store import FileStore
 from .tcp_store import TCPStore
 
 __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_process_group", "is_initialized",
@@ -174,6 +175,17 @@ def _rendezvous(init_method, rank, world_size, timeout):
         host, port = url.hostname, url.port
         if port is None:
             raise ValueError("Error initializing torch.distributed using tcp:// rendezvous: port number missing")
+    elif url.scheme == "file":
+        rank = int(query.get("rank", rank))
+        world_size = int(query.get("world_size", world_size))
+        if rank < 0:
+            raise ValueError("Error initializing torch.distributed using file:// rendezvous: rank parameter missing")
+        if world_size < 1:
+            raise ValueError("Error initializing torch.distributed using file:// rendezvous: world size parameter "
+                             "missing")
+        if not 0 <= rank < world_size:
+            raise ValueError("tensord.distributed: invalid rank %d for world size %d" % (rank, world_size))
+        return FileStore(url.path, world_size, timeout), rank, world_size
     else:
         raise RuntimeError("No rendezvous handler for %s://" % url.scheme)
     if rank < 0 or world_size < 1 or rank >= world_size:

@@ -1,12 +1,12 @@
 """The key-value stores process groups meet at (torch.distributed.Store and its kinds):
 Store, the interface every rank calls; HashStore, one process's table; PrefixStore, a key
-space inside another store.  TCPStore (tcp_store.py) serves a table to the ranks over
+space inside another store; FileStore, a table in a file the processes share.  TCPStore (tcp_store.py) serves a table to the ranks over
 TCP.  Values are bytes; `add` keeps ASCII numbers, as torch's stores do."""
 import struct
 import threading
 from datetime import timedelta
 
-__all__ = ["Store", "HashStore", "PrefixStore"]
+__all__ = ["Store", "HashStore", "PrefixStore", "FileStore"]
 
 
 class _Table:
@@ -151,3 +151,111 @@ class PrefixStore(Store):
 
     def _ask(self, op, keys=(), value=b"", amount=0):
         return self.underlying_store._ask(op, ["%s/%s" % (self.prefix, k) for k in keys], value, amount)
+
+
+class FileStore(Store):
+    """FileStore(file_name, world_size=-1): a store in a file that the processes of one
+    machine (or a shared file system with working locks) open by name.  The file is a log
+    of records — a key set (or deleted) and user arrivals and departures — appended under
+    an exclusive flock; each store replays what others appended since its last look.  As
+    torch's, the file is removed when its last user closes it (close(), or the object
+    being collected), so a finished job leaves nothing for the next to trip over."""
+
+    _SET, _DELETE, _USERS = 0, 1, 2
+    _HEAD = struct.Struct("<BI")
+
+    def __init__(self, file_name, world_size=-1, timeout=timedelta(seconds=300)):
+        import os
+        super().__init__(timeout)
+        self.path, self.world_size = file_name, world_size
+        self._table, self._offset, self._users = _Table(), 0, 0
+        self._fd = os.open(file_name, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        with self._locked():
+            self._replay()
+            self._append(self._USERS, "", struct.pack("<i", 1))
+
+    def _locked(self):
+        import contextlib
+        import fcntl
+
+        @contextlib.contextmanager
+        def held():
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return held()
+
+    def _replay(self):
+        """Applies the records others appended since this store last read the file."""
+        import os
+        size = os.fstat(self._fd).st_size
+        if size <= self._offset:
+            return
+        blob = os.pread(self._fd, size - self._offset, self._offset)
+        at = 0
+        while at + self._HEAD.size <= len(blob):
+            kind, klen = self._HEAD.unpack_from(blob, at)
+            key = blob[at + self._HEAD.size:at + self._HEAD.size + klen].decode()
+            at += self._HEAD.size + klen
+            (vlen,) = struct.unpack_from("<I", blob, at)
+            value = blob[at + 4:at + 4 + vlen]
+            at += 4 + vlen
+            if kind == self._SET:
+                self._table.data[key] = value
+            elif kind == self._DELETE:
+                self._table.data.pop(key, None)
+            else:
+                self._users += struct.unpack("<i", value)[0]
+        self._offset += at
+
+    def _append(self, kind, key, value):
+        import os
+        kb = key.encode()
+        record = self._HEAD.pack(kind, len(kb)) + kb + struct.pack("<I", len(value)) + value
+        os.write(self._fd, record)
+        self._replay()  # our own record, and the offset past it
+
+    def _ask(self, op, keys=(), value=b"", amount=0):
+        import time
+        deadline, pause = time.monotonic() + self._seconds, 0.0005
+        while True:
+            with self._locked():
+                self._replay()
+                before = {k: self._table.data.get(k) for k in keys}
+                answer = self._table.answer(op, list(keys), value, amount, 0)
+                if not (isinstance(answer, TimeoutError) and op in ("get", "take", "wait")):
+                    for k in keys:
+                        now = self._table.data.get(k)
+                        if now != before[k]:
+                            if now is None:
+                                self._append(self._DELETE, k, b"")
+                            else:
+                                self._append(self._SET, k, now)
+                    return raise_failure(answer)
+            if time.monotonic() > deadline:
+                return raise_failure(answer)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
+
+    def close(self):
+        """This user leaves; the last one removes the file."""
+        import os
+        if self._fd is None:
+            return
+        try:
+            with self._locked():
+                self._replay()
+                self._append(self._USERS, "", struct.pack("<i", -1))
+                if self._users <= 0:
+                    os.unlink(self.path)
+        except OSError:
+            pass
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self):
+        if getattr(self, "_fd", None) is not None:
+            self.close()
