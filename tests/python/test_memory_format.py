@@ -147,3 +147,14 @@ def test_random_like_fills_in_memory_order():
     for f in ("rand_like", "randn_like"):
         a, b = getattr(T, f)(cl_t), getattr(td, f)(cl_d)
         assert a.stride() == b.stride() and np.array_equal(a.numpy(), b.numpy()), f
+
+
+def test_convert_conv2d_weight_memory_format_like_torch():
+    strides = []
+    for m in (T, td):
+        net = m.nn.Sequential(m.nn.Conv2d(3, 4, 3), m.nn.Sequential(m.nn.ConvTranspose2d(4, 2, 2)), m.nn.Linear(2, 2))
+        out = m.nn.utils.convert_conv2d_weight_memory_format(net, m.channels_last)
+        assert out is net
+        strides.append([net[0].weight.stride(), net[1][0].weight.stride(), net[2].weight.stride(),
+                        net[0].weight.is_contiguous(memory_format=m.channels_last)])
+    assert strides[0] == strides[1]
