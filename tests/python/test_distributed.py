@@ -695,3 +695,17 @@ def test_file_init_method_like_torch(tmp_path):
         assert not store.exists()
     _assert_same_prints(outs[0], outs[1])
     assert outs[1][1][1] == "sum [0.0, 3.0, 6.0] 1 2\n"
+
+
+def test_file_store_refuses_a_damaged_file(tmp_path):
+    import tensord.distributed as dist
+    path = tmp_path / "store"
+    good = dist.FileStore(str(path), 2)
+    good.set("k", "v")
+    with open(path, "ab") as f:
+        f.write(b"\x07\xff\xff\xff\xffjunk")  # a record kind that does not exist, an absurd length
+    with pytest.raises(RuntimeError, match="is not a store file \\(or was damaged\\) at byte"):
+        dist.FileStore(str(path), 2)
+    with pytest.raises(RuntimeError, match="damaged"):
+        good.get("k")
+    good.close()

@@ -170,9 +170,14 @@ class FileStore(Store):
         self.path, self.world_size = file_name, world_size
         self._table, self._offset, self._users = _Table(), 0, 0
         self._fd = os.open(file_name, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        with self._locked():
-            self._replay()
-            self._append(self._USERS, "", struct.pack("<i", 1))
+        try:
+            with self._locked():
+                self._replay()
+                self._append(self._USERS, "", struct.pack("<i", 1))
+        except BaseException:
+            os.close(self._fd)
+            self._fd = None
+            raise
 
     def _locked(self):
         import contextlib
@@ -196,12 +201,19 @@ class FileStore(Store):
         blob = os.pread(self._fd, size - self._offset, self._offset)
         at = 0
         while at + self._HEAD.size <= len(blob):
-            kind, klen = self._HEAD.unpack_from(blob, at)
-            key = blob[at + self._HEAD.size:at + self._HEAD.size + klen].decode()
-            at += self._HEAD.size + klen
-            (vlen,) = struct.unpack_from("<I", blob, at)
-            value = blob[at + 4:at + 4 + vlen]
-            at += 4 + vlen
+            try:
+                kind, klen = self._HEAD.unpack_from(blob, at)
+                key = blob[at + self._HEAD.size:at + self._HEAD.size + klen].decode()
+                (vlen,) = struct.unpack_from("<I", blob, at + self._HEAD.size + klen)
+            except (struct.error, UnicodeDecodeError):
+                kind = None
+            end = at + self._HEAD.size + (klen if kind is not None else 0) + 4 + (vlen if kind is not None else 0)
+            if kind not in (self._SET, self._DELETE, self._USERS) or end > len(blob) or \
+                    (kind == self._USERS and vlen != 4):
+                raise RuntimeError("FileStore: %s is not a store file (or was damaged) at byte %d"
+                                   % (self.path, self._offset + at))
+            value = blob[end - vlen:end]
+            at = end
             if kind == self._SET:
                 self._table.data[key] = value
             elif kind == self._DELETE:
@@ -250,8 +262,8 @@ class FileStore(Store):
                 self._append(self._USERS, "", struct.pack("<i", -1))
                 if self._users <= 0:
                     os.unlink(self.path)
-        except OSError:
-            pass
+        except (OSError, RuntimeError):
+            pass  # a damaged file: this user just leaves
         finally:
             os.close(self._fd)
             self._fd = None
