@@ -709,3 +709,42 @@ def test_file_store_refuses_a_damaged_file(tmp_path):
     with pytest.raises(RuntimeError, match="damaged"):
         good.get("k")
     good.close()
+
+
+COMM_HOOKS = textwrap.dedent("""
+    import torch, torch.nn as nn, torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks as hooks
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+
+    def halving_hook(state, bucket):  # a custom hook: SUM, then halve (the mean of 2 ranks)
+        state["calls"] += 1
+        fut = dist.all_reduce(bucket.buffer(), async_op=True).get_future()
+        return fut.then(lambda f: f.value()[0] / 2)
+
+    for name in ("allreduce_hook", "fp16_compress_hook", "custom"):
+        torch.manual_seed(rank)
+        model = DDP(nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 2)))
+        state = {"calls": 0}
+        model.register_comm_hook(state if name == "custom" else None,
+                                 halving_hook if name == "custom" else getattr(hooks, name))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        torch.manual_seed(10 + rank)
+        for _ in range(3):
+            opt.zero_grad()
+            model(torch.randn(5, 3)).pow(2).mean().backward()
+            opt.step()
+        print(name, [round(float(p.detach().sum()), 4) for p in model.parameters()], state["calls"] > 0)
+    try:
+        model.register_comm_hook(None, hooks.allreduce_hook)
+    except RuntimeError as e:
+        print("twice:", e)
+    dist.destroy_process_group()
+""")
+
+
+def test_ddp_comm_hooks_like_torch(tmp_path):
+    """register_comm_hook with torch's default hooks and a custom one: the same training
+    as torch's gloo run."""
+    _assert_prints_like_torch(COMM_HOOKS, tmp_path, 2)

@@ -30,7 +30,7 @@ __all__ = ["ReduceOp", "Backend", "GroupMember", "init_process_group", "destroy_
            "get_group_rank", "get_global_rank", "get_process_group_ranks", "get_default_backend_for_device",
            "send", "recv", "isend", "irecv", "P2POp", "batch_isend_irecv", "reduce_scatter_tensor",
            "all_to_all_single", "all_reduce_coalesced", "monitored_barrier", "is_ucc_available",
-           "default_pg_timeout"]
+           "default_pg_timeout", "GradBucket"]
 
 default_pg_timeout = timedelta(minutes=30)
 
@@ -361,10 +361,21 @@ def get_default_backend_for_device(device):
 class Work:
     """A request of an async_op=True collective or isend/irecv (torch.distributed.Work).
     Collectives and sends finish before they return (a send hands over a copy); a receive
-    completes at wait(), or at is_completed() once its message is there."""
+    completes at wait(), or at is_completed() once its message is there.  get_future():
+    a completed Future of the collective's output tensors (DDP communication hooks)."""
+
+    def __init__(self, result=None):
+        self._result = result if result is not None else []
 
     def wait(self, timeout=None):
         return True
+
+    def get_future(self):
+        from ..futures import Future
+        fut = Future()
+        self.wait()
+        fut.set_result(self.result())
+        return fut
 
     def is_completed(self):
         return True
@@ -376,14 +387,42 @@ class Work:
         return None
 
     def result(self):
-        return []
+        return list(self._result)
 
     def source_rank(self):
         raise RuntimeError("source_rank() may only be called on a receive from any source")
 
 
-def _done(async_op):
-    return Work() if async_op else None
+def _done(async_op, result=None):
+    return Work(result) if async_op else None
+
+
+class GradBucket:
+    """What a DDP communication hook gets (torch.distributed.GradBucket): the flattened
+    gradients of some parameters (buffer()), those gradients as views into it, and the
+    parameters."""
+
+    def __init__(self, index, is_last, buffer, gradients, parameters):
+        self._index, self._is_last, self._buffer = index, is_last, buffer
+        self._gradients, self._parameters = gradients, parameters
+
+    def index(self):
+        return self._index
+
+    def is_last(self):
+        return self._is_last
+
+    def buffer(self):
+        return self._buffer
+
+    def set_buffer(self, tensor):
+        self._buffer = tensor
+
+    def gradients(self):
+        return list(self._gradients)
+
+    def parameters(self):
+        return list(self._parameters)
 
 
 def _barrier(g, key):
@@ -491,7 +530,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         _barrier(g, key + "/read")
         with _no_grad():
             tensor.copy_(acc)
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
@@ -511,7 +550,7 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
             _barrier(g, key + "/read")
             with _no_grad():
                 tensor.copy_(acc)
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def broadcast(tensor, src, group=None, async_op=False):
@@ -530,7 +569,7 @@ def broadcast(tensor, src, group=None, async_op=False):
                 tensor.copy_(_open(g, key, src))
             tensord.synchronize()
         _barrier(g, key + "/read")
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -544,7 +583,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _publish(g, key, _host(tensor), _peers(g))
     _receive(g, key, tensor_list, tensor)
     _barrier(g, key + "/read")
-    return _done(async_op)
+    return _done(async_op, list(tensor_list))
 
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
@@ -588,7 +627,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
             tensor.copy_(_open(g, key, src))
         tensord.synchronize()
     _barrier(g, key + "/read")
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
@@ -603,7 +642,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
         _publish(g, key, _host(input_tensor_list[r]), [r])
     _receive(g, key, output_tensor_list, input_tensor_list[g.group_rank])
     _barrier(g, key + "/read")
-    return _done(async_op)
+    return _done(async_op, list(output_tensor_list))
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -620,7 +659,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _barrier(g, key + "/read")
     with _no_grad():
         output.copy_(acc)
-    return _done(async_op)
+    return _done(async_op, [output])
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -658,7 +697,7 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
 def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op=False):
     for t in tensors:
         all_reduce(t, op, group)
-    return _done(async_op)
+    return _done(async_op, list(tensors))
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):

@@ -45,6 +45,7 @@ class DistributedDataParallel(Module):
             for t in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(t, self._src, process_group)
         self._params = [p for p in module.parameters() if p.requires_grad]
+        self._comm_hook = None
         self._ready = []  # (parameter, gradient) of this backward pass, in arrival order
         for p in self._params:
             p.register_hook(self._averager(p))
@@ -76,10 +77,14 @@ class DistributedDataParallel(Module):
         groups = {}
         for i, t in enumerate(totals):
             groups.setdefault((str(t.dtype), str(t.device)), []).append(i)
-        for key in sorted(groups):
+        for b, key in enumerate(sorted(groups)):
             idx = groups[key]
             flat = F.cat([totals[i].reshape(-1) for i in idx])
-            self._dist.all_reduce(flat, op=self._dist.ReduceOp.AVG, group=self.process_group)
+            if self._comm_hook is None:
+                self._dist.all_reduce(flat, op=self._dist.ReduceOp.AVG, group=self.process_group)
+            else:
+                flat = self._run_comm_hook(b, b == len(groups) - 1, flat, [totals[i] for i in idx],
+                                           [ready[i][0] for i in idx])
             at = 0
             for i in idx:
                 n = totals[i].numel()
@@ -92,6 +97,29 @@ class DistributedDataParallel(Module):
             return avg
         last.grad.copy_(avg)
         return grad.new_zeros(grad.shape)
+
+    def register_comm_hook(self, state, hook):
+        """hook(state, bucket) -> Future of the bucket's reduced gradients replaces DDP's
+        averaging (torch.distributed.algorithms.ddp_comm_hooks has torch's); a bucket is the
+        gradients of one dtype and device, flattened."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        self._comm_hook = (state, hook)
+
+    def _run_comm_hook(self, index, is_last, flat, grads, params):
+        state, hook = self._comm_hook
+        views, at = [], 0
+        for g in grads:
+            views.append(flat[at:at + g.numel()].view(g.shape))
+            at += g.numel()
+        fut = hook(state, self._dist.GradBucket(index, is_last, flat, views, params))
+        if not hasattr(fut, "wait"):
+            raise RuntimeError("Communication hook: return annotation should be torch.futures.Future[torch.Tensor].")
+        out = fut.wait()
+        out = out[0] if isinstance(out, (list, tuple)) else out
+        return out.reshape(-1).to(flat.dtype)
 
     def forward(self, *inputs, **kwargs):
         if self._ready and self.training:

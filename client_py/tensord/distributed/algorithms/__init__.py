@@ -1,0 +1,1 @@
+"""tensord.distributed.algorithms (torch.distributed.algorithms): DDP communication hooks."""
