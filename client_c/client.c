@@ -1010,6 +1010,30 @@ enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf
     return code;
 }
 
+enum td_code td_profile(td_client_t *c, int mode, uint64_t **triples, size_t *n, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    const int64_t attrs[1] = {mode};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    *triples = NULL;
+    *n = 0;
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = record_locked(c, TD_OP_PROFILE, 0, NULL, 0, attrs, 1, NULL, st);
+    if (!code)
+        code = sync_locked(c, &p, &len, st);
+    pthread_mutex_unlock(&c->lock);
+    if (!code && len % (3 * sizeof(uint64_t)))
+        code = td_status_set(st, TD_CODE_INTERNAL, "profile: %zu bytes is not a list of triples", len);
+    if (code || !len) {
+        free(p);
+        return code;
+    }
+    *triples = (uint64_t *)p; /* sync_locked's buffer is malloc'd and aligned for it */
+    *n = len / (3 * sizeof(uint64_t));
+    return TD_CODE_OK;
+}
+
 enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t value, struct td_status *st)
 {
     FORK_CHECK(c, st);

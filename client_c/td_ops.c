@@ -1127,6 +1127,9 @@ static const struct td_arg args_ctc_loss_backward[] = {
 static const struct td_arg args_loss_input_check[] = {
     {"input", NULL, {0LL, 0LL}, TD_ARG_TENSOR, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_profile[] = {
+    {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1351,6 +1354,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_CTC_LOSS] = {args_ctc_loss, 8, 2},
     [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
     [TD_OP_LOSS_INPUT_CHECK] = {args_loss_input_check, 1, 1},
+    [TD_OP_PROFILE] = {args_profile, 1, 0},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3400,4 +3404,13 @@ enum td_code td_rec_loss_input_check(td_client_t *c, unsigned flags, const struc
     struct td_t *out, struct td_status *st)
 {
     return td_op_values(c, TD_OP_LOSS_INPUT_CHECK, flags, in, n_in, NULL, 0, out, st);
+}
+
+enum td_code td_rec_profile(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_profile_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->mode}},
+    };
+    return td_op_values(c, TD_OP_PROFILE, flags, in, n_in, v, 1, out, st);
 }

@@ -1401,6 +1401,12 @@ enum td_code td_rec_ctc_loss_backward(td_client_t *c, unsigned flags, const stru
 /* LOSS_INPUT_CHECK: inputs input; 0 outputs */
 enum td_code td_rec_loss_input_check(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     struct td_t *out, struct td_status *st);
+struct td_profile_args {
+    int64_t mode;
+};
+/* PROFILE: no inputs; 0 outputs */
+enum td_code td_rec_profile(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_profile_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

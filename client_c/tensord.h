@@ -132,6 +132,11 @@ enum td_code td_client_set_device(td_client_t *c, uint8_t device, struct td_stat
 uint8_t td_client_device(td_client_t *c);
 enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf, struct td_status *st);
 enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t value, struct td_status *st);
+/* The session's per-op execution profile (PROFILE): after a sync, *triples (malloc'd, the
+ * caller frees; NULL when empty) holds *n (op, count, ns) triples of the ops run since the
+ * last call, which the daemon then zeroes; mode 1 starts counting, 0 stops, 2 keeps the
+ * state. */
+enum td_code td_profile(td_client_t *c, int mode, uint64_t **triples, size_t *n, struct td_status *st);
 /*
  * Streams and events (torch.cuda.Stream / Event; docs/design/devices.md "Streams").
  * Each device has a default stream, id 0; td_stream_new makes another on device

@@ -107,6 +107,8 @@ void td_metrics_flush(void)
     run.n = run.ns = 0;
 }
 
+uint64_t td_metrics_stamp_ns(uint64_t t0, uint64_t t1) { return t1 > t0 ? stamp_ns(t1 - t0) : 0; }
+
 uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code)
 {
     uint64_t now = raw_stamp(); /* t0 came from td_metrics_stamp: calibrated */

@@ -32,6 +32,8 @@ uint64_t td_metrics_stamp(void);
  * record).  The latency histogram gets it at the latest at this thread's next
  * td_metrics_flush (errors at once). */
 uint64_t td_metrics_op(unsigned op, uint64_t t0, enum td_code code);
+/* Nanoseconds between two stamps (t0 <= t1). */
+uint64_t td_metrics_stamp_ns(uint64_t t0, uint64_t t1);
 /* Adds this thread's pending record times to the histogram (td_session_exec calls it at
  * the end of every batch, before the reply). */
 void td_metrics_flush(void);

@@ -46,6 +46,8 @@ struct td_session {
     const atomic_bool *cancel; /* raised by the transport when the session ends */
     struct td_alloc_account *acct; /* pays for what its records allocate (quota, uid pool) */
     struct td_session *reg_next; /* the registry of live sessions (fork grants read it) */
+    struct td_prof_entry { uint64_t count, ns; } *prof; /* PROFILE's per-op counters (made by mode 1) */
+    bool profiling;
 };
 
 /* Live sessions, for td_session_foreign_get.  A session leaves it before its table is
@@ -179,6 +181,7 @@ void td_session_free(struct td_session *s)
     td_handles_fini(&s->handles);
     td_alloc_account_free(s->acct);
     td_device_accounts_free(&s->dacct);
+    free(s->prof);
     free(s);
 }
 
@@ -409,6 +412,27 @@ static struct td_rng *generator_of(struct td_session *s, const struct td_op_args
     return p->device != TD_DEVICE_CPU ? &s->dev_rng : &s->rng;
 }
 
+/* PROFILE: answers (in a sync) and zeroes the per-op counters, then starts or stops them. */
+static enum td_code do_profile(struct td_session *s, int mode, int sync, struct td_reply *reply,
+                               struct td_status *st)
+{
+    if (s->prof) {
+        for (unsigned op = 0; op < TD_OP_COUNT; op++) {
+            if (!s->prof[op].count)
+                continue;
+            const uint64_t triple[3] = {op, s->prof[op].count, s->prof[op].ns};
+            if (sync && !reply_append(reply, triple, sizeof triple))
+                return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "profile: out of memory");
+        }
+        memset(s->prof, 0, sizeof *s->prof * TD_OP_COUNT);
+    }
+    if (mode == 1 && !s->prof && !(s->prof = calloc(TD_OP_COUNT, sizeof *s->prof)))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "profile: out of memory");
+    if (mode != 2)
+        s->profiling = mode == 1;
+    return TD_CODE_OK;
+}
+
 /* Stream controls: seeds, default dtype, UPLOAD and READ. */
 static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, struct td_tensor *t,
                             const uint8_t *payload, size_t payload_len, int sync, struct td_reply *reply,
@@ -434,6 +458,8 @@ static enum td_code do_ctrl(struct td_session *s, const struct td_op_args *a, st
         td_alloc_empty_cache(); /* in stream order: the releases before it are done */
         return TD_CODE_OK;
     }
+    if (a->op == TD_OP_PROFILE)
+        return do_profile(s, (int)a->attrs[TD_A_PROFILE_MODE], sync, reply, st);
     if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL)
         return do_device(s, a, sync, reply, st);
     if (a->op == TD_OP_STREAM_CTRL || a->op == TD_OP_EVENT_CTRL || a->op == TD_OP_RECORD_STREAM)
@@ -677,6 +703,12 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
     return TD_CODE_OK;
 }
 
+static void profile_add(struct td_session *s, unsigned op, uint64_t t0, uint64_t t1)
+{
+    s->prof[op].count++;
+    s->prof[op].ns += td_metrics_stamp_ns(t0, t1);
+}
+
 /* Executes one record of validated length; a failure is recorded, never sticky. */
 static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64_t index, const uint8_t *payload,
                         size_t payload_len, int sync, struct td_reply *reply, uint64_t *clock)
@@ -703,10 +735,15 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
              !run_record(s, &r, payload, payload_len, sync, reply, &st)) {
         batch.ops++;
         *clock = td_metrics_op(h->op, t0, TD_CODE_OK);
+        if (s->profiling && h->op != TD_OP_PROFILE)
+            profile_add(s, h->op, t0, *clock);
         return;
     }
-    if (!inherited) /* a consequence of an earlier failure is not counted twice */
+    if (!inherited) { /* a consequence of an earlier failure is not counted twice */
         *clock = td_metrics_op(h->op, t0, st.code);
+        if (s->profiling && h->op < TD_OP_COUNT)
+            profile_add(s, h->op, t0, *clock);
+    }
     struct td_failure *f = inherited ? td_failure_ref(inherited) : failure_new(h->op, index, &st);
     if (!f) { /* out of memory for the failure itself: report it without marking */
         struct td_failure tmp = {.refs = 2, .op = h->op, .code = st.code, .origin = index};

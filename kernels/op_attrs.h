@@ -427,6 +427,7 @@ enum td_attr_offset {
     TD_A_CTC_LOSS_BACKWARD_N_TARGET_LENGTHS = 3,
     TD_A_CTC_LOSS_BACKWARD_INPUT_LENGTHS = 4,
     TD_A_CTC_LOSS_BACKWARD_TARGET_LENGTHS_TAIL = 0,
+    TD_A_PROFILE_MODE = 0,
 };
 
 enum td_attr_count {
@@ -565,6 +566,7 @@ enum td_attr_count {
     TD_N_UNFOLD = 3,
     TD_N_SHARE_RESERVE = 1,
     TD_N_SHARE_INTO = 2,
+    TD_N_PROFILE = 1,
 };
 
 #endif

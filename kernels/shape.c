@@ -731,6 +731,13 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
         return TD_CODE_OK;
     if (a->op == TD_OP_EMPTY_CACHE)
         return td__need_inputs(a, 0, 0, st);
+    if (a->op == TD_OP_PROFILE) {
+        if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, TD_N_PROFILE, st))
+            return st->code;
+        if ((uint64_t)a->attrs[TD_A_PROFILE_MODE] > 2)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "profile: mode must be 0 (stop), 1 (start) or 2 (read)");
+        return TD_CODE_OK;
+    }
     if (a->op == TD_OP_LOCATE)
         return td__need_inputs(a, 1, 1, st);
     if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL) {

@@ -88,6 +88,58 @@ START_TEST(test_add_and_read)
 }
 END_TEST
 
+/* PROFILE: nothing before it starts; then each op's count (failures counted too) and a
+ * time, answered once and zeroed; a bad mode is refused; the counters die with the session. */
+START_TEST(test_profile_counts_ops)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    int64_t start = 1, stop = 0, bad = 3;
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &start);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 0);
+    td_reply_fini(&r);
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    empty_f32(&b, 1, 2, 3);
+    upload_f32(&b, 1, x, 6);
+    uint64_t in[2] = {1, 1}, out[3] = {2, 3, 4}, missing[2] = {1, 99};
+    int64_t scal[2] = {0, 0};
+    rec(&b, TD_OP_ADD, 0, 1, &out[0], 2, in, 2, scal);
+    rec(&b, TD_OP_ADD, 0, 1, &out[1], 2, in, 2, scal);
+    rec(&b, TD_OP_MUL, 0, 1, &out[2], 2, missing, 2, scal); /* fails: unknown handle */
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &stop);
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.payload_len % 24, 0);
+    uint64_t got[TD_OP_COUNT] = {0};
+    for (size_t i = 0; i < r.payload_len / 24; i++) {
+        const uint64_t *t = (const uint64_t *)r.payload + 3 * i;
+        ck_assert_uint_lt(t[0], TD_OP_COUNT);
+        got[t[0]] = t[1];
+    }
+    ck_assert_uint_eq(got[TD_OP_ADD], 2);
+    ck_assert_uint_eq(got[TD_OP_MUL], 1);
+    ck_assert_uint_eq(got[TD_OP_EMPTY], 1);
+    ck_assert_uint_eq(got[TD_OP_UPLOAD], 1);
+    ck_assert_uint_eq(got[TD_OP_PROFILE], 0); /* itself: not counted */
+    td_reply_fini(&r);
+    rec(&b, TD_OP_ADD, 0, 1, &out[2], 2, in, 2, scal); /* stopped: not counted */
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &stop);
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.payload_len, 0);
+    td_reply_fini(&r);
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &bad);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_INVALID_ARGUMENT);
+    td_reply_fini(&r);
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &start); /* left on: freed with the session */
+    run(s, &b, &r);
+    td_reply_fini(&r);
+    td_session_free(s);
+}
+END_TEST
+
 /* A fatal device fault fails the op that hit it, in its own session, and takes the
  * device out of service for everyone; the CPU and other devices go on, nothing leaks. */
 START_TEST(test_device_fault_is_attributed)
@@ -653,6 +705,7 @@ static Suite *session_suite(void)
     TCase *tc = tcase_create("exec");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_add_and_read);
+    tcase_add_test(tc, test_profile_counts_ops);
     tcase_add_test(tc, test_view_writes_through);
     tcase_add_test(tc, test_failure_marks_only_dependents);
     tcase_add_test(tc, test_cancel_stops_between_records);

@@ -580,6 +580,38 @@ static PyObject *m_device_call(PyObject *args, bool query)
 }
 
 static PyObject *m_device_query(PyObject *self, PyObject *args) { return m_device_call(args, true); }
+
+/* profile(mode) -> [(op, count, ns), ...]: td_profile. */
+static PyObject *m_profile(PyObject *self, PyObject *arg)
+{
+    long mode = PyLong_AsLong(arg);
+    if (mode == -1 && PyErr_Occurred())
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    uint64_t *t = NULL;
+    size_t n = 0;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_profile(c, (int)mode, &t, &n, &st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *item = Py_BuildValue("(KKK)", (unsigned long long)t[3 * i], (unsigned long long)t[3 * i + 1],
+                                       (unsigned long long)t[3 * i + 2]);
+        if (!item) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+    }
+    free(t);
+    return list;
+}
 static PyObject *m_device_ctrl(PyObject *self, PyObject *args) { return m_device_call(args, false); }
 
 /* stream_ctrl(what, device, id, other) and event_ctrl(...): TD_SC_* / TD_EC_* through
@@ -788,6 +820,7 @@ static PyMethodDef methods[] = {
      "set_cuda_oom_error(cls): device out-of-memory errors raise cls (torch.cuda.OutOfMemoryError)"},
     {"set_device", m_set_device, METH_O, "set_device(n): where ops without tensor inputs create (0: cpu, 1+i: cuda:i)"},
     {"device_query", m_device_query, METH_VARARGS, "device_query(device, what) -> bytes (TD_DQ_*)"},
+    {"profile", m_profile, METH_O, "profile(mode) -> [(op, count, ns)]: the session's op profile (td_profile)"},
     {"device_ctrl", m_device_ctrl, METH_VARARGS, "device_ctrl(device, what, value=0): TD_DC_* action"},
     {"stream_ctrl", m_stream_ctrl, METH_VARARGS, "stream_ctrl(what, device, id, other): TD_SC_* action"},
     {"event_ctrl", m_event_ctrl, METH_VARARGS, "event_ctrl(what, device, id, other): TD_EC_* action"},

@@ -227,6 +227,7 @@ SHARE_INTO = 221
 CTC_LOSS = 222
 CTC_LOSS_BACKWARD = 223
 LOSS_INPUT_CHECK = 224
+PROFILE = 225
 
 NAMES = (
     "none",
@@ -454,6 +455,7 @@ NAMES = (
     "ctc_loss",
     "ctc_loss_backward",
     "loss_input_check",
+    "profile",
 )
 
 # TD_F_* of each row
@@ -689,6 +691,7 @@ FLAGS = (
     1,  # CTC_LOSS
     0,  # CTC_LOSS_BACKWARD
     0,  # LOSS_INPUT_CHECK
+    0,  # PROFILE
 )
 
 # TD_RF_*: record flags
@@ -994,6 +997,7 @@ FAMILIES = (
     "LOSS",
     "LOSS",
     "LOSS",
+    "CTRL",
 )
 
 # enum td_dtype: (name, itemsize, kind 0 bool 1 int 2 float 3 complex, torch's name)

@@ -47,6 +47,7 @@ CTRL_KERNEL(device_ctrl)
 CTRL_KERNEL(stream_ctrl)
 CTRL_KERNEL(event_ctrl)
 CTRL_KERNEL(record_stream)
+CTRL_KERNEL(profile)
 
 /* complex dtypes: dtype-changing views (kernels/shape_complex.c) */
 VIEW_KERNEL(view_as_real)

@@ -88,6 +88,11 @@ def test_ranges_nest_and_time_the_daemons_work(tmp_path):
     assert heavy.cpu_time_total > 0.3 * reference_us and heavy.cpu_time_total > empty.cpu_time_total
     kids = sum(c.cpu_time_total for c in outer.cpu_children)
     assert outer.self_cpu_time_total == pytest.approx(outer.cpu_time_total - kids)
+    # the daemon's own op times, charged to the range that recorded them
+    ops = {c.name: c for c in heavy.cpu_children}
+    assert ops["tensord::matmul"].count == 20 and ops["tensord::tanh"].count == 20
+    assert 0 < ops["tensord::matmul"].cpu_time_total <= heavy.cpu_time_total
+    assert heavy.self_cpu_time_total < heavy.cpu_time_total
     table = prof.key_averages().table(sort_by="cpu_time_total")
     lines = table.splitlines()
     assert "Self CPU %" in lines[1] and lines[3].split()[0] == "outer" and lines[-1].startswith("Self CPU time total")
@@ -96,3 +101,21 @@ def test_ranges_nest_and_time_the_daemons_work(tmp_path):
     assert {e["name"] for e in json.load(open(path))["traceEvents"]} >= {"outer", "heavy", "empty"}
     with pytest.raises(RuntimeError, match="didn't finish"):
         td.autograd.profiler.profile().key_averages()
+
+
+def test_op_counts_are_exact_and_bad_modes_refused():
+    from tensord import _C
+    x = td.ones(10)
+    with td.autograd.profiler.profile() as prof:
+        for _ in range(7):
+            x = x + 1
+        with td.profiler.record_function("r"):
+            y = x * 2
+        x.sum().item()
+    rows = {e.key: e.count for e in prof.key_averages()}
+    assert rows["tensord::add"] == 7 and rows["tensord::mul"] == 1 and rows["r"] == 1
+    assert y.tolist() == [16.0] * 10
+    with pytest.raises(RuntimeError, match="profile: mode must be 0 \\(stop\\), 1 \\(start\\) or 2 \\(read\\)"):
+        _C.profile(7)
+    assert _C.profile(2) == []  # not counting once the profile stopped
+    assert td.ones(2).sum().item() == 2.0

@@ -1,12 +1,15 @@
-"""torch.autograd.profiler for tensord: ranges timed on the daemon's clock of work.
+"""torch.autograd.profiler for tensord: ranges timed on the daemon's clock of work, and
+the daemon's own per-op times.
 
 A range — record_function("name"), a profiler step, a module's forward with
 with_modules — is timed from a sync at its start to a sync at its end, so its time is
 what the daemon spent on the ops recorded inside it (plus the round trips), not the
-microseconds Python took to record them.  Ranges nest; a range's self time is its time
-less its children's.  Single ops are not events here: the daemon receives them in
-batches (docs/guide.md, "Profiling").  key_averages() groups the events by name into a
-table like torch's; export_chrome_trace writes the Chrome trace format."""
+microseconds Python took to record them.  While a profile runs, the daemon also counts
+every op it executes for the session and its time (the PROFILE record); each range
+boundary's sync collects those counts and charges them to the innermost open range as
+op events ("tensord::add": count, time).  Ranges nest; a range's self time is its time
+less its children's, ops included.  key_averages() groups the events by name into a
+table like torch's; export_chrome_trace writes the ranges in the Chrome trace format."""
 import json
 import os
 import threading
@@ -16,15 +19,44 @@ __all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "profile", "record_
 
 _active = []  # the recorders collecting events, innermost last
 _local = threading.local()
+_op_names = {}
 
 
 def _now_us():
     return time.perf_counter_ns() / 1000.0
 
 
+def _op_name(op):
+    if not _op_names:
+        from .. import _op_numbers
+        _op_names.update({v: "tensord::" + k.lower() for k, v in vars(_op_numbers).items()
+                          if isinstance(v, int) and k.isupper()})
+    return _op_names.get(op, "tensord::op%d" % op)
+
+
+def _daemon_profile(mode):
+    """PROFILE (a sync): the ops the daemon ran since the last one, [(op, count, ns)]."""
+    from .. import _C, _daemon
+    _daemon.ensure()
+    return _C.profile(mode)
+
+
 def _sync():
-    import tensord
-    tensord.synchronize()
+    """A sync that collects the daemon's op counts, charged to this thread's innermost open
+    range (or left at the top level)."""
+    ops = _daemon_profile(2)
+    if ops and _active:
+        stack = _stack()
+        _charge(ops, stack[-1] if stack else None)
+
+
+def _charge(ops, parent):
+    for op, count, ns in ops:
+        ev = OpEvent(_op_name(op), count, ns / 1000.0, parent, threading.get_ident())
+        if parent is not None:
+            parent.cpu_children.append(ev)
+        for rec in _active:
+            rec.events.append(ev)
 
 
 class FunctionEvent:
@@ -53,6 +85,25 @@ class FunctionEvent:
 
     def __repr__(self):
         return "<FunctionEvent name=%s cpu_time_total=%.3fus>" % (self.name, self.cpu_time_total)
+
+
+class OpEvent(FunctionEvent):
+    """The daemon's executions of one op inside a range (or at the top level): count and
+    total time; no start and end of its own."""
+
+    def __init__(self, name, count, total_us, parent, thread):
+        super().__init__(name, None, thread, parent)
+        self.count, self._total = count, total_us
+
+    @property
+    def cpu_time_total(self):
+        return self._total
+
+    @property
+    def self_cpu_time_total(self):
+        return self._total
+
+    cpu_time = cpu_time_total
 
 
 class FunctionEventAvg:
@@ -133,8 +184,9 @@ class EventList(list):
         return "\n".join(out)
 
     def export_chrome_trace(self, path):
-        events = [{"name": getattr(ev, "trace_name", ev.name), "ph": "X", "ts": ev.time_range_start, "dur": ev.cpu_time_total,
-                   "pid": os.getpid(), "tid": ev.thread, "cat": "cpu_op"} for ev in self]
+        events = [{"name": getattr(ev, "trace_name", ev.name), "ph": "X", "ts": ev.time_range_start,
+                   "dur": ev.cpu_time_total, "pid": os.getpid(), "tid": ev.thread, "cat": "cpu_op"}
+                  for ev in self if getattr(ev, "time_range_start", None) is not None]
         with open(path, "w") as f:
             json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
 
@@ -224,6 +276,8 @@ class profile:
         if self._rec is not None:
             raise RuntimeError("Profiler is already enabled on this thread")
         self._rec = _Recorder()
+        if not _active:
+            _daemon_profile(1)  # the daemon starts counting (from zero)
         _active.append(self._rec)
         if self.with_modules:
             self._hooks = _module_hooks()
@@ -232,9 +286,12 @@ class profile:
         for h in self._hooks:
             h.remove()
         self._hooks = []
+        _sync()  # the ops since the last range boundary
         if self._rec in _active:
             _active.remove(self._rec)
-        self.function_events = EventList(sorted(self._rec.events, key=lambda ev: ev.time_range_start))
+        if not _active:
+            _daemon_profile(0)
+        self.function_events = EventList(self._rec.events)
         self._rec = None
 
     def _check_finished(self):
