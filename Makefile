@@ -63,7 +63,7 @@ PY_INC := $(shell $(PYTHON) -c "import sysconfig;print(sysconfig.get_paths()['in
 NP_INC := $(shell $(PYTHON) -c "import numpy;print(numpy.get_include())" 2>/dev/null)
 PY_DIR := $(BUILD)/python/tensord
 PY_SRC := $(wildcard client_py/tensord/*.py client_py/tensord/*/*.py client_py/tensord/*/*/*.py \
-	client_py/tensord/*/*/*/*.py)
+	client_py/tensord/*/*/*/*.py client_py/tensord/*/*/*/*/*.py)
 
 DAEMON := $(BUILD)/tensord
 DAEMON_ASAN := $(BUILD)/asan/tensord

@@ -424,6 +424,34 @@ def test_launcher_stops_the_others_when_a_rank_fails(tmp_path):
         dist.barrier()  # waits for rank 1 forever: the launcher stops it
     """), "--nproc-per-node", "2")
     assert got.returncode == 3, got.stderr
+    assert "job.py FAILED" in got.stderr and "rank      : 1 (local_rank: 1)" in got.stderr
+    assert "exitcode  : 3" in got.stderr and "error_file: <N/A>" in got.stderr
+
+
+def test_launcher_reports_the_recorded_traceback(tmp_path):
+    """A rank whose entry point has elastic's @record: its traceback is the root cause the
+    launcher prints, as torchrun's."""
+    got = _launch(tmp_path, textwrap.dedent("""
+        import os, torch.distributed as dist
+        from torch.distributed.elastic.multiprocessing.errors import record
+
+        def load(step):
+            raise ValueError("bad batch at step %d" % step)
+
+        @record
+        def main():
+            assert dist.is_torchelastic_launched()
+            dist.init_process_group("gloo")
+            if dist.get_rank() == 0:
+                load(7)
+            dist.barrier()
+
+        main()
+    """), "--nproc_per_node=2")
+    assert got.returncode == 1
+    assert "Root Cause (first observed failure)" in got.stderr and "rank      : 0 (local_rank: 0)" in got.stderr
+    root = got.stderr.split("Root Cause")[1]
+    assert "ValueError: bad batch at step 7" in root and 'in load' in root, got.stderr
 
 
 UNUSED = textwrap.dedent("""

@@ -2,17 +2,22 @@
 training script with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and
 MASTER_PORT set for init_process_group("env://") and TENSORD_ADDRESS set to one daemon
 (the node's, else a private one of the launcher's); when one fails, the others are
-stopped and its exit code is returned.
+stopped, the failure is reported as torchrun reports it (the rank's traceback when its
+entry point is decorated with elastic's @record, which writes TORCHELASTIC_ERROR_FILE)
+and its exit code is returned.
 
     python -m tensord.distributed.run --nproc_per_node=2 train.py --lr 0.1
     python -m tensord -m torch.distributed.run --nproc_per_node=2 train.py  (torch spelled)
 """
 import argparse
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 __all__ = ["main"]
@@ -51,12 +56,15 @@ def main(argv=None):
     # node's, or a private one of this launcher's, which outlives the ranks
     from .. import _daemon
     _daemon.export_address()
-    procs = []
+    procs, errdir = [], tempfile.mkdtemp(prefix="tensord-run-")
     for r in range(n):
         env = dict(os.environ, RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n),
-                   GROUP_RANK="0", MASTER_ADDR=a.master_addr, MASTER_PORT=str(port))
+                   GROUP_RANK="0", MASTER_ADDR=a.master_addr, MASTER_PORT=str(port),
+                   TORCHELASTIC_RUN_ID="tensord-%d" % os.getpid(),
+                   TORCHELASTIC_ERROR_FILE=os.path.join(errdir, "rank%d.json" % r))
         cmd = [sys.executable, "-u"] + (["-m"] if a.module else []) + [a.script] + a.script_args
         procs.append(subprocess.Popen(cmd, env=env))
+    ranks = {p.pid: r for r, p in enumerate(procs)}
     code = 0
     try:
         while procs:
@@ -67,6 +75,7 @@ def main(argv=None):
                 procs.remove(p)
                 if rc != 0:
                     code = rc if rc > 0 else 128 - rc
+                    _report(a.script, ranks[p.pid], p.pid, rc, os.path.join(errdir, "rank%d.json" % ranks[p.pid]))
                     for q in procs:  # a failed rank: the others would wait for it
                         q.send_signal(signal.SIGTERM)
                     for q in procs:
@@ -81,7 +90,25 @@ def main(argv=None):
         for q in procs:
             q.send_signal(signal.SIGINT)
         code = 130
+    finally:
+        shutil.rmtree(errdir, ignore_errors=True)
     return code
+
+
+def _report(script, rank, pid, rc, error_file):
+    """torchrun's summary of the first failure, with the rank's traceback when it wrote one."""
+    tb = "To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html"
+    try:
+        with open(error_file) as f:
+            tb = json.load(f)["message"]["extraInfo"]["py_callstack"].rstrip()
+    except (OSError, ValueError, KeyError, TypeError):
+        error_file = "<N/A>"
+    bar = "=" * 60
+    sys.stderr.write("%s\n%s FAILED\n%s\nRoot Cause (first observed failure):\n[0]:\n"
+                     "  time      : %s\n  host      : %s\n  rank      : %d (local_rank: %d)\n"
+                     "  exitcode  : %d (pid: %d)\n  error_file: %s\n  traceback : %s\n%s\n"
+                     % (bar, script, "-" * 60, time.strftime("%Y-%m-%d_%H:%M:%S"), socket.gethostname(), rank,
+                        rank, rc, pid, error_file, tb.replace("\n", "\n  "), bar))
 
 
 if __name__ == "__main__":

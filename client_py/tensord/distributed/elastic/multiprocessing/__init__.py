@@ -1,0 +1,1 @@
+"""tensord.distributed.elastic.multiprocessing: errors (the @record decorator)."""
