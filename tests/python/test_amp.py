@@ -242,3 +242,31 @@ else:
         amp, ref = train(True), train(False)
         assert ref[-1] < ref[0] * 0.6
         assert abs(amp[-1] - ref[-1]) < 0.01 * ref[0] and abs(amp[0] - ref[0]) < 0.01 * ref[0]
+
+
+def test_amp_custom_fwd_with_a_device_type():
+    """torch 2.4's torch.amp.custom_fwd/custom_bwd(device_type=...): on the CPU, forward runs
+    with autocast off and its inputs cast (cast_inputs), backward under the forward's state."""
+    seen = {}
+
+    class Scale(td.autograd.Function):
+        @staticmethod
+        @td.amp.custom_fwd(device_type="cpu", cast_inputs=td.float32)
+        def forward(ctx, x):
+            seen["fwd"] = (x.dtype, td.is_autocast_cpu_enabled())
+            return x * 2
+
+        @staticmethod
+        @td.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            seen["bwd"] = td.is_autocast_cpu_enabled()
+            return g * 2
+
+    x = td.ones(3, dtype=td.bfloat16, requires_grad=True)
+    with td.autocast("cpu", dtype=td.bfloat16):
+        y = Scale.apply(x)
+    y.sum().backward()
+    assert seen == {"fwd": (td.float32, False), "bwd": True}
+    assert y.dtype == td.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
+        td.amp.custom_fwd(device_type=1)

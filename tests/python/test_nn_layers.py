@@ -524,6 +524,26 @@ def test_clip_grad_norm_matches_pytorch(norm_type):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_get_total_norm_and_clip_grads_with_norm_like_clip_grad_norm(norm_type):
+    """torch 2.6's two halves of clip_grad_norm_ (absent from 1.13): the same total and the
+    same scaled gradients as torch 1.13's clip_grad_norm_."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    tp = [T.tensor(a, requires_grad=True) for a in arrays]
+    dp = [td.tensor(a, requires_grad=True) for a in arrays]
+    for ps, mod in ((tp, T), (dp, td)):
+        for p, a in zip(ps, arrays):
+            (p * mod.tensor(a * 3)).sum().backward()
+    want = T.nn.utils.clip_grad_norm_(tp, 1.5, norm_type=norm_type)
+    total = td.nn.utils.get_total_norm([p.grad for p in dp], norm_type)
+    td.nn.utils.clip_grads_with_norm_(dp, 1.5, total)
+    assert total.item() == pytest.approx(want.item(), rel=1e-12)
+    for a, b in zip(tp, dp):
+        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-12)
+    assert td.nn.utils.get_total_norm([]).item() == 0.0
+
+
 def test_clip_grad_value_and_nonfinite():
     for mod in (td, T):
         p = mod.tensor([1.0, -2.0, 3.0], requires_grad=True)

@@ -479,3 +479,28 @@ def test_containers_register_with_state_dict_and_optimizable():
     pd = td.nn.ParameterDict({"a": td.ones(2)})
     (pd["a"] * 3).sum().backward()
     np.testing.assert_allclose(pd["a"].grad.numpy(), [3.0, 3.0])
+
+
+def test_buffer_assignment_and_module_compile():
+    """torch 2.5's nn.Buffer (assigned as an attribute it registers a buffer, persistent or
+    not) and torch 2.2's Module.compile (eager here: the module computes as before)."""
+    class M(td.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = td.nn.Linear(2, 2)
+            self.scale = td.nn.Buffer(td.full((2,), 3.0))
+            self.cache = td.nn.Buffer(td.zeros(1), persistent=False)
+
+        def forward(self, x):
+            return self.lin(x) * self.scale
+
+    m = M()
+    assert [n for n, _ in m.named_buffers()] == ["scale", "cache"]
+    assert list(m.state_dict()) == ["scale", "lin.weight", "lin.bias"]  # own entries first, as torch
+    assert not m.scale.requires_grad and m.scale.tolist() == [3.0, 3.0]
+    x = td.randn(4, 2)
+    before = m(x)
+    assert m.compile() is None and m.compile(mode="max-autotune") is None
+    assert td.equal(m(x), before)
+    with pytest.raises(RuntimeError, match="Either mode or options"):
+        m.compile(mode="default", options={})

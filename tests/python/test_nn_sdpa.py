@@ -61,3 +61,21 @@ def test_dropout_and_errors():
     np.testing.assert_allclose(w[kept], 1 / 64 / 0.75)
     with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"):
         td.nn.functional.scaled_dot_product_attention(q, q, v, attn_mask=td.ones(64, 64), is_causal=True)
+
+
+def test_sdpa_kernel_context():
+    """torch 2.3's nn.attention.sdpa_kernel: the choice shows in torch.backends.cuda's
+    switches inside the context and is undone after; attention computes the same."""
+    from tensord.nn.attention import SDPBackend, sdpa_kernel
+    q = td.randn(2, 3, 4)
+    want = td.nn.functional.scaled_dot_product_attention(q, q, q)
+    with sdpa_kernel(SDPBackend.MATH):
+        assert td.backends.cuda.math_sdp_enabled() and not td.backends.cuda.flash_sdp_enabled()
+        got = td.nn.functional.scaled_dot_product_attention(q, q, q)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]):
+        assert td.backends.cuda.flash_sdp_enabled() and not td.backends.cuda.math_sdp_enabled()
+    assert td.backends.cuda.math_sdp_enabled() and td.backends.cuda.flash_sdp_enabled()
+    assert td.equal(got, want)
+    with pytest.raises(AssertionError, match="Backend must be an instance of SDPBackend"):
+        with sdpa_kernel([]):
+            pass

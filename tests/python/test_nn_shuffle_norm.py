@@ -95,3 +95,32 @@ def test_gumbel_softmax_soft_and_hard():
     np.testing.assert_allclose(draws.mean(0), p, atol=0.015)
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated"):
         td.nn.functional.gumbel_softmax(logits, eps=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_rms_norm_against_its_formula(dtype):
+    """torch 2.4's RMSNorm and F.rms_norm (absent from 1.13): x / sqrt(mean(x^2) + eps) * w,
+    eps the dtype's epsilon when None, 16-bit inputs computed in float32; the gradient
+    against finite differences."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 5))
+    w = rng.uniform(0.5, 1.5, (4, 5))
+    m = td.nn.RMSNorm([4, 5], dtype=getattr(td, dtype))
+    assert repr(m) == "RMSNorm((4, 5), eps=None, elementwise_affine=True)" and m.weight.tolist() == [[1.0] * 5] * 4
+    with td.no_grad():
+        m.weight.copy_(td.tensor(w))
+    xi = td.tensor(x, dtype=getattr(td, dtype))
+    got = m(xi)
+    xr = xi.double().numpy()
+    eps = float(td.finfo(getattr(td, dtype)).eps)  # the input dtype's (bfloat16's for bfloat16)
+    want = xr / np.sqrt((xr ** 2).mean((1, 2), keepdims=True) + eps) * m.weight.double().detach().numpy()
+    tol = 2e-2 if dtype == "bfloat16" else 1e-6
+    assert got.dtype == getattr(td, dtype)
+    np.testing.assert_allclose(got.double().detach().numpy(), want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(td.nn.functional.rms_norm(xi, (5,), eps=0.1).double().numpy(),
+                               xr / np.sqrt((xr ** 2).mean(2, keepdims=True) + 0.1), rtol=tol, atol=tol)
+    if dtype == "float64":
+        xg = td.tensor(x[:1, :2, :3], requires_grad=True)
+        assert td.autograd.gradcheck(lambda v: td.nn.functional.rms_norm(v, (2, 3), eps=1e-3), (xg,))
+    with pytest.raises(RuntimeError, match="expected input with shape \\[\\*, 4, 5\\]"):
+        m(td.ones(3, 5, 4, dtype=getattr(td, dtype)))

@@ -147,3 +147,44 @@ def lower_precision_operand(t):
         return t
     on, d = _get(_CPU if t.device.type == "cpu" else _GPU)
     return t.to(d) if on and t.dtype is not d and t.dtype._name != "float64" else t
+
+
+def _autocast_on(device_type):
+    return is_autocast_enabled() if device_type == "cuda" else is_autocast_cpu_enabled()
+
+
+def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
+    """torch 2.4's torch.amp.custom_fwd: runs a Function's forward with autocast as the
+    caller had it on device_type, or (cast_inputs=dtype) with autocast off and its floating
+    tensors on that device cast to dtype; backward (custom_bwd) then runs with the
+    forward's autocast state."""
+    if not isinstance(device_type, str):
+        raise ValueError("Expected `device_type` of type `str`, got: `%s`" % type(device_type))
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(*args, **kwargs):
+        args[0]._fwd_used_autocast = _autocast_on(device_type)
+        if cast_inputs is None or not args[0]._fwd_used_autocast:
+            return fwd(*args, **kwargs)
+
+        def cast(v):
+            if isinstance(v, _C.TensorBase) and v.is_floating_point() and v.device.type == device_type:
+                return v.to(cast_inputs)
+            return v
+        with autocast(device_type, enabled=False):
+            return fwd(*[cast(a) for a in args], **{k: cast(v) for k, v in kwargs.items()})
+    return decorate_fwd
+
+
+def custom_bwd(bwd=None, *, device_type=None):
+    """torch.amp.custom_bwd: backward under the autocast state its forward had."""
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(*args, **kwargs):
+        with autocast(device_type or "cuda", enabled=getattr(args[0], "_fwd_used_autocast", False)):
+            return bwd(*args, **kwargs)
+    return decorate_bwd

@@ -23,7 +23,7 @@ TB = _C.TensorBase
 
 __all__ = ["pad", "dropout", "threshold", "threshold_", "hardshrink", "pdist", "pairwise_distance",
            "cosine_similarity", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
-           "bilinear", "embedding", "embedding_bag", "batch_norm", "instance_norm", "layer_norm", "group_norm",
+           "bilinear", "embedding", "embedding_bag", "batch_norm", "instance_norm", "layer_norm", "rms_norm", "group_norm",
            "local_response_norm"]
 
 from ._activation import *  # noqa: E402,F401,F403
@@ -532,6 +532,25 @@ def _layer_norm(input, normalized_shape, weight, bias, eps):
     if bias is not None:
         out = F.add(out, bias)
     return out, mean, var
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """torch 2.4's: input / sqrt(mean(input^2 over the last len(normalized_shape) dims) + eps)
+    (eps None: the dtype's machine epsilon), times weight; float16/bfloat16 computed in
+    float32 and cast back, as torch's."""
+    ns = [normalized_shape] if isinstance(normalized_shape, builtins.int) else list(normalized_shape)
+    k = len(ns)
+    if k == 0 or input.ndim < k or list(input.shape[input.ndim - k:]) != ns:
+        raise RuntimeError("Given normalized_shape=%s, expected input with shape [*, %s], but got input of size%s"
+                           % (ns, ", ".join(str(n) for n in ns), list(input.shape)))
+    from .._dtype import bfloat16, float16, float32
+    from .._dtype import finfo
+    if eps is None:
+        eps = finfo(input.dtype).eps
+    x = F.cast(input, float32) if input.dtype in (float16, bfloat16) else input
+    ms = F.mean(F.mul(x, x), list(range(input.ndim - k, input.ndim)), True)
+    out = F.cast(F.mul(x, F.rsqrt(F.add(ms, eps))), input.dtype)
+    return out if weight is None else F.mul(out, weight)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

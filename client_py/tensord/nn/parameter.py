@@ -39,6 +39,19 @@ def _rebuild_parameter(data, requires_grad, backward_hooks):
     return Parameter(data, requires_grad)
 
 
+class Buffer(Tensor):
+    r"""torch 2.5's nn.Buffer: assigned to a Module attribute, it is registered as a buffer
+    (persistent=False: left out of the state_dict).  Shares data's storage."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from .._creation import empty
+            data = empty(0)
+        t = _C._make_subclass(cls, data.detach(), data.requires_grad)
+        t.persistent = persistent
+        return t
+
+
 class UninitializedTensorMixin:
     """A parameter or buffer of a lazy module before its first forward: an empty tensor
     until materialize() gives it its shape (new storage, as the Tensor.data setter) and

@@ -1,7 +1,5 @@
 """torch.cuda.amp.autocast (float16 by default) and the custom_fwd/custom_bwd decorators
 for autograd.Function methods."""
-import functools
-
 from ...amp import autocast_mode as _am
 from ..._dtype import float16
 
@@ -12,33 +10,9 @@ class autocast(_am.autocast):
 
 
 def custom_fwd(fwd=None, *, cast_inputs=None):
-    """Runs a Function's forward with autocast as the caller had it, or (cast_inputs=dtype)
-    with autocast off and its floating GPU tensors cast to dtype; backward (custom_bwd)
-    then runs with the forward's autocast state."""
-    if fwd is None:
-        return functools.partial(custom_fwd, cast_inputs=cast_inputs)
-
-    @functools.wraps(fwd)
-    def decorate_fwd(*args, **kwargs):
-        args[0]._fwd_used_autocast = _am.is_autocast_enabled()
-        if cast_inputs is None:
-            return fwd(*args, **kwargs)
-        if not args[0]._fwd_used_autocast:
-            return fwd(*args, **kwargs)
-
-        def cast(v):
-            from ..._tensor import Tensor
-            if isinstance(v, Tensor) and v.is_floating_point() and v.device.type == "cuda":
-                return v.to(cast_inputs)
-            return v
-        with autocast(enabled=False):
-            return fwd(*[cast(a) for a in args], **{k: cast(v) for k, v in kwargs.items()})
-    return decorate_fwd
+    """torch.cuda.amp.custom_fwd: torch.amp.custom_fwd(device_type="cuda")."""
+    return _am.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
 
 
 def custom_bwd(bwd):
-    @functools.wraps(bwd)
-    def decorate_bwd(*args, **kwargs):
-        with autocast(enabled=getattr(args[0], "_fwd_used_autocast", False)):
-            return bwd(*args, **kwargs)
-    return decorate_bwd
+    return _am.custom_bwd(bwd, device_type="cuda")

@@ -16,7 +16,7 @@ from ... import _grad_mode
 from ..._runtime import typename
 from ..._tensor import Tensor
 from ...utils.hooks import BackwardHook, RemovableHandle
-from ..parameter import Parameter, is_lazy
+from ..parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["register_module_forward_pre_hook", "register_module_forward_hook", "register_module_backward_hook",
            "register_module_full_backward_hook", "Module"]
@@ -469,7 +469,12 @@ class Module:
                         d.discard(name)
 
         params = self.__dict__.get("_parameters")
-        if isinstance(value, Parameter):
+        if isinstance(value, Buffer):
+            if self.__dict__.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            remove_from(self.__dict__, self._parameters, self._modules)
+            self.register_buffer(name, value, persistent=getattr(value, "persistent", True))
+        elif isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
             remove_from(self.__dict__, self._buffers, self._modules, self._non_persistent_buffers_set)
@@ -500,6 +505,12 @@ class Module:
                     buffers[name] = value
                 else:
                     super().__setattr__(name, value)
+
+    def compile(self, *args, **kwargs):
+        """torch 2.2's Module.compile: compiles the module's forward in place.  tensord runs
+        it eagerly (tensord.compile), so this checks the arguments and changes nothing."""
+        import sys
+        sys.modules[__name__.split(".")[0]].compile(self.forward, *args, **kwargs)  # tensord.compile
 
     def __delattr__(self, name):
         if name in self._parameters:
