@@ -10,7 +10,7 @@ from . import _op_numbers
 from ._dtype import (dtype, float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8,
                      complex64, complex128, get_default_dtype, set_default_dtype, finfo, iinfo, DTYPES as _DTYPES)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
-from ._size import Size, device
+from ._size import Size, device, get_default_device, set_default_device  # noqa: F401
 from ._tensor import (Tensor, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,
                       ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from ._records import return_types

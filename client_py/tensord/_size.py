@@ -89,6 +89,16 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self):
+        """with torch.device(d): factories without a device create on d (torch 2.x)."""
+        _default_device["stack"].append(_default_device["device"])
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default_device["device"] = _default_device["stack"].pop()
+        return False
+
 
 CPU = device("cpu")
 
@@ -158,11 +168,32 @@ def as_device(d):
     raise TypeError("device must be a str or torch.device, not %s" % type(d).__name__)
 
 
-def check_device(d):
-    """The daemon's number for device d (None: the CPU); raises like torch for a device
-    that does not exist."""
+_default_device = {"device": None, "stack": []}  # set_default_device's (None: the CPU)
+
+
+def set_default_device(d):
+    """torch.set_default_device: where factories create when given no device (None: the CPU)."""
+    if d is not None:
+        d = as_device(d)
+        check_device(d)
+    _default_device["device"] = d if d is not None and d.type != "cpu" else None
+
+
+def get_default_device():
+    d = _default_device["device"]
     if d is None:
-        return 0
+        return CPU
+    return device("cuda", cuda_index(d.index)) if d.index is None else d
+
+
+def check_device(d):
+    """The daemon's number for device d (None: the default device, the CPU unless
+    set_default_device said otherwise); raises like torch for a device that does not
+    exist."""
+    if d is None:
+        d = _default_device["device"]
+        if d is None:
+            return 0
     dv = as_device(d)
     if dv.type == "cpu":
         return 0

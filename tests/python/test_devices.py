@@ -490,6 +490,36 @@ def test_accelerator_api():
         acc.set_device_index("cpu")
 
 
+def test_default_device_and_device_context():
+    """torch 2.x's set_default_device/get_default_device and `with torch.device(d)`:
+    factories without a device create there (tensor(), zeros, randn, arange, a module's
+    parameters); *_like, .to(), from_numpy and computed results are unaffected."""
+    if not td.cuda.is_available():
+        assert td.get_default_device() == td.device("cpu") and td.zeros(1).device.type == "cpu"
+        return
+    try:
+        td.set_default_device("cuda:1")
+        assert td.get_default_device() == td.device("cuda:1")
+        made = [td.zeros(2), td.tensor([1.0, 2.0]), td.randn(3), td.arange(4), td.nn.Linear(2, 2).weight,
+                td.full((2,), 7.0), td.empty(1)]
+        assert all(m.device == td.device("cuda:1") for m in made), [m.device for m in made]
+        assert td.from_numpy(np.ones(2)).device.type == "cpu" and td.zeros(2, device="cpu").device.type == "cpu"
+        with td.device("cpu"):
+            assert td.ones(2).device.type == "cpu"
+            with td.device("cuda:0"):
+                assert td.ones(2).device == td.device("cuda:0")
+            assert td.ones(2).device.type == "cpu"
+        assert td.ones(2).device == td.device("cuda:1")
+        x = td.ones(3, device="cpu")
+        assert td.zeros_like(x).device.type == "cpu" and (x + 1).device.type == "cpu"
+    finally:
+        td.set_default_device(None)
+    assert td.get_default_device() == td.device("cpu") and td.zeros(1).device.type == "cpu"
+    with td.device("cuda"):
+        assert td.zeros(1).device == td.device("cuda:0")
+    assert td.zeros(1).device.type == "cpu"
+
+
 def test_to_device_and_dtype_together():
     x = td.tensor(A34, dtype=td.float64)
     for args, kw in [(("cuda", td.float16), {}), ((), {"device": "cuda:1", "dtype": td.int32}),
