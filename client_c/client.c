@@ -990,17 +990,27 @@ enum td_code td_client_set_device(td_client_t *c, uint8_t device, struct td_stat
 
 uint8_t td_client_device(td_client_t *c) { return c->device; }
 
+/* A control record whose answer comes back in a sync: *p (malloc'd) and *len. */
+static enum td_code ask(td_client_t *c, enum td_op op, const int64_t *attrs, int n_attr, uint8_t **p, size_t *len,
+                        struct td_status *st)
+{
+    *p = NULL;
+    *len = 0;
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = record_locked(c, op, 0, NULL, 0, attrs, n_attr, NULL, st);
+    if (!code)
+        code = sync_locked(c, p, len, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
 enum td_code td_device_query(td_client_t *c, uint8_t device, int what, void *buf, struct td_status *st)
 {
     FORK_CHECK(c, st);
     const int64_t attrs[2] = {device, what};
-    uint8_t *p = NULL;
-    size_t len = 0;
-    pthread_mutex_lock(&c->lock);
-    enum td_code code = record_locked(c, TD_OP_DEVICE_QUERY, 0, NULL, 0, attrs, 2, NULL, st);
-    if (!code)
-        code = sync_locked(c, &p, &len, st);
-    pthread_mutex_unlock(&c->lock);
+    uint8_t *p;
+    size_t len;
+    enum td_code code = ask(c, TD_OP_DEVICE_QUERY, attrs, 2, &p, &len, st);
     if (!code && len != TD_DEVICE_QUERY_BYTES)
         code = td_status_set(st, TD_CODE_INTERNAL, "device_query: expected %d bytes, got %zu", TD_DEVICE_QUERY_BYTES,
                              len);
@@ -1014,15 +1024,11 @@ enum td_code td_profile(td_client_t *c, int mode, uint64_t **triples, size_t *n,
 {
     FORK_CHECK(c, st);
     const int64_t attrs[1] = {mode};
-    uint8_t *p = NULL;
-    size_t len = 0;
+    uint8_t *p;
+    size_t len;
     *triples = NULL;
     *n = 0;
-    pthread_mutex_lock(&c->lock);
-    enum td_code code = record_locked(c, TD_OP_PROFILE, 0, NULL, 0, attrs, 1, NULL, st);
-    if (!code)
-        code = sync_locked(c, &p, &len, st);
-    pthread_mutex_unlock(&c->lock);
+    enum td_code code = ask(c, TD_OP_PROFILE, attrs, 1, &p, &len, st);
     if (!code && len % (3 * sizeof(uint64_t)))
         code = td_status_set(st, TD_CODE_INTERNAL, "profile: %zu bytes is not a list of triples", len);
     if (code || !len) {

@@ -12,66 +12,56 @@ from .module import Module
 __all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm", "CrossMapLRN2d", "RMSNorm"]
 
 
-class LayerNorm(Module):
-    r"""Normalizes over the last dims (normalized_shape), with an elementwise affine map."""
+class _ShapeNorm(Module):
+    """What LayerNorm and RMSNorm share: the normalized trailing shape, eps and the
+    elementwise affine parameters (a weight of ones; LayerNorm's bias of zeros)."""
 
     __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=None):
+    def __init__(self, normalized_shape, eps, elementwise_affine, with_bias, dtype):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if self.elementwise_affine:
-            self.weight = Parameter(empty(self.normalized_shape, dtype=dtype))
-            self.bias = Parameter(empty(self.normalized_shape, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        names = ["weight", "bias"] if with_bias else ["weight"]
+        for name in names:
+            if self.elementwise_affine:
+                setattr(self, name, Parameter(empty(self.normalized_shape, dtype=dtype)))
+            else:
+                self.register_parameter(name, None)
         self.reset_parameters()
 
     def reset_parameters(self):
         if self.elementwise_affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if getattr(self, "bias", None) is not None:
+                init.zeros_(self.bias)
+
+    def extra_repr(self):
+        return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(**self.__dict__)
+
+
+class LayerNorm(_ShapeNorm):
+    r"""Normalizes over the last dims (normalized_shape), with an elementwise affine map."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=None):
+        super().__init__(normalized_shape, eps, elementwise_affine, True, dtype)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
-        return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(**self.__dict__)
 
-
-class RMSNorm(Module):
+class RMSNorm(_ShapeNorm):
     r"""torch 2.4's RMSNorm: divides by the root mean square over the last dims
     (normalized_shape), with an elementwise scale (ones at first)."""
 
-    __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
-
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
-        super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        if self.elementwise_affine:
-            self.weight = Parameter(empty(self.normalized_shape, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
+        super().__init__(normalized_shape, eps, elementwise_affine, False, dtype)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
-
-    def extra_repr(self):
-        return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(**self.__dict__)
 
 
 class GroupNorm(Module):
