@@ -79,3 +79,19 @@ def test_sdpa_kernel_context():
     with pytest.raises(AssertionError, match="Backend must be an instance of SDPBackend"):
         with sdpa_kernel([]):
             pass
+
+
+def test_grouped_query_attention():
+    """torch 2.5's enable_gqa: 2 key/value heads shared by 6 query heads equal attention
+    with each key/value head repeated for its group (torch 1.13's SDPA on the repeated
+    tensors is the reference)."""
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in [(2, 6, 5, 4), (2, 2, 7, 4), (2, 2, 7, 4)])
+    got = td.nn.functional.scaled_dot_product_attention(td.tensor(q), td.tensor(k), td.tensor(v), is_causal=False,
+                                                        enable_gqa=True)
+    kr, vr = (T.tensor(x).repeat_interleave(3, dim=1) for x in (k, v))
+    want = T.nn.functional._scaled_dot_product_attention(T.tensor(q), kr, vr)[0]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="must divide the number of heads in query"):
+        td.nn.functional.scaled_dot_product_attention(td.tensor(q), td.ones(2, 4, 7, 4), td.ones(2, 4, 7, 4),
+                                                      enable_gqa=True)

@@ -216,10 +216,20 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     return out, weights
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
     """softmax(query key^T * scale + mask) value over the last two dims (torch 2's function;
     scale defaults to 1/sqrt(E)); a bool mask keeps where True, a float one is added;
-    is_causal masks the upper triangle; dropout_p drops attention weights."""
+    is_causal masks the upper triangle; dropout_p drops attention weights.  enable_gqa
+    (torch 2.5): key and value with fewer heads (dim -3) than query, each shared by a
+    group of query heads (grouped-query attention)."""
+    if enable_gqa and query.dim() >= 3 and key.size(-3) != query.size(-3):
+        hq, hk, hv = query.size(-3), key.size(-3), value.size(-3)
+        if hk != hv or hq % hk:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in query "
+                               "(query %d, key %d, value %d)" % (hq, hk, hv))
+        key = key.repeat_interleave(hq // hk, dim=-3)
+        value = value.repeat_interleave(hq // hk, dim=-3)
     return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale)[0]
 
 
