@@ -99,6 +99,7 @@ from ._random import *  # random sampling: Generator, seeds, in-place distributi
 from ._interop import *  # dtype control and interop: promote_types, result_type, can_cast, dlpack
 from ._math import *  # math: elementwise functions, cumulative ops, statistics, softmax
 from ._linalg import *  # linear algebra: dot/mm family, einsum (tensord.linalg: linalg.py)
+from ._lowrank import pca_lowrank, svd_lowrank  # noqa: E402,F401  (randomized low-rank SVD and PCA)
 from ._advindex import *  # indexing, sorting, searching: gather/scatter, index_*, masks, sort, unique
 from ._complex import *  # complex dtypes: view_as_real/complex, real/imag, conj, angle, complex, polar
 from ._pointwise import *  # pointwise math composed (fmax, gcd, sinc, ldexp, frexp, nextafter, ...), trace, diff

@@ -209,3 +209,29 @@ def test_multi_dot_and_chain():
               lambda T, z: T.linalg.multi_dot([z(2, 3), z(3, 5, dt="float64")]),
               lambda T, z: T.linalg.multi_dot([z(2, 3, 1), z(3, 5)])):
         assert_raises_like(*_err(f))
+
+
+@pytest.mark.parametrize("shape,q", [((40, 30), 7), ((20, 50), 5), ((3, 25, 12), 4)])
+def test_svd_and_pca_lowrank_like_torch(shape, q):
+    """Randomized low-rank SVD and PCA: with the same seed, torch's sketch and therefore its
+    result; the factors reconstruct the (centered) matrix of a low-rank input."""
+    rng = np.random.default_rng(1)
+    A = (rng.standard_normal(shape[:-1] + (3,)) @ rng.standard_normal((3, shape[-1]))).astype(np.float64)
+    res = []
+    for m in (torch, td):
+        m.manual_seed(5)
+        a = m.tensor(A)
+        res.append([x.numpy() for x in m.svd_lowrank(a, q=q)] + [x.numpy() for x in m.pca_lowrank(a)])
+    for k, (got, want) in enumerate(zip(res[1], res[0])):
+        if k % 3 != 1:  # U, V: the rank's 3 columns (the rest span a numerically zero part)
+            got, want = got[..., :3], want[..., :3]
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-9)
+    U, S, V = res[1][:3]
+    np.testing.assert_allclose(U @ (S[..., :, None] * np.swapaxes(V, -1, -2)), A, atol=1e-9)
+    M = A.mean(-2, keepdims=True)
+    U, S, V = (td.tensor(x) for x in res[1][:3])
+    td.manual_seed(5)
+    Um, Sm, Vm = td.svd_lowrank(td.tensor(A), q=q, M=td.tensor(M))
+    np.testing.assert_allclose((Um @ td.diag_embed(Sm) @ Vm.transpose(-2, -1)).numpy(), A - M, atol=1e-9)
+    with pytest.raises(ValueError, match="must be non-negative integer and not greater than"):
+        td.pca_lowrank(td.tensor(A), q=100)
