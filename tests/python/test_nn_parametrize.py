@@ -277,3 +277,25 @@ def test_skip_init():
     assert td.nn.Linear.reset_parameters is not None and "reset_parameters" in td.nn.Linear.__dict__
     with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
         td.nn.utils.skip_init(td.nn.ReLU)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrized_weight_norm_like_the_hook_form(dim):
+    """torch 2.1's parametrizations.weight_norm (absent from 1.13) against torch 1.13's hook
+    form: the same weight, output and gradients (original0/original1 as weight_g/weight_v),
+    torch 2.x's state_dict keys."""
+    rng = np.random.default_rng(2)
+    w, b, x = rng.standard_normal((4, 3)), rng.standard_normal(4), rng.standard_normal((5, 3))
+    ref = T.nn.Linear(3, 4).double()
+    ref.weight.data, ref.bias.data = T.tensor(w), T.tensor(b)
+    ref = T.nn.utils.weight_norm(ref, dim=dim)
+    m = td.nn.Linear(3, 4).double()
+    m.weight.data, m.bias.data = td.tensor(w), td.tensor(b)
+    m = td.nn.utils.parametrizations.weight_norm(m, dim=dim)
+    assert list(m.state_dict()) == ["bias", "parametrizations.weight.original0", "parametrizations.weight.original1"]
+    np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-12)
+    (ref(T.tensor(x)) ** 2).sum().backward()
+    (m(td.tensor(x)) ** 2).sum().backward()
+    orig = m.parametrizations.weight
+    np.testing.assert_allclose(orig.original0.grad.numpy(), ref.weight_g.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(orig.original1.grad.numpy(), ref.weight_v.grad.numpy(), rtol=1e-10)

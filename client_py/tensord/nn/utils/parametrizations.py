@@ -10,7 +10,7 @@ from .. import functional as F
 from ..modules.module import Module
 from . import parametrize
 
-__all__ = ["orthogonal", "spectral_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _pkg():
@@ -191,4 +191,28 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if dim is None:
         dim = 1 if type(module).__name__ in ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d") else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+class _WeightNorm(Module):
+    """weight = v * g / ||v|| (norm over every dim but `dim`): originals g (original0) and v
+    (original1), split from the weight by right_inverse."""
+
+    def __init__(self, dim=0):
+        super().__init__()
+        self.dim = -1 if dim is None else dim
+
+    def forward(self, weight_g, weight_v):
+        from .weight_norm import _norm_except_dim
+        return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
+
+    def right_inverse(self, weight):
+        from .weight_norm import _norm_except_dim
+        return _norm_except_dim(weight, self.dim), weight
+
+
+def weight_norm(module, name="weight", dim=0):
+    """torch 2.1's parametrized weight normalization: module.<name> recomputed from a
+    magnitude (parametrizations.<name>.original0) and a direction (original1)."""
+    parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
     return module
