@@ -211,9 +211,20 @@ def _assert_same_prints(want, got):
         assert g[1] == w[1], (r, g[1], w[1])
 
 
+def _torch_reference(script, tmp_path, world):
+    """The ranks' outputs under torch 1.13's gloo.  Its process group aborts now and then at
+    exit ("terminate called without an active exception", SIGABRT after the script ran),
+    which is not what these tests are about: such a run is repeated, at most twice."""
+    for _ in range(3):
+        want = _ranks(script, tmp_path, world, False)
+        if not any(rc < 0 and "terminate called" in err for rc, _, err in want):
+            break
+    return want
+
+
 def _assert_prints_like_torch(script, tmp_path, world):
     got = _ranks(script, tmp_path, world, True)
-    _assert_same_prints(_ranks(script, tmp_path, world, False), got)
+    _assert_same_prints(_torch_reference(script, tmp_path, world), got)
     return got
 
 
@@ -350,7 +361,7 @@ def test_ddp_on_devices_moves_inputs(tmp_path):
     """pytorch/examples' distributed/ddp pattern (device_ids=[rank], CPU inputs) on two
     stand-in GPUs, against torch's gloo run of the same script on the CPU."""
     from conftest import start_daemon, stop_daemon
-    want = _ranks(DDP_ON_DEVICES, tmp_path, 2, False)
+    want = _torch_reference(DDP_ON_DEVICES, tmp_path, 2)
     proc, addr, errp = start_daemon(str(tmp_path), args=["--fake-gpus", "2"])
     try:
         got = _ranks(DDP_ON_DEVICES, tmp_path, 2, True, extra_env={"TENSORD_ADDRESS": addr})
