@@ -647,14 +647,15 @@ static PyObject *m_custom_apply(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* _make_subclass(cls, t, requires_grad=False): an instance of cls (a Tensor subclass)
- * holding another reference to t's handle, so the same storage, with autograd state of
- * its own: a leaf (nn.Parameter, as torch's Tensor._make_subclass) */
+/* _make_subclass(cls, t, requires_grad=False, alias=False): an instance of cls (a Tensor
+ * subclass) holding another reference to t's handle, so the same storage, with autograd
+ * state of its own: a leaf (nn.Parameter, as torch's Tensor._make_subclass); alias=True
+ * keeps t's autograd state shared instead (Tensor.as_subclass: the same tensor as cls) */
 static PyObject *m_make_subclass(PyObject *self, PyObject *args)
 {
     PyObject *cls, *src;
-    int rg = 0;
-    if (!PyArg_ParseTuple(args, "OO|p", &cls, &src, &rg))
+    int rg = 0, alias = 0;
+    if (!PyArg_ParseTuple(args, "OO|pp", &cls, &src, &rg, &alias))
         return NULL;
     if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &TensorBase_Type)) {
         PyErr_SetString(PyExc_TypeError, "_make_subclass(): cls must be a subclass of Tensor");
@@ -674,7 +675,8 @@ static PyObject *m_make_subclass(PyObject *self, PyObject *args)
     if (!o)
         return NULL;
     o->t = td_retain(c, &((TensorObject *)src)->t);
-    td_detach_(&o->t); /* the retained reference shared src's autograd state */
+    if (!alias)
+        td_detach_(&o->t); /* the retained reference shared src's autograd state */
     o->epoch = td_ext_epoch;
     o->known = NULL;
     o->known_version = 0;
@@ -713,7 +715,7 @@ static PyObject *m_name_grad_fn(PyObject *self, PyObject *args)
 
 PyMethodDef td_ext_autograd_methods[] = {
     {"_name_grad_fn", m_name_grad_fn, METH_VARARGS, "_name_grad_fn(t, name): torch's name for t's grad_fn"},
-    {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False)"},
+    {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False, alias=False)"},
     {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},

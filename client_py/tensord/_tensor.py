@@ -144,6 +144,18 @@ class Tensor(TB):
         """A strided tensor is dense already: itself (or a cast copy with dtype)."""
         return self if dtype is None else self.to(dtype)
 
+    def as_subclass(self, cls):
+        """This tensor as an instance of cls (a Tensor subclass): an alias of it (the same
+        storage; in grad mode a view whose node torch names AliasBackward0), as torch's."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise RuntimeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not "
+                               "possible. Make sure your class inherits from Tensor.")
+        alias = self
+        if self.requires_grad and _grad_mode.is_grad_enabled():
+            alias = self.view_as(self)
+            _C._name_grad_fn(alias, "AliasBackward0")
+        return _C._make_subclass(cls, alias, False, True)
+
     def to_sparse(self, sparse_dim=None):
         """Its nonzero entries as a sparse COO tensor (tensord.sparse)."""
         from .sparse.coo import to_sparse

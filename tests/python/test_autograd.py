@@ -826,3 +826,23 @@ def test_modified_saved_tensor_message_like_torch(case):
     with pytest.raises(RuntimeError) as got:
         run(td)
     assert str(got.value) == str(want.value)
+
+
+def test_as_subclass_like_torch():
+    """Tensor.as_subclass: an alias of the tensor as the subclass (torch's AliasBackward0 in
+    grad mode), sharing storage; gradients flow through it."""
+    def run(m):
+        class Sub(m.Tensor):
+            pass
+        a = m.ones(3, requires_grad=True)
+        b = a * 2
+        c = b.as_subclass(Sub)
+        (c * 3).sum().backward()
+        d = m.zeros(2).as_subclass(Sub)
+        e = m.zeros(2)
+        e.as_subclass(Sub)[0] = 5  # a write through the alias reaches the original
+        with pytest.raises(RuntimeError, match="does not inherit from Tensor"):
+            e.as_subclass(int)
+        return (type(c).__name__, type(c.grad_fn).__name__, c.requires_grad, a.grad.tolist(), type(d).__name__,
+                d.requires_grad, d.grad_fn, e.tolist(), isinstance(c, m.Tensor))
+    assert run(td) == run(T)
