@@ -407,3 +407,20 @@ def test_dataloader_iterator_and_getitems():
         dl = tdata.DataLoader(Liar(3), batch_size=None)
         assert len(dl) == 1
         assert [int(x) for x in dl] == [0, 1, 2]
+
+
+def test_stack_dataset_and_in_order():
+    """torch 2.1's StackDataset (tuple or dict samples, equal lengths) batched by the
+    DataLoader (in_order=False accepted: batches come in order anyway)."""
+    a = tdata.TensorDataset(td.arange(6.0))
+    b = [i * 10 for i in range(6)]
+    st = tdata.StackDataset(a, b)
+    assert len(st) == 6 and st[2] == (a[2], 20)
+    sd = tdata.StackDataset(x=a, y=b)
+    batches = list(tdata.DataLoader(sd, batch_size=4, in_order=False))
+    assert [bt["y"].tolist() for bt in batches] == [[0, 10, 20, 30], [40, 50]]
+    assert batches[0]["x"][0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="Size mismatch between datasets"):
+        tdata.StackDataset(a, b[:3])
+    with pytest.raises(ValueError, match="both types are given"):
+        tdata.StackDataset(a, y=b)

@@ -4,11 +4,12 @@ samplers, random_split) comes from tensord's generators: deterministic for a see
 not the same order torch gives for that seed."""
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
-from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
+                      random_split)
 from .dataloader import DataLoader, _DatasetKind, get_worker_info, default_collate, default_convert
 from .distributed import DistributedSampler
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
-           "RandomSampler", "Sampler", "DistributedSampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+           "RandomSampler", "Sampler", "DistributedSampler", "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler", "TensorDataset",
            "WeightedRandomSampler", "_DatasetKind", "default_collate", "default_convert",
            "get_worker_info", "random_split"]
