@@ -6,7 +6,8 @@ import pytest
 import torch as T
 
 import tensord as td
-from tensord.func import functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, vjp, vmap
+from tensord.func import (functional_call, grad, grad_and_value, hessian, jacfwd, jacrev, jvp, stack_module_state, vjp,
+                          vmap)
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal(5).astype(np.float64)
@@ -103,3 +104,25 @@ def test_per_sample_gradients_like_torch():
     assert not any(p.grad is not None for p in model.parameters())  # the module's own tensors untouched
     with pytest.raises(RuntimeError, match="Missing key\\(s\\): 0.bias"):
         functional_call(model, {"0.weight": params["0.weight"]}, (td.tensor(x),), strict=True)
+
+
+def test_jvp_and_model_ensembling():
+    """jvp against PyTorch 1.13's autograd.functional.jvp; stack_module_state + vmap over
+    functional_call (torch.func's ensembling recipe) against each model run alone."""
+    def g_td(x, y):
+        return td.sin(x) * y, (x * y).sum()
+
+    def g_t(x, y):
+        return T.sin(x) * y, (x * y).sum()
+    x, y, tx, ty = (RNG.standard_normal(4) for _ in range(4))
+    (o1, o2), (j1, j2) = jvp(g_td, (td.tensor(x), td.tensor(y)), (td.tensor(tx), td.tensor(ty)))
+    (w1, w2), (v1, v2) = T.autograd.functional.jvp(g_t, (T.tensor(x), T.tensor(y)), (T.tensor(tx), T.tensor(ty)))
+    for got, want in ((o1, w1), (o2, w2), (j1, v1), (j2, v2)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    models = [td.nn.Linear(3, 2) for _ in range(4)]
+    params, buffers = stack_module_state(models)
+    assert params["weight"].shape == (4, 2, 3) and params["weight"].requires_grad and buffers == {}
+    xb = td.randn(5, 3)
+    out = vmap(lambda p, b, x: functional_call(models[0], (p, b), (x,)), in_dims=(0, 0, None))(params, buffers, xb)
+    for i, m in enumerate(models):
+        np.testing.assert_allclose(out[i].detach().numpy(), m(xb).detach().numpy(), rtol=1e-6)

@@ -10,7 +10,8 @@ from .. import _grad_mode
 from .. import autograd as _autograd
 from ..nn.utils.stateless import functional_call as _functional_call
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "vjp", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "stack_module_state",
+           "vjp", "vmap"]
 
 
 def _tensor_type():
@@ -150,6 +151,51 @@ def vjp(func, *primals, has_aux=False):
             return tuple(_grads_of(out_leaves, leaves, nested, cots))
     shown = out if nested else _flatten(out)[1]([t.detach() for t in out_leaves])
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """(func(*primals), the Jacobian-vector product with tangents): J t computed as the
+    derivative of a vector-Jacobian product u^T J with respect to u (the double-vjp
+    identity), exact, through reverse mode."""
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to be tuples")
+    if len(primals) != len(tangents):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same length")
+    with _grad_mode.enable_grad():
+        args, leaves, _, nested = _prepared(primals, tuple(range(len(primals))))
+        out = func(*args)
+        aux = None
+        if has_aux:
+            out, aux = out
+        outs, rebuild = _flatten(out)
+        us = [o.new_zeros(o.shape).requires_grad_(True) for o in outs]
+        flat_in = [t for tracked, _ in leaves for t in tracked]
+        vjps = _autograd.grad(outs, flat_in, us, create_graph=True, allow_unused=True)
+        tans = [t for tan in tangents for t in _flatten(tan)[0]]
+        pairs = [(v, t) for v, t in zip(vjps, tans) if v is not None]
+        jv = _autograd.grad([v for v, _ in pairs], us, [t for _, t in pairs], create_graph=nested,
+                            allow_unused=True) if pairs else [None] * len(us)
+        jv = [j if j is not None else o.new_zeros(o.shape) for j, o in zip(jv, outs)]
+    if not nested:
+        outs, jv = [o.detach() for o in outs], [j.detach() for j in jv]
+    res = (rebuild(outs), rebuild(jv))
+    return res + (aux,) if has_aux else res
+
+
+def stack_module_state(models):
+    """({name: parameters stacked over the models}, {name: buffers stacked}) for vmapping
+    one functional_call over an ensemble; the stacked parameters are new leaves."""
+    from .. import stack
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({type(m) for m in models}) != 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    params = {name: stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_(p.requires_grad)
+              for name, p in models[0].named_parameters()}
+    buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
+               for name, _ in models[0].named_buffers()}
+    return params, buffers
 
 
 def jacrev(func, argnums=0, has_aux=False):
