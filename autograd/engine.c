@@ -383,12 +383,8 @@ static enum td_code nan_check(struct pass *p, struct td_ag_node *n, int i, const
 /* the node's saved tensors, dropped once a pass without retain_graph has used them */
 static void free_saved(struct pass *p, struct td_ag_node *n)
 {
-    for (int i = 0; n->saved_in && i < n->n_in; i++)
-        if (n->saved_in[i].handle)
-            td_release(p->c, &n->saved_in[i]);
-    for (int k = 0; n->saved_out && k < n->n_out; k++)
-        if (n->saved_out[k].handle)
-            td_release(p->c, &n->saved_out[k]);
+    (void)p;
+    td__ag_node_drop_saved(n);
     n->freed = true;
 }
 

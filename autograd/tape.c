@@ -27,6 +27,59 @@ static void ag_release(td_client_t *c, struct td_t *t)
 }
 static _Atomic uint64_t next_seq = 1;
 
+/* ---- saved-tensor hooks (torch.autograd.graph.saved_tensors_hooks) ---- */
+
+static _Thread_local struct td_ag_saved_hooks *saved_hooks; /* this thread's innermost pair */
+
+static void saved_hooks_unref(struct td_ag_saved_hooks *h)
+{
+    if (!h || __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (h->free_ctx)
+        h->free_ctx(h->ctx);
+    free(h);
+}
+
+enum td_code td_ag_saved_hooks_push(td_ag_pack_fn pack, td_ag_unpack_fn unpack, void (*drop)(void *ctx, void *packed),
+                                    void *ctx, void (*free_ctx)(void *ctx), struct td_status *st)
+{
+    struct td_ag_saved_hooks *h = calloc(1, sizeof *h);
+    if (!h)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory");
+    *h = (struct td_ag_saved_hooks){.refs = 1, .pack = pack, .unpack = unpack, .drop = drop, .free_ctx = free_ctx,
+                                    .ctx = ctx, .below = saved_hooks};
+    saved_hooks = h;
+    return TD_CODE_OK;
+}
+
+void td_ag_saved_hooks_pop(void)
+{
+    struct td_ag_saved_hooks *h = saved_hooks;
+    if (!h)
+        return;
+    saved_hooks = h->below;
+    saved_hooks_unref(h);
+}
+
+void td__ag_node_drop_saved(struct td_ag_node *n)
+{
+    for (int i = 0; n->saved_in && i < n->n_in; i++)
+        if (n->saved_in[i].handle)
+            ag_release(n->client, &n->saved_in[i]);
+    for (int k = 0; n->saved_out && k < n->n_out; k++)
+        if (n->saved_out[k].handle)
+            ag_release(n->client, &n->saved_out[k]);
+    if (n->packed) {
+        for (int i = 0; i < n->n_in + n->n_out; i++)
+            if (n->packed[i])
+                n->packer->drop(n->packer->ctx, n->packed[i]);
+        free(n->packed);
+        n->packed = NULL;
+    }
+    saved_hooks_unref(n->packer);
+    n->packer = NULL;
+}
+
 bool td_grad_enabled(void) { return !grad_off; }
 void td_grad_set_enabled(bool on) { grad_off = !on; }
 
@@ -139,9 +192,8 @@ void td__ag_node_ref(struct td_ag_node *n)
  * (iterative, so freeing a chain of a million nodes does not recurse). */
 static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *len, size_t *cap)
 {
+    td__ag_node_drop_saved(n);
     for (int i = 0; i <= n->n_in; i++) {
-        if (i < n->n_in && n->saved_in && n->saved_in[i].handle)
-            ag_release(n->client, &n->saved_in[i]);
         struct td_ag_node *next = i == n->n_in ? n->inner : n->next ? n->next[i].fn : NULL;
         if (next && __atomic_sub_fetch(&next->refs, 1, __ATOMIC_ACQ_REL) == 0) {
             if (*len == *cap) {
@@ -156,8 +208,6 @@ static void node_free(struct td_ag_node *n, struct td_ag_node ***stack, size_t *
         }
     }
     for (int k = 0; k < n->n_out; k++) {
-        if (n->saved_out && n->saved_out[k].handle)
-            ag_release(n->client, &n->saved_out[k]);
         if (n->retained && n->retained[k])
             n->retained[k]->retains_grad = false; /* weak: the tensor outlives its graph */
     }
@@ -536,6 +586,32 @@ static struct td_t save(td_client_t *c, const struct td_t *t, uint64_t *version,
     return s;
 }
 
+/* With saved-tensor hooks on this thread: the node's floating saved tensors go to pack,
+ * which gives an object the node keeps in their place. */
+static enum td_code pack_saved(td_client_t *c, struct td_ag_node *n, struct td_status *st)
+{
+    struct td_ag_saved_hooks *h = saved_hooks;
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        struct td_t *t = i < n->n_in ? &n->saved_in[i] : &n->saved_out[i - n->n_in];
+        enum td_dtype dt = (enum td_dtype)t->m.dtype;
+        if (!t->handle || !(td_dtype_is_float(dt) || td_dtype_is_complex(dt)))
+            continue;
+        if (!n->packed) {
+            if (!(n->packed = calloc((size_t)(n->n_in + n->n_out), sizeof *n->packed)))
+                return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording a graph node");
+            __atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+            n->packer = h;
+        }
+        void *obj = NULL;
+        if (h->pack(h->ctx, c, t, &obj, st))
+            return st ? st->code : TD_CODE_INTERNAL;
+        n->packed[i] = obj;
+        ag_release(c, t); /* the packed object stands for it now */
+        *t = (struct td_t){.m = t->m};
+    }
+    return TD_CODE_OK;
+}
+
 static enum td_code save_tensors(td_client_t *c, struct td_ag_node *n, const struct td_t *const *in,
                                  const struct td_t *out, struct td_status *st)
 {
@@ -546,7 +622,7 @@ static enum td_code save_tensors(td_client_t *c, struct td_ag_node *n, const str
     for (int k = 0; k < n->n_out; k++)
         if (f->save_out & (1u << k))
             n->saved_out[k] = save(c, &out[k], &n->versions[2 * (n->n_in + k)], true);
-    return TD_CODE_OK;
+    return saved_hooks ? pack_saved(c, n, st) : TD_CODE_OK;
 }
 
 static enum td_code check_record(enum td_op op, unsigned flags, const struct td_t *const *in, int n_in,
@@ -691,6 +767,10 @@ enum td_code td__ag_op(td_client_t *c, enum td_op op, unsigned flags, const stru
         if (!code && !inplace && td_op_table[op].family == TD_FAM_VIEW)
             td__ag_track_view(c, op, in[0], out);
     }
+    if (code && !inplace) /* a saved-tensor hook failed: the call fails, its results go */
+        for (int k = 0; k < n->n_out; k++)
+            if (out[k].handle)
+                td_release(c, &out[k]);
     td__ag_node_unref(n);
     return code;
 }

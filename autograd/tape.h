@@ -60,6 +60,20 @@ struct td_ag_meta {
     struct td_ag_meta *live;
 };
 
+struct td_ag_saved_hooks {
+    int refs;
+    td_ag_pack_fn pack;
+    td_ag_unpack_fn unpack;
+    void (*drop)(void *ctx, void *packed);
+    void (*free_ctx)(void *ctx);
+    void *ctx;
+    struct td_ag_saved_hooks *below; /* the thread's stack */
+};
+
+/* Drops a node's saved tensors and packed objects (node_free; a backward without
+ * retain_graph). */
+void td__ag_node_drop_saved(struct td_ag_node *n);
+
 struct td_ag_hook {
     struct td_ag_hook *next;
     td_ag_hook_fn fn;            /* a tensor's hook */
@@ -96,6 +110,9 @@ struct td_ag_node {
                                      * (td_ag_node_set_name; not owned), or NULL */
     struct td_ag_hook *post_hooks;  /* node hooks, run after its backward (node_fn) */
     struct td_ag_hook *pre_hooks;   /* node pre-hooks, run before it (pre_fn) */
+    void **packed;                  /* [n_in + n_out] saved tensors given to saved-tensor hooks
+                                     * (their slots' handles 0), or NULL */
+    struct td_ag_saved_hooks *packer; /* the hooks that packed them (a reference) */
     /* engine scratch, valid during one backward pass */
     struct td_t *buf;               /* [n_out] gradients summed so far, handle 0: none */
     uint64_t buf_owned;             /* bit k: buf[k] was made by this pass (a sum, or zeros

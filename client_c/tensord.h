@@ -359,6 +359,20 @@ int td_ag_hook_add(td_client_t *c, struct td_t *t, td_ag_hook_fn fn, void *ctx, 
                    struct td_status *st);
 void td_ag_hook_remove(struct td_t *t, int id);
 
+/* Saved-tensor hooks (torch.autograd.graph.saved_tensors_hooks), per thread, innermost
+ * last: while a pair is pushed, each floating or complex tensor a node records saves for
+ * backward is handed to pack (a reference to keep: *packed, any object) instead of being
+ * kept, and backward gets it back from unpack (an owned reference in *out).  Tensors of
+ * other dtypes (indices, masks) are kept as they are.  drop frees a packed object; the
+ * node keeps the pair alive (free_ctx when the last holder goes). */
+typedef enum td_code (*td_ag_pack_fn)(void *ctx, td_client_t *c, const struct td_t *t, void **packed,
+                                      struct td_status *st);
+typedef enum td_code (*td_ag_unpack_fn)(void *ctx, td_client_t *c, void *packed, struct td_t *out,
+                                        struct td_status *st);
+enum td_code td_ag_saved_hooks_push(td_ag_pack_fn pack, td_ag_unpack_fn unpack, void (*drop)(void *ctx, void *packed),
+                                    void *ctx, void (*free_ctx)(void *ctx), struct td_status *st);
+void td_ag_saved_hooks_pop(void);
+
 /* Node hooks (torch's grad_fn.register_hook): after node n's backward, fn sees the
  * gradients it computed for its inputs, grad_in[0..n_in) (handle 0: none; fn may replace
  * one: release it, store an owned reference or handle 0), and those its outputs received,

@@ -414,6 +414,99 @@ PyObject *td_ext_remove_hook(TensorObject *self, PyObject *id)
     Py_RETURN_NONE;
 }
 
+/* ---- saved-tensor hooks: Python's pack and unpack behind td_ag_saved_hooks_push ---- */
+
+struct saved_pair {
+    PyObject *pack, *unpack;
+};
+
+/* pack(tensor) -> any object; the tensor is a detached alias (no cycle through the node) */
+static enum td_code call_pack(void *ctx, td_client_t *c, const struct td_t *t, void **packed, struct td_status *st)
+{
+    struct saved_pair *sp = ctx;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    struct td_t alias = td_retain(c, t);
+    td_detach_(&alias);
+    PyObject *x = td_ext_wrap(&alias);
+    PyObject *r = x ? PyObject_CallOneArg(sp->pack, x) : NULL;
+    Py_XDECREF(x);
+    enum td_code code = TD_CODE_OK;
+    if (!r)
+        code = td_status_set(st, TD_CODE_ABORTED, "a saved tensor's pack hook raised"); /* the error stays set */
+    *packed = r;
+    PyGILState_Release(gs);
+    return code;
+}
+
+/* unpack(packed) -> the tensor backward uses */
+static enum td_code call_unpack(void *ctx, td_client_t *c, void *packed, struct td_t *out, struct td_status *st)
+{
+    struct saved_pair *sp = ctx;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *r = PyObject_CallOneArg(sp->unpack, (PyObject *)packed);
+    enum td_code code = TD_CODE_OK;
+    if (!r) {
+        code = td_status_set(st, TD_CODE_ABORTED, "a saved tensor's unpack hook raised");
+    } else if (!td_ext_is_tensor(r)) {
+        PyErr_Format(PyExc_TypeError, "Output of saved tensor unpack_hook expected to be a Tensor but got result of "
+                     "type %s", Py_TYPE(r)->tp_name);
+        code = td_status_set(st, TD_CODE_ABORTED, "a saved tensor's unpack hook returned no tensor");
+    } else {
+        *out = td_retain(c, &((TensorObject *)r)->t);
+        td_detach_(out);
+    }
+    Py_XDECREF(r);
+    PyGILState_Release(gs);
+    return code;
+}
+
+static void drop_packed(void *ctx, void *packed)
+{
+    PyGILState_STATE gs = PyGILState_Ensure();
+    Py_XDECREF((PyObject *)packed);
+    PyGILState_Release(gs);
+}
+
+static void free_pair(void *ctx)
+{
+    struct saved_pair *sp = ctx;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    Py_DECREF(sp->pack);
+    Py_DECREF(sp->unpack);
+    PyGILState_Release(gs);
+    free(sp);
+}
+
+/* _saved_hooks_push(pack, unpack) / _saved_hooks_pop(): this thread's innermost pair */
+static PyObject *m_saved_hooks_push(PyObject *self, PyObject *args)
+{
+    PyObject *pack, *unpack;
+    if (!PyArg_ParseTuple(args, "OO", &pack, &unpack))
+        return NULL;
+    if (!PyCallable_Check(pack) || !PyCallable_Check(unpack)) {
+        PyErr_SetString(PyExc_TypeError, "saved_tensors_hooks: pack_hook and unpack_hook must be callable");
+        return NULL;
+    }
+    struct saved_pair *sp = malloc(sizeof *sp);
+    if (!sp)
+        return PyErr_NoMemory();
+    Py_INCREF(pack);
+    Py_INCREF(unpack);
+    *sp = (struct saved_pair){pack, unpack};
+    struct td_status st = TD_STATUS_INIT;
+    if (td_ag_saved_hooks_push(call_pack, call_unpack, drop_packed, sp, free_pair, &st)) {
+        free_pair(sp);
+        return td_ext_raise(&st);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *m_saved_hooks_pop(PyObject *self, PyObject *noargs)
+{
+    td_ag_saved_hooks_pop();
+    Py_RETURN_NONE;
+}
+
 /* ---- module functions ---- */
 
 /* a sequence of tensors (None allowed where none_ok) into t[0..n); -1 on error */
@@ -716,6 +809,8 @@ static PyObject *m_name_grad_fn(PyObject *self, PyObject *args)
 PyMethodDef td_ext_autograd_methods[] = {
     {"_name_grad_fn", m_name_grad_fn, METH_VARARGS, "_name_grad_fn(t, name): torch's name for t's grad_fn"},
     {"_make_subclass", m_make_subclass, METH_VARARGS, "_make_subclass(cls, t, requires_grad=False, alias=False)"},
+    {"_saved_hooks_push", m_saved_hooks_push, METH_VARARGS, "_saved_hooks_push(pack, unpack): saved-tensor hooks on"},
+    {"_saved_hooks_pop", m_saved_hooks_pop, METH_NOARGS, "_saved_hooks_pop(): the innermost pair off"},
     {"backward", m_backward, METH_VARARGS, "backward(tensors, grads, inputs, retain_graph, create_graph)"},
     {"grad", m_grad, METH_VARARGS, "grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)"},
     {"set_grad_enabled", m_set_grad_enabled, METH_O, "sets this thread's grad mode; returns the previous one"},

@@ -19,6 +19,8 @@ static PyObject *cuda_oom_cls; /* torch.cuda.OutOfMemoryError (set_cuda_oom_erro
 PyObject *td_ext_raise(const struct td_status *st)
 {
     PyObject *exc;
+    if (st->code == TD_CODE_ABORTED && PyErr_Occurred())
+        return NULL; /* a Python callback (a saved-tensor hook) raised: its exception stands */
     static const char oom[] = "CUDA out of memory.";
     if (st->code == TD_CODE_RESOURCE_EXHAUSTED && cuda_oom_cls && !strncmp(st->msg, oom, sizeof oom - 1)) {
         PyErr_SetString(cuda_oom_cls, st->msg);

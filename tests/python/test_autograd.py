@@ -846,3 +846,63 @@ def test_as_subclass_like_torch():
         return (type(c).__name__, type(c.grad_fn).__name__, c.requires_grad, a.grad.tolist(), type(d).__name__,
                 d.requires_grad, d.grad_fn, e.tolist(), isinstance(c, m.Tensor))
     assert run(td) == run(T)
+
+
+def test_saved_tensors_hooks_like_torch():
+    """torch.autograd.graph.saved_tensors_hooks: pack sees the tensors ops save (the same
+    set as torch's for these ops, custom Functions' too), backward uses what unpack gives,
+    gradients are torch's; errors in the hooks surface as torch's."""
+    def run(m):
+        packed, unpacked = [], []
+
+        def pack(t):
+            packed.append(tuple(t.shape))
+            return ("box", t * 1)
+
+        def unpack(p):
+            unpacked.append(p[0])
+            return p[1]
+
+        class Cube(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x * x * g
+
+        x = m.tensor([0.5, 1.5, 2.0], requires_grad=True)
+        w = m.tensor([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], requires_grad=True)
+        with m.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = (w @ x).sin() * x.sum() + Cube.apply(x).sum()
+        y.sum().backward()
+        out = [sorted(packed), len(unpacked), [round(v, 5) for v in x.grad.tolist()],
+               [round(v, 5) for v in w.grad.flatten().tolist()]]
+        a = m.ones(3, requires_grad=True)
+        with m.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t * 0):  # unpack decides
+            c = a * a
+        c.sum().backward()
+        out.append(a.grad.tolist())
+        for hooks in ((lambda t: 1 / 0, lambda t: t), (lambda t: t, lambda t: 3)):
+            try:
+                with m.autograd.graph.saved_tensors_hooks(*hooks):
+                    d = a.exp()
+                d.sum().backward()
+                out.append("no error")
+            except (RuntimeError, TypeError) as e:
+                out.append((type(e).__name__, str(e).split("\n")[0]))
+        with m.autograd.graph.disable_saved_tensors_hooks("not here"):
+            try:
+                with m.autograd.graph.saved_tensors_hooks(pack, unpack):
+                    pass
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    got, want = run(td), run(T)
+    assert got == want
+    assert want[-3:] == [("RuntimeError", "ZeroDivisionError: division by zero"),
+                         ("TypeError", "Output of saved tensor unpack_hook expected to be a Tensor but got result of "
+                                       "type int"), "not here"]

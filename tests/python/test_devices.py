@@ -520,6 +520,30 @@ def test_default_device_and_device_context():
     assert td.zeros(1).device.type == "cpu"
 
 
+def test_save_on_cpu_keeps_saved_tensors_on_the_host():
+    """torch.autograd.graph.save_on_cpu: a device model's saved tensors held as CPU copies
+    until backward, the gradients those of a plain backward."""
+    if not td.cuda.is_available():
+        return
+    td.manual_seed(0)
+    model = td.nn.Sequential(td.nn.Linear(8, 16), td.nn.Tanh(), td.nn.Linear(16, 2)).cuda()
+    x = td.randn(4, 8, device="cuda")
+    model(x).pow(2).sum().backward()
+    want = [p.grad.cpu().numpy() for p in model.parameters()]
+    model.zero_grad()
+    held = []
+    hooks = td.autograd.graph.save_on_cpu()
+    pack = hooks.pack_hook
+    hooks.pack_hook = lambda t: held.append(pack(t)) or held[-1]
+    with hooks:
+        y = model(x).pow(2).sum()
+    assert held and all(p[1].device.type == "cpu" and p[0].type == "cuda" for p in held)
+    y.backward()
+    for p, w in zip(model.parameters(), want):
+        assert p.grad.device.type == "cuda"
+        np.testing.assert_allclose(p.grad.cpu().numpy(), w, rtol=1e-6)
+
+
 def test_to_device_and_dtype_together():
     x = td.tensor(A34, dtype=td.float64)
     for args, kw in [(("cuda", td.float16), {}), ((), {"device": "cuda:1", "dtype": td.int32}),

@@ -6,7 +6,7 @@ from .._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled 
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 from .function import Function, once_differentiable  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
-from . import anomaly_mode, function, functional, profiler, gradcheck as _gradcheck_mod  # noqa: F401
+from . import anomaly_mode, function, functional, graph, profiler, gradcheck as _gradcheck_mod  # noqa: F401
 
 __all__ = ["Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "functional", "detect_anomaly", "set_detect_anomaly", "Variable"]

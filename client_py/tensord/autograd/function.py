@@ -7,6 +7,22 @@ from .. import _C
 from .._grad_mode import no_grad
 
 
+class _Packed:
+    """A saved tensor given to saved-tensor hooks: what pack returned, and unpack."""
+
+    __slots__ = ("obj", "unpack_hook")
+
+    def __init__(self, obj, unpack_hook):
+        self.obj, self.unpack_hook = obj, unpack_hook
+
+    def unpack(self):
+        t = self.unpack_hook(self.obj)
+        if not isinstance(t, _C.TensorBase):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type %s"
+                            % type(t).__name__)
+        return t
+
+
 class FunctionCtx:
     """The ctx forward and backward share: saved tensors and flags, as torch's."""
 
@@ -22,6 +38,12 @@ class FunctionCtx:
         # detached aliases: the node holds ctx, so holding the outputs themselves would
         # make a cycle through C that Python's collector cannot see
         self.to_save = tuple(t.detach() if isinstance(t, _C.TensorBase) else t for t in tensors)
+        from .graph import _current
+        hooks = _current()
+        if hooks is not None:  # saved-tensor hooks: keep what pack gives instead
+            pack, unpack = hooks
+            self.to_save = tuple(_Packed(pack(t), unpack) if isinstance(t, _C.TensorBase) and
+                                 (t.is_floating_point() or t.is_complex()) else t for t in self.to_save)
 
     @property
     def saved_tensors(self):
@@ -29,7 +51,7 @@ class FunctionCtx:
             raise RuntimeError("Trying to backward through the graph a second time (or directly access saved "
                                "tensors after they have already been freed). Specify retain_graph=True if you "
                                "need to backward through the graph a second time.")
-        return self.to_save
+        return tuple(t.unpack() if isinstance(t, _Packed) else t for t in self.to_save)
 
     def mark_dirty(self, *tensors):
         self.dirty = tensors
