@@ -528,3 +528,22 @@ def test_scalar_state_read_once_after_replacement():
     for a, b in zip(res[T], res[td]):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
     assert float(res[td][-1][0]) == 12.0
+
+
+def test_fused_flag_of_torch_2():
+    """torch 2.x's fused= on AdamW and SGD (nanoGPT asks for it by inspecting the
+    signature): accepted, kept in the param group when given, the same steps as without."""
+    import inspect
+    assert "fused" in inspect.signature(td.optim.AdamW).parameters
+    res = []
+    for fused in (None, True):
+        p = td.nn.Parameter(td.tensor([1.0, -2.0]))
+        opts = [td.optim.AdamW([p], lr=0.1, fused=fused), td.optim.SGD([p], lr=0.1, momentum=0.9, fused=fused)]
+        for o in opts:
+            for _ in range(3):
+                o.zero_grad()
+                (p * p).sum().backward()
+                o.step()
+        assert ("fused" in opts[0].param_groups[0]) == (fused is not None)
+        res.append(p.tolist())
+    assert res[0] == res[1]

@@ -3,7 +3,7 @@ single-tensor algorithm.  State as Adam's: 'step', 'exp_avg', 'exp_avg_sq',
 'max_exp_avg_sq' (amsgrad)."""
 from .._grad_mode import no_grad
 from .adam import _adam_step_group, _adam_update
-from .optimizer import Optimizer, _check_betas
+from .optimizer import Optimizer, _check_betas, _no_differentiable
 
 __all__ = ['AdamW']
 
@@ -18,11 +18,14 @@ class AdamW(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=1e-2, amsgrad=False, *, maximize=False,
-                 foreach=None, capturable=False):
+                 foreach=None, capturable=False, differentiable=False, fused=None):
         _check_betas(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad,
                         foreach=foreach, maximize=maximize, capturable=capturable)
+        _no_differentiable(differentiable)
+        if fused is not None:  # torch 2.x's flag: the daemon's step is fused whatever it says
+            defaults["fused"] = fused
         super(AdamW, self).__init__(params, defaults)
 
     @no_grad()

@@ -20,7 +20,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=required, momentum=0, dampening=0,
                  weight_decay=0, nesterov=False, *, maximize=False, foreach=None,
-                 differentiable=False):
+                 differentiable=False, fused=None):
         if lr is not required and lr < 0.0:
             raise ValueError("Invalid learning rate: {}".format(lr))
         if momentum < 0.0:
@@ -32,6 +32,8 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov,
                         maximize=maximize, foreach=foreach,
                         differentiable=differentiable)
+        if fused is not None:  # torch 2.x's flag: the daemon's step is fused whatever it says
+            defaults["fused"] = fused
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super(SGD, self).__init__(params, defaults)
