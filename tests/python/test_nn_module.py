@@ -504,3 +504,26 @@ def test_buffer_assignment_and_module_compile():
     assert td.equal(m(x), before)
     with pytest.raises(RuntimeError, match="Either mode or options"):
         m.compile(mode="default", options={})
+
+
+def test_torch2_module_methods():
+    """Module.to_empty (also in 1.13), set_submodule and the public state-dict hooks of
+    torch 2.x: what they do, against torch 1.13 where it has them."""
+    for m in (td, T):
+        net = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.ReLU())
+        e = net.to_empty(device="cpu")
+        assert e is net and net[0].weight.shape == (3, 2) and isinstance(net[0].weight, m.nn.Parameter)
+    net = td.nn.Sequential(td.nn.Linear(2, 3), td.nn.Sequential(td.nn.ReLU()))
+    net.set_submodule("1.0", td.nn.Tanh())
+    assert isinstance(net[1][0], td.nn.Tanh)
+    with pytest.raises(AttributeError, match="has no attribute `9`"):
+        net.set_submodule("1.9", td.nn.Tanh(), strict=True)
+    calls = []
+    net.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: calls.append(("pre", prefix)))
+    net.register_state_dict_post_hook(lambda mod, sd, prefix, meta: sd.pop("0.bias"))
+    net.register_load_state_dict_pre_hook(
+        lambda mod, sd, prefix, meta, strict, missing, unexpected, errors: calls.append(("load", sorted(sd))))
+    sd = net.state_dict()
+    assert list(sd) == ["0.weight"] and calls == [("pre", "")]
+    net.load_state_dict(dict(sd, **{"0.bias": td.zeros(3)}))
+    assert calls[-1] == ("load", ["0.bias", "0.weight"])

@@ -152,6 +152,7 @@ class Module:
         sa("_forward_hooks", OrderedDict())
         sa("_forward_pre_hooks", OrderedDict())
         sa("_state_dict_hooks", OrderedDict())
+        sa("_state_dict_pre_hooks", OrderedDict())
         sa("_load_state_dict_pre_hooks", OrderedDict())
         sa("_load_state_dict_post_hooks", OrderedDict())
         sa("_modules", OrderedDict())
@@ -230,6 +231,21 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """torch 2.x: the submodule at dotted path target becomes module (strict: it must
+        exist already)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        *path, name = target.split(".")
+        parent = self.get_submodule(".".join(path))
+        if strict and not hasattr(parent, name):
+            raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")
+        if not isinstance(module, Module):
+            raise TypeError("`module` is not an nn.Module, found %s" % type(module).__name__)
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         module_path, _, param_name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -261,6 +277,12 @@ class Module:
                            "report this bug.")
 
     # ---- moving and converting
+    def to_empty(self, *, device, recurse=True):
+        """Parameters and buffers moved to device without copying their values
+        (uninitialized: for modules whose weights are loaded or initialized next)."""
+        from ..._creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device))
+
     def _apply(self, fn):
         for module in self.children():
             module._apply(fn)
@@ -443,7 +465,7 @@ class Module:
     # ---- attributes
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for name in ("_forward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
+        for name in ("_forward_pre_hooks", "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
                      "_load_state_dict_post_hooks", "_backward_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
@@ -538,6 +560,22 @@ class Module:
     def register_load_state_dict_post_hook(self, hook):
         return _add_hook(self._load_state_dict_post_hooks, hook)
 
+    def register_state_dict_pre_hook(self, hook):
+        """torch 2.x: hook(module, prefix, keep_vars) before the module's state_dict is made."""
+        return _add_hook(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """torch 2.x: hook(module, state_dict, prefix, local_metadata) after it is made (its
+        return value, unlike the private hook's, is ignored: change state_dict in place)."""
+        def post(module, state_dict, prefix, local_metadata):
+            hook(module, state_dict, prefix, local_metadata)
+        return _add_hook(self._state_dict_hooks, post)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """torch 2.x: hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) before this module loads its entries."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, param in self._parameters.items():
             if param is not None:
@@ -562,6 +600,8 @@ class Module:
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         local_metadata = dict(version=self._version)
         if hasattr(destination, "_metadata"):
             destination._metadata[prefix[:-1]] = local_metadata
