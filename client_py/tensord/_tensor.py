@@ -163,6 +163,12 @@ class Tensor(TB):
 
     to_sparse_coo = to_sparse
 
+    def _compressed_layout(self, *args, **kwargs):
+        raise NotImplementedError("tensord has sparse COO tensors only (to_sparse()); the compressed layouts "
+                                  "(CSR, CSC, BSR, BSC) are not supported")
+
+    to_sparse_csr = to_sparse_csc = to_sparse_bsr = to_sparse_bsc = _compressed_layout
+
     def resize(self, *sizes):
         """The deprecated non-in-place resize: a copy resized with resize_."""
         import warnings

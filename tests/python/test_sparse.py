@@ -183,3 +183,9 @@ def test_graph_convolution_program_like_torch(tmp_path):
     for w, g in zip(want[1:], got[1:], strict=True):
         assert w.split()[:-1] == g.split()[:-1]
         assert abs(float(w.split()[-1]) - float(g.split()[-1])) < 2e-4, (want, got)
+
+
+def test_compressed_layouts_refused_clearly():
+    for name in ("to_sparse_csr", "to_sparse_csc", "to_sparse_bsr", "to_sparse_bsc"):
+        with pytest.raises(NotImplementedError, match="sparse COO tensors only"):
+            getattr(td.ones(2, 2), name)()
