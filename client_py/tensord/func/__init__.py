@@ -131,15 +131,21 @@ def grad(func, argnums=0, has_aux=False):
     return wrapper
 
 
+def _call_tracked(func, primals, has_aux):
+    """func on the primals, every one tracked: (leaves, nested, output, aux)."""
+    args, leaves, _, nested = _prepared(primals, tuple(range(len(primals))))
+    out = func(*args)
+    aux = None
+    if has_aux:
+        out, aux = out
+    return leaves, nested, out, aux
+
+
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn): vjp_fn(cotangents) gives the vector-Jacobian products
     with respect to every primal, in a tuple."""
     with _grad_mode.enable_grad():
-        args, leaves, _, nested = _prepared(primals, tuple(range(len(primals))))
-        out = func(*args)
-        aux = None
-        if has_aux:
-            out, aux = out
+        leaves, nested, out, aux = _call_tracked(func, primals, has_aux)
     out_leaves, _ = _flatten(out)
 
     def vjp_fn(cotangents):
@@ -162,11 +168,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same length")
     with _grad_mode.enable_grad():
-        args, leaves, _, nested = _prepared(primals, tuple(range(len(primals))))
-        out = func(*args)
-        aux = None
-        if has_aux:
-            out, aux = out
+        leaves, nested, out, aux = _call_tracked(func, primals, has_aux)
         outs, rebuild = _flatten(out)
         us = [o.new_zeros(o.shape).requires_grad_(True) for o in outs]
         flat_in = [t for tracked, _ in leaves for t in tracked]
