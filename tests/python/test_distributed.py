@@ -353,6 +353,13 @@ DDP_ON_DEVICES = textwrap.dedent("""
         nn.MSELoss()(out, torch.randn(20, 5).to(dev)).backward()
         opt.step()
     print("params", [round(float(p.detach().sum()), 4) for p in model.parameters()], out.device == dev)
+    box = torch.arange(4.0, device=dev) * (rank + 1)  # device tensors travel through CPU copies
+    if rank == 0:
+        dist.send(box, 1)
+    else:
+        dist.recv(box, 0)
+    dist.all_reduce(box)
+    print("p2p on device", box.tolist(), box.device == dev)
     dist.destroy_process_group()
 """)
 
