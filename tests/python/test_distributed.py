@@ -152,6 +152,13 @@ GROUPS_AND_P2P = textwrap.dedent("""
     for r in reqs:
         r.wait()
     print("batch", len(reqs), z.tolist())
+    first, second = torch.zeros(2), torch.zeros(2)
+    r1, r2 = dist.irecv(first, src=prv, tag=3), dist.irecv(second, src=prv, tag=3)
+    dist.send(torch.tensor([1.0, rank]), nxt, tag=3)
+    dist.send(torch.tensor([2.0, rank]), nxt, tag=3)
+    r2.wait()  # waited for in the other order: still matched in posting order
+    r1.wait()
+    print("posting order", first.tolist(), second.tolist())
     if rank == 0:
         seen = []
         for _ in range(ws - 1):

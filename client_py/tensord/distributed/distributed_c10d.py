@@ -59,7 +59,7 @@ class ProcessGroup:
         self.group_size = len(self.ranks)
         self.seq = 0
         self.last_barrier = None
-        self.sent, self.received = {}, {}  # point-to-point messages per (peer, tag)
+        self.sent, self.received = {}, {}  # point-to-point messages sent and claimed per (peer, tag)
 
     def rank(self):
         return self.group_rank
@@ -736,23 +736,36 @@ def send(tensor, dst, group=None, tag=0):
 
 
 class _Receive(Work):
+    """A receive.  From a given source it claims that source's next message number when
+    posted, so receives match sends in posting order however they are waited for; from
+    any source it claims the next message of whichever source has one first."""
+
     def __init__(self, g, tensor, src, tag):
         self.g, self.tensor, self.src, self.tag, self.done = g, tensor, src, tag, False
+        self.seq = None if src is None else self._claim(src)
 
-    def _key(self, src):
-        return _message_key(self.g, src, self.g.group_rank, self.tag, self.g.received.get((src, self.tag), 0) + 1)
+    def _claim(self, src):
+        seq = self.g.received[(src, self.tag)] = self.g.received.get((src, self.tag), 0) + 1
+        return seq
+
+    def _key(self, src, seq):
+        return _message_key(self.g, src, self.g.group_rank, self.tag, seq)
 
     def _ready_source(self):
-        """The source whose next message is there (the given one, else the lowest rank's), or None."""
-        for src in ([self.src] if self.src is not None else _peers(self.g)):
-            if self.g.store.check([self._key(src)]):
+        """For a posted receive from a source: it if its message is there; from any source:
+        the lowest rank whose next unclaimed message is there; else None."""
+        if self.src is not None:
+            return self.src if self.g.store.check([self._key(self.src, self.seq)]) else None
+        for src in _peers(self.g):
+            if self.g.store.check([self._key(src, self.g.received.get((src, self.tag), 0) + 1)]):
                 return src
         return None
 
     def _take(self, src):
         g = self.g
-        got = _TokenUnpickler(io.BytesIO(g.store._take(self._key(src)))).load()
-        g.received[(src, self.tag)] = g.received.get((src, self.tag), 0) + 1
+        if self.seq is None:
+            self.seq = self._claim(src)
+        got = _TokenUnpickler(io.BytesIO(g.store._take(self._key(src, self.seq)))).load()
         if got.numel() != self.tensor.numel():
             raise RuntimeError("recv: the message from rank %d has %d elements, the receiving tensor %d"
                                % (g.ranks[src], got.numel(), self.tensor.numel()))
@@ -764,7 +777,7 @@ class _Receive(Work):
         if self.done:
             return True
         if self.src is not None:
-            self.g.store.wait([self._key(self.src)])
+            self.g.store.wait([self._key(self.src, self.seq)])
             self._take(self.src)
             return True
         limit = timeout if timeout is not None else self.g.timeout
