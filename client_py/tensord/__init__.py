@@ -121,7 +121,8 @@ from . import linalg, special  # noqa: E402
 from . import nn  # noqa: E402  (torch.nn)
 from . import backends, cpu, cuda, fft, random, testing, version  # noqa: E402  (torch.backends, torch.cpu, torch.cuda, ...)
 from . import accelerator, amp  # noqa: E402  (torch.accelerator, torch.amp)
-from . import func, futures, jit, profiler  # noqa: E402  (torch.func, torch.futures, torch.jit, torch.profiler)
+from . import func, futures, jit, library, profiler  # noqa: E402  (torch.func, torch.futures, torch.jit, ...)
+from .library import ops  # noqa: E402,F401  (torch.ops: the namespaces of custom ops)
 from . import sparse  # noqa: E402  (torch.sparse)
 from .sparse import sparse_coo_tensor  # noqa: E402,F401
 mm, matmul = sparse._sparse_aware(mm), sparse._sparse_aware(matmul)  # noqa: E402  (a sparse operand: sparse.mm)
