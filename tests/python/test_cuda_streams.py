@@ -131,3 +131,17 @@ else:
         t.record_stream(KEEP[0])
         KEEP.append(t)
         KEEP[0].wait_event(KEEP[2])
+
+
+def test_cuda_graphs_say_what_they_do():
+    """No capture: is_current_stream_capturing() is False (as outside a capture in torch),
+    capturing raises a clear error, make_graphed_callables hands back the callables."""
+    assert td.cuda.is_current_stream_capturing() is False
+    g = td.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="does not capture CUDA graphs"):
+        with td.cuda.graph(g):
+            pass
+    with pytest.raises(RuntimeError, match="does not capture CUDA graphs"):
+        g.capture_begin()
+    fns = (lambda x: x * 2, lambda x: x + 1)
+    assert td.cuda.make_graphed_callables(fns, ((td.ones(1),), (td.ones(1),))) is fns

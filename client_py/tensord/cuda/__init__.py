@@ -18,6 +18,7 @@ from .memory import (empty_cache, max_memory_allocated, max_memory_cached, max_m
                      reset_accumulated_memory_stats, reset_max_memory_allocated, reset_max_memory_cached,
                      reset_peak_memory_stats, set_per_process_memory_fraction)
 from .streams import Event, Stream, StreamContext, current_stream, default_stream, set_stream, stream  # noqa: F401
+from .graphs import CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing, make_graphed_callables  # noqa: F401
 
 _DQ_PROPS = 1
 
