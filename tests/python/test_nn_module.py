@@ -527,3 +527,42 @@ def test_torch2_module_methods():
     assert list(sd) == ["0.weight"] and calls == [("pre", "")]
     net.load_state_dict(dict(sd, **{"0.bias": td.zeros(3)}))
     assert calls[-1] == ("load", ["0.bias", "0.weight"])
+
+
+def test_forward_hooks_with_kwargs_prepend_and_always_call():
+    """torch 2.x's forward hook options (1.13 lacks them): with_kwargs hooks see and may
+    replace the keyword arguments, prepend runs a hook first, always_call hooks also run
+    (with output None) when forward raises."""
+    log = []
+
+    class Wrap(td.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = td.nn.Linear(2, 2)
+
+        def forward(self, x, scale=1.0):
+            if scale < 0:
+                raise ValueError("negative scale")
+            return self.lin(x) * scale
+
+    w = Wrap()
+    with td.no_grad():
+        w.lin.weight.fill_(1.0)
+        w.lin.bias.fill_(0.0)
+    w.register_forward_pre_hook(lambda m, a, kw: log.append(("pre-kw", sorted(kw))) or (a, dict(kw, scale=2.0)),
+                                with_kwargs=True)
+    w.register_forward_pre_hook(lambda m, a: log.append("pre-first"), prepend=True)
+    w.register_forward_hook(lambda m, a, kw, out: log.append(("post-kw", kw["scale"])) or out + 1, with_kwargs=True)
+    h = w.register_forward_hook(lambda m, a, out: log.append(("always", out is None)), always_call=True)
+    assert w(td.ones(1, 2), scale=0.5).tolist() == [[5.0, 5.0]]
+    assert log == ["pre-first", ("pre-kw", ["scale"]), ("post-kw", 2.0), ("always", False)]
+    log.clear()
+    w.register_forward_pre_hook(lambda m, a, kw: (a, dict(kw, scale=-1.0)), with_kwargs=True)
+    with pytest.raises(ValueError, match="negative scale"):
+        w(td.ones(1, 2))
+    assert log == ["pre-first", ("pre-kw", []), ("always", True)]
+    h.remove()
+    bad = Wrap()
+    bad.register_forward_pre_hook(lambda m, a, kw: 3, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="must return None or a tuple of \\(new_args, new_kwargs\\)"):
+        bad(td.ones(1, 2))

@@ -419,11 +419,40 @@ class Module:
                               "deprecated and will be removed in future versions. This hook will be missing some "
                               "grad_input. Please use register_full_backward_hook to get the documented behavior.")
 
-    def register_forward_pre_hook(self, hook):
-        return _add_hook(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args; with_kwargs (torch 2.x): hook(module,
+        args, kwargs) -> None or (new args, new kwargs); prepend: before the others."""
+        handle = _add_hook(self._forward_pre_hooks, hook)
+        if with_kwargs:
+            self.__dict__.setdefault("_forward_pre_hooks_with_kwargs", set()).add(handle.id)
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
 
-    def register_forward_hook(self, hook):
-        return _add_hook(self._forward_hooks, hook)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) -> None or a new output; with_kwargs (torch 2.x):
+        hook(module, args, kwargs, output); always_call: also when forward raised (output
+        None then); prepend: before the others."""
+        handle = _add_hook(self._forward_hooks, hook)
+        if with_kwargs:
+            self.__dict__.setdefault("_forward_hooks_with_kwargs", set()).add(handle.id)
+        if always_call:
+            self.__dict__.setdefault("_forward_hooks_always_called", set()).add(handle.id)
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def _run_forward_hooks(self, args, kwargs, result, failed=False):
+        with_kwargs = self.__dict__.get("_forward_hooks_with_kwargs", ())
+        always = self.__dict__.get("_forward_hooks_always_called", ())
+        hooks = [(None, h) for h in _global_forward_hooks.values()] + list(self._forward_hooks.items())
+        for hid, hook in hooks:
+            if failed and hid not in always:
+                continue
+            hook_result = hook(self, args, kwargs, result) if hid in with_kwargs else hook(self, args, result)
+            if hook_result is not None and not failed:
+                result = hook_result
+        return result
 
     def _call_impl(self, *input, **kwargs):
         forward_call = self.forward
@@ -433,7 +462,16 @@ class Module:
         full_backward_hooks, non_full_backward_hooks = [], []
         if self._backward_hooks or _global_backward_hooks:
             full_backward_hooks, non_full_backward_hooks = self._get_backward_hooks()
-        for hook in (*_global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()):
+        pre_kwargs = self.__dict__.get("_forward_pre_hooks_with_kwargs", ())
+        for hid, hook in [(None, h) for h in _global_forward_pre_hooks.values()] + list(self._forward_pre_hooks.items()):
+            if hid in pre_kwargs:
+                result = hook(self, input, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           "but got %s." % (result,))
+                    input, kwargs = result
+                continue
             result = hook(self, input)
             if result is not None:
                 input = result if isinstance(result, tuple) else (result,)
@@ -441,11 +479,13 @@ class Module:
         if full_backward_hooks:
             bw_hook = BackwardHook(self, full_backward_hooks)
             input = bw_hook.setup_input_hook(input)
-        result = forward_call(*input, **kwargs)
-        for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
-            hook_result = hook(self, input, result)
-            if hook_result is not None:
-                result = hook_result
+        try:
+            result = forward_call(*input, **kwargs)
+        except Exception:
+            if self.__dict__.get("_forward_hooks_always_called"):
+                self._run_forward_hooks(input, kwargs, None, failed=True)
+            raise
+        result = self._run_forward_hooks(input, kwargs, result)
         if bw_hook:
             result = bw_hook.setup_output_hook(result)
         if non_full_backward_hooks:
