@@ -7,6 +7,8 @@ batch at once by preshare."""
 import atexit
 import multiprocessing.util
 import os
+import signal
+import threading
 
 from . import _C, _daemon
 
@@ -56,6 +58,26 @@ class _ChildExit:
     @staticmethod
     def register(_self):
         multiprocessing.util.Finalize(None, _at_process_exit, exitpriority=-10)
+        # Pool.terminate() ends its workers with SIGTERM, which runs no finalizer: a
+        # worker's last results may still be records in the daemon's queue when it is
+        # told to go, and the session's end would drop them (the parent's open then
+        # fails).  So a child that has no SIGTERM handler of its own waits for its records
+        # first (bounded: SIGALRM after 10 s), then dies of the SIGTERM as it would have.
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(10)
+    try:
+        if _C.connected():
+            _C.sync()
+    except Exception:
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 _CHILD_EXIT = _ChildExit()
