@@ -145,3 +145,11 @@ def test_cuda_graphs_say_what_they_do():
         g.capture_begin()
     fns = (lambda x: x * 2, lambda x: x + 1)
     assert td.cuda.make_graphed_callables(fns, ((td.ones(1),), (td.ones(1),))) is fns
+
+
+if not IN_CHILD:  # the session daemon without GPUs (test_devices covers them with GPUs)
+    def test_accelerator_and_default_device_without_a_gpu():
+        """Without a GPU, as a CPU build of torch: no accelerator, factories on the CPU."""
+        acc = td.accelerator
+        assert not acc.is_available() and acc.current_accelerator() is None and acc.device_count() == 0
+        assert td.get_default_device() == td.device("cpu") and td.zeros(1).device.type == "cpu"

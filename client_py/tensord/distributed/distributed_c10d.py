@@ -682,7 +682,7 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
     if g is None:
         return
 
-    def slices(t, sizes, name):
+    def slices(t, sizes):
         if sizes is None:
             if t.shape[0] % g.group_size:
                 raise RuntimeError("Tensor's dim 0 does not divide equally across group size")
@@ -690,8 +690,8 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
         if len(sizes) != g.group_size or sum(sizes) != t.shape[0]:
             raise RuntimeError("Split sizes doesn't match total dim 0 size")
         return list(t.split(list(sizes)))
-    outs = slices(output, output_split_sizes, "output")
-    return all_to_all(outs, slices(input, input_split_sizes, "input"), group, async_op)
+    outs = slices(output, output_split_sizes)
+    return all_to_all(outs, slices(input, input_split_sizes), group, async_op)
 
 
 def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op=False):
