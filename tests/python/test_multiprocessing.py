@@ -358,6 +358,40 @@ def test_children_reach_the_parents_private_daemon(tmp_path):
                                         "fork 48.0 [0.0, 8.0, 16.0, 24.0] True"]
 
 
+CHILD_FIRST = """
+import tensord as torch
+import tensord.multiprocessing as mp
+from tensord import _daemon
+
+def child(q):
+    q.put(torch.arange(3.) * 2)
+
+if __name__ == "__main__":
+    for m in ("fork", "spawn", "forkserver"):
+        ctx = mp.get_context(m)
+        q = ctx.Queue()
+        p = ctx.Process(target=child, args=(q,))
+        p.start()  # the parent has not touched tensord yet (first round)
+        t = q.get()
+        p.join()
+        print(m, t.tolist(), _daemon.private_daemon_pid() is not None)
+"""
+
+
+def test_children_started_before_the_parent_connected(tmp_path):
+    """No TENSORD_ADDRESS and a parent that never used tensord before starting its child:
+    the child's tensors are still the parent's to open (Process.start connects the parent
+    and exports its daemon's address first), under every start method."""
+    f = tmp_path / "main.py"
+    f.write_text(CHILD_FIRST)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("TENSORD_ADDRESS", None)
+    p = subprocess.run([sys.executable, str(f)], env=env, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:3] == ["fork [0.0, 2.0, 4.0] True", "spawn [0.0, 2.0, 4.0] True",
+                                        "forkserver [0.0, 2.0, 4.0] True"]
+
+
 SHORT_PRODUCERS = """
 class Slow:
     # pickled by the queue's feeder thread after producer() has returned

@@ -7,8 +7,9 @@ reductions with multiprocessing's ForkingPickler.  Every start method works: a c
 never uses its parent's connection; a forked child connects on its first call and opens
 the tensors it inherited through its parent's fork grant; a spawn or forkserver child
 connects to the parent's daemon (its address is exported as $TENSORD_ADDRESS before the
-child starts).  spawn() runs a function in nprocs processes as torch's does."""
+child starts: Process.start connects the parent first when it never has).  spawn() runs a function in nprocs processes as torch's does."""
 import multiprocessing
+import multiprocessing.process
 import sys
 
 from multiprocessing import *  # noqa: F401,F403
@@ -49,5 +50,21 @@ def get_all_sharing_strategies():
 # exported now if connected, else when this process connects (_daemon.ensure)
 if _daemon._state["connected"]:
     _daemon.export_address()
+
+
+def _reaching_this_daemon(start):
+    def start_process(self):
+        # A child started before this process ever connected would find no address and
+        # start a private daemon of its own, whose tensors this process cannot open: so
+        # connect first (finding or starting the daemon) and export its address.
+        _daemon.export_address()
+        return start(self)
+    start_process.__wrapped__ = start
+    start_process.__doc__ = start.__doc__
+    return start_process
+
+
+if not hasattr(multiprocessing.process.BaseProcess.start, "__wrapped__"):
+    multiprocessing.process.BaseProcess.start = _reaching_this_daemon(multiprocessing.process.BaseProcess.start)
 if sys.platform == "win32":  # pragma: no cover
     raise ImportError("tensord.multiprocessing needs a POSIX system")
