@@ -32,6 +32,7 @@
 #include "conn.h"
 #include "failures.h"
 #include "fork.h"
+#include "graph.h"
 #include "tensord.h"
 #include "../autograd/tape.h"
 
@@ -49,6 +50,32 @@
 struct buf {
     uint8_t *p;
     size_t len, cap;
+};
+
+/* A graph the session holds (td_graph_end): what its runs take and give. */
+struct graph_info {
+    uint64_t id;
+    int n_in, n_out;
+    struct td_meta *in_m, *out_m;
+    int *out_src;        /* output j's storage: input i (>= 0), or that of output -1 - v (itself: fresh) */
+    uint64_t *out_sid;   /* or a pre-capture storage (nonzero) */
+    uint8_t *in_written; /* inputs the graph writes */
+    uint64_t *const_sids; /* storages of the constants it writes */
+    uint32_t n_const_sids;
+    struct graph_info *next;
+};
+
+/* A graph capture under way (td_graph_begin). */
+struct capture {
+    bool on, oom;
+    uint16_t ctrl_op;   /* a control record recorded during it (0: none) */
+    uint64_t mark;      /* handles up to this existed before it */
+    size_t from;        /* where its records start in rec */
+    struct buf body;    /* its records sent so far */
+    uint64_t *deferred; /* releases of pre-capture handles, held back until it ends */
+    size_t n_def, cap_def;
+    uint64_t *sids;     /* (handle, storage id) pairs of the pre-capture tensors it read */
+    size_t n_sids, cap_sids;
 };
 
 /* A handle td_retain'ed: the releases it takes before its release record is sent. */
@@ -106,6 +133,9 @@ struct td_client {
      * under export_lock; sent by the next call that holds the lock */
     uint64_t *pend_rel;
     size_t n_pend, cap_pend;
+    struct capture cap;
+    struct graph_info *graphs;
+    uint64_t next_graph;
 };
 
 /* A client inherited through fork() belongs to the parent's session (fork.h). */
@@ -266,6 +296,8 @@ static struct td_rec_hdr *rec_begin(td_client_t *c, unsigned op, unsigned flags,
     h->flags = (uint8_t)flags;
     c->rec.len += words * 8;
     c->release_at = SIZE_MAX;
+    if (c->cap.on && !c->cap.ctrl_op && op != TD_OP_RELEASE && td_op_table[op].family == TD_FAM_CTRL)
+        c->cap.ctrl_op = (uint16_t)op;
     td__failures_note(c->failures, c->rec_index++);
     c->unsent++;
     return h;
@@ -273,8 +305,23 @@ static struct td_rec_hdr *rec_begin(td_client_t *c, unsigned op, unsigned flags,
 
 /* Appends a handle to the open RELEASE record, or opens one.  false on OOM (the
  * handle then lives until the session ends, which frees it). */
+static bool push_u64(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        uint64_t *p = realloc(*a, nc * sizeof *p);
+        if (!p)
+            return false;
+        *a = p, *cap = nc;
+    }
+    (*a)[(*n)++] = v;
+    return true;
+}
+
 static bool release_locked(td_client_t *c, uint64_t handle)
 {
+    if (c->cap.on && handle <= c->cap.mark) /* a graph being captured may hold it */
+        return push_u64(&c->cap.deferred, &c->cap.n_def, &c->cap.cap_def, handle);
     if (c->release_at != SIZE_MAX) {
         struct td_rec_hdr *h = (struct td_rec_hdr *)(c->rec.p + c->release_at);
         if (h->n_in < MAX_RELEASES && buf_reserve(&c->rec, 8)) {
@@ -320,8 +367,24 @@ static enum td_code drain_ready(td_client_t *c, struct td_status *st)
 }
 
 /* Sends what is recorded; *seq gets the message's number. */
+static void capture_take(td_client_t *c)
+{
+    size_t n = c->rec.len - c->cap.from;
+    if (buf_reserve(&c->cap.body, n)) {
+        memcpy(c->cap.body.p + c->cap.body.len, c->rec.p + c->cap.from, n);
+        c->cap.body.len += n;
+    } else {
+        c->cap.oom = true;
+    }
+    c->cap.from = c->rec.len;
+}
+
 static enum td_code send_locked(td_client_t *c, bool sync, uint64_t *seq, struct td_status *st)
 {
+    if (c->cap.on) {
+        capture_take(c);
+        c->cap.from = 0;
+    }
     enum td_code code = td__conn_send(c->conn, c->rec.p, c->rec.len, c->payload.p, c->payload.len, sync, seq, st);
     c->rec.len = 0;
     c->payload.len = 0;
@@ -586,13 +649,6 @@ static struct known_slot *known_slot(td_client_t *c, uint64_t s)
     return &c->known[i];
 }
 
-/* Whether a record writes its input 0: the daemon's rule (writes_input0 in session.c). */
-static bool record_writes_input0(enum td_op op, unsigned flags)
-{
-    return (flags & TD_RF_INPLACE) || op == TD_OP_COPY_ || op == TD_OP_FILL_ || op == TD_OP_UPLOAD ||
-           op == TD_OP_GET_RNG_STATE;
-}
-
 static struct write_slot *write_slot(td_client_t *c, uint64_t s)
 {
     uint32_t i = (uint32_t)((s * 0x9E3779B97F4A7C15ull) >> 48) & (WRITE_SLOTS - 1);
@@ -743,15 +799,15 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
     struct td_rec_hdr *h = rec_begin(c, op, flags, n_out, n_in, n_attr);
     if (!h)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "out of memory recording %s", td_op_name(op));
-    if (n_in > 0 && record_writes_input0(op, flags))
-        wrote(c, in[0]->storage_id);
-    if (td_op_table[op].family == TD_FAM_OPTIM) /* writes params and states */
-        for (int i = 0; i < n_in; i++)
-            wrote(c, in[i]->storage_id);
-    if (flags & TD_RF_OUT) /* the trailing out= tensors are written */
-        for (int i = n_in - td_op_table[op].n_out; i >= 0 && i < n_in; i++)
-            wrote(c, in[i]->storage_id);
+    int first_w, end_w = td_op_written_inputs(op, flags, n_in, &first_w);
+    for (int i = first_w; i < end_w; i++)
+        wrote(c, in[i]->storage_id);
     uint64_t *w = (uint64_t *)(h + 1);
+    for (int i = 0; c->cap.on && i < n_in; i++)
+        if (in[i]->handle <= c->cap.mark &&
+            (!push_u64(&c->cap.sids, &c->cap.n_sids, &c->cap.cap_sids, in[i]->handle) ||
+             !push_u64(&c->cap.sids, &c->cap.n_sids, &c->cap.cap_sids, in[i]->storage_id)))
+            c->cap.oom = true;
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
         out[j].m = om[j];
@@ -1187,6 +1243,324 @@ enum td_code td_op(td_client_t *c, enum td_op op, unsigned flags, const struct t
     return code;
 }
 
+
+/* ---- graphs (td_graph_*; the planning is graph.c, the daemon's side daemon/graph.c) ---- */
+
+static void graph_info_free(struct graph_info *g)
+{
+    if (!g)
+        return;
+    free(g->in_m);
+    free(g->out_m);
+    free(g->out_src);
+    free(g->out_sid);
+    free(g->in_written);
+    free(g->const_sids);
+    free(g);
+}
+
+static struct graph_info **graph_find(td_client_t *c, uint64_t id)
+{
+    struct graph_info **pp = &c->graphs;
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+enum td_code td_graph_begin(td_client_t *c, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    if (c->cap.on) {
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: a capture is under way already");
+    } else {
+        c->cap.on = true;
+        c->cap.oom = false;
+        c->cap.ctrl_op = 0;
+        c->cap.mark = c->next_handle - 1;
+        c->cap.from = c->rec.len;
+        c->cap.body.len = c->cap.n_def = c->cap.n_sids = 0;
+        c->release_at = SIZE_MAX; /* releases during it open a record of their own */
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+bool td_graph_capturing(td_client_t *c) { return c && c->cap.on; }
+
+/* Ends a capture: the held-back releases go out (after anything recorded since). */
+static void capture_stop_locked(td_client_t *c)
+{
+    c->cap.on = false;
+    for (size_t i = 0; i < c->cap.n_def; i++)
+        release_locked(c, c->cap.deferred[i]);
+    c->cap.n_def = 0;
+}
+
+void td_graph_abort(td_client_t *c)
+{
+    if (!c || c->fork_gen != td__fork_generation())
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (c->cap.on)
+        capture_stop_locked(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The storage id of a pre-capture handle the capture read (0: unknown). */
+static uint64_t capture_sid(const td_client_t *c, uint64_t handle)
+{
+    for (size_t i = 0; i + 1 < c->cap.n_sids; i += 2)
+        if (c->cap.sids[i] == handle)
+            return c->cap.sids[i + 1];
+    return 0;
+}
+
+static bool capture_read_storage(const td_client_t *c, uint64_t sid)
+{
+    for (size_t i = 0; i + 1 < c->cap.n_sids; i += 2)
+        if (c->cap.sids[i + 1] == sid)
+            return true;
+    return false;
+}
+
+/* What a run needs to know of the graph, from the capture. */
+static struct graph_info *graph_info_new(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
+                                         const struct td_t *const *out, const struct td__graph_plan *p)
+{
+    struct graph_info *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->n_in = n_in, g->n_out = n_out;
+    g->in_m = malloc(((size_t)n_in + 1) * sizeof *g->in_m);
+    g->out_m = malloc(((size_t)n_out + 1) * sizeof *g->out_m);
+    g->out_src = malloc(((size_t)n_out + 1) * sizeof *g->out_src);
+    g->out_sid = calloc((size_t)n_out + 1, sizeof *g->out_sid);
+    g->in_written = calloc((size_t)n_in + 1, 1);
+    g->const_sids = calloc((size_t)p->n_const_written + 1, sizeof *g->const_sids);
+    if (!g->in_m || !g->out_m || !g->out_src || !g->out_sid || !g->in_written || !g->const_sids) {
+        graph_info_free(g);
+        return NULL;
+    }
+    for (int i = 0; i < n_in; i++) {
+        g->in_m[i] = in[i]->m;
+        g->in_written[i] = p->in_written[i];
+    }
+    for (uint32_t k = 0; k < p->n_const_written; k++)
+        if ((g->const_sids[g->n_const_sids] = capture_sid(c, p->const_written[k])))
+            g->n_const_sids++;
+    for (int j = 0; j < n_out; j++) {
+        uint64_t sid = out[j]->storage_id;
+        g->out_m[j] = out[j]->m;
+        g->out_src[j] = -1 - j;
+        for (int i = 0; i < n_in && g->out_src[j] == -1 - j; i++)
+            if (in[i]->storage_id == sid)
+                g->out_src[j] = i;
+        if (g->out_src[j] < 0 && capture_read_storage(c, sid))
+            g->out_sid[j] = sid; /* a view of a constant */
+        for (int k = 0; k < j && g->out_src[j] == -1 - j && !g->out_sid[j]; k++)
+            if (out[k]->storage_id == sid)
+                g->out_src[j] = g->out_src[k] >= 0 ? g->out_src[k] : -1 - k;
+    }
+    return g;
+}
+
+/* GRAPH_DEFINE (and GRAPH_CONSTS for constants past the first record's room). */
+static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
+                                  const struct td__graph_plan *p, struct td_status *st)
+{
+    size_t bytes = p->words * 8;
+    if (c->payload.len + bytes > MSG_PAYLOAD_BYTES && send_now_locked(c, st))
+        return st ? st->code : TD_CODE_UNAVAILABLE;
+    if (!buf_reserve(&c->payload, bytes))
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+    uint32_t first = p->n_consts < (uint32_t)(255 - n_in) ? p->n_consts : (uint32_t)(255 - n_in);
+    struct td_rec_hdr *h = rec_begin(c, TD_OP_GRAPH_DEFINE, 0, 0, n_in + (int)first, TD_N_GRAPH_DEFINE);
+    if (!h)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+    uint64_t *w = (uint64_t *)(h + 1);
+    for (int i = 0; i < n_in; i++)
+        *w++ = in[i]->handle;
+    for (uint32_t k = 0; k < first; k++)
+        *w++ = p->consts[k];
+    int64_t attrs[TD_N_GRAPH_DEFINE];
+    attrs[TD_A_GRAPH_DEFINE_GRAPH] = (int64_t)id;
+    attrs[TD_A_GRAPH_DEFINE_N_INPUTS] = n_in;
+    attrs[TD_A_GRAPH_DEFINE_N_OUTPUTS] = n_out;
+    attrs[TD_A_GRAPH_DEFINE_N_CONSTS] = p->n_consts;
+    attrs[TD_A_GRAPH_DEFINE_PAYLOAD] = (int64_t)c->payload.len;
+    attrs[TD_A_GRAPH_DEFINE_LENGTH] = (int64_t)bytes;
+    memcpy(w, attrs, sizeof attrs);
+    memcpy(c->payload.p + c->payload.len, p->body, bytes);
+    c->payload.len += bytes;
+    for (uint32_t k = first; k < p->n_consts; k += 255) {
+        uint32_t m = p->n_consts - k < 255 ? p->n_consts - k : 255;
+        if (!(h = rec_begin(c, TD_OP_GRAPH_CONSTS, 0, 0, (int)m, 1)))
+            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+        w = (uint64_t *)(h + 1);
+        memcpy(w, p->consts + k, m * sizeof *w);
+        w[m] = id;
+    }
+    return TD_CODE_OK;
+}
+
+enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
+                          const struct td_t *const *out, uint64_t *id, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    struct td__graph_plan p = {0};
+    struct graph_info *g = NULL;
+    if (!c->cap.on) {
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: no capture is under way");
+        goto out;
+    }
+    capture_take(c);
+    if (n_in < 0 || n_in > 255 || n_out < 0 || n_out > 255)
+        code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph capture: %d inputs and %d outputs (at most 255 "
+                             "each)", n_in, n_out);
+    else if (c->cap.oom)
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory keeping the records");
+    else if (c->cap.ctrl_op)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code ran %s (it waits "
+                             "for data from the daemon or controls the session), which a graph cannot hold",
+                             td_op_name(c->cap.ctrl_op));
+    else if (c->cap.body.len > MSG_PAYLOAD_BYTES)
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: %zu bytes of records (at most %d)",
+                             c->cap.body.len, MSG_PAYLOAD_BYTES);
+    if (code) {
+        capture_stop_locked(c);
+        goto out;
+    }
+    uint64_t ins[256], outs[256];
+    for (int i = 0; i < n_in; i++)
+        ins[i] = in[i]->handle;
+    for (int j = 0; j < n_out; j++)
+        outs[j] = out[j]->handle;
+    c->cap.on = false; /* the plan may fail: the held-back releases go after the define */
+    if ((code = td__graph_plan(c->cap.body.p, c->cap.body.len, c->cap.mark, ins, n_in, outs, n_out, &p, st)) ||
+        !(g = graph_info_new(c, n_in, in, n_out, out, &p))) {
+        if (!code)
+            code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+        capture_stop_locked(c);
+        goto out;
+    }
+    g->id = ++c->next_graph;
+    code = define_locked(c, g->id, n_in, in, n_out, &p, st);
+    capture_stop_locked(c);
+    if (code)
+        goto out;
+    g->next = c->graphs;
+    c->graphs = g;
+    g = NULL;
+    *id = c->next_graph;
+    code = maybe_flush(c, st);
+out:
+    graph_info_free(g);
+    td__graph_plan_fini(&p);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+static void describe_meta(const struct td_meta *m, char *out, size_t n)
+{
+    int k = snprintf(out, n, "%s[", m->dtype < TD_DTYPE_COUNT ? td_dtype_names[m->dtype] : "?");
+    for (int d = 0; d < m->ndim && k > 0 && (size_t)k < n; d++)
+        k += snprintf(out + k, n - (size_t)k, d ? ", %lld" : "%lld", (long long)m->sizes[d]);
+    if (k > 0 && (size_t)k < n)
+        snprintf(out + k, n - (size_t)k, m->device ? "] on cuda:%d" : "] on cpu", m->device - 1);
+}
+
+static bool same_sizes(const struct td_meta *x, const struct td_meta *y)
+{
+    if (x->dtype != y->dtype || x->device != y->device || x->ndim != y->ndim)
+        return false;
+    for (int d = 0; d < x->ndim; d++)
+        if (x->sizes[d] != y->sizes[d])
+            return false;
+    return true;
+}
+
+enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
+                          struct td_t *out, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    struct graph_info *g = *graph_find(c, id);
+    if (!g) {
+        code = td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph", (unsigned long long)id);
+    } else if (c->cap.on) {
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: a graph cannot run inside a capture",
+                             (unsigned long long)id);
+    } else if (n_in != g->n_in || n_out != g->n_out) {
+        code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %d inputs and makes %d outputs, not %d "
+                             "and %d", (unsigned long long)id, g->n_in, g->n_out, n_in, n_out);
+    } else {
+        for (int i = 0; i < n_in && !code; i++)
+            if (!same_sizes(&in[i]->m, &g->in_m[i])) {
+                char want[160], got[160];
+                describe_meta(&g->in_m[i], want, sizeof want);
+                describe_meta(&in[i]->m, got, sizeof got);
+                code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: input %d is %s, but the graph was "
+                                     "captured for %s", (unsigned long long)id, i, got, want);
+            }
+    }
+    struct td_rec_hdr *h = code ? NULL : rec_begin(c, TD_OP_GRAPH_RUN, 0, n_out, n_in, TD_N_GRAPH_RUN);
+    if (!code && !h)
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)id);
+    if (code) {
+        pthread_mutex_unlock(&c->lock);
+        return code;
+    }
+    uint64_t *w = (uint64_t *)(h + 1);
+    for (int j = 0; j < n_out; j++) {
+        out[j].handle = c->next_handle++;
+        out[j].m = g->out_m[j];
+        int src = g->out_src[j];
+        out[j].storage_id = g->out_sid[j] ? g->out_sid[j] : src >= 0 ? in[src]->storage_id : out[-1 - src].handle;
+        out[j].ag = NULL;
+        *w++ = out[j].handle;
+    }
+    for (int i = 0; i < n_in; i++) {
+        *w++ = in[i]->handle;
+        if (g->in_written[i])
+            wrote(c, in[i]->storage_id);
+    }
+    *w = (int64_t)id;
+    for (uint32_t k = 0; k < g->n_const_sids; k++)
+        wrote(c, g->const_sids[k]);
+    if (atomic_load_explicit(&c->n_exports_live, memory_order_relaxed) && touches_export(c, in, n_in))
+        code = sync_locked(c, NULL, NULL, st);
+    else
+        code = maybe_flush(c, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    struct graph_info **pp = graph_find(c, id), *g = *pp;
+    struct td_rec_hdr *h = NULL;
+    if (!g)
+        code = td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph", (unsigned long long)id);
+    else if (!(h = rec_begin(c, TD_OP_GRAPH_FREE, 0, 0, 0, TD_N_GRAPH_FREE)))
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)id);
+    if (!code) {
+        *(uint64_t *)(h + 1) = id;
+        *pp = g->next;
+        graph_info_free(g);
+        code = maybe_flush(c, st);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
 void td_client_free(td_client_t *c)
 {
     if (!c)
@@ -1209,6 +1583,14 @@ void td_client_free(td_client_t *c)
     free(c->pins);
     free(c->rec.p);
     free(c->payload.p);
+    free(c->cap.body.p);
+    free(c->cap.deferred);
+    free(c->cap.sids);
+    while (c->graphs) {
+        struct graph_info *g = c->graphs;
+        c->graphs = g->next;
+        graph_info_free(g);
+    }
     free(c);
 }
 

@@ -1130,6 +1130,26 @@ static const struct td_arg args_loss_input_check[] = {
 static const struct td_arg args_profile[] = {
     {"mode", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
 };
+static const struct td_arg args_graph_define[] = {
+    {"tensors", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"graph", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"n_inputs", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"n_outputs", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"n_consts", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"payload", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"length", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_graph_consts[] = {
+    {"tensors", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"graph", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_graph_run[] = {
+    {"inputs", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
+    {"graph", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
+static const struct td_arg args_graph_free[] = {
+    {"graph", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+};
 
 const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_RELEASE] = {args_release, 1, 1},
@@ -1355,6 +1375,10 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_CTC_LOSS_BACKWARD] = {args_ctc_loss_backward, 11, 5},
     [TD_OP_LOSS_INPUT_CHECK] = {args_loss_input_check, 1, 1},
     [TD_OP_PROFILE] = {args_profile, 1, 0},
+    [TD_OP_GRAPH_DEFINE] = {args_graph_define, 7, 1},
+    [TD_OP_GRAPH_CONSTS] = {args_graph_consts, 2, 1},
+    [TD_OP_GRAPH_RUN] = {args_graph_run, 2, 1},
+    [TD_OP_GRAPH_FREE] = {args_graph_free, 1, 0},
 };
 
 enum td_code td_rec_upload(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
@@ -3413,4 +3437,45 @@ enum td_code td_rec_profile(td_client_t *c, unsigned flags, const struct td_t *c
         {.w = {(int64_t)p->mode}},
     };
     return td_op_values(c, TD_OP_PROFILE, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_graph_define(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_define_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[6] = {
+        {.w = {(int64_t)p->graph}},
+        {.w = {(int64_t)p->n_inputs}},
+        {.w = {(int64_t)p->n_outputs}},
+        {.w = {(int64_t)p->n_consts}},
+        {.w = {(int64_t)p->payload}},
+        {.w = {(int64_t)p->length}},
+    };
+    return td_op_values(c, TD_OP_GRAPH_DEFINE, flags, in, n_in, v, 6, out, st);
+}
+
+enum td_code td_rec_graph_consts(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_consts_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->graph}},
+    };
+    return td_op_values(c, TD_OP_GRAPH_CONSTS, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_graph_run(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_run_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->graph}},
+    };
+    return td_op_values(c, TD_OP_GRAPH_RUN, flags, in, n_in, v, 1, out, st);
+}
+
+enum td_code td_rec_graph_free(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_free_args *p, struct td_t *out, struct td_status *st)
+{
+    const struct td_argval v[1] = {
+        {.w = {(int64_t)p->graph}},
+    };
+    return td_op_values(c, TD_OP_GRAPH_FREE, flags, in, n_in, v, 1, out, st);
 }

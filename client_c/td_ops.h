@@ -1407,6 +1407,35 @@ struct td_profile_args {
 /* PROFILE: no inputs; 0 outputs */
 enum td_code td_rec_profile(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_profile_args *p, struct td_t *out, struct td_status *st);
+struct td_graph_define_args {
+    int64_t graph;
+    int64_t n_inputs;
+    int64_t n_outputs;
+    int64_t n_consts;
+    int64_t payload;
+    int64_t length;
+};
+/* GRAPH_DEFINE: inputs tensors...; 0 outputs */
+enum td_code td_rec_graph_define(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_define_args *p, struct td_t *out, struct td_status *st);
+struct td_graph_consts_args {
+    int64_t graph;
+};
+/* GRAPH_CONSTS: inputs tensors...; 0 outputs */
+enum td_code td_rec_graph_consts(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_consts_args *p, struct td_t *out, struct td_status *st);
+struct td_graph_run_args {
+    int64_t graph;
+};
+/* GRAPH_RUN: inputs inputs...; 0 outputs */
+enum td_code td_rec_graph_run(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_run_args *p, struct td_t *out, struct td_status *st);
+struct td_graph_free_args {
+    int64_t graph;
+};
+/* GRAPH_FREE: no inputs; 0 outputs */
+enum td_code td_rec_graph_free(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
+    const struct td_graph_free_args *p, struct td_t *out, struct td_status *st);
 
 #ifdef __cplusplus
 }

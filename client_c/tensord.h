@@ -138,6 +138,28 @@ enum td_code td_device_ctrl(td_client_t *c, uint8_t device, int what, int64_t va
  * state. */
 enum td_code td_profile(td_client_t *c, int mode, uint64_t **triples, size_t *n, struct td_status *st);
 /*
+ * Graphs (docs/design/graphs.md).  td_graph_begin starts capturing: the records this
+ * client sends from then on (from any thread) still run as they come, and are kept.
+ * td_graph_end stops and stores them in the daemon as a graph, *id, whose inputs are
+ * in[0..n_in) (tensors that existed before the capture) and outputs out[0..n_out) (tensors
+ * the captured ops made); every other tensor the capture read is a constant the graph holds
+ * (the same storage: writes to it are seen by later runs).  The daemon drops the ops
+ * nothing needs and frees each temporary after its last use.  A capture that read data
+ * (a sync with an answer: item, download, nonzero, ...) or ran another control record
+ * cannot be a graph: td_graph_end then fails with FAILED_PRECONDITION, naming it.
+ * td_graph_abort stops a capture, keeping nothing.  td_graph_run records one GRAPH_RUN:
+ * out[0..n_out) get new tensors computed from in (the graph's input sizes, dtypes and
+ * devices; n_out must be the graph's).  td_graph_free drops a graph.  A graph holds at
+ * most 255 inputs and 255 outputs. */
+enum td_code td_graph_begin(td_client_t *c, struct td_status *st);
+enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
+                          const struct td_t *const *out, uint64_t *id, struct td_status *st);
+void td_graph_abort(td_client_t *c);
+bool td_graph_capturing(td_client_t *c);
+enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
+                          struct td_t *out, struct td_status *st);
+enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st);
+/*
  * Streams and events (torch.cuda.Stream / Event; docs/design/devices.md "Streams").
  * Each device has a default stream, id 0; td_stream_new makes another on device
  * (1 + i) and gives its id (unique in the process; at most TD_SESSION_MAX_STREAMS per

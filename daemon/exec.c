@@ -455,23 +455,6 @@ void td__exec_upload(enum td_dtype dt, char *dst, const uint8_t *src, size_t len
 
 /* ---- devices: ops without a device kernel, and copies between devices */
 
-int td__written_inputs(unsigned op, unsigned flags, int n_in, int *first)
-{
-    *first = 0;
-    if ((flags & TD_RF_OUT) && op < TD_OP_COUNT) {
-        int n_dst = td_op_table[op].n_out;
-        if (n_dst > n_in)
-            return 0; /* a malformed record: it names no destination */
-        *first = n_in - n_dst;
-        return n_in;
-    }
-    if (op < TD_OP_COUNT && td_op_table[op].family == TD_FAM_OPTIM)
-        return n_in; /* params and states, in place (grads too, conservatively) */
-    bool in0 = (flags & TD_RF_INPLACE) || op == TD_OP_COPY_ || op == TD_OP_FILL_ || op == TD_OP_UPLOAD ||
-               op == TD_OP_GET_RNG_STATE;
-    return in0 && n_in > 0 ? 1 : 0;
-}
-
 /* The bytes a view reaches: [*first, *first + returned) of its storage (0: none). */
 static int64_t view_span(const struct td_meta *m, int64_t *first)
 {
@@ -513,7 +496,7 @@ static enum td_code exec_staged(const struct td_place *p, const struct td_op_arg
 {
     struct td_tensor host[TD_MAX_INPUTS], *hin[TD_MAX_INPUTS], hres[TD_MAX_OUTPUTS];
     struct td_meta hout[TD_MAX_OUTPUTS];
-    int n_host = 0, first_w, end_w = td__written_inputs(a->op, a->flags, a->n_in, &first_w);
+    int n_host = 0, first_w, end_w = td_op_written_inputs(a->op, a->flags, a->n_in, &first_w);
     enum td_code c = TD_CODE_OK;
     for (int i = 0; i < a->n_in && !c; i++) {
         hin[i] = in[i];

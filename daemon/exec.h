@@ -28,11 +28,6 @@ enum td_code td__exec_kernel(const struct td_op_args *a, const struct td_infer *
                              const struct td_meta *out_m, struct td_tensor *res, struct td_rng *rng,
                              const struct td_place *p, const struct td_place *src, struct td_status *st);
 
-/* The inputs an op writes, [*first, returned end): input 0 for in-place ops, copy_,
- * fill_, upload; the trailing out= tensors of a TD_RF_OUT record; all of an optimizer
- * step's; none otherwise. */
-int td__written_inputs(unsigned op, unsigned flags, int n_in, int *first);
-
 /* UPLOAD's copy of len payload bytes into tensor bytes at dst (dtype dt): a plain copy,
  * except that bool tensors get each byte normalized to 0 or 1 (nonzero is true, as
  * numpy's astype(bool) reads it), so bool storage never holds another value and kernels

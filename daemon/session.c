@@ -21,6 +21,7 @@
 #include "../kernels/rng.h"
 #include "device.h"
 #include "exec.h"
+#include "graph.h"
 #include "handles.h"
 #include "metrics.h"
 #include "session.h"
@@ -48,6 +49,8 @@ struct td_session {
     struct td_session *reg_next; /* the registry of live sessions (fork grants read it) */
     struct td_prof_entry { uint64_t count, ns; } *prof; /* PROFILE's per-op counters (made by mode 1) */
     bool profiling;
+    struct td_graphs graphs; /* graph.h */
+    bool in_graph;           /* running a graph's body: its reserved handles may be named */
 };
 
 /* Live sessions, for td_session_foreign_get.  A session leaves it before its table is
@@ -179,6 +182,8 @@ void td_session_free(struct td_session *s)
     atomic_fetch_sub(&st_tensors, s->handles.count);
     td_device_streams_free(&s->streams); /* queued work done before its memory is reused */
     td_handles_fini(&s->handles);
+    while (s->graphs.head) /* their constants went with the handle table */
+        td_graph_free(td_graphs_take(&s->graphs, s->graphs.head->id));
     td_alloc_account_free(s->acct);
     td_device_accounts_free(&s->dacct);
     free(s->prof);
@@ -247,7 +252,7 @@ void td_stats_get(struct td_stats *o)
 static void do_release(struct td_session *s, const uint64_t *ids, int n)
 {
     for (int i = 0; i < n; i++)
-        if (td_handles_del(&s->handles, ids[i]))
+        if ((!(ids[i] & TD_GRAPH_RESERVED) || s->in_graph) && td_handles_del(&s->handles, ids[i]))
             batch.tensors--;
 }
 
@@ -567,7 +572,7 @@ static void fail_record(struct td_session *s, struct rec_ctx *r, uint64_t index,
         struct td_token tok = {{(uint64_t)at[TD_A_SHARE_INTO_TOKEN_LO], (uint64_t)at[TD_A_SHARE_INTO_TOKEN_HI]}};
         td_share_fill_failed(s->id, tok, f ? f->code : TD_CODE_INTERNAL, f ? f->msg : NULL);
     }
-    int first, end = td__written_inputs(h->op, h->flags, h->n_in, &first);
+    int first, end = td_op_written_inputs(h->op, h->flags, h->n_in, &first);
     for (int i = first; i < end; i++)
         if (r->in[i] && r->in[i]->fail != f) {
             td_failure_unref(r->in[i]->fail);
@@ -604,14 +609,18 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
     /* out= destinations (TD_RF_OUT) trail the operands; the meta layer checks them */
     int want_in = info->n_in, n_dst = (h->flags & TD_RF_OUT) ? info->n_out : 0, n_ops = h->n_in - n_dst;
     *inherited = NULL;
-    if ((want_in >= 0 && n_ops != want_in && !(info->family == TD_FAM_BINARY && n_ops == 1)) ||
-        h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out))
+    if (h->op != TD_OP_GRAPH_RUN && /* its counts are its graph's (run_graph) */
+        ((want_in >= 0 && n_ops != want_in && !(info->family == TD_FAM_BINARY && n_ops == 1)) ||
+         h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out)))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
                              h->n_in, h->n_out);
     for (int i = 0; i < h->n_out; i++)
         if (!r->outs[i] || td_handles_get(&s->handles, r->outs[i]))
             return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu is zero or already in use",
                                  info->name, (unsigned long long)r->outs[i]);
+        else if ((r->outs[i] & TD_GRAPH_RESERVED) && !s->in_graph)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: output handle %llu has the top bit set "
+                                 "(reserved for the daemon's graphs)", info->name, (unsigned long long)r->outs[i]);
     for (int i = 0; i < h->n_out; i++)
         for (int j = 0; j < i; j++)
             if (r->outs[i] == r->outs[j])
@@ -651,6 +660,101 @@ static enum td_code place_of(struct td_session *s, const struct td_op_args *a, u
     return TD_CODE_OK;
 }
 
+
+/* ---- graphs (graph.h) ---- */
+
+static uint32_t first_const(const struct td_graph *g) { return g->n_inputs + g->n_outputs + 1; }
+
+/* Holds in[0..n) as the graph's next constants, under its reserved handle ids. */
+static enum td_code hold_consts(struct td_session *s, struct td_graph *g, struct td_tensor *const *in, int n,
+                                struct td_status *st)
+{
+    if ((uint64_t)g->n_bound + (uint64_t)n > g->n_consts)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: %llu constants given, %u declared",
+                             (unsigned long long)g->id, (unsigned long long)g->n_bound + (unsigned)n, g->n_consts);
+    for (int i = 0; i < n; i++) {
+        struct td_tensor t = {.m = in[i]->m, .storage = in[i]->storage, .fail = NULL};
+        td_storage_ref(t.storage);
+        if (add_output(s, TD_GRAPH_CONST_ID(g->serial, first_const(g) + g->n_bound), &t, st))
+            return st->code;
+        g->n_bound++;
+    }
+    return TD_CODE_OK;
+}
+
+static void drop_graph(struct td_session *s, struct td_graph *g)
+{
+    for (uint32_t k = 0; k < g->n_bound; k++)
+        do_release(s, (uint64_t[]){TD_GRAPH_CONST_ID(g->serial, first_const(g) + k)}, 1);
+    td_graph_free(g);
+}
+
+/* GRAPH_DEFINE, GRAPH_CONSTS and GRAPH_FREE; the record's inputs are valid. */
+static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, struct td_tensor *const *in,
+                             const uint8_t *payload, size_t payload_len, struct td_status *st)
+{
+    uint64_t id = (uint64_t)a->attrs[0]; /* every graph record's first word */
+    if (a->op == TD_OP_GRAPH_FREE || a->op == TD_OP_GRAPH_CONSTS) {
+        struct td_graph *g = a->op == TD_OP_GRAPH_FREE ? td_graphs_take(&s->graphs, id)
+                                                       : td_graphs_find(&s->graphs, id);
+        if (!g)
+            return td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph in this session",
+                                 (unsigned long long)id);
+        if (a->op == TD_OP_GRAPH_FREE) {
+            s->in_graph = true; /* its constants' reserved ids */
+            drop_graph(s, g);
+            s->in_graph = false;
+            return TD_CODE_OK;
+        }
+        return hold_consts(s, g, in, a->n_in, st);
+    }
+    int64_t ni = a->attrs[TD_A_GRAPH_DEFINE_N_INPUTS], no = a->attrs[TD_A_GRAPH_DEFINE_N_OUTPUTS],
+            nc = a->attrs[TD_A_GRAPH_DEFINE_N_CONSTS], off = a->attrs[TD_A_GRAPH_DEFINE_PAYLOAD],
+            len = a->attrs[TD_A_GRAPH_DEFINE_LENGTH];
+    if (td_graphs_find(&s->graphs, id))
+        return td_status_set(st, TD_CODE_ALREADY_EXISTS, "graph %llu is defined already", (unsigned long long)id);
+    if (off < 0 || len < 0 || (uint64_t)off > payload_len || (uint64_t)len > payload_len - (uint64_t)off)
+        return td_status_set(st, TD_CODE_OUT_OF_RANGE, "graph_define: body range [%lld, +%lld) outside %zu bytes",
+                             (long long)off, (long long)len, payload_len);
+    struct td_graph *g = calloc(1, sizeof *g);
+    if (!g || !(g->in_m = malloc(((size_t)ni + 1) * sizeof *g->in_m))) {
+        free(g);
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph_define: out of memory");
+    }
+    g->id = id;
+    g->n_inputs = (uint32_t)ni, g->n_outputs = (uint32_t)no, g->n_consts = (uint32_t)nc;
+    for (int64_t i = 0; i < ni; i++)
+        g->in_m[i] = in[i]->m;
+    if (td_graph_build(g, payload + off, (size_t)len, st) || td_graphs_add(&s->graphs, g, st)) {
+        td_graph_free(g);
+        return st->code;
+    }
+    s->in_graph = true;
+    if (hold_consts(s, g, in + ni, a->n_in - (int)ni, st))
+        drop_graph(s, td_graphs_take(&s->graphs, id));
+    s->in_graph = false;
+    return st->code;
+}
+
+static bool meta_fits(const struct td_meta *want, const struct td_meta *got)
+{
+    if (want->dtype != got->dtype || want->device != got->device || want->ndim != got->ndim)
+        return false;
+    for (int d = 0; d < want->ndim; d++)
+        if (want->sizes[d] != got->sizes[d])
+            return false;
+    return true;
+}
+
+static void describe(const struct td_meta *m, char *out, size_t n)
+{
+    int k = snprintf(out, n, "%s[", m->dtype < TD_DTYPE_COUNT ? td_dtype_names[m->dtype] : "?");
+    for (int d = 0; d < m->ndim && k > 0 && (size_t)k < n; d++)
+        k += snprintf(out + k, n - (size_t)k, d ? ", %lld" : "%lld", (long long)m->sizes[d]);
+    if (k > 0 && (size_t)k < n)
+        snprintf(out + k, n - (size_t)k, "] on %s", m->device ? "a device" : "the CPU");
+}
+
 /* Runs a bound record whose inputs are all valid.  Errors go to st. */
 static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const uint8_t *payload, size_t payload_len,
                                int sync, struct td_reply *reply, struct td_status *st)
@@ -681,6 +785,8 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
             return st->code;
         return add_output(s, r->outs[0], &res[0], st);
     }
+    if (h->op == TD_OP_GRAPH_DEFINE || h->op == TD_OP_GRAPH_CONSTS || h->op == TD_OP_GRAPH_FREE)
+        return do_graph(s, &a, r->in, payload, payload_len, st);
     if (info->family == TD_FAM_CTRL)
         return do_ctrl(s, &a, h->n_in ? r->in[0] : NULL, payload, payload_len, sync, reply, st);
     if (inf.out_is_view) {
@@ -709,6 +815,10 @@ static void profile_add(struct td_session *s, unsigned op, uint64_t t0, uint64_t
     s->prof[op].ns += td_metrics_stamp_ns(t0, t1);
 }
 
+static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t index, struct td_reply *reply,
+                              uint64_t *clock, struct td_status *st);
+static bool cancelled(const struct td_session *s);
+
 /* Executes one record of validated length; a failure is recorded, never sticky. */
 static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64_t index, const uint8_t *payload,
                         size_t payload_len, int sync, struct td_reply *reply, uint64_t *clock)
@@ -732,10 +842,11 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
     if (h->op >= TD_OP_COUNT)
         td_status_set(&st, TD_CODE_UNIMPLEMENTED, "unknown op %u", h->op);
     else if (!bind_record(s, &r, &inherited, &st) && !inherited &&
-             !run_record(s, &r, payload, payload_len, sync, reply, &st)) {
+             !(h->op == TD_OP_GRAPH_RUN ? run_graph(s, &r, index, reply, clock, &st)
+                                        : run_record(s, &r, payload, payload_len, sync, reply, &st))) {
         batch.ops++;
         *clock = td_metrics_op(h->op, t0, TD_CODE_OK);
-        if (s->profiling && h->op != TD_OP_PROFILE)
+        if (s->profiling && h->op != TD_OP_PROFILE && h->op != TD_OP_GRAPH_RUN) /* its records count */
             profile_add(s, h->op, t0, *clock);
         return;
     }
@@ -757,6 +868,73 @@ static void exec_record(struct td_session *s, const struct td_rec_hdr *h, uint64
 static bool cancelled(const struct td_session *s)
 {
     return s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed);
+}
+
+
+/*
+ * GRAPH_RUN, bound (outputs fresh, inputs valid): the graph's body with its local handles
+ * mapped to the session's, each record run as if sent, its failures reported under this
+ * record's index.  Temporaries left by a failure are released at the end, and an output
+ * no record could make gets the run's failure.
+ */
+static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t index, struct td_reply *reply,
+                              uint64_t *clock, struct td_status *st)
+{
+    const struct td_rec_hdr *h = r->h;
+    const int64_t *attrs = (const int64_t *)(r->ins + h->n_in);
+    if (h->n_attr < TD_N_GRAPH_RUN)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph_run: record has %u attribute words, needs %d",
+                             h->n_attr, TD_N_GRAPH_RUN);
+    struct td_graph *g = td_graphs_find(&s->graphs, (uint64_t)attrs[TD_A_GRAPH_RUN_GRAPH]);
+    if (!g)
+        return td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph in this session",
+                             (unsigned long long)attrs[TD_A_GRAPH_RUN_GRAPH]);
+    if (g->n_bound != g->n_consts)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: %u of its %u constants given",
+                             (unsigned long long)g->id, g->n_bound, g->n_consts);
+    if (h->n_in != g->n_inputs || h->n_out != g->n_outputs)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %u inputs and makes %u outputs, "
+                             "not %u and %u", (unsigned long long)g->id, g->n_inputs, g->n_outputs, h->n_in, h->n_out);
+    for (uint32_t i = 0; i < g->n_inputs; i++)
+        if (!meta_fits(&g->in_m[i], &r->in[i]->m)) {
+            char want[160], got[160];
+            describe(&g->in_m[i], want, sizeof want);
+            describe(&r->in[i]->m, got, sizeof got);
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: input %u is %s, but the graph was "
+                                 "captured for %s", (unsigned long long)g->id, i, got, want);
+        }
+    uint32_t first_temp = first_const(g) + g->n_consts;
+    uint64_t buf[TD_REC_MAX_WORDS];
+    s->in_graph = true;
+    for (size_t pos = 0; pos < g->words && !cancelled(s);) {
+        const struct td_rec_hdr *rh = (const struct td_rec_hdr *)(g->body + pos);
+        memcpy(buf, rh, (size_t)rh->words * 8);
+        uint64_t *hs = buf + 1;
+        for (int i = 0; i < rh->n_out + rh->n_in; i++) {
+            uint64_t k = hs[i];
+            hs[i] = k <= g->n_inputs                   ? r->ins[k - 1]
+                    : k < first_const(g)               ? r->outs[k - g->n_inputs - 1]
+                    : k < first_temp                   ? TD_GRAPH_CONST_ID(g->serial, k)
+                                                       : TD_GRAPH_TEMP_ID(k);
+        }
+        pos += rh->words;
+        exec_record(s, (const struct td_rec_hdr *)buf, index, NULL, 0, 0, reply, clock);
+    }
+    for (uint32_t k = first_temp; k <= g->n_local; k++) /* after a failure or a cancel */
+        do_release(s, (uint64_t[]){TD_GRAPH_TEMP_ID(k)}, 1);
+    s->in_graph = false;
+    for (uint32_t j = 0; j < g->n_outputs; j++)
+        if (!td_handles_get(&s->handles, r->outs[j])) {
+            struct td_status why = TD_STATUS_INIT;
+            td_status_set(&why, cancelled(s) ? TD_CODE_CANCELLED : TD_CODE_INTERNAL,
+                          "graph %llu: output %u was not made", (unsigned long long)g->id, j);
+            struct td_failure *f = failure_new(h->op, index, &why);
+            struct td_tensor t = {.storage = NULL, .fail = f};
+            memset(&t.m, 0, sizeof t.m);
+            if (f)
+                add_output(s, r->outs[j], &t, NULL);
+        }
+    return TD_CODE_OK;
 }
 
 void td_session_exec(struct td_session *s, const uint8_t *rec, size_t n, const uint8_t *payload,

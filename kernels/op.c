@@ -1,6 +1,10 @@
 /* op.c — the op info table, expanded from proto/ops.def. */
 #include "op.h"
 
+#include <stdbool.h>
+
+#include "../proto/td_record.h"
+
 #define TD_FAM_OF(fam) TD_FAM_##fam
 
 const struct td_op_info td_op_table[TD_OP_COUNT] = {
@@ -32,3 +36,20 @@ _Static_assert(TD_A_GATHER_DIM == TD_A_CUMULATIVE_DIM && TD_A_SCATTER_DIM == TD_
 _Static_assert(TD_A_INDEX_PUT_DIM == TD_A_INDEX_DIM && TD_A_INDEX_PUT_MODE == TD_A_INDEX_MODE,
                "INDEX_PUT's dim and mode are INDEX's");
 _Static_assert(TD_A_TRIU_DIAGONAL == TD_A_TRIL_DIAGONAL && TD_N_TRIU == TD_N_TRIL, "TRIU's layout is TRIL's");
+
+int td_op_written_inputs(unsigned op, unsigned flags, int n_in, int *first)
+{
+    *first = 0;
+    if ((flags & TD_RF_OUT) && op < TD_OP_COUNT) {
+        int n_dst = td_op_table[op].n_out;
+        if (n_dst > n_in)
+            return 0; /* a malformed record: it names no destination */
+        *first = n_in - n_dst;
+        return n_in;
+    }
+    if (op < TD_OP_COUNT && td_op_table[op].family == TD_FAM_OPTIM)
+        return n_in; /* params and states, in place (grads too, conservatively) */
+    bool in0 = (flags & TD_RF_INPLACE) || op == TD_OP_COPY_ || op == TD_OP_FILL_ || op == TD_OP_UPLOAD ||
+               op == TD_OP_GET_RNG_STATE;
+    return in0 && n_in > 0 ? 1 : 0;
+}

@@ -62,6 +62,11 @@ struct td_op_info {
 
 extern const struct td_op_info td_op_table[TD_OP_COUNT];
 
+/* The inputs a record writes, [*first, returned end): input 0 for in-place ops, copy_,
+ * fill_, upload; the trailing out= tensors of a TD_RF_OUT record; all of an optimizer
+ * step's; none otherwise.  The daemon marks failures and the client counts versions by it. */
+int td_op_written_inputs(unsigned op, unsigned flags, int n_in, int *first);
+
 static inline const char *td_op_name(unsigned op)
 {
     return op < TD_OP_COUNT ? td_op_table[op].name : "unknown_op";

@@ -740,6 +740,23 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
     }
     if (a->op == TD_OP_LOCATE)
         return td__need_inputs(a, 1, 1, st);
+    if (a->op == TD_OP_GRAPH_DEFINE) { /* the body itself: daemon/graph.c */
+        if (td__need_attrs(a, TD_N_GRAPH_DEFINE, st))
+            return st->code;
+        const int64_t *w = a->attrs;
+        if (w[TD_A_GRAPH_DEFINE_N_INPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_INPUTS] > a->n_in ||
+            w[TD_A_GRAPH_DEFINE_N_OUTPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_CONSTS] < a->n_in - w[TD_A_GRAPH_DEFINE_N_INPUTS] ||
+            w[TD_A_GRAPH_DEFINE_N_INPUTS] + w[TD_A_GRAPH_DEFINE_N_OUTPUTS] + w[TD_A_GRAPH_DEFINE_N_CONSTS] >= (1 << 24))
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph_define: %lld inputs, %lld outputs and %lld "
+                                 "constants with %u tensors named", (long long)w[TD_A_GRAPH_DEFINE_N_INPUTS],
+                                 (long long)w[TD_A_GRAPH_DEFINE_N_OUTPUTS], (long long)w[TD_A_GRAPH_DEFINE_N_CONSTS],
+                                 a->n_in);
+        return TD_CODE_OK;
+    }
+    if (a->op == TD_OP_GRAPH_CONSTS || a->op == TD_OP_GRAPH_RUN)
+        return td__need_attrs(a, 1, st);
+    if (a->op == TD_OP_GRAPH_FREE)
+        return td__need_inputs(a, 0, 0, st) || td__need_attrs(a, 1, st) ? st->code : TD_CODE_OK;
     if (a->op == TD_OP_SET_DEVICE || a->op == TD_OP_DEVICE_QUERY || a->op == TD_OP_DEVICE_CTRL) {
         if (td__need_inputs(a, 0, 0, st) || td__need_attrs(a, a->op == TD_OP_SET_DEVICE ? 1 : 2, st))
             return st->code;

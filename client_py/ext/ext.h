@@ -89,6 +89,11 @@ PyObject *td_ext_storage_view(PyObject *self, PyObject *o);
  * inherited through fork: 1 rebound to the child's session, 0 not openable (no
  * exception), -1 error set. */
 extern PyMethodDef td_ext_share_methods[];
+/* The tensors of fast (a PySequence_Fast of n) into ts/ptrs (n + 1 entries each, the
+ * caller's); -1 with TypeError naming `what` when one is not a tensor. */
+int td_ext_tensors_from(PyObject *fast, Py_ssize_t n, struct td_t *ts, const struct td_t **ptrs, const char *what);
+/* graph.c: graph capture and runs (td_graph_*) */
+extern PyMethodDef td_ext_graph_methods[];
 /* numpy_arena.c: numpy's allocator, its arrays converted into tensord storage by from_numpy */
 extern PyMethodDef td_ext_numpy_arena_methods[];
 void td_ext_numpy_arena_orphan(td_client_t *c);

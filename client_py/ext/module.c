@@ -849,7 +849,7 @@ PyMODINIT_FUNC PyInit__C(void)
         return NULL;
     }
     if (td_ext_autograd_init(m) < 0 || PyModule_AddFunctions(m, td_ext_meta_methods) < 0 ||
-        PyModule_AddFunctions(m, td_ext_share_methods) < 0 ||
+        PyModule_AddFunctions(m, td_ext_share_methods) < 0 || PyModule_AddFunctions(m, td_ext_graph_methods) < 0 ||
         PyModule_AddFunctions(m, td_ext_numpy_arena_methods) < 0) {
         Py_DECREF(m);
         return NULL;

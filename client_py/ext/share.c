@@ -92,8 +92,7 @@ static PyObject *m_share(PyObject *self, PyObject *args)
     return Py_BuildValue("(y#N)", (const char *)tok.b, (Py_ssize_t)sizeof tok.b, meta_tuple(&tt.m));
 }
 
-/* The tensors of seq (a sequence) into ts/ptrs (n + 1 entries each, the caller's). */
-static int tensors_from(PyObject *fast, Py_ssize_t n, struct td_t *ts, const struct td_t **ptrs, const char *what)
+int td_ext_tensors_from(PyObject *fast, Py_ssize_t n, struct td_t *ts, const struct td_t **ptrs, const char *what)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
@@ -140,7 +139,7 @@ static PyObject *share_tensors(PyObject *seq, unsigned mode, PyObject *tokens)
     for (Py_ssize_t i = 0; tfast && i < n; i++)
         if (token_from(PySequence_Fast_GET_ITEM(tfast, i), &toks[i]))
             goto done;
-    if (tensors_from(fast, n, ts, ptrs, what) || !(c = td_ext_get_client()))
+    if (td_ext_tensors_from(fast, n, ts, ptrs, what) || !(c = td_ext_get_client()))
         goto done;
     struct td_status st = TD_STATUS_INIT;
     enum td_code code;

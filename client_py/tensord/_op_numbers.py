@@ -228,6 +228,10 @@ CTC_LOSS = 222
 CTC_LOSS_BACKWARD = 223
 LOSS_INPUT_CHECK = 224
 PROFILE = 225
+GRAPH_DEFINE = 226
+GRAPH_CONSTS = 227
+GRAPH_RUN = 228
+GRAPH_FREE = 229
 
 NAMES = (
     "none",
@@ -456,6 +460,10 @@ NAMES = (
     "ctc_loss_backward",
     "loss_input_check",
     "profile",
+    "graph_define",
+    "graph_consts",
+    "graph_run",
+    "graph_free",
 )
 
 # TD_F_* of each row
@@ -692,6 +700,10 @@ FLAGS = (
     0,  # CTC_LOSS_BACKWARD
     0,  # LOSS_INPUT_CHECK
     0,  # PROFILE
+    32,  # GRAPH_DEFINE
+    32,  # GRAPH_CONSTS
+    32,  # GRAPH_RUN
+    0,  # GRAPH_FREE
 )
 
 # TD_RF_*: record flags
@@ -997,6 +1009,10 @@ FAMILIES = (
     "LOSS",
     "LOSS",
     "LOSS",
+    "CTRL",
+    "CTRL",
+    "CTRL",
+    "CTRL",
     "CTRL",
 )
 

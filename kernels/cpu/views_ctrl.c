@@ -48,6 +48,10 @@ CTRL_KERNEL(stream_ctrl)
 CTRL_KERNEL(event_ctrl)
 CTRL_KERNEL(record_stream)
 CTRL_KERNEL(profile)
+CTRL_KERNEL(graph_define)
+CTRL_KERNEL(graph_consts)
+CTRL_KERNEL(graph_run)
+CTRL_KERNEL(graph_free)
 
 /* complex dtypes: dtype-changing views (kernels/shape_complex.c) */
 VIEW_KERNEL(view_as_real)
