@@ -259,7 +259,8 @@ bench-records: $(BENCH_RECORDS)
 
 # check_conv runs oneDNN's JIT code too (valgrind reports no AVX-512, so oneDNN picks AVX2 code;
 # its OpenMP threads' TLS shows as "possibly lost", not counted)
-VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session $(BUILD)/opt/tests/check_conv
+VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session $(BUILD)/opt/tests/check_conv \
+	$(BUILD)/opt/tests/check_graph
 valgrind: $(VALGRIND_CHECKS)
 	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q --show-possibly-lost=no \
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done

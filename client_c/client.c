@@ -1288,6 +1288,7 @@ enum td_code td_graph_begin(td_client_t *c, struct td_status *st)
 }
 
 bool td_graph_capturing(td_client_t *c) { return c && c->cap.on; }
+uint64_t td_graph_mark(td_client_t *c) { return c && c->cap.on ? c->cap.mark : 0; }
 
 /* Ends a capture: the held-back releases go out (after anything recorded since). */
 static void capture_stop_locked(td_client_t *c)
@@ -1423,6 +1424,10 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
                              "each)", n_in, n_out);
     else if (c->cap.oom)
         code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory keeping the records");
+    else if (c->cap.ctrl_op == TD_OP_READ)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code reads tensor data "
+                             "(item(), tolist(), numpy(), printing, a data-dependent shape), which a graph cannot "
+                             "hold");
     else if (c->cap.ctrl_op)
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code ran %s (it waits "
                              "for data from the daemon or controls the session), which a graph cannot hold",

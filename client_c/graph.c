@@ -136,6 +136,38 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
                 }
         pos += h->words;
     }
+    /* tensors made during the capture and still held by the program (not outputs): a run
+     * would make them anew and drop them, never updating what the program holds */
+    struct lmap made = {calloc(64, 8), calloc(64, 4), 64, 0};
+    if (!made.keys || !made.vals) {
+        free(made.keys);
+        free(made.vals);
+        goto oom;
+    }
+    for (size_t pos = 0; pos < words;) {
+        const struct td_rec_hdr *h = (const struct td_rec_hdr *)(rec + pos * 8);
+        const uint64_t *hs = (const uint64_t *)(h + 1);
+        for (int i = 0; i < (h->op == TD_OP_RELEASE ? h->n_in : h->n_out); i++)
+            if (hs[i] > mark && !lmap_put(&made, hs[i], h->op == TD_OP_RELEASE ? 2 : 1)) {
+                free(made.keys);
+                free(made.vals);
+                goto oom;
+            }
+        pos += h->words;
+    }
+    for (int j = 0; j < n_out; j++)
+        if (lmap_get(&made, outs[j]))
+            lmap_put(&made, outs[j], 2);
+    for (size_t i = 0; i < made.cap; i++)
+        p->n_escaped += made.keys[i] && made.vals[i] == 1;
+    free(made.keys);
+    free(made.vals);
+    if (p->n_escaped) {
+        td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code keeps %u tensor%s it made "
+                      "besides its outputs (optimizer state, a new .grad, a module attribute, ...): a graph would "
+                      "not update them", p->n_escaped, p->n_escaped == 1 ? "" : "s");
+        goto fail;
+    }
     uint32_t next = (uint32_t)(n_in + n_out) + 1;
     for (uint32_t k = 0; k < p->n_consts; k++)
         lmap_put(&m, p->consts[k], next++); /* present already: no growth */

@@ -146,7 +146,10 @@ enum td_code td_profile(td_client_t *c, int mode, uint64_t **triples, size_t *n,
  * (the same storage: writes to it are seen by later runs).  The daemon drops the ops
  * nothing needs and frees each temporary after its last use.  A capture that read data
  * (a sync with an answer: item, download, nonzero, ...) or ran another control record
- * cannot be a graph: td_graph_end then fails with FAILED_PRECONDITION, naming it.
+ * cannot be a graph: td_graph_end then fails with FAILED_PRECONDITION, naming it; so does
+ * a capture whose code still holds tensors it made besides the outputs (optimizer state
+ * made on a first step, a .grad set by backward, a module's cache: a run would not update
+ * them).  td_graph_mark: handles up to it existed before the capture under way.
  * td_graph_abort stops a capture, keeping nothing.  td_graph_run records one GRAPH_RUN:
  * out[0..n_out) get new tensors computed from in (the graph's input sizes, dtypes and
  * devices; n_out must be the graph's).  td_graph_free drops a graph.  A graph holds at
@@ -156,6 +159,7 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
                           const struct td_t *const *out, uint64_t *id, struct td_status *st);
 void td_graph_abort(td_client_t *c);
 bool td_graph_capturing(td_client_t *c);
+uint64_t td_graph_mark(td_client_t *c);
 enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
                           struct td_t *out, struct td_status *st);
 enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st);

@@ -285,7 +285,7 @@ struct td_graph *td_graphs_take(struct td_graphs *gs, uint64_t id)
     return NULL;
 }
 
-void td_graph_free(struct td_graph *g)
+void td_graph_delete(struct td_graph *g)
 {
     if (!g)
         return;

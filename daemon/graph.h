@@ -59,6 +59,6 @@ struct td_graph *td_graphs_find(struct td_graphs *gs, uint64_t id);
 enum td_code td_graphs_add(struct td_graphs *gs, struct td_graph *g, struct td_status *st);
 /* Unlinks and returns graph id (NULL: none); the caller drops its constants and frees it. */
 struct td_graph *td_graphs_take(struct td_graphs *gs, uint64_t id);
-void td_graph_free(struct td_graph *g);
+void td_graph_delete(struct td_graph *g);
 
 #endif

@@ -183,7 +183,7 @@ void td_session_free(struct td_session *s)
     td_device_streams_free(&s->streams); /* queued work done before its memory is reused */
     td_handles_fini(&s->handles);
     while (s->graphs.head) /* their constants went with the handle table */
-        td_graph_free(td_graphs_take(&s->graphs, s->graphs.head->id));
+        td_graph_delete(td_graphs_take(&s->graphs, s->graphs.head->id));
     td_alloc_account_free(s->acct);
     td_device_accounts_free(&s->dacct);
     free(s->prof);
@@ -686,7 +686,7 @@ static void drop_graph(struct td_session *s, struct td_graph *g)
 {
     for (uint32_t k = 0; k < g->n_bound; k++)
         do_release(s, (uint64_t[]){TD_GRAPH_CONST_ID(g->serial, first_const(g) + k)}, 1);
-    td_graph_free(g);
+    td_graph_delete(g);
 }
 
 /* GRAPH_DEFINE, GRAPH_CONSTS and GRAPH_FREE; the record's inputs are valid. */
@@ -726,7 +726,7 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
     for (int64_t i = 0; i < ni; i++)
         g->in_m[i] = in[i]->m;
     if (td_graph_build(g, payload + off, (size_t)len, st) || td_graphs_add(&s->graphs, g, st)) {
-        td_graph_free(g);
+        td_graph_delete(g);
         return st->code;
     }
     s->in_graph = true;

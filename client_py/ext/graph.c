@@ -6,6 +6,7 @@
  *   graph_end(inputs, outputs) -> id   store the capture as a graph in the daemon
  *   graph_abort()                   stop capturing, keep nothing
  *   graph_capturing() -> bool
+ *   graph_mark() -> int             handles up to it existed before the capture
  *   graph_run(id, inputs) -> [Tensor]  one GRAPH_RUN record
  *   graph_free(id)
  */
@@ -75,6 +76,11 @@ static PyObject *m_graph_capturing(PyObject *self, PyObject *noargs)
     return PyBool_FromLong(td_graph_capturing(td_ext_client));
 }
 
+static PyObject *m_graph_mark(PyObject *self, PyObject *noargs)
+{
+    return PyLong_FromUnsignedLongLong(td_graph_mark(td_ext_client));
+}
+
 static PyObject *m_graph_run(PyObject *self, PyObject *args)
 {
     unsigned long long id;
@@ -126,6 +132,7 @@ PyMethodDef td_ext_graph_methods[] = {
     {"graph_end", m_graph_end, METH_VARARGS, "graph_end(inputs, outputs) -> id: the capture as a daemon graph"},
     {"graph_abort", m_graph_abort, METH_NOARGS, "graph_abort(): stop capturing, keep nothing"},
     {"graph_capturing", m_graph_capturing, METH_NOARGS, "graph_capturing() -> bool"},
+    {"graph_mark", m_graph_mark, METH_NOARGS, "graph_mark() -> int: handles up to it existed before the capture"},
     {"graph_run", m_graph_run, METH_VARARGS, "graph_run(id, inputs, n_out) -> [Tensor]: one GRAPH_RUN record"},
     {"graph_free", m_graph_free, METH_O, "graph_free(id): drop a graph"},
     {NULL, NULL, 0, NULL},

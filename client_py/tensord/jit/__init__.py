@@ -1,7 +1,8 @@
-"""tensord.jit (torch.jit), for programs that use it: tensord has no TorchScript compiler,
-so script() and trace() return what they are given (a traced function runs once on the
-example inputs first, as tracing does) and it runs eagerly — the daemon batches its op
-records all the same.  The decorators (ignore, unused, export), annotations (Final,
+"""tensord.jit (torch.jit), for programs that use it.  trace() captures a function or a
+module into graphs the daemon holds (_trace.py, docs/design/graphs.md): each later call
+with the same signature is one record.  tensord has no TorchScript compiler: script()
+returns what it is given, which runs eagerly — the daemon batches its op records all the
+same.  The decorators (ignore, unused, export), annotations (Final,
 annotate, Attribute), is_scripting/is_tracing (False), fork/wait (a Future of a call run
 at once), freeze/optimize_for_inference (the module as it is) behave as torch's do for
 code that runs both scripted and eagerly.  save() and load() write and read tensord.save
@@ -10,12 +11,14 @@ and load() runs the pickle's code, as torch.load(weights_only=False) does)."""
 import builtins
 import typing
 
+from .. import _C
 from ..futures import Future
+from ._trace import TracedFunction, TracedModule, TracerWarning
 
 __all__ = ["Attribute", "Final", "ScriptFunction", "ScriptModule", "annotate", "enable_onednn_fusion", "export",
            "fork", "freeze", "ignore", "interface", "is_scripting", "is_tracing", "isinstance", "load",
            "onednn_fusion_enabled", "optimize_for_inference", "save", "script", "script_method",
-           "set_fusion_strategy", "trace", "trace_module", "unused", "wait"]
+           "set_fusion_strategy", "trace", "trace_module", "TracedModule", "TracerWarning", "unused", "wait"]
 
 Final = typing.Final
 _state = {"onednn_fusion": False, "fusion_strategy": [("STATIC", 2), ("DYNAMIC", 10)]}
@@ -54,24 +57,28 @@ def _as_tuple(inputs):
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
           strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
           example_kwarg_inputs=None):
-    """Runs func once on the example inputs, as tracing does, and returns it."""
+    """A TracedModule for a module, a TracedFunction otherwise, captured on the example
+    inputs (keyword inputs: the function itself, run once, as there is no graph of them)."""
     if example_inputs is None and example_kwarg_inputs is None:
         raise RuntimeError("example_kwarg_inputs and example_inputs can not be None at the same time")
     if example_kwarg_inputs is not None:
         func(**example_kwarg_inputs)
-    else:
-        func(*_as_tuple(example_inputs))
-    return func
+        return func
+    traced = TracedModule(func) if builtins.isinstance(func, _module_base()) else TracedFunction(func)
+    traced(*_as_tuple(example_inputs))
+    return traced
 
 
 def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
                  strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None):
-    """inputs: {method name: example inputs}; each method runs once."""
+    """inputs: {method name: example inputs}: forward is traced (a TracedModule), the other
+    methods run once."""
     if not builtins.isinstance(inputs, dict):
         raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    traced = TracedModule(mod) if "forward" in inputs else mod
     for name, args in inputs.items():
-        getattr(mod, name)(*_as_tuple(args))
-    return mod
+        getattr(traced, name)(*_as_tuple(args))
+    return traced
 
 
 def ignore(drop=False, **kwargs):
@@ -98,7 +105,8 @@ def is_scripting():
 
 
 def is_tracing():
-    return False
+    """True while trace() captures (the code runs eagerly once)."""
+    return _C.graph_capturing()
 
 
 def annotate(the_type, the_value):

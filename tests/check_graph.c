@@ -1,0 +1,402 @@
+/*
+ * check_graph.c — graphs in the daemon (daemon/graph.c, session.c), driven with crafted
+ * records: a graph defined and run against the same ops sent one by one; its constants
+ * held by reference (in-place updates seen, the client's handle released); records
+ * nothing needs dropped and temporaries freed (the handle count returns); every hostile
+ * body refused with a clear error and nothing held; runs with wrong counts, sizes or an
+ * unknown graph refused; reserved handles closed to clients; a failing record inside a
+ * run fails only what depends on it.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../daemon/graph.h"
+#include "../daemon/session.h"
+#include "../kernels/meta.h"
+#include "../kernels/op.h"
+#include "../kernels/op_attrs.h"
+#include "../proto/td_record.h"
+
+struct batch {
+    uint64_t w[4096];
+    size_t n;
+    uint8_t payload[1 << 16];
+    size_t np;
+};
+
+static void rec_into(uint64_t *w, size_t *n, unsigned op, unsigned flags, int n_out, const uint64_t *outs, int n_in,
+                     const uint64_t *ins, int n_attr, const int64_t *attrs)
+{
+    struct td_rec_hdr h = {(uint16_t)(1 + n_out + n_in + n_attr), (uint16_t)op, (uint8_t)n_out, (uint8_t)n_in,
+                           (uint8_t)n_attr, (uint8_t)flags};
+    memcpy(&w[(*n)++], &h, 8);
+    for (int i = 0; i < n_out; i++)
+        w[(*n)++] = outs[i];
+    for (int i = 0; i < n_in; i++)
+        w[(*n)++] = ins[i];
+    for (int i = 0; i < n_attr; i++)
+        w[(*n)++] = (uint64_t)attrs[i];
+}
+
+static void rec(struct batch *b, unsigned op, unsigned flags, int n_out, const uint64_t *outs, int n_in,
+                const uint64_t *ins, int n_attr, const int64_t *attrs)
+{
+    rec_into(b->w, &b->n, op, flags, n_out, outs, n_in, ins, n_attr, attrs);
+}
+
+static void upload_f32(struct batch *b, uint64_t h, const float *v, int n)
+{
+    int64_t attrs[3] = {0, (int64_t)sizeof(float) * n, (int64_t)b->np};
+    memcpy(b->payload + b->np, v, sizeof(float) * n);
+    b->np += sizeof(float) * n;
+    rec(b, TD_OP_UPLOAD, 0, 0, NULL, 1, &h, 3, attrs);
+}
+
+static void tensor_f32(struct batch *b, uint64_t h, const float *v, int n)
+{
+    int64_t attrs[3] = {TD_DTYPE_FLOAT32, 1, n};
+    rec(b, TD_OP_EMPTY, 0, 1, &h, 0, NULL, 3, attrs);
+    upload_f32(b, h, v, n);
+}
+
+static void binary(uint64_t *w, size_t *n, unsigned op, uint64_t out, uint64_t x, uint64_t y)
+{
+    uint64_t in[2] = {x, y};
+    int64_t scal[2] = {0, 0};
+    rec_into(w, n, op, 0, 1, &out, 2, in, 2, scal);
+}
+
+/* GRAPH_DEFINE with body (words) in the payload; ins: inputs then constants. */
+static void define(struct batch *b, uint64_t id, int n_inputs, int n_outputs, int n_consts, const uint64_t *ins,
+                   int n_named, const uint64_t *body, size_t words)
+{
+    int64_t attrs[TD_N_GRAPH_DEFINE] = {(int64_t)id, n_inputs, n_outputs, n_consts, (int64_t)b->np,
+                                        (int64_t)(words * 8)};
+    memcpy(b->payload + b->np, body, words * 8);
+    b->np += words * 8;
+    rec(b, TD_OP_GRAPH_DEFINE, 0, 0, NULL, n_named, ins, TD_N_GRAPH_DEFINE, attrs);
+}
+
+static void graph_run(struct batch *b, uint64_t id, int n_out, const uint64_t *outs, int n_in, const uint64_t *ins)
+{
+    int64_t a = (int64_t)id;
+    rec(b, TD_OP_GRAPH_RUN, 0, n_out, outs, n_in, ins, 1, &a);
+}
+
+static void read_f32(struct batch *b, uint64_t h, int n)
+{
+    int64_t rd[2] = {0, (int64_t)sizeof(float) * n};
+    rec(b, TD_OP_READ, 0, 0, NULL, 1, &h, 2, rd);
+}
+
+static enum td_code first_code(const struct td_reply *r) { return r->n_errors ? r->errors[0].code : r->code; }
+
+static void run(struct td_session *s, struct batch *b, struct td_reply *r)
+{
+    td_reply_init(r);
+    td_session_exec(s, (const uint8_t *)b->w, b->n * 8, b->payload, b->np, 1, r);
+    b->n = b->np = 0;
+}
+
+static uint64_t tensors_now(void)
+{
+    struct td_stats st;
+    td_stats_get(&st);
+    return st.tensors;
+}
+
+/* body: (x + w) * x, with a dead x * x, for local handles 1 = x (input), 2 = y (output),
+ * 3 = w (constant); temporaries 4 (live) and 5 (dead) */
+static size_t sample_body(uint64_t *w)
+{
+    size_t n = 0;
+    binary(w, &n, TD_OP_ADD, 4, 1, 3);
+    binary(w, &n, TD_OP_MUL, 5, 1, 1);
+    binary(w, &n, TD_OP_MUL, 2, 4, 1);
+    return n;
+}
+
+START_TEST(test_graph_matches_eager_and_sees_constant_updates)
+{
+    uint64_t base = tensors_now();
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4}, w[4] = {10, 20, 30, 40}, x2[4] = {-1, 0.5f, 2, 8};
+    tensor_f32(&b, 1, x, 4);
+    tensor_f32(&b, 2, w, 4);
+    tensor_f32(&b, 3, x2, 4);
+    uint64_t body[64];
+    size_t nb = sample_body(body);
+    uint64_t named[2] = {1, 2}; /* input x, constant w */
+    define(&b, 7, 1, 1, 1, named, 2, body, nb);
+    uint64_t rel = 2; /* the client lets go of w: the graph holds it */
+    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 1, &rel, 0, NULL);
+    uint64_t out = 10;
+    graph_run(&b, 7, 1, &out, 1, (uint64_t[]){3});
+    read_f32(&b, 10, 4);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 16);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(((float *)r.payload)[i], (x2[i] + w[i]) * x2[i]);
+    td_reply_fini(&r);
+    /* a graph writing its constant in place (client handle 1, x, held as graph 8's
+     * constant): later runs of graph 7, whose input x is, read the new values */
+    int64_t two[2] = {TD_SCALAR_FLOAT, 0};
+    double d = 2.0;
+    memcpy(&two[1], &d, 8);
+    uint64_t upd[16];
+    size_t nu = 0;
+    rec_into(upd, &nu, TD_OP_MUL, TD_RF_INPLACE, 0, NULL, 1, (uint64_t[]){2}, 2, two); /* const 2 *= 2 */
+    binary(upd, &nu, TD_OP_ADD, 1, 2, 2);                                                /* out 1 = const + const */
+    define(&b, 8, 0, 1, 1, (uint64_t[]){1}, 1, upd, nu);
+    graph_run(&b, 8, 1, (uint64_t[]){11}, 0, NULL);
+    read_f32(&b, 1, 4);
+    read_f32(&b, 11, 4);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    ck_assert_uint_eq(r.payload_len, 32);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_float_eq(((float *)r.payload)[i], 2 * x[i]); /* x itself, written in place */
+        ck_assert_float_eq(((float *)r.payload)[4 + i], 4 * x[i]);
+    }
+    td_reply_fini(&r);
+    /* graph 7 again: its input now reads the doubled x */
+    graph_run(&b, 7, 1, (uint64_t[]){12}, 1, (uint64_t[]){1});
+    read_f32(&b, 12, 4);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(((float *)r.payload)[i], (2 * x[i] + w[i]) * 2 * x[i]);
+    td_reply_fini(&r);
+    /* freeing the graphs lets their constants go: only the client's handles remain */
+    int64_t g7 = 7, g8 = 8;
+    rec(&b, TD_OP_GRAPH_FREE, 0, 0, NULL, 0, NULL, 1, &g7);
+    rec(&b, TD_OP_GRAPH_FREE, 0, 0, NULL, 0, NULL, 1, &g8);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    td_reply_fini(&r);
+    ck_assert_uint_eq(tensors_now(), base + 5); /* x, x2, outputs 10, 11, 12 */
+    rec(&b, TD_OP_GRAPH_FREE, 0, 0, NULL, 0, NULL, 1, &g7); /* twice: not found */
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_NOT_FOUND);
+    td_reply_fini(&r);
+    td_session_free(s);
+    ck_assert_uint_eq(tensors_now(), base);
+}
+END_TEST
+
+/* The dead MUL is never run, and the temporaries are gone after each run. */
+START_TEST(test_dead_records_dropped_and_temporaries_freed)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4};
+    tensor_f32(&b, 1, x, 4);
+    tensor_f32(&b, 2, x, 4);
+    uint64_t body[64];
+    size_t nb = sample_body(body);
+    define(&b, 1, 1, 1, 1, (uint64_t[]){1, 2}, 2, body, nb);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    td_reply_fini(&r);
+    uint64_t before = tensors_now();
+    int64_t start = 1, stop = 0;
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &start);
+    for (uint64_t k = 0; k < 3; k++)
+        graph_run(&b, 1, 1, (uint64_t[]){100 + k}, 1, (uint64_t[]){1});
+    rec(&b, TD_OP_PROFILE, 0, 0, NULL, 0, NULL, 1, &stop);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_OK);
+    uint64_t got[TD_OP_COUNT] = {0};
+    for (size_t i = 0; i < r.payload_len / 24; i++) {
+        const uint64_t *t = (const uint64_t *)r.payload + 3 * i;
+        got[t[0]] = t[1];
+    }
+    ck_assert_uint_eq(got[TD_OP_ADD], 3);
+    ck_assert_uint_eq(got[TD_OP_MUL], 3); /* the live one only */
+    ck_assert_uint_eq(got[TD_OP_GRAPH_RUN], 0); /* its records are counted, not itself */
+    td_reply_fini(&r);
+    ck_assert_uint_eq(tensors_now(), before + 3); /* the three outputs, no temporaries */
+    td_session_free(s);
+}
+END_TEST
+
+/* A body the daemon must refuse, and the code it gets. */
+static void refused(const uint64_t *body, size_t words, int n_in, int n_out, int n_consts, enum td_code want,
+                    const char *needle)
+{
+    uint64_t base = tensors_now();
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4};
+    tensor_f32(&b, 1, x, 4);
+    tensor_f32(&b, 2, x, 4);
+    uint64_t named[2] = {1, 2};
+    define(&b, 5, n_in, n_out, n_consts, named, n_in + n_consts, body, words);
+    graph_run(&b, 5, n_out, (uint64_t[]){50, 51}, n_in, named); /* no such graph: the define failed */
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_uint_ge(r.n_errors, 2);
+    ck_assert_int_eq(r.errors[0].code, want);
+    ck_assert_msg(strstr(r.errors[0].msg, needle), "'%s' lacks '%s'", r.errors[0].msg, needle);
+    ck_assert_int_eq(r.errors[1].code, TD_CODE_NOT_FOUND);
+    td_reply_fini(&r);
+    td_session_free(s);
+    ck_assert_uint_eq(tensors_now(), base); /* nothing held */
+}
+
+START_TEST(test_hostile_bodies_refused)
+{
+    uint64_t w[64];
+    size_t n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, 9); /* reads a temporary never made */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "before it is made");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 1, 1, 1); /* writes the input */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "is an input");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 3, 1, 1); /* never makes its output */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "never made");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, 1);
+    binary(w, &n, TD_OP_ADD, 2, 1, 1); /* makes it twice */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "made already");
+    n = 0;
+    int64_t rd[2] = {0, 16};
+    rec_into(w, &n, TD_OP_READ, 0, 0, NULL, 1, (uint64_t[]){1}, 2, rd); /* a control record */
+    binary(w, &n, TD_OP_ADD, 2, 1, 1);
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "cannot hold");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, 1);
+    rec_into(w, &n, TD_OP_RELEASE, 0, 0, NULL, 1, (uint64_t[]){1}, 0, NULL); /* releases its input */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "not a live temporary");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, UINT64_C(1) << 40); /* a local handle out of range */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "local handle");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, 1);
+    struct td_rec_hdr *h = (struct td_rec_hdr *)w;
+    h->words = 200; /* runs past the body */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "malformed");
+    n = 0;
+    binary(w, &n, TD_OP_ADD, 2, 1, 1);
+    ((struct td_rec_hdr *)w)->op = TD_OP_COUNT + 3; /* an unknown op */
+    refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "unknown op");
+    refused(w, 3, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "malformed"); /* a body cut short */
+}
+END_TEST
+
+START_TEST(test_bad_runs_refused)
+{
+    uint64_t base = tensors_now();
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4};
+    tensor_f32(&b, 1, x, 4);
+    tensor_f32(&b, 2, x, 4);
+    int64_t sz[4] = {TD_DTYPE_FLOAT32, 2, 2, 2};
+    rec(&b, TD_OP_EMPTY, 0, 1, (uint64_t[]){3}, 0, NULL, 4, sz); /* 2x2: the wrong sizes */
+    uint64_t body[64];
+    size_t nb = sample_body(body);
+    define(&b, 1, 1, 1, 1, (uint64_t[]){1, 2}, 2, body, nb);
+    define(&b, 1, 1, 1, 1, (uint64_t[]){1, 2}, 2, body, nb); /* defined already */
+    graph_run(&b, 1, 1, (uint64_t[]){10}, 1, (uint64_t[]){3});    /* sizes */
+    graph_run(&b, 1, 2, (uint64_t[]){11, 12}, 1, (uint64_t[]){1}); /* counts */
+    graph_run(&b, 9, 1, (uint64_t[]){13}, 1, (uint64_t[]){1});     /* unknown graph */
+    graph_run(&b, 1, 1, (uint64_t[]){2}, 1, (uint64_t[]){1});      /* output handle in use */
+    uint64_t reserved = TD_GRAPH_RESERVED | 5;
+    binary(b.w, &b.n, TD_OP_ADD, reserved, 1, 1); /* a client naming a reserved handle */
+    rec(&b, TD_OP_RELEASE, 0, 0, NULL, 1, (uint64_t[]){TD_GRAPH_CONST_ID(1, 3)}, 0, NULL); /* ignored */
+    graph_run(&b, 1, 1, (uint64_t[]){14}, 1, (uint64_t[]){1});     /* fine: the constant still held */
+    uint64_t two_consts[8];
+    size_t n2 = 0;
+    binary(two_consts, &n2, TD_OP_ADD, 2, 3, 4); /* out = const + const */
+    define(&b, 2, 1, 1, 2, (uint64_t[]){1, 2}, 2, two_consts, n2); /* 1 of its 2 constants given */
+    graph_run(&b, 2, 1, (uint64_t[]){15}, 1, (uint64_t[]){1});
+    read_f32(&b, 14, 4);
+    read_f32(&b, 10, 4); /* the failed run's output: the error again */
+    struct td_reply r;
+    run(s, &b, &r);
+    enum td_code want[] = {TD_CODE_ALREADY_EXISTS, TD_CODE_INVALID_ARGUMENT, TD_CODE_INVALID_ARGUMENT,
+                           TD_CODE_NOT_FOUND, TD_CODE_ALREADY_EXISTS, TD_CODE_INVALID_ARGUMENT,
+                           TD_CODE_FAILED_PRECONDITION, TD_CODE_INVALID_ARGUMENT};
+    ck_assert_uint_eq(r.n_errors, 8);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(r.errors[i].code, want[i]);
+    ck_assert_ptr_nonnull(strstr(r.errors[1].msg, "captured for float32[4]"));
+    ck_assert_ptr_nonnull(strstr(r.errors[5].msg, "reserved"));
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(((float *)r.payload)[i], (x[i] + x[i]) * x[i]);
+    td_reply_fini(&r);
+    td_session_free(s);
+    ck_assert_uint_eq(tensors_now(), base);
+}
+END_TEST
+
+/* A record that fails inside a run (an index out of bounds, known only from the data)
+ * fails the outputs that depend on it; the others are made; nothing stays behind. */
+START_TEST(test_failure_inside_a_run)
+{
+    uint64_t base = tensors_now();
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4};
+    tensor_f32(&b, 1, x, 4);
+    int64_t ia[3] = {TD_DTYPE_INT64, 1, 2};
+    rec(&b, TD_OP_EMPTY, 0, 1, (uint64_t[]){2}, 0, NULL, 3, ia);
+    int64_t idx[2] = {0, 9};
+    memcpy(b.payload + b.np, idx, 16);
+    rec(&b, TD_OP_UPLOAD, 0, 0, NULL, 1, (uint64_t[]){2}, 3, (int64_t[]){0, 16, (int64_t)b.np});
+    b.np += 16;
+    /* out 3 = x[idx] (fails at run time), out 4 = x + x */
+    uint64_t w[64];
+    size_t n = 0;
+    int64_t dim0 = 0;
+    rec_into(w, &n, TD_OP_GATHER, 0, 1, (uint64_t[]){3}, 2, (uint64_t[]){1, 2}, 1, &dim0);
+    binary(w, &n, TD_OP_ADD, 4, 1, 1);
+    define(&b, 1, 2, 2, 0, (uint64_t[]){1, 2}, 2, w, n);
+    graph_run(&b, 1, 2, (uint64_t[]){10, 11}, 2, (uint64_t[]){1, 2});
+    read_f32(&b, 11, 4);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.n_errors, 1);
+    ck_assert_int_eq(r.errors[0].code, TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(r.errors[0].msg, "out of bounds"));
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(((float *)r.payload)[i], 2 * x[i]);
+    td_reply_fini(&r);
+    read_f32(&b, 10, 2);
+    run(s, &b, &r);
+    ck_assert_int_eq(first_code(&r), TD_CODE_INVALID_ARGUMENT);
+    td_reply_fini(&r);
+    td_session_free(s);
+    ck_assert_uint_eq(tensors_now(), base);
+}
+END_TEST
+
+static Suite *graph_suite(void)
+{
+    Suite *s = suite_create("graph");
+    TCase *tc = tcase_create("graph");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_graph_matches_eager_and_sees_constant_updates);
+    tcase_add_test(tc, test_dead_records_dropped_and_temporaries_freed);
+    tcase_add_test(tc, test_hostile_bodies_refused);
+    tcase_add_test(tc, test_bad_runs_refused);
+    tcase_add_test(tc, test_failure_inside_a_run);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(graph_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
