@@ -296,7 +296,8 @@ static struct td_rec_hdr *rec_begin(td_client_t *c, unsigned op, unsigned flags,
     h->flags = (uint8_t)flags;
     c->rec.len += words * 8;
     c->release_at = SIZE_MAX;
-    if (c->cap.on && !c->cap.ctrl_op && op != TD_OP_RELEASE && td_op_table[op].family == TD_FAM_CTRL)
+    if (c->cap.on && !c->cap.ctrl_op && op != TD_OP_RELEASE && op != TD_OP_GRAPH_FREE && /* (not the graph's) */
+        td_op_table[op].family == TD_FAM_CTRL)
         c->cap.ctrl_op = (uint16_t)op;
     td__failures_note(c->failures, c->rec_index++);
     c->unsent++;
@@ -1428,6 +1429,9 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code reads tensor data "
                              "(item(), tolist(), numpy(), printing, a data-dependent shape), which a graph cannot "
                              "hold");
+    else if (c->cap.ctrl_op == TD_OP_UPLOAD)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code makes a tensor from "
+                             "Python or numpy data (tensor(), as_tensor(), from_numpy()), which a graph cannot hold");
     else if (c->cap.ctrl_op)
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code ran %s (it waits "
                              "for data from the daemon or controls the session), which a graph cannot hold",

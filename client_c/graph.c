@@ -179,7 +179,7 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
         const struct td_rec_hdr *h = (const struct td_rec_hdr *)(rec + pos * 8);
         const uint64_t *hs = (const uint64_t *)(h + 1);
         pos += h->words;
-        if (h->op == TD_OP_RELEASE)
+        if (h->op == TD_OP_RELEASE || h->op == TD_OP_GRAPH_FREE) /* (another graph's, freed meanwhile) */
             continue;
         if (td_op_table[h->op].family == TD_FAM_CTRL) {
             td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code ran %s, which a graph "

@@ -1,0 +1,271 @@
+"""tensord.jit.trace into daemon graphs (docs/design/graphs.md): results against eager
+tensord and PyTorch 1.13 (its own traced modules and training steps), the graph really run
+(the Python code is not called again), constants by reference, new signatures captured
+anew, and every case that must run eagerly doing so correctly, with a TracerWarning where
+torch's tracer would have given a wrong graph."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import tensord as td
+import tensord.nn as tnn
+import tensord.nn.functional as TF
+from tensord.jit import TracerWarning
+
+
+def _np(t):
+    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _twin_mlp(seed=0):
+    """The same MLP in tensord and in torch (torch's initialization, copied over)."""
+    torch.manual_seed(seed)
+    ref = torch.nn.Sequential(torch.nn.Linear(12, 32), torch.nn.Tanh(), torch.nn.Linear(32, 5))
+    mine = tnn.Sequential(tnn.Linear(12, 32), tnn.Tanh(), tnn.Linear(32, 5))
+    with td.no_grad():
+        for p, q in zip(mine.parameters(), ref.parameters()):
+            p.copy_(td.tensor(q.detach().numpy()))
+    return mine, ref
+
+
+def test_traced_module_matches_torch_traced_module():
+    mine, ref = _twin_mlp()
+    mine.eval(), ref.eval()
+    x = np.random.RandomState(0).randn(7, 12).astype(np.float32)
+    with td.no_grad(), torch.no_grad():
+        tm = td.jit.trace(mine, td.tensor(x))
+        tr = torch.jit.trace(ref, torch.tensor(x))
+        assert tm.graph_count == 1
+        for seed in range(3):
+            xi = np.random.RandomState(seed + 1).randn(7, 12).astype(np.float32)
+            np.testing.assert_allclose(_np(tm(td.tensor(xi))), tr(torch.tensor(xi)).numpy(), rtol=1e-5, atol=1e-6)
+        # another batch size is another signature: captured again
+        xs = x[:3]
+        np.testing.assert_allclose(_np(tm(td.tensor(xs))), tr(torch.tensor(xs)).numpy(), rtol=1e-5, atol=1e-6)
+        assert tm.graph_count == 2
+    assert list(tm.state_dict()) == list(mine.state_dict())
+    assert isinstance(tm, tnn.Module) and tm.get_submodule("0") is mine[0]
+
+
+def test_a_graph_run_does_not_call_python():
+    calls = []
+
+    def f(a, b):
+        calls.append(1)
+        return (a * b).sin() + b
+
+    a, b = td.randn(4, 5), td.randn(4, 5)
+    tf = td.jit.trace(f, (a, b))
+    assert len(calls) == 1  # the capture
+    for _ in range(3):
+        a2, b2 = td.randn(4, 5), td.randn(4, 5)
+        np.testing.assert_allclose(_np(tf(a2, b2)), np.sin(_np(a2) * _np(b2)) + _np(b2), rtol=1e-5, atol=1e-6)
+    assert len(calls) == 1  # graphs, not Python (torch's tracer freezes side effects the same way)
+
+
+def test_constants_are_held_by_reference():
+    lin = tnn.Linear(3, 2)
+    x = td.randn(4, 3)
+    with td.no_grad():
+        tm = td.jit.trace(lin, x)
+        lin.weight.mul_(3)  # in place: the graph reads the same storage
+        lin.bias.fill_(1.5)
+        want = _np(x) @ _np(lin.weight).T + 1.5
+        np.testing.assert_allclose(_np(tm(x)), want, rtol=1e-5, atol=1e-6)
+        # a new parameter object (or .data rebound): a new capture, not the old storage
+        lin.weight = tnn.Parameter(td.ones(2, 3))
+        np.testing.assert_allclose(_np(tm(x)), np.repeat(_np(x).sum(1, keepdims=True), 2, 1) + 1.5, rtol=1e-5,
+                                   atol=1e-6)
+        assert tm.graph_count == 2
+        lin.bias.data = td.zeros(2)
+        np.testing.assert_allclose(_np(tm(x)), np.repeat(_np(x).sum(1, keepdims=True), 2, 1), rtol=1e-5, atol=1e-6)
+        # train/eval is part of the signature
+        drop = tnn.Sequential(tnn.Dropout(0.5)).eval()
+        tdrop = td.jit.trace(drop, x)
+        np.testing.assert_array_equal(_np(tdrop(x)), _np(x))
+        drop.train()
+        y = _np(tdrop(x))
+        assert set(np.unique(np.round(y / np.where(_np(x) == 0, 1, _np(x)), 4))) <= {0.0, 2.0}
+
+
+def test_outputs_keep_their_structure():
+    w = td.randn(3)
+
+    def f(a, scale, b):
+        s = a * scale
+        return {"sum": s + b, "pair": (s, a), "w": w, "n": 7, "list": [b.exp()]}
+
+    a, b = td.randn(3), td.randn(3)
+    tf = td.jit.trace(f, (a, 2.0, b))
+    a2, b2 = td.randn(3), td.randn(3)
+    out = tf(a2, 2.0, b2)
+    assert out["pair"][1] is a2 and out["w"] is w and out["n"] == 7
+    np.testing.assert_allclose(_np(out["sum"]), 2 * _np(a2) + _np(b2), rtol=1e-6)
+    np.testing.assert_allclose(_np(out["pair"][0]), 2 * _np(a2), rtol=1e-6)
+    np.testing.assert_allclose(_np(out["list"][0]), np.exp(_np(b2)), rtol=1e-6)
+    # another Python value is another signature (torch bakes it in; here it is captured anew)
+    np.testing.assert_allclose(_np(tf(a2, 3.0, b2)["sum"]), 3 * _np(a2) + _np(b2), rtol=1e-6)
+    assert tf.graph_count == 2
+    # a view of an input, and the same tensor passed twice
+    tv = td.jit.trace(lambda x, y: (x.t(), x + y), (td.randn(2, 3), td.randn(2, 3)))
+    z = td.randn(2, 3)
+    v, s = tv(z, z)
+    np.testing.assert_allclose(_np(v), _np(z).T)
+    np.testing.assert_allclose(_np(s), 2 * _np(z))
+    z.mul_(0)  # the view shares the input's storage, as eagerly
+    np.testing.assert_array_equal(_np(v), np.zeros((3, 2), np.float32))
+
+
+def test_data_dependent_code_runs_eagerly_with_a_warning():
+    def f(x):
+        return x * x.sum().item() if x.sum().item() > 0 else -x
+
+    with pytest.warns(TracerWarning, match="reads tensor data"):
+        tf = td.jit.trace(f, td.ones(3))
+    assert tf.graph_count == 0
+    np.testing.assert_array_equal(_np(tf(td.ones(3))), [3, 3, 3])
+    np.testing.assert_array_equal(_np(tf(-td.ones(3))), [1, 1, 1])  # the other branch: eager is right
+    calls = []
+
+    def g(x):
+        calls.append(1)
+        return x[x > 0]  # a data-dependent shape
+
+    with pytest.warns(TracerWarning):
+        tg = td.jit.trace(g, td.tensor([1.0, -1.0, 2.0]))
+    np.testing.assert_array_equal(_np(tg(td.tensor([-1.0, 5.0]))), [5.0])
+    assert len(calls) == 2
+
+
+def test_grad_needing_calls_run_eagerly_and_backprop():
+    mine, ref = _twin_mlp(1)
+    x = np.random.RandomState(3).randn(4, 12).astype(np.float32)
+    tm = td.jit.trace(mine, td.tensor(x))  # grad mode, parameters that require grad
+    assert tm.graph_count == 0
+    out = tm(td.tensor(x))
+    assert out.grad_fn is not None
+    out.pow(2).sum().backward()
+    r = ref(torch.tensor(x))
+    r.pow(2).sum().backward()
+    for p, q in zip(mine.parameters(), ref.parameters()):
+        np.testing.assert_allclose(_np(p.grad), q.grad.numpy(), rtol=1e-4, atol=1e-5)
+    # an input that requires grad, for a function: eager too, and differentiable
+    f = td.jit.trace(lambda a: (a * a).sum(), td.ones(3))
+    a = td.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    f(a).backward()
+    np.testing.assert_array_equal(_np(a.grad), [2, 4, 6])
+
+
+def _step_fn(model, opt, lib, F):
+    def step(x, y):
+        opt.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    return step
+
+
+def test_a_traced_training_step_trains_as_torch_does():
+    """A whole step (forward, backward, SGD with momentum) after a warm-up step: one record
+    per step, and the same trajectory as PyTorch's eager steps."""
+    mine, ref = _twin_mlp(2)
+    o_m = td.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    o_r = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    rs = np.random.RandomState(5)
+    X = rs.randn(10, 16, 12).astype(np.float32)
+    Y = rs.randint(0, 5, (10, 16))
+    s_m = _step_fn(mine, o_m, td, TF)
+    s_r = _step_fn(ref, o_r, torch, torch.nn.functional)
+    s_m(td.tensor(X[0]), td.tensor(Y[0]))  # warm-up: .grad and the momentum buffers exist
+    s_r(torch.tensor(X[0]), torch.tensor(Y[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)
+        traced = td.jit.trace(s_m, (td.tensor(X[1]), td.tensor(Y[1])))
+    assert traced.graph_count == 1
+    s_r(torch.tensor(X[1]), torch.tensor(Y[1]))
+    for i in range(2, 10):
+        lm = traced(td.tensor(X[i]), td.tensor(Y[i])).item()
+        lr = s_r(torch.tensor(X[i]), torch.tensor(Y[i])).item()
+        assert abs(lm - lr) < 1e-4 * max(1, abs(lr)), (i, lm, lr)
+    for p, q in zip(mine.parameters(), ref.parameters()):
+        np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_step_that_makes_state_runs_eagerly():
+    """Without a warm-up, Adam makes its state during the capture: a graph would not update
+    it, so the step runs eagerly (with a warning) and still trains as torch does."""
+    mine, ref = _twin_mlp(4)
+    o_m, o_r = td.optim.Adam(mine.parameters(), lr=1e-2), torch.optim.Adam(ref.parameters(), lr=1e-2)
+    s_m = _step_fn(mine, o_m, td, TF)
+    s_r = _step_fn(ref, o_r, torch, torch.nn.functional)
+    rs = np.random.RandomState(6)
+    X, Y = rs.randn(4, 8, 12).astype(np.float32), rs.randint(0, 5, (4, 8))
+    with pytest.warns(TracerWarning, match="keeps|from Python"):
+        traced = td.jit.trace(s_m, (td.tensor(X[0]), td.tensor(Y[0])))
+    s_r(torch.tensor(X[0]), torch.tensor(Y[0]))
+    for i in range(1, 4):
+        assert abs(traced(td.tensor(X[i]), td.tensor(Y[i])).item() - s_r(torch.tensor(X[i]), torch.tensor(Y[i])).item()) < 1e-4
+    assert traced.graph_count == 0
+
+
+def test_random_ops_draw_anew_each_run():
+    def f(x):
+        return TF.dropout(x, 0.5, training=True) + td.randn(x.shape)
+
+    x = td.ones(64)
+    tf = td.jit.trace(f, x)
+    td.manual_seed(11)
+    eager = [_np(f(x)) for _ in range(3)]
+    td.manual_seed(11)
+    graph = [_np(tf(x)) for _ in range(3)]
+    assert tf.graph_count == 1
+    for e, g in zip(eager, graph):
+        np.testing.assert_array_equal(e, g)
+    assert not np.array_equal(graph[0], graph[1])
+
+
+def test_is_tracing_and_nested_traces():
+    seen = []
+
+    def inner(x):
+        seen.append(td.jit.is_tracing())
+        return x + 1
+
+    ti = td.jit.trace(inner, td.ones(2))
+    assert seen == [True] and not td.jit.is_tracing()
+    to = td.jit.trace(lambda x: ti(x) * 2, td.ones(2))  # inner runs eagerly inside the capture
+    np.testing.assert_array_equal(_np(to(td.full((2,), 3.0))), [8, 8])
+    assert to.graph_count == 1
+
+
+def test_trace_module_and_bad_inputs():
+    lin = tnn.Linear(2, 2)
+    with td.no_grad():
+        tm = td.jit.trace_module(lin, {"forward": td.ones(1, 2)})
+        assert isinstance(tm, td.jit.TracedModule) and tm.graph_count == 1
+        with pytest.raises(RuntimeError, match="size mismatch|shapes cannot be multiplied|mat1 and mat2"):
+            tm(td.ones(1, 3))  # a new signature: captured eagerly, torch's own error
+    with pytest.raises(RuntimeError, match="can not be None"):
+        td.jit.trace(lin)
+
+
+def test_graphs_survive_fork():
+    import tensord.multiprocessing as mp
+    f = td.jit.trace(lambda a: a * 3 + 1, td.ones(3))
+    f(td.ones(3))
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_calls, args=(f, q))
+    p.start()
+    got = q.get(timeout=60)
+    p.join(60)
+    assert p.exitcode == 0
+    assert got == [4.0, 7.0, 10.0]
+
+
+def _child_calls(f, q):
+    # the parent's graphs belong to its session: the child captures its own
+    q.put(f(td.tensor([1.0, 2.0, 3.0])).tolist())
