@@ -5,11 +5,14 @@
  * nothing needs dropped and temporaries freed (the handle count returns); every hostile
  * body refused with a clear error and nothing held; runs with wrong counts, sizes or an
  * unknown graph refused; reserved handles closed to clients; a failing record inside a
- * run fails only what depends on it.
+ * run fails only what depends on it.  Then libtensord's capture against a real daemon
+ * (td_graph_*): a capture run again on new inputs, and the captures it refuses.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "check_client.h"
 
 #include "../daemon/graph.h"
 #include "../daemon/session.h"
@@ -378,6 +381,119 @@ START_TEST(test_failure_inside_a_run)
 }
 END_TEST
 
+
+/* ---- libtensord's capture, against a real daemon ---- */
+
+static struct td_t vec4(const float *v)
+{
+    struct td_t t;
+    int64_t sizes[1] = {4};
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, sizes, v, &t, st));
+    return t;
+}
+
+static struct td_t bin(enum td_op op, const struct td_t *a, const struct td_t *b)
+{
+    struct td_t o;
+    OK(td_binary(c, op, a, b, &o, st));
+    return o;
+}
+
+static void expect4(const struct td_t *t, const float *want)
+{
+    float got[4];
+    OK(td_download(c, t, got, sizeof got, st));
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(got[i], want[i]);
+}
+
+START_TEST(test_client_capture_and_run)
+{
+    float xv[4] = {1, 2, 3, 4}, wv[4] = {10, 20, 30, 40}, x2v[4] = {-1, 0.5f, 2, 8}, want[4];
+    struct td_t x = vec4(xv), w = vec4(wv), x2 = vec4(x2v);
+    OK(td_graph_begin(c, st));
+    ck_assert(td_graph_capturing(c));
+    struct td_t t = bin(TD_OP_ADD, &x, &w), dead = bin(TD_OP_MUL, &x, &x), y = bin(TD_OP_MUL, &t, &x);
+    td_release(c, &t);
+    td_release(c, &dead);
+    td_release(c, &w); /* a constant the program drops during the capture: the graph holds it */
+    const struct td_t *ins[1] = {&x}, *outs[1] = {&y};
+    uint64_t id = 0;
+    OK(td_graph_end(c, 1, ins, 1, outs, &id, st));
+    ck_assert(!td_graph_capturing(c) && id != 0);
+    for (int i = 0; i < 4; i++)
+        want[i] = (xv[i] + wv[i]) * xv[i];
+    expect4(&y, want); /* the capture ran as it was recorded */
+    const struct td_t *ins2[1] = {&x2};
+    struct td_t y2;
+    OK(td_graph_run(c, id, 1, ins2, 1, &y2, st));
+    for (int i = 0; i < 4; i++)
+        want[i] = (x2v[i] + wv[i]) * x2v[i];
+    expect4(&y2, want);
+    /* the wrong sizes, the wrong count, then a freed graph */
+    struct td_t small;
+    int64_t two[1] = {2};
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, two, xv, &small, st));
+    const struct td_t *bad[1] = {&small};
+    struct td_t o[2];
+    struct td_status s1 = TD_STATUS_INIT;
+    ck_assert_int_eq(td_graph_run(c, id, 1, bad, 1, o, &s1), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "captured for float32[4]"));
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_run(c, id, 1, ins2, 2, o, &s1), TD_CODE_INVALID_ARGUMENT);
+    OK(td_graph_free(c, id, st));
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_run(c, id, 1, ins2, 1, o, &s1), TD_CODE_NOT_FOUND);
+    OK(td_sync(c, st));
+    td_release(c, &x);
+    td_release(c, &x2);
+    td_release(c, &y);
+    td_release(c, &y2);
+    td_release(c, &small);
+}
+END_TEST
+
+START_TEST(test_client_captures_refused)
+{
+    float xv[4] = {1, 2, 3, 4}, got[4];
+    struct td_t x = vec4(xv);
+    const struct td_t *ins[1] = {&x};
+    uint64_t id = 0;
+    struct td_status s1 = TD_STATUS_INIT;
+    /* reading data */
+    OK(td_graph_begin(c, st));
+    struct td_t y = bin(TD_OP_ADD, &x, &x);
+    OK(td_download(c, &y, got, sizeof got, st));
+    const struct td_t *outs[1] = {&y};
+    ck_assert_int_eq(td_graph_end(c, 1, ins, 1, outs, &id, &s1), TD_CODE_FAILED_PRECONDITION);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "reads tensor data"));
+    td_release(c, &y);
+    /* keeping a tensor it made besides the output */
+    OK(td_graph_begin(c, st));
+    struct td_t kept = bin(TD_OP_MUL, &x, &x), z = bin(TD_OP_ADD, &kept, &x);
+    const struct td_t *outz[1] = {&z};
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_end(c, 1, ins, 1, outz, &id, &s1), TD_CODE_FAILED_PRECONDITION);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "keeps 1 tensor"));
+    /* an output that existed before, two captures at once, an end without a begin */
+    OK(td_graph_begin(c, st));
+    struct td_status s2 = TD_STATUS_INIT;
+    ck_assert_int_eq(td_graph_begin(c, &s2), TD_CODE_FAILED_PRECONDITION);
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_end(c, 1, ins, 1, ins, &id, &s1), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "existed before"));
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_end(c, 1, ins, 1, ins, &id, &s1), TD_CODE_FAILED_PRECONDITION);
+    td_graph_abort(c); /* nothing under way: a no-op */
+    float want[4] = {2, 6, 12, 20};
+    expect4(&z, want); /* everything ran eagerly all along */
+    OK(td_sync(c, st));
+    td_release(c, &kept);
+    td_release(c, &z);
+    td_release(c, &x);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -389,6 +505,12 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_bad_runs_refused);
     tcase_add_test(tc, test_failure_inside_a_run);
     suite_add_tcase(s, tc);
+    TCase *tcl = tcase_create("client");
+    tcase_add_checked_fixture(tcl, client_setup, client_teardown);
+    tcase_set_timeout(tcl, 60);
+    tcase_add_test(tcl, test_client_capture_and_run);
+    tcase_add_test(tcl, test_client_captures_refused);
+    suite_add_tcase(s, tcl);
     return s;
 }
 
