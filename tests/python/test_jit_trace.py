@@ -137,6 +137,17 @@ def test_data_dependent_code_runs_eagerly_with_a_warning():
         tg = td.jit.trace(g, td.tensor([1.0, -1.0, 2.0]))
     np.testing.assert_array_equal(_np(tg(td.tensor([-1.0, 5.0]))), [5.0])
     assert len(calls) == 2
+    cache = []
+
+    def h(x):
+        y = x * 2
+        cache.append(y)  # a run would not update what the program keeps
+        return y + 1
+
+    with pytest.warns(TracerWarning, match="keeps 1 tensor"):
+        th = td.jit.trace(h, td.ones(2))
+    np.testing.assert_array_equal(_np(th(td.full((2,), 3.0))), [7, 7])
+    np.testing.assert_array_equal(_np(cache[-1]), [6, 6])
 
 
 def test_grad_needing_calls_run_eagerly_and_backprop():
@@ -170,13 +181,16 @@ def _step_fn(model, opt, lib, F):
 
 def test_a_traced_training_step_trains_as_torch_does():
     """A whole step (forward, backward, SGD with momentum) after a warm-up step: one record
-    per step, and the same trajectory as PyTorch's eager steps."""
+    per step, and the same trajectory as PyTorch's eager steps — with a StepLR schedule,
+    whose lr changes make the next call capture again."""
     mine, ref = _twin_mlp(2)
     o_m = td.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     o_r = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     rs = np.random.RandomState(5)
     X = rs.randn(10, 16, 12).astype(np.float32)
     Y = rs.randint(0, 5, (10, 16))
+    sch_m = td.optim.lr_scheduler.StepLR(o_m, step_size=3, gamma=0.5)
+    sch_r = torch.optim.lr_scheduler.StepLR(o_r, step_size=3, gamma=0.5)
     s_m = _step_fn(mine, o_m, td, TF)
     s_r = _step_fn(ref, o_r, torch, torch.nn.functional)
     s_m(td.tensor(X[0]), td.tensor(Y[0]))  # warm-up: .grad and the momentum buffers exist
@@ -190,23 +204,31 @@ def test_a_traced_training_step_trains_as_torch_does():
         lm = traced(td.tensor(X[i]), td.tensor(Y[i])).item()
         lr = s_r(torch.tensor(X[i]), torch.tensor(Y[i])).item()
         assert abs(lm - lr) < 1e-4 * max(1, abs(lr)), (i, lm, lr)
+        sch_m.step()
+        sch_r.step()
+    assert o_m.param_groups[0]["lr"] == o_r.param_groups[0]["lr"] == 0.1 * 0.5 ** 2
+    assert traced.graph_count == 1  # the latest lr's graph (each earlier one freed)
     for p, q in zip(mine.parameters(), ref.parameters()):
         np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_a_step_that_makes_state_runs_eagerly():
-    """Without a warm-up, Adam makes its state during the capture: a graph would not update
-    it, so the step runs eagerly (with a warning) and still trains as torch does."""
+def test_steps_a_graph_cannot_repeat_run_eagerly():
+    """Adam writes its step count into its records (a graph would repeat it), before and after
+    a warm-up: the step runs eagerly, with a warning, and still trains as torch does.  (A
+    step that makes state during the capture is refused too: test_client_captures_refused.)"""
     mine, ref = _twin_mlp(4)
     o_m, o_r = td.optim.Adam(mine.parameters(), lr=1e-2), torch.optim.Adam(ref.parameters(), lr=1e-2)
     s_m = _step_fn(mine, o_m, td, TF)
     s_r = _step_fn(ref, o_r, torch, torch.nn.functional)
     rs = np.random.RandomState(6)
     X, Y = rs.randn(4, 8, 12).astype(np.float32), rs.randint(0, 5, (4, 8))
-    with pytest.warns(TracerWarning, match="keeps|from Python"):
+    with pytest.warns(TracerWarning, match="step count"):
         traced = td.jit.trace(s_m, (td.tensor(X[0]), td.tensor(Y[0])))
     s_r(torch.tensor(X[0]), torch.tensor(Y[0]))
-    for i in range(1, 4):
+    with pytest.warns(TracerWarning, match="step count"):  # warmed up now: the count still stops it
+        traced = td.jit.trace(s_m, (td.tensor(X[1]), td.tensor(Y[1])))
+    s_r(torch.tensor(X[1]), torch.tensor(Y[1]))
+    for i in range(2, 4):
         assert abs(traced(td.tensor(X[i]), td.tensor(Y[i])).item() - s_r(torch.tensor(X[i]), torch.tensor(Y[i])).item()) < 1e-4
     assert traced.graph_count == 0
 

@@ -10,9 +10,11 @@ Later calls with that signature run the graph: no Python, one record.  As with t
 tracer, Python control flow is frozen at the values the capture saw.
 
 A signature runs eagerly instead (a TracerWarning says why, once) when its code reads data
-(item(), printing, nonzero, ...), keeps tensors it made (optimizer state on a first step,
-a new .grad, a cache: warm up first), or gives outputs that need autograd history (grad
-mode with inputs or parameters that require grad)."""
+(item(), printing, nonzero, ...), makes tensors from Python data, keeps tensors it made
+(optimizer state on a first step, a new .grad, a cache: warm up first), steps an optimizer
+that counts its steps in its records (Adam), or gives outputs that need autograd history
+(grad mode with inputs or parameters that require grad).  An SGD step in the code guards
+its options: when an lr scheduler changes one, the next call captures again."""
 import gc
 import threading
 import warnings
@@ -28,6 +30,28 @@ class TracerWarning(Warning):
 
 _EAGER = "eager"
 _capture_lock = threading.Lock()
+# the capture under way: values its records were built from (guards) and why it cannot be a graph
+_capture = {"guards": None, "taint": None}
+
+
+def optimizer_step_captured(opt):
+    """Optimizer.step inside a capture: an optimizer whose records depend only on its
+    groups' options (SGD: _graph_options) adds a guard on them, so a graph is captured again
+    when one changes (an lr scheduler); one that keeps a count in its records (Adam's step
+    number, for its bias correction) cannot be a graph."""
+    if _capture["guards"] is None:
+        return
+    keys = getattr(type(opt), "_graph_options", None)
+    if keys is None:
+        _capture["taint"] = _capture["taint"] or (
+            "%s.step writes its step count into its records, a graph would repeat it (SGD steps can be "
+            "captured)" % type(opt).__name__)
+        return
+    groups = opt.param_groups
+
+    def options():
+        return tuple(tuple(g[k] for k in keys) for g in groups)
+    _capture["guards"].append((options, options()))
 
 
 def _tensor_type():
@@ -92,10 +116,10 @@ def _build(spec, outs, ins):
 class _Graph:
     """One signature's graph: freed in the daemon with this object."""
 
-    __slots__ = ("id", "n_out", "spec")
+    __slots__ = ("id", "n_out", "spec", "guards")
 
-    def __init__(self, gid, n_out, spec):
-        self.id, self.n_out, self.spec = gid, n_out, spec
+    def __init__(self, gid, n_out, spec, guards):
+        self.id, self.n_out, self.spec, self.guards = gid, n_out, spec, guards
 
     def __del__(self):
         try:
@@ -133,6 +157,10 @@ class _Graphs:
             return self._capture(key, args, tensors)
         if g is _EAGER:
             return self.fn(*args)
+        for value, seen in g.guards:
+            if value() != seen:  # an option its records hold changed: a new capture
+                del self.graphs[key]
+                return self._capture(key, args, tensors)
         try:
             outs = _C.graph_run(g.id, tensors, g.n_out)
         except RuntimeError as e:
@@ -154,6 +182,7 @@ class _Graphs:
             return self.fn(*args)  # another thread is capturing
         try:
             _C.graph_begin()
+            _capture["guards"], _capture["taint"] = [], None
             try:
                 mark = _C.graph_mark()
                 out = self.fn(*args)
@@ -165,15 +194,22 @@ class _Graphs:
                     self.graphs[key] = _EAGER  # results with autograd history: nothing to warn about
                     return out
                 gc.collect()  # tensors in reference cycles that the code dropped
+                guards, taint = _capture["guards"], _capture["taint"]
             except BaseException:
                 _C.graph_abort()
                 raise
+            finally:
+                _capture["guards"] = _capture["taint"] = None
+            if taint:
+                _C.graph_abort()
+                self._eager(key, taint)
+                return out
             try:
                 gid = _C.graph_end(tensors, outs)
             except (RuntimeError, TypeError, ValueError) as e:
                 self._eager(key, str(e))
                 return out
-            self.graphs[key] = _Graph(gid, len(outs), spec)
+            self.graphs[key] = _Graph(gid, len(outs), spec, guards)
             return out
         finally:
             _capture_lock.release()

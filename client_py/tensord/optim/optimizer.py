@@ -19,6 +19,7 @@ from collections import abc as container_abcs, defaultdict
 from copy import deepcopy
 from itertools import chain
 
+from .. import _C
 from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .._runtime import typename
 from .._tensor import Tensor
@@ -41,6 +42,9 @@ def _use_grad_for_differentiable(func):
     """step() runs with grad mode on only for a differentiable optimizer (torch's decorator)."""
     @functools.wraps(func)
     def _use_grad(self, *args, **kwargs):
+        if _C.graph_capturing():  # its options go into the records: tensord.jit guards them
+            from ..jit._trace import optimizer_step_captured
+            optimizer_step_captured(self)
         prev_grad = is_grad_enabled()
         try:
             set_grad_enabled(self.defaults['differentiable'])

@@ -38,6 +38,10 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super(SGD, self).__init__(params, defaults)
 
+    # what its records take from each group: a traced step (tensord.jit) is captured again
+    # when one changes (a scheduler's lr); the step itself keeps no count
+    _graph_options = ('lr', 'momentum', 'dampening', 'weight_decay', 'nesterov', 'maximize')
+
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Performs a single optimization step; closure (optional) reevaluates the model
