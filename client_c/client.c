@@ -1473,25 +1473,6 @@ out:
     return code;
 }
 
-static void describe_meta(const struct td_meta *m, char *out, size_t n)
-{
-    int k = snprintf(out, n, "%s[", m->dtype < TD_DTYPE_COUNT ? td_dtype_names[m->dtype] : "?");
-    for (int d = 0; d < m->ndim && k > 0 && (size_t)k < n; d++)
-        k += snprintf(out + k, n - (size_t)k, d ? ", %lld" : "%lld", (long long)m->sizes[d]);
-    if (k > 0 && (size_t)k < n)
-        snprintf(out + k, n - (size_t)k, m->device ? "] on cuda:%d" : "] on cpu", m->device - 1);
-}
-
-static bool same_sizes(const struct td_meta *x, const struct td_meta *y)
-{
-    if (x->dtype != y->dtype || x->device != y->device || x->ndim != y->ndim)
-        return false;
-    for (int d = 0; d < x->ndim; d++)
-        if (x->sizes[d] != y->sizes[d])
-            return false;
-    return true;
-}
-
 enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
                           struct td_t *out, struct td_status *st)
 {
@@ -1509,10 +1490,10 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
                              "and %d", (unsigned long long)id, g->n_in, g->n_out, n_in, n_out);
     } else {
         for (int i = 0; i < n_in && !code; i++)
-            if (!same_sizes(&in[i]->m, &g->in_m[i])) {
+            if (!td_meta_same_sizes(&in[i]->m, &g->in_m[i])) {
                 char want[160], got[160];
-                describe_meta(&g->in_m[i], want, sizeof want);
-                describe_meta(&in[i]->m, got, sizeof got);
+                td_meta_describe(&g->in_m[i], want, sizeof want);
+                td_meta_describe(&in[i]->m, got, sizeof got);
                 code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: input %d is %s, but the graph was "
                                      "captured for %s", (unsigned long long)id, i, got, want);
             }

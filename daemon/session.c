@@ -736,25 +736,6 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
     return st->code;
 }
 
-static bool meta_fits(const struct td_meta *want, const struct td_meta *got)
-{
-    if (want->dtype != got->dtype || want->device != got->device || want->ndim != got->ndim)
-        return false;
-    for (int d = 0; d < want->ndim; d++)
-        if (want->sizes[d] != got->sizes[d])
-            return false;
-    return true;
-}
-
-static void describe(const struct td_meta *m, char *out, size_t n)
-{
-    int k = snprintf(out, n, "%s[", m->dtype < TD_DTYPE_COUNT ? td_dtype_names[m->dtype] : "?");
-    for (int d = 0; d < m->ndim && k > 0 && (size_t)k < n; d++)
-        k += snprintf(out + k, n - (size_t)k, d ? ", %lld" : "%lld", (long long)m->sizes[d]);
-    if (k > 0 && (size_t)k < n)
-        snprintf(out + k, n - (size_t)k, "] on %s", m->device ? "a device" : "the CPU");
-}
-
 /* Runs a bound record whose inputs are all valid.  Errors go to st. */
 static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const uint8_t *payload, size_t payload_len,
                                int sync, struct td_reply *reply, struct td_status *st)
@@ -896,10 +877,10 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %u inputs and makes %u outputs, "
                              "not %u and %u", (unsigned long long)g->id, g->n_inputs, g->n_outputs, h->n_in, h->n_out);
     for (uint32_t i = 0; i < g->n_inputs; i++)
-        if (!meta_fits(&g->in_m[i], &r->in[i]->m)) {
+        if (!td_meta_same_sizes(&g->in_m[i], &r->in[i]->m)) {
             char want[160], got[160];
-            describe(&g->in_m[i], want, sizeof want);
-            describe(&r->in[i]->m, got, sizeof got);
+            td_meta_describe(&g->in_m[i], want, sizeof want);
+            td_meta_describe(&r->in[i]->m, got, sizeof got);
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: input %u is %s, but the graph was "
                                  "captured for %s", (unsigned long long)g->id, i, got, want);
         }

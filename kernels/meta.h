@@ -102,6 +102,10 @@ enum td_code td_meta_broadcast_shapes_add(int64_t *sizes, int *ndim, const int64
                                           struct td_status *st);
 /* "[2, 3]" into buf. */
 const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
+/* Same dtype, device and sizes (strides and offsets aside). */
+bool td_meta_same_sizes(const struct td_meta *x, const struct td_meta *y);
+/* "float32[2, 3] on cpu" into buf. */
+const char *td_meta_describe(const struct td_meta *m, char *buf, int len);
 /* True when input i of an INDEX-family op (GATHER, SCATTER, INDEX, INDEX_PUT) is an index
  * tensor, which kernels read as the int64 it is (no cast to the compute dtype). */
 bool td_meta_input_is_index(enum td_op op, int i);

@@ -84,6 +84,24 @@ const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len)
     return td__sizes_str(m->sizes, m->ndim, buf, len);
 }
 
+bool td_meta_same_sizes(const struct td_meta *x, const struct td_meta *y)
+{
+    if (x->dtype != y->dtype || x->device != y->device || x->ndim != y->ndim)
+        return false;
+    for (int d = 0; d < x->ndim; d++)
+        if (x->sizes[d] != y->sizes[d])
+            return false;
+    return true;
+}
+
+const char *td_meta_describe(const struct td_meta *m, char *buf, int len)
+{
+    char shape[TD_MAX_DIMS * 21 + 3], dev[16];
+    snprintf(buf, len, "%s%s on %s", td_dtype_valid(m->dtype) ? td_dtype_names[m->dtype] : "?",
+             td_meta_shape_str(m, shape, sizeof shape), td_device_str(m->device, dev, sizeof dev));
+    return buf;
+}
+
 const char *td__sizes_str(const int64_t *sizes, int ndim, char *buf, int len)
 {
     int p = snprintf(buf, len, "[");
