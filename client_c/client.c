@@ -835,15 +835,21 @@ static bool touches_export(td_client_t *c, const struct td_t *const *in, int n_i
     return hit;
 }
 
+/* After a record on in[0..n_in): memory shared with numpy is done before the caller can
+ * look at it (tensord.h); otherwise a flush past the thresholds. */
+static enum td_code recorded_locked(td_client_t *c, const struct td_t *const *in, int n_in, struct td_status *st)
+{
+    if (atomic_load_explicit(&c->n_exports_live, memory_order_relaxed) && touches_export(c, in, n_in))
+        return sync_locked(c, NULL, NULL, st);
+    return maybe_flush(c, st);
+}
+
 static enum td_code op_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                               int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
 {
     if (record_locked(c, op, flags, in, n_in, attrs, n_attr, out, st))
         return st ? st->code : TD_CODE_INVALID_ARGUMENT;
-    /* memory shared with numpy: done before the caller can look at it (tensord.h) */
-    if (atomic_load_explicit(&c->n_exports_live, memory_order_relaxed) && touches_export(c, in, n_in))
-        return sync_locked(c, NULL, NULL, st);
-    return maybe_flush(c, st);
+    return recorded_locked(c, in, n_in, st);
 }
 
 static bool export_add(td_client_t *c, uint64_t storage)
@@ -1522,10 +1528,7 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
     *w = (int64_t)id;
     for (uint32_t k = 0; k < g->n_const_sids; k++)
         wrote(c, g->const_sids[k]);
-    if (atomic_load_explicit(&c->n_exports_live, memory_order_relaxed) && touches_export(c, in, n_in))
-        code = sync_locked(c, NULL, NULL, st);
-    else
-        code = maybe_flush(c, st);
+    code = recorded_locked(c, in, n_in, st);
     pthread_mutex_unlock(&c->lock);
     return code;
 }

@@ -170,6 +170,9 @@ class _Graphs:
             return self._capture(key, args, tensors)
         return _build(g.spec, outs, tensors)
 
+    def count(self):
+        return sum(g is not _EAGER for g in self.graphs.values())
+
     def _eager(self, key, why):
         self.graphs[key] = _EAGER
         if why not in self.warned:
@@ -234,10 +237,7 @@ class TracedFunction:
     def __call__(self, *args, **kwargs):
         return self._graphs(*args, **kwargs)
 
-    @property
-    def graph_count(self):
-        """How many signatures run as graphs."""
-        return sum(g is not _EAGER for g in self._graphs.graphs.values())
+    graph_count = property(lambda self: self._graphs.count(), doc="How many signatures run as graphs.")
 
     def __repr__(self):
         return "<tensord.jit traced function %s>" % self.__qualname__
@@ -283,9 +283,7 @@ class TracedModule(_module_base()):
     def forward(self, *args, **kwargs):
         return self._graphs(*args, **kwargs)
 
-    @property
-    def graph_count(self):
-        return sum(g is not _EAGER for g in self._graphs.graphs.values())
+    graph_count = TracedFunction.graph_count
 
     def extra_repr(self):
         return "original_name=%s" % type(self._actual_module).__name__
