@@ -275,7 +275,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-DTD_NO_CLONES -Wno-unknown-pragmas -include tests/fuzz/clang_compat.h
-FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
+FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/graph.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
 	daemon/mempressure.c \
 	daemon/device.c daemon/device_alloc.c daemon/device_host.c daemon/device_transfer.c \
 	daemon/metrics.c daemon/client_msg.c proto/td_ring.c
