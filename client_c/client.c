@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kernels/device.h"
@@ -230,6 +231,11 @@ td_client_t *td_client_connect(const char *address, int timeout_ms, struct td_st
     c->next_handle = 1;
     c->release_at = SIZE_MAX;
     c->default_float = TD_DTYPE_FLOAT32;
+    /* graph ids start at a random point: an id kept from another client (a forked parent's,
+     * a pickled one, a lost session's) is never one of this client's graphs */
+    if (getentropy(&c->next_graph, sizeof c->next_graph))
+        c->next_graph = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32;
+    c->next_graph &= ~(uint64_t)0xFFFFFFFF;
     return c;
 }
 

@@ -274,6 +274,26 @@ def test_trace_module_and_bad_inputs():
         td.jit.trace(lin)
 
 
+def test_saved_and_copied_traces_capture_their_own():
+    import copy
+    import io
+    m = tnn.Sequential(tnn.Linear(4, 3), tnn.ReLU()).eval()
+    x = td.randn(2, 4)
+    with td.no_grad():
+        tm = td.jit.trace(m, x)
+        buf = io.BytesIO()
+        td.jit.save(tm, buf)
+        buf.seek(0)
+        loaded = td.jit.load(buf)
+        assert isinstance(loaded, td.jit.TracedModule) and loaded.graph_count == 0
+        np.testing.assert_allclose(_np(loaded(x)), _np(m(x)), rtol=1e-6)
+        twin = copy.deepcopy(tm)
+        np.testing.assert_allclose(_np(twin(x)), _np(m(x)), rtol=1e-6)
+        del twin  # its graphs go; the original's stay
+        np.testing.assert_allclose(_np(tm(x)), _np(m(x)), rtol=1e-6)
+        assert tm.graph_count == 1
+
+
 def test_graphs_survive_fork():
     import tensord.multiprocessing as mp
     f = td.jit.trace(lambda a: a * 3 + 1, td.ones(3))
@@ -289,5 +309,8 @@ def test_graphs_survive_fork():
 
 
 def _child_calls(f, q):
-    # the parent's graphs belong to its session: the child captures its own
+    # the parent's graphs belong to its session: the child captures its own, and a graph
+    # the child made first is never taken for the parent's
+    g = td.jit.trace(lambda a: a - 100, td.ones(3))
+    g(td.ones(3))
     q.put(f(td.tensor([1.0, 2.0, 3.0])).tolist())

@@ -173,6 +173,12 @@ class _Graphs:
     def count(self):
         return sum(g is not _EAGER for g in self.graphs.values())
 
+    def __getstate__(self):
+        # graphs belong to this process's session: a copy (pickled, deepcopied) captures its own
+        state = dict(self.__dict__)
+        state["graphs"], state["warned"] = {}, set()
+        return state
+
     def _eager(self, key, why):
         self.graphs[key] = _EAGER
         if why not in self.warned:
