@@ -63,6 +63,7 @@ struct graph_info {
     uint8_t *in_written; /* inputs the graph writes */
     uint64_t *const_sids; /* storages of the constants it writes */
     uint32_t n_const_sids;
+    struct td_t *held;   /* a held capture's outputs (retained), rebound by each replay */
     struct graph_info *next;
 };
 
@@ -77,6 +78,8 @@ struct capture {
     size_t n_def, cap_def;
     uint64_t *sids;     /* (handle, storage id) pairs of the pre-capture tensors it read */
     size_t n_sids, cap_sids;
+    struct td_t *made;  /* the tensors it made (handle, meta, storage id), for a held capture */
+    size_t n_made, cap_made;
 };
 
 /* A handle td_retain'ed: the releases it takes before its release record is sent. */
@@ -821,6 +824,18 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
         out[j].storage_id = inf.out_is_view ? in[0]->storage_id : out[j].handle;
         out[j].ag = NULL;
         *w++ = out[j].handle;
+        if (c->cap.on && !c->cap.oom) {
+            if (c->cap.n_made == c->cap.cap_made) {
+                size_t nc = c->cap.cap_made ? 2 * c->cap.cap_made : 64;
+                struct td_t *q = realloc(c->cap.made, nc * sizeof *q);
+                if (!q) {
+                    c->cap.oom = true;
+                    continue;
+                }
+                c->cap.made = q, c->cap.cap_made = nc;
+            }
+            c->cap.made[c->cap.n_made++] = out[j];
+        }
     }
     for (int i = 0; i < n_in; i++)
         *w++ = in[i]->handle;
@@ -1269,6 +1284,7 @@ static void graph_info_free(struct graph_info *g)
     free(g->out_sid);
     free(g->in_written);
     free(g->const_sids);
+    free(g->held);
     free(g);
 }
 
@@ -1293,7 +1309,7 @@ enum td_code td_graph_begin(td_client_t *c, struct td_status *st)
         c->cap.ctrl_op = 0;
         c->cap.mark = c->next_handle - 1;
         c->cap.from = c->rec.len;
-        c->cap.body.len = c->cap.n_def = c->cap.n_sids = 0;
+        c->cap.body.len = c->cap.n_def = c->cap.n_sids = c->cap.n_made = 0;
         c->release_at = SIZE_MAX; /* releases during it open a record of their own */
     }
     pthread_mutex_unlock(&c->lock);
@@ -1419,12 +1435,13 @@ static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const s
     return TD_CODE_OK;
 }
 
-enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
-                          const struct td_t *const *out, uint64_t *id, struct td_status *st)
+/* td_graph_end; out NULL: td_graph_end_held (the outputs: what the program still holds) */
+static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
+                               const struct td_t *const *out, uint64_t *id, struct td_status *st)
 {
-    FORK_CHECK(c, st);
-    pthread_mutex_lock(&c->lock);
     enum td_code code = TD_CODE_OK;
+    const struct td_t *held[256];
+    bool is_held = !out;
     struct td__graph_plan p = {0};
     struct graph_info *g = NULL;
     if (!c->cap.on) {
@@ -1458,11 +1475,20 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
     uint64_t ins[256], outs[256];
     for (int i = 0; i < n_in; i++)
         ins[i] = in[i]->handle;
-    for (int j = 0; j < n_out; j++)
+    for (int j = 0; out && j < n_out; j++)
         outs[j] = out[j]->handle;
     c->cap.on = false; /* the plan may fail: the held-back releases go after the define */
-    if ((code = td__graph_plan(c->cap.body.p, c->cap.body.len, c->cap.mark, ins, n_in, outs, n_out, &p, st)) ||
-        !(g = graph_info_new(c, n_in, in, n_out, out, &p))) {
+    code = td__graph_plan(c->cap.body.p, c->cap.body.len, c->cap.mark, ins, n_in, out ? outs : NULL, n_out, &p, st);
+    if (!code && !out) { /* the held tensors, as they were made */
+        n_out = (int)p.n_held;
+        for (int j = 0; j < n_out; j++)
+            for (size_t k = 0; k < c->cap.n_made; k++)
+                if (c->cap.made[k].handle == p.held[j])
+                    held[j] = &c->cap.made[k];
+        out = held;
+    }
+    if (code || !(g = graph_info_new(c, n_in, in, n_out, out, &p)) ||
+        (is_held && !(g->held = malloc(((size_t)n_out + 1) * sizeof *g->held)))) {
         if (!code)
             code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
         capture_stop_locked(c);
@@ -1473,6 +1499,10 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
     capture_stop_locked(c);
     if (code)
         goto out;
+    for (int j = 0; is_held && j < n_out; j++) { /* the graph's reference: replays rebind them */
+        g->held[j] = *out[j];
+        pin_locked(c, g->held[j].handle);
+    }
     g->next = c->graphs;
     c->graphs = g;
     g = NULL;
@@ -1481,6 +1511,61 @@ enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in
 out:
     graph_info_free(g);
     td__graph_plan_fini(&p);
+    return code;
+}
+
+enum td_code td_graph_end(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
+                          const struct td_t *const *out, uint64_t *id, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    if (!out && n_out)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph capture: %d outputs and no tensors", n_out);
+    static const struct td_t *const none[1] = {NULL};
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = end_locked(c, n_in, in, n_out, out ? out : none, id, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_graph_end_held(td_client_t *c, uint64_t *id, int *n_out, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = end_locked(c, 0, NULL, 0, NULL, id, st);
+    if (!code)
+        *n_out = c->graphs->n_out; /* the graph just added */
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    enum td_code code = TD_CODE_OK;
+    struct graph_info *g = *graph_find(c, id);
+    struct td_rec_hdr *h = NULL;
+    if (!g)
+        code = td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph", (unsigned long long)id);
+    else if (!g->held)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu has inputs: run it with td_graph_run",
+                             (unsigned long long)id);
+    else if (c->cap.on)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: a graph cannot run inside a capture",
+                             (unsigned long long)id);
+    else if (!(h = rec_begin(c, TD_OP_GRAPH_RUN, TD_RF_INPLACE, g->n_out, 0, TD_N_GRAPH_RUN)))
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)id);
+    if (!code) {
+        uint64_t *w = (uint64_t *)(h + 1);
+        for (int j = 0; j < g->n_out; j++) {
+            *w++ = g->held[j].handle;
+            wrote(c, g->held[j].storage_id);
+        }
+        *w = id;
+        for (uint32_t k = 0; k < g->n_const_sids; k++)
+            wrote(c, g->const_sids[k]);
+        code = maybe_flush(c, st);
+    }
     pthread_mutex_unlock(&c->lock);
     return code;
 }
@@ -1553,6 +1638,9 @@ enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st)
     if (!code) {
         *(uint64_t *)(h + 1) = id;
         *pp = g->next;
+        for (int j = 0; g->held && j < g->n_out; j++) /* the graph's reference */
+            if (unpin_locked(c, g->held[j].handle))
+                release_locked(c, g->held[j].handle);
         graph_info_free(g);
         code = maybe_flush(c, st);
     }
@@ -1585,6 +1673,7 @@ void td_client_free(td_client_t *c)
     free(c->cap.body.p);
     free(c->cap.deferred);
     free(c->cap.sids);
+    free(c->cap.made);
     while (c->graphs) {
         struct graph_info *g = c->graphs;
         c->graphs = g->next;

@@ -70,6 +70,7 @@ static bool lmap_put(struct lmap *m, uint64_t k, uint32_t v)
 
 void td__graph_plan_fini(struct td__graph_plan *p)
 {
+    free(p->held);
     free(p->body);
     free(p->consts);
     free(p->in_written);
@@ -101,6 +102,63 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
         }
         if (!lmap_put(&m, ins[i], (uint32_t)i + 1))
             goto oom;
+    }
+    /* tensors made during the capture and still held by the program: the outputs of a held
+     * capture; otherwise, besides the outputs, a run would make them anew and drop them,
+     * never updating what the program holds */
+    struct lmap made = {calloc(64, 8), calloc(64, 4), 64, 0};
+    if (!made.keys || !made.vals)
+        goto made_oom;
+    for (size_t pos = 0; pos < words;) {
+        const struct td_rec_hdr *h = (const struct td_rec_hdr *)(rec + pos * 8);
+        const uint64_t *hs = (const uint64_t *)(h + 1);
+        for (int i = 0; i < (h->op == TD_OP_RELEASE ? h->n_in : h->n_out); i++)
+            if (hs[i] > mark && !lmap_put(&made, hs[i], h->op == TD_OP_RELEASE ? 2 : 1))
+                goto made_oom;
+        pos += h->words;
+    }
+    for (int j = 0; outs && j < n_out; j++)
+        if (lmap_get(&made, outs[j]))
+            lmap_put(&made, outs[j], 2);
+    if (!outs) { /* in the order they were made */
+        size_t cap_held = 16;
+        if (!(p->held = malloc(cap_held * sizeof *p->held)))
+            goto made_oom;
+        for (size_t pos = 0; pos < words;) {
+            const struct td_rec_hdr *h = (const struct td_rec_hdr *)(rec + pos * 8);
+            const uint64_t *hs = (const uint64_t *)(h + 1);
+            for (int i = 0; h->op != TD_OP_RELEASE && i < h->n_out; i++)
+                if (hs[i] > mark && lmap_get(&made, hs[i]) == 1) {
+                    if (p->n_held == cap_held) {
+                        uint64_t *q = realloc(p->held, 2 * cap_held * sizeof *q);
+                        if (!q)
+                            goto made_oom;
+                        p->held = q, cap_held *= 2;
+                    }
+                    p->held[p->n_held++] = hs[i];
+                }
+            pos += h->words;
+        }
+    } else {
+        for (size_t i = 0; i < made.cap; i++)
+            p->n_escaped += made.keys[i] && made.vals[i] == 1;
+    }
+    free(made.keys);
+    free(made.vals);
+    if (p->n_escaped) {
+        td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code keeps %u tensor%s it made "
+                      "besides its outputs (optimizer state, a new .grad, a module attribute, ...): a graph would "
+                      "not update them", p->n_escaped, p->n_escaped == 1 ? "" : "s");
+        goto fail;
+    }
+    if (!outs) {
+        if (p->n_held > 255) {
+            td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph capture: the captured code keeps %u tensors it made "
+                          "(a graph has at most 255 outputs)", p->n_held);
+            goto fail;
+        }
+        outs = p->held;
+        n_out = (int)p->n_held;
     }
     for (int j = 0; j < n_out; j++) {
         if (outs[j] <= mark) {
@@ -135,38 +193,6 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
                         goto oom;
                 }
         pos += h->words;
-    }
-    /* tensors made during the capture and still held by the program (not outputs): a run
-     * would make them anew and drop them, never updating what the program holds */
-    struct lmap made = {calloc(64, 8), calloc(64, 4), 64, 0};
-    if (!made.keys || !made.vals) {
-        free(made.keys);
-        free(made.vals);
-        goto oom;
-    }
-    for (size_t pos = 0; pos < words;) {
-        const struct td_rec_hdr *h = (const struct td_rec_hdr *)(rec + pos * 8);
-        const uint64_t *hs = (const uint64_t *)(h + 1);
-        for (int i = 0; i < (h->op == TD_OP_RELEASE ? h->n_in : h->n_out); i++)
-            if (hs[i] > mark && !lmap_put(&made, hs[i], h->op == TD_OP_RELEASE ? 2 : 1)) {
-                free(made.keys);
-                free(made.vals);
-                goto oom;
-            }
-        pos += h->words;
-    }
-    for (int j = 0; j < n_out; j++)
-        if (lmap_get(&made, outs[j]))
-            lmap_put(&made, outs[j], 2);
-    for (size_t i = 0; i < made.cap; i++)
-        p->n_escaped += made.keys[i] && made.vals[i] == 1;
-    free(made.keys);
-    free(made.vals);
-    if (p->n_escaped) {
-        td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph capture: the captured code keeps %u tensor%s it made "
-                      "besides its outputs (optimizer state, a new .grad, a module attribute, ...): a graph would "
-                      "not update them", p->n_escaped, p->n_escaped == 1 ? "" : "s");
-        goto fail;
     }
     uint32_t next = (uint32_t)(n_in + n_out) + 1;
     for (uint32_t k = 0; k < p->n_consts; k++)
@@ -215,6 +241,9 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
     free(m.keys);
     free(m.vals);
     return TD_CODE_OK;
+made_oom:
+    free(made.keys);
+    free(made.vals);
 oom:
     td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
 fail:

@@ -614,9 +614,13 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
          h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out)))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
                              h->n_in, h->n_out);
+    /* a replay (GRAPH_RUN in place) rebinds outputs that exist; anything else makes new ones */
+    bool rebind = h->op == TD_OP_GRAPH_RUN && (h->flags & TD_RF_INPLACE);
     for (int i = 0; i < h->n_out; i++)
-        if (!r->outs[i] || td_handles_get(&s->handles, r->outs[i]))
-            return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu is zero or already in use",
+        if (!r->outs[i] || (td_handles_get(&s->handles, r->outs[i]) != NULL) != rebind)
+            return td_status_set(st, rebind ? TD_CODE_NOT_FOUND : TD_CODE_ALREADY_EXISTS,
+                                 rebind ? "%s: output handle %llu is zero or unknown"
+                                        : "%s: output handle %llu is zero or already in use",
                                  info->name, (unsigned long long)r->outs[i]);
         else if ((r->outs[i] & TD_GRAPH_RESERVED) && !s->in_graph)
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: output handle %llu has the top bit set "
@@ -626,6 +630,8 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
             if (r->outs[i] == r->outs[j])
                 return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu named twice", info->name,
                                      (unsigned long long)r->outs[i]);
+    if (rebind) /* the old values go now: the run (or its failure) binds the new */
+        do_release(s, r->outs, h->n_out);
     r->outs_valid = true;
     for (int i = 0; i < h->n_in; i++) {
         r->in[i] = td_handles_get(&s->handles, r->ins[i]);

@@ -494,6 +494,49 @@ START_TEST(test_client_captures_refused)
 }
 END_TEST
 
+/* A held capture (torch.cuda.graph's): its outputs are what the program keeps; a replay
+ * rebinds them, reading new data copied into the constant. */
+START_TEST(test_client_held_capture_and_replay)
+{
+    float xv[4] = {1, 2, 3, 4}, nv[4] = {10, 20, 30, 40};
+    struct td_t x = vec4(xv), fresh = vec4(nv);
+    OK(td_graph_begin(c, st));
+    struct td_t t = bin(TD_OP_ADD, &x, &x), y = bin(TD_OP_MUL, &t, &x);
+    td_release(c, &t);
+    uint64_t id = 0;
+    int n_out = -1;
+    OK(td_graph_end_held(c, &id, &n_out, st));
+    ck_assert_int_eq(n_out, 1);
+    float want[4];
+    for (int i = 0; i < 4; i++)
+        want[i] = 2 * xv[i] * xv[i];
+    expect4(&y, want);
+    const struct td_t *cp[2] = {&x, &fresh};
+    OK(td_op(c, TD_OP_COPY_, 0, cp, 2, NULL, 0, NULL, st));
+    OK(td_graph_replay(c, id, st));
+    for (int i = 0; i < 4; i++)
+        want[i] = 2 * nv[i] * nv[i];
+    expect4(&y, want);
+    td_release(c, &y); /* the graph still holds it: a replay rebinds it all the same */
+    OK(td_graph_replay(c, id, st));
+    OK(td_sync(c, st));
+    /* a graph with inputs is run, not replayed */
+    OK(td_graph_begin(c, st));
+    struct td_t z = bin(TD_OP_ADD, &x, &x);
+    const struct td_t *ins[1] = {&x}, *outs[1] = {&z};
+    uint64_t id2 = 0;
+    OK(td_graph_end(c, 1, ins, 1, outs, &id2, st));
+    struct td_status s1 = TD_STATUS_INIT;
+    ck_assert_int_eq(td_graph_replay(c, id2, &s1), TD_CODE_FAILED_PRECONDITION);
+    OK(td_graph_free(c, id, st));
+    OK(td_graph_free(c, id2, st));
+    OK(td_sync(c, st));
+    td_release(c, &z);
+    td_release(c, &x);
+    td_release(c, &fresh);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -510,6 +553,7 @@ static Suite *graph_suite(void)
     tcase_set_timeout(tcl, 60);
     tcase_add_test(tcl, test_client_capture_and_run);
     tcase_add_test(tcl, test_client_captures_refused);
+    tcase_add_test(tcl, test_client_held_capture_and_replay);
     suite_add_tcase(s, tcl);
     return s;
 }

@@ -4,6 +4,8 @@
  *
  *   graph_begin()                   start capturing this process's records
  *   graph_end(inputs, outputs) -> id   store the capture as a graph in the daemon
+ *   graph_end_held() -> (id, n)     the same, its outputs what the program still holds
+ *   graph_replay(id)                run it again, those tensors rebound to the new values
  *   graph_abort()                   stop capturing, keep nothing
  *   graph_capturing() -> bool
  *   graph_mark() -> int             handles up to it existed before the capture
@@ -63,6 +65,37 @@ static PyObject *m_graph_end(PyObject *self, PyObject *args)
     if (td_graph_end(c, (int)ni, pi, (int)no, po, &id, &st))
         return td_ext_raise(&st);
     return PyLong_FromUnsignedLongLong(id);
+}
+
+static PyObject *m_graph_end_held(PyObject *self, PyObject *noargs)
+{
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    uint64_t id = 0;
+    int n = 0;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_graph_end_held(c, &id, &n, &st))
+        return td_ext_raise(&st);
+    return Py_BuildValue("(Ki)", (unsigned long long)id, n);
+}
+
+static PyObject *m_graph_replay(PyObject *self, PyObject *arg)
+{
+    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    enum td_code code;
+    Py_BEGIN_ALLOW_THREADS
+    code = td_graph_replay(c, id, &st);
+    Py_END_ALLOW_THREADS
+    if (code)
+        return td_ext_raise(&st);
+    Py_RETURN_NONE;
 }
 
 static PyObject *m_graph_abort(PyObject *self, PyObject *noargs)
@@ -130,6 +163,9 @@ static PyObject *m_graph_free(PyObject *self, PyObject *arg)
 PyMethodDef td_ext_graph_methods[] = {
     {"graph_begin", m_graph_begin, METH_NOARGS, "graph_begin(): capture this process's op records (td_graph_begin)"},
     {"graph_end", m_graph_end, METH_VARARGS, "graph_end(inputs, outputs) -> id: the capture as a daemon graph"},
+    {"graph_end_held", m_graph_end_held, METH_NOARGS,
+     "graph_end_held() -> (id, n): the capture as a graph whose outputs are the n tensors it made that are still held"},
+    {"graph_replay", m_graph_replay, METH_O, "graph_replay(id): run a held capture again, rebinding its outputs"},
     {"graph_abort", m_graph_abort, METH_NOARGS, "graph_abort(): stop capturing, keep nothing"},
     {"graph_capturing", m_graph_capturing, METH_NOARGS, "graph_capturing() -> bool"},
     {"graph_mark", m_graph_mark, METH_NOARGS, "graph_mark() -> int: handles up to it existed before the capture"},

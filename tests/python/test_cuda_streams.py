@@ -133,20 +133,6 @@ else:
         KEEP[0].wait_event(KEEP[2])
 
 
-def test_cuda_graphs_say_what_they_do():
-    """No capture: is_current_stream_capturing() is False (as outside a capture in torch),
-    capturing raises a clear error, make_graphed_callables hands back the callables."""
-    assert td.cuda.is_current_stream_capturing() is False
-    g = td.cuda.CUDAGraph()
-    with pytest.raises(RuntimeError, match="does not capture CUDA graphs"):
-        with td.cuda.graph(g):
-            pass
-    with pytest.raises(RuntimeError, match="does not capture CUDA graphs"):
-        g.capture_begin()
-    fns = (lambda x: x * 2, lambda x: x + 1)
-    assert td.cuda.make_graphed_callables(fns, ((td.ones(1),), (td.ones(1),))) is fns
-
-
 if not IN_CHILD:  # the session daemon without GPUs (test_devices covers them with GPUs)
     def test_accelerator_and_default_device_without_a_gpu():
         """Without a GPU, as a CPU build of torch: no accelerator, factories on the CPU."""

@@ -1,8 +1,10 @@
-"""tensord.jit.trace into daemon graphs (docs/design/graphs.md): results against eager
+"""Graphs in the daemon (docs/design/graphs.md).  tensord.jit.trace: results against eager
 tensord and PyTorch 1.13 (its own traced modules and training steps), the graph really run
 (the Python code is not called again), constants by reference, new signatures captured
 anew, and every case that must run eagerly doing so correctly, with a TracerWarning where
-torch's tracer would have given a wrong graph."""
+torch's tracer would have given a wrong graph.  tensord.cuda.CUDAGraph / graph(): PyTorch's
+whole-network capture recipe replayed against PyTorch's eager steps, static outputs
+rebound, and the errors of a capture."""
 import warnings
 
 import numpy as np
@@ -314,3 +316,78 @@ def _child_calls(f, q):
     g = td.jit.trace(lambda a: a - 100, td.ones(3))
     g(td.ones(3))
     q.put(f(td.tensor([1.0, 2.0, 3.0])).tolist())
+
+
+def test_cuda_graph_whole_network_capture_matches_torch():
+    """torch's recipe (docs "Whole-network capture"): warm up, capture forward, backward and
+    the optimizer step with set_to_none grads, then copy each batch into the static inputs
+    and replay; losses, .grad and parameters follow PyTorch's eager steps."""
+    mine, ref = _twin_mlp(7)
+    o_m = td.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9)
+    o_r = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    rs = np.random.RandomState(8)
+    X, Y = rs.randn(6, 16, 12).astype(np.float32), rs.randint(0, 5, (6, 16))
+    static_x, static_y = td.tensor(X[0]), td.tensor(Y[0])
+    for i in range(2):  # warm-up, both sides
+        o_m.zero_grad(set_to_none=True)
+        TF.cross_entropy(mine(static_x), static_y).backward()
+        o_m.step()
+        o_r.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(ref(torch.tensor(X[0])), torch.tensor(Y[0])).backward()
+        o_r.step()
+    g = td.cuda.CUDAGraph()
+    o_m.zero_grad(set_to_none=True)
+    with td.cuda.graph(g):
+        assert td.cuda.is_current_stream_capturing()
+        static_loss = TF.cross_entropy(mine(static_x), static_y)
+        static_loss.backward()
+        o_m.step()
+    assert not td.cuda.is_current_stream_capturing()
+    o_r.zero_grad(set_to_none=True)
+    torch.nn.functional.cross_entropy(ref(torch.tensor(X[0])), torch.tensor(Y[0])).backward()
+    o_r.step()  # the capture ran once, as torch's does
+    for i in range(1, 6):
+        static_x.copy_(td.tensor(X[i]))
+        static_y.copy_(td.tensor(Y[i]))
+        g.replay()
+        o_r.zero_grad(set_to_none=True)
+        lr = torch.nn.functional.cross_entropy(ref(torch.tensor(X[i])), torch.tensor(Y[i]))
+        lr.backward()
+        o_r.step()
+        assert abs(static_loss.item() - lr.item()) < 1e-4, i
+        for p, q in zip(mine.parameters(), ref.parameters()):
+            np.testing.assert_allclose(_np(p.grad), q.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for p, q in zip(mine.parameters(), ref.parameters()):
+        np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g.reset()
+    with pytest.raises(RuntimeError, match="must be captured"):
+        g.replay()
+
+
+def test_cuda_graph_static_outputs_and_errors():
+    x = td.arange(4.0)
+    g = td.cuda.CUDAGraph()
+    with td.cuda.graph(g):
+        y = x * 2 + 1
+        z = y.sum()
+    x.copy_(td.tensor([10.0, 20.0, 30.0, 40.0]))
+    np.testing.assert_array_equal(_np(y), [1, 3, 5, 7])  # not until the replay
+    g.replay()
+    np.testing.assert_array_equal(_np(y), [21, 41, 61, 81])
+    assert z.item() == 204
+    with pytest.raises(RuntimeError, match="already owns a captured graph"):
+        g.capture_begin()
+    bad = td.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="reads tensor data"):
+        with td.cuda.graph(bad):
+            (x * 3).sum().item()
+    assert not td.cuda.is_current_stream_capturing()
+    with pytest.raises(ValueError, match="boom"):
+        with td.cuda.graph(td.cuda.CUDAGraph()):
+            x + 1
+            raise ValueError("boom")
+    assert not td.cuda.is_current_stream_capturing()  # aborted: eager again
+    np.testing.assert_array_equal(_np(x + 1), [11, 21, 31, 41])
+    fns = (lambda v: v * 2, lambda v: v + 1)
+    assert td.cuda.make_graphed_callables(fns, ((td.ones(1),), (td.ones(1),))) is fns
+    assert g.pool() is not None and td.cuda.graph_pool_handle() is not None
