@@ -63,7 +63,7 @@ struct graph_info {
     uint8_t *in_written; /* inputs the graph writes */
     uint64_t *const_sids; /* storages of the constants it writes */
     uint32_t n_const_sids;
-    struct td_t *held;   /* a held capture's outputs (retained), rebound by each replay */
+    struct td_t *held;   /* a held capture's outputs (retained), written by each replay */
     struct graph_info *next;
 };
 
@@ -1499,7 +1499,7 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
     capture_stop_locked(c);
     if (code)
         goto out;
-    for (int j = 0; is_held && j < n_out; j++) { /* the graph's reference: replays rebind them */
+    for (int j = 0; is_held && j < n_out; j++) { /* the graph's reference: replays write them */
         g->held[j] = *out[j];
         pin_locked(c, g->held[j].handle);
     }

@@ -614,7 +614,7 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
          h->n_out != ((h->flags & (TD_RF_INPLACE | TD_RF_OUT)) ? 0 : info->n_out)))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "%s: record has %u inputs and %u outputs", info->name,
                              h->n_in, h->n_out);
-    /* a replay (GRAPH_RUN in place) rebinds outputs that exist; anything else makes new ones */
+    /* a replay (GRAPH_RUN in place) writes into outputs that exist; anything else makes new ones */
     bool rebind = h->op == TD_OP_GRAPH_RUN && (h->flags & TD_RF_INPLACE);
     for (int i = 0; i < h->n_out; i++)
         if (!r->outs[i] || (td_handles_get(&s->handles, r->outs[i]) != NULL) != rebind)
@@ -630,9 +630,7 @@ static enum td_code bind_record(struct td_session *s, struct rec_ctx *r, struct 
             if (r->outs[i] == r->outs[j])
                 return td_status_set(st, TD_CODE_ALREADY_EXISTS, "%s: output handle %llu named twice", info->name,
                                      (unsigned long long)r->outs[i]);
-    if (rebind) /* the old values go now: the run (or its failure) binds the new */
-        do_release(s, r->outs, h->n_out);
-    r->outs_valid = true;
+    r->outs_valid = !rebind; /* a failed replay leaves its outputs as they were */
     for (int i = 0; i < h->n_in; i++) {
         r->in[i] = td_handles_get(&s->handles, r->ins[i]);
         if (!r->in[i])
@@ -892,6 +890,9 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
         }
     uint32_t first_temp = first_const(g) + g->n_consts;
     uint64_t buf[TD_REC_MAX_WORDS];
+    /* a replay computes its outputs as temporaries, then copies them into the existing ones,
+     * so their storage (which views and other graphs read) is the same */
+    bool replay = h->flags & TD_RF_INPLACE;
     s->in_graph = true;
     for (size_t pos = 0; pos < g->words && !cancelled(s);) {
         const struct td_rec_hdr *rh = (const struct td_rec_hdr *)(g->body + pos);
@@ -900,17 +901,28 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
         for (int i = 0; i < rh->n_out + rh->n_in; i++) {
             uint64_t k = hs[i];
             hs[i] = k <= g->n_inputs                   ? r->ins[k - 1]
-                    : k < first_const(g)               ? r->outs[k - g->n_inputs - 1]
+                    : k < first_const(g) && !replay    ? r->outs[k - g->n_inputs - 1]
+                    : k < first_const(g)               ? TD_GRAPH_TEMP_ID(k)
                     : k < first_temp                   ? TD_GRAPH_CONST_ID(g->serial, k)
                                                        : TD_GRAPH_TEMP_ID(k);
         }
         pos += rh->words;
         exec_record(s, (const struct td_rec_hdr *)buf, index, NULL, 0, 0, reply, clock);
     }
+    for (uint32_t j = 0; replay && j < g->n_outputs; j++) {
+        uint64_t copy[4]; /* COPY_ of the new value into the output (its failure, if it failed) */
+        struct td_rec_hdr ch = {.words = 3, .op = TD_OP_COPY_, .n_in = 2};
+        memcpy(copy, &ch, sizeof ch);
+        copy[1] = r->outs[j];
+        copy[2] = TD_GRAPH_TEMP_ID(g->n_inputs + 1 + j);
+        if (!cancelled(s))
+            exec_record(s, (const struct td_rec_hdr *)copy, index, NULL, 0, 0, reply, clock);
+        do_release(s, &copy[2], 1);
+    }
     for (uint32_t k = first_temp; k <= g->n_local; k++) /* after a failure or a cancel */
         do_release(s, (uint64_t[]){TD_GRAPH_TEMP_ID(k)}, 1);
     s->in_graph = false;
-    for (uint32_t j = 0; j < g->n_outputs; j++)
+    for (uint32_t j = 0; !replay && j < g->n_outputs; j++)
         if (!td_handles_get(&s->handles, r->outs[j])) {
             struct td_status why = TD_STATUS_INIT;
             td_status_set(&why, cancelled(s) ? TD_CODE_CANCELLED : TD_CODE_INTERNAL,

@@ -5,7 +5,7 @@
  *   graph_begin()                   start capturing this process's records
  *   graph_end(inputs, outputs) -> id   store the capture as a graph in the daemon
  *   graph_end_held() -> (id, n)     the same, its outputs what the program still holds
- *   graph_replay(id)                run it again, those tensors rebound to the new values
+ *   graph_replay(id)                run it again, the new values written into those tensors
  *   graph_abort()                   stop capturing, keep nothing
  *   graph_capturing() -> bool
  *   graph_mark() -> int             handles up to it existed before the capture
@@ -165,7 +165,7 @@ PyMethodDef td_ext_graph_methods[] = {
     {"graph_end", m_graph_end, METH_VARARGS, "graph_end(inputs, outputs) -> id: the capture as a daemon graph"},
     {"graph_end_held", m_graph_end_held, METH_NOARGS,
      "graph_end_held() -> (id, n): the capture as a graph whose outputs are the n tensors it made that are still held"},
-    {"graph_replay", m_graph_replay, METH_O, "graph_replay(id): run a held capture again, rebinding its outputs"},
+    {"graph_replay", m_graph_replay, METH_O, "graph_replay(id): run a held capture again, writing into its outputs"},
     {"graph_abort", m_graph_abort, METH_NOARGS, "graph_abort(): stop capturing, keep nothing"},
     {"graph_capturing", m_graph_capturing, METH_NOARGS, "graph_capturing() -> bool"},
     {"graph_mark", m_graph_mark, METH_NOARGS, "graph_mark() -> int: handles up to it existed before the capture"},

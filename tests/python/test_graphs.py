@@ -4,7 +4,7 @@ tensord and PyTorch 1.13 (its own traced modules and training steps), the graph 
 anew, and every case that must run eagerly doing so correctly, with a TracerWarning where
 torch's tracer would have given a wrong graph.  tensord.cuda.CUDAGraph / graph(): PyTorch's
 whole-network capture recipe replayed against PyTorch's eager steps, static outputs
-rebound, and the errors of a capture."""
+written in place, and the errors of a capture."""
 import warnings
 
 import numpy as np
@@ -372,8 +372,10 @@ def test_cuda_graph_static_outputs_and_errors():
         z = y.sum()
     x.copy_(td.tensor([10.0, 20.0, 30.0, 40.0]))
     np.testing.assert_array_equal(_np(y), [1, 3, 5, 7])  # not until the replay
+    head = y[:2]  # a view: the replay writes the same storage
     g.replay()
     np.testing.assert_array_equal(_np(y), [21, 41, 61, 81])
+    np.testing.assert_array_equal(_np(head), [21, 41])
     assert z.item() == 204
     with pytest.raises(RuntimeError, match="already owns a captured graph"):
         g.capture_begin()

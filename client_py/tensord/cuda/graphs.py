@@ -4,8 +4,8 @@ the daemon stores (docs/design/graphs.md, "Held captures"), replay() runs it aga
 As with CUDA graphs, the captured region runs once as it is captured; tensors that existed
 before it are read by reference (copy new data into a static input, then replay), and
 every tensor the region made that the program still holds (its static outputs, a .grad
-made by backward, an optimizer's state) is an output that each replay rebinds to the new
-value, so the same Python tensors show the new results.  A region that reads data
+made by backward, an optimizer's state) is an output that each replay writes the new value
+into, so the same Python tensors (and their views) show the new results.  A region that reads data
 (item(), printing, nonzero) or makes tensors from Python data raises at capture end, as
 CUDA's capture refuses synchronizing calls.  The daemon runs graphs on every device, the
 CPU included, so this works wherever the region's tensors live.
