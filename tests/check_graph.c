@@ -282,12 +282,16 @@ START_TEST(test_hostile_bodies_refused)
     refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "local handle");
     n = 0;
     binary(w, &n, TD_OP_ADD, 2, 1, 1);
-    struct td_rec_hdr *h = (struct td_rec_hdr *)w;
-    h->words = 200; /* runs past the body */
+    struct td_rec_hdr h;
+    memcpy(&h, w, sizeof h);
+    h.words = 200; /* runs past the body */
+    memcpy(w, &h, sizeof h);
     refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "malformed");
     n = 0;
     binary(w, &n, TD_OP_ADD, 2, 1, 1);
-    ((struct td_rec_hdr *)w)->op = TD_OP_COUNT + 3; /* an unknown op */
+    memcpy(&h, w, sizeof h);
+    h.op = TD_OP_COUNT + 3; /* an unknown op */
+    memcpy(w, &h, sizeof h);
     refused(w, n, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "unknown op");
     refused(w, 3, 1, 1, 0, TD_CODE_INVALID_ARGUMENT, "malformed"); /* a body cut short */
 }
