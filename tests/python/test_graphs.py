@@ -390,6 +390,57 @@ def test_cuda_graph_static_outputs_and_errors():
             raise ValueError("boom")
     assert not td.cuda.is_current_stream_capturing()  # aborted: eager again
     np.testing.assert_array_equal(_np(x + 1), [11, 21, 31, 41])
-    fns = (lambda v: v * 2, lambda v: v + 1)
-    assert td.cuda.make_graphed_callables(fns, ((td.ones(1),), (td.ones(1),))) is fns
     assert g.pool() is not None and td.cuda.graph_pool_handle() is not None
+
+
+def test_make_graphed_callables_trains_as_torch():
+    """A module graphed (forward and backward graphs behind an autograd.Function) trains
+    as PyTorch's eager twin; in another train/eval mode it runs its own forward."""
+    mine, ref = _twin_mlp(9)
+    rs = np.random.RandomState(10)
+    X, Y = rs.randn(5, 16, 12).astype(np.float32), rs.randint(0, 5, (5, 16))
+    graphed = td.cuda.make_graphed_callables(mine, (td.tensor(X[0]),))
+    assert graphed is mine
+    o_m = td.optim.SGD(mine.parameters(), lr=0.1, momentum=0.9)
+    o_r = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for i in range(5):
+        o_m.zero_grad()
+        lm = TF.cross_entropy(graphed(td.tensor(X[i])), td.tensor(Y[i]))
+        lm.backward()
+        o_m.step()
+        o_r.zero_grad()
+        lr = torch.nn.functional.cross_entropy(ref(torch.tensor(X[i])), torch.tensor(Y[i]))
+        lr.backward()
+        o_r.step()
+        assert abs(lm.item() - lr.item()) < 1e-4, i
+    for p, q in zip(mine.parameters(), ref.parameters()):
+        np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-4, atol=1e-5)
+    mine.eval()
+    ref.eval()
+    with td.no_grad():
+        np.testing.assert_allclose(_np(mine(td.tensor(X[0]))), ref(torch.tensor(X[0])).detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_make_graphed_function_gradients():
+    def f(a, b):
+        return a * b, (a.sin() * b).sum()
+
+    a0, b0 = td.randn(5, requires_grad=True), td.randn(5, requires_grad=True)
+    gf, gg = td.cuda.make_graphed_callables((f, lambda v: v * 3), ((a0, b0), (td.randn(2, requires_grad=True),)),
+                                            num_warmup_iters=1)
+    a_np, b_np = np.random.RandomState(11).randn(2, 5).astype(np.float32)
+    a, b = td.tensor(a_np, requires_grad=True), td.tensor(b_np, requires_grad=True)
+    prod, total = gf(a, b)
+    (prod.sum() * 2 + total).backward()
+    ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+    (ta * tb).sum().mul(2).add((ta.sin() * tb).sum()).backward()
+    np.testing.assert_allclose(_np(a.grad), ta.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(b.grad), tb.grad.numpy(), rtol=1e-5, atol=1e-6)
+    v = td.ones(2, requires_grad=True)
+    gg(v).sum().backward()
+    np.testing.assert_array_equal(_np(v.grad), [3, 3])
+    hooked = tnn.Linear(2, 2)
+    hooked.register_forward_hook(lambda *a: None)
+    with pytest.raises(RuntimeError, match="must not have hooks"):
+        td.cuda.make_graphed_callables(hooked, (td.ones(1, 2),))

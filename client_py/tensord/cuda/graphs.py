@@ -10,8 +10,12 @@ into, so the same Python tensors (and their views) show the new results.  A regi
 CUDA's capture refuses synchronizing calls.  The daemon runs graphs on every device, the
 CPU included, so this works wherever the region's tensors live.
 
-make_graphed_callables returns the callables as they are: their graphs would need the
-autograd history a graph does not keep (they compute the same, eagerly)."""
+make_graphed_callables (torch's) captures each callable's forward and its backward
+(autograd.grad of its outputs with respect to its tensor arguments and parameters) into
+two graphs after warm-up iterations, and returns a callable — for a module, the module
+with its forward replaced while it stays in the capture's train/eval mode — that copies
+its arguments into the static ones, replays the forward graph and hands back its outputs
+as an autograd.Function whose backward replays the backward graph."""
 import gc
 
 from .. import _C
@@ -107,7 +111,85 @@ class graph:
         return False
 
 
+def _flat_outputs(out):
+    if isinstance(out, (tuple, list)):
+        return tuple(out), type(out)
+    return (out,), None
+
+
+def _graphed(fn, args, num_warmup_iters, allow_unused_input):
+    """One callable's graphed form (make_graphed_callables)."""
+    from ..autograd import Function, grad
+    from .._creation import empty_like, ones_like
+    from ..nn.modules.module import Module
+    if isinstance(fn, Module) and (fn._forward_hooks or fn._forward_pre_hooks or fn._backward_hooks):
+        raise RuntimeError("Modules must not have hooks registered at the time they are passed. However, "
+                           "registering hooks on modules after passing them through make_graphed_callables is "
+                           "allowed.")
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    params = tuple(fn.parameters()) if isinstance(fn, Module) else ()
+    static_inputs = args + params
+    diff_inputs = [t for t in static_inputs if t.requires_grad]
+
+    def backward_of(outs, grad_outputs):
+        diff = [(o, g) for o, g in zip(outs, grad_outputs) if o.requires_grad]
+        if not diff or not diff_inputs:
+            return ()
+        return grad([o for o, _ in diff], diff_inputs, grad_outputs=[g for _, g in diff], only_inputs=True,
+                    allow_unused=allow_unused_input)
+
+    for _ in range(num_warmup_iters):  # eager iterations: lazily made state exists before capture
+        outs, _ = _flat_outputs(fn(*args))
+        backward_of(outs, [ones_like(o) for o in outs])
+    del outs
+    fwd = CUDAGraph()
+    with graph(fwd):
+        static_outputs, container = _flat_outputs(fn(*args))
+    static_grad_outputs = tuple(empty_like(o) if o.requires_grad else None for o in static_outputs)
+    bwd = CUDAGraph()
+    with graph(bwd):
+        grads = iter(backward_of(static_outputs, static_grad_outputs))
+        static_grad_inputs = tuple(next(grads) if t.requires_grad else None for t in static_inputs)
+
+    class Graphed(Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            for static, given in zip(static_inputs[:len(args)], inputs):
+                if static is not given:
+                    static.copy_(given)
+            fwd.replay()
+            return tuple(o.detach() for o in static_outputs)
+
+        @staticmethod
+        def backward(ctx, *grad_outputs):
+            for static, given in zip(static_grad_outputs, grad_outputs):
+                if static is not None and given is not None:
+                    static.copy_(given)
+            bwd.replay()
+            return tuple(g.detach() if g is not None else None for g in static_grad_inputs)
+
+    def functionalized(*user_args):
+        out = Graphed.apply(*(tuple(user_args) + params))
+        if container is None:
+            return out[0]
+        return container(out)
+    functionalized.graphs = (fwd, bwd)  # kept alive with the callable
+    if not isinstance(fn, Module):
+        return functionalized
+    training, plain = fn.training, fn.forward
+
+    def forward(*user_args):
+        return functionalized(*user_args) if fn.training == training else plain(*user_args)
+    fn.forward = forward
+    return fn
+
+
 def make_graphed_callables(callables, sample_args, num_warmup_iters=3, allow_unused_input=False, pool=None):
-    """The callables themselves (a tuple when given a tuple): run eagerly, they compute
-    what their graphed forms would."""
-    return callables
+    """Graphed versions of callables (a tuple of them for a tuple): see the module's note."""
+    just_one = not isinstance(callables, tuple)
+    if just_one:
+        callables, sample_args = (callables,), (sample_args,)
+    if len(callables) != len(sample_args):
+        raise ValueError("make_graphed_callables: one tuple of sample arguments per callable")
+    out = tuple(_graphed(fn, args, num_warmup_iters, allow_unused_input) for fn, args in zip(callables, sample_args))
+    return out[0] if just_one else out
