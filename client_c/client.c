@@ -1424,13 +1424,18 @@ static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const s
     memcpy(w, attrs, sizeof attrs);
     memcpy(c->payload.p + c->payload.len, p->body, bytes);
     c->payload.len += bytes;
-    for (uint32_t k = first; k < p->n_consts; k += 255) {
-        uint32_t m = p->n_consts - k < 255 ? p->n_consts - k : 255;
-        if (!(h = rec_begin(c, TD_OP_GRAPH_CONSTS, 0, 0, (int)m, 1)))
-            return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
-        w = (uint64_t *)(h + 1);
-        memcpy(w, p->consts + k, m * sizeof *w);
-        w[m] = id;
+    for (int held = 0; held < 2; held++) { /* the constants, then a held capture's outputs */
+        const uint64_t *hs = held ? p->held : p->consts + first;
+        uint32_t n = held ? p->n_held : p->n_consts - first;
+        for (uint32_t k = 0; k < n; k += 255) {
+            uint32_t m = n - k < 255 ? n - k : 255;
+            if (!(h = rec_begin(c, TD_OP_GRAPH_CONSTS, 0, 0, (int)m, TD_N_GRAPH_CONSTS)))
+                return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+            w = (uint64_t *)(h + 1);
+            memcpy(w, hs + k, m * sizeof *w);
+            w[m + TD_A_GRAPH_CONSTS_GRAPH] = id;
+            w[m + TD_A_GRAPH_CONSTS_HELD] = held;
+        }
     }
     return TD_CODE_OK;
 }
@@ -1440,7 +1445,7 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
                                const struct td_t *const *out, uint64_t *id, struct td_status *st)
 {
     enum td_code code = TD_CODE_OK;
-    const struct td_t *held[256];
+    const struct td_t **held = NULL;
     bool is_held = !out;
     struct td__graph_plan p = {0};
     struct graph_info *g = NULL;
@@ -1481,7 +1486,9 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
     code = td__graph_plan(c->cap.body.p, c->cap.body.len, c->cap.mark, ins, n_in, out ? outs : NULL, n_out, &p, st);
     if (!code && !out) { /* the held tensors, as they were made */
         n_out = (int)p.n_held;
-        for (int j = 0; j < n_out; j++)
+        if (!(held = malloc(((size_t)n_out + 1) * sizeof *held)))
+            code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
+        for (int j = 0; !code && j < n_out; j++)
             for (size_t k = 0; k < c->cap.n_made; k++)
                 if (c->cap.made[k].handle == p.held[j])
                     held[j] = &c->cap.made[k];
@@ -1509,6 +1516,7 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
     *id = c->next_graph;
     code = maybe_flush(c, st);
 out:
+    free(held);
     graph_info_free(g);
     td__graph_plan_fini(&p);
     return code;
@@ -1553,15 +1561,12 @@ enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st)
     else if (c->cap.on)
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: a graph cannot run inside a capture",
                              (unsigned long long)id);
-    else if (!(h = rec_begin(c, TD_OP_GRAPH_RUN, TD_RF_INPLACE, g->n_out, 0, TD_N_GRAPH_RUN)))
+    else if (!(h = rec_begin(c, TD_OP_GRAPH_RUN, TD_RF_INPLACE, 0, 0, TD_N_GRAPH_RUN))) /* the held outputs */
         code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)id);
     if (!code) {
-        uint64_t *w = (uint64_t *)(h + 1);
-        for (int j = 0; j < g->n_out; j++) {
-            *w++ = g->held[j].handle;
+        *(uint64_t *)(h + 1) = id;
+        for (int j = 0; j < g->n_out; j++)
             wrote(c, g->held[j].storage_id);
-        }
-        *w = id;
         for (uint32_t k = 0; k < g->n_const_sids; k++)
             wrote(c, g->const_sids[k]);
         code = maybe_flush(c, st);

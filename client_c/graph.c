@@ -152,11 +152,6 @@ enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const
         goto fail;
     }
     if (!outs) {
-        if (p->n_held > 255) {
-            td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph capture: the captured code keeps %u tensors it made "
-                          "(a graph has at most 255 outputs)", p->n_held);
-            goto fail;
-        }
         outs = p->held;
         n_out = (int)p->n_held;
     }

@@ -28,7 +28,7 @@ struct td__graph_plan {
  * mark existed before the capture; ins and outs: the graph's inputs (existing before) and
  * outputs (made during it).  FAILED_PRECONDITION when the program still holds tensors the
  * capture made besides the outputs.  outs NULL: the outputs are every tensor the capture
- * made that the program still holds (held, n_held; at most 255). */
+ * made that the program still holds (held, n_held). */
 enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const uint64_t *ins, int n_in,
                             const uint64_t *outs, int n_out, struct td__graph_plan *p, struct td_status *st);
 void td__graph_plan_fini(struct td__graph_plan *p);

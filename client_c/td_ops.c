@@ -1142,6 +1142,7 @@ static const struct td_arg args_graph_define[] = {
 static const struct td_arg args_graph_consts[] = {
     {"tensors", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
     {"graph", NULL, {0LL, 0LL}, TD_ARG_INT, TD_DEF_REQUIRED, -1},
+    {"held", NULL, {0LL, 0LL}, TD_ARG_BOOL, TD_DEF_VALUE, -1},
 };
 static const struct td_arg args_graph_run[] = {
     {"inputs", NULL, {0LL, 0LL}, TD_ARG_TENSORS, TD_DEF_REQUIRED, -1},
@@ -1376,7 +1377,7 @@ const struct td_op_schema td_op_schemas[TD_OP_COUNT] = {
     [TD_OP_LOSS_INPUT_CHECK] = {args_loss_input_check, 1, 1},
     [TD_OP_PROFILE] = {args_profile, 1, 0},
     [TD_OP_GRAPH_DEFINE] = {args_graph_define, 7, 1},
-    [TD_OP_GRAPH_CONSTS] = {args_graph_consts, 2, 1},
+    [TD_OP_GRAPH_CONSTS] = {args_graph_consts, 3, 1},
     [TD_OP_GRAPH_RUN] = {args_graph_run, 2, 1},
     [TD_OP_GRAPH_FREE] = {args_graph_free, 1, 0},
 };
@@ -3456,10 +3457,11 @@ enum td_code td_rec_graph_define(td_client_t *c, unsigned flags, const struct td
 enum td_code td_rec_graph_consts(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,
     const struct td_graph_consts_args *p, struct td_t *out, struct td_status *st)
 {
-    const struct td_argval v[1] = {
+    const struct td_argval v[2] = {
         {.w = {(int64_t)p->graph}},
+        {.w = {(int64_t)p->held}},
     };
-    return td_op_values(c, TD_OP_GRAPH_CONSTS, flags, in, n_in, v, 1, out, st);
+    return td_op_values(c, TD_OP_GRAPH_CONSTS, flags, in, n_in, v, 2, out, st);
 }
 
 enum td_code td_rec_graph_run(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

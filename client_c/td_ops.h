@@ -1420,6 +1420,7 @@ enum td_code td_rec_graph_define(td_client_t *c, unsigned flags, const struct td
     const struct td_graph_define_args *p, struct td_t *out, struct td_status *st);
 struct td_graph_consts_args {
     int64_t graph;
+    int held;
 };
 /* GRAPH_CONSTS: inputs tensors...; 0 outputs */
 enum td_code td_rec_graph_consts(td_client_t *c, unsigned flags, const struct td_t *const *in, int n_in,

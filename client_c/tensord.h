@@ -165,7 +165,7 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
 enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st);
 /* A capture without declared inputs and outputs (torch.cuda.graph's): td_graph_end_held
  * makes every tensor the capture made that the program still holds an output (*n_out of
- * them, at most 255; tensors that existed before are constants, so new data copied into
+ * them; tensors that existed before are constants, so new data copied into
  * them is read by the next replay).  td_graph_replay runs it again, each new result written
  * into its output: the program's tensors (and views of them) hold the new values.  The graph
  * keeps a reference to them until td_graph_free. */

@@ -290,6 +290,7 @@ void td_graph_delete(struct td_graph *g)
     if (!g)
         return;
     free(g->in_m);
+    free(g->held);
     free(g->body);
     free(g);
 }

@@ -38,6 +38,8 @@ struct td_graph {
     uint32_t n_local;   /* highest local handle */
     uint32_t n_records, n_given; /* after and before optimization */
     struct td_meta *in_m;        /* what each input must be (sizes, dtype, device) */
+    uint64_t *held;              /* a held capture's outputs: the session's handles a replay writes */
+    uint32_t n_held;
     uint64_t *body;              /* the optimized records */
     size_t words;
     struct td_graph *next;

@@ -693,9 +693,28 @@ static void drop_graph(struct td_session *s, struct td_graph *g)
     td_graph_delete(g);
 }
 
+/* GRAPH_CONSTS with held: ids (existing handles of the session) are outputs a replay writes. */
+static enum td_code hold_outputs(struct td_graph *g, const uint64_t *ids, int n, struct td_status *st)
+{
+    if ((uint64_t)g->n_held + (uint64_t)n > g->n_outputs)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: %llu held outputs given, %u declared",
+                             (unsigned long long)g->id, (unsigned long long)g->n_held + (unsigned)n, g->n_outputs);
+    uint64_t *p = realloc(g->held, ((size_t)g->n_held + (size_t)n) * sizeof *p);
+    if (!p && n)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)g->id);
+    g->held = p;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] & TD_GRAPH_RESERVED)
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: held output %llu is a reserved handle",
+                                 (unsigned long long)g->id, (unsigned long long)ids[i]);
+        g->held[g->n_held++] = ids[i];
+    }
+    return TD_CODE_OK;
+}
+
 /* GRAPH_DEFINE, GRAPH_CONSTS and GRAPH_FREE; the record's inputs are valid. */
 static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, struct td_tensor *const *in,
-                             const uint8_t *payload, size_t payload_len, struct td_status *st)
+                             const uint64_t *ids, const uint8_t *payload, size_t payload_len, struct td_status *st)
 {
     uint64_t id = (uint64_t)a->attrs[0]; /* every graph record's first word */
     if (a->op == TD_OP_GRAPH_FREE || a->op == TD_OP_GRAPH_CONSTS) {
@@ -710,6 +729,8 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
             s->in_graph = false;
             return TD_CODE_OK;
         }
+        if (a->n_attr > TD_A_GRAPH_CONSTS_HELD && a->attrs[TD_A_GRAPH_CONSTS_HELD])
+            return hold_outputs(g, ids, a->n_in, st);
         return hold_consts(s, g, in, a->n_in, st);
     }
     int64_t ni = a->attrs[TD_A_GRAPH_DEFINE_N_INPUTS], no = a->attrs[TD_A_GRAPH_DEFINE_N_OUTPUTS],
@@ -771,7 +792,7 @@ static enum td_code run_record(struct td_session *s, struct rec_ctx *r, const ui
         return add_output(s, r->outs[0], &res[0], st);
     }
     if (h->op == TD_OP_GRAPH_DEFINE || h->op == TD_OP_GRAPH_CONSTS || h->op == TD_OP_GRAPH_FREE)
-        return do_graph(s, &a, r->in, payload, payload_len, st);
+        return do_graph(s, &a, r->in, r->ins, payload, payload_len, st);
     if (info->family == TD_FAM_CTRL)
         return do_ctrl(s, &a, h->n_in ? r->in[0] : NULL, payload, payload_len, sync, reply, st);
     if (inf.out_is_view) {
@@ -877,9 +898,15 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
     if (g->n_bound != g->n_consts)
         return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: %u of its %u constants given",
                              (unsigned long long)g->id, g->n_bound, g->n_consts);
-    if (h->n_in != g->n_inputs || h->n_out != g->n_outputs)
+    /* a replay naming no outputs writes the held ones (a held capture's, GRAPH_CONSTS held) */
+    bool replay = h->flags & TD_RF_INPLACE, held = replay && h->n_out == 0 && g->n_outputs;
+    if (held && g->n_held != g->n_outputs)
+        return td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: %u of its %u held outputs given",
+                             (unsigned long long)g->id, g->n_held, g->n_outputs);
+    if (h->n_in != g->n_inputs || (h->n_out != g->n_outputs && !held))
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %u inputs and makes %u outputs, "
                              "not %u and %u", (unsigned long long)g->id, g->n_inputs, g->n_outputs, h->n_in, h->n_out);
+    const uint64_t *outs = held ? g->held : r->outs;
     for (uint32_t i = 0; i < g->n_inputs; i++)
         if (!td_meta_same_sizes(&g->in_m[i], &r->in[i]->m)) {
             char want[160], got[160];
@@ -892,7 +919,6 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
     uint64_t buf[TD_REC_MAX_WORDS];
     /* a replay computes its outputs as temporaries, then copies them into the existing ones,
      * so their storage (which views and other graphs read) is the same */
-    bool replay = h->flags & TD_RF_INPLACE;
     s->in_graph = true;
     for (size_t pos = 0; pos < g->words && !cancelled(s);) {
         const struct td_rec_hdr *rh = (const struct td_rec_hdr *)(g->body + pos);
@@ -901,7 +927,7 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
         for (int i = 0; i < rh->n_out + rh->n_in; i++) {
             uint64_t k = hs[i];
             hs[i] = k <= g->n_inputs                   ? r->ins[k - 1]
-                    : k < first_const(g) && !replay    ? r->outs[k - g->n_inputs - 1]
+                    : k < first_const(g) && !replay    ? outs[k - g->n_inputs - 1]
                     : k < first_const(g)               ? TD_GRAPH_TEMP_ID(k)
                     : k < first_temp                   ? TD_GRAPH_CONST_ID(g->serial, k)
                                                        : TD_GRAPH_TEMP_ID(k);
@@ -913,7 +939,7 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
         uint64_t copy[4]; /* COPY_ of the new value into the output (its failure, if it failed) */
         struct td_rec_hdr ch = {.words = 3, .op = TD_OP_COPY_, .n_in = 2};
         memcpy(copy, &ch, sizeof ch);
-        copy[1] = r->outs[j];
+        copy[1] = outs[j];
         copy[2] = TD_GRAPH_TEMP_ID(g->n_inputs + 1 + j);
         if (!cancelled(s))
             exec_record(s, (const struct td_rec_hdr *)copy, index, NULL, 0, 0, reply, clock);

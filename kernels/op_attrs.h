@@ -435,6 +435,7 @@ enum td_attr_offset {
     TD_A_GRAPH_DEFINE_PAYLOAD = 4,
     TD_A_GRAPH_DEFINE_LENGTH = 5,
     TD_A_GRAPH_CONSTS_GRAPH = 0,
+    TD_A_GRAPH_CONSTS_HELD = 1,
     TD_A_GRAPH_RUN_GRAPH = 0,
     TD_A_GRAPH_FREE_GRAPH = 0,
 };
@@ -577,7 +578,7 @@ enum td_attr_count {
     TD_N_SHARE_INTO = 2,
     TD_N_PROFILE = 1,
     TD_N_GRAPH_DEFINE = 6,
-    TD_N_GRAPH_CONSTS = 1,
+    TD_N_GRAPH_CONSTS = 2,
     TD_N_GRAPH_RUN = 1,
     TD_N_GRAPH_FREE = 1,
 };

@@ -541,6 +541,40 @@ START_TEST(test_client_held_capture_and_replay)
 }
 END_TEST
 
+/* A replay: GRAPH_RUN in place, naming no outputs, writes the held ones (GRAPH_CONSTS with
+ * held) through their storage; before they are all given it is refused. */
+START_TEST(test_replay_writes_held_outputs)
+{
+    uint64_t base = tensors_now();
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    float x[4] = {1, 2, 3, 4}, zero[4] = {0, 0, 0, 0};
+    tensor_f32(&b, 1, x, 4);    /* a constant */
+    tensor_f32(&b, 2, zero, 4); /* the program's output tensor */
+    int64_t sl[4] = {0, 0, 2, 1};
+    rec(&b, TD_OP_SLICE, 0, 1, (uint64_t[]){3}, 1, (uint64_t[]){2}, 4, sl); /* a view of it */
+    uint64_t body[8];
+    size_t nb = 0;
+    binary(body, &nb, TD_OP_ADD, 1, 2, 2); /* out (local 1) = const (local 2) * 2 */
+    define(&b, 4, 0, 1, 1, (uint64_t[]){1}, 1, body, nb);
+    rec(&b, TD_OP_GRAPH_RUN, TD_RF_INPLACE, 0, NULL, 0, NULL, 1, (int64_t[]){4}); /* no held outputs yet */
+    rec(&b, TD_OP_GRAPH_CONSTS, 0, 0, NULL, 1, (uint64_t[]){2}, 2, (int64_t[]){4, 1});
+    rec(&b, TD_OP_GRAPH_CONSTS, 0, 0, NULL, 1, (uint64_t[]){2}, 2, (int64_t[]){4, 1}); /* one too many */
+    rec(&b, TD_OP_GRAPH_RUN, TD_RF_INPLACE, 0, NULL, 0, NULL, 1, (int64_t[]){4});
+    read_f32(&b, 3, 2);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_uint_eq(r.n_errors, 2);
+    ck_assert_int_eq(r.errors[0].code, TD_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(r.errors[1].code, TD_CODE_INVALID_ARGUMENT);
+    ck_assert_float_eq(((float *)r.payload)[0], 2 * x[0]); /* through the view taken before */
+    ck_assert_float_eq(((float *)r.payload)[1], 2 * x[1]);
+    td_reply_fini(&r);
+    td_session_free(s);
+    ck_assert_uint_eq(tensors_now(), base);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -551,6 +585,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_hostile_bodies_refused);
     tcase_add_test(tc, test_bad_runs_refused);
     tcase_add_test(tc, test_failure_inside_a_run);
+    tcase_add_test(tc, test_replay_writes_held_outputs);
     suite_add_tcase(s, tc);
     TCase *tcl = tcase_create("client");
     tcase_add_checked_fixture(tcl, client_setup, client_teardown);

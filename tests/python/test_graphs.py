@@ -391,6 +391,12 @@ def test_cuda_graph_static_outputs_and_errors():
     assert not td.cuda.is_current_stream_capturing()  # aborted: eager again
     np.testing.assert_array_equal(_np(x + 1), [11, 21, 31, 41])
     assert g.pool() is not None and td.cuda.graph_pool_handle() is not None
+    many = td.cuda.CUDAGraph()  # more outputs than a record names: the graph holds their handles
+    with td.cuda.graph(many):
+        kept = [x * k for k in range(300)]
+    x.fill_(1.0)
+    many.replay()
+    assert [t[0].item() for t in kept[:3]] == [0.0, 1.0, 2.0] and kept[299][3].item() == 299.0
 
 
 def test_make_graphed_callables_trains_as_torch():
