@@ -53,17 +53,12 @@ struct buf {
     size_t len, cap;
 };
 
-/* A graph the session holds (td_graph_end): what its runs take and give. */
+/* A graph the session holds (td_graph_end, td_graph_load): what its runs take and give. */
 struct graph_info {
     uint64_t id;
-    int n_in, n_out;
-    struct td_meta *in_m, *out_m;
-    int *out_src;        /* output j's storage: input i (>= 0), or that of output -1 - v (itself: fresh) */
-    uint64_t *out_sid;   /* or a pre-capture storage (nonzero) */
-    uint8_t *in_written; /* inputs the graph writes */
-    uint64_t *const_sids; /* storages of the constants it writes */
-    uint32_t n_const_sids;
-    struct td_t *held;   /* a held capture's outputs (retained), written by each replay */
+    struct td__graph_file f; /* what td_graph_save writes: metas, storages of the outputs, the body */
+    struct td_t *consts;     /* its constants, referenced (their data stays for td_graph_constants) */
+    struct td_t *held;       /* a held capture's outputs, referenced, written by each replay */
     struct graph_info *next;
 };
 
@@ -76,9 +71,9 @@ struct capture {
     struct buf body;    /* its records sent so far */
     uint64_t *deferred; /* releases of pre-capture handles, held back until it ends */
     size_t n_def, cap_def;
-    uint64_t *sids;     /* (handle, storage id) pairs of the pre-capture tensors it read */
-    size_t n_sids, cap_sids;
-    struct td_t *made;  /* the tensors it made (handle, meta, storage id), for a held capture */
+    struct td_t *read;  /* the pre-capture tensors it read (handle, meta, storage id) */
+    size_t n_read, cap_read;
+    struct td_t *made;  /* the tensors it made, for a held capture */
     size_t n_made, cap_made;
 };
 
@@ -778,6 +773,23 @@ static enum td_code check_overlap(const struct td_op_args *a, const struct td_t 
     return td_meta_check_overlap(a, ids, st);
 }
 
+/* Appends *t to a capture's log (made or read tensors); out of memory spoils the capture. */
+static void capture_log(td_client_t *c, struct td_t **a, size_t *n, size_t *cap, const struct td_t *t)
+{
+    if (c->cap.oom)
+        return;
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        struct td_t *q = realloc(*a, nc * sizeof *q);
+        if (!q) {
+            c->cap.oom = true;
+            return;
+        }
+        *a = q, *cap = nc;
+    }
+    (*a)[(*n)++] = *t;
+}
+
 /* Validates and records one op, without flushing. */
 static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags, const struct td_t *const *in,
                                   int n_in, const int64_t *attrs, int n_attr, struct td_t *out, struct td_status *st)
@@ -814,28 +826,16 @@ static enum td_code record_locked(td_client_t *c, enum td_op op, unsigned flags,
         wrote(c, in[i]->storage_id);
     uint64_t *w = (uint64_t *)(h + 1);
     for (int i = 0; c->cap.on && i < n_in; i++)
-        if (in[i]->handle <= c->cap.mark &&
-            (!push_u64(&c->cap.sids, &c->cap.n_sids, &c->cap.cap_sids, in[i]->handle) ||
-             !push_u64(&c->cap.sids, &c->cap.n_sids, &c->cap.cap_sids, in[i]->storage_id)))
-            c->cap.oom = true;
+        if (in[i]->handle <= c->cap.mark)
+            capture_log(c, &c->cap.read, &c->cap.n_read, &c->cap.cap_read, in[i]);
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
         out[j].m = om[j];
         out[j].storage_id = inf.out_is_view ? in[0]->storage_id : out[j].handle;
         out[j].ag = NULL;
         *w++ = out[j].handle;
-        if (c->cap.on && !c->cap.oom) {
-            if (c->cap.n_made == c->cap.cap_made) {
-                size_t nc = c->cap.cap_made ? 2 * c->cap.cap_made : 64;
-                struct td_t *q = realloc(c->cap.made, nc * sizeof *q);
-                if (!q) {
-                    c->cap.oom = true;
-                    continue;
-                }
-                c->cap.made = q, c->cap.cap_made = nc;
-            }
-            c->cap.made[c->cap.n_made++] = out[j];
-        }
+        if (c->cap.on)
+            capture_log(c, &c->cap.made, &c->cap.n_made, &c->cap.cap_made, &out[j]);
     }
     for (int i = 0; i < n_in; i++)
         *w++ = in[i]->handle;
@@ -1278,14 +1278,28 @@ static void graph_info_free(struct graph_info *g)
 {
     if (!g)
         return;
-    free(g->in_m);
-    free(g->out_m);
-    free(g->out_src);
-    free(g->out_sid);
-    free(g->in_written);
-    free(g->const_sids);
+    td__graph_file_fini(&g->f);
+    free(g->consts);
     free(g->held);
     free(g);
+}
+
+/* The references a graph holds (its constants', a held capture's outputs'), let go. */
+static void graph_info_release_locked(td_client_t *c, struct graph_info *g)
+{
+    for (uint32_t k = 0; g->consts && k < g->f.n_consts; k++)
+        if (unpin_locked(c, g->consts[k].handle))
+            release_locked(c, g->consts[k].handle);
+    for (uint32_t j = 0; g->held && j < g->f.n_out; j++)
+        if (unpin_locked(c, g->held[j].handle))
+            release_locked(c, g->held[j].handle);
+}
+
+/* A run wrote the constants it writes: their version counters move. */
+static void graph_wrote_consts(td_client_t *c, const struct graph_info *g)
+{
+    for (uint32_t w = 0; w < g->f.n_cw; w++)
+        wrote(c, g->consts[g->f.cw[w]].storage_id);
 }
 
 static struct graph_info **graph_find(td_client_t *c, uint64_t id)
@@ -1309,7 +1323,7 @@ enum td_code td_graph_begin(td_client_t *c, struct td_status *st)
         c->cap.ctrl_op = 0;
         c->cap.mark = c->next_handle - 1;
         c->cap.from = c->rec.len;
-        c->cap.body.len = c->cap.n_def = c->cap.n_sids = c->cap.n_made = 0;
+        c->cap.body.len = c->cap.n_def = c->cap.n_read = c->cap.n_made = 0;
         c->release_at = SIZE_MAX; /* releases during it open a record of their own */
     }
     pthread_mutex_unlock(&c->lock);
@@ -1338,69 +1352,85 @@ void td_graph_abort(td_client_t *c)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* The storage id of a pre-capture handle the capture read (0: unknown). */
-static uint64_t capture_sid(const td_client_t *c, uint64_t handle)
+/* A pre-capture tensor the capture read, by handle (NULL: none). */
+static const struct td_t *capture_read(const td_client_t *c, uint64_t handle)
 {
-    for (size_t i = 0; i + 1 < c->cap.n_sids; i += 2)
-        if (c->cap.sids[i] == handle)
-            return c->cap.sids[i + 1];
-    return 0;
+    for (size_t i = 0; i < c->cap.n_read; i++)
+        if (c->cap.read[i].handle == handle)
+            return &c->cap.read[i];
+    return NULL;
 }
 
-static bool capture_read_storage(const td_client_t *c, uint64_t sid)
+/* The output storages of a graph: out_src[j] input i whose storage output j shares, or
+ * -1 - k: output k's (k <= j: its own when fresh); out_const[j] the constant it views. */
+static void classify_outputs(struct td__graph_file *f, const struct td_t *const *in, const struct td_t *const *out,
+                             const struct td_t *consts)
 {
-    for (size_t i = 0; i + 1 < c->cap.n_sids; i += 2)
-        if (c->cap.sids[i + 1] == sid)
-            return true;
-    return false;
+    for (uint32_t j = 0; j < f->n_out; j++) {
+        uint64_t sid = out[j]->storage_id;
+        f->out_src[j] = -1 - (int32_t)j;
+        f->out_const[j] = -1;
+        for (uint32_t i = 0; i < f->n_in && f->out_src[j] < 0; i++)
+            if (in[i]->storage_id == sid)
+                f->out_src[j] = (int32_t)i;
+        for (uint32_t k = 0; k < f->n_consts && f->out_src[j] < 0 && f->out_const[j] < 0; k++)
+            if (consts[k].storage_id == sid)
+                f->out_const[j] = (int32_t)k;
+        for (uint32_t k = 0; k < j && f->out_src[j] == -1 - (int32_t)j && f->out_const[j] < 0; k++)
+            if (out[k]->storage_id == sid)
+                f->out_src[j] = f->out_src[k] >= 0 ? f->out_src[k] : -1 - (int32_t)k;
+    }
 }
 
-/* What a run needs to know of the graph, from the capture. */
+/* What a run needs to know of the graph, from the capture (taking the plan's body). */
 static struct graph_info *graph_info_new(td_client_t *c, int n_in, const struct td_t *const *in, int n_out,
-                                         const struct td_t *const *out, const struct td__graph_plan *p)
+                                         const struct td_t *const *out, struct td__graph_plan *p)
 {
     struct graph_info *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
-    g->n_in = n_in, g->n_out = n_out;
-    g->in_m = malloc(((size_t)n_in + 1) * sizeof *g->in_m);
-    g->out_m = malloc(((size_t)n_out + 1) * sizeof *g->out_m);
-    g->out_src = malloc(((size_t)n_out + 1) * sizeof *g->out_src);
-    g->out_sid = calloc((size_t)n_out + 1, sizeof *g->out_sid);
-    g->in_written = calloc((size_t)n_in + 1, 1);
-    g->const_sids = calloc((size_t)p->n_const_written + 1, sizeof *g->const_sids);
-    if (!g->in_m || !g->out_m || !g->out_src || !g->out_sid || !g->in_written || !g->const_sids) {
+    struct td__graph_file *f = &g->f;
+    f->n_in = (uint32_t)n_in, f->n_out = (uint32_t)n_out, f->n_consts = p->n_consts;
+    size_t n_m = (size_t)n_in + (size_t)n_out + p->n_consts;
+    f->m = malloc((n_m + 1) * sizeof *f->m);
+    f->out_src = malloc(((size_t)n_out + 1) * sizeof *f->out_src);
+    f->out_const = malloc(((size_t)n_out + 1) * sizeof *f->out_const);
+    f->in_written = calloc((size_t)n_in + 1, 1);
+    f->cw = malloc(((size_t)p->n_const_written + 1) * sizeof *f->cw);
+    g->consts = calloc((size_t)p->n_consts + 1, sizeof *g->consts);
+    if (!f->m || !f->out_src || !f->out_const || !f->in_written || !f->cw || !g->consts) {
         graph_info_free(g);
         return NULL;
     }
+    for (uint32_t k = 0; k < p->n_consts; k++) {
+        const struct td_t *t = capture_read(c, p->consts[k]);
+        if (t) /* (always: the capture read it) */
+            g->consts[k] = *t;
+        g->consts[k].ag = NULL; /* the program's autograd state is not the graph's */
+        f->m[n_in + n_out + k] = g->consts[k].m;
+    }
     for (int i = 0; i < n_in; i++) {
-        g->in_m[i] = in[i]->m;
-        g->in_written[i] = p->in_written[i];
+        f->m[i] = in[i]->m;
+        f->in_written[i] = p->in_written[i];
     }
-    for (uint32_t k = 0; k < p->n_const_written; k++)
-        if ((g->const_sids[g->n_const_sids] = capture_sid(c, p->const_written[k])))
-            g->n_const_sids++;
-    for (int j = 0; j < n_out; j++) {
-        uint64_t sid = out[j]->storage_id;
-        g->out_m[j] = out[j]->m;
-        g->out_src[j] = -1 - j;
-        for (int i = 0; i < n_in && g->out_src[j] == -1 - j; i++)
-            if (in[i]->storage_id == sid)
-                g->out_src[j] = i;
-        if (g->out_src[j] < 0 && capture_read_storage(c, sid))
-            g->out_sid[j] = sid; /* a view of a constant */
-        for (int k = 0; k < j && g->out_src[j] == -1 - j && !g->out_sid[j]; k++)
-            if (out[k]->storage_id == sid)
-                g->out_src[j] = g->out_src[k] >= 0 ? g->out_src[k] : -1 - k;
-    }
+    for (int j = 0; j < n_out; j++)
+        f->m[n_in + j] = out[j]->m;
+    for (uint32_t w = 0; w < p->n_const_written; w++)
+        for (uint32_t k = 0; k < p->n_consts; k++)
+            if (p->consts[k] == p->const_written[w])
+                f->cw[f->n_cw++] = k;
+    classify_outputs(f, in, out, g->consts);
+    f->body = p->body, f->words = p->words; /* taken over */
+    p->body = NULL;
     return g;
 }
 
 /* GRAPH_DEFINE (and GRAPH_CONSTS for constants past the first record's room). */
 static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
-                                  const struct td__graph_plan *p, struct td_status *st)
+                                  const struct td__graph_plan *p, const uint64_t *body, size_t words,
+                                  struct td_status *st)
 {
-    size_t bytes = p->words * 8;
+    size_t bytes = words * 8;
     if (c->payload.len + bytes > MSG_PAYLOAD_BYTES && send_now_locked(c, st))
         return st ? st->code : TD_CODE_UNAVAILABLE;
     if (!buf_reserve(&c->payload, bytes))
@@ -1422,7 +1452,7 @@ static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const s
     attrs[TD_A_GRAPH_DEFINE_PAYLOAD] = (int64_t)c->payload.len;
     attrs[TD_A_GRAPH_DEFINE_LENGTH] = (int64_t)bytes;
     memcpy(w, attrs, sizeof attrs);
-    memcpy(c->payload.p + c->payload.len, p->body, bytes);
+    memcpy(c->payload.p + c->payload.len, body, bytes);
     c->payload.len += bytes;
     for (int held = 0; held < 2; held++) { /* the constants, then a held capture's outputs */
         const uint64_t *hs = held ? p->held : p->consts + first;
@@ -1502,12 +1532,24 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
         goto out;
     }
     g->id = ++c->next_graph;
-    code = define_locked(c, g->id, n_in, in, n_out, &p, st);
+    code = define_locked(c, g->id, n_in, in, n_out, &p, g->f.body, g->f.words, st);
+    if (!code) /* the graph's references: its constants (a release held back is the graph's to
+                * make now), a held capture's outputs (replays write them) */
+        for (uint32_t k = 0; k < g->f.n_consts; k++) {
+            size_t d = 0;
+            while (d < c->cap.n_def && c->cap.deferred[d] != g->consts[k].handle)
+                d++;
+            if (d < c->cap.n_def)
+                c->cap.deferred[d] = c->cap.deferred[--c->cap.n_def];
+            else
+                pin_locked(c, g->consts[k].handle);
+        }
     capture_stop_locked(c);
     if (code)
         goto out;
-    for (int j = 0; is_held && j < n_out; j++) { /* the graph's reference: replays write them */
+    for (int j = 0; is_held && j < n_out; j++) {
         g->held[j] = *out[j];
+        g->held[j].ag = NULL;
         pin_locked(c, g->held[j].handle);
     }
     g->next = c->graphs;
@@ -1541,7 +1583,7 @@ enum td_code td_graph_end_held(td_client_t *c, uint64_t *id, int *n_out, struct 
     pthread_mutex_lock(&c->lock);
     enum td_code code = end_locked(c, 0, NULL, 0, NULL, id, st);
     if (!code)
-        *n_out = c->graphs->n_out; /* the graph just added */
+        *n_out = (int)c->graphs->f.n_out; /* the graph just added */
     pthread_mutex_unlock(&c->lock);
     return code;
 }
@@ -1565,10 +1607,9 @@ enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st)
         code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory", (unsigned long long)id);
     if (!code) {
         *(uint64_t *)(h + 1) = id;
-        for (int j = 0; j < g->n_out; j++)
+        for (uint32_t j = 0; j < g->f.n_out; j++)
             wrote(c, g->held[j].storage_id);
-        for (uint32_t k = 0; k < g->n_const_sids; k++)
-            wrote(c, g->const_sids[k]);
+        graph_wrote_consts(c, g);
         code = maybe_flush(c, st);
     }
     pthread_mutex_unlock(&c->lock);
@@ -1587,14 +1628,17 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
     } else if (c->cap.on) {
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu: a graph cannot run inside a capture",
                              (unsigned long long)id);
-    } else if (n_in != g->n_in || n_out != g->n_out) {
-        code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %d inputs and makes %d outputs, not %d "
-                             "and %d", (unsigned long long)id, g->n_in, g->n_out, n_in, n_out);
+    } else if (g->held) {
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu is a held capture: replay it "
+                             "(td_graph_replay)", (unsigned long long)id);
+    } else if (n_in != (int)g->f.n_in || n_out != (int)g->f.n_out) {
+        code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu takes %u inputs and makes %u outputs, not %d "
+                             "and %d", (unsigned long long)id, g->f.n_in, g->f.n_out, n_in, n_out);
     } else {
         for (int i = 0; i < n_in && !code; i++)
-            if (!td_meta_same_sizes(&in[i]->m, &g->in_m[i])) {
+            if (!td_meta_same_sizes(&in[i]->m, &g->f.m[i])) {
                 char want[160], got[160];
-                td_meta_describe(&g->in_m[i], want, sizeof want);
+                td_meta_describe(&g->f.m[i], want, sizeof want);
                 td_meta_describe(&in[i]->m, got, sizeof got);
                 code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph %llu: input %d is %s, but the graph was "
                                      "captured for %s", (unsigned long long)id, i, got, want);
@@ -1610,20 +1654,19 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
     uint64_t *w = (uint64_t *)(h + 1);
     for (int j = 0; j < n_out; j++) {
         out[j].handle = c->next_handle++;
-        out[j].m = g->out_m[j];
-        int src = g->out_src[j];
-        out[j].storage_id = g->out_sid[j] ? g->out_sid[j] : src >= 0 ? in[src]->storage_id : out[-1 - src].handle;
+        out[j].m = g->f.m[n_in + j];
+        int src = g->f.out_src[j], k = g->f.out_const[j];
+        out[j].storage_id = k >= 0 ? g->consts[k].storage_id : src >= 0 ? in[src]->storage_id : out[-1 - src].handle;
         out[j].ag = NULL;
         *w++ = out[j].handle;
     }
     for (int i = 0; i < n_in; i++) {
         *w++ = in[i]->handle;
-        if (g->in_written[i])
+        if (g->f.in_written[i])
             wrote(c, in[i]->storage_id);
     }
     *w = (int64_t)id;
-    for (uint32_t k = 0; k < g->n_const_sids; k++)
-        wrote(c, g->const_sids[k]);
+    graph_wrote_consts(c, g);
     code = recorded_locked(c, in, n_in, st);
     pthread_mutex_unlock(&c->lock);
     return code;
@@ -1643,9 +1686,7 @@ enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st)
     if (!code) {
         *(uint64_t *)(h + 1) = id;
         *pp = g->next;
-        for (int j = 0; g->held && j < g->n_out; j++) /* the graph's reference */
-            if (unpin_locked(c, g->held[j].handle))
-                release_locked(c, g->held[j].handle);
+        graph_info_release_locked(c, g);
         graph_info_free(g);
         code = maybe_flush(c, st);
     }
@@ -1677,7 +1718,7 @@ void td_client_free(td_client_t *c)
     free(c->payload.p);
     free(c->cap.body.p);
     free(c->cap.deferred);
-    free(c->cap.sids);
+    free(c->cap.read);
     free(c->cap.made);
     while (c->graphs) {
         struct graph_info *g = c->graphs;

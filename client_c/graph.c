@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/checked.h"
+#include "../kernels/device.h"
+#include "../kernels/dtype.h"
 #include "../kernels/op.h"
 #include "../proto/td_record.h"
 
@@ -246,4 +249,158 @@ fail:
     free(m.vals);
     td__graph_plan_fini(p);
     return st ? st->code : TD_CODE_INVALID_ARGUMENT;
+}
+
+/* ---- the file format (graph.h) ---- */
+
+static const char MAGIC[8] = {'T', 'D', 'G', 'R', 'A', 'P', 'H', '1'};
+
+struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void put(struct wbuf *b, const void *v, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t nc = b->cap ? b->cap : 1024;
+        while (nc < b->len + n)
+            nc *= 2;
+        uint8_t *q = realloc(b->p, nc);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q, b->cap = nc;
+    }
+    memcpy(b->p + b->len, v, n);
+    b->len += n;
+}
+
+enum td_code td__graph_encode(const struct td__graph_file *f, uint8_t **bytes, size_t *len, struct td_status *st)
+{
+    struct wbuf b = {0};
+    uint32_t counts[4] = {f->n_in, f->n_out, f->n_consts, f->n_cw};
+    uint64_t words = f->words;
+    put(&b, MAGIC, 8);
+    put(&b, counts, sizeof counts);
+    put(&b, &words, 8);
+    for (uint32_t i = 0; i < f->n_in + f->n_out + f->n_consts; i++) {
+        const struct td_meta *m = &f->m[i];
+        uint8_t head[8] = {m->dtype, m->ndim, m->device, 0, 0, 0, 0, 0};
+        put(&b, head, 8);
+        put(&b, m->sizes, (size_t)m->ndim * 8);
+    }
+    put(&b, f->out_src, (size_t)f->n_out * 4);
+    put(&b, f->out_const, (size_t)f->n_out * 4);
+    put(&b, f->in_written, f->n_in);
+    put(&b, (uint8_t[4]){0}, (4 - f->n_in % 4) % 4);
+    put(&b, f->cw, (size_t)f->n_cw * 4);
+    put(&b, f->body, f->words * 8);
+    if (b.oom) {
+        free(b.p);
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph save: out of memory");
+    }
+    *bytes = b.p, *len = b.len;
+    return TD_CODE_OK;
+}
+
+struct rbuf {
+    const uint8_t *p;
+    size_t len, at;
+};
+
+static bool take(struct rbuf *b, void *v, size_t n)
+{
+    if (n > b->len - b->at)
+        return false;
+    memcpy(v, b->p + b->at, n);
+    b->at += n;
+    return true;
+}
+
+void td__graph_file_fini(struct td__graph_file *f)
+{
+    free(f->m);
+    free(f->out_src);
+    free(f->out_const);
+    free(f->in_written);
+    free(f->cw);
+    free(f->body);
+    memset(f, 0, sizeof *f);
+}
+
+enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph_file *f, struct td_status *st)
+{
+    memset(f, 0, sizeof *f);
+    struct rbuf b = {bytes, len, 0};
+    char magic[8];
+    uint32_t counts[4];
+    uint64_t words;
+    if (!take(&b, magic, 8) || memcmp(magic, MAGIC, 8))
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: not a tensord graph (no TDGRAPH1 header)");
+    if (!take(&b, counts, sizeof counts) || !take(&b, &words, 8))
+        goto short_;
+    f->n_in = counts[0], f->n_out = counts[1], f->n_consts = counts[2], f->n_cw = counts[3];
+    if (f->n_in > 255 || f->n_out > 255 || f->n_consts >= (1u << 24) || f->n_cw > f->n_consts ||
+        words > (len - b.at) / 8)
+        return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: %u inputs, %u outputs, %u constants, %u "
+                             "written and %llu words do not fit a graph of %zu bytes", f->n_in, f->n_out,
+                             f->n_consts, f->n_cw, (unsigned long long)words, len);
+    size_t n_m = (size_t)f->n_in + f->n_out + f->n_consts;
+    f->m = calloc(n_m + 1, sizeof *f->m);
+    f->out_src = malloc(((size_t)f->n_out + 1) * 4);
+    f->out_const = malloc(((size_t)f->n_out + 1) * 4);
+    f->in_written = calloc((size_t)f->n_in + 4, 1);
+    f->cw = malloc(((size_t)f->n_cw + 1) * 4);
+    f->body = malloc(words * 8 + 8);
+    f->words = (size_t)words;
+    if (!f->m || !f->out_src || !f->out_const || !f->in_written || !f->cw || !f->body) {
+        td__graph_file_fini(f);
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
+    }
+    for (size_t i = 0; i < n_m; i++) {
+        uint8_t head[8];
+        struct td_meta *m = &f->m[i];
+        if (!take(&b, head, 8))
+            goto short_;
+        m->dtype = head[0], m->ndim = head[1], m->device = head[2];
+        if (m->ndim > TD_MAX_DIMS || !take(&b, m->sizes, (size_t)m->ndim * 8))
+            goto bad;
+        int64_t numel = 1; /* contiguous strides: what a placeholder of it has */
+        for (int d = m->ndim - 1; d >= 0; d--) {
+            if (m->sizes[d] < 0 || m->sizes[d] > TD_MAX_NUMEL)
+                goto bad;
+            m->strides[d] = numel;
+            if (m->sizes[d] && (td_mul_overflow(numel, m->sizes[d], &numel) || numel > TD_MAX_NUMEL))
+                goto bad;
+        }
+        if (!td_dtype_valid(m->dtype) || m->device > TD_MAX_DEVICES)
+            goto bad;
+        m->storage_nbytes = numel * (int64_t)td_dtype_size((enum td_dtype)m->dtype);
+    }
+    if (!take(&b, f->out_src, (size_t)f->n_out * 4) || !take(&b, f->out_const, (size_t)f->n_out * 4) ||
+        !take(&b, f->in_written, f->n_in + (4 - f->n_in % 4) % 4) || !take(&b, f->cw, (size_t)f->n_cw * 4) ||
+        !take(&b, f->body, f->words * 8))
+        goto short_;
+    for (uint32_t j = 0; j < f->n_out; j++)
+        if (f->out_src[j] >= (int32_t)f->n_in || f->out_src[j] < -1 - (int32_t)j || f->out_const[j] < -1 ||
+            f->out_const[j] >= (int32_t)f->n_consts)
+            goto bad;
+    for (uint32_t k = 0; k < f->n_cw; k++)
+        if (f->cw[k] >= f->n_consts)
+            goto bad;
+    if (b.at != len)
+        goto bad;
+    return TD_CODE_OK;
+short_:
+    td__graph_file_fini(f);
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: the graph is cut short (%zu bytes)", len);
+bad:
+    td__graph_file_fini(f);
+    return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: a malformed graph (a size, dimension or index "
+                         "out of range at byte %zu)", b.at);
 }

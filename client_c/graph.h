@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kernels/meta.h"
 #include "../kernels/status.h"
 
 /* What td__graph_plan makes of a capture. */
@@ -32,5 +33,30 @@ struct td__graph_plan {
 enum td_code td__graph_plan(const uint8_t *rec, size_t len, uint64_t mark, const uint64_t *ins, int n_in,
                             const uint64_t *outs, int n_out, struct td__graph_plan *p, struct td_status *st);
 void td__graph_plan_fini(struct td__graph_plan *p);
+
+/*
+ * A graph as td_graph_save writes it (little endian):
+ *   "TDGRAPH1", then u32 n_in, n_out, n_consts, n_cw, u64 words;
+ *   n_in + n_out + n_consts metas: u8 dtype, ndim, device, 5 zero bytes, i64 sizes[ndim];
+ *   i32 out_src[n_out] (input i, or -1 - j: the storage of output j <= itself),
+ *   i32 out_const[n_out] (-1, or the constant whose storage the output views);
+ *   u8 in_written[n_in], zero-padded to 4 bytes; u32 cw[n_cw] (constants it writes);
+ *   u64 body[words] (local numbering, as GRAPH_DEFINE's payload).
+ * The constants' data is not in it: the caller saves those tensors (td_graph_constants).
+ */
+struct td__graph_file {
+    uint32_t n_in, n_out, n_consts, n_cw;
+    struct td_meta *m;  /* n_in + n_out + n_consts: inputs, outputs, constants (sizes, dtype, device) */
+    int32_t *out_src, *out_const;
+    uint8_t *in_written;
+    uint32_t *cw;
+    uint64_t *body;
+    size_t words;
+};
+
+enum td_code td__graph_encode(const struct td__graph_file *f, uint8_t **bytes, size_t *len, struct td_status *st);
+/* Checks everything but the body (the daemon checks that): counts, metas, indices. */
+enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph_file *f, struct td_status *st);
+void td__graph_file_fini(struct td__graph_file *f);
 
 #endif
