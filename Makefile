@@ -261,8 +261,9 @@ bench-records: $(BENCH_RECORDS)
 # its OpenMP threads' TLS shows as "possibly lost", not counted)
 VALGRIND_CHECKS := $(BUILD)/opt/tests/check_shape $(BUILD)/opt/tests/check_session $(BUILD)/opt/tests/check_conv \
 	$(BUILD)/opt/tests/check_graph
-valgrind: $(VALGRIND_CHECKS)
-	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; CK_FORK=no valgrind -q --show-possibly-lost=no \
+valgrind: $(VALGRIND_CHECKS) $(DAEMON)
+	@set -e; for t in $(VALGRIND_CHECKS); do echo "== valgrind $$t"; TENSORD_BIN=$(abspath $(DAEMON)) \
+		CK_FORK=no valgrind -q --show-possibly-lost=no \
 		--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
 # ---- libFuzzer targets (clang, ASan/UBSan): fuzz_records (the record decoder, meta layer
