@@ -1588,6 +1588,129 @@ enum td_code td_graph_end_held(td_client_t *c, uint64_t *id, int *n_out, struct 
     return code;
 }
 
+enum td_code td_graph_save(td_client_t *c, uint64_t id, uint8_t **bytes, size_t *len, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    struct graph_info *g = *graph_find(c, id);
+    enum td_code code = !g       ? td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph", (unsigned long long)id)
+                        : g->held ? td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph %llu is a held capture: its "
+                                                  "outputs are this program's tensors", (unsigned long long)id)
+                                  : td__graph_encode(&g->f, bytes, len, st);
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+enum td_code td_graph_constants(td_client_t *c, uint64_t id, int max, struct td_t *out, int *n, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    pthread_mutex_lock(&c->lock);
+    struct graph_info *g = *graph_find(c, id);
+    enum td_code code = TD_CODE_OK;
+    if (!g) {
+        code = td_status_set(st, TD_CODE_NOT_FOUND, "graph %llu: no such graph", (unsigned long long)id);
+    } else {
+        *n = (int)g->f.n_consts;
+        for (int k = 0; k < *n && k < max; k++) {
+            out[k] = g->consts[k];
+            if (!pin_locked(c, out[k].handle))
+                code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph %llu: out of memory",
+                                     (unsigned long long)id);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return code;
+}
+
+/* Placeholders of the given metas (contiguous, uninitialized) for GRAPH_DEFINE's inputs. */
+static enum td_code placeholders_locked(td_client_t *c, const struct td_meta *m, uint32_t n, struct td_t *out,
+                                        struct td_status *st)
+{
+    uint8_t device = c->device;
+    enum td_code code = TD_CODE_OK;
+    for (uint32_t i = 0; i < n && !code; i++) {
+        int64_t attrs[3 + TD_MAX_DIMS] = {m[i].dtype, m[i].ndim}, dev = m[i].device;
+        memcpy(attrs + 2, m[i].sizes, (size_t)m[i].ndim * 8);
+        if (m[i].device != c->device && !(code = op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &dev, 1, NULL, st)))
+            c->device = m[i].device;
+        if (!code)
+            code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 2 + m[i].ndim, &out[i], st);
+    }
+    if (c->device != device) {
+        int64_t dev = device;
+        if (!op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &dev, 1, NULL, code ? NULL : st))
+            c->device = device;
+    }
+    return code;
+}
+
+enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int n_consts,
+                           const struct td_t *const *consts, uint64_t *id, struct td_status *st)
+{
+    FORK_CHECK(c, st);
+    struct graph_info *g = calloc(1, sizeof *g);
+    if (!g)
+        return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
+    enum td_code code = td__graph_decode(bytes, len, &g->f, st);
+    if (!code && n_consts != (int)g->f.n_consts)
+        code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: the graph has %u constants, not %d",
+                             g->f.n_consts, n_consts);
+    for (int k = 0; !code && k < n_consts; k++) {
+        const struct td_meta *want = &g->f.m[g->f.n_in + g->f.n_out + k];
+        if (!td_meta_same_sizes(&consts[k]->m, want)) {
+            char w[160], got[160];
+            td_meta_describe(want, w, sizeof w);
+            td_meta_describe(&consts[k]->m, got, sizeof got);
+            code = td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: constant %d is %s, but the graph was "
+                                 "saved with %s", k, got, w);
+        }
+    }
+    if (!code && !(g->consts = calloc((size_t)n_consts + 1, sizeof *g->consts)))
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
+    if (code) {
+        graph_info_free(g);
+        return code;
+    }
+    struct td_t ph[256];
+    const struct td_t *php[256];
+    uint64_t *handles = malloc(((size_t)n_consts + 1) * sizeof *handles);
+    pthread_mutex_lock(&c->lock);
+    if (!handles)
+        code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
+    else if (c->cap.on)
+        code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph load: a capture is under way");
+    uint32_t n_ph = 0;
+    if (!code && !(code = placeholders_locked(c, g->f.m, g->f.n_in, ph, st)))
+        n_ph = g->f.n_in;
+    for (uint32_t i = 0; i < n_ph; i++)
+        php[i] = &ph[i];
+    for (int k = 0; !code && k < n_consts; k++) {
+        g->consts[k] = *consts[k];
+        g->consts[k].ag = NULL;
+        handles[k] = consts[k]->handle;
+    }
+    struct td__graph_plan plan = {.consts = handles, .n_consts = (uint32_t)n_consts};
+    if (!code) {
+        g->id = ++c->next_graph;
+        code = define_locked(c, g->id, (int)g->f.n_in, php, (int)g->f.n_out, &plan, g->f.body, g->f.words, st);
+    }
+    for (uint32_t i = 0; i < n_ph; i++) /* the daemon took their metas */
+        release_locked(c, ph[i].handle);
+    if (!code) {
+        for (int k = 0; k < n_consts; k++)
+            pin_locked(c, g->consts[k].handle);
+        g->next = c->graphs;
+        c->graphs = g;
+        *id = g->id;
+        g = NULL;
+        code = maybe_flush(c, st);
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(handles);
+    graph_info_free(g);
+    return code;
+}
+
 enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st)
 {
     FORK_CHECK(c, st);

@@ -171,6 +171,18 @@ enum td_code td_graph_free(td_client_t *c, uint64_t id, struct td_status *st);
  * keeps a reference to them until td_graph_free. */
 enum td_code td_graph_end_held(td_client_t *c, uint64_t *id, int *n_out, struct td_status *st);
 enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st);
+/* Graphs as bytes (client_c/graph.h gives the format): td_graph_save writes graph id into
+ * *bytes (malloc'd; the caller frees) — the body and what its runs check, not the data of
+ * its constants; td_graph_constants gives them, in the graph's order (out[0..min(max, *n))
+ * new references the caller releases; *n their count), for the caller to save as it saves
+ * tensors.  td_graph_load defines a graph from such bytes in this session, its constants
+ * consts[0..n_consts) (the sizes, dtypes and devices they were saved with), as *id.  The
+ * bytes are checked as hostile input; the daemon checks the body.  Held captures are not
+ * saved. */
+enum td_code td_graph_save(td_client_t *c, uint64_t id, uint8_t **bytes, size_t *len, struct td_status *st);
+enum td_code td_graph_constants(td_client_t *c, uint64_t id, int max, struct td_t *out, int *n, struct td_status *st);
+enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int n_consts,
+                           const struct td_t *const *consts, uint64_t *id, struct td_status *st);
 /*
  * Streams and events (torch.cuda.Stream / Event; docs/design/devices.md "Streams").
  * Each device has a default stream, id 0; td_stream_new makes another on device

@@ -575,6 +575,82 @@ START_TEST(test_replay_writes_held_outputs)
 }
 END_TEST
 
+/* A graph saved as bytes and loaded again (in place of its constants: the tensors
+ * td_graph_constants gives); damaged bytes and wrong constants refused. */
+START_TEST(test_client_save_and_load)
+{
+    float xv[4] = {1, 2, 3, 4}, wv[4] = {10, 20, 30, 40}, want[4];
+    struct td_t x = vec4(xv), w = vec4(wv);
+    OK(td_graph_begin(c, st));
+    struct td_t t = bin(TD_OP_ADD, &x, &w), y = bin(TD_OP_MUL, &t, &x);
+    td_release(c, &t);
+    td_release(c, &w); /* the graph holds it */
+    const struct td_t *ins[1] = {&x}, *outs[1] = {&y};
+    uint64_t id = 0;
+    OK(td_graph_end(c, 1, ins, 1, outs, &id, st));
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    OK(td_graph_save(c, id, &bytes, &len, st));
+    struct td_t consts[2];
+    int n = 0;
+    OK(td_graph_constants(c, id, 2, consts, &n, st));
+    ck_assert_int_eq(n, 1);
+    expect4(&consts[0], wv);
+    OK(td_graph_free(c, id, st));
+    const struct td_t *cp[1] = {&consts[0]};
+    uint64_t id2 = 0;
+    OK(td_graph_load(c, bytes, len, 1, cp, &id2, st));
+    struct td_t y2;
+    const struct td_t *ins2[1] = {&x};
+    OK(td_graph_run(c, id2, 1, ins2, 1, &y2, st));
+    for (int i = 0; i < 4; i++)
+        want[i] = (xv[i] + wv[i]) * xv[i];
+    expect4(&y2, want);
+    /* refused: a cut, a bad header, an index out of range, the wrong constants */
+    struct td_status s1 = TD_STATUS_INIT;
+    uint64_t bad_id;
+    ck_assert_int_eq(td_graph_load(c, bytes, len - 3, 1, cp, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, bytes, len);
+    copy[0] = 'X';
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_load(c, copy, len, 1, cp, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "TDGRAPH1"));
+    memcpy(copy, bytes, len);
+    copy[8 + 12] = 200; /* n_cw = 200 > n_consts */
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_load(c, copy, len, 1, cp, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
+    for (size_t k = 0; k < len; k++) { /* every single damaged byte: refused or a valid graph, never a crash */
+        memcpy(copy, bytes, len);
+        copy[k] ^= 0x5a;
+        uint64_t any;
+        struct td_status s2 = TD_STATUS_INIT;
+        if (!td_graph_load(c, copy, len, 1, cp, &any, &s2))
+            td_graph_free(c, any, &s2);
+    }
+    free(copy);
+    struct td_t x2 = vec4(xv);
+    int64_t two[1] = {2};
+    struct td_t small;
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 1, two, xv, &small, st));
+    const struct td_t *wrong[1] = {&small};
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_load(c, bytes, len, 1, wrong, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "saved with float32[4]"));
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_load(c, bytes, len, 0, NULL, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
+    td_sync(c, &s1); /* (the damaged graphs the daemon refused answer here) */
+    free(bytes);
+    OK(td_graph_free(c, id2, st));
+    td_release(c, &consts[0]);
+    td_release(c, &small);
+    td_release(c, &x2);
+    td_release(c, &y);
+    td_release(c, &y2);
+    td_release(c, &x);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -593,6 +669,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tcl, test_client_capture_and_run);
     tcase_add_test(tcl, test_client_captures_refused);
     tcase_add_test(tcl, test_client_held_capture_and_replay);
+    tcase_add_test(tcl, test_client_save_and_load);
     suite_add_tcase(s, tcl);
     return s;
 }

@@ -11,6 +11,7 @@
  *   graph_mark() -> int             handles up to it existed before the capture
  *   graph_run(id, inputs) -> [Tensor]  one GRAPH_RUN record
  *   graph_free(id)
+ *   graph_save(id) -> bytes; graph_constants(id) -> [Tensor]; graph_load(bytes, constants) -> id
  */
 #include "ext.h"
 
@@ -160,7 +161,89 @@ static PyObject *m_graph_free(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *m_graph_save(PyObject *self, PyObject *arg)
+{
+    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    struct td_status st = TD_STATUS_INIT;
+    if (td_graph_save(c, id, &bytes, &len, &st))
+        return td_ext_raise(&st);
+    PyObject *out = PyBytes_FromStringAndSize((const char *)bytes, (Py_ssize_t)len);
+    free(bytes);
+    return out;
+}
+
+static PyObject *m_graph_constants(PyObject *self, PyObject *arg)
+{
+    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    td_client_t *c = td_ext_get_client();
+    if (!c)
+        return NULL;
+    struct td_status st = TD_STATUS_INIT;
+    int n = 0;
+    if (td_graph_constants(c, id, 0, NULL, &n, &st))
+        return td_ext_raise(&st);
+    struct td_t *ts = PyMem_Calloc((size_t)n + 1, sizeof *ts);
+    if (!ts)
+        return PyErr_NoMemory();
+    PyObject *out = NULL;
+    int got = 0;
+    if (td_graph_constants(c, id, n, ts, &got, &st)) {
+        td_ext_raise(&st);
+    } else if ((out = PyList_New(n))) {
+        for (int k = 0; k < n; k++) {
+            PyObject *t = out ? td_ext_wrap(&ts[k]) : NULL; /* takes the reference */
+            if (!t) {
+                Py_CLEAR(out);
+                td_release(c, &ts[k]);
+                continue;
+            }
+            PyList_SET_ITEM(out, k, t);
+        }
+    }
+    PyMem_Free(ts);
+    return out;
+}
+
+static PyObject *m_graph_load(PyObject *self, PyObject *args)
+{
+    Py_buffer buf;
+    PyObject *consts;
+    if (!PyArg_ParseTuple(args, "y*O", &buf, &consts))
+        return NULL;
+    PyObject *fast = PySequence_Fast(consts, "graph_load: expected a sequence of tensors");
+    td_client_t *c = fast ? td_ext_get_client() : NULL;
+    Py_ssize_t n = fast ? PySequence_Fast_GET_SIZE(fast) : 0;
+    struct td_t *ts = c ? PyMem_Calloc((size_t)n + 1, sizeof *ts) : NULL;
+    const struct td_t **ptrs = c ? PyMem_Calloc((size_t)n + 1, sizeof *ptrs) : NULL;
+    PyObject *out = NULL;
+    if (c && (!ts || !ptrs))
+        PyErr_NoMemory();
+    else if (c && !td_ext_tensors_from(fast, n, ts, ptrs, "graph_load")) {
+        uint64_t id = 0;
+        struct td_status st = TD_STATUS_INIT;
+        out = td_graph_load(c, buf.buf, (size_t)buf.len, (int)n, ptrs, &id, &st) ? td_ext_raise(&st)
+                                                                                   : PyLong_FromUnsignedLongLong(id);
+    }
+    PyMem_Free(ts);
+    PyMem_Free(ptrs);
+    Py_XDECREF(fast);
+    PyBuffer_Release(&buf);
+    return out;
+}
+
 PyMethodDef td_ext_graph_methods[] = {
+    {"graph_save", m_graph_save, METH_O, "graph_save(id) -> bytes: the graph without its constants' data"},
+    {"graph_constants", m_graph_constants, METH_O, "graph_constants(id) -> [Tensor]: its constants, in order"},
+    {"graph_load", m_graph_load, METH_VARARGS, "graph_load(bytes, constants) -> id: a saved graph defined again"},
     {"graph_begin", m_graph_begin, METH_NOARGS, "graph_begin(): capture this process's op records (td_graph_begin)"},
     {"graph_end", m_graph_end, METH_VARARGS, "graph_end(inputs, outputs) -> id: the capture as a daemon graph"},
     {"graph_end_held", m_graph_end_held, METH_NOARGS,

@@ -296,6 +296,43 @@ def test_saved_and_copied_traces_capture_their_own():
         assert tm.graph_count == 1
 
 
+LOAD_TRACED = """
+import sys
+import tensord as td
+tm, x, want = td.jit.load(sys.argv[1]), td.load(sys.argv[2]), td.load(sys.argv[3])
+calls = []
+inner = tm._actual_module.forward
+tm._actual_module.forward = lambda *a: calls.append(1) or inner(*a)
+with td.no_grad():
+    ok = td.allclose(tm(x), want)
+    tm._actual_module[0].weight.mul_(-1)  # the loaded graph reads the loaded module's weights
+    ok2 = td.allclose(tm(x), inner(x))
+print(ok, ok2, tm.graph_count, len(calls))
+"""
+
+
+def test_saved_traced_module_runs_its_graph_in_another_process(tmp_path):
+    """jit.save of a traced module keeps its graphs (the body and its constants, pickled with
+    the module's tensors and sharing their storage): another process runs the graph without
+    calling Python forward, and sees in-place updates of the loaded weights."""
+    import subprocess
+    import sys
+    m = tnn.Sequential(tnn.Linear(4, 3), tnn.ReLU(), tnn.Linear(3, 2)).eval()
+    x = td.randn(2, 4)
+    with td.no_grad():
+        tm = td.jit.trace(m, x)
+        want = tm(x)
+    td.jit.save(tm, str(tmp_path / "m.pt"))
+    td.save(x, str(tmp_path / "x.pt"))
+    td.save(want, str(tmp_path / "want.pt"))
+    script = tmp_path / "load.py"
+    script.write_text(LOAD_TRACED)
+    p = subprocess.run([sys.executable, str(script), str(tmp_path / "m.pt"), str(tmp_path / "x.pt"),
+                        str(tmp_path / "want.pt")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "True", "1", "0"]  # Python forward never called by the traced module
+
+
 def test_graphs_survive_fork():
     import tensord.multiprocessing as mp
     f = td.jit.trace(lambda a: a * 3 + 1, td.ones(3))

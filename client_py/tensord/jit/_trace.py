@@ -131,14 +131,17 @@ class _Graph:
 class _Graphs:
     """Graphs of one callable, by signature."""
 
-    def __init__(self, fn, name, state_key=None):
-        self.fn, self.name, self.state_key = fn, name, state_key
+    def __init__(self, fn, name, state_key=None, state_handles=None):
+        self.fn, self.name, self.state_key, self.state_handles = fn, name, state_key, state_handles
         self.graphs = {}
         self.warned = set()
+        self.saved = []  # graphs unpickled with a module, defined again at the first call
 
     def __call__(self, *args, **kwargs):
         if kwargs or _C.graph_capturing():  # inside another capture: its records are that graph's
             return self.fn(*args, **kwargs)
+        if self.saved:
+            self._load_saved()
         Tensor = _tensor_type()
         tensors = []
         try:
@@ -174,10 +177,28 @@ class _Graphs:
         return sum(g is not _EAGER for g in self.graphs.values())
 
     def __getstate__(self):
-        # graphs belong to this process's session: a copy (pickled, deepcopied) captures its own
+        # graph ids belong to this process's session: a module's graphs travel as saved bytes
+        # and their constants (tensors, pickled with the module's own, storage shared), and
+        # are defined again where they are loaded; a function's are captured again
         state = dict(self.__dict__)
-        state["graphs"], state["warned"] = {}, set()
+        saved = list(self.saved)
+        for key, g in self.graphs.items() if self.state_handles is not None else ():
+            if g is _EAGER or g.guards:
+                continue
+            spec, sig, grad, (handles, flags) = key
+            saved.append((spec, sig, grad, flags, _C.graph_save(g.id), _C.graph_constants(g.id), g.n_out, g.spec))
+        state["graphs"], state["warned"], state["saved"] = {}, set(), saved
         return state
+
+    def _load_saved(self):
+        saved, self.saved = self.saved, []
+        handles = self.state_handles()
+        for spec, sig, grad, flags, data, consts, n_out, out_spec in saved:
+            try:
+                gid = _C.graph_load(data, consts)
+            except (RuntimeError, TypeError, ValueError, IndexError):
+                continue  # (not this module's tensors any more): captured again when called
+            self.graphs[(spec, sig, grad, (handles, flags))] = _Graph(gid, n_out, out_spec, [])
 
     def _eager(self, key, why):
         self.graphs[key] = _EAGER
@@ -266,20 +287,18 @@ class TracedModule(_module_base()):
         self.__dict__["_parameters"] = orig._parameters
         self.__dict__["_buffers"] = orig._buffers
         self.__dict__["_modules"] = orig._modules
-        self.__dict__["_graphs"] = _Graphs(orig, type(orig).__name__, self._state_key)
+        self.__dict__["_graphs"] = _Graphs(orig, type(orig).__name__, self._state_key, self._state_handles)
         self.training = orig.training
+
+    def _state_handles(self):
+        orig = self._actual_module
+        return tuple(t._handle for t in orig.parameters()) + tuple(t._handle for t in orig.buffers())
 
     def _state_key(self):
         orig = self._actual_module
-        grad = _C.is_grad_enabled()
-        handles = []
-        for t in orig.parameters():
-            if grad and t.requires_grad:
-                return _EAGER  # training: the outputs need history
-            handles.append(t._handle)
-        for t in orig.buffers():
-            handles.append(t._handle)
-        return tuple(handles), tuple(m.training for m in orig.modules())
+        if _C.is_grad_enabled() and any(t.requires_grad for t in orig.parameters()):
+            return _EAGER  # training: the outputs need history
+        return self._state_handles(), tuple(m.training for m in orig.modules())
 
     def train(self, mode=True):
         self._actual_module.train(mode)
