@@ -269,7 +269,8 @@ valgrind: $(VALGRIND_CHECKS) $(DAEMON)
 # ---- libFuzzer targets (clang, ASan/UBSan): fuzz_records (the record decoder, meta layer
 # and executor), fuzz_ring (the shared-memory rings as the daemon reads them, then the
 # same execution), fuzz_messages (the protobuf messages of a gRPC call, decoded and
-# checked as rpc.c does, then executed) and fuzz_meta (td_meta_infer alone).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
+# checked as rpc.c does, then executed), fuzz_meta (td_meta_infer alone) and fuzz_graph (the
+# reader of saved graphs, libtensord).  Only the objects a session needs (no gRPC); one CPU ISA (no ifunc
 # clones under the fuzzer).  Each runs FUZZ_TIME seconds; new inputs land in
 # build/fuzz/corpus_NAME, seeds are in tests/fuzz/corpus (records) and tests/fuzz/corpus_NAME.
 FUZZ_CC ?= clang
@@ -279,8 +280,8 @@ FUZZ_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -
 FUZZ_SRC := $(META_SRC) $(CPU_SRC) daemon/session.c daemon/graph.c daemon/exec.c daemon/handles.c daemon/share.c daemon/alloc.c daemon/log.c \
 	daemon/mempressure.c \
 	daemon/device.c daemon/device_alloc.c daemon/device_host.c daemon/device_transfer.c \
-	daemon/metrics.c daemon/client_msg.c proto/td_ring.c
-FUZZ_TARGETS := records ring messages meta
+	daemon/metrics.c daemon/client_msg.c proto/td_ring.c client_c/graph.c
+FUZZ_TARGETS := records ring messages meta graph
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 $(BUILD)/fuzz/obj/%.o: %.c | $(BUILD)/gen/tensord.pb-c.h
 	@mkdir -p $(dir $@)

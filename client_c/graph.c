@@ -345,8 +345,11 @@ enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph
     if (!take(&b, counts, sizeof counts) || !take(&b, &words, 8))
         goto short_;
     f->n_in = counts[0], f->n_out = counts[1], f->n_consts = counts[2], f->n_cw = counts[3];
+    /* the least each part takes in the file (a meta: 8 bytes), before anything is allocated */
+    uint64_t least = ((uint64_t)f->n_in + f->n_out + f->n_consts) * 8 + (uint64_t)f->n_out * 8 + f->n_in +
+                     (uint64_t)f->n_cw * 4 + words * 8;
     if (f->n_in > 255 || f->n_out > 255 || f->n_consts >= (1u << 24) || f->n_cw > f->n_consts ||
-        words > (len - b.at) / 8)
+        words > (len - b.at) / 8 || least > len - b.at)
         return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph load: %u inputs, %u outputs, %u constants, %u "
                              "written and %llu words do not fit a graph of %zu bytes", f->n_in, f->n_out,
                              f->n_consts, f->n_cw, (unsigned long long)words, len);
@@ -368,7 +371,8 @@ enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph
         if (!take(&b, head, 8))
             goto short_;
         m->dtype = head[0], m->ndim = head[1], m->device = head[2];
-        if (m->ndim > TD_MAX_DIMS || !take(&b, m->sizes, (size_t)m->ndim * 8))
+        if (head[3] | head[4] | head[5] | head[6] | head[7] || m->ndim > TD_MAX_DIMS ||
+            !take(&b, m->sizes, (size_t)m->ndim * 8))
             goto bad;
         int64_t numel = 1; /* contiguous strides: what a placeholder of it has */
         for (int d = m->ndim - 1; d >= 0; d--) {
@@ -386,6 +390,12 @@ enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph
         !take(&b, f->in_written, f->n_in + (4 - f->n_in % 4) % 4) || !take(&b, f->cw, (size_t)f->n_cw * 4) ||
         !take(&b, f->body, f->words * 8))
         goto short_;
+    for (uint32_t i = f->n_in; i < f->n_in + (4 - f->n_in % 4) % 4; i++)
+        if (f->in_written[i]) /* the padding */
+            goto bad;
+    for (uint32_t i = 0; i < f->n_in; i++)
+        if (f->in_written[i] > 1)
+            goto bad;
     for (uint32_t j = 0; j < f->n_out; j++)
         if (f->out_src[j] >= (int32_t)f->n_in || f->out_src[j] < -1 - (int32_t)j || f->out_const[j] < -1 ||
             f->out_const[j] >= (int32_t)f->n_consts)
