@@ -35,6 +35,13 @@ static Py_ssize_t graph_tensors(PyObject *seq, struct td_t *ts, const struct td_
     return n;
 }
 
+/* A graph id argument, and the client (NULL with an exception set). */
+static td_client_t *id_and_client(PyObject *arg, unsigned long long *id)
+{
+    *id = PyLong_AsUnsignedLongLong(arg);
+    return PyErr_Occurred() ? NULL : td_ext_get_client();
+}
+
 static PyObject *m_graph_begin(PyObject *self, PyObject *noargs)
 {
     td_client_t *c = td_ext_get_client();
@@ -83,10 +90,8 @@ static PyObject *m_graph_end_held(PyObject *self, PyObject *noargs)
 
 static PyObject *m_graph_replay(PyObject *self, PyObject *arg)
 {
-    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred())
-        return NULL;
-    td_client_t *c = td_ext_get_client();
+    unsigned long long id;
+    td_client_t *c = id_and_client(arg, &id);
     if (!c)
         return NULL;
     struct td_status st = TD_STATUS_INIT;
@@ -163,10 +168,8 @@ static PyObject *m_graph_free(PyObject *self, PyObject *arg)
 
 static PyObject *m_graph_save(PyObject *self, PyObject *arg)
 {
-    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred())
-        return NULL;
-    td_client_t *c = td_ext_get_client();
+    unsigned long long id;
+    td_client_t *c = id_and_client(arg, &id);
     if (!c)
         return NULL;
     uint8_t *bytes = NULL;
@@ -181,10 +184,8 @@ static PyObject *m_graph_save(PyObject *self, PyObject *arg)
 
 static PyObject *m_graph_constants(PyObject *self, PyObject *arg)
 {
-    unsigned long long id = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred())
-        return NULL;
-    td_client_t *c = td_ext_get_client();
+    unsigned long long id;
+    td_client_t *c = id_and_client(arg, &id);
     if (!c)
         return NULL;
     struct td_status st = TD_STATUS_INIT;
