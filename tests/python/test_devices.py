@@ -1250,6 +1250,29 @@ def test_shared_device_tensor_between_processes():
     assert r.stdout.decode().strip().splitlines()[-1] == "('cuda:0', 8.0) 8.0", r.stdout.decode()
 
 
+def test_graphs_on_devices():
+    """A CUDA-graph capture and a traced function on the stand-in GPUs: the replayed and
+    the traced results equal the same computation on the CPU; inputs on another device
+    than the capture's are refused by the graph's check."""
+    x_np = np.random.RandomState(12).randn(3, 4).astype(np.float32)
+    x = td.tensor(x_np, device="cuda:0")
+    w = td.tensor(np.ones((4, 2), np.float32), device="cuda:0")
+    g = td.cuda.CUDAGraph()
+    with td.cuda.graph(g):
+        y = (x @ w).relu() * 2
+    new = np.random.RandomState(13).randn(3, 4).astype(np.float32)
+    x.copy_(td.tensor(new))
+    g.replay()
+    assert y.device == td.device("cuda:0")
+    np.testing.assert_allclose(y.cpu().numpy(), np.maximum(new @ np.ones((4, 2)), 0) * 2, rtol=1e-5, atol=1e-6)
+    f = td.jit.trace(lambda a, b: (a * b).sum(0), (x, x))
+    a = td.tensor(x_np, device="cuda:1")
+    np.testing.assert_allclose(f(a, a).cpu().numpy(), (x_np * x_np).sum(0), rtol=1e-5)  # cuda:1: captured anew
+    assert f.graph_count == 2
+    with pytest.raises(RuntimeError, match="captured for float32\\[3, 4\\] on cuda:0"):
+        td._C.graph_run(f._graphs.graphs[next(iter(f._graphs.graphs))].id, [a.cpu()], 1)  # (x passed twice: one input)
+
+
 if not IN_CHILD:
     # the ordinary run collects only the subprocess runner above
     for _name in [n for n in globals() if n.startswith("test_") and n != "test_devices_under_two_fake_gpus"]:
