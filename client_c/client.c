@@ -1425,23 +1425,24 @@ static struct graph_info *graph_info_new(td_client_t *c, int n_in, const struct 
     return g;
 }
 
-/* GRAPH_DEFINE (and GRAPH_CONSTS for constants past the first record's room). */
-static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const struct td_t *const *in, int n_out,
+/* GRAPH_DEFINE (and GRAPH_CONSTS for constants past the first record's room, and for a held
+ * capture's outputs); the payload carries the inputs' layouts in_m, then the body. */
+static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const struct td_meta *in_m, int n_out,
                                   const struct td__graph_plan *p, const uint64_t *body, size_t words,
                                   struct td_status *st)
 {
     size_t bytes = words * 8;
+    for (int i = 0; i < n_in; i++)
+        bytes += td_meta_wire_size(&in_m[i]);
     if (c->payload.len + bytes > MSG_PAYLOAD_BYTES && send_now_locked(c, st))
         return st ? st->code : TD_CODE_UNAVAILABLE;
     if (!buf_reserve(&c->payload, bytes))
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
-    uint32_t first = p->n_consts < (uint32_t)(255 - n_in) ? p->n_consts : (uint32_t)(255 - n_in);
-    struct td_rec_hdr *h = rec_begin(c, TD_OP_GRAPH_DEFINE, 0, 0, n_in + (int)first, TD_N_GRAPH_DEFINE);
+    uint32_t first = p->n_consts < 255 ? p->n_consts : 255;
+    struct td_rec_hdr *h = rec_begin(c, TD_OP_GRAPH_DEFINE, 0, 0, (int)first, TD_N_GRAPH_DEFINE);
     if (!h)
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph capture: out of memory");
     uint64_t *w = (uint64_t *)(h + 1);
-    for (int i = 0; i < n_in; i++)
-        *w++ = in[i]->handle;
     for (uint32_t k = 0; k < first; k++)
         *w++ = p->consts[k];
     int64_t attrs[TD_N_GRAPH_DEFINE];
@@ -1452,8 +1453,12 @@ static enum td_code define_locked(td_client_t *c, uint64_t id, int n_in, const s
     attrs[TD_A_GRAPH_DEFINE_PAYLOAD] = (int64_t)c->payload.len;
     attrs[TD_A_GRAPH_DEFINE_LENGTH] = (int64_t)bytes;
     memcpy(w, attrs, sizeof attrs);
-    memcpy(c->payload.p + c->payload.len, body, bytes);
-    c->payload.len += bytes;
+    for (int i = 0; i < n_in; i++) {
+        td_meta_wire_put(&in_m[i], c->payload.p + c->payload.len);
+        c->payload.len += td_meta_wire_size(&in_m[i]);
+    }
+    memcpy(c->payload.p + c->payload.len, body, words * 8);
+    c->payload.len += words * 8;
     for (int held = 0; held < 2; held++) { /* the constants, then a held capture's outputs */
         const uint64_t *hs = held ? p->held : p->consts + first;
         uint32_t n = held ? p->n_held : p->n_consts - first;
@@ -1532,7 +1537,7 @@ static enum td_code end_locked(td_client_t *c, int n_in, const struct td_t *cons
         goto out;
     }
     g->id = ++c->next_graph;
-    code = define_locked(c, g->id, n_in, in, n_out, &p, g->f.body, g->f.words, st);
+    code = define_locked(c, g->id, n_in, g->f.m, n_out, &p, g->f.body, g->f.words, st);
     if (!code) /* the graph's references: its constants (a release held back is the graph's to
                 * make now), a held capture's outputs (replays write them) */
         for (uint32_t k = 0; k < g->f.n_consts; k++) {
@@ -1622,28 +1627,6 @@ enum td_code td_graph_constants(td_client_t *c, uint64_t id, int max, struct td_
     return code;
 }
 
-/* Placeholders of the given metas (contiguous, uninitialized) for GRAPH_DEFINE's inputs. */
-static enum td_code placeholders_locked(td_client_t *c, const struct td_meta *m, uint32_t n, struct td_t *out,
-                                        struct td_status *st)
-{
-    uint8_t device = c->device;
-    enum td_code code = TD_CODE_OK;
-    for (uint32_t i = 0; i < n && !code; i++) {
-        int64_t attrs[3 + TD_MAX_DIMS] = {m[i].dtype, m[i].ndim}, dev = m[i].device;
-        memcpy(attrs + 2, m[i].sizes, (size_t)m[i].ndim * 8);
-        if (m[i].device != c->device && !(code = op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &dev, 1, NULL, st)))
-            c->device = m[i].device;
-        if (!code)
-            code = op_locked(c, TD_OP_EMPTY, 0, NULL, 0, attrs, 2 + m[i].ndim, &out[i], st);
-    }
-    if (c->device != device) {
-        int64_t dev = device;
-        if (!op_locked(c, TD_OP_SET_DEVICE, 0, NULL, 0, &dev, 1, NULL, code ? NULL : st))
-            c->device = device;
-    }
-    return code;
-}
-
 enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int n_consts,
                            const struct td_t *const *consts, uint64_t *id, struct td_status *st)
 {
@@ -1657,7 +1640,7 @@ enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int
                              g->f.n_consts, n_consts);
     for (int k = 0; !code && k < n_consts; k++) {
         const struct td_meta *want = &g->f.m[g->f.n_in + g->f.n_out + k];
-        if (!td_meta_same_sizes(&consts[k]->m, want)) {
+        if (!td_meta_same_layout(&consts[k]->m, want)) {
             char w[160], got[160];
             td_meta_describe(want, w, sizeof w);
             td_meta_describe(&consts[k]->m, got, sizeof got);
@@ -1671,19 +1654,12 @@ enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int
         graph_info_free(g);
         return code;
     }
-    struct td_t ph[256];
-    const struct td_t *php[256];
     uint64_t *handles = malloc(((size_t)n_consts + 1) * sizeof *handles);
     pthread_mutex_lock(&c->lock);
     if (!handles)
         code = td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
     else if (c->cap.on)
         code = td_status_set(st, TD_CODE_FAILED_PRECONDITION, "graph load: a capture is under way");
-    uint32_t n_ph = 0;
-    if (!code && !(code = placeholders_locked(c, g->f.m, g->f.n_in, ph, st)))
-        n_ph = g->f.n_in;
-    for (uint32_t i = 0; i < n_ph; i++)
-        php[i] = &ph[i];
     for (int k = 0; !code && k < n_consts; k++) {
         g->consts[k] = *consts[k];
         g->consts[k].ag = NULL;
@@ -1692,10 +1668,8 @@ enum td_code td_graph_load(td_client_t *c, const uint8_t *bytes, size_t len, int
     struct td__graph_plan plan = {.consts = handles, .n_consts = (uint32_t)n_consts};
     if (!code) {
         g->id = ++c->next_graph;
-        code = define_locked(c, g->id, (int)g->f.n_in, php, (int)g->f.n_out, &plan, g->f.body, g->f.words, st);
+        code = define_locked(c, g->id, (int)g->f.n_in, g->f.m, (int)g->f.n_out, &plan, g->f.body, g->f.words, st);
     }
-    for (uint32_t i = 0; i < n_ph; i++) /* the daemon took their metas */
-        release_locked(c, ph[i].handle);
     if (!code) {
         for (int k = 0; k < n_consts; k++)
             pin_locked(c, g->consts[k].handle);
@@ -1759,7 +1733,7 @@ enum td_code td_graph_run(td_client_t *c, uint64_t id, int n_in, const struct td
                              "and %d", (unsigned long long)id, g->f.n_in, g->f.n_out, n_in, n_out);
     } else {
         for (int i = 0; i < n_in && !code; i++)
-            if (!td_meta_same_sizes(&in[i]->m, &g->f.m[i])) {
+            if (!td_meta_same_layout(&in[i]->m, &g->f.m[i])) {
                 char want[160], got[160];
                 td_meta_describe(&g->f.m[i], want, sizeof want);
                 td_meta_describe(&in[i]->m, got, sizeof got);

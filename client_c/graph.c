@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/checked.h"
-#include "../kernels/device.h"
-#include "../kernels/dtype.h"
 #include "../kernels/op.h"
 #include "../proto/td_record.h"
 
@@ -289,10 +286,9 @@ enum td_code td__graph_encode(const struct td__graph_file *f, uint8_t **bytes, s
     put(&b, counts, sizeof counts);
     put(&b, &words, 8);
     for (uint32_t i = 0; i < f->n_in + f->n_out + f->n_consts; i++) {
-        const struct td_meta *m = &f->m[i];
-        uint8_t head[8] = {m->dtype, m->ndim, m->device, 0, 0, 0, 0, 0};
-        put(&b, head, 8);
-        put(&b, m->sizes, (size_t)m->ndim * 8);
+        uint8_t m[8 + 16 * TD_MAX_DIMS];
+        td_meta_wire_put(&f->m[i], m);
+        put(&b, m, td_meta_wire_size(&f->m[i]));
     }
     put(&b, f->out_src, (size_t)f->n_out * 4);
     put(&b, f->out_const, (size_t)f->n_out * 4);
@@ -366,25 +362,10 @@ enum td_code td__graph_decode(const uint8_t *bytes, size_t len, struct td__graph
         return td_status_set(st, TD_CODE_RESOURCE_EXHAUSTED, "graph load: out of memory");
     }
     for (size_t i = 0; i < n_m; i++) {
-        uint8_t head[8];
-        struct td_meta *m = &f->m[i];
-        if (!take(&b, head, 8))
-            goto short_;
-        m->dtype = head[0], m->ndim = head[1], m->device = head[2];
-        if (head[3] | head[4] | head[5] | head[6] | head[7] || m->ndim > TD_MAX_DIMS ||
-            !take(&b, m->sizes, (size_t)m->ndim * 8))
+        size_t used = td_meta_wire_take(b.p + b.at, b.len - b.at, &f->m[i]);
+        if (!used)
             goto bad;
-        int64_t numel = 1; /* contiguous strides: what a placeholder of it has */
-        for (int d = m->ndim - 1; d >= 0; d--) {
-            if (m->sizes[d] < 0 || m->sizes[d] > TD_MAX_NUMEL)
-                goto bad;
-            m->strides[d] = numel;
-            if (m->sizes[d] && (td_mul_overflow(numel, m->sizes[d], &numel) || numel > TD_MAX_NUMEL))
-                goto bad;
-        }
-        if (!td_dtype_valid(m->dtype) || m->device > TD_MAX_DEVICES)
-            goto bad;
-        m->storage_nbytes = numel * (int64_t)td_dtype_size((enum td_dtype)m->dtype);
+        b.at += used;
     }
     if (!take(&b, f->out_src, (size_t)f->n_out * 4) || !take(&b, f->out_const, (size_t)f->n_out * 4) ||
         !take(&b, f->in_written, f->n_in + (4 - f->n_in % 4) % 4) || !take(&b, f->cw, (size_t)f->n_cw * 4) ||

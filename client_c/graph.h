@@ -37,7 +37,8 @@ void td__graph_plan_fini(struct td__graph_plan *p);
 /*
  * A graph as td_graph_save writes it (little endian):
  *   "TDGRAPH1", then u32 n_in, n_out, n_consts, n_cw, u64 words;
- *   n_in + n_out + n_consts metas: u8 dtype, ndim, device, 5 zero bytes, i64 sizes[ndim];
+ *   n_in + n_out + n_consts metas: u8 dtype, ndim, device, 5 zero bytes, i64 sizes[ndim],
+ *   i64 strides[ndim];
  *   i32 out_src[n_out] (input i, or -1 - j: the storage of output j <= itself),
  *   i32 out_const[n_out] (-1, or the constant whose storage the output views);
  *   u8 in_written[n_in], zero-padded to 4 bytes; u32 cw[n_cw] (constants it writes);
@@ -46,7 +47,8 @@ void td__graph_plan_fini(struct td__graph_plan *p);
  */
 struct td__graph_file {
     uint32_t n_in, n_out, n_consts, n_cw;
-    struct td_meta *m;  /* n_in + n_out + n_consts: inputs, outputs, constants (sizes, dtype, device) */
+    struct td_meta *m;  /* n_in + n_out + n_consts: inputs, outputs, constants (offset 0; storage_nbytes:
+                         * what the strides reach) */
     int32_t *out_src, *out_const;
     uint8_t *in_written;
     uint32_t *cw;

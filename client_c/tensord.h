@@ -176,7 +176,7 @@ enum td_code td_graph_replay(td_client_t *c, uint64_t id, struct td_status *st);
  * its constants; td_graph_constants gives them, in the graph's order (out[0..min(max, *n))
  * new references the caller releases; *n their count), for the caller to save as it saves
  * tensors.  td_graph_load defines a graph from such bytes in this session, its constants
- * consts[0..n_consts) (the sizes, dtypes and devices they were saved with), as *id.  The
+ * consts[0..n_consts) (the sizes, strides, dtypes and devices they were saved with), as *id.  The
  * bytes are checked as hostile input; the daemon checks the body.  Held captures are not
  * saved. */
 enum td_code td_graph_save(td_client_t *c, uint64_t id, uint8_t **bytes, size_t *len, struct td_status *st);

@@ -736,6 +736,7 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
     int64_t ni = a->attrs[TD_A_GRAPH_DEFINE_N_INPUTS], no = a->attrs[TD_A_GRAPH_DEFINE_N_OUTPUTS],
             nc = a->attrs[TD_A_GRAPH_DEFINE_N_CONSTS], off = a->attrs[TD_A_GRAPH_DEFINE_PAYLOAD],
             len = a->attrs[TD_A_GRAPH_DEFINE_LENGTH];
+    /* the payload range: each input's layout (td_meta_wire_take), then the body */
     if (td_graphs_find(&s->graphs, id))
         return td_status_set(st, TD_CODE_ALREADY_EXISTS, "graph %llu is defined already", (unsigned long long)id);
     if (off < 0 || len < 0 || (uint64_t)off > payload_len || (uint64_t)len > payload_len - (uint64_t)off)
@@ -748,14 +749,23 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
     }
     g->id = id;
     g->n_inputs = (uint32_t)ni, g->n_outputs = (uint32_t)no, g->n_consts = (uint32_t)nc;
-    for (int64_t i = 0; i < ni; i++)
-        g->in_m[i] = in[i]->m;
-    if (td_graph_build(g, payload + off, (size_t)len, st) || td_graphs_add(&s->graphs, g, st)) {
+    const uint8_t *p = payload + off;
+    size_t left = (size_t)len;
+    for (int64_t i = 0; i < ni; i++) {
+        size_t used = td_meta_wire_take(p, left, &g->in_m[i]);
+        if (!used) {
+            td_graph_delete(g);
+            return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph_define: input %lld's layout is malformed",
+                                 (long long)i);
+        }
+        p += used, left -= used;
+    }
+    if (td_graph_build(g, p, left, st) || td_graphs_add(&s->graphs, g, st)) {
         td_graph_delete(g);
         return st->code;
     }
     s->in_graph = true;
-    if (hold_consts(s, g, in + ni, a->n_in - (int)ni, st))
+    if (hold_consts(s, g, in, a->n_in, st))
         drop_graph(s, td_graphs_take(&s->graphs, id));
     s->in_graph = false;
     return st->code;
@@ -908,7 +918,7 @@ static enum td_code run_graph(struct td_session *s, struct rec_ctx *r, uint64_t 
                              "not %u and %u", (unsigned long long)g->id, g->n_inputs, g->n_outputs, h->n_in, h->n_out);
     const uint64_t *outs = held ? g->held : r->outs;
     for (uint32_t i = 0; i < g->n_inputs; i++)
-        if (!td_meta_same_sizes(&g->in_m[i], &r->in[i]->m)) {
+        if (!td_meta_same_layout(&g->in_m[i], &r->in[i]->m)) {
             char want[160], got[160];
             td_meta_describe(&g->in_m[i], want, sizeof want);
             td_meta_describe(&r->in[i]->m, got, sizeof got);

@@ -11,6 +11,7 @@
 #define TD_META_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../proto/td_record.h"
@@ -102,9 +103,16 @@ enum td_code td_meta_broadcast_shapes_add(int64_t *sizes, int *ndim, const int64
                                           struct td_status *st);
 /* "[2, 3]" into buf. */
 const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len);
-/* Same dtype, device and sizes (strides and offsets aside). */
-bool td_meta_same_sizes(const struct td_meta *x, const struct td_meta *y);
-/* "float32[2, 3] on cpu" into buf. */
+/* A tensor's layout as bytes (shape_wire.c: graph definitions, saved graphs):
+ * td_meta_wire_size bytes written by td_meta_wire_put; td_meta_wire_take reads one from
+ * p (n bytes left) and returns the bytes used, 0 when malformed (m gets offset 0 and the
+ * storage_nbytes its strides reach). */
+size_t td_meta_wire_size(const struct td_meta *m);
+void td_meta_wire_put(const struct td_meta *m, uint8_t *out);
+size_t td_meta_wire_take(const uint8_t *p, size_t n, struct td_meta *m);
+/* Same dtype, device, sizes and strides (of the dims longer than 1; offsets aside). */
+bool td_meta_same_layout(const struct td_meta *x, const struct td_meta *y);
+/* "float32[2, 3] (strides [3, 1]) on cpu" into buf. */
 const char *td_meta_describe(const struct td_meta *m, char *buf, int len);
 /* True when input i of an INDEX-family op (GATHER, SCATTER, INDEX, INDEX_PUT) is an index
  * tensor, which kernels read as the int64 it is (no cast to the compute dtype). */

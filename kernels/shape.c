@@ -84,21 +84,22 @@ const char *td_meta_shape_str(const struct td_meta *m, char *buf, int len)
     return td__sizes_str(m->sizes, m->ndim, buf, len);
 }
 
-bool td_meta_same_sizes(const struct td_meta *x, const struct td_meta *y)
+bool td_meta_same_layout(const struct td_meta *x, const struct td_meta *y)
 {
     if (x->dtype != y->dtype || x->device != y->device || x->ndim != y->ndim)
         return false;
     for (int d = 0; d < x->ndim; d++)
-        if (x->sizes[d] != y->sizes[d])
+        if (x->sizes[d] != y->sizes[d] || (x->sizes[d] > 1 && x->strides[d] != y->strides[d]))
             return false;
     return true;
 }
 
 const char *td_meta_describe(const struct td_meta *m, char *buf, int len)
 {
-    char shape[TD_MAX_DIMS * 21 + 3], dev[16];
-    snprintf(buf, len, "%s%s on %s", td_dtype_valid(m->dtype) ? td_dtype_names[m->dtype] : "?",
-             td_meta_shape_str(m, shape, sizeof shape), td_device_str(m->device, dev, sizeof dev));
+    char shape[TD_MAX_DIMS * 21 + 3], strides[TD_MAX_DIMS * 21 + 3], dev[16];
+    snprintf(buf, len, "%s%s (strides %s) on %s", td_dtype_valid(m->dtype) ? td_dtype_names[m->dtype] : "?",
+             td_meta_shape_str(m, shape, sizeof shape), td__sizes_str(m->strides, m->ndim, strides, sizeof strides),
+             td_device_str(m->device, dev, sizeof dev));
     return buf;
 }
 
@@ -762,8 +763,8 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
         if (td__need_attrs(a, TD_N_GRAPH_DEFINE, st))
             return st->code;
         const int64_t *w = a->attrs;
-        if (w[TD_A_GRAPH_DEFINE_N_INPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_INPUTS] > a->n_in ||
-            w[TD_A_GRAPH_DEFINE_N_OUTPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_CONSTS] < a->n_in - w[TD_A_GRAPH_DEFINE_N_INPUTS] ||
+        if (w[TD_A_GRAPH_DEFINE_N_INPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_INPUTS] > 255 ||
+            w[TD_A_GRAPH_DEFINE_N_OUTPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_CONSTS] < a->n_in ||
             w[TD_A_GRAPH_DEFINE_N_INPUTS] + w[TD_A_GRAPH_DEFINE_N_OUTPUTS] + w[TD_A_GRAPH_DEFINE_N_CONSTS] >= (1 << 24))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph_define: %lld inputs, %lld outputs and %lld "
                                  "constants with %u tensors named", (long long)w[TD_A_GRAPH_DEFINE_N_INPUTS],

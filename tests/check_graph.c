@@ -70,15 +70,39 @@ static void binary(uint64_t *w, size_t *n, unsigned op, uint64_t out, uint64_t x
     rec_into(w, n, op, 0, 1, &out, 2, in, 2, scal);
 }
 
-/* GRAPH_DEFINE with body (words) in the payload; ins: inputs then constants. */
-static void define(struct batch *b, uint64_t id, int n_inputs, int n_outputs, int n_consts, const uint64_t *ins,
-                   int n_named, const uint64_t *body, size_t words)
+/* A contiguous 1-d layout. */
+static struct td_meta meta_1d(enum td_dtype dt, int64_t n)
 {
-    int64_t attrs[TD_N_GRAPH_DEFINE] = {(int64_t)id, n_inputs, n_outputs, n_consts, (int64_t)b->np,
-                                        (int64_t)(words * 8)};
+    struct td_meta m;
+    memset(&m, 0, sizeof m);
+    m.dtype = (uint8_t)dt, m.ndim = 1, m.sizes[0] = n, m.strides[0] = 1;
+    return m;
+}
+
+/* GRAPH_DEFINE: the inputs' layouts in_m and the body (words) in the payload; named: the
+ * inputs (for the reader: the record names only the constants), then the constants. */
+static void define_m(struct batch *b, uint64_t id, const struct td_meta *in_m, int n_inputs, int n_outputs,
+                     int n_consts, const uint64_t *named, int n_named, const uint64_t *body, size_t words)
+{
+    size_t start = b->np;
+    for (int i = 0; i < n_inputs; i++) {
+        td_meta_wire_put(&in_m[i], b->payload + b->np);
+        b->np += td_meta_wire_size(&in_m[i]);
+    }
     memcpy(b->payload + b->np, body, words * 8);
     b->np += words * 8;
-    rec(b, TD_OP_GRAPH_DEFINE, 0, 0, NULL, n_named, ins, TD_N_GRAPH_DEFINE, attrs);
+    int64_t attrs[TD_N_GRAPH_DEFINE] = {(int64_t)id, n_inputs, n_outputs, n_consts, (int64_t)start,
+                                        (int64_t)(b->np - start)};
+    rec(b, TD_OP_GRAPH_DEFINE, 0, 0, NULL, n_named - n_inputs, named + n_inputs, TD_N_GRAPH_DEFINE, attrs);
+}
+
+/* define_m with every input float32[4]. */
+static void define(struct batch *b, uint64_t id, int n_inputs, int n_outputs, int n_consts, const uint64_t *named,
+                   int n_named, const uint64_t *body, size_t words)
+{
+    struct td_meta in_m[4] = {meta_1d(TD_DTYPE_FLOAT32, 4), meta_1d(TD_DTYPE_FLOAT32, 4),
+                              meta_1d(TD_DTYPE_FLOAT32, 4), meta_1d(TD_DTYPE_FLOAT32, 4)};
+    define_m(b, id, in_m, n_inputs, n_outputs, n_consts, named, n_named, body, words);
 }
 
 static void graph_run(struct batch *b, uint64_t id, int n_out, const uint64_t *outs, int n_in, const uint64_t *ins)
@@ -365,7 +389,8 @@ START_TEST(test_failure_inside_a_run)
     int64_t dim0 = 0;
     rec_into(w, &n, TD_OP_GATHER, 0, 1, (uint64_t[]){3}, 2, (uint64_t[]){1, 2}, 1, &dim0);
     binary(w, &n, TD_OP_ADD, 4, 1, 1);
-    define(&b, 1, 2, 2, 0, (uint64_t[]){1, 2}, 2, w, n);
+    struct td_meta in_m[2] = {meta_1d(TD_DTYPE_FLOAT32, 4), meta_1d(TD_DTYPE_INT64, 2)};
+    define_m(&b, 1, in_m, 2, 2, 0, (uint64_t[]){1, 2}, 2, w, n);
     graph_run(&b, 1, 2, (uint64_t[]){10, 11}, 2, (uint64_t[]){1, 2});
     read_f32(&b, 11, 4);
     struct td_reply r;
@@ -640,6 +665,36 @@ START_TEST(test_client_save_and_load)
     td_status_clear(&s1);
     ck_assert_int_eq(td_graph_load(c, bytes, len, 0, NULL, &bad_id, &s1), TD_CODE_INVALID_ARGUMENT);
     td_sync(c, &s1); /* (the damaged graphs the daemon refused answer here) */
+    /* a strided input: the loaded graph's placeholder has the saved strides */
+    int64_t two_by_two[2] = {2, 2};
+    struct td_t m22, mt, d;
+    OK(td_from_data(c, TD_DTYPE_FLOAT32, 2, two_by_two, xv, &m22, st));
+    const struct td_t *m22p[1] = {&m22};
+    struct td_transpose_args tra = {0, 1};
+    OK(td_rec_transpose(c, 0, m22p, 1, &tra, &mt, st));
+    OK(td_graph_begin(c, st));
+    d = bin(TD_OP_ADD, &mt, &mt);
+    const struct td_t *tin[1] = {&mt}, *tout[1] = {&d};
+    uint64_t tid = 0, tid2 = 0;
+    OK(td_graph_end(c, 1, tin, 1, tout, &tid, st));
+    uint8_t *tb = NULL;
+    size_t tlen = 0;
+    OK(td_graph_save(c, tid, &tb, &tlen, st));
+    OK(td_graph_load(c, tb, tlen, 0, NULL, &tid2, st));
+    struct td_t d2;
+    OK(td_graph_run(c, tid2, 1, tin, 1, &d2, st));
+    float dv[4];
+    OK(td_download(c, &d2, dv, sizeof dv, st));
+    ck_assert_float_eq(dv[1], 2 * xv[2]); /* d = 2 * m22.T, row-major */
+    ck_assert_float_eq(dv[2], 2 * xv[1]);
+    const struct td_t *contiguous[1] = {&m22}; /* the same sizes, other strides: refused */
+    td_status_clear(&s1);
+    ck_assert_int_eq(td_graph_run(c, tid2, 1, contiguous, 1, &d2, &s1), TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(s1.msg, "strides [1, 2]"));
+    free(tb);
+    td_release(c, &d);
+    td_release(c, &mt);
+    td_release(c, &m22);
     free(bytes);
     OK(td_graph_free(c, id2, st));
     td_release(c, &consts[0]);
@@ -648,6 +703,32 @@ START_TEST(test_client_save_and_load)
     td_release(c, &y);
     td_release(c, &y2);
     td_release(c, &x);
+}
+END_TEST
+
+/* An input layout that does not hold together refuses the define. */
+START_TEST(test_malformed_input_layouts_refused)
+{
+    struct td_session *s = td_session_new(1, "test");
+    struct batch b = {.n = 0};
+    uint64_t body[8];
+    size_t nb = 0;
+    binary(body, &nb, TD_OP_ADD, 2, 1, 1);
+    struct td_meta bad[4] = {meta_1d(TD_DTYPE_FLOAT32, 4), meta_1d(TD_DTYPE_FLOAT32, -1), meta_1d(TD_DTYPE_FLOAT32, 4),
+                             meta_1d(TD_DTYPE_FLOAT32, INT64_C(1) << 41)};
+    bad[0].dtype = 200;  /* no such dtype */
+    bad[2].strides[0] = -3;
+    for (int i = 0; i < 4; i++)
+        define_m(&b, 10 + (uint64_t)i, &bad[i], 1, 1, 0, (uint64_t[]){1}, 1, body, nb);
+    struct td_reply r;
+    run(s, &b, &r);
+    ck_assert_int_eq(r.n_errors, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(r.errors[i].code, TD_CODE_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(r.errors[i].msg, "layout is malformed"));
+    }
+    td_reply_fini(&r);
+    td_session_free(s);
 }
 END_TEST
 
@@ -662,6 +743,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_bad_runs_refused);
     tcase_add_test(tc, test_failure_inside_a_run);
     tcase_add_test(tc, test_replay_writes_held_outputs);
+    tcase_add_test(tc, test_malformed_input_layouts_refused);
     suite_add_tcase(s, tc);
     TCase *tcl = tcase_create("client");
     tcase_add_checked_fixture(tcl, client_setup, client_teardown);

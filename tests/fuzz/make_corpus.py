@@ -70,15 +70,16 @@ SEEDS = {
                    + rec("EVENT_CTRL", attrs=[1, 2, 8, 7]) + rec("STREAM_CTRL", attrs=[1, 3, 0, 8])
                    + rec("READ", ins=[9], attrs=[0, 24]),
                    struct.pack("<6f", 1, 2, 3, 4, 5, 6)),
-    # a graph (daemon/graph.c): y = (x + w) * x with a dead x * x, its body in the payload
-    # after the upload's bytes; defined, run twice, read, freed
+    # a graph (daemon/graph.c): y = (x + w) * x with a dead x * x; after the upload's bytes,
+    # the payload holds x's layout (float32[4]: kernels/shape_wire.c) and the body; defined
+    # with w as its constant, run twice, read, freed
     "graph": (rec("EMPTY", [1], attrs=[F32, 1, 4]) + rec("UPLOAD", ins=[1], attrs=[0, 16, 0])
               + rec("EMPTY", [2], attrs=[F32, 1, 4]) + rec("UPLOAD", ins=[2], attrs=[0, 16, 0])
-              + rec("GRAPH_DEFINE", ins=[1, 2], attrs=[7, 1, 1, 1, 16, 3 * 32])
+              + rec("GRAPH_DEFINE", ins=[2], attrs=[7, 1, 1, 1, 16, 24 + 3 * 32])
               + rec("GRAPH_RUN", [10], [1], [7]) + rec("GRAPH_RUN", [11], [10], [7])
               + rec("READ", ins=[11], attrs=[0, 16]) + rec("GRAPH_FREE", attrs=[7]),
-              struct.pack("<4f", 1, 2, 3, 4) + rec("ADD", [4], [1, 3], [0, 0]) + rec("MUL", [5], [1, 1], [0, 0])
-              + rec("MUL", [2], [4, 1], [0, 0])),
+              struct.pack("<4f", 1, 2, 3, 4) + struct.pack("<BBB5xqq", F32, 1, 0, 4, 1)
+              + rec("ADD", [4], [1, 3], [0, 0]) + rec("MUL", [5], [1, 1], [0, 0]) + rec("MUL", [2], [4, 1], [0, 0])),
 }
 
 if __name__ == "__main__":

@@ -22,8 +22,12 @@ def rec(op, outs=(), ins=(), attrs=()):
     return struct.pack("<HHBBBB%dQ" % len(w), 1 + len(w), OPS[op], len(outs), len(ins), len(attrs), 0, *w)
 
 
-def meta(dtype, sizes, device=0):
-    return struct.pack("<BBB5x%dq" % len(sizes), dtype, len(sizes), device, *sizes)
+def meta(dtype, sizes, device=0, strides=None):
+    if strides is None:  # contiguous
+        strides = [1] * len(sizes)
+        for d in range(len(sizes) - 2, -1, -1):
+            strides[d] = strides[d + 1] * sizes[d + 1]
+    return struct.pack("<BBB5x%dq%dq" % (len(sizes), len(sizes)), dtype, len(sizes), device, *sizes, *strides)
 
 
 def graph(ins, outs, consts, out_src, out_const, in_written, cw, body):
@@ -39,7 +43,8 @@ SEEDS = {
     "add_mul": graph([meta(F32, [4])], [meta(F32, [4])], [meta(F32, [4])], [-1], [-1], [0], [],
                      rec("ADD", [4], [1, 3], [0, 0]) + rec("MUL", [2], [4, 1], [0, 0])),
     # an output viewing its input, one viewing the constant it writes in place
-    "views": graph([meta(F32, [2, 3])], [meta(F32, [3, 2]), meta(F32, [6])], [meta(F32, [6])], [0, -2], [-1, 0],
+    "views": graph([meta(F32, [2, 3])], [meta(F32, [3, 2], strides=[1, 3]), meta(F32, [6])], [meta(F32, [6])],
+                   [0, -2], [-1, 0],
                    [0], [0], rec("TRANSPOSE", [2], [1], [0, 1]) + rec("VIEW", [3], [4], [1, 6])),
 }
 

@@ -1269,7 +1269,7 @@ def test_graphs_on_devices():
     a = td.tensor(x_np, device="cuda:1")
     np.testing.assert_allclose(f(a, a).cpu().numpy(), (x_np * x_np).sum(0), rtol=1e-5)  # cuda:1: captured anew
     assert f.graph_count == 2
-    with pytest.raises(RuntimeError, match="captured for float32\\[3, 4\\] on cuda:0"):
+    with pytest.raises(RuntimeError, match="captured for float32\\[3, 4\\] \\(strides \\[4, 1\\]\\) on cuda:0"):
         td._C.graph_run(f._graphs.graphs[next(iter(f._graphs.graphs))].id, [a.cpu()], 1)  # (x passed twice: one input)
 
 

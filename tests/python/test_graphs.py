@@ -118,6 +118,15 @@ def test_outputs_keep_their_structure():
     np.testing.assert_allclose(_np(s), 2 * _np(z))
     z.mul_(0)  # the view shares the input's storage, as eagerly
     np.testing.assert_array_equal(_np(v), np.zeros((3, 2), np.float32))
+    # strides are part of the signature: what was a view of a contiguous input is captured
+    # again for a transposed one (eagerly, reshape copies it; view raises torch's error)
+    tr = td.jit.trace(lambda x: x.reshape(-1) * 2, td.randn(4, 3))
+    tview = td.jit.trace(lambda x: x.view(-1) * 2, td.randn(4, 3))
+    xt = td.randn(3, 4).t()
+    np.testing.assert_array_equal(_np(tr(xt)), _np(xt).reshape(-1) * 2)
+    assert tr.graph_count == 2
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        tview(xt)
 
 
 def test_data_dependent_code_runs_eagerly_with_a_warning():

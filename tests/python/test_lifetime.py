@@ -71,12 +71,22 @@ def test_private_daemon_dies_with_sigkilled_parent(tmp_path):
     env = _private_env(tmp_path)
     script = tmp_path / "busy.py"
     script.write_text(BUSY)
+    # how long the start takes on this machine now (a loaded CI machine takes seconds), so
+    # that the random moments below reach past it as often whatever the load
+    t0 = time.monotonic()
+    p = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    p.stdout.readline()
+    start_up = time.monotonic() - t0
+    p.send_signal(signal.SIGKILL)
+    p.communicate()
+    assert _wait_gone(p.pid), "the private daemon outlived its SIGKILLed parent"
     started = 0
     for rep in range(20):
         p = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
         # a random moment: from the import to well into the computation
-        time.sleep(rng.uniform(0.0, 2.0))
+        time.sleep(rng.uniform(0.0, 2.0 * start_up + 0.5))
         p.send_signal(signal.SIGKILL)
         out, _ = p.communicate()
         assert _wait_gone(p.pid), "rep %d: the private daemon outlived its SIGKILLed parent" % rep

@@ -1,7 +1,7 @@
 """torch.jit.trace for tensord: a function or module captured into a graph the daemon holds
 (docs/design/graphs.md), so that each later call sends one record instead of one per op.
 
-The first call with a given signature — the tensors' sizes, dtypes, devices and
+The first call with a given signature — the tensors' sizes, strides, dtypes, devices and
 requires_grad, the other arguments' values, grad mode, and for a module its tensors and
 train/eval flags — runs the code eagerly while libtensord keeps its records; they become
 a graph whose inputs are the call's tensors and whose constants are every other tensor the
@@ -154,7 +154,7 @@ class _Graphs:
         extra = self.state_key() if self.state_key is not None else None
         if extra is _EAGER:
             return self.fn(*args)
-        key = (spec, tuple((t.shape, t.dtype, t.device) for t in tensors), grad, extra)
+        key = (spec, tuple((t.shape, t._strides, t.dtype, t.device) for t in tensors), grad, extra)
         g = self.graphs.get(key)
         if g is None:
             return self._capture(key, args, tensors)
