@@ -763,8 +763,10 @@ static enum td_code infer_ctrl(const struct td_op_args *a, struct td_meta *out, 
         if (td__need_attrs(a, TD_N_GRAPH_DEFINE, st))
             return st->code;
         const int64_t *w = a->attrs;
+        /* each bounded before they are added: any words may arrive here */
         if (w[TD_A_GRAPH_DEFINE_N_INPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_INPUTS] > 255 ||
-            w[TD_A_GRAPH_DEFINE_N_OUTPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_CONSTS] < a->n_in ||
+            w[TD_A_GRAPH_DEFINE_N_OUTPUTS] < 0 || w[TD_A_GRAPH_DEFINE_N_OUTPUTS] >= (1 << 24) ||
+            w[TD_A_GRAPH_DEFINE_N_CONSTS] < a->n_in || w[TD_A_GRAPH_DEFINE_N_CONSTS] >= (1 << 24) ||
             w[TD_A_GRAPH_DEFINE_N_INPUTS] + w[TD_A_GRAPH_DEFINE_N_OUTPUTS] + w[TD_A_GRAPH_DEFINE_N_CONSTS] >= (1 << 24))
             return td_status_set(st, TD_CODE_INVALID_ARGUMENT, "graph_define: %lld inputs, %lld outputs and %lld "
                                  "constants with %u tensors named", (long long)w[TD_A_GRAPH_DEFINE_N_INPUTS],

@@ -706,7 +706,7 @@ START_TEST(test_client_save_and_load)
 }
 END_TEST
 
-/* An input layout that does not hold together refuses the define. */
+/* An input layout that does not hold together, or counts out of range, refuse the define. */
 START_TEST(test_malformed_input_layouts_refused)
 {
     struct td_session *s = td_session_new(1, "test");
@@ -720,13 +720,18 @@ START_TEST(test_malformed_input_layouts_refused)
     bad[2].strides[0] = -3;
     for (int i = 0; i < 4; i++)
         define_m(&b, 10 + (uint64_t)i, &bad[i], 1, 1, 0, (uint64_t[]){1}, 1, body, nb);
+    /* counts whose sum overflows (fuzz_meta's finding): refused before they are added */
+    int64_t huge[TD_N_GRAPH_DEFINE] = {20, 1, INT64_C(5931894195729837576), INT64_C(4702111234480385453), 0, 0};
+    rec(&b, TD_OP_GRAPH_DEFINE, 0, 0, NULL, 0, NULL, TD_N_GRAPH_DEFINE, huge);
     struct td_reply r;
     run(s, &b, &r);
-    ck_assert_int_eq(r.n_errors, 4);
+    ck_assert_int_eq(r.n_errors, 5);
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(r.errors[i].code, TD_CODE_INVALID_ARGUMENT);
         ck_assert_ptr_nonnull(strstr(r.errors[i].msg, "layout is malformed"));
     }
+    ck_assert_int_eq(r.errors[4].code, TD_CODE_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(r.errors[4].msg, "graph_define: 1 inputs"));
     td_reply_fini(&r);
     td_session_free(s);
 }
