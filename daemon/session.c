@@ -749,7 +749,7 @@ static enum td_code do_graph(struct td_session *s, const struct td_op_args *a, s
     }
     g->id = id;
     g->n_inputs = (uint32_t)ni, g->n_outputs = (uint32_t)no, g->n_consts = (uint32_t)nc;
-    const uint8_t *p = payload + off;
+    const uint8_t *p = payload ? payload + off : NULL; /* (a message without payload: len is 0) */
     size_t left = (size_t)len;
     for (int64_t i = 0; i < ni; i++) {
         size_t used = td_meta_wire_take(p, left, &g->in_m[i]);

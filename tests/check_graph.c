@@ -733,6 +733,15 @@ START_TEST(test_malformed_input_layouts_refused)
     ck_assert_int_eq(r.errors[4].code, TD_CODE_INVALID_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(r.errors[4].msg, "graph_define: 1 inputs"));
     td_reply_fini(&r);
+    /* a message with no payload at all: an empty graph (no inputs, outputs or body) */
+    int64_t empty[TD_N_GRAPH_DEFINE] = {30, 0, 0, 0, 0, 0};
+    rec(&b, TD_OP_GRAPH_DEFINE, 0, 0, NULL, 0, NULL, TD_N_GRAPH_DEFINE, empty);
+    rec(&b, TD_OP_GRAPH_RUN, 0, 0, NULL, 0, NULL, 1, (int64_t[]){30});
+    td_reply_init(&r);
+    td_session_exec(s, (const uint8_t *)b.w, b.n * 8, NULL, 0, 1, &r);
+    b.n = 0;
+    ck_assert_int_eq(r.n_errors, 0);
+    td_reply_fini(&r);
     td_session_free(s);
 }
 END_TEST

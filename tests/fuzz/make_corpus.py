@@ -80,6 +80,8 @@ SEEDS = {
               + rec("READ", ins=[11], attrs=[0, 16]) + rec("GRAPH_FREE", attrs=[7]),
               struct.pack("<4f", 1, 2, 3, 4) + struct.pack("<BBB5xqq", F32, 1, 0, 4, 1)
               + rec("ADD", [4], [1, 3], [0, 0]) + rec("MUL", [5], [1, 1], [0, 0]) + rec("MUL", [2], [4, 1], [0, 0])),
+    # a graph defined by a message with no payload at all (UBSan once saw NULL + 0 there)
+    "graph_no_payload": (rec("GRAPH_DEFINE", attrs=[9, 0, 0, 0, 0, 0]) + rec("GRAPH_RUN", attrs=[9]), b""),
 }
 
 if __name__ == "__main__":
